@@ -1,0 +1,388 @@
+//! Server lines and config views: what each node believes the ensemble is.
+//!
+//! A node's *view* is the `server.N=` list it was started with (or last reconfigured to). It
+//! decides whose votes the node counts and where it dials its peers, so two nodes with different
+//! views can disagree about what a majority is — the root of every split brain zkpilot warns about.
+
+use std::fmt;
+
+/// Whether a server votes. Observers follow the leader but never vote or count towards a quorum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PeerRole {
+    Participant,
+    Observer,
+}
+
+impl fmt::Display for PeerRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PeerRole::Participant => "participant",
+            PeerRole::Observer => "observer",
+        })
+    }
+}
+
+/// Where a server listens for its peers: `host:quorumPort:electionPort`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct PeerAddr {
+    pub host: String,
+    pub quorum_port: u16,
+    pub election_port: u16,
+}
+
+impl PeerAddr {
+    /// Parses `host:quorumPort:electionPort`; an IPv6 host is written in brackets.
+    pub fn parse(text: &str) -> Result<PeerAddr, ConfigError> {
+        let text = text.trim();
+        let (host, rest) = split_host(text).ok_or_else(|| ConfigError::BadAddress {
+            text: text.to_string(),
+            reason: "expected host:quorumPort:electionPort",
+        })?;
+        let mut ports = rest.split(':');
+        let quorum_port = parse_port(ports.next(), text)?;
+        let election_port = parse_port(ports.next(), text)?;
+        if ports.next().is_some() {
+            return Err(ConfigError::BadAddress {
+                text: text.to_string(),
+                reason: "expected host:quorumPort:electionPort",
+            });
+        }
+        Ok(PeerAddr {
+            host: host.to_string(),
+            quorum_port,
+            election_port,
+        })
+    }
+}
+
+impl fmt::Display for PeerAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(
+                f,
+                "[{}]:{}:{}",
+                self.host, self.quorum_port, self.election_port
+            )
+        } else {
+            write!(
+                f,
+                "{}:{}:{}",
+                self.host, self.quorum_port, self.election_port
+            )
+        }
+    }
+}
+
+/// Splits `host:rest` or `[v6]:rest` into the host and what follows its colon.
+fn split_host(text: &str) -> Option<(&str, &str)> {
+    if let Some(stripped) = text.strip_prefix('[') {
+        let end = stripped.find(']')?;
+        let rest = stripped[end + 1..].strip_prefix(':')?;
+        Some((&stripped[..end], rest))
+    } else {
+        let (host, rest) = text.split_once(':')?;
+        (!host.is_empty()).then_some((host, rest))
+    }
+}
+
+fn parse_port(part: Option<&str>, whole: &str) -> Result<u16, ConfigError> {
+    part.and_then(|p| p.trim().parse::<u16>().ok())
+        .filter(|p| *p != 0)
+        .ok_or_else(|| ConfigError::BadAddress {
+            text: whole.to_string(),
+            reason: "ports must be numbers from 1 to 65535",
+        })
+}
+
+/// One `server.N=...` line.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ServerLine {
+    pub sid: u64,
+    /// ZooKeeper 3.6+ accepts several addresses joined by `|`; a peer is reachable at any of them.
+    pub addrs: Vec<PeerAddr>,
+    pub role: PeerRole,
+    /// The client address after `;` (3.5+ dynamic form), as written.
+    pub client: Option<String>,
+}
+
+impl ServerLine {
+    /// Parses `server.N=host:quorum:election[:participant|:observer][;client]`.
+    pub fn parse(line: &str) -> Result<ServerLine, ConfigError> {
+        let bad = |reason: &'static str| ConfigError::BadServerLine {
+            line: line.to_string(),
+            reason,
+        };
+        let (key, value) = line
+            .trim()
+            .split_once('=')
+            .ok_or_else(|| bad("missing '='"))?;
+        let sid = key
+            .trim()
+            .strip_prefix("server.")
+            .ok_or_else(|| bad("the key must be server.N"))?
+            .parse::<u64>()
+            .map_err(|_| bad("the server id after 'server.' must be a whole number"))?;
+        let (peer, client) = match value.split_once(';') {
+            Some((peer, client)) => (peer, Some(client.trim().to_string())),
+            None => (value, None),
+        };
+        let mut addrs = Vec::new();
+        let mut role = PeerRole::Participant;
+        for (index, part) in peer.split('|').enumerate() {
+            let (addr_text, part_role) = split_role(part.trim());
+            if let Some(part_role) = part_role {
+                if index > 0 && part_role != role {
+                    return Err(bad("addresses of one server disagree about its role"));
+                }
+                role = part_role;
+            }
+            let addr = PeerAddr::parse(addr_text).map_err(|e| match e {
+                ConfigError::BadAddress { reason, .. } => bad(reason),
+                other => other,
+            })?;
+            addrs.push(addr);
+        }
+        Ok(ServerLine {
+            sid,
+            addrs,
+            role,
+            client: client.filter(|c| !c.is_empty()),
+        })
+    }
+
+    /// The address peers dial first.
+    pub fn primary_addr(&self) -> &PeerAddr {
+        // `parse` never yields a line without an address.
+        &self.addrs[0]
+    }
+
+    pub fn has_addr(&self, addr: &PeerAddr) -> bool {
+        self.addrs.iter().any(|a| a == addr)
+    }
+}
+
+/// Splits a trailing `:participant` / `:observer` off an address.
+fn split_role(text: &str) -> (&str, Option<PeerRole>) {
+    for (suffix, role) in [
+        (":participant", PeerRole::Participant),
+        (":observer", PeerRole::Observer),
+    ] {
+        if let Some(addr) = text.strip_suffix(suffix) {
+            return (addr, Some(role));
+        }
+    }
+    (text, None)
+}
+
+impl fmt::Display for ServerLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "server.{}=", self.sid)?;
+        for (index, addr) in self.addrs.iter().enumerate() {
+            if index > 0 {
+                f.write_str("|")?;
+            }
+            write!(f, "{addr}")?;
+        }
+        if self.role == PeerRole::Observer {
+            f.write_str(":observer")?;
+        }
+        if let Some(client) = &self.client {
+            write!(f, ";{client}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A node's view of the ensemble: its server lines, sorted by sid, and the dynamic config
+/// version when the node reports one (3.5+).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct View {
+    servers: Vec<ServerLine>,
+    pub version: Option<u64>,
+}
+
+impl View {
+    /// Builds a view; the same sid twice is an error, as ZooKeeper refuses such a config.
+    pub fn new(mut servers: Vec<ServerLine>, version: Option<u64>) -> Result<View, ConfigError> {
+        servers.sort_by_key(|s| s.sid);
+        if let Some(pair) = servers.windows(2).find(|w| w[0].sid == w[1].sid) {
+            return Err(ConfigError::DuplicateSid(pair[0].sid));
+        }
+        Ok(View { servers, version })
+    }
+
+    /// Parses server lines, ignoring blank lines and everything that is not `server.N=`, so a
+    /// whole `zoo.cfg` or a `conf` answer can be passed in.
+    pub fn parse_lines<'a>(lines: impl IntoIterator<Item = &'a str>) -> Result<View, ConfigError> {
+        let mut servers = Vec::new();
+        let mut version = None;
+        for line in lines {
+            let line = line.trim();
+            if line.starts_with("server.") {
+                servers.push(ServerLine::parse(line)?);
+            } else if let Some(hex) = line.strip_prefix("version=") {
+                version = Some(
+                    u64::from_str_radix(hex.trim(), 16)
+                        .map_err(|_| ConfigError::BadVersion(hex.trim().to_string()))?,
+                );
+            }
+        }
+        View::new(servers, version)
+    }
+
+    pub fn servers(&self) -> &[ServerLine] {
+        &self.servers
+    }
+
+    pub fn server(&self, sid: u64) -> Option<&ServerLine> {
+        self.servers
+            .binary_search_by_key(&sid, |s| s.sid)
+            .ok()
+            .map(|i| &self.servers[i])
+    }
+
+    /// The voting members: what this node counts votes from.
+    pub fn participants(&self) -> impl Iterator<Item = &ServerLine> {
+        self.servers
+            .iter()
+            .filter(|s| s.role == PeerRole::Participant)
+    }
+
+    pub fn is_participant(&self, sid: u64) -> bool {
+        self.server(sid)
+            .is_some_and(|s| s.role == PeerRole::Participant)
+    }
+
+    pub fn participant_count(&self) -> usize {
+        self.participants().count()
+    }
+
+    /// Votes needed for a quorum in this view: a strict majority of its participants.
+    pub fn majority(&self) -> usize {
+        self.participant_count() / 2 + 1
+    }
+
+    /// True when both views list the same servers with the same addresses and roles; the config
+    /// version and client addresses do not change who votes or where peers dial.
+    pub fn same_membership(&self, other: &View) -> bool {
+        self.servers.len() == other.servers.len()
+            && self
+                .servers
+                .iter()
+                .zip(&other.servers)
+                .all(|(a, b)| a.sid == b.sid && a.addrs == b.addrs && a.role == b.role)
+    }
+}
+
+impl fmt::Display for View {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, server) in self.servers.iter().enumerate() {
+            if index > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{server}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("bad server line `{line}`: {reason}")]
+    BadServerLine { line: String, reason: &'static str },
+    #[error("bad peer address `{text}`: {reason}")]
+    BadAddress { text: String, reason: &'static str },
+    #[error("server.{0} is listed twice")]
+    DuplicateSid(u64),
+    #[error("bad config version `{0}`: expected hexadecimal")]
+    BadVersion(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(host: &str) -> PeerAddr {
+        PeerAddr {
+            host: host.into(),
+            quorum_port: 2888,
+            election_port: 3888,
+        }
+    }
+
+    #[test]
+    fn parses_the_static_3_4_form() {
+        let line = ServerLine::parse("server.3=r:2888:3888").unwrap();
+        assert_eq!(line.sid, 3);
+        assert_eq!(line.addrs, vec![addr("r")]);
+        assert_eq!(line.role, PeerRole::Participant);
+        assert_eq!(line.client, None);
+    }
+
+    #[test]
+    fn parses_roles_and_the_dynamic_client_part() {
+        let line =
+            ServerLine::parse("server.4=127.0.0.5:2888:3888:observer;127.0.0.5:2181").unwrap();
+        assert_eq!(line.role, PeerRole::Observer);
+        assert_eq!(line.client.as_deref(), Some("127.0.0.5:2181"));
+        assert_eq!(
+            line.to_string(),
+            "server.4=127.0.0.5:2888:3888:observer;127.0.0.5:2181"
+        );
+    }
+
+    #[test]
+    fn parses_ipv6_and_multiple_addresses() {
+        let line = ServerLine::parse("server.1=[::1]:2888:3888|h2:2889:3889:participant").unwrap();
+        assert_eq!(line.addrs[0].host, "::1");
+        assert_eq!(line.addrs[1], PeerAddr::parse("h2:2889:3889").unwrap());
+        assert_eq!(line.to_string(), "server.1=[::1]:2888:3888|h2:2889:3889");
+    }
+
+    #[test]
+    fn rejects_malformed_lines_with_a_reason() {
+        for bad in [
+            "server.x=h:1:2",
+            "srv.1=h:1:2",
+            "server.1",
+            "server.1=h:1",
+            "server.1=h:1:2:3",
+            "server.1=h:0:2",
+            "server.1=:1:2",
+            "server.1=h:99999:2",
+        ] {
+            assert!(ServerLine::parse(bad).is_err(), "{bad} parsed");
+        }
+    }
+
+    #[test]
+    fn view_from_a_conf_answer() {
+        let conf = "serverId=1\nmembership: \nserver.2=b:2888:3888:participant\n\
+                    server.1=a:2888:3888:participant\nserver.3=c:2888:3888:observer\nversion=100000003";
+        let view = View::parse_lines(conf.lines()).unwrap();
+        assert_eq!(view.version, Some(0x1_0000_0003));
+        assert_eq!(
+            view.servers().iter().map(|s| s.sid).collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
+        assert_eq!(view.participant_count(), 2);
+        assert_eq!(view.majority(), 2);
+        assert!(view.is_participant(2) && !view.is_participant(3) && !view.is_participant(9));
+    }
+
+    #[test]
+    fn duplicate_sids_are_refused() {
+        let err = View::parse_lines(["server.1=a:1:2", "server.1=b:1:2"]).unwrap_err();
+        assert_eq!(err, ConfigError::DuplicateSid(1));
+    }
+
+    #[test]
+    fn membership_ignores_version_and_client_address() {
+        let a = View::parse_lines(["server.1=a:1:2;a:2181", "version=1"]).unwrap();
+        let b = View::parse_lines(["server.1=a:1:2", "version=2"]).unwrap();
+        let c = View::parse_lines(["server.1=z:1:2"]).unwrap();
+        assert!(a.same_membership(&b));
+        assert!(!a.same_membership(&c));
+    }
+}

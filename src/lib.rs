@@ -1,1 +1,4 @@
+pub mod inventory;
+pub mod sandbox;
+pub mod wire;
 pub mod zk;

@@ -1,1 +1,177 @@
-fn main() {}
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use zkpilot::sandbox;
+
+/// zkpilot walks operators through zero-downtime Apache ZooKeeper migrations: it shows every
+/// node's role, zxid and own config view, predicts each step's effect on quorum and split brain,
+/// runs the step over SSH once confirmed, and records everything in an audit log.
+#[derive(Parser)]
+#[command(name = "zkpilot", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// A real local ZooKeeper ensemble and SSH hosts on loopback, for demos, rehearsals and tests
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+}
+
+#[derive(Subcommand)]
+enum SandboxCommand {
+    /// Start N voting servers, M observers and K spare hosts, each on its own 127.77.S.x address,
+    /// reached over a private loopback sshd; returns once a leader is elected
+    #[command(
+        after_help = "Example:\n  sudo zkpilot sandbox up --dir /tmp/zk-sbx --nodes 3 --spare 2\n  \
+        ssh -F /tmp/zk-sbx/ssh/config zk1 /tmp/zk-sbx/hosts/zk1/zkctl status\n\n\
+        DIR/inventory.yaml lists every host (sid, client and peer address, SSH destination,\n\
+        the command for each verb) for `--inventory` of the other subcommands."
+    )]
+    Up(UpArgs),
+    /// Show each host's server process and its 4lw `srvr` mode
+    Status(DirArg),
+    /// Stop exactly the processes the sandbox started (by PID) and remove its firewall rules;
+    /// harmless to run twice
+    Down(DirArg),
+    /// Cut groups of hosts apart with firewall rules, as between two data centres
+    #[command(after_help = "Example:\n  zkpilot sandbox partition --dir D zk1,zk2,zk3 zk4,zk5")]
+    Partition(PartitionArgs),
+    /// Remove every partition rule of the sandbox
+    Heal(DirArg),
+}
+
+#[derive(Args)]
+struct DirArg {
+    /// The sandbox directory
+    #[arg(long)]
+    dir: PathBuf,
+}
+
+#[derive(Args)]
+struct UpArgs {
+    /// Directory for configs, data, logs, keys and inventory.yaml (created if missing)
+    #[arg(long)]
+    dir: PathBuf,
+    /// Voting servers to start
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=20))]
+    nodes: u8,
+    /// Observers to start
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=10))]
+    observers: u8,
+    /// Spare hosts to prepare (address, data dir, SSH) without starting a server
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=10))]
+    spare: u8,
+}
+
+#[derive(Args)]
+struct PartitionArgs {
+    /// The sandbox directory
+    #[arg(long)]
+    dir: PathBuf,
+    /// Groups of host names, comma-separated; hosts of different groups cannot reach each other
+    #[arg(required = true, num_args = 2.., value_delimiter = ' ')]
+    groups: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("zkpilot: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command {
+        Command::Sandbox(command) => runtime.block_on(sandbox_command(command)),
+    }
+}
+
+async fn sandbox_command(command: SandboxCommand) -> ExitCode {
+    let result = match command {
+        SandboxCommand::Up(args) => {
+            let options = sandbox::UpOptions {
+                voters: args.nodes,
+                observers: args.observers,
+                spares: args.spare,
+            };
+            sandbox::up(&args.dir, options).await.map(|statuses| {
+                print_statuses(&statuses);
+                println!(
+                    "\ninventory: {}\nssh:       ssh -F {} zk1",
+                    args.dir.join("inventory.yaml").display(),
+                    args.dir.join("ssh/config").display()
+                );
+            })
+        }
+        SandboxCommand::Status(args) => {
+            sandbox::status(&args.dir).await.map(|s| print_statuses(&s))
+        }
+        SandboxCommand::Down(args) => sandbox::down(&args.dir).map(|report| {
+            if !report.was_up {
+                println!("no sandbox running in {}", args.dir.display());
+            }
+            for stopped in &report.stopped {
+                println!("stopped {stopped}");
+            }
+            if !report.left_running.is_empty() {
+                eprintln!(
+                    "zkpilot: still running after SIGKILL: pids {:?}",
+                    report.left_running
+                );
+            }
+        }),
+        SandboxCommand::Partition(args) => {
+            let groups: Vec<Vec<String>> = args
+                .groups
+                .iter()
+                .map(|g| {
+                    g.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(String::from)
+                        .collect()
+                })
+                .collect();
+            sandbox::partition(&args.dir, &groups)
+                .map(|rules| println!("partitioned: {rules} firewall rules"))
+        }
+        SandboxCommand::Heal(args) => {
+            sandbox::heal(&args.dir).map(|()| println!("healed: no partition rules left"))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("zkpilot: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_statuses(statuses: &[sandbox::HostStatus]) {
+    println!(
+        "{:<6} {:<12} {:<18} {:<8} MODE",
+        "HOST", "ROLE", "CLIENT", "PID"
+    );
+    for s in statuses {
+        let pid = s.pid.map_or_else(|| "-".to_string(), |p| p.to_string());
+        println!(
+            "{:<6} {:<12} {:<18} {:<8} {}",
+            s.name,
+            s.role.to_string(),
+            s.client,
+            pid,
+            s.mode
+        );
+    }
+}

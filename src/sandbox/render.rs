@@ -1,0 +1,514 @@
+//! Pure text of every file a sandbox writes: each host's `zoo.cfg` and control script, the
+//! private sshd's config, the client-side ssh config and known_hosts, and the inventory.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::inventory::{Host, HostRole, Inventory, SshDefaults};
+
+pub const CLIENT_PORT: u16 = 2181;
+pub const QUORUM_PORT: u16 = 2888;
+pub const ELECTION_PORT: u16 = 3888;
+/// Never 22: the sandbox's sshd must not look like, or collide with, the machine's own.
+pub const SSH_PORT: u16 = 2222;
+
+/// The class path measured to be enough for a server from Debian's package: `zookeeper.jar`'s
+/// manifest names the rest (netty, jute, metrics…); slf4j-simple gives it a logger.
+pub const ZOOKEEPER_CLASSPATH: &str =
+    "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar";
+
+/// Small and quick to start: a sandbox runs several servers on two cores.
+const JAVA_OPTS: &str = "-Xmx96m -Xms16m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+     -XX:-UsePerfData -Djava.net.preferIPv4Stack=true \
+     -Dorg.slf4j.simpleLogger.showDateTime=true";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    pub dir: PathBuf,
+    pub slot: u8,
+    pub hosts: Vec<HostPlan>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostPlan {
+    pub name: String,
+    /// Last octet of the host's loopback address; also picks its Unix user.
+    pub index: u8,
+    pub sid: u64,
+    pub role: HostRole,
+    pub user: String,
+}
+
+impl Layout {
+    /// Voters first, then observers, then spares; sids and addresses follow that order.
+    pub fn new(dir: PathBuf, slot: u8, voters: u8, observers: u8, spares: u8) -> Layout {
+        let roles = std::iter::repeat_n(HostRole::Participant, voters.into())
+            .chain(std::iter::repeat_n(HostRole::Observer, observers.into()))
+            .chain(std::iter::repeat_n(HostRole::Spare, spares.into()));
+        let hosts = roles
+            .enumerate()
+            .map(|(i, role)| {
+                let index = u8::try_from(i + 1).unwrap_or(u8::MAX);
+                HostPlan {
+                    name: format!("zk{index}"),
+                    index,
+                    sid: index.into(),
+                    role,
+                    user: host_user(index),
+                }
+            })
+            .collect();
+        Layout { dir, slot, hosts }
+    }
+
+    pub fn address(&self, host: &HostPlan) -> String {
+        host_address(self.slot, host.index)
+    }
+
+    pub fn host_dir(&self, host: &HostPlan) -> PathBuf {
+        self.dir.join("hosts").join(&host.name)
+    }
+
+    pub fn ssh_dir(&self) -> PathBuf {
+        self.dir.join("ssh")
+    }
+
+    pub fn started_hosts(&self) -> impl Iterator<Item = &HostPlan> {
+        self.hosts.iter().filter(|h| h.role != HostRole::Spare)
+    }
+
+    /// `server.N=` lines of the ensemble as it starts: every voter and observer, not the spares.
+    pub fn server_lines(&self) -> Vec<String> {
+        self.started_hosts()
+            .map(|h| {
+                let suffix = if h.role == HostRole::Observer {
+                    ":observer"
+                } else {
+                    ""
+                };
+                format!(
+                    "server.{}={}:{QUORUM_PORT}:{ELECTION_PORT}{suffix}",
+                    h.sid,
+                    self.address(h)
+                )
+            })
+            .collect()
+    }
+}
+
+/// Sandbox hosts are separate "machines" on loopback: `127.77.SLOT.INDEX`.
+pub fn host_address(slot: u8, index: u8) -> String {
+    format!("127.77.{slot}.{index}")
+}
+
+/// Every host runs as its own Unix user so a firewall rule can match the connections one host
+/// makes (nftables `meta skuid`): on loopback they all leave from 127.0.0.1, so the source
+/// address cannot tell hosts apart.
+pub fn host_user(index: u8) -> String {
+    format!("zkpilot-h{index}")
+}
+
+pub fn zoo_cfg(layout: &Layout, host: &HostPlan) -> String {
+    let mut text = format!(
+        "# zoo.cfg of sandbox host {name}, written by `zkpilot sandbox up`\n\
+         tickTime=500\n\
+         initLimit=10\n\
+         syncLimit=5\n\
+         dataDir={data}\n\
+         clientPortAddress={addr}\n\
+         clientPort={CLIENT_PORT}\n\
+         4lw.commands.whitelist=*\n\
+         admin.enableServer=false\n",
+        name = host.name,
+        data = layout.host_dir(host).join("data").display(),
+        addr = layout.address(host),
+    );
+    if host.role == HostRole::Observer {
+        text.push_str("peerType=observer\n");
+    }
+    if host.role != HostRole::Spare {
+        for line in layout.server_lines() {
+            text.push_str(&line);
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// Quotes a value for a POSIX shell when it needs it: nothing inside single quotes is special
+/// but the quote itself.
+pub fn shell_quote(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c));
+    if plain {
+        value.to_string()
+    } else {
+        format!("'{}'", value.replace('\'', r"'\''"))
+    }
+}
+
+pub fn control_script(layout: &Layout, host: &HostPlan) -> String {
+    let host_dir = layout.host_dir(host);
+    let header = format!(
+        "#!/bin/sh\n\
+         # Control script of sandbox host {name}: the verbs an operator has on a real ZooKeeper\n\
+         # server. It manages only this host's server, found through its PID file.\n\
+         set -u\n\
+         NAME={name_q}\n\
+         HOST_DIR={dir_q}\n\
+         JAVA_OPTS={opts_q}\n\
+         CLASSPATH={cp_q}\n",
+        name = host.name,
+        name_q = shell_quote(&host.name),
+        dir_q = shell_quote(&host_dir.display().to_string()),
+        opts_q = shell_quote(JAVA_OPTS),
+        cp_q = shell_quote(ZOOKEEPER_CLASSPATH),
+    );
+    header + CONTROL_SCRIPT_BODY
+}
+
+const CONTROL_SCRIPT_BODY: &str = r#"CFG="$HOST_DIR/zoo.cfg"
+PIDFILE="$HOST_DIR/zk.pid"
+LOG="$HOST_DIR/zk.log"
+DATA="$HOST_DIR/data"
+
+usage() {
+  cat >&2 <<EOF
+usage: zkctl VERB
+  start             start this host's ZooKeeper server (no-op if it runs)
+  stop              stop it (SIGTERM, SIGKILL after 10 s)
+  restart           stop, then start
+  kill              SIGKILL it at once, as a crash would
+  status            'running (pid N)' with exit 0, or 'stopped' with exit 3
+  config            print zoo.cfg
+  set-config        replace zoo.cfg with standard input (previous kept as zoo.cfg.prev)
+  set-servers L...  replace the server.N= lines of zoo.cfg with the lines given
+  set-option K=V    set one zoo.cfg option, replacing any earlier value
+  wipe-data         delete the data (snapshots and logs, not myid); refused while running
+  log [N]           the last N (default 40) lines of the server log
+EOF
+  exit 2
+}
+
+# The live PID of this host's server, or failure. A late-reaped zombie still passes kill -0,
+# so read the process state, and check the command line so a reused PID is never ours.
+server_pid() {
+  [ -r "$PIDFILE" ] || return 1
+  pid=$(cat "$PIDFILE" 2>/dev/null)
+  case "$pid" in ''|*[!0-9]*) return 1 ;; esac
+  state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)
+  case "$state" in ''|Z|X) return 1 ;; esac
+  tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF "QuorumPeerMain $CFG" || return 1
+  echo "$pid"
+}
+
+wait_gone() {
+  i=0
+  while [ "$i" -lt "$1" ] && server_pid >/dev/null; do sleep 0.1; i=$((i + 1)); done
+  ! server_pid >/dev/null
+}
+
+start() {
+  if pid=$(server_pid); then echo "$NAME: already running (pid $pid)"; return 0; fi
+  if ! grep -q '^server\.' "$CFG"; then
+    echo "$NAME: zoo.cfg has no server lines; give it a view first (set-servers)" >&2
+    return 1
+  fi
+  mkdir -p "$DATA"
+  echo "=== $(date -u +%FT%TZ) start" >> "$LOG"
+  setsid java $JAVA_OPTS -cp "$CLASSPATH" org.apache.zookeeper.server.quorum.QuorumPeerMain "$CFG" >> "$LOG" 2>&1 < /dev/null &
+  echo "$!" > "$PIDFILE"
+  # A bad config makes the JVM exit within a second: report that instead of a false start.
+  sleep 1
+  if pid=$(server_pid); then
+    echo "$NAME: started (pid $pid)"
+  else
+    echo "$NAME: server exited at start; last log lines:" >&2
+    tail -n 20 "$LOG" >&2
+    return 1
+  fi
+}
+
+stop() {
+  if ! pid=$(server_pid); then rm -f "$PIDFILE"; echo "$NAME: not running"; return 0; fi
+  kill -TERM "$pid" 2>/dev/null
+  if ! wait_gone 100; then
+    kill -KILL "$pid" 2>/dev/null
+    wait_gone 50 || { echo "$NAME: pid $pid did not exit" >&2; return 1; }
+  fi
+  rm -f "$PIDFILE"
+  echo "$NAME: stopped"
+}
+
+crash() {
+  if ! pid=$(server_pid); then echo "$NAME: not running"; return 0; fi
+  kill -KILL "$pid"
+  wait_gone 50 || { echo "$NAME: pid $pid did not exit" >&2; return 1; }
+  rm -f "$PIDFILE"
+  echo "$NAME: killed"
+}
+
+replace_cfg() {
+  tmp="$CFG.new.$$"
+  cat > "$tmp" || { rm -f "$tmp"; return 1; }
+  if ! grep -q . "$tmp"; then rm -f "$tmp"; echo "$NAME: refusing an empty zoo.cfg" >&2; return 1; fi
+  cp "$CFG" "$CFG.prev" 2>/dev/null
+  mv "$tmp" "$CFG"
+  echo "$NAME: zoo.cfg replaced"
+}
+
+set_servers() {
+  [ "$#" -gt 0 ] || { echo "$NAME: set-servers needs at least one server.N= line" >&2; return 2; }
+  for line in "$@"; do
+    case "$line" in
+      server.[0-9]*=*) ;;
+      *) echo "$NAME: not a server line: $line" >&2; return 2 ;;
+    esac
+  done
+  { grep -v '^server\.' "$CFG"; printf '%s\n' "$@"; } | replace_cfg
+}
+
+set_option() {
+  case "${1:-}" in
+    [A-Za-z]*=*) ;;
+    *) echo "$NAME: set-option needs KEY=VALUE" >&2; return 2 ;;
+  esac
+  key=${1%%=*}
+  { grep -v "^$key=" "$CFG"; printf '%s\n' "$1"; } | replace_cfg
+}
+
+wipe_data() {
+  if pid=$(server_pid); then echo "$NAME: refusing to wipe data while running (pid $pid)" >&2; return 1; fi
+  rm -rf "$DATA/version-2"
+  echo "$NAME: data wiped"
+}
+
+verb=${1:-}
+[ "$#" -gt 0 ] && shift
+case "$verb" in
+  start) start ;;
+  stop) stop ;;
+  restart) stop && start ;;
+  kill) crash ;;
+  status)
+    if pid=$(server_pid); then echo "$NAME: running (pid $pid)"; else echo "$NAME: stopped"; exit 3; fi ;;
+  config) cat "$CFG" ;;
+  set-config) replace_cfg ;;
+  set-servers) set_servers "$@" ;;
+  set-option) set_option "$@" ;;
+  wipe-data) wipe_data ;;
+  log) tail -n "${1:-40}" "$LOG" ;;
+  *) usage ;;
+esac
+"#;
+
+pub fn sshd_config(layout: &Layout) -> String {
+    let ssh = layout.ssh_dir();
+    let mut text = format!(
+        "# Private, loopback-only sshd of a zkpilot sandbox.\n\
+         Port {SSH_PORT}\n"
+    );
+    for host in &layout.hosts {
+        text.push_str(&format!("ListenAddress {}\n", layout.address(host)));
+    }
+    let users: Vec<&str> = layout.hosts.iter().map(|h| h.user.as_str()).collect();
+    text.push_str(&format!(
+        "HostKey {key}\n\
+         PidFile {pid}\n\
+         AuthorizedKeysFile {auth}\n\
+         AllowUsers {users}\n\
+         PermitRootLogin no\n\
+         PasswordAuthentication no\n\
+         KbdInteractiveAuthentication no\n\
+         PubkeyAuthentication yes\n\
+         UsePAM no\n\
+         StrictModes no\n\
+         X11Forwarding no\n\
+         AllowTcpForwarding no\n\
+         PrintMotd no\n\
+         MaxStartups 64:30:128\n\
+         MaxSessions 32\n\
+         LogLevel VERBOSE\n",
+        key = ssh.join("ssh_host_ed25519_key").display(),
+        pid = ssh.join("sshd.pid").display(),
+        auth = ssh.join("authorized_keys").display(),
+        users = users.join(" "),
+    ));
+    text
+}
+
+/// `known_hosts` lines so clients can keep `StrictHostKeyChecking=yes`.
+pub fn known_hosts(layout: &Layout, host_public_key: &str) -> String {
+    let key: Vec<&str> = host_public_key.split_whitespace().take(2).collect();
+    let key = key.join(" ");
+    layout
+        .hosts
+        .iter()
+        .map(|h| format!("[{}]:{SSH_PORT} {key}\n", layout.address(h)))
+        .collect()
+}
+
+/// An ssh client config: `ssh -F DIR/ssh/config zk1 …` reaches host zk1 with the sandbox key
+/// and strict host key checking.
+pub fn ssh_client_config(layout: &Layout) -> String {
+    let ssh = layout.ssh_dir();
+    let mut text = String::from("# ssh client config of a zkpilot sandbox\n");
+    for host in &layout.hosts {
+        text.push_str(&format!(
+            "Host {name}\n  HostName {addr}\n  User {user}\n",
+            name = host.name,
+            addr = layout.address(host),
+            user = host.user
+        ));
+    }
+    text.push_str(&format!(
+        "Host *\n  Port {SSH_PORT}\n  IdentityFile {id}\n  IdentitiesOnly yes\n  \
+         UserKnownHostsFile {kh}\n  StrictHostKeyChecking yes\n  BatchMode yes\n  \
+         ConnectTimeout 5\n",
+        id = ssh.join("id_ed25519").display(),
+        kh = ssh.join("known_hosts").display(),
+    ));
+    text
+}
+
+pub fn inventory(layout: &Layout, zookeeper_version: Option<String>) -> Inventory {
+    let ssh = layout.ssh_dir();
+    let hosts = layout
+        .hosts
+        .iter()
+        .map(|h| {
+            let addr = layout.address(h);
+            let zkctl = layout.host_dir(h).join("zkctl");
+            Host {
+                name: h.name.clone(),
+                sid: h.sid,
+                role: h.role,
+                client: format!("{addr}:{CLIENT_PORT}"),
+                peer: format!("{addr}:{QUORUM_PORT}:{ELECTION_PORT}"),
+                ssh: format!("{}@{addr}", h.user),
+                ssh_port: SSH_PORT,
+                commands: verb_commands(&zkctl),
+            }
+        })
+        .collect();
+    Inventory {
+        name: format!("sandbox-{}", layout.slot),
+        zookeeper: zookeeper_version,
+        ssh: Some(SshDefaults {
+            identity: Some(ssh.join("id_ed25519").display().to_string()),
+            known_hosts: Some(ssh.join("known_hosts").display().to_string()),
+            config: Some(ssh.join("config").display().to_string()),
+        }),
+        hosts,
+    }
+}
+
+pub const VERBS: [&str; 11] = [
+    "start",
+    "stop",
+    "restart",
+    "kill",
+    "status",
+    "config",
+    "set-config",
+    "set-servers",
+    "set-option",
+    "wipe-data",
+    "log",
+];
+
+fn verb_commands(zkctl: &Path) -> BTreeMap<String, String> {
+    let script = shell_quote(&zkctl.display().to_string());
+    VERBS
+        .iter()
+        .map(|verb| (verb.to_string(), format!("{script} {verb}")))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout() -> Layout {
+        Layout::new(PathBuf::from("/tmp/sbx"), 9, 3, 1, 2)
+    }
+
+    #[test]
+    fn hosts_are_voters_then_observers_then_spares() {
+        let layout = layout();
+        let roles: Vec<_> = layout
+            .hosts
+            .iter()
+            .map(|h| (h.name.as_str(), h.role))
+            .collect();
+        assert_eq!(
+            roles,
+            [
+                ("zk1", HostRole::Participant),
+                ("zk2", HostRole::Participant),
+                ("zk3", HostRole::Participant),
+                ("zk4", HostRole::Observer),
+                ("zk5", HostRole::Spare),
+                ("zk6", HostRole::Spare),
+            ]
+        );
+        assert_eq!(layout.address(&layout.hosts[5]), "127.77.9.6");
+        assert_eq!(layout.hosts[5].user, "zkpilot-h6");
+    }
+
+    #[test]
+    fn zoo_cfg_lists_started_hosts_only() {
+        let layout = layout();
+        let cfg = zoo_cfg(&layout, &layout.hosts[3]);
+        assert!(cfg.contains("clientPortAddress=127.77.9.4\n"));
+        assert!(cfg.contains("peerType=observer\n"));
+        assert!(cfg.contains("server.4=127.77.9.4:2888:3888:observer\n"));
+        assert!(!cfg.contains("server.5="));
+        let view = crate::zk::config::View::parse_lines(cfg.lines()).unwrap();
+        assert_eq!(view.participant_count(), 3);
+        let spare = zoo_cfg(&layout, &layout.hosts[4]);
+        assert!(!spare.contains("server."));
+    }
+
+    #[test]
+    fn shell_quote_survives_quotes() {
+        assert_eq!(shell_quote("/tmp/sbx/zkctl"), "/tmp/sbx/zkctl");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("$(rm -rf /)"), "'$(rm -rf /)'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    }
+
+    #[test]
+    fn sshd_listens_only_on_sandbox_loopback_addresses() {
+        let text = sshd_config(&layout());
+        let listens: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("ListenAddress "))
+            .collect();
+        assert_eq!(listens.len(), 6);
+        assert!(listens.iter().all(|a| a.starts_with("127.77.9.")));
+        assert!(text.contains("Port 2222\n"));
+        assert!(text.contains("PermitRootLogin no\n"));
+    }
+
+    #[test]
+    fn known_hosts_names_every_host_with_its_port() {
+        let text = known_hosts(&layout(), "ssh-ed25519 AAAAkey root@box\n");
+        assert_eq!(text.lines().count(), 6);
+        assert!(text.starts_with("[127.77.9.1]:2222 ssh-ed25519 AAAAkey\n"));
+    }
+
+    #[test]
+    fn inventory_gives_every_verb_for_every_host() {
+        let inventory = inventory(&layout(), Some("3.8.0".into()));
+        let zk2 = &inventory.hosts[1];
+        assert_eq!(zk2.client, "127.77.9.2:2181");
+        assert_eq!(zk2.peer, "127.77.9.2:2888:3888");
+        assert_eq!(zk2.ssh, "zkpilot-h2@127.77.9.2");
+        assert_eq!(zk2.commands["restart"], "/tmp/sbx/hosts/zk2/zkctl restart");
+        assert_eq!(zk2.commands.len(), VERBS.len());
+    }
+}

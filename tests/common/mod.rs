@@ -1,0 +1,164 @@
+//! A real sandbox for integration tests: started through the real binary, always taken down
+//! (also when the test fails), and four-letter words asked with plain std sockets so the
+//! checks do not depend on zkpilot's own client.
+
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_zkpilot");
+
+pub struct Sandbox {
+    pub dir: PathBuf,
+}
+
+impl Sandbox {
+    pub fn up(nodes: u8, observers: u8, spares: u8) -> Sandbox {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "zkpilot-test-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let sandbox = Sandbox { dir };
+        let output = zkpilot(&[
+            "sandbox",
+            "up",
+            "--dir",
+            sandbox.dir.to_str().unwrap(),
+            "--nodes",
+            &nodes.to_string(),
+            "--observers",
+            &observers.to_string(),
+            "--spare",
+            &spares.to_string(),
+        ]);
+        assert!(
+            output.status.success(),
+            "sandbox up failed:\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        sandbox
+    }
+
+    pub fn dir_str(&self) -> &str {
+        self.dir.to_str().unwrap()
+    }
+
+    pub fn inventory_path(&self) -> PathBuf {
+        self.dir.join("inventory.yaml")
+    }
+
+    pub fn client(&self, host: &str) -> String {
+        let inventory = std::fs::read_to_string(self.inventory_path()).unwrap();
+        let mut in_host = false;
+        for line in inventory.lines() {
+            if let Some(name) = line.strip_prefix("- name: ") {
+                in_host = name.trim() == host;
+            } else if in_host {
+                if let Some(client) = line.trim().strip_prefix("client: ") {
+                    return client.trim().to_string();
+                }
+            }
+        }
+        panic!("no host {host} in the inventory");
+    }
+
+    /// Runs `ssh` the way an operator would: the sandbox key, its known_hosts, strict checking.
+    pub fn ssh(&self, user_at_host: &str, command: &str) -> Output {
+        let ssh = self.dir.join("ssh");
+        Command::new("ssh")
+            .arg("-i")
+            .arg(ssh.join("id_ed25519"))
+            .arg("-o")
+            .arg(format!(
+                "UserKnownHostsFile={}",
+                ssh.join("known_hosts").display()
+            ))
+            .args([
+                "-o",
+                "StrictHostKeyChecking=yes",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "IdentitiesOnly=yes",
+                "-p",
+                "2222",
+                user_at_host,
+                command,
+            ])
+            .output()
+            .unwrap()
+    }
+
+    /// Polls `srvr` until `done` holds for the modes of `hosts`, or panics at the deadline.
+    pub fn wait_for_modes(
+        &self,
+        hosts: &[&str],
+        limit: Duration,
+        done: impl Fn(&[String]) -> bool,
+    ) -> Vec<String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let modes: Vec<String> = hosts.iter().map(|h| mode(&self.client(h))).collect();
+            if done(&modes) {
+                return modes;
+            }
+            assert!(Instant::now() < deadline, "modes never settled: {modes:?}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let output = zkpilot(&["sandbox", "down", "--dir", self.dir_str()]);
+        if !output.status.success() {
+            eprintln!(
+                "sandbox down failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        } else if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+pub fn zkpilot(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+/// One four-letter word over a plain socket.
+pub fn ask(addr: &str, word: &str) -> Option<String> {
+    let addr = addr.parse().ok()?;
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream.write_all(word.as_bytes()).ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    Some(answer)
+}
+
+/// The `Mode:` a server reports, `not serving`, or `down`.
+pub fn mode(addr: &str) -> String {
+    match ask(addr, "srvr") {
+        None => "down".into(),
+        Some(a) if a.contains("not currently serving") => "not serving".into(),
+        Some(a) => a
+            .lines()
+            .find_map(|l| l.strip_prefix("Mode: "))
+            .unwrap_or("unknown")
+            .to_string(),
+    }
+}
+
+pub fn path_str(path: &Path) -> &str {
+    path.to_str().unwrap()
+}

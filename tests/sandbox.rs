@@ -1,0 +1,178 @@
+//! `zkpilot sandbox` against real ZooKeeper servers and a real sshd.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{mode, zkpilot, Sandbox};
+
+#[test]
+fn up_elects_one_leader_serves_ssh_and_down_leaves_nothing() {
+    let sandbox = Sandbox::up(3, 0, 2);
+
+    let modes: Vec<String> = ["zk1", "zk2", "zk3"]
+        .iter()
+        .map(|h| mode(&sandbox.client(h)))
+        .collect();
+    assert_eq!(
+        modes.iter().filter(|m| *m == "leader").count(),
+        1,
+        "{modes:?}"
+    );
+    assert_eq!(
+        modes.iter().filter(|m| *m == "follower").count(),
+        2,
+        "{modes:?}"
+    );
+    assert_eq!(
+        mode(&sandbox.client("zk4")),
+        "down",
+        "spares are not started"
+    );
+
+    let inventory = std::fs::read_to_string(sandbox.inventory_path()).unwrap();
+    assert!(inventory.contains("zookeeper: 3.8.0"), "{inventory}");
+    for (index, host) in ["zk1", "zk2", "zk3", "zk4", "zk5"].iter().enumerate() {
+        let address = sandbox.client(host).replace(":2181", "");
+        let script = sandbox.dir.join("hosts").join(host).join("zkctl");
+        let out = sandbox.ssh(
+            &format!("zkpilot-h{}@{address}", index + 1),
+            &format!("{} status", script.display()),
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if index < 3 {
+            assert!(
+                out.status.success(),
+                "{host}: {stdout} {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(stdout.contains("running (pid"), "{stdout}");
+        } else {
+            assert_eq!(out.status.code(), Some(3), "{host}: {stdout}");
+            assert!(stdout.contains("stopped"), "{stdout}");
+        }
+    }
+
+    let status = zkpilot(&["sandbox", "status", "--dir", sandbox.dir_str()]);
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.contains("leader") && status.contains("spare"),
+        "{status}"
+    );
+
+    let dir = sandbox.dir.clone();
+    let down = zkpilot(&["sandbox", "down", "--dir", sandbox.dir_str()]);
+    assert!(down.status.success());
+    assert!(String::from_utf8_lossy(&down.stdout).contains("stopped sshd"));
+    let left = zkpilot::sandbox::processes_mentioning(dir.to_str().unwrap());
+    assert!(left.is_empty(), "still running: {left:?}");
+    let again = zkpilot(&["sandbox", "down", "--dir", sandbox.dir_str()]);
+    assert!(again.status.success(), "down twice is harmless");
+}
+
+#[test]
+fn a_host_key_that_is_not_known_is_refused() {
+    let sandbox = Sandbox::up(1, 0, 0);
+    let ssh = sandbox.dir.join("ssh");
+    let empty = sandbox.dir.join("empty_known_hosts");
+    std::fs::write(&empty, "").unwrap();
+    let address = sandbox.client("zk1").replace(":2181", "");
+    let out = std::process::Command::new("ssh")
+        .arg("-i")
+        .arg(ssh.join("id_ed25519"))
+        .arg("-o")
+        .arg(format!("UserKnownHostsFile={}", empty.display()))
+        .args([
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            "BatchMode=yes",
+            "-p",
+            "2222",
+        ])
+        .arg(format!("zkpilot-h1@{address}"))
+        .arg("true")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Host key verification failed"));
+}
+
+#[test]
+fn the_control_script_restarts_a_spare_into_the_ensemble_over_ssh() {
+    let sandbox = Sandbox::up(3, 0, 1);
+    let address = sandbox.client("zk4").replace(":2181", "");
+    let script = sandbox.dir.join("hosts/zk4/zkctl");
+    let lines = ["zk1", "zk2", "zk3", "zk4"]
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let a = sandbox.client(h).replace(":2181", "");
+            let observer = if *h == "zk4" { ":observer" } else { "" };
+            format!("server.{}={a}:2888:3888{observer}", i + 1)
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let user = format!("zkpilot-h4@{address}");
+    let set = sandbox.ssh(
+        &user,
+        &format!(
+            "{} set-servers {lines} && {} set-option peerType=observer && {} start",
+            script.display(),
+            script.display(),
+            script.display()
+        ),
+    );
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    sandbox.wait_for_modes(&["zk4"], Duration::from_secs(60), |m| m[0] == "observer");
+
+    let bad = sandbox.ssh(
+        &user,
+        &format!("{} set-servers 'rm -rf /'", script.display()),
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    let wipe = sandbox.ssh(&user, &format!("{} wipe-data", script.display()));
+    assert!(!wipe.status.success(), "wiping a running server is refused");
+    let stop = sandbox.ssh(&user, &format!("{} stop", script.display()));
+    assert!(stop.status.success());
+    assert_eq!(mode(&sandbox.client("zk4")), "down");
+}
+
+#[test]
+fn a_partition_cuts_the_leader_off_and_heal_brings_it_back() {
+    let sandbox = Sandbox::up(3, 0, 0);
+    let hosts = ["zk1", "zk2", "zk3"];
+    let modes: Vec<String> = hosts.iter().map(|h| mode(&sandbox.client(h))).collect();
+    let leader = hosts[modes.iter().position(|m| m == "leader").unwrap()];
+    let others: Vec<&str> = hosts.iter().copied().filter(|h| *h != leader).collect();
+
+    let cut = zkpilot(&[
+        "sandbox",
+        "partition",
+        "--dir",
+        sandbox.dir_str(),
+        leader,
+        &others.join(","),
+    ]);
+    assert!(
+        cut.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cut.stderr)
+    );
+    let modes = sandbox.wait_for_modes(&hosts, Duration::from_secs(60), |m| {
+        let i = hosts.iter().position(|h| *h == leader).unwrap();
+        m[i] == "not serving" && m.iter().filter(|x| *x == "leader").count() == 1
+    });
+    assert!(modes.iter().any(|m| m == "follower"), "{modes:?}");
+
+    let heal = zkpilot(&["sandbox", "heal", "--dir", sandbox.dir_str()]);
+    assert!(heal.status.success());
+    sandbox.wait_for_modes(&hosts, Duration::from_secs(60), |m| {
+        m.iter().filter(|x| *x == "leader").count() == 1
+            && m.iter().filter(|x| *x == "follower").count() == 2
+    });
+}

@@ -1,4 +1,5 @@
 pub mod inventory;
+pub mod remote;
 pub mod sandbox;
 pub mod wire;
 pub mod zk;

@@ -1,0 +1,160 @@
+//! SSH execution against the sandbox's real sshd.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Sandbox;
+use tokio::sync::mpsc;
+use zkpilot::inventory::Inventory;
+use zkpilot::remote::{ConnectError, Connections, Outcome, SshTarget, Stream};
+
+fn target(sandbox: &Sandbox, host: &str) -> SshTarget {
+    let text = std::fs::read_to_string(sandbox.inventory_path()).unwrap();
+    let inventory: Inventory = serde_yaml::from_str(&text).unwrap();
+    let host = inventory.hosts.iter().find(|h| h.name == host).unwrap();
+    SshTarget::from_inventory(&inventory, host)
+}
+
+fn connections(sandbox: &Sandbox) -> Connections {
+    Connections::new(Duration::from_secs(10), sandbox.dir.clone())
+}
+
+#[tokio::test]
+async fn runs_commands_streams_output_and_reports_exit_status() {
+    let sandbox = Sandbox::up(1, 0, 1);
+    let remote = connections(&sandbox);
+    let zk1 = target(&sandbox, "zk1");
+    let script = sandbox.dir.join("hosts/zk1/zkctl");
+
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let outcome = remote
+        .run(
+            &zk1,
+            &format!("{} status", script.display()),
+            None,
+            Duration::from_secs(20),
+            tx,
+        )
+        .await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    let line = rx.recv().await.unwrap();
+    assert_eq!(line.stream, Stream::Stdout);
+    assert!(line.text.starts_with("zk1: running (pid"), "{line:?}");
+
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let outcome = remote
+        .run(
+            &zk1,
+            "echo out; echo err >&2; exit 7",
+            None,
+            Duration::from_secs(20),
+            tx,
+        )
+        .await;
+    assert!(
+        matches!(outcome, Outcome::Exited { code: Some(7), .. }),
+        "{outcome:?}"
+    );
+    let mut seen = Vec::new();
+    while let Ok(line) = rx.try_recv() {
+        seen.push((line.stream, line.text));
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            (Stream::Stdout, "out".to_string()),
+            (Stream::Stderr, "err".to_string())
+        ]
+    );
+
+    let zk2 = target(&sandbox, "zk2");
+    let spare = sandbox.dir.join("hosts/zk2/zkctl");
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let outcome = remote
+        .run(
+            &zk2,
+            &format!("{0} set-config && {0} config", spare.display()),
+            Some("tickTime=500\nserver.2=127.0.0.9:2888:3888\n"),
+            Duration::from_secs(20),
+            tx,
+        )
+        .await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    let mut texts = Vec::new();
+    while let Ok(line) = rx.try_recv() {
+        texts.push(line.text);
+    }
+    assert!(
+        texts.contains(&"server.2=127.0.0.9:2888:3888".to_string()),
+        "{texts:?}"
+    );
+    remote.close_all().await;
+}
+
+#[tokio::test]
+async fn a_deadline_makes_the_outcome_unknown_never_not_run() {
+    let sandbox = Sandbox::up(1, 0, 0);
+    let remote = connections(&sandbox);
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let outcome = remote
+        .run(
+            &target(&sandbox, "zk1"),
+            "sleep 30",
+            None,
+            Duration::from_millis(800),
+            tx,
+        )
+        .await;
+    assert!(matches!(outcome, Outcome::Unknown { .. }), "{outcome:?}");
+    remote.close_all().await;
+}
+
+#[tokio::test]
+async fn unknown_and_changed_host_keys_stop_before_anything_runs() {
+    let sandbox = Sandbox::up(1, 0, 0);
+    let remote = connections(&sandbox);
+    let mut zk1 = target(&sandbox, "zk1");
+
+    let empty = sandbox.dir.join("empty_known_hosts");
+    std::fs::write(&empty, "").unwrap();
+    zk1.known_hosts = Some(empty);
+    zk1.config = None;
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let outcome = remote
+        .run(
+            &zk1,
+            "touch /tmp/should-not-exist",
+            None,
+            Duration::from_secs(10),
+            tx,
+        )
+        .await;
+    assert_eq!(
+        outcome,
+        Outcome::NotRun(ConnectError::UnknownHostKey { host: "zk1".into() })
+    );
+
+    let forged = sandbox.dir.join("forged_known_hosts");
+    let address = sandbox.client("zk1").replace(":2181", "");
+    let other_key = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(sandbox.dir.join("other_key"))
+        .status()
+        .unwrap();
+    assert!(other_key.success());
+    let public = std::fs::read_to_string(sandbox.dir.join("other_key.pub")).unwrap();
+    let key: Vec<&str> = public.split_whitespace().take(2).collect();
+    std::fs::write(&forged, format!("[{address}]:2222 {}\n", key.join(" "))).unwrap();
+    zk1.known_hosts = Some(forged);
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let outcome = remote
+        .run(&zk1, "true", None, Duration::from_secs(10), tx)
+        .await;
+    assert_eq!(
+        outcome,
+        Outcome::NotRun(ConnectError::ChangedHostKey { host: "zk1".into() })
+    );
+    remote.close_all().await;
+}

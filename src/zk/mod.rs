@@ -1,2 +1,4 @@
 pub mod config;
+pub mod fourlw;
 pub mod version;
+pub mod zxid;

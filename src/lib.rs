@@ -1,1 +1,3 @@
+pub mod quorum;
+pub mod yaml;
 pub mod zk;

@@ -1,0 +1,585 @@
+//! The LINE deck's tables (seed 004), the mitosis cut (seed 001), observers (seed 002) and the
+//! corner cases, each checked against the analyzer.
+
+use super::*;
+
+pub(super) fn addr(host: &str) -> PeerAddr {
+    PeerAddr {
+        host: host.into(),
+        quorum_port: 2888,
+        election_port: 3888,
+    }
+}
+
+/// `"1=p 2=q 3=r 4=s!"`: sid=host pairs, `!` marks an observer.
+pub(super) fn view(spec: &str) -> View {
+    let lines: Vec<String> = spec
+        .split_whitespace()
+        .map(|item| match item.strip_suffix('!') {
+            Some(item) => format!("server.{item}:2888:3888:observer"),
+            None => format!("server.{item}:2888:3888"),
+        })
+        .collect();
+    View::parse_lines(lines.iter().map(String::as_str)).unwrap()
+}
+
+fn node(name: &str, sid: u64, host: &str, up: bool, view_spec: &str) -> Node {
+    Node {
+        name: name.into(),
+        sid,
+        addr: addr(host),
+        up,
+        view: view(view_spec),
+    }
+}
+
+fn ensemble(version: &str, nodes: Vec<Node>) -> Ensemble {
+    Ensemble {
+        version: ZkVersion::parse(version).unwrap(),
+        nodes,
+        partitions: None,
+    }
+}
+
+fn names(ens: &Ensemble, members: &[usize]) -> Vec<String> {
+    members.iter().map(|&i| ens.nodes[i].name.clone()).collect()
+}
+
+type Side = (String, Vec<String>);
+
+/// The witness as (leader, members) names.
+fn witness(ens: &Ensemble) -> Option<(Side, Side)> {
+    let verdict = ens.verdict().unwrap();
+    verdict.split_brain.map(|w| {
+        let side = |q: &Quorum| (ens.nodes[q.leader].name.clone(), names(ens, &q.members));
+        (side(&w.a), side(&w.b))
+    })
+}
+
+fn side(leader: &str, members: &[&str]) -> Side {
+    (
+        leader.to_string(),
+        members.iter().map(|m| m.to_string()).collect(),
+    )
+}
+
+const OLD: &str = "1=p 2=q 3=r";
+const FIVE: &str = "1=p 2=q 3=r 4=s 5=t";
+
+/// Slide 5: P, Q, R on the old view; S and T on the five-node view.
+fn slide5(r_view: &str, t_up: bool) -> Ensemble {
+    ensemble(
+        "3.4.6",
+        vec![
+            node("P", 1, "p", true, OLD),
+            node("Q", 2, "q", true, OLD),
+            node("R", 3, "r", true, r_view),
+            node("S", 4, "s", true, FIVE),
+            node("T", 5, "t", t_up, FIVE),
+        ],
+    )
+}
+
+#[test]
+fn new_nodes_up_beside_the_old_view_cannot_split() {
+    let ens = slide5(OLD, true);
+    let verdict = ens.verdict().unwrap();
+    assert!(verdict.quorum_possible);
+    assert_eq!(verdict.split_brain, None);
+    assert!(verdict.unreachable.is_empty());
+    // S and T are in no old view, so nobody follows them.
+    assert_eq!(names(&ens, &verdict.possible_leaders), ["P", "Q", "R"]);
+}
+
+#[test]
+fn restarting_r_on_the_five_node_view_allows_two_leaders() {
+    let ens = slide5(FIVE, true);
+    let verdict = ens.verdict().unwrap();
+    assert!(verdict.quorum_possible);
+    assert_eq!(
+        witness(&ens),
+        Some((side("Q", &["P", "Q"]), side("T", &["R", "S", "T"])))
+    );
+}
+
+#[test]
+fn with_t_down_every_five_node_majority_needs_p_or_q() {
+    let ens = slide5(FIVE, false);
+    let verdict = ens.verdict().unwrap();
+    assert!(verdict.quorum_possible);
+    assert_eq!(verdict.split_brain, None);
+}
+
+/// Slide 7, the split-brain-free order: T stays down until every view agrees.
+#[test]
+fn slide7_order_never_allows_two_quorums() {
+    let steps: [(&str, [&str; 4]); 4] = [
+        ("S up", [OLD, OLD, OLD, FIVE]),
+        ("R restarted", [OLD, OLD, FIVE, FIVE]),
+        ("Q restarted", [OLD, FIVE, FIVE, FIVE]),
+        ("P restarted", [FIVE, FIVE, FIVE, FIVE]),
+    ];
+    for (step, views) in steps {
+        let mut nodes: Vec<Node> = ["P", "Q", "R", "S"]
+            .iter()
+            .zip(views)
+            .enumerate()
+            .map(|(i, (name, v))| node(name, i as u64 + 1, &name.to_lowercase(), true, v))
+            .collect();
+        nodes.push(node("T", 5, "t", false, FIVE));
+        let ens = ensemble("3.4.6", nodes);
+        let verdict = ens.verdict().unwrap();
+        assert!(verdict.quorum_possible, "{step}");
+        assert_eq!(verdict.split_brain, None, "{step}");
+    }
+}
+
+#[test]
+fn slide7_r_on_five_can_lead_but_s_cannot() {
+    let ens = ensemble(
+        "3.4.6",
+        vec![
+            node("P", 1, "p", true, OLD),
+            node("Q", 2, "q", true, OLD),
+            node("R", 3, "r", true, FIVE),
+            node("S", 4, "s", true, FIVE),
+            node("T", 5, "t", false, FIVE),
+        ],
+    );
+    let verdict = ens.verdict().unwrap();
+    assert_eq!(names(&ens, &verdict.possible_leaders), ["P", "Q", "R"]);
+    let r = verdict
+        .possible_leaders
+        .iter()
+        .position(|&i| i == 2)
+        .unwrap();
+    assert_eq!(
+        names(&ens, &verdict.smallest_quorums[r].members),
+        ["P", "Q", "R"]
+    );
+}
+
+const PQC: &str = "1=p 2=q 3=c";
+const FIVE_C: &str = "1=p 2=q 3=c 4=d 5=e";
+
+/// Slides 10–12: R replaced by C (same sid 3), then D and E added.
+#[test]
+fn replacing_r_by_c_and_growing_to_five() {
+    let r_down = node("R", 3, "r", false, OLD);
+    let steps: Vec<(&str, Vec<Node>, bool)> = vec![
+        (
+            "C up",
+            vec![
+                node("P", 1, "p", true, OLD),
+                node("Q", 2, "q", true, OLD),
+                node("C", 3, "c", true, PQC),
+            ],
+            false,
+        ),
+        (
+            "Q restarted: P,Q or Q,C",
+            vec![
+                node("P", 1, "p", true, OLD),
+                node("Q", 2, "q", true, PQC),
+                node("C", 3, "c", true, PQC),
+            ],
+            false,
+        ),
+        (
+            "D up",
+            vec![
+                node("P", 1, "p", true, PQC),
+                node("Q", 2, "q", true, PQC),
+                node("C", 3, "c", true, PQC),
+                node("D", 4, "d", true, FIVE_C),
+            ],
+            false,
+        ),
+        (
+            "C restarted on five",
+            vec![
+                node("P", 1, "p", true, PQC),
+                node("Q", 2, "q", true, PQC),
+                node("C", 3, "c", true, FIVE_C),
+                node("D", 4, "d", true, FIVE_C),
+            ],
+            false,
+        ),
+        (
+            "Q restarted on five",
+            vec![
+                node("P", 1, "p", true, PQC),
+                node("Q", 2, "q", true, FIVE_C),
+                node("C", 3, "c", true, FIVE_C),
+                node("D", 4, "d", true, FIVE_C),
+            ],
+            false,
+        ),
+        (
+            "E up early: P,Q on three, C,D,E on five",
+            vec![
+                node("P", 1, "p", true, PQC),
+                node("Q", 2, "q", true, PQC),
+                node("C", 3, "c", true, FIVE_C),
+                node("D", 4, "d", true, FIVE_C),
+                node("E", 5, "e", true, FIVE_C),
+            ],
+            true,
+        ),
+        (
+            "E up at the end",
+            ["P", "Q", "C", "D", "E"]
+                .iter()
+                .enumerate()
+                .map(|(i, n)| node(n, i as u64 + 1, &n.to_lowercase(), true, FIVE_C))
+                .collect(),
+            false,
+        ),
+    ];
+    for (step, mut nodes, split) in steps {
+        nodes.push(r_down.clone());
+        let ens = ensemble("3.4.6", nodes);
+        let verdict = ens.verdict().unwrap();
+        assert!(verdict.quorum_possible, "{step}");
+        assert_eq!(verdict.split_brain.is_some(), split, "{step}");
+    }
+}
+
+#[test]
+fn c_up_beside_stale_views_is_followed_but_cannot_lead() {
+    let ens = ensemble(
+        "3.4.6",
+        vec![
+            node("P", 1, "p", true, OLD),
+            node("Q", 2, "q", true, OLD),
+            node("C", 3, "c", true, PQC),
+        ],
+    );
+    let verdict = ens.verdict().unwrap();
+    // P and Q list sid 3 at r: they neither count C nor follow it; C counts and follows them.
+    assert_eq!(names(&ens, &verdict.possible_leaders), ["P", "Q"]);
+    assert!(verdict.unreachable.is_empty());
+}
+
+#[test]
+fn early_e_witness_is_slide5_again() {
+    let ens = ensemble(
+        "3.4.6",
+        vec![
+            node("P", 1, "p", true, PQC),
+            node("Q", 2, "q", true, PQC),
+            node("C", 3, "c", true, FIVE_C),
+            node("D", 4, "d", true, FIVE_C),
+            node("E", 5, "e", true, FIVE_C),
+        ],
+    );
+    assert_eq!(
+        witness(&ens),
+        Some((side("Q", &["P", "Q"]), side("E", &["C", "D", "E"])))
+    );
+}
+
+#[test]
+fn a_replacement_sharing_a_sid_cannot_talk_to_its_twin() {
+    let ens = ensemble(
+        "3.8.0",
+        vec![
+            node("P", 1, "p", true, OLD),
+            node("R", 3, "r", true, OLD),
+            node("C", 3, "c", true, PQC),
+        ],
+    );
+    let verdict = ens.verdict().unwrap();
+    assert_eq!(verdict.unreachable, [(1, 2)]);
+    assert_eq!(ens.cut(1, 2), Some(Cut::SameSid));
+    assert_eq!(verdict.split_brain, None);
+}
+
+const FIVE_B: &str = "1=p 2=b 3=c 4=d 5=e";
+
+/// Slide 14 done in the wrong order: B (sid 2, new host) starts while C, D, E still list
+/// sid 2 at Q's old host.
+fn b_before_higher_sids(version: &str) -> Ensemble {
+    ensemble(
+        version,
+        vec![
+            node("P", 1, "p", true, FIVE_C),
+            node("Q", 2, "q", false, FIVE_C),
+            node("C", 3, "c", true, FIVE_C),
+            node("D", 4, "d", true, FIVE_C),
+            node("E", 5, "e", true, FIVE_C),
+            node("B", 2, "b", true, FIVE_B),
+        ],
+    )
+}
+
+#[test]
+fn on_3_4_a_stale_address_at_a_higher_sid_cuts_the_pair() {
+    let ens = b_before_higher_sids("3.4.6");
+    let verdict = ens.verdict().unwrap();
+    assert_eq!(verdict.unreachable, [(2, 5), (3, 5), (4, 5)]);
+    assert_eq!(
+        ens.cut(5, 2),
+        Some(Cut::NoElectionLink(vec![Gap {
+            holder: 2,
+            peer: 5,
+            listed: vec![addr("q")],
+        }]))
+    );
+    // B still reaches P: the larger sid (B) lists P's real address.
+    assert_eq!(ens.cut(0, 5), None);
+    assert!(verdict.quorum_possible);
+    assert_eq!(verdict.split_brain, None);
+}
+
+#[test]
+fn from_3_5_the_replaced_lower_sid_joins_anyway() {
+    let ens = b_before_higher_sids("3.8.0");
+    let verdict = ens.verdict().unwrap();
+    assert!(verdict.unreachable.is_empty());
+    // B talks to everyone and counts C, D, E; nobody counts B or follows it until their
+    // views are updated.
+    assert!(ens.counts(5, 2) && !ens.counts(2, 5));
+    assert_eq!(names(&ens, &verdict.possible_leaders), ["P", "C", "D", "E"]);
+}
+
+#[test]
+fn the_deck_order_updates_higher_sids_first_so_b_is_reachable_on_3_4() {
+    // Slide 14 done right: P, D, E restarted with B's address, C (the leader) restarted last.
+    let ens = ensemble(
+        "3.4.6",
+        vec![
+            node("P", 1, "p", true, FIVE_B),
+            node("C", 3, "c", true, FIVE_B),
+            node("D", 4, "d", true, FIVE_B),
+            node("E", 5, "e", true, FIVE_B),
+            node("B", 2, "b", true, FIVE_B),
+        ],
+    );
+    let verdict = ens.verdict().unwrap();
+    assert!(verdict.unreachable.is_empty());
+    assert_eq!(verdict.possible_leaders.len(), 5);
+}
+
+#[test]
+fn on_3_5_a_pair_is_cut_only_when_neither_view_has_the_other() {
+    let ens = ensemble(
+        "3.5.0",
+        vec![
+            node("P", 1, "p", true, "1=p 2=old"),
+            node("Q", 2, "q", true, "1=gone 2=q"),
+        ],
+    );
+    assert_eq!(
+        ens.cut(0, 1),
+        Some(Cut::NoElectionLink(vec![
+            Gap {
+                holder: 1,
+                peer: 0,
+                listed: vec![addr("gone")],
+            },
+            Gap {
+                holder: 0,
+                peer: 1,
+                listed: vec![addr("old")],
+            },
+        ]))
+    );
+    let missing = ensemble(
+        "3.4.6",
+        vec![
+            node("P", 1, "p", true, "1=p"),
+            node("Q", 2, "q", true, "2=q"),
+        ],
+    );
+    assert_eq!(
+        missing.cut(0, 1),
+        Some(Cut::NoElectionLink(vec![Gap {
+            holder: 1,
+            peer: 0,
+            listed: vec![],
+        }]))
+    );
+}
+
+fn five_on_one_view(partitions: Vec<Vec<usize>>) -> Ensemble {
+    let mut ens = ensemble(
+        "3.4.6",
+        ["P", "Q", "R", "S", "T"]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| node(n, i as u64 + 1, &n.to_lowercase(), true, FIVE))
+            .collect(),
+    );
+    ens.partitions = Some(partitions);
+    ens
+}
+
+#[test]
+fn a_three_two_cut_leaves_one_quorum_on_the_larger_side() {
+    let ens = five_on_one_view(vec![vec![0, 1, 2], vec![3, 4]]);
+    let verdict = ens.verdict().unwrap();
+    assert!(verdict.quorum_possible);
+    assert_eq!(verdict.split_brain, None);
+    assert_eq!(verdict.possible_leaders, [0, 1, 2]);
+    assert_eq!(verdict.unreachable.len(), 6);
+    assert_eq!(ens.cut(0, 3), Some(Cut::Partitioned));
+}
+
+#[test]
+fn a_two_two_one_cut_leaves_no_quorum() {
+    let verdict = five_on_one_view(vec![vec![0, 1], vec![2, 3], vec![4]])
+        .verdict()
+        .unwrap();
+    assert!(!verdict.quorum_possible);
+    assert_eq!(verdict.split_brain, None);
+    assert!(verdict.possible_leaders.is_empty());
+}
+
+#[test]
+fn a_node_in_both_groups_bridges_but_cannot_be_in_two_quorums() {
+    let verdict = five_on_one_view(vec![vec![0, 1, 2], vec![2, 3, 4]])
+        .verdict()
+        .unwrap();
+    assert!(verdict.quorum_possible);
+    assert_eq!(verdict.split_brain, None);
+    assert_eq!(verdict.unreachable, [(0, 3), (0, 4), (1, 3), (1, 4)]);
+}
+
+#[test]
+fn a_node_in_no_group_talks_to_nobody() {
+    let verdict = five_on_one_view(vec![vec![0, 1, 2, 3]]).verdict().unwrap();
+    assert_eq!(verdict.unreachable, [(0, 4), (1, 4), (2, 4), (3, 4)]);
+    assert!(verdict.quorum_possible);
+}
+
+/// Mitosis (seed 001): after the firewall cut, the destination restarts on its own view and
+/// elects its own leader while the source keeps the joint five-node majority: two quorums, by
+/// design.
+#[test]
+fn the_deliberate_mitosis_split_shows_as_two_quorums() {
+    let dest = "4=s 5=t 6=u";
+    let mut ens = ensemble(
+        "3.4.6",
+        vec![
+            node("P", 1, "p", true, FIVE),
+            node("Q", 2, "q", true, FIVE),
+            node("R", 3, "r", true, FIVE),
+            node("S", 4, "s", true, dest),
+            node("T", 5, "t", true, dest),
+            node("U", 6, "u", true, dest),
+        ],
+    );
+    ens.partitions = Some(vec![vec![0, 1, 2], vec![3, 4, 5]]);
+    assert_eq!(
+        witness(&ens),
+        Some((side("R", &["P", "Q", "R"]), side("T", &["S", "T"])))
+    );
+}
+
+#[test]
+fn observers_never_vote() {
+    let with_observers = "1=p 2=q 3=r 4=s! 5=t!";
+    let mut ens = ensemble(
+        "3.8.0",
+        vec![
+            node("P", 1, "p", true, with_observers),
+            node("Q", 2, "q", false, with_observers),
+            node("R", 3, "r", false, with_observers),
+            node("S", 4, "s", true, with_observers),
+            node("T", 5, "t", true, with_observers),
+        ],
+    );
+    assert!(!ens.verdict().unwrap().quorum_possible);
+    ens.nodes[1].up = true;
+    let verdict = ens.verdict().unwrap();
+    assert!(verdict.quorum_possible);
+    assert_eq!(verdict.possible_leaders, [0, 1]);
+    assert!(!ens.is_voter(3));
+}
+
+#[test]
+fn a_lone_node_listing_only_itself_is_a_quorum_of_one() {
+    let ens = ensemble("3.8.0", vec![node("P", 1, "p", true, "1=p")]);
+    let verdict = ens.verdict().unwrap();
+    assert!(verdict.quorum_possible);
+    assert_eq!(
+        verdict.smallest_quorums,
+        [Quorum {
+            leader: 0,
+            members: vec![0]
+        }]
+    );
+    let two = ensemble(
+        "3.8.0",
+        vec![
+            node("P", 1, "p", true, "1=p"),
+            node("Q", 2, "q", true, "2=q"),
+        ],
+    );
+    assert_eq!(witness(&two), Some((side("P", &["P"]), side("Q", &["Q"]))));
+}
+
+#[test]
+fn a_node_whose_view_leaves_it_out_never_votes() {
+    let ens = ensemble(
+        "3.8.0",
+        vec![
+            node("P", 1, "p", true, "2=q 3=r"),
+            node("Q", 2, "q", true, "2=q 3=r"),
+        ],
+    );
+    assert!(!ens.is_voter(0));
+    assert!(!ens.verdict().unwrap().quorum_possible);
+}
+
+#[test]
+fn all_down_means_no_quorum() {
+    let ens = ensemble(
+        "3.4.6",
+        vec![
+            node("P", 1, "p", false, OLD),
+            node("Q", 2, "q", false, OLD),
+            node("R", 3, "r", false, OLD),
+        ],
+    );
+    let verdict = ens.verdict().unwrap();
+    assert!(!verdict.quorum_possible);
+    assert!(verdict.split_brain.is_none() && verdict.unreachable.is_empty());
+    assert!(ensemble("3.4.6", vec![]).verdict().is_ok());
+}
+
+#[test]
+fn twenty_nodes_on_one_view_are_searched_exactly() {
+    let spec: Vec<String> = (1..=20).map(|s| format!("{s}=h{s}")).collect();
+    let spec = spec.join(" ");
+    let nodes = (1..=20)
+        .map(|s| node(&format!("N{s}"), s, &format!("h{s}"), true, &spec))
+        .collect();
+    let verdict = ensemble("3.8.0", nodes).verdict().unwrap();
+    assert!(verdict.quorum_possible && verdict.split_brain.is_none());
+    assert_eq!(verdict.possible_leaders.len(), 20);
+    assert_eq!(
+        verdict.smallest_quorums[0].members,
+        (0..11).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn out_of_range_inputs_are_errors() {
+    let nodes: Vec<Node> = (0..21).map(|s| node("N", s, "h", true, "1=h")).collect();
+    assert_eq!(
+        ensemble("3.8.0", nodes).verdict(),
+        Err(QuorumError::TooManyNodes(21))
+    );
+    let mut ens = slide5(OLD, true);
+    ens.partitions = Some(vec![vec![0, 7]]);
+    assert_eq!(
+        ens.verdict(),
+        Err(QuorumError::UnknownPartitionMember {
+            group: 0,
+            index: 7,
+            count: 5
+        })
+    );
+}

@@ -1,0 +1,356 @@
+//! The one door to YAML: every loader (state files, runbooks, themes, inventories) parses
+//! through here, so `serde_yaml` (deprecated upstream, still the chosen crate) can be swapped
+//! in one place, and every error an operator sees names the file, line and column.
+//!
+//! Nothing here reads files: callers pass the text and the path it came from.
+
+use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A problem in a YAML file, at a 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{line}:{column}: {message}", path.display())]
+pub struct YamlError {
+    pub path: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// A 1-based position in a YAML text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// Deserializes `text`; syntax errors, type errors and unknown keys (with
+/// `#[serde(deny_unknown_fields)]`) come back with their position.
+pub fn from_str<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T, YamlError> {
+    serde_yaml::from_str(text).map_err(|err| {
+        // Errors without a mark (an empty document) are reported at the start of the file.
+        let at = err
+            .location()
+            .map_or(Position { line: 1, column: 1 }, |loc| Position {
+                line: loc.line(),
+                column: loc.column(),
+            });
+        YamlError {
+            path: path.to_path_buf(),
+            line: at.line,
+            column: at.column,
+            message: strip_position(&err.to_string(), at),
+        }
+    })
+}
+
+/// serde_yaml appends ` at line L column C` to its messages; the position is already in front.
+fn strip_position(message: &str, at: Position) -> String {
+    let suffix = format!(" at line {} column {}", at.line, at.column);
+    message.replacen(&suffix, "", 1)
+}
+
+/// Finds where the value at `key_path` starts: mapping keys by name, sequence items by index
+/// (`["nodes", "2", "view"]`). For semantic errors found after parsing (an unknown view name,
+/// a duplicate node name), so they point at the offending value like syntax errors do.
+pub fn locate(text: &str, key_path: &[&str]) -> Option<Position> {
+    // serde_yaml exposes no spans, but it stamps the position of the node being read onto any
+    // error raised while reading it: walk to the target and raise one there.
+    let deserializer = serde_yaml::Deserializer::from_str(text);
+    match (Seek { key_path }).deserialize(deserializer) {
+        Err(err) if err.to_string().contains(FOUND) => err.location().map(|loc| Position {
+            line: loc.line(),
+            column: loc.column(),
+        }),
+        _ => None,
+    }
+}
+
+/// A semantic error at the value `key_path` names, or at its nearest ancestor that exists.
+pub fn error_at(
+    text: &str,
+    path: &Path,
+    key_path: &[&str],
+    message: impl Into<String>,
+) -> YamlError {
+    let at = (0..=key_path.len())
+        .rev()
+        .find_map(|len| locate(text, &key_path[..len]))
+        .unwrap_or(Position { line: 1, column: 1 });
+    YamlError {
+        path: path.to_path_buf(),
+        line: at.line,
+        column: at.column,
+        message: message.into(),
+    }
+}
+
+/// The marker error raised at the located node; never shown to anyone.
+const FOUND: &str = "zkpilot-yaml-locate-found";
+
+/// Walks the document along `key_path`, skipping everything else.
+struct Seek<'p> {
+    key_path: &'p [&'p str],
+}
+
+impl<'de> DeserializeSeed<'de> for Seek<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> de::Visitor<'de> for Seek<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML node")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        self.leaf()
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        self.leaf()
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        self.leaf()
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        self.leaf()
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        self.leaf()
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.leaf()
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.leaf()
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let Some((first, rest)) = self.key_path.split_first() else {
+            return Err(de::Error::custom(FOUND));
+        };
+        let target = first.parse::<usize>().ok();
+        let mut index = 0;
+        loop {
+            let more = if Some(index) == target {
+                seq.next_element_seed(Seek { key_path: rest })?
+            } else {
+                seq.next_element_seed(Skip)?
+            };
+            if more.is_none() {
+                return Ok(());
+            }
+            index += 1;
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let Some((first, rest)) = self.key_path.split_first() else {
+            return Err(de::Error::custom(FOUND));
+        };
+        while let Some(key) = map.next_key_seed(KeyText)? {
+            if key == *first {
+                map.next_value_seed(Seek { key_path: rest })?;
+            } else {
+                map.next_value_seed(Skip)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Seek<'_> {
+    /// A scalar: the target if the path ends here; a path that goes deeper does not exist.
+    fn leaf<E: de::Error>(&self) -> Result<(), E> {
+        if self.key_path.is_empty() {
+            Err(E::custom(FOUND))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Reads past a node without keeping it.
+struct Skip;
+
+impl<'de> DeserializeSeed<'de> for Skip {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        <de::IgnoredAny as de::Deserialize>::deserialize(deserializer).map(|_| ())
+    }
+}
+
+/// A mapping key as text, whatever scalar type YAML resolved it to (`1:`, `true:`, `p:`).
+struct KeyText;
+
+impl<'de> DeserializeSeed<'de> for KeyText {
+    type Value = String;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<String, D::Error> {
+        // Scalars of any resolved type deserialize as their text; non-scalar keys never match.
+        deserializer.deserialize_any(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> de::Visitor<'de> for KeyVisitor {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a mapping key")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<String, E> {
+        Ok(String::new())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<String, E> {
+        Ok(String::new())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<String, A::Error> {
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(String::new())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<String, A::Error> {
+        while map
+            .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(String::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use std::collections::BTreeMap;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Doc {
+        name: String,
+        #[serde(default)]
+        items: Vec<Item>,
+        #[serde(default)]
+        table: BTreeMap<String, Vec<String>>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Item {
+        id: u32,
+    }
+
+    const TEXT: &str = "\
+# a comment
+name: demo
+items:
+  - id: 1
+  - {id: 2}
+  - id: 3
+table:
+  old: [server.1=p:2888:3888, server.2=q:2888:3888]
+  five:
+    - server.1=p:2888:3888
+    - \"server.2=q:2888:3888\"
+";
+
+    fn at(line: usize, column: usize) -> Option<Position> {
+        Some(Position { line, column })
+    }
+
+    #[test]
+    fn parses_flow_lists_of_server_lines() {
+        let doc: Doc = from_str(TEXT, Path::new("d.yaml")).unwrap();
+        assert_eq!(doc.table["old"][1], "server.2=q:2888:3888");
+        assert_eq!(doc.name, "demo");
+        assert_eq!(doc.items[2].id, 3);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_at_the_key() {
+        let text = "name: x\nitems:\n  - id: 1\n  - {id: 2, colour: red}\n";
+        let err = from_str::<Doc>(text, Path::new("s/d.yaml")).unwrap_err();
+        assert_eq!((err.line, err.column), (4, 13), "{err}");
+        assert!(err.message.contains("unknown field `colour`"), "{err}");
+        assert!(err
+            .to_string()
+            .starts_with("s/d.yaml:4:13: items[1]: unknown field"));
+        assert!(!err.message.contains("at line"), "{err}");
+    }
+
+    #[test]
+    fn type_and_syntax_errors_carry_positions() {
+        let err = from_str::<Doc>("name: x\nitems:\n  - id: many\n", Path::new("d")).unwrap_err();
+        assert_eq!((err.line, err.column), (3, 9), "{err}");
+        let err = from_str::<Doc>("name: [x\nitems: 1\n", Path::new("d")).unwrap_err();
+        assert!(err.line >= 1 && err.column >= 1, "{err}");
+        let err = from_str::<Doc>("", Path::new("d")).unwrap_err();
+        assert_eq!((err.line, err.column), (1, 1), "{err}");
+    }
+
+    #[test]
+    fn locates_values_by_key_path() {
+        assert_eq!(locate(TEXT, &["name"]), at(2, 7));
+        assert_eq!(locate(TEXT, &["items"]), at(4, 3));
+        assert_eq!(locate(TEXT, &["items", "1"]), at(5, 5));
+        assert_eq!(locate(TEXT, &["items", "1", "id"]), at(5, 10));
+        assert_eq!(locate(TEXT, &["items", "2", "id"]), at(6, 9));
+        assert_eq!(locate(TEXT, &["table", "old", "1"]), at(8, 31));
+        assert_eq!(locate(TEXT, &["table", "five", "1"]), at(11, 7));
+        assert_eq!(locate(TEXT, &[]), at(2, 1));
+    }
+
+    #[test]
+    fn missing_paths_are_none() {
+        assert_eq!(locate(TEXT, &["nope"]), None);
+        assert_eq!(locate(TEXT, &["items", "9"]), None);
+        assert_eq!(locate(TEXT, &["items", "x"]), None);
+        assert_eq!(locate(TEXT, &["name", "deeper"]), None);
+        assert_eq!(locate("a: [1\nb: 2\n", &["b"]), None);
+    }
+
+    #[test]
+    fn semantic_errors_fall_back_to_the_nearest_ancestor() {
+        let err = error_at(TEXT, Path::new("d"), &["items", "1", "colour"], "no colour");
+        assert_eq!((err.line, err.column), (5, 5));
+        assert_eq!(err.to_string(), "d:5:5: no colour");
+    }
+}

@@ -7,6 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::yaml::{self, YamlError};
 use crate::zk::config::PeerAddr;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,6 +20,36 @@ pub struct Inventory {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh: Option<SshDefaults>,
     pub hosts: Vec<Host>,
+}
+
+impl Inventory {
+    /// Parses and checks an inventory: unique host names, and addresses that parse. Errors name
+    /// the file, line and column.
+    pub fn parse(text: &str, path: &std::path::Path) -> Result<Inventory, YamlError> {
+        let inventory: Inventory = yaml::from_str(text, path)?;
+        for (index, host) in inventory.hosts.iter().enumerate() {
+            let at = |key: &str, message: String| {
+                yaml::error_at(text, path, &["hosts", &index.to_string(), key], message)
+            };
+            if inventory.hosts[..index].iter().any(|h| h.name == host.name) {
+                return Err(at("name", format!("host `{}` is listed twice", host.name)));
+            }
+            if let Err(e) = host.peer_addr() {
+                return Err(at("peer", format!("host `{}`: {e}", host.name)));
+            }
+            if !host.client.contains(':') {
+                return Err(at(
+                    "client",
+                    format!("host `{}`: client must be host:port", host.name),
+                ));
+            }
+        }
+        Ok(inventory)
+    }
+
+    pub fn host(&self, name: &str) -> Option<&Host> {
+        self.hosts.iter().find(|h| h.name == name)
+    }
 }
 
 /// Settings shared by every host's SSH connection.
@@ -74,5 +105,37 @@ impl fmt::Display for HostRole {
             HostRole::Observer => "observer",
             HostRole::Spare => "spare",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    const TWO_HOSTS: &str = "name: lab\nhosts:\n  - name: a\n    sid: 1\n    role: participant\n    client: 10.0.0.1:2181\n    peer: 10.0.0.1:2888:3888\n    ssh: zk@10.0.0.1\n    ssh_port: 22\n    commands: {restart: sudo systemctl restart zookeeper}\n  - name: b\n    sid: 2\n    role: spare\n    client: 10.0.0.2:2181\n    peer: 10.0.0.2:2888:3888\n    ssh: zk@10.0.0.2\n    ssh_port: 22\n    commands: {}\n";
+
+    #[test]
+    fn parses_an_inventory_of_real_hosts() {
+        let inventory = Inventory::parse(TWO_HOSTS, Path::new("inv.yaml")).unwrap();
+        assert_eq!(inventory.hosts.len(), 2);
+        assert_eq!(inventory.host("b").unwrap().role, HostRole::Spare);
+        assert_eq!(inventory.hosts[0].commands["restart"], "sudo systemctl restart zookeeper");
+    }
+
+    #[test]
+    fn errors_point_at_the_offending_value() {
+        let duplicate = TWO_HOSTS.replace("name: b", "name: a");
+        let err = Inventory::parse(&duplicate, Path::new("inv.yaml")).unwrap_err();
+        assert_eq!(err.line, 11, "{err}");
+        assert!(err.message.contains("listed twice"), "{err}");
+
+        let bad_peer = TWO_HOSTS.replace("10.0.0.2:2888:3888", "10.0.0.2:2888");
+        let err = Inventory::parse(&bad_peer, Path::new("inv.yaml")).unwrap_err();
+        assert_eq!((err.line, err.column), (15, 11), "{err}");
+
+        let unknown = TWO_HOSTS.replace("ssh_port: 22\n    commands: {}", "ssh_port: 22\n    comands: {}");
+        let err = Inventory::parse(&unknown, Path::new("inv.yaml")).unwrap_err();
+        assert!(err.to_string().starts_with("inv.yaml:18:"), "{err}");
     }
 }

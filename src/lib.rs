@@ -1,7 +1,15 @@
+pub mod app;
+pub mod duration;
+pub mod ensemble;
 pub mod inventory;
+pub mod live;
+pub mod poll;
 pub mod quorum;
 pub mod remote;
 pub mod sandbox;
+pub mod settings;
+pub mod theme;
+pub mod view;
 pub mod wire;
 pub mod yaml;
 pub mod zk;

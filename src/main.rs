@@ -3,7 +3,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use zkpilot::sandbox;
+use zkpilot::app::watch_loop::{self, WatchOptions};
+use zkpilot::ensemble::NodeTarget;
+use zkpilot::inventory::Inventory;
+use zkpilot::{duration, sandbox, settings};
 
 /// zkpilot walks operators through zero-downtime Apache ZooKeeper migrations: it shows every
 /// node's role, zxid and own config view, predicts each step's effect on quorum and split brain,
@@ -20,6 +23,43 @@ enum Command {
     /// A real local ZooKeeper ensemble and SSH hosts on loopback, for demos, rehearsals and tests
     #[command(subcommand)]
     Sandbox(SandboxCommand),
+    /// Live panels of an ensemble: each node's role, zxid and lag, latency, load, sync state
+    /// and its own config view, with the analyzer's verdict on quorum and split brain
+    #[command(after_help = "Examples:\n  zkpilot watch --inventory /tmp/zk/inventory.yaml\n  \
+        zkpilot watch zk1.example:2181,zk2.example:2181,zk3.example:2181 --interval 2s\n\n\
+        Polls `srvr` every interval and `mntr`/`conf` less often, on every node at once;\n\
+        works (degraded, and says so) when a node whitelists `srvr` alone.")]
+    Watch(WatchArgs),
+}
+
+#[derive(Args)]
+struct WatchArgs {
+    /// Inventory of the hosts to watch (as written by `zkpilot sandbox up`)
+    #[arg(long, conflicts_with = "endpoints")]
+    inventory: Option<PathBuf>,
+    /// Client addresses to watch: HOST:PORT[,HOST:PORT…]
+    #[arg(required_unless_present = "inventory")]
+    endpoints: Option<String>,
+    /// Time between polls of each node: 500ms, 1s, 5s…
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    interval: std::time::Duration,
+    #[command(flatten)]
+    display: DisplayArgs,
+}
+
+#[derive(Args)]
+struct DisplayArgs {
+    /// Colour theme: dark, light, high-contrast, basic16, a name under
+    /// $XDG_CONFIG_HOME/zkpilot/themes/, or a path to a theme file
+    #[arg(long, value_name = "NAME|PATH")]
+    theme: Option<String>,
+    /// Plain ASCII symbols, for terminals that cannot show ✓ ✗ ▁▂▃
+    #[arg(long)]
+    ascii: bool,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    duration::parse(text).map_err(|e| e.to_string())
 }
 
 #[derive(Subcommand)]
@@ -93,7 +133,74 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Sandbox(command) => runtime.block_on(sandbox_command(command)),
+        Command::Watch(args) => runtime.block_on(watch_command(args)),
     }
+}
+
+async fn watch_command(args: WatchArgs) -> ExitCode {
+    let look = match settings::look(args.display.theme.as_deref(), args.display.ascii) {
+        Ok(look) => look,
+        Err(e) => return fail(&e, 2),
+    };
+    let (title, targets) = match (&args.inventory, &args.endpoints) {
+        (Some(path), _) => match load_inventory(path) {
+            Ok(inventory) => (inventory.name.clone(), inventory_targets(&inventory)),
+            Err(e) => return fail(&e, 2),
+        },
+        (None, Some(list)) => (list.clone(), endpoint_targets(list)),
+        (None, None) => return fail("give --inventory FILE or HOST:PORT[,HOST:PORT…]", 2),
+    };
+    if targets.is_empty() {
+        return fail("nothing to watch: no hosts given", 2);
+    }
+    let options = WatchOptions {
+        title,
+        targets,
+        interval: args.interval,
+        look,
+    };
+    match watch_loop::run(options).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&format!("terminal: {e}"), 1),
+    }
+}
+
+fn load_inventory(path: &std::path::Path) -> Result<Inventory, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Inventory::parse(&text, path).map_err(|e| e.to_string())
+}
+
+fn inventory_targets(inventory: &Inventory) -> Vec<NodeTarget> {
+    inventory
+        .hosts
+        .iter()
+        .map(|host| NodeTarget {
+            name: host.name.clone(),
+            sid: Some(host.sid),
+            client: host.client.clone(),
+            peer: host.peer_addr().ok(),
+            declared_view: None,
+        })
+        .collect()
+}
+
+fn endpoint_targets(list: &str) -> Vec<NodeTarget> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|endpoint| NodeTarget {
+            name: endpoint.to_string(),
+            sid: None,
+            client: endpoint.to_string(),
+            peer: None,
+            declared_view: None,
+        })
+        .collect()
+}
+
+fn fail(message: &str, code: u8) -> ExitCode {
+    eprintln!("zkpilot: {message}");
+    ExitCode::from(code)
 }
 
 async fn sandbox_command(command: SandboxCommand) -> ExitCode {

@@ -1,0 +1,6 @@
+//! The console: models, pure updates, key bindings, the terminal and the event loops.
+
+pub mod keys;
+pub mod terminal;
+pub mod watch;
+pub mod watch_loop;

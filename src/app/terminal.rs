@@ -1,0 +1,64 @@
+//! Adapter: the terminal. Raw mode and the alternate screen are entered once and always left
+//! again — on quit, on error and on panic — so the operator's shell is never left broken.
+
+use std::io::{self, Stdout};
+use std::sync::Once;
+
+use crossterm::execute;
+use crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+
+pub type Screen = Terminal<CrosstermBackend<Stdout>>;
+
+/// The terminal in raw mode; dropping it restores the terminal.
+pub struct RawTerminal {
+    pub screen: Screen,
+}
+
+impl RawTerminal {
+    pub fn enter() -> io::Result<RawTerminal> {
+        install_panic_hook();
+        enable_raw_mode()?;
+        let mut stdout = io::stdout();
+        if let Err(e) = execute!(stdout, EnterAlternateScreen) {
+            restore();
+            return Err(e);
+        }
+        match Terminal::new(CrosstermBackend::new(stdout)) {
+            Ok(screen) => Ok(RawTerminal { screen }),
+            Err(e) => {
+                restore();
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for RawTerminal {
+    fn drop(&mut self) {
+        restore();
+        let _ = self.screen.show_cursor();
+    }
+}
+
+/// Leaves raw mode and the alternate screen; harmless when they were never entered.
+pub fn restore() {
+    let _ = disable_raw_mode();
+    let _ = execute!(io::stdout(), LeaveAlternateScreen);
+}
+
+/// Restores the terminal before the panic message is printed, or the message would be lost
+/// in the alternate screen and the shell left in raw mode.
+fn install_panic_hook() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore();
+            previous(info);
+        }));
+    });
+}

@@ -1,0 +1,95 @@
+//! The watch screen's model and its pure update: every key press and every poll result is a
+//! value in, a changed state out — testable without a terminal.
+
+use crate::app::keys::KeyAction;
+use crate::ensemble::{EnsembleState, Millis, PollReport};
+use crate::quorum::Verdict;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Key(KeyAction),
+    Poll(PollReport),
+    Tick(Millis),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    None,
+    Help,
+    Detail { scroll: u16 },
+}
+
+#[derive(Debug, Clone)]
+pub struct WatchState {
+    pub title: String,
+    pub ensemble: EnsembleState,
+    /// The analyzer's verdict on the live state, or why there is none.
+    pub verdict: Result<Verdict, String>,
+    pub selected: usize,
+    pub overlay: Overlay,
+    pub now: Millis,
+    /// Cards per row, as the last draw laid them out: arrows move by rows.
+    pub columns: usize,
+    pub quit: bool,
+}
+
+impl WatchState {
+    pub fn new(title: String, ensemble: EnsembleState, now: Millis) -> WatchState {
+        let verdict = crate::live::verdict(&ensemble);
+        WatchState {
+            title,
+            ensemble,
+            verdict,
+            selected: 0,
+            overlay: Overlay::None,
+            now,
+            columns: 1,
+            quit: false,
+        }
+    }
+}
+
+/// Applies one action; true when the screen must be redrawn.
+pub fn update(state: &mut WatchState, action: Action) -> bool {
+    match action {
+        Action::Tick(now) => {
+            state.now = now;
+            true
+        }
+        Action::Poll(report) => {
+            state.now = state.now.max(report.at);
+            if state.ensemble.apply(&report) {
+                state.verdict = crate::live::verdict(&state.ensemble);
+            }
+            true
+        }
+        Action::Key(key) => {
+            on_key(state, key);
+            true
+        }
+    }
+}
+
+fn on_key(state: &mut WatchState, key: KeyAction) {
+    let count = state.ensemble.nodes.len();
+    match (state.overlay, key) {
+        (_, KeyAction::Quit) => state.quit = true,
+        (Overlay::None, KeyAction::Help) => state.overlay = Overlay::Help,
+        (Overlay::Help, KeyAction::Help | KeyAction::Back) => state.overlay = Overlay::None,
+        (Overlay::Detail { .. }, KeyAction::Back | KeyAction::Open) => state.overlay = Overlay::None,
+        (Overlay::Detail { scroll }, KeyAction::Down) => {
+            state.overlay = Overlay::Detail { scroll: scroll.saturating_add(1) }
+        }
+        (Overlay::Detail { scroll }, KeyAction::Up) => {
+            state.overlay = Overlay::Detail { scroll: scroll.saturating_sub(1) }
+        }
+        (Overlay::None, KeyAction::Open) if count > 0 => state.overlay = Overlay::Detail { scroll: 0 },
+        (Overlay::None, KeyAction::Right) if count > 0 => state.selected = (state.selected + 1) % count,
+        (Overlay::None, KeyAction::Left) if count > 0 => state.selected = (state.selected + count - 1) % count,
+        (Overlay::None, KeyAction::Down) if count > 0 => {
+            state.selected = (state.selected + state.columns.max(1)).min(count - 1)
+        }
+        (Overlay::None, KeyAction::Up) => state.selected = state.selected.saturating_sub(state.columns.max(1)),
+        _ => {}
+    }
+}

@@ -1,0 +1,92 @@
+//! Adapter: the `watch` event loop. Keys, poll reports and a clock tick come in; the pure
+//! `update` changes the state; the screen is redrawn after each burst of events.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+
+use super::keys::{self, KeyAction};
+use super::terminal::RawTerminal;
+use super::watch::{update, Action, WatchState};
+use crate::ensemble::{EnsembleState, NodeTarget};
+use crate::poll;
+use crate::view::{self, Look};
+
+pub struct WatchOptions {
+    pub title: String,
+    pub targets: Vec<NodeTarget>,
+    pub interval: Duration,
+    pub look: Look,
+}
+
+pub async fn run(options: WatchOptions) -> io::Result<()> {
+    let (mut reports, pollers) = poll::spawn(&options.targets, options.interval);
+    let stop_keys = Arc::new(AtomicBool::new(false));
+    let mut keys = spawn_key_reader(stop_keys.clone());
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+
+    let ensemble = EnsembleState::new(options.targets);
+    let mut state = WatchState::new(options.title, ensemble, poll::unix_millis());
+    let mut terminal = RawTerminal::enter()?;
+    let result = loop {
+        if let Err(e) = terminal.screen.draw(|frame| view::draw_watch(frame, &mut state, &options.look)) {
+            break Err(e);
+        }
+        // Biased towards the keyboard so keys stay responsive while poll reports flood in.
+        let action = tokio::select! {
+            biased;
+            Some(key) = keys.recv() => Action::Key(key),
+            Some(report) = reports.recv() => Action::Poll(report),
+            _ = tick.tick() => Action::Tick(poll::unix_millis()),
+            _ = terminate.recv() => break Ok(()),
+            _ = hangup.recv() => break Ok(()),
+            _ = interrupt.recv() => break Ok(()),
+        };
+        update(&mut state, action);
+        // Collapse a burst of queued reports into one redraw.
+        while let Ok(report) = reports.try_recv() {
+            update(&mut state, Action::Poll(report));
+        }
+        if state.quit {
+            break Ok(());
+        }
+    };
+    stop_keys.store(true, Ordering::Relaxed);
+    for poller in pollers {
+        poller.abort();
+    }
+    drop(terminal);
+    result
+}
+
+/// crossterm's reader blocks, so it runs on a thread of its own and checks `stop` between
+/// short waits.
+fn spawn_key_reader(stop: Arc<AtomicBool>) -> mpsc::Receiver<KeyAction> {
+    let (tx, rx) = mpsc::channel(64);
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            match crossterm::event::poll(Duration::from_millis(100)) {
+                Ok(true) => {
+                    if let Ok(crossterm::event::Event::Key(event)) = crossterm::event::read() {
+                        if let Some(action) = keys::action_for(&event) {
+                            if tx.blocking_send(action).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+                Ok(false) => {}
+                Err(_) => return,
+            }
+        }
+    });
+    rx
+}

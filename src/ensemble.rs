@@ -1,0 +1,357 @@
+//! The live ensemble as the poller sees it (pure): each node's last answers, its health, the
+//! last config view it showed and when. Poll reports come in; the panels and the analyzer read
+//! it out. Time is passed in as unix milliseconds, never read here.
+
+use std::collections::VecDeque;
+
+use crate::zk::config::{PeerAddr, View};
+use crate::zk::fourlw::{self, Answer, Command, Conf, Mntr, Mode, Srvr};
+use crate::zk::version::ZkVersion;
+use crate::zk::zxid::{Zxid, ZxidLag};
+
+/// Unix time in milliseconds.
+pub type Millis = u64;
+
+/// How many round trips the sparkline shows.
+pub const HISTORY: usize = 30;
+
+/// A node to poll, as the inventory or the command line names it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeTarget {
+    pub name: String,
+    pub sid: Option<u64>,
+    /// `host:port` of the client port, where four-letter words are asked.
+    pub client: String,
+    /// The node's real quorum/election address, when known (from the inventory).
+    pub peer: Option<PeerAddr>,
+    /// The view the inventory or runbook says the node was started with; used until the node
+    /// shows its own.
+    pub declared_view: Option<View>,
+}
+
+/// Why a poll got no answer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "detail")]
+pub enum PollFailure {
+    Refused,
+    Timeout,
+    Io(String),
+}
+
+/// One node's answers from one poll cycle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PollReport {
+    pub node: usize,
+    pub at: Millis,
+    /// Connect-to-EOF time of the `srvr` exchange, in milliseconds.
+    pub round_trip_ms: Option<f64>,
+    pub answers: Vec<(Command, Result<String, PollFailure>)>,
+}
+
+/// What a node is doing, as far as the last poll tells.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "state", content = "detail")]
+pub enum Health {
+    /// Not polled yet.
+    Unknown,
+    Serving(Mode),
+    /// Up but without quorum: LOOKING, or an observer that lost its leader. It still answers
+    /// `ruok` with `imok`, which is why `ruok` is never trusted.
+    NotServing,
+    /// The answer could not be read.
+    Unparsable(String),
+    Down(PollFailure),
+}
+
+impl Health {
+    /// A running server process, whatever it is doing: it takes part in elections.
+    pub fn is_up(&self) -> bool {
+        matches!(
+            self,
+            Health::Serving(_) | Health::NotServing | Health::Unparsable(_)
+        )
+    }
+
+    pub fn mode(&self) -> Option<Mode> {
+        match self {
+            Health::Serving(mode) => Some(*mode),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a node answers a command or refuses it (4lw whitelist).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Support {
+    #[default]
+    Unknown,
+    Allowed,
+    NotWhitelisted,
+}
+
+/// Where a node's view came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViewSource {
+    /// The node's own `conf` answer (3.5+).
+    Conf,
+    /// The inventory or runbook, because the node never showed its own.
+    Declared,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedView {
+    pub view: View,
+    pub source: ViewSource,
+    /// When it was last confirmed; for a declared view, when it was declared.
+    pub seen_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeState {
+    pub target: NodeTarget,
+    pub health: Health,
+    pub srvr: Option<Srvr>,
+    pub mntr: Option<Mntr>,
+    pub conf: Option<Conf>,
+    pub view: Option<ObservedView>,
+    pub last_poll_at: Option<Millis>,
+    pub last_ok_at: Option<Millis>,
+    pub round_trips: VecDeque<f64>,
+    pub mntr_support: Support,
+    pub conf_support: Support,
+    /// The last error, in words, while it lasts.
+    pub error: Option<String>,
+}
+
+impl NodeState {
+    fn new(target: NodeTarget) -> NodeState {
+        let view = target.declared_view.clone().map(|view| ObservedView {
+            view,
+            source: ViewSource::Declared,
+            seen_at: 0,
+        });
+        NodeState {
+            target,
+            health: Health::Unknown,
+            srvr: None,
+            mntr: None,
+            conf: None,
+            view,
+            last_poll_at: None,
+            last_ok_at: None,
+            round_trips: VecDeque::with_capacity(HISTORY),
+            mntr_support: Support::Unknown,
+            conf_support: Support::Unknown,
+            error: None,
+        }
+    }
+
+    /// The sid the node reports (`conf`), else the one the inventory gives.
+    pub fn sid(&self) -> Option<u64> {
+        self.conf
+            .as_ref()
+            .map(Conf::server_id)
+            .or(self.target.sid)
+    }
+
+    pub fn zxid(&self) -> Option<Zxid> {
+        self.srvr.as_ref().map(|s| s.zxid)
+    }
+
+    pub fn version(&self) -> Option<ZkVersion> {
+        self.srvr.as_ref().and_then(|s| s.version)
+    }
+
+    /// Milliseconds since the last good answer, if there ever was one.
+    pub fn age(&self, now: Millis) -> Option<Millis> {
+        self.last_ok_at.map(|at| now.saturating_sub(at))
+    }
+
+    fn apply(&mut self, report: &PollReport) -> bool {
+        let before = self.signature();
+        self.last_poll_at = Some(report.at);
+        if let Some(rtt) = report.round_trip_ms {
+            if self.round_trips.len() == HISTORY {
+                self.round_trips.pop_front();
+            }
+            self.round_trips.push_back(rtt);
+        }
+        for (command, result) in &report.answers {
+            match result {
+                Err(failure) => {
+                    if *command == Command::Srvr {
+                        self.health = Health::Down(failure.clone());
+                        self.error = Some(describe_failure(failure));
+                    }
+                }
+                Ok(text) => self.apply_answer(*command, text, report.at),
+            }
+        }
+        before != self.signature()
+    }
+
+    fn apply_answer(&mut self, command: Command, text: &str, at: Millis) {
+        match command {
+            Command::Srvr => match fourlw::parse_srvr(text) {
+                Ok(Answer::Data(srvr)) => {
+                    self.health = Health::Serving(srvr.mode);
+                    self.srvr = Some(srvr);
+                    self.last_ok_at = Some(at);
+                    self.error = None;
+                }
+                Ok(Answer::NotServing) => {
+                    self.health = Health::NotServing;
+                    self.error = None;
+                }
+                Ok(other) => {
+                    let reason = format!("srvr answered {:?}", other.kind());
+                    self.health = Health::Unparsable(reason.clone());
+                    self.error = Some(reason);
+                }
+                Err(e) => {
+                    self.health = Health::Unparsable(e.to_string());
+                    self.error = Some(e.to_string());
+                }
+            },
+            Command::Mntr => match fourlw::parse_mntr(text) {
+                Ok(Answer::Data(mntr)) => {
+                    self.mntr_support = Support::Allowed;
+                    self.mntr = Some(mntr);
+                }
+                Ok(Answer::NotWhitelisted) => self.mntr_support = Support::NotWhitelisted,
+                Ok(_) | Err(_) => {}
+            },
+            Command::Conf => match fourlw::parse_conf(text) {
+                Ok(Answer::Data(conf)) => {
+                    self.conf_support = Support::Allowed;
+                    if let Some(view) = conf.view() {
+                        self.view = Some(ObservedView {
+                            view: view.clone(),
+                            source: ViewSource::Conf,
+                            seen_at: at,
+                        });
+                    }
+                    self.conf = Some(conf);
+                }
+                Ok(Answer::NotWhitelisted) => self.conf_support = Support::NotWhitelisted,
+                Ok(_) | Err(_) => {}
+            },
+            _ => {}
+        }
+    }
+
+    /// What makes a state change worth recording: role, epoch and view, not every counter.
+    fn signature(&self) -> (Option<String>, Option<u32>, Option<String>) {
+        (
+            Some(format!("{:?}", self.health)),
+            self.zxid().map(Zxid::epoch),
+            self.view.as_ref().map(|v| v.view.to_string()),
+        )
+    }
+}
+
+fn describe_failure(failure: &PollFailure) -> String {
+    match failure {
+        PollFailure::Refused => "connection refused: no server listening".into(),
+        PollFailure::Timeout => "no answer before the deadline".into(),
+        PollFailure::Io(detail) => detail.clone(),
+    }
+}
+
+/// Every polled node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnsembleState {
+    pub nodes: Vec<NodeState>,
+}
+
+impl EnsembleState {
+    pub fn new(targets: Vec<NodeTarget>) -> EnsembleState {
+        EnsembleState {
+            nodes: targets.into_iter().map(NodeState::new).collect(),
+        }
+    }
+
+    /// Applies one node's poll; true when its role, epoch or view changed.
+    pub fn apply(&mut self, report: &PollReport) -> bool {
+        self.nodes
+            .get_mut(report.node)
+            .is_some_and(|node| node.apply(report))
+    }
+
+    /// Every node that says it leads. More than one is not yet split brain: a leader cut off by
+    /// a partition still says `leader` for its old epoch for a while, so compare epochs.
+    pub fn leaders(&self) -> Vec<usize> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.health.mode() == Some(Mode::Leader))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The current leader: the one with the highest epoch among those that say they lead.
+    pub fn leader(&self) -> Option<usize> {
+        self.leaders()
+            .into_iter()
+            .max_by_key(|i| self.nodes[*i].zxid().map(Zxid::epoch))
+    }
+
+    /// Leaders that share the highest epoch: two of them mean two quorums committed at once.
+    pub fn competing_leaders(&self) -> Vec<usize> {
+        let Some(top) = self.leader().and_then(|l| self.nodes[l].zxid()) else {
+            return Vec::new();
+        };
+        let same: Vec<usize> = self
+            .leaders()
+            .into_iter()
+            .filter(|i| self.nodes[*i].zxid().map(Zxid::epoch) == Some(top.epoch()))
+            .collect();
+        if same.len() > 1 {
+            same
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// How far a node trails the current leader.
+    pub fn lag(&self, node: usize) -> Option<ZxidLag> {
+        let leader = self.nodes.get(self.leader()?)?.zxid()?;
+        let zxid = self.nodes.get(node)?.zxid()?;
+        Some(zxid.lag_behind(leader))
+    }
+
+    /// The version the rules must follow: the oldest one seen, because an ensemble mid-upgrade
+    /// behaves as its oldest member does for the connections that member makes.
+    pub fn version(&self) -> Option<ZkVersion> {
+        self.nodes.iter().filter_map(NodeState::version).min()
+    }
+
+    /// For each node, whether its view differs from the view most nodes hold.
+    pub fn disagreeing_views(&self) -> Vec<bool> {
+        let views: Vec<Option<&View>> = self
+            .nodes
+            .iter()
+            .map(|n| n.view.as_ref().map(|v| &v.view))
+            .collect();
+        let majority = views
+            .iter()
+            .flatten()
+            .max_by_key(|candidate| {
+                views
+                    .iter()
+                    .flatten()
+                    .filter(|v| v.same_membership(candidate))
+                    .count()
+            })
+            .copied();
+        views
+            .iter()
+            .map(|view| match (view, majority) {
+                (Some(view), Some(majority)) => !view.same_membership(majority),
+                _ => false,
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,253 @@
+//! Adapter: the four-letter-word poller. Every node has its own task, so a slow node never
+//! delays the others and a cycle costs about one round trip however many nodes there are; a
+//! node's next cycle starts only after its previous one ended, so cycles never overlap.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::ensemble::{Millis, NodeTarget, PollFailure, PollReport, Support};
+use crate::wire::{self, WireError};
+use crate::zk::fourlw::{self, Answer, Command};
+
+/// `mntr` is ~500 lines and `conf` rarely changes: every connection costs the server too, so
+/// they are asked every few cycles while `srvr` (mode and zxid) is asked every cycle.
+const MNTR_EVERY: u64 = 5;
+const CONF_EVERY: u64 = 30;
+/// A refused command is asked again this rarely, in case the whitelist was changed.
+const REFUSED_RETRY_EVERY: u64 = 120;
+
+/// What a node's task remembers between cycles to decide what to ask.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Schedule {
+    pub cycle: u64,
+    pub mntr: Support,
+    pub conf: Support,
+    /// The mode and epoch seen last: a change means a restart or an election, after which the
+    /// node's view may have changed too.
+    pub last_role: Option<String>,
+    pub role_changed: bool,
+    pub has_view: bool,
+}
+
+/// The commands due this cycle, `srvr` first.
+pub fn due(schedule: &Schedule) -> Vec<Command> {
+    let mut commands = vec![Command::Srvr];
+    let every = |support: Support, period: u64| match support {
+        Support::NotWhitelisted => schedule.cycle % REFUSED_RETRY_EVERY == 0,
+        Support::Unknown => true,
+        Support::Allowed => schedule.cycle % period == 0,
+    };
+    if every(schedule.mntr, MNTR_EVERY) {
+        commands.push(Command::Mntr);
+    }
+    let conf_now = schedule.conf == Support::Allowed && (schedule.role_changed || !schedule.has_view);
+    if conf_now || every(schedule.conf, CONF_EVERY) {
+        commands.push(Command::Conf);
+    }
+    commands
+}
+
+/// How long to wait before the next cycle after `failures` failed cycles in a row: the interval
+/// while the node answers, then doubling, never more than eight intervals or 30 s, so a dead
+/// host is not hammered and a recovered one is seen again soon.
+pub fn next_delay(interval: Duration, failures: u32) -> Duration {
+    let cap = (interval * 8).min(Duration::from_secs(30)).max(interval);
+    let factor = 1u32 << failures.min(16);
+    interval.saturating_mul(factor).min(cap)
+}
+
+/// How long one question may take: long enough for a loaded server, short enough that a dead
+/// one does not hold up its own node's next cycle for long.
+pub fn request_timeout(interval: Duration) -> Duration {
+    interval.clamp(Duration::from_millis(500), Duration::from_secs(3))
+}
+
+/// Starts one polling task per target; reports arrive on the returned channel until the
+/// handles are aborted or the receiver is dropped.
+pub fn spawn(
+    targets: &[NodeTarget],
+    interval: Duration,
+) -> (mpsc::Receiver<PollReport>, Vec<JoinHandle<()>>) {
+    let (tx, rx) = mpsc::channel(targets.len().max(1) * 4);
+    let handles = targets
+        .iter()
+        .enumerate()
+        .map(|(node, target)| tokio::spawn(poll_node(node, target.client.clone(), interval, tx.clone())))
+        .collect();
+    (rx, handles)
+}
+
+async fn poll_node(node: usize, client: String, interval: Duration, reports: mpsc::Sender<PollReport>) {
+    let mut schedule = Schedule::default();
+    let mut failures = 0u32;
+    let timeout = request_timeout(interval);
+    loop {
+        let started = tokio::time::Instant::now();
+        let report = poll_once(node, &client, &mut schedule, timeout).await;
+        let srvr_failed = matches!(report.answers.first(), Some((_, Err(_))));
+        failures = if srvr_failed { failures.saturating_add(1) } else { 0 };
+        if reports.send(report).await.is_err() {
+            return;
+        }
+        schedule.cycle += 1;
+        tokio::time::sleep_until(started + next_delay(interval, failures)).await;
+    }
+}
+
+/// Asks the due commands one after another (the same node is never asked twice at once) and
+/// updates the schedule from what came back.
+pub async fn poll_once(node: usize, client: &str, schedule: &mut Schedule, timeout: Duration) -> PollReport {
+    let at = unix_millis();
+    let mut answers = Vec::new();
+    let mut round_trip_ms = None;
+    for command in due(schedule) {
+        let sent = Instant::now();
+        let result = wire::ask(client, command.as_str(), timeout).await.map_err(to_failure);
+        if command == Command::Srvr {
+            round_trip_ms = Some(sent.elapsed().as_secs_f64() * 1000.0);
+            let failed = result.is_err();
+            answers.push((command, result));
+            if failed {
+                // A node that does not answer srvr will not answer the rest either.
+                break;
+            }
+            continue;
+        }
+        answers.push((command, result));
+    }
+    learn(schedule, &answers);
+    PollReport {
+        node,
+        at,
+        round_trip_ms,
+        answers,
+    }
+}
+
+fn learn(schedule: &mut Schedule, answers: &[(Command, Result<String, PollFailure>)]) {
+    for (command, result) in answers {
+        let Ok(text) = result else { continue };
+        match command {
+            Command::Srvr => {
+                let role = match fourlw::parse_srvr(text) {
+                    Ok(Answer::Data(srvr)) => Some(format!("{}@{}", srvr.mode, srvr.zxid.epoch())),
+                    Ok(Answer::NotServing) => Some("not serving".to_string()),
+                    _ => None,
+                };
+                schedule.role_changed = role != schedule.last_role;
+                schedule.last_role = role;
+            }
+            Command::Mntr => {
+                schedule.mntr = support_of(fourlw::parse_mntr(text).map(|a| a.kind()), schedule.mntr)
+            }
+            Command::Conf => {
+                let parsed = fourlw::parse_conf(text);
+                if let Ok(Answer::Data(conf)) = &parsed {
+                    schedule.has_view = conf.view().is_some();
+                }
+                schedule.conf = support_of(parsed.map(|a| a.kind()), schedule.conf);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A node without quorum answers "not serving" to everything: that says nothing about the
+/// whitelist, so what was known before stays known.
+fn support_of(kind: Result<fourlw::AnswerKind, fourlw::ParseError>, before: Support) -> Support {
+    match kind {
+        Ok(fourlw::AnswerKind::NotWhitelisted) => Support::NotWhitelisted,
+        Ok(fourlw::AnswerKind::Data) => Support::Allowed,
+        _ => before,
+    }
+}
+
+fn to_failure(error: WireError) -> PollFailure {
+    match error {
+        WireError::Refused(_) => PollFailure::Refused,
+        WireError::Timeout { .. } => PollFailure::Timeout,
+        WireError::Io { message, .. } => PollFailure::Io(message),
+    }
+}
+
+pub fn unix_millis() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn srvr_every_cycle_mntr_and_conf_less_often() {
+        let mut schedule = Schedule {
+            mntr: Support::Allowed,
+            conf: Support::Allowed,
+            has_view: true,
+            ..Schedule::default()
+        };
+        let mut counts = [0usize; 3];
+        for cycle in 1..=60 {
+            schedule.cycle = cycle;
+            for command in due(&schedule) {
+                match command {
+                    Command::Srvr => counts[0] += 1,
+                    Command::Mntr => counts[1] += 1,
+                    Command::Conf => counts[2] += 1,
+                    _ => unreachable!(),
+                }
+            }
+        }
+        assert_eq!(counts, [60, 12, 2]);
+    }
+
+    #[test]
+    fn a_role_change_asks_for_the_view_at_once() {
+        let schedule = Schedule {
+            cycle: 7,
+            mntr: Support::Allowed,
+            conf: Support::Allowed,
+            has_view: true,
+            role_changed: true,
+            ..Schedule::default()
+        };
+        assert_eq!(due(&schedule), [Command::Srvr, Command::Conf]);
+    }
+
+    #[test]
+    fn refused_commands_are_asked_again_only_rarely() {
+        let mut schedule = Schedule {
+            mntr: Support::NotWhitelisted,
+            conf: Support::NotWhitelisted,
+            ..Schedule::default()
+        };
+        let asked: usize = (1..=240)
+            .map(|cycle| {
+                schedule.cycle = cycle;
+                due(&schedule).len() - 1
+            })
+            .sum();
+        assert_eq!(asked, 4);
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let second = Duration::from_secs(1);
+        let delays: Vec<u64> = (0..8).map(|f| next_delay(second, f).as_secs()).collect();
+        assert_eq!(delays, [1, 2, 4, 8, 8, 8, 8, 8]);
+        assert_eq!(next_delay(Duration::from_secs(10), 5), Duration::from_secs(30));
+        assert_eq!(next_delay(Duration::from_secs(60), 3), Duration::from_secs(60));
+        assert_eq!(next_delay(second, u32::MAX), Duration::from_secs(8));
+    }
+
+    #[test]
+    fn request_timeouts_stay_reasonable() {
+        assert_eq!(request_timeout(Duration::from_millis(100)), Duration::from_millis(500));
+        assert_eq!(request_timeout(Duration::from_secs(1)), Duration::from_secs(1));
+        assert_eq!(request_timeout(Duration::from_secs(10)), Duration::from_secs(3));
+    }
+}

@@ -1,0 +1,44 @@
+//! The Enter overlay: a node's full `mntr` and `conf`, as it last answered them.
+
+use ratatui::layout::{Margin, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::Frame;
+
+use super::text::sanitize;
+use super::Look;
+use crate::ensemble::{NodeState, Support};
+use crate::theme::Role;
+
+pub fn draw(frame: &mut Frame, area: Rect, node: &NodeState, scroll: u16, look: &Look) {
+    let popup = area.inner(Margin::new(4, 2));
+    let heading = |text: &str| Line::from(Span::styled(text.to_string(), look.style(Role::Title)));
+    let entry = |key: &str, value: &str| {
+        Line::from(vec![
+            Span::styled(format!("  {:<40}", sanitize(key)), look.style(Role::Muted)),
+            Span::styled(sanitize(value), look.style(Role::Text)),
+        ])
+    };
+    let mut lines = vec![heading("mntr")];
+    match (&node.mntr, node.mntr_support) {
+        (Some(mntr), _) => lines.extend(mntr.entries().iter().map(|(k, v)| entry(k, v))),
+        (None, Support::NotWhitelisted) => lines.push(entry("", "not in this node's 4lw whitelist")),
+        (None, _) => lines.push(entry("", "not answered yet")),
+    }
+    lines.push(Line::from(""));
+    lines.push(heading("conf"));
+    match (&node.conf, node.conf_support) {
+        (Some(conf), _) => lines.extend(conf.entries().iter().map(|(k, v)| entry(k, v))),
+        (None, Support::NotWhitelisted) => lines.push(entry("", "not in this node's 4lw whitelist")),
+        (None, _) => lines.push(entry("", "not answered yet")),
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(look.style(Role::Accent))
+        .title(Span::styled(
+            format!(" {} — ↑↓ scroll, Esc closes ", node.target.name),
+            look.style(Role::Title),
+        ));
+    frame.render_widget(Clear, popup);
+    frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), popup);
+}

@@ -1,0 +1,33 @@
+//! The `?` overlay: every key, from the same table that handles them.
+
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::Frame;
+
+use super::Look;
+use crate::app::keys::BINDINGS;
+use crate::theme::Role;
+
+pub fn draw(frame: &mut Frame, area: Rect, look: &Look) {
+    let height = u16::try_from(BINDINGS.len()).unwrap_or(0) + 4;
+    let [row] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
+    let [popup] = Layout::horizontal([Constraint::Length(64)]).flex(Flex::Center).areas(row);
+    let mut lines: Vec<Line> = BINDINGS
+        .iter()
+        .map(|b| {
+            Line::from(vec![
+                Span::styled(format!(" {:<12}", b.keys), look.style(Role::Accent)),
+                Span::styled(b.help, look.style(Role::Text)),
+            ])
+        })
+        .collect();
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(" Esc or ? closes this help", look.style(Role::Muted))));
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(look.style(Role::Accent))
+        .title(Span::styled(" keys ", look.style(Role::Title)));
+    frame.render_widget(Clear, popup);
+    frame.render_widget(Paragraph::new(lines).block(block), popup);
+}

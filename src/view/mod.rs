@@ -1,0 +1,100 @@
+//! Rendering only: every function here reads a state and draws it, never changes it.
+
+mod detail;
+mod help;
+mod nodes;
+mod summary;
+pub mod text;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use crate::app::watch::{Overlay, WatchState};
+use crate::theme::{Role, Theme};
+
+/// Glyphs, with a plain-ASCII set for terminals that cannot show the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Symbols {
+    pub ok: &'static str,
+    pub bad: &'static str,
+    pub warn: &'static str,
+    pub spark: [&'static str; 8],
+    pub dot: &'static str,
+}
+
+impl Symbols {
+    pub const UNICODE: Symbols = Symbols {
+        ok: "✓",
+        bad: "✗",
+        warn: "⚠",
+        spark: ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"],
+        dot: "·",
+    };
+    pub const ASCII: Symbols = Symbols {
+        ok: "ok",
+        bad: "X",
+        warn: "!",
+        spark: [".", ":", "-", "=", "+", "*", "#", "@"],
+        dot: "|",
+    };
+}
+
+/// How the screen is drawn: the theme and the glyphs.
+#[derive(Debug, Clone)]
+pub struct Look {
+    pub theme: Theme,
+    pub symbols: Symbols,
+}
+
+impl Look {
+    pub fn style(&self, role: Role) -> ratatui::style::Style {
+        self.theme.style(role)
+    }
+}
+
+/// The `watch` screen: summary, node cards, config views, key hints; overlays on top.
+pub fn draw_watch(frame: &mut Frame, state: &mut WatchState, look: &Look) {
+    let area = frame.area();
+    let view_rows = u16::try_from(state.ensemble.nodes.len()).unwrap_or(u16::MAX).saturating_add(2);
+    let [top, cards, views, bar] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Min(6),
+        Constraint::Length(view_rows.min(area.height / 3).max(3)),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    summary::draw_summary(frame, top, state, look);
+    state.columns = nodes::draw_cards(frame, cards, state, look);
+    summary::draw_views(frame, views, state, look);
+    draw_key_bar(frame, bar, look);
+    match state.overlay {
+        Overlay::None => {}
+        Overlay::Help => help::draw(frame, area, look),
+        Overlay::Detail { scroll } => {
+            if let Some(node) = state.ensemble.nodes.get(state.selected) {
+                detail::draw(frame, area, node, scroll, look);
+            }
+        }
+    }
+}
+
+fn draw_key_bar(frame: &mut Frame, area: Rect, look: &Look) {
+    let hint = |key: &'static str, what: &'static str| {
+        [
+            Span::styled(key, look.style(Role::Accent)),
+            Span::styled(format!(" {what}  "), look.style(Role::Muted)),
+        ]
+    };
+    let spans: Vec<Span> = [
+        hint("←↑↓→", "select"),
+        hint("Enter", "details"),
+        hint("?", "help"),
+        hint("q", "quit"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}

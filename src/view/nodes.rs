@@ -1,0 +1,183 @@
+//! One card per node: identity, role, zxid and lag, latency, load, sync, poll age, error.
+
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+
+use super::text::{age, sanitize, sparkline};
+use super::Look;
+use crate::app::watch::WatchState;
+use crate::ensemble::{Health, NodeState, PollFailure};
+use crate::theme::Role;
+use crate::zk::fourlw::Mode;
+use crate::zk::zxid::ZxidLag;
+
+const CARD_WIDTH: u16 = 38;
+const CARD_HEIGHT: u16 = 9;
+
+/// Draws the cards that fit, scrolled so the selected one shows; returns the cards per row.
+pub fn draw_cards(frame: &mut Frame, area: Rect, state: &WatchState, look: &Look) -> usize {
+    let columns = usize::from((area.width / CARD_WIDTH).max(1));
+    let rows_visible = usize::from((area.height / CARD_HEIGHT).max(1));
+    let selected_row = state.selected / columns;
+    let first_row = selected_row.saturating_sub(rows_visible - 1);
+    let width = area.width / u16::try_from(columns).unwrap_or(1);
+    for (index, node) in state.ensemble.nodes.iter().enumerate() {
+        let row = index / columns;
+        if row < first_row || row >= first_row + rows_visible {
+            continue;
+        }
+        let x = area.x + width * u16::try_from(index % columns).unwrap_or(0);
+        let y = area.y + CARD_HEIGHT * u16::try_from(row - first_row).unwrap_or(0);
+        let card = Rect::new(x, y, width, CARD_HEIGHT).intersection(area);
+        draw_card(frame, card, state, index, node, look);
+    }
+    let hidden = state.ensemble.nodes.len().saturating_sub((first_row + rows_visible) * columns);
+    if first_row > 0 || hidden > 0 {
+        let note = format!(" {} more above, {hidden} below ", first_row * columns);
+        let width = u16::try_from(note.chars().count()).unwrap_or(0).min(area.width);
+        let at = Rect::new(area.right().saturating_sub(width), area.bottom().saturating_sub(1), width, 1);
+        frame.render_widget(Paragraph::new(Span::styled(note, look.style(Role::Muted))), at);
+    }
+    columns
+}
+
+fn draw_card(frame: &mut Frame, area: Rect, state: &WatchState, index: usize, node: &NodeState, look: &Look) {
+    let selected = index == state.selected;
+    let sid = node.sid().map_or_else(|| "?".to_string(), |s| s.to_string());
+    let title = format!(" {} {} sid {} {} {} ", node.target.name, look.symbols.dot, sid, look.symbols.dot, node.target.client);
+    let mut border = look.style(Role::Border);
+    if selected {
+        border = look.style(Role::Accent);
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(border)
+        .title(Span::styled(title, look.style(if selected { Role::Accent } else { Role::Title })));
+    let (label, role) = role_label(&node.health);
+    let mut role_style = look.style(role).add_modifier(Modifier::BOLD);
+    if selected {
+        role_style = role_style.patch(look.style(Role::Selected));
+    }
+    let muted = look.style(Role::Muted);
+    let text = look.style(Role::Text);
+    let field = |name: &'static str| Span::styled(format!("{name:<8}"), muted);
+
+    let zxid = node.zxid().map_or_else(
+        || "-".to_string(),
+        |z| format!("{}  ({z})", z.epoch_counter()),
+    );
+    let mut lines = vec![Line::from(vec![
+        Span::styled(format!(" {label} "), role_style),
+        Span::styled(format!("  zxid {zxid}"), text),
+    ])];
+    lines.push(Line::from(vec![field("lag"), lag_span(state, index, look)]));
+    if let Some(srvr) = &node.srvr {
+        let l = &srvr.latency;
+        lines.push(Line::from(vec![
+            field("latency"),
+            Span::styled(format!("{}/{}/{} ms ", l.min, l.avg, l.max), text),
+            Span::styled(sparkline(node.round_trips.iter().copied(), &look.symbols), look.style(Role::Accent)),
+        ]));
+        lines.push(Line::from(vec![
+            field("load"),
+            Span::styled(
+                format!(
+                    "out {}  conns {}  znodes {}",
+                    srvr.outstanding.map_or("-".into(), |o| o.to_string()),
+                    srvr.connections.map_or("-".into(), |c| c.to_string()),
+                    srvr.node_count
+                ),
+                text,
+            ),
+        ]));
+    } else {
+        lines.push(Line::from(vec![field("latency"), Span::styled("-", muted)]));
+        lines.push(Line::from(vec![field("load"), Span::styled("-", muted)]));
+    }
+    lines.push(sync_line(node, look));
+    let polled = match (node.age(state.now), &node.health) {
+        (Some(ms), _) => Span::styled(format!("last good poll {} ago", age(ms)), muted),
+        (None, Health::Unknown) => Span::styled("not polled yet", muted),
+        (None, _) => Span::styled("never answered", look.style(Role::Warning)),
+    };
+    lines.push(Line::from(vec![field("polled"), polled]));
+    if let Some(error) = &node.error {
+        lines.push(Line::from(Span::styled(sanitize(error), look.style(Role::Down))));
+    }
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// The role as the operator reads it, and the theme role that colours it.
+pub fn role_label(health: &Health) -> (String, Role) {
+    match health {
+        Health::Unknown => ("…".into(), Role::Muted),
+        Health::Serving(Mode::Leader) => ("LEADER".into(), Role::Leader),
+        Health::Serving(Mode::Follower) => ("follower".into(), Role::Follower),
+        Health::Serving(Mode::Observer) => ("observer".into(), Role::Observer),
+        Health::Serving(Mode::Standalone) => ("standalone".into(), Role::Standalone),
+        Health::Serving(Mode::ReadOnly) => ("read-only".into(), Role::Looking),
+        Health::NotServing => ("LOOKING / not serving".into(), Role::Looking),
+        Health::Unparsable(_) => ("unreadable answer".into(), Role::Warning),
+        Health::Down(PollFailure::Refused) => ("DOWN (refused)".into(), Role::Down),
+        Health::Down(PollFailure::Timeout) => ("DOWN (timeout)".into(), Role::Down),
+        Health::Down(PollFailure::Io(_)) => ("DOWN".into(), Role::Down),
+    }
+}
+
+fn lag_span<'a>(state: &WatchState, index: usize, look: &Look) -> Span<'a> {
+    let leader = state.ensemble.leader();
+    if leader == Some(index) {
+        return Span::styled("— (leader)", look.style(Role::Muted));
+    }
+    let serving = state.ensemble.nodes[index].health.mode().is_some();
+    if !serving {
+        return Span::styled("- (not serving)", look.style(Role::Muted));
+    }
+    // A learner reports the last zxid it applied, so right after an election with no write
+    // since, it still shows the old epoch although it is in sync.
+    let no_writes_this_epoch = leader
+        .and_then(|l| state.ensemble.nodes[l].zxid())
+        .is_some_and(|z| z.counter() == 0);
+    match state.ensemble.lag(index) {
+        Some(ZxidLag::OlderEpoch { .. }) if no_writes_this_epoch => Span::styled(
+            format!("{} caught up (no write this epoch yet)", look.symbols.ok),
+            look.style(Role::Ok),
+        ),
+        None => Span::styled("-", look.style(Role::Muted)),
+        Some(ZxidLag::Transactions(0)) => Span::styled(format!("{} caught up", look.symbols.ok), look.style(Role::Ok)),
+        Some(ZxidLag::Transactions(n)) => Span::styled(format!("{n} txns behind"), look.style(Role::Warning)),
+        Some(ZxidLag::OlderEpoch { epochs }) => {
+            Span::styled(format!("{epochs} epoch(s) behind: not synced"), look.style(Role::Warning))
+        }
+        Some(ZxidLag::Ahead) => Span::styled("ahead of the leader (stale leader?)", look.style(Role::Danger)),
+    }
+}
+
+fn sync_line<'a>(node: &NodeState, look: &Look) -> Line<'a> {
+    let muted = look.style(Role::Muted);
+    let label = Span::styled(format!("{:<8}", "sync"), muted);
+    if node.health.mode().is_none() {
+        return Line::from(vec![label, Span::styled("-", muted)]);
+    }
+    let Some(mntr) = node.mntr.as_ref().filter(|_| node.health.mode() == Some(Mode::Leader)) else {
+        let state = node.mntr.as_ref().and_then(|m| m.get("zk_peer_state")).unwrap_or("-");
+        return Line::from(vec![label, Span::styled(sanitize(state), look.style(Role::Text))]);
+    };
+    let voting = mntr.synced_voting_followers();
+    // Every other voter of the leader's view should be synced; learners include observers.
+    let expected = node
+        .view
+        .as_ref()
+        .map(|v| v.view.participant_count().saturating_sub(1) as u64);
+    let pending = mntr.pending_syncs().unwrap_or(0);
+    let text = format!(
+        "{}/{} voters synced, {pending} pending",
+        voting.map_or("?".into(), |v| v.to_string()),
+        expected.map_or("?".into(), |f| f.to_string())
+    );
+    let healthy = pending == 0 && voting.is_some() && voting == expected;
+    Line::from(vec![label, Span::styled(text, look.style(if healthy { Role::Ok } else { Role::Warning }))])
+}

@@ -296,8 +296,7 @@ pub struct Srvr {
     pub sent: u64,
     /// Optional: not every release prints it.
     pub connections: Option<u64>,
-    /// ZooKeeper prints it only while its request processor exists.
-    pub outstanding: Option<u64>,
+    pub outstanding: u64,
     pub zxid: Zxid,
     pub mode: Mode,
     pub node_count: u64,
@@ -471,7 +470,7 @@ fn parse_server_stats(command: Command, text: &str) -> Result<(Srvr, Vec<Connect
         received: fields.required_number("Received")?,
         sent: fields.required_number("Sent")?,
         connections: fields.optional_number("Connections")?,
-        outstanding: fields.optional_number("Outstanding")?,
+        outstanding: fields.required_number("Outstanding")?,
         zxid,
         mode,
         node_count: fields.required_number("Node count")?,
@@ -758,7 +757,8 @@ impl Mntr {
         self.checked("zk_synced_followers")
     }
 
-    /// Leader only, 3.6+: followers still connected after a reconfig removed them as voters.
+    /// Leader only, newer releases: followers still connected after a reconfig removed them as
+    /// voters.
     pub fn synced_non_voting_followers(&self) -> Option<u64> {
         self.checked("zk_synced_non_voting_followers")
     }
@@ -783,7 +783,8 @@ impl Mntr {
     /// a reconfig turned into non-voters (measured on 3.8.0: 3 with 1 non-voting after
     /// `reconfig -remove 1`), so a sync gate must subtract them; it should equal the voters
     /// minus one. Releases without `zk_synced_non_voting_followers` are taken to have none,
-    /// which holds for 3.4 (no reconfig). `None` also when the counts contradict each other.
+    /// which holds for 3.4 (no reconfig) but over-counts on an older 3.5 after a
+    /// `reconfig -remove`. `None` also when the counts contradict each other.
     pub fn synced_voting_followers(&self) -> Option<u64> {
         let non_voting = self.synced_non_voting_followers().unwrap_or(0);
         self.synced_followers()?.checked_sub(non_voting)
@@ -1160,11 +1161,18 @@ mod tests {
             }
         );
         assert_eq!((srvr.received, srvr.sent), (1286, 1285));
-        assert_eq!((srvr.connections, srvr.outstanding), (Some(1), Some(0)));
+        assert_eq!((srvr.connections, srvr.outstanding), (Some(1), 0));
         assert_eq!(srvr.zxid, Zxid::new(1, 4));
         assert_eq!(srvr.mode, Mode::Follower);
         assert_eq!(srvr.node_count, 4);
         assert_eq!(srvr.proposal_sizes, None);
+    }
+
+    #[test]
+    fn srvr_from_a_windows_server() {
+        // Java's println ends lines with the platform separator.
+        let crlf = SRVR_34.replace('\n', "\r\n");
+        assert_eq!(data(parse_srvr(&crlf)), data(parse_srvr(SRVR_34)));
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub struct Zxid(pub u64);
 
 /// The counter value at which a leader gives up: `Leader.propose` shuts the leader down with
 /// "zxid lower 32 bits have rolled over, forcing re-election" once the counter reaches
-/// `0xffffffff`, so every client sees an election.
+/// `0xffffffff` (ZOOKEEPER-1277), so every client sees an election.
 const COUNTER_LIMIT: u32 = u32::MAX;
 
 impl Zxid {

@@ -86,7 +86,7 @@ fn draw_card(frame: &mut Frame, area: Rect, state: &WatchState, index: usize, no
             Span::styled(
                 format!(
                     "out {}  conns {}  znodes {}",
-                    srvr.outstanding.map_or("-".into(), |o| o.to_string()),
+                    srvr.outstanding,
                     srvr.connections.map_or("-".into(), |c| c.to_string()),
                     srvr.node_count
                 ),

@@ -150,10 +150,7 @@ impl NodeState {
 
     /// The sid the node reports (`conf`), else the one the inventory gives.
     pub fn sid(&self) -> Option<u64> {
-        self.conf
-            .as_ref()
-            .map(Conf::server_id)
-            .or(self.target.sid)
+        self.conf.as_ref().map(Conf::server_id).or(self.target.sid)
     }
 
     pub fn zxid(&self) -> Option<Zxid> {

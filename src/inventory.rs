@@ -120,7 +120,10 @@ mod tests {
         let inventory = Inventory::parse(TWO_HOSTS, Path::new("inv.yaml")).unwrap();
         assert_eq!(inventory.hosts.len(), 2);
         assert_eq!(inventory.host("b").unwrap().role, HostRole::Spare);
-        assert_eq!(inventory.hosts[0].commands["restart"], "sudo systemctl restart zookeeper");
+        assert_eq!(
+            inventory.hosts[0].commands["restart"],
+            "sudo systemctl restart zookeeper"
+        );
     }
 
     #[test]
@@ -134,7 +137,10 @@ mod tests {
         let err = Inventory::parse(&bad_peer, Path::new("inv.yaml")).unwrap_err();
         assert_eq!((err.line, err.column), (15, 11), "{err}");
 
-        let unknown = TWO_HOSTS.replace("ssh_port: 22\n    commands: {}", "ssh_port: 22\n    comands: {}");
+        let unknown = TWO_HOSTS.replace(
+            "ssh_port: 22\n    commands: {}",
+            "ssh_port: 22\n    comands: {}",
+        );
         let err = Inventory::parse(&unknown, Path::new("inv.yaml")).unwrap_err();
         assert!(err.to_string().starts_with("inv.yaml:18:"), "{err}");
     }

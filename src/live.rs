@@ -4,6 +4,7 @@
 use crate::ensemble::{EnsembleState, Health, NodeState};
 use crate::quorum::{Ensemble, Node, Verdict};
 use crate::zk::config::{PeerAddr, View};
+use crate::zk::fourlw::Mode;
 use crate::zk::version::ZkVersion;
 
 /// The live verdict, or in words why there is none yet.
@@ -14,6 +15,13 @@ pub fn verdict(state: &EnsembleState) -> Result<Verdict, String> {
 pub fn quorum_input(state: &EnsembleState) -> Result<Ensemble, String> {
     if state.nodes.iter().any(|n| n.health == Health::Unknown) {
         return Err("waiting for the first poll of every node".into());
+    }
+    if state
+        .nodes
+        .iter()
+        .any(|n| n.health == Health::Serving(Mode::Standalone))
+    {
+        return Err("a standalone server is a quorum of one: nothing to analyze".into());
     }
     let mut nodes = Vec::with_capacity(state.nodes.len());
     for node in &state.nodes {
@@ -26,7 +34,11 @@ pub fn quorum_input(state: &EnsembleState) -> Result<Ensemble, String> {
             continue;
         };
         let view = node.view.as_ref().map(|v| v.view.clone());
-        let addr = node.target.peer.clone().or_else(|| own_address(view.as_ref(), sid));
+        let addr = node
+            .target
+            .peer
+            .clone()
+            .or_else(|| own_address(view.as_ref(), sid));
         match (addr, view) {
             (Some(addr), Some(view)) => nodes.push(Node {
                 name,

@@ -25,10 +25,12 @@ enum Command {
     Sandbox(SandboxCommand),
     /// Live panels of an ensemble: each node's role, zxid and lag, latency, load, sync state
     /// and its own config view, with the analyzer's verdict on quorum and split brain
-    #[command(after_help = "Examples:\n  zkpilot watch --inventory /tmp/zk/inventory.yaml\n  \
+    #[command(
+        after_help = "Examples:\n  zkpilot watch --inventory /tmp/zk/inventory.yaml\n  \
         zkpilot watch zk1.example:2181,zk2.example:2181,zk3.example:2181 --interval 2s\n\n\
         Polls `srvr` every interval and `mntr`/`conf` less often, on every node at once;\n\
-        works (degraded, and says so) when a node whitelists `srvr` alone.")]
+        works (degraded, and says so) when a node whitelists `srvr` alone."
+    )]
     Watch(WatchArgs),
 }
 

@@ -42,7 +42,8 @@ pub fn due(schedule: &Schedule) -> Vec<Command> {
     if every(schedule.mntr, MNTR_EVERY) {
         commands.push(Command::Mntr);
     }
-    let conf_now = schedule.conf == Support::Allowed && (schedule.role_changed || !schedule.has_view);
+    let conf_now =
+        schedule.conf == Support::Allowed && (schedule.role_changed || !schedule.has_view);
     if conf_now || every(schedule.conf, CONF_EVERY) {
         commands.push(Command::Conf);
     }
@@ -74,12 +75,19 @@ pub fn spawn(
     let handles = targets
         .iter()
         .enumerate()
-        .map(|(node, target)| tokio::spawn(poll_node(node, target.client.clone(), interval, tx.clone())))
+        .map(|(node, target)| {
+            tokio::spawn(poll_node(node, target.client.clone(), interval, tx.clone()))
+        })
         .collect();
     (rx, handles)
 }
 
-async fn poll_node(node: usize, client: String, interval: Duration, reports: mpsc::Sender<PollReport>) {
+async fn poll_node(
+    node: usize,
+    client: String,
+    interval: Duration,
+    reports: mpsc::Sender<PollReport>,
+) {
     let mut schedule = Schedule::default();
     let mut failures = 0u32;
     let timeout = request_timeout(interval);
@@ -87,7 +95,11 @@ async fn poll_node(node: usize, client: String, interval: Duration, reports: mps
         let started = tokio::time::Instant::now();
         let report = poll_once(node, &client, &mut schedule, timeout).await;
         let srvr_failed = matches!(report.answers.first(), Some((_, Err(_))));
-        failures = if srvr_failed { failures.saturating_add(1) } else { 0 };
+        failures = if srvr_failed {
+            failures.saturating_add(1)
+        } else {
+            0
+        };
         if reports.send(report).await.is_err() {
             return;
         }
@@ -98,13 +110,20 @@ async fn poll_node(node: usize, client: String, interval: Duration, reports: mps
 
 /// Asks the due commands one after another (the same node is never asked twice at once) and
 /// updates the schedule from what came back.
-pub async fn poll_once(node: usize, client: &str, schedule: &mut Schedule, timeout: Duration) -> PollReport {
+pub async fn poll_once(
+    node: usize,
+    client: &str,
+    schedule: &mut Schedule,
+    timeout: Duration,
+) -> PollReport {
     let at = unix_millis();
     let mut answers = Vec::new();
     let mut round_trip_ms = None;
     for command in due(schedule) {
         let sent = Instant::now();
-        let result = wire::ask(client, command.as_str(), timeout).await.map_err(to_failure);
+        let result = wire::ask(client, command.as_str(), timeout)
+            .await
+            .map_err(to_failure);
         if command == Command::Srvr {
             round_trip_ms = Some(sent.elapsed().as_secs_f64() * 1000.0);
             let failed = result.is_err();
@@ -140,7 +159,8 @@ fn learn(schedule: &mut Schedule, answers: &[(Command, Result<String, PollFailur
                 schedule.last_role = role;
             }
             Command::Mntr => {
-                schedule.mntr = support_of(fourlw::parse_mntr(text).map(|a| a.kind()), schedule.mntr)
+                schedule.mntr =
+                    support_of(fourlw::parse_mntr(text).map(|a| a.kind()), schedule.mntr)
             }
             Command::Conf => {
                 let parsed = fourlw::parse_conf(text);
@@ -239,15 +259,30 @@ mod tests {
         let second = Duration::from_secs(1);
         let delays: Vec<u64> = (0..8).map(|f| next_delay(second, f).as_secs()).collect();
         assert_eq!(delays, [1, 2, 4, 8, 8, 8, 8, 8]);
-        assert_eq!(next_delay(Duration::from_secs(10), 5), Duration::from_secs(30));
-        assert_eq!(next_delay(Duration::from_secs(60), 3), Duration::from_secs(60));
+        assert_eq!(
+            next_delay(Duration::from_secs(10), 5),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            next_delay(Duration::from_secs(60), 3),
+            Duration::from_secs(60)
+        );
         assert_eq!(next_delay(second, u32::MAX), Duration::from_secs(8));
     }
 
     #[test]
     fn request_timeouts_stay_reasonable() {
-        assert_eq!(request_timeout(Duration::from_millis(100)), Duration::from_millis(500));
-        assert_eq!(request_timeout(Duration::from_secs(1)), Duration::from_secs(1));
-        assert_eq!(request_timeout(Duration::from_secs(10)), Duration::from_secs(3));
+        assert_eq!(
+            request_timeout(Duration::from_millis(100)),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            request_timeout(Duration::from_secs(1)),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            request_timeout(Duration::from_secs(10)),
+            Duration::from_secs(3)
+        );
     }
 }

@@ -33,12 +33,16 @@ pub fn look(theme_choice: Option<&str>, ascii_flag: bool) -> Result<Look, String
     let config_dir = config_dir();
     let config = match config_dir.as_ref().map(|d| d.join("config.yaml")) {
         Some(path) if path.exists() => {
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             yaml::from_str::<ConfigFile>(&text, &path).map_err(|e| e.to_string())?
         }
         _ => ConfigFile::default(),
     };
-    let choice = theme_choice.map(str::to_string).or(config.theme).unwrap_or_else(|| "dark".into());
+    let choice = theme_choice
+        .map(str::to_string)
+        .or(config.theme)
+        .unwrap_or_else(|| "dark".into());
     let mut theme = load_theme(&choice, config_dir.as_deref())?;
     if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         theme = theme.without_colour();
@@ -46,7 +50,11 @@ pub fn look(theme_choice: Option<&str>, ascii_flag: bool) -> Result<Look, String
     let ascii = ascii_flag || config.ascii.unwrap_or(false);
     Ok(Look {
         theme,
-        symbols: if ascii { Symbols::ASCII } else { Symbols::UNICODE },
+        symbols: if ascii {
+            Symbols::ASCII
+        } else {
+            Symbols::UNICODE
+        },
     })
 }
 
@@ -61,7 +69,10 @@ fn load_theme(choice: &str, config_dir: Option<&Path>) -> Result<Theme, String> 
         }
         return Theme::builtin(choice).ok_or_else(|| {
             let names: Vec<&str> = crate::theme::BUILTIN.iter().map(|(n, _)| *n).collect();
-            format!("no theme named `{choice}`: shipped themes are {}, or give a path to a theme file", names.join(", "))
+            format!(
+                "no theme named `{choice}`: shipped themes are {}, or give a path to a theme file",
+                names.join(", ")
+            )
         });
     }
     read_theme(Path::new(choice))

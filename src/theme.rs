@@ -55,7 +55,10 @@ impl Role {
 pub const BUILTIN: [(&str, &str); 4] = [
     ("dark", include_str!("../themes/dark.yaml")),
     ("light", include_str!("../themes/light.yaml")),
-    ("high-contrast", include_str!("../themes/high-contrast.yaml")),
+    (
+        "high-contrast",
+        include_str!("../themes/high-contrast.yaml"),
+    ),
     ("basic16", include_str!("../themes/basic16.yaml")),
 ];
 
@@ -114,8 +117,7 @@ impl TryFrom<ColorScalar> for ColorSpec {
 fn parse_color(text: &str) -> Result<Color, String> {
     if let Some(hex) = text.strip_prefix('#') {
         let channel = |range: std::ops::Range<usize>| {
-            hex.get(range)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            hex.get(range).and_then(|h| u8::from_str_radix(h, 16).ok())
         };
         return match (hex.len(), channel(0..2), channel(2..4), channel(4..6)) {
             (6, Some(r), Some(g), Some(b)) => Ok(Color::Rgb(r, g, b)),
@@ -142,8 +144,8 @@ fn parse_color(text: &str) -> Result<Color, String> {
         "white" => Color::White,
         _ => {
             return Err(format!(
-                "unknown colour `{text}`: use a name (red, light_blue, dark_gray…), #rrggbb or 0-255"
-            ))
+            "unknown colour `{text}`: use a name (red, light_blue, dark_gray…), #rrggbb or 0-255"
+        ))
         }
     };
     Ok(color)

@@ -21,14 +21,46 @@ pub struct Binding {
 }
 
 pub const BINDINGS: [Binding; 8] = [
-    Binding { keys: "↑ / k", action: KeyAction::Up, help: "select the node above (scroll up in details)" },
-    Binding { keys: "↓ / j", action: KeyAction::Down, help: "select the node below (scroll down in details)" },
-    Binding { keys: "← / h", action: KeyAction::Left, help: "select the previous node" },
-    Binding { keys: "→ / l", action: KeyAction::Right, help: "select the next node" },
-    Binding { keys: "Enter", action: KeyAction::Open, help: "the selected node's full mntr and conf" },
-    Binding { keys: "Esc", action: KeyAction::Back, help: "close the overlay" },
-    Binding { keys: "?", action: KeyAction::Help, help: "this help" },
-    Binding { keys: "q / Ctrl-C", action: KeyAction::Quit, help: "quit and restore the terminal" },
+    Binding {
+        keys: "↑ / k",
+        action: KeyAction::Up,
+        help: "select the node above (scroll up in details)",
+    },
+    Binding {
+        keys: "↓ / j",
+        action: KeyAction::Down,
+        help: "select the node below (scroll down in details)",
+    },
+    Binding {
+        keys: "← / h",
+        action: KeyAction::Left,
+        help: "select the previous node",
+    },
+    Binding {
+        keys: "→ / l",
+        action: KeyAction::Right,
+        help: "select the next node",
+    },
+    Binding {
+        keys: "Enter",
+        action: KeyAction::Open,
+        help: "the selected node's full mntr and conf",
+    },
+    Binding {
+        keys: "Esc",
+        action: KeyAction::Back,
+        help: "close the overlay",
+    },
+    Binding {
+        keys: "?",
+        action: KeyAction::Help,
+        help: "this help",
+    },
+    Binding {
+        keys: "q / Ctrl-C",
+        action: KeyAction::Quit,
+        help: "quit and restore the terminal",
+    },
 ];
 
 pub fn action_for(event: &KeyEvent) -> Option<KeyAction> {
@@ -65,7 +97,16 @@ mod tests {
 
     #[test]
     fn every_action_has_a_help_line() {
-        for action in [KeyAction::Up, KeyAction::Down, KeyAction::Left, KeyAction::Right, KeyAction::Open, KeyAction::Back, KeyAction::Help, KeyAction::Quit] {
+        for action in [
+            KeyAction::Up,
+            KeyAction::Down,
+            KeyAction::Left,
+            KeyAction::Right,
+            KeyAction::Open,
+            KeyAction::Back,
+            KeyAction::Help,
+            KeyAction::Quit,
+        ] {
             assert!(BINDINGS.iter().any(|b| b.action == action), "{action:?}");
         }
     }

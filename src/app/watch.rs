@@ -76,20 +76,34 @@ fn on_key(state: &mut WatchState, key: KeyAction) {
         (_, KeyAction::Quit) => state.quit = true,
         (Overlay::None, KeyAction::Help) => state.overlay = Overlay::Help,
         (Overlay::Help, KeyAction::Help | KeyAction::Back) => state.overlay = Overlay::None,
-        (Overlay::Detail { .. }, KeyAction::Back | KeyAction::Open) => state.overlay = Overlay::None,
+        (Overlay::Detail { .. }, KeyAction::Back | KeyAction::Open) => {
+            state.overlay = Overlay::None
+        }
         (Overlay::Detail { scroll }, KeyAction::Down) => {
-            state.overlay = Overlay::Detail { scroll: scroll.saturating_add(1) }
+            state.overlay = Overlay::Detail {
+                scroll: scroll.saturating_add(1),
+            }
         }
         (Overlay::Detail { scroll }, KeyAction::Up) => {
-            state.overlay = Overlay::Detail { scroll: scroll.saturating_sub(1) }
+            state.overlay = Overlay::Detail {
+                scroll: scroll.saturating_sub(1),
+            }
         }
-        (Overlay::None, KeyAction::Open) if count > 0 => state.overlay = Overlay::Detail { scroll: 0 },
-        (Overlay::None, KeyAction::Right) if count > 0 => state.selected = (state.selected + 1) % count,
-        (Overlay::None, KeyAction::Left) if count > 0 => state.selected = (state.selected + count - 1) % count,
+        (Overlay::None, KeyAction::Open) if count > 0 => {
+            state.overlay = Overlay::Detail { scroll: 0 }
+        }
+        (Overlay::None, KeyAction::Right) if count > 0 => {
+            state.selected = (state.selected + 1) % count
+        }
+        (Overlay::None, KeyAction::Left) if count > 0 => {
+            state.selected = (state.selected + count - 1) % count
+        }
         (Overlay::None, KeyAction::Down) if count > 0 => {
             state.selected = (state.selected + state.columns.max(1)).min(count - 1)
         }
-        (Overlay::None, KeyAction::Up) => state.selected = state.selected.saturating_sub(state.columns.max(1)),
+        (Overlay::None, KeyAction::Up) => {
+            state.selected = state.selected.saturating_sub(state.columns.max(1))
+        }
         _ => {}
     }
 }

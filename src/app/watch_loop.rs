@@ -37,7 +37,10 @@ pub async fn run(options: WatchOptions) -> io::Result<()> {
     let mut state = WatchState::new(options.title, ensemble, poll::unix_millis());
     let mut terminal = RawTerminal::enter()?;
     let result = loop {
-        if let Err(e) = terminal.screen.draw(|frame| view::draw_watch(frame, &mut state, &options.look)) {
+        if let Err(e) = terminal
+            .screen
+            .draw(|frame| view::draw_watch(frame, &mut state, &options.look))
+        {
             break Err(e);
         }
         // Biased towards the keyboard so keys stay responsive while poll reports flood in.

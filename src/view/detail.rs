@@ -22,14 +22,18 @@ pub fn draw(frame: &mut Frame, area: Rect, node: &NodeState, scroll: u16, look: 
     let mut lines = vec![heading("mntr")];
     match (&node.mntr, node.mntr_support) {
         (Some(mntr), _) => lines.extend(mntr.entries().iter().map(|(k, v)| entry(k, v))),
-        (None, Support::NotWhitelisted) => lines.push(entry("", "not in this node's 4lw whitelist")),
+        (None, Support::NotWhitelisted) => {
+            lines.push(entry("", "not in this node's 4lw whitelist"))
+        }
         (None, _) => lines.push(entry("", "not answered yet")),
     }
     lines.push(Line::from(""));
     lines.push(heading("conf"));
     match (&node.conf, node.conf_support) {
         (Some(conf), _) => lines.extend(conf.entries().iter().map(|(k, v)| entry(k, v))),
-        (None, Support::NotWhitelisted) => lines.push(entry("", "not in this node's 4lw whitelist")),
+        (None, Support::NotWhitelisted) => {
+            lines.push(entry("", "not in this node's 4lw whitelist"))
+        }
         (None, _) => lines.push(entry("", "not answered yet")),
     }
     let block = Block::default()
@@ -40,5 +44,8 @@ pub fn draw(frame: &mut Frame, area: Rect, node: &NodeState, scroll: u16, look: 
             look.style(Role::Title),
         ));
     frame.render_widget(Clear, popup);
-    frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), popup);
+    frame.render_widget(
+        Paragraph::new(lines).block(block).scroll((scroll, 0)),
+        popup,
+    );
 }

@@ -11,8 +11,12 @@ use crate::theme::Role;
 
 pub fn draw(frame: &mut Frame, area: Rect, look: &Look) {
     let height = u16::try_from(BINDINGS.len()).unwrap_or(0) + 4;
-    let [row] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
-    let [popup] = Layout::horizontal([Constraint::Length(64)]).flex(Flex::Center).areas(row);
+    let [row] = Layout::vertical([Constraint::Length(height)])
+        .flex(Flex::Center)
+        .areas(area);
+    let [popup] = Layout::horizontal([Constraint::Length(64)])
+        .flex(Flex::Center)
+        .areas(row);
     let mut lines: Vec<Line> = BINDINGS
         .iter()
         .map(|b| {
@@ -23,7 +27,10 @@ pub fn draw(frame: &mut Frame, area: Rect, look: &Look) {
         })
         .collect();
     lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled(" Esc or ? closes this help", look.style(Role::Muted))));
+    lines.push(Line::from(Span::styled(
+        " Esc or ? closes this help",
+        look.style(Role::Muted),
+    )));
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(look.style(Role::Accent))

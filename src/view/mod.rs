@@ -57,7 +57,9 @@ impl Look {
 /// The `watch` screen: summary, node cards, config views, key hints; overlays on top.
 pub fn draw_watch(frame: &mut Frame, state: &mut WatchState, look: &Look) {
     let area = frame.area();
-    let view_rows = u16::try_from(state.ensemble.nodes.len()).unwrap_or(u16::MAX).saturating_add(2);
+    let view_rows = u16::try_from(state.ensemble.nodes.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(2);
     let [top, cards, views, bar] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Min(6),
@@ -98,3 +100,6 @@ fn draw_key_bar(frame: &mut Frame, area: Rect, look: &Look) {
     .collect();
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
+
+#[cfg(test)]
+mod tests;

@@ -9,7 +9,7 @@ use ratatui::Frame;
 use super::text::{age, sanitize, sparkline};
 use super::Look;
 use crate::app::watch::WatchState;
-use crate::ensemble::{Health, NodeState, PollFailure};
+use crate::ensemble::{Health, NodeState, PollFailure, Support};
 use crate::theme::Role;
 use crate::zk::fourlw::Mode;
 use crate::zk::zxid::ZxidLag;
@@ -34,20 +34,46 @@ pub fn draw_cards(frame: &mut Frame, area: Rect, state: &WatchState, look: &Look
         let card = Rect::new(x, y, width, CARD_HEIGHT).intersection(area);
         draw_card(frame, card, state, index, node, look);
     }
-    let hidden = state.ensemble.nodes.len().saturating_sub((first_row + rows_visible) * columns);
+    let hidden = state
+        .ensemble
+        .nodes
+        .len()
+        .saturating_sub((first_row + rows_visible) * columns);
     if first_row > 0 || hidden > 0 {
         let note = format!(" {} more above, {hidden} below ", first_row * columns);
-        let width = u16::try_from(note.chars().count()).unwrap_or(0).min(area.width);
-        let at = Rect::new(area.right().saturating_sub(width), area.bottom().saturating_sub(1), width, 1);
-        frame.render_widget(Paragraph::new(Span::styled(note, look.style(Role::Muted))), at);
+        let width = u16::try_from(note.chars().count())
+            .unwrap_or(0)
+            .min(area.width);
+        let at = Rect::new(
+            area.right().saturating_sub(width),
+            area.bottom().saturating_sub(1),
+            width,
+            1,
+        );
+        frame.render_widget(
+            Paragraph::new(Span::styled(note, look.style(Role::Muted))),
+            at,
+        );
     }
     columns
 }
 
-fn draw_card(frame: &mut Frame, area: Rect, state: &WatchState, index: usize, node: &NodeState, look: &Look) {
+fn draw_card(
+    frame: &mut Frame,
+    area: Rect,
+    state: &WatchState,
+    index: usize,
+    node: &NodeState,
+    look: &Look,
+) {
     let selected = index == state.selected;
-    let sid = node.sid().map_or_else(|| "?".to_string(), |s| s.to_string());
-    let title = format!(" {} {} sid {} {} {} ", node.target.name, look.symbols.dot, sid, look.symbols.dot, node.target.client);
+    let sid = node
+        .sid()
+        .map_or_else(|| "?".to_string(), |s| s.to_string());
+    let title = format!(
+        " {} {} sid {} {} {} ",
+        node.target.name, look.symbols.dot, sid, look.symbols.dot, node.target.client
+    );
     let mut border = look.style(Role::Border);
     if selected {
         border = look.style(Role::Accent);
@@ -55,7 +81,10 @@ fn draw_card(frame: &mut Frame, area: Rect, state: &WatchState, index: usize, no
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(border)
-        .title(Span::styled(title, look.style(if selected { Role::Accent } else { Role::Title })));
+        .title(Span::styled(
+            title,
+            look.style(if selected { Role::Accent } else { Role::Title }),
+        ));
     let (label, role) = role_label(&node.health);
     let mut role_style = look.style(role).add_modifier(Modifier::BOLD);
     if selected {
@@ -79,7 +108,10 @@ fn draw_card(frame: &mut Frame, area: Rect, state: &WatchState, index: usize, no
         lines.push(Line::from(vec![
             field("latency"),
             Span::styled(format!("{}/{}/{} ms ", l.min, l.avg, l.max), text),
-            Span::styled(sparkline(node.round_trips.iter().copied(), &look.symbols), look.style(Role::Accent)),
+            Span::styled(
+                sparkline(node.round_trips.iter().copied(), &look.symbols),
+                look.style(Role::Accent),
+            ),
         ]));
         lines.push(Line::from(vec![
             field("load"),
@@ -105,7 +137,10 @@ fn draw_card(frame: &mut Frame, area: Rect, state: &WatchState, index: usize, no
     };
     lines.push(Line::from(vec![field("polled"), polled]));
     if let Some(error) = &node.error {
-        lines.push(Line::from(Span::styled(sanitize(error), look.style(Role::Down))));
+        lines.push(Line::from(Span::styled(
+            sanitize(error),
+            look.style(Role::Down),
+        )));
     }
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
@@ -147,12 +182,21 @@ fn lag_span<'a>(state: &WatchState, index: usize, look: &Look) -> Span<'a> {
             look.style(Role::Ok),
         ),
         None => Span::styled("-", look.style(Role::Muted)),
-        Some(ZxidLag::Transactions(0)) => Span::styled(format!("{} caught up", look.symbols.ok), look.style(Role::Ok)),
-        Some(ZxidLag::Transactions(n)) => Span::styled(format!("{n} txns behind"), look.style(Role::Warning)),
-        Some(ZxidLag::OlderEpoch { epochs }) => {
-            Span::styled(format!("{epochs} epoch(s) behind: not synced"), look.style(Role::Warning))
+        Some(ZxidLag::Transactions(0)) => Span::styled(
+            format!("{} caught up", look.symbols.ok),
+            look.style(Role::Ok),
+        ),
+        Some(ZxidLag::Transactions(n)) => {
+            Span::styled(format!("{n} txns behind"), look.style(Role::Warning))
         }
-        Some(ZxidLag::Ahead) => Span::styled("ahead of the leader (stale leader?)", look.style(Role::Danger)),
+        Some(ZxidLag::OlderEpoch { epochs }) => Span::styled(
+            format!("{epochs} epoch(s) behind: not synced"),
+            look.style(Role::Warning),
+        ),
+        Some(ZxidLag::Ahead) => Span::styled(
+            "ahead of the leader (stale leader?)",
+            look.style(Role::Danger),
+        ),
     }
 }
 
@@ -162,9 +206,26 @@ fn sync_line<'a>(node: &NodeState, look: &Look) -> Line<'a> {
     if node.health.mode().is_none() {
         return Line::from(vec![label, Span::styled("-", muted)]);
     }
-    let Some(mntr) = node.mntr.as_ref().filter(|_| node.health.mode() == Some(Mode::Leader)) else {
-        let state = node.mntr.as_ref().and_then(|m| m.get("zk_peer_state")).unwrap_or("-");
-        return Line::from(vec![label, Span::styled(sanitize(state), look.style(Role::Text))]);
+    if node.mntr_support == Support::NotWhitelisted {
+        return Line::from(vec![
+            label,
+            Span::styled("mntr not whitelisted: srvr only", look.style(Role::Warning)),
+        ]);
+    }
+    let Some(mntr) = node
+        .mntr
+        .as_ref()
+        .filter(|_| node.health.mode() == Some(Mode::Leader))
+    else {
+        let state = node
+            .mntr
+            .as_ref()
+            .and_then(|m| m.get("zk_peer_state"))
+            .unwrap_or("-");
+        return Line::from(vec![
+            label,
+            Span::styled(sanitize(state), look.style(Role::Text)),
+        ]);
     };
     let voting = mntr.synced_voting_followers();
     // Every other voter of the leader's view should be synced; learners include observers.
@@ -179,5 +240,11 @@ fn sync_line<'a>(node: &NodeState, look: &Look) -> Line<'a> {
         expected.map_or("?".into(), |f| f.to_string())
     );
     let healthy = pending == 0 && voting.is_some() && voting == expected;
-    Line::from(vec![label, Span::styled(text, look.style(if healthy { Role::Ok } else { Role::Warning }))])
+    Line::from(vec![
+        label,
+        Span::styled(
+            text,
+            look.style(if healthy { Role::Ok } else { Role::Warning }),
+        ),
+    ])
 }

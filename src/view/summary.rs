@@ -15,14 +15,23 @@ use crate::theme::Role;
 pub fn draw_summary(frame: &mut Frame, area: Rect, state: &WatchState, look: &Look) {
     let ensemble = &state.ensemble;
     let sym = &look.symbols;
-    let mut first = vec![Span::styled(format!("{} ", state.title), look.style(Role::Title))];
+    let mut first = vec![Span::styled(
+        format!("{} ", state.title),
+        look.style(Role::Title),
+    )];
     match ensemble.leader() {
         Some(leader) => {
             let node = &ensemble.nodes[leader];
             let epoch = node.zxid().map_or("?".into(), |z| z.epoch().to_string());
             let voters = node.view.as_ref().map(|v| v.view.participant_count());
-            first.push(Span::styled(format!("leader {}", node.target.name), look.style(Role::Leader)));
-            first.push(Span::styled(format!("  epoch {epoch}"), look.style(Role::Text)));
+            first.push(Span::styled(
+                format!("leader {}", node.target.name),
+                look.style(Role::Leader),
+            ));
+            first.push(Span::styled(
+                format!("  epoch {epoch}"),
+                look.style(Role::Text),
+            ));
             if let Some(voters) = voters {
                 first.push(Span::styled(
                     format!("  quorum {} of {voters} voters", voters / 2 + 1),
@@ -32,32 +41,64 @@ pub fn draw_summary(frame: &mut Frame, area: Rect, state: &WatchState, look: &Lo
         }
         None => first.push(Span::styled("no leader", look.style(Role::Down))),
     }
-    let version = ensemble.version().map_or("version ?".into(), |v| format!("ZooKeeper {v}"));
-    first.push(Span::styled(format!("  {version}"), look.style(Role::Muted)));
+    let version = ensemble
+        .version()
+        .map_or("version ?".into(), |v| format!("ZooKeeper {v}"));
+    first.push(Span::styled(
+        format!("  {version}"),
+        look.style(Role::Muted),
+    ));
 
     let competing = ensemble.competing_leaders();
     let mut second = Vec::new();
     if !competing.is_empty() {
-        let names: Vec<&str> = competing.iter().map(|i| ensemble.nodes[*i].target.name.as_str()).collect();
+        let names: Vec<&str> = competing
+            .iter()
+            .map(|i| ensemble.nodes[*i].target.name.as_str())
+            .collect();
         second.push(Span::styled(
-            format!(" {} TWO LEADERS AT ONE EPOCH: {} ", sym.bad, names.join(", ")),
+            format!(
+                " {} TWO LEADERS AT ONE EPOCH: {} ",
+                sym.bad,
+                names.join(", ")
+            ),
             look.style(Role::Danger),
         ));
         second.push(Span::raw("  "));
     }
     match &state.verdict {
         Ok(verdict) => {
-            let name = |i: usize| ensemble.nodes.get(i).map_or("?", |n| n.target.name.as_str());
+            let name = |i: usize| {
+                ensemble
+                    .nodes
+                    .get(i)
+                    .map_or("?", |n| n.target.name.as_str())
+            };
             if verdict.quorum_possible {
-                second.push(Span::styled(format!("{} quorum can form", sym.ok), look.style(Role::Ok)));
+                second.push(Span::styled(
+                    format!("{} quorum can form", sym.ok),
+                    look.style(Role::Ok),
+                ));
             } else {
-                second.push(Span::styled(format!("{} NO QUORUM CAN FORM", sym.bad), look.style(Role::Danger)));
+                second.push(Span::styled(
+                    format!("{} NO QUORUM CAN FORM", sym.bad),
+                    look.style(Role::Danger),
+                ));
             }
             second.push(Span::raw("   "));
             match &verdict.split_brain {
-                None => second.push(Span::styled(format!("{} split brain impossible", sym.ok), look.style(Role::Ok))),
+                None => second.push(Span::styled(
+                    format!("{} split brain impossible", sym.ok),
+                    look.style(Role::Ok),
+                )),
                 Some(w) => {
-                    let members = |q: &crate::quorum::Quorum| q.members.iter().map(|m| name(*m)).collect::<Vec<_>>().join(",");
+                    let members = |q: &crate::quorum::Quorum| {
+                        q.members
+                            .iter()
+                            .map(|m| name(*m))
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    };
                     second.push(Span::styled(
                         format!(
                             " {} SPLIT BRAIN POSSIBLE: {} leads {{{}}} while {} leads {{{}}} ",
@@ -78,7 +119,10 @@ pub fn draw_summary(frame: &mut Frame, area: Rect, state: &WatchState, look: &Lo
                 ));
             }
         }
-        Err(why) => second.push(Span::styled(format!("analyzer: {why}"), look.style(Role::Muted))),
+        Err(why) => second.push(Span::styled(
+            format!("analyzer: {why}"),
+            look.style(Role::Muted),
+        )),
     }
     let lines = vec![Line::from(first), Line::from(second)];
     frame.render_widget(Paragraph::new(lines), area);
@@ -92,30 +136,58 @@ pub fn draw_views(frame: &mut Frame, area: Rect, state: &WatchState, look: &Look
         .iter()
         .zip(disagree)
         .map(|(node, differs)| {
-            let mut spans = vec![Span::styled(format!("{:<8}", node.target.name), look.style(Role::Text))];
+            let mut spans = vec![Span::styled(
+                format!("{:<8}", node.target.name),
+                look.style(Role::Text),
+            )];
             match &node.view {
-                None => spans.push(Span::styled("view unknown (never seen)", look.style(Role::Warning))),
+                None => spans.push(Span::styled(
+                    "view unknown (never seen)",
+                    look.style(Role::Warning),
+                )),
                 Some(observed) => {
-                    let version = observed.view.version.map_or("-".into(), |v| format!("{v:x}"));
+                    let version = observed
+                        .view
+                        .version
+                        .map_or("-".into(), |v| format!("{v:x}"));
                     let marker = if differs {
-                        Span::styled(format!("{} differs ", look.symbols.warn), look.style(Role::Danger))
+                        Span::styled(
+                            format!("{} differs ", look.symbols.warn),
+                            look.style(Role::Danger),
+                        )
                     } else {
-                        Span::styled(format!("{} agrees  ", look.symbols.ok), look.style(Role::Ok))
+                        Span::styled(
+                            format!("{} agrees  ", look.symbols.ok),
+                            look.style(Role::Ok),
+                        )
                     };
                     spans.push(marker);
-                    spans.push(Span::styled(format!("v{version:<10}"), look.style(Role::Muted)));
+                    spans.push(Span::styled(
+                        format!("v{version:<10}"),
+                        look.style(Role::Muted),
+                    ));
                     let sids: Vec<String> = observed
                         .view
                         .servers()
                         .iter()
                         .map(|s| match s.role {
-                            crate::zk::config::PeerRole::Participant => format!("{}={}", s.sid, s.primary_addr().host),
-                            crate::zk::config::PeerRole::Observer => format!("{}={}(obs)", s.sid, s.primary_addr().host),
+                            crate::zk::config::PeerRole::Participant => {
+                                format!("{}={}", s.sid, s.primary_addr().host)
+                            }
+                            crate::zk::config::PeerRole::Observer => {
+                                format!("{}={}(obs)", s.sid, s.primary_addr().host)
+                            }
                         })
                         .collect();
-                    spans.push(Span::styled(sids.join(" "), look.style(if differs { Role::Warning } else { Role::Text })));
+                    spans.push(Span::styled(
+                        sids.join(" "),
+                        look.style(if differs { Role::Warning } else { Role::Text }),
+                    ));
                     let source = match observed.source {
-                        ViewSource::Conf => format!("  seen {} ago", age(state.now.saturating_sub(observed.seen_at))),
+                        ViewSource::Conf => format!(
+                            "  seen {} ago",
+                            age(state.now.saturating_sub(observed.seen_at))
+                        ),
                         ViewSource::Declared => "  (declared, not seen)".to_string(),
                     };
                     spans.push(Span::styled(source, look.style(Role::Muted)));
@@ -127,6 +199,14 @@ pub fn draw_views(frame: &mut Frame, area: Rect, state: &WatchState, look: &Look
     let block = Block::default()
         .borders(Borders::TOP)
         .border_style(look.style(Role::Border))
-        .title(Span::styled(" config views (each node's own server list) ", look.style(Role::Title)));
-    frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
+        .title(Span::styled(
+            " config views (each node's own server list) ",
+            look.style(Role::Title),
+        ));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        area,
+    );
 }

@@ -26,7 +26,9 @@ pub fn sparkline(values: impl IntoIterator<Item = f64>, symbols: &Symbols) -> St
     let values: Vec<f64> = values.into_iter().filter(|v| v.is_finite()).collect();
     let (min, max) = values
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(*v), hi.max(*v))
+        });
     let span = max - min;
     values
         .iter()

@@ -162,3 +162,5 @@ pub fn mode(addr: &str) -> String {
 pub fn path_str(path: &Path) -> &str {
     path.to_str().unwrap()
 }
+
+pub mod tmux;

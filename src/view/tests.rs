@@ -1,0 +1,245 @@
+//! Snapshot tests of the watch screen, fed with real ZooKeeper 3.8.0 answers (the captured
+//! fixtures), drawn on ratatui's `TestBackend` and compared as text.
+
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+use super::{draw_watch, Look, Symbols};
+use crate::app::keys::KeyAction;
+use crate::app::watch::{update, Action, WatchState};
+use crate::ensemble::{EnsembleState, NodeTarget, PollFailure, PollReport};
+use crate::theme::Theme;
+use crate::zk::fourlw::Command;
+
+const NOW: u64 = 1_790_000_000_000;
+const LEADER_SRVR: &str = include_str!("../../tests/fixtures/zk4lw/leader.srvr.txt");
+const LEADER_MNTR: &str = include_str!("../../tests/fixtures/zk4lw/leader.mntr.txt");
+const FOLLOWER_SRVR: &str = include_str!("../../tests/fixtures/zk4lw/follower.srvr.txt");
+const FOLLOWER_MNTR: &str = include_str!("../../tests/fixtures/zk4lw/follower.mntr.txt");
+const OBSERVER_SRVR: &str = include_str!("../../tests/fixtures/zk4lw/observer.srvr.txt");
+const LOOKING_SRVR: &str = include_str!("../../tests/fixtures/zk4lw/looking.srvr.txt");
+const CONF: &str = include_str!("../../tests/fixtures/zk4lw/follower.conf.txt");
+const WHITELIST_SRVR: &str =
+    include_str!("../../tests/fixtures/zk4lw/standalone-whitelist-srvr.srvr.txt");
+const WHITELIST_MNTR: &str =
+    include_str!("../../tests/fixtures/zk4lw/standalone-whitelist-srvr.mntr.txt");
+const WHITELIST_CONF: &str =
+    include_str!("../../tests/fixtures/zk4lw/standalone-whitelist-srvr.conf.txt");
+
+/// A real `conf` answer with its server id and membership replaced.
+fn conf(sid: u64, members: &[(u64, &str)]) -> String {
+    let head: Vec<&str> = CONF
+        .lines()
+        .take_while(|l| !l.starts_with("membership:"))
+        .map(|l| {
+            if l.starts_with("serverId=") {
+                "serverId=SID"
+            } else {
+                l
+            }
+        })
+        .collect();
+    let mut text = head
+        .join("\n")
+        .replace("serverId=SID", &format!("serverId={sid}"));
+    text.push_str("\nmembership: \n");
+    for (member, role) in members {
+        text.push_str(&format!(
+            "server.{member}=127.0.0.{}:2888:3888:{role}\n",
+            member + 1
+        ));
+    }
+    text.push_str("version=0");
+    text
+}
+
+fn voters(count: u64) -> Vec<(u64, &'static str)> {
+    (1..=count).map(|sid| (sid, "participant")).collect()
+}
+
+fn targets(count: u64) -> Vec<NodeTarget> {
+    (1..=count)
+        .map(|sid| NodeTarget {
+            name: format!("zk{sid}"),
+            sid: Some(sid),
+            client: format!("127.0.0.{}:2181", sid + 1),
+            peer: None,
+            declared_view: None,
+        })
+        .collect()
+}
+
+fn answer(node: usize, answers: Vec<(Command, Result<String, PollFailure>)>) -> Action {
+    Action::Poll(PollReport {
+        node,
+        at: NOW,
+        round_trip_ms: Some(0.4 + node as f64 * 0.1),
+        answers,
+    })
+}
+
+fn serving(node: usize, srvr: &str, mntr: &str, conf: String) -> Action {
+    answer(
+        node,
+        vec![
+            (Command::Srvr, Ok(srvr.to_string())),
+            (Command::Mntr, Ok(mntr.to_string())),
+            (Command::Conf, Ok(conf)),
+        ],
+    )
+}
+
+fn state(count: u64, actions: Vec<Action>) -> WatchState {
+    let mut state = WatchState::new("lab".into(), EnsembleState::new(targets(count)), NOW);
+    for action in actions {
+        update(&mut state, action);
+    }
+    update(&mut state, Action::Tick(NOW + 1_500));
+    state
+}
+
+fn healthy(count: u64) -> Vec<Action> {
+    let leader = count as usize - 1;
+    (0..count as usize)
+        .map(|i| {
+            let sid = i as u64 + 1;
+            if i == leader {
+                serving(i, LEADER_SRVR, LEADER_MNTR, conf(sid, &voters(count)))
+            } else {
+                serving(i, FOLLOWER_SRVR, FOLLOWER_MNTR, conf(sid, &voters(count)))
+            }
+        })
+        .collect()
+}
+
+fn render(state: &mut WatchState, width: u16, height: u16) -> String {
+    let look = Look {
+        theme: Theme::builtin("dark").unwrap(),
+        symbols: Symbols::UNICODE,
+    };
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|frame| draw_watch(frame, state, &look))
+        .unwrap();
+    let buffer = terminal.backend().buffer();
+    let mut text = String::new();
+    for y in 0..buffer.area.height {
+        let line: String = (0..buffer.area.width)
+            .map(|x| buffer[(x, y)].symbol().to_string())
+            .collect();
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    text
+}
+
+#[test]
+fn healthy_three_nodes() {
+    let mut state = state(3, healthy(3));
+    insta::assert_snapshot!(render(&mut state, 120, 30));
+}
+
+#[test]
+fn healthy_five_nodes() {
+    let mut state = state(5, healthy(5));
+    insta::assert_snapshot!(render(&mut state, 120, 34));
+}
+
+#[test]
+fn a_node_down() {
+    let mut actions = healthy(3);
+    actions[0] = answer(0, vec![(Command::Srvr, Err(PollFailure::Refused))]);
+    let mut state = state(3, actions);
+    insta::assert_snapshot!(render(&mut state, 120, 30));
+}
+
+#[test]
+fn a_looking_node_keeps_its_last_view() {
+    let mut actions = healthy(3);
+    actions.push(answer(
+        0,
+        vec![
+            (Command::Srvr, Ok(LOOKING_SRVR.to_string())),
+            (Command::Conf, Ok(LOOKING_SRVR.to_string())),
+        ],
+    ));
+    let mut state = state(3, actions);
+    insta::assert_snapshot!(render(&mut state, 120, 30));
+}
+
+#[test]
+fn views_that_disagree_are_marked_and_split_brain_is_called_out() {
+    // The LINE deck's slide 5 after R's restart: P and Q on the 3-node view, R, S, T on five.
+    let five = voters(5);
+    let three = voters(3);
+    let actions = vec![
+        serving(0, FOLLOWER_SRVR, FOLLOWER_MNTR, conf(1, &three)),
+        serving(1, FOLLOWER_SRVR, FOLLOWER_MNTR, conf(2, &three)),
+        serving(2, LEADER_SRVR, LEADER_MNTR, conf(3, &five)),
+        serving(3, FOLLOWER_SRVR, FOLLOWER_MNTR, conf(4, &five)),
+        serving(4, FOLLOWER_SRVR, FOLLOWER_MNTR, conf(5, &five)),
+    ];
+    let mut state = state(5, actions);
+    let screen = render(&mut state, 120, 34);
+    assert!(screen.contains("SPLIT BRAIN POSSIBLE"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn an_observer() {
+    let mut members = voters(3);
+    members.push((4, "observer"));
+    let mut actions: Vec<Action> = healthy(3)
+        .into_iter()
+        .enumerate()
+        .map(|(i, _)| {
+            let (srvr, mntr) = if i == 2 {
+                (LEADER_SRVR, LEADER_MNTR)
+            } else {
+                (FOLLOWER_SRVR, FOLLOWER_MNTR)
+            };
+            serving(i, srvr, mntr, conf(i as u64 + 1, &members))
+        })
+        .collect();
+    actions.push(serving(3, OBSERVER_SRVR, FOLLOWER_MNTR, conf(4, &members)));
+    let mut state = state(4, actions);
+    insta::assert_snapshot!(render(&mut state, 160, 30));
+}
+
+#[test]
+fn a_whitelist_refusal_degrades_to_srvr() {
+    let actions = vec![answer(
+        0,
+        vec![
+            (Command::Srvr, Ok(WHITELIST_SRVR.to_string())),
+            (Command::Mntr, Ok(WHITELIST_MNTR.to_string())),
+            (Command::Conf, Ok(WHITELIST_CONF.to_string())),
+        ],
+    )];
+    let mut state = state(1, actions);
+    update(&mut state, Action::Key(KeyAction::Open));
+    insta::assert_snapshot!(render(&mut state, 100, 24));
+}
+
+#[test]
+fn help_lists_every_key() {
+    let mut state = state(3, healthy(3));
+    update(&mut state, Action::Key(KeyAction::Help));
+    insta::assert_snapshot!(render(&mut state, 100, 30));
+}
+
+#[test]
+fn keys_move_the_selection_by_cards_and_rows() {
+    let mut state = state(5, healthy(5));
+    render(&mut state, 120, 34);
+    assert_eq!(state.columns, 3);
+    update(&mut state, Action::Key(KeyAction::Down));
+    assert_eq!(state.selected, 3);
+    update(&mut state, Action::Key(KeyAction::Right));
+    update(&mut state, Action::Key(KeyAction::Right));
+    assert_eq!(state.selected, 0, "wraps around");
+    update(&mut state, Action::Key(KeyAction::Left));
+    assert_eq!(state.selected, 4);
+    update(&mut state, Action::Key(KeyAction::Quit));
+    assert!(state.quit);
+}

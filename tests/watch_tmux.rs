@@ -1,0 +1,85 @@
+//! `zkpilot watch` driven in tmux against a real sandbox, as an operator sees it.
+
+mod common;
+
+use std::time::Duration;
+
+use common::tmux::Tmux;
+use common::{Sandbox, BIN};
+
+#[test]
+fn watch_follows_a_leader_crash_and_restores_the_terminal() {
+    let sandbox = Sandbox::up(3, 0, 0);
+    let command = format!(
+        "{BIN} watch --inventory {} --interval 500ms",
+        sandbox.inventory_path().display()
+    );
+    let tmux = Tmux::start(&command, 160, 45);
+    let screen = tmux.wait_for(
+        "one leader and two followers",
+        Duration::from_secs(20),
+        |s| {
+            s.matches(" LEADER ").count() == 1
+                && s.matches(" follower ").count() == 2
+                && s.contains("epoch 1")
+        },
+    );
+    assert!(screen.contains("✓ split brain impossible"), "{screen}");
+    let leader = screen
+        .lines()
+        .find_map(|l| l.split("leader ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_string();
+
+    let pid: i32 = std::fs::read_to_string(sandbox.dir.join("hosts").join(&leader).join("zk.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // SAFETY: kill(2) on the PID of the server this test's sandbox started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+
+    let screen = tmux.wait_for(
+        "the old leader down and a new leader at epoch 2",
+        Duration::from_secs(20),
+        |s| {
+            s.contains("DOWN (refused)")
+                && s.contains("epoch 2")
+                && s.matches(" LEADER ").count() == 1
+        },
+    );
+    assert!(!screen.contains(&format!("leader {leader} ")), "{screen}");
+
+    tmux.send("q");
+    tmux.wait_until_exited(Duration::from_secs(10));
+    assert_eq!(
+        tmux.query("#{alternate_on}"),
+        "0",
+        "the alternate screen was left"
+    );
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_no_console() {
+    let out = std::process::Command::new(BIN)
+        .args(["watch", "--inventory", "/nonexistent/inventory.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/inventory.yaml"));
+
+    let out = std::process::Command::new(BIN)
+        .args(["watch", "127.0.0.1:2181", "--theme", "no-such-theme"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no theme named `no-such-theme`"));
+
+    let out = std::process::Command::new(BIN)
+        .args(["watch", "127.0.0.1:2181", "--interval", "fast"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad duration `fast`"));
+}

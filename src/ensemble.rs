@@ -98,7 +98,13 @@ pub enum ViewSource {
     Conf,
     /// The inventory or runbook, because the node never showed its own.
     Declared,
+    /// The node's `zoo.cfg`, read over SSH because it never answered `conf` with a view (3.4
+    /// prints none; a LOOKING node answers nothing). On disk, not necessarily what runs.
+    ZooCfg,
 }
+
+/// How often a node whose view is still unknown has its `zoo.cfg` read again.
+pub const ZOO_CFG_RETRY_MS: Millis = 60_000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObservedView {
@@ -123,6 +129,9 @@ pub struct NodeState {
     pub conf_support: Support,
     /// The last error, in words, while it lasts.
     pub error: Option<String>,
+    /// When `zoo.cfg` was last asked for over SSH, and why that failed if it did.
+    pub zoo_cfg_asked_at: Option<Millis>,
+    pub zoo_cfg_error: Option<String>,
 }
 
 impl NodeState {
@@ -145,6 +154,45 @@ impl NodeState {
             mntr_support: Support::Unknown,
             conf_support: Support::Unknown,
             error: None,
+            zoo_cfg_asked_at: None,
+            zoo_cfg_error: None,
+        }
+    }
+
+    /// A view from the node's `zoo.cfg`; a view the node showed itself is never replaced by it.
+    pub fn apply_zoo_cfg(&mut self, result: Result<String, String>, at: Millis) -> bool {
+        if self
+            .view
+            .as_ref()
+            .is_some_and(|v| v.source == ViewSource::Conf)
+        {
+            return false;
+        }
+        let view = result.and_then(|text| {
+            View::parse_lines(text.lines())
+                .map_err(|e| format!("zoo.cfg: {e}"))
+                .and_then(|view| {
+                    if view.servers().is_empty() {
+                        Err("zoo.cfg has no server lines (a dynamic config file?)".into())
+                    } else {
+                        Ok(view)
+                    }
+                })
+        });
+        match view {
+            Ok(view) => {
+                self.zoo_cfg_error = None;
+                self.view = Some(ObservedView {
+                    view,
+                    source: ViewSource::ZooCfg,
+                    seen_at: at,
+                });
+                true
+            }
+            Err(e) => {
+                self.zoo_cfg_error = Some(e);
+                false
+            }
         }
     }
 
@@ -277,6 +325,37 @@ impl EnsembleState {
             .is_some_and(|node| node.apply(report))
     }
 
+    /// Nodes that have been polled, still show no view of their own, and whose `zoo.cfg` was
+    /// not asked for recently; marks them asked.
+    pub fn zoo_cfg_reads_due(&mut self, now: Millis) -> Vec<usize> {
+        let mut due = Vec::new();
+        for (index, node) in self.nodes.iter_mut().enumerate() {
+            let unseen = node
+                .view
+                .as_ref()
+                .is_none_or(|v| v.source == ViewSource::Declared);
+            let recently = node
+                .zoo_cfg_asked_at
+                .is_some_and(|at| now.saturating_sub(at) < ZOO_CFG_RETRY_MS);
+            if unseen && node.health.is_up() && !recently {
+                node.zoo_cfg_asked_at = Some(now);
+                due.push(index);
+            }
+        }
+        due
+    }
+
+    pub fn apply_zoo_cfg(
+        &mut self,
+        node: usize,
+        result: Result<String, String>,
+        at: Millis,
+    ) -> bool {
+        self.nodes
+            .get_mut(node)
+            .is_some_and(|n| n.apply_zoo_cfg(result, at))
+    }
+
     /// Every node that says it leads. More than one is not yet split brain: a leader cut off by
     /// a partition still says `leader` for its old epoch for a while, so compare epochs.
     pub fn leaders(&self) -> Vec<usize> {
@@ -350,5 +429,64 @@ impl EnsembleState {
                 _ => false,
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target() -> NodeTarget {
+        NodeTarget {
+            name: "zk1".into(),
+            sid: Some(1),
+            client: "127.0.0.2:2181".into(),
+            peer: None,
+            declared_view: None,
+        }
+    }
+
+    fn report(answer: &str) -> PollReport {
+        PollReport {
+            node: 0,
+            at: 1_000,
+            round_trip_ms: None,
+            answers: vec![(Command::Srvr, Ok(answer.to_string()))],
+        }
+    }
+
+    #[test]
+    fn a_looking_node_without_a_view_gets_its_zoo_cfg_read_once_a_minute() {
+        let mut state = EnsembleState::new(vec![target()]);
+        assert!(state.zoo_cfg_reads_due(0).is_empty(), "not polled yet");
+        state.apply(&report(
+            "This ZooKeeper instance is not currently serving requests",
+        ));
+        assert_eq!(state.zoo_cfg_reads_due(1_000), [0]);
+        assert!(state.zoo_cfg_reads_due(2_000).is_empty());
+        assert!(state.apply_zoo_cfg(
+            0,
+            Ok("tickTime=2000\nserver.1=a:2888:3888\nserver.2=b:2888:3888\n".into()),
+            2_000
+        ));
+        let view = state.nodes[0].view.as_ref().unwrap();
+        assert_eq!(view.source, ViewSource::ZooCfg);
+        assert_eq!(view.view.participant_count(), 2);
+        assert!(
+            state.zoo_cfg_reads_due(90_000).is_empty(),
+            "a view is known now"
+        );
+    }
+
+    #[test]
+    fn a_zoo_cfg_without_servers_is_an_error_not_an_empty_view() {
+        let mut state = EnsembleState::new(vec![target()]);
+        assert!(!state.apply_zoo_cfg(0, Ok("dynamicConfigFile=/etc/zk/dyn\n".into()), 5));
+        assert!(state.nodes[0].view.is_none());
+        assert!(state.nodes[0]
+            .zoo_cfg_error
+            .as_deref()
+            .unwrap()
+            .contains("no server lines"));
     }
 }

@@ -45,6 +45,10 @@ struct WatchArgs {
     /// Time between polls of each node: 500ms, 1s, 5s…
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     interval: std::time::Duration,
+    /// Never connect over SSH (by default a node that never shows its view, being LOOKING or
+    /// on 3.4, has its zoo.cfg read with the inventory's read-only `config` command)
+    #[arg(long)]
+    no_ssh: bool,
     #[command(flatten)]
     display: DisplayArgs,
 }
@@ -144,12 +148,16 @@ async fn watch_command(args: WatchArgs) -> ExitCode {
         Ok(look) => look,
         Err(e) => return fail(&e, 2),
     };
-    let (title, targets) = match (&args.inventory, &args.endpoints) {
+    let (title, targets, inventory) = match (&args.inventory, &args.endpoints) {
         (Some(path), _) => match load_inventory(path) {
-            Ok(inventory) => (inventory.name.clone(), inventory_targets(&inventory)),
+            Ok(inventory) => (
+                inventory.name.clone(),
+                inventory_targets(&inventory),
+                Some(inventory),
+            ),
             Err(e) => return fail(&e, 2),
         },
-        (None, Some(list)) => (list.clone(), endpoint_targets(list)),
+        (None, Some(list)) => (list.clone(), endpoint_targets(list), None),
         (None, None) => return fail("give --inventory FILE or HOST:PORT[,HOST:PORT…]", 2),
     };
     if targets.is_empty() {
@@ -160,6 +168,7 @@ async fn watch_command(args: WatchArgs) -> ExitCode {
         targets,
         interval: args.interval,
         look,
+        ssh: inventory.filter(|_| !args.no_ssh),
     };
     match watch_loop::run(options).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -83,3 +83,39 @@ fn bad_input_gets_a_clear_error_and_no_console() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad duration `fast`"));
 }
+
+#[test]
+fn a_node_that_never_shows_its_view_has_its_zoo_cfg_read_over_ssh() {
+    let sandbox = Sandbox::up(3, 0, 0);
+    for host in ["zk1", "zk2"] {
+        let script = sandbox.dir.join("hosts").join(host).join("zkctl");
+        let user = format!("zkpilot-h{}", &host[2..]);
+        let out = std::process::Command::new("runuser")
+            .args(["-u", &user, "--"])
+            .arg(&script)
+            .arg("stop")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    sandbox.wait_for_modes(&["zk3"], Duration::from_secs(30), |m| m[0] == "not serving");
+
+    let command = format!(
+        "{BIN} watch --inventory {}",
+        sandbox.inventory_path().display()
+    );
+    let tmux = Tmux::start(&command, 160, 45);
+    let screen = tmux.wait_for(
+        "zk3's view read from zoo.cfg",
+        Duration::from_secs(30),
+        |s| s.contains("from zoo.cfg on disk"),
+    );
+    assert!(screen.contains("LOOKING / not serving"), "{screen}");
+    assert!(screen.contains("NO QUORUM CAN FORM"), "{screen}");
+    tmux.send("q");
+    tmux.wait_until_exited(Duration::from_secs(10));
+}

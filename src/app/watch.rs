@@ -10,6 +10,12 @@ pub enum Action {
     Key(KeyAction),
     Poll(PollReport),
     Tick(Millis),
+    /// A node's `zoo.cfg` as read over SSH, or why it could not be read.
+    ZooCfg {
+        node: usize,
+        result: Result<String, String>,
+        at: Millis,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +65,12 @@ pub fn update(state: &mut WatchState, action: Action) -> bool {
         Action::Poll(report) => {
             state.now = state.now.max(report.at);
             if state.ensemble.apply(&report) {
+                state.verdict = crate::live::verdict(&state.ensemble);
+            }
+            true
+        }
+        Action::ZooCfg { node, result, at } => {
+            if state.ensemble.apply_zoo_cfg(node, result, at) {
                 state.verdict = crate::live::verdict(&state.ensemble);
             }
             true

@@ -13,7 +13,9 @@ use super::keys::{self, KeyAction};
 use super::terminal::RawTerminal;
 use super::watch::{update, Action, WatchState};
 use crate::ensemble::{EnsembleState, NodeTarget};
+use crate::inventory::Inventory;
 use crate::poll;
+use crate::remote::{Connections, Outcome, SshTarget, Stream};
 use crate::view::{self, Look};
 
 pub struct WatchOptions {
@@ -21,6 +23,9 @@ pub struct WatchOptions {
     pub targets: Vec<NodeTarget>,
     pub interval: Duration,
     pub look: Look,
+    /// The inventory whose `config` verb reads a node's `zoo.cfg` over SSH when the node never
+    /// shows its view itself; `None` never connects over SSH.
+    pub ssh: Option<Inventory>,
 }
 
 pub async fn run(options: WatchOptions) -> io::Result<()> {
@@ -33,6 +38,11 @@ pub async fn run(options: WatchOptions) -> io::Result<()> {
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
+    let (zoo_cfg_tx, mut zoo_cfgs) = mpsc::channel(16);
+    let connections = Arc::new(Connections::new(
+        Duration::from_secs(10),
+        std::env::temp_dir(),
+    ));
     let ensemble = EnsembleState::new(options.targets);
     let mut state = WatchState::new(options.title, ensemble, poll::unix_millis());
     let mut terminal = RawTerminal::enter()?;
@@ -48,6 +58,7 @@ pub async fn run(options: WatchOptions) -> io::Result<()> {
             biased;
             Some(key) = keys.recv() => Action::Key(key),
             Some(report) = reports.recv() => Action::Poll(report),
+            Some(action) = zoo_cfgs.recv() => action,
             _ = tick.tick() => Action::Tick(poll::unix_millis()),
             _ = terminate.recv() => break Ok(()),
             _ = hangup.recv() => break Ok(()),
@@ -61,7 +72,23 @@ pub async fn run(options: WatchOptions) -> io::Result<()> {
         if state.quit {
             break Ok(());
         }
+        if let Some(inventory) = &options.ssh {
+            for node in state.ensemble.zoo_cfg_reads_due(poll::unix_millis()) {
+                if let Some(host) = inventory.hosts.get(node) {
+                    let target = SshTarget::from_inventory(inventory, host);
+                    let command = host.commands.get("config").cloned();
+                    tokio::spawn(read_zoo_cfg(
+                        connections.clone(),
+                        target,
+                        command,
+                        node,
+                        zoo_cfg_tx.clone(),
+                    ));
+                }
+            }
+        }
     };
+    connections.close_all().await;
     stop_keys.store(true, Ordering::Relaxed);
     for poller in pollers {
         poller.abort();
@@ -92,4 +119,45 @@ fn spawn_key_reader(stop: Arc<AtomicBool>) -> mpsc::Receiver<KeyAction> {
         }
     });
     rx
+}
+
+/// Runs the host's read-only `config` verb and hands the text back as an action.
+async fn read_zoo_cfg(
+    connections: Arc<Connections>,
+    target: SshTarget,
+    command: Option<String>,
+    node: usize,
+    actions: mpsc::Sender<Action>,
+) {
+    let result = match command {
+        None => Err("the inventory gives no `config` command for this host".to_string()),
+        Some(command) => {
+            let (lines_tx, mut lines) = mpsc::unbounded_channel();
+            let outcome = connections
+                .run(&target, &command, None, Duration::from_secs(15), lines_tx)
+                .await;
+            let mut text = String::new();
+            while let Ok(line) = lines.try_recv() {
+                if line.stream == Stream::Stdout {
+                    text.push_str(&line.text);
+                    text.push('\n');
+                }
+            }
+            match outcome {
+                Outcome::Exited { code: Some(0), .. } => Ok(text),
+                Outcome::Exited { code, .. } => {
+                    Err(format!("`config` over ssh exited with {code:?}"))
+                }
+                Outcome::NotRun(e) => Err(e.to_string()),
+                Outcome::Unknown { reason, .. } => Err(reason),
+            }
+        }
+    };
+    let _ = actions
+        .send(Action::ZooCfg {
+            node,
+            result,
+            at: poll::unix_millis(),
+        })
+        .await;
 }

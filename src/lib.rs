@@ -1,3 +1,4 @@
+pub mod analyze;
 pub mod quorum;
 pub mod yaml;
 pub mod zk;

@@ -259,11 +259,14 @@ impl Report {
                 "No split brain: every two quorums that can form share a node, so at most one \
                  leader is elected."
             )?,
-            None => writeln!(
-                out,
-                "NO QUORUM CAN FORM: no set of up nodes that can all talk to each other holds a \
-                 majority of every member's view. The ensemble cannot serve requests."
-            )?,
+            None => {
+                writeln!(
+                    out,
+                    "NO QUORUM CAN FORM: no set of up nodes that can all talk to each other holds \
+                     a majority of every member's view. The ensemble cannot serve requests."
+                )?;
+                self.write_reach(out)?;
+            }
         }
 
         if !verdict.smallest_quorums.is_empty() {
@@ -306,6 +309,33 @@ impl Report {
             for (pair, why) in lines {
                 writeln!(out, "  {pair}: {why}")?;
             }
+        }
+        Ok(())
+    }
+
+    /// For each voter, the most it could count: the up voters it reaches and counts.
+    fn write_reach(&self, out: &mut String) -> std::fmt::Result {
+        let ensemble = &self.state.ensemble;
+        let voters: Vec<usize> = (0..ensemble.nodes.len())
+            .filter(|&i| ensemble.is_voter(i))
+            .collect();
+        for &i in &voters {
+            let reach: Vec<usize> = voters
+                .iter()
+                .copied()
+                .filter(|&j| ensemble.counts(i, j) && ensemble.cut(i, j).is_none())
+                .collect();
+            let view = &ensemble.nodes[i].view;
+            writeln!(
+                out,
+                "  {} reaches and counts {}: {} of the {} voters of {} (majority {})",
+                self.name(i),
+                self.names(&reach).join(", "),
+                reach.len(),
+                view.participant_count(),
+                self.view_label(i),
+                view.majority()
+            )?;
         }
         Ok(())
     }

@@ -6,13 +6,22 @@ use clap::{Args, Parser, Subcommand};
 use zkpilot::app::watch_loop::{self, WatchOptions};
 use zkpilot::ensemble::NodeTarget;
 use zkpilot::inventory::Inventory;
-use zkpilot::{duration, sandbox, settings};
+use zkpilot::{analyze, duration, sandbox, settings};
 
 /// zkpilot walks operators through zero-downtime Apache ZooKeeper migrations: it shows every
 /// node's role, zxid and own config view, predicts each step's effect on quorum and split brain,
 /// runs the step over SSH once confirmed, and records everything in an audit log.
 #[derive(Parser)]
-#[command(name = "zkpilot", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "zkpilot",
+    version,
+    about,
+    propagate_version = true,
+    after_long_help = "EXAMPLES:\n  \
+        sudo zkpilot sandbox up --dir /tmp/zk --nodes 3 --spare 2\n  \
+        zkpilot watch --inventory /tmp/zk/inventory.yaml\n  \
+        zkpilot analyze restart-r.yaml --json | jq .split_brain_possible"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -20,6 +29,19 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    #[command(
+        about = analyze::help::ABOUT,
+        long_about = analyze::help::LONG_ABOUT,
+        after_long_help = analyze::help::EXAMPLE
+    )]
+    Analyze {
+        /// The state file (YAML) describing every node: its sid, address, view and whether it is up
+        #[arg(value_name = "STATE.yaml")]
+        state: PathBuf,
+        /// Print one JSON object instead of the explanation
+        #[arg(long)]
+        json: bool,
+    },
     /// A real local ZooKeeper ensemble and SSH hosts on loopback, for demos, rehearsals and tests
     #[command(subcommand)]
     Sandbox(SandboxCommand),
@@ -138,8 +160,26 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Analyze { state, json } => analyze_command(&state, json),
         Command::Sandbox(command) => runtime.block_on(sandbox_command(command)),
         Command::Watch(args) => runtime.block_on(watch_command(args)),
+    }
+}
+
+/// Exit 0 whatever the verdict: the verdict is the output, not a failure. 2 for bad input.
+fn analyze_command(state: &std::path::Path, json: bool) -> ExitCode {
+    let text = match std::fs::read_to_string(state) {
+        Ok(text) => text,
+        Err(e) => return fail(&format!("cannot read {}: {e}", state.display()), 2),
+    };
+    let report = match analyze::analyze(&text, state) {
+        Ok(report) => report,
+        Err(e) => return fail(&e.to_string(), 2),
+    };
+    let out = if json { report.json() } else { report.text() };
+    match std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&format!("cannot write the report: {e}"), 1),
     }
 }
 

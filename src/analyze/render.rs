@@ -1,0 +1,375 @@
+//! The report in operator words, and as one JSON object for scripts.
+
+use super::Report;
+use crate::quorum::{Cut, Gap, Quorum};
+use serde_json::{json, Value};
+use std::fmt::Write;
+
+impl Report {
+    fn name(&self, i: usize) -> &str {
+        &self.state.ensemble.nodes[i].name
+    }
+
+    /// Node names in sid order (index order among equal sids).
+    fn names(&self, members: &[usize]) -> Vec<String> {
+        let nodes = &self.state.ensemble.nodes;
+        let mut sorted = members.to_vec();
+        sorted.sort_by_key(|&i| (nodes[i].sid, i));
+        sorted
+            .into_iter()
+            .map(|i| self.name(i).to_string())
+            .collect()
+    }
+
+    fn view_label(&self, i: usize) -> String {
+        match &self.state.view_names[i] {
+            Some(name) => format!("view {name}"),
+            None => "its own list".to_string(),
+        }
+    }
+
+    fn rule(&self) -> String {
+        let version = self.state.ensemble.version;
+        let source = if self.state.version_from_file {
+            "from the file"
+        } else {
+            "the newest known; say `zookeeper:` in the file to change it"
+        };
+        let dial = if version.dials_back_from_own_view() {
+            "Before 3.5 the larger sid dials the smaller one back at the address ITS OWN view \
+             lists (ZOOKEEPER-2938), so a stale or missing entry there cuts the pair."
+        } else {
+            "From 3.5 the larger sid dials the smaller one back at the address the smaller one \
+             advertised, so a pair can talk when either view has the other's real address."
+        };
+        format!("ZooKeeper {version} ({source}). {dial}")
+    }
+
+    fn unreachable_names(&self) -> Vec<[String; 2]> {
+        let mut pairs: Vec<[String; 2]> = self
+            .verdict
+            .unreachable
+            .iter()
+            .map(|&(a, b)| {
+                let mut pair = [self.name(a).to_string(), self.name(b).to_string()];
+                pair.sort();
+                pair
+            })
+            .collect();
+        pairs.sort();
+        pairs
+    }
+
+    /// Why a pair cannot talk, in a sentence.
+    fn cut_reason(&self, a: usize, b: usize) -> (&'static str, String) {
+        let nodes = &self.state.ensemble.nodes;
+        match self.state.ensemble.cut(a, b) {
+            None => ("none", String::new()),
+            Some(Cut::Partitioned) => (
+                "partitioned",
+                "no group in `partitions` holds both".to_string(),
+            ),
+            Some(Cut::SameSid) => (
+                "same-sid",
+                format!(
+                    "both are sid {}: ZooKeeper keeps one election connection per sid and drops the other",
+                    nodes[a].sid
+                ),
+            ),
+            Some(Cut::NoElectionLink(gaps)) => {
+                let detail = match gaps.as_slice() {
+                    [gap] => format!(
+                        "{} (the larger sid) dials {} back at the address in its own view, \
+                         and its view {}",
+                        self.name(gap.holder),
+                        self.name(gap.peer),
+                        self.gap(gap)
+                    ),
+                    _ => {
+                        let said: Vec<String> = gaps
+                            .iter()
+                            .map(|g| format!("{}'s view {}", self.name(g.holder), self.gap(g)))
+                            .collect();
+                        format!(
+                            "neither view has the other's real address: {}",
+                            said.join("; ")
+                        )
+                    }
+                };
+                ("no-election-link", detail)
+            }
+        }
+    }
+
+    /// What a view says instead of a peer's real address.
+    fn gap(&self, gap: &Gap) -> String {
+        let peer = &self.state.ensemble.nodes[gap.peer];
+        if gap.listed.is_empty() {
+            format!(
+                "has no server.{} ({} is at {})",
+                peer.sid, peer.name, peer.addr
+            )
+        } else {
+            let listed: Vec<String> = gap.listed.iter().map(|a| a.to_string()).collect();
+            format!(
+                "lists server.{} at {}, but {} is at {}",
+                peer.sid,
+                listed.join("|"),
+                peer.name,
+                peer.addr
+            )
+        }
+    }
+
+    fn quorum_json(&self, quorum: &Quorum) -> Value {
+        json!({
+            "leader": self.name(quorum.leader),
+            "members": self.names(&quorum.members),
+        })
+    }
+
+    /// One JSON object; keys sorted.
+    pub fn json(&self) -> String {
+        let ensemble = &self.state.ensemble;
+        let verdict = &self.verdict;
+        let witness = verdict
+            .split_brain
+            .as_ref()
+            .map(|w| json!([self.quorum_json(&w.a), self.quorum_json(&w.b)]));
+        let mut leaders = verdict.possible_leaders.clone();
+        leaders.sort_by_key(|&i| (ensemble.nodes[i].sid, i));
+        let cuts: Vec<Value> = verdict
+            .unreachable
+            .iter()
+            .map(|&(a, b)| {
+                let (reason, detail) = self.cut_reason(a, b);
+                let mut pair = [self.name(a), self.name(b)];
+                pair.sort();
+                json!({"nodes": pair, "reason": reason, "detail": detail})
+            })
+            .collect();
+        let nodes: Vec<Value> = ensemble
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                json!({
+                    "name": n.name,
+                    "sid": n.sid,
+                    "addr": n.addr.to_string(),
+                    "up": n.up,
+                    "voter": ensemble.is_voter(i),
+                    "view": self.state.view_names[i],
+                    "view_voters": n.view.participant_count(),
+                    "view_majority": n.view.majority(),
+                })
+            })
+            .collect();
+        let report = json!({
+            "file": self.path.display().to_string(),
+            "zookeeper": ensemble.version.to_string(),
+            "version_from_file": self.state.version_from_file,
+            "dial_back": if ensemble.version.dials_back_from_own_view() {
+                "own-view"
+            } else {
+                "advertised-address"
+            },
+            "quorum_possible": verdict.quorum_possible,
+            "split_brain_possible": verdict.split_brain.is_some(),
+            "witness": witness,
+            "stop_one_to_prevent_split_brain": self.names(&self.stop_one_prevents),
+            "possible_leaders": self.names(&leaders),
+            "smallest_quorums": verdict
+                .smallest_quorums
+                .iter()
+                .map(|q| self.quorum_json(q))
+                .collect::<Vec<_>>(),
+            "unreachable": self.unreachable_names(),
+            "cuts": cuts,
+            "nodes": nodes,
+        });
+        format!("{report:#}\n")
+    }
+
+    /// The verdict in words an operator can act on.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = self.write_text(&mut out);
+        out
+    }
+
+    fn write_text(&self, out: &mut String) -> std::fmt::Result {
+        let ensemble = &self.state.ensemble;
+        let verdict = &self.verdict;
+        writeln!(out, "State: {}", self.path.display())?;
+        writeln!(out, "Rules: {}", self.rule())?;
+        writeln!(out)?;
+        writeln!(out, "Nodes:")?;
+        let width = ensemble
+            .nodes
+            .iter()
+            .map(|n| n.name.len())
+            .max()
+            .unwrap_or(0);
+        for (i, n) in ensemble.nodes.iter().enumerate() {
+            let state = if n.up { "up" } else { "down" };
+            let votes = if !n.up {
+                String::new()
+            } else if ensemble.is_voter(i) {
+                format!(
+                    ": majority {} of {} voters",
+                    n.view.majority(),
+                    n.view.participant_count()
+                )
+            } else {
+                ": never votes (not a participant in it)".to_string()
+            };
+            writeln!(
+                out,
+                "  {:width$}  sid {:<3} {:<22} {state:<5} {}{votes}",
+                n.name,
+                n.sid,
+                n.addr.to_string(),
+                self.view_label(i),
+            )?;
+        }
+        writeln!(out)?;
+
+        match &verdict.split_brain {
+            Some(w) => {
+                writeln!(
+                    out,
+                    "SPLIT BRAIN POSSIBLE: two leaders can be elected at the same time."
+                )?;
+                for quorum in [&w.a, &w.b] {
+                    self.write_quorum(out, quorum)?;
+                }
+                if !self.stop_one_prevents.is_empty() {
+                    writeln!(
+                        out,
+                        "  Stopping any one of {} (and keeping it down until every view agrees) \
+                         removes this risk.",
+                        self.names(&self.stop_one_prevents).join(", ")
+                    )?;
+                }
+            }
+            None if verdict.quorum_possible => writeln!(
+                out,
+                "No split brain: every two quorums that can form share a node, so at most one \
+                 leader is elected."
+            )?,
+            None => {
+                writeln!(
+                    out,
+                    "NO QUORUM CAN FORM: no set of up nodes that can all talk to each other holds \
+                     a majority of every member's view. The ensemble cannot serve requests."
+                )?;
+                self.write_reach(out)?;
+            }
+        }
+
+        if !verdict.smallest_quorums.is_empty() {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "Possible leaders, each with the smallest quorum it can lead:"
+            )?;
+            let mut quorums: Vec<&Quorum> = verdict.smallest_quorums.iter().collect();
+            quorums.sort_by_key(|q| (ensemble.nodes[q.leader].sid, q.leader));
+            for q in quorums {
+                writeln!(
+                    out,
+                    "  {} (sid {}): {}",
+                    self.name(q.leader),
+                    ensemble.nodes[q.leader].sid,
+                    self.names(&q.members).join(", ")
+                )?;
+            }
+        }
+
+        writeln!(out)?;
+        if verdict.unreachable.is_empty() {
+            writeln!(out, "Every pair of up nodes can talk.")?;
+        } else {
+            writeln!(out, "Pairs that cannot talk:")?;
+            let mut lines: Vec<(String, String)> = verdict
+                .unreachable
+                .iter()
+                .map(|&(a, b)| {
+                    let mut pair = [self.name(a), self.name(b)];
+                    pair.sort();
+                    (
+                        format!("{} - {}", pair[0], pair[1]),
+                        self.cut_reason(a, b).1,
+                    )
+                })
+                .collect();
+            lines.sort();
+            for (pair, why) in lines {
+                writeln!(out, "  {pair}: {why}")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// For each voter, the most it could count: the up voters it reaches and counts.
+    fn write_reach(&self, out: &mut String) -> std::fmt::Result {
+        let ensemble = &self.state.ensemble;
+        let voters: Vec<usize> = (0..ensemble.nodes.len())
+            .filter(|&i| ensemble.is_voter(i))
+            .collect();
+        for &i in &voters {
+            let reach: Vec<usize> = voters
+                .iter()
+                .copied()
+                .filter(|&j| ensemble.counts(i, j) && ensemble.cut(i, j).is_none())
+                .collect();
+            let view = &ensemble.nodes[i].view;
+            writeln!(
+                out,
+                "  {} reaches and counts {}: {} of the {} voters of {} (majority {})",
+                self.name(i),
+                self.names(&reach).join(", "),
+                reach.len(),
+                view.participant_count(),
+                self.view_label(i),
+                view.majority()
+            )?;
+        }
+        Ok(())
+    }
+
+    fn write_quorum(&self, out: &mut String, quorum: &Quorum) -> std::fmt::Result {
+        let ensemble = &self.state.ensemble;
+        writeln!(
+            out,
+            "  {} (sid {}) can lead {}:",
+            self.name(quorum.leader),
+            ensemble.nodes[quorum.leader].sid,
+            self.names(&quorum.members).join(", ")
+        )?;
+        let mut members = quorum.members.clone();
+        members.sort_by_key(|&i| (ensemble.nodes[i].sid, i));
+        for i in members {
+            let counted: Vec<usize> = quorum
+                .members
+                .iter()
+                .copied()
+                .filter(|&j| ensemble.counts(i, j))
+                .collect();
+            let view = &ensemble.nodes[i].view;
+            writeln!(
+                out,
+                "    {} counts {}: {} of the {} voters of {} (majority {})",
+                self.name(i),
+                self.names(&counted).join(", "),
+                counted.len(),
+                view.participant_count(),
+                self.view_label(i),
+                view.majority()
+            )?;
+        }
+        Ok(())
+    }
+}

@@ -6,7 +6,9 @@ use clap::{Args, Parser, Subcommand};
 use zkpilot::app::watch_loop::{self, WatchOptions};
 use zkpilot::ensemble::NodeTarget;
 use zkpilot::inventory::Inventory;
-use zkpilot::{analyze, duration, sandbox, settings};
+use zkpilot::runbook::plan;
+use zkpilot::zk::version::ZkVersion;
+use zkpilot::{analyze, duration, runbook_files, sandbox, settings};
 
 /// zkpilot walks operators through zero-downtime Apache ZooKeeper migrations: it shows every
 /// node's role, zxid and own config view, predicts each step's effect on quorum and split brain,
@@ -43,6 +45,14 @@ enum Command {
         json: bool,
     },
     /// A real local ZooKeeper ensemble and SSH hosts on loopback, for demos, rehearsals and tests
+    /// Simulate a runbook step by step and say, before anything runs, where quorum could be lost
+    /// or two leaders could form
+    #[command(
+        after_help = "Example:\n  zkpilot plan runbooks/rolling-restart.yaml --inventory /tmp/zk/inventory.yaml\n\n\
+        Exit status: 0 when every step is ok or its hazard is accepted by the runbook (with a\n\
+        reason), 1 when a step has a hazard the runbook does not accept, 2 on bad input."
+    )]
+    Plan(PlanArgs),
     #[command(subcommand)]
     Sandbox(SandboxCommand),
     /// Live panels of an ensemble: each node's role, zxid and lag, latency, load, sync state
@@ -73,6 +83,33 @@ struct WatchArgs {
     no_ssh: bool,
     #[command(flatten)]
     display: DisplayArgs,
+}
+
+#[derive(Args)]
+struct BindingArgs {
+    /// The runbook (YAML)
+    runbook: PathBuf,
+    /// The inventory binding the runbook's hosts to real hosts
+    #[arg(long)]
+    inventory: PathBuf,
+    /// Bind a runbook host to an inventory host of another name: NAME=HOST (repeatable)
+    #[arg(long = "bind", value_name = "NAME=HOST")]
+    bindings: Vec<String>,
+    /// Give a runbook variable its value: NAME=VALUE (repeatable)
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    variables: Vec<String>,
+}
+
+#[derive(Args)]
+struct PlanArgs {
+    #[command(flatten)]
+    binding: BindingArgs,
+    /// The ZooKeeper version whose rules apply (default: the inventory's, else the newest)
+    #[arg(long)]
+    zookeeper: Option<String>,
+    /// Print one JSON object per step instead of the table
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -161,9 +198,60 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Analyze { state, json } => analyze_command(&state, json),
+        Command::Plan(args) => plan_command(&args),
         Command::Sandbox(command) => runtime.block_on(sandbox_command(command)),
         Command::Watch(args) => runtime.block_on(watch_command(args)),
     }
+}
+
+fn plan_command(args: &PlanArgs) -> ExitCode {
+    let loaded = match load_runbook(&args.binding, None) {
+        Ok(loaded) => loaded,
+        Err(e) => return fail(&e, 2),
+    };
+    let version_text = args
+        .zookeeper
+        .clone()
+        .or_else(|| loaded.1.zookeeper.clone());
+    let version = match version_text.as_deref().map(ZkVersion::parse) {
+        None => ZkVersion::NEWEST,
+        Some(Some(version)) => version,
+        Some(None) => {
+            return fail(
+                &format!(
+                    "bad ZooKeeper version `{}`",
+                    version_text.unwrap_or_default()
+                ),
+                2,
+            )
+        }
+    };
+    let plan = plan::plan(&loaded.0.procedure, version);
+    let out = if args.json {
+        match serde_json::to_string_pretty(&plan) {
+            Ok(json) => json + "\n",
+            Err(e) => return fail(&e.to_string(), 1),
+        }
+    } else {
+        plan::render_table(&plan)
+    };
+    print!("{out}");
+    if plan.blocked() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn load_runbook(
+    args: &BindingArgs,
+    leader: Option<&str>,
+) -> Result<(runbook_files::Loaded, Inventory), String> {
+    let inventory = runbook_files::load_inventory(&args.inventory)?;
+    let bindings = runbook_files::pairs(&args.bindings, "--bind")?;
+    let variables = runbook_files::pairs(&args.variables, "--var")?;
+    let loaded = runbook_files::load(&args.runbook, &inventory, &bindings, &variables, leader)?;
+    Ok((loaded, inventory))
 }
 
 /// Exit 0 whatever the verdict: the verdict is the output, not a failure. 2 for bad input.

@@ -135,20 +135,6 @@ pub fn zoo_cfg(layout: &Layout, host: &HostPlan) -> String {
     text
 }
 
-/// Quotes a value for a POSIX shell when it needs it: nothing inside single quotes is special
-/// but the quote itself.
-pub fn shell_quote(value: &str) -> String {
-    let plain = !value.is_empty()
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c));
-    if plain {
-        value.to_string()
-    } else {
-        format!("'{}'", value.replace('\'', r"'\''"))
-    }
-}
-
 pub fn control_script(layout: &Layout, host: &HostPlan) -> String {
     let host_dir = layout.host_dir(host);
     let header = format!(
@@ -161,10 +147,10 @@ pub fn control_script(layout: &Layout, host: &HostPlan) -> String {
          JAVA_OPTS={opts_q}\n\
          CLASSPATH={cp_q}\n",
         name = host.name,
-        name_q = shell_quote(&host.name),
-        dir_q = shell_quote(&host_dir.display().to_string()),
-        opts_q = shell_quote(JAVA_OPTS),
-        cp_q = shell_quote(ZOOKEEPER_CLASSPATH),
+        name_q = crate::shell::quote(&host.name),
+        dir_q = crate::shell::quote(&host_dir.display().to_string()),
+        opts_q = crate::shell::quote(JAVA_OPTS),
+        cp_q = crate::shell::quote(ZOOKEEPER_CLASSPATH),
     );
     header + CONTROL_SCRIPT_BODY
 }
@@ -420,7 +406,7 @@ pub const VERBS: [&str; 11] = [
 ];
 
 fn verb_commands(zkctl: &Path) -> BTreeMap<String, String> {
-    let script = shell_quote(&zkctl.display().to_string());
+    let script = crate::shell::quote(&zkctl.display().to_string());
     VERBS
         .iter()
         .map(|verb| (verb.to_string(), format!("{script} {verb}")))
@@ -470,15 +456,6 @@ mod tests {
         assert_eq!(view.participant_count(), 3);
         let spare = zoo_cfg(&layout, &layout.hosts[4]);
         assert!(!spare.contains("server."));
-    }
-
-    #[test]
-    fn shell_quote_survives_quotes() {
-        assert_eq!(shell_quote("/tmp/sbx/zkctl"), "/tmp/sbx/zkctl");
-        assert_eq!(shell_quote(""), "''");
-        assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("$(rm -rf /)"), "'$(rm -rf /)'");
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
     }
 
     #[test]

@@ -1,0 +1,10 @@
+//! Runbooks (pure): the format, binding to an inventory with validation, the simulation of
+//! every step's effect, and the plan.
+
+pub mod model;
+pub mod plan;
+pub mod procedure;
+pub mod simulate;
+
+#[cfg(test)]
+mod tests;

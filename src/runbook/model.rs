@@ -1,0 +1,395 @@
+//! The runbook format: what an operator reads top to bottom and what zkpilot checks, predicts
+//! and runs. Parsed strictly: an unknown key anywhere is an error with its position.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Runbook {
+    pub name: String,
+    pub description: String,
+    /// The procedure it follows (a document, a talk, a guide).
+    pub source: String,
+    /// The hosts the procedure needs, by name; bound to inventory hosts of the same name or by
+    /// `--bind NAME=HOST`.
+    pub hosts: Vec<HostNeed>,
+    /// Named config views: each a list of hosts (with their inventory sid and peer address unless
+    /// overridden), turned into `server.N=` lines.
+    #[serde(default)]
+    pub views: BTreeMap<String, Vec<ViewMember>>,
+    #[serde(default)]
+    pub variables: BTreeMap<String, Variable>,
+    /// The ensemble before the first step, for `plan`: which hosts run and with which view.
+    /// Without it, the inventory's participants and observers run on the view of them all.
+    #[serde(default)]
+    pub initial: Option<Initial>,
+    pub steps: Vec<StepSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostNeed {
+    pub name: String,
+    #[serde(default)]
+    pub role: Option<NeedRole>,
+    /// Bind by what the host is doing rather than by name: the current leader, or the next
+    /// participant that is not the leader (in inventory order).
+    #[serde(default)]
+    pub pick: Option<Pick>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pick {
+    Leader,
+    Follower,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NeedRole {
+    Participant,
+    Observer,
+    Spare,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum ViewMember {
+    Host(String),
+    Detailed(ViewMemberSpec),
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ViewMemberSpec {
+    pub host: String,
+    #[serde(default)]
+    pub observer: bool,
+    /// Another sid than the inventory's: a replacement host taking over an old server's id.
+    #[serde(default)]
+    pub sid: Option<u64>,
+    /// Another peer address than the host's real one: a stable service address, or a stale
+    /// entry the procedure must live with for a while.
+    #[serde(default)]
+    pub peer: Option<String>,
+}
+
+impl ViewMember {
+    pub fn host(&self) -> &str {
+        match self {
+            ViewMember::Host(name) => name,
+            ViewMember::Detailed(spec) => &spec.host,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variable {
+    #[serde(default)]
+    pub default: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Never written to the audit log or shown in full.
+    #[serde(default)]
+    pub secret: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Initial {
+    pub up: Vec<String>,
+    /// Each host's view by name; hosts not listed run on `default_view`.
+    #[serde(default)]
+    pub views: BTreeMap<String, String>,
+    #[serde(default)]
+    pub default_view: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepSpec {
+    /// `include: FRAGMENT` stands for the fragment's steps; nothing else may be set then.
+    #[serde(default)]
+    pub include: Option<String>,
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub explain: Option<String>,
+    #[serde(default)]
+    pub run: Vec<CommandSpec>,
+    /// Run the commands on all their hosts at once (a group restarted together) instead of one
+    /// host after another.
+    #[serde(default)]
+    pub parallel: bool,
+    #[serde(default)]
+    pub effect: Vec<EffectSpec>,
+    #[serde(default)]
+    pub gates: Vec<GateSpec>,
+    #[serde(default)]
+    pub wait: Option<WaitSpec>,
+    #[serde(default)]
+    pub confirm: Confirm,
+    #[serde(default)]
+    pub approval: Option<Approval>,
+    #[serde(default)]
+    pub accepts: Vec<Acceptance>,
+    #[serde(default)]
+    pub rollback: Vec<CommandSpec>,
+    /// A timeout for each command.
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandSpec {
+    pub host: String,
+    /// An inventory verb (`restart`, `set-servers`…), or…
+    #[serde(default)]
+    pub verb: Option<String>,
+    /// …literal shell, with `${variables}` interpolated and shell-quoted.
+    #[serde(default)]
+    pub shell: Option<String>,
+    /// Arguments after the verb, interpolated and each quoted as one word; `${view:NAME}`
+    /// expands to the view's server lines, one word each.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Text sent to the command's standard input (`set-config`).
+    #[serde(default)]
+    pub stdin: Option<String>,
+}
+
+/// What a step does to the ensemble, for the prediction. Written as a one-key map
+/// (`restart: {host: zk1}`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "EffectMap")]
+pub enum EffectSpec {
+    Start(HostView),
+    Stop(HostOnly),
+    Restart(HostView),
+    /// The host's config is rewritten; it takes effect at its next start.
+    SetView(HostViewRequired),
+    /// Dynamic reconfiguration (3.5+): every running member switches to the view at once.
+    Reconfig(ViewOnly),
+    Partition(Vec<Vec<String>>),
+    Heal(Empty),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct EffectMap {
+    start: Option<HostView>,
+    stop: Option<HostOnly>,
+    restart: Option<HostView>,
+    set_view: Option<HostViewRequired>,
+    reconfig: Option<ViewOnly>,
+    partition: Option<Vec<Vec<String>>>,
+    heal: Option<Empty>,
+}
+
+impl TryFrom<EffectMap> for EffectSpec {
+    type Error = String;
+
+    fn try_from(map: EffectMap) -> Result<Self, Self::Error> {
+        let mut found = Vec::new();
+        found.extend(map.start.map(EffectSpec::Start));
+        found.extend(map.stop.map(EffectSpec::Stop));
+        found.extend(map.restart.map(EffectSpec::Restart));
+        found.extend(map.set_view.map(EffectSpec::SetView));
+        found.extend(map.reconfig.map(EffectSpec::Reconfig));
+        found.extend(map.partition.map(EffectSpec::Partition));
+        found.extend(map.heal.map(EffectSpec::Heal));
+        exactly_one(
+            found,
+            "an effect",
+            "start, stop, restart, set-view, reconfig, partition, heal",
+        )
+    }
+}
+
+fn exactly_one<T>(mut found: Vec<T>, what: &str, keys: &str) -> Result<T, String> {
+    match found.len() {
+        1 => found.pop().ok_or_else(String::new),
+        0 => Err(format!("{what} needs one of: {keys}")),
+        _ => Err(format!(
+            "{what} has exactly one of: {keys}; write each as its own list item"
+        )),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostOnly {
+    pub host: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostView {
+    pub host: String,
+    #[serde(default)]
+    pub view: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostViewRequired {
+    pub host: String,
+    pub view: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ViewOnly {
+    pub view: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {}
+
+/// A condition on the live ensemble, checked before a step or waited for after it. Written as
+/// a one-key map (`not-leader: {host: zk1}`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "GateMap")]
+pub enum GateSpec {
+    /// The leader's synced voting followers are all the other voters, nothing pending.
+    Synced(Empty),
+    /// Every serving node is within this many transactions of the leader, on its epoch.
+    LagBelow(u32),
+    Leader(HostOnly),
+    NotLeader(HostOnly),
+    /// The host's server is in one of these modes.
+    Mode(ModeGate),
+    /// A four-letter word's answer contains a text.
+    Fourlw(FourlwGate),
+    /// A read-only check command on a host must exit 0.
+    Check(CheckGate),
+    /// The host answers nothing on its client port (its server is stopped).
+    Down(HostOnly),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct GateMap {
+    synced: Option<Empty>,
+    lag_below: Option<u32>,
+    leader: Option<HostOnly>,
+    not_leader: Option<HostOnly>,
+    mode: Option<ModeGate>,
+    fourlw: Option<FourlwGate>,
+    check: Option<CheckGate>,
+    down: Option<HostOnly>,
+}
+
+impl TryFrom<GateMap> for GateSpec {
+    type Error = String;
+
+    fn try_from(map: GateMap) -> Result<Self, Self::Error> {
+        let mut found = Vec::new();
+        found.extend(map.synced.map(GateSpec::Synced));
+        found.extend(map.lag_below.map(GateSpec::LagBelow));
+        found.extend(map.leader.map(GateSpec::Leader));
+        found.extend(map.not_leader.map(GateSpec::NotLeader));
+        found.extend(map.mode.map(GateSpec::Mode));
+        found.extend(map.fourlw.map(GateSpec::Fourlw));
+        found.extend(map.check.map(GateSpec::Check));
+        found.extend(map.down.map(GateSpec::Down));
+        exactly_one(
+            found,
+            "a gate",
+            "synced, lag-below, leader, not-leader, mode, fourlw, check, down",
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModeGate {
+    pub host: String,
+    pub is: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FourlwGate {
+    pub host: String,
+    pub command: String,
+    pub contains: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckGate {
+    pub host: String,
+    pub shell: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaitSpec {
+    pub timeout: String,
+    pub until: Vec<GateSpec>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Confirm {
+    None,
+    #[default]
+    Yes,
+    /// Type the host's name: for destructive steps.
+    TypeHost,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Approval {
+    TwoPerson,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Acceptance {
+    pub hazard: Hazard,
+    pub reason: String,
+    #[serde(default)]
+    pub irreversible: bool,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Hazard {
+    /// No quorum can form: the ensemble stops serving writes.
+    QuorumLoss,
+    /// Two disjoint quorums can form: two leaders, diverging data.
+    SplitBrain,
+}
+
+impl std::fmt::Display for Hazard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Hazard::QuorumLoss => "quorum loss",
+            Hazard::SplitBrain => "split brain",
+        })
+    }
+}
+
+/// A fragment file: steps only.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fragment {
+    #[serde(default)]
+    pub description: Option<String>,
+    pub steps: Vec<StepSpec>,
+}

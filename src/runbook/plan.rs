@@ -1,0 +1,366 @@
+//! `zkpilot plan` (pure): every step's effect simulated from the starting state, every state it
+//! passes through analyzed, and a verdict per step — ok, warn (a hazard the runbook accepts,
+//! with its reason) or blocked (a hazard it does not).
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use super::model::Hazard;
+use super::procedure::{Gate, Procedure, Step};
+use super::simulate::SimState;
+use crate::quorum::Verdict as Analysis;
+use crate::zk::version::ZkVersion;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepVerdict {
+    Ok,
+    Warn,
+    Blocked,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Found {
+    pub hazard: Hazard,
+    pub accepted: bool,
+    /// Why the runbook accepts it, when it does.
+    pub reason: Option<String>,
+    /// In words: which state of the step shows it, and the witness.
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WitnessNames {
+    pub leader: String,
+    pub members: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanRow {
+    pub step: String,
+    pub title: String,
+    pub hosts_up: Vec<String>,
+    /// Each running host with the view it runs on.
+    pub views: Vec<(String, String)>,
+    pub quorum_possible: bool,
+    pub split_brain_possible: bool,
+    pub witness: Option<[WitnessNames; 2]>,
+    pub unreachable: Vec<[String; 2]>,
+    pub gates: Vec<String>,
+    pub hazards: Vec<Found>,
+    pub verdict: StepVerdict,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    pub runbook: String,
+    pub zookeeper: String,
+    /// Each runbook host and the inventory host it is bound to.
+    pub bindings: Vec<(String, String)>,
+    pub steps: Vec<PlanRow>,
+}
+
+impl Plan {
+    pub fn blocked(&self) -> bool {
+        self.steps.iter().any(|s| s.verdict == StepVerdict::Blocked)
+    }
+}
+
+/// Checks one step from `before`: the hazards of every state it passes through.
+pub fn assess(
+    procedure: &Procedure,
+    step: &Step,
+    before: &SimState,
+    version: ZkVersion,
+) -> (Vec<Found>, SimState, Analysis) {
+    let phases = before.through(step);
+    let mut found: Vec<Found> = Vec::new();
+    let mut last = None;
+    for (index, phase) in phases.iter().enumerate() {
+        let Ok(analysis) = phase.ensemble(procedure, version).verdict() else {
+            continue;
+        };
+        let moment = if index + 1 == phases.len() {
+            "after the step".to_string()
+        } else {
+            format!("while the step runs ({})", describe_up(procedure, phase))
+        };
+        if !analysis.quorum_possible && !found.iter().any(|f| f.hazard == Hazard::QuorumLoss) {
+            found.push(hazard(
+                step,
+                Hazard::QuorumLoss,
+                format!("no quorum can form {moment}"),
+            ));
+        }
+        if let Some(w) = &analysis.split_brain {
+            if !found.iter().any(|f| f.hazard == Hazard::SplitBrain) {
+                let names =
+                    witness_names(procedure, &analysis).unwrap_or_else(|| [empty(), empty()]);
+                let _ = w;
+                found.push(hazard(
+                    step,
+                    Hazard::SplitBrain,
+                    format!(
+                        "two quorums can form {moment}: {} leading {{{}}} and {} leading {{{}}}",
+                        names[0].leader,
+                        names[0].members.join(", "),
+                        names[1].leader,
+                        names[1].members.join(", ")
+                    ),
+                ));
+            }
+        }
+        last = Some((phase.clone(), analysis));
+    }
+    let (after, analysis) = last.unwrap_or_else(|| {
+        let state = before.clone();
+        let analysis = state
+            .ensemble(procedure, version)
+            .verdict()
+            .unwrap_or(Analysis {
+                quorum_possible: false,
+                split_brain: None,
+                unreachable: Vec::new(),
+                possible_leaders: Vec::new(),
+                smallest_quorums: Vec::new(),
+            });
+        (state, analysis)
+    });
+    (found, after, analysis)
+}
+
+fn empty() -> WitnessNames {
+    WitnessNames {
+        leader: String::new(),
+        members: Vec::new(),
+    }
+}
+
+fn hazard(step: &Step, hazard: Hazard, detail: String) -> Found {
+    let acceptance = step.accepts.iter().find(|a| a.hazard == hazard);
+    Found {
+        hazard,
+        accepted: acceptance.is_some(),
+        reason: acceptance.map(|a| a.reason.clone()),
+        detail,
+    }
+}
+
+fn describe_up(procedure: &Procedure, state: &SimState) -> String {
+    let up: Vec<&str> = procedure
+        .hosts
+        .iter()
+        .zip(&state.up)
+        .filter(|(_, up)| **up)
+        .map(|(h, _)| h.name.as_str())
+        .collect();
+    format!("up: {}", up.join(", "))
+}
+
+pub fn witness_names(procedure: &Procedure, analysis: &Analysis) -> Option<[WitnessNames; 2]> {
+    let w = analysis.split_brain.as_ref()?;
+    let name = |i: usize| {
+        procedure
+            .hosts
+            .get(i)
+            .map_or_else(|| "?".to_string(), |h| h.name.clone())
+    };
+    let side = |q: &crate::quorum::Quorum| WitnessNames {
+        leader: name(q.leader),
+        members: q.members.iter().map(|m| name(*m)).collect(),
+    };
+    Some([side(&w.a), side(&w.b)])
+}
+
+pub fn plan(procedure: &Procedure, version: ZkVersion) -> Plan {
+    let mut state = SimState::initial(procedure);
+    let mut steps = Vec::new();
+    for step in &procedure.steps {
+        let (hazards, after, analysis) = assess(procedure, step, &state, version);
+        let verdict = if hazards.iter().any(|h| !h.accepted) {
+            StepVerdict::Blocked
+        } else if hazards.is_empty() {
+            StepVerdict::Ok
+        } else {
+            StepVerdict::Warn
+        };
+        let name = |i: usize| procedure.hosts[i].name.clone();
+        steps.push(PlanRow {
+            step: step.id.clone(),
+            title: step.title.clone(),
+            hosts_up: (0..procedure.hosts.len())
+                .filter(|h| after.up[*h])
+                .map(name)
+                .collect(),
+            views: (0..procedure.hosts.len())
+                .filter(|h| after.up[*h])
+                .map(|h| {
+                    (
+                        name(h),
+                        after.running[h].clone().unwrap_or_else(|| "?".into()),
+                    )
+                })
+                .collect(),
+            quorum_possible: analysis.quorum_possible,
+            split_brain_possible: hazards.iter().any(|h| h.hazard == Hazard::SplitBrain),
+            witness: witness_names(procedure, &analysis),
+            unreachable: analysis
+                .unreachable
+                .iter()
+                .map(|(a, b)| [name(*a), name(*b)])
+                .collect(),
+            gates: step
+                .gates
+                .iter()
+                .map(|g| describe_gate(procedure, g))
+                .collect(),
+            hazards,
+            verdict,
+        });
+        state = after;
+    }
+    Plan {
+        runbook: procedure.name.clone(),
+        zookeeper: version.to_string(),
+        bindings: procedure
+            .hosts
+            .iter()
+            .map(|h| (h.name.clone(), h.inventory.name.clone()))
+            .collect(),
+        steps,
+    }
+}
+
+pub fn describe_gate(procedure: &Procedure, gate: &Gate) -> String {
+    let name = |i: &usize| procedure.hosts.get(*i).map_or("?", |h| h.name.as_str());
+    match gate {
+        Gate::Synced => "every voter synced with the leader".into(),
+        Gate::LagBelow(n) => format!("every node within {n} transactions of the leader"),
+        Gate::Leader(h) => format!("{} is the leader", name(h)),
+        Gate::NotLeader(h) => format!("{} is not the leader", name(h)),
+        Gate::Down(h) => format!("{} is down", name(h)),
+        Gate::Mode { host, modes } => {
+            let modes: Vec<&str> = modes.iter().map(|m| m.as_str()).collect();
+            format!("{} is {}", name(host), modes.join(" or "))
+        }
+        Gate::Fourlw {
+            host,
+            word,
+            contains,
+        } => format!("`{word}` on {} says `{contains}`", name(host)),
+        Gate::Check { host, command } => format!("`{command}` on {} exits 0", name(host)),
+    }
+}
+
+/// The plan as a table an operator reads in a terminal or a review.
+pub fn render_table(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Plan for runbook `{}` (ZooKeeper {} rules)",
+        plan.runbook, plan.zookeeper
+    );
+    let bound: Vec<String> = plan
+        .bindings
+        .iter()
+        .map(|(name, host)| format!("{name}={host}"))
+        .collect();
+    let _ = writeln!(out, "Hosts: {}\n", bound.join(", "));
+    let _ = writeln!(
+        out,
+        "| step | hosts up | views | quorum | split brain | unreachable | gates | verdict |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
+    for row in &plan.steps {
+        let views = summarize_views(&row.views);
+        let split = match &row.witness {
+            Some([a, b]) if row.split_brain_possible => {
+                format!(
+                    "YES: {} {{{}}} / {} {{{}}}",
+                    a.leader,
+                    a.members.join(","),
+                    b.leader,
+                    b.members.join(",")
+                )
+            }
+            _ if row.split_brain_possible => "YES (while it runs)".into(),
+            _ => "no".into(),
+        };
+        let unreachable: Vec<String> = row
+            .unreachable
+            .iter()
+            .map(|[a, b]| format!("{a}-{b}"))
+            .collect();
+        let verdict = match row.verdict {
+            StepVerdict::Ok => "ok".to_string(),
+            StepVerdict::Warn => "warn (accepted)".to_string(),
+            StepVerdict::Blocked => "**BLOCKED**".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            row.step,
+            row.hosts_up.join(","),
+            views,
+            if row.quorum_possible { "yes" } else { "NO" },
+            split,
+            if unreachable.is_empty() {
+                "-".into()
+            } else {
+                unreachable.join(" ")
+            },
+            if row.gates.is_empty() {
+                "-".into()
+            } else {
+                row.gates.join("; ")
+            },
+            verdict
+        );
+    }
+    let hazards: Vec<(&PlanRow, &Found)> = plan
+        .steps
+        .iter()
+        .flat_map(|r| r.hazards.iter().map(move |h| (r, h)))
+        .collect();
+    if !hazards.is_empty() {
+        let _ = writeln!(out, "\nHazards:");
+        for (row, found) in hazards {
+            let status = match &found.reason {
+                Some(reason) => format!("accepted: {reason}"),
+                None => "NOT accepted by the runbook".into(),
+            };
+            let _ = writeln!(
+                out,
+                "- `{}` {}: {} ({status})",
+                row.step, found.hazard, found.detail
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n{}",
+        if plan.blocked() {
+            "Verdict: BLOCKED — a step has a hazard the runbook does not accept."
+        } else {
+            "Verdict: every step keeps one quorum possible and two impossible, or the runbook accepts why not."
+        }
+    );
+    out
+}
+
+/// `zk1,zk2:old zk3:five` — hosts grouped by the view they run.
+fn summarize_views(views: &[(String, String)]) -> String {
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for (host, view) in views {
+        match groups.iter_mut().find(|(v, _)| v == view) {
+            Some((_, hosts)) => hosts.push(host.clone()),
+            None => groups.push((view.clone(), vec![host.clone()])),
+        }
+    }
+    groups
+        .iter()
+        .map(|(view, hosts)| format!("{}:{view}", hosts.join(",")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,730 @@
+//! A runbook bound to an inventory and validated whole before anything runs (pure): hosts
+//! resolved, views turned into server lines, variables interpolated and shell-quoted, gates and
+//! effects checked. Every error names the file, line and column of the offending value.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::model::{
+    Acceptance, Approval, CommandSpec, Confirm, EffectSpec, Fragment, GateSpec, Pick, Runbook,
+    StepSpec, ViewMember,
+};
+use crate::inventory::{Host, Inventory};
+use crate::yaml::{self, YamlError};
+use crate::zk::config::{PeerAddr, PeerRole, ServerLine, View};
+use crate::zk::fourlw::{Command as Word, Mode};
+
+/// What the caller provides besides the runbook text: the inventory, explicit bindings of
+/// runbook hosts to inventory hosts, variable values, and a reader for included fragments.
+pub struct BindInput<'a> {
+    pub inventory: &'a Inventory,
+    /// The inventory name of the live leader, when known, for hosts bound with `pick`.
+    pub leader: Option<&'a str>,
+    pub bindings: &'a BTreeMap<String, String>,
+    pub variables: &'a BTreeMap<String, String>,
+    pub read_fragment: &'a dyn Fn(&Path) -> Result<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Procedure {
+    pub name: String,
+    pub description: String,
+    pub source: String,
+    pub path: PathBuf,
+    pub hosts: Vec<BoundHost>,
+    pub views: BTreeMap<String, View>,
+    pub initial: InitialState,
+    pub steps: Vec<Step>,
+    /// Values never to be written to the audit log or shown.
+    pub secrets: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoundHost {
+    /// The runbook's name for it.
+    pub name: String,
+    pub inventory: Host,
+    pub peer: PeerAddr,
+}
+
+/// The ensemble before the first step: per host, whether it runs and on which view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InitialState {
+    pub up: Vec<bool>,
+    pub views: Vec<Option<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub id: String,
+    pub title: String,
+    pub explain: String,
+    pub commands: Vec<StepCommand>,
+    pub parallel: bool,
+    pub effects: Vec<Effect>,
+    pub gates: Vec<Gate>,
+    pub wait: Option<Wait>,
+    pub confirm: Confirm,
+    pub approval: Option<Approval>,
+    pub accepts: Vec<Acceptance>,
+    pub rollback: Vec<StepCommand>,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepCommand {
+    /// Index into `Procedure::hosts`.
+    pub host: usize,
+    /// The exact text run by the remote shell.
+    pub text: String,
+    pub stdin: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Start { host: usize, view: Option<String> },
+    Stop { host: usize },
+    Restart { host: usize, view: Option<String> },
+    SetView { host: usize, view: String },
+    Reconfig { view: String },
+    Partition(Vec<Vec<usize>>),
+    Heal,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Gate {
+    Synced,
+    LagBelow(u32),
+    Leader(usize),
+    NotLeader(usize),
+    Mode {
+        host: usize,
+        modes: Vec<Mode>,
+    },
+    Fourlw {
+        host: usize,
+        word: Word,
+        contains: String,
+    },
+    Check {
+        host: usize,
+        command: String,
+    },
+    Down(usize),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Wait {
+    pub timeout: Duration,
+    pub until: Vec<Gate>,
+}
+
+const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Parses the runbook text alone: syntax and unknown keys.
+pub fn parse(text: &str, path: &Path) -> Result<Runbook, YamlError> {
+    yaml::from_str(text, path)
+}
+
+/// Where a step came from, for error positions: the runbook or an included fragment.
+struct Source<'a> {
+    text: &'a str,
+    path: &'a Path,
+    /// The key path of the step list in that file (`steps`).
+    index: usize,
+}
+
+impl Source<'_> {
+    fn error(&self, keys: &[&str], message: impl Into<String>) -> YamlError {
+        let index = self.index.to_string();
+        let mut full = vec!["steps", index.as_str()];
+        full.extend_from_slice(keys);
+        yaml::error_at(self.text, self.path, &full, message)
+    }
+}
+
+pub fn bind(text: &str, path: &Path, input: &BindInput) -> Result<Procedure, YamlError> {
+    let runbook = parse(text, path)?;
+    let at = |keys: &[&str], message: String| yaml::error_at(text, path, keys, message);
+
+    let mut hosts: Vec<BoundHost> = Vec::new();
+    let leader = input
+        .leader
+        .map(str::to_string)
+        .or_else(|| assumed_leader(input.inventory));
+    for (i, need) in runbook.hosts.iter().enumerate() {
+        let index = i.to_string();
+        if hosts.iter().any(|h| h.name == need.name) {
+            return Err(at(
+                &["hosts", &index, "name"],
+                format!("host `{}` is listed twice", need.name),
+            ));
+        }
+        let picked = match need.pick {
+            _ if input.bindings.contains_key(&need.name) => None,
+            None => None,
+            Some(Pick::Leader) => leader.clone(),
+            Some(Pick::Follower) => input
+                .inventory
+                .hosts
+                .iter()
+                .filter(|h| h.role == crate::inventory::HostRole::Participant)
+                .map(|h| h.name.clone())
+                .find(|name| {
+                    Some(name) != leader.as_ref()
+                        && !hosts.iter().any(|b| &b.inventory.name == name)
+                }),
+        };
+        if need.pick.is_some() && picked.is_none() && !input.bindings.contains_key(&need.name) {
+            return Err(at(
+                &["hosts", &index, "pick"],
+                format!(
+                    "no inventory host left to pick for `{}`: bind it with --bind {}=HOST",
+                    need.name, need.name
+                ),
+            ));
+        }
+        let inventory_name = picked
+            .as_ref()
+            .or(input.bindings.get(&need.name))
+            .unwrap_or(&need.name);
+        let host = input.inventory.host(inventory_name).ok_or_else(|| {
+            at(
+                &["hosts", &index, "name"],
+                format!(
+                    "no host `{inventory_name}` in inventory `{}`: bind it with --bind {}=HOST",
+                    input.inventory.name, need.name
+                ),
+            )
+        })?;
+        let peer = host
+            .peer_addr()
+            .map_err(|e| at(&["hosts", &index, "name"], format!("{}: {e}", host.name)))?;
+        hosts.push(BoundHost {
+            name: need.name.clone(),
+            inventory: host.clone(),
+            peer,
+        });
+    }
+    let host_index = |name: &str| hosts.iter().position(|h| h.name == name);
+
+    let mut views = BTreeMap::new();
+    for (name, members) in &runbook.views {
+        let mut lines = Vec::new();
+        for (i, member) in members.iter().enumerate() {
+            let index = i.to_string();
+            let where_ = ["views", name.as_str(), index.as_str()];
+            let host = host_index(member.host())
+                .map(|h| &hosts[h])
+                .ok_or_else(|| {
+                    at(
+                        &where_,
+                        format!("view `{name}`: no host `{}` in `hosts`", member.host()),
+                    )
+                })?;
+            let (sid, addr, observer) = match member {
+                ViewMember::Host(_) => (host.inventory.sid, host.peer.clone(), false),
+                ViewMember::Detailed(spec) => {
+                    let addr = match &spec.peer {
+                        Some(peer) => PeerAddr::parse(peer)
+                            .map_err(|e| at(&where_, format!("view `{name}`: {e}")))?,
+                        None => host.peer.clone(),
+                    };
+                    (spec.sid.unwrap_or(host.inventory.sid), addr, spec.observer)
+                }
+            };
+            lines.push(ServerLine {
+                sid,
+                addrs: vec![addr],
+                role: if observer {
+                    PeerRole::Observer
+                } else {
+                    PeerRole::Participant
+                },
+                client: None,
+            });
+        }
+        let view = View::new(lines, None)
+            .map_err(|e| at(&["views", name], format!("view `{name}`: {e}")))?;
+        views.insert(name.clone(), view);
+    }
+
+    let mut values: BTreeMap<String, String> = BTreeMap::new();
+    let mut secrets = Vec::new();
+    for (name, variable) in &runbook.variables {
+        let value = input
+            .variables
+            .get(name)
+            .cloned()
+            .or_else(|| variable.default.clone())
+            .ok_or_else(|| {
+                at(
+                    &["variables", name],
+                    format!("variable `{name}` has no default: give it with --var {name}=VALUE"),
+                )
+            })?;
+        if variable.secret && !value.is_empty() {
+            secrets.push(value.clone());
+        }
+        values.insert(name.clone(), value);
+    }
+    if let Some(unknown) = input
+        .variables
+        .keys()
+        .find(|k| !runbook.variables.contains_key(*k))
+    {
+        return Err(at(
+            &["variables"],
+            format!("--var {unknown}: the runbook declares no such variable"),
+        ));
+    }
+
+    let initial = initial_state(&runbook, &hosts, &views, text, path)?;
+    let context = Context {
+        hosts: &hosts,
+        views: &views,
+        values: &values,
+    };
+
+    let mut steps = Vec::new();
+    for (index, spec) in runbook.steps.iter().enumerate() {
+        let source = Source { text, path, index };
+        if let Some(include) = &spec.include {
+            if spec.id.is_some()
+                || spec.title.is_some()
+                || !spec.run.is_empty()
+                || !spec.effect.is_empty()
+            {
+                return Err(source.error(&["include"], "an `include:` step holds nothing else"));
+            }
+            let fragment_path = path.parent().unwrap_or(Path::new(".")).join(include);
+            let fragment_text = (input.read_fragment)(&fragment_path).map_err(|e| {
+                source.error(
+                    &["include"],
+                    format!("cannot read {}: {e}", fragment_path.display()),
+                )
+            })?;
+            let fragment: Fragment = yaml::from_str(&fragment_text, &fragment_path)?;
+            for (inner, inner_spec) in fragment.steps.iter().enumerate() {
+                let inner_source = Source {
+                    text: &fragment_text,
+                    path: &fragment_path,
+                    index: inner,
+                };
+                if inner_spec.include.is_some() {
+                    return Err(inner_source
+                        .error(&["include"], "fragments cannot include other fragments"));
+                }
+                steps.push(context.step(inner_spec, &inner_source)?);
+            }
+        } else {
+            steps.push(context.step(spec, &source)?);
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for (index, step) in steps.iter().enumerate() {
+        if !seen.insert(step.id.clone()) {
+            return Err(at(
+                &["steps", &index.to_string(), "id"],
+                format!("step id `{}` is used twice", step.id),
+            ));
+        }
+    }
+    if steps.is_empty() {
+        return Err(at(&["steps"], "a runbook needs at least one step".into()));
+    }
+    Ok(Procedure {
+        name: runbook.name,
+        description: runbook.description,
+        source: runbook.source,
+        path: path.to_path_buf(),
+        hosts,
+        views,
+        initial,
+        steps,
+        secrets,
+    })
+}
+
+fn initial_state(
+    runbook: &Runbook,
+    hosts: &[BoundHost],
+    views: &BTreeMap<String, View>,
+    text: &str,
+    path: &Path,
+) -> Result<InitialState, YamlError> {
+    let at = |keys: &[&str], message: String| yaml::error_at(text, path, keys, message);
+    let Some(initial) = &runbook.initial else {
+        use crate::inventory::HostRole;
+        let up: Vec<bool> = hosts
+            .iter()
+            .map(|h| h.inventory.role != HostRole::Spare)
+            .collect();
+        return Ok(InitialState {
+            views: up
+                .iter()
+                .map(|u| u.then(|| INVENTORY_VIEW.to_string()))
+                .collect(),
+            up,
+        });
+    };
+    let mut up = vec![false; hosts.len()];
+    for (i, name) in initial.up.iter().enumerate() {
+        let h = hosts.iter().position(|h| &h.name == name).ok_or_else(|| {
+            at(
+                &["initial", "up", &i.to_string()],
+                format!("no host `{name}` in `hosts`"),
+            )
+        })?;
+        up[h] = true;
+    }
+    let check_view = |name: &str, keys: &[&str]| {
+        if views.contains_key(name) {
+            Ok(())
+        } else {
+            Err(at(keys, format!("no view named `{name}`")))
+        }
+    };
+    if let Some(default) = &initial.default_view {
+        check_view(default, &["initial", "default_view"])?;
+    }
+    let mut chosen: Vec<Option<String>> = vec![initial.default_view.clone(); hosts.len()];
+    for (host, view) in &initial.views {
+        let h = hosts.iter().position(|b| &b.name == host).ok_or_else(|| {
+            at(
+                &["initial", "views", host],
+                format!("no host `{host}` in `hosts`"),
+            )
+        })?;
+        check_view(view, &["initial", "views", host])?;
+        chosen[h] = Some(view.clone());
+    }
+    for (h, host) in hosts.iter().enumerate() {
+        if up[h] && chosen[h].is_none() {
+            return Err(at(
+                &["initial"],
+                format!(
+                    "host `{}` runs but has no view: set initial.views or initial.default_view",
+                    host.name
+                ),
+            ));
+        }
+    }
+    Ok(InitialState { up, views: chosen })
+}
+
+/// Without a live poll, the last participant of the inventory is taken to lead: `plan` says
+/// so, and `run` binds from the live state.
+fn assumed_leader(inventory: &Inventory) -> Option<String> {
+    inventory
+        .hosts
+        .iter()
+        .rev()
+        .find(|h| h.role == crate::inventory::HostRole::Participant)
+        .map(|h| h.name.clone())
+}
+
+/// The view named after the inventory when a runbook declares no initial state: every
+/// participant and observer of the inventory.
+pub const INVENTORY_VIEW: &str = "(inventory)";
+
+/// The view every inventory participant and observer is assumed to run with.
+pub fn inventory_view(hosts: &[BoundHost]) -> View {
+    use crate::inventory::HostRole;
+    let lines = hosts
+        .iter()
+        .filter(|h| h.inventory.role != HostRole::Spare)
+        .map(|h| ServerLine {
+            sid: h.inventory.sid,
+            addrs: vec![h.peer.clone()],
+            role: if h.inventory.role == HostRole::Observer {
+                PeerRole::Observer
+            } else {
+                PeerRole::Participant
+            },
+            client: None,
+        })
+        .collect();
+    View::new(lines, None).unwrap_or_default()
+}
+
+struct Context<'a> {
+    hosts: &'a [BoundHost],
+    views: &'a BTreeMap<String, View>,
+    values: &'a BTreeMap<String, String>,
+}
+
+impl Context<'_> {
+    fn host(&self, name: &str, source: &Source, keys: &[&str]) -> Result<usize, YamlError> {
+        self.hosts
+            .iter()
+            .position(|h| h.name == name)
+            .ok_or_else(|| source.error(keys, format!("no host `{name}` in the runbook's `hosts`")))
+    }
+
+    fn view(&self, name: &str, source: &Source, keys: &[&str]) -> Result<String, YamlError> {
+        if self.views.contains_key(name) {
+            Ok(name.to_string())
+        } else {
+            Err(source.error(keys, format!("no view named `{name}` in `views`")))
+        }
+    }
+
+    fn step(&self, spec: &StepSpec, source: &Source) -> Result<Step, YamlError> {
+        let id = spec
+            .id
+            .clone()
+            .ok_or_else(|| source.error(&[], "a step needs an `id`"))?;
+        let title = spec
+            .title
+            .clone()
+            .ok_or_else(|| source.error(&["id"], format!("step `{id}` needs a `title`")))?;
+        let commands = spec
+            .run
+            .iter()
+            .enumerate()
+            .map(|(i, c)| self.command(c, source, &["run", &i.to_string()]))
+            .collect::<Result<Vec<_>, _>>()?;
+        let rollback = spec
+            .rollback
+            .iter()
+            .enumerate()
+            .map(|(i, c)| self.command(c, source, &["rollback", &i.to_string()]))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut effects = Vec::new();
+        for (i, effect) in spec.effect.iter().enumerate() {
+            let index = i.to_string();
+            let keys = ["effect", index.as_str()];
+            effects.push(match effect {
+                EffectSpec::Start(hv) => Effect::Start {
+                    host: self.host(&hv.host, source, &keys)?,
+                    view: hv
+                        .view
+                        .as_deref()
+                        .map(|v| self.view(v, source, &keys))
+                        .transpose()?,
+                },
+                EffectSpec::Restart(hv) => Effect::Restart {
+                    host: self.host(&hv.host, source, &keys)?,
+                    view: hv
+                        .view
+                        .as_deref()
+                        .map(|v| self.view(v, source, &keys))
+                        .transpose()?,
+                },
+                EffectSpec::Stop(h) => Effect::Stop {
+                    host: self.host(&h.host, source, &keys)?,
+                },
+                EffectSpec::SetView(hv) => Effect::SetView {
+                    host: self.host(&hv.host, source, &keys)?,
+                    view: self.view(&hv.view, source, &keys)?,
+                },
+                EffectSpec::Reconfig(v) => Effect::Reconfig {
+                    view: self.view(&v.view, source, &keys)?,
+                },
+                EffectSpec::Partition(groups) => Effect::Partition(
+                    groups
+                        .iter()
+                        .map(|g| {
+                            g.iter()
+                                .map(|h| self.host(h, source, &keys))
+                                .collect::<Result<Vec<_>, _>>()
+                        })
+                        .collect::<Result<Vec<_>, _>>()?,
+                ),
+                EffectSpec::Heal(_) => Effect::Heal,
+            });
+        }
+        let gates = spec
+            .gates
+            .iter()
+            .enumerate()
+            .map(|(i, g)| self.gate(g, source, &["gates", &i.to_string()]))
+            .collect::<Result<Vec<_>, _>>()?;
+        let wait = match &spec.wait {
+            None => None,
+            Some(wait) => Some(Wait {
+                timeout: crate::duration::parse(&wait.timeout)
+                    .map_err(|e| source.error(&["wait", "timeout"], e.to_string()))?,
+                until: wait
+                    .until
+                    .iter()
+                    .enumerate()
+                    .map(|(i, g)| self.gate(g, source, &["wait", "until", &i.to_string()]))
+                    .collect::<Result<Vec<_>, _>>()?,
+            }),
+        };
+        let timeout = match &spec.timeout {
+            None => DEFAULT_COMMAND_TIMEOUT,
+            Some(t) => {
+                crate::duration::parse(t).map_err(|e| source.error(&["timeout"], e.to_string()))?
+            }
+        };
+        if spec.confirm == Confirm::TypeHost && commands.is_empty() {
+            return Err(source.error(
+                &["confirm"],
+                format!("step `{id}`: type-host needs a command on a host"),
+            ));
+        }
+        for (i, acceptance) in spec.accepts.iter().enumerate() {
+            if acceptance.reason.trim().is_empty() {
+                return Err(source.error(
+                    &["accepts", &i.to_string(), "reason"],
+                    "an accepted hazard needs its reason",
+                ));
+            }
+        }
+        Ok(Step {
+            id,
+            title,
+            explain: spec.explain.clone().unwrap_or_default(),
+            commands,
+            parallel: spec.parallel,
+            effects,
+            gates,
+            wait,
+            confirm: spec.confirm,
+            approval: spec.approval,
+            accepts: spec.accepts.clone(),
+            rollback,
+            timeout,
+        })
+    }
+
+    fn gate(&self, spec: &GateSpec, source: &Source, keys: &[&str]) -> Result<Gate, YamlError> {
+        Ok(match spec {
+            GateSpec::Synced(_) => Gate::Synced,
+            GateSpec::LagBelow(n) => Gate::LagBelow(*n),
+            GateSpec::Leader(h) => Gate::Leader(self.host(&h.host, source, keys)?),
+            GateSpec::NotLeader(h) => Gate::NotLeader(self.host(&h.host, source, keys)?),
+            GateSpec::Down(h) => Gate::Down(self.host(&h.host, source, keys)?),
+            GateSpec::Mode(m) => Gate::Mode {
+                host: self.host(&m.host, source, keys)?,
+                modes: m
+                    .is
+                    .iter()
+                    .map(|text| {
+                        Mode::parse(text).ok_or_else(|| {
+                            source.error(keys, format!("`{text}` is not a mode: leader, follower, observer, standalone, read-only"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            },
+            GateSpec::Fourlw(f) => Gate::Fourlw {
+                host: self.host(&f.host, source, keys)?,
+                word: Word::ALL
+                    .into_iter()
+                    .find(|w| w.as_str() == f.command)
+                    .ok_or_else(|| source.error(keys, format!("`{}` is not a four-letter word zkpilot asks", f.command)))?,
+                contains: f.contains.clone(),
+            },
+            GateSpec::Check(c) => Gate::Check {
+                host: self.host(&c.host, source, keys)?,
+                command: self.interpolate(&c.shell, source, keys, true)?,
+            },
+        })
+    }
+
+    fn command(
+        &self,
+        spec: &CommandSpec,
+        source: &Source,
+        keys: &[&str],
+    ) -> Result<StepCommand, YamlError> {
+        let host = self.host(&spec.host, source, keys)?;
+        let bound = &self.hosts[host];
+        let mut text = match (&spec.verb, &spec.shell) {
+            (Some(verb), None) => bound.inventory.commands.get(verb).cloned().ok_or_else(|| {
+                source.error(
+                    keys,
+                    format!(
+                        "inventory host `{}` has no `{verb}` command",
+                        bound.inventory.name
+                    ),
+                )
+            })?,
+            (None, Some(shell)) => self.interpolate(shell, source, keys, true)?,
+            _ => {
+                return Err(source.error(
+                    keys,
+                    "a command has either `verb` or `shell`, not both or neither",
+                ))
+            }
+        };
+        for arg in &spec.args {
+            if let Some(view) = arg
+                .strip_prefix("${view:")
+                .and_then(|rest| rest.strip_suffix('}'))
+            {
+                let view = self
+                    .views
+                    .get(view)
+                    .ok_or_else(|| source.error(keys, format!("no view named `{view}`")))?;
+                for line in view.servers() {
+                    text.push(' ');
+                    text.push_str(&crate::shell::quote(&line.to_string()));
+                }
+            } else {
+                text.push(' ');
+                text.push_str(&crate::shell::quote(
+                    &self.interpolate(arg, source, keys, false)?,
+                ));
+            }
+        }
+        let stdin = spec
+            .stdin
+            .as_deref()
+            .map(|s| self.interpolate(s, source, keys, false))
+            .transpose()?;
+        Ok(StepCommand { host, text, stdin })
+    }
+
+    /// Replaces `${name}` (a variable) and `${host:NAME.FIELD}` (client, peer, sid, address,
+    /// ssh). In shell text every value is quoted, so no value can become code.
+    fn interpolate(
+        &self,
+        template: &str,
+        source: &Source,
+        keys: &[&str],
+        quote: bool,
+    ) -> Result<String, YamlError> {
+        let mut out = String::new();
+        let mut rest = template;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after
+                .find('}')
+                .ok_or_else(|| source.error(keys, "an unclosed `${`"))?;
+            let name = &after[..end];
+            let value = self.lookup(name).ok_or_else(|| {
+                source.error(keys, format!("`${{{name}}}` is not defined: declare it under `variables` or use ${{host:NAME.client|peer|sid|address}}"))
+            })?;
+            out.push_str(&if quote {
+                crate::shell::quote(&value)
+            } else {
+                value
+            });
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    fn lookup(&self, name: &str) -> Option<String> {
+        if let Some(reference) = name.strip_prefix("host:") {
+            let (host, field) = reference.split_once('.')?;
+            let bound = self.hosts.iter().find(|h| h.name == host)?;
+            return match field {
+                "client" => Some(bound.inventory.client.clone()),
+                "peer" => Some(bound.peer.to_string()),
+                "sid" => Some(bound.inventory.sid.to_string()),
+                "address" => Some(bound.peer.host.clone()),
+                "ssh" => Some(bound.inventory.ssh.clone()),
+                _ => None,
+            };
+        }
+        self.values.get(name).cloned()
+    }
+}

@@ -1,0 +1,149 @@
+//! Predicting the ensemble after each step (pure): which hosts run, the view each runs with and
+//! the view its config holds for its next start, and any partition. Every intermediate state a
+//! step passes through is checked too — a restart is a stop, then a start.
+
+use super::procedure::{inventory_view, Effect, Procedure, Step, INVENTORY_VIEW};
+use crate::quorum::{Ensemble, Node};
+use crate::zk::config::View;
+use crate::zk::version::ZkVersion;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimState {
+    pub up: Vec<bool>,
+    /// The view name each host runs with (None: never started here).
+    pub running: Vec<Option<String>>,
+    /// The view name in each host's config: what its next start runs with.
+    pub config: Vec<Option<String>>,
+    pub partitions: Option<Vec<Vec<usize>>>,
+}
+
+impl SimState {
+    pub fn initial(procedure: &Procedure) -> SimState {
+        let views = procedure.initial.views.clone();
+        SimState {
+            up: procedure.initial.up.clone(),
+            running: views.clone(),
+            config: views,
+            partitions: None,
+        }
+    }
+
+    fn start(&mut self, host: usize, view: &Option<String>) {
+        if let Some(view) = view {
+            self.config[host] = Some(view.clone());
+        }
+        self.up[host] = true;
+        self.running[host] = self.config[host].clone();
+    }
+
+    /// The states a step passes through, in order; the last is the state after it. Parallel
+    /// steps stop every restarted host before starting any: the group is down together.
+    pub fn through(&self, step: &Step) -> Vec<SimState> {
+        let mut phases = Vec::new();
+        let mut state = self.clone();
+        if step.parallel {
+            let mut starts = Vec::new();
+            for effect in &step.effects {
+                match effect {
+                    Effect::Restart { host, view } => {
+                        state.up[*host] = false;
+                        starts.push((*host, view.clone()));
+                    }
+                    other => state.apply(other),
+                }
+            }
+            phases.push(state.clone());
+            for (host, view) in starts {
+                state.start(host, &view);
+            }
+            phases.push(state);
+        } else {
+            for effect in &step.effects {
+                if let Effect::Restart { host, .. } = effect {
+                    state.up[*host] = false;
+                    phases.push(state.clone());
+                }
+                state.apply(effect);
+                phases.push(state.clone());
+            }
+            if phases.is_empty() {
+                phases.push(state);
+            }
+        }
+        phases
+    }
+
+    pub fn apply(&mut self, effect: &Effect) {
+        match effect {
+            Effect::Start { host, view } | Effect::Restart { host, view } => {
+                self.start(*host, view)
+            }
+            Effect::Stop { host } => self.up[*host] = false,
+            Effect::SetView { host, view } => self.config[*host] = Some(view.clone()),
+            Effect::Reconfig { view } => {
+                for host in 0..self.up.len() {
+                    if self.up[host] {
+                        self.running[host] = Some(view.clone());
+                        self.config[host] = Some(view.clone());
+                    }
+                }
+            }
+            Effect::Partition(groups) => self.partitions = Some(groups.clone()),
+            Effect::Heal => self.partitions = None,
+        }
+    }
+
+    /// The analyzer's input for this state.
+    pub fn ensemble(&self, procedure: &Procedure, version: ZkVersion) -> Ensemble {
+        let nodes = procedure
+            .hosts
+            .iter()
+            .enumerate()
+            .map(|(h, host)| {
+                let view = self.running[h]
+                    .as_deref()
+                    .map(|name| view_named(procedure, name))
+                    .unwrap_or_default();
+                Node {
+                    name: host.name.clone(),
+                    sid: sid_in(&view, host).unwrap_or(host.inventory.sid),
+                    addr: host.peer.clone(),
+                    up: self.up[h],
+                    view,
+                }
+            })
+            .collect();
+        Ensemble {
+            version,
+            nodes,
+            partitions: self.partitions.as_ref().map(|groups| {
+                // A partition names some hosts; everyone else still reaches everyone, so each
+                // unnamed host joins every group.
+                let named: Vec<usize> = groups.iter().flatten().copied().collect();
+                let free: Vec<usize> = (0..procedure.hosts.len())
+                    .filter(|h| !named.contains(h))
+                    .collect();
+                groups
+                    .iter()
+                    .map(|g| g.iter().chain(&free).copied().collect())
+                    .collect()
+            }),
+        }
+    }
+}
+
+pub fn view_named(procedure: &Procedure, name: &str) -> View {
+    if name == INVENTORY_VIEW {
+        return inventory_view(&procedure.hosts);
+    }
+    procedure.views.get(name).cloned().unwrap_or_default()
+}
+
+/// The sid a host runs with: the one its own view gives its address (a replacement takes an old
+/// server's id), else its inventory sid.
+fn sid_in(view: &View, host: &super::procedure::BoundHost) -> Option<u64> {
+    view.servers()
+        .iter()
+        .find(|s| s.has_addr(&host.peer))
+        .map(|s| s.sid)
+}

@@ -1,0 +1,177 @@
+//! Binding and planning runbooks against an inventory, without touching a file.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::plan::{plan, StepVerdict};
+use super::procedure::{bind, BindInput, Procedure};
+use crate::inventory::Inventory;
+use crate::yaml::YamlError;
+use crate::zk::version::ZkVersion;
+
+fn inventory(voters: u64, spares: u64) -> Inventory {
+    let mut text = String::from("name: lab\nhosts:\n");
+    for sid in 1..=voters + spares {
+        let role = if sid <= voters {
+            "participant"
+        } else {
+            "spare"
+        };
+        text.push_str(&format!(
+            "  - {{name: zk{sid}, sid: {sid}, role: {role}, client: '10.0.0.{sid}:2181', peer: '10.0.0.{sid}:2888:3888', ssh: 'zk@10.0.0.{sid}', ssh_port: 22, commands: {{restart: 'zkctl restart', stop: 'zkctl stop', start: 'zkctl start', set-servers: 'zkctl set-servers'}}}}\n"
+        ));
+    }
+    Inventory::parse(&text, Path::new("inv.yaml")).unwrap()
+}
+
+fn bound(text: &str, inventory: &Inventory, leader: Option<&str>) -> Result<Procedure, YamlError> {
+    let none = BTreeMap::new();
+    let read = |path: &Path| -> Result<String, String> {
+        match path.file_name().and_then(|n| n.to_str()) {
+            Some("restart-zk1.yaml") => Ok("steps:\n  - {id: frag, title: From a fragment, run: [{host: zk1, verb: restart}], effect: [{restart: {host: zk1}}]}\n".into()),
+            _ => Err("no such file".into()),
+        }
+    };
+    let input = BindInput {
+        inventory,
+        leader,
+        bindings: &none,
+        variables: &none,
+        read_fragment: &read,
+    };
+    bind(text, Path::new("rb.yaml"), &input)
+}
+
+const HEADER: &str = "name: t\ndescription: d\nsource: s\nhosts: [{name: zk1}, {name: zk2}, {name: zk3}, {name: zk4}, {name: zk5}]\n";
+
+#[test]
+fn the_shipped_rolling_restart_binds_followers_first_and_the_live_leader_last() {
+    let text = include_str!("../../runbooks/rolling-restart.yaml");
+    let inventory = inventory(3, 0);
+    let procedure = bound(text, &inventory, Some("zk1")).unwrap();
+    let bound: Vec<&str> = procedure
+        .hosts
+        .iter()
+        .map(|h| h.inventory.name.as_str())
+        .collect();
+    assert_eq!(bound, ["zk2", "zk3", "zk1"]);
+    let plan = plan(&procedure, ZkVersion::NEWEST);
+    assert!(
+        plan.steps.iter().all(|s| s.verdict == StepVerdict::Ok),
+        "{plan:?}"
+    );
+    assert!(procedure.steps[2].commands[0]
+        .text
+        .ends_with("zkctl restart"));
+}
+
+#[test]
+fn the_decks_naive_order_is_blocked_where_two_majorities_become_possible() {
+    let text = format!(
+        "{HEADER}views:\n  old: [zk1, zk2, zk3]\n  five: [zk1, zk2, zk3, zk4, zk5]\n\
+         initial: {{up: [zk1, zk2, zk3], default_view: old}}\n\
+         steps:\n\
+         \x20 - {{id: start-s-t, title: Start S and T on five, confirm: none, effect: [{{start: {{host: zk4, view: five}}}}, {{start: {{host: zk5, view: five}}}}]}}\n\
+         \x20 - {{id: restart-r, title: Restart R on five, effect: [{{restart: {{host: zk3, view: five}}}}]}}\n"
+    );
+    let inventory = inventory(3, 2);
+    let plan = plan(
+        &bound(&text, &inventory, None).unwrap(),
+        ZkVersion::new(3, 4, 6),
+    );
+    assert_eq!(plan.steps[0].verdict, StepVerdict::Ok);
+    assert_eq!(plan.steps[1].verdict, StepVerdict::Blocked);
+    let witness = plan.steps[1].witness.as_ref().unwrap();
+    assert_eq!(witness[0].members, ["zk1", "zk2"]);
+    assert_eq!(witness[1].members, ["zk3", "zk4", "zk5"]);
+}
+
+#[test]
+fn an_accepted_hazard_is_a_warning_with_its_reason() {
+    let text = format!(
+        "{HEADER}steps:\n\
+         \x20 - id: split\n    title: Cut the groups apart\n    effect: [{{partition: [[zk1, zk2], [zk3, zk4, zk5]]}}, {{stop: {{host: zk4}}}}]\n\
+         \x20   accepts: [{{hazard: quorum-loss, reason: the destination restarts right after}}]\n"
+    );
+    let inventory = inventory(5, 0);
+    let plan = plan(&bound(&text, &inventory, None).unwrap(), ZkVersion::NEWEST);
+    assert_eq!(plan.steps[0].verdict, StepVerdict::Warn, "{plan:?}");
+    assert_eq!(
+        plan.steps[0].hazards[0].reason.as_deref(),
+        Some("the destination restarts right after")
+    );
+}
+
+#[test]
+fn fragments_are_spliced_in() {
+    let text = format!("{HEADER}steps:\n  - include: restart-zk1.yaml\n");
+    let procedure = bound(&text, &inventory(5, 0), None).unwrap();
+    assert_eq!(procedure.steps[0].id, "frag");
+}
+
+#[test]
+fn values_are_quoted_so_they_cannot_inject_shell() {
+    let text = format!(
+        "{HEADER}variables: {{label: {{default: \"x; reboot\"}}}}\nsteps:\n\
+         \x20 - {{id: a, title: A, run: [{{host: zk1, shell: \"echo ${{label}} ${{host:zk2.client}}\"}}, {{host: zk2, verb: restart, args: [\"$(id)\"]}}]}}\n"
+    );
+    let procedure = bound(&text, &inventory(5, 0), None).unwrap();
+    assert_eq!(
+        procedure.steps[0].commands[0].text,
+        "echo 'x; reboot' 10.0.0.2:2181"
+    );
+    assert_eq!(procedure.steps[0].commands[1].text, "zkctl restart '$(id)'");
+}
+
+#[test]
+fn every_mistake_is_named_with_its_position() {
+    let inventory = inventory(5, 0);
+    let cases = [
+        (
+            "steps:\n  - {id: a, title: A, effect: [{stop: {host: zk9}}]}\n",
+            6,
+            "no host `zk9`",
+        ),
+        (
+            "steps:\n  - {id: a, title: A, run: [{host: zk1, verb: reboot}]}\n",
+            6,
+            "has no `reboot` command",
+        ),
+        (
+            "steps:\n  - {id: a, title: A, wait: {timeout: soon, until: []}}\n",
+            6,
+            "bad duration `soon`",
+        ),
+        (
+            "steps:\n  - {id: a, title: A, run: [{host: zk1, shell: \"echo ${nope}\"}]}\n",
+            6,
+            "`${nope}` is not defined",
+        ),
+        (
+            "steps:\n  - {id: a, title: A, effect: [{restart: {host: zk1, view: nine}}]}\n",
+            6,
+            "no view named `nine`",
+        ),
+        (
+            "steps:\n  - {id: a, title: A, colour: red}\n",
+            6,
+            "unknown field `colour`",
+        ),
+        (
+            "steps:\n  - {id: a, title: A, gates: [{synced: {}, leader: {host: zk1}}]}\n",
+            6,
+            "exactly one of",
+        ),
+        (
+            "steps:\n  - {id: a, title: A}\n  - {id: a, title: B}\n",
+            7,
+            "used twice",
+        ),
+    ];
+    for (steps, line, message) in cases {
+        let err = bound(&format!("{HEADER}{steps}"), &inventory, None).unwrap_err();
+        assert!(err.to_string().starts_with("rb.yaml:"), "{err}");
+        assert_eq!(err.line, line, "{steps}: {err}");
+        assert!(err.message.contains(message), "{steps}: {err}");
+    }
+}

@@ -1,0 +1,106 @@
+//! `zkpilot plan` through the real binary: every shipped runbook plans ok, a wrong one is
+//! blocked with exit 1, bad input exits 2 naming the file, line and column.
+
+mod common;
+
+use std::path::Path;
+
+use common::{zkpilot, BIN};
+
+const INVENTORY: &str = "name: lab\nzookeeper: 3.8.0\nhosts:\n\
+  - {name: zk1, sid: 1, role: participant, client: '127.0.0.2:2181', peer: '127.0.0.2:2888:3888', ssh: 'zk@127.0.0.2', ssh_port: 22, commands: {restart: r, stop: s, start: s}}\n\
+  - {name: zk2, sid: 2, role: participant, client: '127.0.0.3:2181', peer: '127.0.0.3:2888:3888', ssh: 'zk@127.0.0.3', ssh_port: 22, commands: {restart: r, stop: s, start: s}}\n\
+  - {name: zk3, sid: 3, role: participant, client: '127.0.0.4:2181', peer: '127.0.0.4:2888:3888', ssh: 'zk@127.0.0.4', ssh_port: 22, commands: {restart: r, stop: s, start: s}}\n";
+
+fn inventory() -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!(
+        "zkpilot-plan-inventory-{}.yaml",
+        std::process::id()
+    ));
+    std::fs::write(&path, INVENTORY).unwrap();
+    path
+}
+
+#[test]
+fn every_shipped_runbook_plans_ok() {
+    let inventory = inventory();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks");
+    let mut count = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let out = zkpilot(&[
+                "plan",
+                path.to_str().unwrap(),
+                "--inventory",
+                inventory.to_str().unwrap(),
+            ]);
+            assert!(
+                out.status.success(),
+                "{}: {}{}",
+                path.display(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            count += 1;
+        }
+    }
+    assert!(count >= 1);
+}
+
+#[test]
+fn stopping_two_of_three_is_blocked_at_that_step() {
+    let inventory = inventory();
+    let runbook = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/runbooks/stop-two-of-three.yaml");
+    let out = zkpilot(&[
+        "plan",
+        runbook.to_str().unwrap(),
+        "--inventory",
+        inventory.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let blocked: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("BLOCKED") && l.starts_with('|'))
+        .collect();
+    assert_eq!(blocked.len(), 1, "{stdout}");
+    assert!(blocked[0].starts_with("| stop-zk2 "), "{stdout}");
+
+    let json = zkpilot(&[
+        "plan",
+        runbook.to_str().unwrap(),
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "--json",
+    ]);
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["steps"][0]["verdict"], "ok");
+    assert_eq!(value["steps"][1]["verdict"], "blocked");
+    assert_eq!(value["steps"][1]["quorum_possible"], false);
+}
+
+#[test]
+fn bad_input_exits_2_with_the_position() {
+    let inventory = inventory();
+    let runbook =
+        std::env::temp_dir().join(format!("zkpilot-bad-runbook-{}.yaml", std::process::id()));
+    std::fs::write(&runbook, "name: x\ndescription: d\nsource: s\nhosts: [{name: zk1}]\nsteps:\n  - {id: a, title: A, run: [{host: zk7, verb: restart}]}\n").unwrap();
+    let out = std::process::Command::new(BIN)
+        .args([
+            "plan",
+            runbook.to_str().unwrap(),
+            "--inventory",
+            inventory.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{}:6:", runbook.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("no host `zk7`"), "{stderr}");
+}

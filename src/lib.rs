@@ -1,3 +1,4 @@
+pub mod audit;
 pub mod inventory;
 pub mod sandbox;
 pub mod wire;

@@ -1,5 +1,6 @@
 pub mod analyze;
 pub mod app;
+pub mod audit;
 pub mod duration;
 pub mod ensemble;
 pub mod inventory;

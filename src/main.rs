@@ -1,9 +1,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use zkpilot::app::watch_loop::{self, WatchOptions};
+use zkpilot::audit::{self, AuditError, RecordHash};
 use zkpilot::ensemble::NodeTarget;
 use zkpilot::inventory::Inventory;
 use zkpilot::runbook::plan;
@@ -64,6 +65,9 @@ enum Command {
         works (degraded, and says so) when a node whitelists `srvr` alone."
     )]
     Watch(WatchArgs),
+    /// Check a session's audit log and turn it into a report
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 #[derive(Args)]
@@ -125,6 +129,61 @@ struct DisplayArgs {
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     duration::parse(text).map_err(|e| e.to_string())
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check that no record of a session log was edited, removed, inserted or reordered
+    #[command(
+        long_about = "Check that no record of a session log was edited, removed, inserted or \
+        reordered.\n\n\
+        Every record carries its sequence number and the SHA-256 of the record before it. \
+        verify walks that chain from the header and names the first record where it breaks. \
+        A final line cut short by a crash is reported, not fatal: every record before it is \
+        intact. The chain cannot show that records were cut off the end: compare the head \
+        hash printed here with the one shown when the session ended (--expect-head).",
+        after_help = "Exit status:\n  0  the chain is intact (and holds the expected head)\n  \
+        1  the chain is broken, or the expected head is not in it\n  \
+        2  the file cannot be read\n\n\
+        Example:\n  zkpilot audit verify ~/.local/state/zkpilot/audit/20261123T091703Z-move.jsonl \\\n    \
+        --expect-head <the head hash shown when the session ended>"
+    )]
+    Verify(VerifyArgs),
+    /// Write a post-mortem report of a session: timeline, steps, commands, overrides, verdicts
+    #[command(
+        after_help = "The report states whether the log verifies; if it does not, it covers only \
+        the records before the first broken one.\n\n\
+        Example:\n  zkpilot audit export session.jsonl --format markdown -o window-2026-11-23.md"
+    )]
+    Export(ExportArgs),
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The session's audit log (JSON Lines)
+    file: PathBuf,
+    /// Fail unless the chain holds this hash, noted when the session ended; a log resumed since
+    /// may have records after it
+    #[arg(long, value_name = "HASH")]
+    expect_head: Option<RecordHash>,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// The session's audit log (JSON Lines)
+    file: PathBuf,
+    /// What to write
+    #[arg(long, value_enum, default_value_t = ExportFormat::Markdown)]
+    format: ExportFormat,
+    /// Write to this file instead of standard output
+    #[arg(short, long, value_name = "OUT")]
+    output: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    /// A Markdown post-mortem report
+    Markdown,
 }
 
 #[derive(Subcommand)]
@@ -201,6 +260,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => plan_command(&args),
         Command::Sandbox(command) => runtime.block_on(sandbox_command(command)),
         Command::Watch(args) => runtime.block_on(watch_command(args)),
+        Command::Audit(command) => audit_command(command),
     }
 }
 
@@ -400,6 +460,104 @@ async fn sandbox_command(command: SandboxCommand) -> ExitCode {
         Err(e) => {
             eprintln!("zkpilot: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn audit_command(command: AuditCommand) -> ExitCode {
+    match command {
+        AuditCommand::Verify(args) => audit_verify(&args),
+        AuditCommand::Export(args) => audit_export(&args),
+    }
+}
+
+fn audit_verify(args: &VerifyArgs) -> ExitCode {
+    let verified = match audit::verify_file(&args.file, args.expect_head) {
+        Ok(verified) => verified,
+        Err(e @ AuditError::ChainBroken { .. }) => {
+            eprintln!("zkpilot: {e}");
+            return ExitCode::from(1);
+        }
+        Err(e) => {
+            eprintln!("zkpilot: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut summary = format!("ok: {} records, head {}", verified.records, verified.head);
+    for line in &verified.resumed_tears {
+        summary.push_str(&format!(
+            "; line {line} was torn by a crash and the session resumed after it"
+        ));
+    }
+    if let Some(line) = verified.torn_tail {
+        summary.push_str(&format!(
+            "; final line {line} is torn (a write cut short by a crash): every record before it is intact"
+        ));
+    }
+    if !verified.session_ended {
+        summary.push_str(
+            "; no session_end: the session is running or stopped without closing the log",
+        );
+    }
+    println!("{summary}");
+    match args.expect_head {
+        Some(expected) if verified.head != expected => match verified.expected_head_seq {
+            Some(seq) => {
+                println!(
+                    "expected head {expected} is record {seq}; {} records were appended after it",
+                    verified.records - seq - 1
+                );
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!(
+                    "zkpilot: audit log {}: no record has the expected head {expected}: records \
+                     were cut off the end or the log was rewritten",
+                    args.file.display()
+                );
+                ExitCode::from(1)
+            }
+        },
+        _ => ExitCode::SUCCESS,
+    }
+}
+
+fn audit_export(args: &ExportArgs) -> ExitCode {
+    let log = match audit::read_log(&args.file) {
+        Ok(log) => log,
+        Err(e) => {
+            eprintln!("zkpilot: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(problem) = &log.verification {
+        eprintln!(
+            "zkpilot: warning: audit log {} does not verify ({problem}); the report says so and \
+             covers only the records before that line",
+            args.file.display()
+        );
+    }
+    let report = match args.format {
+        ExportFormat::Markdown => {
+            audit::report::render_markdown(&log, &args.file.display().to_string())
+        }
+    };
+    let written = match &args.output {
+        Some(out) => {
+            std::fs::write(out, report).map_err(|e| format!("cannot write {}: {e}", out.display()))
+        }
+        None => {
+            use std::io::Write;
+            std::io::stdout()
+                .write_all(report.as_bytes())
+                .map_err(|e| format!("cannot write the report: {e}"))
+        }
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("zkpilot: {e}");
+            ExitCode::from(2)
         }
     }
 }

@@ -1,0 +1,103 @@
+//! The session audit log: proof of what was done in a maintenance window.
+//!
+//! Pure: `record` (format, hash chain, secret scrubbing), `verify` (chain checks over bytes),
+//! `location` (default directory and file name), `report` (Markdown post-mortem).
+//! Adapters: `writer` (the one process appending to a log) and `reader` (files, and logs that
+//! are still growing).
+
+pub mod location;
+pub mod reader;
+pub mod record;
+pub mod report;
+pub mod verify;
+pub mod writer;
+
+use std::path::PathBuf;
+
+pub use reader::{read_log, verify_file, AuditTail, TailCheckpoint};
+pub use record::{
+    AuditChain, AuditEvent, AuditRecord, ChainHead, CommandOutcome, DecisionKind, OutputStream,
+    RecordHash, SealedRecord, Secrets, SessionInfo, StepState, Timestamp,
+};
+pub use verify::{AuditLog, ChainProblem, ChainVerifier, ProblemKind, Verified, VerifiedRecord};
+pub use writer::{AuditWriter, Durability, ResumedLog};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("audit log {} already exists: a new session never writes into an old log (resume that session, or choose another file)", path.display())]
+    Exists { path: PathBuf },
+    #[error("cannot create audit log {}: {source}", path.display())]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open audit log {}: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read audit log {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write audit log {}: {source}; the log is intact up to the last record written, stop and resume the session", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("audit log {} is being written by another zkpilot console (it holds the lock): a session's log has exactly one writer", path.display())]
+    Locked { path: PathBuf },
+    #[error("cannot lock audit log {}: {source}", path.display())]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("audit log {}: {problem}", path.display())]
+    ChainBroken {
+        path: PathBuf,
+        problem: ChainProblem,
+    },
+    #[error("audit log {}: an earlier write failed, so nothing more is appended by this writer; resume the session to continue the log", path.display())]
+    WriterFailed { path: PathBuf },
+    #[error("cannot encode an audit record: {0}")]
+    Encode(#[from] serde_json::Error),
+    #[error("no place for audit logs: neither XDG_STATE_HOME nor HOME is set to an absolute path; choose a file with --audit")]
+    NoStateDir,
+    #[error("cannot create the audit log directory {}: {source}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The pure modules must stay free of I/O and clocks, so `replay` and `follow` can run them on
+/// recorded data and tests need no files.
+#[cfg(test)]
+mod purity {
+    #[test]
+    fn the_pure_modules_touch_no_file_socket_or_clock() {
+        let forbidden = [
+            "std::fs",
+            "std::io",
+            "std::net",
+            "tokio",
+            "::now(",
+            "Instant",
+            "ratatui",
+            "crossterm",
+            "openssh",
+            "libc",
+        ];
+        for (name, source) in [
+            ("record.rs", include_str!("record.rs")),
+            ("verify.rs", include_str!("verify.rs")),
+            ("location.rs", include_str!("location.rs")),
+            ("report.rs", include_str!("report.rs")),
+        ] {
+            for word in forbidden {
+                assert!(!source.contains(word), "{name} uses {word}");
+            }
+        }
+    }
+}

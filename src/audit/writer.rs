@@ -1,0 +1,295 @@
+//! Adapter: the one process that appends to a session's log.
+//!
+//! The file is opened with `O_APPEND`, created with mode 0600, and held under an exclusive
+//! `flock` for the writer's life, so a second console on the same log is refused instead of
+//! interleaving records. Each record goes out in one `write_all` of its whole line and `\n`:
+//! a crash can tear only the last line. Nothing is ever rewritten or truncated: a torn tail is
+//! closed with `\n` and explained by a `resume` record (see `verify` for the exact rule).
+
+use std::env;
+use std::fs::{DirBuilder, File, OpenOptions, Permissions};
+use std::io::{self, ErrorKind, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use super::location;
+use super::reader::AuditTail;
+use super::record::{
+    AuditChain, AuditEvent, AuditRecord, ChainHead, Secrets, SessionInfo, Timestamp,
+};
+use super::verify::{ChainVerifier, Verified};
+use super::AuditError;
+
+/// When an appended record must be on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// fsync before `append` returns. For intents (the command must not reach SSH before its
+    /// intent is durable) and results (an acknowledged outcome must survive a crash).
+    Sync,
+    /// Written to the file at once, fsynced with the next `Sync` record, `sync`, or the end of
+    /// the session: a crash may lose these, but only from the end of the log.
+    Buffered,
+}
+
+/// What a resumed log already held.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResumedLog {
+    pub records: Vec<AuditRecord>,
+    /// The log as found, before the `resume` record was appended.
+    pub verified: Verified,
+}
+
+#[derive(Debug)]
+pub struct AuditWriter {
+    path: PathBuf,
+    file: File,
+    chain: AuditChain,
+    unsynced: bool,
+    /// After a failed write the file may end in a partial line; appending behind it would
+    /// glue the next record onto it, so this writer stops and a resume repairs the tail.
+    failed: bool,
+}
+
+impl AuditWriter {
+    /// Starts the log of a new session at `path`, which must not exist: the header and the
+    /// `session_start` record, both on disk when this returns.
+    pub fn create(
+        path: &Path,
+        session: SessionInfo,
+        secrets: Secrets,
+        now: Timestamp,
+    ) -> Result<AuditWriter, AuditError> {
+        let file = OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|source| match source.kind() {
+                ErrorKind::AlreadyExists => AuditError::Exists {
+                    path: path.to_path_buf(),
+                },
+                _ => AuditError::Create {
+                    path: path.to_path_buf(),
+                    source,
+                },
+            })?;
+        lock(&file, path)?;
+        // The umask can only remove bits, but an odd one could remove the owner's own.
+        file.set_permissions(Permissions::from_mode(0o600))
+            .map_err(|source| AuditError::Create {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let (chain, header) = AuditChain::start(secrets, now)?;
+        let mut writer = AuditWriter {
+            path: path.to_path_buf(),
+            file,
+            chain,
+            unsynced: false,
+            failed: false,
+        };
+        writer.write_line(&header.line, Durability::Buffered)?;
+        writer.append(AuditEvent::SessionStart(session), now, Durability::Sync)?;
+        sync_parent_dir(path).map_err(|source| AuditError::Create {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(writer)
+    }
+
+    /// Continues the log at `path` after a crash or a quit. The whole chain is verified first
+    /// (a broken chain is refused); then a `resume` record is appended, preceded by `\n` when
+    /// the file ends without one, in a single write.
+    pub fn open_append(
+        path: &Path,
+        secrets: Secrets,
+        now: Timestamp,
+    ) -> Result<(AuditWriter, ResumedLog), AuditError> {
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(path)
+            .map_err(|source| AuditError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        lock(&file, path)?;
+        let reading = file.try_clone().map_err(|source| AuditError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut tail = AuditTail::from_file(path, reading, 0, ChainVerifier::new());
+        let mut records = Vec::new();
+        while let Some(verified) = tail.next_record()? {
+            records.push(verified.record);
+        }
+        let unterminated = tail.unterminated_len() > 0;
+        let verified = tail.finish()?;
+
+        let mut writer = AuditWriter {
+            path: path.to_path_buf(),
+            file,
+            chain: AuditChain::resume(verified.chain_head(), secrets),
+            unsynced: false,
+            failed: false,
+        };
+        let resume = writer.chain.seal(
+            AuditEvent::Resume {
+                torn_line: verified.torn_tail,
+            },
+            now,
+        )?;
+        let mut bytes = Vec::with_capacity(resume.line.len() + 1);
+        if unterminated {
+            bytes.push(b'\n');
+        }
+        bytes.extend_from_slice(&resume.line);
+        writer.write_line(&bytes, Durability::Sync)?;
+        Ok((writer, ResumedLog { records, verified }))
+    }
+
+    /// Appends `event` stamped `now`; returns its seq.
+    pub fn append(
+        &mut self,
+        event: AuditEvent,
+        now: Timestamp,
+        durability: Durability,
+    ) -> Result<u64, AuditError> {
+        if self.failed {
+            return Err(self.writer_failed());
+        }
+        let sealed = self.chain.seal(event, now)?;
+        self.write_line(&sealed.line, durability)?;
+        Ok(sealed.seq)
+    }
+
+    /// Makes every record appended so far durable.
+    pub fn sync(&mut self) -> Result<(), AuditError> {
+        if self.failed {
+            return Err(self.writer_failed());
+        }
+        if self.unsynced {
+            self.sync_now()?;
+        }
+        Ok(())
+    }
+
+    /// Closes the session with a `session_end` record, on disk when this returns. The head it
+    /// returns is what the operator notes down (or a follower keeps) so that a deleted tail
+    /// shows: `zkpilot audit verify --expect-head`.
+    pub fn end_session(mut self, reason: &str, now: Timestamp) -> Result<ChainHead, AuditError> {
+        let records = self.chain.head().records + 1;
+        self.append(
+            AuditEvent::SessionEnd {
+                records,
+                reason: reason.to_string(),
+            },
+            now,
+            Durability::Sync,
+        )?;
+        Ok(self.head())
+    }
+
+    pub fn head(&self) -> ChainHead {
+        self.chain.head()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn write_line(&mut self, line: &[u8], durability: Durability) -> Result<(), AuditError> {
+        if let Err(source) = self.file.write_all(line) {
+            self.failed = true;
+            return Err(AuditError::Write {
+                path: self.path.clone(),
+                source,
+            });
+        }
+        match durability {
+            Durability::Sync => self.sync_now(),
+            Durability::Buffered => {
+                self.unsynced = true;
+                Ok(())
+            }
+        }
+    }
+
+    /// `fdatasync` also flushes the file size, which is all a reader needs. A failed fsync
+    /// may have dropped the dirty pages, so the writer stops rather than retry and pretend.
+    fn sync_now(&mut self) -> Result<(), AuditError> {
+        if let Err(source) = self.file.sync_data() {
+            self.failed = true;
+            return Err(AuditError::Write {
+                path: self.path.clone(),
+                source,
+            });
+        }
+        self.unsynced = false;
+        Ok(())
+    }
+
+    fn writer_failed(&self) -> AuditError {
+        AuditError::WriterFailed {
+            path: self.path.clone(),
+        }
+    }
+}
+
+/// Drop cannot report an error: callers who need to know end the session or call `sync`.
+impl Drop for AuditWriter {
+    fn drop(&mut self) {
+        if self.unsynced && !self.failed {
+            let _ = self.file.sync_data();
+        }
+    }
+}
+
+fn lock(file: &File, path: &Path) -> Result<(), AuditError> {
+    // SAFETY: flock takes a descriptor that `file` keeps open for the whole call.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let source = io::Error::last_os_error();
+    if source.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Err(AuditError::Locked {
+            path: path.to_path_buf(),
+        })
+    } else {
+        Err(AuditError::Lock {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+}
+
+/// A new file's name lives in its directory: without this fsync a crash could lose the whole
+/// log even though its records were fsynced.
+fn sync_parent_dir(path: &Path) -> io::Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    File::open(parent)?.sync_all()
+}
+
+/// The default directory for session logs (see `location::audit_dir`), created with mode 0700
+/// if missing: the logs name hosts and commands.
+pub fn default_audit_dir() -> Result<PathBuf, AuditError> {
+    let dir = location::audit_dir(
+        env::var_os("XDG_STATE_HOME").as_deref(),
+        env::var_os("HOME").as_deref(),
+    )
+    .ok_or(AuditError::NoStateDir)?;
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|source| AuditError::CreateDir {
+            path: dir.clone(),
+            source,
+        })?;
+    Ok(dir)
+}

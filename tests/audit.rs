@@ -1,0 +1,702 @@
+//! The audit log against real files: tampering, torn writes, locking, resuming, kill -9, and
+//! `zkpilot audit verify/export` through the real binary.
+
+use std::fs::{self, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime};
+
+use zkpilot::audit::{
+    self, AuditError, AuditEvent, AuditTail, AuditWriter, CommandOutcome, Durability, OutputStream,
+    ProblemKind, RecordHash, Secrets, SessionInfo, StepState, Timestamp,
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_zkpilot");
+const CHILD_ENV: &str = "ZKPILOT_AUDIT_CRASH_CHILD_LOG";
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "zkpilot-audit-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_system_time(SystemTime::now())
+}
+
+fn session_info() -> SessionInfo {
+    SessionInfo {
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        runbook_path: "runbooks/move.yaml".into(),
+        runbook_sha256: "ab".repeat(32),
+        inventory_path: "inventory.yaml".into(),
+        operator: "alice".into(),
+        host: "jump1".into(),
+        tty: Some("/dev/pts/3".into()),
+    }
+}
+
+fn note(i: usize) -> AuditEvent {
+    AuditEvent::Note {
+        text: format!("note number {i}"),
+    }
+}
+
+/// A log of the header, `session_start` and `notes` notes; the writer stays open.
+fn writer_with_notes(path: &Path, notes: usize) -> AuditWriter {
+    let mut writer = AuditWriter::create(path, session_info(), Secrets::default(), now()).unwrap();
+    for i in 0..notes {
+        writer.append(note(i), now(), Durability::Buffered).unwrap();
+    }
+    writer.sync().unwrap();
+    writer
+}
+
+/// Other tests spawn processes: between fork and exec a child briefly shares every open
+/// descriptor, and with it a writer's lock, so the lock can outlive a dropped writer by that long.
+fn open_append_once_free(path: &Path) -> (AuditWriter, audit::ResumedLog) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match AuditWriter::open_append(path, Secrets::default(), now()) {
+            Ok(opened) => return opened,
+            Err(AuditError::Locked { .. }) if Instant::now() < deadline => std::thread::yield_now(),
+            Err(e) => panic!("cannot resume {}: {e}", path.display()),
+        }
+    }
+}
+
+fn lines(path: &Path) -> Vec<Vec<u8>> {
+    fs::read(path)
+        .unwrap()
+        .split_inclusive(|&b| b == b'\n')
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+fn zkpilot(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn chain_problem(path: &Path) -> audit::ChainProblem {
+    match audit::verify_file(path, None) {
+        Err(AuditError::ChainBroken { problem, .. }) => problem,
+        other => panic!("expected a broken chain, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_edited_byte_in_a_middle_record_is_named_by_line_and_seq() {
+    let dir = TempDir::new();
+    let path = dir.join("edited.jsonl");
+    drop(writer_with_notes(&path, 8));
+    let mut all = lines(&path);
+    let line5 = text(&all[4]);
+    assert!(line5.contains("note number 2"), "{line5}");
+    all[4] = line5.replace("number 2", "number 7").into_bytes();
+    fs::write(&path, all.concat()).unwrap();
+
+    let problem = chain_problem(&path);
+    assert_eq!((problem.line, problem.seq), (6, Some(5)));
+    assert_eq!(
+        problem.kind,
+        ProblemKind::BrokenLink {
+            prev_line: 5,
+            prev_seq: 4
+        }
+    );
+    let out = zkpilot(&["audit", "verify", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("line 6 (seq 5): prev does not match the SHA-256 of line 5 (seq 4)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(path.to_str().unwrap()), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_byte_that_breaks_the_json_names_that_line() {
+    let dir = TempDir::new();
+    let path = dir.join("broken-json.jsonl");
+    drop(writer_with_notes(&path, 8));
+    let mut bytes = fs::read(&path).unwrap();
+    let line5_start = lines(&path)[..4].iter().map(Vec::len).sum::<usize>();
+    bytes[line5_start] = b'X';
+    fs::write(&path, bytes).unwrap();
+
+    let problem = chain_problem(&path);
+    assert_eq!(problem.line, 5);
+    assert!(matches!(
+        problem.kind,
+        ProblemKind::UnexplainedBadLine { .. }
+    ));
+    let out = zkpilot(&["audit", "verify", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("line 5: not a valid audit record"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_deleted_line_is_a_seq_gap() {
+    let dir = TempDir::new();
+    let path = dir.join("deleted.jsonl");
+    drop(writer_with_notes(&path, 8));
+    let mut all = lines(&path);
+    all.remove(5);
+    fs::write(&path, all.concat()).unwrap();
+
+    let problem = chain_problem(&path);
+    assert_eq!(
+        (problem.line, problem.seq, problem.kind),
+        (
+            6,
+            Some(6),
+            ProblemKind::SeqGap {
+                expected: 5,
+                found: 6
+            }
+        )
+    );
+    let out = zkpilot(&["audit", "verify", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("line 6 (seq 6): expected seq 5: record 5 is missing"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn swapped_lines_fail() {
+    let dir = TempDir::new();
+    let path = dir.join("swapped.jsonl");
+    drop(writer_with_notes(&path, 8));
+    let mut all = lines(&path);
+    all.swap(4, 5);
+    fs::write(&path, all.concat()).unwrap();
+
+    let problem = chain_problem(&path);
+    assert_eq!((problem.line, problem.seq), (5, Some(5)));
+    let out = zkpilot(&["audit", "verify", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("line 5 (seq 5)"), "{out:?}");
+}
+
+/// Writes the first half of a real next record, without its newline, as a crash would leave it.
+fn tear(path: &Path, writer: &AuditWriter) -> u64 {
+    let mut chain = audit::AuditChain::resume(writer.head(), Secrets::default());
+    let sealed = chain.seal(note(999), now()).unwrap();
+    let mut file = OpenOptions::new().append(true).open(path).unwrap();
+    file.write_all(&sealed.line[..sealed.line.len() / 2])
+        .unwrap();
+    lines(path).len() as u64
+}
+
+#[test]
+fn a_torn_final_line_verifies_with_a_notice() {
+    let dir = TempDir::new();
+    let path = dir.join("torn.jsonl");
+    let writer = writer_with_notes(&path, 3);
+    let head = writer.head();
+    let torn_line = tear(&path, &writer);
+    drop(writer);
+
+    let verified = audit::verify_file(&path, None).unwrap();
+    assert_eq!(verified.torn_tail, Some(torn_line));
+    assert_eq!((verified.records, verified.head), (head.records, head.hash));
+    let out = zkpilot(&["audit", "verify", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "ok: 5 records, head {}; final line 6 is torn (a write cut short by a crash): every \
+             record before it is intact; no session_end: the session is running or stopped \
+             without closing the log\n",
+            head.hash
+        )
+    );
+}
+
+#[test]
+fn a_second_writer_is_refused_while_the_first_holds_the_log() {
+    let dir = TempDir::new();
+    let path = dir.join("locked.jsonl");
+    let first = writer_with_notes(&path, 1);
+
+    let err = AuditWriter::open_append(&path, Secrets::default(), now()).unwrap_err();
+    assert!(matches!(err, AuditError::Locked { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "audit log {} is being written by another zkpilot console (it holds the lock): a \
+             session's log has exactly one writer",
+            path.display()
+        )
+    );
+    let err = AuditWriter::create(&path, session_info(), Secrets::default(), now()).unwrap_err();
+    assert!(matches!(err, AuditError::Exists { .. }), "{err:?}");
+
+    first.end_session("done", now()).unwrap();
+    drop(open_append_once_free(&path));
+}
+
+#[test]
+fn a_new_log_is_private_to_its_owner() {
+    let dir = TempDir::new();
+    let path = dir.join("mode.jsonl");
+    drop(writer_with_notes(&path, 1));
+    let mode = fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+}
+
+#[test]
+fn resuming_after_a_torn_tail_keeps_the_torn_bytes_and_continues_the_chain() {
+    let dir = TempDir::new();
+    let path = dir.join("resume.jsonl");
+    let writer = writer_with_notes(&path, 3);
+    let torn_line = tear(&path, &writer);
+    drop(writer);
+    let before = fs::read(&path).unwrap();
+
+    let (mut writer, resumed) = open_append_once_free(&path);
+    assert_eq!(resumed.verified.torn_tail, Some(torn_line));
+    assert_eq!(resumed.records.len(), 5);
+    writer.append(note(4), now(), Durability::Sync).unwrap();
+    let head = writer.end_session("operator quit", now()).unwrap();
+
+    let after = fs::read(&path).unwrap();
+    assert!(after.starts_with(&before), "the torn bytes were rewritten");
+    assert_eq!(after[before.len()], b'\n');
+    let verified = audit::verify_file(&path, None).unwrap();
+    assert_eq!(verified.resumed_tears, vec![torn_line]);
+    assert_eq!(verified.torn_tail, None);
+    assert!(verified.session_ended);
+    assert_eq!((verified.records, verified.head), (head.records, head.hash));
+    assert_eq!(verified.records, 8);
+
+    let out = zkpilot(&["audit", "verify", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "ok: 8 records, head {}; line {torn_line} was torn by a crash and the session \
+             resumed after it\n",
+            head.hash
+        )
+    );
+}
+
+#[test]
+fn the_log_only_ever_grows() {
+    let dir = TempDir::new();
+    let path = dir.join("grows.jsonl");
+    let mut seen: Vec<u8> = Vec::new();
+    let mut check = |path: &Path| {
+        let now = fs::read(path).unwrap();
+        assert!(
+            now.len() >= seen.len() && now.starts_with(&seen),
+            "the log shrank or changed"
+        );
+        seen = now;
+    };
+    let mut writer = writer_with_notes(&path, 0);
+    check(&path);
+    for i in 0..5 {
+        writer.append(note(i), now(), Durability::Buffered).unwrap();
+        check(&path);
+    }
+    let torn = tear(&path, &writer);
+    check(&path);
+    drop(writer);
+    let (writer, resumed) = open_append_once_free(&path);
+    assert_eq!(resumed.verified.torn_tail, Some(torn));
+    check(&path);
+    writer.end_session("done", now()).unwrap();
+    check(&path);
+    let (writer, _) = open_append_once_free(&path);
+    check(&path);
+    writer.end_session("done again", now()).unwrap();
+    check(&path);
+    assert!(audit::verify_file(&path, None).unwrap().session_ended);
+}
+
+#[test]
+fn secrets_in_commands_and_output_never_reach_the_file() {
+    let dir = TempDir::new();
+    let path = dir.join("secrets.jsonl");
+    let secrets = Secrets::new(["pa55-w0rd"]);
+    let mut writer = AuditWriter::create(&path, session_info(), secrets, now()).unwrap();
+    writer
+        .append(
+            AuditEvent::Intent {
+                intent: 1,
+                step: "auth".into(),
+                host: "zk1".into(),
+                command: "zkCli.sh addauth digest super:pa55-w0rd".into(),
+            },
+            now(),
+            Durability::Sync,
+        )
+        .unwrap();
+    writer
+        .append(
+            AuditEvent::Output {
+                intent: 1,
+                stream: OutputStream::Stderr,
+                text: "auth failed for pa55-w0rd\n".into(),
+            },
+            now(),
+            Durability::Buffered,
+        )
+        .unwrap();
+    writer.end_session("done", now()).unwrap();
+    let bytes = text(&fs::read(&path).unwrap());
+    assert!(!bytes.contains("pa55-w0rd"), "{bytes}");
+    assert!(bytes.contains("digest super:***"), "{bytes}");
+}
+
+#[test]
+fn expect_head_accepts_the_noted_head_and_refuses_any_other() {
+    let dir = TempDir::new();
+    let path = dir.join("anchor.jsonl");
+    let noted = writer_with_notes(&path, 2)
+        .end_session("done", now())
+        .unwrap();
+    let file = path.to_str().unwrap();
+    let noted_hex = noted.hash.to_string();
+
+    let out = zkpilot(&["audit", "verify", file, "--expect-head", &noted_hex]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+
+    let (writer, _) = open_append_once_free(&path);
+    writer.end_session("resumed and ended", now()).unwrap();
+    let out = zkpilot(&[
+        "audit",
+        "verify",
+        file,
+        "--expect-head",
+        &noted_hex.to_uppercase(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        text(&out.stdout).contains(&format!(
+            "expected head {noted_hex} is record 4; 2 records were appended after it"
+        )),
+        "{out:?}"
+    );
+
+    let other = RecordHash::of_line(b"not in this log").to_string();
+    let out = zkpilot(&["audit", "verify", file, "--expect-head", &other]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        text(&out.stderr).contains("records were cut off the end or the log was rewritten"),
+        "{out:?}"
+    );
+
+    let out = zkpilot(&["audit", "verify", file, "--expect-head", "abc"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        text(&out.stderr).contains("expected 64 hex digits"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn an_unreadable_file_exits_2() {
+    let dir = TempDir::new();
+    let missing = dir.join("missing.jsonl");
+    let out = zkpilot(&["audit", "verify", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        text(&out.stderr).starts_with(&format!(
+            "zkpilot: cannot open audit log {}: ",
+            missing.display()
+        )),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn export_writes_a_markdown_report() {
+    let dir = TempDir::new();
+    let path = dir.join("export.jsonl");
+    let mut writer = writer_with_notes(&path, 0);
+    let events = [
+        AuditEvent::Step {
+            step: "restart-zk1".into(),
+            state: StepState::Running,
+        },
+        AuditEvent::Intent {
+            intent: 1,
+            step: "restart-zk1".into(),
+            host: "zk1".into(),
+            command: "zkctl restart".into(),
+        },
+        AuditEvent::Output {
+            intent: 1,
+            stream: OutputStream::Stdout,
+            text: "restarted\n".into(),
+        },
+        AuditEvent::Result {
+            intent: 1,
+            exit_status: Some(0),
+            duration_ms: 2100,
+            outcome: CommandOutcome::Ok,
+        },
+        AuditEvent::Step {
+            step: "restart-zk1".into(),
+            state: StepState::Done,
+        },
+    ];
+    for event in events {
+        writer.append(event, now(), Durability::Sync).unwrap();
+    }
+    writer.end_session("runbook finished", now()).unwrap();
+
+    let out_file = dir.join("report.md");
+    let out = zkpilot(&[
+        "audit",
+        "export",
+        path.to_str().unwrap(),
+        "--format",
+        "markdown",
+        "-o",
+        out_file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let report = fs::read_to_string(&out_file).unwrap();
+    assert!(report.starts_with("# zkpilot session report\n"), "{report}");
+    assert!(report.contains("### Step `restart-zk1`: done"), "{report}");
+    assert!(report.contains("chain verified, 8 records"), "{report}");
+
+    let out = zkpilot(&["audit", "export", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(text(&out.stdout), report);
+
+    let out = zkpilot(&[
+        "audit",
+        "export",
+        path.to_str().unwrap(),
+        "--format",
+        "asciicast",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        text(&out.stderr).contains("[possible values: markdown]"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_tail_waits_for_lines_in_progress_and_continues_from_a_checkpoint() {
+    let dir = TempDir::new();
+    let path = dir.join("tail.jsonl");
+    let (mut chain, header) = audit::AuditChain::start(Secrets::default(), now()).unwrap();
+    let mut file = OpenOptions::new()
+        .create_new(true)
+        .append(true)
+        .open(&path)
+        .unwrap();
+    file.write_all(&header.line).unwrap();
+    let first = chain.seal(note(1), now()).unwrap();
+    file.write_all(&first.line).unwrap();
+
+    let mut tail = AuditTail::open(&path).unwrap();
+    assert_eq!(tail.next_record().unwrap().unwrap().record.seq, 0);
+    assert_eq!(tail.next_record().unwrap().unwrap().record.seq, 1);
+    assert!(tail.next_record().unwrap().is_none());
+
+    let second = chain.seal(note(2), now()).unwrap();
+    let (head, rest) = second.line.split_at(10);
+    file.write_all(head).unwrap();
+    assert!(
+        tail.next_record().unwrap().is_none(),
+        "a line in progress is not a record"
+    );
+    let checkpoint = tail.checkpoint();
+    file.write_all(rest).unwrap();
+    assert_eq!(tail.next_record().unwrap().unwrap().record.seq, 2);
+
+    let third = chain.seal(note(3), now()).unwrap();
+    file.write_all(&third.line).unwrap();
+    let mut later = AuditTail::open_at(&path, &checkpoint).unwrap();
+    let seqs: Vec<u64> = later.by_ref().map(|r| r.unwrap().record.seq).collect();
+    assert_eq!(seqs, vec![2, 3]);
+    assert_eq!(later.finish().unwrap().head, third.hash);
+}
+
+/// The child half of the crash test: appends to the log named by `CHILD_ENV` until killed,
+/// printing `acked SEQ` after every record that `append` reported as durable.
+#[test]
+#[ignore = "run by kill_9_at_any_moment_leaves_a_log_that_verifies_and_resumes"]
+fn crash_child_writer_loop() {
+    let Some(path) = std::env::var_os(CHILD_ENV) else {
+        return;
+    };
+    let (mut writer, resumed) =
+        AuditWriter::open_append(Path::new(&path), Secrets::default(), now()).unwrap();
+    let first_intent = resumed.records.len() as u64 * 10;
+    for intent in first_intent.. {
+        let seq = writer
+            .append(
+                AuditEvent::Intent {
+                    intent,
+                    step: "loop".into(),
+                    host: "zk1".into(),
+                    command: format!("echo {intent}"),
+                },
+                now(),
+                Durability::Sync,
+            )
+            .unwrap();
+        println!("acked {seq}");
+        // Every third output is 4 MiB: its write takes long enough that a kill can cut it,
+        // which the parent aims for by killing while the file size is mid-way through one.
+        let size = if intent % 3 == 2 {
+            4 << 20
+        } else {
+            (intent * 7919 % 20_000) as usize
+        };
+        writer
+            .append(
+                AuditEvent::Output {
+                    intent,
+                    stream: OutputStream::Stdout,
+                    text: "x".repeat(size),
+                },
+                now(),
+                Durability::Buffered,
+            )
+            .unwrap();
+        let seq = writer
+            .append(
+                AuditEvent::Result {
+                    intent,
+                    exit_status: Some(0),
+                    duration_ms: 1,
+                    outcome: CommandOutcome::Ok,
+                },
+                now(),
+                Durability::Sync,
+            )
+            .unwrap();
+        println!("acked {seq}");
+    }
+}
+
+#[test]
+fn kill_9_at_any_moment_leaves_a_log_that_verifies_and_resumes() {
+    let dir = TempDir::new();
+    let path = dir.join("crash.jsonl");
+    drop(writer_with_notes(&path, 0));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    // (acknowledged records to wait for, then bytes more to wait for) before each kill.
+    let moments = [
+        (1, 0),
+        (9, 1_000_001),
+        (2, 1),
+        (13, 2_500_003),
+        (5, 6_123_457),
+    ];
+    let mut before = fs::read(&path).unwrap();
+    for (acks, extra_bytes) in moments {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "crash_child_writer_loop",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_ENV, &path)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (sender, acked) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(seq) = line.strip_prefix("acked ") {
+                    if sender.send(seq.parse::<u64>().unwrap()).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        let mut highest_acked = 0;
+        for _ in 0..acks {
+            let left = deadline.saturating_duration_since(Instant::now());
+            highest_acked = acked
+                .recv_timeout(left)
+                .expect("the child writer acknowledged nothing");
+        }
+        let target = fs::metadata(&path).unwrap().len() + extra_bytes;
+        while fs::metadata(&path).unwrap().len() < target {
+            assert!(
+                Instant::now() < deadline,
+                "the child writer stopped writing"
+            );
+            std::thread::yield_now();
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        reader.join().unwrap();
+        highest_acked = acked.try_iter().fold(highest_acked, u64::max);
+
+        let after = fs::read(&path).unwrap();
+        assert!(
+            after.starts_with(&before),
+            "a crash changed bytes already written"
+        );
+        let verified = audit::verify_file(&path, None).unwrap();
+        assert!(
+            verified.records > highest_acked,
+            "record {highest_acked} was acknowledged but the log holds {} records",
+            verified.records
+        );
+        before = after;
+    }
+    let (writer, resumed) = open_append_once_free(&path);
+    let tears_before =
+        resumed.verified.resumed_tears.len() + usize::from(resumed.verified.torn_tail.is_some());
+    writer.end_session("crash test done", now()).unwrap();
+    let verified = audit::verify_file(&path, None).unwrap();
+    assert!(verified.session_ended);
+    assert_eq!(verified.torn_tail, None);
+    assert_eq!(verified.resumed_tears.len(), tears_before);
+    assert!(
+        tears_before > 0,
+        "no kill cut a write: the test did not exercise resuming after a torn line"
+    );
+}

@@ -1,6 +1,7 @@
 //! Runbooks (pure): the format, binding to an inventory with validation, the simulation of
 //! every step's effect, and the plan.
 
+pub mod engine;
 pub mod model;
 pub mod plan;
 pub mod procedure;
@@ -8,3 +9,5 @@ pub mod simulate;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod engine_tests;

@@ -1,0 +1,637 @@
+//! The step engine (pure): one step at a time, gates checked on the live ensemble, the predicted
+//! state analyzed, confirmation and overrides taken, commands released one by one after their
+//! intent is recorded, waits watched until they hold or time out. It never performs anything:
+//! it returns effects — record this, run that — for the adapters, so the console, `--autopilot`
+//! and replay drive the very same logic.
+
+use std::time::Duration;
+
+use super::model::{Approval, Confirm, Hazard};
+use super::plan::{assess, describe_gate, witness_names, Found};
+use super::procedure::{Gate, Procedure, Step, StepCommand};
+use super::simulate::SimState;
+use crate::audit::record::{AuditEvent, CommandOutcome, DecisionKind, StepState};
+use crate::ensemble::{EnsembleState, Millis, ViewSource};
+use crate::zk::config::View;
+use crate::zk::fourlw::Mode;
+use crate::zk::version::ZkVersion;
+use crate::zk::zxid::ZxidLag;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Status {
+    Pending,
+    Running,
+    Waiting { since: Millis },
+    Done,
+    Failed(String),
+    Skipped(String),
+    /// A command may have run: the operator must check before anything else runs.
+    OutcomeUnknown(String),
+}
+
+impl Status {
+    pub fn audit_state(&self) -> StepState {
+        match self {
+            Status::Pending => StepState::Pending,
+            Status::Running => StepState::Running,
+            Status::Waiting { .. } => StepState::Waiting,
+            Status::Done => StepState::Done,
+            Status::Failed(_) => StepState::Failed,
+            Status::Skipped(_) => StepState::Skipped,
+            Status::OutcomeUnknown(_) => StepState::OutcomeUnknown,
+        }
+    }
+
+    pub fn settled(&self) -> bool {
+        matches!(self, Status::Done | Status::Skipped(_))
+    }
+}
+
+/// What the engine needs from the operator before the current step can go on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Prompt {
+    /// Hazards or unmet gates: only a typed reason goes past them.
+    Override { reasons: Vec<String> },
+    /// `y` to run.
+    Confirm,
+    /// Type this host's name to run.
+    TypeHost(String),
+    /// The step failed or its outcome is unknown: retry, roll back, skip (with a reason), or
+    /// (outcome unknown only) mark it done once checked.
+    Recover,
+}
+
+/// An operator's answer or command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// Start the current step.
+    Start,
+    Override(String),
+    Confirm,
+    TypedHost(String),
+    Cancel,
+    Retry,
+    Rollback,
+    Skip(String),
+    /// After checking by hand that a step whose outcome was unknown did complete.
+    MarkDone(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Append to the audit log; `sync` ones are fsynced before the next effect is performed.
+    Record { event: AuditEvent, sync: bool },
+    /// Run a command over SSH; its intent has been recorded just before.
+    Execute {
+        intent: u64,
+        host: usize,
+        command: StepCommand,
+        timeout: Duration,
+    },
+}
+
+/// How a command ended, as the SSH adapter reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ended {
+    Exited { code: Option<i32>, duration_ms: u64 },
+    NotRun(String),
+    Unknown { reason: String, duration_ms: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Engine {
+    pub procedure: Procedure,
+    pub version: ZkVersion,
+    pub status: Vec<Status>,
+    /// The ensemble as the completed steps left it, as far as zkpilot's own actions go.
+    pub expected: SimState,
+    /// Index into `procedure.hosts` → index into the live ensemble's nodes.
+    pub node_of: Vec<Option<usize>>,
+    pub prompt: Option<Prompt>,
+    pub operator: String,
+    /// Commands of the current step not yet released, and those running.
+    queue: Vec<StepCommand>,
+    running: Vec<u64>,
+    rolling_back: bool,
+    override_reason: Option<String>,
+    next_intent: u64,
+    /// The last thing to tell the operator.
+    pub message: Option<String>,
+}
+
+/// The live gate results and prediction for the current step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Readiness {
+    pub gates: Vec<(String, Result<(), String>)>,
+    pub hazards: Vec<Found>,
+    pub predicted: Option<String>,
+}
+
+impl Engine {
+    pub fn new(procedure: Procedure, version: ZkVersion, node_of: Vec<Option<usize>>, operator: String) -> Engine {
+        let expected = SimState::initial(&procedure);
+        Engine {
+            status: vec![Status::Pending; procedure.steps.len()],
+            procedure,
+            version,
+            expected,
+            node_of,
+            prompt: None,
+            operator,
+            queue: Vec::new(),
+            running: Vec::new(),
+            rolling_back: false,
+            override_reason: None,
+            next_intent: 1,
+            message: None,
+        }
+    }
+
+    /// The step the run is at: the first that is not done or skipped.
+    pub fn current(&self) -> Option<usize> {
+        self.status.iter().position(|s| !s.settled())
+    }
+
+    pub fn finished(&self) -> bool {
+        self.current().is_none()
+    }
+
+    fn step(&self, index: usize) -> &Step {
+        &self.procedure.steps[index]
+    }
+
+    fn host_name(&self, host: usize) -> String {
+        self.procedure.hosts.get(host).map_or_else(|| "?".into(), |h| h.name.clone())
+    }
+
+    /// Gates and the predicted state of the current step, on the live ensemble.
+    pub fn readiness(&self, live: &EnsembleState) -> Option<Readiness> {
+        let index = self.current()?;
+        let step = self.step(index);
+        let gates = step
+            .gates
+            .iter()
+            .map(|g| (describe_gate(&self.procedure, g), self.gate(g, live)))
+            .collect();
+        let (procedure, start) = self.live_start(live);
+        let (hazards, _, analysis) = assess(&procedure, step, &start, self.version);
+        let predicted = Some(match (analysis.quorum_possible, witness_names(&procedure, &analysis)) {
+            (_, Some([a, b])) => format!(
+                "after it: SPLIT BRAIN POSSIBLE — {} leading {{{}}} and {} leading {{{}}}",
+                a.leader,
+                a.members.join(", "),
+                b.leader,
+                b.members.join(", ")
+            ),
+            (true, None) => "after it: one quorum can form, two cannot".to_string(),
+            (false, None) => "after it: NO QUORUM can form".to_string(),
+        });
+        Some(Readiness { gates, hazards, predicted })
+    }
+
+    /// The live ensemble as the simulation's starting point: what runs and the view each node
+    /// showed, falling back to what zkpilot's own steps left where the live state is silent.
+    fn live_start(&self, live: &EnsembleState) -> (Procedure, SimState) {
+        let mut procedure = self.procedure.clone();
+        let mut state = self.expected.clone();
+        for (host, node) in self.node_of.iter().enumerate() {
+            let Some(node) = node.and_then(|n| live.nodes.get(n)) else { continue };
+            if node.health == crate::ensemble::Health::Unknown {
+                continue;
+            }
+            state.up[host] = node.health.is_up();
+            if let Some(observed) = node.view.as_ref().filter(|v| v.source != ViewSource::Declared) {
+                let name = format!("live:{}", self.host_name(host));
+                procedure.views.insert(name.clone(), observed.view.clone());
+                state.running[host] = Some(name);
+            }
+        }
+        (procedure, state)
+    }
+
+    /// One gate on the live ensemble: Ok, or why not in words.
+    pub fn gate(&self, gate: &Gate, live: &EnsembleState) -> Result<(), String> {
+        let node = |host: &usize| self.node_of.get(*host).copied().flatten().and_then(|n| live.nodes.get(n));
+        let name = |host: &usize| self.host_name(*host);
+        match gate {
+            Gate::Synced => synced(live),
+            Gate::LagBelow(bound) => {
+                for (i, n) in live.nodes.iter().enumerate() {
+                    if n.health.mode().is_none() {
+                        continue;
+                    }
+                    match live.lag(i) {
+                        Some(ZxidLag::Transactions(t)) if t >= *bound => {
+                            return Err(format!("{} is {t} transactions behind", n.target.name))
+                        }
+                        Some(ZxidLag::OlderEpoch { .. }) => return Err(format!("{} is on an older epoch", n.target.name)),
+                        _ => {}
+                    }
+                }
+                Ok(())
+            }
+            Gate::Leader(h) => match node(h) {
+                Some(n) if n.health.mode() == Some(Mode::Leader) => Ok(()),
+                _ => Err(format!("{} is not the leader", name(h))),
+            },
+            Gate::NotLeader(h) => match node(h) {
+                Some(n) if n.health.mode() == Some(Mode::Leader) => Err(format!("{} leads", name(h))),
+                _ => Ok(()),
+            },
+            Gate::Down(h) => match node(h) {
+                Some(n) if !n.health.is_up() && n.health != crate::ensemble::Health::Unknown => Ok(()),
+                _ => Err(format!("{} still runs", name(h))),
+            },
+            Gate::Mode { host, modes } => match node(host).and_then(|n| n.health.mode()) {
+                Some(mode) if modes.contains(&mode) => Ok(()),
+                Some(mode) => Err(format!("{} is {mode}", name(host))),
+                None => Err(format!("{} is not serving", name(host))),
+            },
+            Gate::Fourlw { .. } | Gate::Check { .. } => Err("checked when the step starts".into()),
+        }
+    }
+
+    /// Applies an operator input; returns the effects to perform, in order.
+    pub fn input(&mut self, input: Input, live: &EnsembleState) -> Vec<Effect> {
+        let Some(index) = self.current() else { return Vec::new() };
+        let mut effects = Vec::new();
+        match (self.status[index].clone(), input) {
+            (Status::Pending, Input::Start) => self.prepare(index, live, &mut effects),
+            (Status::Pending, Input::Override(reason)) if matches!(self.prompt, Some(Prompt::Override { .. })) => {
+                if reason.trim().is_empty() {
+                    self.message = Some("an override needs a reason".into());
+                } else {
+                    effects.push(self.decision(index, DecisionKind::Override { reason: reason.clone() }));
+                    self.override_reason = Some(reason);
+                    self.prepare(index, live, &mut effects);
+                }
+            }
+            (Status::Pending, Input::Confirm) if self.prompt == Some(Prompt::Confirm) => {
+                effects.push(self.decision(index, DecisionKind::Confirm));
+                self.launch(index, &mut effects);
+            }
+            (Status::Pending, Input::TypedHost(typed)) => {
+                if let Some(Prompt::TypeHost(expected)) = &self.prompt {
+                    if typed.trim() == expected {
+                        effects.push(self.decision(index, DecisionKind::Confirm));
+                        self.launch(index, &mut effects);
+                    } else {
+                        self.message = Some(format!("`{typed}` is not `{expected}`: nothing was run"));
+                    }
+                }
+            }
+            (Status::Pending, Input::Cancel) => {
+                self.prompt = None;
+                self.override_reason = None;
+                self.message = Some("cancelled: nothing was run".into());
+            }
+            (Status::Failed(_) | Status::OutcomeUnknown(_), Input::Retry) => {
+                effects.push(self.decision(index, DecisionKind::Retry));
+                self.set_status(index, Status::Pending, &mut effects);
+                self.prompt = None;
+                self.prepare(index, live, &mut effects);
+            }
+            (Status::Failed(_) | Status::OutcomeUnknown(_), Input::Rollback) => {
+                let rollback = self.step(index).rollback.clone();
+                if rollback.is_empty() {
+                    self.message = Some("this step has no rollback".into());
+                } else {
+                    effects.push(self.decision(index, DecisionKind::Rollback));
+                    self.rolling_back = true;
+                    self.queue = rollback;
+                    self.set_status(index, Status::Running, &mut effects);
+                    self.release(index, &mut effects);
+                }
+            }
+            (Status::Failed(_) | Status::OutcomeUnknown(_) | Status::Pending, Input::Skip(reason)) => {
+                if reason.trim().is_empty() {
+                    self.message = Some("skipping needs a reason".into());
+                } else {
+                    effects.push(self.decision(index, DecisionKind::Skip { reason: reason.clone() }));
+                    self.prompt = None;
+                    self.set_status(index, Status::Skipped(reason), &mut effects);
+                }
+            }
+            (Status::OutcomeUnknown(_), Input::MarkDone(reason)) if !reason.trim().is_empty() => {
+                effects.push(self.decision(index, DecisionKind::Override { reason: format!("checked by hand: {reason}") }));
+                self.complete(index, &mut effects);
+            }
+            _ => {}
+        }
+        effects
+    }
+
+    /// Checks hazards and gates, then asks for what the step needs before it runs.
+    fn prepare(&mut self, index: usize, live: &EnsembleState, effects: &mut Vec<Effect>) {
+        let step = self.step(index).clone();
+        if step.approval == Some(Approval::TwoPerson) {
+            self.message = Some("this step needs a second operator's approval (`zkpilot follow`), which this console cannot collect yet: nothing was run".into());
+            return;
+        }
+        let Some(readiness) = self.readiness(live) else { return };
+        for (gate, result) in &readiness.gates {
+            effects.push(record(
+                AuditEvent::Gate {
+                    step: step.id.clone(),
+                    gate: gate.clone(),
+                    passed: result.is_ok(),
+                    detail: result.clone().err().unwrap_or_default(),
+                },
+                false,
+            ));
+        }
+        let split = readiness.hazards.iter().any(|h| h.hazard == Hazard::SplitBrain);
+        let no_quorum = readiness.hazards.iter().any(|h| h.hazard == Hazard::QuorumLoss);
+        effects.push(record(
+            AuditEvent::Verdict {
+                step: step.id.clone(),
+                quorum_possible: !no_quorum,
+                split_brain_possible: split,
+                text: readiness.predicted.clone().unwrap_or_default(),
+            },
+            false,
+        ));
+        let mut reasons: Vec<String> = readiness
+            .hazards
+            .iter()
+            .filter(|h| !h.accepted)
+            .map(|h| format!("{}: {}", h.hazard, h.detail))
+            .collect();
+        reasons.extend(
+            readiness
+                .gates
+                .iter()
+                .filter_map(|(gate, result)| result.as_ref().err().map(|why| format!("gate `{gate}` not met: {why}")))
+                .filter(|r| !r.contains("checked when the step starts")),
+        );
+        if !reasons.is_empty() && self.override_reason.is_none() {
+            self.prompt = Some(Prompt::Override { reasons });
+            return;
+        }
+        self.prompt = match step.confirm {
+            Confirm::None => None,
+            Confirm::Yes => Some(Prompt::Confirm),
+            Confirm::TypeHost => Some(Prompt::TypeHost(
+                step.commands.first().map(|c| self.procedure.hosts[c.host].inventory.name.clone()).unwrap_or_default(),
+            )),
+        };
+        if self.prompt.is_none() {
+            self.launch(index, effects);
+        }
+    }
+
+    fn launch(&mut self, index: usize, effects: &mut Vec<Effect>) {
+        self.prompt = None;
+        self.override_reason = None;
+        self.rolling_back = false;
+        self.queue = self.step(index).commands.clone();
+        self.set_status(index, Status::Running, effects);
+        self.release(index, effects);
+    }
+
+    /// Releases the next command (or all of them, for a parallel step), each after its intent.
+    fn release(&mut self, index: usize, effects: &mut Vec<Effect>) {
+        let parallel = self.step(index).parallel && !self.rolling_back;
+        if self.queue.is_empty() && self.running.is_empty() {
+            self.commands_finished(index, effects);
+            return;
+        }
+        while !self.queue.is_empty() && (parallel || self.running.is_empty()) {
+            let command = self.queue.remove(0);
+            let intent = self.next_intent;
+            self.next_intent += 1;
+            let host = command.host;
+            effects.push(record(
+                AuditEvent::Intent {
+                    intent,
+                    step: self.step(index).id.clone(),
+                    host: self.procedure.hosts[host].inventory.name.clone(),
+                    command: command.text.clone(),
+                },
+                true,
+            ));
+            effects.push(Effect::Execute {
+                intent,
+                host,
+                command,
+                timeout: self.step(index).timeout,
+            });
+            self.running.push(intent);
+        }
+    }
+
+    /// A command's end, as SSH reports it.
+    pub fn ended(&mut self, intent: u64, ended: Ended, now: Millis) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let Some(index) = self.current() else { return effects };
+        if !self.running.contains(&intent) {
+            return effects;
+        }
+        self.running.retain(|i| *i != intent);
+        let (exit_status, duration_ms, outcome) = match &ended {
+            Ended::Exited { code, duration_ms } => (
+                *code,
+                *duration_ms,
+                if *code == Some(0) { CommandOutcome::Ok } else { CommandOutcome::Failed },
+            ),
+            Ended::NotRun(reason) => {
+                effects.push(record(AuditEvent::Note { text: format!("intent {intent} was not run: {reason}") }, false));
+                (None, 0, CommandOutcome::Failed)
+            }
+            Ended::Unknown { reason, duration_ms } => (None, *duration_ms, CommandOutcome::Unknown { reason: reason.clone() }),
+        };
+        effects.push(record(
+            AuditEvent::Result {
+                intent,
+                exit_status,
+                duration_ms,
+                outcome: outcome.clone(),
+            },
+            true,
+        ));
+        match (ended, &self.status[index]) {
+            (_, Status::Failed(_) | Status::OutcomeUnknown(_)) => {}
+            (Ended::Exited { code: Some(0), .. }, _) => self.release_or_finish(index, &mut effects, now),
+            (Ended::Exited { code, .. }, _) => {
+                self.queue.clear();
+                let why = format!("a command exited with {}", code.map_or("a signal".into(), |c| c.to_string()));
+                self.fail(index, Status::Failed(why), &mut effects);
+            }
+            (Ended::NotRun(reason), _) => {
+                self.queue.clear();
+                self.fail(index, Status::Failed(format!("not run: {reason}")), &mut effects);
+            }
+            (Ended::Unknown { reason, .. }, _) => {
+                self.queue.clear();
+                self.fail(index, Status::OutcomeUnknown(reason), &mut effects);
+            }
+        }
+        effects
+    }
+
+    fn release_or_finish(&mut self, index: usize, effects: &mut Vec<Effect>, now: Millis) {
+        if self.queue.is_empty() && self.running.is_empty() {
+            if self.rolling_back {
+                self.rolling_back = false;
+                self.set_status(index, Status::Pending, effects);
+                self.message = Some("rolled back: the step is pending again".into());
+            } else if self.step(index).wait.is_some() {
+                self.set_status(index, Status::Waiting { since: now }, effects);
+            } else {
+                self.complete(index, effects);
+            }
+        } else {
+            self.release(index, effects);
+        }
+    }
+
+    fn commands_finished(&mut self, index: usize, effects: &mut Vec<Effect>) {
+        if self.step(index).wait.is_some() {
+            self.set_status(index, Status::Waiting { since: 0 }, effects);
+        } else {
+            self.complete(index, effects);
+        }
+    }
+
+    fn fail(&mut self, index: usize, status: Status, effects: &mut Vec<Effect>) {
+        self.prompt = Some(Prompt::Recover);
+        if self.running.is_empty() {
+            self.set_status(index, status, effects);
+        } else {
+            // Parallel commands still running: the step fails once they end too.
+            self.status[index] = status;
+        }
+    }
+
+    fn complete(&mut self, index: usize, effects: &mut Vec<Effect>) {
+        let step = self.step(index).clone();
+        for effect in &step.effects {
+            self.expected.apply(effect);
+        }
+        self.prompt = None;
+        self.set_status(index, Status::Done, effects);
+    }
+
+    /// Checks the current step's wait against the live ensemble and the clock.
+    pub fn tick(&mut self, live: &EnsembleState, now: Millis) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let Some(index) = self.current() else { return effects };
+        let Status::Waiting { since } = self.status[index] else { return effects };
+        let since = if since == 0 {
+            self.status[index] = Status::Waiting { since: now };
+            now
+        } else {
+            since
+        };
+        let Some(wait) = self.step(index).wait.clone() else { return effects };
+        let unmet: Vec<String> = wait
+            .until
+            .iter()
+            .filter_map(|g| self.gate(g, live).err())
+            .collect();
+        if unmet.is_empty() {
+            self.complete(index, &mut effects);
+        } else if now.saturating_sub(since) > wait.timeout.as_millis() as u64 {
+            self.fail(index, Status::Failed(format!("the wait timed out: {}", unmet.join("; "))), &mut effects);
+        }
+        effects
+    }
+
+    /// How long the current wait has run and may run, for a progress display.
+    pub fn wait_progress(&self, now: Millis) -> Option<(u64, u64)> {
+        let index = self.current()?;
+        let Status::Waiting { since } = self.status[index] else { return None };
+        let limit = self.step(index).wait.as_ref()?.timeout.as_millis() as u64;
+        Some((now.saturating_sub(since.max(1)).min(limit), limit))
+    }
+
+    fn set_status(&mut self, index: usize, status: Status, effects: &mut Vec<Effect>) {
+        effects.push(record(
+            AuditEvent::Step {
+                step: self.step(index).id.clone(),
+                state: status.audit_state(),
+            },
+            matches!(status, Status::Done | Status::Failed(_) | Status::OutcomeUnknown(_)),
+        ));
+        self.status[index] = status;
+    }
+
+    fn decision(&self, index: usize, decision: DecisionKind) -> Effect {
+        record(
+            AuditEvent::Decision {
+                step: self.step(index).id.clone(),
+                decision,
+                by: self.operator.clone(),
+            },
+            true,
+        )
+    }
+
+    /// Restores the state of a resumed session: steps done stay done, a step whose command's
+    /// result was never written is of unknown outcome.
+    pub fn resume(&mut self, states: &[(String, StepState)], open_intents: &[String]) {
+        for (step_id, state) in states {
+            if let Some(index) = self.procedure.steps.iter().position(|s| &s.id == step_id) {
+                match state {
+                    StepState::Done => {
+                        for effect in &self.procedure.steps[index].effects {
+                            self.expected.apply(effect);
+                        }
+                        self.status[index] = Status::Done;
+                    }
+                    StepState::Skipped => self.status[index] = Status::Skipped("skipped before the resume".into()),
+                    _ => {}
+                }
+            }
+        }
+        for step_id in open_intents {
+            if let Some(index) = self.procedure.steps.iter().position(|s| &s.id == step_id) {
+                if !self.status[index].settled() {
+                    self.status[index] = Status::OutcomeUnknown("a command's intent was recorded but not its result: check the host before going on".into());
+                    self.prompt = Some(Prompt::Recover);
+                }
+            }
+        }
+    }
+
+    pub fn view_of(&self, name: &str) -> View {
+        super::simulate::view_named(&self.procedure, name)
+    }
+}
+
+fn record(event: AuditEvent, sync: bool) -> Effect {
+    Effect::Record { event, sync }
+}
+
+/// The sync gate: the leader's synced voting followers are every other voter of its view and
+/// nothing is pending (the research notes: `zk_synced_followers` counts non-voting followers,
+/// so they are subtracted).
+fn synced(live: &EnsembleState) -> Result<(), String> {
+    let leader = live.leader().ok_or("no leader")?;
+    let node = &live.nodes[leader];
+    let mntr = node.mntr.as_ref().ok_or("the leader's mntr is not known (not whitelisted?)")?;
+    let voters = node
+        .view
+        .as_ref()
+        .map(|v| v.view.participant_count())
+        .ok_or("the leader's view is not known")?;
+    // mntr is polled less often than srvr: every voter must also say, fresh from srvr, that it
+    // serves, which a follower does only once it has synced.
+    if let Some(view) = node.view.as_ref() {
+        for other in &live.nodes {
+            let votes = other.sid().is_some_and(|sid| view.view.is_participant(sid));
+            if votes && other.health.mode().is_none() {
+                return Err(format!("{} is not serving yet", other.target.name));
+            }
+        }
+    }
+    let synced = mntr.synced_voting_followers().ok_or("the leader reports no synced followers")?;
+    let pending = mntr.pending_syncs().unwrap_or(0);
+    if pending > 0 {
+        return Err(format!("{pending} syncs pending"));
+    }
+    if (synced as usize) + 1 < voters {
+        return Err(format!("{synced} of {} other voters synced", voters - 1));
+    }
+    Ok(())
+}

@@ -1,0 +1,179 @@
+//! The step engine driven with real 4lw answers and scripted operator input.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::engine::{Effect, Ended, Engine, Input, Prompt, Status};
+use super::procedure::{bind, BindInput};
+use crate::audit::record::AuditEvent;
+use crate::ensemble::{EnsembleState, NodeTarget, PollFailure, PollReport};
+use crate::inventory::Inventory;
+use crate::zk::fourlw::Command;
+use crate::zk::version::ZkVersion;
+
+const LEADER_SRVR: &str = include_str!("../../tests/fixtures/zk4lw/leader.srvr.txt");
+const LEADER_MNTR: &str = include_str!("../../tests/fixtures/zk4lw/leader.mntr.txt");
+const FOLLOWER_SRVR: &str = include_str!("../../tests/fixtures/zk4lw/follower.srvr.txt");
+
+fn inventory() -> Inventory {
+    let mut text = String::from("name: lab\nhosts:\n");
+    for sid in 1..=3 {
+        text.push_str(&format!(
+            "  - {{name: zk{sid}, sid: {sid}, role: participant, client: '10.0.0.{sid}:2181', peer: '10.0.0.{sid}:2888:3888', ssh: 'zk@10.0.0.{sid}', ssh_port: 22, commands: {{restart: 'zkctl restart', stop: 'zkctl stop'}}}}\n"
+        ));
+    }
+    Inventory::parse(&text, Path::new("inv.yaml")).unwrap()
+}
+
+fn engine(steps: &str) -> Engine {
+    let text = format!("name: t\ndescription: d\nsource: s\nhosts: [{{name: zk1}}, {{name: zk2}}, {{name: zk3}}]\nsteps:\n{steps}");
+    let none = BTreeMap::new();
+    let inventory = inventory();
+    let read = |_: &Path| -> Result<String, String> { Err("none".into()) };
+    let input = BindInput {
+        inventory: &inventory,
+        leader: None,
+        bindings: &none,
+        variables: &none,
+        read_fragment: &read,
+    };
+    let procedure = bind(&text, Path::new("rb.yaml"), &input).unwrap();
+    Engine::new(procedure, ZkVersion::NEWEST, vec![Some(0), Some(1), Some(2)], "alice".into())
+}
+
+fn conf(sid: u64) -> String {
+    let mut text = format!("serverId={sid}\nmembership: \n");
+    for member in 1..=3 {
+        text.push_str(&format!("server.{member}=10.0.0.{member}:2888:3888:participant\n"));
+    }
+    text + "version=0"
+}
+
+/// zk3 leads, zk1 and zk2 follow; `down` lists nodes refusing connections.
+fn live(down: &[usize]) -> EnsembleState {
+    let targets = (1..=3)
+        .map(|sid| NodeTarget {
+            name: format!("zk{sid}"),
+            sid: Some(sid),
+            client: format!("10.0.0.{sid}:2181"),
+            peer: None,
+            declared_view: None,
+        })
+        .collect();
+    let mut state = EnsembleState::new(targets);
+    for node in 0..3 {
+        let answers = if down.contains(&node) {
+            vec![(Command::Srvr, Err(PollFailure::Refused))]
+        } else if node == 2 {
+            vec![
+                (Command::Srvr, Ok(LEADER_SRVR.to_string())),
+                (Command::Mntr, Ok(LEADER_MNTR.to_string())),
+                (Command::Conf, Ok(conf(3))),
+            ]
+        } else {
+            vec![(Command::Srvr, Ok(FOLLOWER_SRVR.to_string())), (Command::Conf, Ok(conf(node as u64 + 1)))]
+        };
+        state.apply(&PollReport { node, at: 1, round_trip_ms: None, answers });
+    }
+    state
+}
+
+fn executes(effects: &[Effect]) -> Vec<u64> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Execute { intent, .. } => Some(*intent),
+            _ => None,
+        })
+        .collect()
+}
+
+const RESTART_ZK1: &str = "  - id: restart-zk1\n    title: Restart zk1\n    gates: [{synced: {}}, {not-leader: {host: zk1}}]\n    run: [{host: zk1, verb: restart}]\n    effect: [{restart: {host: zk1}}]\n    wait: {timeout: 30s, until: [{mode: {host: zk1, is: [follower]}}]}\n";
+
+#[test]
+fn a_confirmed_step_records_its_intent_before_it_runs_then_waits_until_done() {
+    let mut engine = engine(RESTART_ZK1);
+    let live = live(&[]);
+    let effects = engine.input(Input::Start, &live);
+    assert!(executes(&effects).is_empty(), "nothing runs before confirmation");
+    assert_eq!(engine.prompt, Some(Prompt::Confirm));
+    let effects = engine.input(Input::Confirm, &live);
+    let intent_at = effects
+        .iter()
+        .position(|e| matches!(e, Effect::Record { event: AuditEvent::Intent { .. }, sync: true }))
+        .unwrap();
+    let execute_at = effects.iter().position(|e| matches!(e, Effect::Execute { .. })).unwrap();
+    assert!(intent_at < execute_at, "the intent is fsynced before the command is released");
+    let intent = executes(&effects)[0];
+    engine.ended(intent, Ended::Exited { code: Some(0), duration_ms: 900 }, 10_000);
+    assert!(matches!(engine.status[0], Status::Waiting { .. }));
+    engine.tick(&super::engine_tests::live(&[0]), 11_000);
+    assert!(matches!(engine.status[0], Status::Waiting { .. }), "zk1 is still down");
+    engine.tick(&live, 12_000);
+    assert_eq!(engine.status[0], Status::Done);
+    assert!(engine.finished());
+}
+
+#[test]
+fn a_step_that_would_lose_quorum_needs_an_override_with_a_reason() {
+    let mut engine = engine("  - {id: stop-zk1, title: Stop zk1, run: [{host: zk1, verb: stop}], effect: [{stop: {host: zk1}}]}\n");
+    let live = live(&[1]);
+    engine.input(Input::Start, &live);
+    let Some(Prompt::Override { reasons }) = &engine.prompt else { panic!("{:?}", engine.prompt) };
+    assert!(reasons[0].contains("quorum loss"), "{reasons:?}");
+    assert!(executes(&engine.input(Input::Override("  ".into()), &live)).is_empty());
+    assert_eq!(engine.message.as_deref(), Some("an override needs a reason"));
+    let effects = engine.input(Input::Override("the client tier is drained".into()), &live);
+    assert!(effects.iter().any(|e| matches!(e, Effect::Record { event: AuditEvent::Decision { .. }, .. })));
+    assert_eq!(engine.prompt, Some(Prompt::Confirm));
+    assert_eq!(executes(&engine.input(Input::Confirm, &live)).len(), 1);
+}
+
+#[test]
+fn a_failed_command_offers_recovery_and_skip_needs_a_reason() {
+    let mut engine = engine(RESTART_ZK1);
+    let live = live(&[]);
+    engine.input(Input::Start, &live);
+    let intent = executes(&engine.input(Input::Confirm, &live))[0];
+    engine.ended(intent, Ended::Exited { code: Some(1), duration_ms: 5 }, 1);
+    assert!(matches!(engine.status[0], Status::Failed(_)));
+    assert_eq!(engine.prompt, Some(Prompt::Recover));
+    engine.input(Input::Skip(String::new()), &live);
+    assert!(matches!(engine.status[0], Status::Failed(_)));
+    engine.input(Input::Skip("done by hand".into()), &live);
+    assert_eq!(engine.status[0], Status::Skipped("done by hand".into()));
+}
+
+#[test]
+fn a_broken_connection_leaves_the_outcome_unknown_until_checked() {
+    let mut engine = engine(RESTART_ZK1);
+    let live = live(&[]);
+    engine.input(Input::Start, &live);
+    let intent = executes(&engine.input(Input::Confirm, &live))[0];
+    engine.ended(intent, Ended::Unknown { reason: "connection reset".into(), duration_ms: 3 }, 1);
+    assert_eq!(engine.status[0], Status::OutcomeUnknown("connection reset".into()));
+    engine.input(Input::MarkDone("zk1 restarted, checked its log".into()), &live);
+    assert_eq!(engine.status[0], Status::Done);
+}
+
+#[test]
+fn typing_the_wrong_host_runs_nothing() {
+    let mut engine = engine("  - {id: wipe, title: Wipe zk1, confirm: type-host, run: [{host: zk1, verb: stop}]}\n");
+    let live = live(&[]);
+    engine.input(Input::Start, &live);
+    assert_eq!(engine.prompt, Some(Prompt::TypeHost("zk1".into())));
+    assert!(executes(&engine.input(Input::TypedHost("zk2".into()), &live)).is_empty());
+    assert_eq!(executes(&engine.input(Input::TypedHost("zk1".into()), &live)).len(), 1);
+}
+
+#[test]
+fn a_resumed_session_keeps_done_steps_and_flags_an_unfinished_intent() {
+    let mut engine = engine(&format!("{RESTART_ZK1}  - {{id: two, title: Two, run: [{{host: zk2, verb: restart}}]}}\n"));
+    engine.resume(
+        &[("restart-zk1".into(), crate::audit::record::StepState::Done)],
+        &["two".into()],
+    );
+    assert_eq!(engine.status[0], Status::Done);
+    assert!(matches!(engine.status[1], Status::OutcomeUnknown(_)));
+    assert_eq!(engine.prompt, Some(Prompt::Recover));
+}

@@ -356,6 +356,24 @@ impl EnsembleState {
             .is_some_and(|n| n.apply_zoo_cfg(result, at))
     }
 
+    /// What the audit log records of the ensemble: each node's health, zxid and view — the
+    /// parts whose change matters, not every counter.
+    pub fn snapshot(&self) -> serde_json::Value {
+        let nodes: Vec<serde_json::Value> = self
+            .nodes
+            .iter()
+            .map(|n| {
+                serde_json::json!({
+                    "name": n.target.name,
+                    "health": n.health,
+                    "zxid": n.zxid().map(|z| z.to_string()),
+                    "view": n.view.as_ref().map(|v| v.view.to_string()),
+                })
+            })
+            .collect();
+        serde_json::json!({ "nodes": nodes })
+    }
+
     /// Every node that says it leads. More than one is not yet split brain: a leader cut off by
     /// a partition still says `leader` for its old epoch for a while, so compare epochs.
     pub fn leaders(&self) -> Vec<usize> {

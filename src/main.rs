@@ -3,6 +3,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use zkpilot::app::run_loop::{self, RunOptions};
 use zkpilot::app::watch_loop::{self, WatchOptions};
 use zkpilot::audit::{self, AuditError, RecordHash};
 use zkpilot::ensemble::NodeTarget;
@@ -54,6 +55,18 @@ enum Command {
         reason), 1 when a step has a hazard the runbook does not accept, 2 on bad input."
     )]
     Plan(PlanArgs),
+    /// The console that walks an operator through a runbook on a live ensemble: live panels,
+    /// gates, the predicted state, confirmation, commands over SSH, waits, and an audit log
+    #[command(
+        after_help = "Examples:\n  zkpilot run runbooks/rolling-restart.yaml --inventory /tmp/zk/inventory.yaml\n  \
+        zkpilot run runbooks/rolling-restart.yaml --inventory /tmp/zk/inventory.yaml --autopilot --yes\n  \
+        zkpilot run runbooks/rolling-restart.yaml --inventory /tmp/zk/inventory.yaml --resume LOG\n\n\
+        Every decision, command intent (fsynced before the command runs), output and result\n\
+        goes to the audit log: $XDG_STATE_HOME/zkpilot/audit/ unless --audit FILE.\n\
+        --autopilot runs steps that need no human, stops at the first hazard, failure or step\n\
+        that needs one; exit status 0 when every step is done, 1 when it stopped, 2 on bad input."
+    )]
+    Run(RunArgs),
     #[command(subcommand)]
     Sandbox(SandboxCommand),
     /// Live panels of an ensemble: each node's role, zxid and lag, latency, load, sync state
@@ -114,6 +127,33 @@ struct PlanArgs {
     /// Print one JSON object per step instead of the table
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    binding: BindingArgs,
+    /// The audit log to create (default: a new file under $XDG_STATE_HOME/zkpilot/audit/)
+    #[arg(long, conflicts_with = "resume")]
+    audit: Option<PathBuf>,
+    /// Continue the session recorded in this audit log after a crash or a quit
+    #[arg(long, value_name = "LOG")]
+    resume: Option<PathBuf>,
+    /// Run without a screen: every step that needs no human, stopping at the first hazard,
+    /// failure or step that needs one (for rehearsals and tests; never a way around a gate)
+    #[arg(long)]
+    autopilot: bool,
+    /// With --autopilot: answer yes to steps that ask for a plain confirmation
+    #[arg(long, requires = "autopilot")]
+    yes: bool,
+    /// Time between polls of each node
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    interval: std::time::Duration,
+    /// The ZooKeeper version whose rules apply (default: what the servers say)
+    #[arg(long)]
+    zookeeper: Option<String>,
+    #[command(flatten)]
+    display: DisplayArgs,
 }
 
 #[derive(Args)]
@@ -258,6 +298,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Analyze { state, json } => analyze_command(&state, json),
         Command::Plan(args) => plan_command(&args),
+        Command::Run(args) => runtime.block_on(run_command(args)),
         Command::Sandbox(command) => runtime.block_on(sandbox_command(command)),
         Command::Watch(args) => runtime.block_on(watch_command(args)),
         Command::Audit(command) => audit_command(command),
@@ -300,6 +341,61 @@ fn plan_command(args: &PlanArgs) -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+async fn run_command(args: RunArgs) -> ExitCode {
+    let look = match settings::look(args.display.theme.as_deref(), args.display.ascii) {
+        Ok(look) => look,
+        Err(e) => return fail(&e, 2),
+    };
+    let inventory = match runbook_files::load_inventory(&args.binding.inventory) {
+        Ok(inventory) => inventory,
+        Err(e) => return fail(&e, 2),
+    };
+    let (bindings, variables) = match (
+        runbook_files::pairs(&args.binding.bindings, "--bind"),
+        runbook_files::pairs(&args.binding.variables, "--var"),
+    ) {
+        (Ok(b), Ok(v)) => (b, v),
+        (Err(e), _) | (_, Err(e)) => return fail(&e, 2),
+    };
+    let zookeeper = match args.zookeeper.as_deref().map(ZkVersion::parse) {
+        None => None,
+        Some(Some(version)) => Some(version),
+        Some(None) => return fail("bad --zookeeper version", 2),
+    };
+    let options = RunOptions {
+        runbook: args.binding.runbook,
+        inventory_path: args.binding.inventory,
+        inventory,
+        bindings,
+        variables,
+        interval: args.interval,
+        look,
+        audit: args.audit,
+        resume: args.resume,
+        autopilot: args.autopilot,
+        yes: args.yes,
+        zookeeper,
+    };
+    match run_loop::run(options).await {
+        Ok(end) => {
+            println!(
+                "{}: {}\naudit log {}: {} records, head {}",
+                if end.finished { "done" } else { "stopped" },
+                end.reason,
+                end.audit_path.display(),
+                end.records,
+                end.head
+            );
+            if end.finished {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => fail(&e, 2),
     }
 }
 

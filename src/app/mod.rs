@@ -1,6 +1,8 @@
 //! The console: models, pure updates, key bindings, the terminal and the event loops.
 
 pub mod keys;
+pub mod run;
+pub mod run_loop;
 pub mod terminal;
 pub mod watch;
 pub mod watch_loop;

@@ -2,7 +2,12 @@
 //! again — on quit, on error and on panic — so the operator's shell is never left broken.
 
 use std::io::{self, Stdout};
-use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Once};
+use std::time::Duration;
+
+use crossterm::event::KeyEvent;
+use tokio::sync::mpsc;
 
 use crossterm::execute;
 use crossterm::terminal::{
@@ -61,4 +66,28 @@ fn install_panic_hook() {
             previous(info);
         }));
     });
+}
+
+/// crossterm's reader blocks, so it runs on a thread of its own and checks `stop` between
+/// short waits.
+pub fn spawn_key_reader(stop: Arc<AtomicBool>) -> mpsc::Receiver<KeyEvent> {
+    let (tx, rx) = mpsc::channel(64);
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            match crossterm::event::poll(Duration::from_millis(100)) {
+                Ok(true) => {
+                    if let Ok(crossterm::event::Event::Key(event)) = crossterm::event::read() {
+                        if event.kind != crossterm::event::KeyEventKind::Release
+                            && tx.blocking_send(event).is_err()
+                        {
+                            return;
+                        }
+                    }
+                }
+                Ok(false) => {}
+                Err(_) => return,
+            }
+        }
+    });
+    rx
 }

@@ -9,8 +9,8 @@ use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
-use super::keys::{self, KeyAction};
-use super::terminal::RawTerminal;
+use super::keys;
+use super::terminal::{self, RawTerminal};
 use super::watch::{update, Action, WatchState};
 use crate::ensemble::{EnsembleState, NodeTarget};
 use crate::inventory::Inventory;
@@ -31,7 +31,7 @@ pub struct WatchOptions {
 pub async fn run(options: WatchOptions) -> io::Result<()> {
     let (mut reports, pollers) = poll::spawn(&options.targets, options.interval);
     let stop_keys = Arc::new(AtomicBool::new(false));
-    let mut keys = spawn_key_reader(stop_keys.clone());
+    let mut keys = terminal::spawn_key_reader(stop_keys.clone());
     let mut terminate = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
@@ -56,7 +56,10 @@ pub async fn run(options: WatchOptions) -> io::Result<()> {
         // Biased towards the keyboard so keys stay responsive while poll reports flood in.
         let action = tokio::select! {
             biased;
-            Some(key) = keys.recv() => Action::Key(key),
+            Some(event) = keys.recv() => match keys::action_for(&event) {
+                Some(key) => Action::Key(key),
+                None => continue,
+            },
             Some(report) = reports.recv() => Action::Poll(report),
             Some(action) = zoo_cfgs.recv() => action,
             _ = tick.tick() => Action::Tick(poll::unix_millis()),
@@ -97,32 +100,8 @@ pub async fn run(options: WatchOptions) -> io::Result<()> {
     result
 }
 
-/// crossterm's reader blocks, so it runs on a thread of its own and checks `stop` between
-/// short waits.
-fn spawn_key_reader(stop: Arc<AtomicBool>) -> mpsc::Receiver<KeyAction> {
-    let (tx, rx) = mpsc::channel(64);
-    std::thread::spawn(move || {
-        while !stop.load(Ordering::Relaxed) {
-            match crossterm::event::poll(Duration::from_millis(100)) {
-                Ok(true) => {
-                    if let Ok(crossterm::event::Event::Key(event)) = crossterm::event::read() {
-                        if let Some(action) = keys::action_for(&event) {
-                            if tx.blocking_send(action).is_err() {
-                                return;
-                            }
-                        }
-                    }
-                }
-                Ok(false) => {}
-                Err(_) => return,
-            }
-        }
-    });
-    rx
-}
-
 /// Runs the host's read-only `config` verb and hands the text back as an action.
-async fn read_zoo_cfg(
+pub async fn read_zoo_cfg(
     connections: Arc<Connections>,
     target: SshTarget,
     command: Option<String>,

@@ -21,7 +21,9 @@ use crate::zk::zxid::ZxidLag;
 pub enum Status {
     Pending,
     Running,
-    Waiting { since: Millis },
+    Waiting {
+        since: Millis,
+    },
     Done,
     Failed(String),
     Skipped(String),
@@ -128,7 +130,12 @@ pub struct Readiness {
 }
 
 impl Engine {
-    pub fn new(procedure: Procedure, version: ZkVersion, node_of: Vec<Option<usize>>, operator: String) -> Engine {
+    pub fn new(
+        procedure: Procedure,
+        version: ZkVersion,
+        node_of: Vec<Option<usize>>,
+        operator: String,
+    ) -> Engine {
         let expected = SimState::initial(&procedure);
         Engine {
             status: vec![Status::Pending; procedure.steps.len()],
@@ -161,7 +168,10 @@ impl Engine {
     }
 
     fn host_name(&self, host: usize) -> String {
-        self.procedure.hosts.get(host).map_or_else(|| "?".into(), |h| h.name.clone())
+        self.procedure
+            .hosts
+            .get(host)
+            .map_or_else(|| "?".into(), |h| h.name.clone())
     }
 
     /// Gates and the predicted state of the current step, on the live ensemble.
@@ -175,18 +185,27 @@ impl Engine {
             .collect();
         let (procedure, start) = self.live_start(live);
         let (hazards, _, analysis) = assess(&procedure, step, &start, self.version);
-        let predicted = Some(match (analysis.quorum_possible, witness_names(&procedure, &analysis)) {
-            (_, Some([a, b])) => format!(
-                "after it: SPLIT BRAIN POSSIBLE — {} leading {{{}}} and {} leading {{{}}}",
-                a.leader,
-                a.members.join(", "),
-                b.leader,
-                b.members.join(", ")
-            ),
-            (true, None) => "after it: one quorum can form, two cannot".to_string(),
-            (false, None) => "after it: NO QUORUM can form".to_string(),
-        });
-        Some(Readiness { gates, hazards, predicted })
+        let predicted = Some(
+            match (
+                analysis.quorum_possible,
+                witness_names(&procedure, &analysis),
+            ) {
+                (_, Some([a, b])) => format!(
+                    "after it: SPLIT BRAIN POSSIBLE — {} leading {{{}}} and {} leading {{{}}}",
+                    a.leader,
+                    a.members.join(", "),
+                    b.leader,
+                    b.members.join(", ")
+                ),
+                (true, None) => "after it: one quorum can form, two cannot".to_string(),
+                (false, None) => "after it: NO QUORUM can form".to_string(),
+            },
+        );
+        Some(Readiness {
+            gates,
+            hazards,
+            predicted,
+        })
     }
 
     /// The live ensemble as the simulation's starting point: what runs and the view each node
@@ -195,12 +214,18 @@ impl Engine {
         let mut procedure = self.procedure.clone();
         let mut state = self.expected.clone();
         for (host, node) in self.node_of.iter().enumerate() {
-            let Some(node) = node.and_then(|n| live.nodes.get(n)) else { continue };
+            let Some(node) = node.and_then(|n| live.nodes.get(n)) else {
+                continue;
+            };
             if node.health == crate::ensemble::Health::Unknown {
                 continue;
             }
             state.up[host] = node.health.is_up();
-            if let Some(observed) = node.view.as_ref().filter(|v| v.source != ViewSource::Declared) {
+            if let Some(observed) = node
+                .view
+                .as_ref()
+                .filter(|v| v.source != ViewSource::Declared)
+            {
                 let name = format!("live:{}", self.host_name(host));
                 procedure.views.insert(name.clone(), observed.view.clone());
                 state.running[host] = Some(name);
@@ -211,7 +236,13 @@ impl Engine {
 
     /// One gate on the live ensemble: Ok, or why not in words.
     pub fn gate(&self, gate: &Gate, live: &EnsembleState) -> Result<(), String> {
-        let node = |host: &usize| self.node_of.get(*host).copied().flatten().and_then(|n| live.nodes.get(n));
+        let node = |host: &usize| {
+            self.node_of
+                .get(*host)
+                .copied()
+                .flatten()
+                .and_then(|n| live.nodes.get(n))
+        };
         let name = |host: &usize| self.host_name(*host);
         match gate {
             Gate::Synced => synced(live),
@@ -224,7 +255,9 @@ impl Engine {
                         Some(ZxidLag::Transactions(t)) if t >= *bound => {
                             return Err(format!("{} is {t} transactions behind", n.target.name))
                         }
-                        Some(ZxidLag::OlderEpoch { .. }) => return Err(format!("{} is on an older epoch", n.target.name)),
+                        Some(ZxidLag::OlderEpoch { .. }) => {
+                            return Err(format!("{} is on an older epoch", n.target.name))
+                        }
                         _ => {}
                     }
                 }
@@ -235,11 +268,15 @@ impl Engine {
                 _ => Err(format!("{} is not the leader", name(h))),
             },
             Gate::NotLeader(h) => match node(h) {
-                Some(n) if n.health.mode() == Some(Mode::Leader) => Err(format!("{} leads", name(h))),
+                Some(n) if n.health.mode() == Some(Mode::Leader) => {
+                    Err(format!("{} leads", name(h)))
+                }
                 _ => Ok(()),
             },
             Gate::Down(h) => match node(h) {
-                Some(n) if !n.health.is_up() && n.health != crate::ensemble::Health::Unknown => Ok(()),
+                Some(n) if !n.health.is_up() && n.health != crate::ensemble::Health::Unknown => {
+                    Ok(())
+                }
                 _ => Err(format!("{} still runs", name(h))),
             },
             Gate::Mode { host, modes } => match node(host).and_then(|n| n.health.mode()) {
@@ -253,15 +290,24 @@ impl Engine {
 
     /// Applies an operator input; returns the effects to perform, in order.
     pub fn input(&mut self, input: Input, live: &EnsembleState) -> Vec<Effect> {
-        let Some(index) = self.current() else { return Vec::new() };
+        let Some(index) = self.current() else {
+            return Vec::new();
+        };
         let mut effects = Vec::new();
         match (self.status[index].clone(), input) {
             (Status::Pending, Input::Start) => self.prepare(index, live, &mut effects),
-            (Status::Pending, Input::Override(reason)) if matches!(self.prompt, Some(Prompt::Override { .. })) => {
+            (Status::Pending, Input::Override(reason))
+                if matches!(self.prompt, Some(Prompt::Override { .. })) =>
+            {
                 if reason.trim().is_empty() {
                     self.message = Some("an override needs a reason".into());
                 } else {
-                    effects.push(self.decision(index, DecisionKind::Override { reason: reason.clone() }));
+                    effects.push(self.decision(
+                        index,
+                        DecisionKind::Override {
+                            reason: reason.clone(),
+                        },
+                    ));
                     self.override_reason = Some(reason);
                     self.prepare(index, live, &mut effects);
                 }
@@ -276,7 +322,8 @@ impl Engine {
                         effects.push(self.decision(index, DecisionKind::Confirm));
                         self.launch(index, &mut effects);
                     } else {
-                        self.message = Some(format!("`{typed}` is not `{expected}`: nothing was run"));
+                        self.message =
+                            Some(format!("`{typed}` is not `{expected}`: nothing was run"));
                     }
                 }
             }
@@ -303,17 +350,30 @@ impl Engine {
                     self.release(index, &mut effects);
                 }
             }
-            (Status::Failed(_) | Status::OutcomeUnknown(_) | Status::Pending, Input::Skip(reason)) => {
+            (
+                Status::Failed(_) | Status::OutcomeUnknown(_) | Status::Pending,
+                Input::Skip(reason),
+            ) => {
                 if reason.trim().is_empty() {
                     self.message = Some("skipping needs a reason".into());
                 } else {
-                    effects.push(self.decision(index, DecisionKind::Skip { reason: reason.clone() }));
+                    effects.push(self.decision(
+                        index,
+                        DecisionKind::Skip {
+                            reason: reason.clone(),
+                        },
+                    ));
                     self.prompt = None;
                     self.set_status(index, Status::Skipped(reason), &mut effects);
                 }
             }
             (Status::OutcomeUnknown(_), Input::MarkDone(reason)) if !reason.trim().is_empty() => {
-                effects.push(self.decision(index, DecisionKind::Override { reason: format!("checked by hand: {reason}") }));
+                effects.push(self.decision(
+                    index,
+                    DecisionKind::Override {
+                        reason: format!("checked by hand: {reason}"),
+                    },
+                ));
                 self.complete(index, &mut effects);
             }
             _ => {}
@@ -328,7 +388,9 @@ impl Engine {
             self.message = Some("this step needs a second operator's approval (`zkpilot follow`), which this console cannot collect yet: nothing was run".into());
             return;
         }
-        let Some(readiness) = self.readiness(live) else { return };
+        let Some(readiness) = self.readiness(live) else {
+            return;
+        };
         for (gate, result) in &readiness.gates {
             effects.push(record(
                 AuditEvent::Gate {
@@ -340,8 +402,14 @@ impl Engine {
                 false,
             ));
         }
-        let split = readiness.hazards.iter().any(|h| h.hazard == Hazard::SplitBrain);
-        let no_quorum = readiness.hazards.iter().any(|h| h.hazard == Hazard::QuorumLoss);
+        let split = readiness
+            .hazards
+            .iter()
+            .any(|h| h.hazard == Hazard::SplitBrain);
+        let no_quorum = readiness
+            .hazards
+            .iter()
+            .any(|h| h.hazard == Hazard::QuorumLoss);
         effects.push(record(
             AuditEvent::Verdict {
                 step: step.id.clone(),
@@ -361,7 +429,12 @@ impl Engine {
             readiness
                 .gates
                 .iter()
-                .filter_map(|(gate, result)| result.as_ref().err().map(|why| format!("gate `{gate}` not met: {why}")))
+                .filter_map(|(gate, result)| {
+                    result
+                        .as_ref()
+                        .err()
+                        .map(|why| format!("gate `{gate}` not met: {why}"))
+                })
                 .filter(|r| !r.contains("checked when the step starts")),
         );
         if !reasons.is_empty() && self.override_reason.is_none() {
@@ -372,7 +445,10 @@ impl Engine {
             Confirm::None => None,
             Confirm::Yes => Some(Prompt::Confirm),
             Confirm::TypeHost => Some(Prompt::TypeHost(
-                step.commands.first().map(|c| self.procedure.hosts[c.host].inventory.name.clone()).unwrap_or_default(),
+                step.commands
+                    .first()
+                    .map(|c| self.procedure.hosts[c.host].inventory.name.clone())
+                    .unwrap_or_default(),
             )),
         };
         if self.prompt.is_none() {
@@ -423,7 +499,9 @@ impl Engine {
     /// A command's end, as SSH reports it.
     pub fn ended(&mut self, intent: u64, ended: Ended, now: Millis) -> Vec<Effect> {
         let mut effects = Vec::new();
-        let Some(index) = self.current() else { return effects };
+        let Some(index) = self.current() else {
+            return effects;
+        };
         if !self.running.contains(&intent) {
             return effects;
         }
@@ -432,13 +510,31 @@ impl Engine {
             Ended::Exited { code, duration_ms } => (
                 *code,
                 *duration_ms,
-                if *code == Some(0) { CommandOutcome::Ok } else { CommandOutcome::Failed },
+                if *code == Some(0) {
+                    CommandOutcome::Ok
+                } else {
+                    CommandOutcome::Failed
+                },
             ),
             Ended::NotRun(reason) => {
-                effects.push(record(AuditEvent::Note { text: format!("intent {intent} was not run: {reason}") }, false));
+                effects.push(record(
+                    AuditEvent::Note {
+                        text: format!("intent {intent} was not run: {reason}"),
+                    },
+                    false,
+                ));
                 (None, 0, CommandOutcome::Failed)
             }
-            Ended::Unknown { reason, duration_ms } => (None, *duration_ms, CommandOutcome::Unknown { reason: reason.clone() }),
+            Ended::Unknown {
+                reason,
+                duration_ms,
+            } => (
+                None,
+                *duration_ms,
+                CommandOutcome::Unknown {
+                    reason: reason.clone(),
+                },
+            ),
         };
         effects.push(record(
             AuditEvent::Result {
@@ -451,15 +547,24 @@ impl Engine {
         ));
         match (ended, &self.status[index]) {
             (_, Status::Failed(_) | Status::OutcomeUnknown(_)) => {}
-            (Ended::Exited { code: Some(0), .. }, _) => self.release_or_finish(index, &mut effects, now),
+            (Ended::Exited { code: Some(0), .. }, _) => {
+                self.release_or_finish(index, &mut effects, now)
+            }
             (Ended::Exited { code, .. }, _) => {
                 self.queue.clear();
-                let why = format!("a command exited with {}", code.map_or("a signal".into(), |c| c.to_string()));
+                let why = format!(
+                    "a command exited with {}",
+                    code.map_or("a signal".into(), |c| c.to_string())
+                );
                 self.fail(index, Status::Failed(why), &mut effects);
             }
             (Ended::NotRun(reason), _) => {
                 self.queue.clear();
-                self.fail(index, Status::Failed(format!("not run: {reason}")), &mut effects);
+                self.fail(
+                    index,
+                    Status::Failed(format!("not run: {reason}")),
+                    &mut effects,
+                );
             }
             (Ended::Unknown { reason, .. }, _) => {
                 self.queue.clear();
@@ -515,24 +620,46 @@ impl Engine {
     /// Checks the current step's wait against the live ensemble and the clock.
     pub fn tick(&mut self, live: &EnsembleState, now: Millis) -> Vec<Effect> {
         let mut effects = Vec::new();
-        let Some(index) = self.current() else { return effects };
-        let Status::Waiting { since } = self.status[index] else { return effects };
+        let Some(index) = self.current() else {
+            return effects;
+        };
+        let Status::Waiting { since } = self.status[index] else {
+            return effects;
+        };
         let since = if since == 0 {
             self.status[index] = Status::Waiting { since: now };
             now
         } else {
             since
         };
-        let Some(wait) = self.step(index).wait.clone() else { return effects };
-        let unmet: Vec<String> = wait
+        let Some(wait) = self.step(index).wait.clone() else {
+            return effects;
+        };
+        let mut unmet: Vec<String> = wait
             .until
             .iter()
             .filter_map(|g| self.gate(g, live).err())
             .collect();
+        // Only what was seen after the commands ended counts: an answer from before a restart
+        // would say the node is back when it never left.
+        if let Some(stale) = live
+            .nodes
+            .iter()
+            .find(|n| n.last_poll_at.is_none_or(|at| at < since))
+        {
+            unmet.push(format!(
+                "{} not polled since the commands ended",
+                stale.target.name
+            ));
+        }
         if unmet.is_empty() {
             self.complete(index, &mut effects);
         } else if now.saturating_sub(since) > wait.timeout.as_millis() as u64 {
-            self.fail(index, Status::Failed(format!("the wait timed out: {}", unmet.join("; "))), &mut effects);
+            self.fail(
+                index,
+                Status::Failed(format!("the wait timed out: {}", unmet.join("; "))),
+                &mut effects,
+            );
         }
         effects
     }
@@ -540,7 +667,9 @@ impl Engine {
     /// How long the current wait has run and may run, for a progress display.
     pub fn wait_progress(&self, now: Millis) -> Option<(u64, u64)> {
         let index = self.current()?;
-        let Status::Waiting { since } = self.status[index] else { return None };
+        let Status::Waiting { since } = self.status[index] else {
+            return None;
+        };
         let limit = self.step(index).wait.as_ref()?.timeout.as_millis() as u64;
         Some((now.saturating_sub(since.max(1)).min(limit), limit))
     }
@@ -551,7 +680,10 @@ impl Engine {
                 step: self.step(index).id.clone(),
                 state: status.audit_state(),
             },
-            matches!(status, Status::Done | Status::Failed(_) | Status::OutcomeUnknown(_)),
+            matches!(
+                status,
+                Status::Done | Status::Failed(_) | Status::OutcomeUnknown(_)
+            ),
         ));
         self.status[index] = status;
     }
@@ -579,7 +711,9 @@ impl Engine {
                         }
                         self.status[index] = Status::Done;
                     }
-                    StepState::Skipped => self.status[index] = Status::Skipped("skipped before the resume".into()),
+                    StepState::Skipped => {
+                        self.status[index] = Status::Skipped("skipped before the resume".into())
+                    }
                     _ => {}
                 }
             }
@@ -609,7 +743,10 @@ fn record(event: AuditEvent, sync: bool) -> Effect {
 fn synced(live: &EnsembleState) -> Result<(), String> {
     let leader = live.leader().ok_or("no leader")?;
     let node = &live.nodes[leader];
-    let mntr = node.mntr.as_ref().ok_or("the leader's mntr is not known (not whitelisted?)")?;
+    let mntr = node
+        .mntr
+        .as_ref()
+        .ok_or("the leader's mntr is not known (not whitelisted?)")?;
     let voters = node
         .view
         .as_ref()
@@ -625,7 +762,9 @@ fn synced(live: &EnsembleState) -> Result<(), String> {
             }
         }
     }
-    let synced = mntr.synced_voting_followers().ok_or("the leader reports no synced followers")?;
+    let synced = mntr
+        .synced_voting_followers()
+        .ok_or("the leader reports no synced followers")?;
     let pending = mntr.pending_syncs().unwrap_or(0);
     if pending > 0 {
         return Err(format!("{pending} syncs pending"));

@@ -38,13 +38,20 @@ fn engine(steps: &str) -> Engine {
         read_fragment: &read,
     };
     let procedure = bind(&text, Path::new("rb.yaml"), &input).unwrap();
-    Engine::new(procedure, ZkVersion::NEWEST, vec![Some(0), Some(1), Some(2)], "alice".into())
+    Engine::new(
+        procedure,
+        ZkVersion::NEWEST,
+        vec![Some(0), Some(1), Some(2)],
+        "alice".into(),
+    )
 }
 
 fn conf(sid: u64) -> String {
     let mut text = format!("serverId={sid}\nmembership: \n");
     for member in 1..=3 {
-        text.push_str(&format!("server.{member}=10.0.0.{member}:2888:3888:participant\n"));
+        text.push_str(&format!(
+            "server.{member}=10.0.0.{member}:2888:3888:participant\n"
+        ));
     }
     text + "version=0"
 }
@@ -71,9 +78,17 @@ fn live(down: &[usize]) -> EnsembleState {
                 (Command::Conf, Ok(conf(3))),
             ]
         } else {
-            vec![(Command::Srvr, Ok(FOLLOWER_SRVR.to_string())), (Command::Conf, Ok(conf(node as u64 + 1)))]
+            vec![
+                (Command::Srvr, Ok(FOLLOWER_SRVR.to_string())),
+                (Command::Conf, Ok(conf(node as u64 + 1))),
+            ]
         };
-        state.apply(&PollReport { node, at: 1, round_trip_ms: None, answers });
+        state.apply(&PollReport {
+            node,
+            at: 20_000,
+            round_trip_ms: None,
+            answers,
+        });
     }
     state
 }
@@ -95,20 +110,47 @@ fn a_confirmed_step_records_its_intent_before_it_runs_then_waits_until_done() {
     let mut engine = engine(RESTART_ZK1);
     let live = live(&[]);
     let effects = engine.input(Input::Start, &live);
-    assert!(executes(&effects).is_empty(), "nothing runs before confirmation");
+    assert!(
+        executes(&effects).is_empty(),
+        "nothing runs before confirmation"
+    );
     assert_eq!(engine.prompt, Some(Prompt::Confirm));
     let effects = engine.input(Input::Confirm, &live);
     let intent_at = effects
         .iter()
-        .position(|e| matches!(e, Effect::Record { event: AuditEvent::Intent { .. }, sync: true }))
+        .position(|e| {
+            matches!(
+                e,
+                Effect::Record {
+                    event: AuditEvent::Intent { .. },
+                    sync: true
+                }
+            )
+        })
         .unwrap();
-    let execute_at = effects.iter().position(|e| matches!(e, Effect::Execute { .. })).unwrap();
-    assert!(intent_at < execute_at, "the intent is fsynced before the command is released");
+    let execute_at = effects
+        .iter()
+        .position(|e| matches!(e, Effect::Execute { .. }))
+        .unwrap();
+    assert!(
+        intent_at < execute_at,
+        "the intent is fsynced before the command is released"
+    );
     let intent = executes(&effects)[0];
-    engine.ended(intent, Ended::Exited { code: Some(0), duration_ms: 900 }, 10_000);
+    engine.ended(
+        intent,
+        Ended::Exited {
+            code: Some(0),
+            duration_ms: 900,
+        },
+        10_000,
+    );
     assert!(matches!(engine.status[0], Status::Waiting { .. }));
     engine.tick(&super::engine_tests::live(&[0]), 11_000);
-    assert!(matches!(engine.status[0], Status::Waiting { .. }), "zk1 is still down");
+    assert!(
+        matches!(engine.status[0], Status::Waiting { .. }),
+        "zk1 is still down"
+    );
     engine.tick(&live, 12_000);
     assert_eq!(engine.status[0], Status::Done);
     assert!(engine.finished());
@@ -119,12 +161,23 @@ fn a_step_that_would_lose_quorum_needs_an_override_with_a_reason() {
     let mut engine = engine("  - {id: stop-zk1, title: Stop zk1, run: [{host: zk1, verb: stop}], effect: [{stop: {host: zk1}}]}\n");
     let live = live(&[1]);
     engine.input(Input::Start, &live);
-    let Some(Prompt::Override { reasons }) = &engine.prompt else { panic!("{:?}", engine.prompt) };
+    let Some(Prompt::Override { reasons }) = &engine.prompt else {
+        panic!("{:?}", engine.prompt)
+    };
     assert!(reasons[0].contains("quorum loss"), "{reasons:?}");
     assert!(executes(&engine.input(Input::Override("  ".into()), &live)).is_empty());
-    assert_eq!(engine.message.as_deref(), Some("an override needs a reason"));
+    assert_eq!(
+        engine.message.as_deref(),
+        Some("an override needs a reason")
+    );
     let effects = engine.input(Input::Override("the client tier is drained".into()), &live);
-    assert!(effects.iter().any(|e| matches!(e, Effect::Record { event: AuditEvent::Decision { .. }, .. })));
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Record {
+            event: AuditEvent::Decision { .. },
+            ..
+        }
+    )));
     assert_eq!(engine.prompt, Some(Prompt::Confirm));
     assert_eq!(executes(&engine.input(Input::Confirm, &live)).len(), 1);
 }
@@ -135,7 +188,14 @@ fn a_failed_command_offers_recovery_and_skip_needs_a_reason() {
     let live = live(&[]);
     engine.input(Input::Start, &live);
     let intent = executes(&engine.input(Input::Confirm, &live))[0];
-    engine.ended(intent, Ended::Exited { code: Some(1), duration_ms: 5 }, 1);
+    engine.ended(
+        intent,
+        Ended::Exited {
+            code: Some(1),
+            duration_ms: 5,
+        },
+        1,
+    );
     assert!(matches!(engine.status[0], Status::Failed(_)));
     assert_eq!(engine.prompt, Some(Prompt::Recover));
     engine.input(Input::Skip(String::new()), &live);
@@ -150,25 +210,45 @@ fn a_broken_connection_leaves_the_outcome_unknown_until_checked() {
     let live = live(&[]);
     engine.input(Input::Start, &live);
     let intent = executes(&engine.input(Input::Confirm, &live))[0];
-    engine.ended(intent, Ended::Unknown { reason: "connection reset".into(), duration_ms: 3 }, 1);
-    assert_eq!(engine.status[0], Status::OutcomeUnknown("connection reset".into()));
-    engine.input(Input::MarkDone("zk1 restarted, checked its log".into()), &live);
+    engine.ended(
+        intent,
+        Ended::Unknown {
+            reason: "connection reset".into(),
+            duration_ms: 3,
+        },
+        1,
+    );
+    assert_eq!(
+        engine.status[0],
+        Status::OutcomeUnknown("connection reset".into())
+    );
+    engine.input(
+        Input::MarkDone("zk1 restarted, checked its log".into()),
+        &live,
+    );
     assert_eq!(engine.status[0], Status::Done);
 }
 
 #[test]
 fn typing_the_wrong_host_runs_nothing() {
-    let mut engine = engine("  - {id: wipe, title: Wipe zk1, confirm: type-host, run: [{host: zk1, verb: stop}]}\n");
+    let mut engine = engine(
+        "  - {id: wipe, title: Wipe zk1, confirm: type-host, run: [{host: zk1, verb: stop}]}\n",
+    );
     let live = live(&[]);
     engine.input(Input::Start, &live);
     assert_eq!(engine.prompt, Some(Prompt::TypeHost("zk1".into())));
     assert!(executes(&engine.input(Input::TypedHost("zk2".into()), &live)).is_empty());
-    assert_eq!(executes(&engine.input(Input::TypedHost("zk1".into()), &live)).len(), 1);
+    assert_eq!(
+        executes(&engine.input(Input::TypedHost("zk1".into()), &live)).len(),
+        1
+    );
 }
 
 #[test]
 fn a_resumed_session_keeps_done_steps_and_flags_an_unfinished_intent() {
-    let mut engine = engine(&format!("{RESTART_ZK1}  - {{id: two, title: Two, run: [{{host: zk2, verb: restart}}]}}\n"));
+    let mut engine = engine(&format!(
+        "{RESTART_ZK1}  - {{id: two, title: Two, run: [{{host: zk2, verb: restart}}]}}\n"
+    ));
     engine.resume(
         &[("restart-zk1".into(), crate::audit::record::StepState::Done)],
         &["two".into()],

@@ -8,6 +8,6 @@ pub mod procedure;
 pub mod simulate;
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod engine_tests;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,580 @@
+//! Adapter: `zkpilot run`. Polls the ensemble, binds the runbook to it, writes the audit log,
+//! runs commands over SSH, and drives the step engine — from the console, or without a screen
+//! for `--autopilot`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use sha2::{Digest, Sha256};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+
+use super::run::{update, RunAction, RunState};
+use super::terminal::{self, RawTerminal};
+use super::watch::WatchState;
+use crate::audit::record::{AuditEvent, OutputStream, Secrets, SessionInfo, StepState, Timestamp};
+use crate::audit::writer::default_audit_dir;
+use crate::audit::{location, AuditWriter, Durability};
+use crate::ensemble::{EnsembleState, NodeTarget};
+use crate::inventory::Inventory;
+use crate::poll;
+use crate::remote::{Connections, Outcome, SshTarget, Stream};
+use crate::runbook::engine::{Effect, Ended, Engine, Input, Prompt, Status};
+use crate::runbook_files;
+use crate::view::{self, Look};
+use crate::zk::version::ZkVersion;
+
+pub struct RunOptions {
+    pub runbook: PathBuf,
+    pub inventory_path: PathBuf,
+    pub inventory: Inventory,
+    pub bindings: BTreeMap<String, String>,
+    pub variables: BTreeMap<String, String>,
+    pub interval: Duration,
+    pub look: Look,
+    pub audit: Option<PathBuf>,
+    pub resume: Option<PathBuf>,
+    pub autopilot: bool,
+    /// With `--autopilot`: answer "yes" to steps that ask for a plain confirmation.
+    pub yes: bool,
+    pub zookeeper: Option<ZkVersion>,
+}
+
+/// How a run ended, for the exit status and the last words on the terminal.
+pub struct RunEnd {
+    pub finished: bool,
+    pub reason: String,
+    pub audit_path: PathBuf,
+    pub records: u64,
+    pub head: String,
+}
+
+/// How long `--autopilot` waits for a step's gates to turn green before it gives up.
+const GATE_PATIENCE_MS: u64 = 120_000;
+
+pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
+    let targets = inventory_targets(&options.inventory);
+    let (mut reports, pollers) = poll::spawn(&targets, options.interval);
+    let mut ensemble = EnsembleState::new(targets);
+    first_poll(&mut ensemble, &mut reports).await;
+    let leader = ensemble
+        .leader()
+        .map(|i| ensemble.nodes[i].target.name.clone());
+    let loaded = runbook_files::load(
+        &options.runbook,
+        &options.inventory,
+        &options.bindings,
+        &options.variables,
+        leader.as_deref(),
+    )?;
+    let procedure = loaded.procedure;
+    let version = options
+        .zookeeper
+        .or_else(|| ensemble.version())
+        .or_else(|| {
+            options
+                .inventory
+                .zookeeper
+                .as_deref()
+                .and_then(ZkVersion::parse)
+        })
+        .unwrap_or(ZkVersion::NEWEST);
+    let node_of = procedure
+        .hosts
+        .iter()
+        .map(|h| {
+            options
+                .inventory
+                .hosts
+                .iter()
+                .position(|i| i.name == h.inventory.name)
+        })
+        .collect();
+    let mut engine = Engine::new(procedure.clone(), version, node_of, operator());
+
+    let secrets = Secrets::new(procedure.secrets.clone());
+    let (writer, audit_path) = match &options.resume {
+        Some(path) => {
+            let (writer, resumed) =
+                AuditWriter::open_append(path, secrets, now()).map_err(|e| e.to_string())?;
+            let (states, open) = progress_of(&resumed.records);
+            engine.resume(&states, &open);
+            (writer, path.clone())
+        }
+        None => {
+            let path = match &options.audit {
+                Some(path) => path.clone(),
+                None => default_audit_dir().map_err(|e| e.to_string())?.join(
+                    location::session_file_name(now(), &options.runbook.display().to_string()),
+                ),
+            };
+            let session = SessionInfo {
+                tool_version: env!("CARGO_PKG_VERSION").to_string(),
+                runbook_path: options.runbook.display().to_string(),
+                runbook_sha256: hex(&Sha256::digest(loaded.text.as_bytes())),
+                inventory_path: options.inventory_path.display().to_string(),
+                operator: operator(),
+                host: hostname(),
+                tty: tty(),
+            };
+            let writer =
+                AuditWriter::create(&path, session, secrets, now()).map_err(|e| e.to_string())?;
+            (writer, path)
+        }
+    };
+
+    let ssh_targets: Vec<SshTarget> = procedure
+        .hosts
+        .iter()
+        .map(|h| SshTarget::from_inventory(&options.inventory, &h.inventory))
+        .collect();
+    let connections = Arc::new(Connections::new(
+        Duration::from_secs(10),
+        std::env::temp_dir(),
+    ));
+    let (events_tx, events) = mpsc::channel(256);
+    let mut performer = Performer {
+        writer,
+        connections: connections.clone(),
+        events: events_tx,
+        targets: ssh_targets,
+        autopilot: options.autopilot,
+        last_snapshot: None,
+        failed: None,
+    };
+    let watch = WatchState::new(procedure.name.clone(), ensemble, poll::unix_millis());
+    let mut state = RunState::new(watch, engine, audit_path.display().to_string());
+    performer.snapshot(&state.watch.ensemble);
+
+    let outcome = if options.autopilot {
+        autopilot(
+            &mut state,
+            &mut performer,
+            &mut reports,
+            events,
+            options.yes,
+        )
+        .await
+    } else {
+        console(
+            &mut state,
+            &mut performer,
+            &mut reports,
+            events,
+            &options.look,
+        )
+        .await
+    };
+    for poller in pollers {
+        poller.abort();
+    }
+    connections.close_all().await;
+    let (finished, reason) = outcome.map_err(|e| e.to_string())?;
+    let reason = performer.failed.clone().unwrap_or(reason);
+    let head = performer
+        .writer
+        .end_session(&reason, now())
+        .map_err(|e| e.to_string())?;
+    Ok(RunEnd {
+        finished,
+        reason,
+        audit_path,
+        records: head.records,
+        head: head.hash.to_string(),
+    })
+}
+
+/// Waits a few seconds for every node's first answer, so the runbook binds to the live leader.
+async fn first_poll(
+    ensemble: &mut EnsembleState,
+    reports: &mut mpsc::Receiver<crate::ensemble::PollReport>,
+) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while ensemble
+        .nodes
+        .iter()
+        .any(|n| n.health == crate::ensemble::Health::Unknown)
+    {
+        match tokio::time::timeout_at(deadline, reports.recv()).await {
+            Ok(Some(report)) => {
+                ensemble.apply(&report);
+            }
+            _ => return,
+        }
+    }
+}
+
+struct Performer {
+    writer: AuditWriter,
+    connections: Arc<Connections>,
+    events: mpsc::Sender<RunAction>,
+    targets: Vec<SshTarget>,
+    autopilot: bool,
+    last_snapshot: Option<serde_json::Value>,
+    /// Set when the audit log cannot be written: nothing else may run after that.
+    failed: Option<String>,
+}
+
+impl Performer {
+    fn perform(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            if self.failed.is_some() {
+                return;
+            }
+            match effect {
+                Effect::Record { event, sync } => {
+                    if self.autopilot {
+                        narrate(&event);
+                    }
+                    let durability = if sync {
+                        Durability::Sync
+                    } else {
+                        Durability::Buffered
+                    };
+                    if let Err(e) = self.writer.append(event, now(), durability) {
+                        self.failed = Some(format!(
+                            "the audit log cannot be written, so nothing more runs: {e}"
+                        ));
+                    }
+                }
+                Effect::Execute {
+                    intent,
+                    host,
+                    command,
+                    timeout,
+                } => {
+                    let Some(target) = self.targets.get(host).cloned() else {
+                        continue;
+                    };
+                    let connections = self.connections.clone();
+                    let events = self.events.clone();
+                    tokio::spawn(async move {
+                        let (lines_tx, mut lines) = mpsc::unbounded_channel();
+                        let forward_events = events.clone();
+                        let forward = tokio::spawn(async move {
+                            while let Some(line) = lines.recv().await {
+                                if forward_events
+                                    .send(RunAction::Output { intent, line })
+                                    .await
+                                    .is_err()
+                                {
+                                    return;
+                                }
+                            }
+                        });
+                        let outcome = connections
+                            .run(
+                                &target,
+                                &command.text,
+                                command.stdin.as_deref(),
+                                timeout,
+                                lines_tx,
+                            )
+                            .await;
+                        let _ = forward.await;
+                        let ended = match outcome {
+                            Outcome::Exited { code, duration } => Ended::Exited {
+                                code,
+                                duration_ms: millis(duration),
+                            },
+                            Outcome::NotRun(e) => Ended::NotRun(e.to_string()),
+                            Outcome::Unknown { reason, duration } => Ended::Unknown {
+                                reason,
+                                duration_ms: millis(duration),
+                            },
+                        };
+                        let _ = events.send(RunAction::Ended { intent, ended }).await;
+                    });
+                }
+            }
+        }
+    }
+
+    fn output(&mut self, intent: u64, stream: Stream, text: &str) {
+        let stream = match stream {
+            Stream::Stdout => OutputStream::Stdout,
+            Stream::Stderr => OutputStream::Stderr,
+        };
+        let event = AuditEvent::Output {
+            intent,
+            stream,
+            text: text.to_string(),
+        };
+        if let Err(e) = self.writer.append(event, now(), Durability::Buffered) {
+            self.failed = Some(format!(
+                "the audit log cannot be written, so nothing more runs: {e}"
+            ));
+        }
+    }
+
+    /// Records the ensemble when its roles, epochs or views changed, not on every poll.
+    fn snapshot(&mut self, ensemble: &EnsembleState) {
+        let state = ensemble.snapshot();
+        if self.last_snapshot.as_ref() != Some(&state) {
+            self.last_snapshot = Some(state.clone());
+            if let Err(e) =
+                self.writer
+                    .append(AuditEvent::Snapshot { state }, now(), Durability::Buffered)
+            {
+                self.failed = Some(format!(
+                    "the audit log cannot be written, so nothing more runs: {e}"
+                ));
+            }
+        }
+    }
+
+    fn handle(&mut self, state: &mut RunState, action: RunAction) {
+        if let RunAction::Output { intent, line } = &action {
+            self.output(*intent, line.stream, &line.text);
+        }
+        let is_poll = matches!(action, RunAction::Poll(_));
+        let effects = update(state, action);
+        if is_poll {
+            self.snapshot(&state.watch.ensemble);
+        }
+        self.perform(effects);
+    }
+}
+
+type Ending = Result<(bool, String), io::Error>;
+
+async fn console(
+    state: &mut RunState,
+    performer: &mut Performer,
+    reports: &mut mpsc::Receiver<crate::ensemble::PollReport>,
+    mut events: mpsc::Receiver<RunAction>,
+    look: &Look,
+) -> Ending {
+    let stop_keys = Arc::new(AtomicBool::new(false));
+    let mut keys = terminal::spawn_key_reader(stop_keys.clone());
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut terminal = RawTerminal::enter()?;
+    let result = loop {
+        if let Err(e) = terminal
+            .screen
+            .draw(|frame| view::run::draw_run(frame, state, look))
+        {
+            break Err(e);
+        }
+        let action = tokio::select! {
+            biased;
+            Some(key) = keys.recv() => RunAction::Key(key),
+            Some(event) = events.recv() => event,
+            Some(report) = reports.recv() => RunAction::Poll(report),
+            _ = tick.tick() => RunAction::Tick(poll::unix_millis()),
+            _ = terminate.recv() => break Ok((state.engine.finished(), "terminated by a signal".into())),
+            _ = hangup.recv() => break Ok((state.engine.finished(), "the terminal hung up".into())),
+        };
+        performer.handle(state, action);
+        if let Some(failure) = &performer.failed {
+            state.engine.message = Some(failure.clone());
+        }
+        if state.quit {
+            let reason = if state.engine.finished() {
+                "every step done"
+            } else {
+                "the operator quit"
+            };
+            break Ok((state.engine.finished(), reason.into()));
+        }
+    };
+    stop_keys.store(true, Ordering::Relaxed);
+    drop(terminal);
+    result
+}
+
+async fn autopilot(
+    state: &mut RunState,
+    performer: &mut Performer,
+    reports: &mut mpsc::Receiver<crate::ensemble::PollReport>,
+    mut events: mpsc::Receiver<RunAction>,
+    yes: bool,
+) -> Ending {
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut waiting_for_gates: HashMap<usize, u64> = HashMap::new();
+    loop {
+        if let Some(failure) = &performer.failed {
+            return Ok((false, failure.clone()));
+        }
+        let Some(index) = state.engine.current() else {
+            return Ok((true, "every step done".into()));
+        };
+        let live = state.watch.ensemble.clone();
+        let step_id = state.engine.procedure.steps[index].id.clone();
+        match (&state.engine.status[index], state.engine.prompt.clone()) {
+            (Status::Pending, None) => {
+                let readiness = state.engine.readiness(&live);
+                let hazards: Vec<String> = readiness
+                    .iter()
+                    .flat_map(|r| r.hazards.iter())
+                    .filter(|h| !h.accepted)
+                    .map(|h| format!("{}: {}", h.hazard, h.detail))
+                    .collect();
+                if !hazards.is_empty() {
+                    return Ok((
+                        false,
+                        format!("stopped before `{step_id}`: {}", hazards.join("; ")),
+                    ));
+                }
+                let unmet: Vec<String> = readiness
+                    .iter()
+                    .flat_map(|r| r.gates.iter())
+                    .filter_map(|(gate, result)| {
+                        result.as_ref().err().map(|why| format!("{gate}: {why}"))
+                    })
+                    .filter(|r| !r.contains("checked when the step starts"))
+                    .collect();
+                let since = *waiting_for_gates.entry(index).or_insert(state.watch.now);
+                if unmet.is_empty() {
+                    let effects = state.engine.input(Input::Start, &live);
+                    performer.perform(effects);
+                } else if state.watch.now.saturating_sub(since) > GATE_PATIENCE_MS {
+                    return Ok((
+                        false,
+                        format!(
+                            "stopped before `{step_id}`: gates not met: {}",
+                            unmet.join("; ")
+                        ),
+                    ));
+                }
+            }
+            (Status::Pending, Some(Prompt::Confirm)) if yes => {
+                let effects = state.engine.input(Input::Confirm, &live);
+                performer.perform(effects);
+            }
+            (_, Some(Prompt::Confirm)) => {
+                return Ok((
+                    false,
+                    format!("`{step_id}` asks for confirmation: run with --yes, or in the console"),
+                ))
+            }
+            (_, Some(Prompt::TypeHost(host))) => {
+                return Ok((false, format!("`{step_id}` needs a person to type {host}")))
+            }
+            (_, Some(Prompt::Override { reasons })) => {
+                return Ok((
+                    false,
+                    format!("`{step_id}` is blocked: {}", reasons.join("; ")),
+                ))
+            }
+            (status, Some(Prompt::Recover)) => {
+                return Ok((false, format!("`{step_id}` failed: {status:?}")))
+            }
+            _ => {}
+        }
+        if let Some(message) = state.engine.message.take() {
+            println!("{message}");
+            if matches!(state.engine.status[index], Status::Pending)
+                && state.engine.prompt.is_none()
+            {
+                return Ok((false, message));
+            }
+        }
+        let action = tokio::select! {
+            Some(event) = events.recv() => event,
+            Some(report) = reports.recv() => RunAction::Poll(report),
+            _ = tick.tick() => RunAction::Tick(poll::unix_millis()),
+            _ = interrupt.recv() => return Ok((false, "interrupted".into())),
+            _ = terminate.recv() => return Ok((false, "terminated by a signal".into())),
+        };
+        performer.handle(state, action);
+    }
+}
+
+/// What `--autopilot` prints: one line per step state, decision, intent and result.
+fn narrate(event: &AuditEvent) {
+    let line = match event {
+        AuditEvent::Step { step, state } => format!("step {step}: {state:?}"),
+        AuditEvent::Intent { host, command, .. } => format!("  {host} $ {command}"),
+        AuditEvent::Result {
+            exit_status,
+            duration_ms,
+            outcome,
+            ..
+        } => {
+            format!("  -> {outcome:?} (exit {exit_status:?}, {duration_ms} ms)")
+        }
+        AuditEvent::Decision { step, decision, .. } => format!("  {step}: {decision:?}"),
+        _ => return,
+    };
+    println!("{line}");
+}
+
+/// Each step's last recorded state, and the steps with an intent that has no result.
+fn progress_of(
+    records: &[crate::audit::record::AuditRecord],
+) -> (Vec<(String, StepState)>, Vec<String>) {
+    let mut states: Vec<(String, StepState)> = Vec::new();
+    let mut open: BTreeMap<u64, String> = BTreeMap::new();
+    for record in records {
+        match &record.event {
+            AuditEvent::Step { step, state } => {
+                states.retain(|(s, _)| s != step);
+                states.push((step.clone(), *state));
+            }
+            AuditEvent::Intent { intent, step, .. } => {
+                open.insert(*intent, step.clone());
+            }
+            AuditEvent::Result { intent, .. } => {
+                open.remove(intent);
+            }
+            _ => {}
+        }
+    }
+    (states, open.into_values().collect())
+}
+
+pub fn inventory_targets(inventory: &Inventory) -> Vec<NodeTarget> {
+    inventory
+        .hosts
+        .iter()
+        .map(|host| NodeTarget {
+            name: host.name.clone(),
+            sid: Some(host.sid),
+            client: host.client.clone(),
+            peer: host.peer_addr().ok(),
+            declared_view: None,
+        })
+        .collect()
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_system_time(SystemTime::now())
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn operator() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        // SAFETY: getuid(2) cannot fail and touches no memory.
+        .unwrap_or_else(|_| format!("uid {}", unsafe { libc::getuid() }))
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn tty() -> Option<String> {
+    std::fs::read_link("/proc/self/fd/0")
+        .ok()
+        .map(|p| p.display().to_string())
+        .filter(|p| p.starts_with("/dev/"))
+}

@@ -1,0 +1,387 @@
+//! The `run` console: node panels on top, the step list and the selected step in the middle,
+//! the commands' output below, the keys that apply now at the bottom.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::text::sanitize;
+use super::{nodes, summary, Look};
+use crate::app::run::{stream_mark, RunState, Typing};
+use crate::runbook::engine::{Prompt, Status};
+use crate::runbook::plan::describe_gate;
+use crate::theme::Role;
+
+pub fn draw_run(frame: &mut Frame, state: &mut RunState, look: &Look) {
+    let area = frame.area();
+    let [top, cards, middle, output, bar] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(9),
+        Constraint::Min(10),
+        Constraint::Length(8),
+        Constraint::Length(2),
+    ])
+    .areas(area);
+    summary::draw_summary(frame, top, &state.watch, look);
+    state.watch.columns = nodes::draw_cards(frame, cards, &state.watch, look);
+    let [list, detail] =
+        Layout::horizontal([Constraint::Length(36), Constraint::Min(30)]).areas(middle);
+    draw_steps(frame, list, state, look);
+    draw_step(frame, detail, state, look);
+    draw_output(frame, output, state, look);
+    draw_bar(frame, bar, state, look);
+    if state.help {
+        draw_help(frame, area, look);
+    }
+}
+
+fn status_mark(status: &Status, look: &Look) -> (String, Role) {
+    let s = &look.symbols;
+    match status {
+        Status::Pending => ("·".into(), Role::Muted),
+        Status::Running => ("▶".into(), Role::Accent),
+        Status::Waiting { .. } => ("…".into(), Role::Accent),
+        Status::Done => (s.ok.into(), Role::Ok),
+        Status::Failed(_) => (s.bad.into(), Role::Down),
+        Status::Skipped(_) => ("-".into(), Role::Warning),
+        Status::OutcomeUnknown(_) => ("?".into(), Role::Danger),
+    }
+}
+
+fn status_word(status: &Status) -> &'static str {
+    match status {
+        Status::Pending => "pending",
+        Status::Running => "running",
+        Status::Waiting { .. } => "waiting",
+        Status::Done => "done",
+        Status::Failed(_) => "FAILED",
+        Status::Skipped(_) => "skipped",
+        Status::OutcomeUnknown(_) => "OUTCOME UNKNOWN",
+    }
+}
+
+fn draw_steps(frame: &mut Frame, area: Rect, state: &RunState, look: &Look) {
+    let current = state.engine.current();
+    let lines: Vec<Line> = state
+        .engine
+        .procedure
+        .steps
+        .iter()
+        .zip(&state.engine.status)
+        .enumerate()
+        .map(|(i, (step, status))| {
+            let (mark, role) = status_mark(status, look);
+            let mut style = look.style(if Some(i) == current {
+                Role::Title
+            } else {
+                Role::Text
+            });
+            if i == state.selected {
+                style = style.patch(look.style(Role::Selected));
+            }
+            Line::from(vec![
+                Span::styled(format!(" {mark} "), look.style(role)),
+                Span::styled(format!("{:<22}", step.id), style),
+                Span::styled(format!(" {}", status_word(status)), look.style(role)),
+            ])
+        })
+        .collect();
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(look.style(Role::Border))
+        .title(Span::styled(
+            format!(" {} ", state.engine.procedure.name),
+            look.style(Role::Title),
+        ));
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+fn draw_step(frame: &mut Frame, area: Rect, state: &RunState, look: &Look) {
+    let engine = &state.engine;
+    let Some(step) = engine.procedure.steps.get(state.selected) else {
+        return;
+    };
+    let is_current = engine.current() == Some(state.selected);
+    let heading = |text: &str| Line::from(Span::styled(text.to_string(), look.style(Role::Accent)));
+    let mut lines = vec![Line::from(Span::styled(
+        step.title.clone(),
+        look.style(Role::Title),
+    ))];
+    for line in step.explain.lines() {
+        lines.push(Line::from(Span::styled(
+            line.to_string(),
+            look.style(Role::Text),
+        )));
+    }
+    lines.push(heading("commands"));
+    if step.commands.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "  (none: an observation step)",
+            look.style(Role::Muted),
+        )));
+    }
+    for command in &step.commands {
+        let host = &engine.procedure.hosts[command.host];
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("  {} ({}) $ ", host.name, host.inventory.name),
+                look.style(Role::Muted),
+            ),
+            Span::styled(
+                sanitize(&mask(&command.text, &engine.procedure.secrets)),
+                look.style(Role::Text),
+            ),
+        ]));
+    }
+    if is_current {
+        if let Some(readiness) = engine.readiness(&state.watch.ensemble) {
+            lines.push(heading("gates (live)"));
+            for (gate, result) in &readiness.gates {
+                let (mark, role, why) = match result {
+                    Ok(()) => (look.symbols.ok, Role::Ok, String::new()),
+                    Err(why) => (look.symbols.bad, Role::Down, format!(" — {why}")),
+                };
+                lines.push(Line::from(vec![
+                    Span::styled(format!("  {mark} "), look.style(role)),
+                    Span::styled(format!("{gate}{why}"), look.style(Role::Text)),
+                ]));
+            }
+            lines.push(heading("predicted"));
+            let danger = !readiness.hazards.is_empty();
+            lines.push(Line::from(Span::styled(
+                format!("  {}", readiness.predicted.unwrap_or_default()),
+                look.style(if danger { Role::Danger } else { Role::Ok }),
+            )));
+            for hazard in &readiness.hazards {
+                let note = match &hazard.reason {
+                    Some(reason) => format!("accepted by the runbook: {reason}"),
+                    None => "NOT accepted: only an override with a reason goes past it".into(),
+                };
+                lines.push(Line::from(Span::styled(
+                    format!(
+                        "  {} {}: {} — {note}",
+                        look.symbols.warn, hazard.hazard, hazard.detail
+                    ),
+                    look.style(if hazard.accepted {
+                        Role::Warning
+                    } else {
+                        Role::Danger
+                    }),
+                )));
+            }
+        }
+        if let Some((elapsed, limit)) = engine.wait_progress(state.watch.now) {
+            let until: Vec<String> = step
+                .wait
+                .iter()
+                .flat_map(|w| w.until.iter())
+                .map(|g| describe_gate(&engine.procedure, g))
+                .collect();
+            lines.push(heading("waiting"));
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "  {} {:.0}s of {:.0}s until: {}",
+                    progress_bar(elapsed, limit),
+                    elapsed as f64 / 1000.0,
+                    limit as f64 / 1000.0,
+                    until.join("; ")
+                ),
+                look.style(Role::Accent),
+            )));
+        }
+    } else if !step.gates.is_empty() {
+        lines.push(heading("gates"));
+        for gate in &step.gates {
+            lines.push(Line::from(Span::styled(
+                format!("  {}", describe_gate(&engine.procedure, gate)),
+                look.style(Role::Text),
+            )));
+        }
+    }
+    if let Status::Failed(why) | Status::OutcomeUnknown(why) | Status::Skipped(why) =
+        &engine.status[state.selected]
+    {
+        lines.push(Line::from(Span::styled(
+            format!("  {}", sanitize(why)),
+            look.style(Role::Down),
+        )));
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(look.style(Role::Border))
+        .title(Span::styled(
+            format!(" step {} ", step.id),
+            look.style(Role::Title),
+        ));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        area,
+    );
+}
+
+fn progress_bar(elapsed: u64, limit: u64) -> String {
+    let width = 20usize;
+    let filled = if limit == 0 {
+        width
+    } else {
+        (elapsed as usize * width / limit as usize).min(width)
+    };
+    format!("[{}{}]", "#".repeat(filled), "-".repeat(width - filled))
+}
+
+fn mask(text: &str, secrets: &[String]) -> String {
+    secrets
+        .iter()
+        .fold(text.to_string(), |t, s| t.replace(s.as_str(), "***"))
+}
+
+fn draw_output(frame: &mut Frame, area: Rect, state: &RunState, look: &Look) {
+    let rows = usize::from(area.height.saturating_sub(2));
+    let lines: Vec<Line> = state
+        .output
+        .iter()
+        .skip(state.output.len().saturating_sub(rows))
+        .map(|(_, line)| {
+            Line::from(vec![
+                Span::styled(
+                    format!("{}{:<6} ", stream_mark(line.stream), line.host),
+                    look.style(Role::Muted),
+                ),
+                Span::styled(
+                    sanitize(&mask(&line.text, &state.engine.procedure.secrets)),
+                    look.style(Role::Text),
+                ),
+            ])
+        })
+        .collect();
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(look.style(Role::Border))
+        .title(Span::styled(" output ", look.style(Role::Title)));
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+fn draw_bar(frame: &mut Frame, area: Rect, state: &RunState, look: &Look) {
+    let engine = &state.engine;
+    let key = |k: &str, what: &str| {
+        vec![
+            Span::styled(k.to_string(), look.style(Role::Accent)),
+            Span::styled(format!(" {what}  "), look.style(Role::Muted)),
+        ]
+    };
+    let mut prompt: Vec<Span> = match (&state.typing, &engine.prompt) {
+        (Some((purpose, text)), _) => {
+            let label = match purpose {
+                Typing::Override => "override reason",
+                Typing::TypeHost => "type the host's name to run",
+                Typing::Skip => "skip reason",
+                Typing::MarkDone => "how you checked it completed",
+            };
+            vec![
+                Span::styled(format!("{label}: "), look.style(Role::Warning)),
+                Span::styled(format!("{}▏", sanitize(text)), look.style(Role::Title)),
+                Span::styled("   Enter submit  Esc cancel", look.style(Role::Muted)),
+            ]
+        }
+        (None, Some(Prompt::Confirm)) => {
+            [key("y", "run this step now"), key("n", "cancel")].concat()
+        }
+        (None, Some(Prompt::Override { reasons })) => {
+            let mut spans = vec![Span::styled(
+                format!("BLOCKED: {} ", reasons.join(" | ")),
+                look.style(Role::Danger),
+            )];
+            spans.extend([key("o", "override with a reason"), key("c", "cancel")].concat());
+            spans
+        }
+        (None, Some(Prompt::TypeHost(host))) => vec![Span::styled(
+            format!("type {host} to run"),
+            look.style(Role::Warning),
+        )],
+        (None, Some(Prompt::Recover)) => [
+            key("R", "retry"),
+            key("b", "roll back"),
+            key("s", "skip (reason)"),
+            key("d", "mark done (unknown outcome)"),
+        ]
+        .concat(),
+        (None, None) if engine.finished() => vec![Span::styled(
+            "every step is done: q quits",
+            look.style(Role::Ok),
+        )],
+        (None, None) => [
+            key("r", "run the current step"),
+            key("↑↓", "view steps"),
+            key("?", "help"),
+            key("q", "quit"),
+        ]
+        .concat(),
+    };
+    if state.typing.is_none() && engine.prompt.is_some() {
+        prompt.extend(key("q", "quit"));
+    }
+    let message = engine.message.clone().unwrap_or_default();
+    let lines = vec![
+        Line::from(prompt),
+        Line::from(vec![
+            Span::styled(sanitize(&message), look.style(Role::Warning)),
+            Span::styled(
+                format!("   audit: {}", state.audit_path),
+                look.style(Role::Muted),
+            ),
+        ]),
+    ];
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+fn draw_help(frame: &mut Frame, area: Rect, look: &Look) {
+    let rows = [
+        (
+            "r",
+            "run the current step: gates and the predicted state are checked first",
+        ),
+        (
+            "y / n",
+            "confirm or cancel a step that asks for confirmation",
+        ),
+        (
+            "o",
+            "override a blocked step with a typed reason (recorded)",
+        ),
+        (
+            "R / b / s / d",
+            "after a failure: retry, roll back, skip with a reason, mark done",
+        ),
+        ("↑ ↓", "look at other steps"),
+        (
+            "q / Ctrl-C",
+            "quit (not while a command runs); the audit log is closed",
+        ),
+        ("?", "this help"),
+    ];
+    let popup = Rect::new(
+        area.x + 4,
+        area.y + 3,
+        area.width.saturating_sub(8).min(90),
+        11,
+    )
+    .intersection(area);
+    let lines: Vec<Line> = rows
+        .iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(format!(" {k:<14}"), look.style(Role::Accent)),
+                Span::styled(*what, look.style(Role::Text)),
+            ])
+        })
+        .collect();
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(look.style(Role::Accent))
+        .title(" keys ");
+    frame.render_widget(Clear, popup);
+    frame.render_widget(Paragraph::new(lines).block(block), popup);
+}

@@ -1,0 +1,328 @@
+//! `zkpilot run --autopilot` on a real sandbox: the rolling restart end to end while an
+//! independent monitor watches the ensemble, and every failure path ending in a clear state.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{mode, Sandbox, BIN};
+
+fn runbook(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(name)
+}
+
+/// Runs the binary with a deadline, so a hung run fails the test instead of hanging it.
+fn run(args: &[&str], limit: Duration) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("zkpilot {args:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn autopilot(sandbox: &Sandbox, runbook_path: &Path, extra: &[&str]) -> (Output, PathBuf) {
+    let audit = sandbox.dir.join(format!(
+        "audit-{}.jsonl",
+        runbook_path.file_stem().unwrap().to_str().unwrap()
+    ));
+    let inventory = sandbox.inventory_path();
+    let mut args = vec![
+        "run",
+        runbook_path.to_str().unwrap(),
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "--autopilot",
+        "--interval",
+        "500ms",
+        "--audit",
+        audit.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    (run(&args, Duration::from_secs(180)), audit)
+}
+
+fn records(audit: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(audit)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn verifies(audit: &Path) {
+    let out = Command::new(BIN)
+        .args(["audit", "verify", audit.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn pid(sandbox: &Sandbox, host: &str) -> String {
+    std::fs::read_to_string(sandbox.dir.join("hosts").join(host).join("zk.pid"))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// Samples every node's mode every 100 ms from another thread, with plain sockets.
+struct Monitor {
+    stop: Arc<AtomicBool>,
+    samples: Arc<Mutex<Vec<(Instant, Vec<String>)>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Monitor {
+    fn start(clients: Vec<String>) -> Monitor {
+        let stop = Arc::new(AtomicBool::new(false));
+        let samples = Arc::new(Mutex::new(Vec::new()));
+        let (s, out) = (stop.clone(), samples.clone());
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                let modes: Vec<String> = clients.iter().map(|c| mode(c)).collect();
+                out.lock().unwrap().push((Instant::now(), modes));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        Monitor {
+            stop,
+            samples,
+            thread: Some(thread),
+        }
+    }
+
+    fn finish(mut self) -> Vec<(Instant, Vec<String>)> {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.join().unwrap();
+        }
+        self.samples.lock().unwrap().clone()
+    }
+}
+
+#[test]
+fn the_rolling_restart_restarts_every_server_once_leader_last_keeping_quorum() {
+    let sandbox = Sandbox::up(3, 0, 0);
+    let hosts = ["zk1", "zk2", "zk3"];
+    let clients: Vec<String> = hosts.iter().map(|h| sandbox.client(h)).collect();
+    let leader = hosts[clients.iter().position(|c| mode(c) == "leader").unwrap()];
+    let before: Vec<String> = hosts.iter().map(|h| pid(&sandbox, h)).collect();
+
+    let monitor = Monitor::start(clients.clone());
+    let (out, audit) = autopilot(
+        &sandbox,
+        &runbook("runbooks/rolling-restart.yaml"),
+        &["--yes"],
+    );
+    let samples = monitor.finish();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("done: every step done"), "{stdout}");
+
+    let after: Vec<String> = hosts.iter().map(|h| pid(&sandbox, h)).collect();
+    for (h, (b, a)) in hosts.iter().zip(before.iter().zip(&after)) {
+        assert_ne!(b, a, "{h} was not restarted");
+    }
+    let records = records(&audit);
+    let intents: Vec<String> = records
+        .iter()
+        .filter(|r| r["kind"] == "intent")
+        .map(|r| r["host"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(intents.len(), 3, "{intents:?}");
+    let mut sorted = intents.clone();
+    sorted.sort();
+    assert_eq!(sorted, hosts, "every server exactly once");
+    assert_eq!(intents[2], leader, "the leader last");
+
+    // Between steps (when one is done and before the next starts) a quorum serves.
+    let starts = records
+        .iter()
+        .filter(|r| r["kind"] == "step" && r["state"] == "running")
+        .count();
+    assert_eq!(starts, 3);
+    let quorum = |modes: &Vec<String>| {
+        modes.iter().filter(|m| *m == "leader").count() == 1
+            && modes
+                .iter()
+                .filter(|m| *m == "leader" || *m == "follower")
+                .count()
+                >= 2
+    };
+    assert!(quorum(&samples.last().unwrap().1), "{:?}", samples.last());
+    assert!(
+        samples
+            .iter()
+            .all(|(_, m)| m.iter().filter(|x| *x == "leader").count() <= 1),
+        "never two leaders seen"
+    );
+    let serving = samples.iter().filter(|(_, m)| quorum(m)).count();
+    assert!(
+        serving * 10 >= samples.len() * 7,
+        "a quorum served most of the time: {serving} of {}",
+        samples.len()
+    );
+    verifies(&audit);
+}
+
+#[test]
+fn a_step_that_would_lose_quorum_is_refused_on_the_live_ensemble() {
+    let sandbox = Sandbox::up(3, 0, 0);
+    let zk1 = sandbox.dir.join("hosts/zk1/zkctl");
+    let stopped = Command::new("runuser")
+        .args(["-u", "zkpilot-h1", "--"])
+        .arg(&zk1)
+        .arg("stop")
+        .output()
+        .unwrap();
+    assert!(stopped.status.success());
+    sandbox.wait_for_modes(&["zk2", "zk3"], Duration::from_secs(30), |m| {
+        m.iter().any(|x| x == "leader")
+    });
+
+    let (out, audit) = autopilot(
+        &sandbox,
+        &runbook("tests/fixtures/runbooks/stop-zk2.yaml"),
+        &[],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("quorum loss"), "{stdout}");
+    assert_ne!(mode(&sandbox.client("zk2")), "down", "zk2 still runs");
+    assert!(
+        records(&audit).iter().all(|r| r["kind"] != "intent"),
+        "nothing was run"
+    );
+    verifies(&audit);
+}
+
+#[test]
+fn a_failing_command_stops_the_run_with_its_exit_status_and_output_recorded() {
+    let sandbox = Sandbox::up(1, 0, 0);
+    let (out, audit) = autopilot(
+        &sandbox,
+        &runbook("tests/fixtures/runbooks/failing-command.yaml"),
+        &[],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("exited with 3"), "{stdout}");
+    let records = records(&audit);
+    let result = records.iter().find(|r| r["kind"] == "result").unwrap();
+    assert_eq!(result["exit_status"], 3);
+    assert!(records
+        .iter()
+        .any(|r| r["kind"] == "output" && r["text"] == "the reason"));
+    verifies(&audit);
+}
+
+#[test]
+fn a_node_that_dies_mid_step_makes_the_wait_time_out() {
+    let sandbox = Sandbox::up(3, 0, 0);
+    let (out, audit) = autopilot(
+        &sandbox,
+        &runbook("tests/fixtures/runbooks/wait-times-out.yaml"),
+        &[],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("the wait timed out"), "{stdout}");
+    assert!(records(&audit)
+        .iter()
+        .any(|r| r["kind"] == "step" && r["state"] == "failed"));
+    verifies(&audit);
+}
+
+#[test]
+fn ssh_refused_and_a_changed_host_key_run_nothing_and_say_why() {
+    let sandbox = Sandbox::up(1, 0, 0);
+    let inventory = std::fs::read_to_string(sandbox.inventory_path()).unwrap();
+
+    let refused = sandbox.dir.join("inventory-wrong-port.yaml");
+    std::fs::write(
+        &refused,
+        inventory.replace("ssh_port: 2222", "ssh_port: 2999"),
+    )
+    .unwrap();
+    let audit = sandbox.dir.join("audit-refused.jsonl");
+    let out = run(
+        &[
+            "run",
+            runbook("tests/fixtures/runbooks/status-only.yaml")
+                .to_str()
+                .unwrap(),
+            "--inventory",
+            refused.to_str().unwrap(),
+            "--autopilot",
+            "--audit",
+            audit.to_str().unwrap(),
+        ],
+        Duration::from_secs(60),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("not run"), "{stdout}");
+    verifies(&audit);
+
+    let known_hosts = sandbox.dir.join("ssh/known_hosts");
+    let keygen = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(sandbox.dir.join("impostor"))
+        .status()
+        .unwrap();
+    assert!(keygen.success());
+    let impostor = std::fs::read_to_string(sandbox.dir.join("impostor.pub")).unwrap();
+    let key: Vec<&str> = impostor.split_whitespace().take(2).collect();
+    let lines: String = std::fs::read_to_string(&known_hosts)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            format!(
+                "{} {}\n",
+                l.split_whitespace().next().unwrap(),
+                key.join(" ")
+            )
+        })
+        .collect();
+    std::fs::write(&known_hosts, lines).unwrap();
+    let audit = sandbox.dir.join("audit-hostkey.jsonl");
+    let out = run(
+        &[
+            "run",
+            runbook("tests/fixtures/runbooks/status-only.yaml")
+                .to_str()
+                .unwrap(),
+            "--inventory",
+            sandbox.inventory_path().to_str().unwrap(),
+            "--autopilot",
+            "--audit",
+            audit.to_str().unwrap(),
+        ],
+        Duration::from_secs(60),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("HOST KEY HAS CHANGED"), "{stdout}");
+    verifies(&audit);
+}

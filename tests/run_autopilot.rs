@@ -82,10 +82,13 @@ fn pid(sandbox: &Sandbox, host: &str) -> String {
         .to_string()
 }
 
+/// When, and every node's mode then.
+type Samples = Vec<(Instant, Vec<String>)>;
+
 /// Samples every node's mode every 100 ms from another thread, with plain sockets.
 struct Monitor {
     stop: Arc<AtomicBool>,
-    samples: Arc<Mutex<Vec<(Instant, Vec<String>)>>>,
+    samples: Arc<Mutex<Samples>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -108,7 +111,7 @@ impl Monitor {
         }
     }
 
-    fn finish(mut self) -> Vec<(Instant, Vec<String>)> {
+    fn finish(mut self) -> Samples {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(thread) = self.thread.take() {
             thread.join().unwrap();

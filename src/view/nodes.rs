@@ -178,7 +178,7 @@ fn lag_span<'a>(state: &WatchState, index: usize, look: &Look) -> Span<'a> {
         .is_some_and(|z| z.counter() == 0);
     match state.ensemble.lag(index) {
         Some(ZxidLag::OlderEpoch { .. }) if no_writes_this_epoch => Span::styled(
-            format!("{} caught up (no write this epoch yet)", look.symbols.ok),
+            format!("{} caught up (no writes yet)", look.symbols.ok),
             look.style(Role::Ok),
         ),
         None => Span::styled("-", look.style(Role::Muted)),

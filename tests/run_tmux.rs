@@ -1,0 +1,134 @@
+//! `zkpilot run` driven in tmux as an operator would: keys in, screen read back.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::tmux::Tmux;
+use common::{Sandbox, BIN};
+
+fn console(sandbox: &Sandbox, runbook: &str, audit: &Path) -> Tmux {
+    let runbook = Path::new(env!("CARGO_MANIFEST_DIR")).join(runbook);
+    let command = format!(
+        "{BIN} run {} --inventory {} --interval 500ms --audit {}",
+        runbook.display(),
+        sandbox.inventory_path().display(),
+        audit.display()
+    );
+    Tmux::start(&command, 180, 50)
+}
+
+fn records(audit: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(audit)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn verify(audit: &Path) {
+    let out = std::process::Command::new(BIN)
+        .args(["audit", "verify", audit.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn an_operator_runs_the_rolling_restart_step_by_step() {
+    let sandbox = Sandbox::up(3, 0, 0);
+    let audit = sandbox.dir.join("audit.jsonl");
+    let tmux = console(&sandbox, "runbooks/rolling-restart.yaml", &audit);
+    for step in ["restart-first", "restart-second", "restart-leader"] {
+        tmux.wait_for(
+            &format!("{step} ready with every gate green"),
+            Duration::from_secs(60),
+            |s| {
+                s.contains("r run the current step")
+                    && !s.contains('✗')
+                    && s.contains(&format!("step {step}"))
+            },
+        );
+        tmux.send("r");
+        tmux.wait_for("the confirmation prompt", Duration::from_secs(10), |s| {
+            s.contains("y run this step now")
+        });
+        tmux.send("y");
+        tmux.wait_for(&format!("{step} done"), Duration::from_secs(90), |s| {
+            s.lines().any(|l| l.contains(step) && l.contains(" done"))
+        });
+    }
+    let screen = tmux.wait_for("the end", Duration::from_secs(10), |s| {
+        s.contains("every step is done")
+    });
+    assert!(screen.contains("restart-leader"), "{screen}");
+    tmux.send("q");
+    tmux.wait_until_exited(Duration::from_secs(10));
+    assert_eq!(tmux.query("#{alternate_on}"), "0");
+
+    let records = records(&audit);
+    let intents = records.iter().filter(|r| r["kind"] == "intent").count();
+    let confirms = records
+        .iter()
+        .filter(|r| r["kind"] == "decision" && r["decision"]["type"] == "confirm")
+        .count();
+    assert_eq!((intents, confirms), (3, 3));
+    assert!(records.last().unwrap()["kind"] == "session_end");
+    verify(&audit);
+}
+
+#[test]
+fn a_blocked_step_runs_only_after_an_override_with_a_typed_reason() {
+    let sandbox = Sandbox::up(3, 0, 0);
+    let zk1 = sandbox.dir.join("hosts/zk1/zkctl");
+    let stopped = std::process::Command::new("runuser")
+        .args(["-u", "zkpilot-h1", "--"])
+        .arg(&zk1)
+        .arg("stop")
+        .output()
+        .unwrap();
+    assert!(stopped.status.success());
+    sandbox.wait_for_modes(&["zk2", "zk3"], Duration::from_secs(30), |m| {
+        m.iter().any(|x| x == "leader")
+    });
+
+    let audit = sandbox.dir.join("audit.jsonl");
+    let tmux = console(&sandbox, "tests/fixtures/runbooks/stop-zk2.yaml", &audit);
+    tmux.wait_for("the predicted quorum loss", Duration::from_secs(20), |s| {
+        s.contains("NOT accepted") && s.contains("r run the current step")
+    });
+    tmux.send("r");
+    tmux.wait_for("the block", Duration::from_secs(10), |s| {
+        s.contains("BLOCKED:") && s.contains("o override")
+    });
+    tmux.send("o");
+    tmux.wait_for("the reason prompt", Duration::from_secs(10), |s| {
+        s.contains("override reason:")
+    });
+    for c in "drill: clients drained".chars() {
+        tmux.send(&c.to_string());
+    }
+    tmux.send("Enter");
+    tmux.wait_for("the step done", Duration::from_secs(60), |s| {
+        s.lines()
+            .any(|l| l.contains("stop-zk2") && l.contains(" done"))
+    });
+    tmux.send("q");
+    tmux.wait_until_exited(Duration::from_secs(10));
+
+    let records = records(&audit);
+    let override_at = records
+        .iter()
+        .position(|r| {
+            r["kind"] == "decision" && r["decision"]["reason"] == "drill: clients drained"
+        })
+        .expect("the override and its reason are recorded");
+    let intent_at = records.iter().position(|r| r["kind"] == "intent").unwrap();
+    assert!(override_at < intent_at, "nothing ran before the override");
+    verify(&audit);
+}

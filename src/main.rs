@@ -284,6 +284,8 @@ struct PartitionArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let _diagnostics = zkpilot::diagnostics::init();
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), args = ?std::env::args().collect::<Vec<_>>(), "zkpilot started");
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -287,6 +287,7 @@ impl Performer {
                                 duration_ms: millis(duration),
                             },
                         };
+                        tracing::info!(intent, ?ended, "command ended");
                         let _ = events.send(RunAction::Ended { intent, ended }).await;
                     });
                 }

@@ -153,7 +153,8 @@ pub async fn up(dir: &Path, options: UpOptions) -> Result<Vec<HostStatus>, Sandb
         Ok(statuses) => write_inventory(&dir).await.map(|_| statuses),
         Err(e) => Err(e),
     };
-    if result.is_err() {
+    if let Err(e) = &result {
+        tracing::warn!(dir = %dir.display(), "sandbox up failed, taking it down again: {e}");
         let _ = down(&dir);
     }
     result

@@ -11,7 +11,7 @@ use super::plan::{assess, describe_gate, witness_names, Found};
 use super::procedure::{Gate, Procedure, Step, StepCommand};
 use super::simulate::SimState;
 use crate::audit::record::{AuditEvent, CommandOutcome, DecisionKind, StepState};
-use crate::ensemble::{EnsembleState, Millis, ViewSource};
+use crate::ensemble::{EnsembleState, Millis};
 use crate::zk::config::View;
 use crate::zk::fourlw::Mode;
 use crate::zk::version::ZkVersion;
@@ -208,30 +208,8 @@ impl Engine {
         })
     }
 
-    /// The live ensemble as the simulation's starting point: what runs and the view each node
-    /// showed, falling back to what zkpilot's own steps left where the live state is silent.
     fn live_start(&self, live: &EnsembleState) -> (Procedure, SimState) {
-        let mut procedure = self.procedure.clone();
-        let mut state = self.expected.clone();
-        for (host, node) in self.node_of.iter().enumerate() {
-            let Some(node) = node.and_then(|n| live.nodes.get(n)) else {
-                continue;
-            };
-            if node.health == crate::ensemble::Health::Unknown {
-                continue;
-            }
-            state.up[host] = node.health.is_up();
-            if let Some(observed) = node
-                .view
-                .as_ref()
-                .filter(|v| v.source != ViewSource::Declared)
-            {
-                let name = format!("live:{}", self.host_name(host));
-                procedure.views.insert(name.clone(), observed.view.clone());
-                state.running[host] = Some(name);
-            }
-        }
-        (procedure, state)
+        SimState::from_live(&self.procedure, &self.expected, live, &self.node_of)
     }
 
     /// One gate on the live ensemble: Ok, or why not in words.

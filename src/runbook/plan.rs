@@ -174,7 +174,12 @@ pub fn witness_names(procedure: &Procedure, analysis: &Analysis) -> Option<[Witn
 }
 
 pub fn plan(procedure: &Procedure, version: ZkVersion) -> Plan {
-    let mut state = SimState::initial(procedure);
+    plan_from(procedure, version, SimState::initial(procedure))
+}
+
+/// The plan from another starting state (`--live`: the ensemble as polled).
+pub fn plan_from(procedure: &Procedure, version: ZkVersion, start: SimState) -> Plan {
+    let mut state = start;
     let mut steps = Vec::new();
     for step in &procedure.steps {
         let (hazards, after, analysis) = assess(procedure, step, &state, version);

@@ -432,7 +432,7 @@ async fn autopilot(
                     .filter_map(|(gate, result)| {
                         result.as_ref().err().map(|why| format!("{gate}: {why}"))
                     })
-                    .filter(|r| !r.contains("checked when the step starts"))
+                    .filter(|r| !r.contains("runs when the step starts"))
                     .collect();
                 let since = *waiting_for_gates.entry(index).or_insert(state.watch.now);
                 if unmet.is_empty() {

@@ -83,7 +83,8 @@ pub enum Input {
 pub enum Effect {
     /// Append to the audit log; `sync` ones are fsynced before the next effect is performed.
     Record { event: AuditEvent, sync: bool },
-    /// Run a command over SSH; its intent has been recorded just before.
+    /// Run a command over SSH; its intent has been recorded just before. A `check` gate's
+    /// command is run and recorded the same way, when the operator starts the step.
     Execute {
         intent: u64,
         host: usize,
@@ -114,6 +115,8 @@ pub struct Engine {
     /// Commands of the current step not yet released, and those running.
     queue: Vec<StepCommand>,
     running: Vec<u64>,
+    /// `check` gates of the current attempt: the intent running each, then its result.
+    checks: Vec<(usize, u64, Option<Result<(), String>>)>,
     rolling_back: bool,
     override_reason: Option<String>,
     next_intent: u64,
@@ -147,6 +150,7 @@ impl Engine {
             operator,
             queue: Vec::new(),
             running: Vec::new(),
+            checks: Vec::new(),
             rolling_back: false,
             override_reason: None,
             next_intent: 1,
@@ -262,7 +266,27 @@ impl Engine {
                 Some(mode) => Err(format!("{} is {mode}", name(host))),
                 None => Err(format!("{} is not serving", name(host))),
             },
-            Gate::Fourlw { .. } | Gate::Check { .. } => Err("checked when the step starts".into()),
+            Gate::Fourlw {
+                host,
+                word,
+                contains,
+            } => match node(host).and_then(|n| n.raw_answer(*word)) {
+                Some(answer) if answer.contains(contains.as_str()) => Ok(()),
+                Some(answer) => Err(format!(
+                    "`{word}` on {} does not say `{contains}` (first line: {})",
+                    name(host),
+                    answer.lines().next().unwrap_or("")
+                )),
+                None => Err(format!("no `{word}` answer from {} yet", name(host))),
+            },
+            Gate::Check { .. } => {
+                let gates = self.current().map(|c| &self.procedure.steps[c].gates);
+                self.checks
+                    .iter()
+                    .find(|(g, _, _)| gates.and_then(|gates| gates.get(*g)) == Some(gate))
+                    .and_then(|(_, _, result)| result.clone())
+                    .unwrap_or_else(|| Err(CHECK_PENDING.into()))
+            }
         }
     }
 
@@ -307,11 +331,13 @@ impl Engine {
             }
             (Status::Pending, Input::Cancel) => {
                 self.prompt = None;
+                self.checks.clear();
                 self.override_reason = None;
                 self.message = Some("cancelled: nothing was run".into());
             }
             (Status::Failed(_) | Status::OutcomeUnknown(_), Input::Retry) => {
                 effects.push(self.decision(index, DecisionKind::Retry));
+                self.checks.clear();
                 self.set_status(index, Status::Pending, &mut effects);
                 self.prompt = None;
                 self.prepare(index, live, &mut effects);
@@ -366,6 +392,33 @@ impl Engine {
             self.message = Some("this step needs a second operator's approval (`zkpilot follow`), which this console cannot collect yet: nothing was run".into());
             return;
         }
+        if self.checks.is_empty() {
+            let checks: Vec<(usize, usize, String)> = step
+                .gates
+                .iter()
+                .enumerate()
+                .filter_map(|(g, gate)| match gate {
+                    Gate::Check { host, command } => Some((g, *host, command.clone())),
+                    _ => None,
+                })
+                .collect();
+            if !checks.is_empty() {
+                for (gate, host, text) in checks {
+                    let command = StepCommand {
+                        host,
+                        text,
+                        stdin: None,
+                    };
+                    let intent = self.release_one(index, command, effects);
+                    self.checks.push((gate, intent, None));
+                }
+                self.message = Some("running the step's check commands".into());
+                return;
+            }
+        }
+        if self.checks.iter().any(|(_, _, result)| result.is_none()) {
+            return;
+        }
         let Some(readiness) = self.readiness(live) else {
             return;
         };
@@ -403,18 +456,12 @@ impl Engine {
             .filter(|h| !h.accepted)
             .map(|h| format!("{}: {}", h.hazard, h.detail))
             .collect();
-        reasons.extend(
-            readiness
-                .gates
-                .iter()
-                .filter_map(|(gate, result)| {
-                    result
-                        .as_ref()
-                        .err()
-                        .map(|why| format!("gate `{gate}` not met: {why}"))
-                })
-                .filter(|r| !r.contains("checked when the step starts")),
-        );
+        reasons.extend(readiness.gates.iter().filter_map(|(gate, result)| {
+            result
+                .as_ref()
+                .err()
+                .map(|why| format!("gate `{gate}` not met: {why}"))
+        }));
         if !reasons.is_empty() && self.override_reason.is_none() {
             self.prompt = Some(Prompt::Override { reasons });
             return;
@@ -436,6 +483,7 @@ impl Engine {
 
     fn launch(&mut self, index: usize, effects: &mut Vec<Effect>) {
         self.prompt = None;
+        self.checks.clear();
         self.override_reason = None;
         self.rolling_back = false;
         self.queue = self.step(index).commands.clone();
@@ -452,34 +500,104 @@ impl Engine {
         }
         while !self.queue.is_empty() && (parallel || self.running.is_empty()) {
             let command = self.queue.remove(0);
-            let intent = self.next_intent;
-            self.next_intent += 1;
-            let host = command.host;
-            effects.push(record(
-                AuditEvent::Intent {
-                    intent,
-                    step: self.step(index).id.clone(),
-                    host: self.procedure.hosts[host].inventory.name.clone(),
-                    command: command.text.clone(),
-                },
-                true,
-            ));
-            effects.push(Effect::Execute {
-                intent,
-                host,
-                command,
-                timeout: self.step(index).timeout,
-            });
+            let intent = self.release_one(index, command, effects);
             self.running.push(intent);
         }
     }
 
+    /// Records a command's intent (fsynced) and then releases it.
+    fn release_one(
+        &mut self,
+        index: usize,
+        command: StepCommand,
+        effects: &mut Vec<Effect>,
+    ) -> u64 {
+        let intent = self.next_intent;
+        self.next_intent += 1;
+        let host = command.host;
+        effects.push(record(
+            AuditEvent::Intent {
+                intent,
+                step: self.step(index).id.clone(),
+                host: self.procedure.hosts[host].inventory.name.clone(),
+                command: command.text.clone(),
+            },
+            true,
+        ));
+        effects.push(Effect::Execute {
+            intent,
+            host,
+            command,
+            timeout: self.step(index).timeout,
+        });
+        intent
+    }
+
     /// A command's end, as SSH reports it.
-    pub fn ended(&mut self, intent: u64, ended: Ended, now: Millis) -> Vec<Effect> {
+    pub fn ended(
+        &mut self,
+        intent: u64,
+        ended: Ended,
+        now: Millis,
+        live: &EnsembleState,
+    ) -> Vec<Effect> {
         let mut effects = Vec::new();
         let Some(index) = self.current() else {
             return effects;
         };
+        if let Some(check) = self
+            .checks
+            .iter_mut()
+            .find(|(_, i, result)| *i == intent && result.is_none())
+        {
+            let (exit_status, duration_ms, outcome, result) = match &ended {
+                Ended::Exited {
+                    code: Some(0),
+                    duration_ms,
+                } => (Some(0), *duration_ms, CommandOutcome::Ok, Ok(())),
+                Ended::Exited { code, duration_ms } => (
+                    *code,
+                    *duration_ms,
+                    CommandOutcome::Failed,
+                    Err(format!(
+                        "the check exited with {}",
+                        code.map_or("a signal".into(), |c| c.to_string())
+                    )),
+                ),
+                Ended::NotRun(reason) => (
+                    None,
+                    0,
+                    CommandOutcome::Failed,
+                    Err(format!("the check did not run: {reason}")),
+                ),
+                Ended::Unknown {
+                    reason,
+                    duration_ms,
+                } => (
+                    None,
+                    *duration_ms,
+                    CommandOutcome::Unknown {
+                        reason: reason.clone(),
+                    },
+                    Err(format!("the check's outcome is unknown: {reason}")),
+                ),
+            };
+            check.2 = Some(result);
+            effects.push(record(
+                AuditEvent::Result {
+                    intent,
+                    exit_status,
+                    duration_ms,
+                    outcome,
+                },
+                true,
+            ));
+            if self.checks.iter().all(|(_, _, r)| r.is_some()) {
+                self.message = None;
+                self.prepare(index, live, &mut effects);
+            }
+            return effects;
+        }
         if !self.running.contains(&intent) {
             return effects;
         }
@@ -710,6 +828,8 @@ impl Engine {
         super::simulate::view_named(&self.procedure, name)
     }
 }
+
+const CHECK_PENDING: &str = "runs when the step starts";
 
 fn record(event: AuditEvent, sync: bool) -> Effect {
     Effect::Record { event, sync }

@@ -144,6 +144,7 @@ fn a_confirmed_step_records_its_intent_before_it_runs_then_waits_until_done() {
             duration_ms: 900,
         },
         10_000,
+        &live,
     );
     assert!(matches!(engine.status[0], Status::Waiting { .. }));
     engine.tick(&super::engine_tests::live(&[0]), 11_000);
@@ -195,6 +196,7 @@ fn a_failed_command_offers_recovery_and_skip_needs_a_reason() {
             duration_ms: 5,
         },
         1,
+        &live,
     );
     assert!(matches!(engine.status[0], Status::Failed(_)));
     assert_eq!(engine.prompt, Some(Prompt::Recover));
@@ -217,6 +219,7 @@ fn a_broken_connection_leaves_the_outcome_unknown_until_checked() {
             duration_ms: 3,
         },
         1,
+        &live,
     );
     assert_eq!(
         engine.status[0],
@@ -256,4 +259,64 @@ fn a_resumed_session_keeps_done_steps_and_flags_an_unfinished_intent() {
     assert_eq!(engine.status[0], Status::Done);
     assert!(matches!(engine.status[1], Status::OutcomeUnknown(_)));
     assert_eq!(engine.prompt, Some(Prompt::Recover));
+}
+
+#[test]
+fn check_commands_run_and_are_recorded_before_the_step_can_be_confirmed() {
+    let mut engine = engine("  - {id: a, title: A, gates: [{check: {host: zk1, shell: 'test -d /data'}}], run: [{host: zk2, verb: restart}]}\n");
+    let live = live(&[]);
+    let effects = engine.input(Input::Start, &live);
+    let checks = executes(&effects);
+    assert_eq!(checks.len(), 1, "the check runs first");
+    assert!(effects.iter().any(|e| matches!(e, Effect::Record { event: AuditEvent::Intent { command, .. }, sync: true } if command == "test -d /data")));
+    assert_eq!(engine.prompt, None);
+    let effects = engine.ended(
+        checks[0],
+        Ended::Exited {
+            code: Some(1),
+            duration_ms: 4,
+        },
+        1,
+        &live,
+    );
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Record {
+            event: AuditEvent::Result { .. },
+            ..
+        }
+    )));
+    let Some(Prompt::Override { reasons }) = &engine.prompt else {
+        panic!("{:?}", engine.prompt)
+    };
+    assert!(
+        reasons[0].contains("the check exited with 1"),
+        "{reasons:?}"
+    );
+    engine.input(Input::Cancel, &live);
+    let checks = executes(&engine.input(Input::Start, &live));
+    engine.ended(
+        checks[0],
+        Ended::Exited {
+            code: Some(0),
+            duration_ms: 4,
+        },
+        2,
+        &live,
+    );
+    assert_eq!(
+        engine.prompt,
+        Some(Prompt::Confirm),
+        "a passing check lets the step be confirmed"
+    );
+}
+
+#[test]
+fn fourlw_gates_read_the_latest_polled_answer() {
+    let engine = engine("  - {id: a, title: A, gates: [{fourlw: {host: zk3, command: srvr, contains: 'Mode: leader'}}, {fourlw: {host: zk1, command: srvr, contains: 'Mode: leader'}}]}\n");
+    let live = live(&[]);
+    let readiness = engine.readiness(&live).unwrap();
+    assert!(readiness.gates[0].1.is_ok(), "{readiness:?}");
+    let why = readiness.gates[1].1.clone().unwrap_err();
+    assert!(why.contains("does not say `Mode: leader`"), "{why}");
 }

@@ -544,6 +544,12 @@ impl Context<'_> {
             .collect::<Result<Vec<_>, _>>()?;
         let wait = match &spec.wait {
             None => None,
+            Some(wait) if wait.until.iter().any(|g| matches!(g, GateSpec::Check(_))) => {
+                return Err(source.error(
+                    &["wait", "until"],
+                    "a wait polls the ensemble: a `check` command belongs in `gates`",
+                ));
+            }
             Some(wait) => Some(Wait {
                 timeout: crate::duration::parse(&wait.timeout)
                     .map_err(|e| source.error(&["wait", "timeout"], e.to_string()))?,
@@ -613,10 +619,13 @@ impl Context<'_> {
             },
             GateSpec::Fourlw(f) => Gate::Fourlw {
                 host: self.host(&f.host, source, keys)?,
-                word: Word::ALL
+                // The poller asks these three; a gate reads its latest answer.
+                word: [Word::Srvr, Word::Mntr, Word::Conf]
                     .into_iter()
                     .find(|w| w.as_str() == f.command)
-                    .ok_or_else(|| source.error(keys, format!("`{}` is not a four-letter word zkpilot asks", f.command)))?,
+                    .ok_or_else(|| {
+                        source.error(keys, format!("a fourlw gate asks srvr, mntr or conf (what the poller polls), not `{}`", f.command))
+                    })?,
                 contains: f.contains.clone(),
             },
             GateSpec::Check(c) => Gate::Check {

@@ -116,12 +116,21 @@ pub struct Engine {
     queue: Vec<StepCommand>,
     running: Vec<u64>,
     /// `check` gates of the current attempt: the intent running each, then its result.
-    checks: Vec<(usize, u64, Option<Result<(), String>>)>,
+    checks: Vec<CheckRun>,
     rolling_back: bool,
     override_reason: Option<String>,
     next_intent: u64,
     /// The last thing to tell the operator.
     pub message: Option<String>,
+}
+
+/// A `check` gate's command in the current attempt: which gate, the intent running it, and
+/// its result once it ended.
+#[derive(Debug, Clone, PartialEq)]
+struct CheckRun {
+    gate: usize,
+    intent: u64,
+    result: Option<Result<(), String>>,
 }
 
 /// The live gate results and prediction for the current step.
@@ -283,8 +292,8 @@ impl Engine {
                 let gates = self.current().map(|c| &self.procedure.steps[c].gates);
                 self.checks
                     .iter()
-                    .find(|(g, _, _)| gates.and_then(|gates| gates.get(*g)) == Some(gate))
-                    .and_then(|(_, _, result)| result.clone())
+                    .find(|check| gates.and_then(|gates| gates.get(check.gate)) == Some(gate))
+                    .and_then(|check| check.result.clone())
                     .unwrap_or_else(|| Err(CHECK_PENDING.into()))
             }
         }
@@ -410,13 +419,17 @@ impl Engine {
                         stdin: None,
                     };
                     let intent = self.release_one(index, command, effects);
-                    self.checks.push((gate, intent, None));
+                    self.checks.push(CheckRun {
+                        gate,
+                        intent,
+                        result: None,
+                    });
                 }
                 self.message = Some("running the step's check commands".into());
                 return;
             }
         }
-        if self.checks.iter().any(|(_, _, result)| result.is_none()) {
+        if self.checks.iter().any(|check| check.result.is_none()) {
             return;
         }
         let Some(readiness) = self.readiness(live) else {
@@ -548,7 +561,7 @@ impl Engine {
         if let Some(check) = self
             .checks
             .iter_mut()
-            .find(|(_, i, result)| *i == intent && result.is_none())
+            .find(|check| check.intent == intent && check.result.is_none())
         {
             let (exit_status, duration_ms, outcome, result) = match &ended {
                 Ended::Exited {
@@ -582,7 +595,7 @@ impl Engine {
                     Err(format!("the check's outcome is unknown: {reason}")),
                 ),
             };
-            check.2 = Some(result);
+            check.result = Some(result);
             effects.push(record(
                 AuditEvent::Result {
                     intent,
@@ -592,7 +605,7 @@ impl Engine {
                 },
                 true,
             ));
-            if self.checks.iter().all(|(_, _, r)| r.is_some()) {
+            if self.checks.iter().all(|check| check.result.is_some()) {
                 self.message = None;
                 self.prepare(index, live, &mut effects);
             }

@@ -227,6 +227,26 @@ impl Engine {
 
     /// One gate on the live ensemble: Ok, or why not in words.
     pub fn gate(&self, gate: &Gate, live: &EnsembleState) -> Result<(), String> {
+        self.gate_against(gate, live, &self.expected)
+    }
+
+    /// Live nodes the runbook expects to be stopped in `expected`: a spare that joins the view
+    /// before it starts must not keep `synced` from ever holding.
+    fn planned_down(&self, expected: &SimState) -> Vec<usize> {
+        self.node_of
+            .iter()
+            .enumerate()
+            .filter(|(host, _)| !expected.up.get(*host).copied().unwrap_or(true))
+            .filter_map(|(_, node)| *node)
+            .collect()
+    }
+
+    fn gate_against(
+        &self,
+        gate: &Gate,
+        live: &EnsembleState,
+        expected: &SimState,
+    ) -> Result<(), String> {
         let node = |host: &usize| {
             self.node_of
                 .get(*host)
@@ -236,7 +256,7 @@ impl Engine {
         };
         let name = |host: &usize| self.host_name(*host);
         match gate {
-            Gate::Synced => synced(live),
+            Gate::Synced => synced(live, &self.planned_down(expected)),
             Gate::LagBelow(bound) => {
                 for (i, n) in live.nodes.iter().enumerate() {
                     if n.health.mode().is_none() {
@@ -744,10 +764,14 @@ impl Engine {
         let Some(wait) = self.step(index).wait.clone() else {
             return effects;
         };
+        let mut after = self.expected.clone();
+        for effect in &self.step(index).effects {
+            after.apply(effect);
+        }
         let mut unmet: Vec<String> = wait
             .until
             .iter()
-            .filter_map(|g| self.gate(g, live).err())
+            .filter_map(|g| self.gate_against(g, live, &after).err())
             .collect();
         // Only what was seen after the commands ended counts: an answer from before a restart
         // would say the node is back when it never left.
@@ -851,7 +875,7 @@ fn record(event: AuditEvent, sync: bool) -> Effect {
 /// The sync gate: the leader's synced voting followers are every other voter of its view and
 /// nothing is pending (the research notes: `zk_synced_followers` counts non-voting followers,
 /// so they are subtracted).
-fn synced(live: &EnsembleState) -> Result<(), String> {
+fn synced(live: &EnsembleState, planned_down: &[usize]) -> Result<(), String> {
     let leader = live.leader().ok_or("no leader")?;
     let node = &live.nodes[leader];
     let mntr = node
@@ -865,11 +889,16 @@ fn synced(live: &EnsembleState) -> Result<(), String> {
         .ok_or("the leader's view is not known")?;
     // mntr is polled less often than srvr: every voter must also say, fresh from srvr, that it
     // serves, which a follower does only once it has synced.
+    let mut absent_as_planned = 0;
     if let Some(view) = node.view.as_ref() {
-        for other in &live.nodes {
+        for (i, other) in live.nodes.iter().enumerate() {
             let votes = other.sid().is_some_and(|sid| view.view.is_participant(sid));
             if votes && other.health.mode().is_none() {
-                return Err(format!("{} is not serving yet", other.target.name));
+                if planned_down.contains(&i) {
+                    absent_as_planned += 1;
+                } else {
+                    return Err(format!("{} is not serving yet", other.target.name));
+                }
             }
         }
     }
@@ -880,8 +909,11 @@ fn synced(live: &EnsembleState) -> Result<(), String> {
     if pending > 0 {
         return Err(format!("{pending} syncs pending"));
     }
-    if (synced as usize) + 1 < voters {
-        return Err(format!("{synced} of {} other voters synced", voters - 1));
+    if (synced as usize) + 1 + absent_as_planned < voters {
+        return Err(format!(
+            "{synced} of {} other running voters synced",
+            voters - 1 - absent_as_planned
+        ));
     }
     Ok(())
 }

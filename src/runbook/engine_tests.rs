@@ -15,9 +15,9 @@ const LEADER_SRVR: &str = include_str!("../../tests/fixtures/zk4lw/leader.srvr.t
 const LEADER_MNTR: &str = include_str!("../../tests/fixtures/zk4lw/leader.mntr.txt");
 const FOLLOWER_SRVR: &str = include_str!("../../tests/fixtures/zk4lw/follower.srvr.txt");
 
-fn inventory() -> Inventory {
+fn inventory(hosts: u64) -> Inventory {
     let mut text = String::from("name: lab\nhosts:\n");
-    for sid in 1..=3 {
+    for sid in 1..=hosts {
         text.push_str(&format!(
             "  - {{name: zk{sid}, sid: {sid}, role: participant, client: '10.0.0.{sid}:2181', peer: '10.0.0.{sid}:2888:3888', ssh: 'zk@10.0.0.{sid}', ssh_port: 22, commands: {{restart: 'zkctl restart', stop: 'zkctl stop'}}}}\n"
         ));
@@ -26,9 +26,20 @@ fn inventory() -> Inventory {
 }
 
 fn engine(steps: &str) -> Engine {
-    let text = format!("name: t\ndescription: d\nsource: s\nhosts: [{{name: zk1}}, {{name: zk2}}, {{name: zk3}}]\nsteps:\n{steps}");
+    engine_of(3, "", steps)
+}
+
+/// An engine over hosts zk1..zkN; `head` goes between the host list and the steps.
+fn engine_of(hosts: u64, head: &str, steps: &str) -> Engine {
+    let names: Vec<String> = (1..=hosts)
+        .map(|sid| format!("{{name: zk{sid}}}"))
+        .collect();
+    let text = format!(
+        "name: t\ndescription: d\nsource: s\nhosts: [{}]\n{head}steps:\n{steps}",
+        names.join(", ")
+    );
     let none = BTreeMap::new();
-    let inventory = inventory();
+    let inventory = inventory(hosts);
     let read = |_: &Path| -> Result<String, String> { Err("none".into()) };
     let input = BindInput {
         inventory: &inventory,
@@ -41,14 +52,14 @@ fn engine(steps: &str) -> Engine {
     Engine::new(
         procedure,
         ZkVersion::NEWEST,
-        vec![Some(0), Some(1), Some(2)],
+        (0..hosts as usize).map(Some).collect(),
         "alice".into(),
     )
 }
 
-fn conf(sid: u64) -> String {
+fn conf(sid: u64, members: u64) -> String {
     let mut text = format!("serverId={sid}\nmembership: \n");
-    for member in 1..=3 {
+    for member in 1..=members {
         text.push_str(&format!(
             "server.{member}=10.0.0.{member}:2888:3888:participant\n"
         ));
@@ -58,7 +69,12 @@ fn conf(sid: u64) -> String {
 
 /// zk3 leads, zk1 and zk2 follow; `down` lists nodes refusing connections.
 fn live(down: &[usize]) -> EnsembleState {
-    let targets = (1..=3)
+    live_of(3, down)
+}
+
+/// zk3 leads the others, whose view lists every host; `down` lists nodes refusing connections.
+fn live_of(hosts: u64, down: &[usize]) -> EnsembleState {
+    let targets = (1..=hosts)
         .map(|sid| NodeTarget {
             name: format!("zk{sid}"),
             sid: Some(sid),
@@ -68,19 +84,19 @@ fn live(down: &[usize]) -> EnsembleState {
         })
         .collect();
     let mut state = EnsembleState::new(targets);
-    for node in 0..3 {
+    for node in 0..hosts as usize {
         let answers = if down.contains(&node) {
             vec![(Command::Srvr, Err(PollFailure::Refused))]
         } else if node == 2 {
             vec![
                 (Command::Srvr, Ok(LEADER_SRVR.to_string())),
                 (Command::Mntr, Ok(LEADER_MNTR.to_string())),
-                (Command::Conf, Ok(conf(3))),
+                (Command::Conf, Ok(conf(3, hosts))),
             ]
         } else {
             vec![
                 (Command::Srvr, Ok(FOLLOWER_SRVR.to_string())),
-                (Command::Conf, Ok(conf(node as u64 + 1))),
+                (Command::Conf, Ok(conf(node as u64 + 1, hosts))),
             ]
         };
         state.apply(&PollReport {
@@ -319,4 +335,24 @@ fn fourlw_gates_read_the_latest_polled_answer() {
     assert!(readiness.gates[0].1.is_ok(), "{readiness:?}");
     let why = readiness.gates[1].1.clone().unwrap_err();
     assert!(why.contains("does not say `Mode: leader`"), "{why}");
+}
+
+#[test]
+fn synced_leaves_out_a_voter_the_runbook_keeps_down_but_no_other() {
+    let step = "  - {id: a, title: A, gates: [{synced: {}}]}\n";
+    let live = live_of(4, &[3]);
+    let planned = engine_of(
+        4,
+        "views: {four: [zk1, zk2, zk3, zk4]}\ninitial: {up: [zk1, zk2, zk3], default_view: four}\n",
+        step,
+    );
+    let readiness = planned.readiness(&live).unwrap();
+    assert!(readiness.gates[0].1.is_ok(), "{readiness:?}");
+
+    let crashed = engine_of(4, "", step);
+    let why = crashed.readiness(&live).unwrap().gates[0]
+        .1
+        .clone()
+        .unwrap_err();
+    assert_eq!(why, "zk4 is not serving yet");
 }

@@ -467,8 +467,14 @@ async fn autopilot(
                     format!("`{step_id}` is blocked: {}", reasons.join("; ")),
                 ))
             }
-            (status, Some(Prompt::Recover)) => {
-                return Ok((false, format!("`{step_id}` failed: {status:?}")))
+            (Status::OutcomeUnknown(why), Some(Prompt::Recover)) => {
+                return Ok((
+                    false,
+                    format!("`{step_id}`: outcome unknown, check the host: {why}"),
+                ))
+            }
+            (Status::Failed(why), Some(Prompt::Recover)) => {
+                return Ok((false, format!("`{step_id}` failed: {why}")))
             }
             _ => {}
         }

@@ -55,6 +55,8 @@ pub struct PlanRow {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
     pub runbook: String,
+    /// For teaching examples: where the plan is meant to block.
+    pub teaching: Option<String>,
     pub zookeeper: String,
     /// Each runbook host and the inventory host it is bound to.
     pub bindings: Vec<(String, String)>,
@@ -227,6 +229,7 @@ pub fn plan_from(procedure: &Procedure, version: ZkVersion, start: SimState) -> 
     }
     Plan {
         runbook: procedure.name.clone(),
+        teaching: procedure.teaching.clone(),
         zookeeper: version.to_string(),
         bindings: procedure
             .hosts
@@ -271,7 +274,11 @@ pub fn render_table(plan: &Plan) -> String {
         .iter()
         .map(|(name, host)| format!("{name}={host}"))
         .collect();
-    let _ = writeln!(out, "Hosts: {}\n", bound.join(", "));
+    let _ = writeln!(out, "Hosts: {}", bound.join(", "));
+    if let Some(teaching) = &plan.teaching {
+        let _ = writeln!(out, "TEACHING EXAMPLE: {teaching}");
+    }
+    let _ = writeln!(out);
     let _ = writeln!(
         out,
         "| step | hosts up | views | quorum | split brain | unreachable | gates | verdict |"

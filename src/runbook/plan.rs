@@ -126,6 +126,7 @@ pub fn assess(
                 unreachable: Vec::new(),
                 possible_leaders: Vec::new(),
                 smallest_quorums: Vec::new(),
+                ensembles: Vec::new(),
             });
         (state, analysis)
     });

@@ -183,6 +183,7 @@ async fn start_everything(
         "out",
         "{ type filter hook output priority 0; policy accept; }",
     ]))?;
+    install_firewall(&layout, &table)?;
 
     state.sshd_pid = Some(start_sshd(&layout)?);
     write_state(dir, state)?;
@@ -248,7 +249,7 @@ fn preflight() -> Result<(), SandboxError> {
     if unsafe { libc::geteuid() } != 0 {
         return Err(SandboxError::NotRoot);
     }
-    let checks: [(&str, &'static str, &'static str); 6] = [
+    let checks: [(&str, &'static str, &'static str); 7] = [
         (
             "/usr/share/java/zookeeper.jar",
             "ZooKeeper jars",
@@ -271,6 +272,7 @@ fn preflight() -> Result<(), SandboxError> {
             "apt-get install -y util-linux",
         ),
         ("/usr/sbin/useradd", "useradd", "apt-get install -y passwd"),
+        ("/usr/bin/sudo", "sudo", "apt-get install -y sudo"),
     ];
     for (path, what, install) in checks {
         if !Path::new(path).exists() {
@@ -372,6 +374,15 @@ fn write_ssh_files(layout: &Layout) -> Result<(), SandboxError> {
         .map_err(|e| file_error(&ssh, e))?;
     for key in ["ssh_host_ed25519_key", "id_ed25519"] {
         let path = ssh.join(key);
+        // A directory brought up before keeps its old keys; ssh-keygen would ask to overwrite.
+        for old in [path.clone(), path.with_extension("pub")] {
+            match fs::remove_file(&old) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(file_error(&old, e))
+                }
+                _ => {}
+            }
+        }
         run(Command::new("ssh-keygen")
             .args([
                 "-q",
@@ -592,6 +603,8 @@ pub fn down(dir: &Path) -> Result<DownReport, SandboxError> {
             .stderr(Stdio::null())
             .status();
     }
+    let _ = fs::remove_file(render::sudoers_path(state.slot));
+    let _ = fs::remove_file(render::firewall_script_path(state.slot));
     if report.left_running.is_empty() {
         let state_path = dir.join(STATE_FILE);
         fs::remove_file(&state_path).map_err(|e| file_error(&state_path, e))?;
@@ -671,6 +684,33 @@ pub fn heal(dir: &Path) -> Result<(), SandboxError> {
         Some(table) => run(Command::new("nft").args(["flush", "chain", "inet", &table, "out"])),
         None => Ok(()),
     }
+}
+
+/// The firewall script host users run through sudo (`zkctl block-peers`), and the sudoers rule
+/// that allows exactly that. The rule is checked by visudo before sudo ever reads it.
+fn install_firewall(layout: &Layout, table: &str) -> Result<(), SandboxError> {
+    let mut uids = Vec::new();
+    for host in &layout.hosts {
+        let uid = user_id(&host.user)?;
+        uids.push(uid.parse::<u32>().map_err(|_| SandboxError::Command {
+            command: format!("id -u {}", host.user),
+            message: format!("not a user id: `{uid}`"),
+        })?);
+    }
+    let script = render::firewall_script_path(layout.slot);
+    write_file(
+        &script,
+        &render::firewall_script(layout, table, &uids),
+        0o755,
+    )?;
+    let sudoers = render::sudoers_path(layout.slot);
+    let staged = sudoers.with_extension("new");
+    write_file(&staged, &render::sudoers(layout), 0o440)?;
+    if let Err(e) = run(Command::new("visudo").args(["-c", "-q", "-f"]).arg(&staged)) {
+        let _ = fs::remove_file(&staged);
+        return Err(e);
+    }
+    fs::rename(&staged, &sudoers).map_err(|e| file_error(&sudoers, e))
 }
 
 fn user_id(user: &str) -> Result<String, SandboxError> {

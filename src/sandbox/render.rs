@@ -145,12 +145,14 @@ pub fn control_script(layout: &Layout, host: &HostPlan) -> String {
          NAME={name_q}\n\
          HOST_DIR={dir_q}\n\
          JAVA_OPTS={opts_q}\n\
-         CLASSPATH={cp_q}\n",
+         CLASSPATH={cp_q}\n\
+         FIREWALL={fw_q}\n",
         name = host.name,
         name_q = crate::shell::quote(&host.name),
         dir_q = crate::shell::quote(&host_dir.display().to_string()),
         opts_q = crate::shell::quote(JAVA_OPTS),
         cp_q = crate::shell::quote(ZOOKEEPER_CLASSPATH),
+        fw_q = crate::shell::quote(&firewall_script_path(layout.slot).display().to_string()),
     );
     header + CONTROL_SCRIPT_BODY
 }
@@ -173,6 +175,9 @@ usage: zkctl VERB
   set-servers L...  replace the server.N= lines of zoo.cfg with the lines given
   set-option K=V    set one zoo.cfg option, replacing any earlier value
   wipe-data         delete the data (snapshots and logs, not myid); refused while running
+  block-peers A...  firewall: reject every TCP connection between this host and hosts A...
+  unblock-peers A...  remove those rules again
+  firewall          list this host's firewall rules
   log [N]           the last N (default 40) lines of the server log
 EOF
   exit 2
@@ -286,6 +291,9 @@ case "$verb" in
   set-option) set_option "$@" ;;
   wipe-data) wipe_data ;;
   log) tail -n "${1:-40}" "$LOG" ;;
+  block-peers) exec sudo -n "$FIREWALL" block "$@" ;;
+  unblock-peers) exec sudo -n "$FIREWALL" unblock "$@" ;;
+  firewall) exec sudo -n "$FIREWALL" list ;;
   *) usage ;;
 esac
 "#;
@@ -391,7 +399,7 @@ pub fn inventory(layout: &Layout, zookeeper_version: Option<String>) -> Inventor
     }
 }
 
-pub const VERBS: [&str; 11] = [
+pub const VERBS: [&str; 14] = [
     "start",
     "stop",
     "restart",
@@ -403,7 +411,91 @@ pub const VERBS: [&str; 11] = [
     "set-option",
     "wipe-data",
     "log",
+    "block-peers",
+    "unblock-peers",
+    "firewall",
 ];
+
+/// Root-owned, outside the sandbox directory (which host users can reach), so that what sudo
+/// runs as root cannot be changed by them.
+pub fn firewall_script_path(slot: u8) -> PathBuf {
+    Path::new("/run/zkpilot-sandbox").join(format!("firewall-{slot}"))
+}
+
+pub fn sudoers_path(slot: u8) -> PathBuf {
+    Path::new("/etc/sudoers.d").join(format!("zkpilot-sandbox-{slot}"))
+}
+
+/// Lets each host user run the sandbox's firewall script as root, and nothing else: an operator
+/// runs `sudo iptables …` on a real server the same way.
+pub fn sudoers(layout: &Layout) -> String {
+    let users: Vec<&str> = layout.hosts.iter().map(|h| h.user.as_str()).collect();
+    format!(
+        "# zkpilot sandbox {slot}: host users may change this sandbox's firewall rules.\n\
+         {users} ALL=(root) NOPASSWD: {script}\n",
+        slot = layout.slot,
+        users = users.join(", "),
+        script = firewall_script_path(layout.slot).display(),
+    )
+}
+
+/// The firewall script sudo runs for a host user. It learns which host is calling from
+/// `SUDO_UID` (set by sudo, not by the caller) and only ever touches rules between that host and
+/// other hosts of this sandbox: on loopback every connection leaves from 127.0.0.1, so a rule
+/// matches the connecting host's user (`meta skuid`) and the address it dials.
+pub fn firewall_script(layout: &Layout, table: &str, uids: &[u32]) -> String {
+    let mut me = String::new();
+    let mut uid_of = String::new();
+    for (host, uid) in layout.hosts.iter().zip(uids) {
+        let addr = layout.address(host);
+        me.push_str(&format!("  {uid}) ME={addr}; MYUID={uid} ;;\n"));
+        uid_of.push_str(&format!("    {addr}) echo {uid} ;;\n"));
+    }
+    let head = format!(
+        "#!/bin/sh\n\
+         # Firewall of zkpilot sandbox {slot}, run through sudo by a host user.\n\
+         set -eu\n\
+         TABLE={table}\n\
+         case \"${{SUDO_UID:-}}\" in\n\
+         {me}  *) echo \"firewall: run it as a host of sandbox {slot}, through sudo\" >&2; exit 2 ;;\n\
+         esac\n\
+         uid_of() {{\n  case \"$1\" in\n{uid_of}    *) return 1 ;;\n  esac\n}}\n",
+        slot = layout.slot,
+    );
+    head + FIREWALL_BODY
+}
+
+const FIREWALL_BODY: &str = r#"
+# nft wants a comment as one quoted string; the quotes are part of the argument.
+Q='"'
+rules_of() {
+  nft -a list chain inet "$TABLE" out | grep -F "comment ${Q}host $ME peer $1${Q}" | sed 's/.*# handle //'
+}
+
+verb=${1:-}
+[ "$#" -gt 0 ] && shift
+for peer in "$@"; do
+  uid_of "$peer" >/dev/null || { echo "firewall: $peer is not a host of this sandbox" >&2; exit 2; }
+  [ "$peer" != "$ME" ] || { echo "firewall: $peer is this host" >&2; exit 2; }
+done
+case "$verb" in
+  block)
+    for peer in "$@"; do
+      [ -z "$(rules_of "$peer")" ] || { echo "$ME: $peer already blocked"; continue; }
+      nft add rule inet "$TABLE" out meta skuid "$MYUID" ip daddr "$peer" meta l4proto tcp reject with tcp reset comment "${Q}host $ME peer $peer${Q}"
+      nft add rule inet "$TABLE" out meta skuid "$(uid_of "$peer")" ip daddr "$ME" meta l4proto tcp reject with tcp reset comment "${Q}host $ME peer $peer${Q}"
+      echo "$ME: blocked $peer"
+    done ;;
+  unblock)
+    for peer in "$@"; do
+      for handle in $(rules_of "$peer"); do nft delete rule inet "$TABLE" out handle "$handle"; done
+      echo "$ME: unblocked $peer"
+    done ;;
+  list)
+    nft list chain inet "$TABLE" out | grep -F "comment ${Q}host $ME peer " | sed 's/.*comment "host [^ ]* peer \([^"]*\)".*/blocked \1/' | sort -u ;;
+  *) echo "usage: firewall block|unblock PEER_ADDRESS... | list" >&2; exit 2 ;;
+esac
+"#;
 
 fn verb_commands(zkctl: &Path) -> BTreeMap<String, String> {
     let script = crate::shell::quote(&zkctl.display().to_string());

@@ -412,7 +412,7 @@ async fn autopilot(
         let live = state.watch.ensemble.clone();
         let step_id = state.engine.procedure.steps[index].id.clone();
         match (&state.engine.status[index], state.engine.prompt.clone()) {
-            (Status::Pending, None) => {
+            (Status::Pending, None) if !state.engine.checks_running() => {
                 let readiness = state.engine.readiness(&live);
                 let hazards: Vec<String> = readiness
                     .iter()
@@ -482,6 +482,7 @@ async fn autopilot(
             println!("{message}");
             if matches!(state.engine.status[index], Status::Pending)
                 && state.engine.prompt.is_none()
+                && !state.engine.checks_running()
             {
                 return Ok((false, message));
             }

@@ -225,6 +225,11 @@ impl Engine {
         SimState::from_live(&self.procedure, &self.expected, live, &self.node_of)
     }
 
+    /// The current step's check commands have been started and not all have answered.
+    pub fn checks_running(&self) -> bool {
+        self.checks.iter().any(|check| check.result.is_none())
+    }
+
     /// One gate on the live ensemble: Ok, or why not in words.
     pub fn gate(&self, gate: &Gate, live: &EnsembleState) -> Result<(), String> {
         self.gate_against(gate, live, &self.expected)

@@ -334,7 +334,14 @@ pub struct FourlwGate {
 #[serde(deny_unknown_fields)]
 pub struct CheckGate {
     pub host: String,
-    pub shell: String,
+    /// An inventory verb (a read-only one, such as `data-empty`), or…
+    #[serde(default)]
+    pub verb: Option<String>,
+    /// …literal shell, as in `run`.
+    #[serde(default)]
+    pub shell: Option<String>,
+    #[serde(default)]
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

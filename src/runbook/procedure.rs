@@ -653,10 +653,20 @@ impl Context<'_> {
                     })?,
                 contains: f.contains.clone(),
             },
-            GateSpec::Check(c) => Gate::Check {
-                host: self.host(&c.host, source, keys)?,
-                command: self.interpolate(&c.shell, source, keys, true)?,
-            },
+            GateSpec::Check(c) => {
+                let spec = CommandSpec {
+                    host: c.host.clone(),
+                    verb: c.verb.clone(),
+                    shell: c.shell.clone(),
+                    args: c.args.clone(),
+                    stdin: None,
+                };
+                let command = self.command(&spec, source, keys)?;
+                Gate::Check {
+                    host: command.host,
+                    command: command.text,
+                }
+            }
         })
     }
 

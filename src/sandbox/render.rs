@@ -175,6 +175,7 @@ usage: zkctl VERB
   set-servers L...  replace the server.N= lines of zoo.cfg with the lines given
   set-option K=V    set one zoo.cfg option, replacing any earlier value
   wipe-data         delete the data (snapshots and logs, not myid); refused while running
+  data-empty        exit 0 when the data directory holds no snapshot or log, 1 otherwise
   block-peers A...  firewall: reject every TCP connection between this host and hosts A...
   unblock-peers A...  remove those rules again
   firewall          list this host's firewall rules
@@ -290,6 +291,9 @@ case "$verb" in
   set-servers) set_servers "$@" ;;
   set-option) set_option "$@" ;;
   wipe-data) wipe_data ;;
+  data-empty)
+    files=$(ls -A "$DATA/version-2" 2>/dev/null | wc -l)
+    if [ "$files" -eq 0 ]; then echo "$NAME: no data"; else echo "$NAME: $files snapshot and log files in $DATA/version-2"; exit 1; fi ;;
   log) tail -n "${1:-40}" "$LOG" ;;
   block-peers) exec sudo -n "$FIREWALL" block "$@" ;;
   unblock-peers) exec sudo -n "$FIREWALL" unblock "$@" ;;
@@ -399,7 +403,7 @@ pub fn inventory(layout: &Layout, zookeeper_version: Option<String>) -> Inventor
     }
 }
 
-pub const VERBS: [&str; 14] = [
+pub const VERBS: [&str; 15] = [
     "start",
     "stop",
     "restart",
@@ -410,6 +414,7 @@ pub const VERBS: [&str; 14] = [
     "set-servers",
     "set-option",
     "wipe-data",
+    "data-empty",
     "log",
     "block-peers",
     "unblock-peers",

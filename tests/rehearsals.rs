@@ -122,3 +122,48 @@ fn stateless_replacement_brings_every_server_back_in_turn() {
     });
     assert_audit_verifies(&audit);
 }
+
+#[test]
+fn mitosis_leaves_two_separate_ensembles_and_no_firewall_rule() {
+    let sandbox = Sandbox::up(3, 0, 3);
+    let source = ["zk1", "zk2", "zk3"];
+    let destination = ["zk4", "zk5", "zk6"];
+    let (out, audit) = autopilot(&sandbox, &project_file("runbooks/mitosis.yaml"), &["--yes"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for side in [source, destination] {
+        sandbox.wait_for_modes(&side, Duration::from_secs(30), |m| {
+            m.iter().filter(|x| *x == "leader").count() == 1
+                && m.iter().filter(|x| *x == "follower").count() == 2
+        });
+        for host in side {
+            assert_eq!(view_size(&sandbox.client(host)), 3, "{host}");
+        }
+    }
+    let conf = ask(&sandbox.client("zk5"), "conf").unwrap_or_default();
+    assert!(
+        !conf.contains("server.1="),
+        "the destination forgot the source: {conf}"
+    );
+    for (index, host) in destination.iter().enumerate() {
+        let address = sandbox.client(host).replace(":2181", "");
+        let zkctl = sandbox.dir.join("hosts").join(host).join("zkctl");
+        let rules = sandbox.ssh(
+            &format!("zkpilot-h{}@{address}", index + 4),
+            &format!("{} firewall", zkctl.display()),
+        );
+        assert_eq!(String::from_utf8_lossy(&rules.stdout), "", "{host}");
+    }
+    let records = audit_records(&audit);
+    let accepted_split = records.iter().any(|r| {
+        r["kind"] == "verdict"
+            && r["step"] == "restart-destination"
+            && r["split_brain_possible"] == true
+    });
+    assert!(accepted_split, "the deliberate split is on record");
+    assert_audit_verifies(&audit);
+}

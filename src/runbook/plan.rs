@@ -89,11 +89,26 @@ pub fn assess(
             format!("while the step runs ({})", describe_up(procedure, phase))
         };
         if !analysis.quorum_possible && !found.iter().any(|f| f.hazard == Hazard::QuorumLoss) {
-            found.push(hazard(
-                step,
-                Hazard::QuorumLoss,
-                format!("no quorum can form {moment}"),
-            ));
+            let what = if analysis.ensembles.is_empty() {
+                format!("no quorum can form {moment}")
+            } else {
+                let groups: Vec<String> = analysis
+                    .ensembles
+                    .iter()
+                    .map(|members| {
+                        let names: Vec<&str> = members
+                            .iter()
+                            .map(|&i| procedure.hosts[i].name.as_str())
+                            .collect();
+                        format!("{{{}}}", names.join(", "))
+                    })
+                    .collect();
+                format!(
+                    "of the separate ensembles {}, one cannot form its quorum {moment}",
+                    groups.join(" and ")
+                )
+            };
+            found.push(hazard(step, Hazard::QuorumLoss, what));
         }
         if let Some(w) = &analysis.split_brain {
             if !found.iter().any(|f| f.hazard == Hazard::SplitBrain) {

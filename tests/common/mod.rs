@@ -164,6 +164,7 @@ pub fn path_str(path: &Path) -> &str {
 }
 
 pub mod tmux;
+pub mod zk_client;
 
 /// Runs the binary with a deadline, so a hung run fails the test instead of hanging it.
 pub fn run_bin(args: &[&str], limit: Duration) -> Output {

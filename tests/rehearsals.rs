@@ -1,13 +1,16 @@
-//! The seed procedures rehearsed with `--autopilot` on real ZooKeeper: the deck's
-//! split-brain-free expansion ends in one five-server ensemble, the naive order is stopped
-//! before the step that allows two leaders, and stateless replacement brings every server
-//! back with its id and data.
+//! The seed procedures rehearsed with `--autopilot` on real ZooKeeper while an independent
+//! client writes numbered znodes and a monitor samples every node: the deck's split-brain-free
+//! expansion ends in one five-server ensemble, the naive order is stopped before the step that
+//! allows two leaders, stateless replacement brings every server back with its id and data, and
+//! mitosis leaves two separate ensembles. No acknowledged write is ever lost.
 
 mod common;
 
 use std::time::Duration;
 
-use common::{ask, assert_audit_verifies, audit_records, autopilot, mode, project_file, Sandbox};
+use common::rehearsal::{most_leaders, rehearse};
+use common::zk_client::{self, Client};
+use common::{ask, assert_audit_verifies, audit_records, mode, project_file, Sandbox};
 use zkpilot::zk::fourlw::{self, Answer};
 
 fn view_size(client: &str) -> usize {
@@ -22,17 +25,14 @@ fn view_size(client: &str) -> usize {
 fn split_brain_free_expansion_grows_three_to_five_with_one_leader() {
     let sandbox = Sandbox::up(3, 0, 2);
     let hosts = ["zk1", "zk2", "zk3", "zk4", "zk5"];
-    let (out, audit) = autopilot(
+    let rehearsal = rehearse(
         &sandbox,
         &project_file("runbooks/split-brain-free-expand.yaml"),
         &["--yes"],
+        &hosts[..3],
+        &hosts,
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    rehearsal.assert_succeeded();
     let modes = sandbox.wait_for_modes(&hosts, Duration::from_secs(30), |m| {
         m.iter().filter(|x| *x == "leader").count() == 1
             && m.iter().filter(|x| *x == "follower").count() == 4
@@ -45,29 +45,35 @@ fn split_brain_free_expansion_grows_three_to_five_with_one_leader() {
             "{host} runs the five-server view"
         );
     }
-    let verdicts = audit_records(&audit);
+    assert_eq!(most_leaders(&rehearsal.samples, &[0, 1, 2, 3, 4]), 1);
+    rehearsal.assert_no_acknowledged_write_lost();
+    let verdicts = audit_records(&rehearsal.audit);
     assert!(verdicts
         .iter()
         .filter(|r| r["kind"] == "verdict")
         .all(|r| r["split_brain_possible"] == false));
-    assert_audit_verifies(&audit);
+    assert_audit_verifies(&rehearsal.audit);
 }
 
 #[test]
 fn the_naive_expansion_is_stopped_before_two_leaders_become_possible() {
     let sandbox = Sandbox::up(3, 0, 2);
-    let (out, audit) = autopilot(
+    let hosts = ["zk1", "zk2", "zk3", "zk4", "zk5"];
+    let rehearsal = rehearse(
         &sandbox,
         &project_file("runbooks/naive-expand.yaml"),
         &["--yes"],
+        &hosts[..3],
+        &hosts,
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (out, audit) = (&rehearsal.out, &rehearsal.audit);
+    let stdout = rehearsal.stdout();
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(
         stdout.contains("stopped before `restart-r`: split brain"),
         "{stdout}"
     );
-    let records = audit_records(&audit);
+    let records = audit_records(audit);
     assert!(records
         .iter()
         .any(|r| r["kind"] == "step" && r["step"] == "start-s-and-t" && r["state"] == "done"));
@@ -91,7 +97,9 @@ fn the_naive_expansion_is_stopped_before_two_leaders_become_possible() {
         3,
         "R still runs the three-server view"
     );
-    assert_audit_verifies(&audit);
+    assert_eq!(most_leaders(&rehearsal.samples, &[0, 1, 2, 3, 4]), 1);
+    rehearsal.assert_no_acknowledged_write_lost();
+    assert_audit_verifies(audit);
 }
 
 #[test]
@@ -103,24 +111,41 @@ fn stateless_replacement_brings_every_server_back_in_turn() {
             .unwrap_or_default()
     };
     let before: Vec<String> = hosts.iter().map(|h| pid(h)).collect();
-    let (out, audit) = autopilot(
+    let rehearsal = rehearse(
         &sandbox,
         &project_file("runbooks/stateless-replace.yaml"),
         &["--yes"],
+        &hosts,
+        &hosts,
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    rehearsal.assert_succeeded();
     for (host, old) in hosts.iter().zip(&before) {
         assert_ne!(&pid(host), old, "{host} was replaced");
     }
     sandbox.wait_for_modes(&hosts, Duration::from_secs(30), |m| {
         m.iter().filter(|x| *x == "leader").count() == 1
     });
-    assert_audit_verifies(&audit);
+    assert_eq!(most_leaders(&rehearsal.samples, &[0, 1, 2]), 1);
+    rehearsal.assert_no_acknowledged_write_lost();
+    assert_audit_verifies(&rehearsal.audit);
+}
+
+/// The sequence numbers of the writer's znodes an ensemble holds, each checked for its data.
+fn written_sequence(client: &str) -> Vec<u64> {
+    let mut session =
+        Client::connect(client, 0, zk_client::SESSION_TIMEOUT).expect("the destination answers");
+    let mut seqs: Vec<u64> = session
+        .get_children(zk_client::ROOT)
+        .expect("the writer's root was copied")
+        .iter()
+        .filter_map(|name| name.strip_prefix("w-")?.parse().ok())
+        .collect();
+    seqs.sort_unstable();
+    for &seq in &seqs {
+        let data = session.get_data(&zk_client::znode(seq)).expect("readable");
+        assert_eq!(String::from_utf8_lossy(&data), seq.to_string());
+    }
+    seqs
 }
 
 #[test]
@@ -128,13 +153,15 @@ fn mitosis_leaves_two_separate_ensembles_and_no_firewall_rule() {
     let sandbox = Sandbox::up(3, 0, 3);
     let source = ["zk1", "zk2", "zk3"];
     let destination = ["zk4", "zk5", "zk6"];
-    let (out, audit) = autopilot(&sandbox, &project_file("runbooks/mitosis.yaml"), &["--yes"]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
+    let all: Vec<&str> = source.iter().chain(&destination).copied().collect();
+    let rehearsal = rehearse(
+        &sandbox,
+        &project_file("runbooks/mitosis.yaml"),
+        &["--yes"],
+        &source,
+        &all,
     );
+    rehearsal.assert_succeeded();
     for side in [source, destination] {
         sandbox.wait_for_modes(&side, Duration::from_secs(30), |m| {
             m.iter().filter(|x| *x == "leader").count() == 1
@@ -144,6 +171,23 @@ fn mitosis_leaves_two_separate_ensembles_and_no_firewall_rule() {
             assert_eq!(view_size(&sandbox.client(host)), 3, "{host}");
         }
     }
+    assert_eq!(most_leaders(&rehearsal.samples, &[0, 1, 2]), 1, "source");
+    assert_eq!(
+        most_leaders(&rehearsal.samples, &[3, 4, 5]),
+        1,
+        "destination"
+    );
+    rehearsal.assert_no_acknowledged_write_lost();
+
+    // The destination holds the source's history up to the cut: every write from the first on,
+    // without a hole, and none the source did not acknowledge.
+    let copied = written_sequence(&sandbox.client("zk5"));
+    assert!(!copied.is_empty(), "the data was copied");
+    assert_eq!(copied, (1..=copied.len() as u64).collect::<Vec<_>>());
+    assert!(copied
+        .iter()
+        .all(|s| rehearsal.writes.acked.contains(s) || rehearsal.writes.unknown.contains(s)));
+
     let conf = ask(&sandbox.client("zk5"), "conf").unwrap_or_default();
     assert!(
         !conf.contains("server.1="),
@@ -158,12 +202,12 @@ fn mitosis_leaves_two_separate_ensembles_and_no_firewall_rule() {
         );
         assert_eq!(String::from_utf8_lossy(&rules.stdout), "", "{host}");
     }
-    let records = audit_records(&audit);
+    let records = audit_records(&rehearsal.audit);
     let accepted_split = records.iter().any(|r| {
         r["kind"] == "verdict"
             && r["step"] == "restart-destination"
             && r["split_brain_possible"] == true
     });
     assert!(accepted_split, "the deliberate split is on record");
-    assert_audit_verifies(&audit);
+    assert_audit_verifies(&rehearsal.audit);
 }

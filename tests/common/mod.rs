@@ -163,6 +163,7 @@ pub fn path_str(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+pub mod rehearsal;
 pub mod tmux;
 pub mod zk_client;
 

@@ -888,14 +888,13 @@ fn synced(live: &EnsembleState, planned_down: &[usize]) -> Result<(), String> {
         .as_ref()
         .ok_or("the leader's mntr is not known (not whitelisted?)")?;
     let voters = node
-        .view
-        .as_ref()
+        .current_view()
         .map(|v| v.view.participant_count())
         .ok_or("the leader's view is not known")?;
     // mntr is polled less often than srvr: every voter must also say, fresh from srvr, that it
     // serves, which a follower does only once it has synced.
     let mut absent_as_planned = 0;
-    if let Some(view) = node.view.as_ref() {
+    if let Some(view) = node.current_view() {
         for (i, other) in live.nodes.iter().enumerate() {
             let votes = other.sid().is_some_and(|sid| view.view.is_participant(sid));
             if votes && other.health.mode().is_none() {

@@ -130,6 +130,48 @@ fn stateless_replacement_brings_every_server_back_in_turn() {
     assert_audit_verifies(&rehearsal.audit);
 }
 
+#[test]
+fn observer_migration_moves_the_data_to_a_new_ensemble_and_retires_the_old() {
+    let sandbox = Sandbox::up(3, 0, 3);
+    let old = ["zk1", "zk2", "zk3"];
+    let new = ["zk4", "zk5", "zk6"];
+    let all: Vec<&str> = old.iter().chain(&new).copied().collect();
+    // The writer is a client already pointed at the new servers: it writes through the
+    // observers to the old leader, then to the new ensemble.
+    let rehearsal = rehearse(
+        &sandbox,
+        &project_file("runbooks/observer-migration.yaml"),
+        &["--yes"],
+        &new,
+        &all,
+    );
+    rehearsal.assert_succeeded();
+    sandbox.wait_for_modes(&new, Duration::from_secs(30), |m| {
+        m.iter().filter(|x| *x == "leader").count() == 1
+            && m.iter().filter(|x| *x == "follower").count() == 2
+    });
+    for host in new {
+        assert_eq!(view_size(&sandbox.client(host)), 3, "{host}");
+    }
+    for host in old {
+        assert_eq!(mode(&sandbox.client(host)), "down", "{host} is retired");
+    }
+    let observed = rehearsal
+        .samples
+        .iter()
+        .any(|(_, m)| m[3..].iter().all(|x| x == "observer"));
+    assert!(observed, "the new servers observed first");
+    assert_eq!(most_leaders(&rehearsal.samples, &[0, 1, 2]), 1, "old");
+    assert_eq!(most_leaders(&rehearsal.samples, &[3, 4, 5]), 1, "new");
+    rehearsal.assert_no_acknowledged_write_lost();
+    let records = audit_records(&rehearsal.audit);
+    assert!(records
+        .iter()
+        .filter(|r| r["kind"] == "verdict")
+        .all(|r| r["split_brain_possible"] == false));
+    assert_audit_verifies(&rehearsal.audit);
+}
+
 /// The sequence numbers of the writer's znodes an ensemble holds, each checked for its data.
 fn written_sequence(client: &str) -> Vec<u64> {
     let mut session =

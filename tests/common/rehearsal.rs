@@ -99,7 +99,9 @@ impl Rehearsal {
 }
 
 /// Runs `runbook` with `--autopilot` on `sandbox`, writing through `write_to` and sampling the
-/// modes of `watch` (host names) meanwhile.
+/// modes of `watch` (host names) meanwhile. When some of `write_to` serve already, the run
+/// starts once writes flow; otherwise the writer keeps trying until the runbook starts them
+/// (a client that moved to servers not yet running).
 pub fn rehearse(
     sandbox: &Sandbox,
     runbook: &Path,
@@ -110,7 +112,9 @@ pub fn rehearse(
     let written_to: Vec<String> = write_to.iter().map(|h| sandbox.client(h)).collect();
     let writer = Writer::start(&written_to);
     let deadline = Instant::now() + Duration::from_secs(20);
-    while writer.acked() < 10 {
+    let serving =
+        |client: &String| ["leader", "follower", "observer"].contains(&mode(client).as_str());
+    while written_to.iter().any(serving) && writer.acked() < 10 {
         assert!(Instant::now() < deadline, "the writer never got going");
         std::thread::sleep(Duration::from_millis(50));
     }

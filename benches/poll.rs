@@ -256,6 +256,7 @@ fn main() {
                 voters: SANDBOX_NODES,
                 observers: 0,
                 spares: 0,
+                dynamic_reconfig: false,
             },
         ))
         .unwrap_or_else(|e| panic!("sandbox up: {e}"));

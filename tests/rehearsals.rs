@@ -172,6 +172,56 @@ fn observer_migration_moves_the_data_to_a_new_ensemble_and_retires_the_old() {
     assert_audit_verifies(&rehearsal.audit);
 }
 
+#[test]
+fn reconfig_replacement_swaps_a_server_without_a_restart() {
+    let sandbox = Sandbox::up_with(3, 0, 1, &["--reconfig"]);
+    let hosts = ["zk1", "zk2", "zk3", "zk4"];
+    let pid = |h: &str| {
+        std::fs::read_to_string(sandbox.dir.join("hosts").join(h).join("zk.pid"))
+            .unwrap_or_default()
+    };
+    let before: Vec<String> = hosts[..3].iter().map(|h| pid(h)).collect();
+    let rehearsal = rehearse(
+        &sandbox,
+        &project_file("runbooks/reconfig-replace.yaml"),
+        &["--yes"],
+        &hosts[..3],
+        &hosts,
+    );
+    rehearsal.assert_succeeded();
+    let records = audit_records(&rehearsal.audit);
+    let removed = records
+        .iter()
+        .find(|r| r["kind"] == "intent" && r["step"] == "stop-r")
+        .and_then(|r| r["host"].as_str())
+        .expect("a server was stopped")
+        .to_string();
+    let remaining: Vec<&str> = hosts.iter().copied().filter(|h| *h != removed).collect();
+    sandbox.wait_for_modes(&remaining, Duration::from_secs(30), |m| {
+        m.iter().filter(|x| *x == "leader").count() == 1
+            && m.iter().filter(|x| *x == "follower").count() == 2
+    });
+    assert_eq!(mode(&sandbox.client(&removed)), "down");
+    for host in &remaining {
+        let conf = ask(&sandbox.client(host), "conf").unwrap_or_default();
+        assert_eq!(view_size(&sandbox.client(host)), 3, "{host}: {conf}");
+        assert!(conf.contains("server.4="), "{host} counts the new server");
+    }
+    for (host, old) in hosts[..3].iter().zip(&before) {
+        if *host != removed {
+            assert_eq!(&pid(host), old, "{host} was never restarted");
+        }
+    }
+    assert_eq!(most_leaders(&rehearsal.samples, &[0, 1, 2, 3]), 1);
+    let remaining_clients: Vec<String> = remaining.iter().map(|h| sandbox.client(h)).collect();
+    let lost = rehearsal
+        .writes
+        .verify(&remaining_clients)
+        .expect("the ensemble answers reads");
+    assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+    assert_audit_verifies(&rehearsal.audit);
+}
+
 /// The sequence numbers of the writer's znodes an ensemble holds, each checked for its data.
 fn written_sequence(client: &str) -> Vec<u64> {
     let mut session =

@@ -385,6 +385,9 @@ pub enum Hazard {
     QuorumLoss,
     /// Two disjoint quorums can form: two leaders, diverging data.
     SplitBrain,
+    /// The step needs what this ZooKeeper version lacks (dynamic reconfig before 3.5). Never
+    /// accepted: the step cannot do what it says.
+    Unsupported,
 }
 
 impl std::fmt::Display for Hazard {
@@ -392,6 +395,7 @@ impl std::fmt::Display for Hazard {
         f.write_str(match self {
             Hazard::QuorumLoss => "quorum loss",
             Hazard::SplitBrain => "split brain",
+            Hazard::Unsupported => "unsupported",
         })
     }
 }

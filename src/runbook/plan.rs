@@ -78,6 +78,18 @@ pub fn assess(
 ) -> (Vec<Found>, SimState, Analysis) {
     let phases = before.through(step);
     let mut found: Vec<Found> = Vec::new();
+    if !version.has_dynamic_reconfig()
+        && step
+            .effects
+            .iter()
+            .any(|e| matches!(e, super::procedure::Effect::Reconfig { .. }))
+    {
+        found.push(hazard(
+            step,
+            Hazard::Unsupported,
+            format!("dynamic reconfig needs ZooKeeper 3.5 or later; these rules are {version}'s"),
+        ));
+    }
     let mut last = None;
     for (index, phase) in phases.iter().enumerate() {
         let Ok(analysis) = phase.ensemble(procedure, version).verdict() else {

@@ -71,6 +71,8 @@ struct SandboxState {
     spares: u8,
     sshd_pid: Option<i32>,
     nft_table: Option<String>,
+    #[serde(default)]
+    dynamic_reconfig: bool,
 }
 
 impl SandboxState {
@@ -82,6 +84,7 @@ impl SandboxState {
             self.observers,
             self.spares,
         )
+        .with_dynamic_reconfig(self.dynamic_reconfig)
     }
 }
 
@@ -90,6 +93,8 @@ pub struct UpOptions {
     pub voters: u8,
     pub observers: u8,
     pub spares: u8,
+    /// Servers keep their server lines in a dynamic config file and accept `reconfig` (3.5+).
+    pub dynamic_reconfig: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -136,7 +141,8 @@ pub async fn up(dir: &Path, options: UpOptions) -> Result<Vec<HostStatus>, Sandb
             options.voters,
             options.observers,
             options.spares,
-        );
+        )
+        .with_dynamic_reconfig(options.dynamic_reconfig);
         for host in &layout.hosts {
             ensure_user(&host.user)?;
         }
@@ -147,6 +153,7 @@ pub async fn up(dir: &Path, options: UpOptions) -> Result<Vec<HostStatus>, Sandb
             spares: options.spares,
             sshd_pid: None,
             nft_table: None,
+            dynamic_reconfig: options.dynamic_reconfig,
         };
         write_state(&dir, &state)?;
         state
@@ -422,6 +429,9 @@ fn write_host_files(layout: &Layout, host: &HostPlan) -> Result<(), SandboxError
     let data = dir.join("data");
     fs::create_dir_all(&data).map_err(|e| file_error(&data, e))?;
     write_file(&dir.join("zoo.cfg"), &render::zoo_cfg(layout, host), 0o644)?;
+    if let Some(dynamic) = render::dynamic_cfg(layout, host) {
+        write_file(&dir.join(render::DYNAMIC_CFG), &dynamic, 0o644)?;
+    }
     write_file(
         &dir.join("zkctl"),
         &render::control_script(layout, host),

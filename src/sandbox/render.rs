@@ -27,7 +27,12 @@ pub struct Layout {
     pub dir: PathBuf,
     pub slot: u8,
     pub hosts: Vec<HostPlan>,
+    /// Server lines in a dynamic config file, `reconfig` enabled (ZooKeeper 3.5+).
+    pub dynamic_reconfig: bool,
 }
+
+/// The dynamic config file a server starts with; ZooKeeper writes its successors itself.
+pub const DYNAMIC_CFG: &str = "zoo.cfg.dynamic";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct HostPlan {
@@ -58,7 +63,17 @@ impl Layout {
                 }
             })
             .collect();
-        Layout { dir, slot, hosts }
+        Layout {
+            dir,
+            slot,
+            hosts,
+            dynamic_reconfig: false,
+        }
+    }
+
+    pub fn with_dynamic_reconfig(mut self, on: bool) -> Layout {
+        self.dynamic_reconfig = on;
+        self
     }
 
     pub fn address(&self, host: &HostPlan) -> String {
@@ -126,13 +141,46 @@ pub fn zoo_cfg(layout: &Layout, host: &HostPlan) -> String {
     if host.role == HostRole::Observer {
         text.push_str("peerType=observer\n");
     }
-    if host.role != HostRole::Spare {
+    if layout.dynamic_reconfig {
+        // skipACL: reconfig otherwise needs a superuser; a sandbox has no secrets to protect.
+        text.push_str(&format!(
+            "reconfigEnabled=true\n\
+             standaloneEnabled=false\n\
+             skipACL=yes\n\
+             dynamicConfigFile={}\n",
+            layout.host_dir(host).join(DYNAMIC_CFG).display()
+        ));
+    } else if host.role != HostRole::Spare {
         for line in layout.server_lines() {
             text.push_str(&line);
             text.push('\n');
         }
     }
     text
+}
+
+/// The dynamic config file of a started host: every server line with its role and client
+/// address, as `reconfig` keeps them. Spares get theirs from `set-servers`.
+pub fn dynamic_cfg(layout: &Layout, host: &HostPlan) -> Option<String> {
+    if !layout.dynamic_reconfig || host.role == HostRole::Spare {
+        return None;
+    }
+    let lines: String = layout
+        .started_hosts()
+        .map(|h| {
+            let role = if h.role == HostRole::Observer {
+                "observer"
+            } else {
+                "participant"
+            };
+            let addr = layout.address(h);
+            format!(
+                "server.{}={addr}:{QUORUM_PORT}:{ELECTION_PORT}:{role};{addr}:{CLIENT_PORT}\n",
+                h.sid
+            )
+        })
+        .collect();
+    Some(lines)
 }
 
 pub fn control_script(layout: &Layout, host: &HostPlan) -> String {
@@ -146,13 +194,15 @@ pub fn control_script(layout: &Layout, host: &HostPlan) -> String {
          HOST_DIR={dir_q}\n\
          JAVA_OPTS={opts_q}\n\
          CLASSPATH={cp_q}\n\
-         FIREWALL={fw_q}\n",
+         FIREWALL={fw_q}\n\
+         CLIENT={client_q}\n",
         name = host.name,
         name_q = crate::shell::quote(&host.name),
         dir_q = crate::shell::quote(&host_dir.display().to_string()),
         opts_q = crate::shell::quote(JAVA_OPTS),
         cp_q = crate::shell::quote(ZOOKEEPER_CLASSPATH),
         fw_q = crate::shell::quote(&firewall_script_path(layout.slot).display().to_string()),
+        client_q = crate::shell::quote(&format!("{}:{CLIENT_PORT}", layout.address(host))),
     );
     header + CONTROL_SCRIPT_BODY
 }
@@ -172,7 +222,8 @@ usage: zkctl VERB
   status            'running (pid N)' with exit 0, or 'stopped' with exit 3
   config            print zoo.cfg
   set-config        replace zoo.cfg with standard input (previous kept as zoo.cfg.prev)
-  set-servers L...  replace the server.N= lines of zoo.cfg with the lines given
+  set-servers L...  replace the server.N= lines of zoo.cfg (or of its dynamic file) with these
+  reconfig ARGS     dynamic reconfig through this server (3.5+): -add LINE, -remove ID...
   set-option K=V    set one zoo.cfg option, replacing any earlier value
   wipe-data         delete the data (snapshots and logs, not myid); refused while running
   data-empty        exit 0 when the data directory holds no snapshot or log, 1 otherwise
@@ -202,9 +253,16 @@ wait_gone() {
   ! server_pid >/dev/null
 }
 
+# With dynamic reconfig the server lines live in the file zoo.cfg names, which ZooKeeper
+# itself replaces by a newer one after every reconfig.
+servers_file() {
+  dynamic=$(sed -n 's/^dynamicConfigFile=//p' "$CFG" | tail -n 1)
+  if [ -n "$dynamic" ]; then echo "$dynamic"; else echo "$CFG"; fi
+}
+
 start() {
   if pid=$(server_pid); then echo "$NAME: already running (pid $pid)"; return 0; fi
-  if ! grep -q '^server\.' "$CFG"; then
+  if ! grep -q '^server\.' "$(servers_file)" 2>/dev/null; then
     echo "$NAME: zoo.cfg has no server lines; give it a view first (set-servers)" >&2
     return 1
   fi
@@ -259,7 +317,27 @@ set_servers() {
       *) echo "$NAME: not a server line: $line" >&2; return 2 ;;
     esac
   done
-  { grep -v '^server\.' "$CFG"; printf '%s\n' "$@"; } | replace_cfg
+  file=$(servers_file)
+  if [ "$file" = "$CFG" ]; then
+    { grep -v '^server\.' "$CFG"; printf '%s\n' "$@"; } | replace_cfg
+    return
+  fi
+  # A dynamic file names each server's client address too; the sandbox's is always :2181.
+  tmp="$file.new.$$"
+  for line in "$@"; do
+    case "$line" in
+      *\;*) printf '%s\n' "$line" ;;
+      *) host=${line#*=}; printf '%s;%s:2181\n' "$line" "${host%%:*}" ;;
+    esac
+  done > "$tmp" && mv "$tmp" "$file" && echo "$NAME: $(basename "$file") replaced"
+}
+
+reconfig() {
+  [ "$#" -gt 0 ] || { echo "$NAME: reconfig needs -add, -remove or -members arguments" >&2; return 2; }
+  out=$(java $JAVA_OPTS -cp "$CLASSPATH" org.apache.zookeeper.ZooKeeperMain -server "$CLIENT" reconfig "$@" 2>&1)
+  echo "$out" | grep -v -e '^[0-9]* \[' -e '^$'
+  # ZooKeeperMain exits 0 whatever happened: the answer says whether it was committed.
+  echo "$out" | grep -q '^Committed new configuration' || { echo "$NAME: reconfig was not committed" >&2; return 1; }
 }
 
 set_option() {
@@ -286,9 +364,10 @@ case "$verb" in
   kill) crash ;;
   status)
     if pid=$(server_pid); then echo "$NAME: running (pid $pid)"; else echo "$NAME: stopped"; exit 3; fi ;;
-  config) cat "$CFG" ;;
+  config) cat "$CFG"; [ "$(servers_file)" = "$CFG" ] || cat "$(servers_file)" ;;
   set-config) replace_cfg ;;
   set-servers) set_servers "$@" ;;
+  reconfig) reconfig "$@" ;;
   set-option) set_option "$@" ;;
   wipe-data) wipe_data ;;
   data-empty)
@@ -403,7 +482,7 @@ pub fn inventory(layout: &Layout, zookeeper_version: Option<String>) -> Inventor
     }
 }
 
-pub const VERBS: [&str; 15] = [
+pub const VERBS: [&str; 16] = [
     "start",
     "stop",
     "restart",
@@ -412,6 +491,7 @@ pub const VERBS: [&str; 15] = [
     "config",
     "set-config",
     "set-servers",
+    "reconfig",
     "set-option",
     "wipe-data",
     "data-empty",

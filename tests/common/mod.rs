@@ -19,6 +19,11 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn up(nodes: u8, observers: u8, spares: u8) -> Sandbox {
+        Sandbox::up_with(nodes, observers, spares, &[])
+    }
+
+    /// `extra`: more `sandbox up` flags, such as `--reconfig`.
+    pub fn up_with(nodes: u8, observers: u8, spares: u8, extra: &[&str]) -> Sandbox {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "zkpilot-test-{}-{}",
@@ -27,18 +32,22 @@ impl Sandbox {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         let sandbox = Sandbox { dir };
-        let output = zkpilot(&[
+        let (nodes, observers, spares) =
+            (nodes.to_string(), observers.to_string(), spares.to_string());
+        let mut args = vec![
             "sandbox",
             "up",
             "--dir",
             sandbox.dir.to_str().unwrap(),
             "--nodes",
-            &nodes.to_string(),
+            &nodes,
             "--observers",
-            &observers.to_string(),
+            &observers,
             "--spare",
-            &spares.to_string(),
-        ]);
+            &spares,
+        ];
+        args.extend_from_slice(extra);
+        let output = zkpilot(&args);
         assert!(
             output.status.success(),
             "sandbox up failed:\n{}\n{}",

@@ -16,14 +16,14 @@ use tokio::sync::mpsc;
 use super::run::{update, RunAction, RunState};
 use super::terminal::{self, RawTerminal};
 use super::watch::WatchState;
-use crate::audit::record::{AuditEvent, OutputStream, Secrets, SessionInfo, StepState, Timestamp};
+use crate::audit::record::{AuditEvent, OutputStream, Secrets, SessionInfo, Timestamp};
 use crate::audit::writer::default_audit_dir;
 use crate::audit::{location, AuditWriter, Durability};
 use crate::ensemble::{EnsembleState, NodeTarget};
 use crate::inventory::Inventory;
 use crate::poll;
 use crate::remote::{Connections, Outcome, SshTarget, Stream};
-use crate::runbook::engine::{Effect, Ended, Engine, Input, Prompt, Status};
+use crate::runbook::engine::{Effect, Ended, Engine, Input, Prompt, Recorded, Status};
 use crate::runbook_files;
 use crate::view::{self, Look};
 use crate::zk::version::ZkVersion;
@@ -101,8 +101,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
         Some(path) => {
             let (writer, resumed) =
                 AuditWriter::open_append(path, secrets, now()).map_err(|e| e.to_string())?;
-            let (states, open) = progress_of(&resumed.records);
-            engine.resume(&states, &open);
+            engine.resume(&Recorded::of(resumed.records.iter().map(|r| &r.event)));
             (writer, path.clone())
         }
         None => {
@@ -514,30 +513,6 @@ fn narrate(event: &AuditEvent) {
         _ => return,
     };
     println!("{line}");
-}
-
-/// Each step's last recorded state, and the steps with an intent that has no result.
-fn progress_of(
-    records: &[crate::audit::record::AuditRecord],
-) -> (Vec<(String, StepState)>, Vec<String>) {
-    let mut states: Vec<(String, StepState)> = Vec::new();
-    let mut open: BTreeMap<u64, String> = BTreeMap::new();
-    for record in records {
-        match &record.event {
-            AuditEvent::Step { step, state } => {
-                states.retain(|(s, _)| s != step);
-                states.push((step.clone(), *state));
-            }
-            AuditEvent::Intent { intent, step, .. } => {
-                open.insert(*intent, step.clone());
-            }
-            AuditEvent::Result { intent, .. } => {
-                open.remove(intent);
-            }
-            _ => {}
-        }
-    }
-    (states, open.into_values().collect())
 }
 
 pub fn inventory_targets(inventory: &Inventory) -> Vec<NodeTarget> {

@@ -177,12 +177,44 @@ fn runbook() -> PathBuf {
     project_file("runbooks/rolling-restart.yaml")
 }
 
+/// Where the consoles keep their SSH master connections (`TMPDIR`). A console killed with
+/// SIGKILL cannot close its masters, which would linger until idle for two minutes; the test
+/// closes them itself through their control sockets when it ends.
+fn control_dir(sandbox: &Sandbox) -> PathBuf {
+    let dir = sandbox.dir.join("ssh-masters");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Asks every master left in the control directory to exit (`ssh -O exit`), when dropped:
+/// declared after the sandbox, so it runs before the sandbox is taken down, also on failure.
+struct CloseMasters(PathBuf);
+
+impl Drop for CloseMasters {
+    fn drop(&mut self) {
+        let Ok(dirs) = std::fs::read_dir(&self.0) else {
+            return;
+        };
+        for dir in dirs.flatten() {
+            let socket = dir.path().join("master");
+            if socket.exists() {
+                let _ = Command::new("ssh")
+                    .arg("-S")
+                    .arg(&socket)
+                    .args(["-O", "exit", "master"])
+                    .output();
+            }
+        }
+    }
+}
+
 /// Starts an unattended session (new, or resuming `log`) whose output goes to `out`.
 fn spawn_autopilot(sandbox: &Sandbox, log: &Path, resume: bool, out: &Path) -> Child {
     let flag = if resume { "--resume" } else { "--audit" };
     let stdout = File::create(out).unwrap();
     let stderr = stdout.try_clone().unwrap();
     Command::new(BIN)
+        .env("TMPDIR", control_dir(sandbox))
         .arg("run")
         .arg(runbook())
         .arg("--inventory")
@@ -344,7 +376,8 @@ fn step_done_on_screen(screen: &str, step: &str) -> bool {
 /// keys: `d` and how it was checked when the restart happened, else `R` and `y`.
 fn decide_in_console(sandbox: &Sandbox, log: &Path, open: &Open) -> String {
     let command = format!(
-        "{BIN} run {} --inventory {} --interval 500ms --resume {}",
+        "TMPDIR={} {BIN} run {} --inventory {} --interval 500ms --resume {}",
+        control_dir(sandbox).display(),
         runbook().display(),
         sandbox.inventory_path().display(),
         log.display()
@@ -534,6 +567,7 @@ fn kill_9_at_random_moments_then_resume_neither_repeats_nor_skips_a_command() {
         .unwrap_or(DEFAULT_SEED);
     let mut rng = Rng(seed);
     let sandbox = Sandbox::up(3, 0, 0);
+    let _masters = CloseMasters(control_dir(&sandbox));
     let began = Instant::now();
     let mut table: Vec<String> = Vec::new();
 

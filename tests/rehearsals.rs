@@ -106,10 +106,7 @@ fn the_naive_expansion_is_stopped_before_two_leaders_become_possible() {
 fn stateless_replacement_brings_every_server_back_in_turn() {
     let sandbox = Sandbox::up(3, 0, 0);
     let hosts = ["zk1", "zk2", "zk3"];
-    let pid = |h: &str| {
-        std::fs::read_to_string(sandbox.dir.join("hosts").join(h).join("zk.pid"))
-            .unwrap_or_default()
-    };
+    let pid = |h: &str| sandbox.pid(h);
     let before: Vec<String> = hosts.iter().map(|h| pid(h)).collect();
     let rehearsal = rehearse(
         &sandbox,
@@ -176,10 +173,7 @@ fn observer_migration_moves_the_data_to_a_new_ensemble_and_retires_the_old() {
 fn reconfig_replacement_swaps_a_server_without_a_restart() {
     let sandbox = Sandbox::up_with(3, 0, 1, &["--reconfig"]);
     let hosts = ["zk1", "zk2", "zk3", "zk4"];
-    let pid = |h: &str| {
-        std::fs::read_to_string(sandbox.dir.join("hosts").join(h).join("zk.pid"))
-            .unwrap_or_default()
-    };
+    let pid = |h: &str| sandbox.pid(h);
     let before: Vec<String> = hosts[..3].iter().map(|h| pid(h)).collect();
     let rehearsal = rehearse(
         &sandbox,

@@ -12,20 +12,13 @@ use common::{
     assert_audit_verifies, audit_records, autopilot, mode, project_file, run_bin, Sandbox,
 };
 
-fn pid(sandbox: &Sandbox, host: &str) -> String {
-    std::fs::read_to_string(sandbox.dir.join("hosts").join(host).join("zk.pid"))
-        .unwrap_or_default()
-        .trim()
-        .to_string()
-}
-
 #[test]
 fn the_rolling_restart_restarts_every_server_once_leader_last_keeping_quorum() {
     let sandbox = Sandbox::up(3, 0, 0);
     let hosts = ["zk1", "zk2", "zk3"];
     let clients: Vec<String> = hosts.iter().map(|h| sandbox.client(h)).collect();
     let leader = hosts[clients.iter().position(|c| mode(c) == "leader").unwrap()];
-    let before: Vec<String> = hosts.iter().map(|h| pid(&sandbox, h)).collect();
+    let before: Vec<String> = hosts.iter().map(|h| sandbox.pid(h)).collect();
 
     let rehearsal = rehearse(
         &sandbox,
@@ -40,7 +33,7 @@ fn the_rolling_restart_restarts_every_server_once_leader_last_keeping_quorum() {
     rehearsal.assert_no_acknowledged_write_lost();
     let (audit, samples) = (&rehearsal.audit, &rehearsal.samples);
 
-    let after: Vec<String> = hosts.iter().map(|h| pid(&sandbox, h)).collect();
+    let after: Vec<String> = hosts.iter().map(|h| sandbox.pid(h)).collect();
     for (h, (b, a)) in hosts.iter().zip(before.iter().zip(&after)) {
         assert_ne!(b, a, "{h} was not restarted");
     }

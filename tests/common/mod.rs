@@ -61,6 +61,14 @@ impl Sandbox {
         self.dir.to_str().unwrap()
     }
 
+    /// The PID file's content of a host's server: changes whenever the server is started.
+    pub fn pid(&self, host: &str) -> String {
+        std::fs::read_to_string(self.dir.join("hosts").join(host).join("zk.pid"))
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    }
+
     pub fn inventory_path(&self) -> PathBuf {
         self.dir.join("inventory.yaml")
     }

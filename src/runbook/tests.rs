@@ -180,7 +180,8 @@ const RECONFIG_STEP: &str = "views: {three: [zk1, zk2, zk3], two: [zk1, zk2]}\ni
 
 #[test]
 fn a_reconfig_is_unsupported_before_3_5_and_that_cannot_be_accepted() {
-    let header = "name: t\ndescription: d\nsource: s\nhosts: [{name: zk1}, {name: zk2}, {name: zk3}]\n";
+    let header =
+        "name: t\ndescription: d\nsource: s\nhosts: [{name: zk1}, {name: zk2}, {name: zk3}]\n";
     let inventory = inventory(3, 0);
     let procedure = bound(&format!("{header}{RECONFIG_STEP}}}\n"), &inventory, None).unwrap();
     let old = plan(&procedure, ZkVersion::new(3, 4, 14));

@@ -8,6 +8,7 @@ pub mod live;
 pub mod poll;
 pub mod quorum;
 pub mod remote;
+pub mod replay;
 pub mod runbook;
 pub mod runbook_files;
 pub mod sandbox;

@@ -3,6 +3,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use zkpilot::app::replay_loop;
 use zkpilot::app::run_loop::{self, RunOptions};
 use zkpilot::app::watch_loop::{self, WatchOptions};
 use zkpilot::audit::{self, AuditError, RecordHash};
@@ -10,7 +11,7 @@ use zkpilot::ensemble::NodeTarget;
 use zkpilot::inventory::Inventory;
 use zkpilot::runbook::plan;
 use zkpilot::zk::version::ZkVersion;
-use zkpilot::{analyze, duration, runbook_files, sandbox, settings};
+use zkpilot::{analyze, duration, replay, runbook_files, sandbox, settings};
 
 /// zkpilot walks operators through zero-downtime Apache ZooKeeper migrations: it shows every
 /// node's role, zxid and own config view, predicts each step's effect on quorum and split brain,
@@ -81,6 +82,45 @@ enum Command {
     /// Check a session's audit log and turn it into a report
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The `run` screen of a recorded session, rebuilt read-only from its audit log, with a
+    /// timeline: play, pause, speed, record by record, jumps to steps, warnings, overrides and
+    /// failures
+    #[command(
+        after_help = "The log is verified first: a broken chain or a torn last line is shown on \
+        the screen, and only the records before a break are replayed. Nothing is run.\n\n\
+        Examples:\n  zkpilot replay session.jsonl\n  zkpilot replay session.jsonl --print | less"
+    )]
+    Replay(ReplayArgs),
+    /// The live read-only console of a session in progress: catches up from the start of its
+    /// audit log, then follows it; approves `approval: two-person` steps for the operator
+    #[command(
+        after_help = "The head hash shown (and printed on exit) is the follower's anchor: it \
+        reveals a log whose tail was later cut off (`zkpilot audit verify --expect-head`).\n\n\
+        The log is mode 0600: a pairing partner of another Unix user reads it through sudo \
+        (e.g. `sudo -u OPERATOR zkpilot follow LOG` is NOT a second person; use \
+        `sudo cat`-level read access granted by the host's policy) — see `--approve`.\n\n\
+        Example:\n  zkpilot follow ~/.local/state/zkpilot/audit/20261123T091703Z-move.jsonl"
+    )]
+    Follow(FollowArgs),
+}
+
+#[derive(Args)]
+struct ReplayArgs {
+    /// The session's audit log (JSON Lines)
+    file: PathBuf,
+    /// Write the session as plain text to standard output instead of opening the screen
+    #[arg(long)]
+    print: bool,
+    #[command(flatten)]
+    display: DisplayArgs,
+}
+
+#[derive(Args)]
+struct FollowArgs {
+    /// The audit log of the session to follow
+    file: PathBuf,
+    #[command(flatten)]
+    display: DisplayArgs,
 }
 
 #[derive(Args)]
@@ -302,6 +342,60 @@ fn main() -> ExitCode {
         Command::Sandbox(command) => runtime.block_on(sandbox_command(command)),
         Command::Watch(args) => runtime.block_on(watch_command(args)),
         Command::Audit(command) => audit_command(command),
+        Command::Replay(args) => runtime.block_on(replay_command(args)),
+        Command::Follow(args) => runtime.block_on(follow_command(args)),
+    }
+}
+
+async fn replay_command(args: ReplayArgs) -> ExitCode {
+    if args.print {
+        let player = match replay_loop::load(&args.file) {
+            Ok(player) => player,
+            Err(e) => return fail(&e.to_string(), 2),
+        };
+        let text = replay::print::render_text(player.records(), &player.verification);
+        if let Err(e) = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes()) {
+            return fail(&format!("cannot write the session: {e}"), 2);
+        }
+        return match player.verification {
+            replay::Verification::Broken(_) => ExitCode::FAILURE,
+            _ => ExitCode::SUCCESS,
+        };
+    }
+    let look = match settings::look(args.display.theme.as_deref(), args.display.ascii) {
+        Ok(look) => look,
+        Err(e) => return fail(&e, 2),
+    };
+    match replay_loop::replay(args.file, look).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e, 2),
+    }
+}
+
+async fn follow_command(args: FollowArgs) -> ExitCode {
+    let look = match settings::look(args.display.theme.as_deref(), args.display.ascii) {
+        Ok(look) => look,
+        Err(e) => return fail(&e, 2),
+    };
+    match replay_loop::follow(args.file.clone(), look, None).await {
+        Ok(end) => {
+            println!(
+                "followed {}: {} records verified, head {}{}",
+                args.file.display(),
+                end.head.records,
+                end.head.hash,
+                if end.session_ended {
+                    "; the session ended"
+                } else {
+                    "; the session was still running"
+                }
+            );
+            match end.broken {
+                Some(problem) => fail(&problem, 1),
+                None => ExitCode::SUCCESS,
+            }
+        }
+        Err(e) => fail(&e, 2),
     }
 }
 

@@ -3,6 +3,7 @@
 mod detail;
 mod help;
 mod nodes;
+pub mod replay;
 pub mod run;
 mod summary;
 pub mod text;

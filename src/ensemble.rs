@@ -129,6 +129,8 @@ pub struct NodeState {
     pub conf_support: Support,
     /// The last error, in words, while it lasts.
     pub error: Option<String>,
+    /// The last answer to each polled word, as received, for `fourlw` gates.
+    pub raw: Vec<(Command, String)>,
     /// When `zoo.cfg` was last asked for over SSH, and why that failed if it did.
     pub zoo_cfg_asked_at: Option<Millis>,
     pub zoo_cfg_error: Option<String>,
@@ -154,6 +156,7 @@ impl NodeState {
             mntr_support: Support::Unknown,
             conf_support: Support::Unknown,
             error: None,
+            raw: Vec::new(),
             zoo_cfg_asked_at: None,
             zoo_cfg_error: None,
         }
@@ -209,6 +212,14 @@ impl NodeState {
         self.srvr.as_ref().and_then(|s| s.version)
     }
 
+    /// The last answer to a word, as received.
+    pub fn raw_answer(&self, command: Command) -> Option<&str> {
+        self.raw
+            .iter()
+            .find(|(c, _)| *c == command)
+            .map(|(_, t)| t.as_str())
+    }
+
     /// Milliseconds since the last good answer, if there ever was one.
     pub fn age(&self, now: Millis) -> Option<Millis> {
         self.last_ok_at.map(|at| now.saturating_sub(at))
@@ -231,7 +242,11 @@ impl NodeState {
                         self.error = Some(describe_failure(failure));
                     }
                 }
-                Ok(text) => self.apply_answer(*command, text, report.at),
+                Ok(text) => {
+                    self.raw.retain(|(c, _)| c != command);
+                    self.raw.push((*command, text.clone()));
+                    self.apply_answer(*command, text, report.at)
+                }
             }
         }
         before != self.signature()

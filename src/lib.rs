@@ -1,6 +1,7 @@
 pub mod analyze;
 pub mod app;
 pub mod audit;
+pub mod diagnostics;
 pub mod duration;
 pub mod ensemble;
 pub mod inventory;

@@ -10,6 +10,7 @@ use zkpilot::audit::{self, AuditError, RecordHash};
 use zkpilot::ensemble::NodeTarget;
 use zkpilot::inventory::Inventory;
 use zkpilot::runbook::plan;
+use zkpilot::runbook::simulate::SimState;
 use zkpilot::zk::version::ZkVersion;
 use zkpilot::{analyze, duration, replay, runbook_files, sandbox, settings};
 
@@ -167,6 +168,10 @@ struct PlanArgs {
     /// Print one JSON object per step instead of the table
     #[arg(long)]
     json: bool,
+    /// Start from the ensemble as it is now (one poll of every inventory host: who runs, who
+    /// leads, each node's own view) instead of the runbook's declared starting state
+    #[arg(long)]
+    live: bool,
 }
 
 #[derive(Args)]
@@ -324,6 +329,8 @@ struct PartitionArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let _diagnostics = zkpilot::diagnostics::init();
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), args = ?std::env::args().collect::<Vec<_>>(), "zkpilot started");
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -337,7 +344,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Analyze { state, json } => analyze_command(&state, json),
-        Command::Plan(args) => plan_command(&args),
+        Command::Plan(args) => runtime.block_on(plan_command(&args)),
         Command::Run(args) => runtime.block_on(run_command(args)),
         Command::Sandbox(command) => runtime.block_on(sandbox_command(command)),
         Command::Watch(args) => runtime.block_on(watch_command(args)),
@@ -399,8 +406,24 @@ async fn follow_command(args: FollowArgs) -> ExitCode {
     }
 }
 
-fn plan_command(args: &PlanArgs) -> ExitCode {
-    let loaded = match load_runbook(&args.binding, None) {
+async fn plan_command(args: &PlanArgs) -> ExitCode {
+    let live = if args.live {
+        match runbook_files::load_inventory(&args.binding.inventory) {
+            Ok(inventory) => {
+                let targets = run_loop::inventory_targets(&inventory);
+                Some(
+                    zkpilot::poll::poll_all_once(&targets, std::time::Duration::from_secs(3)).await,
+                )
+            }
+            Err(e) => return fail(&e, 2),
+        }
+    } else {
+        None
+    };
+    let leader = live
+        .as_ref()
+        .and_then(|l| l.leader().map(|i| l.nodes[i].target.name.clone()));
+    let loaded = match load_runbook(&args.binding, leader.as_deref()) {
         Ok(loaded) => loaded,
         Err(e) => return fail(&e, 2),
     };
@@ -409,7 +432,10 @@ fn plan_command(args: &PlanArgs) -> ExitCode {
         .clone()
         .or_else(|| loaded.1.zookeeper.clone());
     let version = match version_text.as_deref().map(ZkVersion::parse) {
-        None => ZkVersion::NEWEST,
+        None => live
+            .as_ref()
+            .and_then(|l| l.version())
+            .unwrap_or(ZkVersion::NEWEST),
         Some(Some(version)) => version,
         Some(None) => {
             return fail(
@@ -421,7 +447,24 @@ fn plan_command(args: &PlanArgs) -> ExitCode {
             )
         }
     };
-    let plan = plan::plan(&loaded.0.procedure, version);
+    let procedure = &loaded.0.procedure;
+    let plan = match &live {
+        None => plan::plan(procedure, version),
+        Some(live) => {
+            let node_of: Vec<Option<usize>> = procedure
+                .hosts
+                .iter()
+                .map(|h| {
+                    live.nodes
+                        .iter()
+                        .position(|n| n.target.name == h.inventory.name)
+                })
+                .collect();
+            let initial = SimState::initial(procedure);
+            let (procedure, start) = SimState::from_live(procedure, &initial, live, &node_of);
+            plan::plan_from(&procedure, version, start)
+        }
+    };
     let out = if args.json {
         match serde_json::to_string_pretty(&plan) {
             Ok(json) => json + "\n",

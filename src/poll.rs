@@ -192,6 +192,30 @@ fn to_failure(error: WireError) -> PollFailure {
     }
 }
 
+/// Every target asked once, all at once: a starting point for `plan --live`.
+pub async fn poll_all_once(
+    targets: &[NodeTarget],
+    timeout: Duration,
+) -> crate::ensemble::EnsembleState {
+    let mut state = crate::ensemble::EnsembleState::new(targets.to_vec());
+    let asks: Vec<JoinHandle<PollReport>> = targets
+        .iter()
+        .enumerate()
+        .map(|(node, target)| {
+            let client = target.client.clone();
+            tokio::spawn(async move {
+                poll_once(node, &client, &mut Schedule::default(), timeout).await
+            })
+        })
+        .collect();
+    for ask in asks {
+        if let Ok(report) = ask.await {
+            state.apply(&report);
+        }
+    }
+    state
+}
+
 pub fn unix_millis() -> Millis {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

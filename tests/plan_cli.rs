@@ -21,31 +21,54 @@ fn inventory() -> std::path::PathBuf {
     path
 }
 
+/// Every shipped runbook plans ok on the lab inventory, except teaching examples, which must
+/// be blocked; and the committed plans in docs/runbooks/ match what plan says now.
 #[test]
-fn every_shipped_runbook_plans_ok() {
-    let inventory = inventory();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks");
+fn every_shipped_runbook_plans_as_documented() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lab = root.join("tests/fixtures/inventories/lab.yaml");
     let mut count = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
+    for entry in std::fs::read_dir(root.join("runbooks")).unwrap() {
         let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "yaml") {
-            let out = zkpilot(&[
-                "plan",
-                path.to_str().unwrap(),
-                "--inventory",
-                inventory.to_str().unwrap(),
-            ]);
-            assert!(
-                out.status.success(),
-                "{}: {}{}",
-                path.display(),
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            count += 1;
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
         }
+        let name = path.file_stem().unwrap().to_str().unwrap().to_string();
+        let relative = format!("runbooks/{name}.yaml");
+        let out = std::process::Command::new(BIN)
+            .current_dir(root)
+            .args([
+                "plan",
+                &relative,
+                "--inventory",
+                "tests/fixtures/inventories/lab.yaml",
+            ])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let teaching = std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("\nteaching:");
+        let expected_code = if teaching { 1 } else { 0 };
+        assert_eq!(
+            out.status.code(),
+            Some(expected_code),
+            "{name}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let documented =
+            std::fs::read_to_string(root.join("docs/runbooks").join(format!("{name}.md")))
+                .unwrap_or_else(|_| {
+                    panic!("docs/runbooks/{name}.md is missing: run scripts/plan-docs")
+                });
+        assert!(
+            documented.ends_with(&stdout),
+            "docs/runbooks/{name}.md drifted from `zkpilot plan`: run scripts/plan-docs"
+        );
+        assert!(lab.exists());
+        count += 1;
     }
-    assert!(count >= 1);
+    assert!(count >= 4);
 }
 
 #[test]

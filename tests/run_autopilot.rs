@@ -3,77 +3,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{mode, Sandbox, BIN};
-
-fn runbook(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(name)
-}
-
-/// Runs the binary with a deadline, so a hung run fails the test instead of hanging it.
-fn run(args: &[&str], limit: Duration) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + limit;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("zkpilot {args:?} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn autopilot(sandbox: &Sandbox, runbook_path: &Path, extra: &[&str]) -> (Output, PathBuf) {
-    let audit = sandbox.dir.join(format!(
-        "audit-{}.jsonl",
-        runbook_path.file_stem().unwrap().to_str().unwrap()
-    ));
-    let inventory = sandbox.inventory_path();
-    let mut args = vec![
-        "run",
-        runbook_path.to_str().unwrap(),
-        "--inventory",
-        inventory.to_str().unwrap(),
-        "--autopilot",
-        "--interval",
-        "500ms",
-        "--audit",
-        audit.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    (run(&args, Duration::from_secs(180)), audit)
-}
-
-fn records(audit: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(audit)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-fn verifies(audit: &Path) {
-    let out = Command::new(BIN)
-        .args(["audit", "verify", audit.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use common::{
+    assert_audit_verifies, audit_records, autopilot, mode, project_file, run_bin, Sandbox,
+};
 
 fn pid(sandbox: &Sandbox, host: &str) -> String {
     std::fs::read_to_string(sandbox.dir.join("hosts").join(host).join("zk.pid"))
@@ -131,7 +68,7 @@ fn the_rolling_restart_restarts_every_server_once_leader_last_keeping_quorum() {
     let monitor = Monitor::start(clients.clone());
     let (out, audit) = autopilot(
         &sandbox,
-        &runbook("runbooks/rolling-restart.yaml"),
+        &project_file("runbooks/rolling-restart.yaml"),
         &["--yes"],
     );
     let samples = monitor.finish();
@@ -147,7 +84,7 @@ fn the_rolling_restart_restarts_every_server_once_leader_last_keeping_quorum() {
     for (h, (b, a)) in hosts.iter().zip(before.iter().zip(&after)) {
         assert_ne!(b, a, "{h} was not restarted");
     }
-    let records = records(&audit);
+    let records = audit_records(&audit);
     let intents: Vec<String> = records
         .iter()
         .filter(|r| r["kind"] == "intent")
@@ -186,7 +123,7 @@ fn the_rolling_restart_restarts_every_server_once_leader_last_keeping_quorum() {
         "a quorum served most of the time: {serving} of {}",
         samples.len()
     );
-    verifies(&audit);
+    assert_audit_verifies(&audit);
 }
 
 #[test]
@@ -206,7 +143,7 @@ fn a_step_that_would_lose_quorum_is_refused_on_the_live_ensemble() {
 
     let (out, audit) = autopilot(
         &sandbox,
-        &runbook("tests/fixtures/runbooks/stop-zk2.yaml"),
+        &project_file("tests/fixtures/runbooks/stop-zk2.yaml"),
         &[],
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -214,10 +151,10 @@ fn a_step_that_would_lose_quorum_is_refused_on_the_live_ensemble() {
     assert!(stdout.contains("quorum loss"), "{stdout}");
     assert_ne!(mode(&sandbox.client("zk2")), "down", "zk2 still runs");
     assert!(
-        records(&audit).iter().all(|r| r["kind"] != "intent"),
+        audit_records(&audit).iter().all(|r| r["kind"] != "intent"),
         "nothing was run"
     );
-    verifies(&audit);
+    assert_audit_verifies(&audit);
 }
 
 #[test]
@@ -225,19 +162,19 @@ fn a_failing_command_stops_the_run_with_its_exit_status_and_output_recorded() {
     let sandbox = Sandbox::up(1, 0, 0);
     let (out, audit) = autopilot(
         &sandbox,
-        &runbook("tests/fixtures/runbooks/failing-command.yaml"),
+        &project_file("tests/fixtures/runbooks/failing-command.yaml"),
         &[],
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("exited with 3"), "{stdout}");
-    let records = records(&audit);
+    let records = audit_records(&audit);
     let result = records.iter().find(|r| r["kind"] == "result").unwrap();
     assert_eq!(result["exit_status"], 3);
     assert!(records
         .iter()
         .any(|r| r["kind"] == "output" && r["text"] == "the reason"));
-    verifies(&audit);
+    assert_audit_verifies(&audit);
 }
 
 #[test]
@@ -245,16 +182,16 @@ fn a_node_that_dies_mid_step_makes_the_wait_time_out() {
     let sandbox = Sandbox::up(3, 0, 0);
     let (out, audit) = autopilot(
         &sandbox,
-        &runbook("tests/fixtures/runbooks/wait-times-out.yaml"),
+        &project_file("tests/fixtures/runbooks/wait-times-out.yaml"),
         &[],
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("the wait timed out"), "{stdout}");
-    assert!(records(&audit)
+    assert!(audit_records(&audit)
         .iter()
         .any(|r| r["kind"] == "step" && r["state"] == "failed"));
-    verifies(&audit);
+    assert_audit_verifies(&audit);
 }
 
 #[test]
@@ -269,10 +206,10 @@ fn ssh_refused_and_a_changed_host_key_run_nothing_and_say_why() {
     )
     .unwrap();
     let audit = sandbox.dir.join("audit-refused.jsonl");
-    let out = run(
+    let out = run_bin(
         &[
             "run",
-            runbook("tests/fixtures/runbooks/status-only.yaml")
+            project_file("tests/fixtures/runbooks/status-only.yaml")
                 .to_str()
                 .unwrap(),
             "--inventory",
@@ -286,7 +223,7 @@ fn ssh_refused_and_a_changed_host_key_run_nothing_and_say_why() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("not run"), "{stdout}");
-    verifies(&audit);
+    assert_audit_verifies(&audit);
 
     let known_hosts = sandbox.dir.join("ssh/known_hosts");
     let keygen = Command::new("ssh-keygen")
@@ -310,10 +247,10 @@ fn ssh_refused_and_a_changed_host_key_run_nothing_and_say_why() {
         .collect();
     std::fs::write(&known_hosts, lines).unwrap();
     let audit = sandbox.dir.join("audit-hostkey.jsonl");
-    let out = run(
+    let out = run_bin(
         &[
             "run",
-            runbook("tests/fixtures/runbooks/status-only.yaml")
+            project_file("tests/fixtures/runbooks/status-only.yaml")
                 .to_str()
                 .unwrap(),
             "--inventory",
@@ -327,5 +264,5 @@ fn ssh_refused_and_a_changed_host_key_run_nothing_and_say_why() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("HOST KEY HAS CHANGED"), "{stdout}");
-    verifies(&audit);
+    assert_audit_verifies(&audit);
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::tmux::Tmux;
-use common::{Sandbox, BIN};
+use common::{assert_audit_verifies, audit_records, Sandbox, BIN};
 
 fn console(sandbox: &Sandbox, runbook: &str, audit: &Path) -> Tmux {
     let runbook = Path::new(env!("CARGO_MANIFEST_DIR")).join(runbook);
@@ -17,26 +17,6 @@ fn console(sandbox: &Sandbox, runbook: &str, audit: &Path) -> Tmux {
         audit.display()
     );
     Tmux::start(&command, 180, 50)
-}
-
-fn records(audit: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(audit)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-fn verify(audit: &Path) {
-    let out = std::process::Command::new(BIN)
-        .args(["audit", "verify", audit.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]
@@ -71,7 +51,7 @@ fn an_operator_runs_the_rolling_restart_step_by_step() {
     tmux.wait_until_exited(Duration::from_secs(10));
     assert_eq!(tmux.query("#{alternate_on}"), "0");
 
-    let records = records(&audit);
+    let records = audit_records(&audit);
     let intents = records.iter().filter(|r| r["kind"] == "intent").count();
     let confirms = records
         .iter()
@@ -79,7 +59,7 @@ fn an_operator_runs_the_rolling_restart_step_by_step() {
         .count();
     assert_eq!((intents, confirms), (3, 3));
     assert!(records.last().unwrap()["kind"] == "session_end");
-    verify(&audit);
+    assert_audit_verifies(&audit);
 }
 
 #[test]
@@ -121,7 +101,7 @@ fn a_blocked_step_runs_only_after_an_override_with_a_typed_reason() {
     tmux.send("q");
     tmux.wait_until_exited(Duration::from_secs(10));
 
-    let records = records(&audit);
+    let records = audit_records(&audit);
     let override_at = records
         .iter()
         .position(|r| {
@@ -130,5 +110,5 @@ fn a_blocked_step_runs_only_after_an_override_with_a_typed_reason() {
         .expect("the override and its reason are recorded");
     let intent_at = records.iter().position(|r| r["kind"] == "intent").unwrap();
     assert!(override_at < intent_at, "nothing ran before the override");
-    verify(&audit);
+    assert_audit_verifies(&audit);
 }

@@ -165,9 +165,11 @@ fn a_partition_cuts_the_leader_off_and_heal_brings_it_back() {
     );
     let modes = sandbox.wait_for_modes(&hosts, Duration::from_secs(60), |m| {
         let i = hosts.iter().position(|h| *h == leader).unwrap();
-        m[i] == "not serving" && m.iter().filter(|x| *x == "leader").count() == 1
+        m[i] == "not serving"
+            && m.iter().filter(|x| *x == "leader").count() == 1
+            && m.iter().filter(|x| *x == "follower").count() == 1
     });
-    assert!(modes.iter().any(|m| m == "follower"), "{modes:?}");
+    assert_eq!(modes.len(), 3);
 
     let heal = zkpilot(&["sandbox", "heal", "--dir", sandbox.dir_str()]);
     assert!(heal.status.success());

@@ -84,7 +84,10 @@ pub fn update(state: &mut RunState, action: RunAction) -> Vec<Effect> {
             state.output.push_back((intent, line));
             Vec::new()
         }
-        RunAction::Ended { intent, ended } => state.engine.ended(intent, ended, state.watch.now),
+        RunAction::Ended { intent, ended } => {
+            let live = state.watch.ensemble.clone();
+            state.engine.ended(intent, ended, state.watch.now, &live)
+        }
         RunAction::Key(key) => on_key(state, key),
     };
     let after = state.engine.current();

@@ -287,6 +287,7 @@ impl Performer {
                                 duration_ms: millis(duration),
                             },
                         };
+                        tracing::info!(intent, ?ended, "command ended");
                         let _ = events.send(RunAction::Ended { intent, ended }).await;
                     });
                 }
@@ -431,7 +432,7 @@ async fn autopilot(
                     .filter_map(|(gate, result)| {
                         result.as_ref().err().map(|why| format!("{gate}: {why}"))
                     })
-                    .filter(|r| !r.contains("checked when the step starts"))
+                    .filter(|r| !r.contains("runs when the step starts"))
                     .collect();
                 let since = *waiting_for_gates.entry(index).or_insert(state.watch.now);
                 if unmet.is_empty() {
@@ -466,8 +467,14 @@ async fn autopilot(
                     format!("`{step_id}` is blocked: {}", reasons.join("; ")),
                 ))
             }
-            (status, Some(Prompt::Recover)) => {
-                return Ok((false, format!("`{step_id}` failed: {status:?}")))
+            (Status::OutcomeUnknown(why), Some(Prompt::Recover)) => {
+                return Ok((
+                    false,
+                    format!("`{step_id}`: outcome unknown, check the host: {why}"),
+                ))
+            }
+            (Status::Failed(why), Some(Prompt::Recover)) => {
+                return Ok((false, format!("`{step_id}` failed: {why}")))
             }
             _ => {}
         }

@@ -677,7 +677,7 @@ mod tests {
 
     #[test]
     fn civil_dates_round_trip_across_leap_rules() {
-        for days in -800_000..800_000 {
+        for days in (-800_000..800_000).step_by(37) {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days, "{y}-{m}-{d}");
         }

@@ -11,7 +11,7 @@ use super::plan::{assess, describe_gate, witness_names, Found};
 use super::procedure::{Gate, Procedure, Step, StepCommand};
 use super::simulate::SimState;
 use crate::audit::record::{AuditEvent, CommandOutcome, DecisionKind, StepState};
-use crate::ensemble::{EnsembleState, Millis, ViewSource};
+use crate::ensemble::{EnsembleState, Millis};
 use crate::zk::config::View;
 use crate::zk::fourlw::Mode;
 use crate::zk::version::ZkVersion;
@@ -83,7 +83,8 @@ pub enum Input {
 pub enum Effect {
     /// Append to the audit log; `sync` ones are fsynced before the next effect is performed.
     Record { event: AuditEvent, sync: bool },
-    /// Run a command over SSH; its intent has been recorded just before.
+    /// Run a command over SSH; its intent has been recorded just before. A `check` gate's
+    /// command is run and recorded the same way, when the operator starts the step.
     Execute {
         intent: u64,
         host: usize,
@@ -114,11 +115,22 @@ pub struct Engine {
     /// Commands of the current step not yet released, and those running.
     queue: Vec<StepCommand>,
     running: Vec<u64>,
+    /// `check` gates of the current attempt: the intent running each, then its result.
+    checks: Vec<CheckRun>,
     rolling_back: bool,
     override_reason: Option<String>,
     next_intent: u64,
     /// The last thing to tell the operator.
     pub message: Option<String>,
+}
+
+/// A `check` gate's command in the current attempt: which gate, the intent running it, and
+/// its result once it ended.
+#[derive(Debug, Clone, PartialEq)]
+struct CheckRun {
+    gate: usize,
+    intent: u64,
+    result: Option<Result<(), String>>,
 }
 
 /// The live gate results and prediction for the current step.
@@ -147,6 +159,7 @@ impl Engine {
             operator,
             queue: Vec::new(),
             running: Vec::new(),
+            checks: Vec::new(),
             rolling_back: false,
             override_reason: None,
             next_intent: 1,
@@ -208,34 +221,32 @@ impl Engine {
         })
     }
 
-    /// The live ensemble as the simulation's starting point: what runs and the view each node
-    /// showed, falling back to what zkpilot's own steps left where the live state is silent.
     fn live_start(&self, live: &EnsembleState) -> (Procedure, SimState) {
-        let mut procedure = self.procedure.clone();
-        let mut state = self.expected.clone();
-        for (host, node) in self.node_of.iter().enumerate() {
-            let Some(node) = node.and_then(|n| live.nodes.get(n)) else {
-                continue;
-            };
-            if node.health == crate::ensemble::Health::Unknown {
-                continue;
-            }
-            state.up[host] = node.health.is_up();
-            if let Some(observed) = node
-                .view
-                .as_ref()
-                .filter(|v| v.source != ViewSource::Declared)
-            {
-                let name = format!("live:{}", self.host_name(host));
-                procedure.views.insert(name.clone(), observed.view.clone());
-                state.running[host] = Some(name);
-            }
-        }
-        (procedure, state)
+        SimState::from_live(&self.procedure, &self.expected, live, &self.node_of)
     }
 
     /// One gate on the live ensemble: Ok, or why not in words.
     pub fn gate(&self, gate: &Gate, live: &EnsembleState) -> Result<(), String> {
+        self.gate_against(gate, live, &self.expected)
+    }
+
+    /// Live nodes the runbook expects to be stopped in `expected`: a spare that joins the view
+    /// before it starts must not keep `synced` from ever holding.
+    fn planned_down(&self, expected: &SimState) -> Vec<usize> {
+        self.node_of
+            .iter()
+            .enumerate()
+            .filter(|(host, _)| !expected.up.get(*host).copied().unwrap_or(true))
+            .filter_map(|(_, node)| *node)
+            .collect()
+    }
+
+    fn gate_against(
+        &self,
+        gate: &Gate,
+        live: &EnsembleState,
+        expected: &SimState,
+    ) -> Result<(), String> {
         let node = |host: &usize| {
             self.node_of
                 .get(*host)
@@ -245,7 +256,7 @@ impl Engine {
         };
         let name = |host: &usize| self.host_name(*host);
         match gate {
-            Gate::Synced => synced(live),
+            Gate::Synced => synced(live, &self.planned_down(expected)),
             Gate::LagBelow(bound) => {
                 for (i, n) in live.nodes.iter().enumerate() {
                     if n.health.mode().is_none() {
@@ -284,7 +295,27 @@ impl Engine {
                 Some(mode) => Err(format!("{} is {mode}", name(host))),
                 None => Err(format!("{} is not serving", name(host))),
             },
-            Gate::Fourlw { .. } | Gate::Check { .. } => Err("checked when the step starts".into()),
+            Gate::Fourlw {
+                host,
+                word,
+                contains,
+            } => match node(host).and_then(|n| n.raw_answer(*word)) {
+                Some(answer) if answer.contains(contains.as_str()) => Ok(()),
+                Some(answer) => Err(format!(
+                    "`{word}` on {} does not say `{contains}` (first line: {})",
+                    name(host),
+                    answer.lines().next().unwrap_or("")
+                )),
+                None => Err(format!("no `{word}` answer from {} yet", name(host))),
+            },
+            Gate::Check { .. } => {
+                let gates = self.current().map(|c| &self.procedure.steps[c].gates);
+                self.checks
+                    .iter()
+                    .find(|check| gates.and_then(|gates| gates.get(check.gate)) == Some(gate))
+                    .and_then(|check| check.result.clone())
+                    .unwrap_or_else(|| Err(CHECK_PENDING.into()))
+            }
         }
     }
 
@@ -329,11 +360,13 @@ impl Engine {
             }
             (Status::Pending, Input::Cancel) => {
                 self.prompt = None;
+                self.checks.clear();
                 self.override_reason = None;
                 self.message = Some("cancelled: nothing was run".into());
             }
             (Status::Failed(_) | Status::OutcomeUnknown(_), Input::Retry) => {
                 effects.push(self.decision(index, DecisionKind::Retry));
+                self.checks.clear();
                 self.set_status(index, Status::Pending, &mut effects);
                 self.prompt = None;
                 self.prepare(index, live, &mut effects);
@@ -388,6 +421,37 @@ impl Engine {
             self.message = Some("this step needs a second operator's approval (`zkpilot follow`), which this console cannot collect yet: nothing was run".into());
             return;
         }
+        if self.checks.is_empty() {
+            let checks: Vec<(usize, usize, String)> = step
+                .gates
+                .iter()
+                .enumerate()
+                .filter_map(|(g, gate)| match gate {
+                    Gate::Check { host, command } => Some((g, *host, command.clone())),
+                    _ => None,
+                })
+                .collect();
+            if !checks.is_empty() {
+                for (gate, host, text) in checks {
+                    let command = StepCommand {
+                        host,
+                        text,
+                        stdin: None,
+                    };
+                    let intent = self.release_one(index, command, effects);
+                    self.checks.push(CheckRun {
+                        gate,
+                        intent,
+                        result: None,
+                    });
+                }
+                self.message = Some("running the step's check commands".into());
+                return;
+            }
+        }
+        if self.checks.iter().any(|check| check.result.is_none()) {
+            return;
+        }
         let Some(readiness) = self.readiness(live) else {
             return;
         };
@@ -425,18 +489,12 @@ impl Engine {
             .filter(|h| !h.accepted)
             .map(|h| format!("{}: {}", h.hazard, h.detail))
             .collect();
-        reasons.extend(
-            readiness
-                .gates
-                .iter()
-                .filter_map(|(gate, result)| {
-                    result
-                        .as_ref()
-                        .err()
-                        .map(|why| format!("gate `{gate}` not met: {why}"))
-                })
-                .filter(|r| !r.contains("checked when the step starts")),
-        );
+        reasons.extend(readiness.gates.iter().filter_map(|(gate, result)| {
+            result
+                .as_ref()
+                .err()
+                .map(|why| format!("gate `{gate}` not met: {why}"))
+        }));
         if !reasons.is_empty() && self.override_reason.is_none() {
             self.prompt = Some(Prompt::Override { reasons });
             return;
@@ -458,6 +516,7 @@ impl Engine {
 
     fn launch(&mut self, index: usize, effects: &mut Vec<Effect>) {
         self.prompt = None;
+        self.checks.clear();
         self.override_reason = None;
         self.rolling_back = false;
         self.queue = self.step(index).commands.clone();
@@ -474,34 +533,104 @@ impl Engine {
         }
         while !self.queue.is_empty() && (parallel || self.running.is_empty()) {
             let command = self.queue.remove(0);
-            let intent = self.next_intent;
-            self.next_intent += 1;
-            let host = command.host;
-            effects.push(record(
-                AuditEvent::Intent {
-                    intent,
-                    step: self.step(index).id.clone(),
-                    host: self.procedure.hosts[host].inventory.name.clone(),
-                    command: command.text.clone(),
-                },
-                true,
-            ));
-            effects.push(Effect::Execute {
-                intent,
-                host,
-                command,
-                timeout: self.step(index).timeout,
-            });
+            let intent = self.release_one(index, command, effects);
             self.running.push(intent);
         }
     }
 
+    /// Records a command's intent (fsynced) and then releases it.
+    fn release_one(
+        &mut self,
+        index: usize,
+        command: StepCommand,
+        effects: &mut Vec<Effect>,
+    ) -> u64 {
+        let intent = self.next_intent;
+        self.next_intent += 1;
+        let host = command.host;
+        effects.push(record(
+            AuditEvent::Intent {
+                intent,
+                step: self.step(index).id.clone(),
+                host: self.procedure.hosts[host].inventory.name.clone(),
+                command: command.text.clone(),
+            },
+            true,
+        ));
+        effects.push(Effect::Execute {
+            intent,
+            host,
+            command,
+            timeout: self.step(index).timeout,
+        });
+        intent
+    }
+
     /// A command's end, as SSH reports it.
-    pub fn ended(&mut self, intent: u64, ended: Ended, now: Millis) -> Vec<Effect> {
+    pub fn ended(
+        &mut self,
+        intent: u64,
+        ended: Ended,
+        now: Millis,
+        live: &EnsembleState,
+    ) -> Vec<Effect> {
         let mut effects = Vec::new();
         let Some(index) = self.current() else {
             return effects;
         };
+        if let Some(check) = self
+            .checks
+            .iter_mut()
+            .find(|check| check.intent == intent && check.result.is_none())
+        {
+            let (exit_status, duration_ms, outcome, result) = match &ended {
+                Ended::Exited {
+                    code: Some(0),
+                    duration_ms,
+                } => (Some(0), *duration_ms, CommandOutcome::Ok, Ok(())),
+                Ended::Exited { code, duration_ms } => (
+                    *code,
+                    *duration_ms,
+                    CommandOutcome::Failed,
+                    Err(format!(
+                        "the check exited with {}",
+                        code.map_or("a signal".into(), |c| c.to_string())
+                    )),
+                ),
+                Ended::NotRun(reason) => (
+                    None,
+                    0,
+                    CommandOutcome::Failed,
+                    Err(format!("the check did not run: {reason}")),
+                ),
+                Ended::Unknown {
+                    reason,
+                    duration_ms,
+                } => (
+                    None,
+                    *duration_ms,
+                    CommandOutcome::Unknown {
+                        reason: reason.clone(),
+                    },
+                    Err(format!("the check's outcome is unknown: {reason}")),
+                ),
+            };
+            check.result = Some(result);
+            effects.push(record(
+                AuditEvent::Result {
+                    intent,
+                    exit_status,
+                    duration_ms,
+                    outcome,
+                },
+                true,
+            ));
+            if self.checks.iter().all(|check| check.result.is_some()) {
+                self.message = None;
+                self.prepare(index, live, &mut effects);
+            }
+            return effects;
+        }
         if !self.running.contains(&intent) {
             return effects;
         }
@@ -635,10 +764,14 @@ impl Engine {
         let Some(wait) = self.step(index).wait.clone() else {
             return effects;
         };
+        let mut after = self.expected.clone();
+        for effect in &self.step(index).effects {
+            after.apply(effect);
+        }
         let mut unmet: Vec<String> = wait
             .until
             .iter()
-            .filter_map(|g| self.gate(g, live).err())
+            .filter_map(|g| self.gate_against(g, live, &after).err())
             .collect();
         // Only what was seen after the commands ended counts: an answer from before a restart
         // would say the node is back when it never left.
@@ -733,6 +866,8 @@ impl Engine {
     }
 }
 
+const CHECK_PENDING: &str = "runs when the step starts";
+
 fn record(event: AuditEvent, sync: bool) -> Effect {
     Effect::Record { event, sync }
 }
@@ -740,7 +875,7 @@ fn record(event: AuditEvent, sync: bool) -> Effect {
 /// The sync gate: the leader's synced voting followers are every other voter of its view and
 /// nothing is pending (the research notes: `zk_synced_followers` counts non-voting followers,
 /// so they are subtracted).
-fn synced(live: &EnsembleState) -> Result<(), String> {
+fn synced(live: &EnsembleState, planned_down: &[usize]) -> Result<(), String> {
     let leader = live.leader().ok_or("no leader")?;
     let node = &live.nodes[leader];
     let mntr = node
@@ -754,11 +889,16 @@ fn synced(live: &EnsembleState) -> Result<(), String> {
         .ok_or("the leader's view is not known")?;
     // mntr is polled less often than srvr: every voter must also say, fresh from srvr, that it
     // serves, which a follower does only once it has synced.
+    let mut absent_as_planned = 0;
     if let Some(view) = node.view.as_ref() {
-        for other in &live.nodes {
+        for (i, other) in live.nodes.iter().enumerate() {
             let votes = other.sid().is_some_and(|sid| view.view.is_participant(sid));
             if votes && other.health.mode().is_none() {
-                return Err(format!("{} is not serving yet", other.target.name));
+                if planned_down.contains(&i) {
+                    absent_as_planned += 1;
+                } else {
+                    return Err(format!("{} is not serving yet", other.target.name));
+                }
             }
         }
     }
@@ -769,8 +909,11 @@ fn synced(live: &EnsembleState) -> Result<(), String> {
     if pending > 0 {
         return Err(format!("{pending} syncs pending"));
     }
-    if (synced as usize) + 1 < voters {
-        return Err(format!("{synced} of {} other voters synced", voters - 1));
+    if (synced as usize) + 1 + absent_as_planned < voters {
+        return Err(format!(
+            "{synced} of {} other running voters synced",
+            voters - 1 - absent_as_planned
+        ));
     }
     Ok(())
 }

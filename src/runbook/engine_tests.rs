@@ -15,9 +15,9 @@ const LEADER_SRVR: &str = include_str!("../../tests/fixtures/zk4lw/leader.srvr.t
 const LEADER_MNTR: &str = include_str!("../../tests/fixtures/zk4lw/leader.mntr.txt");
 const FOLLOWER_SRVR: &str = include_str!("../../tests/fixtures/zk4lw/follower.srvr.txt");
 
-fn inventory() -> Inventory {
+fn inventory(hosts: u64) -> Inventory {
     let mut text = String::from("name: lab\nhosts:\n");
-    for sid in 1..=3 {
+    for sid in 1..=hosts {
         text.push_str(&format!(
             "  - {{name: zk{sid}, sid: {sid}, role: participant, client: '10.0.0.{sid}:2181', peer: '10.0.0.{sid}:2888:3888', ssh: 'zk@10.0.0.{sid}', ssh_port: 22, commands: {{restart: 'zkctl restart', stop: 'zkctl stop'}}}}\n"
         ));
@@ -26,9 +26,20 @@ fn inventory() -> Inventory {
 }
 
 fn engine(steps: &str) -> Engine {
-    let text = format!("name: t\ndescription: d\nsource: s\nhosts: [{{name: zk1}}, {{name: zk2}}, {{name: zk3}}]\nsteps:\n{steps}");
+    engine_of(3, "", steps)
+}
+
+/// An engine over hosts zk1..zkN; `head` goes between the host list and the steps.
+fn engine_of(hosts: u64, head: &str, steps: &str) -> Engine {
+    let names: Vec<String> = (1..=hosts)
+        .map(|sid| format!("{{name: zk{sid}}}"))
+        .collect();
+    let text = format!(
+        "name: t\ndescription: d\nsource: s\nhosts: [{}]\n{head}steps:\n{steps}",
+        names.join(", ")
+    );
     let none = BTreeMap::new();
-    let inventory = inventory();
+    let inventory = inventory(hosts);
     let read = |_: &Path| -> Result<String, String> { Err("none".into()) };
     let input = BindInput {
         inventory: &inventory,
@@ -41,14 +52,14 @@ fn engine(steps: &str) -> Engine {
     Engine::new(
         procedure,
         ZkVersion::NEWEST,
-        vec![Some(0), Some(1), Some(2)],
+        (0..hosts as usize).map(Some).collect(),
         "alice".into(),
     )
 }
 
-fn conf(sid: u64) -> String {
+fn conf(sid: u64, members: u64) -> String {
     let mut text = format!("serverId={sid}\nmembership: \n");
-    for member in 1..=3 {
+    for member in 1..=members {
         text.push_str(&format!(
             "server.{member}=10.0.0.{member}:2888:3888:participant\n"
         ));
@@ -58,7 +69,12 @@ fn conf(sid: u64) -> String {
 
 /// zk3 leads, zk1 and zk2 follow; `down` lists nodes refusing connections.
 fn live(down: &[usize]) -> EnsembleState {
-    let targets = (1..=3)
+    live_of(3, down)
+}
+
+/// zk3 leads the others, whose view lists every host; `down` lists nodes refusing connections.
+fn live_of(hosts: u64, down: &[usize]) -> EnsembleState {
+    let targets = (1..=hosts)
         .map(|sid| NodeTarget {
             name: format!("zk{sid}"),
             sid: Some(sid),
@@ -68,19 +84,19 @@ fn live(down: &[usize]) -> EnsembleState {
         })
         .collect();
     let mut state = EnsembleState::new(targets);
-    for node in 0..3 {
+    for node in 0..hosts as usize {
         let answers = if down.contains(&node) {
             vec![(Command::Srvr, Err(PollFailure::Refused))]
         } else if node == 2 {
             vec![
                 (Command::Srvr, Ok(LEADER_SRVR.to_string())),
                 (Command::Mntr, Ok(LEADER_MNTR.to_string())),
-                (Command::Conf, Ok(conf(3))),
+                (Command::Conf, Ok(conf(3, hosts))),
             ]
         } else {
             vec![
                 (Command::Srvr, Ok(FOLLOWER_SRVR.to_string())),
-                (Command::Conf, Ok(conf(node as u64 + 1))),
+                (Command::Conf, Ok(conf(node as u64 + 1, hosts))),
             ]
         };
         state.apply(&PollReport {
@@ -144,6 +160,7 @@ fn a_confirmed_step_records_its_intent_before_it_runs_then_waits_until_done() {
             duration_ms: 900,
         },
         10_000,
+        &live,
     );
     assert!(matches!(engine.status[0], Status::Waiting { .. }));
     engine.tick(&super::engine_tests::live(&[0]), 11_000);
@@ -195,6 +212,7 @@ fn a_failed_command_offers_recovery_and_skip_needs_a_reason() {
             duration_ms: 5,
         },
         1,
+        &live,
     );
     assert!(matches!(engine.status[0], Status::Failed(_)));
     assert_eq!(engine.prompt, Some(Prompt::Recover));
@@ -217,6 +235,7 @@ fn a_broken_connection_leaves_the_outcome_unknown_until_checked() {
             duration_ms: 3,
         },
         1,
+        &live,
     );
     assert_eq!(
         engine.status[0],
@@ -256,4 +275,84 @@ fn a_resumed_session_keeps_done_steps_and_flags_an_unfinished_intent() {
     assert_eq!(engine.status[0], Status::Done);
     assert!(matches!(engine.status[1], Status::OutcomeUnknown(_)));
     assert_eq!(engine.prompt, Some(Prompt::Recover));
+}
+
+#[test]
+fn check_commands_run_and_are_recorded_before_the_step_can_be_confirmed() {
+    let mut engine = engine("  - {id: a, title: A, gates: [{check: {host: zk1, shell: 'test -d /data'}}], run: [{host: zk2, verb: restart}]}\n");
+    let live = live(&[]);
+    let effects = engine.input(Input::Start, &live);
+    let checks = executes(&effects);
+    assert_eq!(checks.len(), 1, "the check runs first");
+    assert!(effects.iter().any(|e| matches!(e, Effect::Record { event: AuditEvent::Intent { command, .. }, sync: true } if command == "test -d /data")));
+    assert_eq!(engine.prompt, None);
+    let effects = engine.ended(
+        checks[0],
+        Ended::Exited {
+            code: Some(1),
+            duration_ms: 4,
+        },
+        1,
+        &live,
+    );
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Record {
+            event: AuditEvent::Result { .. },
+            ..
+        }
+    )));
+    let Some(Prompt::Override { reasons }) = &engine.prompt else {
+        panic!("{:?}", engine.prompt)
+    };
+    assert!(
+        reasons[0].contains("the check exited with 1"),
+        "{reasons:?}"
+    );
+    engine.input(Input::Cancel, &live);
+    let checks = executes(&engine.input(Input::Start, &live));
+    engine.ended(
+        checks[0],
+        Ended::Exited {
+            code: Some(0),
+            duration_ms: 4,
+        },
+        2,
+        &live,
+    );
+    assert_eq!(
+        engine.prompt,
+        Some(Prompt::Confirm),
+        "a passing check lets the step be confirmed"
+    );
+}
+
+#[test]
+fn fourlw_gates_read_the_latest_polled_answer() {
+    let engine = engine("  - {id: a, title: A, gates: [{fourlw: {host: zk3, command: srvr, contains: 'Mode: leader'}}, {fourlw: {host: zk1, command: srvr, contains: 'Mode: leader'}}]}\n");
+    let live = live(&[]);
+    let readiness = engine.readiness(&live).unwrap();
+    assert!(readiness.gates[0].1.is_ok(), "{readiness:?}");
+    let why = readiness.gates[1].1.clone().unwrap_err();
+    assert!(why.contains("does not say `Mode: leader`"), "{why}");
+}
+
+#[test]
+fn synced_leaves_out_a_voter_the_runbook_keeps_down_but_no_other() {
+    let step = "  - {id: a, title: A, gates: [{synced: {}}]}\n";
+    let live = live_of(4, &[3]);
+    let planned = engine_of(
+        4,
+        "views: {four: [zk1, zk2, zk3, zk4]}\ninitial: {up: [zk1, zk2, zk3], default_view: four}\n",
+        step,
+    );
+    let readiness = planned.readiness(&live).unwrap();
+    assert!(readiness.gates[0].1.is_ok(), "{readiness:?}");
+
+    let crashed = engine_of(4, "", step);
+    let why = crashed.readiness(&live).unwrap().gates[0]
+        .1
+        .clone()
+        .unwrap_err();
+    assert_eq!(why, "zk4 is not serving yet");
 }

@@ -12,6 +12,9 @@ pub struct Runbook {
     pub description: String,
     /// The procedure it follows (a document, a talk, a guide).
     pub source: String,
+    /// Set on examples that show what goes wrong: says where `plan` must block them.
+    #[serde(default)]
+    pub teaching: Option<String>,
     /// The hosts the procedure needs, by name; bound to inventory hosts of the same name or by
     /// `--bind NAME=HOST`.
     pub hosts: Vec<HostNeed>,
@@ -261,7 +264,8 @@ pub struct Empty {}
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(try_from = "GateMap")]
 pub enum GateSpec {
-    /// The leader's synced voting followers are all the other voters, nothing pending.
+    /// The leader's synced voting followers are all the other voters, nothing pending; voters
+    /// the runbook keeps stopped at this point are not waited for.
     Synced(Empty),
     /// Every serving node is within this many transactions of the leader, on its epoch.
     LagBelow(u32),

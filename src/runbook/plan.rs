@@ -55,6 +55,8 @@ pub struct PlanRow {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
     pub runbook: String,
+    /// For teaching examples: where the plan is meant to block.
+    pub teaching: Option<String>,
     pub zookeeper: String,
     /// Each runbook host and the inventory host it is bound to.
     pub bindings: Vec<(String, String)>,
@@ -174,7 +176,12 @@ pub fn witness_names(procedure: &Procedure, analysis: &Analysis) -> Option<[Witn
 }
 
 pub fn plan(procedure: &Procedure, version: ZkVersion) -> Plan {
-    let mut state = SimState::initial(procedure);
+    plan_from(procedure, version, SimState::initial(procedure))
+}
+
+/// The plan from another starting state (`--live`: the ensemble as polled).
+pub fn plan_from(procedure: &Procedure, version: ZkVersion, start: SimState) -> Plan {
+    let mut state = start;
     let mut steps = Vec::new();
     for step in &procedure.steps {
         let (hazards, after, analysis) = assess(procedure, step, &state, version);
@@ -222,6 +229,7 @@ pub fn plan(procedure: &Procedure, version: ZkVersion) -> Plan {
     }
     Plan {
         runbook: procedure.name.clone(),
+        teaching: procedure.teaching.clone(),
         zookeeper: version.to_string(),
         bindings: procedure
             .hosts
@@ -266,7 +274,11 @@ pub fn render_table(plan: &Plan) -> String {
         .iter()
         .map(|(name, host)| format!("{name}={host}"))
         .collect();
-    let _ = writeln!(out, "Hosts: {}\n", bound.join(", "));
+    let _ = writeln!(out, "Hosts: {}", bound.join(", "));
+    if let Some(teaching) = &plan.teaching {
+        let _ = writeln!(out, "TEACHING EXAMPLE: {teaching}");
+    }
+    let _ = writeln!(out);
     let _ = writeln!(
         out,
         "| step | hosts up | views | quorum | split brain | unreachable | gates | verdict |"

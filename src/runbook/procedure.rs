@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::model::{
-    Acceptance, Approval, CommandSpec, Confirm, EffectSpec, Fragment, GateSpec, Pick, Runbook,
-    StepSpec, ViewMember,
+    Acceptance, Approval, CommandSpec, Confirm, EffectSpec, Fragment, GateSpec, NeedRole, Pick,
+    Runbook, StepSpec, ViewMember,
 };
 use crate::inventory::{Host, Inventory};
 use crate::yaml::{self, YamlError};
@@ -31,6 +31,7 @@ pub struct Procedure {
     pub name: String,
     pub description: String,
     pub source: String,
+    pub teaching: Option<String>,
     pub path: PathBuf,
     pub hosts: Vec<BoundHost>,
     pub views: BTreeMap<String, View>,
@@ -185,8 +186,31 @@ pub fn bind(text: &str, path: &Path, input: &BindInput) -> Result<Procedure, Yam
                 ),
             ));
         }
+        // Without a binding and without an inventory host of its name, a host that names its
+        // role takes the next inventory host of that role, in inventory order.
+        let by_role = match need.role {
+            Some(role)
+                if picked.is_none()
+                    && !input.bindings.contains_key(&need.name)
+                    && input.inventory.host(&need.name).is_none() =>
+            {
+                let wanted = match role {
+                    NeedRole::Participant => crate::inventory::HostRole::Participant,
+                    NeedRole::Observer => crate::inventory::HostRole::Observer,
+                    NeedRole::Spare => crate::inventory::HostRole::Spare,
+                };
+                input
+                    .inventory
+                    .hosts
+                    .iter()
+                    .find(|h| h.role == wanted && !hosts.iter().any(|b| b.inventory.name == h.name))
+                    .map(|h| h.name.clone())
+            }
+            _ => None,
+        };
         let inventory_name = picked
             .as_ref()
+            .or(by_role.as_ref())
             .or(input.bindings.get(&need.name))
             .unwrap_or(&need.name);
         let host = input.inventory.host(inventory_name).ok_or_else(|| {
@@ -338,6 +362,7 @@ pub fn bind(text: &str, path: &Path, input: &BindInput) -> Result<Procedure, Yam
         name: runbook.name,
         description: runbook.description,
         source: runbook.source,
+        teaching: runbook.teaching,
         path: path.to_path_buf(),
         hosts,
         views,
@@ -544,6 +569,12 @@ impl Context<'_> {
             .collect::<Result<Vec<_>, _>>()?;
         let wait = match &spec.wait {
             None => None,
+            Some(wait) if wait.until.iter().any(|g| matches!(g, GateSpec::Check(_))) => {
+                return Err(source.error(
+                    &["wait", "until"],
+                    "a wait polls the ensemble: a `check` command belongs in `gates`",
+                ));
+            }
             Some(wait) => Some(Wait {
                 timeout: crate::duration::parse(&wait.timeout)
                     .map_err(|e| source.error(&["wait", "timeout"], e.to_string()))?,
@@ -613,10 +644,13 @@ impl Context<'_> {
             },
             GateSpec::Fourlw(f) => Gate::Fourlw {
                 host: self.host(&f.host, source, keys)?,
-                word: Word::ALL
+                // The poller asks these three; a gate reads its latest answer.
+                word: [Word::Srvr, Word::Mntr, Word::Conf]
                     .into_iter()
                     .find(|w| w.as_str() == f.command)
-                    .ok_or_else(|| source.error(keys, format!("`{}` is not a four-letter word zkpilot asks", f.command)))?,
+                    .ok_or_else(|| {
+                        source.error(keys, format!("a fourlw gate asks srvr, mntr or conf (what the poller polls), not `{}`", f.command))
+                    })?,
                 contains: f.contains.clone(),
             },
             GateSpec::Check(c) => Gate::Check {

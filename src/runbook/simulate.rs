@@ -3,6 +3,7 @@
 //! step passes through is checked too — a restart is a stop, then a start.
 
 use super::procedure::{inventory_view, Effect, Procedure, Step, INVENTORY_VIEW};
+use crate::ensemble::{EnsembleState, Health, ViewSource};
 use crate::quorum::{Ensemble, Node};
 use crate::zk::config::View;
 use crate::zk::version::ZkVersion;
@@ -91,6 +92,41 @@ impl SimState {
             Effect::Partition(groups) => self.partitions = Some(groups.clone()),
             Effect::Heal => self.partitions = None,
         }
+    }
+
+    /// The live ensemble as the starting point of a prediction: what runs and the view each
+    /// node showed, falling back to `expected` (what zkpilot's own steps left) where the live
+    /// state is silent. Views seen live are added to the returned procedure as `live:HOST`.
+    pub fn from_live(
+        procedure: &Procedure,
+        expected: &SimState,
+        live: &EnsembleState,
+        node_of: &[Option<usize>],
+    ) -> (Procedure, SimState) {
+        let mut procedure = procedure.clone();
+        let mut state = expected.clone();
+        for (host, node) in node_of.iter().enumerate() {
+            let Some(node) = node.and_then(|n| live.nodes.get(n)) else {
+                continue;
+            };
+            if node.health == Health::Unknown {
+                continue;
+            }
+            state.up[host] = node.health.is_up();
+            if let Some(observed) = node
+                .view
+                .as_ref()
+                .filter(|v| v.source != ViewSource::Declared)
+            {
+                let name = format!("live:{}", procedure.hosts[host].name);
+                procedure.views.insert(name.clone(), observed.view.clone());
+                state.running[host] = Some(name.clone());
+                if state.config[host].is_none() {
+                    state.config[host] = Some(name);
+                }
+            }
+        }
+        (procedure, state)
     }
 
     /// The analyzer's input for this state.

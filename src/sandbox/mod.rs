@@ -125,7 +125,9 @@ pub async fn up(dir: &Path, options: UpOptions) -> Result<Vec<HostStatus>, Sandb
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o755))
         .map_err(|e| file_error(&dir, e))?;
 
-    let slot = {
+    // The state file is written under the lock: until it exists, another `up` would take the
+    // fresh claim for a stale one.
+    let mut state = {
         let _lock = GlobalLock::take()?;
         let slot = claim_slot(&dir)?;
         let layout = Layout::new(
@@ -138,22 +140,23 @@ pub async fn up(dir: &Path, options: UpOptions) -> Result<Vec<HostStatus>, Sandb
         for host in &layout.hosts {
             ensure_user(&host.user)?;
         }
-        slot
+        let state = SandboxState {
+            slot,
+            voters: options.voters,
+            observers: options.observers,
+            spares: options.spares,
+            sshd_pid: None,
+            nft_table: None,
+        };
+        write_state(&dir, &state)?;
+        state
     };
-    let mut state = SandboxState {
-        slot,
-        voters: options.voters,
-        observers: options.observers,
-        spares: options.spares,
-        sshd_pid: None,
-        nft_table: None,
-    };
-    write_state(&dir, &state)?;
     let result = match start_everything(&dir, &mut state).await {
         Ok(statuses) => write_inventory(&dir).await.map(|_| statuses),
         Err(e) => Err(e),
     };
-    if result.is_err() {
+    if let Err(e) = &result {
+        tracing::warn!(dir = %dir.display(), "sandbox up failed, taking it down again: {e}");
         let _ = down(&dir);
     }
     result

@@ -106,6 +106,15 @@ mod tests {
             .spawn()
             .unwrap();
         let pid = child.id() as i32;
+        // Until exec is done the child still shows the test's own command line.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !is_ours(pid, "sleep 300") {
+            assert!(
+                Instant::now() < deadline,
+                "the child never became `sleep 300`"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let reaper = std::thread::spawn(move || child.wait());
         assert!(stop(pid, "sleep 300", Duration::from_secs(5)));
         reaper.join().unwrap().unwrap();

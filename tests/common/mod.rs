@@ -164,3 +164,67 @@ pub fn path_str(path: &Path) -> &str {
 }
 
 pub mod tmux;
+
+/// Runs the binary with a deadline, so a hung run fails the test instead of hanging it.
+pub fn run_bin(args: &[&str], limit: Duration) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("zkpilot {args:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// `zkpilot run RUNBOOK --autopilot` on the sandbox, its audit log in the sandbox dir.
+pub fn autopilot(sandbox: &Sandbox, runbook: &Path, extra: &[&str]) -> (Output, PathBuf) {
+    let stem = runbook.file_stem().unwrap().to_str().unwrap();
+    let audit = sandbox.dir.join(format!("audit-{stem}.jsonl"));
+    let inventory = sandbox.inventory_path();
+    let mut args = vec![
+        "run",
+        runbook.to_str().unwrap(),
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "--autopilot",
+        "--interval",
+        "500ms",
+        "--audit",
+        audit.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    (run_bin(&args, Duration::from_secs(240)), audit)
+}
+
+/// A project file by its path from the repository root.
+pub fn project_file(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+pub fn audit_records(audit: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(audit)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+pub fn assert_audit_verifies(audit: &Path) {
+    let out = Command::new(BIN)
+        .args(["audit", "verify", audit.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,5 +1,6 @@
 pub mod analyze;
 pub mod app;
+pub mod approval;
 pub mod audit;
 pub mod diagnostics;
 pub mod duration;

@@ -12,7 +12,7 @@ use zkpilot::inventory::Inventory;
 use zkpilot::runbook::plan;
 use zkpilot::runbook::simulate::SimState;
 use zkpilot::zk::version::ZkVersion;
-use zkpilot::{analyze, duration, replay, runbook_files, sandbox, settings};
+use zkpilot::{analyze, approval, duration, replay, runbook_files, sandbox, settings};
 
 /// zkpilot walks operators through zero-downtime Apache ZooKeeper migrations: it shows every
 /// node's role, zxid and own config view, predicts each step's effect on quorum and split brain,
@@ -93,14 +93,14 @@ enum Command {
     )]
     Replay(ReplayArgs),
     /// The live read-only console of a session in progress: catches up from the start of its
-    /// audit log, then follows it; approves `approval: two-person` steps for the operator
+    /// audit log, then follows it; approves `approval: two-person` steps (key a)
     #[command(
-        after_help = "The head hash shown (and printed on exit) is the follower's anchor: it \
-        reveals a log whose tail was later cut off (`zkpilot audit verify --expect-head`).\n\n\
-        The log is mode 0600: a pairing partner of another Unix user reads it through sudo \
-        (e.g. `sudo -u OPERATOR zkpilot follow LOG` is NOT a second person; use \
-        `sudo cat`-level read access granted by the host's policy) — see `--approve`.\n\n\
-        Example:\n  zkpilot follow ~/.local/state/zkpilot/audit/20261123T091703Z-move.jsonl"
+        after_help = "The head hash printed on exit is the follower's anchor: it reveals a log \
+        whose tail was later cut off (`zkpilot audit verify --expect-head`).\n\n\
+        The log is mode 0600. A partner who is another Unix user runs `sudo zkpilot follow LOG`: \
+        zkpilot opens the log and its approvals inbox (LOG.approvals/) as root, then becomes \
+        the user in SUDO_UID before it shows anything, so an approval is theirs.\n\n\
+        Example:\n  sudo zkpilot follow /root/.local/state/zkpilot/audit/20261123T091703Z-move.jsonl"
     )]
     Follow(FollowArgs),
 }
@@ -384,7 +384,24 @@ async fn follow_command(args: FollowArgs) -> ExitCode {
         Ok(look) => look,
         Err(e) => return fail(&e, 2),
     };
-    match replay_loop::follow(args.file.clone(), look, None).await {
+    // Everything that may need root is opened first: then a follower started through sudo
+    // drops to the person who ran it, so the approvals it drops are theirs.
+    let tail = match audit::AuditTail::open(&args.file) {
+        Ok(tail) => tail,
+        Err(e) => return fail(&e.to_string(), 2),
+    };
+    let outbox = approval::Outbox::open(&args.file).ok();
+    let me = match approval::drop_to_sudo_user() {
+        Ok(me) => me,
+        Err(e) => return fail(&e, 2),
+    };
+    let following = replay_loop::Following {
+        path: args.file.clone(),
+        tail,
+        outbox,
+        me,
+    };
+    match replay_loop::follow(following, look).await {
         Ok(end) => {
             println!(
                 "followed {}: {} records verified, head {}{}",

@@ -14,9 +14,11 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tokio::signal::unix::{signal, SignalKind};
 
 use super::terminal::{self, RawTerminal};
+use crate::approval::{ApprovalFile, Outbox};
 use crate::audit::record::{ChainHead, RecordHash};
 use crate::audit::{read_log, AuditError, AuditTail};
 use crate::replay::{MarkerKind, Player, Verification};
+use crate::runbook::engine::Person;
 use crate::view::replay::{draw_replay, Mode, ReplayScreen};
 use crate::view::Look;
 
@@ -31,13 +33,36 @@ pub enum Request {
     None,
     /// `follow` only: approve this step, which is waiting for a second operator.
     Approve(String),
+    /// Something the follower typed that cannot be sent, and why.
+    Refused(String),
 }
 
 /// Pure: one key on the read-only screen. No key here can reach the session: the only
-/// request, an approval, is honoured by the running console, not by this process.
+/// request, an approval, is judged and recorded by the running console, not by this process.
 pub fn on_key(player: &mut Player, key: KeyEvent, mode: Mode) -> Request {
     if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
         player.quit = true;
+        return Request::None;
+    }
+    if let Some(mut text) = player.typing.take() {
+        match key.code {
+            KeyCode::Enter => {
+                // Typing the id is the follower's own confirmation of what they approve.
+                if approvable(player).as_deref() == Some(text.trim()) {
+                    return Request::Approve(text.trim().to_string());
+                }
+                return Request::Refused(format!(
+                    "`{text}` is not the step waiting for approval: nothing was sent"
+                ));
+            }
+            KeyCode::Esc => return Request::None,
+            KeyCode::Backspace => {
+                text.pop();
+            }
+            KeyCode::Char(c) if !c.is_control() => text.push(c),
+            _ => {}
+        }
+        player.typing = Some(text);
         return Request::None;
     }
     if player.help {
@@ -96,10 +121,9 @@ pub fn on_key(player: &mut Player, key: KeyEvent, mode: Mode) -> Request {
         }
         KeyCode::Up | KeyCode::Char('k') => player.select_previous(),
         KeyCode::Down | KeyCode::Char('j') => player.select_next(),
-        KeyCode::Char('A') if mode == (Mode::Follow { can_approve: true }) => {
-            if let Some(step) = approvable(player) {
-                return Request::Approve(step);
-            }
+        KeyCode::Char('a') if mode == (Mode::Follow { can_approve: true }) => {
+            player.playing = false;
+            player.typing = Some(String::new());
         }
         _ => {}
     }
@@ -108,15 +132,10 @@ pub fn on_key(player: &mut Player, key: KeyEvent, mode: Mode) -> Request {
 
 /// The step a follower at the live edge may approve: the session is waiting for it.
 pub fn approvable(player: &Player) -> Option<String> {
-    if !player.at_end() || player.state.ended.is_some() {
+    if !player.at_end() {
         return None;
     }
-    player
-        .state
-        .steps
-        .iter()
-        .find(|s| s.awaiting_approval())
-        .map(|s| s.id.clone())
+    player.state.awaiting_approval().map(|s| s.id.clone())
 }
 
 /// Reads and verifies the whole log; a broken chain or torn tail is shown, not hidden.
@@ -178,18 +197,40 @@ pub struct FollowEnd {
     pub broken: Option<String>,
 }
 
-/// Where approvals go: see `approval` in `run_loop` for who is believed.
-pub trait ApprovalSink {
-    fn approve(&mut self, step: &str, head: RecordHash) -> Result<String, String>;
-    fn allowed(&self, operator: &str) -> bool;
+/// What `follow` works with, all opened before it may have dropped root (see `approval`):
+/// the log's tail, the session's approvals inbox if it has one, and who the follower is.
+pub struct Following {
+    pub path: PathBuf,
+    pub tail: AuditTail,
+    pub outbox: Option<Outbox>,
+    pub me: Person,
 }
 
-pub async fn follow(
-    path: PathBuf,
-    look: Look,
-    mut approvals: Option<Box<dyn ApprovalSink + Send>>,
-) -> Result<FollowEnd, String> {
-    let mut tail = AuditTail::open(&path).map_err(|e| e.to_string())?;
+/// Whether `me` may approve the step waiting now: an operator approving their own step is
+/// refused by the console anyway unless the runbook allows it, so the key is not offered.
+/// Names are compared here only to decide what to show; the console compares uids.
+fn may_approve(player: &Player, me: &Person) -> Result<(), String> {
+    let Some(step) = player.state.awaiting_approval() else {
+        return Err(String::new());
+    };
+    let operator = player.state.session.as_ref().map(|s| s.operator.as_str());
+    if step.awaiting_approval == Some(false) && operator == Some(me.name.as_str()) {
+        return Err(format!(
+            "`{}` waits for approval by another person than its operator, and you are {}",
+            step.id,
+            me.label()
+        ));
+    }
+    Ok(())
+}
+
+pub async fn follow(following: Following, look: Look) -> Result<FollowEnd, String> {
+    let Following {
+        path,
+        mut tail,
+        outbox,
+        me,
+    } = following;
     let mut head = ChainHead {
         records: 0,
         hash: RecordHash::GENESIS,
@@ -203,19 +244,23 @@ pub async fn follow(
     let mut poll = tokio::time::interval(FOLLOW_POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let result = loop {
-        let can_approve = approvals.as_ref().is_some_and(|a| {
-            player
-                .state
-                .session
-                .as_ref()
-                .is_some_and(|s| a.allowed(&s.operator))
-        }) && approvable(&player).is_some();
+        let waiting = approvable(&player).is_some();
+        let allowed = may_approve(&player, &me);
+        let can_approve = waiting && outbox.is_some() && allowed.is_ok();
         let mode = Mode::Follow { can_approve };
+        let hint = match (&message, waiting, &allowed, &outbox) {
+            (Some(message), ..) => Some(message.clone()),
+            (None, true, Err(why), _) => Some(why.clone()),
+            (None, true, Ok(()), None) => Some(
+                "a step waits for approval, but this follower found no approvals inbox when it started: restart it".into(),
+            ),
+            _ => None,
+        };
         let screen = ReplayScreen {
             player: &player,
             source: &source,
             mode,
-            message: message.as_deref(),
+            message: hint.as_deref(),
         };
         if let Err(e) = viewer
             .terminal
@@ -227,18 +272,25 @@ pub async fn follow(
         tokio::select! {
             biased;
             Some(key) = viewer.keys.recv() => {
-                if let Request::Approve(step) = on_key(&mut player, key, mode) {
-                    if let Some(sink) = approvals.as_mut() {
-                        message = Some(match sink.approve(&step, head.hash) {
-                            Ok(done) => done,
-                            Err(e) => e,
+                match on_key(&mut player, key, mode) {
+                    Request::Approve(step) => {
+                        let approval = ApprovalFile { step: step.clone(), head: head.hash };
+                        message = Some(match outbox.as_ref().map(|o| o.drop_approval(&approval)) {
+                            Some(Ok(_)) => format!(
+                                "approval of `{step}` sent as {}: the console records it if it accepts it",
+                                me.label()
+                            ),
+                            Some(Err(e)) => e,
+                            None => "this session has no approvals inbox".into(),
                         });
                     }
+                    Request::Refused(why) => message = Some(why),
+                    Request::None => {}
                 }
             }
             _ = poll.tick() => {
-                if broken.is_none() {
-                    read_new(&mut tail, &mut player, &mut head, &mut broken);
+                if broken.is_none() && read_new(&mut tail, &mut player, &mut head, &mut broken) {
+                    message = None;
                 }
             }
             _ = viewer.terminate.recv() => break Ok(()),
@@ -256,13 +308,15 @@ pub async fn follow(
     })
 }
 
-/// Everything the log gained since the last call, verified, into the player.
+/// Everything the log gained since the last call, verified, into the player; true when there
+/// was something new.
 fn read_new(
     tail: &mut AuditTail,
     player: &mut Player,
     head: &mut ChainHead,
     broken: &mut Option<String>,
-) {
+) -> bool {
+    let before = head.records;
     loop {
         match tail.next_record() {
             Ok(Some(verified)) => {
@@ -276,15 +330,16 @@ fn read_new(
             Err(AuditError::ChainBroken { problem, .. }) => {
                 *broken = Some(problem.to_string());
                 player.verification = Verification::Broken(problem);
-                return;
+                return true;
             }
             Err(other) => {
                 *broken = Some(other.to_string());
-                return;
+                return true;
             }
         }
     }
     player.verification = Verification::Growing(*head);
+    head.records != before
 }
 
 /// The terminal and its inputs, for both screens.
@@ -332,7 +387,16 @@ mod tests {
         let verified = Verification::Intact(log.verification.clone().unwrap());
         let mut player = Player::new(log.records, verified);
         assert_eq!(on_key(&mut player, key('f'), Mode::Replay), Request::None);
-        assert_eq!(player.state.steps[1].state, Some(crate::audit::StepState::Failed));
+        assert_eq!(
+            player.state.steps[1].state,
+            Some(crate::audit::StepState::Failed)
+        );
+        on_key(&mut player, key('S'), Mode::Replay);
+        assert_eq!(
+            player.last_marker().map(|m| m.label.as_str()),
+            Some("step restart-second"),
+            "back from the failure to the start of the step that failed"
+        );
         on_key(&mut player, key('S'), Mode::Replay);
         assert_eq!(
             player.last_marker().map(|m| m.label.as_str()),

@@ -12,10 +12,6 @@ pub mod print;
 pub use model::{CommandShown, DecisionShown, GateShown, NodeShown, ReplayState, StepShown};
 pub use player::{Marker, MarkerKind, Player, Verification};
 
-/// The name of the gate a two-person step reports while it waits for a second operator: a
-/// follower offers its approve key on a step whose latest such gate has not passed.
-pub const APPROVAL_GATE: &str = "two-person approval";
-
 #[cfg(test)]
 mod purity {
     #[test]

@@ -7,6 +7,8 @@ use crate::audit::record::{
     AuditEvent, AuditRecord, CommandOutcome, DecisionKind, OutputStream, SessionInfo, StepState,
     Timestamp,
 };
+use crate::ensemble::Health;
+use crate::zk::zxid::Zxid;
 
 /// Output lines kept for the screen; `--print` and the log itself keep every line.
 const OUTPUT_LINES: usize = 400;
@@ -52,6 +54,9 @@ pub struct StepShown {
     pub verdict: Option<VerdictShown>,
     pub decisions: Vec<DecisionShown>,
     pub commands: Vec<CommandShown>,
+    /// While the step waits for a follower's approval: whether the operator's own user may
+    /// give it. A decision or state change for the step ends the wait.
+    pub awaiting_approval: Option<bool>,
 }
 
 impl StepShown {
@@ -63,32 +68,19 @@ impl StepShown {
             verdict: None,
             decisions: Vec::new(),
             commands: Vec::new(),
+            awaiting_approval: None,
         }
-    }
-
-    /// A two-person step whose approval gate is still closed and that nobody approved since.
-    pub fn awaiting_approval(&self) -> bool {
-        let gate_closed = self
-            .gates
-            .iter()
-            .rev()
-            .find(|g| g.gate == super::APPROVAL_GATE)
-            .is_some_and(|g| !g.passed);
-        let approved = self
-            .decisions
-            .iter()
-            .any(|d| matches!(d.decision, DecisionKind::Approve { .. }));
-        gate_closed && !approved && !matches!(self.state, Some(StepState::Done))
     }
 }
 
-/// One node of the latest snapshot, as text: the snapshot is the poller's JSON.
+/// One node of the latest snapshot (`EnsembleState::snapshot`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeShown {
     pub name: String,
-    /// `leader`, `follower`, `observer`, `not_serving`, `down`, `unknown`…
-    pub health: String,
-    pub zxid: Option<String>,
+    pub sid: Option<u64>,
+    pub client: Option<String>,
+    pub health: Health,
+    pub zxid: Option<Zxid>,
     pub view: Option<String>,
 }
 
@@ -106,6 +98,8 @@ pub struct ReplayState {
     /// In order of first mention, which is the order the session reached them.
     pub steps: Vec<StepShown>,
     pub nodes: Vec<NodeShown>,
+    /// When the nodes shown were recorded.
+    pub snapshot_at: Option<Timestamp>,
     pub output: Vec<OutputShown>,
     pub notes: Vec<(Timestamp, String)>,
     pub resumes: Vec<(Timestamp, Option<u64>)>,
@@ -159,7 +153,10 @@ impl ReplayState {
                 self.started.get_or_insert(ts);
                 self.session = Some(info.clone());
             }
-            AuditEvent::Snapshot { state } => self.nodes = nodes_of(state),
+            AuditEvent::Snapshot { state } => {
+                self.nodes = nodes_of(state);
+                self.snapshot_at = Some(ts);
+            }
             AuditEvent::Gate {
                 step,
                 gate,
@@ -191,11 +188,16 @@ impl ReplayState {
                 })
             }
             AuditEvent::Decision { step, decision, by } => {
-                self.step_mut(step).decisions.push(DecisionShown {
+                let shown = self.step_mut(step);
+                shown.awaiting_approval = None;
+                shown.decisions.push(DecisionShown {
                     at: ts,
                     decision: decision.clone(),
                     by: by.clone(),
                 })
+            }
+            AuditEvent::ApprovalRequest { step, same_user } => {
+                self.step_mut(step).awaiting_approval = Some(*same_user)
             }
             AuditEvent::Intent {
                 intent,
@@ -248,7 +250,11 @@ impl ReplayState {
                     command.outcome = Some(outcome.clone());
                 }
             }
-            AuditEvent::Step { step, state } => self.step_mut(step).state = Some(*state),
+            AuditEvent::Step { step, state } => {
+                let shown = self.step_mut(step);
+                shown.awaiting_approval = None;
+                shown.state = Some(*state);
+            }
             AuditEvent::Note { text } => self.notes.push((ts, text.clone())),
             AuditEvent::Resume { torn_line } => {
                 self.intents.clear();
@@ -263,6 +269,24 @@ impl ReplayState {
         self.steps.get(step)?.commands.get(at)
     }
 
+    /// The step waiting for a follower's approval, if the session is at one.
+    pub fn awaiting_approval(&self) -> Option<&StepShown> {
+        if self.ended.is_some() {
+            return None;
+        }
+        self.steps.iter().find(|s| s.awaiting_approval.is_some())
+    }
+
+    /// The latest leader of the snapshot: the highest epoch among nodes that say they lead.
+    pub fn leader(&self) -> Option<usize> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.health == Health::Serving(crate::zk::fourlw::Mode::Leader))
+            .max_by_key(|(_, n)| n.zxid.map(Zxid::epoch))
+            .map(|(i, _)| i)
+    }
+
     /// Commands whose intent is recorded but not their result: after a crash these may or may
     /// not have run.
     pub fn open_commands(&self) -> Vec<(&StepShown, &CommandShown)> {
@@ -274,9 +298,10 @@ impl ReplayState {
     }
 }
 
-/// The poller's snapshot (`EnsembleState::snapshot`): `{"nodes": [{name, health, zxid, view}]}`
-/// with `health` as `{"state": "serving", "detail": "Leader"}`. Anything else shows as unknown
-/// rather than failing the replay, since old logs may carry an older shape.
+/// The poller's snapshot (`EnsembleState::snapshot`):
+/// `{"nodes": [{name, sid, client, health, zxid, view}]}`. A field that is missing or of
+/// another shape shows as unknown rather than failing the replay: the log is evidence, and a
+/// record its reader does not fully understand must still be shown.
 pub(crate) fn nodes_of(state: &serde_json::Value) -> Vec<NodeShown> {
     let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
     state["nodes"]
@@ -284,19 +309,14 @@ pub(crate) fn nodes_of(state: &serde_json::Value) -> Vec<NodeShown> {
         .map(|nodes| {
             nodes
                 .iter()
-                .map(|node| {
-                    let health = &node["health"];
-                    let state = health["state"].as_str().unwrap_or("unknown");
-                    let health = match (state, health["detail"].as_str()) {
-                        ("serving", Some(mode)) => mode.to_lowercase(),
-                        _ => state.to_string(),
-                    };
-                    NodeShown {
-                        name: text(&node["name"]).unwrap_or_else(|| "?".into()),
-                        health,
-                        zxid: text(&node["zxid"]),
-                        view: text(&node["view"]),
-                    }
+                .map(|node| NodeShown {
+                    name: text(&node["name"]).unwrap_or_else(|| "?".into()),
+                    sid: node["sid"].as_u64(),
+                    client: text(&node["client"]),
+                    health: serde_json::from_value(node["health"].clone())
+                        .unwrap_or(Health::Unknown),
+                    zxid: node["zxid"].as_str().and_then(|z| Zxid::parse(z).ok()),
+                    view: text(&node["view"]),
                 })
                 .collect()
         })
@@ -318,12 +338,25 @@ pub(crate) mod tests {
     pub(crate) fn recorded_session() -> AuditLog {
         let (mut chain, header) = AuditChain::start(Secrets::default(), at(0)).unwrap();
         let mut bytes = header.line;
-        let snapshot = |leader: &str| AuditEvent::Snapshot {
-            state: serde_json::json!({"nodes": [
-                {"name": "zk1", "health": {"state": "serving", "detail": if leader == "zk1" {"Leader"} else {"Follower"}}, "zxid": "0x100000002", "view": "1,2,3"},
-                {"name": "zk2", "health": {"state": "serving", "detail": if leader == "zk2" {"Leader"} else {"Follower"}}, "zxid": "0x100000002", "view": "1,2,3"},
-                {"name": "zk3", "health": {"state": "down", "detail": {"kind": "refused"}}, "zxid": null, "view": null},
-            ]}),
+        // The shape `EnsembleState::snapshot` writes.
+        let snapshot = |leader: &str| {
+            let node = |name: &str, sid: u64, zxid: &str| {
+                let mode = if name == leader { "leader" } else { "follower" };
+                serde_json::json!({
+                    "name": name, "sid": sid, "client": format!("127.77.1.{sid}:2181"),
+                    "health": {"state": "serving", "detail": mode},
+                    "zxid": zxid, "view": "server.1=…;server.2=…;server.3=…",
+                })
+            };
+            AuditEvent::Snapshot {
+                state: serde_json::json!({"nodes": [
+                    node("zk1", 1, "0x100000002"),
+                    node("zk2", 2, "0x200000000"),
+                    {"name": "zk3", "sid": 3, "client": "127.77.1.3:2181",
+                     "health": {"state": "down", "detail": {"kind": "refused"}},
+                     "zxid": null, "view": null},
+                ]}),
+            }
         };
         let events: Vec<(i64, AuditEvent)> = vec![
             (
@@ -484,7 +517,10 @@ pub(crate) mod tests {
         let log = recorded_session();
         let state = ReplayState::from_records(&log.records);
         let session = state.session.as_ref().unwrap();
-        assert_eq!((session.operator.as_str(), session.host.as_str()), ("alice", "jump1"));
+        assert_eq!(
+            (session.operator.as_str(), session.host.as_str()),
+            ("alice", "jump1")
+        );
         let ids: Vec<&str> = state.steps.iter().map(|s| s.id.as_str()).collect();
         assert_eq!(ids, ["restart-first", "restart-second"]);
         let first = &state.steps[0];
@@ -498,8 +534,11 @@ pub(crate) mod tests {
         assert!(!second.verdict.as_ref().unwrap().quorum_possible);
         assert_eq!(second.commands[0].exit_status, Some(3));
         assert_eq!(state.output[0].host, "zk2");
-        let health: Vec<&str> = state.nodes.iter().map(|n| n.health.as_str()).collect();
-        assert_eq!(health, ["follower", "leader", "down"]);
+        let health: Vec<&str> = state.nodes.iter().map(|n| n.health.label()).collect();
+        assert_eq!(health, ["follower", "LEADER", "DOWN (refused)"]);
+        assert_eq!(state.leader(), Some(1));
+        assert_eq!(state.nodes[2].sid, Some(3));
+        assert_eq!(state.nodes[1].zxid.map(|z| z.epoch()), Some(2));
         assert_eq!(state.ended.as_ref().unwrap().1, "the operator quit");
         assert!(state.open_commands().is_empty());
         assert_eq!(state.applied, log.records.len());
@@ -541,7 +580,8 @@ pub(crate) mod tests {
     #[test]
     fn an_unexpected_snapshot_shape_shows_unknown_nodes() {
         let nodes = nodes_of(&serde_json::json!({"nodes": [{"health": 3}]}));
-        assert_eq!(nodes[0].health, "unknown");
+        assert_eq!(nodes[0].health, Health::Unknown);
+        assert_eq!(nodes[0].zxid, None);
         assert_eq!(nodes[0].name, "?");
         assert!(nodes_of(&serde_json::json!("old")).is_empty());
     }

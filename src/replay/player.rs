@@ -126,6 +126,8 @@ pub struct Player {
     /// The step shown on the right when the viewer chose one; else the session's current one.
     pub selected: Option<usize>,
     pub help: bool,
+    /// `follow`: the step id being typed to approve it.
+    pub typing: Option<String>,
     pub quit: bool,
     /// Virtual time played since the record at the current position.
     played_ms: u64,
@@ -147,6 +149,7 @@ impl Player {
             speed: 1,
             selected: None,
             help: false,
+            typing: None,
             quit: false,
             played_ms: 0,
         }
@@ -360,7 +363,11 @@ mod tests {
         let mut player = player();
         player.toggle_play();
         player.tick(0);
-        assert_eq!(player.position(), 2, "header and session start share a second");
+        assert_eq!(
+            player.position(),
+            2,
+            "header and session start share a second"
+        );
         player.tick(999);
         assert_eq!(player.position(), 2);
         player.tick(1);

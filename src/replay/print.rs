@@ -8,6 +8,9 @@ use crate::audit::record::{AuditEvent, AuditRecord, CommandOutcome, DecisionKind
 use crate::view::text::sanitize;
 
 use super::model::{nodes_of, CommandShown, ReplayState};
+
+// `print` is plain text, so it keeps its own words for step states rather than borrowing the
+// screen's: the two are checked against each other in the view tests.
 use super::player::Verification;
 
 pub fn render_text(records: &[AuditRecord], verification: &Verification) -> String {
@@ -82,7 +85,9 @@ pub fn render_text(records: &[AuditRecord], verification: &Verification) -> Stri
         Some((at, reason)) => {
             let _ = writeln!(out, "\nsession ended {at}: {}", sanitize(reason));
         }
-        None => out.push_str("\nno session end: the session is running or stopped without closing its log\n"),
+        None => out.push_str(
+            "\nno session end: the session is running or stopped without closing its log\n",
+        ),
     }
     out
 }
@@ -99,9 +104,9 @@ pub fn verification_line(verification: &Verification) -> String {
             }
             line
         }
-        Verification::Broken(problem) => format!(
-            "LOG DOES NOT VERIFY: {problem}; only the records before it are shown"
-        ),
+        Verification::Broken(problem) => {
+            format!("LOG DOES NOT VERIFY: {problem}; only the records before it are shown")
+        }
         Verification::Growing(head) => format!(
             "verified so far: {} records, head {}",
             head.records, head.hash
@@ -129,6 +134,7 @@ pub fn decision_text(decision: &DecisionKind) -> String {
         DecisionKind::Approve { by } => format!("approved by {by}"),
         DecisionKind::Retry => "retry".into(),
         DecisionKind::Rollback => "roll back".into(),
+        DecisionKind::Cancel => "cancel (nothing run)".into(),
     }
 }
 
@@ -157,7 +163,7 @@ fn timeline_text(record: &AuditRecord) -> Option<String> {
         AuditEvent::Snapshot { state } => {
             let nodes: Vec<String> = nodes_of(state)
                 .iter()
-                .map(|n| format!("{} {}", n.name, n.health))
+                .map(|n| format!("{} {}", n.name, n.health.label()))
                 .collect();
             format!("nodes: {}", nodes.join(", "))
         }
@@ -210,6 +216,14 @@ fn timeline_text(record: &AuditRecord) -> Option<String> {
         AuditEvent::SessionEnd { records, reason } => {
             format!("session end ({records} records): {reason}")
         }
+        AuditEvent::ApprovalRequest { step, same_user } => format!(
+            "{step}: waits for a second operator's approval{}",
+            if *same_user {
+                " (the operator's own user may give it)"
+            } else {
+                ""
+            }
+        ),
     })
 }
 
@@ -223,14 +237,17 @@ mod tests {
         let log = recorded_session();
         let verified = Verification::Intact(log.verification.clone().unwrap());
         let text = render_text(&log.records, &verified);
-        assert!(text.starts_with("log verified: 20 records, head "), "{text}");
+        assert!(
+            text.starts_with("log verified: 20 records, head "),
+            "{text}"
+        );
         for expected in [
             "session: runbooks/rolling-restart.yaml by alice on jump1",
             "restart-first: confirm by alice",
             "restart-second: verdict: after it: NO QUORUM can form",
             "restart-second: override (drill) by alice",
             "command 2: FAILED (exit 3, 0.8s)",
-            "nodes: zk1 follower, zk2 leader, zk3 down",
+            "nodes: zk1 follower, zk2 LEADER, zk3 DOWN (refused)",
             "  restart-first: done",
             "    zk2 $ zkctl restart -> ok (exit 0, 1.2s)",
             "  restart-second: FAILED",
@@ -251,7 +268,10 @@ mod tests {
             kind: crate::audit::ProblemKind::SeqRepeat { expected: 6 },
         };
         let text = render_text(&log.records[..6], &Verification::Broken(problem));
-        assert!(text.starts_with("LOG DOES NOT VERIFY: line 7 (seq 6)"), "{text}");
+        assert!(
+            text.starts_with("LOG DOES NOT VERIFY: line 7 (seq 6)"),
+            "{text}"
+        );
         assert!(text.contains("no session end"));
     }
 }

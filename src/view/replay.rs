@@ -1,26 +1,31 @@
-//! The read-only screen of `replay` and `follow`: the `run` screen's look rebuilt from the
-//! audit log — a node strip from the latest snapshot, the steps seen so far, the selected
-//! step's gates, verdict, decisions and commands, the output — plus a timeline. Everything
-//! shown came from the log, so all of it is escaped before it is drawn.
+//! The read-only screen of `replay` and `follow`: the `run` screen rebuilt from the audit log —
+//! node cards from the latest snapshot, the step list and output pane of `run`, the selected
+//! step as recorded (gates, verdict, decisions, commands) — plus a timeline. Everything shown
+//! came from the log, so all of it is escaped before it is drawn.
 
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
+use super::nodes::{lag_span, role_label, LagFacts, CARD_HEIGHT, CARD_WIDTH};
+use super::run::{draw_output_lines, draw_step_list, state_mark, state_word};
 use super::text::sanitize;
 use super::Look;
 use crate::audit::record::{CommandOutcome, OutputStream, StepState};
-use crate::replay::print::{decision_text, result_text, state_word, verification_line};
-use crate::replay::{Player, StepShown, Verification};
+use crate::replay::print::{decision_text, result_text, verification_line};
+use crate::replay::{MarkerKind, NodeShown, Player, ReplayState, Verification};
 use crate::theme::Role;
 
 /// What differs between `replay` and `follow`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     Replay,
-    /// `can_approve`: this follower may approve the step waiting for a second operator.
-    Follow { can_approve: bool },
+    /// `can_approve`: a step waits for approval and this follower may give it.
+    Follow {
+        can_approve: bool,
+    },
 }
 
 pub struct ReplayScreen<'a> {
@@ -32,29 +37,54 @@ pub struct ReplayScreen<'a> {
 
 pub fn draw_replay(frame: &mut Frame, screen: &ReplayScreen, look: &Look) {
     let area = frame.area();
-    let node_rows = u16::try_from(screen.player.state.nodes.len())
-        .unwrap_or(u16::MAX)
-        .clamp(1, 7)
-        + 2;
-    let [top, nodes, middle, output, timeline, bar] = Layout::vertical([
+    let [top, cards, middle, output, timeline, bar] = Layout::vertical([
         Constraint::Length(2),
-        Constraint::Length(node_rows),
+        Constraint::Length(CARD_HEIGHT),
         Constraint::Min(8),
         Constraint::Length(8),
         Constraint::Length(3),
-        Constraint::Length(1),
+        Constraint::Length(2),
     ])
     .areas(area);
+    let player = screen.player;
+    let state = &player.state;
     draw_top(frame, top, screen, look);
-    draw_nodes(frame, nodes, screen.player, look);
+    draw_cards(frame, cards, state, look);
     let [list, detail] =
         Layout::horizontal([Constraint::Length(36), Constraint::Min(30)]).areas(middle);
-    draw_steps(frame, list, screen.player, look);
-    draw_step(frame, detail, screen.player, look);
-    draw_output(frame, output, screen.player, look);
+    let rows: Vec<(&str, StepState)> = state
+        .steps
+        .iter()
+        .map(|s| (s.id.as_str(), s.state.unwrap_or(StepState::Pending)))
+        .collect();
+    let title = state
+        .session
+        .as_ref()
+        .map_or_else(|| "steps".to_string(), |s| s.runbook_path.clone());
+    draw_step_list(
+        frame,
+        list,
+        &title,
+        &rows,
+        (state.current, player.shown_step()),
+        look,
+    );
+    draw_step(frame, detail, player, look);
+    let lines: Vec<(&str, &str, String)> = state
+        .output
+        .iter()
+        .map(|line| {
+            let mark = match line.stream {
+                OutputStream::Stdout => " ",
+                OutputStream::Stderr => "!",
+            };
+            (mark, line.host.as_str(), line.text.clone())
+        })
+        .collect();
+    draw_output_lines(frame, output, &lines, look);
     draw_timeline(frame, timeline, screen, look);
     draw_bar(frame, bar, screen, look);
-    if screen.player.help {
+    if player.help {
         draw_help(frame, area, screen.mode, look);
     }
 }
@@ -72,13 +102,26 @@ fn draw_top(frame: &mut Frame, area: Rect, screen: &ReplayScreen, look: &Look) {
     if let Some(session) = &state.session {
         first.push(Span::styled(
             format!(
-                "  {} by {} on {}",
-                sanitize(&session.runbook_path),
+                "  by {} on {}",
                 sanitize(&session.operator),
                 sanitize(&session.host)
             ),
             look.style(Role::Title),
         ));
+    }
+    match state.leader().map(|i| &state.nodes[i]) {
+        Some(leader) => first.push(Span::styled(
+            format!(
+                "  leader {}  epoch {}",
+                sanitize(&leader.name),
+                leader.zxid.map_or("?".into(), |z| z.epoch().to_string())
+            ),
+            look.style(Role::Leader),
+        )),
+        None if !state.nodes.is_empty() => {
+            first.push(Span::styled("  no leader", look.style(Role::Down)))
+        }
+        None => {}
     }
     let verification = &screen.player.verification;
     let role = match verification {
@@ -92,7 +135,11 @@ fn draw_top(frame: &mut Frame, area: Rect, screen: &ReplayScreen, look: &Look) {
     )];
     if let Some((at, reason)) = &state.ended {
         second.push(Span::styled(
-            format!("   SESSION ENDED {}: {}", at.time_of_day(), sanitize(reason)),
+            format!(
+                "   SESSION ENDED {}: {}",
+                at.time_of_day(),
+                sanitize(reason)
+            ),
             look.style(Role::Title),
         ));
     }
@@ -102,105 +149,109 @@ fn draw_top(frame: &mut Frame, area: Rect, screen: &ReplayScreen, look: &Look) {
     );
 }
 
-fn health_role(health: &str) -> Role {
-    match health {
-        "leader" => Role::Leader,
-        "follower" => Role::Follower,
-        "observer" => Role::Observer,
-        "standalone" => Role::Standalone,
-        "not_serving" => Role::Looking,
-        "down" => Role::Down,
-        _ => Role::Muted,
+/// One card per node, as the `run` screen draws them, from what the snapshot recorded: role,
+/// zxid and lag, and the view. Latency and load are never recorded (they change every poll).
+fn draw_cards(frame: &mut Frame, area: Rect, state: &ReplayState, look: &Look) {
+    if state.nodes.is_empty() {
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(look.style(Role::Border));
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                "no ensemble snapshot recorded yet",
+                look.style(Role::Muted),
+            ))
+            .block(block),
+            area,
+        );
+        return;
+    }
+    let columns = usize::from((area.width / CARD_WIDTH).max(1));
+    let width = area.width / u16::try_from(columns).unwrap_or(1);
+    let leader = state.leader();
+    let leader_zxid = leader.and_then(|l| state.nodes[l].zxid);
+    for (index, node) in state.nodes.iter().enumerate().take(columns) {
+        let x = area.x + width * u16::try_from(index).unwrap_or(0);
+        let card = Rect::new(x, area.y, width, CARD_HEIGHT).intersection(area);
+        let facts = LagFacts {
+            is_leader: leader == Some(index),
+            serving: node.health.mode().is_some(),
+            lag: node.zxid.zip(leader_zxid).map(|(z, l)| z.lag_behind(l)),
+            no_writes_this_epoch: leader_zxid.is_some_and(|z| z.counter() == 0),
+        };
+        draw_card(frame, card, node, facts, state, look);
+    }
+    let hidden = state.nodes.len().saturating_sub(columns);
+    if hidden > 0 {
+        let note = format!(" {hidden} more nodes not shown: widen the terminal ");
+        let width = u16::try_from(note.chars().count())
+            .unwrap_or(0)
+            .min(area.width);
+        let at = Rect::new(
+            area.right().saturating_sub(width),
+            area.bottom().saturating_sub(1),
+            width,
+            1,
+        );
+        frame.render_widget(
+            Paragraph::new(Span::styled(note, look.style(Role::Muted))),
+            at,
+        );
     }
 }
 
-fn draw_nodes(frame: &mut Frame, area: Rect, player: &Player, look: &Look) {
-    let lines: Vec<Line> = player
-        .state
-        .nodes
-        .iter()
-        .map(|node| {
-            Line::from(vec![
-                Span::styled(
-                    format!(" {:<8}", sanitize(&node.name)),
-                    look.style(Role::Title),
-                ),
-                Span::styled(
-                    format!("{:<13}", sanitize(&node.health)),
-                    look.style(health_role(&node.health)),
-                ),
-                Span::styled(
-                    format!(
-                        "zxid {:<14}",
-                        sanitize(node.zxid.as_deref().unwrap_or("-"))
-                    ),
-                    look.style(Role::Text),
-                ),
-                Span::styled(
-                    format!("view {}", sanitize(node.view.as_deref().unwrap_or("-"))),
-                    look.style(Role::Muted),
-                ),
-            ])
-        })
-        .collect();
+fn draw_card(
+    frame: &mut Frame,
+    area: Rect,
+    node: &NodeShown,
+    lag: LagFacts,
+    state: &ReplayState,
+    look: &Look,
+) {
+    let dot = look.symbols.dot;
+    let title = format!(
+        " {} {dot} sid {} {dot} {} ",
+        sanitize(&node.name),
+        node.sid.map_or_else(|| "?".into(), |s| s.to_string()),
+        sanitize(node.client.as_deref().unwrap_or("?"))
+    );
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(look.style(Role::Border))
-        .title(Span::styled(
-            " nodes (latest snapshot) ",
-            look.style(Role::Title),
-        ));
-    frame.render_widget(Paragraph::new(lines).block(block), area);
-}
-
-fn state_mark(state: Option<StepState>, look: &Look) -> (String, Role) {
-    let s = &look.symbols;
-    match state {
-        None | Some(StepState::Pending) => ("·".into(), Role::Muted),
-        Some(StepState::Running) => ("▶".into(), Role::Accent),
-        Some(StepState::Waiting) => ("…".into(), Role::Accent),
-        Some(StepState::Done) => (s.ok.into(), Role::Ok),
-        Some(StepState::Failed) => (s.bad.into(), Role::Down),
-        Some(StepState::Skipped) => ("-".into(), Role::Warning),
-        Some(StepState::OutcomeUnknown) => ("?".into(), Role::Danger),
-    }
-}
-
-fn step_word(step: &StepShown) -> &'static str {
-    if step.awaiting_approval() {
-        return "awaiting approval";
-    }
-    step.state.map_or("pending", state_word)
-}
-
-fn draw_steps(frame: &mut Frame, area: Rect, player: &Player, look: &Look) {
-    let shown = player.shown_step();
-    let lines: Vec<Line> = player
-        .state
-        .steps
-        .iter()
-        .enumerate()
-        .map(|(i, step)| {
-            let (mark, role) = state_mark(step.state, look);
-            let mut style = look.style(if Some(i) == player.state.current {
-                Role::Title
-            } else {
-                Role::Text
-            });
-            if Some(i) == shown {
-                style = style.patch(look.style(Role::Selected));
-            }
-            Line::from(vec![
-                Span::styled(format!(" {mark} "), look.style(role)),
-                Span::styled(format!("{:<22}", sanitize(&step.id)), style),
-                Span::styled(format!(" {}", step_word(step)), look.style(role)),
-            ])
-        })
-        .collect();
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(look.style(Role::Border))
-        .title(Span::styled(" steps ", look.style(Role::Title)));
+        .title(Span::styled(title, look.style(Role::Title)));
+    let (label, role) = role_label(&node.health);
+    let muted = look.style(Role::Muted);
+    let text = look.style(Role::Text);
+    let field = |name: &'static str| Span::styled(format!("{name:<8}"), muted);
+    let zxid = node.zxid.map_or_else(
+        || "-".to_string(),
+        |z| format!("{}  ({z})", z.epoch_counter()),
+    );
+    let lines = vec![
+        Line::from(vec![
+            Span::styled(
+                format!(" {label} "),
+                look.style(role).add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(format!("  zxid {zxid}"), text),
+        ]),
+        Line::from(vec![field("lag"), lag_span(lag, look)]),
+        Line::from(vec![
+            field("view"),
+            Span::styled(sanitize(node.view.as_deref().unwrap_or("-")), text),
+        ]),
+        Line::from(vec![field("latency"), Span::styled("not recorded", muted)]),
+        Line::from(vec![
+            field("seen"),
+            Span::styled(
+                state.snapshot_at.map_or_else(
+                    || "-".into(),
+                    |t| format!("snapshot of {}", t.time_of_day()),
+                ),
+                muted,
+            ),
+        ]),
+    ];
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
@@ -210,34 +261,40 @@ fn draw_step(frame: &mut Frame, area: Rect, player: &Player, look: &Look) {
         .border_style(look.style(Role::Border));
     let Some(step) = player.shown_step().and_then(|i| player.state.steps.get(i)) else {
         frame.render_widget(
-            Paragraph::new(Span::styled(
-                "no step reached yet",
-                look.style(Role::Muted),
-            ))
-            .block(block),
+            Paragraph::new(Span::styled("no step reached yet", look.style(Role::Muted)))
+                .block(block),
             area,
         );
         return;
     };
     let heading = |text: &str| Line::from(Span::styled(text.to_string(), look.style(Role::Accent)));
-    let (_, role) = state_mark(step.state, look);
+    let state = step.state.unwrap_or(StepState::Pending);
+    let (_, role) = state_mark(state, look);
     let mut lines = vec![Line::from(Span::styled(
-        step_word(step).to_string(),
+        state_word(state).to_string(),
         look.style(role),
     ))];
+    if let Some(same_user) = step.awaiting_approval {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "WAITING FOR A SECOND OPERATOR'S APPROVAL ({})",
+                if same_user {
+                    "the operator's own user may give it from another session"
+                } else {
+                    "another Unix user"
+                }
+            ),
+            look.style(Role::Warning),
+        )));
+    }
     if !step.gates.is_empty() {
         lines.push(heading("gates (as recorded)"));
     }
     for gate in &step.gates {
-        let (mark, role) = if gate.passed {
-            (look.symbols.ok, Role::Ok)
+        let (mark, role, why) = if gate.passed {
+            (look.symbols.ok, Role::Ok, String::new())
         } else {
-            (look.symbols.bad, Role::Down)
-        };
-        let why = if gate.detail.is_empty() {
-            String::new()
-        } else {
-            format!(" — {}", gate.detail)
+            (look.symbols.bad, Role::Down, format!(" — {}", gate.detail))
         };
         lines.push(Line::from(vec![
             Span::styled(format!("  {mark} "), look.style(role)),
@@ -285,6 +342,8 @@ fn draw_step(frame: &mut Frame, area: Rect, player: &Player, look: &Look) {
             ),
             Span::styled(sanitize(&command.command), look.style(Role::Text)),
         ]));
+        // Before the end of the log, a command without a result is still running; at the end
+        // of a log that stopped, it may or may not have run.
         let result = if command.outcome.is_none() && !player.at_end() {
             "running".to_string()
         } else {
@@ -307,50 +366,22 @@ fn draw_step(frame: &mut Frame, area: Rect, player: &Player, look: &Look) {
     );
 }
 
-fn draw_output(frame: &mut Frame, area: Rect, player: &Player, look: &Look) {
-    let rows = usize::from(area.height.saturating_sub(2));
-    let output = &player.state.output;
-    let lines: Vec<Line> = output
-        .iter()
-        .skip(output.len().saturating_sub(rows))
-        .map(|line| {
-            let mark = match line.stream {
-                OutputStream::Stdout => " ",
-                OutputStream::Stderr => "!",
-            };
-            Line::from(vec![
-                Span::styled(
-                    format!("{mark}{:<6} ", sanitize(&line.host)),
-                    look.style(Role::Muted),
-                ),
-                Span::styled(sanitize(&line.text), look.style(Role::Text)),
-            ])
-        })
-        .collect();
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(look.style(Role::Border))
-        .title(Span::styled(" output ", look.style(Role::Title)));
-    frame.render_widget(Paragraph::new(lines).block(block), area);
-}
-
-/// A bar as wide as the area: `=` played, `-` to come, `|` a marker, `#` where a failure or
-/// warning is; the caption says where the viewer is and the marker just passed.
+/// A bar as wide as the area: `=` played, `-` to come, `|` a marker, `#` a failure or warning;
+/// the caption says where the viewer is and the marker just passed.
 fn draw_timeline(frame: &mut Frame, area: Rect, screen: &ReplayScreen, look: &Look) {
     let player = screen.player;
     let total = player.records().len().max(1);
-    let width = usize::from(area.width.saturating_sub(2)).max(1);
+    let width = usize::from(area.width).max(1);
     let column = |index: usize| (index * width / total).min(width - 1);
     let played = player.position() * width / total;
     let mut bar: Vec<char> = (0..width)
         .map(|x| if x < played { '=' } else { '-' })
         .collect();
     for marker in player.markers() {
-        let glyph = match marker.kind {
-            crate::replay::MarkerKind::Failure | crate::replay::MarkerKind::Warning => '#',
+        bar[column(marker.index)] = match marker.kind {
+            MarkerKind::Failure | MarkerKind::Warning => '#',
             _ => '|',
         };
-        bar[column(marker.index)] = glyph;
     }
     let time = player
         .state
@@ -359,15 +390,18 @@ fn draw_timeline(frame: &mut Frame, area: Rect, screen: &ReplayScreen, look: &Lo
         .unwrap_or_else(|| "--:--:--.---".into());
     let playing = match (screen.mode, player.playing) {
         (Mode::Follow { .. }, _) if player.at_end() => "LIVE".to_string(),
-        (_, true) => format!("▶ playing {}x", player.speed),
-        (_, false) => format!("⏸ paused {}x", player.speed),
+        (_, true) => format!("playing {}x", player.speed),
+        (_, false) => format!("paused {}x", player.speed),
     };
     let marker = player
         .last_marker()
         .map(|m| format!("   last marker: {}", sanitize(&m.label)))
         .unwrap_or_default();
     let lines = vec![
-        Line::from(Span::styled(bar.into_iter().collect::<String>(), look.style(Role::Accent))),
+        Line::from(Span::styled(
+            bar.into_iter().collect::<String>(),
+            look.style(Role::Accent),
+        )),
         Line::from(vec![
             Span::styled(
                 format!(
@@ -394,26 +428,47 @@ fn draw_bar(frame: &mut Frame, area: Rect, screen: &ReplayScreen, look: &Look) {
             Span::styled(format!(" {what}  "), look.style(Role::Muted)),
         ]
     };
-    let mut spans = Vec::new();
-    if let Mode::Follow { can_approve: true } = screen.mode {
-        spans.extend(key("A", "APPROVE the waiting step"));
-    }
-    spans.extend(
-        [
-            key("space", "play/pause"),
-            key("+-", "speed"),
-            key(",.", "record"),
-            key("np", "marker"),
-            key("swof", "step/warn/override/fail"),
-            key("?", "help"),
-            key("q", "quit"),
-        ]
-        .concat(),
-    );
+    let first: Vec<Span> = match &screen.player.typing {
+        Some(text) => vec![
+            Span::styled(
+                "type the id of the step you approve: ",
+                look.style(Role::Warning),
+            ),
+            Span::styled(format!("{}▏", sanitize(text)), look.style(Role::Title)),
+            Span::styled("   Enter approve  Esc cancel", look.style(Role::Muted)),
+        ],
+        None => {
+            let mut spans = Vec::new();
+            if let Mode::Follow { can_approve: true } = screen.mode {
+                spans.extend(key("a", "APPROVE the waiting step"));
+            }
+            spans.extend(
+                [
+                    key("space", "play/pause"),
+                    key("+ -", "speed"),
+                    key(", .", "record"),
+                    key("s w o f", "next step/warning/override/failure"),
+                    key("?", "help"),
+                    key("q", "quit"),
+                ]
+                .concat(),
+            );
+            spans
+        }
+    };
+    let mut second = Vec::new();
     if let Some(message) = screen.message {
-        spans.push(Span::styled(sanitize(message), look.style(Role::Warning)));
+        second.push(Span::styled(sanitize(message), look.style(Role::Warning)));
+    } else if let Some((at, note)) = screen.player.state.notes.last() {
+        second.push(Span::styled(
+            format!("note {}: {}", at.time_of_day(), sanitize(note)),
+            look.style(Role::Warning),
+        ));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    frame.render_widget(
+        Paragraph::new(vec![Line::from(first), Line::from(second)]),
+        area,
+    );
 }
 
 /// The keys of the timeline, also read by the help test so the two cannot drift apart.
@@ -426,9 +481,15 @@ pub const HELP: [(&str, &str); 12] = [
     ("w / W", "next / previous warning (split brain, no quorum)"),
     ("o / O", "next / previous override or skip"),
     ("f / F", "next / previous failure or unknown outcome"),
-    ("g / G", "start / end of the log (follow: G returns to live)"),
+    (
+        "g / G",
+        "start / end of the log (follow: G returns to live)",
+    ),
     ("↑ ↓", "look at other steps"),
-    ("A", "follow only: approve the step waiting for you"),
+    (
+        "a",
+        "follow only: approve the step waiting for a second operator",
+    ),
     ("q", "quit"),
 ];
 
@@ -442,7 +503,7 @@ fn draw_help(frame: &mut Frame, area: Rect, mode: Mode, look: &Look) {
     .intersection(area);
     let lines: Vec<Line> = HELP
         .iter()
-        .filter(|(k, _)| *k != "A" || matches!(mode, Mode::Follow { .. }))
+        .filter(|(k, _)| *k != "a" || matches!(mode, Mode::Follow { .. }))
         .map(|(k, what)| {
             Line::from(vec![
                 Span::styled(format!(" {k:<8}"), look.style(Role::Accent)),

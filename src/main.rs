@@ -238,7 +238,8 @@ enum AuditCommand {
     #[command(
         after_help = "The report states whether the log verifies; if it does not, it covers only \
         the records before the first broken one.\n\n\
-        Example:\n  zkpilot audit export session.jsonl --format markdown -o window-2026-11-23.md"
+        Examples:\n  zkpilot audit export session.jsonl --format markdown -o window-2026-11-23.md\n  \
+        zkpilot audit export session.jsonl --format asciicast -o window.cast && asciinema play window.cast"
     )]
     Export(ExportArgs),
 }
@@ -269,6 +270,9 @@ struct ExportArgs {
 enum ExportFormat {
     /// A Markdown post-mortem report
     Markdown,
+    /// An asciicast v2 recording of the replay screen, one frame per record at its own time
+    /// (plays in asciinema; pauses over 2 s are shortened on playback)
+    Asciicast,
 }
 
 #[derive(Subcommand)]
@@ -772,6 +776,9 @@ fn audit_verify(args: &VerifyArgs) -> ExitCode {
     }
 }
 
+/// The terminal an asciicast is drawn for: wide enough for four node cards and the run screen.
+const CAST_SIZE: (u16, u16) = (160, 44);
+
 fn audit_export(args: &ExportArgs) -> ExitCode {
     let log = match audit::read_log(&args.file) {
         Ok(log) => log,
@@ -787,9 +794,28 @@ fn audit_export(args: &ExportArgs) -> ExitCode {
             args.file.display()
         );
     }
+    let source = args.file.display().to_string();
     let report = match args.format {
-        ExportFormat::Markdown => {
-            audit::report::render_markdown(&log, &args.file.display().to_string())
+        ExportFormat::Markdown => audit::report::render_markdown(&log, &source),
+        ExportFormat::Asciicast => {
+            let verification = match log.verification {
+                Ok(verified) => replay::Verification::Intact(verified),
+                Err(problem) => replay::Verification::Broken(problem),
+            };
+            let mut player = replay::Player::new(log.records, verification);
+            // The default theme and glyphs, whatever the exporter's own terminal settings are:
+            // the recording is watched elsewhere.
+            let Some(theme) = zkpilot::theme::Theme::builtin("dark") else {
+                return fail("the built-in dark theme does not load", 2);
+            };
+            let look = zkpilot::view::Look {
+                theme,
+                symbols: zkpilot::view::Symbols::UNICODE,
+            };
+            match zkpilot::view::asciicast::render(&mut player, &source, &look, CAST_SIZE) {
+                Ok(cast) => cast,
+                Err(e) => return fail(&format!("cannot draw the replay: {e}"), 2),
+            }
         }
     };
     let written = match &args.output {

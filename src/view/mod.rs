@@ -1,5 +1,6 @@
 //! Rendering only: every function here reads a state and draws it, never changes it.
 
+pub mod asciicast;
 mod detail;
 mod help;
 mod nodes;

@@ -518,3 +518,133 @@ fn draw_help(frame: &mut Frame, area: Rect, mode: Mode, look: &Look) {
     frame.render_widget(Clear, popup);
     frame.render_widget(Paragraph::new(lines).block(block), popup);
 }
+
+#[cfg(test)]
+mod tests {
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    use super::*;
+    use crate::audit::record::{AuditChain, AuditEvent, Secrets, Timestamp};
+    use crate::audit::{AuditLog, ChainProblem, ProblemKind};
+    use crate::replay::model::tests::recorded_session;
+    use crate::replay::MarkerKind;
+    use crate::theme::Theme;
+    use crate::view::Symbols;
+
+    fn render(screen: &ReplayScreen, width: u16, height: u16) -> String {
+        let look = Look {
+            theme: Theme::builtin("dark").unwrap(),
+            symbols: Symbols::UNICODE,
+        };
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        terminal
+            .draw(|frame| draw_replay(frame, screen, &look))
+            .unwrap();
+        let buffer = terminal.backend().buffer();
+        let mut text = String::new();
+        for y in 0..buffer.area.height {
+            let line: String = (0..buffer.area.width)
+                .map(|x| buffer[(x, y)].symbol().to_string())
+                .collect();
+            text.push_str(line.trim_end());
+            text.push('\n');
+        }
+        text
+    }
+
+    fn player() -> Player {
+        let log = recorded_session();
+        let verified = Verification::Intact(log.verification.clone().unwrap());
+        Player::new(log.records, verified)
+    }
+
+    fn replay(player: &Player) -> ReplayScreen<'_> {
+        ReplayScreen {
+            player,
+            source: "session.jsonl",
+            mode: Mode::Replay,
+            message: None,
+        }
+    }
+
+    #[test]
+    fn replay_paused_at_the_first_failure() {
+        let mut player = player();
+        assert!(player.next_marker(Some(MarkerKind::Failure)));
+        let screen = render(&replay(&player), 140, 40);
+        assert!(
+            screen
+                .lines()
+                .any(|l| l.contains("✗ restart-second") && l.contains("FAILED")),
+            "{screen}"
+        );
+        insta::assert_snapshot!(screen);
+    }
+
+    #[test]
+    fn replay_of_a_log_broken_midway_shows_only_what_came_before() {
+        let log = recorded_session();
+        let problem = ChainProblem {
+            line: 12,
+            seq: Some(11),
+            kind: ProblemKind::BrokenLink {
+                prev_line: 11,
+                prev_seq: 10,
+            },
+        };
+        let mut player = Player::new(log.records[..11].to_vec(), Verification::Broken(problem));
+        player.seek(usize::MAX);
+        let screen = render(&replay(&player), 140, 40);
+        assert!(
+            screen.contains("LOG DOES NOT VERIFY: line 12 (seq 11)"),
+            "{screen}"
+        );
+        insta::assert_snapshot!(screen);
+    }
+
+    /// A session waiting at a two-person step, as `follow` sees it, with the approval typed.
+    #[test]
+    fn follow_at_a_step_waiting_for_approval() {
+        let at = |s: i64| Timestamp::from_unix(1_795_425_400 + s, 0);
+        let (mut chain, header) = AuditChain::start(Secrets::default(), at(0)).unwrap();
+        let mut bytes = header.line;
+        let log = recorded_session();
+        for record in &log.records[1..3] {
+            bytes.extend(chain.seal(record.event.clone(), record.ts).unwrap().line);
+        }
+        let request = AuditEvent::ApprovalRequest {
+            step: "restart-leader".into(),
+            same_user: false,
+        };
+        bytes.extend(chain.seal(request, at(5)).unwrap().line);
+        let log = AuditLog::from_bytes(&bytes);
+        let mut player = Player::new(log.records, Verification::Growing(chain.head()));
+        player.seek(usize::MAX);
+        player.typing = Some("restart-lea".into());
+        let screen = ReplayScreen {
+            player: &player,
+            source: "session.jsonl",
+            mode: Mode::Follow { can_approve: true },
+            message: None,
+        };
+        let screen = render(&screen, 140, 40);
+        assert!(
+            screen.contains("WAITING FOR A SECOND OPERATOR'S APPROVAL"),
+            "{screen}"
+        );
+        assert!(screen.contains("LIVE"), "{screen}");
+        insta::assert_snapshot!(screen);
+    }
+
+    #[test]
+    fn the_replay_help_lists_every_key_but_approval() {
+        let mut player = player();
+        player.help = true;
+        let screen = render(&replay(&player), 140, 40);
+        for (key, _) in HELP.iter().filter(|(k, _)| *k != "a") {
+            assert!(screen.contains(key), "{key} missing:\n{screen}");
+        }
+        assert!(!screen.contains("follow only"));
+    }
+}

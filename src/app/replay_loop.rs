@@ -416,4 +416,79 @@ mod tests {
         on_key(&mut player, key('q'), Mode::Replay);
         assert!(player.quit);
     }
+
+    fn waiting_player(same_user: bool) -> Player {
+        use crate::audit::record::{AuditEvent, AuditRecord, Timestamp};
+        let log = recorded_session();
+        let mut player = Player::new(
+            Vec::new(),
+            Verification::Growing(ChainHead {
+                records: 0,
+                hash: RecordHash::GENESIS,
+            }),
+        );
+        for record in log.records.into_iter().take(3) {
+            player.push(record);
+        }
+        player.push(AuditRecord {
+            seq: 3,
+            ts: Timestamp::from_unix_millis(0),
+            prev: RecordHash::GENESIS,
+            event: AuditEvent::ApprovalRequest {
+                step: "restart-leader".into(),
+                same_user,
+            },
+        });
+        player
+    }
+
+    fn special(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn a_follower_approves_only_by_typing_the_waiting_steps_id() {
+        let mut player = waiting_player(false);
+        let follow = Mode::Follow { can_approve: true };
+        assert_eq!(approvable(&player).as_deref(), Some("restart-leader"));
+        assert_eq!(on_key(&mut player, key('a'), Mode::Replay), Request::None);
+        assert_eq!(player.typing, None, "replay never approves");
+        on_key(&mut player, key('a'), follow);
+        for c in "restart-first".chars() {
+            on_key(&mut player, key(c), follow);
+        }
+        let Request::Refused(why) = on_key(&mut player, special(KeyCode::Enter), follow) else {
+            panic!("a wrong id is refused")
+        };
+        assert!(why.contains("nothing was sent"), "{why}");
+        on_key(&mut player, key('a'), follow);
+        for c in "restart-leaderx".chars() {
+            on_key(&mut player, key(c), follow);
+        }
+        on_key(&mut player, special(KeyCode::Backspace), follow);
+        assert_eq!(
+            on_key(&mut player, special(KeyCode::Enter), follow),
+            Request::Approve("restart-leader".into())
+        );
+        player.step_back();
+        assert_eq!(approvable(&player), None, "only at the live edge");
+    }
+
+    #[test]
+    fn the_operator_following_their_own_step_is_not_offered_the_key() {
+        let alice = Person {
+            name: "alice".into(),
+            uid: 1000,
+        };
+        let bob = Person {
+            name: "bob".into(),
+            uid: 1001,
+        };
+        let player = waiting_player(false);
+        assert!(may_approve(&player, &alice)
+            .unwrap_err()
+            .contains("another person than its operator"));
+        assert_eq!(may_approve(&player, &bob), Ok(()));
+        assert_eq!(may_approve(&waiting_player(true), &alice), Ok(()));
+    }
 }

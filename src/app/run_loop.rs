@@ -142,16 +142,20 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     ));
     // Only a console can wait for a follower; `--autopilot` stops at such a step instead.
     let needs_inbox = !options.autopilot && procedure.steps.iter().any(|s| s.approval.is_some());
-    let inbox = if needs_inbox {
-        Some(Inbox::create(&audit_path)?)
-    } else {
-        None
+    let inbox = match needs_inbox.then(|| Inbox::create(&audit_path)) {
+        Some(Err(e)) => {
+            // The log was opened for this session: it is closed saying why nothing ran.
+            let _ = writer.end_session(&e, now());
+            return Err(e);
+        }
+        Some(Ok(inbox)) => Some(inbox),
+        None => None,
     };
     let (events_tx, events) = mpsc::channel(256);
     let mut performer = Performer {
         writer,
         inbox,
-        since_request: HashSet::new(),
+        since_request: None,
         connections: connections.clone(),
         events: events_tx,
         targets: ssh_targets,
@@ -228,9 +232,9 @@ struct Performer {
     writer: AuditWriter,
     /// Where followers drop approvals, when a step of the runbook needs one.
     inbox: Option<Inbox>,
-    /// Hashes of the records written since the last approval request: an approval must name
-    /// one of them, which shows its follower saw that request in this very log.
-    since_request: HashSet<RecordHash>,
+    /// While a step waits for approval, the hashes of the records written since it asked: an
+    /// approval must name one of them, which shows its follower saw that request in this log.
+    since_request: Option<HashSet<RecordHash>>,
     connections: Arc<Connections>,
     events: mpsc::Sender<RunAction>,
     targets: Vec<SshTarget>,
@@ -256,13 +260,22 @@ impl Performer {
                     } else {
                         Durability::Buffered
                     };
-                    let request = matches!(event, AuditEvent::ApprovalRequest { .. });
+                    let wait = match &event {
+                        AuditEvent::ApprovalRequest { .. } => Some(true),
+                        // The step's next decision or state change ends its wait.
+                        AuditEvent::Decision { .. } | AuditEvent::Step { .. } => Some(false),
+                        _ => None,
+                    };
                     match self.writer.append(event, now(), durability) {
                         Ok(_) => {
-                            if request {
-                                self.since_request.clear();
+                            match wait {
+                                Some(true) => self.since_request = Some(HashSet::new()),
+                                Some(false) => self.since_request = None,
+                                None => {}
                             }
-                            self.since_request.insert(self.writer.head().hash);
+                            if let Some(hashes) = &mut self.since_request {
+                                hashes.insert(self.writer.head().hash);
+                            }
                         }
                         Err(e) => {
                             self.failed = Some(format!(
@@ -366,7 +379,12 @@ impl Performer {
         };
         for Dropped { owner, content } in inbox.take() {
             let action = match content {
-                Ok(ApprovalFile { step, head }) if self.since_request.contains(&head) => {
+                Ok(ApprovalFile { step, head })
+                    if self
+                        .since_request
+                        .as_ref()
+                        .is_some_and(|hashes| hashes.contains(&head)) =>
+                {
                     RunAction::Approval {
                         step,
                         approver: owner,
@@ -374,7 +392,9 @@ impl Performer {
                 }
                 Ok(ApprovalFile { step, .. }) => {
                     self.note(format!(
-                        "approval of `{step}` by {} refused: it was given on a log head this                          console has not written since it asked for approval (another session,                          or an earlier request)",
+                        "approval of `{step}` by {} refused: no step waits for approval, or it names a log \
+                         head this console has not written since it asked (another session, or \
+                         an earlier request)",
                         owner.label()
                     ));
                     continue;

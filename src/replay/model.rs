@@ -109,6 +109,8 @@ pub struct ReplayState {
     pub applied: usize,
     /// The step a record touched last: the one the console had on screen.
     pub current: Option<usize>,
+    /// Where each step id sits in `steps`: a long log names thousands of steps.
+    step_at: HashMap<String, usize>,
     /// Intent numbers start again at 1 when a session resumes, so they are looked up only
     /// among the commands since the last `resume`.
     intents: HashMap<u64, (usize, usize)>,
@@ -128,7 +130,7 @@ impl ReplayState {
     }
 
     pub fn step_index(&self, id: &str) -> Option<usize> {
-        self.steps.iter().position(|s| s.id == id)
+        self.step_at.get(id).copied()
     }
 
     fn step_mut(&mut self, id: &str) -> &mut StepShown {
@@ -136,6 +138,7 @@ impl ReplayState {
             Some(index) => index,
             None => {
                 self.steps.push(StepShown::new(id));
+                self.step_at.insert(id.to_string(), self.steps.len() - 1);
                 self.steps.len() - 1
             }
         };
@@ -584,5 +587,41 @@ pub(crate) mod tests {
         assert_eq!(nodes[0].zxid, None);
         assert_eq!(nodes[0].name, "?");
         assert!(nodes_of(&serde_json::json!("old")).is_empty());
+    }
+
+    #[test]
+    fn a_wait_for_approval_ends_with_the_steps_next_decision() {
+        let log = recorded_session();
+        let mut state = ReplayState::from_records(&log.records[..3]);
+        let record = |event| AuditRecord {
+            seq: 0,
+            ts: at(3),
+            prev: crate::audit::RecordHash::GENESIS,
+            event,
+        };
+        state.apply(&record(AuditEvent::ApprovalRequest {
+            step: "restart-first".into(),
+            same_user: true,
+        }));
+        assert_eq!(
+            state.awaiting_approval().map(|s| s.id.as_str()),
+            Some("restart-first")
+        );
+        assert_eq!(state.steps[0].awaiting_approval, Some(true));
+        state.apply(&record(AuditEvent::Note {
+            text: "approval refused".into(),
+        }));
+        assert!(
+            state.awaiting_approval().is_some(),
+            "a refusal does not end the wait"
+        );
+        state.apply(&record(AuditEvent::Decision {
+            step: "restart-first".into(),
+            decision: DecisionKind::Approve {
+                by: "bob (uid 1001)".into(),
+            },
+            by: "alice".into(),
+        }));
+        assert!(state.awaiting_approval().is_none());
     }
 }

@@ -510,9 +510,20 @@ fn export_writes_a_markdown_report() {
         "--format",
         "asciicast",
     ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let cast = text(&out.stdout);
+    let header: serde_json::Value = serde_json::from_str(cast.lines().next().unwrap()).unwrap();
+    assert_eq!(header["version"], 2, "{cast}");
+    assert_eq!(
+        cast.lines().count(),
+        1 + 9,
+        "the header, the empty screen, one frame per record"
+    );
+
+    let out = zkpilot(&["audit", "export", path.to_str().unwrap(), "--format", "pdf"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(
-        text(&out.stderr).contains("[possible values: markdown]"),
+        text(&out.stderr).contains("[possible values: markdown, asciicast]"),
         "{out:?}"
     );
 }

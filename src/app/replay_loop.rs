@@ -170,17 +170,22 @@ pub async fn replay(path: PathBuf, look: Look) -> Result<(), String> {
         {
             break Err(e.to_string());
         }
+        // Time spent paused is not played when play resumes.
+        let was_playing = player.playing;
         tokio::select! {
             biased;
             Some(key) = viewer.keys.recv() => {
                 on_key(&mut player, key, Mode::Replay);
             }
-            _ = frame.tick() => {}
+            // Only a playing replay changes by itself; a paused one waits for a key.
+            _ = frame.tick(), if player.playing => {}
             _ = viewer.terminate.recv() => break Ok(()),
             _ = viewer.hangup.recv() => break Ok(()),
         }
         let now = Instant::now();
-        player.tick(u64::try_from((now - last).as_millis()).unwrap_or(u64::MAX));
+        if was_playing {
+            player.tick(u64::try_from((now - last).as_millis()).unwrap_or(u64::MAX));
+        }
         last = now;
         if player.quit {
             break Ok(());

@@ -190,10 +190,6 @@ impl Outbox {
         Ok(Outbox { dir, path })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Writes the approval under a private name and renames it to `*.json` once complete, so
     /// the console never reads half a file. Returns the file's name.
     pub fn drop_approval(&self, approval: &ApprovalFile) -> Result<String, String> {

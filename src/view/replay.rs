@@ -123,6 +123,14 @@ fn draw_top(frame: &mut Frame, area: Rect, screen: &ReplayScreen, look: &Look) {
         }
         None => {}
     }
+    // A log that stops without its end: a command whose result is missing may have run.
+    let open = state.open_commands().len();
+    if state.ended.is_none() && screen.mode == Mode::Replay && screen.player.at_end() && open > 0 {
+        first.push(Span::styled(
+            format!("  {open} command(s) without a result: they may or may not have run"),
+            look.style(Role::Danger),
+        ));
+    }
     let verification = &screen.player.verification;
     let role = match verification {
         Verification::Intact(v) if v.torn_tail.is_some() => Role::Warning,
@@ -133,6 +141,12 @@ fn draw_top(frame: &mut Frame, area: Rect, screen: &ReplayScreen, look: &Look) {
         verification_line(verification),
         look.style(role),
     )];
+    if !state.resumes.is_empty() {
+        second.push(Span::styled(
+            format!("   resumed {} time(s)", state.resumes.len()),
+            look.style(Role::Warning),
+        ));
+    }
     if let Some((at, reason)) = &state.ended {
         second.push(Span::styled(
             format!(
@@ -601,6 +615,25 @@ mod tests {
             "{screen}"
         );
         insta::assert_snapshot!(screen);
+    }
+
+    #[test]
+    fn a_log_that_stops_after_an_intent_says_the_command_may_have_run() {
+        let log = recorded_session();
+        let mut player = Player::new(
+            log.records[..8].to_vec(),
+            Verification::Intact(log.verification.clone().unwrap()),
+        );
+        player.seek(usize::MAX);
+        let screen = render(&replay(&player), 140, 40);
+        assert!(
+            screen.contains("1 command(s) without a result: they may or may not have run"),
+            "{screen}"
+        );
+        assert!(
+            screen.contains("NO RESULT RECORDED (outcome unknown)"),
+            "{screen}"
+        );
     }
 
     /// A session waiting at a two-person step, as `follow` sees it, with the approval typed.

@@ -36,6 +36,7 @@ fn session() -> SessionInfo {
         operator: "alice".into(),
         host: "jump1".into(),
         tty: Some("/dev/pts/3".into()),
+        hosts: Default::default(),
     }
 }
 

@@ -142,6 +142,9 @@ pub struct NodeState {
     pub view: Option<ObservedView>,
     pub last_poll_at: Option<Millis>,
     pub last_ok_at: Option<Millis>,
+    /// When `srvr` last turned to serving after anything else: a view seen before then may be
+    /// one the server ran before a restart with a new config.
+    pub serving_since: Option<Millis>,
     pub round_trips: VecDeque<f64>,
     pub mntr_support: Support,
     pub conf_support: Support,
@@ -170,6 +173,7 @@ impl NodeState {
             view,
             last_poll_at: None,
             last_ok_at: None,
+            serving_since: None,
             round_trips: VecDeque::with_capacity(HISTORY),
             mntr_support: Support::Unknown,
             conf_support: Support::Unknown,
@@ -218,6 +222,15 @@ impl NodeState {
     }
 
     /// The sid the node reports (`conf`), else the one the inventory gives.
+    /// The view the server runs now, as far as is known: a declared one, or one it showed
+    /// since it last started serving. Decisions use this; the panels show the last one seen.
+    pub fn current_view(&self) -> Option<&ObservedView> {
+        self.view.as_ref().filter(|v| {
+            v.source == ViewSource::Declared
+                || self.serving_since.is_none_or(|since| v.seen_at >= since)
+        })
+    }
+
     pub fn sid(&self) -> Option<u64> {
         self.conf.as_ref().map(Conf::server_id).or(self.target.sid)
     }
@@ -274,6 +287,9 @@ impl NodeState {
         match command {
             Command::Srvr => match fourlw::parse_srvr(text) {
                 Ok(Answer::Data(srvr)) => {
+                    if !matches!(self.health, Health::Serving(_)) {
+                        self.serving_since = Some(at);
+                    }
                     self.health = Health::Serving(srvr.mode);
                     self.srvr = Some(srvr);
                     self.last_ok_at = Some(at);
@@ -364,8 +380,7 @@ impl EnsembleState {
         let mut due = Vec::new();
         for (index, node) in self.nodes.iter_mut().enumerate() {
             let unseen = node
-                .view
-                .as_ref()
+                .current_view()
                 .is_none_or(|v| v.source == ViewSource::Declared);
             let recently = node
                 .zoo_cfg_asked_at
@@ -529,6 +544,36 @@ mod tests {
             state.zoo_cfg_reads_due(90_000).is_empty(),
             "a view is known now"
         );
+    }
+
+    #[test]
+    fn a_view_seen_before_a_restart_is_not_taken_for_the_current_one() {
+        let follower = include_str!("../tests/fixtures/zk4lw/follower.srvr.txt");
+        let conf = "serverId=1\nmembership: \nserver.1=a:2888:3888:participant\nversion=0";
+        let mut state = EnsembleState::new(vec![target()]);
+        let at = |at: Millis, answers: Vec<(Command, Result<String, PollFailure>)>| PollReport {
+            node: 0,
+            at,
+            round_trip_ms: None,
+            answers,
+        };
+        state.apply(&at(
+            1_000,
+            vec![
+                (Command::Srvr, Ok(follower.into())),
+                (Command::Conf, Ok(conf.into())),
+            ],
+        ));
+        assert!(state.nodes[0].current_view().is_some());
+        state.apply(&at(2_000, vec![(Command::Srvr, Err(PollFailure::Refused))]));
+        state.apply(&at(3_000, vec![(Command::Srvr, Ok(follower.into()))]));
+        assert!(
+            state.nodes[0].view.is_some(),
+            "the panels keep the last one"
+        );
+        assert!(state.nodes[0].current_view().is_none(), "decisions do not");
+        state.apply(&at(3_500, vec![(Command::Conf, Ok(conf.into()))]));
+        assert!(state.nodes[0].current_view().is_some());
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub fn quorum_input(state: &EnsembleState) -> Result<Ensemble, String> {
             }
             continue;
         };
-        let view = node.view.as_ref().map(|v| v.view.clone());
+        let view = node.current_view().map(|v| v.view.clone());
         let addr = node
             .target
             .peer

@@ -319,6 +319,10 @@ struct UpArgs {
     /// Spare hosts to prepare (address, data dir, SSH) without starting a server
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=10))]
     spare: u8,
+    /// Run with dynamic reconfiguration: server lines in a dynamic config file, `reconfig`
+    /// allowed (and no ACL checks, so that it needs no superuser)
+    #[arg(long)]
+    reconfig: bool,
 }
 
 #[derive(Args)]
@@ -663,6 +667,7 @@ async fn sandbox_command(command: SandboxCommand) -> ExitCode {
                 voters: args.nodes,
                 observers: args.observers,
                 spares: args.spare,
+                dynamic_reconfig: args.reconfig,
             };
             sandbox::up(&args.dir, options).await.map(|statuses| {
                 print_statuses(&statuses);

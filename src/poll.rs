@@ -147,7 +147,13 @@ pub async fn poll_once(
 
 fn learn(schedule: &mut Schedule, answers: &[(Command, Result<String, PollFailure>)]) {
     for (command, result) in answers {
-        let Ok(text) = result else { continue };
+        let Ok(text) = result else {
+            if *command == Command::Srvr {
+                // Whatever answers next may be a restarted server on another config.
+                schedule.last_role = None;
+            }
+            continue;
+        };
         match command {
             Command::Srvr => {
                 let role = match fourlw::parse_srvr(text) {
@@ -260,6 +266,18 @@ mod tests {
             ..Schedule::default()
         };
         assert_eq!(due(&schedule), [Command::Srvr, Command::Conf]);
+    }
+
+    #[test]
+    fn a_server_back_from_a_refusal_is_asked_for_its_view_even_in_the_same_role() {
+        let srvr = include_str!("../tests/fixtures/zk4lw/follower.srvr.txt").to_string();
+        let mut schedule = Schedule::default();
+        learn(&mut schedule, &[(Command::Srvr, Ok(srvr.clone()))]);
+        learn(&mut schedule, &[(Command::Srvr, Ok(srvr.clone()))]);
+        assert!(!schedule.role_changed);
+        learn(&mut schedule, &[(Command::Srvr, Err(PollFailure::Refused))]);
+        learn(&mut schedule, &[(Command::Srvr, Ok(srvr))]);
+        assert!(schedule.role_changed, "restarted, maybe on another config");
     }
 
     #[test]

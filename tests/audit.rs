@@ -57,6 +57,7 @@ fn session_info() -> SessionInfo {
         operator: "alice".into(),
         host: "jump1".into(),
         tty: Some("/dev/pts/3".into()),
+        hosts: Default::default(),
     }
 }
 

@@ -1,13 +1,16 @@
-//! The seed procedures rehearsed with `--autopilot` on real ZooKeeper: the deck's
-//! split-brain-free expansion ends in one five-server ensemble, the naive order is stopped
-//! before the step that allows two leaders, and stateless replacement brings every server
-//! back with its id and data.
+//! The seed procedures rehearsed with `--autopilot` on real ZooKeeper while an independent
+//! client writes numbered znodes and a monitor samples every node: the deck's split-brain-free
+//! expansion ends in one five-server ensemble, the naive order is stopped before the step that
+//! allows two leaders, stateless replacement brings every server back with its id and data, and
+//! mitosis leaves two separate ensembles. No acknowledged write is ever lost.
 
 mod common;
 
 use std::time::Duration;
 
-use common::{ask, assert_audit_verifies, audit_records, autopilot, mode, project_file, Sandbox};
+use common::rehearsal::{most_leaders, rehearse};
+use common::zk_client::{self, Client};
+use common::{ask, assert_audit_verifies, audit_records, mode, project_file, Sandbox};
 use zkpilot::zk::fourlw::{self, Answer};
 
 fn view_size(client: &str) -> usize {
@@ -22,17 +25,14 @@ fn view_size(client: &str) -> usize {
 fn split_brain_free_expansion_grows_three_to_five_with_one_leader() {
     let sandbox = Sandbox::up(3, 0, 2);
     let hosts = ["zk1", "zk2", "zk3", "zk4", "zk5"];
-    let (out, audit) = autopilot(
+    let rehearsal = rehearse(
         &sandbox,
         &project_file("runbooks/split-brain-free-expand.yaml"),
         &["--yes"],
+        &hosts[..3],
+        &hosts,
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    rehearsal.assert_succeeded();
     let modes = sandbox.wait_for_modes(&hosts, Duration::from_secs(30), |m| {
         m.iter().filter(|x| *x == "leader").count() == 1
             && m.iter().filter(|x| *x == "follower").count() == 4
@@ -45,29 +45,35 @@ fn split_brain_free_expansion_grows_three_to_five_with_one_leader() {
             "{host} runs the five-server view"
         );
     }
-    let verdicts = audit_records(&audit);
+    assert_eq!(most_leaders(&rehearsal.samples, &[0, 1, 2, 3, 4]), 1);
+    rehearsal.assert_no_acknowledged_write_lost();
+    let verdicts = audit_records(&rehearsal.audit);
     assert!(verdicts
         .iter()
         .filter(|r| r["kind"] == "verdict")
         .all(|r| r["split_brain_possible"] == false));
-    assert_audit_verifies(&audit);
+    assert_audit_verifies(&rehearsal.audit);
 }
 
 #[test]
 fn the_naive_expansion_is_stopped_before_two_leaders_become_possible() {
     let sandbox = Sandbox::up(3, 0, 2);
-    let (out, audit) = autopilot(
+    let hosts = ["zk1", "zk2", "zk3", "zk4", "zk5"];
+    let rehearsal = rehearse(
         &sandbox,
         &project_file("runbooks/naive-expand.yaml"),
         &["--yes"],
+        &hosts[..3],
+        &hosts,
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (out, audit) = (&rehearsal.out, &rehearsal.audit);
+    let stdout = rehearsal.stdout();
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(
         stdout.contains("stopped before `restart-r`: split brain"),
         "{stdout}"
     );
-    let records = audit_records(&audit);
+    let records = audit_records(audit);
     assert!(records
         .iter()
         .any(|r| r["kind"] == "step" && r["step"] == "start-s-and-t" && r["state"] == "done"));
@@ -91,34 +97,203 @@ fn the_naive_expansion_is_stopped_before_two_leaders_become_possible() {
         3,
         "R still runs the three-server view"
     );
-    assert_audit_verifies(&audit);
+    assert_eq!(most_leaders(&rehearsal.samples, &[0, 1, 2, 3, 4]), 1);
+    rehearsal.assert_no_acknowledged_write_lost();
+    assert_audit_verifies(audit);
 }
 
 #[test]
 fn stateless_replacement_brings_every_server_back_in_turn() {
     let sandbox = Sandbox::up(3, 0, 0);
     let hosts = ["zk1", "zk2", "zk3"];
-    let pid = |h: &str| {
-        std::fs::read_to_string(sandbox.dir.join("hosts").join(h).join("zk.pid"))
-            .unwrap_or_default()
-    };
+    let pid = |h: &str| sandbox.pid(h);
     let before: Vec<String> = hosts.iter().map(|h| pid(h)).collect();
-    let (out, audit) = autopilot(
+    let rehearsal = rehearse(
         &sandbox,
         &project_file("runbooks/stateless-replace.yaml"),
         &["--yes"],
+        &hosts,
+        &hosts,
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    rehearsal.assert_succeeded();
     for (host, old) in hosts.iter().zip(&before) {
         assert_ne!(&pid(host), old, "{host} was replaced");
     }
     sandbox.wait_for_modes(&hosts, Duration::from_secs(30), |m| {
         m.iter().filter(|x| *x == "leader").count() == 1
     });
-    assert_audit_verifies(&audit);
+    assert_eq!(most_leaders(&rehearsal.samples, &[0, 1, 2]), 1);
+    rehearsal.assert_no_acknowledged_write_lost();
+    assert_audit_verifies(&rehearsal.audit);
+}
+
+#[test]
+fn observer_migration_moves_the_data_to_a_new_ensemble_and_retires_the_old() {
+    let sandbox = Sandbox::up(3, 0, 3);
+    let old = ["zk1", "zk2", "zk3"];
+    let new = ["zk4", "zk5", "zk6"];
+    let all: Vec<&str> = old.iter().chain(&new).copied().collect();
+    // The writer is a client already pointed at the new servers: it writes through the
+    // observers to the old leader, then to the new ensemble.
+    let rehearsal = rehearse(
+        &sandbox,
+        &project_file("runbooks/observer-migration.yaml"),
+        &["--yes"],
+        &new,
+        &all,
+    );
+    rehearsal.assert_succeeded();
+    sandbox.wait_for_modes(&new, Duration::from_secs(30), |m| {
+        m.iter().filter(|x| *x == "leader").count() == 1
+            && m.iter().filter(|x| *x == "follower").count() == 2
+    });
+    for host in new {
+        assert_eq!(view_size(&sandbox.client(host)), 3, "{host}");
+    }
+    for host in old {
+        assert_eq!(mode(&sandbox.client(host)), "down", "{host} is retired");
+    }
+    let observed = rehearsal
+        .samples
+        .iter()
+        .any(|(_, m)| m[3..].iter().all(|x| x == "observer"));
+    assert!(observed, "the new servers observed first");
+    assert_eq!(most_leaders(&rehearsal.samples, &[0, 1, 2]), 1, "old");
+    assert_eq!(most_leaders(&rehearsal.samples, &[3, 4, 5]), 1, "new");
+    rehearsal.assert_no_acknowledged_write_lost();
+    let records = audit_records(&rehearsal.audit);
+    assert!(records
+        .iter()
+        .filter(|r| r["kind"] == "verdict")
+        .all(|r| r["split_brain_possible"] == false));
+    assert_audit_verifies(&rehearsal.audit);
+}
+
+#[test]
+fn reconfig_replacement_swaps_a_server_without_a_restart() {
+    let sandbox = Sandbox::up_with(3, 0, 1, &["--reconfig"]);
+    let hosts = ["zk1", "zk2", "zk3", "zk4"];
+    let pid = |h: &str| sandbox.pid(h);
+    let before: Vec<String> = hosts[..3].iter().map(|h| pid(h)).collect();
+    let rehearsal = rehearse(
+        &sandbox,
+        &project_file("runbooks/reconfig-replace.yaml"),
+        &["--yes"],
+        &hosts[..3],
+        &hosts,
+    );
+    rehearsal.assert_succeeded();
+    let records = audit_records(&rehearsal.audit);
+    let removed = records
+        .iter()
+        .find(|r| r["kind"] == "intent" && r["step"] == "stop-r")
+        .and_then(|r| r["host"].as_str())
+        .expect("a server was stopped")
+        .to_string();
+    let remaining: Vec<&str> = hosts.iter().copied().filter(|h| *h != removed).collect();
+    sandbox.wait_for_modes(&remaining, Duration::from_secs(30), |m| {
+        m.iter().filter(|x| *x == "leader").count() == 1
+            && m.iter().filter(|x| *x == "follower").count() == 2
+    });
+    assert_eq!(mode(&sandbox.client(&removed)), "down");
+    for host in &remaining {
+        let conf = ask(&sandbox.client(host), "conf").unwrap_or_default();
+        assert_eq!(view_size(&sandbox.client(host)), 3, "{host}: {conf}");
+        assert!(conf.contains("server.4="), "{host} counts the new server");
+    }
+    for (host, old) in hosts[..3].iter().zip(&before) {
+        if *host != removed {
+            assert_eq!(&pid(host), old, "{host} was never restarted");
+        }
+    }
+    assert_eq!(most_leaders(&rehearsal.samples, &[0, 1, 2, 3]), 1);
+    let remaining_clients: Vec<String> = remaining.iter().map(|h| sandbox.client(h)).collect();
+    let lost = rehearsal
+        .writes
+        .verify(&remaining_clients)
+        .expect("the ensemble answers reads");
+    assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+    assert_audit_verifies(&rehearsal.audit);
+}
+
+/// The sequence numbers of the writer's znodes an ensemble holds, each checked for its data.
+fn written_sequence(client: &str) -> Vec<u64> {
+    let mut session =
+        Client::connect(client, 0, zk_client::SESSION_TIMEOUT).expect("the destination answers");
+    let mut seqs: Vec<u64> = session
+        .get_children(zk_client::ROOT)
+        .expect("the writer's root was copied")
+        .iter()
+        .filter_map(|name| name.strip_prefix("w-")?.parse().ok())
+        .collect();
+    seqs.sort_unstable();
+    for &seq in &seqs {
+        let data = session.get_data(&zk_client::znode(seq)).expect("readable");
+        assert_eq!(String::from_utf8_lossy(&data), seq.to_string());
+    }
+    seqs
+}
+
+#[test]
+fn mitosis_leaves_two_separate_ensembles_and_no_firewall_rule() {
+    let sandbox = Sandbox::up(3, 0, 3);
+    let source = ["zk1", "zk2", "zk3"];
+    let destination = ["zk4", "zk5", "zk6"];
+    let all: Vec<&str> = source.iter().chain(&destination).copied().collect();
+    let rehearsal = rehearse(
+        &sandbox,
+        &project_file("runbooks/mitosis.yaml"),
+        &["--yes"],
+        &source,
+        &all,
+    );
+    rehearsal.assert_succeeded();
+    for side in [source, destination] {
+        sandbox.wait_for_modes(&side, Duration::from_secs(30), |m| {
+            m.iter().filter(|x| *x == "leader").count() == 1
+                && m.iter().filter(|x| *x == "follower").count() == 2
+        });
+        for host in side {
+            assert_eq!(view_size(&sandbox.client(host)), 3, "{host}");
+        }
+    }
+    assert_eq!(most_leaders(&rehearsal.samples, &[0, 1, 2]), 1, "source");
+    assert_eq!(
+        most_leaders(&rehearsal.samples, &[3, 4, 5]),
+        1,
+        "destination"
+    );
+    rehearsal.assert_no_acknowledged_write_lost();
+
+    // The destination holds the source's history up to the cut: every write from the first on,
+    // without a hole, and none the source did not acknowledge.
+    let copied = written_sequence(&sandbox.client("zk5"));
+    assert!(!copied.is_empty(), "the data was copied");
+    assert_eq!(copied, (1..=copied.len() as u64).collect::<Vec<_>>());
+    assert!(copied
+        .iter()
+        .all(|s| rehearsal.writes.acked.contains(s) || rehearsal.writes.unknown.contains(s)));
+
+    let conf = ask(&sandbox.client("zk5"), "conf").unwrap_or_default();
+    assert!(
+        !conf.contains("server.1="),
+        "the destination forgot the source: {conf}"
+    );
+    for (index, host) in destination.iter().enumerate() {
+        let address = sandbox.client(host).replace(":2181", "");
+        let zkctl = sandbox.dir.join("hosts").join(host).join("zkctl");
+        let rules = sandbox.ssh(
+            &format!("zkpilot-h{}@{address}", index + 4),
+            &format!("{} firewall", zkctl.display()),
+        );
+        assert_eq!(String::from_utf8_lossy(&rules.stdout), "", "{host}");
+    }
+    let records = audit_records(&rehearsal.audit);
+    let accepted_split = records.iter().any(|r| {
+        r["kind"] == "verdict"
+            && r["step"] == "restart-destination"
+            && r["split_brain_possible"] == true
+    });
+    assert!(accepted_split, "the deliberate split is on record");
+    assert_audit_verifies(&rehearsal.audit);
 }

@@ -1,61 +1,16 @@
 //! `zkpilot run --autopilot` on a real sandbox: the rolling restart end to end while an
-//! independent monitor watches the ensemble, and every failure path ending in a clear state.
+//! independent client writes and a monitor watches the ensemble, and every failure path ending
+//! in a clear state.
 
 mod common;
 
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::rehearsal::{most_leaders, rehearse};
 use common::{
     assert_audit_verifies, audit_records, autopilot, mode, project_file, run_bin, Sandbox,
 };
-
-fn pid(sandbox: &Sandbox, host: &str) -> String {
-    std::fs::read_to_string(sandbox.dir.join("hosts").join(host).join("zk.pid"))
-        .unwrap_or_default()
-        .trim()
-        .to_string()
-}
-
-/// When, and every node's mode then.
-type Samples = Vec<(Instant, Vec<String>)>;
-
-/// Samples every node's mode every 100 ms from another thread, with plain sockets.
-struct Monitor {
-    stop: Arc<AtomicBool>,
-    samples: Arc<Mutex<Samples>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Monitor {
-    fn start(clients: Vec<String>) -> Monitor {
-        let stop = Arc::new(AtomicBool::new(false));
-        let samples = Arc::new(Mutex::new(Vec::new()));
-        let (s, out) = (stop.clone(), samples.clone());
-        let thread = std::thread::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                let modes: Vec<String> = clients.iter().map(|c| mode(c)).collect();
-                out.lock().unwrap().push((Instant::now(), modes));
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        });
-        Monitor {
-            stop,
-            samples,
-            thread: Some(thread),
-        }
-    }
-
-    fn finish(mut self) -> Samples {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            thread.join().unwrap();
-        }
-        self.samples.lock().unwrap().clone()
-    }
-}
 
 #[test]
 fn the_rolling_restart_restarts_every_server_once_leader_last_keeping_quorum() {
@@ -63,28 +18,26 @@ fn the_rolling_restart_restarts_every_server_once_leader_last_keeping_quorum() {
     let hosts = ["zk1", "zk2", "zk3"];
     let clients: Vec<String> = hosts.iter().map(|h| sandbox.client(h)).collect();
     let leader = hosts[clients.iter().position(|c| mode(c) == "leader").unwrap()];
-    let before: Vec<String> = hosts.iter().map(|h| pid(&sandbox, h)).collect();
+    let before: Vec<String> = hosts.iter().map(|h| sandbox.pid(h)).collect();
 
-    let monitor = Monitor::start(clients.clone());
-    let (out, audit) = autopilot(
+    let rehearsal = rehearse(
         &sandbox,
         &project_file("runbooks/rolling-restart.yaml"),
         &["--yes"],
+        &hosts,
+        &hosts,
     );
-    let samples = monitor.finish();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    rehearsal.assert_succeeded();
+    let stdout = rehearsal.stdout();
     assert!(stdout.contains("done: every step done"), "{stdout}");
+    rehearsal.assert_no_acknowledged_write_lost();
+    let (audit, samples) = (&rehearsal.audit, &rehearsal.samples);
 
-    let after: Vec<String> = hosts.iter().map(|h| pid(&sandbox, h)).collect();
+    let after: Vec<String> = hosts.iter().map(|h| sandbox.pid(h)).collect();
     for (h, (b, a)) in hosts.iter().zip(before.iter().zip(&after)) {
         assert_ne!(b, a, "{h} was not restarted");
     }
-    let records = audit_records(&audit);
+    let records = audit_records(audit);
     let intents: Vec<String> = records
         .iter()
         .filter(|r| r["kind"] == "intent")
@@ -111,10 +64,9 @@ fn the_rolling_restart_restarts_every_server_once_leader_last_keeping_quorum() {
                 >= 2
     };
     assert!(quorum(&samples.last().unwrap().1), "{:?}", samples.last());
-    assert!(
-        samples
-            .iter()
-            .all(|(_, m)| m.iter().filter(|x| *x == "leader").count() <= 1),
+    assert_eq!(
+        most_leaders(samples, &[0, 1, 2]),
+        1,
         "never two leaders seen"
     );
     let serving = samples.iter().filter(|(_, m)| quorum(m)).count();
@@ -123,7 +75,7 @@ fn the_rolling_restart_restarts_every_server_once_leader_last_keeping_quorum() {
         "a quorum served most of the time: {serving} of {}",
         samples.len()
     );
-    assert_audit_verifies(&audit);
+    assert_audit_verifies(audit);
 }
 
 #[test]

@@ -178,3 +178,65 @@ fn a_partition_cuts_the_leader_off_and_heal_brings_it_back() {
             && m.iter().filter(|x| *x == "follower").count() == 2
     });
 }
+
+/// The firewall a runbook reaches over SSH, as an operator runs `sudo iptables` on a server:
+/// `zkctl block-peers` cuts this host off from the hosts named, only those, and only addresses
+/// of this sandbox; `unblock-peers` and `sandbox down` remove every rule and the sudo grant.
+#[test]
+fn a_host_blocks_and_unblocks_its_peers_through_sudo() {
+    let sandbox = Sandbox::up(3, 0, 0);
+    let hosts = ["zk1", "zk2", "zk3"];
+    let modes = sandbox.wait_for_modes(&hosts, Duration::from_secs(30), |m| {
+        m.iter().filter(|x| *x == "follower").count() == 2
+    });
+    let follower = modes.iter().position(|m| m == "follower").unwrap();
+    let name = hosts[follower];
+    let address = |host: &str| sandbox.client(host).replace(":2181", "");
+    let user_at = format!("zkpilot-h{}@{}", follower + 1, address(name));
+    let zkctl = sandbox.dir.join("hosts").join(name).join("zkctl");
+    let zkctl = zkctl.display();
+    let others: Vec<String> = hosts
+        .iter()
+        .filter(|h| **h != name)
+        .map(|h| address(h))
+        .collect();
+
+    let block = sandbox.ssh(
+        &user_at,
+        &format!("{zkctl} block-peers {}", others.join(" ")),
+    );
+    assert!(
+        block.status.success(),
+        "{}",
+        String::from_utf8_lossy(&block.stderr)
+    );
+    let listed = sandbox.ssh(&user_at, &format!("{zkctl} firewall"));
+    assert_eq!(
+        String::from_utf8_lossy(&listed.stdout),
+        others
+            .iter()
+            .map(|a| format!("blocked {a}\n"))
+            .collect::<String>()
+    );
+    sandbox.wait_for_modes(&hosts, Duration::from_secs(60), |m| {
+        m[follower] == "not serving" && m.iter().filter(|x| *x == "leader").count() == 1
+    });
+
+    let foreign = sandbox.ssh(&user_at, &format!("{zkctl} block-peers 10.0.0.1"));
+    assert_eq!(foreign.status.code(), Some(2), "only sandbox addresses");
+
+    let unblock = sandbox.ssh(
+        &user_at,
+        &format!("{zkctl} unblock-peers {}", others.join(" ")),
+    );
+    assert!(unblock.status.success());
+    sandbox.wait_for_modes(&hosts, Duration::from_secs(60), |m| {
+        m[follower] == "follower" && m.iter().filter(|x| *x == "leader").count() == 1
+    });
+
+    let slot = address(name).split('.').nth(2).unwrap().to_string();
+    let grant = std::path::PathBuf::from(format!("/etc/sudoers.d/zkpilot-sandbox-{slot}"));
+    assert!(grant.exists());
+    drop(sandbox);
+    assert!(!grant.exists(), "down removes the sudo grant");
+}

@@ -176,6 +176,11 @@ impl Report {
             },
             "quorum_possible": verdict.quorum_possible,
             "split_brain_possible": verdict.split_brain.is_some(),
+            "separate_ensembles": verdict
+                .ensembles
+                .iter()
+                .map(|members| self.names(members))
+                .collect::<Vec<_>>(),
             "witness": witness,
             "stop_one_to_prevent_split_brain": self.names(&self.stop_one_prevents),
             "possible_leaders": self.names(&leaders),
@@ -236,6 +241,18 @@ impl Report {
         }
         writeln!(out)?;
 
+        if !verdict.ensembles.is_empty() {
+            let groups: Vec<String> = verdict
+                .ensembles
+                .iter()
+                .map(|members| format!("{{{}}}", self.names(members).join(", ")))
+                .collect();
+            writeln!(
+                out,
+                "Separate ensembles (no view in one names a server of another): {}",
+                groups.join(" and ")
+            )?;
+        }
         match &verdict.split_brain {
             Some(w) => {
                 writeln!(
@@ -254,6 +271,11 @@ impl Report {
                     )?;
                 }
             }
+            None if verdict.quorum_possible && !verdict.ensembles.is_empty() => writeln!(
+                out,
+                "No split brain: each ensemble can form its quorum, and within each every two \
+                 quorums share a node."
+            )?,
             None if verdict.quorum_possible => writeln!(
                 out,
                 "No split brain: every two quorums that can form share a node, so at most one \

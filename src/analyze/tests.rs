@@ -52,12 +52,24 @@ fn safe_states_have_no_witness() {
         fixture!("valid", "slide5_before_r_restart.yaml"),
         fixture!("valid", "slide7_t_kept_down.yaml"),
         fixture!("valid", "issue7_partitioned.yaml"),
+        fixture!("valid", "mitosis_done.yaml"),
     ] {
         let v = json(fixture);
         assert_eq!(v["split_brain_possible"], false, "{}", fixture.0);
         assert_eq!(v["quorum_possible"], true, "{}", fixture.0);
         assert_eq!(v["witness"], Value::Null, "{}", fixture.0);
     }
+}
+
+#[test]
+fn separate_ensembles_are_named_in_json_and_words() {
+    let v = json(fixture!("valid", "mitosis_done.yaml"));
+    assert_eq!(
+        v["separate_ensembles"],
+        serde_json::json!([["src1", "src2", "src3"], ["dst4", "dst5", "dst6"]])
+    );
+    let v = json(fixture!("valid", "slide7_t_kept_down.yaml"));
+    assert_eq!(v["separate_ensembles"], serde_json::json!([]));
 }
 
 #[test]

@@ -17,16 +17,14 @@ use super::run::{update, RunAction, RunState};
 use super::terminal::{self, RawTerminal};
 use super::watch::WatchState;
 use crate::approval::{self, ApprovalFile, Dropped, Inbox};
-use crate::audit::record::{
-    AuditEvent, OutputStream, RecordHash, Secrets, SessionInfo, StepState, Timestamp,
-};
+use crate::audit::record::{AuditEvent, OutputStream, RecordHash, Secrets, SessionInfo, Timestamp};
 use crate::audit::writer::default_audit_dir;
-use crate::audit::{location, AuditWriter, Durability};
+use crate::audit::{location, reader, AuditWriter, Durability};
 use crate::ensemble::{EnsembleState, NodeTarget};
 use crate::inventory::Inventory;
 use crate::poll;
 use crate::remote::{Connections, Outcome, SshTarget, Stream};
-use crate::runbook::engine::{Effect, Ended, Engine, Input, Prompt, Status};
+use crate::runbook::engine::{Effect, Ended, Engine, Input, Prompt, Recorded, Status};
 use crate::runbook_files;
 use crate::view::{self, Look};
 use crate::zk::version::ZkVersion;
@@ -67,10 +65,22 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     let leader = ensemble
         .leader()
         .map(|i| ensemble.nodes[i].target.name.clone());
+    // A resumed session runs on the hosts its log recorded: binding `pick: leader` again now
+    // could name another host than the one the session already restarted.
+    let bindings = match &options.resume {
+        Some(path) => {
+            let recorded = reader::session_info(path)
+                .map_err(|e| e.to_string())?
+                .map(|info| info.hosts)
+                .unwrap_or_default();
+            resumed_bindings(&recorded, &options.bindings)?
+        }
+        None => options.bindings.clone(),
+    };
     let loaded = runbook_files::load(
         &options.runbook,
         &options.inventory,
-        &options.bindings,
+        &bindings,
         &options.variables,
         leader.as_deref(),
     )?;
@@ -105,8 +115,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
         Some(path) => {
             let (writer, resumed) =
                 AuditWriter::open_append(path, secrets, now()).map_err(|e| e.to_string())?;
-            let (states, open) = progress_of(&resumed.records);
-            engine.resume(&states, &open);
+            engine.resume(&Recorded::of(resumed.records.iter().map(|r| &r.event)));
             (writer, path.clone())
         }
         None => {
@@ -124,6 +133,11 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
                 operator: operator.name.clone(),
                 host: hostname(),
                 tty: tty(),
+                hosts: procedure
+                    .hosts
+                    .iter()
+                    .map(|h| (h.name.clone(), h.inventory.name.clone()))
+                    .collect(),
             };
             let writer =
                 AuditWriter::create(&path, session, secrets, now()).map_err(|e| e.to_string())?;
@@ -506,7 +520,7 @@ async fn autopilot(
         let live = state.watch.ensemble.clone();
         let step_id = state.engine.procedure.steps[index].id.clone();
         match (&state.engine.status[index], state.engine.prompt.clone()) {
-            (Status::Pending, None) => {
+            (Status::Pending, None) if !state.engine.checks_running() => {
                 let readiness = state.engine.readiness(&live);
                 let hazards: Vec<String> = readiness
                     .iter()
@@ -582,6 +596,7 @@ async fn autopilot(
             println!("{message}");
             if matches!(state.engine.status[index], Status::Pending)
                 && state.engine.prompt.is_none()
+                && !state.engine.checks_running()
             {
                 return Ok((false, message));
             }
@@ -616,28 +631,26 @@ fn narrate(event: &AuditEvent) {
     println!("{line}");
 }
 
-/// Each step's last recorded state, and the steps with an intent that has no result.
-fn progress_of(
-    records: &[crate::audit::record::AuditRecord],
-) -> (Vec<(String, StepState)>, Vec<String>) {
-    let mut states: Vec<(String, StepState)> = Vec::new();
-    let mut open: BTreeMap<u64, String> = BTreeMap::new();
-    for record in records {
-        match &record.event {
-            AuditEvent::Step { step, state } => {
-                states.retain(|(s, _)| s != step);
-                states.push((step.clone(), *state));
+/// The bindings of a resumed session: the hosts its log recorded, which `--bind` may repeat
+/// but not change, since the steps already run ran on the recorded hosts.
+fn resumed_bindings(
+    recorded: &BTreeMap<String, String>,
+    given: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, String> {
+    let mut bindings = given.clone();
+    for (name, host) in recorded {
+        match given.get(name) {
+            Some(other) if other != host => {
+                return Err(format!(
+                    "--bind {name}={other}: the session being resumed bound `{name}` to {host}"
+                ))
             }
-            AuditEvent::Intent { intent, step, .. } => {
-                open.insert(*intent, step.clone());
+            _ => {
+                bindings.insert(name.clone(), host.clone());
             }
-            AuditEvent::Result { intent, .. } => {
-                open.remove(intent);
-            }
-            _ => {}
         }
     }
-    (states, open.into_values().collect())
+    Ok(bindings)
 }
 
 pub fn inventory_targets(inventory: &Inventory) -> Vec<NodeTarget> {
@@ -677,4 +690,31 @@ fn tty() -> Option<String> {
         .ok()
         .map(|p| p.display().to_string())
         .filter(|p| p.starts_with("/dev/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_resumed_session_keeps_the_hosts_it_recorded_and_refuses_a_contrary_bind() {
+        let recorded = map(&[("leader", "zk3"), ("first", "zk1")]);
+        assert_eq!(
+            resumed_bindings(&recorded, &map(&[("leader", "zk3"), ("spare", "zk5")])),
+            Ok(map(&[
+                ("first", "zk1"),
+                ("leader", "zk3"),
+                ("spare", "zk5")
+            ]))
+        );
+        let refused = resumed_bindings(&recorded, &map(&[("leader", "zk2")])).unwrap_err();
+        assert!(refused.contains("bound `leader` to zk3"), "{refused}");
+    }
 }

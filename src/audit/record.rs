@@ -7,6 +7,7 @@
 //! terminating `\n`; a verifier hashes the bytes it reads and never re-serialises, so a reader of
 //! another serde version can still check a log.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -350,6 +351,7 @@ impl AuditEvent {
                 operator,
                 host,
                 tty,
+                hosts,
             }) => AuditEvent::SessionStart(SessionInfo {
                 tool_version: s(tool_version),
                 runbook_path: s(runbook_path),
@@ -358,6 +360,7 @@ impl AuditEvent {
                 operator: s(operator),
                 host: s(host),
                 tty: tty.map(s),
+                hosts: hosts.into_iter().map(|(k, v)| (s(k), s(v))).collect(),
             }),
             AuditEvent::Snapshot { state } => AuditEvent::Snapshot {
                 state: secrets.scrub_json(state),
@@ -463,6 +466,11 @@ pub struct SessionInfo {
     pub operator: String,
     pub host: String,
     pub tty: Option<String>,
+    /// The inventory host each runbook host was bound to (by `pick`, `--bind` or name), so a
+    /// resumed session runs every step on the host this session chose, whoever leads by
+    /// then. Absent from logs written before it was recorded.
+    #[serde(default)]
+    pub hosts: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -872,6 +880,18 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_session_start_written_before_hosts_were_recorded_still_reads() {
+        let line = r#"{"seq":1,"ts":"2026-01-01T00:00:00.000Z","prev":"00","kind":"session_start","tool_version":"0.1.0","runbook_path":"r.yaml","runbook_sha256":"ab","inventory_path":"i.yaml","operator":"alice","host":"jump1","tty":null}"#;
+        let prev = "0".repeat(64);
+        let record: AuditRecord =
+            serde_json::from_str(&line.replace("\"00\"", &format!("\"{prev}\""))).unwrap();
+        let AuditEvent::SessionStart(info) = record.event else {
+            panic!("{record:?}")
+        };
+        assert!(info.hosts.is_empty());
+    }
+
     fn sample_events() -> Vec<AuditEvent> {
         vec![
             AuditEvent::SessionStart(SessionInfo {
@@ -882,6 +902,7 @@ mod tests {
                 operator: "alice".into(),
                 host: "jump1".into(),
                 tty: Some("/dev/pts/3".into()),
+                hosts: [("leader".to_string(), "zk3".to_string())].into(),
             }),
             AuditEvent::Snapshot {
                 state: serde_json::json!({"zk1": {"mode": "leader", "zxid": "0x100000002"}}),

@@ -665,6 +665,7 @@ mod tests {
             operator: "alice".into(),
             host: "jump1".into(),
             tty: Some("/dev/pts/3".into()),
+            hosts: Default::default(),
         })
     }
 

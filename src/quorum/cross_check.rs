@@ -173,10 +173,15 @@ fn reference(ens: &Ensemble) -> Verdict {
         leader: elected(leaders),
         members: members.clone(),
     };
+    let ensembles = separate_ensembles(ens);
+    let ensemble_of = |i: usize| ensembles.iter().position(|e| e.contains(&i));
     let mut split_brain: Option<Witness> = None;
     for qa in &valid {
         for qb in &valid {
-            if qa.0[0] >= qb.0[0] || qa.0.iter().any(|i| qb.0.contains(i)) {
+            if qa.0[0] >= qb.0[0]
+                || qa.0.iter().any(|i| qb.0.contains(i))
+                || ensemble_of(qa.0[0]) != ensemble_of(qb.0[0])
+            {
                 continue;
             }
             let order = |w: &Witness| {
@@ -219,19 +224,59 @@ fn reference(ens: &Ensemble) -> Verdict {
         .flat_map(|a| (a + 1..n).map(move |b| (a, b)))
         .filter(|&(a, b)| ens.nodes[a].up && ens.nodes[b].up && !talk(ens, a, b))
         .collect();
+    let every_ensemble_has_one = ensembles
+        .iter()
+        .all(|e| valid.iter().any(|(q, _)| q.iter().all(|i| e.contains(i))));
     Verdict {
-        quorum_possible: !valid.is_empty(),
+        quorum_possible: !valid.is_empty() && every_ensemble_has_one,
         split_brain,
         unreachable,
         possible_leaders,
         smallest_quorums,
+        ensembles: if ensembles.len() > 1 {
+            ensembles
+        } else {
+            Vec::new()
+        },
     }
+}
+
+/// Voters linked by naming each other, grown one member at a time until nothing joins.
+fn separate_ensembles(ens: &Ensemble) -> Vec<Vec<usize>> {
+    let n = ens.nodes.len();
+    let voter = |i: usize| ens.nodes[i].up && votes(&ens.nodes[i].view, ens.nodes[i].sid);
+    let linked = |i: usize, j: usize| {
+        votes(&ens.nodes[i].view, ens.nodes[j].sid) || votes(&ens.nodes[j].view, ens.nodes[i].sid)
+    };
+    let mut seen = vec![false; n];
+    let mut ensembles = Vec::new();
+    for start in (0..n).filter(|&i| voter(i)) {
+        if seen[start] {
+            continue;
+        }
+        let mut members = vec![start];
+        seen[start] = true;
+        let mut grew = true;
+        while grew {
+            grew = false;
+            for (j, seen_j) in seen.iter_mut().enumerate() {
+                if voter(j) && !*seen_j && members.iter().any(|&m| linked(m, j)) {
+                    members.push(j);
+                    *seen_j = true;
+                    grew = true;
+                }
+            }
+        }
+        members.sort_unstable();
+        ensembles.push(members);
+    }
+    ensembles
 }
 
 #[test]
 fn the_fast_search_agrees_with_the_naive_reference() {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let (mut quorums, mut splits, mut cuts) = (0, 0, 0);
+    let (mut quorums, mut splits, mut cuts, mut separate) = (0, 0, 0, 0);
     for case in 0..4000 {
         let ens = random_ensemble(&mut rng);
         let fast = ens.verdict().unwrap();
@@ -239,13 +284,14 @@ fn the_fast_search_agrees_with_the_naive_reference() {
         quorums += usize::from(fast.quorum_possible);
         splits += usize::from(fast.split_brain.is_some());
         cuts += usize::from(!fast.unreachable.is_empty());
+        separate += usize::from(!fast.ensembles.is_empty());
         for &(a, b) in &fast.unreachable {
             assert!(ens.cut(a, b).is_some() && ens.cut(b, a).is_some());
         }
     }
     // The generator must exercise every outcome, or the agreement proves little.
     assert!(
-        quorums > 1000 && splits > 100 && cuts > 1000,
-        "{quorums} {splits} {cuts}"
+        quorums > 1000 && splits > 100 && cuts > 1000 && separate > 50,
+        "{quorums} {splits} {cuts} {separate}"
     );
 }

@@ -4,7 +4,9 @@
 //! The rules are ZooKeeper's own (FastLeaderElection and QuorumCnxManager), as the LINE deck
 //! (seed 004) works them by hand: each node counts votes only from the participants of its own
 //! view, so a set of nodes can elect a leader when it is a majority of *every* member's view,
-//! whatever the other views say. Two disjoint such sets are two leaders at once.
+//! whatever the other views say. Two disjoint such sets are two leaders at once — unless no view
+//! on one side names a server on the other: then they are two separate ensembles, as after a
+//! deliberate split (the mitosis procedure, seed 001), and each is judged on its own.
 //!
 //! Pure: no I/O, no clock. The search over subsets lives in `search.rs`.
 
@@ -74,6 +76,10 @@ pub struct Verdict {
     pub possible_leaders: Vec<usize>,
     /// For each possible leader, in the same order, the smallest quorum it can lead.
     pub smallest_quorums: Vec<Quorum>,
+    /// The separate ensembles, when the up voters form more than one: groups of voters linked
+    /// by one naming the other as a participant; each group ascending, groups by first member.
+    /// Empty for one ensemble (or none).
+    pub ensembles: Vec<Vec<usize>>,
 }
 
 /// Why two nodes cannot talk.
@@ -113,7 +119,12 @@ pub enum QuorumError {
 impl Ensemble {
     pub fn verdict(&self) -> Result<Verdict, QuorumError> {
         self.check()?;
-        let found = search::run(self);
+        let ensembles = self.ensembles();
+        let found = if ensembles.len() > 1 {
+            self.each_ensemble(&ensembles)
+        } else {
+            search::run(self)
+        };
         let up: Vec<usize> = (0..self.nodes.len())
             .filter(|&i| self.nodes[i].up)
             .collect();
@@ -131,7 +142,70 @@ impl Ensemble {
             unreachable,
             possible_leaders: found.possible_leaders,
             smallest_quorums: found.smallest_quorums,
+            ensembles: if ensembles.len() > 1 {
+                ensembles
+            } else {
+                Vec::new()
+            },
         })
+    }
+
+    /// The up voters grouped into separate ensembles: two voters belong together when either
+    /// view names the other as a participant, and the relation is followed transitively.
+    pub fn ensembles(&self) -> Vec<Vec<usize>> {
+        let voters: Vec<usize> = (0..self.nodes.len())
+            .filter(|&i| self.is_voter(i))
+            .collect();
+        let mut group: Vec<usize> = (0..voters.len()).collect();
+        fn root(group: &mut [usize], mut x: usize) -> usize {
+            while group[x] != x {
+                group[x] = group[group[x]];
+                x = group[x];
+            }
+            x
+        }
+        for (x, &i) in voters.iter().enumerate() {
+            for (y, &j) in voters.iter().enumerate().skip(x + 1) {
+                let (a, b) = (&self.nodes[i], &self.nodes[j]);
+                if a.view.is_participant(b.sid) || b.view.is_participant(a.sid) {
+                    let (rx, ry) = (root(&mut group, x), root(&mut group, y));
+                    group[rx.max(ry)] = rx.min(ry);
+                }
+            }
+        }
+        let mut ensembles: Vec<Vec<usize>> = Vec::new();
+        for x in 0..voters.len() {
+            let r = root(&mut group, x);
+            match ensembles.iter_mut().find(|e| e[0] == voters[r]) {
+                Some(members) => members.push(voters[x]),
+                None => ensembles.push(vec![voters[x]]),
+            }
+        }
+        ensembles
+    }
+
+    /// Each ensemble searched alone; quorum is possible only when every one of them can form
+    /// its own, and a split brain is two leaders within one of them.
+    fn each_ensemble(&self, ensembles: &[Vec<usize>]) -> search::Found {
+        let mut all = search::Found {
+            quorum_possible: true,
+            split_brain: None,
+            possible_leaders: Vec::new(),
+            smallest_quorums: Vec::new(),
+        };
+        for members in ensembles {
+            let mut alone = self.clone();
+            for (i, node) in alone.nodes.iter_mut().enumerate() {
+                node.up &= members.contains(&i);
+            }
+            let found = search::run(&alone);
+            all.quorum_possible &= found.quorum_possible;
+            all.split_brain = all.split_brain.or(found.split_brain);
+            all.smallest_quorums.extend(found.smallest_quorums);
+        }
+        all.smallest_quorums.sort_by_key(|q| q.leader);
+        all.possible_leaders = all.smallest_quorums.iter().map(|q| q.leader).collect();
+        all
     }
 
     fn check(&self) -> Result<(), QuorumError> {

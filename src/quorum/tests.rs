@@ -517,7 +517,49 @@ fn a_lone_node_listing_only_itself_is_a_quorum_of_one() {
             node("Q", 2, "q", true, "2=q"),
         ],
     );
-    assert_eq!(witness(&two), Some((side("P", &["P"]), side("Q", &["Q"]))));
+    let verdict = two.verdict().unwrap();
+    assert_eq!(witness(&two), None, "two standalone servers share nothing");
+    assert_eq!(verdict.ensembles, [vec![0], vec![1]]);
+    assert!(verdict.quorum_possible);
+}
+
+/// Mitosis (seed 001): the destination restarted on its own view while the source still lists
+/// two destination servers is a split brain; once the source runs its own view too, the two
+/// are separate ensembles, each with its quorum.
+#[test]
+fn a_split_is_two_ensembles_only_once_no_view_names_the_other_side() {
+    let joint = "1=p 2=q 3=r 4=d 5=e";
+    let dest = "4=d 5=e 6=f";
+    let during = ensemble(
+        "3.8.0",
+        vec![
+            node("P", 1, "p", true, joint),
+            node("Q", 2, "q", true, joint),
+            node("R", 3, "r", true, joint),
+            node("D", 4, "d", true, dest),
+            node("E", 5, "e", true, dest),
+            node("F", 6, "f", true, dest),
+        ],
+    );
+    assert!(witness(&during).is_some());
+    assert!(during.verdict().unwrap().ensembles.is_empty());
+
+    let source = "1=p 2=q 3=r";
+    let mut after = during.clone();
+    for node in &mut after.nodes[..3] {
+        node.view = view(source);
+    }
+    let verdict = after.verdict().unwrap();
+    assert_eq!(verdict.split_brain, None);
+    assert_eq!(verdict.ensembles, [vec![0, 1, 2], vec![3, 4, 5]]);
+    assert!(verdict.quorum_possible);
+
+    after.nodes[4].up = false;
+    after.nodes[5].up = false;
+    assert!(
+        !after.verdict().unwrap().quorum_possible,
+        "the destination alone cannot form its quorum"
+    );
 }
 
 #[test]

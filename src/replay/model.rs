@@ -372,6 +372,7 @@ pub(crate) mod tests {
                     operator: "alice".into(),
                     host: "jump1".into(),
                     tty: Some("/dev/pts/3".into()),
+                    hosts: Default::default(),
                 }),
             ),
             (1, snapshot("zk1")),

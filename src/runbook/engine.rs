@@ -4,6 +4,7 @@
 //! it returns effects — record this, run that — for the adapters, so the console, `--autopilot`
 //! and replay drive the very same logic.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use super::model::{Confirm, Hazard};
@@ -167,6 +168,58 @@ pub struct Readiness {
     pub predicted: Option<String>,
 }
 
+/// What a session's log says about its steps, read back for `--resume`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Recorded {
+    /// Each step's last recorded state.
+    states: BTreeMap<String, StepState>,
+    /// Steps with an intent whose result was never written, and no decision on them since.
+    open: BTreeSet<String>,
+    /// Steps with a command that ended since the step last turned `running`.
+    ended: BTreeSet<String>,
+    /// The highest intent number in the log.
+    last_intent: u64,
+}
+
+impl Recorded {
+    pub fn of<'a>(events: impl IntoIterator<Item = &'a AuditEvent>) -> Recorded {
+        let mut recorded = Recorded::default();
+        let mut open: BTreeMap<u64, String> = BTreeMap::new();
+        for event in events {
+            match event {
+                AuditEvent::Step { step, state } => {
+                    if *state == StepState::Running {
+                        recorded.ended.remove(step);
+                    }
+                    recorded.states.insert(step.clone(), *state);
+                }
+                AuditEvent::Intent { intent, step, .. } => {
+                    recorded.last_intent = recorded.last_intent.max(*intent);
+                    open.insert(*intent, step.clone());
+                }
+                AuditEvent::Result { intent, .. } => {
+                    if let Some(step) = open.remove(intent) {
+                        recorded.ended.insert(step);
+                    }
+                }
+                // The operator checked an unknown outcome and chose what to do about it: the
+                // intent without a result is accounted for.
+                AuditEvent::Decision { step, decision, .. }
+                    if !matches!(
+                        decision,
+                        DecisionKind::Confirm | DecisionKind::Approve { .. }
+                    ) =>
+                {
+                    open.retain(|_, s| s != step);
+                }
+                _ => {}
+            }
+        }
+        recorded.open = open.into_values().collect();
+        recorded
+    }
+}
+
 impl Engine {
     pub fn new(
         procedure: Procedure,
@@ -250,6 +303,11 @@ impl Engine {
 
     fn live_start(&self, live: &EnsembleState) -> (Procedure, SimState) {
         SimState::from_live(&self.procedure, &self.expected, live, &self.node_of)
+    }
+
+    /// The current step's check commands have been started and not all have answered.
+    pub fn checks_running(&self) -> bool {
+        self.checks.iter().any(|check| check.result.is_none())
     }
 
     /// One gate on the live ensemble: Ok, or why not in words.
@@ -927,31 +985,49 @@ impl Engine {
         )
     }
 
-    /// Restores the state of a resumed session: steps done stay done, a step whose command's
-    /// result was never written is of unknown outcome.
-    pub fn resume(&mut self, states: &[(String, StepState)], open_intents: &[String]) {
-        for (step_id, state) in states {
-            if let Some(index) = self.procedure.steps.iter().position(|s| &s.id == step_id) {
-                match state {
-                    StepState::Done => {
-                        for effect in &self.procedure.steps[index].effects {
-                            self.expected.apply(effect);
-                        }
-                        self.status[index] = Status::Done;
+    /// Restores the state of a resumed session from what its log recorded, so that nothing
+    /// that ran is run again and nothing that may have run is passed over without the
+    /// operator: steps done or skipped stay so; a step with an intent and no result, or one
+    /// stopped between its commands, is of unknown outcome; a failed step is still failed; a
+    /// step whose commands ended waits again (its timeout counted from the resume, and only
+    /// answers polled after the resume count); a step that ran nothing is pending. Intent
+    /// numbers go on from the log's last, so one number never names two commands.
+    pub fn resume(&mut self, recorded: &Recorded) {
+        self.next_intent = recorded.last_intent + 1;
+        for index in 0..self.procedure.steps.len() {
+            let id = self.procedure.steps[index].id.clone();
+            let unknown = |why: &str| Status::OutcomeUnknown(why.to_string());
+            let status = match recorded.states.get(&id).copied() {
+                Some(StepState::Done) => {
+                    for effect in &self.procedure.steps[index].effects {
+                        self.expected.apply(effect);
                     }
-                    StepState::Skipped => {
-                        self.status[index] = Status::Skipped("skipped before the resume".into())
-                    }
-                    _ => {}
+                    Status::Done
                 }
-            }
+                Some(StepState::Skipped) => Status::Skipped("skipped before the resume".into()),
+                _ if recorded.open.contains(&id) => unknown(
+                    "a command's intent was recorded but not its result: check the host before going on",
+                ),
+                Some(StepState::OutcomeUnknown) => unknown(
+                    "its outcome was unknown before the resume: check the host before going on",
+                ),
+                Some(StepState::Running) if recorded.ended.contains(&id) => unknown(
+                    "the session stopped between its commands: some ended (see the log), the rest never started; check the hosts before going on",
+                ),
+                Some(StepState::Failed) => {
+                    Status::Failed("it failed before the resume (see the log)".into())
+                }
+                Some(StepState::Waiting) => Status::Waiting { since: 0 },
+                Some(StepState::Running | StepState::Pending) | None => Status::Pending,
+            };
+            self.status[index] = status;
         }
-        for step_id in open_intents {
-            if let Some(index) = self.procedure.steps.iter().position(|s| &s.id == step_id) {
-                if !self.status[index].settled() {
-                    self.status[index] = Status::OutcomeUnknown("a command's intent was recorded but not its result: check the host before going on".into());
-                    self.prompt = Some(Prompt::Recover);
-                }
+        if let Some(index) = self.current() {
+            if matches!(
+                self.status[index],
+                Status::Failed(_) | Status::OutcomeUnknown(_)
+            ) {
+                self.prompt = Some(Prompt::Recover);
             }
         }
     }
@@ -978,14 +1054,13 @@ fn synced(live: &EnsembleState, planned_down: &[usize]) -> Result<(), String> {
         .as_ref()
         .ok_or("the leader's mntr is not known (not whitelisted?)")?;
     let voters = node
-        .view
-        .as_ref()
+        .current_view()
         .map(|v| v.view.participant_count())
         .ok_or("the leader's view is not known")?;
     // mntr is polled less often than srvr: every voter must also say, fresh from srvr, that it
     // serves, which a follower does only once it has synced.
     let mut absent_as_planned = 0;
-    if let Some(view) = node.view.as_ref() {
+    if let Some(view) = node.current_view() {
         for (i, other) in live.nodes.iter().enumerate() {
             let votes = other.sid().is_some_and(|sid| view.view.is_participant(sid));
             if votes && other.health.mode().is_none() {

@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::engine::{Effect, Ended, Engine, Input, Person, Prompt, Status};
+use super::engine::{Effect, Ended, Engine, Input, Person, Prompt, Recorded, Status};
 use super::procedure::{bind, BindInput};
-use crate::audit::record::{AuditEvent, DecisionKind};
+use crate::audit::record::{AuditEvent, CommandOutcome, DecisionKind, StepState};
 use crate::ensemble::{EnsembleState, NodeTarget, PollFailure, PollReport};
 use crate::inventory::Inventory;
 use crate::zk::fourlw::Command;
@@ -77,6 +77,15 @@ fn live(down: &[usize]) -> EnsembleState {
 
 /// zk3 leads the others, whose view lists every host; `down` lists nodes refusing connections.
 fn live_of(hosts: u64, down: &[usize]) -> EnsembleState {
+    polled(hosts, down, 20_000)
+}
+
+/// `live`, polled at `at`.
+fn live_at(down: &[usize], at: u64) -> EnsembleState {
+    polled(3, down, at)
+}
+
+fn polled(hosts: u64, down: &[usize], at: u64) -> EnsembleState {
     let targets = (1..=hosts)
         .map(|sid| NodeTarget {
             name: format!("zk{sid}"),
@@ -104,7 +113,7 @@ fn live_of(hosts: u64, down: &[usize]) -> EnsembleState {
         };
         state.apply(&PollReport {
             node,
-            at: 20_000,
+            at,
             round_trip_ms: None,
             answers,
         });
@@ -266,18 +275,162 @@ fn typing_the_wrong_host_runs_nothing() {
     );
 }
 
+fn step(id: &str, state: StepState) -> AuditEvent {
+    AuditEvent::Step {
+        step: id.into(),
+        state,
+    }
+}
+
+fn intent(intent: u64, step: &str) -> AuditEvent {
+    AuditEvent::Intent {
+        intent,
+        step: step.into(),
+        host: "zk1".into(),
+        command: "zkctl restart".into(),
+    }
+}
+
+fn result(intent: u64) -> AuditEvent {
+    AuditEvent::Result {
+        intent,
+        exit_status: Some(0),
+        duration_ms: 900,
+        outcome: CommandOutcome::Ok,
+    }
+}
+
+fn resumed(steps: &str, events: &[AuditEvent]) -> Engine {
+    let mut engine = engine(steps);
+    engine.resume(&Recorded::of(events));
+    engine
+}
+
+const TWO: &str = "  - {id: two, title: Two, run: [{host: zk2, verb: restart}]}\n";
+
 #[test]
 fn a_resumed_session_keeps_done_steps_and_flags_an_unfinished_intent() {
-    let mut engine = engine(&format!(
-        "{RESTART_ZK1}  - {{id: two, title: Two, run: [{{host: zk2, verb: restart}}]}}\n"
-    ));
-    engine.resume(
-        &[("restart-zk1".into(), crate::audit::record::StepState::Done)],
-        &["two".into()],
+    let engine = resumed(
+        &format!("{RESTART_ZK1}{TWO}"),
+        &[
+            step("restart-zk1", StepState::Running),
+            intent(1, "restart-zk1"),
+            result(1),
+            step("restart-zk1", StepState::Done),
+            step("two", StepState::Running),
+            intent(2, "two"),
+        ],
     );
     assert_eq!(engine.status[0], Status::Done);
     assert!(matches!(engine.status[1], Status::OutcomeUnknown(_)));
     assert_eq!(engine.prompt, Some(Prompt::Recover));
+}
+
+/// The crash test found this: a step killed while it waited came back pending, and the
+/// autopilot ran its restart a second time.
+#[test]
+fn a_step_whose_command_ended_waits_again_and_is_never_run_again() {
+    let mut engine = resumed(
+        &format!("{RESTART_ZK1}{TWO}"),
+        &[
+            step("restart-zk1", StepState::Running),
+            intent(1, "restart-zk1"),
+            result(1),
+            step("restart-zk1", StepState::Waiting),
+        ],
+    );
+    assert!(matches!(engine.status[0], Status::Waiting { .. }));
+    assert_eq!(engine.prompt, None);
+    let before_the_resume = live(&[]);
+    assert!(executes(&engine.input(Input::Start, &before_the_resume)).is_empty());
+    engine.tick(&before_the_resume, 25_000);
+    assert!(
+        matches!(engine.status[0], Status::Waiting { .. }),
+        "answers polled before the resume do not end the wait"
+    );
+    engine.tick(&live_at(&[], 26_000), 26_000);
+    assert_eq!(engine.status[0], Status::Done);
+    engine.input(Input::Start, &before_the_resume);
+    let effects = engine.input(Input::Confirm, &before_the_resume);
+    assert_eq!(
+        executes(&effects),
+        vec![2],
+        "intent numbers go on from the log's"
+    );
+}
+
+#[test]
+fn a_failed_step_or_one_of_unknown_outcome_asks_for_recovery_after_a_resume() {
+    let engine = resumed(
+        RESTART_ZK1,
+        &[
+            step("restart-zk1", StepState::Running),
+            intent(1, "restart-zk1"),
+            result(1),
+            step("restart-zk1", StepState::Failed),
+        ],
+    );
+    assert!(matches!(engine.status[0], Status::Failed(_)));
+    assert_eq!(engine.prompt, Some(Prompt::Recover));
+    let engine = resumed(
+        RESTART_ZK1,
+        &[
+            step("restart-zk1", StepState::Running),
+            intent(1, "restart-zk1"),
+            AuditEvent::Result {
+                intent: 1,
+                exit_status: None,
+                duration_ms: 30_000,
+                outcome: CommandOutcome::Unknown {
+                    reason: "the connection broke".into(),
+                },
+            },
+            step("restart-zk1", StepState::OutcomeUnknown),
+        ],
+    );
+    assert!(matches!(engine.status[0], Status::OutcomeUnknown(_)));
+    assert_eq!(engine.prompt, Some(Prompt::Recover));
+}
+
+#[test]
+fn a_step_stopped_between_its_commands_is_of_unknown_outcome_and_one_that_ran_nothing_is_pending() {
+    let both =
+        "  - {id: both, title: Both, run: [{host: zk1, verb: stop}, {host: zk1, verb: restart}]}\n";
+    let engine = resumed(
+        both,
+        &[
+            step("both", StepState::Running),
+            intent(1, "both"),
+            result(1),
+        ],
+    );
+    assert!(matches!(engine.status[0], Status::OutcomeUnknown(_)));
+    let engine = resumed(both, &[step("both", StepState::Running)]);
+    assert_eq!(engine.status[0], Status::Pending);
+    assert_eq!(engine.prompt, None);
+}
+
+#[test]
+fn an_unknown_outcome_the_operator_decided_on_is_not_unknown_again() {
+    let engine = resumed(
+        RESTART_ZK1,
+        &[
+            step("restart-zk1", StepState::Running),
+            intent(1, "restart-zk1"),
+            AuditEvent::Resume { torn_line: None },
+            AuditEvent::Decision {
+                step: "restart-zk1".into(),
+                decision: DecisionKind::Retry,
+                by: "alice".into(),
+            },
+            step("restart-zk1", StepState::Pending),
+            step("restart-zk1", StepState::Running),
+            intent(2, "restart-zk1"),
+            result(2),
+            step("restart-zk1", StepState::Waiting),
+        ],
+    );
+    assert!(matches!(engine.status[0], Status::Waiting { .. }));
 }
 
 #[test]

@@ -334,7 +334,14 @@ pub struct FourlwGate {
 #[serde(deny_unknown_fields)]
 pub struct CheckGate {
     pub host: String,
-    pub shell: String,
+    /// An inventory verb (a read-only one, such as `data-empty`), or…
+    #[serde(default)]
+    pub verb: Option<String>,
+    /// …literal shell, as in `run`.
+    #[serde(default)]
+    pub shell: Option<String>,
+    #[serde(default)]
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -388,6 +395,9 @@ pub enum Hazard {
     QuorumLoss,
     /// Two disjoint quorums can form: two leaders, diverging data.
     SplitBrain,
+    /// The step needs what this ZooKeeper version lacks (dynamic reconfig before 3.5). Never
+    /// accepted: the step cannot do what it says.
+    Unsupported,
 }
 
 impl std::fmt::Display for Hazard {
@@ -395,6 +405,7 @@ impl std::fmt::Display for Hazard {
         f.write_str(match self {
             Hazard::QuorumLoss => "quorum loss",
             Hazard::SplitBrain => "split brain",
+            Hazard::Unsupported => "unsupported",
         })
     }
 }

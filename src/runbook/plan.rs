@@ -78,6 +78,18 @@ pub fn assess(
 ) -> (Vec<Found>, SimState, Analysis) {
     let phases = before.through(step);
     let mut found: Vec<Found> = Vec::new();
+    if !version.has_dynamic_reconfig()
+        && step
+            .effects
+            .iter()
+            .any(|e| matches!(e, super::procedure::Effect::Reconfig { .. }))
+    {
+        found.push(hazard(
+            step,
+            Hazard::Unsupported,
+            format!("dynamic reconfig needs ZooKeeper 3.5 or later; these rules are {version}'s"),
+        ));
+    }
     let mut last = None;
     for (index, phase) in phases.iter().enumerate() {
         let Ok(analysis) = phase.ensemble(procedure, version).verdict() else {
@@ -89,11 +101,26 @@ pub fn assess(
             format!("while the step runs ({})", describe_up(procedure, phase))
         };
         if !analysis.quorum_possible && !found.iter().any(|f| f.hazard == Hazard::QuorumLoss) {
-            found.push(hazard(
-                step,
-                Hazard::QuorumLoss,
-                format!("no quorum can form {moment}"),
-            ));
+            let what = if analysis.ensembles.is_empty() {
+                format!("no quorum can form {moment}")
+            } else {
+                let groups: Vec<String> = analysis
+                    .ensembles
+                    .iter()
+                    .map(|members| {
+                        let names: Vec<&str> = members
+                            .iter()
+                            .map(|&i| procedure.hosts[i].name.as_str())
+                            .collect();
+                        format!("{{{}}}", names.join(", "))
+                    })
+                    .collect();
+                format!(
+                    "of the separate ensembles {}, one cannot form its quorum {moment}",
+                    groups.join(" and ")
+                )
+            };
+            found.push(hazard(step, Hazard::QuorumLoss, what));
         }
         if let Some(w) = &analysis.split_brain {
             if !found.iter().any(|f| f.hazard == Hazard::SplitBrain) {
@@ -126,6 +153,7 @@ pub fn assess(
                 unreachable: Vec::new(),
                 possible_leaders: Vec::new(),
                 smallest_quorums: Vec::new(),
+                ensembles: Vec::new(),
             });
         (state, analysis)
     });

@@ -599,6 +599,12 @@ impl Context<'_> {
             ));
         }
         for (i, acceptance) in spec.accepts.iter().enumerate() {
+            if acceptance.hazard == super::model::Hazard::Unsupported {
+                return Err(source.error(
+                    &["accepts", &i.to_string(), "hazard"],
+                    "a step the ZooKeeper version cannot do cannot be accepted",
+                ));
+            }
             if acceptance.reason.trim().is_empty() {
                 return Err(source.error(
                     &["accepts", &i.to_string(), "reason"],
@@ -651,12 +657,22 @@ impl Context<'_> {
                     .ok_or_else(|| {
                         source.error(keys, format!("a fourlw gate asks srvr, mntr or conf (what the poller polls), not `{}`", f.command))
                     })?,
-                contains: f.contains.clone(),
+                contains: self.interpolate(&f.contains, source, keys, false)?,
             },
-            GateSpec::Check(c) => Gate::Check {
-                host: self.host(&c.host, source, keys)?,
-                command: self.interpolate(&c.shell, source, keys, true)?,
-            },
+            GateSpec::Check(c) => {
+                let spec = CommandSpec {
+                    host: c.host.clone(),
+                    verb: c.verb.clone(),
+                    shell: c.shell.clone(),
+                    args: c.args.clone(),
+                    stdin: None,
+                };
+                let command = self.command(&spec, source, keys)?;
+                Gate::Check {
+                    host: command.host,
+                    command: command.text,
+                }
+            }
         })
     }
 

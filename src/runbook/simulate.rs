@@ -114,8 +114,7 @@ impl SimState {
             }
             state.up[host] = node.health.is_up();
             if let Some(observed) = node
-                .view
-                .as_ref()
+                .current_view()
                 .filter(|v| v.source != ViewSource::Declared)
             {
                 let name = format!("live:{}", procedure.hosts[host].name);

@@ -175,3 +175,26 @@ fn every_mistake_is_named_with_its_position() {
         assert!(err.message.contains(message), "{steps}: {err}");
     }
 }
+
+const RECONFIG_STEP: &str = "views: {three: [zk1, zk2, zk3], two: [zk1, zk2]}\ninitial: {up: [zk1, zk2, zk3], default_view: three}\nsteps:\n  - {id: drop-zk3, title: Drop zk3, run: [{host: zk1, shell: 'true'}], effect: [{reconfig: {view: two}}]";
+
+#[test]
+fn a_reconfig_is_unsupported_before_3_5_and_that_cannot_be_accepted() {
+    let header =
+        "name: t\ndescription: d\nsource: s\nhosts: [{name: zk1}, {name: zk2}, {name: zk3}]\n";
+    let inventory = inventory(3, 0);
+    let procedure = bound(&format!("{header}{RECONFIG_STEP}}}\n"), &inventory, None).unwrap();
+    let old = plan(&procedure, ZkVersion::new(3, 4, 14));
+    assert_eq!(old.steps[0].verdict, StepVerdict::Blocked);
+    assert!(old.steps[0].hazards[0].detail.contains("3.5 or later"));
+    assert_eq!(
+        plan(&procedure, ZkVersion::new(3, 5, 9)).steps[0].verdict,
+        StepVerdict::Ok
+    );
+
+    let accepting = format!(
+        "{header}{RECONFIG_STEP}, accepts: [{{hazard: unsupported, reason: we insist}}]}}\n"
+    );
+    let error = bound(&accepting, &inventory, None).unwrap_err();
+    assert!(error.message.contains("cannot be accepted"), "{error:?}");
+}

@@ -71,6 +71,8 @@ struct SandboxState {
     spares: u8,
     sshd_pid: Option<i32>,
     nft_table: Option<String>,
+    #[serde(default)]
+    dynamic_reconfig: bool,
 }
 
 impl SandboxState {
@@ -82,6 +84,7 @@ impl SandboxState {
             self.observers,
             self.spares,
         )
+        .with_dynamic_reconfig(self.dynamic_reconfig)
     }
 }
 
@@ -90,6 +93,8 @@ pub struct UpOptions {
     pub voters: u8,
     pub observers: u8,
     pub spares: u8,
+    /// Servers keep their server lines in a dynamic config file and accept `reconfig` (3.5+).
+    pub dynamic_reconfig: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -136,7 +141,8 @@ pub async fn up(dir: &Path, options: UpOptions) -> Result<Vec<HostStatus>, Sandb
             options.voters,
             options.observers,
             options.spares,
-        );
+        )
+        .with_dynamic_reconfig(options.dynamic_reconfig);
         for host in &layout.hosts {
             ensure_user(&host.user)?;
         }
@@ -147,6 +153,7 @@ pub async fn up(dir: &Path, options: UpOptions) -> Result<Vec<HostStatus>, Sandb
             spares: options.spares,
             sshd_pid: None,
             nft_table: None,
+            dynamic_reconfig: options.dynamic_reconfig,
         };
         write_state(&dir, &state)?;
         state
@@ -183,6 +190,7 @@ async fn start_everything(
         "out",
         "{ type filter hook output priority 0; policy accept; }",
     ]))?;
+    install_firewall(&layout, &table)?;
 
     state.sshd_pid = Some(start_sshd(&layout)?);
     write_state(dir, state)?;
@@ -248,7 +256,7 @@ fn preflight() -> Result<(), SandboxError> {
     if unsafe { libc::geteuid() } != 0 {
         return Err(SandboxError::NotRoot);
     }
-    let checks: [(&str, &'static str, &'static str); 6] = [
+    let checks: [(&str, &'static str, &'static str); 7] = [
         (
             "/usr/share/java/zookeeper.jar",
             "ZooKeeper jars",
@@ -271,6 +279,7 @@ fn preflight() -> Result<(), SandboxError> {
             "apt-get install -y util-linux",
         ),
         ("/usr/sbin/useradd", "useradd", "apt-get install -y passwd"),
+        ("/usr/bin/sudo", "sudo", "apt-get install -y sudo"),
     ];
     for (path, what, install) in checks {
         if !Path::new(path).exists() {
@@ -372,6 +381,15 @@ fn write_ssh_files(layout: &Layout) -> Result<(), SandboxError> {
         .map_err(|e| file_error(&ssh, e))?;
     for key in ["ssh_host_ed25519_key", "id_ed25519"] {
         let path = ssh.join(key);
+        // A directory brought up before keeps its old keys; ssh-keygen would ask to overwrite.
+        for old in [path.clone(), path.with_extension("pub")] {
+            match fs::remove_file(&old) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(file_error(&old, e))
+                }
+                _ => {}
+            }
+        }
         run(Command::new("ssh-keygen")
             .args([
                 "-q",
@@ -411,6 +429,9 @@ fn write_host_files(layout: &Layout, host: &HostPlan) -> Result<(), SandboxError
     let data = dir.join("data");
     fs::create_dir_all(&data).map_err(|e| file_error(&data, e))?;
     write_file(&dir.join("zoo.cfg"), &render::zoo_cfg(layout, host), 0o644)?;
+    if let Some(dynamic) = render::dynamic_cfg(layout, host) {
+        write_file(&dir.join(render::DYNAMIC_CFG), &dynamic, 0o644)?;
+    }
     write_file(
         &dir.join("zkctl"),
         &render::control_script(layout, host),
@@ -592,6 +613,8 @@ pub fn down(dir: &Path) -> Result<DownReport, SandboxError> {
             .stderr(Stdio::null())
             .status();
     }
+    let _ = fs::remove_file(render::sudoers_path(state.slot));
+    let _ = fs::remove_file(render::firewall_script_path(state.slot));
     if report.left_running.is_empty() {
         let state_path = dir.join(STATE_FILE);
         fs::remove_file(&state_path).map_err(|e| file_error(&state_path, e))?;
@@ -671,6 +694,33 @@ pub fn heal(dir: &Path) -> Result<(), SandboxError> {
         Some(table) => run(Command::new("nft").args(["flush", "chain", "inet", &table, "out"])),
         None => Ok(()),
     }
+}
+
+/// The firewall script host users run through sudo (`zkctl block-peers`), and the sudoers rule
+/// that allows exactly that. The rule is checked by visudo before sudo ever reads it.
+fn install_firewall(layout: &Layout, table: &str) -> Result<(), SandboxError> {
+    let mut uids = Vec::new();
+    for host in &layout.hosts {
+        let uid = user_id(&host.user)?;
+        uids.push(uid.parse::<u32>().map_err(|_| SandboxError::Command {
+            command: format!("id -u {}", host.user),
+            message: format!("not a user id: `{uid}`"),
+        })?);
+    }
+    let script = render::firewall_script_path(layout.slot);
+    write_file(
+        &script,
+        &render::firewall_script(layout, table, &uids),
+        0o755,
+    )?;
+    let sudoers = render::sudoers_path(layout.slot);
+    let staged = sudoers.with_extension("new");
+    write_file(&staged, &render::sudoers(layout), 0o440)?;
+    if let Err(e) = run(Command::new("visudo").args(["-c", "-q", "-f"]).arg(&staged)) {
+        let _ = fs::remove_file(&staged);
+        return Err(e);
+    }
+    fs::rename(&staged, &sudoers).map_err(|e| file_error(&sudoers, e))
 }
 
 fn user_id(user: &str) -> Result<String, SandboxError> {

@@ -27,7 +27,12 @@ pub struct Layout {
     pub dir: PathBuf,
     pub slot: u8,
     pub hosts: Vec<HostPlan>,
+    /// Server lines in a dynamic config file, `reconfig` enabled (ZooKeeper 3.5+).
+    pub dynamic_reconfig: bool,
 }
+
+/// The dynamic config file a server starts with; ZooKeeper writes its successors itself.
+pub const DYNAMIC_CFG: &str = "zoo.cfg.dynamic";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct HostPlan {
@@ -58,7 +63,17 @@ impl Layout {
                 }
             })
             .collect();
-        Layout { dir, slot, hosts }
+        Layout {
+            dir,
+            slot,
+            hosts,
+            dynamic_reconfig: false,
+        }
+    }
+
+    pub fn with_dynamic_reconfig(mut self, on: bool) -> Layout {
+        self.dynamic_reconfig = on;
+        self
     }
 
     pub fn address(&self, host: &HostPlan) -> String {
@@ -126,13 +141,46 @@ pub fn zoo_cfg(layout: &Layout, host: &HostPlan) -> String {
     if host.role == HostRole::Observer {
         text.push_str("peerType=observer\n");
     }
-    if host.role != HostRole::Spare {
+    if layout.dynamic_reconfig {
+        // skipACL: reconfig otherwise needs a superuser; a sandbox has no secrets to protect.
+        text.push_str(&format!(
+            "reconfigEnabled=true\n\
+             standaloneEnabled=false\n\
+             skipACL=yes\n\
+             dynamicConfigFile={}\n",
+            layout.host_dir(host).join(DYNAMIC_CFG).display()
+        ));
+    } else if host.role != HostRole::Spare {
         for line in layout.server_lines() {
             text.push_str(&line);
             text.push('\n');
         }
     }
     text
+}
+
+/// The dynamic config file of a started host: every server line with its role and client
+/// address, as `reconfig` keeps them. Spares get theirs from `set-servers`.
+pub fn dynamic_cfg(layout: &Layout, host: &HostPlan) -> Option<String> {
+    if !layout.dynamic_reconfig || host.role == HostRole::Spare {
+        return None;
+    }
+    let lines: String = layout
+        .started_hosts()
+        .map(|h| {
+            let role = if h.role == HostRole::Observer {
+                "observer"
+            } else {
+                "participant"
+            };
+            let addr = layout.address(h);
+            format!(
+                "server.{}={addr}:{QUORUM_PORT}:{ELECTION_PORT}:{role};{addr}:{CLIENT_PORT}\n",
+                h.sid
+            )
+        })
+        .collect();
+    Some(lines)
 }
 
 pub fn control_script(layout: &Layout, host: &HostPlan) -> String {
@@ -145,12 +193,16 @@ pub fn control_script(layout: &Layout, host: &HostPlan) -> String {
          NAME={name_q}\n\
          HOST_DIR={dir_q}\n\
          JAVA_OPTS={opts_q}\n\
-         CLASSPATH={cp_q}\n",
+         CLASSPATH={cp_q}\n\
+         FIREWALL={fw_q}\n\
+         CLIENT={client_q}\n",
         name = host.name,
         name_q = crate::shell::quote(&host.name),
         dir_q = crate::shell::quote(&host_dir.display().to_string()),
         opts_q = crate::shell::quote(JAVA_OPTS),
         cp_q = crate::shell::quote(ZOOKEEPER_CLASSPATH),
+        fw_q = crate::shell::quote(&firewall_script_path(layout.slot).display().to_string()),
+        client_q = crate::shell::quote(&format!("{}:{CLIENT_PORT}", layout.address(host))),
     );
     header + CONTROL_SCRIPT_BODY
 }
@@ -170,9 +222,14 @@ usage: zkctl VERB
   status            'running (pid N)' with exit 0, or 'stopped' with exit 3
   config            print zoo.cfg
   set-config        replace zoo.cfg with standard input (previous kept as zoo.cfg.prev)
-  set-servers L...  replace the server.N= lines of zoo.cfg with the lines given
+  set-servers L...  replace the server.N= lines of zoo.cfg (or of its dynamic file) with these
+  reconfig ARGS     dynamic reconfig through this server (3.5+): -add LINE, -remove ID...
   set-option K=V    set one zoo.cfg option, replacing any earlier value
   wipe-data         delete the data (snapshots and logs, not myid); refused while running
+  data-empty        exit 0 when the data directory holds no snapshot or log, 1 otherwise
+  block-peers A...  firewall: reject every TCP connection between this host and hosts A...
+  unblock-peers A...  remove those rules again
+  firewall          list this host's firewall rules
   log [N]           the last N (default 40) lines of the server log
 EOF
   exit 2
@@ -196,9 +253,16 @@ wait_gone() {
   ! server_pid >/dev/null
 }
 
+# With dynamic reconfig the server lines live in the file zoo.cfg names, which ZooKeeper
+# itself replaces by a newer one after every reconfig.
+servers_file() {
+  dynamic=$(sed -n 's/^dynamicConfigFile=//p' "$CFG" | tail -n 1)
+  if [ -n "$dynamic" ]; then echo "$dynamic"; else echo "$CFG"; fi
+}
+
 start() {
   if pid=$(server_pid); then echo "$NAME: already running (pid $pid)"; return 0; fi
-  if ! grep -q '^server\.' "$CFG"; then
+  if ! grep -q '^server\.' "$(servers_file)" 2>/dev/null; then
     echo "$NAME: zoo.cfg has no server lines; give it a view first (set-servers)" >&2
     return 1
   fi
@@ -253,7 +317,27 @@ set_servers() {
       *) echo "$NAME: not a server line: $line" >&2; return 2 ;;
     esac
   done
-  { grep -v '^server\.' "$CFG"; printf '%s\n' "$@"; } | replace_cfg
+  file=$(servers_file)
+  if [ "$file" = "$CFG" ]; then
+    { grep -v '^server\.' "$CFG"; printf '%s\n' "$@"; } | replace_cfg
+    return
+  fi
+  # A dynamic file names each server's client address too; the sandbox's is always :2181.
+  tmp="$file.new.$$"
+  for line in "$@"; do
+    case "$line" in
+      *\;*) printf '%s\n' "$line" ;;
+      *) host=${line#*=}; printf '%s;%s:2181\n' "$line" "${host%%:*}" ;;
+    esac
+  done > "$tmp" && mv "$tmp" "$file" && echo "$NAME: $(basename "$file") replaced"
+}
+
+reconfig() {
+  [ "$#" -gt 0 ] || { echo "$NAME: reconfig needs -add, -remove or -members arguments" >&2; return 2; }
+  out=$(java $JAVA_OPTS -cp "$CLASSPATH" org.apache.zookeeper.ZooKeeperMain -server "$CLIENT" reconfig "$@" 2>&1)
+  echo "$out" | grep -v -e '^[0-9]* \[' -e '^$'
+  # ZooKeeperMain exits 0 whatever happened: the answer says whether it was committed.
+  echo "$out" | grep -q '^Committed new configuration' || { echo "$NAME: reconfig was not committed" >&2; return 1; }
 }
 
 set_option() {
@@ -280,12 +364,19 @@ case "$verb" in
   kill) crash ;;
   status)
     if pid=$(server_pid); then echo "$NAME: running (pid $pid)"; else echo "$NAME: stopped"; exit 3; fi ;;
-  config) cat "$CFG" ;;
+  config) cat "$CFG"; [ "$(servers_file)" = "$CFG" ] || cat "$(servers_file)" ;;
   set-config) replace_cfg ;;
   set-servers) set_servers "$@" ;;
+  reconfig) reconfig "$@" ;;
   set-option) set_option "$@" ;;
   wipe-data) wipe_data ;;
+  data-empty)
+    files=$(ls -A "$DATA/version-2" 2>/dev/null | wc -l)
+    if [ "$files" -eq 0 ]; then echo "$NAME: no data"; else echo "$NAME: $files snapshot and log files in $DATA/version-2"; exit 1; fi ;;
   log) tail -n "${1:-40}" "$LOG" ;;
+  block-peers) exec sudo -n "$FIREWALL" block "$@" ;;
+  unblock-peers) exec sudo -n "$FIREWALL" unblock "$@" ;;
+  firewall) exec sudo -n "$FIREWALL" list ;;
   *) usage ;;
 esac
 "#;
@@ -391,7 +482,7 @@ pub fn inventory(layout: &Layout, zookeeper_version: Option<String>) -> Inventor
     }
 }
 
-pub const VERBS: [&str; 11] = [
+pub const VERBS: [&str; 16] = [
     "start",
     "stop",
     "restart",
@@ -400,10 +491,96 @@ pub const VERBS: [&str; 11] = [
     "config",
     "set-config",
     "set-servers",
+    "reconfig",
     "set-option",
     "wipe-data",
+    "data-empty",
     "log",
+    "block-peers",
+    "unblock-peers",
+    "firewall",
 ];
+
+/// Root-owned, outside the sandbox directory (which host users can reach), so that what sudo
+/// runs as root cannot be changed by them.
+pub fn firewall_script_path(slot: u8) -> PathBuf {
+    Path::new("/run/zkpilot-sandbox").join(format!("firewall-{slot}"))
+}
+
+pub fn sudoers_path(slot: u8) -> PathBuf {
+    Path::new("/etc/sudoers.d").join(format!("zkpilot-sandbox-{slot}"))
+}
+
+/// Lets each host user run the sandbox's firewall script as root, and nothing else: an operator
+/// runs `sudo iptables …` on a real server the same way.
+pub fn sudoers(layout: &Layout) -> String {
+    let users: Vec<&str> = layout.hosts.iter().map(|h| h.user.as_str()).collect();
+    format!(
+        "# zkpilot sandbox {slot}: host users may change this sandbox's firewall rules.\n\
+         {users} ALL=(root) NOPASSWD: {script}\n",
+        slot = layout.slot,
+        users = users.join(", "),
+        script = firewall_script_path(layout.slot).display(),
+    )
+}
+
+/// The firewall script sudo runs for a host user. It learns which host is calling from
+/// `SUDO_UID` (set by sudo, not by the caller) and only ever touches rules between that host and
+/// other hosts of this sandbox: on loopback every connection leaves from 127.0.0.1, so a rule
+/// matches the connecting host's user (`meta skuid`) and the address it dials.
+pub fn firewall_script(layout: &Layout, table: &str, uids: &[u32]) -> String {
+    let mut me = String::new();
+    let mut uid_of = String::new();
+    for (host, uid) in layout.hosts.iter().zip(uids) {
+        let addr = layout.address(host);
+        me.push_str(&format!("  {uid}) ME={addr}; MYUID={uid} ;;\n"));
+        uid_of.push_str(&format!("    {addr}) echo {uid} ;;\n"));
+    }
+    let head = format!(
+        "#!/bin/sh\n\
+         # Firewall of zkpilot sandbox {slot}, run through sudo by a host user.\n\
+         set -eu\n\
+         TABLE={table}\n\
+         case \"${{SUDO_UID:-}}\" in\n\
+         {me}  *) echo \"firewall: run it as a host of sandbox {slot}, through sudo\" >&2; exit 2 ;;\n\
+         esac\n\
+         uid_of() {{\n  case \"$1\" in\n{uid_of}    *) return 1 ;;\n  esac\n}}\n",
+        slot = layout.slot,
+    );
+    head + FIREWALL_BODY
+}
+
+const FIREWALL_BODY: &str = r#"
+# nft wants a comment as one quoted string; the quotes are part of the argument.
+Q='"'
+rules_of() {
+  nft -a list chain inet "$TABLE" out | grep -F "comment ${Q}host $ME peer $1${Q}" | sed 's/.*# handle //'
+}
+
+verb=${1:-}
+[ "$#" -gt 0 ] && shift
+for peer in "$@"; do
+  uid_of "$peer" >/dev/null || { echo "firewall: $peer is not a host of this sandbox" >&2; exit 2; }
+  [ "$peer" != "$ME" ] || { echo "firewall: $peer is this host" >&2; exit 2; }
+done
+case "$verb" in
+  block)
+    for peer in "$@"; do
+      [ -z "$(rules_of "$peer")" ] || { echo "$ME: $peer already blocked"; continue; }
+      nft add rule inet "$TABLE" out meta skuid "$MYUID" ip daddr "$peer" meta l4proto tcp reject with tcp reset comment "${Q}host $ME peer $peer${Q}"
+      nft add rule inet "$TABLE" out meta skuid "$(uid_of "$peer")" ip daddr "$ME" meta l4proto tcp reject with tcp reset comment "${Q}host $ME peer $peer${Q}"
+      echo "$ME: blocked $peer"
+    done ;;
+  unblock)
+    for peer in "$@"; do
+      for handle in $(rules_of "$peer"); do nft delete rule inet "$TABLE" out handle "$handle"; done
+      echo "$ME: unblocked $peer"
+    done ;;
+  list)
+    nft list chain inet "$TABLE" out | grep -F "comment ${Q}host $ME peer " | sed 's/.*comment "host [^ ]* peer \([^"]*\)".*/blocked \1/' | sort -u ;;
+  *) echo "usage: firewall block|unblock PEER_ADDRESS... | list" >&2; exit 2 ;;
+esac
+"#;
 
 fn verb_commands(zkctl: &Path) -> BTreeMap<String, String> {
     let script = crate::shell::quote(&zkctl.display().to_string());

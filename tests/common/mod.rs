@@ -19,6 +19,11 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn up(nodes: u8, observers: u8, spares: u8) -> Sandbox {
+        Sandbox::up_with(nodes, observers, spares, &[])
+    }
+
+    /// `extra`: more `sandbox up` flags, such as `--reconfig`.
+    pub fn up_with(nodes: u8, observers: u8, spares: u8, extra: &[&str]) -> Sandbox {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "zkpilot-test-{}-{}",
@@ -27,18 +32,22 @@ impl Sandbox {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         let sandbox = Sandbox { dir };
-        let output = zkpilot(&[
+        let (nodes, observers, spares) =
+            (nodes.to_string(), observers.to_string(), spares.to_string());
+        let mut args = vec![
             "sandbox",
             "up",
             "--dir",
             sandbox.dir.to_str().unwrap(),
             "--nodes",
-            &nodes.to_string(),
+            &nodes,
             "--observers",
-            &observers.to_string(),
+            &observers,
             "--spare",
-            &spares.to_string(),
-        ]);
+            &spares,
+        ];
+        args.extend_from_slice(extra);
+        let output = zkpilot(&args);
         assert!(
             output.status.success(),
             "sandbox up failed:\n{}\n{}",
@@ -50,6 +59,14 @@ impl Sandbox {
 
     pub fn dir_str(&self) -> &str {
         self.dir.to_str().unwrap()
+    }
+
+    /// The PID file's content of a host's server: changes whenever the server is started.
+    pub fn pid(&self, host: &str) -> String {
+        std::fs::read_to_string(self.dir.join("hosts").join(host).join("zk.pid"))
+            .unwrap_or_default()
+            .trim()
+            .to_string()
     }
 
     pub fn inventory_path(&self) -> PathBuf {
@@ -163,7 +180,9 @@ pub fn path_str(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+pub mod rehearsal;
 pub mod tmux;
+pub mod zk_client;
 
 /// Runs the binary with a deadline, so a hung run fails the test instead of hanging it.
 pub fn run_bin(args: &[&str], limit: Duration) -> Output {

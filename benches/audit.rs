@@ -1,6 +1,6 @@
 //! The audit log's costs on this machine's disk: one durable append (what every command pays
-//! twice, before and after it runs), one buffered append, and opening a 100 000-record log
-//! whole, as `audit verify`, `export` and a resumed session do.
+//! twice, before and after it runs), one buffered append, opening a 100 000-record log whole,
+//! as `audit verify`, `export` and a resumed session do, and opening it in `zkpilot replay`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -8,6 +8,7 @@ use std::time::SystemTime;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
+use zkpilot::app::replay_loop;
 use zkpilot::audit::{
     self, AuditEvent, AuditWriter, CommandOutcome, Durability, OutputStream, Secrets, SessionInfo,
     StepState, Timestamp,
@@ -138,6 +139,16 @@ fn large_log(c: &mut Criterion) {
             assert_eq!(log.records.len() as u64, LARGE_LOG_RECORDS);
         })
     });
+    group.bench_function(
+        "replay open (read, verify, index markers, rebuild the end state)",
+        |b| {
+            b.iter(|| {
+                let mut player = replay_loop::load(&path).expect("load");
+                player.seek(usize::MAX);
+                assert_eq!(player.position() as u64, LARGE_LOG_RECORDS);
+            })
+        },
+    );
     group.finish();
     let _ = fs::remove_dir_all(&dir);
 }

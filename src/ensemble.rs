@@ -30,7 +30,7 @@ pub struct NodeTarget {
 }
 
 /// Why a poll got no answer.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "detail")]
 pub enum PollFailure {
     Refused,
@@ -49,7 +49,8 @@ pub struct PollReport {
 }
 
 /// What a node is doing, as far as the last poll tells.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+/// Serialised into the audit log's snapshots and read back by `replay`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case", tag = "state", content = "detail")]
 pub enum Health {
     /// Not polled yet.
@@ -76,6 +77,23 @@ impl Health {
         match self {
             Health::Serving(mode) => Some(*mode),
             _ => None,
+        }
+    }
+
+    /// The role as the operator reads it, on the node cards and in replays.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Health::Unknown => "…",
+            Health::Serving(Mode::Leader) => "LEADER",
+            Health::Serving(Mode::Follower) => "follower",
+            Health::Serving(Mode::Observer) => "observer",
+            Health::Serving(Mode::Standalone) => "standalone",
+            Health::Serving(Mode::ReadOnly) => "read-only",
+            Health::NotServing => "LOOKING / not serving",
+            Health::Unparsable(_) => "unreadable answer",
+            Health::Down(PollFailure::Refused) => "DOWN (refused)",
+            Health::Down(PollFailure::Timeout) => "DOWN (timeout)",
+            Health::Down(PollFailure::Io(_)) => "DOWN",
         }
     }
 }
@@ -386,8 +404,8 @@ impl EnsembleState {
             .is_some_and(|n| n.apply_zoo_cfg(result, at))
     }
 
-    /// What the audit log records of the ensemble: each node's health, zxid and view — the
-    /// parts whose change matters, not every counter.
+    /// What the audit log records of the ensemble: each node's identity, health, zxid and
+    /// view — the parts whose change matters, not every counter (`replay` draws from it).
     pub fn snapshot(&self) -> serde_json::Value {
         let nodes: Vec<serde_json::Value> = self
             .nodes
@@ -395,6 +413,8 @@ impl EnsembleState {
             .map(|n| {
                 serde_json::json!({
                     "name": n.target.name,
+                    "sid": n.sid(),
+                    "client": n.target.client,
                     "health": n.health,
                     "zxid": n.zxid().map(|z| z.to_string()),
                     "view": n.view.as_ref().map(|v| v.view.to_string()),

@@ -1,5 +1,6 @@
 pub mod analyze;
 pub mod app;
+pub mod approval;
 pub mod audit;
 pub mod diagnostics;
 pub mod duration;
@@ -9,6 +10,7 @@ pub mod live;
 pub mod poll;
 pub mod quorum;
 pub mod remote;
+pub mod replay;
 pub mod runbook;
 pub mod runbook_files;
 pub mod sandbox;

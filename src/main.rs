@@ -3,6 +3,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use zkpilot::app::replay_loop;
 use zkpilot::app::run_loop::{self, RunOptions};
 use zkpilot::app::watch_loop::{self, WatchOptions};
 use zkpilot::audit::{self, AuditError, RecordHash};
@@ -11,7 +12,7 @@ use zkpilot::inventory::Inventory;
 use zkpilot::runbook::plan;
 use zkpilot::runbook::simulate::SimState;
 use zkpilot::zk::version::ZkVersion;
-use zkpilot::{analyze, duration, runbook_files, sandbox, settings};
+use zkpilot::{analyze, approval, duration, replay, runbook_files, sandbox, settings};
 
 /// zkpilot walks operators through zero-downtime Apache ZooKeeper migrations: it shows every
 /// node's role, zxid and own config view, predicts each step's effect on quorum and split brain,
@@ -82,6 +83,45 @@ enum Command {
     /// Check a session's audit log and turn it into a report
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The `run` screen of a recorded session, rebuilt read-only from its audit log, with a
+    /// timeline: play, pause, speed, record by record, jumps to steps, warnings, overrides and
+    /// failures
+    #[command(
+        after_help = "The log is verified first: a broken chain or a torn last line is shown on \
+        the screen, and only the records before a break are replayed. Nothing is run.\n\n\
+        Examples:\n  zkpilot replay session.jsonl\n  zkpilot replay session.jsonl --print | less"
+    )]
+    Replay(ReplayArgs),
+    /// The live read-only console of a session in progress: catches up from the start of its
+    /// audit log, then follows it; approves `approval: two-person` steps (key a)
+    #[command(
+        after_help = "The head hash printed on exit is the follower's anchor: it reveals a log \
+        whose tail was later cut off (`zkpilot audit verify --expect-head`).\n\n\
+        The log is mode 0600. A partner who is another Unix user runs `sudo zkpilot follow LOG`: \
+        zkpilot opens the log and its approvals inbox (LOG.approvals/) as root, then becomes \
+        the user in SUDO_UID before it shows anything, so an approval is theirs.\n\n\
+        Example:\n  sudo zkpilot follow /root/.local/state/zkpilot/audit/20261123T091703Z-move.jsonl"
+    )]
+    Follow(FollowArgs),
+}
+
+#[derive(Args)]
+struct ReplayArgs {
+    /// The session's audit log (JSON Lines)
+    file: PathBuf,
+    /// Write the session as plain text to standard output instead of opening the screen
+    #[arg(long)]
+    print: bool,
+    #[command(flatten)]
+    display: DisplayArgs,
+}
+
+#[derive(Args)]
+struct FollowArgs {
+    /// The audit log of the session to follow
+    file: PathBuf,
+    #[command(flatten)]
+    display: DisplayArgs,
 }
 
 #[derive(Args)]
@@ -198,7 +238,8 @@ enum AuditCommand {
     #[command(
         after_help = "The report states whether the log verifies; if it does not, it covers only \
         the records before the first broken one.\n\n\
-        Example:\n  zkpilot audit export session.jsonl --format markdown -o window-2026-11-23.md"
+        Examples:\n  zkpilot audit export session.jsonl --format markdown -o window-2026-11-23.md\n  \
+        zkpilot audit export session.jsonl --format asciicast -o window.cast && asciinema play window.cast"
     )]
     Export(ExportArgs),
 }
@@ -229,6 +270,9 @@ struct ExportArgs {
 enum ExportFormat {
     /// A Markdown post-mortem report
     Markdown,
+    /// An asciicast v2 recording of the replay screen, one frame per record at its own time
+    /// (plays in asciinema; pauses over 2 s are shortened on playback)
+    Asciicast,
 }
 
 #[derive(Subcommand)]
@@ -313,6 +357,77 @@ fn main() -> ExitCode {
         Command::Sandbox(command) => runtime.block_on(sandbox_command(command)),
         Command::Watch(args) => runtime.block_on(watch_command(args)),
         Command::Audit(command) => audit_command(command),
+        Command::Replay(args) => runtime.block_on(replay_command(args)),
+        Command::Follow(args) => runtime.block_on(follow_command(args)),
+    }
+}
+
+async fn replay_command(args: ReplayArgs) -> ExitCode {
+    if args.print {
+        let player = match replay_loop::load(&args.file) {
+            Ok(player) => player,
+            Err(e) => return fail(&e.to_string(), 2),
+        };
+        let text = replay::print::render_text(player.records(), &player.verification);
+        if let Err(e) = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes()) {
+            return fail(&format!("cannot write the session: {e}"), 2);
+        }
+        return match player.verification {
+            replay::Verification::Broken(_) => ExitCode::FAILURE,
+            _ => ExitCode::SUCCESS,
+        };
+    }
+    let look = match settings::look(args.display.theme.as_deref(), args.display.ascii) {
+        Ok(look) => look,
+        Err(e) => return fail(&e, 2),
+    };
+    match replay_loop::replay(args.file, look).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e, 2),
+    }
+}
+
+async fn follow_command(args: FollowArgs) -> ExitCode {
+    let look = match settings::look(args.display.theme.as_deref(), args.display.ascii) {
+        Ok(look) => look,
+        Err(e) => return fail(&e, 2),
+    };
+    // Everything that may need root is opened first: then a follower started through sudo
+    // drops to the person who ran it, so the approvals it drops are theirs.
+    let tail = match audit::AuditTail::open(&args.file) {
+        Ok(tail) => tail,
+        Err(e) => return fail(&e.to_string(), 2),
+    };
+    let outbox = approval::Outbox::open(&args.file).ok();
+    let me = match approval::drop_to_sudo_user() {
+        Ok(me) => me,
+        Err(e) => return fail(&e, 2),
+    };
+    let following = replay_loop::Following {
+        path: args.file.clone(),
+        tail,
+        outbox,
+        me,
+    };
+    match replay_loop::follow(following, look).await {
+        Ok(end) => {
+            println!(
+                "followed {}: {} records verified, head {}{}",
+                args.file.display(),
+                end.head.records,
+                end.head.hash,
+                if end.session_ended {
+                    "; the session ended"
+                } else {
+                    "; the session was still running"
+                }
+            );
+            match end.broken {
+                Some(problem) => fail(&problem, 1),
+                None => ExitCode::SUCCESS,
+            }
+        }
+        Err(e) => fail(&e, 2),
     }
 }
 
@@ -666,6 +781,9 @@ fn audit_verify(args: &VerifyArgs) -> ExitCode {
     }
 }
 
+/// The terminal an asciicast is drawn for: wide enough for four node cards and the run screen.
+const CAST_SIZE: (u16, u16) = (160, 44);
+
 fn audit_export(args: &ExportArgs) -> ExitCode {
     let log = match audit::read_log(&args.file) {
         Ok(log) => log,
@@ -681,9 +799,28 @@ fn audit_export(args: &ExportArgs) -> ExitCode {
             args.file.display()
         );
     }
+    let source = args.file.display().to_string();
     let report = match args.format {
-        ExportFormat::Markdown => {
-            audit::report::render_markdown(&log, &args.file.display().to_string())
+        ExportFormat::Markdown => audit::report::render_markdown(&log, &source),
+        ExportFormat::Asciicast => {
+            let verification = match log.verification {
+                Ok(verified) => replay::Verification::Intact(verified),
+                Err(problem) => replay::Verification::Broken(problem),
+            };
+            let mut player = replay::Player::new(log.records, verification);
+            // The default theme and glyphs, whatever the exporter's own terminal settings are:
+            // the recording is watched elsewhere.
+            let Some(theme) = zkpilot::theme::Theme::builtin("dark") else {
+                return fail("the built-in dark theme does not load", 2);
+            };
+            let look = zkpilot::view::Look {
+                theme,
+                symbols: zkpilot::view::Symbols::UNICODE,
+            };
+            match zkpilot::view::asciicast::render(&mut player, &source, &look, CAST_SIZE) {
+                Ok(cast) => cast,
+                Err(e) => return fail(&format!("cannot draw the replay: {e}"), 2),
+            }
         }
     };
     let written = match &args.output {

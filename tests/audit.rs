@@ -511,9 +511,55 @@ fn export_writes_a_markdown_report() {
         "--format",
         "asciicast",
     ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let cast = text(&out.stdout);
+    let header: serde_json::Value = serde_json::from_str(cast.lines().next().unwrap()).unwrap();
+    assert_eq!(header["version"], 2, "{cast}");
+    assert_eq!(
+        cast.lines().count(),
+        1 + 9,
+        "the header, the empty screen, one frame per record"
+    );
+
+    let out = zkpilot(&["audit", "export", path.to_str().unwrap(), "--format", "pdf"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(
-        text(&out.stderr).contains("[possible values: markdown]"),
+        text(&out.stderr).contains("[possible values: markdown, asciicast]"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn replay_print_shows_only_the_records_before_a_break_and_names_a_torn_tail() {
+    let dir = TempDir::new();
+    let path = dir.join("replayed.jsonl");
+    drop(writer_with_notes(&path, 8));
+    let mut all = lines(&path);
+    all.remove(5);
+    fs::write(&path, all.concat()).unwrap();
+    let out = zkpilot(&["replay", "--print", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let printed = text(&out.stdout);
+    assert!(
+        printed.starts_with("LOG DOES NOT VERIFY: line 6 (seq 6): expected seq 5"),
+        "{printed}"
+    );
+    assert!(printed.contains("note: note number 2"), "{printed}");
+    assert!(
+        !printed.contains("note number 3") && !printed.contains("note number 4"),
+        "nothing from the break on: {printed}"
+    );
+
+    let torn = dir.join("torn-replay.jsonl");
+    let writer = writer_with_notes(&torn, 2);
+    let line = tear(&torn, &writer);
+    drop(writer);
+    let out = zkpilot(&["replay", "--print", torn.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        text(&out.stdout).contains(&format!(
+            "final line {line} is torn by a crash (every record before it is intact)"
+        )),
         "{out:?}"
     );
 }

@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::watch::{self, WatchState};
 use crate::ensemble::{Millis, PollReport};
 use crate::remote::{OutputLine, Stream};
-use crate::runbook::engine::{Effect, Ended, Engine, Input, Prompt, Status};
+use crate::runbook::engine::{Effect, Ended, Engine, Input, Person, Prompt, Status};
 
 /// Lines of command output kept for the screen (the audit log keeps them all).
 const OUTPUT_LINES: usize = 400;
@@ -39,8 +39,20 @@ pub enum RunAction {
     Key(KeyEvent),
     Poll(PollReport),
     Tick(Millis),
-    Output { intent: u64, line: OutputLine },
-    Ended { intent: u64, ended: Ended },
+    Output {
+        intent: u64,
+        line: OutputLine,
+    },
+    Ended {
+        intent: u64,
+        ended: Ended,
+    },
+    /// A follower's approval of `step`, taken from the approvals inbox; the adapter has
+    /// checked that it was made after the console asked for it.
+    Approval {
+        step: String,
+        approver: Person,
+    },
 }
 
 impl RunState {
@@ -87,6 +99,10 @@ pub fn update(state: &mut RunState, action: RunAction) -> Vec<Effect> {
         RunAction::Ended { intent, ended } => {
             let live = state.watch.ensemble.clone();
             state.engine.ended(intent, ended, state.watch.now, &live)
+        }
+        RunAction::Approval { step, approver } => {
+            let live = state.watch.ensemble.clone();
+            state.engine.input(Input::Approve { step, approver }, &live)
         }
         RunAction::Key(key) => on_key(state, key),
     };
@@ -158,7 +174,12 @@ fn on_key(state: &mut RunState, key: KeyEvent) -> Vec<Effect> {
         }
         (
             KeyCode::Char('n') | KeyCode::Char('c') | KeyCode::Esc,
-            Some(Prompt::Confirm | Prompt::Override { .. } | Prompt::TypeHost(_)),
+            Some(
+                Prompt::Confirm
+                | Prompt::Override { .. }
+                | Prompt::TypeHost(_)
+                | Prompt::Approval { .. },
+            ),
         ) => return state.engine.input(Input::Cancel, &live),
         (KeyCode::Char('R'), Some(Prompt::Recover)) => {
             return state.engine.input(Input::Retry, &live)

@@ -2,7 +2,7 @@
 //! runs commands over SSH, and drives the step engine — from the console, or without a screen
 //! for `--autopilot`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,7 +16,8 @@ use tokio::sync::mpsc;
 use super::run::{update, RunAction, RunState};
 use super::terminal::{self, RawTerminal};
 use super::watch::WatchState;
-use crate::audit::record::{AuditEvent, OutputStream, Secrets, SessionInfo, Timestamp};
+use crate::approval::{self, ApprovalFile, Dropped, Inbox};
+use crate::audit::record::{AuditEvent, OutputStream, RecordHash, Secrets, SessionInfo, Timestamp};
 use crate::audit::writer::default_audit_dir;
 use crate::audit::{location, reader, AuditWriter, Durability};
 use crate::ensemble::{EnsembleState, NodeTarget};
@@ -106,7 +107,8 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
                 .position(|i| i.name == h.inventory.name)
         })
         .collect();
-    let mut engine = Engine::new(procedure.clone(), version, node_of, operator());
+    let operator = approval::current_person();
+    let mut engine = Engine::new(procedure.clone(), version, node_of, operator.clone());
 
     let secrets = Secrets::new(procedure.secrets.clone());
     let (writer, audit_path) = match &options.resume {
@@ -128,7 +130,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
                 runbook_path: options.runbook.display().to_string(),
                 runbook_sha256: hex(&Sha256::digest(loaded.text.as_bytes())),
                 inventory_path: options.inventory_path.display().to_string(),
-                operator: operator(),
+                operator: operator.name.clone(),
                 host: hostname(),
                 tty: tty(),
                 hosts: procedure
@@ -152,9 +154,22 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
         Duration::from_secs(10),
         std::env::temp_dir(),
     ));
+    // Only a console can wait for a follower; `--autopilot` stops at such a step instead.
+    let needs_inbox = !options.autopilot && procedure.steps.iter().any(|s| s.approval.is_some());
+    let inbox = match needs_inbox.then(|| Inbox::create(&audit_path)) {
+        Some(Err(e)) => {
+            // The log was opened for this session: it is closed saying why nothing ran.
+            let _ = writer.end_session(&e, now());
+            return Err(e);
+        }
+        Some(Ok(inbox)) => Some(inbox),
+        None => None,
+    };
     let (events_tx, events) = mpsc::channel(256);
     let mut performer = Performer {
         writer,
+        inbox,
+        since_request: None,
         connections: connections.clone(),
         events: events_tx,
         targets: ssh_targets,
@@ -191,6 +206,9 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     connections.close_all().await;
     let (finished, reason) = outcome.map_err(|e| e.to_string())?;
     let reason = performer.failed.clone().unwrap_or(reason);
+    if let Some(inbox) = performer.inbox.take() {
+        inbox.close();
+    }
     let head = performer
         .writer
         .end_session(&reason, now())
@@ -226,6 +244,11 @@ async fn first_poll(
 
 struct Performer {
     writer: AuditWriter,
+    /// Where followers drop approvals, when a step of the runbook needs one.
+    inbox: Option<Inbox>,
+    /// While a step waits for approval, the hashes of the records written since it asked: an
+    /// approval must name one of them, which shows its follower saw that request in this log.
+    since_request: Option<HashSet<RecordHash>>,
     connections: Arc<Connections>,
     events: mpsc::Sender<RunAction>,
     targets: Vec<SshTarget>,
@@ -251,10 +274,28 @@ impl Performer {
                     } else {
                         Durability::Buffered
                     };
-                    if let Err(e) = self.writer.append(event, now(), durability) {
-                        self.failed = Some(format!(
-                            "the audit log cannot be written, so nothing more runs: {e}"
-                        ));
+                    let wait = match &event {
+                        AuditEvent::ApprovalRequest { .. } => Some(true),
+                        // The step's next decision or state change ends its wait.
+                        AuditEvent::Decision { .. } | AuditEvent::Step { .. } => Some(false),
+                        _ => None,
+                    };
+                    match self.writer.append(event, now(), durability) {
+                        Ok(_) => {
+                            match wait {
+                                Some(true) => self.since_request = Some(HashSet::new()),
+                                Some(false) => self.since_request = None,
+                                None => {}
+                            }
+                            if let Some(hashes) = &mut self.since_request {
+                                hashes.insert(self.writer.head().hash);
+                            }
+                        }
+                        Err(e) => {
+                            self.failed = Some(format!(
+                                "the audit log cannot be written, so nothing more runs: {e}"
+                            ))
+                        }
                     }
                 }
                 Effect::Execute {
@@ -344,6 +385,53 @@ impl Performer {
         }
     }
 
+    /// Turns the files followers dropped into approvals the engine judges; what cannot be
+    /// one is recorded as a note, so the follower sees why nothing happened.
+    fn approvals(&mut self, state: &mut RunState) {
+        let Some(inbox) = &self.inbox else {
+            return;
+        };
+        for Dropped { owner, content } in inbox.take() {
+            let action = match content {
+                Ok(ApprovalFile { step, head })
+                    if self
+                        .since_request
+                        .as_ref()
+                        .is_some_and(|hashes| hashes.contains(&head)) =>
+                {
+                    RunAction::Approval {
+                        step,
+                        approver: owner,
+                    }
+                }
+                Ok(ApprovalFile { step, .. }) => {
+                    self.note(format!(
+                        "approval of `{step}` by {} refused: no step waits for approval, or it names a log \
+                         head this console has not written since it asked (another session, or \
+                         an earlier request)",
+                        owner.label()
+                    ));
+                    continue;
+                }
+                Err(why) => {
+                    self.note(format!(
+                        "a file from {} in the approvals inbox was ignored: {why}",
+                        owner.label()
+                    ));
+                    continue;
+                }
+            };
+            self.handle(state, action);
+        }
+    }
+
+    fn note(&mut self, text: String) {
+        self.perform(vec![Effect::Record {
+            event: AuditEvent::Note { text },
+            sync: true,
+        }]);
+    }
+
     fn handle(&mut self, state: &mut RunState, action: RunAction) {
         if let RunAction::Output { intent, line } = &action {
             self.output(*intent, line.stream, &line.text);
@@ -389,7 +477,11 @@ async fn console(
             _ = terminate.recv() => break Ok((state.engine.finished(), "terminated by a signal".into())),
             _ = hangup.recv() => break Ok((state.engine.finished(), "the terminal hung up".into())),
         };
+        let tick = matches!(action, RunAction::Tick(_));
         performer.handle(state, action);
+        if tick {
+            performer.approvals(state);
+        }
         if let Some(failure) = &performer.failed {
             state.engine.message = Some(failure.clone());
         }
@@ -476,6 +568,12 @@ async fn autopilot(
             }
             (_, Some(Prompt::TypeHost(host))) => {
                 return Ok((false, format!("`{step_id}` needs a person to type {host}")))
+            }
+            (_, Some(Prompt::Approval { .. })) => {
+                return Ok((
+                    false,
+                    format!("`{step_id}` needs a second operator's approval: run it in the console, where a follower can approve it"),
+                ))
             }
             (_, Some(Prompt::Override { reasons })) => {
                 return Ok((
@@ -579,13 +677,6 @@ fn millis(duration: Duration) -> u64 {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn operator() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        // SAFETY: getuid(2) cannot fail and touches no memory.
-        .unwrap_or_else(|_| format!("uid {}", unsafe { libc::getuid() }))
 }
 
 fn hostname() -> String {

@@ -327,6 +327,13 @@ pub enum AuditEvent {
         records: u64,
         reason: String,
     },
+    /// A step with `approval: two-person` waits for a follower's approval (see
+    /// `app::approval`). A later decision or state change for the step ends the wait.
+    ApprovalRequest {
+        step: String,
+        /// Whether the runbook lets the operator's own Unix user approve from a second session.
+        same_user: bool,
+    },
 }
 
 impl AuditEvent {
@@ -390,7 +397,8 @@ impl AuditEvent {
                     DecisionKind::Approve { by } => DecisionKind::Approve { by: s(by) },
                     plain @ (DecisionKind::Confirm
                     | DecisionKind::Retry
-                    | DecisionKind::Rollback) => plain,
+                    | DecisionKind::Rollback
+                    | DecisionKind::Cancel) => plain,
                 },
                 by: s(by),
             },
@@ -440,6 +448,10 @@ impl AuditEvent {
                 records,
                 reason: s(reason),
             },
+            AuditEvent::ApprovalRequest { step, same_user } => AuditEvent::ApprovalRequest {
+                step: s(step),
+                same_user,
+            },
         }
     }
 }
@@ -477,6 +489,9 @@ pub enum DecisionKind {
     },
     Retry,
     Rollback,
+    /// The operator withdrew from a prompt (confirmation, override, host name, approval):
+    /// nothing was run.
+    Cancel,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -88,7 +88,8 @@ impl<'a> Session<'a> {
                 AuditEvent::SessionEnd { reason, .. } => session.ended = Some((ts, reason)),
                 AuditEvent::Gate { step, .. }
                 | AuditEvent::Verdict { step, .. }
-                | AuditEvent::Decision { step, .. } => {
+                | AuditEvent::Decision { step, .. }
+                | AuditEvent::ApprovalRequest { step, .. } => {
                     match &record.event {
                         AuditEvent::Decision {
                             decision: DecisionKind::Override { .. },
@@ -486,6 +487,7 @@ fn event_text(event: &AuditEvent) -> String {
                 }
                 DecisionKind::Retry => format!("retry chosen by {by}"),
                 DecisionKind::Rollback => format!("**ROLLBACK** chosen by {by}"),
+                DecisionKind::Cancel => format!("cancelled by {by}: nothing run"),
             }
         }
         AuditEvent::Intent {
@@ -513,6 +515,14 @@ fn event_text(event: &AuditEvent) -> String {
             None => "session resumed".to_string(),
         },
         AuditEvent::SessionEnd { reason, .. } => format!("session ended: {}", inline(reason)),
+        AuditEvent::ApprovalRequest { same_user, .. } => format!(
+            "waits for a second operator's approval ({})",
+            if *same_user {
+                "the operator's own user may approve from a second session"
+            } else {
+                "another Unix user"
+            }
+        ),
     }
 }
 

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use super::model::{Approval, Confirm, Hazard};
+use super::model::{Confirm, Hazard};
 use super::plan::{assess, describe_gate, witness_names, Found};
 use super::procedure::{Gate, Procedure, Step, StepCommand};
 use super::simulate::SimState;
@@ -62,6 +62,24 @@ pub enum Prompt {
     /// The step failed or its outcome is unknown: retry, roll back, skip (with a reason), or
     /// (outcome unknown only) mark it done once checked.
     Recover,
+    /// A two-person step waits for a follower's approval; `same_user` says whether the
+    /// operator's own Unix user may give it from a second session.
+    Approval { same_user: bool },
+}
+
+/// Someone who takes part in a session: the operator, or a follower who approves a step.
+/// `uid` is what tells two people apart; `name` is what the log shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub name: String,
+    pub uid: u32,
+}
+
+impl Person {
+    /// How the log names a person: the user name and the uid it was taken from.
+    pub fn label(&self) -> String {
+        format!("{} (uid {})", self.name, self.uid)
+    }
 }
 
 /// An operator's answer or command.
@@ -78,6 +96,12 @@ pub enum Input {
     Skip(String),
     /// After checking by hand that a step whose outcome was unknown did complete.
     MarkDone(String),
+    /// A follower approved `step`. Who it is comes from the kernel (the owner of the file the
+    /// follower dropped), never from what the follower wrote.
+    Approve {
+        step: String,
+        approver: Person,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -112,7 +136,7 @@ pub struct Engine {
     /// Index into `procedure.hosts` → index into the live ensemble's nodes.
     pub node_of: Vec<Option<usize>>,
     pub prompt: Option<Prompt>,
-    pub operator: String,
+    pub operator: Person,
     /// Commands of the current step not yet released, and those running.
     queue: Vec<StepCommand>,
     running: Vec<u64>,
@@ -120,6 +144,8 @@ pub struct Engine {
     checks: Vec<CheckRun>,
     rolling_back: bool,
     override_reason: Option<String>,
+    /// Who approved the current attempt of a two-person step.
+    approved_by: Option<Person>,
     next_intent: u64,
     /// The last thing to tell the operator.
     pub message: Option<String>,
@@ -199,7 +225,7 @@ impl Engine {
         procedure: Procedure,
         version: ZkVersion,
         node_of: Vec<Option<usize>>,
-        operator: String,
+        operator: Person,
     ) -> Engine {
         let expected = SimState::initial(&procedure);
         Engine {
@@ -215,6 +241,7 @@ impl Engine {
             checks: Vec::new(),
             rolling_back: false,
             override_reason: None,
+            approved_by: None,
             next_intent: 1,
             message: None,
         }
@@ -416,15 +443,21 @@ impl Engine {
                     }
                 }
             }
-            (Status::Pending, Input::Cancel) => {
+            (Status::Pending, Input::Cancel) if self.prompt.is_some() => {
+                effects.push(self.decision(index, DecisionKind::Cancel));
                 self.prompt = None;
                 self.checks.clear();
                 self.override_reason = None;
+                self.approved_by = None;
                 self.message = Some("cancelled: nothing was run".into());
+            }
+            (Status::Pending, Input::Approve { step, approver }) => {
+                self.approve(index, step, approver, live, &mut effects)
             }
             (Status::Failed(_) | Status::OutcomeUnknown(_), Input::Retry) => {
                 effects.push(self.decision(index, DecisionKind::Retry));
                 self.checks.clear();
+                self.approved_by = None;
                 self.set_status(index, Status::Pending, &mut effects);
                 self.prompt = None;
                 self.prepare(index, live, &mut effects);
@@ -472,13 +505,57 @@ impl Engine {
         effects
     }
 
+    /// A follower's approval of the step waiting for one. The operator's own Unix user counts
+    /// only where the runbook allows it: otherwise one person could approve their own step
+    /// from a second terminal. A refusal is recorded too, so the follower sees it.
+    fn approve(
+        &mut self,
+        index: usize,
+        step: String,
+        approver: Person,
+        live: &EnsembleState,
+        effects: &mut Vec<Effect>,
+    ) {
+        let id = self.step(index).id.clone();
+        let refusal = match &self.prompt {
+            Some(Prompt::Approval { .. }) if step != id => {
+                Some(format!("it names step `{step}`, but `{id}` is waiting"))
+            }
+            Some(Prompt::Approval { same_user: false }) if approver.uid == self.operator.uid => {
+                Some(format!(
+                    "{} is the operator's own Unix user, and this step needs another person",
+                    approver.label()
+                ))
+            }
+            Some(Prompt::Approval { .. }) => None,
+            _ => Some("no step is waiting for an approval".into()),
+        };
+        if let Some(why) = refusal {
+            let text = format!(
+                "approval of `{step}` by {} refused: {why}",
+                approver.label()
+            );
+            self.message = Some(text.clone());
+            effects.push(record(AuditEvent::Note { text }, true));
+            return;
+        }
+        effects.push(self.decision(
+            index,
+            DecisionKind::Approve {
+                by: approver.label(),
+            },
+        ));
+        self.message = Some(format!("approved by {}", approver.label()));
+        self.approved_by = Some(approver);
+        self.prompt = None;
+        // Gates and the prediction are checked again: the ensemble may have moved while the
+        // step waited, and the operator confirms what holds now.
+        self.prepare(index, live, effects);
+    }
+
     /// Checks hazards and gates, then asks for what the step needs before it runs.
     fn prepare(&mut self, index: usize, live: &EnsembleState, effects: &mut Vec<Effect>) {
         let step = self.step(index).clone();
-        if step.approval == Some(Approval::TwoPerson) {
-            self.message = Some("this step needs a second operator's approval (`zkpilot follow`), which this console cannot collect yet: nothing was run".into());
-            return;
-        }
         if self.checks.is_empty() {
             let checks: Vec<(usize, usize, String)> = step
                 .gates
@@ -557,6 +634,23 @@ impl Engine {
             self.prompt = Some(Prompt::Override { reasons });
             return;
         }
+        if let Some(approval) = step.approval {
+            if self.approved_by.is_none() {
+                let same_user = approval.allows_same_user();
+                effects.push(record(
+                    AuditEvent::ApprovalRequest {
+                        step: step.id.clone(),
+                        same_user,
+                    },
+                    true,
+                ));
+                self.prompt = Some(Prompt::Approval { same_user });
+                self.message = Some(
+                    "waiting for a second operator's approval: they run `zkpilot follow` on this audit log and press a".into(),
+                );
+                return;
+            }
+        }
         self.prompt = match step.confirm {
             Confirm::None => None,
             Confirm::Yes => Some(Prompt::Confirm),
@@ -576,6 +670,7 @@ impl Engine {
         self.prompt = None;
         self.checks.clear();
         self.override_reason = None;
+        self.approved_by = None;
         self.rolling_back = false;
         self.queue = self.step(index).commands.clone();
         self.set_status(index, Status::Running, effects);
@@ -884,7 +979,7 @@ impl Engine {
             AuditEvent::Decision {
                 step: self.step(index).id.clone(),
                 decision,
-                by: self.operator.clone(),
+                by: self.operator.name.clone(),
             },
             true,
         )

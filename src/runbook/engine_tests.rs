@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::engine::{Effect, Ended, Engine, Input, Prompt, Recorded, Status};
+use super::engine::{Effect, Ended, Engine, Input, Person, Prompt, Recorded, Status};
 use super::procedure::{bind, BindInput};
 use crate::audit::record::{AuditEvent, CommandOutcome, DecisionKind, StepState};
 use crate::ensemble::{EnsembleState, NodeTarget, PollFailure, PollReport};
@@ -53,7 +53,10 @@ fn engine_of(hosts: u64, head: &str, steps: &str) -> Engine {
         procedure,
         ZkVersion::NEWEST,
         (0..hosts as usize).map(Some).collect(),
-        "alice".into(),
+        Person {
+            name: "alice".into(),
+            uid: 1000,
+        },
     )
 }
 
@@ -508,4 +511,138 @@ fn synced_leaves_out_a_voter_the_runbook_keeps_down_but_no_other() {
         .clone()
         .unwrap_err();
     assert_eq!(why, "zk4 is not serving yet");
+}
+
+fn recorded(effects: &[Effect]) -> Vec<&AuditEvent> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Record { event, .. } => Some(event),
+            Effect::Execute { .. } => None,
+        })
+        .collect()
+}
+
+fn person(name: &str, uid: u32) -> Person {
+    Person {
+        name: name.into(),
+        uid,
+    }
+}
+
+fn two_person(approval: &str) -> Engine {
+    engine(&RESTART_ZK1.replace("    run:", &format!("    approval: {approval}\n    run:")))
+}
+
+#[test]
+fn a_two_person_step_waits_for_another_users_approval_before_it_can_be_confirmed() {
+    let mut engine = two_person("two-person");
+    let live = live(&[]);
+    let effects = engine.input(Input::Start, &live);
+    assert!(executes(&effects).is_empty());
+    assert_eq!(engine.prompt, Some(Prompt::Approval { same_user: false }));
+    assert!(recorded(&effects).contains(&&AuditEvent::ApprovalRequest {
+        step: "restart-zk1".into(),
+        same_user: false,
+    }));
+    assert!(
+        engine.input(Input::Confirm, &live).is_empty(),
+        "no confirmation before the approval"
+    );
+
+    let refused = [
+        (
+            "restart-zk2",
+            person("bob", 1001),
+            "names step `restart-zk2`",
+        ),
+        (
+            "restart-zk1",
+            person("alice", 1000),
+            "operator's own Unix user",
+        ),
+    ];
+    for (step, approver, why) in refused {
+        let effects = engine.input(
+            Input::Approve {
+                step: step.into(),
+                approver,
+            },
+            &live,
+        );
+        let [AuditEvent::Note { text }] = recorded(&effects)[..] else {
+            panic!("{effects:?}")
+        };
+        assert!(text.contains("refused") && text.contains(why), "{text}");
+        assert_eq!(engine.prompt, Some(Prompt::Approval { same_user: false }));
+    }
+
+    let effects = engine.input(
+        Input::Approve {
+            step: "restart-zk1".into(),
+            approver: person("bob", 1001),
+        },
+        &live,
+    );
+    assert!(recorded(&effects).contains(&&AuditEvent::Decision {
+        step: "restart-zk1".into(),
+        decision: DecisionKind::Approve {
+            by: "bob (uid 1001)".into()
+        },
+        by: "alice".into(),
+    }));
+    assert!(
+        recorded(&effects)
+            .iter()
+            .any(|e| matches!(e, AuditEvent::Verdict { .. })),
+        "the gates and prediction are checked again after the wait"
+    );
+    assert_eq!(engine.prompt, Some(Prompt::Confirm));
+    assert_eq!(executes(&engine.input(Input::Confirm, &live)), [1]);
+}
+
+#[test]
+fn the_same_user_approves_only_where_the_runbook_allows_it_and_each_attempt_asks_again() {
+    let mut engine = two_person("two-person-same-user");
+    let live = live(&[]);
+    engine.input(Input::Start, &live);
+    assert_eq!(engine.prompt, Some(Prompt::Approval { same_user: true }));
+    let effects = engine.input(Input::Cancel, &live);
+    assert!(recorded(&effects).iter().any(|e| matches!(
+        e,
+        AuditEvent::Decision {
+            decision: DecisionKind::Cancel,
+            ..
+        }
+    )));
+    assert_eq!(engine.prompt, None);
+    let late = engine.input(
+        Input::Approve {
+            step: "restart-zk1".into(),
+            approver: person("alice", 1000),
+        },
+        &live,
+    );
+    assert!(
+        matches!(recorded(&late)[..], [AuditEvent::Note { .. }]),
+        "a cancelled request takes no approval"
+    );
+    engine.input(Input::Start, &live);
+    engine.input(
+        Input::Approve {
+            step: "restart-zk1".into(),
+            approver: person("alice", 1000),
+        },
+        &live,
+    );
+    assert_eq!(engine.prompt, Some(Prompt::Confirm));
+}
+
+#[test]
+fn approval_kinds_are_strict_in_the_runbook() {
+    let text = "name: t\ndescription: d\nsource: s\nhosts: [{name: zk1}]\nsteps:\n  - id: a\n    title: A\n    approval: three-person\n";
+    let err = crate::yaml::from_str::<crate::runbook::model::Runbook>(text, Path::new("rb.yaml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("rb.yaml:8:"), "{err}");
 }

@@ -364,7 +364,17 @@ pub enum Confirm {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Approval {
+    /// A second operator, logged in as another Unix user, approves from `zkpilot follow`.
     TwoPerson,
+    /// As `two-person`, but a second session of the operator's own Unix user counts too: for
+    /// teams that share one service account, and for rehearsals by one person.
+    TwoPersonSameUser,
+}
+
+impl Approval {
+    pub fn allows_same_user(self) -> bool {
+        self == Approval::TwoPersonSameUser
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

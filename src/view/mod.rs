@@ -1,8 +1,10 @@
 //! Rendering only: every function here reads a state and draws it, never changes it.
 
+pub mod asciicast;
 mod detail;
 mod help;
 mod nodes;
+pub mod replay;
 pub mod run;
 mod summary;
 pub mod text;

@@ -9,13 +9,13 @@ use ratatui::Frame;
 use super::text::{age, sanitize, sparkline};
 use super::Look;
 use crate::app::watch::WatchState;
-use crate::ensemble::{Health, NodeState, PollFailure, Support};
+use crate::ensemble::{Health, NodeState, Support};
 use crate::theme::Role;
 use crate::zk::fourlw::Mode;
 use crate::zk::zxid::ZxidLag;
 
-const CARD_WIDTH: u16 = 38;
-const CARD_HEIGHT: u16 = 9;
+pub(crate) const CARD_WIDTH: u16 = 38;
+pub(crate) const CARD_HEIGHT: u16 = 9;
 
 /// Draws the cards that fit, scrolled so the selected one shows; returns the cards per row.
 pub fn draw_cards(frame: &mut Frame, area: Rect, state: &WatchState, look: &Look) -> usize {
@@ -102,7 +102,20 @@ fn draw_card(
         Span::styled(format!(" {label} "), role_style),
         Span::styled(format!("  zxid {zxid}"), text),
     ])];
-    lines.push(Line::from(vec![field("lag"), lag_span(state, index, look)]));
+    let ensemble = &state.ensemble;
+    let leader = ensemble.leader();
+    let lag = lag_span(
+        LagFacts {
+            is_leader: leader == Some(index),
+            serving: node.health.mode().is_some(),
+            lag: ensemble.lag(index),
+            no_writes_this_epoch: leader
+                .and_then(|l| ensemble.nodes[l].zxid())
+                .is_some_and(|z| z.counter() == 0),
+        },
+        look,
+    );
+    lines.push(Line::from(vec![field("lag"), lag]));
     if let Some(srvr) = &node.srvr {
         let l = &srvr.latency;
         lines.push(Line::from(vec![
@@ -147,37 +160,39 @@ fn draw_card(
 
 /// The role as the operator reads it, and the theme role that colours it.
 pub fn role_label(health: &Health) -> (String, Role) {
-    match health {
-        Health::Unknown => ("…".into(), Role::Muted),
-        Health::Serving(Mode::Leader) => ("LEADER".into(), Role::Leader),
-        Health::Serving(Mode::Follower) => ("follower".into(), Role::Follower),
-        Health::Serving(Mode::Observer) => ("observer".into(), Role::Observer),
-        Health::Serving(Mode::Standalone) => ("standalone".into(), Role::Standalone),
-        Health::Serving(Mode::ReadOnly) => ("read-only".into(), Role::Looking),
-        Health::NotServing => ("LOOKING / not serving".into(), Role::Looking),
-        Health::Unparsable(_) => ("unreadable answer".into(), Role::Warning),
-        Health::Down(PollFailure::Refused) => ("DOWN (refused)".into(), Role::Down),
-        Health::Down(PollFailure::Timeout) => ("DOWN (timeout)".into(), Role::Down),
-        Health::Down(PollFailure::Io(_)) => ("DOWN".into(), Role::Down),
-    }
+    let role = match health {
+        Health::Unknown => Role::Muted,
+        Health::Serving(Mode::Leader) => Role::Leader,
+        Health::Serving(Mode::Follower) => Role::Follower,
+        Health::Serving(Mode::Observer) => Role::Observer,
+        Health::Serving(Mode::Standalone) => Role::Standalone,
+        Health::Serving(Mode::ReadOnly) | Health::NotServing => Role::Looking,
+        Health::Unparsable(_) => Role::Warning,
+        Health::Down(_) => Role::Down,
+    };
+    (health.label().to_string(), role)
 }
 
-fn lag_span<'a>(state: &WatchState, index: usize, look: &Look) -> Span<'a> {
-    let leader = state.ensemble.leader();
-    if leader == Some(index) {
+/// What the lag line of a card is drawn from, live or recorded.
+pub struct LagFacts {
+    pub is_leader: bool,
+    pub serving: bool,
+    pub lag: Option<ZxidLag>,
+    /// The leader's zxid counter is 0: nothing was written since the last election.
+    pub no_writes_this_epoch: bool,
+}
+
+pub fn lag_span<'a>(facts: LagFacts, look: &Look) -> Span<'a> {
+    if facts.is_leader {
         return Span::styled("— (leader)", look.style(Role::Muted));
     }
-    let serving = state.ensemble.nodes[index].health.mode().is_some();
-    if !serving {
+    if !facts.serving {
         return Span::styled("- (not serving)", look.style(Role::Muted));
     }
     // A learner reports the last zxid it applied, so right after an election with no write
     // since, it still shows the old epoch although it is in sync.
-    let no_writes_this_epoch = leader
-        .and_then(|l| state.ensemble.nodes[l].zxid())
-        .is_some_and(|z| z.counter() == 0);
-    match state.ensemble.lag(index) {
-        Some(ZxidLag::OlderEpoch { .. }) if no_writes_this_epoch => Span::styled(
+    match facts.lag {
+        Some(ZxidLag::OlderEpoch { .. }) if facts.no_writes_this_epoch => Span::styled(
             format!("{} caught up (no writes yet)", look.symbols.ok),
             look.style(Role::Ok),
         ),

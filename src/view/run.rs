@@ -9,6 +9,7 @@ use ratatui::Frame;
 use super::text::sanitize;
 use super::{nodes, summary, Look};
 use crate::app::run::{stream_mark, RunState, Typing};
+use crate::audit::record::StepState;
 use crate::runbook::engine::{Prompt, Status};
 use crate::runbook::plan::describe_gate;
 use crate::theme::Role;
@@ -36,54 +37,78 @@ pub fn draw_run(frame: &mut Frame, state: &mut RunState, look: &Look) {
     }
 }
 
-fn status_mark(status: &Status, look: &Look) -> (String, Role) {
+/// A step's state as a mark and its colour: the same in `run`, `replay` and `follow`.
+pub fn state_mark(state: StepState, look: &Look) -> (String, Role) {
     let s = &look.symbols;
-    match status {
-        Status::Pending => ("·".into(), Role::Muted),
-        Status::Running => ("▶".into(), Role::Accent),
-        Status::Waiting { .. } => ("…".into(), Role::Accent),
-        Status::Done => (s.ok.into(), Role::Ok),
-        Status::Failed(_) => (s.bad.into(), Role::Down),
-        Status::Skipped(_) => ("-".into(), Role::Warning),
-        Status::OutcomeUnknown(_) => ("?".into(), Role::Danger),
+    match state {
+        StepState::Pending => ("·".into(), Role::Muted),
+        StepState::Running => ("▶".into(), Role::Accent),
+        StepState::Waiting => ("…".into(), Role::Accent),
+        StepState::Done => (s.ok.into(), Role::Ok),
+        StepState::Failed => (s.bad.into(), Role::Down),
+        StepState::Skipped => ("-".into(), Role::Warning),
+        StepState::OutcomeUnknown => ("?".into(), Role::Danger),
     }
 }
 
-fn status_word(status: &Status) -> &'static str {
-    match status {
-        Status::Pending => "pending",
-        Status::Running => "running",
-        Status::Waiting { .. } => "waiting",
-        Status::Done => "done",
-        Status::Failed(_) => "FAILED",
-        Status::Skipped(_) => "skipped",
-        Status::OutcomeUnknown(_) => "OUTCOME UNKNOWN",
+pub fn state_word(state: StepState) -> &'static str {
+    match state {
+        StepState::Pending => "pending",
+        StepState::Running => "running",
+        StepState::Waiting => "waiting",
+        StepState::Done => "done",
+        StepState::Failed => "FAILED",
+        StepState::Skipped => "skipped",
+        StepState::OutcomeUnknown => "OUTCOME UNKNOWN",
     }
 }
 
 fn draw_steps(frame: &mut Frame, area: Rect, state: &RunState, look: &Look) {
-    let current = state.engine.current();
-    let lines: Vec<Line> = state
+    let rows: Vec<(&str, StepState)> = state
         .engine
         .procedure
         .steps
         .iter()
         .zip(&state.engine.status)
+        .map(|(step, status)| (step.id.as_str(), status.audit_state()))
+        .collect();
+    draw_step_list(
+        frame,
+        area,
+        &state.engine.procedure.name,
+        &rows,
+        (state.engine.current(), Some(state.selected)),
+        look,
+    );
+}
+
+/// The step list: a mark, the id and the state of each step; `(current, selected)` are
+/// the step the session is at and the one shown on the right.
+pub fn draw_step_list(
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    rows: &[(&str, StepState)],
+    (current, selected): (Option<usize>, Option<usize>),
+    look: &Look,
+) {
+    let lines: Vec<Line> = rows
+        .iter()
         .enumerate()
-        .map(|(i, (step, status))| {
-            let (mark, role) = status_mark(status, look);
+        .map(|(i, (id, state))| {
+            let (mark, role) = state_mark(*state, look);
             let mut style = look.style(if Some(i) == current {
                 Role::Title
             } else {
                 Role::Text
             });
-            if i == state.selected {
+            if Some(i) == selected {
                 style = style.patch(look.style(Role::Selected));
             }
             Line::from(vec![
                 Span::styled(format!(" {mark} "), look.style(role)),
-                Span::styled(format!("{:<22}", step.id), style),
-                Span::styled(format!(" {}", status_word(status)), look.style(role)),
+                Span::styled(format!("{:<22}", sanitize(id)), style),
+                Span::styled(format!(" {}", state_word(*state)), look.style(role)),
             ])
         })
         .collect();
@@ -91,7 +116,7 @@ fn draw_steps(frame: &mut Frame, area: Rect, state: &RunState, look: &Look) {
         .borders(Borders::ALL)
         .border_style(look.style(Role::Border))
         .title(Span::styled(
-            format!(" {} ", state.engine.procedure.name),
+            format!(" {} ", sanitize(title)),
             look.style(Role::Title),
         ));
     frame.render_widget(Paragraph::new(lines).block(block), area);
@@ -239,21 +264,40 @@ fn mask(text: &str, secrets: &[String]) -> String {
 }
 
 fn draw_output(frame: &mut Frame, area: Rect, state: &RunState, look: &Look) {
-    let rows = usize::from(area.height.saturating_sub(2));
-    let lines: Vec<Line> = state
+    let secrets = &state.engine.procedure.secrets;
+    let lines: Vec<(&str, &str, String)> = state
         .output
         .iter()
-        .skip(state.output.len().saturating_sub(rows))
         .map(|(_, line)| {
+            (
+                stream_mark(line.stream),
+                line.host.as_str(),
+                mask(&line.text, secrets),
+            )
+        })
+        .collect();
+    draw_output_lines(frame, area, &lines, look);
+}
+
+/// The output pane: the last lines that fit, each as (stream mark, host, text). The text came
+/// from a remote host and is escaped here.
+pub fn draw_output_lines(
+    frame: &mut Frame,
+    area: Rect,
+    output: &[(&str, &str, String)],
+    look: &Look,
+) {
+    let rows = usize::from(area.height.saturating_sub(2));
+    let lines: Vec<Line> = output
+        .iter()
+        .skip(output.len().saturating_sub(rows))
+        .map(|(mark, host, text)| {
             Line::from(vec![
                 Span::styled(
-                    format!("{}{:<6} ", stream_mark(line.stream), line.host),
+                    format!("{mark}{:<6} ", sanitize(host)),
                     look.style(Role::Muted),
                 ),
-                Span::styled(
-                    sanitize(&mask(&line.text, &state.engine.procedure.secrets)),
-                    look.style(Role::Text),
-                ),
+                Span::styled(sanitize(text), look.style(Role::Text)),
             ])
         })
         .collect();
@@ -301,6 +345,17 @@ fn draw_bar(frame: &mut Frame, area: Rect, state: &RunState, look: &Look) {
             format!("type {host} to run"),
             look.style(Role::Warning),
         )],
+        (None, Some(Prompt::Approval { same_user })) => {
+            let mut spans = vec![Span::styled(
+                format!(
+                    "WAITING FOR APPROVAL: a second operator{} runs `zkpilot follow` on this audit log and presses a ",
+                    if *same_user { " (or you, in another session)" } else { "" }
+                ),
+                look.style(Role::Warning),
+            )];
+            spans.extend(key("c", "cancel"));
+            spans
+        }
         (None, Some(Prompt::Recover)) => [
             key("R", "retry"),
             key("b", "roll back"),
@@ -350,6 +405,10 @@ fn draw_help(frame: &mut Frame, area: Rect, look: &Look) {
         (
             "o",
             "override a blocked step with a typed reason (recorded)",
+        ),
+        (
+            "c",
+            "cancel a step waiting for a second operator's approval",
         ),
         (
             "R / b / s / d",

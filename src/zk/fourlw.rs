@@ -220,7 +220,7 @@ fn answer<T>(
 }
 
 /// What a server says it is: the `Mode:` of `srvr`/`stat` and `zk_server_state` of `mntr`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Mode {
     #[serde(rename = "leader")]
     Leader,

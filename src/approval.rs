@@ -1,0 +1,404 @@
+//! Adapter: the channel through which a follower approves a two-person step.
+//!
+//! The audit log is 0600 and locked by the one console that writes it, so a follower cannot
+//! write to it. Instead the console keeps an inbox next to the log, `LOG.approvals/`, mode
+//! 1733: anyone who can reach it may create a file there, nobody but its owner may list it, and
+//! the sticky bit keeps users from removing each other's files. A follower drops one small
+//! JSON file naming the step and the head hash of the log it saw. The console reads who
+//! approved from the file's owner — the kernel's word, not the file's content — and the engine
+//! decides whether that person may approve; the decision goes into the log.
+//!
+//! Identity under sudo: a console run through `sudo` acts for the person in `SUDO_UID`, and a
+//! follower run through `sudo` (the way a partner reads a log of another user) drops to
+//! `SUDO_UID`/`SUDO_GID` right after it has opened the log and the inbox, so the files it
+//! drops are owned by that person. `SUDO_UID` is believed only by a process whose real uid
+//! is root, who could act as anyone anyway.
+
+use std::ffi::{CStr, CString, OsStr};
+use std::fs::{DirBuilder, File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::audit::RecordHash;
+use crate::runbook::engine::Person;
+
+/// The inbox's mode: sticky, rwx for its owner, write and search (no listing) for others.
+const INBOX_MODE: u32 = 0o1733;
+/// An approval is a step id and a hash: anything larger is not one.
+const MAX_FILE: u64 = 4096;
+/// Files read per look, so a flood cannot stall the console.
+const MAX_PER_LOOK: usize = 8;
+const SUFFIX: &str = ".json";
+
+/// What a follower writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalFile {
+    pub step: String,
+    /// The hash of the last record the follower had verified when it approved.
+    pub head: RecordHash,
+}
+
+/// One file taken from the inbox: who dropped it and what it says (or why it says nothing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dropped {
+    pub owner: Person,
+    pub content: Result<ApprovalFile, String>,
+}
+
+/// `LOG.approvals`, beside the log.
+pub fn inbox_path(log: &Path) -> PathBuf {
+    let mut name = log.as_os_str().to_os_string();
+    name.push(".approvals");
+    PathBuf::from(name)
+}
+
+/// The console's side: created when the session starts, emptied and removed when it ends.
+#[derive(Debug)]
+pub struct Inbox {
+    path: PathBuf,
+}
+
+impl Inbox {
+    /// Creates the inbox, or takes over one a crashed session of this log left behind after
+    /// checking it is a real directory of ours (not a symlink planted by someone else).
+    pub fn create(log: &Path) -> Result<Inbox, String> {
+        let path = inbox_path(log);
+        let made = DirBuilder::new().mode(0o700).create(&path);
+        if let Err(e) = made {
+            if e.kind() != std::io::ErrorKind::AlreadyExists {
+                return Err(format!(
+                    "cannot create the approvals inbox {}: {e}",
+                    path.display()
+                ));
+            }
+        }
+        let meta = std::fs::symlink_metadata(&path)
+            .map_err(|e| format!("cannot inspect {}: {e}", path.display()))?;
+        // SAFETY: geteuid(2) cannot fail and touches no memory.
+        let me = unsafe { libc::geteuid() };
+        if !meta.file_type().is_dir() || meta.uid() != me {
+            return Err(format!(
+                "{} exists but is not a directory of this user: remove it, it is not the approvals inbox of this log",
+                path.display()
+            ));
+        }
+        // The umask applied to mkdir cannot be trusted to leave the bits others need.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(INBOX_MODE))
+            .map_err(|e| format!("cannot set the mode of {}: {e}", path.display()))?;
+        Ok(Inbox { path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Takes up to `MAX_PER_LOOK` finished files out of the inbox. Every file looked at is
+    /// removed, read or not, so none is counted twice. Files still being written (a follower
+    /// renames its file to `*.json` only when complete) are left alone.
+    pub fn take(&self) -> Vec<Dropped> {
+        let Ok(entries) = std::fs::read_dir(&self.path) else {
+            return Vec::new();
+        };
+        let mut taken = Vec::new();
+        for entry in entries.flatten() {
+            if taken.len() == MAX_PER_LOOK {
+                break;
+            }
+            let name = entry.file_name();
+            if !name.as_bytes().ends_with(SUFFIX.as_bytes()) {
+                continue;
+            }
+            let path = entry.path();
+            if let Some(dropped) = read_dropped(&path) {
+                taken.push(dropped);
+            }
+            let _ = std::fs::remove_file(&path);
+        }
+        taken
+    }
+
+    /// Removes what is left and the inbox itself: a closed session takes no approvals.
+    pub fn close(self) {
+        if let Ok(entries) = std::fs::read_dir(&self.path) {
+            for entry in entries.flatten() {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        let _ = std::fs::remove_dir(&self.path);
+    }
+}
+
+/// Reads one dropped file without following a symlink, without blocking on a FIFO, and only
+/// if it is a small regular file with one link (a hard link to someone else's file is not a
+/// file its owner dropped). Content problems are reported without quoting the content.
+fn read_dropped(path: &Path) -> Option<Dropped> {
+    let mut file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.file_type().is_file() || meta.nlink() != 1 {
+        return None;
+    }
+    let owner = person_of(meta.uid());
+    if meta.len() > MAX_FILE {
+        return Some(Dropped {
+            owner,
+            content: Err("the file is larger than an approval".into()),
+        });
+    }
+    let mut bytes = Vec::new();
+    let content = match Read::by_ref(&mut file)
+        .take(MAX_FILE)
+        .read_to_end(&mut bytes)
+    {
+        Ok(_) => serde_json::from_slice::<ApprovalFile>(&bytes)
+            .map_err(|_| "the file is not an approval (expected {\"step\", \"head\"})".into()),
+        Err(e) => Err(format!("the file cannot be read: {e}")),
+    };
+    Some(Dropped { owner, content })
+}
+
+/// The follower's side: the inbox opened once, before privileges are dropped, so a partner who
+/// reads the log through sudo can still reach an inbox under a directory closed to them.
+#[derive(Debug)]
+pub struct Outbox {
+    dir: File,
+    path: PathBuf,
+}
+
+impl Outbox {
+    pub fn open(log: &Path) -> Result<Outbox, String> {
+        let path = inbox_path(log);
+        let dir = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(|e| {
+                format!(
+                    "no approvals inbox at {} ({e}): the console of this session takes no approvals",
+                    path.display()
+                )
+            })?;
+        Ok(Outbox { dir, path })
+    }
+
+    /// Writes the approval under a private name and renames it to `*.json` once complete, so
+    /// the console never reads half a file. Returns the file's name.
+    pub fn drop_approval(&self, approval: &ApprovalFile) -> Result<String, String> {
+        let bytes = serde_json::to_vec(approval).map_err(|e| e.to_string())?;
+        // SAFETY: getpid(2) and geteuid(2) cannot fail and touch no memory.
+        let (pid, uid) = unsafe { (libc::getpid(), libc::geteuid()) };
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let stem = format!("approval-{uid}-{pid}-{nanos}");
+        let partial = c_name(&format!(".{stem}.partial"))?;
+        let done = format!("{stem}{SUFFIX}");
+        let done_c = c_name(&done)?;
+        let failed = |what: &str| {
+            format!(
+                "cannot {what} in {}: {}",
+                self.path.display(),
+                std::io::Error::last_os_error()
+            )
+        };
+        // SAFETY: `partial` is a NUL-terminated name and the directory descriptor is open for
+        // the life of `self`; openat returns a new descriptor we own or -1.
+        let fd = unsafe {
+            libc::openat(
+                self.dir.as_raw_fd(),
+                partial.as_ptr(),
+                libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+                0o644 as libc::c_uint,
+            )
+        };
+        if fd < 0 {
+            return Err(failed("create the approval"));
+        }
+        // SAFETY: `fd` was just returned by openat and is owned by nobody else.
+        let mut file = unsafe { File::from_raw_fd(fd) };
+        file.write_all(&bytes)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| format!("cannot write the approval: {e}"))?;
+        drop(file);
+        // SAFETY: both names are NUL-terminated and the directory descriptor is open.
+        let renamed = unsafe {
+            libc::renameat(
+                self.dir.as_raw_fd(),
+                partial.as_ptr(),
+                self.dir.as_raw_fd(),
+                done_c.as_ptr(),
+            )
+        };
+        if renamed != 0 {
+            return Err(failed("finish the approval"));
+        }
+        Ok(done)
+    }
+}
+
+fn c_name(name: &str) -> Result<CString, String> {
+    CString::new(OsStr::new(name).as_bytes()).map_err(|e| e.to_string())
+}
+
+/// The person at the keyboard: the real user, or under sudo the user who ran sudo.
+pub fn current_person() -> Person {
+    // SAFETY: getuid(2) cannot fail and touches no memory.
+    let real = unsafe { libc::getuid() };
+    let uid = match (real, sudo_ids()) {
+        (0, Some((uid, _))) => uid,
+        _ => real,
+    };
+    person_of(uid)
+}
+
+fn sudo_ids() -> Option<(u32, u32)> {
+    let id = |name: &str| std::env::var(name).ok()?.parse::<u32>().ok();
+    Some((id("SUDO_UID")?, id("SUDO_GID")?))
+}
+
+/// A follower started through sudo becomes the person who ran sudo: the approvals it drops are
+/// then theirs, and nothing else it does runs as root. Returns who it now is.
+pub fn drop_to_sudo_user() -> Result<Person, String> {
+    // SAFETY: getuid(2) cannot fail and touches no memory.
+    let real = unsafe { libc::getuid() };
+    let Some((uid, gid)) = sudo_ids().filter(|(uid, _)| real == 0 && *uid != 0) else {
+        return Ok(current_person());
+    };
+    // SAFETY: plain system calls on integers; setgroups with a count of 0 reads no memory.
+    // glibc applies set*id to every thread of the process.
+    let dropped = unsafe {
+        libc::setgroups(0, std::ptr::null()) == 0
+            && libc::setresgid(gid, gid, gid) == 0
+            && libc::setresuid(uid, uid, uid) == 0
+    };
+    // SAFETY: getuid(2)/geteuid(2) cannot fail and touch no memory.
+    let now = unsafe { (libc::getuid(), libc::geteuid()) };
+    if !dropped || now != (uid, uid) {
+        return Err(format!(
+            "cannot become uid {uid} (SUDO_UID): {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(person_of(uid))
+}
+
+/// The user name of `uid` from the password database, else the number alone.
+pub fn person_of(uid: u32) -> Person {
+    let mut buffer = vec![0 as libc::c_char; 4096];
+    // SAFETY: an all-zero passwd is a valid value to be overwritten by getpwuid_r.
+    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer refers to live memory of the stated size; on success `found`
+    // points to `entry`, whose strings point into `buffer`, both alive while read below.
+    let status = unsafe {
+        libc::getpwuid_r(
+            uid,
+            &mut entry,
+            buffer.as_mut_ptr(),
+            buffer.len(),
+            &mut found,
+        )
+    };
+    let name = if status == 0 && !found.is_null() && !entry.pw_name.is_null() {
+        // SAFETY: getpwuid_r filled `entry.pw_name` with a NUL-terminated string in `buffer`.
+        unsafe { CStr::from_ptr(entry.pw_name) }
+            .to_string_lossy()
+            .into_owned()
+    } else {
+        format!("uid-{uid}")
+    };
+    Person { name, uid }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("zkpilot-approval-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_dropped_approval_is_taken_once_with_its_owner() {
+        let dir = scratch("take");
+        let log = dir.join("session.jsonl");
+        let inbox = Inbox::create(&log).unwrap();
+        let mode = std::fs::metadata(inbox.path())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o7777, INBOX_MODE);
+        let approval = ApprovalFile {
+            step: "restart-leader".into(),
+            head: RecordHash::of_line(b"x"),
+        };
+        Outbox::open(&log)
+            .unwrap()
+            .drop_approval(&approval)
+            .unwrap();
+        let taken = inbox.take();
+        assert_eq!(taken.len(), 1);
+        assert_eq!(taken[0].content, Ok(approval));
+        // SAFETY: geteuid(2) cannot fail.
+        assert_eq!(taken[0].owner.uid, unsafe { libc::geteuid() });
+        assert!(inbox.take().is_empty(), "taken files are gone");
+        inbox.close();
+        assert!(!inbox_path(&log).exists());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn junk_symlinks_fifos_and_partial_files_are_never_believed() {
+        let dir = scratch("junk");
+        let log = dir.join("session.jsonl");
+        let inbox = Inbox::create(&log).unwrap();
+        let secret = dir.join("secret");
+        std::fs::write(&secret, "{\"step\":\"x\",\"head\":\"00\"}").unwrap();
+        std::os::unix::fs::symlink(&secret, inbox.path().join("link.json")).unwrap();
+        let fifo = CString::new(inbox.path().join("pipe.json").as_os_str().as_bytes()).unwrap();
+        // SAFETY: a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        std::fs::write(inbox.path().join("junk.json"), "rm -rf /").unwrap();
+        std::fs::write(inbox.path().join(".half.partial"), "{").unwrap();
+        let taken = inbox.take();
+        assert_eq!(taken.len(), 1, "only the regular file: {taken:?}");
+        assert!(taken[0]
+            .content
+            .as_ref()
+            .unwrap_err()
+            .contains("not an approval"));
+        assert!(!taken[0].content.as_ref().unwrap_err().contains("rm"));
+        assert!(inbox.path().join(".half.partial").exists());
+        assert!(secret.exists(), "the symlink's target is untouched");
+        inbox.close();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_inbox_path_that_is_a_symlink_is_refused() {
+        let dir = scratch("planted");
+        let log = dir.join("session.jsonl");
+        std::os::unix::fs::symlink(&dir, inbox_path(&log)).unwrap();
+        assert!(Inbox::create(&log).unwrap_err().contains("not a directory"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn root_is_named() {
+        assert_eq!(person_of(0).name, "root");
+        assert_eq!(person_of(0).label(), "root (uid 0)");
+    }
+}

@@ -38,3 +38,28 @@ pub fn draw(frame: &mut Frame, area: Rect, look: &Look) {
     frame.render_widget(Clear, popup);
     frame.render_widget(Paragraph::new(lines).block(block), popup);
 }
+
+/// A boxed list of keys and what they do over `popup`, for the run and replay screens.
+pub fn key_popup<'a>(
+    frame: &mut Frame,
+    popup: Rect,
+    rows: impl Iterator<Item = &'a (&'a str, &'a str)>,
+    key_width: usize,
+    title: &str,
+    look: &Look,
+) {
+    let lines: Vec<Line> = rows
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(format!(" {k:<key_width$}"), look.style(Role::Accent)),
+                Span::styled(*what, look.style(Role::Text)),
+            ])
+        })
+        .collect();
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(look.style(Role::Accent))
+        .title(title.to_string());
+    frame.render_widget(Clear, popup);
+    frame.render_widget(Paragraph::new(lines).block(block), popup);
+}

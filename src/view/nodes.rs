@@ -41,19 +41,7 @@ pub fn draw_cards(frame: &mut Frame, area: Rect, state: &WatchState, look: &Look
         .saturating_sub((first_row + rows_visible) * columns);
     if first_row > 0 || hidden > 0 {
         let note = format!(" {} more above, {hidden} below ", first_row * columns);
-        let width = u16::try_from(note.chars().count())
-            .unwrap_or(0)
-            .min(area.width);
-        let at = Rect::new(
-            area.right().saturating_sub(width),
-            area.bottom().saturating_sub(1),
-            width,
-            1,
-        );
-        frame.render_widget(
-            Paragraph::new(Span::styled(note, look.style(Role::Muted))),
-            at,
-        );
+        corner_note(frame, area, note, look);
     }
     columns
 }
@@ -262,4 +250,21 @@ fn sync_line<'a>(node: &NodeState, look: &Look) -> Line<'a> {
             look.style(if healthy { Role::Ok } else { Role::Warning }),
         ),
     ])
+}
+
+/// A muted note in the bottom right corner of `area`: what does not fit on the screen.
+pub(super) fn corner_note(frame: &mut Frame, area: Rect, note: String, look: &Look) {
+    let width = u16::try_from(note.chars().count())
+        .unwrap_or(0)
+        .min(area.width);
+    let at = Rect::new(
+        area.right().saturating_sub(width),
+        area.bottom().saturating_sub(1),
+        width,
+        1,
+    );
+    frame.render_widget(
+        Paragraph::new(Span::styled(note, look.style(Role::Muted))),
+        at,
+    );
 }

@@ -6,7 +6,7 @@
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::nodes::{lag_span, role_label, LagFacts, CARD_HEIGHT, CARD_WIDTH};
@@ -198,19 +198,7 @@ fn draw_cards(frame: &mut Frame, area: Rect, state: &ReplayState, look: &Look) {
     let hidden = state.nodes.len().saturating_sub(columns);
     if hidden > 0 {
         let note = format!(" {hidden} more nodes not shown: widen the terminal ");
-        let width = u16::try_from(note.chars().count())
-            .unwrap_or(0)
-            .min(area.width);
-        let at = Rect::new(
-            area.right().saturating_sub(width),
-            area.bottom().saturating_sub(1),
-            width,
-            1,
-        );
-        frame.render_widget(
-            Paragraph::new(Span::styled(note, look.style(Role::Muted))),
-            at,
-        );
+        super::nodes::corner_note(frame, area, note, look);
     }
 }
 
@@ -515,22 +503,15 @@ fn draw_help(frame: &mut Frame, area: Rect, mode: Mode, look: &Look) {
         16,
     )
     .intersection(area);
-    let lines: Vec<Line> = HELP
-        .iter()
-        .filter(|(k, _)| *k != "a" || matches!(mode, Mode::Follow { .. }))
-        .map(|(k, what)| {
-            Line::from(vec![
-                Span::styled(format!(" {k:<8}"), look.style(Role::Accent)),
-                Span::styled(*what, look.style(Role::Text)),
-            ])
-        })
-        .collect();
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(look.style(Role::Accent))
-        .title(" keys (read-only: nothing here runs a command) ");
-    frame.render_widget(Clear, popup);
-    frame.render_widget(Paragraph::new(lines).block(block), popup);
+    super::help::key_popup(
+        frame,
+        popup,
+        HELP.iter()
+            .filter(|(k, _)| *k != "a" || matches!(mode, Mode::Follow { .. })),
+        8,
+        " keys (read-only: nothing here runs a command) ",
+        look,
+    );
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::text::sanitize;
@@ -428,19 +428,5 @@ fn draw_help(frame: &mut Frame, area: Rect, look: &Look) {
         11,
     )
     .intersection(area);
-    let lines: Vec<Line> = rows
-        .iter()
-        .map(|(k, what)| {
-            Line::from(vec![
-                Span::styled(format!(" {k:<14}"), look.style(Role::Accent)),
-                Span::styled(*what, look.style(Role::Text)),
-            ])
-        })
-        .collect();
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(look.style(Role::Accent))
-        .title(" keys ");
-    frame.render_widget(Clear, popup);
-    frame.render_widget(Paragraph::new(lines).block(block), popup);
+    super::help::key_popup(frame, popup, rows.iter(), 14, " keys ", look);
 }

@@ -525,6 +525,21 @@ pub enum StepState {
     OutcomeUnknown,
 }
 
+impl StepState {
+    /// How the screens and reports name the state; the ones that need a person shout.
+    pub fn word(self) -> &'static str {
+        match self {
+            StepState::Pending => "pending",
+            StepState::Running => "running",
+            StepState::Waiting => "waiting",
+            StepState::Done => "done",
+            StepState::Failed => "FAILED",
+            StepState::Skipped => "skipped",
+            StepState::OutcomeUnknown => "OUTCOME UNKNOWN",
+        }
+    }
+}
+
 /// Values the runbook marks as secret. Longest first, so a secret that contains another is
 /// masked whole rather than leaving its remainder in the log.
 #[derive(Clone, Default)]

@@ -45,7 +45,7 @@ pub fn render_text(records: &[AuditRecord], verification: &Verification) -> Stri
             out,
             "  {}: {}",
             sanitize(&step.id),
-            step.state.map_or("not started", state_word)
+            step.state.map_or("not started", StepState::word)
         );
         for gate in &step.gates {
             let _ = writeln!(
@@ -111,18 +111,6 @@ pub fn verification_line(verification: &Verification) -> String {
             "verified so far: {} records, head {}",
             head.records, head.hash
         ),
-    }
-}
-
-pub fn state_word(state: StepState) -> &'static str {
-    match state {
-        StepState::Pending => "pending",
-        StepState::Running => "running",
-        StepState::Waiting => "waiting",
-        StepState::Done => "done",
-        StepState::Failed => "FAILED",
-        StepState::Skipped => "skipped",
-        StepState::OutcomeUnknown => "OUTCOME UNKNOWN",
     }
 }
 
@@ -207,7 +195,7 @@ fn timeline_text(record: &AuditRecord) -> Option<String> {
             };
             format!("  command {intent}: {}", result_text(&shown))
         }
-        AuditEvent::Step { step, state } => format!("{step}: {}", state_word(*state)),
+        AuditEvent::Step { step, state } => format!("{step}: {}", state.word()),
         AuditEvent::Note { text } => format!("note: {text}"),
         AuditEvent::Resume { torn_line } => match torn_line {
             Some(line) => format!("session resumed after a crash (line {line} was torn)"),

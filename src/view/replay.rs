@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::nodes::{lag_span, role_label, LagFacts, CARD_HEIGHT, CARD_WIDTH};
-use super::run::{draw_output_lines, draw_step_list, state_mark, state_word};
+use super::run::{draw_output_lines, draw_step_list, state_mark};
 use super::text::sanitize;
 use super::Look;
 use crate::audit::record::{CommandOutcome, OutputStream, StepState};
@@ -273,7 +273,7 @@ fn draw_step(frame: &mut Frame, area: Rect, player: &Player, look: &Look) {
     let state = step.state.unwrap_or(StepState::Pending);
     let (_, role) = state_mark(state, look);
     let mut lines = vec![Line::from(Span::styled(
-        state_word(state).to_string(),
+        state.word().to_string(),
         look.style(role),
     ))];
     if let Some(same_user) = step.awaiting_approval {

@@ -51,18 +51,6 @@ pub fn state_mark(state: StepState, look: &Look) -> (String, Role) {
     }
 }
 
-pub fn state_word(state: StepState) -> &'static str {
-    match state {
-        StepState::Pending => "pending",
-        StepState::Running => "running",
-        StepState::Waiting => "waiting",
-        StepState::Done => "done",
-        StepState::Failed => "FAILED",
-        StepState::Skipped => "skipped",
-        StepState::OutcomeUnknown => "OUTCOME UNKNOWN",
-    }
-}
-
 fn draw_steps(frame: &mut Frame, area: Rect, state: &RunState, look: &Look) {
     let rows: Vec<(&str, StepState)> = state
         .engine
@@ -108,7 +96,7 @@ pub fn draw_step_list(
             Line::from(vec![
                 Span::styled(format!(" {mark} "), look.style(role)),
                 Span::styled(format!("{:<22}", sanitize(id)), style),
-                Span::styled(format!(" {}", state_word(*state)), look.style(role)),
+                Span::styled(format!(" {}", state.word()), look.style(role)),
             ])
         })
         .collect();

@@ -22,31 +22,60 @@ fn view_size(client: &str) -> usize {
 }
 
 #[test]
-fn split_brain_free_expansion_grows_three_to_five_with_one_leader() {
-    let sandbox = Sandbox::up(3, 0, 2);
-    let hosts = ["zk1", "zk2", "zk3", "zk4", "zk5"];
+fn split_brain_free_migration_grows_to_five_and_replaces_every_original_host() {
+    let sandbox = Sandbox::up(3, 0, 5);
+    let hosts = ["zk1", "zk2", "zk3", "zk4", "zk5", "zk6", "zk7", "zk8"];
+    let originals = &hosts[..3];
+    let last = &hosts[3..];
     let rehearsal = rehearse(
         &sandbox,
         &project_file("runbooks/split-brain-free-expand.yaml"),
         &["--yes"],
-        &hosts[..3],
+        &hosts,
         &hosts,
     );
     rehearsal.assert_succeeded();
-    let modes = sandbox.wait_for_modes(&hosts, Duration::from_secs(30), |m| {
+    sandbox.wait_for_modes(last, Duration::from_secs(30), |m| {
         m.iter().filter(|x| *x == "leader").count() == 1
             && m.iter().filter(|x| *x == "follower").count() == 4
     });
-    assert_eq!(modes.len(), 5);
-    for host in hosts {
-        assert_eq!(
-            view_size(&sandbox.client(host)),
-            5,
-            "{host} runs the five-server view"
-        );
+    for host in originals {
+        assert_eq!(mode(&sandbox.client(host)), "down", "{host} was replaced");
     }
-    assert_eq!(most_leaders(&rehearsal.samples, &[0, 1, 2, 3, 4]), 1);
-    rehearsal.assert_no_acknowledged_write_lost();
+    for host in last {
+        let conf = ask(&sandbox.client(host), "conf").unwrap_or_default();
+        assert_eq!(view_size(&sandbox.client(host)), 5, "{host}: {conf}");
+        for original in originals {
+            let address = sandbox.client(original).replace(":2181", ":2888");
+            assert!(
+                !conf.contains(&address),
+                "{host} still names {original}: {conf}"
+            );
+        }
+    }
+    // The replacements took over the ids 1 to 3: every id is served by one of the five.
+    let mut ids: Vec<u64> = last
+        .iter()
+        .filter_map(|h| {
+            let conf = ask(&sandbox.client(h), "conf").unwrap_or_default();
+            conf.lines()
+                .find_map(|l| l.strip_prefix("serverId="))
+                .and_then(|id| id.trim().parse().ok())
+        })
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [1, 2, 3, 4, 5]);
+    assert_eq!(
+        most_leaders(&rehearsal.samples, &[0, 1, 2, 3, 4, 5, 6, 7]),
+        1
+    );
+    let survivors: Vec<String> = last.iter().map(|h| sandbox.client(h)).collect();
+    let lost = rehearsal
+        .writes
+        .verify(&survivors)
+        .expect("the new ensemble answers reads");
+    assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+    assert!(rehearsal.writes.acked.len() >= 20, "{}", rehearsal.writes);
     let verdicts = audit_records(&rehearsal.audit);
     assert!(verdicts
         .iter()

@@ -76,6 +76,10 @@ pub struct ViewMemberSpec {
     /// Another sid than the inventory's: a replacement host taking over an old server's id.
     #[serde(default)]
     pub sid: Option<u64>,
+    /// The sid of another runbook host, whichever inventory host it is bound to: a replacement
+    /// taking over the id of the server it replaces.
+    #[serde(default)]
+    pub sid_of: Option<String>,
     /// Another peer address than the host's real one: a stable service address, or a stale
     /// entry the procedure must live with for a while.
     #[serde(default)]

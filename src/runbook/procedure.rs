@@ -255,7 +255,25 @@ pub fn bind(text: &str, path: &Path, input: &BindInput) -> Result<Procedure, Yam
                             .map_err(|e| at(&where_, format!("view `{name}`: {e}")))?,
                         None => host.peer.clone(),
                     };
-                    (spec.sid.unwrap_or(host.inventory.sid), addr, spec.observer)
+                    let sid = match (&spec.sid, &spec.sid_of) {
+                        (Some(_), Some(_)) => {
+                            return Err(at(
+                                &where_,
+                                format!("view `{name}`: give `sid` or `sid_of`, not both"),
+                            ))
+                        }
+                        (Some(sid), None) => *sid,
+                        (None, Some(other)) => host_index(other)
+                            .map(|h| hosts[h].inventory.sid)
+                            .ok_or_else(|| {
+                                at(
+                                    &where_,
+                                    format!("view `{name}`: no host `{other}` in `hosts`"),
+                                )
+                            })?,
+                        (None, None) => host.inventory.sid,
+                    };
+                    (sid, addr, spec.observer)
                 }
             };
             lines.push(ServerLine {

@@ -198,3 +198,21 @@ fn a_reconfig_is_unsupported_before_3_5_and_that_cannot_be_accepted() {
     let error = bound(&accepting, &inventory, None).unwrap_err();
     assert!(error.message.contains("cannot be accepted"), "{error:?}");
 }
+
+#[test]
+fn a_replacement_takes_over_the_sid_of_the_host_it_replaces() {
+    let header = "name: t\ndescription: d\nsource: s\nhosts: [{name: old, role: participant}, {name: new, role: spare}, {name: zk2}, {name: zk3}]\n";
+    let inventory = inventory(3, 1);
+    let views = |member: &str| {
+        format!("{header}views: {{after: [zk2, zk3, {member}]}}\nsteps:\n  - {{id: a, title: A}}\n")
+    };
+    let procedure = bound(&views("{host: new, sid_of: old}"), &inventory, None).unwrap();
+    let old_sid = procedure.hosts[0].inventory.sid;
+    assert_ne!(procedure.hosts[1].inventory.sid, old_sid);
+    let after = &procedure.views["after"];
+    assert!(after.is_participant(old_sid), "{after}");
+    assert!(!after.is_participant(procedure.hosts[1].inventory.sid));
+
+    let both = bound(&views("{host: new, sid: 9, sid_of: old}"), &inventory, None).unwrap_err();
+    assert!(both.message.contains("not both"), "{both:?}");
+}

@@ -227,6 +227,8 @@ usage: zkctl VERB
   set-option K=V    set one zoo.cfg option, replacing any earlier value
   wipe-data         delete the data (snapshots and logs, not myid); refused while running
   data-empty        exit 0 when the data directory holds no snapshot or log, 1 otherwise
+  set-myid N        give this host server id N (a replacement taking over an old server's id);
+                    refused while running
   block-peers A...  firewall: reject every TCP connection between this host and hosts A...
   unblock-peers A...  remove those rules again
   firewall          list this host's firewall rules
@@ -370,6 +372,12 @@ case "$verb" in
   reconfig) reconfig "$@" ;;
   set-option) set_option "$@" ;;
   wipe-data) wipe_data ;;
+  set-myid)
+    case "${1:-}" in
+      ''|*[!0-9]*) echo "$NAME: set-myid needs a server id" >&2; exit 2 ;;
+    esac
+    if pid=$(server_pid); then echo "$NAME: refusing to change the id while running (pid $pid)" >&2; exit 1; fi
+    mkdir -p "$DATA" && printf '%s\n' "$1" > "$DATA/myid" && echo "$NAME: myid $1" ;;
   data-empty)
     files=$(ls -A "$DATA/version-2" 2>/dev/null | wc -l)
     if [ "$files" -eq 0 ]; then echo "$NAME: no data"; else echo "$NAME: $files snapshot and log files in $DATA/version-2"; exit 1; fi ;;
@@ -482,7 +490,7 @@ pub fn inventory(layout: &Layout, zookeeper_version: Option<String>) -> Inventor
     }
 }
 
-pub const VERBS: [&str; 16] = [
+pub const VERBS: [&str; 17] = [
     "start",
     "stop",
     "restart",
@@ -495,6 +503,7 @@ pub const VERBS: [&str; 16] = [
     "set-option",
     "wipe-data",
     "data-empty",
+    "set-myid",
     "log",
     "block-peers",
     "unblock-peers",

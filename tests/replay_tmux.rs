@@ -7,23 +7,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::tmux::Tmux;
+use common::tmux::{console, Tmux};
 use common::{assert_audit_verifies, audit_records, Sandbox, BIN};
 
 const NAMES: [&str; 3] = ["zk1", "zk2", "zk3"];
-
-/// The console as the operator starts it; the sudo variables are cleared so the operator is
-/// whoever runs the test, not someone a surrounding sudo names.
-fn console(sandbox: &Sandbox, runbook: &str, audit: &Path) -> Tmux {
-    let runbook = Path::new(env!("CARGO_MANIFEST_DIR")).join(runbook);
-    let command = format!(
-        "env -u SUDO_UID -u SUDO_GID -u SUDO_USER {BIN} run {} --inventory {} --interval 500ms --audit {}",
-        runbook.display(),
-        sandbox.inventory_path().display(),
-        audit.display()
-    );
-    Tmux::start(&command, 180, 50)
-}
 
 /// The role each node's card shows (`LEADER`, `follower`, `DOWN (refused)`…): the card's
 /// title line names the node, the line under it starts with the role, then the zxid.

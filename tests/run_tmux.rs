@@ -2,22 +2,10 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::Duration;
 
-use common::tmux::Tmux;
-use common::{assert_audit_verifies, audit_records, Sandbox, BIN};
-
-fn console(sandbox: &Sandbox, runbook: &str, audit: &Path) -> Tmux {
-    let runbook = Path::new(env!("CARGO_MANIFEST_DIR")).join(runbook);
-    let command = format!(
-        "{BIN} run {} --inventory {} --interval 500ms --audit {}",
-        runbook.display(),
-        sandbox.inventory_path().display(),
-        audit.display()
-    );
-    Tmux::start(&command, 180, 50)
-}
+use common::tmux::console;
+use common::{assert_audit_verifies, audit_records, Sandbox};
 
 #[test]
 fn an_operator_runs_the_rolling_restart_step_by_step() {

@@ -106,3 +106,18 @@ fn draw_key_bar(frame: &mut Frame, area: Rect, look: &Look) {
 
 #[cfg(test)]
 mod tests;
+
+/// What a `TestBackend` shows, line by line with trailing blanks cut: the text snapshot tests
+/// compare.
+#[cfg(test)]
+pub(crate) fn screen_text(buffer: &ratatui::buffer::Buffer) -> String {
+    let mut text = String::new();
+    for y in 0..buffer.area.height {
+        let line: String = (0..buffer.area.width)
+            .map(|x| buffer[(x, y)].symbol().to_string())
+            .collect();
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    text
+}

@@ -536,16 +536,7 @@ mod tests {
         terminal
             .draw(|frame| draw_replay(frame, screen, &look))
             .unwrap();
-        let buffer = terminal.backend().buffer();
-        let mut text = String::new();
-        for y in 0..buffer.area.height {
-            let line: String = (0..buffer.area.width)
-                .map(|x| buffer[(x, y)].symbol().to_string())
-                .collect();
-            text.push_str(line.trim_end());
-            text.push('\n');
-        }
-        text
+        crate::view::screen_text(terminal.backend().buffer())
     }
 
     fn player() -> Player {

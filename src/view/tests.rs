@@ -121,16 +121,7 @@ fn render(state: &mut WatchState, width: u16, height: u16) -> String {
     terminal
         .draw(|frame| draw_watch(frame, state, &look))
         .unwrap();
-    let buffer = terminal.backend().buffer();
-    let mut text = String::new();
-    for y in 0..buffer.area.height {
-        let line: String = (0..buffer.area.width)
-            .map(|x| buffer[(x, y)].symbol().to_string())
-            .collect();
-        text.push_str(line.trim_end());
-        text.push('\n');
-    }
-    text
+    super::screen_text(terminal.backend().buffer())
 }
 
 #[test]

@@ -1,7 +1,23 @@
 //! Driving the real binary in tmux as an operator would: send keys, read the screen.
 
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+use super::{Sandbox, BIN};
+
+/// `zkpilot run` as the operator starts it, in a 180×50 terminal; the sudo variables are
+/// cleared so the operator is whoever runs the test, not someone a surrounding sudo names.
+pub fn console(sandbox: &Sandbox, runbook: &str, audit: &Path) -> Tmux {
+    let runbook = Path::new(env!("CARGO_MANIFEST_DIR")).join(runbook);
+    let command = format!(
+        "env -u SUDO_UID -u SUDO_GID -u SUDO_USER {BIN} run {} --inventory {} --interval 500ms --audit {}",
+        runbook.display(),
+        sandbox.inventory_path().display(),
+        audit.display()
+    );
+    Tmux::start(&command, 180, 50)
+}
 
 /// A tmux server of the test's own (its own socket), killed when dropped.
 pub struct Tmux {

@@ -48,7 +48,6 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// A real local ZooKeeper ensemble and SSH hosts on loopback, for demos, rehearsals and tests
     /// Simulate a runbook step by step and say, before anything runs, where quorum could be lost
     /// or two leaders could form
     #[command(
@@ -69,6 +68,7 @@ enum Command {
         that needs one; exit status 0 when every step is done, 1 when it stopped, 2 on bad input."
     )]
     Run(RunArgs),
+    /// A real local ZooKeeper ensemble and SSH hosts on loopback, for demos, rehearsals and tests
     #[command(subcommand)]
     Sandbox(SandboxCommand),
     /// Live panels of an ensemble: each node's role, zxid and lag, latency, load, sync state

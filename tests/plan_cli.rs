@@ -127,3 +127,28 @@ fn bad_input_exits_2_with_the_position() {
     );
     assert!(stderr.contains("no host `zk7`"), "{stderr}");
 }
+
+/// `zkpilot --help` is where an operator starts: every command says what it does, in its own
+/// words.
+#[test]
+fn every_command_says_what_it_does() {
+    let out = zkpilot(&["--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    let commands = [
+        ("analyze", "quorum"),
+        ("plan", "Simulate a runbook"),
+        ("run", "console"),
+        ("sandbox", "loopback"),
+        ("watch", "Live panels"),
+        ("audit", "audit log"),
+        ("replay", "recorded session"),
+        ("follow", "in progress"),
+    ];
+    for (command, words) in commands {
+        let line = help
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{command} ")))
+            .unwrap_or_else(|| panic!("no `{command}` in:\n{help}"));
+        assert!(line.contains(words), "`{command}`: {line}");
+    }
+}

@@ -257,6 +257,7 @@ fn main() {
                 observers: 0,
                 spares: 0,
                 dynamic_reconfig: false,
+                services: false,
             },
         ))
         .unwrap_or_else(|e| panic!("sandbox up: {e}"));

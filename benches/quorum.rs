@@ -40,6 +40,7 @@ fn mid_migration(n: u64) -> Ensemble {
             name: format!("n{sid}"),
             sid,
             addr: addr(&real(sid)),
+            aliases: Vec::new(),
             up: true,
             view: if sid > old {
                 full.clone()

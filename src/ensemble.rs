@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 
+use crate::inventory::Inventory;
 use crate::zk::config::{PeerAddr, View};
 use crate::zk::fourlw::{self, Answer, Command, Conf, Mntr, Mode, Srvr};
 use crate::zk::version::ZkVersion;
@@ -27,6 +28,36 @@ pub struct NodeTarget {
     /// The view the inventory or runbook says the node was started with; used until the node
     /// shows its own.
     pub declared_view: Option<View>,
+}
+
+/// What to poll for every inventory host.
+pub fn inventory_targets(inventory: &Inventory) -> Vec<NodeTarget> {
+    inventory
+        .hosts
+        .iter()
+        .map(|host| NodeTarget {
+            name: host.name.clone(),
+            sid: Some(host.sid),
+            client: host.client.clone(),
+            peer: host.peer_addr().ok(),
+            declared_view: None,
+        })
+        .collect()
+}
+
+/// The inventory's services and the host (index into its hosts) each forwards to.
+pub fn inventory_services(inventory: &Inventory) -> Vec<(PeerAddr, Option<usize>)> {
+    inventory
+        .services
+        .iter()
+        .filter_map(|service| {
+            let to = service
+                .to
+                .as_deref()
+                .and_then(|to| inventory.hosts.iter().position(|h| h.name == to));
+            Some((service.peer_addr().ok()?, to))
+        })
+        .collect()
 }
 
 /// Why a poll got no answer.
@@ -358,13 +389,42 @@ fn describe_failure(failure: &PollFailure) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub struct EnsembleState {
     pub nodes: Vec<NodeState>,
+    /// Stable addresses in front of servers (Kubernetes ClusterIP services) and the node each
+    /// forwards to now, as the inventory or the runbook's steps so far say: a view naming one
+    /// reaches that node.
+    pub services: Vec<(PeerAddr, Option<usize>)>,
 }
 
 impl EnsembleState {
     pub fn new(targets: Vec<NodeTarget>) -> EnsembleState {
         EnsembleState {
             nodes: targets.into_iter().map(NodeState::new).collect(),
+            services: Vec::new(),
         }
+    }
+
+    /// Sets where a service forwards, adding it if it is new; true when that changed anything.
+    pub fn route_service(&mut self, addr: &PeerAddr, to: Option<usize>) -> bool {
+        match self.services.iter_mut().find(|(a, _)| a == addr) {
+            Some((_, current)) if *current == to => false,
+            Some((_, current)) => {
+                *current = to;
+                true
+            }
+            None => {
+                self.services.push((addr.clone(), to));
+                true
+            }
+        }
+    }
+
+    /// The service addresses that forward to node `index`.
+    pub fn aliases_of(&self, index: usize) -> Vec<PeerAddr> {
+        self.services
+            .iter()
+            .filter(|(_, to)| *to == Some(index))
+            .map(|(addr, _)| addr.clone())
+            .collect()
     }
 
     /// Applies one node's poll; true when its role, epoch or view changed.

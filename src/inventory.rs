@@ -20,6 +20,10 @@ pub struct Inventory {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh: Option<SshDefaults>,
     pub hosts: Vec<Host>,
+    /// Stable addresses in front of servers (Kubernetes ClusterIP services), when the
+    /// procedure moves servers behind them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<Service>,
 }
 
 impl Inventory {
@@ -44,7 +48,53 @@ impl Inventory {
                 ));
             }
         }
+        for (index, service) in inventory.services.iter().enumerate() {
+            let at = |key: &str, message: String| {
+                yaml::error_at(text, path, &["services", &index.to_string(), key], message)
+            };
+            let name = &service.name;
+            if inventory.services[..index].iter().any(|s| &s.name == name) {
+                return Err(at("name", format!("service `{name}` is listed twice")));
+            }
+            if inventory.host(&service.serves).is_none() {
+                return Err(at(
+                    "serves",
+                    format!("service `{name}`: no host `{}`", service.serves),
+                ));
+            }
+            if inventory.services[..index]
+                .iter()
+                .any(|s| s.serves == service.serves)
+            {
+                return Err(at(
+                    "serves",
+                    format!(
+                        "service `{name}`: `{}` has a service already",
+                        service.serves
+                    ),
+                ));
+            }
+            if let Some(to) = &service.to {
+                if inventory.host(to).is_none() {
+                    return Err(at("to", format!("service `{name}`: no host `{to}`")));
+                }
+            }
+            if let Err(e) = service.peer_addr() {
+                return Err(at("peer", format!("service `{name}`: {e}")));
+            }
+            if !service.client.contains(':') {
+                return Err(at(
+                    "client",
+                    format!("service `{name}`: client must be host:port"),
+                ));
+            }
+        }
         Ok(inventory)
+    }
+
+    /// The service made for `host`'s server, if any.
+    pub fn service_for(&self, host: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.serves == host)
     }
 
     pub fn host(&self, name: &str) -> Option<&Host> {
@@ -83,6 +133,30 @@ pub struct Host {
 }
 
 impl Host {
+    pub fn peer_addr(&self) -> Result<PeerAddr, crate::zk::config::ConfigError> {
+        PeerAddr::parse(&self.peer)
+    }
+}
+
+/// A stable address that forwards to one server whichever host runs it: a Kubernetes ClusterIP
+/// service with one endpoint, so a server can move to a pod without its peers' configs
+/// changing (seed 000).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    pub name: String,
+    /// The host whose server the service was made for: views name the service in its place.
+    pub serves: String,
+    /// Where clients connect through it: `address:port`.
+    pub client: String,
+    /// Quorum and election address through it: `address:quorumPort:electionPort`.
+    pub peer: String,
+    /// The host it forwards to now; none while it is not created yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+}
+
+impl Service {
     pub fn peer_addr(&self) -> Result<PeerAddr, crate::zk::config::ConfigError> {
         PeerAddr::parse(&self.peer)
     }
@@ -143,5 +217,26 @@ mod tests {
         );
         let err = Inventory::parse(&unknown, Path::new("inv.yaml")).unwrap_err();
         assert!(err.to_string().starts_with("inv.yaml:18:"), "{err}");
+    }
+
+    #[test]
+    fn services_stand_in_front_of_hosts() {
+        let with = |service: &str| format!("{TWO_HOSTS}services:\n{service}");
+        let good = with("  - {name: a-svc, serves: a, client: '10.96.0.1:2181', peer: '10.96.0.1:2888:3888', to: a}\n");
+        let inventory = Inventory::parse(&good, Path::new("inv.yaml")).unwrap();
+        assert_eq!(inventory.service_for("a").unwrap().name, "a-svc");
+        assert!(inventory.service_for("b").is_none());
+
+        let unknown = with(
+            "  - {name: a-svc, serves: z, client: '10.96.0.1:2181', peer: '10.96.0.1:2888:3888'}\n",
+        );
+        let err = Inventory::parse(&unknown, Path::new("inv.yaml")).unwrap_err();
+        assert_eq!(err.line, 20, "{err}");
+        assert!(err.message.contains("no host `z`"), "{err}");
+
+        let bad_peer =
+            with("  - {name: a-svc, serves: a, client: '10.96.0.1:2181', peer: '10.96.0.1'}\n");
+        let err = Inventory::parse(&bad_peer, Path::new("inv.yaml")).unwrap_err();
+        assert!(err.message.contains("service `a-svc`"), "{err}");
     }
 }

@@ -24,8 +24,9 @@ pub fn quorum_input(state: &EnsembleState) -> Result<Ensemble, String> {
         return Err("a standalone server is a quorum of one: nothing to analyze".into());
     }
     let mut nodes = Vec::with_capacity(state.nodes.len());
-    for node in &state.nodes {
+    for (index, node) in state.nodes.iter().enumerate() {
         let name = node.target.name.clone();
+        let aliases = state.aliases_of(index);
         let up = node.health.is_up();
         let Some(sid) = node.sid() else {
             if up {
@@ -44,6 +45,7 @@ pub fn quorum_input(state: &EnsembleState) -> Result<Ensemble, String> {
                 name,
                 sid,
                 addr,
+                aliases,
                 up,
                 view,
             }),
@@ -51,6 +53,7 @@ pub fn quorum_input(state: &EnsembleState) -> Result<Ensemble, String> {
                 name,
                 sid,
                 addr,
+                aliases,
                 up,
                 view: View::default(),
             }),

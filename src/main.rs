@@ -323,6 +323,11 @@ struct UpArgs {
     /// allowed (and no ACL checks, so that it needs no superuser)
     #[arg(long)]
     reconfig: bool,
+    /// Make a stand-in Kubernetes service ready in front of every server (an address forwarded
+    /// by an nftables rule, pointed by the `point-service` verb), each server on ports of its
+    /// own: for the k8s-one-for-one runbook
+    #[arg(long)]
+    services: bool,
 }
 
 #[derive(Args)]
@@ -435,7 +440,7 @@ async fn plan_command(args: &PlanArgs) -> ExitCode {
     let live = if args.live {
         match runbook_files::load_inventory(&args.binding.inventory) {
             Ok(inventory) => {
-                let targets = run_loop::inventory_targets(&inventory);
+                let targets = zkpilot::ensemble::inventory_targets(&inventory);
                 Some(
                     zkpilot::poll::poll_all_once(&targets, std::time::Duration::from_secs(3)).await,
                 )
@@ -598,7 +603,7 @@ async fn watch_command(args: WatchArgs) -> ExitCode {
         (Some(path), _) => match load_inventory(path) {
             Ok(inventory) => (
                 inventory.name.clone(),
-                inventory_targets(&inventory),
+                zkpilot::ensemble::inventory_targets(&inventory),
                 Some(inventory),
             ),
             Err(e) => return fail(&e, 2),
@@ -612,6 +617,10 @@ async fn watch_command(args: WatchArgs) -> ExitCode {
     let options = WatchOptions {
         title,
         targets,
+        services: inventory
+            .as_ref()
+            .map(zkpilot::ensemble::inventory_services)
+            .unwrap_or_default(),
         interval: args.interval,
         look,
         ssh: inventory.filter(|_| !args.no_ssh),
@@ -625,20 +634,6 @@ async fn watch_command(args: WatchArgs) -> ExitCode {
 fn load_inventory(path: &std::path::Path) -> Result<Inventory, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     Inventory::parse(&text, path).map_err(|e| e.to_string())
-}
-
-fn inventory_targets(inventory: &Inventory) -> Vec<NodeTarget> {
-    inventory
-        .hosts
-        .iter()
-        .map(|host| NodeTarget {
-            name: host.name.clone(),
-            sid: Some(host.sid),
-            client: host.client.clone(),
-            peer: host.peer_addr().ok(),
-            declared_view: None,
-        })
-        .collect()
 }
 
 fn endpoint_targets(list: &str) -> Vec<NodeTarget> {
@@ -668,6 +663,7 @@ async fn sandbox_command(command: SandboxCommand) -> ExitCode {
                 observers: args.observers,
                 spares: args.spare,
                 dynamic_reconfig: args.reconfig,
+                services: args.services,
             };
             sandbox::up(&args.dir, options).await.map(|statuses| {
                 print_statuses(&statuses);

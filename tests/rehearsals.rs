@@ -2,13 +2,14 @@
 //! client writes numbered znodes and a monitor samples every node: the deck's split-brain-free
 //! expansion ends in one five-server ensemble, the naive order is stopped before the step that
 //! allows two leaders, stateless replacement brings every server back with its id and data, and
-//! mitosis leaves two separate ensembles. No acknowledged write is ever lost.
+//! mitosis leaves two separate ensembles, and the Kubernetes migration ends with every server
+//! id in a "pod" behind its stable service address. No acknowledged write is ever lost.
 
 mod common;
 
 use std::time::Duration;
 
-use common::rehearsal::{most_leaders, rehearse};
+use common::rehearsal::{most_leaders, rehearse, rehearse_writing_to};
 use common::zk_client::{self, Client};
 use common::{ask, assert_audit_verifies, audit_records, mode, project_file, Sandbox};
 use zkpilot::zk::fourlw::{self, Answer};
@@ -324,5 +325,79 @@ fn mitosis_leaves_two_separate_ensembles_and_no_firewall_rule() {
             && r["split_brain_possible"] == true
     });
     assert!(accepted_split, "the deliberate split is on record");
+    assert_audit_verifies(&rehearsal.audit);
+}
+
+/// Seed 000 on the sandbox's stand-in Kubernetes: services are nftables DNAT addresses, pods
+/// are spare hosts. The writer is a client already moved to the services (and still holding
+/// the host addresses, which work until the hosts go): at the end only the services can serve
+/// it, each forwards to the pod that took over its server id, and the pods form the ensemble.
+#[test]
+fn k8s_migration_moves_every_server_id_into_a_pod_behind_its_service() {
+    let sandbox = Sandbox::up_with(3, 0, 3, &["--services"]);
+    let hosts = ["zk1", "zk2", "zk3"];
+    let pods = ["zk4", "zk5", "zk6"];
+    let services = ["zk1-svc", "zk2-svc", "zk3-svc"];
+    let all: Vec<&str> = hosts.iter().chain(&pods).copied().collect();
+    let written_to: Vec<String> = services
+        .iter()
+        .chain(&hosts)
+        .map(|h| sandbox.client(h))
+        .collect();
+    let rehearsal = rehearse_writing_to(
+        &sandbox,
+        &project_file("runbooks/k8s-one-for-one.yaml"),
+        &["--yes"],
+        written_to,
+        &all,
+    );
+    rehearsal.assert_succeeded();
+    sandbox.wait_for_modes(&pods, Duration::from_secs(30), |m| {
+        m.iter().filter(|x| *x == "leader").count() == 1
+            && m.iter().filter(|x| *x == "follower").count() == 2
+    });
+    for host in hosts {
+        assert_eq!(mode(&sandbox.client(host)), "down", "{host} was replaced");
+    }
+    let inventory_path = sandbox.inventory_path();
+    let inventory = zkpilot::inventory::Inventory::parse(
+        &std::fs::read_to_string(&inventory_path).unwrap(),
+        &inventory_path,
+    )
+    .unwrap();
+    let service_peers: Vec<String> = inventory.services.iter().map(|s| s.peer.clone()).collect();
+    assert_eq!(service_peers.len(), 3);
+    let mut behind = Vec::new();
+    for (sid, service) in services.iter().enumerate() {
+        let through = sandbox.client(service);
+        let conf = ask(&through, "conf").unwrap_or_default();
+        assert!(
+            conf.contains(&format!("serverId={}\n", sid + 1)),
+            "{service} forwards to the server with id {}: {conf}",
+            sid + 1
+        );
+        // The server answering names its own data directory: which host it runs on.
+        let host = pods
+            .iter()
+            .find(|pod| conf.contains(&format!("/hosts/{pod}/data")))
+            .unwrap_or_else(|| panic!("{service} forwards to a pod: {conf}"));
+        behind.push(*host);
+        assert_eq!(view_size(&through), 3, "{conf}");
+        for peer in &service_peers {
+            assert!(
+                conf.contains(peer.as_str()),
+                "{service}'s pod names {peer}: {conf}"
+            );
+        }
+    }
+    behind.sort();
+    assert_eq!(behind, pods, "one pod behind each service");
+    assert_eq!(most_leaders(&rehearsal.samples, &[0, 1, 2, 3, 4, 5]), 1);
+    rehearsal.assert_no_acknowledged_write_lost();
+    // The writer ends on the services: the hosts it also knew are all gone.
+    let mut client =
+        zk_client::Client::connect(&sandbox.client("zk2-svc"), 0, Duration::from_secs(10))
+            .expect("a session through a service");
+    client.sync("/").expect("sync through a service");
     assert_audit_verifies(&rehearsal.audit);
 }

@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{mode, zkpilot, Sandbox};
+use common::{ask, mode, zkpilot, Sandbox};
 
 #[test]
 fn up_elects_one_leader_serves_ssh_and_down_leaves_nothing() {
@@ -239,4 +239,55 @@ fn a_host_blocks_and_unblocks_its_peers_through_sudo() {
     assert!(grant.exists());
     drop(sandbox);
     assert!(!grant.exists(), "down removes the sudo grant");
+}
+
+/// `sandbox up --services`: a stand-in Kubernetes service per server, reached only once
+/// `point-service` creates it, repointed in place, refused for addresses outside the sandbox,
+/// and gone with `drop-service`.
+#[test]
+fn a_service_forwards_to_the_host_it_is_pointed_at() {
+    let sandbox = Sandbox::up_with(3, 0, 1, &["--services"]);
+    let address = |name: &str| sandbox.client(name).replace(":2181", "");
+    let zkctl = sandbox.dir.join("hosts").join("zk1").join("zkctl");
+    let zkctl = zkctl.display();
+    let user_at = format!("zkpilot-h1@{}", address("zk1"));
+    let service = address("zk2-svc");
+    let run = |command: String| {
+        let out = sandbox.ssh(&user_at, &command);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    assert_eq!(mode(&sandbox.client("zk2-svc")), "down", "not created yet");
+
+    let (code, out) = run(format!(
+        "{zkctl} point-service {service} {}",
+        address("zk2")
+    ));
+    assert_eq!(code, Some(0), "{out}");
+    let through = ask(&sandbox.client("zk2-svc"), "conf").unwrap_or_default();
+    assert!(through.contains("serverId=2"), "{through}");
+
+    let (code, _) = run(format!(
+        "{zkctl} point-service {service} {}",
+        address("zk3")
+    ));
+    assert_eq!(code, Some(0));
+    let through = ask(&sandbox.client("zk2-svc"), "conf").unwrap_or_default();
+    assert!(
+        through.contains("serverId=3"),
+        "repointed in place: {through}"
+    );
+    let (_, listed) = run(format!("{zkctl} firewall"));
+    assert_eq!(listed, format!("service {service} -> {}\n", address("zk3")));
+
+    let (code, _) = run(format!("{zkctl} point-service 10.0.0.1 {}", address("zk2")));
+    assert_eq!(code, Some(2), "only the sandbox's service addresses");
+    let (code, _) = run(format!("{zkctl} point-service {service} 10.0.0.1"));
+    assert_eq!(code, Some(2), "only the sandbox's hosts behind them");
+
+    let (code, _) = run(format!("{zkctl} drop-service {service}"));
+    assert_eq!(code, Some(0));
+    assert_eq!(mode(&sandbox.client("zk2-svc")), "down");
 }

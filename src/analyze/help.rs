@@ -22,6 +22,8 @@ STATE FILE (YAML):
       addr: \"p:2888:3888\"     where it really listens: host:quorumPort:electionPort
       up: true                optional, default true
       view: old               a view name, or a list of server lines
+      services: [\"s1:2888:3888\"]  optional; stable addresses that forward to it
+                              (Kubernetes services): a view naming one reaches it
   partitions: [[P, Q], [R]]   optional; nodes talk only within a group; groups may
                               overlap; a node in no group talks to nobody
 

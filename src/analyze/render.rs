@@ -157,6 +157,7 @@ impl Report {
                     "name": n.name,
                     "sid": n.sid,
                     "addr": n.addr.to_string(),
+                    "services": n.aliases.iter().map(ToString::to_string).collect::<Vec<_>>(),
                     "up": n.up,
                     "voter": ensemble.is_voter(i),
                     "view": self.state.view_names[i],
@@ -238,6 +239,15 @@ impl Report {
                 n.addr.to_string(),
                 self.view_label(i),
             )?;
+            if !n.aliases.is_empty() {
+                let services: Vec<String> = n.aliases.iter().map(ToString::to_string).collect();
+                writeln!(
+                    out,
+                    "  {:width$}  behind service {}",
+                    "",
+                    services.join(", ")
+                )?;
+            }
         }
         writeln!(out)?;
 

@@ -6,6 +6,8 @@
 //!   old: [server.1=p:2888:3888, server.2=q:2888:3888, server.3=r:2888:3888]
 //! nodes:
 //!   - {name: P, sid: 1, addr: "p:2888:3888", up: true, view: old}  # view: a name or a list
+//!   - {name: A, sid: 4, addr: "pod-a:2888:3888", services: ["svc-a:2888:3888"], view: k8s}
+//!     # services: stable addresses that forward to the node (Kubernetes ClusterIP services)
 //! partitions: [[P, Q], [R]]   # optional: nodes talk only within a group
 //! ```
 //! `up` defaults to true: a state file lists the servers that run unless it says otherwise.
@@ -49,6 +51,8 @@ struct NodeEntry {
     #[serde(default = "running")]
     up: bool,
     view: ViewRef,
+    #[serde(default)]
+    services: Vec<String>,
 }
 
 fn running() -> bool {
@@ -118,6 +122,19 @@ pub fn load(text: &str, path: &Path) -> Result<State, YamlError> {
             ));
         }
         let addr = PeerAddr::parse(&entry.addr).map_err(|err| field("addr", err.to_string()))?;
+        let aliases = entry
+            .services
+            .iter()
+            .enumerate()
+            .map(|(i, service)| {
+                PeerAddr::parse(service).map_err(|err| {
+                    at(
+                        &["nodes", &here, "services", &i.to_string()],
+                        err.to_string(),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let (view, view_name) = match &entry.view {
             ViewRef::Named(name) => {
                 let view = views
@@ -136,6 +153,7 @@ pub fn load(text: &str, path: &Path) -> Result<State, YamlError> {
             name: entry.name.clone(),
             sid: entry.sid,
             addr,
+            aliases,
             up: entry.up,
             view,
         });

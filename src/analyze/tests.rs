@@ -72,6 +72,20 @@ fn separate_ensembles_are_named_in_json_and_words() {
     assert_eq!(v["separate_ensembles"], serde_json::json!([]));
 }
 
+/// zk3's service is missing from the state: no view reaches it, so only the pod and zk2 can
+/// form the quorum, and zk3 can lead nobody.
+#[test]
+fn service_addresses_reach_the_nodes_behind_them() {
+    let v = json(fixture!("valid", "k8s_pod_behind_service.yaml"));
+    assert_eq!(v["quorum_possible"], true);
+    assert_eq!(v["split_brain_possible"], false);
+    assert_eq!(v["possible_leaders"], serde_json::json!(["pod1", "zk2"]));
+
+    let bad = "nodes:\n  - {name: a, sid: 1, addr: 'a:2888:3888', services: ['svc'], view: [server.1=svc:2888:3888]}\n";
+    let err = analyze(bad, Path::new("s.yaml")).unwrap_err();
+    assert!(at(bad, &err).starts_with("'svc'"), "{err}");
+}
+
 #[test]
 fn partitions_show_as_unreachable_pairs() {
     let v = json(fixture!("valid", "issue7_partitioned.yaml"));

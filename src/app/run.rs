@@ -110,6 +110,13 @@ pub fn update(state: &mut RunState, action: RunAction) -> Vec<Effect> {
     if before != after {
         state.selected = after.unwrap_or(state.selected);
     }
+    let mut rerouted = false;
+    for (addr, to) in state.engine.service_routes() {
+        rerouted |= state.watch.ensemble.route_service(&addr, to);
+    }
+    if rerouted {
+        state.watch.verdict = crate::live::verdict(&state.watch.ensemble);
+    }
     effects
 }
 

@@ -20,7 +20,7 @@ use crate::approval::{self, ApprovalFile, Dropped, Inbox};
 use crate::audit::record::{AuditEvent, OutputStream, RecordHash, Secrets, SessionInfo, Timestamp};
 use crate::audit::writer::default_audit_dir;
 use crate::audit::{location, reader, AuditWriter, Durability};
-use crate::ensemble::{EnsembleState, NodeTarget};
+use crate::ensemble::{inventory_services, inventory_targets, EnsembleState};
 use crate::inventory::Inventory;
 use crate::poll;
 use crate::remote::{Connections, Outcome, SshTarget, Stream};
@@ -61,6 +61,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     let targets = inventory_targets(&options.inventory);
     let (mut reports, pollers) = poll::spawn(&targets, options.interval);
     let mut ensemble = EnsembleState::new(targets);
+    ensemble.services = inventory_services(&options.inventory);
     first_poll(&mut ensemble, &mut reports).await;
     let leader = ensemble
         .leader()
@@ -651,20 +652,6 @@ fn resumed_bindings(
         }
     }
     Ok(bindings)
-}
-
-pub fn inventory_targets(inventory: &Inventory) -> Vec<NodeTarget> {
-    inventory
-        .hosts
-        .iter()
-        .map(|host| NodeTarget {
-            name: host.name.clone(),
-            sid: Some(host.sid),
-            client: host.client.clone(),
-            peer: host.peer_addr().ok(),
-            declared_view: None,
-        })
-        .collect()
 }
 
 fn now() -> Timestamp {

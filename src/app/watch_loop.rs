@@ -17,10 +17,13 @@ use crate::inventory::Inventory;
 use crate::poll;
 use crate::remote::{Connections, Outcome, SshTarget, Stream};
 use crate::view::{self, Look};
+use crate::zk::config::PeerAddr;
 
 pub struct WatchOptions {
     pub title: String,
     pub targets: Vec<NodeTarget>,
+    /// Services in front of nodes and the node each forwards to (see `EnsembleState`).
+    pub services: Vec<(PeerAddr, Option<usize>)>,
     pub interval: Duration,
     pub look: Look,
     /// The inventory whose `config` verb reads a node's `zoo.cfg` over SSH when the node never
@@ -43,7 +46,8 @@ pub async fn run(options: WatchOptions) -> io::Result<()> {
         Duration::from_secs(10),
         std::env::temp_dir(),
     ));
-    let ensemble = EnsembleState::new(options.targets);
+    let mut ensemble = EnsembleState::new(options.targets);
+    ensemble.services = options.services;
     let mut state = WatchState::new(options.title, ensemble, poll::unix_millis());
     let mut terminal = RawTerminal::enter()?;
     let result = loop {

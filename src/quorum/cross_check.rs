@@ -74,6 +74,7 @@ fn random_ensemble(rng: &mut Rng) -> Ensemble {
                 name: format!("n{i}"),
                 sid,
                 addr: host_for(rng, sid, 85),
+                aliases: Vec::new(),
                 up: rng.chance(85),
                 view,
             }

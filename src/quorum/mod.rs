@@ -30,6 +30,9 @@ pub struct Node {
     pub sid: u64,
     /// Where it really listens for its peers (quorum and election ports).
     pub addr: PeerAddr,
+    /// Stable addresses that forward to it — a Kubernetes service in front of it: a view that
+    /// lists one of them reaches this node as if it listed `addr`.
+    pub aliases: Vec<PeerAddr>,
     pub up: bool,
     /// Its own server lines: whose votes it counts and where it dials its peers.
     pub view: View,
@@ -95,7 +98,8 @@ pub enum Cut {
     NoElectionLink(Vec<Gap>),
 }
 
-/// `holder`'s view does not give `peer`'s sid at `peer`'s real address.
+/// `holder`'s view does not give `peer`'s sid at `peer`'s real address (nor at a service in
+/// front of it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Gap {
     pub holder: usize,
@@ -277,12 +281,12 @@ impl Ensemble {
     }
 }
 
-/// `holder`'s view gives `peer`'s sid at `peer`'s real address.
+/// `holder`'s view gives `peer`'s sid at an address that reaches `peer`: its real one or a
+/// service in front of it.
 fn lists(holder: &Node, peer: &Node) -> bool {
-    holder
-        .view
-        .server(peer.sid)
-        .is_some_and(|line| line.has_addr(&peer.addr))
+    holder.view.server(peer.sid).is_some_and(|line| {
+        line.has_addr(&peer.addr) || peer.aliases.iter().any(|alias| line.has_addr(alias))
+    })
 }
 
 fn gap(holder: usize, holder_node: &Node, peer: usize, peer_node: &Node) -> Gap {

@@ -28,6 +28,7 @@ fn node(name: &str, sid: u64, host: &str, up: bool, view_spec: &str) -> Node {
         name: name.into(),
         sid,
         addr: addr(host),
+        aliases: Vec::new(),
         up,
         view: view(view_spec),
     }
@@ -624,4 +625,54 @@ fn out_of_range_inputs_are_errors() {
             count: 5
         })
     );
+}
+
+/// Seed 000: servers on a view of service addresses, each `(name, sid, host, service in front
+/// of it)`.
+fn behind_services(nodes: &[(&str, u64, &str, Option<&str>)]) -> Verdict {
+    let nodes = nodes
+        .iter()
+        .map(|&(name, sid, host, service)| {
+            let mut node = node(name, sid, host, true, "1=svc1 2=svc2 3=svc3");
+            node.aliases = service.map(addr).into_iter().collect();
+            node
+        })
+        .collect();
+    ensemble("3.8.0", nodes).verdict().unwrap()
+}
+
+/// Views that name Kubernetes service addresses reach whichever server the service forwards
+/// to; a service pointing nowhere reaches nobody.
+#[test]
+fn service_addresses_reach_the_server_behind_them() {
+    let routed = behind_services(&[
+        ("a", 1, "host1", Some("svc1")),
+        ("b", 2, "host2", Some("svc2")),
+        ("c", 3, "host3", Some("svc3")),
+    ]);
+    assert!(routed.quorum_possible);
+    assert!(routed.unreachable.is_empty(), "{:?}", routed.unreachable);
+
+    // c's service is not created yet: nobody counts c's vote or can follow it, but a and b
+    // still make two of three.
+    let half = behind_services(&[
+        ("a", 1, "host1", Some("svc1")),
+        ("b", 2, "host2", Some("svc2")),
+        ("c", 3, "host3", None),
+    ]);
+    assert!(half.quorum_possible);
+    assert_eq!(half.possible_leaders, vec![0, 1]);
+    assert!(half
+        .smallest_quorums
+        .iter()
+        .all(|q| !q.members.contains(&2)));
+
+    // A pod on a new address takes over sid 1 behind the same service: the others never
+    // learn its address, yet it joins.
+    let replaced = behind_services(&[
+        ("pod-a", 1, "pod1", Some("svc1")),
+        ("b", 2, "host2", Some("svc2")),
+        ("c", 3, "host3", Some("svc3")),
+    ]);
+    assert!(replaced.unreachable.is_empty());
 }

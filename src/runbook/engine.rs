@@ -13,7 +13,7 @@ use super::procedure::{Gate, Procedure, Step, StepCommand};
 use super::simulate::SimState;
 use crate::audit::record::{AuditEvent, CommandOutcome, DecisionKind, StepState};
 use crate::ensemble::{EnsembleState, Millis};
-use crate::zk::config::View;
+use crate::zk::config::{PeerAddr, View};
 use crate::zk::fourlw::Mode;
 use crate::zk::version::ZkVersion;
 use crate::zk::zxid::ZxidLag;
@@ -1034,6 +1034,20 @@ impl Engine {
 
     pub fn view_of(&self, name: &str) -> View {
         super::simulate::view_named(&self.procedure, name)
+    }
+
+    /// The procedure's services and the live node each forwards to, as the steps done so far
+    /// left them.
+    pub fn service_routes(&self) -> Vec<(PeerAddr, Option<usize>)> {
+        self.procedure
+            .services
+            .iter()
+            .zip(&self.expected.routes)
+            .map(|(service, to)| {
+                let node = to.and_then(|host| self.node_of.get(host).copied().flatten());
+                (service.peer.clone(), node)
+            })
+            .collect()
     }
 }
 

@@ -84,6 +84,10 @@ pub struct ViewMemberSpec {
     /// entry the procedure must live with for a while.
     #[serde(default)]
     pub peer: Option<String>,
+    /// List the host's server at the service in front of it (the inventory's `services`) rather
+    /// than at the host's own address.
+    #[serde(default)]
+    pub service: bool,
 }
 
 impl ViewMember {
@@ -188,6 +192,9 @@ pub enum EffectSpec {
     Reconfig(ViewOnly),
     Partition(Vec<Vec<String>>),
     Heal(Empty),
+    /// The service in front of a host's server now forwards to another host (or, without `to`,
+    /// to none): a Kubernetes service's endpoint changed.
+    Route(RouteSpec),
 }
 
 #[derive(Deserialize)]
@@ -200,6 +207,7 @@ struct EffectMap {
     reconfig: Option<ViewOnly>,
     partition: Option<Vec<Vec<String>>>,
     heal: Option<Empty>,
+    route: Option<RouteSpec>,
 }
 
 impl TryFrom<EffectMap> for EffectSpec {
@@ -214,10 +222,11 @@ impl TryFrom<EffectMap> for EffectSpec {
         found.extend(map.reconfig.map(EffectSpec::Reconfig));
         found.extend(map.partition.map(EffectSpec::Partition));
         found.extend(map.heal.map(EffectSpec::Heal));
+        found.extend(map.route.map(EffectSpec::Route));
         exactly_one(
             found,
             "an effect",
-            "start, stop, restart, set-view, reconfig, partition, heal",
+            "start, stop, restart, set-view, reconfig, partition, heal, route",
         )
     }
 }
@@ -262,6 +271,16 @@ pub struct ViewOnly {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Empty {}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSpec {
+    /// The runbook host whose service it is.
+    pub service: String,
+    /// The runbook host it forwards to from now on.
+    #[serde(default)]
+    pub to: Option<String>,
+}
 
 /// A condition on the live ensemble, checked before a step or waited for after it. Written as
 /// a one-key map (`not-leader: {host: zk1}`).

@@ -34,6 +34,8 @@ pub struct Procedure {
     pub teaching: Option<String>,
     pub path: PathBuf,
     pub hosts: Vec<BoundHost>,
+    /// The inventory's services in front of the runbook's hosts.
+    pub services: Vec<BoundService>,
     pub views: BTreeMap<String, View>,
     pub initial: InitialState,
     pub steps: Vec<Step>,
@@ -47,6 +49,18 @@ pub struct BoundHost {
     pub name: String,
     pub inventory: Host,
     pub peer: PeerAddr,
+}
+
+/// A service (a stable address in front of one server) made for a runbook host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoundService {
+    pub name: String,
+    /// Index into `Procedure::hosts`: the host the service was made for.
+    pub serves: usize,
+    pub peer: PeerAddr,
+    pub client: String,
+    /// The runbook host it forwards to before the first step, if any.
+    pub initially_to: Option<usize>,
 }
 
 /// The ensemble before the first step: per host, whether it runs and on which view.
@@ -84,13 +98,31 @@ pub struct StepCommand {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    Start { host: usize, view: Option<String> },
-    Stop { host: usize },
-    Restart { host: usize, view: Option<String> },
-    SetView { host: usize, view: String },
-    Reconfig { view: String },
+    Start {
+        host: usize,
+        view: Option<String>,
+    },
+    Stop {
+        host: usize,
+    },
+    Restart {
+        host: usize,
+        view: Option<String>,
+    },
+    SetView {
+        host: usize,
+        view: String,
+    },
+    Reconfig {
+        view: String,
+    },
     Partition(Vec<Vec<usize>>),
     Heal,
+    /// Service `service` (an index into `Procedure::services`) forwards to `to` from now on.
+    Route {
+        service: usize,
+        to: Option<usize>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -232,6 +264,8 @@ pub fn bind(text: &str, path: &Path, input: &BindInput) -> Result<Procedure, Yam
         });
     }
     let host_index = |name: &str| hosts.iter().position(|h| h.name == name);
+    let services =
+        bind_services(&hosts, input.inventory).map_err(|message| at(&["hosts"], message))?;
 
     let mut views = BTreeMap::new();
     for (name, members) in &runbook.views {
@@ -250,10 +284,29 @@ pub fn bind(text: &str, path: &Path, input: &BindInput) -> Result<Procedure, Yam
             let (sid, addr, observer) = match member {
                 ViewMember::Host(_) => (host.inventory.sid, host.peer.clone(), false),
                 ViewMember::Detailed(spec) => {
-                    let addr = match &spec.peer {
-                        Some(peer) => PeerAddr::parse(peer)
+                    let addr = match (&spec.peer, spec.service) {
+                        (Some(_), true) => {
+                            return Err(at(
+                                &where_,
+                                format!("view `{name}`: give `peer` or `service`, not both"),
+                            ))
+                        }
+                        (Some(peer), false) => PeerAddr::parse(peer)
                             .map_err(|e| at(&where_, format!("view `{name}`: {e}")))?,
-                        None => host.peer.clone(),
+                        (None, true) => services
+                            .iter()
+                            .find(|s| hosts[s.serves].name == host.name)
+                            .map(|s| s.peer.clone())
+                            .ok_or_else(|| {
+                                at(
+                                    &where_,
+                                    format!(
+                                        "view `{name}`: inventory `{}` has no service serving `{}` ({})",
+                                        input.inventory.name, host.inventory.name, host.name
+                                    ),
+                                )
+                            })?,
+                        (None, false) => host.peer.clone(),
                     };
                     let sid = match (&spec.sid, &spec.sid_of) {
                         (Some(_), Some(_)) => {
@@ -325,6 +378,7 @@ pub fn bind(text: &str, path: &Path, input: &BindInput) -> Result<Procedure, Yam
     let initial = initial_state(&runbook, &hosts, &views, text, path)?;
     let context = Context {
         hosts: &hosts,
+        services: &services,
         views: &views,
         values: &values,
     };
@@ -383,11 +437,38 @@ pub fn bind(text: &str, path: &Path, input: &BindInput) -> Result<Procedure, Yam
         teaching: runbook.teaching,
         path: path.to_path_buf(),
         hosts,
+        services,
         views,
         initial,
         steps,
         secrets,
     })
+}
+
+/// The inventory services made for runbook hosts, and where each forwards at the start.
+fn bind_services(hosts: &[BoundHost], inventory: &Inventory) -> Result<Vec<BoundService>, String> {
+    let runbook_host = |inventory_name: &str| {
+        hosts
+            .iter()
+            .position(|h| h.inventory.name == inventory_name)
+    };
+    let mut services = Vec::new();
+    for service in &inventory.services {
+        let Some(serves) = runbook_host(&service.serves) else {
+            continue;
+        };
+        let peer = service
+            .peer_addr()
+            .map_err(|e| format!("service `{}`: {e}", service.name))?;
+        services.push(BoundService {
+            name: service.name.clone(),
+            serves,
+            peer,
+            client: service.client.clone(),
+            initially_to: service.to.as_deref().and_then(runbook_host),
+        });
+    }
+    Ok(services)
 }
 
 fn initial_state(
@@ -492,8 +573,17 @@ pub fn inventory_view(hosts: &[BoundHost]) -> View {
     View::new(lines, None).unwrap_or_default()
 }
 
+/// Looks up an optional name: absent stays absent, present must be found.
+fn optional<T>(
+    name: &Option<String>,
+    find: impl FnOnce(&str) -> Result<T, YamlError>,
+) -> Result<Option<T>, YamlError> {
+    name.as_deref().map(find).transpose()
+}
+
 struct Context<'a> {
     hosts: &'a [BoundHost],
+    services: &'a [BoundService],
     views: &'a BTreeMap<String, View>,
     values: &'a BTreeMap<String, String>,
 }
@@ -504,6 +594,23 @@ impl Context<'_> {
             .iter()
             .position(|h| h.name == name)
             .ok_or_else(|| source.error(keys, format!("no host `{name}` in the runbook's `hosts`")))
+    }
+
+    /// The service in front of runbook host `name`.
+    fn service(&self, name: &str, source: &Source, keys: &[&str]) -> Result<usize, YamlError> {
+        let host = self.host(name, source, keys)?;
+        self.services
+            .iter()
+            .position(|s| s.serves == host)
+            .ok_or_else(|| {
+                source.error(
+                    keys,
+                    format!(
+                        "no service serves `{name}` ({}): add one to the inventory's `services`",
+                        self.hosts[host].inventory.name
+                    ),
+                )
+            })
     }
 
     fn view(&self, name: &str, source: &Source, keys: &[&str]) -> Result<String, YamlError> {
@@ -542,19 +649,11 @@ impl Context<'_> {
             effects.push(match effect {
                 EffectSpec::Start(hv) => Effect::Start {
                     host: self.host(&hv.host, source, &keys)?,
-                    view: hv
-                        .view
-                        .as_deref()
-                        .map(|v| self.view(v, source, &keys))
-                        .transpose()?,
+                    view: optional(&hv.view, |v| self.view(v, source, &keys))?,
                 },
                 EffectSpec::Restart(hv) => Effect::Restart {
                     host: self.host(&hv.host, source, &keys)?,
-                    view: hv
-                        .view
-                        .as_deref()
-                        .map(|v| self.view(v, source, &keys))
-                        .transpose()?,
+                    view: optional(&hv.view, |v| self.view(v, source, &keys))?,
                 },
                 EffectSpec::Stop(h) => Effect::Stop {
                     host: self.host(&h.host, source, &keys)?,
@@ -577,6 +676,10 @@ impl Context<'_> {
                         .collect::<Result<Vec<_>, _>>()?,
                 ),
                 EffectSpec::Heal(_) => Effect::Heal,
+                EffectSpec::Route(route) => Effect::Route {
+                    service: self.service(&route.service, source, &keys)?,
+                    to: optional(&route.to, |h| self.host(h, source, &keys))?,
+                },
             });
         }
         let gates = spec
@@ -748,8 +851,9 @@ impl Context<'_> {
         Ok(StepCommand { host, text, stdin })
     }
 
-    /// Replaces `${name}` (a variable) and `${host:NAME.FIELD}` (client, peer, sid, address,
-    /// ssh). In shell text every value is quoted, so no value can become code.
+    /// Replaces `${name}` (a variable), `${host:NAME.FIELD}` (client, peer, sid, address, ssh)
+    /// and `${service:NAME.FIELD}` (client, peer, address of the service serving host NAME).
+    /// In shell text every value is quoted, so no value can become code.
     fn interpolate(
         &self,
         template: &str,
@@ -767,7 +871,7 @@ impl Context<'_> {
                 .ok_or_else(|| source.error(keys, "an unclosed `${`"))?;
             let name = &after[..end];
             let value = self.lookup(name).ok_or_else(|| {
-                source.error(keys, format!("`${{{name}}}` is not defined: declare it under `variables` or use ${{host:NAME.client|peer|sid|address}}"))
+                source.error(keys, format!("`${{{name}}}` is not defined: declare it under `variables` or use ${{host:NAME.client|peer|sid|address}} or ${{service:NAME.client|peer|address}}"))
             })?;
             out.push_str(&if quote {
                 crate::shell::quote(&value)
@@ -790,6 +894,19 @@ impl Context<'_> {
                 "sid" => Some(bound.inventory.sid.to_string()),
                 "address" => Some(bound.peer.host.clone()),
                 "ssh" => Some(bound.inventory.ssh.clone()),
+                _ => None,
+            };
+        }
+        if let Some(reference) = name.strip_prefix("service:") {
+            let (host, field) = reference.split_once('.')?;
+            let service = self
+                .services
+                .iter()
+                .find(|s| self.hosts[s.serves].name == host)?;
+            return match field {
+                "client" => Some(service.client.clone()),
+                "peer" => Some(service.peer.to_string()),
+                "address" => Some(service.peer.host.clone()),
                 _ => None,
             };
         }

@@ -5,7 +5,7 @@
 use super::procedure::{inventory_view, Effect, Procedure, Step, INVENTORY_VIEW};
 use crate::ensemble::{EnsembleState, Health, ViewSource};
 use crate::quorum::{Ensemble, Node};
-use crate::zk::config::View;
+use crate::zk::config::{PeerAddr, View};
 use crate::zk::version::ZkVersion;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -16,6 +16,8 @@ pub struct SimState {
     /// The view name in each host's config: what its next start runs with.
     pub config: Vec<Option<String>>,
     pub partitions: Option<Vec<Vec<usize>>>,
+    /// For each of the procedure's services, the host it forwards to.
+    pub routes: Vec<Option<usize>>,
 }
 
 impl SimState {
@@ -26,6 +28,7 @@ impl SimState {
             running: views.clone(),
             config: views,
             partitions: None,
+            routes: procedure.services.iter().map(|s| s.initially_to).collect(),
         }
     }
 
@@ -91,6 +94,11 @@ impl SimState {
             }
             Effect::Partition(groups) => self.partitions = Some(groups.clone()),
             Effect::Heal => self.partitions = None,
+            Effect::Route { service, to } => {
+                if let Some(route) = self.routes.get_mut(*service) {
+                    *route = *to;
+                }
+            }
         }
     }
 
@@ -139,10 +147,12 @@ impl SimState {
                     .as_deref()
                     .map(|name| view_named(procedure, name))
                     .unwrap_or_default();
+                let aliases = self.aliases_of(procedure, h);
                 Node {
                     name: host.name.clone(),
-                    sid: sid_in(&view, host).unwrap_or(host.inventory.sid),
+                    sid: sid_in(&view, &host.peer, &aliases).unwrap_or(host.inventory.sid),
                     addr: host.peer.clone(),
+                    aliases,
                     up: self.up[h],
                     view,
                 }
@@ -167,6 +177,19 @@ impl SimState {
     }
 }
 
+impl SimState {
+    /// The addresses of the services that forward to `host`.
+    pub fn aliases_of(&self, procedure: &Procedure, host: usize) -> Vec<PeerAddr> {
+        procedure
+            .services
+            .iter()
+            .zip(&self.routes)
+            .filter(|(_, to)| **to == Some(host))
+            .map(|(service, _)| service.peer.clone())
+            .collect()
+    }
+}
+
 pub fn view_named(procedure: &Procedure, name: &str) -> View {
     if name == INVENTORY_VIEW {
         return inventory_view(&procedure.hosts);
@@ -174,11 +197,11 @@ pub fn view_named(procedure: &Procedure, name: &str) -> View {
     procedure.views.get(name).cloned().unwrap_or_default()
 }
 
-/// The sid a host runs with: the one its own view gives its address (a replacement takes an old
-/// server's id), else its inventory sid.
-fn sid_in(view: &View, host: &super::procedure::BoundHost) -> Option<u64> {
+/// The sid a host runs with: the one its own view gives its address or a service in front of
+/// it (a replacement takes an old server's id), else its inventory sid.
+fn sid_in(view: &View, peer: &PeerAddr, aliases: &[PeerAddr]) -> Option<u64> {
     view.servers()
         .iter()
-        .find(|s| s.has_addr(&host.peer))
+        .find(|s| s.has_addr(peer) || aliases.iter().any(|a| s.has_addr(a)))
         .map(|s| s.sid)
 }

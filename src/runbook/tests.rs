@@ -216,3 +216,83 @@ fn a_replacement_takes_over_the_sid_of_the_host_it_replaces() {
     let both = bound(&views("{host: new, sid: 9, sid_of: old}"), &inventory, None).unwrap_err();
     assert!(both.message.contains("not both"), "{both:?}");
 }
+
+/// The lab with a Kubernetes service ready in front of each of the first three hosts, and the
+/// verbs the k8s runbook uses.
+fn with_services(inventory: Inventory) -> Inventory {
+    let mut inventory = inventory;
+    for host in &mut inventory.hosts {
+        for verb in [
+            "point-service",
+            "drop-service",
+            "set-option",
+            "set-myid",
+            "data-empty",
+        ] {
+            host.commands.insert(verb.into(), format!("zkctl {verb}"));
+        }
+    }
+    for sid in 1..=3 {
+        inventory.services.push(crate::inventory::Service {
+            name: format!("zk{sid}-svc"),
+            serves: format!("zk{sid}"),
+            client: format!("10.96.0.{sid}:2181"),
+            peer: format!("10.96.0.{sid}:2888:3888"),
+            to: None,
+        });
+    }
+    inventory
+}
+
+/// Seed 000: the servers name each other by service address from the rolling restart on, so
+/// the services must exist first. Without them the restarted servers reach nobody, and the
+/// second restart leaves no quorum.
+#[test]
+fn the_k8s_runbook_needs_its_services_before_the_rolling_restart() {
+    let text = include_str!("../../runbooks/k8s-one-for-one.yaml");
+    let inventory = with_services(inventory(3, 3));
+    let procedure = bound(text, &inventory, Some("zk3")).unwrap();
+    let planned = plan(&procedure, ZkVersion::NEWEST);
+    assert!(
+        planned.steps.iter().all(|s| s.verdict == StepVerdict::Ok),
+        "{planned:?}"
+    );
+    let svc = &procedure.views["services"];
+    assert_eq!(
+        svc.to_string(),
+        "server.1=10.96.0.1:2888:3888, server.2=10.96.0.2:2888:3888, server.3=10.96.0.3:2888:3888"
+    );
+
+    let mut forgetful = procedure.clone();
+    forgetful.steps.retain(|s| s.id != "create-services");
+    let planned = plan(&forgetful, ZkVersion::NEWEST);
+    let verdicts: Vec<(&str, StepVerdict)> = planned
+        .steps
+        .iter()
+        .map(|s| (s.step.as_str(), s.verdict))
+        .collect();
+    assert_eq!(
+        verdicts[3],
+        ("restart-b", StepVerdict::Blocked),
+        "{verdicts:?}"
+    );
+}
+
+#[test]
+fn a_service_must_exist_for_the_host_a_view_or_effect_names() {
+    let text = format!(
+        "{HEADER}views:\n  svc: [{{host: zk1, service: true}}, zk2, zk3]\n\
+         steps:\n\
+         \x20 - {{id: s, title: S, effect: [{{restart: {{host: zk1, view: svc}}}}]}}\n"
+    );
+    let err = bound(&text, &inventory(3, 2), None).unwrap_err();
+    assert!(err.message.contains("no service serving `zk1`"), "{err}");
+
+    let text = format!(
+        "{HEADER}steps:\n\
+         \x20 - {{id: s, title: S, effect: [{{route: {{service: zk4, to: zk1}}}}]}}\n"
+    );
+    let err = bound(&text, &with_services(inventory(3, 2)), None).unwrap_err();
+    assert!(err.message.contains("no service serves `zk4`"), "{err}");
+    assert_eq!(err.line, 6, "{err}");
+}

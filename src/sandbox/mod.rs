@@ -73,6 +73,8 @@ struct SandboxState {
     nft_table: Option<String>,
     #[serde(default)]
     dynamic_reconfig: bool,
+    #[serde(default)]
+    services: bool,
 }
 
 impl SandboxState {
@@ -85,6 +87,7 @@ impl SandboxState {
             self.spares,
         )
         .with_dynamic_reconfig(self.dynamic_reconfig)
+        .with_services(self.services)
     }
 }
 
@@ -95,6 +98,9 @@ pub struct UpOptions {
     pub spares: u8,
     /// Servers keep their server lines in a dynamic config file and accept `reconfig` (3.5+).
     pub dynamic_reconfig: bool,
+    /// A stand-in Kubernetes service (an nftables DNAT address) made ready in front of every
+    /// started host, each host on peer ports of its own.
+    pub services: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -142,7 +148,8 @@ pub async fn up(dir: &Path, options: UpOptions) -> Result<Vec<HostStatus>, Sandb
             options.observers,
             options.spares,
         )
-        .with_dynamic_reconfig(options.dynamic_reconfig);
+        .with_dynamic_reconfig(options.dynamic_reconfig)
+        .with_services(options.services);
         for host in &layout.hosts {
             ensure_user(&host.user)?;
         }
@@ -154,6 +161,7 @@ pub async fn up(dir: &Path, options: UpOptions) -> Result<Vec<HostStatus>, Sandb
             sshd_pid: None,
             nft_table: None,
             dynamic_reconfig: options.dynamic_reconfig,
+            services: options.services,
         };
         write_state(&dir, &state)?;
         state
@@ -190,6 +198,17 @@ async fn start_everything(
         "out",
         "{ type filter hook output priority 0; policy accept; }",
     ]))?;
+    if layout.services {
+        // Output NAT runs before the filter chain, so partition rules see the real host.
+        run(Command::new("nft").args([
+            "add",
+            "chain",
+            "inet",
+            &table,
+            "svc",
+            "{ type nat hook output priority -100; policy accept; }",
+        ]))?;
+    }
     install_firewall(&layout, &table)?;
 
     state.sshd_pid = Some(start_sshd(&layout)?);

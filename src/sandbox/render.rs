@@ -4,11 +4,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::inventory::{Host, HostRole, Inventory, SshDefaults};
+use crate::inventory::{Host, HostRole, Inventory, Service, SshDefaults};
 
 pub const CLIENT_PORT: u16 = 2181;
 pub const QUORUM_PORT: u16 = 2888;
 pub const ELECTION_PORT: u16 = 3888;
+const SERVICE_QUORUM_PORT_BASE: u16 = 2880;
+const SERVICE_ELECTION_PORT_BASE: u16 = 3880;
 /// Never 22: the sandbox's sshd must not look like, or collide with, the machine's own.
 pub const SSH_PORT: u16 = 2222;
 
@@ -29,6 +31,8 @@ pub struct Layout {
     pub hosts: Vec<HostPlan>,
     /// Server lines in a dynamic config file, `reconfig` enabled (ZooKeeper 3.5+).
     pub dynamic_reconfig: bool,
+    /// A stand-in Kubernetes service in front of every started host (see [`Layout::peer_ports`]).
+    pub services: bool,
 }
 
 /// The dynamic config file a server starts with; ZooKeeper writes its successors itself.
@@ -68,12 +72,61 @@ impl Layout {
             slot,
             hosts,
             dynamic_reconfig: false,
+            services: false,
         }
     }
 
     pub fn with_dynamic_reconfig(mut self, on: bool) -> Layout {
         self.dynamic_reconfig = on;
         self
+    }
+
+    pub fn with_services(mut self, on: bool) -> Layout {
+        self.services = on;
+        self
+    }
+
+    /// Quorum and election ports. With services each host has ports of its own: a server
+    /// behind a service listens on every address (`quorumListenOnAllIPs`, as a pod behind a
+    /// ClusterIP service must), and on one shared loopback interface two such servers could
+    /// not both take 2888 and 3888. The ports travel with the server id: the service and any
+    /// replacement taking the id over use the ports of the host it was made for.
+    pub fn peer_ports(&self, host: &HostPlan) -> (u16, u16) {
+        if self.services {
+            let index = u16::from(host.index);
+            (
+                SERVICE_QUORUM_PORT_BASE + index,
+                SERVICE_ELECTION_PORT_BASE + index,
+            )
+        } else {
+            (QUORUM_PORT, ELECTION_PORT)
+        }
+    }
+
+    /// `address:quorumPort:electionPort` of a host.
+    pub fn peer(&self, host: &HostPlan) -> String {
+        let (quorum, election) = self.peer_ports(host);
+        format!("{}:{quorum}:{election}", self.address(host))
+    }
+
+    /// The services, one in front of each started host.
+    pub fn services(&self) -> Vec<Service> {
+        if !self.services {
+            return Vec::new();
+        }
+        self.started_hosts()
+            .map(|h| {
+                let addr = service_address(self.slot, h.index);
+                let (quorum, election) = self.peer_ports(h);
+                Service {
+                    name: format!("{}-svc", h.name),
+                    serves: h.name.clone(),
+                    client: format!("{addr}:{CLIENT_PORT}"),
+                    peer: format!("{addr}:{quorum}:{election}"),
+                    to: None,
+                }
+            })
+            .collect()
     }
 
     pub fn address(&self, host: &HostPlan) -> String {
@@ -101,11 +154,7 @@ impl Layout {
                 } else {
                     ""
                 };
-                format!(
-                    "server.{}={}:{QUORUM_PORT}:{ELECTION_PORT}{suffix}",
-                    h.sid,
-                    self.address(h)
-                )
+                format!("server.{}={}{suffix}", h.sid, self.peer(h))
             })
             .collect()
     }
@@ -114,6 +163,12 @@ impl Layout {
 /// Sandbox hosts are separate "machines" on loopback: `127.77.SLOT.INDEX`.
 pub fn host_address(slot: u8, index: u8) -> String {
     format!("127.77.{slot}.{index}")
+}
+
+/// The stand-in service in front of host INDEX: `127.77.SLOT.(100+INDEX)`, forwarded by an
+/// nftables DNAT rule as kube-proxy forwards a ClusterIP.
+pub fn service_address(slot: u8, index: u8) -> String {
+    format!("127.77.{slot}.{}", 100 + u16::from(index))
 }
 
 /// Every host runs as its own Unix user so a firewall rule can match the connections one host
@@ -173,10 +228,11 @@ pub fn dynamic_cfg(layout: &Layout, host: &HostPlan) -> Option<String> {
             } else {
                 "participant"
             };
-            let addr = layout.address(h);
             format!(
-                "server.{}={addr}:{QUORUM_PORT}:{ELECTION_PORT}:{role};{addr}:{CLIENT_PORT}\n",
-                h.sid
+                "server.{}={}:{role};{}:{CLIENT_PORT}\n",
+                h.sid,
+                layout.peer(h),
+                layout.address(h)
             )
         })
         .collect();
@@ -232,6 +288,9 @@ usage: zkctl VERB
   block-peers A...  firewall: reject every TCP connection between this host and hosts A...
   unblock-peers A...  remove those rules again
   firewall          list this host's firewall rules
+  point-service S H   the stand-in Kubernetes service at address S forwards to host H from now on
+                    (kubectl's part: a ClusterIP service and its endpoint)
+  drop-service S    delete the service at address S
   log [N]           the last N (default 40) lines of the server log
 EOF
   exit 2
@@ -385,6 +444,8 @@ case "$verb" in
   block-peers) exec sudo -n "$FIREWALL" block "$@" ;;
   unblock-peers) exec sudo -n "$FIREWALL" unblock "$@" ;;
   firewall) exec sudo -n "$FIREWALL" list ;;
+  point-service) exec sudo -n "$FIREWALL" route "$@" ;;
+  drop-service) exec sudo -n "$FIREWALL" unroute "$@" ;;
   *) usage ;;
 esac
 "#;
@@ -471,7 +532,7 @@ pub fn inventory(layout: &Layout, zookeeper_version: Option<String>) -> Inventor
                 sid: h.sid,
                 role: h.role,
                 client: format!("{addr}:{CLIENT_PORT}"),
-                peer: format!("{addr}:{QUORUM_PORT}:{ELECTION_PORT}"),
+                peer: layout.peer(h),
                 ssh: format!("{}@{addr}", h.user),
                 ssh_port: SSH_PORT,
                 commands: verb_commands(&zkctl),
@@ -487,10 +548,11 @@ pub fn inventory(layout: &Layout, zookeeper_version: Option<String>) -> Inventor
             config: Some(ssh.join("config").display().to_string()),
         }),
         hosts,
+        services: layout.services(),
     }
 }
 
-pub const VERBS: [&str; 17] = [
+pub const VERBS: [&str; 19] = [
     "start",
     "stop",
     "restart",
@@ -508,6 +570,8 @@ pub const VERBS: [&str; 17] = [
     "block-peers",
     "unblock-peers",
     "firewall",
+    "point-service",
+    "drop-service",
 ];
 
 /// Root-owned, outside the sandbox directory (which host users can reach), so that what sudo
@@ -540,6 +604,16 @@ pub fn sudoers(layout: &Layout) -> String {
 pub fn firewall_script(layout: &Layout, table: &str, uids: &[u32]) -> String {
     let mut me = String::new();
     let mut uid_of = String::new();
+    let services: Vec<String> = layout
+        .services()
+        .iter()
+        .filter_map(|s| s.peer.split(':').next().map(str::to_string))
+        .collect();
+    let services = if services.is_empty() {
+        "-".to_string()
+    } else {
+        services.join("|")
+    };
     for (host, uid) in layout.hosts.iter().zip(uids) {
         let addr = layout.address(host);
         me.push_str(&format!("  {uid}) ME={addr}; MYUID={uid} ;;\n"));
@@ -553,7 +627,8 @@ pub fn firewall_script(layout: &Layout, table: &str, uids: &[u32]) -> String {
          case \"${{SUDO_UID:-}}\" in\n\
          {me}  *) echo \"firewall: run it as a host of sandbox {slot}, through sudo\" >&2; exit 2 ;;\n\
          esac\n\
-         uid_of() {{\n  case \"$1\" in\n{uid_of}    *) return 1 ;;\n  esac\n}}\n",
+         uid_of() {{\n  case \"$1\" in\n{uid_of}    *) return 1 ;;\n  esac\n}}\n\
+         service_ok() {{\n  case \"$1\" in\n    {services}) return 0 ;;\n    *) return 1 ;;\n  esac\n}}\n",
         slot = layout.slot,
     );
     head + FIREWALL_BODY
@@ -566,8 +641,27 @@ rules_of() {
   nft -a list chain inet "$TABLE" out | grep -F "comment ${Q}host $ME peer $1${Q}" | sed 's/.*# handle //'
 }
 
+service_rules() {
+  nft -a list chain inet "$TABLE" svc 2>/dev/null | grep -F "comment ${Q}service $1${Q}" | sed 's/.*# handle //'
+}
+
 verb=${1:-}
 [ "$#" -gt 0 ] && shift
+# A service's rule is replaced in one nft transaction, so it never forwards nowhere meanwhile.
+case "$verb" in
+  route|unroute)
+    service_ok "${1:-}" || { echo "firewall: ${1:-} is not a service of this sandbox" >&2; exit 2; }
+    if [ "$verb" = route ]; then
+      [ "$#" -eq 2 ] || { echo "usage: firewall route SERVICE_ADDRESS HOST_ADDRESS" >&2; exit 2; }
+      uid_of "$2" >/dev/null || { echo "firewall: $2 is not a host of this sandbox" >&2; exit 2; }
+    fi
+    {
+      for handle in $(service_rules "$1"); do echo "delete rule inet $TABLE svc handle $handle"; done
+      [ "$verb" = unroute ] || echo "add rule inet $TABLE svc ip daddr $1 meta l4proto tcp dnat ip to $2 comment ${Q}service $1${Q}"
+    } | nft -f -
+    if [ "$verb" = route ]; then echo "service $1 -> $2"; else echo "service $1 deleted"; fi
+    exit 0 ;;
+esac
 for peer in "$@"; do
   uid_of "$peer" >/dev/null || { echo "firewall: $peer is not a host of this sandbox" >&2; exit 2; }
   [ "$peer" != "$ME" ] || { echo "firewall: $peer is this host" >&2; exit 2; }
@@ -586,8 +680,9 @@ case "$verb" in
       echo "$ME: unblocked $peer"
     done ;;
   list)
-    nft list chain inet "$TABLE" out | grep -F "comment ${Q}host $ME peer " | sed 's/.*comment "host [^ ]* peer \([^"]*\)".*/blocked \1/' | sort -u ;;
-  *) echo "usage: firewall block|unblock PEER_ADDRESS... | list" >&2; exit 2 ;;
+    nft list chain inet "$TABLE" out | grep -F "comment ${Q}host $ME peer " | sed 's/.*comment "host [^ ]* peer \([^"]*\)".*/blocked \1/' | sort -u
+    nft list chain inet "$TABLE" svc 2>/dev/null | grep -F "comment ${Q}service " | sed 's/.*ip daddr \([^ ]*\) .*dnat ip to \([^ ]*\) .*/service \1 -> \2/' ;;
+  *) echo "usage: firewall block|unblock PEER_ADDRESS... | list | route SERVICE HOST | unroute SERVICE" >&2; exit 2 ;;
 esac
 "#;
 
@@ -673,5 +768,31 @@ mod tests {
         assert_eq!(zk2.ssh, "zkpilot-h2@127.77.9.2");
         assert_eq!(zk2.commands["restart"], "/tmp/sbx/hosts/zk2/zkctl restart");
         assert_eq!(zk2.commands.len(), VERBS.len());
+    }
+
+    #[test]
+    fn with_services_each_server_id_has_ports_of_its_own_and_a_service() {
+        let served = layout().with_services(true);
+        let zk2 = &served.hosts[1];
+        assert_eq!(served.peer(zk2), "127.77.9.2:2882:3882");
+        assert!(zoo_cfg(&served, zk2).contains("server.2=127.77.9.2:2882:3882\n"));
+        let inventory = inventory(&served, None);
+        let services: Vec<(&str, &str, &str)> = inventory
+            .services
+            .iter()
+            .map(|s| (s.name.as_str(), s.serves.as_str(), s.peer.as_str()))
+            .collect();
+        assert_eq!(
+            services,
+            [
+                ("zk1-svc", "zk1", "127.77.9.101:2881:3881"),
+                ("zk2-svc", "zk2", "127.77.9.102:2882:3882"),
+                ("zk3-svc", "zk3", "127.77.9.103:2883:3883"),
+                ("zk4-svc", "zk4", "127.77.9.104:2884:3884"),
+            ]
+        );
+        let script = firewall_script(&served, "t", &[1001, 1002, 1003, 1004, 1005, 1006]);
+        assert!(script.contains("127.77.9.101|127.77.9.102|127.77.9.103|127.77.9.104) return 0"));
+        assert!(layout().services().is_empty());
     }
 }

@@ -9,6 +9,7 @@ use crate::app::keys::KeyAction;
 use crate::app::watch::{update, Action, WatchState};
 use crate::ensemble::{EnsembleState, NodeTarget, PollFailure, PollReport};
 use crate::theme::Theme;
+use crate::zk::config::PeerAddr;
 use crate::zk::fourlw::Command;
 
 const NOW: u64 = 1_790_000_000_000;
@@ -233,4 +234,43 @@ fn keys_move_the_selection_by_cards_and_rows() {
     assert_eq!(state.selected, 4);
     update(&mut state, Action::Key(KeyAction::Quit));
     assert!(state.quit);
+}
+
+/// Seed 000: servers whose views name Kubernetes service addresses. The panel's verdict must
+/// follow the services to the servers behind them, not call every peer unreachable.
+#[test]
+fn views_naming_services_reach_the_servers_behind_them() {
+    let conf_of = |sid: u64| {
+        conf(sid, &voters(3))
+            .replace("server.1=127.0.0.2", "server.1=10.96.0.1")
+            .replace("server.2=127.0.0.3", "server.2=10.96.0.2")
+            .replace("server.3=127.0.0.4", "server.3=10.96.0.3")
+    };
+    let with = |services: Vec<(PeerAddr, Option<usize>)>| {
+        let mut targets = targets(3);
+        for (i, target) in targets.iter_mut().enumerate() {
+            target.peer = PeerAddr::parse(&format!("127.0.0.{}:2888:3888", i + 2)).ok();
+        }
+        let mut ensemble = EnsembleState::new(targets);
+        ensemble.services = services;
+        let mut state = WatchState::new("lab".into(), ensemble, NOW);
+        for i in 0..3 {
+            let srvr = if i == 2 { LEADER_SRVR } else { FOLLOWER_SRVR };
+            let mntr = if i == 2 { LEADER_MNTR } else { FOLLOWER_MNTR };
+            update(&mut state, serving(i, srvr, mntr, conf_of(i as u64 + 1)));
+        }
+        state.verdict.clone().expect("a verdict")
+    };
+    let service = |sid: u64| PeerAddr::parse(&format!("10.96.0.{sid}:2888:3888")).unwrap();
+
+    let unknown = with(Vec::new());
+    assert!(!unknown.quorum_possible);
+
+    let routed = with(
+        (1..=3)
+            .map(|sid| (service(sid), Some(sid as usize - 1)))
+            .collect(),
+    );
+    assert!(routed.quorum_possible);
+    assert!(routed.unreachable.is_empty());
 }

@@ -110,6 +110,18 @@ pub fn rehearse(
     watch: &[&str],
 ) -> Rehearsal {
     let written_to: Vec<String> = write_to.iter().map(|h| sandbox.client(h)).collect();
+    rehearse_writing_to(sandbox, runbook, extra, written_to, watch)
+}
+
+/// As [`rehearse`], with the writer's client addresses given as they are (service addresses,
+/// say) rather than as hosts.
+pub fn rehearse_writing_to(
+    sandbox: &Sandbox,
+    runbook: &Path,
+    extra: &[&str],
+    written_to: Vec<String>,
+    watch: &[&str],
+) -> Rehearsal {
     let writer = Writer::start(&written_to);
     let deadline = Instant::now() + Duration::from_secs(20);
     let serving =

@@ -40,26 +40,20 @@ pub fn quorum_input(state: &EnsembleState) -> Result<Ensemble, String> {
             .peer
             .clone()
             .or_else(|| own_address(view.as_ref(), sid));
-        match (addr, view) {
-            (Some(addr), Some(view)) => nodes.push(Node {
-                name,
-                sid,
-                addr,
-                aliases,
-                up,
-                view,
-            }),
-            (Some(addr), None) if !up => nodes.push(Node {
-                name,
-                sid,
-                addr,
-                aliases,
-                up,
-                view: View::default(),
-            }),
-            _ if up => return Err(unknown_view(node)),
-            _ => {}
-        }
+        let Some(addr) = addr.filter(|_| view.is_some() || !up) else {
+            if up {
+                return Err(unknown_view(node));
+            }
+            continue;
+        };
+        nodes.push(Node {
+            name,
+            sid,
+            addr,
+            aliases,
+            up,
+            view: view.unwrap_or_default(),
+        });
     }
     Ok(Ensemble {
         version: state.version().unwrap_or(ZkVersion::NEWEST),

@@ -600,7 +600,7 @@ async fn watch_command(args: WatchArgs) -> ExitCode {
         Err(e) => return fail(&e, 2),
     };
     let (title, targets, inventory) = match (&args.inventory, &args.endpoints) {
-        (Some(path), _) => match load_inventory(path) {
+        (Some(path), _) => match runbook_files::load_inventory(path) {
             Ok(inventory) => (
                 inventory.name.clone(),
                 zkpilot::ensemble::inventory_targets(&inventory),
@@ -629,11 +629,6 @@ async fn watch_command(args: WatchArgs) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&format!("terminal: {e}"), 1),
     }
-}
-
-fn load_inventory(path: &std::path::Path) -> Result<Inventory, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Inventory::parse(&text, path).map_err(|e| e.to_string())
 }
 
 fn endpoint_targets(list: &str) -> Vec<NodeTarget> {

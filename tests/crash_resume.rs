@@ -308,9 +308,8 @@ fn starts(sandbox: &Sandbox, host: &str) -> Vec<String> {
 }
 
 fn server_alive(sandbox: &Sandbox, host: &str) -> bool {
-    let pid = std::fs::read_to_string(sandbox.dir.join("hosts").join(host).join("zk.pid"))
-        .unwrap_or_default();
-    let pid = pid.trim();
+    let pid = sandbox.pid(host);
+    let pid = pid.as_str();
     !pid.is_empty()
         && std::fs::read_to_string(format!("/proc/{pid}/stat"))
             .is_ok_and(|stat| !matches!(stat.rsplit(") ").next(), Some(s) if s.starts_with('Z')))

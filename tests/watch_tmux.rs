@@ -32,11 +32,7 @@ fn watch_follows_a_leader_crash_and_restores_the_terminal() {
         .unwrap()
         .to_string();
 
-    let pid: i32 = std::fs::read_to_string(sandbox.dir.join("hosts").join(&leader).join("zk.pid"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let pid: i32 = sandbox.pid(&leader).parse().unwrap();
     // SAFETY: kill(2) on the PID of the server this test's sandbox started.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
 

@@ -57,7 +57,7 @@ pub enum RunAction {
 
 impl RunState {
     pub fn new(watch: WatchState, engine: Engine, audit_path: String) -> RunState {
-        RunState {
+        let mut state = RunState {
             selected: engine.current().unwrap_or(0),
             watch,
             engine,
@@ -66,7 +66,9 @@ impl RunState {
             help: false,
             quit: false,
             audit_path,
-        }
+        };
+        follow_service_routes(&mut state);
+        state
     }
 
     /// A command is on its way: quitting now would leave it unaccounted for on screen.
@@ -97,19 +99,26 @@ pub fn update(state: &mut RunState, action: RunAction) -> Vec<Effect> {
             Vec::new()
         }
         RunAction::Ended { intent, ended } => {
-            let live = state.watch.ensemble.clone();
-            state.engine.ended(intent, ended, state.watch.now, &live)
+            state
+                .engine
+                .ended(intent, ended, state.watch.now, &state.watch.ensemble)
         }
-        RunAction::Approval { step, approver } => {
-            let live = state.watch.ensemble.clone();
-            state.engine.input(Input::Approve { step, approver }, &live)
-        }
+        RunAction::Approval { step, approver } => state
+            .engine
+            .input(Input::Approve { step, approver }, &state.watch.ensemble),
         RunAction::Key(key) => on_key(state, key),
     };
     let after = state.engine.current();
     if before != after {
         state.selected = after.unwrap_or(state.selected);
+        // Routes change only when a step completes, which moves the current step on.
+        follow_service_routes(state);
     }
+    effects
+}
+
+/// Points the live ensemble's services where the completed steps left them.
+fn follow_service_routes(state: &mut RunState) {
     let mut rerouted = false;
     for (addr, to) in state.engine.service_routes() {
         rerouted |= state.watch.ensemble.route_service(&addr, to);
@@ -117,11 +126,9 @@ pub fn update(state: &mut RunState, action: RunAction) -> Vec<Effect> {
     if rerouted {
         state.watch.verdict = crate::live::verdict(&state.watch.ensemble);
     }
-    effects
 }
 
 fn on_key(state: &mut RunState, key: KeyEvent) -> Vec<Effect> {
-    let live = state.watch.ensemble.clone();
     if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
         request_quit(state);
         return Vec::new();
@@ -136,7 +143,7 @@ fn on_key(state: &mut RunState, key: KeyEvent) -> Vec<Effect> {
                     Typing::Skip => Input::Skip(text),
                     Typing::MarkDone => Input::MarkDone(text),
                 };
-                return state.engine.input(input, &live);
+                return state.engine.input(input, &state.watch.ensemble);
             }
             KeyCode::Backspace => {
                 text.pop();
@@ -167,14 +174,14 @@ fn on_key(state: &mut RunState, key: KeyEvent) -> Vec<Effect> {
         (KeyCode::Char('q'), _) => request_quit(state),
         (KeyCode::Char('r'), None) => {
             state.selected = state.engine.current().unwrap_or(state.selected);
-            let effects = state.engine.input(Input::Start, &live);
+            let effects = state.engine.input(Input::Start, &state.watch.ensemble);
             if matches!(state.engine.prompt, Some(Prompt::TypeHost(_))) {
                 state.typing = Some((Typing::TypeHost, String::new()));
             }
             return effects;
         }
         (KeyCode::Char('y'), Some(Prompt::Confirm)) => {
-            return state.engine.input(Input::Confirm, &live)
+            return state.engine.input(Input::Confirm, &state.watch.ensemble)
         }
         (KeyCode::Char('o'), Some(Prompt::Override { .. })) => {
             state.typing = Some((Typing::Override, String::new()))
@@ -187,12 +194,12 @@ fn on_key(state: &mut RunState, key: KeyEvent) -> Vec<Effect> {
                 | Prompt::TypeHost(_)
                 | Prompt::Approval { .. },
             ),
-        ) => return state.engine.input(Input::Cancel, &live),
+        ) => return state.engine.input(Input::Cancel, &state.watch.ensemble),
         (KeyCode::Char('R'), Some(Prompt::Recover)) => {
-            return state.engine.input(Input::Retry, &live)
+            return state.engine.input(Input::Retry, &state.watch.ensemble)
         }
         (KeyCode::Char('b'), Some(Prompt::Recover)) => {
-            return state.engine.input(Input::Rollback, &live)
+            return state.engine.input(Input::Rollback, &state.watch.ensemble)
         }
         (KeyCode::Char('s'), Some(Prompt::Recover)) => {
             state.typing = Some((Typing::Skip, String::new()))

@@ -24,7 +24,9 @@ use crate::ensemble::{inventory_services, inventory_targets, EnsembleState};
 use crate::inventory::Inventory;
 use crate::poll;
 use crate::remote::{Connections, Outcome, SshTarget, Stream};
-use crate::runbook::engine::{Effect, Ended, Engine, Input, Prompt, Recorded, Status};
+use crate::runbook::engine::{
+    Effect, Ended, Engine, Input, Prompt, Recorded, Status, CHECK_PENDING,
+};
 use crate::runbook_files;
 use crate::view::{self, Look};
 use crate::zk::version::ZkVersion;
@@ -518,11 +520,10 @@ async fn autopilot(
         let Some(index) = state.engine.current() else {
             return Ok((true, "every step done".into()));
         };
-        let live = state.watch.ensemble.clone();
         let step_id = state.engine.procedure.steps[index].id.clone();
         match (&state.engine.status[index], state.engine.prompt.clone()) {
             (Status::Pending, None) if !state.engine.checks_running() => {
-                let readiness = state.engine.readiness(&live);
+                let readiness = state.engine.readiness(&state.watch.ensemble);
                 let hazards: Vec<String> = readiness
                     .iter()
                     .flat_map(|r| r.hazards.iter())
@@ -538,14 +539,14 @@ async fn autopilot(
                 let unmet: Vec<String> = readiness
                     .iter()
                     .flat_map(|r| r.gates.iter())
-                    .filter_map(|(gate, result)| {
-                        result.as_ref().err().map(|why| format!("{gate}: {why}"))
+                    .filter_map(|(gate, result)| match result {
+                        Err(why) if why != CHECK_PENDING => Some(format!("{gate}: {why}")),
+                        _ => None,
                     })
-                    .filter(|r| !r.contains("runs when the step starts"))
                     .collect();
                 let since = *waiting_for_gates.entry(index).or_insert(state.watch.now);
                 if unmet.is_empty() {
-                    let effects = state.engine.input(Input::Start, &live);
+                    let effects = state.engine.input(Input::Start, &state.watch.ensemble);
                     performer.perform(effects);
                 } else if state.watch.now.saturating_sub(since) > GATE_PATIENCE_MS {
                     return Ok((
@@ -558,7 +559,7 @@ async fn autopilot(
                 }
             }
             (Status::Pending, Some(Prompt::Confirm)) if yes => {
-                let effects = state.engine.input(Input::Confirm, &live);
+                let effects = state.engine.input(Input::Confirm, &state.watch.ensemble);
                 performer.perform(effects);
             }
             (_, Some(Prompt::Confirm)) => {

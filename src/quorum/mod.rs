@@ -127,7 +127,7 @@ impl Ensemble {
         let found = if ensembles.len() > 1 {
             self.each_ensemble(&ensembles)
         } else {
-            search::run(self)
+            search::run(self, &|_| true)
         };
         let up: Vec<usize> = (0..self.nodes.len())
             .filter(|&i| self.nodes[i].up)
@@ -198,11 +198,7 @@ impl Ensemble {
             smallest_quorums: Vec::new(),
         };
         for members in ensembles {
-            let mut alone = self.clone();
-            for (i, node) in alone.nodes.iter_mut().enumerate() {
-                node.up &= members.contains(&i);
-            }
-            let found = search::run(&alone);
+            let found = search::run(self, &|i| members.contains(&i));
             all.quorum_possible &= found.quorum_possible;
             all.split_brain = all.split_brain.or(found.split_brain);
             all.smallest_quorums.extend(found.smallest_quorums);

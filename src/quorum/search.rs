@@ -26,9 +26,9 @@ struct Voters<'e> {
 }
 
 impl<'e> Voters<'e> {
-    fn new(ensemble: &'e Ensemble) -> Voters<'e> {
+    fn new(ensemble: &'e Ensemble, keep: &dyn Fn(usize) -> bool) -> Voters<'e> {
         let index: Vec<usize> = (0..ensemble.nodes.len())
-            .filter(|&i| ensemble.is_voter(i))
+            .filter(|&i| ensemble.is_voter(i) && keep(i))
             .collect();
         let mask = |pred: &dyn Fn(usize) -> bool| -> u32 {
             (0..index.len())
@@ -95,8 +95,9 @@ impl<'e> Voters<'e> {
     }
 }
 
-pub(super) fn run(ensemble: &Ensemble) -> Found {
-    let voters = Voters::new(ensemble);
+/// Searches the voters `keep` accepts (every other node is as good as down).
+pub(super) fn run(ensemble: &Ensemble, keep: &dyn Fn(usize) -> bool) -> Found {
+    let voters = Voters::new(ensemble, keep);
     let k = voters.index.len();
     let full: u32 = (1u32 << k) - 1;
 

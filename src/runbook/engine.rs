@@ -13,7 +13,7 @@ use super::procedure::{Gate, Procedure, Step, StepCommand};
 use super::simulate::SimState;
 use crate::audit::record::{AuditEvent, CommandOutcome, DecisionKind, StepState};
 use crate::ensemble::{EnsembleState, Millis};
-use crate::zk::config::{PeerAddr, View};
+use crate::zk::config::PeerAddr;
 use crate::zk::fourlw::Mode;
 use crate::zk::version::ZkVersion;
 use crate::zk::zxid::ZxidLag;
@@ -891,8 +891,7 @@ impl Engine {
     }
 
     fn complete(&mut self, index: usize, effects: &mut Vec<Effect>) {
-        let step = self.step(index).clone();
-        for effect in &step.effects {
+        for effect in &self.procedure.steps[index].effects {
             self.expected.apply(effect);
         }
         self.prompt = None;
@@ -1032,10 +1031,6 @@ impl Engine {
         }
     }
 
-    pub fn view_of(&self, name: &str) -> View {
-        super::simulate::view_named(&self.procedure, name)
-    }
-
     /// The procedure's services and the live node each forwards to, as the steps done so far
     /// left them.
     pub fn service_routes(&self) -> Vec<(PeerAddr, Option<usize>)> {
@@ -1051,7 +1046,8 @@ impl Engine {
     }
 }
 
-const CHECK_PENDING: &str = "runs when the step starts";
+/// Why a check gate has no result yet: its command runs when the step starts.
+pub const CHECK_PENDING: &str = "runs when the step starts";
 
 fn record(event: AuditEvent, sync: bool) -> Effect {
     Effect::Record { event, sync }

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::inventory::HostRole;
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Runbook {
@@ -36,7 +38,7 @@ pub struct Runbook {
 pub struct HostNeed {
     pub name: String,
     #[serde(default)]
-    pub role: Option<NeedRole>,
+    pub role: Option<HostRole>,
     /// Bind by what the host is doing rather than by name: the current leader, or the next
     /// participant that is not the leader (in inventory order).
     #[serde(default)]
@@ -50,14 +52,6 @@ pub struct HostNeed {
 pub enum Pick {
     Leader,
     Follower,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum NeedRole {
-    Participant,
-    Observer,
-    Spare,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -122,23 +122,19 @@ pub fn assess(
             };
             found.push(hazard(step, Hazard::QuorumLoss, what));
         }
-        if let Some(w) = &analysis.split_brain {
-            if !found.iter().any(|f| f.hazard == Hazard::SplitBrain) {
-                let names =
-                    witness_names(procedure, &analysis).unwrap_or_else(|| [empty(), empty()]);
-                let _ = w;
-                found.push(hazard(
-                    step,
-                    Hazard::SplitBrain,
-                    format!(
-                        "two quorums can form {moment}: {} leading {{{}}} and {} leading {{{}}}",
-                        names[0].leader,
-                        names[0].members.join(", "),
-                        names[1].leader,
-                        names[1].members.join(", ")
-                    ),
-                ));
-            }
+        if analysis.split_brain.is_some() && !found.iter().any(|f| f.hazard == Hazard::SplitBrain) {
+            let names = witness_names(procedure, &analysis).unwrap_or_else(|| [empty(), empty()]);
+            found.push(hazard(
+                step,
+                Hazard::SplitBrain,
+                format!(
+                    "two quorums can form {moment}: {} leading {{{}}} and {} leading {{{}}}",
+                    names[0].leader,
+                    names[0].members.join(", "),
+                    names[1].leader,
+                    names[1].members.join(", ")
+                ),
+            ));
         }
         last = Some((phase.clone(), analysis));
     }

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::model::{
-    Acceptance, Approval, CommandSpec, Confirm, EffectSpec, Fragment, GateSpec, NeedRole, Pick,
-    Runbook, StepSpec, ViewMember,
+    Acceptance, Approval, CommandSpec, Confirm, EffectSpec, Fragment, GateSpec, Pick, Runbook,
+    StepSpec, ViewMember,
 };
 use crate::inventory::{Host, Inventory};
 use crate::yaml::{self, YamlError};
@@ -221,16 +221,11 @@ pub fn bind(text: &str, path: &Path, input: &BindInput) -> Result<Procedure, Yam
         // Without a binding and without an inventory host of its name, a host that names its
         // role takes the next inventory host of that role, in inventory order.
         let by_role = match need.role {
-            Some(role)
+            Some(wanted)
                 if picked.is_none()
                     && !input.bindings.contains_key(&need.name)
                     && input.inventory.host(&need.name).is_none() =>
             {
-                let wanted = match role {
-                    NeedRole::Participant => crate::inventory::HostRole::Participant,
-                    NeedRole::Observer => crate::inventory::HostRole::Observer,
-                    NeedRole::Spare => crate::inventory::HostRole::Spare,
-                };
                 input
                     .inventory
                     .hosts

@@ -23,7 +23,10 @@ pub fn draw_summary(frame: &mut Frame, area: Rect, state: &WatchState, look: &Lo
         Some(leader) => {
             let node = &ensemble.nodes[leader];
             let epoch = node.zxid().map_or("?".into(), |z| z.epoch().to_string());
-            let voters = node.view.as_ref().map(|v| v.view.participant_count());
+            let quorum = node
+                .view
+                .as_ref()
+                .map(|v| (v.view.majority(), v.view.participant_count()));
             first.push(Span::styled(
                 format!("leader {}", node.target.name),
                 look.style(Role::Leader),
@@ -32,9 +35,9 @@ pub fn draw_summary(frame: &mut Frame, area: Rect, state: &WatchState, look: &Lo
                 format!("  epoch {epoch}"),
                 look.style(Role::Text),
             ));
-            if let Some(voters) = voters {
+            if let Some((majority, voters)) = quorum {
                 first.push(Span::styled(
-                    format!("  quorum {} of {voters} voters", voters / 2 + 1),
+                    format!("  quorum {majority} of {voters} voters"),
                     look.style(Role::Text),
                 ));
             }

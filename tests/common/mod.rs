@@ -123,8 +123,9 @@ impl Sandbox {
         done: impl Fn(&[String]) -> bool,
     ) -> Vec<String> {
         let deadline = Instant::now() + limit;
+        let clients: Vec<String> = hosts.iter().map(|h| self.client(h)).collect();
         loop {
-            let modes: Vec<String> = hosts.iter().map(|h| mode(&self.client(h))).collect();
+            let modes: Vec<String> = clients.iter().map(|c| mode(c)).collect();
             if done(&modes) {
                 return modes;
             }

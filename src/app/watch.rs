@@ -64,9 +64,10 @@ pub fn update(state: &mut WatchState, action: Action) -> bool {
         }
         Action::Poll(report) => {
             state.now = state.now.max(report.at);
-            if state.ensemble.apply(&report) {
-                state.verdict = crate::live::verdict(&state.ensemble);
-            }
+            state.ensemble.apply(&report);
+            // Not only when the recorded signature changes: a view becomes current again when
+            // a restarted server shows the same `conf` as before, and only the verdict cares.
+            state.verdict = crate::live::verdict(&state.ensemble);
             true
         }
         Action::ZooCfg { node, result, at } => {

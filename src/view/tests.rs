@@ -274,3 +274,33 @@ fn views_naming_services_reach_the_servers_behind_them() {
     assert!(routed.quorum_possible);
     assert!(routed.unreachable.is_empty());
 }
+
+/// A follower restarts and shows the same view as before its restart: once that view is seen
+/// again the verdict must say so, although nothing the audit log records has changed.
+#[test]
+fn the_verdict_follows_a_restarted_node_showing_its_view_again() {
+    let mut state = state(3, healthy(3));
+    assert!(state.verdict.is_ok());
+    let later = |at: u64, answers: Vec<(Command, Result<String, PollFailure>)>| {
+        Action::Poll(PollReport {
+            node: 0,
+            at: NOW + at,
+            round_trip_ms: None,
+            answers,
+        })
+    };
+    update(
+        &mut state,
+        later(2_000, vec![(Command::Srvr, Err(PollFailure::Refused))]),
+    );
+    update(
+        &mut state,
+        later(3_000, vec![(Command::Srvr, Ok(FOLLOWER_SRVR.to_string()))]),
+    );
+    assert!(state.verdict.is_err(), "its view is not seen since the restart");
+    update(
+        &mut state,
+        later(3_500, vec![(Command::Conf, Ok(conf(1, &voters(3))))]),
+    );
+    assert!(state.verdict.as_ref().is_ok_and(|v| v.quorum_possible));
+}

@@ -592,7 +592,7 @@ fn escape_controls(text: &str, keep_newlines: bool) -> String {
 }
 
 /// Zero-width characters and bidi controls ("Trojan Source", CVE-2021-42574).
-fn is_invisible_format(c: char) -> bool {
+pub(crate) fn is_invisible_format(c: char) -> bool {
     matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
 }
 

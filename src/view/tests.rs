@@ -297,7 +297,10 @@ fn the_verdict_follows_a_restarted_node_showing_its_view_again() {
         &mut state,
         later(3_000, vec![(Command::Srvr, Ok(FOLLOWER_SRVR.to_string()))]),
     );
-    assert!(state.verdict.is_err(), "its view is not seen since the restart");
+    assert!(
+        state.verdict.is_err(),
+        "its view is not seen since the restart"
+    );
     update(
         &mut state,
         later(3_500, vec![(Command::Conf, Ok(conf(1, &voters(3))))]),

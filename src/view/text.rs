@@ -1,9 +1,11 @@
 //! Small text helpers shared by the views.
 
 use super::Symbols;
+use crate::audit::report::is_invisible_format;
 
 /// Text from a server or a remote command is untrusted: an escape sequence in it could rewrite
-/// the operator's screen. Control characters become visible `^X` / `\u{..}` forms.
+/// the operator's screen, a bidi control reorder what it shows. Control characters become
+/// visible `^X` / `\u{..}` forms, and so do the invisible ones the audit report escapes.
 pub fn sanitize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -14,7 +16,9 @@ pub fn sanitize(text: &str) -> String {
                 out.push(char::from(b'@' + c as u8));
             }
             '\u{7f}' => out.push_str("^?"),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c if c.is_control() || is_invisible_format(c) => {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -63,6 +67,10 @@ mod tests {
         assert_eq!(sanitize("bell\x07\ttab"), "bell^G    tab");
         assert_eq!(sanitize("del\x7f c1\u{9b}"), "del^? c1\\u{9b}");
         assert_eq!(sanitize("zk1: running ✓"), "zk1: running ✓");
+        assert_eq!(
+            sanitize("mode: \u{202e}rewollof"),
+            "mode: \\u{202e}rewollof"
+        );
     }
 
     #[test]

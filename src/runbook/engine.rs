@@ -140,6 +140,9 @@ pub struct Engine {
     /// Commands of the current step not yet released, and those running.
     queue: Vec<StepCommand>,
     running: Vec<u64>,
+    /// How the current step failed while parallel siblings still run: it is recorded, and
+    /// recovery offered, only once every one of them has ended.
+    failing: Option<Status>,
     /// `check` gates of the current attempt: the intent running each, then its result.
     checks: Vec<CheckRun>,
     rolling_back: bool,
@@ -240,6 +243,7 @@ impl Engine {
             running: Vec::new(),
             checks: Vec::new(),
             rolling_back: false,
+            failing: None,
             override_reason: None,
             approved_by: None,
             next_intent: 1,
@@ -827,31 +831,33 @@ impl Engine {
             },
             true,
         ));
-        match (ended, &self.status[index]) {
-            (_, Status::Failed(_) | Status::OutcomeUnknown(_)) => {}
-            (Ended::Exited { code: Some(0), .. }, _) => {
-                self.release_or_finish(index, &mut effects, now)
-            }
-            (Ended::Exited { code, .. }, _) => {
+        let failure = match ended {
+            Ended::Exited { code: Some(0), .. } => None,
+            Ended::Exited { code, .. } => Some(Status::Failed(format!(
+                "a command exited with {}",
+                code.map_or("a signal".into(), |c| c.to_string())
+            ))),
+            Ended::NotRun(reason) => Some(Status::Failed(format!("not run: {reason}"))),
+            Ended::Unknown { reason, .. } => Some(Status::OutcomeUnknown(reason)),
+        };
+        match failure {
+            None if self.failing.is_none() => self.release_or_finish(index, &mut effects, now),
+            None => {}
+            Some(status) => {
                 self.queue.clear();
-                let why = format!(
-                    "a command exited with {}",
-                    code.map_or("a signal".into(), |c| c.to_string())
-                );
-                self.fail(index, Status::Failed(why), &mut effects);
+                // An unknown outcome outweighs a failure: the operator must check the host.
+                if !matches!(self.failing, Some(Status::OutcomeUnknown(_))) {
+                    self.failing = Some(status);
+                }
             }
-            (Ended::NotRun(reason), _) => {
-                self.queue.clear();
-                self.fail(
-                    index,
-                    Status::Failed(format!("not run: {reason}")),
-                    &mut effects,
-                );
+        }
+        if self.running.is_empty() {
+            if let Some(status) = self.failing.take() {
+                self.message = None;
+                self.fail(index, status, &mut effects);
             }
-            (Ended::Unknown { reason, .. }, _) => {
-                self.queue.clear();
-                self.fail(index, Status::OutcomeUnknown(reason), &mut effects);
-            }
+        } else if self.failing.is_some() {
+            self.message = Some("a command failed: waiting for the others to end".into());
         }
         effects
     }
@@ -882,12 +888,7 @@ impl Engine {
 
     fn fail(&mut self, index: usize, status: Status, effects: &mut Vec<Effect>) {
         self.prompt = Some(Prompt::Recover);
-        if self.running.is_empty() {
-            self.set_status(index, status, effects);
-        } else {
-            // Parallel commands still running: the step fails once they end too.
-            self.status[index] = status;
-        }
+        self.set_status(index, status, effects);
     }
 
     fn complete(&mut self, index: usize, effects: &mut Vec<Effect>) {

@@ -234,6 +234,63 @@ fn a_failed_command_offers_recovery_and_skip_needs_a_reason() {
     assert_eq!(engine.status[0], Status::Skipped("done by hand".into()));
 }
 
+/// The states a step was recorded in, in order.
+fn recorded_states(effects: &[Effect]) -> Vec<StepState> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Record {
+                event: AuditEvent::Step { state, .. },
+                ..
+            } => Some(*state),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A parallel step whose first command fails keeps running until its siblings end: recovery
+/// cannot restart hosts still busy, and the failure is recorded once, at the end, as the
+/// worst outcome seen.
+#[test]
+fn a_parallel_step_fails_only_after_every_command_has_ended() {
+    let mut engine = engine(
+        "  - id: both\n    title: Both\n    parallel: true\n    run: [{host: zk1, verb: restart}, {host: zk2, verb: restart}, {host: zk3, verb: restart}]\n",
+    );
+    let live = live(&[]);
+    engine.input(Input::Start, &live);
+    let intents = executes(&engine.input(Input::Confirm, &live));
+    assert_eq!(intents.len(), 3);
+    let exited = |code| Ended::Exited {
+        code: Some(code),
+        duration_ms: 5,
+    };
+
+    let effects = engine.ended(intents[0], exited(1), 1, &live);
+    assert_eq!(engine.status[0], Status::Running);
+    assert_eq!(engine.prompt, None);
+    assert!(recorded_states(&effects).is_empty());
+    assert!(executes(&engine.input(Input::Retry, &live)).is_empty());
+
+    let effects = engine.ended(
+        intents[1],
+        Ended::Unknown {
+            reason: "connection reset".into(),
+            duration_ms: 3,
+        },
+        2,
+        &live,
+    );
+    assert!(recorded_states(&effects).is_empty());
+
+    let effects = engine.ended(intents[2], exited(0), 3, &live);
+    assert_eq!(recorded_states(&effects), [StepState::OutcomeUnknown]);
+    assert_eq!(
+        engine.status[0],
+        Status::OutcomeUnknown("connection reset".into())
+    );
+    assert_eq!(engine.prompt, Some(Prompt::Recover));
+}
+
 #[test]
 fn a_broken_connection_leaves_the_outcome_unknown_until_checked() {
     let mut engine = engine(RESTART_ZK1);

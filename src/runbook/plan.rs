@@ -60,6 +60,8 @@ pub struct Plan {
     pub zookeeper: String,
     /// Each runbook host and the inventory host it is bound to.
     pub bindings: Vec<(String, String)>,
+    /// Inventory servers the runbook does not name, modelled all the same.
+    pub also_modelled: Vec<String>,
     pub steps: Vec<PlanRow>,
 }
 
@@ -143,14 +145,7 @@ pub fn assess(
         let analysis = state
             .ensemble(procedure, version)
             .verdict()
-            .unwrap_or(Analysis {
-                quorum_possible: false,
-                split_brain: None,
-                unreachable: Vec::new(),
-                possible_leaders: Vec::new(),
-                smallest_quorums: Vec::new(),
-                ensembles: Vec::new(),
-            });
+            .unwrap_or_default();
         (state, analysis)
     });
     (found, after, analysis)
@@ -258,7 +253,14 @@ pub fn plan_from(procedure: &Procedure, version: ZkVersion, start: SimState) -> 
         bindings: procedure
             .hosts
             .iter()
+            .filter(|h| h.from_runbook)
             .map(|h| (h.name.clone(), h.inventory.name.clone()))
+            .collect(),
+        also_modelled: procedure
+            .hosts
+            .iter()
+            .filter(|h| !h.from_runbook)
+            .map(|h| h.name.clone())
             .collect(),
         steps,
     }
@@ -299,6 +301,13 @@ pub fn render_table(plan: &Plan) -> String {
         .map(|(name, host)| format!("{name}={host}"))
         .collect();
     let _ = writeln!(out, "Hosts: {}", bound.join(", "));
+    if !plan.also_modelled.is_empty() {
+        let _ = writeln!(
+            out,
+            "Also modelled (in the inventory, not named by the runbook): {}",
+            plan.also_modelled.join(", ")
+        );
+    }
     if let Some(teaching) = &plan.teaching {
         let _ = writeln!(out, "TEACHING EXAMPLE: {teaching}");
     }

@@ -3,6 +3,7 @@
 
 pub mod engine;
 pub mod model;
+pub mod picks;
 pub mod plan;
 pub mod procedure;
 pub mod simulate;

@@ -138,6 +138,22 @@ pub fn assess(
                 ),
             ));
         }
+        if let Some(group) = analysis.duplicate_sids.first() {
+            if !found.iter().any(|f| f.hazard == Hazard::DuplicateSid) {
+                let names: Vec<&str> = group
+                    .iter()
+                    .map(|&i| procedure.hosts[i].name.as_str())
+                    .collect();
+                found.push(hazard(
+                    step,
+                    Hazard::DuplicateSid,
+                    format!(
+                        "{} run with one server id {moment}: every peer may count either",
+                        names.join(" and ")
+                    ),
+                ));
+            }
+        }
         last = Some((phase.clone(), analysis));
     }
     let (after, analysis) = last.unwrap_or_else(|| {
@@ -264,6 +280,84 @@ pub fn plan_from(procedure: &Procedure, version: ZkVersion, start: SimState) -> 
             .collect(),
         steps,
     }
+}
+
+/// The plan of the same runbook under another binding of its `pick:` hosts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OtherBinding {
+    pub plan: Plan,
+    /// True when there were more bindings than `plan` checks (the plan is then empty).
+    pub too_many: bool,
+}
+
+impl OtherBinding {
+    pub fn of(plan: Plan) -> OtherBinding {
+        OtherBinding {
+            plan,
+            too_many: false,
+        }
+    }
+
+    pub fn too_many() -> OtherBinding {
+        OtherBinding {
+            plan: Plan {
+                runbook: String::new(),
+                teaching: None,
+                zookeeper: String::new(),
+                bindings: Vec::new(),
+                also_modelled: Vec::new(),
+                steps: Vec::new(),
+            },
+            too_many: true,
+        }
+    }
+}
+
+/// After the table: how many other bindings of `pick:` hosts were planned, and each one under
+/// which a step blocks, with its first blocked step and hazard.
+pub fn render_other_bindings(others: &[OtherBinding]) -> String {
+    if others.is_empty() {
+        return String::new();
+    }
+    if others.iter().any(|o| o.too_many) {
+        return format!(
+            "\nThe `pick:` hosts can be bound more than {} ways: only the binding above was planned; bind them with --bind to plan another.\n",
+            super::picks::MAX_BINDINGS
+        );
+    }
+    let blocked: Vec<&OtherBinding> = others.iter().filter(|o| o.plan.blocked()).collect();
+    let mut out = format!(
+        "\nEvery other binding of the `pick:` hosts planned too ({}): ",
+        others.len()
+    );
+    if blocked.is_empty() {
+        out.push_str("each keeps one quorum possible and two impossible, or accepts why not.\n");
+        return out;
+    }
+    let _ = writeln!(out, "{} BLOCK:", blocked.len());
+    for other in blocked {
+        let bound: Vec<String> = other
+            .plan
+            .bindings
+            .iter()
+            .map(|(name, host)| format!("{name}={host}"))
+            .collect();
+        if let Some((row, found)) = other
+            .plan
+            .steps
+            .iter()
+            .find_map(|row| row.hazards.iter().find(|h| !h.accepted).map(|h| (row, h)))
+        {
+            let _ = writeln!(
+                out,
+                "- {}: **BLOCKED** at `{}`: {}",
+                bound.join(", "),
+                row.step,
+                found.detail
+            );
+        }
+    }
+    out
 }
 
 pub fn describe_gate(procedure: &Procedure, gate: &Gate) -> String {

@@ -9,6 +9,8 @@ pub mod procedure;
 pub mod simulate;
 
 #[cfg(test)]
+mod agreement_tests;
+#[cfg(test)]
 mod engine_tests;
 #[cfg(test)]
 mod tests;

@@ -218,3 +218,29 @@ fn ssh_refused_and_a_changed_host_key_run_nothing_and_say_why() {
     assert!(stdout.contains("HOST KEY HAS CHANGED"), "{stdout}");
     assert_audit_verifies(&audit);
 }
+
+/// Issue 14: a runbook that names only the follower it restarts is judged on the whole
+/// ensemble (the inventory's other servers keep the quorum), so it runs to the end.
+#[test]
+fn a_runbook_naming_one_follower_runs_on_the_whole_ensemble() {
+    let sandbox = Sandbox::up(3, 0, 0);
+    let (out, audit) = autopilot(
+        &sandbox,
+        &project_file("tests/fixtures/runbooks/restart-one-follower.yaml"),
+        &["--yes"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("done: every step done"), "{stdout}");
+    let records = audit_records(&audit);
+    let intents = records.iter().filter(|r| r["kind"] == "intent").count();
+    assert_eq!(intents, 1, "one restart");
+    let verdicts: Vec<&serde_json::Value> =
+        records.iter().filter(|r| r["kind"] == "verdict").collect();
+    assert_eq!(verdicts.len(), 2, "{verdicts:?}");
+    assert!(
+        verdicts.iter().all(|r| r["quorum_possible"] == true),
+        "every step's forecast kept the quorum: {verdicts:?}"
+    );
+    assert_audit_verifies(&audit);
+}

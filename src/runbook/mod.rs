@@ -10,4 +10,6 @@ pub mod simulate;
 #[cfg(test)]
 mod engine_tests;
 #[cfg(test)]
+mod hostile_tests;
+#[cfg(test)]
 mod tests;

@@ -776,6 +776,34 @@ impl Context<'_> {
                 contains: self.interpolate(&f.contains, source, keys, false)?,
             },
             GateSpec::Check(c) => {
+                // Gates run before the operator confirms the step (and under `--autopilot`
+                // without anyone): only a command known to look, never to change, may run then.
+                let mut at = keys.to_vec();
+                at.push("check");
+                if c.shell.is_some() {
+                    at.push("shell");
+                    return Err(source.error(
+                        &at,
+                        format!(
+                            "a `check` runs before anyone confirms: it runs a read-only inventory verb ({}, or one the inventory marks `read-only: true`), not `shell`; put the command in `run`",
+                            crate::inventory::READ_ONLY_VERBS.join(", ")
+                        ),
+                    ));
+                }
+                if let Some(verb) = &c.verb {
+                    let host = &self.hosts[self.host(&c.host, source, keys)?].inventory;
+                    if host.command(verb).is_some() && !host.is_read_only(verb) {
+                        at.push("verb");
+                        return Err(source.error(
+                            &at,
+                            format!(
+                                "a `check` runs before anyone confirms, and `{verb}` on inventory host `{}` is not read-only ({}, or marked `read-only: true` in the inventory)",
+                                host.name,
+                                crate::inventory::READ_ONLY_VERBS.join(", ")
+                            ),
+                        ));
+                    }
+                }
                 let spec = CommandSpec {
                     host: c.host.clone(),
                     verb: c.verb.clone(),
@@ -801,16 +829,40 @@ impl Context<'_> {
         let host = self.host(&spec.host, source, keys)?;
         let bound = &self.hosts[host];
         let mut text = match (&spec.verb, &spec.shell) {
-            (Some(verb), None) => bound.inventory.commands.get(verb).cloned().ok_or_else(|| {
-                source.error(
-                    keys,
-                    format!(
-                        "inventory host `{}` has no `{verb}` command",
-                        bound.inventory.name
-                    ),
-                )
-            })?,
-            (None, Some(shell)) => self.interpolate(shell, source, keys, true)?,
+            (Some(verb), None) => bound
+                .inventory
+                .command(verb)
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    source.error(
+                        keys,
+                        format!(
+                            "inventory host `{}` has no `{verb}` command",
+                            bound.inventory.name
+                        ),
+                    )
+                })?,
+            (None, Some(shell)) => {
+                let mut at = keys.to_vec();
+                at.push("shell");
+                if let Err(misplaced) = crate::shell::check_placeholders(shell) {
+                    let name: String = shell[misplaced.offset..]
+                        .chars()
+                        .take_while(|c| *c != '}')
+                        .take(40)
+                        .chain(['}'])
+                        .collect();
+                    return Err(source.error(
+                        &at,
+                        format!(
+                            "`{name}` (character {}) is {}: a value can only stand where the shell sees a word of its own; put it there, or pass it in `args`",
+                            shell[..misplaced.offset].chars().count() + 1,
+                            misplaced.reason
+                        ),
+                    ));
+                }
+                self.interpolate(shell, source, &at, true)?
+            }
             _ => {
                 return Err(source.error(
                     keys,

@@ -579,9 +579,9 @@ fn load_runbook(
 
 /// Exit 0 whatever the verdict: the verdict is the output, not a failure. 2 for bad input.
 fn analyze_command(state: &std::path::Path, json: bool) -> ExitCode {
-    let text = match std::fs::read_to_string(state) {
+    let text = match zkpilot::input_file::read_text(state) {
         Ok(text) => text,
-        Err(e) => return fail(&format!("cannot read {}: {e}", state.display()), 2),
+        Err(e) => return fail(&e, 2),
     };
     let report = match analyze::analyze(&text, state) {
         Ok(report) => report,

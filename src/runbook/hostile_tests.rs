@@ -105,3 +105,28 @@ fn a_check_gate_runs_only_read_only_verbs() {
         .message
         .contains("no `nope` command"));
 }
+
+#[test]
+fn empty_ids_zero_timeouts_and_self_includes_are_refused() {
+    let err = bound("  - {id: '', title: A}\n").unwrap_err();
+    assert_eq!((err.line, err.column), (7, 10), "{err}");
+    assert!(err.message.contains("cannot be empty"), "{err}");
+    let err = bound("  - {id: a, title: A, timeout: 0s}\n").unwrap_err();
+    assert!(err.message.contains("timeout of 0"), "{err}");
+    let err = bound("  - include: rb.yaml\n").unwrap_err();
+    assert!(err.message.contains("cannot include itself"), "{err}");
+    assert_eq!((err.line, err.column), (7, 14), "{err}");
+}
+
+#[test]
+fn a_fragment_that_is_not_one_is_refused_without_its_content() {
+    let text = format!("{HEADER}  - include: ../../etc/passwd\n");
+    let err = bound_with(
+        &text,
+        &BTreeMap::new(),
+        &[("passwd", "root:x:0:0:root:/root:/bin/bash\n")],
+    )
+    .unwrap_err();
+    assert!(!err.to_string().contains("root:x"), "{err}");
+    assert!(err.to_string().contains("passwd:1:1"), "{err}");
+}

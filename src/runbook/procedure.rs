@@ -390,12 +390,11 @@ pub fn bind(text: &str, path: &Path, input: &BindInput) -> Result<Procedure, Yam
                 return Err(source.error(&["include"], "an `include:` step holds nothing else"));
             }
             let fragment_path = path.parent().unwrap_or(Path::new(".")).join(include);
-            let fragment_text = (input.read_fragment)(&fragment_path).map_err(|e| {
-                source.error(
-                    &["include"],
-                    format!("cannot read {}: {e}", fragment_path.display()),
-                )
-            })?;
+            if fragment_path.components().eq(path.components()) {
+                return Err(source.error(&["include"], "a runbook cannot include itself"));
+            }
+            let fragment_text =
+                (input.read_fragment)(&fragment_path).map_err(|e| source.error(&["include"], e))?;
             let fragment: Fragment = yaml::from_str(&fragment_text, &fragment_path)?;
             for (inner, inner_spec) in fragment.steps.iter().enumerate() {
                 let inner_source = Source {
@@ -621,6 +620,12 @@ impl Context<'_> {
             .id
             .clone()
             .ok_or_else(|| source.error(&[], "a step needs an `id`"))?;
+        if id.trim().is_empty() {
+            return Err(source.error(
+                &["id"],
+                "a step id cannot be empty: the audit log, approvals and --resume name steps by it",
+            ));
+        }
         let title = spec
             .title
             .clone()
@@ -704,9 +709,16 @@ impl Context<'_> {
         };
         let timeout = match &spec.timeout {
             None => DEFAULT_COMMAND_TIMEOUT,
-            Some(t) => {
-                crate::duration::parse(t).map_err(|e| source.error(&["timeout"], e.to_string()))?
-            }
+            Some(t) => match crate::duration::parse(t) {
+                Ok(timeout) if timeout.is_zero() => {
+                    return Err(source.error(
+                        &["timeout"],
+                        "a timeout of 0 ends every command before it starts: give a real one",
+                    ))
+                }
+                Ok(timeout) => timeout,
+                Err(e) => return Err(source.error(&["timeout"], e.to_string())),
+            },
         };
         if spec.confirm == Confirm::TypeHost && commands.is_empty() {
             return Err(source.error(

@@ -287,20 +287,24 @@ pub fn describe_gate(procedure: &Procedure, gate: &Gate) -> String {
 
 /// The plan as a table an operator reads in a terminal or a review.
 pub fn render_table(plan: &Plan) -> String {
+    // Every name and text here comes from the runbook or the inventory: each cell is escaped
+    // on its own, so nothing in one can hide, forge or reorder a row.
+    use crate::escape::sanitize as cell;
     let mut out = String::new();
     let _ = writeln!(
         out,
         "Plan for runbook `{}` (ZooKeeper {} rules)",
-        plan.runbook, plan.zookeeper
+        cell(&plan.runbook),
+        plan.zookeeper
     );
     let bound: Vec<String> = plan
         .bindings
         .iter()
         .map(|(name, host)| format!("{name}={host}"))
         .collect();
-    let _ = writeln!(out, "Hosts: {}", bound.join(", "));
+    let _ = writeln!(out, "Hosts: {}", cell(&bound.join(", ")));
     if let Some(teaching) = &plan.teaching {
-        let _ = writeln!(out, "TEACHING EXAMPLE: {teaching}");
+        let _ = writeln!(out, "TEACHING EXAMPLE: {}", cell(teaching));
     }
     let _ = writeln!(out);
     let _ = writeln!(
@@ -336,20 +340,20 @@ pub fn render_table(plan: &Plan) -> String {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            row.step,
-            row.hosts_up.join(","),
-            views,
+            cell(&row.step),
+            cell(&row.hosts_up.join(",")),
+            cell(&views),
             if row.quorum_possible { "yes" } else { "NO" },
-            split,
+            cell(&split),
             if unreachable.is_empty() {
                 "-".into()
             } else {
-                unreachable.join(" ")
+                cell(&unreachable.join(" "))
             },
             if row.gates.is_empty() {
                 "-".into()
             } else {
-                row.gates.join("; ")
+                cell(&row.gates.join("; "))
             },
             verdict
         );
@@ -368,8 +372,11 @@ pub fn render_table(plan: &Plan) -> String {
             };
             let _ = writeln!(
                 out,
-                "- `{}` {}: {} ({status})",
-                row.step, found.hazard, found.detail
+                "- `{}` {}: {} ({})",
+                cell(&row.step),
+                found.hazard,
+                cell(&found.detail),
+                cell(&status)
             );
         }
     }

@@ -114,6 +114,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     let mut engine = Engine::new(procedure.clone(), version, node_of, operator.clone());
 
     let secrets = Secrets::new(procedure.secrets.clone());
+    let shown_secrets = secrets.clone();
     let (writer, audit_path) = match &options.resume {
         Some(path) => {
             let (writer, resumed) =
@@ -179,6 +180,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
         autopilot: options.autopilot,
         last_snapshot: None,
         failed: None,
+        secrets: shown_secrets,
     };
     let watch = WatchState::new(procedure.name.clone(), ensemble, poll::unix_millis());
     let mut state = RunState::new(watch, engine, audit_path.display().to_string());
@@ -208,7 +210,9 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     }
     connections.close_all().await;
     let (finished, reason) = outcome.map_err(|e| e.to_string())?;
-    let reason = performer.failed.clone().unwrap_or(reason);
+    let reason = performer
+        .secrets
+        .scrub(performer.failed.clone().unwrap_or(reason));
     if let Some(inbox) = performer.inbox.take() {
         inbox.close();
     }
@@ -259,6 +263,8 @@ struct Performer {
     last_snapshot: Option<serde_json::Value>,
     /// Set when the audit log cannot be written: nothing else may run after that.
     failed: Option<String>,
+    /// What autopilot prints is masked like the log.
+    secrets: Secrets,
 }
 
 impl Performer {
@@ -270,7 +276,7 @@ impl Performer {
             match effect {
                 Effect::Record { event, sync } => {
                     if self.autopilot {
-                        narrate(&event);
+                        narrate(&event, &self.secrets);
                     }
                     let durability = if sync {
                         Durability::Sync
@@ -595,7 +601,7 @@ async fn autopilot(
             _ => {}
         }
         if let Some(message) = state.engine.message.take() {
-            println!("{message}");
+            println!("{}", shown(&message, &performer.secrets));
             if matches!(state.engine.status[index], Status::Pending)
                 && state.engine.prompt.is_none()
                 && !state.engine.checks_running()
@@ -614,8 +620,14 @@ async fn autopilot(
     }
 }
 
+/// A line autopilot prints: secrets masked, then escaped, since step ids, commands and
+/// reasons come from the runbook and the hosts.
+fn shown(line: &str, secrets: &Secrets) -> String {
+    crate::escape::sanitize(&secrets.scrub(line.to_string()))
+}
+
 /// What `--autopilot` prints: one line per step state, decision, intent and result.
-fn narrate(event: &AuditEvent) {
+fn narrate(event: &AuditEvent, secrets: &Secrets) {
     let line = match event {
         AuditEvent::Step { step, state } => format!("step {step}: {state:?}"),
         AuditEvent::Intent { host, command, .. } => format!("  {host} $ {command}"),
@@ -630,7 +642,7 @@ fn narrate(event: &AuditEvent) {
         AuditEvent::Decision { step, decision, .. } => format!("  {step}: {decision:?}"),
         _ => return,
     };
-    println!("{line}");
+    println!("{}", shown(&line, secrets));
 }
 
 /// The bindings of a resumed session: the hosts its log recorded, which `--bind` may repeat

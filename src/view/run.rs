@@ -245,10 +245,10 @@ fn progress_bar(elapsed: u64, limit: u64) -> String {
     format!("[{}{}]", "#".repeat(filled), "-".repeat(width - filled))
 }
 
+/// The screen masks secrets in the same forms as the audit log: as given, shell-quoted and
+/// line by line.
 fn mask(text: &str, secrets: &[String]) -> String {
-    secrets
-        .iter()
-        .fold(text.to_string(), |t, s| t.replace(s.as_str(), "***"))
+    crate::audit::Secrets::new(secrets.iter().cloned()).scrub(text.to_string())
 }
 
 fn draw_output(frame: &mut Frame, area: Rect, state: &RunState, look: &Look) {

@@ -291,6 +291,68 @@ pub fn drop_to_sudo_user() -> Result<Person, String> {
     Ok(person_of(uid))
 }
 
+/// Whether this process runs through sudo with more rights than the person who ran it: its
+/// real uid is root and `SUDO_UID` names someone else.
+pub fn elevated_by_sudo() -> bool {
+    // SAFETY: getuid(2) cannot fail and touches no memory.
+    let real = unsafe { libc::getuid() };
+    real == 0 && sudo_ids().is_some_and(|(uid, _)| uid != 0)
+}
+
+/// The log a follower started through sudo may read: `path` resolved (no `..`, no symlink)
+/// and lying under the audit directory of the account sudo made it (from the password
+/// database, not the environment the caller may have shaped). A sudoers `*` matches `../`,
+/// so the rule's own pattern cannot be trusted to keep the path in its directory. Without
+/// sudo, `path` as given: the kernel already limits the caller to what they may read.
+pub fn granted_log(path: &Path) -> Result<PathBuf, String> {
+    if !elevated_by_sudo() {
+        return Ok(path.to_path_buf());
+    }
+    // SAFETY: geteuid(2) cannot fail and touches no memory.
+    let euid = unsafe { libc::geteuid() };
+    let dir = home_of(euid)
+        .and_then(|home| crate::audit::location::audit_dir(None, Some(home.as_os_str())))
+        .ok_or_else(|| {
+            format!("uid {euid} has no home directory: no audit directory to follow from")
+        })?;
+    let refused = || {
+        format!(
+            "through sudo, follow reads only session logs under {}",
+            dir.display()
+        )
+    };
+    let dir = std::fs::canonicalize(&dir).map_err(|_| refused())?;
+    let resolved = std::fs::canonicalize(path).map_err(|_| refused())?;
+    if resolved.parent() != Some(dir.as_path()) {
+        return Err(refused());
+    }
+    Ok(resolved)
+}
+
+/// The home directory of `uid` from the password database.
+fn home_of(uid: u32) -> Option<PathBuf> {
+    let mut buffer = vec![0 as libc::c_char; 4096];
+    // SAFETY: an all-zero passwd is a valid value to be overwritten by getpwuid_r.
+    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: as in `person_of`.
+    let status = unsafe {
+        libc::getpwuid_r(
+            uid,
+            &mut entry,
+            buffer.as_mut_ptr(),
+            buffer.len(),
+            &mut found,
+        )
+    };
+    if status != 0 || found.is_null() || entry.pw_dir.is_null() {
+        return None;
+    }
+    // SAFETY: getpwuid_r filled `entry.pw_dir` with a NUL-terminated string in `buffer`.
+    let dir = unsafe { CStr::from_ptr(entry.pw_dir) };
+    Some(PathBuf::from(OsStr::from_bytes(dir.to_bytes())))
+}
+
 /// The user name of `uid` from the password database, else the number alone.
 pub fn person_of(uid: u32) -> Person {
     let mut buffer = vec![0 as libc::c_char; 4096];

@@ -12,7 +12,7 @@ use zkpilot::inventory::Inventory;
 use zkpilot::runbook::plan;
 use zkpilot::runbook::simulate::SimState;
 use zkpilot::zk::version::ZkVersion;
-use zkpilot::{analyze, approval, duration, replay, runbook_files, sandbox, settings};
+use zkpilot::{analyze, approval, duration, escape, replay, runbook_files, sandbox, settings};
 
 /// zkpilot walks operators through zero-downtime Apache ZooKeeper migrations: it shows every
 /// node's role, zxid and own config view, predicts each step's effect on quorum and split brain,
@@ -393,23 +393,29 @@ async fn replay_command(args: ReplayArgs) -> ExitCode {
 }
 
 async fn follow_command(args: FollowArgs) -> ExitCode {
-    let look = match settings::look(args.display.theme.as_deref(), args.display.ascii) {
-        Ok(look) => look,
+    // Through sudo, only the log and its inbox are opened with root's rights, and only a log
+    // in root's audit directory; then the follower drops to the person who ran it, so the
+    // approvals it drops are theirs, and everything else they named (a theme, the config) is
+    // read with their own rights.
+    let file = match approval::granted_log(&args.file) {
+        Ok(file) => file,
         Err(e) => return fail(&e, 2),
     };
-    // Everything that may need root is opened first: then a follower started through sudo
-    // drops to the person who ran it, so the approvals it drops are theirs.
-    let tail = match audit::AuditTail::open(&args.file) {
+    let tail = match audit::AuditTail::open(&file) {
         Ok(tail) => tail,
         Err(e) => return fail(&e.to_string(), 2),
     };
-    let outbox = approval::Outbox::open(&args.file).ok();
+    let outbox = approval::Outbox::open(&file).ok();
     let me = match approval::drop_to_sudo_user() {
         Ok(me) => me,
         Err(e) => return fail(&e, 2),
     };
+    let look = match settings::look(args.display.theme.as_deref(), args.display.ascii) {
+        Ok(look) => look,
+        Err(e) => return fail(&e, 2),
+    };
     let following = replay_loop::Following {
-        path: args.file.clone(),
+        path: file.clone(),
         tail,
         outbox,
         me,
@@ -418,7 +424,7 @@ async fn follow_command(args: FollowArgs) -> ExitCode {
         Ok(end) => {
             println!(
                 "followed {}: {} records verified, head {}{}",
-                args.file.display(),
+                file.display(),
                 end.head.records,
                 end.head.hash,
                 if end.session_ended {
@@ -497,12 +503,14 @@ async fn plan_command(args: &PlanArgs) -> ExitCode {
     };
     let out = if args.json {
         match serde_json::to_string_pretty(&plan) {
-            Ok(json) => json + "\n",
+            Ok(json) => escape::json_visible(&json) + "\n",
             Err(e) => return fail(&e.to_string(), 1),
         }
     } else {
-        plan::render_table(&plan)
+        escape::sanitize_lines(&plan::render_table(&plan))
     };
+    // A check's command is shown, and may hold a secret variable.
+    let out = audit::Secrets::new(loaded.0.procedure.secrets.iter().cloned()).scrub(out);
     print!("{out}");
     if plan.blocked() {
         ExitCode::FAILURE
@@ -551,7 +559,7 @@ async fn run_command(args: RunArgs) -> ExitCode {
             println!(
                 "{}: {}\naudit log {}: {} records, head {}",
                 if end.finished { "done" } else { "stopped" },
-                end.reason,
+                escape::sanitize(&end.reason),
                 end.audit_path.display(),
                 end.records,
                 end.head
@@ -587,7 +595,11 @@ fn analyze_command(state: &std::path::Path, json: bool) -> ExitCode {
         Ok(report) => report,
         Err(e) => return fail(&e.to_string(), 2),
     };
-    let out = if json { report.json() } else { report.text() };
+    let out = if json {
+        escape::json_visible(&report.json())
+    } else {
+        escape::sanitize_lines(&report.text())
+    };
     match std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&format!("cannot write the report: {e}"), 1),
@@ -645,8 +657,9 @@ fn endpoint_targets(list: &str) -> Vec<NodeTarget> {
         .collect()
 }
 
+/// Errors name files, steps and hosts, and quote what was wrong: escaped like every text shown.
 fn fail(message: &str, code: u8) -> ExitCode {
-    eprintln!("zkpilot: {message}");
+    eprintln!("zkpilot: {}", escape::sanitize_lines(message));
     ExitCode::from(code)
 }
 
@@ -708,7 +721,7 @@ async fn sandbox_command(command: SandboxCommand) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("zkpilot: {e}");
+            eprintln!("zkpilot: {}", escape::sanitize_lines(&e.to_string()));
             ExitCode::FAILURE
         }
     }
@@ -725,11 +738,11 @@ fn audit_verify(args: &VerifyArgs) -> ExitCode {
     let verified = match audit::verify_file(&args.file, args.expect_head) {
         Ok(verified) => verified,
         Err(e @ AuditError::ChainBroken { .. }) => {
-            eprintln!("zkpilot: {e}");
+            eprintln!("zkpilot: {}", escape::sanitize_lines(&e.to_string()));
             return ExitCode::from(1);
         }
         Err(e) => {
-            eprintln!("zkpilot: {e}");
+            eprintln!("zkpilot: {}", escape::sanitize_lines(&e.to_string()));
             return ExitCode::from(2);
         }
     };
@@ -779,7 +792,7 @@ fn audit_export(args: &ExportArgs) -> ExitCode {
     let log = match audit::read_log(&args.file) {
         Ok(log) => log,
         Err(e) => {
-            eprintln!("zkpilot: {e}");
+            eprintln!("zkpilot: {}", escape::sanitize_lines(&e.to_string()));
             return ExitCode::from(2);
         }
     };
@@ -828,7 +841,7 @@ fn audit_export(args: &ExportArgs) -> ExitCode {
     match written {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("zkpilot: {e}");
+            eprintln!("zkpilot: {}", escape::sanitize_lines(&e.to_string()));
             ExitCode::from(2)
         }
     }

@@ -181,6 +181,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
         last_snapshot: None,
         failed: None,
         secrets: shown_secrets,
+        ignored: approval::Ignored::default(),
     };
     let watch = WatchState::new(procedure.name.clone(), ensemble, poll::unix_millis());
     let mut state = RunState::new(watch, engine, audit_path.display().to_string());
@@ -213,6 +214,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     let reason = performer
         .secrets
         .scrub(performer.failed.clone().unwrap_or(reason));
+    performer.note_ignored();
     if let Some(inbox) = performer.inbox.take() {
         inbox.close();
     }
@@ -265,6 +267,8 @@ struct Performer {
     failed: Option<String>,
     /// What autopilot prints is masked like the log.
     secrets: Secrets,
+    /// Inbox files of the current burst that were no approval, for its one note.
+    ignored: approval::Ignored,
 }
 
 impl Performer {
@@ -400,7 +404,13 @@ impl Performer {
         let Some(inbox) = &self.inbox else {
             return;
         };
-        for Dropped { owner, content } in inbox.take() {
+        let taken = inbox.take();
+        if taken.is_empty() {
+            // The burst of files that were no approval is over: one note says what it was.
+            self.note_ignored();
+            return;
+        }
+        for Dropped { owner, content } in taken {
             let action = match content {
                 Ok(ApprovalFile { step, head })
                     if self
@@ -414,23 +424,28 @@ impl Performer {
                     }
                 }
                 Ok(ApprovalFile { step, .. }) => {
-                    self.note(format!(
-                        "approval of `{step}` by {} refused: no step waits for approval, or it names a log \
-                         head this console has not written since it asked (another session, or \
-                         an earlier request)",
-                        owner.label()
-                    ));
+                    self.ignored.add(
+                        &owner,
+                        format!(
+                            "approval of `{step}` refused: no step waits for approval, or it names a log \
+                             head this console has not written since it asked (another session, or \
+                             an earlier request)"
+                        ),
+                    );
                     continue;
                 }
                 Err(why) => {
-                    self.note(format!(
-                        "a file from {} in the approvals inbox was ignored: {why}",
-                        owner.label()
-                    ));
+                    self.ignored.add(&owner, why);
                     continue;
                 }
             };
             self.handle(state, action);
+        }
+    }
+
+    fn note_ignored(&mut self) {
+        if let Some(text) = self.ignored.note() {
+            self.note(text);
         }
     }
 

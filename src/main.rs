@@ -97,10 +97,13 @@ enum Command {
     #[command(
         after_help = "The head hash printed on exit is the follower's anchor: it reveals a log \
         whose tail was later cut off (`zkpilot audit verify --expect-head`).\n\n\
-        The log is mode 0600. A partner who is another Unix user runs `sudo zkpilot follow LOG`: \
-        zkpilot opens the log and its approvals inbox (LOG.approvals/) as root, then becomes \
-        the user in SUDO_UID before it shows anything, so an approval is theirs.\n\n\
-        Example:\n  sudo zkpilot follow /root/.local/state/zkpilot/audit/20261123T091703Z-move.jsonl"
+        A log is mode 0600, or 0640 in a setgid, group-readable directory: partners in that \
+        group follow it as themselves (the README's pairing setup). Through sudo, zkpilot opens \
+        only a log lying in root's own audit directory and its approvals inbox (LOG.approvals/) \
+        as root, then becomes the user in SUDO_UID before it reads anything else or shows \
+        anything, so an approval is theirs.\n\n\
+        Examples:\n  zkpilot follow /var/lib/zkpilot/pairing/move.jsonl\n  \
+        sudo zkpilot follow /root/.local/state/zkpilot/audit/20261123T091703Z-move.jsonl"
     )]
     Follow(FollowArgs),
 }

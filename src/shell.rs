@@ -35,6 +35,11 @@ pub fn check_placeholders(template: &str) -> Result<(), Misplaced> {
         Double,
         Backtick,
         Comment,
+        /// `$((…))` or `((…))`, to the parenthesis that closes it (depth inside): bash
+        /// evaluates a quoted `'a[$(cmd)]'` there, running `cmd`.
+        Arithmetic(usize),
+        /// `[[ … ]]`: bash evaluates the operands of `-eq` and its kin in the same way.
+        Test,
     }
     let bytes = template.as_bytes();
     let operator = |b: u8| b";&|()<>".contains(&b);
@@ -55,6 +60,8 @@ pub fn check_placeholders(template: &str) -> Result<(), Misplaced> {
                 Context::Double => return refuse("inside double quotes"),
                 Context::Backtick => return refuse("inside a backquoted command"),
                 Context::Comment => return refuse("inside a comment"),
+                Context::Arithmetic(_) => return refuse("inside an arithmetic expression"),
+                Context::Test => return refuse("inside `[[ ]]`, where bash may evaluate it"),
                 Context::Plain if heredoc_body => return refuse("inside a here-document"),
                 Context::Plain if in_word => return refuse("glued to the text before it"),
                 Context::Plain => {}
@@ -81,7 +88,40 @@ pub fn check_placeholders(template: &str) -> Result<(), Misplaced> {
                 in_word = false;
                 heredoc_body |= heredoc;
             }
-            (Context::Single | Context::Double | Context::Backtick | Context::Comment, _) => {}
+            (Context::Arithmetic(depth), b'(') => context = Context::Arithmetic(depth + 1),
+            (Context::Arithmetic(depth), b')') => {
+                context = match depth.checked_sub(1) {
+                    Some(depth) => Context::Arithmetic(depth),
+                    None => {
+                        in_word = true;
+                        Context::Plain
+                    }
+                };
+            }
+            (Context::Test, b']') if bytes[i..].starts_with(b"]]") => {
+                (context, in_word) = (Context::Plain, true);
+                i += 1;
+            }
+            (
+                Context::Single
+                | Context::Double
+                | Context::Backtick
+                | Context::Comment
+                | Context::Arithmetic(_)
+                | Context::Test,
+                _,
+            ) => {}
+            (Context::Plain, b'$' | b'(')
+                if bytes[i..].starts_with(b"((") || bytes[i..].starts_with(b"$((") =>
+            {
+                // The two opening parentheses; the closing pair ends it at depth 0.
+                context = Context::Arithmetic(0);
+                i += if b == b'$' { 2 } else { 1 };
+            }
+            (Context::Plain, b'[') if !in_word && bytes[i..].starts_with(b"[[") => {
+                context = Context::Test;
+                i += 1;
+            }
             (Context::Plain, b'\'') => (context, in_word) = (Context::Single, true),
             (Context::Plain, b'"') => (context, in_word) = (Context::Double, true),
             (Context::Plain, b'`') => (context, in_word) = (Context::Backtick, true),
@@ -146,6 +186,9 @@ mod tests {
             "echo a\\ b ${v}",
             "cat <<<${v}",
             "# comment\necho ${v}",
+            "echo $((1 + (2))) ${v}",
+            "[[ -d /x ]] && echo ${v}",
+            "echo $(cd /; ls ${v})",
         ] {
             assert_eq!(misplaced(good), None, "{good}");
         }
@@ -164,6 +207,12 @@ mod tests {
             ("cat <<EOF\n${v}\nEOF", "inside a here-document"),
             ("cat <<'EOF'\nx ${v}\nEOF", "inside a here-document"),
             ("echo ${v", "never closed"),
+            ("echo $(( ${v} + 1 ))", "inside an arithmetic expression"),
+            ("(( n = ${v} ))", "inside an arithmetic expression"),
+            (
+                "[[ ${v} -eq 1 ]]",
+                "inside `[[ ]]`, where bash may evaluate it",
+            ),
         ];
         for (bad, reason) in cases {
             assert_eq!(misplaced(bad), Some(reason), "{bad}");

@@ -272,8 +272,17 @@ fn fifos_and_devices_are_refused_without_blocking() {
     mkfifo(&log_fifo);
     let runbook = runbook.to_str().unwrap();
     let log_fifo = log_fifo.to_str().unwrap();
-    let cases: [&[&str]; 6] = [
+    let cases: [&[&str]; 7] = [
         &["plan", runbook, "--inventory", LAB],
+        &[
+            "run",
+            "tests/fixtures/runbooks/status-only.yaml",
+            "--inventory",
+            LAB,
+            "--resume",
+            log_fifo,
+            "--autopilot",
+        ],
         &["plan", runbook, "--inventory", "/dev/zero"],
         &["analyze", "/dev/zero"],
         &["replay", "--print", "/dev/zero"],

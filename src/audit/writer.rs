@@ -129,6 +129,12 @@ impl AuditWriter {
                 path: path.to_path_buf(),
                 source,
             })?;
+        // A FIFO or a device would block or feed the reader without end.
+        if !file.metadata().is_ok_and(|meta| meta.file_type().is_file()) {
+            return Err(AuditError::NotAFile {
+                path: path.to_path_buf(),
+            });
+        }
         lock(&file, path)?;
         let reading = file.try_clone().map_err(|source| AuditError::Open {
             path: path.to_path_buf(),

@@ -346,7 +346,7 @@ struct PartitionArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let _diagnostics = zkpilot::diagnostics::init();
-    tracing::info!(version = env!("CARGO_PKG_VERSION"), args = ?std::env::args().collect::<Vec<_>>(), "zkpilot started");
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), args = ?logged_args(std::env::args()), "zkpilot started");
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -660,6 +660,27 @@ fn endpoint_targets(list: &str) -> Vec<NodeTarget> {
         .collect()
 }
 
+/// The command line for the diagnostic log, with every `--var` value masked: which variables
+/// are secret is known only once the runbook is read.
+fn logged_args(args: impl Iterator<Item = String>) -> Vec<String> {
+    let mut masked = Vec::new();
+    let mut value_next = false;
+    for arg in args {
+        let (flag, value) = match arg.split_once('=') {
+            Some(("--var", value)) => ("--var=", Some(value)),
+            _ if value_next => ("", Some(arg.as_str())),
+            _ => ("", None),
+        };
+        value_next = arg == "--var";
+        masked.push(match value.map(|v| v.split_once('=')) {
+            Some(Some((name, _))) => format!("{flag}{name}=***"),
+            Some(None) => format!("{flag}***"),
+            None => arg.clone(),
+        });
+    }
+    masked
+}
+
 /// Errors name files, steps and hosts, and quote what was wrong: escaped like every text shown.
 fn fail(message: &str, code: u8) -> ExitCode {
     eprintln!("zkpilot: {}", escape::sanitize_lines(message));
@@ -864,6 +885,38 @@ fn print_statuses(statuses: &[sandbox::HostStatus]) {
             s.client,
             pid,
             s.mode
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_diagnostic_log_never_sees_a_variable_value() {
+        let args = [
+            "zkpilot",
+            "run",
+            "rb.yaml",
+            "--var",
+            "token=s3cr3t",
+            "--var=pin=1234",
+            "--bind",
+            "a=b",
+        ];
+        assert_eq!(
+            logged_args(args.iter().map(|a| a.to_string())),
+            [
+                "zkpilot",
+                "run",
+                "rb.yaml",
+                "--var",
+                "token=***",
+                "--var=pin=***",
+                "--bind",
+                "a=b"
+            ]
         );
     }
 }

@@ -67,9 +67,13 @@ fn error_after(before: &str, path: &Path, message: &str) -> YamlError {
     }
 }
 
+/// At most this many `[` and `{` in one file, quoted or not: real files have a few hundred.
+/// Closing brackets inside quoted text can hide depth from the count of `check_depth`; this
+/// bound keeps what could be hidden so (10 000 levels) to a fraction of a second of parsing.
+pub const MAX_OPENERS: usize = 10_000;
+
 /// Refuses text nested deeper than `MAX_DEPTH`, counting flow brackets and chains of block
-/// indicators (`- - - x`) — an over-estimate, since brackets in quoted text count too, so no
-/// way of hiding depth from this count exists.
+/// indicators (`- - - x`), and text with more than `MAX_OPENERS` brackets.
 fn check_depth(text: &str, path: &Path) -> Result<(), YamlError> {
     let mut flow: usize = 0;
     for (number, line) in text.split('\n').enumerate() {
@@ -105,6 +109,17 @@ fn check_depth(text: &str, path: &Path) -> Result<(), YamlError> {
                 message: format!("collections nest deeper than {MAX_DEPTH} levels"),
             });
         }
+    }
+    let openers = text.bytes().filter(|b| matches!(b, b'[' | b'{')).count();
+    if openers > MAX_OPENERS {
+        return Err(YamlError {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: format!(
+                "more than {MAX_OPENERS} `[` and `{{`: nested or repeated deeper than any real file"
+            ),
+        });
     }
     Ok(())
 }
@@ -485,6 +500,13 @@ table:
         let dashes = format!("items:\n{}x\n", "- ".repeat(200));
         let err = from_str::<Doc>(&dashes, Path::new("d")).unwrap_err();
         assert!(err.message.contains("nest deeper"), "{err}");
+        let hidden = format!(
+            "name: {}{}\n",
+            "[\"]\", ".repeat(20_000),
+            "]".repeat(20_000)
+        );
+        let err = from_str::<Doc>(&hidden, Path::new("d")).unwrap_err();
+        assert!(err.message.contains("more than 10000"), "{err}");
         let fine = "name: x\ntable: {a: [[1, 2]], b: [\"[[[\"]}\n";
         assert!(from_str::<serde_yaml::Value>(fine, Path::new("d")).is_ok());
     }

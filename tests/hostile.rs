@@ -54,7 +54,17 @@ fn assert_nothing_ran() {
 
 #[test]
 fn every_hostile_runbook_is_refused_at_its_position() {
-    let cases: [(&str, &str, &[&str]); 12] = [
+    let cases: [(&str, &str, &[&str]); 14] = [
+        (
+            "shell-in-arithmetic.yaml",
+            ":11:28:",
+            &["inside an arithmetic expression"],
+        ),
+        (
+            "shell-in-heredoc.yaml",
+            ":12:16:",
+            &["inside a here-document"],
+        ),
         (
             "shell-in-double-quotes.yaml",
             ":11:28:",
@@ -249,6 +259,21 @@ fn a_deeply_nested_runbook_is_refused_fast() {
         stderr.contains("deep.yaml:4:72: collections nest deeper than 64"),
         "{stderr}"
     );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_file_larger_than_any_runbook_is_refused_unread() {
+    let dir = scratch("large");
+    let path = dir.join("large.yaml");
+    let mut runbook =
+        String::from("name: t\ndescription: d\nsource: s\nhosts: [{name: zk1}]\nsteps: []\n");
+    runbook.push_str(&"# padding\n".repeat(500_000));
+    std::fs::write(&path, runbook).unwrap();
+    let out = zkpilot(&["plan", path.to_str().unwrap(), "--inventory", LAB]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("larger than 4 MiB"), "{stderr}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 

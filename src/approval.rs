@@ -330,12 +330,21 @@ pub fn drop_to_sudo_user() -> Result<Person, String> {
     let Some((uid, gid)) = sudo_ids().filter(|(uid, _)| real == 0 && *uid != 0) else {
         return Ok(current_person());
     };
-    // SAFETY: plain system calls on integers; setgroups with a count of 0 reads no memory.
-    // glibc applies set*id to every thread of the process.
+    // The person's own supplementary groups (a `zkpilot` pairing group among them), none of
+    // root's; without a name in the password database, none at all.
+    let person = person_of(uid);
+    let name = (person.name != format!("uid-{uid}"))
+        .then(|| CString::new(person.name.as_bytes()).ok())
+        .flatten();
+    // SAFETY: `name` is a NUL-terminated string alive for the call; the others are plain
+    // system calls on integers, setgroups with a count of 0 reads no memory. glibc applies
+    // set*id to every thread of the process.
     let dropped = unsafe {
-        libc::setgroups(0, std::ptr::null()) == 0
-            && libc::setresgid(gid, gid, gid) == 0
-            && libc::setresuid(uid, uid, uid) == 0
+        let groups = match &name {
+            Some(name) => libc::initgroups(name.as_ptr(), gid),
+            None => libc::setgroups(0, std::ptr::null()),
+        };
+        groups == 0 && libc::setresgid(gid, gid, gid) == 0 && libc::setresuid(uid, uid, uid) == 0
     };
     // SAFETY: getuid(2)/geteuid(2) cannot fail and touch no memory.
     let now = unsafe { (libc::getuid(), libc::geteuid()) };
@@ -345,7 +354,7 @@ pub fn drop_to_sudo_user() -> Result<Person, String> {
             std::io::Error::last_os_error()
         ));
     }
-    Ok(person_of(uid))
+    Ok(person)
 }
 
 /// Whether this process runs through sudo with more rights than the person who ran it: its

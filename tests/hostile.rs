@@ -212,6 +212,18 @@ fn analyze_shows_hostile_names_escaped() {
 }
 
 #[test]
+fn analyze_refuses_a_name_that_would_forge_a_line() {
+    let out = zkpilot(&["analyze", "tests/fixtures/hostile/newline-state.yaml"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("newline-state.yaml:4:12: a node name is one line"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
 fn a_secret_is_masked_in_plan_whatever_its_form() {
     let out = zkpilot(&[
         "plan",

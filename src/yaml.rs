@@ -75,6 +75,12 @@ pub const MAX_OPENERS: usize = 10_000;
 /// Refuses text nested deeper than `MAX_DEPTH`, counting flow brackets and chains of block
 /// indicators (`- - - x`), and text with more than `MAX_OPENERS` brackets.
 fn check_depth(text: &str, path: &Path) -> Result<(), YamlError> {
+    let too_deep = |line: usize, column: usize| YamlError {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message: format!("collections nest deeper than {MAX_DEPTH} levels"),
+    };
     let mut flow: usize = 0;
     for (number, line) in text.split('\n').enumerate() {
         let mut chain = 0;
@@ -93,21 +99,11 @@ fn check_depth(text: &str, path: &Path) -> Result<(), YamlError> {
                 _ => continue,
             }
             if flow + chain > MAX_DEPTH {
-                return Err(YamlError {
-                    path: path.to_path_buf(),
-                    line: number + 1,
-                    column: column + 1,
-                    message: format!("collections nest deeper than {MAX_DEPTH} levels"),
-                });
+                return Err(too_deep(number + 1, column + 1));
             }
         }
         if flow + chain > MAX_DEPTH {
-            return Err(YamlError {
-                path: path.to_path_buf(),
-                line: number + 1,
-                column: 1,
-                message: format!("collections nest deeper than {MAX_DEPTH} levels"),
-            });
+            return Err(too_deep(number + 1, 1));
         }
     }
     let openers = text.bytes().filter(|b| matches!(b, b'[' | b'{')).count();

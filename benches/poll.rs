@@ -111,7 +111,8 @@ fn steady_schedule(cycle: u64) -> Schedule {
         mntr: Support::Allowed,
         conf: Support::Allowed,
         last_role: Some("follower@1".into()),
-        role_changed: false,
+        last_srvr: None,
+        view_due: false,
         has_view: true,
     }
 }

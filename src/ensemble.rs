@@ -173,9 +173,11 @@ pub struct NodeState {
     pub view: Option<ObservedView>,
     pub last_poll_at: Option<Millis>,
     pub last_ok_at: Option<Millis>,
-    /// When `srvr` last turned to serving after anything else: a view seen before then may be
-    /// one the server ran before a restart with a new config.
-    pub serving_since: Option<Millis>,
+    /// When the server last started, as far as the polls tell: `srvr` turned to serving after
+    /// anything else, or its counters started again from zero (a restart faster than a poll,
+    /// see [`restarted_between`]). A view seen before then may be one the server ran before a
+    /// restart with a new config.
+    pub started_at: Option<Millis>,
     pub round_trips: VecDeque<f64>,
     pub mntr_support: Support,
     pub conf_support: Support,
@@ -204,7 +206,7 @@ impl NodeState {
             view,
             last_poll_at: None,
             last_ok_at: None,
-            serving_since: None,
+            started_at: None,
             round_trips: VecDeque::with_capacity(HISTORY),
             mntr_support: Support::Unknown,
             conf_support: Support::Unknown,
@@ -215,12 +217,12 @@ impl NodeState {
         }
     }
 
-    /// A view from the node's `zoo.cfg`; a view the node showed itself is never replaced by it.
+    /// A view from the node's `zoo.cfg`; a view the running server showed itself since it last
+    /// started is never replaced by it, one from before its restart is.
     pub fn apply_zoo_cfg(&mut self, result: Result<String, String>, at: Millis) -> bool {
         if self
-            .view
-            .as_ref()
-            .is_some_and(|v| v.source == ViewSource::Conf)
+            .current_view()
+            .is_some_and(|v| v.source != ViewSource::Declared && v.source != ViewSource::ZooCfg)
         {
             return false;
         }
@@ -252,16 +254,19 @@ impl NodeState {
         }
     }
 
-    /// The sid the node reports (`conf`), else the one the inventory gives.
-    /// The view the server runs now, as far as is known: a declared one, or one it showed
-    /// since it last started serving. Decisions use this; the panels show the last one seen.
+    /// The view the server runs now, as far as is known: a declared one, or one seen since the
+    /// server last started ([`NodeState::started_at`]). This is the one rule for "current":
+    /// the analyzer, the forecasts, the gates and a step's check of its predicted view all read
+    /// it, so none of them uses a view older than the server's last start. The panels show the
+    /// last one seen, marked as last known while it is not current.
     pub fn current_view(&self) -> Option<&ObservedView> {
         self.view.as_ref().filter(|v| {
             v.source == ViewSource::Declared
-                || self.serving_since.is_none_or(|since| v.seen_at >= since)
+                || self.started_at.is_none_or(|since| v.seen_at >= since)
         })
     }
 
+    /// The sid the node reports (`conf`), else the one the inventory gives.
     pub fn sid(&self) -> Option<u64> {
         self.conf.as_ref().map(Conf::server_id).or(self.target.sid)
     }
@@ -318,8 +323,12 @@ impl NodeState {
         match command {
             Command::Srvr => match fourlw::parse_srvr(text) {
                 Ok(Answer::Data(srvr)) => {
-                    if !matches!(self.health, Health::Serving(_)) {
-                        self.serving_since = Some(at);
+                    let restarted = self
+                        .srvr
+                        .as_ref()
+                        .is_some_and(|before| restarted_between(before, &srvr));
+                    if restarted || !matches!(self.health, Health::Serving(_)) {
+                        self.started_at = Some(at);
                     }
                     self.health = Health::Serving(srvr.mode);
                     self.srvr = Some(srvr);
@@ -375,6 +384,25 @@ impl NodeState {
             self.view.as_ref().map(|v| v.view.to_string()),
         )
     }
+}
+
+/// Whether the server behind two `srvr` answers started again in between, however fast. Its
+/// counters live in the `ServerStats` of the `ZooKeeperServer` instance, which
+/// `QuorumPeer.run` creates anew each time the peer starts following, leading or observing
+/// (`makeFollower`, `makeLeader`, `makeObserver`), so they start from zero after a restart and
+/// after a rejoin alike; and every 4lw question is itself a received packet
+/// (`NIOServerCnxn.checkFourLetterWord` calls `packetReceived` before answering), so a server polled
+/// before shows more than a freshly started one. Measured on 3.8.0: `Received: 12, Sent: 11`
+/// before `zkctl restart`, `Received: 1, Sent: 0` at the first answer after it
+/// (`tests/fixtures/zk4lw/restart.*.srvr.txt`). The AdminServer's `uptime` (milliseconds since
+/// that same instance started; HTTP questions are not counted as packets) says it directly.
+pub fn restarted_between(before: &Srvr, after: &Srvr) -> bool {
+    let counters_dropped = after.received < before.received || after.sent < before.sent;
+    let uptime_dropped = matches!(
+        (before.uptime_ms, after.uptime_ms),
+        (Some(earlier), Some(later)) if later < earlier
+    );
+    counters_dropped || uptime_dropped
 }
 
 fn describe_failure(failure: &PollFailure) -> String {
@@ -442,9 +470,11 @@ impl EnsembleState {
             let unseen = node
                 .current_view()
                 .is_none_or(|v| v.source == ViewSource::Declared);
-            let recently = node
-                .zoo_cfg_asked_at
-                .is_some_and(|at| now.saturating_sub(at) < ZOO_CFG_RETRY_MS);
+            // A read from before the server's last start says nothing about what runs now.
+            let recently = node.zoo_cfg_asked_at.is_some_and(|at| {
+                now.saturating_sub(at) < ZOO_CFG_RETRY_MS
+                    && node.started_at.is_none_or(|started| at >= started)
+            });
             if unseen && node.health.is_up() && !recently {
                 node.zoo_cfg_asked_at = Some(now);
                 due.push(index);
@@ -634,6 +664,73 @@ mod tests {
         assert!(state.nodes[0].current_view().is_none(), "decisions do not");
         state.apply(&at(3_500, vec![(Command::Conf, Ok(conf.into()))]));
         assert!(state.nodes[0].current_view().is_some());
+    }
+
+    /// The rule of `current_view`, for a restart no poll saw: same mode, same epoch, only the
+    /// counters tell (measured on 3.8.0, see the fixtures).
+    #[test]
+    fn a_restart_between_two_polls_keeps_the_view_as_last_known_until_a_new_one() {
+        let before = include_str!("../tests/fixtures/zk4lw/restart.before.srvr.txt");
+        let after = include_str!("../tests/fixtures/zk4lw/restart.after.srvr.txt");
+        let conf = "serverId=1\nmembership: \nserver.1=a:2888:3888:participant\nversion=0";
+        let mut state = EnsembleState::new(vec![target()]);
+        let at = |at: Millis, answers: Vec<(Command, Result<String, PollFailure>)>| PollReport {
+            node: 0,
+            at,
+            round_trip_ms: None,
+            answers,
+        };
+        state.apply(&at(
+            1_000,
+            vec![
+                (Command::Srvr, Ok(before.into())),
+                (Command::Conf, Ok(conf.into())),
+            ],
+        ));
+        state.apply(&at(2_000, vec![(Command::Srvr, Ok(before.into()))]));
+        assert!(state.nodes[0].current_view().is_some(), "no restart yet");
+        state.apply(&at(3_000, vec![(Command::Srvr, Ok(after.into()))]));
+        assert_eq!(state.nodes[0].started_at, Some(3_000));
+        assert!(state.nodes[0].view.is_some(), "kept as last known");
+        assert!(
+            state.nodes[0].current_view().is_none(),
+            "never forecast with"
+        );
+        state.apply(&at(3_100, vec![(Command::Conf, Ok(conf.into()))]));
+        assert!(state.nodes[0].current_view().is_some());
+    }
+
+    #[test]
+    fn a_zoo_cfg_read_before_a_restart_is_read_again_at_once() {
+        let before = include_str!("../tests/fixtures/zk4lw/restart.before.srvr.txt");
+        let after = include_str!("../tests/fixtures/zk4lw/restart.after.srvr.txt");
+        let mut state = EnsembleState::new(vec![target()]);
+        state.apply(&report(before));
+        assert_eq!(state.zoo_cfg_reads_due(1_000), [0]);
+        let cfg = "server.1=a:2888:3888\nserver.2=b:2888:3888\n";
+        assert!(state.apply_zoo_cfg(0, Ok(cfg.into()), 1_100));
+        assert!(state.zoo_cfg_reads_due(2_000).is_empty());
+        let mut restarted = report(after);
+        restarted.at = 2_500;
+        state.apply(&restarted);
+        assert!(state.nodes[0].current_view().is_none());
+        assert_eq!(state.zoo_cfg_reads_due(2_600), [0], "not a minute later");
+        assert!(state.apply_zoo_cfg(0, Ok(cfg.into()), 2_700));
+        assert!(state.nodes[0].current_view().is_some());
+    }
+
+    #[test]
+    fn the_admin_servers_uptime_tells_a_restart_too() {
+        let srvr = |uptime| Srvr {
+            uptime_ms: Some(uptime),
+            ..fourlw::parse_srvr(include_str!("../tests/fixtures/zk4lw/follower.srvr.txt"))
+                .unwrap()
+                .data()
+                .unwrap()
+                .clone()
+        };
+        assert!(!restarted_between(&srvr(5_000), &srvr(6_000)));
+        assert!(restarted_between(&srvr(5_000), &srvr(400)));
     }
 
     #[test]

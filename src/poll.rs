@@ -7,9 +7,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::ensemble::restarted_between;
 use crate::ensemble::{Millis, NodeTarget, PollFailure, PollReport, Support};
 use crate::wire::{self, WireError};
-use crate::zk::fourlw::{self, Answer, Command};
+use crate::zk::fourlw::{self, Answer, Command, Srvr};
 
 /// `mntr` is ~500 lines and `conf` rarely changes: every connection costs the server too, so
 /// they are asked every few cycles while `srvr` (mode and zxid) is asked every cycle.
@@ -27,7 +28,10 @@ pub struct Schedule {
     /// The mode and epoch seen last: a change means a restart or an election, after which the
     /// node's view may have changed too.
     pub last_role: Option<String>,
-    pub role_changed: bool,
+    /// The last `srvr` answer, whose counters tell a restart faster than a poll.
+    pub last_srvr: Option<Srvr>,
+    /// The node restarted or changed mode or epoch since its view was last asked for.
+    pub view_due: bool,
     pub has_view: bool,
 }
 
@@ -42,8 +46,7 @@ pub fn due(schedule: &Schedule) -> Vec<Command> {
     if every(schedule.mntr, MNTR_EVERY) {
         commands.push(Command::Mntr);
     }
-    let conf_now =
-        schedule.conf == Support::Allowed && (schedule.role_changed || !schedule.has_view);
+    let conf_now = schedule.conf == Support::Allowed && (schedule.view_due || !schedule.has_view);
     if conf_now || every(schedule.conf, CONF_EVERY) {
         commands.push(Command::Conf);
     }
@@ -117,26 +120,27 @@ pub async fn poll_once(
     timeout: Duration,
 ) -> PollReport {
     let at = unix_millis();
-    let mut answers = Vec::new();
-    let mut round_trip_ms = None;
-    for command in due(schedule) {
-        let sent = Instant::now();
-        let result = wire::ask(client, command.as_str(), timeout)
-            .await
-            .map_err(to_failure);
-        if command == Command::Srvr {
-            round_trip_ms = Some(sent.elapsed().as_secs_f64() * 1000.0);
-            let failed = result.is_err();
-            answers.push((command, result));
-            if failed {
-                // A node that does not answer srvr will not answer the rest either.
-                break;
-            }
-            continue;
-        }
-        answers.push((command, result));
-    }
+    let sent = Instant::now();
+    let srvr = wire::ask(client, Command::Srvr.as_str(), timeout)
+        .await
+        .map_err(to_failure);
+    let round_trip_ms = Some(sent.elapsed().as_secs_f64() * 1000.0);
+    let srvr_failed = srvr.is_err();
+    let mut answers = vec![(Command::Srvr, srvr)];
     learn(schedule, &answers);
+    // A node that does not answer srvr will not answer the rest either. The rest is decided
+    // after srvr, so a restart or role change it shows has the view asked in the same cycle.
+    if !srvr_failed {
+        let mut rest = Vec::new();
+        for command in due(schedule).into_iter().filter(|c| *c != Command::Srvr) {
+            let result = wire::ask(client, command.as_str(), timeout)
+                .await
+                .map_err(to_failure);
+            rest.push((command, result));
+        }
+        learn(schedule, &rest);
+        answers.extend(rest);
+    }
     PollReport {
         node,
         at,
@@ -151,18 +155,30 @@ fn learn(schedule: &mut Schedule, answers: &[(Command, Result<String, PollFailur
             if *command == Command::Srvr {
                 // Whatever answers next may be a restarted server on another config.
                 schedule.last_role = None;
+                schedule.last_srvr = None;
             }
             continue;
         };
         match command {
             Command::Srvr => {
-                let role = match fourlw::parse_srvr(text) {
+                let parsed = fourlw::parse_srvr(text);
+                let role = match &parsed {
                     Ok(Answer::Data(srvr)) => Some(format!("{}@{}", srvr.mode, srvr.zxid.epoch())),
                     Ok(Answer::NotServing) => Some("not serving".to_string()),
                     _ => None,
                 };
-                schedule.role_changed = role != schedule.last_role;
+                let srvr = match parsed {
+                    Ok(Answer::Data(srvr)) => Some(srvr),
+                    _ => None,
+                };
+                let restarted = match (&schedule.last_srvr, &srvr) {
+                    (Some(before), Some(after)) => restarted_between(before, after),
+                    _ => false,
+                };
+                // Due until a view is read: a restarted node may not answer `conf` at once.
+                schedule.view_due |= restarted || role != schedule.last_role;
                 schedule.last_role = role;
+                schedule.last_srvr = srvr;
             }
             Command::Mntr => {
                 schedule.mntr =
@@ -172,6 +188,7 @@ fn learn(schedule: &mut Schedule, answers: &[(Command, Result<String, PollFailur
                 let parsed = fourlw::parse_conf(text);
                 if let Ok(Answer::Data(conf)) = &parsed {
                     schedule.has_view = conf.view().is_some();
+                    schedule.view_due = false;
                 }
                 schedule.conf = support_of(parsed.map(|a| a.kind()), schedule.conf);
             }
@@ -262,7 +279,7 @@ mod tests {
             mntr: Support::Allowed,
             conf: Support::Allowed,
             has_view: true,
-            role_changed: true,
+            view_due: true,
             ..Schedule::default()
         };
         assert_eq!(due(&schedule), [Command::Srvr, Command::Conf]);
@@ -274,10 +291,36 @@ mod tests {
         let mut schedule = Schedule::default();
         learn(&mut schedule, &[(Command::Srvr, Ok(srvr.clone()))]);
         learn(&mut schedule, &[(Command::Srvr, Ok(srvr.clone()))]);
-        assert!(!schedule.role_changed);
+        assert!(schedule.view_due, "never asked yet");
+        learn(&mut schedule, &[(Command::Conf, Ok(conf()))]);
+        assert!(!schedule.view_due);
         learn(&mut schedule, &[(Command::Srvr, Err(PollFailure::Refused))]);
         learn(&mut schedule, &[(Command::Srvr, Ok(srvr))]);
-        assert!(schedule.role_changed, "restarted, maybe on another config");
+        assert!(schedule.view_due, "restarted, maybe on another config");
+    }
+
+    fn conf() -> String {
+        include_str!("../tests/fixtures/zk4lw/follower.conf.txt").to_string()
+    }
+
+    /// Measured on 3.8.0: a follower restarted between two polls answers in the same mode and
+    /// epoch, but its counters start again from zero.
+    #[test]
+    fn a_restart_faster_than_a_poll_has_the_view_asked_in_the_same_cycle() {
+        let before = include_str!("../tests/fixtures/zk4lw/restart.before.srvr.txt").to_string();
+        let after = include_str!("../tests/fixtures/zk4lw/restart.after.srvr.txt").to_string();
+        let mut schedule = Schedule {
+            cycle: 7,
+            mntr: Support::Allowed,
+            conf: Support::Allowed,
+            ..Schedule::default()
+        };
+        learn(&mut schedule, &[(Command::Srvr, Ok(before.clone()))]);
+        learn(&mut schedule, &[(Command::Conf, Ok(conf()))]);
+        learn(&mut schedule, &[(Command::Srvr, Ok(before))]);
+        assert_eq!(due(&schedule), [Command::Srvr], "nothing changed");
+        learn(&mut schedule, &[(Command::Srvr, Ok(after))]);
+        assert_eq!(due(&schedule), [Command::Srvr, Command::Conf]);
     }
 
     #[test]

@@ -198,6 +198,12 @@ pub fn draw_views(frame: &mut Frame, area: Rect, state: &WatchState, look: &Look
                         ),
                     };
                     spans.push(Span::styled(source, look.style(Role::Muted)));
+                    if node.current_view().is_none() {
+                        spans.push(Span::styled(
+                            "  LAST KNOWN: the server restarted since; waiting for its new view",
+                            look.style(Role::Warning),
+                        ));
+                    }
                 }
             }
             Line::from(spans)

@@ -294,6 +294,8 @@ pub struct Srvr {
     pub mode: Mode,
     pub node_count: u64,
     pub proposal_sizes: Option<ProposalSizes>,
+    /// Milliseconds since this server instance started; only the AdminServer's `srvr` has it.
+    pub uptime_ms: Option<u64>,
 }
 
 /// The `stat` answer: `srvr` plus one line per client connection.
@@ -468,6 +470,7 @@ fn parse_server_stats(command: Command, text: &str) -> Result<(Srvr, Vec<Connect
         mode,
         node_count: fields.required_number("Node count")?,
         proposal_sizes,
+        uptime_ms: None,
     };
     Ok((srvr, clients))
 }

@@ -145,6 +145,9 @@ pub enum Support {
 pub enum ViewSource {
     /// The node's own `conf` answer (3.5+).
     Conf,
+    /// The node's AdminServer (`/commands/voting_view`, 3.5+): its voters only, no observers;
+    /// answered whatever the 4lw whitelist says.
+    AdminVoters,
     /// The inventory or runbook, because the node never showed its own.
     Declared,
     /// The node's `zoo.cfg`, read over SSH because it never answered `conf` with a view (3.4
@@ -173,8 +176,8 @@ pub struct NodeState {
     pub view: Option<ObservedView>,
     pub last_poll_at: Option<Millis>,
     pub last_ok_at: Option<Millis>,
-    /// When the server last started, as far as the polls tell: `srvr` turned to serving after
-    /// anything else, or its counters started again from zero (a restart faster than a poll,
+    /// When the server last started, as far as the polls tell: `srvr` answered after no answer,
+    /// turned to serving after anything else, or its counters started again from zero (a restart faster than a poll,
     /// see [`restarted_between`]). A view seen before then may be one the server ran before a
     /// restart with a new config.
     pub started_at: Option<Millis>,
@@ -336,6 +339,10 @@ impl NodeState {
                     self.error = None;
                 }
                 Ok(Answer::NotServing) => {
+                    // A process answering after none did has started, even if it is LOOKING.
+                    if !self.health.is_up() {
+                        self.started_at = Some(at);
+                    }
                     self.health = Health::NotServing;
                     self.error = None;
                 }

@@ -181,8 +181,110 @@ fn a_confirmed_step_records_its_intent_before_it_runs_then_waits_until_done() {
         "zk1 is still down"
     );
     engine.tick(&live, 12_000);
+    assert!(
+        matches!(engine.status[0], Status::Waiting { .. }),
+        "answers from before the restart prove nothing"
+    );
+    engine.tick(&live_at(&[], 30_000), 30_000);
     assert_eq!(engine.status[0], Status::Done);
     assert!(engine.finished());
+}
+
+/// Runs a one-step runbook up to its wait: started and confirmed on `before`, its command
+/// ended at 10 s.
+fn run_to_wait(steps: &str, before: &EnsembleState) -> Engine {
+    let mut engine = engine(steps);
+    engine.input(Input::Start, before);
+    let effects = engine.input(Input::Confirm, before);
+    let intent = executes(&effects)[0];
+    engine.ended(
+        intent,
+        Ended::Exited {
+            code: Some(0),
+            duration_ms: 900,
+        },
+        10_000,
+        before,
+    );
+    engine
+}
+
+/// `live_at`, with zk1 answering `conf` with a view of `members` servers.
+fn with_zk1_view(mut state: EnsembleState, members: u64, at: u64) -> EnsembleState {
+    state.apply(&PollReport {
+        node: 0,
+        at,
+        round_trip_ms: None,
+        answers: vec![(Command::Conf, Ok(conf(1, members)))],
+    });
+    state
+}
+
+/// Issue 14: a restart that fell between two polls. zk1 answers `follower@1` before and after,
+/// but its counters started again, so the step waits for the view it shows after that start.
+#[test]
+fn a_restart_is_done_only_once_the_restarted_server_reports_the_predicted_view() {
+    const NO_WAIT: &str = "  - {id: restart-zk1, title: Restart zk1, run: [{host: zk1, verb: restart}], effect: [{restart: {host: zk1}}]}\n";
+    let before = live(&[]);
+    let mut engine = run_to_wait(NO_WAIT, &before);
+    assert!(
+        matches!(engine.status[0], Status::Waiting { .. }),
+        "a restart waits for its view even without a `wait:`"
+    );
+    let mut restarted = before.clone();
+    let after = include_str!("../../tests/fixtures/zk4lw/restart.after.srvr.txt");
+    let before_srvr = include_str!("../../tests/fixtures/zk4lw/restart.before.srvr.txt");
+    let srvr = |text: &str, at| PollReport {
+        node: 0,
+        at,
+        round_trip_ms: None,
+        answers: vec![(Command::Srvr, Ok(text.to_string()))],
+    };
+    restarted.apply(&srvr(before_srvr, 20_500));
+    engine.tick(&restarted, 21_000);
+    assert!(matches!(engine.status[0], Status::Waiting { .. }));
+    restarted.apply(&srvr(after, 21_500));
+    engine.tick(&restarted, 22_000);
+    assert!(
+        matches!(engine.status[0], Status::Waiting { .. }),
+        "restarted, but its new view is not known yet"
+    );
+    let restarted = with_zk1_view(restarted, 3, 22_500);
+    engine.tick(&restarted, 23_000);
+    assert_eq!(engine.status[0], Status::Done);
+}
+
+#[test]
+fn a_restart_that_brings_up_another_view_fails_naming_what_the_server_runs() {
+    let before = live(&[]);
+    let mut engine = run_to_wait(RESTART_ZK1, &before);
+    let wrong = with_zk1_view(live_at(&[], 30_000), 2, 30_000);
+    engine.tick(&wrong, 30_500);
+    let Status::Failed(why) = &engine.status[0] else {
+        panic!("{:?}", engine.status[0]);
+    };
+    assert!(
+        why.contains(
+            "zk1 runs server.1=10.0.0.1:2888:3888, server.2=10.0.0.2:2888:3888 (its `conf`)"
+        ),
+        "{why}"
+    );
+    assert!(why.contains("instead of"), "{why}");
+    assert_eq!(engine.prompt, Some(Prompt::Recover));
+}
+
+#[test]
+fn a_restart_whose_view_is_never_reported_times_out_saying_so() {
+    let before = live(&[]);
+    let mut engine = run_to_wait(RESTART_ZK1, &before);
+    let mut silent = live_at(&[], 30_000);
+    silent.nodes[0].view = None;
+    engine.tick(&silent, 30_500);
+    engine.tick(&silent, 45_000);
+    let Status::Failed(why) = &engine.status[0] else {
+        panic!("{:?}", engine.status[0]);
+    };
+    assert!(why.contains("zk1 has not reported its view"), "{why}");
 }
 
 #[test]

@@ -192,6 +192,10 @@ pub fn draw_views(frame: &mut Frame, area: Rect, state: &WatchState, look: &Look
                             age(state.now.saturating_sub(observed.seen_at))
                         ),
                         ViewSource::Declared => "  (declared, not seen)".to_string(),
+                        ViewSource::AdminVoters => format!(
+                            "  voters from the AdminServer, seen {} ago",
+                            age(state.now.saturating_sub(observed.seen_at))
+                        ),
                         ViewSource::ZooCfg => format!(
                             "  from zoo.cfg on disk, read {} ago (the running view may differ)",
                             age(state.now.saturating_sub(observed.seen_at))

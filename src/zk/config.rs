@@ -258,6 +258,14 @@ impl View {
         self.participants().count()
     }
 
+    /// The same view without its observers: what a source that lists only voters can show.
+    pub fn voters_only(&self) -> View {
+        View {
+            servers: self.participants().cloned().collect(),
+            version: self.version,
+        }
+    }
+
     /// Votes needed for a quorum in this view: a strict majority of its participants.
     pub fn majority(&self) -> usize {
         self.participant_count() / 2 + 1

@@ -169,7 +169,21 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
         None => None,
     };
     let (events_tx, events) = mpsc::channel(256);
+    // Every inventory host's `config` verb: a node that shows no current view of its own is
+    // read over SSH, as `watch` does.
+    let config_reads = options
+        .inventory
+        .hosts
+        .iter()
+        .map(|host| {
+            (
+                SshTarget::from_inventory(&options.inventory, host),
+                host.commands.get("config").cloned(),
+            )
+        })
+        .collect();
     let mut performer = Performer {
+        config_reads,
         writer,
         inbox,
         since_request: None,
@@ -255,6 +269,8 @@ struct Performer {
     connections: Arc<Connections>,
     events: mpsc::Sender<RunAction>,
     targets: Vec<SshTarget>,
+    /// Per live node: where and how to read its config over SSH.
+    config_reads: Vec<(SshTarget, Option<String>)>,
     autopilot: bool,
     last_snapshot: Option<serde_json::Value>,
     /// Set when the audit log cannot be written: nothing else may run after that.
@@ -439,12 +455,29 @@ impl Performer {
         if let RunAction::Output { intent, line } = &action {
             self.output(*intent, line.stream, &line.text);
         }
-        let is_poll = matches!(action, RunAction::Poll(_));
+        let changes_live = matches!(action, RunAction::Poll(_) | RunAction::ZooCfg { .. });
         let effects = update(state, action);
-        if is_poll {
+        if changes_live {
             self.snapshot(&state.watch.ensemble);
+            self.read_configs(state);
         }
         self.perform(effects);
+    }
+
+    /// Starts an SSH read of the config of every node that shows no current view of its own.
+    fn read_configs(&self, state: &mut RunState) {
+        for node in state.watch.ensemble.zoo_cfg_reads_due(poll::unix_millis()) {
+            let Some((target, command)) = self.config_reads.get(node).cloned() else {
+                continue;
+            };
+            let connections = self.connections.clone();
+            let events = self.events.clone();
+            tokio::spawn(async move {
+                let result = connections.read_config(&target, command.as_deref()).await;
+                let at = poll::unix_millis();
+                let _ = events.send(RunAction::ZooCfg { node, result, at }).await;
+            });
+        }
     }
 }
 

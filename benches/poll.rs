@@ -108,8 +108,10 @@ impl Drop for LoopbackEndpoints {
 fn steady_schedule(cycle: u64) -> Schedule {
     Schedule {
         cycle,
+        srvr: Support::Allowed,
         mntr: Support::Allowed,
         conf: Support::Allowed,
+        admin: Support::Unknown,
         last_role: Some("follower@1".into()),
         last_srvr: None,
         view_due: false,
@@ -137,9 +139,9 @@ async fn concurrent_cycle(clients: &[String], schedule: &Schedule) {
         .map(|(node, client)| {
             let client = client.clone();
             let mut schedule = schedule.clone();
-            tokio::spawn(
-                async move { poll::poll_once(node, &client, &mut schedule, TIMEOUT).await },
-            )
+            tokio::spawn(async move {
+                poll::poll_once(node, &client, "127.0.0.1:9", &mut schedule, TIMEOUT).await
+            })
         })
         .collect();
     for task in tasks {
@@ -151,7 +153,7 @@ async fn sequential_cycle(clients: &[String], schedule: &Schedule) {
     for (node, client) in clients.iter().enumerate() {
         let mut schedule = schedule.clone();
         check(
-            &poll::poll_once(node, client, &mut schedule, TIMEOUT).await,
+            &poll::poll_once(node, client, "127.0.0.1:9", &mut schedule, TIMEOUT).await,
             clients,
         );
     }
@@ -255,10 +257,7 @@ fn main() {
             &guard.dir,
             UpOptions {
                 voters: SANDBOX_NODES,
-                observers: 0,
-                spares: 0,
-                dynamic_reconfig: false,
-                services: false,
+                ..UpOptions::default()
             },
         ))
         .unwrap_or_else(|e| panic!("sandbox up: {e}"));

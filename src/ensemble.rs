@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 
 use crate::inventory::Inventory;
+use crate::zk::admin::{self, AdminCommand};
 use crate::zk::config::{PeerAddr, View};
 use crate::zk::fourlw::{self, Answer, Command, Conf, Mntr, Mode, Srvr};
 use crate::zk::version::ZkVersion;
@@ -28,6 +29,19 @@ pub struct NodeTarget {
     /// The view the inventory or runbook says the node was started with; used until the node
     /// shows its own.
     pub declared_view: Option<View>,
+    /// `host:port` of its AdminServer: the inventory's `admin:`, else the client host on
+    /// ZooKeeper's default `admin.serverPort` 8080, probed.
+    pub admin: String,
+}
+
+/// ZooKeeper's default `admin.serverPort`.
+pub const ADMIN_DEFAULT_PORT: u16 = 8080;
+
+/// Where a node's AdminServer is looked for when the inventory does not say: its client host
+/// on port 8080.
+pub fn default_admin(client: &str) -> String {
+    let host = client.rsplit_once(':').map_or(client, |(host, _)| host);
+    format!("{host}:{ADMIN_DEFAULT_PORT}")
 }
 
 /// What to poll for every inventory host.
@@ -41,6 +55,10 @@ pub fn inventory_targets(inventory: &Inventory) -> Vec<NodeTarget> {
             client: host.client.clone(),
             peer: host.peer_addr().ok(),
             declared_view: None,
+            admin: host
+                .admin
+                .clone()
+                .unwrap_or_else(|| default_admin(&host.client)),
         })
         .collect()
 }
@@ -69,14 +87,42 @@ pub enum PollFailure {
     Io(String),
 }
 
+/// An AdminServer answer as received: HTTP status and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminReply {
+    pub status: u16,
+    pub body: String,
+}
+
 /// One node's answers from one poll cycle.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct PollReport {
     pub node: usize,
     pub at: Millis,
     /// Connect-to-EOF time of the `srvr` exchange, in milliseconds.
     pub round_trip_ms: Option<f64>,
     pub answers: Vec<(Command, Result<String, PollFailure>)>,
+    /// What the AdminServer answered, for what the four-letter words refused.
+    pub admin: Vec<(AdminCommand, Result<AdminReply, PollFailure>)>,
+}
+
+/// The route a figure came from, shown on the node's card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// A four-letter word on the client port.
+    FourLw,
+    /// The AdminServer's HTTP `/commands/...`.
+    Admin,
+}
+
+impl Source {
+    pub fn label(self) -> &'static str {
+        match self {
+            Source::FourLw => "4lw",
+            Source::Admin => "admin",
+        }
+    }
 }
 
 /// What a node is doing, as far as the last poll tells.
@@ -92,6 +138,10 @@ pub enum Health {
     NotServing,
     /// The answer could not be read.
     Unparsable(String),
+    /// The process answers on its client port but refuses `srvr` (not in its 4lw whitelist)
+    /// and no AdminServer answers: nothing says what it is doing, so it is never taken for
+    /// healthy.
+    NoSignal,
     Down(PollFailure),
 }
 
@@ -100,7 +150,7 @@ impl Health {
     pub fn is_up(&self) -> bool {
         matches!(
             self,
-            Health::Serving(_) | Health::NotServing | Health::Unparsable(_)
+            Health::Serving(_) | Health::NotServing | Health::Unparsable(_) | Health::NoSignal
         )
     }
 
@@ -122,6 +172,7 @@ impl Health {
             Health::Serving(Mode::ReadOnly) => "read-only",
             Health::NotServing => "LOOKING / not serving",
             Health::Unparsable(_) => "unreadable answer",
+            Health::NoSignal => "NO SIGNAL (refuses srvr, no AdminServer)",
             Health::Down(PollFailure::Refused) => "DOWN (refused)",
             Health::Down(PollFailure::Timeout) => "DOWN (timeout)",
             Health::Down(PollFailure::Io(_)) => "DOWN",
@@ -184,6 +235,11 @@ pub struct NodeState {
     pub round_trips: VecDeque<f64>,
     pub mntr_support: Support,
     pub conf_support: Support,
+    /// Whether its AdminServer answers (`NotWhitelisted`: nothing listens there).
+    pub admin_support: Support,
+    /// Where the last `srvr` and `mntr` figures came from.
+    pub srvr_source: Option<Source>,
+    pub mntr_source: Option<Source>,
     /// The last error, in words, while it lasts.
     pub error: Option<String>,
     /// The last answer to each polled word, as received, for `fourlw` gates.
@@ -213,6 +269,9 @@ impl NodeState {
             round_trips: VecDeque::with_capacity(HISTORY),
             mntr_support: Support::Unknown,
             conf_support: Support::Unknown,
+            admin_support: Support::Unknown,
+            srvr_source: None,
+            mntr_source: None,
             error: None,
             raw: Vec::new(),
             zoo_cfg_asked_at: None,
@@ -319,33 +378,99 @@ impl NodeState {
                 }
             }
         }
+        for (command, result) in &report.admin {
+            match result {
+                Err(PollFailure::Refused) => self.admin_support = Support::NotWhitelisted,
+                Err(_) => {}
+                Ok(reply) => {
+                    self.admin_support = Support::Allowed;
+                    self.apply_admin(*command, reply, report.at);
+                }
+            }
+        }
+        // Neither route told what the server does: never leave an older state standing.
+        let srvr_refused = report.answers.iter().any(|(c, r)| {
+            *c == Command::Srvr
+                && r.as_deref().is_ok_and(|t| {
+                    fourlw::parse_srvr(t)
+                        .is_ok_and(|a| a.kind() == fourlw::AnswerKind::NotWhitelisted)
+                })
+        });
+        let admin_srvr = report
+            .admin
+            .iter()
+            .any(|(c, r)| *c == AdminCommand::Srvr && r.is_ok());
+        if srvr_refused && !admin_srvr {
+            self.health = Health::NoSignal;
+            self.error = Some(
+                "refuses `srvr` (4lw whitelist) and no AdminServer answers: its state is unknown"
+                    .into(),
+            );
+        }
         before != self.signature()
+    }
+
+    fn apply_admin(&mut self, command: AdminCommand, reply: &AdminReply, at: Millis) {
+        match command {
+            AdminCommand::Srvr => match admin::parse_srvr(reply.status, &reply.body) {
+                Ok(Answer::Data(srvr)) => self.apply_srvr_data(srvr, at, Source::Admin),
+                Ok(Answer::NotServing) => self.apply_not_serving(at),
+                Ok(_) => {}
+                Err(e) => {
+                    self.health = Health::Unparsable(e.to_string());
+                    self.error = Some(e.to_string());
+                }
+            },
+            AdminCommand::Mntr => {
+                if let Ok(Answer::Data(mntr)) = admin::parse_mntr(reply.status, &reply.body) {
+                    self.mntr = Some(mntr);
+                    self.mntr_source = Some(Source::Admin);
+                }
+            }
+            AdminCommand::VotingView => {
+                if let Ok(Answer::Data(view)) = admin::parse_voting_view(reply.status, &reply.body)
+                {
+                    self.view = Some(ObservedView {
+                        view,
+                        source: ViewSource::AdminVoters,
+                        seen_at: at,
+                    });
+                }
+            }
+        }
+    }
+
+    fn apply_srvr_data(&mut self, srvr: Srvr, at: Millis, source: Source) {
+        let restarted = self
+            .srvr
+            .as_ref()
+            .is_some_and(|before| restarted_between(before, &srvr));
+        if restarted || !matches!(self.health, Health::Serving(_)) {
+            self.started_at = Some(at);
+        }
+        self.health = Health::Serving(srvr.mode);
+        self.srvr = Some(srvr);
+        self.srvr_source = Some(source);
+        self.last_ok_at = Some(at);
+        self.error = None;
+    }
+
+    fn apply_not_serving(&mut self, at: Millis) {
+        // A process answering after none did has started, even if it is LOOKING.
+        if !self.health.is_up() || self.health == Health::NoSignal {
+            self.started_at = Some(at);
+        }
+        self.health = Health::NotServing;
+        self.error = None;
     }
 
     fn apply_answer(&mut self, command: Command, text: &str, at: Millis) {
         match command {
             Command::Srvr => match fourlw::parse_srvr(text) {
-                Ok(Answer::Data(srvr)) => {
-                    let restarted = self
-                        .srvr
-                        .as_ref()
-                        .is_some_and(|before| restarted_between(before, &srvr));
-                    if restarted || !matches!(self.health, Health::Serving(_)) {
-                        self.started_at = Some(at);
-                    }
-                    self.health = Health::Serving(srvr.mode);
-                    self.srvr = Some(srvr);
-                    self.last_ok_at = Some(at);
-                    self.error = None;
-                }
-                Ok(Answer::NotServing) => {
-                    // A process answering after none did has started, even if it is LOOKING.
-                    if !self.health.is_up() {
-                        self.started_at = Some(at);
-                    }
-                    self.health = Health::NotServing;
-                    self.error = None;
-                }
+                Ok(Answer::Data(srvr)) => self.apply_srvr_data(srvr, at, Source::FourLw),
+                Ok(Answer::NotServing) => self.apply_not_serving(at),
+                // The AdminServer may still answer; if not, `apply` says the node is silent.
+                Ok(Answer::NotWhitelisted) => {}
                 Ok(other) => {
                     let reason = format!("srvr answered {:?}", other.kind());
                     self.health = Health::Unparsable(reason.clone());
@@ -360,6 +485,7 @@ impl NodeState {
                 Ok(Answer::Data(mntr)) => {
                     self.mntr_support = Support::Allowed;
                     self.mntr = Some(mntr);
+                    self.mntr_source = Some(Source::FourLw);
                 }
                 Ok(Answer::NotWhitelisted) => self.mntr_support = Support::NotWhitelisted,
                 Ok(_) | Err(_) => {}
@@ -608,6 +734,7 @@ mod tests {
             client: "127.0.0.2:2181".into(),
             peer: None,
             declared_view: None,
+            admin: default_admin("127.0.0.2:2181"),
         }
     }
 
@@ -615,8 +742,8 @@ mod tests {
         PollReport {
             node: 0,
             at: 1_000,
-            round_trip_ms: None,
             answers: vec![(Command::Srvr, Ok(answer.to_string()))],
+            ..PollReport::default()
         }
     }
 
@@ -649,6 +776,7 @@ mod tests {
         let conf = "serverId=1\nmembership: \nserver.1=a:2888:3888:participant\nversion=0";
         let mut state = EnsembleState::new(vec![target()]);
         let at = |at: Millis, answers: Vec<(Command, Result<String, PollFailure>)>| PollReport {
+            admin: Vec::new(),
             node: 0,
             at,
             round_trip_ms: None,
@@ -682,6 +810,7 @@ mod tests {
         let conf = "serverId=1\nmembership: \nserver.1=a:2888:3888:participant\nversion=0";
         let mut state = EnsembleState::new(vec![target()]);
         let at = |at: Millis, answers: Vec<(Command, Result<String, PollFailure>)>| PollReport {
+            admin: Vec::new(),
             node: 0,
             at,
             round_trip_ms: None,
@@ -738,6 +867,103 @@ mod tests {
         };
         assert!(!restarted_between(&srvr(5_000), &srvr(6_000)));
         assert!(restarted_between(&srvr(5_000), &srvr(400)));
+    }
+
+    fn admin(
+        command: AdminCommand,
+        status: u16,
+        body: &str,
+    ) -> (AdminCommand, Result<AdminReply, PollFailure>) {
+        (
+            command,
+            Ok(AdminReply {
+                status,
+                body: body.into(),
+            }),
+        )
+    }
+
+    #[test]
+    fn figures_from_the_admin_server_say_where_they_came_from() {
+        let mut state = EnsembleState::new(vec![target()]);
+        state.apply(&PollReport {
+            at: 1_000,
+            answers: vec![
+                (
+                    Command::Srvr,
+                    Ok(include_str!("../tests/fixtures/zk4lw/leader.srvr.txt").into()),
+                ),
+                (
+                    Command::Mntr,
+                    Ok("mntr is not executed because it is not in the whitelist.\n".into()),
+                ),
+                (
+                    Command::Conf,
+                    Ok("conf is not executed because it is not in the whitelist.\n".into()),
+                ),
+            ],
+            admin: vec![
+                admin(
+                    AdminCommand::Mntr,
+                    200,
+                    include_str!("../tests/fixtures/zk4lw/leader.admin.mntr.json"),
+                ),
+                admin(
+                    AdminCommand::VotingView,
+                    200,
+                    include_str!("../tests/fixtures/zk4lw/follower.admin.voting_view.json"),
+                ),
+            ],
+            ..PollReport::default()
+        });
+        let node = &state.nodes[0];
+        assert_eq!(node.health, Health::Serving(Mode::Leader));
+        assert_eq!(node.srvr_source, Some(Source::FourLw));
+        assert_eq!(node.mntr_source, Some(Source::Admin));
+        assert_eq!(node.mntr_support, Support::NotWhitelisted);
+        assert_eq!(node.admin_support, Support::Allowed);
+        assert_eq!(node.mntr.as_ref().and_then(Mntr::synced_followers), Some(2));
+        let view = node.current_view().unwrap();
+        assert_eq!(view.source, ViewSource::AdminVoters);
+        assert_eq!(view.view.participant_count(), 3);
+    }
+
+    /// Issue 15: a node that answers none of the sources is shown as such, never as healthy.
+    #[test]
+    fn a_node_refusing_srvr_without_an_admin_server_is_never_healthy() {
+        let mut state = EnsembleState::new(vec![target()]);
+        state.apply(&report(include_str!(
+            "../tests/fixtures/zk4lw/follower.srvr.txt"
+        )));
+        assert!(state.nodes[0].health.mode().is_some());
+        state.apply(&PollReport {
+            at: 2_000,
+            answers: vec![(
+                Command::Srvr,
+                Ok("srvr is not executed because it is not in the whitelist.\n".into()),
+            )],
+            admin: vec![(AdminCommand::Srvr, Err(PollFailure::Refused))],
+            ..PollReport::default()
+        });
+        let node = &state.nodes[0];
+        assert_eq!(node.health, Health::NoSignal);
+        assert_eq!(node.health.mode(), None, "no gate takes it for serving");
+        assert!(node.health.label().contains("NO SIGNAL"));
+        state.apply(&PollReport {
+            at: 3_000,
+            answers: vec![(
+                Command::Srvr,
+                Ok("srvr is not executed because it is not in the whitelist.\n".into()),
+            )],
+            admin: vec![admin(
+                AdminCommand::Srvr,
+                200,
+                include_str!("../tests/fixtures/zk4lw/follower.admin.srvr.json"),
+            )],
+            ..PollReport::default()
+        });
+        assert_eq!(state.nodes[0].health, Health::Serving(Mode::Follower));
+        assert_eq!(state.nodes[0].srvr_source, Some(Source::Admin));
     }
 
     #[test]

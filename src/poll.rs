@@ -1,6 +1,8 @@
-//! Adapter: the four-letter-word poller. Every node has its own task, so a slow node never
-//! delays the others and a cycle costs about one round trip however many nodes there are; a
-//! node's next cycle starts only after its previous one ended, so cycles never overlap.
+//! Adapter: the poller. Every node has its own task, so a slow node never delays the others and
+//! a cycle costs about one round trip however many nodes there are; a node's next cycle starts
+//! only after its previous one ended, so cycles never overlap. Each figure is asked by
+//! four-letter word first; what the 4lw whitelist refuses is asked of the AdminServer, if the
+//! node has one (pure `due_admin`).
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -8,8 +10,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::ensemble::restarted_between;
-use crate::ensemble::{Millis, NodeTarget, PollFailure, PollReport, Support};
+use crate::ensemble::{AdminReply, Millis, NodeTarget, PollFailure, PollReport, Support};
 use crate::wire::{self, WireError};
+use crate::zk::admin::{self, AdminCommand};
 use crate::zk::fourlw::{self, Answer, Command, Srvr};
 
 /// `mntr` is ~500 lines and `conf` rarely changes: every connection costs the server too, so
@@ -23,8 +26,12 @@ const REFUSED_RETRY_EVERY: u64 = 120;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Schedule {
     pub cycle: u64,
+    /// Whether the 4lw whitelist allows `srvr`, `mntr` and `conf`.
+    pub srvr: Support,
     pub mntr: Support,
     pub conf: Support,
+    /// Whether an AdminServer answers (`NotWhitelisted`: nothing listens there).
+    pub admin: Support,
     /// The mode and epoch seen last: a change means a restart or an election, after which the
     /// node's view may have changed too.
     pub last_role: Option<String>,
@@ -49,6 +56,29 @@ pub fn due(schedule: &Schedule) -> Vec<Command> {
     let conf_now = schedule.conf == Support::Allowed && (schedule.view_due || !schedule.has_view);
     if conf_now || every(schedule.conf, CONF_EVERY) {
         commands.push(Command::Conf);
+    }
+    commands
+}
+
+/// What to ask the AdminServer this cycle: exactly what the 4lw whitelist refused, as often
+/// as the 4lw word would be asked; the view (`voting_view`) at once after a restart or a role
+/// change. Nothing while no AdminServer was found, except a rare probe.
+pub fn due_admin(schedule: &Schedule) -> Vec<AdminCommand> {
+    let refused = |support: Support| support == Support::NotWhitelisted;
+    let probing = schedule.admin == Support::Unknown;
+    if schedule.admin == Support::NotWhitelisted && schedule.cycle % REFUSED_RETRY_EVERY != 0 {
+        return Vec::new();
+    }
+    let mut commands = Vec::new();
+    if refused(schedule.srvr) {
+        commands.push(AdminCommand::Srvr);
+    }
+    if refused(schedule.mntr) && (probing || schedule.cycle % MNTR_EVERY == 0) {
+        commands.push(AdminCommand::Mntr);
+    }
+    let view_now = schedule.view_due || !schedule.has_view || probing;
+    if refused(schedule.conf) && (view_now || schedule.cycle % CONF_EVERY == 0) {
+        commands.push(AdminCommand::VotingView);
     }
     commands
 }
@@ -78,16 +108,14 @@ pub fn spawn(
     let handles = targets
         .iter()
         .enumerate()
-        .map(|(node, target)| {
-            tokio::spawn(poll_node(node, target.client.clone(), interval, tx.clone()))
-        })
+        .map(|(node, target)| tokio::spawn(poll_node(node, target.clone(), interval, tx.clone())))
         .collect();
     (rx, handles)
 }
 
 async fn poll_node(
     node: usize,
-    client: String,
+    target: NodeTarget,
     interval: Duration,
     reports: mpsc::Sender<PollReport>,
 ) {
@@ -96,7 +124,7 @@ async fn poll_node(
     let timeout = request_timeout(interval);
     loop {
         let started = tokio::time::Instant::now();
-        let report = poll_once(node, &client, &mut schedule, timeout).await;
+        let report = poll_once(node, &target.client, &target.admin, &mut schedule, timeout).await;
         let srvr_failed = matches!(report.answers.first(), Some((_, Err(_))));
         failures = if srvr_failed {
             failures.saturating_add(1)
@@ -112,10 +140,11 @@ async fn poll_node(
 }
 
 /// Asks the due commands one after another (the same node is never asked twice at once) and
-/// updates the schedule from what came back.
+/// updates the schedule from what came back. `admin` is the node's AdminServer `host:port`.
 pub async fn poll_once(
     node: usize,
     client: &str,
+    admin_addr: &str,
     schedule: &mut Schedule,
     timeout: Duration,
 ) -> PollReport {
@@ -141,12 +170,71 @@ pub async fn poll_once(
         learn(schedule, &rest);
         answers.extend(rest);
     }
+    let mut admin_answers = Vec::new();
+    if !srvr_failed {
+        for command in due_admin(schedule) {
+            let result = wire::http_get(admin_addr, command.path(), timeout)
+                .await
+                .map(|answer| AdminReply {
+                    status: answer.status,
+                    body: answer.body,
+                })
+                .map_err(to_failure);
+            admin_answers.push((command, result));
+        }
+        learn_admin(schedule, &admin_answers);
+    }
     PollReport {
         node,
         at,
         round_trip_ms,
         answers,
+        admin: admin_answers,
     }
+}
+
+fn learn_admin(
+    schedule: &mut Schedule,
+    answers: &[(AdminCommand, Result<AdminReply, PollFailure>)],
+) {
+    for (command, result) in answers {
+        let reply = match result {
+            Ok(reply) => reply,
+            Err(PollFailure::Refused) => {
+                schedule.admin = Support::NotWhitelisted;
+                return;
+            }
+            Err(_) => continue,
+        };
+        schedule.admin = Support::Allowed;
+        match command {
+            AdminCommand::Srvr => {
+                if let Ok(Answer::Data(srvr)) = admin::parse_srvr(reply.status, &reply.body) {
+                    learn_srvr(schedule, srvr);
+                }
+            }
+            AdminCommand::VotingView => {
+                if let Ok(Answer::Data(_)) = admin::parse_voting_view(reply.status, &reply.body) {
+                    schedule.has_view = true;
+                    schedule.view_due = false;
+                }
+            }
+            AdminCommand::Mntr => {}
+        }
+    }
+}
+
+/// Notes a restart or a change of mode or epoch: the view is due until it is read again.
+fn learn_srvr(schedule: &mut Schedule, srvr: Srvr) {
+    let role = Some(format!("{}@{}", srvr.mode, srvr.zxid.epoch()));
+    let restarted = schedule
+        .last_srvr
+        .as_ref()
+        .is_some_and(|before| restarted_between(before, &srvr));
+    // Due until a view is read: a restarted node may not answer `conf` at once.
+    schedule.view_due |= restarted || role != schedule.last_role;
+    schedule.last_role = role;
+    schedule.last_srvr = Some(srvr);
 }
 
 fn learn(schedule: &mut Schedule, answers: &[(Command, Result<String, PollFailure>)]) {
@@ -162,23 +250,21 @@ fn learn(schedule: &mut Schedule, answers: &[(Command, Result<String, PollFailur
         match command {
             Command::Srvr => {
                 let parsed = fourlw::parse_srvr(text);
-                let role = match &parsed {
-                    Ok(Answer::Data(srvr)) => Some(format!("{}@{}", srvr.mode, srvr.zxid.epoch())),
-                    Ok(Answer::NotServing) => Some("not serving".to_string()),
-                    _ => None,
-                };
-                let srvr = match parsed {
-                    Ok(Answer::Data(srvr)) => Some(srvr),
-                    _ => None,
-                };
-                let restarted = match (&schedule.last_srvr, &srvr) {
-                    (Some(before), Some(after)) => restarted_between(before, after),
-                    _ => false,
-                };
-                // Due until a view is read: a restarted node may not answer `conf` at once.
-                schedule.view_due |= restarted || role != schedule.last_role;
-                schedule.last_role = role;
-                schedule.last_srvr = srvr;
+                schedule.srvr = support_of(
+                    parsed.as_ref().map(Answer::kind).map_err(Clone::clone),
+                    schedule.srvr,
+                );
+                match parsed {
+                    Ok(Answer::Data(srvr)) => learn_srvr(schedule, srvr),
+                    Ok(Answer::NotServing) => {
+                        let role = Some("not serving".to_string());
+                        schedule.view_due |= role != schedule.last_role;
+                        schedule.last_role = role;
+                        schedule.last_srvr = None;
+                    }
+                    // Refused by the whitelist: the AdminServer's srvr, if any, tells instead.
+                    _ => {}
+                }
             }
             Command::Mntr => {
                 schedule.mntr =
@@ -226,8 +312,9 @@ pub async fn poll_all_once(
         .enumerate()
         .map(|(node, target)| {
             let client = target.client.clone();
+            let admin = target.admin.clone();
             tokio::spawn(async move {
-                poll_once(node, &client, &mut Schedule::default(), timeout).await
+                poll_once(node, &client, &admin, &mut Schedule::default(), timeout).await
             })
         })
         .collect();
@@ -337,6 +424,81 @@ mod tests {
             })
             .sum();
         assert_eq!(asked, 4);
+    }
+
+    /// A stock 3.5.3+ server: `srvr` alone is whitelisted, so `mntr` and the view come from
+    /// the AdminServer — probed at once, then as often as the 4lw words would be asked.
+    #[test]
+    fn what_the_whitelist_refuses_is_asked_of_the_admin_server() {
+        let refused = "mntr is not executed because it is not in the whitelist.\n";
+        let conf_refused = "conf is not executed because it is not in the whitelist.\n";
+        let srvr = include_str!("../tests/fixtures/zk4lw/follower.srvr.txt").to_string();
+        let mut schedule = Schedule {
+            cycle: 1,
+            ..Schedule::default()
+        };
+        learn(
+            &mut schedule,
+            &[
+                (Command::Srvr, Ok(srvr)),
+                (Command::Mntr, Ok(refused.into())),
+                (Command::Conf, Ok(conf_refused.into())),
+            ],
+        );
+        assert_eq!(
+            due_admin(&schedule),
+            [AdminCommand::Mntr, AdminCommand::VotingView],
+            "probed at once"
+        );
+        let view = include_str!("../tests/fixtures/zk4lw/follower.admin.voting_view.json");
+        let reply = |body: &str| {
+            Ok(AdminReply {
+                status: 200,
+                body: body.into(),
+            })
+        };
+        learn_admin(
+            &mut schedule,
+            &[
+                (
+                    AdminCommand::Mntr,
+                    Ok(AdminReply {
+                        status: 500,
+                        body: String::new(),
+                    }),
+                ),
+                (AdminCommand::VotingView, reply(view)),
+            ],
+        );
+        assert_eq!(schedule.admin, Support::Allowed);
+        assert!(due_admin(&schedule).is_empty(), "cycle 1: nothing due");
+        schedule.cycle = 5;
+        assert_eq!(due_admin(&schedule), [AdminCommand::Mntr]);
+        schedule.view_due = true;
+        assert_eq!(
+            due_admin(&schedule),
+            [AdminCommand::Mntr, AdminCommand::VotingView]
+        );
+    }
+
+    #[test]
+    fn without_an_admin_server_it_is_probed_again_only_rarely() {
+        let mut schedule = Schedule {
+            cycle: 3,
+            srvr: Support::NotWhitelisted,
+            mntr: Support::NotWhitelisted,
+            conf: Support::NotWhitelisted,
+            ..Schedule::default()
+        };
+        assert_eq!(due_admin(&schedule).len(), 3);
+        learn_admin(
+            &mut schedule,
+            &[(AdminCommand::Srvr, Err(PollFailure::Refused))],
+        );
+        assert_eq!(schedule.admin, Support::NotWhitelisted);
+        assert!(due_admin(&schedule).is_empty());
+        schedule.cycle = REFUSED_RETRY_EVERY;
+        assert!(!due_admin(&schedule).is_empty());
     }
 
     #[test]

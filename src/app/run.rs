@@ -52,7 +52,8 @@ pub enum RunAction {
     Approval {
         step: String,
         approver: Person,
-    },    /// A node's config as read over SSH (its `config` verb), or why it could not be read.
+    },
+    /// A node's config as read over SSH (its `config` verb), or why it could not be read.
     ZooCfg {
         node: usize,
         result: Result<String, String>,

@@ -88,6 +88,7 @@ fn live_at(down: &[usize], at: u64) -> EnsembleState {
 fn polled(hosts: u64, down: &[usize], at: u64) -> EnsembleState {
     let targets = (1..=hosts)
         .map(|sid| NodeTarget {
+            admin: String::new(),
             name: format!("zk{sid}"),
             sid: Some(sid),
             client: format!("10.0.0.{sid}:2181"),
@@ -112,6 +113,7 @@ fn polled(hosts: u64, down: &[usize], at: u64) -> EnsembleState {
             ]
         };
         state.apply(&PollReport {
+            admin: Vec::new(),
             node,
             at,
             round_trip_ms: None,
@@ -212,6 +214,7 @@ fn run_to_wait(steps: &str, before: &EnsembleState) -> Engine {
 /// `live_at`, with zk1 answering `conf` with a view of `members` servers.
 fn with_zk1_view(mut state: EnsembleState, members: u64, at: u64) -> EnsembleState {
     state.apply(&PollReport {
+        admin: Vec::new(),
         node: 0,
         at,
         round_trip_ms: None,
@@ -235,6 +238,7 @@ fn a_restart_is_done_only_once_the_restarted_server_reports_the_predicted_view()
     let after = include_str!("../../tests/fixtures/zk4lw/restart.after.srvr.txt");
     let before_srvr = include_str!("../../tests/fixtures/zk4lw/restart.before.srvr.txt");
     let srvr = |text: &str, at| PollReport {
+        admin: Vec::new(),
         node: 0,
         at,
         round_trip_ms: None,

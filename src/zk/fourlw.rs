@@ -627,7 +627,6 @@ const MNTR_LATENCIES: [&str; 3] = ["zk_avg_latency", "zk_min_latency", "zk_max_l
 
 pub fn parse_mntr(text: &str) -> Result<Answer<Mntr>, ParseError> {
     answer(Command::Mntr, text, |text| {
-        let command = Command::Mntr;
         let mut entries = Vec::new();
         for (index, line) in text.lines().enumerate() {
             let line = line.trim();
@@ -639,12 +638,24 @@ pub fn parse_mntr(text: &str) -> Result<Answer<Mntr>, ParseError> {
                 .split_once('\t')
                 .or_else(|| line.split_once(' '))
                 .ok_or_else(|| ParseError::UnexpectedLine {
-                    command,
+                    command: Command::Mntr,
                     line: index + 1,
                     text: excerpt(line),
                     expected: "a `zk_key<TAB>value` line",
                 })?;
-            let (key, value) = (key.trim(), value.trim());
+            entries.push((key.trim().to_string(), value.trim().to_string()));
+        }
+        Mntr::from_entries(entries)
+    })
+}
+
+impl Mntr {
+    /// Checks `zk_key`/value pairs, from the 4lw answer or the AdminServer's `monitor` JSON
+    /// (whose keys lack the `zk_` prefix).
+    pub fn from_entries(entries: Vec<(String, String)>) -> Result<Mntr, ParseError> {
+        let command = Command::Mntr;
+        for (key, value) in &entries {
+            let (key, value) = (key.as_str(), value.as_str());
             let bad = |expected| ParseError::BadField {
                 command,
                 field: key.to_string(),
@@ -660,7 +671,6 @@ pub fn parse_mntr(text: &str) -> Result<Answer<Mntr>, ParseError> {
             if key == "zk_peer_state" && PeerState::parse(value).is_none() {
                 return Err(bad("a peer state like `leading - broadcast`"));
             }
-            entries.push((key.to_string(), value.to_string()));
         }
         let get = |key: &str| lookup(&entries, key);
         if get("zk_version").is_none() {
@@ -685,7 +695,7 @@ pub fn parse_mntr(text: &str) -> Result<Answer<Mntr>, ParseError> {
             server_state,
             peer_state,
         })
-    })
+    }
 }
 
 impl Mntr {

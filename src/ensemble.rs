@@ -206,6 +206,14 @@ pub enum ViewSource {
     ZooCfg,
 }
 
+/// How many transactions a follower may trail the leader's last seen zxid and still count as
+/// caught up by zxid: the two answers are taken at different moments, so under writes they
+/// never match exactly; a follower that fell behind for real trails by far more.
+pub const ZXID_SYNC_SLACK: u32 = 1_000;
+
+/// Consecutive polls a voter must show itself caught up by zxid for the sync gate.
+pub const ZXID_SYNC_POLLS: u32 = 2;
+
 /// How often a node whose view is still unknown has its `zoo.cfg` read again.
 pub const ZOO_CFG_RETRY_MS: Millis = 60_000;
 
@@ -244,6 +252,9 @@ pub struct NodeState {
     pub error: Option<String>,
     /// The last answer to each polled word, as received, for `fourlw` gates.
     pub raw: Vec<(Command, String)>,
+    /// Consecutive polls in which `srvr` alone showed this node caught up with the leader
+    /// named here (node index) at its epoch; see [`EnsembleState::caught_up_by_zxid`].
+    pub zxid_synced: (Option<(usize, u32)>, u32),
     /// When `zoo.cfg` was last asked for over SSH, and why that failed if it did.
     pub zoo_cfg_asked_at: Option<Millis>,
     pub zoo_cfg_error: Option<String>,
@@ -274,6 +285,7 @@ impl NodeState {
             mntr_source: None,
             error: None,
             raw: Vec::new(),
+            zxid_synced: (None, 0),
             zoo_cfg_asked_at: None,
             zoo_cfg_error: None,
         }
@@ -590,9 +602,70 @@ impl EnsembleState {
 
     /// Applies one node's poll; true when its role, epoch or view changed.
     pub fn apply(&mut self, report: &PollReport) -> bool {
-        self.nodes
+        let changed = self
+            .nodes
             .get_mut(report.node)
-            .is_some_and(|node| node.apply(report))
+            .is_some_and(|node| node.apply(report));
+        let caught_up = self.caught_up_by_zxid(report.node);
+        if let Some(node) = self.nodes.get_mut(report.node) {
+            let (with, polls) = node.zxid_synced;
+            node.zxid_synced = match caught_up {
+                Some(leader) if with == Some(leader) => (with, polls.saturating_add(1)),
+                Some(leader) => (Some(leader), 1),
+                None => (None, 0),
+            };
+        }
+        changed
+    }
+
+    /// The leader and epoch a serving node is caught up with, judged from `srvr` alone: on the
+    /// current leader's epoch within [`ZXID_SYNC_SLACK`] transactions of its last seen zxid, or
+    /// — while the leader has written nothing in its epoch (counter 0) — on an older epoch:
+    /// measured on 3.8.0, a follower that did not restart keeps showing the previous epoch's
+    /// last zxid until the next write reaches it (`0x100000000` beside a leader at
+    /// `0x200000000`): `srvr` prints the data tree's last processed zxid
+    /// (`ZooKeeperServer.getLastProcessedZxid`), and a follower that stayed up has no
+    /// transaction of the new epoch to apply before the first write. A follower serves only
+    /// after `Learner.syncWithLeader` ends, so a serving follower was synced once; holding the
+    /// condition over consecutive polls is what makes it a gate, and it stays the weaker
+    /// signal, named as such wherever it decides.
+    pub fn caught_up_by_zxid(&self, index: usize) -> Option<(usize, u32)> {
+        let leader = self.leader()?;
+        let leader_zxid = self.nodes.get(leader)?.zxid()?;
+        let node = self.nodes.get(index)?;
+        let mode = node.health.mode()?;
+        let caught_up = match mode {
+            Mode::Leader => index == leader,
+            Mode::Follower | Mode::Observer => match node.zxid()?.lag_behind(leader_zxid) {
+                ZxidLag::Transactions(t) => t <= ZXID_SYNC_SLACK,
+                // Polled after the leader, a busy follower can be ahead of its last seen zxid.
+                ZxidLag::Ahead => node.zxid()?.epoch() == leader_zxid.epoch(),
+                ZxidLag::OlderEpoch { .. } => leader_zxid.counter() == 0,
+            },
+            Mode::Standalone | Mode::ReadOnly => false,
+        };
+        caught_up.then_some((leader, leader_zxid.epoch()))
+    }
+
+    /// Whether the sync gate must decide by zxid: the leader's `mntr` is reachable by no
+    /// route (not whitelisted, no AdminServer).
+    pub fn sync_by_zxid(&self) -> bool {
+        self.leader()
+            .and_then(|l| self.nodes.get(l))
+            .is_some_and(|leader| leader.mntr.is_none())
+    }
+
+    /// Whether node `index` has shown itself caught up by zxid with the current leader, at its
+    /// current epoch, over [`ZXID_SYNC_POLLS`] consecutive polls.
+    pub fn synced_by_zxid(&self, index: usize) -> bool {
+        let Some(leader) = self.leader() else {
+            return false;
+        };
+        let epoch = self.nodes[leader].zxid().map(Zxid::epoch);
+        self.nodes.get(index).is_some_and(|node| {
+            let (with, polls) = node.zxid_synced;
+            with.is_some_and(|(l, e)| l == leader && Some(e) == epoch) && polls >= ZXID_SYNC_POLLS
+        })
     }
 
     /// Nodes that have been polled, still show no view of their own, and whose `zoo.cfg` was
@@ -964,6 +1037,58 @@ mod tests {
         });
         assert_eq!(state.nodes[0].health, Health::Serving(Mode::Follower));
         assert_eq!(state.nodes[0].srvr_source, Some(Source::Admin));
+    }
+
+    /// Two nodes answering `srvr` only: the leader at `leader_zxid`, the follower at
+    /// `follower_zxid`, each polled `polls` times.
+    fn srvr_only(leader_zxid: &str, follower_zxid: &str, polls: u64) -> EnsembleState {
+        let with_zxid =
+            |text: &str, zxid: &str| text.replace("Zxid: 0x10000000b", &format!("Zxid: {zxid}"));
+        let leader = with_zxid(
+            include_str!("../tests/fixtures/zk4lw/leader.srvr.txt"),
+            leader_zxid,
+        );
+        let follower = with_zxid(
+            include_str!("../tests/fixtures/zk4lw/follower.srvr.txt"),
+            follower_zxid,
+        );
+        let mut state = EnsembleState::new(vec![target(), target()]);
+        for poll in 0..polls {
+            for (node, text) in [(0, &leader), (1, &follower)] {
+                state.apply(&PollReport {
+                    node,
+                    at: 1_000 * (poll + 1),
+                    answers: vec![(Command::Srvr, Ok(text.clone()))],
+                    ..PollReport::default()
+                });
+            }
+        }
+        state
+    }
+
+    /// Measured on 3.8.0 after the leader's restart: the new leader at 0x200000000, a follower
+    /// that stayed up still at 0x100000000 until the first write.
+    #[test]
+    fn an_idle_follower_on_the_previous_epoch_is_caught_up_by_zxid_over_two_polls() {
+        let once = srvr_only("0x200000000", "0x100000000", 1);
+        assert!(once.sync_by_zxid());
+        assert!(!once.synced_by_zxid(1), "one poll is not enough");
+        let twice = srvr_only("0x200000000", "0x100000000", 2);
+        assert!(twice.synced_by_zxid(1));
+        assert!(twice.synced_by_zxid(0), "the leader itself");
+    }
+
+    #[test]
+    fn a_follower_an_epoch_behind_a_leader_that_wrote_is_not_caught_up() {
+        let state = srvr_only("0x200000005", "0x100000000", 3);
+        assert!(!state.synced_by_zxid(1));
+        let behind = srvr_only("0x200002000", "0x200000005", 3);
+        assert!(
+            !behind.synced_by_zxid(1),
+            "thousands of transactions behind"
+        );
+        let close = srvr_only("0x200000010", "0x200000005", 3);
+        assert!(close.synced_by_zxid(1));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::plan::{assess, describe_gate, witness_names, Found};
 use super::procedure::{Effect as StepEffect, Gate, Procedure, Step, StepCommand};
 use super::simulate::{view_named, SimState};
 use crate::audit::record::{AuditEvent, CommandOutcome, DecisionKind, StepState};
-use crate::ensemble::{EnsembleState, Millis, ObservedView, ViewSource};
+use crate::ensemble::{EnsembleState, Millis, ObservedView, ViewSource, ZXID_SYNC_POLLS};
 use crate::zk::config::{PeerAddr, View};
 use crate::zk::fourlw::Mode;
 use crate::zk::version::ZkVersion;
@@ -294,7 +294,14 @@ impl Engine {
         let gates = step
             .gates
             .iter()
-            .map(|g| (describe_gate(&self.procedure, g), self.gate(g, live)))
+            .map(|g| {
+                let mut name = describe_gate(&self.procedure, g);
+                // The weaker signal says so wherever it decides.
+                if *g == Gate::Synced && live.sync_by_zxid() {
+                    name.push_str(" (by zxid)");
+                }
+                (name, self.gate(g, live))
+            })
             .collect();
         let (procedure, start) = self.live_start(live);
         let (hazards, _, analysis) = assess(&procedure, step, &start, self.version);
@@ -1188,6 +1195,37 @@ impl Engine {
     }
 }
 
+/// The sync gate when the leader's `mntr` is reachable by no route: every running voter of
+/// the leader's view serves and has shown itself caught up by zxid over consecutive polls
+/// (`EnsembleState::caught_up_by_zxid` holds the rule and its measurements).
+fn synced_by_zxid(
+    live: &EnsembleState,
+    leader: usize,
+    planned_down: &[usize],
+) -> Result<(), String> {
+    let view = live.nodes[leader]
+        .current_view()
+        .ok_or("the leader's view is not known (no conf, AdminServer or config over SSH)")?;
+    for (i, other) in live.nodes.iter().enumerate() {
+        if !other.sid().is_some_and(|sid| view.view.is_participant(sid)) {
+            continue;
+        }
+        if other.health.mode().is_none() {
+            if planned_down.contains(&i) {
+                continue;
+            }
+            return Err(format!("{} is not serving yet", other.target.name));
+        }
+        if !live.synced_by_zxid(i) {
+            return Err(format!(
+                "{} has not yet shown the leader's zxid over {ZXID_SYNC_POLLS} polls (by zxid: mntr is refused)",
+                other.target.name
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Whether an observed view is the predicted one. The AdminServer's `voting_view` lists only
 /// voters (`QuorumPeer.getVotingView`), so from that source only the voters are compared.
 fn reports(observed: &ObservedView, predicted: &View) -> bool {
@@ -1220,10 +1258,9 @@ fn record(event: AuditEvent, sync: bool) -> Effect {
 fn synced(live: &EnsembleState, planned_down: &[usize]) -> Result<(), String> {
     let leader = live.leader().ok_or("no leader")?;
     let node = &live.nodes[leader];
-    let mntr = node
-        .mntr
-        .as_ref()
-        .ok_or("the leader's mntr is not known (not whitelisted?)")?;
+    let Some(mntr) = node.mntr.as_ref() else {
+        return synced_by_zxid(live, leader, planned_down);
+    };
     let voters = node
         .current_view()
         .map(|v| v.view.participant_count())

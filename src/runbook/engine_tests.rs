@@ -809,3 +809,38 @@ fn approval_kinds_are_strict_in_the_runbook() {
         .to_string();
     assert!(err.starts_with("rb.yaml:8:"), "{err}");
 }
+
+/// Issue 15: with `srvr` alone whitelisted and no AdminServer, the sync gate still decides,
+/// by zxid over consecutive polls, and says so.
+#[test]
+fn the_sync_gate_decides_by_zxid_when_no_route_gives_mntr() {
+    let engine = engine(RESTART_ZK1);
+    let mut state = live(&[]);
+    for node in &mut state.nodes {
+        node.mntr = None;
+    }
+    let readiness = engine.readiness(&state).unwrap();
+    let (name, result) = &readiness.gates[0];
+    assert!(name.ends_with("(by zxid)"), "{name}");
+    assert!(
+        result.as_ref().is_err_and(|e| e.contains("over 2 polls")),
+        "{result:?}"
+    );
+    for _ in 0..2 {
+        for node in 0..3 {
+            let text = if node == 2 {
+                LEADER_SRVR
+            } else {
+                FOLLOWER_SRVR
+            };
+            state.apply(&PollReport {
+                node,
+                at: 21_000,
+                answers: vec![(Command::Srvr, Ok(text.to_string()))],
+                ..PollReport::default()
+            });
+        }
+    }
+    let readiness = engine.readiness(&state).unwrap();
+    assert_eq!(readiness.gates[0].1, Ok(()));
+}

@@ -130,7 +130,10 @@ fn draw_card(
         lines.push(Line::from(vec![field("latency"), Span::styled("-", muted)]));
         lines.push(Line::from(vec![field("load"), Span::styled("-", muted)]));
     }
-    lines.push(sync_line(node, look));
+    let by_zxid = ensemble
+        .sync_by_zxid()
+        .then(|| ensemble.synced_by_zxid(index));
+    lines.push(sync_line(node, by_zxid, look));
     let polled = match (node.age(state.now), &node.health) {
         (Some(ms), _) => Span::styled(
             format!("last good poll {} ago{}", age(ms), sources(node)),
@@ -227,11 +230,21 @@ pub fn lag_span<'a>(facts: LagFacts, look: &Look) -> Span<'a> {
     }
 }
 
-fn sync_line<'a>(node: &NodeState, look: &Look) -> Line<'a> {
+/// `by_zxid`: when the leader's `mntr` is reachable by no route, whether this node showed
+/// itself caught up by zxid.
+fn sync_line<'a>(node: &NodeState, by_zxid: Option<bool>, look: &Look) -> Line<'a> {
     let muted = look.style(Role::Muted);
     let label = Span::styled(format!("{:<8}", "sync"), muted);
     if node.health.mode().is_none() {
         return Line::from(vec![label, Span::styled("-", muted)]);
+    }
+    if let Some(synced) = by_zxid {
+        let (text, role) = if synced {
+            ("synced (by zxid)", Role::Ok)
+        } else {
+            ("not yet synced (by zxid)", Role::Warning)
+        };
+        return Line::from(vec![label, Span::styled(text, look.style(role))]);
     }
     if node.mntr_support == Support::NotWhitelisted && node.mntr_source != Some(Source::Admin) {
         return Line::from(vec![

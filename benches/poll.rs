@@ -109,6 +109,7 @@ fn steady_schedule(cycle: u64) -> Schedule {
     Schedule {
         cycle,
         srvr: Support::Allowed,
+        srvr_failed: false,
         mntr: Support::Allowed,
         conf: Support::Allowed,
         admin: Support::Unknown,

@@ -138,10 +138,6 @@ pub enum Health {
     NotServing,
     /// The answer could not be read.
     Unparsable(String),
-    /// The process answers on its client port but refuses `srvr` (not in its 4lw whitelist)
-    /// and no AdminServer answers: nothing says what it is doing, so it is never taken for
-    /// healthy.
-    NoSignal,
     Down(PollFailure),
 }
 
@@ -150,7 +146,7 @@ impl Health {
     pub fn is_up(&self) -> bool {
         matches!(
             self,
-            Health::Serving(_) | Health::NotServing | Health::Unparsable(_) | Health::NoSignal
+            Health::Serving(_) | Health::NotServing | Health::Unparsable(_)
         )
     }
 
@@ -172,7 +168,6 @@ impl Health {
             Health::Serving(Mode::ReadOnly) => "read-only",
             Health::NotServing => "LOOKING / not serving",
             Health::Unparsable(_) => "unreadable answer",
-            Health::NoSignal => "NO SIGNAL (refuses srvr, no AdminServer)",
             Health::Down(PollFailure::Refused) => "DOWN (refused)",
             Health::Down(PollFailure::Timeout) => "DOWN (timeout)",
             Health::Down(PollFailure::Io(_)) => "DOWN",
@@ -400,25 +395,6 @@ impl NodeState {
                 }
             }
         }
-        // Neither route told what the server does: never leave an older state standing.
-        let srvr_refused = report.answers.iter().any(|(c, r)| {
-            *c == Command::Srvr
-                && r.as_deref().is_ok_and(|t| {
-                    fourlw::parse_srvr(t)
-                        .is_ok_and(|a| a.kind() == fourlw::AnswerKind::NotWhitelisted)
-                })
-        });
-        let admin_srvr = report
-            .admin
-            .iter()
-            .any(|(c, r)| *c == AdminCommand::Srvr && r.is_ok());
-        if srvr_refused && !admin_srvr {
-            self.health = Health::NoSignal;
-            self.error = Some(
-                "refuses `srvr` (4lw whitelist) and no AdminServer answers: its state is unknown"
-                    .into(),
-            );
-        }
         before != self.signature()
     }
 
@@ -469,7 +445,7 @@ impl NodeState {
 
     fn apply_not_serving(&mut self, at: Millis) {
         // A process answering after none did has started, even if it is LOOKING.
-        if !self.health.is_up() || self.health == Health::NoSignal {
+        if !self.health.is_up() {
             self.started_at = Some(at);
         }
         self.health = Health::NotServing;
@@ -481,8 +457,13 @@ impl NodeState {
             Command::Srvr => match fourlw::parse_srvr(text) {
                 Ok(Answer::Data(srvr)) => self.apply_srvr_data(srvr, at, Source::FourLw),
                 Ok(Answer::NotServing) => self.apply_not_serving(at),
-                // The AdminServer may still answer; if not, `apply` says the node is silent.
-                Ok(Answer::NotWhitelisted) => {}
+                // `FourLetterCommands.isEnabled` always allows `srvr` (ZooKeeper itself uses
+                // it), so only something that is not a plain ZooKeeper refuses it.
+                Ok(Answer::NotWhitelisted) => {
+                    let reason = "srvr refused by a 4lw whitelist".to_string();
+                    self.health = Health::Unparsable(reason.clone());
+                    self.error = Some(reason);
+                }
                 Ok(other) => {
                     let reason = format!("srvr answered {:?}", other.kind());
                     self.health = Health::Unparsable(reason.clone());
@@ -1001,33 +982,21 @@ mod tests {
         assert_eq!(view.view.participant_count(), 3);
     }
 
-    /// Issue 15: a node that answers none of the sources is shown as such, never as healthy.
+    /// A node whose client port does not answer (down, frozen, or TLS only) is down unless its
+    /// AdminServer answers for it.
     #[test]
-    fn a_node_refusing_srvr_without_an_admin_server_is_never_healthy() {
+    fn the_admin_server_answers_for_a_node_whose_client_port_does_not() {
         let mut state = EnsembleState::new(vec![target()]);
-        state.apply(&report(include_str!(
-            "../tests/fixtures/zk4lw/follower.srvr.txt"
-        )));
-        assert!(state.nodes[0].health.mode().is_some());
         state.apply(&PollReport {
             at: 2_000,
-            answers: vec![(
-                Command::Srvr,
-                Ok("srvr is not executed because it is not in the whitelist.\n".into()),
-            )],
-            admin: vec![(AdminCommand::Srvr, Err(PollFailure::Refused))],
+            answers: vec![(Command::Srvr, Err(PollFailure::Timeout))],
             ..PollReport::default()
         });
-        let node = &state.nodes[0];
-        assert_eq!(node.health, Health::NoSignal);
-        assert_eq!(node.health.mode(), None, "no gate takes it for serving");
-        assert!(node.health.label().contains("NO SIGNAL"));
+        assert_eq!(state.nodes[0].health, Health::Down(PollFailure::Timeout));
+        assert_eq!(state.nodes[0].health.mode(), None, "never healthy");
         state.apply(&PollReport {
             at: 3_000,
-            answers: vec![(
-                Command::Srvr,
-                Ok("srvr is not executed because it is not in the whitelist.\n".into()),
-            )],
+            answers: vec![(Command::Srvr, Err(PollFailure::Refused))],
             admin: vec![admin(
                 AdminCommand::Srvr,
                 200,

@@ -28,6 +28,8 @@ pub struct Schedule {
     pub cycle: u64,
     /// Whether the 4lw whitelist allows `srvr`, `mntr` and `conf`.
     pub srvr: Support,
+    /// The client port gave no `srvr` answer last cycle (down, frozen, or TLS only).
+    pub srvr_failed: bool,
     pub mntr: Support,
     pub conf: Support,
     /// Whether an AdminServer answers (`NotWhitelisted`: nothing listens there).
@@ -64,7 +66,12 @@ pub fn due(schedule: &Schedule) -> Vec<Command> {
 /// as the 4lw word would be asked; the view (`voting_view`) at once after a restart or a role
 /// change. Nothing while no AdminServer was found, except a rare probe.
 pub fn due_admin(schedule: &Schedule) -> Vec<AdminCommand> {
-    let refused = |support: Support| support == Support::NotWhitelisted;
+    // A client port that does not answer leaves the AdminServer as the only route, but only
+    // one known to answer is asked: a dead host is not probed twice per cycle.
+    if schedule.srvr_failed && schedule.admin != Support::Allowed {
+        return Vec::new();
+    }
+    let refused = |support: Support| support == Support::NotWhitelisted || schedule.srvr_failed;
     let probing = schedule.admin == Support::Unknown;
     if schedule.admin == Support::NotWhitelisted && schedule.cycle % REFUSED_RETRY_EVERY != 0 {
         return Vec::new();
@@ -125,7 +132,12 @@ async fn poll_node(
     loop {
         let started = tokio::time::Instant::now();
         let report = poll_once(node, &target.client, &target.admin, &mut schedule, timeout).await;
-        let srvr_failed = matches!(report.answers.first(), Some((_, Err(_))));
+        // Down on every route: the AdminServer answering for a silent client port is an answer.
+        let srvr_failed = matches!(report.answers.first(), Some((_, Err(_))))
+            && !report
+                .admin
+                .iter()
+                .any(|(c, r)| *c == AdminCommand::Srvr && r.is_ok());
         failures = if srvr_failed {
             failures.saturating_add(1)
         } else {
@@ -171,19 +183,17 @@ pub async fn poll_once(
         answers.extend(rest);
     }
     let mut admin_answers = Vec::new();
-    if !srvr_failed {
-        for command in due_admin(schedule) {
-            let result = wire::http_get(admin_addr, command.path(), timeout)
-                .await
-                .map(|answer| AdminReply {
-                    status: answer.status,
-                    body: answer.body,
-                })
-                .map_err(to_failure);
-            admin_answers.push((command, result));
-        }
-        learn_admin(schedule, &admin_answers);
+    for command in due_admin(schedule) {
+        let result = wire::http_get(admin_addr, command.path(), timeout)
+            .await
+            .map(|answer| AdminReply {
+                status: answer.status,
+                body: answer.body,
+            })
+            .map_err(to_failure);
+        admin_answers.push((command, result));
     }
+    learn_admin(schedule, &admin_answers);
     PollReport {
         node,
         at,
@@ -244,11 +254,13 @@ fn learn(schedule: &mut Schedule, answers: &[(Command, Result<String, PollFailur
                 // Whatever answers next may be a restarted server on another config.
                 schedule.last_role = None;
                 schedule.last_srvr = None;
+                schedule.srvr_failed = true;
             }
             continue;
         };
         match command {
             Command::Srvr => {
+                schedule.srvr_failed = false;
                 let parsed = fourlw::parse_srvr(text);
                 schedule.srvr = support_of(
                     parsed.as_ref().map(Answer::kind).map_err(Clone::clone),

@@ -445,7 +445,7 @@ reconfig() {
 
 set_option() {
   case "${1:-}" in
-    [A-Za-z]*=*) ;;
+    [A-Za-z0-9]*=*) ;;
     *) echo "$NAME: set-option needs KEY=VALUE" >&2; return 2 ;;
   esac
   key=${1%%=*}

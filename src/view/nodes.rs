@@ -182,7 +182,7 @@ pub fn role_label(health: &Health) -> (String, Role) {
         Health::Serving(Mode::Observer) => Role::Observer,
         Health::Serving(Mode::Standalone) => Role::Standalone,
         Health::Serving(Mode::ReadOnly) | Health::NotServing => Role::Looking,
-        Health::Unparsable(_) | Health::NoSignal => Role::Danger,
+        Health::Unparsable(_) => Role::Warning,
         Health::Down(_) => Role::Down,
     };
     (health.label().to_string(), role)

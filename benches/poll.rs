@@ -112,7 +112,7 @@ fn steady_schedule(cycle: u64) -> Schedule {
         srvr_failed: false,
         mntr: Support::Allowed,
         conf: Support::Allowed,
-        admin: Support::Unknown,
+        admin: (Support::Unknown, 0),
         last_role: Some("follower@1".into()),
         last_srvr: None,
         view_due: false,

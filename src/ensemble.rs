@@ -37,6 +37,29 @@ pub struct NodeTarget {
 /// ZooKeeper's default `admin.serverPort`.
 pub const ADMIN_DEFAULT_PORT: u16 = 8080;
 
+/// Unanswered probes (timeouts) after which no AdminServer is taken to be there: a firewall
+/// that drops port 8080 must not keep the sync gate waiting for a `mntr` that never comes. A
+/// cold Jetty's first answer can take over a second, so one timeout is not enough.
+pub const ADMIN_PROBES: u32 = 3;
+
+/// Whether an AdminServer answers, after one more question: any HTTP answer says yes, a
+/// refused connection says no, and so do [`ADMIN_PROBES`] timeouts in a row before any answer.
+/// Returns the support and the timeouts counted so far.
+pub fn admin_support_after(
+    before: (Support, u32),
+    result: Result<(), &PollFailure>,
+) -> (Support, u32) {
+    match (before, result) {
+        (_, Ok(())) => (Support::Allowed, 0),
+        (_, Err(PollFailure::Refused)) => (Support::NotWhitelisted, 0),
+        ((Support::Unknown, misses), Err(_)) if misses + 1 >= ADMIN_PROBES => {
+            (Support::NotWhitelisted, 0)
+        }
+        ((Support::Unknown, misses), Err(_)) => (Support::Unknown, misses + 1),
+        (known, Err(_)) => known,
+    }
+}
+
 /// Where a node's AdminServer is looked for when the inventory does not say: its client host
 /// on port 8080.
 pub fn default_admin(client: &str) -> String {
@@ -238,8 +261,9 @@ pub struct NodeState {
     pub round_trips: VecDeque<f64>,
     pub mntr_support: Support,
     pub conf_support: Support,
-    /// Whether its AdminServer answers (`NotWhitelisted`: nothing listens there).
-    pub admin_support: Support,
+    /// Whether its AdminServer answers (`NotWhitelisted`: nothing answers there), and the
+    /// probes that timed out so far.
+    pub admin_support: (Support, u32),
     /// Where the last `srvr` and `mntr` figures came from.
     pub srvr_source: Option<Source>,
     pub mntr_source: Option<Source>,
@@ -275,7 +299,7 @@ impl NodeState {
             round_trips: VecDeque::with_capacity(HISTORY),
             mntr_support: Support::Unknown,
             conf_support: Support::Unknown,
-            admin_support: Support::Unknown,
+            admin_support: (Support::Unknown, 0),
             srvr_source: None,
             mntr_source: None,
             error: None,
@@ -386,13 +410,10 @@ impl NodeState {
             }
         }
         for (command, result) in &report.admin {
-            match result {
-                Err(PollFailure::Refused) => self.admin_support = Support::NotWhitelisted,
-                Err(_) => {}
-                Ok(reply) => {
-                    self.admin_support = Support::Allowed;
-                    self.apply_admin(*command, reply, report.at);
-                }
+            self.admin_support =
+                admin_support_after(self.admin_support, result.as_ref().map(|_| ()));
+            if let Ok(reply) = result {
+                self.apply_admin(*command, reply, report.at);
             }
         }
         before != self.signature()
@@ -629,11 +650,16 @@ impl EnsembleState {
     }
 
     /// Whether the sync gate must decide by zxid: the leader's `mntr` is reachable by no
-    /// route (not whitelisted, no AdminServer).
+    /// route (the 4lw whitelist refuses it and no AdminServer answers). While its AdminServer
+    /// is still being probed, the gate waits for `mntr` instead.
     pub fn sync_by_zxid(&self) -> bool {
         self.leader()
             .and_then(|l| self.nodes.get(l))
-            .is_some_and(|leader| leader.mntr.is_none())
+            .is_some_and(|leader| {
+                leader.mntr.is_none()
+                    && leader.mntr_support == Support::NotWhitelisted
+                    && leader.admin_support.0 == Support::NotWhitelisted
+            })
     }
 
     /// Whether node `index` has shown itself caught up by zxid with the current leader, at its
@@ -975,7 +1001,7 @@ mod tests {
         assert_eq!(node.srvr_source, Some(Source::FourLw));
         assert_eq!(node.mntr_source, Some(Source::Admin));
         assert_eq!(node.mntr_support, Support::NotWhitelisted);
-        assert_eq!(node.admin_support, Support::Allowed);
+        assert_eq!(node.admin_support.0, Support::Allowed);
         assert_eq!(node.mntr.as_ref().and_then(Mntr::synced_followers), Some(2));
         let view = node.current_view().unwrap();
         assert_eq!(view.source, ViewSource::AdminVoters);
@@ -1024,10 +1050,15 @@ mod tests {
         let mut state = EnsembleState::new(vec![target(), target()]);
         for poll in 0..polls {
             for (node, text) in [(0, &leader), (1, &follower)] {
+                let refused = "mntr is not executed because it is not in the whitelist.\n";
                 state.apply(&PollReport {
                     node,
                     at: 1_000 * (poll + 1),
-                    answers: vec![(Command::Srvr, Ok(text.clone()))],
+                    answers: vec![
+                        (Command::Srvr, Ok(text.clone())),
+                        (Command::Mntr, Ok(refused.into())),
+                    ],
+                    admin: vec![(AdminCommand::Mntr, Err(PollFailure::Refused))],
                     ..PollReport::default()
                 });
             }
@@ -1058,6 +1089,27 @@ mod tests {
         );
         let close = srvr_only("0x200000010", "0x200000005", 3);
         assert!(close.synced_by_zxid(1));
+    }
+
+    #[test]
+    fn an_admin_server_is_given_up_on_after_a_few_silent_probes_but_found_again() {
+        let timeout = PollFailure::Timeout;
+        let mut support = (Support::Unknown, 0);
+        support = admin_support_after(support, Err(&timeout));
+        support = admin_support_after(support, Err(&timeout));
+        assert_eq!(support.0, Support::Unknown, "a cold Jetty may be slow");
+        support = admin_support_after(support, Err(&timeout));
+        assert_eq!(support.0, Support::NotWhitelisted);
+        assert_eq!(admin_support_after(support, Ok(())).0, Support::Allowed);
+        let allowed = (Support::Allowed, 0);
+        assert_eq!(
+            admin_support_after(allowed, Err(&timeout)).0,
+            Support::Allowed
+        );
+        assert_eq!(
+            admin_support_after(allowed, Err(&PollFailure::Refused)).0,
+            Support::NotWhitelisted
+        );
     }
 
     #[test]

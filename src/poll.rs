@@ -10,7 +10,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::ensemble::restarted_between;
-use crate::ensemble::{AdminReply, Millis, NodeTarget, PollFailure, PollReport, Support};
+use crate::ensemble::{
+    admin_support_after, AdminReply, Millis, NodeTarget, PollFailure, PollReport, Support,
+};
 use crate::wire::{self, WireError};
 use crate::zk::admin::{self, AdminCommand};
 use crate::zk::fourlw::{self, Answer, Command, Srvr};
@@ -32,8 +34,9 @@ pub struct Schedule {
     pub srvr_failed: bool,
     pub mntr: Support,
     pub conf: Support,
-    /// Whether an AdminServer answers (`NotWhitelisted`: nothing listens there).
-    pub admin: Support,
+    /// Whether an AdminServer answers (`NotWhitelisted`: nothing answers there), and the
+    /// probes that timed out so far (`ensemble::admin_support_after`).
+    pub admin: (Support, u32),
     /// The mode and epoch seen last: a change means a restart or an election, after which the
     /// node's view may have changed too.
     pub last_role: Option<String>,
@@ -68,12 +71,12 @@ pub fn due(schedule: &Schedule) -> Vec<Command> {
 pub fn due_admin(schedule: &Schedule) -> Vec<AdminCommand> {
     // A client port that does not answer leaves the AdminServer as the only route, but only
     // one known to answer is asked: a dead host is not probed twice per cycle.
-    if schedule.srvr_failed && schedule.admin != Support::Allowed {
+    if schedule.srvr_failed && schedule.admin.0 != Support::Allowed {
         return Vec::new();
     }
     let refused = |support: Support| support == Support::NotWhitelisted || schedule.srvr_failed;
-    let probing = schedule.admin == Support::Unknown;
-    if schedule.admin == Support::NotWhitelisted && schedule.cycle % REFUSED_RETRY_EVERY != 0 {
+    let probing = schedule.admin.0 == Support::Unknown;
+    if schedule.admin.0 == Support::NotWhitelisted && schedule.cycle % REFUSED_RETRY_EVERY != 0 {
         return Vec::new();
     }
     let mut commands = Vec::new();
@@ -208,15 +211,10 @@ fn learn_admin(
     answers: &[(AdminCommand, Result<AdminReply, PollFailure>)],
 ) {
     for (command, result) in answers {
-        let reply = match result {
-            Ok(reply) => reply,
-            Err(PollFailure::Refused) => {
-                schedule.admin = Support::NotWhitelisted;
-                return;
-            }
-            Err(_) => continue,
+        schedule.admin = admin_support_after(schedule.admin, result.as_ref().map(|_| ()));
+        let Ok(reply) = result else {
+            continue;
         };
-        schedule.admin = Support::Allowed;
         match command {
             AdminCommand::Srvr => {
                 if let Ok(Answer::Data(srvr)) = admin::parse_srvr(reply.status, &reply.body) {
@@ -482,7 +480,7 @@ mod tests {
                 (AdminCommand::VotingView, reply(view)),
             ],
         );
-        assert_eq!(schedule.admin, Support::Allowed);
+        assert_eq!(schedule.admin.0, Support::Allowed);
         assert!(due_admin(&schedule).is_empty(), "cycle 1: nothing due");
         schedule.cycle = 5;
         assert_eq!(due_admin(&schedule), [AdminCommand::Mntr]);
@@ -507,7 +505,7 @@ mod tests {
             &mut schedule,
             &[(AdminCommand::Srvr, Err(PollFailure::Refused))],
         );
-        assert_eq!(schedule.admin, Support::NotWhitelisted);
+        assert_eq!(schedule.admin.0, Support::NotWhitelisted);
         assert!(due_admin(&schedule).is_empty());
         schedule.cycle = REFUSED_RETRY_EVERY;
         assert!(!due_admin(&schedule).is_empty());

@@ -1259,7 +1259,10 @@ fn synced(live: &EnsembleState, planned_down: &[usize]) -> Result<(), String> {
     let leader = live.leader().ok_or("no leader")?;
     let node = &live.nodes[leader];
     let Some(mntr) = node.mntr.as_ref() else {
-        return synced_by_zxid(live, leader, planned_down);
+        if live.sync_by_zxid() {
+            return synced_by_zxid(live, leader, planned_down);
+        }
+        return Err("the leader's mntr is not known yet (asking its AdminServer)".into());
     };
     let voters = node
         .current_view()

@@ -6,7 +6,7 @@ use std::path::Path;
 use super::engine::{Effect, Ended, Engine, Input, Person, Prompt, Recorded, Status};
 use super::procedure::{bind, BindInput};
 use crate::audit::record::{AuditEvent, CommandOutcome, DecisionKind, StepState};
-use crate::ensemble::{EnsembleState, NodeTarget, PollFailure, PollReport};
+use crate::ensemble::{EnsembleState, NodeTarget, PollFailure, PollReport, Support};
 use crate::inventory::Inventory;
 use crate::zk::fourlw::Command;
 use crate::zk::version::ZkVersion;
@@ -818,6 +818,20 @@ fn the_sync_gate_decides_by_zxid_when_no_route_gives_mntr() {
     let mut state = live(&[]);
     for node in &mut state.nodes {
         node.mntr = None;
+        node.mntr_support = Support::NotWhitelisted;
+        node.admin_support = (Support::Allowed, 0);
+    }
+    let readiness = engine.readiness(&state).unwrap();
+    assert!(
+        readiness.gates[0]
+            .1
+            .as_ref()
+            .is_err_and(|e| e.contains("asking its AdminServer")),
+        "an AdminServer that answered may still give mntr: {:?}",
+        readiness.gates[0]
+    );
+    for node in &mut state.nodes {
+        node.admin_support = (Support::NotWhitelisted, 0);
     }
     let readiness = engine.readiness(&state).unwrap();
     let (name, result) = &readiness.gates[0];

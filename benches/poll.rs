@@ -117,6 +117,7 @@ fn steady_schedule(cycle: u64) -> Schedule {
         last_srvr: None,
         view_due: false,
         has_view: true,
+        dynamic: false,
     }
 }
 

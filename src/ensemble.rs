@@ -241,6 +241,10 @@ pub struct ObservedView {
     pub source: ViewSource,
     /// When it was last confirmed; for a declared view, when it was declared.
     pub seen_at: Millis,
+    /// The server runs dynamic reconfiguration (3.5+): a `conf` membership with a non-zero
+    /// `version`, or a config naming a `dynamicConfigFile`. Such a server's view changes in
+    /// place by `reconfig`, and a learner takes the leader's committed config when it syncs.
+    pub dynamic: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -285,6 +289,7 @@ impl NodeState {
             view,
             source: ViewSource::Declared,
             seen_at: 0,
+            dynamic: false,
         });
         NodeState {
             target,
@@ -319,6 +324,10 @@ impl NodeState {
         {
             return false;
         }
+        let dynamic = result.as_ref().is_ok_and(|text| {
+            text.lines()
+                .any(|line| line.trim_start().starts_with("dynamicConfigFile="))
+        });
         let view = result.and_then(|text| {
             View::parse_lines(text.lines())
                 .map_err(|e| format!("zoo.cfg: {e}"))
@@ -337,6 +346,7 @@ impl NodeState {
                     view,
                     source: ViewSource::ZooCfg,
                     seen_at: at,
+                    dynamic,
                 });
                 true
             }
@@ -443,6 +453,7 @@ impl NodeState {
                         view,
                         source: ViewSource::AdminVoters,
                         seen_at: at,
+                        dynamic: false,
                     });
                 }
             }
@@ -512,6 +523,7 @@ impl NodeState {
                             view: view.clone(),
                             source: ViewSource::Conf,
                             seen_at: at,
+                            dynamic: view.version.is_some_and(|v| v != 0),
                         });
                     }
                     self.conf = Some(conf);

@@ -45,6 +45,8 @@ pub struct Schedule {
     /// The node restarted or changed mode or epoch since its view was last asked for.
     pub view_due: bool,
     pub has_view: bool,
+    /// Its view has a non-zero config version: dynamic reconfig changes it in place.
+    pub dynamic: bool,
 }
 
 /// The commands due this cycle, `srvr` first.
@@ -59,7 +61,14 @@ pub fn due(schedule: &Schedule) -> Vec<Command> {
         commands.push(Command::Mntr);
     }
     let conf_now = schedule.conf == Support::Allowed && (schedule.view_due || !schedule.has_view);
-    if conf_now || every(schedule.conf, CONF_EVERY) {
+    // A `reconfig` is committed like a write (`QuorumPeer.processReconfig`): no restart, mode or
+    // epoch change tells it, so a dynamic view is asked as often as `mntr`.
+    let conf_every = if schedule.dynamic {
+        MNTR_EVERY
+    } else {
+        CONF_EVERY
+    };
+    if conf_now || every(schedule.conf, conf_every) {
         commands.push(Command::Conf);
     }
     commands
@@ -284,6 +293,7 @@ fn learn(schedule: &mut Schedule, answers: &[(Command, Result<String, PollFailur
                 let parsed = fourlw::parse_conf(text);
                 if let Ok(Answer::Data(conf)) = &parsed {
                     schedule.has_view = conf.view().is_some();
+                    schedule.dynamic = conf.view().and_then(|v| v.version).is_some_and(|v| v != 0);
                     schedule.view_due = false;
                 }
                 schedule.conf = support_of(parsed.map(|a| a.kind()), schedule.conf);

@@ -963,7 +963,7 @@ impl Engine {
             .collect();
         let mut differs = Vec::new();
         for (host, restarts, predicted) in self.predicted_views(index) {
-            match self.check_view(live, host, restarts, &predicted) {
+            match self.check_view(live, host, restarts, &predicted, since) {
                 ViewCheck::Reported => {}
                 ViewCheck::NotYet(why) => unmet.push(why),
                 ViewCheck::Differs(why) => differs.push(why),
@@ -1138,14 +1138,16 @@ impl Engine {
     }
 
     /// Whether `host` reports `predicted`, from whichever source its node allows: a view is
-    /// taken only once seen since the server's last start (`NodeState::current_view`), and
-    /// after a restart only once that start is newer than the one known as the step began.
+    /// taken only once seen since the server's last start (`NodeState::current_view`), after a
+    /// restart only once that start is newer than the one known as the step began, and after
+    /// an in-place change (`reconfig`) only once seen after the step's commands ended (`since`).
     fn check_view(
         &self,
         live: &EnsembleState,
         host: usize,
         restarts: bool,
         predicted: &View,
+        since: Millis,
     ) -> ViewCheck {
         let name = self.host_name(host);
         let Some(node) = self
@@ -1164,6 +1166,16 @@ impl Engine {
                 }
             }
         }
+        // With dynamic reconfig a learner takes the leader's committed config when it syncs
+        // (`Learner.syncWithLeader` hands the config of the NEWLEADER packet to
+        // `QuorumPeer.processReconfig`): the view it then reports is the leader's.
+        let leaders = live
+            .leader()
+            .and_then(|l| live.nodes.get(l))
+            .and_then(|l| l.current_view());
+        let adopted = |observed: &ObservedView| {
+            observed.dynamic && leaders.is_some_and(|l| observed.view.same_membership(&l.view))
+        };
         match node
             .current_view()
             .filter(|v| v.source != ViewSource::Declared)
@@ -1172,6 +1184,10 @@ impl Engine {
                 "{name} has not reported its view since it started (the predicted one is {predicted})"
             )),
             Some(observed) if reports(observed, predicted) => ViewCheck::Reported,
+            Some(observed) if restarts && adopted(observed) => ViewCheck::Reported,
+            Some(observed) if !restarts && observed.seen_at < since => ViewCheck::NotYet(format!(
+                "{name} has not reported its view since the change (the predicted one is {predicted})"
+            )),
             Some(observed) => ViewCheck::Differs(format!(
                 "{name} runs {} ({}) instead of {predicted}",
                 observed.view,

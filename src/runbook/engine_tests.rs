@@ -858,3 +858,83 @@ fn the_sync_gate_decides_by_zxid_when_no_route_gives_mntr() {
     let readiness = engine.readiness(&state).unwrap();
     assert_eq!(readiness.gates[0].1, Ok(()));
 }
+
+/// With dynamic reconfig a starting learner takes the leader's committed config (measured in
+/// the reconfig-replace rehearsal: N started on "joining" reported the leader's three-server
+/// view), so a start is verified against the leader's view there, and only there.
+#[test]
+fn a_start_under_dynamic_reconfig_may_report_the_leaders_committed_view() {
+    let mut before = live(&[]);
+    for node in &mut before.nodes {
+        if let Some(view) = &mut node.view {
+            view.dynamic = true;
+        }
+    }
+    let mut engine = run_to_wait(RESTART_ZK1, &before);
+    let mut after = with_zk1_view(live_at(&[], 30_000), 2, 30_000);
+    engine.tick(&after, 30_500);
+    assert!(
+        matches!(engine.status[0], Status::Failed(_)),
+        "a static server's other view is a failure"
+    );
+    let mut engine = run_to_wait(RESTART_ZK1, &before);
+    for node in &mut after.nodes {
+        if let Some(view) = &mut node.view {
+            view.dynamic = true;
+            if node.target.name == "zk3" {
+                view.view = zkpilot_view(2);
+            }
+        }
+    }
+    engine.tick(&after, 30_500);
+    assert_eq!(
+        engine.status[0],
+        Status::Done,
+        "the leader's committed view"
+    );
+}
+
+/// A view changed in place (`reconfig`) is judged only on answers after the change.
+#[test]
+fn a_reconfig_waits_for_views_seen_after_it_and_fails_on_a_fresh_other_one() {
+    const RECONFIG: &str = "  - {id: shrink, title: Shrink, run: [{host: zk1, verb: restart}], effect: [{reconfig: {view: two}}]}\n";
+    let head = "views:\n  two: [zk1, zk2]\n";
+    let mut engine = engine_of(3, head, RECONFIG);
+    let before = live(&[]);
+    engine.input(Input::Start, &before);
+    let effects = engine.input(Input::Confirm, &before);
+    let intent = executes(&effects)[0];
+    engine.ended(
+        intent,
+        Ended::Exited {
+            code: Some(0),
+            duration_ms: 100,
+        },
+        25_000,
+        &before,
+    );
+    engine.tick(&before, 26_000);
+    assert!(
+        matches!(engine.status[0], Status::Waiting { .. }),
+        "views from before the reconfig say nothing: {:?}",
+        engine.status[0]
+    );
+    let mut after = before.clone();
+    for node in 0..3 {
+        after.apply(&PollReport {
+            node,
+            at: 27_000,
+            answers: vec![(Command::Conf, Ok(conf(node as u64 + 1, 2)))],
+            ..PollReport::default()
+        });
+    }
+    engine.tick(&after, 27_500);
+    assert_eq!(engine.status[0], Status::Done);
+}
+
+fn zkpilot_view(members: u64) -> crate::zk::config::View {
+    let lines: Vec<String> = (1..=members)
+        .map(|m| format!("server.{m}=10.0.0.{m}:2888:3888"))
+        .collect();
+    crate::zk::config::View::parse_lines(lines.iter().map(String::as_str)).unwrap()
+}

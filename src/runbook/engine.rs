@@ -1139,8 +1139,10 @@ impl Engine {
 
     /// Whether `host` reports `predicted`, from whichever source its node allows: a view is
     /// taken only once seen since the server's last start (`NodeState::current_view`), after a
-    /// restart only once that start is newer than the one known as the step began, and after
-    /// an in-place change (`reconfig`) only once seen after the step's commands ended (`since`).
+    /// restart only once that start is newer than the one known as the step began, and a view
+    /// other than the predicted one fails the step only once seen after the step's commands
+    /// ended (`since`): the mitosis rehearsal caught a source server re-elected (a new start,
+    /// its old view) between the step's preparation and its own restart.
     fn check_view(
         &self,
         live: &EnsembleState,
@@ -1185,8 +1187,10 @@ impl Engine {
             )),
             Some(observed) if reports(observed, predicted) => ViewCheck::Reported,
             Some(observed) if restarts && adopted(observed) => ViewCheck::Reported,
-            Some(observed) if !restarts && observed.seen_at < since => ViewCheck::NotYet(format!(
-                "{name} has not reported its view since the change (the predicted one is {predicted})"
+            // Seen before the commands ended, another view may be from an election or a rejoin
+            // elsewhere in the ensemble, not from this step: only a later answer is a verdict.
+            Some(observed) if observed.seen_at < since => ViewCheck::NotYet(format!(
+                "{name} has not reported its view since the step's commands ended (the predicted one is {predicted})"
             )),
             Some(observed) => ViewCheck::Differs(format!(
                 "{name} runs {} ({}) instead of {predicted}",

@@ -938,3 +938,33 @@ fn zkpilot_view(members: u64) -> crate::zk::config::View {
         .collect();
     crate::zk::config::View::parse_lines(lines.iter().map(String::as_str)).unwrap()
 }
+
+/// Found by the mitosis rehearsal: the server was re-elected (a new start, its old view)
+/// between the step's preparation and its own restart. That view, seen before the step's
+/// command ended, is no verdict; the view after the restart is.
+#[test]
+fn another_view_seen_before_the_command_ended_is_no_verdict() {
+    let mut engine = engine(RESTART_ZK1);
+    let before = live(&[]);
+    engine.input(Input::Start, &before);
+    let effects = engine.input(Input::Confirm, &before);
+    let intent = executes(&effects)[0];
+    let reelected = with_zk1_view(live_at(&[], 30_000), 2, 30_000);
+    engine.ended(
+        intent,
+        Ended::Exited {
+            code: Some(0),
+            duration_ms: 1_400,
+        },
+        35_000,
+        &reelected,
+    );
+    engine.tick(&reelected, 36_000);
+    assert!(
+        matches!(engine.status[0], Status::Waiting { .. }),
+        "{:?}",
+        engine.status[0]
+    );
+    engine.tick(&live_at(&[], 40_000), 40_000);
+    assert_eq!(engine.status[0], Status::Done);
+}

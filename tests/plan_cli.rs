@@ -152,3 +152,69 @@ fn every_command_says_what_it_does() {
         assert!(line.contains(words), "`{command}`: {line}");
     }
 }
+
+/// Issue 14: a runbook that binds hosts by `pick:` is planned under every binding it can get;
+/// one that is safe only when the follower bound to P has the lower id is blocked on 3.4 rules
+/// (the larger id dials back from its own view) and passes on 3.8 rules.
+#[test]
+fn every_binding_of_pick_hosts_is_planned() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let plan = |version: &str| {
+        std::process::Command::new(BIN)
+            .current_dir(root)
+            .args([
+                "plan",
+                "tests/fixtures/runbooks/replace-by-pick.yaml",
+                "--inventory",
+                "tests/fixtures/inventories/lab.yaml",
+                "--zookeeper",
+                version,
+            ])
+            .output()
+            .unwrap()
+    };
+    let old = plan("3.4.6");
+    let text = String::from_utf8_lossy(&old.stdout);
+    assert_eq!(old.status.code(), Some(1), "{text}");
+    assert!(text.contains("Hosts: P=zk1, Q=zk2, R=zk3, B=zk4"), "{text}");
+    assert!(
+        text.contains("- P=zk2, Q=zk1, R=zk3, B=zk4: **BLOCKED** at `stop-r`"),
+        "{text}"
+    );
+    assert!(!text.contains("- P=zk1, Q=zk2"), "{text}");
+    let new = plan("3.8.0");
+    let text = String::from_utf8_lossy(&new.stdout);
+    assert_eq!(new.status.code(), Some(0), "{text}");
+    assert!(text.contains("planned too (5): each keeps"), "{text}");
+}
+
+/// Issue 15: one rolling-restart runbook for any ensemble size — on five voters and an
+/// observer it restarts the observer first and the leader last, six steps, as documented.
+#[test]
+fn the_rolling_restart_expands_to_five_voters_and_an_observer() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(BIN)
+        .current_dir(root)
+        .args([
+            "plan",
+            "runbooks/rolling-restart.yaml",
+            "--inventory",
+            "tests/fixtures/inventories/five-and-observer.yaml",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let steps: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("| restart@"))
+        .map(|l| l.split(' ').next().unwrap_or(""))
+        .collect();
+    assert_eq!(steps, ["zk6", "zk1", "zk2", "zk3", "zk4", "zk5"]);
+    let documented =
+        std::fs::read_to_string(root.join("docs/runbooks/rolling-restart-5+1.md")).unwrap();
+    assert!(
+        documented.ends_with(&stdout),
+        "docs/runbooks/rolling-restart-5+1.md drifted: run scripts/plan-docs"
+    );
+}

@@ -151,6 +151,43 @@ pub struct StepSpec {
     /// A timeout for each command.
     #[serde(default)]
     pub timeout: Option<String>,
+    /// Repeat the step once per server of a group of the ensemble, each repetition a step of
+    /// its own (`ID@HOST`); `each` names the repetition's server wherever a host is named, and
+    /// `${each}` is its inventory name in text.
+    #[serde(default, rename = "for-each")]
+    pub for_each: Option<ForEach>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForEach {
+    pub pick: Group,
+    #[serde(default)]
+    pub order: Order,
+}
+
+/// Which servers a `for-each` step repeats over, by what they are when the runbook is bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Group {
+    /// Participants that do not lead.
+    Followers,
+    Observers,
+    /// Every participant, the leader included.
+    Voters,
+    /// Observers and participants.
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Order {
+    /// Ascending server id.
+    #[default]
+    BySid,
+    /// Observers, then followers (each by server id), the leader last: one election instead
+    /// of one per restarted voter, and no voter restarted while an observer could still be.
+    LeaderLast,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -412,6 +449,9 @@ pub enum Hazard {
     QuorumLoss,
     /// Two disjoint quorums can form: two leaders, diverging data.
     SplitBrain,
+    /// Two running servers have one server id: every peer may count either, so each can be
+    /// part of its own majority (`QuorumCnxManager` keeps one election connection per sid).
+    DuplicateSid,
     /// The step needs what this ZooKeeper version lacks (dynamic reconfig before 3.5). Never
     /// accepted: the step cannot do what it says.
     Unsupported,
@@ -422,6 +462,7 @@ impl std::fmt::Display for Hazard {
         f.write_str(match self {
             Hazard::QuorumLoss => "quorum loss",
             Hazard::SplitBrain => "split brain",
+            Hazard::DuplicateSid => "duplicate server id",
             Hazard::Unsupported => "unsupported",
         })
     }

@@ -419,9 +419,17 @@ impl NodeState {
                 }
             }
         }
+        // A failure while the client port is silent too says the server is down, not that it
+        // has no AdminServer.
+        let down = report
+            .answers
+            .iter()
+            .any(|(c, r)| *c == Command::Srvr && r.is_err());
         for (command, result) in &report.admin {
-            self.admin_support =
-                admin_support_after(self.admin_support, result.as_ref().map(|_| ()));
+            if !(down && result.is_err()) {
+                self.admin_support =
+                    admin_support_after(self.admin_support, result.as_ref().map(|_| ()));
+            }
             if let Ok(reply) = result {
                 self.apply_admin(*command, reply, report.at);
             }
@@ -467,6 +475,9 @@ impl NodeState {
             .is_some_and(|before| restarted_between(before, &srvr));
         if restarted || !matches!(self.health, Health::Serving(_)) {
             self.started_at = Some(at);
+            // A follower's mntr says nothing of the leader it may have become.
+            self.mntr = None;
+            self.mntr_source = None;
         }
         self.health = Health::Serving(srvr.mode);
         self.srvr = Some(srvr);
@@ -479,6 +490,8 @@ impl NodeState {
         // A process answering after none did has started, even if it is LOOKING.
         if !self.health.is_up() {
             self.started_at = Some(at);
+            self.mntr = None;
+            self.mntr_source = None;
         }
         self.health = Health::NotServing;
         self.error = None;
@@ -1121,6 +1134,46 @@ mod tests {
         assert_eq!(
             admin_support_after(allowed, Err(&PollFailure::Refused)).0,
             Support::NotWhitelisted
+        );
+    }
+
+    /// Found on a 5 + 1 rolling restart: the new leader kept the mntr it had as a follower,
+    /// and its AdminServer, refused while the server restarted, was taken for absent.
+    #[test]
+    fn a_restart_forgets_the_old_mntr_and_a_down_server_keeps_its_admin_server() {
+        let mut state = EnsembleState::new(vec![target()]);
+        state.apply(&PollReport {
+            at: 1_000,
+            answers: vec![(
+                Command::Srvr,
+                Ok(include_str!("../tests/fixtures/zk4lw/follower.srvr.txt").into()),
+            )],
+            admin: vec![admin(
+                AdminCommand::Mntr,
+                200,
+                include_str!("../tests/fixtures/zk4lw/follower.admin.mntr.json"),
+            )],
+            ..PollReport::default()
+        });
+        assert!(state.nodes[0].mntr.is_some());
+        state.apply(&PollReport {
+            at: 2_000,
+            answers: vec![(Command::Srvr, Err(PollFailure::Refused))],
+            admin: vec![(AdminCommand::Mntr, Err(PollFailure::Refused))],
+            ..PollReport::default()
+        });
+        assert_eq!(state.nodes[0].admin_support.0, Support::Allowed);
+        state.apply(&PollReport {
+            at: 3_000,
+            answers: vec![(
+                Command::Srvr,
+                Ok(include_str!("../tests/fixtures/zk4lw/leader.srvr.txt").into()),
+            )],
+            ..PollReport::default()
+        });
+        assert!(
+            state.nodes[0].mntr.is_none(),
+            "not a follower's mntr for a leader"
         );
     }
 

@@ -205,7 +205,7 @@ pub async fn poll_once(
             .map_err(to_failure);
         admin_answers.push((command, result));
     }
-    learn_admin(schedule, &admin_answers);
+    learn_admin(schedule, &admin_answers, srvr_failed);
     PollReport {
         node,
         at,
@@ -215,12 +215,17 @@ pub async fn poll_once(
     }
 }
 
+/// `down`: the client port did not answer either, so a failed HTTP question says the server
+/// is down, not that it has no AdminServer.
 fn learn_admin(
     schedule: &mut Schedule,
     answers: &[(AdminCommand, Result<AdminReply, PollFailure>)],
+    down: bool,
 ) {
     for (command, result) in answers {
-        schedule.admin = admin_support_after(schedule.admin, result.as_ref().map(|_| ()));
+        if !(down && result.is_err()) {
+            schedule.admin = admin_support_after(schedule.admin, result.as_ref().map(|_| ()));
+        }
         let Ok(reply) = result else {
             continue;
         };
@@ -489,6 +494,7 @@ mod tests {
                 ),
                 (AdminCommand::VotingView, reply(view)),
             ],
+            false,
         );
         assert_eq!(schedule.admin.0, Support::Allowed);
         assert!(due_admin(&schedule).is_empty(), "cycle 1: nothing due");
@@ -514,6 +520,7 @@ mod tests {
         learn_admin(
             &mut schedule,
             &[(AdminCommand::Srvr, Err(PollFailure::Refused))],
+            false,
         );
         assert_eq!(schedule.admin.0, Support::NotWhitelisted);
         assert!(due_admin(&schedule).is_empty());

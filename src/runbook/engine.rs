@@ -155,7 +155,7 @@ pub struct Engine {
     /// For each host of the current step, as the step was prepared: when its server had last
     /// started (`NodeState::started_at`) and the view it ran. A restart is verified against
     /// the first, a restart that names no new view against the second.
-    before_launch: BTreeMap<usize, (Option<Millis>, Option<View>)>,
+    before_launch: BTreeMap<usize, (Option<Millis>, Option<ObservedView>)>,
 }
 
 /// How long a step without a `wait:` waits for the views it predicts to be reported.
@@ -626,7 +626,7 @@ impl Engine {
                 let view = node
                     .current_view()
                     .filter(|v| v.source != ViewSource::Declared)
-                    .map(|v| v.view.clone());
+                    .cloned();
                 Some((host, (node.started_at, view)))
             })
             .collect();
@@ -962,8 +962,8 @@ impl Engine {
             .filter_map(|g| self.gate_against(g, live, &after).err())
             .collect();
         let mut differs = Vec::new();
-        for (host, restarts, predicted) in self.predicted_views(index) {
-            match self.check_view(live, host, restarts, &predicted, since) {
+        for predicted in self.predicted_views(index) {
+            match self.check_view(live, &predicted, since) {
                 ViewCheck::Reported => {}
                 ViewCheck::NotYet(why) => unmet.push(why),
                 ViewCheck::Differs(why) => differs.push(why),
@@ -1100,7 +1100,7 @@ impl Engine {
     /// The hosts whose running view the step sets, whether it restarts them, and the view each
     /// must report after it: the one the step names, or — for a restart that names none — the
     /// one the host ran as the step began (the inventory's view only when that is unknown).
-    fn predicted_views(&self, index: usize) -> Vec<(usize, bool, View)> {
+    fn predicted_views(&self, index: usize) -> Vec<Predicted> {
         let mut after = self.expected.clone();
         let mut touched: Vec<(usize, bool)> = Vec::new();
         for effect in &self.step(index).effects {
@@ -1128,11 +1128,18 @@ impl Engine {
                 let name = after.running.get(host)?.as_ref()?;
                 let unchanged =
                     self.expected.running.get(host).and_then(Option::as_ref) == Some(name);
-                let view = match self.before_launch.get(&host) {
-                    Some((_, Some(view))) if unchanged => view.clone(),
-                    _ => view_named(&self.procedure, name),
+                let (view, voters_only) = match self.before_launch.get(&host) {
+                    Some((_, Some(seen))) if unchanged => {
+                        (seen.view.clone(), seen.source == ViewSource::AdminVoters)
+                    }
+                    _ => (view_named(&self.procedure, name), false),
                 };
-                (!view.servers().is_empty()).then_some((host, restarts, view))
+                (!view.servers().is_empty()).then_some(Predicted {
+                    host,
+                    restarts,
+                    view,
+                    voters_only,
+                })
             })
             .collect()
     }
@@ -1143,14 +1150,9 @@ impl Engine {
     /// other than the predicted one fails the step only once seen after the step's commands
     /// ended (`since`): the mitosis rehearsal caught a source server re-elected (a new start,
     /// its old view) between the step's preparation and its own restart.
-    fn check_view(
-        &self,
-        live: &EnsembleState,
-        host: usize,
-        restarts: bool,
-        predicted: &View,
-        since: Millis,
-    ) -> ViewCheck {
+    fn check_view(&self, live: &EnsembleState, predicted: &Predicted, since: Millis) -> ViewCheck {
+        let Predicted { host, restarts, .. } = *predicted;
+        let view = &predicted.view;
         let name = self.host_name(host);
         let Some(node) = self
             .node_of
@@ -1183,17 +1185,17 @@ impl Engine {
             .filter(|v| v.source != ViewSource::Declared)
         {
             None => ViewCheck::NotYet(format!(
-                "{name} has not reported its view since it started (the predicted one is {predicted})"
+                "{name} has not reported its view since it started (the predicted one is {view})"
             )),
             Some(observed) if reports(observed, predicted) => ViewCheck::Reported,
             Some(observed) if restarts && adopted(observed) => ViewCheck::Reported,
             // Seen before the commands ended, another view may be from an election or a rejoin
             // elsewhere in the ensemble, not from this step: only a later answer is a verdict.
             Some(observed) if observed.seen_at < since => ViewCheck::NotYet(format!(
-                "{name} has not reported its view since the step's commands ended (the predicted one is {predicted})"
+                "{name} has not reported its view since the step's commands ended (the predicted one is {view})"
             )),
             Some(observed) => ViewCheck::Differs(format!(
-                "{name} runs {} ({}) instead of {predicted}",
+                "{name} runs {} ({}) instead of {view}",
                 observed.view,
                 source_words(observed.source)
             )),
@@ -1246,13 +1248,27 @@ fn synced_by_zxid(
     Ok(())
 }
 
+/// The view a step predicts for one of its hosts.
+struct Predicted {
+    host: usize,
+    /// The step (re)starts the host, rather than changing its view in place.
+    restarts: bool,
+    view: View,
+    /// Taken from the AdminServer's `voting_view`, which lists voters only.
+    voters_only: bool,
+}
+
 /// Whether an observed view is the predicted one. The AdminServer's `voting_view` lists only
-/// voters (`QuorumPeer.getVotingView`), so from that source only the voters are compared.
-fn reports(observed: &ObservedView, predicted: &View) -> bool {
-    if observed.source == ViewSource::AdminVoters {
-        observed.view.same_membership(&predicted.voters_only())
+/// voters (`QuorumPeer.getVotingView`), so when either side came from it only the voters are
+/// compared.
+fn reports(observed: &ObservedView, predicted: &Predicted) -> bool {
+    if observed.source == ViewSource::AdminVoters || predicted.voters_only {
+        observed
+            .view
+            .voters_only()
+            .same_membership(&predicted.view.voters_only())
     } else {
-        observed.view.same_membership(predicted)
+        observed.view.same_membership(&predicted.view)
     }
 }
 

@@ -282,7 +282,32 @@ fn a_runbook_naming_one_follower_runs_on_the_whole_ensemble() {
 /// servers, the observer first and the leader last, each gated and waited for.
 #[test]
 fn the_rolling_restart_restarts_five_voters_and_an_observer() {
-    let sandbox = Sandbox::up(5, 1, 0);
+    five_voters_and_an_observer(Sandbox::up(5, 1, 0));
+}
+
+/// Issue 15's done-when: stock servers (`srvr` alone) with their AdminServer.
+#[test]
+fn five_voters_and_an_observer_on_stock_servers_through_the_admin_server() {
+    let stock = ["--whitelist", "srvr", "--admin"];
+    let gates = five_voters_and_an_observer(Sandbox::up_with(5, 1, 0, &stock));
+    assert!(gates.iter().all(|g| !g.contains("by zxid")), "{gates:?}");
+}
+
+/// Issue 15's done-when: stock servers without an AdminServer, views over SSH, sync by zxid.
+#[test]
+fn five_voters_and_an_observer_on_stock_servers_by_srvr_and_ssh_alone() {
+    let gates = five_voters_and_an_observer(Sandbox::up_with(5, 1, 0, &["--whitelist", "srvr"]));
+    assert!(
+        gates
+            .iter()
+            .any(|g| g == "every voter synced with the leader (by zxid)"),
+        "{gates:?}"
+    );
+}
+
+/// Runs `rolling-restart.yaml` on 5 voters + 1 observer: every server restarted and waited
+/// for, the observer first and the leader last, the log verified; returns the gates' names.
+fn five_voters_and_an_observer(sandbox: Sandbox) -> Vec<String> {
     let hosts = ["zk1", "zk2", "zk3", "zk4", "zk5", "zk6"];
     let leader = hosts
         .iter()
@@ -321,4 +346,9 @@ fn the_rolling_restart_restarts_five_voters_and_an_observer() {
         .count();
     assert_eq!(waits, 6, "every restart waited for");
     assert_audit_verifies(&audit);
+    records
+        .iter()
+        .filter(|r| r["kind"] == "gate")
+        .map(|r| r["gate"].as_str().unwrap().to_string())
+        .collect()
 }

@@ -5,8 +5,10 @@
 //!
 //! What each command answers comes from `org.apache.zookeeper.server.admin.Commands` (3.8.0)
 //! and was captured on real servers (`tests/fixtures/zk4lw/*.admin.*.json`):
-//! - `srvr` (`StatCommand`/`SrvrCommand`): `version`, `server_stats` (`ServerStats`) and
-//!   `node_count`, plus `proposal_stats` on a leader;
+//! - `srvr` (`SrvrCommand`, answering as `server_stats`): `version`, `server_stats`
+//!   (`ServerStats`) and `node_count`, plus `proposal_stats` on a leader;
+//! - `conf` (`ConfCommand`) prints `ZooKeeperServer.getConf()`, which in 3.8 holds no server
+//!   lines (captured), so the view is read from `voting_view` instead;
 //! - `mntr` (`MonitorCommand`): the `mntr` keys without their `zk_` prefix;
 //! - `voting_view` (`VotingViewCommand`): `QuorumPeer.getVotingView()`, the voters only;
 //! - on a server without quorum, `srvr` and `voting_view` answer 200 with an `error` field, and

@@ -232,6 +232,28 @@ pub const ZXID_SYNC_SLACK: u32 = 1_000;
 /// Consecutive polls a voter must show itself caught up by zxid for the sync gate.
 pub const ZXID_SYNC_POLLS: u32 = 2;
 
+/// How often a LOOKING node has its process id read over SSH.
+pub const PID_EVERY_MS: Millis = 5_000;
+
+/// The process id in a `status` verb's output: the number after `pid` (`zk1: running (pid
+/// 1234)`, systemd's `Main PID: 1234 (java)`), or the whole output when it is one number
+/// (`systemctl show -p MainPID --value zookeeper`). 0 is systemd's "not running".
+pub fn process_id(status: &str) -> Option<u32> {
+    let text = status.trim();
+    if let Ok(pid) = text.parse::<u32>() {
+        return Some(pid).filter(|p| *p != 0);
+    }
+    let lower = text.to_ascii_lowercase();
+    let at = lower.find("pid")? + 3;
+    let digits: String = lower
+        .get(at..)?
+        .trim_start_matches([':', ' ', '='])
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok().filter(|p| *p != 0)
+}
+
 /// How often a node whose view is still unknown has its `zoo.cfg` read again.
 pub const ZOO_CFG_RETRY_MS: Millis = 60_000;
 
@@ -278,6 +300,10 @@ pub struct NodeState {
     /// Consecutive polls in which `srvr` alone showed this node caught up with the leader
     /// named here (node index) at its epoch; see [`EnsembleState::caught_up_by_zxid`].
     pub zxid_synced: (Option<(usize, u32)>, u32),
+    /// The server's process id as its `status` verb last told over SSH, and when that was
+    /// asked: read while the node is LOOKING, where `srvr` has no counters to tell a restart.
+    pub pid: Option<u32>,
+    pub pid_asked_at: Option<Millis>,
     /// When `zoo.cfg` was last asked for over SSH, and why that failed if it did.
     pub zoo_cfg_asked_at: Option<Millis>,
     pub zoo_cfg_error: Option<String>,
@@ -310,6 +336,8 @@ impl NodeState {
             error: None,
             raw: Vec::new(),
             zxid_synced: (None, 0),
+            pid: None,
+            pid_asked_at: None,
             zoo_cfg_asked_at: None,
             zoo_cfg_error: None,
         }
@@ -719,6 +747,41 @@ impl EnsembleState {
             }
         }
         due
+    }
+
+    /// LOOKING nodes whose process id was not read over SSH in the last [`PID_EVERY_MS`];
+    /// marks them asked. A LOOKING server answers `srvr` with no counters, so only its process
+    /// id tells a restart between two polls.
+    pub fn pid_reads_due(&mut self, now: Millis) -> Vec<usize> {
+        let mut due = Vec::new();
+        for (index, node) in self.nodes.iter_mut().enumerate() {
+            let recently = node
+                .pid_asked_at
+                .is_some_and(|at| now.saturating_sub(at) < PID_EVERY_MS);
+            if node.health == Health::NotServing && !recently {
+                node.pid_asked_at = Some(now);
+                due.push(index);
+            }
+        }
+        due
+    }
+
+    /// A process id read over SSH; a different one than before is a restart. True when it was.
+    pub fn apply_pid(&mut self, node: usize, result: Result<String, String>, at: Millis) -> bool {
+        let Some(node) = self.nodes.get_mut(node) else {
+            return false;
+        };
+        let Some(pid) = result.ok().as_deref().and_then(process_id) else {
+            return false;
+        };
+        let restarted = node.pid.is_some_and(|before| before != pid);
+        node.pid = Some(pid);
+        if restarted {
+            node.started_at = Some(at);
+            node.mntr = None;
+            node.mntr_source = None;
+        }
+        restarted
     }
 
     pub fn apply_zoo_cfg(
@@ -1175,6 +1238,36 @@ mod tests {
             state.nodes[0].mntr.is_none(),
             "not a follower's mntr for a leader"
         );
+    }
+
+    #[test]
+    fn process_ids_are_read_from_the_usual_status_outputs() {
+        assert_eq!(process_id("zk1: running (pid 4242)\n"), Some(4242));
+        assert_eq!(process_id("   Main PID: 977 (java)\n"), Some(977));
+        assert_eq!(process_id("1234\n"), Some(1234));
+        assert_eq!(process_id("0\n"), None, "systemd: not running");
+        assert_eq!(process_id("zk1: stopped\n"), None);
+        assert_eq!(process_id("pid"), None);
+    }
+
+    /// Counters cannot tell a LOOKING server's restart (it answers `srvr` with none): its
+    /// process id over SSH does.
+    #[test]
+    fn a_looking_server_restarted_between_polls_is_told_by_its_process_id() {
+        let mut state = EnsembleState::new(vec![target()]);
+        assert!(state.pid_reads_due(0).is_empty(), "not polled yet");
+        let looking = "This ZooKeeper instance is not currently serving requests\n";
+        state.apply(&report(looking));
+        assert_eq!(state.pid_reads_due(1_000), [0]);
+        assert!(state.pid_reads_due(2_000).is_empty());
+        let started = state.nodes[0].started_at;
+        assert!(!state.apply_pid(0, Ok("zk1: running (pid 10)\n".into()), 1_100));
+        assert!(!state.apply_pid(0, Ok("zk1: running (pid 10)\n".into()), 6_100));
+        assert_eq!(state.nodes[0].started_at, started);
+        assert!(!state.apply_pid(0, Err("ssh: timeout".into()), 7_000));
+        assert!(state.apply_pid(0, Ok("zk1: running (pid 11)\n".into()), 11_100));
+        assert_eq!(state.nodes[0].started_at, Some(11_100));
+        assert_eq!(state.pid_reads_due(6_000), [0]);
     }
 
     #[test]

@@ -248,3 +248,62 @@ async fn a_server_answering_on_no_route_is_shown_as_down() {
         poller.cycle(0).await;
     }
 }
+
+/// Issue 14: a LOOKING server answers `srvr` with no counters, so a restart between two polls
+/// is told by its process id over SSH (the `status` verb) instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_looking_server_restarted_between_polls_is_told_by_its_process_id() {
+    let sandbox = Sandbox::up(3, 0, 0);
+    let inventory = inventory(&sandbox);
+    for host in ["zk2", "zk3"] {
+        let address = host_address(&sandbox, host);
+        let user = format!("zkpilot-h{}@{address}", &host[2..]);
+        let zkctl = sandbox.dir.join(format!("hosts/{host}/zkctl"));
+        let output = sandbox.ssh(&user, &format!("{} stop", zkctl.display()));
+        assert!(output.status.success(), "{output:?}");
+    }
+    let mut poller = Poller::new(&inventory);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while poller.state.nodes[0].health != Health::NotServing {
+        assert!(Instant::now() < deadline, "zk1 never went LOOKING");
+        poller.cycle(0).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let connections = Connections::new(Duration::from_secs(10), sandbox.dir.clone());
+    let host = &inventory.hosts[0];
+    let target = SshTarget::from_inventory(&inventory, host);
+    let status = host.commands.get("status").unwrap().clone();
+    let now = zkpilot::poll::unix_millis();
+    assert_eq!(poller.state.pid_reads_due(now), [0]);
+    let first = connections.read(&target, &status).await;
+    assert!(
+        !poller.state.apply_pid(0, first, now),
+        "the first id is no restart"
+    );
+    let started = poller.state.nodes[0].started_at;
+
+    let zk1 = host_address(&sandbox, "zk1");
+    let zkctl = sandbox.dir.join("hosts/zk1/zkctl");
+    let output = sandbox.ssh(
+        &format!("zkpilot-h1@{zk1}"),
+        &format!("{} restart", zkctl.display()),
+    );
+    assert!(output.status.success(), "{output:?}");
+    let client = sandbox.client("zk1");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while mode(&client) != "not serving" {
+        assert!(Instant::now() < deadline, "zk1 never answered again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    poller.cycle(0).await;
+    assert_eq!(poller.state.nodes[0].health, Health::NotServing);
+    assert_eq!(
+        poller.state.nodes[0].started_at, started,
+        "srvr alone cannot tell"
+    );
+    let second = connections.read(&target, &status).await;
+    let at = zkpilot::poll::unix_millis();
+    assert!(poller.state.apply_pid(0, second, at), "a new process id");
+    assert_eq!(poller.state.nodes[0].started_at, Some(at));
+    connections.close_all().await;
+}

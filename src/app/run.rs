@@ -59,6 +59,12 @@ pub enum RunAction {
         result: Result<String, String>,
         at: Millis,
     },
+    /// A node's `status` verb output over SSH (its process id), or why it failed.
+    ProcessId {
+        node: usize,
+        result: Result<String, String>,
+        at: Millis,
+    },
 }
 
 impl RunState {
@@ -99,6 +105,13 @@ pub fn update(state: &mut RunState, action: RunAction) -> Vec<Effect> {
         }
         RunAction::ZooCfg { node, result, at } => {
             watch::update(&mut state.watch, watch::Action::ZooCfg { node, result, at });
+            state.engine.tick(&state.watch.ensemble, state.watch.now)
+        }
+        RunAction::ProcessId { node, result, at } => {
+            watch::update(
+                &mut state.watch,
+                watch::Action::ProcessId { node, result, at },
+            );
             state.engine.tick(&state.watch.ensemble, state.watch.now)
         }
         RunAction::Output { intent, line } => {

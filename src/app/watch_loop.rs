@@ -80,6 +80,22 @@ pub async fn run(options: WatchOptions) -> io::Result<()> {
             break Ok(());
         }
         if let Some(inventory) = &options.ssh {
+            for node in state.ensemble.pid_reads_due(poll::unix_millis()) {
+                let Some(host) = inventory.hosts.get(node) else {
+                    continue;
+                };
+                let Some(status) = host.commands.get("status").cloned() else {
+                    continue;
+                };
+                let target = SshTarget::from_inventory(inventory, host);
+                let connections = connections.clone();
+                let actions = zoo_cfg_tx.clone();
+                tokio::spawn(async move {
+                    let result = connections.read(&target, &status).await;
+                    let at = poll::unix_millis();
+                    let _ = actions.send(Action::ProcessId { node, result, at }).await;
+                });
+            }
             for node in state.ensemble.zoo_cfg_reads_due(poll::unix_millis()) {
                 if let Some(host) = inventory.hosts.get(node) {
                     let target = SshTarget::from_inventory(inventory, host);

@@ -309,6 +309,12 @@ fn five_voters_and_an_observer_on_stock_servers_by_srvr_and_ssh_alone() {
 /// for, the observer first and the leader last, the log verified; returns the gates' names.
 fn five_voters_and_an_observer(sandbox: Sandbox) -> Vec<String> {
     let hosts = ["zk1", "zk2", "zk3", "zk4", "zk5", "zk6"];
+    // `sandbox up` returns once a leader is elected; the observer may still be syncing.
+    sandbox.wait_for_modes(&hosts, Duration::from_secs(30), |modes| {
+        modes
+            .iter()
+            .all(|m| ["leader", "follower", "observer"].contains(&m.as_str()))
+    });
     let leader = hosts
         .iter()
         .find(|h| mode(&sandbox.client(h)) == "leader")

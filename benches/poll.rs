@@ -108,11 +108,16 @@ impl Drop for LoopbackEndpoints {
 fn steady_schedule(cycle: u64) -> Schedule {
     Schedule {
         cycle,
+        srvr: Support::Allowed,
+        srvr_failed: false,
         mntr: Support::Allowed,
         conf: Support::Allowed,
+        admin: (Support::Unknown, 0),
         last_role: Some("follower@1".into()),
-        role_changed: false,
+        last_srvr: None,
+        view_due: false,
         has_view: true,
+        dynamic: false,
     }
 }
 
@@ -136,9 +141,9 @@ async fn concurrent_cycle(clients: &[String], schedule: &Schedule) {
         .map(|(node, client)| {
             let client = client.clone();
             let mut schedule = schedule.clone();
-            tokio::spawn(
-                async move { poll::poll_once(node, &client, &mut schedule, TIMEOUT).await },
-            )
+            tokio::spawn(async move {
+                poll::poll_once(node, &client, "127.0.0.1:9", &mut schedule, TIMEOUT).await
+            })
         })
         .collect();
     for task in tasks {
@@ -150,7 +155,7 @@ async fn sequential_cycle(clients: &[String], schedule: &Schedule) {
     for (node, client) in clients.iter().enumerate() {
         let mut schedule = schedule.clone();
         check(
-            &poll::poll_once(node, client, &mut schedule, TIMEOUT).await,
+            &poll::poll_once(node, client, "127.0.0.1:9", &mut schedule, TIMEOUT).await,
             clients,
         );
     }
@@ -254,10 +259,7 @@ fn main() {
             &guard.dir,
             UpOptions {
                 voters: SANDBOX_NODES,
-                observers: 0,
-                spares: 0,
-                dynamic_reconfig: false,
-                services: false,
+                ..UpOptions::default()
             },
         ))
         .unwrap_or_else(|e| panic!("sandbox up: {e}"));

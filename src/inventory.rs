@@ -142,6 +142,10 @@ pub struct Host {
     pub client: String,
     /// Quorum and election address: `host:quorumPort:electionPort`.
     pub peer: String,
+    /// The AdminServer's `host:port` (ZooKeeper 3.5+, `admin.serverAddress` and
+    /// `admin.serverPort`); without it the client host's port 8080 is probed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin: Option<String>,
     /// SSH destination `user@host`.
     pub ssh: String,
     pub ssh_port: u16,

@@ -67,6 +67,12 @@ fn own_address(view: Option<&View>, sid: u64) -> Option<PeerAddr> {
 }
 
 fn unknown_view(node: &NodeState) -> String {
+    if node.view.is_some() {
+        return format!(
+            "{}: it restarted and has not shown its new view yet (its last known one is not used)",
+            node.target.name
+        );
+    }
     format!(
         "{}: its config view was never seen (it has been LOOKING or refuses `conf`); \
          give it in the inventory or runbook",

@@ -331,6 +331,14 @@ struct UpArgs {
     /// own: for the k8s-one-for-one runbook
     #[arg(long)]
     services: bool,
+    /// The servers' `4lw.commands.whitelist`, as stock servers run it: `srvr` is the 3.5.3+
+    /// default; any comma-separated list of words (default: every word)
+    #[arg(long, value_name = "WORDS")]
+    whitelist: Option<String>,
+    /// Run each server's AdminServer (HTTP JSON `/commands/...`) on its host's own address,
+    /// port 8080
+    #[arg(long)]
+    admin: bool,
 }
 
 #[derive(Args)]
@@ -689,6 +697,7 @@ fn endpoint_targets(list: &str) -> Vec<NodeTarget> {
         .map(str::trim)
         .filter(|e| !e.is_empty())
         .map(|endpoint| NodeTarget {
+            admin: zkpilot::ensemble::default_admin(endpoint),
             name: endpoint.to_string(),
             sid: None,
             client: endpoint.to_string(),
@@ -734,6 +743,8 @@ async fn sandbox_command(command: SandboxCommand) -> ExitCode {
                 spares: args.spare,
                 dynamic_reconfig: args.reconfig,
                 services: args.services,
+                whitelist: args.whitelist.clone(),
+                admin: args.admin,
             };
             sandbox::up(&args.dir, options).await.map(|statuses| {
                 print_statuses(&statuses);

@@ -1,15 +1,21 @@
-//! Adapter: the four-letter-word poller. Every node has its own task, so a slow node never
-//! delays the others and a cycle costs about one round trip however many nodes there are; a
-//! node's next cycle starts only after its previous one ended, so cycles never overlap.
+//! Adapter: the poller. Every node has its own task, so a slow node never delays the others and
+//! a cycle costs about one round trip however many nodes there are; a node's next cycle starts
+//! only after its previous one ended, so cycles never overlap. Each figure is asked by
+//! four-letter word first; what the 4lw whitelist refuses is asked of the AdminServer, if the
+//! node has one (pure `due_admin`).
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::ensemble::{Millis, NodeTarget, PollFailure, PollReport, Support};
+use crate::ensemble::restarted_between;
+use crate::ensemble::{
+    admin_support_after, AdminReply, Millis, NodeTarget, PollFailure, PollReport, Support,
+};
 use crate::wire::{self, WireError};
-use crate::zk::fourlw::{self, Answer, Command};
+use crate::zk::admin::{self, AdminCommand};
+use crate::zk::fourlw::{self, Answer, Command, Srvr};
 
 /// `mntr` is ~500 lines and `conf` rarely changes: every connection costs the server too, so
 /// they are asked every few cycles while `srvr` (mode and zxid) is asked every cycle.
@@ -22,13 +28,25 @@ const REFUSED_RETRY_EVERY: u64 = 120;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Schedule {
     pub cycle: u64,
+    /// Whether the 4lw whitelist allows `srvr`, `mntr` and `conf`.
+    pub srvr: Support,
+    /// The client port gave no `srvr` answer last cycle (down, frozen, or TLS only).
+    pub srvr_failed: bool,
     pub mntr: Support,
     pub conf: Support,
+    /// Whether an AdminServer answers (`NotWhitelisted`: nothing answers there), and the
+    /// probes that timed out so far (`ensemble::admin_support_after`).
+    pub admin: (Support, u32),
     /// The mode and epoch seen last: a change means a restart or an election, after which the
     /// node's view may have changed too.
     pub last_role: Option<String>,
-    pub role_changed: bool,
+    /// The last `srvr` answer, whose counters tell a restart faster than a poll.
+    pub last_srvr: Option<Srvr>,
+    /// The node restarted or changed mode or epoch since its view was last asked for.
+    pub view_due: bool,
     pub has_view: bool,
+    /// Its view has a non-zero config version: dynamic reconfig changes it in place.
+    pub dynamic: bool,
 }
 
 /// The commands due this cycle, `srvr` first.
@@ -42,10 +60,44 @@ pub fn due(schedule: &Schedule) -> Vec<Command> {
     if every(schedule.mntr, MNTR_EVERY) {
         commands.push(Command::Mntr);
     }
-    let conf_now =
-        schedule.conf == Support::Allowed && (schedule.role_changed || !schedule.has_view);
-    if conf_now || every(schedule.conf, CONF_EVERY) {
+    let conf_now = schedule.conf == Support::Allowed && (schedule.view_due || !schedule.has_view);
+    // A `reconfig` is committed like a write (`QuorumPeer.processReconfig`): no restart, mode or
+    // epoch change tells it, so a dynamic view is asked as often as `mntr`.
+    let conf_every = if schedule.dynamic {
+        MNTR_EVERY
+    } else {
+        CONF_EVERY
+    };
+    if conf_now || every(schedule.conf, conf_every) {
         commands.push(Command::Conf);
+    }
+    commands
+}
+
+/// What to ask the AdminServer this cycle: exactly what the 4lw whitelist refused, as often
+/// as the 4lw word would be asked; the view (`voting_view`) at once after a restart or a role
+/// change. Nothing while no AdminServer was found, except a rare probe.
+pub fn due_admin(schedule: &Schedule) -> Vec<AdminCommand> {
+    // A client port that does not answer leaves the AdminServer as the only route, but only
+    // one known to answer is asked: a dead host is not probed twice per cycle.
+    if schedule.srvr_failed && schedule.admin.0 != Support::Allowed {
+        return Vec::new();
+    }
+    let refused = |support: Support| support == Support::NotWhitelisted || schedule.srvr_failed;
+    let probing = schedule.admin.0 == Support::Unknown;
+    if schedule.admin.0 == Support::NotWhitelisted && schedule.cycle % REFUSED_RETRY_EVERY != 0 {
+        return Vec::new();
+    }
+    let mut commands = Vec::new();
+    if refused(schedule.srvr) {
+        commands.push(AdminCommand::Srvr);
+    }
+    if refused(schedule.mntr) && (probing || schedule.cycle % MNTR_EVERY == 0) {
+        commands.push(AdminCommand::Mntr);
+    }
+    let view_now = schedule.view_due || !schedule.has_view || probing;
+    if refused(schedule.conf) && (view_now || schedule.cycle % CONF_EVERY == 0) {
+        commands.push(AdminCommand::VotingView);
     }
     commands
 }
@@ -75,16 +127,14 @@ pub fn spawn(
     let handles = targets
         .iter()
         .enumerate()
-        .map(|(node, target)| {
-            tokio::spawn(poll_node(node, target.client.clone(), interval, tx.clone()))
-        })
+        .map(|(node, target)| tokio::spawn(poll_node(node, target.clone(), interval, tx.clone())))
         .collect();
     (rx, handles)
 }
 
 async fn poll_node(
     node: usize,
-    client: String,
+    target: NodeTarget,
     interval: Duration,
     reports: mpsc::Sender<PollReport>,
 ) {
@@ -93,8 +143,13 @@ async fn poll_node(
     let timeout = request_timeout(interval);
     loop {
         let started = tokio::time::Instant::now();
-        let report = poll_once(node, &client, &mut schedule, timeout).await;
-        let srvr_failed = matches!(report.answers.first(), Some((_, Err(_))));
+        let report = poll_once(node, &target.client, &target.admin, &mut schedule, timeout).await;
+        // Down on every route: the AdminServer answering for a silent client port is an answer.
+        let srvr_failed = matches!(report.answers.first(), Some((_, Err(_))))
+            && !report
+                .admin
+                .iter()
+                .any(|(c, r)| *c == AdminCommand::Srvr && r.is_ok());
         failures = if srvr_failed {
             failures.saturating_add(1)
         } else {
@@ -109,40 +164,99 @@ async fn poll_node(
 }
 
 /// Asks the due commands one after another (the same node is never asked twice at once) and
-/// updates the schedule from what came back.
+/// updates the schedule from what came back. `admin` is the node's AdminServer `host:port`.
 pub async fn poll_once(
     node: usize,
     client: &str,
+    admin_addr: &str,
     schedule: &mut Schedule,
     timeout: Duration,
 ) -> PollReport {
     let at = unix_millis();
-    let mut answers = Vec::new();
-    let mut round_trip_ms = None;
-    for command in due(schedule) {
-        let sent = Instant::now();
-        let result = wire::ask(client, command.as_str(), timeout)
-            .await
-            .map_err(to_failure);
-        if command == Command::Srvr {
-            round_trip_ms = Some(sent.elapsed().as_secs_f64() * 1000.0);
-            let failed = result.is_err();
-            answers.push((command, result));
-            if failed {
-                // A node that does not answer srvr will not answer the rest either.
-                break;
-            }
-            continue;
-        }
-        answers.push((command, result));
-    }
+    let sent = Instant::now();
+    let srvr = wire::ask(client, Command::Srvr.as_str(), timeout)
+        .await
+        .map_err(to_failure);
+    let round_trip_ms = Some(sent.elapsed().as_secs_f64() * 1000.0);
+    let srvr_failed = srvr.is_err();
+    let mut answers = vec![(Command::Srvr, srvr)];
     learn(schedule, &answers);
+    // A node that does not answer srvr will not answer the rest either. The rest is decided
+    // after srvr, so a restart or role change it shows has the view asked in the same cycle.
+    if !srvr_failed {
+        let mut rest = Vec::new();
+        for command in due(schedule).into_iter().filter(|c| *c != Command::Srvr) {
+            let result = wire::ask(client, command.as_str(), timeout)
+                .await
+                .map_err(to_failure);
+            rest.push((command, result));
+        }
+        learn(schedule, &rest);
+        answers.extend(rest);
+    }
+    let mut admin_answers = Vec::new();
+    for command in due_admin(schedule) {
+        let result = wire::http_get(admin_addr, command.path(), timeout)
+            .await
+            .map(|answer| AdminReply {
+                status: answer.status,
+                body: answer.body,
+            })
+            .map_err(to_failure);
+        admin_answers.push((command, result));
+    }
+    learn_admin(schedule, &admin_answers, srvr_failed);
     PollReport {
         node,
         at,
         round_trip_ms,
         answers,
+        admin: admin_answers,
     }
+}
+
+/// `down`: the client port did not answer either, so a failed HTTP question says the server
+/// is down, not that it has no AdminServer.
+fn learn_admin(
+    schedule: &mut Schedule,
+    answers: &[(AdminCommand, Result<AdminReply, PollFailure>)],
+    down: bool,
+) {
+    for (command, result) in answers {
+        if !(down && result.is_err()) {
+            schedule.admin = admin_support_after(schedule.admin, result.as_ref().map(|_| ()));
+        }
+        let Ok(reply) = result else {
+            continue;
+        };
+        match command {
+            AdminCommand::Srvr => {
+                if let Ok(Answer::Data(srvr)) = admin::parse_srvr(reply.status, &reply.body) {
+                    learn_srvr(schedule, srvr);
+                }
+            }
+            AdminCommand::VotingView => {
+                if let Ok(Answer::Data(_)) = admin::parse_voting_view(reply.status, &reply.body) {
+                    schedule.has_view = true;
+                    schedule.view_due = false;
+                }
+            }
+            AdminCommand::Mntr => {}
+        }
+    }
+}
+
+/// Notes a restart or a change of mode or epoch: the view is due until it is read again.
+fn learn_srvr(schedule: &mut Schedule, srvr: Srvr) {
+    let role = Some(format!("{}@{}", srvr.mode, srvr.zxid.epoch()));
+    let restarted = schedule
+        .last_srvr
+        .as_ref()
+        .is_some_and(|before| restarted_between(before, &srvr));
+    // Due until a view is read: a restarted node may not answer `conf` at once.
+    schedule.view_due |= restarted || role != schedule.last_role;
+    schedule.last_role = role;
+    schedule.last_srvr = Some(srvr);
 }
 
 fn learn(schedule: &mut Schedule, answers: &[(Command, Result<String, PollFailure>)]) {
@@ -151,18 +265,30 @@ fn learn(schedule: &mut Schedule, answers: &[(Command, Result<String, PollFailur
             if *command == Command::Srvr {
                 // Whatever answers next may be a restarted server on another config.
                 schedule.last_role = None;
+                schedule.last_srvr = None;
+                schedule.srvr_failed = true;
             }
             continue;
         };
         match command {
             Command::Srvr => {
-                let role = match fourlw::parse_srvr(text) {
-                    Ok(Answer::Data(srvr)) => Some(format!("{}@{}", srvr.mode, srvr.zxid.epoch())),
-                    Ok(Answer::NotServing) => Some("not serving".to_string()),
-                    _ => None,
-                };
-                schedule.role_changed = role != schedule.last_role;
-                schedule.last_role = role;
+                schedule.srvr_failed = false;
+                let parsed = fourlw::parse_srvr(text);
+                schedule.srvr = support_of(
+                    parsed.as_ref().map(Answer::kind).map_err(Clone::clone),
+                    schedule.srvr,
+                );
+                match parsed {
+                    Ok(Answer::Data(srvr)) => learn_srvr(schedule, srvr),
+                    Ok(Answer::NotServing) => {
+                        let role = Some("not serving".to_string());
+                        schedule.view_due |= role != schedule.last_role;
+                        schedule.last_role = role;
+                        schedule.last_srvr = None;
+                    }
+                    // Refused by the whitelist: the AdminServer's srvr, if any, tells instead.
+                    _ => {}
+                }
             }
             Command::Mntr => {
                 schedule.mntr =
@@ -172,6 +298,8 @@ fn learn(schedule: &mut Schedule, answers: &[(Command, Result<String, PollFailur
                 let parsed = fourlw::parse_conf(text);
                 if let Ok(Answer::Data(conf)) = &parsed {
                     schedule.has_view = conf.view().is_some();
+                    schedule.dynamic = conf.view().and_then(|v| v.version).is_some_and(|v| v != 0);
+                    schedule.view_due = false;
                 }
                 schedule.conf = support_of(parsed.map(|a| a.kind()), schedule.conf);
             }
@@ -209,8 +337,9 @@ pub async fn poll_all_once(
         .enumerate()
         .map(|(node, target)| {
             let client = target.client.clone();
+            let admin = target.admin.clone();
             tokio::spawn(async move {
-                poll_once(node, &client, &mut Schedule::default(), timeout).await
+                poll_once(node, &client, &admin, &mut Schedule::default(), timeout).await
             })
         })
         .collect();
@@ -262,7 +391,7 @@ mod tests {
             mntr: Support::Allowed,
             conf: Support::Allowed,
             has_view: true,
-            role_changed: true,
+            view_due: true,
             ..Schedule::default()
         };
         assert_eq!(due(&schedule), [Command::Srvr, Command::Conf]);
@@ -274,10 +403,36 @@ mod tests {
         let mut schedule = Schedule::default();
         learn(&mut schedule, &[(Command::Srvr, Ok(srvr.clone()))]);
         learn(&mut schedule, &[(Command::Srvr, Ok(srvr.clone()))]);
-        assert!(!schedule.role_changed);
+        assert!(schedule.view_due, "never asked yet");
+        learn(&mut schedule, &[(Command::Conf, Ok(conf()))]);
+        assert!(!schedule.view_due);
         learn(&mut schedule, &[(Command::Srvr, Err(PollFailure::Refused))]);
         learn(&mut schedule, &[(Command::Srvr, Ok(srvr))]);
-        assert!(schedule.role_changed, "restarted, maybe on another config");
+        assert!(schedule.view_due, "restarted, maybe on another config");
+    }
+
+    fn conf() -> String {
+        include_str!("../tests/fixtures/zk4lw/follower.conf.txt").to_string()
+    }
+
+    /// Measured on 3.8.0: a follower restarted between two polls answers in the same mode and
+    /// epoch, but its counters start again from zero.
+    #[test]
+    fn a_restart_faster_than_a_poll_has_the_view_asked_in_the_same_cycle() {
+        let before = include_str!("../tests/fixtures/zk4lw/restart.before.srvr.txt").to_string();
+        let after = include_str!("../tests/fixtures/zk4lw/restart.after.srvr.txt").to_string();
+        let mut schedule = Schedule {
+            cycle: 7,
+            mntr: Support::Allowed,
+            conf: Support::Allowed,
+            ..Schedule::default()
+        };
+        learn(&mut schedule, &[(Command::Srvr, Ok(before.clone()))]);
+        learn(&mut schedule, &[(Command::Conf, Ok(conf()))]);
+        learn(&mut schedule, &[(Command::Srvr, Ok(before))]);
+        assert_eq!(due(&schedule), [Command::Srvr], "nothing changed");
+        learn(&mut schedule, &[(Command::Srvr, Ok(after))]);
+        assert_eq!(due(&schedule), [Command::Srvr, Command::Conf]);
     }
 
     #[test]
@@ -294,6 +449,83 @@ mod tests {
             })
             .sum();
         assert_eq!(asked, 4);
+    }
+
+    /// A stock 3.5.3+ server: `srvr` alone is whitelisted, so `mntr` and the view come from
+    /// the AdminServer — probed at once, then as often as the 4lw words would be asked.
+    #[test]
+    fn what_the_whitelist_refuses_is_asked_of_the_admin_server() {
+        let refused = "mntr is not executed because it is not in the whitelist.\n";
+        let conf_refused = "conf is not executed because it is not in the whitelist.\n";
+        let srvr = include_str!("../tests/fixtures/zk4lw/follower.srvr.txt").to_string();
+        let mut schedule = Schedule {
+            cycle: 1,
+            ..Schedule::default()
+        };
+        learn(
+            &mut schedule,
+            &[
+                (Command::Srvr, Ok(srvr)),
+                (Command::Mntr, Ok(refused.into())),
+                (Command::Conf, Ok(conf_refused.into())),
+            ],
+        );
+        assert_eq!(
+            due_admin(&schedule),
+            [AdminCommand::Mntr, AdminCommand::VotingView],
+            "probed at once"
+        );
+        let view = include_str!("../tests/fixtures/zk4lw/follower.admin.voting_view.json");
+        let reply = |body: &str| {
+            Ok(AdminReply {
+                status: 200,
+                body: body.into(),
+            })
+        };
+        learn_admin(
+            &mut schedule,
+            &[
+                (
+                    AdminCommand::Mntr,
+                    Ok(AdminReply {
+                        status: 500,
+                        body: String::new(),
+                    }),
+                ),
+                (AdminCommand::VotingView, reply(view)),
+            ],
+            false,
+        );
+        assert_eq!(schedule.admin.0, Support::Allowed);
+        assert!(due_admin(&schedule).is_empty(), "cycle 1: nothing due");
+        schedule.cycle = 5;
+        assert_eq!(due_admin(&schedule), [AdminCommand::Mntr]);
+        schedule.view_due = true;
+        assert_eq!(
+            due_admin(&schedule),
+            [AdminCommand::Mntr, AdminCommand::VotingView]
+        );
+    }
+
+    #[test]
+    fn without_an_admin_server_it_is_probed_again_only_rarely() {
+        let mut schedule = Schedule {
+            cycle: 3,
+            srvr: Support::NotWhitelisted,
+            mntr: Support::NotWhitelisted,
+            conf: Support::NotWhitelisted,
+            ..Schedule::default()
+        };
+        assert_eq!(due_admin(&schedule).len(), 3);
+        learn_admin(
+            &mut schedule,
+            &[(AdminCommand::Srvr, Err(PollFailure::Refused))],
+            false,
+        );
+        assert_eq!(schedule.admin.0, Support::NotWhitelisted);
+        assert!(due_admin(&schedule).is_empty());
+        schedule.cycle = REFUSED_RETRY_EVERY;
+        assert!(!due_admin(&schedule).is_empty());
     }
 
     #[test]

@@ -255,6 +255,50 @@ impl Connections {
         }
     }
 
+    /// Runs a read-only command and returns its standard output, or why it failed in words.
+    pub async fn read(&self, target: &SshTarget, command: &str) -> Result<String, String> {
+        let (lines_tx, mut lines) = mpsc::unbounded_channel();
+        let outcome = self
+            .run(target, command, None, Duration::from_secs(15), lines_tx)
+            .await;
+        let mut text = String::new();
+        while let Ok(line) = lines.try_recv() {
+            if line.stream == Stream::Stdout {
+                text.push_str(&line.text);
+                text.push('\n');
+            }
+        }
+        match outcome {
+            Outcome::Exited { code: Some(0), .. } => Ok(text),
+            Outcome::Exited { code, .. } => Err(format!("`{command}` exited with {code:?}")),
+            Outcome::NotRun(e) => Err(e.to_string()),
+            Outcome::Unknown { reason, .. } => Err(reason),
+        }
+    }
+
+    /// A host's config as its `config` verb prints it, followed by the dynamic config file that
+    /// names the servers when the config is split (3.5+ `dynamicConfigFile`).
+    pub async fn read_config(
+        &self,
+        target: &SshTarget,
+        command: Option<&str>,
+    ) -> Result<String, String> {
+        let command =
+            command.ok_or("the inventory gives no `config` command for this host".to_string())?;
+        let text = self.read(target, command).await?;
+        match crate::zk::config::dynamic_config_file(&text) {
+            None => Ok(text),
+            Some(path) => {
+                let cat = format!("cat -- {}", crate::shell::quote(path));
+                let dynamic = self
+                    .read(target, &cat)
+                    .await
+                    .map_err(|e| format!("the dynamic config file {path}: {e}"))?;
+                Ok(format!("{text}{dynamic}"))
+            }
+        }
+    }
+
     /// Closes every master connection.
     pub async fn close_all(&self) {
         let links: Vec<Arc<HostLink>> = self.links.lock().await.drain().map(|(_, l)| l).collect();

@@ -3,14 +3,23 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::{ask, Sandbox};
 use zkpilot::zk::fourlw::{self, Answer, Mode};
 
 #[test]
 fn real_answers_of_every_role_parse() {
     let sandbox = Sandbox::up(3, 1, 0);
+    let hosts = ["zk1", "zk2", "zk3", "zk4"];
+    // `sandbox up` returns once a leader is elected; the observer may still be syncing.
+    sandbox.wait_for_modes(&hosts, Duration::from_secs(30), |modes| {
+        modes
+            .iter()
+            .all(|m| ["leader", "follower", "observer"].contains(&m.as_str()))
+    });
     let mut modes = Vec::new();
-    for host in ["zk1", "zk2", "zk3", "zk4"] {
+    for host in hosts {
         let client = sandbox.client(host);
         let srvr = ask(&client, "srvr").unwrap();
         let Ok(Answer::Data(srvr)) = fourlw::parse_srvr(&srvr) else {

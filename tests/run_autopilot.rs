@@ -14,7 +14,35 @@ use common::{
 
 #[test]
 fn the_rolling_restart_restarts_every_server_once_leader_last_keeping_quorum() {
-    let sandbox = Sandbox::up(3, 0, 0);
+    let gates = rolling_restart_on(Sandbox::up(3, 0, 0));
+    assert!(gates.iter().all(|g| !g.contains("by zxid")), "{gates:?}");
+}
+
+/// Issue 15: stock servers (`srvr` alone whitelisted) with their AdminServer: `mntr` and the
+/// views come from HTTP, so the sync gate decides on the leader's synced followers as usual.
+#[test]
+fn the_rolling_restart_runs_on_stock_servers_through_the_admin_server() {
+    let stock = ["--whitelist", "srvr", "--admin"];
+    let gates = rolling_restart_on(Sandbox::up_with(3, 0, 0, &stock));
+    assert!(gates.iter().all(|g| !g.contains("by zxid")), "{gates:?}");
+}
+
+/// Issue 15: stock servers without an AdminServer: views over SSH, sync by zxid, said so.
+#[test]
+fn the_rolling_restart_runs_on_stock_servers_by_srvr_and_ssh_alone() {
+    let gates = rolling_restart_on(Sandbox::up_with(3, 0, 0, &["--whitelist", "srvr"]));
+    assert!(
+        gates
+            .iter()
+            .any(|g| g == "every voter synced with the leader (by zxid)"),
+        "{gates:?}"
+    );
+}
+
+/// Runs `rolling-restart.yaml` by `--autopilot --yes` beside a writer and a monitor, checks
+/// every server restarted once with the leader last, quorum kept, no write lost, and the log
+/// verified; returns the names of the gates the log recorded.
+fn rolling_restart_on(sandbox: Sandbox) -> Vec<String> {
     let hosts = ["zk1", "zk2", "zk3"];
     let clients: Vec<String> = hosts.iter().map(|h| sandbox.client(h)).collect();
     let leader = hosts[clients.iter().position(|c| mode(c) == "leader").unwrap()];
@@ -76,6 +104,11 @@ fn the_rolling_restart_restarts_every_server_once_leader_last_keeping_quorum() {
         samples.len()
     );
     assert_audit_verifies(audit);
+    records
+        .iter()
+        .filter(|r| r["kind"] == "gate")
+        .map(|r| r["gate"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
@@ -249,8 +282,39 @@ fn a_runbook_naming_one_follower_runs_on_the_whole_ensemble() {
 /// servers, the observer first and the leader last, each gated and waited for.
 #[test]
 fn the_rolling_restart_restarts_five_voters_and_an_observer() {
-    let sandbox = Sandbox::up(5, 1, 0);
+    five_voters_and_an_observer(Sandbox::up(5, 1, 0));
+}
+
+/// Issue 15's done-when: stock servers (`srvr` alone) with their AdminServer.
+#[test]
+fn five_voters_and_an_observer_on_stock_servers_through_the_admin_server() {
+    let stock = ["--whitelist", "srvr", "--admin"];
+    let gates = five_voters_and_an_observer(Sandbox::up_with(5, 1, 0, &stock));
+    assert!(gates.iter().all(|g| !g.contains("by zxid")), "{gates:?}");
+}
+
+/// Issue 15's done-when: stock servers without an AdminServer, views over SSH, sync by zxid.
+#[test]
+fn five_voters_and_an_observer_on_stock_servers_by_srvr_and_ssh_alone() {
+    let gates = five_voters_and_an_observer(Sandbox::up_with(5, 1, 0, &["--whitelist", "srvr"]));
+    assert!(
+        gates
+            .iter()
+            .any(|g| g == "every voter synced with the leader (by zxid)"),
+        "{gates:?}"
+    );
+}
+
+/// Runs `rolling-restart.yaml` on 5 voters + 1 observer: every server restarted and waited
+/// for, the observer first and the leader last, the log verified; returns the gates' names.
+fn five_voters_and_an_observer(sandbox: Sandbox) -> Vec<String> {
     let hosts = ["zk1", "zk2", "zk3", "zk4", "zk5", "zk6"];
+    // `sandbox up` returns once a leader is elected; the observer may still be syncing.
+    sandbox.wait_for_modes(&hosts, Duration::from_secs(30), |modes| {
+        modes
+            .iter()
+            .all(|m| ["leader", "follower", "observer"].contains(&m.as_str()))
+    });
     let leader = hosts
         .iter()
         .find(|h| mode(&sandbox.client(h)) == "leader")
@@ -288,4 +352,9 @@ fn the_rolling_restart_restarts_five_voters_and_an_observer() {
         .count();
     assert_eq!(waits, 6, "every restart waited for");
     assert_audit_verifies(&audit);
+    records
+        .iter()
+        .filter(|r| r["kind"] == "gate")
+        .map(|r| r["gate"].as_str().unwrap().to_string())
+        .collect()
 }

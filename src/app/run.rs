@@ -53,6 +53,18 @@ pub enum RunAction {
         step: String,
         approver: Person,
     },
+    /// A node's config as read over SSH (its `config` verb), or why it could not be read.
+    ZooCfg {
+        node: usize,
+        result: Result<String, String>,
+        at: Millis,
+    },
+    /// A node's `status` verb output over SSH (its process id), or why it failed.
+    ProcessId {
+        node: usize,
+        result: Result<String, String>,
+        at: Millis,
+    },
 }
 
 impl RunState {
@@ -90,6 +102,17 @@ pub fn update(state: &mut RunState, action: RunAction) -> Vec<Effect> {
         RunAction::Tick(now) => {
             watch::update(&mut state.watch, watch::Action::Tick(now));
             state.engine.tick(&state.watch.ensemble, now)
+        }
+        RunAction::ZooCfg { node, result, at } => {
+            watch::update(&mut state.watch, watch::Action::ZooCfg { node, result, at });
+            state.engine.tick(&state.watch.ensemble, state.watch.now)
+        }
+        RunAction::ProcessId { node, result, at } => {
+            watch::update(
+                &mut state.watch,
+                watch::Action::ProcessId { node, result, at },
+            );
+            state.engine.tick(&state.watch.ensemble, state.watch.now)
         }
         RunAction::Output { intent, line } => {
             if state.output.len() == OUTPUT_LINES {

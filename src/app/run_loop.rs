@@ -171,7 +171,20 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
         None => None,
     };
     let (events_tx, events) = mpsc::channel(256);
+    // Every inventory host's `config` and `status` verbs: a node that shows no current view of
+    // its own has its config read over SSH, a LOOKING one its process id, as `watch` does.
+    let config_reads = options
+        .inventory
+        .hosts
+        .iter()
+        .map(|host| HostReads {
+            target: SshTarget::from_inventory(&options.inventory, host),
+            config: host.command("config").map(str::to_string),
+            status: host.command("status").map(str::to_string),
+        })
+        .collect();
     let mut performer = Performer {
+        config_reads,
         writer,
         inbox,
         since_request: None,
@@ -262,6 +275,8 @@ struct Performer {
     connections: Arc<Connections>,
     events: mpsc::Sender<RunAction>,
     targets: Vec<SshTarget>,
+    /// Per live node: where and how to read its config and process id over SSH.
+    config_reads: Vec<HostReads>,
     autopilot: bool,
     last_snapshot: Option<serde_json::Value>,
     /// Set when the audit log cannot be written: nothing else may run after that.
@@ -461,13 +476,62 @@ impl Performer {
         if let RunAction::Output { intent, line } = &action {
             self.output(*intent, line.stream, &line.text);
         }
-        let is_poll = matches!(action, RunAction::Poll(_));
+        let changes_live = matches!(
+            action,
+            RunAction::Poll(_) | RunAction::ZooCfg { .. } | RunAction::ProcessId { .. }
+        );
         let effects = update(state, action);
-        if is_poll {
+        if changes_live {
             self.snapshot(&state.watch.ensemble);
+            self.read_configs(state);
         }
         self.perform(effects);
     }
+
+    /// Starts an SSH read of the config of every node that shows no current view of its own,
+    /// and of the process id of every LOOKING node.
+    fn read_configs(&self, state: &mut RunState) {
+        let now = poll::unix_millis();
+        for node in state.watch.ensemble.zoo_cfg_reads_due(now) {
+            let Some(reads) = self.config_reads.get(node).cloned() else {
+                continue;
+            };
+            let connections = self.connections.clone();
+            let events = self.events.clone();
+            tokio::spawn(async move {
+                let result = connections
+                    .read_config(&reads.target, reads.config.as_deref())
+                    .await;
+                let at = poll::unix_millis();
+                let _ = events.send(RunAction::ZooCfg { node, result, at }).await;
+            });
+        }
+        for node in state.watch.ensemble.pid_reads_due(now) {
+            let Some(HostReads {
+                target,
+                status: Some(status),
+                ..
+            }) = self.config_reads.get(node).cloned()
+            else {
+                continue;
+            };
+            let connections = self.connections.clone();
+            let events = self.events.clone();
+            tokio::spawn(async move {
+                let result = connections.read(&target, &status).await;
+                let at = poll::unix_millis();
+                let _ = events.send(RunAction::ProcessId { node, result, at }).await;
+            });
+        }
+    }
+}
+
+/// How to read one host's config and process id over SSH (its `config` and `status` verbs).
+#[derive(Clone)]
+struct HostReads {
+    target: SshTarget,
+    config: Option<String>,
+    status: Option<String>,
 }
 
 type Ending = Result<(bool, String), io::Error>;

@@ -16,6 +16,12 @@ pub enum Action {
         result: Result<String, String>,
         at: Millis,
     },
+    /// A node's `status` verb output over SSH (its process id), or why it failed.
+    ProcessId {
+        node: usize,
+        result: Result<String, String>,
+        at: Millis,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +78,12 @@ pub fn update(state: &mut WatchState, action: Action) -> bool {
         }
         Action::ZooCfg { node, result, at } => {
             if state.ensemble.apply_zoo_cfg(node, result, at) {
+                state.verdict = crate::live::verdict(&state.ensemble);
+            }
+            true
+        }
+        Action::ProcessId { node, result, at } => {
+            if state.ensemble.apply_pid(node, result, at) {
                 state.verdict = crate::live::verdict(&state.ensemble);
             }
             true

@@ -15,7 +15,7 @@ use super::watch::{update, Action, WatchState};
 use crate::ensemble::{EnsembleState, NodeTarget};
 use crate::inventory::Inventory;
 use crate::poll;
-use crate::remote::{Connections, Outcome, SshTarget, Stream};
+use crate::remote::{Connections, SshTarget};
 use crate::view::{self, Look};
 use crate::zk::config::PeerAddr;
 
@@ -80,6 +80,22 @@ pub async fn run(options: WatchOptions) -> io::Result<()> {
             break Ok(());
         }
         if let Some(inventory) = &options.ssh {
+            for node in state.ensemble.pid_reads_due(poll::unix_millis()) {
+                let Some(host) = inventory.hosts.get(node) else {
+                    continue;
+                };
+                let Some(status) = host.command("status").map(str::to_string) else {
+                    continue;
+                };
+                let target = SshTarget::from_inventory(inventory, host);
+                let connections = connections.clone();
+                let actions = zoo_cfg_tx.clone();
+                tokio::spawn(async move {
+                    let result = connections.read(&target, &status).await;
+                    let at = poll::unix_millis();
+                    let _ = actions.send(Action::ProcessId { node, result, at }).await;
+                });
+            }
             for node in state.ensemble.zoo_cfg_reads_due(poll::unix_millis()) {
                 if let Some(host) = inventory.hosts.get(node) {
                     let target = SshTarget::from_inventory(inventory, host);
@@ -104,7 +120,8 @@ pub async fn run(options: WatchOptions) -> io::Result<()> {
     result
 }
 
-/// Runs the host's read-only `config` verb and hands the text back as an action.
+/// Runs the host's read-only `config` verb (and reads the dynamic file it names) and hands the
+/// text back as an action.
 pub async fn read_zoo_cfg(
     connections: Arc<Connections>,
     target: SshTarget,
@@ -112,30 +129,7 @@ pub async fn read_zoo_cfg(
     node: usize,
     actions: mpsc::Sender<Action>,
 ) {
-    let result = match command {
-        None => Err("the inventory gives no `config` command for this host".to_string()),
-        Some(command) => {
-            let (lines_tx, mut lines) = mpsc::unbounded_channel();
-            let outcome = connections
-                .run(&target, &command, None, Duration::from_secs(15), lines_tx)
-                .await;
-            let mut text = String::new();
-            while let Ok(line) = lines.try_recv() {
-                if line.stream == Stream::Stdout {
-                    text.push_str(&line.text);
-                    text.push('\n');
-                }
-            }
-            match outcome {
-                Outcome::Exited { code: Some(0), .. } => Ok(text),
-                Outcome::Exited { code, .. } => {
-                    Err(format!("`config` over ssh exited with {code:?}"))
-                }
-                Outcome::NotRun(e) => Err(e.to_string()),
-                Outcome::Unknown { reason, .. } => Err(reason),
-            }
-        }
-    };
+    let result = connections.read_config(&target, command.as_deref()).await;
     let _ = actions
         .send(Action::ZooCfg {
             node,

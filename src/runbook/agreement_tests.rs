@@ -106,6 +106,7 @@ fn live_as_predicted(
             at: 1_000,
             round_trip_ms: None,
             answers,
+            admin: Vec::new(),
         });
     }
     live

@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use super::model::{Confirm, Hazard};
 use super::plan::{assess, describe_gate, witness_names, Found};
-use super::procedure::{Gate, Procedure, Step, StepCommand};
-use super::simulate::SimState;
+use super::procedure::{Effect as StepEffect, Gate, Procedure, Step, StepCommand};
+use super::simulate::{view_named, SimState};
 use crate::audit::record::{AuditEvent, CommandOutcome, DecisionKind, StepState};
-use crate::ensemble::{EnsembleState, Millis};
-use crate::zk::config::PeerAddr;
+use crate::ensemble::{EnsembleState, Millis, ObservedView, ViewSource, ZXID_SYNC_POLLS};
+use crate::zk::config::{PeerAddr, View};
 use crate::zk::fourlw::Mode;
 use crate::zk::version::ZkVersion;
 use crate::zk::zxid::ZxidLag;
@@ -152,6 +152,21 @@ pub struct Engine {
     next_intent: u64,
     /// The last thing to tell the operator.
     pub message: Option<String>,
+    /// For each host of the current step, as the step was prepared: when its server had last
+    /// started (`NodeState::started_at`) and the view it ran. A restart is verified against
+    /// the first, a restart that names no new view against the second.
+    before_launch: BTreeMap<usize, (Option<Millis>, Option<ObservedView>)>,
+}
+
+/// How long a step without a `wait:` waits for the views it predicts to be reported.
+pub const VIEW_PATIENCE: Duration = Duration::from_secs(90);
+
+/// Whether a host reports the view a step predicted for it.
+#[derive(Debug, Clone, PartialEq)]
+enum ViewCheck {
+    Reported,
+    NotYet(String),
+    Differs(String),
 }
 
 /// A `check` gate's command in the current attempt: which gate, the intent running it, and
@@ -248,6 +263,7 @@ impl Engine {
             approved_by: None,
             next_intent: 1,
             message: None,
+            before_launch: BTreeMap::new(),
         }
     }
 
@@ -278,7 +294,14 @@ impl Engine {
         let gates = step
             .gates
             .iter()
-            .map(|g| (describe_gate(&self.procedure, g), self.gate(g, live)))
+            .map(|g| {
+                let mut name = describe_gate(&self.procedure, g);
+                // The weaker signal says so wherever it decides.
+                if *g == Gate::Synced && live.sync_by_zxid() {
+                    name.push_str(" (by zxid)");
+                }
+                (name, self.gate(g, live))
+            })
             .collect();
         let (procedure, start) = self.live_start(live);
         let (hazards, _, analysis) = assess(&procedure, step, &start, self.version);
@@ -594,6 +617,19 @@ impl Engine {
         let Some(readiness) = self.readiness(live) else {
             return;
         };
+        self.before_launch = self
+            .node_of
+            .iter()
+            .enumerate()
+            .filter_map(|(host, node)| {
+                let node = live.nodes.get((*node)?)?;
+                let view = node
+                    .current_view()
+                    .filter(|v| v.source != ViewSource::Declared)
+                    .cloned();
+                Some((host, (node.started_at, view)))
+            })
+            .collect();
         for (gate, result) in &readiness.gates {
             effects.push(record(
                 AuditEvent::Gate {
@@ -868,7 +904,7 @@ impl Engine {
                 self.rolling_back = false;
                 self.set_status(index, Status::Pending, effects);
                 self.message = Some("rolled back: the step is pending again".into());
-            } else if self.step(index).wait.is_some() {
+            } else if self.waits(index) {
                 self.set_status(index, Status::Waiting { since: now }, effects);
             } else {
                 self.complete(index, effects);
@@ -879,7 +915,7 @@ impl Engine {
     }
 
     fn commands_finished(&mut self, index: usize, effects: &mut Vec<Effect>) {
-        if self.step(index).wait.is_some() {
+        if self.waits(index) {
             self.set_status(index, Status::Waiting { since: 0 }, effects);
         } else {
             self.complete(index, effects);
@@ -914,18 +950,36 @@ impl Engine {
         } else {
             since
         };
-        let Some(wait) = self.step(index).wait.clone() else {
-            return effects;
-        };
+        let wait = self.step(index).wait.clone();
+        let timeout = wait.as_ref().map_or(VIEW_PATIENCE, |w| w.timeout);
         let mut after = self.expected.clone();
         for effect in &self.step(index).effects {
             after.apply(effect);
         }
         let mut unmet: Vec<String> = wait
-            .until
             .iter()
+            .flat_map(|w| w.until.iter())
             .filter_map(|g| self.gate_against(g, live, &after).err())
             .collect();
+        let mut differs = Vec::new();
+        for predicted in self.predicted_views(index) {
+            match self.check_view(live, &predicted, since) {
+                ViewCheck::Reported => {}
+                ViewCheck::NotYet(why) => unmet.push(why),
+                ViewCheck::Differs(why) => differs.push(why),
+            }
+        }
+        if !differs.is_empty() {
+            self.fail(
+                index,
+                Status::Failed(format!(
+                    "not the view the step predicted: {}",
+                    differs.join("; ")
+                )),
+                &mut effects,
+            );
+            return effects;
+        }
         // Only what was seen after the commands ended counts: an answer from before a restart
         // would say the node is back when it never left.
         if let Some(stale) = live
@@ -940,7 +994,7 @@ impl Engine {
         }
         if unmet.is_empty() {
             self.complete(index, &mut effects);
-        } else if now.saturating_sub(since) > wait.timeout.as_millis() as u64 {
+        } else if now.saturating_sub(since) > timeout.as_millis() as u64 {
             self.fail(
                 index,
                 Status::Failed(format!("the wait timed out: {}", unmet.join("; "))),
@@ -956,7 +1010,12 @@ impl Engine {
         let Status::Waiting { since } = self.status[index] else {
             return None;
         };
-        let limit = self.step(index).wait.as_ref()?.timeout.as_millis() as u64;
+        let limit = match &self.step(index).wait {
+            Some(wait) => wait.timeout,
+            None if self.waits(index) => VIEW_PATIENCE,
+            None => return None,
+        }
+        .as_millis() as u64;
         Some((now.saturating_sub(since.max(1)).min(limit), limit))
     }
 
@@ -1032,6 +1091,117 @@ impl Engine {
         }
     }
 
+    /// A step waits after its commands when it has a `wait:`, or when it (re)starts a server
+    /// or changes the view one runs: it is done only once each reports the predicted view.
+    fn waits(&self, index: usize) -> bool {
+        self.step(index).wait.is_some() || !self.predicted_views(index).is_empty()
+    }
+
+    /// The hosts whose running view the step sets, whether it restarts them, and the view each
+    /// must report after it: the one the step names, or — for a restart that names none — the
+    /// one the host ran as the step began (the inventory's view only when that is unknown).
+    fn predicted_views(&self, index: usize) -> Vec<Predicted> {
+        let mut after = self.expected.clone();
+        let mut touched: Vec<(usize, bool)> = Vec::new();
+        for effect in &self.step(index).effects {
+            after.apply(effect);
+            match effect {
+                StepEffect::Restart { host, .. } | StepEffect::Start { host, .. } => {
+                    touched.retain(|(h, _)| h != host);
+                    touched.push((*host, true));
+                }
+                StepEffect::Reconfig { .. } => {
+                    for host in (0..after.up.len()).filter(|h| after.up[*h]) {
+                        if !touched.iter().any(|(h, _)| *h == host) {
+                            touched.push((host, false));
+                        }
+                    }
+                }
+                StepEffect::Stop { host } => touched.retain(|(h, _)| h != host),
+                _ => {}
+            }
+        }
+        touched
+            .into_iter()
+            .filter(|(host, _)| after.up.get(*host).copied().unwrap_or(false))
+            .filter_map(|(host, restarts)| {
+                let name = after.running.get(host)?.as_ref()?;
+                let unchanged =
+                    self.expected.running.get(host).and_then(Option::as_ref) == Some(name);
+                let (view, voters_only) = match self.before_launch.get(&host) {
+                    Some((_, Some(seen))) if unchanged => {
+                        (seen.view.clone(), seen.source == ViewSource::AdminVoters)
+                    }
+                    _ => (view_named(&self.procedure, name), false),
+                };
+                (!view.servers().is_empty()).then_some(Predicted {
+                    host,
+                    restarts,
+                    view,
+                    voters_only,
+                })
+            })
+            .collect()
+    }
+
+    /// Whether `host` reports `predicted`, from whichever source its node allows: a view is
+    /// taken only once seen since the server's last start (`NodeState::current_view`), after a
+    /// restart only once that start is newer than the one known as the step began, and a view
+    /// other than the predicted one fails the step only once seen after the step's commands
+    /// ended (`since`): the mitosis rehearsal caught a source server re-elected (a new start,
+    /// its old view) between the step's preparation and its own restart.
+    fn check_view(&self, live: &EnsembleState, predicted: &Predicted, since: Millis) -> ViewCheck {
+        let Predicted { host, restarts, .. } = *predicted;
+        let view = &predicted.view;
+        let name = self.host_name(host);
+        let Some(node) = self
+            .node_of
+            .get(host)
+            .copied()
+            .flatten()
+            .and_then(|n| live.nodes.get(n))
+        else {
+            return ViewCheck::Reported;
+        };
+        if restarts {
+            if let Some((started, _)) = self.before_launch.get(&host) {
+                if node.started_at == *started {
+                    return ViewCheck::NotYet(format!("{name} has not been seen starting again"));
+                }
+            }
+        }
+        // With dynamic reconfig a learner takes the leader's committed config when it syncs
+        // (`Learner.syncWithLeader` hands the config of the NEWLEADER packet to
+        // `QuorumPeer.processReconfig`): the view it then reports is the leader's.
+        let leaders = live
+            .leader()
+            .and_then(|l| live.nodes.get(l))
+            .and_then(|l| l.current_view());
+        let adopted = |observed: &ObservedView| {
+            observed.dynamic && leaders.is_some_and(|l| observed.view.same_membership(&l.view))
+        };
+        match node
+            .current_view()
+            .filter(|v| v.source != ViewSource::Declared)
+        {
+            None => ViewCheck::NotYet(format!(
+                "{name} has not reported its view since it started (the predicted one is {view})"
+            )),
+            Some(observed) if reports(observed, predicted) => ViewCheck::Reported,
+            Some(observed) if restarts && adopted(observed) => ViewCheck::Reported,
+            // Seen before the commands ended, another view may be from an election or a rejoin
+            // elsewhere in the ensemble, not from this step: only a later answer is a verdict.
+            Some(observed) if observed.seen_at < since => ViewCheck::NotYet(format!(
+                "{name} has not reported its view since the step's commands ended (the predicted one is {view})"
+            )),
+            Some(observed) => ViewCheck::Differs(format!(
+                "{name} runs {} ({}) instead of {view}",
+                observed.view,
+                source_words(observed.source)
+            )),
+        }
+    }
+
     /// The procedure's services and the live node each forwards to, as the steps done so far
     /// left them.
     pub fn service_routes(&self) -> Vec<(PeerAddr, Option<usize>)> {
@@ -1044,6 +1214,70 @@ impl Engine {
                 (service.peer.clone(), node)
             })
             .collect()
+    }
+}
+
+/// The sync gate when the leader's `mntr` is reachable by no route: every running voter of
+/// the leader's view serves and has shown itself caught up by zxid over consecutive polls
+/// (`EnsembleState::caught_up_by_zxid` holds the rule and its measurements).
+fn synced_by_zxid(
+    live: &EnsembleState,
+    leader: usize,
+    planned_down: &[usize],
+) -> Result<(), String> {
+    let view = live.nodes[leader]
+        .current_view()
+        .ok_or("the leader's view is not known (no conf, AdminServer or config over SSH)")?;
+    for (i, other) in live.nodes.iter().enumerate() {
+        if !other.sid().is_some_and(|sid| view.view.is_participant(sid)) {
+            continue;
+        }
+        if other.health.mode().is_none() {
+            if planned_down.contains(&i) {
+                continue;
+            }
+            return Err(format!("{} is not serving yet", other.target.name));
+        }
+        if !live.synced_by_zxid(i) {
+            return Err(format!(
+                "{} has not yet shown the leader's zxid over {ZXID_SYNC_POLLS} polls (by zxid: mntr is refused)",
+                other.target.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The view a step predicts for one of its hosts.
+struct Predicted {
+    host: usize,
+    /// The step (re)starts the host, rather than changing its view in place.
+    restarts: bool,
+    view: View,
+    /// Taken from the AdminServer's `voting_view`, which lists voters only.
+    voters_only: bool,
+}
+
+/// Whether an observed view is the predicted one. The AdminServer's `voting_view` lists only
+/// voters (`QuorumPeer.getVotingView`), so when either side came from it only the voters are
+/// compared.
+fn reports(observed: &ObservedView, predicted: &Predicted) -> bool {
+    if observed.source == ViewSource::AdminVoters || predicted.voters_only {
+        observed
+            .view
+            .voters_only()
+            .same_membership(&predicted.view.voters_only())
+    } else {
+        observed.view.same_membership(&predicted.view)
+    }
+}
+
+fn source_words(source: ViewSource) -> &'static str {
+    match source {
+        ViewSource::Conf => "its `conf`",
+        ViewSource::AdminVoters => "its AdminServer's voting_view",
+        ViewSource::ZooCfg => "its zoo.cfg over SSH",
+        ViewSource::Declared => "declared",
     }
 }
 
@@ -1060,10 +1294,12 @@ fn record(event: AuditEvent, sync: bool) -> Effect {
 fn synced(live: &EnsembleState, planned_down: &[usize]) -> Result<(), String> {
     let leader = live.leader().ok_or("no leader")?;
     let node = &live.nodes[leader];
-    let mntr = node
-        .mntr
-        .as_ref()
-        .ok_or("the leader's mntr is not known (not whitelisted?)")?;
+    let Some(mntr) = node.mntr.as_ref() else {
+        if live.sync_by_zxid() {
+            return synced_by_zxid(live, leader, planned_down);
+        }
+        return Err("the leader's mntr is not known yet (asking its AdminServer)".into());
+    };
     let voters = node
         .current_view()
         .map(|v| v.view.participant_count())

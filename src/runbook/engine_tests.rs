@@ -6,7 +6,7 @@ use std::path::Path;
 use super::engine::{Effect, Ended, Engine, Input, Person, Prompt, Recorded, Status};
 use super::procedure::{bind, BindInput};
 use crate::audit::record::{AuditEvent, CommandOutcome, DecisionKind, StepState};
-use crate::ensemble::{EnsembleState, NodeTarget, PollFailure, PollReport};
+use crate::ensemble::{EnsembleState, NodeTarget, PollFailure, PollReport, Support};
 use crate::inventory::Inventory;
 use crate::zk::fourlw::Command;
 use crate::zk::version::ZkVersion;
@@ -88,6 +88,7 @@ fn live_at(down: &[usize], at: u64) -> EnsembleState {
 fn polled(hosts: u64, down: &[usize], at: u64) -> EnsembleState {
     let targets = (1..=hosts)
         .map(|sid| NodeTarget {
+            admin: String::new(),
             name: format!("zk{sid}"),
             sid: Some(sid),
             client: format!("10.0.0.{sid}:2181"),
@@ -112,6 +113,7 @@ fn polled(hosts: u64, down: &[usize], at: u64) -> EnsembleState {
             ]
         };
         state.apply(&PollReport {
+            admin: Vec::new(),
             node,
             at,
             round_trip_ms: None,
@@ -181,8 +183,112 @@ fn a_confirmed_step_records_its_intent_before_it_runs_then_waits_until_done() {
         "zk1 is still down"
     );
     engine.tick(&live, 12_000);
+    assert!(
+        matches!(engine.status[0], Status::Waiting { .. }),
+        "answers from before the restart prove nothing"
+    );
+    engine.tick(&live_at(&[], 30_000), 30_000);
     assert_eq!(engine.status[0], Status::Done);
     assert!(engine.finished());
+}
+
+/// Runs a one-step runbook up to its wait: started and confirmed on `before`, its command
+/// ended at 10 s.
+fn run_to_wait(steps: &str, before: &EnsembleState) -> Engine {
+    let mut engine = engine(steps);
+    engine.input(Input::Start, before);
+    let effects = engine.input(Input::Confirm, before);
+    let intent = executes(&effects)[0];
+    engine.ended(
+        intent,
+        Ended::Exited {
+            code: Some(0),
+            duration_ms: 900,
+        },
+        10_000,
+        before,
+    );
+    engine
+}
+
+/// `live_at`, with zk1 answering `conf` with a view of `members` servers.
+fn with_zk1_view(mut state: EnsembleState, members: u64, at: u64) -> EnsembleState {
+    state.apply(&PollReport {
+        admin: Vec::new(),
+        node: 0,
+        at,
+        round_trip_ms: None,
+        answers: vec![(Command::Conf, Ok(conf(1, members)))],
+    });
+    state
+}
+
+/// Issue 14: a restart that fell between two polls. zk1 answers `follower@1` before and after,
+/// but its counters started again, so the step waits for the view it shows after that start.
+#[test]
+fn a_restart_is_done_only_once_the_restarted_server_reports_the_predicted_view() {
+    const NO_WAIT: &str = "  - {id: restart-zk1, title: Restart zk1, run: [{host: zk1, verb: restart}], effect: [{restart: {host: zk1}}]}\n";
+    let before = live(&[]);
+    let mut engine = run_to_wait(NO_WAIT, &before);
+    assert!(
+        matches!(engine.status[0], Status::Waiting { .. }),
+        "a restart waits for its view even without a `wait:`"
+    );
+    let mut restarted = before.clone();
+    let after = include_str!("../../tests/fixtures/zk4lw/restart.after.srvr.txt");
+    let before_srvr = include_str!("../../tests/fixtures/zk4lw/restart.before.srvr.txt");
+    let srvr = |text: &str, at| PollReport {
+        admin: Vec::new(),
+        node: 0,
+        at,
+        round_trip_ms: None,
+        answers: vec![(Command::Srvr, Ok(text.to_string()))],
+    };
+    restarted.apply(&srvr(before_srvr, 20_500));
+    engine.tick(&restarted, 21_000);
+    assert!(matches!(engine.status[0], Status::Waiting { .. }));
+    restarted.apply(&srvr(after, 21_500));
+    engine.tick(&restarted, 22_000);
+    assert!(
+        matches!(engine.status[0], Status::Waiting { .. }),
+        "restarted, but its new view is not known yet"
+    );
+    let restarted = with_zk1_view(restarted, 3, 22_500);
+    engine.tick(&restarted, 23_000);
+    assert_eq!(engine.status[0], Status::Done);
+}
+
+#[test]
+fn a_restart_that_brings_up_another_view_fails_naming_what_the_server_runs() {
+    let before = live(&[]);
+    let mut engine = run_to_wait(RESTART_ZK1, &before);
+    let wrong = with_zk1_view(live_at(&[], 30_000), 2, 30_000);
+    engine.tick(&wrong, 30_500);
+    let Status::Failed(why) = &engine.status[0] else {
+        panic!("{:?}", engine.status[0]);
+    };
+    assert!(
+        why.contains(
+            "zk1 runs server.1=10.0.0.1:2888:3888, server.2=10.0.0.2:2888:3888 (its `conf`)"
+        ),
+        "{why}"
+    );
+    assert!(why.contains("instead of"), "{why}");
+    assert_eq!(engine.prompt, Some(Prompt::Recover));
+}
+
+#[test]
+fn a_restart_whose_view_is_never_reported_times_out_saying_so() {
+    let before = live(&[]);
+    let mut engine = run_to_wait(RESTART_ZK1, &before);
+    let mut silent = live_at(&[], 30_000);
+    silent.nodes[0].view = None;
+    engine.tick(&silent, 30_500);
+    engine.tick(&silent, 45_000);
+    let Status::Failed(why) = &engine.status[0] else {
+        panic!("{:?}", engine.status[0]);
+    };
+    assert!(why.contains("zk1 has not reported its view"), "{why}");
 }
 
 #[test]
@@ -702,4 +808,163 @@ fn approval_kinds_are_strict_in_the_runbook() {
         .unwrap_err()
         .to_string();
     assert!(err.starts_with("rb.yaml:8:"), "{err}");
+}
+
+/// Issue 15: with `srvr` alone whitelisted and no AdminServer, the sync gate still decides,
+/// by zxid over consecutive polls, and says so.
+#[test]
+fn the_sync_gate_decides_by_zxid_when_no_route_gives_mntr() {
+    let engine = engine(RESTART_ZK1);
+    let mut state = live(&[]);
+    for node in &mut state.nodes {
+        node.mntr = None;
+        node.mntr_support = Support::NotWhitelisted;
+        node.admin_support = (Support::Allowed, 0);
+    }
+    let readiness = engine.readiness(&state).unwrap();
+    assert!(
+        readiness.gates[0]
+            .1
+            .as_ref()
+            .is_err_and(|e| e.contains("asking its AdminServer")),
+        "an AdminServer that answered may still give mntr: {:?}",
+        readiness.gates[0]
+    );
+    for node in &mut state.nodes {
+        node.admin_support = (Support::NotWhitelisted, 0);
+    }
+    let readiness = engine.readiness(&state).unwrap();
+    let (name, result) = &readiness.gates[0];
+    assert!(name.ends_with("(by zxid)"), "{name}");
+    assert!(
+        result.as_ref().is_err_and(|e| e.contains("over 2 polls")),
+        "{result:?}"
+    );
+    for _ in 0..2 {
+        for node in 0..3 {
+            let text = if node == 2 {
+                LEADER_SRVR
+            } else {
+                FOLLOWER_SRVR
+            };
+            state.apply(&PollReport {
+                node,
+                at: 21_000,
+                answers: vec![(Command::Srvr, Ok(text.to_string()))],
+                ..PollReport::default()
+            });
+        }
+    }
+    let readiness = engine.readiness(&state).unwrap();
+    assert_eq!(readiness.gates[0].1, Ok(()));
+}
+
+/// With dynamic reconfig a starting learner takes the leader's committed config (measured in
+/// the reconfig-replace rehearsal: N started on "joining" reported the leader's three-server
+/// view), so a start is verified against the leader's view there, and only there.
+#[test]
+fn a_start_under_dynamic_reconfig_may_report_the_leaders_committed_view() {
+    let mut before = live(&[]);
+    for node in &mut before.nodes {
+        if let Some(view) = &mut node.view {
+            view.dynamic = true;
+        }
+    }
+    let mut engine = run_to_wait(RESTART_ZK1, &before);
+    let mut after = with_zk1_view(live_at(&[], 30_000), 2, 30_000);
+    engine.tick(&after, 30_500);
+    assert!(
+        matches!(engine.status[0], Status::Failed(_)),
+        "a static server's other view is a failure"
+    );
+    let mut engine = run_to_wait(RESTART_ZK1, &before);
+    for node in &mut after.nodes {
+        if let Some(view) = &mut node.view {
+            view.dynamic = true;
+            if node.target.name == "zk3" {
+                view.view = zkpilot_view(2);
+            }
+        }
+    }
+    engine.tick(&after, 30_500);
+    assert_eq!(
+        engine.status[0],
+        Status::Done,
+        "the leader's committed view"
+    );
+}
+
+/// A view changed in place (`reconfig`) is judged only on answers after the change.
+#[test]
+fn a_reconfig_waits_for_views_seen_after_it_and_fails_on_a_fresh_other_one() {
+    const RECONFIG: &str = "  - {id: shrink, title: Shrink, run: [{host: zk1, verb: restart}], effect: [{reconfig: {view: two}}]}\n";
+    let head = "views:\n  two: [zk1, zk2]\n";
+    let mut engine = engine_of(3, head, RECONFIG);
+    let before = live(&[]);
+    engine.input(Input::Start, &before);
+    let effects = engine.input(Input::Confirm, &before);
+    let intent = executes(&effects)[0];
+    engine.ended(
+        intent,
+        Ended::Exited {
+            code: Some(0),
+            duration_ms: 100,
+        },
+        25_000,
+        &before,
+    );
+    engine.tick(&before, 26_000);
+    assert!(
+        matches!(engine.status[0], Status::Waiting { .. }),
+        "views from before the reconfig say nothing: {:?}",
+        engine.status[0]
+    );
+    let mut after = before.clone();
+    for node in 0..3 {
+        after.apply(&PollReport {
+            node,
+            at: 27_000,
+            answers: vec![(Command::Conf, Ok(conf(node as u64 + 1, 2)))],
+            ..PollReport::default()
+        });
+    }
+    engine.tick(&after, 27_500);
+    assert_eq!(engine.status[0], Status::Done);
+}
+
+fn zkpilot_view(members: u64) -> crate::zk::config::View {
+    let lines: Vec<String> = (1..=members)
+        .map(|m| format!("server.{m}=10.0.0.{m}:2888:3888"))
+        .collect();
+    crate::zk::config::View::parse_lines(lines.iter().map(String::as_str)).unwrap()
+}
+
+/// Found by the mitosis rehearsal: the server was re-elected (a new start, its old view)
+/// between the step's preparation and its own restart. That view, seen before the step's
+/// command ended, is no verdict; the view after the restart is.
+#[test]
+fn another_view_seen_before_the_command_ended_is_no_verdict() {
+    let mut engine = engine(RESTART_ZK1);
+    let before = live(&[]);
+    engine.input(Input::Start, &before);
+    let effects = engine.input(Input::Confirm, &before);
+    let intent = executes(&effects)[0];
+    let reelected = with_zk1_view(live_at(&[], 30_000), 2, 30_000);
+    engine.ended(
+        intent,
+        Ended::Exited {
+            code: Some(0),
+            duration_ms: 1_400,
+        },
+        35_000,
+        &reelected,
+    );
+    engine.tick(&reelected, 36_000);
+    assert!(
+        matches!(engine.status[0], Status::Waiting { .. }),
+        "{:?}",
+        engine.status[0]
+    );
+    engine.tick(&live_at(&[], 40_000), 40_000);
+    assert_eq!(engine.status[0], Status::Done);
 }

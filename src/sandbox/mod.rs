@@ -78,6 +78,14 @@ struct SandboxState {
     dynamic_reconfig: bool,
     #[serde(default)]
     services: bool,
+    #[serde(default = "every_word")]
+    whitelist: String,
+    #[serde(default)]
+    admin: bool,
+}
+
+fn every_word() -> String {
+    "*".into()
 }
 
 impl SandboxState {
@@ -91,10 +99,12 @@ impl SandboxState {
         )
         .with_dynamic_reconfig(self.dynamic_reconfig)
         .with_services(self.services)
+        .with_whitelist(&self.whitelist)
+        .with_admin(self.admin)
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Default)]
 pub struct UpOptions {
     pub voters: u8,
     pub observers: u8,
@@ -104,6 +114,10 @@ pub struct UpOptions {
     /// A stand-in Kubernetes service (an nftables DNAT address) made ready in front of every
     /// started host, each host on peer ports of its own.
     pub services: bool,
+    /// `4lw.commands.whitelist`; `None` allows every word.
+    pub whitelist: Option<String>,
+    /// Each server's AdminServer on its host's address, port 8080.
+    pub admin: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -130,6 +144,12 @@ pub async fn up(dir: &Path, options: UpOptions) -> Result<Vec<HostStatus>, Sandb
             "at most {MAX_HOSTS} hosts in one sandbox (asked for {total})"
         )));
     }
+    let whitelist = options.whitelist.clone().unwrap_or_else(every_word);
+    if !render::valid_whitelist(&whitelist) {
+        return Err(SandboxError::Invalid(format!(
+            "--whitelist {whitelist:?}: give `*` or four-letter words separated by commas, like srvr,ruok"
+        )));
+    }
     fs::create_dir_all(dir).map_err(|e| file_error(dir, e))?;
     let dir = fs::canonicalize(dir).map_err(|e| file_error(dir, e))?;
     if dir.join(STATE_FILE).exists() {
@@ -152,7 +172,9 @@ pub async fn up(dir: &Path, options: UpOptions) -> Result<Vec<HostStatus>, Sandb
             options.spares,
         )
         .with_dynamic_reconfig(options.dynamic_reconfig)
-        .with_services(options.services);
+        .with_services(options.services)
+        .with_whitelist(&whitelist)
+        .with_admin(options.admin);
         for host in &layout.hosts {
             ensure_user(&host.user)?;
         }
@@ -166,6 +188,8 @@ pub async fn up(dir: &Path, options: UpOptions) -> Result<Vec<HostStatus>, Sandb
             nft_table: None,
             dynamic_reconfig: options.dynamic_reconfig,
             services: options.services,
+            whitelist,
+            admin: options.admin,
         };
         write_state(&dir, &state)?;
         state

@@ -16,8 +16,13 @@ pub const SSH_PORT: u16 = 2222;
 
 /// The class path measured to be enough for a server from Debian's package: `zookeeper.jar`'s
 /// manifest names the rest (netty, jute, metrics…); slf4j-simple gives it a logger.
-pub const ZOOKEEPER_CLASSPATH: &str =
-    "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar";
+/// `servlet-api.jar` is the one jar the AdminServer (Jetty) needs beyond those (measured on
+/// Debian's 3.8.0: without it the server starts with the AdminServer disabled).
+pub const ZOOKEEPER_CLASSPATH: &str = "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:\
+     /usr/share/java/slf4j-simple.jar:/usr/share/java/servlet-api.jar";
+
+/// ZooKeeper's default `admin.serverPort`, on each host's own address.
+pub const ADMIN_PORT: u16 = 8080;
 
 /// Small and quick to start: a sandbox runs several servers on two cores.
 const JAVA_OPTS: &str = "-Xmx96m -Xms16m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
@@ -33,6 +38,10 @@ pub struct Layout {
     pub dynamic_reconfig: bool,
     /// A stand-in Kubernetes service in front of every started host (see [`Layout::peer_ports`]).
     pub services: bool,
+    /// `4lw.commands.whitelist`: `*` (every word) unless a stock server is rehearsed.
+    pub whitelist: String,
+    /// The AdminServer on each host's own address and [`ADMIN_PORT`].
+    pub admin: bool,
 }
 
 /// The dynamic config file a server starts with; ZooKeeper writes its successors itself.
@@ -73,7 +82,20 @@ impl Layout {
             hosts,
             dynamic_reconfig: false,
             services: false,
+            whitelist: "*".into(),
+            admin: false,
         }
+    }
+
+    /// Servers answer only these four-letter words (`srvr` alone is the 3.5.3+ default).
+    pub fn with_whitelist(mut self, whitelist: &str) -> Layout {
+        self.whitelist = whitelist.to_string();
+        self
+    }
+
+    pub fn with_admin(mut self, on: bool) -> Layout {
+        self.admin = on;
+        self
     }
 
     pub fn with_dynamic_reconfig(mut self, on: bool) -> Layout {
@@ -187,12 +209,22 @@ pub fn zoo_cfg(layout: &Layout, host: &HostPlan) -> String {
          dataDir={data}\n\
          clientPortAddress={addr}\n\
          clientPort={CLIENT_PORT}\n\
-         4lw.commands.whitelist=*\n\
-         admin.enableServer=false\n",
+         4lw.commands.whitelist={whitelist}\n",
         name = host.name,
         data = layout.host_dir(host).join("data").display(),
         addr = layout.address(host),
+        whitelist = layout.whitelist,
     );
+    if layout.admin {
+        text.push_str(&format!(
+            "admin.enableServer=true\n\
+             admin.serverAddress={}\n\
+             admin.serverPort={ADMIN_PORT}\n",
+            layout.address(host)
+        ));
+    } else {
+        text.push_str("admin.enableServer=false\n");
+    }
     if host.role == HostRole::Observer {
         text.push_str("peerType=observer\n");
     }
@@ -212,6 +244,16 @@ pub fn zoo_cfg(layout: &Layout, host: &HostPlan) -> String {
         }
     }
     text
+}
+
+/// Whether `whitelist` is a list `4lw.commands.whitelist` takes: `*`, or comma-separated
+/// four-letter lower-case words (`FourLetterCommands.resetWhiteList` splits on commas).
+pub fn valid_whitelist(whitelist: &str) -> bool {
+    whitelist == "*"
+        || whitelist.split(',').all(|word| {
+            let word = word.trim();
+            word.len() == 4 && word.chars().all(|c| c.is_ascii_lowercase())
+        })
 }
 
 /// The dynamic config file of a started host: every server line with its role and client
@@ -403,7 +445,7 @@ reconfig() {
 
 set_option() {
   case "${1:-}" in
-    [A-Za-z]*=*) ;;
+    [A-Za-z0-9]*=*) ;;
     *) echo "$NAME: set-option needs KEY=VALUE" >&2; return 2 ;;
   esac
   key=${1%%=*}
@@ -564,6 +606,7 @@ pub fn inventory(layout: &Layout, zookeeper_version: Option<String>) -> Inventor
                 ssh: format!("{}@{addr}", h.user),
                 ssh_port: SSH_PORT,
                 commands: verb_commands(&zkctl),
+                admin: layout.admin.then(|| format!("{addr}:{ADMIN_PORT}")),
             }
         })
         .collect();
@@ -751,6 +794,23 @@ mod tests {
         );
         assert_eq!(layout.address(&layout.hosts[5]), "127.77.9.6");
         assert_eq!(layout.hosts[5].user, "zkpilot-h6");
+    }
+
+    #[test]
+    fn a_stock_server_is_rehearsed_with_its_whitelist_and_admin_server() {
+        let layout = layout().with_whitelist("srvr").with_admin(true);
+        let cfg = zoo_cfg(&layout, &layout.hosts[1]);
+        assert!(cfg.contains("4lw.commands.whitelist=srvr\n"), "{cfg}");
+        assert!(cfg.contains("admin.enableServer=true\n"), "{cfg}");
+        assert!(cfg.contains("admin.serverAddress=127.77.9.2\n"), "{cfg}");
+        assert!(cfg.contains("admin.serverPort=8080\n"), "{cfg}");
+        let plain = zoo_cfg(&self::layout(), &layout.hosts[1]);
+        assert!(plain.contains("4lw.commands.whitelist=*\n"), "{plain}");
+        assert!(plain.contains("admin.enableServer=false\n"), "{plain}");
+        assert!(inventory(&layout, None).hosts[1].admin.as_deref() == Some("127.77.9.2:8080"));
+        assert!(inventory(&self::layout(), None).hosts[1].admin.is_none());
+        assert!(valid_whitelist("srvr,mntr") && valid_whitelist("*"));
+        assert!(!valid_whitelist("srvr\nadmin.enableServer=true") && !valid_whitelist(""));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use ratatui::Frame;
 use super::text::{age, sanitize, sparkline};
 use super::Look;
 use crate::app::watch::WatchState;
-use crate::ensemble::{Health, NodeState, Support};
+use crate::ensemble::{Health, NodeState, Source, Support, ViewSource};
 use crate::theme::Role;
 use crate::zk::fourlw::Mode;
 use crate::zk::zxid::ZxidLag;
@@ -130,9 +130,15 @@ fn draw_card(
         lines.push(Line::from(vec![field("latency"), Span::styled("-", muted)]));
         lines.push(Line::from(vec![field("load"), Span::styled("-", muted)]));
     }
-    lines.push(sync_line(node, look));
+    let by_zxid = ensemble
+        .sync_by_zxid()
+        .then(|| ensemble.synced_by_zxid(index));
+    lines.push(sync_line(node, by_zxid, look));
     let polled = match (node.age(state.now), &node.health) {
-        (Some(ms), _) => Span::styled(format!("last good poll {} ago", age(ms)), muted),
+        (Some(ms), _) => Span::styled(
+            format!("last good poll {} ago{}", age(ms), sources(node)),
+            muted,
+        ),
         (None, Health::Unknown) => Span::styled("not polled yet", muted),
         (None, _) => Span::styled("never answered", look.style(Role::Warning)),
     };
@@ -144,6 +150,27 @@ fn draw_card(
         )));
     }
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// Where the card's figures came from, when not all from four-letter words: ` via`
+/// the routes of `srvr`, `mntr` and the view in that order (4lw, admin, ssh).
+fn sources(node: &NodeState) -> String {
+    let view = node.view.as_ref().map(|v| match v.source {
+        ViewSource::Conf => "4lw",
+        ViewSource::AdminVoters => "admin",
+        ViewSource::ZooCfg => "ssh",
+        ViewSource::Declared => "decl",
+    });
+    let routes = [
+        node.srvr_source.map(Source::label),
+        node.mntr_source.map(Source::label),
+        view,
+    ];
+    if routes.iter().flatten().all(|r| *r == "4lw") {
+        return String::new();
+    }
+    let words: Vec<&str> = routes.iter().map(|r| r.unwrap_or("-")).collect();
+    format!(" via {}", words.join("/"))
 }
 
 /// The role as the operator reads it, and the theme role that colours it.
@@ -203,13 +230,23 @@ pub fn lag_span<'a>(facts: LagFacts, look: &Look) -> Span<'a> {
     }
 }
 
-fn sync_line<'a>(node: &NodeState, look: &Look) -> Line<'a> {
+/// `by_zxid`: when the leader's `mntr` is reachable by no route, whether this node showed
+/// itself caught up by zxid.
+fn sync_line<'a>(node: &NodeState, by_zxid: Option<bool>, look: &Look) -> Line<'a> {
     let muted = look.style(Role::Muted);
     let label = Span::styled(format!("{:<8}", "sync"), muted);
     if node.health.mode().is_none() {
         return Line::from(vec![label, Span::styled("-", muted)]);
     }
-    if node.mntr_support == Support::NotWhitelisted {
+    if let Some(synced) = by_zxid {
+        let (text, role) = if synced {
+            ("synced (by zxid)", Role::Ok)
+        } else {
+            ("not yet synced (by zxid)", Role::Warning)
+        };
+        return Line::from(vec![label, Span::styled(text, look.style(role))]);
+    }
+    if node.mntr_support == Support::NotWhitelisted && node.mntr_source != Some(Source::Admin) {
         return Line::from(vec![
             label,
             Span::styled("mntr not whitelisted: srvr only", look.style(Role::Warning)),
@@ -237,8 +274,14 @@ fn sync_line<'a>(node: &NodeState, look: &Look) -> Line<'a> {
         .as_ref()
         .map(|v| v.view.participant_count().saturating_sub(1) as u64);
     let pending = mntr.pending_syncs().unwrap_or(0);
+    // The card is narrow: from the AdminServer, "voters" gives way to the route.
+    let (what, via) = if node.mntr_source == Some(Source::Admin) {
+        ("synced", " (admin)")
+    } else {
+        ("voters synced", "")
+    };
     let text = format!(
-        "{}/{} voters synced, {pending} pending",
+        "{}/{} {what}, {pending} pending{via}",
         voting.map_or("?".into(), |v| v.to_string()),
         expected.map_or("?".into(), |f| f.to_string())
     );

@@ -203,12 +203,22 @@ pub fn draw_views(frame: &mut Frame, area: Rect, state: &WatchState, look: &Look
                             age(state.now.saturating_sub(observed.seen_at))
                         ),
                         ViewSource::Declared => "  (declared, not seen)".to_string(),
+                        ViewSource::AdminVoters => format!(
+                            "  voters from the AdminServer, seen {} ago",
+                            age(state.now.saturating_sub(observed.seen_at))
+                        ),
                         ViewSource::ZooCfg => format!(
                             "  from zoo.cfg on disk, read {} ago (the running view may differ)",
                             age(state.now.saturating_sub(observed.seen_at))
                         ),
                     };
                     spans.push(Span::styled(source, look.style(Role::Muted)));
+                    if node.current_view().is_none() {
+                        spans.push(Span::styled(
+                            "  LAST KNOWN: the server restarted since; waiting for its new view",
+                            look.style(Role::Warning),
+                        ));
+                    }
                 }
             }
             Line::from(spans)

@@ -61,6 +61,7 @@ fn voters(count: u64) -> Vec<(u64, &'static str)> {
 fn targets(count: u64) -> Vec<NodeTarget> {
     (1..=count)
         .map(|sid| NodeTarget {
+            admin: String::new(),
             name: format!("zk{sid}"),
             sid: Some(sid),
             client: format!("127.0.0.{}:2181", sid + 1),
@@ -72,6 +73,7 @@ fn targets(count: u64) -> Vec<NodeTarget> {
 
 fn answer(node: usize, answers: Vec<(Command, Result<String, PollFailure>)>) -> Action {
     Action::Poll(PollReport {
+        admin: Vec::new(),
         node,
         at: NOW,
         round_trip_ms: Some(0.4 + node as f64 * 0.1),
@@ -283,6 +285,7 @@ fn the_verdict_follows_a_restarted_node_showing_its_view_again() {
     assert!(state.verdict.is_ok());
     let later = |at: u64, answers: Vec<(Command, Result<String, PollFailure>)>| {
         Action::Poll(PollReport {
+            admin: Vec::new(),
             node: 0,
             at: NOW + at,
             round_trip_ms: None,

@@ -258,6 +258,14 @@ impl View {
         self.participants().count()
     }
 
+    /// The same view without its observers: what a source that lists only voters can show.
+    pub fn voters_only(&self) -> View {
+        View {
+            servers: self.participants().cloned().collect(),
+            version: self.version,
+        }
+    }
+
     /// Votes needed for a quorum in this view: a strict majority of its participants.
     pub fn majority(&self) -> usize {
         self.participant_count() / 2 + 1
@@ -287,6 +295,22 @@ impl fmt::Display for View {
     }
 }
 
+/// The dynamic config file a 3.5+ `zoo.cfg` names when its server lines live there instead
+/// (`QuorumPeerConfig.parseProperties` reads `dynamicConfigFile`, the last one winning, and
+/// takes `server.N` lines from that file): `None` when the text has server lines of its own.
+pub fn dynamic_config_file(zoo_cfg: &str) -> Option<&str> {
+    let mut file = None;
+    for line in zoo_cfg.lines().map(str::trim) {
+        if line.starts_with("server.") {
+            return None;
+        }
+        if let Some(path) = line.strip_prefix("dynamicConfigFile=") {
+            file = Some(path.trim()).filter(|p| !p.is_empty());
+        }
+    }
+    file
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
     #[error("bad server line `{line}`: {reason}")]
@@ -302,6 +326,18 @@ pub enum ConfigError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dynamic_config_file_is_named_only_when_zoo_cfg_has_no_server_lines() {
+        let dynamic = "tickTime=500\ndynamicConfigFile=/a/zoo.cfg.dynamic.100000000\n";
+        assert_eq!(
+            dynamic_config_file(dynamic),
+            Some("/a/zoo.cfg.dynamic.100000000")
+        );
+        let both = "server.1=a:2888:3888\ndynamicConfigFile=/a/d\n";
+        assert_eq!(dynamic_config_file(both), None);
+        assert_eq!(dynamic_config_file("tickTime=500\n"), None);
+    }
 
     fn addr(host: &str) -> PeerAddr {
         PeerAddr {

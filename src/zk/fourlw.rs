@@ -294,6 +294,8 @@ pub struct Srvr {
     pub mode: Mode,
     pub node_count: u64,
     pub proposal_sizes: Option<ProposalSizes>,
+    /// Milliseconds since this server instance started; only the AdminServer's `srvr` has it.
+    pub uptime_ms: Option<u64>,
 }
 
 /// The `stat` answer: `srvr` plus one line per client connection.
@@ -468,6 +470,7 @@ fn parse_server_stats(command: Command, text: &str) -> Result<(Srvr, Vec<Connect
         mode,
         node_count: fields.required_number("Node count")?,
         proposal_sizes,
+        uptime_ms: None,
     };
     Ok((srvr, clients))
 }
@@ -624,7 +627,6 @@ const MNTR_LATENCIES: [&str; 3] = ["zk_avg_latency", "zk_min_latency", "zk_max_l
 
 pub fn parse_mntr(text: &str) -> Result<Answer<Mntr>, ParseError> {
     answer(Command::Mntr, text, |text| {
-        let command = Command::Mntr;
         let mut entries = Vec::new();
         for (index, line) in text.lines().enumerate() {
             let line = line.trim();
@@ -636,12 +638,24 @@ pub fn parse_mntr(text: &str) -> Result<Answer<Mntr>, ParseError> {
                 .split_once('\t')
                 .or_else(|| line.split_once(' '))
                 .ok_or_else(|| ParseError::UnexpectedLine {
-                    command,
+                    command: Command::Mntr,
                     line: index + 1,
                     text: excerpt(line),
                     expected: "a `zk_key<TAB>value` line",
                 })?;
-            let (key, value) = (key.trim(), value.trim());
+            entries.push((key.trim().to_string(), value.trim().to_string()));
+        }
+        Mntr::from_entries(entries)
+    })
+}
+
+impl Mntr {
+    /// Checks `zk_key`/value pairs, from the 4lw answer or the AdminServer's `monitor` JSON
+    /// (whose keys lack the `zk_` prefix).
+    pub fn from_entries(entries: Vec<(String, String)>) -> Result<Mntr, ParseError> {
+        let command = Command::Mntr;
+        for (key, value) in &entries {
+            let (key, value) = (key.as_str(), value.as_str());
             let bad = |expected| ParseError::BadField {
                 command,
                 field: key.to_string(),
@@ -657,7 +671,6 @@ pub fn parse_mntr(text: &str) -> Result<Answer<Mntr>, ParseError> {
             if key == "zk_peer_state" && PeerState::parse(value).is_none() {
                 return Err(bad("a peer state like `leading - broadcast`"));
             }
-            entries.push((key.to_string(), value.to_string()));
         }
         let get = |key: &str| lookup(&entries, key);
         if get("zk_version").is_none() {
@@ -682,7 +695,7 @@ pub fn parse_mntr(text: &str) -> Result<Answer<Mntr>, ParseError> {
             server_state,
             peer_state,
         })
-    })
+    }
 }
 
 impl Mntr {

@@ -6,6 +6,7 @@ pub mod diagnostics;
 pub mod duration;
 pub mod ensemble;
 pub mod inventory;
+pub mod lab;
 pub mod live;
 pub mod poll;
 pub mod quorum;

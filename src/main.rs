@@ -12,7 +12,7 @@ use zkpilot::inventory::Inventory;
 use zkpilot::runbook::plan;
 use zkpilot::runbook::simulate::SimState;
 use zkpilot::zk::version::ZkVersion;
-use zkpilot::{analyze, approval, duration, replay, runbook_files, sandbox, settings};
+use zkpilot::{analyze, approval, duration, lab, replay, runbook_files, sandbox, settings};
 
 /// zkpilot walks operators through zero-downtime Apache ZooKeeper migrations: it shows every
 /// node's role, zxid and own config view, predicts each step's effect on quorum and split brain,
@@ -103,6 +103,56 @@ enum Command {
         Example:\n  sudo zkpilot follow /root/.local/state/zkpilot/audit/20261123T091703Z-move.jsonl"
     )]
     Follow(FollowArgs),
+    /// Experiments on real ZooKeeper that check the analyzer
+    #[command(subcommand)]
+    Lab(LabCommand),
+}
+
+#[derive(Subcommand)]
+enum LabCommand {
+    /// Draw half-migrated ensemble states, run each on a sandbox of real ZooKeeper servers,
+    /// watch who leads, and check the analyzer's verdict on the same state against it
+    #[command(
+        after_help = "Needs root, like `sandbox up`. One sandbox serves every trial; each trial\n\
+        wipes the hosts it uses, writes their myid and zoo.cfg, starts them in the drawn order,\n\
+        samples every server's srvr (mntr on leaders) every 200 ms until SECS after all\n\
+        answer, and stops them by PID.\n\n\
+        A disagreement: two servers leading at once, each with a follower, for more than\n\
+        syncLimit x tickTime (2.5 s) where the analyzer said no split brain; or a leader the\n\
+        analyzer did not list as possible. Each one is printed with its state file (for\n\
+        `zkpilot analyze`) and what was observed.\n\n\
+        Example:\n  sudo zkpilot lab elections --trials 40 --seed 1 --nodes 4..7 --keep-fixtures tests/fixtures/lab\n\n\
+        Exit status: 0 when the analyzer agreed on every trial, 1 on any disagreement, 2 on bad\n\
+        input, a trial that could not run, an interruption, or a sandbox that would not start."
+    )]
+    Elections(ElectionsArgs),
+}
+
+#[derive(Args)]
+struct ElectionsArgs {
+    /// How many states to draw and run
+    #[arg(long, default_value_t = 20)]
+    trials: u32,
+    /// Seed of the state generator: the same seed draws the same states
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Hosts per state, both ends included: 4..7, or one number
+    #[arg(long, default_value = "4..7", value_parser = parse_hosts_range)]
+    nodes: std::ops::RangeInclusive<usize>,
+    /// Seconds to keep watching after every started server answers
+    #[arg(long, default_value_t = 8, value_name = "SECS")]
+    settle: u64,
+    /// The sandbox directory (default: a fresh one under the temp dir, removed afterwards
+    /// unless something needs looking at)
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Write each disagreement as a regression fixture into DIR (tests/fixtures/lab/)
+    #[arg(long, value_name = "DIR")]
+    keep_fixtures: Option<PathBuf>,
+}
+
+fn parse_hosts_range(text: &str) -> Result<std::ops::RangeInclusive<usize>, String> {
+    lab::draw::parse_hosts_range(text)
 }
 
 #[derive(Args)]
@@ -364,6 +414,42 @@ fn main() -> ExitCode {
         Command::Audit(command) => audit_command(command),
         Command::Replay(args) => runtime.block_on(replay_command(args)),
         Command::Follow(args) => runtime.block_on(follow_command(args)),
+        Command::Lab(LabCommand::Elections(args)) => runtime.block_on(lab_elections(args)),
+    }
+}
+
+async fn lab_elections(args: ElectionsArgs) -> ExitCode {
+    let options = lab::LabOptions {
+        trials: args.trials,
+        seed: args.seed,
+        hosts: args.nodes,
+        settle: std::time::Duration::from_secs(args.settle),
+        dir: args.dir,
+        keep_fixtures: args.keep_fixtures,
+    };
+    let mut stdout = std::io::stdout();
+    match lab::elections(&options, &mut stdout).await {
+        Ok(outcome) => {
+            let all = outcome.tally.all;
+            let wall = outcome.wall.as_secs_f64();
+            println!("\n{}", outcome.tally.table());
+            println!(
+                "{} trial(s) judged in {wall:.0} s ({:.1} s per trial); seed {}",
+                all.trials,
+                wall / f64::from(all.trials.max(1)),
+                args.seed
+            );
+            if all.disagreements > 0 {
+                ExitCode::from(1)
+            } else if outcome.interrupted {
+                fail("interrupted before the last trial", 2)
+            } else if outcome.tally.failed > 0 {
+                fail("some trials could not run (see above)", 2)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => fail(&e.to_string(), 2),
     }
 }
 

@@ -2,9 +2,13 @@
 //! them half done, runs each on real ZooKeeper servers in one sandbox, watches every server's
 //! mode and epoch, and holds the analyzer's verdict on the same state to what happened.
 //!
-//! `draw`, `judge`, `fixture` and `report` are pure.
+//! `draw`, `judge`, `fixture` and `report` are pure; `runner` is the adapter that owns the
+//! sandbox and the server processes.
 
 pub mod draw;
 pub mod fixture;
 pub mod judge;
 pub mod report;
+mod runner;
+
+pub use runner::{elections, LabError, LabOptions, LabOutcome};

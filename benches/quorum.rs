@@ -1,6 +1,7 @@
-//! Verdict time for ensembles of 3 to 20 nodes (docs/benchmarks.md). The states are hard on
-//! purpose: every node up, views mixed (a grown view, the old one, one with a stale address)
-//! so nothing short-cuts the search over every subset of the voters.
+//! Verdict time (docs/benchmarks.md): ensembles of 3 to 20 voters mid-growth (every node up,
+//! views mixed: a grown view, the old one, one with a stale address), 5 voters with 100
+//! observers (read scaling, the observer migration), and two 9-voter ensembles joined
+//! mid-migration (27 servers, three views).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::hint::black_box;
@@ -56,6 +57,70 @@ fn mid_migration(n: u64) -> Ensemble {
     }
 }
 
+/// Five voters and `observers` observers, all on one view.
+fn with_observers(observers: u64) -> Ensemble {
+    let lines: Vec<String> = (1..=5 + observers)
+        .map(|sid| {
+            let role = if sid > 5 { ":observer" } else { "" };
+            format!("server.{sid}=h{sid}:2888:3888{role}")
+        })
+        .collect();
+    let shared = View::parse_lines(lines.iter().map(String::as_str)).expect("valid view");
+    Ensemble {
+        version: ZkVersion::new(3, 8, 0),
+        nodes: (1..=5 + observers)
+            .map(|sid| Node {
+                name: format!("n{sid}"),
+                sid,
+                addr: addr(&format!("h{sid}")),
+                aliases: Vec::new(),
+                up: true,
+                view: shared.clone(),
+            })
+            .collect(),
+        partitions: None,
+    }
+}
+
+/// Two 9-voter ensembles joined mid-migration: a source (sids 1-9) and a destination (sids
+/// 10-18) that start on their own views, while nine servers already run the joint view of all
+/// 18 plus the 9 destination servers again on new hosts: 27 servers, three views.
+fn joined_nines() -> Ensemble {
+    let source = view(1..=9, |sid| format!("h{sid}"));
+    let destination = view(10..=18, |sid| format!("h{sid}"));
+    let joint = view(1..=18, |sid| format!("h{sid}"));
+    let node = |sid: u64, host: String, view: &View| Node {
+        name: format!("n{sid}@{host}"),
+        sid,
+        addr: addr(&host),
+        aliases: Vec::new(),
+        up: true,
+        view: view.clone(),
+    };
+    let mut nodes: Vec<Node> = (1..=9)
+        .map(|sid| {
+            node(
+                sid,
+                format!("h{sid}"),
+                if sid % 2 == 0 { &joint } else { &source },
+            )
+        })
+        .collect();
+    nodes.extend((10..=18).map(|sid| {
+        node(
+            sid,
+            format!("h{sid}"),
+            if sid % 2 == 0 { &joint } else { &destination },
+        )
+    }));
+    nodes.extend((10..=18).map(|sid| node(sid, format!("new{sid}"), &destination)));
+    Ensemble {
+        version: ZkVersion::new(3, 8, 0),
+        nodes,
+        partitions: None,
+    }
+}
+
 fn verdict(c: &mut Criterion) {
     let mut group = c.benchmark_group("verdict");
     group
@@ -68,6 +133,14 @@ fn verdict(c: &mut Criterion) {
             b.iter(|| black_box(e).verdict())
         });
     }
+    let observers = with_observers(100);
+    group.bench_function("5+100 observers", |b| {
+        b.iter(|| black_box(&observers).verdict())
+    });
+    let joined = joined_nines();
+    group.bench_function("two 9-voter ensembles joined (27)", |b| {
+        b.iter(|| black_box(&joined).verdict())
+    });
     group.finish();
 }
 

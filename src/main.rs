@@ -581,16 +581,24 @@ async fn plan_command(args: &PlanArgs) -> ExitCode {
             plan::plan_from(&procedure, version, start)
         }
     };
+    let others = if args.live {
+        Vec::new()
+    } else {
+        match other_bindings(args, &loaded, version, &plan) {
+            Ok(others) => others,
+            Err(e) => return fail(&e, 2),
+        }
+    };
     let out = if args.json {
         match serde_json::to_string_pretty(&plan) {
             Ok(json) => json + "\n",
             Err(e) => return fail(&e.to_string(), 1),
         }
     } else {
-        plan::render_table(&plan)
+        plan::render_table(&plan) + &plan::render_other_bindings(&others)
     };
     print!("{out}");
-    if plan.blocked() {
+    if plan.blocked() || others.iter().any(|o| o.plan.blocked()) {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
@@ -650,6 +658,36 @@ async fn run_command(args: RunArgs) -> ExitCode {
         }
         Err(e) => fail(&e, 2),
     }
+}
+
+/// The plan under every other binding the runbook's `pick:` hosts can get: it holds for the
+/// runbook only if it holds whoever leads when the run starts.
+fn other_bindings(
+    args: &PlanArgs,
+    loaded: &(runbook_files::Loaded, Inventory),
+    version: ZkVersion,
+    first: &plan::Plan,
+) -> Result<Vec<plan::OtherBinding>, String> {
+    let (loaded, inventory) = loaded;
+    let runbook = zkpilot::runbook::procedure::parse(&loaded.text, &args.binding.runbook)
+        .map_err(|e| e.to_string())?;
+    let explicit = runbook_files::pairs(&args.binding.bindings, "--bind")?;
+    let variables = runbook_files::pairs(&args.binding.variables, "--var")?;
+    let Some(bindings) = zkpilot::runbook::picks::every_binding(&runbook, inventory, &explicit)
+    else {
+        return Ok(vec![plan::OtherBinding::too_many()]);
+    };
+    let mut others = Vec::new();
+    for binding in bindings {
+        let procedure =
+            runbook_files::load(&args.binding.runbook, inventory, &binding, &variables, None)?
+                .procedure;
+        let plan = plan::plan(&procedure, version);
+        if plan.bindings != first.bindings {
+            others.push(plan::OtherBinding::of(plan));
+        }
+    }
+    Ok(others)
 }
 
 fn load_runbook(

@@ -90,7 +90,7 @@ fn bad_input_exits_2_naming_file_line_and_column() {
         ("unknown_partition_node.yaml", 6, "partition names `R`"),
         ("bad_version.yaml", 1, "bad ZooKeeper version"),
         ("duplicate_view.yaml", 3, "defined twice"),
-        ("too_many_nodes.yaml", 24, "at most 20"),
+        ("too_many_nodes.yaml", 516, "at most 512"),
         ("syntax_error.yaml", 2, ""),
     ];
     for (fixture, line, message) in expect {

@@ -152,3 +152,38 @@ fn every_command_says_what_it_does() {
         assert!(line.contains(words), "`{command}`: {line}");
     }
 }
+
+/// Issue 14: a runbook that binds hosts by `pick:` is planned under every binding it can get;
+/// one that is safe only when the follower bound to P has the lower id is blocked on 3.4 rules
+/// (the larger id dials back from its own view) and passes on 3.8 rules.
+#[test]
+fn every_binding_of_pick_hosts_is_planned() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let plan = |version: &str| {
+        std::process::Command::new(BIN)
+            .current_dir(root)
+            .args([
+                "plan",
+                "tests/fixtures/runbooks/replace-by-pick.yaml",
+                "--inventory",
+                "tests/fixtures/inventories/lab.yaml",
+                "--zookeeper",
+                version,
+            ])
+            .output()
+            .unwrap()
+    };
+    let old = plan("3.4.6");
+    let text = String::from_utf8_lossy(&old.stdout);
+    assert_eq!(old.status.code(), Some(1), "{text}");
+    assert!(text.contains("Hosts: P=zk1, Q=zk2, R=zk3, B=zk4"), "{text}");
+    assert!(
+        text.contains("- P=zk2, Q=zk1, R=zk3, B=zk4: **BLOCKED** at `stop-r`"),
+        "{text}"
+    );
+    assert!(!text.contains("- P=zk1, Q=zk2"), "{text}");
+    let new = plan("3.8.0");
+    let text = String::from_utf8_lossy(&new.stdout);
+    assert_eq!(new.status.code(), Some(0), "{text}");
+    assert!(text.contains("planned too (5): each keeps"), "{text}");
+}

@@ -7,16 +7,18 @@ Judge a what-if state of a ZooKeeper ensemble: can a quorum form, can two form a
 once (split brain), and which nodes cannot talk to which. Use it to check an order
 of restarts before doing it.
 
-Each node counts votes only from the participants of its own view (its server.N
-lines), so while views disagree two disjoint majorities can exist. The analyzer
-follows ZooKeeper's election rules for the version given and checks every subset
-of nodes exactly (up to 20 nodes).
+Each node counts votes, by server id, only from the participants of its own view
+(its server.N lines), and a leader counts its learners the same way, so while
+views disagree two disjoint majorities can exist. The address a view gives a peer
+decides only who can open the election connection and where a follower finds its
+leader. The analyzer follows ZooKeeper's election rules for the version given
+(docs/analyzer.md cites each) and answers exactly, up to 512 nodes.
 
 STATE FILE (YAML):
   zookeeper: \"3.4.6\"          optional; the rules follow it; default: the newest
   views:                      optional; named views: a name and its server lines
     old: [server.1=p:2888:3888, server.2=q:2888:3888, server.3=r:2888:3888]
-  nodes:                      at most 20
+  nodes:                      at most 512
     - name: P                 unique
       sid: 1                  its myid; a replacement host may share one
       addr: \"p:2888:3888\"     where it really listens: host:quorumPort:electionPort

@@ -184,6 +184,12 @@ impl Report {
                 .collect::<Vec<_>>(),
             "witness": witness,
             "stop_one_to_prevent_split_brain": self.names(&self.stop_one_prevents),
+            "duplicate_sids": verdict
+                .duplicate_sids
+                .iter()
+                .map(|group| self.names(group))
+                .collect::<Vec<_>>(),
+            "hollow_leaders": self.names(&verdict.hollow_leaders),
             "possible_leaders": self.names(&leaders),
             "smallest_quorums": verdict
                 .smallest_quorums
@@ -294,11 +300,31 @@ impl Report {
             None => {
                 writeln!(
                     out,
-                    "NO QUORUM CAN FORM: no set of up nodes that can all talk to each other holds \
-                     a majority of every member's view. The ensemble cannot serve requests."
+                    "NO QUORUM CAN FORM: no voter can be elected by a majority of its voters' views \
+                     and then count, by server id, a majority of its own view among voters that \
+                     can follow it. The ensemble cannot serve writes."
                 )?;
                 self.write_reach(out)?;
             }
+        }
+
+        for group in &verdict.duplicate_sids {
+            writeln!(
+                out,
+                "DUPLICATE SERVER ID: {} run with sid {}: every peer keeps one election \
+                 connection per sid and may count either, so each can be part of its own majority.",
+                self.names(group).join(" and "),
+                ensemble.nodes[group[0]].sid
+            )?;
+        }
+        if !verdict.hollow_leaders.is_empty() {
+            writeln!(
+                out,
+                "HOLLOW LEADER POSSIBLE: {} can be elected only by counting a server that runs as \
+                 an observer (its sid is a voter in the leader's view); it would answer as leader \
+                 and never commit a write.",
+                self.names(&verdict.hollow_leaders).join(", ")
+            )?;
         }
 
         if !verdict.smallest_quorums.is_empty() {
@@ -374,32 +400,39 @@ impl Report {
 
     fn write_quorum(&self, out: &mut String, quorum: &Quorum) -> std::fmt::Result {
         let ensemble = &self.state.ensemble;
+        let leader = quorum.leader;
+        let view = &ensemble.nodes[leader].view;
+        let mut counted: Vec<u64> = quorum
+            .members
+            .iter()
+            .map(|&i| ensemble.nodes[i].sid)
+            .filter(|&sid| view.is_participant(sid))
+            .collect();
+        counted.sort_unstable();
+        counted.dedup();
         writeln!(
             out,
-            "  {} (sid {}) can lead {}:",
-            self.name(quorum.leader),
-            ensemble.nodes[quorum.leader].sid,
-            self.names(&quorum.members).join(", ")
+            "  {} (sid {}) can lead {}: it counts {} of the {} voters of {} (majority {})",
+            self.name(leader),
+            ensemble.nodes[leader].sid,
+            self.names(&quorum.members).join(", "),
+            counted.len(),
+            view.participant_count(),
+            self.view_label(leader),
+            view.majority()
         )?;
-        let mut members = quorum.members.clone();
-        members.sort_by_key(|&i| (ensemble.nodes[i].sid, i));
-        for i in members {
-            let counted: Vec<usize> = quorum
-                .members
-                .iter()
-                .copied()
-                .filter(|&j| ensemble.counts(i, j))
-                .collect();
-            let view = &ensemble.nodes[i].view;
+        let followers: Vec<usize> = quorum
+            .members
+            .iter()
+            .copied()
+            .filter(|&i| i != leader)
+            .collect();
+        if !followers.is_empty() {
             writeln!(
                 out,
-                "    {} counts {}: {} of the {} voters of {} (majority {})",
-                self.name(i),
-                self.names(&counted).join(", "),
-                counted.len(),
-                view.participant_count(),
-                self.view_label(i),
-                view.majority()
+                "    {} can each vote it in (their views list it as a voter and a majority of \
+                 their voters can propose it) and reach it at the address their own view gives",
+                self.names(&followers).join(", ")
             )?;
         }
         Ok(())

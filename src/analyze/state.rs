@@ -77,7 +77,7 @@ pub fn load(text: &str, path: &Path) -> Result<State, YamlError> {
         return Err(at(
             &["nodes", &MAX_NODES.to_string()],
             format!(
-                "{} nodes: the analyzer checks every subset of the ensemble and accepts at most {MAX_NODES}",
+                "{} nodes: the analyzer accepts at most {MAX_NODES}",
                 file.nodes.len()
             ),
         ));

@@ -203,8 +203,8 @@ fn every_input_error_points_at_the_offending_value() {
         ),
         (
             fixture!("invalid", "too_many_nodes.yaml"),
-            "{name: N21",
-            "21 nodes",
+            "{name: N513",
+            "513 nodes",
         ),
     ];
     for ((path, text), token, message) in cases {

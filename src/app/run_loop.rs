@@ -139,6 +139,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
                 hosts: procedure
                     .hosts
                     .iter()
+                    .filter(|h| h.from_runbook)
                     .map(|h| (h.name.clone(), h.inventory.name.clone()))
                     .collect(),
             };

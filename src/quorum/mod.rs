@@ -1,16 +1,35 @@
-//! The analyzer: can a quorum form, can two form at once (split brain), and who cannot talk to
-//! whom — for an ensemble whose nodes may disagree about what the ensemble is.
+//! The analyzer: can a quorum form, can two leaders run at once (split brain), and who cannot
+//! talk to whom — for an ensemble whose servers may disagree about what the ensemble is.
 //!
-//! The rules are ZooKeeper's own (FastLeaderElection and QuorumCnxManager), as the LINE deck
-//! (seed 004) works them by hand: each node counts votes only from the participants of its own
-//! view, so a set of nodes can elect a leader when it is a majority of *every* member's view,
-//! whatever the other views say. Two disjoint such sets are two leaders at once — unless no view
-//! on one side names a server on the other: then they are two separate ensembles, as after a
-//! deliberate split (the mitosis procedure, seed 001), and each is judged on its own.
+//! The rules are ZooKeeper's own, read from its source (3.4.14 and 3.8; `docs/analyzer.md` lists
+//! each with its citation) and checked against real elections by `zkpilot lab elections`:
 //!
-//! Pure: no I/O, no clock. The search over subsets lives in `search.rs`.
+//! - **Votes are tallied by server id.** `FastLeaderElection.lookForLeader` accepts a
+//!   notification when its sender and the leader it proposes are voters of the receiver's own
+//!   view (`validVoter`), over whichever election connection exists, and
+//!   `SyncedLearnerTracker`/`QuorumMaj.containsQuorum` count sids. The address a view gives a
+//!   peer does not decide whose vote counts; it decides who can open the election connection
+//!   (`QuorumCnxManager`, see [`Ensemble::cut`]) and whether a follower reaches its leader
+//!   (`Learner.findLeader` looks the leader's sid up in the follower's own view).
+//! - **A leader counts its learners by sid.** `Leader.getEpochToPropose`, `waitForEpochAck` and
+//!   the tick loop's `syncedAckSet` count every connected learner whose sid is a voter of the
+//!   *leader's* view — observers included, though an observer never acknowledges a proposal:
+//!   a leader held up by one answers as leader but commits nothing (a "hollow" leader).
+//! - **Separate ensembles** are groups of voters whose views share no participant sid, whether
+//!   that server is up or down; views that claim a common voter are one ensemble, and two
+//!   leaders in it are a split brain.
+//! - **Two running servers with one sid** are a hazard of their own: each peer keeps one
+//!   election connection per sid (`QuorumCnxManager.senderWorkerMap`) and may count either.
+//!
+//! "Possible" means: some timing of starts, messages and decisions lets it happen. The search
+//! is polynomial — who can propose, decide for and follow each leader is a per-node question,
+//! and two disjoint quorums are a small flow problem (`split.rs`) — so ensembles of hundreds of
+//! servers are answered exactly.
+//!
+//! Pure: no I/O, no clock.
 
-mod search;
+mod election;
+mod split;
 
 #[cfg(test)]
 mod cross_check;
@@ -19,9 +38,11 @@ mod tests;
 
 use crate::zk::config::{PeerAddr, View};
 use crate::zk::version::ZkVersion;
+use std::collections::BTreeMap;
 
-/// The largest ensemble the exact search accepts: it visits every subset of the voters.
-pub const MAX_NODES: usize = 20;
+/// The largest ensemble the analyzer accepts: its cost grows with the square of the servers
+/// times the square of the possible leaders, and no real ensemble comes near.
+pub const MAX_NODES: usize = 512;
 
 /// One ZooKeeper server as it is right now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,39 +71,47 @@ pub struct Ensemble {
     pub partitions: Option<Vec<Vec<usize>>>,
 }
 
-/// A leader and the nodes that can elect it (the leader included), indices in ascending order.
+/// A leader and the servers it counts (the leader included), indices in ascending order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Quorum {
     pub leader: usize,
     pub members: Vec<usize>,
 }
 
-/// Two disjoint quorums that can form at the same time; `a` holds the lower-index node.
+/// Two leaders that can run at the same time with disjoint quorums; `a` holds the lower-index
+/// member.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Witness {
     pub a: Quorum,
     pub b: Quorum,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Verdict {
+    /// Every separate ensemble can elect a leader whose quorum is made of voters, so it can
+    /// commit writes.
     pub quorum_possible: bool,
-    /// The two quorums with the fewest members in total (then the lexicographically smallest
-    /// member lists); each led by its highest-sid possible leader, as FastLeaderElection
-    /// prefers the highest sid when zxids and epochs tie.
+    /// Two leaders at once in one ensemble: the pair with the fewest members in total, then the
+    /// lexicographically smallest member lists, each side led by its highest-sid leader.
     pub split_brain: Option<Witness>,
-    /// Pairs of up nodes that cannot talk, each pair ascending, the list sorted; ask
-    /// [`Ensemble::cut`] why.
+    /// Pairs of up nodes without an election connection, each pair ascending, the list
+    /// sorted; ask [`Ensemble::cut`] why.
     pub unreachable: Vec<(usize, usize)>,
-    /// Every node that leads at least one possible quorum (zxids decide which one really
-    /// wins), ascending.
+    /// Every node that can be elected and establish itself as leader (zxids decide which one
+    /// really wins), ascending.
     pub possible_leaders: Vec<usize>,
-    /// For each possible leader, in the same order, the smallest quorum it can lead.
+    /// For each possible leader, in the same order, the smallest set of servers it can count:
+    /// voters only when it can do with voters.
     pub smallest_quorums: Vec<Quorum>,
-    /// The separate ensembles, when the up voters form more than one: groups of voters linked
-    /// by one naming the other as a participant; each group ascending, groups by first member.
-    /// Empty for one ensemble (or none).
+    /// Possible leaders that can be established only by counting an observer (a server that
+    /// runs as observer but whose sid the leader's view lists as a voter): they would answer as
+    /// leader and never commit a write.
+    pub hollow_leaders: Vec<usize>,
+    /// The separate ensembles, when the up voters form more than one; each group ascending,
+    /// groups by first member. Empty for one ensemble (or none).
     pub ensembles: Vec<Vec<usize>>,
+    /// Up nodes that run with the same sid, each group ascending: every peer may count either.
+    pub duplicate_sids: Vec<Vec<usize>>,
 }
 
 /// Why two nodes cannot talk.
@@ -90,8 +119,8 @@ pub struct Verdict {
 pub enum Cut {
     /// No partition group holds both.
     Partitioned,
-    /// Two servers with one sid: QuorumCnxManager keeps one connection per sid and drops the
-    /// other.
+    /// Two servers with one sid: a server refuses an election connection from its own sid
+    /// (`QuorumCnxManager.handleConnection`, ZOOKEEPER-2164).
     SameSid,
     /// The election connection cannot be made: the views that would be dialed from lack the
     /// peer's real address. One gap before 3.5 (the larger sid's view), two from 3.5.
@@ -110,7 +139,7 @@ pub struct Gap {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QuorumError {
-    #[error("{0} nodes: the analyzer checks every subset and accepts at most {MAX_NODES}")]
+    #[error("{0} nodes: the analyzer accepts at most {MAX_NODES}")]
     TooManyNodes(usize),
     #[error("partition group {group} names node {index}, but there are only {count} nodes")]
     UnknownPartitionMember {
@@ -123,39 +152,67 @@ pub enum QuorumError {
 impl Ensemble {
     pub fn verdict(&self) -> Result<Verdict, QuorumError> {
         self.check()?;
+        let links = election::Links::new(self);
+        let camps: Vec<election::Camp> = (0..self.nodes.len())
+            .filter_map(|leader| election::Camp::of(self, &links, leader))
+            .collect();
         let ensembles = self.ensembles();
-        let found = if ensembles.len() > 1 {
-            self.each_ensemble(&ensembles)
-        } else {
-            search::run(self, &|_| true)
-        };
+        let ensemble_of = |i: usize| ensembles.iter().position(|e| e.contains(&i));
+
+        let mut possible_leaders = Vec::new();
+        let mut smallest_quorums = Vec::new();
+        let mut hollow_leaders = Vec::new();
+        for camp in &camps {
+            if let Some(quorum) = camp.smallest_quorum(self, true) {
+                possible_leaders.push(camp.leader);
+                smallest_quorums.push(quorum);
+            } else if let Some(quorum) = camp.smallest_quorum(self, false) {
+                possible_leaders.push(camp.leader);
+                smallest_quorums.push(quorum);
+                hollow_leaders.push(camp.leader);
+            }
+        }
+        let quorum_possible = !ensembles.is_empty()
+            && ensembles.iter().all(|members| {
+                possible_leaders
+                    .iter()
+                    .any(|l| members.contains(l) && !hollow_leaders.contains(l))
+            });
+        let leading: Vec<&election::Camp> = camps
+            .iter()
+            .filter(|c| possible_leaders.contains(&c.leader))
+            .collect();
+        let split_brain = split::witness(self, &leading, &|a, b| ensemble_of(a) == ensemble_of(b));
+
         let up: Vec<usize> = (0..self.nodes.len())
             .filter(|&i| self.nodes[i].up)
             .collect();
         let mut unreachable = Vec::new();
         for (k, &a) in up.iter().enumerate() {
             for &b in &up[k + 1..] {
-                if self.cut(a, b).is_some() {
+                if !links.talk(a, b) {
                     unreachable.push((a, b));
                 }
             }
         }
         Ok(Verdict {
-            quorum_possible: found.quorum_possible,
-            split_brain: found.split_brain,
+            quorum_possible,
+            split_brain,
             unreachable,
-            possible_leaders: found.possible_leaders,
-            smallest_quorums: found.smallest_quorums,
+            possible_leaders,
+            smallest_quorums,
+            hollow_leaders,
             ensembles: if ensembles.len() > 1 {
                 ensembles
             } else {
                 Vec::new()
             },
+            duplicate_sids: self.duplicate_sids(),
         })
     }
 
-    /// The up voters grouped into separate ensembles: two voters belong together when either
-    /// view names the other as a participant, and the relation is followed transitively.
+    /// The up voters grouped into separate ensembles: two voters belong together when their
+    /// views share a participant sid (up or down), followed transitively.
     pub fn ensembles(&self) -> Vec<Vec<usize>> {
         let voters: Vec<usize> = (0..self.nodes.len())
             .filter(|&i| self.is_voter(i))
@@ -168,12 +225,17 @@ impl Ensemble {
             }
             x
         }
+        let mut first_claim: BTreeMap<u64, usize> = BTreeMap::new();
         for (x, &i) in voters.iter().enumerate() {
-            for (y, &j) in voters.iter().enumerate().skip(x + 1) {
-                let (a, b) = (&self.nodes[i], &self.nodes[j]);
-                if a.view.is_participant(b.sid) || b.view.is_participant(a.sid) {
-                    let (rx, ry) = (root(&mut group, x), root(&mut group, y));
-                    group[rx.max(ry)] = rx.min(ry);
+            for line in self.nodes[i].view.participants() {
+                match first_claim.get(&line.sid) {
+                    Some(&y) => {
+                        let (rx, ry) = (root(&mut group, x), root(&mut group, y));
+                        group[rx.max(ry)] = rx.min(ry);
+                    }
+                    None => {
+                        first_claim.insert(line.sid, x);
+                    }
                 }
             }
         }
@@ -188,24 +250,15 @@ impl Ensemble {
         ensembles
     }
 
-    /// Each ensemble searched alone; quorum is possible only when every one of them can form
-    /// its own, and a split brain is two leaders within one of them.
-    fn each_ensemble(&self, ensembles: &[Vec<usize>]) -> search::Found {
-        let mut all = search::Found {
-            quorum_possible: true,
-            split_brain: None,
-            possible_leaders: Vec::new(),
-            smallest_quorums: Vec::new(),
-        };
-        for members in ensembles {
-            let found = search::run(self, &|i| members.contains(&i));
-            all.quorum_possible &= found.quorum_possible;
-            all.split_brain = all.split_brain.or(found.split_brain);
-            all.smallest_quorums.extend(found.smallest_quorums);
+    /// Up nodes sharing a sid, each group ascending, groups by first member.
+    pub fn duplicate_sids(&self) -> Vec<Vec<usize>> {
+        let mut by_sid: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+        for (i, node) in self.nodes.iter().enumerate().filter(|(_, n)| n.up) {
+            by_sid.entry(node.sid).or_default().push(i);
         }
-        all.smallest_quorums.sort_by_key(|q| q.leader);
-        all.possible_leaders = all.smallest_quorums.iter().map(|q| q.leader).collect();
-        all
+        let mut groups: Vec<Vec<usize>> = by_sid.into_values().filter(|g| g.len() > 1).collect();
+        groups.sort();
+        groups
     }
 
     fn check(&self) -> Result<(), QuorumError> {
@@ -232,14 +285,25 @@ impl Ensemble {
         node.up && node.view.is_participant(node.sid)
     }
 
-    /// Whether `i` counts `j`'s vote: FastLeaderElection only tallies notifications from the
-    /// participants of the receiver's own voting view, and they arrive over the connection to
-    /// the address that view lists. A node always counts its own vote. The same test decides
-    /// whether `i` can follow `j` as leader: it only votes for a sid it counts, and a follower
-    /// connects to the leader at the address its own view gives (Learner.findLeader).
+    /// Whether `i` tallies `j`'s vote: `j`'s sid is a voter of `i`'s view
+    /// (`FastLeaderElection.validVoter`) and the two have an election connection, whatever
+    /// address `i`'s view gives `j`. A node always hears itself.
     pub fn counts(&self, i: usize, j: usize) -> bool {
-        let (node, peer) = (&self.nodes[i], &self.nodes[j]);
-        node.view.is_participant(peer.sid) && (i == j || lists(node, peer))
+        self.nodes[i].view.is_participant(self.nodes[j].sid) && (i == j || self.cut(i, j).is_none())
+    }
+
+    /// Whether `follower` can connect to `leader` as a learner: `Learner.findLeader` looks the
+    /// leader's sid up in the follower's own view and dials that address's quorum port.
+    pub fn reaches(&self, follower: usize, leader: usize) -> bool {
+        follower == leader
+            || (self.together(follower, leader)
+                && lists(&self.nodes[follower], &self.nodes[leader]))
+    }
+
+    fn together(&self, a: usize, b: usize) -> bool {
+        self.partitions
+            .as_ref()
+            .is_none_or(|groups| groups.iter().any(|g| g.contains(&a) && g.contains(&b)))
     }
 
     /// Why `a` and `b` cannot talk, or `None` when they can. Ignores whether they are up.
@@ -247,10 +311,8 @@ impl Ensemble {
         if a == b {
             return None;
         }
-        if let Some(groups) = &self.partitions {
-            if !groups.iter().any(|g| g.contains(&a) && g.contains(&b)) {
-                return Some(Cut::Partitioned);
-            }
+        if !self.together(a, b) {
+            return Some(Cut::Partitioned);
         }
         let (na, nb) = (&self.nodes[a], &self.nodes[b]);
         if na.sid == nb.sid {
@@ -260,9 +322,10 @@ impl Ensemble {
         let (node_lo, node_hi) = (&self.nodes[lo], &self.nodes[hi]);
         // Only the larger sid keeps an election connection: when the smaller dials, the larger
         // closes it and dials back (QuorumCnxManager.handleConnection). Before 3.5 it dials
-        // back at the address its own view gives (ZOOKEEPER-2938, LINE deck slide 16); from
-        // 3.5 at the address the smaller one advertised, so either side knowing the other's
-        // real address is enough (measured on 3.8.0).
+        // back at the address its own view gives (`connectOne(sid)`; ZOOKEEPER-2938, LINE deck
+        // slide 16); from 3.5 at the election address the smaller one advertised in its
+        // initial message (`connectOne(sid, electionAddr)`), so either side knowing the
+        // other's real address is enough (measured on 3.8.0).
         if lists(node_hi, node_lo) {
             return None;
         }

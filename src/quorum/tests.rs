@@ -338,9 +338,11 @@ fn from_3_5_the_replaced_lower_sid_joins_anyway() {
     let ens = b_before_higher_sids("3.8.0");
     let verdict = ens.verdict().unwrap();
     assert!(verdict.unreachable.is_empty());
-    // B talks to everyone and counts C, D, E; nobody counts B or follows it until their
-    // views are updated.
-    assert!(ens.counts(5, 2) && !ens.counts(2, 5));
+    // B talks to everyone, and votes are tallied by sid: C, D and E count B's vote for sid 2
+    // (FastLeaderElection.validVoter) although they list sid 2 at Q's old host; but nobody
+    // can follow B (Learner.findLeader dials the stale address) until their views are updated.
+    assert!(ens.counts(5, 2) && ens.counts(2, 5));
+    assert!(ens.reaches(5, 2) && !ens.reaches(2, 5));
     assert_eq!(names(&ens, &verdict.possible_leaders), ["P", "C", "D", "E"]);
 }
 
@@ -610,10 +612,12 @@ fn twenty_nodes_on_one_view_are_searched_exactly() {
 
 #[test]
 fn out_of_range_inputs_are_errors() {
-    let nodes: Vec<Node> = (0..21).map(|s| node("N", s, "h", true, "1=h")).collect();
+    let nodes: Vec<Node> = (0..=MAX_NODES as u64)
+        .map(|s| node("N", s, "h", true, "1=h"))
+        .collect();
     assert_eq!(
         ensemble("3.8.0", nodes).verdict(),
-        Err(QuorumError::TooManyNodes(21))
+        Err(QuorumError::TooManyNodes(MAX_NODES + 1))
     );
     let mut ens = slide5(OLD, true);
     ens.partitions = Some(vec![vec![0, 7]]);
@@ -675,4 +679,115 @@ fn service_addresses_reach_the_server_behind_them() {
         ("c", 3, "host3", Some("svc3")),
     ]);
     assert!(replaced.unreachable.is_empty());
+}
+
+/// Measured on 3.8.0 (shared/research, "Votes are tallied by server id"): R (sid 3) moved from
+/// r1 to r2; P and Q run `{1: p, 2: q, 3: r2}`; R, S and T run the five-server view, but T's
+/// copy still lists sid 3 at r1. T led {R, S, T} while Q led {P, Q}, stable.
+fn moved_r_with_stale_t(version: &str) -> Ensemble {
+    let five = "1=p 2=q 3=r2 4=s 5=t";
+    ensemble(
+        version,
+        vec![
+            node("P", 1, "p", true, "1=p 2=q 3=r2"),
+            node("Q", 2, "q", true, "1=p 2=q 3=r2"),
+            node("R", 3, "r2", true, five),
+            node("S", 4, "s", true, five),
+            node("T", 5, "t", true, "1=p 2=q 3=r1 4=s 5=t"),
+        ],
+    )
+}
+
+#[test]
+fn on_3_8_a_stale_line_does_not_stop_t_counting_r_and_two_leaders_run() {
+    let ens = moved_r_with_stale_t("3.8.0");
+    // R dials T, T drops it and dials back at the address R advertised: they talk, and T
+    // tallies R's votes by sid although its line for sid 3 is stale.
+    assert_eq!(ens.cut(2, 4), None);
+    assert!(ens.counts(4, 2));
+    assert_eq!(
+        witness(&ens),
+        Some((side("Q", &["P", "Q"]), side("T", &["R", "S", "T"])))
+    );
+}
+
+#[test]
+fn on_3_4_the_stale_line_cuts_t_from_r_and_protects() {
+    let ens = moved_r_with_stale_t("3.4.6");
+    assert!(matches!(ens.cut(2, 4), Some(Cut::NoElectionLink(_))));
+    assert!(!ens.counts(4, 2));
+    let verdict = ens.verdict().unwrap();
+    assert_eq!(verdict.split_brain, None);
+    assert!(verdict.quorum_possible);
+}
+
+/// A replacement started with the id of a server that still runs: every peer may count either,
+/// so each can lead its own majority.
+#[test]
+fn two_running_servers_with_one_sid_are_named_and_can_split() {
+    let three = "1=p 2=q 3=r";
+    let ens = ensemble(
+        "3.8.0",
+        vec![
+            node("P", 1, "p", true, three),
+            node("Q", 2, "q", true, three),
+            node("R", 3, "r", true, three),
+            node("R2", 3, "r", true, three),
+            node("P2", 1, "p", true, three),
+        ],
+    );
+    let verdict = ens.verdict().unwrap();
+    assert_eq!(verdict.duplicate_sids, [vec![0, 4], vec![2, 3]]);
+    assert!(verdict.split_brain.is_some());
+}
+
+/// An observer whose sid the leader's view lists as a voter is counted by sid
+/// (Leader.getEpochToPropose), but it never acknowledges a proposal: the leader is hollow.
+#[test]
+fn an_observer_promoted_only_in_the_leaders_view_makes_a_hollow_leader() {
+    let leaders_view = "1=p 2=q 3=r 4=o";
+    let ens = ensemble(
+        "3.8.0",
+        vec![
+            node("P", 1, "p", true, leaders_view),
+            node("Q", 2, "q", true, leaders_view),
+            node("R", 3, "r", false, leaders_view),
+            node("O", 4, "o", true, "1=p 2=q 3=r 4=o!"),
+        ],
+    );
+    let verdict = ens.verdict().unwrap();
+    assert!(!verdict.quorum_possible, "no quorum of voters can commit");
+    assert_eq!(verdict.possible_leaders, [0, 1]);
+    assert_eq!(verdict.hollow_leaders, [0, 1]);
+    assert_eq!(verdict.smallest_quorums[0].members, [0, 1, 3]);
+}
+
+/// Two groups are separate ensembles only when their views share no participant, up or down.
+#[test]
+fn views_that_share_a_down_voter_are_one_ensemble() {
+    let ens = ensemble(
+        "3.8.0",
+        vec![
+            node("P", 1, "p", true, "1=p 2=q 9=z"),
+            node("Q", 2, "q", true, "1=p 2=q 9=z"),
+            node("S", 4, "s", true, "4=s 5=t 9=z"),
+            node("T", 5, "t", true, "4=s 5=t 9=z"),
+        ],
+    );
+    let verdict = ens.verdict().unwrap();
+    assert!(verdict.ensembles.is_empty(), "sid 9 (down) links them");
+    assert!(verdict.split_brain.is_some());
+}
+
+#[test]
+fn five_voters_and_a_hundred_observers_are_answered() {
+    let mut spec: Vec<String> = (1..=5).map(|s| format!("{s}=h{s}")).collect();
+    spec.extend((6..=105).map(|s| format!("{s}=h{s}!")));
+    let spec = spec.join(" ");
+    let nodes = (1..=105)
+        .map(|s| node(&format!("N{s}"), s, &format!("h{s}"), true, &spec))
+        .collect();
+    let verdict = ensemble("3.8.0", nodes).verdict().unwrap();
+    assert!(verdict.quorum_possible && verdict.split_brain.is_none());
+    assert_eq!(verdict.possible_leaders, [0, 1, 2, 3, 4]);
 }

@@ -3,10 +3,13 @@
 
 pub mod engine;
 pub mod model;
+pub mod picks;
 pub mod plan;
 pub mod procedure;
 pub mod simulate;
 
+#[cfg(test)]
+mod agreement_tests;
 #[cfg(test)]
 mod engine_tests;
 #[cfg(test)]

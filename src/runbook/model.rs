@@ -412,6 +412,9 @@ pub enum Hazard {
     QuorumLoss,
     /// Two disjoint quorums can form: two leaders, diverging data.
     SplitBrain,
+    /// Two running servers have one server id: every peer may count either, so each can be
+    /// part of its own majority (`QuorumCnxManager` keeps one election connection per sid).
+    DuplicateSid,
     /// The step needs what this ZooKeeper version lacks (dynamic reconfig before 3.5). Never
     /// accepted: the step cannot do what it says.
     Unsupported,
@@ -422,6 +425,7 @@ impl std::fmt::Display for Hazard {
         f.write_str(match self {
             Hazard::QuorumLoss => "quorum loss",
             Hazard::SplitBrain => "split brain",
+            Hazard::DuplicateSid => "duplicate server id",
             Hazard::Unsupported => "unsupported",
         })
     }

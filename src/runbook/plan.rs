@@ -60,6 +60,8 @@ pub struct Plan {
     pub zookeeper: String,
     /// Each runbook host and the inventory host it is bound to.
     pub bindings: Vec<(String, String)>,
+    /// Inventory servers the runbook does not name, modelled all the same.
+    pub also_modelled: Vec<String>,
     pub steps: Vec<PlanRow>,
 }
 
@@ -136,6 +138,22 @@ pub fn assess(
                 ),
             ));
         }
+        if let Some(group) = analysis.duplicate_sids.first() {
+            if !found.iter().any(|f| f.hazard == Hazard::DuplicateSid) {
+                let names: Vec<&str> = group
+                    .iter()
+                    .map(|&i| procedure.hosts[i].name.as_str())
+                    .collect();
+                found.push(hazard(
+                    step,
+                    Hazard::DuplicateSid,
+                    format!(
+                        "{} run with one server id {moment}: every peer may count either",
+                        names.join(" and ")
+                    ),
+                ));
+            }
+        }
         last = Some((phase.clone(), analysis));
     }
     let (after, analysis) = last.unwrap_or_else(|| {
@@ -143,14 +161,7 @@ pub fn assess(
         let analysis = state
             .ensemble(procedure, version)
             .verdict()
-            .unwrap_or(Analysis {
-                quorum_possible: false,
-                split_brain: None,
-                unreachable: Vec::new(),
-                possible_leaders: Vec::new(),
-                smallest_quorums: Vec::new(),
-                ensembles: Vec::new(),
-            });
+            .unwrap_or_default();
         (state, analysis)
     });
     (found, after, analysis)
@@ -258,10 +269,95 @@ pub fn plan_from(procedure: &Procedure, version: ZkVersion, start: SimState) -> 
         bindings: procedure
             .hosts
             .iter()
+            .filter(|h| h.from_runbook)
             .map(|h| (h.name.clone(), h.inventory.name.clone()))
+            .collect(),
+        also_modelled: procedure
+            .hosts
+            .iter()
+            .filter(|h| !h.from_runbook)
+            .map(|h| h.name.clone())
             .collect(),
         steps,
     }
+}
+
+/// The plan of the same runbook under another binding of its `pick:` hosts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OtherBinding {
+    pub plan: Plan,
+    /// True when there were more bindings than `plan` checks (the plan is then empty).
+    pub too_many: bool,
+}
+
+impl OtherBinding {
+    pub fn of(plan: Plan) -> OtherBinding {
+        OtherBinding {
+            plan,
+            too_many: false,
+        }
+    }
+
+    pub fn too_many() -> OtherBinding {
+        OtherBinding {
+            plan: Plan {
+                runbook: String::new(),
+                teaching: None,
+                zookeeper: String::new(),
+                bindings: Vec::new(),
+                also_modelled: Vec::new(),
+                steps: Vec::new(),
+            },
+            too_many: true,
+        }
+    }
+}
+
+/// After the table: how many other bindings of `pick:` hosts were planned, and each one under
+/// which a step blocks, with its first blocked step and hazard.
+pub fn render_other_bindings(others: &[OtherBinding]) -> String {
+    if others.is_empty() {
+        return String::new();
+    }
+    if others.iter().any(|o| o.too_many) {
+        return format!(
+            "\nThe `pick:` hosts can be bound more than {} ways: only the binding above was planned; bind them with --bind to plan another.\n",
+            super::picks::MAX_BINDINGS
+        );
+    }
+    let blocked: Vec<&OtherBinding> = others.iter().filter(|o| o.plan.blocked()).collect();
+    let mut out = format!(
+        "\nEvery other binding of the `pick:` hosts planned too ({}): ",
+        others.len()
+    );
+    if blocked.is_empty() {
+        out.push_str("each keeps one quorum possible and two impossible, or accepts why not.\n");
+        return out;
+    }
+    let _ = writeln!(out, "{} BLOCK:", blocked.len());
+    for other in blocked {
+        let bound: Vec<String> = other
+            .plan
+            .bindings
+            .iter()
+            .map(|(name, host)| format!("{name}={host}"))
+            .collect();
+        if let Some((row, found)) = other
+            .plan
+            .steps
+            .iter()
+            .find_map(|row| row.hazards.iter().find(|h| !h.accepted).map(|h| (row, h)))
+        {
+            let _ = writeln!(
+                out,
+                "- {}: **BLOCKED** at `{}`: {}",
+                bound.join(", "),
+                row.step,
+                found.detail
+            );
+        }
+    }
+    out
 }
 
 pub fn describe_gate(procedure: &Procedure, gate: &Gate) -> String {
@@ -299,6 +395,13 @@ pub fn render_table(plan: &Plan) -> String {
         .map(|(name, host)| format!("{name}={host}"))
         .collect();
     let _ = writeln!(out, "Hosts: {}", bound.join(", "));
+    if !plan.also_modelled.is_empty() {
+        let _ = writeln!(
+            out,
+            "Also modelled (in the inventory, not named by the runbook): {}",
+            plan.also_modelled.join(", ")
+        );
+    }
     if let Some(teaching) = &plan.teaching {
         let _ = writeln!(out, "TEACHING EXAMPLE: {teaching}");
     }

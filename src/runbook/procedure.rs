@@ -49,6 +49,9 @@ pub struct BoundHost {
     pub name: String,
     pub inventory: Host,
     pub peer: PeerAddr,
+    /// False for a server of the inventory that the runbook never names: it is still part of
+    /// the ensemble every prediction and gate models (named after its inventory host).
+    pub from_runbook: bool,
 }
 
 /// A service (a stable address in front of one server) made for a runbook host.
@@ -256,6 +259,7 @@ pub fn bind(text: &str, path: &Path, input: &BindInput) -> Result<Procedure, Yam
             name: need.name.clone(),
             inventory: host.clone(),
             peer,
+            from_runbook: true,
         });
     }
     let host_index = |name: &str| hosts.iter().position(|h| h.name == name);
@@ -425,6 +429,15 @@ pub fn bind(text: &str, path: &Path, input: &BindInput) -> Result<Procedure, Yam
     if steps.is_empty() {
         return Err(at(&["steps"], "a runbook needs at least one step".into()));
     }
+    // Only now: the runbook's own names (views, steps, gates) must never resolve to a server it
+    // did not list.
+    let named = hosts.len();
+    add_unnamed_servers(&mut hosts, input.inventory);
+    let mut initial = initial;
+    for _ in named..hosts.len() {
+        initial.up.push(true);
+        initial.views.push(Some(INVENTORY_VIEW.to_string()));
+    }
     Ok(Procedure {
         name: runbook.name,
         description: runbook.description,
@@ -542,6 +555,33 @@ fn assumed_leader(inventory: &Inventory) -> Option<String> {
         .rev()
         .find(|h| h.role == crate::inventory::HostRole::Participant)
         .map(|h| h.name.clone())
+}
+
+/// Every server of the inventory (participant or observer) that the runbook does not name joins
+/// the bound hosts, so the ensemble a plan or a gate judges is the whole ensemble: restarting
+/// one follower of three is safe because the two servers the runbook never mentions still run.
+fn add_unnamed_servers(hosts: &mut Vec<BoundHost>, inventory: &Inventory) {
+    for host in &inventory.hosts {
+        if host.role == crate::inventory::HostRole::Spare
+            || hosts.iter().any(|b| b.inventory.name == host.name)
+        {
+            continue;
+        }
+        let Ok(peer) = host.peer_addr() else {
+            continue;
+        };
+        let name = if hosts.iter().any(|b| b.name == host.name) {
+            format!("inventory:{}", host.name)
+        } else {
+            host.name.clone()
+        };
+        hosts.push(BoundHost {
+            name,
+            inventory: host.clone(),
+            peer,
+            from_runbook: false,
+        });
+    }
 }
 
 /// The view named after the inventory when a runbook declares no initial state: every

@@ -271,9 +271,13 @@ fn the_k8s_runbook_needs_its_services_before_the_rolling_restart() {
         .iter()
         .map(|s| (s.step.as_str(), s.verdict))
         .collect();
+    // After b restarts on the service view, a (services view) and c (old view) still count
+    // each other by sid and c reaches a at its real address, so {a, c} can elect a; once c
+    // restarts too, nobody reaches anybody.
+    assert_eq!(verdicts[3], ("restart-b", StepVerdict::Ok), "{verdicts:?}");
     assert_eq!(
-        verdicts[3],
-        ("restart-b", StepVerdict::Blocked),
+        verdicts[4],
+        ("restart-c", StepVerdict::Blocked),
         "{verdicts:?}"
     );
 }
@@ -295,4 +299,35 @@ fn a_service_must_exist_for_the_host_a_view_or_effect_names() {
     let err = bound(&text, &with_services(inventory(3, 2)), None).unwrap_err();
     assert!(err.message.contains("no service serves `zk4`"), "{err}");
     assert_eq!(err.line, 6, "{err}");
+}
+
+/// Issue 14: the plan models every server the inventory knows, not only the runbook's hosts —
+/// restarting one follower of three leaves the two servers the runbook never names running.
+#[test]
+fn a_runbook_naming_one_follower_plans_the_whole_ensemble() {
+    let text = include_str!("../../tests/fixtures/runbooks/restart-one-follower.yaml");
+    let inventory = inventory(3, 2);
+    let procedure = bound(text, &inventory, Some("zk3")).unwrap();
+    let names: Vec<(&str, bool)> = procedure
+        .hosts
+        .iter()
+        .map(|h| (h.name.as_str(), h.from_runbook))
+        .collect();
+    assert_eq!(names, [("f", true), ("zk2", false), ("zk3", false)]);
+    let planned = plan(&procedure, ZkVersion::NEWEST);
+    assert!(
+        planned.steps.iter().all(|s| s.verdict == StepVerdict::Ok),
+        "{planned:?}"
+    );
+    assert_eq!(planned.steps[0].hosts_up, ["f", "zk2", "zk3"]);
+    assert_eq!(planned.bindings, [("f".to_string(), "zk1".to_string())]);
+    assert_eq!(planned.also_modelled, ["zk2", "zk3"]);
+}
+
+/// A runbook cannot reach a server it does not list by its inventory name.
+#[test]
+fn unnamed_servers_cannot_be_named_by_the_runbook() {
+    let text = "name: t\ndescription: d\nsource: s\nhosts: [{name: zk1}]\nsteps:\n  - {id: s, title: t, run: [{host: zk2, verb: restart}]}\n";
+    let err = bound(text, &inventory(3, 0), None).unwrap_err();
+    assert!(err.to_string().contains("zk2"), "{err}");
 }

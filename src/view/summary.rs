@@ -115,6 +115,17 @@ pub fn draw_summary(frame: &mut Frame, area: Rect, state: &WatchState, look: &Lo
                     ))
                 }
             }
+            for group in &verdict.duplicate_sids {
+                let names: Vec<&str> = group.iter().map(|&i| name(i)).collect();
+                second.push(Span::styled(
+                    format!(
+                        "   {} ONE SERVER ID TWICE: {} ",
+                        sym.bad,
+                        names.join(" and ")
+                    ),
+                    look.style(Role::Danger),
+                ));
+            }
             if !verdict.unreachable.is_empty() {
                 second.push(Span::styled(
                     format!("   {} pair(s) cannot talk", verdict.unreachable.len()),

@@ -1,0 +1,146 @@
+//! Who can propose, decide for and follow each leader.
+//!
+//! `FastLeaderElection.lookForLeader` moves a server's proposal to any better vote it accepts
+//! (`totalOrderPredicate`; zxids decide "better", and the analyzer does not know them, so any
+//! order is possible) and decides once the votes equal to its proposal, tallied by sid, make a
+//! quorum of its own view (`getVoteTracker`/`SyncedLearnerTracker.hasAllQuorums`). A vote is
+//! accepted only when its sender and the leader it names are voters of the receiver's view
+//! (`validVoter`). The decided server then connects to the leader at the address its own view
+//! gives (`Learner.findLeader`), and the leader counts every learner whose sid its own view lists
+//! as a voter (`Leader.getEpochToPropose`, `waitForEpochAck`, the tick loop's `syncedAckSet`).
+//! Each of these is a question about one server and one leader, so the camps below are found
+//! without searching subsets.
+
+use super::{Ensemble, Quorum};
+
+/// The election connections between every two nodes, computed once.
+pub(super) struct Links {
+    n: usize,
+    talk: Vec<bool>,
+}
+
+impl Links {
+    pub(super) fn new(ensemble: &Ensemble) -> Links {
+        let n = ensemble.nodes.len();
+        let mut talk = vec![false; n * n];
+        for a in 0..n {
+            for b in a + 1..n {
+                let linked = ensemble.cut(a, b).is_none();
+                talk[a * n + b] = linked;
+                talk[b * n + a] = linked;
+            }
+        }
+        Links { n, talk }
+    }
+
+    pub(super) fn talk(&self, a: usize, b: usize) -> bool {
+        a != b && self.talk[a * self.n + b]
+    }
+}
+
+/// A server that can lead, and every other server that can decide for it and connect to it.
+pub(super) struct Camp {
+    pub leader: usize,
+    /// Ascending; voters and observers alike (the leader counts both by sid).
+    pub learners: Vec<usize>,
+}
+
+impl Camp {
+    /// The camp of `leader`, or `None` when it can never decide for itself.
+    pub(super) fn of(ensemble: &Ensemble, links: &Links, leader: usize) -> Option<Camp> {
+        if !ensemble.is_voter(leader) {
+            return None;
+        }
+        let proposers = proposers(ensemble, links, leader);
+        if !decides(ensemble, links, &proposers, leader) {
+            return None;
+        }
+        let sid = ensemble.nodes[leader].sid;
+        let learners = (0..ensemble.nodes.len())
+            .filter(|&x| {
+                x != leader
+                    && ensemble.nodes[x].sid != sid
+                    && decides(ensemble, links, &proposers, x)
+                    && ensemble.reaches(x, leader)
+            })
+            .collect();
+        Some(Camp { leader, learners })
+    }
+
+    /// The leader and, in ascending order, the first learners that bring a new sid the leader
+    /// counts, until they make a majority of the leader's view; `voters_only` leaves observers
+    /// out (a quorum that can commit). `None` when the camp is too small.
+    pub(super) fn smallest_quorum(&self, ensemble: &Ensemble, voters_only: bool) -> Option<Quorum> {
+        let view = &ensemble.nodes[self.leader].view;
+        let mut counted = vec![ensemble.nodes[self.leader].sid];
+        let mut members = vec![self.leader];
+        for &x in &self.learners {
+            if counted.len() >= view.majority() {
+                break;
+            }
+            let sid = ensemble.nodes[x].sid;
+            if (voters_only && !ensemble.is_voter(x))
+                || !view.is_participant(sid)
+                || counted.contains(&sid)
+            {
+                continue;
+            }
+            counted.push(sid);
+            members.push(x);
+        }
+        (counted.len() >= view.majority()).then(|| {
+            members.sort_unstable();
+            Quorum {
+                leader: self.leader,
+                members,
+            }
+        })
+    }
+}
+
+/// The up servers that can at some moment propose `leader`: the leader itself, then every
+/// server whose view lists the leader as a voter and that accepts a vote for it from one that
+/// already proposes it (a sender that is a voter of its view, over an election connection).
+/// Observers propose too: they adopt a better vote while LOOKING (`getInitId` is
+/// `Long.MIN_VALUE` for them, so any voter's vote is better).
+fn proposers(ensemble: &Ensemble, links: &Links, leader: usize) -> Vec<bool> {
+    let nodes = &ensemble.nodes;
+    let leader_sid = nodes[leader].sid;
+    let mut proposing = vec![false; nodes.len()];
+    proposing[leader] = true;
+    let mut queue = vec![leader];
+    while let Some(z) = queue.pop() {
+        for (y, node) in nodes.iter().enumerate() {
+            if !proposing[y]
+                && node.up
+                && node.view.is_participant(leader_sid)
+                && node.view.is_participant(nodes[z].sid)
+                && links.talk(y, z)
+            {
+                proposing[y] = true;
+                queue.push(y);
+            }
+        }
+    }
+    proposing
+}
+
+/// Whether `x` can decide for the leader the proposers propose: it proposes it too, and the
+/// distinct sids among the proposers whose votes it tallies make a majority of its own view.
+fn decides(ensemble: &Ensemble, links: &Links, proposers: &[bool], x: usize) -> bool {
+    if !proposers[x] {
+        return false;
+    }
+    let view = &ensemble.nodes[x].view;
+    let mut sids: Vec<u64> = proposers
+        .iter()
+        .enumerate()
+        .filter(|&(y, &proposing)| {
+            proposing && view.is_participant(ensemble.nodes[y].sid) && (y == x || links.talk(x, y))
+        })
+        .map(|(y, _)| ensemble.nodes[y].sid)
+        .collect();
+    sids.sort_unstable();
+    sids.dedup();
+    sids.len() >= view.majority()
+}

@@ -163,11 +163,18 @@ pub fn judge(verdict: &Verdict, seen: &Summary) -> Judgement {
             disagreements.push(Disagreement::SplitNotPredicted(split));
         }
     }
+    // A leader the analyzer lists is allowed even when `quorum_possible` is false: it may be a
+    // "hollow" leader held up by an observer (`Verdict::hollow_leaders`: it answers as leader
+    // and commits nothing, which `srvr` cannot tell apart), or lead one of several separate
+    // ensembles while another cannot form a quorum.
     for &leader in &seen.leaders {
-        if !verdict.quorum_possible {
-            disagreements.push(Disagreement::LeaderWithoutQuorum { leader });
-        } else if !verdict.possible_leaders.contains(&leader) {
+        if verdict.possible_leaders.contains(&leader) {
+            continue;
+        }
+        if verdict.quorum_possible {
             disagreements.push(Disagreement::LeaderNotPossible { leader });
+        } else {
+            disagreements.push(Disagreement::LeaderWithoutQuorum { leader });
         }
     }
     Judgement {
@@ -246,7 +253,9 @@ mod tests {
             unreachable: Vec::new(),
             possible_leaders: leaders,
             smallest_quorums: Vec::new(),
+            hollow_leaders: Vec::new(),
             ensembles: Vec::new(),
+            duplicate_sids: Vec::new(),
         }
     }
 
@@ -335,6 +344,8 @@ mod tests {
         );
         // No quorum and no leader: agreement.
         assert!(judge(&verdict(false, false, vec![]), &none).agrees());
+        // No working quorum, but the leader seen is one the analyzer lists (a hollow leader).
+        assert!(judge(&verdict(false, false, vec![0]), &one).agrees());
     }
 
     #[test]

@@ -433,12 +433,14 @@ async fn lab_elections(args: ElectionsArgs) -> ExitCode {
             let all = outcome.tally.all;
             let wall = outcome.wall.as_secs_f64();
             println!("\n{}", outcome.tally.table());
-            println!(
-                "{} trial(s) judged in {wall:.0} s ({:.1} s per trial); seed {}",
-                all.trials,
-                wall / f64::from(all.trials.max(1)),
-                args.seed
-            );
+            if all.trials > 0 {
+                println!(
+                    "{} trial(s) judged in {wall:.0} s ({:.1} s per trial); seed {}",
+                    all.trials,
+                    wall / f64::from(all.trials),
+                    args.seed
+                );
+            }
             if all.disagreements > 0 {
                 ExitCode::from(1)
             } else if outcome.interrupted {

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use common::{run_bin, BIN};
 
-/// Ten states of 4 to 6 hosts; this seed draws every kind of state, eight of them combined
-/// (106 s on two cores).
+/// Ten states of 4 to 6 hosts; this seed draws every kind of state, and eight of the ten
+/// combine two kinds or more (106 s on two cores).
 const SEED: &str = "21";
 
 #[test]

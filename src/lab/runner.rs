@@ -118,15 +118,18 @@ pub async fn elections(options: &LabOptions, out: &mut dyn Write) -> Result<LabO
         },
     )
     .await;
-    let result = match up {
-        Ok(statuses) => {
-            let lab = Lab::new(&dir, &statuses, stop.clone());
-            match lab {
-                Ok(lab) => lab.run(options, out).await,
-                Err(e) => Err(e),
-            }
+    let statuses = match up {
+        Ok(statuses) => statuses,
+        Err(e) => {
+            // A failed `up` has taken down what it started; and a sandbox already running in
+            // DIR is someone else's, never to be taken down here.
+            signals.abort();
+            return Err(e.into());
         }
-        Err(e) => Err(e.into()),
+    };
+    let result = match Lab::new(&dir, &statuses, stop.clone()) {
+        Ok(lab) => lab.run(options, out).await,
+        Err(e) => Err(e),
     };
     signals.abort();
 

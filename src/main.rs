@@ -133,9 +133,13 @@ struct ElectionsArgs {
     /// How many states to draw and run
     #[arg(long, default_value_t = 20)]
     trials: u32,
-    /// Seed of the state generator: the same seed draws the same states
+    /// Seed of the state generator: the same seed and --nodes draw the same states
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// The number of the first trial: with --trials 1, runs that one trial of the seed again
+    /// (trial N of a seed is the same state whatever the run's length)
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    first: u32,
     /// Hosts per state, both ends included: 4..7, or one number
     #[arg(long, default_value = "4..7", value_parser = parse_hosts_range)]
     nodes: std::ops::RangeInclusive<usize>,
@@ -422,6 +426,7 @@ async fn lab_elections(args: ElectionsArgs) -> ExitCode {
     let options = lab::LabOptions {
         trials: args.trials,
         seed: args.seed,
+        first: args.first,
         hosts: args.nodes,
         settle: std::time::Duration::from_secs(args.settle),
         dir: args.dir,

@@ -41,6 +41,8 @@ const BOOT_LIMIT: Duration = Duration::from_secs(20);
 pub struct LabOptions {
     pub trials: u32,
     pub seed: u64,
+    /// The first trial's number: `first: 17, trials: 1` runs trial 17 of the seed again.
+    pub first: u32,
     pub hosts: RangeInclusive<usize>,
     /// How long to watch after every started server answers.
     pub settle: Duration,
@@ -82,6 +84,11 @@ fn file_error(path: &Path, e: impl std::fmt::Display) -> LabError {
 pub async fn elections(options: &LabOptions, out: &mut dyn Write) -> Result<LabOutcome, LabError> {
     if options.trials == 0 {
         return Err(LabError::Invalid("--trials must be at least 1".into()));
+    }
+    if options.first.checked_add(options.trials).is_none() {
+        return Err(LabError::Invalid(
+            "--first plus --trials is too large".into(),
+        ));
     }
     if options.settle < Duration::from_secs(1) || options.settle > Duration::from_secs(300) {
         return Err(LabError::Invalid(
@@ -269,7 +276,7 @@ impl Lab {
         let mut tally = Tally::new();
         let tty = std::io::stderr().is_terminal();
         let disagreements_dir = self.layout.dir.join("disagreements");
-        for index in 0..options.trials {
+        for (done, index) in (options.first..).take(options.trials as usize).enumerate() {
             if self.stop.load(Ordering::SeqCst) {
                 return Ok((tally, true));
             }
@@ -348,7 +355,7 @@ impl Lab {
                     )
                 }
             };
-            let bar = report::progress_bar(index + 1, options.trials, 30);
+            let bar = report::progress_bar(done as u32 + 1, options.trials, 30);
             let counts = tally.all;
             if tty {
                 eprint!(

@@ -6,13 +6,15 @@ use std::path::PathBuf;
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 
-/// Where the diagnostic log goes: `$XDG_STATE_HOME/zkpilot/log/` or `~/.local/state/...`.
+/// Where the diagnostic log goes: `$XDG_STATE_HOME/zkpilot/log/` or `~/.local/state/...`
+/// (only absolute values count, as for the audit log).
 pub fn log_dir() -> Option<PathBuf> {
-    std::env::var_os("XDG_STATE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .map(|d| d.join("zkpilot/log"))
+    crate::xdg::zkpilot_dir(
+        std::env::var_os("XDG_STATE_HOME").as_deref(),
+        std::env::var_os("HOME").as_deref(),
+        ".local/state",
+        "log",
+    )
 }
 
 /// Starts the diagnostic log; the level comes from `ZKPILOT_LOG` (e.g. `debug`), `info` by

@@ -20,5 +20,6 @@ pub mod shell;
 pub mod theme;
 pub mod view;
 pub mod wire;
+pub mod xdg;
 pub mod yaml;
 pub mod zk;

@@ -368,7 +368,7 @@ struct UpArgs {
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=20))]
     nodes: u8,
     /// Observers to start
-    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=10))]
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=30))]
     observers: u8,
     /// Spare hosts to prepare (address, data dir, SSH) without starting a server
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=10))]

@@ -18,12 +18,14 @@ struct ConfigFile {
     ascii: Option<bool>,
 }
 
+/// `$XDG_CONFIG_HOME/zkpilot` or `~/.config/zkpilot` (only absolute values count).
 pub fn config_dir() -> Option<PathBuf> {
-    std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config")))
-        .map(|dir| dir.join("zkpilot"))
+    crate::xdg::zkpilot_dir(
+        std::env::var_os("XDG_CONFIG_HOME").as_deref(),
+        std::env::var_os("HOME").as_deref(),
+        ".config",
+        "",
+    )
 }
 
 /// The look to draw with: `--theme` (a shipped name, a name under the config dir's `themes/`,

@@ -51,6 +51,8 @@ fn every_valid_state_gives_a_verdict() {
         ("slide16_b_before_higher_sids_3.8.0.yaml", true, false),
         ("mitosis_two_two_one.yaml", false, false),
         ("observers.yaml", false, false),
+        ("five_voters_25_observers.yaml", true, false),
+        ("moved_r_stale_t_3.8.0.yaml", true, true),
     ];
     for (fixture, quorum, split) in expect {
         let v = analyze_json(fixture);
@@ -145,4 +147,28 @@ fn help_describes_the_format_with_an_example() {
         help.contains("analyze") && help.contains("split brain"),
         "{help}"
     );
+}
+
+/// Issue 14: the split measured on real 3.8.0 is called a split, with T's group and Q's group
+/// as the witness; under 3.4 rules the stale line keeps T from counting R and it is not.
+#[test]
+fn the_split_measured_on_3_8_is_called_and_3_4_rules_differ() {
+    let v = analyze_json("moved_r_stale_t_3.8.0.yaml");
+    assert_eq!(
+        v["witness"],
+        json!([
+            {"leader": "Q", "members": ["P", "Q"]},
+            {"leader": "T", "members": ["R", "S", "T"]}
+        ])
+    );
+    let text = std::fs::read_to_string(format!("{STATES}/valid/moved_r_stale_t_3.8.0.yaml"))
+        .unwrap()
+        .replace("zookeeper: \"3.8.0\"", "zookeeper: \"3.4.6\"");
+    let old = std::env::temp_dir().join(format!("zkpilot-moved-r-3.4-{}.yaml", std::process::id()));
+    std::fs::write(&old, text).unwrap();
+    let out = zkpilot(&["analyze", old.to_str().unwrap(), "--json"]);
+    let _ = std::fs::remove_file(&old);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["split_brain_possible"], false);
+    assert_eq!(v["quorum_possible"], true);
 }

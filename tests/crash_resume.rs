@@ -174,7 +174,7 @@ fn read_log(path: &Path) -> Vec<Value> {
 }
 
 fn runbook() -> PathBuf {
-    project_file("runbooks/rolling-restart.yaml")
+    project_file("tests/fixtures/runbooks/rolling-restart-three.yaml")
 }
 
 /// Where the consoles keep their SSH master connections (`TMPDIR`). A console killed with

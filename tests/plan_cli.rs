@@ -187,3 +187,34 @@ fn every_binding_of_pick_hosts_is_planned() {
     assert_eq!(new.status.code(), Some(0), "{text}");
     assert!(text.contains("planned too (5): each keeps"), "{text}");
 }
+
+/// Issue 15: one rolling-restart runbook for any ensemble size — on five voters and an
+/// observer it restarts the observer first and the leader last, six steps, as documented.
+#[test]
+fn the_rolling_restart_expands_to_five_voters_and_an_observer() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(BIN)
+        .current_dir(root)
+        .args([
+            "plan",
+            "runbooks/rolling-restart.yaml",
+            "--inventory",
+            "tests/fixtures/inventories/five-and-observer.yaml",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let steps: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("| restart@"))
+        .map(|l| l.split(' ').next().unwrap_or(""))
+        .collect();
+    assert_eq!(steps, ["zk6", "zk1", "zk2", "zk3", "zk4", "zk5"]);
+    let documented =
+        std::fs::read_to_string(root.join("docs/runbooks/rolling-restart-5+1.md")).unwrap();
+    assert!(
+        documented.ends_with(&stdout),
+        "docs/runbooks/rolling-restart-5+1.md drifted: run scripts/plan-docs"
+    );
+}

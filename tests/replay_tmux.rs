@@ -67,7 +67,11 @@ fn step_line_says(screen: &str, step: &str, word: &str) -> bool {
 fn replay_and_a_late_follower_show_the_steps_verdicts_and_nodes_the_run_showed() {
     let sandbox = Sandbox::up(3, 0, 0);
     let audit = sandbox.dir.join("audit.jsonl");
-    let operator = console(&sandbox, "runbooks/rolling-restart.yaml", &audit);
+    let operator = console(
+        &sandbox,
+        "tests/fixtures/runbooks/rolling-restart-three.yaml",
+        &audit,
+    );
     let steps = ["restart-first", "restart-second", "restart-leader"];
     let mut verdicts = Vec::new();
     let mut follower = None;

@@ -218,3 +218,74 @@ fn ssh_refused_and_a_changed_host_key_run_nothing_and_say_why() {
     assert!(stdout.contains("HOST KEY HAS CHANGED"), "{stdout}");
     assert_audit_verifies(&audit);
 }
+
+/// Issue 14: a runbook that names only the follower it restarts is judged on the whole
+/// ensemble (the inventory's other servers keep the quorum), so it runs to the end.
+#[test]
+fn a_runbook_naming_one_follower_runs_on_the_whole_ensemble() {
+    let sandbox = Sandbox::up(3, 0, 0);
+    let (out, audit) = autopilot(
+        &sandbox,
+        &project_file("tests/fixtures/runbooks/restart-one-follower.yaml"),
+        &["--yes"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("done: every step done"), "{stdout}");
+    let records = audit_records(&audit);
+    let intents = records.iter().filter(|r| r["kind"] == "intent").count();
+    assert_eq!(intents, 1, "one restart");
+    let verdicts: Vec<&serde_json::Value> =
+        records.iter().filter(|r| r["kind"] == "verdict").collect();
+    assert_eq!(verdicts.len(), 2, "{verdicts:?}");
+    assert!(
+        verdicts.iter().all(|r| r["quorum_possible"] == true),
+        "every step's forecast kept the quorum: {verdicts:?}"
+    );
+    assert_audit_verifies(&audit);
+}
+
+/// Issue 15: the one rolling-restart runbook on five voters and an observer restarts all six
+/// servers, the observer first and the leader last, each gated and waited for.
+#[test]
+fn the_rolling_restart_restarts_five_voters_and_an_observer() {
+    let sandbox = Sandbox::up(5, 1, 0);
+    let hosts = ["zk1", "zk2", "zk3", "zk4", "zk5", "zk6"];
+    let leader = hosts
+        .iter()
+        .find(|h| mode(&sandbox.client(h)) == "leader")
+        .unwrap()
+        .to_string();
+    let observer = hosts
+        .iter()
+        .find(|h| mode(&sandbox.client(h)) == "observer")
+        .unwrap()
+        .to_string();
+    let before: Vec<String> = hosts.iter().map(|h| sandbox.pid(h)).collect();
+    let (out, audit) = autopilot(
+        &sandbox,
+        &project_file("runbooks/rolling-restart.yaml"),
+        &["--yes"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let records = audit_records(&audit);
+    let intents: Vec<String> = records
+        .iter()
+        .filter(|r| r["kind"] == "intent")
+        .map(|r| r["host"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(intents.len(), 6, "{intents:?}");
+    assert_eq!(intents[0], observer, "the observer first: {intents:?}");
+    assert_eq!(intents[5], leader, "the leader last: {intents:?}");
+    let after: Vec<String> = hosts.iter().map(|h| sandbox.pid(h)).collect();
+    for (h, (b, a)) in hosts.iter().zip(before.iter().zip(&after)) {
+        assert_ne!(b, a, "{h} was not restarted");
+    }
+    let waits = records
+        .iter()
+        .filter(|r| r["kind"] == "step" && r["state"] == "waiting")
+        .count();
+    assert_eq!(waits, 6, "every restart waited for");
+    assert_audit_verifies(&audit);
+}

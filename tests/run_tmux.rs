@@ -11,7 +11,11 @@ use common::{assert_audit_verifies, audit_records, Sandbox};
 fn an_operator_runs_the_rolling_restart_step_by_step() {
     let sandbox = Sandbox::up(3, 0, 0);
     let audit = sandbox.dir.join("audit.jsonl");
-    let tmux = console(&sandbox, "runbooks/rolling-restart.yaml", &audit);
+    let tmux = console(
+        &sandbox,
+        "tests/fixtures/runbooks/rolling-restart-three.yaml",
+        &audit,
+    );
     for step in ["restart-first", "restart-second", "restart-leader"] {
         tmux.wait_for(
             &format!("{step} ready with every gate green"),

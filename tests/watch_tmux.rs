@@ -115,3 +115,22 @@ fn a_node_that_never_shows_its_view_has_its_zoo_cfg_read_over_ssh() {
     tmux.send("q");
     tmux.wait_until_exited(Duration::from_secs(10));
 }
+
+/// Issue 15: a read-scaling shape — three voters and twenty observers — gets a verdict, not
+/// "too many nodes" (the analyzer's cost no longer grows with every subset of the servers).
+#[test]
+fn watch_gives_a_verdict_for_three_voters_and_twenty_observers() {
+    let sandbox = Sandbox::up(3, 20, 0);
+    let command = format!(
+        "{BIN} watch --inventory {} --interval 1s",
+        sandbox.inventory_path().display()
+    );
+    let tmux = Tmux::start(&command, 200, 60);
+    let screen = tmux.wait_for("the verdict", Duration::from_secs(60), |s| {
+        s.contains("✓ quorum can form") && s.contains("✓ split brain impossible")
+    });
+    assert!(screen.contains("quorum 2 of 3 voters"), "{screen}");
+    assert!(!screen.contains("accepts at most"), "{screen}");
+    tmux.send("q");
+    tmux.wait_until_exited(Duration::from_secs(10));
+}

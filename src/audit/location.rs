@@ -8,14 +8,7 @@ use super::record::Timestamp;
 /// `$XDG_STATE_HOME/zkpilot/audit`, else `$HOME/.local/state/zkpilot/audit`. The XDG Base
 /// Directory spec says a relative value must be ignored, so only absolute paths count.
 pub fn audit_dir(xdg_state_home: Option<&OsStr>, home: Option<&OsStr>) -> Option<PathBuf> {
-    let state = absolute(xdg_state_home)
-        .map(Path::to_path_buf)
-        .or_else(|| absolute(home).map(|home| home.join(".local").join("state")))?;
-    Some(state.join("zkpilot").join("audit"))
-}
-
-fn absolute(value: Option<&OsStr>) -> Option<&Path> {
-    value.map(Path::new).filter(|p| p.is_absolute())
+    crate::xdg::zkpilot_dir(xdg_state_home, home, ".local/state", "audit")
 }
 
 /// `20261123T091703Z-move-to-dc2.jsonl`: sorted by start time in a listing, and the runbook's

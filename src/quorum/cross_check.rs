@@ -25,12 +25,15 @@ impl Rng {
     }
 }
 
-/// Each sid has a home host and an alternative one (a replacement), so views can be stale.
+/// Each sid has a home host and an alternative one (a replacement), so views can be stale; now
+/// and then a line names another sid's home host (a host reused for another server).
 fn host_for(rng: &mut Rng, sid: u64, home_percent: u64) -> PeerAddr {
     if rng.chance(home_percent) {
         addr(&format!("h{sid}"))
-    } else {
+    } else if rng.chance(70) {
         addr(&format!("alt{sid}"))
+    } else {
+        addr(&format!("h{}", 1 + rng.below(7)))
     }
 }
 
@@ -158,6 +161,9 @@ fn proposing(ens: &Ensemble, leader: usize) -> Vec<bool> {
 }
 
 fn decides_for(ens: &Ensemble, leader: usize, x: usize) -> bool {
+    if !voter(ens, leader) {
+        return false;
+    }
     let proposes = proposing(ens, leader);
     let node = &ens.nodes[x];
     let mut tallied: Vec<u64> = (0..ens.nodes.len())
@@ -179,12 +185,18 @@ fn establishes(ens: &Ensemble, decide: &[Vec<bool>], members: &[usize], leader: 
     if !voter(ens, leader) || !members.contains(&leader) {
         return false;
     }
+    // A learner connects to whoever listens where its view puts the sid it decided for.
+    let joins =
+        |x: usize| {
+            (0..ens.nodes.len()).any(|decided| {
+                decide[decided][x]
+                    && ens.nodes[x].view.servers().iter().any(|line| {
+                        line.sid == ens.nodes[decided].sid && line.addrs.contains(&l.addr)
+                    })
+            })
+        };
     let behind = members.iter().all(|&x| {
-        x == leader
-            || (ens.nodes[x].sid != l.sid
-                && decide[leader][x]
-                && together(ens, x, leader)
-                && listed_at(&ens.nodes[x].view, l))
+        x == leader || (ens.nodes[x].sid != l.sid && together(ens, x, leader) && joins(x))
     });
     let mut sids: Vec<u64> = members
         .iter()

@@ -38,6 +38,29 @@ impl Links {
     }
 }
 
+/// For every voter L and every server x: whether x can decide for L.
+pub(super) struct Decisions {
+    decides: Vec<Vec<bool>>,
+}
+
+impl Decisions {
+    pub(super) fn new(ensemble: &Ensemble, links: &Links) -> Decisions {
+        let n = ensemble.nodes.len();
+        let decides = (0..n)
+            .map(|leader| {
+                if !ensemble.is_voter(leader) {
+                    return vec![false; n];
+                }
+                let proposers = proposers(ensemble, links, leader);
+                (0..n)
+                    .map(|x| decides(ensemble, links, &proposers, x))
+                    .collect()
+            })
+            .collect();
+        Decisions { decides }
+    }
+}
+
 /// A server that can lead, and every other server that can decide for it and connect to it.
 pub(super) struct Camp {
     pub leader: usize,
@@ -47,21 +70,28 @@ pub(super) struct Camp {
 
 impl Camp {
     /// The camp of `leader`, or `None` when it can never decide for itself.
-    pub(super) fn of(ensemble: &Ensemble, links: &Links, leader: usize) -> Option<Camp> {
-        if !ensemble.is_voter(leader) {
+    ///
+    /// A learner connects to whatever listens at the address its own view gives the sid it
+    /// decided for (`Learner.findLeader`, `connectToLeader`), and the leader accepts any
+    /// learner and counts it by sid (`LearnerHandler.run`): so a server that decided for
+    /// another sid whose line in its view points at this leader's address joins this leader.
+    pub(super) fn of(ensemble: &Ensemble, decisions: &Decisions, leader: usize) -> Option<Camp> {
+        if !decisions.decides[leader][leader] {
             return None;
         }
-        let proposers = proposers(ensemble, links, leader);
-        if !decides(ensemble, links, &proposers, leader) {
-            return None;
-        }
-        let sid = ensemble.nodes[leader].sid;
+        let target = &ensemble.nodes[leader];
         let learners = (0..ensemble.nodes.len())
             .filter(|&x| {
                 x != leader
-                    && ensemble.nodes[x].sid != sid
-                    && decides(ensemble, links, &proposers, x)
-                    && ensemble.reaches(x, leader)
+                    && ensemble.nodes[x].sid != target.sid
+                    && ensemble.together(x, leader)
+                    && decisions.decides.iter().enumerate().any(|(decided, by)| {
+                        by[x]
+                            && ensemble.nodes[x]
+                                .view
+                                .server(ensemble.nodes[decided].sid)
+                                .is_some_and(|line| super::points_at(line, target))
+                    })
             })
             .collect();
         Some(Camp { leader, learners })

@@ -153,8 +153,9 @@ impl Ensemble {
     pub fn verdict(&self) -> Result<Verdict, QuorumError> {
         self.check()?;
         let links = election::Links::new(self);
+        let decisions = election::Decisions::new(self, &links);
         let camps: Vec<election::Camp> = (0..self.nodes.len())
-            .filter_map(|leader| election::Camp::of(self, &links, leader))
+            .filter_map(|leader| election::Camp::of(self, &decisions, leader))
             .collect();
         let ensembles = self.ensembles();
         let ensemble_of = |i: usize| ensembles.iter().position(|e| e.contains(&i));
@@ -300,7 +301,7 @@ impl Ensemble {
                 && lists(&self.nodes[follower], &self.nodes[leader]))
     }
 
-    fn together(&self, a: usize, b: usize) -> bool {
+    pub(crate) fn together(&self, a: usize, b: usize) -> bool {
         self.partitions
             .as_ref()
             .is_none_or(|groups| groups.iter().any(|g| g.contains(&a) && g.contains(&b)))
@@ -343,9 +344,15 @@ impl Ensemble {
 /// `holder`'s view gives `peer`'s sid at an address that reaches `peer`: its real one or a
 /// service in front of it.
 fn lists(holder: &Node, peer: &Node) -> bool {
-    holder.view.server(peer.sid).is_some_and(|line| {
-        line.has_addr(&peer.addr) || peer.aliases.iter().any(|alias| line.has_addr(alias))
-    })
+    holder
+        .view
+        .server(peer.sid)
+        .is_some_and(|line| points_at(line, peer))
+}
+
+/// One of the line's addresses reaches `node`: its real address or a service in front of it.
+fn points_at(line: &crate::zk::config::ServerLine, node: &Node) -> bool {
+    line.has_addr(&node.addr) || node.aliases.iter().any(|alias| line.has_addr(alias))
 }
 
 fn gap(holder: usize, holder_node: &Node, peer: usize, peer_node: &Node) -> Gap {

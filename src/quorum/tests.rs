@@ -791,3 +791,27 @@ fn five_voters_and_a_hundred_observers_are_answered() {
     assert!(verdict.quorum_possible && verdict.split_brain.is_none());
     assert_eq!(verdict.possible_leaders, [0, 1, 2, 3, 4]);
 }
+
+/// A learner connects to whoever listens where its own view puts the sid it voted for
+/// (Learner.findLeader), and a leader accepts any learner and counts it by sid: P votes for L
+/// (sid 2) but its stale line puts sid 2 at x, the host M now runs on, so P joins M — and M,
+/// which W votes for but cannot be followed by, gets its third sid from P.
+#[test]
+fn a_stale_line_pointing_at_another_server_makes_its_owner_follow_that_server() {
+    let pm = "1=p 5=x 7=z 8=w";
+    let ens = ensemble(
+        "3.8.0",
+        vec![
+            node("P", 1, "p", true, "1=p 2=x 3=r"),
+            node("L", 2, "y", true, "1=p 2=y 3=r"),
+            node("R", 3, "r", true, "1=p 2=y 3=r"),
+            node("M", 5, "x", true, pm),
+            node("Z", 7, "z", true, pm),
+            node("W", 8, "w", true, "1=p 5=bad 7=z 8=w"),
+        ],
+    );
+    let verdict = ens.verdict().unwrap();
+    let m = verdict.possible_leaders.iter().position(|&i| i == 3);
+    let quorum = m.map(|k| names(&ens, &verdict.smallest_quorums[k].members));
+    assert_eq!(quorum, Some(vec!["P".to_string(), "M".into(), "Z".into()]));
+}

@@ -151,6 +151,43 @@ pub struct StepSpec {
     /// A timeout for each command.
     #[serde(default)]
     pub timeout: Option<String>,
+    /// Repeat the step once per server of a group of the ensemble, each repetition a step of
+    /// its own (`ID@HOST`); `each` names the repetition's server wherever a host is named, and
+    /// `${each}` is its inventory name in text.
+    #[serde(default, rename = "for-each")]
+    pub for_each: Option<ForEach>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForEach {
+    pub pick: Group,
+    #[serde(default)]
+    pub order: Order,
+}
+
+/// Which servers a `for-each` step repeats over, by what they are when the runbook is bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Group {
+    /// Participants that do not lead.
+    Followers,
+    Observers,
+    /// Every participant, the leader included.
+    Voters,
+    /// Observers and participants.
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Order {
+    /// Ascending server id.
+    #[default]
+    BySid,
+    /// Observers, then followers (each by server id), the leader last: one election instead
+    /// of one per restarted voter, and no voter restarted while an observer could still be.
+    LeaderLast,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -394,11 +394,15 @@ pub fn render_table(plan: &Plan) -> String {
         .iter()
         .map(|(name, host)| format!("{name}={host}"))
         .collect();
-    let _ = writeln!(out, "Hosts: {}", bound.join(", "));
+    if bound.is_empty() {
+        let _ = writeln!(out, "Hosts: none named by the runbook");
+    } else {
+        let _ = writeln!(out, "Hosts: {}", bound.join(", "));
+    }
     if !plan.also_modelled.is_empty() {
         let _ = writeln!(
             out,
-            "Also modelled (in the inventory, not named by the runbook): {}",
+            "Also in the ensemble (inventory servers the runbook does not name): {}",
             plan.also_modelled.join(", ")
         );
     }

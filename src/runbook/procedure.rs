@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::model::{
-    Acceptance, Approval, CommandSpec, Confirm, EffectSpec, Fragment, GateSpec, Pick, Runbook,
-    StepSpec, ViewMember,
+    Acceptance, Approval, CommandSpec, Confirm, EffectSpec, ForEach, Fragment, GateSpec, Group,
+    Order, Pick, Runbook, StepSpec, ViewMember,
 };
 use crate::inventory::{Host, Inventory};
 use crate::yaml::{self, YamlError};
@@ -374,13 +374,26 @@ pub fn bind(text: &str, path: &Path, input: &BindInput) -> Result<Procedure, Yam
         ));
     }
 
-    let initial = initial_state(&runbook, &hosts, &views, text, path)?;
+    let mut initial = initial_state(&runbook, &hosts, &views, text, path)?;
+    // From here on the whole ensemble is bound: a `for-each` step repeats over servers the
+    // runbook does not list, and every prediction models them. The runbook's own names still
+    // resolve only to the hosts it lists (`Context::named`).
+    let named = hosts.len();
+    add_unnamed_servers(&mut hosts, input.inventory);
+    for _ in named..hosts.len() {
+        initial.up.push(true);
+        initial.views.push(Some(INVENTORY_VIEW.to_string()));
+    }
     let context = Context {
         hosts: &hosts,
         services: &services,
         views: &views,
         values: &values,
+        each: None,
     };
+    let group_leader = leader
+        .as_deref()
+        .and_then(|name| hosts.iter().position(|h| h.inventory.name == name));
 
     let mut steps = Vec::new();
     for (index, spec) in runbook.steps.iter().enumerate() {
@@ -411,10 +424,10 @@ pub fn bind(text: &str, path: &Path, input: &BindInput) -> Result<Procedure, Yam
                     return Err(inner_source
                         .error(&["include"], "fragments cannot include other fragments"));
                 }
-                steps.push(context.step(inner_spec, &inner_source)?);
+                steps.extend(context.steps(inner_spec, &inner_source, group_leader)?);
             }
         } else {
-            steps.push(context.step(spec, &source)?);
+            steps.extend(context.steps(spec, &source, group_leader)?);
         }
     }
     let mut seen = BTreeSet::new();
@@ -428,15 +441,6 @@ pub fn bind(text: &str, path: &Path, input: &BindInput) -> Result<Procedure, Yam
     }
     if steps.is_empty() {
         return Err(at(&["steps"], "a runbook needs at least one step".into()));
-    }
-    // Only now: the runbook's own names (views, steps, gates) must never resolve to a server it
-    // did not list.
-    let named = hosts.len();
-    add_unnamed_servers(&mut hosts, input.inventory);
-    let mut initial = initial;
-    for _ in named..hosts.len() {
-        initial.up.push(true);
-        initial.views.push(Some(INVENTORY_VIEW.to_string()));
     }
     Ok(Procedure {
         name: runbook.name,
@@ -557,6 +561,33 @@ fn assumed_leader(inventory: &Inventory) -> Option<String> {
         .map(|h| h.name.clone())
 }
 
+/// The servers a `for-each` step repeats over, in its order: by what each server is in the
+/// inventory (participant, observer) and which one leads when the runbook is bound.
+fn group_of(hosts: &[BoundHost], for_each: ForEach, leader: Option<usize>) -> Vec<usize> {
+    use crate::inventory::HostRole;
+    let role = |h: usize| hosts[h].inventory.role;
+    let mut members: Vec<usize> = (0..hosts.len())
+        .filter(|&h| match for_each.pick {
+            Group::Followers => role(h) == HostRole::Participant && Some(h) != leader,
+            Group::Observers => role(h) == HostRole::Observer,
+            Group::Voters => role(h) == HostRole::Participant,
+            Group::All => role(h) != HostRole::Spare,
+        })
+        .collect();
+    match for_each.order {
+        Order::BySid => members.sort_by_key(|&h| (hosts[h].inventory.sid, h)),
+        Order::LeaderLast => members.sort_by_key(|&h| {
+            (
+                Some(h) == leader,
+                role(h) != HostRole::Observer,
+                hosts[h].inventory.sid,
+                h,
+            )
+        }),
+    }
+    members
+}
+
 /// Every server of the inventory (participant or observer) that the runbook does not name joins
 /// the bound hosts, so the ensemble a plan or a gate judges is the whole ensemble: restarting
 /// one follower of three is safe because the two servers the runbook never mentions still run.
@@ -621,14 +652,30 @@ struct Context<'a> {
     services: &'a [BoundService],
     views: &'a BTreeMap<String, View>,
     values: &'a BTreeMap<String, String>,
+    /// The server of a `for-each` repetition.
+    each: Option<usize>,
 }
 
 impl Context<'_> {
-    fn host(&self, name: &str, source: &Source, keys: &[&str]) -> Result<usize, YamlError> {
+    /// A host by the runbook's name for it, or `each`; servers the runbook does not list are
+    /// reached only as `each`.
+    fn named(&self, name: &str) -> Option<usize> {
+        if name == EACH {
+            return self.each;
+        }
         self.hosts
             .iter()
-            .position(|h| h.name == name)
-            .ok_or_else(|| source.error(keys, format!("no host `{name}` in the runbook's `hosts`")))
+            .position(|h| h.from_runbook && h.name == name)
+    }
+
+    fn host(&self, name: &str, source: &Source, keys: &[&str]) -> Result<usize, YamlError> {
+        self.named(name).ok_or_else(|| {
+            if name == EACH {
+                source.error(keys, "`each` names a server only in a step with `for-each`")
+            } else {
+                source.error(keys, format!("no host `{name}` in the runbook's `hosts`"))
+            }
+        })
     }
 
     /// The service in front of runbook host `name`.
@@ -654,6 +701,46 @@ impl Context<'_> {
         } else {
             Err(source.error(keys, format!("no view named `{name}` in `views`")))
         }
+    }
+
+    /// The step, or for a `for-each` step one repetition per server of its group.
+    fn steps(
+        &self,
+        spec: &StepSpec,
+        source: &Source,
+        leader: Option<usize>,
+    ) -> Result<Vec<Step>, YamlError> {
+        let Some(for_each) = spec.for_each else {
+            return Ok(vec![self.step(spec, source)?]);
+        };
+        let group = group_of(self.hosts, for_each, leader);
+        if group.is_empty() {
+            return Err(source.error(
+                &["for-each", "pick"],
+                "no server of the inventory is in this group",
+            ));
+        }
+        let mut values = self.values.clone();
+        group
+            .into_iter()
+            .map(|each| {
+                let name = self.hosts[each].inventory.name.clone();
+                values.insert(EACH.to_string(), name.clone());
+                let context = Context {
+                    each: Some(each),
+                    values: &values,
+                    ..*self
+                };
+                let mut step = context.step(spec, source)?;
+                step.id = format!("{}@{name}", step.id);
+                step.title = if step.title.contains("${each}") {
+                    step.title.replace("${each}", &name)
+                } else {
+                    format!("{} ({name})", step.title)
+                };
+                Ok(step)
+            })
+            .collect()
     }
 
     fn step(&self, spec: &StepSpec, source: &Source) -> Result<Step, YamlError> {
@@ -922,7 +1009,7 @@ impl Context<'_> {
     fn lookup(&self, name: &str) -> Option<String> {
         if let Some(reference) = name.strip_prefix("host:") {
             let (host, field) = reference.split_once('.')?;
-            let bound = self.hosts.iter().find(|h| h.name == host)?;
+            let bound = &self.hosts[self.named(host)?];
             return match field {
                 "client" => Some(bound.inventory.client.clone()),
                 "peer" => Some(bound.peer.to_string()),
@@ -934,10 +1021,8 @@ impl Context<'_> {
         }
         if let Some(reference) = name.strip_prefix("service:") {
             let (host, field) = reference.split_once('.')?;
-            let service = self
-                .services
-                .iter()
-                .find(|s| self.hosts[s.serves].name == host)?;
+            let host = self.named(host)?;
+            let service = self.services.iter().find(|s| s.serves == host)?;
             return match field {
                 "client" => Some(service.client.clone()),
                 "peer" => Some(service.peer.to_string()),
@@ -945,6 +1030,12 @@ impl Context<'_> {
                 _ => None,
             };
         }
+        if name == EACH {
+            return self.each.map(|h| self.hosts[h].inventory.name.clone());
+        }
         self.values.get(name).cloned()
     }
 }
+
+/// The name a `for-each` step gives the server of each repetition.
+const EACH: &str = "each";

@@ -49,12 +49,15 @@ fn the_shipped_rolling_restart_binds_followers_first_and_the_live_leader_last() 
     let text = include_str!("../../runbooks/rolling-restart.yaml");
     let inventory = inventory(3, 0);
     let procedure = bound(text, &inventory, Some("zk1")).unwrap();
-    let bound: Vec<&str> = procedure
-        .hosts
+    let steps: Vec<&str> = procedure.steps.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(steps, ["restart@zk2", "restart@zk3", "restart@zk1"]);
+    let restarted: Vec<&str> = procedure
+        .steps
         .iter()
-        .map(|h| h.inventory.name.as_str())
+        .map(|s| procedure.hosts[s.commands[0].host].inventory.name.as_str())
         .collect();
-    assert_eq!(bound, ["zk2", "zk3", "zk1"]);
+    assert_eq!(restarted, ["zk2", "zk3", "zk1"]);
+    assert_eq!(procedure.steps[0].title, "Restart zk2");
     let plan = plan(&procedure, ZkVersion::NEWEST);
     assert!(
         plan.steps.iter().all(|s| s.verdict == StepVerdict::Ok),
@@ -330,4 +333,26 @@ fn unnamed_servers_cannot_be_named_by_the_runbook() {
     let text = "name: t\ndescription: d\nsource: s\nhosts: [{name: zk1}]\nsteps:\n  - {id: s, title: t, run: [{host: zk2, verb: restart}]}\n";
     let err = bound(text, &inventory(3, 0), None).unwrap_err();
     assert!(err.to_string().contains("zk2"), "{err}");
+}
+
+/// `each` names the repetition's server and nothing else: outside a `for-each` step it is an
+/// error at its position, and an empty group is one too.
+#[test]
+fn for_each_binds_each_only_inside_its_step() {
+    let outside = "name: t\ndescription: d\nsource: s\nhosts: []\nsteps:\n  - {id: s, title: t, run: [{host: each, verb: restart}]}\n";
+    let err = bound(outside, &inventory(3, 0), None).unwrap_err();
+    assert!(
+        err.to_string().contains("only in a step with `for-each`"),
+        "{err}"
+    );
+    let empty = "name: t\ndescription: d\nsource: s\nhosts: []\nsteps:\n  - {id: s, title: t, for-each: {pick: observers}, run: [{host: each, verb: restart}]}\n";
+    let err = bound(empty, &inventory(3, 0), None).unwrap_err();
+    assert!(
+        err.to_string().contains("no server of the inventory"),
+        "{err}"
+    );
+    let followers = "name: t\ndescription: d\nsource: s\nhosts: []\nsteps:\n  - {id: s, title: t, for-each: {pick: followers, order: by-sid}, run: [{host: each, verb: stop}]}\n";
+    let procedure = bound(followers, &inventory(3, 0), Some("zk2")).unwrap();
+    let ids: Vec<&str> = procedure.steps.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["s@zk1", "s@zk3"]);
 }

@@ -70,6 +70,9 @@ struct SandboxState {
     observers: u8,
     spares: u8,
     sshd_pid: Option<i32>,
+    /// The sshds beyond the first, for sandboxes of more than 16 hosts.
+    #[serde(default)]
+    more_sshd_pids: Vec<i32>,
     nft_table: Option<String>,
     #[serde(default)]
     dynamic_reconfig: bool,
@@ -159,6 +162,7 @@ pub async fn up(dir: &Path, options: UpOptions) -> Result<Vec<HostStatus>, Sandb
             observers: options.observers,
             spares: options.spares,
             sshd_pid: None,
+            more_sshd_pids: Vec::new(),
             nft_table: None,
             dynamic_reconfig: options.dynamic_reconfig,
             services: options.services,
@@ -211,8 +215,12 @@ async fn start_everything(
     }
     install_firewall(&layout, &table)?;
 
-    state.sshd_pid = Some(start_sshd(&layout)?);
+    state.sshd_pid = Some(start_sshd(&layout, 0)?);
     write_state(dir, state)?;
+    for index in 1..layout.hosts.len().div_ceil(render::HOSTS_PER_SSHD) {
+        state.more_sshd_pids.push(start_sshd(&layout, index)?);
+        write_state(dir, state)?;
+    }
     wait_for_port(
         &format!("{}:{SSH_PORT}", layout.address(&layout.hosts[0])),
         Duration::from_secs(10),
@@ -430,11 +438,9 @@ fn write_ssh_files(layout: &Layout) -> Result<(), SandboxError> {
         &render::known_hosts(layout, &host_key),
         0o644,
     )?;
-    write_file(
-        &ssh.join("sshd_config"),
-        &render::sshd_config(layout),
-        0o644,
-    )?;
+    for (index, config) in render::sshd_configs(layout).iter().enumerate() {
+        write_file(&ssh.join(render::sshd_config_name(index)), config, 0o644)?;
+    }
     write_file(
         &ssh.join("config"),
         &render::ssh_client_config(layout),
@@ -462,12 +468,12 @@ fn write_host_files(layout: &Layout, host: &HostPlan) -> Result<(), SandboxError
         .arg(&dir))
 }
 
-fn start_sshd(layout: &Layout) -> Result<i32, SandboxError> {
+fn start_sshd(layout: &Layout, index: usize) -> Result<i32, SandboxError> {
     let ssh = layout.ssh_dir();
     let child = Command::new("/usr/sbin/sshd")
         .arg("-D")
         .arg("-f")
-        .arg(ssh.join("sshd_config"))
+        .arg(ssh.join(render::sshd_config_name(index)))
         .arg("-E")
         .arg(ssh.join("sshd.log"))
         .stdin(Stdio::null())
@@ -616,8 +622,13 @@ pub fn down(dir: &Path) -> Result<DownReport, SandboxError> {
             }
         }
     }
-    if let Some(pid) = state.sshd_pid {
-        let needle = layout.ssh_dir().join("sshd_config").display().to_string();
+    let sshds = state.sshd_pid.iter().chain(&state.more_sshd_pids);
+    for (index, &pid) in sshds.enumerate() {
+        let needle = layout
+            .ssh_dir()
+            .join(render::sshd_config_name(index))
+            .display()
+            .to_string();
         if process::is_ours(pid, &needle) {
             if process::stop(pid, &needle, Duration::from_secs(5)) {
                 report.stopped.push(format!("sshd (pid {pid})"));

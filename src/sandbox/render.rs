@@ -450,16 +450,44 @@ case "$verb" in
 esac
 "#;
 
-pub fn sshd_config(layout: &Layout) -> String {
+/// sshd listens on at most 16 addresses (`MAX_LISTEN_SOCKS` in OpenSSH), so a sandbox of more
+/// hosts gets one sshd per 16 of them, all with the same host key and users.
+pub const HOSTS_PER_SSHD: usize = 16;
+
+/// The config file of the `index`-th sshd.
+pub fn sshd_config_name(index: usize) -> String {
+    if index == 0 {
+        "sshd_config".to_string()
+    } else {
+        format!("sshd_config.{index}")
+    }
+}
+
+/// One config per sshd, each listening on its share of the hosts' addresses.
+pub fn sshd_configs(layout: &Layout) -> Vec<String> {
+    layout
+        .hosts
+        .chunks(HOSTS_PER_SSHD)
+        .enumerate()
+        .map(|(index, hosts)| sshd_config(layout, index, hosts))
+        .collect()
+}
+
+fn sshd_config(layout: &Layout, index: usize, listen: &[HostPlan]) -> String {
     let ssh = layout.ssh_dir();
     let mut text = format!(
         "# Private, loopback-only sshd of a zkpilot sandbox.\n\
          Port {SSH_PORT}\n"
     );
-    for host in &layout.hosts {
+    for host in listen {
         text.push_str(&format!("ListenAddress {}\n", layout.address(host)));
     }
     let users: Vec<&str> = layout.hosts.iter().map(|h| h.user.as_str()).collect();
+    let pid = if index == 0 {
+        "sshd.pid".to_string()
+    } else {
+        format!("sshd.{index}.pid")
+    };
     text.push_str(&format!(
         "HostKey {key}\n\
          PidFile {pid}\n\
@@ -478,7 +506,7 @@ pub fn sshd_config(layout: &Layout) -> String {
          MaxSessions 32\n\
          LogLevel VERBOSE\n",
         key = ssh.join("ssh_host_ed25519_key").display(),
-        pid = ssh.join("sshd.pid").display(),
+        pid = ssh.join(pid).display(),
         auth = ssh.join("authorized_keys").display(),
         users = users.join(" "),
     ));
@@ -741,7 +769,9 @@ mod tests {
 
     #[test]
     fn sshd_listens_only_on_sandbox_loopback_addresses() {
-        let text = sshd_config(&layout());
+        let configs = sshd_configs(&layout());
+        assert_eq!(configs.len(), 1);
+        let text = &configs[0];
         let listens: Vec<&str> = text
             .lines()
             .filter_map(|l| l.strip_prefix("ListenAddress "))

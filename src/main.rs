@@ -126,6 +126,21 @@ enum LabCommand {
         input, a trial that could not run, an interruption, or a sandbox that would not start."
     )]
     Elections(ElectionsArgs),
+    /// Hold the current analyzer again to recorded lab trials (DIR/trials/*.yaml of a lab run,
+    /// or fixtures): no servers are started
+    #[command(
+        after_help = "Example:\n  zkpilot lab judge /tmp/lab/trials/*.yaml\n\n\
+        Exit status: 0 when the analyzer agrees with every record, 1 on any disagreement, 2 when\n\
+        a file cannot be read."
+    )]
+    Judge(JudgeArgs),
+}
+
+#[derive(Args)]
+struct JudgeArgs {
+    /// Trial records written by `lab elections`
+    #[arg(required = true, value_name = "RECORD.yaml")]
+    records: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -419,6 +434,26 @@ fn main() -> ExitCode {
         Command::Replay(args) => runtime.block_on(replay_command(args)),
         Command::Follow(args) => runtime.block_on(follow_command(args)),
         Command::Lab(LabCommand::Elections(args)) => runtime.block_on(lab_elections(args)),
+        Command::Lab(LabCommand::Judge(args)) => lab_judge(&args),
+    }
+}
+
+fn lab_judge(args: &JudgeArgs) -> ExitCode {
+    match lab::judge_records(&args.records) {
+        Ok(lab::Rejudged { tally, disagreeing }) => {
+            for (path, missed) in &disagreeing {
+                for text in missed {
+                    println!("DISAGREEMENT {}: {text}", path.display());
+                }
+            }
+            println!("{}", tally.table());
+            if disagreeing.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => fail(&e.to_string(), 2),
     }
 }
 

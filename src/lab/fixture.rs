@@ -11,7 +11,7 @@ use crate::yaml::{self, YamlError};
 use crate::zk::config::{ConfigError, PeerAddr, PeerRole, ServerLine, View};
 use crate::zk::version::ZkVersion;
 
-use super::draw::{Line, Trial};
+use super::draw::{Kind, Line, Trial};
 use super::judge::{self, Judgement, Role, Sample, Split, Summary};
 
 /// Where the hosts of a trial are: host `i` is `names[i]` listening for peers at `peers[i]`
@@ -247,7 +247,8 @@ pub fn disagreement_text(d: &judge::Disagreement, at: &Addressing) -> String {
     }
 }
 
-/// The whole fixture: what happened and the verdict in comments, then the state file.
+/// The record of a trial (the regression fixture when it disagrees): what happened and the
+/// verdict in comments, then the state file.
 pub fn fixture_text(
     trial: &Trial,
     at: &Addressing,
@@ -256,15 +257,41 @@ pub fn fixture_text(
     judgement: &Judgement,
 ) -> String {
     let seen = judge::summarize(samples);
-    format!(
+    let header = if judgement.agrees() {
+        "# A trial of zkpilot lab elections: what real ZooKeeper did on this state.\n\
+         # `zkpilot lab judge FILE` holds the current analyzer to it again.\n"
+    } else {
         "# A state on which real ZooKeeper and the analyzer disagreed (zkpilot lab elections).\n\
-         # tests/lab_fixtures.rs holds the current analyzer to the observation recorded here.\n\
-         {}{}{}{}",
+         # tests/lab_fixtures.rs holds the current analyzer to the observation recorded here.\n"
+    };
+    format!(
+        "{header}{}{}{}{}",
         observed_comment(&seen, at),
         judgement_comment(judgement, at),
         timeline_comment(samples, at),
         state_yaml(trial, at, version)
     )
+}
+
+/// The kinds a record's first state comment names (`# zkpilot lab elections --seed S, trial
+/// T: moved, down`); none for a record without that line.
+pub fn kinds_of(text: &str) -> Vec<Kind> {
+    let Some(line) = text
+        .lines()
+        .find(|l| l.starts_with("# zkpilot lab elections --seed "))
+    else {
+        return Vec::new();
+    };
+    let Some((_, names)) = line.split_once(": ") else {
+        return Vec::new();
+    };
+    let mut kinds: Vec<Kind> = names
+        .split(',')
+        .filter_map(|name| Kind::ALL.into_iter().find(|k| k.as_str() == name.trim()))
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    kinds
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -377,6 +404,7 @@ mod tests {
         assert_eq!(seen.leaders, [0, 2]);
         assert_eq!(seen.splits.len(), 1);
         assert!(text.contains("leader@1(1f) 0-3800"), "{text}");
+        assert_eq!(kinds_of(&text), trial.kinds);
     }
 
     #[test]

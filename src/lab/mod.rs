@@ -11,4 +11,4 @@ pub mod judge;
 pub mod report;
 mod runner;
 
-pub use runner::{elections, LabError, LabOptions, LabOutcome};
+pub use runner::{elections, judge_records, LabError, LabOptions, LabOutcome, Rejudged};

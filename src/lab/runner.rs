@@ -276,6 +276,7 @@ impl Lab {
         let mut tally = Tally::new();
         let tty = std::io::stderr().is_terminal();
         let disagreements_dir = self.layout.dir.join("disagreements");
+        let trials_dir = self.layout.dir.join("trials");
         for (done, index) in (options.first..).take(options.trials as usize).enumerate() {
             if self.stop.load(Ordering::SeqCst) {
                 return Ok((tally, true));
@@ -312,25 +313,19 @@ impl Lab {
                     let seen = judge::summarize(&run.samples);
                     let judgement = judge::judge(&verdict, &seen);
                     tally.add(&trial.kinds, &judgement);
+                    let text =
+                        fixture::fixture_text(&trial, &at, self.version, &run.samples, &judgement);
+                    let name = format!("seed{}-trial{index}.yaml", options.seed);
+                    // Every trial's record, so a later analyzer can be judged against this
+                    // run's elections without running them again (`zkpilot lab judge`).
+                    write_file(&trials_dir.join(&name), &text)?;
                     if !judgement.agrees() {
-                        let text = fixture::fixture_text(
-                            &trial,
-                            &at,
-                            self.version,
-                            &run.samples,
-                            &judgement,
-                        );
-                        let name = format!("seed{}-trial{index}.yaml", options.seed);
                         let mut saved = vec![disagreements_dir.join(&name)];
                         if let Some(dir) = &options.keep_fixtures {
                             saved.push(dir.join(&name));
                         }
                         for path in &saved {
-                            if let Some(parent) = path.parent() {
-                                std::fs::create_dir_all(parent)
-                                    .map_err(|e| file_error(parent, e))?;
-                            }
-                            std::fs::write(path, &text).map_err(|e| file_error(path, e))?;
+                            write_file(path, &text)?;
                         }
                         let _ = writeln!(
                             out,
@@ -571,6 +566,62 @@ impl Lab {
             )))
         }
     }
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), LabError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| file_error(parent, e))?;
+    }
+    std::fs::write(path, text).map_err(|e| file_error(path, e))
+}
+
+/// Judges recorded trials (`DIR/trials/*.yaml`, or fixtures) again with the current analyzer:
+/// no sandbox, no root.
+pub fn judge_records(paths: &[PathBuf]) -> Result<Rejudged, LabError> {
+    let mut tally = Tally::new();
+    let mut disagreeing = Vec::new();
+    for path in paths {
+        let text = std::fs::read_to_string(path).map_err(|e| file_error(path, e))?;
+        let (state, seen) =
+            fixture::parse_fixture(&text, path).map_err(|e| LabError::Invalid(e.to_string()))?;
+        let verdict = state
+            .ensemble
+            .verdict()
+            .map_err(|e| LabError::Invalid(format!("{}: {e}", path.display())))?;
+        let judgement = judge::judge(&verdict, &seen);
+        tally.add(&fixture::kinds_of(&text), &judgement);
+        if !judgement.agrees() {
+            let at = Addressing {
+                names: state
+                    .ensemble
+                    .nodes
+                    .iter()
+                    .map(|n| n.name.clone())
+                    .collect(),
+                peers: state
+                    .ensemble
+                    .nodes
+                    .iter()
+                    .map(|n| n.addr.to_string())
+                    .collect(),
+            };
+            let missed = judgement
+                .disagreements
+                .iter()
+                .map(|d| fixture::disagreement_text(d, &at))
+                .collect();
+            disagreeing.push((path.clone(), missed));
+        }
+    }
+    Ok(Rejudged { tally, disagreeing })
+}
+
+/// Recorded trials judged again.
+#[derive(Debug, Clone)]
+pub struct Rejudged {
+    pub tally: Tally,
+    /// Per disagreeing record, what the analyzer missed, in words.
+    pub disagreeing: Vec<(PathBuf, Vec<String>)>,
 }
 
 /// One sample: every listed client asked at once; `None` (a host not started) is `Down`.

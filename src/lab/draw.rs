@@ -20,8 +20,11 @@ use std::ops::RangeInclusive;
 pub const MIN_HOSTS: usize = 4;
 pub const MAX_HOSTS: usize = 7;
 
-/// The longest pause drawn between two starts.
+/// The longest pause drawn between two starts within a group.
 pub const MAX_START_DELAY_MS: u32 = 800;
+/// The pause before each later group of a staged start: long enough for the group started
+/// first to elect a leader (1-3 s on tickTime 500) before the next one comes up.
+pub const STAGE_GAP_MS: RangeInclusive<u32> = 2_500..=4_000;
 
 /// What a state went through; a state can show several kinds, and the lab's table counts a
 /// trial under each of them.
@@ -403,20 +406,7 @@ fn try_draw(rng: &mut Rng, seed: u64, index: u32, n: usize) -> Option<Trial> {
         return None;
     }
 
-    let mut order: Vec<usize> = (0..n).filter(|&h| hosts[h].running).collect();
-    rng.shuffle(&mut order);
-    let starts = order
-        .iter()
-        .enumerate()
-        .map(|(k, &host)| Start {
-            host,
-            delay_ms: if k == 0 {
-                0
-            } else {
-                (rng.below(MAX_START_DELAY_MS as usize / 100 + 1) * 100) as u32
-            },
-        })
-        .collect();
+    let starts = start_order(rng, &hosts);
     kinds.sort();
     Some(Trial {
         seed,
@@ -425,6 +415,46 @@ fn try_draw(rng: &mut Rng, seed: u64, index: u32, n: usize) -> Option<Trial> {
         hosts,
         starts,
     })
+}
+
+/// The order and pauses of the starts. Half the time staged: the servers grouped by the view
+/// they run, one group after another with a pause of [`STAGE_GAP_MS`] between groups, as an
+/// operator restarts one batch and then the next (the split brain reproduced on 3.8 needed R,
+/// S and T, on the new view, to elect first, then P and Q on the old one). Otherwise all in
+/// one shuffled sequence with pauses of up to [`MAX_START_DELAY_MS`].
+fn start_order(rng: &mut Rng, hosts: &[HostState]) -> Vec<Start> {
+    let running: Vec<usize> = (0..hosts.len()).filter(|&h| hosts[h].running).collect();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    if rng.chance(50) {
+        for &h in &running {
+            match groups
+                .iter_mut()
+                .find(|g| hosts[g[0]].view == hosts[h].view)
+            {
+                Some(group) => group.push(h),
+                None => groups.push(vec![h]),
+            }
+        }
+    } else {
+        groups.push(running);
+    }
+    rng.shuffle(&mut groups);
+    let mut starts = Vec::new();
+    for (g, group) in groups.iter_mut().enumerate() {
+        rng.shuffle(group);
+        for (k, &host) in group.iter().enumerate() {
+            let delay_ms = match (g, k) {
+                (0, 0) => 0,
+                (_, 0) => {
+                    let steps = (STAGE_GAP_MS.end() - STAGE_GAP_MS.start()) / 500;
+                    STAGE_GAP_MS.start() + rng.below(steps as usize + 1) as u32 * 500
+                }
+                _ => (rng.below(MAX_START_DELAY_MS as usize / 100 + 1) * 100) as u32,
+            };
+            starts.push(Start { host, delay_ms });
+        }
+    }
+    starts
 }
 
 /// Parses `4..7` (both ends included, as the issue writes it), `4..=7` or `5`.
@@ -500,7 +530,7 @@ mod tests {
             assert!(trial
                 .starts
                 .iter()
-                .all(|s| s.delay_ms <= MAX_START_DELAY_MS));
+                .all(|s| s.delay_ms <= *STAGE_GAP_MS.end()));
         }
     }
 
@@ -568,6 +598,29 @@ mod tests {
                 })
         });
         assert!(found);
+    }
+
+    #[test]
+    fn staged_starts_bring_up_one_view_after_another() {
+        let trials = many(6, 300);
+        let staged: Vec<&Trial> = trials
+            .iter()
+            .filter(|t| t.starts.iter().any(|s| s.delay_ms > MAX_START_DELAY_MS))
+            .collect();
+        assert!(staged.len() > 50 && staged.len() < 250, "{}", staged.len());
+        for trial in staged {
+            // Within a stage every server runs the same view; a long pause starts a new stage.
+            let mut stage_view = &trial.hosts[trial.starts[0].host].view;
+            for start in &trial.starts {
+                let view = &trial.hosts[start.host].view;
+                if start.delay_ms > MAX_START_DELAY_MS {
+                    assert_ne!(view, stage_view, "{trial:?}");
+                    stage_view = view;
+                } else {
+                    assert_eq!(view, stage_view, "{trial:?}");
+                }
+            }
+        }
     }
 
     #[test]

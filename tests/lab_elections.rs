@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::{run_bin, BIN};
 
 /// Ten states of 4 to 6 hosts; this seed draws every kind of state, and eight of the ten
-/// combine two kinds or more (106 s on two cores).
+/// combine two kinds or more; six start one view after another (about 145 s on two cores).
 const SEED: &str = "21";
 
 #[test]

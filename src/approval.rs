@@ -14,6 +14,7 @@
 //! drops are owned by that person. `SUDO_UID` is believed only by a process whose real uid
 //! is root, who could act as anyone anyway.
 
+use std::collections::HashMap;
 use std::ffi::{CStr, CString, OsStr};
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::{Read, Write};
@@ -31,8 +32,12 @@ use crate::runbook::engine::Person;
 const INBOX_MODE: u32 = 0o1733;
 /// An approval is a step id and a hash: anything larger is not one.
 const MAX_FILE: u64 = 4096;
-/// Files read per look, so a flood cannot stall the console.
-const MAX_PER_LOOK: usize = 8;
+/// Inbox entries looked at per look: every one is removed, so a flood drains quickly, and
+/// each look stays short (a stat and an unlink for most).
+const MAX_PER_LOOK: usize = 4096;
+/// Files read per owner per look: the rest of a flood from one user is removed unread, so it
+/// cannot push another user's approval back by one look.
+const MAX_READ_PER_OWNER: usize = 4;
 const SUFFIX: &str = ".json";
 
 /// What a follower writes.
@@ -98,25 +103,36 @@ impl Inbox {
         &self.path
     }
 
-    /// Takes up to `MAX_PER_LOOK` finished files out of the inbox. Every file looked at is
-    /// removed, read or not, so none is counted twice. Files still being written (a follower
-    /// renames its file to `*.json` only when complete) are left alone.
+    /// Takes finished files out of the inbox, up to `MAX_PER_LOOK` entries, reading at most
+    /// `MAX_READ_PER_OWNER` of each owner. Every file looked at is removed, read or not, so
+    /// none is counted twice. Files still being written (a follower renames its file to
+    /// `*.json` only when complete) are left alone.
     pub fn take(&self) -> Vec<Dropped> {
         let Ok(entries) = std::fs::read_dir(&self.path) else {
             return Vec::new();
         };
         let mut taken = Vec::new();
-        for entry in entries.flatten() {
-            if taken.len() == MAX_PER_LOOK {
-                break;
-            }
+        let mut people: HashMap<u32, (Person, usize)> = HashMap::new();
+        for entry in entries.flatten().take(MAX_PER_LOOK) {
             let name = entry.file_name();
             if !name.as_bytes().ends_with(SUFFIX.as_bytes()) {
                 continue;
             }
             let path = entry.path();
-            if let Some(dropped) = read_dropped(&path) {
-                taken.push(dropped);
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            let (owner, read) = people
+                .entry(meta.uid())
+                .or_insert_with(|| (person_of(meta.uid()), 0));
+            if *read < MAX_READ_PER_OWNER {
+                *read += 1;
+                taken.extend(read_dropped(&path, owner));
+            } else {
+                taken.push(Dropped {
+                    owner: owner.clone(),
+                    content: Err("one of many files dropped at once: removed unread".into()),
+                });
             }
             let _ = std::fs::remove_file(&path);
         }
@@ -137,17 +153,17 @@ impl Inbox {
 /// Reads one dropped file without following a symlink, without blocking on a FIFO, and only
 /// if it is a small regular file with one link (a hard link to someone else's file is not a
 /// file its owner dropped). Content problems are reported without quoting the content.
-fn read_dropped(path: &Path) -> Option<Dropped> {
+fn read_dropped(path: &Path, owner: &Person) -> Option<Dropped> {
     let mut file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
         .ok()?;
     let meta = file.metadata().ok()?;
-    if !meta.file_type().is_file() || meta.nlink() != 1 {
+    if !meta.file_type().is_file() || meta.nlink() != 1 || meta.uid() != owner.uid {
         return None;
     }
-    let owner = person_of(meta.uid());
+    let owner = owner.clone();
     if meta.len() > MAX_FILE {
         return Some(Dropped {
             owner,
@@ -164,6 +180,47 @@ fn read_dropped(path: &Path) -> Option<Dropped> {
         Err(e) => Err(format!("the file cannot be read: {e}")),
     };
     Some(Dropped { owner, content })
+}
+
+/// Files from the inbox that were no approval, gathered over a burst so that a flood writes
+/// one note to the log rather than one per file.
+#[derive(Debug, Default)]
+pub struct Ignored {
+    count: usize,
+    /// Per owner's label, how many files.
+    owners: std::collections::BTreeMap<String, usize>,
+    first: Option<String>,
+}
+
+impl Ignored {
+    pub fn add(&mut self, owner: &Person, why: String) {
+        self.count += 1;
+        *self.owners.entry(owner.label()).or_default() += 1;
+        self.first.get_or_insert(why);
+    }
+
+    /// The note for what was gathered, if anything, and a fresh start for the next burst.
+    pub fn note(&mut self) -> Option<String> {
+        let Ignored {
+            count,
+            owners,
+            first,
+        } = std::mem::take(self);
+        let why = first?;
+        Some(if count == 1 {
+            let owner = owners.keys().next().cloned().unwrap_or_default();
+            format!("a file from {owner} in the approvals inbox was ignored: {why}")
+        } else {
+            let from: Vec<String> = owners
+                .iter()
+                .map(|(owner, n)| format!("{n} from {owner}"))
+                .collect();
+            format!(
+                "{count} files in the approvals inbox were ignored ({}); the first: {why}",
+                from.join(", ")
+            )
+        })
+    }
 }
 
 /// The follower's side: the inbox opened once, before privileges are dropped, so a partner who
@@ -273,12 +330,21 @@ pub fn drop_to_sudo_user() -> Result<Person, String> {
     let Some((uid, gid)) = sudo_ids().filter(|(uid, _)| real == 0 && *uid != 0) else {
         return Ok(current_person());
     };
-    // SAFETY: plain system calls on integers; setgroups with a count of 0 reads no memory.
-    // glibc applies set*id to every thread of the process.
+    // The person's own supplementary groups (a `zkpilot` pairing group among them), none of
+    // root's; without a name in the password database, none at all.
+    let person = person_of(uid);
+    let name = (person.name != format!("uid-{uid}"))
+        .then(|| CString::new(person.name.as_bytes()).ok())
+        .flatten();
+    // SAFETY: `name` is a NUL-terminated string alive for the call; the others are plain
+    // system calls on integers, setgroups with a count of 0 reads no memory. glibc applies
+    // set*id to every thread of the process.
     let dropped = unsafe {
-        libc::setgroups(0, std::ptr::null()) == 0
-            && libc::setresgid(gid, gid, gid) == 0
-            && libc::setresuid(uid, uid, uid) == 0
+        let groups = match &name {
+            Some(name) => libc::initgroups(name.as_ptr(), gid),
+            None => libc::setgroups(0, std::ptr::null()),
+        };
+        groups == 0 && libc::setresgid(gid, gid, gid) == 0 && libc::setresuid(uid, uid, uid) == 0
     };
     // SAFETY: getuid(2)/geteuid(2) cannot fail and touch no memory.
     let now = unsafe { (libc::getuid(), libc::geteuid()) };
@@ -288,7 +354,69 @@ pub fn drop_to_sudo_user() -> Result<Person, String> {
             std::io::Error::last_os_error()
         ));
     }
-    Ok(person_of(uid))
+    Ok(person)
+}
+
+/// Whether this process runs through sudo with more rights than the person who ran it: its
+/// real uid is root and `SUDO_UID` names someone else.
+pub fn elevated_by_sudo() -> bool {
+    // SAFETY: getuid(2) cannot fail and touches no memory.
+    let real = unsafe { libc::getuid() };
+    real == 0 && sudo_ids().is_some_and(|(uid, _)| uid != 0)
+}
+
+/// The log a follower started through sudo may read: `path` resolved (no `..`, no symlink)
+/// and lying under the audit directory of the account sudo made it (from the password
+/// database, not the environment the caller may have shaped). A sudoers `*` matches `../`,
+/// so the rule's own pattern cannot be trusted to keep the path in its directory. Without
+/// sudo, `path` as given: the kernel already limits the caller to what they may read.
+pub fn granted_log(path: &Path) -> Result<PathBuf, String> {
+    if !elevated_by_sudo() {
+        return Ok(path.to_path_buf());
+    }
+    // SAFETY: geteuid(2) cannot fail and touches no memory.
+    let euid = unsafe { libc::geteuid() };
+    let dir = home_of(euid)
+        .and_then(|home| crate::audit::location::audit_dir(None, Some(home.as_os_str())))
+        .ok_or_else(|| {
+            format!("uid {euid} has no home directory: no audit directory to follow from")
+        })?;
+    let refused = || {
+        format!(
+            "through sudo, follow reads only session logs under {}",
+            dir.display()
+        )
+    };
+    let dir = std::fs::canonicalize(&dir).map_err(|_| refused())?;
+    let resolved = std::fs::canonicalize(path).map_err(|_| refused())?;
+    if resolved.parent() != Some(dir.as_path()) {
+        return Err(refused());
+    }
+    Ok(resolved)
+}
+
+/// The home directory of `uid` from the password database.
+fn home_of(uid: u32) -> Option<PathBuf> {
+    let mut buffer = vec![0 as libc::c_char; 4096];
+    // SAFETY: an all-zero passwd is a valid value to be overwritten by getpwuid_r.
+    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: as in `person_of`.
+    let status = unsafe {
+        libc::getpwuid_r(
+            uid,
+            &mut entry,
+            buffer.as_mut_ptr(),
+            buffer.len(),
+            &mut found,
+        )
+    };
+    if status != 0 || found.is_null() || entry.pw_dir.is_null() {
+        return None;
+    }
+    // SAFETY: getpwuid_r filled `entry.pw_dir` with a NUL-terminated string in `buffer`.
+    let dir = unsafe { CStr::from_ptr(entry.pw_dir) };
+    Some(PathBuf::from(OsStr::from_bytes(dir.to_bytes())))
 }
 
 /// The user name of `uid` from the password database, else the number alone.
@@ -385,6 +513,63 @@ mod tests {
         assert!(secret.exists(), "the symlink's target is untouched");
         inbox.close();
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_flood_of_junk_neither_hides_an_approval_nor_writes_a_note_per_file() {
+        let dir = scratch("flood");
+        let log = dir.join("session.jsonl");
+        let inbox = Inbox::create(&log).unwrap();
+        for i in 0..2000 {
+            std::fs::write(inbox.path().join(format!("junk-{i}.json")), "junk").unwrap();
+        }
+        let approval = ApprovalFile {
+            step: "restart-leader".into(),
+            head: RecordHash::of_line(b"x"),
+        };
+        let genuine = inbox.path().join("approval.json");
+        std::fs::write(&genuine, serde_json::to_vec(&approval).unwrap()).unwrap();
+        // Another user's file, when the test may hand it to one.
+        // SAFETY: geteuid(2) cannot fail.
+        let partner = if unsafe { libc::geteuid() } == 0 {
+            let path = CString::new(genuine.as_os_str().as_bytes()).unwrap();
+            // SAFETY: a NUL-terminated path.
+            assert_eq!(unsafe { libc::chown(path.as_ptr(), 65534, 65534) }, 0);
+            65534
+        } else {
+            // SAFETY: geteuid(2) cannot fail.
+            unsafe { libc::geteuid() }
+        };
+        let taken = inbox.take();
+        assert_eq!(taken.len(), 2001, "every file is taken in one look");
+        let approvals: Vec<&Dropped> = taken.iter().filter(|d| d.content.is_ok()).collect();
+        if partner == 65534 {
+            assert_eq!(approvals.len(), 1);
+            assert_eq!(approvals[0].owner.uid, 65534);
+        }
+        let mut ignored = Ignored::default();
+        for dropped in taken.iter().filter(|d| d.content.is_err()) {
+            ignored.add(&dropped.owner, dropped.content.clone().unwrap_err());
+        }
+        let note = ignored.note().unwrap();
+        // SAFETY: geteuid(2) cannot fail.
+        let me = person_of(unsafe { libc::geteuid() }).label();
+        let expected = format!("2000 files in the approvals inbox were ignored (2000 from {me})");
+        assert!(note.starts_with(&expected), "{note}");
+        assert_eq!(ignored.note(), None, "one note per burst");
+        assert_eq!(std::fs::read_dir(inbox.path()).unwrap().count(), 0);
+        inbox.close();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn one_ignored_file_is_named_as_before() {
+        let mut ignored = Ignored::default();
+        ignored.add(&person_of(0), "the file is larger than an approval".into());
+        assert_eq!(
+            ignored.note().as_deref(),
+            Some("a file from root (uid 0) in the approvals inbox was ignored: the file is larger than an approval")
+        );
     }
 
     #[test]

@@ -35,6 +35,24 @@ impl Inventory {
             let at = |key: &str, message: String| {
                 yaml::error_at(text, path, &["hosts", &index.to_string(), key], message)
             };
+            // ssh and the commands take a word starting with `-` for an option: a destination
+            // `-oProxyCommand=…` runs a command of the inventory writer's choosing locally.
+            for (key, value) in [
+                ("name", &host.name),
+                ("ssh", &host.ssh),
+                ("client", &host.client),
+                ("peer", &host.peer),
+            ] {
+                if value.starts_with('-') || value.is_empty() {
+                    return Err(at(
+                        key,
+                        format!(
+                            "host `{}`: {key} must not be empty or start with `-`",
+                            host.name
+                        ),
+                    ));
+                }
+            }
             if inventory.hosts[..index].iter().any(|h| h.name == host.name) {
                 return Err(at("name", format!("host `{}` is listed twice", host.name)));
             }
@@ -129,10 +147,66 @@ pub struct Host {
     pub ssh_port: u16,
     /// Operator verbs (start, stop, restart, status, config, set-config, set-servers,
     /// wipe-data, ...) and the shell command that performs each on this host.
-    pub commands: BTreeMap<String, String>,
+    pub commands: BTreeMap<String, VerbCommand>,
+}
+
+/// The verbs a `check` gate may run without asking anyone: gates run before the operator
+/// confirms a step, so they must only look. Others are read-only when the inventory says so.
+pub const READ_ONLY_VERBS: [&str; 4] = ["status", "config", "data-empty", "log"];
+
+/// The shell command for a verb: its text alone (`restart: zkctl restart`), or with a mark
+/// that it only reads (`probe: {command: zkctl probe, read-only: true}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum VerbCommand {
+    Text(String),
+    Marked(MarkedCommand),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct MarkedCommand {
+    pub command: String,
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+impl VerbCommand {
+    pub fn text(&self) -> &str {
+        match self {
+            VerbCommand::Text(text) => text,
+            VerbCommand::Marked(marked) => &marked.command,
+        }
+    }
+}
+
+impl From<String> for VerbCommand {
+    fn from(text: String) -> Self {
+        VerbCommand::Text(text)
+    }
+}
+
+impl PartialEq<&str> for VerbCommand {
+    fn eq(&self, other: &&str) -> bool {
+        self.text() == *other
+    }
 }
 
 impl Host {
+    /// The shell command for `verb` on this host.
+    pub fn command(&self, verb: &str) -> Option<&str> {
+        self.commands.get(verb).map(VerbCommand::text)
+    }
+
+    /// Whether `verb` only reads, by its well-known name or by the inventory's mark.
+    pub fn is_read_only(&self, verb: &str) -> bool {
+        match self.commands.get(verb) {
+            Some(VerbCommand::Marked(marked)) => marked.read_only,
+            Some(VerbCommand::Text(_)) => READ_ONLY_VERBS.contains(&verb),
+            None => false,
+        }
+    }
+
     pub fn peer_addr(&self) -> Result<PeerAddr, crate::zk::config::ConfigError> {
         PeerAddr::parse(&self.peer)
     }
@@ -217,6 +291,21 @@ mod tests {
         );
         let err = Inventory::parse(&unknown, Path::new("inv.yaml")).unwrap_err();
         assert!(err.to_string().starts_with("inv.yaml:18:"), "{err}");
+    }
+
+    #[test]
+    fn a_value_that_reads_as_an_option_is_refused() {
+        let text = TWO_HOSTS.replace("ssh: zk@10.0.0.2", "ssh: '-oProxyCommand=touch /tmp/x'");
+        let err = Inventory::parse(&text, Path::new("inv.yaml")).unwrap_err();
+        assert_eq!((err.line, err.column), (16, 10), "{err}");
+        assert!(
+            err.message
+                .contains("ssh must not be empty or start with `-`"),
+            "{err}"
+        );
+        let text = TWO_HOSTS.replace("name: b", "name: -b");
+        let err = Inventory::parse(&text, Path::new("inv.yaml")).unwrap_err();
+        assert_eq!(err.line, 11, "{err}");
     }
 
     #[test]

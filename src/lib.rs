@@ -5,6 +5,8 @@ pub mod audit;
 pub mod diagnostics;
 pub mod duration;
 pub mod ensemble;
+pub mod escape;
+pub mod input_file;
 pub mod inventory;
 pub mod lab;
 pub mod live;

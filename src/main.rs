@@ -12,7 +12,7 @@ use zkpilot::inventory::Inventory;
 use zkpilot::runbook::plan;
 use zkpilot::runbook::simulate::SimState;
 use zkpilot::zk::version::ZkVersion;
-use zkpilot::{analyze, approval, duration, lab, replay, runbook_files, sandbox, settings};
+use zkpilot::{analyze, approval, duration, escape, lab, replay, runbook_files, sandbox, settings};
 
 /// zkpilot walks operators through zero-downtime Apache ZooKeeper migrations: it shows every
 /// node's role, zxid and own config view, predicts each step's effect on quorum and split brain,
@@ -97,10 +97,13 @@ enum Command {
     #[command(
         after_help = "The head hash printed on exit is the follower's anchor: it reveals a log \
         whose tail was later cut off (`zkpilot audit verify --expect-head`).\n\n\
-        The log is mode 0600. A partner who is another Unix user runs `sudo zkpilot follow LOG`: \
-        zkpilot opens the log and its approvals inbox (LOG.approvals/) as root, then becomes \
-        the user in SUDO_UID before it shows anything, so an approval is theirs.\n\n\
-        Example:\n  sudo zkpilot follow /root/.local/state/zkpilot/audit/20261123T091703Z-move.jsonl"
+        A log is mode 0600, or 0640 in a setgid, group-readable directory: partners in that \
+        group follow it as themselves (the README's pairing setup). Through sudo, zkpilot opens \
+        only a log lying in root's own audit directory and its approvals inbox (LOG.approvals/) \
+        as root, then becomes the user in SUDO_UID before it reads anything else or shows \
+        anything, so an approval is theirs.\n\n\
+        Examples:\n  zkpilot follow /var/lib/zkpilot/pairing/move.jsonl\n  \
+        sudo zkpilot follow /root/.local/state/zkpilot/audit/20261123T091703Z-move.jsonl"
     )]
     Follow(FollowArgs),
     /// Experiments on real ZooKeeper that check the analyzer
@@ -412,7 +415,7 @@ struct PartitionArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let _diagnostics = zkpilot::diagnostics::init();
-    tracing::info!(version = env!("CARGO_PKG_VERSION"), args = ?std::env::args().collect::<Vec<_>>(), "zkpilot started");
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), args = ?logged_args(std::env::args()), "zkpilot started");
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -443,7 +446,9 @@ fn lab_judge(args: &JudgeArgs) -> ExitCode {
         Ok(lab::Rejudged { tally, disagreeing }) => {
             for (path, missed) in &disagreeing {
                 for text in missed {
-                    println!("DISAGREEMENT {}: {text}", path.display());
+                    // Node names come from the record file: shown escaped, like analyze does.
+                    let line = format!("DISAGREEMENT {}: {text}", path.display());
+                    println!("{}", escape::sanitize(&line));
                 }
             }
             println!("{}", tally.table());
@@ -521,23 +526,29 @@ async fn replay_command(args: ReplayArgs) -> ExitCode {
 }
 
 async fn follow_command(args: FollowArgs) -> ExitCode {
-    let look = match settings::look(args.display.theme.as_deref(), args.display.ascii) {
-        Ok(look) => look,
+    // Through sudo, only the log and its inbox are opened with root's rights, and only a log
+    // in root's audit directory; then the follower drops to the person who ran it, so the
+    // approvals it drops are theirs, and everything else they named (a theme, the config) is
+    // read with their own rights.
+    let file = match approval::granted_log(&args.file) {
+        Ok(file) => file,
         Err(e) => return fail(&e, 2),
     };
-    // Everything that may need root is opened first: then a follower started through sudo
-    // drops to the person who ran it, so the approvals it drops are theirs.
-    let tail = match audit::AuditTail::open(&args.file) {
+    let tail = match audit::AuditTail::open(&file) {
         Ok(tail) => tail,
         Err(e) => return fail(&e.to_string(), 2),
     };
-    let outbox = approval::Outbox::open(&args.file).ok();
+    let outbox = approval::Outbox::open(&file).ok();
     let me = match approval::drop_to_sudo_user() {
         Ok(me) => me,
         Err(e) => return fail(&e, 2),
     };
+    let look = match settings::look(args.display.theme.as_deref(), args.display.ascii) {
+        Ok(look) => look,
+        Err(e) => return fail(&e, 2),
+    };
     let following = replay_loop::Following {
-        path: args.file.clone(),
+        path: file.clone(),
         tail,
         outbox,
         me,
@@ -546,7 +557,7 @@ async fn follow_command(args: FollowArgs) -> ExitCode {
         Ok(end) => {
             println!(
                 "followed {}: {} records verified, head {}{}",
-                args.file.display(),
+                file.display(),
                 end.head.records,
                 end.head.hash,
                 if end.session_ended {
@@ -633,12 +644,14 @@ async fn plan_command(args: &PlanArgs) -> ExitCode {
     };
     let out = if args.json {
         match serde_json::to_string_pretty(&plan) {
-            Ok(json) => json + "\n",
+            Ok(json) => escape::json_visible(&json) + "\n",
             Err(e) => return fail(&e.to_string(), 1),
         }
     } else {
-        plan::render_table(&plan) + &plan::render_other_bindings(&others)
+        escape::sanitize_lines(&(plan::render_table(&plan) + &plan::render_other_bindings(&others)))
     };
+    // A check's command is shown, and may hold a secret variable.
+    let out = audit::Secrets::new(loaded.0.procedure.secrets.iter().cloned()).scrub(out);
     print!("{out}");
     if plan.blocked() || others.iter().any(|o| o.plan.blocked()) {
         ExitCode::FAILURE
@@ -687,7 +700,7 @@ async fn run_command(args: RunArgs) -> ExitCode {
             println!(
                 "{}: {}\naudit log {}: {} records, head {}",
                 if end.finished { "done" } else { "stopped" },
-                end.reason,
+                escape::sanitize(&end.reason),
                 end.audit_path.display(),
                 end.records,
                 end.head
@@ -745,15 +758,19 @@ fn load_runbook(
 
 /// Exit 0 whatever the verdict: the verdict is the output, not a failure. 2 for bad input.
 fn analyze_command(state: &std::path::Path, json: bool) -> ExitCode {
-    let text = match std::fs::read_to_string(state) {
+    let text = match zkpilot::input_file::read_text(state) {
         Ok(text) => text,
-        Err(e) => return fail(&format!("cannot read {}: {e}", state.display()), 2),
+        Err(e) => return fail(&e, 2),
     };
     let report = match analyze::analyze(&text, state) {
         Ok(report) => report,
         Err(e) => return fail(&e.to_string(), 2),
     };
-    let out = if json { report.json() } else { report.text() };
+    let out = if json {
+        escape::json_visible(&report.json())
+    } else {
+        escape::sanitize_lines(&report.text())
+    };
     match std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&format!("cannot write the report: {e}"), 1),
@@ -811,8 +828,30 @@ fn endpoint_targets(list: &str) -> Vec<NodeTarget> {
         .collect()
 }
 
+/// The command line for the diagnostic log, with every `--var` value masked: which variables
+/// are secret is known only once the runbook is read.
+fn logged_args(args: impl Iterator<Item = String>) -> Vec<String> {
+    let mut masked = Vec::new();
+    let mut value_next = false;
+    for arg in args {
+        let (flag, value) = match arg.split_once('=') {
+            Some(("--var", value)) => ("--var=", Some(value)),
+            _ if value_next => ("", Some(arg.as_str())),
+            _ => ("", None),
+        };
+        value_next = arg == "--var";
+        masked.push(match value.map(|v| v.split_once('=')) {
+            Some(Some((name, _))) => format!("{flag}{name}=***"),
+            Some(None) => format!("{flag}***"),
+            None => arg.clone(),
+        });
+    }
+    masked
+}
+
+/// Errors name files, steps and hosts, and quote what was wrong: escaped like every text shown.
 fn fail(message: &str, code: u8) -> ExitCode {
-    eprintln!("zkpilot: {message}");
+    eprintln!("zkpilot: {}", escape::sanitize_lines(message));
     ExitCode::from(code)
 }
 
@@ -874,7 +913,7 @@ async fn sandbox_command(command: SandboxCommand) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("zkpilot: {e}");
+            eprintln!("zkpilot: {}", escape::sanitize_lines(&e.to_string()));
             ExitCode::FAILURE
         }
     }
@@ -891,11 +930,11 @@ fn audit_verify(args: &VerifyArgs) -> ExitCode {
     let verified = match audit::verify_file(&args.file, args.expect_head) {
         Ok(verified) => verified,
         Err(e @ AuditError::ChainBroken { .. }) => {
-            eprintln!("zkpilot: {e}");
+            eprintln!("zkpilot: {}", escape::sanitize_lines(&e.to_string()));
             return ExitCode::from(1);
         }
         Err(e) => {
-            eprintln!("zkpilot: {e}");
+            eprintln!("zkpilot: {}", escape::sanitize_lines(&e.to_string()));
             return ExitCode::from(2);
         }
     };
@@ -945,7 +984,7 @@ fn audit_export(args: &ExportArgs) -> ExitCode {
     let log = match audit::read_log(&args.file) {
         Ok(log) => log,
         Err(e) => {
-            eprintln!("zkpilot: {e}");
+            eprintln!("zkpilot: {}", escape::sanitize_lines(&e.to_string()));
             return ExitCode::from(2);
         }
     };
@@ -994,7 +1033,7 @@ fn audit_export(args: &ExportArgs) -> ExitCode {
     match written {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("zkpilot: {e}");
+            eprintln!("zkpilot: {}", escape::sanitize_lines(&e.to_string()));
             ExitCode::from(2)
         }
     }
@@ -1014,6 +1053,38 @@ fn print_statuses(statuses: &[sandbox::HostStatus]) {
             s.client,
             pid,
             s.mode
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_diagnostic_log_never_sees_a_variable_value() {
+        let args = [
+            "zkpilot",
+            "run",
+            "rb.yaml",
+            "--var",
+            "token=s3cr3t",
+            "--var=pin=1234",
+            "--bind",
+            "a=b",
+        ];
+        assert_eq!(
+            logged_args(args.iter().map(|a| a.to_string())),
+            [
+                "zkpilot",
+                "run",
+                "rb.yaml",
+                "--var",
+                "token=***",
+                "--var=pin=***",
+                "--bind",
+                "a=b"
+            ]
         );
     }
 }

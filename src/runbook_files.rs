@@ -7,7 +7,7 @@ use crate::inventory::Inventory;
 use crate::runbook::procedure::{self, BindInput, Procedure};
 
 pub fn read(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    crate::input_file::read_text(path)
 }
 
 pub fn load_inventory(path: &Path) -> Result<Inventory, String> {
@@ -40,7 +40,16 @@ pub fn load(
     leader: Option<&str>,
 ) -> Result<Loaded, String> {
     let text = read(runbook)?;
-    let read_fragment = |path: &Path| std::fs::read_to_string(path).map_err(|e| e.to_string());
+    let itself = std::fs::canonicalize(runbook).ok();
+    let read_fragment = |path: &Path| {
+        if itself.is_some() && std::fs::canonicalize(path).ok() == itself {
+            return Err(format!(
+                "{} is the runbook itself: a runbook cannot include itself",
+                path.display()
+            ));
+        }
+        read(path)
+    };
     let input = BindInput {
         inventory,
         leader,

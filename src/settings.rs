@@ -35,8 +35,7 @@ pub fn look(theme_choice: Option<&str>, ascii_flag: bool) -> Result<Look, String
     let config_dir = config_dir();
     let config = match config_dir.as_ref().map(|d| d.join("config.yaml")) {
         Some(path) if path.exists() => {
-            let text =
-                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let text = crate::input_file::read_text(&path)?;
             yaml::from_str::<ConfigFile>(&text, &path).map_err(|e| e.to_string())?
         }
         _ => ConfigFile::default(),
@@ -81,6 +80,6 @@ fn load_theme(choice: &str, config_dir: Option<&Path>) -> Result<Theme, String> 
 }
 
 fn read_theme(path: &Path) -> Result<Theme, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = crate::input_file::read_text(path)?;
     Theme::parse(&text, path).map_err(|e| e.to_string())
 }

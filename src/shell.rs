@@ -14,6 +14,143 @@ pub fn quote(value: &str) -> String {
     }
 }
 
+/// Where a `${…}` of a shell template stands, when the shell would not see it as a word of its
+/// own: the quoted value would then be re-read inside quotes, a comment or a here-document,
+/// where its own quotes are text, and the value could become code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Misplaced {
+    /// Byte offset of the `${` in the template.
+    pub offset: usize,
+    pub reason: &'static str,
+}
+
+/// Checks that every `${…}` in `template` stands where a POSIX shell sees a separate unquoted
+/// word (after a blank or an operator, and followed by one or by the end), so the quoted value
+/// `quote` puts there is read as exactly one word.
+pub fn check_placeholders(template: &str) -> Result<(), Misplaced> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Context {
+        Plain,
+        Single,
+        Double,
+        Backtick,
+        Comment,
+        /// `$((…))` or `((…))`, to the parenthesis that closes it (depth inside): bash
+        /// evaluates a quoted `'a[$(cmd)]'` there, running `cmd`.
+        Arithmetic(usize),
+        /// `[[ … ]]`: bash evaluates the operands of `-eq` and its kin in the same way.
+        Test,
+    }
+    let bytes = template.as_bytes();
+    let operator = |b: u8| b";&|()<>".contains(&b);
+    let blank = |b: u8| b" \t\n".contains(&b);
+    let mut context = Context::Plain;
+    // Whether the current unquoted word has begun: `${` must start one.
+    let mut in_word = false;
+    // A `<<` was seen: its body, after the next newline, expands `$(…)` whatever the quotes.
+    let mut heredoc = false;
+    let mut heredoc_body = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if bytes[i..].starts_with(b"${") {
+            let refuse = |reason| Err(Misplaced { offset: i, reason });
+            match context {
+                Context::Single => return refuse("inside single quotes"),
+                Context::Double => return refuse("inside double quotes"),
+                Context::Backtick => return refuse("inside a backquoted command"),
+                Context::Comment => return refuse("inside a comment"),
+                Context::Arithmetic(_) => return refuse("inside an arithmetic expression"),
+                Context::Test => return refuse("inside `[[ ]]`, where bash may evaluate it"),
+                Context::Plain if heredoc_body => return refuse("inside a here-document"),
+                Context::Plain if in_word => return refuse("glued to the text before it"),
+                Context::Plain => {}
+            }
+            let Some(end) = template[i..].find('}').map(|e| i + e + 1) else {
+                return refuse("never closed");
+            };
+            if end < bytes.len() && !blank(bytes[end]) && !operator(bytes[end]) {
+                return refuse("glued to the text after it");
+            }
+            in_word = true;
+            i = end;
+            continue;
+        }
+        match (context, b) {
+            (Context::Single, b'\'') | (Context::Double, b'"') | (Context::Backtick, b'`') => {
+                context = Context::Plain;
+            }
+            // An escaped character is skipped, but never a `$`: the interpolator replaces every
+            // `${…}`, escaped or not, so each must be checked where it stands.
+            (Context::Double | Context::Backtick, b'\\') if !escapes_dollar(bytes, i) => i += 1,
+            (Context::Comment, b'\n') => {
+                context = Context::Plain;
+                in_word = false;
+                heredoc_body |= heredoc;
+            }
+            (Context::Arithmetic(depth), b'(') => context = Context::Arithmetic(depth + 1),
+            (Context::Arithmetic(depth), b')') => {
+                context = match depth.checked_sub(1) {
+                    Some(depth) => Context::Arithmetic(depth),
+                    None => {
+                        in_word = true;
+                        Context::Plain
+                    }
+                };
+            }
+            (Context::Test, b']') if bytes[i..].starts_with(b"]]") => {
+                (context, in_word) = (Context::Plain, true);
+                i += 1;
+            }
+            (
+                Context::Single
+                | Context::Double
+                | Context::Backtick
+                | Context::Comment
+                | Context::Arithmetic(_)
+                | Context::Test,
+                _,
+            ) => {}
+            (Context::Plain, b'$' | b'(')
+                if bytes[i..].starts_with(b"((") || bytes[i..].starts_with(b"$((") =>
+            {
+                // The two opening parentheses; the closing pair ends it at depth 0.
+                context = Context::Arithmetic(0);
+                i += if b == b'$' { 2 } else { 1 };
+            }
+            (Context::Plain, b'[') if !in_word && bytes[i..].starts_with(b"[[") => {
+                context = Context::Test;
+                i += 1;
+            }
+            (Context::Plain, b'\'') => (context, in_word) = (Context::Single, true),
+            (Context::Plain, b'"') => (context, in_word) = (Context::Double, true),
+            (Context::Plain, b'`') => (context, in_word) = (Context::Backtick, true),
+            (Context::Plain, b'#') if !in_word => context = Context::Comment,
+            (Context::Plain, b'\\') => {
+                in_word = true;
+                i += usize::from(!escapes_dollar(bytes, i));
+            }
+            (Context::Plain, b'\n') => {
+                in_word = false;
+                heredoc_body |= heredoc;
+            }
+            (Context::Plain, b'<') if bytes[i..].starts_with(b"<<") => {
+                heredoc |= !bytes[i..].starts_with(b"<<<");
+                in_word = false;
+                i += 1 + usize::from(bytes[i..].starts_with(b"<<<"));
+            }
+            (Context::Plain, b) if blank(b) || operator(b) => in_word = false,
+            (Context::Plain, _) => in_word = true,
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+fn escapes_dollar(bytes: &[u8], backslash: usize) -> bool {
+    bytes.get(backslash + 1) == Some(&b'$')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -30,5 +167,56 @@ mod tests {
         assert_eq!(quote("it's"), r"'it'\''s'");
         assert_eq!(quote("$(rm -rf /)"), "'$(rm -rf /)'");
         assert_eq!(quote("x;reboot"), "'x;reboot'");
+    }
+
+    fn misplaced(template: &str) -> Option<&'static str> {
+        check_placeholders(template).err().map(|m| m.reason)
+    }
+
+    #[test]
+    fn placeholders_must_be_words_of_their_own() {
+        for good in [
+            "echo ${v}",
+            "${v}",
+            "a ${v} b",
+            "x;${v}|${w}&&(${u})",
+            "cat >${file}",
+            "echo $(ls ${dir})",
+            "echo 'lit' ${v} \"lit\"",
+            "echo a\\ b ${v}",
+            "cat <<<${v}",
+            "# comment\necho ${v}",
+            "echo $((1 + (2))) ${v}",
+            "[[ -d /x ]] && echo ${v}",
+            "echo $(cd /; ls ${v})",
+        ] {
+            assert_eq!(misplaced(good), None, "{good}");
+        }
+        let cases = [
+            ("echo B \"${v}\"", "inside double quotes"),
+            ("echo '${v}'", "inside single quotes"),
+            ("echo $'${v}'", "inside single quotes"),
+            ("echo `ls ${v}`", "inside a backquoted command"),
+            ("echo a${v}", "glued to the text before it"),
+            ("echo ${v}b", "glued to the text after it"),
+            ("echo ${v}${w}", "glued to the text after it"),
+            ("echo \\${v}", "glued to the text before it"),
+            ("echo \"\\${v}\"", "inside double quotes"),
+            ("echo \\ ${v}", "glued to the text before it"),
+            ("true # ${v}", "inside a comment"),
+            ("cat <<EOF\n${v}\nEOF", "inside a here-document"),
+            ("cat <<'EOF'\nx ${v}\nEOF", "inside a here-document"),
+            ("echo ${v", "never closed"),
+            ("echo $(( ${v} + 1 ))", "inside an arithmetic expression"),
+            ("(( n = ${v} ))", "inside an arithmetic expression"),
+            (
+                "[[ ${v} -eq 1 ]]",
+                "inside `[[ ]]`, where bash may evaluate it",
+            ),
+        ];
+        for (bad, reason) in cases {
+            assert_eq!(misplaced(bad), Some(reason), "{bad}");
+        }
+        assert_eq!(check_placeholders("echo a${v}").unwrap_err().offset, 6);
     }
 }

@@ -25,9 +25,117 @@ pub struct Position {
     pub column: usize,
 }
 
+/// The largest YAML file any loader takes: runbooks, fragments, inventories and states are a
+/// few kilobytes; anything near this is not one.
+pub const MAX_BYTES: u64 = 4 * 1024 * 1024;
+
+/// How deeply collections may nest. Real files nest a handful of levels; the parser's cost
+/// grows much faster than the text with depth (a 200 KB run of `[` took 22 s), so deeper
+/// files are refused before parsing.
+pub const MAX_DEPTH: usize = 64;
+
+/// The text of a YAML file from its bytes: a UTF-8 byte-order mark is dropped, invalid UTF-8
+/// and NUL are errors at their line and column (never quoting the bytes).
+pub fn decode(bytes: &[u8], path: &Path) -> Result<String, YamlError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(err) => {
+            let valid = String::from_utf8_lossy(&bytes[..err.valid_up_to()]);
+            return Err(error_after(&valid, path, "the file is not UTF-8 text"));
+        }
+    };
+    if let Some(nul) = text.find('\0') {
+        return Err(error_after(
+            &text[..nul],
+            path,
+            "a NUL character: the file is not text",
+        ));
+    }
+    Ok(text.to_string())
+}
+
+/// An error at the character just after `before`.
+fn error_after(before: &str, path: &Path, message: &str) -> YamlError {
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    YamlError {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message: message.into(),
+    }
+}
+
+/// At most this many `[` and `{` in one file, quoted or not: real files have a few hundred.
+/// Closing brackets inside quoted text can hide depth from the count of `check_depth`; this
+/// bound keeps what could be hidden so (10 000 levels) to a fraction of a second of parsing.
+pub const MAX_OPENERS: usize = 10_000;
+
+/// Refuses text nested deeper than `MAX_DEPTH`, counting flow brackets and chains of block
+/// indicators (`- - - x`), and text with more than `MAX_OPENERS` brackets.
+fn check_depth(text: &str, path: &Path) -> Result<(), YamlError> {
+    let too_deep = |line: usize, column: usize| YamlError {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message: format!("collections nest deeper than {MAX_DEPTH} levels"),
+    };
+    let mut flow: usize = 0;
+    for (number, line) in text.split('\n').enumerate() {
+        let mut chain = 0;
+        let mut rest = line.trim_start_matches([' ', '\t']);
+        while let Some(after) = ["- ", "? ", ": "]
+            .iter()
+            .find_map(|indicator| rest.strip_prefix(indicator))
+        {
+            chain += 1;
+            rest = after.trim_start_matches([' ', '\t']);
+        }
+        for (column, c) in line.chars().enumerate() {
+            match c {
+                '[' | '{' => flow += 1,
+                ']' | '}' => flow = flow.saturating_sub(1),
+                _ => continue,
+            }
+            if flow + chain > MAX_DEPTH {
+                return Err(too_deep(number + 1, column + 1));
+            }
+        }
+        if flow + chain > MAX_DEPTH {
+            return Err(too_deep(number + 1, 1));
+        }
+    }
+    let openers = text.bytes().filter(|b| matches!(b, b'[' | b'{')).count();
+    if openers > MAX_OPENERS {
+        return Err(YamlError {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: format!(
+                "more than {MAX_OPENERS} `[` and `{{`: nested or repeated deeper than any real file"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Deserializes `text`; syntax errors, type errors and unknown keys (with
 /// `#[serde(deny_unknown_fields)]`) come back with their position.
 pub fn from_str<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T, YamlError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.len() as u64 > MAX_BYTES {
+        return Err(YamlError {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: format!(
+                "larger than {} MiB: not a file zkpilot reads",
+                MAX_BYTES >> 20
+            ),
+        });
+    }
+    check_depth(text, path)?;
     serde_yaml::from_str(text).map_err(|err| {
         // Errors without a mark (an empty document) are reported at the start of the file.
         let at = err
@@ -40,9 +148,36 @@ pub fn from_str<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T, YamlE
             path: path.to_path_buf(),
             line: at.line,
             column: at.column,
-            message: strip_position(&err.to_string(), at),
+            message: unquote(&strip_position(&err.to_string(), at)),
         }
     })
+}
+
+/// serde quotes the offending value (`invalid type: string "…"`): the file may be one the
+/// caller could not read themselves (an `include:` of a private file), so the value goes.
+fn unquote(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find("string \"") {
+        out.push_str(&rest[..start + "string".len()]);
+        let quoted = &rest[start + "string \"".len()..];
+        // serde writes the value with Rust's escapes, so the first unescaped `"` ends it.
+        let mut escaped = false;
+        let end = quoted.char_indices().find_map(|(i, c)| match c {
+            '\\' if !escaped => {
+                escaped = true;
+                None
+            }
+            '"' if !escaped => Some(i + 1),
+            _ => {
+                escaped = false;
+                None
+            }
+        });
+        rest = end.map_or("", |end| &quoted[end..]);
+    }
+    out.push_str(rest);
+    out
 }
 
 /// serde_yaml appends ` at line L column C` to its messages; the position is already in front.
@@ -324,6 +459,52 @@ table:
         assert!(err.line >= 1 && err.column >= 1, "{err}");
         let err = from_str::<Doc>("", Path::new("d")).unwrap_err();
         assert_eq!((err.line, err.column), (1, 1), "{err}");
+    }
+
+    #[test]
+    fn errors_never_quote_the_file() {
+        let err = from_str::<Doc>("root:x:0:0:root:/root:/bin/bash\n", Path::new("p")).unwrap_err();
+        assert!(!err.to_string().contains("root:x"), "{err}");
+        assert!(err.message.contains("invalid type: string,"), "{err}");
+        let err =
+            from_str::<Doc>("name: x\nitems: [{id: \"a\\\"b\"}]\n", Path::new("p")).unwrap_err();
+        assert!(
+            !err.message.contains("a\\\"b") && !err.message.contains('b'),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_dropped_and_bad_bytes_are_placed() {
+        let doc: Doc = from_str("\u{feff}name: x\n", Path::new("d")).unwrap();
+        assert_eq!(doc.name, "x");
+        let text = decode(b"\xEF\xBB\xBFname: x\n", Path::new("d")).unwrap();
+        assert_eq!(from_str::<Doc>(&text, Path::new("d")).unwrap().name, "x");
+        let err = decode(b"name: x\nitems: \xff\n", Path::new("d")).unwrap_err();
+        assert_eq!((err.line, err.column), (2, 8), "{err}");
+        assert!(err.message.contains("not UTF-8"), "{err}");
+        let err = decode(b"name: x\n  a\x00", Path::new("d")).unwrap_err();
+        assert_eq!((err.line, err.column), (2, 4), "{err}");
+        assert!(err.message.contains("NUL"), "{err}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        let deep = format!("name: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        let err = from_str::<Doc>(&deep, Path::new("d")).unwrap_err();
+        assert_eq!((err.line, err.column), (1, 71), "{err}");
+        let dashes = format!("items:\n{}x\n", "- ".repeat(200));
+        let err = from_str::<Doc>(&dashes, Path::new("d")).unwrap_err();
+        assert!(err.message.contains("nest deeper"), "{err}");
+        let hidden = format!(
+            "name: {}{}\n",
+            "[\"]\", ".repeat(20_000),
+            "]".repeat(20_000)
+        );
+        let err = from_str::<Doc>(&hidden, Path::new("d")).unwrap_err();
+        assert!(err.message.contains("more than 10000"), "{err}");
+        let fine = "name: x\ntable: {a: [[1, 2]], b: [\"[[[\"]}\n";
+        assert!(from_str::<serde_yaml::Value>(fine, Path::new("d")).is_ok());
     }
 
     #[test]

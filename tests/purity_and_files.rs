@@ -39,6 +39,7 @@ fn the_pure_core_does_no_io() {
         "src/live.rs",
         "src/yaml.rs",
         "src/shell.rs",
+        "src/escape.rs",
         "src/duration.rs",
         "src/inventory.rs",
         "src/sandbox/render.rs",

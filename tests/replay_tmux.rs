@@ -205,7 +205,10 @@ fn replay_and_a_late_follower_show_the_steps_verdicts_and_nodes_the_run_showed()
 #[test]
 fn a_two_person_step_runs_only_after_another_user_approves_it_from_follow() {
     let sandbox = Sandbox::up(3, 0, 0);
-    let audit = sandbox.dir.join("audit.jsonl");
+    // Through sudo a follower reads only logs in root's own audit directory.
+    let audit_dir = std::path::Path::new("/root/.local/state/zkpilot/audit");
+    std::fs::create_dir_all(audit_dir).unwrap();
+    let audit = audit_dir.join(format!("two-person-{}.jsonl", std::process::id()));
     let operator = console(
         &sandbox,
         "tests/fixtures/runbooks/two-person-restart.yaml",
@@ -225,7 +228,7 @@ fn a_two_person_step_runs_only_after_another_user_approves_it_from_follow() {
     let records = audit_records(&audit);
     let head = last_hash(&audit);
     assert_eq!(records.last().unwrap()["kind"], "approval_request");
-    let inbox = sandbox.dir.join("audit.jsonl.approvals");
+    let inbox = zkpilot::approval::inbox_path(&audit);
     // Written aside and renamed in, as a follower does, so the console never reads half of it.
     let partial = inbox.join(".by-root.partial");
     std::fs::write(
@@ -301,6 +304,7 @@ fn a_two_person_step_runs_only_after_another_user_approves_it_from_follow() {
         "the inbox is removed when the session ends"
     );
     assert_audit_verifies(&audit);
+    std::fs::remove_file(&audit).unwrap();
 }
 
 fn id(args: &[&str]) -> String {

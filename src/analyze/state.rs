@@ -97,6 +97,10 @@ pub fn load(text: &str, path: &Path) -> Result<State, YamlError> {
 
     let mut views = Vec::new();
     for (name, lines) in &file.views.0 {
+        // The report prints names one per line: a line break in one could forge a line.
+        if name.contains(['\n', '\r']) {
+            return Err(at(&["views", name], "a view name is one line".into()));
+        }
         views.push((
             name.as_str(),
             parse_view(lines, &|i, m| at(&["views", name, &i], m))?,
@@ -111,6 +115,9 @@ pub fn load(text: &str, path: &Path) -> Result<State, YamlError> {
         let field = |key: &str, message: String| at(&["nodes", &here, key], message);
         if entry.name.trim().is_empty() {
             return Err(field("name", "a node needs a name".into()));
+        }
+        if entry.name.contains(['\n', '\r']) {
+            return Err(field("name", "a node name is one line".into()));
         }
         if !seen.insert(entry.name.as_str()) {
             return Err(field(

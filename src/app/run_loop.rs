@@ -114,6 +114,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     let mut engine = Engine::new(procedure.clone(), version, node_of, operator.clone());
 
     let secrets = Secrets::new(procedure.secrets.clone());
+    let shown_secrets = secrets.clone();
     let (writer, audit_path) = match &options.resume {
         Some(path) => {
             let (writer, resumed) =
@@ -180,6 +181,8 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
         autopilot: options.autopilot,
         last_snapshot: None,
         failed: None,
+        secrets: shown_secrets,
+        ignored: approval::Ignored::default(),
     };
     let watch = WatchState::new(procedure.name.clone(), ensemble, poll::unix_millis());
     let mut state = RunState::new(watch, engine, audit_path.display().to_string());
@@ -209,7 +212,10 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     }
     connections.close_all().await;
     let (finished, reason) = outcome.map_err(|e| e.to_string())?;
-    let reason = performer.failed.clone().unwrap_or(reason);
+    let reason = performer
+        .secrets
+        .scrub(performer.failed.clone().unwrap_or(reason));
+    performer.note_ignored();
     if let Some(inbox) = performer.inbox.take() {
         inbox.close();
     }
@@ -260,6 +266,10 @@ struct Performer {
     last_snapshot: Option<serde_json::Value>,
     /// Set when the audit log cannot be written: nothing else may run after that.
     failed: Option<String>,
+    /// What autopilot prints is masked like the log.
+    secrets: Secrets,
+    /// Inbox files of the current burst that were no approval, for its one note.
+    ignored: approval::Ignored,
 }
 
 impl Performer {
@@ -271,7 +281,7 @@ impl Performer {
             match effect {
                 Effect::Record { event, sync } => {
                     if self.autopilot {
-                        narrate(&event);
+                        narrate(&event, &self.secrets);
                     }
                     let durability = if sync {
                         Durability::Sync
@@ -395,7 +405,13 @@ impl Performer {
         let Some(inbox) = &self.inbox else {
             return;
         };
-        for Dropped { owner, content } in inbox.take() {
+        let taken = inbox.take();
+        if taken.is_empty() {
+            // The burst of files that were no approval is over: one note says what it was.
+            self.note_ignored();
+            return;
+        }
+        for Dropped { owner, content } in taken {
             let action = match content {
                 Ok(ApprovalFile { step, head })
                     if self
@@ -409,23 +425,28 @@ impl Performer {
                     }
                 }
                 Ok(ApprovalFile { step, .. }) => {
-                    self.note(format!(
-                        "approval of `{step}` by {} refused: no step waits for approval, or it names a log \
-                         head this console has not written since it asked (another session, or \
-                         an earlier request)",
-                        owner.label()
-                    ));
+                    self.ignored.add(
+                        &owner,
+                        format!(
+                            "approval of `{step}` refused: no step waits for approval, or it names a log \
+                             head this console has not written since it asked (another session, or \
+                             an earlier request)"
+                        ),
+                    );
                     continue;
                 }
                 Err(why) => {
-                    self.note(format!(
-                        "a file from {} in the approvals inbox was ignored: {why}",
-                        owner.label()
-                    ));
+                    self.ignored.add(&owner, why);
                     continue;
                 }
             };
             self.handle(state, action);
+        }
+    }
+
+    fn note_ignored(&mut self) {
+        if let Some(text) = self.ignored.note() {
+            self.note(text);
         }
     }
 
@@ -596,7 +617,7 @@ async fn autopilot(
             _ => {}
         }
         if let Some(message) = state.engine.message.take() {
-            println!("{message}");
+            println!("{}", shown(&message, &performer.secrets));
             if matches!(state.engine.status[index], Status::Pending)
                 && state.engine.prompt.is_none()
                 && !state.engine.checks_running()
@@ -615,8 +636,14 @@ async fn autopilot(
     }
 }
 
+/// A line autopilot prints: secrets masked, then escaped, since step ids, commands and
+/// reasons come from the runbook and the hosts.
+fn shown(line: &str, secrets: &Secrets) -> String {
+    crate::escape::sanitize(&secrets.scrub(line.to_string()))
+}
+
 /// What `--autopilot` prints: one line per step state, decision, intent and result.
-fn narrate(event: &AuditEvent) {
+fn narrate(event: &AuditEvent, secrets: &Secrets) {
     let line = match event {
         AuditEvent::Step { step, state } => format!("step {step}: {state:?}"),
         AuditEvent::Intent { host, command, .. } => format!("  {host} $ {command}"),
@@ -631,7 +658,7 @@ fn narrate(event: &AuditEvent) {
         AuditEvent::Decision { step, decision, .. } => format!("  {step}: {decision:?}"),
         _ => return,
     };
-    println!("{line}");
+    println!("{}", shown(&line, secrets));
 }
 
 /// The bindings of a resumed session: the hosts its log recorded, which `--bind` may repeat

@@ -83,7 +83,7 @@ pub async fn run(options: WatchOptions) -> io::Result<()> {
             for node in state.ensemble.zoo_cfg_reads_due(poll::unix_millis()) {
                 if let Some(host) = inventory.hosts.get(node) {
                     let target = SshTarget::from_inventory(inventory, host);
-                    let command = host.commands.get("config").cloned();
+                    let command = host.command("config").map(str::to_string);
                     tokio::spawn(read_zoo_cfg(
                         connections.clone(),
                         target,

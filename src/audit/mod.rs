@@ -36,6 +36,8 @@ pub enum AuditError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("audit log {} is not a regular file", path.display())]
+    NotAFile { path: PathBuf },
     #[error("cannot read audit log {}: {source}", path.display())]
     Read {
         path: PathBuf,

@@ -1,12 +1,15 @@
 //! Adapter: reading a log from its file, whole (`verify`, `export`, resuming a session) or
 //! record by record while another process is still appending to it (`follow`, `replay`).
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Read, Seek, SeekFrom};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::record::{AuditEvent, RecordHash, SessionInfo};
-use super::verify::{AuditLog, ChainProblem, ChainVerifier, Verified, VerifiedRecord};
+use super::verify::{
+    AuditLog, ChainProblem, ChainVerifier, Verified, VerifiedRecord, MAX_LINE_BYTES,
+};
 use super::AuditError;
 
 const READ_CHUNK: usize = 64 * 1024;
@@ -99,18 +102,12 @@ pub struct AuditTail {
 
 impl AuditTail {
     pub fn open(path: &Path) -> Result<AuditTail, AuditError> {
-        let file = File::open(path).map_err(|source| AuditError::Open {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let file = open_regular(path)?;
         Ok(AuditTail::from_file(path, file, 0, ChainVerifier::new()))
     }
 
     pub fn open_at(path: &Path, checkpoint: &TailCheckpoint) -> Result<AuditTail, AuditError> {
-        let mut file = File::open(path).map_err(|source| AuditError::Open {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let mut file = open_regular(path)?;
         file.seek(SeekFrom::Start(checkpoint.offset))
             .map_err(|source| AuditError::Read {
                 path: path.to_path_buf(),
@@ -176,6 +173,11 @@ impl AuditTail {
                 }
             }
             self.scanned = self.buf.len();
+            if self.buf.len() - self.start > MAX_LINE_BYTES {
+                let problem = self.verifier.line_too_long();
+                self.broken = Some(problem.clone());
+                return Err(self.chain_broken(problem));
+            }
             if !self.read_more()? {
                 return Ok(None);
             }
@@ -226,6 +228,29 @@ impl AuditTail {
             problem,
         }
     }
+}
+
+/// Opens a log only if it is a regular file: a FIFO would block the reader and a device such
+/// as /dev/zero would feed it without end. The open itself does not block on a FIFO.
+fn open_regular(path: &Path) -> Result<File, AuditError> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|source| AuditError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let meta = file.metadata().map_err(|source| AuditError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if !meta.file_type().is_file() {
+        return Err(AuditError::NotAFile {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(file)
 }
 
 impl Iterator for AuditTail {

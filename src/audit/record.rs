@@ -540,8 +540,10 @@ impl StepState {
     }
 }
 
-/// Values the runbook marks as secret. Longest first, so a secret that contains another is
-/// masked whole rather than leaving its remainder in the log.
+/// Values the runbook marks as secret, in every form they can reach a record or a screen:
+/// as given, shell-quoted as a command holds them (a `'` inside changes the text), and each of
+/// their lines, since output arrives line by line. Longest first, so a secret that contains
+/// another is masked whole rather than leaving its remainder in the log.
 #[derive(Clone, Default)]
 pub struct Secrets {
     values: Vec<String>,
@@ -557,6 +559,15 @@ impl Secrets {
         let mut values: Vec<String> = values
             .into_iter()
             .map(Into::into)
+            .flat_map(|secret| {
+                let quoted = crate::shell::quote(&secret);
+                let lines: Vec<String> = secret
+                    .lines()
+                    .chain(quoted.lines())
+                    .map(|line| line.trim_end_matches('\r').to_string())
+                    .collect();
+                [secret, quoted].into_iter().chain(lines)
+            })
             .filter(|v| !v.is_empty())
             .collect();
         values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
@@ -847,6 +858,19 @@ mod tests {
             let record: AuditRecord = serde_json::from_str(line).unwrap();
             assert_eq!(serde_json::to_string(&record).unwrap(), line);
         }
+    }
+
+    #[test]
+    fn secrets_are_masked_quoted_and_split_over_lines() {
+        let secrets = Secrets::new(["it's-a-key", "top\nhalf-two"]);
+        assert_eq!(
+            secrets.scrub(r"echo 'it'\''s-a-key'".into()),
+            format!("echo {REDACTED}")
+        );
+        assert_eq!(secrets.scrub("it's-a-key".into()), REDACTED);
+        assert_eq!(secrets.scrub("got top".into()), format!("got {REDACTED}"));
+        assert_eq!(secrets.scrub("half-two\r".into()), format!("{REDACTED}\r"));
+        assert_eq!(secrets.scrub("'top".into()), REDACTED);
     }
 
     #[test]

@@ -75,6 +75,8 @@ pub enum ProblemKind {
     UnsupportedVersion(u64),
     #[error("the header must have seq 0 and a prev of 64 zeros")]
     BadHeader,
+    #[error("a line longer than {} MiB: no record is that long", MAX_LINE_BYTES >> 20)]
+    LineTooLong,
     #[error("a header record after line 1: records from another log were inserted")]
     MisplacedHeader,
     #[error("expected seq {expected}: {} (deleted, or moved elsewhere)", missing(*expected, *found))]
@@ -147,6 +149,10 @@ struct BadLine {
     reason: String,
 }
 
+/// The longest line a reader holds: records are a few kilobytes (remote output is cut into
+/// lines of at most 8 KiB), so a longer line is not a record, and reading on would only grow.
+pub const MAX_LINE_BYTES: usize = 4 * 1024 * 1024;
+
 /// Checks a log fed one line at a time, so a file of any size, or one still growing, can be
 /// verified without holding it in memory. Clone it to keep a checkpoint.
 #[derive(Debug, Clone)]
@@ -190,6 +196,15 @@ impl ChainVerifier {
     pub fn expecting_head(mut self, head: RecordHash) -> ChainVerifier {
         self.expected_head = Some(head);
         self
+    }
+
+    /// The problem of a line that grew past `MAX_LINE_BYTES` without ending: the next line.
+    pub fn line_too_long(&self) -> ChainProblem {
+        ChainProblem {
+            line: self.lines + 1,
+            seq: None,
+            kind: ProblemKind::LineTooLong,
+        }
     }
 
     /// Checks one complete line, given without its `\n`. `Ok(None)` means the line is not a

@@ -10,7 +10,7 @@ use std::env;
 use std::fs::{DirBuilder, File, OpenOptions, Permissions};
 use std::io::{self, ErrorKind, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::location;
@@ -51,6 +51,20 @@ pub struct AuditWriter {
     failed: bool,
 }
 
+/// A log is private (0600), except in a directory set up for pairing: setgid and readable by
+/// its group (the README's `zkpilot` group), where it is 0640 so the partners in that group
+/// can follow it without sudo. The setgid bit gives the log the directory's group.
+fn log_mode(path: &Path) -> u32 {
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    match std::fs::metadata(parent) {
+        Ok(meta) if meta.mode() & 0o2040 == 0o2040 => 0o640,
+        _ => 0o600,
+    }
+}
+
 impl AuditWriter {
     /// Starts the log of a new session at `path`, which must not exist: the header and the
     /// `session_start` record, both on disk when this returns.
@@ -60,10 +74,11 @@ impl AuditWriter {
         secrets: Secrets,
         now: Timestamp,
     ) -> Result<AuditWriter, AuditError> {
+        let mode = log_mode(path);
         let file = OpenOptions::new()
             .append(true)
             .create_new(true)
-            .mode(0o600)
+            .mode(mode)
             .open(path)
             .map_err(|source| match source.kind() {
                 ErrorKind::AlreadyExists => AuditError::Exists {
@@ -76,7 +91,7 @@ impl AuditWriter {
             })?;
         lock(&file, path)?;
         // The umask can only remove bits, but an odd one could remove the owner's own.
-        file.set_permissions(Permissions::from_mode(0o600))
+        file.set_permissions(Permissions::from_mode(mode))
             .map_err(|source| AuditError::Create {
                 path: path.to_path_buf(),
                 source,
@@ -114,6 +129,12 @@ impl AuditWriter {
                 path: path.to_path_buf(),
                 source,
             })?;
+        // A FIFO or a device would block or feed the reader without end.
+        if !file.metadata().is_ok_and(|meta| meta.file_type().is_file()) {
+            return Err(AuditError::NotAFile {
+                path: path.to_path_buf(),
+            });
+        }
         lock(&file, path)?;
         let reading = file.try_clone().map_err(|source| AuditError::Open {
             path: path.to_path_buf(),

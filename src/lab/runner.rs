@@ -581,7 +581,8 @@ pub fn judge_records(paths: &[PathBuf]) -> Result<Rejudged, LabError> {
     let mut tally = Tally::new();
     let mut disagreeing = Vec::new();
     for path in paths {
-        let text = std::fs::read_to_string(path).map_err(|e| file_error(path, e))?;
+        // The project's one way to read an input file: regular files only, size-capped.
+        let text = crate::input_file::read_text(path).map_err(LabError::Invalid)?;
         let (state, seen) =
             fixture::parse_fixture(&text, path).map_err(|e| LabError::Invalid(e.to_string()))?;
         let verdict = state

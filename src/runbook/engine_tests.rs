@@ -19,7 +19,7 @@ fn inventory(hosts: u64) -> Inventory {
     let mut text = String::from("name: lab\nhosts:\n");
     for sid in 1..=hosts {
         text.push_str(&format!(
-            "  - {{name: zk{sid}, sid: {sid}, role: participant, client: '10.0.0.{sid}:2181', peer: '10.0.0.{sid}:2888:3888', ssh: 'zk@10.0.0.{sid}', ssh_port: 22, commands: {{restart: 'zkctl restart', stop: 'zkctl stop'}}}}\n"
+            "  - {{name: zk{sid}, sid: {sid}, role: participant, client: '10.0.0.{sid}:2181', peer: '10.0.0.{sid}:2888:3888', ssh: 'zk@10.0.0.{sid}', ssh_port: 22, commands: {{restart: 'zkctl restart', stop: 'zkctl stop', data-empty: 'test -d /data'}}}}\n"
         ));
     }
     Inventory::parse(&text, Path::new("inv.yaml")).unwrap()
@@ -492,7 +492,7 @@ fn an_unknown_outcome_the_operator_decided_on_is_not_unknown_again() {
 
 #[test]
 fn check_commands_run_and_are_recorded_before_the_step_can_be_confirmed() {
-    let mut engine = engine("  - {id: a, title: A, gates: [{check: {host: zk1, shell: 'test -d /data'}}], run: [{host: zk2, verb: restart}]}\n");
+    let mut engine = engine("  - {id: a, title: A, gates: [{check: {host: zk1, verb: data-empty}}], run: [{host: zk2, verb: restart}]}\n");
     let live = live(&[]);
     let effects = engine.input(Input::Start, &live);
     let checks = executes(&effects);

@@ -13,4 +13,6 @@ mod agreement_tests;
 #[cfg(test)]
 mod engine_tests;
 #[cfg(test)]
+mod hostile_tests;
+#[cfg(test)]
 mod tests;

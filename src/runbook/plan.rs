@@ -351,9 +351,9 @@ pub fn render_other_bindings(others: &[OtherBinding]) -> String {
             let _ = writeln!(
                 out,
                 "- {}: **BLOCKED** at `{}`: {}",
-                bound.join(", "),
-                row.step,
-                found.detail
+                crate::escape::sanitize(&bound.join(", ")),
+                crate::escape::sanitize(&row.step),
+                crate::escape::sanitize(&found.detail)
             );
         }
     }
@@ -383,11 +383,15 @@ pub fn describe_gate(procedure: &Procedure, gate: &Gate) -> String {
 
 /// The plan as a table an operator reads in a terminal or a review.
 pub fn render_table(plan: &Plan) -> String {
+    // Every name and text here comes from the runbook or the inventory: each cell is escaped
+    // on its own, so nothing in one can hide, forge or reorder a row.
+    use crate::escape::sanitize as cell;
     let mut out = String::new();
     let _ = writeln!(
         out,
         "Plan for runbook `{}` (ZooKeeper {} rules)",
-        plan.runbook, plan.zookeeper
+        cell(&plan.runbook),
+        plan.zookeeper
     );
     let bound: Vec<String> = plan
         .bindings
@@ -397,17 +401,17 @@ pub fn render_table(plan: &Plan) -> String {
     if bound.is_empty() {
         let _ = writeln!(out, "Hosts: none named by the runbook");
     } else {
-        let _ = writeln!(out, "Hosts: {}", bound.join(", "));
+        let _ = writeln!(out, "Hosts: {}", cell(&bound.join(", ")));
     }
     if !plan.also_modelled.is_empty() {
         let _ = writeln!(
             out,
             "Also in the ensemble (inventory servers the runbook does not name): {}",
-            plan.also_modelled.join(", ")
+            cell(&plan.also_modelled.join(", "))
         );
     }
     if let Some(teaching) = &plan.teaching {
-        let _ = writeln!(out, "TEACHING EXAMPLE: {teaching}");
+        let _ = writeln!(out, "TEACHING EXAMPLE: {}", cell(teaching));
     }
     let _ = writeln!(out);
     let _ = writeln!(
@@ -443,20 +447,20 @@ pub fn render_table(plan: &Plan) -> String {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            row.step,
-            row.hosts_up.join(","),
-            views,
+            cell(&row.step),
+            cell(&row.hosts_up.join(",")),
+            cell(&views),
             if row.quorum_possible { "yes" } else { "NO" },
-            split,
+            cell(&split),
             if unreachable.is_empty() {
                 "-".into()
             } else {
-                unreachable.join(" ")
+                cell(&unreachable.join(" "))
             },
             if row.gates.is_empty() {
                 "-".into()
             } else {
-                row.gates.join("; ")
+                cell(&row.gates.join("; "))
             },
             verdict
         );
@@ -475,8 +479,11 @@ pub fn render_table(plan: &Plan) -> String {
             };
             let _ = writeln!(
                 out,
-                "- `{}` {}: {} ({status})",
-                row.step, found.hazard, found.detail
+                "- `{}` {}: {} ({})",
+                cell(&row.step),
+                found.hazard,
+                cell(&found.detail),
+                cell(&status)
             );
         }
     }

@@ -407,12 +407,11 @@ pub fn bind(text: &str, path: &Path, input: &BindInput) -> Result<Procedure, Yam
                 return Err(source.error(&["include"], "an `include:` step holds nothing else"));
             }
             let fragment_path = path.parent().unwrap_or(Path::new(".")).join(include);
-            let fragment_text = (input.read_fragment)(&fragment_path).map_err(|e| {
-                source.error(
-                    &["include"],
-                    format!("cannot read {}: {e}", fragment_path.display()),
-                )
-            })?;
+            if fragment_path.components().eq(path.components()) {
+                return Err(source.error(&["include"], "a runbook cannot include itself"));
+            }
+            let fragment_text =
+                (input.read_fragment)(&fragment_path).map_err(|e| source.error(&["include"], e))?;
             let fragment: Fragment = yaml::from_str(&fragment_text, &fragment_path)?;
             for (inner, inner_spec) in fragment.steps.iter().enumerate() {
                 let inner_source = Source {
@@ -748,6 +747,12 @@ impl Context<'_> {
             .id
             .clone()
             .ok_or_else(|| source.error(&[], "a step needs an `id`"))?;
+        if id.trim().is_empty() {
+            return Err(source.error(
+                &["id"],
+                "a step id cannot be empty: the audit log, approvals and --resume name steps by it",
+            ));
+        }
         let title = spec
             .title
             .clone()
@@ -831,9 +836,16 @@ impl Context<'_> {
         };
         let timeout = match &spec.timeout {
             None => DEFAULT_COMMAND_TIMEOUT,
-            Some(t) => {
-                crate::duration::parse(t).map_err(|e| source.error(&["timeout"], e.to_string()))?
-            }
+            Some(t) => match crate::duration::parse(t) {
+                Ok(timeout) if timeout.is_zero() => {
+                    return Err(source.error(
+                        &["timeout"],
+                        "a timeout of 0 ends every command before it starts: give a real one",
+                    ))
+                }
+                Ok(timeout) => timeout,
+                Err(e) => return Err(source.error(&["timeout"], e.to_string())),
+            },
         };
         if spec.confirm == Confirm::TypeHost && commands.is_empty() {
             return Err(source.error(
@@ -903,6 +915,34 @@ impl Context<'_> {
                 contains: self.interpolate(&f.contains, source, keys, false)?,
             },
             GateSpec::Check(c) => {
+                // Gates run before the operator confirms the step (and under `--autopilot`
+                // without anyone): only a command known to look, never to change, may run then.
+                let mut at = keys.to_vec();
+                at.push("check");
+                if c.shell.is_some() {
+                    at.push("shell");
+                    return Err(source.error(
+                        &at,
+                        format!(
+                            "a `check` runs before anyone confirms: it runs a read-only inventory verb ({}, or one the inventory marks `read-only: true`), not `shell`; put the command in `run`",
+                            crate::inventory::READ_ONLY_VERBS.join(", ")
+                        ),
+                    ));
+                }
+                if let Some(verb) = &c.verb {
+                    let host = &self.hosts[self.host(&c.host, source, keys)?].inventory;
+                    if host.command(verb).is_some() && !host.is_read_only(verb) {
+                        at.push("verb");
+                        return Err(source.error(
+                            &at,
+                            format!(
+                                "a `check` runs before anyone confirms, and `{verb}` on inventory host `{}` is not read-only ({}, or marked `read-only: true` in the inventory)",
+                                host.name,
+                                crate::inventory::READ_ONLY_VERBS.join(", ")
+                            ),
+                        ));
+                    }
+                }
                 let spec = CommandSpec {
                     host: c.host.clone(),
                     verb: c.verb.clone(),
@@ -928,16 +968,40 @@ impl Context<'_> {
         let host = self.host(&spec.host, source, keys)?;
         let bound = &self.hosts[host];
         let mut text = match (&spec.verb, &spec.shell) {
-            (Some(verb), None) => bound.inventory.commands.get(verb).cloned().ok_or_else(|| {
-                source.error(
-                    keys,
-                    format!(
-                        "inventory host `{}` has no `{verb}` command",
-                        bound.inventory.name
-                    ),
-                )
-            })?,
-            (None, Some(shell)) => self.interpolate(shell, source, keys, true)?,
+            (Some(verb), None) => bound
+                .inventory
+                .command(verb)
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    source.error(
+                        keys,
+                        format!(
+                            "inventory host `{}` has no `{verb}` command",
+                            bound.inventory.name
+                        ),
+                    )
+                })?,
+            (None, Some(shell)) => {
+                let mut at = keys.to_vec();
+                at.push("shell");
+                if let Err(misplaced) = crate::shell::check_placeholders(shell) {
+                    let name: String = shell[misplaced.offset..]
+                        .chars()
+                        .take_while(|c| *c != '}')
+                        .take(40)
+                        .chain(['}'])
+                        .collect();
+                    return Err(source.error(
+                        &at,
+                        format!(
+                            "`{name}` (character {}) is {}: a value can only stand where the shell sees a word of its own; put it there, or pass it in `args`",
+                            shell[..misplaced.offset].chars().count() + 1,
+                            misplaced.reason
+                        ),
+                    ));
+                }
+                self.interpolate(shell, source, &at, true)?
+            }
             _ => {
                 return Err(source.error(
                     keys,

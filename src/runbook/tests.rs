@@ -232,7 +232,8 @@ fn with_services(inventory: Inventory) -> Inventory {
             "set-myid",
             "data-empty",
         ] {
-            host.commands.insert(verb.into(), format!("zkctl {verb}"));
+            host.commands
+                .insert(verb.into(), format!("zkctl {verb}").into());
         }
     }
     for sid in 1..=3 {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::inventory::{Host, HostRole, Inventory, Service, SshDefaults};
+use crate::inventory::{Host, HostRole, Inventory, Service, SshDefaults, VerbCommand};
 
 pub const CLIENT_PORT: u16 = 2181;
 pub const QUORUM_PORT: u16 = 2888;
@@ -714,11 +714,11 @@ case "$verb" in
 esac
 "#;
 
-fn verb_commands(zkctl: &Path) -> BTreeMap<String, String> {
+fn verb_commands(zkctl: &Path) -> BTreeMap<String, VerbCommand> {
     let script = crate::shell::quote(&zkctl.display().to_string());
     VERBS
         .iter()
-        .map(|verb| (verb.to_string(), format!("{script} {verb}")))
+        .map(|verb| (verb.to_string(), format!("{script} {verb}").into()))
         .collect()
 }
 

@@ -118,12 +118,12 @@ fn draw_step(frame: &mut Frame, area: Rect, state: &RunState, look: &Look) {
     let is_current = engine.current() == Some(state.selected);
     let heading = |text: &str| Line::from(Span::styled(text.to_string(), look.style(Role::Accent)));
     let mut lines = vec![Line::from(Span::styled(
-        step.title.clone(),
+        sanitize(&step.title),
         look.style(Role::Title),
     ))];
     for line in step.explain.lines() {
         lines.push(Line::from(Span::styled(
-            line.to_string(),
+            sanitize(line),
             look.style(Role::Text),
         )));
     }
@@ -224,11 +224,11 @@ fn draw_step(frame: &mut Frame, area: Rect, state: &RunState, look: &Look) {
         .borders(Borders::ALL)
         .border_style(look.style(Role::Border))
         .title(Span::styled(
-            format!(" step {} ", step.id),
+            format!(" step {} ", sanitize(&step.id)),
             look.style(Role::Title),
         ));
     frame.render_widget(
-        Paragraph::new(lines)
+        Paragraph::new(escaped(lines))
             .block(block)
             .wrap(Wrap { trim: false }),
         area,
@@ -245,10 +245,10 @@ fn progress_bar(elapsed: u64, limit: u64) -> String {
     format!("[{}{}]", "#".repeat(filled), "-".repeat(width - filled))
 }
 
+/// The screen masks secrets in the same forms as the audit log: as given, shell-quoted and
+/// line by line.
 fn mask(text: &str, secrets: &[String]) -> String {
-    secrets
-        .iter()
-        .fold(text.to_string(), |t, s| t.replace(s.as_str(), "***"))
+    crate::audit::Secrets::new(secrets.iter().cloned()).scrub(text.to_string())
 }
 
 fn draw_output(frame: &mut Frame, area: Rect, state: &RunState, look: &Look) {
@@ -377,7 +377,21 @@ fn draw_bar(frame: &mut Frame, area: Rect, state: &RunState, look: &Look) {
             ),
         ]),
     ];
-    frame.render_widget(Paragraph::new(lines), area);
+    frame.render_widget(Paragraph::new(escaped(lines)), area);
+}
+
+/// Runbook names, gate descriptions, hazard reasons and prompts are built from what the
+/// runbook and the inventory say: every span is escaped once, here, before it is drawn.
+fn escaped(lines: Vec<Line<'_>>) -> Vec<Line<'_>> {
+    lines
+        .into_iter()
+        .map(|mut line| {
+            for span in &mut line.spans {
+                span.content = sanitize(&span.content).into();
+            }
+            line
+        })
+        .collect()
 }
 
 fn draw_help(frame: &mut Frame, area: Rect, look: &Look) {
@@ -417,4 +431,79 @@ fn draw_help(frame: &mut Frame, area: Rect, look: &Look) {
     )
     .intersection(area);
     super::help::key_popup(frame, popup, rows.iter(), 14, " keys ", look);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    use super::*;
+    use crate::app::watch::WatchState;
+    use crate::ensemble::{inventory_targets, EnsembleState};
+    use crate::inventory::Inventory;
+    use crate::runbook::engine::{Engine, Person};
+    use crate::runbook::procedure::{bind, BindInput};
+    use crate::theme::Theme;
+    use crate::view::Symbols;
+    use crate::zk::version::ZkVersion;
+
+    #[test]
+    fn the_run_screen_shows_a_hostile_step_escaped() {
+        let inventory = Inventory::parse(
+            include_str!("../../tests/fixtures/inventories/lab.yaml"),
+            Path::new("lab.yaml"),
+        )
+        .unwrap();
+        let text = include_str!("../../tests/fixtures/hostile/spoof.yaml").replace(
+            "title: Stop two of three",
+            "title: \"Stop\\e[8m two\"\n    explain: \"hidden\\u202Eeno\"",
+        );
+        let none = BTreeMap::new();
+        let read = |_: &Path| -> Result<String, String> { Err("none".into()) };
+        let input = BindInput {
+            inventory: &inventory,
+            leader: None,
+            bindings: &none,
+            variables: &none,
+            read_fragment: &read,
+        };
+        let procedure = bind(&text, Path::new("spoof.yaml"), &input).unwrap();
+        let targets = inventory_targets(&inventory);
+        let node_of = procedure
+            .hosts
+            .iter()
+            .map(|h| targets.iter().position(|t| t.name == h.inventory.name))
+            .collect();
+        let engine = Engine::new(
+            procedure,
+            ZkVersion::NEWEST,
+            node_of,
+            Person {
+                name: "alice".into(),
+                uid: 1000,
+            },
+        );
+        let watch = WatchState::new("spoof".into(), EnsembleState::new(targets), 0);
+        let mut state = RunState::new(watch, engine, "audit.jsonl".into());
+        let look = Look {
+            theme: Theme::builtin("dark").unwrap(),
+            symbols: Symbols::UNICODE,
+        };
+        let mut terminal = Terminal::new(TestBackend::new(200, 50)).unwrap();
+        terminal
+            .draw(|frame| draw_run(frame, &mut state, &look))
+            .unwrap();
+        let screen = crate::view::screen_text(terminal.backend().buffer());
+        assert!(screen.contains("Stop^[[8m two"), "{screen}");
+        assert!(screen.contains("hidden\\u{202e}eno"), "{screen}");
+        assert!(screen.contains(" step stop-two^[[2K^M"), "{screen}");
+        assert!(
+            !screen.contains('\u{1b}') && !screen.contains('\u{202e}'),
+            "{screen}"
+        );
+    }
 }

@@ -1,29 +1,9 @@
 //! Small text helpers shared by the views.
 
 use super::Symbols;
-use crate::audit::report::is_invisible_format;
 
-/// Text from a server or a remote command is untrusted: an escape sequence in it could rewrite
-/// the operator's screen, a bidi control reorder what it shows. Control characters become
-/// visible `^X` / `\u{..}` forms, and so do the invisible ones the audit report escapes.
-pub fn sanitize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\t' => out.push_str("    "),
-            c if (c as u32) < 0x20 => {
-                out.push('^');
-                out.push(char::from(b'@' + c as u8));
-            }
-            '\u{7f}' => out.push_str("^?"),
-            c if c.is_control() || is_invisible_format(c) => {
-                out.push_str(&format!("\\u{{{:x}}}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Text from a server, a remote command or a file is untrusted: the one escaping routine.
+pub use crate::escape::sanitize;
 
 /// A one-line sparkline of the values, scaled between their minimum and maximum.
 pub fn sparkline(values: impl IntoIterator<Item = f64>, symbols: &Symbols) -> String {
@@ -60,18 +40,6 @@ pub fn age(millis: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escape_sequences_cannot_reach_the_terminal() {
-        assert_eq!(sanitize("ok\x1b[2Jwiped"), "ok^[[2Jwiped");
-        assert_eq!(sanitize("bell\x07\ttab"), "bell^G    tab");
-        assert_eq!(sanitize("del\x7f c1\u{9b}"), "del^? c1\\u{9b}");
-        assert_eq!(sanitize("zk1: running ✓"), "zk1: running ✓");
-        assert_eq!(
-            sanitize("mode: \u{202e}rewollof"),
-            "mode: \\u{202e}rewollof"
-        );
-    }
 
     #[test]
     fn sparkline_scales_between_extremes() {

@@ -8,6 +8,7 @@ pub mod ensemble;
 pub mod escape;
 pub mod input_file;
 pub mod inventory;
+pub mod lab;
 pub mod live;
 pub mod poll;
 pub mod quorum;

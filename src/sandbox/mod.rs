@@ -3,7 +3,7 @@
 //! data directory and control script; one private sshd serves them all; an nftables table of
 //! the sandbox's own holds any firewall rules that cut hosts apart.
 
-mod process;
+pub mod process;
 pub mod render;
 
 use std::fs;

@@ -1,0 +1,60 @@
+//! `zkpilot lab elections` through the real binary on a real sandbox (needs root, like every
+//! sandbox test): ten drawn states, each run on real ZooKeeper servers and held against the
+//! analyzer. Every trial must agree, and nothing of the lab may be left running.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{run_bin, BIN};
+
+/// Ten states of 4 to 6 hosts; this seed draws every kind of state, and eight of the ten
+/// combine two kinds or more; six start one view after another (about 145 s on two cores).
+const SEED: &str = "21";
+
+#[test]
+fn ten_drawn_states_run_on_real_zookeeper_and_the_analyzer_agrees() {
+    let dir = std::env::temp_dir().join(format!("zkpilot-test-{}-900", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir_text = dir.to_str().unwrap().to_string();
+    let output = run_bin(
+        &[
+            "lab",
+            "elections",
+            "--trials",
+            "10",
+            "--seed",
+            SEED,
+            "--nodes",
+            "4..6",
+            "--dir",
+            &dir_text,
+        ],
+        Duration::from_secs(240),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let left = zkpilot::sandbox::processes_mentioning(&dir_text);
+    assert!(left.is_empty(), "the lab left processes running: {left:?}");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{BIN} lab elections failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    // The table: a header, then the totals over every trial.
+    assert!(stdout.contains("leaders seen"), "{stdout}");
+    let all: Vec<&str> = stdout
+        .lines()
+        .find(|l| l.starts_with("all "))
+        .unwrap_or_else(|| panic!("no totals row:\n{stdout}"))
+        .split_whitespace()
+        .collect();
+    assert_eq!(all[1], "10", "ten trials judged: {all:?}");
+    assert_eq!(all[6], "0", "no disagreement: {all:?}");
+    assert!(
+        all[2].parse::<u32>().unwrap() > 0,
+        "real elections ran: {all:?}"
+    );
+    assert!(stderr.contains("10/10"), "progress shown: {stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

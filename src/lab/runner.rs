@@ -122,6 +122,8 @@ pub async fn elections(options: &LabOptions, out: &mut dyn Write) -> Result<LabO
             spares: u8::try_from(hosts.saturating_sub(1)).unwrap_or(0),
             dynamic_reconfig: false,
             services: false,
+            whitelist: None,
+            admin: false,
         },
     )
     .await;

@@ -171,6 +171,10 @@ struct ElectionsArgs {
     /// Write each disagreement as a regression fixture into DIR (tests/fixtures/lab/)
     #[arg(long, value_name = "DIR")]
     keep_fixtures: Option<PathBuf>,
+    /// Run the split brain measured on 3.8.0 (shared/research: R moved, T's view stale) in
+    /// every trial instead of drawing states
+    #[arg(long)]
+    research_split: bool,
 }
 
 fn parse_hosts_range(text: &str) -> Result<std::ops::RangeInclusive<usize>, String> {
@@ -479,6 +483,7 @@ async fn lab_elections(args: ElectionsArgs) -> ExitCode {
         settle: std::time::Duration::from_secs(args.settle),
         dir: args.dir,
         keep_fixtures: args.keep_fixtures,
+        research_split: args.research_split,
     };
     let mut stdout = std::io::stdout();
     match lab::elections(&options, &mut stdout).await {

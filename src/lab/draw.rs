@@ -119,6 +119,65 @@ pub struct Trial {
     pub starts: Vec<Start>,
 }
 
+/// Hosts of [`research_split`].
+pub const RESEARCH_SPLIT_HOSTS: usize = 6;
+
+/// The split brain measured on 3.8.0 (`shared/research/README.md`, "Votes are tallied by server
+/// id"): P and Q run `{1: p, 2: q, 3: r2}`; R (sid 3) moved from r1 to r2 and runs the
+/// five-server view with S; T's copy of it still lists sid 3 at r1. R, S and T start first,
+/// then, after an election's time, P and Q. Hosts: p, q, r1 (down), r2, s, t.
+pub fn research_split(seed: u64, index: u32) -> Trial {
+    let line = |sid: u64, host: usize| Line {
+        sid,
+        host,
+        observer: false,
+    };
+    let three = vec![line(1, 0), line(2, 1), line(3, 3)];
+    let five = vec![line(1, 0), line(2, 1), line(3, 3), line(4, 4), line(5, 5)];
+    let stale = vec![line(1, 0), line(2, 1), line(3, 2), line(4, 4), line(5, 5)];
+    let host = |sid: u64, running: bool, view: &Vec<Line>| HostState {
+        sid,
+        running,
+        view: view.clone(),
+    };
+    let old = vec![line(1, 0), line(2, 1), line(3, 2)];
+    Trial {
+        seed,
+        index,
+        kinds: vec![Kind::Moved, Kind::Expanded],
+        hosts: vec![
+            host(1, true, &three),
+            host(2, true, &three),
+            host(3, false, &old),
+            host(3, true, &five),
+            host(4, true, &five),
+            host(5, true, &stale),
+        ],
+        starts: vec![
+            Start {
+                host: 3,
+                delay_ms: 0,
+            },
+            Start {
+                host: 4,
+                delay_ms: 0,
+            },
+            Start {
+                host: 5,
+                delay_ms: 0,
+            },
+            Start {
+                host: 0,
+                delay_ms: 3_000,
+            },
+            Start {
+                host: 1,
+                delay_ms: 0,
+            },
+        ],
+    }
+}
+
 /// SplitMix64 (Steele, Lea, Flood 2014): tiny, well mixed, and stable forever.
 #[derive(Debug, Clone)]
 pub struct Rng(u64);
@@ -579,6 +638,39 @@ mod tests {
                 assert!(sizes.iter().max() > sizes.iter().min() || sizes.len() == hosts.len());
             }
         }
+    }
+
+    /// `--research-split` runs the measured state; the analyzer calls it a split brain on 3.8
+    /// rules with Q's and T's groups as the witness, and not on 3.4 rules.
+    #[test]
+    fn the_research_split_scenario_is_the_measured_state() {
+        use crate::lab::fixture::{ensemble, Addressing};
+        use crate::zk::version::ZkVersion;
+        let trial = research_split(1, 0);
+        let names = ["P", "Q", "R1", "R", "S", "T"];
+        let at = Addressing {
+            names: names.iter().map(|n| n.to_string()).collect(),
+            peers: names
+                .iter()
+                .map(|n| format!("{}:2888:3888", n.to_lowercase()))
+                .collect(),
+        };
+        let split = |version| {
+            let ens = ensemble(&trial, &at, version).unwrap();
+            ens.verdict().unwrap().split_brain.map(|w| {
+                [w.a, w.b].map(|q| {
+                    (
+                        names[q.leader],
+                        q.members.iter().map(|&m| names[m]).collect::<Vec<_>>(),
+                    )
+                })
+            })
+        };
+        assert_eq!(
+            split(ZkVersion::new(3, 8, 0)),
+            Some([("Q", vec!["P", "Q"]), ("T", vec!["R", "S", "T"])])
+        );
+        assert_eq!(split(ZkVersion::new(3, 4, 14)), None);
     }
 
     #[test]

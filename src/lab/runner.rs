@@ -50,6 +50,8 @@ pub struct LabOptions {
     pub dir: Option<PathBuf>,
     /// Where to write each disagreement as a regression fixture.
     pub keep_fixtures: Option<PathBuf>,
+    /// Run the split brain measured in `shared/research` every trial instead of drawing.
+    pub research_split: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -109,7 +111,11 @@ pub async fn elections(options: &LabOptions, out: &mut dyn Write) -> Result<LabO
     let signals = tokio::spawn(watch_signals(stop.clone()));
     let started = Instant::now();
 
-    let hosts = *options.hosts.end();
+    let hosts = if options.research_split {
+        draw::RESEARCH_SPLIT_HOSTS
+    } else {
+        *options.hosts.end()
+    };
     eprintln!(
         "zkpilot lab: a sandbox of {hosts} hosts in {} (one server starts to prove it works)",
         dir.display()
@@ -283,7 +289,11 @@ impl Lab {
             if self.stop.load(Ordering::SeqCst) {
                 return Ok((tally, true));
             }
-            let trial = draw::draw(options.seed, index, &options.hosts);
+            let trial = if options.research_split {
+                draw::research_split(options.seed, index)
+            } else {
+                draw::draw(options.seed, index, &options.hosts)
+            };
             let at = self.addressing(trial.hosts.len());
             let run = self.run_trial(&trial, options.settle).await?;
             if self.stop.load(Ordering::SeqCst) {

@@ -225,10 +225,15 @@ enum AuditCommand {
         Every record carries its sequence number and the SHA-256 of the record before it. \
         verify walks that chain from the header and names the first record where it breaks. \
         A final line cut short by a crash is reported, not fatal: every record before it is \
-        intact. The chain cannot show that records were cut off the end: compare the head \
-        hash printed here with the one shown when the session ended (--expect-head).",
-        after_help = "Exit status:\n  0  the chain is intact (and holds the expected head)\n  \
-        1  the chain is broken, or the expected head is not in it\n  \
+        intact. A chain alone cannot show that records were cut off its end or that it was \
+        recomputed after an edit, so the console publishes the head at every step end and at \
+        the session's end in LOG.heads beside the log (and in the system journal, tag \
+        zkpilot-audit, where one runs): verify fails unless the latest published head is in \
+        the chain at its place. It also fails on a record after session_end and on a log (or \
+        heads file) that others could have written. --expect-head checks a head noted \
+        elsewhere, e.g. by a follower.",
+        after_help = "Exit status:\n  0  the chain is intact, anchored (and holds the expected head)\n  \
+        1  the chain is broken, its anchor or the expected head is not in it, or others could write it\n  \
         2  the file cannot be read\n\n\
         Example:\n  zkpilot audit verify ~/.local/state/zkpilot/audit/20261123T091703Z-move.jsonl \\\n    \
         --expect-head <the head hash shown when the session ended>"
@@ -252,6 +257,10 @@ struct VerifyArgs {
     /// may have records after it
     #[arg(long, value_name = "HASH")]
     expect_head: Option<RecordHash>,
+    /// Accept a log without its heads file (LOG.heads), e.g. one written before zkpilot
+    /// published heads: only the chain is checked, so a cut-off tail cannot be seen
+    #[arg(long)]
+    unanchored: bool,
 }
 
 #[derive(Args)]
@@ -760,8 +769,8 @@ fn audit_command(command: AuditCommand) -> ExitCode {
 }
 
 fn audit_verify(args: &VerifyArgs) -> ExitCode {
-    let verified = match audit::verify_file(&args.file, args.expect_head) {
-        Ok(verified) => verified,
+    let anchored = match audit::anchored::verify_anchored(&args.file, args.expect_head) {
+        Ok(anchored) => anchored,
         Err(e @ AuditError::ChainBroken { .. }) => {
             eprintln!("zkpilot: {e}");
             return ExitCode::from(1);
@@ -771,6 +780,7 @@ fn audit_verify(args: &VerifyArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let verified = &anchored.verified;
     let mut summary = format!("ok: {} records, head {}", verified.records, verified.head);
     for line in &verified.resumed_tears {
         summary.push_str(&format!(
@@ -782,31 +792,52 @@ fn audit_verify(args: &VerifyArgs) -> ExitCode {
             "; final line {line} is torn (a write cut short by a crash): every record before it is intact"
         ));
     }
-    if !verified.session_ended {
+    if verified.session_stopped {
+        summary.push_str("; the session stopped unfinished (session_stop): --resume continues it");
+    } else if !verified.session_ended {
         summary.push_str(
             "; no session_end: the session is running or stopped without closing the log",
         );
     }
-    println!("{summary}");
-    match args.expect_head {
-        Some(expected) if verified.head != expected => match verified.expected_head_seq {
-            Some(seq) => {
-                println!(
-                    "expected head {expected} is record {seq}; {} records were appended after it",
-                    verified.records - seq - 1
-                );
-                ExitCode::SUCCESS
-            }
-            None => {
-                eprintln!(
-                    "zkpilot: audit log {}: no record has the expected head {expected}: records \
-                     were cut off the end or the log was rewritten",
-                    args.file.display()
-                );
-                ExitCode::from(1)
-            }
-        },
-        _ => ExitCode::SUCCESS,
+    let mut failures = Vec::new();
+    match &anchored.anchor {
+        Ok(anchor) => summary.push_str(&format!(
+            "; anchored: the head published for record {} at {} is in the chain",
+            anchor.seq, anchor.at
+        )),
+        Err(problem) if args.unanchored => {
+            summary.push_str(&format!("; NOT anchored (--unanchored): {problem}"))
+        }
+        Err(problem) => failures.push(format!("audit log {}: {problem}", args.file.display())),
+    }
+    if let Some(problem) = &anchored.file_problem {
+        failures.push(problem.clone());
+    }
+    summary.push_str(&format!(
+        "; owner {}, mode {:04o}",
+        anchored.owner, anchored.mode
+    ));
+    if let Some(expected) = args.expect_head.filter(|e| *e != verified.head) {
+        match verified.expected_head_seq {
+            Some(seq) => summary.push_str(&format!(
+                "; expected head {expected} is record {seq}; {} records were appended after it",
+                verified.records - seq - 1
+            )),
+            None => failures.push(format!(
+                "audit log {}: no record has the expected head {expected}: records were cut off \
+                 the end or the log was rewritten",
+                args.file.display()
+            )),
+        }
+    }
+    if failures.is_empty() {
+        println!("{summary}");
+        ExitCode::SUCCESS
+    } else {
+        for failure in failures {
+            eprintln!("zkpilot: {failure}");
+        }
+        ExitCode::from(1)
     }
 }
 

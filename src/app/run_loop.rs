@@ -162,8 +162,8 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     let needs_inbox = !options.autopilot && procedure.steps.iter().any(|s| s.approval.is_some());
     let inbox = match needs_inbox.then(|| Inbox::create(&audit_path)) {
         Some(Err(e)) => {
-            // The log was opened for this session: it is closed saying why nothing ran.
-            let _ = writer.end_session(&e, now());
+            // The log was opened for this session: it is stopped saying why nothing ran.
+            let _ = writer.stop_session(&e, now());
             return Err(e);
         }
         Some(Ok(inbox)) => Some(inbox),
@@ -213,10 +213,13 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     if let Some(inbox) = performer.inbox.take() {
         inbox.close();
     }
-    let head = performer
-        .writer
-        .end_session(&reason, now())
-        .map_err(|e| e.to_string())?;
+    // Only a session with every step done is closed for good; any other stop can be resumed.
+    let head = if finished {
+        performer.writer.end_session(&reason, now())
+    } else {
+        performer.writer.stop_session(&reason, now())
+    }
+    .map_err(|e| e.to_string())?;
     Ok(RunEnd {
         finished,
         reason,

@@ -334,6 +334,13 @@ pub enum AuditEvent {
         /// Whether the runbook lets the operator's own Unix user approve from a second session.
         same_user: bool,
     },
+    /// The console stopped before every step was done (the operator quit, the autopilot
+    /// stopped, a refusal): the session may be continued with `--resume`, which `session_end`
+    /// forbids. `records` counts as in `session_end`.
+    SessionStop {
+        records: u64,
+        reason: String,
+    },
 }
 
 impl AuditEvent {
@@ -451,6 +458,10 @@ impl AuditEvent {
             AuditEvent::ApprovalRequest { step, same_user } => AuditEvent::ApprovalRequest {
                 step: s(step),
                 same_user,
+            },
+            AuditEvent::SessionStop { records, reason } => AuditEvent::SessionStop {
+                records,
+                reason: s(reason),
             },
         }
     }

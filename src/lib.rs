@@ -11,6 +11,7 @@ pub mod poll;
 pub mod quorum;
 pub mod remote;
 pub mod replay;
+pub mod resume;
 pub mod runbook;
 pub mod runbook_files;
 pub mod sandbox;

@@ -58,6 +58,7 @@ fn session_info() -> SessionInfo {
         host: "jump1".into(),
         tty: Some("/dev/pts/3".into()),
         hosts: Default::default(),
+        inventory_sha256: None,
     }
 }
 

@@ -4,6 +4,7 @@ pub mod keys;
 pub mod replay_loop;
 pub mod run;
 pub mod run_loop;
+pub mod session;
 pub mod terminal;
 pub mod watch;
 pub mod watch_loop;

@@ -14,12 +14,13 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
 use super::run::{update, RunAction, RunState};
+use super::session;
 use super::terminal::{self, RawTerminal};
 use super::watch::WatchState;
 use crate::approval::{self, ApprovalFile, Dropped, Inbox};
 use crate::audit::record::{AuditEvent, OutputStream, RecordHash, Secrets, SessionInfo, Timestamp};
 use crate::audit::writer::default_audit_dir;
-use crate::audit::{location, reader, AuditWriter, Durability};
+use crate::audit::{location, AuditWriter, Durability};
 use crate::ensemble::{inventory_services, inventory_targets, EnsembleState};
 use crate::inventory::Inventory;
 use crate::poll;
@@ -70,11 +71,19 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
         .map(|i| ensemble.nodes[i].target.name.clone());
     // A resumed session runs on the hosts its log recorded: binding `pick: leader` again now
     // could name another host than the one the session already restarted.
-    let bindings = match &options.resume {
-        Some(path) => {
-            let recorded = reader::session_info(path)
-                .map_err(|e| e.to_string())?
-                .map(|info| info.hosts)
+    let resumed_log = match &options.resume {
+        Some(path) => Some(session::read_resumed(path)?),
+        None => None,
+    };
+    let bindings = match &resumed_log {
+        Some(log) => {
+            let recorded = log
+                .records
+                .iter()
+                .find_map(|r| match &r.event {
+                    AuditEvent::SessionStart(info) => Some(info.hosts.clone()),
+                    _ => None,
+                })
                 .unwrap_or_default();
             resumed_bindings(&recorded, &options.bindings)?
         }
@@ -88,6 +97,17 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
         leader.as_deref(),
     )?;
     let procedure = loaded.procedure;
+    let runbook_sha256 = session::hex(&Sha256::digest(loaded.text.as_bytes()));
+    if let (Some(path), Some(log)) = (&options.resume, &resumed_log) {
+        session::check_resume(
+            path,
+            log,
+            &options.runbook,
+            &runbook_sha256,
+            &options.inventory_path,
+            &procedure,
+        )?;
+    }
     let version = options
         .zookeeper
         .or_else(|| ensemble.version())
@@ -131,7 +151,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
             let session = SessionInfo {
                 tool_version: env!("CARGO_PKG_VERSION").to_string(),
                 runbook_path: options.runbook.display().to_string(),
-                runbook_sha256: hex(&Sha256::digest(loaded.text.as_bytes())),
+                runbook_sha256: runbook_sha256.clone(),
                 inventory_path: options.inventory_path.display().to_string(),
                 operator: operator.name.clone(),
                 host: hostname(),
@@ -142,6 +162,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
                     .filter(|h| h.from_runbook)
                     .map(|h| (h.name.clone(), h.inventory.name.clone()))
                     .collect(),
+                inventory_sha256: Some(session::file_sha256(&options.inventory_path)?),
             };
             let writer =
                 AuditWriter::create(&path, session, secrets, now()).map_err(|e| e.to_string())?;
@@ -665,10 +686,6 @@ fn now() -> Timestamp {
 
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn hostname() -> String {

@@ -359,6 +359,7 @@ impl AuditEvent {
                 host,
                 tty,
                 hosts,
+                inventory_sha256,
             }) => AuditEvent::SessionStart(SessionInfo {
                 tool_version: s(tool_version),
                 runbook_path: s(runbook_path),
@@ -368,6 +369,7 @@ impl AuditEvent {
                 host: s(host),
                 tty: tty.map(s),
                 hosts: hosts.into_iter().map(|(k, v)| (s(k), s(v))).collect(),
+                inventory_sha256: inventory_sha256.map(s),
             }),
             AuditEvent::Snapshot { state } => AuditEvent::Snapshot {
                 state: secrets.scrub_json(state),
@@ -482,6 +484,10 @@ pub struct SessionInfo {
     /// then. Absent from logs written before it was recorded.
     #[serde(default)]
     pub hosts: BTreeMap<String, String>,
+    /// The SHA-256 of the inventory file, so `--resume` can tell another inventory from the
+    /// same one moved. Absent from logs written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -929,6 +935,7 @@ mod tests {
                 host: "jump1".into(),
                 tty: Some("/dev/pts/3".into()),
                 hosts: [("leader".to_string(), "zk3".to_string())].into(),
+                inventory_sha256: None,
             }),
             AuditEvent::Snapshot {
                 state: serde_json::json!({"zk1": {"mode": "leader", "zxid": "0x100000002"}}),

@@ -674,6 +674,7 @@ mod tests {
             host: "jump1".into(),
             tty: Some("/dev/pts/3".into()),
             hosts: Default::default(),
+            inventory_sha256: None,
         })
     }
 

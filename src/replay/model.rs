@@ -376,6 +376,7 @@ pub(crate) mod tests {
                     host: "jump1".into(),
                     tty: Some("/dev/pts/3".into()),
                     hosts: Default::default(),
+                    inventory_sha256: None,
                 }),
             ),
             (1, snapshot("zk1")),

@@ -8,6 +8,7 @@ pub mod ensemble;
 pub mod inventory;
 pub mod live;
 pub mod poll;
+pub mod preflight;
 pub mod quorum;
 pub mod remote;
 pub mod replay;

@@ -103,6 +103,26 @@ enum Command {
         Example:\n  sudo zkpilot follow /root/.local/state/zkpilot/audit/20261123T091703Z-move.jsonl"
     )]
     Follow(FollowArgs),
+    /// Check an inventory's hosts before a maintenance window, or write one from a live ensemble
+    #[command(subcommand)]
+    Inventory(InventoryCommand),
+}
+
+#[derive(Subcommand)]
+enum InventoryCommand {
+    /// Connect to every host over SSH (strict host keys) and run its read-only verbs (status,
+    /// config, data-empty, log: those the inventory defines); report host by host what works
+    /// and what fails
+    #[command(
+        after_help = "The same check runs before `zkpilot run` starts, on the hosts the runbook \
+        touches: it refuses to start when one fails.\n\n\
+        Exit status: 0 every host passes, 1 a host fails, 2 the inventory cannot be read.\n\n\
+        Example:\n  zkpilot inventory check /tmp/zk/inventory.yaml"
+    )]
+    Check {
+        /// The inventory (YAML)
+        file: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -373,6 +393,25 @@ fn main() -> ExitCode {
         Command::Audit(command) => audit_command(command),
         Command::Replay(args) => runtime.block_on(replay_command(args)),
         Command::Follow(args) => runtime.block_on(follow_command(args)),
+        Command::Inventory(command) => runtime.block_on(inventory_command(command)),
+    }
+}
+
+async fn inventory_command(command: InventoryCommand) -> ExitCode {
+    match command {
+        InventoryCommand::Check { file } => {
+            let inventory = match runbook_files::load_inventory(&file) {
+                Ok(inventory) => inventory,
+                Err(e) => return fail(&e, 2),
+            };
+            let checks = zkpilot::app::session::check_inventory(&inventory).await;
+            print!("{}", zkpilot::preflight::render(&checks));
+            if checks.iter().all(|c| c.ok()) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
     }
 }
 

@@ -130,6 +130,17 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
                 .position(|i| i.name == h.inventory.name)
         })
         .collect();
+    let connections = Arc::new(Connections::new(
+        Duration::from_secs(10),
+        std::env::temp_dir(),
+    ));
+    session::preflight(
+        &options.inventory,
+        &procedure,
+        &connections,
+        options.autopilot,
+    )
+    .await?;
     let operator = approval::current_person();
     let mut engine = Engine::new(procedure.clone(), version, node_of, operator.clone());
 
@@ -175,10 +186,6 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
         .iter()
         .map(|h| SshTarget::from_inventory(&options.inventory, &h.inventory))
         .collect();
-    let connections = Arc::new(Connections::new(
-        Duration::from_secs(10),
-        std::env::temp_dir(),
-    ));
     // Only a console can wait for a follower; `--autopilot` stops at such a step instead.
     let needs_inbox = !options.autopilot && procedure.steps.iter().any(|s| s.approval.is_some());
     let inbox = match needs_inbox.then(|| Inbox::create(&audit_path)) {

@@ -2,10 +2,14 @@
 //! run (`resume`), the hosts' pre-flight (`preflight`) and the ensemble lock (`lock`).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
 use crate::audit::{reader, AuditLog};
+use crate::inventory::{Host, Inventory};
+use crate::preflight;
+use crate::remote::Connections;
 use crate::resume::{self, ThisRun};
 use crate::runbook::procedure::Procedure;
 
@@ -46,6 +50,45 @@ pub fn check_resume(
         &run,
     )
     .map_err(|e| e.to_string())
+}
+
+/// Every host the runbook touches must answer over SSH and run its read-only verbs before
+/// the first step; otherwise the run refuses, naming each failing host, before any command.
+pub async fn preflight(
+    inventory: &Inventory,
+    procedure: &Procedure,
+    connections: &Arc<Connections>,
+    narrate: bool,
+) -> Result<(), String> {
+    let hosts: Vec<&Host> = preflight::touched_hosts(procedure)
+        .into_iter()
+        .filter_map(|i| procedure.hosts.get(i).map(|h| &h.inventory))
+        .collect();
+    let checks = preflight::check_hosts(inventory, &hosts, connections).await;
+    if let Some(refusal) = preflight::refusal(&checks) {
+        connections.close_all().await;
+        return Err(refusal);
+    }
+    if narrate {
+        let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+        println!(
+            "pre-flight: {} answer over SSH and run their read-only verbs",
+            names.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// `zkpilot inventory check`: the pre-flight on every host of the inventory.
+pub async fn check_inventory(inventory: &Inventory) -> Vec<preflight::HostCheck> {
+    let connections = Arc::new(Connections::new(
+        std::time::Duration::from_secs(10),
+        std::env::temp_dir(),
+    ));
+    let hosts: Vec<&Host> = inventory.hosts.iter().collect();
+    let checks = preflight::check_hosts(inventory, &hosts, &connections).await;
+    connections.close_all().await;
+    checks
 }
 
 pub fn file_sha256(path: &Path) -> Result<String, String> {

@@ -130,6 +130,10 @@ pub struct Host {
     /// Operator verbs (start, stop, restart, status, config, set-config, set-servers,
     /// wipe-data, ...) and the shell command that performs each on this host.
     pub commands: BTreeMap<String, String>,
+    /// Where zkpilot's ensemble lock lives on this host: a directory the SSH user can create
+    /// (default `/var/tmp/zkpilot-lock-<client address>`, see `lock`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock: Option<String>,
 }
 
 impl Host {

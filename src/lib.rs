@@ -7,6 +7,7 @@ pub mod duration;
 pub mod ensemble;
 pub mod inventory;
 pub mod live;
+pub mod lock;
 pub mod poll;
 pub mod preflight;
 pub mod quorum;

@@ -64,6 +64,9 @@ enum Command {
         zkpilot run runbooks/rolling-restart.yaml --inventory /tmp/zk/inventory.yaml --resume LOG\n\n\
         Every decision, command intent (fsynced before the command runs), output and result\n\
         goes to the audit log: $XDG_STATE_HOME/zkpilot/audit/ unless --audit FILE.\n\
+        Before the first step every host the runbook touches must answer over SSH and run its\n\
+        read-only verbs (pre-flight), and the console takes the ensemble lock on every host of\n\
+        the inventory: one console drives an ensemble at a time.\n\
         --autopilot runs steps that need no human, stops at the first hazard, failure or step\n\
         that needs one; exit status 0 when every step is done, 1 when it stopped, 2 on bad input."
     )]
@@ -217,6 +220,11 @@ struct RunArgs {
     /// The ZooKeeper version whose rules apply (default: what the servers say)
     #[arg(long)]
     zookeeper: Option<String>,
+    /// Break the ensemble lock of another session that is gone for good (its console was
+    /// killed), saying why; recorded in this session's log and in the old one's when it is
+    /// on this machine. Refused while the holder's console still runs here
+    #[arg(long, value_name = "REASON")]
+    break_lock: Option<String>,
     #[command(flatten)]
     display: DisplayArgs,
 }
@@ -588,6 +596,16 @@ async fn run_command(args: RunArgs) -> ExitCode {
         Some(Some(version)) => Some(version),
         Some(None) => return fail("bad --zookeeper version", 2),
     };
+    if args
+        .break_lock
+        .as_deref()
+        .is_some_and(|r| r.trim().is_empty())
+    {
+        return fail(
+            "--break-lock needs a reason, recorded in both sessions' logs",
+            2,
+        );
+    }
     let options = RunOptions {
         runbook: args.binding.runbook,
         inventory_path: args.binding.inventory,
@@ -601,6 +619,7 @@ async fn run_command(args: RunArgs) -> ExitCode {
         autopilot: args.autopilot,
         yes: args.yes,
         zookeeper,
+        break_lock: args.break_lock,
     };
     match run_loop::run(options).await {
         Ok(end) => {

@@ -23,6 +23,7 @@ use crate::audit::writer::default_audit_dir;
 use crate::audit::{location, AuditWriter, Durability};
 use crate::ensemble::{inventory_services, inventory_targets, EnsembleState};
 use crate::inventory::Inventory;
+use crate::lock::LockOwner;
 use crate::poll;
 use crate::remote::{Connections, Outcome, SshTarget, Stream};
 use crate::runbook::engine::{
@@ -46,6 +47,8 @@ pub struct RunOptions {
     /// With `--autopilot`: answer "yes" to steps that ask for a plain confirmation.
     pub yes: bool,
     pub zookeeper: Option<ZkVersion>,
+    /// Break a stale ensemble lock of another session, for this reason.
+    pub break_lock: Option<String>,
 }
 
 /// How a run ended, for the exit status and the last words on the terminal.
@@ -145,7 +148,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     let mut engine = Engine::new(procedure.clone(), version, node_of, operator.clone());
 
     let secrets = Secrets::new(procedure.secrets.clone());
-    let (writer, audit_path) = match &options.resume {
+    let (mut writer, audit_path) = match &options.resume {
         Some(path) => {
             let (writer, resumed) =
                 AuditWriter::open_append(path, secrets, now()).map_err(|e| e.to_string())?;
@@ -181,6 +184,35 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
         }
     };
 
+    let lock_owner = LockOwner {
+        session: writer.session_id().to_string(),
+        operator: operator.label(),
+        console: hostname(),
+        pid: std::process::id(),
+        started: now().to_string(),
+        log: std::fs::canonicalize(&audit_path)
+            .unwrap_or_else(|_| audit_path.clone())
+            .display()
+            .to_string(),
+    };
+    let taken = session::take_lock(
+        &options.inventory,
+        &lock_owner,
+        options.break_lock.as_deref(),
+        &mut writer,
+        &connections,
+        now,
+    )
+    .await;
+    let mut lock = match taken {
+        Ok(lock) => lock,
+        Err(e) => {
+            let _ = writer.stop_session(&format!("refused before the first step: {e}"), now());
+            connections.close_all().await;
+            return Err(e);
+        }
+    };
+
     let ssh_targets: Vec<SshTarget> = procedure
         .hosts
         .iter()
@@ -191,6 +223,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     let inbox = match needs_inbox.then(|| Inbox::create(&audit_path)) {
         Some(Err(e)) => {
             // The log was opened for this session: it is stopped saying why nothing ran.
+            lock.release().await;
             let _ = writer.stop_session(&e, now());
             return Err(e);
         }
@@ -235,6 +268,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     for poller in pollers {
         poller.abort();
     }
+    lock.release().await;
     connections.close_all().await;
     let (finished, reason) = outcome.map_err(|e| e.to_string())?;
     let reason = performer.failed.clone().unwrap_or(reason);

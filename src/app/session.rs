@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use crate::audit::{reader, AuditLog};
+use crate::audit::record::{AuditEvent, Secrets, Timestamp};
+use crate::audit::{reader, AuditLog, AuditWriter, Durability};
 use crate::inventory::{Host, Inventory};
+use crate::lock::{Broken, EnsembleLock, LockError, LockOwner};
 use crate::preflight;
 use crate::remote::Connections;
 use crate::resume::{self, ThisRun};
@@ -89,6 +91,123 @@ pub async fn check_inventory(inventory: &Inventory) -> Vec<preflight::HostCheck>
     let checks = preflight::check_hosts(inventory, &hosts, &connections).await;
     connections.close_all().await;
     checks
+}
+
+/// Takes the ensemble lock for the session whose log `writer` writes. With `break_lock`, a
+/// lock held by another session is broken, unless that session's console is still alive
+/// (its log is locked by a writer on this machine), and the break is recorded in this log
+/// and, when it is on this machine and can be written, in the old session's.
+pub async fn take_lock(
+    inventory: &Inventory,
+    owner: &LockOwner,
+    break_lock: Option<&str>,
+    writer: &mut AuditWriter,
+    connections: &Arc<Connections>,
+    now: impl Fn() -> Timestamp,
+) -> Result<EnsembleLock, String> {
+    let first = EnsembleLock::take(inventory, owner, false, connections.clone()).await;
+    let (lock, broken) = match (first, break_lock) {
+        (Ok(taken), _) => taken,
+        (Err(LockError::Held { owner: holder, .. }), Some(_)) if alive(&holder, owner) => {
+            return Err(format!(
+                "--break-lock refused: the lock's holder is alive ({}): its console still \
+                 writes its log; stop that console instead",
+                holder.describe()
+            ))
+        }
+        (Err(LockError::Held { .. }), Some(_)) => {
+            EnsembleLock::take(inventory, owner, true, connections.clone())
+                .await
+                .map_err(|e| e.to_string())?
+        }
+        (Err(e), _) => return Err(e.to_string()),
+    };
+    if let Some(reason) = break_lock {
+        record_breaks(&broken, reason, owner, writer, &now)?;
+    }
+    Ok(lock)
+}
+
+/// A holder whose console runs on this machine and whose log is still locked by its writer
+/// (every writer holds an exclusive `flock` on its log for its whole life).
+fn alive(holder: &LockOwner, me: &LockOwner) -> bool {
+    if holder.console != me.console || holder.log.is_empty() {
+        return false;
+    }
+    let Ok(file) = std::fs::File::open(&holder.log) else {
+        return false;
+    };
+    // SAFETY: flock takes a descriptor that `file` keeps open for the whole call; the probe's
+    // lock, if it got one, goes with the descriptor when `file` is dropped.
+    let rc = unsafe {
+        libc::flock(
+            std::os::fd::AsRawFd::as_raw_fd(&file),
+            libc::LOCK_EX | libc::LOCK_NB,
+        )
+    };
+    rc != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EWOULDBLOCK)
+}
+
+fn record_breaks(
+    broken: &[Broken],
+    reason: &str,
+    me: &LockOwner,
+    writer: &mut AuditWriter,
+    now: &impl Fn() -> Timestamp,
+) -> Result<(), String> {
+    let mut holders: Vec<&LockOwner> = Vec::new();
+    for b in broken {
+        if !holders.contains(&&b.holder) {
+            holders.push(&b.holder);
+        }
+    }
+    for holder in holders {
+        let hosts: Vec<&str> = broken
+            .iter()
+            .filter(|b| &b.holder == holder)
+            .map(|b| b.host.as_str())
+            .collect();
+        let old_log = write_to_old_log(holder, me, reason, now);
+        let text = format!(
+            "ensemble lock broken with --break-lock on {}: {reason}; it was held by {}; {old_log}",
+            hosts.join(", "),
+            holder.describe()
+        );
+        writer
+            .append(AuditEvent::Note { text }, now(), Durability::Sync)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Records the break in the old session's log when it is on this machine; says what became
+/// of it, for this session's own note.
+fn write_to_old_log(
+    holder: &LockOwner,
+    me: &LockOwner,
+    reason: &str,
+    now: &impl Fn() -> Timestamp,
+) -> String {
+    if holder.console != me.console || holder.log.is_empty() {
+        return format!(
+            "its log {} is on {}, not written from here",
+            holder.log, holder.console
+        );
+    }
+    let path = Path::new(&holder.log);
+    let text = format!(
+        "this session's ensemble lock was broken by session {} of {} (log {}): {reason}",
+        me.session, me.operator, me.log
+    );
+    let written =
+        AuditWriter::open_append(path, Secrets::default(), now()).and_then(|(mut old, _)| {
+            old.append(AuditEvent::Note { text }, now(), Durability::Sync)?;
+            old.stop_session("its ensemble lock was broken by another console", now())
+        });
+    match written {
+        Ok(_) => format!("the break is recorded in its log {}", holder.log),
+        Err(e) => format!("its log could not be written: {e}"),
+    }
 }
 
 pub fn file_sha256(path: &Path) -> Result<String, String> {

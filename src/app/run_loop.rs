@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
+use super::heartbeat::{self, Heartbeat};
 use super::run::{update, RunAction, RunState};
 use super::session;
 use super::terminal::{self, RawTerminal};
@@ -579,6 +580,7 @@ async fn autopilot(
     let mut terminate = signal(SignalKind::terminate())?;
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut waiting_for_gates: HashMap<usize, u64> = HashMap::new();
+    let mut heartbeat = Heartbeat::default();
     loop {
         if let Some(failure) = &performer.failed {
             return Ok((false, failure.clone()));
@@ -677,6 +679,9 @@ async fn autopilot(
             _ = terminate.recv() => return Ok((false, "terminated by a signal".into())),
         };
         performer.handle(state, action);
+        if let Some(line) = heartbeat.beat(state.watch.now, heartbeat::waiting_for(state)) {
+            println!("{line}");
+        }
     }
 }
 

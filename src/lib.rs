@@ -3,6 +3,7 @@ pub mod app;
 pub mod approval;
 pub mod audit;
 pub mod diagnostics;
+pub mod discover;
 pub mod duration;
 pub mod ensemble;
 pub mod inventory;

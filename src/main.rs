@@ -126,6 +126,44 @@ enum InventoryCommand {
         /// The inventory (YAML)
         file: PathBuf,
     },
+    /// Write an inventory from a live ensemble: the server lines of one reachable server's
+    /// `conf` (every host, sid, role, client and peer address) and the verbs of a preset
+    #[command(
+        after_help = "Values read from the server are written as they are; guessed ones (a \
+        host's name, a client address from the peer address, a preset's paths) carry a \
+        `# guessed:` comment. Check the file, then `zkpilot inventory check` it.\n\n\
+        Examples:\n  zkpilot inventory discover 10.0.0.1:2181 --ssh-user zk --preset systemd -o inventory.yaml\n  \
+        zkpilot inventory discover 10.0.0.1:2181 --ssh-user zk --preset zkserver-sh --dir /opt/zookeeper\n  \
+        zkpilot inventory discover 127.77.3.1:2181 --preset sandbox --dir /tmp/zk -o /tmp/zk/found.yaml"
+    )]
+    Discover {
+        /// One server of the ensemble: HOST:PORT, its client address (it must allow `conf`)
+        #[arg(value_name = "HOST:PORT")]
+        server: String,
+        /// The SSH user on every host (a sandbox's users come from its SSH config)
+        #[arg(long, value_name = "USER")]
+        ssh_user: Option<String>,
+        /// How ZooKeeper is run on the hosts: the commands of each verb
+        #[arg(long, value_enum)]
+        preset: DiscoverPreset,
+        /// zkserver-sh: the ZooKeeper home (default /opt/zookeeper); sandbox: the sandbox's
+        /// directory (required)
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Write the inventory here (never over an existing file) instead of standard output
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DiscoverPreset {
+    /// `sudo systemctl start|stop|restart zookeeper`, Debian's /etc/zookeeper/conf
+    Systemd,
+    /// The Apache tarball: `DIR/bin/zkServer.sh`, `DIR/conf/zoo.cfg`, `DIR/logs`
+    ZkserverSh,
+    /// A `zkpilot sandbox up` directory: its `zkctl` scripts and SSH files
+    Sandbox,
 }
 
 #[derive(Args)]
@@ -418,6 +456,55 @@ async fn inventory_command(command: InventoryCommand) -> ExitCode {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
+            }
+        }
+        InventoryCommand::Discover {
+            server,
+            ssh_user,
+            preset,
+            dir,
+            output,
+        } => {
+            let dir = dir.map(|d| std::path::absolute(&d).unwrap_or(d));
+            let preset = match (preset, dir) {
+                (DiscoverPreset::Systemd, _) => zkpilot::discover::Preset::Systemd,
+                (DiscoverPreset::ZkserverSh, dir) => zkpilot::discover::Preset::ZkServerSh {
+                    home: dir.map_or_else(|| "/opt/zookeeper".into(), |d| d.display().to_string()),
+                },
+                (DiscoverPreset::Sandbox, Some(dir)) => zkpilot::discover::Preset::Sandbox {
+                    dir: dir.display().to_string(),
+                },
+                (DiscoverPreset::Sandbox, None) => {
+                    return fail(
+                        "--preset sandbox needs --dir DIR, the sandbox's directory",
+                        2,
+                    )
+                }
+            };
+            let text = match zkpilot::app::inventory::discover(&server, preset, ssh_user.as_deref())
+                .await
+            {
+                Ok(text) => text,
+                Err(e) => return fail(&e, 2),
+            };
+            let written = match &output {
+                Some(path) => std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(path)
+                    .and_then(|mut file| std::io::Write::write_all(&mut file, text.as_bytes()))
+                    .map_err(|e| {
+                        format!(
+                            "cannot write {}: {e} (an existing file is never overwritten)",
+                            path.display()
+                        )
+                    }),
+                None => std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes())
+                    .map_err(|e| format!("cannot write the inventory: {e}")),
+            };
+            match written {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e, 2),
             }
         }
     }

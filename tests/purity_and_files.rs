@@ -36,6 +36,7 @@ fn the_pure_core_does_no_io() {
         "src/audit/location.rs",
         "src/audit/anchor.rs",
         "src/resume.rs",
+        "src/discover.rs",
         "src/ensemble.rs",
         "src/live.rs",
         "src/yaml.rs",

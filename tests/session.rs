@@ -172,7 +172,7 @@ fn two_consoles_on_one_ensemble_the_second_is_refused_and_no_server_is_down_twic
         std::thread::sleep(Duration::from_millis(20));
     }
     let mut second_args = run_args(&sandbox, runbook, second_log.to_str().unwrap());
-    second_args.extend(["--yes", "--bind", "leader=zk1"]);
+    second_args.push("--yes");
     let second = run_bin(&second_args, Duration::from_secs(60));
     let first = first.wait_with_output().unwrap();
     stop.store(true, Ordering::Relaxed);
@@ -350,4 +350,90 @@ fn a_dead_consoles_lock_is_broken_only_with_a_reason_and_resume_refuses_another_
         "{said}"
     );
     assert_eq!(audit_records(&old_log).len(), old.len(), "nothing appended");
+}
+
+#[test]
+fn a_discovered_sandbox_inventory_is_accepted_unchanged_by_plan_and_run() {
+    let sandbox = Sandbox::up(3, 0, 0);
+    let found = sandbox.dir.join("found.yaml");
+    let out = zkpilot(&[
+        "inventory",
+        "discover",
+        &sandbox.client("zk2"),
+        "--preset",
+        "sandbox",
+        "--dir",
+        sandbox.dir_str(),
+        "-o",
+        found.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let written = fs::read_to_string(&found).unwrap();
+    for host in HOSTS {
+        assert!(
+            written.contains(&format!("- name: '{host}'\n")),
+            "{written}"
+        );
+    }
+    assert!(written.contains("# guessed: the peer address"), "{written}");
+    // Never over an existing file.
+    let again = zkpilot(&[
+        "inventory",
+        "discover",
+        &sandbox.client("zk2"),
+        "--preset",
+        "sandbox",
+        "--dir",
+        sandbox.dir_str(),
+        "-o",
+        found.to_str().unwrap(),
+    ]);
+    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(fs::read_to_string(&found).unwrap(), written);
+
+    let out = zkpilot(&["inventory", "check", found.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    let runbook = project_file("runbooks/rolling-restart.yaml");
+    let out = zkpilot(&[
+        "plan",
+        runbook.to_str().unwrap(),
+        "--inventory",
+        found.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+
+    let log = sandbox.dir.join("found.jsonl");
+    let out = run_bin(
+        &[
+            "run",
+            runbook.to_str().unwrap(),
+            "--inventory",
+            found.to_str().unwrap(),
+            "--autopilot",
+            "--yes",
+            "--interval",
+            "500ms",
+            "--audit",
+            log.to_str().unwrap(),
+        ],
+        Duration::from_secs(180),
+    );
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("done: every step done"));
+    let intents = audit_records(&log)
+        .iter()
+        .filter(|r| r["kind"] == "intent")
+        .count();
+    assert_eq!(intents, 3);
+    common::assert_audit_verifies(&log);
 }

@@ -1,6 +1,7 @@
 //! The console: models, pure updates, key bindings, the terminal and the event loops.
 
 pub mod heartbeat;
+pub mod inventory;
 pub mod keys;
 pub mod replay_loop;
 pub mod run;

@@ -5,6 +5,11 @@
 //! interleaving records. Each record goes out in one `write_all` of its whole line and `\n`:
 //! a crash can tear only the last line. Nothing is ever rewritten or truncated: a torn tail is
 //! closed with `\n` and explained by a `resume` record (see `verify` for the exact rule).
+//!
+//! The writer also anchors the log (see `anchor`): after the `session_start`, a `resume`, every
+//! record that ends a step and the `session_stop` / `session_end`, it fsyncs and publishes the
+//! head in `LOG.heads`. It refuses a directory others can write without the sticky bit, and
+//! never appends after a `session_end`.
 
 use std::env;
 use std::fs::{DirBuilder, File, OpenOptions, Permissions};

@@ -104,8 +104,7 @@ pub fn inventory(conf: &Conf, discovery: &Discovery) -> Result<String, DiscoverE
         .ok_or_else(|| DiscoverError::NoClientPort {
             asked: discovery.asked.to_string(),
         })?;
-    let sandbox = matches!(discovery.preset, Preset::Sandbox { .. });
-    if discovery.ssh_user.is_none() && !sandbox {
+    if discovery.ssh_user.is_none() && !sandbox(&discovery.preset) {
         return Err(DiscoverError::NoSshUser);
     }
     let mut out = String::new();
@@ -134,12 +133,28 @@ pub fn inventory(conf: &Conf, discovery: &Discovery) -> Result<String, DiscoverE
     }
     out.push_str("hosts:\n");
     for server in view.servers() {
-        host(&mut out, server, client_port, discovery);
+        host(
+            &mut out,
+            server,
+            client_port,
+            conf.get("dataDir"),
+            discovery,
+        );
     }
     Ok(out)
 }
 
-fn host(out: &mut String, server: &ServerLine, client_port: u16, discovery: &Discovery) {
+fn sandbox(preset: &Preset) -> bool {
+    matches!(preset, Preset::Sandbox { .. })
+}
+
+fn host(
+    out: &mut String,
+    server: &ServerLine,
+    client_port: u16,
+    data_dir: Option<&str>,
+    discovery: &Discovery,
+) {
     let address = &server.primary_addr().host;
     let known = discovery.ssh_hosts.iter().find(|h| &h.address == address);
     let name = match known {
@@ -192,10 +207,27 @@ fn host(out: &mut String, server: &ServerLine, client_port: u16, discovery: &Dis
         out.push_str("  # guessed: the SSH default");
     }
     out.push('\n');
-    let (verbs, guessed, lock) = verbs(&discovery.preset, &name);
+    let (mut verbs, guessed, lock) = verbs(&discovery.preset, &name);
+    // `conf` names the data directory (its `version-2`), so `data-empty` needs no guess.
+    if let (false, Some(dir)) = (sandbox(&discovery.preset), data_dir) {
+        verbs.push((
+            "data-empty".into(),
+            format!(
+                "test -z \"$(ls -A {} 2>/dev/null)\"",
+                crate::shell::quote(dir)
+            ),
+        ));
+    }
     let _ = write!(out, "  commands:");
     if let Some(why) = guessed {
         let _ = write!(out, "  # guessed: {why}");
+        if data_dir.is_some() {
+            let _ = write!(
+                out,
+                "; data-empty: {}'s dataDir on every host",
+                discovery.asked
+            );
+        }
     }
     out.push('\n');
     for (verb, command) in verbs {

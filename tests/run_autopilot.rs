@@ -175,7 +175,10 @@ fn ssh_refused_and_a_changed_host_key_run_nothing_and_say_why() {
     // The pre-flight refuses before the log is opened (issue 11): nothing ran, nothing to log.
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("pre-flight failed, nothing was run"), "{stderr}");
+    assert!(
+        stderr.contains("pre-flight failed, nothing was run"),
+        "{stderr}"
+    );
     assert!(stderr.contains("zk1: cannot connect over SSH"), "{stderr}");
     assert!(!audit.exists());
 

@@ -37,6 +37,7 @@ fn session() -> SessionInfo {
         host: "jump1".into(),
         tty: Some("/dev/pts/3".into()),
         hosts: Default::default(),
+        inventory_sha256: None,
     }
 }
 

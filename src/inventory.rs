@@ -152,6 +152,10 @@ pub struct Host {
     /// Operator verbs (start, stop, restart, status, config, set-config, set-servers,
     /// wipe-data, ...) and the shell command that performs each on this host.
     pub commands: BTreeMap<String, VerbCommand>,
+    /// Where zkpilot's ensemble lock lives on this host: a directory the SSH user can create
+    /// (default `/var/tmp/zkpilot-lock-<client address>`, see `lock`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock: Option<String>,
 }
 
 /// The verbs a `check` gate may run without asking anyone: gates run before the operator

@@ -64,6 +64,9 @@ enum Command {
         zkpilot run runbooks/rolling-restart.yaml --inventory /tmp/zk/inventory.yaml --resume LOG\n\n\
         Every decision, command intent (fsynced before the command runs), output and result\n\
         goes to the audit log: $XDG_STATE_HOME/zkpilot/audit/ unless --audit FILE.\n\
+        Before the first step every host the runbook touches must answer over SSH and run its\n\
+        read-only verbs (pre-flight), and the console takes the ensemble lock on every host of\n\
+        the inventory: one console drives an ensemble at a time.\n\
         --autopilot runs steps that need no human, stops at the first hazard, failure or step\n\
         that needs one; exit status 0 when every step is done, 1 when it stopped, 2 on bad input."
     )]
@@ -109,6 +112,9 @@ enum Command {
     /// Experiments on real ZooKeeper that check the analyzer
     #[command(subcommand)]
     Lab(LabCommand),
+    /// Check an inventory's hosts before a maintenance window, or write one from a live ensemble
+    #[command(subcommand)]
+    Inventory(InventoryCommand),
 }
 
 #[derive(Subcommand)]
@@ -179,6 +185,61 @@ struct ElectionsArgs {
 
 fn parse_hosts_range(text: &str) -> Result<std::ops::RangeInclusive<usize>, String> {
     lab::draw::parse_hosts_range(text)
+}
+
+#[derive(Subcommand)]
+enum InventoryCommand {
+    /// Connect to every host over SSH (strict host keys) and run its read-only verbs (status,
+    /// config, data-empty, log: those the inventory defines); report host by host what works
+    /// and what fails
+    #[command(
+        after_help = "The same check runs before `zkpilot run` starts, on the hosts the runbook \
+        touches: it refuses to start when one fails.\n\n\
+        Exit status: 0 every host passes, 1 a host fails, 2 the inventory cannot be read.\n\n\
+        Example:\n  zkpilot inventory check /tmp/zk/inventory.yaml"
+    )]
+    Check {
+        /// The inventory (YAML)
+        file: PathBuf,
+    },
+    /// Write an inventory from a live ensemble: the server lines of one reachable server's
+    /// `conf` (every host, sid, role, client and peer address) and the verbs of a preset
+    #[command(
+        after_help = "Values read from the server are written as they are; guessed ones (a \
+        host's name, a client address from the peer address, a preset's paths) carry a \
+        `# guessed:` comment. Check the file, then `zkpilot inventory check` it.\n\n\
+        Examples:\n  zkpilot inventory discover 10.0.0.1:2181 --ssh-user zk --preset systemd -o inventory.yaml\n  \
+        zkpilot inventory discover 10.0.0.1:2181 --ssh-user zk --preset zkserver-sh --dir /opt/zookeeper\n  \
+        zkpilot inventory discover 127.77.3.1:2181 --preset sandbox --dir /tmp/zk -o /tmp/zk/found.yaml"
+    )]
+    Discover {
+        /// One server of the ensemble: HOST:PORT, its client address (it must allow `conf`)
+        #[arg(value_name = "HOST:PORT")]
+        server: String,
+        /// The SSH user on every host (a sandbox's users come from its SSH config)
+        #[arg(long, value_name = "USER")]
+        ssh_user: Option<String>,
+        /// How ZooKeeper is run on the hosts: the commands of each verb
+        #[arg(long, value_enum)]
+        preset: DiscoverPreset,
+        /// zkserver-sh: the ZooKeeper home (default /opt/zookeeper); sandbox: the sandbox's
+        /// directory (required)
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Write the inventory here (never over an existing file) instead of standard output
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DiscoverPreset {
+    /// `sudo systemctl start|stop|restart zookeeper`, Debian's /etc/zookeeper/conf
+    Systemd,
+    /// The Apache tarball: `DIR/bin/zkServer.sh`, `DIR/conf/zoo.cfg`, `DIR/logs`
+    ZkserverSh,
+    /// A `zkpilot sandbox up` directory: its `zkctl` scripts and SSH files
+    Sandbox,
 }
 
 #[derive(Args)]
@@ -273,6 +334,11 @@ struct RunArgs {
     /// The ZooKeeper version whose rules apply (default: what the servers say)
     #[arg(long)]
     zookeeper: Option<String>,
+    /// Break the ensemble lock of another session that is gone for good (its console was
+    /// killed), saying why; recorded in this session's log and in the old one's when it is
+    /// on this machine. Refused while the holder's console still runs here
+    #[arg(long, value_name = "REASON")]
+    break_lock: Option<String>,
     #[command(flatten)]
     display: DisplayArgs,
 }
@@ -301,10 +367,15 @@ enum AuditCommand {
         Every record carries its sequence number and the SHA-256 of the record before it. \
         verify walks that chain from the header and names the first record where it breaks. \
         A final line cut short by a crash is reported, not fatal: every record before it is \
-        intact. The chain cannot show that records were cut off the end: compare the head \
-        hash printed here with the one shown when the session ended (--expect-head).",
-        after_help = "Exit status:\n  0  the chain is intact (and holds the expected head)\n  \
-        1  the chain is broken, or the expected head is not in it\n  \
+        intact. A chain alone cannot show that records were cut off its end or that it was \
+        recomputed after an edit, so the console publishes the head at every step end and at \
+        the session's end in LOG.heads beside the log (and in the system journal, tag \
+        zkpilot-audit, where one runs): verify fails unless the latest published head is in \
+        the chain at its place. It also fails on a record after session_end and on a log (or \
+        heads file) that others could have written. --expect-head checks a head noted \
+        elsewhere, e.g. by a follower.",
+        after_help = "Exit status:\n  0  the chain is intact, anchored (and holds the expected head)\n  \
+        1  the chain is broken, its anchor or the expected head is not in it, or others could write it\n  \
         2  the file cannot be read\n\n\
         Example:\n  zkpilot audit verify ~/.local/state/zkpilot/audit/20261123T091703Z-move.jsonl \\\n    \
         --expect-head <the head hash shown when the session ended>"
@@ -328,6 +399,10 @@ struct VerifyArgs {
     /// may have records after it
     #[arg(long, value_name = "HASH")]
     expect_head: Option<RecordHash>,
+    /// Accept a log without its heads file (LOG.heads), e.g. one written before zkpilot
+    /// published heads: only the chain is checked, so a cut-off tail cannot be seen
+    #[arg(long)]
+    unanchored: bool,
 }
 
 #[derive(Args)]
@@ -450,6 +525,7 @@ fn main() -> ExitCode {
         Command::Follow(args) => runtime.block_on(follow_command(args)),
         Command::Lab(LabCommand::Elections(args)) => runtime.block_on(lab_elections(args)),
         Command::Lab(LabCommand::Judge(args)) => lab_judge(&args),
+        Command::Inventory(command) => runtime.block_on(inventory_command(command)),
     }
 }
 
@@ -510,6 +586,73 @@ async fn lab_elections(args: ElectionsArgs) -> ExitCode {
             }
         }
         Err(e) => fail(&e.to_string(), 2),
+    }
+}
+
+async fn inventory_command(command: InventoryCommand) -> ExitCode {
+    match command {
+        InventoryCommand::Check { file } => {
+            let inventory = match runbook_files::load_inventory(&file) {
+                Ok(inventory) => inventory,
+                Err(e) => return fail(&e, 2),
+            };
+            let checks = zkpilot::app::session::check_inventory(&inventory).await;
+            print!("{}", zkpilot::preflight::render(&checks));
+            if checks.iter().all(|c| c.ok()) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        InventoryCommand::Discover {
+            server,
+            ssh_user,
+            preset,
+            dir,
+            output,
+        } => {
+            let dir = dir.map(|d| std::path::absolute(&d).unwrap_or(d));
+            let preset = match (preset, dir) {
+                (DiscoverPreset::Systemd, _) => zkpilot::discover::Preset::Systemd,
+                (DiscoverPreset::ZkserverSh, dir) => zkpilot::discover::Preset::ZkServerSh {
+                    home: dir.map_or_else(|| "/opt/zookeeper".into(), |d| d.display().to_string()),
+                },
+                (DiscoverPreset::Sandbox, Some(dir)) => zkpilot::discover::Preset::Sandbox {
+                    dir: dir.display().to_string(),
+                },
+                (DiscoverPreset::Sandbox, None) => {
+                    return fail(
+                        "--preset sandbox needs --dir DIR, the sandbox's directory",
+                        2,
+                    )
+                }
+            };
+            let text = match zkpilot::app::inventory::discover(&server, preset, ssh_user.as_deref())
+                .await
+            {
+                Ok(text) => text,
+                Err(e) => return fail(&e, 2),
+            };
+            let written = match &output {
+                Some(path) => std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(path)
+                    .and_then(|mut file| std::io::Write::write_all(&mut file, text.as_bytes()))
+                    .map_err(|e| {
+                        format!(
+                            "cannot write {}: {e} (an existing file is never overwritten)",
+                            path.display()
+                        )
+                    }),
+                None => std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes())
+                    .map_err(|e| format!("cannot write the inventory: {e}")),
+            };
+            match written {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e, 2),
+            }
+        }
     }
 }
 
@@ -694,6 +837,16 @@ async fn run_command(args: RunArgs) -> ExitCode {
         Some(Some(version)) => Some(version),
         Some(None) => return fail("bad --zookeeper version", 2),
     };
+    if args
+        .break_lock
+        .as_deref()
+        .is_some_and(|r| r.trim().is_empty())
+    {
+        return fail(
+            "--break-lock needs a reason, recorded in both sessions' logs",
+            2,
+        );
+    }
     let options = RunOptions {
         runbook: args.binding.runbook,
         inventory_path: args.binding.inventory,
@@ -707,6 +860,7 @@ async fn run_command(args: RunArgs) -> ExitCode {
         autopilot: args.autopilot,
         yes: args.yes,
         zookeeper,
+        break_lock: args.break_lock,
     };
     match run_loop::run(options).await {
         Ok(end) => {
@@ -943,8 +1097,8 @@ fn audit_command(command: AuditCommand) -> ExitCode {
 }
 
 fn audit_verify(args: &VerifyArgs) -> ExitCode {
-    let verified = match audit::verify_file(&args.file, args.expect_head) {
-        Ok(verified) => verified,
+    let anchored = match audit::anchored::verify_anchored(&args.file, args.expect_head) {
+        Ok(anchored) => anchored,
         Err(e @ AuditError::ChainBroken { .. }) => {
             eprintln!("zkpilot: {}", escape::sanitize_lines(&e.to_string()));
             return ExitCode::from(1);
@@ -954,6 +1108,7 @@ fn audit_verify(args: &VerifyArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let verified = &anchored.verified;
     let mut summary = format!("ok: {} records, head {}", verified.records, verified.head);
     for line in &verified.resumed_tears {
         summary.push_str(&format!(
@@ -965,31 +1120,52 @@ fn audit_verify(args: &VerifyArgs) -> ExitCode {
             "; final line {line} is torn (a write cut short by a crash): every record before it is intact"
         ));
     }
-    if !verified.session_ended {
+    if verified.session_stopped {
+        summary.push_str("; the session stopped unfinished (session_stop): --resume continues it");
+    } else if !verified.session_ended {
         summary.push_str(
             "; no session_end: the session is running or stopped without closing the log",
         );
     }
-    println!("{summary}");
-    match args.expect_head {
-        Some(expected) if verified.head != expected => match verified.expected_head_seq {
-            Some(seq) => {
-                println!(
-                    "expected head {expected} is record {seq}; {} records were appended after it",
-                    verified.records - seq - 1
-                );
-                ExitCode::SUCCESS
-            }
-            None => {
-                eprintln!(
-                    "zkpilot: audit log {}: no record has the expected head {expected}: records \
-                     were cut off the end or the log was rewritten",
-                    args.file.display()
-                );
-                ExitCode::from(1)
-            }
-        },
-        _ => ExitCode::SUCCESS,
+    let mut failures = Vec::new();
+    match &anchored.anchor {
+        Ok(anchor) => summary.push_str(&format!(
+            "; anchored: the head published for record {} at {} is in the chain",
+            anchor.seq, anchor.at
+        )),
+        Err(problem) if args.unanchored => {
+            summary.push_str(&format!("; NOT anchored (--unanchored): {problem}"))
+        }
+        Err(problem) => failures.push(format!("audit log {}: {problem}", args.file.display())),
+    }
+    if let Some(problem) = &anchored.file_problem {
+        failures.push(problem.clone());
+    }
+    summary.push_str(&format!(
+        "; owner {}, mode {:04o}",
+        anchored.owner, anchored.mode
+    ));
+    if let Some(expected) = args.expect_head.filter(|e| *e != verified.head) {
+        match verified.expected_head_seq {
+            Some(seq) => summary.push_str(&format!(
+                "; expected head {expected} is record {seq}; {} records were appended after it",
+                verified.records - seq - 1
+            )),
+            None => failures.push(format!(
+                "audit log {}: no record has the expected head {expected}: records were cut off \
+                 the end or the log was rewritten",
+                args.file.display()
+            )),
+        }
+    }
+    if failures.is_empty() {
+        println!("{summary}");
+        ExitCode::SUCCESS
+    } else {
+        for failure in failures {
+            eprintln!("zkpilot: {failure}");
+        }
+        ExitCode::from(1)
     }
 }
 

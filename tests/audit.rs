@@ -58,6 +58,7 @@ fn session_info() -> SessionInfo {
         host: "jump1".into(),
         tty: Some("/dev/pts/3".into()),
         hosts: Default::default(),
+        inventory_sha256: None,
     }
 }
 
@@ -88,6 +89,18 @@ fn open_append_once_free(path: &Path) -> (AuditWriter, audit::ResumedLog) {
             Err(e) => panic!("cannot resume {}: {e}", path.display()),
         }
     }
+}
+
+/// The time of the latest head published in `LOG.heads`.
+fn last_anchor_time(path: &Path) -> String {
+    let heads = fs::read_to_string(audit::writer::heads_path(path)).unwrap();
+    let last = heads.lines().last().unwrap();
+    last.split(" at=").nth(1).unwrap().to_string()
+}
+
+fn owner_label(path: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    zkpilot::approval::person_of(fs::metadata(path).unwrap().uid()).label()
 }
 
 fn lines(path: &Path) -> Vec<Vec<u8>> {
@@ -242,8 +255,11 @@ fn a_torn_final_line_verifies_with_a_notice() {
         format!(
             "ok: 5 records, head {}; final line 6 is torn (a write cut short by a crash): every \
              record before it is intact; no session_end: the session is running or stopped \
-             without closing the log\n",
-            head.hash
+             without closing the log; anchored: the head published for record 1 at {} is in \
+             the chain; owner {}, mode 0600\n",
+            head.hash,
+            last_anchor_time(&path),
+            owner_label(&path)
         )
     );
 }
@@ -267,7 +283,7 @@ fn a_second_writer_is_refused_while_the_first_holds_the_log() {
     let err = AuditWriter::create(&path, session_info(), Secrets::default(), now()).unwrap_err();
     assert!(matches!(err, AuditError::Exists { .. }), "{err:?}");
 
-    first.end_session("done", now()).unwrap();
+    first.stop_session("the operator quit", now()).unwrap();
     drop(open_append_once_free(&path));
 }
 
@@ -311,8 +327,11 @@ fn resuming_after_a_torn_tail_keeps_the_torn_bytes_and_continues_the_chain() {
         text(&out.stdout),
         format!(
             "ok: 8 records, head {}; line {torn_line} was torn by a crash and the session \
-             resumed after it\n",
-            head.hash
+             resumed after it; anchored: the head published for record 7 at {} is in the \
+             chain; owner {}, mode 0600\n",
+            head.hash,
+            last_anchor_time(&path),
+            owner_label(&path)
         )
     );
 }
@@ -342,11 +361,11 @@ fn the_log_only_ever_grows() {
     let (writer, resumed) = open_append_once_free(&path);
     assert_eq!(resumed.verified.torn_tail, Some(torn));
     check(&path);
-    writer.end_session("done", now()).unwrap();
+    writer.stop_session("stopped", now()).unwrap();
     check(&path);
     let (writer, _) = open_append_once_free(&path);
     check(&path);
-    writer.end_session("done again", now()).unwrap();
+    writer.end_session("done", now()).unwrap();
     check(&path);
     assert!(audit::verify_file(&path, None).unwrap().session_ended);
 }
@@ -391,7 +410,7 @@ fn expect_head_accepts_the_noted_head_and_refuses_any_other() {
     let dir = TempDir::new();
     let path = dir.join("anchor.jsonl");
     let noted = writer_with_notes(&path, 2)
-        .end_session("done", now())
+        .stop_session("the operator quit", now())
         .unwrap();
     let file = path.to_str().unwrap();
     let noted_hex = noted.hash.to_string();
@@ -746,4 +765,153 @@ fn kill_9_at_any_moment_leaves_a_log_that_verifies_and_resumes() {
         tears_before > 0,
         "no kill cut a write: the test did not exercise resuming after a torn line"
     );
+}
+
+#[test]
+fn a_truncated_log_fails_verify_without_expect_head() {
+    let dir = TempDir::new();
+    let path = dir.join("truncated.jsonl");
+    let mut writer = writer_with_notes(&path, 3);
+    for state in [StepState::Running, StepState::Done] {
+        let step = AuditEvent::Step {
+            step: "restart-first".into(),
+            state,
+        };
+        writer.append(step, now(), Durability::Sync).unwrap();
+    }
+    writer.append(note(9), now(), Durability::Sync).unwrap();
+    writer.end_session("every step done", now()).unwrap();
+    let file = path.to_str().unwrap();
+    let out = zkpilot(&["audit", "verify", file]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(text(&out.stdout).contains("; anchored: "), "{out:?}");
+
+    // The last two records cut off: the chain alone still holds.
+    let all = lines(&path);
+    fs::write(&path, all[..all.len() - 2].concat()).unwrap();
+    assert!(audit::verify_file(&path, None).is_ok());
+    let out = zkpilot(&["audit", "verify", file]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr
+            .contains("is not in the chain: records were cut off the end or the log was rewritten"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "{out:?}");
+
+    // Without its heads file the log is not taken as whole, unless asked.
+    fs::remove_file(audit::writer::heads_path(&path)).unwrap();
+    let out = zkpilot(&["audit", "verify", file]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(text(&out.stderr).contains("no heads file"), "{out:?}");
+    let out = zkpilot(&["audit", "verify", file, "--unanchored"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(text(&out.stdout).contains("NOT anchored"), "{out:?}");
+}
+
+#[test]
+fn a_rewritten_chain_fails_verify_against_its_published_head() {
+    let dir = TempDir::new();
+    let path = dir.join("rewritten.jsonl");
+    let writer = writer_with_notes(&path, 2);
+    writer.end_session("every step done", now()).unwrap();
+    // Rewrite the session_end's reason and recompute the chain from there, as a forger would.
+    let all = lines(&path);
+    let keep = all.len() - 1;
+    let mut records: Vec<audit::AuditRecord> = all
+        .iter()
+        .map(|l| serde_json::from_slice(l.strip_suffix(b"\n").unwrap()).unwrap())
+        .collect();
+    let mut chain = audit::AuditChain::resume(
+        audit::ChainHead {
+            records: keep as u64,
+            hash: RecordHash::of_line(all[keep - 1].strip_suffix(b"\n").unwrap()),
+        },
+        Secrets::default(),
+    );
+    let last = records.pop().unwrap();
+    let forged = chain
+        .seal(
+            AuditEvent::SessionEnd {
+                records: keep as u64 + 1,
+                reason: "aborted before any step".into(),
+            },
+            last.ts,
+        )
+        .unwrap();
+    let mut bytes = all[..keep].concat();
+    bytes.extend_from_slice(&forged.line);
+    fs::write(&path, bytes).unwrap();
+    assert!(audit::verify_file(&path, None).is_ok());
+    let out = zkpilot(&["audit", "verify", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(text(&out.stderr).contains("is not in the chain"), "{out:?}");
+}
+
+#[test]
+fn a_closed_session_is_never_written_again_and_verify_rejects_what_follows_it() {
+    let dir = TempDir::new();
+    let path = dir.join("closed.jsonl");
+    let head = writer_with_notes(&path, 1)
+        .end_session("every step done", now())
+        .unwrap();
+    let err = AuditWriter::open_append(&path, Secrets::default(), now()).unwrap_err();
+    assert!(matches!(err, AuditError::SessionClosed { .. }), "{err:?}");
+    assert!(err.to_string().contains("every step done"), "{err}");
+
+    let mut chain = audit::AuditChain::resume(head, Secrets::default());
+    let late = chain.seal(note(7), now()).unwrap();
+    OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap()
+        .write_all(&late.line)
+        .unwrap();
+    let out = zkpilot(&["audit", "verify", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        text(&out.stderr).contains("a record after the session_end of line 4"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_log_others_can_write_fails_and_an_open_directory_is_refused() {
+    let dir = TempDir::new();
+    let path = dir.join("mode.jsonl");
+    writer_with_notes(&path, 1)
+        .end_session("every step done", now())
+        .unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o620)).unwrap();
+    let out = zkpilot(&["audit", "verify", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        text(&out.stderr).contains("has mode 0620: group or others can write it"),
+        "{out:?}"
+    );
+
+    let open = dir.join("open");
+    fs::create_dir(&open).unwrap();
+    fs::set_permissions(&open, fs::Permissions::from_mode(0o777)).unwrap();
+    let err = AuditWriter::create(
+        &open.join("s.jsonl"),
+        session_info(),
+        Secrets::default(),
+        now(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, AuditError::UnsafeDirectory { mode: 0o777, .. }),
+        "{err:?}"
+    );
+    assert!(!open.join("s.jsonl").exists());
+    fs::set_permissions(&open, fs::Permissions::from_mode(0o1777)).unwrap();
+    AuditWriter::create(
+        &open.join("s.jsonl"),
+        session_info(),
+        Secrets::default(),
+        now(),
+    )
+    .unwrap();
 }

@@ -421,6 +421,7 @@ fn a_log_in_a_shared_pairing_directory_is_group_readable() {
         runbook_path: "rb.yaml".into(),
         runbook_sha256: "ab".repeat(32),
         inventory_path: "inv.yaml".into(),
+        inventory_sha256: None,
         operator: "alice".into(),
         host: "jump".into(),
         tty: None,
@@ -429,7 +430,7 @@ fn a_log_in_a_shared_pairing_directory_is_group_readable() {
     let now = Timestamp::from_system_time(std::time::SystemTime::now());
     let private = scratch("private-dir");
     let shared = scratch("shared-dir");
-    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o2770)).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o3770)).unwrap();
     for (dir, mode) in [(&private, 0o600), (&shared, 0o640)] {
         let log = dir.join("session.jsonl");
         let writer = AuditWriter::create(&log, session(), Secrets::default(), now).unwrap();

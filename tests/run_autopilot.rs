@@ -205,10 +205,15 @@ fn ssh_refused_and_a_changed_host_key_run_nothing_and_say_why() {
         ],
         Duration::from_secs(60),
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("not run"), "{stdout}");
-    assert_audit_verifies(&audit);
+    // The pre-flight refuses before the log is opened (issue 11): nothing ran, nothing to log.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("pre-flight failed, nothing was run"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("zk1: cannot connect over SSH"), "{stderr}");
+    assert!(!audit.exists());
 
     let known_hosts = sandbox.dir.join("ssh/known_hosts");
     let keygen = Command::new("ssh-keygen")
@@ -246,10 +251,10 @@ fn ssh_refused_and_a_changed_host_key_run_nothing_and_say_why() {
         ],
         Duration::from_secs(60),
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("HOST KEY HAS CHANGED"), "{stdout}");
-    assert_audit_verifies(&audit);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("zk1: THE HOST KEY HAS CHANGED"), "{stderr}");
+    assert!(!audit.exists());
 }
 
 /// Issue 14: a runbook that names only the follower it restarts is judged on the whole

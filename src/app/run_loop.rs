@@ -13,15 +13,18 @@ use sha2::{Digest, Sha256};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
+use super::heartbeat::{self, Heartbeat};
 use super::run::{update, RunAction, RunState};
+use super::session;
 use super::terminal::{self, RawTerminal};
 use super::watch::WatchState;
 use crate::approval::{self, ApprovalFile, Dropped, Inbox};
 use crate::audit::record::{AuditEvent, OutputStream, RecordHash, Secrets, SessionInfo, Timestamp};
 use crate::audit::writer::default_audit_dir;
-use crate::audit::{location, reader, AuditWriter, Durability};
+use crate::audit::{location, AuditWriter, Durability};
 use crate::ensemble::{inventory_services, inventory_targets, EnsembleState};
 use crate::inventory::Inventory;
+use crate::lock::LockOwner;
 use crate::poll;
 use crate::remote::{Connections, Outcome, SshTarget, Stream};
 use crate::runbook::engine::{
@@ -45,6 +48,8 @@ pub struct RunOptions {
     /// With `--autopilot`: answer "yes" to steps that ask for a plain confirmation.
     pub yes: bool,
     pub zookeeper: Option<ZkVersion>,
+    /// Break a stale ensemble lock of another session, for this reason.
+    pub break_lock: Option<String>,
 }
 
 /// How a run ended, for the exit status and the last words on the terminal.
@@ -70,11 +75,19 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
         .map(|i| ensemble.nodes[i].target.name.clone());
     // A resumed session runs on the hosts its log recorded: binding `pick: leader` again now
     // could name another host than the one the session already restarted.
-    let bindings = match &options.resume {
-        Some(path) => {
-            let recorded = reader::session_info(path)
-                .map_err(|e| e.to_string())?
-                .map(|info| info.hosts)
+    let resumed_log = match &options.resume {
+        Some(path) => Some(session::read_resumed(path)?),
+        None => None,
+    };
+    let bindings = match &resumed_log {
+        Some(log) => {
+            let recorded = log
+                .records
+                .iter()
+                .find_map(|r| match &r.event {
+                    AuditEvent::SessionStart(info) => Some(info.hosts.clone()),
+                    _ => None,
+                })
                 .unwrap_or_default();
             resumed_bindings(&recorded, &options.bindings)?
         }
@@ -88,6 +101,17 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
         leader.as_deref(),
     )?;
     let procedure = loaded.procedure;
+    let runbook_sha256 = session::hex(&Sha256::digest(loaded.text.as_bytes()));
+    if let (Some(path), Some(log)) = (&options.resume, &resumed_log) {
+        session::check_resume(
+            path,
+            log,
+            &options.runbook,
+            &runbook_sha256,
+            &options.inventory_path,
+            &procedure,
+        )?;
+    }
     let version = options
         .zookeeper
         .or_else(|| ensemble.version())
@@ -110,12 +134,23 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
                 .position(|i| i.name == h.inventory.name)
         })
         .collect();
+    let connections = Arc::new(Connections::new(
+        Duration::from_secs(10),
+        std::env::temp_dir(),
+    ));
+    session::preflight(
+        &options.inventory,
+        &procedure,
+        &connections,
+        options.autopilot,
+    )
+    .await?;
     let operator = approval::current_person();
     let mut engine = Engine::new(procedure.clone(), version, node_of, operator.clone());
 
     let secrets = Secrets::new(procedure.secrets.clone());
     let shown_secrets = secrets.clone();
-    let (writer, audit_path) = match &options.resume {
+    let (mut writer, audit_path) = match &options.resume {
         Some(path) => {
             let (writer, resumed) =
                 AuditWriter::open_append(path, secrets, now()).map_err(|e| e.to_string())?;
@@ -132,7 +167,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
             let session = SessionInfo {
                 tool_version: env!("CARGO_PKG_VERSION").to_string(),
                 runbook_path: options.runbook.display().to_string(),
-                runbook_sha256: hex(&Sha256::digest(loaded.text.as_bytes())),
+                runbook_sha256: runbook_sha256.clone(),
                 inventory_path: options.inventory_path.display().to_string(),
                 operator: operator.name.clone(),
                 host: hostname(),
@@ -143,10 +178,40 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
                     .filter(|h| h.from_runbook)
                     .map(|h| (h.name.clone(), h.inventory.name.clone()))
                     .collect(),
+                inventory_sha256: Some(session::file_sha256(&options.inventory_path)?),
             };
             let writer =
                 AuditWriter::create(&path, session, secrets, now()).map_err(|e| e.to_string())?;
             (writer, path)
+        }
+    };
+
+    let lock_owner = LockOwner {
+        session: writer.session_id().to_string(),
+        operator: operator.label(),
+        console: hostname(),
+        pid: std::process::id(),
+        started: now().to_string(),
+        log: std::fs::canonicalize(&audit_path)
+            .unwrap_or_else(|_| audit_path.clone())
+            .display()
+            .to_string(),
+    };
+    let taken = session::take_lock(
+        &options.inventory,
+        &lock_owner,
+        options.break_lock.as_deref(),
+        &mut writer,
+        &connections,
+        now,
+    )
+    .await;
+    let mut lock = match taken {
+        Ok(lock) => lock,
+        Err(e) => {
+            let _ = writer.stop_session(&format!("refused before the first step: {e}"), now());
+            connections.close_all().await;
+            return Err(e);
         }
     };
 
@@ -155,16 +220,13 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
         .iter()
         .map(|h| SshTarget::from_inventory(&options.inventory, &h.inventory))
         .collect();
-    let connections = Arc::new(Connections::new(
-        Duration::from_secs(10),
-        std::env::temp_dir(),
-    ));
     // Only a console can wait for a follower; `--autopilot` stops at such a step instead.
     let needs_inbox = !options.autopilot && procedure.steps.iter().any(|s| s.approval.is_some());
     let inbox = match needs_inbox.then(|| Inbox::create(&audit_path)) {
         Some(Err(e)) => {
-            // The log was opened for this session: it is closed saying why nothing ran.
-            let _ = writer.end_session(&e, now());
+            // The log was opened for this session: it is stopped saying why nothing ran.
+            lock.release().await;
+            let _ = writer.stop_session(&e, now());
             return Err(e);
         }
         Some(Ok(inbox)) => Some(inbox),
@@ -223,6 +285,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     for poller in pollers {
         poller.abort();
     }
+    lock.release().await;
     connections.close_all().await;
     let (finished, reason) = outcome.map_err(|e| e.to_string())?;
     let reason = performer
@@ -232,10 +295,13 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     if let Some(inbox) = performer.inbox.take() {
         inbox.close();
     }
-    let head = performer
-        .writer
-        .end_session(&reason, now())
-        .map_err(|e| e.to_string())?;
+    // Only a session with every step done is closed for good; any other stop can be resumed.
+    let head = if finished {
+        performer.writer.end_session(&reason, now())
+    } else {
+        performer.writer.stop_session(&reason, now())
+    }
+    .map_err(|e| e.to_string())?;
     Ok(RunEnd {
         finished,
         reason,
@@ -599,6 +665,7 @@ async fn autopilot(
     let mut terminate = signal(SignalKind::terminate())?;
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut waiting_for_gates: HashMap<usize, u64> = HashMap::new();
+    let mut heartbeat = Heartbeat::default();
     loop {
         if let Some(failure) = &performer.failed {
             return Ok((false, failure.clone()));
@@ -697,6 +764,9 @@ async fn autopilot(
             _ = terminate.recv() => return Ok((false, "terminated by a signal".into())),
         };
         performer.handle(state, action);
+        if let Some(line) = heartbeat.beat(state.watch.now, heartbeat::waiting_for(state)) {
+            println!("{line}");
+        }
     }
 }
 
@@ -753,10 +823,6 @@ fn now() -> Timestamp {
 
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn hostname() -> String {

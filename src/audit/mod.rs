@@ -5,6 +5,8 @@
 //! Adapters: `writer` (the one process appending to a log) and `reader` (files, and logs that
 //! are still growing).
 
+pub mod anchor;
+pub mod anchored;
 pub mod location;
 pub mod reader;
 pub mod record;
@@ -66,6 +68,17 @@ pub enum AuditError {
     Encode(#[from] serde_json::Error),
     #[error("no place for audit logs: neither XDG_STATE_HOME nor HOME is set to an absolute path; choose a file with --audit")]
     NoStateDir,
+    #[error("audit log {}: the session was closed by its session_end ({reason}): nothing may follow it; start a new session with a new log", path.display())]
+    SessionClosed { path: PathBuf, reason: String },
+    #[error("audit log {} holds no session_start record, so there is no session to resume: start a new session", path.display())]
+    NoSession { path: PathBuf },
+    #[error("audit directory {} has mode {mode:04o}: others can write there without the sticky bit, so any of them could replace the log; use a directory only you can write (chmod go-w), or choose another with --audit", path.display())]
+    UnsafeDirectory { path: PathBuf, mode: u32 },
+    #[error("cannot publish the head of the audit log to {}: {source}; without it a cut-off tail would go unseen, so nothing more runs", path.display())]
+    Anchor {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot create the audit log directory {}: {source}", path.display())]
     CreateDir {
         path: PathBuf,
@@ -95,6 +108,7 @@ mod purity {
             ("record.rs", include_str!("record.rs")),
             ("verify.rs", include_str!("verify.rs")),
             ("location.rs", include_str!("location.rs")),
+            ("anchor.rs", include_str!("anchor.rs")),
             ("report.rs", include_str!("report.rs")),
         ] {
             for word in forbidden {

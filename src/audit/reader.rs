@@ -6,7 +6,7 @@ use std::io::{ErrorKind, Read, Seek, SeekFrom};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use super::record::{AuditEvent, RecordHash, SessionInfo};
+use super::record::RecordHash;
 use super::verify::{
     AuditLog, ChainProblem, ChainVerifier, Verified, VerifiedRecord, MAX_LINE_BYTES,
 };
@@ -52,20 +52,6 @@ pub fn read_log(path: &Path) -> Result<AuditLog, AuditError> {
         records,
         verification,
     })
-}
-
-/// The `session_start` record of the log at `path`, which follows the header: what a resumed
-/// session needs before it binds its runbook, read without the rest of the log.
-pub fn session_info(path: &Path) -> Result<Option<SessionInfo>, AuditError> {
-    let mut tail = AuditTail::open(path)?;
-    while let Some(verified) = tail.next_record()? {
-        match verified.record.event {
-            AuditEvent::Header { .. } => {}
-            AuditEvent::SessionStart(info) => return Ok(Some(info)),
-            _ => return Ok(None),
-        }
-    }
-    Ok(None)
 }
 
 /// Where a tail stood: reopen there with `AuditTail::open_at` to go on without re-reading.

@@ -334,6 +334,13 @@ pub enum AuditEvent {
         /// Whether the runbook lets the operator's own Unix user approve from a second session.
         same_user: bool,
     },
+    /// The console stopped before every step was done (the operator quit, the autopilot
+    /// stopped, a refusal): the session may be continued with `--resume`, which `session_end`
+    /// forbids. `records` counts as in `session_end`.
+    SessionStop {
+        records: u64,
+        reason: String,
+    },
 }
 
 impl AuditEvent {
@@ -352,6 +359,7 @@ impl AuditEvent {
                 host,
                 tty,
                 hosts,
+                inventory_sha256,
             }) => AuditEvent::SessionStart(SessionInfo {
                 tool_version: s(tool_version),
                 runbook_path: s(runbook_path),
@@ -361,6 +369,7 @@ impl AuditEvent {
                 host: s(host),
                 tty: tty.map(s),
                 hosts: hosts.into_iter().map(|(k, v)| (s(k), s(v))).collect(),
+                inventory_sha256: inventory_sha256.map(s),
             }),
             AuditEvent::Snapshot { state } => AuditEvent::Snapshot {
                 state: secrets.scrub_json(state),
@@ -452,6 +461,10 @@ impl AuditEvent {
                 step: s(step),
                 same_user,
             },
+            AuditEvent::SessionStop { records, reason } => AuditEvent::SessionStop {
+                records,
+                reason: s(reason),
+            },
         }
     }
 }
@@ -471,6 +484,10 @@ pub struct SessionInfo {
     /// then. Absent from logs written before it was recorded.
     #[serde(default)]
     pub hosts: BTreeMap<String, String>,
+    /// The SHA-256 of the inventory file, so `--resume` can tell another inventory from the
+    /// same one moved. Absent from logs written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -942,6 +959,7 @@ mod tests {
                 host: "jump1".into(),
                 tty: Some("/dev/pts/3".into()),
                 hosts: [("leader".to_string(), "zk3".to_string())].into(),
+                inventory_sha256: None,
             }),
             AuditEvent::Snapshot {
                 state: serde_json::json!({"zk1": {"mode": "leader", "zxid": "0x100000002"}}),

@@ -78,14 +78,19 @@ impl<'a> Session<'a> {
         let mut command_index: HashMap<u64, usize> = HashMap::new();
         for record in records {
             let ts = record.ts;
-            if !matches!(record.event, AuditEvent::SessionEnd { .. }) {
+            if !matches!(
+                record.event,
+                AuditEvent::SessionEnd { .. } | AuditEvent::SessionStop { .. }
+            ) {
                 session.ended = None;
             }
             match &record.event {
                 AuditEvent::SessionStart(info) => {
                     session.info.get_or_insert(info);
                 }
-                AuditEvent::SessionEnd { reason, .. } => session.ended = Some((ts, reason)),
+                AuditEvent::SessionEnd { reason, .. } | AuditEvent::SessionStop { reason, .. } => {
+                    session.ended = Some((ts, reason))
+                }
                 AuditEvent::Gate { step, .. }
                 | AuditEvent::Verdict { step, .. }
                 | AuditEvent::Decision { step, .. }
@@ -515,6 +520,9 @@ fn event_text(event: &AuditEvent) -> String {
             None => "session resumed".to_string(),
         },
         AuditEvent::SessionEnd { reason, .. } => format!("session ended: {}", inline(reason)),
+        AuditEvent::SessionStop { reason, .. } => {
+            format!("session stopped (resumable): {}", inline(reason))
+        }
         AuditEvent::ApprovalRequest { same_user, .. } => format!(
             "waits for a second operator's approval ({})",
             if *same_user {
@@ -666,6 +674,7 @@ mod tests {
             host: "jump1".into(),
             tty: Some("/dev/pts/3".into()),
             hosts: Default::default(),
+            inventory_sha256: None,
         })
     }
 

@@ -6,7 +6,9 @@
 //! - each record's `seq` is one more than the previous record's (a gap means records were
 //!   deleted or moved, a repeat means they were duplicated or moved);
 //! - each record's `prev` is the SHA-256 of the previous record's line as read, without `\n`;
-//! - a `session_end` counts every record up to and including itself.
+//! - a `session_end` (or `session_stop`) counts every record up to and including itself;
+//! - nothing follows a `session_end`: the session is closed for good (a stopped session is
+//!   continued after its `session_stop` by a `resume` record).
 //!
 //! Crashes: a writer appends each record with one `write` of the whole line and its `\n`, so a
 //! crash can leave only the last line incomplete. A final line without `\n` that is not a
@@ -35,8 +37,15 @@ pub struct Verified {
     /// Whether the last record is a `session_end`: if not, the session is still running or
     /// stopped without closing its log.
     pub session_ended: bool,
+    /// Whether the last record is a `session_stop`: stopped unfinished, and resumable.
+    pub session_stopped: bool,
+    /// The hash of record seq 1 (`session_start`): the session's identity in its anchors and
+    /// its ensemble lock.
+    pub session_id: Option<RecordHash>,
     /// The seq of the record whose hash is the head the caller expected, if any record has it.
     pub expected_head_seq: Option<u64>,
+    /// The seq of the record whose hash is the published anchor looked for, if any has it.
+    pub anchor_seq: Option<u64>,
 }
 
 impl Verified {
@@ -98,6 +107,10 @@ pub enum ProblemKind {
     ResumeMismatch { claimed: u64, actual: String },
     #[error("session_end counts {claimed} records, the log has {actual} up to it")]
     SessionEndCount { claimed: u64, actual: u64 },
+    #[error(
+        "a record after the session_end of line {end_line}: a closed session was written to again"
+    )]
+    AfterSessionEnd { end_line: u64 },
 }
 
 /// A record that passed every check, with where it sits in the file.
@@ -164,8 +177,14 @@ pub struct ChainVerifier {
     pending: Option<BadLine>,
     resumed_tears: Vec<u64>,
     session_ended: bool,
+    /// The line of the `session_end`, once one was read.
+    end_line: Option<u64>,
+    session_stopped: bool,
+    session_id: Option<RecordHash>,
     expected_head: Option<RecordHash>,
     expected_head_seq: Option<u64>,
+    anchor: Option<RecordHash>,
+    anchor_seq: Option<u64>,
 }
 
 impl Default for ChainVerifier {
@@ -186,8 +205,13 @@ impl ChainVerifier {
             pending: None,
             resumed_tears: Vec::new(),
             session_ended: false,
+            end_line: None,
+            session_stopped: false,
+            session_id: None,
             expected_head: None,
             expected_head_seq: None,
+            anchor: None,
+            anchor_seq: None,
         }
     }
 
@@ -205,6 +229,13 @@ impl ChainVerifier {
             seq: None,
             kind: ProblemKind::LineTooLong,
         }
+    }
+
+    /// Also look for the record whose hash is `head`, a head published outside the log (see
+    /// `anchor`); `Verified::anchor_seq` says where it was found.
+    pub fn anchored_at(mut self, head: RecordHash) -> ChainVerifier {
+        self.anchor = Some(head);
+        self
     }
 
     /// Checks one complete line, given without its `\n`. `Ok(None)` means the line is not a
@@ -270,7 +301,10 @@ impl ChainVerifier {
             torn_tail,
             resumed_tears: self.resumed_tears,
             session_ended: self.session_ended,
+            session_stopped: self.session_stopped,
+            session_id: self.session_id,
             expected_head_seq: self.expected_head_seq,
+            anchor_seq: self.anchor_seq,
         })
     }
 
@@ -285,6 +319,9 @@ impl ChainVerifier {
             seq: Some(record.seq),
             kind,
         };
+        if let Some(end_line) = self.end_line {
+            return Err(problem(ProblemKind::AfterSessionEnd { end_line }));
+        }
         let claimed_tear = match record.event {
             AuditEvent::Resume { torn_line } => torn_line,
             _ => None,
@@ -337,7 +374,9 @@ impl ChainVerifier {
                 }
             }
         }
-        if let AuditEvent::SessionEnd { records, .. } = record.event {
+        if let AuditEvent::SessionEnd { records, .. } | AuditEvent::SessionStop { records, .. } =
+            record.event
+        {
             if records != record.seq + 1 {
                 return Err(problem(ProblemKind::SessionEndCount {
                     claimed: records,
@@ -349,7 +388,17 @@ impl ChainVerifier {
         if self.expected_head == Some(hash) {
             self.expected_head_seq = Some(record.seq);
         }
+        if self.anchor == Some(hash) {
+            self.anchor_seq = Some(record.seq);
+        }
         self.session_ended = matches!(record.event, AuditEvent::SessionEnd { .. });
+        self.session_stopped = matches!(record.event, AuditEvent::SessionStop { .. });
+        if self.session_ended {
+            self.end_line = Some(number);
+        }
+        if record.seq == 1 {
+            self.session_id = Some(hash);
+        }
         self.last = Some((number, record.seq));
         self.head = ChainHead {
             records: record.seq + 1,
@@ -681,6 +730,60 @@ mod tests {
                 claimed: 3,
                 actual: 4
             }
+        );
+    }
+
+    #[test]
+    fn nothing_may_follow_a_session_end_but_a_stop_may_be_resumed() {
+        let (mut chain, mut lines) = log(2);
+        let mut stopped = chain.clone();
+        let at = Timestamp::from_unix_millis;
+        lines.push(
+            chain
+                .seal(
+                    AuditEvent::SessionEnd {
+                        records: 4,
+                        reason: "every step done".into(),
+                    },
+                    at(5),
+                )
+                .unwrap()
+                .line,
+        );
+        let mut after_end = lines.clone();
+        after_end.push(chain.seal(note("late"), at(6)).unwrap().line);
+        let problem = verify(&after_end).unwrap_err();
+        assert_eq!(
+            (problem.line, problem.kind),
+            (5, ProblemKind::AfterSessionEnd { end_line: 4 })
+        );
+
+        lines.pop();
+        lines.push(
+            stopped
+                .seal(
+                    AuditEvent::SessionStop {
+                        records: 4,
+                        reason: "the operator quit".into(),
+                    },
+                    at(5),
+                )
+                .unwrap()
+                .line,
+        );
+        let verified = verify(&lines).unwrap();
+        assert!(verified.session_stopped && !verified.session_ended);
+        lines.push(
+            stopped
+                .seal(AuditEvent::Resume { torn_line: None }, at(6))
+                .unwrap()
+                .line,
+        );
+        let verified = verify(&lines).unwrap();
+        assert!(!verified.session_stopped);
+        assert_eq!(
+            verified.session_id,
+            Some(RecordHash::of_line(lines[1].strip_suffix(b"\n").unwrap()))
         );
     }
 

@@ -5,6 +5,11 @@
 //! interleaving records. Each record goes out in one `write_all` of its whole line and `\n`:
 //! a crash can tear only the last line. Nothing is ever rewritten or truncated: a torn tail is
 //! closed with `\n` and explained by a `resume` record (see `verify` for the exact rule).
+//!
+//! The writer also anchors the log (see `anchor`): after the `session_start`, a `resume`, every
+//! record that ends a step and the `session_stop` / `session_end`, it fsyncs and publishes the
+//! head in `LOG.heads`. It refuses a directory others can write without the sticky bit, and
+//! never appends after a `session_end`.
 
 use std::env;
 use std::fs::{DirBuilder, File, OpenOptions, Permissions};
@@ -12,11 +17,14 @@ use std::io::{self, ErrorKind, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
+use super::anchor::{Anchor, HEADS_SUFFIX};
 use super::location;
 use super::reader::AuditTail;
 use super::record::{
-    AuditChain, AuditEvent, AuditRecord, ChainHead, Secrets, SessionInfo, Timestamp,
+    AuditChain, AuditEvent, AuditRecord, ChainHead, RecordHash, Secrets, SessionInfo, StepState,
+    Timestamp,
 };
 use super::verify::{ChainVerifier, Verified};
 use super::AuditError;
@@ -49,6 +57,8 @@ pub struct AuditWriter {
     /// After a failed write the file may end in a partial line; appending behind it would
     /// glue the next record onto it, so this writer stops and a resume repairs the tail.
     failed: bool,
+    /// The hash of the `session_start` record: the session's identity.
+    session_id: RecordHash,
 }
 
 /// A log is private (0600), except in a directory set up for pairing: setgid and readable by
@@ -74,6 +84,7 @@ impl AuditWriter {
         secrets: Secrets,
         now: Timestamp,
     ) -> Result<AuditWriter, AuditError> {
+        check_directory(path)?;
         let mode = log_mode(path);
         let file = OpenOptions::new()
             .append(true)
@@ -103,13 +114,16 @@ impl AuditWriter {
             chain,
             unsynced: false,
             failed: false,
+            session_id: RecordHash::GENESIS,
         };
         writer.write_line(&header.line, Durability::Buffered)?;
         writer.append(AuditEvent::SessionStart(session), now, Durability::Sync)?;
+        writer.session_id = writer.head().hash;
         sync_parent_dir(path).map_err(|source| AuditError::Create {
             path: path.to_path_buf(),
             source,
         })?;
+        writer.publish(now)?;
         Ok(writer)
     }
 
@@ -121,6 +135,7 @@ impl AuditWriter {
         secrets: Secrets,
         now: Timestamp,
     ) -> Result<(AuditWriter, ResumedLog), AuditError> {
+        check_directory(path)?;
         let file = OpenOptions::new()
             .read(true)
             .append(true)
@@ -147,6 +162,21 @@ impl AuditWriter {
         }
         let unterminated = tail.unterminated_len() > 0;
         let verified = tail.finish()?;
+        if verified.session_ended {
+            let reason = match records.last().map(|r| &r.event) {
+                Some(AuditEvent::SessionEnd { reason, .. }) => reason.clone(),
+                _ => String::new(),
+            };
+            return Err(AuditError::SessionClosed {
+                path: path.to_path_buf(),
+                reason,
+            });
+        }
+        let Some(session_id) = verified.session_id else {
+            return Err(AuditError::NoSession {
+                path: path.to_path_buf(),
+            });
+        };
 
         let mut writer = AuditWriter {
             path: path.to_path_buf(),
@@ -154,6 +184,7 @@ impl AuditWriter {
             chain: AuditChain::resume(verified.chain_head(), secrets),
             unsynced: false,
             failed: false,
+            session_id,
         };
         let resume = writer.chain.seal(
             AuditEvent::Resume {
@@ -167,6 +198,7 @@ impl AuditWriter {
         }
         bytes.extend_from_slice(&resume.line);
         writer.write_line(&bytes, Durability::Sync)?;
+        writer.publish(now)?;
         Ok((writer, ResumedLog { records, verified }))
     }
 
@@ -180,8 +212,16 @@ impl AuditWriter {
         if self.failed {
             return Err(self.writer_failed());
         }
+        let anchored = ends_a_step(&event);
         let sealed = self.chain.seal(event, now)?;
-        self.write_line(&sealed.line, durability)?;
+        if anchored {
+            // A head is published only once its record is on disk: a crash must never leave
+            // an anchor the log does not reach.
+            self.write_line(&sealed.line, Durability::Sync)?;
+            self.publish(now)?;
+        } else {
+            self.write_line(&sealed.line, durability)?;
+        }
         Ok(sealed.seq)
     }
 
@@ -210,6 +250,66 @@ impl AuditWriter {
             Durability::Sync,
         )?;
         Ok(self.head())
+    }
+
+    /// Closes this console's part of the session with a `session_stop` record: the session
+    /// stopped before every step was done and may be continued with `--resume`.
+    pub fn stop_session(mut self, reason: &str, now: Timestamp) -> Result<ChainHead, AuditError> {
+        let records = self.chain.head().records + 1;
+        self.append(
+            AuditEvent::SessionStop {
+                records,
+                reason: reason.to_string(),
+            },
+            now,
+            Durability::Sync,
+        )?;
+        Ok(self.head())
+    }
+
+    /// The hash of this log's `session_start` record.
+    pub fn session_id(&self) -> RecordHash {
+        self.session_id
+    }
+
+    /// Publishes the current head outside the log (see `anchor`): appended to `LOG.heads`
+    /// and fsynced, then sent to the system journal when there is one. A heads file that
+    /// cannot be written stops the writer like the log itself would: an unanchored tail could
+    /// be cut off unseen.
+    fn publish(&mut self, now: Timestamp) -> Result<(), AuditError> {
+        let head = self.head();
+        let anchor = Anchor {
+            seq: head.records.saturating_sub(1),
+            head: head.hash,
+            at: now,
+        };
+        let heads = heads_path(&self.path);
+        let written = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(&heads)
+            .and_then(|mut file| {
+                file.write_all(format!("{anchor}\n").as_bytes())?;
+                file.sync_data()
+            });
+        if let Err(source) = written {
+            self.failed = true;
+            return Err(AuditError::Anchor {
+                path: heads,
+                source,
+            });
+        }
+        // The journal is a second, root-owned copy where one runs; without it (`logger`
+        // missing, or no /dev/log, as in containers) the heads file stands alone.
+        let _ = Command::new("logger")
+            .args(["-t", "zkpilot-audit", "--"])
+            .arg(format!("{} {anchor}", self.path.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        Ok(())
     }
 
     pub fn head(&self) -> ChainHead {
@@ -256,6 +356,49 @@ impl AuditWriter {
             path: self.path.clone(),
         }
     }
+}
+
+/// Whether `event` ends a step (or the session), where the head is published.
+fn ends_a_step(event: &AuditEvent) -> bool {
+    match event {
+        AuditEvent::Step { state, .. } => matches!(
+            state,
+            StepState::Done | StepState::Failed | StepState::Skipped | StepState::OutcomeUnknown
+        ),
+        AuditEvent::SessionEnd { .. } | AuditEvent::SessionStop { .. } => true,
+        _ => false,
+    }
+}
+
+/// `LOG.heads`, where the heads of the log at `path` are published.
+pub fn heads_path(path: &Path) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(HEADS_SUFFIX);
+    path.with_file_name(name)
+}
+
+/// A directory that others may write to without the sticky bit lets any of them replace the
+/// log (rename over it) or its heads file: refused, for new logs and resumed ones alike.
+fn check_directory(path: &Path) -> Result<(), AuditError> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mode = match std::fs::metadata(dir) {
+        Ok(meta) => meta.mode(),
+        // A missing directory fails with its own error when the file is opened.
+        Err(_) => return Ok(()),
+    };
+    if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+        return Err(AuditError::UnsafeDirectory {
+            path: dir.to_path_buf(),
+            mode: mode & 0o7777,
+        });
+    }
+    Ok(())
 }
 
 /// Drop cannot report an error: callers who need to know end the session or call `sync`.

@@ -261,9 +261,12 @@ impl ReplayState {
             AuditEvent::Note { text } => self.notes.push((ts, text.clone())),
             AuditEvent::Resume { torn_line } => {
                 self.intents.clear();
+                self.ended = None;
                 self.resumes.push((ts, *torn_line));
             }
-            AuditEvent::SessionEnd { reason, .. } => self.ended = Some((ts, reason.clone())),
+            AuditEvent::SessionEnd { reason, .. } | AuditEvent::SessionStop { reason, .. } => {
+                self.ended = Some((ts, reason.clone()))
+            }
         }
     }
 
@@ -373,6 +376,7 @@ pub(crate) mod tests {
                     host: "jump1".into(),
                     tty: Some("/dev/pts/3".into()),
                     hosts: Default::default(),
+                    inventory_sha256: None,
                 }),
             ),
             (1, snapshot("zk1")),

@@ -204,6 +204,9 @@ fn timeline_text(record: &AuditRecord) -> Option<String> {
         AuditEvent::SessionEnd { records, reason } => {
             format!("session end ({records} records): {reason}")
         }
+        AuditEvent::SessionStop { records, reason } => {
+            format!("session stopped, resumable ({records} records): {reason}")
+        }
         AuditEvent::ApprovalRequest { step, same_user } => format!(
             "{step}: waits for a second operator's approval{}",
             if *same_user {

@@ -248,3 +248,10 @@ pub fn assert_audit_verifies(audit: &Path) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The hash of a log's `session_start` record (line 2): the session's id in its locks.
+pub fn session_id(audit: &Path) -> String {
+    let text = std::fs::read_to_string(audit).unwrap();
+    let line = text.lines().nth(1).unwrap();
+    zkpilot::audit::RecordHash::of_line(line.as_bytes()).to_string()
+}

@@ -1,0 +1,74 @@
+//! Adapter: `zkpilot inventory discover`: asks one server for its `conf` (and `srvr`, for the
+//! version) over 4lw and hands them to the pure `discover`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::discover::{self, Discovery, Preset};
+use crate::wire;
+use crate::zk::fourlw::{parse_conf, parse_srvr, Answer};
+
+/// How long the one server may take to answer each word.
+const ASK_DEADLINE: Duration = Duration::from_secs(5);
+
+/// The inventory text for the ensemble `asked` (`host:port`) belongs to.
+pub async fn discover(
+    asked: &str,
+    preset: Preset,
+    ssh_user: Option<&str>,
+) -> Result<String, String> {
+    let text = wire::ask(asked, "conf", ASK_DEADLINE)
+        .await
+        .map_err(|e| format!("cannot read the ensemble from {asked}: {e}"))?;
+    let conf = match parse_conf(&text) {
+        Ok(Answer::Data(conf)) => conf,
+        Ok(Answer::NotWhitelisted) => {
+            return Err(format!(
+                "{asked} does not allow `conf` (4lw.commands.whitelist): ask a server that does, \
+                 or add conf to its whitelist"
+            ))
+        }
+        Ok(Answer::NotServing) => {
+            return Err(format!(
+                "{asked} is not serving (no quorum), so its conf cannot be read: ask another server"
+            ))
+        }
+        Ok(other) => return Err(format!("{asked} gave no conf: {other:?}")),
+        Err(e) => return Err(format!("{asked}: {e}")),
+    };
+    // The version is a help, not a need: a server that hides `srvr` still gets an inventory.
+    let version = match wire::ask(asked, "srvr", ASK_DEADLINE)
+        .await
+        .map(|t| parse_srvr(&t))
+    {
+        Ok(Ok(Answer::Data(srvr))) => srvr
+            .version_text
+            .split(['-', ','])
+            .next()
+            .map(str::to_string),
+        _ => None,
+    };
+    let (ssh_hosts, ssh_port) = match &preset {
+        Preset::Sandbox { dir } => {
+            let path = Path::new(dir).join("ssh").join("config");
+            let config = std::fs::read_to_string(&path).map_err(|e| {
+                format!(
+                    "cannot read the sandbox's SSH config {}: {e}: give --dir the directory of \
+                     `zkpilot sandbox up`",
+                    path.display()
+                )
+            })?;
+            discover::parse_ssh_config(&config)
+        }
+        _ => (Vec::new(), None),
+    };
+    let discovery = Discovery {
+        asked,
+        preset,
+        ssh_user,
+        version,
+        ssh_hosts,
+        ssh_port,
+    };
+    discover::inventory(&conf, &discovery).map_err(|e| e.to_string())
+}

@@ -1,12 +1,12 @@
 //! Adapter: `audit verify` as a whole — the chain, the anchors published beside it
 //! (`LOG.heads`, see `anchor`), and the file's owner and mode.
 
-use std::fs::File;
+use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::anchor::{self, Anchor, AnchorProblem};
-use super::reader::AuditTail;
+use super::reader::{open_regular, AuditTail};
 use super::record::RecordHash;
 use super::verify::{ChainVerifier, Verified};
 use super::writer::heads_path;
@@ -25,6 +25,17 @@ pub struct Anchored {
     pub file_problem: Option<String>,
 }
 
+fn read_heads(heads: &Path) -> Result<String, AuditError> {
+    let mut text = String::new();
+    open_regular(heads)?
+        .read_to_string(&mut text)
+        .map_err(|source| AuditError::Read {
+            path: heads.to_path_buf(),
+            source,
+        })?;
+    Ok(text)
+}
+
 /// Verifies the log at `path`: its chain (a break is `AuditError::ChainBroken`), its latest
 /// anchor, and who may write it.
 pub fn verify_anchored(
@@ -33,23 +44,18 @@ pub fn verify_anchored(
 ) -> Result<Anchored, AuditError> {
     let heads = heads_path(path);
     let heads_name = heads.display().to_string();
-    let anchors = match std::fs::read_to_string(&heads) {
+    // Both files only as regular files: a FIFO put in the log's place would block verify.
+    let anchors = match read_heads(&heads) {
         Ok(text) => anchor::parse_heads(&text, &heads_name),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(AnchorProblem::Missing {
-            path: heads_name.clone(),
-        }),
-        Err(source) => {
-            return Err(AuditError::Read {
-                path: heads.clone(),
-                source,
+        Err(AuditError::Open { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Err(AnchorProblem::Missing {
+                path: heads_name.clone(),
             })
         }
+        Err(e) => return Err(e),
     };
     let latest = anchors.as_ref().ok().and_then(|a| anchor::latest(a));
-    let file = File::open(path).map_err(|source| AuditError::Open {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let file = open_regular(path)?;
     let meta = file.metadata().map_err(|source| AuditError::Read {
         path: path.to_path_buf(),
         source,

@@ -218,7 +218,7 @@ impl AuditTail {
 
 /// Opens a log only if it is a regular file: a FIFO would block the reader and a device such
 /// as /dev/zero would feed it without end. The open itself does not block on a FIFO.
-fn open_regular(path: &Path) -> Result<File, AuditError> {
+pub(crate) fn open_regular(path: &Path) -> Result<File, AuditError> {
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)

@@ -24,20 +24,7 @@ fn the_analyzer_allows_what_zookeeper_did_in_every_lab_fixture() {
         let (state, seen) = fixture::parse_fixture(&text, path).unwrap_or_else(|e| panic!("{e}"));
         let verdict = state.ensemble.verdict().unwrap();
         let judgement = judge::judge(&verdict, &seen);
-        let at = fixture::Addressing {
-            names: state
-                .ensemble
-                .nodes
-                .iter()
-                .map(|n| n.name.clone())
-                .collect(),
-            peers: state
-                .ensemble
-                .nodes
-                .iter()
-                .map(|n| n.addr.to_string())
-                .collect(),
-        };
+        let at = fixture::Addressing::of(&state.ensemble);
         for d in &judgement.disagreements {
             failures.push(format!(
                 "{}: {}",

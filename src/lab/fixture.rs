@@ -23,6 +23,14 @@ pub struct Addressing {
 }
 
 impl Addressing {
+    /// The names and peer addresses of a loaded state's nodes, for reporting on it.
+    pub fn of(ensemble: &Ensemble) -> Addressing {
+        Addressing {
+            names: ensemble.nodes.iter().map(|n| n.name.clone()).collect(),
+            peers: ensemble.nodes.iter().map(|n| n.addr.to_string()).collect(),
+        }
+    }
+
     fn name(&self, host: usize) -> &str {
         self.names.get(host).map_or("?", String::as_str)
     }

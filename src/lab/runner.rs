@@ -604,20 +604,7 @@ pub fn judge_records(paths: &[PathBuf]) -> Result<Rejudged, LabError> {
         let judgement = judge::judge(&verdict, &seen);
         tally.add(&fixture::kinds_of(&text), &judgement);
         if !judgement.agrees() {
-            let at = Addressing {
-                names: state
-                    .ensemble
-                    .nodes
-                    .iter()
-                    .map(|n| n.name.clone())
-                    .collect(),
-                peers: state
-                    .ensemble
-                    .nodes
-                    .iter()
-                    .map(|n| n.addr.to_string())
-                    .collect(),
-            };
+            let at = Addressing::of(&state.ensemble);
             let missed = judgement
                 .disagreements
                 .iter()

@@ -895,6 +895,17 @@ impl EnsembleState {
 mod tests {
     use super::*;
 
+    /// One poll report of node 0 at `at`, 4lw answers only.
+    fn at(at: Millis, answers: Vec<(Command, Result<String, PollFailure>)>) -> PollReport {
+        PollReport {
+            admin: Vec::new(),
+            node: 0,
+            at,
+            round_trip_ms: None,
+            answers,
+        }
+    }
+
     fn target() -> NodeTarget {
         NodeTarget {
             name: "zk1".into(),
@@ -943,13 +954,6 @@ mod tests {
         let follower = include_str!("../tests/fixtures/zk4lw/follower.srvr.txt");
         let conf = "serverId=1\nmembership: \nserver.1=a:2888:3888:participant\nversion=0";
         let mut state = EnsembleState::new(vec![target()]);
-        let at = |at: Millis, answers: Vec<(Command, Result<String, PollFailure>)>| PollReport {
-            admin: Vec::new(),
-            node: 0,
-            at,
-            round_trip_ms: None,
-            answers,
-        };
         state.apply(&at(
             1_000,
             vec![
@@ -977,13 +981,6 @@ mod tests {
         let after = include_str!("../tests/fixtures/zk4lw/restart.after.srvr.txt");
         let conf = "serverId=1\nmembership: \nserver.1=a:2888:3888:participant\nversion=0";
         let mut state = EnsembleState::new(vec![target()]);
-        let at = |at: Millis, answers: Vec<(Command, Result<String, PollFailure>)>| PollReport {
-            admin: Vec::new(),
-            node: 0,
-            at,
-            round_trip_ms: None,
-            answers,
-        };
         state.apply(&at(
             1_000,
             vec![

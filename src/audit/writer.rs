@@ -239,31 +239,26 @@ impl AuditWriter {
     /// Closes the session with a `session_end` record, on disk when this returns. The head it
     /// returns is what the operator notes down (or a follower keeps) so that a deleted tail
     /// shows: `zkpilot audit verify --expect-head`.
-    pub fn end_session(mut self, reason: &str, now: Timestamp) -> Result<ChainHead, AuditError> {
-        let records = self.chain.head().records + 1;
-        self.append(
-            AuditEvent::SessionEnd {
-                records,
-                reason: reason.to_string(),
-            },
-            now,
-            Durability::Sync,
-        )?;
-        Ok(self.head())
+    pub fn end_session(self, reason: &str, now: Timestamp) -> Result<ChainHead, AuditError> {
+        let reason = reason.to_string();
+        self.close(now, |records| AuditEvent::SessionEnd { records, reason })
     }
 
     /// Closes this console's part of the session with a `session_stop` record: the session
     /// stopped before every step was done and may be continued with `--resume`.
-    pub fn stop_session(mut self, reason: &str, now: Timestamp) -> Result<ChainHead, AuditError> {
+    pub fn stop_session(self, reason: &str, now: Timestamp) -> Result<ChainHead, AuditError> {
+        let reason = reason.to_string();
+        self.close(now, |records| AuditEvent::SessionStop { records, reason })
+    }
+
+    /// Appends the closing record (it counts itself among the session's records), fsynced.
+    fn close(
+        mut self,
+        now: Timestamp,
+        closing: impl FnOnce(u64) -> AuditEvent,
+    ) -> Result<ChainHead, AuditError> {
         let records = self.chain.head().records + 1;
-        self.append(
-            AuditEvent::SessionStop {
-                records,
-                reason: reason.to_string(),
-            },
-            now,
-            Durability::Sync,
-        )?;
+        self.append(closing(records), now, Durability::Sync)?;
         Ok(self.head())
     }
 

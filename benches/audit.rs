@@ -8,11 +8,11 @@ use std::time::SystemTime;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
-use zkpilot::app::replay_loop;
 use zkpilot::audit::{
     self, AuditEvent, AuditWriter, CommandOutcome, Durability, OutputStream, Secrets, SessionInfo,
     StepState, Timestamp,
 };
+use zkpilot::tui::replay as replay_loop;
 
 const LARGE_LOG_RECORDS: u64 = 100_000;
 

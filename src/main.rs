@@ -3,14 +3,14 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use zkpilot::app::replay_loop;
-use zkpilot::app::run_loop::{self, RunOptions};
-use zkpilot::app::watch_loop::{self, WatchOptions};
 use zkpilot::audit::{self, AuditError, RecordHash};
 use zkpilot::ensemble::NodeTarget;
 use zkpilot::inventory::Inventory;
 use zkpilot::runbook::plan;
 use zkpilot::runbook::simulate::SimState;
+use zkpilot::tui::replay as replay_loop;
+use zkpilot::tui::run::{self as run_loop, RunOptions};
+use zkpilot::tui::watch::{self as watch_loop, WatchOptions};
 use zkpilot::zk::version::ZkVersion;
 use zkpilot::{analyze, approval, duration, escape, lab, replay, runbook_files, sandbox, settings};
 
@@ -596,7 +596,7 @@ async fn inventory_command(command: InventoryCommand) -> ExitCode {
                 Ok(inventory) => inventory,
                 Err(e) => return fail(&e, 2),
             };
-            let checks = zkpilot::app::session::check_inventory(&inventory).await;
+            let checks = zkpilot::session::check_inventory(&inventory).await;
             print!("{}", zkpilot::preflight::render(&checks));
             if checks.iter().all(|c| c.ok()) {
                 ExitCode::SUCCESS
@@ -627,7 +627,7 @@ async fn inventory_command(command: InventoryCommand) -> ExitCode {
                     )
                 }
             };
-            let text = match zkpilot::app::inventory::discover(&server, preset, ssh_user.as_deref())
+            let text = match zkpilot::discover_live::discover(&server, preset, ssh_user.as_deref())
                 .await
             {
                 Ok(text) => text,

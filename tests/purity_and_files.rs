@@ -26,6 +26,7 @@ fn the_pure_core_does_no_io() {
         "src/runbook",
         "src/analyze",
         "src/replay",
+        "src/console",
     ] {
         pure.extend(files(dir, "rs"));
     }

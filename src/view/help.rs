@@ -6,23 +6,24 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
 use super::Look;
-use crate::app::keys::BINDINGS;
+use crate::console::keys::{help_rows, WATCH_KEYS};
 use crate::theme::Role;
 
 pub fn draw(frame: &mut Frame, area: Rect, look: &Look) {
-    let height = u16::try_from(BINDINGS.len()).unwrap_or(0) + 4;
+    let rows: Vec<(&str, &str)> = help_rows(WATCH_KEYS, |_| true);
+    let height = u16::try_from(rows.len()).unwrap_or(0) + 4;
     let [row] = Layout::vertical([Constraint::Length(height)])
         .flex(Flex::Center)
         .areas(area);
     let [popup] = Layout::horizontal([Constraint::Length(64)])
         .flex(Flex::Center)
         .areas(row);
-    let mut lines: Vec<Line> = BINDINGS
+    let mut lines: Vec<Line> = rows
         .iter()
-        .map(|b| {
+        .map(|(keys, help)| {
             Line::from(vec![
-                Span::styled(format!(" {:<12}", b.keys), look.style(Role::Accent)),
-                Span::styled(b.help, look.style(Role::Text)),
+                Span::styled(format!(" {keys:<12}"), look.style(Role::Accent)),
+                Span::styled(*help, look.style(Role::Text)),
             ])
         })
         .collect();

@@ -14,7 +14,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use crate::app::watch::{Overlay, WatchState};
+use crate::console::keys::{self, WATCH_KEYS};
+use crate::console::watch::{Overlay, WatchState};
 use crate::theme::{Role, Theme};
 
 /// Glyphs, with a plain-ASCII set for terminals that cannot show the others.
@@ -92,15 +93,10 @@ fn draw_key_bar(frame: &mut Frame, area: Rect, look: &Look) {
             Span::styled(format!(" {what}  "), look.style(Role::Muted)),
         ]
     };
-    let spans: Vec<Span> = [
-        hint("←↑↓→", "select"),
-        hint("Enter", "details"),
-        hint("?", "help"),
-        hint("q", "quit"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let spans: Vec<Span> = keys::bar(WATCH_KEYS, |_| true)
+        .into_iter()
+        .flat_map(|(key, what)| hint(key, what))
+        .collect();
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 

@@ -8,7 +8,7 @@ use ratatui::Frame;
 
 use super::text::{age, sanitize, sparkline};
 use super::Look;
-use crate::app::watch::WatchState;
+use crate::console::watch::WatchState;
 use crate::ensemble::{Health, NodeState, Source, Support, ViewSource};
 use crate::theme::Role;
 use crate::zk::fourlw::Mode;

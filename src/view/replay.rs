@@ -14,19 +14,12 @@ use super::run::{draw_output_lines, draw_step_list, state_mark};
 use super::text::sanitize;
 use super::Look;
 use crate::audit::record::{CommandOutcome, OutputStream, StepState};
+use crate::console::keys::{self, help_rows, ReplayKey, REPLAY_KEYS};
+use crate::console::replay::offered;
+pub use crate::console::replay::Mode;
 use crate::replay::print::{decision_text, result_text, verification_line};
 use crate::replay::{MarkerKind, NodeShown, Player, ReplayState, Verification};
 use crate::theme::Role;
-
-/// What differs between `replay` and `follow`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Replay,
-    /// `can_approve`: a step waits for approval and this follower may give it.
-    Follow {
-        can_approve: bool,
-    },
-}
 
 pub struct ReplayScreen<'a> {
     pub player: &'a Player,
@@ -439,24 +432,10 @@ fn draw_bar(frame: &mut Frame, area: Rect, screen: &ReplayScreen, look: &Look) {
             Span::styled(format!("{}▏", sanitize(text)), look.style(Role::Title)),
             Span::styled("   Enter approve  Esc cancel", look.style(Role::Muted)),
         ],
-        None => {
-            let mut spans = Vec::new();
-            if let Mode::Follow { can_approve: true } = screen.mode {
-                spans.extend(key("a", "APPROVE the waiting step"));
-            }
-            spans.extend(
-                [
-                    key("space", "play/pause"),
-                    key("+ -", "speed"),
-                    key(", .", "record"),
-                    key("s w o f", "next step/warning/override/failure"),
-                    key("?", "help"),
-                    key("q", "quit"),
-                ]
-                .concat(),
-            );
-            spans
-        }
+        None => keys::bar(REPLAY_KEYS, |action| offered(action, screen.mode))
+            .into_iter()
+            .flat_map(|(k, what)| key(k, what))
+            .collect(),
     };
     let mut second = Vec::new();
     if let Some(message) = screen.message {
@@ -473,28 +452,6 @@ fn draw_bar(frame: &mut Frame, area: Rect, screen: &ReplayScreen, look: &Look) {
     );
 }
 
-/// The keys of the timeline, also read by the help test so the two cannot drift apart.
-pub const HELP: [(&str, &str); 12] = [
-    ("space", "play / pause (idle gaps over 2 s are shortened)"),
-    ("+ / -", "speed: 1x, 2x, 4x … 64x"),
-    (". / ,", "one record forward / back"),
-    ("n / p", "next / previous marker of any kind"),
-    ("s / S", "next / previous step start"),
-    ("w / W", "next / previous warning (split brain, no quorum)"),
-    ("o / O", "next / previous override or skip"),
-    ("f / F", "next / previous failure or unknown outcome"),
-    (
-        "g / G",
-        "start / end of the log (follow: G returns to live)",
-    ),
-    ("↑ ↓", "look at other steps"),
-    (
-        "a",
-        "follow only: approve the step waiting for a second operator",
-    ),
-    ("q", "quit"),
-];
-
 fn draw_help(frame: &mut Frame, area: Rect, mode: Mode, look: &Look) {
     let popup = Rect::new(
         area.x + 4,
@@ -506,8 +463,10 @@ fn draw_help(frame: &mut Frame, area: Rect, mode: Mode, look: &Look) {
     super::help::key_popup(
         frame,
         popup,
-        HELP.iter()
-            .filter(|(k, _)| *k != "a" || matches!(mode, Mode::Follow { .. })),
+        help_rows(REPLAY_KEYS, |action| {
+            action != ReplayKey::Approve || matches!(mode, Mode::Follow { .. })
+        })
+        .iter(),
         8,
         " keys (read-only: nothing here runs a command) ",
         look,
@@ -647,7 +606,7 @@ mod tests {
         let mut player = player();
         player.help = true;
         let screen = render(&replay(&player), 140, 40);
-        for (key, _) in HELP.iter().filter(|(k, _)| *k != "a") {
+        for (key, _) in help_rows(REPLAY_KEYS, |a| a != ReplayKey::Approve) {
             assert!(screen.contains(key), "{key} missing:\n{screen}");
         }
         assert!(!screen.contains("follow only"));

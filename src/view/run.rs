@@ -8,8 +8,9 @@ use ratatui::Frame;
 
 use super::text::sanitize;
 use super::{nodes, summary, Look};
-use crate::app::run::{stream_mark, RunState, Typing};
 use crate::audit::record::StepState;
+use crate::console::keys::{self, help_rows, RUN_KEYS};
+use crate::console::run::{offered, stream_mark, RunState, Typing};
 use crate::runbook::engine::{Prompt, Status};
 use crate::runbook::plan::describe_gate;
 use crate::theme::Role;
@@ -304,7 +305,11 @@ fn draw_bar(frame: &mut Frame, area: Rect, state: &RunState, look: &Look) {
             Span::styled(format!(" {what}  "), look.style(Role::Muted)),
         ]
     };
-    let mut prompt: Vec<Span> = match (&state.typing, &engine.prompt) {
+    let offered: Vec<Span> = keys::bar(RUN_KEYS, |action| offered(state, action))
+        .into_iter()
+        .flat_map(|(k, what)| key(k, what))
+        .collect();
+    let prompt: Vec<Span> = match (&state.typing, &engine.prompt) {
         (Some((purpose, text)), _) => {
             let label = match purpose {
                 Typing::Override => "override reason",
@@ -318,15 +323,12 @@ fn draw_bar(frame: &mut Frame, area: Rect, state: &RunState, look: &Look) {
                 Span::styled("   Enter submit  Esc cancel", look.style(Role::Muted)),
             ]
         }
-        (None, Some(Prompt::Confirm)) => {
-            [key("y", "run this step now"), key("n", "cancel")].concat()
-        }
         (None, Some(Prompt::Override { reasons })) => {
             let mut spans = vec![Span::styled(
                 format!("BLOCKED: {} ", reasons.join(" | ")),
                 look.style(Role::Danger),
             )];
-            spans.extend([key("o", "override with a reason"), key("c", "cancel")].concat());
+            spans.extend(offered);
             spans
         }
         (None, Some(Prompt::TypeHost(host))) => vec![Span::styled(
@@ -341,31 +343,16 @@ fn draw_bar(frame: &mut Frame, area: Rect, state: &RunState, look: &Look) {
                 ),
                 look.style(Role::Warning),
             )];
-            spans.extend(key("c", "cancel"));
+            spans.extend(offered);
             spans
         }
-        (None, Some(Prompt::Recover)) => [
-            key("R", "retry"),
-            key("b", "roll back"),
-            key("s", "skip (reason)"),
-            key("d", "mark done (unknown outcome)"),
-        ]
-        .concat(),
-        (None, None) if engine.finished() => vec![Span::styled(
-            "every step is done: q quits",
-            look.style(Role::Ok),
-        )],
-        (None, None) => [
-            key("r", "run the current step"),
-            key("↑↓", "view steps"),
-            key("?", "help"),
-            key("q", "quit"),
-        ]
-        .concat(),
+        (None, None) if engine.finished() => {
+            let mut spans = vec![Span::styled("every step is done  ", look.style(Role::Ok))];
+            spans.extend(offered);
+            spans
+        }
+        (None, _) => offered,
     };
-    if state.typing.is_none() && engine.prompt.is_some() {
-        prompt.extend(key("q", "quit"));
-    }
     let message = engine.message.clone().unwrap_or_default();
     let lines = vec![
         Line::from(prompt),
@@ -395,39 +382,15 @@ fn escaped(lines: Vec<Line<'_>>) -> Vec<Line<'_>> {
 }
 
 fn draw_help(frame: &mut Frame, area: Rect, look: &Look) {
-    let rows = [
-        (
-            "r",
-            "run the current step: gates and the predicted state are checked first",
-        ),
-        (
-            "y / n",
-            "confirm or cancel a step that asks for confirmation",
-        ),
-        (
-            "o",
-            "override a blocked step with a typed reason (recorded)",
-        ),
-        (
-            "c",
-            "cancel a step waiting for a second operator's approval",
-        ),
-        (
-            "R / b / s / d",
-            "after a failure: retry, roll back, skip with a reason, mark done",
-        ),
-        ("↑ ↓", "look at other steps"),
-        (
-            "q / Ctrl-C",
-            "quit (not while a command runs); the audit log is closed",
-        ),
-        ("?", "this help"),
-    ];
+    let rows = help_rows(RUN_KEYS, |_| true);
+    let height = u16::try_from(rows.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(2);
     let popup = Rect::new(
         area.x + 4,
         area.y + 3,
         area.width.saturating_sub(8).min(90),
-        11,
+        height,
     )
     .intersection(area);
     super::help::key_popup(frame, popup, rows.iter(), 14, " keys ", look);
@@ -442,7 +405,7 @@ mod tests {
     use ratatui::Terminal;
 
     use super::*;
-    use crate::app::watch::WatchState;
+    use crate::console::watch::WatchState;
     use crate::ensemble::{inventory_targets, EnsembleState};
     use crate::inventory::Inventory;
     use crate::runbook::engine::{Engine, Person};

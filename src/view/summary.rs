@@ -8,7 +8,7 @@ use ratatui::Frame;
 
 use super::text::age;
 use super::Look;
-use crate::app::watch::WatchState;
+use crate::console::watch::WatchState;
 use crate::ensemble::ViewSource;
 use crate::theme::Role;
 

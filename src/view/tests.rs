@@ -5,8 +5,8 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
 use super::{draw_watch, Look, Symbols};
-use crate::app::keys::KeyAction;
-use crate::app::watch::{update, Action, WatchState};
+use crate::console::keys::WatchKey as KeyAction;
+use crate::console::watch::{update, Action, WatchState};
 use crate::ensemble::{EnsembleState, NodeTarget, PollFailure, PollReport};
 use crate::theme::Theme;
 use crate::zk::config::PeerAddr;

@@ -13,15 +13,14 @@ use sha2::{Digest, Sha256};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
-use super::heartbeat::{self, Heartbeat};
-use super::run::{update, RunAction, RunState};
-use super::session;
 use super::terminal::{self, RawTerminal};
-use super::watch::WatchState;
 use crate::approval::{self, ApprovalFile, Dropped, Inbox};
 use crate::audit::record::{AuditEvent, OutputStream, RecordHash, Secrets, SessionInfo, Timestamp};
 use crate::audit::writer::default_audit_dir;
 use crate::audit::{location, AuditWriter, Durability};
+use crate::console::heartbeat::{self, Heartbeat};
+use crate::console::run::{update, RunAction, RunState};
+use crate::console::watch::WatchState;
 use crate::ensemble::{inventory_services, inventory_targets, EnsembleState};
 use crate::inventory::Inventory;
 use crate::lock::LockOwner;
@@ -31,6 +30,7 @@ use crate::runbook::engine::{
     Effect, Ended, Engine, Input, Prompt, Recorded, Status, CHECK_PENDING,
 };
 use crate::runbook_files;
+use crate::session;
 use crate::view::{self, Look};
 use crate::zk::version::ZkVersion;
 

@@ -1,13 +1,13 @@
 //! The watch screen's model and its pure update: every key press and every poll result is a
 //! value in, a changed state out — testable without a terminal.
 
-use crate::app::keys::KeyAction;
+use super::keys::WatchKey;
 use crate::ensemble::{EnsembleState, Millis, PollReport};
 use crate::quorum::Verdict;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    Key(KeyAction),
+    Key(WatchKey),
     Poll(PollReport),
     Tick(Millis),
     /// A node's `zoo.cfg` as read over SSH, or why it could not be read.
@@ -95,38 +95,36 @@ pub fn update(state: &mut WatchState, action: Action) -> bool {
     }
 }
 
-fn on_key(state: &mut WatchState, key: KeyAction) {
+fn on_key(state: &mut WatchState, key: WatchKey) {
     let count = state.ensemble.nodes.len();
     match (state.overlay, key) {
-        (_, KeyAction::Quit) => state.quit = true,
-        (Overlay::None, KeyAction::Help) => state.overlay = Overlay::Help,
-        (Overlay::Help, KeyAction::Help | KeyAction::Back) => state.overlay = Overlay::None,
-        (Overlay::Detail { .. }, KeyAction::Back | KeyAction::Open) => {
-            state.overlay = Overlay::None
-        }
-        (Overlay::Detail { scroll }, KeyAction::Down) => {
+        (_, WatchKey::Quit) => state.quit = true,
+        (Overlay::None, WatchKey::Help) => state.overlay = Overlay::Help,
+        (Overlay::Help, WatchKey::Help | WatchKey::Back) => state.overlay = Overlay::None,
+        (Overlay::Detail { .. }, WatchKey::Back | WatchKey::Open) => state.overlay = Overlay::None,
+        (Overlay::Detail { scroll }, WatchKey::Down) => {
             state.overlay = Overlay::Detail {
                 scroll: scroll.saturating_add(1),
             }
         }
-        (Overlay::Detail { scroll }, KeyAction::Up) => {
+        (Overlay::Detail { scroll }, WatchKey::Up) => {
             state.overlay = Overlay::Detail {
                 scroll: scroll.saturating_sub(1),
             }
         }
-        (Overlay::None, KeyAction::Open) if count > 0 => {
+        (Overlay::None, WatchKey::Open) if count > 0 => {
             state.overlay = Overlay::Detail { scroll: 0 }
         }
-        (Overlay::None, KeyAction::Right) if count > 0 => {
+        (Overlay::None, WatchKey::Right) if count > 0 => {
             state.selected = (state.selected + 1) % count
         }
-        (Overlay::None, KeyAction::Left) if count > 0 => {
+        (Overlay::None, WatchKey::Left) if count > 0 => {
             state.selected = (state.selected + count - 1) % count
         }
-        (Overlay::None, KeyAction::Down) if count > 0 => {
+        (Overlay::None, WatchKey::Down) if count > 0 => {
             state.selected = (state.selected + state.columns.max(1)).min(count - 1)
         }
-        (Overlay::None, KeyAction::Up) => {
+        (Overlay::None, WatchKey::Up) => {
             state.selected = state.selected.saturating_sub(state.columns.max(1))
         }
         _ => {}

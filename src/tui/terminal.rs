@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use tokio::sync::mpsc;
 
 use crossterm::execute;
@@ -15,6 +15,8 @@ use crossterm::terminal::{
 };
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
+
+use crate::console::keys::Key;
 
 pub type Screen = Terminal<CrosstermBackend<Stdout>>;
 
@@ -70,17 +72,17 @@ fn install_panic_hook() {
 
 /// crossterm's reader blocks, so it runs on a thread of its own and checks `stop` between
 /// short waits.
-pub fn spawn_key_reader(stop: Arc<AtomicBool>) -> mpsc::Receiver<KeyEvent> {
+pub fn spawn_key_reader(stop: Arc<AtomicBool>) -> mpsc::Receiver<Key> {
     let (tx, rx) = mpsc::channel(64);
     std::thread::spawn(move || {
         while !stop.load(Ordering::Relaxed) {
             match crossterm::event::poll(Duration::from_millis(100)) {
                 Ok(true) => {
                     if let Ok(crossterm::event::Event::Key(event)) = crossterm::event::read() {
-                        if event.kind != crossterm::event::KeyEventKind::Release
-                            && tx.blocking_send(event).is_err()
-                        {
-                            return;
+                        if let Some(key) = key_of(&event) {
+                            if tx.blocking_send(key).is_err() {
+                                return;
+                            }
                         }
                     }
                 }
@@ -90,4 +92,48 @@ pub fn spawn_key_reader(stop: Arc<AtomicBool>) -> mpsc::Receiver<KeyEvent> {
         }
     });
     rx
+}
+
+/// The console's key for a terminal key event; releases and keys no screen binds are dropped.
+pub fn key_of(event: &KeyEvent) -> Option<Key> {
+    if event.kind == KeyEventKind::Release {
+        return None;
+    }
+    if event.modifiers.contains(KeyModifiers::CONTROL) {
+        return match event.code {
+            KeyCode::Char(c) => Some(Key::Ctrl(c.to_ascii_lowercase())),
+            _ => None,
+        };
+    }
+    Some(match event.code {
+        KeyCode::Char(c) => Key::Char(c),
+        KeyCode::Up => Key::Up,
+        KeyCode::Down => Key::Down,
+        KeyCode::Left => Key::Left,
+        KeyCode::Right => Key::Right,
+        KeyCode::Enter => Key::Enter,
+        KeyCode::Esc => Key::Esc,
+        KeyCode::Backspace => Key::Backspace,
+        KeyCode::Home => Key::Home,
+        KeyCode::End => Key::End,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ctrl_c_is_its_own_key_and_releases_are_dropped() {
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(key_of(&ctrl_c), Some(Key::Ctrl('c')));
+        let c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::NONE);
+        assert_eq!(key_of(&c), Some(Key::Char('c')));
+        let mut release = c;
+        release.kind = KeyEventKind::Release;
+        assert_eq!(key_of(&release), None);
+        let shifted = KeyEvent::new(KeyCode::Char('R'), KeyModifiers::SHIFT);
+        assert_eq!(key_of(&shifted), Some(Key::Char('R')));
+    }
 }

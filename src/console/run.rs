@@ -3,8 +3,7 @@
 
 use std::collections::VecDeque;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
+use super::keys::{self, Key, RunKey, RUN_KEYS};
 use super::watch::{self, WatchState};
 use crate::ensemble::{Millis, PollReport};
 use crate::remote::{OutputLine, Stream};
@@ -36,7 +35,7 @@ pub struct RunState {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunAction {
-    Key(KeyEvent),
+    Key(Key),
     Poll(PollReport),
     Tick(Millis),
     Output {
@@ -83,11 +82,15 @@ impl RunState {
         state
     }
 
-    /// A command is on its way: quitting now would leave it unaccounted for on screen.
+    /// A command is on its way, a step's or a check gate's: quitting now would leave it
+    /// unaccounted for on screen, and a check cut short brings its step back as "outcome
+    /// unknown" on resume.
     pub fn busy(&self) -> bool {
-        self.engine
-            .current()
-            .is_some_and(|i| matches!(self.engine.status[i], Status::Running))
+        self.engine.checks_running()
+            || self
+                .engine
+                .current()
+                .is_some_and(|i| matches!(self.engine.status[i], Status::Running))
     }
 }
 
@@ -151,15 +154,12 @@ fn follow_service_routes(state: &mut RunState) {
     }
 }
 
-fn on_key(state: &mut RunState, key: KeyEvent) -> Vec<Effect> {
-    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-        request_quit(state);
-        return Vec::new();
-    }
+fn on_key(state: &mut RunState, key: Key) -> Vec<Effect> {
     if let Some((purpose, mut text)) = state.typing.take() {
-        match key.code {
-            KeyCode::Esc => state.engine.message = Some("cancelled".into()),
-            KeyCode::Enter => {
+        match key {
+            Key::Ctrl('c') => request_quit(state),
+            Key::Esc => state.engine.message = Some("cancelled".into()),
+            Key::Enter => {
                 let input = match purpose {
                     Typing::Override => Input::Override(text),
                     Typing::TypeHost => Input::TypedHost(text),
@@ -168,11 +168,11 @@ fn on_key(state: &mut RunState, key: KeyEvent) -> Vec<Effect> {
                 };
                 return state.engine.input(input, &state.watch.ensemble);
             }
-            KeyCode::Backspace => {
+            Key::Backspace => {
                 text.pop();
                 state.typing = Some((purpose, text));
             }
-            KeyCode::Char(c) if !c.is_control() => {
+            Key::Char(c) if !c.is_control() => {
                 text.push(c);
                 state.typing = Some((purpose, text));
             }
@@ -180,22 +180,51 @@ fn on_key(state: &mut RunState, key: KeyEvent) -> Vec<Effect> {
         }
         return Vec::new();
     }
+    let Some(action) = keys::lookup(RUN_KEYS, key) else {
+        return Vec::new();
+    };
     if state.help {
-        state.help = !matches!(
-            key.code,
-            KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q')
-        );
+        match action {
+            RunKey::Quit if key == Key::Ctrl('c') => request_quit(state),
+            RunKey::Help | RunKey::Quit | RunKey::Cancel => state.help = false,
+            _ => {}
+        }
+        return Vec::new();
+    }
+    if !offered(state, action) {
         return Vec::new();
     }
     let steps = state.engine.procedure.steps.len();
-    match (key.code, state.engine.prompt.clone()) {
-        (KeyCode::Up | KeyCode::Char('k'), _) => state.selected = state.selected.saturating_sub(1),
-        (KeyCode::Down | KeyCode::Char('j'), _) => {
-            state.selected = (state.selected + 1).min(steps.saturating_sub(1))
+    let input = match action {
+        RunKey::Up => {
+            state.selected = state.selected.saturating_sub(1);
+            return Vec::new();
         }
-        (KeyCode::Char('?'), _) => state.help = true,
-        (KeyCode::Char('q'), _) => request_quit(state),
-        (KeyCode::Char('r'), None) => {
+        RunKey::Down => {
+            state.selected = (state.selected + 1).min(steps.saturating_sub(1));
+            return Vec::new();
+        }
+        RunKey::Help => {
+            state.help = true;
+            return Vec::new();
+        }
+        RunKey::Quit => {
+            request_quit(state);
+            return Vec::new();
+        }
+        RunKey::Override => {
+            state.typing = Some((Typing::Override, String::new()));
+            return Vec::new();
+        }
+        RunKey::Skip => {
+            state.typing = Some((Typing::Skip, String::new()));
+            return Vec::new();
+        }
+        RunKey::MarkDone => {
+            state.typing = Some((Typing::MarkDone, String::new()));
+            return Vec::new();
+        }
+        RunKey::Run => {
             state.selected = state.engine.current().unwrap_or(state.selected);
             let effects = state.engine.input(Input::Start, &state.watch.ensemble);
             if matches!(state.engine.prompt, Some(Prompt::TypeHost(_))) {
@@ -203,42 +232,41 @@ fn on_key(state: &mut RunState, key: KeyEvent) -> Vec<Effect> {
             }
             return effects;
         }
-        (KeyCode::Char('y'), Some(Prompt::Confirm)) => {
-            return state.engine.input(Input::Confirm, &state.watch.ensemble)
-        }
-        (KeyCode::Char('o'), Some(Prompt::Override { .. })) => {
-            state.typing = Some((Typing::Override, String::new()))
-        }
-        (
-            KeyCode::Char('n') | KeyCode::Char('c') | KeyCode::Esc,
+        RunKey::Confirm => Input::Confirm,
+        RunKey::Cancel => Input::Cancel,
+        RunKey::Retry => Input::Retry,
+        RunKey::Rollback => Input::Rollback,
+    };
+    state.engine.input(input, &state.watch.ensemble)
+}
+
+/// Whether a key's action applies now: the key bar shows exactly these, and a key whose
+/// action is not offered does nothing.
+pub fn offered(state: &RunState, action: RunKey) -> bool {
+    let prompt = &state.engine.prompt;
+    match action {
+        RunKey::Up | RunKey::Down | RunKey::Help | RunKey::Quit => true,
+        RunKey::Run => prompt.is_none() && !state.engine.finished(),
+        RunKey::Confirm => matches!(prompt, Some(Prompt::Confirm)),
+        RunKey::Override => matches!(prompt, Some(Prompt::Override { .. })),
+        RunKey::Cancel => matches!(
+            prompt,
             Some(
                 Prompt::Confirm
-                | Prompt::Override { .. }
-                | Prompt::TypeHost(_)
-                | Prompt::Approval { .. },
-            ),
-        ) => return state.engine.input(Input::Cancel, &state.watch.ensemble),
-        (KeyCode::Char('R'), Some(Prompt::Recover)) => {
-            return state.engine.input(Input::Retry, &state.watch.ensemble)
+                    | Prompt::Override { .. }
+                    | Prompt::TypeHost(_)
+                    | Prompt::Approval { .. }
+            )
+        ),
+        RunKey::Retry | RunKey::Rollback | RunKey::Skip => matches!(prompt, Some(Prompt::Recover)),
+        RunKey::MarkDone => {
+            matches!(prompt, Some(Prompt::Recover))
+                && state
+                    .engine
+                    .current()
+                    .is_some_and(|i| matches!(state.engine.status[i], Status::OutcomeUnknown(_)))
         }
-        (KeyCode::Char('b'), Some(Prompt::Recover)) => {
-            return state.engine.input(Input::Rollback, &state.watch.ensemble)
-        }
-        (KeyCode::Char('s'), Some(Prompt::Recover)) => {
-            state.typing = Some((Typing::Skip, String::new()))
-        }
-        (KeyCode::Char('d'), Some(Prompt::Recover)) => {
-            let unknown = state
-                .engine
-                .current()
-                .is_some_and(|i| matches!(state.engine.status[i], Status::OutcomeUnknown(_)));
-            if unknown {
-                state.typing = Some((Typing::MarkDone, String::new()));
-            }
-        }
-        _ => {}
     }
-    Vec::new()
 }
 
 fn request_quit(state: &mut RunState) {

@@ -9,9 +9,9 @@ use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
-use super::keys;
 use super::terminal::{self, RawTerminal};
-use super::watch::{update, Action, WatchState};
+use crate::console::keys::{self, WATCH_KEYS};
+use crate::console::watch::{update, Action, WatchState};
 use crate::ensemble::{EnsembleState, NodeTarget};
 use crate::inventory::Inventory;
 use crate::poll;
@@ -60,7 +60,7 @@ pub async fn run(options: WatchOptions) -> io::Result<()> {
         // Biased towards the keyboard so keys stay responsive while poll reports flood in.
         let action = tokio::select! {
             biased;
-            Some(event) = keys.recv() => match keys::action_for(&event) {
+            Some(key) = keys.recv() => match keys::lookup(WATCH_KEYS, key) {
                 Some(key) => Action::Key(key),
                 None => continue,
             },

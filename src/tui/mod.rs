@@ -1,0 +1,6 @@
+//! Adapter: the terminal and the event loops of `watch`, `run` and `replay`/`follow`.
+
+pub mod replay;
+pub mod run;
+pub mod terminal;
+pub mod watch;

@@ -51,9 +51,15 @@ pub async fn run(options: WatchOptions) -> io::Result<()> {
     let mut state = WatchState::new(options.title, ensemble, poll::unix_millis());
     let mut terminal = RawTerminal::enter()?;
     let result = loop {
+        match terminal.screen.size() {
+            Ok(size) => {
+                update(&mut state, Action::Resize { width: size.width });
+            }
+            Err(e) => break Err(e),
+        }
         if let Err(e) = terminal
             .screen
-            .draw(|frame| view::draw_watch(frame, &mut state, &options.look))
+            .draw(|frame| view::draw_watch(frame, &state, &options.look))
         {
             break Err(e);
         }

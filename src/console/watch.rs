@@ -73,12 +73,14 @@ impl WatchState {
     }
 }
 
-/// Applies one action; true when the screen must be redrawn.
+/// Applies one action; true when something on screen changed.
 pub fn update(state: &mut WatchState, action: Action) -> bool {
     match action {
         Action::Tick(now) => {
+            // Ages are shown in whole seconds: a tick within the same second shows nothing new.
+            let changed = now / 1000 != state.now / 1000;
             state.now = now;
-            true
+            changed
         }
         Action::Poll(report) => {
             state.now = state.now.max(report.at);

@@ -101,6 +101,8 @@ fn draw_key_bar(frame: &mut Frame, area: Rect, look: &Look) {
 }
 
 #[cfg(test)]
+mod key_bar_tests;
+#[cfg(test)]
 mod tests;
 
 /// What a `TestBackend` shows, line by line with trailing blanks cut: the text snapshot tests

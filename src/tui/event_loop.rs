@@ -19,6 +19,9 @@ use tokio::time::Instant;
 use super::terminal::{self, RawTerminal, TermEvent};
 use crate::console::keys::Key;
 
+/// The shortest time between two draws for news (keys are drawn at once).
+const FRAME: Duration = Duration::from_millis(100);
+
 /// A screen as the loop sees it: the model and the adapters that perform its effects.
 pub trait Screen {
     type Action;
@@ -60,28 +63,46 @@ pub async fn run<B: Backend, S: Screen>(
     let size = terminal.size().map_err(backend_error)?;
     screen.resize(size.width, size.height);
     let mut dirty = true;
+    // A key is drawn at once; news waits until `FRAME` has passed since the last draw, so the
+    // reports of several nodes arriving a few milliseconds apart cost one draw.
+    let mut urgent = true;
+    let mut last_draw: Option<Instant> = None;
     let mut next_tick = screen.tick_every().map(|every| Instant::now() + every);
     loop {
-        if dirty {
+        let draw_at = match last_draw {
+            Some(at) if dirty && !urgent => Some(at + FRAME),
+            _ => None,
+        };
+        if dirty && draw_at.is_none_or(|at| at <= Instant::now()) {
             terminal
                 .draw(|frame| screen.draw(frame))
                 .map_err(backend_error)?;
+            last_draw = Some(Instant::now());
             dirty = false;
+            urgent = false;
         }
         if screen.done() {
             return Ok(Stopped::Done);
         }
         let ticking = next_tick.is_some();
         let tick_at = next_tick.unwrap_or_else(Instant::now);
+        let waiting_to_draw = dirty && draw_at.is_some();
+        let draw_at = draw_at.unwrap_or_else(Instant::now);
         tokio::select! {
             biased;
             input = inputs.recv() => match input {
-                Some(TermEvent::Key(key)) => dirty |= screen.key(key),
+                Some(TermEvent::Key(key)) => {
+                    if screen.key(key) {
+                        dirty = true;
+                        urgent = true;
+                    }
+                }
                 Some(TermEvent::Resize) => {
                     let size = terminal.size().map_err(backend_error)?;
                     screen.resize(size.width, size.height);
                     terminal.autoresize().map_err(backend_error)?;
                     dirty = true;
+                    urgent = true;
                 }
                 None => return Ok(Stopped::Signal("the terminal closed")),
             },
@@ -96,6 +117,7 @@ pub async fn run<B: Backend, S: Screen>(
                 dirty |= screen.tick();
                 next_tick = None;
             }
+            _ = tokio::time::sleep_until(draw_at), if waiting_to_draw => {}
             reason = &mut stop => return Ok(Stopped::Signal(reason)),
         }
         if next_tick.is_none() {
@@ -206,7 +228,41 @@ mod tests {
         assert_eq!(
             screen.draws.get(),
             3,
-            "the first draw, one for the burst of two actions, one for the key"
+            "the first draw, one for the burst of two actions (after a frame), one for the key"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn news_arriving_apart_is_drawn_at_most_once_per_frame_and_keys_at_once() {
+        let mut terminal = Terminal::new(TestBackend::new(20, 3)).expect("test backend");
+        let (keys_tx, mut keys) = mpsc::channel(8);
+        let (actions_tx, mut actions) = mpsc::channel(64);
+        let mut screen = Counter::default();
+        let driver = async {
+            // Thirty visible changes 10 ms apart: 300 ms of news.
+            for _ in 0..30 {
+                actions_tx.send(2).await.expect("open");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            keys_tx
+                .send(TermEvent::Key(Key::Char('x')))
+                .await
+                .expect("open");
+            keys_tx
+                .send(TermEvent::Key(Key::Char('q')))
+                .await
+                .expect("open");
+            std::future::pending::<&'static str>().await
+        };
+        run(&mut terminal, &mut screen, &mut keys, &mut actions, driver)
+            .await
+            .expect("draws");
+        assert_eq!(screen.actions, 60);
+        assert_eq!(
+            screen.draws.get(),
+            6,
+            "the first draw, one per 100 ms of the 300 ms of news (not thirty), one per key"
         );
     }
 

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
 use crate::inventory::{Host, Inventory};
 use crate::remote::{Connections, Outcome, SshTarget, Stream};
@@ -294,34 +295,48 @@ impl EnsembleLock {
     }
 
     async fn run(&self, target: &SshTarget, script: &str) -> Result<(), String> {
-        let (lines_tx, mut lines) = mpsc::unbounded_channel();
-        let outcome = self
-            .connections
-            .run(target, script, None, LOCK_TIMEOUT, lines_tx)
-            .await;
-        let mut said = String::new();
-        while let Ok(line) = lines.try_recv() {
-            said.push_str(&line.text);
-            said.push(' ');
-        }
-        if outcome.succeeded() {
-            Ok(())
-        } else {
-            Err(failure(&outcome, said.trim()))
-        }
+        run_script(&self.connections, target, script).await
     }
 
-    /// Gives the lock back on every host where this session holds it. Best effort: a host
-    /// that cannot be reached keeps a stale lock, which names this session.
+    /// Gives the lock back on every host where this session holds it, all hosts at once (only
+    /// taking needs an order). Best effort: a host that cannot be reached keeps a stale lock,
+    /// which names this session.
     pub async fn release(&mut self) {
+        let mut releases = JoinSet::new();
         for (target, path) in std::mem::take(&mut self.hosts) {
-            if let Err(why) = self
-                .run(&target, &release_script(&path, &self.session))
-                .await
-            {
-                tracing::warn!(host = %target.host, %path, "cannot release the ensemble lock: {why}");
+            let connections = self.connections.clone();
+            let script = release_script(&path, &self.session);
+            releases.spawn(async move {
+                let released = run_script(&connections, &target, &script).await;
+                (target.host, path, released)
+            });
+        }
+        while let Some(joined) = releases.join_next().await {
+            if let Ok((host, path, Err(why))) = joined {
+                tracing::warn!(%host, %path, "cannot release the ensemble lock: {why}");
             }
         }
+    }
+}
+
+async fn run_script(
+    connections: &Connections,
+    target: &SshTarget,
+    script: &str,
+) -> Result<(), String> {
+    let (lines_tx, mut lines) = mpsc::unbounded_channel();
+    let outcome = connections
+        .run(target, script, None, LOCK_TIMEOUT, lines_tx)
+        .await;
+    let mut said = String::new();
+    while let Ok(line) = lines.try_recv() {
+        said.push_str(&line.text);
+        said.push(' ');
+    }
+    if outcome.succeeded() {
+        Ok(())
+    } else {
+        Err(failure(&outcome, said.trim()))
     }
 }
 

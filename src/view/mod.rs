@@ -26,6 +26,8 @@ pub struct Symbols {
     pub warn: &'static str,
     pub spark: [&'static str; 8],
     pub dot: &'static str,
+    /// Points at the nodes that matter now, in the one-row-per-node list.
+    pub pointer: &'static str,
 }
 
 impl Symbols {
@@ -35,6 +37,7 @@ impl Symbols {
         warn: "⚠",
         spark: ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"],
         dot: "·",
+        pointer: "▸",
     };
     pub const ASCII: Symbols = Symbols {
         ok: "ok",
@@ -42,6 +45,7 @@ impl Symbols {
         warn: "!",
         spark: [".", ":", "-", "=", "+", "*", "#", "@"],
         dot: "|",
+        pointer: ">",
     };
 }
 

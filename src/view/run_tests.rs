@@ -376,3 +376,57 @@ fn the_explanation_is_reflowed_to_the_width() {
         "{screen}"
     );
 }
+
+fn needs(output: usize, cards: u16) -> super::Needs {
+    super::Needs {
+        step_least: 10,
+        step_all: 14,
+        nodes: 5,
+        cards,
+        output,
+    }
+}
+
+/// The rows are shared by priority: the step's essentials, a row per node, a line of output,
+/// the explanation, more output, and only then cards.
+#[test]
+fn rows_go_to_what_matters_first() {
+    use super::{plan_rows, Plan};
+    let plan = |body, needs| plan_rows(body, &needs);
+    // Without output the pane takes nothing; what is left goes to the middle.
+    assert_eq!(
+        plan(20, needs(0, 18)),
+        Plan {
+            nodes: 5,
+            cards: false,
+            middle: 15,
+            output: 0
+        }
+    );
+    // Output shrinks to one unframed line before the explanation gives way.
+    assert_eq!(
+        plan(16, needs(4, 18)),
+        Plan {
+            nodes: 5,
+            cards: false,
+            middle: 10,
+            output: 1
+        }
+    );
+    // Two unframed lines rather than a frame around one.
+    assert_eq!(plan(21, needs(4, 18)).output, 2);
+    assert_eq!(plan(23, needs(4, 18)).output, 2);
+    assert_eq!(plan(25, needs(4, 18)).output, 6);
+    // Cards once everything else fits.
+    assert_eq!(
+        plan(45, needs(4, 18)),
+        Plan {
+            nodes: 18,
+            cards: true,
+            middle: 21,
+            output: 6
+        }
+    );
+    // A step asking for the whole screen still leaves three node rows.
+    assert_eq!(plan(8, needs(0, 18)).nodes, 3);
+}

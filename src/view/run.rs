@@ -266,6 +266,23 @@ struct StepText {
     /// Gates, prediction, hazards, the wait's progress and why it failed: never cut.
     state: Vec<Line<'static>>,
     heading: String,
+    /// Columns inside the pane's borders.
+    width: usize,
+}
+
+/// The last line shown of a cut explanation, with an ellipsis that fits the pane.
+fn ellipsis(line: &Line<'_>, width: usize, look: &Look) -> Line<'static> {
+    let mut text = String::new();
+    for c in line.to_string().chars() {
+        if columns(&text) + columns(c.encode_utf8(&mut [0; 4])) + 2 > width {
+            break;
+        }
+        text.push(c);
+    }
+    Line::from(vec![
+        Span::styled(text, look.style(Role::Text)),
+        Span::styled(" …", look.style(Role::Muted)),
+    ])
 }
 
 impl StepText {
@@ -283,7 +300,7 @@ impl StepText {
     }
 
     /// The lines for `rows` rows: the state always, then the title, the commands and as much
-    /// of the explanation as fits, cut with an ellipsis.
+    /// of the explanation as fits, its last line ending in an ellipsis when cut.
     fn fit(self, rows: usize, look: &Look) -> Vec<Line<'static>> {
         let mut room = rows.saturating_sub(self.state.len());
         let title = self.title.len().min(room);
@@ -292,9 +309,9 @@ impl StepText {
         room -= commands;
         let mut explain = self.explain;
         if explain.len() > room {
-            explain.truncate(room.saturating_sub(1));
-            if room > 0 {
-                explain.push(Line::from(Span::styled("…", look.style(Role::Muted))));
+            explain.truncate(room);
+            if let Some(last) = explain.pop() {
+                explain.push(ellipsis(&last, self.width, look));
             }
         }
         let mut commands_shown = self.commands;
@@ -330,11 +347,13 @@ fn step_text(state: &RunState, look: &Look, width: u16) -> StepText {
         commands: Vec::new(),
         state: Vec::new(),
         heading: String::new(),
+        width: 0,
     };
     let Some(step) = engine.procedure.steps.get(state.selected) else {
         return text;
     };
     let width = width.saturating_sub(2);
+    text.width = usize::from(width);
     text.heading = format!(" step {} ", sanitize(&step.id));
     let is_current = engine.current() == Some(state.selected);
     let heading = |text: &str| Line::from(Span::styled(text.to_string(), look.style(Role::Accent)));

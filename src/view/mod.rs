@@ -26,6 +26,8 @@ pub struct Symbols {
     pub warn: &'static str,
     pub spark: [&'static str; 8],
     pub dot: &'static str,
+    /// Points at the nodes that matter now, in the one-row-per-node list.
+    pub pointer: &'static str,
 }
 
 impl Symbols {
@@ -35,6 +37,7 @@ impl Symbols {
         warn: "⚠",
         spark: ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"],
         dot: "·",
+        pointer: "▸",
     };
     pub const ASCII: Symbols = Symbols {
         ok: "ok",
@@ -42,6 +45,7 @@ impl Symbols {
         warn: "!",
         spark: [".", ":", "-", "=", "+", "*", "#", "@"],
         dot: "|",
+        pointer: ">",
     };
 }
 
@@ -58,21 +62,41 @@ impl Look {
     }
 }
 
-/// The `watch` screen: summary, node cards, config views, key hints; overlays on top.
+/// The `watch` screen: summary, node cards, config views, key hints; overlays on top. When
+/// the cards of every node do not fit, each node gets one row instead.
 pub fn draw_watch(frame: &mut Frame, state: &WatchState, look: &Look) {
     let area = frame.area();
-    let view_rows = u16::try_from(state.ensemble.nodes.len())
+    let count = state.ensemble.nodes.len();
+    let view_rows = u16::try_from(count)
         .unwrap_or(u16::MAX)
-        .saturating_add(2);
+        .saturating_add(2)
+        .min(area.height / 3)
+        .max(3);
+    let room = area.height.saturating_sub(3 + view_rows);
+    let as_cards = nodes::cards_height(area.width, count) <= room;
+    let node_rows = if as_cards {
+        Constraint::Min(6)
+    } else {
+        Constraint::Length(u16::try_from(count).unwrap_or(u16::MAX).min(room))
+    };
+    let views_rows = if as_cards {
+        Constraint::Length(view_rows)
+    } else {
+        Constraint::Min(view_rows)
+    };
     let [top, cards, views, bar] = Layout::vertical([
         Constraint::Length(2),
-        Constraint::Min(6),
-        Constraint::Length(view_rows.min(area.height / 3).max(3)),
+        node_rows,
+        views_rows,
         Constraint::Length(1),
     ])
     .areas(area);
     summary::draw_summary(frame, top, state, look);
-    nodes::draw_cards(frame, cards, state, look);
+    if as_cards {
+        nodes::draw_cards(frame, cards, state, look);
+    } else {
+        nodes::draw_rows(frame, cards, state, &[state.selected], look);
+    }
     summary::draw_views(frame, views, state, look);
     draw_key_bar(frame, bar, look);
     match state.overlay {

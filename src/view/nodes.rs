@@ -1,4 +1,6 @@
-//! One card per node: identity, role, zxid and lag, latency, load, sync, poll age, error.
+//! One card per node: identity, role, zxid and lag, latency, load, sync, poll age, error; or,
+//! when the cards do not fit, one row per node with what matters most (as `htop` keeps a
+//! process to a line).
 
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
@@ -6,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
-use super::text::{age, sanitize, sparkline};
+use super::text::{age, columns, sanitize, sparkline};
 use super::Look;
 use crate::console::watch::{cards_per_row, WatchState};
 use crate::ensemble::{Health, NodeState, Source, Support, ViewSource};
@@ -16,6 +18,155 @@ use crate::zk::zxid::ZxidLag;
 
 pub(crate) use crate::console::watch::CARD_WIDTH;
 pub(crate) const CARD_HEIGHT: u16 = 9;
+
+/// The rows it takes to show every node as a card at this width.
+pub fn cards_height(width: u16, count: usize) -> u16 {
+    let rows = count.div_ceil(cards_per_row(width)).max(1);
+    u16::try_from(rows)
+        .unwrap_or(u16::MAX)
+        .saturating_mul(CARD_HEIGHT)
+}
+
+/// One row per node: name, role, zxid, lag and whether its config view agrees. `marked` are
+/// the nodes that matter now (the selected one, those the current step acts on): they get a
+/// mark and, when not every node fits, a row before the others; the last row then says how
+/// many are left out and which.
+pub fn draw_rows(frame: &mut Frame, area: Rect, state: &WatchState, marked: &[usize], look: &Look) {
+    let nodes = &state.ensemble.nodes;
+    let rows = usize::from(area.height);
+    if rows == 0 || nodes.is_empty() {
+        return;
+    }
+    let shown: Vec<usize> = if nodes.len() <= rows {
+        (0..nodes.len()).collect()
+    } else {
+        let mut order: Vec<usize> = (0..nodes.len()).collect();
+        // What the operator acts on first, then the leader, then nodes that serve, then the
+        // rest (spares not started yet), each in the inventory's order.
+        let leader = state.ensemble.leader();
+        order.sort_by_key(|&i| {
+            (
+                !marked.contains(&i),
+                leader != Some(i),
+                nodes[i].health.mode().is_none(),
+                i,
+            )
+        });
+        order.truncate(rows - 1);
+        order.sort_unstable();
+        order
+    };
+    let name_width = nodes
+        .iter()
+        .map(|n| columns(&sanitize(&n.target.name)))
+        .max()
+        .unwrap_or(0)
+        .min(16);
+    let role_width = nodes
+        .iter()
+        .map(|n| columns(n.health.label()))
+        .max()
+        .unwrap_or(0)
+        .min(16);
+    let disagree = state.ensemble.disagreeing_views();
+    let mut lines: Vec<Line> = shown
+        .iter()
+        .map(|&index| {
+            let row = Row {
+                index,
+                marked: marked.contains(&index),
+                differs: disagree.get(index).copied().unwrap_or(false),
+                name_width,
+                role_width,
+                hex: area.width >= 100,
+            };
+            node_row(state, row, look)
+        })
+        .collect();
+    if shown.len() < nodes.len() {
+        let left_out: Vec<String> = (0..nodes.len())
+            .filter(|i| !shown.contains(i))
+            .map(|i| sanitize(&nodes[i].target.name))
+            .collect();
+        lines.push(Line::from(Span::styled(
+            format!("  +{} more: {}", left_out.len(), left_out.join(" ")),
+            look.style(Role::Muted),
+        )));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// How one node's row is drawn.
+struct Row {
+    index: usize,
+    marked: bool,
+    differs: bool,
+    name_width: usize,
+    role_width: usize,
+    /// Room for the zxid in hexadecimal as well.
+    hex: bool,
+}
+
+fn node_row<'a>(state: &WatchState, row: Row, look: &Look) -> Line<'a> {
+    let ensemble = &state.ensemble;
+    let node = &ensemble.nodes[row.index];
+    let (label, role) = role_label(&node.health);
+    let mut name_style = look.style(Role::Text);
+    let mut role_style = look.style(role).add_modifier(Modifier::BOLD);
+    if row.marked {
+        name_style = name_style.patch(look.style(Role::Selected));
+        role_style = role_style.patch(look.style(Role::Selected));
+    }
+    let zxid = node.zxid().map_or_else(
+        || "-".to_string(),
+        |z| {
+            if row.hex {
+                format!("{} ({z})", z.epoch_counter())
+            } else {
+                z.epoch_counter().to_string()
+            }
+        },
+    );
+    let leader = ensemble.leader();
+    let lag = lag_span(
+        LagFacts {
+            is_leader: leader == Some(row.index),
+            serving: node.health.mode().is_some(),
+            lag: ensemble.lag(row.index),
+            no_writes_this_epoch: leader
+                .and_then(|l| ensemble.nodes[l].zxid())
+                .is_some_and(|z| z.counter() == 0),
+        },
+        look,
+    );
+    let lag_width = columns(&lag.content);
+    let view = match (&node.view, row.differs) {
+        (None, _) => Span::styled("  view ?", look.style(Role::Muted)),
+        (Some(_), true) => Span::styled(
+            format!("  {} view differs", look.symbols.warn),
+            look.style(Role::Danger),
+        ),
+        (Some(_), false) => Span::styled(
+            format!("  {} view agrees", look.symbols.ok),
+            look.style(Role::Ok),
+        ),
+    };
+    Line::from(vec![
+        Span::styled(
+            format!("{:<2}", if row.marked { look.symbols.pointer } else { "" }),
+            look.style(Role::Accent),
+        ),
+        Span::styled(
+            format!("{:<w$} ", sanitize(&node.target.name), w = row.name_width),
+            name_style,
+        ),
+        Span::styled(format!("{label:<w$}", w = row.role_width), role_style),
+        Span::styled(format!("  zxid {zxid:<9} "), look.style(Role::Text)),
+        lag,
+        Span::raw(" ".repeat(22usize.saturating_sub(lag_width))),
+        view,
+    ])
+}
 
 /// Draws the cards that fit, scrolled so the selected one shows.
 pub fn draw_cards(frame: &mut Frame, area: Rect, state: &WatchState, look: &Look) {

@@ -3,10 +3,10 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
-use super::text::sanitize;
+use super::text::{columns, paragraphs, sanitize, wrap};
 use super::{nodes, summary, Look};
 use crate::audit::record::StepState;
 use crate::console::keys::{self, help_rows, RUN_KEYS};
@@ -17,25 +17,159 @@ use crate::theme::Role;
 
 pub fn draw_run(frame: &mut Frame, state: &RunState, look: &Look) {
     let area = frame.area();
+    let (mut bar_lines, status) = bar_lines(state, look, area.width);
+    let list_width = list_width(area.width, &step_rows(state));
+    let detail = step_text(state, look, area.width.saturating_sub(list_width));
+    let needs = Needs {
+        step_least: detail.least(),
+        step_all: detail.all(),
+        nodes: state.watch.ensemble.nodes.len(),
+        cards: nodes::cards_height(area.width, state.watch.ensemble.nodes.len()),
+        output: state.output.len(),
+    };
+    let plan_with = |bar: &[Line]| {
+        let bar_height = u16::try_from(bar.len()).unwrap_or(u16::MAX);
+        plan_rows(area.height.saturating_sub(2 + bar_height), &needs)
+    };
+    let mut plan = plan_with(&bar_lines);
+    // The audit log's path, when no message shares its line, gives way to a node's row.
+    if !status.message && usize::from(plan.nodes) < needs.nodes && !plan.cards {
+        bar_lines.truncate(bar_lines.len() - status.rows);
+        plan = plan_with(&bar_lines);
+    }
+    let bar_height = u16::try_from(bar_lines.len()).unwrap_or(u16::MAX);
     let [top, cards, middle, output, bar] = Layout::vertical([
         Constraint::Length(2),
-        Constraint::Length(9),
-        Constraint::Min(10),
-        Constraint::Length(8),
-        Constraint::Length(2),
+        Constraint::Length(plan.nodes),
+        Constraint::Min(plan.middle),
+        Constraint::Length(plan.output),
+        Constraint::Length(bar_height),
     ])
     .areas(area);
     summary::draw_summary(frame, top, &state.watch, look);
-    nodes::draw_cards(frame, cards, &state.watch, look);
-    let [list, detail] =
-        Layout::horizontal([Constraint::Length(36), Constraint::Min(30)]).areas(middle);
+    if plan.cards {
+        nodes::draw_cards(frame, cards, &state.watch, look);
+    } else {
+        nodes::draw_rows(frame, cards, &state.watch, &acted_on(state), look);
+    }
+    let [list, right] =
+        Layout::horizontal([Constraint::Length(list_width), Constraint::Min(0)]).areas(middle);
     draw_steps(frame, list, state, look);
-    draw_step(frame, detail, state, look);
-    draw_output(frame, output, state, look);
-    draw_bar(frame, bar, state, look);
+    draw_step(frame, right, state, detail, look);
+    if plan.output > 0 {
+        draw_output(frame, output, state, look);
+    }
+    frame.render_widget(Paragraph::new(bar_lines), bar);
     if state.help {
         draw_help(frame, area, look);
     }
+}
+
+/// What each part of the run screen asks for, in rows.
+struct Needs {
+    /// The selected step with its title, commands, gates, prediction and state, borders
+    /// included: what must show.
+    step_least: u16,
+    /// The same with all of its explanation.
+    step_all: u16,
+    nodes: usize,
+    /// Every node as a card.
+    cards: u16,
+    /// Lines of output so far.
+    output: usize,
+}
+
+/// Rows given to the nodes, the middle (the steps) and the output, and whether the nodes
+/// are drawn as cards.
+#[derive(Debug, PartialEq, Eq)]
+struct Plan {
+    nodes: u16,
+    cards: bool,
+    middle: u16,
+    output: u16,
+}
+
+/// The output pane's rows when there is room: six lines and its borders.
+const OUTPUT_ROWS: u16 = 8;
+
+/// Shares `body` rows out by priority, as `htop` and `k9s` degrade: the selected step's
+/// gates, prediction and commands first, then one row per node, then the last line of output
+/// (if there is any), the step's explanation, more output, and last the nodes as full cards
+/// instead of rows. What is left goes to the middle.
+fn plan_rows(body: u16, needs: &Needs) -> Plan {
+    let nodes_wanted = u16::try_from(needs.nodes).unwrap_or(u16::MAX);
+    // A few node rows stay even when the step asks for the whole screen.
+    let middle = needs
+        .step_least
+        .min(body.saturating_sub(nodes_wanted.min(3)));
+    let mut left = body - middle;
+    let nodes = nodes_wanted.min(left);
+    left -= nodes;
+    let output_wanted = match needs.output {
+        0 => 0,
+        lines => u16::try_from(lines)
+            .unwrap_or(u16::MAX)
+            .saturating_add(2)
+            .min(OUTPUT_ROWS),
+    };
+    // One line of output, unframed, before the explanation: the last thing a command said.
+    let mut output = output_wanted.min(left).min(1);
+    left -= output;
+    let explain = needs.step_all.saturating_sub(needs.step_least).min(left);
+    left -= explain;
+    let mut more_output = output_wanted.saturating_sub(output).min(left);
+    // Framed, three or four rows show fewer lines than two unframed ones: unless every line
+    // fits in the frame, stay at two.
+    if (3..5).contains(&(output + more_output)) && output + more_output < output_wanted {
+        more_output = 2u16.saturating_sub(output);
+    }
+    output += more_output;
+    left -= more_output;
+    let cards = needs.cards > nodes && needs.cards - nodes <= left;
+    let nodes = if cards {
+        left -= needs.cards - nodes;
+        needs.cards
+    } else {
+        nodes
+    };
+    Plan {
+        nodes,
+        cards,
+        middle: middle + explain + left,
+        output,
+    }
+}
+
+/// The nodes the current step's commands run on.
+fn acted_on(state: &RunState) -> Vec<usize> {
+    let engine = &state.engine;
+    let Some(step) = engine.current().and_then(|i| engine.procedure.steps.get(i)) else {
+        return Vec::new();
+    };
+    step.commands
+        .iter()
+        .filter_map(|c| engine.node_of.get(c.host).copied().flatten())
+        .collect()
+}
+
+/// The step list is as wide as its longest id on a narrow screen, up to a third of it.
+fn list_width(width: u16, rows: &[(&str, StepState)]) -> u16 {
+    if width >= 120 {
+        return 36;
+    }
+    let id = rows
+        .iter()
+        .map(|(id, _)| columns(&sanitize(id)))
+        .max()
+        .unwrap_or(0)
+        .min(22);
+    let word = rows
+        .iter()
+        .map(|(_, state)| state.word().len())
+        .max()
+        .unwrap_or(0);
+    let wanted = u16::try_from(2 + 3 + id + 1 + word).unwrap_or(u16::MAX);
+    wanted.clamp(16.min(width / 3), (width / 3).max(16))
 }
 
 /// A step's state as a mark and its colour: the same in `run`, `replay` and `follow`.
@@ -52,27 +186,31 @@ pub fn state_mark(state: StepState, look: &Look) -> (String, Role) {
     }
 }
 
-fn draw_steps(frame: &mut Frame, area: Rect, state: &RunState, look: &Look) {
-    let rows: Vec<(&str, StepState)> = state
+fn step_rows(state: &RunState) -> Vec<(&str, StepState)> {
+    state
         .engine
         .procedure
         .steps
         .iter()
         .zip(&state.engine.status)
         .map(|(step, status)| (step.id.as_str(), status.audit_state()))
-        .collect();
+        .collect()
+}
+
+fn draw_steps(frame: &mut Frame, area: Rect, state: &RunState, look: &Look) {
     draw_step_list(
         frame,
         area,
         &state.engine.procedure.name,
-        &rows,
+        &step_rows(state),
         (state.engine.current(), Some(state.selected)),
         look,
     );
 }
 
 /// The step list: a mark, the id and the state of each step; `(current, selected)` are
-/// the step the session is at and the one shown on the right.
+/// the step the session is at and the one shown on the right. A list longer than the pane
+/// scrolls to keep the selected step (or else the current one) in sight.
 pub fn draw_step_list(
     frame: &mut Frame,
     area: Rect,
@@ -81,9 +219,18 @@ pub fn draw_step_list(
     (current, selected): (Option<usize>, Option<usize>),
     look: &Look,
 ) {
+    let inner = usize::from(area.width.saturating_sub(2));
+    let word = rows.iter().map(|(_, s)| s.word().len()).max().unwrap_or(0);
+    // Ids line up in a column of 22 when the pane is that wide, else as wide as it allows.
+    let pad = 22.min(inner.saturating_sub(3 + 1 + word));
+    let visible = usize::from(area.height.saturating_sub(2)).max(1);
+    let first = selected
+        .or(current)
+        .map_or(0, |i| (i + 1).saturating_sub(visible));
     let lines: Vec<Line> = rows
         .iter()
         .enumerate()
+        .skip(first)
         .map(|(i, (id, state))| {
             let (mark, role) = state_mark(*state, look);
             let mut style = look.style(if Some(i) == current {
@@ -96,7 +243,7 @@ pub fn draw_step_list(
             }
             Line::from(vec![
                 Span::styled(format!(" {mark} "), look.style(role)),
-                Span::styled(format!("{:<22}", sanitize(id)), style),
+                Span::styled(format!("{:<pad$}", sanitize(id)), style),
                 Span::styled(format!(" {}", state.word()), look.style(role)),
             ])
         })
@@ -111,78 +258,191 @@ pub fn draw_step_list(
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
-fn draw_step(frame: &mut Frame, area: Rect, state: &RunState, look: &Look) {
+/// The selected step's text, wrapped to the pane's width, in the parts the layout weighs.
+struct StepText {
+    title: Vec<Line<'static>>,
+    explain: Vec<Line<'static>>,
+    commands: Vec<Line<'static>>,
+    /// Gates, prediction, hazards, the wait's progress and why it failed: never cut.
+    state: Vec<Line<'static>>,
+    heading: String,
+    /// Columns inside the pane's borders.
+    width: usize,
+}
+
+/// The last line shown of a cut explanation, with an ellipsis that fits the pane.
+fn ellipsis(line: &Line<'_>, width: usize, look: &Look) -> Line<'static> {
+    let mut text = String::new();
+    for c in line.to_string().chars() {
+        if columns(&text) + columns(c.encode_utf8(&mut [0; 4])) + 2 > width {
+            break;
+        }
+        text.push(c);
+    }
+    Line::from(vec![
+        Span::styled(text, look.style(Role::Text)),
+        Span::styled(" …", look.style(Role::Muted)),
+    ])
+}
+
+impl StepText {
+    fn rows(lines: usize) -> u16 {
+        u16::try_from(lines).unwrap_or(u16::MAX)
+    }
+
+    /// Rows with borders for what must show.
+    fn least(&self) -> u16 {
+        Self::rows(self.title.len() + self.commands.len() + self.state.len() + 2)
+    }
+
+    fn all(&self) -> u16 {
+        self.least().saturating_add(Self::rows(self.explain.len()))
+    }
+
+    /// The lines for `rows` rows: the state always, then the title, the commands and as much
+    /// of the explanation as fits, its last line ending in an ellipsis when cut.
+    fn fit(self, rows: usize, look: &Look) -> Vec<Line<'static>> {
+        let mut room = rows.saturating_sub(self.state.len());
+        let title = self.title.len().min(room);
+        room -= title;
+        let commands = self.commands.len().min(room);
+        room -= commands;
+        let mut explain = self.explain;
+        if explain.len() > room {
+            explain.truncate(room);
+            if let Some(last) = explain.pop() {
+                explain.push(ellipsis(&last, self.width, look));
+            }
+        }
+        let mut commands_shown = self.commands;
+        commands_shown.truncate(commands);
+        let mut lines: Vec<Line<'static>> = self.title.into_iter().take(title).collect();
+        lines.extend(explain);
+        lines.extend(commands_shown);
+        lines.extend(self.state);
+        lines
+    }
+}
+
+/// Lines of one paragraph wrapped to `width`, each further line indented by `prefix`
+/// columns (past the first line's leading blanks and mark). Runbook names, gate
+/// descriptions, hazard reasons and prompts are built from what the runbook and the
+/// inventory say: every span is escaped once, here, before it is measured and drawn.
+fn para(spans: Vec<Span<'_>>, prefix: usize, width: u16) -> Vec<Line<'static>> {
+    let spans: Vec<Span> = spans
+        .into_iter()
+        .map(|mut span| {
+            span.content = sanitize(&span.content).into();
+            span
+        })
+        .collect();
+    wrap(&spans, usize::from(width), prefix)
+}
+
+fn step_text(state: &RunState, look: &Look, width: u16) -> StepText {
     let engine = &state.engine;
-    let Some(step) = engine.procedure.steps.get(state.selected) else {
-        return;
+    let mut text = StepText {
+        title: Vec::new(),
+        explain: Vec::new(),
+        commands: Vec::new(),
+        state: Vec::new(),
+        heading: String::new(),
+        width: 0,
     };
+    let Some(step) = engine.procedure.steps.get(state.selected) else {
+        return text;
+    };
+    let width = width.saturating_sub(2);
+    text.width = usize::from(width);
+    text.heading = format!(" step {} ", sanitize(&step.id));
     let is_current = engine.current() == Some(state.selected);
     let heading = |text: &str| Line::from(Span::styled(text.to_string(), look.style(Role::Accent)));
-    let mut lines = vec![Line::from(Span::styled(
-        sanitize(&step.title),
-        look.style(Role::Title),
-    ))];
-    for line in step.explain.lines() {
-        lines.push(Line::from(Span::styled(
-            sanitize(line),
-            look.style(Role::Text),
-        )));
+    text.title = para(
+        vec![Span::styled(step.title.clone(), look.style(Role::Title))],
+        0,
+        width,
+    );
+    for paragraph in paragraphs(&step.explain) {
+        text.explain.extend(para(
+            vec![Span::styled(paragraph, look.style(Role::Text))],
+            0,
+            width,
+        ));
     }
-    lines.push(heading("commands"));
+    text.commands.push(heading("commands"));
     if step.commands.is_empty() {
-        lines.push(Line::from(Span::styled(
+        text.commands.push(Line::from(Span::styled(
             "  (none: an observation step)",
             look.style(Role::Muted),
         )));
     }
     for command in &step.commands {
         let host = &engine.procedure.hosts[command.host];
-        lines.push(Line::from(vec![
-            Span::styled(
-                format!("  {} ({}) $ ", host.name, host.inventory.name),
-                look.style(Role::Muted),
-            ),
-            Span::styled(
-                sanitize(&mask(&command.text, &engine.procedure.secrets)),
-                look.style(Role::Text),
-            ),
-        ]));
+        text.commands.extend(para(
+            vec![
+                Span::styled(
+                    format!("  {} ({}) $ ", host.name, host.inventory.name),
+                    look.style(Role::Muted),
+                ),
+                Span::styled(
+                    mask(&command.text, &engine.procedure.secrets),
+                    look.style(Role::Text),
+                ),
+            ],
+            4,
+            width,
+        ));
     }
+    let lines = &mut text.state;
     if is_current {
         if let Some(readiness) = engine.readiness(&state.watch.ensemble) {
-            lines.push(heading("gates (live)"));
+            if !readiness.gates.is_empty() {
+                lines.push(heading("gates (live)"));
+            }
             for (gate, result) in &readiness.gates {
                 let (mark, role, why) = match result {
                     Ok(()) => (look.symbols.ok, Role::Ok, String::new()),
                     Err(why) => (look.symbols.bad, Role::Down, format!(" — {why}")),
                 };
-                lines.push(Line::from(vec![
-                    Span::styled(format!("  {mark} "), look.style(role)),
-                    Span::styled(format!("{gate}{why}"), look.style(Role::Text)),
-                ]));
+                lines.extend(para(
+                    vec![
+                        Span::styled(format!("  {mark} "), look.style(role)),
+                        Span::styled(format!("{gate}{why}"), look.style(Role::Text)),
+                    ],
+                    4,
+                    width,
+                ));
             }
             lines.push(heading("predicted"));
             let danger = !readiness.hazards.is_empty();
-            lines.push(Line::from(Span::styled(
-                format!("  {}", readiness.predicted.unwrap_or_default()),
-                look.style(if danger { Role::Danger } else { Role::Ok }),
-            )));
+            lines.extend(para(
+                vec![Span::styled(
+                    format!("  {}", readiness.predicted.unwrap_or_default()),
+                    look.style(if danger { Role::Danger } else { Role::Ok }),
+                )],
+                2,
+                width,
+            ));
             for hazard in &readiness.hazards {
                 let note = match &hazard.reason {
                     Some(reason) => format!("accepted by the runbook: {reason}"),
                     None => "NOT accepted: only an override with a reason goes past it".into(),
                 };
-                lines.push(Line::from(Span::styled(
-                    format!(
-                        "  {} {}: {} — {note}",
-                        look.symbols.warn, hazard.hazard, hazard.detail
-                    ),
-                    look.style(if hazard.accepted {
-                        Role::Warning
-                    } else {
-                        Role::Danger
-                    }),
-                )));
+                lines.extend(para(
+                    vec![Span::styled(
+                        format!(
+                            "  {} {}: {} — {note}",
+                            look.symbols.warn, hazard.hazard, hazard.detail
+                        ),
+                        look.style(if hazard.accepted {
+                            Role::Warning
+                        } else {
+                            Role::Danger
+                        }),
+                    )],
+                    4,
+                    width,
+                ));
             }
         }
         if let Some((elapsed, limit)) = engine.wait_progress(state.watch.now) {
@@ -193,47 +453,56 @@ fn draw_step(frame: &mut Frame, area: Rect, state: &RunState, look: &Look) {
                 .map(|g| describe_gate(&engine.procedure, g))
                 .collect();
             lines.push(heading("waiting"));
-            lines.push(Line::from(Span::styled(
-                format!(
-                    "  {} {:.0}s of {:.0}s until: {}",
-                    progress_bar(elapsed, limit),
-                    elapsed as f64 / 1000.0,
-                    limit as f64 / 1000.0,
-                    until.join("; ")
-                ),
-                look.style(Role::Accent),
-            )));
+            lines.extend(para(
+                vec![Span::styled(
+                    format!(
+                        "  {} {:.0}s of {:.0}s until: {}",
+                        progress_bar(elapsed, limit),
+                        elapsed as f64 / 1000.0,
+                        limit as f64 / 1000.0,
+                        until.join("; ")
+                    ),
+                    look.style(Role::Accent),
+                )],
+                2,
+                width,
+            ));
         }
     } else if !step.gates.is_empty() {
         lines.push(heading("gates"));
         for gate in &step.gates {
-            lines.push(Line::from(Span::styled(
-                format!("  {}", describe_gate(&engine.procedure, gate)),
-                look.style(Role::Text),
-            )));
+            lines.extend(para(
+                vec![Span::styled(
+                    format!("  {}", describe_gate(&engine.procedure, gate)),
+                    look.style(Role::Text),
+                )],
+                2,
+                width,
+            ));
         }
     }
     if let Status::Failed(why) | Status::OutcomeUnknown(why) | Status::Skipped(why) =
         &engine.status[state.selected]
     {
-        lines.push(Line::from(Span::styled(
-            format!("  {}", sanitize(why)),
-            look.style(Role::Down),
-        )));
+        lines.extend(para(
+            vec![Span::styled(format!("  {why}"), look.style(Role::Down))],
+            2,
+            width,
+        ));
+    }
+    text
+}
+
+fn draw_step(frame: &mut Frame, area: Rect, state: &RunState, text: StepText, look: &Look) {
+    if state.engine.procedure.steps.get(state.selected).is_none() {
+        return;
     }
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(look.style(Role::Border))
-        .title(Span::styled(
-            format!(" step {} ", sanitize(&step.id)),
-            look.style(Role::Title),
-        ));
-    frame.render_widget(
-        Paragraph::new(escaped(lines))
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        area,
-    );
+        .title(Span::styled(text.heading.clone(), look.style(Role::Title)));
+    let lines = text.fit(usize::from(area.height.saturating_sub(2)), look);
+    frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
 fn progress_bar(elapsed: u64, limit: u64) -> String {
@@ -269,27 +538,37 @@ fn draw_output(frame: &mut Frame, area: Rect, state: &RunState, look: &Look) {
 }
 
 /// The output pane: the last lines that fit, each as (stream mark, host, text). The text came
-/// from a remote host and is escaped here.
+/// from a remote host and is escaped here. Fewer than three rows are too few for a frame: the
+/// lines are then labelled instead.
 pub fn draw_output_lines(
     frame: &mut Frame,
     area: Rect,
     output: &[(&str, &str, String)],
     look: &Look,
 ) {
-    let rows = usize::from(area.height.saturating_sub(2));
+    let framed = area.height >= 3;
+    let rows = usize::from(if framed { area.height - 2 } else { area.height });
     let lines: Vec<Line> = output
         .iter()
         .skip(output.len().saturating_sub(rows))
         .map(|(mark, host, text)| {
-            Line::from(vec![
+            let mut spans = vec![
                 Span::styled(
                     format!("{mark}{:<6} ", sanitize(host)),
                     look.style(Role::Muted),
                 ),
                 Span::styled(sanitize(text), look.style(Role::Text)),
-            ])
+            ];
+            if !framed {
+                spans.insert(0, Span::styled("output ", look.style(Role::Title)));
+            }
+            Line::from(spans)
         })
         .collect();
+    if !framed {
+        frame.render_widget(Paragraph::new(lines), area);
+        return;
+    }
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(look.style(Role::Border))
@@ -297,7 +576,9 @@ pub fn draw_output_lines(
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
-fn draw_bar(frame: &mut Frame, area: Rect, state: &RunState, look: &Look) {
+/// The prompt or the keys that apply now, then the engine's message and the audit log's
+/// path, wrapped to the screen's width: a prompt is never cut.
+fn bar_lines(state: &RunState, look: &Look, width: u16) -> (Vec<Line<'static>>, StatusLine) {
     let engine = &state.engine;
     let key = |k: &str, what: &str| {
         vec![
@@ -319,7 +600,7 @@ fn draw_bar(frame: &mut Frame, area: Rect, state: &RunState, look: &Look) {
             };
             vec![
                 Span::styled(format!("{label}: "), look.style(Role::Warning)),
-                Span::styled(format!("{}▏", sanitize(text)), look.style(Role::Title)),
+                Span::styled(format!("{text}▏"), look.style(Role::Title)),
                 Span::styled("   Enter submit  Esc cancel", look.style(Role::Muted)),
             ]
         }
@@ -354,32 +635,39 @@ fn draw_bar(frame: &mut Frame, area: Rect, state: &RunState, look: &Look) {
         (None, _) => offered,
     };
     let message = engine.message.clone().unwrap_or_default();
-    let lines = vec![
-        Line::from(prompt),
-        Line::from(vec![
-            Span::styled(sanitize(&message), look.style(Role::Warning)),
+    let mut lines = para(prompt, 0, width);
+    lines.truncate(BAR_PROMPT_ROWS);
+    let mut status = para(
+        vec![
+            Span::styled(message, look.style(Role::Warning)),
             Span::styled(
                 format!("   audit: {}", state.audit_path),
                 look.style(Role::Muted),
             ),
-        ]),
-    ];
-    frame.render_widget(Paragraph::new(escaped(lines)), area);
+        ],
+        3,
+        width,
+    );
+    status.truncate(BAR_STATUS_ROWS);
+    let last = StatusLine {
+        message: engine.message.is_some(),
+        rows: status.len(),
+    };
+    lines.extend(status);
+    (lines, last)
 }
 
-/// Runbook names, gate descriptions, hazard reasons and prompts are built from what the
-/// runbook and the inventory say: every span is escaped once, here, before it is drawn.
-fn escaped(lines: Vec<Line<'_>>) -> Vec<Line<'_>> {
-    lines
-        .into_iter()
-        .map(|mut line| {
-            for span in &mut line.spans {
-                span.content = sanitize(&span.content).into();
-            }
-            line
-        })
-        .collect()
+/// The key bar's last rows: whether they hold the engine's message or only the audit log's
+/// path, and how many they are.
+struct StatusLine {
+    message: bool,
+    rows: usize,
 }
+
+/// The most rows the key bar's prompt and its status line take: the prompt tells what to do
+/// next, the status what happened last.
+const BAR_PROMPT_ROWS: usize = 4;
+const BAR_STATUS_ROWS: usize = 2;
 
 fn draw_help(frame: &mut Frame, area: Rect, look: &Look) {
     let rows = help_rows(RUN_KEYS, |_| true);
@@ -470,3 +758,7 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "run_tests.rs"]
+mod screen_tests;

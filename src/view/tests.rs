@@ -310,3 +310,23 @@ fn the_verdict_follows_a_restarted_node_showing_its_view_again() {
     );
     assert!(state.verdict.as_ref().is_ok_and(|v| v.quorum_possible));
 }
+
+#[test]
+fn five_nodes_at_80x24_get_a_row_each() {
+    let mut state = state(5, healthy(5));
+    update(&mut state, Action::Key(KeyAction::Right));
+    let screen = render(&state, 80, 24);
+    for (sid, role) in [
+        (1, "follower"),
+        (2, "follower"),
+        (4, "follower"),
+        (5, "LEADER"),
+    ] {
+        let row = screen
+            .lines()
+            .find(|l| l.contains(&format!(" zk{sid} ")) && l.contains("zxid"))
+            .unwrap_or_else(|| panic!("zk{sid} has a row\n{screen}"));
+        assert!(row.contains(role), "{row}");
+    }
+    insta::assert_snapshot!(screen);
+}

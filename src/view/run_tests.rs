@@ -10,12 +10,12 @@ use ratatui::Terminal;
 
 use super::draw_run;
 use crate::console::keys::Key;
-use crate::console::run::{update, RunAction, RunState};
+use crate::console::run::{update, Effect, RunAction, RunState};
 use crate::console::watch::WatchState;
 use crate::ensemble::{inventory_targets, EnsembleState, PollFailure, PollReport};
 use crate::inventory::Inventory;
 use crate::remote::{OutputLine, Stream};
-use crate::runbook::engine::{Effect, Ended, Engine, Person, Prompt, Status};
+use crate::runbook::engine::{Ended, Engine, Person, Prompt, Status};
 use crate::runbook::procedure::{bind, BindInput};
 use crate::theme::Theme;
 use crate::view::nodes::role_label;

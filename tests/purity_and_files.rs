@@ -51,6 +51,9 @@ fn the_pure_core_does_no_io() {
         "src/lab/judge.rs",
         "src/lab/fixture.rs",
         "src/lab/report.rs",
+        "src/cli/failure.rs",
+        "src/cli/plan_live.rs",
+        "src/cli/verify_summary.rs",
     ] {
         pure.push(Path::new(ROOT).join(file));
     }

@@ -133,7 +133,8 @@ pub struct HostStatus {
 /// Starts the sandbox and returns once a leader is elected. On any failure everything started
 /// so far is stopped again.
 pub async fn up(dir: &Path, options: UpOptions) -> Result<Vec<HostStatus>, SandboxError> {
-    preflight()?;
+    // What the operator gave is judged before the machine: a bad flag value is bad input
+    // whether or not this runs as root with every package installed.
     let total =
         usize::from(options.voters) + usize::from(options.observers) + usize::from(options.spares);
     if options.voters == 0 {
@@ -150,6 +151,7 @@ pub async fn up(dir: &Path, options: UpOptions) -> Result<Vec<HostStatus>, Sandb
             "--whitelist {whitelist:?}: give `*` or four-letter words separated by commas, like srvr,ruok"
         )));
     }
+    preflight()?;
     fs::create_dir_all(dir).map_err(|e| file_error(dir, e))?;
     let dir = fs::canonicalize(dir).map_err(|e| file_error(dir, e))?;
     if dir.join(STATE_FILE).exists() {

@@ -46,6 +46,7 @@ fn the_pure_core_does_no_io() {
         "src/escape.rs",
         "src/duration.rs",
         "src/inventory.rs",
+        "src/sandbox/layout.rs",
         "src/sandbox/render.rs",
         "src/lab/draw.rs",
         "src/lab/judge.rs",

@@ -1,6 +1,7 @@
 pub mod analyze;
 pub mod approval;
 pub mod audit;
+pub mod cli;
 pub mod console;
 pub mod diagnostics;
 pub mod discover;

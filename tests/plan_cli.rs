@@ -218,3 +218,74 @@ fn the_rolling_restart_expands_to_five_voters_and_an_observer() {
         "docs/runbooks/rolling-restart-5+1.md drifted: run scripts/plan-docs"
     );
 }
+
+/// One exit-status table for every command (issue 16): 0 done or verdict given, 1 stopped or
+/// hazard, 2 bad input or environment — `sandbox` included, which used to exit 1 on any error.
+#[test]
+fn every_command_exits_by_the_same_table() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let inventory = inventory();
+    let inventory = inventory.to_str().unwrap();
+    let code = |args: &[&str]| {
+        let out = zkpilot(args);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code(), stderr)
+    };
+
+    let ok = root.join("runbooks/rolling-restart.yaml");
+    let (status, stderr) = code(&["plan", ok.to_str().unwrap(), "--inventory", inventory]);
+    assert_eq!(status, Some(0), "plan ok: {stderr}");
+
+    let blocked = root.join("tests/fixtures/runbooks/stop-two-of-three.yaml");
+    let (status, stderr) = code(&["plan", blocked.to_str().unwrap(), "--inventory", inventory]);
+    assert_eq!(status, Some(1), "plan blocked: {stderr}");
+    assert!(stderr.is_empty(), "the table says why: {stderr}");
+
+    let bad =
+        std::env::temp_dir().join(format!("zkpilot-exit-runbook-{}.yaml", std::process::id()));
+    std::fs::write(&bad, "name: x\ndescription: d\nsource: s\nhosts: [{name: zk1}]\nsteps:\n  - {id: a, title: A, run: [{host: zk7, verb: restart}]}\n").unwrap();
+    let (status, stderr) = code(&["plan", bad.to_str().unwrap(), "--inventory", inventory]);
+    assert_eq!(status, Some(2), "bad runbook: {stderr}");
+    assert!(
+        stderr.contains(&format!("{}:6:", bad.display())),
+        "file:line:col: {stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "printed once: {stderr}");
+
+    // Bad sandbox input is judged before root and packages: nothing is created or started.
+    let dir = std::env::temp_dir().join(format!("zkpilot-exit-sandbox-{}", std::process::id()));
+    let dir = dir.to_str().unwrap();
+    let (status, stderr) = code(&["sandbox", "up", "--dir", dir, "--whitelist", "srvr;id"]);
+    assert_eq!(status, Some(2), "sandbox bad whitelist: {stderr}");
+    assert!(stderr.contains("--whitelist"), "{stderr}");
+    let (status, stderr) = code(&[
+        "sandbox",
+        "up",
+        "--dir",
+        dir,
+        "--nodes",
+        "20",
+        "--observers",
+        "30",
+    ]);
+    assert_eq!(status, Some(2), "sandbox too many hosts: {stderr}");
+    assert!(!Path::new(dir).exists(), "bad input created {dir}");
+    let (status, stderr) = code(&["sandbox", "status", "--dir", dir]);
+    assert_eq!(status, Some(2), "sandbox status of no sandbox: {stderr}");
+    let (status, stderr) = code(&["sandbox", "up", "--dir", dir, "--nodes", "0"]);
+    assert_eq!(status, Some(2), "sandbox --nodes 0: {stderr}");
+
+    // A split brain is analyze's verdict, not a failure of the command: 0, as its help says.
+    let split = root.join("tests/fixtures/states/valid/slide5_r_restarted.yaml");
+    let out = zkpilot(&["analyze", split.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("SPLIT BRAIN POSSIBLE"));
+
+    let help = zkpilot(&["--help"]);
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("EXIT STATUS (every command):"), "{help}");
+    assert!(
+        help.contains("  1  stopped before done, or a hazard"),
+        "{help}"
+    );
+}

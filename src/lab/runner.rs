@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use tokio::process::Command;
 use tokio::task::JoinSet;
 
-use crate::sandbox::render::{HostPlan, Layout, CLIENT_PORT};
+use crate::sandbox::layout::{HostPlan, Layout, CLIENT_PORT};
 use crate::sandbox::{self, process, SandboxError, UpOptions};
 use crate::wire::{self, WireError};
 use crate::zk::fourlw::{self, Answer, Mode};

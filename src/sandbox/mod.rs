@@ -3,6 +3,7 @@
 //! data directory and control script; one private sshd serves them all; an nftables table of
 //! the sandbox's own holds any firewall rules that cut hosts apart.
 
+pub mod layout;
 pub mod process;
 pub mod render;
 
@@ -18,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::inventory::HostRole;
 use crate::wire;
-use render::{HostPlan, Layout, CLIENT_PORT, SSH_PORT};
+use layout::{HostPlan, Layout, CLIENT_PORT, DYNAMIC_CFG, SSH_PORT};
 
 pub use process::processes_mentioning;
 
@@ -133,7 +134,8 @@ pub struct HostStatus {
 /// Starts the sandbox and returns once a leader is elected. On any failure everything started
 /// so far is stopped again.
 pub async fn up(dir: &Path, options: UpOptions) -> Result<Vec<HostStatus>, SandboxError> {
-    preflight()?;
+    // What the operator gave is judged before the machine: a bad flag value is bad input
+    // whether or not this runs as root with every package installed.
     let total =
         usize::from(options.voters) + usize::from(options.observers) + usize::from(options.spares);
     if options.voters == 0 {
@@ -145,11 +147,12 @@ pub async fn up(dir: &Path, options: UpOptions) -> Result<Vec<HostStatus>, Sandb
         )));
     }
     let whitelist = options.whitelist.clone().unwrap_or_else(every_word);
-    if !render::valid_whitelist(&whitelist) {
+    if !layout::valid_whitelist(&whitelist) {
         return Err(SandboxError::Invalid(format!(
             "--whitelist {whitelist:?}: give `*` or four-letter words separated by commas, like srvr,ruok"
         )));
     }
+    preflight()?;
     fs::create_dir_all(dir).map_err(|e| file_error(dir, e))?;
     let dir = fs::canonicalize(dir).map_err(|e| file_error(dir, e))?;
     if dir.join(STATE_FILE).exists() {
@@ -241,7 +244,7 @@ async fn start_everything(
 
     state.sshd_pid = Some(start_sshd(&layout, 0)?);
     write_state(dir, state)?;
-    for index in 1..layout.hosts.len().div_ceil(render::HOSTS_PER_SSHD) {
+    for index in 1..layout.hosts.len().div_ceil(layout::HOSTS_PER_SSHD) {
         state.more_sshd_pids.push(start_sshd(&layout, index)?);
         write_state(dir, state)?;
     }
@@ -463,7 +466,7 @@ fn write_ssh_files(layout: &Layout) -> Result<(), SandboxError> {
         0o644,
     )?;
     for (index, config) in render::sshd_configs(layout).iter().enumerate() {
-        write_file(&ssh.join(render::sshd_config_name(index)), config, 0o644)?;
+        write_file(&ssh.join(layout::sshd_config_name(index)), config, 0o644)?;
     }
     write_file(
         &ssh.join("config"),
@@ -479,7 +482,7 @@ fn write_host_files(layout: &Layout, host: &HostPlan) -> Result<(), SandboxError
     fs::create_dir_all(&data).map_err(|e| file_error(&data, e))?;
     write_file(&dir.join("zoo.cfg"), &render::zoo_cfg(layout, host), 0o644)?;
     if let Some(dynamic) = render::dynamic_cfg(layout, host) {
-        write_file(&dir.join(render::DYNAMIC_CFG), &dynamic, 0o644)?;
+        write_file(&dir.join(DYNAMIC_CFG), &dynamic, 0o644)?;
     }
     write_file(
         &dir.join("zkctl"),
@@ -497,7 +500,7 @@ fn start_sshd(layout: &Layout, index: usize) -> Result<i32, SandboxError> {
     let child = Command::new("/usr/sbin/sshd")
         .arg("-D")
         .arg("-f")
-        .arg(ssh.join(render::sshd_config_name(index)))
+        .arg(ssh.join(layout::sshd_config_name(index)))
         .arg("-E")
         .arg(ssh.join("sshd.log"))
         .stdin(Stdio::null())
@@ -650,7 +653,7 @@ pub fn down(dir: &Path) -> Result<DownReport, SandboxError> {
     for (index, &pid) in sshds.enumerate() {
         let needle = layout
             .ssh_dir()
-            .join(render::sshd_config_name(index))
+            .join(layout::sshd_config_name(index))
             .display()
             .to_string();
         if process::is_ours(pid, &needle) {
@@ -667,8 +670,8 @@ pub fn down(dir: &Path) -> Result<DownReport, SandboxError> {
             .stderr(Stdio::null())
             .status();
     }
-    let _ = fs::remove_file(render::sudoers_path(state.slot));
-    let _ = fs::remove_file(render::firewall_script_path(state.slot));
+    let _ = fs::remove_file(layout::sudoers_path(state.slot));
+    let _ = fs::remove_file(layout::firewall_script_path(state.slot));
     if report.left_running.is_empty() {
         let state_path = dir.join(STATE_FILE);
         fs::remove_file(&state_path).map_err(|e| file_error(&state_path, e))?;
@@ -761,13 +764,13 @@ fn install_firewall(layout: &Layout, table: &str) -> Result<(), SandboxError> {
             message: format!("not a user id: `{uid}`"),
         })?);
     }
-    let script = render::firewall_script_path(layout.slot);
+    let script = layout::firewall_script_path(layout.slot);
     write_file(
         &script,
         &render::firewall_script(layout, table, &uids),
         0o755,
     )?;
-    let sudoers = render::sudoers_path(layout.slot);
+    let sudoers = layout::sudoers_path(layout.slot);
     let staged = sudoers.with_extension("new");
     write_file(&staged, &render::sudoers(layout), 0o440)?;
     if let Err(e) = run(Command::new("visudo").args(["-c", "-q", "-f"]).arg(&staged)) {

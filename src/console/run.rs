@@ -107,6 +107,7 @@ pub enum RunAction {
     /// The terminal's width changed.
     Resize {
         width: u16,
+        height: u16,
     },
     /// A node's config as read over SSH (its `config` verb), or why it could not be read.
     ZooCfg {
@@ -222,8 +223,8 @@ pub fn update(state: &mut RunState, action: RunAction) -> Vec<Effect> {
             Vec::new()
         }
         RunAction::Key(key) => engine_effects(on_key(state, key)),
-        RunAction::Resize { width } => {
-            watch::update(&mut state.watch, watch::Action::Resize { width });
+        RunAction::Resize { width, height } => {
+            watch::update(&mut state.watch, watch::Action::Resize { width, height });
             Vec::new()
         }
     };

@@ -11,6 +11,7 @@ pub enum Action {
     /// The terminal's size changed (and once at the start).
     Resize {
         width: u16,
+        height: u16,
     },
     Poll(PollReport),
     Tick(Millis),
@@ -28,11 +29,53 @@ pub enum Action {
     },
 }
 
-/// The width of a node card, and the rows of cards a width holds.
+/// The size of a node card, and the cards a row of this width holds.
 pub const CARD_WIDTH: u16 = 38;
+pub const CARD_HEIGHT: u16 = 9;
 
 pub fn cards_per_row(width: u16) -> usize {
     usize::from((width / CARD_WIDTH).max(1))
+}
+
+/// The rows it takes to show every node as a card at this width.
+pub fn cards_height(width: u16, count: usize) -> u16 {
+    let rows = count.div_ceil(cards_per_row(width)).max(1);
+    u16::try_from(rows)
+        .unwrap_or(u16::MAX)
+        .saturating_mul(CARD_HEIGHT)
+}
+
+/// How the watch screen lays out: rows for the node cards (or one line per node when not every
+/// card fits) and for the config views, between the two-line summary and the key bar. The
+/// view draws by it and the arrow keys move by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WatchLayout {
+    pub as_cards: bool,
+    pub view_rows: u16,
+}
+
+impl WatchLayout {
+    pub fn of(width: u16, height: u16, count: usize) -> WatchLayout {
+        let view_rows = u16::try_from(count)
+            .unwrap_or(u16::MAX)
+            .saturating_add(2)
+            .min(height / 3)
+            .max(3);
+        let room = height.saturating_sub(3 + view_rows);
+        WatchLayout {
+            as_cards: cards_height(width, count) <= room,
+            view_rows,
+        }
+    }
+
+    /// Nodes per row, as the arrows see them: a row of cards, or one line per node.
+    pub fn columns(&self, width: u16) -> usize {
+        if self.as_cards {
+            cards_per_row(width)
+        } else {
+            1
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,13 +94,18 @@ pub struct WatchState {
     pub selected: usize,
     pub overlay: Overlay,
     pub now: Millis,
-    /// The terminal's width: the cards are laid out in rows of `cards_per_row(width)`, and
-    /// the arrows move by those rows.
+    /// The terminal's size: the nodes are laid out by `WatchLayout`, and the arrows move by
+    /// its rows.
     pub width: u16,
+    pub height: u16,
     pub quit: bool,
 }
 
 impl WatchState {
+    pub fn layout(&self) -> WatchLayout {
+        WatchLayout::of(self.width, self.height, self.ensemble.nodes.len())
+    }
+
     pub fn new(title: String, ensemble: EnsembleState, now: Millis) -> WatchState {
         let verdict = crate::live::verdict(&ensemble);
         WatchState {
@@ -68,6 +116,7 @@ impl WatchState {
             overlay: Overlay::None,
             now,
             width: CARD_WIDTH,
+            height: 24,
             quit: false,
         }
     }
@@ -106,9 +155,10 @@ pub fn update(state: &mut WatchState, action: Action) -> bool {
             on_key(state, key);
             true
         }
-        Action::Resize { width } => {
-            let changed = state.width != width;
+        Action::Resize { width, height } => {
+            let changed = (state.width, state.height) != (width, height);
             state.width = width;
+            state.height = height;
             changed
         }
     }
@@ -141,10 +191,12 @@ fn on_key(state: &mut WatchState, key: WatchKey) {
             state.selected = (state.selected + count - 1) % count
         }
         (Overlay::None, WatchKey::Down) if count > 0 => {
-            state.selected = (state.selected + cards_per_row(state.width)).min(count - 1)
+            state.selected = (state.selected + state.layout().columns(state.width)).min(count - 1)
         }
         (Overlay::None, WatchKey::Up) => {
-            state.selected = state.selected.saturating_sub(cards_per_row(state.width))
+            state.selected = state
+                .selected
+                .saturating_sub(state.layout().columns(state.width))
         }
         _ => {}
     }

@@ -545,8 +545,8 @@ impl Screen for RunScreen<'_> {
         Some(Duration::from_millis(500))
     }
 
-    fn resize(&mut self, width: u16, _height: u16) {
-        update(self.state, RunAction::Resize { width });
+    fn resize(&mut self, width: u16, height: u16) {
+        update(self.state, RunAction::Resize { width, height });
     }
 
     fn draw(&self, frame: &mut Frame) {

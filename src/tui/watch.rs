@@ -139,8 +139,8 @@ impl Screen for WatchScreen {
         Some(Duration::from_millis(500))
     }
 
-    fn resize(&mut self, width: u16, _height: u16) {
-        update(&mut self.state, Action::Resize { width });
+    fn resize(&mut self, width: u16, height: u16) {
+        update(&mut self.state, Action::Resize { width, height });
     }
 
     fn draw(&self, frame: &mut Frame) {

@@ -15,7 +15,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use crate::console::keys::{self, WATCH_KEYS};
-use crate::console::watch::{Overlay, WatchState};
+use crate::console::watch::{Overlay, WatchLayout, WatchState};
 use crate::theme::{Role, Theme};
 
 /// Glyphs, with a plain-ASCII set for terminals that cannot show the others.
@@ -67,13 +67,11 @@ impl Look {
 pub fn draw_watch(frame: &mut Frame, state: &WatchState, look: &Look) {
     let area = frame.area();
     let count = state.ensemble.nodes.len();
-    let view_rows = u16::try_from(count)
-        .unwrap_or(u16::MAX)
-        .saturating_add(2)
-        .min(area.height / 3)
-        .max(3);
+    let WatchLayout {
+        as_cards,
+        view_rows,
+    } = WatchLayout::of(area.width, area.height, count);
     let room = area.height.saturating_sub(3 + view_rows);
-    let as_cards = nodes::cards_height(area.width, count) <= room;
     let node_rows = if as_cards {
         Constraint::Min(6)
     } else {

@@ -16,16 +16,7 @@ use crate::theme::Role;
 use crate::zk::fourlw::Mode;
 use crate::zk::zxid::ZxidLag;
 
-pub(crate) use crate::console::watch::CARD_WIDTH;
-pub(crate) const CARD_HEIGHT: u16 = 9;
-
-/// The rows it takes to show every node as a card at this width.
-pub fn cards_height(width: u16, count: usize) -> u16 {
-    let rows = count.div_ceil(cards_per_row(width)).max(1);
-    u16::try_from(rows)
-        .unwrap_or(u16::MAX)
-        .saturating_mul(CARD_HEIGHT)
-}
+pub(crate) use crate::console::watch::{cards_height, CARD_HEIGHT, CARD_WIDTH};
 
 /// One row per node: name, role, zxid, lag and whether its config view agrees. `marked` are
 /// the nodes that matter now (the selected one, those the current step acts on): they get a

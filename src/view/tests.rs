@@ -225,10 +225,16 @@ fn help_lists_every_key() {
 #[test]
 fn keys_move_the_selection_by_cards_and_rows() {
     let mut state = state(5, healthy(5));
-    update(&mut state, Action::Resize { width: 120 });
-    assert_eq!(crate::console::watch::cards_per_row(state.width), 3);
+    update(
+        &mut state,
+        Action::Resize {
+            width: 120,
+            height: 34,
+        },
+    );
+    assert!(state.layout().as_cards);
     update(&mut state, Action::Key(KeyAction::Down));
-    assert_eq!(state.selected, 3);
+    assert_eq!(state.selected, 3, "down a row of three cards");
     update(&mut state, Action::Key(KeyAction::Right));
     update(&mut state, Action::Key(KeyAction::Right));
     assert_eq!(state.selected, 0, "wraps around");
@@ -236,6 +242,24 @@ fn keys_move_the_selection_by_cards_and_rows() {
     assert_eq!(state.selected, 4);
     update(&mut state, Action::Key(KeyAction::Quit));
     assert!(state.quit);
+}
+
+/// At 80x24 five nodes show one line each: the arrows move one line, as drawn.
+#[test]
+fn keys_move_by_one_line_when_the_nodes_show_as_lines() {
+    let mut state = state(5, healthy(5));
+    update(
+        &mut state,
+        Action::Resize {
+            width: 80,
+            height: 24,
+        },
+    );
+    assert!(!state.layout().as_cards);
+    update(&mut state, Action::Key(KeyAction::Down));
+    assert_eq!(state.selected, 1);
+    update(&mut state, Action::Key(KeyAction::Up));
+    assert_eq!(state.selected, 0);
 }
 
 /// Seed 000: servers whose views name Kubernetes service addresses. The panel's verdict must

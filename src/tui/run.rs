@@ -66,7 +66,7 @@ const GATE_PATIENCE_MS: u64 = 120_000;
 
 pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     let targets = inventory_targets(&options.inventory);
-    let (mut reports, pollers) = poll::spawn(&targets, options.interval);
+    let (mut reports, pollers, demand) = poll::spawn_with_demand(&targets, options.interval);
     let mut ensemble = EnsembleState::new(targets);
     ensemble.services = inventory_services(&options.inventory);
     first_poll(&mut ensemble, &mut reports).await;
@@ -258,6 +258,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
         failed: None,
         secrets: shown_secrets,
         ignored: approval::Ignored::default(),
+        demand,
     };
     let watch = WatchState::new(procedure.name.clone(), ensemble, poll::unix_millis());
     let mut state = RunState::new(watch, engine, audit_path.display().to_string());
@@ -351,6 +352,8 @@ struct Performer {
     secrets: Secrets,
     /// Inbox files of the current burst that were no approval, for its one note.
     ignored: approval::Ignored,
+    /// Tells the poller what the current step's gates and waits need (issue 13).
+    demand: poll::Demand,
 }
 
 impl Performer {
@@ -552,6 +555,10 @@ impl Performer {
             self.read_configs(state);
         }
         self.perform(effects);
+        let needs = state.engine.needs(&state.watch.ensemble);
+        for (node, need) in needs.into_iter().enumerate() {
+            self.demand.set(node, need);
+        }
     }
 
     /// Starts an SSH read of the config of every node that shows no current view of its own,

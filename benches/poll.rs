@@ -11,7 +11,7 @@ use criterion::Criterion;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
-use zkpilot::ensemble::{PollReport, Support};
+use zkpilot::ensemble::{Need, PollReport, Support};
 use zkpilot::poll::{self, Schedule};
 use zkpilot::sandbox::{self, UpOptions};
 use zkpilot::wire;
@@ -116,6 +116,8 @@ fn steady_schedule(cycle: u64) -> Schedule {
         last_role: Some("follower@1".into()),
         last_srvr: None,
         view_due: false,
+        mntr_due: false,
+        need: Need::default(),
         has_view: true,
         dynamic: false,
     }

@@ -198,6 +198,24 @@ impl Health {
     }
 }
 
+/// What a gate or a wait needs of one node now, beyond its `srvr`: the poller asks these
+/// every cycle while they are needed instead of every few cycles
+/// (`runbook::engine::Engine::needs` decides, `poll::Demand` carries it to the poller).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Need {
+    /// Its `mntr` (or the AdminServer's): the sync gate reads the leader's synced followers.
+    pub mntr: bool,
+    /// Its view (`conf`, or the AdminServer's `voting_view`): a wait for a predicted view.
+    pub conf: bool,
+}
+
+impl Need {
+    /// Whether `self` needs something `before` did not: the moment to ask at once.
+    pub fn rose_from(self, before: Need) -> bool {
+        (self.mntr && !before.mntr) || (self.conf && !before.conf)
+    }
+}
+
 /// Whether a node answers a command or refuses it (4lw whitelist).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

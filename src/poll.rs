@@ -2,16 +2,18 @@
 //! a cycle costs about one round trip however many nodes there are; a node's next cycle starts
 //! only after its previous one ended, so cycles never overlap. Each figure is asked by
 //! four-letter word first; what the 4lw whitelist refuses is asked of the AdminServer, if the
-//! node has one (pure `due_admin`).
+//! node has one (pure `due_admin`). `mntr` and the view are asked every few cycles, and in the
+//! same cycle when the node's mode, epoch or process changed, and every cycle while a gate or a
+//! wait needs them ([`Demand`]).
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::ensemble::restarted_between;
 use crate::ensemble::{
-    admin_support_after, AdminReply, Millis, NodeTarget, PollFailure, PollReport, Support,
+    admin_support_after, AdminReply, Millis, Need, NodeTarget, PollFailure, PollReport, Support,
 };
 use crate::wire::{self, WireError};
 use crate::zk::admin::{self, AdminCommand};
@@ -44,6 +46,11 @@ pub struct Schedule {
     pub last_srvr: Option<Srvr>,
     /// The node restarted or changed mode or epoch since its view was last asked for.
     pub view_due: bool,
+    /// The node serves in a new mode or epoch, or restarted, since its `mntr` was last read: a
+    /// new leader's synced followers are what the sync gate waits for.
+    pub mntr_due: bool,
+    /// What a gate or a wait needs of this node now ([`Demand`]), read before each cycle.
+    pub need: Need,
     pub has_view: bool,
     /// Its view has a non-zero config version: dynamic reconfig changes it in place.
     pub dynamic: bool,
@@ -57,10 +64,12 @@ pub fn due(schedule: &Schedule) -> Vec<Command> {
         Support::Unknown => true,
         Support::Allowed => schedule.cycle % period == 0,
     };
-    if every(schedule.mntr, MNTR_EVERY) {
+    let mntr_now = schedule.mntr == Support::Allowed && (schedule.mntr_due || schedule.need.mntr);
+    if mntr_now || every(schedule.mntr, MNTR_EVERY) {
         commands.push(Command::Mntr);
     }
-    let conf_now = schedule.conf == Support::Allowed && (schedule.view_due || !schedule.has_view);
+    let conf_now = schedule.conf == Support::Allowed
+        && (schedule.view_due || !schedule.has_view || schedule.need.conf);
     // A `reconfig` is committed like a write (`QuorumPeer.processReconfig`): no restart, mode or
     // epoch change tells it, so a dynamic view is asked as often as `mntr`.
     let conf_every = if schedule.dynamic {
@@ -75,8 +84,8 @@ pub fn due(schedule: &Schedule) -> Vec<Command> {
 }
 
 /// What to ask the AdminServer this cycle: exactly what the 4lw whitelist refused, as often
-/// as the 4lw word would be asked; the view (`voting_view`) at once after a restart or a role
-/// change. Nothing while no AdminServer was found, except a rare probe.
+/// as the 4lw word would be asked, and at once after a restart or a role change or while a gate
+/// or a wait needs it. Nothing while no AdminServer was found, except a rare probe.
 pub fn due_admin(schedule: &Schedule) -> Vec<AdminCommand> {
     // A client port that does not answer leaves the AdminServer as the only route, but only
     // one known to answer is asked: a dead host is not probed twice per cycle.
@@ -92,10 +101,11 @@ pub fn due_admin(schedule: &Schedule) -> Vec<AdminCommand> {
     if refused(schedule.srvr) {
         commands.push(AdminCommand::Srvr);
     }
-    if refused(schedule.mntr) && (probing || schedule.cycle % MNTR_EVERY == 0) {
+    let mntr_now = probing || schedule.mntr_due || schedule.need.mntr;
+    if refused(schedule.mntr) && (mntr_now || schedule.cycle % MNTR_EVERY == 0) {
         commands.push(AdminCommand::Mntr);
     }
-    let view_now = schedule.view_due || !schedule.has_view || probing;
+    let view_now = schedule.view_due || !schedule.has_view || probing || schedule.need.conf;
     if refused(schedule.conf) && (view_now || schedule.cycle % CONF_EVERY == 0) {
         commands.push(AdminCommand::VotingView);
     }
@@ -117,19 +127,91 @@ pub fn request_timeout(interval: Duration) -> Duration {
     interval.clamp(Duration::from_millis(500), Duration::from_secs(3))
 }
 
+/// The soonest a cycle follows the previous one when a new need asks for it early: a need that
+/// comes and goes with every update cannot make the poller hammer a server.
+pub fn demand_gap(interval: Duration) -> Duration {
+    interval / 4
+}
+
+/// What the run loop tells the poller a node must be asked now ([`Need`], from
+/// `Engine::needs`). Setting a node's need to one it lacked starts that node's next cycle
+/// early, at most [`demand_gap`] after its last; dropping the handle leaves the last needs set.
+#[derive(Debug)]
+pub struct Demand {
+    nodes: Vec<watch::Sender<Need>>,
+}
+
+impl Demand {
+    /// Sets what node `node` (index into the polled targets) is needed for; unknown indices
+    /// are ignored.
+    pub fn set(&self, node: usize, need: Need) {
+        if let Some(sender) = self.nodes.get(node) {
+            sender.send_if_modified(|current| std::mem::replace(current, need) != need);
+        }
+    }
+}
+
 /// Starts one polling task per target; reports arrive on the returned channel until the
 /// handles are aborted or the receiver is dropped.
 pub fn spawn(
     targets: &[NodeTarget],
     interval: Duration,
 ) -> (mpsc::Receiver<PollReport>, Vec<JoinHandle<()>>) {
+    let (reports, handles, _) = spawn_with_demand(targets, interval);
+    (reports, handles)
+}
+
+/// [`spawn`], and the handle that tells the poller what gates and waits need ([`Demand`]).
+pub fn spawn_with_demand(
+    targets: &[NodeTarget],
+    interval: Duration,
+) -> (mpsc::Receiver<PollReport>, Vec<JoinHandle<()>>, Demand) {
     let (tx, rx) = mpsc::channel(targets.len().max(1) * 4);
+    let mut senders = Vec::with_capacity(targets.len());
     let handles = targets
         .iter()
         .enumerate()
-        .map(|(node, target)| tokio::spawn(poll_node(node, target.clone(), interval, tx.clone())))
+        .map(|(node, target)| {
+            let (sender, demand) = watch::channel(Need::default());
+            senders.push(sender);
+            tokio::spawn(poll_node(
+                node,
+                target.clone(),
+                interval,
+                tx.clone(),
+                demand,
+            ))
+        })
         .collect();
-    (rx, handles)
+    (rx, handles, Demand { nodes: senders })
+}
+
+/// Waits for the next cycle: until `due`, or — when the demand rises above what the last cycle
+/// was asked with (`asked`) — until `earliest`, whichever is sooner. Without a demand handle
+/// left the cadence is plain.
+async fn until_next_cycle(
+    due: tokio::time::Instant,
+    earliest: tokio::time::Instant,
+    asked: Need,
+    demand: &mut watch::Receiver<Need>,
+) {
+    let sleep = tokio::time::sleep_until(due);
+    tokio::pin!(sleep);
+    loop {
+        tokio::select! {
+            _ = &mut sleep => return,
+            changed = demand.changed() => {
+                if changed.is_err() {
+                    sleep.await;
+                    return;
+                }
+                if demand.borrow_and_update().rose_from(asked) {
+                    tokio::time::sleep_until(earliest.min(due)).await;
+                    return;
+                }
+            }
+        }
+    }
 }
 
 async fn poll_node(
@@ -137,12 +219,14 @@ async fn poll_node(
     target: NodeTarget,
     interval: Duration,
     reports: mpsc::Sender<PollReport>,
+    mut demand: watch::Receiver<Need>,
 ) {
     let mut schedule = Schedule::default();
     let mut failures = 0u32;
     let timeout = request_timeout(interval);
     loop {
         let started = tokio::time::Instant::now();
+        schedule.need = *demand.borrow_and_update();
         let report = poll_once(node, &target.client, &target.admin, &mut schedule, timeout).await;
         // Down on every route: the AdminServer answering for a silent client port is an answer.
         let srvr_failed = matches!(report.answers.first(), Some((_, Err(_))))
@@ -159,7 +243,14 @@ async fn poll_node(
             return;
         }
         schedule.cycle += 1;
-        tokio::time::sleep_until(started + next_delay(interval, failures)).await;
+        let due = started + next_delay(interval, failures);
+        if failures == 0 {
+            let earliest = started + demand_gap(interval);
+            until_next_cycle(due, earliest, schedule.need, &mut demand).await;
+        } else {
+            // A node that does not answer keeps its backoff whatever is needed of it.
+            tokio::time::sleep_until(due).await;
+        }
     }
 }
 
@@ -241,7 +332,11 @@ fn learn_admin(
                     schedule.view_due = false;
                 }
             }
-            AdminCommand::Mntr => {}
+            AdminCommand::Mntr => {
+                if let Ok(Answer::Data(_)) = admin::parse_mntr(reply.status, &reply.body) {
+                    schedule.mntr_due = false;
+                }
+            }
         }
     }
 }
@@ -253,8 +348,10 @@ fn learn_srvr(schedule: &mut Schedule, srvr: Srvr) {
         .last_srvr
         .as_ref()
         .is_some_and(|before| restarted_between(before, &srvr));
-    // Due until a view is read: a restarted node may not answer `conf` at once.
-    schedule.view_due |= restarted || role != schedule.last_role;
+    // Due until read: a restarted node may not answer `conf` at once.
+    let changed = restarted || role != schedule.last_role;
+    schedule.view_due |= changed;
+    schedule.mntr_due |= changed;
     schedule.last_role = role;
     schedule.last_srvr = Some(srvr);
 }
@@ -291,8 +388,11 @@ fn learn(schedule: &mut Schedule, answers: &[(Command, Result<String, PollFailur
                 }
             }
             Command::Mntr => {
-                schedule.mntr =
-                    support_of(fourlw::parse_mntr(text).map(|a| a.kind()), schedule.mntr)
+                let kind = fourlw::parse_mntr(text).map(|a| a.kind());
+                if matches!(kind, Ok(fourlw::AnswerKind::Data)) {
+                    schedule.mntr_due = false;
+                }
+                schedule.mntr = support_of(kind, schedule.mntr)
             }
             Command::Conf => {
                 let parsed = fourlw::parse_conf(text);
@@ -428,11 +528,212 @@ mod tests {
             ..Schedule::default()
         };
         learn(&mut schedule, &[(Command::Srvr, Ok(before.clone()))]);
-        learn(&mut schedule, &[(Command::Conf, Ok(conf()))]);
+        learn(
+            &mut schedule,
+            &[(Command::Conf, Ok(conf())), (Command::Mntr, Ok(mntr()))],
+        );
         learn(&mut schedule, &[(Command::Srvr, Ok(before))]);
         assert_eq!(due(&schedule), [Command::Srvr], "nothing changed");
         learn(&mut schedule, &[(Command::Srvr, Ok(after))]);
+        assert_eq!(
+            due(&schedule),
+            [Command::Srvr, Command::Mntr, Command::Conf]
+        );
+    }
+
+    fn mntr() -> String {
+        include_str!("../tests/fixtures/zk4lw/follower.mntr.txt").to_string()
+    }
+
+    /// Measured on 3.8.0 (research notes): a new leader is elected in about a second with the
+    /// epoch one higher; its synced followers are what the sync gate waits for, so its `mntr`
+    /// is asked in the cycle that shows the new mode, not up to four cycles later.
+    #[test]
+    fn a_new_mode_or_epoch_asks_for_mntr_in_the_same_cycle_and_once() {
+        let follower = include_str!("../tests/fixtures/zk4lw/follower.srvr.txt").to_string();
+        let leader = include_str!("../tests/fixtures/zk4lw/leader.srvr.txt").to_string();
+        let mut schedule = Schedule {
+            cycle: 3,
+            mntr: Support::Allowed,
+            conf: Support::Allowed,
+            ..Schedule::default()
+        };
+        learn(&mut schedule, &[(Command::Srvr, Ok(follower))]);
+        learn(
+            &mut schedule,
+            &[(Command::Conf, Ok(conf())), (Command::Mntr, Ok(mntr()))],
+        );
+        assert_eq!(due(&schedule), [Command::Srvr]);
+        learn(&mut schedule, &[(Command::Srvr, Ok(leader.clone()))]);
+        assert_eq!(
+            due(&schedule),
+            [Command::Srvr, Command::Mntr, Command::Conf]
+        );
+        let not_serving = "This ZooKeeper instance is not currently serving requests\n";
+        learn(&mut schedule, &[(Command::Mntr, Ok(not_serving.into()))]);
+        assert!(
+            due(&schedule).contains(&Command::Mntr),
+            "still due: no figures yet"
+        );
+        learn(
+            &mut schedule,
+            &[(Command::Conf, Ok(conf())), (Command::Mntr, Ok(mntr()))],
+        );
+        learn(&mut schedule, &[(Command::Srvr, Ok(leader))]);
+        assert_eq!(
+            due(&schedule),
+            [Command::Srvr],
+            "same mode and epoch: back to the cadence"
+        );
+    }
+
+    #[test]
+    fn what_a_gate_or_a_wait_needs_is_asked_every_cycle() {
+        let mut schedule = Schedule {
+            mntr: Support::Allowed,
+            conf: Support::Allowed,
+            has_view: true,
+            need: Need {
+                mntr: true,
+                conf: false,
+            },
+            ..Schedule::default()
+        };
+        for cycle in 1..=4 {
+            schedule.cycle = cycle;
+            assert_eq!(due(&schedule), [Command::Srvr, Command::Mntr]);
+        }
+        schedule.need = Need {
+            mntr: false,
+            conf: true,
+        };
         assert_eq!(due(&schedule), [Command::Srvr, Command::Conf]);
+        schedule.need = Need::default();
+        assert_eq!(due(&schedule), [Command::Srvr]);
+    }
+
+    /// A stock 3.5.3+ server refuses `mntr` and `conf` over 4lw: a need goes to its AdminServer.
+    #[test]
+    fn a_need_refused_by_the_whitelist_is_asked_of_the_admin_server_every_cycle() {
+        let mut schedule = Schedule {
+            cycle: 2,
+            mntr: Support::NotWhitelisted,
+            conf: Support::NotWhitelisted,
+            admin: (Support::Allowed, 0),
+            has_view: true,
+            ..Schedule::default()
+        };
+        assert!(due_admin(&schedule).is_empty());
+        assert_eq!(due(&schedule), [Command::Srvr], "not the refused words");
+        schedule.need = Need {
+            mntr: true,
+            conf: true,
+        };
+        assert_eq!(
+            due_admin(&schedule),
+            [AdminCommand::Mntr, AdminCommand::VotingView]
+        );
+        assert_eq!(due(&schedule), [Command::Srvr]);
+    }
+
+    #[test]
+    fn only_a_new_need_is_a_reason_to_ask_early() {
+        let mntr = Need {
+            mntr: true,
+            conf: false,
+        };
+        let both = Need {
+            mntr: true,
+            conf: true,
+        };
+        assert!(mntr.rose_from(Need::default()));
+        assert!(both.rose_from(mntr));
+        assert!(!mntr.rose_from(both));
+        assert!(!Need::default().rose_from(mntr));
+        assert!(!mntr.rose_from(mntr));
+    }
+
+    fn at_ms(start: tokio::time::Instant) -> u128 {
+        start.elapsed().as_millis()
+    }
+
+    /// The wait between two cycles, on a paused clock: the cadence when nothing new is needed;
+    /// a new need ends it early, but never sooner than the gap after the last cycle.
+    #[tokio::test(start_paused = true)]
+    async fn a_new_need_starts_the_next_cycle_early_but_not_at_once() {
+        let interval = Duration::from_secs(1);
+        let start = tokio::time::Instant::now();
+        let (sender, mut demand) = watch::channel(Need::default());
+        let demand_handle = Demand {
+            nodes: vec![sender],
+        };
+        let due = start + interval;
+        let earliest = start + demand_gap(interval);
+
+        until_next_cycle(due, earliest, Need::default(), &mut demand).await;
+        assert_eq!(at_ms(start), 1_000, "nothing needed: the interval");
+
+        let start = tokio::time::Instant::now();
+        let need = Need {
+            mntr: true,
+            conf: false,
+        };
+        let waiting = tokio::spawn(async move {
+            until_next_cycle(
+                start + interval,
+                start + demand_gap(interval),
+                Need::default(),
+                &mut demand,
+            )
+            .await;
+            demand
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        demand_handle.set(0, need);
+        let mut demand = waiting.await.unwrap();
+        assert_eq!(
+            at_ms(start),
+            250,
+            "a new need: at the gap, not at the interval"
+        );
+
+        let start = tokio::time::Instant::now();
+        let waiting = tokio::spawn(async move {
+            until_next_cycle(
+                start + interval,
+                start + demand_gap(interval),
+                need,
+                &mut demand,
+            )
+            .await;
+            demand
+        });
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        demand_handle.set(0, need);
+        demand_handle.set(0, Need::default());
+        let mut demand = waiting.await.unwrap();
+        assert_eq!(at_ms(start), 1_000, "no new need: the interval");
+
+        let start = tokio::time::Instant::now();
+        let waiting = tokio::spawn(async move {
+            until_next_cycle(
+                start + interval,
+                start + demand_gap(interval),
+                Need::default(),
+                &mut demand,
+            )
+            .await;
+        });
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        demand_handle.set(0, need);
+        waiting.await.unwrap();
+        assert_eq!(at_ms(start), 600, "past the gap: at once");
+
+        let start = tokio::time::Instant::now();
+        let (sender, mut demand) = watch::channel(Need::default());
+        drop(sender);
+        until_next_cycle(start + interval, start, Need::default(), &mut demand).await;
+        assert_eq!(at_ms(start), 1_000, "no handle left: the interval");
     }
 
     #[test]
@@ -487,10 +788,9 @@ mod tests {
             &[
                 (
                     AdminCommand::Mntr,
-                    Ok(AdminReply {
-                        status: 500,
-                        body: String::new(),
-                    }),
+                    reply(include_str!(
+                        "../tests/fixtures/zk4lw/follower.admin.mntr.json"
+                    )),
                 ),
                 (AdminCommand::VotingView, reply(view)),
             ],

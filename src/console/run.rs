@@ -11,7 +11,7 @@ use super::approvals::{ApprovalFile, Dropped, Ignored};
 use super::keys::{self, Key, RunKey, RUN_KEYS};
 use super::watch::{self, WatchState};
 use crate::audit::record::{AuditEvent, OutputStream, RecordHash};
-use crate::ensemble::{Millis, PollReport};
+use crate::ensemble::{Millis, Need, PollReport};
 use crate::remote::{OutputLine, Stream};
 use crate::runbook::engine::{self, Ended, Engine, Input, Prompt, Status};
 use crate::runbook::procedure::StepCommand;
@@ -43,6 +43,9 @@ pub enum Effect {
     ReadConfig { node: usize },
     /// Read this live node's process id over SSH (its `status` verb): it is LOOKING.
     ReadProcessId { node: usize },
+    /// Tell the poller what each node is needed for now (`Engine::needs`): the current step's
+    /// gates and waits have their `mntr` and `conf` asked every cycle, not every fifth.
+    Demand(Vec<Need>),
 }
 
 impl From<engine::Effect> for Effect {
@@ -85,6 +88,8 @@ pub struct RunState {
     ignored: Ignored,
     /// Set when the audit log cannot be written: nothing else may run after that.
     pub failed: Option<String>,
+    /// What the poller was last told each node is needed for.
+    needs: Vec<Need>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -104,7 +109,9 @@ pub enum RunAction {
     Inbox(Vec<Dropped>),
     /// The audit log cannot be written: nothing more may run.
     LogFailed(String),
-    /// The terminal's width changed.
+    /// What `--autopilot` decided (`console::autopilot`), given to the engine as if typed.
+    Decided(Input),
+    /// The terminal's size changed.
     Resize {
         width: u16,
         height: u16,
@@ -138,7 +145,9 @@ impl RunState {
             since_request: None,
             ignored: Ignored::default(),
             failed: None,
+            needs: Vec::new(),
         };
+        state.needs = state.engine.needs(&state.watch.ensemble);
         follow_service_routes(&mut state);
         state
     }
@@ -155,9 +164,12 @@ impl RunState {
     }
 }
 
-/// The effects of a session's start: the ensemble as it stands is its first snapshot.
+/// The effects of a session's start: the ensemble as it stands is its first snapshot, and the
+/// poller learns what the first step needs.
 pub fn start(state: &mut RunState) -> Vec<Effect> {
-    snapshot(state).into_iter().collect()
+    let mut effects: Vec<Effect> = snapshot(state).into_iter().collect();
+    effects.push(Effect::Demand(state.needs.clone()));
+    effects
 }
 
 /// Applies one action; returns the effects for the adapters to perform, in order.
@@ -223,6 +235,9 @@ pub fn update(state: &mut RunState, action: RunAction) -> Vec<Effect> {
             Vec::new()
         }
         RunAction::Key(key) => engine_effects(on_key(state, key)),
+        RunAction::Decided(input) => {
+            engine_effects(state.engine.input(input, &state.watch.ensemble))
+        }
         RunAction::Resize { width, height } => {
             watch::update(&mut state.watch, watch::Action::Resize { width, height });
             Vec::new()
@@ -233,6 +248,12 @@ pub fn update(state: &mut RunState, action: RunAction) -> Vec<Effect> {
         state.selected = after.unwrap_or(state.selected);
         // Routes change only when a step completes, which moves the current step on.
         follow_service_routes(state);
+    }
+    let mut effects = effects;
+    let needs = state.engine.needs(&state.watch.ensemble);
+    if needs != state.needs {
+        state.needs = needs.clone();
+        effects.push(Effect::Demand(needs));
     }
     effects
 }

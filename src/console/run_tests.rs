@@ -331,3 +331,28 @@ fn the_autopilot_waits_for_gates_then_gives_up_naming_them() {
     };
     assert!(reason.contains("gates not met"), "{reason}");
 }
+
+#[test]
+fn the_poller_is_told_what_the_current_steps_gates_need_and_when_it_changes() {
+    let mut state = state_of(engine(RESTART_ZK1), live(&[]));
+    let demand = |effects: &[Effect]| {
+        effects.iter().find_map(|e| match e {
+            Effect::Demand(needs) => Some(needs.clone()),
+            _ => None,
+        })
+    };
+    let first = demand(&super::run::start(&mut state)).expect("the first step's needs");
+    assert!(
+        first[2].mntr,
+        "the sync gate reads the leader's mntr: {first:?}"
+    );
+    assert!(!first[0].mntr && !first[1].mntr);
+    assert_eq!(
+        demand(&update(&mut state, RunAction::Tick(21_000))),
+        None,
+        "told once, not on every action"
+    );
+    press(&mut state, Key::Char('r'));
+    let running = demand(&press(&mut state, Key::Char('y'))).expect("the wait's needs");
+    assert_ne!(running, first, "{running:?}");
+}

@@ -12,9 +12,9 @@ use super::plan::{assess, describe_gate, witness_names, Found};
 use super::procedure::{Effect as StepEffect, Gate, Procedure, Step, StepCommand};
 use super::simulate::{view_named, SimState};
 use crate::audit::record::{AuditEvent, CommandOutcome, DecisionKind, StepState};
-use crate::ensemble::{EnsembleState, Millis, ObservedView, ViewSource, ZXID_SYNC_POLLS};
+use crate::ensemble::{EnsembleState, Millis, Need, ObservedView, ViewSource, ZXID_SYNC_POLLS};
 use crate::zk::config::{PeerAddr, View};
-use crate::zk::fourlw::Mode;
+use crate::zk::fourlw::{Command, Mode};
 use crate::zk::version::ZkVersion;
 use crate::zk::zxid::ZxidLag;
 
@@ -1200,6 +1200,71 @@ impl Engine {
                 source_words(observed.source)
             )),
         }
+    }
+
+    /// What the current step's gates and waits need of each live node now, beyond `srvr`, one
+    /// entry per node of `live`: the poller asks it every cycle instead of every few, so a
+    /// condition that holds is seen within one poll. Gates count while the step is pending,
+    /// the wait and the predicted views while its commands run and after; nothing once it
+    /// failed or is of unknown outcome (the operator decides, not a poll).
+    pub fn needs(&self, live: &EnsembleState) -> Vec<Need> {
+        let mut needs = vec![Need::default(); live.nodes.len()];
+        let Some(index) = self.current() else {
+            return needs;
+        };
+        let step = self.step(index);
+        let (gates, views): (&[Gate], bool) = match self.status[index] {
+            Status::Pending => (&step.gates, false),
+            Status::Running | Status::Waiting { .. } => {
+                (step.wait.as_ref().map_or(&[][..], |w| &w.until[..]), true)
+            }
+            _ => return needs,
+        };
+        let leader = live.leader().filter(|l| *l < needs.len());
+        // The leader's figures decide the sync gate (`synced`): its `mntr`, and its view for
+        // the number of voters. By zxid (`mntr` refused on every route) `srvr` is enough.
+        let need_leader = |needs: &mut [Need], mntr: bool| {
+            if let Some(l) = leader {
+                needs[l].mntr |= mntr;
+                needs[l].conf |= live.nodes[l].current_view().is_none();
+            }
+        };
+        let node_of = |host: usize| {
+            self.node_of
+                .get(host)
+                .copied()
+                .flatten()
+                .filter(|n| *n < live.nodes.len())
+        };
+        for gate in gates {
+            match gate {
+                Gate::Synced => need_leader(&mut needs, !live.sync_by_zxid()),
+                Gate::Fourlw { host, word, .. } => {
+                    if let Some(n) = node_of(*host) {
+                        needs[n].mntr |= *word == Command::Mntr;
+                        needs[n].conf |= *word == Command::Conf;
+                    }
+                }
+                Gate::LagBelow(_)
+                | Gate::Leader(_)
+                | Gate::NotLeader(_)
+                | Gate::Mode { .. }
+                | Gate::Down(_)
+                | Gate::Check { .. } => {}
+            }
+        }
+        if views {
+            let predicted = self.predicted_views(index);
+            for host in predicted.iter().filter_map(|p| node_of(p.host)) {
+                needs[host].conf = true;
+            }
+            // A restarted learner under dynamic reconfig may report the leader's view
+            // (`check_view`), so the leader's must be known too.
+            if !predicted.is_empty() {
+                need_leader(&mut needs, false);
+            }
+        }
+        needs
     }
 
     /// The procedure's services and the live node each forwards to, as the steps done so far

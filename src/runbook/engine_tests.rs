@@ -6,7 +6,7 @@ use std::path::Path;
 use super::engine::{Effect, Ended, Engine, Input, Person, Prompt, Recorded, Status};
 use super::procedure::{bind, BindInput};
 use crate::audit::record::{AuditEvent, CommandOutcome, DecisionKind, StepState};
-use crate::ensemble::{EnsembleState, NodeTarget, PollFailure, PollReport, Support};
+use crate::ensemble::{EnsembleState, Need, NodeTarget, PollFailure, PollReport, Support};
 use crate::inventory::Inventory;
 use crate::zk::fourlw::Command;
 use crate::zk::version::ZkVersion;
@@ -967,4 +967,90 @@ fn another_view_seen_before_the_command_ended_is_no_verdict() {
     );
     engine.tick(&live_at(&[], 40_000), 40_000);
     assert_eq!(engine.status[0], Status::Done);
+}
+
+const MNTR: Need = Need {
+    mntr: true,
+    conf: false,
+};
+const CONF: Need = Need {
+    mntr: false,
+    conf: true,
+};
+const NOTHING: Need = Need {
+    mntr: false,
+    conf: false,
+};
+
+/// Issue 13: what the poller must ask every cycle follows the step. Before it starts, the sync
+/// gate needs the leader's `mntr`; while it waits, the restarted server's view is needed (and
+/// nothing for `mode`, which `srvr` tells every cycle anyway).
+#[test]
+fn the_sync_gate_needs_the_leaders_mntr_and_a_restart_the_restarted_servers_view() {
+    let before = live(&[]);
+    let engine = engine(RESTART_ZK1);
+    assert_eq!(engine.needs(&before), [NOTHING, NOTHING, MNTR], "zk3 leads");
+    let engine = run_to_wait(RESTART_ZK1, &before);
+    assert!(matches!(engine.status[0], Status::Waiting { .. }));
+    assert_eq!(engine.needs(&before), [CONF, NOTHING, NOTHING]);
+}
+
+#[test]
+fn a_wait_for_sync_needs_the_leaders_mntr_until_the_step_is_done() {
+    const SYNC_WAIT: &str = "  - id: restart-zk1\n    title: Restart zk1\n    run: [{host: zk1, verb: restart}]\n    effect: [{restart: {host: zk1}}]\n    wait: {timeout: 30s, until: [{synced: {}}]}\n";
+    let before = live(&[]);
+    let mut engine = run_to_wait(SYNC_WAIT, &before);
+    assert_eq!(engine.needs(&before), [CONF, NOTHING, MNTR]);
+    let back = with_zk1_view(live_at(&[], 30_000), 3, 30_000);
+    engine.tick(&back, 30_000);
+    assert_eq!(engine.status[0], Status::Done);
+    assert_eq!(engine.needs(&back), [NOTHING; 3], "nothing left to run");
+}
+
+/// A restarted leader's view is not current until it shows it again: the sync gate counts its
+/// voters from that view, so the view is needed too.
+#[test]
+fn a_leader_whose_view_is_not_current_has_it_asked_for_too() {
+    let mut state = live(&[]);
+    state.apply(&PollReport {
+        admin: Vec::new(),
+        node: 2,
+        at: 21_000,
+        round_trip_ms: None,
+        answers: vec![(Command::Srvr, Err(PollFailure::Refused))],
+    });
+    state.apply(&PollReport {
+        admin: Vec::new(),
+        node: 2,
+        at: 22_000,
+        round_trip_ms: None,
+        answers: vec![(Command::Srvr, Ok(LEADER_SRVR.to_string()))],
+    });
+    let engine = engine(RESTART_ZK1);
+    let both = Need {
+        mntr: true,
+        conf: true,
+    };
+    assert_eq!(engine.needs(&state), [NOTHING, NOTHING, both]);
+}
+
+#[test]
+fn fourlw_gates_need_the_word_they_read_and_a_failed_step_needs_nothing() {
+    const GATED: &str = "  - id: look\n    title: Look\n    gates: [{fourlw: {host: zk2, command: conf, contains: 'serverId=2'}}, {fourlw: {host: zk1, command: mntr, contains: 'zk_server_state'}}]\n    run: [{host: zk1, verb: data-empty}]\n";
+    let before = live(&[]);
+    assert_eq!(engine(GATED).needs(&before), [MNTR, CONF, NOTHING]);
+    let mut engine = engine(RESTART_ZK1);
+    engine.input(Input::Start, &before);
+    let effects = engine.input(Input::Confirm, &before);
+    engine.ended(
+        executes(&effects)[0],
+        Ended::Exited {
+            code: Some(1),
+            duration_ms: 10,
+        },
+        10_000,
+        &before,
+    );
+    assert!(matches!(engine.status[0], Status::Failed(_)));
+    assert_eq!(engine.needs(&before), [NOTHING; 3]);
 }

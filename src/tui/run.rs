@@ -65,7 +65,7 @@ pub struct RunEnd {
 
 pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     let targets = inventory_targets(&options.inventory);
-    let (mut reports, pollers) = poll::spawn(&targets, options.interval);
+    let (mut reports, pollers, demand) = poll::spawn_with_demand(&targets, options.interval);
     let mut ensemble = EnsembleState::new(targets);
     ensemble.services = inventory_services(&options.inventory);
     first_poll(&mut ensemble, &mut reports).await;
@@ -262,6 +262,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
         targets: ssh_targets,
         autopilot: options.autopilot,
         secrets: shown_secrets,
+        demand: Some(demand),
     };
     let watch = WatchState::new(procedure.name.clone(), ensemble, poll::unix_millis());
     let mut state = RunState::new(watch, engine, audit_path.display().to_string());
@@ -361,6 +362,8 @@ struct Performer {
     autopilot: bool,
     /// What autopilot prints is masked like the log.
     secrets: Secrets,
+    /// Tells the poller what the current step's gates and waits need.
+    demand: Option<poll::Demand>,
 }
 
 impl Performer {
@@ -379,6 +382,13 @@ impl Performer {
             }
             match effect {
                 Effect::Record { event, sync } => self.record(state, event, sync),
+                Effect::Demand(needs) => {
+                    if let Some(demand) = &self.demand {
+                        for (node, need) in needs.into_iter().enumerate() {
+                            demand.set(node, need);
+                        }
+                    }
+                }
                 Effect::Execute {
                     intent,
                     host,
@@ -598,8 +608,7 @@ async fn autopilot(
             Next::Stop { finished, reason } => return Ok((finished, reason)),
             Next::Input(input) => {
                 let before = (state.engine.current(), state.engine.prompt.clone());
-                let effects = state.engine.input(input, &state.watch.ensemble);
-                performer.perform(state, effects.into_iter().map(Effect::from).collect());
+                performer.handle(state, RunAction::Decided(input));
                 // Decide again at once when the input moved the step on (a confirmation
                 // asked for right after the start); otherwise wait for news.
                 if before != (state.engine.current(), state.engine.prompt.clone())
@@ -748,6 +757,7 @@ mod tests {
             config_reads: Vec::new(),
             autopilot: false,
             secrets: Secrets::new(Vec::<String>::new()),
+            demand: None,
         };
         let engine = crate::runbook::engine_tests::engine(
             "  - {id: a, title: A, run: [{host: zk2, verb: restart}]}\n",

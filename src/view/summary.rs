@@ -132,6 +132,13 @@ pub fn draw_summary(frame: &mut Frame, area: Rect, state: &WatchState, look: &Lo
                     look.style(Role::Warning),
                 ));
             }
+            // A verdict reached by assuming says so on its own line's end (`live::verdict`).
+            if let Some(assumed) = crate::live::assumed_words(ensemble) {
+                second.push(Span::styled(
+                    format!("   {} {assumed}", sym.warn),
+                    look.style(Role::Warning),
+                ));
+            }
         }
         Err(why) => second.push(Span::styled(
             format!("analyzer: {why}"),

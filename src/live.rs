@@ -25,7 +25,38 @@ pub const MAX_ASSUMPTIONS: usize = 64;
 /// The live verdict, or in words why there is none yet. With servers whose view is not known
 /// since they started, the worst verdict over every assumption about them (module docs).
 pub fn verdict(state: &EnsembleState) -> Result<Verdict, String> {
-    let input = Input::of(state)?;
+    verdict_of(&Input::of(state)?)
+}
+
+/// The live verdict, worked out again only when what the analyzer reads of the ensemble
+/// changed: a poll report that changes nothing but counters and ages (most of them) costs a
+/// comparison, not up to `MAX_ASSUMPTIONS` analyzer runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveVerdict {
+    input: Result<Input, String>,
+    pub verdict: Result<Verdict, String>,
+}
+
+impl LiveVerdict {
+    pub fn of(state: &EnsembleState) -> LiveVerdict {
+        let input = Input::of(state);
+        let verdict = input.as_ref().map_err(Clone::clone).and_then(verdict_of);
+        LiveVerdict { input, verdict }
+    }
+
+    /// Brings the verdict up to date with `state`; true when the analyzer had to run.
+    pub fn refresh(&mut self, state: &EnsembleState) -> bool {
+        let input = Input::of(state);
+        if input == self.input {
+            return false;
+        }
+        self.verdict = input.as_ref().map_err(Clone::clone).and_then(verdict_of);
+        self.input = input;
+        true
+    }
+}
+
+fn verdict_of(input: &Input) -> Result<Verdict, String> {
     let mut verdicts = Vec::new();
     for ensemble in input.ensembles()? {
         verdicts.push(ensemble.verdict().map_err(|e| e.to_string())?);
@@ -61,6 +92,7 @@ fn uncertain(node: &NodeState) -> bool {
 }
 
 /// One server as the analyzer will see it: fixed, or one of several assumptions.
+#[derive(Debug, Clone, PartialEq)]
 struct Choices {
     name: String,
     sid: u64,
@@ -73,6 +105,7 @@ struct Choices {
 
 /// The analyzer's input before the assumptions are picked; `index[k]` is the node of `state`
 /// the analyzer's node `k` stands for.
+#[derive(Debug, Clone, PartialEq)]
 struct Input {
     version: ZkVersion,
     nodes: Vec<Choices>,
@@ -554,5 +587,31 @@ mod tests {
         );
         assert_eq!(worst.unreachable, [(0, 3)]);
         assert_eq!(super::worst(Vec::new()), None);
+    }
+
+    #[test]
+    fn the_analyzer_runs_again_only_when_what_it_reads_changed() {
+        let mut state = ensemble(&[&[1, 2, 3], &[1, 2, 3], &[1, 2, 3]]);
+        let mut live = LiveVerdict::of(&state);
+        assert!(live.verdict.as_ref().is_ok_and(|v| v.quorum_possible));
+        poll(
+            &mut state,
+            0,
+            1_500,
+            vec![(Command::Srvr, Ok(FOLLOWER.into()))],
+        );
+        assert!(
+            !live.refresh(&state),
+            "the same answer again: nothing to analyze"
+        );
+        poll(
+            &mut state,
+            1,
+            2_000,
+            vec![(Command::Srvr, Err(PollFailure::Refused))],
+        );
+        assert!(live.refresh(&state), "a server went down");
+        assert_eq!(live.verdict, verdict(&state));
+        assert!(!live.refresh(&state));
     }
 }

@@ -389,7 +389,7 @@ fn follow_service_routes(state: &mut RunState) {
         rerouted |= state.watch.ensemble.route_service(&addr, to);
     }
     if rerouted {
-        state.watch.verdict = crate::live::verdict(&state.watch.ensemble);
+        state.watch.analyzed.refresh(&state.watch.ensemble);
     }
 }
 

@@ -3,6 +3,7 @@
 
 use super::keys::WatchKey;
 use crate::ensemble::{EnsembleState, Millis, PollReport};
+use crate::live::LiveVerdict;
 use crate::quorum::Verdict;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -89,8 +90,9 @@ pub enum Overlay {
 pub struct WatchState {
     pub title: String,
     pub ensemble: EnsembleState,
-    /// The analyzer's verdict on the live state, or why there is none.
-    pub verdict: Result<Verdict, String>,
+    /// The analyzer's verdict on the live state (`analyzed.verdict`), or why there is none;
+    /// worked out again only when its inputs change.
+    pub analyzed: LiveVerdict,
     pub selected: usize,
     pub overlay: Overlay,
     pub now: Millis,
@@ -102,16 +104,20 @@ pub struct WatchState {
 }
 
 impl WatchState {
+    pub fn verdict(&self) -> &Result<Verdict, String> {
+        &self.analyzed.verdict
+    }
+
     pub fn layout(&self) -> WatchLayout {
         WatchLayout::of(self.width, self.height, self.ensemble.nodes.len())
     }
 
     pub fn new(title: String, ensemble: EnsembleState, now: Millis) -> WatchState {
-        let verdict = crate::live::verdict(&ensemble);
+        let analyzed = LiveVerdict::of(&ensemble);
         WatchState {
             title,
             ensemble,
-            verdict,
+            analyzed,
             selected: 0,
             overlay: Overlay::None,
             now,
@@ -136,18 +142,18 @@ pub fn update(state: &mut WatchState, action: Action) -> bool {
             state.ensemble.apply(&report);
             // Not only when the recorded signature changes: a view becomes current again when
             // a restarted server shows the same `conf` as before, and only the verdict cares.
-            state.verdict = crate::live::verdict(&state.ensemble);
+            state.analyzed.refresh(&state.ensemble);
             true
         }
         Action::ZooCfg { node, result, at } => {
             if state.ensemble.apply_zoo_cfg(node, result, at) {
-                state.verdict = crate::live::verdict(&state.ensemble);
+                state.analyzed.refresh(&state.ensemble);
             }
             true
         }
         Action::ProcessId { node, result, at } => {
             if state.ensemble.apply_pid(node, result, at) {
-                state.verdict = crate::live::verdict(&state.ensemble);
+                state.analyzed.refresh(&state.ensemble);
             }
             true
         }

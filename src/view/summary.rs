@@ -69,7 +69,7 @@ pub fn draw_summary(frame: &mut Frame, area: Rect, state: &WatchState, look: &Lo
         ));
         second.push(Span::raw("  "));
     }
-    match &state.verdict {
+    match state.verdict() {
         Ok(verdict) => {
             let name = |i: usize| {
                 ensemble

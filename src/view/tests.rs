@@ -285,7 +285,7 @@ fn views_naming_services_reach_the_servers_behind_them() {
             let mntr = if i == 2 { LEADER_MNTR } else { FOLLOWER_MNTR };
             update(&mut state, serving(i, srvr, mntr, conf_of(i as u64 + 1)));
         }
-        state.verdict.clone().expect("a verdict")
+        state.verdict().clone().expect("a verdict")
     };
     let service = |sid: u64| PeerAddr::parse(&format!("10.96.0.{sid}:2888:3888")).unwrap();
 
@@ -306,7 +306,7 @@ fn views_naming_services_reach_the_servers_behind_them() {
 #[test]
 fn the_verdict_follows_a_restarted_node_showing_its_view_again() {
     let mut state = state(3, healthy(3));
-    assert!(state.verdict.is_ok());
+    assert!(state.verdict().is_ok());
     let later = |at: u64, answers: Vec<(Command, Result<String, PollFailure>)>| {
         Action::Poll(PollReport {
             admin: Vec::new(),
@@ -325,13 +325,13 @@ fn the_verdict_follows_a_restarted_node_showing_its_view_again() {
         later(3_000, vec![(Command::Srvr, Ok(FOLLOWER_SRVR.to_string()))]),
     );
     // Issue 13: the verdict stays, judged under assumptions about zk1 and saying so.
-    assert!(state.verdict.as_ref().is_ok_and(|v| v.quorum_possible));
+    assert!(state.verdict().as_ref().is_ok_and(|v| v.quorum_possible));
     assert_eq!(crate::live::assumptions(&state.ensemble), ["zk1"]);
     update(
         &mut state,
         later(3_500, vec![(Command::Conf, Ok(conf(1, &voters(3))))]),
     );
-    assert!(state.verdict.as_ref().is_ok_and(|v| v.quorum_possible));
+    assert!(state.verdict().as_ref().is_ok_and(|v| v.quorum_possible));
     assert!(crate::live::assumptions(&state.ensemble).is_empty());
 }
 

@@ -437,3 +437,91 @@ fn a_discovered_sandbox_inventory_is_accepted_unchanged_by_plan_and_run() {
     assert_eq!(intents, 3);
     common::assert_audit_verifies(&log);
 }
+
+/// `inventory discover` on `sandbox`, asking zk2, into `found.yaml`: the text and the inventory.
+fn discovered(sandbox: &Sandbox) -> (String, zkpilot::inventory::Inventory) {
+    let found = sandbox.dir.join("found.yaml");
+    let out = zkpilot(&[
+        "inventory",
+        "discover",
+        &sandbox.client("zk2"),
+        "--preset",
+        "sandbox",
+        "--dir",
+        sandbox.dir_str(),
+        "-o",
+        found.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let written = fs::read_to_string(&found).unwrap();
+    let inventory = zkpilot::inventory::Inventory::parse(&written, &found)
+        .unwrap_or_else(|e| panic!("{e}\n{written}"));
+    (written, inventory)
+}
+
+/// Issue 15: discover probes every server's AdminServer where ZooKeeper puts it by default and
+/// writes `admin:` where one answers — on a sandbox started with `--admin` (each server's
+/// AdminServer on its own address, port 8080), for the voters and the observer alike — and
+/// only a comment saying what was tried where none does. Either inventory passes `inventory
+/// check` unchanged.
+#[test]
+fn discover_writes_the_admin_server_of_every_server_where_one_answers() {
+    let started = Instant::now();
+    let with = Sandbox::up_with(3, 1, 0, &["--admin"]);
+    let (written, found) = discovered(&with);
+    let own_path = with.inventory_path();
+    let own =
+        zkpilot::inventory::Inventory::parse(&fs::read_to_string(&own_path).unwrap(), &own_path)
+            .unwrap();
+    for host in ["zk1", "zk2", "zk3", "zk4"] {
+        let expected = own.host(host).and_then(|h| h.admin.clone());
+        assert!(expected.is_some(), "the sandbox runs {host}'s AdminServer");
+        assert_eq!(
+            found.host(host).and_then(|h| h.admin.clone()),
+            expected,
+            "{written}"
+        );
+    }
+    assert_eq!(
+        written
+            .matches("# probed: its AdminServer answered /commands/srvr there")
+            .count(),
+        4,
+        "{written}"
+    );
+    assert!(!written.contains("# admin: none found"), "{written}");
+    let out = zkpilot(&[
+        "inventory",
+        "check",
+        with.dir.join("found.yaml").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    drop(with);
+
+    let without = Sandbox::up(3, 0, 0);
+    let (written, found) = discovered(&without);
+    for host in HOSTS {
+        assert_eq!(
+            found.host(host).and_then(|h| h.admin.clone()),
+            None,
+            "{written}"
+        );
+        let address = without.client(host).replace(":2181", ":8080");
+        assert!(
+            written.contains(&format!(
+                "# admin: none found: no AdminServer answered /commands/srvr at {address} ("
+            )),
+            "{written}"
+        );
+    }
+    let out = zkpilot(&[
+        "inventory",
+        "check",
+        without.dir.join("found.yaml").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    eprintln!(
+        "discover with and without AdminServers: {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+}

@@ -23,9 +23,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
-use crate::audit::RecordHash;
+pub use crate::console::approvals::{ApprovalFile, Dropped, Ignored};
 use crate::runbook::engine::Person;
 
 /// The inbox's mode: sticky, rwx for its owner, write and search (no listing) for others.
@@ -39,22 +37,6 @@ const MAX_PER_LOOK: usize = 4096;
 /// cannot push another user's approval back by one look.
 const MAX_READ_PER_OWNER: usize = 4;
 const SUFFIX: &str = ".json";
-
-/// What a follower writes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ApprovalFile {
-    pub step: String,
-    /// The hash of the last record the follower had verified when it approved.
-    pub head: RecordHash,
-}
-
-/// One file taken from the inbox: who dropped it and what it says (or why it says nothing).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Dropped {
-    pub owner: Person,
-    pub content: Result<ApprovalFile, String>,
-}
 
 /// `LOG.approvals`, beside the log.
 pub fn inbox_path(log: &Path) -> PathBuf {
@@ -180,47 +162,6 @@ fn read_dropped(path: &Path, owner: &Person) -> Option<Dropped> {
         Err(e) => Err(format!("the file cannot be read: {e}")),
     };
     Some(Dropped { owner, content })
-}
-
-/// Files from the inbox that were no approval, gathered over a burst so that a flood writes
-/// one note to the log rather than one per file.
-#[derive(Debug, Default)]
-pub struct Ignored {
-    count: usize,
-    /// Per owner's label, how many files.
-    owners: std::collections::BTreeMap<String, usize>,
-    first: Option<String>,
-}
-
-impl Ignored {
-    pub fn add(&mut self, owner: &Person, why: String) {
-        self.count += 1;
-        *self.owners.entry(owner.label()).or_default() += 1;
-        self.first.get_or_insert(why);
-    }
-
-    /// The note for what was gathered, if anything, and a fresh start for the next burst.
-    pub fn note(&mut self) -> Option<String> {
-        let Ignored {
-            count,
-            owners,
-            first,
-        } = std::mem::take(self);
-        let why = first?;
-        Some(if count == 1 {
-            let owner = owners.keys().next().cloned().unwrap_or_default();
-            format!("a file from {owner} in the approvals inbox was ignored: {why}")
-        } else {
-            let from: Vec<String> = owners
-                .iter()
-                .map(|(owner, n)| format!("{n} from {owner}"))
-                .collect();
-            format!(
-                "{count} files in the approvals inbox were ignored ({}); the first: {why}",
-                from.join(", ")
-            )
-        })
-    }
 }
 
 /// The follower's side: the inbox opened once, before privileges are dropped, so a partner who
@@ -450,6 +391,7 @@ pub fn person_of(uid: u32) -> Person {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::RecordHash;
 
     fn scratch(name: &str) -> PathBuf {
         let dir =

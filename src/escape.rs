@@ -4,7 +4,7 @@
 //! reads as `ok`. The console screen, `plan`, `analyze`, autopilot's lines and every error go
 //! through here.
 
-use crate::audit::report::is_invisible_format;
+use std::fmt::Write;
 
 /// One line of untrusted text: control characters become visible `^X` / `\u{..}` forms, and
 /// so do the invisible ones (bidi controls, zero-width characters); a tab is four spaces.
@@ -60,6 +60,33 @@ fn push_visible(out: &mut String, c: char) {
         }
         c => out.push(c),
     }
+}
+
+/// Text for a document (the Markdown report): control characters, and the invisible ones that
+/// reorder or hide text, as `\\xNN` / `\\u{..}` escapes; tabs, and line breaks if asked, stay.
+pub fn escape_in_document(text: &str, keep_newlines: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' if keep_newlines => out.push('\n'),
+            '\t' => out.push('\t'),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() && u32::from(c) < 0x100 => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            c if c.is_control() || is_invisible_format(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Zero-width characters and bidi controls ("Trojan Source", CVE-2021-42574).
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
 }
 
 #[cfg(test)]

@@ -9,10 +9,10 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use crate::escape::sanitize;
 use crate::inventory::{Host, HostRole, Inventory, READ_ONLY_VERBS};
 use crate::remote::{Connections, Outcome, SshTarget, Stream};
 use crate::runbook::procedure::{Gate, Procedure};
-use crate::view::text::sanitize;
 
 /// How long one read-only verb may take.
 const VERB_TIMEOUT: Duration = Duration::from_secs(20);

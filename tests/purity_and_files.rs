@@ -15,6 +15,67 @@ fn files(dir: &str, extension: &str) -> Vec<PathBuf> {
     found
 }
 
+/// Every `.rs` file under `src/`, recursively.
+fn sources(dir: &Path, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            sources(&path, found);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            found.push(path);
+        }
+    }
+}
+
+/// The layers of `docs/architecture.md`: only `tui/` talks to the terminal (crossterm) and
+/// runs event loops; only `tui/`, `view/` and the theme's styles know ratatui; `view/` never
+/// reaches into the adapters' runtime.
+#[test]
+fn the_terminal_and_the_loop_live_in_tui_only() {
+    let mut all = Vec::new();
+    sources(&Path::new(ROOT).join("src"), &mut all);
+    let src = Path::new(ROOT).join("src");
+    for file in &all {
+        let rel = file
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        let text = std::fs::read_to_string(file).unwrap();
+        let code: String = text
+            .lines()
+            .filter(|line| {
+                !line.trim_start().starts_with("//")
+                    && !line.contains("\"ratatui\"")
+                    && !line.contains("\"crossterm\"")
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let in_tui = rel.starts_with("tui/");
+        let in_view = rel.starts_with("view/");
+        if !in_tui {
+            assert!(
+                !code.contains("crossterm"),
+                "{rel} uses crossterm: only tui/ may"
+            );
+        }
+        if !in_tui && !in_view && rel != "theme.rs" {
+            assert!(
+                !code.contains("ratatui"),
+                "{rel} uses ratatui: only tui/, view/ and theme.rs may"
+            );
+        }
+        if in_view || rel.starts_with("console/") {
+            for word in ["tokio", "select!", "crate::tui", "crate::cli"] {
+                assert!(
+                    !code.contains(word),
+                    "{rel} uses {word}: it draws or decides, the loop is tui/'s"
+                );
+            }
+        }
+    }
+}
+
 /// The pure core (parsers, models, analyzer, runbook engine, audit record format) must not
 /// touch a socket, a file, a process, the terminal or the clock.
 #[test]

@@ -9,6 +9,8 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
+use crate::escape::escape_in_document;
+
 use super::record::{
     AuditEvent, AuditRecord, CommandOutcome, DecisionKind, OutputStream, SessionInfo, StepState,
     Timestamp,
@@ -376,7 +378,7 @@ fn render_output(out: &mut String, name: &str, text: &str) {
     } else {
         let _ = writeln!(out, "{name}:\n");
     }
-    let body = escape_controls(shown, true);
+    let body = escape_in_document(shown, true);
     let fence = "`".repeat(longest_backtick_run(&body).max(2) + 1);
     let _ = write!(out, "{fence}text\n{body}");
     if !body.ends_with('\n') {
@@ -578,36 +580,10 @@ fn last_bytes(text: &str, limit: usize) -> (&str, usize) {
     (&text[start..], start)
 }
 
-/// Shows control characters, and the invisible ones that reorder or hide text, as escapes.
-fn escape_controls(text: &str, keep_newlines: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\n' if keep_newlines => out.push('\n'),
-            '\t' => out.push('\t'),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() && u32::from(c) < 0x100 => {
-                let _ = write!(out, "\\x{:02x}", u32::from(c));
-            }
-            c if c.is_control() || is_invisible_format(c) => {
-                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Zero-width characters and bidi controls ("Trojan Source", CVE-2021-42574).
-pub(crate) fn is_invisible_format(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
-}
-
 /// Free text on one line, with every character Markdown could act on escaped.
 fn inline(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in escape_controls(text, false).chars() {
+    for c in escape_in_document(text, false).chars() {
         if matches!(
             c,
             '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '&' | '~' | '!'
@@ -621,7 +597,7 @@ fn inline(text: &str) -> String {
 
 /// A code span that `text` cannot close early.
 fn code(text: &str) -> String {
-    let body = escape_controls(text, false);
+    let body = escape_in_document(text, false);
     let ticks = "`".repeat(longest_backtick_run(&body) + 1);
     let pad = if body.starts_with('`') || body.ends_with('`') {
         " "

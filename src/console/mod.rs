@@ -2,8 +2,13 @@
 //! reads a terminal, a clock or a socket: the adapters in `tui/` feed actions in and perform
 //! the effects that come out.
 
+pub mod approvals;
+pub mod autopilot;
 pub mod heartbeat;
 pub mod keys;
 pub mod replay;
 pub mod run;
 pub mod watch;
+
+#[cfg(test)]
+pub(crate) mod run_tests;

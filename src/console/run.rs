@@ -1,13 +1,20 @@
 //! The `run` console's model and its pure update: keys become engine inputs, poll reports
-//! and command results feed the engine, and the engine's effects are handed back to perform.
+//! and command results feed the engine, and what must happen in the world comes back as
+//! effects: records to append (the engine's, command output, ensemble snapshots, notes) in
+//! order, commands to run, configs and process ids to read over SSH. The adapter performs
+//! them and tells the model what each append's hash was (`appended`).
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
+use std::time::Duration;
 
+use super::approvals::{ApprovalFile, Dropped, Ignored};
 use super::keys::{self, Key, RunKey, RUN_KEYS};
 use super::watch::{self, WatchState};
+use crate::audit::record::{AuditEvent, OutputStream, RecordHash};
 use crate::ensemble::{Millis, PollReport};
 use crate::remote::{OutputLine, Stream};
-use crate::runbook::engine::{Effect, Ended, Engine, Input, Person, Prompt, Status};
+use crate::runbook::engine::{self, Ended, Engine, Input, Prompt, Status};
+use crate::runbook::procedure::StepCommand;
 
 /// Lines of command output kept for the screen (the audit log keeps them all).
 const OUTPUT_LINES: usize = 400;
@@ -18,6 +25,43 @@ pub enum Typing {
     TypeHost,
     Skip,
     MarkDone,
+}
+
+/// What the adapters must do, in this order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Append to the audit log; `sync` ones are fsynced before the next effect is performed.
+    Record { event: AuditEvent, sync: bool },
+    /// Run a command over SSH; its intent record comes just before it.
+    Execute {
+        intent: u64,
+        host: usize,
+        command: StepCommand,
+        timeout: Duration,
+    },
+    /// Read this live node's config over SSH (its `config` verb): it shows no current view.
+    ReadConfig { node: usize },
+    /// Read this live node's process id over SSH (its `status` verb): it is LOOKING.
+    ReadProcessId { node: usize },
+}
+
+impl From<engine::Effect> for Effect {
+    fn from(effect: engine::Effect) -> Effect {
+        match effect {
+            engine::Effect::Record { event, sync } => Effect::Record { event, sync },
+            engine::Effect::Execute {
+                intent,
+                host,
+                command,
+                timeout,
+            } => Effect::Execute {
+                intent,
+                host,
+                command,
+                timeout,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -31,6 +75,16 @@ pub struct RunState {
     pub help: bool,
     pub quit: bool,
     pub audit_path: String,
+    /// The last ensemble snapshot recorded: one is recorded only when roles, epochs or views
+    /// change, not on every poll.
+    last_snapshot: Option<serde_json::Value>,
+    /// While a step waits for approval, the hashes of the records written since it asked: an
+    /// approval must name one of them, which shows its follower saw that request in this log.
+    since_request: Option<HashSet<RecordHash>>,
+    /// Inbox files of the current burst that were no approval, for its one note.
+    ignored: Ignored,
+    /// Set when the audit log cannot be written: nothing else may run after that.
+    pub failed: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -46,11 +100,13 @@ pub enum RunAction {
         intent: u64,
         ended: Ended,
     },
-    /// A follower's approval of `step`, taken from the approvals inbox; the adapter has
-    /// checked that it was made after the console asked for it.
-    Approval {
-        step: String,
-        approver: Person,
+    /// The files taken from the approvals inbox on a tick; none: the burst is over.
+    Inbox(Vec<Dropped>),
+    /// The audit log cannot be written: nothing more may run.
+    LogFailed(String),
+    /// The terminal's width changed.
+    Resize {
+        width: u16,
     },
     /// A node's config as read over SSH (its `config` verb), or why it could not be read.
     ZooCfg {
@@ -77,6 +133,10 @@ impl RunState {
             help: false,
             quit: false,
             audit_path,
+            last_snapshot: None,
+            since_request: None,
+            ignored: Ignored::default(),
+            failed: None,
         };
         follow_service_routes(&mut state);
         state
@@ -94,51 +154,208 @@ impl RunState {
     }
 }
 
-/// Applies one action; returns the engine's effects for the adapters to perform.
+/// The effects of a session's start: the ensemble as it stands is its first snapshot.
+pub fn start(state: &mut RunState) -> Vec<Effect> {
+    snapshot(state).into_iter().collect()
+}
+
+/// Applies one action; returns the effects for the adapters to perform, in order.
 pub fn update(state: &mut RunState, action: RunAction) -> Vec<Effect> {
+    if state.failed.is_some() {
+        // The log cannot be written: keys still look around and quit, nothing else runs.
+        if let RunAction::Key(key) = action {
+            if let Some(RunKey::Up | RunKey::Down | RunKey::Help | RunKey::Quit) =
+                keys::lookup(RUN_KEYS, key)
+            {
+                state.typing = None;
+                on_key(state, key);
+            }
+        }
+        return Vec::new();
+    }
     let before = state.engine.current();
     let effects = match action {
         RunAction::Poll(report) => {
             watch::update(&mut state.watch, watch::Action::Poll(report));
-            state.engine.tick(&state.watch.ensemble, state.watch.now)
+            live_changed(state)
         }
         RunAction::Tick(now) => {
             watch::update(&mut state.watch, watch::Action::Tick(now));
-            state.engine.tick(&state.watch.ensemble, now)
+            engine_effects(state.engine.tick(&state.watch.ensemble, now))
         }
         RunAction::ZooCfg { node, result, at } => {
             watch::update(&mut state.watch, watch::Action::ZooCfg { node, result, at });
-            state.engine.tick(&state.watch.ensemble, state.watch.now)
+            live_changed(state)
         }
         RunAction::ProcessId { node, result, at } => {
             watch::update(
                 &mut state.watch,
                 watch::Action::ProcessId { node, result, at },
             );
-            state.engine.tick(&state.watch.ensemble, state.watch.now)
+            live_changed(state)
         }
         RunAction::Output { intent, line } => {
+            let event = AuditEvent::Output {
+                intent,
+                stream: match line.stream {
+                    Stream::Stdout => OutputStream::Stdout,
+                    Stream::Stderr => OutputStream::Stderr,
+                },
+                text: line.text.clone(),
+            };
             if state.output.len() == OUTPUT_LINES {
                 state.output.pop_front();
             }
             state.output.push_back((intent, line));
+            vec![Effect::Record { event, sync: false }]
+        }
+        RunAction::Ended { intent, ended } => engine_effects(state.engine.ended(
+            intent,
+            ended,
+            state.watch.now,
+            &state.watch.ensemble,
+        )),
+        RunAction::Inbox(taken) => approvals(state, taken),
+        RunAction::LogFailed(why) => {
+            state.engine.message = Some(why.clone());
+            state.failed = Some(why);
             Vec::new()
         }
-        RunAction::Ended { intent, ended } => {
-            state
-                .engine
-                .ended(intent, ended, state.watch.now, &state.watch.ensemble)
+        RunAction::Key(key) => engine_effects(on_key(state, key)),
+        RunAction::Resize { width } => {
+            watch::update(&mut state.watch, watch::Action::Resize { width });
+            Vec::new()
         }
-        RunAction::Approval { step, approver } => state
-            .engine
-            .input(Input::Approve { step, approver }, &state.watch.ensemble),
-        RunAction::Key(key) => on_key(state, key),
     };
     let after = state.engine.current();
     if before != after {
         state.selected = after.unwrap_or(state.selected);
         // Routes change only when a step completes, which moves the current step on.
         follow_service_routes(state);
+    }
+    effects
+}
+
+/// How appending a record changes a step's wait for approval: a request starts it, the
+/// step's next decision or state change ends it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApprovalWait {
+    Starts,
+    Ends,
+    Continues,
+}
+
+impl ApprovalWait {
+    pub fn of(event: &AuditEvent) -> ApprovalWait {
+        match event {
+            AuditEvent::ApprovalRequest { .. } => ApprovalWait::Starts,
+            AuditEvent::Decision { .. } | AuditEvent::Step { .. } => ApprovalWait::Ends,
+            _ => ApprovalWait::Continues,
+        }
+    }
+}
+
+/// Tells the model a record was appended and its hash: an approval is good only if it names
+/// a record written since its step asked.
+pub fn appended(state: &mut RunState, wait: ApprovalWait, hash: RecordHash) {
+    match wait {
+        ApprovalWait::Starts => state.since_request = Some(HashSet::new()),
+        ApprovalWait::Ends => state.since_request = None,
+        ApprovalWait::Continues => {}
+    }
+    if let Some(hashes) = &mut state.since_request {
+        hashes.insert(hash);
+    }
+}
+
+/// The effects of closing the session: the note for a burst of inbox junk still untold.
+pub fn closing(state: &mut RunState) -> Vec<Effect> {
+    state.ignored.note().map(note).into_iter().collect()
+}
+
+fn engine_effects(effects: Vec<engine::Effect>) -> Vec<Effect> {
+    effects.into_iter().map(Effect::from).collect()
+}
+
+fn note(text: String) -> Effect {
+    Effect::Record {
+        event: AuditEvent::Note { text },
+        sync: true,
+    }
+}
+
+/// The live ensemble changed: a new snapshot if roles, epochs or views changed, SSH reads of
+/// what the nodes do not show themselves, then what the engine makes of it.
+fn live_changed(state: &mut RunState) -> Vec<Effect> {
+    let mut effects: Vec<Effect> = snapshot(state).into_iter().collect();
+    let now = state.watch.now;
+    effects.extend(
+        state
+            .watch
+            .ensemble
+            .zoo_cfg_reads_due(now)
+            .into_iter()
+            .map(|node| Effect::ReadConfig { node }),
+    );
+    effects.extend(
+        state
+            .watch
+            .ensemble
+            .pid_reads_due(now)
+            .into_iter()
+            .map(|node| Effect::ReadProcessId { node }),
+    );
+    effects.extend(engine_effects(
+        state.engine.tick(&state.watch.ensemble, now),
+    ));
+    effects
+}
+
+fn snapshot(state: &mut RunState) -> Option<Effect> {
+    let snapshot = state.watch.ensemble.snapshot();
+    if state.last_snapshot.as_ref() == Some(&snapshot) {
+        return None;
+    }
+    state.last_snapshot = Some(snapshot.clone());
+    Some(Effect::Record {
+        event: AuditEvent::Snapshot { state: snapshot },
+        sync: false,
+    })
+}
+
+/// Turns the files followers dropped into approvals the engine judges; what cannot be one is
+/// gathered over the burst into one note, so the follower sees why nothing happened.
+fn approvals(state: &mut RunState, taken: Vec<Dropped>) -> Vec<Effect> {
+    if taken.is_empty() {
+        return closing(state);
+    }
+    let mut effects = Vec::new();
+    for Dropped { owner, content } in taken {
+        match content {
+            Ok(ApprovalFile { step, head })
+                if state
+                    .since_request
+                    .as_ref()
+                    .is_some_and(|hashes| hashes.contains(&head)) =>
+            {
+                effects.extend(engine_effects(state.engine.input(
+                    Input::Approve {
+                        step,
+                        approver: owner,
+                    },
+                    &state.watch.ensemble,
+                )));
+            }
+            Ok(ApprovalFile { step, .. }) => state.ignored.add(
+                &owner,
+                format!(
+                    "approval of `{step}` refused: no step waits for approval, or it names a log \
+                     head this console has not written since it asked (another session, or an \
+                     earlier request)"
+                ),
+            ),
+            Err(why) => state.ignored.add(&owner, why),
+        }
     }
     effects
 }
@@ -154,7 +371,7 @@ fn follow_service_routes(state: &mut RunState) {
     }
 }
 
-fn on_key(state: &mut RunState, key: Key) -> Vec<Effect> {
+fn on_key(state: &mut RunState, key: Key) -> Vec<engine::Effect> {
     if let Some((purpose, mut text)) = state.typing.take() {
         match key {
             Key::Ctrl('c') => request_quit(state),

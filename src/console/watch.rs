@@ -8,6 +8,10 @@ use crate::quorum::Verdict;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Key(WatchKey),
+    /// The terminal's size changed (and once at the start).
+    Resize {
+        width: u16,
+    },
     Poll(PollReport),
     Tick(Millis),
     /// A node's `zoo.cfg` as read over SSH, or why it could not be read.
@@ -22,6 +26,13 @@ pub enum Action {
         result: Result<String, String>,
         at: Millis,
     },
+}
+
+/// The width of a node card, and the rows of cards a width holds.
+pub const CARD_WIDTH: u16 = 38;
+
+pub fn cards_per_row(width: u16) -> usize {
+    usize::from((width / CARD_WIDTH).max(1))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,8 +51,9 @@ pub struct WatchState {
     pub selected: usize,
     pub overlay: Overlay,
     pub now: Millis,
-    /// Cards per row, as the last draw laid them out: arrows move by rows.
-    pub columns: usize,
+    /// The terminal's width: the cards are laid out in rows of `cards_per_row(width)`, and
+    /// the arrows move by those rows.
+    pub width: u16,
     pub quit: bool,
 }
 
@@ -55,18 +67,20 @@ impl WatchState {
             selected: 0,
             overlay: Overlay::None,
             now,
-            columns: 1,
+            width: CARD_WIDTH,
             quit: false,
         }
     }
 }
 
-/// Applies one action; true when the screen must be redrawn.
+/// Applies one action; true when something on screen changed.
 pub fn update(state: &mut WatchState, action: Action) -> bool {
     match action {
         Action::Tick(now) => {
+            // Ages are shown in whole seconds: a tick within the same second shows nothing new.
+            let changed = now / 1000 != state.now / 1000;
             state.now = now;
-            true
+            changed
         }
         Action::Poll(report) => {
             state.now = state.now.max(report.at);
@@ -91,6 +105,11 @@ pub fn update(state: &mut WatchState, action: Action) -> bool {
         Action::Key(key) => {
             on_key(state, key);
             true
+        }
+        Action::Resize { width } => {
+            let changed = state.width != width;
+            state.width = width;
+            changed
         }
     }
 }
@@ -122,10 +141,10 @@ fn on_key(state: &mut WatchState, key: WatchKey) {
             state.selected = (state.selected + count - 1) % count
         }
         (Overlay::None, WatchKey::Down) if count > 0 => {
-            state.selected = (state.selected + state.columns.max(1)).min(count - 1)
+            state.selected = (state.selected + cards_per_row(state.width)).min(count - 1)
         }
         (Overlay::None, WatchKey::Up) => {
-            state.selected = state.selected.saturating_sub(state.columns.max(1))
+            state.selected = state.selected.saturating_sub(cards_per_row(state.width))
         }
         _ => {}
     }

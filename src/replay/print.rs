@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use crate::audit::record::{AuditEvent, AuditRecord, CommandOutcome, DecisionKind, StepState};
-use crate::view::text::sanitize;
+use crate::escape::sanitize;
 
 use super::model::{nodes_of, CommandShown, ReplayState};
 

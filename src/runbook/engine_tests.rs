@@ -25,7 +25,7 @@ fn inventory(hosts: u64) -> Inventory {
     Inventory::parse(&text, Path::new("inv.yaml")).unwrap()
 }
 
-fn engine(steps: &str) -> Engine {
+pub(crate) fn engine(steps: &str) -> Engine {
     engine_of(3, "", steps)
 }
 
@@ -71,7 +71,7 @@ fn conf(sid: u64, members: u64) -> String {
 }
 
 /// zk3 leads, zk1 and zk2 follow; `down` lists nodes refusing connections.
-fn live(down: &[usize]) -> EnsembleState {
+pub(crate) fn live(down: &[usize]) -> EnsembleState {
     live_of(3, down)
 }
 
@@ -81,7 +81,7 @@ fn live_of(hosts: u64, down: &[usize]) -> EnsembleState {
 }
 
 /// `live`, polled at `at`.
-fn live_at(down: &[usize], at: u64) -> EnsembleState {
+pub(crate) fn live_at(down: &[usize], at: u64) -> EnsembleState {
     polled(3, down, at)
 }
 
@@ -686,14 +686,14 @@ fn recorded(effects: &[Effect]) -> Vec<&AuditEvent> {
         .collect()
 }
 
-fn person(name: &str, uid: u32) -> Person {
+pub(crate) fn person(name: &str, uid: u32) -> Person {
     Person {
         name: name.into(),
         uid,
     }
 }
 
-fn two_person(approval: &str) -> Engine {
+pub(crate) fn two_person(approval: &str) -> Engine {
     engine(&RESTART_ZK1.replace("    run:", &format!("    approval: {approval}\n    run:")))
 }
 

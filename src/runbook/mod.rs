@@ -11,7 +11,7 @@ pub mod simulate;
 #[cfg(test)]
 mod agreement_tests;
 #[cfg(test)]
-mod engine_tests;
+pub(crate) mod engine_tests;
 #[cfg(test)]
 mod hostile_tests;
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Adapter: the terminal and the event loops of `watch`, `run` and `replay`/`follow`.
 
+pub mod event_loop;
 pub mod replay;
 pub mod run;
 pub mod terminal;

@@ -4,15 +4,13 @@
 //! polls the file every `FOLLOW_POLL` with the same `AuditTail`, which resumes after the last
 //! complete line and never mistakes the writer's line in progress for a record.
 
-use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::signal::unix::{signal, SignalKind};
+use ratatui::Frame;
+use tokio::sync::mpsc;
 
-use super::terminal::{self, RawTerminal};
+use super::event_loop::{self, Screen};
 use crate::approval::{ApprovalFile, Outbox};
 use crate::audit::record::{ChainHead, RecordHash};
 use crate::audit::{read_log, AuditError, AuditTail};
@@ -41,48 +39,72 @@ pub fn load(path: &Path) -> Result<Player, AuditError> {
 pub async fn replay(path: PathBuf, look: Look) -> Result<(), String> {
     let mut player = load(&path).map_err(|e| e.to_string())?;
     player.playing = true;
-    let source = path.display().to_string();
-    let mut viewer = Viewer::start().map_err(|e| e.to_string())?;
-    let mut last = Instant::now();
-    let mut frame = tokio::time::interval(FRAME);
-    frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let result = loop {
+    let mut screen = Replaying {
+        player,
+        source: path.display().to_string(),
+        look,
+        last: Instant::now(),
+    };
+    let (_no_actions, mut actions) = mpsc::channel::<()>(1);
+    event_loop::run_on_terminal(&mut screen, &mut actions)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// `replay`: the player, advanced by the clock while it plays.
+struct Replaying {
+    player: Player,
+    source: String,
+    look: Look,
+    /// When the player last advanced: time spent paused is not played when play resumes.
+    last: Instant,
+}
+
+impl Screen for Replaying {
+    type Action = ();
+
+    fn key(&mut self, key: Key) -> bool {
+        let was_playing = self.player.playing;
+        on_key(&mut self.player, key, Mode::Replay);
+        if !was_playing && self.player.playing {
+            self.last = Instant::now();
+        }
+        true
+    }
+
+    fn action(&mut self, (): ()) -> bool {
+        false
+    }
+
+    fn tick(&mut self) -> bool {
+        let now = Instant::now();
+        let elapsed = u64::try_from((now - self.last).as_millis()).unwrap_or(u64::MAX);
+        self.last = now;
+        self.player.tick(elapsed);
+        true
+    }
+
+    fn tick_every(&self) -> Option<Duration> {
+        // Only a playing replay changes by itself; a paused one waits for a key.
+        self.player.playing.then_some(FRAME)
+    }
+
+    fn resize(&mut self, _: u16, _: u16) {}
+
+    fn draw(&self, frame: &mut Frame) {
         let screen = ReplayScreen {
-            player: &player,
-            source: &source,
+            player: &self.player,
+            source: &self.source,
             mode: Mode::Replay,
             message: None,
         };
-        if let Err(e) = viewer
-            .terminal
-            .screen
-            .draw(|frame| draw_replay(frame, &screen, &look))
-        {
-            break Err(e.to_string());
-        }
-        // Time spent paused is not played when play resumes.
-        let was_playing = player.playing;
-        tokio::select! {
-            biased;
-            Some(key) = viewer.keys.recv() => {
-                on_key(&mut player, key, Mode::Replay);
-            }
-            // Only a playing replay changes by itself; a paused one waits for a key.
-            _ = frame.tick(), if player.playing => {}
-            _ = viewer.terminate.recv() => break Ok(()),
-            _ = viewer.hangup.recv() => break Ok(()),
-        }
-        let now = Instant::now();
-        if was_playing {
-            player.tick(u64::try_from((now - last).as_millis()).unwrap_or(u64::MAX));
-        }
-        last = now;
-        if player.quit {
-            break Ok(());
-        }
-    };
-    viewer.stop();
-    result
+        draw_replay(frame, &screen, &self.look);
+    }
+
+    fn done(&self) -> bool {
+        self.player.quit
+    }
 }
 
 /// How a `follow` ended: the anchor it verified, for the follower to keep.
@@ -104,28 +126,122 @@ pub struct Following {
 pub async fn follow(following: Following, look: Look) -> Result<FollowEnd, String> {
     let Following {
         path,
-        mut tail,
+        tail,
         outbox,
         me,
     } = following;
-    let mut head = ChainHead {
+    let head = ChainHead {
         records: 0,
         hash: RecordHash::GENESIS,
     };
-    let mut player = Player::new(Vec::new(), Verification::Growing(head));
-    let mut broken = None;
-    let source = path.display().to_string();
-    let mut message: Option<String> = None;
-    read_new(&mut tail, &mut player, &mut head, &mut broken);
-    let mut viewer = Viewer::start().map_err(|e| e.to_string())?;
-    let mut poll = tokio::time::interval(FOLLOW_POLL);
-    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let result = loop {
-        let waiting = approvable(&player).is_some();
-        let allowed = may_approve(&player, &me);
-        let can_approve = waiting && outbox.is_some() && allowed.is_ok();
-        let mode = Mode::Follow { can_approve };
-        let hint = match (&message, waiting, &allowed, &outbox) {
+    let mut screen = Tailing {
+        player: Player::new(Vec::new(), Verification::Growing(head)),
+        tail,
+        head,
+        broken: None,
+        message: None,
+        outbox,
+        me,
+        source: path.display().to_string(),
+        look,
+    };
+    screen.read_new();
+    let (_no_actions, mut actions) = mpsc::channel::<()>(1);
+    event_loop::run_on_terminal(&mut screen, &mut actions)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(FollowEnd {
+        head: screen.head,
+        session_ended: screen.player.state.ended.is_some(),
+        broken: screen.broken,
+    })
+}
+
+/// `follow`: the player fed by the log's tail, read every `FOLLOW_POLL`.
+struct Tailing {
+    player: Player,
+    tail: AuditTail,
+    head: ChainHead,
+    broken: Option<String>,
+    /// What the last approval attempt came to, until the log moves on.
+    message: Option<String>,
+    outbox: Option<Outbox>,
+    me: Person,
+    source: String,
+    look: Look,
+}
+
+impl Tailing {
+    fn mode(&self) -> Mode {
+        let waiting = approvable(&self.player).is_some();
+        let can_approve =
+            waiting && self.outbox.is_some() && may_approve(&self.player, &self.me).is_ok();
+        Mode::Follow { can_approve }
+    }
+
+    fn read_new(&mut self) -> bool {
+        if self.broken.is_some() {
+            return false;
+        }
+        let new = read_new(
+            &mut self.tail,
+            &mut self.player,
+            &mut self.head,
+            &mut self.broken,
+        );
+        if new {
+            self.message = None;
+        }
+        new
+    }
+}
+
+impl Screen for Tailing {
+    type Action = ();
+
+    fn key(&mut self, key: Key) -> bool {
+        let mode = self.mode();
+        match on_key(&mut self.player, key, mode) {
+            Request::Approve(step) => {
+                let approval = ApprovalFile {
+                    step: step.clone(),
+                    head: self.head.hash,
+                };
+                self.message = Some(
+                    match self.outbox.as_ref().map(|o| o.drop_approval(&approval)) {
+                        Some(Ok(_)) => format!(
+                            "approval of `{step}` sent as {}: the console records it if it accepts it",
+                            self.me.label()
+                        ),
+                        Some(Err(e)) => e,
+                        None => "this session has no approvals inbox".into(),
+                    },
+                );
+            }
+            Request::Refused(why) => self.message = Some(why),
+            Request::None => {}
+        }
+        true
+    }
+
+    fn action(&mut self, (): ()) -> bool {
+        false
+    }
+
+    fn tick(&mut self) -> bool {
+        self.read_new()
+    }
+
+    fn tick_every(&self) -> Option<Duration> {
+        Some(FOLLOW_POLL)
+    }
+
+    fn resize(&mut self, _: u16, _: u16) {}
+
+    fn draw(&self, frame: &mut Frame) {
+        let waiting = approvable(&self.player).is_some();
+        let allowed = may_approve(&self.player, &self.me);
+        let hint = match (&self.message, waiting, &allowed, &self.outbox) {
             (Some(message), ..) => Some(message.clone()),
             (None, true, Err(why), _) => Some(why.clone()),
             (None, true, Ok(()), None) => Some(
@@ -134,55 +250,17 @@ pub async fn follow(following: Following, look: Look) -> Result<FollowEnd, Strin
             _ => None,
         };
         let screen = ReplayScreen {
-            player: &player,
-            source: &source,
-            mode,
+            player: &self.player,
+            source: &self.source,
+            mode: self.mode(),
             message: hint.as_deref(),
         };
-        if let Err(e) = viewer
-            .terminal
-            .screen
-            .draw(|frame| draw_replay(frame, &screen, &look))
-        {
-            break Err(e.to_string());
-        }
-        tokio::select! {
-            biased;
-            Some(key) = viewer.keys.recv() => {
-                match on_key(&mut player, key, mode) {
-                    Request::Approve(step) => {
-                        let approval = ApprovalFile { step: step.clone(), head: head.hash };
-                        message = Some(match outbox.as_ref().map(|o| o.drop_approval(&approval)) {
-                            Some(Ok(_)) => format!(
-                                "approval of `{step}` sent as {}: the console records it if it accepts it",
-                                me.label()
-                            ),
-                            Some(Err(e)) => e,
-                            None => "this session has no approvals inbox".into(),
-                        });
-                    }
-                    Request::Refused(why) => message = Some(why),
-                    Request::None => {}
-                }
-            }
-            _ = poll.tick() => {
-                if broken.is_none() && read_new(&mut tail, &mut player, &mut head, &mut broken) {
-                    message = None;
-                }
-            }
-            _ = viewer.terminate.recv() => break Ok(()),
-            _ = viewer.hangup.recv() => break Ok(()),
-        }
-        if player.quit {
-            break Ok(());
-        }
-    };
-    viewer.stop();
-    result.map(|()| FollowEnd {
-        head,
-        session_ended: player.state.ended.is_some(),
-        broken,
-    })
+        draw_replay(frame, &screen, &self.look);
+    }
+
+    fn done(&self) -> bool {
+        self.player.quit
+    }
 }
 
 /// Everything the log gained since the last call, verified, into the player; true when there
@@ -217,34 +295,4 @@ fn read_new(
     }
     player.verification = Verification::Growing(*head);
     head.records != before
-}
-
-/// The terminal and its inputs, for both screens.
-struct Viewer {
-    terminal: RawTerminal,
-    keys: tokio::sync::mpsc::Receiver<Key>,
-    stop_keys: Arc<AtomicBool>,
-    terminate: tokio::signal::unix::Signal,
-    hangup: tokio::signal::unix::Signal,
-}
-
-impl Viewer {
-    fn start() -> io::Result<Viewer> {
-        let terminate = signal(SignalKind::terminate())?;
-        let hangup = signal(SignalKind::hangup())?;
-        let stop_keys = Arc::new(AtomicBool::new(false));
-        let keys = terminal::spawn_key_reader(stop_keys.clone());
-        let terminal = RawTerminal::enter()?;
-        Ok(Viewer {
-            terminal,
-            keys,
-            stop_keys,
-            terminate,
-            hangup,
-        })
-    }
-
-    fn stop(self) {
-        self.stop_keys.store(true, Ordering::Relaxed);
-    }
 }

@@ -2,33 +2,34 @@
 //! runs commands over SSH, and drives the step engine — from the console, or without a screen
 //! for `--autopilot`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::io;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use ratatui::Frame;
 use sha2::{Digest, Sha256};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
-use super::terminal::{self, RawTerminal};
-use crate::approval::{self, ApprovalFile, Dropped, Inbox};
-use crate::audit::record::{AuditEvent, OutputStream, RecordHash, Secrets, SessionInfo, Timestamp};
+use super::event_loop::{self, Screen, Stopped};
+use crate::approval::{self, Inbox};
+use crate::audit::record::{AuditEvent, Secrets, SessionInfo, Timestamp};
 use crate::audit::writer::default_audit_dir;
 use crate::audit::{location, AuditWriter, Durability};
+use crate::console::autopilot::{Autopilot, Next};
 use crate::console::heartbeat::{self, Heartbeat};
-use crate::console::run::{update, RunAction, RunState};
+use crate::console::keys::Key;
+use crate::console::run::{self as run_model, update, ApprovalWait, Effect, RunAction, RunState};
 use crate::console::watch::WatchState;
 use crate::ensemble::{inventory_services, inventory_targets, EnsembleState};
 use crate::inventory::Inventory;
 use crate::lock::LockOwner;
 use crate::poll;
-use crate::remote::{Connections, Outcome, SshTarget, Stream};
-use crate::runbook::engine::{
-    Effect, Ended, Engine, Input, Prompt, Recorded, Status, CHECK_PENDING,
-};
+use crate::remote::{Connections, Outcome, SshTarget};
+use crate::runbook::engine::{Ended, Engine, Recorded};
+use crate::runbook::procedure::StepCommand;
 use crate::runbook_files;
 use crate::session;
 use crate::view::{self, Look};
@@ -53,6 +54,7 @@ pub struct RunOptions {
 }
 
 /// How a run ended, for the exit status and the last words on the terminal.
+#[derive(Debug)]
 pub struct RunEnd {
     pub finished: bool,
     pub reason: String,
@@ -60,9 +62,6 @@ pub struct RunEnd {
     pub records: u64,
     pub head: String,
 }
-
-/// How long `--autopilot` waits for a step's gates to turn green before it gives up.
-const GATE_PATIENCE_MS: u64 = 120_000;
 
 pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     let targets = inventory_targets(&options.inventory);
@@ -233,6 +232,15 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
         None => None,
     };
     let (events_tx, events) = mpsc::channel(256);
+    // Poll reports join the commands' output and ends as the run's actions.
+    let forward = events_tx.clone();
+    let forwarder = tokio::spawn(async move {
+        while let Some(report) = reports.recv().await {
+            if forward.send(RunAction::Poll(report)).await.is_err() {
+                return;
+            }
+        }
+    });
     // Every inventory host's `config` and `status` verbs: a node that shows no current view of
     // its own has its config read over SSH, a LOOKING one its process id, as `watch` does.
     let config_reads = options
@@ -249,49 +257,49 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
         config_reads,
         writer,
         inbox,
-        since_request: None,
         connections: connections.clone(),
         events: events_tx,
         targets: ssh_targets,
         autopilot: options.autopilot,
-        last_snapshot: None,
-        failed: None,
         secrets: shown_secrets,
-        ignored: approval::Ignored::default(),
     };
     let watch = WatchState::new(procedure.name.clone(), ensemble, poll::unix_millis());
     let mut state = RunState::new(watch, engine, audit_path.display().to_string());
-    performer.snapshot(&state.watch.ensemble);
+    let effects = run_model::start(&mut state);
+    performer.perform(&mut state, effects);
 
     let outcome = if options.autopilot {
-        autopilot(
-            &mut state,
-            &mut performer,
-            &mut reports,
-            events,
-            options.yes,
-        )
-        .await
+        autopilot(&mut state, &mut performer, events, options.yes).await
     } else {
-        console(
-            &mut state,
-            &mut performer,
-            &mut reports,
-            events,
-            &options.look,
-        )
-        .await
+        console(&mut state, &mut performer, events, &options.look).await
     };
+    forwarder.abort();
     for poller in pollers {
         poller.abort();
     }
     lock.release().await;
     connections.close_all().await;
-    let (finished, reason) = outcome.map_err(|e| e.to_string())?;
+    close(&mut state, performer, outcome, audit_path)
+}
+
+/// Closes the session however the run ended: the note of ignored approvals, the inbox
+/// removed, then `session_end` when every step is done or `session_stop` (resumable)
+/// otherwise — also when the console itself failed, whose error is returned after that.
+fn close(
+    state: &mut RunState,
+    mut performer: Performer,
+    outcome: Ending,
+    audit_path: PathBuf,
+) -> Result<RunEnd, String> {
+    let (finished, reason, error) = match outcome {
+        Ok((finished, reason)) => (finished, reason, None),
+        Err(e) => (false, format!("the console failed: {e}"), Some(e)),
+    };
     let reason = performer
         .secrets
-        .scrub(performer.failed.clone().unwrap_or(reason));
-    performer.note_ignored();
+        .scrub(state.failed.clone().unwrap_or(reason));
+    let effects = run_model::closing(state);
+    performer.perform(state, effects);
     if let Some(inbox) = performer.inbox.take() {
         inbox.close();
     }
@@ -302,6 +310,13 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
         performer.writer.stop_session(&reason, now())
     }
     .map_err(|e| e.to_string())?;
+    if let Some(error) = error {
+        tracing::error!(%error, "console failed");
+        return Err(format!(
+            "{reason} (the session was stopped in {}: `zkpilot run --resume` continues it)",
+            audit_path.display()
+        ));
+    }
     Ok(RunEnd {
         finished,
         reason,
@@ -331,68 +346,39 @@ async fn first_poll(
     }
 }
 
+/// Performs the console model's effects: appends records, runs commands and reads over SSH,
+/// and answers with actions.
 struct Performer {
     writer: AuditWriter,
     /// Where followers drop approvals, when a step of the runbook needs one.
     inbox: Option<Inbox>,
-    /// While a step waits for approval, the hashes of the records written since it asked: an
-    /// approval must name one of them, which shows its follower saw that request in this log.
-    since_request: Option<HashSet<RecordHash>>,
     connections: Arc<Connections>,
     events: mpsc::Sender<RunAction>,
     targets: Vec<SshTarget>,
     /// Per live node: where and how to read its config and process id over SSH.
     config_reads: Vec<HostReads>,
+    /// `--autopilot` narrates what it records.
     autopilot: bool,
-    last_snapshot: Option<serde_json::Value>,
-    /// Set when the audit log cannot be written: nothing else may run after that.
-    failed: Option<String>,
     /// What autopilot prints is masked like the log.
     secrets: Secrets,
-    /// Inbox files of the current burst that were no approval, for its one note.
-    ignored: approval::Ignored,
 }
 
 impl Performer {
-    fn perform(&mut self, effects: Vec<Effect>) {
+    /// Feeds one action to the model and performs what comes back.
+    fn handle(&mut self, state: &mut RunState, action: RunAction) -> bool {
+        let effects = update(state, action);
+        let any = !effects.is_empty();
+        self.perform(state, effects);
+        any
+    }
+
+    fn perform(&mut self, state: &mut RunState, effects: Vec<Effect>) {
         for effect in effects {
-            if self.failed.is_some() {
+            if state.failed.is_some() {
                 return;
             }
             match effect {
-                Effect::Record { event, sync } => {
-                    if self.autopilot {
-                        narrate(&event, &self.secrets);
-                    }
-                    let durability = if sync {
-                        Durability::Sync
-                    } else {
-                        Durability::Buffered
-                    };
-                    let wait = match &event {
-                        AuditEvent::ApprovalRequest { .. } => Some(true),
-                        // The step's next decision or state change ends its wait.
-                        AuditEvent::Decision { .. } | AuditEvent::Step { .. } => Some(false),
-                        _ => None,
-                    };
-                    match self.writer.append(event, now(), durability) {
-                        Ok(_) => {
-                            match wait {
-                                Some(true) => self.since_request = Some(HashSet::new()),
-                                Some(false) => self.since_request = None,
-                                None => {}
-                            }
-                            if let Some(hashes) = &mut self.since_request {
-                                hashes.insert(self.writer.head().hash);
-                            }
-                        }
-                        Err(e) => {
-                            self.failed = Some(format!(
-                                "the audit log cannot be written, so nothing more runs: {e}"
-                            ))
-                        }
-                    }
-                }
+                Effect::Record { event, sync } => self.record(state, event, sync),
                 Effect::Execute {
                     intent,
                     host,
@@ -402,193 +388,117 @@ impl Performer {
                     let Some(target) = self.targets.get(host).cloned() else {
                         continue;
                     };
+                    self.execute(intent, target, command, timeout);
+                }
+                Effect::ReadConfig { node } => {
+                    let Some(reads) = self.config_reads.get(node).cloned() else {
+                        continue;
+                    };
                     let connections = self.connections.clone();
                     let events = self.events.clone();
                     tokio::spawn(async move {
-                        let (lines_tx, mut lines) = mpsc::unbounded_channel();
-                        let forward_events = events.clone();
-                        let forward = tokio::spawn(async move {
-                            while let Some(line) = lines.recv().await {
-                                if forward_events
-                                    .send(RunAction::Output { intent, line })
-                                    .await
-                                    .is_err()
-                                {
-                                    return;
-                                }
-                            }
-                        });
-                        let outcome = connections
-                            .run(
-                                &target,
-                                &command.text,
-                                command.stdin.as_deref(),
-                                timeout,
-                                lines_tx,
-                            )
+                        let result = connections
+                            .read_config(&reads.target, reads.config.as_deref())
                             .await;
-                        let _ = forward.await;
-                        let ended = match outcome {
-                            Outcome::Exited { code, duration } => Ended::Exited {
-                                code,
-                                duration_ms: millis(duration),
-                            },
-                            Outcome::NotRun(e) => Ended::NotRun(e.to_string()),
-                            Outcome::Unknown { reason, duration } => Ended::Unknown {
-                                reason,
-                                duration_ms: millis(duration),
-                            },
-                        };
-                        tracing::info!(intent, ?ended, "command ended");
-                        let _ = events.send(RunAction::Ended { intent, ended }).await;
+                        let at = poll::unix_millis();
+                        let _ = events.send(RunAction::ZooCfg { node, result, at }).await;
+                    });
+                }
+                Effect::ReadProcessId { node } => {
+                    let Some(HostReads {
+                        target,
+                        status: Some(status),
+                        ..
+                    }) = self.config_reads.get(node).cloned()
+                    else {
+                        continue;
+                    };
+                    let connections = self.connections.clone();
+                    let events = self.events.clone();
+                    tokio::spawn(async move {
+                        let result = connections.read(&target, &status).await;
+                        let at = poll::unix_millis();
+                        let _ = events.send(RunAction::ProcessId { node, result, at }).await;
                     });
                 }
             }
         }
     }
 
-    fn output(&mut self, intent: u64, stream: Stream, text: &str) {
-        let stream = match stream {
-            Stream::Stdout => OutputStream::Stdout,
-            Stream::Stderr => OutputStream::Stderr,
-        };
-        let event = AuditEvent::Output {
-            intent,
-            stream,
-            text: text.to_string(),
-        };
-        if let Err(e) = self.writer.append(event, now(), Durability::Buffered) {
-            self.failed = Some(format!(
-                "the audit log cannot be written, so nothing more runs: {e}"
-            ));
+    fn record(&mut self, state: &mut RunState, event: AuditEvent, sync: bool) {
+        if self.autopilot {
+            narrate(&event, &self.secrets);
         }
-    }
-
-    /// Records the ensemble when its roles, epochs or views changed, not on every poll.
-    fn snapshot(&mut self, ensemble: &EnsembleState) {
-        let state = ensemble.snapshot();
-        if self.last_snapshot.as_ref() != Some(&state) {
-            self.last_snapshot = Some(state.clone());
-            if let Err(e) =
-                self.writer
-                    .append(AuditEvent::Snapshot { state }, now(), Durability::Buffered)
-            {
-                self.failed = Some(format!(
-                    "the audit log cannot be written, so nothing more runs: {e}"
-                ));
+        let durability = if sync {
+            Durability::Sync
+        } else {
+            Durability::Buffered
+        };
+        let wait = ApprovalWait::of(&event);
+        match self.writer.append(event, now(), durability) {
+            Ok(_) => run_model::appended(state, wait, self.writer.head().hash),
+            Err(e) => {
+                update(
+                    state,
+                    RunAction::LogFailed(format!(
+                        "the audit log cannot be written, so nothing more runs: {e}"
+                    )),
+                );
             }
         }
     }
 
-    /// Turns the files followers dropped into approvals the engine judges; what cannot be
-    /// one is recorded as a note, so the follower sees why nothing happened.
-    fn approvals(&mut self, state: &mut RunState) {
-        let Some(inbox) = &self.inbox else {
-            return;
-        };
-        let taken = inbox.take();
-        if taken.is_empty() {
-            // The burst of files that were no approval is over: one note says what it was.
-            self.note_ignored();
-            return;
-        }
-        for Dropped { owner, content } in taken {
-            let action = match content {
-                Ok(ApprovalFile { step, head })
-                    if self
-                        .since_request
-                        .as_ref()
-                        .is_some_and(|hashes| hashes.contains(&head)) =>
-                {
-                    RunAction::Approval {
-                        step,
-                        approver: owner,
+    /// Runs one command over SSH; its output and its end come back as actions.
+    fn execute(&self, intent: u64, target: SshTarget, command: StepCommand, timeout: Duration) {
+        let connections = self.connections.clone();
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let (lines_tx, mut lines) = mpsc::unbounded_channel();
+            let forward_events = events.clone();
+            let forward = tokio::spawn(async move {
+                while let Some(line) = lines.recv().await {
+                    if forward_events
+                        .send(RunAction::Output { intent, line })
+                        .await
+                        .is_err()
+                    {
+                        return;
                     }
                 }
-                Ok(ApprovalFile { step, .. }) => {
-                    self.ignored.add(
-                        &owner,
-                        format!(
-                            "approval of `{step}` refused: no step waits for approval, or it names a log \
-                             head this console has not written since it asked (another session, or \
-                             an earlier request)"
-                        ),
-                    );
-                    continue;
-                }
-                Err(why) => {
-                    self.ignored.add(&owner, why);
-                    continue;
-                }
-            };
-            self.handle(state, action);
-        }
-    }
-
-    fn note_ignored(&mut self) {
-        if let Some(text) = self.ignored.note() {
-            self.note(text);
-        }
-    }
-
-    fn note(&mut self, text: String) {
-        self.perform(vec![Effect::Record {
-            event: AuditEvent::Note { text },
-            sync: true,
-        }]);
-    }
-
-    fn handle(&mut self, state: &mut RunState, action: RunAction) {
-        if let RunAction::Output { intent, line } = &action {
-            self.output(*intent, line.stream, &line.text);
-        }
-        let changes_live = matches!(
-            action,
-            RunAction::Poll(_) | RunAction::ZooCfg { .. } | RunAction::ProcessId { .. }
-        );
-        let effects = update(state, action);
-        if changes_live {
-            self.snapshot(&state.watch.ensemble);
-            self.read_configs(state);
-        }
-        self.perform(effects);
-    }
-
-    /// Starts an SSH read of the config of every node that shows no current view of its own,
-    /// and of the process id of every LOOKING node.
-    fn read_configs(&self, state: &mut RunState) {
-        let now = poll::unix_millis();
-        for node in state.watch.ensemble.zoo_cfg_reads_due(now) {
-            let Some(reads) = self.config_reads.get(node).cloned() else {
-                continue;
-            };
-            let connections = self.connections.clone();
-            let events = self.events.clone();
-            tokio::spawn(async move {
-                let result = connections
-                    .read_config(&reads.target, reads.config.as_deref())
-                    .await;
-                let at = poll::unix_millis();
-                let _ = events.send(RunAction::ZooCfg { node, result, at }).await;
             });
-        }
-        for node in state.watch.ensemble.pid_reads_due(now) {
-            let Some(HostReads {
-                target,
-                status: Some(status),
-                ..
-            }) = self.config_reads.get(node).cloned()
-            else {
-                continue;
+            let outcome = connections
+                .run(
+                    &target,
+                    &command.text,
+                    command.stdin.as_deref(),
+                    timeout,
+                    lines_tx,
+                )
+                .await;
+            let _ = forward.await;
+            let ended = match outcome {
+                Outcome::Exited { code, duration } => Ended::Exited {
+                    code,
+                    duration_ms: millis(duration),
+                },
+                Outcome::NotRun(e) => Ended::NotRun(e.to_string()),
+                Outcome::Unknown { reason, duration } => Ended::Unknown {
+                    reason,
+                    duration_ms: millis(duration),
+                },
             };
-            let connections = self.connections.clone();
-            let events = self.events.clone();
-            tokio::spawn(async move {
-                let result = connections.read(&target, &status).await;
-                let at = poll::unix_millis();
-                let _ = events.send(RunAction::ProcessId { node, result, at }).await;
-            });
-        }
+            tracing::info!(intent, ?ended, "command ended");
+            let _ = events.send(RunAction::Ended { intent, ended }).await;
+        });
+    }
+
+    /// Hands the files followers dropped to the model, which judges them.
+    fn approvals(&mut self, state: &mut RunState) -> bool {
+        let Some(inbox) = &self.inbox else {
+            return false;
+        };
+        let taken = inbox.take();
+        self.handle(state, RunAction::Inbox(taken))
     }
 }
 
@@ -602,163 +512,106 @@ struct HostReads {
 
 type Ending = Result<(bool, String), io::Error>;
 
+/// The run console in the one event loop.
+struct RunScreen<'a> {
+    state: &'a mut RunState,
+    performer: &'a mut Performer,
+    look: &'a Look,
+}
+
+impl Screen for RunScreen<'_> {
+    type Action = RunAction;
+
+    fn key(&mut self, key: Key) -> bool {
+        self.performer.handle(self.state, RunAction::Key(key));
+        true
+    }
+
+    fn action(&mut self, action: RunAction) -> bool {
+        self.performer.handle(self.state, action);
+        true
+    }
+
+    fn tick(&mut self) -> bool {
+        let before = self.state.watch.now;
+        let now = poll::unix_millis();
+        let acted = self.performer.handle(self.state, RunAction::Tick(now));
+        let approved = self.performer.approvals(self.state);
+        // Waits and ages are shown in whole seconds.
+        acted || approved || before / 1000 != now / 1000
+    }
+
+    fn tick_every(&self) -> Option<Duration> {
+        Some(Duration::from_millis(500))
+    }
+
+    fn resize(&mut self, width: u16, _height: u16) {
+        update(self.state, RunAction::Resize { width });
+    }
+
+    fn draw(&self, frame: &mut Frame) {
+        view::run::draw_run(frame, self.state, self.look);
+    }
+
+    fn done(&self) -> bool {
+        self.state.quit
+    }
+}
+
 async fn console(
     state: &mut RunState,
     performer: &mut Performer,
-    reports: &mut mpsc::Receiver<crate::ensemble::PollReport>,
-    mut events: mpsc::Receiver<RunAction>,
+    mut actions: mpsc::Receiver<RunAction>,
     look: &Look,
 ) -> Ending {
-    let stop_keys = Arc::new(AtomicBool::new(false));
-    let mut keys = terminal::spawn_key_reader(stop_keys.clone());
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut hangup = signal(SignalKind::hangup())?;
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut terminal = RawTerminal::enter()?;
-    let result = loop {
-        if let Err(e) = terminal
-            .screen
-            .draw(|frame| view::run::draw_run(frame, state, look))
-        {
-            break Err(e);
-        }
-        let action = tokio::select! {
-            biased;
-            Some(key) = keys.recv() => RunAction::Key(key),
-            Some(event) = events.recv() => event,
-            Some(report) = reports.recv() => RunAction::Poll(report),
-            _ = tick.tick() => RunAction::Tick(poll::unix_millis()),
-            _ = terminate.recv() => break Ok((state.engine.finished(), "terminated by a signal".into())),
-            _ = hangup.recv() => break Ok((state.engine.finished(), "the terminal hung up".into())),
-        };
-        let tick = matches!(action, RunAction::Tick(_));
-        performer.handle(state, action);
-        if tick {
-            performer.approvals(state);
-        }
-        if let Some(failure) = &performer.failed {
-            state.engine.message = Some(failure.clone());
-        }
-        if state.quit {
-            let reason = if state.engine.finished() {
-                "every step done"
-            } else {
-                "the operator quit"
-            };
-            break Ok((state.engine.finished(), reason.into()));
-        }
+    let mut screen = RunScreen {
+        state,
+        performer,
+        look,
     };
-    stop_keys.store(true, Ordering::Relaxed);
-    drop(terminal);
-    result
+    let stopped = event_loop::run_on_terminal(&mut screen, &mut actions).await?;
+    let finished = screen.state.engine.finished();
+    Ok(match stopped {
+        Stopped::Done if finished => (true, "every step done".into()),
+        Stopped::Done => (false, "the operator quit".into()),
+        Stopped::Signal(reason) => (finished, reason.into()),
+    })
 }
 
 async fn autopilot(
     state: &mut RunState,
     performer: &mut Performer,
-    reports: &mut mpsc::Receiver<crate::ensemble::PollReport>,
-    mut events: mpsc::Receiver<RunAction>,
+    mut actions: mpsc::Receiver<RunAction>,
     yes: bool,
 ) -> Ending {
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
     let mut tick = tokio::time::interval(Duration::from_millis(250));
-    let mut waiting_for_gates: HashMap<usize, u64> = HashMap::new();
+    let mut pilot = Autopilot::new(yes);
     let mut heartbeat = Heartbeat::default();
     loop {
-        if let Some(failure) = &performer.failed {
-            return Ok((false, failure.clone()));
+        let message = state.engine.message.take();
+        if let Some(message) = &message {
+            println!("{}", shown(message, &performer.secrets));
         }
-        let Some(index) = state.engine.current() else {
-            return Ok((true, "every step done".into()));
-        };
-        let step_id = state.engine.procedure.steps[index].id.clone();
-        match (&state.engine.status[index], state.engine.prompt.clone()) {
-            (Status::Pending, None) if !state.engine.checks_running() => {
-                let readiness = state.engine.readiness(&state.watch.ensemble);
-                let hazards: Vec<String> = readiness
-                    .iter()
-                    .flat_map(|r| r.hazards.iter())
-                    .filter(|h| !h.accepted)
-                    .map(|h| format!("{}: {}", h.hazard, h.detail))
-                    .collect();
-                if !hazards.is_empty() {
-                    return Ok((
-                        false,
-                        format!("stopped before `{step_id}`: {}", hazards.join("; ")),
-                    ));
-                }
-                let unmet: Vec<String> = readiness
-                    .iter()
-                    .flat_map(|r| r.gates.iter())
-                    .filter_map(|(gate, result)| match result {
-                        Err(why) if why != CHECK_PENDING => Some(format!("{gate}: {why}")),
-                        _ => None,
-                    })
-                    .collect();
-                let since = *waiting_for_gates.entry(index).or_insert(state.watch.now);
-                if unmet.is_empty() {
-                    let effects = state.engine.input(Input::Start, &state.watch.ensemble);
-                    performer.perform(effects);
-                } else if state.watch.now.saturating_sub(since) > GATE_PATIENCE_MS {
-                    return Ok((
-                        false,
-                        format!(
-                            "stopped before `{step_id}`: gates not met: {}",
-                            unmet.join("; ")
-                        ),
-                    ));
+        match pilot.next(state, message.as_deref()) {
+            Next::Stop { finished, reason } => return Ok((finished, reason)),
+            Next::Input(input) => {
+                let before = (state.engine.current(), state.engine.prompt.clone());
+                let effects = state.engine.input(input, &state.watch.ensemble);
+                performer.perform(state, effects.into_iter().map(Effect::from).collect());
+                // Decide again at once when the input moved the step on (a confirmation
+                // asked for right after the start); otherwise wait for news.
+                if before != (state.engine.current(), state.engine.prompt.clone())
+                    || state.engine.message.is_some()
+                {
+                    continue;
                 }
             }
-            (Status::Pending, Some(Prompt::Confirm)) if yes => {
-                let effects = state.engine.input(Input::Confirm, &state.watch.ensemble);
-                performer.perform(effects);
-            }
-            (_, Some(Prompt::Confirm)) => {
-                return Ok((
-                    false,
-                    format!("`{step_id}` asks for confirmation: run with --yes, or in the console"),
-                ))
-            }
-            (_, Some(Prompt::TypeHost(host))) => {
-                return Ok((false, format!("`{step_id}` needs a person to type {host}")))
-            }
-            (_, Some(Prompt::Approval { .. })) => {
-                return Ok((
-                    false,
-                    format!("`{step_id}` needs a second operator's approval: run it in the console, where a follower can approve it"),
-                ))
-            }
-            (_, Some(Prompt::Override { reasons })) => {
-                return Ok((
-                    false,
-                    format!("`{step_id}` is blocked: {}", reasons.join("; ")),
-                ))
-            }
-            (Status::OutcomeUnknown(why), Some(Prompt::Recover)) => {
-                return Ok((
-                    false,
-                    format!("`{step_id}`: outcome unknown, check the host: {why}"),
-                ))
-            }
-            (Status::Failed(why), Some(Prompt::Recover)) => {
-                return Ok((false, format!("`{step_id}` failed: {why}")))
-            }
-            _ => {}
-        }
-        if let Some(message) = state.engine.message.take() {
-            println!("{}", shown(&message, &performer.secrets));
-            if matches!(state.engine.status[index], Status::Pending)
-                && state.engine.prompt.is_none()
-                && !state.engine.checks_running()
-            {
-                return Ok((false, message));
-            }
+            Next::Wait => {}
         }
         let action = tokio::select! {
-            Some(event) = events.recv() => event,
-            Some(report) = reports.recv() => RunAction::Poll(report),
+            Some(action) = actions.recv() => action,
             _ = tick.tick() => RunAction::Tick(poll::unix_millis()),
             _ = interrupt.recv() => return Ok((false, "interrupted".into())),
             _ = terminate.recv() => return Ok((false, "terminated by a signal".into())),
@@ -847,6 +700,76 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("zkpilot-run-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn session_info() -> SessionInfo {
+        SessionInfo {
+            tool_version: "test".into(),
+            runbook_path: "rb.yaml".into(),
+            runbook_sha256: "0".repeat(64),
+            inventory_path: "inv.yaml".into(),
+            operator: "alice".into(),
+            host: "console".into(),
+            tty: None,
+            hosts: BTreeMap::new(),
+            inventory_sha256: None,
+        }
+    }
+
+    /// A console that failed (its terminal could not be drawn on) still stops its session in
+    /// the log, resumable, and removes the approvals inbox; the error is returned after that.
+    #[tokio::test]
+    async fn a_console_that_fails_still_stops_its_session_and_closes_the_inbox() {
+        let dir = scratch("console-error");
+        let log = dir.join("session.jsonl");
+        let writer = AuditWriter::create(
+            &log,
+            session_info(),
+            Secrets::new(Vec::<String>::new()),
+            now(),
+        )
+        .unwrap();
+        let inbox = Inbox::create(&log).unwrap();
+        let inbox_path = inbox.path().to_path_buf();
+        let (events, _actions) = mpsc::channel(4);
+        let performer = Performer {
+            writer,
+            inbox: Some(inbox),
+            connections: Arc::new(Connections::new(Duration::from_secs(1), dir.clone())),
+            events,
+            targets: Vec::new(),
+            config_reads: Vec::new(),
+            autopilot: false,
+            secrets: Secrets::new(Vec::<String>::new()),
+        };
+        let engine = crate::runbook::engine_tests::engine(
+            "  - {id: a, title: A, run: [{host: zk2, verb: restart}]}\n",
+        );
+        let watch = WatchState::new("t".into(), crate::runbook::engine_tests::live(&[]), 20_000);
+        let mut state = RunState::new(watch, engine, log.display().to_string());
+        let outcome: Ending = Err(io::Error::other("the terminal went away"));
+        let refused = close(&mut state, performer, outcome, log.clone()).unwrap_err();
+        assert!(refused.contains("the terminal went away"), "{refused}");
+        assert!(refused.contains("--resume"), "{refused}");
+        let written = crate::audit::read_log(&log).unwrap();
+        assert!(written.verification.is_ok());
+        assert!(
+            matches!(
+                written.records.last().map(|r| &r.event),
+                Some(AuditEvent::SessionStop { reason, .. }) if reason.contains("the terminal went away")
+            ),
+            "{:?}",
+            written.records.last()
+        );
+        assert!(!inbox_path.exists(), "the inbox is removed");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -70,19 +70,32 @@ fn install_panic_hook() {
     });
 }
 
+/// What the terminal tells the event loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TermEvent {
+    Key(Key),
+    /// The window changed size: the screen lays itself out again.
+    Resize,
+}
+
 /// crossterm's reader blocks, so it runs on a thread of its own and checks `stop` between
 /// short waits.
-pub fn spawn_key_reader(stop: Arc<AtomicBool>) -> mpsc::Receiver<Key> {
+pub fn spawn_reader(stop: Arc<AtomicBool>) -> mpsc::Receiver<TermEvent> {
     let (tx, rx) = mpsc::channel(64);
     std::thread::spawn(move || {
         while !stop.load(Ordering::Relaxed) {
             match crossterm::event::poll(Duration::from_millis(100)) {
                 Ok(true) => {
-                    if let Ok(crossterm::event::Event::Key(event)) = crossterm::event::read() {
-                        if let Some(key) = key_of(&event) {
-                            if tx.blocking_send(key).is_err() {
-                                return;
-                            }
+                    let event = match crossterm::event::read() {
+                        Ok(crossterm::event::Event::Key(event)) => {
+                            key_of(&event).map(TermEvent::Key)
+                        }
+                        Ok(crossterm::event::Event::Resize(..)) => Some(TermEvent::Resize),
+                        _ => None,
+                    };
+                    if let Some(event) = event {
+                        if tx.blocking_send(event).is_err() {
+                            return;
                         }
                     }
                 }

@@ -1,16 +1,15 @@
-//! Adapter: the `watch` event loop. Keys, poll reports and a clock tick come in; the pure
-//! `update` changes the state; the screen is redrawn after each burst of events.
+//! Adapter: the `watch` screen in the one event loop. Poll reports and SSH reads become
+//! actions for the pure `update`; the SSH reads it finds due are started here.
 
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::signal::unix::{signal, SignalKind};
+use ratatui::Frame;
 use tokio::sync::mpsc;
 
-use super::terminal::{self, RawTerminal};
-use crate::console::keys::{self, WATCH_KEYS};
+use super::event_loop::{self, Screen};
+use crate::console::keys::{self, Key, WATCH_KEYS};
 use crate::console::watch::{update, Action, WatchState};
 use crate::ensemble::{EnsembleState, NodeTarget};
 use crate::inventory::Inventory;
@@ -33,91 +32,124 @@ pub struct WatchOptions {
 
 pub async fn run(options: WatchOptions) -> io::Result<()> {
     let (mut reports, pollers) = poll::spawn(&options.targets, options.interval);
-    let stop_keys = Arc::new(AtomicBool::new(false));
-    let mut keys = terminal::spawn_key_reader(stop_keys.clone());
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut hangup = signal(SignalKind::hangup())?;
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-
-    let (zoo_cfg_tx, mut zoo_cfgs) = mpsc::channel(16);
+    let (actions_tx, mut actions) = mpsc::channel(64);
+    let forward = actions_tx.clone();
+    let forwarder = tokio::spawn(async move {
+        while let Some(report) = reports.recv().await {
+            if forward.send(Action::Poll(report)).await.is_err() {
+                return;
+            }
+        }
+    });
     let connections = Arc::new(Connections::new(
         Duration::from_secs(10),
         std::env::temp_dir(),
     ));
     let mut ensemble = EnsembleState::new(options.targets);
     ensemble.services = options.services;
-    let mut state = WatchState::new(options.title, ensemble, poll::unix_millis());
-    let mut terminal = RawTerminal::enter()?;
-    let result = loop {
-        if let Err(e) = terminal
-            .screen
-            .draw(|frame| view::draw_watch(frame, &mut state, &options.look))
-        {
-            break Err(e);
-        }
-        // Biased towards the keyboard so keys stay responsive while poll reports flood in.
-        let action = tokio::select! {
-            biased;
-            Some(key) = keys.recv() => match keys::lookup(WATCH_KEYS, key) {
-                Some(key) => Action::Key(key),
-                None => continue,
-            },
-            Some(report) = reports.recv() => Action::Poll(report),
-            Some(action) = zoo_cfgs.recv() => action,
-            _ = tick.tick() => Action::Tick(poll::unix_millis()),
-            _ = terminate.recv() => break Ok(()),
-            _ = hangup.recv() => break Ok(()),
-            _ = interrupt.recv() => break Ok(()),
-        };
-        update(&mut state, action);
-        // Collapse a burst of queued reports into one redraw.
-        while let Ok(report) = reports.try_recv() {
-            update(&mut state, Action::Poll(report));
-        }
-        if state.quit {
-            break Ok(());
-        }
-        if let Some(inventory) = &options.ssh {
-            for node in state.ensemble.pid_reads_due(poll::unix_millis()) {
-                let Some(host) = inventory.hosts.get(node) else {
-                    continue;
-                };
-                let Some(status) = host.command("status").map(str::to_string) else {
-                    continue;
-                };
-                let target = SshTarget::from_inventory(inventory, host);
-                let connections = connections.clone();
-                let actions = zoo_cfg_tx.clone();
-                tokio::spawn(async move {
-                    let result = connections.read(&target, &status).await;
-                    let at = poll::unix_millis();
-                    let _ = actions.send(Action::ProcessId { node, result, at }).await;
-                });
-            }
-            for node in state.ensemble.zoo_cfg_reads_due(poll::unix_millis()) {
-                if let Some(host) = inventory.hosts.get(node) {
-                    let target = SshTarget::from_inventory(inventory, host);
-                    let command = host.command("config").map(str::to_string);
-                    tokio::spawn(read_zoo_cfg(
-                        connections.clone(),
-                        target,
-                        command,
-                        node,
-                        zoo_cfg_tx.clone(),
-                    ));
-                }
-            }
-        }
+    let mut screen = WatchScreen {
+        state: WatchState::new(options.title, ensemble, poll::unix_millis()),
+        look: options.look,
+        ssh: options.ssh,
+        connections: connections.clone(),
+        actions: actions_tx,
     };
+    let result = event_loop::run_on_terminal(&mut screen, &mut actions).await;
     connections.close_all().await;
-    stop_keys.store(true, Ordering::Relaxed);
+    forwarder.abort();
     for poller in pollers {
         poller.abort();
     }
-    drop(terminal);
-    result
+    result.map(|_| ())
+}
+
+/// The watch screen: its model, and the SSH reads its effects ask for.
+struct WatchScreen {
+    state: WatchState,
+    look: Look,
+    /// The inventory whose verbs read configs and process ids; `None` never connects.
+    ssh: Option<Inventory>,
+    connections: Arc<Connections>,
+    actions: mpsc::Sender<Action>,
+}
+
+impl WatchScreen {
+    /// Starts an SSH read of the config of every node that shows no current view of its own,
+    /// and of the process id of every LOOKING node.
+    fn read_over_ssh(&mut self) {
+        let Some(inventory) = &self.ssh else {
+            return;
+        };
+        let now = poll::unix_millis();
+        for node in self.state.ensemble.pid_reads_due(now) {
+            let Some(host) = inventory.hosts.get(node) else {
+                continue;
+            };
+            let Some(status) = host.command("status").map(str::to_string) else {
+                continue;
+            };
+            let target = SshTarget::from_inventory(inventory, host);
+            let connections = self.connections.clone();
+            let actions = self.actions.clone();
+            tokio::spawn(async move {
+                let result = connections.read(&target, &status).await;
+                let at = poll::unix_millis();
+                let _ = actions.send(Action::ProcessId { node, result, at }).await;
+            });
+        }
+        for node in self.state.ensemble.zoo_cfg_reads_due(now) {
+            if let Some(host) = inventory.hosts.get(node) {
+                let target = SshTarget::from_inventory(inventory, host);
+                let command = host.command("config").map(str::to_string);
+                tokio::spawn(read_zoo_cfg(
+                    self.connections.clone(),
+                    target,
+                    command,
+                    node,
+                    self.actions.clone(),
+                ));
+            }
+        }
+    }
+}
+
+impl Screen for WatchScreen {
+    type Action = Action;
+
+    fn key(&mut self, key: Key) -> bool {
+        match keys::lookup(WATCH_KEYS, key) {
+            Some(key) => update(&mut self.state, Action::Key(key)),
+            None => false,
+        }
+    }
+
+    fn action(&mut self, action: Action) -> bool {
+        let changed = update(&mut self.state, action);
+        self.read_over_ssh();
+        changed
+    }
+
+    fn tick(&mut self) -> bool {
+        let changed = update(&mut self.state, Action::Tick(poll::unix_millis()));
+        self.read_over_ssh();
+        changed
+    }
+
+    fn tick_every(&self) -> Option<Duration> {
+        Some(Duration::from_millis(500))
+    }
+
+    fn resize(&mut self, width: u16, _height: u16) {
+        update(&mut self.state, Action::Resize { width });
+    }
+
+    fn draw(&self, frame: &mut Frame) {
+        view::draw_watch(frame, &self.state, &self.look);
+    }
+
+    fn done(&self) -> bool {
+        self.state.quit
+    }
 }
 
 /// Runs the host's read-only `config` verb (and reads the dynamic file it names) and hands the

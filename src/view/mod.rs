@@ -59,7 +59,7 @@ impl Look {
 }
 
 /// The `watch` screen: summary, node cards, config views, key hints; overlays on top.
-pub fn draw_watch(frame: &mut Frame, state: &mut WatchState, look: &Look) {
+pub fn draw_watch(frame: &mut Frame, state: &WatchState, look: &Look) {
     let area = frame.area();
     let view_rows = u16::try_from(state.ensemble.nodes.len())
         .unwrap_or(u16::MAX)
@@ -72,7 +72,7 @@ pub fn draw_watch(frame: &mut Frame, state: &mut WatchState, look: &Look) {
     ])
     .areas(area);
     summary::draw_summary(frame, top, state, look);
-    state.columns = nodes::draw_cards(frame, cards, state, look);
+    nodes::draw_cards(frame, cards, state, look);
     summary::draw_views(frame, views, state, look);
     draw_key_bar(frame, bar, look);
     match state.overlay {
@@ -100,6 +100,8 @@ fn draw_key_bar(frame: &mut Frame, area: Rect, look: &Look) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
+#[cfg(test)]
+mod key_bar_tests;
 #[cfg(test)]
 mod tests;
 

@@ -8,18 +8,18 @@ use ratatui::Frame;
 
 use super::text::{age, sanitize, sparkline};
 use super::Look;
-use crate::console::watch::WatchState;
+use crate::console::watch::{cards_per_row, WatchState};
 use crate::ensemble::{Health, NodeState, Source, Support, ViewSource};
 use crate::theme::Role;
 use crate::zk::fourlw::Mode;
 use crate::zk::zxid::ZxidLag;
 
-pub(crate) const CARD_WIDTH: u16 = 38;
+pub(crate) use crate::console::watch::CARD_WIDTH;
 pub(crate) const CARD_HEIGHT: u16 = 9;
 
-/// Draws the cards that fit, scrolled so the selected one shows; returns the cards per row.
-pub fn draw_cards(frame: &mut Frame, area: Rect, state: &WatchState, look: &Look) -> usize {
-    let columns = usize::from((area.width / CARD_WIDTH).max(1));
+/// Draws the cards that fit, scrolled so the selected one shows.
+pub fn draw_cards(frame: &mut Frame, area: Rect, state: &WatchState, look: &Look) {
+    let columns = cards_per_row(area.width);
     let rows_visible = usize::from((area.height / CARD_HEIGHT).max(1));
     let selected_row = state.selected / columns;
     let first_row = selected_row.saturating_sub(rows_visible - 1);
@@ -43,7 +43,6 @@ pub fn draw_cards(frame: &mut Frame, area: Rect, state: &WatchState, look: &Look
         let note = format!(" {} more above, {hidden} below ", first_row * columns);
         corner_note(frame, area, note, look);
     }
-    columns
 }
 
 fn draw_card(

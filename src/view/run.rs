@@ -15,7 +15,7 @@ use crate::runbook::engine::{Prompt, Status};
 use crate::runbook::plan::describe_gate;
 use crate::theme::Role;
 
-pub fn draw_run(frame: &mut Frame, state: &mut RunState, look: &Look) {
+pub fn draw_run(frame: &mut Frame, state: &RunState, look: &Look) {
     let area = frame.area();
     let [top, cards, middle, output, bar] = Layout::vertical([
         Constraint::Length(2),
@@ -26,7 +26,7 @@ pub fn draw_run(frame: &mut Frame, state: &mut RunState, look: &Look) {
     ])
     .areas(area);
     summary::draw_summary(frame, top, &state.watch, look);
-    state.watch.columns = nodes::draw_cards(frame, cards, &state.watch, look);
+    nodes::draw_cards(frame, cards, &state.watch, look);
     let [list, detail] =
         Layout::horizontal([Constraint::Length(36), Constraint::Min(30)]).areas(middle);
     draw_steps(frame, list, state, look);
@@ -451,14 +451,14 @@ mod tests {
             },
         );
         let watch = WatchState::new("spoof".into(), EnsembleState::new(targets), 0);
-        let mut state = RunState::new(watch, engine, "audit.jsonl".into());
+        let state = RunState::new(watch, engine, "audit.jsonl".into());
         let look = Look {
             theme: Theme::builtin("dark").unwrap(),
             symbols: Symbols::UNICODE,
         };
         let mut terminal = Terminal::new(TestBackend::new(200, 50)).unwrap();
         terminal
-            .draw(|frame| draw_run(frame, &mut state, &look))
+            .draw(|frame| draw_run(frame, &state, &look))
             .unwrap();
         let screen = crate::view::screen_text(terminal.backend().buffer());
         assert!(screen.contains("Stop^[[8m two"), "{screen}");

@@ -115,7 +115,7 @@ fn healthy(count: u64) -> Vec<Action> {
         .collect()
 }
 
-fn render(state: &mut WatchState, width: u16, height: u16) -> String {
+fn render(state: &WatchState, width: u16, height: u16) -> String {
     let look = Look {
         theme: Theme::builtin("dark").unwrap(),
         symbols: Symbols::UNICODE,
@@ -129,22 +129,22 @@ fn render(state: &mut WatchState, width: u16, height: u16) -> String {
 
 #[test]
 fn healthy_three_nodes() {
-    let mut state = state(3, healthy(3));
-    insta::assert_snapshot!(render(&mut state, 120, 30));
+    let state = state(3, healthy(3));
+    insta::assert_snapshot!(render(&state, 120, 30));
 }
 
 #[test]
 fn healthy_five_nodes() {
-    let mut state = state(5, healthy(5));
-    insta::assert_snapshot!(render(&mut state, 120, 34));
+    let state = state(5, healthy(5));
+    insta::assert_snapshot!(render(&state, 120, 34));
 }
 
 #[test]
 fn a_node_down() {
     let mut actions = healthy(3);
     actions[0] = answer(0, vec![(Command::Srvr, Err(PollFailure::Refused))]);
-    let mut state = state(3, actions);
-    insta::assert_snapshot!(render(&mut state, 120, 30));
+    let state = state(3, actions);
+    insta::assert_snapshot!(render(&state, 120, 30));
 }
 
 #[test]
@@ -157,8 +157,8 @@ fn a_looking_node_keeps_its_last_view() {
             (Command::Conf, Ok(LOOKING_SRVR.to_string())),
         ],
     ));
-    let mut state = state(3, actions);
-    insta::assert_snapshot!(render(&mut state, 120, 30));
+    let state = state(3, actions);
+    insta::assert_snapshot!(render(&state, 120, 30));
 }
 
 #[test]
@@ -173,8 +173,8 @@ fn views_that_disagree_are_marked_and_split_brain_is_called_out() {
         serving(3, FOLLOWER_SRVR, FOLLOWER_MNTR, conf(4, &five)),
         serving(4, FOLLOWER_SRVR, FOLLOWER_MNTR, conf(5, &five)),
     ];
-    let mut state = state(5, actions);
-    let screen = render(&mut state, 120, 34);
+    let state = state(5, actions);
+    let screen = render(&state, 120, 34);
     assert!(screen.contains("SPLIT BRAIN POSSIBLE"), "{screen}");
     insta::assert_snapshot!(screen);
 }
@@ -196,8 +196,8 @@ fn an_observer() {
         })
         .collect();
     actions.push(serving(3, OBSERVER_SRVR, FOLLOWER_MNTR, conf(4, &members)));
-    let mut state = state(4, actions);
-    insta::assert_snapshot!(render(&mut state, 160, 30));
+    let state = state(4, actions);
+    insta::assert_snapshot!(render(&state, 160, 30));
 }
 
 #[test]
@@ -212,21 +212,21 @@ fn a_whitelist_refusal_degrades_to_srvr() {
     )];
     let mut state = state(1, actions);
     update(&mut state, Action::Key(KeyAction::Open));
-    insta::assert_snapshot!(render(&mut state, 100, 24));
+    insta::assert_snapshot!(render(&state, 100, 24));
 }
 
 #[test]
 fn help_lists_every_key() {
     let mut state = state(3, healthy(3));
     update(&mut state, Action::Key(KeyAction::Help));
-    insta::assert_snapshot!(render(&mut state, 100, 30));
+    insta::assert_snapshot!(render(&state, 100, 30));
 }
 
 #[test]
 fn keys_move_the_selection_by_cards_and_rows() {
     let mut state = state(5, healthy(5));
-    render(&mut state, 120, 34);
-    assert_eq!(state.columns, 3);
+    update(&mut state, Action::Resize { width: 120 });
+    assert_eq!(crate::console::watch::cards_per_row(state.width), 3);
     update(&mut state, Action::Key(KeyAction::Down));
     assert_eq!(state.selected, 3);
     update(&mut state, Action::Key(KeyAction::Right));

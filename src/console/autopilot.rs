@@ -1,0 +1,134 @@
+//! Pure: what `--autopilot` does next. It starts a step once its gates hold and nothing is
+//! hazardous, confirms with `--yes`, and stops — naming why — wherever a person is needed:
+//! a hazard, a block, a second operator, a typed host, a failure or an unknown outcome, or
+//! gates that stay unmet for `GATE_PATIENCE_MS`.
+
+use std::collections::HashMap;
+
+use super::run::RunState;
+use crate::ensemble::Millis;
+use crate::runbook::engine::{Input, Prompt, Status, CHECK_PENDING};
+
+/// How long `--autopilot` waits for a step's gates to turn green before it gives up.
+pub const GATE_PATIENCE_MS: Millis = 120_000;
+
+/// The autopilot's decision.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Next {
+    /// Give the engine this input now.
+    Input(Input),
+    /// Nothing to decide: wait for the next action.
+    Wait,
+    /// Stop the run: `finished` only when every step is done.
+    Stop { finished: bool, reason: String },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Autopilot {
+    /// With `--yes`: answer "yes" to steps that ask for a plain confirmation.
+    pub yes: bool,
+    /// Per step index, since when its gates have been waited for.
+    waiting_for_gates: HashMap<usize, Millis>,
+}
+
+impl Autopilot {
+    pub fn new(yes: bool) -> Autopilot {
+        Autopilot {
+            yes,
+            waiting_for_gates: HashMap::new(),
+        }
+    }
+
+    /// What to do now; `message` is the engine's message, taken by the caller to print, which
+    /// stops the run when it explains why a pending step did not start.
+    pub fn next(&mut self, state: &RunState, message: Option<&str>) -> Next {
+        if let Some(failure) = &state.failed {
+            return stop(failure.clone());
+        }
+        let engine = &state.engine;
+        let Some(index) = engine.current() else {
+            return Next::Stop {
+                finished: true,
+                reason: "every step done".into(),
+            };
+        };
+        let step_id = &engine.procedure.steps[index].id;
+        let idle = matches!(engine.status[index], Status::Pending)
+            && engine.prompt.is_none()
+            && !engine.checks_running();
+        if let (Some(message), true) = (message, idle) {
+            return stop(message.to_string());
+        }
+        match (&engine.status[index], &engine.prompt) {
+            (Status::Pending, None) if idle => self.start_when_ready(state, index),
+            (Status::Pending, Some(Prompt::Confirm)) if self.yes => Next::Input(Input::Confirm),
+            (_, Some(Prompt::Confirm)) => stop(format!(
+                "`{step_id}` asks for confirmation: run with --yes, or in the console"
+            )),
+            (_, Some(Prompt::TypeHost(host))) => {
+                stop(format!("`{step_id}` needs a person to type {host}"))
+            }
+            (_, Some(Prompt::Approval { .. })) => stop(format!(
+                "`{step_id}` needs a second operator's approval: run it in the console, where a \
+                 follower can approve it"
+            )),
+            (_, Some(Prompt::Override { reasons })) => {
+                stop(format!("`{step_id}` is blocked: {}", reasons.join("; ")))
+            }
+            (Status::OutcomeUnknown(why), Some(Prompt::Recover)) => stop(format!(
+                "`{step_id}`: outcome unknown, check the host: {why}"
+            )),
+            (Status::Failed(why), Some(Prompt::Recover)) => {
+                stop(format!("`{step_id}` failed: {why}"))
+            }
+            _ => Next::Wait,
+        }
+    }
+
+    fn start_when_ready(&mut self, state: &RunState, index: usize) -> Next {
+        let engine = &state.engine;
+        let step_id = &engine.procedure.steps[index].id;
+        let readiness = engine.readiness(&state.watch.ensemble);
+        let hazards: Vec<String> = readiness
+            .iter()
+            .flat_map(|r| r.hazards.iter())
+            .filter(|h| !h.accepted)
+            .map(|h| format!("{}: {}", h.hazard, h.detail))
+            .collect();
+        if !hazards.is_empty() {
+            return stop(format!(
+                "stopped before `{step_id}`: {}",
+                hazards.join("; ")
+            ));
+        }
+        let unmet: Vec<String> = readiness
+            .iter()
+            .flat_map(|r| r.gates.iter())
+            .filter_map(|(gate, result)| match result {
+                Err(why) if why != CHECK_PENDING => Some(format!("{gate}: {why}")),
+                _ => None,
+            })
+            .collect();
+        let since = *self
+            .waiting_for_gates
+            .entry(index)
+            .or_insert(state.watch.now);
+        if unmet.is_empty() {
+            Next::Input(Input::Start)
+        } else if state.watch.now.saturating_sub(since) > GATE_PATIENCE_MS {
+            stop(format!(
+                "stopped before `{step_id}`: gates not met: {}",
+                unmet.join("; ")
+            ))
+        } else {
+            Next::Wait
+        }
+    }
+}
+
+fn stop(reason: String) -> Next {
+    Next::Stop {
+        finished: false,
+        reason,
+    }
+}

@@ -100,7 +100,7 @@ pub enum AdminProbe {
 /// default `admin.serverPort`, since `admin.serverAddress` defaults to every address: both are
 /// `JettyAdminServer`'s defaults (`DEFAULT_PORT = 8080`, `DEFAULT_ADDRESS = "0.0.0.0"`, read
 /// from `zookeeper.admin.serverPort`/`serverAddress`; 3.5 on). Proven on the sandbox's real
-/// servers by `tests/session.rs`.
+/// servers by `tests/live/session.rs`.
 pub fn admin_probe_address(server: &ServerLine) -> String {
     format!(
         "{}:{ADMIN_DEFAULT_PORT}",

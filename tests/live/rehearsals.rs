@@ -5,13 +5,11 @@
 //! mitosis leaves two separate ensembles, and the Kubernetes migration ends with every server
 //! id in a "pod" behind its stable service address. No acknowledged write is ever lost.
 
-mod common;
-
 use std::time::Duration;
 
-use common::rehearsal::{most_leaders, rehearse, rehearse_writing_to};
-use common::zk_client::{self, Client};
-use common::{ask, assert_audit_verifies, audit_records, mode, project_file, Sandbox};
+use crate::common::rehearsal::{most_leaders, rehearse, rehearse_writing_to};
+use crate::common::zk_client::{self, Client};
+use crate::common::{ask, assert_audit_verifies, audit_records, mode, project_file, Sandbox};
 use zkpilot::zk::fourlw::{self, Answer};
 
 fn view_size(client: &str) -> usize {

@@ -2,8 +2,6 @@
 //! the ensemble lock between two consoles, breaking a dead console's lock, and `--resume`
 //! refusing a log that is not this run's.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::process::{Command, Stdio};
@@ -11,13 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{audit_records, mode, project_file, run_bin, zkpilot, Sandbox, BIN};
+use crate::common::{
+    self, audit_records, mode, project_file, run_bin, text, zkpilot, Sandbox, BIN,
+};
 
 const HOSTS: [&str; 3] = ["zk1", "zk2", "zk3"];
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn run_args<'a>(sandbox: &'a Sandbox, runbook: &'a str, log: &'a str) -> Vec<&'a str> {
     let inventory: &'static str = sandbox
@@ -40,14 +36,6 @@ fn run_args<'a>(sandbox: &'a Sandbox, runbook: &'a str, log: &'a str) -> Vec<&'a
 }
 
 /// The UTC second of every start of a host's server, from the server's own log.
-fn starts(sandbox: &Sandbox, host: &str) -> usize {
-    fs::read_to_string(sandbox.dir.join("hosts").join(host).join("zk.log"))
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.starts_with("=== ") && l.ends_with(" start"))
-        .count()
-}
-
 fn lock_dir(sandbox: &Sandbox, host: &str) -> std::path::PathBuf {
     sandbox.dir.join("hosts").join(host).join("zkpilot.lock")
 }
@@ -139,7 +127,7 @@ fn monitor(sandbox: &Sandbox, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<
 #[test]
 fn two_consoles_on_one_ensemble_the_second_is_refused_and_no_server_is_down_twice() {
     let sandbox = Sandbox::up(3, 0, 0);
-    let before: Vec<usize> = HOSTS.iter().map(|h| starts(&sandbox, h)).collect();
+    let before: Vec<usize> = HOSTS.iter().map(|h| sandbox.starts(h).len()).collect();
     let runbook = project_file("runbooks/rolling-restart.yaml");
     let runbook = runbook.to_str().unwrap();
     let first_log = sandbox.dir.join("first.jsonl");
@@ -203,7 +191,11 @@ fn two_consoles_on_one_ensemble_the_second_is_refused_and_no_server_is_down_twic
 
     assert!(first.status.success(), "{}", text(&first.stdout));
     for (host, before) in HOSTS.iter().zip(before) {
-        assert_eq!(starts(&sandbox, host) - before, 1, "{host} restarted once");
+        assert_eq!(
+            sandbox.starts(host).len() - before,
+            1,
+            "{host} restarted once"
+        );
     }
     // Followers stop serving during the leader's election; a server without a process is one
     // being restarted, and only ever one at a time.

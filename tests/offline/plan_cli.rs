@@ -1,11 +1,9 @@
 //! `zkpilot plan` through the real binary: every shipped runbook plans ok, a wrong one is
 //! blocked with exit 1, bad input exits 2 naming the file, line and column.
 
-mod common;
-
 use std::path::Path;
 
-use common::{zkpilot, BIN};
+use crate::common::{zkpilot, BIN};
 
 const INVENTORY: &str = "name: lab\nzookeeper: 3.8.0\nhosts:\n\
   - {name: zk1, sid: 1, role: participant, client: '127.0.0.2:2181', peer: '127.0.0.2:2888:3888', ssh: 'zk@127.0.0.2', ssh_port: 22, commands: {restart: r, stop: s, start: s}}\n\

@@ -2,10 +2,13 @@
 //! every server line of its view with its sid, role, peer and client address — and the verbs
 //! of a preset (how ZooKeeper is run on those hosts). What is read from the server is written
 //! plainly; what is guessed (a host's name, its client address, a preset's paths) carries a
-//! `# guessed:` comment for the operator to check before relying on it.
+//! `# guessed:` comment for the operator to check before relying on it. Each server's
+//! AdminServer is probed where ZooKeeper puts it by default: an `admin:` that answered is
+//! written with a `# probed:` comment, one that did not is a comment saying what was tried.
 
 use std::fmt::Write;
 
+use crate::ensemble::ADMIN_DEFAULT_PORT;
 use crate::zk::config::{PeerRole, ServerLine};
 use crate::zk::fourlw::Conf;
 
@@ -79,6 +82,47 @@ pub struct Discovery<'a> {
     /// A sandbox's SSH config, parsed.
     pub ssh_hosts: Vec<SshHost>,
     pub ssh_port: Option<u16>,
+    /// What probing each server's AdminServer found, by server id; a server not listed was not
+    /// probed.
+    pub admins: Vec<(u64, AdminProbe)>,
+}
+
+/// What probing a server's AdminServer found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminProbe {
+    /// ZooKeeper's AdminServer answered `/commands/srvr` at this `host:port`.
+    Answered { at: String },
+    /// Nothing there answered as one: why (refused, no answer in time, another HTTP server).
+    Silent { at: String, why: String },
+}
+
+/// Where a server's AdminServer is probed: the address its peers dial it at, on ZooKeeper's
+/// default `admin.serverPort`, since `admin.serverAddress` defaults to every address: both are
+/// `JettyAdminServer`'s defaults (`DEFAULT_PORT = 8080`, `DEFAULT_ADDRESS = "0.0.0.0"`, read
+/// from `zookeeper.admin.serverPort`/`serverAddress`; 3.5 on). Proven on the sandbox's real
+/// servers by `tests/live/session.rs`.
+pub fn admin_probe_address(server: &ServerLine) -> String {
+    format!(
+        "{}:{ADMIN_DEFAULT_PORT}",
+        host_part(&server.primary_addr().host)
+    )
+}
+
+/// Reads the answer to `GET /commands/srvr` at `at` (its status and body, or why there was
+/// none): only an answer ZooKeeper's AdminServer gives counts — port 8080 is a common default
+/// of other HTTP servers too. A server without quorum answers with an error in its JSON, and
+/// is an AdminServer all the same.
+pub fn admin_probe(at: String, answer: Result<(u16, &str), String>) -> AdminProbe {
+    match answer {
+        Ok((status, body)) => match crate::zk::admin::parse_srvr(status, body) {
+            Ok(_) => AdminProbe::Answered { at },
+            Err(e) => AdminProbe::Silent {
+                at,
+                why: format!("an HTTP server answered, but not as ZooKeeper's AdminServer: {e}"),
+            },
+        },
+        Err(why) => AdminProbe::Silent { at, why },
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -192,6 +236,34 @@ fn host(
         "  peer: {}",
         yaml_str(&server.primary_addr().to_string())
     );
+    match discovery
+        .admins
+        .iter()
+        .find(|(sid, _)| *sid == server.sid)
+        .map(|(_, probe)| probe)
+    {
+        Some(AdminProbe::Answered { at }) => {
+            let _ = writeln!(
+                out,
+                "  admin: {}  # probed: its AdminServer answered /commands/srvr there",
+                yaml_str(at)
+            );
+        }
+        Some(AdminProbe::Silent { at, why }) => {
+            let why: String = why
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            let _ = writeln!(
+                out,
+                "  # admin: none found: no AdminServer answered /commands/srvr at {at} ({why}); \
+                 without admin: zkpilot tries the client host's port 8080 and uses 4lw; if the \
+                 AdminServer runs elsewhere (admin.serverAddress, admin.serverPort), write \
+                 admin: HOST:PORT here"
+            );
+        }
+        None => {}
+    }
     let user = known
         .and_then(|h| h.user.clone())
         .or_else(|| discovery.ssh_user.map(str::to_string))
@@ -353,6 +425,7 @@ mod tests {
             version: Some("3.8.0".into()),
             ssh_hosts,
             ssh_port,
+            admins: Vec::new(),
         };
         let text = inventory(&conf(), &discovery).unwrap();
         let inventory = Inventory::parse(&text, Path::new("d.yaml")).unwrap();
@@ -384,6 +457,7 @@ mod tests {
             version: None,
             ssh_hosts: Vec::new(),
             ssh_port: None,
+            admins: Vec::new(),
         };
         assert_eq!(
             inventory(&conf(), &discovery),
@@ -417,6 +491,69 @@ mod tests {
             inventory_error(&standalone, &discovery),
             DiscoverError::NoView { .. }
         ));
+    }
+
+    /// Only ZooKeeper's AdminServer counts (captured answers, a server without quorum
+    /// included); another HTTP server on 8080 or none at all leaves a comment saying what was
+    /// tried, and the inventory still parses without `admin:` there.
+    #[test]
+    fn admin_addresses_are_written_where_an_admin_server_answered() {
+        let leader = include_str!("../tests/fixtures/zk4lw/leader.admin.srvr.json");
+        let looking = include_str!("../tests/fixtures/zk4lw/looking.admin.srvr.json");
+        let at = |sid: u64| format!("127.77.3.{sid}:8080");
+        assert_eq!(
+            admin_probe(at(1), Ok((200, looking))),
+            AdminProbe::Answered { at: at(1) }
+        );
+        let other_server = admin_probe(at(3), Ok((200, "<html>Jenkins</html>")));
+        assert!(
+            matches!(&other_server, AdminProbe::Silent { why, .. } if why.contains("not as ZooKeeper's AdminServer")),
+            "{other_server:?}"
+        );
+        let view = conf().view().cloned().unwrap();
+        assert_eq!(admin_probe_address(&view.servers()[1]), "127.77.3.2:8080");
+        let discovery = Discovery {
+            asked: "127.77.3.1:2181",
+            preset: Preset::Systemd,
+            ssh_user: Some("zk"),
+            version: None,
+            ssh_hosts: Vec::new(),
+            ssh_port: None,
+            admins: vec![
+                (1, admin_probe(at(1), Ok((200, leader)))),
+                (
+                    2,
+                    admin_probe(at(2), Err("connection refused\nagain".into())),
+                ),
+                (3, other_server),
+            ],
+        };
+        let text = inventory(&conf(), &discovery).unwrap();
+        let parsed = Inventory::parse(&text, Path::new("d.yaml")).unwrap();
+        assert_eq!(
+            parsed.host("zk1").unwrap().admin.as_deref(),
+            Some("127.77.3.1:8080")
+        );
+        assert!(
+            text.contains("admin: '127.77.3.1:8080'  # probed: its AdminServer answered"),
+            "{text}"
+        );
+        for (host, why) in [
+            ("zk2", "(connection refused again)"),
+            ("zk3", "not as ZooKeeper's AdminServer"),
+        ] {
+            assert_eq!(parsed.host(host).unwrap().admin, None, "{text}");
+            assert!(text.contains(why), "{text}");
+        }
+        assert!(
+            text.contains(
+                "# admin: none found: no AdminServer answered /commands/srvr at 127.77.3.2:8080"
+            ),
+            "{text}"
+        );
+        // zk4 was not probed: nothing is said about its AdminServer.
+        let zk4 = &text[text.find("- name: 'zk4'").unwrap()..];
+        assert!(!zk4.contains("admin"), "{zk4}");
     }
 
     fn inventory_error(conf: &Conf, discovery: &Discovery) -> DiscoverError {

@@ -1,11 +1,13 @@
 //! Adapter: `zkpilot inventory discover`: asks one server for its `conf` (and `srvr`, for the
-//! version) over 4lw and hands them to the pure `discover`.
+//! version) over 4lw, probes every server's AdminServer at once, and hands the answers to the
+//! pure `discover`.
 
 use std::path::Path;
 use std::time::Duration;
 
-use crate::discover::{self, Discovery, Preset};
+use crate::discover::{self, AdminProbe, Discovery, Preset};
 use crate::wire;
+use crate::zk::config::View;
 use crate::zk::fourlw::{parse_conf, parse_srvr, Answer};
 
 /// How long the one server may take to answer each word.
@@ -62,6 +64,10 @@ pub async fn discover(
         }
         _ => (Vec::new(), None),
     };
+    let admins = match conf.view() {
+        Some(view) => probe_admins(view).await,
+        None => Vec::new(),
+    };
     let discovery = Discovery {
         asked,
         preset,
@@ -69,6 +75,33 @@ pub async fn discover(
         version,
         ssh_hosts,
         ssh_port,
+        admins,
     };
     discover::inventory(&conf, &discovery).map_err(|e| e.to_string())
+}
+
+/// Asks every server's AdminServer for `/commands/srvr` at once, each within [`ASK_DEADLINE`]
+/// (a cold Jetty's first answer can take over a second; a firewall that drops the port costs
+/// one deadline, not one per server).
+async fn probe_admins(view: &View) -> Vec<(u64, AdminProbe)> {
+    let mut probes = tokio::task::JoinSet::new();
+    for server in view.servers() {
+        let (sid, at) = (server.sid, discover::admin_probe_address(server));
+        probes.spawn(async move {
+            let probe = match wire::http_get(&at, "/commands/srvr", ASK_DEADLINE).await {
+                Ok(answer) => discover::admin_probe(at, Ok((answer.status, &answer.body))),
+                Err(e) => discover::admin_probe(at, Err(e.to_string())),
+            };
+            (sid, probe)
+        });
+    }
+    let mut found = Vec::new();
+    while let Some(probe) = probes.join_next().await {
+        // A probe task only panics if the runtime is going down: that server is left unprobed.
+        if let Ok(probe) = probe {
+            found.push(probe);
+        }
+    }
+    found.sort_by_key(|(sid, _)| *sid);
+    found
 }

@@ -64,7 +64,14 @@ pub enum ViewMember {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ViewMemberSpec {
-    pub host: String,
+    /// One runbook host, or…
+    #[serde(default)]
+    pub host: Option<String>,
+    /// …every server of a group of the inventory (`all`, `voters`, `observers`), bound as the
+    /// runbook is, each with its inventory sid and role: a view for any ensemble size. With
+    /// `service: true`, every server by its service.
+    #[serde(default)]
+    pub every: Option<Group>,
     #[serde(default)]
     pub observer: bool,
     /// Another sid than the inventory's: a replacement host taking over an old server's id.
@@ -85,10 +92,11 @@ pub struct ViewMemberSpec {
 }
 
 impl ViewMember {
-    pub fn host(&self) -> &str {
+    /// The runbook host it names; None for an `every:` member.
+    pub fn host(&self) -> Option<&str> {
         match self {
-            ViewMember::Host(name) => name,
-            ViewMember::Detailed(spec) => &spec.host,
+            ViewMember::Host(name) => Some(name),
+            ViewMember::Detailed(spec) => spec.host.as_deref(),
         }
     }
 }
@@ -164,6 +172,12 @@ pub struct ForEach {
     pub pick: Group,
     #[serde(default)]
     pub order: Order,
+    /// Pair each server with a spare of its own, named `spare` in the step: the k-th server of
+    /// the inventory (participant or observer, in inventory order) with its k-th spare. By the
+    /// inventory and not by the live state, so a plan and a run, or a run and its resume, pair
+    /// the same hosts whichever server leads.
+    #[serde(default)]
+    pub spare: bool,
 }
 
 /// Which servers a `for-each` step repeats over, by what they are when the runbook is bound.

@@ -60,7 +60,8 @@ pub struct Plan {
     pub zookeeper: String,
     /// Each runbook host and the inventory host it is bound to.
     pub bindings: Vec<(String, String)>,
-    /// Inventory servers the runbook does not name, modelled all the same.
+    /// Inventory servers the runbook does not name (and spares paired with them), modelled all
+    /// the same.
     pub also_modelled: Vec<String>,
     pub steps: Vec<PlanRow>,
 }
@@ -406,7 +407,7 @@ pub fn render_table(plan: &Plan) -> String {
     if !plan.also_modelled.is_empty() {
         let _ = writeln!(
             out,
-            "Also in the ensemble (inventory servers the runbook does not name): {}",
+            "Also in the ensemble (inventory hosts the runbook does not name): {}",
             cell(&plan.also_modelled.join(", "))
         );
     }

@@ -262,87 +262,69 @@ pub fn bind(text: &str, path: &Path, input: &BindInput) -> Result<Procedure, Yam
             from_runbook: true,
         });
     }
-    let host_index = |name: &str| hosts.iter().position(|h| h.name == name);
+    let mut initial = initial_state(&runbook, &hosts, text, path)?;
+    // From here on the whole ensemble is bound: a `for-each` step repeats over servers the
+    // runbook does not list, an `every:` view lists them, and every prediction models them.
+    // The runbook's own names still resolve only to the hosts it lists (`Context::named`).
+    let named = hosts.len();
+    add_unnamed_servers(&mut hosts, input.inventory);
+    for _ in named..hosts.len() {
+        initial.up.push(true);
+        initial.views.push(Some(INVENTORY_VIEW.to_string()));
+    }
+    let group_leader = leader
+        .as_deref()
+        .and_then(|name| hosts.iter().position(|h| h.inventory.name == name));
+
+    // Fragments are read before any step is built: a step of theirs may pair spares, and
+    // every spare paired anywhere must be bound (and modelled) from the first step on.
+    let mut included = Vec::new();
+    for (index, spec) in runbook.steps.iter().enumerate() {
+        let source = Source { text, path, index };
+        let Some(include) = &spec.include else {
+            included.push(None);
+            continue;
+        };
+        if spec.id.is_some()
+            || spec.title.is_some()
+            || !spec.run.is_empty()
+            || !spec.effect.is_empty()
+        {
+            return Err(source.error(&["include"], "an `include:` step holds nothing else"));
+        }
+        let fragment_path = path.parent().unwrap_or(Path::new(".")).join(include);
+        if fragment_path.components().eq(path.components()) {
+            return Err(source.error(&["include"], "a runbook cannot include itself"));
+        }
+        let fragment_text =
+            (input.read_fragment)(&fragment_path).map_err(|e| source.error(&["include"], e))?;
+        let fragment: Fragment = yaml::from_str(&fragment_text, &fragment_path)?;
+        included.push(Some((fragment_path, fragment_text, fragment)));
+    }
+    let pairing: BTreeSet<usize> = runbook
+        .steps
+        .iter()
+        .chain(included.iter().flatten().flat_map(|(_, _, f)| &f.steps))
+        .filter_map(|spec| spec.for_each.filter(|f| f.spare))
+        .flat_map(|for_each| group_of(&hosts, for_each, group_leader))
+        .collect();
+    let servers = hosts.len();
+    let spares = bind_paired_spares(&mut hosts, input.inventory, &pairing)
+        .map_err(|message| at(&["steps"], message))?;
+    for _ in servers..hosts.len() {
+        initial.up.push(false);
+        initial.views.push(None);
+    }
     let services =
         bind_services(&hosts, input.inventory).map_err(|message| at(&["hosts"], message))?;
-
-    let mut views = BTreeMap::new();
-    for (name, members) in &runbook.views {
-        let mut lines = Vec::new();
-        for (i, member) in members.iter().enumerate() {
-            let index = i.to_string();
-            let where_ = ["views", name.as_str(), index.as_str()];
-            let host = host_index(member.host())
-                .map(|h| &hosts[h])
-                .ok_or_else(|| {
-                    at(
-                        &where_,
-                        format!("view `{name}`: no host `{}` in `hosts`", member.host()),
-                    )
-                })?;
-            let (sid, addr, observer) = match member {
-                ViewMember::Host(_) => (host.inventory.sid, host.peer.clone(), false),
-                ViewMember::Detailed(spec) => {
-                    let addr = match (&spec.peer, spec.service) {
-                        (Some(_), true) => {
-                            return Err(at(
-                                &where_,
-                                format!("view `{name}`: give `peer` or `service`, not both"),
-                            ))
-                        }
-                        (Some(peer), false) => PeerAddr::parse(peer)
-                            .map_err(|e| at(&where_, format!("view `{name}`: {e}")))?,
-                        (None, true) => services
-                            .iter()
-                            .find(|s| hosts[s.serves].name == host.name)
-                            .map(|s| s.peer.clone())
-                            .ok_or_else(|| {
-                                at(
-                                    &where_,
-                                    format!(
-                                        "view `{name}`: inventory `{}` has no service serving `{}` ({})",
-                                        input.inventory.name, host.inventory.name, host.name
-                                    ),
-                                )
-                            })?,
-                        (None, false) => host.peer.clone(),
-                    };
-                    let sid = match (&spec.sid, &spec.sid_of) {
-                        (Some(_), Some(_)) => {
-                            return Err(at(
-                                &where_,
-                                format!("view `{name}`: give `sid` or `sid_of`, not both"),
-                            ))
-                        }
-                        (Some(sid), None) => *sid,
-                        (None, Some(other)) => host_index(other)
-                            .map(|h| hosts[h].inventory.sid)
-                            .ok_or_else(|| {
-                                at(
-                                    &where_,
-                                    format!("view `{name}`: no host `{other}` in `hosts`"),
-                                )
-                            })?,
-                        (None, None) => host.inventory.sid,
-                    };
-                    (sid, addr, spec.observer)
-                }
-            };
-            lines.push(ServerLine {
-                sid,
-                addrs: vec![addr],
-                role: if observer {
-                    PeerRole::Observer
-                } else {
-                    PeerRole::Participant
-                },
-                client: None,
-            });
-        }
-        let view = View::new(lines, None)
-            .map_err(|e| at(&["views", name], format!("view `{name}`: {e}")))?;
-        views.insert(name.clone(), view);
-    }
+    let views = bind_views(
+        &runbook,
+        &hosts,
+        &services,
+        input.inventory,
+        group_leader,
+        &at,
+    )?;
 
     let mut values: BTreeMap<String, String> = BTreeMap::new();
     let mut secrets = Vec::new();
@@ -374,59 +356,35 @@ pub fn bind(text: &str, path: &Path, input: &BindInput) -> Result<Procedure, Yam
         ));
     }
 
-    let mut initial = initial_state(&runbook, &hosts, &views, text, path)?;
-    // From here on the whole ensemble is bound: a `for-each` step repeats over servers the
-    // runbook does not list, and every prediction models them. The runbook's own names still
-    // resolve only to the hosts it lists (`Context::named`).
-    let named = hosts.len();
-    add_unnamed_servers(&mut hosts, input.inventory);
-    for _ in named..hosts.len() {
-        initial.up.push(true);
-        initial.views.push(Some(INVENTORY_VIEW.to_string()));
-    }
     let context = Context {
         hosts: &hosts,
         services: &services,
         views: &views,
         values: &values,
+        spares: &spares,
+        inventory: input.inventory,
         each: None,
+        spare: None,
     };
-    let group_leader = leader
-        .as_deref()
-        .and_then(|name| hosts.iter().position(|h| h.inventory.name == name));
-
     let mut steps = Vec::new();
-    for (index, spec) in runbook.steps.iter().enumerate() {
-        let source = Source { text, path, index };
-        if let Some(include) = &spec.include {
-            if spec.id.is_some()
-                || spec.title.is_some()
-                || !spec.run.is_empty()
-                || !spec.effect.is_empty()
-            {
-                return Err(source.error(&["include"], "an `include:` step holds nothing else"));
-            }
-            let fragment_path = path.parent().unwrap_or(Path::new(".")).join(include);
-            if fragment_path.components().eq(path.components()) {
-                return Err(source.error(&["include"], "a runbook cannot include itself"));
-            }
-            let fragment_text =
-                (input.read_fragment)(&fragment_path).map_err(|e| source.error(&["include"], e))?;
-            let fragment: Fragment = yaml::from_str(&fragment_text, &fragment_path)?;
-            for (inner, inner_spec) in fragment.steps.iter().enumerate() {
-                let inner_source = Source {
-                    text: &fragment_text,
-                    path: &fragment_path,
-                    index: inner,
-                };
-                if inner_spec.include.is_some() {
-                    return Err(inner_source
-                        .error(&["include"], "fragments cannot include other fragments"));
-                }
-                steps.extend(context.steps(inner_spec, &inner_source, group_leader)?);
-            }
-        } else {
+    for (index, (spec, fragment)) in runbook.steps.iter().zip(&included).enumerate() {
+        let Some((fragment_path, fragment_text, fragment)) = fragment else {
+            let source = Source { text, path, index };
             steps.extend(context.steps(spec, &source, group_leader)?);
+            continue;
+        };
+        for (inner, inner_spec) in fragment.steps.iter().enumerate() {
+            let inner_source = Source {
+                text: fragment_text,
+                path: fragment_path,
+                index: inner,
+            };
+            if inner_spec.include.is_some() {
+                return Err(
+                    inner_source.error(&["include"], "fragments cannot include other fragments")
+                );
+            }
+            steps.extend(context.steps(inner_spec, &inner_source, group_leader)?);
         }
     }
     let mut seen = BTreeSet::new();
@@ -456,7 +414,184 @@ pub fn bind(text: &str, path: &Path, input: &BindInput) -> Result<Procedure, Yam
     })
 }
 
-/// The inventory services made for runbook hosts, and where each forwards at the start.
+/// The runbook's views as server lines: named members by their runbook host, `every:` members
+/// expanded to each server of their group (in server id order).
+fn bind_views(
+    runbook: &Runbook,
+    hosts: &[BoundHost],
+    services: &[BoundService],
+    inventory: &Inventory,
+    leader: Option<usize>,
+    at: &dyn Fn(&[&str], String) -> YamlError,
+) -> Result<BTreeMap<String, View>, YamlError> {
+    use crate::inventory::HostRole;
+    let runbook_host = |name: &str| hosts.iter().position(|h| h.from_runbook && h.name == name);
+    let service_of = |host: usize, where_: &[&str], name: &str| {
+        services
+            .iter()
+            .find(|s| s.serves == host)
+            .map(|s| s.peer.clone())
+            .ok_or_else(|| {
+                at(
+                    where_,
+                    format!(
+                        "view `{name}`: inventory `{}` has no service serving `{}` ({})",
+                        inventory.name, hosts[host].inventory.name, hosts[host].name
+                    ),
+                )
+            })
+    };
+    let mut views = BTreeMap::new();
+    for (name, members) in &runbook.views {
+        let mut lines = Vec::new();
+        for (i, member) in members.iter().enumerate() {
+            let index = i.to_string();
+            let where_ = ["views", name.as_str(), index.as_str()];
+            let line = |sid: u64, addr: PeerAddr, observer: bool| ServerLine {
+                sid,
+                addrs: vec![addr],
+                role: if observer {
+                    PeerRole::Observer
+                } else {
+                    PeerRole::Participant
+                },
+                client: None,
+            };
+            if let ViewMember::Detailed(spec) = member {
+                if let Some(group) = spec.every {
+                    if spec.host.is_some() {
+                        return Err(at(
+                            &where_,
+                            format!("view `{name}`: a member names one `host` or `every` server of a group, not both"),
+                        ));
+                    }
+                    if spec.observer
+                        || spec.sid.is_some()
+                        || spec.sid_of.is_some()
+                        || spec.peer.is_some()
+                    {
+                        return Err(at(
+                            &where_,
+                            format!("view `{name}`: `every` lists each server with its own sid, role and address; only `service: true` goes with it"),
+                        ));
+                    }
+                    let for_each = ForEach {
+                        pick: group,
+                        order: Order::BySid,
+                        spare: false,
+                    };
+                    for host in group_of(hosts, for_each, leader) {
+                        let addr = if spec.service {
+                            service_of(host, &where_, name)?
+                        } else {
+                            hosts[host].peer.clone()
+                        };
+                        let observer = hosts[host].inventory.role == HostRole::Observer;
+                        lines.push(line(hosts[host].inventory.sid, addr, observer));
+                    }
+                    continue;
+                }
+            }
+            let member_host = member.host().ok_or_else(|| {
+                at(
+                    &where_,
+                    format!("view `{name}`: a member names a `host` or `every` server of a group"),
+                )
+            })?;
+            let h = runbook_host(member_host).ok_or_else(|| {
+                at(
+                    &where_,
+                    format!("view `{name}`: no host `{member_host}` in `hosts`"),
+                )
+            })?;
+            let host = &hosts[h];
+            let (sid, addr, observer) = match member {
+                ViewMember::Host(_) => (host.inventory.sid, host.peer.clone(), false),
+                ViewMember::Detailed(spec) => {
+                    let addr = match (&spec.peer, spec.service) {
+                        (Some(_), true) => {
+                            return Err(at(
+                                &where_,
+                                format!("view `{name}`: give `peer` or `service`, not both"),
+                            ))
+                        }
+                        (Some(peer), false) => PeerAddr::parse(peer)
+                            .map_err(|e| at(&where_, format!("view `{name}`: {e}")))?,
+                        (None, true) => service_of(h, &where_, name)?,
+                        (None, false) => host.peer.clone(),
+                    };
+                    let sid = match (&spec.sid, &spec.sid_of) {
+                        (Some(_), Some(_)) => {
+                            return Err(at(
+                                &where_,
+                                format!("view `{name}`: give `sid` or `sid_of`, not both"),
+                            ))
+                        }
+                        (Some(sid), None) => *sid,
+                        (None, Some(other)) => runbook_host(other)
+                            .map(|o| hosts[o].inventory.sid)
+                            .ok_or_else(|| {
+                                at(
+                                    &where_,
+                                    format!("view `{name}`: no host `{other}` in `hosts`"),
+                                )
+                            })?,
+                        (None, None) => host.inventory.sid,
+                    };
+                    (sid, addr, spec.observer)
+                }
+            };
+            lines.push(line(sid, addr, observer));
+        }
+        let view = View::new(lines, None)
+            .map_err(|e| at(&["views", name], format!("view `{name}`: {e}")))?;
+        views.insert(name.clone(), view);
+    }
+    Ok(views)
+}
+
+/// Binds the spare paired with each of `servers` (see `ForEach::spare`) and returns, per
+/// server, the bound host of its spare; a server without a spare has none (its step says so).
+fn bind_paired_spares(
+    hosts: &mut Vec<BoundHost>,
+    inventory: &Inventory,
+    servers: &BTreeSet<usize>,
+) -> Result<BTreeMap<usize, usize>, String> {
+    use crate::inventory::HostRole;
+    let in_order = inventory.hosts.iter().filter(|h| h.role != HostRole::Spare);
+    let spares = inventory.hosts.iter().filter(|h| h.role == HostRole::Spare);
+    let pairs: BTreeMap<&str, &Host> = in_order.map(|h| h.name.as_str()).zip(spares).collect();
+    let mut paired = BTreeMap::new();
+    for &server in servers {
+        let Some(spare) = pairs.get(hosts[server].inventory.name.as_str()) else {
+            continue;
+        };
+        let bound = match hosts.iter().position(|b| b.inventory.name == spare.name) {
+            Some(bound) => bound,
+            None => {
+                let peer = spare
+                    .peer_addr()
+                    .map_err(|e| format!("spare `{}`: {e}", spare.name))?;
+                let name = if hosts.iter().any(|b| b.name == spare.name) {
+                    format!("inventory:{}", spare.name)
+                } else {
+                    spare.name.clone()
+                };
+                hosts.push(BoundHost {
+                    name,
+                    inventory: (*spare).clone(),
+                    peer,
+                    from_runbook: false,
+                });
+                hosts.len() - 1
+            }
+        };
+        paired.insert(server, bound);
+    }
+    Ok(paired)
+}
+
+/// The inventory services made for bound hosts, and where each forwards at the start.
 fn bind_services(hosts: &[BoundHost], inventory: &Inventory) -> Result<Vec<BoundService>, String> {
     let runbook_host = |inventory_name: &str| {
         hosts
@@ -485,7 +620,6 @@ fn bind_services(hosts: &[BoundHost], inventory: &Inventory) -> Result<Vec<Bound
 fn initial_state(
     runbook: &Runbook,
     hosts: &[BoundHost],
-    views: &BTreeMap<String, View>,
     text: &str,
     path: &Path,
 ) -> Result<InitialState, YamlError> {
@@ -515,7 +649,7 @@ fn initial_state(
         up[h] = true;
     }
     let check_view = |name: &str, keys: &[&str]| {
-        if views.contains_key(name) {
+        if runbook.views.contains_key(name) {
             Ok(())
         } else {
             Err(at(keys, format!("no view named `{name}`")))
@@ -651,8 +785,13 @@ struct Context<'a> {
     services: &'a [BoundService],
     views: &'a BTreeMap<String, View>,
     values: &'a BTreeMap<String, String>,
+    /// The spare paired with each server that a `for-each … spare: true` step repeats over.
+    spares: &'a BTreeMap<usize, usize>,
+    inventory: &'a Inventory,
     /// The server of a `for-each` repetition.
     each: Option<usize>,
+    /// The spare paired with it, in a step with `spare: true`.
+    spare: Option<usize>,
 }
 
 impl Context<'_> {
@@ -661,6 +800,9 @@ impl Context<'_> {
     fn named(&self, name: &str) -> Option<usize> {
         if name == EACH {
             return self.each;
+        }
+        if name == SPARE && self.spare.is_some() {
+            return self.spare;
         }
         self.hosts
             .iter()
@@ -671,6 +813,11 @@ impl Context<'_> {
         self.named(name).ok_or_else(|| {
             if name == EACH {
                 source.error(keys, "`each` names a server only in a step with `for-each`")
+            } else if name == SPARE {
+                source.error(
+                    keys,
+                    "`spare` names a host only in a step with `for-each: {…, spare: true}`",
+                )
             } else {
                 source.error(keys, format!("no host `{name}` in the runbook's `hosts`"))
             }
@@ -725,8 +872,33 @@ impl Context<'_> {
             .map(|each| {
                 let name = self.hosts[each].inventory.name.clone();
                 values.insert(EACH.to_string(), name.clone());
+                let spare = match (for_each.spare, self.spares.get(&each)) {
+                    (false, _) => None,
+                    (true, Some(&spare)) => Some(spare),
+                    (true, None) => {
+                        use crate::inventory::HostRole;
+                        let count = |wanted: bool| {
+                            self.inventory
+                                .hosts
+                                .iter()
+                                .filter(|h| (h.role == HostRole::Spare) == wanted)
+                                .count()
+                        };
+                        return Err(source.error(
+                            &["for-each", "spare"],
+                            format!(
+                                "`{name}` has no spare: inventory `{}` lists {} spares for {} servers (the k-th server in inventory order is paired with the k-th spare); add a spare host",
+                                self.inventory.name,
+                                count(true),
+                                count(false)
+                            ),
+                        ));
+                    }
+                };
+                let spare_name = spare.map(|s| self.hosts[s].inventory.name.clone());
                 let context = Context {
                     each: Some(each),
+                    spare,
                     values: &values,
                     ..*self
                 };
@@ -737,6 +909,9 @@ impl Context<'_> {
                 } else {
                     format!("{} ({name})", step.title)
                 };
+                if let Some(spare_name) = spare_name {
+                    step.title = step.title.replace("${spare}", &spare_name);
+                }
                 Ok(step)
             })
             .collect()
@@ -1097,9 +1272,15 @@ impl Context<'_> {
         if name == EACH {
             return self.each.map(|h| self.hosts[h].inventory.name.clone());
         }
+        if let Some(spare) = self.spare.filter(|_| name == SPARE) {
+            return Some(self.hosts[spare].inventory.name.clone());
+        }
         self.values.get(name).cloned()
     }
 }
 
 /// The name a `for-each` step gives the server of each repetition.
 const EACH: &str = "each";
+
+/// The name a `for-each` step with `spare: true` gives the spare paired with that server.
+const SPARE: &str = "spare";

@@ -267,22 +267,133 @@ fn the_k8s_runbook_needs_its_services_before_the_rolling_restart() {
         "server.1=10.96.0.1:2888:3888, server.2=10.96.0.2:2888:3888, server.3=10.96.0.3:2888:3888"
     );
 
+    let ids: Vec<&str> = procedure.steps.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "create-service@zk1",
+            "create-service@zk2",
+            "create-service@zk3",
+            "move-clients",
+            "peers-to-services@zk1",
+            "peers-to-services@zk2",
+            "peers-to-services@zk3",
+            "restart@zk1",
+            "restart@zk2",
+            "restart@zk3",
+            "replace@zk1",
+            "replace@zk2",
+            "replace@zk3",
+        ]
+    );
+    // Each server is replaced by the spare the inventory pairs with it, under its own id.
+    let replace = &procedure.steps[10];
+    assert_eq!(
+        replace.title,
+        "Replace zk1 by the pod zk4, with its id, behind its service"
+    );
+    let on: Vec<(&str, &str)> = replace
+        .commands
+        .iter()
+        .map(|c| {
+            (
+                procedure.hosts[c.host].inventory.name.as_str(),
+                c.text.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(on[0], ("zk1", "zkctl stop"));
+    assert_eq!(on[1], ("zk4", "zkctl set-myid 1"));
+    assert_eq!(on[4], ("zk4", "zkctl point-service 10.96.0.1 10.0.0.4"));
+
     let mut forgetful = procedure.clone();
-    forgetful.steps.retain(|s| s.id != "create-services");
+    forgetful
+        .steps
+        .retain(|s| !s.id.starts_with("create-service@"));
     let planned = plan(&forgetful, ZkVersion::NEWEST);
     let verdicts: Vec<(&str, StepVerdict)> = planned
         .steps
         .iter()
         .map(|s| (s.step.as_str(), s.verdict))
         .collect();
-    // After b restarts on the service view, a (services view) and c (old view) still count
-    // each other by sid and c reaches a at its real address, so {a, c} can elect a; once c
-    // restarts too, nobody reaches anybody.
-    assert_eq!(verdicts[3], ("restart-b", StepVerdict::Ok), "{verdicts:?}");
+    // After zk2 restarts on the service view, zk1 (services view) and zk3 (old view) still
+    // count each other by sid and zk3 reaches zk1 at its real address, so {zk1, zk3} can elect
+    // zk1; once zk3 restarts too, nobody reaches anybody.
     assert_eq!(
-        verdicts[4],
-        ("restart-c", StepVerdict::Blocked),
+        verdicts[5],
+        ("restart@zk2", StepVerdict::Ok),
         "{verdicts:?}"
+    );
+    assert_eq!(
+        verdicts[6],
+        ("restart@zk3", StepVerdict::Blocked),
+        "{verdicts:?}"
+    );
+}
+
+/// Issue 15: a view of every server by its service, and each server paired with a spare, for
+/// any ensemble size; what cannot be paired or listed is an error at its position.
+#[test]
+fn every_server_by_its_service_and_each_with_its_own_spare() {
+    let text = "name: t\ndescription: d\nsource: s\nhosts: []\n\
+        views:\n  svc: [{every: all, service: true}]\n  hosts: [{every: voters}]\n\
+        steps:\n\
+        \x20 - {id: r, title: 'Replace ${each} by ${spare}', for-each: {pick: voters, order: leader-last, spare: true}, run: [{host: each, verb: stop}, {host: spare, verb: set-servers, args: ['${view:svc}']}], effect: [{stop: {host: each}}, {route: {service: each, to: spare}}, {start: {host: spare, view: svc}}]}\n";
+    let procedure = bound(text, &with_services(inventory(3, 3)), Some("zk1")).unwrap();
+    assert_eq!(
+        procedure.views["svc"].to_string(),
+        "server.1=10.96.0.1:2888:3888, server.2=10.96.0.2:2888:3888, server.3=10.96.0.3:2888:3888"
+    );
+    assert_eq!(
+        procedure.views["hosts"].to_string(),
+        "server.1=10.0.0.1:2888:3888, server.2=10.0.0.2:2888:3888, server.3=10.0.0.3:2888:3888"
+    );
+    let titles: Vec<&str> = procedure.steps.iter().map(|s| s.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "Replace zk2 by zk5",
+            "Replace zk3 by zk6",
+            "Replace zk1 by zk4"
+        ]
+    );
+    // The paired spares are modelled from the first step on, down until their step starts
+    // them (without services routed first, the analyzer rightly blocks the second step).
+    let planned = plan(&procedure, ZkVersion::NEWEST);
+    assert_eq!(
+        planned.also_modelled,
+        ["zk1", "zk2", "zk3", "zk4", "zk5", "zk6"]
+    );
+    assert_eq!(planned.steps[0].hosts_up, ["zk1", "zk3", "zk5"]);
+
+    // Two spares for three servers: the third has none.
+    let err = bound(text, &with_services(inventory(3, 2)), Some("zk1")).unwrap_err();
+    assert!(
+        err.message.contains("`zk3` has no spare")
+            && err.message.contains("2 spares for 3 servers"),
+        "{err}"
+    );
+    assert_eq!((err.line, err.column), (9, 103), "{err}");
+
+    let outside = "name: t\ndescription: d\nsource: s\nhosts: []\nsteps:\n  - {id: s, title: t, for-each: {pick: all}, run: [{host: spare, verb: start}]}\n";
+    let err = bound(outside, &inventory(3, 3), None).unwrap_err();
+    assert!(err.message.contains("spare: true"), "{err}");
+
+    let both = "name: t\ndescription: d\nsource: s\nhosts: [{name: zk1}]\nviews:\n  v: [{every: all, host: zk1}]\nsteps:\n  - {id: s, title: t}\n";
+    let err = bound(both, &inventory(3, 0), None).unwrap_err();
+    assert!(err.message.contains("not both"), "{err}");
+    assert_eq!(err.line, 6, "{err}");
+    let with_sid = "name: t\ndescription: d\nsource: s\nhosts: []\nviews:\n  v: [{every: all, sid: 7}]\nsteps:\n  - {id: s, title: t}\n";
+    let err = bound(with_sid, &inventory(3, 0), None).unwrap_err();
+    assert!(err.message.contains("only `service: true`"), "{err}");
+    let unknown = "name: t\ndescription: d\nsource: s\nhosts: []\nsteps:\n  - {id: s, title: t, for-each: {pick: all, spares: true}}\n";
+    let err = bound(unknown, &inventory(3, 3), None).unwrap_err();
+    assert!(err.message.contains("spares"), "{err}");
+    assert_eq!(err.line, 6, "{err}");
+    let no_services = bound(text, &inventory(3, 3), Some("zk1")).unwrap_err();
+    assert!(
+        no_services.message.contains("no service serving `zk1`"),
+        "{no_services}"
     );
 }
 

@@ -2,7 +2,7 @@
 //! (also when the test fails), and four-letter words asked with plain std sockets so the
 //! checks do not depend on zkpilot's own client.
 
-#![allow(dead_code)] // each test binary uses its own part of this module
+#![allow(dead_code)] // each test binary (offline, live, tmux) uses its own part of this module
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -59,6 +59,17 @@ impl Sandbox {
 
     pub fn dir_str(&self) -> &str {
         self.dir.to_str().unwrap()
+    }
+
+    /// The start stamps in a host's server log, one per start of its server (ZooKeeper's own
+    /// record of every start, whoever started it).
+    pub fn starts(&self, host: &str) -> Vec<String> {
+        std::fs::read_to_string(self.dir.join("hosts").join(host).join("zk.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.strip_prefix("=== ")?.strip_suffix(" start"))
+            .map(str::to_string)
+            .collect()
     }
 
     /// The PID file's content of a host's server: changes whenever the server is started.
@@ -151,6 +162,11 @@ impl Drop for Sandbox {
 
 pub fn zkpilot(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().unwrap()
+}
+
+/// A process's output as text, invalid UTF-8 replaced.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// One four-letter word over a plain socket.

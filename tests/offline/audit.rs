@@ -5,17 +5,17 @@ use std::fs::{self, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::common::{text, zkpilot};
 use zkpilot::audit::{
     self, AuditError, AuditEvent, AuditTail, AuditWriter, CommandOutcome, Durability, OutputStream,
     ProblemKind, RecordHash, Secrets, SessionInfo, StepState, Timestamp,
 };
 
-const BIN: &str = env!("CARGO_BIN_EXE_zkpilot");
 const CHILD_ENV: &str = "ZKPILOT_AUDIT_CRASH_CHILD_LOG";
 
 struct TempDir(PathBuf);
@@ -109,14 +109,6 @@ fn lines(path: &Path) -> Vec<Vec<u8>> {
         .split_inclusive(|&b| b == b'\n')
         .map(<[u8]>::to_vec)
         .collect()
-}
-
-fn zkpilot(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn chain_problem(path: &Path) -> audit::ChainProblem {
@@ -699,7 +691,8 @@ fn kill_9_at_any_moment_leaves_a_log_that_verifies_and_resumes() {
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args([
                 "--exact",
-                "crash_child_writer_loop",
+                // This test binary again, running only the writer loop (named by its module).
+                "audit::crash_child_writer_loop",
                 "--ignored",
                 "--nocapture",
                 "--test-threads=1",

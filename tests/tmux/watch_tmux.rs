@@ -1,11 +1,9 @@
 //! `zkpilot watch` driven in tmux against a real sandbox, as an operator sees it.
 
-mod common;
-
 use std::time::Duration;
 
-use common::tmux::Tmux;
-use common::{Sandbox, BIN};
+use crate::common::tmux::Tmux;
+use crate::common::{Sandbox, BIN};
 
 #[test]
 fn watch_follows_a_leader_crash_and_restores_the_terminal() {

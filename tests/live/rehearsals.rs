@@ -5,13 +5,11 @@
 //! mitosis leaves two separate ensembles, and the Kubernetes migration ends with every server
 //! id in a "pod" behind its stable service address. No acknowledged write is ever lost.
 
-mod common;
-
 use std::time::Duration;
 
-use common::rehearsal::{most_leaders, rehearse, rehearse_writing_to};
-use common::zk_client::{self, Client};
-use common::{ask, assert_audit_verifies, audit_records, mode, project_file, Sandbox};
+use crate::common::rehearsal::{most_leaders, rehearse, rehearse_writing_to};
+use crate::common::zk_client::{self, Client};
+use crate::common::{ask, assert_audit_verifies, audit_records, mode, project_file, Sandbox};
 use zkpilot::zk::fourlw::{self, Answer};
 
 fn view_size(client: &str) -> usize {
@@ -332,18 +330,22 @@ fn mitosis_leaves_two_separate_ensembles_and_no_firewall_rule() {
 /// are spare hosts. The writer is a client already moved to the services (and still holding
 /// the host addresses, which work until the hosts go): at the end only the services can serve
 /// it, each forwards to the pod that took over its server id, and the pods form the ensemble.
-#[test]
-fn k8s_migration_moves_every_server_id_into_a_pod_behind_its_service() {
-    let sandbox = Sandbox::up_with(3, 0, 3, &["--services"]);
-    let hosts = ["zk1", "zk2", "zk3"];
-    let pods = ["zk4", "zk5", "zk6"];
-    let services = ["zk1-svc", "zk2-svc", "zk3-svc"];
-    let all: Vec<&str> = hosts.iter().chain(&pods).copied().collect();
+/// One runbook for any size: `voters` voters and `observers` observers, each replaced by the
+/// spare the inventory pairs with it (the k-th server by the k-th spare).
+fn k8s_migration_moves_every_server_id_into_a_pod_behind_its_service(voters: u8, observers: u8) {
+    let servers = usize::from(voters + observers);
+    let sandbox = Sandbox::up_with(voters, observers, voters + observers, &["--services"]);
+    let names: Vec<String> = (1..=2 * servers).map(|i| format!("zk{i}")).collect();
+    let all: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (hosts, pods) = all.split_at(servers);
+    let services: Vec<String> = hosts.iter().map(|h| format!("{h}-svc")).collect();
     let written_to: Vec<String> = services
         .iter()
-        .chain(&hosts)
+        .map(String::as_str)
+        .chain(hosts.iter().copied())
         .map(|h| sandbox.client(h))
         .collect();
+    let started = std::time::Instant::now();
     let rehearsal = rehearse_writing_to(
         &sandbox,
         &project_file("runbooks/k8s-one-for-one.yaml"),
@@ -351,10 +353,35 @@ fn k8s_migration_moves_every_server_id_into_a_pod_behind_its_service() {
         written_to,
         &all,
     );
+    eprintln!(
+        "k8s one-for-one on {voters} voters and {observers} observer(s): {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     rehearsal.assert_succeeded();
-    sandbox.wait_for_modes(&pods, Duration::from_secs(30), |m| {
+    // Every repetition of every per-server step ran: services, configs, restarts, replacements.
+    let records = audit_records(&rehearsal.audit);
+    let done = |prefix: &str| {
+        records
+            .iter()
+            .filter(|r| {
+                r["kind"] == "step"
+                    && r["state"] == "done"
+                    && r["step"].as_str().is_some_and(|s| s.starts_with(prefix))
+            })
+            .count()
+    };
+    for prefix in [
+        "create-service@",
+        "peers-to-services@",
+        "restart@",
+        "replace@",
+    ] {
+        assert_eq!(done(prefix), servers, "{prefix}");
+    }
+    sandbox.wait_for_modes(pods, Duration::from_secs(30), |m| {
         m.iter().filter(|x| *x == "leader").count() == 1
-            && m.iter().filter(|x| *x == "follower").count() == 2
+            && m.iter().filter(|x| *x == "follower").count() == usize::from(voters) - 1
+            && m.iter().filter(|x| *x == "observer").count() == usize::from(observers)
     });
     for host in hosts {
         assert_eq!(mode(&sandbox.client(host)), "down", "{host} was replaced");
@@ -366,23 +393,25 @@ fn k8s_migration_moves_every_server_id_into_a_pod_behind_its_service() {
     )
     .unwrap();
     let service_peers: Vec<String> = inventory.services.iter().map(|s| s.peer.clone()).collect();
-    assert_eq!(service_peers.len(), 3);
+    assert_eq!(service_peers.len(), servers);
     let mut behind = Vec::new();
-    for (sid, service) in services.iter().enumerate() {
+    for (index, service) in services.iter().enumerate() {
+        let sid = index + 1;
         let through = sandbox.client(service);
         let conf = ask(&through, "conf").unwrap_or_default();
         assert!(
-            conf.contains(&format!("serverId={}\n", sid + 1)),
-            "{service} forwards to the server with id {}: {conf}",
-            sid + 1
+            conf.contains(&format!("serverId={sid}\n")),
+            "{service} forwards to the server with id {sid}: {conf}"
         );
-        // The server answering names its own data directory: which host it runs on.
-        let host = pods
-            .iter()
-            .find(|pod| conf.contains(&format!("/hosts/{pod}/data")))
-            .unwrap_or_else(|| panic!("{service} forwards to a pod: {conf}"));
-        behind.push(*host);
-        assert_eq!(view_size(&through), 3, "{conf}");
+        // The server answering names its own data directory: which host it runs on. The
+        // inventory pairs the k-th server with the k-th spare.
+        let pod = pods[index];
+        assert!(
+            conf.contains(&format!("/hosts/{pod}/data")),
+            "{service} forwards to its paired pod {pod}: {conf}"
+        );
+        behind.push(pod);
+        assert_eq!(view_size(&through), usize::from(voters), "{conf}");
         for peer in &service_peers {
             assert!(
                 conf.contains(peer.as_str()),
@@ -390,14 +419,28 @@ fn k8s_migration_moves_every_server_id_into_a_pod_behind_its_service() {
             );
         }
     }
-    behind.sort();
     assert_eq!(behind, pods, "one pod behind each service");
-    assert_eq!(most_leaders(&rehearsal.samples, &[0, 1, 2, 3, 4, 5]), 1);
+    let everyone: Vec<usize> = (0..all.len()).collect();
+    assert_eq!(most_leaders(&rehearsal.samples, &everyone), 1);
     rehearsal.assert_no_acknowledged_write_lost();
     // The writer ends on the services: the hosts it also knew are all gone.
     let mut client =
         zk_client::Client::connect(&sandbox.client("zk2-svc"), 0, Duration::from_secs(10))
             .expect("a session through a service");
     client.sync("/").expect("sync through a service");
+    assert!(records
+        .iter()
+        .filter(|r| r["kind"] == "verdict")
+        .all(|r| r["split_brain_possible"] == false));
     assert_audit_verifies(&rehearsal.audit);
+}
+
+#[test]
+fn k8s_migration_on_three_voters() {
+    k8s_migration_moves_every_server_id_into_a_pod_behind_its_service(3, 0);
+}
+
+#[test]
+fn k8s_migration_on_five_voters_and_an_observer() {
+    k8s_migration_moves_every_server_id_into_a_pod_behind_its_service(5, 1);
 }

@@ -2,11 +2,9 @@
 //! sandbox test): ten drawn states, each run on real ZooKeeper servers and held against the
 //! analyzer. Every trial must agree, and nothing of the lab may be left running.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{run_bin, BIN};
+use crate::common::{run_bin, BIN};
 
 /// Ten states of 4 to 6 hosts; this seed draws every kind of state, and eight of the ten
 /// combine two kinds or more; six start one view after another (about 145 s on two cores).

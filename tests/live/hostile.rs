@@ -3,14 +3,12 @@
 //! and the sudo route of `follow`. Each case is refused with its position, fast, without
 //! running anything and without quoting what it should not.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::BIN;
+use crate::common::{self, text, BIN};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const LAB: &str = "tests/fixtures/inventories/lab.yaml";
@@ -28,10 +26,6 @@ fn zkpilot_env(args: &[&str], env: &[(&str, &str)]) -> Output {
         .stdin(Stdio::null())
         .output()
         .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn scratch(name: &str) -> PathBuf {

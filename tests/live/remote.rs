@@ -1,10 +1,8 @@
 //! SSH execution against the sandbox's real sshd.
 
-mod common;
-
 use std::time::Duration;
 
-use common::Sandbox;
+use crate::common::Sandbox;
 use tokio::sync::mpsc;
 use zkpilot::inventory::Inventory;
 use zkpilot::remote::{ConnectError, Connections, Outcome, SshTarget, Stream};

@@ -11,9 +11,7 @@
 //! (each server's own log of its starts) must show every server restarted exactly once per run.
 //!
 //! `ZKPILOT_CRASH_SEED=N` replays another schedule; the seed is printed with the kill table
-//! (`cargo test --test crash_resume -- --nocapture`).
-
-mod common;
+//! (`cargo test --test tmux crash_resume:: -- --nocapture`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -22,8 +20,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
-use common::tmux::Tmux;
-use common::{ask, assert_audit_verifies, mode, project_file, Sandbox, BIN};
+use crate::common::tmux::Tmux;
+use crate::common::{ask, assert_audit_verifies, mode, project_file, Sandbox, BIN};
 use serde_json::Value;
 
 const STEPS: [&str; 3] = ["restart-first", "restart-second", "restart-leader"];
@@ -298,15 +296,6 @@ fn open_intent(records: &[Value]) -> Option<Open> {
 }
 
 /// The UTC second of every start of a host's server, from the server's own log.
-fn starts(sandbox: &Sandbox, host: &str) -> Vec<String> {
-    std::fs::read_to_string(sandbox.dir.join("hosts").join(host).join("zk.log"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.strip_prefix("=== ")?.strip_suffix(" start"))
-        .map(str::to_string)
-        .collect()
-}
-
 fn server_alive(sandbox: &Sandbox, host: &str) -> bool {
     let pid = sandbox.pid(host);
     let pid = pid.as_str();
@@ -347,7 +336,8 @@ fn check_the_host(sandbox: &Sandbox, open: &Open) -> (bool, String) {
         std::thread::sleep(Duration::from_millis(100));
     }
     let intent_second = &open.ts[..19];
-    let started = starts(sandbox, &open.host)
+    let started = sandbox
+        .starts(&open.host)
         .into_iter()
         .find(|s| s.as_str() >= intent_second);
     let serving = matches!(mode(&client).as_str(), "leader" | "follower");
@@ -573,7 +563,7 @@ fn kill_9_at_random_moments_then_resume_neither_repeats_nor_skips_a_command() {
     for run in 0..RUNS {
         wait_healthy(&sandbox);
         let log = sandbox.dir.join(format!("crash-{run}.jsonl"));
-        let starts_before: Vec<usize> = HOSTS.iter().map(|h| starts(&sandbox, h).len()).collect();
+        let starts_before: Vec<usize> = HOSTS.iter().map(|h| sandbox.starts(h).len()).collect();
         let mut kills = 0;
         let mut sessions = 0;
         loop {
@@ -660,7 +650,7 @@ fn kill_9_at_random_moments_then_resume_neither_repeats_nor_skips_a_command() {
         assert_eq!(last["kind"], "session_end");
         assert_eq!(last["reason"], "every step done");
         for (h, before) in HOSTS.iter().zip(&starts_before) {
-            let after = starts(&sandbox, h).len();
+            let after = sandbox.starts(h).len();
             assert_eq!(
                 after - before,
                 1,

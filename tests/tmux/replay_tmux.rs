@@ -1,14 +1,12 @@
 //! `replay`, `follow` and two-person approval driven in tmux against a real sandbox run: the
 //! console in one tmux, followers and replays in others, keys in and screens read back.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::tmux::{console, Tmux};
-use common::{assert_audit_verifies, audit_records, Sandbox, BIN};
+use crate::common::tmux::{console, Tmux};
+use crate::common::{assert_audit_verifies, audit_records, Sandbox, BIN};
 
 const NAMES: [&str; 3] = ["zk1", "zk2", "zk3"];
 

@@ -2,8 +2,6 @@
 //! the ensemble lock between two consoles, breaking a dead console's lock, and `--resume`
 //! refusing a log that is not this run's.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::process::{Command, Stdio};
@@ -11,13 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{audit_records, mode, project_file, run_bin, zkpilot, Sandbox, BIN};
+use crate::common::{
+    self, audit_records, mode, project_file, run_bin, text, zkpilot, Sandbox, BIN,
+};
 
 const HOSTS: [&str; 3] = ["zk1", "zk2", "zk3"];
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn run_args<'a>(sandbox: &'a Sandbox, runbook: &'a str, log: &'a str) -> Vec<&'a str> {
     let inventory: &'static str = sandbox
@@ -40,14 +36,6 @@ fn run_args<'a>(sandbox: &'a Sandbox, runbook: &'a str, log: &'a str) -> Vec<&'a
 }
 
 /// The UTC second of every start of a host's server, from the server's own log.
-fn starts(sandbox: &Sandbox, host: &str) -> usize {
-    fs::read_to_string(sandbox.dir.join("hosts").join(host).join("zk.log"))
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.starts_with("=== ") && l.ends_with(" start"))
-        .count()
-}
-
 fn lock_dir(sandbox: &Sandbox, host: &str) -> std::path::PathBuf {
     sandbox.dir.join("hosts").join(host).join("zkpilot.lock")
 }
@@ -139,7 +127,7 @@ fn monitor(sandbox: &Sandbox, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<
 #[test]
 fn two_consoles_on_one_ensemble_the_second_is_refused_and_no_server_is_down_twice() {
     let sandbox = Sandbox::up(3, 0, 0);
-    let before: Vec<usize> = HOSTS.iter().map(|h| starts(&sandbox, h)).collect();
+    let before: Vec<usize> = HOSTS.iter().map(|h| sandbox.starts(h).len()).collect();
     let runbook = project_file("runbooks/rolling-restart.yaml");
     let runbook = runbook.to_str().unwrap();
     let first_log = sandbox.dir.join("first.jsonl");
@@ -203,7 +191,11 @@ fn two_consoles_on_one_ensemble_the_second_is_refused_and_no_server_is_down_twic
 
     assert!(first.status.success(), "{}", text(&first.stdout));
     for (host, before) in HOSTS.iter().zip(before) {
-        assert_eq!(starts(&sandbox, host) - before, 1, "{host} restarted once");
+        assert_eq!(
+            sandbox.starts(host).len() - before,
+            1,
+            "{host} restarted once"
+        );
     }
     // Followers stop serving during the leader's election; a server without a process is one
     // being restarted, and only ever one at a time.
@@ -436,4 +428,92 @@ fn a_discovered_sandbox_inventory_is_accepted_unchanged_by_plan_and_run() {
         .count();
     assert_eq!(intents, 3);
     common::assert_audit_verifies(&log);
+}
+
+/// `inventory discover` on `sandbox`, asking zk2, into `found.yaml`: the text and the inventory.
+fn discovered(sandbox: &Sandbox) -> (String, zkpilot::inventory::Inventory) {
+    let found = sandbox.dir.join("found.yaml");
+    let out = zkpilot(&[
+        "inventory",
+        "discover",
+        &sandbox.client("zk2"),
+        "--preset",
+        "sandbox",
+        "--dir",
+        sandbox.dir_str(),
+        "-o",
+        found.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let written = fs::read_to_string(&found).unwrap();
+    let inventory = zkpilot::inventory::Inventory::parse(&written, &found)
+        .unwrap_or_else(|e| panic!("{e}\n{written}"));
+    (written, inventory)
+}
+
+/// Issue 15: discover probes every server's AdminServer where ZooKeeper puts it by default and
+/// writes `admin:` where one answers — on a sandbox started with `--admin` (each server's
+/// AdminServer on its own address, port 8080), for the voters and the observer alike — and
+/// only a comment saying what was tried where none does. Either inventory passes `inventory
+/// check` unchanged.
+#[test]
+fn discover_writes_the_admin_server_of_every_server_where_one_answers() {
+    let started = Instant::now();
+    let with = Sandbox::up_with(3, 1, 0, &["--admin"]);
+    let (written, found) = discovered(&with);
+    let own_path = with.inventory_path();
+    let own =
+        zkpilot::inventory::Inventory::parse(&fs::read_to_string(&own_path).unwrap(), &own_path)
+            .unwrap();
+    for host in ["zk1", "zk2", "zk3", "zk4"] {
+        let expected = own.host(host).and_then(|h| h.admin.clone());
+        assert!(expected.is_some(), "the sandbox runs {host}'s AdminServer");
+        assert_eq!(
+            found.host(host).and_then(|h| h.admin.clone()),
+            expected,
+            "{written}"
+        );
+    }
+    assert_eq!(
+        written
+            .matches("# probed: its AdminServer answered /commands/srvr there")
+            .count(),
+        4,
+        "{written}"
+    );
+    assert!(!written.contains("# admin: none found"), "{written}");
+    let out = zkpilot(&[
+        "inventory",
+        "check",
+        with.dir.join("found.yaml").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    drop(with);
+
+    let without = Sandbox::up(3, 0, 0);
+    let (written, found) = discovered(&without);
+    for host in HOSTS {
+        assert_eq!(
+            found.host(host).and_then(|h| h.admin.clone()),
+            None,
+            "{written}"
+        );
+        let address = without.client(host).replace(":2181", ":8080");
+        assert!(
+            written.contains(&format!(
+                "# admin: none found: no AdminServer answered /commands/srvr at {address} ("
+            )),
+            "{written}"
+        );
+    }
+    let out = zkpilot(&[
+        "inventory",
+        "check",
+        without.dir.join("found.yaml").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    eprintln!(
+        "discover with and without AdminServers: {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
 }

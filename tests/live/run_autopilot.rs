@@ -2,13 +2,11 @@
 //! independent client writes and a monitor watches the ensemble, and every failure path ending
 //! in a clear state.
 
-mod common;
-
 use std::process::Command;
 use std::time::Duration;
 
-use common::rehearsal::{most_leaders, rehearse};
-use common::{
+use crate::common::rehearsal::{most_leaders, rehearse};
+use crate::common::{
     assert_audit_verifies, audit_records, autopilot, mode, project_file, run_bin, Sandbox,
 };
 

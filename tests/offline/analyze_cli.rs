@@ -1,16 +1,10 @@
 //! `zkpilot analyze` end to end: the real binary on the fixture states.
 
 use serde_json::{json, Value};
-use std::process::{Command, Output};
+
+use crate::common::zkpilot;
 
 const STATES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/states");
-
-fn zkpilot(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zkpilot"))
-        .args(args)
-        .output()
-        .expect("the zkpilot binary runs")
-}
 
 fn analyze_json(fixture: &str) -> Value {
     let path = format!("{STATES}/valid/{fixture}");

@@ -1,11 +1,9 @@
 //! Every four-letter word asked of real servers (a sandbox with an observer) goes through the
 //! parsers: fresh captures, not only the stored fixtures.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{ask, Sandbox};
+use crate::common::{ask, Sandbox};
 use zkpilot::zk::fourlw::{self, Answer, Mode};
 
 #[test]

@@ -3,14 +3,14 @@
 //! verifier finds a write that is not there, and a leader killed mid-stream costs no
 //! acknowledged write.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use common::zk_client::{znode, Client, Error, Lost, Writer, NODEEXISTS, NONODE, SESSION_TIMEOUT};
-use common::Sandbox;
+use crate::common::zk_client::{
+    znode, Client, Error, Lost, Writer, NODEEXISTS, NONODE, SESSION_TIMEOUT,
+};
+use crate::common::Sandbox;
 
 const VOTERS: [&str; 3] = ["zk1", "zk2", "zk3"];
 

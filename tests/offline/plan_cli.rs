@@ -1,11 +1,9 @@
 //! `zkpilot plan` through the real binary: every shipped runbook plans ok, a wrong one is
 //! blocked with exit 1, bad input exits 2 naming the file, line and column.
 
-mod common;
-
 use std::path::Path;
 
-use common::{zkpilot, BIN};
+use crate::common::{zkpilot, BIN};
 
 const INVENTORY: &str = "name: lab\nzookeeper: 3.8.0\nhosts:\n\
   - {name: zk1, sid: 1, role: participant, client: '127.0.0.2:2181', peer: '127.0.0.2:2888:3888', ssh: 'zk@127.0.0.2', ssh_port: 22, commands: {restart: r, stop: s, start: s}}\n\
@@ -287,5 +285,55 @@ fn every_command_exits_by_the_same_table() {
     assert!(
         help.contains("  1  stopped before done, or a hazard"),
         "{help}"
+    );
+}
+
+/// Issue 15: the Kubernetes migration for any ensemble size — on five voters and an observer
+/// every per-server step repeats six times, the restarts and replacements observer first and
+/// leader last, each server replaced by the spare the inventory pairs with it; every step is
+/// safe, as documented.
+#[test]
+fn the_k8s_migration_expands_to_five_voters_and_an_observer() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(BIN)
+        .current_dir(root)
+        .args([
+            "plan",
+            "runbooks/k8s-one-for-one.yaml",
+            "--inventory",
+            "tests/fixtures/inventories/five-and-observer-k8s.yaml",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let rows: Vec<(&str, &str)> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("| "))
+        .filter_map(|l| l.split(' ').next()?.split_once('@'))
+        .collect();
+    let of = |step: &str| -> Vec<&str> {
+        rows.iter()
+            .filter(|(s, _)| *s == step)
+            .map(|(_, host)| *host)
+            .collect()
+    };
+    let by_sid = ["zk1", "zk2", "zk3", "zk4", "zk5", "zk6"];
+    let leader_last = ["zk6", "zk1", "zk2", "zk3", "zk4", "zk5"];
+    assert_eq!(of("create-service"), by_sid);
+    assert_eq!(of("peers-to-services"), by_sid);
+    assert_eq!(of("restart"), leader_last);
+    assert_eq!(of("replace"), leader_last);
+    assert!(
+        stdout.contains("| replace@zk6 | zk1,zk2,zk3,zk4,zk5,zk12 |"),
+        "the observer's pod is the sixth spare: {stdout}"
+    );
+    let verdicts = stdout.lines().filter(|l| l.ends_with("| ok |")).count();
+    assert_eq!(verdicts, 25, "every step safe: {stdout}");
+    let documented =
+        std::fs::read_to_string(root.join("docs/runbooks/k8s-one-for-one-5+1.md")).unwrap();
+    assert!(
+        documented.ends_with(&stdout),
+        "docs/runbooks/k8s-one-for-one-5+1.md drifted: run scripts/plan-docs"
     );
 }

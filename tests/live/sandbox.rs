@@ -1,10 +1,8 @@
 //! `zkpilot sandbox` against real ZooKeeper servers and a real sshd.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{ask, mode, zkpilot, Sandbox};
+use crate::common::{ask, mode, zkpilot, Sandbox};
 
 #[test]
 fn up_elects_one_leader_serves_ssh_and_down_leaves_nothing() {

@@ -1,11 +1,9 @@
 //! Every route to a server's figures, on real servers: four-letter words, the AdminServer and
 //! configs over SSH; a restart faster than a poll; a server that answers none of them.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{mode, Sandbox};
+use crate::common::{mode, Sandbox};
 use zkpilot::ensemble::{
     inventory_targets, EnsembleState, Health, NodeTarget, PollFailure, Source, Support, ViewSource,
 };

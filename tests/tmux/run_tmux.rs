@@ -1,11 +1,9 @@
 //! `zkpilot run` driven in tmux as an operator would: keys in, screen read back.
 
-mod common;
-
 use std::time::Duration;
 
-use common::tmux::console;
-use common::{assert_audit_verifies, audit_records, Sandbox};
+use crate::common::tmux::console;
+use crate::common::{assert_audit_verifies, audit_records, Sandbox};
 
 #[test]
 fn an_operator_runs_the_rolling_restart_step_by_step() {

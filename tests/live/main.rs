@@ -1,0 +1,18 @@
+//! Integration tests against real servers on loopback: each test starts the sandbox it needs
+//! (ZooKeeper and sshd, through the real binary; `tests/common`) and takes it down, also when
+//! it fails. Needs root, like `zkpilot sandbox up`: `sudo cargo test --test live`, or one area
+//! with a filter (`cargo test --test live rehearsals::`).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod fourlw_live;
+mod hostile;
+mod lab_elections;
+mod live_sources;
+mod rehearsals;
+mod remote;
+mod run_autopilot;
+mod sandbox;
+mod session;
+mod zk_client;

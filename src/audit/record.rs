@@ -15,6 +15,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
+use super::verify::MAX_LINE_BYTES;
+
 pub const FORMAT_NAME: &str = "zkpilot-audit";
 pub const FORMAT_VERSION: u32 = 1;
 /// What a secret is replaced with before a record is serialised.
@@ -650,6 +652,35 @@ pub struct AuditChain {
     secrets: Secrets,
 }
 
+/// Command output kept in one record: the SSH adapter cuts lines at 8 KiB already, and this
+/// keeps any output, whoever appends it, well inside a line the verifier reads.
+const OUTPUT_TEXT_MAX: usize = MAX_LINE_BYTES / 2;
+
+/// An output record's text cut to `OUTPUT_TEXT_MAX`, saying how much was not recorded.
+fn within_line_limit(event: AuditEvent) -> AuditEvent {
+    match event {
+        AuditEvent::Output {
+            intent,
+            stream,
+            mut text,
+        } if text.len() > OUTPUT_TEXT_MAX => {
+            let mut cut = OUTPUT_TEXT_MAX;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            let dropped = text.len() - cut;
+            text.truncate(cut);
+            text.push_str(&format!(" … [{dropped} more bytes not recorded]"));
+            AuditEvent::Output {
+                intent,
+                stream,
+                text,
+            }
+        }
+        other => other,
+    }
+}
+
 impl AuditChain {
     /// A new log: the chain and its header, which must be the file's first line.
     pub fn start(
@@ -693,9 +724,18 @@ impl AuditChain {
             seq: self.head.records,
             ts: now,
             prev: self.head.hash,
-            event: event.scrubbed(&self.secrets),
+            event: within_line_limit(event.scrubbed(&self.secrets)),
         };
         let mut line = serde_json::to_vec(&record)?;
+        // A line the verifier refuses (`MAX_LINE_BYTES`) would break the log for good: such a
+        // record is refused here, before the chain moves on.
+        if line.len() >= MAX_LINE_BYTES {
+            return Err(serde::ser::Error::custom(format!(
+                "a record of {} bytes: no record may be longer than {} MiB",
+                line.len(),
+                MAX_LINE_BYTES >> 20
+            )));
+        }
         let hash = RecordHash::of_line(&line);
         line.push(b'\n');
         self.head = ChainHead {
@@ -722,6 +762,28 @@ mod tests {
         AuditEvent::Note {
             text: text.to_string(),
         }
+    }
+
+    #[test]
+    fn a_record_is_never_longer_than_the_verifier_reads() {
+        let mut chain = AuditChain::resume(
+            ChainHead {
+                records: 0,
+                hash: RecordHash::GENESIS,
+            },
+            Secrets::default(),
+        );
+        let huge = AuditEvent::Output {
+            intent: 1,
+            stream: OutputStream::Stdout,
+            text: "é".repeat(3 << 20),
+        };
+        let sealed = chain.seal(huge, at(0)).unwrap();
+        assert!(sealed.line.len() < MAX_LINE_BYTES);
+        assert!(String::from_utf8_lossy(&sealed.line).contains("more bytes not recorded"));
+        let head = chain.head;
+        assert!(chain.seal(note(&"n".repeat(5 << 20)), at(1)).is_err());
+        assert_eq!(chain.head, head, "a refused record does not move the chain");
     }
 
     #[test]

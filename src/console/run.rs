@@ -101,9 +101,12 @@ pub enum RunAction {
         intent: u64,
         line: OutputLine,
     },
+    /// A command ended, `at` by the adapter's clock when it did: a wait counts only answers
+    /// polled after that, and the last tick or poll can be older than the command's end.
     Ended {
         intent: u64,
         ended: Ended,
+        at: Millis,
     },
     /// The files taken from the approvals inbox on a tick; none: the burst is over.
     Inbox(Vec<Dropped>),
@@ -222,12 +225,15 @@ pub fn update(state: &mut RunState, action: RunAction) -> Vec<Effect> {
             state.output.push_back((intent, line));
             vec![Effect::Record { event, sync: false }]
         }
-        RunAction::Ended { intent, ended } => engine_effects(state.engine.ended(
-            intent,
-            ended,
-            state.watch.now,
-            &state.watch.ensemble,
-        )),
+        RunAction::Ended { intent, ended, at } => {
+            state.watch.now = state.watch.now.max(at);
+            engine_effects(state.engine.ended(
+                intent,
+                ended,
+                state.watch.now,
+                &state.watch.ensemble,
+            ))
+        }
         RunAction::Inbox(taken) => approvals(state, taken),
         RunAction::LogFailed(why) => {
             state.engine.message = Some(why.clone());

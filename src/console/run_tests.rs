@@ -58,6 +58,7 @@ pub(crate) fn failed_restart() -> RunState {
         RunAction::Ended {
             intent,
             ended: exited(1),
+            at: 20_000,
         },
     );
     assert_eq!(state.engine.prompt, Some(Prompt::Recover));
@@ -82,6 +83,7 @@ fn quitting_while_a_check_gate_runs_is_refused_until_it_ends() {
         RunAction::Ended {
             intent: checks[0],
             ended: exited(0),
+            at: 20_000,
         },
     );
     press(&mut state, Key::Char('n'));
@@ -157,6 +159,7 @@ fn mark_done_is_offered_only_for_an_unknown_outcome() {
                 reason: "the connection broke".into(),
                 duration_ms: 9,
             },
+            at: 20_000,
         },
     );
     assert!(matches!(state.engine.status[0], Status::OutcomeUnknown(_)));
@@ -355,4 +358,56 @@ fn the_poller_is_told_what_the_current_steps_gates_need_and_when_it_changes() {
     press(&mut state, Key::Char('r'));
     let running = demand(&press(&mut state, Key::Char('y'))).expect("the wait's needs");
     assert_ne!(running, first, "{running:?}");
+}
+
+/// A wait counts only answers polled after the step's commands ended, by the clock at which
+/// they ended: the last tick or poll before that can be seconds older.
+#[test]
+fn answers_polled_before_the_command_ended_do_not_end_its_wait() {
+    use crate::ensemble::{PollFailure, PollReport};
+    use crate::zk::fourlw::Command;
+    const FOLLOWER_SRVR: &str = include_str!("../../tests/fixtures/zk4lw/follower.srvr.txt");
+    let conf = "serverId=1\nmembership: \nserver.1=10.0.0.1:2888:3888:participant\nserver.2=10.0.0.2:2888:3888:participant\nserver.3=10.0.0.3:2888:3888:participant\nversion=0";
+    let report = |at, answers| {
+        RunAction::Poll(PollReport {
+            admin: Vec::new(),
+            node: 0,
+            at,
+            round_trip_ms: None,
+            answers,
+        })
+    };
+    let restarted_before_the_end = |state: &mut RunState| {
+        update(
+            state,
+            report(26_000, vec![(Command::Srvr, Err(PollFailure::Refused))]),
+        );
+        update(
+            state,
+            report(
+                27_000,
+                vec![
+                    (Command::Srvr, Ok(FOLLOWER_SRVR.to_string())),
+                    (Command::Conf, Ok(conf.to_string())),
+                ],
+            ),
+        );
+    };
+    let mut state = state_of(engine(RESTART_ZK1), live(&[]));
+    press(&mut state, Key::Char('r'));
+    let intent = executes(&press(&mut state, Key::Char('y')))[0];
+    update(
+        &mut state,
+        RunAction::Ended {
+            intent,
+            ended: exited(0),
+            at: 30_000,
+        },
+    );
+    restarted_before_the_end(&mut state);
+    assert!(
+        matches!(state.engine.status[0], Status::Waiting { .. }),
+        "{:?}",
+        state.engine.status[0]
+    );
 }

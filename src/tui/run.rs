@@ -498,7 +498,8 @@ impl Performer {
                 },
             };
             tracing::info!(intent, ?ended, "command ended");
-            let _ = events.send(RunAction::Ended { intent, ended }).await;
+            let at = poll::unix_millis();
+            let _ = events.send(RunAction::Ended { intent, ended, at }).await;
         });
     }
 

@@ -172,6 +172,7 @@ fn ended(state: &mut RunState, intent: u64, code: i32) {
                 code: Some(code),
                 duration_ms: 2_300,
             },
+            at: 20_000,
         },
     );
 }

@@ -270,7 +270,7 @@ pub fn fixture_text(
          # `zkpilot lab judge FILE` holds the current analyzer to it again.\n"
     } else {
         "# A state on which real ZooKeeper and the analyzer disagreed (zkpilot lab elections).\n\
-         # tests/lab_fixtures.rs holds the current analyzer to the observation recorded here.\n"
+         # tests/offline/lab_fixtures.rs holds the current analyzer to the observation recorded here.\n"
     };
     format!(
         "{header}{}{}{}{}",

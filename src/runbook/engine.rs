@@ -1205,8 +1205,11 @@ impl Engine {
     /// What the current step's gates and waits need of each live node now, beyond `srvr`, one
     /// entry per node of `live`: the poller asks it every cycle instead of every few, so a
     /// condition that holds is seen within one poll. Gates count while the step is pending,
-    /// the wait and the predicted views while its commands run and after; nothing once it
-    /// failed or is of unknown outcome (the operator decides, not a poll).
+    /// the wait and the predicted views once its commands ended: that need is new then, and a
+    /// new need starts the node's next cycle at once (`poll::Demand`), so a server already back
+    /// when its restart command returns is seen without waiting for the poll's cadence.
+    /// Nothing while the commands run, or once the step failed or is of unknown outcome (the
+    /// operator decides, not a poll).
     pub fn needs(&self, live: &EnsembleState) -> Vec<Need> {
         let mut needs = vec![Need::default(); live.nodes.len()];
         let Some(index) = self.current() else {
@@ -1215,9 +1218,7 @@ impl Engine {
         let step = self.step(index);
         let (gates, views): (&[Gate], bool) = match self.status[index] {
             Status::Pending => (&step.gates, false),
-            Status::Running | Status::Waiting { .. } => {
-                (step.wait.as_ref().map_or(&[][..], |w| &w.until[..]), true)
-            }
+            Status::Waiting { .. } => (step.wait.as_ref().map_or(&[][..], |w| &w.until[..]), true),
             _ => return needs,
         };
         let leader = live.leader().filter(|l| *l < needs.len());

@@ -990,6 +990,15 @@ fn the_sync_gate_needs_the_leaders_mntr_and_a_restart_the_restarted_servers_view
     let before = live(&[]);
     let engine = engine(RESTART_ZK1);
     assert_eq!(engine.needs(&before), [NOTHING, NOTHING, MNTR], "zk3 leads");
+    let mut running = engine.clone();
+    running.input(Input::Start, &before);
+    running.input(Input::Confirm, &before);
+    assert_eq!(running.status[0], Status::Running);
+    assert_eq!(
+        running.needs(&before),
+        [NOTHING; 3],
+        "new once the commands end"
+    );
     let engine = run_to_wait(RESTART_ZK1, &before);
     assert!(matches!(engine.status[0], Status::Waiting { .. }));
     assert_eq!(engine.needs(&before), [CONF, NOTHING, NOTHING]);

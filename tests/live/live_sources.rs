@@ -234,6 +234,13 @@ async fn a_server_answering_on_no_route_is_shown_as_down() {
         assert!(status.success());
     };
     signal("-STOP");
+    // A stop reaches each of the JVM's threads on its own: until all of them are stopped, one
+    // may still answer.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !all_threads_stopped(pid) {
+        assert!(Instant::now() < deadline, "zk1 never stopped");
+        std::thread::yield_now();
+    }
     poller.cycle(0).await;
     let frozen = poller.state.nodes[0].clone();
     signal("-CONT");
@@ -245,6 +252,23 @@ async fn a_server_answering_on_no_route_is_shown_as_down() {
         assert!(Instant::now() < deadline, "zk1 never came back");
         poller.cycle(0).await;
     }
+}
+
+/// Whether every thread of `pid` is stopped (state `T` in `/proc/PID/task/*/stat`).
+fn all_threads_stopped(pid: i32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().all(|task| {
+        std::fs::read_to_string(task.path().join("stat"))
+            .ok()
+            .and_then(|stat| {
+                // The state follows the command name, which is in parentheses.
+                let after = &stat[stat.rfind(')')? + 1..];
+                after.split_whitespace().next().map(|state| state == "T")
+            })
+            .unwrap_or(false)
+    })
 }
 
 /// Issue 14: a LOOKING server answers `srvr` with no counters, so a restart between two polls

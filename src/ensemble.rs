@@ -207,12 +207,15 @@ pub struct Need {
     pub mntr: bool,
     /// Its view (`conf`, or the AdminServer's `voting_view`): a wait for a predicted view.
     pub conf: bool,
+    /// Answers from after this moment are wanted: the leader's `mntr` from before a follower
+    /// came back cannot show it synced, so its next cycle is brought forward.
+    pub after: Millis,
 }
 
 impl Need {
     /// Whether `self` needs something `before` did not: the moment to ask at once.
     pub fn rose_from(self, before: Need) -> bool {
-        (self.mntr && !before.mntr) || (self.conf && !before.conf)
+        (self.mntr && !before.mntr) || (self.conf && !before.conf) || self.after > before.after
     }
 }
 

@@ -604,6 +604,7 @@ mod tests {
             need: Need {
                 mntr: true,
                 conf: false,
+                after: 0,
             },
             ..Schedule::default()
         };
@@ -614,6 +615,7 @@ mod tests {
         schedule.need = Need {
             mntr: false,
             conf: true,
+            after: 0,
         };
         assert_eq!(due(&schedule), [Command::Srvr, Command::Conf]);
         schedule.need = Need::default();
@@ -636,6 +638,7 @@ mod tests {
         schedule.need = Need {
             mntr: true,
             conf: true,
+            after: 0,
         };
         assert_eq!(
             due_admin(&schedule),
@@ -649,10 +652,12 @@ mod tests {
         let mntr = Need {
             mntr: true,
             conf: false,
+            after: 0,
         };
         let both = Need {
             mntr: true,
             conf: true,
+            after: 0,
         };
         assert!(mntr.rose_from(Need::default()));
         assert!(both.rose_from(mntr));
@@ -685,6 +690,7 @@ mod tests {
         let need = Need {
             mntr: true,
             conf: false,
+            after: 0,
         };
         let waiting = tokio::spawn(async move {
             until_next_cycle(
@@ -859,6 +865,7 @@ mod tests {
         let conf = Need {
             mntr: false,
             conf: true,
+            after: 0,
         };
         assert_eq!(delay(second, 3, conf), second);
         assert_eq!(delay(second, 0, conf), second);

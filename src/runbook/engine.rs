@@ -1224,9 +1224,20 @@ impl Engine {
         let leader = live.leader().filter(|l| *l < needs.len());
         // The leader's figures decide the sync gate (`synced`): its `mntr`, and its view for
         // the number of voters. By zxid (`mntr` refused on every route) `srvr` is enough.
+        // A server seen starting (back) since the leader's last `mntr` makes that `mntr` stale
+        // for the sync gate: the leader is asked again early rather than at its cadence.
+        let latest_start = live
+            .nodes
+            .iter()
+            .filter_map(|n| n.started_at)
+            .max()
+            .unwrap_or(0);
         let need_leader = |needs: &mut [Need], mntr: bool| {
             if let Some(l) = leader {
                 needs[l].mntr |= mntr;
+                if mntr {
+                    needs[l].after = needs[l].after.max(latest_start);
+                }
                 needs[l].conf |= live.nodes[l].current_view().is_none();
             }
         };

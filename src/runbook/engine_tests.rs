@@ -969,17 +969,28 @@ fn another_view_seen_before_the_command_ended_is_no_verdict() {
     assert_eq!(engine.status[0], Status::Done);
 }
 
+/// What is asked for, leaving aside from when on.
+fn kinds(needs: Vec<Need>) -> Vec<Need> {
+    needs
+        .into_iter()
+        .map(|need| Need { after: 0, ..need })
+        .collect()
+}
+
 const MNTR: Need = Need {
     mntr: true,
     conf: false,
+    after: 0,
 };
 const CONF: Need = Need {
     mntr: false,
     conf: true,
+    after: 0,
 };
 const NOTHING: Need = Need {
     mntr: false,
     conf: false,
+    after: 0,
 };
 
 /// Issue 13: what the poller must ask every cycle follows the step. Before it starts, the sync
@@ -989,19 +1000,23 @@ const NOTHING: Need = Need {
 fn the_sync_gate_needs_the_leaders_mntr_and_a_restart_the_restarted_servers_view() {
     let before = live(&[]);
     let engine = engine(RESTART_ZK1);
-    assert_eq!(engine.needs(&before), [NOTHING, NOTHING, MNTR], "zk3 leads");
+    assert_eq!(
+        kinds(engine.needs(&before)),
+        [NOTHING, NOTHING, MNTR],
+        "zk3 leads"
+    );
     let mut running = engine.clone();
     running.input(Input::Start, &before);
     running.input(Input::Confirm, &before);
     assert_eq!(running.status[0], Status::Running);
     assert_eq!(
-        running.needs(&before),
+        kinds(running.needs(&before)),
         [NOTHING; 3],
         "new once the commands end"
     );
     let engine = run_to_wait(RESTART_ZK1, &before);
     assert!(matches!(engine.status[0], Status::Waiting { .. }));
-    assert_eq!(engine.needs(&before), [CONF, NOTHING, NOTHING]);
+    assert_eq!(kinds(engine.needs(&before)), [CONF, NOTHING, NOTHING]);
 }
 
 #[test]
@@ -1009,11 +1024,15 @@ fn a_wait_for_sync_needs_the_leaders_mntr_until_the_step_is_done() {
     const SYNC_WAIT: &str = "  - id: restart-zk1\n    title: Restart zk1\n    run: [{host: zk1, verb: restart}]\n    effect: [{restart: {host: zk1}}]\n    wait: {timeout: 30s, until: [{synced: {}}]}\n";
     let before = live(&[]);
     let mut engine = run_to_wait(SYNC_WAIT, &before);
-    assert_eq!(engine.needs(&before), [CONF, NOTHING, MNTR]);
+    assert_eq!(kinds(engine.needs(&before)), [CONF, NOTHING, MNTR]);
     let back = with_zk1_view(live_at(&[], 30_000), 3, 30_000);
     engine.tick(&back, 30_000);
     assert_eq!(engine.status[0], Status::Done);
-    assert_eq!(engine.needs(&back), [NOTHING; 3], "nothing left to run");
+    assert_eq!(
+        kinds(engine.needs(&back)),
+        [NOTHING; 3],
+        "nothing left to run"
+    );
 }
 
 /// A restarted leader's view is not current until it shows it again: the sync gate counts its
@@ -1039,8 +1058,9 @@ fn a_leader_whose_view_is_not_current_has_it_asked_for_too() {
     let both = Need {
         mntr: true,
         conf: true,
+        after: 0,
     };
-    assert_eq!(engine.needs(&state), [NOTHING, NOTHING, both]);
+    assert_eq!(kinds(engine.needs(&state)), [NOTHING, NOTHING, both]);
 }
 
 #[test]
@@ -1061,5 +1081,32 @@ fn fourlw_gates_need_the_word_they_read_and_a_failed_step_needs_nothing() {
         &before,
     );
     assert!(matches!(engine.status[0], Status::Failed(_)));
-    assert_eq!(engine.needs(&before), [NOTHING; 3]);
+    assert_eq!(kinds(engine.needs(&before)), [NOTHING; 3]);
+}
+
+/// A follower seen back makes the leader's `mntr` stale for a wait on the sync gate: the
+/// leader's need then asks for an answer from after that start, which polls it early.
+#[test]
+fn a_server_back_asks_the_leaders_mntr_again_from_after_its_start() {
+    const SYNC_WAIT: &str = "  - id: restart-zk1\n    title: Restart zk1\n    run: [{host: zk1, verb: restart}]\n    effect: [{restart: {host: zk1}}]\n    wait: {timeout: 30s, until: [{synced: {}}]}\n";
+    let mut state = live(&[]);
+    let engine = run_to_wait(SYNC_WAIT, &state);
+    let before = engine.needs(&state)[2];
+    state.apply(&PollReport {
+        admin: Vec::new(),
+        node: 0,
+        at: 24_000,
+        round_trip_ms: None,
+        answers: vec![(Command::Srvr, Err(PollFailure::Refused))],
+    });
+    state.apply(&PollReport {
+        admin: Vec::new(),
+        node: 0,
+        at: 25_000,
+        round_trip_ms: None,
+        answers: vec![(Command::Srvr, Ok(FOLLOWER_SRVR.to_string()))],
+    });
+    let after = engine.needs(&state)[2];
+    assert_eq!(after.after, 25_000, "{after:?}");
+    assert!(after.rose_from(before), "the poller is woken for it");
 }

@@ -1265,6 +1265,15 @@ impl Engine {
                 | Gate::Check { .. } => {}
             }
         }
+        if let Status::Waiting { since } = self.status[index] {
+            // Only answers polled after the commands ended count for the wait (`tick`), from
+            // every node: one not polled since is asked now rather than at its cadence.
+            for (need, node) in needs.iter_mut().zip(&live.nodes) {
+                if since > 0 && node.last_poll_at.is_none_or(|at| at < since) {
+                    need.after = need.after.max(since);
+                }
+            }
+        }
         if views {
             let predicted = self.predicted_views(index);
             for host in predicted.iter().filter_map(|p| node_of(p.host)) {

@@ -1110,3 +1110,34 @@ fn a_server_back_asks_the_leaders_mntr_again_from_after_its_start() {
     assert_eq!(after.after, 25_000, "{after:?}");
     assert!(after.rose_from(before), "the poller is woken for it");
 }
+
+/// The wait counts only answers polled after the commands ended, from every node: each node
+/// not polled since is asked at once, not at its cadence, and no longer once it was.
+#[test]
+fn a_wait_asks_every_node_not_polled_since_the_commands_ended() {
+    let mut state = live(&[]);
+    let mut engine = engine(RESTART_ZK1);
+    engine.input(Input::Start, &state);
+    let intent = executes(&engine.input(Input::Confirm, &state))[0];
+    engine.ended(
+        intent,
+        Ended::Exited {
+            code: Some(0),
+            duration_ms: 900,
+        },
+        25_000,
+        &state,
+    );
+    let needs = engine.needs(&state);
+    assert!(needs.iter().all(|n| n.after == 25_000), "{needs:?}");
+    state.apply(&PollReport {
+        admin: Vec::new(),
+        node: 1,
+        at: 26_000,
+        round_trip_ms: None,
+        answers: vec![(Command::Srvr, Ok(FOLLOWER_SRVR.to_string()))],
+    });
+    let needs = engine.needs(&state);
+    assert_eq!(needs[1].after, 0, "zk2 was polled since: {needs:?}");
+    assert_eq!(needs[0].after, 25_000);
+}

@@ -5,7 +5,6 @@
 //! them and tells the model what each append's hash was (`appended`).
 
 use std::collections::{HashSet, VecDeque};
-use std::time::Duration;
 
 use super::approvals::{ApprovalFile, Dropped, Ignored};
 use super::keys::{self, Key, RunKey, RUN_KEYS};
@@ -13,8 +12,8 @@ use super::watch::{self, WatchState};
 use crate::audit::record::{AuditEvent, OutputStream, RecordHash};
 use crate::ensemble::{Millis, Need, PollReport};
 use crate::remote::{OutputLine, Stream};
-use crate::runbook::engine::{self, Ended, Engine, Input, Prompt, Status};
-use crate::runbook::procedure::StepCommand;
+pub use crate::runbook::engine::Effect;
+use crate::runbook::engine::{Ended, Engine, Input, Prompt, Status};
 
 /// Lines of command output kept for the screen (the audit log keeps them all).
 const OUTPUT_LINES: usize = 400;
@@ -25,46 +24,6 @@ pub enum Typing {
     TypeHost,
     Skip,
     MarkDone,
-}
-
-/// What the adapters must do, in this order.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    /// Append to the audit log; `sync` ones are fsynced before the next effect is performed.
-    Record { event: AuditEvent, sync: bool },
-    /// Run a command over SSH; its intent record comes just before it.
-    Execute {
-        intent: u64,
-        host: usize,
-        command: StepCommand,
-        timeout: Duration,
-    },
-    /// Read this live node's config over SSH (its `config` verb): it shows no current view.
-    ReadConfig { node: usize },
-    /// Read this live node's process id over SSH (its `status` verb): it is LOOKING.
-    ReadProcessId { node: usize },
-    /// Tell the poller what each node is needed for now (`Engine::needs`): the current step's
-    /// gates and waits have their `mntr` and `conf` asked every cycle, not every fifth.
-    Demand(Vec<Need>),
-}
-
-impl From<engine::Effect> for Effect {
-    fn from(effect: engine::Effect) -> Effect {
-        match effect {
-            engine::Effect::Record { event, sync } => Effect::Record { event, sync },
-            engine::Effect::Execute {
-                intent,
-                host,
-                command,
-                timeout,
-            } => Effect::Execute {
-                intent,
-                host,
-                command,
-                timeout,
-            },
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -197,7 +156,7 @@ pub fn update(state: &mut RunState, action: RunAction) -> Vec<Effect> {
         }
         RunAction::Tick(now) => {
             watch::update(&mut state.watch, watch::Action::Tick(now));
-            engine_effects(state.engine.tick(&state.watch.ensemble, now))
+            state.engine.tick(&state.watch.ensemble, now)
         }
         RunAction::ZooCfg { node, result, at } => {
             watch::update(&mut state.watch, watch::Action::ZooCfg { node, result, at });
@@ -227,12 +186,9 @@ pub fn update(state: &mut RunState, action: RunAction) -> Vec<Effect> {
         }
         RunAction::Ended { intent, ended, at } => {
             state.watch.now = state.watch.now.max(at);
-            engine_effects(state.engine.ended(
-                intent,
-                ended,
-                state.watch.now,
-                &state.watch.ensemble,
-            ))
+            state
+                .engine
+                .ended(intent, ended, state.watch.now, &state.watch.ensemble)
         }
         RunAction::Inbox(taken) => approvals(state, taken),
         RunAction::LogFailed(why) => {
@@ -240,10 +196,8 @@ pub fn update(state: &mut RunState, action: RunAction) -> Vec<Effect> {
             state.failed = Some(why);
             Vec::new()
         }
-        RunAction::Key(key) => engine_effects(on_key(state, key)),
-        RunAction::Decided(input) => {
-            engine_effects(state.engine.input(input, &state.watch.ensemble))
-        }
+        RunAction::Key(key) => on_key(state, key),
+        RunAction::Decided(input) => state.engine.input(input, &state.watch.ensemble),
         RunAction::Resize { width, height } => {
             watch::update(&mut state.watch, watch::Action::Resize { width, height });
             Vec::new()
@@ -301,10 +255,6 @@ pub fn closing(state: &mut RunState) -> Vec<Effect> {
     state.ignored.note().map(note).into_iter().collect()
 }
 
-fn engine_effects(effects: Vec<engine::Effect>) -> Vec<Effect> {
-    effects.into_iter().map(Effect::from).collect()
-}
-
 fn note(text: String) -> Effect {
     Effect::Record {
         event: AuditEvent::Note { text },
@@ -333,9 +283,7 @@ fn live_changed(state: &mut RunState) -> Vec<Effect> {
             .into_iter()
             .map(|node| Effect::ReadProcessId { node }),
     );
-    effects.extend(engine_effects(
-        state.engine.tick(&state.watch.ensemble, now),
-    ));
+    effects.extend(state.engine.tick(&state.watch.ensemble, now));
     effects
 }
 
@@ -366,13 +314,13 @@ fn approvals(state: &mut RunState, taken: Vec<Dropped>) -> Vec<Effect> {
                     .as_ref()
                     .is_some_and(|hashes| hashes.contains(&head)) =>
             {
-                effects.extend(engine_effects(state.engine.input(
+                effects.extend(state.engine.input(
                     Input::Approve {
                         step,
                         approver: owner,
                     },
                     &state.watch.ensemble,
-                )));
+                ));
             }
             Ok(ApprovalFile { step, .. }) => state.ignored.add(
                 &owner,
@@ -399,7 +347,7 @@ fn follow_service_routes(state: &mut RunState) {
     }
 }
 
-fn on_key(state: &mut RunState, key: Key) -> Vec<engine::Effect> {
+fn on_key(state: &mut RunState, key: Key) -> Vec<Effect> {
     if let Some((purpose, mut text)) = state.typing.take() {
         match key {
             Key::Ctrl('c') => request_quit(state),

@@ -104,6 +104,9 @@ pub enum Input {
     },
 }
 
+/// What a session asks of the world, in order: the engine's records and commands, and what
+/// the run console adds (`console::run`): output and snapshot records, SSH reads, what the
+/// poller must ask. Adapters perform them.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Append to the audit log; `sync` ones are fsynced before the next effect is performed.
@@ -116,6 +119,13 @@ pub enum Effect {
         command: StepCommand,
         timeout: Duration,
     },
+    /// Read this live node's config over SSH (its `config` verb): it shows no current view.
+    ReadConfig { node: usize },
+    /// Read this live node's process id over SSH (its `status` verb): it is LOOKING.
+    ReadProcessId { node: usize },
+    /// Tell the poller what each node is needed for now (`Engine::needs`): the current step's
+    /// gates and waits have their `mntr` and `conf` asked every cycle, not every fifth.
+    Demand(Vec<Need>),
 }
 
 /// How a command ended, as the SSH adapter reports it.

@@ -681,7 +681,7 @@ fn recorded(effects: &[Effect]) -> Vec<&AuditEvent> {
         .iter()
         .filter_map(|e| match e {
             Effect::Record { event, .. } => Some(event),
-            Effect::Execute { .. } => None,
+            _ => None,
         })
         .collect()
 }

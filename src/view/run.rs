@@ -686,60 +686,24 @@ fn draw_help(frame: &mut Frame, area: Rect, look: &Look) {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-    use std::path::Path;
-
     use ratatui::backend::TestBackend;
     use ratatui::Terminal;
 
     use super::*;
-    use crate::console::watch::WatchState;
-    use crate::ensemble::{inventory_targets, EnsembleState};
-    use crate::inventory::Inventory;
-    use crate::runbook::engine::{Engine, Person};
-    use crate::runbook::procedure::{bind, BindInput};
     use crate::theme::Theme;
     use crate::view::Symbols;
-    use crate::zk::version::ZkVersion;
 
     #[test]
     fn the_run_screen_shows_a_hostile_step_escaped() {
-        let inventory = Inventory::parse(
-            include_str!("../../tests/fixtures/inventories/lab.yaml"),
-            Path::new("lab.yaml"),
-        )
-        .unwrap();
         let text = include_str!("../../tests/fixtures/hostile/spoof.yaml").replace(
             "title: Stop two of three",
             "title: \"Stop\\e[8m two\"\n    explain: \"hidden\\u202Eeno\"",
         );
-        let none = BTreeMap::new();
-        let read = |_: &Path| -> Result<String, String> { Err("none".into()) };
-        let input = BindInput {
-            inventory: &inventory,
-            leader: None,
-            bindings: &none,
-            variables: &none,
-            read_fragment: &read,
-        };
-        let procedure = bind(&text, Path::new("spoof.yaml"), &input).unwrap();
-        let targets = inventory_targets(&inventory);
-        let node_of = procedure
-            .hosts
-            .iter()
-            .map(|h| targets.iter().position(|t| t.name == h.inventory.name))
-            .collect();
-        let engine = Engine::new(
-            procedure,
-            ZkVersion::NEWEST,
-            node_of,
-            Person {
-                name: "alice".into(),
-                uid: 1000,
-            },
+        let (_, state) = super::screen_tests::bound(
+            include_str!("../../tests/fixtures/inventories/lab.yaml"),
+            &text,
+            None,
         );
-        let watch = WatchState::new("spoof".into(), EnsembleState::new(targets), 0);
-        let state = RunState::new(watch, engine, "audit.jsonl".into());
         let look = Look {
             theme: Theme::builtin("dark").unwrap(),
             symbols: Symbols::UNICODE,

@@ -78,8 +78,6 @@ fn poll_all(inventory: &Inventory, down: &[usize], at: u64) -> Vec<RunAction> {
         .collect()
 }
 
-/// A run console on the lab inventory, bound as `run` binds (zk3 is the live leader) and
-/// polled once at `NOW` with `down` refusing.
 /// The lab inventory cut to its first `hosts` hosts (the three voters, then spares).
 fn lab(hosts: usize) -> String {
     let (head, rest) = LAB.split_once("hosts:\n").unwrap();
@@ -90,13 +88,23 @@ fn lab(hosts: usize) -> String {
     format!("{head}hosts:\n{}services:{services}", &list[..end])
 }
 
+/// A run console on the lab inventory, bound as `run` binds (zk3 is the live leader) and
+/// polled once at `NOW` with `down` refusing.
 fn console_on(lab: &str, runbook: &str, down: &[usize]) -> RunState {
+    let (inventory, mut state) = bound(lab, runbook, Some("zk3"));
+    poll_on(&inventory, &mut state, down, NOW);
+    update(&mut state, RunAction::Tick(NOW + 1_500));
+    state
+}
+
+/// A run console bound to `runbook` on `lab`, not polled yet.
+pub(super) fn bound(lab: &str, runbook: &str, leader: Option<&str>) -> (Inventory, RunState) {
     let inventory = Inventory::parse(lab, Path::new("lab.yaml")).unwrap();
     let none = BTreeMap::new();
     let read = |_: &Path| -> Result<String, String> { Err("none".into()) };
     let input = BindInput {
         inventory: &inventory,
-        leader: Some("zk3"),
+        leader,
         bindings: &none,
         variables: &none,
         read_fragment: &read,
@@ -122,10 +130,8 @@ fn console_on(lab: &str, runbook: &str, down: &[usize]) -> RunState {
         EnsembleState::new(targets),
         NOW,
     );
-    let mut state = RunState::new(watch, engine, "/var/lib/zkpilot/audit/lab.jsonl".into());
-    poll_on(&inventory, &mut state, down, NOW);
-    update(&mut state, RunAction::Tick(NOW + 1_500));
-    state
+    let state = RunState::new(watch, engine, "/var/lib/zkpilot/audit/lab.jsonl".into());
+    (inventory, state)
 }
 
 fn poll_on(inventory: &Inventory, state: &mut RunState, down: &[usize], at: u64) {

@@ -338,30 +338,20 @@ pub fn granted_log(path: &Path) -> Result<PathBuf, String> {
 
 /// The home directory of `uid` from the password database.
 fn home_of(uid: u32) -> Option<PathBuf> {
-    let mut buffer = vec![0 as libc::c_char; 4096];
-    // SAFETY: an all-zero passwd is a valid value to be overwritten by getpwuid_r.
-    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut found: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: as in `person_of`.
-    let status = unsafe {
-        libc::getpwuid_r(
-            uid,
-            &mut entry,
-            buffer.as_mut_ptr(),
-            buffer.len(),
-            &mut found,
-        )
-    };
-    if status != 0 || found.is_null() || entry.pw_dir.is_null() {
-        return None;
-    }
-    // SAFETY: getpwuid_r filled `entry.pw_dir` with a NUL-terminated string in `buffer`.
-    let dir = unsafe { CStr::from_ptr(entry.pw_dir) };
-    Some(PathBuf::from(OsStr::from_bytes(dir.to_bytes())))
+    passwd_field(uid, |entry| entry.pw_dir).map(|dir| PathBuf::from(OsStr::from_bytes(&dir)))
 }
 
 /// The user name of `uid` from the password database, else the number alone.
 pub fn person_of(uid: u32) -> Person {
+    let name = passwd_field(uid, |entry| entry.pw_name)
+        .map(|name| String::from_utf8_lossy(&name).into_owned())
+        .unwrap_or_else(|| format!("uid-{uid}"));
+    Person { name, uid }
+}
+
+/// One string field of `uid`'s password database entry, copied out, or `None` when there is
+/// no entry or the field is absent.
+fn passwd_field(uid: u32, field: fn(&libc::passwd) -> *mut libc::c_char) -> Option<Vec<u8>> {
     let mut buffer = vec![0 as libc::c_char; 4096];
     // SAFETY: an all-zero passwd is a valid value to be overwritten by getpwuid_r.
     let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
@@ -377,15 +367,12 @@ pub fn person_of(uid: u32) -> Person {
             &mut found,
         )
     };
-    let name = if status == 0 && !found.is_null() && !entry.pw_name.is_null() {
-        // SAFETY: getpwuid_r filled `entry.pw_name` with a NUL-terminated string in `buffer`.
-        unsafe { CStr::from_ptr(entry.pw_name) }
-            .to_string_lossy()
-            .into_owned()
-    } else {
-        format!("uid-{uid}")
-    };
-    Person { name, uid }
+    let pointer = field(&entry);
+    if status != 0 || found.is_null() || pointer.is_null() {
+        return None;
+    }
+    // SAFETY: getpwuid_r filled the field with a NUL-terminated string in `buffer`, alive here.
+    Some(unsafe { CStr::from_ptr(pointer) }.to_bytes().to_vec())
 }
 
 #[cfg(test)]

@@ -48,19 +48,18 @@ fn exited(code: i32) -> Ended {
     }
 }
 
-/// A restart of zk1 run and failed: the step asks for recovery.
-pub(crate) fn failed_restart() -> RunState {
+/// zk1's restart confirmed and run, its command ended as `ended` at `at`.
+fn restart_ended(ended: Ended, at: u64) -> RunState {
     let mut state = state_of(engine(RESTART_ZK1), live(&[]));
     press(&mut state, Key::Char('r'));
     let intent = executes(&press(&mut state, Key::Char('y')))[0];
-    update(
-        &mut state,
-        RunAction::Ended {
-            intent,
-            ended: exited(1),
-            at: 20_000,
-        },
-    );
+    update(&mut state, RunAction::Ended { intent, ended, at });
+    state
+}
+
+/// A restart of zk1 run and failed: the step asks for recovery.
+pub(crate) fn failed_restart() -> RunState {
+    let state = restart_ended(exited(1), 20_000);
     assert_eq!(state.engine.prompt, Some(Prompt::Recover));
     state
 }
@@ -148,19 +147,12 @@ fn mark_done_is_offered_only_for_an_unknown_outcome() {
     press(&mut state, Key::Char('d'));
     assert_eq!(state.typing, None, "a failure is not marked done");
 
-    let mut state = state_of(engine(RESTART_ZK1), live(&[]));
-    press(&mut state, Key::Char('r'));
-    let intent = executes(&press(&mut state, Key::Char('y')))[0];
-    update(
-        &mut state,
-        RunAction::Ended {
-            intent,
-            ended: Ended::Unknown {
-                reason: "the connection broke".into(),
-                duration_ms: 9,
-            },
-            at: 20_000,
+    let mut state = restart_ended(
+        Ended::Unknown {
+            reason: "the connection broke".into(),
+            duration_ms: 9,
         },
+        20_000,
     );
     assert!(matches!(state.engine.status[0], Status::OutcomeUnknown(_)));
     assert!(offered(&state, RunKey::MarkDone));
@@ -393,17 +385,7 @@ fn answers_polled_before_the_command_ended_do_not_end_its_wait() {
             ),
         );
     };
-    let mut state = state_of(engine(RESTART_ZK1), live(&[]));
-    press(&mut state, Key::Char('r'));
-    let intent = executes(&press(&mut state, Key::Char('y')))[0];
-    update(
-        &mut state,
-        RunAction::Ended {
-            intent,
-            ended: exited(0),
-            at: 30_000,
-        },
-    );
+    let mut state = restart_ended(exited(0), 30_000);
     restarted_before_the_end(&mut state);
     assert!(
         matches!(state.engine.status[0], Status::Waiting { .. }),

@@ -15,7 +15,7 @@ const LEADER_SRVR: &str = include_str!("../../tests/fixtures/zk4lw/leader.srvr.t
 const LEADER_MNTR: &str = include_str!("../../tests/fixtures/zk4lw/leader.mntr.txt");
 const FOLLOWER_SRVR: &str = include_str!("../../tests/fixtures/zk4lw/follower.srvr.txt");
 
-fn inventory(hosts: u64) -> Inventory {
+pub(crate) fn inventory(hosts: u64) -> Inventory {
     let mut text = String::from("name: lab\nhosts:\n");
     for sid in 1..=hosts {
         text.push_str(&format!(

@@ -3,5 +3,6 @@
 pub mod event_loop;
 pub mod replay;
 pub mod run;
+pub mod ssh_reads;
 pub mod terminal;
 pub mod watch;

@@ -14,6 +14,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
 use super::event_loop::{self, Screen, Stopped};
+use super::ssh_reads::SshReads;
 use crate::approval::{self, Inbox};
 use crate::audit::record::{AuditEvent, Secrets, SessionInfo, Timestamp};
 use crate::audit::writer::default_audit_dir;
@@ -243,16 +244,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     });
     // Every inventory host's `config` and `status` verbs: a node that shows no current view of
     // its own has its config read over SSH, a LOOKING one its process id, as `watch` does.
-    let config_reads = options
-        .inventory
-        .hosts
-        .iter()
-        .map(|host| HostReads {
-            target: SshTarget::from_inventory(&options.inventory, host),
-            config: host.command("config").map(str::to_string),
-            status: host.command("status").map(str::to_string),
-        })
-        .collect();
+    let config_reads = SshReads::of(&options.inventory, connections.clone());
     let mut performer = Performer {
         config_reads,
         writer,
@@ -356,8 +348,8 @@ struct Performer {
     connections: Arc<Connections>,
     events: mpsc::Sender<RunAction>,
     targets: Vec<SshTarget>,
-    /// Per live node: where and how to read its config and process id over SSH.
-    config_reads: Vec<HostReads>,
+    /// Reads of a live node's config and process id over SSH.
+    config_reads: SshReads,
     /// `--autopilot` narrates what it records.
     autopilot: bool,
     /// What autopilot prints is masked like the log.
@@ -401,35 +393,20 @@ impl Performer {
                     self.execute(intent, target, command, timeout);
                 }
                 Effect::ReadConfig { node } => {
-                    let Some(reads) = self.config_reads.get(node).cloned() else {
-                        continue;
-                    };
-                    let connections = self.connections.clone();
-                    let events = self.events.clone();
-                    tokio::spawn(async move {
-                        let result = connections
-                            .read_config(&reads.target, reads.config.as_deref())
-                            .await;
-                        let at = poll::unix_millis();
-                        let _ = events.send(RunAction::ZooCfg { node, result, at }).await;
-                    });
+                    self.config_reads
+                        .config(node, &self.events, move |result, at| RunAction::ZooCfg {
+                            node,
+                            result,
+                            at,
+                        })
                 }
                 Effect::ReadProcessId { node } => {
-                    let Some(HostReads {
-                        target,
-                        status: Some(status),
-                        ..
-                    }) = self.config_reads.get(node).cloned()
-                    else {
-                        continue;
-                    };
-                    let connections = self.connections.clone();
-                    let events = self.events.clone();
-                    tokio::spawn(async move {
-                        let result = connections.read(&target, &status).await;
-                        let at = poll::unix_millis();
-                        let _ = events.send(RunAction::ProcessId { node, result, at }).await;
-                    });
+                    self.config_reads
+                        .process_id(node, &self.events, move |result, at| RunAction::ProcessId {
+                            node,
+                            result,
+                            at,
+                        })
                 }
             }
         }
@@ -511,14 +488,6 @@ impl Performer {
         let taken = inbox.take();
         self.handle(state, RunAction::Inbox(taken))
     }
-}
-
-/// How to read one host's config and process id over SSH (its `config` and `status` verbs).
-#[derive(Clone)]
-struct HostReads {
-    target: SshTarget,
-    config: Option<String>,
-    status: Option<String>,
 }
 
 type Ending = Result<(bool, String), io::Error>;
@@ -749,13 +718,17 @@ mod tests {
         let inbox = Inbox::create(&log).unwrap();
         let inbox_path = inbox.path().to_path_buf();
         let (events, _actions) = mpsc::channel(4);
+        let connections = Arc::new(Connections::new(Duration::from_secs(1), dir.clone()));
         let performer = Performer {
             writer,
             inbox: Some(inbox),
-            connections: Arc::new(Connections::new(Duration::from_secs(1), dir.clone())),
+            connections: connections.clone(),
             events,
             targets: Vec::new(),
-            config_reads: Vec::new(),
+            config_reads: SshReads::of(
+                &crate::runbook::engine_tests::inventory(3),
+                connections.clone(),
+            ),
             autopilot: false,
             secrets: Secrets::new(Vec::<String>::new()),
             demand: None,

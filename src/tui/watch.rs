@@ -9,12 +9,13 @@ use ratatui::Frame;
 use tokio::sync::mpsc;
 
 use super::event_loop::{self, Screen};
+use super::ssh_reads::SshReads;
 use crate::console::keys::{self, Key, WATCH_KEYS};
 use crate::console::watch::{update, Action, WatchState};
 use crate::ensemble::{EnsembleState, NodeTarget};
 use crate::inventory::Inventory;
 use crate::poll;
-use crate::remote::{Connections, SshTarget};
+use crate::remote::Connections;
 use crate::view::{self, Look};
 use crate::zk::config::PeerAddr;
 
@@ -50,8 +51,10 @@ pub async fn run(options: WatchOptions) -> io::Result<()> {
     let mut screen = WatchScreen {
         state: WatchState::new(options.title, ensemble, poll::unix_millis()),
         look: options.look,
-        ssh: options.ssh,
-        connections: connections.clone(),
+        ssh: options
+            .ssh
+            .as_ref()
+            .map(|inventory| SshReads::of(inventory, connections.clone())),
         actions: actions_tx,
     };
     let result = event_loop::run_on_terminal(&mut screen, &mut actions).await;
@@ -68,8 +71,7 @@ struct WatchScreen {
     state: WatchState,
     look: Look,
     /// The inventory whose verbs read configs and process ids; `None` never connects.
-    ssh: Option<Inventory>,
-    connections: Arc<Connections>,
+    ssh: Option<SshReads>,
     actions: mpsc::Sender<Action>,
 }
 
@@ -77,38 +79,23 @@ impl WatchScreen {
     /// Starts an SSH read of the config of every node that shows no current view of its own,
     /// and of the process id of every LOOKING node.
     fn read_over_ssh(&mut self) {
-        let Some(inventory) = &self.ssh else {
+        let Some(reads) = &self.ssh else {
             return;
         };
         let now = poll::unix_millis();
         for node in self.state.ensemble.pid_reads_due(now) {
-            let Some(host) = inventory.hosts.get(node) else {
-                continue;
-            };
-            let Some(status) = host.command("status").map(str::to_string) else {
-                continue;
-            };
-            let target = SshTarget::from_inventory(inventory, host);
-            let connections = self.connections.clone();
-            let actions = self.actions.clone();
-            tokio::spawn(async move {
-                let result = connections.read(&target, &status).await;
-                let at = poll::unix_millis();
-                let _ = actions.send(Action::ProcessId { node, result, at }).await;
+            reads.process_id(node, &self.actions, move |result, at| Action::ProcessId {
+                node,
+                result,
+                at,
             });
         }
         for node in self.state.ensemble.zoo_cfg_reads_due(now) {
-            if let Some(host) = inventory.hosts.get(node) {
-                let target = SshTarget::from_inventory(inventory, host);
-                let command = host.command("config").map(str::to_string);
-                tokio::spawn(read_zoo_cfg(
-                    self.connections.clone(),
-                    target,
-                    command,
-                    node,
-                    self.actions.clone(),
-                ));
-            }
+            reads.config(node, &self.actions, move |result, at| Action::ZooCfg {
+                node,
+                result,
+                at,
+            });
         }
     }
 }
@@ -150,23 +137,4 @@ impl Screen for WatchScreen {
     fn done(&self) -> bool {
         self.state.quit
     }
-}
-
-/// Runs the host's read-only `config` verb (and reads the dynamic file it names) and hands the
-/// text back as an action.
-pub async fn read_zoo_cfg(
-    connections: Arc<Connections>,
-    target: SshTarget,
-    command: Option<String>,
-    node: usize,
-    actions: mpsc::Sender<Action>,
-) {
-    let result = connections.read_config(&target, command.as_deref()).await;
-    let _ = actions
-        .send(Action::ZooCfg {
-            node,
-            result,
-            at: poll::unix_millis(),
-        })
-        .await;
 }

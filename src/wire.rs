@@ -31,13 +31,7 @@ pub async fn ask(addr: &str, word: &str, deadline: Duration) -> Result<String, W
 /// Connects, sends `request`, reads to EOF; the deadline covers it all.
 async fn exchange(addr: &str, request: &[u8], deadline: Duration) -> Result<Vec<u8>, WireError> {
     let exchange = async {
-        let mut stream = TcpStream::connect(addr).await.map_err(|e| {
-            if e.kind() == std::io::ErrorKind::ConnectionRefused {
-                WireError::Refused(addr.to_string())
-            } else {
-                io_error(addr, &e)
-            }
-        })?;
+        let mut stream = connect(addr).await?;
         stream
             .write_all(request)
             .await
@@ -55,6 +49,17 @@ async fn exchange(addr: &str, request: &[u8], deadline: Duration) -> Result<Vec<
             addr: addr.to_string(),
             millis: deadline.as_millis(),
         })
+    })
+}
+
+/// A TCP connection to `addr`, a refusal told apart from other failures.
+pub async fn connect(addr: &str) -> Result<TcpStream, WireError> {
+    TcpStream::connect(addr).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::ConnectionRefused {
+            WireError::Refused(addr.to_string())
+        } else {
+            io_error(addr, &e)
+        }
     })
 }
 
@@ -133,7 +138,7 @@ fn dechunk(mut raw: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-fn io_error(addr: &str, error: &std::io::Error) -> WireError {
+pub fn io_error(addr: &str, error: &std::io::Error) -> WireError {
     WireError::Io {
         addr: addr.to_string(),
         message: error.to_string(),

@@ -11,7 +11,7 @@ use criterion::Criterion;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
-use zkpilot::ensemble::{Need, PollReport, Support};
+use zkpilot::ensemble::{PollReport, Support};
 use zkpilot::poll::{self, Schedule};
 use zkpilot::sandbox::{self, UpOptions};
 use zkpilot::wire;
@@ -103,23 +103,18 @@ impl Drop for LoopbackEndpoints {
     }
 }
 
-/// A node's schedule between the rare cycles: mntr and conf allowed, view known, role stable.
-/// `cycle` picks which commands are due (1: `srvr` only; 5: `srvr` then `mntr`).
-fn steady_schedule(cycle: u64) -> Schedule {
+/// A node's schedule between the rare cycles, without a session: mntr and conf allowed, view
+/// known, role stable. `mntr` asks for `mntr` after `srvr` in the same cycle.
+fn steady_schedule(mntr: bool) -> Schedule {
     Schedule {
-        cycle,
+        cycle: 1,
         srvr: Support::Allowed,
-        srvr_failed: false,
         mntr: Support::Allowed,
         conf: Support::Allowed,
-        admin: (Support::Unknown, 0),
         last_role: Some("follower@1".into()),
-        last_srvr: None,
-        view_due: false,
-        mntr_due: false,
-        need: Need::default(),
+        mntr_due: mntr,
         has_view: true,
-        dynamic: false,
+        ..Schedule::default()
     }
 }
 
@@ -171,8 +166,8 @@ async fn ask(client: &str, word: &str, expected: &str) {
 }
 
 fn sandbox_5(c: &mut Criterion, runtime: &Runtime, clients: &[String]) {
-    let srvr_only = steady_schedule(1);
-    let with_mntr = steady_schedule(5);
+    let srvr_only = steady_schedule(false);
+    let with_mntr = steady_schedule(true);
     assert_eq!(poll::due(&srvr_only), [Command::Srvr]);
     assert_eq!(poll::due(&with_mntr), [Command::Srvr, Command::Mntr]);
 
@@ -204,7 +199,7 @@ fn sandbox_5(c: &mut Criterion, runtime: &Runtime, clients: &[String]) {
 }
 
 fn loopback_100(c: &mut Criterion, runtime: &Runtime, clients: &[String], slow: &[String]) {
-    let srvr_only = steady_schedule(1);
+    let srvr_only = steady_schedule(false);
     let mut group = c.benchmark_group("loopback_100");
     group
         .sample_size(20)

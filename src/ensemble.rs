@@ -127,6 +127,13 @@ pub struct PollReport {
     pub answers: Vec<(Command, Result<String, PollFailure>)>,
     /// What the AdminServer answered, for what the four-letter words refused.
     pub admin: Vec<(AdminCommand, Result<AdminReply, PollFailure>)>,
+    /// The node's client session (`ping::Link`): the zxid a ping read, or why the session
+    /// ended (the server closed it: it left its role, or it stopped). `None`: not pinged.
+    pub ping: Option<Result<Zxid, PollFailure>>,
+    /// A session is open on the node as the cycle ends: until it closes, the node serves in
+    /// the mode its last `srvr` showed (`Learner.shutdown` and `Leader.shutdown` close every
+    /// client connection of a server leaving its role).
+    pub linked: bool,
 }
 
 /// The route a figure came from, shown on the node's card.
@@ -203,6 +210,9 @@ impl Health {
 /// (`runbook::engine::Engine::needs` decides, `poll::Demand` carries it to the poller).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Need {
+    /// Its `srvr` as answered now: a `fourlw` gate on `srvr` reads the text, which a node on a
+    /// session is otherwise asked for only now and then.
+    pub srvr: bool,
     /// Its `mntr` (or the AdminServer's): the sync gate reads the leader's synced followers.
     pub mntr: bool,
     /// Its view (`conf`, or the AdminServer's `voting_view`): a wait for a predicted view.
@@ -215,9 +225,20 @@ pub struct Need {
 impl Need {
     /// Whether `self` needs something `before` did not: the moment to ask at once.
     pub fn rose_from(self, before: Need) -> bool {
-        (self.mntr && !before.mntr) || (self.conf && !before.conf) || self.after > before.after
+        (self.srvr && !before.srvr)
+            || (self.mntr && !before.mntr)
+            || (self.conf && !before.conf)
+            || self.after > before.after
     }
 }
+
+/// How many intervals a calm learner may go between pings (`poll::ping_due`): its session
+/// still tells a change of mode at once.
+pub const QUIET_EVERY: u64 = 5;
+
+/// How many intervals after the last movement (a new zxid, a session lost, a new mode or
+/// epoch) every node is still pinged every interval.
+pub const MOVING_FOR: u64 = 10;
 
 /// Whether a node answers a command or refuses it (4lw whitelist).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -311,6 +332,9 @@ pub struct NodeState {
     /// Whether its AdminServer answers (`NotWhitelisted`: nothing answers there), and the
     /// probes that timed out so far.
     pub admin_support: (Support, u32),
+    /// A client session is open on it (`PollReport::linked`), and the zxid its last ping read.
+    pub linked: bool,
+    pub beat: Option<Zxid>,
     /// Where the last `srvr` and `mntr` figures came from.
     pub srvr_source: Option<Source>,
     pub mntr_source: Option<Source>,
@@ -349,6 +373,8 @@ impl NodeState {
             last_ok_at: None,
             started_at: None,
             round_trips: VecDeque::with_capacity(HISTORY),
+            linked: false,
+            beat: None,
             mntr_support: Support::Unknown,
             conf_support: Support::Unknown,
             admin_support: (Support::Unknown, 0),
@@ -423,8 +449,12 @@ impl NodeState {
         self.conf.as_ref().map(Conf::server_id).or(self.target.sid)
     }
 
+    /// The later of what `srvr` and the session's last ping read: both print the data tree's
+    /// last processed zxid, and within one serving spell it only grows (a restart or a role
+    /// change ends the session and clears the ping's).
     pub fn zxid(&self) -> Option<Zxid> {
-        self.srvr.as_ref().map(|s| s.zxid)
+        let srvr = self.srvr.as_ref().map(|s| s.zxid);
+        srvr.max(self.beat).filter(|_| srvr.is_some())
     }
 
     pub fn version(&self) -> Option<ZkVersion> {
@@ -453,6 +483,15 @@ impl NodeState {
             }
             self.round_trips.push_back(rtt);
         }
+        match &report.ping {
+            Some(Ok(zxid)) => {
+                self.beat = Some(*zxid);
+                self.last_ok_at = Some(report.at);
+            }
+            Some(Err(_)) => self.beat = None,
+            None => {}
+        }
+        self.linked = report.linked;
         for (command, result) in &report.answers {
             match result {
                 Err(failure) => {
@@ -524,6 +563,7 @@ impl NodeState {
             .is_some_and(|before| restarted_between(before, &srvr));
         if restarted || !matches!(self.health, Health::Serving(_)) {
             self.started_at = Some(at);
+            self.beat = None;
             // A follower's mntr says nothing of the leader it may have become.
             self.mntr = None;
             self.mntr_source = None;
@@ -919,6 +959,8 @@ mod tests {
     /// One poll report of node 0 at `at`, 4lw answers only.
     fn at(at: Millis, answers: Vec<(Command, Result<String, PollFailure>)>) -> PollReport {
         PollReport {
+            ping: None,
+            linked: false,
             admin: Vec::new(),
             node: 0,
             at,

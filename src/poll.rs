@@ -6,6 +6,8 @@
 //! same cycle when the node's mode, epoch or process changed, and every cycle while a gate or a
 //! wait needs them ([`Demand`]).
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, watch};
@@ -14,17 +16,36 @@ use tokio::task::JoinHandle;
 use crate::ensemble::restarted_between;
 use crate::ensemble::{
     admin_support_after, AdminReply, Millis, Need, NodeTarget, PollFailure, PollReport, Support,
+    MOVING_FOR, QUIET_EVERY,
 };
+use crate::ping::Link;
 use crate::wire::{self, WireError};
 use crate::zk::admin::{self, AdminCommand};
 use crate::zk::fourlw::{self, Answer, Command, Srvr};
 
 /// `mntr` is ~500 lines and `conf` rarely changes: every connection costs the server too, so
-/// they are asked every few cycles while `srvr` (mode and zxid) is asked every cycle.
+/// they are asked every few cycles while the node's mode and zxid are read every cycle.
 const MNTR_EVERY: u64 = 5;
 const CONF_EVERY: u64 = 30;
+/// While the ensemble is calm (`Schedule::calm`) the leader's `mntr` is asked this rarely.
+const MNTR_CALM_EVERY: u64 = 10;
+/// A learner's `mntr` shows its peer state, which changes only with its role or epoch (then it
+/// is asked at once, `mntr_due`); the sync figures are the leader's.
+const MNTR_LEARNER_EVERY: u64 = 60;
+/// With a session open, `srvr` is asked this rarely, for the card's latency and load figures
+/// (every few dozen while calm): the session tells the mode (it closes when the mode changes)
+/// and the zxid (each ping).
+const SRVR_LINKED_EVERY: u64 = 10;
+const SRVR_CALM_EVERY: u64 = 30;
+/// A static view (no dynamic reconfig) changes only with a restart, which ends the session and
+/// has the view asked at once: while calm it is confirmed this rarely.
+const CONF_CALM_EVERY: u64 = 60;
 /// A refused command is asked again this rarely, in case the whitelist was changed.
 const REFUSED_RETRY_EVERY: u64 = 120;
+/// The session timeout asked for. The server clamps it to its `minSessionTimeout` ..
+/// `maxSessionTimeout` (2 and 20 ticks by default); a calm node is pinged well within it
+/// ([`ping_gap`]).
+pub const SESSION_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What a node's task remembers between cycles to decide what to ask.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -54,28 +75,112 @@ pub struct Schedule {
     pub has_view: bool,
     /// Its view has a non-zero config version: dynamic reconfig changes it in place.
     pub dynamic: bool,
+    /// A client session is open on the node (`ping::Link`).
+    pub linked: bool,
+    /// Sessions opened and lost before their first good ping, in a row: a server that takes a
+    /// session and drops it (client authentication required, a proxy) is not asked for a new
+    /// one every cycle, since every session is a transaction.
+    pub session_failures: u32,
+    /// Cycles since a session was last asked for.
+    pub since_open: u64,
+    /// Cycles since the last ping, and the most a calm learner may go without one
+    /// ([`ping_gap`], set when its session opens).
+    pub since_ping: u64,
+    pub quiet_gap: u64,
+    /// A ping answered since the session opened.
+    pub pinged_since_open: bool,
+    /// The zxid last read of the node, by ping or `srvr`: a new one means a write.
+    pub last_zxid: Option<crate::zk::zxid::Zxid>,
+    /// The poller may ping a calm follower less often (`watch`; a run pings every cycle).
+    pub calm_allowed: bool,
+    /// Something moved in the ensemble lately (a zxid, a mode, a session), as any node's task
+    /// saw it ([`Pace`]).
+    pub moving: bool,
 }
 
-/// The commands due this cycle, `srvr` first.
+impl Schedule {
+    fn leads(&self) -> bool {
+        self.last_srvr
+            .as_ref()
+            .is_some_and(|s| s.mode == crate::zk::fourlw::Mode::Leader)
+    }
+
+    /// Nothing moves and nothing is needed: the cadence may relax.
+    pub fn calm(&self) -> bool {
+        self.calm_allowed && !self.moving && self.need == Need::default()
+    }
+}
+
+/// Whether this cycle pings the node's session: every cycle, except for a calm learner, which
+/// is pinged every [`QUIET_EVERY`] cycles. Its session still tells a change of mode the
+/// moment it happens (the server closes it), and any write moves the leader's zxid first,
+/// which the leader's ping every cycle sees and which ends the calm for every node.
+pub fn ping_due(schedule: &Schedule) -> bool {
+    if !schedule.linked {
+        return false;
+    }
+    let relaxed = schedule.calm() && !schedule.leads();
+    !relaxed || schedule.since_ping + 1 >= schedule.quiet_gap.max(1)
+}
+
+/// The longest a calm node goes between pings, in cycles of `interval`: [`QUIET_EVERY`], but
+/// never more than a third of the session's timeout, or the session would expire.
+pub fn ping_gap(interval: Duration, timeout: Duration) -> u64 {
+    let third = timeout.as_millis() / 3;
+    let cycles = third / interval.as_millis().max(1);
+    u64::try_from(cycles)
+        .unwrap_or(u64::MAX)
+        .clamp(1, QUIET_EVERY)
+}
+
+/// Whether to ask for a session this cycle: the node serves (its `srvr` just said so) and has
+/// none; after failures, only every 1, 2, 4 … cycles, at most [`REFUSED_RETRY_EVERY`].
+pub fn open_due(schedule: &Schedule) -> bool {
+    let serving = !schedule.srvr_failed
+        && schedule.last_srvr.is_some()
+        && schedule.srvr != Support::NotWhitelisted;
+    let wait = (1u64 << schedule.session_failures.min(16)).min(REFUSED_RETRY_EVERY);
+    !schedule.linked && serving && (schedule.session_failures == 0 || schedule.since_open >= wait)
+}
+
+/// How often `mntr` is asked: the leader's (the sync figures) every [`MNTR_EVERY`] cycles, or
+/// [`MNTR_CALM_EVERY`] while calm; a learner's rarely.
+fn mntr_every(schedule: &Schedule) -> u64 {
+    match (schedule.leads(), schedule.calm()) {
+        (true, false) => MNTR_EVERY,
+        (true, true) => MNTR_CALM_EVERY,
+        (false, _) => MNTR_LEARNER_EVERY,
+    }
+}
+
+/// The commands due this cycle, `srvr` first when it is due.
 pub fn due(schedule: &Schedule) -> Vec<Command> {
-    let mut commands = vec![Command::Srvr];
+    let mut commands = Vec::new();
+    let srvr_every = if schedule.calm() {
+        SRVR_CALM_EVERY
+    } else {
+        SRVR_LINKED_EVERY
+    };
+    if !schedule.linked || schedule.need.srvr || schedule.cycle % srvr_every == 0 {
+        commands.push(Command::Srvr);
+    }
     let every = |support: Support, period: u64| match support {
         Support::NotWhitelisted => schedule.cycle % REFUSED_RETRY_EVERY == 0,
         Support::Unknown => true,
         Support::Allowed => schedule.cycle % period == 0,
     };
     let mntr_now = schedule.mntr == Support::Allowed && (schedule.mntr_due || schedule.need.mntr);
-    if mntr_now || every(schedule.mntr, MNTR_EVERY) {
+    if mntr_now || every(schedule.mntr, mntr_every(schedule)) {
         commands.push(Command::Mntr);
     }
     let conf_now = schedule.conf == Support::Allowed
         && (schedule.view_due || !schedule.has_view || schedule.need.conf);
     // A `reconfig` is committed like a write (`QuorumPeer.processReconfig`): no restart, mode or
     // epoch change tells it, so a dynamic view is asked as often as `mntr`.
-    let conf_every = if schedule.dynamic {
-        MNTR_EVERY
-    } else {
-        CONF_EVERY
+    let conf_every = match (schedule.dynamic, schedule.linked && schedule.calm()) {
+        (true, _) => MNTR_EVERY,
+        (false, false) => CONF_EVERY,
+        (false, true) => CONF_CALM_EVERY,
     };
     if conf_now || every(schedule.conf, conf_every) {
         commands.push(Command::Conf);
@@ -102,7 +207,7 @@ pub fn due_admin(schedule: &Schedule) -> Vec<AdminCommand> {
         commands.push(AdminCommand::Srvr);
     }
     let mntr_now = probing || schedule.mntr_due || schedule.need.mntr;
-    if refused(schedule.mntr) && (mntr_now || schedule.cycle % MNTR_EVERY == 0) {
+    if refused(schedule.mntr) && (mntr_now || schedule.cycle % mntr_every(schedule) == 0) {
         commands.push(AdminCommand::Mntr);
     }
     let view_now = schedule.view_due || !schedule.has_view || probing || schedule.need.conf;
@@ -164,13 +269,25 @@ impl Demand {
     }
 }
 
+/// How the poller paces a node whose session is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cadence {
+    /// Every node every interval: a run's gates and waits read every node.
+    Steady,
+    /// A learner is pinged every few intervals while nothing moves (`watch`): its session
+    /// still tells a change of mode at once, and the leader, pinged every interval, the first
+    /// write.
+    Relaxed,
+}
+
 /// Starts one polling task per target; reports arrive on the returned channel until the
 /// handles are aborted or the receiver is dropped.
 pub fn spawn(
     targets: &[NodeTarget],
     interval: Duration,
+    cadence: Cadence,
 ) -> (mpsc::Receiver<PollReport>, Vec<JoinHandle<()>>) {
-    let (reports, handles, _) = spawn_with_demand(targets, interval);
+    let (reports, handles, _) = spawn_with_demand(targets, interval, cadence);
     (reports, handles)
 }
 
@@ -178,9 +295,16 @@ pub fn spawn(
 pub fn spawn_with_demand(
     targets: &[NodeTarget],
     interval: Duration,
+    cadence: Cadence,
 ) -> (mpsc::Receiver<PollReport>, Vec<JoinHandle<()>>, Demand) {
     let (tx, rx) = mpsc::channel(targets.len().max(1) * 4);
     let mut senders = Vec::with_capacity(targets.len());
+    let pace = Pace {
+        origin: tokio::time::Instant::now(),
+        interval,
+        cadence,
+        last_move: Arc::new(AtomicU64::new(unix_millis())),
+    };
     let handles = targets
         .iter()
         .enumerate()
@@ -190,13 +314,44 @@ pub fn spawn_with_demand(
             tokio::spawn(poll_node(
                 node,
                 target.clone(),
-                interval,
+                pace.clone(),
                 tx.clone(),
                 demand,
             ))
         })
         .collect();
     (rx, handles, Demand { nodes: senders })
+}
+
+/// What the node tasks of one poller share: the moment of the last movement any of them saw,
+/// and a common origin, so that every node's cycle falls on the same beat of the interval and
+/// the console draws their news once per interval, not once per node.
+#[derive(Debug, Clone)]
+struct Pace {
+    origin: tokio::time::Instant,
+    interval: Duration,
+    cadence: Cadence,
+    last_move: Arc<AtomicU64>,
+}
+
+impl Pace {
+    fn moved(&self) {
+        self.last_move.fetch_max(unix_millis(), Ordering::Relaxed);
+    }
+
+    fn moving(&self) -> bool {
+        let since = unix_millis().saturating_sub(self.last_move.load(Ordering::Relaxed));
+        u128::from(since) < self.interval.as_millis() * u128::from(MOVING_FOR)
+    }
+
+    /// The beat nearest to `target`.
+    fn beat(&self, target: tokio::time::Instant) -> tokio::time::Instant {
+        let step = self.interval.as_nanos().max(1);
+        let offset = target.saturating_duration_since(self.origin).as_nanos();
+        let beats = (offset + step / 2) / step;
+        let nanos = u64::try_from(beats * step).unwrap_or(u64::MAX);
+        self.origin + Duration::from_nanos(nanos)
+    }
 }
 
 /// Waits for the next cycle: until `due`, or — when the demand rises above what the last cycle
@@ -230,40 +385,157 @@ async fn until_next_cycle(
 async fn poll_node(
     node: usize,
     target: NodeTarget,
-    interval: Duration,
+    pace: Pace,
     reports: mpsc::Sender<PollReport>,
     mut demand: watch::Receiver<Need>,
 ) {
-    let mut schedule = Schedule::default();
+    let interval = pace.interval;
+    let mut schedule = Schedule {
+        calm_allowed: pace.cadence == Cadence::Relaxed,
+        quiet_gap: QUIET_EVERY,
+        ..Schedule::default()
+    };
+    let mut link: Option<Link> = None;
+    let mut lost: Option<PollFailure> = None;
     let mut failures = 0u32;
-    let timeout = request_timeout(interval);
     loop {
         let started = tokio::time::Instant::now();
         schedule.need = *demand.borrow_and_update();
-        let report = poll_once(node, &target.client, &target.admin, &mut schedule, timeout).await;
-        // Down on every route: the AdminServer answering for a silent client port is an answer.
-        let srvr_failed = matches!(report.answers.first(), Some((_, Err(_))))
-            && !report
-                .admin
-                .iter()
-                .any(|(c, r)| *c == AdminCommand::Srvr && r.is_ok());
-        failures = if srvr_failed {
-            failures.saturating_add(1)
-        } else {
-            0
-        };
-        if reports.send(report).await.is_err() {
-            return;
+        schedule.moving = pace.moving();
+        let (report, moved) = cycle(
+            node,
+            &target,
+            &mut schedule,
+            &mut link,
+            lost.take(),
+            interval,
+        )
+        .await;
+        if moved {
+            pace.moved();
+        }
+        if let Some(report) = report {
+            // Down on every route: the AdminServer answering for a silent client port is an
+            // answer.
+            let srvr_failed = matches!(report.answers.first(), Some((_, Err(_))))
+                && !report
+                    .admin
+                    .iter()
+                    .any(|(c, r)| *c == AdminCommand::Srvr && r.is_ok());
+            failures = if srvr_failed {
+                failures.saturating_add(1)
+            } else {
+                0
+            };
+            if reports.send(report).await.is_err() {
+                return;
+            }
         }
         schedule.cycle += 1;
-        let due = started + delay(interval, failures, schedule.need);
+        let due = pace.beat(started + delay(interval, failures, schedule.need));
         let earliest = started + demand_gap(interval);
-        until_next_cycle(due, earliest, schedule.need, &mut demand).await;
+        let closed = tokio::select! {
+            _ = until_next_cycle(due, earliest, schedule.need, &mut demand) => None,
+            error = closed(&mut link) => Some(error),
+        };
+        if let Some(error) = closed {
+            // The server left its role or stopped: asked again at once.
+            link = None;
+            lost = Some(to_failure(error));
+            pace.moved();
+        }
     }
+}
+
+async fn closed(link: &mut Option<Link>) -> WireError {
+    match link {
+        Some(link) => link.closed().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// One cycle of a node: its session's news (`lost`, or a ping when due), the four-letter words
+/// and AdminServer questions due, and a session opened if the node serves without one. The
+/// report is `None` when nothing was due; the flag says whether the ensemble moved (a new
+/// zxid from a ping, a session lost, a new mode or epoch).
+async fn cycle(
+    node: usize,
+    target: &NodeTarget,
+    schedule: &mut Schedule,
+    link: &mut Option<Link>,
+    lost: Option<PollFailure>,
+    interval: Duration,
+) -> (Option<PollReport>, bool) {
+    let timeout = request_timeout(interval);
+    let at = unix_millis();
+    let mut ping = lost.map(Err);
+    schedule.linked = link.is_some();
+    if let Some(open) = link.as_mut().filter(|_| ping_due(schedule)) {
+        match open.ping(timeout).await {
+            Ok(zxid) => {
+                ping = Some(Ok(zxid));
+                schedule.since_ping = 0;
+                schedule.pinged_since_open = true;
+                schedule.session_failures = 0;
+            }
+            Err(error) => {
+                ping = Some(Err(to_failure(error)));
+                *link = None;
+            }
+        }
+    } else {
+        schedule.since_ping = schedule.since_ping.saturating_add(1);
+    }
+    let mut moved = false;
+    if matches!(ping, Some(Err(_))) {
+        moved = true;
+        if !schedule.pinged_since_open {
+            // Lost before its first good ping: this server does not keep our sessions.
+            schedule.session_failures = schedule.session_failures.saturating_add(1);
+        }
+    }
+    schedule.linked = link.is_some();
+    let role_before = schedule.last_role.clone();
+    let mut report = poll_once(node, &target.client, &target.admin, schedule, timeout).await;
+    moved |= schedule.last_role != role_before;
+    schedule.since_open = schedule.since_open.saturating_add(1);
+    if open_due(schedule) {
+        schedule.since_open = 0;
+        schedule.pinged_since_open = false;
+        match Link::open(&target.client, SESSION_TIMEOUT, timeout).await {
+            Ok(opened) => {
+                schedule.quiet_gap = ping_gap(interval, opened.timeout);
+                schedule.since_ping = 0;
+                *link = Some(opened);
+            }
+            Err(_) => schedule.session_failures = schedule.session_failures.saturating_add(1),
+        }
+    }
+    schedule.linked = link.is_some();
+    // The zxid read this cycle, `srvr`'s being the later when both were asked.
+    let srvr_answered = report
+        .answers
+        .iter()
+        .any(|(c, r)| *c == Command::Srvr && r.is_ok());
+    let read = match (&ping, srvr_answered) {
+        (_, true) => schedule.last_srvr.as_ref().map(|s| s.zxid),
+        (Some(Ok(zxid)), false) => Some(*zxid),
+        _ => None,
+    };
+    if let Some(zxid) = read {
+        moved |= schedule.last_zxid.is_some_and(|last| last != zxid);
+        schedule.last_zxid = Some(zxid);
+    }
+    let asked = !report.answers.is_empty() || !report.admin.is_empty() || ping.is_some();
+    report.at = at;
+    report.ping = ping;
+    report.linked = schedule.linked;
+    (asked.then_some(report), moved)
 }
 
 /// Asks the due commands one after another (the same node is never asked twice at once) and
 /// updates the schedule from what came back. `admin` is the node's AdminServer `host:port`.
+/// With a session open (`schedule.linked`) `srvr` is asked only now and then ([`due`]).
 pub async fn poll_once(
     node: usize,
     client: &str,
@@ -272,16 +544,21 @@ pub async fn poll_once(
     timeout: Duration,
 ) -> PollReport {
     let at = unix_millis();
-    let sent = Instant::now();
-    let srvr = wire::ask(client, Command::Srvr.as_str(), timeout)
-        .await
-        .map_err(to_failure);
-    let round_trip_ms = Some(sent.elapsed().as_secs_f64() * 1000.0);
-    let srvr_failed = srvr.is_err();
-    let mut answers = vec![(Command::Srvr, srvr)];
-    learn(schedule, &answers);
+    let due_now = due(schedule);
+    let mut answers = Vec::new();
+    let mut round_trip_ms = None;
+    if due_now.first() == Some(&Command::Srvr) {
+        let sent = Instant::now();
+        let srvr = wire::ask(client, Command::Srvr.as_str(), timeout)
+            .await
+            .map_err(to_failure);
+        round_trip_ms = Some(sent.elapsed().as_secs_f64() * 1000.0);
+        answers.push((Command::Srvr, srvr));
+        learn(schedule, &answers);
+    }
     // A node that does not answer srvr will not answer the rest either. The rest is decided
     // after srvr, so a restart or role change it shows has the view asked in the same cycle.
+    let srvr_failed = matches!(answers.first(), Some((_, Err(_))));
     if !srvr_failed {
         let mut rest = Vec::new();
         for command in due(schedule).into_iter().filter(|c| *c != Command::Srvr) {
@@ -311,6 +588,8 @@ pub async fn poll_once(
         round_trip_ms,
         answers,
         admin: admin_answers,
+        ping: None,
+        linked: schedule.linked,
     }
 }
 
@@ -469,14 +748,23 @@ pub fn unix_millis() -> Millis {
 mod tests {
     use super::*;
 
-    #[test]
-    fn srvr_every_cycle_mntr_and_conf_less_often() {
-        let mut schedule = Schedule {
-            mntr: Support::Allowed,
-            conf: Support::Allowed,
-            has_view: true,
-            ..Schedule::default()
-        };
+    fn srvr_of(fixture: &str) -> Srvr {
+        match fourlw::parse_srvr(fixture) {
+            Ok(Answer::Data(srvr)) => srvr,
+            other => panic!("fixture is not a serving srvr: {other:?}"),
+        }
+    }
+
+    fn leader_srvr() -> Srvr {
+        srvr_of(include_str!("../tests/fixtures/zk4lw/leader.srvr.txt"))
+    }
+
+    fn follower_srvr() -> Srvr {
+        srvr_of(include_str!("../tests/fixtures/zk4lw/follower.srvr.txt"))
+    }
+
+    /// How many of each command 60 cycles ask.
+    fn counts(mut schedule: Schedule) -> [usize; 3] {
         let mut counts = [0usize; 3];
         for cycle in 1..=60 {
             schedule.cycle = cycle;
@@ -489,7 +777,170 @@ mod tests {
                 }
             }
         }
-        assert_eq!(counts, [60, 12, 2]);
+        counts
+    }
+
+    #[test]
+    fn srvr_every_cycle_the_leaders_mntr_often_a_learners_rarely() {
+        let base = Schedule {
+            mntr: Support::Allowed,
+            conf: Support::Allowed,
+            has_view: true,
+            ..Schedule::default()
+        };
+        let leader = Schedule {
+            last_srvr: Some(leader_srvr()),
+            ..base.clone()
+        };
+        let follower = Schedule {
+            last_srvr: Some(follower_srvr()),
+            ..base.clone()
+        };
+        assert_eq!(counts(leader.clone()), [60, 12, 2]);
+        assert_eq!(counts(follower.clone()), [60, 1, 2]);
+        let calm = Schedule {
+            calm_allowed: true,
+            ..leader.clone()
+        };
+        assert_eq!(counts(calm.clone()), [60, 6, 2], "a calm leader");
+        let moving = Schedule {
+            moving: true,
+            ..calm
+        };
+        assert_eq!(
+            counts(moving),
+            [60, 12, 2],
+            "calm ends when something moves"
+        );
+        let linked = Schedule {
+            linked: true,
+            ..follower
+        };
+        assert_eq!(
+            counts(linked.clone()),
+            [6, 1, 2],
+            "the session tells mode and zxid"
+        );
+        let linked_calm = Schedule {
+            calm_allowed: true,
+            ..linked.clone()
+        };
+        assert_eq!(
+            counts(linked_calm),
+            [2, 1, 1],
+            "calm: figures refreshed rarely"
+        );
+        let gated = Schedule {
+            need: Need {
+                srvr: true,
+                ..Need::default()
+            },
+            ..linked
+        };
+        assert_eq!(counts(gated), [60, 1, 2], "a gate reads srvr's text");
+    }
+
+    #[test]
+    fn a_calm_learner_is_pinged_every_few_cycles_the_leader_every_cycle() {
+        let learner = Schedule {
+            linked: true,
+            calm_allowed: true,
+            quiet_gap: QUIET_EVERY,
+            last_srvr: Some(follower_srvr()),
+            ..Schedule::default()
+        };
+        let pings = |mut schedule: Schedule| {
+            (0..20)
+                .filter(|_| {
+                    let due = ping_due(&schedule);
+                    schedule.since_ping = if due { 0 } else { schedule.since_ping + 1 };
+                    due
+                })
+                .count()
+        };
+        assert_eq!(pings(learner.clone()), 4, "every fifth cycle");
+        let leader = Schedule {
+            last_srvr: Some(leader_srvr()),
+            ..learner.clone()
+        };
+        assert_eq!(pings(leader), 20);
+        let moving = Schedule {
+            moving: true,
+            ..learner.clone()
+        };
+        assert_eq!(pings(moving), 20);
+        let needed = Schedule {
+            need: Need {
+                after: 1,
+                ..Need::default()
+            },
+            ..learner.clone()
+        };
+        assert_eq!(pings(needed), 20, "a gate or a wait reads it");
+        let steady = Schedule {
+            calm_allowed: false,
+            ..learner.clone()
+        };
+        assert_eq!(pings(steady), 20, "a run");
+        let unlinked = Schedule {
+            linked: false,
+            ..learner
+        };
+        assert_eq!(pings(unlinked), 0, "no session: srvr instead");
+    }
+
+    #[test]
+    fn a_calm_node_is_pinged_well_within_its_session_timeout() {
+        let s = Duration::from_secs;
+        assert_eq!(ping_gap(s(1), s(30)), QUIET_EVERY);
+        assert_eq!(ping_gap(s(1), s(4)), 1, "minSessionTimeout on a 2 s tick");
+        assert_eq!(ping_gap(s(3), s(30)), 3);
+        assert_eq!(ping_gap(s(60), s(40)), 1, "never less than every cycle");
+    }
+
+    #[test]
+    fn a_session_is_asked_for_at_once_and_after_failures_ever_more_rarely() {
+        let serving = Schedule {
+            last_srvr: Some(follower_srvr()),
+            ..Schedule::default()
+        };
+        assert!(open_due(&serving));
+        assert!(!open_due(&Schedule {
+            linked: true,
+            ..serving.clone()
+        }));
+        assert!(!open_due(&Schedule::default()), "not known to serve");
+        assert!(!open_due(&Schedule {
+            srvr_failed: true,
+            ..serving.clone()
+        }));
+        let failed = |failures: u32, since_open: u64| Schedule {
+            session_failures: failures,
+            since_open,
+            ..serving.clone()
+        };
+        assert!(!open_due(&failed(3, 7)));
+        assert!(open_due(&failed(3, 8)));
+        assert!(!open_due(&failed(30, 119)));
+        assert!(open_due(&failed(30, 120)), "at most every 120 cycles");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_node_cycles_on_the_same_beat() {
+        let pace = Pace {
+            origin: tokio::time::Instant::now(),
+            interval: Duration::from_secs(1),
+            cadence: Cadence::Relaxed,
+            last_move: Arc::new(AtomicU64::new(0)),
+        };
+        let ms = Duration::from_millis;
+        let origin = pace.origin;
+        assert_eq!(pace.beat(origin + ms(1_030)), origin + ms(1_000));
+        assert_eq!(pace.beat(origin + ms(1_700)), origin + ms(2_000));
+        assert_eq!(pace.beat(origin + ms(8_400)), origin + ms(8_000));
+        assert!(!pace.moving(), "nothing moved since 1970");
+        pace.moved();
+        assert!(pace.moving());
     }
 
     #[test]
@@ -602,6 +1053,7 @@ mod tests {
             conf: Support::Allowed,
             has_view: true,
             need: Need {
+                srvr: false,
                 mntr: true,
                 conf: false,
                 after: 0,
@@ -613,6 +1065,7 @@ mod tests {
             assert_eq!(due(&schedule), [Command::Srvr, Command::Mntr]);
         }
         schedule.need = Need {
+            srvr: false,
             mntr: false,
             conf: true,
             after: 0,
@@ -636,6 +1089,7 @@ mod tests {
         assert!(due_admin(&schedule).is_empty());
         assert_eq!(due(&schedule), [Command::Srvr], "not the refused words");
         schedule.need = Need {
+            srvr: false,
             mntr: true,
             conf: true,
             after: 0,
@@ -650,11 +1104,13 @@ mod tests {
     #[test]
     fn only_a_new_need_is_a_reason_to_ask_early() {
         let mntr = Need {
+            srvr: false,
             mntr: true,
             conf: false,
             after: 0,
         };
         let both = Need {
+            srvr: false,
             mntr: true,
             conf: true,
             after: 0,
@@ -688,6 +1144,7 @@ mod tests {
 
         let start = tokio::time::Instant::now();
         let need = Need {
+            srvr: false,
             mntr: true,
             conf: false,
             after: 0,
@@ -813,8 +1270,14 @@ mod tests {
         assert_eq!(schedule.admin.0, Support::Allowed);
         assert!(due_admin(&schedule).is_empty(), "cycle 1: nothing due");
         schedule.cycle = 5;
-        assert_eq!(due_admin(&schedule), [AdminCommand::Mntr]);
+        assert!(
+            due_admin(&schedule).is_empty(),
+            "a learner's mntr is asked rarely"
+        );
+        schedule.cycle = 7;
         schedule.view_due = true;
+        assert_eq!(due_admin(&schedule), [AdminCommand::VotingView]);
+        schedule.mntr_due = true;
         assert_eq!(
             due_admin(&schedule),
             [AdminCommand::Mntr, AdminCommand::VotingView]
@@ -863,6 +1326,7 @@ mod tests {
         let second = Duration::from_secs(1);
         assert_eq!(delay(second, 3, Need::default()), Duration::from_secs(8));
         let conf = Need {
+            srvr: false,
             mntr: false,
             conf: true,
             after: 0,

@@ -203,6 +203,8 @@ fn an_unchanged_ensemble_is_not_recorded_again() {
     };
     assert_eq!(snapshots(&super::run::start(&mut state)), 1);
     let report = |node, at| crate::ensemble::PollReport {
+        ping: None,
+        linked: false,
         admin: Vec::new(),
         node,
         at,
@@ -276,6 +278,8 @@ fn once_the_log_cannot_be_written_nothing_more_runs_but_the_operator_can_quit() 
     assert!(update(
         &mut state,
         RunAction::Poll(crate::ensemble::PollReport {
+            ping: None,
+            linked: false,
             admin: Vec::new(),
             node: 0,
             at: 30_000,
@@ -362,6 +366,8 @@ fn answers_polled_before_the_command_ended_do_not_end_its_wait() {
     let conf = "serverId=1\nmembership: \nserver.1=10.0.0.1:2888:3888:participant\nserver.2=10.0.0.2:2888:3888:participant\nserver.3=10.0.0.3:2888:3888:participant\nversion=0";
     let report = |at, answers| {
         RunAction::Poll(PollReport {
+            ping: None,
+            linked: false,
             admin: Vec::new(),
             node: 0,
             at,

@@ -1263,6 +1263,7 @@ impl Engine {
                 Gate::Synced => need_leader(&mut needs, !live.sync_by_zxid()),
                 Gate::Fourlw { host, word, .. } => {
                     if let Some(n) = node_of(*host) {
+                        needs[n].srvr |= *word == Command::Srvr;
                         needs[n].mntr |= *word == Command::Mntr;
                         needs[n].conf |= *word == Command::Conf;
                     }

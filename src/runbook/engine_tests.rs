@@ -113,6 +113,8 @@ fn polled(hosts: u64, down: &[usize], at: u64) -> EnsembleState {
             ]
         };
         state.apply(&PollReport {
+            ping: None,
+            linked: false,
             admin: Vec::new(),
             node,
             at,
@@ -214,6 +216,8 @@ fn run_to_wait(steps: &str, before: &EnsembleState) -> Engine {
 /// `live_at`, with zk1 answering `conf` with a view of `members` servers.
 fn with_zk1_view(mut state: EnsembleState, members: u64, at: u64) -> EnsembleState {
     state.apply(&PollReport {
+        ping: None,
+        linked: false,
         admin: Vec::new(),
         node: 0,
         at,
@@ -238,6 +242,8 @@ fn a_restart_is_done_only_once_the_restarted_server_reports_the_predicted_view()
     let after = include_str!("../../tests/fixtures/zk4lw/restart.after.srvr.txt");
     let before_srvr = include_str!("../../tests/fixtures/zk4lw/restart.before.srvr.txt");
     let srvr = |text: &str, at| PollReport {
+        ping: None,
+        linked: false,
         admin: Vec::new(),
         node: 0,
         at,
@@ -978,16 +984,19 @@ fn kinds(needs: Vec<Need>) -> Vec<Need> {
 }
 
 const MNTR: Need = Need {
+    srvr: false,
     mntr: true,
     conf: false,
     after: 0,
 };
 const CONF: Need = Need {
+    srvr: false,
     mntr: false,
     conf: true,
     after: 0,
 };
 const NOTHING: Need = Need {
+    srvr: false,
     mntr: false,
     conf: false,
     after: 0,
@@ -1041,6 +1050,8 @@ fn a_wait_for_sync_needs_the_leaders_mntr_until_the_step_is_done() {
 fn a_leader_whose_view_is_not_current_has_it_asked_for_too() {
     let mut state = live(&[]);
     state.apply(&PollReport {
+        ping: None,
+        linked: false,
         admin: Vec::new(),
         node: 2,
         at: 21_000,
@@ -1048,6 +1059,8 @@ fn a_leader_whose_view_is_not_current_has_it_asked_for_too() {
         answers: vec![(Command::Srvr, Err(PollFailure::Refused))],
     });
     state.apply(&PollReport {
+        ping: None,
+        linked: false,
         admin: Vec::new(),
         node: 2,
         at: 22_000,
@@ -1056,6 +1069,7 @@ fn a_leader_whose_view_is_not_current_has_it_asked_for_too() {
     });
     let engine = engine(RESTART_ZK1);
     let both = Need {
+        srvr: false,
         mntr: true,
         conf: true,
         after: 0,
@@ -1065,9 +1079,13 @@ fn a_leader_whose_view_is_not_current_has_it_asked_for_too() {
 
 #[test]
 fn fourlw_gates_need_the_word_they_read_and_a_failed_step_needs_nothing() {
-    const GATED: &str = "  - id: look\n    title: Look\n    gates: [{fourlw: {host: zk2, command: conf, contains: 'serverId=2'}}, {fourlw: {host: zk1, command: mntr, contains: 'zk_server_state'}}]\n    run: [{host: zk1, verb: data-empty}]\n";
+    const GATED: &str = "  - id: look\n    title: Look\n    gates: [{fourlw: {host: zk2, command: conf, contains: 'serverId=2'}}, {fourlw: {host: zk1, command: mntr, contains: 'zk_server_state'}}, {fourlw: {host: zk3, command: srvr, contains: 'Mode'}}]\n    run: [{host: zk1, verb: data-empty}]\n";
     let before = live(&[]);
-    assert_eq!(engine(GATED).needs(&before), [MNTR, CONF, NOTHING]);
+    let srvr = Need {
+        srvr: true,
+        ..NOTHING
+    };
+    assert_eq!(engine(GATED).needs(&before), [MNTR, CONF, srvr]);
     let mut engine = engine(RESTART_ZK1);
     engine.input(Input::Start, &before);
     let effects = engine.input(Input::Confirm, &before);
@@ -1093,6 +1111,8 @@ fn a_server_back_asks_the_leaders_mntr_again_from_after_its_start() {
     let engine = run_to_wait(SYNC_WAIT, &state);
     let before = engine.needs(&state)[2];
     state.apply(&PollReport {
+        ping: None,
+        linked: false,
         admin: Vec::new(),
         node: 0,
         at: 24_000,
@@ -1100,6 +1120,8 @@ fn a_server_back_asks_the_leaders_mntr_again_from_after_its_start() {
         answers: vec![(Command::Srvr, Err(PollFailure::Refused))],
     });
     state.apply(&PollReport {
+        ping: None,
+        linked: false,
         admin: Vec::new(),
         node: 0,
         at: 25_000,
@@ -1131,6 +1153,8 @@ fn a_wait_asks_every_node_not_polled_since_the_commands_ended() {
     let needs = engine.needs(&state);
     assert!(needs.iter().all(|n| n.after == 25_000), "{needs:?}");
     state.apply(&PollReport {
+        ping: None,
+        linked: false,
         admin: Vec::new(),
         node: 1,
         at: 26_000,

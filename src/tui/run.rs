@@ -66,7 +66,8 @@ pub struct RunEnd {
 
 pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     let targets = inventory_targets(&options.inventory);
-    let (mut reports, pollers, demand) = poll::spawn_with_demand(&targets, options.interval);
+    let (mut reports, pollers, demand) =
+        poll::spawn_with_demand(&targets, options.interval, poll::Cadence::Steady);
     let mut ensemble = EnsembleState::new(targets);
     ensemble.services = inventory_services(&options.inventory);
     first_poll(&mut ensemble, &mut reports).await;
@@ -256,7 +257,8 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
         secrets: shown_secrets,
         demand: Some(demand),
     };
-    let watch = WatchState::new(procedure.name.clone(), ensemble, poll::unix_millis());
+    let mut watch = WatchState::new(procedure.name.clone(), ensemble, poll::unix_millis());
+    watch.interval = super::watch::millis_of(options.interval);
     let mut state = RunState::new(watch, engine, audit_path.display().to_string());
     let effects = run_model::start(&mut state);
     performer.perform(&mut state, effects);

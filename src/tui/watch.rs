@@ -32,7 +32,8 @@ pub struct WatchOptions {
 }
 
 pub async fn run(options: WatchOptions) -> io::Result<()> {
-    let (mut reports, pollers) = poll::spawn(&options.targets, options.interval);
+    let (mut reports, pollers) =
+        poll::spawn(&options.targets, options.interval, poll::Cadence::Relaxed);
     let (actions_tx, mut actions) = mpsc::channel(64);
     let forward = actions_tx.clone();
     let forwarder = tokio::spawn(async move {
@@ -48,8 +49,10 @@ pub async fn run(options: WatchOptions) -> io::Result<()> {
     ));
     let mut ensemble = EnsembleState::new(options.targets);
     ensemble.services = options.services;
+    let mut state = WatchState::new(options.title, ensemble, poll::unix_millis());
+    state.interval = millis_of(options.interval);
     let mut screen = WatchScreen {
-        state: WatchState::new(options.title, ensemble, poll::unix_millis()),
+        state,
         look: options.look,
         ssh: options
             .ssh
@@ -137,4 +140,9 @@ impl Screen for WatchScreen {
     fn done(&self) -> bool {
         self.state.quit
     }
+}
+
+/// An interval in the model's milliseconds.
+pub fn millis_of(interval: Duration) -> crate::ensemble::Millis {
+    u64::try_from(interval.as_millis()).unwrap_or(u64::MAX)
 }

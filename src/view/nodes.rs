@@ -10,7 +10,7 @@ use ratatui::Frame;
 
 use super::text::{age, columns, sanitize, sparkline};
 use super::Look;
-use crate::console::watch::{cards_per_row, WatchState};
+use crate::console::watch::{cards_per_row, overdue, WatchState};
 use crate::ensemble::{Health, NodeState, Source, Support, ViewSource};
 use crate::theme::Role;
 use crate::zk::fourlw::Mode;
@@ -275,13 +275,28 @@ fn draw_card(
         .sync_by_zxid()
         .then(|| ensemble.synced_by_zxid(index));
     lines.push(sync_line(node, by_zxid, look));
-    let polled = match (node.age(state.now), &node.health) {
-        (Some(ms), _) => Span::styled(
+    let polled = match (
+        overdue(node, state.now, state.interval),
+        node.age(state.now),
+        &node.health,
+    ) {
+        (Some(ms), _, _) => Span::styled(
             format!("last good poll {} ago{}", age(ms), sources(node)),
+            look.style(Role::Warning),
+        ),
+        (None, Some(_), _) if node.linked => {
+            Span::styled(format!("session open{}", sources(node)), muted)
+        }
+        (None, Some(_), _) => Span::styled(
+            format!(
+                "every {}{}",
+                crate::duration::show(std::time::Duration::from_millis(state.interval)),
+                sources(node)
+            ),
             muted,
         ),
-        (None, Health::Unknown) => Span::styled("not polled yet", muted),
-        (None, _) => Span::styled("never answered", look.style(Role::Warning)),
+        (None, None, Health::Unknown) => Span::styled("not polled yet", muted),
+        (None, None, _) => Span::styled("never answered", look.style(Role::Warning)),
     };
     lines.push(Line::from(vec![field("polled"), polled]));
     if let Some(error) = &node.error {

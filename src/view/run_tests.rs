@@ -68,6 +68,8 @@ fn poll_all(inventory: &Inventory, down: &[usize], at: u64) -> Vec<RunAction> {
                 ]
             };
             RunAction::Poll(PollReport {
+                ping: None,
+                linked: false,
                 admin: Vec::new(),
                 node,
                 at,

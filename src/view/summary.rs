@@ -6,9 +6,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::text::age;
 use super::Look;
+use crate::console::watch::view_age_minutes;
 use crate::console::watch::WatchState;
+use crate::ensemble::Millis;
 use crate::ensemble::ViewSource;
 use crate::theme::Role;
 
@@ -205,18 +206,17 @@ pub fn draw_views(frame: &mut Frame, area: Rect, state: &WatchState, look: &Look
                         look.style(if differs { Role::Warning } else { Role::Text }),
                     ));
                     let source = match observed.source {
-                        ViewSource::Conf => format!(
-                            "  seen {} ago",
-                            age(state.now.saturating_sub(observed.seen_at))
-                        ),
+                        ViewSource::Conf => {
+                            format!("  seen {}", minutes_ago(state.now, observed.seen_at))
+                        }
                         ViewSource::Declared => "  (declared, not seen)".to_string(),
                         ViewSource::AdminVoters => format!(
-                            "  voters from the AdminServer, seen {} ago",
-                            age(state.now.saturating_sub(observed.seen_at))
+                            "  voters from the AdminServer, seen {}",
+                            minutes_ago(state.now, observed.seen_at)
                         ),
                         ViewSource::ZooCfg => format!(
-                            "  from zoo.cfg on disk, read {} ago (the running view may differ)",
-                            age(state.now.saturating_sub(observed.seen_at))
+                            "  from zoo.cfg on disk, read {} (the running view may differ)",
+                            minutes_ago(state.now, observed.seen_at)
                         ),
                     };
                     spans.push(Span::styled(source, look.style(Role::Muted)));
@@ -244,4 +244,14 @@ pub fn draw_views(frame: &mut Frame, area: Rect, state: &WatchState, look: &Look
             .wrap(Wrap { trim: false }),
         area,
     );
+}
+
+/// `within a minute`, `3m ago`, `2h ago`: a view's age in the whole minutes the model ticks by
+/// (`console::watch::view_age_minutes`).
+fn minutes_ago(now: Millis, seen_at: Millis) -> String {
+    match view_age_minutes(now, seen_at) {
+        0 => "within a minute".to_string(),
+        m if m < 120 => format!("{m}m ago"),
+        m => format!("{}h ago", m / 60),
+    }
 }

@@ -73,6 +73,8 @@ fn targets(count: u64) -> Vec<NodeTarget> {
 
 fn answer(node: usize, answers: Vec<(Command, Result<String, PollFailure>)>) -> Action {
     Action::Poll(PollReport {
+        ping: None,
+        linked: false,
         admin: Vec::new(),
         node,
         at: NOW,
@@ -309,6 +311,8 @@ fn the_verdict_follows_a_restarted_node_showing_its_view_again() {
     assert!(state.verdict().is_ok());
     let later = |at: u64, answers: Vec<(Command, Result<String, PollFailure>)>| {
         Action::Poll(PollReport {
+            ping: None,
+            linked: false,
             admin: Vec::new(),
             node: 0,
             at: NOW + at,

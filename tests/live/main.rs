@@ -10,6 +10,7 @@ mod fourlw_live;
 mod hostile;
 mod lab_elections;
 mod live_sources;
+mod ping_sessions;
 mod rehearsals;
 mod remote;
 mod run_autopilot;

@@ -1,0 +1,148 @@
+//! The client session the poller keeps on every server (`ping::Link`), on real servers: a ping
+//! reads the zxid `srvr` prints, and a server closes the session the moment it leaves its role
+//! (`Learner.shutdown`, `Leader.shutdown`: `QuorumPeer.closeAllConnections`), which is what
+//! lets `watch` ping a calm follower only every few intervals.
+
+use std::time::{Duration, Instant};
+
+use crate::common::{ask, mode, Sandbox};
+use zkpilot::ensemble::{inventory_targets, PollReport};
+use zkpilot::inventory::Inventory;
+use zkpilot::ping::Link;
+use zkpilot::poll::{self, Cadence, SESSION_TIMEOUT};
+use zkpilot::zk::fourlw::{self, Answer, Command};
+use zkpilot::zk::zxid::Zxid;
+
+const DEADLINE: Duration = Duration::from_secs(3);
+
+fn srvr_zxid(client: &str) -> Zxid {
+    let text = ask(client, "srvr").expect("srvr answered");
+    match fourlw::parse_srvr(&text) {
+        Ok(Answer::Data(srvr)) => srvr.zxid,
+        other => panic!("{client}: {other:?}"),
+    }
+}
+
+fn restart(sandbox: &Sandbox, host: &str) {
+    let client = sandbox.client(host);
+    let address = client.rsplit_once(':').unwrap().0;
+    let index = &host[2..];
+    let zkctl = sandbox.dir.join(format!("hosts/{host}/zkctl"));
+    let output = sandbox.ssh(
+        &format!("zkpilot-h{index}@{address}"),
+        &format!("{} restart", zkctl.display()),
+    );
+    assert!(output.status.success(), "{output:?}");
+}
+
+/// Whether the server closed `link` within `limit`.
+async fn closes_within(link: &mut Link, limit: Duration) -> bool {
+    tokio::time::timeout(limit, link.closed()).await.is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_reads_the_zxid_of_srvr_and_ends_when_its_server_leaves_its_role() {
+    let sandbox = Sandbox::up(3, 0, 0);
+    let hosts = ["zk1", "zk2", "zk3"];
+    let mut links = Vec::new();
+    for host in hosts {
+        let link = Link::open(&sandbox.client(host), SESSION_TIMEOUT, DEADLINE)
+            .await
+            .unwrap_or_else(|e| panic!("{host}: {e}"));
+        assert!(link.timeout > Duration::ZERO);
+        links.push(link);
+    }
+    // Every session is a transaction: only once all are open is the ensemble still.
+    for (host, link) in hosts.iter().zip(links.iter_mut()) {
+        let pinged = link.ping(DEADLINE).await.expect("ping answered");
+        assert_eq!(pinged, srvr_zxid(&sandbox.client(host)), "{host}");
+    }
+
+    let modes: Vec<String> = hosts.iter().map(|h| mode(&sandbox.client(h))).collect();
+    let leader = modes.iter().position(|m| m == "leader").expect("a leader");
+    let follower = (0..3).find(|i| *i != leader).expect("a follower");
+    let other = (0..3)
+        .find(|i| *i != leader && *i != follower)
+        .expect("three");
+
+    restart(&sandbox, hosts[follower]);
+    assert!(
+        closes_within(&mut links[follower], Duration::from_secs(10)).await,
+        "the restarted follower closed its session"
+    );
+    for i in [leader, other] {
+        links[i].ping(DEADLINE).await.unwrap_or_else(|e| {
+            panic!(
+                "{} kept its session through a follower's restart: {e}",
+                hosts[i]
+            )
+        });
+    }
+    sandbox.wait_for_modes(&hosts, Duration::from_secs(30), |m| {
+        m.iter().all(|m| m == "leader" || m == "follower")
+    });
+
+    let started = Instant::now();
+    restart(&sandbox, hosts[leader]);
+    for i in [leader, other] {
+        assert!(
+            closes_within(&mut links[i], Duration::from_secs(10)).await,
+            "{} closed its session when the leader went",
+            hosts[i]
+        );
+    }
+    eprintln!(
+        "sessions closed {:?} after the leader's restart began",
+        started.elapsed()
+    );
+}
+
+/// `watch`'s poller on a real ensemble: every node gets a session and is pinged; a follower's
+/// restart shows as its session lost and `srvr` asked in the same report, then a new session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_poller_pings_over_sessions_and_sees_a_restart_at_once() {
+    let sandbox = Sandbox::up(3, 0, 0);
+    let text = std::fs::read_to_string(sandbox.inventory_path()).unwrap();
+    let inventory: Inventory = serde_yaml::from_str(&text).unwrap();
+    let targets = inventory_targets(&inventory);
+    let (mut reports, handles) =
+        poll::spawn(&targets, Duration::from_millis(500), Cadence::Relaxed);
+    let mut pinged = [false; 3];
+    while !pinged.iter().all(|p| *p) {
+        let report = next(&mut reports).await;
+        if matches!(report.ping, Some(Ok(_))) {
+            assert!(report.linked);
+            pinged[report.node] = true;
+        }
+    }
+
+    let zk1 = targets.iter().position(|t| t.name == "zk1").unwrap();
+    restart(&sandbox, "zk1");
+    let lost = loop {
+        let report = next(&mut reports).await;
+        if report.node == zk1 && matches!(report.ping, Some(Err(_))) {
+            break report;
+        }
+    };
+    assert_eq!(
+        lost.answers.first().map(|(c, _)| *c),
+        Some(Command::Srvr),
+        "the session's end has srvr asked in the same cycle: {lost:?}"
+    );
+    loop {
+        let report = next(&mut reports).await;
+        if report.node == zk1 && matches!(report.ping, Some(Ok(_))) {
+            break;
+        }
+    }
+    for handle in handles {
+        handle.abort();
+    }
+}
+
+async fn next(reports: &mut tokio::sync::mpsc::Receiver<PollReport>) -> PollReport {
+    tokio::time::timeout(Duration::from_secs(30), reports.recv())
+        .await
+        .expect("a report within 30 s")
+        .expect("the poller runs")
+}

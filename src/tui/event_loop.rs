@@ -6,8 +6,6 @@
 
 use std::future::Future;
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use ratatui::backend::Backend;
@@ -143,11 +141,10 @@ pub async fn run_on_terminal<S: Screen>(
             _ = interrupt.recv() => "interrupted",
         }
     };
-    let stop_keys = Arc::new(AtomicBool::new(false));
-    let mut inputs = terminal::spawn_reader(stop_keys.clone());
+    let (mut inputs, reader) = terminal::spawn_reader();
     let mut raw = RawTerminal::enter()?;
     let result = run(&mut raw.screen, screen, &mut inputs, actions, stop).await;
-    stop_keys.store(true, Ordering::Relaxed);
+    reader.abort();
     drop(raw);
     result
 }

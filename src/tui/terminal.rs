@@ -2,12 +2,13 @@
 //! again — on quit, on error and on panic — so the operator's shell is never left broken.
 
 use std::io::{self, Stdout};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Once};
-use std::time::Duration;
+use std::pin::Pin;
+use std::sync::Once;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use futures_core::Stream;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use crossterm::execute;
 use crossterm::terminal::{
@@ -78,33 +79,29 @@ pub enum TermEvent {
     Resize,
 }
 
-/// crossterm's reader blocks, so it runs on a thread of its own and checks `stop` between
-/// short waits.
-pub fn spawn_reader(stop: Arc<AtomicBool>) -> mpsc::Receiver<TermEvent> {
+/// Reads the terminal's events as they come: crossterm's `EventStream` waits on the terminal
+/// without a timeout, so an idle console is not woken ten times a second to look for keys.
+/// Aborting the task drops the stream, which wakes and ends crossterm's waiting thread.
+pub fn spawn_reader() -> (mpsc::Receiver<TermEvent>, JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(64);
-    std::thread::spawn(move || {
-        while !stop.load(Ordering::Relaxed) {
-            match crossterm::event::poll(Duration::from_millis(100)) {
-                Ok(true) => {
-                    let event = match crossterm::event::read() {
-                        Ok(crossterm::event::Event::Key(event)) => {
-                            key_of(&event).map(TermEvent::Key)
-                        }
-                        Ok(crossterm::event::Event::Resize(..)) => Some(TermEvent::Resize),
-                        _ => None,
-                    };
-                    if let Some(event) = event {
-                        if tx.blocking_send(event).is_err() {
-                            return;
-                        }
-                    }
+    let task = tokio::spawn(async move {
+        let mut events = EventStream::new();
+        loop {
+            let next = std::future::poll_fn(|cx| Pin::new(&mut events).poll_next(cx)).await;
+            let event = match next {
+                Some(Ok(Event::Key(event))) => key_of(&event).map(TermEvent::Key),
+                Some(Ok(Event::Resize(..))) => Some(TermEvent::Resize),
+                Some(Ok(_)) => None,
+                Some(Err(_)) | None => return,
+            };
+            if let Some(event) = event {
+                if tx.send(event).await.is_err() {
+                    return;
                 }
-                Ok(false) => {}
-                Err(_) => return,
             }
         }
     });
-    rx
+    (rx, task)
 }
 
 /// The console's key for a terminal key event; releases and keys no screen binds are dropped.

@@ -28,7 +28,7 @@ use crate::zk::fourlw::{self, Answer, Command, Srvr};
 const MNTR_EVERY: u64 = 5;
 const CONF_EVERY: u64 = 30;
 /// While the ensemble is calm (`Schedule::calm`) the leader's `mntr` is asked this rarely.
-const MNTR_CALM_EVERY: u64 = 10;
+const MNTR_CALM_EVERY: u64 = 30;
 /// A learner's `mntr` shows its peer state, which changes only with its role or epoch (then it
 /// is asked at once, `mntr_due`); the sync figures are the leader's.
 const MNTR_LEARNER_EVERY: u64 = 60;
@@ -36,7 +36,7 @@ const MNTR_LEARNER_EVERY: u64 = 60;
 /// (every few dozen while calm): the session tells the mode (it closes when the mode changes)
 /// and the zxid (each ping).
 const SRVR_LINKED_EVERY: u64 = 10;
-const SRVR_CALM_EVERY: u64 = 30;
+const SRVR_CALM_EVERY: u64 = 60;
 /// A static view (no dynamic reconfig) changes only with a restart, which ends the session and
 /// has the view asked at once: while calm it is confirmed this rarely.
 const CONF_CALM_EVERY: u64 = 60;
@@ -124,13 +124,23 @@ pub fn ping_due(schedule: &Schedule) -> bool {
 }
 
 /// The longest a calm node goes between pings, in cycles of `interval`: [`QUIET_EVERY`], but
-/// never more than a third of the session's timeout, or the session would expire.
+/// never more than half the session's timeout ([`keepalive`]).
 pub fn ping_gap(interval: Duration, timeout: Duration) -> u64 {
-    let third = timeout.as_millis() / 3;
-    let cycles = third / interval.as_millis().max(1);
+    let cycles = keepalive(timeout).as_millis() / interval.as_millis().max(1);
     u64::try_from(cycles)
         .unwrap_or(u64::MAX)
         .clamp(1, QUIET_EVERY)
+}
+
+/// The longest a session goes without a ping: half its negotiated timeout. The server expires
+/// a session only once no packet came for the whole timeout (`SessionTrackerImpl.touchSession`
+/// → `ExpiryQueue.update`: the expiry moves to the tick after `now + timeout`; a follower
+/// passes its touches to the leader with its next ping to it, within a tick), so half of it is
+/// left for a ping's delay. ZooKeeper's own client pings after a third (`ClientCnxn`: half of
+/// its read timeout, two thirds of the session's) because it also uses the pings to notice a
+/// dead server, which the session's closing tells here.
+pub fn keepalive(timeout: Duration) -> Duration {
+    timeout / 2
 }
 
 /// Whether to ask for a session this cycle: the node serves (its `srvr` just said so) and has
@@ -398,6 +408,7 @@ async fn poll_node(
     let mut link: Option<Link> = None;
     let mut lost: Option<PollFailure> = None;
     let mut failures = 0u32;
+    let mut last_contact = tokio::time::Instant::now();
     loop {
         let started = tokio::time::Instant::now();
         schedule.need = *demand.borrow_and_update();
@@ -432,18 +443,70 @@ async fn poll_node(
             }
         }
         schedule.cycle += 1;
+        if schedule.since_ping == 0 {
+            last_contact = tokio::time::Instant::now();
+        }
         let due = pace.beat(started + delay(interval, failures, schedule.need));
         let earliest = started + demand_gap(interval);
-        let closed = tokio::select! {
-            _ = until_next_cycle(due, earliest, schedule.need, &mut demand) => None,
-            error = closed(&mut link) => Some(error),
-        };
-        if let Some(error) = closed {
+        loop {
+            // An interval longer than half the session's timeout would let it expire.
+            let keepalive = link.as_ref().map(|l| last_contact + keepalive(l.timeout));
+            let wake = tokio::select! {
+                _ = until_next_cycle(due, earliest, schedule.need, &mut demand) => Wake::Cycle,
+                error = closed(&mut link) => Wake::Closed(error),
+                _ = sleep_until(keepalive) => Wake::KeepAlive,
+            };
+            let error = match wake {
+                Wake::Cycle => break,
+                Wake::Closed(error) => error,
+                Wake::KeepAlive => {
+                    let Some(open) = link.as_mut() else { break };
+                    let at = unix_millis();
+                    match open.ping(request_timeout(interval)).await {
+                        Ok(zxid) => {
+                            last_contact = tokio::time::Instant::now();
+                            schedule.since_ping = 0;
+                            schedule.pinged_since_open = true;
+                            if schedule.last_zxid.is_some_and(|last| last != zxid) {
+                                pace.moved();
+                            }
+                            schedule.last_zxid = Some(zxid);
+                            let report = PollReport {
+                                node,
+                                at,
+                                ping: Some(Ok(zxid)),
+                                linked: true,
+                                ..PollReport::default()
+                            };
+                            if reports.send(report).await.is_err() {
+                                return;
+                            }
+                            continue;
+                        }
+                        Err(error) => error,
+                    }
+                }
+            };
             // The server left its role or stopped: asked again at once.
             link = None;
             lost = Some(to_failure(error));
             pace.moved();
+            break;
         }
+    }
+}
+
+/// What ends a node's wait between cycles.
+enum Wake {
+    Cycle,
+    Closed(WireError),
+    KeepAlive,
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -802,7 +865,7 @@ mod tests {
             calm_allowed: true,
             ..leader.clone()
         };
-        assert_eq!(counts(calm.clone()), [60, 6, 2], "a calm leader");
+        assert_eq!(counts(calm.clone()), [60, 2, 2], "a calm leader");
         let moving = Schedule {
             moving: true,
             ..calm
@@ -827,7 +890,7 @@ mod tests {
         };
         assert_eq!(
             counts(linked_calm),
-            [2, 1, 1],
+            [1, 1, 1],
             "calm: figures refreshed rarely"
         );
         let gated = Schedule {
@@ -893,8 +956,10 @@ mod tests {
     fn a_calm_node_is_pinged_well_within_its_session_timeout() {
         let s = Duration::from_secs;
         assert_eq!(ping_gap(s(1), s(30)), QUIET_EVERY);
-        assert_eq!(ping_gap(s(1), s(4)), 1, "minSessionTimeout on a 2 s tick");
-        assert_eq!(ping_gap(s(3), s(30)), 3);
+        assert_eq!(ping_gap(s(1), s(10)), QUIET_EVERY, "the sandbox's 10 s");
+        assert_eq!(ping_gap(s(1), s(4)), 2, "minSessionTimeout on a 2 s tick");
+        assert_eq!(ping_gap(s(3), s(30)), QUIET_EVERY);
+        assert_eq!(ping_gap(s(6), s(10)), 1);
         assert_eq!(ping_gap(s(60), s(40)), 1, "never less than every cycle");
     }
 

@@ -6,7 +6,8 @@
 use std::time::{Duration, Instant};
 
 use crate::common::{ask, mode, Sandbox};
-use zkpilot::ensemble::{inventory_targets, PollReport};
+use tokio::task::JoinHandle;
+use zkpilot::ensemble::{inventory_targets, NodeTarget, PollReport};
 use zkpilot::inventory::Inventory;
 use zkpilot::ping::Link;
 use zkpilot::poll::{self, Cadence, SESSION_TIMEOUT};
@@ -102,11 +103,7 @@ async fn a_session_reads_the_zxid_of_srvr_and_ends_when_its_server_leaves_its_ro
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_poller_pings_over_sessions_and_sees_a_restart_at_once() {
     let sandbox = Sandbox::up(3, 0, 0);
-    let text = std::fs::read_to_string(sandbox.inventory_path()).unwrap();
-    let inventory: Inventory = serde_yaml::from_str(&text).unwrap();
-    let targets = inventory_targets(&inventory);
-    let (mut reports, handles) =
-        poll::spawn(&targets, Duration::from_millis(500), Cadence::Relaxed);
+    let (targets, mut reports, handles) = watch_poller(&sandbox, Duration::from_millis(500));
     let mut pinged = [false; 3];
     while !pinged.iter().all(|p| *p) {
         let report = next(&mut reports).await;
@@ -140,9 +137,50 @@ async fn the_poller_pings_over_sessions_and_sees_a_restart_at_once() {
     }
 }
 
+/// The poller as `watch` starts it on the sandbox's inventory.
+fn watch_poller(
+    sandbox: &Sandbox,
+    interval: Duration,
+) -> (Vec<NodeTarget>, Reports, Vec<JoinHandle<()>>) {
+    let text = std::fs::read_to_string(sandbox.inventory_path()).unwrap();
+    let inventory: Inventory = serde_yaml::from_str(&text).unwrap();
+    let targets = inventory_targets(&inventory);
+    let (reports, handles) = poll::spawn(&targets, interval, Cadence::Relaxed);
+    (targets, reports, handles)
+}
+
+type Reports = tokio::sync::mpsc::Receiver<PollReport>;
+
 async fn next(reports: &mut tokio::sync::mpsc::Receiver<PollReport>) -> PollReport {
     tokio::time::timeout(Duration::from_secs(30), reports.recv())
         .await
         .expect("a report within 30 s")
         .expect("the poller runs")
+}
+
+/// An interval longer than the session timeout (the sandbox's `maxSessionTimeout` is 10 s):
+/// the poller pings between its cycles, so no session expires and none is opened again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_interval_keeps_every_session_alive_between_cycles() {
+    let sandbox = Sandbox::up(3, 0, 0);
+    let (_, mut reports, handles) = watch_poller(&sandbox, Duration::from_secs(12));
+    let mut pings = [0usize; 3];
+    let end = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < end {
+        let Ok(Some(report)) = tokio::time::timeout_at(end.into(), reports.recv()).await else {
+            break;
+        };
+        assert!(
+            !matches!(report.ping, Some(Err(_))),
+            "a session was lost: {report:?}"
+        );
+        if matches!(report.ping, Some(Ok(_))) {
+            pings[report.node] += 1;
+        }
+    }
+    for handle in handles {
+        handle.abort();
+    }
+    // Three cycles at most in 30 s; a ping every half of the 10 s timeout makes it five or more.
+    assert!(pings.iter().all(|p| *p >= 5), "pings per node: {pings:?}");
 }

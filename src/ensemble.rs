@@ -959,13 +959,12 @@ mod tests {
     /// One poll report of node 0 at `at`, 4lw answers only.
     fn at(at: Millis, answers: Vec<(Command, Result<String, PollFailure>)>) -> PollReport {
         PollReport {
-            ping: None,
-            linked: false,
             admin: Vec::new(),
             node: 0,
             at,
             round_trip_ms: None,
             answers,
+            ..PollReport::default()
         }
     }
 

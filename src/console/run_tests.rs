@@ -6,7 +6,7 @@ use super::keys::{Key, RunKey};
 use super::run::{appended, offered, update, ApprovalWait, Effect, RunAction, RunState};
 use super::watch::WatchState;
 use crate::audit::record::{AuditEvent, RecordHash};
-use crate::ensemble::EnsembleState;
+use crate::ensemble::{EnsembleState, PollReport};
 use crate::remote::{OutputLine, Stream};
 use crate::runbook::engine::{Ended, Engine, Input, Prompt, Status};
 use crate::runbook::engine_tests::{engine, live, person, two_person};
@@ -202,9 +202,7 @@ fn an_unchanged_ensemble_is_not_recorded_again() {
             .count()
     };
     assert_eq!(snapshots(&super::run::start(&mut state)), 1);
-    let report = |node, at| crate::ensemble::PollReport {
-        ping: None,
-        linked: false,
+    let report = |node, at| PollReport {
         admin: Vec::new(),
         node,
         at,
@@ -213,6 +211,7 @@ fn an_unchanged_ensemble_is_not_recorded_again() {
             crate::zk::fourlw::Command::Srvr,
             Err(crate::ensemble::PollFailure::Refused),
         )],
+        ..PollReport::default()
     };
     assert_eq!(
         snapshots(&update(&mut state, RunAction::Poll(report(0, 21_000)))),
@@ -277,14 +276,13 @@ fn once_the_log_cannot_be_written_nothing_more_runs_but_the_operator_can_quit() 
     assert_eq!(state.engine.prompt, None);
     assert!(update(
         &mut state,
-        RunAction::Poll(crate::ensemble::PollReport {
-            ping: None,
-            linked: false,
+        RunAction::Poll(PollReport {
             admin: Vec::new(),
             node: 0,
             at: 30_000,
             round_trip_ms: None,
             answers: Vec::new(),
+            ..PollReport::default()
         })
     )
     .is_empty());
@@ -366,13 +364,12 @@ fn answers_polled_before_the_command_ended_do_not_end_its_wait() {
     let conf = "serverId=1\nmembership: \nserver.1=10.0.0.1:2888:3888:participant\nserver.2=10.0.0.2:2888:3888:participant\nserver.3=10.0.0.3:2888:3888:participant\nversion=0";
     let report = |at, answers| {
         RunAction::Poll(PollReport {
-            ping: None,
-            linked: false,
             admin: Vec::new(),
             node: 0,
             at,
             round_trip_ms: None,
             answers,
+            ..PollReport::default()
         })
     };
     let restarted_before_the_end = |state: &mut RunState| {

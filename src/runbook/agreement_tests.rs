@@ -102,13 +102,12 @@ fn live_as_predicted(
             }
         };
         live.apply(&PollReport {
-            ping: None,
-            linked: false,
             node,
             at: 1_000,
             round_trip_ms: None,
             answers,
             admin: Vec::new(),
+            ..PollReport::default()
         });
     }
     live

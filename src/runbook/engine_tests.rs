@@ -113,13 +113,12 @@ fn polled(hosts: u64, down: &[usize], at: u64) -> EnsembleState {
             ]
         };
         state.apply(&PollReport {
-            ping: None,
-            linked: false,
             admin: Vec::new(),
             node,
             at,
             round_trip_ms: None,
             answers,
+            ..PollReport::default()
         });
     }
     state
@@ -216,13 +215,12 @@ fn run_to_wait(steps: &str, before: &EnsembleState) -> Engine {
 /// `live_at`, with zk1 answering `conf` with a view of `members` servers.
 fn with_zk1_view(mut state: EnsembleState, members: u64, at: u64) -> EnsembleState {
     state.apply(&PollReport {
-        ping: None,
-        linked: false,
         admin: Vec::new(),
         node: 0,
         at,
         round_trip_ms: None,
         answers: vec![(Command::Conf, Ok(conf(1, members)))],
+        ..PollReport::default()
     });
     state
 }
@@ -242,13 +240,12 @@ fn a_restart_is_done_only_once_the_restarted_server_reports_the_predicted_view()
     let after = include_str!("../../tests/fixtures/zk4lw/restart.after.srvr.txt");
     let before_srvr = include_str!("../../tests/fixtures/zk4lw/restart.before.srvr.txt");
     let srvr = |text: &str, at| PollReport {
-        ping: None,
-        linked: false,
         admin: Vec::new(),
         node: 0,
         at,
         round_trip_ms: None,
         answers: vec![(Command::Srvr, Ok(text.to_string()))],
+        ..PollReport::default()
     };
     restarted.apply(&srvr(before_srvr, 20_500));
     engine.tick(&restarted, 21_000);
@@ -1050,22 +1047,20 @@ fn a_wait_for_sync_needs_the_leaders_mntr_until_the_step_is_done() {
 fn a_leader_whose_view_is_not_current_has_it_asked_for_too() {
     let mut state = live(&[]);
     state.apply(&PollReport {
-        ping: None,
-        linked: false,
         admin: Vec::new(),
         node: 2,
         at: 21_000,
         round_trip_ms: None,
         answers: vec![(Command::Srvr, Err(PollFailure::Refused))],
+        ..PollReport::default()
     });
     state.apply(&PollReport {
-        ping: None,
-        linked: false,
         admin: Vec::new(),
         node: 2,
         at: 22_000,
         round_trip_ms: None,
         answers: vec![(Command::Srvr, Ok(LEADER_SRVR.to_string()))],
+        ..PollReport::default()
     });
     let engine = engine(RESTART_ZK1);
     let both = Need {
@@ -1111,22 +1106,20 @@ fn a_server_back_asks_the_leaders_mntr_again_from_after_its_start() {
     let engine = run_to_wait(SYNC_WAIT, &state);
     let before = engine.needs(&state)[2];
     state.apply(&PollReport {
-        ping: None,
-        linked: false,
         admin: Vec::new(),
         node: 0,
         at: 24_000,
         round_trip_ms: None,
         answers: vec![(Command::Srvr, Err(PollFailure::Refused))],
+        ..PollReport::default()
     });
     state.apply(&PollReport {
-        ping: None,
-        linked: false,
         admin: Vec::new(),
         node: 0,
         at: 25_000,
         round_trip_ms: None,
         answers: vec![(Command::Srvr, Ok(FOLLOWER_SRVR.to_string()))],
+        ..PollReport::default()
     });
     let after = engine.needs(&state)[2];
     assert_eq!(after.after, 25_000, "{after:?}");
@@ -1153,13 +1146,12 @@ fn a_wait_asks_every_node_not_polled_since_the_commands_ended() {
     let needs = engine.needs(&state);
     assert!(needs.iter().all(|n| n.after == 25_000), "{needs:?}");
     state.apply(&PollReport {
-        ping: None,
-        linked: false,
         admin: Vec::new(),
         node: 1,
         at: 26_000,
         round_trip_ms: None,
         answers: vec![(Command::Srvr, Ok(FOLLOWER_SRVR.to_string()))],
+        ..PollReport::default()
     });
     let needs = engine.needs(&state);
     assert_eq!(needs[1].after, 0, "zk2 was polled since: {needs:?}");

@@ -68,13 +68,12 @@ fn poll_all(inventory: &Inventory, down: &[usize], at: u64) -> Vec<RunAction> {
                 ]
             };
             RunAction::Poll(PollReport {
-                ping: None,
-                linked: false,
                 admin: Vec::new(),
                 node,
                 at,
                 round_trip_ms: Some(0.4 + node as f64 * 0.1),
                 answers,
+                ..PollReport::default()
             })
         })
         .collect()

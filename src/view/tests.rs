@@ -73,13 +73,12 @@ fn targets(count: u64) -> Vec<NodeTarget> {
 
 fn answer(node: usize, answers: Vec<(Command, Result<String, PollFailure>)>) -> Action {
     Action::Poll(PollReport {
-        ping: None,
-        linked: false,
         admin: Vec::new(),
         node,
         at: NOW,
         round_trip_ms: Some(0.4 + node as f64 * 0.1),
         answers,
+        ..PollReport::default()
     })
 }
 
@@ -311,13 +310,12 @@ fn the_verdict_follows_a_restarted_node_showing_its_view_again() {
     assert!(state.verdict().is_ok());
     let later = |at: u64, answers: Vec<(Command, Result<String, PollFailure>)>| {
         Action::Poll(PollReport {
-            ping: None,
-            linked: false,
             admin: Vec::new(),
             node: 0,
             at: NOW + at,
             round_trip_ms: None,
             answers,
+            ..PollReport::default()
         })
     };
     update(

@@ -124,6 +124,16 @@ fn polled(hosts: u64, down: &[usize], at: u64) -> EnsembleState {
     state
 }
 
+/// Node `node`'s `srvr` at `at`, and nothing else.
+fn srvr_report(node: usize, at: u64, srvr: Result<String, PollFailure>) -> PollReport {
+    PollReport {
+        node,
+        at,
+        answers: vec![(Command::Srvr, srvr)],
+        ..PollReport::default()
+    }
+}
+
 fn executes(effects: &[Effect]) -> Vec<u64> {
     effects
         .iter()
@@ -1046,22 +1056,8 @@ fn a_wait_for_sync_needs_the_leaders_mntr_until_the_step_is_done() {
 #[test]
 fn a_leader_whose_view_is_not_current_has_it_asked_for_too() {
     let mut state = live(&[]);
-    state.apply(&PollReport {
-        admin: Vec::new(),
-        node: 2,
-        at: 21_000,
-        round_trip_ms: None,
-        answers: vec![(Command::Srvr, Err(PollFailure::Refused))],
-        ..PollReport::default()
-    });
-    state.apply(&PollReport {
-        admin: Vec::new(),
-        node: 2,
-        at: 22_000,
-        round_trip_ms: None,
-        answers: vec![(Command::Srvr, Ok(LEADER_SRVR.to_string()))],
-        ..PollReport::default()
-    });
+    state.apply(&srvr_report(2, 21_000, Err(PollFailure::Refused)));
+    state.apply(&srvr_report(2, 22_000, Ok(LEADER_SRVR.to_string())));
     let engine = engine(RESTART_ZK1);
     let both = Need {
         srvr: false,
@@ -1105,22 +1101,8 @@ fn a_server_back_asks_the_leaders_mntr_again_from_after_its_start() {
     let mut state = live(&[]);
     let engine = run_to_wait(SYNC_WAIT, &state);
     let before = engine.needs(&state)[2];
-    state.apply(&PollReport {
-        admin: Vec::new(),
-        node: 0,
-        at: 24_000,
-        round_trip_ms: None,
-        answers: vec![(Command::Srvr, Err(PollFailure::Refused))],
-        ..PollReport::default()
-    });
-    state.apply(&PollReport {
-        admin: Vec::new(),
-        node: 0,
-        at: 25_000,
-        round_trip_ms: None,
-        answers: vec![(Command::Srvr, Ok(FOLLOWER_SRVR.to_string()))],
-        ..PollReport::default()
-    });
+    state.apply(&srvr_report(0, 24_000, Err(PollFailure::Refused)));
+    state.apply(&srvr_report(0, 25_000, Ok(FOLLOWER_SRVR.to_string())));
     let after = engine.needs(&state)[2];
     assert_eq!(after.after, 25_000, "{after:?}");
     assert!(after.rose_from(before), "the poller is woken for it");
@@ -1145,14 +1127,7 @@ fn a_wait_asks_every_node_not_polled_since_the_commands_ended() {
     );
     let needs = engine.needs(&state);
     assert!(needs.iter().all(|n| n.after == 25_000), "{needs:?}");
-    state.apply(&PollReport {
-        admin: Vec::new(),
-        node: 1,
-        at: 26_000,
-        round_trip_ms: None,
-        answers: vec![(Command::Srvr, Ok(FOLLOWER_SRVR.to_string()))],
-        ..PollReport::default()
-    });
+    state.apply(&srvr_report(1, 26_000, Ok(FOLLOWER_SRVR.to_string())));
     let needs = engine.needs(&state);
     assert_eq!(needs[1].after, 0, "zk2 was polled since: {needs:?}");
     assert_eq!(needs[0].after, 25_000);

@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 
 use super::event_loop::{self, Screen, Stopped};
 use super::ssh_reads::SshReads;
+use super::watch::millis_of;
 use crate::approval::{self, Inbox};
 use crate::audit::record::{AuditEvent, Secrets, SessionInfo, Timestamp};
 use crate::audit::writer::default_audit_dir;
@@ -258,7 +259,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
         demand: Some(demand),
     };
     let mut watch = WatchState::new(procedure.name.clone(), ensemble, poll::unix_millis());
-    watch.interval = super::watch::millis_of(options.interval);
+    watch.interval = millis_of(options.interval);
     let mut state = RunState::new(watch, engine, audit_path.display().to_string());
     let effects = run_model::start(&mut state);
     performer.perform(&mut state, effects);
@@ -468,12 +469,12 @@ impl Performer {
             let ended = match outcome {
                 Outcome::Exited { code, duration } => Ended::Exited {
                     code,
-                    duration_ms: millis(duration),
+                    duration_ms: millis_of(duration),
                 },
                 Outcome::NotRun(e) => Ended::NotRun(e.to_string()),
                 Outcome::Unknown { reason, duration } => Ended::Unknown {
                     reason,
-                    duration_ms: millis(duration),
+                    duration_ms: millis_of(duration),
                 },
             };
             tracing::info!(intent, ?ended, "command ended");
@@ -653,10 +654,6 @@ fn resumed_bindings(
 
 fn now() -> Timestamp {
     Timestamp::from_system_time(SystemTime::now())
-}
-
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn hostname() -> String {

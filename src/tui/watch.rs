@@ -142,7 +142,7 @@ impl Screen for WatchScreen {
     }
 }
 
-/// An interval in the model's milliseconds.
+/// A duration in the model's milliseconds.
 pub fn millis_of(interval: Duration) -> crate::ensemble::Millis {
     u64::try_from(interval.as_millis()).unwrap_or(u64::MAX)
 }

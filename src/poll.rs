@@ -1191,6 +1191,60 @@ mod tests {
         start.elapsed().as_millis()
     }
 
+    /// A server that answers `srvr` but drops every session at once (client authentication
+    /// required, a proxy in front): the node stays polled by `srvr`, and sessions — each a
+    /// transaction on a real ensemble — are asked for ever more rarely, not every cycle.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_server_that_drops_every_session_is_polled_by_srvr_without_a_session_storm() {
+        use std::sync::atomic::AtomicUsize;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let addr = listener.local_addr().expect("bound").to_string();
+        let sessions = Arc::new(AtomicUsize::new(0));
+        let asked = sessions.clone();
+        let server = tokio::spawn(async move {
+            let srvr = include_str!("../tests/fixtures/zk4lw/follower.srvr.txt");
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut head = [0u8; 4];
+                if stream.read_exact(&mut head).await.is_err() {
+                    continue;
+                }
+                if &head == b"srvr" {
+                    let _ = stream.write_all(srvr.as_bytes()).await;
+                } else if head == 45i32.to_be_bytes() {
+                    // A connect request's length: a session asked for, and dropped.
+                    asked.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+        let target = NodeTarget {
+            admin: "127.0.0.1:9".into(),
+            name: "zk1".into(),
+            sid: Some(1),
+            client: addr,
+            peer: None,
+            declared_view: None,
+        };
+        let (mut reports, handles) = spawn(&[target], Duration::from_millis(50), Cadence::Relaxed);
+        let mut served = 0;
+        while served < 40 {
+            let report = reports.recv().await.expect("the poller runs");
+            assert!(!report.linked, "no session is kept: {report:?}");
+            if matches!(report.answers.first(), Some((Command::Srvr, Ok(_)))) {
+                served += 1;
+            }
+        }
+        for handle in handles {
+            handle.abort();
+        }
+        server.abort();
+        let opened = sessions.load(Ordering::Relaxed);
+        // Cycles 0, 1, 3, 7, 15 and 31 at most: a session asked for every cycle would be 40.
+        assert!((1..=8).contains(&opened), "sessions asked for: {opened}");
+    }
+
     /// The wait between two cycles, on a paused clock: the cadence when nothing new is needed;
     /// a new need ends it early, but never sooner than the gap after the last cycle.
     #[tokio::test(start_paused = true)]

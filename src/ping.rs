@@ -4,8 +4,9 @@
 //! connection already open, where a four-letter word costs a new connection every time.
 //!
 //! Opening one is a transaction (`createSession`, committed by the quorum), so the ensemble's
-//! zxid moves by one for each. Dropping a link closes only the TCP connection: the session
-//! itself expires on the server after its negotiated timeout, with nothing attached to it.
+//! zxid moves by one for each. [`Link::close`] ends it the same way; a link merely dropped
+//! closes only the TCP connection, and the session expires on the server after its negotiated
+//! timeout, with nothing attached to it.
 
 use std::time::Duration;
 
@@ -67,6 +68,34 @@ impl Link {
         within(&self.addr, deadline, exchange).await
     }
 
+    /// Ends the session: the close is sent and its answer awaited (past a ping's reply still on
+    /// its way), or the server's closing of the connection, which it does right after
+    /// answering. Within `deadline`: a close is committed by the quorum, so an ensemble without
+    /// one never answers it, and the session then expires as a dropped one would.
+    pub async fn close(mut self, deadline: Duration) -> Result<(), WireError> {
+        let addr = self.addr.clone();
+        let exchange = async {
+            self.stream
+                .write_all(&session::close_request())
+                .await
+                .map_err(|e| io_error(&addr, &e))?;
+            loop {
+                // The server closes the connection once the close is committed and answered.
+                let Some(body) = read_frame_or_end(&mut self.stream, &addr).await? else {
+                    return Ok(());
+                };
+                let reply = session::parse_reply(&body).map_err(|e| bad(&addr, e))?;
+                if let Some(outcome) = session::close_outcome(reply) {
+                    outcome.map_err(|e| bad(&addr, e))?;
+                    // Ended once the server let the connection go too: nothing of it is left.
+                    while read_frame_or_end(&mut self.stream, &addr).await?.is_some() {}
+                    return Ok(());
+                }
+            }
+        };
+        within(&self.addr, deadline, exchange).await
+    }
+
     /// Resolves when the server closes the connection or sends what nobody asked for; safe to
     /// cancel (it only waits for the socket to be readable), so it sits in a `select!` between
     /// pings.
@@ -97,18 +126,32 @@ impl Link {
 }
 
 async fn read_frame(stream: &mut TcpStream, addr: &str) -> Result<Vec<u8>, WireError> {
+    read_frame_or_end(stream, addr)
+        .await?
+        .ok_or_else(|| WireError::Io {
+            addr: addr.to_string(),
+            message: "the server closed the session's connection".into(),
+        })
+}
+
+/// The next packet, or `None` when the server closed the connection before one began.
+async fn read_frame_or_end(
+    stream: &mut TcpStream,
+    addr: &str,
+) -> Result<Option<Vec<u8>>, WireError> {
     let mut prefix = [0u8; 4];
-    stream
-        .read_exact(&mut prefix)
-        .await
-        .map_err(|e| io_error(addr, &e))?;
+    match stream.read_exact(&mut prefix).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(io_error(addr, &e)),
+    }
     let length = session::frame_length(prefix).map_err(|e| bad(addr, e))?;
     let mut body = vec![0u8; length];
     stream
         .read_exact(&mut body)
         .await
         .map_err(|e| io_error(addr, &e))?;
-    Ok(body)
+    Ok(Some(body))
 }
 
 async fn within<T>(

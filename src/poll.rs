@@ -290,15 +290,15 @@ pub enum Cadence {
     Relaxed,
 }
 
-/// Starts one polling task per target; reports arrive on the returned channel until the
-/// handles are aborted or the receiver is dropped.
+/// Starts one polling task per target; reports arrive on the returned channel until the poller
+/// is stopped ([`Poller::stop`]) or the receiver is dropped.
 pub fn spawn(
     targets: &[NodeTarget],
     interval: Duration,
     cadence: Cadence,
-) -> (mpsc::Receiver<PollReport>, Vec<JoinHandle<()>>) {
-    let (reports, handles, _) = spawn_with_demand(targets, interval, cadence);
-    (reports, handles)
+) -> (mpsc::Receiver<PollReport>, Poller) {
+    let (reports, poller, _) = spawn_with_demand(targets, interval, cadence);
+    (reports, poller)
 }
 
 /// [`spawn`], and the handle that tells the poller what gates and waits need ([`Demand`]).
@@ -306,8 +306,9 @@ pub fn spawn_with_demand(
     targets: &[NodeTarget],
     interval: Duration,
     cadence: Cadence,
-) -> (mpsc::Receiver<PollReport>, Vec<JoinHandle<()>>, Demand) {
+) -> (mpsc::Receiver<PollReport>, Poller, Demand) {
     let (tx, rx) = mpsc::channel(targets.len().max(1) * 4);
+    let (stop, stopped) = watch::channel(false);
     let mut senders = Vec::with_capacity(targets.len());
     let pace = Pace {
         origin: tokio::time::Instant::now(),
@@ -315,7 +316,7 @@ pub fn spawn_with_demand(
         cadence,
         last_move: Arc::new(AtomicU64::new(unix_millis())),
     };
-    let handles = targets
+    let tasks = targets
         .iter()
         .enumerate()
         .map(|(node, target)| {
@@ -327,10 +328,39 @@ pub fn spawn_with_demand(
                 pace.clone(),
                 tx.clone(),
                 demand,
+                stopped.clone(),
             ))
         })
         .collect();
-    (rx, handles, Demand { nodes: senders })
+    (rx, Poller { tasks, stop }, Demand { nodes: senders })
+}
+
+/// The most [`Poller::stop`] waits for the sessions' closes: a close is committed by the
+/// quorum (a few milliseconds on the sandbox), and an ensemble without one never answers.
+pub const CLOSE_WITHIN: Duration = Duration::from_secs(1);
+
+/// The running node tasks of one poller.
+#[derive(Debug)]
+pub struct Poller {
+    tasks: Vec<JoinHandle<()>>,
+    stop: watch::Sender<bool>,
+}
+
+impl Poller {
+    /// Stops every node task and ends the sessions they hold ([`Link::close`]), so that none
+    /// is left on the servers to expire later: a console that quit leaves no trace in `cons`
+    /// and costs the ensemble no transaction after it is gone. Waits at most [`CLOSE_WITHIN`].
+    pub async fn stop(mut self) {
+        self.stop.send_replace(true);
+        let deadline = tokio::time::Instant::now() + CLOSE_WITHIN;
+        for task in &mut self.tasks {
+            // A task past the deadline is aborted below; its session expires on the server.
+            let _ = tokio::time::timeout_at(deadline, task).await;
+        }
+        for task in self.tasks {
+            task.abort();
+        }
+    }
 }
 
 /// What the node tasks of one poller share: the moment of the last movement any of them saw,
@@ -392,12 +422,34 @@ async fn until_next_cycle(
     }
 }
 
+/// A node's task: cycles until the poller stops (or is dropped) or nobody reads its reports,
+/// then ends the session it holds.
 async fn poll_node(
     node: usize,
     target: NodeTarget,
     pace: Pace,
     reports: mpsc::Sender<PollReport>,
+    demand: watch::Receiver<Need>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut link: Option<Link> = None;
+    tokio::select! {
+        _ = cycles(node, &target, &pace, &reports, demand, &mut link) => {}
+        _ = stopped.wait_for(|stop| *stop) => {}
+    }
+    if let Some(open) = link {
+        // Not closed in time: the session expires on the server, as a dropped one would.
+        let _ = open.close(CLOSE_WITHIN).await;
+    }
+}
+
+async fn cycles(
+    node: usize,
+    target: &NodeTarget,
+    pace: &Pace,
+    reports: &mpsc::Sender<PollReport>,
     mut demand: watch::Receiver<Need>,
+    link: &mut Option<Link>,
 ) {
     let interval = pace.interval;
     let mut schedule = Schedule {
@@ -405,7 +457,6 @@ async fn poll_node(
         quiet_gap: QUIET_EVERY,
         ..Schedule::default()
     };
-    let mut link: Option<Link> = None;
     let mut lost: Option<PollFailure> = None;
     let mut failures = 0u32;
     let mut last_contact = tokio::time::Instant::now();
@@ -413,15 +464,7 @@ async fn poll_node(
         let started = tokio::time::Instant::now();
         schedule.need = *demand.borrow_and_update();
         schedule.moving = pace.moving();
-        let (report, moved) = cycle(
-            node,
-            &target,
-            &mut schedule,
-            &mut link,
-            lost.take(),
-            interval,
-        )
-        .await;
+        let (report, moved) = cycle(node, target, &mut schedule, link, lost.take(), interval).await;
         if moved {
             pace.moved();
         }
@@ -453,7 +496,7 @@ async fn poll_node(
             let keepalive = link.as_ref().map(|l| last_contact + keepalive(l.timeout));
             let wake = tokio::select! {
                 _ = until_next_cycle(due, earliest, schedule.need, &mut demand) => Wake::Cycle,
-                error = closed(&mut link) => Wake::Closed(error),
+                error = closed(link) => Wake::Closed(error),
                 _ = sleep_until(keepalive) => Wake::KeepAlive,
             };
             let error = match wake {
@@ -488,7 +531,7 @@ async fn poll_node(
                 }
             };
             // The server left its role or stopped: asked again at once.
-            link = None;
+            *link = None;
             lost = Some(to_failure(error));
             pace.moved();
             break;
@@ -1191,6 +1234,116 @@ mod tests {
         start.elapsed().as_millis()
     }
 
+    /// A loopback server that answers `srvr` and keeps sessions the way ZooKeeper does, and
+    /// counts the sessions the client closed.
+    async fn session_server() -> (String, Arc<std::sync::atomic::AtomicUsize>, JoinHandle<()>) {
+        use std::sync::atomic::AtomicUsize;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let addr = listener.local_addr().expect("bound").to_string();
+        let closes = Arc::new(AtomicUsize::new(0));
+        let closed = closes.clone();
+        let server = tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let closed = closed.clone();
+                tokio::spawn(async move {
+                    let mut head = [0u8; 4];
+                    if stream.read_exact(&mut head).await.is_err() {
+                        return;
+                    }
+                    if &head == b"srvr" {
+                        let srvr = include_str!("../tests/fixtures/zk4lw/follower.srvr.txt");
+                        let _ = stream.write_all(srvr.as_bytes()).await;
+                        return;
+                    }
+                    let mut connect = [0u8; 45];
+                    if head != 45i32.to_be_bytes() || stream.read_exact(&mut connect).await.is_err()
+                    {
+                        return;
+                    }
+                    // ConnectResponse: protocol 0, a 10 s timeout, session 7, a 16-byte password.
+                    let mut granted = 36i32.to_be_bytes().to_vec();
+                    granted.extend_from_slice(&0i32.to_be_bytes());
+                    granted.extend_from_slice(&10_000i32.to_be_bytes());
+                    granted.extend_from_slice(&7i64.to_be_bytes());
+                    granted.extend_from_slice(&16i32.to_be_bytes());
+                    granted.extend_from_slice(&[0u8; 16]);
+                    if stream.write_all(&granted).await.is_err() {
+                        return;
+                    }
+                    // Requests without a body: a length of 8, the xid, the opcode.
+                    let mut request = [0u8; 12];
+                    while stream.read_exact(&mut request).await.is_ok() {
+                        let xid = &request[4..8];
+                        let close = request[8..12] == (-11i32).to_be_bytes();
+                        let mut reply = 16i32.to_be_bytes().to_vec();
+                        reply.extend_from_slice(xid);
+                        reply.extend_from_slice(&5i64.to_be_bytes());
+                        reply.extend_from_slice(&0i32.to_be_bytes());
+                        let sent = stream.write_all(&reply).await.is_ok();
+                        if close {
+                            closed.fetch_add(1, Ordering::Relaxed);
+                        }
+                        if close || !sent {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (addr, closes, server)
+    }
+
+    fn target_at(client: String) -> NodeTarget {
+        NodeTarget {
+            admin: "127.0.0.1:9".into(),
+            name: "zk1".into(),
+            sid: Some(1),
+            client,
+            peer: None,
+            declared_view: None,
+        }
+    }
+
+    /// A console that quits ends its sessions rather than leaving them to expire on the
+    /// servers; so does a poller merely dropped.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stopped_or_dropped_poller_closes_its_sessions() {
+        let (addr, closes, server) = session_server().await;
+        for stop in [true, false] {
+            let before = closes.load(Ordering::Relaxed);
+            let (mut reports, poller) = spawn(
+                &[target_at(addr.clone())],
+                Duration::from_millis(50),
+                Cadence::Relaxed,
+            );
+            loop {
+                let report = reports.recv().await.expect("the poller runs");
+                if matches!(report.ping, Some(Ok(_))) {
+                    break;
+                }
+            }
+            if stop {
+                poller.stop().await;
+            } else {
+                drop(poller);
+            }
+            let deadline = tokio::time::Instant::now() + CLOSE_WITHIN;
+            while closes.load(Ordering::Relaxed) == before && tokio::time::Instant::now() < deadline
+            {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            assert_eq!(
+                closes.load(Ordering::Relaxed),
+                before + 1,
+                "stopped: {stop}"
+            );
+        }
+        server.abort();
+    }
+
     /// A server that answers `srvr` but drops every session at once (client authentication
     /// required, a proxy in front): the node stays polled by `srvr`, and sessions — each a
     /// transaction on a real ensemble — are asked for ever more rarely, not every cycle.
@@ -1219,15 +1372,11 @@ mod tests {
                 }
             }
         });
-        let target = NodeTarget {
-            admin: "127.0.0.1:9".into(),
-            name: "zk1".into(),
-            sid: Some(1),
-            client: addr,
-            peer: None,
-            declared_view: None,
-        };
-        let (mut reports, handles) = spawn(&[target], Duration::from_millis(50), Cadence::Relaxed);
+        let (mut reports, poller) = spawn(
+            &[target_at(addr)],
+            Duration::from_millis(50),
+            Cadence::Relaxed,
+        );
         let mut served = 0;
         while served < 40 {
             let report = reports.recv().await.expect("the poller runs");
@@ -1236,9 +1385,7 @@ mod tests {
                 served += 1;
             }
         }
-        for handle in handles {
-            handle.abort();
-        }
+        poller.stop().await;
         server.abort();
         let opened = sessions.load(Ordering::Relaxed);
         // Cycles 0, 1, 3, 7, 15 and 31 at most: a session asked for every cycle would be 40.

@@ -67,7 +67,7 @@ pub struct RunEnd {
 
 pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     let targets = inventory_targets(&options.inventory);
-    let (mut reports, pollers, demand) =
+    let (mut reports, poller, demand) =
         poll::spawn_with_demand(&targets, options.interval, poll::Cadence::Steady);
     let mut ensemble = EnsembleState::new(targets);
     ensemble.services = inventory_services(&options.inventory);
@@ -269,10 +269,8 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     } else {
         console(&mut state, &mut performer, events, &options.look).await
     };
+    poller.stop().await;
     forwarder.abort();
-    for poller in pollers {
-        poller.abort();
-    }
     lock.release().await;
     connections.close_all().await;
     close(&mut state, performer, outcome, audit_path)

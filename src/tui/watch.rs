@@ -32,7 +32,7 @@ pub struct WatchOptions {
 }
 
 pub async fn run(options: WatchOptions) -> io::Result<()> {
-    let (mut reports, pollers) =
+    let (mut reports, poller) =
         poll::spawn(&options.targets, options.interval, poll::Cadence::Relaxed);
     let (actions_tx, mut actions) = mpsc::channel(64);
     let forward = actions_tx.clone();
@@ -61,11 +61,9 @@ pub async fn run(options: WatchOptions) -> io::Result<()> {
         actions: actions_tx,
     };
     let result = event_loop::run_on_terminal(&mut screen, &mut actions).await;
+    poller.stop().await;
     connections.close_all().await;
     forwarder.abort();
-    for poller in pollers {
-        poller.abort();
-    }
     result.map(|_| ())
 }
 

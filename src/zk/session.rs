@@ -8,7 +8,7 @@
 //! only at its next cycle, and a ping's reply header carries the server's last processed zxid
 //! (`FinalRequestProcessor`, `case OpCode.ping`: `new ReplyHeader(PING_XID, lastZxid, 0)` with
 //! `lastZxid = zkDb.getDataTreeLastProcessedZxid()`, the figure `srvr` prints) over a connection
-//! that stays open. Measured on the 3.8 sandbox (`tests/live/sessions.rs`): restarting the
+//! that stays open. Measured on the 3.8 sandbox (`tests/live/ping_sessions.rs`): restarting the
 //! leader closed the sessions on all five servers within 0.4 s; restarting a follower closed
 //! only its own.
 
@@ -21,6 +21,10 @@ pub const PING_XID: i32 = -2;
 pub const NOTIFICATION_XID: i32 = -1;
 /// `ZooDefs.OpCode.ping`.
 const OP_PING: i32 = 11;
+/// `ZooDefs.OpCode.closeSession`.
+const OP_CLOSE_SESSION: i32 = -11;
+/// The xid a close is sent with: any that is not one of the reserved negative ones.
+pub const CLOSE_XID: i32 = 1;
 /// The largest reply this session reads: a connect response is 36 bytes and a ping reply 16; a
 /// peer announcing more is not a ZooKeeper server answering a ping.
 pub const MAX_FRAME: usize = 4096;
@@ -62,6 +66,18 @@ pub fn ping_request() -> Vec<u8> {
     let mut body = Vec::with_capacity(8);
     body.extend_from_slice(&PING_XID.to_be_bytes());
     body.extend_from_slice(&OP_PING.to_be_bytes());
+    framed(&body)
+}
+
+/// Ends the session (`RequestHeader{xid: CLOSE_XID, type: closeSession}`), framed. The server
+/// commits the close like a write, answers it and then closes the connection
+/// (`FinalRequestProcessor.processRequest`: `cnxn.sendCloseSession()` after the reply), where a
+/// dropped connection would leave the session on every server until its timeout and have it
+/// expired later by the leader, a transaction of its own at a moment nobody chose.
+pub fn close_request() -> Vec<u8> {
+    let mut body = Vec::with_capacity(8);
+    body.extend_from_slice(&CLOSE_XID.to_be_bytes());
+    body.extend_from_slice(&OP_CLOSE_SESSION.to_be_bytes());
     framed(&body)
 }
 
@@ -140,6 +156,17 @@ pub fn ping_zxid(reply: Reply) -> Result<Zxid, SessionError> {
     Ok(reply.zxid)
 }
 
+/// Whether `reply` answers the close: `None` for a ping's reply still on its way (read past it),
+/// or the close's outcome.
+pub fn close_outcome(reply: Reply) -> Option<Result<(), SessionError>> {
+    match (reply.xid, reply.err) {
+        (PING_XID, _) => None,
+        (CLOSE_XID, 0) => Some(Ok(())),
+        (CLOSE_XID, err) => Some(Err(SessionError::Failed(err))),
+        (xid, _) => Some(Err(SessionError::UnexpectedXid(xid))),
+    }
+}
+
 struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
@@ -197,7 +224,34 @@ mod tests {
         );
     }
 
-    /// Bytes as a 3.8 server sent them on the sandbox (`tests/live/sessions.rs` asks the same).
+    #[test]
+    fn a_close_is_its_xid_and_opcode() {
+        assert_eq!(
+            close_request(),
+            [0, 0, 0, 8, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xf5]
+        );
+    }
+
+    #[test]
+    fn a_close_waits_past_a_late_ping_reply_and_takes_only_its_own() {
+        let reply = |xid, err| Reply {
+            xid,
+            zxid: Zxid(7),
+            err,
+        };
+        assert_eq!(close_outcome(reply(PING_XID, 0)), None);
+        assert_eq!(close_outcome(reply(CLOSE_XID, 0)), Some(Ok(())));
+        assert_eq!(
+            close_outcome(reply(CLOSE_XID, -112)),
+            Some(Err(SessionError::Failed(-112)))
+        );
+        assert_eq!(
+            close_outcome(reply(NOTIFICATION_XID, 0)),
+            Some(Err(SessionError::UnexpectedXid(NOTIFICATION_XID)))
+        );
+    }
+
+    /// Bytes as a 3.8 server sent them on the sandbox (`tests/live/ping_sessions.rs` asks the same).
     #[test]
     fn reads_a_granted_session_and_a_ping_reply() {
         let mut response = Vec::new();

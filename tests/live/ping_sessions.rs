@@ -6,11 +6,10 @@
 use std::time::{Duration, Instant};
 
 use crate::common::{ask, mode, Sandbox};
-use tokio::task::JoinHandle;
 use zkpilot::ensemble::{inventory_targets, NodeTarget, PollReport};
 use zkpilot::inventory::Inventory;
 use zkpilot::ping::Link;
-use zkpilot::poll::{self, Cadence, SESSION_TIMEOUT};
+use zkpilot::poll::{self, Cadence, Poller, SESSION_TIMEOUT};
 use zkpilot::zk::fourlw::{self, Answer, Command};
 use zkpilot::zk::zxid::Zxid;
 
@@ -103,7 +102,7 @@ async fn a_session_reads_the_zxid_of_srvr_and_ends_when_its_server_leaves_its_ro
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_poller_pings_over_sessions_and_sees_a_restart_at_once() {
     let sandbox = Sandbox::up(3, 0, 0);
-    let (targets, mut reports, handles) = watch_poller(&sandbox, Duration::from_millis(500));
+    let (targets, mut reports, poller) = watch_poller(&sandbox, Duration::from_millis(500));
     let mut pinged = [false; 3];
     while !pinged.iter().all(|p| *p) {
         let report = next(&mut reports).await;
@@ -132,21 +131,51 @@ async fn the_poller_pings_over_sessions_and_sees_a_restart_at_once() {
             break;
         }
     }
-    for handle in handles {
-        handle.abort();
+    poller.stop().await;
+}
+
+/// A stopped poller ends its sessions (`closeSession`) instead of leaving them on the ensemble
+/// to expire a timeout later, each expiry a transaction at a moment nobody chose: the leader's
+/// count of the ensemble's sessions (`mntr`'s `zk_global_sessions`) falls to none as soon as
+/// `stop` returns, where a dropped session stays counted for the sandbox's 10 s timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_poller_leaves_no_session_on_the_ensemble() {
+    let sandbox = Sandbox::up(3, 0, 0);
+    let (targets, mut reports, poller) = watch_poller(&sandbox, Duration::from_millis(500));
+    let mut pinged = [false; 3];
+    while !pinged.iter().all(|p| *p) {
+        let report = next(&mut reports).await;
+        pinged[report.node] |= matches!(report.ping, Some(Ok(_)));
     }
+    let leader = targets
+        .iter()
+        .find(|t| mode(&t.client) == "leader")
+        .expect("a leader");
+    assert_eq!(global_sessions(&leader.client), 3);
+    poller.stop().await;
+    let closed = Instant::now() + Duration::from_secs(2);
+    while global_sessions(&leader.client) > 0 && Instant::now() < closed {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(global_sessions(&leader.client), 0);
+}
+
+/// The sessions of the whole ensemble, as its leader counts them.
+fn global_sessions(leader: &str) -> u64 {
+    let text = ask(leader, "mntr").expect("mntr answered");
+    text.lines()
+        .find_map(|line| line.strip_prefix("zk_global_sessions\t"))
+        .and_then(|count| count.trim().parse().ok())
+        .expect("zk_global_sessions in mntr")
 }
 
 /// The poller as `watch` starts it on the sandbox's inventory.
-fn watch_poller(
-    sandbox: &Sandbox,
-    interval: Duration,
-) -> (Vec<NodeTarget>, Reports, Vec<JoinHandle<()>>) {
+fn watch_poller(sandbox: &Sandbox, interval: Duration) -> (Vec<NodeTarget>, Reports, Poller) {
     let text = std::fs::read_to_string(sandbox.inventory_path()).unwrap();
     let inventory: Inventory = serde_yaml::from_str(&text).unwrap();
     let targets = inventory_targets(&inventory);
-    let (reports, handles) = poll::spawn(&targets, interval, Cadence::Relaxed);
-    (targets, reports, handles)
+    let (reports, poller) = poll::spawn(&targets, interval, Cadence::Relaxed);
+    (targets, reports, poller)
 }
 
 type Reports = tokio::sync::mpsc::Receiver<PollReport>;
@@ -163,7 +192,7 @@ async fn next(reports: &mut tokio::sync::mpsc::Receiver<PollReport>) -> PollRepo
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_interval_keeps_every_session_alive_between_cycles() {
     let sandbox = Sandbox::up(3, 0, 0);
-    let (_, mut reports, handles) = watch_poller(&sandbox, Duration::from_secs(12));
+    let (_, mut reports, poller) = watch_poller(&sandbox, Duration::from_secs(12));
     let mut pings = [0usize; 3];
     let end = Instant::now() + Duration::from_secs(30);
     while Instant::now() < end {
@@ -178,9 +207,7 @@ async fn a_long_interval_keeps_every_session_alive_between_cycles() {
             pings[report.node] += 1;
         }
     }
-    for handle in handles {
-        handle.abort();
-    }
+    poller.stop().await;
     // Three cycles at most in 30 s; a ping every half of the 10 s timeout makes it five or more.
     assert!(pings.iter().all(|p| *p >= 5), "pings per node: {pings:?}");
 }

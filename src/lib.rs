@@ -14,6 +14,7 @@ pub mod inventory;
 pub mod lab;
 pub mod live;
 pub mod lock;
+pub mod output;
 pub mod ping;
 pub mod poll;
 pub mod preflight;

@@ -73,7 +73,7 @@ pub async fn preflight(
     }
     if narrate {
         let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
-        println!(
+        crate::say!(
             "pre-flight: {} answer over SSH and run their read-only verbs",
             names.join(", ")
         );

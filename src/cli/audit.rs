@@ -27,7 +27,7 @@ fn verify(args: &VerifyArgs) -> Result<(), Failure> {
         })?;
     match verify_summary(&anchored, &args.file, args.expect_head, args.unanchored) {
         Ok(summary) => {
-            println!("{summary}");
+            crate::say!("{summary}");
             Ok(())
         }
         // One problem a line, each read as zkpilot's like the first.
@@ -39,7 +39,7 @@ fn export(args: &ExportArgs) -> Result<(), Failure> {
     let log = audit::read_log(&args.file).map_err(|e| Failure::bad_input(e.to_string()))?;
     if let Err(problem) = &log.verification {
         // A warning, not a failure: the report covers what verifies and says where it stops.
-        eprintln!(
+        crate::say_err!(
             "zkpilot: warning: audit log {} does not verify ({}); the report says so and \
              covers only the records before that line",
             args.file.display(),

@@ -26,7 +26,7 @@ pub async fn follow(args: FollowArgs) -> Result<(), Failure> {
     let end = replay_loop::follow(following, look)
         .await
         .map_err(Failure::environment)?;
-    println!(
+    crate::say!(
         "followed {}: {} records verified, head {}{}",
         file.display(),
         end.head.records,

@@ -14,7 +14,7 @@ pub async fn inventory(command: InventoryCommand) -> Result<(), Failure> {
             let inventory = runbook_files::load_inventory(&file).map_err(Failure::bad_input)?;
             let checks = session::check_inventory(&inventory).await;
             // The report names every failing host and why.
-            print!("{}", preflight::render(&checks));
+            crate::output::out(format_args!("{}", preflight::render(&checks)));
             if checks.iter().all(|c| c.ok()) {
                 Ok(())
             } else {

@@ -19,10 +19,10 @@ fn judge(args: &JudgeArgs) -> Result<(), Failure> {
         for text in missed {
             // Node names come from the record file: shown escaped, like analyze does.
             let line = format!("DISAGREEMENT {}: {text}", path.display());
-            println!("{}", escape::sanitize(&line));
+            crate::say!("{}", escape::sanitize(&line));
         }
     }
-    println!("{}", tally.table());
+    crate::say!("{}", tally.table());
     if disagreeing.is_empty() {
         Ok(())
     } else {
@@ -55,9 +55,9 @@ async fn elections(args: ElectionsArgs) -> Result<(), Failure> {
         .map_err(failure)?;
     let all = outcome.tally.all;
     let wall = outcome.wall.as_secs_f64();
-    println!("\n{}", outcome.tally.table());
+    crate::say!("\n{}", outcome.tally.table());
     if all.trials > 0 {
-        println!(
+        crate::say!(
             "{} trial(s) judged in {wall:.0} s ({:.1} s per trial); seed {}",
             all.trials,
             wall / f64::from(all.trials),

@@ -51,7 +51,7 @@ pub async fn plan(args: &PlanArgs) -> Result<(), Failure> {
     };
     // A check's command is shown, and may hold a secret variable.
     let out = audit::Secrets::new(procedure.secrets.iter().cloned()).scrub(out);
-    print!("{out}");
+    crate::output::out(format_args!("{out}"));
     if plan.blocked() || others.iter().any(|o| o.plan.blocked()) {
         Err(Failure::shown(Kind::Hazard))
     } else {

@@ -45,7 +45,7 @@ pub async fn run(args: RunArgs) -> Result<(), Failure> {
     // The loop's errors are refusals before the first step (pre-flight, lock, resume checks)
     // or a terminal or log that failed: the environment's status, never "stopped".
     let end = run_loop::run(options).await.map_err(Failure::environment)?;
-    println!(
+    crate::say!(
         "{}: {}\naudit log {}: {} records, head {}",
         if end.finished { "done" } else { "stopped" },
         escape::sanitize(&end.reason),

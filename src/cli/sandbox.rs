@@ -36,7 +36,7 @@ pub async fn sandbox(command: SandboxCommand) -> Result<(), Failure> {
             };
             let statuses = sandbox::up(&args.dir, options).await?;
             print_statuses(&statuses);
-            println!(
+            crate::say!(
                 "\ninventory: {}\nssh:       ssh -F {} zk1",
                 args.dir.join("inventory.yaml").display(),
                 args.dir.join("ssh/config").display()
@@ -46,13 +46,13 @@ pub async fn sandbox(command: SandboxCommand) -> Result<(), Failure> {
         SandboxCommand::Down(args) => {
             let report = sandbox::down(&args.dir)?;
             if !report.was_up {
-                println!("no sandbox running in {}", args.dir.display());
+                crate::say!("no sandbox running in {}", args.dir.display());
             }
             for stopped in &report.stopped {
-                println!("stopped {stopped}");
+                crate::say!("stopped {stopped}");
             }
             if !report.left_running.is_empty() {
-                eprintln!(
+                crate::say_err!(
                     "zkpilot: still running after SIGKILL: pids {:?}",
                     report.left_running
                 );
@@ -71,24 +71,27 @@ pub async fn sandbox(command: SandboxCommand) -> Result<(), Failure> {
                 })
                 .collect();
             let rules = sandbox::partition(&args.dir, &groups)?;
-            println!("partitioned: {rules} firewall rules");
+            crate::say!("partitioned: {rules} firewall rules");
         }
         SandboxCommand::Heal(args) => {
             sandbox::heal(&args.dir)?;
-            println!("healed: no partition rules left");
+            crate::say!("healed: no partition rules left");
         }
     }
     Ok(())
 }
 
 fn print_statuses(statuses: &[sandbox::HostStatus]) {
-    println!(
+    crate::say!(
         "{:<6} {:<12} {:<18} {:<8} MODE",
-        "HOST", "ROLE", "CLIENT", "PID"
+        "HOST",
+        "ROLE",
+        "CLIENT",
+        "PID"
     );
     for s in statuses {
         let pid = s.pid.map_or_else(|| "-".to_string(), |p| p.to_string());
-        println!(
+        crate::say!(
             "{:<6} {:<12} {:<18} {:<8} {}",
             s.name,
             s.role.to_string(),

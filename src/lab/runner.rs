@@ -116,7 +116,7 @@ pub async fn elections(options: &LabOptions, out: &mut dyn Write) -> Result<LabO
     } else {
         *options.hosts.end()
     };
-    eprintln!(
+    crate::say_err!(
         "zkpilot lab: a sandbox of {hosts} hosts in {} (one server starts to prove it works)",
         dir.display()
     );
@@ -167,7 +167,7 @@ pub async fn elections(options: &LabOptions, out: &mut dyn Write) -> Result<LabO
     if own_dir && !keep {
         let _ = std::fs::remove_dir_all(&dir);
     } else {
-        eprintln!(
+        crate::say_err!(
             "zkpilot lab: server logs and disagreements kept in {}",
             dir.display()
         );
@@ -175,23 +175,31 @@ pub async fn elections(options: &LabOptions, out: &mut dyn Write) -> Result<LabO
     outcome
 }
 
-/// Ctrl-C or SIGTERM: finish the current trial's stop, then end the run.
+/// Ctrl-C, SIGTERM or SIGHUP (the SSH connection it was started over dropped): finish the
+/// current trial's stop, then end the run.
 async fn watch_signals(stop: Arc<AtomicBool>) {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    let terminated = async {
-        match term.as_mut() {
-            Some(term) => {
-                term.recv().await;
-            }
-            None => std::future::pending::<()>().await,
-        }
-    };
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut hangup = signal(SignalKind::hangup()).ok();
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
-        () = terminated => {}
+        () = received(term.as_mut()) => {}
+        () = received(hangup.as_mut()) => {}
     }
     stop.store(true, Ordering::SeqCst);
-    eprintln!("\nzkpilot lab: stopping: the servers of this trial are stopped, then the sandbox");
+    crate::say_err!(
+        "\nzkpilot lab: stopping: the servers of this trial are stopped, then the sandbox"
+    );
+}
+
+/// The next delivery of a signal, or never when its handler could not be installed.
+async fn received(signal: Option<&mut tokio::signal::unix::Signal>) {
+    match signal {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
 }
 
 /// `sandbox down`, then proof that nothing of it still runs.
@@ -365,16 +373,16 @@ impl Lab {
             let bar = report::progress_bar(done as u32 + 1, options.trials, 30);
             let counts = tally.all;
             if tty {
-                eprint!(
+                crate::output::err(format_args!(
                     "\r{bar}  leaders {}  splits {}  disagreements {}  ",
                     counts.leaders_seen, counts.splits_seen, counts.disagreements
-                );
+                ));
             } else {
-                eprintln!("{bar} {line}");
+                crate::say_err!("{bar} {line}");
             }
         }
         if tty {
-            eprintln!();
+            crate::say_err!();
         }
         Ok((tally, false))
     }

@@ -567,13 +567,15 @@ async fn autopilot(
 ) -> Ending {
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
+    // An autopilot started over SSH without `nohup` gets this when the connection drops.
+    let mut hangup = signal(SignalKind::hangup())?;
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut pilot = Autopilot::new(yes);
     let mut heartbeat = Heartbeat::default();
     loop {
         let message = state.engine.message.take();
         if let Some(message) = &message {
-            println!("{}", shown(message, &performer.secrets));
+            crate::say!("{}", shown(message, &performer.secrets));
         }
         match pilot.next(state, message.as_deref()) {
             Next::Stop { finished, reason } => return Ok((finished, reason)),
@@ -595,10 +597,11 @@ async fn autopilot(
             _ = tick.tick() => RunAction::Tick(poll::unix_millis()),
             _ = interrupt.recv() => return Ok((false, "interrupted".into())),
             _ = terminate.recv() => return Ok((false, "terminated by a signal".into())),
+            _ = hangup.recv() => return Ok((false, "the terminal hung up".into())),
         };
         performer.handle(state, action);
         if let Some(line) = heartbeat.beat(state.watch.now, heartbeat::waiting_for(state)) {
-            println!("{line}");
+            crate::say!("{line}");
         }
     }
 }
@@ -625,7 +628,7 @@ fn narrate(event: &AuditEvent, secrets: &Secrets) {
         AuditEvent::Decision { step, decision, .. } => format!("  {step}: {decision:?}"),
         _ => return,
     };
-    println!("{}", shown(&line, secrets));
+    crate::say!("{}", shown(&line, secrets));
 }
 
 /// The bindings of a resumed session: the hosts its log recorded, which `--bind` may repeat

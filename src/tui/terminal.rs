@@ -1,9 +1,10 @@
 //! Adapter: the terminal. Raw mode and the alternate screen are entered once and always left
 //! again — on quit, on error and on panic — so the operator's shell is never left broken.
 
-use std::io::{self, Stdout};
+use std::io::{self, Stdout, Write};
 use std::pin::Pin;
-use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Once};
 
 use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use futures_core::Stream;
@@ -19,11 +20,44 @@ use ratatui::Terminal;
 
 use crate::console::keys::Key;
 
-pub type Screen = Terminal<CrosstermBackend<Stdout>>;
+pub type Screen = Terminal<CrosstermBackend<Tty>>;
+
+/// Standard output as the screen writes to it. Once the terminal is being left, a write it
+/// refuses (it hung up: the operator's SSH connection dropped) is dropped, not reported:
+/// ratatui's own `Drop` prints such an error to that same dead terminal, and printing there
+/// panics, which skipped what a console does after its screen: the audit log's
+/// `session_stop`, the lock's release, the sessions' close.
+pub struct Tty {
+    out: Stdout,
+    leaving: Arc<AtomicBool>,
+}
+
+impl Tty {
+    fn dropped_when_leaving<T>(&self, result: io::Result<T>, instead: T) -> io::Result<T> {
+        match result {
+            Err(_) if self.leaving.load(Ordering::Relaxed) => Ok(instead),
+            result => result,
+        }
+    }
+}
+
+impl Write for Tty {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let result = self.out.write(buf);
+        self.dropped_when_leaving(result, buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let result = self.out.flush();
+        self.dropped_when_leaving(result, ())
+    }
+}
 
 /// The terminal in raw mode; dropping it restores the terminal.
 pub struct RawTerminal {
     pub screen: Screen,
+    /// Set as the terminal is left: see [`Tty`].
+    leaving: Arc<AtomicBool>,
 }
 
 impl RawTerminal {
@@ -35,8 +69,13 @@ impl RawTerminal {
             restore();
             return Err(e);
         }
-        match Terminal::new(CrosstermBackend::new(stdout)) {
-            Ok(screen) => Ok(RawTerminal { screen }),
+        let leaving = Arc::new(AtomicBool::new(false));
+        let tty = Tty {
+            out: stdout,
+            leaving: leaving.clone(),
+        };
+        match Terminal::new(CrosstermBackend::new(tty)) {
+            Ok(screen) => Ok(RawTerminal { screen, leaving }),
             Err(e) => {
                 restore();
                 Err(e)
@@ -48,6 +87,7 @@ impl RawTerminal {
 impl Drop for RawTerminal {
     fn drop(&mut self) {
         restore();
+        self.leaving.store(true, Ordering::Relaxed);
         let _ = self.screen.show_cursor();
     }
 }

@@ -99,6 +99,17 @@ impl Tmux {
         }
     }
 
+    /// The process the pane runs.
+    pub fn pane_pid(&self) -> i32 {
+        self.query("#{pane_pid}").parse().expect("a pane pid")
+    }
+
+    /// The terminal goes away as when the operator's SSH connection drops: tmux closes the
+    /// pane's terminal and sends its process SIGHUP.
+    pub fn hang_up(&self) {
+        self.cmd(&["kill-session", "-t", &self.session]);
+    }
+
     pub fn wait_until_exited(&self, limit: Duration) {
         let deadline = Instant::now() + limit;
         while self.query("#{pane_dead}") != "1" {

@@ -7,6 +7,7 @@
 mod common;
 
 mod fourlw_live;
+mod hang_up;
 mod hostile;
 mod lab_elections;
 mod live_sources;

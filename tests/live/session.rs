@@ -35,7 +35,7 @@ fn run_args<'a>(sandbox: &'a Sandbox, runbook: &'a str, log: &'a str) -> Vec<&'a
     ]
 }
 
-/// The UTC second of every start of a host's server, from the server's own log.
+/// A host's ensemble lock directory.
 fn lock_dir(sandbox: &Sandbox, host: &str) -> std::path::PathBuf {
     sandbox.dir.join("hosts").join(host).join("zkpilot.lock")
 }

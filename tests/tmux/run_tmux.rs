@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::common::tmux::console;
-use crate::common::{assert_audit_verifies, audit_records, Sandbox};
+use crate::common::{ask, assert_audit_verifies, audit_records, mode, Sandbox};
 
 #[test]
 fn an_operator_runs_the_rolling_restart_step_by_step() {
@@ -101,4 +101,60 @@ fn a_blocked_step_runs_only_after_an_override_with_a_typed_reason() {
     let intent_at = records.iter().position(|r| r["kind"] == "intent").unwrap();
     assert!(override_at < intent_at, "nothing ran before the override");
     assert_audit_verifies(&audit);
+}
+
+/// The operator's SSH connection drops mid-session: the console's terminal hangs up (SIGHUP,
+/// then EIO on every write). The console still closes its log with `session_stop`, releases
+/// the ensemble lock and ends its ZooKeeper sessions, where it used to panic restoring the
+/// screen (ratatui prints the failure to that same dead terminal) and leave all three behind.
+#[test]
+fn a_console_whose_terminal_hangs_up_closes_its_log_lock_and_sessions() {
+    let sandbox = Sandbox::up(3, 0, 0);
+    let audit = sandbox.dir.join("audit.jsonl");
+    let tmux = console(
+        &sandbox,
+        "tests/fixtures/runbooks/rolling-restart-three.yaml",
+        &audit,
+    );
+    tmux.wait_for("the first step ready", Duration::from_secs(60), |s| {
+        s.contains("r run the current step")
+    });
+    let pid = tmux.pane_pid();
+    tmux.hang_up();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while running(pid) {
+        assert!(std::time::Instant::now() < deadline, "still running");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let records = audit_records(&audit);
+    let last = records.last().unwrap();
+    assert_eq!(last["kind"], "session_stop", "{last}");
+    assert!(last.to_string().contains("the terminal hung up"), "{last}");
+    assert_audit_verifies(&audit);
+    for host in ["zk1", "zk2", "zk3"] {
+        let lock = sandbox.dir.join("hosts").join(host).join("zkpilot.lock");
+        assert!(!lock.exists(), "{host} still holds the lock");
+    }
+    let leader = ["zk1", "zk2", "zk3"]
+        .map(|h| sandbox.client(h))
+        .into_iter()
+        .find(|c| mode(c) == "leader")
+        .expect("a leader");
+    let mntr = ask(&leader, "mntr").expect("mntr answered");
+    assert!(
+        mntr.lines().any(|l| l == "zk_global_sessions\t0"),
+        "sessions left: {mntr}"
+    );
+}
+
+/// Whether `pid` still runs (a zombie waiting for its reaper does not).
+fn running(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let state = stat.rsplit_once(") ")?.1.chars().next()?;
+            Some(state != 'Z')
+        })
+        .unwrap_or(false)
 }

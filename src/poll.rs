@@ -96,6 +96,8 @@ pub struct Schedule {
     /// Something moved in the ensemble lately (a zxid, a mode, a session), as any node's task
     /// saw it ([`Pace`]).
     pub moving: bool,
+    /// The operator forbade client sessions ([`Sessions::Never`]): `srvr` every cycle.
+    pub no_sessions: bool,
 }
 
 impl Schedule {
@@ -143,14 +145,17 @@ pub fn keepalive(timeout: Duration) -> Duration {
     timeout / 2
 }
 
-/// Whether to ask for a session this cycle: the node serves (its `srvr` just said so) and has
-/// none; after failures, only every 1, 2, 4 … cycles, at most [`REFUSED_RETRY_EVERY`].
+/// Whether to ask for a session this cycle: sessions are allowed, the node serves (its `srvr`
+/// just said so) and has none; after failures, only every 1, 2, 4 … cycles, at most [`REFUSED_RETRY_EVERY`].
 pub fn open_due(schedule: &Schedule) -> bool {
     let serving = !schedule.srvr_failed
         && schedule.last_srvr.is_some()
         && schedule.srvr != Support::NotWhitelisted;
     let wait = (1u64 << schedule.session_failures.min(16)).min(REFUSED_RETRY_EVERY);
-    !schedule.linked && serving && (schedule.session_failures == 0 || schedule.since_open >= wait)
+    !schedule.no_sessions
+        && !schedule.linked
+        && serving
+        && (schedule.session_failures == 0 || schedule.since_open >= wait)
 }
 
 /// How often `mntr` is asked: the leader's (the sync figures) every [`MNTR_EVERY`] cycles, or
@@ -290,14 +295,25 @@ pub enum Cadence {
     Relaxed,
 }
 
+/// Whether the poller keeps a client session on every serving node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sessions {
+    Kept,
+    /// Four-letter words only (`--no-sessions`), for ensembles where a tool must not create
+    /// sessions, each a transaction: `srvr` every interval, and a change of mode seen at the
+    /// next poll rather than the moment the server leaves its role.
+    Never,
+}
+
 /// Starts one polling task per target; reports arrive on the returned channel until the poller
 /// is stopped ([`Poller::stop`]) or the receiver is dropped.
 pub fn spawn(
     targets: &[NodeTarget],
     interval: Duration,
     cadence: Cadence,
+    sessions: Sessions,
 ) -> (mpsc::Receiver<PollReport>, Poller) {
-    let (reports, poller, _) = spawn_with_demand(targets, interval, cadence);
+    let (reports, poller, _) = spawn_with_demand(targets, interval, cadence, sessions);
     (reports, poller)
 }
 
@@ -306,6 +322,7 @@ pub fn spawn_with_demand(
     targets: &[NodeTarget],
     interval: Duration,
     cadence: Cadence,
+    sessions: Sessions,
 ) -> (mpsc::Receiver<PollReport>, Poller, Demand) {
     let (tx, rx) = mpsc::channel(targets.len().max(1) * 4);
     let (stop, stopped) = watch::channel(false);
@@ -314,6 +331,7 @@ pub fn spawn_with_demand(
         origin: tokio::time::Instant::now(),
         interval,
         cadence,
+        sessions,
         last_move: Arc::new(AtomicU64::new(unix_millis())),
     };
     let tasks = targets
@@ -371,6 +389,7 @@ struct Pace {
     origin: tokio::time::Instant,
     interval: Duration,
     cadence: Cadence,
+    sessions: Sessions,
     last_move: Arc<AtomicU64>,
 }
 
@@ -454,6 +473,7 @@ async fn cycles(
     let interval = pace.interval;
     let mut schedule = Schedule {
         calm_allowed: pace.cadence == Cadence::Relaxed,
+        no_sessions: pace.sessions == Sessions::Never,
         quiet_gap: QUIET_EVERY,
         ..Schedule::default()
     };
@@ -1031,6 +1051,13 @@ mod tests {
         assert!(open_due(&failed(3, 8)));
         assert!(!open_due(&failed(30, 119)));
         assert!(open_due(&failed(30, 120)), "at most every 120 cycles");
+        assert!(
+            !open_due(&Schedule {
+                no_sessions: true,
+                ..serving.clone()
+            }),
+            "--no-sessions"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -1039,6 +1066,7 @@ mod tests {
             origin: tokio::time::Instant::now(),
             interval: Duration::from_secs(1),
             cadence: Cadence::Relaxed,
+            sessions: Sessions::Kept,
             last_move: Arc::new(AtomicU64::new(0)),
         };
         let ms = Duration::from_millis;
@@ -1235,19 +1263,23 @@ mod tests {
     }
 
     /// A loopback server that answers `srvr` and keeps sessions the way ZooKeeper does, and
-    /// counts the sessions the client closed.
-    async fn session_server() -> (String, Arc<std::sync::atomic::AtomicUsize>, JoinHandle<()>) {
+    /// counts the sessions the client opened and closed.
+    async fn session_server() -> (
+        String,
+        Arc<[std::sync::atomic::AtomicUsize; 2]>,
+        JoinHandle<()>,
+    ) {
         use std::sync::atomic::AtomicUsize;
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a loopback port");
         let addr = listener.local_addr().expect("bound").to_string();
-        let closes = Arc::new(AtomicUsize::new(0));
-        let closed = closes.clone();
+        let counts = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
+        let counted = counts.clone();
         let server = tokio::spawn(async move {
             while let Ok((mut stream, _)) = listener.accept().await {
-                let closed = closed.clone();
+                let counted = counted.clone();
                 tokio::spawn(async move {
                     let mut head = [0u8; 4];
                     if stream.read_exact(&mut head).await.is_err() {
@@ -1263,6 +1295,7 @@ mod tests {
                     {
                         return;
                     }
+                    counted[0].fetch_add(1, Ordering::Relaxed);
                     // ConnectResponse: protocol 0, a 10 s timeout, session 7, a 16-byte password.
                     let mut granted = 36i32.to_be_bytes().to_vec();
                     granted.extend_from_slice(&0i32.to_be_bytes());
@@ -1284,7 +1317,7 @@ mod tests {
                         reply.extend_from_slice(&0i32.to_be_bytes());
                         let sent = stream.write_all(&reply).await.is_ok();
                         if close {
-                            closed.fetch_add(1, Ordering::Relaxed);
+                            counted[1].fetch_add(1, Ordering::Relaxed);
                         }
                         if close || !sent {
                             return;
@@ -1293,7 +1326,7 @@ mod tests {
                 });
             }
         });
-        (addr, closes, server)
+        (addr, counts, server)
     }
 
     fn target_at(client: String) -> NodeTarget {
@@ -1311,13 +1344,15 @@ mod tests {
     /// servers; so does a poller merely dropped.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_stopped_or_dropped_poller_closes_its_sessions() {
-        let (addr, closes, server) = session_server().await;
+        let (addr, counts, server) = session_server().await;
+        let closes = &counts[1];
         for stop in [true, false] {
             let before = closes.load(Ordering::Relaxed);
             let (mut reports, poller) = spawn(
                 &[target_at(addr.clone())],
                 Duration::from_millis(50),
                 Cadence::Relaxed,
+                Sessions::Kept,
             );
             loop {
                 let report = reports.recv().await.expect("the poller runs");
@@ -1342,6 +1377,29 @@ mod tests {
             );
         }
         server.abort();
+    }
+
+    /// `--no-sessions`: the node is polled by `srvr` every cycle and no session is asked for.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn without_sessions_every_cycle_asks_srvr_and_none_is_opened() {
+        let (addr, counts, server) = session_server().await;
+        let (mut reports, poller) = spawn(
+            &[target_at(addr)],
+            Duration::from_millis(50),
+            Cadence::Relaxed,
+            Sessions::Never,
+        );
+        for _ in 0..20 {
+            let report = reports.recv().await.expect("the poller runs");
+            assert!(!report.linked && report.ping.is_none(), "{report:?}");
+            assert!(
+                matches!(report.answers.first(), Some((Command::Srvr, Ok(_)))),
+                "{report:?}"
+            );
+        }
+        poller.stop().await;
+        server.abort();
+        assert_eq!(counts[0].load(Ordering::Relaxed), 0, "sessions opened");
     }
 
     /// A server that answers `srvr` but drops every session at once (client authentication
@@ -1376,6 +1434,7 @@ mod tests {
             &[target_at(addr)],
             Duration::from_millis(50),
             Cadence::Relaxed,
+            Sessions::Kept,
         );
         let mut served = 0;
         while served < 40 {

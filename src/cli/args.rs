@@ -270,6 +270,8 @@ pub struct WatchArgs {
     /// Time between polls of each node: 500ms, 1s, 5s…
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub interval: std::time::Duration,
+    #[command(flatten)]
+    pub sessions: SessionArgs,
     /// Never connect over SSH (by default a node that never shows its view, being LOOKING or
     /// on 3.4, has its zoo.cfg read with the inventory's read-only `config` command)
     #[arg(long)]
@@ -329,6 +331,8 @@ pub struct RunArgs {
     /// Time between polls of each node
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub interval: std::time::Duration,
+    #[command(flatten)]
+    pub sessions: SessionArgs,
     /// The ZooKeeper version whose rules apply (default: what the servers say)
     #[arg(long)]
     pub zookeeper: Option<String>,
@@ -339,6 +343,25 @@ pub struct RunArgs {
     pub break_lock: Option<String>,
     #[command(flatten)]
     pub display: DisplayArgs,
+}
+
+#[derive(Args)]
+pub struct SessionArgs {
+    /// Never open a ZooKeeper client session: poll by four-letter words alone (`srvr` every
+    /// interval), for ensembles where tools must not create sessions (each is a transaction).
+    /// A server leaving its role is then seen at the next poll, not the moment it happens
+    #[arg(long)]
+    pub no_sessions: bool,
+}
+
+impl SessionArgs {
+    pub fn kept(&self) -> crate::poll::Sessions {
+        if self.no_sessions {
+            crate::poll::Sessions::Never
+        } else {
+            crate::poll::Sessions::Kept
+        }
+    }
 }
 
 #[derive(Args)]

@@ -44,6 +44,8 @@ pub struct RunOptions {
     pub bindings: BTreeMap<String, String>,
     pub variables: BTreeMap<String, String>,
     pub interval: Duration,
+    /// Whether the poller keeps a client session on every node (`--no-sessions`).
+    pub sessions: poll::Sessions,
     pub look: Look,
     pub audit: Option<PathBuf>,
     pub resume: Option<PathBuf>,
@@ -67,8 +69,12 @@ pub struct RunEnd {
 
 pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     let targets = inventory_targets(&options.inventory);
-    let (mut reports, poller, demand) =
-        poll::spawn_with_demand(&targets, options.interval, poll::Cadence::Steady);
+    let (mut reports, poller, demand) = poll::spawn_with_demand(
+        &targets,
+        options.interval,
+        poll::Cadence::Steady,
+        options.sessions,
+    );
     let mut ensemble = EnsembleState::new(targets);
     ensemble.services = inventory_services(&options.inventory);
     first_poll(&mut ensemble, &mut reports).await;

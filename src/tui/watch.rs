@@ -25,6 +25,8 @@ pub struct WatchOptions {
     /// Services in front of nodes and the node each forwards to (see `EnsembleState`).
     pub services: Vec<(PeerAddr, Option<usize>)>,
     pub interval: Duration,
+    /// Whether the poller keeps a client session on every node (`--no-sessions`).
+    pub sessions: poll::Sessions,
     pub look: Look,
     /// The inventory whose `config` verb reads a node's `zoo.cfg` over SSH when the node never
     /// shows its view itself; `None` never connects over SSH.
@@ -32,8 +34,12 @@ pub struct WatchOptions {
 }
 
 pub async fn run(options: WatchOptions) -> io::Result<()> {
-    let (mut reports, poller) =
-        poll::spawn(&options.targets, options.interval, poll::Cadence::Relaxed);
+    let (mut reports, poller) = poll::spawn(
+        &options.targets,
+        options.interval,
+        poll::Cadence::Relaxed,
+        options.sessions,
+    );
     let (actions_tx, mut actions) = mpsc::channel(64);
     let forward = actions_tx.clone();
     let forwarder = tokio::spawn(async move {

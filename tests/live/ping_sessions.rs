@@ -9,7 +9,7 @@ use crate::common::{ask, mode, Sandbox};
 use zkpilot::ensemble::{inventory_targets, NodeTarget, PollReport};
 use zkpilot::inventory::Inventory;
 use zkpilot::ping::Link;
-use zkpilot::poll::{self, Cadence, Poller, SESSION_TIMEOUT};
+use zkpilot::poll::{self, Cadence, Poller, Sessions, SESSION_TIMEOUT};
 use zkpilot::zk::fourlw::{self, Answer, Command};
 use zkpilot::zk::zxid::Zxid;
 
@@ -102,7 +102,8 @@ async fn a_session_reads_the_zxid_of_srvr_and_ends_when_its_server_leaves_its_ro
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_poller_pings_over_sessions_and_sees_a_restart_at_once() {
     let sandbox = Sandbox::up(3, 0, 0);
-    let (targets, mut reports, poller) = watch_poller(&sandbox, Duration::from_millis(500));
+    let (targets, mut reports, poller) =
+        watch_poller(&sandbox, Duration::from_millis(500), Sessions::Kept);
     let mut pinged = [false; 3];
     while !pinged.iter().all(|p| *p) {
         let report = next(&mut reports).await;
@@ -141,7 +142,8 @@ async fn the_poller_pings_over_sessions_and_sees_a_restart_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_poller_leaves_no_session_on_the_ensemble() {
     let sandbox = Sandbox::up(3, 0, 0);
-    let (targets, mut reports, poller) = watch_poller(&sandbox, Duration::from_millis(500));
+    let (targets, mut reports, poller) =
+        watch_poller(&sandbox, Duration::from_millis(500), Sessions::Kept);
     let mut pinged = [false; 3];
     while !pinged.iter().all(|p| *p) {
         let report = next(&mut reports).await;
@@ -160,6 +162,29 @@ async fn a_stopped_poller_leaves_no_session_on_the_ensemble() {
     assert_eq!(global_sessions(&leader.client), 0);
 }
 
+/// `--no-sessions` on real servers: every node is read by `srvr`, and the ensemble counts no
+/// session of the poller's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_sessions_the_ensemble_counts_none_of_the_pollers() {
+    let sandbox = Sandbox::up(3, 0, 0);
+    let (targets, mut reports, poller) =
+        watch_poller(&sandbox, Duration::from_millis(500), Sessions::Never);
+    let mut served = [0usize; 3];
+    while served.iter().any(|s| *s < 3) {
+        let report = next(&mut reports).await;
+        assert!(!report.linked && report.ping.is_none(), "{report:?}");
+        if matches!(report.answers.first(), Some((Command::Srvr, Ok(_)))) {
+            served[report.node] += 1;
+        }
+    }
+    let leader = targets
+        .iter()
+        .find(|t| mode(&t.client) == "leader")
+        .expect("a leader");
+    assert_eq!(global_sessions(&leader.client), 0);
+    poller.stop().await;
+}
+
 /// The sessions of the whole ensemble, as its leader counts them.
 fn global_sessions(leader: &str) -> u64 {
     let text = ask(leader, "mntr").expect("mntr answered");
@@ -170,11 +195,15 @@ fn global_sessions(leader: &str) -> u64 {
 }
 
 /// The poller as `watch` starts it on the sandbox's inventory.
-fn watch_poller(sandbox: &Sandbox, interval: Duration) -> (Vec<NodeTarget>, Reports, Poller) {
+fn watch_poller(
+    sandbox: &Sandbox,
+    interval: Duration,
+    sessions: Sessions,
+) -> (Vec<NodeTarget>, Reports, Poller) {
     let text = std::fs::read_to_string(sandbox.inventory_path()).unwrap();
     let inventory: Inventory = serde_yaml::from_str(&text).unwrap();
     let targets = inventory_targets(&inventory);
-    let (reports, poller) = poll::spawn(&targets, interval, Cadence::Relaxed);
+    let (reports, poller) = poll::spawn(&targets, interval, Cadence::Relaxed, sessions);
     (targets, reports, poller)
 }
 
@@ -192,7 +221,7 @@ async fn next(reports: &mut tokio::sync::mpsc::Receiver<PollReport>) -> PollRepo
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_interval_keeps_every_session_alive_between_cycles() {
     let sandbox = Sandbox::up(3, 0, 0);
-    let (_, mut reports, poller) = watch_poller(&sandbox, Duration::from_secs(12));
+    let (_, mut reports, poller) = watch_poller(&sandbox, Duration::from_secs(12), Sessions::Kept);
     let mut pings = [0usize; 3];
     let end = Instant::now() + Duration::from_secs(30);
     while Instant::now() < end {

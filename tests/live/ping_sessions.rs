@@ -104,14 +104,7 @@ async fn the_poller_pings_over_sessions_and_sees_a_restart_at_once() {
     let sandbox = Sandbox::up(3, 0, 0);
     let (targets, mut reports, poller) =
         watch_poller(&sandbox, Duration::from_millis(500), Sessions::Kept);
-    let mut pinged = [false; 3];
-    while !pinged.iter().all(|p| *p) {
-        let report = next(&mut reports).await;
-        if matches!(report.ping, Some(Ok(_))) {
-            assert!(report.linked);
-            pinged[report.node] = true;
-        }
-    }
+    every_node_pinged(&mut reports).await;
 
     let zk1 = targets.iter().position(|t| t.name == "zk1").unwrap();
     restart(&sandbox, "zk1");
@@ -144,11 +137,7 @@ async fn a_stopped_poller_leaves_no_session_on_the_ensemble() {
     let sandbox = Sandbox::up(3, 0, 0);
     let (targets, mut reports, poller) =
         watch_poller(&sandbox, Duration::from_millis(500), Sessions::Kept);
-    let mut pinged = [false; 3];
-    while !pinged.iter().all(|p| *p) {
-        let report = next(&mut reports).await;
-        pinged[report.node] |= matches!(report.ping, Some(Ok(_)));
-    }
+    every_node_pinged(&mut reports).await;
     let leader = targets
         .iter()
         .find(|t| mode(&t.client) == "leader")
@@ -208,6 +197,18 @@ fn watch_poller(
 }
 
 type Reports = tokio::sync::mpsc::Receiver<PollReport>;
+
+/// Reads reports until each of the three nodes answered a ping over its session.
+async fn every_node_pinged(reports: &mut Reports) {
+    let mut pinged = [false; 3];
+    while !pinged.iter().all(|p| *p) {
+        let report = next(reports).await;
+        if matches!(report.ping, Some(Ok(_))) {
+            assert!(report.linked, "{report:?}");
+            pinged[report.node] = true;
+        }
+    }
+}
 
 async fn next(reports: &mut tokio::sync::mpsc::Receiver<PollReport>) -> PollReport {
     tokio::time::timeout(Duration::from_secs(30), reports.recv())

@@ -36,10 +36,7 @@ impl Link {
             // Pings are a dozen bytes each: waiting to fill a segment would only delay them.
             stream.set_nodelay(true).map_err(|e| io_error(addr, &e))?;
             let wanted_ms = i32::try_from(wanted.as_millis()).unwrap_or(i32::MAX);
-            stream
-                .write_all(&session::connect_request(wanted_ms))
-                .await
-                .map_err(|e| io_error(addr, &e))?;
+            send(&mut stream, addr, &session::connect_request(wanted_ms)).await?;
             let body = read_frame(&mut stream, addr).await?;
             let granted = session::parse_connect_response(&body).map_err(|e| bad(addr, e))?;
             Ok(Link {
@@ -57,10 +54,7 @@ impl Link {
     pub async fn ping(&mut self, deadline: Duration) -> Result<Zxid, WireError> {
         let addr = self.addr.clone();
         let exchange = async {
-            self.stream
-                .write_all(&session::ping_request())
-                .await
-                .map_err(|e| io_error(&addr, &e))?;
+            send(&mut self.stream, &addr, &session::ping_request()).await?;
             let body = read_frame(&mut self.stream, &addr).await?;
             let reply = session::parse_reply(&body).map_err(|e| bad(&addr, e))?;
             session::ping_zxid(reply).map_err(|e| bad(&addr, e))
@@ -75,10 +69,7 @@ impl Link {
     pub async fn close(mut self, deadline: Duration) -> Result<(), WireError> {
         let addr = self.addr.clone();
         let exchange = async {
-            self.stream
-                .write_all(&session::close_request())
-                .await
-                .map_err(|e| io_error(&addr, &e))?;
+            send(&mut self.stream, &addr, &session::close_request()).await?;
             loop {
                 // The server closes the connection once the close is committed and answered.
                 let Some(body) = read_frame_or_end(&mut self.stream, &addr).await? else {
@@ -123,6 +114,13 @@ impl Link {
             }
         }
     }
+}
+
+async fn send(stream: &mut TcpStream, addr: &str, packet: &[u8]) -> Result<(), WireError> {
+    stream
+        .write_all(packet)
+        .await
+        .map_err(|e| io_error(addr, &e))
 }
 
 async fn read_frame(stream: &mut TcpStream, addr: &str) -> Result<Vec<u8>, WireError> {

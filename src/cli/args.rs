@@ -355,7 +355,7 @@ pub struct SessionArgs {
 }
 
 impl SessionArgs {
-    pub fn kept(&self) -> crate::poll::Sessions {
+    pub fn policy(&self) -> crate::poll::Sessions {
         if self.no_sessions {
             crate::poll::Sessions::Never
         } else {

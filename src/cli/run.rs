@@ -34,7 +34,7 @@ pub async fn run(args: RunArgs) -> Result<(), Failure> {
         bindings: inputs.bindings,
         variables: inputs.variables,
         interval: args.interval,
-        sessions: args.sessions.kept(),
+        sessions: args.sessions.policy(),
         look,
         audit: args.audit,
         resume: args.resume,

@@ -36,7 +36,7 @@ pub async fn watch(args: WatchArgs) -> Result<(), Failure> {
             .map(ensemble::inventory_services)
             .unwrap_or_default(),
         interval: args.interval,
-        sessions: args.sessions.kept(),
+        sessions: args.sessions.policy(),
         look,
         ssh: inventory.filter(|_| !args.no_ssh),
     };

@@ -19,6 +19,17 @@ pub fn console(sandbox: &Sandbox, runbook: &str, audit: &Path) -> Tmux {
     Tmux::start(&command, 180, 50)
 }
 
+/// [`console`] on the three-node rolling restart, its audit log in the sandbox directory.
+pub fn rolling_restart_console(sandbox: &Sandbox) -> (Tmux, std::path::PathBuf) {
+    let audit = sandbox.dir.join("audit.jsonl");
+    let tmux = console(
+        sandbox,
+        "tests/fixtures/runbooks/rolling-restart-three.yaml",
+        &audit,
+    );
+    (tmux, audit)
+}
+
 /// A tmux server of the test's own (its own socket), killed when dropped.
 pub struct Tmux {
     socket: String,

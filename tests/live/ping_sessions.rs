@@ -102,9 +102,7 @@ async fn a_session_reads_the_zxid_of_srvr_and_ends_when_its_server_leaves_its_ro
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_poller_pings_over_sessions_and_sees_a_restart_at_once() {
     let sandbox = Sandbox::up(3, 0, 0);
-    let (targets, mut reports, poller) =
-        watch_poller(&sandbox, Duration::from_millis(500), Sessions::Kept);
-    every_node_pinged(&mut reports).await;
+    let (targets, mut reports, poller) = pinged_watch_poller(&sandbox).await;
 
     let zk1 = targets.iter().position(|t| t.name == "zk1").unwrap();
     restart(&sandbox, "zk1");
@@ -135,9 +133,7 @@ async fn the_poller_pings_over_sessions_and_sees_a_restart_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_poller_leaves_no_session_on_the_ensemble() {
     let sandbox = Sandbox::up(3, 0, 0);
-    let (targets, mut reports, poller) =
-        watch_poller(&sandbox, Duration::from_millis(500), Sessions::Kept);
-    every_node_pinged(&mut reports).await;
+    let (targets, _reports, poller) = pinged_watch_poller(&sandbox).await;
     let leader = targets
         .iter()
         .find(|t| mode(&t.client) == "leader")
@@ -198,16 +194,19 @@ fn watch_poller(
 
 type Reports = tokio::sync::mpsc::Receiver<PollReport>;
 
-/// Reads reports until each of the three nodes answered a ping over its session.
-async fn every_node_pinged(reports: &mut Reports) {
+/// `watch`'s poller at 500 ms, once each of the three nodes answered a ping over its session.
+async fn pinged_watch_poller(sandbox: &Sandbox) -> (Vec<NodeTarget>, Reports, Poller) {
+    let (targets, mut reports, poller) =
+        watch_poller(sandbox, Duration::from_millis(500), Sessions::Kept);
     let mut pinged = [false; 3];
     while !pinged.iter().all(|p| *p) {
-        let report = next(reports).await;
+        let report = next(&mut reports).await;
         if matches!(report.ping, Some(Ok(_))) {
             assert!(report.linked, "{report:?}");
             pinged[report.node] = true;
         }
     }
+    (targets, reports, poller)
 }
 
 async fn next(reports: &mut tokio::sync::mpsc::Receiver<PollReport>) -> PollReport {

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::common::tmux::{console, Tmux};
+use crate::common::tmux::{console, rolling_restart_console, Tmux};
 use crate::common::{assert_audit_verifies, audit_records, Sandbox, BIN};
 
 const NAMES: [&str; 3] = ["zk1", "zk2", "zk3"];
@@ -64,12 +64,7 @@ fn step_line_says(screen: &str, step: &str, word: &str) -> bool {
 #[test]
 fn replay_and_a_late_follower_show_the_steps_verdicts_and_nodes_the_run_showed() {
     let sandbox = Sandbox::up(3, 0, 0);
-    let audit = sandbox.dir.join("audit.jsonl");
-    let operator = console(
-        &sandbox,
-        "tests/fixtures/runbooks/rolling-restart-three.yaml",
-        &audit,
-    );
+    let (operator, audit) = rolling_restart_console(&sandbox);
     let steps = ["restart-first", "restart-second", "restart-leader"];
     let mut verdicts = Vec::new();
     let mut follower = None;

@@ -2,18 +2,13 @@
 
 use std::time::Duration;
 
-use crate::common::tmux::console;
+use crate::common::tmux::{console, rolling_restart_console};
 use crate::common::{ask, assert_audit_verifies, audit_records, mode, Sandbox};
 
 #[test]
 fn an_operator_runs_the_rolling_restart_step_by_step() {
     let sandbox = Sandbox::up(3, 0, 0);
-    let audit = sandbox.dir.join("audit.jsonl");
-    let tmux = console(
-        &sandbox,
-        "tests/fixtures/runbooks/rolling-restart-three.yaml",
-        &audit,
-    );
+    let (tmux, audit) = rolling_restart_console(&sandbox);
     for step in ["restart-first", "restart-second", "restart-leader"] {
         tmux.wait_for(
             &format!("{step} ready with every gate green"),
@@ -110,12 +105,7 @@ fn a_blocked_step_runs_only_after_an_override_with_a_typed_reason() {
 #[test]
 fn a_console_whose_terminal_hangs_up_closes_its_log_lock_and_sessions() {
     let sandbox = Sandbox::up(3, 0, 0);
-    let audit = sandbox.dir.join("audit.jsonl");
-    let tmux = console(
-        &sandbox,
-        "tests/fixtures/runbooks/rolling-restart-three.yaml",
-        &audit,
-    );
+    let (tmux, audit) = rolling_restart_console(&sandbox);
     tmux.wait_for("the first step ready", Duration::from_secs(60), |s| {
         s.contains("r run the current step")
     });

@@ -12,9 +12,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 use zkpilot::ensemble::{PollReport, Support};
+use zkpilot::net::wire;
 use zkpilot::poll::{self, Schedule};
-use zkpilot::sandbox::{self, UpOptions};
-use zkpilot::wire;
+use zkpilot::rehearse::sandbox::{self, UpOptions};
 use zkpilot::zk::fourlw::Command;
 
 const SANDBOX_NODES: u8 = 5;

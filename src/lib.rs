@@ -1,37 +1,15 @@
-pub mod analyze;
-pub mod approval;
+//! zkpilot: the adapters around the pure core (`zkpilot_core`, re-exported here under the same
+//! module names, so `crate::zk`, `crate::runbook`, … read the same everywhere).
+
+pub use zkpilot_core::{analyze, console, ensemble, quorum, replay, runbook, text, zk};
+
 pub mod audit;
 pub mod cli;
-pub mod console;
-pub mod diagnostics;
-pub mod discover;
-pub mod discover_live;
-pub mod duration;
-pub mod ensemble;
-pub mod escape;
-pub mod input_file;
 pub mod inventory;
-pub mod lab;
-pub mod live;
-pub mod lock;
-pub mod output;
-pub mod ping;
+pub mod io;
+pub mod net;
 pub mod poll;
-pub mod preflight;
-pub mod quorum;
-pub mod remote;
-pub mod replay;
-pub mod resume;
-pub mod runbook;
-pub mod runbook_files;
-pub mod sandbox;
+pub mod rehearse;
 pub mod session;
-pub mod settings;
-pub mod shell;
-pub mod theme;
 pub mod tui;
 pub mod view;
-pub mod wire;
-pub mod xdg;
-pub mod yaml;
-pub mod zk;

@@ -79,7 +79,7 @@ pub fn verify_anchored(
     Ok(Anchored {
         verified,
         anchor,
-        owner: crate::approval::person_of(meta.uid()).label(),
+        owner: crate::session::approval::person_of(meta.uid()).label(),
         mode,
         file_problem: file_problem(path, &heads, meta.uid(), mode),
     })
@@ -100,8 +100,8 @@ fn file_problem(path: &Path, heads: &PathBuf, owner: u32, mode: u32) -> Option<S
         format!(
             "heads file {} belongs to {}, its log to {}: one of them was replaced",
             heads.display(),
-            crate::approval::person_of(heads_owner).label(),
-            crate::approval::person_of(owner).label()
+            crate::session::approval::person_of(heads_owner).label(),
+            crate::session::approval::person_of(owner).label()
         )
     })
 }

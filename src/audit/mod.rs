@@ -5,23 +5,15 @@
 //! Adapters: `writer` (the one process appending to a log) and `reader` (files, and logs that
 //! are still growing).
 
-pub mod anchor;
 pub mod anchored;
-pub mod location;
 pub mod reader;
-pub mod record;
-pub mod report;
-pub mod verify;
 pub mod writer;
 
 use std::path::PathBuf;
 
+pub use zkpilot_core::audit::*;
+
 pub use reader::{read_log, verify_file, AuditTail, TailCheckpoint};
-pub use record::{
-    AuditChain, AuditEvent, AuditRecord, ChainHead, CommandOutcome, DecisionKind, OutputStream,
-    RecordHash, SealedRecord, Secrets, SessionInfo, StepState, Timestamp,
-};
-pub use verify::{AuditLog, ChainProblem, ChainVerifier, ProblemKind, Verified, VerifiedRecord};
 pub use writer::{AuditWriter, Durability, ResumedLog};
 
 #[derive(Debug, thiserror::Error)]
@@ -84,36 +76,4 @@ pub enum AuditError {
         path: PathBuf,
         source: std::io::Error,
     },
-}
-
-/// The pure modules must stay free of I/O and clocks, so `replay` and `follow` can run them on
-/// recorded data and tests need no files.
-#[cfg(test)]
-mod purity {
-    #[test]
-    fn the_pure_modules_touch_no_file_socket_or_clock() {
-        let forbidden = [
-            "std::fs",
-            "std::io",
-            "std::net",
-            "tokio",
-            "::now(",
-            "Instant",
-            "ratatui",
-            "crossterm",
-            "openssh",
-            "libc",
-        ];
-        for (name, source) in [
-            ("record.rs", include_str!("record.rs")),
-            ("verify.rs", include_str!("verify.rs")),
-            ("location.rs", include_str!("location.rs")),
-            ("anchor.rs", include_str!("anchor.rs")),
-            ("report.rs", include_str!("report.rs")),
-        ] {
-            for word in forbidden {
-                assert!(!source.contains(word), "{name} uses {word}");
-            }
-        }
-    }
 }

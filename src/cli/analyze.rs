@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::Failure;
-use crate::{analyze, escape, input_file};
+use crate::{analyze, io::input_file, text::escape};
 
 pub fn analyze(state: &Path, json: bool) -> Result<(), Failure> {
     let text = input_file::read_text(state).map_err(Failure::bad_input)?;

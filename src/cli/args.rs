@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use super::failure::exit_status_help;
 use crate::audit::RecordHash;
-use crate::{analyze, duration, lab};
+use crate::{analyze, rehearse::lab, text::duration};
 
 /// zkpilot walks operators through zero-downtime Apache ZooKeeper migrations: it shows every
 /// node's role, zxid and own config view, predicts each step's effect on quorum and split brain,

@@ -7,7 +7,7 @@ use super::args::{AuditCommand, ExportArgs, ExportFormat, VerifyArgs};
 use super::verify_summary::verify_summary;
 use super::Failure;
 use crate::audit::{self, AuditError};
-use crate::{escape, replay, theme, view};
+use crate::{replay, text::escape, view, view::theme};
 
 /// The terminal an asciicast is drawn for: wide enough for four node cards and the run screen.
 const CAST_SIZE: (u16, u16) = (160, 44);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::args::BindingArgs;
 use super::Failure;
 use crate::inventory::Inventory;
-use crate::runbook_files::{self, Loaded};
+use crate::io::runbook_files::{self, Loaded};
 
 /// The inventory and command-line pairs a runbook is bound with.
 pub struct Inputs {

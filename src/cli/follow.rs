@@ -4,7 +4,7 @@
 use super::args::FollowArgs;
 use super::Failure;
 use crate::tui::replay as replay_loop;
-use crate::{approval, audit, settings};
+use crate::{audit, io::settings, session::approval};
 
 pub async fn follow(args: FollowArgs) -> Result<(), Failure> {
     // Through sudo, only the log and its inbox are opened with root's rights, and only a log

@@ -5,16 +5,16 @@ use std::path::PathBuf;
 
 use super::args::{DiscoverPreset, InventoryCommand};
 use super::{Failure, Kind};
-use crate::discover::Preset;
-use crate::{discover_live, preflight, runbook_files, session};
+use crate::inventory::discover::Preset;
+use crate::{inventory::discover_live, io::runbook_files, session::guards, session::preflight};
 
 pub async fn inventory(command: InventoryCommand) -> Result<(), Failure> {
     match command {
         InventoryCommand::Check { file } => {
             let inventory = runbook_files::load_inventory(&file).map_err(Failure::bad_input)?;
-            let checks = session::check_inventory(&inventory).await;
+            let checks = guards::check_inventory(&inventory).await;
             // The report names every failing host and why.
-            crate::output::out(format_args!("{}", preflight::render(&checks)));
+            crate::io::output::out(format_args!("{}", preflight::render(&checks)));
             if checks.iter().all(|c| c.ok()) {
                 Ok(())
             } else {

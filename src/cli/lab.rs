@@ -3,7 +3,7 @@
 
 use super::args::{ElectionsArgs, JudgeArgs, LabCommand};
 use super::{Failure, Kind};
-use crate::{escape, lab};
+use crate::{rehearse::lab, text::escape};
 
 pub async fn lab(command: LabCommand) -> Result<(), Failure> {
     match command {

@@ -52,7 +52,7 @@ pub fn failure_text(failure: &Failure) -> Option<String> {
     failure
         .message
         .as_deref()
-        .map(|message| format!("zkpilot: {}", crate::escape::sanitize_lines(message)))
+        .map(|message| format!("zkpilot: {}", crate::text::escape::sanitize_lines(message)))
 }
 
 /// The command line for the diagnostic log, with every `--var` value masked: which variables

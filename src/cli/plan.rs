@@ -6,11 +6,11 @@ use std::time::Duration;
 use super::args::PlanArgs;
 use super::binding::{self, Inputs};
 use super::{plan_live, Failure, Kind};
+use crate::io::runbook_files::Loaded;
 use crate::runbook::plan::{self, OtherBinding, Plan};
 use crate::runbook::procedure;
-use crate::runbook_files::Loaded;
 use crate::zk::version::ZkVersion;
-use crate::{audit, ensemble, escape, poll};
+use crate::{audit, ensemble, poll, text::escape};
 
 /// How long `--live` waits for each node's one answer.
 const LIVE_POLL_TIMEOUT: Duration = Duration::from_secs(3);
@@ -51,7 +51,7 @@ pub async fn plan(args: &PlanArgs) -> Result<(), Failure> {
     };
     // A check's command is shown, and may hold a secret variable.
     let out = audit::Secrets::new(procedure.secrets.iter().cloned()).scrub(out);
-    crate::output::out(format_args!("{out}"));
+    crate::io::output::out(format_args!("{out}"));
     if plan.blocked() || others.iter().any(|o| o.plan.blocked()) {
         Err(Failure::shown(Kind::Hazard))
     } else {

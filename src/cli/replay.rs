@@ -6,7 +6,7 @@ use std::io::Write;
 use super::args::ReplayArgs;
 use super::{Failure, Kind};
 use crate::tui::replay as replay_loop;
-use crate::{replay, settings};
+use crate::{io::settings, replay};
 
 pub async fn replay(args: ReplayArgs) -> Result<(), Failure> {
     if args.print {

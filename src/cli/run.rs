@@ -5,7 +5,7 @@ use super::args::RunArgs;
 use super::{binding, Failure, Kind};
 use crate::tui::run::{self as run_loop, RunOptions};
 use crate::zk::version::ZkVersion;
-use crate::{escape, settings};
+use crate::{io::settings, text::escape};
 
 pub async fn run(args: RunArgs) -> Result<(), Failure> {
     let look = settings::look(args.display.theme.as_deref(), args.display.ascii)

@@ -3,7 +3,7 @@
 
 use super::args::SandboxCommand;
 use super::{Failure, Kind};
-use crate::sandbox::{self, SandboxError};
+use crate::rehearse::sandbox::{self, SandboxError};
 
 impl From<SandboxError> for Failure {
     fn from(error: SandboxError) -> Failure {

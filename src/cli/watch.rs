@@ -4,7 +4,7 @@ use super::args::WatchArgs;
 use super::Failure;
 use crate::ensemble::{self, NodeTarget};
 use crate::tui::watch::{self as watch_loop, WatchOptions};
-use crate::{runbook_files, settings};
+use crate::{io::runbook_files, io::settings};
 
 pub async fn watch(args: WatchArgs) -> Result<(), Failure> {
     let look = settings::look(args.display.theme.as_deref(), args.display.ascii)

@@ -11,13 +11,13 @@ use ratatui::Frame;
 use tokio::sync::mpsc;
 
 use super::event_loop::{self, Screen};
-use crate::approval::{ApprovalFile, Outbox};
 use crate::audit::record::{ChainHead, RecordHash};
 use crate::audit::{read_log, AuditError, AuditTail};
 use crate::console::keys::Key;
 use crate::console::replay::{approvable, may_approve, on_key, Mode, Request};
 use crate::replay::{Player, Verification};
 use crate::runbook::engine::Person;
+use crate::session::approval::{ApprovalFile, Outbox};
 use crate::view::replay::{draw_replay, ReplayScreen};
 use crate::view::Look;
 

@@ -16,7 +16,6 @@ use tokio::sync::mpsc;
 use super::event_loop::{self, Screen, Stopped};
 use super::ssh_reads::SshReads;
 use super::watch::millis_of;
-use crate::approval::{self, Inbox};
 use crate::audit::record::{AuditEvent, Secrets, SessionInfo, Timestamp};
 use crate::audit::writer::default_audit_dir;
 use crate::audit::{location, AuditWriter, Durability};
@@ -27,13 +26,14 @@ use crate::console::run::{self as run_model, update, ApprovalWait, Effect, RunAc
 use crate::console::watch::WatchState;
 use crate::ensemble::{inventory_services, inventory_targets, EnsembleState};
 use crate::inventory::Inventory;
-use crate::lock::LockOwner;
+use crate::io::runbook_files;
+use crate::net::remote::{Connections, Outcome, SshTarget};
 use crate::poll;
-use crate::remote::{Connections, Outcome, SshTarget};
 use crate::runbook::engine::{Ended, Engine, Recorded};
 use crate::runbook::procedure::StepCommand;
-use crate::runbook_files;
-use crate::session;
+use crate::session::approval::{self, Inbox};
+use crate::session::guards;
+use crate::session::lock::LockOwner;
 use crate::view::{self, Look};
 use crate::zk::version::ZkVersion;
 
@@ -84,7 +84,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     // A resumed session runs on the hosts its log recorded: binding `pick: leader` again now
     // could name another host than the one the session already restarted.
     let resumed_log = match &options.resume {
-        Some(path) => Some(session::read_resumed(path)?),
+        Some(path) => Some(guards::read_resumed(path)?),
         None => None,
     };
     let bindings = match &resumed_log {
@@ -109,9 +109,9 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
         leader.as_deref(),
     )?;
     let procedure = loaded.procedure;
-    let runbook_sha256 = session::hex(&Sha256::digest(loaded.text.as_bytes()));
+    let runbook_sha256 = guards::hex(&Sha256::digest(loaded.text.as_bytes()));
     if let (Some(path), Some(log)) = (&options.resume, &resumed_log) {
-        session::check_resume(
+        guards::check_resume(
             path,
             log,
             &options.runbook,
@@ -146,7 +146,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
         Duration::from_secs(10),
         std::env::temp_dir(),
     ));
-    session::preflight(
+    guards::preflight(
         &options.inventory,
         &procedure,
         &connections,
@@ -186,7 +186,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
                     .filter(|h| h.from_runbook)
                     .map(|h| (h.name.clone(), h.inventory.name.clone()))
                     .collect(),
-                inventory_sha256: Some(session::file_sha256(&options.inventory_path)?),
+                inventory_sha256: Some(guards::file_sha256(&options.inventory_path)?),
             };
             let writer =
                 AuditWriter::create(&path, session, secrets, now()).map_err(|e| e.to_string())?;
@@ -205,7 +205,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
             .display()
             .to_string(),
     };
-    let taken = session::take_lock(
+    let taken = guards::take_lock(
         &options.inventory,
         &lock_owner,
         options.break_lock.as_deref(),
@@ -615,7 +615,7 @@ async fn autopilot(
 /// A line autopilot prints: secrets masked, then escaped, since step ids, commands and
 /// reasons come from the runbook and the hosts.
 fn shown(line: &str, secrets: &Secrets) -> String {
-    crate::escape::sanitize(&secrets.scrub(line.to_string()))
+    crate::text::escape::sanitize(&secrets.scrub(line.to_string()))
 }
 
 /// What `--autopilot` prints: one line per step state, decision, intent and result.
@@ -732,17 +732,17 @@ mod tests {
             events,
             targets: Vec::new(),
             config_reads: SshReads::of(
-                &crate::runbook::engine_tests::inventory(3),
+                &crate::runbook::fixtures::inventory(3),
                 connections.clone(),
             ),
             autopilot: false,
             secrets: Secrets::new(Vec::<String>::new()),
             demand: None,
         };
-        let engine = crate::runbook::engine_tests::engine(
+        let engine = crate::runbook::fixtures::engine(
             "  - {id: a, title: A, run: [{host: zk2, verb: restart}]}\n",
         );
-        let watch = WatchState::new("t".into(), crate::runbook::engine_tests::live(&[]), 20_000);
+        let watch = WatchState::new("t".into(), crate::runbook::fixtures::live(&[]), 20_000);
         let mut state = RunState::new(watch, engine, log.display().to_string());
         let outcome: Ending = Err(io::Error::other("the terminal went away"));
         let refused = close(&mut state, performer, outcome, log.clone()).unwrap_err();

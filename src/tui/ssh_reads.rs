@@ -8,8 +8,8 @@ use tokio::sync::mpsc;
 
 use crate::ensemble::Millis;
 use crate::inventory::Inventory;
+use crate::net::remote::{Connections, SshTarget};
 use crate::poll;
-use crate::remote::{Connections, SshTarget};
 
 /// How to reach each inventory host (in live-node order) and its read-only verbs.
 pub struct SshReads {

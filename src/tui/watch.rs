@@ -14,8 +14,8 @@ use crate::console::keys::{self, Key, WATCH_KEYS};
 use crate::console::watch::{update, Action, WatchState};
 use crate::ensemble::{EnsembleState, NodeTarget};
 use crate::inventory::Inventory;
+use crate::net::remote::Connections;
 use crate::poll;
-use crate::remote::Connections;
 use crate::view::{self, Look};
 use crate::zk::config::PeerAddr;
 

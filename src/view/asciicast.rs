@@ -187,9 +187,9 @@ fn colour(color: Color, background: bool) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::replay::model::tests::recorded_session;
+    use crate::replay::fixtures::recorded_session;
     use crate::replay::Verification;
-    use crate::theme::Theme;
+    use crate::view::theme::Theme;
     use crate::view::Symbols;
 
     fn cast() -> String {

@@ -8,7 +8,7 @@ use ratatui::Frame;
 use super::text::sanitize;
 use super::Look;
 use crate::ensemble::{NodeState, Support};
-use crate::theme::Role;
+use crate::view::theme::Role;
 
 pub fn draw(frame: &mut Frame, area: Rect, node: &NodeState, scroll: u16, look: &Look) {
     let popup = area.inner(Margin::new(4, 2));

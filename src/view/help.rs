@@ -7,7 +7,7 @@ use ratatui::Frame;
 
 use super::Look;
 use crate::console::keys::{help_rows, WATCH_KEYS};
-use crate::theme::Role;
+use crate::view::theme::Role;
 
 pub fn draw(frame: &mut Frame, area: Rect, look: &Look) {
     let rows: Vec<(&str, &str)> = help_rows(WATCH_KEYS, |_| true);

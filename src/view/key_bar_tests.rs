@@ -5,10 +5,10 @@ use ratatui::Terminal;
 
 use super::run::draw_run;
 use super::{Look, Symbols};
+use crate::console::fixtures::failed_restart;
 use crate::console::keys::{bar, RUN_KEYS};
 use crate::console::run::{offered, RunState};
-use crate::console::run_tests::failed_restart;
-use crate::theme::Theme;
+use crate::view::theme::Theme;
 
 fn bottom_lines(state: &RunState) -> String {
     let look = Look {

@@ -8,6 +8,7 @@ pub mod replay;
 pub mod run;
 mod summary;
 pub mod text;
+pub mod theme;
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -16,7 +17,7 @@ use ratatui::Frame;
 
 use crate::console::keys::{self, WATCH_KEYS};
 use crate::console::watch::{Overlay, WatchLayout, WatchState};
-use crate::theme::{Role, Theme};
+use crate::view::theme::{Role, Theme};
 
 /// Glyphs, with a plain-ASCII set for terminals that cannot show the others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

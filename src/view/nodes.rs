@@ -12,7 +12,7 @@ use super::text::{age, columns, sanitize, sparkline};
 use super::Look;
 use crate::console::watch::{cards_per_row, overdue, WatchState};
 use crate::ensemble::{Health, NodeState, Source, Support, ViewSource};
-use crate::theme::Role;
+use crate::view::theme::Role;
 use crate::zk::fourlw::Mode;
 use crate::zk::zxid::ZxidLag;
 
@@ -290,7 +290,7 @@ fn draw_card(
         (None, Some(_), _) => Span::styled(
             format!(
                 "every {}{}",
-                crate::duration::show(std::time::Duration::from_millis(state.interval)),
+                crate::text::duration::show(std::time::Duration::from_millis(state.interval)),
                 sources(node)
             ),
             muted,

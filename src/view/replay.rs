@@ -19,7 +19,7 @@ use crate::console::replay::offered;
 pub use crate::console::replay::Mode;
 use crate::replay::print::{decision_text, result_text, verification_line};
 use crate::replay::{MarkerKind, NodeShown, Player, ReplayState, Verification};
-use crate::theme::Role;
+use crate::view::theme::Role;
 
 pub struct ReplayScreen<'a> {
     pub player: &'a Player,
@@ -481,9 +481,9 @@ mod tests {
     use super::*;
     use crate::audit::record::{AuditChain, AuditEvent, Secrets, Timestamp};
     use crate::audit::{AuditLog, ChainProblem, ProblemKind};
-    use crate::replay::model::tests::recorded_session;
+    use crate::replay::fixtures::recorded_session;
     use crate::replay::MarkerKind;
-    use crate::theme::Theme;
+    use crate::view::theme::Theme;
     use crate::view::Symbols;
 
     fn render(screen: &ReplayScreen, width: u16, height: u16) -> String {

@@ -13,7 +13,7 @@ use crate::console::keys::{self, help_rows, RUN_KEYS};
 use crate::console::run::{offered, stream_mark, RunState, Typing};
 use crate::runbook::engine::{Prompt, Status};
 use crate::runbook::plan::describe_gate;
-use crate::theme::Role;
+use crate::view::theme::Role;
 
 pub fn draw_run(frame: &mut Frame, state: &RunState, look: &Look) {
     let area = frame.area();
@@ -690,7 +690,7 @@ mod tests {
     use ratatui::Terminal;
 
     use super::*;
-    use crate::theme::Theme;
+    use crate::view::theme::Theme;
     use crate::view::Symbols;
 
     #[test]

@@ -11,7 +11,7 @@ use crate::console::watch::view_age_minutes;
 use crate::console::watch::WatchState;
 use crate::ensemble::Millis;
 use crate::ensemble::ViewSource;
-use crate::theme::Role;
+use crate::view::theme::Role;
 
 pub fn draw_summary(frame: &mut Frame, area: Rect, state: &WatchState, look: &Look) {
     let ensemble = &state.ensemble;
@@ -134,7 +134,7 @@ pub fn draw_summary(frame: &mut Frame, area: Rect, state: &WatchState, look: &Lo
                 ));
             }
             // A verdict reached by assuming says so on its own line's end (`live::verdict`).
-            if let Some(assumed) = crate::live::assumed_words(ensemble) {
+            if let Some(assumed) = crate::ensemble::live::assumed_words(ensemble) {
                 second.push(Span::styled(
                     format!("   {} {assumed}", sym.warn),
                     look.style(Role::Warning),

@@ -8,7 +8,7 @@ use super::{draw_watch, Look, Symbols};
 use crate::console::keys::WatchKey as KeyAction;
 use crate::console::watch::{update, Action, WatchState};
 use crate::ensemble::{EnsembleState, NodeTarget, PollFailure, PollReport};
-use crate::theme::Theme;
+use crate::view::theme::Theme;
 use crate::zk::config::PeerAddr;
 use crate::zk::fourlw::Command;
 
@@ -328,13 +328,13 @@ fn the_verdict_follows_a_restarted_node_showing_its_view_again() {
     );
     // Issue 13: the verdict stays, judged under assumptions about zk1 and saying so.
     assert!(state.verdict().as_ref().is_ok_and(|v| v.quorum_possible));
-    assert_eq!(crate::live::assumptions(&state.ensemble), ["zk1"]);
+    assert_eq!(crate::ensemble::live::assumptions(&state.ensemble), ["zk1"]);
     update(
         &mut state,
         later(3_500, vec![(Command::Conf, Ok(conf(1, &voters(3))))]),
     );
     assert!(state.verdict().as_ref().is_ok_and(|v| v.quorum_possible));
-    assert!(crate::live::assumptions(&state.ensemble).is_empty());
+    assert!(crate::ensemble::live::assumptions(&state.ensemble).is_empty());
 }
 
 #[test]

@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use super::Symbols;
 
 /// Text from a server, a remote command or a file is untrusted: the one escaping routine.
-pub use crate::escape::sanitize;
+pub use crate::text::escape::sanitize;
 
 /// A one-line sparkline of the values, scaled between their minimum and maximum.
 pub fn sparkline(values: impl IntoIterator<Item = f64>, symbols: &Symbols) -> String {

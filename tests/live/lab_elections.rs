@@ -32,7 +32,7 @@ fn ten_drawn_states_run_on_real_zookeeper_and_the_analyzer_agrees() {
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let left = zkpilot::sandbox::processes_mentioning(&dir_text);
+    let left = zkpilot::rehearse::sandbox::processes_mentioning(&dir_text);
     assert!(left.is_empty(), "the lab left processes running: {left:?}");
     assert_eq!(
         output.status.code(),

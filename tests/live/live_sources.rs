@@ -8,9 +8,9 @@ use zkpilot::ensemble::{
     inventory_targets, EnsembleState, Health, NodeTarget, PollFailure, Source, Support, ViewSource,
 };
 use zkpilot::inventory::Inventory;
+use zkpilot::net::remote::{Connections, SshTarget};
+use zkpilot::net::wire;
 use zkpilot::poll::{poll_once, Schedule};
-use zkpilot::remote::{Connections, SshTarget};
-use zkpilot::wire;
 use zkpilot::zk::config::View;
 use zkpilot::zk::fourlw::{Command, Mode};
 

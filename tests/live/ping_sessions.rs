@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::common::{ask, mode, Sandbox};
 use zkpilot::ensemble::{inventory_targets, NodeTarget, PollReport};
 use zkpilot::inventory::Inventory;
-use zkpilot::ping::Link;
+use zkpilot::net::ping::Link;
 use zkpilot::poll::{self, Cadence, Poller, Sessions, SESSION_TIMEOUT};
 use zkpilot::zk::fourlw::{self, Answer, Command};
 use zkpilot::zk::zxid::Zxid;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::common::Sandbox;
 use tokio::sync::mpsc;
 use zkpilot::inventory::Inventory;
-use zkpilot::remote::{ConnectError, Connections, Outcome, SshTarget, Stream};
+use zkpilot::net::remote::{ConnectError, Connections, Outcome, SshTarget, Stream};
 
 fn target(sandbox: &Sandbox, host: &str) -> SshTarget {
     let text = std::fs::read_to_string(sandbox.inventory_path()).unwrap();

@@ -62,7 +62,7 @@ fn up_elects_one_leader_serves_ssh_and_down_leaves_nothing() {
     let down = zkpilot(&["sandbox", "down", "--dir", sandbox.dir_str()]);
     assert!(down.status.success());
     assert!(String::from_utf8_lossy(&down.stdout).contains("stopped sshd"));
-    let left = zkpilot::sandbox::processes_mentioning(dir.to_str().unwrap());
+    let left = zkpilot::rehearse::sandbox::processes_mentioning(dir.to_str().unwrap());
     assert!(left.is_empty(), "still running: {left:?}");
     let again = zkpilot(&["sandbox", "down", "--dir", sandbox.dir_str()]);
     assert!(again.status.success(), "down twice is harmless");

@@ -106,7 +106,7 @@ fn last_anchor_time(path: &Path) -> String {
 
 fn owner_label(path: &Path) -> String {
     use std::os::unix::fs::MetadataExt;
-    zkpilot::approval::person_of(fs::metadata(path).unwrap().uid()).label()
+    zkpilot::session::approval::person_of(fs::metadata(path).unwrap().uid()).label()
 }
 
 fn lines(path: &Path) -> Vec<Vec<u8>> {

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use zkpilot::lab::{fixture, judge};
+use zkpilot::rehearse::lab::{fixture, judge};
 
 #[test]
 fn the_analyzer_allows_what_zookeeper_did_in_every_lab_fixture() {
@@ -46,8 +46,8 @@ fn the_analyzer_allows_what_zookeeper_did_in_every_lab_fixture() {
 /// leader the analyzer allows agrees, one whose leader is a server that was down does not.
 #[test]
 fn lab_judge_holds_the_analyzer_to_recorded_trials() {
-    use zkpilot::lab::draw::draw;
-    use zkpilot::lab::judge::{Role, Sample};
+    use zkpilot::rehearse::lab::draw::draw;
+    use zkpilot::rehearse::lab::judge::{Role, Sample};
     use zkpilot::zk::version::ZkVersion;
 
     let version = ZkVersion::new(3, 8, 0);

@@ -221,7 +221,7 @@ fn a_two_person_step_runs_only_after_another_user_approves_it_from_follow() {
     let records = audit_records(&audit);
     let head = last_hash(&audit);
     assert_eq!(records.last().unwrap()["kind"], "approval_request");
-    let inbox = zkpilot::approval::inbox_path(&audit);
+    let inbox = zkpilot::session::approval::inbox_path(&audit);
     // Written aside and renamed in, as a follower does, so the console never reads half of it.
     let partial = inbox.join(".by-root.partial");
     std::fs::write(

@@ -1,0 +1,355 @@
+//! The run console's update driven key by key, as an operator would, without a terminal.
+
+use super::approvals::{ApprovalFile, Dropped};
+use super::autopilot::{Autopilot, Next, GATE_PATIENCE_MS};
+use super::fixtures::*;
+use super::keys::{Key, RunKey};
+use super::run::{appended, offered, update, ApprovalWait, Effect, RunAction, RunState};
+use crate::audit::record::{AuditEvent, RecordHash};
+use crate::ensemble::PollReport;
+use crate::runbook::engine::{Ended, Input, Prompt, Status};
+use crate::runbook::fixtures::{engine, live, person, two_person};
+use crate::runbook::output::{OutputLine, Stream};
+
+const STOP_ZK1: &str =
+    "  - {id: stop-zk1, title: Stop zk1, run: [{host: zk1, verb: stop}], effect: [{stop: {host: zk1}}]}\n";
+const CHECKED: &str = "  - {id: a, title: A, gates: [{check: {host: zk1, verb: data-empty}}], run: [{host: zk2, verb: restart}]}\n";
+
+fn type_text(state: &mut RunState, text: &str) {
+    for c in text.chars() {
+        press(state, Key::Char(c));
+    }
+}
+
+#[test]
+fn quitting_while_a_check_gate_runs_is_refused_until_it_ends() {
+    let mut state = state_of(engine(CHECKED), live(&[]));
+    let checks = executes(&press(&mut state, Key::Char('r')));
+    assert_eq!(checks.len(), 1, "the check gate's command runs");
+    assert!(matches!(state.engine.status[0], Status::Pending));
+    press(&mut state, Key::Char('q'));
+    assert!(!state.quit, "a check is a command on its way");
+    assert!(state
+        .engine
+        .message
+        .as_deref()
+        .is_some_and(|m| m.contains("a command is running")));
+    update(
+        &mut state,
+        RunAction::Ended {
+            intent: checks[0],
+            ended: exited(0),
+            at: 20_000,
+        },
+    );
+    press(&mut state, Key::Char('n'));
+    press(&mut state, Key::Ctrl('c'));
+    assert!(state.quit);
+}
+
+#[test]
+fn an_override_takes_a_typed_reason_then_a_confirmation() {
+    let mut state = state_of(engine(STOP_ZK1), live(&[1]));
+    press(&mut state, Key::Char('r'));
+    assert!(matches!(state.engine.prompt, Some(Prompt::Override { .. })));
+    assert!(!offered(&state, RunKey::Confirm), "no y while blocked");
+    assert!(executes(&press(&mut state, Key::Char('y'))).is_empty());
+    press(&mut state, Key::Char('o'));
+    type_text(&mut state, "drained");
+    press(&mut state, Key::Backspace);
+    type_text(&mut state, "d");
+    let effects = press(&mut state, Key::Enter);
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Record {
+            event: AuditEvent::Decision { .. },
+            ..
+        }
+    )));
+    assert_eq!(state.engine.prompt, Some(Prompt::Confirm));
+    assert_eq!(executes(&press(&mut state, Key::Char('y'))).len(), 1);
+}
+
+#[test]
+fn retry_runs_the_failed_step_again() {
+    let mut state = failed_restart();
+    assert!(offered(&state, RunKey::Retry));
+    press(&mut state, Key::Char('R'));
+    let effects = press(&mut state, Key::Char('y'));
+    assert_eq!(executes(&effects).len(), 1, "{effects:?}");
+}
+
+#[test]
+fn skip_needs_a_reason_and_escape_cancels_the_typing() {
+    let mut state = failed_restart();
+    press(&mut state, Key::Char('s'));
+    press(&mut state, Key::Esc);
+    assert_eq!(state.typing, None);
+    press(&mut state, Key::Char('s'));
+    press(&mut state, Key::Enter);
+    assert!(matches!(state.engine.status[0], Status::Failed(_)));
+    press(&mut state, Key::Char('s'));
+    type_text(&mut state, "done by hand");
+    press(&mut state, Key::Enter);
+    assert_eq!(
+        state.engine.status[0],
+        Status::Skipped("done by hand".into())
+    );
+}
+
+#[test]
+fn mark_done_is_offered_only_for_an_unknown_outcome() {
+    let mut state = failed_restart();
+    assert!(!offered(&state, RunKey::MarkDone));
+    press(&mut state, Key::Char('d'));
+    assert_eq!(state.typing, None, "a failure is not marked done");
+
+    let mut state = restart_ended(
+        Ended::Unknown {
+            reason: "the connection broke".into(),
+            duration_ms: 9,
+        },
+        20_000,
+    );
+    assert!(matches!(state.engine.status[0], Status::OutcomeUnknown(_)));
+    assert!(offered(&state, RunKey::MarkDone));
+    press(&mut state, Key::Char('d'));
+    type_text(&mut state, "zk1 is a follower again");
+    press(&mut state, Key::Enter);
+    assert!(matches!(state.engine.status[0], Status::Done));
+}
+
+#[test]
+fn output_is_recorded_and_kept_for_the_screen() {
+    let mut state = state_of(engine(RESTART_ZK1), live(&[]));
+    let line = OutputLine {
+        host: "zk1".into(),
+        stream: Stream::Stderr,
+        text: "restarting".into(),
+    };
+    let effects = update(
+        &mut state,
+        RunAction::Output {
+            intent: 7,
+            line: line.clone(),
+        },
+    );
+    assert!(matches!(
+        &effects[..],
+        [Effect::Record { event: AuditEvent::Output { intent: 7, text, .. }, sync: false }] if text == "restarting"
+    ));
+    assert_eq!(state.output.back(), Some(&(7, line)));
+}
+
+#[test]
+fn an_unchanged_ensemble_is_not_recorded_again() {
+    let mut state = state_of(engine(RESTART_ZK1), live(&[]));
+    let snapshots = |effects: &[Effect]| {
+        effects
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    Effect::Record {
+                        event: AuditEvent::Snapshot { .. },
+                        ..
+                    }
+                )
+            })
+            .count()
+    };
+    assert_eq!(snapshots(&super::run::start(&mut state)), 1);
+    let report = |node, at| PollReport {
+        admin: Vec::new(),
+        node,
+        at,
+        round_trip_ms: None,
+        answers: vec![(
+            crate::zk::fourlw::Command::Srvr,
+            Err(crate::ensemble::PollFailure::Refused),
+        )],
+        ..PollReport::default()
+    };
+    assert_eq!(
+        snapshots(&update(&mut state, RunAction::Poll(report(0, 21_000)))),
+        1,
+        "zk1 went down"
+    );
+    assert_eq!(
+        snapshots(&update(&mut state, RunAction::Poll(report(0, 22_000)))),
+        0,
+        "still down: nothing new"
+    );
+}
+
+#[test]
+fn an_approval_counts_only_when_it_names_a_record_written_since_the_request() {
+    let mut state = state_of(two_person("two-person"), live(&[]));
+    let effects = press(&mut state, Key::Char('r'));
+    let mut hashes = Vec::new();
+    for (n, effect) in effects.iter().enumerate() {
+        if let Effect::Record { event, .. } = effect {
+            let hash = RecordHash::of_line(format!("record {n}").as_bytes());
+            appended(&mut state, ApprovalWait::of(event), hash);
+            hashes.push((event.clone(), hash));
+        }
+    }
+    let after_request = hashes
+        .iter()
+        .find(|(event, _)| matches!(event, AuditEvent::ApprovalRequest { .. }))
+        .map(|(_, hash)| *hash)
+        .expect("an approval request was recorded");
+    let bob = person("bob", 1001);
+    let stale = Dropped {
+        owner: bob.clone(),
+        content: Ok(ApprovalFile {
+            step: "restart-zk1".into(),
+            head: RecordHash::of_line(b"another session"),
+        }),
+    };
+    assert!(update(&mut state, RunAction::Inbox(vec![stale])).is_empty());
+    assert!(matches!(state.engine.prompt, Some(Prompt::Approval { .. })));
+    let note = update(&mut state, RunAction::Inbox(Vec::new()));
+    assert!(
+        matches!(&note[..], [Effect::Record { event: AuditEvent::Note { text }, sync: true }] if text.contains("refused")),
+        "the burst's one note: {note:?}"
+    );
+    let good = Dropped {
+        owner: bob,
+        content: Ok(ApprovalFile {
+            step: "restart-zk1".into(),
+            head: after_request,
+        }),
+    };
+    update(&mut state, RunAction::Inbox(vec![good]));
+    assert_eq!(state.engine.prompt, Some(Prompt::Confirm));
+}
+
+#[test]
+fn once_the_log_cannot_be_written_nothing_more_runs_but_the_operator_can_quit() {
+    let mut state = state_of(engine(RESTART_ZK1), live(&[]));
+    update(&mut state, RunAction::LogFailed("disk full".into()));
+    assert!(press(&mut state, Key::Char('r')).is_empty());
+    assert_eq!(state.engine.prompt, None);
+    assert!(update(
+        &mut state,
+        RunAction::Poll(PollReport {
+            admin: Vec::new(),
+            node: 0,
+            at: 30_000,
+            round_trip_ms: None,
+            answers: Vec::new(),
+            ..PollReport::default()
+        })
+    )
+    .is_empty());
+    press(&mut state, Key::Char('q'));
+    assert!(state.quit);
+}
+
+#[test]
+fn the_autopilot_starts_confirms_only_with_yes_and_stops_where_a_person_is_needed() {
+    let mut state = state_of(engine(RESTART_ZK1), live(&[]));
+    let mut pilot = Autopilot::new(false);
+    assert_eq!(pilot.next(&state, None), Next::Input(Input::Start));
+    state.engine.input(Input::Start, &state.watch.ensemble);
+    let Next::Stop { finished, reason } = pilot.next(&state, None) else {
+        panic!("without --yes a confirmation stops the autopilot")
+    };
+    assert!(!finished && reason.contains("--yes"), "{reason}");
+    assert_eq!(
+        Autopilot::new(true).next(&state, None),
+        Next::Input(Input::Confirm)
+    );
+
+    let state = state_of(engine(STOP_ZK1), live(&[1]));
+    let Next::Stop { reason, .. } = Autopilot::new(true).next(&state, None) else {
+        panic!("a hazard stops the autopilot")
+    };
+    assert!(reason.contains("stopped before `stop-zk1`"), "{reason}");
+}
+
+#[test]
+fn the_autopilot_waits_for_gates_then_gives_up_naming_them() {
+    // zk3 leads in this ensemble, so the gate does not hold.
+    let gated =
+        "  - {id: g, title: G, gates: [{not-leader: {host: zk3}}], run: [{host: zk1, verb: restart}]}\n";
+    let mut state = state_of(engine(gated), live(&[]));
+    let mut pilot = Autopilot::new(true);
+    assert_eq!(pilot.next(&state, None), Next::Wait);
+    state.watch.now += GATE_PATIENCE_MS / 2;
+    assert_eq!(pilot.next(&state, None), Next::Wait);
+    state.watch.now += GATE_PATIENCE_MS;
+    let Next::Stop { reason, .. } = pilot.next(&state, None) else {
+        panic!("gates unmet past the patience stop the autopilot")
+    };
+    assert!(reason.contains("gates not met"), "{reason}");
+}
+
+#[test]
+fn the_poller_is_told_what_the_current_steps_gates_need_and_when_it_changes() {
+    let mut state = state_of(engine(RESTART_ZK1), live(&[]));
+    let demand = |effects: &[Effect]| {
+        effects.iter().find_map(|e| match e {
+            Effect::Demand(needs) => Some(needs.clone()),
+            _ => None,
+        })
+    };
+    let first = demand(&super::run::start(&mut state)).expect("the first step's needs");
+    assert!(
+        first[2].mntr,
+        "the sync gate reads the leader's mntr: {first:?}"
+    );
+    assert!(!first[0].mntr && !first[1].mntr);
+    assert_eq!(
+        demand(&update(&mut state, RunAction::Tick(21_000))),
+        None,
+        "told once, not on every action"
+    );
+    press(&mut state, Key::Char('r'));
+    let running = demand(&press(&mut state, Key::Char('y'))).expect("the wait's needs");
+    assert_ne!(running, first, "{running:?}");
+}
+
+/// A wait counts only answers polled after the step's commands ended, by the clock at which
+/// they ended: the last tick or poll before that can be seconds older.
+#[test]
+fn answers_polled_before_the_command_ended_do_not_end_its_wait() {
+    use crate::ensemble::{PollFailure, PollReport};
+    use crate::zk::fourlw::Command;
+    const FOLLOWER_SRVR: &str = include_str!("../../../tests/fixtures/zk4lw/follower.srvr.txt");
+    let conf = "serverId=1\nmembership: \nserver.1=10.0.0.1:2888:3888:participant\nserver.2=10.0.0.2:2888:3888:participant\nserver.3=10.0.0.3:2888:3888:participant\nversion=0";
+    let report = |at, answers| {
+        RunAction::Poll(PollReport {
+            admin: Vec::new(),
+            node: 0,
+            at,
+            round_trip_ms: None,
+            answers,
+            ..PollReport::default()
+        })
+    };
+    let restarted_before_the_end = |state: &mut RunState| {
+        update(
+            state,
+            report(26_000, vec![(Command::Srvr, Err(PollFailure::Refused))]),
+        );
+        update(
+            state,
+            report(
+                27_000,
+                vec![
+                    (Command::Srvr, Ok(FOLLOWER_SRVR.to_string())),
+                    (Command::Conf, Ok(conf.to_string())),
+                ],
+            ),
+        );
+    };
+    let mut state = restart_ended(exited(0), 30_000);
+    restarted_before_the_end(&mut state);
+    assert!(
+        matches!(state.engine.status[0], Status::Waiting { .. }),
+        "{:?}",
+        state.engine.status[0]
+    );
+}

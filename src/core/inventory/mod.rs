@@ -1,0 +1,341 @@
+//! The inventory: the real hosts a runbook is bound to — how to reach each one over SSH, where
+//! its ZooKeeper listens, and the command for each operator verb on it. The sandbox writes one;
+//! an operator writes one for real hosts in the same shape.
+
+pub mod discover;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::text::yaml::{self, YamlError};
+use crate::zk::config::PeerAddr;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inventory {
+    pub name: String,
+    /// The ZooKeeper version the hosts run, when known ahead of the first poll.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zookeeper: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<SshDefaults>,
+    pub hosts: Vec<Host>,
+    /// Stable addresses in front of servers (Kubernetes ClusterIP services), when the
+    /// procedure moves servers behind them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<Service>,
+}
+
+impl Inventory {
+    /// Parses and checks an inventory: unique host names, and addresses that parse. Errors name
+    /// the file, line and column.
+    pub fn parse(text: &str, path: &std::path::Path) -> Result<Inventory, YamlError> {
+        let inventory: Inventory = yaml::from_str(text, path)?;
+        for (index, host) in inventory.hosts.iter().enumerate() {
+            let at = |key: &str, message: String| {
+                yaml::error_at(text, path, &["hosts", &index.to_string(), key], message)
+            };
+            // ssh and the commands take a word starting with `-` for an option: a destination
+            // `-oProxyCommand=…` runs a command of the inventory writer's choosing locally.
+            for (key, value) in [
+                ("name", &host.name),
+                ("ssh", &host.ssh),
+                ("client", &host.client),
+                ("peer", &host.peer),
+            ] {
+                if value.starts_with('-') || value.is_empty() {
+                    return Err(at(
+                        key,
+                        format!(
+                            "host `{}`: {key} must not be empty or start with `-`",
+                            host.name
+                        ),
+                    ));
+                }
+            }
+            if inventory.hosts[..index].iter().any(|h| h.name == host.name) {
+                return Err(at("name", format!("host `{}` is listed twice", host.name)));
+            }
+            if let Err(e) = host.peer_addr() {
+                return Err(at("peer", format!("host `{}`: {e}", host.name)));
+            }
+            if !host.client.contains(':') {
+                return Err(at(
+                    "client",
+                    format!("host `{}`: client must be host:port", host.name),
+                ));
+            }
+        }
+        for (index, service) in inventory.services.iter().enumerate() {
+            let at = |key: &str, message: String| {
+                yaml::error_at(text, path, &["services", &index.to_string(), key], message)
+            };
+            let name = &service.name;
+            if inventory.services[..index].iter().any(|s| &s.name == name) {
+                return Err(at("name", format!("service `{name}` is listed twice")));
+            }
+            if inventory.host(&service.serves).is_none() {
+                return Err(at(
+                    "serves",
+                    format!("service `{name}`: no host `{}`", service.serves),
+                ));
+            }
+            if inventory.services[..index]
+                .iter()
+                .any(|s| s.serves == service.serves)
+            {
+                return Err(at(
+                    "serves",
+                    format!(
+                        "service `{name}`: `{}` has a service already",
+                        service.serves
+                    ),
+                ));
+            }
+            if let Some(to) = &service.to {
+                if inventory.host(to).is_none() {
+                    return Err(at("to", format!("service `{name}`: no host `{to}`")));
+                }
+            }
+            if let Err(e) = service.peer_addr() {
+                return Err(at("peer", format!("service `{name}`: {e}")));
+            }
+            if !service.client.contains(':') {
+                return Err(at(
+                    "client",
+                    format!("service `{name}`: client must be host:port"),
+                ));
+            }
+        }
+        Ok(inventory)
+    }
+
+    /// The service made for `host`'s server, if any.
+    pub fn service_for(&self, host: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.serves == host)
+    }
+
+    pub fn host(&self, name: &str) -> Option<&Host> {
+        self.hosts.iter().find(|h| h.name == name)
+    }
+}
+
+/// Settings shared by every host's SSH connection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SshDefaults {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_hosts: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Host {
+    pub name: String,
+    pub sid: u64,
+    pub role: HostRole,
+    /// Where clients and the 4lw poller connect: `host:port`.
+    pub client: String,
+    /// Quorum and election address: `host:quorumPort:electionPort`.
+    pub peer: String,
+    /// The AdminServer's `host:port` (ZooKeeper 3.5+, `admin.serverAddress` and
+    /// `admin.serverPort`); without it the client host's port 8080 is probed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin: Option<String>,
+    /// SSH destination `user@host`.
+    pub ssh: String,
+    pub ssh_port: u16,
+    /// Operator verbs (start, stop, restart, status, config, set-config, set-servers,
+    /// wipe-data, ...) and the shell command that performs each on this host.
+    pub commands: BTreeMap<String, VerbCommand>,
+    /// Where zkpilot's ensemble lock lives on this host: a directory the SSH user can create
+    /// (default `/var/tmp/zkpilot-lock-<client address>`, see `lock`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock: Option<String>,
+}
+
+/// The verbs a `check` gate may run without asking anyone: gates run before the operator
+/// confirms a step, so they must only look. Others are read-only when the inventory says so.
+pub const READ_ONLY_VERBS: [&str; 4] = ["status", "config", "data-empty", "log"];
+
+/// The shell command for a verb: its text alone (`restart: zkctl restart`), or with a mark
+/// that it only reads (`probe: {command: zkctl probe, read-only: true}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum VerbCommand {
+    Text(String),
+    Marked(MarkedCommand),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct MarkedCommand {
+    pub command: String,
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+impl VerbCommand {
+    pub fn text(&self) -> &str {
+        match self {
+            VerbCommand::Text(text) => text,
+            VerbCommand::Marked(marked) => &marked.command,
+        }
+    }
+}
+
+impl From<String> for VerbCommand {
+    fn from(text: String) -> Self {
+        VerbCommand::Text(text)
+    }
+}
+
+impl PartialEq<&str> for VerbCommand {
+    fn eq(&self, other: &&str) -> bool {
+        self.text() == *other
+    }
+}
+
+impl Host {
+    /// The shell command for `verb` on this host.
+    pub fn command(&self, verb: &str) -> Option<&str> {
+        self.commands.get(verb).map(VerbCommand::text)
+    }
+
+    /// Whether `verb` only reads, by its well-known name or by the inventory's mark.
+    pub fn is_read_only(&self, verb: &str) -> bool {
+        match self.commands.get(verb) {
+            Some(VerbCommand::Marked(marked)) => marked.read_only,
+            Some(VerbCommand::Text(_)) => READ_ONLY_VERBS.contains(&verb),
+            None => false,
+        }
+    }
+
+    pub fn peer_addr(&self) -> Result<PeerAddr, crate::zk::config::ConfigError> {
+        PeerAddr::parse(&self.peer)
+    }
+}
+
+/// A stable address that forwards to one server whichever host runs it: a Kubernetes ClusterIP
+/// service with one endpoint, so a server can move to a pod without its peers' configs
+/// changing (seed 000).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    pub name: String,
+    /// The host whose server the service was made for: views name the service in its place.
+    pub serves: String,
+    /// Where clients connect through it: `address:port`.
+    pub client: String,
+    /// Quorum and election address through it: `address:quorumPort:electionPort`.
+    pub peer: String,
+    /// The host it forwards to now; none while it is not created yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+}
+
+impl Service {
+    pub fn peer_addr(&self) -> Result<PeerAddr, crate::zk::config::ConfigError> {
+        PeerAddr::parse(&self.peer)
+    }
+}
+
+/// What a host is for at the start of a procedure. A spare is prepared (address, data dir, SSH)
+/// but runs no server: it is a destination or replacement waiting to be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HostRole {
+    Participant,
+    Observer,
+    Spare,
+}
+
+impl fmt::Display for HostRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            HostRole::Participant => "participant",
+            HostRole::Observer => "observer",
+            HostRole::Spare => "spare",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    const TWO_HOSTS: &str = "name: lab\nhosts:\n  - name: a\n    sid: 1\n    role: participant\n    client: 10.0.0.1:2181\n    peer: 10.0.0.1:2888:3888\n    ssh: zk@10.0.0.1\n    ssh_port: 22\n    commands: {restart: sudo systemctl restart zookeeper}\n  - name: b\n    sid: 2\n    role: spare\n    client: 10.0.0.2:2181\n    peer: 10.0.0.2:2888:3888\n    ssh: zk@10.0.0.2\n    ssh_port: 22\n    commands: {}\n";
+
+    #[test]
+    fn parses_an_inventory_of_real_hosts() {
+        let inventory = Inventory::parse(TWO_HOSTS, Path::new("inv.yaml")).unwrap();
+        assert_eq!(inventory.hosts.len(), 2);
+        assert_eq!(inventory.host("b").unwrap().role, HostRole::Spare);
+        assert_eq!(
+            inventory.hosts[0].commands["restart"],
+            "sudo systemctl restart zookeeper"
+        );
+    }
+
+    #[test]
+    fn errors_point_at_the_offending_value() {
+        let duplicate = TWO_HOSTS.replace("name: b", "name: a");
+        let err = Inventory::parse(&duplicate, Path::new("inv.yaml")).unwrap_err();
+        assert_eq!(err.line, 11, "{err}");
+        assert!(err.message.contains("listed twice"), "{err}");
+
+        let bad_peer = TWO_HOSTS.replace("10.0.0.2:2888:3888", "10.0.0.2:2888");
+        let err = Inventory::parse(&bad_peer, Path::new("inv.yaml")).unwrap_err();
+        assert_eq!((err.line, err.column), (15, 11), "{err}");
+
+        let unknown = TWO_HOSTS.replace(
+            "ssh_port: 22\n    commands: {}",
+            "ssh_port: 22\n    comands: {}",
+        );
+        let err = Inventory::parse(&unknown, Path::new("inv.yaml")).unwrap_err();
+        assert!(err.to_string().starts_with("inv.yaml:18:"), "{err}");
+    }
+
+    #[test]
+    fn a_value_that_reads_as_an_option_is_refused() {
+        let text = TWO_HOSTS.replace("ssh: zk@10.0.0.2", "ssh: '-oProxyCommand=touch /tmp/x'");
+        let err = Inventory::parse(&text, Path::new("inv.yaml")).unwrap_err();
+        assert_eq!((err.line, err.column), (16, 10), "{err}");
+        assert!(
+            err.message
+                .contains("ssh must not be empty or start with `-`"),
+            "{err}"
+        );
+        let text = TWO_HOSTS.replace("name: b", "name: -b");
+        let err = Inventory::parse(&text, Path::new("inv.yaml")).unwrap_err();
+        assert_eq!(err.line, 11, "{err}");
+    }
+
+    #[test]
+    fn services_stand_in_front_of_hosts() {
+        let with = |service: &str| format!("{TWO_HOSTS}services:\n{service}");
+        let good = with("  - {name: a-svc, serves: a, client: '10.96.0.1:2181', peer: '10.96.0.1:2888:3888', to: a}\n");
+        let inventory = Inventory::parse(&good, Path::new("inv.yaml")).unwrap();
+        assert_eq!(inventory.service_for("a").unwrap().name, "a-svc");
+        assert!(inventory.service_for("b").is_none());
+
+        let unknown = with(
+            "  - {name: a-svc, serves: z, client: '10.96.0.1:2181', peer: '10.96.0.1:2888:3888'}\n",
+        );
+        let err = Inventory::parse(&unknown, Path::new("inv.yaml")).unwrap_err();
+        assert_eq!(err.line, 20, "{err}");
+        assert!(err.message.contains("no host `z`"), "{err}");
+
+        let bad_peer =
+            with("  - {name: a-svc, serves: a, client: '10.96.0.1:2181', peer: '10.96.0.1'}\n");
+        let err = Inventory::parse(&bad_peer, Path::new("inv.yaml")).unwrap_err();
+        assert!(err.message.contains("service `a-svc`"), "{err}");
+    }
+}

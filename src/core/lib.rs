@@ -1,0 +1,18 @@
+//! zkpilot's pure core: everything that knows ZooKeeper, runbooks, the analyzer, the screens'
+//! models and the audit record format, and nothing that touches a socket, a file, a process, the
+//! terminal or the clock. It is a crate of its own so that the compiler keeps it that way: its
+//! dependencies have no tokio, ratatui, crossterm, openssh or libc (`tests/offline/purity.rs`
+//! checks what `std` alone still allows).
+
+pub mod analyze;
+pub mod audit;
+pub mod console;
+pub mod ensemble;
+pub mod inventory;
+pub mod quorum;
+pub mod rehearse;
+pub mod replay;
+pub mod runbook;
+pub mod session;
+pub mod text;
+pub mod zk;

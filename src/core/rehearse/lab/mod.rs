@@ -1,0 +1,7 @@
+//! Pure: the election lab's seeded states, the judgement of what the servers did against the
+//! analyzer's verdict, regression fixtures and the table.
+
+pub mod draw;
+pub mod fixture;
+pub mod judge;
+pub mod report;

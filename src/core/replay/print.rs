@@ -1,0 +1,268 @@
+//! `zkpilot replay --print`: the session as plain text — how far the log verifies, a timeline
+//! with times, then each step with its decisions, verdict and commands. Recorded text is
+//! escaped: a remote command's output could otherwise rewrite the reader's terminal.
+
+use std::fmt::Write;
+
+use crate::audit::record::{AuditEvent, AuditRecord, CommandOutcome, DecisionKind, StepState};
+use crate::text::escape::sanitize;
+
+use super::model::{nodes_of, CommandShown, ReplayState};
+
+// `print` is plain text, so it keeps its own words for step states rather than borrowing the
+// screen's: the two are checked against each other in the view tests.
+use super::player::Verification;
+
+pub fn render_text(records: &[AuditRecord], verification: &Verification) -> String {
+    let state = ReplayState::from_records(records);
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", verification_line(verification));
+    if let Some(session) = &state.session {
+        let _ = writeln!(
+            out,
+            "session: {} by {} on {}, started {}",
+            sanitize(&session.runbook_path),
+            sanitize(&session.operator),
+            sanitize(&session.host),
+            state.started.map(|t| t.to_string()).unwrap_or_default()
+        );
+    }
+    out.push_str("\ntimeline\n");
+    for record in records {
+        if let Some(text) = timeline_text(record) {
+            let _ = writeln!(
+                out,
+                "  {} #{:<5} {}",
+                record.ts.time_of_day(),
+                record.seq,
+                sanitize(&text)
+            );
+        }
+    }
+    out.push_str("\nsteps\n");
+    for step in &state.steps {
+        let _ = writeln!(
+            out,
+            "  {}: {}",
+            sanitize(&step.id),
+            step.state.map_or("not started", StepState::word)
+        );
+        for gate in &step.gates {
+            let _ = writeln!(
+                out,
+                "    gate {} {}{}",
+                sanitize(&gate.gate),
+                if gate.passed { "passed" } else { "NOT met" },
+                if gate.detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", sanitize(&gate.detail))
+                }
+            );
+        }
+        if let Some(verdict) = &step.verdict {
+            let _ = writeln!(out, "    verdict: {}", sanitize(&verdict.text));
+        }
+        for decision in &step.decisions {
+            let _ = writeln!(
+                out,
+                "    decision: {} by {}",
+                sanitize(&decision_text(&decision.decision)),
+                sanitize(&decision.by)
+            );
+        }
+        for command in &step.commands {
+            let _ = writeln!(
+                out,
+                "    {} $ {} -> {}",
+                sanitize(&command.host),
+                sanitize(&command.command),
+                sanitize(&result_text(command))
+            );
+        }
+    }
+    match &state.ended {
+        Some((at, reason)) => {
+            let _ = writeln!(out, "\nsession ended {at}: {}", sanitize(reason));
+        }
+        None => out.push_str(
+            "\nno session end: the session is running or stopped without closing its log\n",
+        ),
+    }
+    out
+}
+
+pub fn verification_line(verification: &Verification) -> String {
+    match verification {
+        Verification::Intact(v) => {
+            let mut line = format!("log verified: {} records, head {}", v.records, v.head);
+            if let Some(torn) = v.torn_tail {
+                let _ = write!(
+                    line,
+                    "; final line {torn} is torn by a crash (every record before it is intact)"
+                );
+            }
+            line
+        }
+        Verification::Broken(problem) => {
+            format!("LOG DOES NOT VERIFY: {problem}; only the records before it are shown")
+        }
+        Verification::Growing(head) => format!(
+            "verified so far: {} records, head {}",
+            head.records, head.hash
+        ),
+    }
+}
+
+pub fn decision_text(decision: &DecisionKind) -> String {
+    match decision {
+        DecisionKind::Confirm => "confirm".into(),
+        DecisionKind::Override { reason } => format!("override ({reason})"),
+        DecisionKind::Skip { reason } => format!("skip ({reason})"),
+        DecisionKind::Approve { by } => format!("approved by {by}"),
+        DecisionKind::Retry => "retry".into(),
+        DecisionKind::Rollback => "roll back".into(),
+        DecisionKind::Cancel => "cancel (nothing run)".into(),
+    }
+}
+
+pub fn result_text(command: &CommandShown) -> String {
+    let exit = command
+        .exit_status
+        .map_or_else(|| "no exit status".to_string(), |c| format!("exit {c}"));
+    let duration = command
+        .duration_ms
+        .map(|ms| format!(", {:.1}s", ms as f64 / 1000.0))
+        .unwrap_or_default();
+    match &command.outcome {
+        None => "NO RESULT RECORDED (outcome unknown)".into(),
+        Some(CommandOutcome::Ok) => format!("ok ({exit}{duration})"),
+        Some(CommandOutcome::Failed) => format!("FAILED ({exit}{duration})"),
+        Some(CommandOutcome::Unknown { reason }) => {
+            format!("OUTCOME UNKNOWN: {reason}{duration}")
+        }
+    }
+}
+
+fn timeline_text(record: &AuditRecord) -> Option<String> {
+    Some(match &record.event {
+        AuditEvent::Header { .. } | AuditEvent::Output { .. } => return None,
+        AuditEvent::SessionStart(info) => format!("session start: {}", info.runbook_path),
+        AuditEvent::Snapshot { state } => {
+            let nodes: Vec<String> = nodes_of(state)
+                .iter()
+                .map(|n| format!("{} {}", n.name, n.health.label()))
+                .collect();
+            format!("nodes: {}", nodes.join(", "))
+        }
+        AuditEvent::Gate {
+            step,
+            gate,
+            passed,
+            detail,
+        } => format!(
+            "{step}: gate {gate} {}{}",
+            if *passed { "passed" } else { "NOT met" },
+            if detail.is_empty() {
+                String::new()
+            } else {
+                format!(": {detail}")
+            }
+        ),
+        AuditEvent::Verdict { step, text, .. } => format!("{step}: verdict: {text}"),
+        AuditEvent::Decision { step, decision, by } => {
+            format!("{step}: {} by {by}", decision_text(decision))
+        }
+        AuditEvent::Intent {
+            step,
+            host,
+            command,
+            ..
+        } => format!("{step}: {host} $ {command}"),
+        AuditEvent::Result {
+            intent,
+            exit_status,
+            duration_ms,
+            outcome,
+        } => {
+            let shown = CommandShown {
+                started: record.ts,
+                host: String::new(),
+                command: String::new(),
+                exit_status: *exit_status,
+                duration_ms: Some(*duration_ms),
+                outcome: Some(outcome.clone()),
+            };
+            format!("  command {intent}: {}", result_text(&shown))
+        }
+        AuditEvent::Step { step, state } => format!("{step}: {}", state.word()),
+        AuditEvent::Note { text } => format!("note: {text}"),
+        AuditEvent::Resume { torn_line } => match torn_line {
+            Some(line) => format!("session resumed after a crash (line {line} was torn)"),
+            None => "session resumed".into(),
+        },
+        AuditEvent::SessionEnd { records, reason } => {
+            format!("session end ({records} records): {reason}")
+        }
+        AuditEvent::SessionStop { records, reason } => {
+            format!("session stopped, resumable ({records} records): {reason}")
+        }
+        AuditEvent::ApprovalRequest { step, same_user } => format!(
+            "{step}: waits for a second operator's approval{}",
+            if *same_user {
+                " (the operator's own user may give it)"
+            } else {
+                ""
+            }
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replay::fixtures::recorded_session;
+
+    #[test]
+    fn the_printed_session_has_times_steps_decisions_commands_and_verdicts() {
+        let log = recorded_session();
+        let verified = Verification::Intact(log.verification.clone().unwrap());
+        let text = render_text(&log.records, &verified);
+        assert!(
+            text.starts_with("log verified: 20 records, head "),
+            "{text}"
+        );
+        for expected in [
+            "session: runbooks/rolling-restart.yaml by alice on jump1",
+            "restart-first: confirm by alice",
+            "restart-second: verdict: after it: NO QUORUM can form",
+            "restart-second: override (drill) by alice",
+            "command 2: FAILED (exit 3, 0.8s)",
+            "nodes: zk1 follower, zk2 LEADER, zk3 DOWN (refused)",
+            "  restart-first: done",
+            "    zk2 $ zkctl restart -> ok (exit 0, 1.2s)",
+            "  restart-second: FAILED",
+            "session ended 2026-11-23T09:17:53.000Z: the operator quit",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+        }
+        assert!(text.contains("09:16:43.000 #5 "), "times and seqs: {text}");
+        assert!(!text.contains('\x1b'));
+    }
+
+    #[test]
+    fn a_broken_chain_is_said_first() {
+        let log = recorded_session();
+        let problem = crate::audit::ChainProblem {
+            line: 7,
+            seq: Some(6),
+            kind: crate::audit::ProblemKind::SeqRepeat { expected: 6 },
+        };
+        let text = render_text(&log.records[..6], &Verification::Broken(problem));
+        assert!(
+            text.starts_with("LOG DOES NOT VERIFY: line 7 (seq 6)"),
+            "{text}"
+        );
+        assert!(text.contains("no session end"));
+    }
+}

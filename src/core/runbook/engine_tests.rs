@@ -1,0 +1,1006 @@
+//! The step engine driven with real 4lw answers and scripted operator input.
+
+use super::fixtures::*;
+use std::path::Path;
+
+use super::engine::{Effect, Ended, Engine, Input, Prompt, Recorded, Status};
+use crate::audit::record::{AuditEvent, CommandOutcome, DecisionKind, StepState};
+use crate::ensemble::{EnsembleState, Need, PollFailure, PollReport, Support};
+use crate::zk::fourlw::Command;
+
+/// Node `node`'s `srvr` at `at`, and nothing else.
+fn srvr_report(node: usize, at: u64, srvr: Result<String, PollFailure>) -> PollReport {
+    PollReport {
+        node,
+        at,
+        answers: vec![(Command::Srvr, srvr)],
+        ..PollReport::default()
+    }
+}
+
+fn executes(effects: &[Effect]) -> Vec<u64> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Execute { intent, .. } => Some(*intent),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_confirmed_step_records_its_intent_before_it_runs_then_waits_until_done() {
+    let mut engine = engine(RESTART_ZK1);
+    let live = live(&[]);
+    let effects = engine.input(Input::Start, &live);
+    assert!(
+        executes(&effects).is_empty(),
+        "nothing runs before confirmation"
+    );
+    assert_eq!(engine.prompt, Some(Prompt::Confirm));
+    let effects = engine.input(Input::Confirm, &live);
+    let intent_at = effects
+        .iter()
+        .position(|e| {
+            matches!(
+                e,
+                Effect::Record {
+                    event: AuditEvent::Intent { .. },
+                    sync: true
+                }
+            )
+        })
+        .unwrap();
+    let execute_at = effects
+        .iter()
+        .position(|e| matches!(e, Effect::Execute { .. }))
+        .unwrap();
+    assert!(
+        intent_at < execute_at,
+        "the intent is fsynced before the command is released"
+    );
+    let intent = executes(&effects)[0];
+    engine.ended(
+        intent,
+        Ended::Exited {
+            code: Some(0),
+            duration_ms: 900,
+        },
+        10_000,
+        &live,
+    );
+    assert!(matches!(engine.status[0], Status::Waiting { .. }));
+    engine.tick(&super::engine_tests::live(&[0]), 11_000);
+    assert!(
+        matches!(engine.status[0], Status::Waiting { .. }),
+        "zk1 is still down"
+    );
+    engine.tick(&live, 12_000);
+    assert!(
+        matches!(engine.status[0], Status::Waiting { .. }),
+        "answers from before the restart prove nothing"
+    );
+    engine.tick(&live_at(&[], 30_000), 30_000);
+    assert_eq!(engine.status[0], Status::Done);
+    assert!(engine.finished());
+}
+
+/// Runs a one-step runbook up to its wait: started and confirmed on `before`, its command
+/// ended at 10 s.
+fn run_to_wait(steps: &str, before: &EnsembleState) -> Engine {
+    let mut engine = engine(steps);
+    engine.input(Input::Start, before);
+    let effects = engine.input(Input::Confirm, before);
+    let intent = executes(&effects)[0];
+    engine.ended(
+        intent,
+        Ended::Exited {
+            code: Some(0),
+            duration_ms: 900,
+        },
+        10_000,
+        before,
+    );
+    engine
+}
+
+/// `live_at`, with zk1 answering `conf` with a view of `members` servers.
+fn with_zk1_view(mut state: EnsembleState, members: u64, at: u64) -> EnsembleState {
+    state.apply(&PollReport {
+        admin: Vec::new(),
+        node: 0,
+        at,
+        round_trip_ms: None,
+        answers: vec![(Command::Conf, Ok(conf(1, members)))],
+        ..PollReport::default()
+    });
+    state
+}
+
+/// Issue 14: a restart that fell between two polls. zk1 answers `follower@1` before and after,
+/// but its counters started again, so the step waits for the view it shows after that start.
+#[test]
+fn a_restart_is_done_only_once_the_restarted_server_reports_the_predicted_view() {
+    const NO_WAIT: &str = "  - {id: restart-zk1, title: Restart zk1, run: [{host: zk1, verb: restart}], effect: [{restart: {host: zk1}}]}\n";
+    let before = live(&[]);
+    let mut engine = run_to_wait(NO_WAIT, &before);
+    assert!(
+        matches!(engine.status[0], Status::Waiting { .. }),
+        "a restart waits for its view even without a `wait:`"
+    );
+    let mut restarted = before.clone();
+    let after = include_str!("../../../tests/fixtures/zk4lw/restart.after.srvr.txt");
+    let before_srvr = include_str!("../../../tests/fixtures/zk4lw/restart.before.srvr.txt");
+    let srvr = |text: &str, at| PollReport {
+        admin: Vec::new(),
+        node: 0,
+        at,
+        round_trip_ms: None,
+        answers: vec![(Command::Srvr, Ok(text.to_string()))],
+        ..PollReport::default()
+    };
+    restarted.apply(&srvr(before_srvr, 20_500));
+    engine.tick(&restarted, 21_000);
+    assert!(matches!(engine.status[0], Status::Waiting { .. }));
+    restarted.apply(&srvr(after, 21_500));
+    engine.tick(&restarted, 22_000);
+    assert!(
+        matches!(engine.status[0], Status::Waiting { .. }),
+        "restarted, but its new view is not known yet"
+    );
+    let restarted = with_zk1_view(restarted, 3, 22_500);
+    engine.tick(&restarted, 23_000);
+    assert_eq!(engine.status[0], Status::Done);
+}
+
+#[test]
+fn a_restart_that_brings_up_another_view_fails_naming_what_the_server_runs() {
+    let before = live(&[]);
+    let mut engine = run_to_wait(RESTART_ZK1, &before);
+    let wrong = with_zk1_view(live_at(&[], 30_000), 2, 30_000);
+    engine.tick(&wrong, 30_500);
+    let Status::Failed(why) = &engine.status[0] else {
+        panic!("{:?}", engine.status[0]);
+    };
+    assert!(
+        why.contains(
+            "zk1 runs server.1=10.0.0.1:2888:3888, server.2=10.0.0.2:2888:3888 (its `conf`)"
+        ),
+        "{why}"
+    );
+    assert!(why.contains("instead of"), "{why}");
+    assert_eq!(engine.prompt, Some(Prompt::Recover));
+}
+
+#[test]
+fn a_restart_whose_view_is_never_reported_times_out_saying_so() {
+    let before = live(&[]);
+    let mut engine = run_to_wait(RESTART_ZK1, &before);
+    let mut silent = live_at(&[], 30_000);
+    silent.nodes[0].view = None;
+    engine.tick(&silent, 30_500);
+    engine.tick(&silent, 45_000);
+    let Status::Failed(why) = &engine.status[0] else {
+        panic!("{:?}", engine.status[0]);
+    };
+    assert!(why.contains("zk1 has not reported its view"), "{why}");
+}
+
+#[test]
+fn a_step_that_would_lose_quorum_needs_an_override_with_a_reason() {
+    let mut engine = engine("  - {id: stop-zk1, title: Stop zk1, run: [{host: zk1, verb: stop}], effect: [{stop: {host: zk1}}]}\n");
+    let live = live(&[1]);
+    engine.input(Input::Start, &live);
+    let Some(Prompt::Override { reasons }) = &engine.prompt else {
+        panic!("{:?}", engine.prompt)
+    };
+    assert!(reasons[0].contains("quorum loss"), "{reasons:?}");
+    assert!(executes(&engine.input(Input::Override("  ".into()), &live)).is_empty());
+    assert_eq!(
+        engine.message.as_deref(),
+        Some("an override needs a reason")
+    );
+    let effects = engine.input(Input::Override("the client tier is drained".into()), &live);
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Record {
+            event: AuditEvent::Decision { .. },
+            ..
+        }
+    )));
+    assert_eq!(engine.prompt, Some(Prompt::Confirm));
+    assert_eq!(executes(&engine.input(Input::Confirm, &live)).len(), 1);
+}
+
+#[test]
+fn a_failed_command_offers_recovery_and_skip_needs_a_reason() {
+    let mut engine = engine(RESTART_ZK1);
+    let live = live(&[]);
+    engine.input(Input::Start, &live);
+    let intent = executes(&engine.input(Input::Confirm, &live))[0];
+    engine.ended(
+        intent,
+        Ended::Exited {
+            code: Some(1),
+            duration_ms: 5,
+        },
+        1,
+        &live,
+    );
+    assert!(matches!(engine.status[0], Status::Failed(_)));
+    assert_eq!(engine.prompt, Some(Prompt::Recover));
+    engine.input(Input::Skip(String::new()), &live);
+    assert!(matches!(engine.status[0], Status::Failed(_)));
+    engine.input(Input::Skip("done by hand".into()), &live);
+    assert_eq!(engine.status[0], Status::Skipped("done by hand".into()));
+}
+
+/// The states a step was recorded in, in order.
+fn recorded_states(effects: &[Effect]) -> Vec<StepState> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Record {
+                event: AuditEvent::Step { state, .. },
+                ..
+            } => Some(*state),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A parallel step whose first command fails keeps running until its siblings end: recovery
+/// cannot restart hosts still busy, and the failure is recorded once, at the end, as the
+/// worst outcome seen.
+#[test]
+fn a_parallel_step_fails_only_after_every_command_has_ended() {
+    let mut engine = engine(
+        "  - id: both\n    title: Both\n    parallel: true\n    run: [{host: zk1, verb: restart}, {host: zk2, verb: restart}, {host: zk3, verb: restart}]\n",
+    );
+    let live = live(&[]);
+    engine.input(Input::Start, &live);
+    let intents = executes(&engine.input(Input::Confirm, &live));
+    assert_eq!(intents.len(), 3);
+    let exited = |code| Ended::Exited {
+        code: Some(code),
+        duration_ms: 5,
+    };
+
+    let effects = engine.ended(intents[0], exited(1), 1, &live);
+    assert_eq!(engine.status[0], Status::Running);
+    assert_eq!(engine.prompt, None);
+    assert!(recorded_states(&effects).is_empty());
+    assert!(executes(&engine.input(Input::Retry, &live)).is_empty());
+
+    let effects = engine.ended(
+        intents[1],
+        Ended::Unknown {
+            reason: "connection reset".into(),
+            duration_ms: 3,
+        },
+        2,
+        &live,
+    );
+    assert!(recorded_states(&effects).is_empty());
+
+    let effects = engine.ended(intents[2], exited(0), 3, &live);
+    assert_eq!(recorded_states(&effects), [StepState::OutcomeUnknown]);
+    assert_eq!(
+        engine.status[0],
+        Status::OutcomeUnknown("connection reset".into())
+    );
+    assert_eq!(engine.prompt, Some(Prompt::Recover));
+}
+
+#[test]
+fn a_broken_connection_leaves_the_outcome_unknown_until_checked() {
+    let mut engine = engine(RESTART_ZK1);
+    let live = live(&[]);
+    engine.input(Input::Start, &live);
+    let intent = executes(&engine.input(Input::Confirm, &live))[0];
+    engine.ended(
+        intent,
+        Ended::Unknown {
+            reason: "connection reset".into(),
+            duration_ms: 3,
+        },
+        1,
+        &live,
+    );
+    assert_eq!(
+        engine.status[0],
+        Status::OutcomeUnknown("connection reset".into())
+    );
+    engine.input(
+        Input::MarkDone("zk1 restarted, checked its log".into()),
+        &live,
+    );
+    assert_eq!(engine.status[0], Status::Done);
+}
+
+#[test]
+fn typing_the_wrong_host_runs_nothing() {
+    let mut engine = engine(
+        "  - {id: wipe, title: Wipe zk1, confirm: type-host, run: [{host: zk1, verb: stop}]}\n",
+    );
+    let live = live(&[]);
+    engine.input(Input::Start, &live);
+    assert_eq!(engine.prompt, Some(Prompt::TypeHost("zk1".into())));
+    assert!(executes(&engine.input(Input::TypedHost("zk2".into()), &live)).is_empty());
+    assert_eq!(
+        executes(&engine.input(Input::TypedHost("zk1".into()), &live)).len(),
+        1
+    );
+}
+
+fn step(id: &str, state: StepState) -> AuditEvent {
+    AuditEvent::Step {
+        step: id.into(),
+        state,
+    }
+}
+
+fn intent(intent: u64, step: &str) -> AuditEvent {
+    AuditEvent::Intent {
+        intent,
+        step: step.into(),
+        host: "zk1".into(),
+        command: "zkctl restart".into(),
+    }
+}
+
+fn result(intent: u64) -> AuditEvent {
+    AuditEvent::Result {
+        intent,
+        exit_status: Some(0),
+        duration_ms: 900,
+        outcome: CommandOutcome::Ok,
+    }
+}
+
+fn resumed(steps: &str, events: &[AuditEvent]) -> Engine {
+    let mut engine = engine(steps);
+    engine.resume(&Recorded::of(events));
+    engine
+}
+
+const TWO: &str = "  - {id: two, title: Two, run: [{host: zk2, verb: restart}]}\n";
+
+#[test]
+fn a_resumed_session_keeps_done_steps_and_flags_an_unfinished_intent() {
+    let engine = resumed(
+        &format!("{RESTART_ZK1}{TWO}"),
+        &[
+            step("restart-zk1", StepState::Running),
+            intent(1, "restart-zk1"),
+            result(1),
+            step("restart-zk1", StepState::Done),
+            step("two", StepState::Running),
+            intent(2, "two"),
+        ],
+    );
+    assert_eq!(engine.status[0], Status::Done);
+    assert!(matches!(engine.status[1], Status::OutcomeUnknown(_)));
+    assert_eq!(engine.prompt, Some(Prompt::Recover));
+}
+
+/// The crash test found this: a step killed while it waited came back pending, and the
+/// autopilot ran its restart a second time.
+#[test]
+fn a_step_whose_command_ended_waits_again_and_is_never_run_again() {
+    let mut engine = resumed(
+        &format!("{RESTART_ZK1}{TWO}"),
+        &[
+            step("restart-zk1", StepState::Running),
+            intent(1, "restart-zk1"),
+            result(1),
+            step("restart-zk1", StepState::Waiting),
+        ],
+    );
+    assert!(matches!(engine.status[0], Status::Waiting { .. }));
+    assert_eq!(engine.prompt, None);
+    let before_the_resume = live(&[]);
+    assert!(executes(&engine.input(Input::Start, &before_the_resume)).is_empty());
+    engine.tick(&before_the_resume, 25_000);
+    assert!(
+        matches!(engine.status[0], Status::Waiting { .. }),
+        "answers polled before the resume do not end the wait"
+    );
+    engine.tick(&live_at(&[], 26_000), 26_000);
+    assert_eq!(engine.status[0], Status::Done);
+    engine.input(Input::Start, &before_the_resume);
+    let effects = engine.input(Input::Confirm, &before_the_resume);
+    assert_eq!(
+        executes(&effects),
+        vec![2],
+        "intent numbers go on from the log's"
+    );
+}
+
+#[test]
+fn a_failed_step_or_one_of_unknown_outcome_asks_for_recovery_after_a_resume() {
+    let engine = resumed(
+        RESTART_ZK1,
+        &[
+            step("restart-zk1", StepState::Running),
+            intent(1, "restart-zk1"),
+            result(1),
+            step("restart-zk1", StepState::Failed),
+        ],
+    );
+    assert!(matches!(engine.status[0], Status::Failed(_)));
+    assert_eq!(engine.prompt, Some(Prompt::Recover));
+    let engine = resumed(
+        RESTART_ZK1,
+        &[
+            step("restart-zk1", StepState::Running),
+            intent(1, "restart-zk1"),
+            AuditEvent::Result {
+                intent: 1,
+                exit_status: None,
+                duration_ms: 30_000,
+                outcome: CommandOutcome::Unknown {
+                    reason: "the connection broke".into(),
+                },
+            },
+            step("restart-zk1", StepState::OutcomeUnknown),
+        ],
+    );
+    assert!(matches!(engine.status[0], Status::OutcomeUnknown(_)));
+    assert_eq!(engine.prompt, Some(Prompt::Recover));
+}
+
+#[test]
+fn a_step_stopped_between_its_commands_is_of_unknown_outcome_and_one_that_ran_nothing_is_pending() {
+    let both =
+        "  - {id: both, title: Both, run: [{host: zk1, verb: stop}, {host: zk1, verb: restart}]}\n";
+    let engine = resumed(
+        both,
+        &[
+            step("both", StepState::Running),
+            intent(1, "both"),
+            result(1),
+        ],
+    );
+    assert!(matches!(engine.status[0], Status::OutcomeUnknown(_)));
+    let engine = resumed(both, &[step("both", StepState::Running)]);
+    assert_eq!(engine.status[0], Status::Pending);
+    assert_eq!(engine.prompt, None);
+}
+
+#[test]
+fn an_unknown_outcome_the_operator_decided_on_is_not_unknown_again() {
+    let engine = resumed(
+        RESTART_ZK1,
+        &[
+            step("restart-zk1", StepState::Running),
+            intent(1, "restart-zk1"),
+            AuditEvent::Resume { torn_line: None },
+            AuditEvent::Decision {
+                step: "restart-zk1".into(),
+                decision: DecisionKind::Retry,
+                by: "alice".into(),
+            },
+            step("restart-zk1", StepState::Pending),
+            step("restart-zk1", StepState::Running),
+            intent(2, "restart-zk1"),
+            result(2),
+            step("restart-zk1", StepState::Waiting),
+        ],
+    );
+    assert!(matches!(engine.status[0], Status::Waiting { .. }));
+}
+
+#[test]
+fn check_commands_run_and_are_recorded_before_the_step_can_be_confirmed() {
+    let mut engine = engine("  - {id: a, title: A, gates: [{check: {host: zk1, verb: data-empty}}], run: [{host: zk2, verb: restart}]}\n");
+    let live = live(&[]);
+    let effects = engine.input(Input::Start, &live);
+    let checks = executes(&effects);
+    assert_eq!(checks.len(), 1, "the check runs first");
+    assert!(effects.iter().any(|e| matches!(e, Effect::Record { event: AuditEvent::Intent { command, .. }, sync: true } if command == "test -d /data")));
+    assert_eq!(engine.prompt, None);
+    let effects = engine.ended(
+        checks[0],
+        Ended::Exited {
+            code: Some(1),
+            duration_ms: 4,
+        },
+        1,
+        &live,
+    );
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Record {
+            event: AuditEvent::Result { .. },
+            ..
+        }
+    )));
+    let Some(Prompt::Override { reasons }) = &engine.prompt else {
+        panic!("{:?}", engine.prompt)
+    };
+    assert!(
+        reasons[0].contains("the check exited with 1"),
+        "{reasons:?}"
+    );
+    engine.input(Input::Cancel, &live);
+    let checks = executes(&engine.input(Input::Start, &live));
+    engine.ended(
+        checks[0],
+        Ended::Exited {
+            code: Some(0),
+            duration_ms: 4,
+        },
+        2,
+        &live,
+    );
+    assert_eq!(
+        engine.prompt,
+        Some(Prompt::Confirm),
+        "a passing check lets the step be confirmed"
+    );
+}
+
+#[test]
+fn fourlw_gates_read_the_latest_polled_answer() {
+    let engine = engine("  - {id: a, title: A, gates: [{fourlw: {host: zk3, command: srvr, contains: 'Mode: leader'}}, {fourlw: {host: zk1, command: srvr, contains: 'Mode: leader'}}]}\n");
+    let live = live(&[]);
+    let readiness = engine.readiness(&live).unwrap();
+    assert!(readiness.gates[0].1.is_ok(), "{readiness:?}");
+    let why = readiness.gates[1].1.clone().unwrap_err();
+    assert!(why.contains("does not say `Mode: leader`"), "{why}");
+}
+
+#[test]
+fn synced_leaves_out_a_voter_the_runbook_keeps_down_but_no_other() {
+    let step = "  - {id: a, title: A, gates: [{synced: {}}]}\n";
+    let live = live_of(4, &[3]);
+    let planned = engine_of(
+        4,
+        "views: {four: [zk1, zk2, zk3, zk4]}\ninitial: {up: [zk1, zk2, zk3], default_view: four}\n",
+        step,
+    );
+    let readiness = planned.readiness(&live).unwrap();
+    assert!(readiness.gates[0].1.is_ok(), "{readiness:?}");
+
+    let crashed = engine_of(4, "", step);
+    let why = crashed.readiness(&live).unwrap().gates[0]
+        .1
+        .clone()
+        .unwrap_err();
+    assert_eq!(why, "zk4 is not serving yet");
+}
+
+fn recorded(effects: &[Effect]) -> Vec<&AuditEvent> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Record { event, .. } => Some(event),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_two_person_step_waits_for_another_users_approval_before_it_can_be_confirmed() {
+    let mut engine = two_person("two-person");
+    let live = live(&[]);
+    let effects = engine.input(Input::Start, &live);
+    assert!(executes(&effects).is_empty());
+    assert_eq!(engine.prompt, Some(Prompt::Approval { same_user: false }));
+    assert!(recorded(&effects).contains(&&AuditEvent::ApprovalRequest {
+        step: "restart-zk1".into(),
+        same_user: false,
+    }));
+    assert!(
+        engine.input(Input::Confirm, &live).is_empty(),
+        "no confirmation before the approval"
+    );
+
+    let refused = [
+        (
+            "restart-zk2",
+            person("bob", 1001),
+            "names step `restart-zk2`",
+        ),
+        (
+            "restart-zk1",
+            person("alice", 1000),
+            "operator's own Unix user",
+        ),
+    ];
+    for (step, approver, why) in refused {
+        let effects = engine.input(
+            Input::Approve {
+                step: step.into(),
+                approver,
+            },
+            &live,
+        );
+        let [AuditEvent::Note { text }] = recorded(&effects)[..] else {
+            panic!("{effects:?}")
+        };
+        assert!(text.contains("refused") && text.contains(why), "{text}");
+        assert_eq!(engine.prompt, Some(Prompt::Approval { same_user: false }));
+    }
+
+    let effects = engine.input(
+        Input::Approve {
+            step: "restart-zk1".into(),
+            approver: person("bob", 1001),
+        },
+        &live,
+    );
+    assert!(recorded(&effects).contains(&&AuditEvent::Decision {
+        step: "restart-zk1".into(),
+        decision: DecisionKind::Approve {
+            by: "bob (uid 1001)".into()
+        },
+        by: "alice".into(),
+    }));
+    assert!(
+        recorded(&effects)
+            .iter()
+            .any(|e| matches!(e, AuditEvent::Verdict { .. })),
+        "the gates and prediction are checked again after the wait"
+    );
+    assert_eq!(engine.prompt, Some(Prompt::Confirm));
+    assert_eq!(executes(&engine.input(Input::Confirm, &live)), [1]);
+}
+
+#[test]
+fn the_same_user_approves_only_where_the_runbook_allows_it_and_each_attempt_asks_again() {
+    let mut engine = two_person("two-person-same-user");
+    let live = live(&[]);
+    engine.input(Input::Start, &live);
+    assert_eq!(engine.prompt, Some(Prompt::Approval { same_user: true }));
+    let effects = engine.input(Input::Cancel, &live);
+    assert!(recorded(&effects).iter().any(|e| matches!(
+        e,
+        AuditEvent::Decision {
+            decision: DecisionKind::Cancel,
+            ..
+        }
+    )));
+    assert_eq!(engine.prompt, None);
+    let late = engine.input(
+        Input::Approve {
+            step: "restart-zk1".into(),
+            approver: person("alice", 1000),
+        },
+        &live,
+    );
+    assert!(
+        matches!(recorded(&late)[..], [AuditEvent::Note { .. }]),
+        "a cancelled request takes no approval"
+    );
+    engine.input(Input::Start, &live);
+    engine.input(
+        Input::Approve {
+            step: "restart-zk1".into(),
+            approver: person("alice", 1000),
+        },
+        &live,
+    );
+    assert_eq!(engine.prompt, Some(Prompt::Confirm));
+}
+
+#[test]
+fn approval_kinds_are_strict_in_the_runbook() {
+    let text = "name: t\ndescription: d\nsource: s\nhosts: [{name: zk1}]\nsteps:\n  - id: a\n    title: A\n    approval: three-person\n";
+    let err =
+        crate::text::yaml::from_str::<crate::runbook::model::Runbook>(text, Path::new("rb.yaml"))
+            .unwrap_err()
+            .to_string();
+    assert!(err.starts_with("rb.yaml:8:"), "{err}");
+}
+
+/// Issue 15: with `srvr` alone whitelisted and no AdminServer, the sync gate still decides,
+/// by zxid over consecutive polls, and says so.
+#[test]
+fn the_sync_gate_decides_by_zxid_when_no_route_gives_mntr() {
+    let engine = engine(RESTART_ZK1);
+    let mut state = live(&[]);
+    for node in &mut state.nodes {
+        node.mntr = None;
+        node.mntr_support = Support::NotWhitelisted;
+        node.admin_support = (Support::Allowed, 0);
+    }
+    let readiness = engine.readiness(&state).unwrap();
+    assert!(
+        readiness.gates[0]
+            .1
+            .as_ref()
+            .is_err_and(|e| e.contains("asking its AdminServer")),
+        "an AdminServer that answered may still give mntr: {:?}",
+        readiness.gates[0]
+    );
+    for node in &mut state.nodes {
+        node.admin_support = (Support::NotWhitelisted, 0);
+    }
+    let readiness = engine.readiness(&state).unwrap();
+    let (name, result) = &readiness.gates[0];
+    assert!(name.ends_with("(by zxid)"), "{name}");
+    assert!(
+        result.as_ref().is_err_and(|e| e.contains("over 2 polls")),
+        "{result:?}"
+    );
+    for _ in 0..2 {
+        for node in 0..3 {
+            let text = if node == 2 {
+                LEADER_SRVR
+            } else {
+                FOLLOWER_SRVR
+            };
+            state.apply(&PollReport {
+                node,
+                at: 21_000,
+                answers: vec![(Command::Srvr, Ok(text.to_string()))],
+                ..PollReport::default()
+            });
+        }
+    }
+    let readiness = engine.readiness(&state).unwrap();
+    assert_eq!(readiness.gates[0].1, Ok(()));
+}
+
+/// With dynamic reconfig a starting learner takes the leader's committed config (measured in
+/// the reconfig-replace rehearsal: N started on "joining" reported the leader's three-server
+/// view), so a start is verified against the leader's view there, and only there.
+#[test]
+fn a_start_under_dynamic_reconfig_may_report_the_leaders_committed_view() {
+    let mut before = live(&[]);
+    for node in &mut before.nodes {
+        if let Some(view) = &mut node.view {
+            view.dynamic = true;
+        }
+    }
+    let mut engine = run_to_wait(RESTART_ZK1, &before);
+    let mut after = with_zk1_view(live_at(&[], 30_000), 2, 30_000);
+    engine.tick(&after, 30_500);
+    assert!(
+        matches!(engine.status[0], Status::Failed(_)),
+        "a static server's other view is a failure"
+    );
+    let mut engine = run_to_wait(RESTART_ZK1, &before);
+    for node in &mut after.nodes {
+        if let Some(view) = &mut node.view {
+            view.dynamic = true;
+            if node.target.name == "zk3" {
+                view.view = zkpilot_view(2);
+            }
+        }
+    }
+    engine.tick(&after, 30_500);
+    assert_eq!(
+        engine.status[0],
+        Status::Done,
+        "the leader's committed view"
+    );
+}
+
+/// A view changed in place (`reconfig`) is judged only on answers after the change.
+#[test]
+fn a_reconfig_waits_for_views_seen_after_it_and_fails_on_a_fresh_other_one() {
+    const RECONFIG: &str = "  - {id: shrink, title: Shrink, run: [{host: zk1, verb: restart}], effect: [{reconfig: {view: two}}]}\n";
+    let head = "views:\n  two: [zk1, zk2]\n";
+    let mut engine = engine_of(3, head, RECONFIG);
+    let before = live(&[]);
+    engine.input(Input::Start, &before);
+    let effects = engine.input(Input::Confirm, &before);
+    let intent = executes(&effects)[0];
+    engine.ended(
+        intent,
+        Ended::Exited {
+            code: Some(0),
+            duration_ms: 100,
+        },
+        25_000,
+        &before,
+    );
+    engine.tick(&before, 26_000);
+    assert!(
+        matches!(engine.status[0], Status::Waiting { .. }),
+        "views from before the reconfig say nothing: {:?}",
+        engine.status[0]
+    );
+    let mut after = before.clone();
+    for node in 0..3 {
+        after.apply(&PollReport {
+            node,
+            at: 27_000,
+            answers: vec![(Command::Conf, Ok(conf(node as u64 + 1, 2)))],
+            ..PollReport::default()
+        });
+    }
+    engine.tick(&after, 27_500);
+    assert_eq!(engine.status[0], Status::Done);
+}
+
+fn zkpilot_view(members: u64) -> crate::zk::config::View {
+    let lines: Vec<String> = (1..=members)
+        .map(|m| format!("server.{m}=10.0.0.{m}:2888:3888"))
+        .collect();
+    crate::zk::config::View::parse_lines(lines.iter().map(String::as_str)).unwrap()
+}
+
+/// Found by the mitosis rehearsal: the server was re-elected (a new start, its old view)
+/// between the step's preparation and its own restart. That view, seen before the step's
+/// command ended, is no verdict; the view after the restart is.
+#[test]
+fn another_view_seen_before_the_command_ended_is_no_verdict() {
+    let mut engine = engine(RESTART_ZK1);
+    let before = live(&[]);
+    engine.input(Input::Start, &before);
+    let effects = engine.input(Input::Confirm, &before);
+    let intent = executes(&effects)[0];
+    let reelected = with_zk1_view(live_at(&[], 30_000), 2, 30_000);
+    engine.ended(
+        intent,
+        Ended::Exited {
+            code: Some(0),
+            duration_ms: 1_400,
+        },
+        35_000,
+        &reelected,
+    );
+    engine.tick(&reelected, 36_000);
+    assert!(
+        matches!(engine.status[0], Status::Waiting { .. }),
+        "{:?}",
+        engine.status[0]
+    );
+    engine.tick(&live_at(&[], 40_000), 40_000);
+    assert_eq!(engine.status[0], Status::Done);
+}
+
+/// What is asked for, leaving aside from when on.
+fn kinds(needs: Vec<Need>) -> Vec<Need> {
+    needs
+        .into_iter()
+        .map(|need| Need { after: 0, ..need })
+        .collect()
+}
+
+const MNTR: Need = Need {
+    srvr: false,
+    mntr: true,
+    conf: false,
+    after: 0,
+};
+const CONF: Need = Need {
+    srvr: false,
+    mntr: false,
+    conf: true,
+    after: 0,
+};
+const NOTHING: Need = Need {
+    srvr: false,
+    mntr: false,
+    conf: false,
+    after: 0,
+};
+
+/// Issue 13: what the poller must ask every cycle follows the step. Before it starts, the sync
+/// gate needs the leader's `mntr`; while it waits, the restarted server's view is needed (and
+/// nothing for `mode`, which `srvr` tells every cycle anyway).
+#[test]
+fn the_sync_gate_needs_the_leaders_mntr_and_a_restart_the_restarted_servers_view() {
+    let before = live(&[]);
+    let engine = engine(RESTART_ZK1);
+    assert_eq!(
+        kinds(engine.needs(&before)),
+        [NOTHING, NOTHING, MNTR],
+        "zk3 leads"
+    );
+    let mut running = engine.clone();
+    running.input(Input::Start, &before);
+    running.input(Input::Confirm, &before);
+    assert_eq!(running.status[0], Status::Running);
+    assert_eq!(
+        kinds(running.needs(&before)),
+        [NOTHING; 3],
+        "new once the commands end"
+    );
+    let engine = run_to_wait(RESTART_ZK1, &before);
+    assert!(matches!(engine.status[0], Status::Waiting { .. }));
+    assert_eq!(kinds(engine.needs(&before)), [CONF, NOTHING, NOTHING]);
+}
+
+#[test]
+fn a_wait_for_sync_needs_the_leaders_mntr_until_the_step_is_done() {
+    const SYNC_WAIT: &str = "  - id: restart-zk1\n    title: Restart zk1\n    run: [{host: zk1, verb: restart}]\n    effect: [{restart: {host: zk1}}]\n    wait: {timeout: 30s, until: [{synced: {}}]}\n";
+    let before = live(&[]);
+    let mut engine = run_to_wait(SYNC_WAIT, &before);
+    assert_eq!(kinds(engine.needs(&before)), [CONF, NOTHING, MNTR]);
+    let back = with_zk1_view(live_at(&[], 30_000), 3, 30_000);
+    engine.tick(&back, 30_000);
+    assert_eq!(engine.status[0], Status::Done);
+    assert_eq!(
+        kinds(engine.needs(&back)),
+        [NOTHING; 3],
+        "nothing left to run"
+    );
+}
+
+/// A restarted leader's view is not current until it shows it again: the sync gate counts its
+/// voters from that view, so the view is needed too.
+#[test]
+fn a_leader_whose_view_is_not_current_has_it_asked_for_too() {
+    let mut state = live(&[]);
+    state.apply(&srvr_report(2, 21_000, Err(PollFailure::Refused)));
+    state.apply(&srvr_report(2, 22_000, Ok(LEADER_SRVR.to_string())));
+    let engine = engine(RESTART_ZK1);
+    let both = Need {
+        srvr: false,
+        mntr: true,
+        conf: true,
+        after: 0,
+    };
+    assert_eq!(kinds(engine.needs(&state)), [NOTHING, NOTHING, both]);
+}
+
+#[test]
+fn fourlw_gates_need_the_word_they_read_and_a_failed_step_needs_nothing() {
+    const GATED: &str = "  - id: look\n    title: Look\n    gates: [{fourlw: {host: zk2, command: conf, contains: 'serverId=2'}}, {fourlw: {host: zk1, command: mntr, contains: 'zk_server_state'}}, {fourlw: {host: zk3, command: srvr, contains: 'Mode'}}]\n    run: [{host: zk1, verb: data-empty}]\n";
+    let before = live(&[]);
+    let srvr = Need {
+        srvr: true,
+        ..NOTHING
+    };
+    assert_eq!(engine(GATED).needs(&before), [MNTR, CONF, srvr]);
+    let mut engine = engine(RESTART_ZK1);
+    engine.input(Input::Start, &before);
+    let effects = engine.input(Input::Confirm, &before);
+    engine.ended(
+        executes(&effects)[0],
+        Ended::Exited {
+            code: Some(1),
+            duration_ms: 10,
+        },
+        10_000,
+        &before,
+    );
+    assert!(matches!(engine.status[0], Status::Failed(_)));
+    assert_eq!(kinds(engine.needs(&before)), [NOTHING; 3]);
+}
+
+/// A follower seen back makes the leader's `mntr` stale for a wait on the sync gate: the
+/// leader's need then asks for an answer from after that start, which polls it early.
+#[test]
+fn a_server_back_asks_the_leaders_mntr_again_from_after_its_start() {
+    const SYNC_WAIT: &str = "  - id: restart-zk1\n    title: Restart zk1\n    run: [{host: zk1, verb: restart}]\n    effect: [{restart: {host: zk1}}]\n    wait: {timeout: 30s, until: [{synced: {}}]}\n";
+    let mut state = live(&[]);
+    let engine = run_to_wait(SYNC_WAIT, &state);
+    let before = engine.needs(&state)[2];
+    state.apply(&srvr_report(0, 24_000, Err(PollFailure::Refused)));
+    state.apply(&srvr_report(0, 25_000, Ok(FOLLOWER_SRVR.to_string())));
+    let after = engine.needs(&state)[2];
+    assert_eq!(after.after, 25_000, "{after:?}");
+    assert!(after.rose_from(before), "the poller is woken for it");
+}
+
+/// The wait counts only answers polled after the commands ended, from every node: each node
+/// not polled since is asked at once, not at its cadence, and no longer once it was.
+#[test]
+fn a_wait_asks_every_node_not_polled_since_the_commands_ended() {
+    let mut state = live(&[]);
+    let mut engine = engine(RESTART_ZK1);
+    engine.input(Input::Start, &state);
+    let intent = executes(&engine.input(Input::Confirm, &state))[0];
+    engine.ended(
+        intent,
+        Ended::Exited {
+            code: Some(0),
+            duration_ms: 900,
+        },
+        25_000,
+        &state,
+    );
+    let needs = engine.needs(&state);
+    assert!(needs.iter().all(|n| n.after == 25_000), "{needs:?}");
+    state.apply(&srvr_report(1, 26_000, Ok(FOLLOWER_SRVR.to_string())));
+    let needs = engine.needs(&state);
+    assert_eq!(needs[1].after, 0, "zk2 was polled since: {needs:?}");
+    assert_eq!(needs[0].after, 25_000);
+}

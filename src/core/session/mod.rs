@@ -1,0 +1,3 @@
+//! Pure rules that guard a run: whether a log may be continued by this run.
+
+pub mod resume;

@@ -1,0 +1,62 @@
+//! Adapter: reading a runbook, its fragments and its inventory from disk, and binding them.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::inventory::Inventory;
+use crate::runbook::procedure::{self, BindInput, Procedure};
+
+pub fn read(path: &Path) -> Result<String, String> {
+    crate::io::input_file::read_text(path)
+}
+
+pub fn load_inventory(path: &Path) -> Result<Inventory, String> {
+    Inventory::parse(&read(path)?, path).map_err(|e| e.to_string())
+}
+
+/// Parses `NAME=VALUE` pairs from the command line.
+pub fn pairs(items: &[String], flag: &str) -> Result<BTreeMap<String, String>, String> {
+    items
+        .iter()
+        .map(|item| {
+            item.split_once('=')
+                .filter(|(k, _)| !k.is_empty())
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| format!("{flag} {item}: expected NAME=VALUE"))
+        })
+        .collect()
+}
+
+pub struct Loaded {
+    pub procedure: Procedure,
+    pub text: String,
+}
+
+pub fn load(
+    runbook: &Path,
+    inventory: &Inventory,
+    bindings: &BTreeMap<String, String>,
+    variables: &BTreeMap<String, String>,
+    leader: Option<&str>,
+) -> Result<Loaded, String> {
+    let text = read(runbook)?;
+    let itself = std::fs::canonicalize(runbook).ok();
+    let read_fragment = |path: &Path| {
+        if itself.is_some() && std::fs::canonicalize(path).ok() == itself {
+            return Err(format!(
+                "{} is the runbook itself: a runbook cannot include itself",
+                path.display()
+            ));
+        }
+        read(path)
+    };
+    let input = BindInput {
+        inventory,
+        leader,
+        bindings,
+        variables,
+        read_fragment: &read_fragment,
+    };
+    let procedure = procedure::bind(&text, runbook, &input).map_err(|e| e.to_string())?;
+    Ok(Loaded { procedure, text })
+}

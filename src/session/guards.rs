@@ -1,0 +1,220 @@
+//! Adapter: what guards a session before its first step — a resumed log checked against this
+//! run (`resume`), the hosts' pre-flight (`preflight`) and the ensemble lock (`lock`).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::audit::record::{AuditEvent, Secrets, Timestamp};
+use crate::audit::{reader, AuditLog, AuditWriter, Durability};
+use crate::inventory::{Host, Inventory};
+use crate::net::remote::Connections;
+use crate::runbook::procedure::Procedure;
+use crate::session::lock::{Broken, EnsembleLock, LockError, LockOwner};
+use crate::session::preflight;
+use crate::session::resume::{self, ThisRun};
+
+/// The log to resume, whole and verified: a broken chain is never continued.
+pub fn read_resumed(path: &Path) -> Result<AuditLog, String> {
+    let log = reader::read_log(path).map_err(|e| e.to_string())?;
+    if let Err(problem) = &log.verification {
+        return Err(format!(
+            "cannot resume the session of {}: its log does not verify ({problem}); nothing is \
+             appended to a broken log: check it with `zkpilot audit verify`",
+            path.display()
+        ));
+    }
+    Ok(log)
+}
+
+/// Refuses to continue `log` with another runbook, inventory or a closed session.
+pub fn check_resume(
+    path: &Path,
+    log: &AuditLog,
+    runbook_path: &Path,
+    runbook_sha256: &str,
+    inventory_path: &Path,
+    procedure: &Procedure,
+) -> Result<(), String> {
+    let inventory_sha256 = file_sha256(inventory_path)?;
+    let steps: Vec<String> = procedure.steps.iter().map(|s| s.id.clone()).collect();
+    let run = ThisRun {
+        runbook_path: &runbook_path.display().to_string(),
+        runbook_sha256,
+        inventory_path: &inventory_path.display().to_string(),
+        inventory_sha256: &inventory_sha256,
+        steps: &steps,
+    };
+    resume::check(
+        &path.display().to_string(),
+        log.records.iter().map(|r| &r.event),
+        &run,
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// Every host the runbook touches must answer over SSH and run its read-only verbs before
+/// the first step; otherwise the run refuses, naming each failing host, before any command.
+pub async fn preflight(
+    inventory: &Inventory,
+    procedure: &Procedure,
+    connections: &Arc<Connections>,
+    narrate: bool,
+) -> Result<(), String> {
+    let hosts: Vec<&Host> = preflight::touched_hosts(procedure)
+        .into_iter()
+        .filter_map(|i| procedure.hosts.get(i).map(|h| &h.inventory))
+        .collect();
+    let checks = preflight::check_hosts(inventory, &hosts, connections).await;
+    if let Some(refusal) = preflight::refusal(&checks) {
+        connections.close_all().await;
+        return Err(refusal);
+    }
+    if narrate {
+        let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+        crate::say!(
+            "pre-flight: {} answer over SSH and run their read-only verbs",
+            names.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// `zkpilot inventory check`: the pre-flight on every host of the inventory.
+pub async fn check_inventory(inventory: &Inventory) -> Vec<preflight::HostCheck> {
+    let connections = Arc::new(Connections::new(
+        std::time::Duration::from_secs(10),
+        std::env::temp_dir(),
+    ));
+    let hosts: Vec<&Host> = inventory.hosts.iter().collect();
+    let checks = preflight::check_hosts(inventory, &hosts, &connections).await;
+    connections.close_all().await;
+    checks
+}
+
+/// Takes the ensemble lock for the session whose log `writer` writes. With `break_lock`, a
+/// lock held by another session is broken, unless that session's console is still alive
+/// (its log is locked by a writer on this machine), and the break is recorded in this log
+/// and, when it is on this machine and can be written, in the old session's.
+pub async fn take_lock(
+    inventory: &Inventory,
+    owner: &LockOwner,
+    break_lock: Option<&str>,
+    writer: &mut AuditWriter,
+    connections: &Arc<Connections>,
+    now: impl Fn() -> Timestamp,
+) -> Result<EnsembleLock, String> {
+    let first = EnsembleLock::take(inventory, owner, false, connections.clone()).await;
+    let (lock, broken) = match (first, break_lock) {
+        (Ok(taken), _) => taken,
+        (Err(LockError::Held { owner: holder, .. }), Some(_)) if alive(&holder, owner) => {
+            return Err(format!(
+                "--break-lock refused: the lock's holder is alive ({}): its console still \
+                 writes its log; stop that console instead",
+                holder.describe()
+            ))
+        }
+        (Err(LockError::Held { .. }), Some(_)) => {
+            EnsembleLock::take(inventory, owner, true, connections.clone())
+                .await
+                .map_err(|e| e.to_string())?
+        }
+        (Err(e), _) => return Err(e.to_string()),
+    };
+    if let Some(reason) = break_lock {
+        record_breaks(&broken, reason, owner, writer, &now)?;
+    }
+    Ok(lock)
+}
+
+/// A holder whose console runs on this machine and whose log is still locked by its writer
+/// (every writer holds an exclusive `flock` on its log for its whole life).
+fn alive(holder: &LockOwner, me: &LockOwner) -> bool {
+    if holder.console != me.console || holder.log.is_empty() {
+        return false;
+    }
+    let Ok(file) = std::fs::File::open(&holder.log) else {
+        return false;
+    };
+    // SAFETY: flock takes a descriptor that `file` keeps open for the whole call; the probe's
+    // lock, if it got one, goes with the descriptor when `file` is dropped.
+    let rc = unsafe {
+        libc::flock(
+            std::os::fd::AsRawFd::as_raw_fd(&file),
+            libc::LOCK_EX | libc::LOCK_NB,
+        )
+    };
+    rc != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EWOULDBLOCK)
+}
+
+fn record_breaks(
+    broken: &[Broken],
+    reason: &str,
+    me: &LockOwner,
+    writer: &mut AuditWriter,
+    now: &impl Fn() -> Timestamp,
+) -> Result<(), String> {
+    let mut holders: Vec<&LockOwner> = Vec::new();
+    for b in broken {
+        if !holders.contains(&&b.holder) {
+            holders.push(&b.holder);
+        }
+    }
+    for holder in holders {
+        let hosts: Vec<&str> = broken
+            .iter()
+            .filter(|b| &b.holder == holder)
+            .map(|b| b.host.as_str())
+            .collect();
+        let old_log = write_to_old_log(holder, me, reason, now);
+        let text = format!(
+            "ensemble lock broken with --break-lock on {}: {reason}; it was held by {}; {old_log}",
+            hosts.join(", "),
+            holder.describe()
+        );
+        writer
+            .append(AuditEvent::Note { text }, now(), Durability::Sync)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Records the break in the old session's log when it is on this machine; says what became
+/// of it, for this session's own note.
+fn write_to_old_log(
+    holder: &LockOwner,
+    me: &LockOwner,
+    reason: &str,
+    now: &impl Fn() -> Timestamp,
+) -> String {
+    if holder.console != me.console || holder.log.is_empty() {
+        return format!(
+            "its log {} is on {}, not written from here",
+            holder.log, holder.console
+        );
+    }
+    let path = Path::new(&holder.log);
+    let text = format!(
+        "this session's ensemble lock was broken by session {} of {} (log {}): {reason}",
+        me.session, me.operator, me.log
+    );
+    let written =
+        AuditWriter::open_append(path, Secrets::default(), now()).and_then(|(mut old, _)| {
+            old.append(AuditEvent::Note { text }, now(), Durability::Sync)?;
+            old.stop_session("its ensemble lock was broken by another console", now())
+        });
+    match written {
+        Ok(_) => format!("the break is recorded in its log {}", holder.log),
+        Err(e) => format!("its log could not be written: {e}"),
+    }
+}
+
+pub fn file_sha256(path: &Path) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(hex(&Sha256::digest(&bytes)))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

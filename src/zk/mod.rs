@@ -1,6 +1,0 @@
-pub mod admin;
-pub mod config;
-pub mod fourlw;
-pub mod session;
-pub mod version;
-pub mod zxid;

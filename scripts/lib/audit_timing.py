@@ -3,7 +3,7 @@
 
 For every step that ran a command and waited: when its first command's intent was recorded,
 when its commands ended (the `waiting` record), when the wait's condition first held as far as
-the log can tell, and when the step was done. The latency that matters for issue 13 is
+the log can tell, and when the step was done. The latency that matters for a wait is
 "condition true -> step done".
 
 What the log can tell: `snapshot` records hold each node's health (and zxid and view), written

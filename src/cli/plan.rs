@@ -101,7 +101,7 @@ fn other_bindings(
 mod tests {
     use super::*;
 
-    /// Issue 16: an encoding failure exited 1, the status of a blocked step.
+    /// An encoding failure exited 1, the status of a blocked step.
     #[test]
     fn a_plan_that_cannot_be_encoded_is_an_environment_failure_not_a_hazard() {
         let broken = serde_json::from_str::<String>("not json").map(|_| String::new());

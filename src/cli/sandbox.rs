@@ -106,7 +106,7 @@ fn print_statuses(statuses: &[sandbox::HostStatus]) {
 mod tests {
     use super::*;
 
-    /// Issue 16: every sandbox error exited 1, the status of a hazard, bad input included.
+    /// Every sandbox error exited 1, the status of a hazard, bad input included.
     #[test]
     fn every_sandbox_error_exits_2() {
         let errors = [

@@ -326,7 +326,7 @@ fn the_verdict_follows_a_restarted_node_showing_its_view_again() {
         &mut state,
         later(3_000, vec![(Command::Srvr, Ok(FOLLOWER_SRVR.to_string()))]),
     );
-    // Issue 13: the verdict stays, judged under assumptions about zk1 and saying so.
+    // The verdict stays, judged under assumptions about zk1 and saying so.
     assert!(state.verdict().as_ref().is_ok_and(|v| v.quorum_possible));
     assert_eq!(crate::ensemble::live::assumptions(&state.ensemble), ["zk1"]);
     update(

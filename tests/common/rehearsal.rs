@@ -1,4 +1,4 @@
-//! A runbook rehearsed the way issue 6 asks: `--autopilot` on a sandbox while an independent
+//! A runbook rehearsed as an operator would: `--autopilot` on a sandbox while an independent
 //! client keeps writing numbered znodes and a monitor samples every node's mode.
 
 use std::path::{Path, PathBuf};

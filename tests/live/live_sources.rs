@@ -78,7 +78,7 @@ async fn restart_zk1(sandbox: &Sandbox) {
     }
 }
 
-/// Issue 14: a restart faster than a poll. zk1 is restarted on a new view (an observer line
+/// A restart faster than a poll. zk1 is restarted on a new view (an observer line
 /// added: it still follows the same leader) with no poll in between, and answers in the same
 /// mode and epoch; the next cycle notices the restart from the counters alone and reads the
 /// new view in that same cycle. (A first restart beforehand moves zk1's own zxid from `0x0`
@@ -131,7 +131,7 @@ async fn a_restart_between_two_polls_is_noticed_and_its_new_view_picked_up() {
     assert_eq!(view.view.participant_count(), 3);
 }
 
-/// Issue 15: a stock server (`srvr` alone whitelisted) with its AdminServer: `mntr` and the
+/// A stock server (`srvr` alone whitelisted) with its AdminServer: `mntr` and the
 /// view come from HTTP, into the same types, and the card says so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_server_gives_what_the_whitelist_refuses() {
@@ -176,7 +176,7 @@ async fn the_admin_server_gives_what_the_whitelist_refuses() {
     );
 }
 
-/// Issue 15: config views over SSH (the `config` verb), also when the server lines live in a
+/// Config views over SSH (the `config` verb), also when the server lines live in a
 /// 3.5+ dynamic config file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_views_are_read_over_ssh_also_from_a_dynamic_file() {
@@ -211,7 +211,7 @@ async fn config_views_are_read_over_ssh_also_from_a_dynamic_file() {
     connections.close_all().await;
 }
 
-/// Issue 15: a server that answers on no route — frozen (SIGSTOP), so neither its client
+/// A server that answers on no route — frozen (SIGSTOP), so neither its client
 /// port nor its AdminServer answers — is shown as down, never as healthy; it is counted again
 /// once it answers. (`srvr` itself cannot be refused: `FourLetterCommands.isEnabled` always
 /// allows it, so a 4lw whitelist never silences a ZooKeeper server.)
@@ -271,7 +271,7 @@ fn all_threads_stopped(pid: i32) -> bool {
     })
 }
 
-/// Issue 14: a LOOKING server answers `srvr` with no counters, so a restart between two polls
+/// A LOOKING server answers `srvr` with no counters, so a restart between two polls
 /// is told by its process id over SSH (the `status` verb) instead.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_looking_server_restarted_between_polls_is_told_by_its_process_id() {

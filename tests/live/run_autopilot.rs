@@ -16,7 +16,7 @@ fn the_rolling_restart_restarts_every_server_once_leader_last_keeping_quorum() {
     assert!(gates.iter().all(|g| !g.contains("by zxid")), "{gates:?}");
 }
 
-/// Issue 15: stock servers (`srvr` alone whitelisted) with their AdminServer: `mntr` and the
+/// Stock servers (`srvr` alone whitelisted) with their AdminServer: `mntr` and the
 /// views come from HTTP, so the sync gate decides on the leader's synced followers as usual.
 #[test]
 fn the_rolling_restart_runs_on_stock_servers_through_the_admin_server() {
@@ -25,7 +25,7 @@ fn the_rolling_restart_runs_on_stock_servers_through_the_admin_server() {
     assert!(gates.iter().all(|g| !g.contains("by zxid")), "{gates:?}");
 }
 
-/// Issue 15: stock servers without an AdminServer: views over SSH, sync by zxid, said so.
+/// Stock servers without an AdminServer: views over SSH, sync by zxid, said so.
 #[test]
 fn the_rolling_restart_runs_on_stock_servers_by_srvr_and_ssh_alone() {
     let gates = rolling_restart_on(Sandbox::up_with(3, 0, 0, &["--whitelist", "srvr"]));
@@ -203,7 +203,7 @@ fn ssh_refused_and_a_changed_host_key_run_nothing_and_say_why() {
         ],
         Duration::from_secs(60),
     );
-    // The pre-flight refuses before the log is opened (issue 11): nothing ran, nothing to log.
+    // The pre-flight refuses before the log is opened: nothing ran, nothing to log.
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
@@ -255,7 +255,7 @@ fn ssh_refused_and_a_changed_host_key_run_nothing_and_say_why() {
     assert!(!audit.exists());
 }
 
-/// Issue 14: a runbook that names only the follower it restarts is judged on the whole
+/// A runbook that names only the follower it restarts is judged on the whole
 /// ensemble (the inventory's other servers keep the quorum), so it runs to the end.
 #[test]
 fn a_runbook_naming_one_follower_runs_on_the_whole_ensemble() {
@@ -281,14 +281,14 @@ fn a_runbook_naming_one_follower_runs_on_the_whole_ensemble() {
     assert_audit_verifies(&audit);
 }
 
-/// Issue 15: the one rolling-restart runbook on five voters and an observer restarts all six
+/// The one rolling-restart runbook on five voters and an observer restarts all six
 /// servers, the observer first and the leader last, each gated and waited for.
 #[test]
 fn the_rolling_restart_restarts_five_voters_and_an_observer() {
     five_voters_and_an_observer(Sandbox::up(5, 1, 0));
 }
 
-/// Issue 15's done-when: stock servers (`srvr` alone) with their AdminServer.
+/// Stock servers (`srvr` alone) with their AdminServer.
 #[test]
 fn five_voters_and_an_observer_on_stock_servers_through_the_admin_server() {
     let stock = ["--whitelist", "srvr", "--admin"];
@@ -296,7 +296,7 @@ fn five_voters_and_an_observer_on_stock_servers_through_the_admin_server() {
     assert!(gates.iter().all(|g| !g.contains("by zxid")), "{gates:?}");
 }
 
-/// Issue 15's done-when: stock servers without an AdminServer, views over SSH, sync by zxid.
+/// Stock servers without an AdminServer, views over SSH, sync by zxid.
 #[test]
 fn five_voters_and_an_observer_on_stock_servers_by_srvr_and_ssh_alone() {
     let gates = five_voters_and_an_observer(Sandbox::up_with(5, 1, 0, &["--whitelist", "srvr"]));

@@ -1,4 +1,4 @@
-//! A trustworthy session on a real sandbox (issue 11): the pre-flight and `inventory check`,
+//! A trustworthy session on a real sandbox: the pre-flight and `inventory check`,
 //! the ensemble lock between two consoles, breaking a dead console's lock, and `--resume`
 //! refusing a log that is not this run's.
 
@@ -451,7 +451,7 @@ fn discovered(sandbox: &Sandbox) -> (String, zkpilot::inventory::Inventory) {
     (written, inventory)
 }
 
-/// Issue 15: discover probes every server's AdminServer where ZooKeeper puts it by default and
+/// Discover probes every server's AdminServer where ZooKeeper puts it by default and
 /// writes `admin:` where one answers — on a sandbox started with `--admin` (each server's
 /// AdminServer on its own address, port 8080), for the voters and the observer alike — and
 /// only a comment saying what was tried where none does. Either inventory passes `inventory

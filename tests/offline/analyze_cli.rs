@@ -143,7 +143,7 @@ fn help_describes_the_format_with_an_example() {
     );
 }
 
-/// Issue 14: the split measured on real 3.8.0 is called a split, with T's group and Q's group
+/// The split measured on real 3.8.0 is called a split, with T's group and Q's group
 /// as the witness; under 3.4 rules the stale line keeps T from counting R and it is not.
 #[test]
 fn the_split_measured_on_3_8_is_called_and_3_4_rules_differ() {

@@ -151,7 +151,7 @@ fn every_command_says_what_it_does() {
     }
 }
 
-/// Issue 14: a runbook that binds hosts by `pick:` is planned under every binding it can get;
+/// A runbook that binds hosts by `pick:` is planned under every binding it can get;
 /// one that is safe only when the follower bound to P has the lower id is blocked on 3.4 rules
 /// (the larger id dials back from its own view) and passes on 3.8 rules.
 #[test]
@@ -186,7 +186,7 @@ fn every_binding_of_pick_hosts_is_planned() {
     assert!(text.contains("planned too (5): each keeps"), "{text}");
 }
 
-/// Issue 15: one rolling-restart runbook for any ensemble size — on five voters and an
+/// One rolling-restart runbook for any ensemble size — on five voters and an
 /// observer it restarts the observer first and the leader last, six steps, as documented.
 #[test]
 fn the_rolling_restart_expands_to_five_voters_and_an_observer() {
@@ -217,7 +217,7 @@ fn the_rolling_restart_expands_to_five_voters_and_an_observer() {
     );
 }
 
-/// One exit-status table for every command (issue 16): 0 done or verdict given, 1 stopped or
+/// One exit-status table for every command: 0 done or verdict given, 1 stopped or
 /// hazard, 2 bad input or environment — `sandbox` included, which used to exit 1 on any error.
 #[test]
 fn every_command_exits_by_the_same_table() {
@@ -288,7 +288,7 @@ fn every_command_exits_by_the_same_table() {
     );
 }
 
-/// Issue 15: the Kubernetes migration for any ensemble size — on five voters and an observer
+/// The Kubernetes migration for any ensemble size — on five voters and an observer
 /// every per-server step repeats six times, the restarts and replacements observer first and
 /// leader last, each server replaced by the spare the inventory pairs with it; every step is
 /// safe, as documented.

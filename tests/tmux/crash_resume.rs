@@ -1,4 +1,4 @@
-//! The crash test of the audit log and `--resume` (issue 3). On one real sandbox the rolling
+//! The crash test of the audit log and `--resume`. On one real sandbox the rolling
 //! restart is run several times by `--autopilot`, and each run's console is killed with SIGKILL
 //! at moments drawn from a seeded PRNG: when a step's intent is on disk, when its command has
 //! printed output, while a step waits, when a step is done, or after some number of records,

@@ -114,7 +114,7 @@ fn a_node_that_never_shows_its_view_has_its_zoo_cfg_read_over_ssh() {
     tmux.wait_until_exited(Duration::from_secs(10));
 }
 
-/// Issue 15: a read-scaling shape — three voters and twenty observers — gets a verdict, not
+/// A read-scaling shape — three voters and twenty observers — gets a verdict, not
 /// "too many nodes" (the analyzer's cost no longer grows with every subset of the servers).
 #[test]
 fn watch_gives_a_verdict_for_three_voters_and_twenty_observers() {

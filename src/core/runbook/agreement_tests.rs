@@ -1,4 +1,4 @@
-//! `plan` and `run` agree (issue 14): for every shipped runbook, the run's engine, shown before
+//! `plan` and `run` agree: for every shipped runbook, the run's engine, shown before
 //! each step a live ensemble exactly as the plan predicts it (every server's own view as `conf`
 //! reports it), finds the same hazards, accepted or not, as the plan's row for that step.
 

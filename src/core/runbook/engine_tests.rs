@@ -117,7 +117,7 @@ fn with_zk1_view(mut state: EnsembleState, members: u64, at: u64) -> EnsembleSta
     state
 }
 
-/// Issue 14: a restart that fell between two polls. zk1 answers `follower@1` before and after,
+/// A restart that fell between two polls. zk1 answers `follower@1` before and after,
 /// but its counters started again, so the step waits for the view it shows after that start.
 #[test]
 fn a_restart_is_done_only_once_the_restarted_server_reports_the_predicted_view() {
@@ -695,7 +695,7 @@ fn approval_kinds_are_strict_in_the_runbook() {
     assert!(err.starts_with("rb.yaml:8:"), "{err}");
 }
 
-/// Issue 15: with `srvr` alone whitelisted and no AdminServer, the sync gate still decides,
+/// With `srvr` alone whitelisted and no AdminServer, the sync gate still decides,
 /// by zxid over consecutive polls, and says so.
 #[test]
 fn the_sync_gate_decides_by_zxid_when_no_route_gives_mntr() {
@@ -881,7 +881,7 @@ const NOTHING: Need = Need {
     after: 0,
 };
 
-/// Issue 13: what the poller must ask every cycle follows the step. Before it starts, the sync
+/// What the poller must ask every cycle follows the step. Before it starts, the sync
 /// gate needs the leader's `mntr`; while it waits, the restarted server's view is needed (and
 /// nothing for `mode`, which `srvr` tells every cycle anyway).
 #[test]

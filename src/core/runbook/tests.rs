@@ -331,7 +331,7 @@ fn the_k8s_runbook_needs_its_services_before_the_rolling_restart() {
     );
 }
 
-/// Issue 15: a view of every server by its service, and each server paired with a spare, for
+/// A view of every server by its service, and each server paired with a spare, for
 /// any ensemble size; what cannot be paired or listed is an error at its position.
 #[test]
 fn every_server_by_its_service_and_each_with_its_own_spare() {
@@ -416,7 +416,7 @@ fn a_service_must_exist_for_the_host_a_view_or_effect_names() {
     assert_eq!(err.line, 6, "{err}");
 }
 
-/// Issue 14: the plan models every server the inventory knows, not only the runbook's hosts —
+/// The plan models every server the inventory knows, not only the runbook's hosts —
 /// restarting one follower of three leaves the two servers the runbook never names running.
 #[test]
 fn a_runbook_naming_one_follower_plans_the_whole_ensemble() {

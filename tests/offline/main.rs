@@ -8,6 +8,7 @@ mod common;
 mod analyze_cli;
 mod audit;
 mod fourlw_fixtures;
+mod hostile_peer;
 mod lab_fixtures;
 mod plan_cli;
 mod purity_and_files;

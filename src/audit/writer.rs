@@ -135,20 +135,44 @@ impl AuditWriter {
         secrets: Secrets,
         now: Timestamp,
     ) -> Result<(AuditWriter, ResumedLog), AuditError> {
+        AuditWriter::open_append_of(path, None, secrets, now)
+    }
+
+    /// `open_append`, and with `session` only the log of that session (the hash of its
+    /// `session_start`, as a lock's owner names it): checked before anything is appended.
+    pub fn open_append_of(
+        path: &Path,
+        session: Option<&str>,
+        secrets: Secrets,
+        now: Timestamp,
+    ) -> Result<(AuditWriter, ResumedLog), AuditError> {
         check_directory(path)?;
+        // A FIFO or a device would block or feed the reader without end, and opening a device
+        // for writing can act on it: neither is opened at all. The open itself follows no link
+        // and does not block, and what it opened is checked again.
+        let not_a_file = || AuditError::NotAFile {
+            path: path.to_path_buf(),
+        };
+        if !std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_file()) {
+            return Err(match std::fs::symlink_metadata(path) {
+                Err(source) => AuditError::Open {
+                    path: path.to_path_buf(),
+                    source,
+                },
+                Ok(_) => not_a_file(),
+            });
+        }
         let file = OpenOptions::new()
             .read(true)
             .append(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
             .open(path)
             .map_err(|source| AuditError::Open {
                 path: path.to_path_buf(),
                 source,
             })?;
-        // A FIFO or a device would block or feed the reader without end.
         if !file.metadata().is_ok_and(|meta| meta.file_type().is_file()) {
-            return Err(AuditError::NotAFile {
-                path: path.to_path_buf(),
-            });
+            return Err(not_a_file());
         }
         lock(&file, path)?;
         // Everything `audit verify` checks, the anchor and who may write the files included:
@@ -192,6 +216,14 @@ impl AuditWriter {
                 path: path.to_path_buf(),
             });
         };
+        if let Some(expected) = session.filter(|s| *s != session_id.to_string()) {
+            return Err(AuditError::NotVerified {
+                path: path.to_path_buf(),
+                problem: format!(
+                    "it is the log of session {session_id}, not of session {expected}"
+                ),
+            });
+        }
 
         let mut writer = AuditWriter {
             path: path.to_path_buf(),

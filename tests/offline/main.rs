@@ -10,5 +10,6 @@ mod audit;
 mod fourlw_fixtures;
 mod hostile_peer;
 mod lab_fixtures;
+mod no_terminal;
 mod plan_cli;
 mod purity_and_files;

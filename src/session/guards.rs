@@ -155,6 +155,12 @@ fn alive(holder: &LockOwner, me: &LockOwner) -> bool {
 /// `operator:` names.
 fn holder_log(holder: &LockOwner) -> Result<std::fs::File, String> {
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    // Not even opened unless it is a regular file: opening a device can act on it.
+    match std::fs::symlink_metadata(&holder.log) {
+        Ok(meta) if meta.file_type().is_file() => {}
+        Ok(_) => return Err("it is not a regular file".into()),
+        Err(e) => return Err(format!("cannot examine it: {e}")),
+    }
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)

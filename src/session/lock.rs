@@ -157,7 +157,8 @@ fn owner_text() -> String {
 /// lock held by another console: one that another user made (whoever can write its parent,
 /// `/var/tmp` included, can make it first), one group or others can write, a symbolic link or
 /// a file in its place, or a `mkdir` that failed for another reason (a parent that does not
-/// exist) exits 1 saying which.
+/// exist) exits 1 saying which; so does a lock in a directory anyone can write without the
+/// sticky bit, where anyone could rename the lock away.
 pub fn take_script(path: &str, owner: &LockOwner) -> String {
     let lock = quote(path);
     let ours = quote(&format!("session: {}", owner.session));
@@ -165,6 +166,8 @@ pub fn take_script(path: &str, owner: &LockOwner) -> String {
     let read = owner_text();
     format!(
         "umask 077; L={lock}; \
+         if [ -n \"$(find \"$(dirname -- \"$L\")\" -maxdepth 0 -perm -002 ! -perm -1000 2>/dev/null)\" ]; then \
+           echo 'anyone can write the directory it is in, which has no sticky bit, so anyone could rename the lock away: give the host a lock: path in a directory only trusted users can write' >&2; exit 1; fi; \
          if made=$(mkdir -- \"$L\" 2>&1); then printf %s {text} > \"$L/owner\" && echo taken; exit; fi; \
          if [ -L \"$L\" ] || {{ [ -e \"$L\" ] && [ ! -d \"$L\" ]; }}; then \
            echo 'something other than a directory is in its place (a symbolic link or a file): zkpilot never made it' >&2; exit 1; fi; \
@@ -560,6 +563,15 @@ mod tests {
         let (code, _, said) = sh(take_script(&open, &owner()));
         assert_eq!(code, Some(1), "{said}");
         assert!(said.contains("group or others can write"), "{said}");
+
+        // A parent anyone can write without the sticky bit lets anyone rename the lock away.
+        let open_parent = dir.join("open-parent");
+        std::fs::create_dir(&open_parent).unwrap();
+        std::fs::set_permissions(&open_parent, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let in_open = open_parent.join("l").display().to_string();
+        let (code, _, said) = sh(take_script(&in_open, &owner()));
+        assert_eq!(code, Some(1), "{said}");
+        assert!(said.contains("no sticky bit"), "{said}");
 
         let huge = at("huge");
         std::fs::create_dir(&huge).unwrap();

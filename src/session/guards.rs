@@ -15,17 +15,28 @@ use crate::session::lock::{Broken, EnsembleLock, LockError, LockOwner};
 use crate::session::preflight;
 use crate::session::resume::{self, ThisRun};
 
-/// The log to resume, whole and verified: a broken chain is never continued.
+/// The log to resume, whole and verified: a broken chain is never continued, nor a log whose
+/// anchor or files `audit verify` refuses. Checked here, before any host is asked, and again
+/// under the log's lock when it is opened for appending (`AuditWriter::open_append`).
 pub fn read_resumed(path: &Path) -> Result<AuditLog, String> {
     let log = reader::read_log(path).map_err(|e| e.to_string())?;
-    if let Err(problem) = &log.verification {
-        return Err(format!(
+    let refuse = |problem: String| {
+        format!(
             "cannot resume the session of {}: its log does not verify ({problem}); nothing is \
-             appended to a broken log: check it with `zkpilot audit verify`",
+             appended to a log `zkpilot audit verify` refuses: check it with that command",
             path.display()
-        ));
+        )
+    };
+    if let Err(problem) = &log.verification {
+        return Err(refuse(problem.to_string()));
     }
-    Ok(log)
+    let anchored =
+        crate::audit::anchored::verify_anchored(path, None).map_err(|e| e.to_string())?;
+    match (anchored.anchor, anchored.file_problem) {
+        (Err(problem), _) => Err(refuse(problem.to_string())),
+        (Ok(_), Some(problem)) => Err(refuse(problem)),
+        (Ok(_), None) => Ok(log),
+    }
 }
 
 /// Refuses to continue `log` with another runbook, inventory or a closed session.

@@ -1,8 +1,8 @@
 //! Adapter: `audit verify` as a whole — the chain, the anchors published beside it
 //! (`LOG.heads`, see `anchor`), and the file's owner and mode.
 
-use std::io::Read;
-use std::os::unix::fs::MetadataExt;
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use super::anchor::{self, Anchor, AnchorProblem};
@@ -25,15 +25,59 @@ pub struct Anchored {
     pub file_problem: Option<String>,
 }
 
-fn read_heads(heads: &Path) -> Result<String, AuditError> {
+/// The longest line a heads file holds: an anchor is about 130 bytes; a longer line was
+/// edited, and is not read whole (a heads file of one 300 MB line would be).
+const MAX_HEADS_LINE: usize = 1024;
+
+/// The heads file's anchors, or what is wrong with its text. Opened without following a
+/// symlink and as a regular file only, like every file beside the log.
+fn read_heads(heads: &Path, name: &str) -> Result<Result<Vec<Anchor>, AnchorProblem>, AuditError> {
+    let read_error = |source| AuditError::Read {
+        path: heads.to_path_buf(),
+        source,
+    };
+    let mut reader = BufReader::new(open_beside(heads)?);
     let mut text = String::new();
-    open_regular(heads)?
-        .read_to_string(&mut text)
-        .map_err(|source| AuditError::Read {
-            path: heads.to_path_buf(),
+    for line_no in 1.. {
+        let mut line = Vec::new();
+        let n = (&mut reader)
+            .take(MAX_HEADS_LINE as u64 + 1)
+            .read_until(b'\n', &mut line)
+            .map_err(read_error)?;
+        if n == 0 {
+            break;
+        }
+        let overlong = line.len() > MAX_HEADS_LINE && !line.ends_with(b"\n");
+        match std::str::from_utf8(&line) {
+            Ok(line) if !overlong => text.push_str(line),
+            _ => {
+                return Ok(Err(AnchorProblem::BadLine {
+                    path: name.to_string(),
+                    line: line_no,
+                }))
+            }
+        }
+    }
+    Ok(anchor::parse_heads(&text, name))
+}
+
+/// Opens a file kept beside the log: never through a symlink (`O_NOFOLLOW`), never blocking on
+/// a FIFO, and only a regular file.
+fn open_beside(path: &Path) -> Result<std::fs::File, AuditError> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|source| AuditError::Open {
+            path: path.to_path_buf(),
             source,
         })?;
-    Ok(text)
+    match file.metadata() {
+        Ok(meta) if meta.file_type().is_file() => Ok(file),
+        _ => Err(AuditError::NotAFile {
+            path: path.to_path_buf(),
+        }),
+    }
 }
 
 /// Verifies the log at `path`: its chain (a break is `AuditError::ChainBroken`), its latest
@@ -45,8 +89,8 @@ pub fn verify_anchored(
     let heads = heads_path(path);
     let heads_name = heads.display().to_string();
     // Both files only as regular files: a FIFO put in the log's place would block verify.
-    let anchors = match read_heads(&heads) {
-        Ok(text) => anchor::parse_heads(&text, &heads_name),
+    let anchors = match read_heads(&heads, &heads_name) {
+        Ok(anchors) => anchors,
         Err(AuditError::Open { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             Err(AnchorProblem::Missing {
                 path: heads_name.clone(),
@@ -95,7 +139,7 @@ fn file_problem(path: &Path, heads: &PathBuf, owner: u32, mode: u32) -> Option<S
             path.display()
         ));
     }
-    let heads_owner = std::fs::metadata(heads).ok()?.uid();
+    let heads_owner = std::fs::symlink_metadata(heads).ok()?.uid();
     (heads_owner != owner).then(|| {
         format!(
             "heads file {} belongs to {}, its log to {}: one of them was replaced",

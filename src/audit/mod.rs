@@ -71,6 +71,10 @@ pub enum AuditError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("audit log {} does not verify ({problem}): nothing is appended to a log `zkpilot audit verify` refuses; check it with `zkpilot audit verify`", path.display())]
+    NotVerified { path: PathBuf, problem: String },
+    #[error("heads file {}: {why}; nothing more runs: remove it only once you know who made it so", path.display())]
+    UnsafeHeads { path: PathBuf, why: String },
     #[error("cannot create the audit log directory {}: {source}", path.display())]
     CreateDir {
         path: PathBuf,

@@ -135,22 +135,61 @@ impl AuditWriter {
         secrets: Secrets,
         now: Timestamp,
     ) -> Result<(AuditWriter, ResumedLog), AuditError> {
+        AuditWriter::open_append_of(path, None, secrets, now)
+    }
+
+    /// `open_append`, and with `session` only the log of that session (the hash of its
+    /// `session_start`, as a lock's owner names it): checked before anything is appended.
+    pub fn open_append_of(
+        path: &Path,
+        session: Option<&str>,
+        secrets: Secrets,
+        now: Timestamp,
+    ) -> Result<(AuditWriter, ResumedLog), AuditError> {
         check_directory(path)?;
+        // A FIFO or a device would block or feed the reader without end, and opening a device
+        // for writing can act on it: neither is opened at all. The open itself follows no link
+        // and does not block, and what it opened is checked again.
+        let not_a_file = || AuditError::NotAFile {
+            path: path.to_path_buf(),
+        };
+        if !std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_file()) {
+            return Err(match std::fs::symlink_metadata(path) {
+                Err(source) => AuditError::Open {
+                    path: path.to_path_buf(),
+                    source,
+                },
+                Ok(_) => not_a_file(),
+            });
+        }
         let file = OpenOptions::new()
             .read(true)
             .append(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
             .open(path)
             .map_err(|source| AuditError::Open {
                 path: path.to_path_buf(),
                 source,
             })?;
-        // A FIFO or a device would block or feed the reader without end.
         if !file.metadata().is_ok_and(|meta| meta.file_type().is_file()) {
-            return Err(AuditError::NotAFile {
-                path: path.to_path_buf(),
-            });
+            return Err(not_a_file());
         }
         lock(&file, path)?;
+        // Everything `audit verify` checks, the anchor and who may write the files included:
+        // a log whose heads file was deleted, or whose published tail was cut off, would
+        // otherwise be continued and verify afterwards. The lock is held, so nothing changes
+        // between this check and the appends.
+        let anchored = super::anchored::verify_anchored(path, None)?;
+        let problem = match (&anchored.anchor, anchored.file_problem) {
+            (Err(problem), _) => Some(problem.to_string()),
+            (Ok(_), problem) => problem,
+        };
+        if let Some(problem) = problem {
+            return Err(AuditError::NotVerified {
+                path: path.to_path_buf(),
+                problem,
+            });
+        }
         let reading = file.try_clone().map_err(|source| AuditError::Open {
             path: path.to_path_buf(),
             source,
@@ -177,6 +216,14 @@ impl AuditWriter {
                 path: path.to_path_buf(),
             });
         };
+        if let Some(expected) = session.filter(|s| *s != session_id.to_string()) {
+            return Err(AuditError::NotVerified {
+                path: path.to_path_buf(),
+                problem: format!(
+                    "it is the log of session {session_id}, not of session {expected}"
+                ),
+            });
+        }
 
         let mut writer = AuditWriter {
             path: path.to_path_buf(),
@@ -279,15 +326,36 @@ impl AuditWriter {
             at: now,
         };
         let heads = heads_path(&self.path);
-        let written = OpenOptions::new()
+        // Never through a symlink, and only a regular file of the log's own owner that group
+        // and others cannot write: in a shared pairing directory a member could otherwise
+        // point `LOG.heads` at a file only the operator may write and have the run append to it.
+        let opened = OpenOptions::new()
             .append(true)
             .create(true)
             .mode(0o600)
-            .open(&heads)
-            .and_then(|mut file| {
-                file.write_all(format!("{anchor}\n").as_bytes())?;
-                file.sync_data()
-            });
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(&heads);
+        let mut file = match opened {
+            Ok(file) => file,
+            Err(source) => {
+                self.failed = true;
+                let source = match source.raw_os_error() {
+                    Some(libc::ELOOP) => io::Error::other("it is a symbolic link"),
+                    _ => source,
+                };
+                return Err(AuditError::Anchor {
+                    path: heads,
+                    source,
+                });
+            }
+        };
+        if let Some(why) = unsafe_beside(&file, &self.file) {
+            self.failed = true;
+            return Err(AuditError::UnsafeHeads { path: heads, why });
+        }
+        let written = file
+            .write_all(format!("{anchor}\n").as_bytes())
+            .and_then(|()| file.sync_data());
         if let Err(source) = written {
             self.failed = true;
             return Err(AuditError::Anchor {
@@ -363,6 +431,28 @@ fn ends_a_step(event: &AuditEvent) -> bool {
         AuditEvent::SessionEnd { .. } | AuditEvent::SessionStop { .. } => true,
         _ => false,
     }
+}
+
+/// What is wrong with a file kept beside the log (`file`, opened without following a link),
+/// if anything: not a regular file, another owner than the log's, or writable by group or
+/// others.
+pub(crate) fn unsafe_beside(file: &File, log: &File) -> Option<String> {
+    let (meta, log_meta) = match (file.metadata(), log.metadata()) {
+        (Ok(meta), Ok(log_meta)) => (meta, log_meta),
+        (Err(e), _) | (_, Err(e)) => return Some(format!("cannot be examined: {e}")),
+    };
+    if !meta.file_type().is_file() {
+        return Some("not a regular file".into());
+    }
+    if meta.uid() != log_meta.uid() {
+        return Some(format!(
+            "it belongs to {}, its log to {}",
+            crate::session::approval::person_of(meta.uid()).label(),
+            crate::session::approval::person_of(log_meta.uid()).label()
+        ));
+    }
+    let mode = meta.mode() & 0o7777;
+    (mode & 0o022 != 0).then(|| format!("it has mode {mode:04o}: group or others can write it"))
 }
 
 /// `LOG.heads`, where the heads of the log at `path` are published.

@@ -23,6 +23,8 @@ pub async fn follow(args: FollowArgs) -> Result<(), Failure> {
         outbox,
         me,
     };
+    // Asked once the log, the inbox and the look are known good, so their errors come first.
+    crate::tui::terminal::require("follow").map_err(Failure::environment)?;
     let end = replay_loop::follow(following, look)
         .await
         .map_err(Failure::environment)?;

@@ -14,7 +14,10 @@ pub async fn inventory(command: InventoryCommand) -> Result<(), Failure> {
             let inventory = runbook_files::load_inventory(&file).map_err(Failure::bad_input)?;
             let checks = guards::check_inventory(&inventory).await;
             // The report names every failing host and why.
-            crate::io::output::out(format_args!("{}", preflight::render(&checks)));
+            crate::io::output::out(format_args!(
+                "{}",
+                crate::text::escape::sanitize_lines(&preflight::render(&checks))
+            ));
             if checks.iter().all(|c| c.ok()) {
                 Ok(())
             } else {

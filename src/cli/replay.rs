@@ -22,6 +22,7 @@ pub async fn replay(args: ReplayArgs) -> Result<(), Failure> {
             _ => Ok(()),
         };
     }
+    crate::tui::terminal::require("replay").map_err(Failure::environment)?;
     let look = settings::look(args.display.theme.as_deref(), args.display.ascii)
         .map_err(Failure::bad_input)?;
     replay_loop::replay(args.file, look)

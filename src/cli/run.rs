@@ -27,6 +27,10 @@ pub async fn run(args: RunArgs) -> Result<(), Failure> {
             "--break-lock needs a reason, recorded in both sessions' logs",
         ));
     }
+    // Before any host is asked or any log opened: a console without a terminal does nothing.
+    if !args.autopilot {
+        crate::tui::terminal::require("run").map_err(Failure::environment)?;
+    }
     let options = RunOptions {
         runbook: args.binding.runbook,
         inventory_path: args.binding.inventory,

@@ -40,6 +40,8 @@ pub async fn watch(args: WatchArgs) -> Result<(), Failure> {
         look,
         ssh: inventory.filter(|_| !args.no_ssh),
     };
+    // Asked once the input is known good, so its errors come first.
+    crate::tui::terminal::require("watch").map_err(Failure::environment)?;
     watch_loop::run(options)
         .await
         .map_err(|e| Failure::environment(format!("terminal: {e}")))

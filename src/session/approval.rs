@@ -30,8 +30,8 @@ use crate::runbook::engine::Person;
 const INBOX_MODE: u32 = 0o1733;
 /// An approval is a step id and a hash: anything larger is not one.
 const MAX_FILE: u64 = 4096;
-/// Inbox entries looked at per look: every one is removed, so a flood drains quickly, and
-/// each look stays short (a stat and an unlink for most).
+/// Files removed unread per look: a flood drains over a few looks, and each look stays short
+/// (a stat and an unlink for most).
 const MAX_PER_LOOK: usize = 4096;
 /// Files read per owner per look: the rest of a flood from one user is removed unread, so it
 /// cannot push another user's approval back by one look.
@@ -85,22 +85,32 @@ impl Inbox {
         &self.path
     }
 
-    /// Takes finished files out of the inbox, up to `MAX_PER_LOOK` entries, reading at most
-    /// `MAX_READ_PER_OWNER` of each owner. Every file looked at is removed, read or not, so
-    /// none is counted twice. Files still being written (a follower renames its file to
-    /// `*.json` only when complete) are left alone.
+    /// Takes finished files out of the inbox. Every name is looked at (names only: cheap), and
+    /// the `*.json` ones come first: of each owner's, `MAX_READ_PER_OWNER` are read and the
+    /// rest removed unread, so a flood from one user cannot push another's approval past this
+    /// look. Anything else is junk, removed and reported (at most `MAX_PER_LOOK` removals per
+    /// look beyond the reads, so one look stays short), except a follower's file still being
+    /// written (`.approval-*.partial`, renamed to `*.json` once complete) while it is young.
     pub fn take(&self) -> Vec<Dropped> {
         let Ok(entries) = std::fs::read_dir(&self.path) else {
             return Vec::new();
         };
+        let (mut approvals, mut junk) = (Vec::new(), Vec::new());
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.as_bytes();
+            if name.ends_with(SUFFIX.as_bytes()) {
+                approvals.push(entry.path());
+            } else if !(name.starts_with(b".approval-") && name.ends_with(b".partial"))
+                || stale(&entry.path())
+            {
+                junk.push(entry.path());
+            }
+        }
         let mut taken = Vec::new();
         let mut people: HashMap<u32, (Person, usize)> = HashMap::new();
-        for entry in entries.flatten().take(MAX_PER_LOOK) {
-            let name = entry.file_name();
-            if !name.as_bytes().ends_with(SUFFIX.as_bytes()) {
-                continue;
-            }
-            let path = entry.path();
+        let mut removals = 0;
+        for path in approvals {
             let Ok(meta) = std::fs::symlink_metadata(&path) else {
                 continue;
             };
@@ -110,13 +120,31 @@ impl Inbox {
             if *read < MAX_READ_PER_OWNER {
                 *read += 1;
                 taken.extend(read_dropped(&path, owner));
-            } else {
+            } else if removals < MAX_PER_LOOK {
+                removals += 1;
                 taken.push(Dropped {
                     owner: owner.clone(),
                     content: Err("one of many files dropped at once: removed unread".into()),
                 });
+            } else {
+                // Left for the next look, when this owner's first files are gone.
+                continue;
             }
             let _ = std::fs::remove_file(&path);
+        }
+        for path in junk.into_iter().take(MAX_PER_LOOK.saturating_sub(removals)) {
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            let (owner, _) = people
+                .entry(meta.uid())
+                .or_insert_with(|| (person_of(meta.uid()), 0));
+            taken.push(Dropped {
+                owner: owner.clone(),
+                content: Err("not an approval's name (`*.json`): removed unread".into()),
+            });
+            // A directory made in the inbox is junk too, once empty.
+            let _ = std::fs::remove_file(&path).or_else(|_| std::fs::remove_dir(&path));
         }
         taken
     }
@@ -130,6 +158,16 @@ impl Inbox {
         }
         let _ = std::fs::remove_dir(&self.path);
     }
+}
+
+/// A follower's file in progress that was never finished: a follower writes a few bytes and
+/// renames them at once, so one a minute old was left by a follower that died, or is junk.
+fn stale(path: &Path) -> bool {
+    std::fs::symlink_metadata(path)
+        .and_then(|meta| meta.modified())
+        .ok()
+        .and_then(|at| at.elapsed().ok())
+        .is_none_or(|age| age > std::time::Duration::from_secs(60))
 }
 
 /// Reads one dropped file without following a symlink, without blocking on a FIFO, and only
@@ -175,9 +213,13 @@ pub struct Outbox {
 impl Outbox {
     pub fn open(log: &Path) -> Result<Outbox, String> {
         let path = inbox_path(log);
+        // `O_PATH`: the inbox is 1733, so a partner may create files in it but not list it,
+        // and opening it for reading (`O_RDONLY`) is refused to everyone but its owner. A
+        // path descriptor needs no right on the directory itself and is all `openat` and
+        // `renameat` need, which then check write and search permission as they should.
         let dir = OpenOptions::new()
             .read(true)
-            .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+            .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW)
             .open(&path)
             .map_err(|e| {
                 format!(
@@ -429,7 +471,7 @@ mod tests {
         // SAFETY: a NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
         std::fs::write(inbox.path().join("junk.json"), "rm -rf /").unwrap();
-        std::fs::write(inbox.path().join(".half.partial"), "{").unwrap();
+        std::fs::write(inbox.path().join(".approval-half.partial"), "{").unwrap();
         let taken = inbox.take();
         assert_eq!(taken.len(), 1, "only the regular file: {taken:?}");
         assert!(taken[0]
@@ -438,7 +480,7 @@ mod tests {
             .unwrap_err()
             .contains("not an approval"));
         assert!(!taken[0].content.as_ref().unwrap_err().contains("rm"));
-        assert!(inbox.path().join(".half.partial").exists());
+        assert!(inbox.path().join(".approval-half.partial").exists());
         assert!(secret.exists(), "the symlink's target is untouched");
         inbox.close();
         std::fs::remove_dir_all(dir).unwrap();
@@ -486,6 +528,41 @@ mod tests {
         let expected = format!("2000 files in the approvals inbox were ignored (2000 from {me})");
         assert!(note.starts_with(&expected), "{note}");
         assert_eq!(ignored.note(), None, "one note per burst");
+        assert_eq!(std::fs::read_dir(inbox.path()).unwrap().count(), 0);
+        inbox.close();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// Names that are no approval's (`*.json`) neither count towards a look's limit nor stay:
+    /// after 20,000 of them an approval is still taken in the first look, and the junk is
+    /// removed and reported within a few looks (before, it was never removed, and an approval
+    /// past the first 4,096 names read stayed unread).
+    #[test]
+    fn junk_names_never_delay_an_approval_and_are_removed() {
+        let dir = scratch("names");
+        let log = dir.join("session.jsonl");
+        let inbox = Inbox::create(&log).unwrap();
+        let approval = ApprovalFile {
+            step: "restart-leader".into(),
+            head: RecordHash::of_line(b"x"),
+        };
+        Outbox::open(&log)
+            .unwrap()
+            .drop_approval(&approval)
+            .unwrap();
+        for i in 0..20_000 {
+            std::fs::write(inbox.path().join(format!("junk-{i}")), "").unwrap();
+        }
+        let first = inbox.take();
+        assert!(
+            first.iter().any(|d| d.content.as_ref() == Ok(&approval)),
+            "the approval waits behind junk"
+        );
+        let mut reported = first.iter().filter(|d| d.content.is_err()).count();
+        for _ in 0..5 {
+            reported += inbox.take().len();
+        }
+        assert_eq!(reported, 20_000);
         assert_eq!(std::fs::read_dir(inbox.path()).unwrap().count(), 0);
         inbox.close();
         std::fs::remove_dir_all(dir).unwrap();

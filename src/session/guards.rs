@@ -15,17 +15,28 @@ use crate::session::lock::{Broken, EnsembleLock, LockError, LockOwner};
 use crate::session::preflight;
 use crate::session::resume::{self, ThisRun};
 
-/// The log to resume, whole and verified: a broken chain is never continued.
+/// The log to resume, whole and verified: a broken chain is never continued, nor a log whose
+/// anchor or files `audit verify` refuses. Checked here, before any host is asked, and again
+/// under the log's lock when it is opened for appending (`AuditWriter::open_append`).
 pub fn read_resumed(path: &Path) -> Result<AuditLog, String> {
     let log = reader::read_log(path).map_err(|e| e.to_string())?;
-    if let Err(problem) = &log.verification {
-        return Err(format!(
+    let refuse = |problem: String| {
+        format!(
             "cannot resume the session of {}: its log does not verify ({problem}); nothing is \
-             appended to a broken log: check it with `zkpilot audit verify`",
+             appended to a log `zkpilot audit verify` refuses: check it with that command",
             path.display()
-        ));
+        )
+    };
+    if let Err(problem) = &log.verification {
+        return Err(refuse(problem.to_string()));
     }
-    Ok(log)
+    let anchored =
+        crate::audit::anchored::verify_anchored(path, None).map_err(|e| e.to_string())?;
+    match (anchored.anchor, anchored.file_problem) {
+        (Err(problem), _) => Err(refuse(problem.to_string())),
+        (Ok(_), Some(problem)) => Err(refuse(problem)),
+        (Ok(_), None) => Ok(log),
+    }
 }
 
 /// Refuses to continue `log` with another runbook, inventory or a closed session.
@@ -134,7 +145,7 @@ fn alive(holder: &LockOwner, me: &LockOwner) -> bool {
     if holder.console != me.console || holder.log.is_empty() {
         return false;
     }
-    let Ok(file) = std::fs::File::open(&holder.log) else {
+    let Ok(file) = holder_log(holder) else {
         return false;
     };
     // SAFETY: flock takes a descriptor that `file` keeps open for the whole call; the probe's
@@ -146,6 +157,43 @@ fn alive(holder: &LockOwner, me: &LockOwner) -> bool {
         )
     };
     rc != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EWOULDBLOCK)
+}
+
+/// The log a lock's owner file names, opened only once it is known to be one: the owner file
+/// is text anyone who can write the lock directory may have written, so its `log:` could name a
+/// FIFO (an `open` that never returns), a device, a symlink or someone else's file. Read-only,
+/// without following a link or blocking, a regular file owned by the uid the owner's
+/// `operator:` names.
+fn holder_log(holder: &LockOwner) -> Result<std::fs::File, String> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    // Not even opened unless it is a regular file: opening a device can act on it.
+    match std::fs::symlink_metadata(&holder.log) {
+        Ok(meta) if meta.file_type().is_file() => {}
+        Ok(_) => return Err("it is not a regular file".into()),
+        Err(e) => return Err(format!("cannot examine it: {e}")),
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(&holder.log)
+        .map_err(|e| format!("cannot open it: {e}"))?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.file_type().is_file() {
+        return Err("it is not a regular file".into());
+    }
+    let uid = holder
+        .operator
+        .rsplit_once("(uid ")
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+        .and_then(|uid| uid.parse::<u32>().ok());
+    if uid != Some(meta.uid()) {
+        return Err(format!(
+            "it belongs to {}, not to the lock's operator {}",
+            crate::session::approval::person_of(meta.uid()).label(),
+            holder.operator
+        ));
+    }
+    Ok(file)
 }
 
 fn record_breaks(
@@ -195,15 +243,20 @@ fn write_to_old_log(
         );
     }
     let path = Path::new(&holder.log);
+    if let Err(why) = holder_log(holder) {
+        return format!("its log {} is not written: {why}", holder.log);
+    }
     let text = format!(
         "this session's ensemble lock was broken by session {} of {} (log {}): {reason}",
         me.session, me.operator, me.log
     );
+    // Only the holder's own session: an owner file's `log:` may name an unrelated log.
     let written =
-        AuditWriter::open_append(path, Secrets::default(), now()).and_then(|(mut old, _)| {
-            old.append(AuditEvent::Note { text }, now(), Durability::Sync)?;
-            old.stop_session("its ensemble lock was broken by another console", now())
-        });
+        AuditWriter::open_append_of(path, Some(&holder.session), Secrets::default(), now())
+            .and_then(|(mut old, _)| {
+                old.append(AuditEvent::Note { text }, now(), Durability::Sync)?;
+                old.stop_session("its ensemble lock was broken by another console", now())
+            });
     match written {
         Ok(_) => format!("the break is recorded in its log {}", holder.log),
         Err(e) => format!("its log could not be written: {e}"),
@@ -217,4 +270,87 @@ pub fn file_sha256(path: &Path) -> Result<String, String> {
 
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::record::SessionInfo;
+    use std::time::{Duration, Instant, SystemTime};
+
+    fn now() -> Timestamp {
+        Timestamp::from_system_time(SystemTime::now())
+    }
+
+    fn session() -> SessionInfo {
+        SessionInfo {
+            tool_version: "test".into(),
+            runbook_path: "r.yaml".into(),
+            runbook_sha256: "ab".repeat(32),
+            inventory_path: "i.yaml".into(),
+            operator: "alice".into(),
+            host: "jump1".into(),
+            tty: None,
+            hosts: Default::default(),
+            inventory_sha256: None,
+        }
+    }
+
+    /// What a lock's owner file names as its `log:` is opened only once it is known to be the
+    /// holder's log: a FIFO no longer hangs `--break-lock` in `open()`, and an unrelated
+    /// stopped log gets nothing appended (before: a note, a `resume` and a `session_stop`).
+    #[test]
+    fn a_lock_owners_log_is_checked_before_it_is_opened_or_written() {
+        let dir = std::env::temp_dir().join(format!("zkpilot-guards-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("fifo");
+        let c_path = std::ffi::CString::new(fifo.display().to_string()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        let unrelated = dir.join("unrelated.jsonl");
+        AuditWriter::create(&unrelated, session(), Secrets::default(), now())
+            .unwrap()
+            .stop_session("the operator quit", now())
+            .unwrap();
+        let before = std::fs::read(&unrelated).unwrap();
+        let me = LockOwner {
+            session: "cd".repeat(32),
+            operator: crate::session::approval::person_of(
+                // SAFETY: geteuid has no preconditions.
+                unsafe { libc::geteuid() },
+            )
+            .label(),
+            console: "jump1".into(),
+            pid: 1,
+            started: "now".into(),
+            log: dir.join("mine.jsonl").display().to_string(),
+        };
+        for log in [&fifo, &unrelated] {
+            let holder = LockOwner {
+                session: "ab".repeat(32),
+                log: log.display().to_string(),
+                ..me.clone()
+            };
+            let (done_tx, done) = std::sync::mpsc::channel();
+            let (holder2, me2) = (holder.clone(), me.clone());
+            std::thread::spawn(move || {
+                let alive = alive(&holder2, &me2);
+                let said = write_to_old_log(&holder2, &me2, "gone", &now);
+                let _ = done_tx.send((alive, said));
+            });
+            let started = Instant::now();
+            let (alive, said) = done
+                .recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|_| panic!("{} hung the break", log.display()));
+            assert!(started.elapsed() < Duration::from_secs(5));
+            assert!(!alive, "{}", log.display());
+            assert!(
+                said.contains("not written") || said.contains("could not be written"),
+                "{said}"
+            );
+        }
+        assert_eq!(std::fs::read(&unrelated).unwrap(), before);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -98,13 +98,14 @@ fn short(session: &str) -> &str {
 }
 
 /// Where the lock lives on `host`: the inventory's `lock:`, else a directory in /var/tmp
-/// (kept across reboots, unlike /tmp) named after the server's client address.
+/// (kept across reboots, unlike /tmp) named after the server's client address, written the
+/// one way (`canonical_client`): two inventories that spell one server's address differently
+/// must still meet at one lock, or two consoles drive one ensemble.
 pub fn lock_path(host: &Host) -> String {
     match &host.lock {
         Some(path) => path.clone(),
         None => {
-            let name: String = host
-                .client
+            let name: String = canonical_client(&host.client)
                 .chars()
                 .map(|c| {
                     if c.is_ascii_alphanumeric() || c == '.' {
@@ -119,17 +120,64 @@ pub fn lock_path(host: &Host) -> String {
     }
 }
 
+/// A client address written the one way: the port as a number (`02181` is 2181), an IP
+/// address in its canonical form (`[0:0::1]` is `[::1]`), a host name in lower case without a
+/// final dot (DNS names are case-insensitive, `zk1.` is `zk1`). What does not parse stays as
+/// written.
+pub fn canonical_client(client: &str) -> String {
+    let Some((host, port)) = client.rsplit_once(':') else {
+        return client.to_string();
+    };
+    let port = port
+        .parse::<u16>()
+        .map_or(port.to_string(), |p| p.to_string());
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let host = match bare.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(ip)) => format!("[{ip}]"),
+        Ok(ip) => ip.to_string(),
+        Err(_) => bare.trim_end_matches('.').to_ascii_lowercase(),
+    };
+    format!("{host}:{port}")
+}
+
+/// The most of an owner file that is read: the text is six short lines; a larger file was
+/// not written by zkpilot and is not read whole.
+const OWNER_CAP: usize = 4096;
+
+/// The owner file's text, capped, and only from a regular file (not a FIFO, not a link).
+fn owner_text() -> String {
+    format!("{{ [ -f \"$L/owner\" ] && [ ! -L \"$L/owner\" ] && head -c {OWNER_CAP} -- \"$L/owner\"; }}")
+}
+
 /// Creates the lock, or takes it back when this same session holds it; exit `HELD` and the
-/// owner's text when another does.
+/// owner's text when another does. A lock directory this console could never remove is no
+/// lock held by another console: one that another user made (whoever can write its parent,
+/// `/var/tmp` included, can make it first), one group or others can write, a symbolic link or
+/// a file in its place, or a `mkdir` that failed for another reason (a parent that does not
+/// exist) exits 1 saying which; so does a lock in a directory anyone can write without the
+/// sticky bit, where anyone could rename the lock away.
 pub fn take_script(path: &str, owner: &LockOwner) -> String {
     let lock = quote(path);
     let ours = quote(&format!("session: {}", owner.session));
     let text = quote(&owner.text());
+    let read = owner_text();
     format!(
-        "L={lock}; \
-         if mkdir -- \"$L\" 2>/dev/null; then printf %s {text} > \"$L/owner\" && echo taken; \
-         elif grep -qxF {ours} \"$L/owner\" 2>/dev/null; then printf %s {text} > \"$L/owner\" && echo resumed; \
-         else cat \"$L/owner\" 2>/dev/null; exit {HELD}; fi"
+        "umask 077; L={lock}; \
+         if [ -n \"$(find \"$(dirname -- \"$L\")\" -maxdepth 0 -perm -002 ! -perm -1000 2>/dev/null)\" ]; then \
+           echo 'anyone can write the directory it is in, which has no sticky bit, so anyone could rename the lock away: give the host a lock: path in a directory only trusted users can write' >&2; exit 1; fi; \
+         if made=$(mkdir -- \"$L\" 2>&1); then printf %s {text} > \"$L/owner\" && echo taken; exit; fi; \
+         if [ -L \"$L\" ] || {{ [ -e \"$L\" ] && [ ! -d \"$L\" ]; }}; then \
+           echo 'something other than a directory is in its place (a symbolic link or a file): zkpilot never made it' >&2; exit 1; fi; \
+         if [ ! -e \"$L\" ]; then printf '%s\\n' \"mkdir failed: $made\" >&2; exit 1; fi; \
+         if [ ! -O \"$L\" ]; then \
+           echo \"the directory belongs to $(stat -c '%U (uid %u)' -- \"$L\"), not to the SSH user $(id -un) (uid $(id -u)): another user made it, so no console can take, release or break this lock; remove it as root or as that user, or give the host a lock: path only the SSH user can create\" >&2; exit 1; fi; \
+         if [ -n \"$(find \"$L\" -maxdepth 0 -perm /022)\" ]; then \
+           echo 'group or others can write the directory, so anyone of them could forge its owner: zkpilot makes it 0700' >&2; exit 1; fi; \
+         if {read} | grep -qxF {ours}; then printf %s {text} > \"$L/owner\" && echo resumed; \
+         else {read}; exit {HELD}; fi"
     )
 }
 
@@ -137,9 +185,10 @@ pub fn take_script(path: &str, owner: &LockOwner) -> String {
 pub fn release_script(path: &str, session: &str) -> String {
     let lock = quote(path);
     let ours = quote(&format!("session: {session}"));
+    let read = owner_text();
     format!(
         "L={lock}; \
-         if grep -qxF {ours} \"$L/owner\" 2>/dev/null; then rm -f -- \"$L/owner\" && rmdir -- \"$L\" && echo released; \
+         if {read} | grep -qxF {ours}; then rm -f -- \"$L/owner\" && rmdir -- \"$L\" && echo released; \
          else echo 'not held by this session'; fi"
     )
 }
@@ -149,12 +198,13 @@ pub fn release_script(path: &str, session: &str) -> String {
 pub fn break_script(path: &str, holder: &LockOwner) -> String {
     let lock = quote(path);
     if holder.session.is_empty() {
-        return format!("L={lock}; rm -f -- \"$L/owner\"; rmdir -- \"$L\"");
+        return format!("L={lock}; rm -f -- \"$L/owner\" && rmdir -- \"$L\"");
     }
     let theirs = quote(&format!("session: {}", holder.session));
+    let read = owner_text();
     format!(
         "L={lock}; \
-         if grep -qxF {theirs} \"$L/owner\" 2>/dev/null; then rm -f -- \"$L/owner\" && rmdir -- \"$L\"; \
+         if {read} | grep -qxF {theirs}; then rm -f -- \"$L/owner\" && rmdir -- \"$L\"; \
          else echo 'the lock changed hands meanwhile' >&2; exit 1; fi"
     )
 }
@@ -346,10 +396,13 @@ fn failure(outcome: &Outcome, said: &str) -> String {
         Outcome::NotRun(e) => e.to_string(),
         Outcome::Unknown { reason, .. } => reason.clone(),
     };
+    // What a host printed is one clause of an error line: its line breaks must not start
+    // lines of their own under zkpilot's name.
+    let said = said.trim().replace(['\n', '\r'], " / ");
     if said.is_empty() {
         what
     } else {
-        format!("{what}: {}", said.trim())
+        format!("{what}: {said}")
     }
 }
 
@@ -403,6 +456,29 @@ mod tests {
         assert_eq!(lock_path(&with), "/srv/zk/zkpilot.lock");
     }
 
+    /// Two inventories spelling one server's client address differently meet at one lock
+    /// (before, `127.77.1.1:2181` and `127.77.1.1:02181` got a lock each, and two consoles
+    /// drove one ensemble).
+    #[test]
+    fn one_server_has_one_default_lock_however_its_address_is_spelt() {
+        let path = |client: &str| {
+            let host: Host = serde_yaml::from_str(&format!(
+                "{{name: a, sid: 1, role: participant, client: '{client}', peer: '10.0.0.1:2888:3888', ssh: zk@10.0.0.1, ssh_port: 22, commands: {{}}}}"
+            ))
+            .unwrap();
+            lock_path(&host)
+        };
+        for (one, other) in [
+            ("127.77.1.1:2181", "127.77.1.1:02181"),
+            ("[::1]:2181", "[0:0::1]:002181"),
+            ("zk1.example.com:2181", "ZK1.Example.COM.:2181"),
+        ] {
+            assert_eq!(path(one), path(other), "{one} {other}");
+        }
+        assert_ne!(path("127.77.1.1:2181"), path("127.77.1.2:2181"));
+        assert_eq!(path("[::1]:2181"), "/var/tmp/zkpilot-lock----1--2181");
+    }
+
     /// The scripts run for real in a local shell: take, refuse another, take back, release.
     #[test]
     fn the_scripts_take_refuse_resume_and_release() {
@@ -443,6 +519,85 @@ mod tests {
         assert_eq!(sh(take_script(&path, &theirs)).0, Some(0));
         assert_eq!(sh(break_script(&path, &theirs)).0, Some(0));
         assert!(!std::path::Path::new(&path).exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A lock directory no console could ever remove is said to be so, never "locked by another
+    /// console": a parent that does not exist, a symbolic link in its place, a directory another
+    /// user made (checked when the test runs as root, who can give it away); and an owner file
+    /// is read only up to its cap.
+    #[test]
+    fn a_lock_no_console_could_remove_is_named_as_such() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("zkpilot-lock-odd-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let sh = |script: String| {
+            let out = std::process::Command::new("sh")
+                .args(["-c", &script])
+                .output()
+                .unwrap();
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        };
+        let at = |name: &str| dir.join(name).display().to_string();
+
+        let (code, _, said) = sh(take_script(&at("missing/l"), &owner()));
+        assert_eq!(code, Some(1), "{said}");
+        assert!(
+            said.contains("mkdir failed: ") && said.contains("No such file"),
+            "{said}"
+        );
+
+        std::os::unix::fs::symlink(&dir, dir.join("link")).unwrap();
+        let (code, _, said) = sh(take_script(&at("link"), &owner()));
+        assert_eq!(code, Some(1), "{said}");
+        assert!(said.contains("symbolic link"), "{said}");
+
+        let open = at("open");
+        assert_eq!(sh(take_script(&open, &owner())).0, Some(0));
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let (code, _, said) = sh(take_script(&open, &owner()));
+        assert_eq!(code, Some(1), "{said}");
+        assert!(said.contains("group or others can write"), "{said}");
+
+        // A parent anyone can write without the sticky bit lets anyone rename the lock away.
+        let open_parent = dir.join("open-parent");
+        std::fs::create_dir(&open_parent).unwrap();
+        std::fs::set_permissions(&open_parent, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let in_open = open_parent.join("l").display().to_string();
+        let (code, _, said) = sh(take_script(&in_open, &owner()));
+        assert_eq!(code, Some(1), "{said}");
+        assert!(said.contains("no sticky bit"), "{said}");
+
+        let huge = at("huge");
+        std::fs::create_dir(&huge).unwrap();
+        std::fs::write(dir.join("huge/owner"), "x".repeat(1 << 20)).unwrap();
+        let (code, held, _) = sh(take_script(&huge, &owner()));
+        assert_eq!((code, held.len()), (Some(HELD), OWNER_CAP));
+
+        // What the host printed stays one clause of the error line.
+        let exited = Outcome::Exited {
+            code: Some(1),
+            duration: Duration::ZERO,
+        };
+        assert_eq!(
+            failure(&exited, "rmdir: busy\nzkpilot: forged\r"),
+            "exit Some(1): rmdir: busy / zkpilot: forged"
+        );
+
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            let foreign = at("foreign");
+            std::fs::create_dir(&foreign).unwrap();
+            std::os::unix::fs::chown(&foreign, Some(65534), Some(65534)).unwrap();
+            let (code, _, said) = sh(take_script(&foreign, &owner()));
+            assert_eq!(code, Some(1), "{said}");
+            assert!(said.contains("another user made it"), "{said}");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

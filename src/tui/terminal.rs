@@ -119,6 +119,28 @@ pub enum TermEvent {
     Resize,
 }
 
+/// Whether this process has a terminal to draw on and read keys from: its stdin, or its
+/// controlling terminal (`/dev/tty`, where crossterm reads keys when stdin is not one). Without
+/// either (`setsid … </dev/null`, a cron job) crossterm's reader panics, so the screens ask
+/// first and `command` says what to run instead.
+pub fn require(command: &str) -> Result<(), String> {
+    use std::io::IsTerminal;
+    use std::os::unix::fs::OpenOptionsExt;
+    let controlling = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY)
+        .open("/dev/tty");
+    if io::stdin().is_terminal() || controlling.is_ok() {
+        return Ok(());
+    }
+    Err(format!(
+        "`zkpilot {command}` draws on a terminal and reads keys from it, and this process has \
+         none (stdin is not a terminal and there is no controlling terminal): run it in a \
+         terminal (`run --autopilot` and `replay --print` need none)"
+    ))
+}
+
 /// Reads the terminal's events as they come: crossterm's `EventStream` waits on the terminal
 /// without a timeout, so an idle console is not woken ten times a second to look for keys.
 /// Aborting the task drops the stream, which wakes and ends crossterm's waiting thread.

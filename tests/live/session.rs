@@ -259,10 +259,13 @@ fn a_dead_consoles_lock_is_broken_only_with_a_reason_and_resume_refuses_another_
     let dir = lock_dir(&sandbox, "zk2");
     fs::create_dir(&dir).unwrap();
     let hostname = fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    // The operator is the log's owner: a break writes only into a log its holder owns.
+    let operator =
+        zkpilot::session::approval::person_of(fs::metadata(&old_log).unwrap().uid()).label();
     fs::write(
         dir.join("owner"),
         format!(
-            "session: {session}\noperator: bob (uid 1001)\nconsole: {}\npid: 1\nstarted: 2026-12-02T09:00:00.000Z\nlog: {}\n",
+            "session: {session}\noperator: {operator}\nconsole: {}\npid: 1\nstarted: 2026-12-02T09:00:00.000Z\nlog: {}\n",
             hostname.trim(),
             old_log.display()
         ),
@@ -282,7 +285,7 @@ fn a_dead_consoles_lock_is_broken_only_with_a_reason_and_resume_refuses_another_
     let said = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{said}");
     assert!(
-        said.contains("of bob (uid 1001)") && said.contains("on zk2)"),
+        said.contains(&format!("of {operator}")) && said.contains("on zk2)"),
         "{said}"
     );
     for host in ["zk1", "zk3"] {

@@ -924,3 +924,90 @@ fn a_log_others_can_write_fails_and_an_open_directory_is_refused() {
     )
     .unwrap();
 }
+
+/// `--resume` takes a log only when `audit verify` would: a stopped log whose heads file was
+/// deleted, or whose last published record was cut off (`truncate -s -40`), is refused, and
+/// nothing is appended to it (before, both were resumed and then verified "ok").
+#[test]
+fn resume_refuses_what_verify_refuses_and_appends_nothing() {
+    let dir = TempDir::new();
+    let no_heads = dir.join("no-heads.jsonl");
+    writer_with_notes(&no_heads, 2)
+        .stop_session("the operator quit", now())
+        .unwrap();
+    fs::remove_file(audit::writer::heads_path(&no_heads)).unwrap();
+    let cut = dir.join("cut.jsonl");
+    writer_with_notes(&cut, 2)
+        .stop_session("the operator quit", now())
+        .unwrap();
+    let file = OpenOptions::new().write(true).open(&cut).unwrap();
+    let len = file.metadata().unwrap().len();
+    file.set_len(len - 40).unwrap();
+    drop(file);
+    for (path, problem) in [(&no_heads, "no heads file"), (&cut, "is not in the chain")] {
+        let before = fs::read(path).unwrap();
+        let err = match open_append_when_unlocked(path) {
+            Err(err) => err,
+            Ok(_) => panic!("{} was resumed", path.display()),
+        };
+        assert!(err.to_string().contains("does not verify"), "{err}");
+        assert!(err.to_string().contains(problem), "{err}");
+        assert_eq!(fs::read(path).unwrap(), before, "{}", path.display());
+        let out = zkpilot(&["audit", "verify", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+    }
+}
+
+/// `LOG.heads` is never opened through a symlink (a member of a shared pairing directory could
+/// point it at a file only the operator may write), nor taken when group or others can write
+/// it; `audit verify` reads it the same way.
+#[test]
+fn the_heads_file_is_never_followed_nor_taken_when_others_can_write_it() {
+    let dir = TempDir::new();
+    let victim = dir.join("victim");
+    fs::write(&victim, "untouched\n").unwrap();
+    fs::set_permissions(&victim, fs::Permissions::from_mode(0o600)).unwrap();
+    let linked = dir.join("linked.jsonl");
+    std::os::unix::fs::symlink(&victim, audit::writer::heads_path(&linked)).unwrap();
+    let err = AuditWriter::create(&linked, session_info(), Secrets::default(), now()).unwrap_err();
+    assert!(err.to_string().contains("symbolic link"), "{err}");
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "untouched\n");
+    let out = zkpilot(&["audit", "verify", linked.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "untouched\n");
+
+    let open = dir.join("open.jsonl");
+    let heads = audit::writer::heads_path(&open);
+    fs::write(&heads, "").unwrap();
+    fs::set_permissions(&heads, fs::Permissions::from_mode(0o666)).unwrap();
+    let err = AuditWriter::create(&open, session_info(), Secrets::default(), now()).unwrap_err();
+    assert!(err.to_string().contains("mode 0666"), "{err}");
+    assert_eq!(fs::read(&heads).unwrap(), b"");
+}
+
+/// A heads line is read up to a cap, not whole: a sparse 4 GiB heads file of one line fails
+/// verify at once within 1 GiB of address space (before, verify read it all into memory).
+#[test]
+fn a_heads_line_is_read_only_up_to_its_cap() {
+    let dir = TempDir::new();
+    let path = dir.join("huge-heads.jsonl");
+    writer_with_notes(&path, 1)
+        .stop_session("the operator quit", now())
+        .unwrap();
+    let heads = OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(audit::writer::heads_path(&path))
+        .unwrap();
+    heads.set_len(4 << 30).unwrap();
+    drop(heads);
+    let out = Command::new("sh")
+        .args(["-c", "ulimit -v 1048576 && exec \"$0\" audit verify \"$1\""])
+        .arg(crate::common::BIN)
+        .arg(&path)
+        .output()
+        .unwrap();
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}{}", text(&out.stdout));
+    assert!(said.contains("line 1: not an anchor"), "{said}");
+}

@@ -8,6 +8,8 @@ mod common;
 mod analyze_cli;
 mod audit;
 mod fourlw_fixtures;
+mod hostile_peer;
 mod lab_fixtures;
+mod no_terminal;
 mod plan_cli;
 mod purity_and_files;

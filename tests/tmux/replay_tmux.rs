@@ -300,6 +300,149 @@ fn a_two_person_step_runs_only_after_another_user_approves_it_from_follow() {
     std::fs::remove_file(&audit).unwrap();
 }
 
+/// The README's pairing setup for one test: a group of the partners, a partner in it, and a
+/// directory `root:GROUP 3770`; all removed again when dropped, whatever the test did.
+struct Pairing {
+    group: String,
+    partner: String,
+    dir: std::path::PathBuf,
+    home: std::path::PathBuf,
+}
+
+impl Pairing {
+    fn new() -> Pairing {
+        let tag = std::process::id();
+        let pairing = Pairing {
+            group: format!("zkpilot-pair-{tag}"),
+            partner: format!("zkpilot-pb-{tag}"),
+            dir: std::env::temp_dir().join(format!("zkpilot-pairing-{tag}")),
+            home: std::env::temp_dir().join(format!("zkpilot-pairing-{tag}-home")),
+        };
+        let run = |program: &str, args: &[&str]| {
+            let status = Command::new(program).args(args).status().unwrap();
+            assert!(status.success(), "{program} {args:?}");
+        };
+        run("groupadd", &[&pairing.group]);
+        run(
+            "useradd",
+            &[
+                "--no-create-home",
+                "--no-user-group",
+                "--gid",
+                &pairing.group,
+                "--shell",
+                "/usr/sbin/nologin",
+                &pairing.partner,
+            ],
+        );
+        let (dir, home) = (
+            pairing.dir.to_str().unwrap(),
+            pairing.home.to_str().unwrap(),
+        );
+        run(
+            "install",
+            &["-d", "-o", "root", "-g", &pairing.group, "-m", "3770", dir],
+        );
+        run(
+            "install",
+            &["-d", "-o", &pairing.partner, "-m", "700", home],
+        );
+        pairing
+    }
+}
+
+impl Drop for Pairing {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = std::fs::remove_dir_all(&self.home);
+        let _ = Command::new("userdel").arg(&self.partner).status();
+        let _ = Command::new("groupdel").arg(&self.group).status();
+    }
+}
+
+/// The README's recommended pairing setup, with no sudo anywhere: the operator's log in the
+/// setgid 3770 directory, and the partner, another Unix user who is only a member of its
+/// group, following the log and approving the two-person step as themself. Before, the
+/// follower could not open the 1733 inbox (it opened it for reading, which only the owner
+/// may) and the partner saw "no approvals inbox".
+#[test]
+fn a_partner_in_the_pairing_group_approves_without_sudo() {
+    let sandbox = Sandbox::up(3, 0, 0);
+    let pairing = Pairing::new();
+    let audit = pairing.dir.join("move.jsonl");
+    let operator = console(
+        &sandbox,
+        "tests/fixtures/runbooks/two-person-restart.yaml",
+        &audit,
+    );
+    operator.wait_for("the step ready", Duration::from_secs(60), |s| {
+        s.contains("r run the current step") && !s.contains('✗')
+    });
+    operator.send("r");
+    operator.wait_for("the wait for approval", Duration::from_secs(10), |s| {
+        s.contains("WAITING FOR APPROVAL")
+    });
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(&audit).unwrap();
+    assert_eq!(
+        meta.mode() & 0o777,
+        0o640,
+        "the partners' group reads the log"
+    );
+    assert_eq!(meta.gid().to_string(), id(&["-g", &pairing.partner]));
+
+    let uid = id(&["-u", &pairing.partner]);
+    let follow = Tmux::start(
+        &format!(
+            "setpriv --reuid={} --regid={} --init-groups env -u SUDO_UID -u SUDO_GID -u SUDO_USER HOME={} {BIN} follow {}",
+            pairing.partner,
+            pairing.group,
+            pairing.home.display(),
+            audit.display()
+        ),
+        180,
+        50,
+    );
+    follow.wait_for("the approve key", Duration::from_secs(20), |s| {
+        s.contains("a APPROVE the waiting step")
+    });
+    follow.send("a");
+    for c in "restart-follower".chars() {
+        follow.send(&c.to_string());
+    }
+    follow.send("Enter");
+    follow.wait_for("the approval in the log", Duration::from_secs(20), |s| {
+        s.contains(&format!("approved by {} (uid {uid})", pairing.partner))
+    });
+    operator.wait_for("the confirmation prompt", Duration::from_secs(10), |s| {
+        s.contains("y run this step now")
+    });
+    operator.send("y");
+    operator.wait_for("the step done", Duration::from_secs(90), |s| {
+        step_line_says(s, "restart-follower", "done")
+    });
+    operator.send("q");
+    operator.wait_until_exited(Duration::from_secs(10));
+    follow.wait_for("the end, followed", Duration::from_secs(20), |s| {
+        s.contains("SESSION ENDED")
+    });
+    follow.send("q");
+    follow.wait_until_exited(Duration::from_secs(10));
+
+    let records = audit_records(&audit);
+    let approved = records
+        .iter()
+        .position(|r| r["kind"] == "decision" && r["decision"]["type"] == "approve")
+        .expect("the partner's approval is recorded");
+    assert_eq!(
+        records[approved]["decision"]["by"],
+        format!("{} (uid {uid})", pairing.partner)
+    );
+    let intent = records.iter().position(|r| r["kind"] == "intent").unwrap();
+    assert!(approved < intent, "{records:#?}");
+    assert_audit_verifies(&audit);
+}
+
 fn id(args: &[&str]) -> String {
     let out = Command::new("id").args(args).output().unwrap();
     assert!(out.status.success());

@@ -5,8 +5,18 @@
 //! `# guessed:` comment for the operator to check before relying on it. Each server's
 //! AdminServer is probed where ZooKeeper puts it by default: an `admin:` that answered is
 //! written with a `# probed:` comment, one that did not is a comment saying what was tried.
+//!
+//! Everything the server says is data, never text of the file: a server line may hide carriage
+//! returns or escapes in a bracketed host, and YAML reads a carriage return as a line break, so
+//! a raw one in a comment or value would let the server add keys (a `status` command that
+//! `inventory check` runs over SSH) that `cat` on a terminal does not even show. Values are
+//! written as YAML scalars with every control and invisible character escaped (`yaml_str`),
+//! comments through the one escaping routine (`comment`); the inventory loader then refuses
+//! such characters in any field, naming it.
 
 use std::fmt::Write;
+
+use crate::text::escape::sanitize;
 
 use crate::ensemble::ADMIN_DEFAULT_PORT;
 use crate::zk::config::{PeerRole, ServerLine};
@@ -154,9 +164,11 @@ pub fn inventory(conf: &Conf, discovery: &Discovery) -> Result<String, DiscoverE
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "# Inventory discovered by `zkpilot inventory discover` from {}'s conf.\n\
-         # Check every `# guessed:` value, then `zkpilot inventory check` this file.",
-        discovery.asked
+        "{}\n# Check every `# guessed:` value, then `zkpilot inventory check` this file.",
+        comment(&format!(
+            "Inventory discovered by `zkpilot inventory discover` from {}'s conf.",
+            discovery.asked
+        ))
     );
     let name = match &discovery.preset {
         Preset::Sandbox { dir } => format!("sandbox in {dir}"),
@@ -225,9 +237,12 @@ fn host(
         None => {
             let _ = writeln!(
                 out,
-                "  client: {}  # guessed: the peer address with {}'s clientPort",
+                "  client: {}  {}",
                 yaml_str(&format!("{}:{client_port}", host_part(address))),
-                discovery.asked
+                comment(&format!(
+                    "guessed: the peer address with {}'s clientPort",
+                    discovery.asked
+                ))
             );
         }
     }
@@ -250,16 +265,17 @@ fn host(
             );
         }
         Some(AdminProbe::Silent { at, why }) => {
-            let why: String = why
-                .chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect();
+            // A multi-line reason reads better on one line; `comment` escapes the rest.
+            let why = why.replace('\n', " ");
             let _ = writeln!(
                 out,
-                "  # admin: none found: no AdminServer answered /commands/srvr at {at} ({why}); \
-                 without admin: zkpilot tries the client host's port 8080 and uses 4lw; if the \
-                 AdminServer runs elsewhere (admin.serverAddress, admin.serverPort), write \
-                 admin: HOST:PORT here"
+                "  {}",
+                comment(&format!(
+                    "admin: none found: no AdminServer answered /commands/srvr at {at} ({why}); \
+                     without admin: zkpilot tries the client host's port 8080 and uses 4lw; if \
+                     the AdminServer runs elsewhere (admin.serverAddress, admin.serverPort), \
+                     write admin: HOST:PORT here"
+                ))
             );
         }
         None => {}
@@ -292,14 +308,15 @@ fn host(
     }
     let _ = write!(out, "  commands:");
     if let Some(why) = guessed {
-        let _ = write!(out, "  # guessed: {why}");
+        let mut said = format!("guessed: {why}");
         if data_dir.is_some() {
             let _ = write!(
-                out,
+                said,
                 "; data-empty: {}'s dataDir on every host",
                 discovery.asked
             );
         }
+        let _ = write!(out, "  {}", comment(&said));
     }
     out.push('\n');
     for (verb, command) in verbs {
@@ -383,9 +400,42 @@ fn verbs(preset: &Preset, name: &str) -> (Vec<(String, String)>, Option<String>,
     }
 }
 
-/// A YAML scalar in single quotes, which escape nothing but `'` itself.
+/// A YAML scalar: in single quotes (which escape nothing but `'` itself) when every character
+/// is printable, else in double quotes with every control and invisible character escaped, so
+/// the file holds no line break, escape or bidi control that the value brought.
 fn yaml_str(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
+    if !text.chars().any(needs_escape) {
+        return format!("'{}'", text.replace('\'', "''"));
+    }
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            // YAML 1.2 double-quoted escapes; every such character is in the BMP.
+            c if needs_escape(c) => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn needs_escape(c: char) -> bool {
+    crate::inventory::hidden_in_a_field(c)
+}
+
+/// A YAML comment of one line: whatever it quotes is escaped by the one escaping routine, so
+/// nothing in it ends the comment or reaches the terminal of whoever reads the file. That
+/// routine leaves U+2028 and U+2029 alone (a terminal shows them as text), but YAML 1.1 reads
+/// them as line breaks, so they are escaped here first.
+fn comment(text: &str) -> String {
+    let text = text
+        .replace('\u{2028}', "\\u{2028}")
+        .replace('\u{2029}', "\\u{2029}");
+    format!("# {}", sanitize(&text))
 }
 
 #[cfg(test)]
@@ -554,6 +604,68 @@ mod tests {
         // zk4 was not probed: nothing is said about its AdminServer.
         let zk4 = &text[text.find("- name: 'zk4'").unwrap()..];
         assert!(!zk4.contains("admin"), "{zk4}");
+    }
+
+    /// A peer hides carriage returns and escapes in a bracketed host and in its version: the
+    /// text written holds none of them raw (YAML would read a carriage return as a line break
+    /// and take the rest as keys), and the loader refuses the escaped values it does hold.
+    #[test]
+    fn a_hostile_peer_writes_no_raw_control_character() {
+        let host = "x\r  commands: {status: 'touch /tmp/zkpilot-pwned'}\r  #\u{1b}[8m\u{2028}";
+        let text = format!(
+            "clientPort=2181\ndataDir=/d\u{1b}[2J\nserverId=1\n\
+             server.1=127.77.3.1:2888:3888:participant\nserver.2=[{host}]:2888:3888:participant\n\
+             server.3=127.77.3.3:2888:3888:participant\nversion=0\n"
+        );
+        let Ok(Answer::Data(conf)) = parse_conf(&text) else {
+            panic!("{text}")
+        };
+        let peer = conf.view().unwrap().servers()[1].clone();
+        let discovery = Discovery {
+            asked: "127.0.0.1:2181",
+            preset: Preset::Systemd,
+            ssh_user: Some("zk"),
+            version: Some("3.8.0'\r\u{1b}[31m".into()),
+            ssh_hosts: Vec::new(),
+            ssh_port: None,
+            admins: vec![(
+                2,
+                admin_probe(
+                    admin_probe_address(&peer),
+                    Err("refused\r\u{1b}]0;x".into()),
+                ),
+            )],
+        };
+        let written = inventory(&conf, &discovery).unwrap();
+        let raw: Vec<char> = written
+            .chars()
+            .filter(|&c| c != '\n' && crate::inventory::hidden_in_a_field(c))
+            .collect();
+        assert!(raw.is_empty(), "{raw:?} in {written}");
+        assert!(written.contains("at [x^M  commands:"), "{written}");
+        assert!(
+            written.contains("zookeeper: \"3.8.0'\\u000d\\u001b[31m\""),
+            "{written}"
+        );
+        let err = Inventory::parse(&written, Path::new("d.yaml")).unwrap_err();
+        assert!(
+            err.message
+                .starts_with("zookeeper holds the character U+000D"),
+            "{err}"
+        );
+        let without_version = inventory(
+            &conf,
+            &Discovery {
+                version: None,
+                ..discovery
+            },
+        )
+        .unwrap();
+        let err = Inventory::parse(&without_version, Path::new("d.yaml")).unwrap_err();
+        assert!(
+            err.message.starts_with("hosts.0.commands.data-empty holds"),
+            "{err}"
+        );
     }
 
     fn inventory_error(conf: &Conf, discovery: &Discovery) -> DiscoverError {

@@ -32,7 +32,14 @@ impl Inventory {
     /// Parses and checks an inventory: unique host names, and addresses that parse. Errors name
     /// the file, line and column.
     pub fn parse(text: &str, path: &std::path::Path) -> Result<Inventory, YamlError> {
+        if let Some(error) = hidden_line_break(text, path) {
+            return Err(error);
+        }
         let inventory: Inventory = yaml::from_str(text, path)?;
+        if let Some((key_path, why)) = inventory.hidden_character() {
+            let key_path: Vec<&str> = key_path.iter().map(String::as_str).collect();
+            return Err(yaml::error_at(text, path, &key_path, why));
+        }
         for (index, host) in inventory.hosts.iter().enumerate() {
             let at = |key: &str, message: String| {
                 yaml::error_at(text, path, &["hosts", &index.to_string(), key], message)
@@ -112,6 +119,77 @@ impl Inventory {
         Ok(inventory)
     }
 
+    /// The first field holding a character that is no text of its own (a control, bidi or
+    /// zero-width character, a line separator), by its key path, and why it is refused. Every
+    /// value of an inventory ends up in a command line, a lock file or on a screen; a server
+    /// that put an escape or a line break into its address must not get it there. A command
+    /// alone may span lines and hold tabs: it is a shell script.
+    fn hidden_character(&self) -> Option<(Vec<String>, String)> {
+        let path = |keys: &[&str]| keys.iter().map(|k| k.to_string()).collect::<Vec<_>>();
+        let mut fields: Vec<(Vec<String>, &str, bool)> = vec![(path(&["name"]), &self.name, false)];
+        fields.extend(
+            self.zookeeper
+                .iter()
+                .map(|v| (path(&["zookeeper"]), v.as_str(), false)),
+        );
+        if let Some(ssh) = &self.ssh {
+            for (key, value) in [
+                ("identity", &ssh.identity),
+                ("known_hosts", &ssh.known_hosts),
+                ("config", &ssh.config),
+            ] {
+                fields.extend(
+                    value
+                        .iter()
+                        .map(|v| (path(&["ssh", key]), v.as_str(), false)),
+                );
+            }
+        }
+        for (index, host) in self.hosts.iter().enumerate() {
+            let at = |key: &str| path(&["hosts", &index.to_string(), key]);
+            for (key, value) in [
+                ("name", &host.name),
+                ("client", &host.client),
+                ("peer", &host.peer),
+                ("ssh", &host.ssh),
+            ] {
+                fields.push((at(key), value, false));
+            }
+            for (key, value) in [("admin", &host.admin), ("lock", &host.lock)] {
+                fields.extend(value.iter().map(|v| (at(key), v.as_str(), false)));
+            }
+            for (verb, command) in &host.commands {
+                let key = path(&["hosts", &index.to_string(), "commands", verb]);
+                fields.push((key.clone(), verb.as_str(), false));
+                fields.push((key, command.text(), true));
+            }
+        }
+        for (index, service) in self.services.iter().enumerate() {
+            let at = |key: &str| path(&["services", &index.to_string(), key]);
+            for (key, value) in [
+                ("name", &service.name),
+                ("serves", &service.serves),
+                ("client", &service.client),
+                ("peer", &service.peer),
+            ] {
+                fields.push((at(key), value, false));
+            }
+            fields.extend(service.to.iter().map(|v| (at("to"), v.as_str(), false)));
+        }
+        fields.into_iter().find_map(|(key_path, value, script)| {
+            let bad = value
+                .chars()
+                .find(|&c| hidden_in_a_field(c) && !(script && matches!(c, '\n' | '\t')))?;
+            let why = format!(
+                "{} holds the character U+{:04X}, which no value of an inventory may hold (a \
+                 line break or an escape hides text from whoever reads it)",
+                key_path.join("."),
+                u32::from(bad)
+            );
+            Some((key_path, why))
+        })
+    }
+
     /// The service made for `host`'s server, if any.
     pub fn service_for(&self, host: &str) -> Option<&Service> {
         self.services.iter().find(|s| s.serves == host)
@@ -120,6 +198,48 @@ impl Inventory {
     pub fn host(&self, name: &str) -> Option<&Host> {
         self.hosts.iter().find(|h| h.name == name)
     }
+}
+
+/// Whether `c` is refused inside an inventory value: control characters, the invisible ones the
+/// escaping routine makes visible (bidi, zero-width), and the Unicode line and paragraph
+/// separators, which YAML 1.1 reads as line breaks.
+pub fn hidden_in_a_field(c: char) -> bool {
+    c.is_control()
+        || crate::text::escape::is_invisible_format(c)
+        || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// A line break a terminal does not show: a carriage return not followed by a line feed, NEL,
+/// or a Unicode line separator. YAML breaks the line there while `cat` shows one line, so text
+/// after it (a key, a whole host) would be read without anyone seeing it.
+fn hidden_line_break(text: &str, path: &std::path::Path) -> Option<YamlError> {
+    let mut chars = text.chars().peekable();
+    let (mut line, mut column) = (1, 1);
+    while let Some(c) = chars.next() {
+        let hidden = match c {
+            '\r' => chars.peek() != Some(&'\n'),
+            '\u{85}' | '\u{2028}' | '\u{2029}' => true,
+            _ => false,
+        };
+        if hidden {
+            return Some(YamlError {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message: format!(
+                    "a line break a terminal does not show (U+{:04X}): an inventory breaks \
+                     lines with a line feed only (or CR LF)",
+                    u32::from(c)
+                ),
+            });
+        }
+        if c == '\n' {
+            (line, column) = (line + 1, 1);
+        } else {
+            column += 1;
+        }
+    }
+    None
 }
 
 /// Settings shared by every host's SSH connection.
@@ -316,6 +436,46 @@ mod tests {
         let text = TWO_HOSTS.replace("name: b", "name: -b");
         let err = Inventory::parse(&text, Path::new("inv.yaml")).unwrap_err();
         assert_eq!(err.line, 11, "{err}");
+    }
+
+    /// What a hostile server can get into a discovered inventory: a carriage return YAML reads
+    /// as a line break (adding a `status` command), or an escape inside a value.
+    #[test]
+    fn hidden_line_breaks_and_escapes_are_refused_in_any_field() {
+        let injected = TWO_HOSTS.replace(
+            "    ssh_port: 22\n    commands: {}",
+            "    # admin: none at x\r    commands: {status: touch /tmp/p}\r  #\n    ssh_port: 22",
+        );
+        let err = Inventory::parse(&injected, Path::new("inv.yaml")).unwrap_err();
+        assert_eq!((err.line, err.column), (17, 23), "{err}");
+        assert!(err.message.contains("U+000D"), "{err}");
+        // CR LF files are fine.
+        let crlf = TWO_HOSTS.replace('\n', "\r\n");
+        assert!(Inventory::parse(&crlf, Path::new("inv.yaml")).is_ok());
+        for (from, to, key) in [
+            ("name: b", "name: \"b\\e[2J\"", "hosts.1.name"),
+            ("zk@10.0.0.2", "\"zk@10.0.0.2\\u202e\"", "hosts.1.ssh"),
+            (
+                "name: lab",
+                "name: lab\nzookeeper: \"3.8.0\\r\"",
+                "zookeeper",
+            ),
+            (
+                "{restart: sudo systemctl restart zookeeper}",
+                "{restart: \"a\\rb\"}",
+                "hosts.0.commands.restart",
+            ),
+        ] {
+            let err =
+                Inventory::parse(&TWO_HOSTS.replace(from, to), Path::new("inv.yaml")).unwrap_err();
+            assert!(err.message.starts_with(key), "{key}: {err}");
+        }
+        // A command is a script: it may span lines.
+        let script = TWO_HOSTS.replace(
+            "{restart: sudo systemctl restart zookeeper}",
+            "{restart: \"a\\n\\tb\"}",
+        );
+        assert!(Inventory::parse(&script, Path::new("inv.yaml")).is_ok());
     }
 
     #[test]

@@ -50,11 +50,37 @@ pub fn check_placeholders(template: &str) -> Result<(), Misplaced> {
     // A `<<` was seen: its body, after the next newline, expands `$(…)` whatever the quotes.
     let mut heredoc = false;
     let mut heredoc_body = false;
+    // The words of the current simple command so far, and where the word being read began:
+    // what a `${…}` is an argument of decides whether bash evaluates it.
+    let mut words: Vec<&str> = Vec::new();
+    let mut word_start: Option<usize> = None;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
+        if context == Context::Plain {
+            let ends = blank(b) || operator(b);
+            match word_start {
+                Some(start) if ends => {
+                    words.push(&template[start..i]);
+                    word_start = None;
+                }
+                None if !ends && !in_word => word_start = Some(i),
+                _ => {}
+            }
+            // A new command: after `;`, `&`, `|`, parentheses or a line break.
+            if (operator(b) && !b"<>".contains(&b)) || b == b'\n' {
+                words.clear();
+            }
+        }
         if bytes[i..].starts_with(b"${") {
             let refuse = |reason| Err(Misplaced { offset: i, reason });
+            // A redirection's target (`<${file}`) is a path, never an argument.
+            let redirected = template[..i].trim_end().ends_with(['<', '>']);
+            if context == Context::Plain && !heredoc_body && !in_word && !redirected {
+                if let Some(reason) = evaluated_argument(&words) {
+                    return refuse(reason);
+                }
+            }
             match context {
                 Context::Single => return refuse("inside single quotes"),
                 Context::Double => return refuse("inside double quotes"),
@@ -147,6 +173,48 @@ pub fn check_placeholders(template: &str) -> Result<(), Misplaced> {
     Ok(())
 }
 
+/// Whether the arguments of the command whose words so far are `words` are evaluated by bash
+/// as code, as arithmetic or as a variable name (where a subscript `a[$(cmd)]` is arithmetic):
+/// a quoted value is one word, but these builtins read that word again. `let`, `declare` and
+/// their kin; `read`, `mapfile`, `getopts`, `unset` (names); `eval` and `trap` (code);
+/// `printf -v`, `test -v`, `wait -p` (a name after the option).
+fn evaluated_argument(words: &[&str]) -> Option<&'static str> {
+    // Words before the command's name: assignments, reserved words, and the builtins that
+    // only run the builtin after them.
+    let name = words.iter().position(|w| {
+        let assignment = w.split_once('=').is_some_and(|(name, _)| {
+            !name.is_empty() && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+        });
+        !assignment
+            && !matches!(
+                *w,
+                "!" | "{"
+                    | "then"
+                    | "do"
+                    | "else"
+                    | "elif"
+                    | "if"
+                    | "while"
+                    | "until"
+                    | "time"
+                    | "command"
+                    | "builtin"
+            )
+    })?;
+    let option = |flag: &str| words[name + 1..].iter().any(|w| w.starts_with(flag));
+    match words[name] {
+        "let" | "declare" | "typeset" | "local" | "export" | "readonly" | "read" | "mapfile"
+        | "readarray" | "getopts" | "unset" => {
+            Some("an argument of a bash builtin that reads it as a variable name or arithmetic")
+        }
+        "eval" | "trap" => Some("an argument of a bash builtin that runs it as code"),
+        "printf" if option("-v") => Some("an argument of `printf -v`, which bash may evaluate"),
+        "test" | "[" if option("-v") => Some("an argument of `test -v`, which bash may evaluate"),
+        "wait" if option("-p") => Some("an argument of `wait -p`, which bash may evaluate"),
+        _ => None,
+    }
+}
+
 fn escapes_dollar(bytes: &[u8], backslash: usize) -> bool {
     bytes.get(backslash + 1) == Some(&b'$')
 }
@@ -216,6 +284,43 @@ mod tests {
         ];
         for (bad, reason) in cases {
             assert_eq!(misplaced(bad), Some(reason), "{bad}");
+        }
+        // Builtins that read a word again as a name, arithmetic or code: a quoted
+        // `'a[$(cmd)]'` runs `cmd` there.
+        for bad in [
+            "let ${v}",
+            "let n=1 ${v}",
+            "printf -v ${v} %s x",
+            "read -r ${v}",
+            "true; read ${v} <f",
+            "declare -i ${v}",
+            "export ${v}",
+            "local ${v}",
+            "unset ${v}",
+            "mapfile -t ${v} <f",
+            "eval ${v}",
+            "trap ${v} EXIT",
+            "if true; then let ${v}; fi",
+            "X=1 command read ${v}",
+            "[ -v ${v} ]",
+            "echo ok && typeset ${v}",
+        ] {
+            assert!(
+                misplaced(bad).is_some_and(|r| r.contains("bash")),
+                "{bad}: {:?}",
+                misplaced(bad)
+            );
+        }
+        for good in [
+            "printf %s ${v}",
+            "[ -f ${v} ]",
+            "echo let ${v}",
+            "let n=1; echo ${v}",
+            "read -r x <${file}",
+            "test -d ${dir} && cat ${dir}",
+            "mapfile -t lines <${file}",
+        ] {
+            assert_eq!(misplaced(good), None, "{good}");
         }
         assert_eq!(check_placeholders("echo a${v}").unwrap_err().offset, 6);
     }

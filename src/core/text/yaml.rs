@@ -136,6 +136,22 @@ pub fn from_str<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T, YamlE
     })
 }
 
+/// Deserializes a file named by another one (an `include:`), which may be a file the operator
+/// could not read themselves: an error names its position and the kind of problem, never a
+/// key, value or variant of the file (serde's messages quote them).
+pub fn from_included_str<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T, YamlError> {
+    let text = checked(text, path)?;
+    serde_yaml::from_str(text).map_err(|err| {
+        let at = position_of(&err);
+        YamlError {
+            path: path.to_path_buf(),
+            line: at.line,
+            column: at.column,
+            message: withheld_problem(text),
+        }
+    })
+}
+
 /// Refuses text too large or too deeply nested to parse; drops a byte-order mark.
 fn checked<'t>(text: &'t str, path: &Path) -> Result<&'t str, YamlError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -162,6 +178,79 @@ fn position_of(err: &serde_yaml::Error) -> Position {
             line: loc.line(),
             column: loc.column(),
         })
+}
+
+/// What is wrong with a document that did not deserialize, told from its structure alone:
+/// not YAML at all, a top-level node of another kind (named by kind, never by value), or a key
+/// or value inside that does not fit.
+fn withheld_problem(text: &str) -> String {
+    match serde_yaml::from_str::<NodeKind>(text) {
+        Err(_) => "not valid YAML here (the included file's text is not shown)".into(),
+        Ok(NodeKind(kind)) if kind != "mapping" => {
+            format!("invalid type: {kind}, expected a mapping (the included file's text is not shown)")
+        }
+        Ok(_) => "a key or value here does not fit the format: an unknown key, a missing one or a value of the wrong type (the included file's text is not shown)".into(),
+    }
+}
+
+/// The kind of a document's top-level node, read without keeping anything of it.
+struct NodeKind(&'static str);
+
+impl<'de> de::Deserialize<'de> for NodeKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NodeKindVisitor).map(NodeKind)
+    }
+}
+
+struct NodeKindVisitor;
+
+impl<'de> de::Visitor<'de> for NodeKindVisitor {
+    type Value = &'static str;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML node")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<&'static str, E> {
+        Ok("boolean")
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<&'static str, E> {
+        Ok("integer")
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<&'static str, E> {
+        Ok("integer")
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<&'static str, E> {
+        Ok("floating point")
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<&'static str, E> {
+        Ok("string")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<&'static str, E> {
+        Ok("null")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<&'static str, E> {
+        Ok("null")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<&'static str, A::Error> {
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok("sequence")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<&'static str, A::Error> {
+        while map
+            .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok("mapping")
+    }
 }
 
 /// serde quotes the offending value (`invalid type: string "…"`): the file may be one the
@@ -584,6 +673,27 @@ table:
         let err = error_at(TEXT, Path::new("d"), &["items", "1", "colour"], "no colour");
         assert_eq!((err.line, err.column), (5, 5));
         assert_eq!(err.to_string(), "d:5:5: no colour");
+    }
+
+    #[test]
+    fn an_included_file_is_described_by_kind_never_by_value() {
+        let err = from_included_str::<Doc>("root:x:0:0:root\n", Path::new("p")).unwrap_err();
+        assert_eq!((err.line, err.column), (1, 1), "{err}");
+        assert!(
+            err.message
+                .starts_with("invalid type: string, expected a mapping"),
+            "{err}"
+        );
+        let err =
+            from_included_str::<Doc>("name: x\nitems: [{id: 1, secret9: 77}]\n", Path::new("p"))
+                .unwrap_err();
+        assert_eq!((err.line, err.column), (2, 17), "{err}");
+        assert!(
+            !err.message.contains("secret9") && !err.message.contains("77"),
+            "{err}"
+        );
+        let err = from_included_str::<Doc>("name: [x\nitems: 1\n", Path::new("p")).unwrap_err();
+        assert!(err.message.starts_with("not valid YAML"), "{err}");
     }
 
     #[test]

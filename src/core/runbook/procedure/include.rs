@@ -22,7 +22,12 @@ pub(super) fn read_fragments(
 ) -> Result<Vec<Option<Included>>, YamlError> {
     let mut included = Vec::new();
     for (index, spec) in runbook.steps.iter().enumerate() {
-        let source = Source { text, path, index };
+        let source = Source {
+            text,
+            path,
+            index,
+            included: false,
+        };
         let Some(include) = &spec.include else {
             included.push(None);
             continue;
@@ -40,7 +45,7 @@ pub(super) fn read_fragments(
         }
         let fragment_text =
             (input.read_fragment)(&fragment_path).map_err(|e| source.error(&["include"], e))?;
-        let fragment: Fragment = yaml::from_str(&fragment_text, &fragment_path)?;
+        let fragment: Fragment = yaml::from_included_str(&fragment_text, &fragment_path)?;
         included.push(Some(Included {
             path: fragment_path,
             text: fragment_text,

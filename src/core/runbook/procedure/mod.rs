@@ -177,11 +177,15 @@ pub fn parse(text: &str, path: &Path) -> Result<Runbook, YamlError> {
 }
 
 /// Where a step came from, for error positions: the runbook or an included fragment.
+#[derive(Clone, Copy)]
 struct Source<'a> {
     text: &'a str,
     path: &'a Path,
     /// The key path of the step list in that file (`steps`).
     index: usize,
+    /// An included fragment may be a file the operator cannot read (the runbook names any
+    /// path): its errors name the position and the key path of the schema, never its values.
+    included: bool,
 }
 
 impl Source<'_> {
@@ -189,8 +193,33 @@ impl Source<'_> {
         let index = self.index.to_string();
         let mut full = vec!["steps", index.as_str()];
         full.extend_from_slice(keys);
+        let message = if self.included {
+            format!(
+                "{} of the included file is refused (its values are not shown: an included file may be one you cannot read)",
+                schema_path(&full)
+            )
+        } else {
+            message.into()
+        };
         yaml::error_at(self.text, self.path, &full, message)
     }
+}
+
+/// `steps[2].run[0].shell` for `["steps", "2", "run", "0", "shell"]`: every key a `Source`
+/// names is a field of the format or an index, never a value of the file.
+fn schema_path(keys: &[&str]) -> String {
+    let mut out = String::new();
+    for key in keys {
+        if key.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str(&format!("[{key}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(key);
+        }
+    }
+    out
 }
 
 pub fn bind(text: &str, path: &Path, input: &BindInput) -> Result<Procedure, YamlError> {

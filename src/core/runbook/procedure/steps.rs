@@ -24,12 +24,20 @@ impl Context<'_> {
         path: &Path,
         group_leader: Option<usize>,
     ) -> Result<Vec<Step>, YamlError> {
-        let at = |keys: &[&str], message: String| yaml::error_at(text, path, keys, message);
+        // Where each bound step came from, so an error about it points into its own file.
+        let mut origins: Vec<Source> = Vec::new();
         let mut steps = Vec::new();
         for (index, (spec, fragment)) in runbook.steps.iter().zip(included).enumerate() {
             let Some(fragment) = fragment else {
-                let source = Source { text, path, index };
-                steps.extend(self.steps(spec, &source, group_leader)?);
+                let source = Source {
+                    text,
+                    path,
+                    index,
+                    included: false,
+                };
+                let bound = self.steps(spec, &source, group_leader)?;
+                origins.extend(bound.iter().map(|_| source));
+                steps.extend(bound);
                 continue;
             };
             for (inner, inner_spec) in fragment.fragment.steps.iter().enumerate() {
@@ -37,25 +45,30 @@ impl Context<'_> {
                     text: &fragment.text,
                     path: &fragment.path,
                     index: inner,
+                    included: true,
                 };
                 if inner_spec.include.is_some() {
                     return Err(inner_source
                         .error(&["include"], "fragments cannot include other fragments"));
                 }
-                steps.extend(self.steps(inner_spec, &inner_source, group_leader)?);
+                let bound = self.steps(inner_spec, &inner_source, group_leader)?;
+                origins.extend(bound.iter().map(|_| inner_source));
+                steps.extend(bound);
             }
         }
         let mut seen = BTreeSet::new();
-        for (index, step) in steps.iter().enumerate() {
+        for (step, origin) in steps.iter().zip(&origins) {
             if !seen.insert(step.id.clone()) {
-                return Err(at(
-                    &["steps", &index.to_string(), "id"],
-                    format!("step id `{}` is used twice", step.id),
-                ));
+                return Err(origin.error(&["id"], format!("step id `{}` is used twice", step.id)));
             }
         }
         if steps.is_empty() {
-            return Err(at(&["steps"], "a runbook needs at least one step".into()));
+            return Err(yaml::error_at(
+                text,
+                path,
+                &["steps"],
+                "a runbook needs at least one step",
+            ));
         }
         Ok(steps)
     }

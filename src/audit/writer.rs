@@ -12,9 +12,8 @@
 //! never appends after a `session_end`.
 
 use std::env;
-use std::fs::{DirBuilder, File, OpenOptions, Permissions};
+use std::fs::{DirBuilder, File, OpenOptions, Permissions, TryLockError};
 use std::io::{self, ErrorKind, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -495,22 +494,18 @@ impl Drop for AuditWriter {
     }
 }
 
+/// `File::try_lock` is `flock(LOCK_EX | LOCK_NB)` on Unix: the lock goes with the descriptor,
+/// so it lasts exactly as long as the writer holds the file.
 fn lock(file: &File, path: &Path) -> Result<(), AuditError> {
-    // SAFETY: flock takes a descriptor that `file` keeps open for the whole call.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc == 0 {
-        return Ok(());
-    }
-    let source = io::Error::last_os_error();
-    if source.raw_os_error() == Some(libc::EWOULDBLOCK) {
-        Err(AuditError::Locked {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(TryLockError::WouldBlock) => Err(AuditError::Locked {
             path: path.to_path_buf(),
-        })
-    } else {
-        Err(AuditError::Lock {
+        }),
+        Err(TryLockError::Error(source)) => Err(AuditError::Lock {
             path: path.to_path_buf(),
             source,
-        })
+        }),
     }
 }
 

@@ -16,3 +16,7 @@ pub mod runbook;
 pub mod session;
 pub mod text;
 pub mod zk;
+
+/// Lowercase hex as the audit log writes hashes (`hex::encode`), for adapters that print a
+/// digest the same way.
+pub use hex;

@@ -176,13 +176,13 @@ pub fn due(schedule: &Schedule) -> Vec<Command> {
     } else {
         SRVR_LINKED_EVERY
     };
-    if !schedule.linked || schedule.need.srvr || schedule.cycle % srvr_every == 0 {
+    if !schedule.linked || schedule.need.srvr || schedule.cycle.is_multiple_of(srvr_every) {
         commands.push(Command::Srvr);
     }
     let every = |support: Support, period: u64| match support {
-        Support::NotWhitelisted => schedule.cycle % REFUSED_RETRY_EVERY == 0,
+        Support::NotWhitelisted => schedule.cycle.is_multiple_of(REFUSED_RETRY_EVERY),
         Support::Unknown => true,
-        Support::Allowed => schedule.cycle % period == 0,
+        Support::Allowed => schedule.cycle.is_multiple_of(period),
     };
     let mntr_now = schedule.mntr == Support::Allowed && (schedule.mntr_due || schedule.need.mntr);
     if mntr_now || every(schedule.mntr, mntr_every(schedule)) {
@@ -214,7 +214,9 @@ pub fn due_admin(schedule: &Schedule) -> Vec<AdminCommand> {
     }
     let refused = |support: Support| support == Support::NotWhitelisted || schedule.srvr_failed;
     let probing = schedule.admin.0 == Support::Unknown;
-    if schedule.admin.0 == Support::NotWhitelisted && schedule.cycle % REFUSED_RETRY_EVERY != 0 {
+    if schedule.admin.0 == Support::NotWhitelisted
+        && !schedule.cycle.is_multiple_of(REFUSED_RETRY_EVERY)
+    {
         return Vec::new();
     }
     let mut commands = Vec::new();
@@ -222,11 +224,11 @@ pub fn due_admin(schedule: &Schedule) -> Vec<AdminCommand> {
         commands.push(AdminCommand::Srvr);
     }
     let mntr_now = probing || schedule.mntr_due || schedule.need.mntr;
-    if refused(schedule.mntr) && (mntr_now || schedule.cycle % mntr_every(schedule) == 0) {
+    if refused(schedule.mntr) && (mntr_now || schedule.cycle.is_multiple_of(mntr_every(schedule))) {
         commands.push(AdminCommand::Mntr);
     }
     let view_now = schedule.view_due || !schedule.has_view || probing || schedule.need.conf;
-    if refused(schedule.conf) && (view_now || schedule.cycle % CONF_EVERY == 0) {
+    if refused(schedule.conf) && (view_now || schedule.cycle.is_multiple_of(CONF_EVERY)) {
         commands.push(AdminCommand::VotingView);
     }
     commands

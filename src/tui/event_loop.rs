@@ -180,7 +180,7 @@ mod tests {
         fn action(&mut self, action: u32) -> bool {
             self.actions += action;
             // Only even actions change what is shown.
-            action % 2 == 0
+            action.is_multiple_of(2)
         }
         fn tick(&mut self) -> bool {
             self.ticks += 1;

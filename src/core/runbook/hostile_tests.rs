@@ -130,3 +130,54 @@ fn a_fragment_that_is_not_one_is_refused_without_its_content() {
     assert!(!err.to_string().contains("root:x"), "{err}");
     assert!(err.to_string().contains("passwd:1:1"), "{err}");
 }
+
+#[test]
+fn an_included_file_is_named_by_position_never_by_its_keys_variants_or_numbers() {
+    let text = format!("{HEADER}  - include: frag.yaml\n");
+    let cases = [
+        ("steps:\n  - {id: a, title: A, secretkey: 1}\n", "secretkey"),
+        ("steps:\n  - {id: a, title: A, confirm: sesame}\n", "sesame"),
+        (
+            "steps:\n  - {id: a, title: A, wait: 4242424242}\n",
+            "4242424242",
+        ),
+        (
+            "steps:\n  - {id: a, title: A, wait: {timeout: 5s, until: [], hidden77: x}}\n",
+            "hidden77",
+        ),
+        (
+            "steps:\n  - {id: a, title: A, run: [{host: zk1, verb: sesame}]}\n",
+            "sesame",
+        ),
+        (
+            "steps:\n  - {id: a, title: A, run: [{host: ghost99, shell: 'true'}]}\n",
+            "ghost99",
+        ),
+        (
+            "steps:\n  - {id: twice42, title: A}\n  - {id: twice42, title: B}\n",
+            "twice42",
+        ),
+    ];
+    for (fragment, secret) in cases {
+        let err = bound_with(&text, &BTreeMap::new(), &[("frag.yaml", fragment)]).unwrap_err();
+        assert!(!err.to_string().contains(secret), "{fragment}: {err}");
+        assert!(err.path.ends_with("frag.yaml"), "{fragment}: {err}");
+        assert!(err.line >= 2 && err.column > 1, "{fragment}: {err}");
+        assert!(err.message.contains("not shown"), "{fragment}: {err}");
+    }
+    let err = bound_with(
+        &text,
+        &BTreeMap::new(),
+        &[(
+            "frag.yaml",
+            "steps:\n  - {id: a, title: A, run: [{host: zk1, verb: sesame}]}\n",
+        )],
+    )
+    .unwrap_err();
+    assert_eq!((err.line, err.column), (2, 29), "{err}");
+    assert!(
+        err.message
+            .starts_with("steps[0].run[0] of the included file"),
+        "{err}"
+    );
+}

@@ -35,7 +35,7 @@ pub fn show(duration: Duration) -> String {
         format!("{millis}ms")
     } else if millis < 60_000 {
         let tenths = millis / 100;
-        if tenths % 10 == 0 {
+        if tenths.is_multiple_of(10) {
             format!("{}s", tenths / 10)
         } else {
             format!("{}.{}s", tenths / 10, tenths % 10)

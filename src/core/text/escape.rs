@@ -6,8 +6,10 @@
 
 use std::fmt::Write;
 
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
 /// One line of untrusted text: control characters become visible `^X` / `\u{..}` forms, and
-/// so do the invisible ones (bidi controls, zero-width characters); a tab is four spaces.
+/// so do the invisible ones (see `is_invisible`); a tab is four spaces.
 pub fn sanitize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -30,16 +32,19 @@ pub fn sanitize_lines(text: &str) -> String {
     out
 }
 
-/// JSON as serde_json writes it escapes only C0 controls: DEL, C1 controls and bidi or
-/// zero-width characters pass raw to a terminal that shows the JSON. Outside strings JSON is
-/// ASCII, so escaping them as `\uXXXX` keeps the same JSON value; the whitespace between
-/// tokens stays (inside strings serde_json has escaped it already).
+/// JSON as serde_json writes it escapes only C0 controls: DEL, C1 controls and invisible
+/// characters pass raw to a terminal that shows the JSON. Outside strings JSON is ASCII, so
+/// escaping them as `\uXXXX` keeps the same JSON value; the whitespace between tokens stays
+/// (inside strings serde_json has escaped it already).
 pub fn json_visible(json: &str) -> String {
     let mut out = String::with_capacity(json.len());
     for c in json.chars() {
-        if (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || is_invisible_format(c) {
-            // All of these lie in the Basic Multilingual Plane: one `\u` escape each.
-            out.push_str(&format!("\\u{:04x}", c as u32));
+        if (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || is_invisible(c) {
+            // JSON escapes UTF-16 units: a character beyond the BMP (a tag, private use) is a
+            // surrogate pair.
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                let _ = write!(out, "\\u{unit:04x}");
+            }
         } else {
             out.push(c);
         }
@@ -55,8 +60,8 @@ fn push_visible(out: &mut String, c: char) {
             out.push(char::from(b'@' + c as u8));
         }
         '\u{7f}' => out.push_str("^?"),
-        c if c.is_control() || is_invisible_format(c) => {
-            out.push_str(&format!("\\u{{{:x}}}", c as u32))
+        c if c.is_control() || is_invisible(c) => {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
         }
         c => out.push(c),
     }
@@ -75,7 +80,7 @@ pub fn escape_in_document(text: &str, keep_newlines: bool) -> String {
             c if c.is_control() && u32::from(c) < 0x100 => {
                 let _ = write!(out, "\\x{:02x}", u32::from(c));
             }
-            c if c.is_control() || is_invisible_format(c) => {
+            c if c.is_control() || is_invisible(c) => {
                 let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
             }
             c => out.push(c),
@@ -84,9 +89,21 @@ pub fn escape_in_document(text: &str, keep_newlines: bool) -> String {
     out
 }
 
-/// Zero-width characters and bidi controls ("Trojan Source", CVE-2021-42574).
-pub fn is_invisible_format(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+/// Characters that show nothing of their own yet change what the operator reads, by their
+/// Unicode general category rather than a hand list that misses some: format characters (Cf:
+/// bidi controls as in "Trojan Source", CVE-2021-42574, the Arabic letter mark, zero-width
+/// characters, the soft hyphen, tag characters), line and paragraph separators (Zl, Zp, which
+/// some terminals break lines on), private-use characters (Co, drawn by whatever the font
+/// chooses) and unassigned code points (Cn, which a newer terminal may draw as anything).
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c.general_category(),
+        GeneralCategory::Format
+            | GeneralCategory::LineSeparator
+            | GeneralCategory::ParagraphSeparator
+            | GeneralCategory::PrivateUse
+            | GeneralCategory::Unassigned
+    )
 }
 
 #[cfg(test)]
@@ -124,5 +141,38 @@ mod tests {
             sanitize_lines("| a\x1b[8m | ok |\n| \u{2067}b | BLOCKED |\r\n"),
             "| a^[[8m | ok |\n| \\u{2067}b | BLOCKED |^M\n"
         );
+    }
+
+    #[test]
+    fn invisible_characters_are_escaped_by_category() {
+        for (c, name) in [
+            ('\u{ad}', "soft hyphen (Cf)"),
+            ('\u{61c}', "Arabic letter mark (Cf)"),
+            ('\u{2028}', "line separator (Zl)"),
+            ('\u{2029}', "paragraph separator (Zp)"),
+            ('\u{e0001}', "language tag (Cf)"),
+            ('\u{e0041}', "tag latin capital A (Cf)"),
+            ('\u{e007f}', "cancel tag (Cf)"),
+            ('\u{e0000}', "unassigned in the tag block (Cn)"),
+            ('\u{e000}', "private use (Co)"),
+            ('\u{10ffff}', "noncharacter (Cn)"),
+        ] {
+            let text = format!("ok{c}BLOCKED");
+            let escaped = format!("ok\\u{{{:x}}}BLOCKED", u32::from(c));
+            assert_eq!(sanitize(&text), escaped, "{name}");
+            assert_eq!(sanitize_lines(&text), escaped, "{name}");
+            assert_eq!(escape_in_document(&text, true), escaped, "{name}");
+            let json = serde_json::to_string(&text).unwrap();
+            let visible = json_visible(&json);
+            assert!(visible.is_ascii(), "{name}: {visible}");
+            assert_eq!(
+                serde_json::from_str::<String>(&visible).unwrap(),
+                text,
+                "{name}"
+            );
+        }
+        for seen in ["é", "ß", "日本", "✓", "\u{a0}", "👍"] {
+            assert_eq!(sanitize(seen), seen);
+        }
     }
 }

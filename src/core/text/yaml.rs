@@ -5,6 +5,7 @@
 //! Nothing here reads files: callers pass the text and the path it came from.
 
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess};
+use std::cell::Cell;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -123,6 +124,36 @@ fn check_depth(text: &str, path: &Path) -> Result<(), YamlError> {
 /// Deserializes `text`; syntax errors, type errors and unknown keys (with
 /// `#[serde(deny_unknown_fields)]`) come back with their position.
 pub fn from_str<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T, YamlError> {
+    let text = checked(text, path)?;
+    serde_yaml::from_str(text).map_err(|err| {
+        let at = position_of(&err);
+        YamlError {
+            path: path.to_path_buf(),
+            line: at.line,
+            column: at.column,
+            message: unquote(&strip_position(&err.to_string(), at)),
+        }
+    })
+}
+
+/// Deserializes a file named by another one (an `include:`), which may be a file the operator
+/// could not read themselves: an error names its position and the kind of problem, never a
+/// key, value or variant of the file (serde's messages quote them).
+pub fn from_included_str<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T, YamlError> {
+    let text = checked(text, path)?;
+    serde_yaml::from_str(text).map_err(|err| {
+        let at = position_of(&err);
+        YamlError {
+            path: path.to_path_buf(),
+            line: at.line,
+            column: at.column,
+            message: withheld_problem(text),
+        }
+    })
+}
+
+/// Refuses text too large or too deeply nested to parse; drops a byte-order mark.
+fn checked<'t>(text: &'t str, path: &Path) -> Result<&'t str, YamlError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.len() as u64 > MAX_BYTES {
         return Err(YamlError {
@@ -136,21 +167,90 @@ pub fn from_str<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T, YamlE
         });
     }
     check_depth(text, path)?;
-    serde_yaml::from_str(text).map_err(|err| {
-        // Errors without a mark (an empty document) are reported at the start of the file.
-        let at = err
-            .location()
-            .map_or(Position { line: 1, column: 1 }, |loc| Position {
-                line: loc.line(),
-                column: loc.column(),
-            });
-        YamlError {
-            path: path.to_path_buf(),
-            line: at.line,
-            column: at.column,
-            message: unquote(&strip_position(&err.to_string(), at)),
+    Ok(text)
+}
+
+/// The parser's own mark of an error; errors without one (an empty document) are reported at
+/// the start of the file.
+fn position_of(err: &serde_yaml::Error) -> Position {
+    err.location()
+        .map_or(Position { line: 1, column: 1 }, |loc| Position {
+            line: loc.line(),
+            column: loc.column(),
+        })
+}
+
+/// What is wrong with a document that did not deserialize, told from its structure alone:
+/// not YAML at all, a top-level node of another kind (named by kind, never by value), or a key
+/// or value inside that does not fit.
+fn withheld_problem(text: &str) -> String {
+    match serde_yaml::from_str::<NodeKind>(text) {
+        Err(_) => "not valid YAML here (the included file's text is not shown)".into(),
+        Ok(NodeKind(kind)) if kind != "mapping" => {
+            format!("invalid type: {kind}, expected a mapping (the included file's text is not shown)")
         }
-    })
+        Ok(_) => "a key or value here does not fit the format: an unknown key, a missing one or a value of the wrong type (the included file's text is not shown)".into(),
+    }
+}
+
+/// The kind of a document's top-level node, read without keeping anything of it.
+struct NodeKind(&'static str);
+
+impl<'de> de::Deserialize<'de> for NodeKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NodeKindVisitor).map(NodeKind)
+    }
+}
+
+struct NodeKindVisitor;
+
+impl<'de> de::Visitor<'de> for NodeKindVisitor {
+    type Value = &'static str;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML node")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<&'static str, E> {
+        Ok("boolean")
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<&'static str, E> {
+        Ok("integer")
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<&'static str, E> {
+        Ok("integer")
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<&'static str, E> {
+        Ok("floating point")
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<&'static str, E> {
+        Ok("string")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<&'static str, E> {
+        Ok("null")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<&'static str, E> {
+        Ok("null")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<&'static str, A::Error> {
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok("sequence")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<&'static str, A::Error> {
+        while map
+            .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok("mapping")
+    }
 }
 
 /// serde quotes the offending value (`invalid type: string "…"`): the file may be one the
@@ -190,16 +290,7 @@ fn strip_position(message: &str, at: Position) -> String {
 /// (`["nodes", "2", "view"]`). For semantic errors found after parsing (an unknown view name,
 /// a duplicate node name), so they point at the offending value like syntax errors do.
 pub fn locate(text: &str, key_path: &[&str]) -> Option<Position> {
-    // serde_yaml exposes no spans, but it stamps the position of the node being read onto any
-    // error raised while reading it: walk to the target and raise one there.
-    let deserializer = serde_yaml::Deserializer::from_str(text);
-    match (Seek { key_path }).deserialize(deserializer) {
-        Err(err) if err.to_string().contains(FOUND) => err.location().map(|loc| Position {
-            line: loc.line(),
-            column: loc.column(),
-        }),
-        _ => None,
-    }
+    seek(text, key_path, Fallback::None)
 }
 
 /// A semantic error at the value `key_path` names, or at its nearest ancestor that exists.
@@ -209,10 +300,8 @@ pub fn error_at(
     key_path: &[&str],
     message: impl Into<String>,
 ) -> YamlError {
-    let at = (0..=key_path.len())
-        .rev()
-        .find_map(|len| locate(text, &key_path[..len]))
-        .unwrap_or(Position { line: 1, column: 1 });
+    let at =
+        seek(text, key_path, Fallback::NearestAncestor).unwrap_or(Position { line: 1, column: 1 });
     YamlError {
         path: path.to_path_buf(),
         line: at.line,
@@ -221,12 +310,42 @@ pub fn error_at(
     }
 }
 
-/// The marker error raised at the located node; never shown to anyone.
-const FOUND: &str = "zkpilot-yaml-locate-found";
+/// Where to stop when `key_path` goes further than the document.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fallback {
+    None,
+    NearestAncestor,
+}
+
+/// One walk of the document to the node `key_path` names. serde_yaml exposes no spans, but it
+/// stamps the mark of the node being read onto any error raised while reading it
+/// (`Error::location`): the walk raises one at the node it stops on and notes that it did, so
+/// the mark is the node's and any other error (a syntax error on the way) is told apart.
+fn seek(text: &str, key_path: &[&str], fallback: Fallback) -> Option<Position> {
+    let found = Cell::new(false);
+    let seek = Seek {
+        key_path,
+        fallback,
+        found: &found,
+    };
+    let err = seek
+        .deserialize(serde_yaml::Deserializer::from_str(text))
+        .err()?;
+    if !found.get() {
+        return None;
+    }
+    err.location().map(|loc| Position {
+        line: loc.line(),
+        column: loc.column(),
+    })
+}
 
 /// Walks the document along `key_path`, skipping everything else.
+#[derive(Clone, Copy)]
 struct Seek<'p> {
     key_path: &'p [&'p str],
+    fallback: Fallback,
+    found: &'p Cell<bool>,
 }
 
 impl<'de> DeserializeSeed<'de> for Seek<'_> {
@@ -274,18 +393,18 @@ impl<'de> de::Visitor<'de> for Seek<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let Some((first, rest)) = self.key_path.split_first() else {
-            return Err(de::Error::custom(FOUND));
+            return Err(self.here());
         };
         let target = first.parse::<usize>().ok();
         let mut index = 0;
         loop {
             let more = if Some(index) == target {
-                seq.next_element_seed(Seek { key_path: rest })?
+                seq.next_element_seed(self.deeper(rest))?
             } else {
                 seq.next_element_seed(Skip)?
             };
             if more.is_none() {
-                return Ok(());
+                return self.missing();
             }
             index += 1;
         }
@@ -293,26 +412,47 @@ impl<'de> de::Visitor<'de> for Seek<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let Some((first, rest)) = self.key_path.split_first() else {
-            return Err(de::Error::custom(FOUND));
+            return Err(self.here());
         };
         while let Some(key) = map.next_key_seed(KeyText)? {
             if key == *first {
-                map.next_value_seed(Seek { key_path: rest })?;
+                map.next_value_seed(self.deeper(rest))?;
             } else {
                 map.next_value_seed(Skip)?;
             }
         }
-        Ok(())
+        self.missing()
     }
 }
 
-impl Seek<'_> {
+impl<'p> Seek<'p> {
+    fn deeper(self, rest: &'p [&'p str]) -> Seek<'p> {
+        Seek {
+            key_path: rest,
+            ..self
+        }
+    }
+
+    /// The marker error raised at the node the walk stops on; never shown to anyone.
+    fn here<E: de::Error>(&self) -> E {
+        self.found.set(true);
+        E::custom("zkpilot-yaml-locate-found")
+    }
+
+    /// The rest of the path is not in this collection (or goes below a scalar).
+    fn missing<E: de::Error>(&self) -> Result<(), E> {
+        match self.fallback {
+            Fallback::NearestAncestor => Err(self.here()),
+            Fallback::None => Ok(()),
+        }
+    }
+
     /// A scalar: the target if the path ends here; a path that goes deeper does not exist.
     fn leaf<E: de::Error>(&self) -> Result<(), E> {
         if self.key_path.is_empty() {
-            Err(E::custom(FOUND))
+            Err(self.here())
         } else {
-            Ok(())
+            self.missing()
         }
     }
 }
@@ -533,5 +673,34 @@ table:
         let err = error_at(TEXT, Path::new("d"), &["items", "1", "colour"], "no colour");
         assert_eq!((err.line, err.column), (5, 5));
         assert_eq!(err.to_string(), "d:5:5: no colour");
+    }
+
+    #[test]
+    fn an_included_file_is_described_by_kind_never_by_value() {
+        let err = from_included_str::<Doc>("root:x:0:0:root\n", Path::new("p")).unwrap_err();
+        assert_eq!((err.line, err.column), (1, 1), "{err}");
+        assert!(
+            err.message
+                .starts_with("invalid type: string, expected a mapping"),
+            "{err}"
+        );
+        let err =
+            from_included_str::<Doc>("name: x\nitems: [{id: 1, secret9: 77}]\n", Path::new("p"))
+                .unwrap_err();
+        assert_eq!((err.line, err.column), (2, 17), "{err}");
+        assert!(
+            !err.message.contains("secret9") && !err.message.contains("77"),
+            "{err}"
+        );
+        let err = from_included_str::<Doc>("name: [x\nitems: 1\n", Path::new("p")).unwrap_err();
+        assert!(err.message.starts_with("not valid YAML"), "{err}");
+    }
+
+    #[test]
+    fn a_path_below_a_scalar_falls_back_to_the_scalar() {
+        let err = error_at(TEXT, Path::new("d"), &["name", "deeper"], "no");
+        assert_eq!((err.line, err.column), (2, 7));
+        let err = error_at(TEXT, Path::new("d"), &["items", "9", "id"], "no");
+        assert_eq!((err.line, err.column), (4, 3));
     }
 }

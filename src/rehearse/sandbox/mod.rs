@@ -369,10 +369,8 @@ impl GlobalLock {
             .write(true)
             .open(&path)
             .map_err(|e| file_error(&path, e))?;
-        // SAFETY: flock(2) on a descriptor we own; it blocks until the lock is ours.
-        if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX) } != 0 {
-            return Err(file_error(&path, std::io::Error::last_os_error()));
-        }
+        // `File::lock` is flock(2) with LOCK_EX: it blocks until the lock is ours.
+        file.lock().map_err(|e| file_error(&path, e))?;
         Ok(GlobalLock { _held: file })
     }
 }

@@ -3,20 +3,30 @@
 //! intent is recorded, waits watched until they hold or time out. It never performs anything:
 //! it returns effects — record this, run that — for the adapters, so the console, `--autopilot`
 //! and replay drive the very same logic.
+//!
+//! This file holds the engine's state and the life of a step (prepare, release, end, recover,
+//! resume); `gates` judges gates and readiness, `wait` the waits and predicted views after a
+//! step's commands, `needs` what the step asks of the poller.
+
+mod gates;
+mod needs;
+mod wait;
+
+pub use gates::{Readiness, CHECK_PENDING};
+pub use wait::VIEW_PATIENCE;
+
+use gates::CheckRun;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use super::model::{Confirm, Hazard};
-use super::plan::{assess, describe_gate, witness_names, Found};
-use super::procedure::{Effect as StepEffect, Gate, Procedure, Step, StepCommand};
-use super::simulate::{view_named, SimState};
+use super::procedure::{Gate, Procedure, Step, StepCommand};
+use super::simulate::SimState;
 use crate::audit::record::{AuditEvent, CommandOutcome, DecisionKind, StepState};
-use crate::ensemble::{EnsembleState, Millis, Need, ObservedView, ViewSource, ZXID_SYNC_POLLS};
-use crate::zk::config::{PeerAddr, View};
-use crate::zk::fourlw::{Command, Mode};
+use crate::ensemble::{EnsembleState, Millis, Need, ObservedView, ViewSource};
+use crate::zk::config::PeerAddr;
 use crate::zk::version::ZkVersion;
-use crate::zk::zxid::ZxidLag;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Status {
@@ -168,34 +178,6 @@ pub struct Engine {
     before_launch: BTreeMap<usize, (Option<Millis>, Option<ObservedView>)>,
 }
 
-/// How long a step without a `wait:` waits for the views it predicts to be reported.
-pub const VIEW_PATIENCE: Duration = Duration::from_secs(90);
-
-/// Whether a host reports the view a step predicted for it.
-#[derive(Debug, Clone, PartialEq)]
-enum ViewCheck {
-    Reported,
-    NotYet(String),
-    Differs(String),
-}
-
-/// A `check` gate's command in the current attempt: which gate, the intent running it, and
-/// its result once it ended.
-#[derive(Debug, Clone, PartialEq)]
-struct CheckRun {
-    gate: usize,
-    intent: u64,
-    result: Option<Result<(), String>>,
-}
-
-/// The live gate results and prediction for the current step.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Readiness {
-    pub gates: Vec<(String, Result<(), String>)>,
-    pub hazards: Vec<Found>,
-    pub predicted: Option<String>,
-}
-
 /// What a session's log says about its steps, read back for `--resume`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Recorded {
@@ -295,150 +277,6 @@ impl Engine {
             .hosts
             .get(host)
             .map_or_else(|| "?".into(), |h| h.name.clone())
-    }
-
-    /// Gates and the predicted state of the current step, on the live ensemble.
-    pub fn readiness(&self, live: &EnsembleState) -> Option<Readiness> {
-        let index = self.current()?;
-        let step = self.step(index);
-        let gates = step
-            .gates
-            .iter()
-            .map(|g| {
-                let mut name = describe_gate(&self.procedure, g);
-                // The weaker signal says so wherever it decides.
-                if *g == Gate::Synced && live.sync_by_zxid() {
-                    name.push_str(" (by zxid)");
-                }
-                (name, self.gate(g, live))
-            })
-            .collect();
-        let (procedure, start) = self.live_start(live);
-        let (hazards, _, analysis) = assess(&procedure, step, &start, self.version);
-        let predicted = Some(
-            match (
-                analysis.quorum_possible,
-                witness_names(&procedure, &analysis),
-            ) {
-                (_, Some([a, b])) => format!(
-                    "after it: SPLIT BRAIN POSSIBLE — {} leading {{{}}} and {} leading {{{}}}",
-                    a.leader,
-                    a.members.join(", "),
-                    b.leader,
-                    b.members.join(", ")
-                ),
-                (true, None) => "after it: one quorum can form, two cannot".to_string(),
-                (false, None) => "after it: NO QUORUM can form".to_string(),
-            },
-        );
-        Some(Readiness {
-            gates,
-            hazards,
-            predicted,
-        })
-    }
-
-    fn live_start(&self, live: &EnsembleState) -> (Procedure, SimState) {
-        SimState::from_live(&self.procedure, &self.expected, live, &self.node_of)
-    }
-
-    /// The current step's check commands have been started and not all have answered.
-    pub fn checks_running(&self) -> bool {
-        self.checks.iter().any(|check| check.result.is_none())
-    }
-
-    /// One gate on the live ensemble: Ok, or why not in words.
-    pub fn gate(&self, gate: &Gate, live: &EnsembleState) -> Result<(), String> {
-        self.gate_against(gate, live, &self.expected)
-    }
-
-    /// Live nodes the runbook expects to be stopped in `expected`: a spare that joins the view
-    /// before it starts must not keep `synced` from ever holding.
-    fn planned_down(&self, expected: &SimState) -> Vec<usize> {
-        self.node_of
-            .iter()
-            .enumerate()
-            .filter(|(host, _)| !expected.up.get(*host).copied().unwrap_or(true))
-            .filter_map(|(_, node)| *node)
-            .collect()
-    }
-
-    fn gate_against(
-        &self,
-        gate: &Gate,
-        live: &EnsembleState,
-        expected: &SimState,
-    ) -> Result<(), String> {
-        let node = |host: &usize| {
-            self.node_of
-                .get(*host)
-                .copied()
-                .flatten()
-                .and_then(|n| live.nodes.get(n))
-        };
-        let name = |host: &usize| self.host_name(*host);
-        match gate {
-            Gate::Synced => synced(live, &self.planned_down(expected)),
-            Gate::LagBelow(bound) => {
-                for (i, n) in live.nodes.iter().enumerate() {
-                    if n.health.mode().is_none() {
-                        continue;
-                    }
-                    match live.lag(i) {
-                        Some(ZxidLag::Transactions(t)) if t >= *bound => {
-                            return Err(format!("{} is {t} transactions behind", n.target.name))
-                        }
-                        Some(ZxidLag::OlderEpoch { .. }) => {
-                            return Err(format!("{} is on an older epoch", n.target.name))
-                        }
-                        _ => {}
-                    }
-                }
-                Ok(())
-            }
-            Gate::Leader(h) => match node(h) {
-                Some(n) if n.health.mode() == Some(Mode::Leader) => Ok(()),
-                _ => Err(format!("{} is not the leader", name(h))),
-            },
-            Gate::NotLeader(h) => match node(h) {
-                Some(n) if n.health.mode() == Some(Mode::Leader) => {
-                    Err(format!("{} leads", name(h)))
-                }
-                _ => Ok(()),
-            },
-            Gate::Down(h) => match node(h) {
-                Some(n) if !n.health.is_up() && n.health != crate::ensemble::Health::Unknown => {
-                    Ok(())
-                }
-                _ => Err(format!("{} still runs", name(h))),
-            },
-            Gate::Mode { host, modes } => match node(host).and_then(|n| n.health.mode()) {
-                Some(mode) if modes.contains(&mode) => Ok(()),
-                Some(mode) => Err(format!("{} is {mode}", name(host))),
-                None => Err(format!("{} is not serving", name(host))),
-            },
-            Gate::Fourlw {
-                host,
-                word,
-                contains,
-            } => match node(host).and_then(|n| n.raw_answer(*word)) {
-                Some(answer) if answer.contains(contains.as_str()) => Ok(()),
-                Some(answer) => Err(format!(
-                    "`{word}` on {} does not say `{contains}` (first line: {})",
-                    name(host),
-                    answer.lines().next().unwrap_or("")
-                )),
-                None => Err(format!("no `{word}` answer from {} yet", name(host))),
-            },
-            Gate::Check { .. } => {
-                let gates = self.current().map(|c| &self.procedure.steps[c].gates);
-                self.checks
-                    .iter()
-                    .find(|check| gates.and_then(|gates| gates.get(check.gate)) == Some(gate))
-                    .and_then(|check| check.result.clone())
-                    .unwrap_or_else(|| Err(CHECK_PENDING.into()))
-            }
-        }
     }
 
     /// Applies an operator input; returns the effects to perform, in order.
@@ -945,90 +783,6 @@ impl Engine {
         self.set_status(index, Status::Done, effects);
     }
 
-    /// Checks the current step's wait against the live ensemble and the clock.
-    pub fn tick(&mut self, live: &EnsembleState, now: Millis) -> Vec<Effect> {
-        let mut effects = Vec::new();
-        let Some(index) = self.current() else {
-            return effects;
-        };
-        let Status::Waiting { since } = self.status[index] else {
-            return effects;
-        };
-        let since = if since == 0 {
-            self.status[index] = Status::Waiting { since: now };
-            now
-        } else {
-            since
-        };
-        let wait = self.step(index).wait.clone();
-        let timeout = wait.as_ref().map_or(VIEW_PATIENCE, |w| w.timeout);
-        let mut after = self.expected.clone();
-        for effect in &self.step(index).effects {
-            after.apply(effect);
-        }
-        let mut unmet: Vec<String> = wait
-            .iter()
-            .flat_map(|w| w.until.iter())
-            .filter_map(|g| self.gate_against(g, live, &after).err())
-            .collect();
-        let mut differs = Vec::new();
-        for predicted in self.predicted_views(index) {
-            match self.check_view(live, &predicted, since) {
-                ViewCheck::Reported => {}
-                ViewCheck::NotYet(why) => unmet.push(why),
-                ViewCheck::Differs(why) => differs.push(why),
-            }
-        }
-        if !differs.is_empty() {
-            self.fail(
-                index,
-                Status::Failed(format!(
-                    "not the view the step predicted: {}",
-                    differs.join("; ")
-                )),
-                &mut effects,
-            );
-            return effects;
-        }
-        // Only what was seen after the commands ended counts: an answer from before a restart
-        // would say the node is back when it never left.
-        if let Some(stale) = live
-            .nodes
-            .iter()
-            .find(|n| n.last_poll_at.is_none_or(|at| at < since))
-        {
-            unmet.push(format!(
-                "{} not polled since the commands ended",
-                stale.target.name
-            ));
-        }
-        if unmet.is_empty() {
-            self.complete(index, &mut effects);
-        } else if now.saturating_sub(since) > timeout.as_millis() as u64 {
-            self.fail(
-                index,
-                Status::Failed(format!("the wait timed out: {}", unmet.join("; "))),
-                &mut effects,
-            );
-        }
-        effects
-    }
-
-    /// How long the current wait has run and may run, for a progress display.
-    pub fn wait_progress(&self, now: Millis) -> Option<(u64, u64)> {
-        let index = self.current()?;
-        let Status::Waiting { since } = self.status[index] else {
-            return None;
-        };
-        let limit = match &self.step(index).wait {
-            Some(wait) => wait.timeout,
-            None if self.waits(index) => VIEW_PATIENCE,
-            None => return None,
-        }
-        .as_millis() as u64;
-        Some((now.saturating_sub(since.max(1)).min(limit), limit))
-    }
-
     fn set_status(&mut self, index: usize, status: Status, effects: &mut Vec<Effect>) {
         effects.push(record(
             AuditEvent::Step {
@@ -1101,204 +855,6 @@ impl Engine {
         }
     }
 
-    /// A step waits after its commands when it has a `wait:`, or when it (re)starts a server
-    /// or changes the view one runs: it is done only once each reports the predicted view.
-    fn waits(&self, index: usize) -> bool {
-        self.step(index).wait.is_some() || !self.predicted_views(index).is_empty()
-    }
-
-    /// The hosts whose running view the step sets, whether it restarts them, and the view each
-    /// must report after it: the one the step names, or — for a restart that names none — the
-    /// one the host ran as the step began (the inventory's view only when that is unknown).
-    fn predicted_views(&self, index: usize) -> Vec<Predicted> {
-        let mut after = self.expected.clone();
-        let mut touched: Vec<(usize, bool)> = Vec::new();
-        for effect in &self.step(index).effects {
-            after.apply(effect);
-            match effect {
-                StepEffect::Restart { host, .. } | StepEffect::Start { host, .. } => {
-                    touched.retain(|(h, _)| h != host);
-                    touched.push((*host, true));
-                }
-                StepEffect::Reconfig { .. } => {
-                    for host in (0..after.up.len()).filter(|h| after.up[*h]) {
-                        if !touched.iter().any(|(h, _)| *h == host) {
-                            touched.push((host, false));
-                        }
-                    }
-                }
-                StepEffect::Stop { host } => touched.retain(|(h, _)| h != host),
-                _ => {}
-            }
-        }
-        touched
-            .into_iter()
-            .filter(|(host, _)| after.up.get(*host).copied().unwrap_or(false))
-            .filter_map(|(host, restarts)| {
-                let name = after.running.get(host)?.as_ref()?;
-                let unchanged =
-                    self.expected.running.get(host).and_then(Option::as_ref) == Some(name);
-                let (view, voters_only) = match self.before_launch.get(&host) {
-                    Some((_, Some(seen))) if unchanged => {
-                        (seen.view.clone(), seen.source == ViewSource::AdminVoters)
-                    }
-                    _ => (view_named(&self.procedure, name), false),
-                };
-                (!view.servers().is_empty()).then_some(Predicted {
-                    host,
-                    restarts,
-                    view,
-                    voters_only,
-                })
-            })
-            .collect()
-    }
-
-    /// Whether `host` reports `predicted`, from whichever source its node allows: a view is
-    /// taken only once seen since the server's last start (`NodeState::current_view`), after a
-    /// restart only once that start is newer than the one known as the step began, and a view
-    /// other than the predicted one fails the step only once seen after the step's commands
-    /// ended (`since`): the mitosis rehearsal caught a source server re-elected (a new start,
-    /// its old view) between the step's preparation and its own restart.
-    fn check_view(&self, live: &EnsembleState, predicted: &Predicted, since: Millis) -> ViewCheck {
-        let Predicted { host, restarts, .. } = *predicted;
-        let view = &predicted.view;
-        let name = self.host_name(host);
-        let Some(node) = self
-            .node_of
-            .get(host)
-            .copied()
-            .flatten()
-            .and_then(|n| live.nodes.get(n))
-        else {
-            return ViewCheck::Reported;
-        };
-        if restarts {
-            if let Some((started, _)) = self.before_launch.get(&host) {
-                if node.started_at == *started {
-                    return ViewCheck::NotYet(format!("{name} has not been seen starting again"));
-                }
-            }
-        }
-        // With dynamic reconfig a learner takes the leader's committed config when it syncs
-        // (`Learner.syncWithLeader` hands the config of the NEWLEADER packet to
-        // `QuorumPeer.processReconfig`): the view it then reports is the leader's.
-        let leaders = live
-            .leader()
-            .and_then(|l| live.nodes.get(l))
-            .and_then(|l| l.current_view());
-        let adopted = |observed: &ObservedView| {
-            observed.dynamic && leaders.is_some_and(|l| observed.view.same_membership(&l.view))
-        };
-        match node
-            .current_view()
-            .filter(|v| v.source != ViewSource::Declared)
-        {
-            None => ViewCheck::NotYet(format!(
-                "{name} has not reported its view since it started (the predicted one is {view})"
-            )),
-            Some(observed) if reports(observed, predicted) => ViewCheck::Reported,
-            Some(observed) if restarts && adopted(observed) => ViewCheck::Reported,
-            // Seen before the commands ended, another view may be from an election or a rejoin
-            // elsewhere in the ensemble, not from this step: only a later answer is a verdict.
-            Some(observed) if observed.seen_at < since => ViewCheck::NotYet(format!(
-                "{name} has not reported its view since the step's commands ended (the predicted one is {view})"
-            )),
-            Some(observed) => ViewCheck::Differs(format!(
-                "{name} runs {} ({}) instead of {view}",
-                observed.view,
-                source_words(observed.source)
-            )),
-        }
-    }
-
-    /// What the current step's gates and waits need of each live node now, beyond `srvr`, one
-    /// entry per node of `live`: the poller asks it every cycle instead of every few, so a
-    /// condition that holds is seen within one poll. Gates count while the step is pending,
-    /// the wait and the predicted views once its commands ended: that need is new then, and a
-    /// new need starts the node's next cycle at once (`poll::Demand`), so a server already back
-    /// when its restart command returns is seen without waiting for the poll's cadence.
-    /// Nothing while the commands run, or once the step failed or is of unknown outcome (the
-    /// operator decides, not a poll).
-    pub fn needs(&self, live: &EnsembleState) -> Vec<Need> {
-        let mut needs = vec![Need::default(); live.nodes.len()];
-        let Some(index) = self.current() else {
-            return needs;
-        };
-        let step = self.step(index);
-        let (gates, views): (&[Gate], bool) = match self.status[index] {
-            Status::Pending => (&step.gates, false),
-            Status::Waiting { .. } => (step.wait.as_ref().map_or(&[][..], |w| &w.until[..]), true),
-            _ => return needs,
-        };
-        let leader = live.leader().filter(|l| *l < needs.len());
-        // The leader's figures decide the sync gate (`synced`): its `mntr`, and its view for
-        // the number of voters. By zxid (`mntr` refused on every route) `srvr` is enough.
-        // A server seen starting (back) since the leader's last `mntr` makes that `mntr` stale
-        // for the sync gate: the leader is asked again early rather than at its cadence.
-        let latest_start = live
-            .nodes
-            .iter()
-            .filter_map(|n| n.started_at)
-            .max()
-            .unwrap_or(0);
-        let need_leader = |needs: &mut [Need], mntr: bool| {
-            if let Some(l) = leader {
-                needs[l].mntr |= mntr;
-                if mntr {
-                    needs[l].after = needs[l].after.max(latest_start);
-                }
-                needs[l].conf |= live.nodes[l].current_view().is_none();
-            }
-        };
-        let node_of = |host: usize| {
-            self.node_of
-                .get(host)
-                .copied()
-                .flatten()
-                .filter(|n| *n < live.nodes.len())
-        };
-        for gate in gates {
-            match gate {
-                Gate::Synced => need_leader(&mut needs, !live.sync_by_zxid()),
-                Gate::Fourlw { host, word, .. } => {
-                    if let Some(n) = node_of(*host) {
-                        needs[n].srvr |= *word == Command::Srvr;
-                        needs[n].mntr |= *word == Command::Mntr;
-                        needs[n].conf |= *word == Command::Conf;
-                    }
-                }
-                Gate::LagBelow(_)
-                | Gate::Leader(_)
-                | Gate::NotLeader(_)
-                | Gate::Mode { .. }
-                | Gate::Down(_)
-                | Gate::Check { .. } => {}
-            }
-        }
-        if let Status::Waiting { since } = self.status[index] {
-            // Only answers polled after the commands ended count for the wait (`tick`), from
-            // every node: one not polled since is asked now rather than at its cadence.
-            for (need, node) in needs.iter_mut().zip(&live.nodes) {
-                if since > 0 && node.last_poll_at.is_none_or(|at| at < since) {
-                    need.after = need.after.max(since);
-                }
-            }
-        }
-        if views {
-            let predicted = self.predicted_views(index);
-            for host in predicted.iter().filter_map(|p| node_of(p.host)) {
-                needs[host].conf = true;
-            }
-            // A restarted learner under dynamic reconfig may report the leader's view
-            // (`check_view`), so the leader's must be known too.
-            if !predicted.is_empty() {
-                need_leader(&mut needs, false);
-            }
-        }
-        needs
-    }
-
     /// The procedure's services and the live node each forwards to, as the steps done so far
     /// left them.
     pub fn service_routes(&self) -> Vec<(PeerAddr, Option<usize>)> {
@@ -1314,120 +870,6 @@ impl Engine {
     }
 }
 
-/// The sync gate when the leader's `mntr` is reachable by no route: every running voter of
-/// the leader's view serves and has shown itself caught up by zxid over consecutive polls
-/// (`EnsembleState::caught_up_by_zxid` holds the rule and its measurements).
-fn synced_by_zxid(
-    live: &EnsembleState,
-    leader: usize,
-    planned_down: &[usize],
-) -> Result<(), String> {
-    let view = live.nodes[leader]
-        .current_view()
-        .ok_or("the leader's view is not known (no conf, AdminServer or config over SSH)")?;
-    for (i, other) in live.nodes.iter().enumerate() {
-        if !other.sid().is_some_and(|sid| view.view.is_participant(sid)) {
-            continue;
-        }
-        if other.health.mode().is_none() {
-            if planned_down.contains(&i) {
-                continue;
-            }
-            return Err(format!("{} is not serving yet", other.target.name));
-        }
-        if !live.synced_by_zxid(i) {
-            return Err(format!(
-                "{} has not yet shown the leader's zxid over {ZXID_SYNC_POLLS} polls (by zxid: mntr is refused)",
-                other.target.name
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// The view a step predicts for one of its hosts.
-struct Predicted {
-    host: usize,
-    /// The step (re)starts the host, rather than changing its view in place.
-    restarts: bool,
-    view: View,
-    /// Taken from the AdminServer's `voting_view`, which lists voters only.
-    voters_only: bool,
-}
-
-/// Whether an observed view is the predicted one. The AdminServer's `voting_view` lists only
-/// voters (`QuorumPeer.getVotingView`), so when either side came from it only the voters are
-/// compared.
-fn reports(observed: &ObservedView, predicted: &Predicted) -> bool {
-    if observed.source == ViewSource::AdminVoters || predicted.voters_only {
-        observed
-            .view
-            .voters_only()
-            .same_membership(&predicted.view.voters_only())
-    } else {
-        observed.view.same_membership(&predicted.view)
-    }
-}
-
-fn source_words(source: ViewSource) -> &'static str {
-    match source {
-        ViewSource::Conf => "its `conf`",
-        ViewSource::AdminVoters => "its AdminServer's voting_view",
-        ViewSource::ZooCfg => "its zoo.cfg over SSH",
-        ViewSource::Declared => "declared",
-    }
-}
-
-/// Why a check gate has no result yet: its command runs when the step starts.
-pub const CHECK_PENDING: &str = "runs when the step starts";
-
 fn record(event: AuditEvent, sync: bool) -> Effect {
     Effect::Record { event, sync }
-}
-
-/// The sync gate: the leader's synced voting followers are every other voter of its view and
-/// nothing is pending (the research notes: `zk_synced_followers` counts non-voting followers,
-/// so they are subtracted).
-fn synced(live: &EnsembleState, planned_down: &[usize]) -> Result<(), String> {
-    let leader = live.leader().ok_or("no leader")?;
-    let node = &live.nodes[leader];
-    let Some(mntr) = node.mntr.as_ref() else {
-        if live.sync_by_zxid() {
-            return synced_by_zxid(live, leader, planned_down);
-        }
-        return Err("the leader's mntr is not known yet (asking its AdminServer)".into());
-    };
-    let voters = node
-        .current_view()
-        .map(|v| v.view.participant_count())
-        .ok_or("the leader's view is not known")?;
-    // mntr is polled less often than srvr: every voter must also say, fresh from srvr, that it
-    // serves, which a follower does only once it has synced.
-    let mut absent_as_planned = 0;
-    if let Some(view) = node.current_view() {
-        for (i, other) in live.nodes.iter().enumerate() {
-            let votes = other.sid().is_some_and(|sid| view.view.is_participant(sid));
-            if votes && other.health.mode().is_none() {
-                if planned_down.contains(&i) {
-                    absent_as_planned += 1;
-                } else {
-                    return Err(format!("{} is not serving yet", other.target.name));
-                }
-            }
-        }
-    }
-    let synced = mntr
-        .synced_voting_followers()
-        .ok_or("the leader reports no synced followers")?;
-    let pending = mntr.pending_syncs().unwrap_or(0);
-    if pending > 0 {
-        return Err(format!("{pending} syncs pending"));
-    }
-    if (synced as usize) + 1 + absent_as_planned < voters {
-        return Err(format!(
-            "{synced} of {} other running voters synced",
-            voters - 1 - absent_as_planned
-        ));
-    }
-    Ok(())
 }

@@ -1,0 +1,255 @@
+//! Gates: what must hold before a step runs, judged on the live ensemble (the sync gate by
+//! the leader's `mntr`, or by zxid where `mntr` is refused), `check` commands' results, and the
+//! readiness the console shows before the operator confirms.
+
+use super::super::plan::{assess, describe_gate, witness_names, Found};
+use super::super::procedure::{Gate, Procedure};
+use super::super::simulate::SimState;
+use super::Engine;
+use crate::ensemble::{EnsembleState, ZXID_SYNC_POLLS};
+use crate::zk::fourlw::Mode;
+use crate::zk::zxid::ZxidLag;
+
+/// A `check` gate's command in the current attempt: which gate, the intent running it, and
+/// its result once it ended.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct CheckRun {
+    pub(super) gate: usize,
+    pub(super) intent: u64,
+    pub(super) result: Option<Result<(), String>>,
+}
+
+/// The live gate results and prediction for the current step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Readiness {
+    pub gates: Vec<(String, Result<(), String>)>,
+    pub hazards: Vec<Found>,
+    pub predicted: Option<String>,
+}
+
+/// Why a check gate has no result yet: its command runs when the step starts.
+pub const CHECK_PENDING: &str = "runs when the step starts";
+
+impl Engine {
+    /// Gates and the predicted state of the current step, on the live ensemble.
+    pub fn readiness(&self, live: &EnsembleState) -> Option<Readiness> {
+        let index = self.current()?;
+        let step = self.step(index);
+        let gates = step
+            .gates
+            .iter()
+            .map(|g| {
+                let mut name = describe_gate(&self.procedure, g);
+                // The weaker signal says so wherever it decides.
+                if *g == Gate::Synced && live.sync_by_zxid() {
+                    name.push_str(" (by zxid)");
+                }
+                (name, self.gate(g, live))
+            })
+            .collect();
+        let (procedure, start) = self.live_start(live);
+        let (hazards, _, analysis) = assess(&procedure, step, &start, self.version);
+        let predicted = Some(
+            match (
+                analysis.quorum_possible,
+                witness_names(&procedure, &analysis),
+            ) {
+                (_, Some([a, b])) => format!(
+                    "after it: SPLIT BRAIN POSSIBLE — {} leading {{{}}} and {} leading {{{}}}",
+                    a.leader,
+                    a.members.join(", "),
+                    b.leader,
+                    b.members.join(", ")
+                ),
+                (true, None) => "after it: one quorum can form, two cannot".to_string(),
+                (false, None) => "after it: NO QUORUM can form".to_string(),
+            },
+        );
+        Some(Readiness {
+            gates,
+            hazards,
+            predicted,
+        })
+    }
+
+    pub(super) fn live_start(&self, live: &EnsembleState) -> (Procedure, SimState) {
+        SimState::from_live(&self.procedure, &self.expected, live, &self.node_of)
+    }
+
+    /// The current step's check commands have been started and not all have answered.
+    pub fn checks_running(&self) -> bool {
+        self.checks.iter().any(|check| check.result.is_none())
+    }
+
+    /// One gate on the live ensemble: Ok, or why not in words.
+    pub fn gate(&self, gate: &Gate, live: &EnsembleState) -> Result<(), String> {
+        self.gate_against(gate, live, &self.expected)
+    }
+
+    /// Live nodes the runbook expects to be stopped in `expected`: a spare that joins the view
+    /// before it starts must not keep `synced` from ever holding.
+    pub(super) fn planned_down(&self, expected: &SimState) -> Vec<usize> {
+        self.node_of
+            .iter()
+            .enumerate()
+            .filter(|(host, _)| !expected.up.get(*host).copied().unwrap_or(true))
+            .filter_map(|(_, node)| *node)
+            .collect()
+    }
+
+    pub(super) fn gate_against(
+        &self,
+        gate: &Gate,
+        live: &EnsembleState,
+        expected: &SimState,
+    ) -> Result<(), String> {
+        let node = |host: &usize| {
+            self.node_of
+                .get(*host)
+                .copied()
+                .flatten()
+                .and_then(|n| live.nodes.get(n))
+        };
+        let name = |host: &usize| self.host_name(*host);
+        match gate {
+            Gate::Synced => synced(live, &self.planned_down(expected)),
+            Gate::LagBelow(bound) => {
+                for (i, n) in live.nodes.iter().enumerate() {
+                    if n.health.mode().is_none() {
+                        continue;
+                    }
+                    match live.lag(i) {
+                        Some(ZxidLag::Transactions(t)) if t >= *bound => {
+                            return Err(format!("{} is {t} transactions behind", n.target.name))
+                        }
+                        Some(ZxidLag::OlderEpoch { .. }) => {
+                            return Err(format!("{} is on an older epoch", n.target.name))
+                        }
+                        _ => {}
+                    }
+                }
+                Ok(())
+            }
+            Gate::Leader(h) => match node(h) {
+                Some(n) if n.health.mode() == Some(Mode::Leader) => Ok(()),
+                _ => Err(format!("{} is not the leader", name(h))),
+            },
+            Gate::NotLeader(h) => match node(h) {
+                Some(n) if n.health.mode() == Some(Mode::Leader) => {
+                    Err(format!("{} leads", name(h)))
+                }
+                _ => Ok(()),
+            },
+            Gate::Down(h) => match node(h) {
+                Some(n) if !n.health.is_up() && n.health != crate::ensemble::Health::Unknown => {
+                    Ok(())
+                }
+                _ => Err(format!("{} still runs", name(h))),
+            },
+            Gate::Mode { host, modes } => match node(host).and_then(|n| n.health.mode()) {
+                Some(mode) if modes.contains(&mode) => Ok(()),
+                Some(mode) => Err(format!("{} is {mode}", name(host))),
+                None => Err(format!("{} is not serving", name(host))),
+            },
+            Gate::Fourlw {
+                host,
+                word,
+                contains,
+            } => match node(host).and_then(|n| n.raw_answer(*word)) {
+                Some(answer) if answer.contains(contains.as_str()) => Ok(()),
+                Some(answer) => Err(format!(
+                    "`{word}` on {} does not say `{contains}` (first line: {})",
+                    name(host),
+                    answer.lines().next().unwrap_or("")
+                )),
+                None => Err(format!("no `{word}` answer from {} yet", name(host))),
+            },
+            Gate::Check { .. } => {
+                let gates = self.current().map(|c| &self.procedure.steps[c].gates);
+                self.checks
+                    .iter()
+                    .find(|check| gates.and_then(|gates| gates.get(check.gate)) == Some(gate))
+                    .and_then(|check| check.result.clone())
+                    .unwrap_or_else(|| Err(CHECK_PENDING.into()))
+            }
+        }
+    }
+}
+
+/// The sync gate: the leader's synced voting followers are every other voter of its view and
+/// nothing is pending (the research notes: `zk_synced_followers` counts non-voting followers,
+/// so they are subtracted).
+fn synced(live: &EnsembleState, planned_down: &[usize]) -> Result<(), String> {
+    let leader = live.leader().ok_or("no leader")?;
+    let node = &live.nodes[leader];
+    let Some(mntr) = node.mntr.as_ref() else {
+        if live.sync_by_zxid() {
+            return synced_by_zxid(live, leader, planned_down);
+        }
+        return Err("the leader's mntr is not known yet (asking its AdminServer)".into());
+    };
+    let voters = node
+        .current_view()
+        .map(|v| v.view.participant_count())
+        .ok_or("the leader's view is not known")?;
+    // mntr is polled less often than srvr: every voter must also say, fresh from srvr, that it
+    // serves, which a follower does only once it has synced.
+    let mut absent_as_planned = 0;
+    if let Some(view) = node.current_view() {
+        for (i, other) in live.nodes.iter().enumerate() {
+            let votes = other.sid().is_some_and(|sid| view.view.is_participant(sid));
+            if votes && other.health.mode().is_none() {
+                if planned_down.contains(&i) {
+                    absent_as_planned += 1;
+                } else {
+                    return Err(format!("{} is not serving yet", other.target.name));
+                }
+            }
+        }
+    }
+    let synced = mntr
+        .synced_voting_followers()
+        .ok_or("the leader reports no synced followers")?;
+    let pending = mntr.pending_syncs().unwrap_or(0);
+    if pending > 0 {
+        return Err(format!("{pending} syncs pending"));
+    }
+    if (synced as usize) + 1 + absent_as_planned < voters {
+        return Err(format!(
+            "{synced} of {} other running voters synced",
+            voters - 1 - absent_as_planned
+        ));
+    }
+    Ok(())
+}
+
+/// The sync gate when the leader's `mntr` is reachable by no route: every running voter of
+/// the leader's view serves and has shown itself caught up by zxid over consecutive polls
+/// (`EnsembleState::caught_up_by_zxid` holds the rule and its measurements).
+fn synced_by_zxid(
+    live: &EnsembleState,
+    leader: usize,
+    planned_down: &[usize],
+) -> Result<(), String> {
+    let view = live.nodes[leader]
+        .current_view()
+        .ok_or("the leader's view is not known (no conf, AdminServer or config over SSH)")?;
+    for (i, other) in live.nodes.iter().enumerate() {
+        if !other.sid().is_some_and(|sid| view.view.is_participant(sid)) {
+            continue;
+        }
+        if other.health.mode().is_none() {
+            if planned_down.contains(&i) {
+                continue;
+            }
+            return Err(format!("{} is not serving yet", other.target.name));
+        }
+        if !live.synced_by_zxid(i) {
+            return Err(format!(
+                "{} has not yet shown the leader's zxid over {ZXID_SYNC_POLLS} polls (by zxid: mntr is refused)",
+                other.target.name
+            ));
+        }
+    }
+    Ok(())
+}

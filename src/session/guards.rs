@@ -148,15 +148,8 @@ fn alive(holder: &LockOwner, me: &LockOwner) -> bool {
     let Ok(file) = holder_log(holder) else {
         return false;
     };
-    // SAFETY: flock takes a descriptor that `file` keeps open for the whole call; the probe's
-    // lock, if it got one, goes with the descriptor when `file` is dropped.
-    let rc = unsafe {
-        libc::flock(
-            std::os::fd::AsRawFd::as_raw_fd(&file),
-            libc::LOCK_EX | libc::LOCK_NB,
-        )
-    };
-    rc != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EWOULDBLOCK)
+    // The probe's lock, if it got one, goes with the descriptor when `file` is dropped.
+    matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
 }
 
 /// The log a lock's owner file names, opened only once it is known to be one: the owner file
@@ -265,11 +258,7 @@ fn write_to_old_log(
 
 pub fn file_sha256(path: &Path) -> Result<String, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    Ok(hex(&Sha256::digest(&bytes)))
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    Ok(zkpilot_core::hex::encode(Sha256::digest(&bytes)))
 }
 
 #[cfg(test)]

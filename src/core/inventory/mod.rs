@@ -200,13 +200,11 @@ impl Inventory {
     }
 }
 
-/// Whether `c` is refused inside an inventory value: control characters, the invisible ones the
-/// escaping routine makes visible (bidi, zero-width), and the Unicode line and paragraph
-/// separators, which YAML 1.1 reads as line breaks.
+/// Whether `c` is refused inside an inventory value: control characters and every character the
+/// escaping routine makes visible because it shows nothing of its own (bidi, zero-width, and the
+/// Unicode line and paragraph separators, which YAML 1.1 reads as line breaks).
 pub fn hidden_in_a_field(c: char) -> bool {
-    c.is_control()
-        || crate::text::escape::is_invisible_format(c)
-        || matches!(c, '\u{2028}' | '\u{2029}')
+    c.is_control() || crate::text::escape::is_invisible(c)
 }
 
 /// A line break a terminal does not show: a carriage return not followed by a line feed, NEL,

@@ -23,7 +23,7 @@ use crate::console::autopilot::{Autopilot, Next};
 use crate::console::heartbeat::{self, Heartbeat};
 use crate::console::keys::Key;
 use crate::console::run::{self as run_model, update, ApprovalWait, Effect, RunAction, RunState};
-use crate::console::watch::WatchState;
+use crate::console::watch::{spares_of, WatchState};
 use crate::ensemble::{inventory_services, inventory_targets, EnsembleState};
 use crate::inventory::Inventory;
 use crate::io::runbook_files;
@@ -266,6 +266,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     };
     let mut watch = WatchState::new(procedure.name.clone(), ensemble, poll::unix_millis());
     watch.interval = millis_of(options.interval);
+    watch.spares = spares_of(&options.inventory);
     let mut state = RunState::new(watch, engine, audit_path.display().to_string());
     let effects = run_model::start(&mut state);
     performer.perform(&mut state, effects);

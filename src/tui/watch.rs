@@ -24,6 +24,8 @@ pub struct WatchOptions {
     pub targets: Vec<NodeTarget>,
     /// Services in front of nodes and the node each forwards to (see `EnsembleState`).
     pub services: Vec<(PeerAddr, Option<usize>)>,
+    /// Node by node, whether the inventory names it a spare (`console::watch::spares_of`).
+    pub spares: Vec<bool>,
     pub interval: Duration,
     /// Whether the poller keeps a client session on every node (`--no-sessions`).
     pub sessions: poll::Sessions,
@@ -57,6 +59,7 @@ pub async fn run(options: WatchOptions) -> io::Result<()> {
     ensemble.services = options.services;
     let mut state = WatchState::new(options.title, ensemble, poll::unix_millis());
     state.interval = millis_of(options.interval);
+    state.spares = options.spares;
     let mut screen = WatchScreen {
         state,
         look: options.look,

@@ -71,7 +71,7 @@ pub fn draw_watch(frame: &mut Frame, state: &WatchState, look: &Look) {
     let WatchLayout {
         as_cards,
         view_rows,
-    } = WatchLayout::of(area.width, area.height, count);
+    } = state.layout_at(area.width, area.height);
     let room = area.height.saturating_sub(3 + view_rows);
     let node_rows = if as_cards {
         Constraint::Min(6)

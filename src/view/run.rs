@@ -24,7 +24,7 @@ pub fn draw_run(frame: &mut Frame, state: &RunState, look: &Look) {
         step_least: detail.least(),
         step_all: detail.all(),
         nodes: state.watch.ensemble.nodes.len(),
-        cards: nodes::cards_height(area.width, state.watch.ensemble.nodes.len()),
+        cards: state.watch.cards_height(area.width),
         output: state.output.len(),
     };
     let plan_with = |bar: &[Line]| {

@@ -11,7 +11,7 @@ use ratatui::Terminal;
 use super::draw_run;
 use crate::console::keys::Key;
 use crate::console::run::{update, Effect, RunAction, RunState};
-use crate::console::watch::WatchState;
+use crate::console::watch::{spares_of, WatchState};
 use crate::ensemble::{inventory_targets, EnsembleState, PollFailure, PollReport};
 use crate::inventory::Inventory;
 use crate::net::remote::{OutputLine, Stream};
@@ -126,11 +126,12 @@ pub(super) fn bound(lab: &str, runbook: &str, leader: Option<&str>) -> (Inventor
             uid: 1000,
         },
     );
-    let watch = WatchState::new(
+    let mut watch = WatchState::new(
         engine.procedure.name.clone(),
         EnsembleState::new(targets),
         NOW,
     );
+    watch.spares = spares_of(&inventory);
     let state = RunState::new(watch, engine, "/var/lib/zkpilot/audit/lab.jsonl".into());
     (inventory, state)
 }

@@ -148,6 +148,35 @@ fn a_node_down() {
     insta::assert_snapshot!(render(&state, 120, 30));
 }
 
+/// Two spares down since the start share one line under the three servers' cards; the one
+/// that answers (started by a step) gets its card back.
+#[test]
+fn spares_not_started_share_one_line() {
+    let mut actions = healthy(3);
+    for spare in [3, 4] {
+        actions.push(answer(
+            spare,
+            vec![(Command::Srvr, Err(PollFailure::Refused))],
+        ));
+    }
+    let mut state = state(5, actions);
+    state.spares = vec![false, false, false, true, true];
+    let screen = render(&state, 120, 30);
+    assert!(!screen.contains("sid 4"), "no card for zk4: {screen}");
+    insta::assert_snapshot!(screen);
+    let members = voters(3);
+    update(
+        &mut state,
+        serving(3, FOLLOWER_SRVR, FOLLOWER_MNTR, conf(4, &members)),
+    );
+    let screen = render(&state, 120, 40);
+    assert!(screen.contains("zk4 · sid 4"), "zk4's card: {screen}");
+    assert!(
+        screen.contains("spares not started: zk5 DOWN (refused)"),
+        "{screen}"
+    );
+}
+
 #[test]
 fn a_looking_node_keeps_its_last_view() {
     let mut actions = healthy(3);

@@ -208,30 +208,39 @@ pub fn draw_cards(frame: &mut Frame, area: Rect, state: &WatchState, look: &Look
     }
 }
 
-/// ` spares not started: zk4 DOWN (refused) · zk5 DOWN (refused)`, the selected one in the
-/// colour of a selected card's title.
+/// ` spares not started: zk4 zk5 DOWN (refused)`: the names of spares in the same state,
+/// then the state; the selected one in the colour of a selected card's title.
 fn spares_line<'a>(state: &WatchState, idle: &[usize], look: &Look) -> Line<'a> {
     let mut spans = vec![Span::styled(
-        " spares not started: ".to_string(),
+        " spares not started:".to_string(),
         look.style(Role::Muted),
     )];
-    for (n, &index) in idle.iter().enumerate() {
+    let nodes = &state.ensemble.nodes;
+    let mut labels: Vec<&str> = Vec::new();
+    for &i in idle {
+        if !labels.contains(&nodes[i].health.label()) {
+            labels.push(nodes[i].health.label());
+        }
+    }
+    for (n, label) in labels.iter().enumerate() {
         if n > 0 {
             spans.push(Span::styled(
-                format!(" {} ", look.symbols.dot),
+                format!(" {}", look.symbols.dot),
                 look.style(Role::Muted),
             ));
         }
-        let role = if index == state.selected {
-            Role::Accent
-        } else {
-            Role::Text
-        };
-        let node = &state.ensemble.nodes[index];
-        spans.push(Span::styled(
-            format!("{} {}", sanitize(&node.target.name), node.health.label()),
-            look.style(role),
-        ));
+        for &index in idle.iter().filter(|&&i| nodes[i].health.label() == *label) {
+            let role = if index == state.selected {
+                Role::Accent
+            } else {
+                Role::Text
+            };
+            spans.push(Span::styled(
+                format!(" {}", sanitize(&nodes[index].target.name)),
+                look.style(role),
+            ));
+        }
+        spans.push(Span::styled(format!(" {label}"), look.style(Role::Muted)));
     }
     Line::from(spans)
 }

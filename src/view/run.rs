@@ -725,4 +725,4 @@ mod tests {
 
 #[cfg(test)]
 #[path = "run_tests.rs"]
-mod screen_tests;
+pub(crate) mod screen_tests;

@@ -23,13 +23,13 @@ use crate::view::{Look, Symbols};
 use crate::zk::fourlw::Command;
 use crate::zk::version::ZkVersion;
 
-const NOW: u64 = 1_790_000_000_000;
+pub(crate) const NOW: u64 = 1_790_000_000_000;
 const LEADER_SRVR: &str = include_str!("../../tests/fixtures/zk4lw/leader.srvr.txt");
 const LEADER_MNTR: &str = include_str!("../../tests/fixtures/zk4lw/leader.mntr.txt");
 const FOLLOWER_SRVR: &str = include_str!("../../tests/fixtures/zk4lw/follower.srvr.txt");
 const FOLLOWER_MNTR: &str = include_str!("../../tests/fixtures/zk4lw/follower.mntr.txt");
-const LAB: &str = include_str!("../../tests/fixtures/inventories/lab.yaml");
-const ROLLING_RESTART: &str = include_str!("../../runbooks/rolling-restart.yaml");
+pub(crate) const LAB: &str = include_str!("../../tests/fixtures/inventories/lab.yaml");
+pub(crate) const ROLLING_RESTART: &str = include_str!("../../runbooks/rolling-restart.yaml");
 const STOP_ZK2: &str = include_str!("../../tests/fixtures/runbooks/stop-zk2.yaml");
 
 /// The two sizes every state is drawn at: a roomy terminal and a jump host's.
@@ -49,7 +49,7 @@ fn conf(sid: u64) -> String {
 
 /// One poll of every lab host at `at`: zk3 leads zk1 and zk2, the five spares are not
 /// running, and the nodes in `down` refuse connections.
-fn poll_all(inventory: &Inventory, down: &[usize], at: u64) -> Vec<RunAction> {
+pub(crate) fn poll_all(inventory: &Inventory, down: &[usize], at: u64) -> Vec<RunAction> {
     (0..inventory.hosts.len())
         .map(|node| {
             let answers = if down.contains(&node) || node > 2 {
@@ -99,7 +99,7 @@ fn console_on(lab: &str, runbook: &str, down: &[usize]) -> RunState {
 }
 
 /// A run console bound to `runbook` on `lab`, not polled yet.
-pub(super) fn bound(lab: &str, runbook: &str, leader: Option<&str>) -> (Inventory, RunState) {
+pub(crate) fn bound(lab: &str, runbook: &str, leader: Option<&str>) -> (Inventory, RunState) {
     let inventory = Inventory::parse(lab, Path::new("lab.yaml")).unwrap();
     let none = BTreeMap::new();
     let read = |_: &Path| -> Result<String, String> { Err("none".into()) };

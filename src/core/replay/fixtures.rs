@@ -13,6 +13,13 @@ pub fn at(second: i64) -> Timestamp {
 /// A rolling restart of two steps as the engine records it, the second failing, sealed
 /// into a real chain and read back through the verifier.
 pub fn recorded_session() -> AuditLog {
+    let log = AuditLog::from_bytes(&recorded_session_bytes());
+    assert!(log.verification.is_ok(), "{:?}", log.verification);
+    log
+}
+
+/// `recorded_session` as the lines of its log file.
+pub fn recorded_session_bytes() -> Vec<u8> {
     let (mut chain, header) = AuditChain::start(Secrets::default(), at(0)).unwrap();
     let mut bytes = header.line;
     // The shape `EnsembleState::snapshot` writes.
@@ -186,7 +193,5 @@ pub fn recorded_session() -> AuditLog {
         reason: "the operator quit".into(),
     };
     bytes.extend(chain.seal(end, at(73)).unwrap().line);
-    let log = AuditLog::from_bytes(&bytes);
-    assert!(log.verification.is_ok(), "{:?}", log.verification);
-    log
+    bytes
 }

@@ -346,7 +346,7 @@ fn a_log_line_without_end_stops_the_reader() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// Root's audit directory, where the README's sudo rule lets a partner follow logs.
+/// Root's audit directory, where docs/pairing.md's sudo rule lets a partner follow logs.
 fn root_audit_dir() -> PathBuf {
     PathBuf::from("/root/.local/state/zkpilot/audit")
 }

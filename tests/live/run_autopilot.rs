@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use crate::common::rehearsal::{most_leaders, rehearse};
 use crate::common::{
-    assert_audit_verifies, audit_records, autopilot, mode, project_file, run_bin, Sandbox,
+    self, assert_audit_verifies, audit_records, autopilot, mode, project_file, run_bin, text,
+    zkpilot, Sandbox,
 };
 
 #[test]
@@ -360,4 +361,52 @@ fn five_voters_and_an_observer(sandbox: Sandbox) -> Vec<String> {
         .filter(|r| r["kind"] == "gate")
         .map(|r| r["gate"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// A secret given with `--var` never shows in clear: not in autopilot's lines, the log, its
+/// exports or `replay --print` (the hostile corpus's `secret-run.yaml`).
+#[test]
+fn a_secret_never_shows_in_clear_under_autopilot_nor_in_the_log_or_its_exports() {
+    let sandbox = common::Sandbox::up(1, 0, 0);
+    let audit = sandbox.dir.join("secret.jsonl");
+    let secret = "s3'cr3t-first\nsecond-half-x";
+    let out = common::run_bin(
+        &[
+            "run",
+            common::project_file("tests/fixtures/hostile/secret-run.yaml")
+                .to_str()
+                .unwrap(),
+            "--inventory",
+            sandbox.inventory_path().to_str().unwrap(),
+            "--var",
+            &format!("token={secret}"),
+            "--autopilot",
+            "--audit",
+            audit.to_str().unwrap(),
+        ],
+        Duration::from_secs(90),
+    );
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("zk1 $ printf '%s\\n' ***"), "{stdout}");
+    let log = std::fs::read_to_string(&audit).unwrap();
+    assert!(
+        log.contains("\"text\":\"***\""),
+        "the output lines are recorded masked: {log}"
+    );
+    let audit = audit.to_str().unwrap();
+    let markdown = zkpilot(&["audit", "export", audit]);
+    let printed = zkpilot(&["replay", "--print", audit]);
+    for (what, shown) in [
+        ("stdout", stdout.clone()),
+        ("stderr", stderr),
+        ("the log", log),
+        ("the Markdown export", text(&markdown.stdout)),
+        ("replay --print", text(&printed.stdout)),
+    ] {
+        for part in ["cr3t", "second-half"] {
+            assert!(!shown.contains(part), "{what} shows {part}: {shown}");
+        }
+    }
 }

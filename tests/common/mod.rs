@@ -253,16 +253,21 @@ pub fn audit_records(audit: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-pub fn assert_audit_verifies(audit: &Path) {
-    let out = Command::new(BIN)
-        .args(["audit", "verify", audit.to_str().unwrap()])
-        .output()
-        .unwrap();
+/// A command's output that must show success; its stderr says why not.
+pub fn assert_succeeded(out: &Output) {
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+pub fn assert_audit_verifies(audit: &Path) {
+    let out = Command::new(BIN)
+        .args(["audit", "verify", audit.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_succeeded(&out);
 }
 
 /// The hash of a log's `session_start` record (line 2): the session's id in its locks.

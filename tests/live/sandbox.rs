@@ -121,11 +121,7 @@ fn the_control_script_restarts_a_spare_into_the_ensemble_over_ssh() {
             script.display()
         ),
     );
-    assert!(
-        set.status.success(),
-        "{}",
-        String::from_utf8_lossy(&set.stderr)
-    );
+    crate::common::assert_succeeded(&set);
     sandbox.wait_for_modes(&["zk4"], Duration::from_secs(60), |m| m[0] == "observer");
 
     let bad = sandbox.ssh(
@@ -156,11 +152,7 @@ fn a_partition_cuts_the_leader_off_and_heal_brings_it_back() {
         leader,
         &others.join(","),
     ]);
-    assert!(
-        cut.status.success(),
-        "{}",
-        String::from_utf8_lossy(&cut.stderr)
-    );
+    crate::common::assert_succeeded(&cut);
     let modes = sandbox.wait_for_modes(&hosts, Duration::from_secs(60), |m| {
         let i = hosts.iter().position(|h| *h == leader).unwrap();
         m[i] == "not serving"
@@ -203,11 +195,7 @@ fn a_host_blocks_and_unblocks_its_peers_through_sudo() {
         &user_at,
         &format!("{zkctl} block-peers {}", others.join(" ")),
     );
-    assert!(
-        block.status.success(),
-        "{}",
-        String::from_utf8_lossy(&block.stderr)
-    );
+    crate::common::assert_succeeded(&block);
     let listed = sandbox.ssh(&user_at, &format!("{zkctl} firewall"));
     assert_eq!(
         String::from_utf8_lossy(&listed.stdout),

@@ -90,11 +90,7 @@ fn a_node_that_never_shows_its_view_has_its_zoo_cfg_read_over_ssh() {
             .arg("stop")
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        crate::common::assert_succeeded(&out);
     }
     sandbox.wait_for_modes(&["zk3"], Duration::from_secs(30), |m| m[0] == "not serving");
 

@@ -19,8 +19,7 @@ use crate::console::run::{Effect, RunAction};
 use crate::ensemble::{inventory_services, inventory_targets, PollReport};
 use crate::inventory::Inventory;
 use crate::view::run::screen_tests::{bound, poll_all, LAB, NOW, ROLLING_RESTART};
-use crate::view::theme::Theme;
-use crate::view::{screen_text, Look, Symbols};
+use crate::view::{screen_text, test_look};
 
 /// A screen's terminal and its two inputs, kept across the steps of a journey.
 struct Journey<A> {
@@ -93,13 +92,6 @@ impl<A> Journey<A> {
 /// Long enough for a burst of news to be drawn (a frame is 100 ms) and a tick or two.
 const SETTLE: Duration = Duration::from_millis(700);
 
-fn look() -> Look {
-    Look {
-        theme: Theme::builtin("dark").expect("the dark theme"),
-        symbols: Symbols::UNICODE,
-    }
-}
-
 fn lab() -> Inventory {
     Inventory::parse(LAB, std::path::Path::new("lab.yaml")).expect("the lab inventory")
 }
@@ -132,7 +124,7 @@ async fn watch_journey() {
         spares: spares_of(&inventory),
         interval: Duration::from_secs(1),
         sessions: crate::poll::Sessions::Kept,
-        look: look(),
+        look: test_look(),
         ssh: None,
     };
     let mut screen = WatchScreen::new(options, None, journey.actions.clone(), clock);
@@ -172,7 +164,7 @@ async fn watch_journey() {
 /// holds what the screen showed.
 #[tokio::test(start_paused = true)]
 async fn run_journey() {
-    use super::run::tests::{scratch, session_info};
+    use super::run::tests::scratch;
     use super::run::{Performer, RunScreen};
     use crate::audit::record::{AuditEvent, Secrets, Timestamp};
     use crate::audit::AuditWriter;
@@ -186,7 +178,7 @@ async fn run_journey() {
     let log = dir.join("session.jsonl");
     let writer = AuditWriter::create(
         &log,
-        session_info(),
+        crate::replay::fixtures::session_info(),
         Secrets::new(Vec::<String>::new()),
         Timestamp::from_unix(1_790_000_000, 0),
     )
@@ -195,7 +187,7 @@ async fn run_journey() {
         Performer::handed(writer, None, journey.actions.clone(), clock);
     let (_, mut state) = bound(LAB, ROLLING_RESTART, Some("zk3"));
     performer.start(&mut state);
-    let look = look();
+    let look = test_look();
     let mut screen = RunScreen {
         state: &mut state,
         performer: &mut performer,
@@ -276,7 +268,7 @@ async fn replay_journey() {
         .expect("the recorded log");
     let player = load(&path).expect("a readable log");
     let mut journey = Journey::<()>::new(100, 30);
-    let mut screen = Replaying::new(player, "session.jsonl".into(), look());
+    let mut screen = Replaying::new(player, "session.jsonl".into(), test_look());
 
     let paused = journey
         .shows(&mut screen, Vec::new(), &[Key::Char(' ')])

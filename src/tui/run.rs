@@ -763,20 +763,6 @@ pub(super) mod tests {
         dir
     }
 
-    pub(in crate::tui) fn session_info() -> SessionInfo {
-        SessionInfo {
-            tool_version: "test".into(),
-            runbook_path: "rb.yaml".into(),
-            runbook_sha256: "0".repeat(64),
-            inventory_path: "inv.yaml".into(),
-            operator: "alice".into(),
-            host: "console".into(),
-            tty: None,
-            hosts: BTreeMap::new(),
-            inventory_sha256: None,
-        }
-    }
-
     /// A console that failed (its terminal could not be drawn on) still stops its session in
     /// the log, resumable, and removes the approvals inbox; the error is returned after that.
     #[tokio::test]
@@ -785,7 +771,7 @@ pub(super) mod tests {
         let log = dir.join("session.jsonl");
         let writer = AuditWriter::create(
             &log,
-            session_info(),
+            crate::replay::fixtures::session_info(),
             Secrets::new(Vec::<String>::new()),
             now(),
         )

@@ -128,6 +128,27 @@ mod key_bar_tests;
 #[cfg(test)]
 mod tests;
 
+/// The look every snapshot is drawn in: the dark theme, Unicode symbols.
+#[cfg(test)]
+pub(crate) fn test_look() -> Look {
+    Look {
+        theme: Theme::builtin("dark").expect("the built-in dark theme"),
+        symbols: Symbols::UNICODE,
+    }
+}
+
+/// What `draw` draws in [`test_look`] on a `TestBackend` of this size, as [`screen_text`].
+#[cfg(test)]
+pub(crate) fn rendered(width: u16, height: u16, draw: impl FnOnce(&mut Frame, &Look)) -> String {
+    let look = test_look();
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height))
+        .expect("a test backend");
+    terminal
+        .draw(|frame| draw(frame, &look))
+        .expect("draws on a test backend");
+    screen_text(terminal.backend().buffer())
+}
+
 /// What a `TestBackend` shows, line by line with trailing blanks cut: the text snapshot tests
 /// compare.
 #[cfg(test)]

@@ -475,27 +475,17 @@ fn draw_help(frame: &mut Frame, area: Rect, mode: Mode, look: &Look) {
 
 #[cfg(test)]
 mod tests {
-    use ratatui::backend::TestBackend;
-    use ratatui::Terminal;
 
     use super::*;
     use crate::audit::record::{AuditChain, AuditEvent, Secrets, Timestamp};
     use crate::audit::{AuditLog, ChainProblem, ProblemKind};
     use crate::replay::fixtures::recorded_session;
     use crate::replay::MarkerKind;
-    use crate::view::theme::Theme;
-    use crate::view::Symbols;
 
     fn render(screen: &ReplayScreen, width: u16, height: u16) -> String {
-        let look = Look {
-            theme: Theme::builtin("dark").unwrap(),
-            symbols: Symbols::UNICODE,
-        };
-        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-        terminal
-            .draw(|frame| draw_replay(frame, screen, &look))
-            .unwrap();
-        crate::view::screen_text(terminal.backend().buffer())
+        crate::view::rendered(width, height, |frame, look| {
+            draw_replay(frame, screen, look)
+        })
     }
 
     fn player() -> Player {

@@ -5,9 +5,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
-
 use super::draw_run;
 use crate::console::keys::Key;
 use crate::console::run::{update, Effect, RunAction, RunState};
@@ -18,8 +15,6 @@ use crate::net::remote::{OutputLine, Stream};
 use crate::runbook::engine::{Ended, Engine, Person, Prompt, Status};
 use crate::runbook::procedure::{bind, BindInput};
 use crate::view::nodes::role_label;
-use crate::view::theme::Theme;
-use crate::view::{Look, Symbols};
 use crate::zk::fourlw::Command;
 use crate::zk::version::ZkVersion;
 
@@ -288,15 +283,7 @@ fn done(lab: &str) -> RunState {
 }
 
 fn render(state: &RunState, (width, height): (u16, u16)) -> String {
-    let look = Look {
-        theme: Theme::builtin("dark").unwrap(),
-        symbols: Symbols::UNICODE,
-    };
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal
-        .draw(|frame| draw_run(frame, state, &look))
-        .unwrap();
-    crate::view::screen_text(terminal.backend().buffer())
+    crate::view::rendered(width, height, |frame, look| draw_run(frame, state, look))
 }
 
 /// Each state at both sizes, on the whole lab (three voters, five spares).

@@ -1,14 +1,10 @@
 //! Snapshot tests of the watch screen, fed with real ZooKeeper 3.8.0 answers (the captured
 //! fixtures), drawn on ratatui's `TestBackend` and compared as text.
 
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
-
-use super::{draw_watch, Look, Symbols};
+use super::draw_watch;
 use crate::console::keys::WatchKey as KeyAction;
 use crate::console::watch::{update, Action, WatchState};
 use crate::ensemble::{EnsembleState, NodeTarget, PollFailure, PollReport};
-use crate::view::theme::Theme;
 use crate::zk::config::PeerAddr;
 use crate::zk::fourlw::Command;
 
@@ -117,15 +113,7 @@ fn healthy(count: u64) -> Vec<Action> {
 }
 
 fn render(state: &WatchState, width: u16, height: u16) -> String {
-    let look = Look {
-        theme: Theme::builtin("dark").unwrap(),
-        symbols: Symbols::UNICODE,
-    };
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal
-        .draw(|frame| draw_watch(frame, state, &look))
-        .unwrap();
-    super::screen_text(terminal.backend().buffer())
+    super::rendered(width, height, |frame, look| draw_watch(frame, state, look))
 }
 
 #[test]

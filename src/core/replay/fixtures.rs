@@ -10,6 +10,21 @@ pub fn at(second: i64) -> Timestamp {
     Timestamp::from_unix(1_795_425_400 + second, 0)
 }
 
+/// Alice's rolling restart from a jump host, as its `session_start` record names it.
+pub fn session_info() -> SessionInfo {
+    SessionInfo {
+        tool_version: "0.1.0".into(),
+        runbook_path: "runbooks/rolling-restart.yaml".into(),
+        runbook_sha256: "ab".repeat(32),
+        inventory_path: "inventory.yaml".into(),
+        operator: "alice".into(),
+        host: "jump1".into(),
+        tty: Some("/dev/pts/3".into()),
+        hosts: Default::default(),
+        inventory_sha256: None,
+    }
+}
+
 /// A rolling restart of two steps as the engine records it, the second failing, sealed
 /// into a real chain and read back through the verifier.
 pub fn recorded_session() -> AuditLog {
@@ -43,20 +58,7 @@ pub fn recorded_session_bytes() -> Vec<u8> {
         }
     };
     let events: Vec<(i64, AuditEvent)> = vec![
-        (
-            0,
-            AuditEvent::SessionStart(SessionInfo {
-                tool_version: "0.1.0".into(),
-                runbook_path: "runbooks/rolling-restart.yaml".into(),
-                runbook_sha256: "ab".repeat(32),
-                inventory_path: "inventory.yaml".into(),
-                operator: "alice".into(),
-                host: "jump1".into(),
-                tty: Some("/dev/pts/3".into()),
-                hosts: Default::default(),
-                inventory_sha256: None,
-            }),
-        ),
+        (0, AuditEvent::SessionStart(session_info())),
         (1, snapshot("zk1")),
         (
             2,

@@ -164,25 +164,16 @@ async fn watch_journey() {
 /// holds what the screen showed.
 #[tokio::test(start_paused = true)]
 async fn run_journey() {
-    use super::run::tests::scratch;
+    use super::run::tests::session_log;
     use super::run::{Performer, RunScreen};
-    use crate::audit::record::{AuditEvent, Secrets, Timestamp};
-    use crate::audit::AuditWriter;
+    use crate::audit::record::AuditEvent;
     use crate::net::remote::{OutputLine, Stream};
     use crate::runbook::engine::{Ended, Status};
 
     let inventory = lab();
     let clock = Clock::tokio_from(NOW);
     let mut journey = Journey::new(100, 40);
-    let dir = scratch("run-journey");
-    let log = dir.join("session.jsonl");
-    let writer = AuditWriter::create(
-        &log,
-        crate::replay::fixtures::session_info(),
-        Secrets::new(Vec::<String>::new()),
-        Timestamp::from_unix(1_790_000_000, 0),
-    )
-    .expect("a log in the scratch directory");
+    let (writer, log) = session_log("run-journey");
     let (mut performer, mut handed) =
         Performer::handed(writer, None, journey.actions.clone(), clock);
     let (_, mut state) = bound(LAB, ROLLING_RESTART, Some("zk3"));
@@ -253,7 +244,8 @@ async fn run_journey() {
         &r.event,
         AuditEvent::Output { text, .. } if text.contains("STARTED")
     )));
-    std::fs::remove_dir_all(&dir).expect("the scratch directory");
+    std::fs::remove_dir_all(log.parent().expect("the scratch directory"))
+        .expect("the scratch directory");
 }
 
 /// `replay` of a recorded rolling restart: opened playing, paused, stepped record by record,

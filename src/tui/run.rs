@@ -763,19 +763,24 @@ pub(super) mod tests {
         dir
     }
 
-    /// A console that failed (its terminal could not be drawn on) still stops its session in
-    /// the log, resumable, and removes the approvals inbox; the error is returned after that.
-    #[tokio::test]
-    async fn a_console_that_fails_still_stops_its_session_and_closes_the_inbox() {
-        let dir = scratch("console-error");
-        let log = dir.join("session.jsonl");
+    /// A new session log in a scratch directory of its own, and the log's path.
+    pub(in crate::tui) fn session_log(name: &str) -> (AuditWriter, PathBuf) {
+        let log = scratch(name).join("session.jsonl");
         let writer = AuditWriter::create(
             &log,
             crate::replay::fixtures::session_info(),
             Secrets::new(Vec::<String>::new()),
             now(),
         )
-        .unwrap();
+        .expect("a log in a scratch directory");
+        (writer, log)
+    }
+
+    /// A console that failed (its terminal could not be drawn on) still stops its session in
+    /// the log, resumable, and removes the approvals inbox; the error is returned after that.
+    #[tokio::test]
+    async fn a_console_that_fails_still_stops_its_session_and_closes_the_inbox() {
+        let (writer, log) = session_log("console-error");
         let inbox = Inbox::create(&log).unwrap();
         let inbox_path = inbox.path().to_path_buf();
         let (events, _actions) = mpsc::channel(4);
@@ -800,7 +805,7 @@ pub(super) mod tests {
             written.records.last()
         );
         assert!(!inbox_path.exists(), "the inbox is removed");
-        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(log.parent().expect("the scratch directory")).unwrap();
     }
 
     #[test]

@@ -80,6 +80,24 @@ impl Sandbox {
             .to_string()
     }
 
+    /// Stops `host`'s server with its own `zkctl`, as its user, and checks that it stopped.
+    pub fn stop(&self, host: &str) {
+        let script = self.dir.join("hosts").join(host).join("zkctl");
+        let user = format!("zkpilot-h{}", host.trim_start_matches("zk"));
+        let out = Command::new("runuser")
+            .args(["-u", &user, "--"])
+            .arg(&script)
+            .arg("stop")
+            .output()
+            .unwrap();
+        assert_succeeded(&out);
+    }
+
+    /// Each host's mode as `srvr` says it now, in the order given.
+    pub fn modes(&self, hosts: &[&str]) -> Vec<String> {
+        hosts.iter().map(|h| mode(&self.client(h))).collect()
+    }
+
     pub fn inventory_path(&self) -> PathBuf {
         self.dir.join("inventory.yaml")
     }
@@ -162,6 +180,11 @@ impl Drop for Sandbox {
 
 pub fn zkpilot(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().unwrap()
+}
+
+/// How many of `modes` are `mode`.
+pub fn count(modes: &[String], mode: &str) -> usize {
+    modes.iter().filter(|m| *m == mode).count()
 }
 
 /// A process's output as text, invalid UTF-8 replaced.

@@ -58,7 +58,7 @@ async fn a_session_reads_the_zxid_of_srvr_and_ends_when_its_server_leaves_its_ro
         assert_eq!(pinged, srvr_zxid(&sandbox.client(host)), "{host}");
     }
 
-    let modes: Vec<String> = hosts.iter().map(|h| mode(&sandbox.client(h))).collect();
+    let modes = sandbox.modes(&hosts);
     let leader = modes.iter().position(|m| m == "leader").expect("a leader");
     let follower = (0..3).find(|i| *i != leader).expect("a follower");
     let other = (0..3)

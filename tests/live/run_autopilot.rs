@@ -113,14 +113,7 @@ fn rolling_restart_on(sandbox: Sandbox) -> Vec<String> {
 #[test]
 fn a_step_that_would_lose_quorum_is_refused_on_the_live_ensemble() {
     let sandbox = Sandbox::up(3, 0, 0);
-    let zk1 = sandbox.dir.join("hosts/zk1/zkctl");
-    let stopped = Command::new("runuser")
-        .args(["-u", "zkpilot-h1", "--"])
-        .arg(&zk1)
-        .arg("stop")
-        .output()
-        .unwrap();
-    assert!(stopped.status.success());
+    sandbox.stop("zk1");
     sandbox.wait_for_modes(&["zk2", "zk3"], Duration::from_secs(30), |m| {
         m.iter().any(|x| x == "leader")
     });

@@ -34,14 +34,7 @@ fn an_operator_runs_the_rolling_restart_step_by_step() {
 #[test]
 fn a_blocked_step_runs_only_after_an_override_with_a_typed_reason() {
     let sandbox = Sandbox::up(3, 0, 0);
-    let zk1 = sandbox.dir.join("hosts/zk1/zkctl");
-    let stopped = std::process::Command::new("runuser")
-        .args(["-u", "zkpilot-h1", "--"])
-        .arg(&zk1)
-        .arg("stop")
-        .output()
-        .unwrap();
-    assert!(stopped.status.success());
+    sandbox.stop("zk1");
     sandbox.wait_for_modes(&["zk2", "zk3"], Duration::from_secs(30), |m| {
         m.iter().any(|x| x == "leader")
     });

@@ -82,15 +82,7 @@ fn bad_input_gets_a_clear_error_and_no_console() {
 fn a_node_that_never_shows_its_view_has_its_zoo_cfg_read_over_ssh() {
     let sandbox = Sandbox::up(3, 0, 0);
     for host in ["zk1", "zk2"] {
-        let script = sandbox.dir.join("hosts").join(host).join("zkctl");
-        let user = format!("zkpilot-h{}", &host[2..]);
-        let out = std::process::Command::new("runuser")
-            .args(["-u", &user, "--"])
-            .arg(&script)
-            .arg("stop")
-            .output()
-            .unwrap();
-        crate::common::assert_succeeded(&out);
+        sandbox.stop(host);
     }
     sandbox.wait_for_modes(&["zk3"], Duration::from_secs(30), |m| m[0] == "not serving");
 

@@ -80,6 +80,31 @@ impl Sandbox {
             .to_string()
     }
 
+    /// Three voters, zk1 stopped and one of the other two leading: one more voter down and
+    /// the quorum is lost.
+    pub fn with_zk1_stopped() -> Sandbox {
+        let sandbox = Sandbox::up(3, 0, 0);
+        sandbox.stop("zk1");
+        sandbox.wait_for_modes(&["zk2", "zk3"], Duration::from_secs(30), |m| {
+            m.iter().any(|x| x == "leader")
+        });
+        sandbox
+    }
+
+    /// A host key no sandbox host has (`type base64`), made in the sandbox's directory as
+    /// `name`: what an impostor in the middle would show.
+    pub fn impostor_key(&self, name: &str) -> String {
+        let made = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(self.dir.join(name))
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let public = std::fs::read_to_string(self.dir.join(format!("{name}.pub"))).unwrap();
+        let key: Vec<&str> = public.split_whitespace().take(2).collect();
+        key.join(" ")
+    }
+
     /// Stops `host`'s server with its own `zkctl`, as its user, and checks that it stopped.
     pub fn stop(&self, host: &str) {
         let script = self.dir.join("hosts").join(host).join("zkctl");

@@ -2,7 +2,6 @@
 //! independent client writes and a monitor watches the ensemble, and every failure path ending
 //! in a clear state.
 
-use std::process::Command;
 use std::time::Duration;
 
 use crate::common::rehearsal::{most_leaders, rehearse};
@@ -112,11 +111,7 @@ fn rolling_restart_on(sandbox: Sandbox) -> Vec<String> {
 
 #[test]
 fn a_step_that_would_lose_quorum_is_refused_on_the_live_ensemble() {
-    let sandbox = Sandbox::up(3, 0, 0);
-    sandbox.stop("zk1");
-    sandbox.wait_for_modes(&["zk2", "zk3"], Duration::from_secs(30), |m| {
-        m.iter().any(|x| x == "leader")
-    });
+    let sandbox = Sandbox::with_zk1_stopped();
 
     let (out, audit) = autopilot(
         &sandbox,
@@ -208,24 +203,11 @@ fn ssh_refused_and_a_changed_host_key_run_nothing_and_say_why() {
     assert!(!audit.exists());
 
     let known_hosts = sandbox.dir.join("ssh/known_hosts");
-    let keygen = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(sandbox.dir.join("impostor"))
-        .status()
-        .unwrap();
-    assert!(keygen.success());
-    let impostor = std::fs::read_to_string(sandbox.dir.join("impostor.pub")).unwrap();
-    let key: Vec<&str> = impostor.split_whitespace().take(2).collect();
+    let key = sandbox.impostor_key("impostor");
     let lines: String = std::fs::read_to_string(&known_hosts)
         .unwrap()
         .lines()
-        .map(|l| {
-            format!(
-                "{} {}\n",
-                l.split_whitespace().next().unwrap(),
-                key.join(" ")
-            )
-        })
+        .map(|l| format!("{} {key}\n", l.split_whitespace().next().unwrap()))
         .collect();
     std::fs::write(&known_hosts, lines).unwrap();
     let audit = sandbox.dir.join("audit-hostkey.jsonl");

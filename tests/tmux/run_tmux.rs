@@ -33,11 +33,7 @@ fn an_operator_runs_the_rolling_restart_step_by_step() {
 
 #[test]
 fn a_blocked_step_runs_only_after_an_override_with_a_typed_reason() {
-    let sandbox = Sandbox::up(3, 0, 0);
-    sandbox.stop("zk1");
-    sandbox.wait_for_modes(&["zk2", "zk3"], Duration::from_secs(30), |m| {
-        m.iter().any(|x| x == "leader")
-    });
+    let sandbox = Sandbox::with_zk1_stopped();
 
     let audit = sandbox.dir.join("audit.jsonl");
     let tmux = console(&sandbox, "tests/fixtures/runbooks/stop-zk2.yaml", &audit);

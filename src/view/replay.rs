@@ -6,7 +6,7 @@
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use super::nodes::{lag_span, role_label, LagFacts, CARD_HEIGHT, CARD_WIDTH};
@@ -349,16 +349,8 @@ fn draw_step(frame: &mut Frame, area: Rect, player: &Player, look: &Look) {
             look.style(role),
         )));
     }
-    let block = block.title(Span::styled(
-        format!(" step {} ", sanitize(&step.id)),
-        look.style(Role::Title),
-    ));
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        area,
-    );
+    let title = format!(" step {} ", sanitize(&step.id));
+    super::summary::draw_titled(frame, area, block, title, lines, look);
 }
 
 /// A bar as wide as the area: `=` played, `-` to come, `|` a marker, `#` a failure or warning;

@@ -13,3 +13,4 @@ mod hostile;
 mod lab_fixtures;
 mod plan_cli;
 mod purity_and_files;
+mod watch_cli;

@@ -272,7 +272,12 @@ pub fn run_bin(args: &[&str], limit: Duration) -> Output {
 pub fn autopilot(sandbox: &Sandbox, runbook: &Path, extra: &[&str]) -> (Output, PathBuf) {
     let stem = runbook.file_stem().unwrap().to_str().unwrap();
     let audit = sandbox.dir.join(format!("audit-{stem}.jsonl"));
-    let inventory = sandbox.inventory_path();
+    let out = autopilot_on(&sandbox.inventory_path(), runbook, &audit, extra);
+    (out, audit)
+}
+
+/// `zkpilot run RUNBOOK --autopilot` on `inventory`, polling every 500 ms, logging to `audit`.
+pub fn autopilot_on(inventory: &Path, runbook: &Path, audit: &Path, extra: &[&str]) -> Output {
     let mut args = vec![
         "run",
         runbook.to_str().unwrap(),
@@ -285,7 +290,7 @@ pub fn autopilot(sandbox: &Sandbox, runbook: &Path, extra: &[&str]) -> (Output, 
         audit.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    (run_bin(&args, Duration::from_secs(240)), audit)
+    run_bin(&args, Duration::from_secs(240))
 }
 
 /// A project file by its path from the repository root.

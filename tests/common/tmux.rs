@@ -19,6 +19,15 @@ pub fn console(sandbox: &Sandbox, runbook: &str, audit: &Path) -> Tmux {
     Tmux::start(&command, 180, 50)
 }
 
+/// `zkpilot watch` on the sandbox's inventory with `options`, in a `width`×`height` terminal.
+pub fn watch(sandbox: &Sandbox, options: &str, (width, height): (u16, u16)) -> Tmux {
+    let command = format!(
+        "{BIN} watch --inventory {} {options}",
+        sandbox.inventory_path().display()
+    );
+    Tmux::start(&command, width, height)
+}
+
 /// [`console`] on the three-node rolling restart, its audit log in the sandbox directory.
 pub fn rolling_restart_console(sandbox: &Sandbox) -> (Tmux, std::path::PathBuf) {
     let audit = sandbox.dir.join("audit.jsonl");

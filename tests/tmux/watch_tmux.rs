@@ -2,17 +2,13 @@
 
 use std::time::Duration;
 
-use crate::common::tmux::Tmux;
-use crate::common::{Sandbox, BIN};
+use crate::common::tmux::watch;
+use crate::common::Sandbox;
 
 #[test]
 fn watch_follows_a_leader_crash_and_restores_the_terminal() {
     let sandbox = Sandbox::up(3, 0, 0);
-    let command = format!(
-        "{BIN} watch --inventory {} --interval 500ms",
-        sandbox.inventory_path().display()
-    );
-    let tmux = Tmux::start(&command, 160, 45);
+    let tmux = watch(&sandbox, "--interval 500ms", (160, 45));
     let screen = tmux.wait_for(
         "one leader and two followers",
         Duration::from_secs(20),
@@ -62,11 +58,7 @@ fn a_node_that_never_shows_its_view_has_its_zoo_cfg_read_over_ssh() {
     }
     sandbox.wait_for_modes(&["zk3"], Duration::from_secs(30), |m| m[0] == "not serving");
 
-    let command = format!(
-        "{BIN} watch --inventory {}",
-        sandbox.inventory_path().display()
-    );
-    let tmux = Tmux::start(&command, 160, 45);
+    let tmux = watch(&sandbox, "", (160, 45));
     let screen = tmux.wait_for(
         "zk3's view read from zoo.cfg",
         Duration::from_secs(30),
@@ -83,11 +75,7 @@ fn a_node_that_never_shows_its_view_has_its_zoo_cfg_read_over_ssh() {
 #[test]
 fn watch_gives_a_verdict_for_three_voters_and_twenty_observers() {
     let sandbox = Sandbox::up(3, 20, 0);
-    let command = format!(
-        "{BIN} watch --inventory {} --interval 1s",
-        sandbox.inventory_path().display()
-    );
-    let tmux = Tmux::start(&command, 200, 60);
+    let tmux = watch(&sandbox, "--interval 1s", (200, 60));
     let screen = tmux.wait_for("the verdict", Duration::from_secs(60), |s| {
         s.contains("✓ quorum can form") && s.contains("✓ split brain impossible")
     });

@@ -9,9 +9,10 @@ use std::time::SystemTime;
 use criterion::{criterion_group, criterion_main, Criterion};
 
 use zkpilot::audit::{
-    self, AuditEvent, AuditWriter, CommandOutcome, Durability, OutputStream, Secrets, SessionInfo,
-    StepState, Timestamp,
+    self, AuditEvent, AuditWriter, CommandOutcome, Durability, OutputStream, Secrets, StepState,
+    Timestamp,
 };
+use zkpilot::replay::fixtures::session_info;
 use zkpilot::tui::replay as replay_loop;
 
 const LARGE_LOG_RECORDS: u64 = 100_000;
@@ -25,20 +26,6 @@ fn bench_dir() -> PathBuf {
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).expect("cannot create the benchmark directory");
     dir
-}
-
-fn session() -> SessionInfo {
-    SessionInfo {
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-        runbook_path: "runbooks/move-to-dc2.yaml".into(),
-        runbook_sha256: "ab".repeat(32),
-        inventory_path: "inventory.yaml".into(),
-        operator: "alice".into(),
-        host: "jump1".into(),
-        tty: Some("/dev/pts/3".into()),
-        hosts: Default::default(),
-        inventory_sha256: None,
-    }
 }
 
 /// The records of one command, in the proportions a real step writes them.
@@ -75,7 +62,7 @@ fn command_events(intent: u64) -> [AuditEvent; 5] {
 }
 
 fn write_large_log(path: &Path) {
-    let mut writer = AuditWriter::create(path, session(), Secrets::default(), now())
+    let mut writer = AuditWriter::create(path, session_info(), Secrets::default(), now())
         .expect("cannot create the benchmark log");
     let mut intent = 0;
     while writer.head().records < LARGE_LOG_RECORDS - 1 {
@@ -98,7 +85,7 @@ fn appends(c: &mut Criterion) {
     let dir = bench_dir();
     let mut writer = AuditWriter::create(
         &dir.join("append.jsonl"),
-        session(),
+        session_info(),
         Secrets::default(),
         now(),
     )

@@ -61,7 +61,7 @@ pub struct AuditWriter {
 }
 
 /// A log is private (0600), except in a directory set up for pairing: setgid and readable by
-/// its group (the README's `zkpilot` group), where it is 0640 so the partners in that group
+/// its group (`docs/pairing.md`'s `zkpilot` group), where it is 0640 so the partners in that group
 /// can follow it without sudo. The setgid bit gives the log the directory's group.
 fn log_mode(path: &Path) -> u32 {
     let parent = match path.parent() {

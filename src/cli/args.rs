@@ -99,7 +99,7 @@ pub enum Command {
         after_help = "The head hash printed on exit is the follower's anchor: it reveals a log \
         whose tail was later cut off (`zkpilot audit verify --expect-head`).\n\n\
         A log is mode 0600, or 0640 in a setgid, group-readable directory: partners in that \
-        group follow it as themselves (the README's pairing setup). Through sudo, zkpilot opens \
+        group follow it as themselves (docs/pairing.md). Through sudo, zkpilot opens \
         only a log lying in root's own audit directory and its approvals inbox (LOG.approvals/) \
         as root, then becomes the user in SUDO_UID before it reads anything else or shows \
         anything, so an approval is theirs.\n\n\

@@ -2,6 +2,7 @@
 
 use super::args::WatchArgs;
 use super::Failure;
+use crate::console::watch::spares_of;
 use crate::ensemble::{self, NodeTarget};
 use crate::tui::watch::{self as watch_loop, WatchOptions};
 use crate::{io::runbook_files, io::settings};
@@ -35,6 +36,7 @@ pub async fn watch(args: WatchArgs) -> Result<(), Failure> {
             .as_ref()
             .map(ensemble::inventory_services)
             .unwrap_or_default(),
+        spares: inventory.as_ref().map(spares_of).unwrap_or_default(),
         interval: args.interval,
         sessions: args.sessions.policy(),
         look,

@@ -5,10 +5,11 @@
 //! complete line and never mistakes the writer's line in progress for a record.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ratatui::Frame;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::event_loop::{self, Screen};
 use crate::audit::record::{ChainHead, RecordHash};
@@ -37,14 +38,8 @@ pub fn load(path: &Path) -> Result<Player, AuditError> {
 }
 
 pub async fn replay(path: PathBuf, look: Look) -> Result<(), String> {
-    let mut player = load(&path).map_err(|e| e.to_string())?;
-    player.playing = true;
-    let mut screen = Replaying {
-        player,
-        source: path.display().to_string(),
-        look,
-        last: Instant::now(),
-    };
+    let player = load(&path).map_err(|e| e.to_string())?;
+    let mut screen = Replaying::new(player, path.display().to_string(), look);
     let (_no_actions, mut actions) = mpsc::channel::<()>(1);
     event_loop::run_on_terminal(&mut screen, &mut actions)
         .await
@@ -52,13 +47,27 @@ pub async fn replay(path: PathBuf, look: Look) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// `replay`: the player, advanced by the clock while it plays.
-struct Replaying {
+/// `replay`: the player, advanced by the clock while it plays (tokio's, so a test's paused
+/// clock plays it as a real one would).
+pub(super) struct Replaying {
     player: Player,
     source: String,
     look: Look,
     /// When the player last advanced: time spent paused is not played when play resumes.
     last: Instant,
+}
+
+impl Replaying {
+    /// The log's player, playing from its start.
+    pub(super) fn new(mut player: Player, source: String, look: Look) -> Replaying {
+        player.playing = true;
+        Replaying {
+            player,
+            source,
+            look,
+            last: Instant::now(),
+        }
+    }
 }
 
 impl Screen for Replaying {

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
+use super::clock::Clock;
 use super::event_loop::{self, Screen, Stopped};
 use super::ssh_reads::SshReads;
 use super::watch::millis_of;
@@ -23,7 +24,7 @@ use crate::console::autopilot::{Autopilot, Next};
 use crate::console::heartbeat::{self, Heartbeat};
 use crate::console::keys::Key;
 use crate::console::run::{self as run_model, update, ApprovalWait, Effect, RunAction, RunState};
-use crate::console::watch::WatchState;
+use crate::console::watch::{spares_of, WatchState};
 use crate::ensemble::{inventory_services, inventory_targets, EnsembleState};
 use crate::inventory::Inventory;
 use crate::io::runbook_files;
@@ -252,23 +253,26 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     });
     // Every inventory host's `config` and `status` verbs: a node that shows no current view of
     // its own has its config read over SSH, a LOOKING one its process id, as `watch` does.
-    let config_reads = SshReads::of(&options.inventory, connections.clone());
+    let remote = Remote::Ssh {
+        reads: SshReads::of(&options.inventory, connections.clone()),
+        connections: connections.clone(),
+        targets: ssh_targets,
+    };
     let mut performer = Performer {
-        config_reads,
         writer,
         inbox,
-        connections: connections.clone(),
         events: events_tx,
-        targets: ssh_targets,
+        remote,
         autopilot: options.autopilot,
         secrets: shown_secrets,
         demand: Some(demand),
+        clock: Clock::Wall,
     };
     let mut watch = WatchState::new(procedure.name.clone(), ensemble, poll::unix_millis());
     watch.interval = millis_of(options.interval);
+    watch.spares = spares_of(&options.inventory);
     let mut state = RunState::new(watch, engine, audit_path.display().to_string());
-    let effects = run_model::start(&mut state);
-    performer.perform(&mut state, effects);
+    performer.start(&mut state);
 
     let outcome = if options.autopilot {
         autopilot(&mut state, &mut performer, events, options.yes).await
@@ -346,26 +350,67 @@ async fn first_poll(
     }
 }
 
+/// Where the run's commands and reads of configs and process ids go.
+pub(super) enum Remote {
+    /// Over SSH to the procedure's hosts (`targets`) and the inventory's (`reads`).
+    Ssh {
+        connections: Arc<Connections>,
+        targets: Vec<SshTarget>,
+        reads: SshReads,
+    },
+    /// Handed over as they are, to a driver (a test) that answers with the actions an SSH
+    /// command would (output, end, config, process id).
+    #[cfg(test)]
+    Handed(mpsc::UnboundedSender<Effect>),
+}
+
 /// Performs the console model's effects: appends records, runs commands and reads over SSH,
 /// and answers with actions.
-struct Performer {
+pub(super) struct Performer {
     writer: AuditWriter,
     /// Where followers drop approvals, when a step of the runbook needs one.
     inbox: Option<Inbox>,
-    connections: Arc<Connections>,
     events: mpsc::Sender<RunAction>,
-    targets: Vec<SshTarget>,
-    /// Reads of a live node's config and process id over SSH.
-    config_reads: SshReads,
+    remote: Remote,
     /// `--autopilot` narrates what it records.
     autopilot: bool,
     /// What autopilot prints is masked like the log.
     secrets: Secrets,
     /// Tells the poller what the current step's gates and waits need.
     demand: Option<poll::Demand>,
+    clock: Clock,
 }
 
 impl Performer {
+    /// Performs what the console does before anything comes in: the session's first records.
+    pub(super) fn start(&mut self, state: &mut RunState) {
+        let effects = run_model::start(state);
+        self.perform(state, effects);
+    }
+
+    /// A console's performer whose commands and SSH reads are handed to the caller, which
+    /// answers on the other end of `events`; the log is written as in a real session.
+    #[cfg(test)]
+    pub(super) fn handed(
+        writer: AuditWriter,
+        inbox: Option<Inbox>,
+        events: mpsc::Sender<RunAction>,
+        clock: Clock,
+    ) -> (Performer, mpsc::UnboundedReceiver<Effect>) {
+        let (handed, effects) = mpsc::unbounded_channel();
+        let performer = Performer {
+            writer,
+            inbox,
+            events,
+            remote: Remote::Handed(handed),
+            autopilot: false,
+            secrets: Secrets::new(Vec::<String>::new()),
+            demand: None,
+            clock,
+        };
+        (performer, effects)
+    }
+
     /// Feeds one action to the model and performs what comes back.
     fn handle(&mut self, state: &mut RunState, action: RunAction) -> bool {
         let effects = update(state, action);
@@ -388,33 +433,9 @@ impl Performer {
                         }
                     }
                 }
-                Effect::Execute {
-                    intent,
-                    host,
-                    command,
-                    timeout,
-                } => {
-                    let Some(target) = self.targets.get(host).cloned() else {
-                        continue;
-                    };
-                    self.execute(intent, target, command, timeout);
-                }
-                Effect::ReadConfig { node } => {
-                    self.config_reads
-                        .config(node, &self.events, move |result, at| RunAction::ZooCfg {
-                            node,
-                            result,
-                            at,
-                        })
-                }
-                Effect::ReadProcessId { node } => {
-                    self.config_reads
-                        .process_id(node, &self.events, move |result, at| RunAction::ProcessId {
-                            node,
-                            result,
-                            at,
-                        })
-                }
+                Effect::Execute { .. }
+                | Effect::ReadConfig { .. }
+                | Effect::ReadProcessId { .. } => self.remote(effect),
             }
         }
     }
@@ -442,10 +463,57 @@ impl Performer {
         }
     }
 
+    /// Starts a command or a read; its answers come back as actions.
+    fn remote(&self, effect: Effect) {
+        let (connections, targets, reads) = match &self.remote {
+            Remote::Ssh {
+                connections,
+                targets,
+                reads,
+            } => (connections, targets, reads),
+            #[cfg(test)]
+            Remote::Handed(handed) => {
+                // A driver that stopped listening is a test that ended.
+                let _ = handed.send(effect);
+                return;
+            }
+        };
+        match effect {
+            Effect::Execute {
+                intent,
+                host,
+                command,
+                timeout,
+            } => {
+                if let Some(target) = targets.get(host).cloned() {
+                    self.execute(connections.clone(), intent, target, command, timeout);
+                }
+            }
+            Effect::ReadConfig { node } => reads.config(node, &self.events, move |result, at| {
+                RunAction::ZooCfg { node, result, at }
+            }),
+            Effect::ReadProcessId { node } => {
+                reads.process_id(node, &self.events, move |result, at| RunAction::ProcessId {
+                    node,
+                    result,
+                    at,
+                })
+            }
+            _ => {}
+        }
+    }
+
     /// Runs one command over SSH; its output and its end come back as actions.
-    fn execute(&self, intent: u64, target: SshTarget, command: StepCommand, timeout: Duration) {
-        let connections = self.connections.clone();
+    fn execute(
+        &self,
+        connections: Arc<Connections>,
+        intent: u64,
+        target: SshTarget,
+        command: StepCommand,
+        timeout: Duration,
+    ) {
         let events = self.events.clone();
+        let clock = self.clock;
         tokio::spawn(async move {
             let (lines_tx, mut lines) = mpsc::unbounded_channel();
             let forward_events = events.clone();
@@ -482,7 +550,7 @@ impl Performer {
                 },
             };
             tracing::info!(intent, ?ended, "command ended");
-            let at = poll::unix_millis();
+            let at = clock.now();
             let _ = events.send(RunAction::Ended { intent, ended, at }).await;
         });
     }
@@ -500,10 +568,10 @@ impl Performer {
 type Ending = Result<(bool, String), io::Error>;
 
 /// The run console in the one event loop.
-struct RunScreen<'a> {
-    state: &'a mut RunState,
-    performer: &'a mut Performer,
-    look: &'a Look,
+pub(super) struct RunScreen<'a> {
+    pub(super) state: &'a mut RunState,
+    pub(super) performer: &'a mut Performer,
+    pub(super) look: &'a Look,
 }
 
 impl Screen for RunScreen<'_> {
@@ -521,7 +589,7 @@ impl Screen for RunScreen<'_> {
 
     fn tick(&mut self) -> bool {
         let before = self.state.watch.now;
-        let now = poll::unix_millis();
+        let now = self.performer.clock.now();
         let acted = self.performer.handle(self.state, RunAction::Tick(now));
         let approved = self.performer.approvals(self.state);
         // Waits and ages are shown in whole seconds.
@@ -600,7 +668,7 @@ async fn autopilot(
         }
         let action = tokio::select! {
             Some(action) = actions.recv() => action,
-            _ = tick.tick() => RunAction::Tick(poll::unix_millis()),
+            _ = tick.tick() => RunAction::Tick(performer.clock.now()),
             _ = interrupt.recv() => return Ok((false, "interrupted".into())),
             _ = terminate.recv() => return Ok((false, "terminated by a signal".into())),
             _ = hangup.recv() => return Ok((false, "the terminal hung up".into())),
@@ -677,7 +745,7 @@ fn tty() -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -687,58 +755,36 @@ mod tests {
             .collect()
     }
 
-    fn scratch(name: &str) -> PathBuf {
+    /// An empty directory of its own under the system's temporary one.
+    pub(in crate::tui) fn scratch(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("zkpilot-run-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
     }
 
-    fn session_info() -> SessionInfo {
-        SessionInfo {
-            tool_version: "test".into(),
-            runbook_path: "rb.yaml".into(),
-            runbook_sha256: "0".repeat(64),
-            inventory_path: "inv.yaml".into(),
-            operator: "alice".into(),
-            host: "console".into(),
-            tty: None,
-            hosts: BTreeMap::new(),
-            inventory_sha256: None,
-        }
+    /// A new session log in a scratch directory of its own, and the log's path.
+    pub(in crate::tui) fn session_log(name: &str) -> (AuditWriter, PathBuf) {
+        let log = scratch(name).join("session.jsonl");
+        let writer = AuditWriter::create(
+            &log,
+            crate::replay::fixtures::session_info(),
+            Secrets::new(Vec::<String>::new()),
+            now(),
+        )
+        .expect("a log in a scratch directory");
+        (writer, log)
     }
 
     /// A console that failed (its terminal could not be drawn on) still stops its session in
     /// the log, resumable, and removes the approvals inbox; the error is returned after that.
     #[tokio::test]
     async fn a_console_that_fails_still_stops_its_session_and_closes_the_inbox() {
-        let dir = scratch("console-error");
-        let log = dir.join("session.jsonl");
-        let writer = AuditWriter::create(
-            &log,
-            session_info(),
-            Secrets::new(Vec::<String>::new()),
-            now(),
-        )
-        .unwrap();
+        let (writer, log) = session_log("console-error");
         let inbox = Inbox::create(&log).unwrap();
         let inbox_path = inbox.path().to_path_buf();
         let (events, _actions) = mpsc::channel(4);
-        let connections = Arc::new(Connections::new(Duration::from_secs(1), dir.clone()));
-        let performer = Performer {
-            writer,
-            inbox: Some(inbox),
-            connections: connections.clone(),
-            events,
-            targets: Vec::new(),
-            config_reads: SshReads::of(
-                &crate::runbook::fixtures::inventory(3),
-                connections.clone(),
-            ),
-            autopilot: false,
-            secrets: Secrets::new(Vec::<String>::new()),
-            demand: None,
-        };
+        let (performer, _handed) = Performer::handed(writer, Some(inbox), events, Clock::Wall);
         let engine = crate::runbook::fixtures::engine(
             "  - {id: a, title: A, run: [{host: zk2, verb: restart}]}\n",
         );
@@ -759,7 +805,7 @@ mod tests {
             written.records.last()
         );
         assert!(!inbox_path.exists(), "the inbox is removed");
-        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(log.parent().expect("the scratch directory")).unwrap();
     }
 
     #[test]

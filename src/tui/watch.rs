@@ -8,6 +8,7 @@ use std::time::Duration;
 use ratatui::Frame;
 use tokio::sync::mpsc;
 
+use super::clock::Clock;
 use super::event_loop::{self, Screen};
 use super::ssh_reads::SshReads;
 use crate::console::keys::{self, Key, WATCH_KEYS};
@@ -24,6 +25,8 @@ pub struct WatchOptions {
     pub targets: Vec<NodeTarget>,
     /// Services in front of nodes and the node each forwards to (see `EnsembleState`).
     pub services: Vec<(PeerAddr, Option<usize>)>,
+    /// Node by node, whether the inventory names it a spare (`console::watch::spares_of`).
+    pub spares: Vec<bool>,
     pub interval: Duration,
     /// Whether the poller keeps a client session on every node (`--no-sessions`).
     pub sessions: poll::Sessions,
@@ -53,19 +56,11 @@ pub async fn run(options: WatchOptions) -> io::Result<()> {
         Duration::from_secs(10),
         std::env::temp_dir(),
     ));
-    let mut ensemble = EnsembleState::new(options.targets);
-    ensemble.services = options.services;
-    let mut state = WatchState::new(options.title, ensemble, poll::unix_millis());
-    state.interval = millis_of(options.interval);
-    let mut screen = WatchScreen {
-        state,
-        look: options.look,
-        ssh: options
-            .ssh
-            .as_ref()
-            .map(|inventory| SshReads::of(inventory, connections.clone())),
-        actions: actions_tx,
-    };
+    let ssh = options
+        .ssh
+        .as_ref()
+        .map(|inventory| SshReads::of(inventory, connections.clone()));
+    let mut screen = WatchScreen::new(options, ssh, actions_tx, Clock::Wall);
     let result = event_loop::run_on_terminal(&mut screen, &mut actions).await;
     poller.stop().await;
     connections.close_all().await;
@@ -74,22 +69,45 @@ pub async fn run(options: WatchOptions) -> io::Result<()> {
 }
 
 /// The watch screen: its model, and the SSH reads its effects ask for.
-struct WatchScreen {
+pub(super) struct WatchScreen {
     state: WatchState,
     look: Look,
     /// The inventory whose verbs read configs and process ids; `None` never connects.
     ssh: Option<SshReads>,
     actions: mpsc::Sender<Action>,
+    clock: Clock,
 }
 
 impl WatchScreen {
+    /// The screen over `options`' nodes; SSH reads answer on `actions`, where the poller's
+    /// reports arrive too (a test sends its own).
+    pub(super) fn new(
+        options: WatchOptions,
+        ssh: Option<SshReads>,
+        actions: mpsc::Sender<Action>,
+        clock: Clock,
+    ) -> WatchScreen {
+        let mut ensemble = EnsembleState::new(options.targets);
+        ensemble.services = options.services;
+        let mut state = WatchState::new(options.title, ensemble, clock.now());
+        state.interval = millis_of(options.interval);
+        state.spares = options.spares;
+        WatchScreen {
+            state,
+            look: options.look,
+            ssh,
+            actions,
+            clock,
+        }
+    }
+
     /// Starts an SSH read of the config of every node that shows no current view of its own,
     /// and of the process id of every LOOKING node.
     fn read_over_ssh(&mut self) {
         let Some(reads) = &self.ssh else {
             return;
         };
-        let now = poll::unix_millis();
+        let now = self.clock.now();
         for node in self.state.ensemble.pid_reads_due(now) {
             reads.process_id(node, &self.actions, move |result, at| Action::ProcessId {
                 node,
@@ -124,7 +142,7 @@ impl Screen for WatchScreen {
     }
 
     fn tick(&mut self) -> bool {
-        let changed = update(&mut self.state, Action::Tick(poll::unix_millis()));
+        let changed = update(&mut self.state, Action::Tick(self.clock.now()));
         self.read_over_ssh();
         changed
     }

@@ -189,18 +189,18 @@ mod tests {
     use super::*;
     use crate::replay::fixtures::recorded_session;
     use crate::replay::Verification;
-    use crate::view::theme::Theme;
-    use crate::view::Symbols;
 
     fn cast() -> String {
         let log = recorded_session();
         let verified = Verification::Intact(log.verification.clone().unwrap());
         let mut player = Player::new(log.records, verified);
-        let look = Look {
-            theme: Theme::builtin("dark").unwrap(),
-            symbols: Symbols::UNICODE,
-        };
-        render(&mut player, "session.jsonl", &look, (120, 40)).unwrap()
+        render(
+            &mut player,
+            "session.jsonl",
+            &crate::view::test_look(),
+            (120, 40),
+        )
+        .unwrap()
     }
 
     #[test]

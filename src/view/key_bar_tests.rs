@@ -1,25 +1,12 @@
 //! The run screen's key bar is the key table's: what it offers is what the keys do now.
 
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
-
 use super::run::draw_run;
-use super::{Look, Symbols};
 use crate::console::fixtures::failed_restart;
 use crate::console::keys::{bar, RUN_KEYS};
 use crate::console::run::{offered, RunState};
-use crate::view::theme::Theme;
 
 fn bottom_lines(state: &RunState) -> String {
-    let look = Look {
-        theme: Theme::builtin("dark").expect("built-in theme"),
-        symbols: Symbols::UNICODE,
-    };
-    let mut terminal = Terminal::new(TestBackend::new(200, 50)).expect("test backend");
-    terminal
-        .draw(|frame| draw_run(frame, state, &look))
-        .expect("draws");
-    let screen = super::screen_text(terminal.backend().buffer());
+    let screen = super::rendered(200, 50, |frame, look| draw_run(frame, state, look));
     let lines: Vec<&str> = screen.lines().collect();
     lines[lines.len().saturating_sub(3)..].join("\n")
 }

@@ -71,7 +71,7 @@ pub fn draw_watch(frame: &mut Frame, state: &WatchState, look: &Look) {
     let WatchLayout {
         as_cards,
         view_rows,
-    } = WatchLayout::of(area.width, area.height, count);
+    } = state.layout_at(area.width, area.height);
     let room = area.height.saturating_sub(3 + view_rows);
     let node_rows = if as_cards {
         Constraint::Min(6)
@@ -127,6 +127,27 @@ fn draw_key_bar(frame: &mut Frame, area: Rect, look: &Look) {
 mod key_bar_tests;
 #[cfg(test)]
 mod tests;
+
+/// The look every snapshot is drawn in: the dark theme, Unicode symbols.
+#[cfg(test)]
+pub(crate) fn test_look() -> Look {
+    Look {
+        theme: Theme::builtin("dark").expect("the built-in dark theme"),
+        symbols: Symbols::UNICODE,
+    }
+}
+
+/// What `draw` draws in [`test_look`] on a `TestBackend` of this size, as [`screen_text`].
+#[cfg(test)]
+pub(crate) fn rendered(width: u16, height: u16, draw: impl FnOnce(&mut Frame, &Look)) -> String {
+    let look = test_look();
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height))
+        .expect("a test backend");
+    terminal
+        .draw(|frame| draw(frame, &look))
+        .expect("draws on a test backend");
+    screen_text(terminal.backend().buffer())
+}
 
 /// What a `TestBackend` shows, line by line with trailing blanks cut: the text snapshot tests
 /// compare.

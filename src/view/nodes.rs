@@ -16,7 +16,7 @@ use crate::view::theme::Role;
 use crate::zk::fourlw::Mode;
 use crate::zk::zxid::ZxidLag;
 
-pub(crate) use crate::console::watch::{cards_height, CARD_HEIGHT, CARD_WIDTH};
+pub(crate) use crate::console::watch::{CARD_HEIGHT, CARD_WIDTH};
 
 /// One row per node: name, role, zxid, lag and whether its config view agrees. `marked` are
 /// the nodes that matter now (the selected one, those the current step acts on): they get a
@@ -159,32 +159,90 @@ fn node_row<'a>(state: &WatchState, row: Row, look: &Look) -> Line<'a> {
     ])
 }
 
-/// Draws the cards that fit, scrolled so the selected one shows.
+/// Draws the cards that fit, scrolled so the selected one shows, and the idle spares on the
+/// area's last line.
 pub fn draw_cards(frame: &mut Frame, area: Rect, state: &WatchState, look: &Look) {
+    let idle = state.idle_spares();
+    let mut area = area;
+    let carded = state.carded();
     let columns = cards_per_row(area.width);
+    if !idle.is_empty() && area.height > 0 {
+        area.height -= 1;
+        // Right under the last row of cards, not at the foot of a tall area.
+        let rows = u16::try_from(carded.len().div_ceil(columns)).unwrap_or(u16::MAX);
+        let y = area.y + rows.saturating_mul(CARD_HEIGHT).min(area.height);
+        let line = Rect::new(area.x, y, area.width, 1);
+        frame.render_widget(Paragraph::new(spares_line(state, &idle, look)), line);
+    }
     let rows_visible = usize::from((area.height / CARD_HEIGHT).max(1));
-    let selected_row = state.selected / columns;
-    let first_row = selected_row.saturating_sub(rows_visible - 1);
+    // A selected idle spare is on the spares' line: the cards keep the last row in view.
+    let selected_at = carded
+        .iter()
+        .position(|&i| i == state.selected)
+        .unwrap_or(carded.len().saturating_sub(1));
+    let first_row = (selected_at / columns).saturating_sub(rows_visible - 1);
     let width = area.width / u16::try_from(columns).unwrap_or(1);
-    for (index, node) in state.ensemble.nodes.iter().enumerate() {
-        let row = index / columns;
+    for (at, &index) in carded.iter().enumerate() {
+        let row = at / columns;
         if row < first_row || row >= first_row + rows_visible {
             continue;
         }
-        let x = area.x + width * u16::try_from(index % columns).unwrap_or(0);
+        let x = area.x + width * u16::try_from(at % columns).unwrap_or(0);
         let y = area.y + CARD_HEIGHT * u16::try_from(row - first_row).unwrap_or(0);
         let card = Rect::new(x, y, width, CARD_HEIGHT).intersection(area);
-        draw_card(frame, card, state, index, node, look);
+        draw_card(
+            frame,
+            card,
+            state,
+            index,
+            &state.ensemble.nodes[index],
+            look,
+        );
     }
-    let hidden = state
-        .ensemble
-        .nodes
+    let hidden = carded
         .len()
         .saturating_sub((first_row + rows_visible) * columns);
     if first_row > 0 || hidden > 0 {
         let note = format!(" {} more above, {hidden} below ", first_row * columns);
         corner_note(frame, area, note, look);
     }
+}
+
+/// ` spares not started: zk4 zk5 DOWN (refused)`: the names of spares in the same state,
+/// then the state; the selected one in the colour of a selected card's title.
+fn spares_line<'a>(state: &WatchState, idle: &[usize], look: &Look) -> Line<'a> {
+    let mut spans = vec![Span::styled(
+        " spares not started:".to_string(),
+        look.style(Role::Muted),
+    )];
+    let nodes = &state.ensemble.nodes;
+    let mut labels: Vec<&str> = Vec::new();
+    for &i in idle {
+        if !labels.contains(&nodes[i].health.label()) {
+            labels.push(nodes[i].health.label());
+        }
+    }
+    for (n, label) in labels.iter().enumerate() {
+        if n > 0 {
+            spans.push(Span::styled(
+                format!(" {}", look.symbols.dot),
+                look.style(Role::Muted),
+            ));
+        }
+        for &index in idle.iter().filter(|&&i| nodes[i].health.label() == *label) {
+            let role = if index == state.selected {
+                Role::Accent
+            } else {
+                Role::Text
+            };
+            spans.push(Span::styled(
+                format!(" {}", sanitize(&nodes[index].target.name)),
+                look.style(role),
+            ));
+        }
+        spans.push(Span::styled(format!(" {label}"), look.style(Role::Muted)));
+    }
+    Line::from(spans)
 }
 
 fn draw_card(

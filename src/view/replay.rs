@@ -6,7 +6,7 @@
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use super::nodes::{lag_span, role_label, LagFacts, CARD_HEIGHT, CARD_WIDTH};
@@ -349,16 +349,8 @@ fn draw_step(frame: &mut Frame, area: Rect, player: &Player, look: &Look) {
             look.style(role),
         )));
     }
-    let block = block.title(Span::styled(
-        format!(" step {} ", sanitize(&step.id)),
-        look.style(Role::Title),
-    ));
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        area,
-    );
+    let title = format!(" step {} ", sanitize(&step.id));
+    super::summary::draw_titled(frame, area, block, title, lines, look);
 }
 
 /// A bar as wide as the area: `=` played, `-` to come, `|` a marker, `#` a failure or warning;
@@ -475,27 +467,17 @@ fn draw_help(frame: &mut Frame, area: Rect, mode: Mode, look: &Look) {
 
 #[cfg(test)]
 mod tests {
-    use ratatui::backend::TestBackend;
-    use ratatui::Terminal;
 
     use super::*;
     use crate::audit::record::{AuditChain, AuditEvent, Secrets, Timestamp};
     use crate::audit::{AuditLog, ChainProblem, ProblemKind};
     use crate::replay::fixtures::recorded_session;
     use crate::replay::MarkerKind;
-    use crate::view::theme::Theme;
-    use crate::view::Symbols;
 
     fn render(screen: &ReplayScreen, width: u16, height: u16) -> String {
-        let look = Look {
-            theme: Theme::builtin("dark").unwrap(),
-            symbols: Symbols::UNICODE,
-        };
-        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-        terminal
-            .draw(|frame| draw_replay(frame, screen, &look))
-            .unwrap();
-        crate::view::screen_text(terminal.backend().buffer())
+        crate::view::rendered(width, height, |frame, look| {
+            draw_replay(frame, screen, look)
+        })
     }
 
     fn player() -> Player {

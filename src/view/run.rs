@@ -24,7 +24,7 @@ pub fn draw_run(frame: &mut Frame, state: &RunState, look: &Look) {
         step_least: detail.least(),
         step_all: detail.all(),
         nodes: state.watch.ensemble.nodes.len(),
-        cards: nodes::cards_height(area.width, state.watch.ensemble.nodes.len()),
+        cards: state.watch.cards_height(area.width),
         output: state.output.len(),
     };
     let plan_with = |bar: &[Line]| {
@@ -686,12 +686,8 @@ fn draw_help(frame: &mut Frame, area: Rect, look: &Look) {
 
 #[cfg(test)]
 mod tests {
-    use ratatui::backend::TestBackend;
-    use ratatui::Terminal;
 
     use super::*;
-    use crate::view::theme::Theme;
-    use crate::view::Symbols;
 
     #[test]
     fn the_run_screen_shows_a_hostile_step_escaped() {
@@ -704,15 +700,7 @@ mod tests {
             &text,
             None,
         );
-        let look = Look {
-            theme: Theme::builtin("dark").unwrap(),
-            symbols: Symbols::UNICODE,
-        };
-        let mut terminal = Terminal::new(TestBackend::new(200, 50)).unwrap();
-        terminal
-            .draw(|frame| draw_run(frame, &state, &look))
-            .unwrap();
-        let screen = crate::view::screen_text(terminal.backend().buffer());
+        let screen = crate::view::rendered(200, 50, |frame, look| draw_run(frame, &state, look));
         assert!(screen.contains("Stop^[[8m two"), "{screen}");
         assert!(screen.contains("hidden\\u{202e}eno"), "{screen}");
         assert!(screen.contains(" step stop-two^[[2K^M"), "{screen}");
@@ -725,4 +713,4 @@ mod tests {
 
 #[cfg(test)]
 #[path = "run_tests.rs"]
-mod screen_tests;
+pub(crate) mod screen_tests;

@@ -5,31 +5,26 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
-
 use super::draw_run;
 use crate::console::keys::Key;
 use crate::console::run::{update, Effect, RunAction, RunState};
-use crate::console::watch::WatchState;
+use crate::console::watch::{spares_of, WatchState};
 use crate::ensemble::{inventory_targets, EnsembleState, PollFailure, PollReport};
 use crate::inventory::Inventory;
 use crate::net::remote::{OutputLine, Stream};
 use crate::runbook::engine::{Ended, Engine, Person, Prompt, Status};
 use crate::runbook::procedure::{bind, BindInput};
 use crate::view::nodes::role_label;
-use crate::view::theme::Theme;
-use crate::view::{Look, Symbols};
 use crate::zk::fourlw::Command;
 use crate::zk::version::ZkVersion;
 
-const NOW: u64 = 1_790_000_000_000;
+pub(crate) const NOW: u64 = 1_790_000_000_000;
 const LEADER_SRVR: &str = include_str!("../../tests/fixtures/zk4lw/leader.srvr.txt");
 const LEADER_MNTR: &str = include_str!("../../tests/fixtures/zk4lw/leader.mntr.txt");
 const FOLLOWER_SRVR: &str = include_str!("../../tests/fixtures/zk4lw/follower.srvr.txt");
 const FOLLOWER_MNTR: &str = include_str!("../../tests/fixtures/zk4lw/follower.mntr.txt");
-const LAB: &str = include_str!("../../tests/fixtures/inventories/lab.yaml");
-const ROLLING_RESTART: &str = include_str!("../../runbooks/rolling-restart.yaml");
+pub(crate) const LAB: &str = include_str!("../../tests/fixtures/inventories/lab.yaml");
+pub(crate) const ROLLING_RESTART: &str = include_str!("../../runbooks/rolling-restart.yaml");
 const STOP_ZK2: &str = include_str!("../../tests/fixtures/runbooks/stop-zk2.yaml");
 
 /// The two sizes every state is drawn at: a roomy terminal and a jump host's.
@@ -49,7 +44,7 @@ fn conf(sid: u64) -> String {
 
 /// One poll of every lab host at `at`: zk3 leads zk1 and zk2, the five spares are not
 /// running, and the nodes in `down` refuse connections.
-fn poll_all(inventory: &Inventory, down: &[usize], at: u64) -> Vec<RunAction> {
+pub(crate) fn poll_all(inventory: &Inventory, down: &[usize], at: u64) -> Vec<RunAction> {
     (0..inventory.hosts.len())
         .map(|node| {
             let answers = if down.contains(&node) || node > 2 {
@@ -99,7 +94,7 @@ fn console_on(lab: &str, runbook: &str, down: &[usize]) -> RunState {
 }
 
 /// A run console bound to `runbook` on `lab`, not polled yet.
-pub(super) fn bound(lab: &str, runbook: &str, leader: Option<&str>) -> (Inventory, RunState) {
+pub(crate) fn bound(lab: &str, runbook: &str, leader: Option<&str>) -> (Inventory, RunState) {
     let inventory = Inventory::parse(lab, Path::new("lab.yaml")).unwrap();
     let none = BTreeMap::new();
     let read = |_: &Path| -> Result<String, String> { Err("none".into()) };
@@ -126,11 +121,12 @@ pub(super) fn bound(lab: &str, runbook: &str, leader: Option<&str>) -> (Inventor
             uid: 1000,
         },
     );
-    let watch = WatchState::new(
+    let mut watch = WatchState::new(
         engine.procedure.name.clone(),
         EnsembleState::new(targets),
         NOW,
     );
+    watch.spares = spares_of(&inventory);
     let state = RunState::new(watch, engine, "/var/lib/zkpilot/audit/lab.jsonl".into());
     (inventory, state)
 }
@@ -287,15 +283,7 @@ fn done(lab: &str) -> RunState {
 }
 
 fn render(state: &RunState, (width, height): (u16, u16)) -> String {
-    let look = Look {
-        theme: Theme::builtin("dark").unwrap(),
-        symbols: Symbols::UNICODE,
-    };
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal
-        .draw(|frame| draw_run(frame, state, &look))
-        .unwrap();
-    crate::view::screen_text(terminal.backend().buffer())
+    crate::view::rendered(width, height, |frame, look| draw_run(frame, state, look))
 }
 
 /// Each state at both sizes, on the whole lab (three voters, five spares).

@@ -233,11 +233,27 @@ pub fn draw_views(frame: &mut Frame, area: Rect, state: &WatchState, look: &Look
         .collect();
     let block = Block::default()
         .borders(Borders::TOP)
-        .border_style(look.style(Role::Border))
-        .title(Span::styled(
-            " config views (each node's own server list) ",
-            look.style(Role::Title),
-        ));
+        .border_style(look.style(Role::Border));
+    draw_titled(
+        frame,
+        area,
+        block,
+        " config views (each node's own server list) ".into(),
+        lines,
+        look,
+    );
+}
+
+/// `lines` wrapped in `block` under `title`.
+pub(super) fn draw_titled(
+    frame: &mut Frame,
+    area: Rect,
+    block: Block,
+    title: String,
+    lines: Vec<Line>,
+    look: &Look,
+) {
+    let block = block.title(Span::styled(title, look.style(Role::Title)));
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)

@@ -1,14 +1,10 @@
 //! Snapshot tests of the watch screen, fed with real ZooKeeper 3.8.0 answers (the captured
 //! fixtures), drawn on ratatui's `TestBackend` and compared as text.
 
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
-
-use super::{draw_watch, Look, Symbols};
+use super::draw_watch;
 use crate::console::keys::WatchKey as KeyAction;
 use crate::console::watch::{update, Action, WatchState};
 use crate::ensemble::{EnsembleState, NodeTarget, PollFailure, PollReport};
-use crate::view::theme::Theme;
 use crate::zk::config::PeerAddr;
 use crate::zk::fourlw::Command;
 
@@ -117,15 +113,7 @@ fn healthy(count: u64) -> Vec<Action> {
 }
 
 fn render(state: &WatchState, width: u16, height: u16) -> String {
-    let look = Look {
-        theme: Theme::builtin("dark").unwrap(),
-        symbols: Symbols::UNICODE,
-    };
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal
-        .draw(|frame| draw_watch(frame, state, &look))
-        .unwrap();
-    super::screen_text(terminal.backend().buffer())
+    super::rendered(width, height, |frame, look| draw_watch(frame, state, look))
 }
 
 #[test]
@@ -146,6 +134,35 @@ fn a_node_down() {
     actions[0] = answer(0, vec![(Command::Srvr, Err(PollFailure::Refused))]);
     let state = state(3, actions);
     insta::assert_snapshot!(render(&state, 120, 30));
+}
+
+/// Two spares down since the start share one line under the three servers' cards; the one
+/// that answers (started by a step) gets its card back.
+#[test]
+fn spares_not_started_share_one_line() {
+    let mut actions = healthy(3);
+    for spare in [3, 4] {
+        actions.push(answer(
+            spare,
+            vec![(Command::Srvr, Err(PollFailure::Refused))],
+        ));
+    }
+    let mut state = state(5, actions);
+    state.spares = vec![false, false, false, true, true];
+    let screen = render(&state, 120, 30);
+    assert!(!screen.contains("sid 4"), "no card for zk4: {screen}");
+    insta::assert_snapshot!(screen);
+    let members = voters(3);
+    update(
+        &mut state,
+        serving(3, FOLLOWER_SRVR, FOLLOWER_MNTR, conf(4, &members)),
+    );
+    let screen = render(&state, 120, 40);
+    assert!(screen.contains("zk4 · sid 4"), "zk4's card: {screen}");
+    assert!(
+        screen.contains("spares not started: zk5 DOWN (refused)"),
+        "{screen}"
+    );
 }
 
 #[test]

@@ -80,6 +80,49 @@ impl Sandbox {
             .to_string()
     }
 
+    /// Three voters, zk1 stopped and one of the other two leading: one more voter down and
+    /// the quorum is lost.
+    pub fn with_zk1_stopped() -> Sandbox {
+        let sandbox = Sandbox::up(3, 0, 0);
+        sandbox.stop("zk1");
+        sandbox.wait_for_modes(&["zk2", "zk3"], Duration::from_secs(30), |m| {
+            m.iter().any(|x| x == "leader")
+        });
+        sandbox
+    }
+
+    /// A host key no sandbox host has (`type base64`), made in the sandbox's directory as
+    /// `name`: what an impostor in the middle would show.
+    pub fn impostor_key(&self, name: &str) -> String {
+        let made = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(self.dir.join(name))
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let public = std::fs::read_to_string(self.dir.join(format!("{name}.pub"))).unwrap();
+        let key: Vec<&str> = public.split_whitespace().take(2).collect();
+        key.join(" ")
+    }
+
+    /// Stops `host`'s server with its own `zkctl`, as its user, and checks that it stopped.
+    pub fn stop(&self, host: &str) {
+        let script = self.dir.join("hosts").join(host).join("zkctl");
+        let user = format!("zkpilot-h{}", host.trim_start_matches("zk"));
+        let out = Command::new("runuser")
+            .args(["-u", &user, "--"])
+            .arg(&script)
+            .arg("stop")
+            .output()
+            .unwrap();
+        assert_succeeded(&out);
+    }
+
+    /// Each host's mode as `srvr` says it now, in the order given.
+    pub fn modes(&self, hosts: &[&str]) -> Vec<String> {
+        hosts.iter().map(|h| mode(&self.client(h))).collect()
+    }
+
     pub fn inventory_path(&self) -> PathBuf {
         self.dir.join("inventory.yaml")
     }
@@ -164,6 +207,11 @@ pub fn zkpilot(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().unwrap()
 }
 
+/// How many of `modes` are `mode`.
+pub fn count(modes: &[String], mode: &str) -> usize {
+    modes.iter().filter(|m| *m == mode).count()
+}
+
 /// A process's output as text, invalid UTF-8 replaced.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -224,7 +272,12 @@ pub fn run_bin(args: &[&str], limit: Duration) -> Output {
 pub fn autopilot(sandbox: &Sandbox, runbook: &Path, extra: &[&str]) -> (Output, PathBuf) {
     let stem = runbook.file_stem().unwrap().to_str().unwrap();
     let audit = sandbox.dir.join(format!("audit-{stem}.jsonl"));
-    let inventory = sandbox.inventory_path();
+    let out = autopilot_on(&sandbox.inventory_path(), runbook, &audit, extra);
+    (out, audit)
+}
+
+/// `zkpilot run RUNBOOK --autopilot` on `inventory`, polling every 500 ms, logging to `audit`.
+pub fn autopilot_on(inventory: &Path, runbook: &Path, audit: &Path, extra: &[&str]) -> Output {
     let mut args = vec![
         "run",
         runbook.to_str().unwrap(),
@@ -237,7 +290,7 @@ pub fn autopilot(sandbox: &Sandbox, runbook: &Path, extra: &[&str]) -> (Output, 
         audit.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    (run_bin(&args, Duration::from_secs(240)), audit)
+    run_bin(&args, Duration::from_secs(240))
 }
 
 /// A project file by its path from the repository root.
@@ -253,16 +306,21 @@ pub fn audit_records(audit: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-pub fn assert_audit_verifies(audit: &Path) {
-    let out = Command::new(BIN)
-        .args(["audit", "verify", audit.to_str().unwrap()])
-        .output()
-        .unwrap();
+/// A command's output that must show success; its stderr says why not.
+pub fn assert_succeeded(out: &Output) {
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+pub fn assert_audit_verifies(audit: &Path) {
+    let out = Command::new(BIN)
+        .args(["audit", "verify", audit.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_succeeded(&out);
 }
 
 /// The hash of a log's `session_start` record (line 2): the session's id in its locks.

@@ -19,6 +19,15 @@ pub fn console(sandbox: &Sandbox, runbook: &str, audit: &Path) -> Tmux {
     Tmux::start(&command, 180, 50)
 }
 
+/// `zkpilot watch` on the sandbox's inventory with `options`, in a `width`×`height` terminal.
+pub fn watch(sandbox: &Sandbox, options: &str, (width, height): (u16, u16)) -> Tmux {
+    let command = format!(
+        "{BIN} watch --inventory {} {options}",
+        sandbox.inventory_path().display()
+    );
+    Tmux::start(&command, width, height)
+}
+
 /// [`console`] on the three-node rolling restart, its audit log in the sandbox directory.
 pub fn rolling_restart_console(sandbox: &Sandbox) -> (Tmux, std::path::PathBuf) {
     let audit = sandbox.dir.join("audit.jsonl");
@@ -110,6 +119,30 @@ impl Tmux {
         }
     }
 
+    /// Runs `step` of a run console as an operator does: waits until it is offered with every
+    /// gate green, confirms it (r, then y) and waits until its line says done. Returns the
+    /// screen that offered it.
+    pub fn run_step(&self, step: &str) -> String {
+        let ready = self.wait_for(
+            &format!("{step} ready with every gate green"),
+            Duration::from_secs(60),
+            |s| {
+                s.contains("r run the current step")
+                    && !s.contains('✗')
+                    && s.contains(&format!("step {step}"))
+            },
+        );
+        self.send("r");
+        self.wait_for("the confirmation prompt", Duration::from_secs(10), |s| {
+            s.contains("y run this step now")
+        });
+        self.send("y");
+        self.wait_for(&format!("{step} done"), Duration::from_secs(90), |s| {
+            step_line_says(s, step, "done")
+        });
+        ready
+    }
+
     /// The process the pane runs.
     pub fn pane_pid(&self) -> i32 {
         self.query("#{pane_pid}").parse().expect("a pane pid")
@@ -144,4 +177,11 @@ fn unique() -> usize {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     NEXT.fetch_add(1, Ordering::SeqCst)
+}
+
+/// Whether the step list's line of `step` says `word` (done, running…).
+pub fn step_line_says(screen: &str, step: &str, word: &str) -> bool {
+    screen
+        .lines()
+        .any(|l| l.contains(&format!(" {step} ")) && l.contains(&format!(" {word}")))
 }

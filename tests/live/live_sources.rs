@@ -63,6 +63,11 @@ fn host_address(sandbox: &Sandbox, host: &str) -> String {
 /// Restarts zk1 over SSH as its operator would and waits, on a plain socket (not the poller),
 /// until it follows again.
 async fn restart_zk1(sandbox: &Sandbox) {
+    restart_zk1_until(sandbox, "follower").await;
+}
+
+/// Restarts zk1 over SSH and waits, on a plain socket, until its `srvr` says `mode`.
+async fn restart_zk1_until(sandbox: &Sandbox, wanted: &str) {
     let zk1 = host_address(sandbox, "zk1");
     let zkctl = sandbox.dir.join("hosts/zk1/zkctl");
     let output = sandbox.ssh(
@@ -72,8 +77,11 @@ async fn restart_zk1(sandbox: &Sandbox) {
     assert!(output.status.success(), "{output:?}");
     let client = sandbox.client("zk1");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while mode(&client) != "follower" {
-        assert!(Instant::now() < deadline, "zk1 never followed again");
+    while mode(&client) != wanted {
+        assert!(
+            Instant::now() < deadline,
+            "zk1 never answered {wanted} again"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -304,19 +312,7 @@ async fn a_looking_server_restarted_between_polls_is_told_by_its_process_id() {
     );
     let started = poller.state.nodes[0].started_at;
 
-    let zk1 = host_address(&sandbox, "zk1");
-    let zkctl = sandbox.dir.join("hosts/zk1/zkctl");
-    let output = sandbox.ssh(
-        &format!("zkpilot-h1@{zk1}"),
-        &format!("{} restart", zkctl.display()),
-    );
-    assert!(output.status.success(), "{output:?}");
-    let client = sandbox.client("zk1");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while mode(&client) != "not serving" {
-        assert!(Instant::now() < deadline, "zk1 never answered again");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    restart_zk1_until(&sandbox, "not serving").await;
     poller.cycle(0).await;
     assert_eq!(poller.state.nodes[0].health, Health::NotServing);
     assert_eq!(

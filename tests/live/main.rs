@@ -8,7 +8,6 @@ mod common;
 
 mod fourlw_live;
 mod hang_up;
-mod hostile;
 mod lab_elections;
 mod live_sources;
 mod ping_sessions;

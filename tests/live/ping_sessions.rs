@@ -58,7 +58,7 @@ async fn a_session_reads_the_zxid_of_srvr_and_ends_when_its_server_leaves_its_ro
         assert_eq!(pinged, srvr_zxid(&sandbox.client(host)), "{host}");
     }
 
-    let modes: Vec<String> = hosts.iter().map(|h| mode(&sandbox.client(h))).collect();
+    let modes = sandbox.modes(&hosts);
     let leader = modes.iter().position(|m| m == "leader").expect("a leader");
     let follower = (0..3).find(|i| *i != leader).expect("a follower");
     let other = (0..3)
@@ -134,10 +134,7 @@ async fn the_poller_pings_over_sessions_and_sees_a_restart_at_once() {
 async fn a_stopped_poller_leaves_no_session_on_the_ensemble() {
     let sandbox = Sandbox::up(3, 0, 0);
     let (targets, _reports, poller) = pinged_watch_poller(&sandbox).await;
-    let leader = targets
-        .iter()
-        .find(|t| mode(&t.client) == "leader")
-        .expect("a leader");
+    let leader = leader_of(&targets);
     assert_eq!(global_sessions(&leader.client), 3);
     poller.stop().await;
     let closed = Instant::now() + Duration::from_secs(2);
@@ -162,10 +159,7 @@ async fn without_sessions_the_ensemble_counts_none_of_the_pollers() {
             served[report.node] += 1;
         }
     }
-    let leader = targets
-        .iter()
-        .find(|t| mode(&t.client) == "leader")
-        .expect("a leader");
+    let leader = leader_of(&targets);
     assert_eq!(global_sessions(&leader.client), 0);
     poller.stop().await;
 }
@@ -239,4 +233,12 @@ async fn a_long_interval_keeps_every_session_alive_between_cycles() {
     poller.stop().await;
     // Three cycles at most in 30 s; a ping every half of the 10 s timeout makes it five or more.
     assert!(pings.iter().all(|p| *p >= 5), "pings per node: {pings:?}");
+}
+
+/// The target that leads now, by its `srvr`.
+fn leader_of(targets: &[NodeTarget]) -> &NodeTarget {
+    targets
+        .iter()
+        .find(|t| mode(&t.client) == "leader")
+        .expect("a leader")
 }

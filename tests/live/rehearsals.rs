@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use crate::common::rehearsal::{most_leaders, rehearse, rehearse_writing_to};
 use crate::common::zk_client::{self, Client};
-use crate::common::{ask, assert_audit_verifies, audit_records, mode, project_file, Sandbox};
+use crate::common::{
+    ask, assert_audit_verifies, audit_records, count, mode, project_file, Sandbox,
+};
 use zkpilot::zk::fourlw::{self, Answer};
 
 fn view_size(client: &str) -> usize {
@@ -111,15 +113,8 @@ fn the_naive_expansion_is_stopped_before_two_leaders_become_possible() {
             .all(|r| r["kind"] != "intent" || r["step"] != "restart-r"),
         "R was never touched"
     );
-    let modes: Vec<String> = ["zk1", "zk2", "zk3"]
-        .iter()
-        .map(|h| mode(&sandbox.client(h)))
-        .collect();
-    assert_eq!(
-        modes.iter().filter(|m| *m == "leader").count(),
-        1,
-        "{modes:?}"
-    );
+    let modes = sandbox.modes(&["zk1", "zk2", "zk3"]);
+    assert_eq!(count(&modes, "leader"), 1, "{modes:?}");
     assert_eq!(
         view_size(&sandbox.client("zk3")),
         3,

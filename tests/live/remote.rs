@@ -136,15 +136,8 @@ async fn unknown_and_changed_host_keys_stop_before_anything_runs() {
 
     let forged = sandbox.dir.join("forged_known_hosts");
     let address = sandbox.client("zk1").replace(":2181", "");
-    let other_key = std::process::Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(sandbox.dir.join("other_key"))
-        .status()
-        .unwrap();
-    assert!(other_key.success());
-    let public = std::fs::read_to_string(sandbox.dir.join("other_key.pub")).unwrap();
-    let key: Vec<&str> = public.split_whitespace().take(2).collect();
-    std::fs::write(&forged, format!("[{address}]:2222 {}\n", key.join(" "))).unwrap();
+    let key = sandbox.impostor_key("other_key");
+    std::fs::write(&forged, format!("[{address}]:2222 {key}\n")).unwrap();
     zk1.known_hosts = Some(forged);
     let (tx, _rx) = mpsc::unbounded_channel();
     let outcome = remote

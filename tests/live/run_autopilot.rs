@@ -2,12 +2,12 @@
 //! independent client writes and a monitor watches the ensemble, and every failure path ending
 //! in a clear state.
 
-use std::process::Command;
 use std::time::Duration;
 
 use crate::common::rehearsal::{most_leaders, rehearse};
 use crate::common::{
-    assert_audit_verifies, audit_records, autopilot, mode, project_file, run_bin, Sandbox,
+    self, assert_audit_verifies, audit_records, autopilot, mode, project_file, run_bin, text,
+    zkpilot, Sandbox,
 };
 
 #[test]
@@ -111,18 +111,7 @@ fn rolling_restart_on(sandbox: Sandbox) -> Vec<String> {
 
 #[test]
 fn a_step_that_would_lose_quorum_is_refused_on_the_live_ensemble() {
-    let sandbox = Sandbox::up(3, 0, 0);
-    let zk1 = sandbox.dir.join("hosts/zk1/zkctl");
-    let stopped = Command::new("runuser")
-        .args(["-u", "zkpilot-h1", "--"])
-        .arg(&zk1)
-        .arg("stop")
-        .output()
-        .unwrap();
-    assert!(stopped.status.success());
-    sandbox.wait_for_modes(&["zk2", "zk3"], Duration::from_secs(30), |m| {
-        m.iter().any(|x| x == "leader")
-    });
+    let sandbox = Sandbox::with_zk1_stopped();
 
     let (out, audit) = autopilot(
         &sandbox,
@@ -214,24 +203,11 @@ fn ssh_refused_and_a_changed_host_key_run_nothing_and_say_why() {
     assert!(!audit.exists());
 
     let known_hosts = sandbox.dir.join("ssh/known_hosts");
-    let keygen = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(sandbox.dir.join("impostor"))
-        .status()
-        .unwrap();
-    assert!(keygen.success());
-    let impostor = std::fs::read_to_string(sandbox.dir.join("impostor.pub")).unwrap();
-    let key: Vec<&str> = impostor.split_whitespace().take(2).collect();
+    let key = sandbox.impostor_key("impostor");
     let lines: String = std::fs::read_to_string(&known_hosts)
         .unwrap()
         .lines()
-        .map(|l| {
-            format!(
-                "{} {}\n",
-                l.split_whitespace().next().unwrap(),
-                key.join(" ")
-            )
-        })
+        .map(|l| format!("{} {key}\n", l.split_whitespace().next().unwrap()))
         .collect();
     std::fs::write(&known_hosts, lines).unwrap();
     let audit = sandbox.dir.join("audit-hostkey.jsonl");
@@ -360,4 +336,52 @@ fn five_voters_and_an_observer(sandbox: Sandbox) -> Vec<String> {
         .filter(|r| r["kind"] == "gate")
         .map(|r| r["gate"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// A secret given with `--var` never shows in clear: not in autopilot's lines, the log, its
+/// exports or `replay --print` (the hostile corpus's `secret-run.yaml`).
+#[test]
+fn a_secret_never_shows_in_clear_under_autopilot_nor_in_the_log_or_its_exports() {
+    let sandbox = common::Sandbox::up(1, 0, 0);
+    let audit = sandbox.dir.join("secret.jsonl");
+    let secret = "s3'cr3t-first\nsecond-half-x";
+    let out = common::run_bin(
+        &[
+            "run",
+            common::project_file("tests/fixtures/hostile/secret-run.yaml")
+                .to_str()
+                .unwrap(),
+            "--inventory",
+            sandbox.inventory_path().to_str().unwrap(),
+            "--var",
+            &format!("token={secret}"),
+            "--autopilot",
+            "--audit",
+            audit.to_str().unwrap(),
+        ],
+        Duration::from_secs(90),
+    );
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("zk1 $ printf '%s\\n' ***"), "{stdout}");
+    let log = std::fs::read_to_string(&audit).unwrap();
+    assert!(
+        log.contains("\"text\":\"***\""),
+        "the output lines are recorded masked: {log}"
+    );
+    let audit = audit.to_str().unwrap();
+    let markdown = zkpilot(&["audit", "export", audit]);
+    let printed = zkpilot(&["replay", "--print", audit]);
+    for (what, shown) in [
+        ("stdout", stdout.clone()),
+        ("stderr", stderr),
+        ("the log", log),
+        ("the Markdown export", text(&markdown.stdout)),
+        ("replay --print", text(&printed.stdout)),
+    ] {
+        for part in ["cr3t", "second-half"] {
+            assert!(!shown.contains(part), "{what} shows {part}: {shown}");
+        }
+    }
 }

@@ -2,26 +2,15 @@
 
 use std::time::Duration;
 
-use crate::common::{ask, mode, zkpilot, Sandbox};
+use crate::common::{ask, count, mode, zkpilot, Sandbox};
 
 #[test]
 fn up_elects_one_leader_serves_ssh_and_down_leaves_nothing() {
     let sandbox = Sandbox::up(3, 0, 2);
 
-    let modes: Vec<String> = ["zk1", "zk2", "zk3"]
-        .iter()
-        .map(|h| mode(&sandbox.client(h)))
-        .collect();
-    assert_eq!(
-        modes.iter().filter(|m| *m == "leader").count(),
-        1,
-        "{modes:?}"
-    );
-    assert_eq!(
-        modes.iter().filter(|m| *m == "follower").count(),
-        2,
-        "{modes:?}"
-    );
+    let modes = sandbox.modes(&["zk1", "zk2", "zk3"]);
+    assert_eq!(count(&modes, "leader"), 1, "{modes:?}");
+    assert_eq!(count(&modes, "follower"), 2, "{modes:?}");
     assert_eq!(
         mode(&sandbox.client("zk4")),
         "down",
@@ -121,11 +110,7 @@ fn the_control_script_restarts_a_spare_into_the_ensemble_over_ssh() {
             script.display()
         ),
     );
-    assert!(
-        set.status.success(),
-        "{}",
-        String::from_utf8_lossy(&set.stderr)
-    );
+    crate::common::assert_succeeded(&set);
     sandbox.wait_for_modes(&["zk4"], Duration::from_secs(60), |m| m[0] == "observer");
 
     let bad = sandbox.ssh(
@@ -144,7 +129,7 @@ fn the_control_script_restarts_a_spare_into_the_ensemble_over_ssh() {
 fn a_partition_cuts_the_leader_off_and_heal_brings_it_back() {
     let sandbox = Sandbox::up(3, 0, 0);
     let hosts = ["zk1", "zk2", "zk3"];
-    let modes: Vec<String> = hosts.iter().map(|h| mode(&sandbox.client(h))).collect();
+    let modes = sandbox.modes(&hosts);
     let leader = hosts[modes.iter().position(|m| m == "leader").unwrap()];
     let others: Vec<&str> = hosts.iter().copied().filter(|h| *h != leader).collect();
 
@@ -156,11 +141,7 @@ fn a_partition_cuts_the_leader_off_and_heal_brings_it_back() {
         leader,
         &others.join(","),
     ]);
-    assert!(
-        cut.status.success(),
-        "{}",
-        String::from_utf8_lossy(&cut.stderr)
-    );
+    crate::common::assert_succeeded(&cut);
     let modes = sandbox.wait_for_modes(&hosts, Duration::from_secs(60), |m| {
         let i = hosts.iter().position(|h| *h == leader).unwrap();
         m[i] == "not serving"
@@ -203,11 +184,7 @@ fn a_host_blocks_and_unblocks_its_peers_through_sudo() {
         &user_at,
         &format!("{zkctl} block-peers {}", others.join(" ")),
     );
-    assert!(
-        block.status.success(),
-        "{}",
-        String::from_utf8_lossy(&block.stderr)
-    );
+    crate::common::assert_succeeded(&block);
     let listed = sandbox.ssh(&user_at, &format!("{zkctl} firewall"));
     assert_eq!(
         String::from_utf8_lossy(&listed.stdout),

@@ -351,19 +351,7 @@ fn a_dead_consoles_lock_is_broken_only_with_a_reason_and_resume_refuses_another_
 fn a_discovered_sandbox_inventory_is_accepted_unchanged_by_plan_and_run() {
     let sandbox = Sandbox::up(3, 0, 0);
     let found = sandbox.dir.join("found.yaml");
-    let out = zkpilot(&[
-        "inventory",
-        "discover",
-        &sandbox.client("zk2"),
-        "--preset",
-        "sandbox",
-        "--dir",
-        sandbox.dir_str(),
-        "-o",
-        found.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let written = fs::read_to_string(&found).unwrap();
+    let (written, _) = discovered(&sandbox);
     for host in HOSTS {
         assert!(
             written.contains(&format!("- name: '{host}'\n")),
@@ -372,17 +360,7 @@ fn a_discovered_sandbox_inventory_is_accepted_unchanged_by_plan_and_run() {
     }
     assert!(written.contains("# guessed: the peer address"), "{written}");
     // Never over an existing file.
-    let again = zkpilot(&[
-        "inventory",
-        "discover",
-        &sandbox.client("zk2"),
-        "--preset",
-        "sandbox",
-        "--dir",
-        sandbox.dir_str(),
-        "-o",
-        found.to_str().unwrap(),
-    ]);
+    let again = discover(&sandbox);
     assert_eq!(again.status.code(), Some(2));
     assert_eq!(fs::read_to_string(&found).unwrap(), written);
 
@@ -403,21 +381,7 @@ fn a_discovered_sandbox_inventory_is_accepted_unchanged_by_plan_and_run() {
     );
 
     let log = sandbox.dir.join("found.jsonl");
-    let out = run_bin(
-        &[
-            "run",
-            runbook.to_str().unwrap(),
-            "--inventory",
-            found.to_str().unwrap(),
-            "--autopilot",
-            "--yes",
-            "--interval",
-            "500ms",
-            "--audit",
-            log.to_str().unwrap(),
-        ],
-        Duration::from_secs(180),
-    );
+    let out = common::autopilot_on(&found, &runbook, &log, &["--yes"]);
     assert!(
         out.status.success(),
         "{}{}",
@@ -433,10 +397,11 @@ fn a_discovered_sandbox_inventory_is_accepted_unchanged_by_plan_and_run() {
     common::assert_audit_verifies(&log);
 }
 
-/// `inventory discover` on `sandbox`, asking zk2, into `found.yaml`: the text and the inventory.
-fn discovered(sandbox: &Sandbox) -> (String, zkpilot::inventory::Inventory) {
+/// `inventory discover` on `sandbox`, asking zk2, into `found.yaml` (never over a file that
+/// exists).
+fn discover(sandbox: &Sandbox) -> std::process::Output {
     let found = sandbox.dir.join("found.yaml");
-    let out = zkpilot(&[
+    zkpilot(&[
         "inventory",
         "discover",
         &sandbox.client("zk2"),
@@ -446,7 +411,13 @@ fn discovered(sandbox: &Sandbox) -> (String, zkpilot::inventory::Inventory) {
         sandbox.dir_str(),
         "-o",
         found.to_str().unwrap(),
-    ]);
+    ])
+}
+
+/// [`discover`], which must succeed: the text written and the inventory.
+fn discovered(sandbox: &Sandbox) -> (String, zkpilot::inventory::Inventory) {
+    let found = sandbox.dir.join("found.yaml");
+    let out = discover(sandbox);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let written = fs::read_to_string(&found).unwrap();
     let inventory = zkpilot::inventory::Inventory::parse(&written, &found)

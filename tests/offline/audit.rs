@@ -13,8 +13,9 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::common::{text, zkpilot};
 use zkpilot::audit::{
     self, AuditError, AuditEvent, AuditTail, AuditWriter, CommandOutcome, Durability, OutputStream,
-    ProblemKind, RecordHash, Secrets, SessionInfo, StepState, Timestamp,
+    ProblemKind, RecordHash, Secrets, StepState, Timestamp,
 };
+use zkpilot::replay::fixtures::session_info;
 
 const CHILD_ENV: &str = "ZKPILOT_AUDIT_CRASH_CHILD_LOG";
 
@@ -46,20 +47,6 @@ impl Drop for TempDir {
 
 fn now() -> Timestamp {
     Timestamp::from_system_time(SystemTime::now())
-}
-
-fn session_info() -> SessionInfo {
-    SessionInfo {
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-        runbook_path: "runbooks/move.yaml".into(),
-        runbook_sha256: "ab".repeat(32),
-        inventory_path: "inventory.yaml".into(),
-        operator: "alice".into(),
-        host: "jump1".into(),
-        tty: Some("/dev/pts/3".into()),
-        hosts: Default::default(),
-        inventory_sha256: None,
-    }
 }
 
 fn note(i: usize) -> AuditEvent {

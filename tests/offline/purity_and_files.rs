@@ -97,11 +97,7 @@ fn the_core_crate_depends_on_nothing_that_does_io() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::assert_succeeded(&out);
     let tree = String::from_utf8_lossy(&out.stdout);
     let crates: std::collections::BTreeSet<&str> =
         tree.lines().filter_map(|l| l.split(' ').next()).collect();

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::common::tmux::{console, rolling_restart_console, Tmux};
+use crate::common::tmux::{console, rolling_restart_console, step_line_says, Tmux};
 use crate::common::{assert_audit_verifies, audit_records, Sandbox, BIN};
 
 const NAMES: [&str; 3] = ["zk1", "zk2", "zk3"];
@@ -55,12 +55,6 @@ fn predicted(screen: &str) -> String {
         .to_string()
 }
 
-fn step_line_says(screen: &str, step: &str, word: &str) -> bool {
-    screen
-        .lines()
-        .any(|l| l.contains(&format!(" {step} ")) && l.contains(&format!(" {word}")))
-}
-
 #[test]
 fn replay_and_a_late_follower_show_the_steps_verdicts_and_nodes_the_run_showed() {
     let sandbox = Sandbox::up(3, 0, 0);
@@ -69,24 +63,8 @@ fn replay_and_a_late_follower_show_the_steps_verdicts_and_nodes_the_run_showed()
     let mut verdicts = Vec::new();
     let mut follower = None;
     for step in steps {
-        let ready = operator.wait_for(
-            &format!("{step} ready with every gate green"),
-            Duration::from_secs(60),
-            |s| {
-                s.contains("r run the current step")
-                    && !s.contains('✗')
-                    && s.contains(&format!("step {step}"))
-            },
-        );
+        let ready = operator.run_step(step);
         verdicts.push(predicted(&ready));
-        operator.send("r");
-        operator.wait_for("the confirmation prompt", Duration::from_secs(10), |s| {
-            s.contains("y run this step now")
-        });
-        operator.send("y");
-        operator.wait_for(&format!("{step} done"), Duration::from_secs(90), |s| {
-            step_line_says(s, step, "done")
-        });
         if follower.is_none() {
             // Started mid-session: it must catch up on the first step, then tail the rest.
             let late = Tmux::start(&format!("{BIN} follow {}", audit.display()), 180, 50);
@@ -167,11 +145,7 @@ fn replay_and_a_late_follower_show_the_steps_verdicts_and_nodes_the_run_showed()
         .arg(&cast)
         .output()
         .unwrap();
-    assert!(
-        exported.status.success(),
-        "{}",
-        String::from_utf8_lossy(&exported.stderr)
-    );
+    crate::common::assert_succeeded(&exported);
     // `asciinema cat` insists on a terminal: it runs in one, its output kept in a file.
     let played = sandbox.dir.join("played.txt");
     let status = sandbox.dir.join("played.status");

@@ -10,23 +10,7 @@ fn an_operator_runs_the_rolling_restart_step_by_step() {
     let sandbox = Sandbox::up(3, 0, 0);
     let (tmux, audit) = rolling_restart_console(&sandbox);
     for step in ["restart-first", "restart-second", "restart-leader"] {
-        tmux.wait_for(
-            &format!("{step} ready with every gate green"),
-            Duration::from_secs(60),
-            |s| {
-                s.contains("r run the current step")
-                    && !s.contains('✗')
-                    && s.contains(&format!("step {step}"))
-            },
-        );
-        tmux.send("r");
-        tmux.wait_for("the confirmation prompt", Duration::from_secs(10), |s| {
-            s.contains("y run this step now")
-        });
-        tmux.send("y");
-        tmux.wait_for(&format!("{step} done"), Duration::from_secs(90), |s| {
-            s.lines().any(|l| l.contains(step) && l.contains(" done"))
-        });
+        tmux.run_step(step);
     }
     let screen = tmux.wait_for("the end", Duration::from_secs(10), |s| {
         s.contains("every step is done")
@@ -49,18 +33,7 @@ fn an_operator_runs_the_rolling_restart_step_by_step() {
 
 #[test]
 fn a_blocked_step_runs_only_after_an_override_with_a_typed_reason() {
-    let sandbox = Sandbox::up(3, 0, 0);
-    let zk1 = sandbox.dir.join("hosts/zk1/zkctl");
-    let stopped = std::process::Command::new("runuser")
-        .args(["-u", "zkpilot-h1", "--"])
-        .arg(&zk1)
-        .arg("stop")
-        .output()
-        .unwrap();
-    assert!(stopped.status.success());
-    sandbox.wait_for_modes(&["zk2", "zk3"], Duration::from_secs(30), |m| {
-        m.iter().any(|x| x == "leader")
-    });
+    let sandbox = Sandbox::with_zk1_stopped();
 
     let audit = sandbox.dir.join("audit.jsonl");
     let tmux = console(&sandbox, "tests/fixtures/runbooks/stop-zk2.yaml", &audit);

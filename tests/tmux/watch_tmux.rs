@@ -2,17 +2,13 @@
 
 use std::time::Duration;
 
-use crate::common::tmux::Tmux;
-use crate::common::{Sandbox, BIN};
+use crate::common::tmux::watch;
+use crate::common::Sandbox;
 
 #[test]
 fn watch_follows_a_leader_crash_and_restores_the_terminal() {
     let sandbox = Sandbox::up(3, 0, 0);
-    let command = format!(
-        "{BIN} watch --inventory {} --interval 500ms",
-        sandbox.inventory_path().display()
-    );
-    let tmux = Tmux::start(&command, 160, 45);
+    let tmux = watch(&sandbox, "--interval 500ms", (160, 45));
     let screen = tmux.wait_for(
         "one leader and two followers",
         Duration::from_secs(20),
@@ -55,54 +51,14 @@ fn watch_follows_a_leader_crash_and_restores_the_terminal() {
 }
 
 #[test]
-fn bad_input_gets_a_clear_error_and_no_console() {
-    let out = std::process::Command::new(BIN)
-        .args(["watch", "--inventory", "/nonexistent/inventory.yaml"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/inventory.yaml"));
-
-    let out = std::process::Command::new(BIN)
-        .args(["watch", "127.0.0.1:2181", "--theme", "no-such-theme"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no theme named `no-such-theme`"));
-
-    let out = std::process::Command::new(BIN)
-        .args(["watch", "127.0.0.1:2181", "--interval", "fast"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("bad duration `fast`"));
-}
-
-#[test]
 fn a_node_that_never_shows_its_view_has_its_zoo_cfg_read_over_ssh() {
     let sandbox = Sandbox::up(3, 0, 0);
     for host in ["zk1", "zk2"] {
-        let script = sandbox.dir.join("hosts").join(host).join("zkctl");
-        let user = format!("zkpilot-h{}", &host[2..]);
-        let out = std::process::Command::new("runuser")
-            .args(["-u", &user, "--"])
-            .arg(&script)
-            .arg("stop")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        sandbox.stop(host);
     }
     sandbox.wait_for_modes(&["zk3"], Duration::from_secs(30), |m| m[0] == "not serving");
 
-    let command = format!(
-        "{BIN} watch --inventory {}",
-        sandbox.inventory_path().display()
-    );
-    let tmux = Tmux::start(&command, 160, 45);
+    let tmux = watch(&sandbox, "", (160, 45));
     let screen = tmux.wait_for(
         "zk3's view read from zoo.cfg",
         Duration::from_secs(30),
@@ -119,11 +75,7 @@ fn a_node_that_never_shows_its_view_has_its_zoo_cfg_read_over_ssh() {
 #[test]
 fn watch_gives_a_verdict_for_three_voters_and_twenty_observers() {
     let sandbox = Sandbox::up(3, 20, 0);
-    let command = format!(
-        "{BIN} watch --inventory {} --interval 1s",
-        sandbox.inventory_path().display()
-    );
-    let tmux = Tmux::start(&command, 200, 60);
+    let tmux = watch(&sandbox, "--interval 1s", (200, 60));
     let screen = tmux.wait_for("the verdict", Duration::from_secs(60), |s| {
         s.contains("✓ quorum can form") && s.contains("✓ split brain impossible")
     });

@@ -4,6 +4,7 @@
 use super::keys::WatchKey;
 use crate::ensemble::live::LiveVerdict;
 use crate::ensemble::{EnsembleState, Millis, NodeState, PollReport, QUIET_EVERY};
+use crate::inventory::{HostRole, Inventory};
 use crate::quorum::Verdict;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -38,12 +39,14 @@ pub fn cards_per_row(width: u16) -> usize {
     usize::from((width / CARD_WIDTH).max(1))
 }
 
-/// The rows it takes to show every node as a card at this width.
-pub fn cards_height(width: u16, count: usize) -> u16 {
-    let rows = count.div_ceil(cards_per_row(width)).max(1);
+/// The rows it takes to show `cards` nodes as cards at this width, and the line that lists the
+/// idle spares when there are any.
+pub fn cards_height(width: u16, cards: usize, spare_line: bool) -> u16 {
+    let rows = cards.div_ceil(cards_per_row(width)).max(1);
     u16::try_from(rows)
         .unwrap_or(u16::MAX)
         .saturating_mul(CARD_HEIGHT)
+        .saturating_add(u16::from(spare_line))
 }
 
 /// How the watch screen lays out: rows for the node cards (or one line per node when not every
@@ -56,15 +59,17 @@ pub struct WatchLayout {
 }
 
 impl WatchLayout {
-    pub fn of(width: u16, height: u16, count: usize) -> WatchLayout {
-        let view_rows = u16::try_from(count)
+    /// `nodes` get a line each in the views panel; `cards` is what showing them as cards
+    /// takes (`WatchState::cards_height`).
+    pub fn of(height: u16, nodes: usize, cards: u16) -> WatchLayout {
+        let view_rows = u16::try_from(nodes)
             .unwrap_or(u16::MAX)
             .saturating_add(2)
             .min(height / 3)
             .max(3);
         let room = height.saturating_sub(3 + view_rows);
         WatchLayout {
-            as_cards: cards_height(width, count) <= room,
+            as_cards: cards <= room,
             view_rows,
         }
     }
@@ -77,6 +82,16 @@ impl WatchLayout {
             1
         }
     }
+}
+
+/// Which inventory hosts are spares (`role: spare`), node by node: the console lists those
+/// not started yet on one line instead of a DOWN card each.
+pub fn spares_of(inventory: &Inventory) -> Vec<bool> {
+    inventory
+        .hosts
+        .iter()
+        .map(|host| host.role == HostRole::Spare)
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +118,8 @@ pub struct WatchState {
     /// its rows.
     pub width: u16,
     pub height: u16,
+    /// Node by node, whether the inventory names it a spare (`spares_of`).
+    pub spares: Vec<bool>,
     pub quit: bool,
 }
 
@@ -112,7 +129,41 @@ impl WatchState {
     }
 
     pub fn layout(&self) -> WatchLayout {
-        WatchLayout::of(self.width, self.height, self.ensemble.nodes.len())
+        self.layout_at(self.width, self.height)
+    }
+
+    /// The layout on an area of this size.
+    pub fn layout_at(&self, width: u16, height: u16) -> WatchLayout {
+        WatchLayout::of(height, self.ensemble.nodes.len(), self.cards_height(width))
+    }
+
+    /// Spares that never answered since the console started: they stand ready for a
+    /// `spare: true` step and say nothing a card would, so they share one line. Once a spare
+    /// answers it gets its card, and keeps it.
+    pub fn idle_spares(&self) -> Vec<usize> {
+        self.ensemble
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(i, node)| {
+                self.spares.get(*i).copied().unwrap_or(false) && node.last_ok_at.is_none()
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The nodes drawn as cards, in the inventory's order: all but the idle spares.
+    pub fn carded(&self) -> Vec<usize> {
+        let idle = self.idle_spares();
+        (0..self.ensemble.nodes.len())
+            .filter(|i| !idle.contains(i))
+            .collect()
+    }
+
+    /// The rows the cards take at this width, the spares' line included.
+    pub fn cards_height(&self, width: u16) -> u16 {
+        let idle = self.idle_spares().len();
+        cards_height(width, self.ensemble.nodes.len() - idle, idle > 0)
     }
 
     pub fn new(title: String, ensemble: EnsembleState, now: Millis) -> WatchState {
@@ -127,6 +178,7 @@ impl WatchState {
             interval: 1_000,
             width: CARD_WIDTH,
             height: 24,
+            spares: Vec::new(),
             quit: false,
         }
     }

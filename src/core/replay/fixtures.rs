@@ -10,9 +10,31 @@ pub fn at(second: i64) -> Timestamp {
     Timestamp::from_unix(1_795_425_400 + second, 0)
 }
 
+/// Alice's rolling restart from a jump host, as its `session_start` record names it.
+pub fn session_info() -> SessionInfo {
+    SessionInfo {
+        tool_version: "0.1.0".into(),
+        runbook_path: "runbooks/rolling-restart.yaml".into(),
+        runbook_sha256: "ab".repeat(32),
+        inventory_path: "inventory.yaml".into(),
+        operator: "alice".into(),
+        host: "jump1".into(),
+        tty: Some("/dev/pts/3".into()),
+        hosts: Default::default(),
+        inventory_sha256: None,
+    }
+}
+
 /// A rolling restart of two steps as the engine records it, the second failing, sealed
 /// into a real chain and read back through the verifier.
 pub fn recorded_session() -> AuditLog {
+    let log = AuditLog::from_bytes(&recorded_session_bytes());
+    assert!(log.verification.is_ok(), "{:?}", log.verification);
+    log
+}
+
+/// `recorded_session` as the lines of its log file.
+pub fn recorded_session_bytes() -> Vec<u8> {
     let (mut chain, header) = AuditChain::start(Secrets::default(), at(0)).unwrap();
     let mut bytes = header.line;
     // The shape `EnsembleState::snapshot` writes.
@@ -36,20 +58,7 @@ pub fn recorded_session() -> AuditLog {
         }
     };
     let events: Vec<(i64, AuditEvent)> = vec![
-        (
-            0,
-            AuditEvent::SessionStart(SessionInfo {
-                tool_version: "0.1.0".into(),
-                runbook_path: "runbooks/rolling-restart.yaml".into(),
-                runbook_sha256: "ab".repeat(32),
-                inventory_path: "inventory.yaml".into(),
-                operator: "alice".into(),
-                host: "jump1".into(),
-                tty: Some("/dev/pts/3".into()),
-                hosts: Default::default(),
-                inventory_sha256: None,
-            }),
-        ),
+        (0, AuditEvent::SessionStart(session_info())),
         (1, snapshot("zk1")),
         (
             2,
@@ -186,7 +195,5 @@ pub fn recorded_session() -> AuditLog {
         reason: "the operator quit".into(),
     };
     bytes.extend(chain.seal(end, at(73)).unwrap().line);
-    let log = AuditLog::from_bytes(&bytes);
-    assert!(log.verification.is_ok(), "{:?}", log.verification);
-    log
+    bytes
 }

@@ -242,38 +242,39 @@ pub enum EffectSpec {
     Route(RouteSpec),
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct EffectMap {
-    start: Option<HostView>,
-    stop: Option<HostOnly>,
-    restart: Option<HostView>,
-    set_view: Option<HostViewRequired>,
-    reconfig: Option<ViewOnly>,
-    partition: Option<Vec<Vec<String>>>,
-    heal: Option<Empty>,
-    route: Option<RouteSpec>,
+/// A spec written as a one-key map (`restart: {host: zk1}`): `$map` reads every key as
+/// optional (serde's own messages for an unknown key or a bad value), then exactly one must be
+/// given, which becomes that variant of `$spec`.
+macro_rules! one_key_map {
+    ($spec:ident from $map:ident, $what:literal: $($key:ident $name:literal => $variant:ident($ty:ty)),+ $(,)?) => {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+        struct $map {
+            $($key: Option<$ty>,)+
+        }
+
+        impl TryFrom<$map> for $spec {
+            type Error = String;
+
+            fn try_from(map: $map) -> Result<Self, Self::Error> {
+                let mut found = Vec::new();
+                $(found.extend(map.$key.map($spec::$variant));)+
+                exactly_one(found, $what, &[$($name),+].join(", "))
+            }
+        }
+    };
 }
 
-impl TryFrom<EffectMap> for EffectSpec {
-    type Error = String;
-
-    fn try_from(map: EffectMap) -> Result<Self, Self::Error> {
-        let mut found = Vec::new();
-        found.extend(map.start.map(EffectSpec::Start));
-        found.extend(map.stop.map(EffectSpec::Stop));
-        found.extend(map.restart.map(EffectSpec::Restart));
-        found.extend(map.set_view.map(EffectSpec::SetView));
-        found.extend(map.reconfig.map(EffectSpec::Reconfig));
-        found.extend(map.partition.map(EffectSpec::Partition));
-        found.extend(map.heal.map(EffectSpec::Heal));
-        found.extend(map.route.map(EffectSpec::Route));
-        exactly_one(
-            found,
-            "an effect",
-            "start, stop, restart, set-view, reconfig, partition, heal, route",
-        )
-    }
+one_key_map! {
+    EffectSpec from EffectMap, "an effect":
+    start "start" => Start(HostView),
+    stop "stop" => Stop(HostOnly),
+    restart "restart" => Restart(HostView),
+    set_view "set-view" => SetView(HostViewRequired),
+    reconfig "reconfig" => Reconfig(ViewOnly),
+    partition "partition" => Partition(Vec<Vec<String>>),
+    heal "heal" => Heal(Empty),
+    route "route" => Route(RouteSpec),
 }
 
 fn exactly_one<T>(mut found: Vec<T>, what: &str, keys: &str) -> Result<T, String> {
@@ -349,38 +350,16 @@ pub enum GateSpec {
     Down(HostOnly),
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct GateMap {
-    synced: Option<Empty>,
-    lag_below: Option<u32>,
-    leader: Option<HostOnly>,
-    not_leader: Option<HostOnly>,
-    mode: Option<ModeGate>,
-    fourlw: Option<FourlwGate>,
-    check: Option<CheckGate>,
-    down: Option<HostOnly>,
-}
-
-impl TryFrom<GateMap> for GateSpec {
-    type Error = String;
-
-    fn try_from(map: GateMap) -> Result<Self, Self::Error> {
-        let mut found = Vec::new();
-        found.extend(map.synced.map(GateSpec::Synced));
-        found.extend(map.lag_below.map(GateSpec::LagBelow));
-        found.extend(map.leader.map(GateSpec::Leader));
-        found.extend(map.not_leader.map(GateSpec::NotLeader));
-        found.extend(map.mode.map(GateSpec::Mode));
-        found.extend(map.fourlw.map(GateSpec::Fourlw));
-        found.extend(map.check.map(GateSpec::Check));
-        found.extend(map.down.map(GateSpec::Down));
-        exactly_one(
-            found,
-            "a gate",
-            "synced, lag-below, leader, not-leader, mode, fourlw, check, down",
-        )
-    }
+one_key_map! {
+    GateSpec from GateMap, "a gate":
+    synced "synced" => Synced(Empty),
+    lag_below "lag-below" => LagBelow(u32),
+    leader "leader" => Leader(HostOnly),
+    not_leader "not-leader" => NotLeader(HostOnly),
+    mode "mode" => Mode(ModeGate),
+    fourlw "fourlw" => Fourlw(FourlwGate),
+    check "check" => Check(CheckGate),
+    down "down" => Down(HostOnly),
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -290,6 +290,7 @@ pub fn parse_voting_view(status: u16, body: &str) -> Result<Answer<View>, AdminE
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::zk::fourlw::CAPTURED_LEADER_PROPOSALS;
 
     macro_rules! fixture {
         ($name:literal) => {
@@ -311,14 +312,7 @@ mod tests {
         assert_eq!(srvr.node_count, 11);
         assert_eq!(srvr.uptime_ms, Some(3312));
         assert_eq!(srvr.latency.avg, 4.0);
-        assert_eq!(
-            srvr.proposal_sizes,
-            Some(ProposalSizes {
-                last: 95,
-                min: 48,
-                max: 95
-            })
-        );
+        assert_eq!(srvr.proposal_sizes, Some(CAPTURED_LEADER_PROPOSALS));
         assert!(srvr.version.is_some());
         let Answer::Data(follower) = parse_srvr(200, fixture!("follower.admin.srvr.json")).unwrap()
         else {

@@ -276,6 +276,15 @@ pub struct ProposalSizes {
     pub max: i64,
 }
 
+/// The proposal sizes of the captured 3.8.0 leader (`tests/fixtures/zk4lw/leader.srvr.txt`
+/// and its AdminServer twin), which the parsers' tests expect.
+#[cfg(any(test, feature = "testing"))]
+pub const CAPTURED_LEADER_PROPOSALS: ProposalSizes = ProposalSizes {
+    last: 95,
+    min: 48,
+    max: 95,
+};
+
 /// The `srvr` answer: the one command every ZooKeeper since 3.5.3 answers by default.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Srvr {
@@ -1164,14 +1173,7 @@ mod tests {
         assert_eq!(srvr.latency.avg, 4.0);
         assert_eq!(srvr.mode, Mode::Leader);
         assert_eq!(srvr.zxid.to_string(), "0x10000000b");
-        assert_eq!(
-            srvr.proposal_sizes,
-            Some(ProposalSizes {
-                last: 95,
-                min: 48,
-                max: 95
-            })
-        );
+        assert_eq!(srvr.proposal_sizes, Some(CAPTURED_LEADER_PROPOSALS));
     }
 
     #[test]

@@ -269,18 +269,10 @@ async fn start_everything(
             .arg(&script)
             .arg("start");
         async move {
-            let output = command.output().await.map_err(|e| SandboxError::Command {
-                command: format!("{} start", script.display()),
-                message: e.to_string(),
-            })?;
-            if output.status.success() {
-                Ok(())
-            } else {
-                Err(SandboxError::Command {
-                    command: format!("{} start", script.display()),
-                    message: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-                })
-            }
+            judged(
+                format!("{} start", script.display()),
+                command.output().await,
+            )
         }
     });
     for result in futures_join_all(starts).await {
@@ -833,17 +825,25 @@ fn read(path: &Path) -> Result<String, SandboxError> {
 
 fn run(command: &mut Command) -> Result<(), SandboxError> {
     let shown = format!("{command:?}").replace('"', "");
-    let output = command.output().map_err(|e| SandboxError::Command {
-        command: shown.clone(),
-        message: e.to_string(),
-    })?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(SandboxError::Command {
-            command: shown,
+    judged(shown, command.output())
+}
+
+/// A finished command as a result: one that could not start, or exited with a failure, is an
+/// error naming `command` with the reason (its stderr, trimmed).
+fn judged(
+    command: String,
+    output: std::io::Result<std::process::Output>,
+) -> Result<(), SandboxError> {
+    match output {
+        Ok(output) if output.status.success() => Ok(()),
+        Ok(output) => Err(SandboxError::Command {
+            command,
             message: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-        })
+        }),
+        Err(e) => Err(SandboxError::Command {
+            command,
+            message: e.to_string(),
+        }),
     }
 }
 

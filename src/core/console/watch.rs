@@ -3,7 +3,8 @@
 
 use super::keys::WatchKey;
 use crate::ensemble::live::LiveVerdict;
-use crate::ensemble::{EnsembleState, Millis, NodeState, PollReport, QUIET_EVERY};
+use crate::ensemble::{EnsembleState, Millis, NodeState, PollReport};
+use crate::poll::QUIET_EVERY;
 use crate::quorum::Verdict;
 
 #[derive(Debug, Clone, PartialEq)]

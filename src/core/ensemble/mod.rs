@@ -234,14 +234,6 @@ impl Need {
     }
 }
 
-/// How many intervals a calm learner may go between pings (`poll::ping_due`): its session
-/// still tells a change of mode at once.
-pub const QUIET_EVERY: u64 = 5;
-
-/// How many intervals after the last movement (a new zxid, a session lost, a new mode or
-/// epoch) every node is still pinged every interval.
-pub const MOVING_FOR: u64 = 10;
-
 /// Whether a node answers a command or refuses it (4lw whitelist).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -129,10 +129,18 @@ pub fn ping_gap(interval: Duration, timeout: Duration) -> u64 {
 /// passes its touches to the leader with its next ping to it, within a tick), so half of it is
 /// left for a ping's delay. ZooKeeper's own client pings after a third (`ClientCnxn`: half of
 /// its read timeout, two thirds of the session's) because it also uses the pings to notice a
-/// dead server, which the session's closing tells here.
+/// dead server, which the session's closing tells here. Never less than [`PING_FLOOR`].
 pub fn keepalive(timeout: Duration) -> Duration {
-    timeout / 2
+    (timeout / 2).max(PING_FLOOR)
 }
+
+/// The shortest gap between two keepalive pings of one session, whatever timeout the server
+/// grants: it grants what was asked clamped to its `minSessionTimeout`
+/// (`ZooKeeperServer.processConnectRequest`), which is two ticks unless configured
+/// (`setMinSessionTimeout`), so a server on a 1 ms tick grants 2 ms, and half of it would be a
+/// ping every millisecond — as fast as the round trip allows. Such a session cannot be kept
+/// by any client; pinging it faster than this only loads the server.
+pub const PING_FLOOR: Duration = Duration::from_millis(250);
 
 /// Whether to ask for a session this cycle: sessions are allowed, the node serves (its `srvr`
 /// just said so) and has none; after failures, only every 1, 2, 4 … cycles, at most [`REFUSED_RETRY_EVERY`].
@@ -414,6 +422,19 @@ mod tests {
         assert_eq!(ping_gap(s(3), s(30)), QUIET_EVERY);
         assert_eq!(ping_gap(s(6), s(10)), 1);
         assert_eq!(ping_gap(s(60), s(40)), 1, "never less than every cycle");
+    }
+
+    /// A server granting a 1 ms session timeout got about 325 pings a second per node from
+    /// `watch`, one per round trip.
+    #[test]
+    fn a_tiny_session_timeout_is_pinged_a_few_times_a_second_at_most() {
+        let ms = Duration::from_millis;
+        for granted in [ms(1), ms(2), ms(100), ms(499)] {
+            let per_second = 1.0 / keepalive(granted).as_secs_f64();
+            assert!(per_second <= 4.0, "{granted:?}: {per_second} pings/s");
+        }
+        assert_eq!(keepalive(ms(4_000)), ms(2_000), "a real timeout: half");
+        assert_eq!(keepalive(ms(30_000)), ms(15_000));
     }
 
     #[test]

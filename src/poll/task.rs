@@ -13,14 +13,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::ensemble::{AdminReply, Millis, Need, NodeTarget, PollFailure, PollReport};
+use crate::ensemble::{answered, read_admin, Millis, Need, NodeTarget, PollFailure, PollReport};
 use crate::net::ping::Link;
 use crate::net::wire::{self, WireError};
 use crate::poll::{
     delay, demand_gap, due, due_admin, keepalive, learn, learn_admin, open_due, ping_due, ping_gap,
     request_timeout, Schedule, QUIET_EVERY, SESSION_TIMEOUT,
 };
-use crate::zk::admin::AdminCommand;
 use crate::zk::fourlw::Command;
 
 /// What the run loop tells the poller a node must be asked now ([`Need`], from
@@ -252,12 +251,7 @@ async fn cycles(
         if let Some(report) = report {
             // Down on every route: the AdminServer answering for a silent client port is an
             // answer.
-            let srvr_failed = matches!(report.answers.first(), Some((_, Err(_))))
-                && !report
-                    .admin
-                    .iter()
-                    .any(|(c, r)| *c == AdminCommand::Srvr && r.is_ok());
-            failures = if srvr_failed {
+            failures = if report.down() {
                 failures.saturating_add(1)
             } else {
                 0
@@ -440,7 +434,7 @@ pub async fn poll_once(
             .await
             .map_err(to_failure);
         round_trip_ms = Some(sent.elapsed().as_secs_f64() * 1000.0);
-        answers.push((Command::Srvr, srvr));
+        answers.push(answered(Command::Srvr, srvr));
         learn(schedule, &answers);
     }
     // A node that does not answer srvr will not answer the rest either. The rest is decided
@@ -452,7 +446,7 @@ pub async fn poll_once(
             let result = wire::ask(client, command.as_str(), timeout)
                 .await
                 .map_err(to_failure);
-            rest.push((command, result));
+            rest.push(answered(command, result));
         }
         learn(schedule, &rest);
         answers.extend(rest);
@@ -461,10 +455,7 @@ pub async fn poll_once(
     for command in due_admin(schedule) {
         let result = wire::http_get(admin_addr, command.path(), timeout)
             .await
-            .map(|answer| AdminReply {
-                status: answer.status,
-                body: answer.body,
-            })
+            .map(|answer| read_admin(command, answer.status, &answer.body))
             .map_err(to_failure);
         admin_answers.push((command, result));
     }

@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use crate::common::{mode, Sandbox};
 use zkpilot::ensemble::{
-    inventory_targets, EnsembleState, Health, NodeTarget, PollFailure, Source, Support, ViewSource,
+    inventory_targets, AdminRoute, EnsembleState, Health, NodeTarget, PollFailure, Source, Support,
+    ViewSource,
 };
 use zkpilot::inventory::Inventory;
 use zkpilot::net::remote::{Connections, SshTarget};
@@ -145,8 +146,8 @@ async fn the_admin_server_gives_what_the_whitelist_refuses() {
     let leader = state.leader().expect("a leader");
     let node = &state.nodes[leader];
     assert_eq!(node.srvr_source, Some(Source::FourLw));
-    assert_eq!(node.mntr_support, Support::NotWhitelisted);
-    assert_eq!(node.admin_support.0, Support::Allowed);
+    assert_eq!(node.routes.mntr, Support::NotWhitelisted);
+    assert_eq!(node.routes.admin, AdminRoute::Answers);
     assert_eq!(node.mntr_source, Some(Source::Admin));
     let mntr = node.mntr.as_ref().unwrap();
     assert_eq!(mntr.synced_voting_followers(), Some(2));
@@ -224,7 +225,7 @@ async fn a_server_answering_on_no_route_is_shown_as_down() {
         poller.state.nodes[0].health,
         Health::Serving(Mode::Follower)
     );
-    assert_eq!(poller.state.nodes[0].admin_support.0, Support::Allowed);
+    assert_eq!(poller.state.nodes[0].routes.admin, AdminRoute::Answers);
     let pid: i32 = sandbox.pid("zk1").parse().unwrap();
     let signal = |name: &str| {
         let status = std::process::Command::new("kill")

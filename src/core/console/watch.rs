@@ -313,7 +313,7 @@ fn on_key(state: &mut WatchState, key: WatchKey) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ensemble::NodeTarget;
+    use crate::ensemble::{answered, NodeTarget};
     use crate::zk::fourlw::Command;
     use crate::zk::zxid::Zxid;
 
@@ -332,7 +332,7 @@ mod tests {
         let mut state = WatchState::new("t".into(), EnsembleState::new(vec![target]), NOW);
         let first = PollReport {
             at: NOW,
-            answers: vec![(Command::Srvr, Ok(SRVR.to_string()))],
+            answers: vec![answered(Command::Srvr, Ok(SRVR.to_string()))],
             linked: true,
             ..PollReport::default()
         };

@@ -1,65 +1,78 @@
-//! What an answer teaches a node's schedule: a restart or a change of mode or epoch (the view
-//! and `mntr` are then due at once), which words the 4lw whitelist refuses, whether an
-//! AdminServer answers.
+//! What an answer teaches a node's schedule: a start or a change of mode or epoch (the view and
+//! `mntr` are then due at once), which words the 4lw whitelist refuses, whether an AdminServer
+//! answers. It reads the answers as the report carries them, read once (`ensemble::Reading`),
+//! and learns routes and starts by the ensemble model's own rules (`ensemble::Routes`,
+//! `ensemble::started`).
 
-use crate::ensemble::{admin_support_after, restarted_between, AdminReply, PollFailure, Support};
+use crate::ensemble::{started, Heard, PollFailure, Reading, Said};
 use crate::poll::schedule::Schedule;
-use crate::zk::admin::{self, AdminCommand};
-use crate::zk::fourlw::{self, Answer, Command, Srvr};
+use crate::zk::admin::AdminCommand;
+use crate::zk::fourlw::{Answer, Command};
 
-/// `down`: the client port did not answer either, so a failed HTTP question says the server
-/// is down, not that it has no AdminServer.
+/// What the AdminServer's answers of one cycle teach. `down`: the client port did not answer
+/// either, so a failed HTTP question says the server is down, not that it has no AdminServer.
 pub fn learn_admin(
     schedule: &mut Schedule,
-    answers: &[(AdminCommand, Result<AdminReply, PollFailure>)],
+    answers: &[(AdminCommand, Result<Reading, PollFailure>)],
     down: bool,
 ) {
-    for (command, result) in answers {
-        if !(down && result.is_err()) {
-            schedule.admin = admin_support_after(schedule.admin, result.as_ref().map(|_| ()));
-        }
-        let Ok(reply) = result else {
-            continue;
-        };
-        match command {
-            AdminCommand::Srvr => {
-                if let Ok(Answer::Data(srvr)) = admin::parse_srvr(reply.status, &reply.body) {
-                    learn_srvr(schedule, srvr);
-                }
+    if !answers.is_empty() {
+        schedule.admin_asked = schedule.cycle;
+    }
+    for (_, result) in answers {
+        schedule
+            .routes
+            .note_admin(result.as_ref().map(|_| ()), down);
+        match result {
+            Ok(Reading::Srvr(Answer::Data(srvr))) => learn_srvr(schedule, Heard::Serving(srvr)),
+            Ok(Reading::Voters(Answer::Data(_))) => {
+                schedule.has_view = true;
+                schedule.view_due = false;
             }
-            AdminCommand::VotingView => {
-                if let Ok(Answer::Data(_)) = admin::parse_voting_view(reply.status, &reply.body) {
-                    schedule.has_view = true;
-                    schedule.view_due = false;
-                }
-            }
-            AdminCommand::Mntr => {
-                if let Ok(Answer::Data(_)) = admin::parse_mntr(reply.status, &reply.body) {
-                    schedule.mntr_due = false;
-                }
-            }
+            Ok(Reading::Mntr(Answer::Data(_))) => schedule.mntr_due = false,
+            Ok(Reading::ServerId(Answer::Data(_))) => schedule.sid_due = false,
+            _ => {}
         }
     }
 }
 
-/// Notes a restart or a change of mode or epoch: the view is due until it is read again.
-fn learn_srvr(schedule: &mut Schedule, srvr: Srvr) {
-    let role = Some(format!("{}@{}", srvr.mode, srvr.zxid.epoch()));
-    let restarted = schedule
-        .last_srvr
-        .as_ref()
-        .is_some_and(|before| restarted_between(before, &srvr));
-    // Due until read: a restarted node may not answer `conf` at once.
-    let changed = restarted || role != schedule.last_role;
-    schedule.view_due |= changed;
-    schedule.mntr_due |= changed;
-    schedule.last_role = role;
-    schedule.last_srvr = Some(srvr);
+/// What the schedule last heard of the server, for [`started`].
+fn heard(schedule: &Schedule) -> Heard<'_> {
+    match (&schedule.last_srvr, &schedule.last_role) {
+        (Some(srvr), _) => Heard::Serving(srvr),
+        (None, Some(_)) => Heard::NotServing,
+        (None, None) => Heard::Nothing,
+    }
 }
 
-pub fn learn(schedule: &mut Schedule, answers: &[(Command, Result<String, PollFailure>)]) {
+/// Notes a start or a change of mode or epoch: the view is due until it is read again, and
+/// `mntr` too for a serving node (a LOOKING one answers it "not serving" until it serves,
+/// which is itself a change).
+fn learn_srvr(schedule: &mut Schedule, now: Heard) {
+    let started = started(heard(schedule), now);
+    if started {
+        schedule.routes.started();
+        schedule.sid_due = true;
+    }
+    let (role, srvr) = match now {
+        Heard::Serving(srvr) => (
+            format!("{}@{}", srvr.mode, srvr.zxid.epoch()),
+            Some(srvr.clone()),
+        ),
+        Heard::NotServing | Heard::Nothing => ("not serving".to_string(), None),
+    };
+    // Due until read: a restarted node may not answer `conf` at once.
+    let changed = started || Some(&role) != schedule.last_role.as_ref();
+    schedule.view_due |= changed;
+    schedule.mntr_due |= changed && srvr.is_some();
+    schedule.last_role = Some(role);
+    schedule.last_srvr = srvr;
+}
+
+/// What the four-letter words' answers of one cycle teach, in the order they were asked.
+pub fn learn(schedule: &mut Schedule, answers: &[(Command, Result<Said, PollFailure>)]) {
     for (command, result) in answers {
-        let Ok(text) = result else {
+        let Ok(said) = result else {
             if *command == Command::Srvr {
                 // Whatever answers next may be a restarted server on another config.
                 schedule.last_role = None;
@@ -68,73 +81,46 @@ pub fn learn(schedule: &mut Schedule, answers: &[(Command, Result<String, PollFa
             }
             continue;
         };
-        match command {
-            Command::Srvr => {
-                schedule.srvr_failed = false;
-                let parsed = fourlw::parse_srvr(text);
-                schedule.srvr = support_of(
-                    parsed.as_ref().map(Answer::kind).map_err(Clone::clone),
-                    schedule.srvr,
-                );
-                match parsed {
-                    Ok(Answer::Data(srvr)) => learn_srvr(schedule, srvr),
-                    Ok(Answer::NotServing) => {
-                        let role = Some("not serving".to_string());
-                        schedule.view_due |= role != schedule.last_role;
-                        schedule.last_role = role;
-                        schedule.last_srvr = None;
-                    }
-                    // Refused by the whitelist: the AdminServer's srvr, if any, tells instead.
-                    _ => {}
-                }
+        schedule.routes.note_fourlw(*command, &said.reading);
+        if *command == Command::Srvr {
+            schedule.srvr_failed = false;
+        }
+        match &said.reading {
+            Reading::Srvr(Answer::Data(srvr)) => learn_srvr(schedule, Heard::Serving(srvr)),
+            Reading::Srvr(Answer::NotServing) => learn_srvr(schedule, Heard::NotServing),
+            Reading::Mntr(Answer::Data(_)) => schedule.mntr_due = false,
+            Reading::Conf(Answer::Data(conf)) => {
+                schedule.has_view = conf.view().is_some();
+                schedule.dynamic = conf.view().and_then(|v| v.version).is_some_and(|v| v != 0);
+                schedule.view_due = false;
+                schedule.sid_due = false;
             }
-            Command::Mntr => {
-                let kind = fourlw::parse_mntr(text).map(|a| a.kind());
-                if matches!(kind, Ok(fourlw::AnswerKind::Data)) {
-                    schedule.mntr_due = false;
-                }
-                schedule.mntr = support_of(kind, schedule.mntr)
-            }
-            Command::Conf => {
-                let parsed = fourlw::parse_conf(text);
-                if let Ok(Answer::Data(conf)) = &parsed {
-                    schedule.has_view = conf.view().is_some();
-                    schedule.dynamic = conf.view().and_then(|v| v.version).is_some_and(|v| v != 0);
-                    schedule.view_due = false;
-                }
-                schedule.conf = support_of(parsed.map(|a| a.kind()), schedule.conf);
-            }
+            // Refused by the whitelist: the AdminServer's, if any, tells instead.
             _ => {}
         }
-    }
-}
-
-/// A node without quorum answers "not serving" to everything: that says nothing about the
-/// whitelist, so what was known before stays known.
-fn support_of(kind: Result<fourlw::AnswerKind, fourlw::ParseError>, before: Support) -> Support {
-    match kind {
-        Ok(fourlw::AnswerKind::NotWhitelisted) => Support::NotWhitelisted,
-        Ok(fourlw::AnswerKind::Data) => Support::Allowed,
-        _ => before,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ensemble::{answered, read_admin, AdminRoute, Routes, Support};
     use crate::poll::schedule::{due, due_admin, REFUSED_RETRY_EVERY};
 
     #[test]
     fn a_server_back_from_a_refusal_is_asked_for_its_view_even_in_the_same_role() {
         let srvr = include_str!("../../../tests/fixtures/zk4lw/follower.srvr.txt").to_string();
         let mut schedule = Schedule::default();
-        learn(&mut schedule, &[(Command::Srvr, Ok(srvr.clone()))]);
-        learn(&mut schedule, &[(Command::Srvr, Ok(srvr.clone()))]);
+        learn(&mut schedule, &[answered(Command::Srvr, Ok(srvr.clone()))]);
+        learn(&mut schedule, &[answered(Command::Srvr, Ok(srvr.clone()))]);
         assert!(schedule.view_due, "never asked yet");
-        learn(&mut schedule, &[(Command::Conf, Ok(conf()))]);
+        learn(&mut schedule, &[answered(Command::Conf, Ok(conf()))]);
         assert!(!schedule.view_due);
-        learn(&mut schedule, &[(Command::Srvr, Err(PollFailure::Refused))]);
-        learn(&mut schedule, &[(Command::Srvr, Ok(srvr))]);
+        learn(
+            &mut schedule,
+            &[answered(Command::Srvr, Err(PollFailure::Refused))],
+        );
+        learn(&mut schedule, &[answered(Command::Srvr, Ok(srvr))]);
         assert!(schedule.view_due, "restarted, maybe on another config");
     }
 
@@ -152,18 +138,27 @@ mod tests {
             include_str!("../../../tests/fixtures/zk4lw/restart.after.srvr.txt").to_string();
         let mut schedule = Schedule {
             cycle: 7,
-            mntr: Support::Allowed,
-            conf: Support::Allowed,
+            routes: Routes {
+                mntr: Support::Allowed,
+                conf: Support::Allowed,
+                ..Routes::default()
+            },
             ..Schedule::default()
         };
-        learn(&mut schedule, &[(Command::Srvr, Ok(before.clone()))]);
         learn(
             &mut schedule,
-            &[(Command::Conf, Ok(conf())), (Command::Mntr, Ok(mntr()))],
+            &[answered(Command::Srvr, Ok(before.clone()))],
         );
-        learn(&mut schedule, &[(Command::Srvr, Ok(before))]);
+        learn(
+            &mut schedule,
+            &[
+                answered(Command::Conf, Ok(conf())),
+                answered(Command::Mntr, Ok(mntr())),
+            ],
+        );
+        learn(&mut schedule, &[answered(Command::Srvr, Ok(before))]);
         assert_eq!(due(&schedule), [Command::Srvr], "nothing changed");
-        learn(&mut schedule, &[(Command::Srvr, Ok(after))]);
+        learn(&mut schedule, &[answered(Command::Srvr, Ok(after))]);
         assert_eq!(
             due(&schedule),
             [Command::Srvr, Command::Mntr, Command::Conf]
@@ -183,32 +178,47 @@ mod tests {
         let leader = include_str!("../../../tests/fixtures/zk4lw/leader.srvr.txt").to_string();
         let mut schedule = Schedule {
             cycle: 3,
-            mntr: Support::Allowed,
-            conf: Support::Allowed,
+            routes: Routes {
+                mntr: Support::Allowed,
+                conf: Support::Allowed,
+                ..Routes::default()
+            },
             ..Schedule::default()
         };
-        learn(&mut schedule, &[(Command::Srvr, Ok(follower))]);
+        learn(&mut schedule, &[answered(Command::Srvr, Ok(follower))]);
         learn(
             &mut schedule,
-            &[(Command::Conf, Ok(conf())), (Command::Mntr, Ok(mntr()))],
+            &[
+                answered(Command::Conf, Ok(conf())),
+                answered(Command::Mntr, Ok(mntr())),
+            ],
         );
         assert_eq!(due(&schedule), [Command::Srvr]);
-        learn(&mut schedule, &[(Command::Srvr, Ok(leader.clone()))]);
+        learn(
+            &mut schedule,
+            &[answered(Command::Srvr, Ok(leader.clone()))],
+        );
         assert_eq!(
             due(&schedule),
             [Command::Srvr, Command::Mntr, Command::Conf]
         );
         let not_serving = "This ZooKeeper instance is not currently serving requests\n";
-        learn(&mut schedule, &[(Command::Mntr, Ok(not_serving.into()))]);
+        learn(
+            &mut schedule,
+            &[answered(Command::Mntr, Ok(not_serving.into()))],
+        );
         assert!(
             due(&schedule).contains(&Command::Mntr),
             "still due: no figures yet"
         );
         learn(
             &mut schedule,
-            &[(Command::Conf, Ok(conf())), (Command::Mntr, Ok(mntr()))],
+            &[
+                answered(Command::Conf, Ok(conf())),
+                answered(Command::Mntr, Ok(mntr())),
+            ],
         );
-        learn(&mut schedule, &[(Command::Srvr, Ok(leader))]);
+        learn(&mut schedule, &[answered(Command::Srvr, Ok(leader))]);
         assert_eq!(
             due(&schedule),
             [Command::Srvr],
@@ -228,37 +238,38 @@ mod tests {
         learn(
             &mut schedule,
             &[
-                (Command::Srvr, Ok(srvr)),
-                (Command::Mntr, Ok(refused.into())),
-                (Command::Conf, Ok(conf_refused.into())),
+                answered(Command::Srvr, Ok(srvr)),
+                answered(Command::Mntr, Ok(refused.into())),
+                answered(Command::Conf, Ok(conf_refused.into())),
             ],
         );
         assert_eq!(
             due_admin(&schedule),
-            [AdminCommand::Mntr, AdminCommand::VotingView],
-            "probed at once"
+            [
+                AdminCommand::Mntr,
+                AdminCommand::VotingView,
+                AdminCommand::Configuration
+            ],
+            "probed at once, and the server's own id, which `conf` would have told"
         );
         let view = include_str!("../../../tests/fixtures/zk4lw/follower.admin.voting_view.json");
-        let reply = |body: &str| {
-            Ok(AdminReply {
-                status: 200,
-                body: body.into(),
-            })
-        };
+        let reply = |command, body: &str| (command, Ok(read_admin(command, 200, body)));
         learn_admin(
             &mut schedule,
             &[
-                (
+                reply(
                     AdminCommand::Mntr,
-                    reply(include_str!(
-                        "../../../tests/fixtures/zk4lw/follower.admin.mntr.json"
-                    )),
+                    include_str!("../../../tests/fixtures/zk4lw/follower.admin.mntr.json"),
                 ),
-                (AdminCommand::VotingView, reply(view)),
+                reply(AdminCommand::VotingView, view),
+                reply(
+                    AdminCommand::Configuration,
+                    include_str!("../../../tests/fixtures/zk4lw/follower.admin.conf.json"),
+                ),
             ],
             false,
         );
-        assert_eq!(schedule.admin.0, Support::Allowed);
+        assert_eq!(schedule.routes.admin, AdminRoute::Answers);
         assert!(due_admin(&schedule).is_empty(), "cycle 1: nothing due");
         schedule.cycle = 5;
         assert!(
@@ -279,9 +290,12 @@ mod tests {
     fn without_an_admin_server_it_is_probed_again_only_rarely() {
         let mut schedule = Schedule {
             cycle: 3,
-            srvr: Support::NotWhitelisted,
-            mntr: Support::NotWhitelisted,
-            conf: Support::NotWhitelisted,
+            routes: Routes {
+                srvr: Support::NotWhitelisted,
+                mntr: Support::NotWhitelisted,
+                conf: Support::NotWhitelisted,
+                ..Routes::default()
+            },
             ..Schedule::default()
         };
         assert_eq!(due_admin(&schedule).len(), 3);
@@ -290,7 +304,7 @@ mod tests {
             &[(AdminCommand::Srvr, Err(PollFailure::Refused))],
             false,
         );
-        assert_eq!(schedule.admin.0, Support::NotWhitelisted);
+        assert_eq!(schedule.routes.admin, AdminRoute::Absent);
         assert!(due_admin(&schedule).is_empty());
         schedule.cycle = REFUSED_RETRY_EVERY;
         assert!(!due_admin(&schedule).is_empty());

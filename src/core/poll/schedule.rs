@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::ensemble::{Need, Support};
+use crate::ensemble::{AdminRoute, Need, Routes, Support};
 use crate::zk::admin::AdminCommand;
 use crate::zk::fourlw::{Command, Srvr};
 
@@ -40,15 +40,14 @@ pub const SESSION_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Schedule {
     pub cycle: u64,
-    /// Whether the 4lw whitelist allows `srvr`, `mntr` and `conf`.
-    pub srvr: Support,
+    /// Whether the 4lw whitelist allows `srvr`, `mntr` and `conf`, and whether an AdminServer
+    /// answers (the same rules as the ensemble model's, `ensemble::Routes`).
+    pub routes: Routes,
+    /// The cycle the AdminServer was last asked in: a silent one is asked again after
+    /// [`retry_gap`] cycles.
+    pub admin_asked: u64,
     /// The client port gave no `srvr` answer last cycle (down, frozen, or TLS only).
     pub srvr_failed: bool,
-    pub mntr: Support,
-    pub conf: Support,
-    /// Whether an AdminServer answers (`NotWhitelisted`: nothing answers there), and the
-    /// probes that timed out so far (`ensemble::admin_support_after`).
-    pub admin: (Support, u32),
     /// The mode and epoch seen last: a change means a restart or an election, after which the
     /// node's view may have changed too.
     pub last_role: Option<String>,
@@ -59,6 +58,9 @@ pub struct Schedule {
     /// The node serves in a new mode or epoch, or restarted, since its `mntr` was last read: a
     /// new leader's synced followers are what the sync gate waits for.
     pub mntr_due: bool,
+    /// The server started since it last told its own id (`conf`, or the AdminServer's
+    /// `configuration` where the whitelist refuses `conf`).
+    pub sid_due: bool,
     /// What a gate or a wait needs of this node now ([`Demand`]), read before each cycle.
     pub need: Need,
     pub has_view: bool,
@@ -147,7 +149,7 @@ pub const PING_FLOOR: Duration = Duration::from_millis(250);
 pub fn open_due(schedule: &Schedule) -> bool {
     let serving = !schedule.srvr_failed
         && schedule.last_srvr.is_some()
-        && schedule.srvr != Support::NotWhitelisted;
+        && schedule.routes.srvr != Support::NotWhitelisted;
     let wait = (1u64 << schedule.session_failures.min(16)).min(REFUSED_RETRY_EVERY);
     !schedule.no_sessions
         && !schedule.linked
@@ -176,16 +178,17 @@ pub fn due(schedule: &Schedule) -> Vec<Command> {
     if !schedule.linked || schedule.need.srvr || schedule.cycle % srvr_every == 0 {
         commands.push(Command::Srvr);
     }
+    let routes = &schedule.routes;
     let every = |support: Support, period: u64| match support {
         Support::NotWhitelisted => schedule.cycle % REFUSED_RETRY_EVERY == 0,
         Support::Unknown => true,
         Support::Allowed => schedule.cycle % period == 0,
     };
-    let mntr_now = schedule.mntr == Support::Allowed && (schedule.mntr_due || schedule.need.mntr);
-    if mntr_now || every(schedule.mntr, mntr_every(schedule)) {
+    let mntr_now = routes.mntr == Support::Allowed && (schedule.mntr_due || schedule.need.mntr);
+    if mntr_now || every(routes.mntr, mntr_every(schedule)) {
         commands.push(Command::Mntr);
     }
-    let conf_now = schedule.conf == Support::Allowed
+    let conf_now = routes.conf == Support::Allowed
         && (schedule.view_due || !schedule.has_view || schedule.need.conf);
     // A `reconfig` is committed like a write (`QuorumPeer.processReconfig`): no restart, mode or
     // epoch change tells it, so a dynamic view is asked as often as `mntr`.
@@ -194,7 +197,7 @@ pub fn due(schedule: &Schedule) -> Vec<Command> {
         (false, false) => CONF_EVERY,
         (false, true) => CONF_CALM_EVERY,
     };
-    if conf_now || every(schedule.conf, conf_every) {
+    if conf_now || every(routes.conf, conf_every) {
         commands.push(Command::Conf);
     }
     commands
@@ -202,31 +205,60 @@ pub fn due(schedule: &Schedule) -> Vec<Command> {
 
 /// What to ask the AdminServer this cycle: exactly what the 4lw whitelist refused, as often
 /// as the 4lw word would be asked, and at once after a restart or a role change or while a gate
-/// or a wait needs it. Nothing while no AdminServer was found, except a rare probe.
+/// or a wait needs it; the server's own id after each start, where `conf` is refused. Nothing
+/// while no AdminServer was found, except a rare probe; one that answered before and went
+/// silent is asked again after [`retry_gap`] cycles, everything at once.
 pub fn due_admin(schedule: &Schedule) -> Vec<AdminCommand> {
+    let routes = &schedule.routes;
     // A client port that does not answer leaves the AdminServer as the only route, but only
     // one known to answer is asked: a dead host is not probed twice per cycle.
-    if schedule.srvr_failed && schedule.admin.0 != Support::Allowed {
+    if schedule.srvr_failed && routes.admin != AdminRoute::Answers {
+        return Vec::new();
+    }
+    let asking = match routes.admin {
+        AdminRoute::Absent => schedule.cycle % REFUSED_RETRY_EVERY == 0,
+        AdminRoute::Silent { misses } => {
+            schedule.cycle >= schedule.admin_asked.saturating_add(retry_gap(misses))
+        }
+        AdminRoute::Probing | AdminRoute::Missed { .. } | AdminRoute::Answers => true,
+    };
+    if !asking {
         return Vec::new();
     }
     let refused = |support: Support| support == Support::NotWhitelisted || schedule.srvr_failed;
-    let probing = schedule.admin.0 == Support::Unknown;
-    if schedule.admin.0 == Support::NotWhitelisted && schedule.cycle % REFUSED_RETRY_EVERY != 0 {
-        return Vec::new();
-    }
+    let probing = routes.admin.probing() || matches!(routes.admin, AdminRoute::Silent { .. });
     let mut commands = Vec::new();
-    if refused(schedule.srvr) {
+    if refused(routes.srvr) {
         commands.push(AdminCommand::Srvr);
     }
     let mntr_now = probing || schedule.mntr_due || schedule.need.mntr;
-    if refused(schedule.mntr) && (mntr_now || schedule.cycle % mntr_every(schedule) == 0) {
+    if refused(routes.mntr) && (mntr_now || schedule.cycle % mntr_every(schedule) == 0) {
         commands.push(AdminCommand::Mntr);
     }
     let view_now = schedule.view_due || !schedule.has_view || probing || schedule.need.conf;
-    if refused(schedule.conf) && (view_now || schedule.cycle % CONF_EVERY == 0) {
+    if refused(routes.conf) && (view_now || schedule.cycle % CONF_EVERY == 0) {
         commands.push(AdminCommand::VotingView);
     }
+    if refused(routes.conf) && schedule.sid_due {
+        commands.push(AdminCommand::Configuration);
+    }
     commands
+}
+
+/// Silent questions in a row after which an AdminServer that answered before is no longer
+/// asked every cycle. A restarting server binds its client port, then starts Jetty
+/// (`QuorumPeer.start`: `startServerCnxnFactory`, then `adminServer.start`), whose first
+/// answers can time out while it warms up: asked every cycle for this many, its route is back
+/// within a few polls of the server's start.
+const RETRY_AT_ONCE: u32 = 4;
+
+/// Cycles between two questions to an AdminServer that answered before and is silent now,
+/// after `misses` silent questions in a row (counted again from zero when its server starts):
+/// every cycle for the first [`RETRY_AT_ONCE`], then doubling, at most every
+/// [`REFUSED_RETRY_EVERY`] cycles, so a firewalled one is not asked every cycle for ever.
+pub fn retry_gap(misses: u32) -> u64 {
+    let doublings = misses.saturating_sub(RETRY_AT_ONCE).min(16);
+    (1u64 << doublings).min(REFUSED_RETRY_EVERY)
 }
 
 /// How long to wait before the next cycle after `failures` failed cycles in a row: the interval
@@ -307,8 +339,11 @@ mod tests {
     #[test]
     fn srvr_every_cycle_the_leaders_mntr_often_a_learners_rarely() {
         let base = Schedule {
-            mntr: Support::Allowed,
-            conf: Support::Allowed,
+            routes: Routes {
+                mntr: Support::Allowed,
+                conf: Support::Allowed,
+                ..Routes::default()
+            },
             has_view: true,
             ..Schedule::default()
         };
@@ -475,8 +510,11 @@ mod tests {
     fn a_role_change_asks_for_the_view_at_once() {
         let schedule = Schedule {
             cycle: 7,
-            mntr: Support::Allowed,
-            conf: Support::Allowed,
+            routes: Routes {
+                mntr: Support::Allowed,
+                conf: Support::Allowed,
+                ..Routes::default()
+            },
             has_view: true,
             view_due: true,
             ..Schedule::default()
@@ -487,8 +525,11 @@ mod tests {
     #[test]
     fn what_a_gate_or_a_wait_needs_is_asked_every_cycle() {
         let mut schedule = Schedule {
-            mntr: Support::Allowed,
-            conf: Support::Allowed,
+            routes: Routes {
+                mntr: Support::Allowed,
+                conf: Support::Allowed,
+                ..Routes::default()
+            },
             has_view: true,
             need: Need {
                 srvr: false,
@@ -518,9 +559,12 @@ mod tests {
     fn a_need_refused_by_the_whitelist_is_asked_of_the_admin_server_every_cycle() {
         let mut schedule = Schedule {
             cycle: 2,
-            mntr: Support::NotWhitelisted,
-            conf: Support::NotWhitelisted,
-            admin: (Support::Allowed, 0),
+            routes: Routes {
+                mntr: Support::NotWhitelisted,
+                conf: Support::NotWhitelisted,
+                admin: AdminRoute::Answers,
+                ..Routes::default()
+            },
             has_view: true,
             ..Schedule::default()
         };
@@ -563,8 +607,11 @@ mod tests {
     #[test]
     fn refused_commands_are_asked_again_only_rarely() {
         let mut schedule = Schedule {
-            mntr: Support::NotWhitelisted,
-            conf: Support::NotWhitelisted,
+            routes: Routes {
+                mntr: Support::NotWhitelisted,
+                conf: Support::NotWhitelisted,
+                ..Routes::default()
+            },
             ..Schedule::default()
         };
         let asked: usize = (1..=240)
@@ -578,6 +625,37 @@ mod tests {
 
     /// A stock 3.5.3+ server: `srvr` alone is whitelisted, so `mntr` and the view come from
     /// the AdminServer — probed at once, then as often as the 4lw words would be asked.
+    #[test]
+    fn a_silent_admin_server_is_asked_every_cycle_a_few_times_then_ever_more_rarely() {
+        let gaps: Vec<u64> = (0..12).map(retry_gap).collect();
+        assert_eq!(gaps, [1, 1, 1, 1, 1, 2, 4, 8, 16, 32, 64, 120]);
+        assert_eq!(retry_gap(u32::MAX), REFUSED_RETRY_EVERY);
+        let silent = |misses, admin_asked, cycle| Schedule {
+            cycle,
+            admin_asked,
+            routes: Routes {
+                mntr: Support::NotWhitelisted,
+                conf: Support::NotWhitelisted,
+                admin: AdminRoute::Silent { misses },
+                ..Routes::default()
+            },
+            has_view: true,
+            ..Schedule::default()
+        };
+        assert_eq!(
+            due_admin(&silent(0, 9, 10)),
+            [AdminCommand::Mntr, AdminCommand::VotingView],
+            "everything at once"
+        );
+        assert!(due_admin(&silent(6, 9, 12)).is_empty(), "backed off");
+        assert!(!due_admin(&silent(6, 9, 13)).is_empty());
+        let down = Schedule {
+            srvr_failed: true,
+            ..silent(0, 9, 10)
+        };
+        assert!(due_admin(&down).is_empty(), "not while the server is down");
+    }
+
     #[test]
     fn backoff_doubles_and_is_capped() {
         let second = Duration::from_secs(1);

@@ -440,9 +440,8 @@ impl NodeState {
                 }
             }
         }
-        let down = report.srvr_failed();
+        self.routes.note_admin(&report.admin, report.srvr_failed());
         for (command, result) in &report.admin {
-            self.routes.note_admin(result.as_ref().map(|_| ()), down);
             if let Ok(reading) = result {
                 self.apply_admin(*command, reading, report.at);
             }

@@ -4,6 +4,7 @@
 //! schedule to decide what to ask and by the ensemble model to say what the card shows.
 
 use crate::ensemble::report::{PollFailure, Reading};
+use crate::zk::admin::AdminCommand;
 use crate::zk::fourlw::{AnswerKind, Command};
 
 /// Whether a node answers a command or refuses it (4lw whitelist).
@@ -100,11 +101,26 @@ impl Routes {
         }
     }
 
-    /// An AdminServer question's outcome. `down`: the client port did not answer either, so a
-    /// failed HTTP question says the server is down, not that it has no AdminServer.
-    pub fn note_admin(&mut self, result: Result<(), &PollFailure>, down: bool) {
-        if !(down && result.is_err()) {
-            self.admin = self.admin.after(result);
+    /// The AdminServer's answers of one cycle, counted as one question: any answer says it
+    /// answers, and a cycle's several questions to a server whose Jetty is not up yet are one
+    /// miss, not several. `down`: the client port did not answer either, so failed HTTP
+    /// questions say the server is down, not that it has no AdminServer.
+    pub fn note_admin(
+        &mut self,
+        answers: &[(AdminCommand, Result<Reading, PollFailure>)],
+        down: bool,
+    ) {
+        let outcome = if answers.iter().any(|(_, result)| result.is_ok()) {
+            Some(Ok(()))
+        } else {
+            answers
+                .first()
+                .map(|(_, result)| result.as_ref().map(|_| ()))
+        };
+        match outcome {
+            Some(Err(_)) if down => {}
+            Some(result) => self.admin = self.admin.after(result),
+            None => {}
         }
     }
 
@@ -147,15 +163,22 @@ mod tests {
             admin: AdminRoute::Answers,
             ..Routes::default()
         };
+        let cycle = |failure: PollFailure| {
+            [AdminCommand::Mntr, AdminCommand::VotingView].map(|c| (c, Err(failure.clone())))
+        };
         for failure in [
             PollFailure::Refused,
             PollFailure::Timeout,
             PollFailure::Refused,
         ] {
-            routes.note_admin(Err(&failure), false);
+            routes.note_admin(&cycle(failure), false);
         }
-        assert_eq!(routes.admin, AdminRoute::Silent { misses: 3 });
-        routes.note_admin(Err(&PollFailure::Timeout), true);
+        assert_eq!(
+            routes.admin,
+            AdminRoute::Silent { misses: 3 },
+            "one miss per cycle, not per question"
+        );
+        routes.note_admin(&cycle(PollFailure::Timeout), true);
         assert_eq!(
             routes.admin,
             AdminRoute::Silent { misses: 3 },
@@ -163,7 +186,11 @@ mod tests {
         );
         routes.started();
         assert_eq!(routes.admin, AdminRoute::Silent { misses: 0 });
-        routes.note_admin(Ok(()), false);
+        let answered = [
+            (AdminCommand::Mntr, Err(PollFailure::Timeout)),
+            (AdminCommand::VotingView, Ok(Reading::Unread)),
+        ];
+        routes.note_admin(&answered, false);
         assert_eq!(routes.admin, AdminRoute::Answers);
     }
 

@@ -19,10 +19,8 @@ pub fn learn_admin(
     if !answers.is_empty() {
         schedule.admin_asked = schedule.cycle;
     }
+    schedule.routes.note_admin(answers, down);
     for (_, result) in answers {
-        schedule
-            .routes
-            .note_admin(result.as_ref().map(|_| ()), down);
         match result {
             Ok(Reading::Srvr(Answer::Data(srvr))) => learn_srvr(schedule, Heard::Serving(srvr)),
             Ok(Reading::Voters(Answer::Data(_))) => {

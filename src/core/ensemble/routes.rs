@@ -23,8 +23,7 @@ pub enum Support {
 pub const ADMIN_PROBES: u32 = 3;
 
 /// What is known of a node's AdminServer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-#[serde(rename_all = "snake_case", tag = "state")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AdminRoute {
     /// Not asked yet.
     #[default]
@@ -75,7 +74,7 @@ impl AdminRoute {
 }
 
 /// Which routes a node's figures come by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Routes {
     pub srvr: Support,
     pub mntr: Support,

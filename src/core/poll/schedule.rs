@@ -61,7 +61,7 @@ pub struct Schedule {
     /// The server started since it last told its own id (`conf`, or the AdminServer's
     /// `configuration` where the whitelist refuses `conf`).
     pub sid_due: bool,
-    /// What a gate or a wait needs of this node now ([`Demand`]), read before each cycle.
+    /// What a gate or a wait needs of this node now (`poll::Demand`), read before each cycle.
     pub need: Need,
     pub has_view: bool,
     /// Its view has a non-zero config version: dynamic reconfig changes it in place.
@@ -85,9 +85,9 @@ pub struct Schedule {
     /// The poller may ping a calm follower less often (`watch`; a run pings every cycle).
     pub calm_allowed: bool,
     /// Something moved in the ensemble lately (a zxid, a mode, a session), as any node's task
-    /// saw it ([`Pace`]).
+    /// saw it (`poll::task`'s `Pace`).
     pub moving: bool,
-    /// The operator forbade client sessions ([`Sessions::Never`]): `srvr` every cycle.
+    /// The operator forbade client sessions (`poll::Sessions::Never`): `srvr` every cycle.
     pub no_sessions: bool,
 }
 
@@ -254,7 +254,7 @@ const RETRY_AT_ONCE: u32 = 4;
 
 /// Cycles between two questions to an AdminServer that answered before and is silent now,
 /// after `misses` silent questions in a row (counted again from zero when its server starts):
-/// every cycle for the first [`RETRY_AT_ONCE`], then doubling, at most every
+/// every cycle for the first `RETRY_AT_ONCE`, then doubling, at most every
 /// [`REFUSED_RETRY_EVERY`] cycles, so a firewalled one is not asked every cycle for ever.
 pub fn retry_gap(misses: u32) -> u64 {
     let doublings = misses.saturating_sub(RETRY_AT_ONCE).min(16);

@@ -1,6 +1,8 @@
 //! The live ensemble as the poller sees it (pure): each node's last answers, its health, the
-//! last config view it showed and when. Poll reports come in; the panels and the analyzer read
-//! it out. Time is passed in as unix milliseconds, never read here.
+//! last config view it showed and when. Poll reports come in with every answer already read
+//! once (`report`), and which routes each node answers by is learnt by the same rules the
+//! poller's schedule uses (`routes`); the panels and the analyzer read it out. Time is passed in
+//! as unix milliseconds, never read here.
 
 pub mod live;
 mod report;

@@ -663,15 +663,16 @@ impl EnsembleState {
     }
 
     /// Whether the sync gate must decide by zxid: the leader's `mntr` is reachable by no
-    /// route (the 4lw whitelist refuses it and no AdminServer answers). While its AdminServer
-    /// is still being probed, the gate waits for `mntr` instead.
+    /// route (the 4lw whitelist refuses it and no AdminServer answers: none was found, or it
+    /// has been silent for a few cycles, `AdminRoute::gone`). While its AdminServer is still
+    /// being probed, the gate waits for `mntr` instead.
     pub fn sync_by_zxid(&self) -> bool {
         self.leader()
             .and_then(|l| self.nodes.get(l))
             .is_some_and(|leader| {
                 leader.mntr.is_none()
                     && leader.routes.mntr == Support::NotWhitelisted
-                    && leader.routes.admin == AdminRoute::Absent
+                    && leader.routes.admin.gone()
             })
     }
 

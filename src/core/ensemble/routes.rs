@@ -71,6 +71,17 @@ impl AdminRoute {
     pub fn probing(self) -> bool {
         matches!(self, AdminRoute::Probing | AdminRoute::Missed { .. })
     }
+
+    /// Nothing to wait for from it now: never found, or silent for [`ADMIN_PROBES`] cycles in a
+    /// row since its server last started. A gate that would read its `mntr` decides without it
+    /// meanwhile; it is still asked, and counts again the moment it answers.
+    pub fn gone(self) -> bool {
+        match self {
+            AdminRoute::Absent => true,
+            AdminRoute::Silent { misses } => misses >= ADMIN_PROBES,
+            AdminRoute::Probing | AdminRoute::Missed { .. } | AdminRoute::Answers => false,
+        }
+    }
 }
 
 /// Which routes a node's figures come by.
@@ -177,6 +188,10 @@ mod tests {
             AdminRoute::Silent { misses: 3 },
             "one miss per cycle, not per question"
         );
+        assert!(
+            routes.admin.gone(),
+            "the sync gate does not wait for it meanwhile"
+        );
         routes.note_admin(&cycle(PollFailure::Timeout), true);
         assert_eq!(
             routes.admin,
@@ -185,6 +200,10 @@ mod tests {
         );
         routes.started();
         assert_eq!(routes.admin, AdminRoute::Silent { misses: 0 });
+        assert!(
+            !routes.admin.gone(),
+            "a started server's Jetty is waited for"
+        );
         let answered = [
             (AdminCommand::Mntr, Err(PollFailure::Timeout)),
             (AdminCommand::VotingView, Ok(Reading::Unread)),

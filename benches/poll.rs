@@ -11,7 +11,7 @@ use criterion::Criterion;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
-use zkpilot::ensemble::{PollReport, Support};
+use zkpilot::ensemble::{PollReport, Routes, Support};
 use zkpilot::net::wire;
 use zkpilot::poll::{self, Schedule};
 use zkpilot::rehearse::sandbox::{self, UpOptions};
@@ -108,9 +108,12 @@ impl Drop for LoopbackEndpoints {
 fn steady_schedule(mntr: bool) -> Schedule {
     Schedule {
         cycle: 1,
-        srvr: Support::Allowed,
-        mntr: Support::Allowed,
-        conf: Support::Allowed,
+        routes: Routes {
+            srvr: Support::Allowed,
+            mntr: Support::Allowed,
+            conf: Support::Allowed,
+            ..Routes::default()
+        },
         last_role: Some("follower@1".into()),
         mntr_due: mntr,
         has_view: true,

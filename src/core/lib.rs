@@ -9,6 +9,7 @@ pub mod audit;
 pub mod console;
 pub mod ensemble;
 pub mod inventory;
+pub mod poll;
 pub mod quorum;
 pub mod rehearse;
 pub mod replay;

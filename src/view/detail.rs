@@ -20,7 +20,7 @@ pub fn draw(frame: &mut Frame, area: Rect, node: &NodeState, scroll: u16, look: 
         ])
     };
     let mut lines = vec![heading("mntr")];
-    match (&node.mntr, node.mntr_support) {
+    match (&node.mntr, node.routes.mntr) {
         (Some(mntr), _) => lines.extend(mntr.entries().iter().map(|(k, v)| entry(k, v))),
         (None, Support::NotWhitelisted) => {
             lines.push(entry("", "not in this node's 4lw whitelist"))
@@ -29,7 +29,7 @@ pub fn draw(frame: &mut Frame, area: Rect, node: &NodeState, scroll: u16, look: 
     }
     lines.push(Line::from(""));
     lines.push(heading("conf"));
-    match (&node.conf, node.conf_support) {
+    match (&node.conf, node.routes.conf) {
         (Some(conf), _) => lines.extend(conf.entries().iter().map(|(k, v)| entry(k, v))),
         (None, Support::NotWhitelisted) => {
             lines.push(entry("", "not in this node's 4lw whitelist"))

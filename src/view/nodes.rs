@@ -11,7 +11,7 @@ use ratatui::Frame;
 use super::text::{age, columns, sanitize, sparkline};
 use super::Look;
 use crate::console::watch::{cards_per_row, overdue, WatchState};
-use crate::ensemble::{Health, NodeState, Source, Support, ViewSource};
+use crate::ensemble::{AdminRoute, Health, NodeState, Source, Support, ViewSource};
 use crate::view::theme::Role;
 use crate::zk::fourlw::Mode;
 use crate::zk::zxid::ZxidLag;
@@ -460,11 +460,19 @@ fn sync_line<'a>(node: &NodeState, by_zxid: Option<bool>, look: &Look) -> Line<'
         };
         return Line::from(vec![label, Span::styled(text, look.style(role))]);
     }
-    if node.mntr_support == Support::NotWhitelisted && node.mntr_source != Some(Source::Admin) {
-        return Line::from(vec![
-            label,
-            Span::styled("mntr not whitelisted: srvr only", look.style(Role::Warning)),
-        ]);
+    // The 4lw whitelist refusal is the server's own word; whether srvr is all there is depends
+    // on the AdminServer, which comes back after a restart (`ensemble::AdminRoute::Silent`).
+    if node.routes.mntr == Support::NotWhitelisted && node.mntr_source != Some(Source::Admin) {
+        let text = match node.routes.admin {
+            AdminRoute::Answers => None,
+            AdminRoute::Silent { .. } => Some("mntr: admin silent, retrying"),
+            AdminRoute::Probing | AdminRoute::Missed { .. } | AdminRoute::Absent => {
+                Some("mntr not whitelisted: srvr only")
+            }
+        };
+        if let Some(text) = text {
+            return Line::from(vec![label, Span::styled(text, look.style(Role::Warning))]);
+        }
     }
     let Some(mntr) = node
         .mntr

@@ -9,7 +9,7 @@ use super::draw_run;
 use crate::console::keys::Key;
 use crate::console::run::{update, Effect, RunAction, RunState};
 use crate::console::watch::{spares_of, WatchState};
-use crate::ensemble::{inventory_targets, EnsembleState, PollFailure, PollReport};
+use crate::ensemble::{answered, inventory_targets, EnsembleState, PollFailure, PollReport};
 use crate::inventory::Inventory;
 use crate::net::remote::{OutputLine, Stream};
 use crate::runbook::engine::{Ended, Engine, Person, Prompt, Status};
@@ -67,7 +67,7 @@ pub(crate) fn poll_all(inventory: &Inventory, down: &[usize], at: u64) -> Vec<Ru
                 node,
                 at,
                 round_trip_ms: Some(0.4 + node as f64 * 0.1),
-                answers,
+                answers: answers.into_iter().map(|(c, r)| answered(c, r)).collect(),
                 ..PollReport::default()
             })
         })

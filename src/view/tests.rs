@@ -4,7 +4,8 @@
 use super::draw_watch;
 use crate::console::keys::WatchKey as KeyAction;
 use crate::console::watch::{update, Action, WatchState};
-use crate::ensemble::{EnsembleState, NodeTarget, PollFailure, PollReport};
+use crate::ensemble::{answered, EnsembleState, NodeTarget, PollFailure, PollReport};
+use crate::view::theme::Theme;
 use crate::zk::config::PeerAddr;
 use crate::zk::fourlw::Command;
 
@@ -73,7 +74,7 @@ fn answer(node: usize, answers: Vec<(Command, Result<String, PollFailure>)>) -> 
         node,
         at: NOW,
         round_trip_ms: Some(0.4 + node as f64 * 0.1),
-        answers,
+        answers: answers.into_iter().map(|(c, r)| answered(c, r)).collect(),
         ..PollReport::default()
     })
 }
@@ -331,7 +332,7 @@ fn the_verdict_follows_a_restarted_node_showing_its_view_again() {
             node: 0,
             at: NOW + at,
             round_trip_ms: None,
-            answers,
+            answers: answers.into_iter().map(|(c, r)| answered(c, r)).collect(),
             ..PollReport::default()
         })
     };

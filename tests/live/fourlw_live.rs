@@ -1,5 +1,5 @@
-//! Every four-letter word asked of real servers (a sandbox with an observer) goes through the
-//! parsers: fresh captures, not only the stored fixtures.
+//! Every four-letter word the poller reads, asked of real servers (a sandbox with an observer),
+//! goes through the parsers: fresh captures, not only the stored fixtures.
 
 use std::time::Duration;
 
@@ -46,19 +46,6 @@ fn real_answers_of_every_role_parse() {
         assert_eq!(view.participant_count(), 3);
         assert_eq!(view.servers().len(), 4);
         assert_eq!(conf.server_id(), host[2..].parse::<u64>().unwrap());
-
-        for word in ["ruok", "isro", "envi", "cons", "wchs", "stat"] {
-            let text = ask(&client, word).unwrap();
-            let command = fourlw::Command::ALL
-                .into_iter()
-                .find(|c| c.as_str() == word)
-                .unwrap();
-            let parsed = fourlw::parse(command, &text);
-            assert!(
-                matches!(parsed, Ok(Answer::Data(_))),
-                "{host} {word}: {parsed:?}\n{text}"
-            );
-        }
     }
     modes.sort_by_key(|m| m.as_str());
     assert_eq!(

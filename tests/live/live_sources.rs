@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use crate::common::{mode, Sandbox};
 use zkpilot::ensemble::{
-    inventory_targets, EnsembleState, Health, NodeTarget, PollFailure, Source, Support, ViewSource,
+    inventory_targets, AdminRoute, EnsembleState, Health, NodeTarget, PollFailure, Source, Support,
+    ViewSource,
 };
 use zkpilot::inventory::Inventory;
 use zkpilot::net::remote::{Connections, SshTarget};
@@ -153,8 +154,8 @@ async fn the_admin_server_gives_what_the_whitelist_refuses() {
     let leader = state.leader().expect("a leader");
     let node = &state.nodes[leader];
     assert_eq!(node.srvr_source, Some(Source::FourLw));
-    assert_eq!(node.mntr_support, Support::NotWhitelisted);
-    assert_eq!(node.admin_support.0, Support::Allowed);
+    assert_eq!(node.routes.mntr, Support::NotWhitelisted);
+    assert_eq!(node.routes.admin, AdminRoute::Answers);
     assert_eq!(node.mntr_source, Some(Source::Admin));
     let mntr = node.mntr.as_ref().unwrap();
     assert_eq!(mntr.synced_voting_followers(), Some(2));
@@ -182,6 +183,134 @@ async fn the_admin_server_gives_what_the_whitelist_refuses() {
         "AdminServer /commands/srvr round trip: min {:.2} ms, median {:.2} ms, max {:.2} ms",
         millis[0], millis[10], millis[19]
     );
+}
+
+/// A stock server restarted under a running console: Jetty starts after the client port
+/// (`QuorumPeer.start`), so the first questions to a restarting server's AdminServer can be
+/// refused. That is made certain here: its AdminServer port refuses connections from before the
+/// restart until the second poll after the server's start (an nftables rule of the test's own).
+/// Its route must come back within five polls of the start, and the card must read `mntr` and
+/// the view from it again, not "srvr only" and `zoo.cfg`. The nodes are named as `watch
+/// HOST:PORT,…` names them, without sids: each server tells its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_servers_admin_server_route_comes_back_within_five_polls() {
+    let sandbox = Sandbox::up_with(3, 0, 0, &["--whitelist", "srvr", "--admin"]);
+    let mut poller = Poller::new(&inventory(&sandbox));
+    for target in &mut poller.targets {
+        target.sid = None;
+    }
+    poller.state = EnsembleState::new(poller.targets.clone());
+    for _ in 0..2 {
+        poller.cycle_all().await;
+    }
+    for (index, node) in poller.state.nodes.iter().enumerate() {
+        assert_eq!(
+            node.routes.admin,
+            AdminRoute::Answers,
+            "{}",
+            node.target.name
+        );
+        assert_eq!(node.sid(), Some(index as u64 + 1), "from the AdminServer");
+    }
+
+    let started_before = poller.state.nodes[0].started_at;
+    let admin = poller.targets[0].admin.clone();
+    let mut refusal = Some(AdminRefusal::new(&admin));
+    let zk1 = host_address(&sandbox, "zk1");
+    let zkctl = sandbox.dir.join("hosts/zk1/zkctl");
+    // In the background, so the polls go on while it runs, as a console's do.
+    let output = sandbox.ssh(
+        &format!("zkpilot-h1@{zk1}"),
+        &format!("nohup {} restart >/dev/null 2>&1 &", zkctl.display()),
+    );
+    assert!(output.status.success(), "{output:?}");
+    // Polled as `watch --interval 1s` does: one cycle a second.
+    let interval = Duration::from_secs(1);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut silent_seen = false;
+    let mut since_start: Option<u32> = None;
+    loop {
+        assert!(Instant::now() < deadline, "zk1 never came back");
+        let next = tokio::time::Instant::now() + interval;
+        poller.cycle(0).await;
+        let node = &poller.state.nodes[0];
+        silent_seen |= matches!(node.routes.admin, AdminRoute::Silent { .. });
+        if since_start.is_some_and(|polls| polls >= 2) {
+            refusal = None;
+        }
+        // Counted from the poll in which the model saw the server start.
+        if node.started_at != started_before {
+            since_start = Some(since_start.map_or(1, |polls| polls + 1));
+        }
+        let back = node.routes.admin == AdminRoute::Answers
+            && node.health.mode().is_some()
+            && node.mntr_source == Some(Source::Admin)
+            && node
+                .current_view()
+                .is_some_and(|v| v.source == ViewSource::AdminVoters);
+        if let Some(polls) = since_start {
+            if back {
+                eprintln!("admin route back {polls} polls after the start");
+                break;
+            }
+            assert!(
+                polls < 5 || back,
+                "{polls} polls after its start: route {:?}, mntr from {:?}, view {:?}, health {:?}",
+                node.routes.admin,
+                node.mntr_source,
+                node.view.as_ref().map(|v| v.source),
+                node.health
+            );
+        }
+        tokio::time::sleep_until(next).await;
+    }
+    drop(refusal);
+    assert!(silent_seen, "the refused AdminServer was taken for silent");
+    assert_eq!(poller.state.nodes[0].sid(), Some(1));
+    let schedule = &poller.schedules[0];
+    assert_eq!(
+        schedule.routes.admin,
+        AdminRoute::Answers,
+        "the schedule agrees"
+    );
+}
+
+/// An nftables table of the test's own that refuses connections to one `ip:port` from this
+/// host, as a port nothing listens on does; deleted when dropped.
+struct AdminRefusal {
+    table: String,
+}
+
+impl AdminRefusal {
+    fn new(addr: &str) -> AdminRefusal {
+        let (ip, port) = addr.rsplit_once(':').expect("ip:port");
+        let table = format!("zkpilot_test_refuse_{}", std::process::id());
+        let script = format!(
+            "table inet {table} {{\n  chain out {{\n    type filter hook output priority 0;\n    \
+             ip daddr {ip} tcp dport {port} reject with tcp reset\n  }}\n}}\n"
+        );
+        let mut nft = std::process::Command::new("nft")
+            .args(["-f", "-"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("nft");
+        use std::io::Write;
+        nft.stdin
+            .take()
+            .expect("nft's stdin")
+            .write_all(script.as_bytes())
+            .expect("the rule written to nft");
+        assert!(nft.wait().expect("nft ran").success(), "{script}");
+        AdminRefusal { table }
+    }
+}
+
+impl Drop for AdminRefusal {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("nft")
+            .args(["delete", "table", "inet", &self.table])
+            .status();
+    }
 }
 
 /// Config views over SSH (the `config` verb), also when the server lines live in a
@@ -232,7 +361,7 @@ async fn a_server_answering_on_no_route_is_shown_as_down() {
         poller.state.nodes[0].health,
         Health::Serving(Mode::Follower)
     );
-    assert_eq!(poller.state.nodes[0].admin_support.0, Support::Allowed);
+    assert_eq!(poller.state.nodes[0].routes.admin, AdminRoute::Answers);
     let pid: i32 = sandbox.pid("zk1").parse().unwrap();
     let signal = |name: &str| {
         let status = std::process::Command::new("kill")

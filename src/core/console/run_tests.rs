@@ -6,7 +6,7 @@ use super::fixtures::*;
 use super::keys::{Key, RunKey};
 use super::run::{appended, offered, update, ApprovalWait, Effect, RunAction, RunState};
 use crate::audit::record::{AuditEvent, RecordHash};
-use crate::ensemble::PollReport;
+use crate::ensemble::{answered, PollReport};
 use crate::runbook::engine::{Ended, Input, Prompt, Status};
 use crate::runbook::fixtures::{engine, live, person, two_person};
 use crate::runbook::output::{OutputLine, Stream};
@@ -164,7 +164,7 @@ fn an_unchanged_ensemble_is_not_recorded_again() {
         node,
         at,
         round_trip_ms: None,
-        answers: vec![(
+        answers: vec![answered(
             crate::zk::fourlw::Command::Srvr,
             Err(crate::ensemble::PollFailure::Refused),
         )],
@@ -315,7 +315,7 @@ fn the_poller_is_told_what_the_current_steps_gates_need_and_when_it_changes() {
 /// they ended: the last tick or poll before that can be seconds older.
 #[test]
 fn answers_polled_before_the_command_ended_do_not_end_its_wait() {
-    use crate::ensemble::{PollFailure, PollReport};
+    use crate::ensemble::{answered, PollFailure, PollReport};
     use crate::zk::fourlw::Command;
     const FOLLOWER_SRVR: &str = include_str!("../../../tests/fixtures/zk4lw/follower.srvr.txt");
     let conf = "serverId=1\nmembership: \nserver.1=10.0.0.1:2888:3888:participant\nserver.2=10.0.0.2:2888:3888:participant\nserver.3=10.0.0.3:2888:3888:participant\nversion=0";
@@ -332,15 +332,18 @@ fn answers_polled_before_the_command_ended_do_not_end_its_wait() {
     let restarted_before_the_end = |state: &mut RunState| {
         update(
             state,
-            report(26_000, vec![(Command::Srvr, Err(PollFailure::Refused))]),
+            report(
+                26_000,
+                vec![answered(Command::Srvr, Err(PollFailure::Refused))],
+            ),
         );
         update(
             state,
             report(
                 27_000,
                 vec![
-                    (Command::Srvr, Ok(FOLLOWER_SRVR.to_string())),
-                    (Command::Conf, Ok(conf.to_string())),
+                    answered(Command::Srvr, Ok(FOLLOWER_SRVR.to_string())),
+                    answered(Command::Conf, Ok(conf.to_string())),
                 ],
             ),
         );

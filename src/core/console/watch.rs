@@ -3,8 +3,9 @@
 
 use super::keys::WatchKey;
 use crate::ensemble::live::LiveVerdict;
-use crate::ensemble::{EnsembleState, Millis, NodeState, PollReport, QUIET_EVERY};
+use crate::ensemble::{EnsembleState, Millis, NodeState, PollReport};
 use crate::inventory::{HostRole, Inventory};
+use crate::poll::QUIET_EVERY;
 use crate::quorum::Verdict;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -364,7 +365,7 @@ fn on_key(state: &mut WatchState, key: WatchKey) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ensemble::NodeTarget;
+    use crate::ensemble::{answered, NodeTarget};
     use crate::zk::fourlw::Command;
     use crate::zk::zxid::Zxid;
 
@@ -383,7 +384,7 @@ mod tests {
         let mut state = WatchState::new("t".into(), EnsembleState::new(vec![target]), NOW);
         let first = PollReport {
             at: NOW,
-            answers: vec![(Command::Srvr, Ok(SRVR.to_string()))],
+            answers: vec![answered(Command::Srvr, Ok(SRVR.to_string()))],
             linked: true,
             ..PollReport::default()
         };

@@ -339,7 +339,7 @@ fn unknown_view(node: &NodeState) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ensemble::{default_admin, Millis, NodeTarget, PollFailure, PollReport};
+    use crate::ensemble::{answered, default_admin, Millis, NodeTarget, PollFailure, PollReport};
     use crate::zk::fourlw::Command;
 
     const FOLLOWER: &str = include_str!("../../../tests/fixtures/zk4lw/follower.srvr.txt");
@@ -372,7 +372,7 @@ mod tests {
         state: &mut EnsembleState,
         node: usize,
         at: Millis,
-        answers: Vec<(Command, Result<String, PollFailure>)>,
+        answers: Vec<(Command, Result<crate::ensemble::Said, PollFailure>)>,
     ) {
         state.apply(&PollReport {
             node,
@@ -398,8 +398,8 @@ mod tests {
                 node,
                 1_000,
                 vec![
-                    (Command::Srvr, Ok(srvr.into())),
-                    (Command::Conf, Ok(conf(sid, members))),
+                    answered(Command::Srvr, Ok(srvr.into())),
+                    answered(Command::Conf, Ok(conf(sid, members))),
                 ],
             );
         }
@@ -412,13 +412,13 @@ mod tests {
             state,
             node,
             2_000,
-            vec![(Command::Srvr, Err(PollFailure::Refused))],
+            vec![answered(Command::Srvr, Err(PollFailure::Refused))],
         );
         poll(
             state,
             node,
             3_000,
-            vec![(Command::Srvr, Ok(FOLLOWER.into()))],
+            vec![answered(Command::Srvr, Ok(FOLLOWER.into()))],
         );
         assert!(state.nodes[node].current_view().is_none());
     }
@@ -445,7 +445,7 @@ mod tests {
             &mut state,
             0,
             3_500,
-            vec![(Command::Conf, Ok(conf(1, &[1, 2, 3])))],
+            vec![answered(Command::Conf, Ok(conf(1, &[1, 2, 3])))],
         );
         assert_eq!(verdict(&state), Ok(before));
         assert!(assumptions(&state).is_empty());
@@ -476,7 +476,7 @@ mod tests {
             &mut state,
             2,
             3_500,
-            vec![(Command::Conf, Ok(conf(3, new)))],
+            vec![answered(Command::Conf, Ok(conf(3, new)))],
         );
         assert!(
             verdict(&state).unwrap().split_brain.is_some(),
@@ -493,20 +493,20 @@ mod tests {
             &mut state,
             1,
             2_000,
-            vec![(Command::Srvr, Err(PollFailure::Refused))],
+            vec![answered(Command::Srvr, Err(PollFailure::Refused))],
         );
         let looking = "This ZooKeeper instance is not currently serving requests\n";
         poll(
             &mut state,
             0,
             2_000,
-            vec![(Command::Srvr, Err(PollFailure::Refused))],
+            vec![answered(Command::Srvr, Err(PollFailure::Refused))],
         );
         poll(
             &mut state,
             0,
             3_000,
-            vec![(Command::Srvr, Ok(looking.into()))],
+            vec![answered(Command::Srvr, Ok(looking.into()))],
         );
         assert_eq!(state.nodes[0].health, Health::NotServing);
         let verdict = verdict(&state).expect("a verdict");
@@ -528,7 +528,7 @@ mod tests {
             &mut state,
             0,
             1_000,
-            vec![(Command::Srvr, Err(PollFailure::Refused))],
+            vec![answered(Command::Srvr, Err(PollFailure::Refused))],
         );
         for node in 1..=3 {
             let srvr = if node == 3 { LEADER } else { FOLLOWER };
@@ -537,8 +537,8 @@ mod tests {
                 node,
                 1_000,
                 vec![
-                    (Command::Srvr, Ok(srvr.into())),
-                    (Command::Conf, Ok(conf(node as u64, &[1, 2, 3]))),
+                    answered(Command::Srvr, Ok(srvr.into())),
+                    answered(Command::Conf, Ok(conf(node as u64, &[1, 2, 3]))),
                 ],
             );
         }
@@ -598,7 +598,7 @@ mod tests {
             &mut state,
             0,
             1_500,
-            vec![(Command::Srvr, Ok(FOLLOWER.into()))],
+            vec![answered(Command::Srvr, Ok(FOLLOWER.into()))],
         );
         assert!(
             !live.refresh(&state),
@@ -608,7 +608,7 @@ mod tests {
             &mut state,
             1,
             2_000,
-            vec![(Command::Srvr, Err(PollFailure::Refused))],
+            vec![answered(Command::Srvr, Err(PollFailure::Refused))],
         );
         assert!(live.refresh(&state), "a server went down");
         assert_eq!(live.verdict, verdict(&state));

@@ -1,15 +1,24 @@
 //! The live ensemble as the poller sees it (pure): each node's last answers, its health, the
-//! last config view it showed and when. Poll reports come in; the panels and the analyzer read
-//! it out. Time is passed in as unix milliseconds, never read here.
+//! last config view it showed and when. Poll reports come in with every answer already read
+//! once (`report`), and which routes each node answers by is learnt by the same rules the
+//! poller's schedule uses (`routes`); the panels and the analyzer read it out. Time is passed in
+//! as unix milliseconds, never read here.
 
 pub mod live;
+mod report;
+mod routes;
+
+pub use report::{
+    answered, read_admin, restarted_between, started, Heard, PollFailure, PollReport, Reading, Said,
+};
+pub use routes::{AdminRoute, Routes, Support, ADMIN_PROBES};
 
 use std::collections::VecDeque;
 
 use crate::inventory::Inventory;
-use crate::zk::admin::{self, AdminCommand};
+use crate::zk::admin::AdminCommand;
 use crate::zk::config::{PeerAddr, View};
-use crate::zk::fourlw::{self, Answer, Command, Conf, Mntr, Mode, Srvr};
+use crate::zk::fourlw::{Answer, Command, Conf, Mntr, Mode, Srvr};
 use crate::zk::version::ZkVersion;
 use crate::zk::zxid::{Zxid, ZxidLag};
 
@@ -38,29 +47,6 @@ pub struct NodeTarget {
 
 /// ZooKeeper's default `admin.serverPort`.
 pub const ADMIN_DEFAULT_PORT: u16 = 8080;
-
-/// Unanswered probes (timeouts) after which no AdminServer is taken to be there: a firewall
-/// that drops port 8080 must not keep the sync gate waiting for a `mntr` that never comes. A
-/// cold Jetty's first answer can take over a second, so one timeout is not enough.
-pub const ADMIN_PROBES: u32 = 3;
-
-/// Whether an AdminServer answers, after one more question: any HTTP answer says yes, a
-/// refused connection says no, and so do [`ADMIN_PROBES`] timeouts in a row before any answer.
-/// Returns the support and the timeouts counted so far.
-pub fn admin_support_after(
-    before: (Support, u32),
-    result: Result<(), &PollFailure>,
-) -> (Support, u32) {
-    match (before, result) {
-        (_, Ok(())) => (Support::Allowed, 0),
-        (_, Err(PollFailure::Refused)) => (Support::NotWhitelisted, 0),
-        ((Support::Unknown, misses), Err(_)) if misses + 1 >= ADMIN_PROBES => {
-            (Support::NotWhitelisted, 0)
-        }
-        ((Support::Unknown, misses), Err(_)) => (Support::Unknown, misses + 1),
-        (known, Err(_)) => known,
-    }
-}
 
 /// Where a node's AdminServer is looked for when the inventory does not say: its client host
 /// on port 8080.
@@ -101,41 +87,6 @@ pub fn inventory_services(inventory: &Inventory) -> Vec<(PeerAddr, Option<usize>
             Some((service.peer_addr().ok()?, to))
         })
         .collect()
-}
-
-/// Why a poll got no answer.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind", content = "detail")]
-pub enum PollFailure {
-    Refused,
-    Timeout,
-    Io(String),
-}
-
-/// An AdminServer answer as received: HTTP status and body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AdminReply {
-    pub status: u16,
-    pub body: String,
-}
-
-/// One node's answers from one poll cycle.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct PollReport {
-    pub node: usize,
-    pub at: Millis,
-    /// Connect-to-EOF time of the `srvr` exchange, in milliseconds.
-    pub round_trip_ms: Option<f64>,
-    pub answers: Vec<(Command, Result<String, PollFailure>)>,
-    /// What the AdminServer answered, for what the four-letter words refused.
-    pub admin: Vec<(AdminCommand, Result<AdminReply, PollFailure>)>,
-    /// The node's client session (`ping::Link`): the zxid a ping read, or why the session
-    /// ended (the server closed it: it left its role, or it stopped). `None`: not pinged.
-    pub ping: Option<Result<Zxid, PollFailure>>,
-    /// A session is open on the node as the cycle ends: until it closes, the node serves in
-    /// the mode its last `srvr` showed (`Learner.shutdown` and `Leader.shutdown` close every
-    /// client connection of a server leaving its role).
-    pub linked: bool,
 }
 
 /// The route a figure came from, shown on the node's card.
@@ -234,24 +185,6 @@ impl Need {
     }
 }
 
-/// How many intervals a calm learner may go between pings (`poll::ping_due`): its session
-/// still tells a change of mode at once.
-pub const QUIET_EVERY: u64 = 5;
-
-/// How many intervals after the last movement (a new zxid, a session lost, a new mode or
-/// epoch) every node is still pinged every interval.
-pub const MOVING_FOR: u64 = 10;
-
-/// Whether a node answers a command or refuses it (4lw whitelist).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Support {
-    #[default]
-    Unknown,
-    Allowed,
-    NotWhitelisted,
-}
-
 /// Where a node's view came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -329,11 +262,10 @@ pub struct NodeState {
     /// restart with a new config.
     pub started_at: Option<Millis>,
     pub round_trips: VecDeque<f64>,
-    pub mntr_support: Support,
-    pub conf_support: Support,
-    /// Whether its AdminServer answers (`NotWhitelisted`: nothing answers there), and the
-    /// probes that timed out so far.
-    pub admin_support: (Support, u32),
+    /// Which words the 4lw whitelist allows, and whether the AdminServer answers.
+    pub routes: Routes,
+    /// The id the server gives itself: `conf`'s `serverId`, or the AdminServer's `server_id`.
+    pub server_id: Option<u64>,
     /// A client session is open on it (`PollReport::linked`), and the zxid its last ping read.
     pub linked: bool,
     pub beat: Option<Zxid>,
@@ -377,9 +309,8 @@ impl NodeState {
             round_trips: VecDeque::with_capacity(HISTORY),
             linked: false,
             beat: None,
-            mntr_support: Support::Unknown,
-            conf_support: Support::Unknown,
-            admin_support: (Support::Unknown, 0),
+            routes: Routes::default(),
+            server_id: None,
             srvr_source: None,
             mntr_source: None,
             error: None,
@@ -446,9 +377,10 @@ impl NodeState {
         })
     }
 
-    /// The sid the node reports (`conf`), else the one the inventory gives.
+    /// The sid the node reports (`conf`, or the AdminServer's `configuration`), else the one
+    /// the inventory gives.
     pub fn sid(&self) -> Option<u64> {
-        self.conf.as_ref().map(Conf::server_id).or(self.target.sid)
+        self.server_id.or(self.target.sid)
     }
 
     /// The later of what `srvr` and the session's last ping read: both print the data tree's
@@ -502,73 +434,62 @@ impl NodeState {
                         self.error = Some(describe_failure(failure));
                     }
                 }
-                Ok(text) => {
+                Ok(said) => {
                     self.raw.retain(|(c, _)| c != command);
-                    self.raw.push((*command, text.clone()));
-                    self.apply_answer(*command, text, report.at)
+                    self.raw.push((*command, said.text.clone()));
+                    self.routes.note_fourlw(*command, &said.reading);
+                    self.apply_answer(*command, &said.reading, report.at);
                 }
             }
         }
-        // A failure while the client port is silent too says the server is down, not that it
-        // has no AdminServer.
-        let down = report
-            .answers
-            .iter()
-            .any(|(c, r)| *c == Command::Srvr && r.is_err());
+        self.routes.note_admin(&report.admin, report.srvr_failed());
         for (command, result) in &report.admin {
-            if !(down && result.is_err()) {
-                self.admin_support =
-                    admin_support_after(self.admin_support, result.as_ref().map(|_| ()));
-            }
-            if let Ok(reply) = result {
-                self.apply_admin(*command, reply, report.at);
+            if let Ok(reading) = result {
+                self.apply_admin(*command, reading, report.at);
             }
         }
         before != self.signature()
     }
 
-    fn apply_admin(&mut self, command: AdminCommand, reply: &AdminReply, at: Millis) {
-        match command {
-            AdminCommand::Srvr => match admin::parse_srvr(reply.status, &reply.body) {
-                Ok(Answer::Data(srvr)) => self.apply_srvr_data(srvr, at, Source::Admin),
-                Ok(Answer::NotServing) => self.apply_not_serving(at),
-                Ok(_) => {}
-                Err(e) => {
-                    self.health = Health::Unparsable(e.to_string());
-                    self.error = Some(e.to_string());
-                }
-            },
-            AdminCommand::Mntr => {
-                if let Ok(Answer::Data(mntr)) = admin::parse_mntr(reply.status, &reply.body) {
-                    self.mntr = Some(mntr);
-                    self.mntr_source = Some(Source::Admin);
-                }
+    fn apply_admin(&mut self, command: AdminCommand, reading: &Reading, at: Millis) {
+        match reading {
+            Reading::Srvr(Answer::Data(srvr)) => {
+                self.apply_srvr_data(srvr.clone(), at, Source::Admin)
             }
-            AdminCommand::VotingView => {
-                if let Ok(Answer::Data(view)) = admin::parse_voting_view(reply.status, &reply.body)
-                {
-                    self.view = Some(ObservedView {
-                        view,
-                        source: ViewSource::AdminVoters,
-                        seen_at: at,
-                        dynamic: false,
-                    });
-                }
+            Reading::Srvr(Answer::NotServing) => self.apply_not_serving(at),
+            Reading::Unreadable(why) if command == AdminCommand::Srvr => {
+                self.unreadable(why.clone())
             }
+            Reading::Mntr(Answer::Data(mntr)) => {
+                self.mntr = Some(mntr.clone());
+                self.mntr_source = Some(Source::Admin);
+            }
+            Reading::Voters(Answer::Data(view)) => {
+                self.view = Some(ObservedView {
+                    view: view.clone(),
+                    source: ViewSource::AdminVoters,
+                    seen_at: at,
+                    dynamic: false,
+                });
+            }
+            Reading::ServerId(Answer::Data(id)) => self.server_id = Some(*id),
+            _ => {}
+        }
+    }
+
+    /// What the server's last `srvr` said, for [`started`].
+    fn heard(&self) -> Heard<'_> {
+        match (&self.health, &self.srvr) {
+            (Health::Serving(_), Some(srvr)) => Heard::Serving(srvr),
+            (health, _) if health.is_up() => Heard::NotServing,
+            _ => Heard::Nothing,
         }
     }
 
     fn apply_srvr_data(&mut self, srvr: Srvr, at: Millis, source: Source) {
-        let restarted = self
-            .srvr
-            .as_ref()
-            .is_some_and(|before| restarted_between(before, &srvr));
-        if restarted || !matches!(self.health, Health::Serving(_)) {
-            self.started_at = Some(at);
+        if started(self.heard(), Heard::Serving(&srvr)) {
+            self.started(at);
             self.beat = None;
-            // A follower's mntr says nothing of the leader it may have become.
-            self.mntr = None;
-            self.mntr_source = None;
         }
         self.health = Health::Serving(srvr.mode);
         self.srvr = Some(srvr);
@@ -578,63 +499,58 @@ impl NodeState {
     }
 
     fn apply_not_serving(&mut self, at: Millis) {
-        // A process answering after none did has started, even if it is LOOKING.
-        if !self.health.is_up() {
-            self.started_at = Some(at);
-            self.mntr = None;
-            self.mntr_source = None;
+        if started(self.heard(), Heard::NotServing) {
+            self.started(at);
         }
         self.health = Health::NotServing;
         self.error = None;
     }
 
-    fn apply_answer(&mut self, command: Command, text: &str, at: Millis) {
-        match command {
-            Command::Srvr => match fourlw::parse_srvr(text) {
-                Ok(Answer::Data(srvr)) => self.apply_srvr_data(srvr, at, Source::FourLw),
-                Ok(Answer::NotServing) => self.apply_not_serving(at),
-                // `FourLetterCommands.isEnabled` always allows `srvr` (ZooKeeper itself uses
-                // it), so only something that is not a plain ZooKeeper refuses it.
-                Ok(Answer::NotWhitelisted) => {
-                    let reason = "srvr refused by a 4lw whitelist".to_string();
-                    self.health = Health::Unparsable(reason.clone());
-                    self.error = Some(reason);
+    /// The server started at `at`: a follower's `mntr` says nothing of the leader it may have
+    /// become, and an AdminServer silent while it restarted is asked again at once.
+    fn started(&mut self, at: Millis) {
+        self.started_at = Some(at);
+        self.mntr = None;
+        self.mntr_source = None;
+        self.routes.started();
+    }
+
+    fn unreadable(&mut self, reason: String) {
+        self.health = Health::Unparsable(reason.clone());
+        self.error = Some(reason);
+    }
+
+    fn apply_answer(&mut self, command: Command, reading: &Reading, at: Millis) {
+        match (command, reading) {
+            (Command::Srvr, Reading::Srvr(Answer::Data(srvr))) => {
+                self.apply_srvr_data(srvr.clone(), at, Source::FourLw)
+            }
+            (Command::Srvr, Reading::Srvr(Answer::NotServing)) => self.apply_not_serving(at),
+            // `FourLetterCommands.isEnabled` always allows `srvr` (ZooKeeper itself uses it),
+            // so only something that is not a plain ZooKeeper refuses it.
+            (Command::Srvr, Reading::Srvr(Answer::NotWhitelisted)) => {
+                self.unreadable("srvr refused by a 4lw whitelist".to_string())
+            }
+            (Command::Srvr, Reading::Srvr(other)) => {
+                self.unreadable(format!("srvr answered {:?}", other.kind()))
+            }
+            (Command::Srvr, Reading::Unreadable(why)) => self.unreadable(why.clone()),
+            (_, Reading::Mntr(Answer::Data(mntr))) => {
+                self.mntr = Some(mntr.clone());
+                self.mntr_source = Some(Source::FourLw);
+            }
+            (_, Reading::Conf(Answer::Data(conf))) => {
+                if let Some(view) = conf.view() {
+                    self.view = Some(ObservedView {
+                        view: view.clone(),
+                        source: ViewSource::Conf,
+                        seen_at: at,
+                        dynamic: view.version.is_some_and(|v| v != 0),
+                    });
                 }
-                Ok(other) => {
-                    let reason = format!("srvr answered {:?}", other.kind());
-                    self.health = Health::Unparsable(reason.clone());
-                    self.error = Some(reason);
-                }
-                Err(e) => {
-                    self.health = Health::Unparsable(e.to_string());
-                    self.error = Some(e.to_string());
-                }
-            },
-            Command::Mntr => match fourlw::parse_mntr(text) {
-                Ok(Answer::Data(mntr)) => {
-                    self.mntr_support = Support::Allowed;
-                    self.mntr = Some(mntr);
-                    self.mntr_source = Some(Source::FourLw);
-                }
-                Ok(Answer::NotWhitelisted) => self.mntr_support = Support::NotWhitelisted,
-                Ok(_) | Err(_) => {}
-            },
-            Command::Conf => match fourlw::parse_conf(text) {
-                Ok(Answer::Data(conf)) => {
-                    self.conf_support = Support::Allowed;
-                    if let Some(view) = conf.view() {
-                        self.view = Some(ObservedView {
-                            view: view.clone(),
-                            source: ViewSource::Conf,
-                            seen_at: at,
-                            dynamic: view.version.is_some_and(|v| v != 0),
-                        });
-                    }
-                    self.conf = Some(conf);
-                }
-                Ok(Answer::NotWhitelisted) => self.conf_support = Support::NotWhitelisted,
-                Ok(_) | Err(_) => {}
-            },
+                self.server_id = Some(conf.server_id());
+                self.conf = Some(conf.clone());
+            }
             _ => {}
         }
     }
@@ -647,25 +563,6 @@ impl NodeState {
             self.view.as_ref().map(|v| v.view.to_string()),
         )
     }
-}
-
-/// Whether the server behind two `srvr` answers started again in between, however fast. Its
-/// counters live in the `ServerStats` of the `ZooKeeperServer` instance, which
-/// `QuorumPeer.run` creates anew each time the peer starts following, leading or observing
-/// (`makeFollower`, `makeLeader`, `makeObserver`), so they start from zero after a restart and
-/// after a rejoin alike; and every 4lw question is itself a received packet
-/// (`NIOServerCnxn.checkFourLetterWord` calls `packetReceived` before answering), so a server polled
-/// before shows more than a freshly started one. Measured on 3.8.0: `Received: 12, Sent: 11`
-/// before `zkctl restart`, `Received: 1, Sent: 0` at the first answer after it
-/// (`tests/fixtures/zk4lw/restart.*.srvr.txt`). The AdminServer's `uptime` (milliseconds since
-/// that same instance started; HTTP questions are not counted as packets) says it directly.
-pub fn restarted_between(before: &Srvr, after: &Srvr) -> bool {
-    let counters_dropped = after.received < before.received || after.sent < before.sent;
-    let uptime_dropped = matches!(
-        (before.uptime_ms, after.uptime_ms),
-        (Some(earlier), Some(later)) if later < earlier
-    );
-    counters_dropped || uptime_dropped
 }
 
 fn describe_failure(failure: &PollFailure) -> String {
@@ -766,15 +663,16 @@ impl EnsembleState {
     }
 
     /// Whether the sync gate must decide by zxid: the leader's `mntr` is reachable by no
-    /// route (the 4lw whitelist refuses it and no AdminServer answers). While its AdminServer
-    /// is still being probed, the gate waits for `mntr` instead.
+    /// route (the 4lw whitelist refuses it and no AdminServer answers: none was found, or it
+    /// has been silent for a few cycles, `AdminRoute::gone`). While its AdminServer is still
+    /// being probed, the gate waits for `mntr` instead.
     pub fn sync_by_zxid(&self) -> bool {
         self.leader()
             .and_then(|l| self.nodes.get(l))
             .is_some_and(|leader| {
                 leader.mntr.is_none()
-                    && leader.mntr_support == Support::NotWhitelisted
-                    && leader.admin_support.0 == Support::NotWhitelisted
+                    && leader.routes.mntr == Support::NotWhitelisted
+                    && leader.routes.admin.gone()
             })
     }
 
@@ -840,9 +738,7 @@ impl EnsembleState {
         let restarted = node.pid.is_some_and(|before| before != pid);
         node.pid = Some(pid);
         if restarted {
-            node.started_at = Some(at);
-            node.mntr = None;
-            node.mntr_source = None;
+            node.started(at);
         }
         restarted
     }
@@ -959,7 +855,7 @@ mod tests {
     use super::*;
 
     /// One poll report of node 0 at `at`, 4lw answers only.
-    fn at(at: Millis, answers: Vec<(Command, Result<String, PollFailure>)>) -> PollReport {
+    fn at(at: Millis, answers: Vec<(Command, Result<Said, PollFailure>)>) -> PollReport {
         PollReport {
             admin: Vec::new(),
             node: 0,
@@ -985,7 +881,7 @@ mod tests {
         PollReport {
             node: 0,
             at: 1_000,
-            answers: vec![(Command::Srvr, Ok(answer.to_string()))],
+            answers: vec![answered(Command::Srvr, Ok(answer.to_string()))],
             ..PollReport::default()
         }
     }
@@ -1021,19 +917,25 @@ mod tests {
         state.apply(&at(
             1_000,
             vec![
-                (Command::Srvr, Ok(follower.into())),
-                (Command::Conf, Ok(conf.into())),
+                answered(Command::Srvr, Ok(follower.into())),
+                answered(Command::Conf, Ok(conf.into())),
             ],
         ));
         assert!(state.nodes[0].current_view().is_some());
-        state.apply(&at(2_000, vec![(Command::Srvr, Err(PollFailure::Refused))]));
-        state.apply(&at(3_000, vec![(Command::Srvr, Ok(follower.into()))]));
+        state.apply(&at(
+            2_000,
+            vec![answered(Command::Srvr, Err(PollFailure::Refused))],
+        ));
+        state.apply(&at(
+            3_000,
+            vec![answered(Command::Srvr, Ok(follower.into()))],
+        ));
         assert!(
             state.nodes[0].view.is_some(),
             "the panels keep the last one"
         );
         assert!(state.nodes[0].current_view().is_none(), "decisions do not");
-        state.apply(&at(3_500, vec![(Command::Conf, Ok(conf.into()))]));
+        state.apply(&at(3_500, vec![answered(Command::Conf, Ok(conf.into()))]));
         assert!(state.nodes[0].current_view().is_some());
     }
 
@@ -1048,20 +950,20 @@ mod tests {
         state.apply(&at(
             1_000,
             vec![
-                (Command::Srvr, Ok(before.into())),
-                (Command::Conf, Ok(conf.into())),
+                answered(Command::Srvr, Ok(before.into())),
+                answered(Command::Conf, Ok(conf.into())),
             ],
         ));
-        state.apply(&at(2_000, vec![(Command::Srvr, Ok(before.into()))]));
+        state.apply(&at(2_000, vec![answered(Command::Srvr, Ok(before.into()))]));
         assert!(state.nodes[0].current_view().is_some(), "no restart yet");
-        state.apply(&at(3_000, vec![(Command::Srvr, Ok(after.into()))]));
+        state.apply(&at(3_000, vec![answered(Command::Srvr, Ok(after.into()))]));
         assert_eq!(state.nodes[0].started_at, Some(3_000));
         assert!(state.nodes[0].view.is_some(), "kept as last known");
         assert!(
             state.nodes[0].current_view().is_none(),
             "never forecast with"
         );
-        state.apply(&at(3_100, vec![(Command::Conf, Ok(conf.into()))]));
+        state.apply(&at(3_100, vec![answered(Command::Conf, Ok(conf.into()))]));
         assert!(state.nodes[0].current_view().is_some());
     }
 
@@ -1084,34 +986,12 @@ mod tests {
         assert!(state.nodes[0].current_view().is_some());
     }
 
-    #[test]
-    fn the_admin_servers_uptime_tells_a_restart_too() {
-        let srvr = |uptime| Srvr {
-            uptime_ms: Some(uptime),
-            ..fourlw::parse_srvr(include_str!(
-                "../../../tests/fixtures/zk4lw/follower.srvr.txt"
-            ))
-            .unwrap()
-            .data()
-            .unwrap()
-            .clone()
-        };
-        assert!(!restarted_between(&srvr(5_000), &srvr(6_000)));
-        assert!(restarted_between(&srvr(5_000), &srvr(400)));
-    }
-
     fn admin(
         command: AdminCommand,
         status: u16,
         body: &str,
-    ) -> (AdminCommand, Result<AdminReply, PollFailure>) {
-        (
-            command,
-            Ok(AdminReply {
-                status,
-                body: body.into(),
-            }),
-        )
+    ) -> (AdminCommand, Result<Reading, PollFailure>) {
+        (command, Ok(read_admin(command, status, body)))
     }
 
     #[test]
@@ -1120,15 +1000,15 @@ mod tests {
         state.apply(&PollReport {
             at: 1_000,
             answers: vec![
-                (
+                answered(
                     Command::Srvr,
                     Ok(include_str!("../../../tests/fixtures/zk4lw/leader.srvr.txt").into()),
                 ),
-                (
+                answered(
                     Command::Mntr,
                     Ok("mntr is not executed because it is not in the whitelist.\n".into()),
                 ),
-                (
+                answered(
                     Command::Conf,
                     Ok("conf is not executed because it is not in the whitelist.\n".into()),
                 ),
@@ -1151,8 +1031,8 @@ mod tests {
         assert_eq!(node.health, Health::Serving(Mode::Leader));
         assert_eq!(node.srvr_source, Some(Source::FourLw));
         assert_eq!(node.mntr_source, Some(Source::Admin));
-        assert_eq!(node.mntr_support, Support::NotWhitelisted);
-        assert_eq!(node.admin_support.0, Support::Allowed);
+        assert_eq!(node.routes.mntr, Support::NotWhitelisted);
+        assert_eq!(node.routes.admin, AdminRoute::Answers);
         assert_eq!(node.mntr.as_ref().and_then(Mntr::synced_followers), Some(2));
         let view = node.current_view().unwrap();
         assert_eq!(view.source, ViewSource::AdminVoters);
@@ -1166,14 +1046,14 @@ mod tests {
         let mut state = EnsembleState::new(vec![target()]);
         state.apply(&PollReport {
             at: 2_000,
-            answers: vec![(Command::Srvr, Err(PollFailure::Timeout))],
+            answers: vec![answered(Command::Srvr, Err(PollFailure::Timeout))],
             ..PollReport::default()
         });
         assert_eq!(state.nodes[0].health, Health::Down(PollFailure::Timeout));
         assert_eq!(state.nodes[0].health.mode(), None, "never healthy");
         state.apply(&PollReport {
             at: 3_000,
-            answers: vec![(Command::Srvr, Err(PollFailure::Refused))],
+            answers: vec![answered(Command::Srvr, Err(PollFailure::Refused))],
             admin: vec![admin(
                 AdminCommand::Srvr,
                 200,
@@ -1206,8 +1086,8 @@ mod tests {
                     node,
                     at: 1_000 * (poll + 1),
                     answers: vec![
-                        (Command::Srvr, Ok(text.clone())),
-                        (Command::Mntr, Ok(refused.into())),
+                        answered(Command::Srvr, Ok(text.clone())),
+                        answered(Command::Mntr, Ok(refused.into())),
                     ],
                     admin: vec![(AdminCommand::Mntr, Err(PollFailure::Refused))],
                     ..PollReport::default()
@@ -1242,27 +1122,6 @@ mod tests {
         assert!(close.synced_by_zxid(1));
     }
 
-    #[test]
-    fn an_admin_server_is_given_up_on_after_a_few_silent_probes_but_found_again() {
-        let timeout = PollFailure::Timeout;
-        let mut support = (Support::Unknown, 0);
-        support = admin_support_after(support, Err(&timeout));
-        support = admin_support_after(support, Err(&timeout));
-        assert_eq!(support.0, Support::Unknown, "a cold Jetty may be slow");
-        support = admin_support_after(support, Err(&timeout));
-        assert_eq!(support.0, Support::NotWhitelisted);
-        assert_eq!(admin_support_after(support, Ok(())).0, Support::Allowed);
-        let allowed = (Support::Allowed, 0);
-        assert_eq!(
-            admin_support_after(allowed, Err(&timeout)).0,
-            Support::Allowed
-        );
-        assert_eq!(
-            admin_support_after(allowed, Err(&PollFailure::Refused)).0,
-            Support::NotWhitelisted
-        );
-    }
-
     /// Found on a 5 + 1 rolling restart: the new leader kept the mntr it had as a follower,
     /// and its AdminServer, refused while the server restarted, was taken for absent.
     #[test]
@@ -1270,7 +1129,7 @@ mod tests {
         let mut state = EnsembleState::new(vec![target()]);
         state.apply(&PollReport {
             at: 1_000,
-            answers: vec![(
+            answers: vec![answered(
                 Command::Srvr,
                 Ok(include_str!("../../../tests/fixtures/zk4lw/follower.srvr.txt").into()),
             )],
@@ -1284,14 +1143,14 @@ mod tests {
         assert!(state.nodes[0].mntr.is_some());
         state.apply(&PollReport {
             at: 2_000,
-            answers: vec![(Command::Srvr, Err(PollFailure::Refused))],
+            answers: vec![answered(Command::Srvr, Err(PollFailure::Refused))],
             admin: vec![(AdminCommand::Mntr, Err(PollFailure::Refused))],
             ..PollReport::default()
         });
-        assert_eq!(state.nodes[0].admin_support.0, Support::Allowed);
+        assert_eq!(state.nodes[0].routes.admin, AdminRoute::Answers);
         state.apply(&PollReport {
             at: 3_000,
-            answers: vec![(
+            answers: vec![answered(
                 Command::Srvr,
                 Ok(include_str!("../../../tests/fixtures/zk4lw/leader.srvr.txt").into()),
             )],

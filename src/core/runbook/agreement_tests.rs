@@ -11,7 +11,7 @@ use super::plan::plan;
 use super::procedure::{bind, BindInput, Procedure};
 use super::simulate::{view_named, SimState};
 use crate::audit::record::{AuditEvent, StepState};
-use crate::ensemble::{inventory_targets, EnsembleState, PollFailure, PollReport};
+use crate::ensemble::{answered, inventory_targets, EnsembleState, PollFailure, PollReport};
 use crate::inventory::Inventory;
 use crate::zk::fourlw::Command;
 use crate::zk::version::ZkVersion;
@@ -84,7 +84,7 @@ fn live_as_predicted(
             .iter()
             .position(|h| h.inventory.name == host.name);
         let answers = match bound.filter(|&h| state.up[h]) {
-            None => vec![(Command::Srvr, Err(PollFailure::Refused))],
+            None => vec![answered(Command::Srvr, Err(PollFailure::Refused))],
             Some(h) => {
                 let view = state.running[h]
                     .as_deref()
@@ -96,8 +96,8 @@ fn live_as_predicted(
                 }
                 conf.push_str("version=0");
                 vec![
-                    (Command::Srvr, Ok(FOLLOWER_SRVR.to_string())),
-                    (Command::Conf, Ok(conf)),
+                    answered(Command::Srvr, Ok(FOLLOWER_SRVR.to_string())),
+                    answered(Command::Conf, Ok(conf)),
                 ]
             }
         };

@@ -5,7 +5,9 @@ use std::path::Path;
 
 use super::engine::{Effect, Ended, Engine, Input, Prompt, Recorded, Status};
 use crate::audit::record::{AuditEvent, CommandOutcome, DecisionKind, StepState};
-use crate::ensemble::{EnsembleState, Need, PollFailure, PollReport, Support};
+use crate::ensemble::{
+    answered, AdminRoute, EnsembleState, Need, PollFailure, PollReport, Support,
+};
 use crate::zk::fourlw::Command;
 
 /// Node `node`'s `srvr` at `at`, and nothing else.
@@ -13,7 +15,7 @@ fn srvr_report(node: usize, at: u64, srvr: Result<String, PollFailure>) -> PollR
     PollReport {
         node,
         at,
-        answers: vec![(Command::Srvr, srvr)],
+        answers: vec![answered(Command::Srvr, srvr)],
         ..PollReport::default()
     }
 }
@@ -111,7 +113,7 @@ fn with_zk1_view(mut state: EnsembleState, members: u64, at: u64) -> EnsembleSta
         node: 0,
         at,
         round_trip_ms: None,
-        answers: vec![(Command::Conf, Ok(conf(1, members)))],
+        answers: vec![answered(Command::Conf, Ok(conf(1, members)))],
         ..PollReport::default()
     });
     state
@@ -136,7 +138,7 @@ fn a_restart_is_done_only_once_the_restarted_server_reports_the_predicted_view()
         node: 0,
         at,
         round_trip_ms: None,
-        answers: vec![(Command::Srvr, Ok(text.to_string()))],
+        answers: vec![answered(Command::Srvr, Ok(text.to_string()))],
         ..PollReport::default()
     };
     restarted.apply(&srvr(before_srvr, 20_500));
@@ -703,8 +705,8 @@ fn the_sync_gate_decides_by_zxid_when_no_route_gives_mntr() {
     let mut state = live(&[]);
     for node in &mut state.nodes {
         node.mntr = None;
-        node.mntr_support = Support::NotWhitelisted;
-        node.admin_support = (Support::Allowed, 0);
+        node.routes.mntr = Support::NotWhitelisted;
+        node.routes.admin = AdminRoute::Answers;
     }
     let readiness = engine.readiness(&state).unwrap();
     assert!(
@@ -716,7 +718,7 @@ fn the_sync_gate_decides_by_zxid_when_no_route_gives_mntr() {
         readiness.gates[0]
     );
     for node in &mut state.nodes {
-        node.admin_support = (Support::NotWhitelisted, 0);
+        node.routes.admin = AdminRoute::Absent;
     }
     let readiness = engine.readiness(&state).unwrap();
     let (name, result) = &readiness.gates[0];
@@ -735,7 +737,7 @@ fn the_sync_gate_decides_by_zxid_when_no_route_gives_mntr() {
             state.apply(&PollReport {
                 node,
                 at: 21_000,
-                answers: vec![(Command::Srvr, Ok(text.to_string()))],
+                answers: vec![answered(Command::Srvr, Ok(text.to_string()))],
                 ..PollReport::default()
             });
         }
@@ -809,7 +811,7 @@ fn a_reconfig_waits_for_views_seen_after_it_and_fails_on_a_fresh_other_one() {
         after.apply(&PollReport {
             node,
             at: 27_000,
-            answers: vec![(Command::Conf, Ok(conf(node as u64 + 1, 2)))],
+            answers: vec![answered(Command::Conf, Ok(conf(node as u64 + 1, 2)))],
             ..PollReport::default()
         });
     }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::engine::{Engine, Person};
 use super::procedure::{bind, BindInput};
-use crate::ensemble::{EnsembleState, NodeTarget, PollFailure, PollReport};
+use crate::ensemble::{answered, EnsembleState, NodeTarget, PollFailure, PollReport};
 use crate::inventory::Inventory;
 use crate::zk::fourlw::Command;
 use crate::zk::version::ZkVersion;
@@ -103,17 +103,17 @@ pub fn polled(hosts: u64, down: &[usize], at: u64) -> EnsembleState {
     let mut state = EnsembleState::new(targets);
     for node in 0..hosts as usize {
         let answers = if down.contains(&node) {
-            vec![(Command::Srvr, Err(PollFailure::Refused))]
+            vec![answered(Command::Srvr, Err(PollFailure::Refused))]
         } else if node == 2 {
             vec![
-                (Command::Srvr, Ok(LEADER_SRVR.to_string())),
-                (Command::Mntr, Ok(LEADER_MNTR.to_string())),
-                (Command::Conf, Ok(conf(3, hosts))),
+                answered(Command::Srvr, Ok(LEADER_SRVR.to_string())),
+                answered(Command::Mntr, Ok(LEADER_MNTR.to_string())),
+                answered(Command::Conf, Ok(conf(3, hosts))),
             ]
         } else {
             vec![
-                (Command::Srvr, Ok(FOLLOWER_SRVR.to_string())),
-                (Command::Conf, Ok(conf(node as u64 + 1, hosts))),
+                answered(Command::Srvr, Ok(FOLLOWER_SRVR.to_string())),
+                answered(Command::Conf, Ok(conf(node as u64 + 1, hosts))),
             ]
         };
         state.apply(&PollReport {

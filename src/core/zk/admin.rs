@@ -11,6 +11,8 @@
 //!   lines (captured), so the view is read from `voting_view` instead;
 //! - `mntr` (`MonitorCommand`): the `mntr` keys without their `zk_` prefix;
 //! - `voting_view` (`VotingViewCommand`): `QuorumPeer.getVotingView()`, the voters only;
+//! - `configuration` (`ConfCommand`, also `conf`): `ZooKeeperServerConf.toMap`, whose
+//!   `server_id` is the server's own id, which neither `srvr` nor `voting_view` tells;
 //! - on a server without quorum, `srvr` and `voting_view` answer 200 with an `error` field, and
 //!   `mntr` answers HTTP 500 (`MonitorCommand.run` dereferences a null `zkServer`).
 
@@ -28,6 +30,7 @@ pub enum AdminCommand {
     Srvr,
     Mntr,
     VotingView,
+    Configuration,
 }
 
 impl AdminCommand {
@@ -37,6 +40,7 @@ impl AdminCommand {
             AdminCommand::Srvr => "/commands/srvr",
             AdminCommand::Mntr => "/commands/mntr",
             AdminCommand::VotingView => "/commands/voting_view",
+            AdminCommand::Configuration => "/commands/configuration",
         }
     }
 }
@@ -231,6 +235,18 @@ pub fn parse_mntr(status: u16, body: &str) -> Result<Answer<Mntr>, AdminError> {
     Ok(Answer::Data(Mntr::from_entries(entries)?))
 }
 
+/// `/commands/configuration`: the server's own id (`server_id`, `ZooKeeperServerConf.toMap`).
+/// A server without quorum answers with the "not serving" error.
+pub fn parse_server_id(status: u16, body: &str) -> Result<Answer<u64>, AdminError> {
+    const C: &str = "configuration";
+    match object(C, status, body)? {
+        Answer::Data(map) => number(&map, C, "server_id").map(Answer::Data),
+        Answer::NotServing => Ok(Answer::NotServing),
+        Answer::NotWhitelisted => Ok(Answer::NotWhitelisted),
+        Answer::Empty => Ok(Answer::Empty),
+    }
+}
+
 /// `/commands/voting_view` as a [`View`] of the voters (observers are not in it).
 pub fn parse_voting_view(status: u16, body: &str) -> Result<Answer<View>, AdminError> {
     const C: &str = "voting_view";
@@ -296,6 +312,19 @@ mod tests {
         ($name:literal) => {
             include_str!(concat!("../../../tests/fixtures/zk4lw/", $name))
         };
+    }
+
+    #[test]
+    fn the_configuration_tells_the_servers_own_id() {
+        assert_eq!(
+            parse_server_id(200, fixture!("follower.admin.conf.json")),
+            Ok(Answer::Data(1))
+        );
+        assert_eq!(
+            parse_server_id(200, fixture!("looking.admin.conf.json")),
+            Ok(Answer::NotServing)
+        );
+        assert!(parse_server_id(200, "{\"error\": null}").is_err());
     }
 
     /// The same figures as the 4lw answer of the same server a few seconds apart.

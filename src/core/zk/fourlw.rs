@@ -1,4 +1,5 @@
-//! Parsers for ZooKeeper's four-letter-word answers, as ZooKeeper 3.4 through 3.9 print them.
+//! Parsers for the four-letter-word answers zkpilot reads (`srvr`, `mntr`, `conf`), as ZooKeeper
+//! 3.4 through 3.9 print them. Other words are only ever read as text, by `fourlw` gates.
 //!
 //! Every parser takes the answer exactly as read from the socket until ZooKeeper closed the
 //! connection, without trimming: most answers are written with Java's `println`, so a complete
@@ -103,15 +104,6 @@ impl<T> Answer<T> {
         match self {
             Answer::Data(data) => Some(data),
             _ => None,
-        }
-    }
-
-    fn map<U>(self, f: impl FnOnce(T) -> U) -> Answer<U> {
-        match self {
-            Answer::Data(data) => Answer::Data(f(data)),
-            Answer::NotServing => Answer::NotServing,
-            Answer::NotWhitelisted => Answer::NotWhitelisted,
-            Answer::Empty => Answer::Empty,
         }
     }
 }
@@ -307,13 +299,6 @@ pub struct Srvr {
     pub uptime_ms: Option<u64>,
 }
 
-/// The `stat` answer: `srvr` plus one line per client connection.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Stat {
-    pub srvr: Srvr,
-    pub clients: Vec<Connection>,
-}
-
 fn serialize_version<S: serde::Serializer>(
     version: &Option<ZkVersion>,
     serializer: S,
@@ -326,13 +311,7 @@ fn serialize_version<S: serde::Serializer>(
 
 pub fn parse_srvr(text: &str) -> Result<Answer<Srvr>, ParseError> {
     answer(Command::Srvr, text, |text| {
-        parse_server_stats(Command::Srvr, text).map(|(srvr, _)| srvr)
-    })
-}
-
-pub fn parse_stat(text: &str) -> Result<Answer<Stat>, ParseError> {
-    answer(Command::Stat, text, |text| {
-        parse_server_stats(Command::Stat, text).map(|(srvr, clients)| Stat { srvr, clients })
+        parse_server_stats(Command::Srvr, text)
     })
 }
 
@@ -414,24 +393,22 @@ fn finite(text: &str) -> Option<f64> {
     text.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
-/// Parses the shared body of `srvr` and `stat`, returning the client lines `stat` adds.
-fn parse_server_stats(command: Command, text: &str) -> Result<(Srvr, Vec<Connection>), ParseError> {
+/// Parses the `Key: value` body `srvr` prints (`stat` prints the same with its clients).
+fn parse_server_stats(command: Command, text: &str) -> Result<Srvr, ParseError> {
     let mut fields = Fields {
         command,
         fields: Vec::new(),
     };
-    let mut clients = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
+    for line in text.lines() {
+        // Indented lines are `stat`'s clients, which `srvr` never prints; other lines carry
+        // nothing the fields do not: 3.4's read-only server adds the banner "READ-ONLY mode;
+        // serving only read-only clients" next to `Mode: read-only`.
+        if line.starts_with(char::is_whitespace) {
             continue;
         }
-        if line.starts_with(char::is_whitespace) {
-            clients.push(Connection::parse(command, index + 1, line)?);
-        } else if let Some((key, value)) = line.split_once(':') {
+        if let Some((key, value)) = line.split_once(':') {
             fields.insert(key.trim(), value.trim())?;
         }
-        // Other lines carry nothing the fields do not: 3.4's read-only server adds the banner
-        // "READ-ONLY mode; serving only read-only clients" next to `Mode: read-only`.
     }
 
     let version_text = fields.required("Zookeeper version")?;
@@ -481,20 +458,7 @@ fn parse_server_stats(command: Command, text: &str) -> Result<(Srvr, Vec<Connect
         proposal_sizes,
         uptime_ms: None,
     };
-    Ok((srvr, clients))
-}
-
-/// One client connection, as `cons` and `stat` list it:
-/// ` /127.0.0.1:51836[1](queued=0,recved=10,sent=11,sid=0x1000099e8ff0000,…)`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Connection {
-    /// The client's socket address as Java prints it: `/ip:port` or `host/ip:port`.
-    pub address: String,
-    /// The selector interest set printed in hexadecimal between the brackets (1 = reading).
-    pub interest_ops: u32,
-    /// The parenthesised statistics in order. `stat` prints only queued/recved/sent; `cons` adds
-    /// the session (`sid`), last operation (`lop`), latencies and more once a session exists.
-    pub stats: Vec<(String, String)>,
+    Ok(srvr)
 }
 
 /// The first value of `key` among `key=value` pairs, as printed.
@@ -503,58 +467,6 @@ fn lookup<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .iter()
         .find(|(k, _)| k == key)
         .map(|(_, value)| value.as_str())
-}
-
-impl Connection {
-    pub fn stat(&self, key: &str) -> Option<&str> {
-        lookup(&self.stats, key)
-    }
-
-    fn parse(command: Command, line_number: usize, line: &str) -> Result<Connection, ParseError> {
-        let unexpected = || ParseError::UnexpectedLine {
-            command,
-            line: line_number,
-            text: excerpt(line.trim()),
-            expected: "a connection like /127.0.0.1:51836[1](queued=0,recved=10,sent=11)",
-        };
-        let (head, stats_text) = line
-            .trim()
-            .strip_suffix(')')
-            .and_then(|rest| rest.split_once('('))
-            .ok_or_else(unexpected)?;
-        let (address, interest_ops) = head
-            .strip_suffix(']')
-            .and_then(|rest| rest.rsplit_once('['))
-            .ok_or_else(unexpected)?;
-        let interest_ops = u32::from_str_radix(interest_ops, 16).map_err(|_| unexpected())?;
-        let stats = stats_text
-            .split(',')
-            .filter(|pair| !pair.trim().is_empty())
-            .map(|pair| {
-                pair.split_once('=')
-                    .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-                    .ok_or_else(unexpected)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if address.is_empty() {
-            return Err(unexpected());
-        }
-        Ok(Connection {
-            address: address.to_string(),
-            interest_ops,
-            stats,
-        })
-    }
-}
-
-pub fn parse_cons(text: &str) -> Result<Answer<Vec<Connection>>, ParseError> {
-    answer(Command::Cons, text, |text| {
-        text.lines()
-            .enumerate()
-            .filter(|(_, line)| !line.trim().is_empty())
-            .map(|(index, line)| Connection::parse(Command::Cons, index + 1, line))
-            .collect()
-    })
 }
 
 /// ZooKeeper's own state of a quorum peer (`QuorumPeer.ServerState`), first half of
@@ -923,192 +835,6 @@ impl Conf {
     }
 }
 
-/// `imok`, the only data `ruok` returns. It proves the process answers, not that it serves:
-/// a LOOKING node says `imok` too.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Imok;
-
-pub fn parse_ruok(text: &str) -> Result<Answer<Imok>, ParseError> {
-    answer(Command::Ruok, text, |text| {
-        if text.trim() == "imok" {
-            Ok(Imok)
-        } else {
-            Err(ParseError::UnexpectedLine {
-                command: Command::Ruok,
-                line: 1,
-                text: excerpt(text.trim()),
-                expected: "imok",
-            })
-        }
-    })
-}
-
-/// Whether a serving node accepts writes (`isro`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Access {
-    /// `rw`
-    ReadWrite,
-    /// `ro`: a read-only server (`readonlymode.enabled=true`) cut off from its quorum.
-    ReadOnly,
-}
-
-/// `null` is how `isro` says the node has no server running (LOOKING), the state the other
-/// commands call "not currently serving requests", so it maps to [`Answer::NotServing`].
-pub fn parse_isro(text: &str) -> Result<Answer<Access>, ParseError> {
-    if text.trim() == "null" {
-        return Ok(Answer::NotServing);
-    }
-    answer(Command::Isro, text, |text| match text.trim() {
-        "rw" => Ok(Access::ReadWrite),
-        "ro" => Ok(Access::ReadOnly),
-        other => Err(ParseError::UnexpectedLine {
-            command: Command::Isro,
-            line: 1,
-            text: excerpt(other),
-            expected: "rw, ro or null",
-        }),
-    })
-}
-
-/// The `envi` answer: the JVM and ZooKeeper environment. It is answered even without quorum,
-/// so it is how a LOOKING node's version can still be read.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Envi {
-    entries: Vec<(String, String)>,
-}
-
-impl Envi {
-    pub fn entries(&self) -> &[(String, String)] {
-        &self.entries
-    }
-
-    pub fn get(&self, key: &str) -> Option<&str> {
-        lookup(&self.entries, key)
-    }
-
-    pub fn version(&self) -> Option<ZkVersion> {
-        self.get("zookeeper.version").and_then(ZkVersion::parse)
-    }
-}
-
-pub fn parse_envi(text: &str) -> Result<Answer<Envi>, ParseError> {
-    answer(Command::Envi, text, |text| {
-        let command = Command::Envi;
-        let mut lines = text
-            .lines()
-            .enumerate()
-            .filter(|(_, line)| !line.trim().is_empty());
-        if lines
-            .next()
-            .is_none_or(|(_, line)| line.trim() != "Environment:")
-        {
-            return Err(ParseError::MissingField {
-                command,
-                field: "Environment:",
-            });
-        }
-        let entries = lines
-            .map(|(index, line)| {
-                line.split_once('=')
-                    .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-                    .ok_or_else(|| ParseError::UnexpectedLine {
-                        command,
-                        line: index + 1,
-                        text: excerpt(line),
-                        expected: "a `key=value` line",
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Envi { entries })
-    })
-}
-
-/// The `wchs` answer: a summary of the watches clients hold on this node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Wchs {
-    pub connections: u64,
-    pub paths: u64,
-    pub total_watches: u64,
-}
-
-pub fn parse_wchs(text: &str) -> Result<Answer<Wchs>, ParseError> {
-    answer(Command::Wchs, text, |text| {
-        let command = Command::Wchs;
-        let mut lines = text.lines().filter(|line| !line.trim().is_empty());
-        const SUMMARY: &str = "N connections watching M paths";
-        let summary = lines.next().ok_or(ParseError::MissingField {
-            command,
-            field: SUMMARY,
-        })?;
-        let words: Vec<&str> = summary.split_whitespace().collect();
-        let (connections, paths) = match words.as_slice() {
-            [connections, "connections", "watching", paths, "paths"] => {
-                (connections.parse::<u64>(), paths.parse::<u64>())
-            }
-            _ => {
-                return Err(ParseError::UnexpectedLine {
-                    command,
-                    line: 1,
-                    text: excerpt(summary),
-                    expected: "`N connections watching M paths`",
-                })
-            }
-        };
-        let bad = |field: &str, value: &str| ParseError::BadField {
-            command,
-            field: field.to_string(),
-            value: excerpt(value),
-            expected: "a whole number",
-        };
-        let connections = connections.map_err(|_| bad("connections", summary))?;
-        let paths = paths.map_err(|_| bad("paths", summary))?;
-        const TOTAL: &str = "Total watches:";
-        let total = lines
-            .find_map(|line| line.trim().strip_prefix(TOTAL))
-            .ok_or(ParseError::MissingField {
-                command,
-                field: TOTAL,
-            })?;
-        let total_watches = total.trim().parse::<u64>().map_err(|_| bad(TOTAL, total))?;
-        Ok(Wchs {
-            connections,
-            paths,
-            total_watches,
-        })
-    })
-}
-
-/// Any command's data, for callers that poll several commands through one path.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Reply {
-    Srvr(Srvr),
-    Stat(Stat),
-    Mntr(Mntr),
-    Conf(Conf),
-    Ruok(Imok),
-    Isro(Access),
-    Envi(Envi),
-    Cons(Vec<Connection>),
-    Wchs(Wchs),
-}
-
-/// Parses the answer to `command` with that command's parser.
-pub fn parse(command: Command, text: &str) -> Result<Answer<Reply>, ParseError> {
-    Ok(match command {
-        Command::Srvr => parse_srvr(text)?.map(Reply::Srvr),
-        Command::Stat => parse_stat(text)?.map(Reply::Stat),
-        Command::Mntr => parse_mntr(text)?.map(Reply::Mntr),
-        Command::Conf => parse_conf(text)?.map(Reply::Conf),
-        Command::Ruok => parse_ruok(text)?.map(Reply::Ruok),
-        Command::Isro => parse_isro(text)?.map(Reply::Isro),
-        Command::Envi => parse_envi(text)?.map(Reply::Envi),
-        Command::Cons => parse_cons(text)?.map(Reply::Cons),
-        Command::Wchs => parse_wchs(text)?.map(Reply::Wchs),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1264,12 +990,17 @@ mod tests {
 
     #[test]
     fn answers_without_data_are_recognised_for_every_command() {
-        for command in Command::ALL {
+        let parse = |command, text: &str| match command {
+            Command::Srvr => parse_srvr(text).map(|a| a.kind()),
+            Command::Mntr => parse_mntr(text).map(|a| a.kind()),
+            _ => parse_conf(text).map(|a| a.kind()),
+        };
+        for command in [Command::Srvr, Command::Mntr, Command::Conf] {
             let refusal =
                 format!("{command} is not executed because it is not in the whitelist.\n");
             assert_eq!(
                 parse(command, &refusal),
-                Ok(Answer::NotWhitelisted),
+                Ok(AnswerKind::NotWhitelisted),
                 "{command}"
             );
             assert_eq!(
@@ -1277,11 +1008,11 @@ mod tests {
                     command,
                     "This ZooKeeper instance is not currently serving requests\n"
                 ),
-                Ok(Answer::NotServing),
+                Ok(AnswerKind::NotServing),
                 "{command}"
             );
-            assert_eq!(parse(command, ""), Ok(Answer::Empty), "{command}");
-            assert_eq!(parse(command, "\n"), Ok(Answer::Empty), "{command}");
+            assert_eq!(parse(command, ""), Ok(AnswerKind::Empty), "{command}");
+            assert_eq!(parse(command, "\n"), Ok(AnswerKind::Empty), "{command}");
             assert!(
                 parse(command, "<html>502 Bad Gateway</html>\n").is_err(),
                 "{command}"
@@ -1297,7 +1028,6 @@ mod tests {
             AnswerKind::of(&parse_srvr("junk\n")),
             AnswerKind::Unparsable
         );
-        assert_eq!(AnswerKind::of(&parse_isro("null")), AnswerKind::NotServing);
         assert_eq!(
             AnswerKind::of(&parse_mntr(
                 "mntr is not executed because it is not in the whitelist.\n"
@@ -1309,13 +1039,10 @@ mod tests {
     }
 
     #[test]
-    fn stat_of_a_3_4_read_only_server() {
+    fn srvr_of_a_3_4_read_only_server() {
         // A 3.4 read-only server adds a banner after the version.
         let text = "Zookeeper version: 3.4.14-4c25d480e66aadd371de8bd2fd8da255ac140bcf, built on 03/06/2019 16:18 GMT\n\
             READ-ONLY mode; serving only read-only clients\n\
-            Clients:\n \
-            /10.0.0.7:40522[1](queued=0,recved=3,sent=3)\n \
-            /10.0.0.9:40530[0](queued=0,recved=1,sent=0)\n\n\
             Latency min/avg/max: 0/0/1\n\
             Received: 5\n\
             Sent: 4\n\
@@ -1324,34 +1051,9 @@ mod tests {
             Zxid: 0x300000002\n\
             Mode: read-only\n\
             Node count: 7\n";
-        let stat = data(parse_stat(text));
-        assert_eq!(stat.srvr.mode, Mode::ReadOnly);
-        assert_eq!(stat.srvr.version, Some(ZkVersion::new(3, 4, 14)));
-        assert_eq!(stat.clients.len(), 2);
-        assert_eq!(stat.clients[0].address, "/10.0.0.7:40522");
-        assert_eq!(stat.clients[0].interest_ops, 1);
-        assert_eq!(stat.clients[0].stat("recved"), Some("3"));
-        assert_eq!(stat.clients[1].stat("sid"), None);
-    }
-
-    #[test]
-    fn cons_keeps_every_connection_stat() {
-        let text = " /127.0.0.1:51924[0](queued=0,recved=1,sent=0)\n \
-            myhost/0:0:0:0:0:0:0:1:51836[1](queued=0,recved=10,sent=11,sid=0x1000099e8ff0000,\
-            lop=GETC,est=1795416950486,to=10000,lcxid=0x9,lzxid=0x100000008,lresp=10088527,\
-            llat=1,minlat=0,avglat=6,maxlat=22)\n\n";
-        let cons = data(parse_cons(text));
-        assert_eq!(cons.len(), 2);
-        assert_eq!(cons[0].stats.len(), 3);
-        assert_eq!(cons[1].address, "myhost/0:0:0:0:0:0:0:1:51836");
-        assert_eq!(cons[1].stat("sid"), Some("0x1000099e8ff0000"));
-        assert_eq!(cons[1].stat("maxlat"), Some("22"));
-        assert_eq!(cons[1].stats.len(), 14);
-        assert!(matches!(
-            parse_cons(" /127.0.0.1:1[zz](queued=0)\n"),
-            Err(ParseError::UnexpectedLine { line: 1, .. })
-        ));
-        assert!(parse_cons(" /127.0.0.1:1[0](queued)\n").is_err());
+        let srvr = data(parse_srvr(text));
+        assert_eq!(srvr.mode, Mode::ReadOnly);
+        assert_eq!(srvr.version, Some(ZkVersion::new(3, 4, 14)));
     }
 
     /// A 3.4.6 leader: `zk_followers`, no peer state, whole-number latencies.
@@ -1575,60 +1277,9 @@ mod tests {
     }
 
     #[test]
-    fn ruok_and_isro() {
-        assert_eq!(parse_ruok("imok"), Ok(Answer::Data(Imok)));
-        assert!(parse_ruok("imnotok").is_err());
-        assert_eq!(parse_isro("rw"), Ok(Answer::Data(Access::ReadWrite)));
-        assert_eq!(parse_isro("ro"), Ok(Answer::Data(Access::ReadOnly)));
-        assert_eq!(parse_isro("null"), Ok(Answer::NotServing));
-        assert!(parse_isro("maybe").is_err());
-    }
-
-    #[test]
-    fn envi_of_3_4() {
-        let text = "Environment:\n\
-            zookeeper.version=3.4.6-1569965, built on 02/20/2014 09:09 GMT\n\
-            host.name=zk1\n\
-            java.compiler=<NA>\n\
-            java.class.path=/opt/zk/a=b.jar\n";
-        let envi = data(parse_envi(text));
-        assert_eq!(envi.version(), Some(ZkVersion::new(3, 4, 6)));
-        assert_eq!(envi.get("java.class.path"), Some("/opt/zk/a=b.jar"));
-        assert_eq!(envi.entries().len(), 4);
-        assert!(matches!(
-            parse_envi("host.name=zk1\n"),
-            Err(ParseError::MissingField { .. })
-        ));
-        assert!(matches!(
-            parse_envi("Environment:\nhost.name\n"),
-            Err(ParseError::UnexpectedLine { line: 2, .. })
-        ));
-    }
-
-    #[test]
-    fn wchs_summary() {
-        assert_eq!(
-            data(parse_wchs(
-                "1 connections watching 2 paths\nTotal watches:2\n"
-            )),
-            Wchs {
-                connections: 1,
-                paths: 2,
-                total_watches: 2
-            }
-        );
-        assert!(matches!(
-            parse_wchs("1 connections watching 2 paths\n"),
-            Err(ParseError::MissingField { .. })
-        ));
-        assert!(parse_wchs("x connections watching 2 paths\nTotal watches:2\n").is_err());
-        assert!(parse_wchs("1 watchers\nTotal watches:2\n").is_err());
-    }
-
-    #[test]
     fn error_excerpts_stay_short() {
-        let long = format!("Environment:\n{}\n", "é".repeat(500));
-        let err = parse_envi(&long).unwrap_err().to_string();
+        let long = SRVR_34.replace("Mode: follower", &format!("Mode: {}", "é".repeat(500)));
+        let err = parse_srvr(&long).unwrap_err().to_string();
         assert!(err.chars().count() < 200, "{err}");
         assert!(err.contains('…'));
     }

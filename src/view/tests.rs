@@ -5,7 +5,6 @@ use super::draw_watch;
 use crate::console::keys::WatchKey as KeyAction;
 use crate::console::watch::{update, Action, WatchState};
 use crate::ensemble::{answered, EnsembleState, NodeTarget, PollFailure, PollReport};
-use crate::view::theme::Theme;
 use crate::zk::config::PeerAddr;
 use crate::zk::fourlw::Command;
 

@@ -10,7 +10,7 @@ use zkpilot::ensemble::answered;
 use zkpilot::zk::config::PeerRole;
 use zkpilot::zk::fourlw::{
     parse_conf, parse_mntr, parse_srvr, Answer, AnswerKind, Command, Latency, Mode, ParseError,
-    PeerState, ProposalSizes, QuorumPeerState, ZabPhase, CAPTURED_LEADER_PROPOSALS,
+    PeerState, QuorumPeerState, ZabPhase, CAPTURED_LEADER_PROPOSALS,
 };
 use zkpilot::zk::version::ZkVersion;
 use zkpilot::zk::zxid::{Zxid, ZxidLag};

@@ -175,14 +175,14 @@ pub fn due(schedule: &Schedule) -> Vec<Command> {
     } else {
         SRVR_LINKED_EVERY
     };
-    if !schedule.linked || schedule.need.srvr || schedule.cycle % srvr_every == 0 {
+    if !schedule.linked || schedule.need.srvr || schedule.cycle.is_multiple_of(srvr_every) {
         commands.push(Command::Srvr);
     }
     let routes = &schedule.routes;
     let every = |support: Support, period: u64| match support {
-        Support::NotWhitelisted => schedule.cycle % REFUSED_RETRY_EVERY == 0,
+        Support::NotWhitelisted => schedule.cycle.is_multiple_of(REFUSED_RETRY_EVERY),
         Support::Unknown => true,
-        Support::Allowed => schedule.cycle % period == 0,
+        Support::Allowed => schedule.cycle.is_multiple_of(period),
     };
     let mntr_now = routes.mntr == Support::Allowed && (schedule.mntr_due || schedule.need.mntr);
     if mntr_now || every(routes.mntr, mntr_every(schedule)) {
@@ -216,7 +216,7 @@ pub fn due_admin(schedule: &Schedule) -> Vec<AdminCommand> {
         return Vec::new();
     }
     let asking = match routes.admin {
-        AdminRoute::Absent => schedule.cycle % REFUSED_RETRY_EVERY == 0,
+        AdminRoute::Absent => schedule.cycle.is_multiple_of(REFUSED_RETRY_EVERY),
         AdminRoute::Silent { misses } => {
             schedule.cycle >= schedule.admin_asked.saturating_add(retry_gap(misses))
         }
@@ -232,11 +232,11 @@ pub fn due_admin(schedule: &Schedule) -> Vec<AdminCommand> {
         commands.push(AdminCommand::Srvr);
     }
     let mntr_now = probing || schedule.mntr_due || schedule.need.mntr;
-    if refused(routes.mntr) && (mntr_now || schedule.cycle % mntr_every(schedule) == 0) {
+    if refused(routes.mntr) && (mntr_now || schedule.cycle.is_multiple_of(mntr_every(schedule))) {
         commands.push(AdminCommand::Mntr);
     }
     let view_now = schedule.view_due || !schedule.has_view || probing || schedule.need.conf;
-    if refused(routes.conf) && (view_now || schedule.cycle % CONF_EVERY == 0) {
+    if refused(routes.conf) && (view_now || schedule.cycle.is_multiple_of(CONF_EVERY)) {
         commands.push(AdminCommand::VotingView);
     }
     if refused(routes.conf) && schedule.sid_due {

@@ -9,8 +9,11 @@ use crate::inventory::{HostRole, Service};
 pub const CLIENT_PORT: u16 = 2181;
 pub const QUORUM_PORT: u16 = 2888;
 pub const ELECTION_PORT: u16 = 3888;
-const SERVICE_QUORUM_PORT_BASE: u16 = 2880;
-const SERVICE_ELECTION_PORT_BASE: u16 = 3880;
+/// Behind services every server id has a port pair of its own, from this base, per slot and
+/// host: 80 ports a slot (40 hosts at most), slots 1–254, all below Linux's ephemeral range
+/// (32768 and up), where an outgoing connection could hold the port first.
+const SERVICE_PORT_BASE: u16 = 10_000;
+const SERVICE_PORTS_PER_SLOT: u16 = 80;
 /// Never 22: the sandbox's sshd must not look like, or collide with, the machine's own.
 pub const SSH_PORT: u16 = 2222;
 
@@ -111,15 +114,17 @@ impl Layout {
     /// Quorum and election ports. With services each host has ports of its own: a server
     /// behind a service listens on every address (`quorumListenOnAllIPs`, as a pod behind a
     /// ClusterIP service must), and on one shared loopback interface two such servers could
-    /// not both take 2888 and 3888. The ports travel with the server id: the service and any
-    /// replacement taking the id over use the ports of the host it was made for.
+    /// not both take 2888 and 3888. Nor may two sandboxes share them: a server listening on
+    /// every address holds its port on all of them, so another slot's server on the same port
+    /// fails to bind and exits (code 14, seen when two rehearsals behind services ran at once).
+    /// The ports travel with the server id: the service and any replacement taking the id over
+    /// use the ports of the host it was made for.
     pub fn peer_ports(&self, host: &HostPlan) -> (u16, u16) {
         if self.services {
-            let index = u16::from(host.index);
-            (
-                SERVICE_QUORUM_PORT_BASE + index,
-                SERVICE_ELECTION_PORT_BASE + index,
-            )
+            let quorum = SERVICE_PORT_BASE
+                + u16::from(self.slot.saturating_sub(1)) * SERVICE_PORTS_PER_SLOT
+                + u16::from(host.index.saturating_sub(1)) * 2;
+            (quorum, quorum + 1)
         } else {
             (QUORUM_PORT, ELECTION_PORT)
         }
@@ -267,7 +272,7 @@ mod tests {
     #[test]
     fn with_services_each_server_id_has_ports_of_its_own_and_a_service() {
         let served = layout().with_services(true);
-        assert_eq!(served.peer(&served.hosts[1]), "127.77.9.2:2882:3882");
+        assert_eq!(served.peer(&served.hosts[1]), "127.77.9.2:10642:10643");
         let services: Vec<(String, String, String)> = served
             .services()
             .into_iter()
@@ -278,11 +283,38 @@ mod tests {
             (
                 "zk4-svc".into(),
                 "zk4".into(),
-                "127.77.9.104:2884:3884".into()
+                "127.77.9.104:10646:10647".into()
             )
         );
         assert_eq!(services.len(), 4);
         assert!(layout().services().is_empty());
+    }
+
+    /// Two sandboxes behind services at once: a pod listening on every address in one must
+    /// find no port of the other's taken, whatever the slots and host counts.
+    #[test]
+    fn sandboxes_behind_services_never_share_a_peer_port() {
+        let ports = |slot: u8| -> Vec<u16> {
+            let mut served =
+                Layout::new(PathBuf::from("/tmp/x"), slot, 30, 5, 5).with_services(true);
+            served.hosts.truncate(40);
+            let hosts = served.hosts.clone();
+            hosts
+                .iter()
+                .flat_map(|h| {
+                    let (q, e) = served.peer_ports(h);
+                    [q, e]
+                })
+                .collect()
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        for slot in [1, 2, 3, 127, 253, 254] {
+            for port in ports(slot) {
+                assert!(seen.insert(port), "slot {slot} reuses port {port}");
+                assert!(port < 32_768, "{port} is in the ephemeral range");
+                assert!(![2181, 2222, 2888, 3888, 8080].contains(&port));
+            }
+        }
     }
 
     #[test]

@@ -43,6 +43,9 @@ fn mid_migration(n: u64) -> Ensemble {
             addr: addr(&real(sid)),
             aliases: Vec::new(),
             up: true,
+            // Listening on all addresses keeps a server whose own line is stale running, as the
+            // analyzer judged every server before it read own lines.
+            listen_all: Some(true),
             view: if sid > old {
                 full.clone()
             } else {
@@ -75,6 +78,7 @@ fn with_observers(observers: u64) -> Ensemble {
                 addr: addr(&format!("h{sid}")),
                 aliases: Vec::new(),
                 up: true,
+                listen_all: Some(true),
                 view: shared.clone(),
             })
             .collect(),
@@ -96,6 +100,7 @@ fn joined_nines() -> Ensemble {
         aliases: Vec::new(),
         up: true,
         view: view.clone(),
+        listen_all: Some(true),
     };
     let mut nodes: Vec<Node> = (1..=9)
         .map(|sid| {

@@ -1,9 +1,17 @@
 //! The report in operator words, and as one JSON object for scripts.
 
 use super::Report;
-use crate::quorum::{Cut, Gap, Quorum};
+use crate::quorum::{Cut, DialBack, Gap, Quorum};
+use crate::zk::config::PeerAddr;
 use serde_json::{json, Value};
 use std::fmt::Write;
+
+fn addrs(list: &[PeerAddr]) -> String {
+    list.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("|")
+}
 
 impl Report {
     fn name(&self, i: usize) -> &str {
@@ -76,32 +84,71 @@ impl Report {
                     nodes[a].sid
                 ),
             ),
-            Some(Cut::NoElectionLink(gaps)) => {
-                let detail = match gaps.as_slice() {
-                    [gap] => format!(
-                        "{} (the larger sid) dials {} back at the address in its own view, \
-                         and its view {}",
-                        self.name(gap.holder),
-                        self.name(gap.peer),
-                        self.gap(gap)
-                    ),
-                    _ => {
-                        let said: Vec<String> = gaps
-                            .iter()
-                            .map(|g| format!("{}'s view {}", self.name(g.holder), self.gap(g)))
-                            .collect();
-                        format!(
-                            "neither view has the other's real address: {}",
-                            said.join("; ")
-                        )
+            Some(Cut::NoElectionLink {
+                own_view,
+                dial_back,
+            }) => {
+                let (hi, lo) = (own_view.holder, own_view.peer);
+                let mut detail = format!(
+                    "{} (the larger sid) dials {} at the address in its own view, and its view {}",
+                    self.name(hi),
+                    self.name(lo),
+                    self.gap(&own_view)
+                );
+                match dial_back {
+                    None => detail.push_str("; before 3.5 its dial-back uses that view too"),
+                    Some(DialBack::NoDial(gap)) => {
+                        let _ = write!(
+                            detail,
+                            "; {}'s view {}, so it never dials {} to be dialed back",
+                            self.name(lo),
+                            self.gap(&gap),
+                            self.name(hi)
+                        );
                     }
-                };
+                    Some(DialBack::Advertised(advert)) => {
+                        let _ = write!(
+                            detail,
+                            "; when {lo_name} dials {hi_name}, {hi_name} drops the socket and dials \
+                             back at the address {lo_name} advertises, its own line {}, {}",
+                            addrs(&advert.addrs),
+                            self.leads(advert.reaches, lo),
+                            lo_name = self.name(lo),
+                            hi_name = self.name(hi),
+                        );
+                    }
+                }
                 ("no-election-link", detail)
             }
         }
     }
 
-    /// What a view says instead of a peer's real address.
+    /// Where an address leads instead of to `meant`.
+    fn leads(&self, reaches: Option<usize>, meant: usize) -> String {
+        let ensemble = &self.state.ensemble;
+        let listens = addrs(&ensemble.binds(meant));
+        match reaches {
+            Some(other) if ensemble.nodes[other].up => {
+                format!(
+                    "which reaches {}, not {}",
+                    self.name(other),
+                    self.name(meant)
+                )
+            }
+            Some(other) => format!(
+                "which reaches {} (down), not {}",
+                self.name(other),
+                self.name(meant)
+            ),
+            None if listens.is_empty() => "which reaches nothing".to_string(),
+            None => format!(
+                "which reaches nothing ({} listens at {listens})",
+                self.name(meant)
+            ),
+        }
+    }
+
+    /// What a view says instead of an address that reaches the peer.
     fn gap(&self, gap: &Gap) -> String {
         let peer = &self.state.ensemble.nodes[gap.peer];
         if gap.listed.is_empty() {
@@ -110,13 +157,11 @@ impl Report {
                 peer.sid, peer.name, peer.addr
             )
         } else {
-            let listed: Vec<String> = gap.listed.iter().map(|a| a.to_string()).collect();
             format!(
-                "lists server.{} at {}, but {} is at {}",
+                "lists server.{} at {}, {}",
                 peer.sid,
-                listed.join("|"),
-                peer.name,
-                peer.addr
+                addrs(&gap.listed),
+                self.leads(gap.reaches, gap.peer)
             )
         }
     }

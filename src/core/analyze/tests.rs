@@ -119,8 +119,9 @@ fn the_stale_address_rule_follows_the_version() {
     assert_eq!(old["cuts"][0]["reason"], "no-election-link");
     assert_eq!(
         old["cuts"][0]["detail"],
-        "C (the larger sid) dials B back at the address in its own view, and its view lists \
-         server.2 at q:2888:3888, but B is at b:2888:3888"
+        "C (the larger sid) dials B at the address in its own view, and its view lists \
+         server.2 at q:2888:3888, which reaches Q (down), not B; before 3.5 its dial-back \
+         uses that view too"
     );
     let new = json(fixture!("valid", "slide16_b_before_higher_sids_3.8.0.yaml"));
     assert_eq!(new["unreachable"], serde_json::json!([]));

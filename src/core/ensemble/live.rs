@@ -12,7 +12,7 @@
 //! server whose client port refuses connections runs no process there and is judged down.
 
 use crate::ensemble::{EnsembleState, Health, NodeState};
-use crate::quorum::{Ensemble, Node, Quorum, Verdict, Witness};
+use crate::quorum::{Advert, Ensemble, Node, Quorum, Stall, Verdict, Witness};
 use crate::zk::config::{PeerAddr, View};
 use crate::zk::fourlw::Mode;
 use crate::zk::version::ZkVersion;
@@ -61,7 +61,7 @@ fn verdict_of(input: &Input) -> Result<Verdict, String> {
     for ensemble in input.ensembles()? {
         verdicts.push(ensemble.verdict().map_err(|e| e.to_string())?);
     }
-    let worst = worst(verdicts).ok_or("nothing to analyze")?;
+    let worst = Verdict::worst(verdicts).ok_or("nothing to analyze")?;
     Ok(remap(worst, &input.index))
 }
 
@@ -99,6 +99,8 @@ struct Choices {
     aliases: Vec<PeerAddr>,
     /// Its real peer address when the inventory gives it.
     peer: Option<PeerAddr>,
+    /// Its `quorumListenOnAllIPs` when its `zoo.cfg` was read.
+    listen_all: Option<bool>,
     /// `(up, view)` for each assumption; one entry for a server whose state is known.
     options: Vec<(bool, View)>,
 }
@@ -166,6 +168,7 @@ impl Input {
                 sid,
                 aliases: state.aliases_of(i),
                 peer,
+                listen_all: node.listen_all,
                 options,
             });
             index.push(i);
@@ -219,6 +222,7 @@ impl Input {
                     aliases: choices.aliases.clone(),
                     up: *up,
                     view: view.clone(),
+                    listen_all: choices.listen_all,
                 });
             }
             ensembles.push(Ensemble {
@@ -252,50 +256,6 @@ fn views_in_play(state: &EnsembleState) -> Vec<View> {
     views
 }
 
-/// The worst of several verdicts on one set of servers, figure by figure: a quorum only if
-/// every one can form one, a split brain if any can, every pair that cannot talk, every
-/// possible and hollow leader, every shared sid, the most separate ensembles.
-fn worst(verdicts: Vec<Verdict>) -> Option<Verdict> {
-    let mut verdicts = verdicts.into_iter();
-    let mut worst = verdicts.next()?;
-    for verdict in verdicts {
-        worst.quorum_possible &= verdict.quorum_possible;
-        if worst.split_brain.is_none() {
-            worst.split_brain = verdict.split_brain;
-        }
-        for (leader, quorum) in verdict
-            .possible_leaders
-            .into_iter()
-            .zip(verdict.smallest_quorums)
-        {
-            if !worst.possible_leaders.contains(&leader) {
-                worst.possible_leaders.push(leader);
-                worst.smallest_quorums.push(quorum);
-            }
-        }
-        merge(&mut worst.hollow_leaders, verdict.hollow_leaders);
-        merge(&mut worst.unreachable, verdict.unreachable);
-        merge(&mut worst.duplicate_sids, verdict.duplicate_sids);
-        if verdict.ensembles.len() > worst.ensembles.len() {
-            worst.ensembles = verdict.ensembles;
-        }
-    }
-    let mut order: Vec<usize> = (0..worst.possible_leaders.len()).collect();
-    order.sort_by_key(|&k| worst.possible_leaders[k]);
-    worst.smallest_quorums = order
-        .iter()
-        .map(|&k| worst.smallest_quorums[k].clone())
-        .collect();
-    worst.possible_leaders = order.iter().map(|&k| worst.possible_leaders[k]).collect();
-    Some(worst)
-}
-
-fn merge<T: Ord>(into: &mut Vec<T>, more: Vec<T>) {
-    into.extend(more);
-    into.sort();
-    into.dedup();
-}
-
 /// The verdict's node numbers turned from the analyzer's input into the live ensemble's, so a
 /// server left out of the analysis (down, with no address known) does not shift the names.
 fn remap(verdict: Verdict, index: &[usize]) -> Verdict {
@@ -321,6 +281,25 @@ fn remap(verdict: Verdict, index: &[usize]) -> Verdict {
         hollow_leaders: all(verdict.hollow_leaders),
         ensembles: verdict.ensembles.into_iter().map(all).collect(),
         duplicate_sids: verdict.duplicate_sids.into_iter().map(all).collect(),
+        exits_at_start: all(verdict.exits_at_start),
+        listen_all_unknown: all(verdict.listen_all_unknown),
+        misadvertised: verdict
+            .misadvertised
+            .into_iter()
+            .map(|a| Advert {
+                node: at(a.node),
+                reaches: a.reaches.map(at),
+                addrs: a.addrs,
+            })
+            .collect(),
+        stalls: verdict
+            .stalls
+            .into_iter()
+            .map(|s| Stall {
+                leader: at(s.leader),
+                cannot_follow: all(s.cannot_follow),
+            })
+            .collect(),
     }
 }
 
@@ -577,7 +556,7 @@ mod tests {
             quorum_possible: false,
             ..Verdict::default()
         };
-        let worst = worst(vec![safe, split.clone(), stuck]).unwrap();
+        let worst = Verdict::worst(vec![safe, split.clone(), stuck]).unwrap();
         assert!(!worst.quorum_possible);
         assert_eq!(worst.split_brain, split.split_brain);
         assert_eq!(worst.possible_leaders, [0, 2]);
@@ -586,7 +565,7 @@ mod tests {
             [quorum(0, &[0, 1]), quorum(2, &[1, 2])]
         );
         assert_eq!(worst.unreachable, [(0, 3)]);
-        assert_eq!(super::worst(Vec::new()), None);
+        assert_eq!(Verdict::worst(Vec::new()), None);
     }
 
     #[test]

@@ -59,6 +59,11 @@ impl Decisions {
             .collect();
         Decisions { decides }
     }
+
+    /// Whether `x` can decide for `leader`.
+    pub(super) fn decides(&self, leader: usize, x: usize) -> bool {
+        self.decides[leader][x]
+    }
 }
 
 /// A server that can lead, and every other server that can decide for it and connect to it.
@@ -75,6 +80,8 @@ impl Camp {
     /// decided for (`Learner.findLeader`, `connectToLeader`), and the leader accepts any
     /// learner and counts it by sid (`LearnerHandler.run`): so a server that decided for
     /// another sid whose line in its view points at this leader's address joins this leader.
+    /// The leader listens where its own line binds (`Leader` constructor, `quorumListenOnAllIPs`
+    /// as for the election listener), so a line arrives only there or at a service in front.
     pub(super) fn of(ensemble: &Ensemble, decisions: &Decisions, leader: usize) -> Option<Camp> {
         if !decisions.decides[leader][leader] {
             return None;
@@ -90,7 +97,7 @@ impl Camp {
                             && ensemble.nodes[x]
                                 .view
                                 .server(ensemble.nodes[decided].sid)
-                                .is_some_and(|line| super::points_at(line, target))
+                                .is_some_and(|line| ensemble.line_arrives(line, leader))
                     })
             })
             .collect();

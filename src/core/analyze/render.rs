@@ -1,6 +1,7 @@
 //! The report in operator words, and as one JSON object for scripts.
 
 use super::Report;
+use crate::quorum::findings::{findings, Finding, Severity};
 use crate::quorum::{Cut, DialBack, Gap, Quorum};
 use crate::zk::config::PeerAddr;
 use serde_json::{json, Value};
@@ -16,6 +17,11 @@ fn addrs(list: &[PeerAddr]) -> String {
 impl Report {
     fn name(&self, i: usize) -> &str {
         &self.state.ensemble.nodes[i].name
+    }
+
+    /// The findings every surface shows (`quorum::findings`), in this state's names.
+    pub fn findings(&self) -> Vec<Finding> {
+        findings(&self.verdict, &|i| self.name(i).to_string())
     }
 
     /// Node names in sid order (index order among equal sids).
@@ -48,7 +54,9 @@ impl Report {
              lists (ZOOKEEPER-2938), so a stale or missing entry there cuts the pair."
         } else {
             "From 3.5 the larger sid dials the smaller one back at the address the smaller one \
-             advertised, so a pair can talk when either view has the other's real address."
+             advertises, its own line (the line for its sid in its own view), so a pair can talk \
+             when the larger's view reaches the smaller, or the smaller's view reaches the larger \
+             and its own line reaches itself."
         };
         format!("ZooKeeper {version} ({source}). {dial}")
     }
@@ -208,6 +216,7 @@ impl Report {
                     "view": self.state.view_names[i],
                     "view_voters": n.view.participant_count(),
                     "view_majority": n.view.majority(),
+                    "listen_all": n.listen_all,
                 })
             })
             .collect();
@@ -243,6 +252,18 @@ impl Report {
                 .collect::<Vec<_>>(),
             "unreachable": self.unreachable_names(),
             "cuts": cuts,
+            "findings": self.findings(),
+            "exits_at_start": self.names(&verdict.exits_at_start),
+            "listen_all_unknown": self.names(&verdict.listen_all_unknown),
+            "misadvertised": verdict.misadvertised.iter().map(|a| json!({
+                "node": self.name(a.node),
+                "advertises": addrs(&a.addrs),
+                "reaches": a.reaches.map(|r| self.name(r)),
+            })).collect::<Vec<_>>(),
+            "stalls": verdict.stalls.iter().map(|s| json!({
+                "leader": self.name(s.leader),
+                "cannot_follow": self.names(&s.cannot_follow),
+            })).collect::<Vec<_>>(),
             "nodes": nodes,
         });
         format!("{report:#}\n")
@@ -299,6 +320,17 @@ impl Report {
                     services.join(", ")
                 )?;
             }
+        }
+        writeln!(out)?;
+
+        writeln!(out, "Findings:")?;
+        for finding in self.findings() {
+            let mark = match finding.severity {
+                Severity::Ok => "ok",
+                Severity::Warning => "! ",
+                Severity::Danger => "!!",
+            };
+            writeln!(out, "  {mark} {}", finding.text)?;
         }
         writeln!(out)?;
 

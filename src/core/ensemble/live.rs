@@ -127,6 +127,7 @@ impl Input {
             return Err("a standalone server is a quorum of one: nothing to analyze".into());
         }
         let in_play = views_in_play(state);
+        let version = state.version().unwrap_or(ZkVersion::NEWEST);
         let mut nodes = Vec::with_capacity(state.nodes.len());
         let mut index = Vec::with_capacity(state.nodes.len());
         for (i, node) in state.nodes.iter().enumerate() {
@@ -168,13 +169,20 @@ impl Input {
                 sid,
                 aliases: state.aliases_of(i),
                 peer,
-                listen_all: node.listen_all,
+                // A server that serves has bound its election port; from 3.5.6 one that could
+                // not would have exited (`QuorumCnxManager.Listener`, code 14), so unless its
+                // zoo.cfg says otherwise it listens wherever it needs to: on all addresses.
+                listen_all: node.listen_all.or_else(|| {
+                    (matches!(node.health, Health::Serving(_))
+                        && version.exits_when_it_cannot_bind())
+                    .then_some(true)
+                }),
                 options,
             });
             index.push(i);
         }
         Ok(Input {
-            version: state.version().unwrap_or(ZkVersion::NEWEST),
+            version,
             nodes,
             index,
         })

@@ -29,6 +29,7 @@
 //! Pure: no I/O, no clock.
 
 mod election;
+pub mod findings;
 mod split;
 
 #[cfg(test)]

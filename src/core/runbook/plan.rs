@@ -49,6 +49,9 @@ pub struct PlanRow {
     pub unreachable: Vec<[String; 2]>,
     pub gates: Vec<String>,
     pub hazards: Vec<Found>,
+    /// The analyzer's findings on the state after the step, as every surface words them
+    /// (`quorum::findings`), the all-clear ones left out.
+    pub findings: Vec<String>,
     pub verdict: StepVerdict,
 }
 
@@ -259,6 +262,10 @@ pub fn plan_from(procedure: &Procedure, version: ZkVersion, start: SimState) -> 
                 .map(|g| describe_gate(procedure, g))
                 .collect(),
             hazards,
+            findings: crate::quorum::findings::hazards(&analysis, &|i| name(i))
+                .into_iter()
+                .map(|f| f.text)
+                .collect(),
             verdict,
         });
         state = after;
@@ -465,6 +472,14 @@ pub fn render_table(plan: &Plan) -> String {
             },
             verdict
         );
+    }
+    if plan.steps.iter().any(|r| !r.findings.is_empty()) {
+        let _ = writeln!(out, "\nFindings after each step:");
+        for row in plan.steps.iter().filter(|r| !r.findings.is_empty()) {
+            for finding in &row.findings {
+                let _ = writeln!(out, "- `{}` {}", cell(&row.step), cell(finding));
+            }
+        }
     }
     let hazards: Vec<(&PlanRow, &Found)> = plan
         .steps

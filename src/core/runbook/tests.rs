@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::plan::{plan, StepVerdict};
+use super::plan::{plan, render_table, StepVerdict};
 use super::procedure::{bind, BindInput, Procedure};
 use crate::inventory::Inventory;
 use crate::text::yaml::YamlError;
@@ -329,6 +329,16 @@ fn the_k8s_runbook_needs_its_services_before_the_rolling_restart() {
         ("restart@zk3", StepVerdict::Blocked),
         "{verdicts:?}"
     );
+    // The row names why, as `analyze` and the live summary would: each server advertises a
+    // service that forwards nowhere yet.
+    let row = &planned.steps[6];
+    assert!(
+        row.findings.iter().any(|f| f
+            == "zk3 advertises 10.96.0.3, which reaches nothing: a larger sid dials it back there"),
+        "{:?}",
+        row.findings
+    );
+    assert!(render_table(&planned).contains("zk3 advertises 10.96.0.3, which reaches nothing"));
 }
 
 /// A view of every server by its service, and each server paired with a spare, for

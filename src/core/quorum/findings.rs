@@ -149,8 +149,8 @@ pub fn findings(verdict: &Verdict, name: &dyn Fn(usize) -> String) -> Vec<Findin
             K::Stall,
             S::Warning,
             format!(
-                "ELECTION CAN STALL: {} can be elected but {who}; if it holds the highest zxid \
-                 (then sid), every round elects it again",
+                "ELECTION CAN STALL: {} can be elected but {who}; a round it wins leaves no \
+                 serving leader until its voters give up on it and its initLimit passes",
                 name(stall.leader)
             ),
         ));

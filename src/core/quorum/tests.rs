@@ -991,9 +991,11 @@ fn a_replacement_whose_own_line_is_stale_cannot_form_a_quorum() {
 
 /// C (sid 3) moved to c2 and runs a view saying so; A and B still list sid 3 at c1. C dials
 /// A and B itself (it is the larger sid), so everyone tallies everyone, and with equal zxids
-/// FastLeaderElection elects the highest sid, C — which A and B then look for at c1. After
-/// `initLimit` all go LOOKING and elect C again: the election stalls though A and B could form
-/// a quorum under B.
+/// FastLeaderElection elects the highest sid, C — which A and B then look for at c1. Measured
+/// on 3.8.0 (loopback, tickTime 500, initLimit 10, all started within a second): C won the
+/// first round and went LEADING; A and B failed to connect to c1 after 5 tries, went LOOKING
+/// and elected B while C waited out initLimit, then C followed B. A stall, not a dead end:
+/// A and B can form a quorum under B.
 #[test]
 fn a_server_that_wins_but_cannot_be_followed_stalls_the_election() {
     let stale = "1=a 2=b 3=c1";

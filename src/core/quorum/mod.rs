@@ -424,8 +424,13 @@ impl Ensemble {
     /// binds, or a service in front of `i` (forwarding to its real address) while `i` binds
     /// its real address.
     pub fn arrives(&self, to: &PeerAddr, i: usize) -> bool {
+        self.arrives_given(to, i, &self.binds(i))
+    }
+
+    /// [`Ensemble::arrives`] with node `i`'s [`Ensemble::binds`] worked out by the caller, who
+    /// asks about many addresses.
+    pub(crate) fn arrives_given(&self, to: &PeerAddr, i: usize, binds: &[PeerAddr]) -> bool {
         let node = &self.nodes[i];
-        let binds = self.binds(i);
         binds.contains(to) || (node.aliases.contains(to) && binds.contains(&node.addr))
     }
 

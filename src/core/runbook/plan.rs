@@ -142,6 +142,24 @@ pub fn assess(
                 ),
             ));
         }
+        if let Some(&exits) = analysis.exits_at_start.first() {
+            if !found.iter().any(|f| f.hazard == Hazard::ExitsAtStart) {
+                let (may, why) = if analysis.listen_all_unknown.contains(&exits) {
+                    ("may exit", " (its quorumListenOnAllIPs is unknown)")
+                } else {
+                    ("exits", "")
+                };
+                found.push(hazard(
+                    step,
+                    Hazard::ExitsAtStart,
+                    format!(
+                        "{} {may} at start {moment}{why}: its own line is not one of its \
+                         addresses, so it cannot bind its election port (exit code 14)",
+                        procedure.hosts.get(exits).map_or("?", |h| h.name.as_str())
+                    ),
+                ));
+            }
+        }
         if let Some(group) = analysis.duplicate_sids.first() {
             if !found.iter().any(|f| f.hazard == Hazard::DuplicateSid) {
                 let names: Vec<&str> = group

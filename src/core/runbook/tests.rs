@@ -478,3 +478,38 @@ fn for_each_binds_each_only_inside_its_step() {
     let ids: Vec<&str> = procedure.steps.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, ["s@zk1", "s@zk3"]);
 }
+
+/// A server started on a view whose line for its own sid names another host's address binds
+/// that address and, without `quorumListenOnAllIPs`, exits at start with code 14
+/// (`QuorumCnxManager.Listener`, 3.5.6+): `plan` blocks the step that starts it, by name.
+#[test]
+fn a_step_starting_a_server_whose_own_line_is_not_its_address_is_blocked() {
+    let text = format!(
+        "{HEADER}views:\n  old: [zk1, zk2, zk3]\n  stale: [zk1, zk2, zk3, {{host: zk1, sid_of: zk4}}]\n\
+         initial: {{up: [zk1, zk2, zk3], default_view: old}}\n\
+         steps:\n\
+         \x20 - {{id: start-zk4, title: Start zk4 on a stale copy, effect: [{{start: {{host: zk4, view: stale}}}}]}}\n"
+    );
+    let inventory = inventory(3, 2);
+    let procedure = bound(&text, &inventory, None).unwrap();
+    let planned = plan(&procedure, ZkVersion::new(3, 8, 0));
+    let row = &planned.steps[0];
+    assert_eq!(row.verdict, StepVerdict::Blocked, "{row:?}");
+    assert!(
+        row.hazards
+            .iter()
+            .any(|h| h.hazard == super::model::Hazard::ExitsAtStart
+                && h.detail.starts_with("zk4 may exit at start after the step")),
+        "{row:?}"
+    );
+    assert!(row
+        .findings
+        .iter()
+        .any(|f| f.starts_with("zk4 MAY EXIT AT START")));
+    // Before 3.5.6 it runs on, deaf: no exit to warn of.
+    let old = plan(&procedure, ZkVersion::new(3, 5, 5));
+    assert!(old.steps[0]
+        .hazards
+        .iter()
+        .all(|h| h.hazard != super::model::Hazard::ExitsAtStart));
+}

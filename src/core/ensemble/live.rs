@@ -576,6 +576,23 @@ mod tests {
         assert_eq!(Verdict::worst(Vec::new()), None);
     }
 
+    /// `quorumListenOnAllIPs` is told only by the zoo.cfg read over SSH (`conf` and the
+    /// AdminServer do not report it); a serving 3.5.6+ server without one has bound its port.
+    #[test]
+    fn listen_all_comes_from_the_zoo_cfg_or_from_serving() {
+        let mut state = ensemble(&[&[1, 2, 3], &[1, 2, 3], &[1, 2, 3]]);
+        assert_eq!(state.nodes[0].listen_all, None);
+        let served = Input::of(&state).expect("an input");
+        assert_eq!(served.nodes[0].listen_all, Some(true));
+        state.nodes[0].apply_zoo_cfg(
+            Ok("quorumListenOnAllIPs=false\nserver.1=10.0.0.1:2888:3888\n".into()),
+            2_000,
+        );
+        assert_eq!(state.nodes[0].listen_all, Some(false));
+        let read = Input::of(&state).expect("an input");
+        assert_eq!(read.nodes[0].listen_all, Some(false));
+    }
+
     #[test]
     fn the_analyzer_runs_again_only_when_what_it_reads_changed() {
         let mut state = ensemble(&[&[1, 2, 3], &[1, 2, 3], &[1, 2, 3]]);

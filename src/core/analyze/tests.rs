@@ -333,3 +333,21 @@ fn the_report_prints_every_finding_in_text_and_json() {
         }
     }
 }
+
+/// `analyze` says when an election can stall: a server that can win but that its voters
+/// cannot follow.
+#[test]
+fn a_winner_its_voters_cannot_follow_is_named_as_a_stall() {
+    let fixture = fixture!("valid", "stall_moved_highest_sid_3.8.0.yaml");
+    let v = json(fixture);
+    assert_eq!(v["quorum_possible"], true);
+    assert_eq!(
+        v["stalls"],
+        serde_json::json!([{"leader": "C", "cannot_follow": ["A", "B"]}])
+    );
+    let text = report(fixture).text();
+    assert!(
+        text.contains("ELECTION CAN STALL: C can be elected but A, B cannot follow it"),
+        "{text}"
+    );
+}

@@ -1,7 +1,8 @@
 //! Verdict time (docs/benchmarks.md): ensembles of 3 to 20 voters mid-growth (every node up,
 //! views mixed: a grown view, the old one, one with a stale address), 5 voters with 100
 //! observers (read scaling, the observer migration), and two 9-voter ensembles joined
-//! mid-migration (27 servers, three views).
+//! mid-migration (27 servers, three views); and `plan` of the shipped rolling restart on 5, 25
+//! and 51 voters.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::hint::black_box;
@@ -43,6 +44,9 @@ fn mid_migration(n: u64) -> Ensemble {
             addr: addr(&real(sid)),
             aliases: Vec::new(),
             up: true,
+            // Listening on all addresses keeps a server whose own line is stale running, as the
+            // analyzer judged every server before it read own lines.
+            listen_all: Some(true),
             view: if sid > old {
                 full.clone()
             } else {
@@ -75,6 +79,7 @@ fn with_observers(observers: u64) -> Ensemble {
                 addr: addr(&format!("h{sid}")),
                 aliases: Vec::new(),
                 up: true,
+                listen_all: Some(true),
                 view: shared.clone(),
             })
             .collect(),
@@ -96,6 +101,7 @@ fn joined_nines() -> Ensemble {
         aliases: Vec::new(),
         up: true,
         view: view.clone(),
+        listen_all: Some(true),
     };
     let mut nodes: Vec<Node> = (1..=9)
         .map(|sid| {
@@ -144,5 +150,51 @@ fn verdict(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, verdict);
+/// `plan` of the shipped rolling restart on `voters` voters: one verdict per state each
+/// restart passes through (stopped, started), so 2 × voters analyzer runs.
+fn rolling_restart(voters: u64) -> zkpilot::runbook::procedure::Procedure {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+    let mut text = String::from("name: lab\nhosts:\n");
+    for sid in 1..=voters {
+        let host = format!("10.1.{}.{}", sid / 250, sid % 250 + 1);
+        text.push_str(&format!(
+            "  - {{name: zk{sid}, sid: {sid}, role: participant, client: '{host}:2181', peer: '{host}:2888:3888', ssh: 'zk@{host}', ssh_port: 22, commands: {{restart: 'zkctl restart', stop: 'zkctl stop', start: 'zkctl start'}}}}\n"
+        ));
+    }
+    let inventory = zkpilot_core::inventory::Inventory::parse(&text, Path::new("inv.yaml"))
+        .expect("an inventory");
+    let none = BTreeMap::new();
+    let read = |_: &Path| -> Result<String, String> { Err("no fragments".into()) };
+    let input = zkpilot::runbook::procedure::BindInput {
+        inventory: &inventory,
+        leader: Some("zk1"),
+        bindings: &none,
+        variables: &none,
+        read_fragment: &read,
+    };
+    zkpilot::runbook::procedure::bind(
+        include_str!("../runbooks/rolling-restart.yaml"),
+        Path::new("runbooks/rolling-restart.yaml"),
+        &input,
+    )
+    .expect("the rolling restart binds")
+}
+
+fn plan(c: &mut Criterion) {
+    let mut group = c.benchmark_group("plan rolling restart");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
+    for voters in [5, 25, 51] {
+        let procedure = rolling_restart(voters);
+        group.bench_with_input(BenchmarkId::from_parameter(voters), &procedure, |b, p| {
+            b.iter(|| zkpilot::runbook::plan::plan(black_box(p), ZkVersion::new(3, 8, 0)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, verdict, plan);
 criterion_main!(benches);

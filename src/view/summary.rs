@@ -11,6 +11,7 @@ use crate::console::watch::view_age_minutes;
 use crate::console::watch::WatchState;
 use crate::ensemble::Millis;
 use crate::ensemble::ViewSource;
+use crate::quorum::findings::{findings, Severity};
 use crate::view::theme::Role;
 
 pub fn draw_summary(frame: &mut Frame, area: Rect, state: &WatchState, look: &Look) {
@@ -78,59 +79,20 @@ pub fn draw_summary(frame: &mut Frame, area: Rect, state: &WatchState, look: &Lo
                     .get(i)
                     .map_or("?", |n| n.target.name.as_str())
             };
-            if verdict.quorum_possible {
+            // The same findings `analyze` and `plan` print (`quorum::findings`), in order.
+            for (k, finding) in findings(verdict, &|i| name(i).to_string())
+                .into_iter()
+                .enumerate()
+            {
+                let (symbol, role) = match finding.severity {
+                    Severity::Ok => (sym.ok, Role::Ok),
+                    Severity::Warning => (sym.warn, Role::Warning),
+                    Severity::Danger => (sym.bad, Role::Danger),
+                };
+                let gap = if k == 0 { "" } else { "   " };
                 second.push(Span::styled(
-                    format!("{} quorum can form", sym.ok),
-                    look.style(Role::Ok),
-                ));
-            } else {
-                second.push(Span::styled(
-                    format!("{} NO QUORUM CAN FORM", sym.bad),
-                    look.style(Role::Danger),
-                ));
-            }
-            second.push(Span::raw("   "));
-            match &verdict.split_brain {
-                None => second.push(Span::styled(
-                    format!("{} split brain impossible", sym.ok),
-                    look.style(Role::Ok),
-                )),
-                Some(w) => {
-                    let members = |q: &crate::quorum::Quorum| {
-                        q.members
-                            .iter()
-                            .map(|m| name(*m))
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    };
-                    second.push(Span::styled(
-                        format!(
-                            " {} SPLIT BRAIN POSSIBLE: {} leads {{{}}} while {} leads {{{}}} ",
-                            sym.warn,
-                            name(w.a.leader),
-                            members(&w.a),
-                            name(w.b.leader),
-                            members(&w.b)
-                        ),
-                        look.style(Role::Danger),
-                    ))
-                }
-            }
-            for group in &verdict.duplicate_sids {
-                let names: Vec<&str> = group.iter().map(|&i| name(i)).collect();
-                second.push(Span::styled(
-                    format!(
-                        "   {} ONE SERVER ID TWICE: {} ",
-                        sym.bad,
-                        names.join(" and ")
-                    ),
-                    look.style(Role::Danger),
-                ));
-            }
-            if !verdict.unreachable.is_empty() {
-                second.push(Span::styled(
-                    format!("   {} pair(s) cannot talk", verdict.unreachable.len()),
-                    look.style(Role::Warning),
+                    format!("{gap}{symbol} {}", finding.text),
+                    look.style(role),
                 ));
             }
             // A verdict reached by assuming says so on its own line's end (`live::verdict`).

@@ -373,3 +373,38 @@ fn five_nodes_at_80x24_get_a_row_each() {
     }
     insta::assert_snapshot!(screen);
 }
+
+/// The live summary, `analyze` and `plan` render one list of findings (`quorum::findings`):
+/// the LINE deck's slide 5 as the watch screen polls it and as a state file describes it give
+/// the same findings, and every one of them is on the summary line.
+#[test]
+fn the_watch_summary_and_analyze_show_the_same_findings_for_the_same_state() {
+    use crate::quorum::findings::findings;
+    let five = voters(5);
+    let three = voters(3);
+    let state = state(
+        5,
+        vec![
+            serving(0, FOLLOWER_SRVR, FOLLOWER_MNTR, conf(1, &three)),
+            serving(1, FOLLOWER_SRVR, FOLLOWER_MNTR, conf(2, &three)),
+            serving(2, LEADER_SRVR, LEADER_MNTR, conf(3, &five)),
+            serving(3, FOLLOWER_SRVR, FOLLOWER_MNTR, conf(4, &five)),
+            serving(4, FOLLOWER_SRVR, FOLLOWER_MNTR, conf(5, &five)),
+        ],
+    );
+    let live = state.verdict().clone().expect("a verdict");
+    let file = include_str!("../../tests/fixtures/states/valid/slide5_r_restarted.yaml")
+        .replace("zookeeper: \"3.4.6\"", "zookeeper: \"3.8.0\"");
+    let report = crate::analyze::analyze(&file, std::path::Path::new("slide5.yaml"))
+        .expect("the fixture analyzes");
+    let numbered = |i: usize| format!("n{i}");
+    assert_eq!(
+        findings(&live, &numbered),
+        findings(&report.verdict, &numbered)
+    );
+    let screen = render(&state, 400, 34);
+    let name = |i: usize| state.ensemble.nodes[i].target.name.clone();
+    for finding in findings(&live, &name) {
+        assert!(screen.contains(&finding.text), "{}\n{screen}", finding.text);
+    }
+}

@@ -1,13 +1,27 @@
 //! The report in operator words, and as one JSON object for scripts.
 
 use super::Report;
-use crate::quorum::{Cut, Gap, Quorum};
+use crate::quorum::findings::{findings, Finding, Severity};
+use crate::quorum::{Cut, DialBack, Gap, Quorum};
+use crate::zk::config::PeerAddr;
 use serde_json::{json, Value};
 use std::fmt::Write;
+
+fn addrs(list: &[PeerAddr]) -> String {
+    list.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("|")
+}
 
 impl Report {
     fn name(&self, i: usize) -> &str {
         &self.state.ensemble.nodes[i].name
+    }
+
+    /// The findings every surface shows (`quorum::findings`), in this state's names.
+    pub fn findings(&self) -> Vec<Finding> {
+        findings(&self.verdict, &|i| self.name(i).to_string())
     }
 
     /// Node names in sid order (index order among equal sids).
@@ -40,7 +54,9 @@ impl Report {
              lists (ZOOKEEPER-2938), so a stale or missing entry there cuts the pair."
         } else {
             "From 3.5 the larger sid dials the smaller one back at the address the smaller one \
-             advertised, so a pair can talk when either view has the other's real address."
+             advertises, its own line (the line for its sid in its own view), so a pair can talk \
+             when the larger's view reaches the smaller, or the smaller's view reaches the larger \
+             and its own line reaches itself."
         };
         format!("ZooKeeper {version} ({source}). {dial}")
     }
@@ -76,32 +92,71 @@ impl Report {
                     nodes[a].sid
                 ),
             ),
-            Some(Cut::NoElectionLink(gaps)) => {
-                let detail = match gaps.as_slice() {
-                    [gap] => format!(
-                        "{} (the larger sid) dials {} back at the address in its own view, \
-                         and its view {}",
-                        self.name(gap.holder),
-                        self.name(gap.peer),
-                        self.gap(gap)
-                    ),
-                    _ => {
-                        let said: Vec<String> = gaps
-                            .iter()
-                            .map(|g| format!("{}'s view {}", self.name(g.holder), self.gap(g)))
-                            .collect();
-                        format!(
-                            "neither view has the other's real address: {}",
-                            said.join("; ")
-                        )
+            Some(Cut::NoElectionLink {
+                own_view,
+                dial_back,
+            }) => {
+                let (hi, lo) = (own_view.holder, own_view.peer);
+                let mut detail = format!(
+                    "{} (the larger sid) dials {} at the address in its own view, and its view {}",
+                    self.name(hi),
+                    self.name(lo),
+                    self.gap(&own_view)
+                );
+                match dial_back {
+                    None => detail.push_str("; before 3.5 its dial-back uses that view too"),
+                    Some(DialBack::NoDial(gap)) => {
+                        let _ = write!(
+                            detail,
+                            "; {}'s view {}, so it never dials {} to be dialed back",
+                            self.name(lo),
+                            self.gap(&gap),
+                            self.name(hi)
+                        );
                     }
-                };
+                    Some(DialBack::Advertised(advert)) => {
+                        let _ = write!(
+                            detail,
+                            "; when {lo_name} dials {hi_name}, {hi_name} drops the socket and dials \
+                             back at the address {lo_name} advertises, its own line {}, {}",
+                            addrs(&advert.addrs),
+                            self.leads(advert.reaches, lo),
+                            lo_name = self.name(lo),
+                            hi_name = self.name(hi),
+                        );
+                    }
+                }
                 ("no-election-link", detail)
             }
         }
     }
 
-    /// What a view says instead of a peer's real address.
+    /// Where an address leads instead of to `meant`.
+    fn leads(&self, reaches: Option<usize>, meant: usize) -> String {
+        let ensemble = &self.state.ensemble;
+        let listens = addrs(&ensemble.binds(meant));
+        match reaches {
+            Some(other) if ensemble.nodes[other].up => {
+                format!(
+                    "which reaches {}, not {}",
+                    self.name(other),
+                    self.name(meant)
+                )
+            }
+            Some(other) => format!(
+                "which reaches {} (down), not {}",
+                self.name(other),
+                self.name(meant)
+            ),
+            None if listens.is_empty() => "which reaches nothing".to_string(),
+            None => format!(
+                "which reaches nothing ({} listens at {listens})",
+                self.name(meant)
+            ),
+        }
+    }
+
+    /// What a view says instead of an address that reaches the peer.
     fn gap(&self, gap: &Gap) -> String {
         let peer = &self.state.ensemble.nodes[gap.peer];
         if gap.listed.is_empty() {
@@ -110,13 +165,11 @@ impl Report {
                 peer.sid, peer.name, peer.addr
             )
         } else {
-            let listed: Vec<String> = gap.listed.iter().map(|a| a.to_string()).collect();
             format!(
-                "lists server.{} at {}, but {} is at {}",
+                "lists server.{} at {}, {}",
                 peer.sid,
-                listed.join("|"),
-                peer.name,
-                peer.addr
+                addrs(&gap.listed),
+                self.leads(gap.reaches, gap.peer)
             )
         }
     }
@@ -163,6 +216,7 @@ impl Report {
                     "view": self.state.view_names[i],
                     "view_voters": n.view.participant_count(),
                     "view_majority": n.view.majority(),
+                    "listen_all": n.listen_all,
                 })
             })
             .collect();
@@ -198,6 +252,18 @@ impl Report {
                 .collect::<Vec<_>>(),
             "unreachable": self.unreachable_names(),
             "cuts": cuts,
+            "findings": self.findings(),
+            "exits_at_start": self.names(&verdict.exits_at_start),
+            "listen_all_unknown": self.names(&verdict.listen_all_unknown),
+            "misadvertised": verdict.misadvertised.iter().map(|a| json!({
+                "node": self.name(a.node),
+                "advertises": addrs(&a.addrs),
+                "reaches": a.reaches.map(|r| self.name(r)),
+            })).collect::<Vec<_>>(),
+            "stalls": verdict.stalls.iter().map(|s| json!({
+                "leader": self.name(s.leader),
+                "cannot_follow": self.names(&s.cannot_follow),
+            })).collect::<Vec<_>>(),
             "nodes": nodes,
         });
         format!("{report:#}\n")
@@ -254,6 +320,17 @@ impl Report {
                     services.join(", ")
                 )?;
             }
+        }
+        writeln!(out)?;
+
+        writeln!(out, "Findings:")?;
+        for finding in self.findings() {
+            let mark = match finding.severity {
+                Severity::Ok => "ok",
+                Severity::Warning => "! ",
+                Severity::Danger => "!!",
+            };
+            writeln!(out, "  {mark} {}", finding.text)?;
         }
         writeln!(out)?;
 

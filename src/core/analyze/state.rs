@@ -8,6 +8,8 @@
 //!   - {name: P, sid: 1, addr: "p:2888:3888", up: true, view: old}  # view: a name or a list
 //!   - {name: A, sid: 4, addr: "pod-a:2888:3888", services: ["svc-a:2888:3888"], view: k8s}
 //!     # services: stable addresses that forward to the node (Kubernetes ClusterIP services)
+//!   - {name: B, sid: 5, addr: "b:2888:3888", listen_all: true, view: k8s}
+//!     # listen_all: its quorumListenOnAllIPs; absent = unknown (judged both ways)
 //! partitions: [[P, Q], [R]]   # optional: nodes talk only within a group
 //! ```
 //! `up` defaults to true: a state file lists the servers that run unless it says otherwise.
@@ -53,6 +55,8 @@ struct NodeEntry {
     view: ViewRef,
     #[serde(default)]
     services: Vec<String>,
+    /// `quorumListenOnAllIPs`; absent: unknown, judged both ways where it matters.
+    listen_all: Option<bool>,
 }
 
 fn running() -> bool {
@@ -163,6 +167,7 @@ pub fn load(text: &str, path: &Path) -> Result<State, YamlError> {
             aliases,
             up: entry.up,
             view,
+            listen_all: entry.listen_all,
         });
         view_names.push(view_name);
     }

@@ -12,7 +12,7 @@
 //! server whose client port refuses connections runs no process there and is judged down.
 
 use crate::ensemble::{EnsembleState, Health, NodeState};
-use crate::quorum::{Ensemble, Node, Quorum, Verdict, Witness};
+use crate::quorum::{Advert, Ensemble, Node, Quorum, Stall, Verdict, Witness};
 use crate::zk::config::{PeerAddr, View};
 use crate::zk::fourlw::Mode;
 use crate::zk::version::ZkVersion;
@@ -61,7 +61,7 @@ fn verdict_of(input: &Input) -> Result<Verdict, String> {
     for ensemble in input.ensembles()? {
         verdicts.push(ensemble.verdict().map_err(|e| e.to_string())?);
     }
-    let worst = worst(verdicts).ok_or("nothing to analyze")?;
+    let worst = Verdict::worst(verdicts).ok_or("nothing to analyze")?;
     Ok(remap(worst, &input.index))
 }
 
@@ -99,6 +99,8 @@ struct Choices {
     aliases: Vec<PeerAddr>,
     /// Its real peer address when the inventory gives it.
     peer: Option<PeerAddr>,
+    /// Its `quorumListenOnAllIPs` when its `zoo.cfg` was read.
+    listen_all: Option<bool>,
     /// `(up, view)` for each assumption; one entry for a server whose state is known.
     options: Vec<(bool, View)>,
 }
@@ -125,6 +127,7 @@ impl Input {
             return Err("a standalone server is a quorum of one: nothing to analyze".into());
         }
         let in_play = views_in_play(state);
+        let version = state.version().unwrap_or(ZkVersion::NEWEST);
         let mut nodes = Vec::with_capacity(state.nodes.len());
         let mut index = Vec::with_capacity(state.nodes.len());
         for (i, node) in state.nodes.iter().enumerate() {
@@ -166,12 +169,20 @@ impl Input {
                 sid,
                 aliases: state.aliases_of(i),
                 peer,
+                // A server that serves has bound its election port; from 3.5.6 one that could
+                // not would have exited (`QuorumCnxManager.Listener`, code 14), so unless its
+                // zoo.cfg says otherwise it listens wherever it needs to: on all addresses.
+                listen_all: node.listen_all.or_else(|| {
+                    (matches!(node.health, Health::Serving(_))
+                        && version.exits_when_it_cannot_bind())
+                    .then_some(true)
+                }),
                 options,
             });
             index.push(i);
         }
         Ok(Input {
-            version: state.version().unwrap_or(ZkVersion::NEWEST),
+            version,
             nodes,
             index,
         })
@@ -219,6 +230,7 @@ impl Input {
                     aliases: choices.aliases.clone(),
                     up: *up,
                     view: view.clone(),
+                    listen_all: choices.listen_all,
                 });
             }
             ensembles.push(Ensemble {
@@ -252,50 +264,6 @@ fn views_in_play(state: &EnsembleState) -> Vec<View> {
     views
 }
 
-/// The worst of several verdicts on one set of servers, figure by figure: a quorum only if
-/// every one can form one, a split brain if any can, every pair that cannot talk, every
-/// possible and hollow leader, every shared sid, the most separate ensembles.
-fn worst(verdicts: Vec<Verdict>) -> Option<Verdict> {
-    let mut verdicts = verdicts.into_iter();
-    let mut worst = verdicts.next()?;
-    for verdict in verdicts {
-        worst.quorum_possible &= verdict.quorum_possible;
-        if worst.split_brain.is_none() {
-            worst.split_brain = verdict.split_brain;
-        }
-        for (leader, quorum) in verdict
-            .possible_leaders
-            .into_iter()
-            .zip(verdict.smallest_quorums)
-        {
-            if !worst.possible_leaders.contains(&leader) {
-                worst.possible_leaders.push(leader);
-                worst.smallest_quorums.push(quorum);
-            }
-        }
-        merge(&mut worst.hollow_leaders, verdict.hollow_leaders);
-        merge(&mut worst.unreachable, verdict.unreachable);
-        merge(&mut worst.duplicate_sids, verdict.duplicate_sids);
-        if verdict.ensembles.len() > worst.ensembles.len() {
-            worst.ensembles = verdict.ensembles;
-        }
-    }
-    let mut order: Vec<usize> = (0..worst.possible_leaders.len()).collect();
-    order.sort_by_key(|&k| worst.possible_leaders[k]);
-    worst.smallest_quorums = order
-        .iter()
-        .map(|&k| worst.smallest_quorums[k].clone())
-        .collect();
-    worst.possible_leaders = order.iter().map(|&k| worst.possible_leaders[k]).collect();
-    Some(worst)
-}
-
-fn merge<T: Ord>(into: &mut Vec<T>, more: Vec<T>) {
-    into.extend(more);
-    into.sort();
-    into.dedup();
-}
-
 /// The verdict's node numbers turned from the analyzer's input into the live ensemble's, so a
 /// server left out of the analysis (down, with no address known) does not shift the names.
 fn remap(verdict: Verdict, index: &[usize]) -> Verdict {
@@ -321,6 +289,25 @@ fn remap(verdict: Verdict, index: &[usize]) -> Verdict {
         hollow_leaders: all(verdict.hollow_leaders),
         ensembles: verdict.ensembles.into_iter().map(all).collect(),
         duplicate_sids: verdict.duplicate_sids.into_iter().map(all).collect(),
+        exits_at_start: all(verdict.exits_at_start),
+        listen_all_unknown: all(verdict.listen_all_unknown),
+        misadvertised: verdict
+            .misadvertised
+            .into_iter()
+            .map(|a| Advert {
+                node: at(a.node),
+                reaches: a.reaches.map(at),
+                addrs: a.addrs,
+            })
+            .collect(),
+        stalls: verdict
+            .stalls
+            .into_iter()
+            .map(|s| Stall {
+                leader: at(s.leader),
+                cannot_follow: all(s.cannot_follow),
+            })
+            .collect(),
     }
 }
 
@@ -577,7 +564,7 @@ mod tests {
             quorum_possible: false,
             ..Verdict::default()
         };
-        let worst = worst(vec![safe, split.clone(), stuck]).unwrap();
+        let worst = Verdict::worst(vec![safe, split.clone(), stuck]).unwrap();
         assert!(!worst.quorum_possible);
         assert_eq!(worst.split_brain, split.split_brain);
         assert_eq!(worst.possible_leaders, [0, 2]);
@@ -586,7 +573,24 @@ mod tests {
             [quorum(0, &[0, 1]), quorum(2, &[1, 2])]
         );
         assert_eq!(worst.unreachable, [(0, 3)]);
-        assert_eq!(super::worst(Vec::new()), None);
+        assert_eq!(Verdict::worst(Vec::new()), None);
+    }
+
+    /// `quorumListenOnAllIPs` is told only by the zoo.cfg read over SSH (`conf` and the
+    /// AdminServer do not report it); a serving 3.5.6+ server without one has bound its port.
+    #[test]
+    fn listen_all_comes_from_the_zoo_cfg_or_from_serving() {
+        let mut state = ensemble(&[&[1, 2, 3], &[1, 2, 3], &[1, 2, 3]]);
+        assert_eq!(state.nodes[0].listen_all, None);
+        let served = Input::of(&state).expect("an input");
+        assert_eq!(served.nodes[0].listen_all, Some(true));
+        state.nodes[0].apply_zoo_cfg(
+            Ok("quorumListenOnAllIPs=false\nserver.1=10.0.0.1:2888:3888\n".into()),
+            2_000,
+        );
+        assert_eq!(state.nodes[0].listen_all, Some(false));
+        let read = Input::of(&state).expect("an input");
+        assert_eq!(read.nodes[0].listen_all, Some(false));
     }
 
     #[test]

@@ -286,6 +286,9 @@ pub struct NodeState {
     /// When `zoo.cfg` was last asked for over SSH, and why that failed if it did.
     pub zoo_cfg_asked_at: Option<Millis>,
     pub zoo_cfg_error: Option<String>,
+    /// Its `quorumListenOnAllIPs`, from the last `zoo.cfg` read over SSH; `None` until one is
+    /// read (neither `conf` nor the AdminServer tells it).
+    pub listen_all: Option<bool>,
 }
 
 impl NodeState {
@@ -320,12 +323,16 @@ impl NodeState {
             pid_asked_at: None,
             zoo_cfg_asked_at: None,
             zoo_cfg_error: None,
+            listen_all: None,
         }
     }
 
     /// A view from the node's `zoo.cfg`; a view the running server showed itself since it last
     /// started is never replaced by it, one from before its restart is.
     pub fn apply_zoo_cfg(&mut self, result: Result<String, String>, at: Millis) -> bool {
+        if let Ok(text) = &result {
+            self.listen_all = crate::zk::config::listen_on_all_ips(text);
+        }
         if self
             .current_view()
             .is_some_and(|v| v.source != ViewSource::Declared && v.source != ViewSource::ZooCfg)

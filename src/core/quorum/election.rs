@@ -46,18 +46,53 @@ pub(super) struct Decisions {
 impl Decisions {
     pub(super) fn new(ensemble: &Ensemble, links: &Links) -> Decisions {
         let n = ensemble.nodes.len();
+        let nodes = &ensemble.nodes;
+        // Whose votes each server tallies, asked once for all leaders: `tally[x * n + y]` when
+        // y's sid is a voter of x's view and the two have an election connection (x always
+        // hears itself).
+        let tally: Vec<bool> = (0..n * n)
+            .map(|k| {
+                let (x, y) = (k / n, k % n);
+                nodes[x].view.is_participant(nodes[y].sid) && (x == y || links.talk(x, y))
+            })
+            .collect();
+        // Sids as dense numbers, to count distinct ones without sorting.
+        let mut sids: Vec<u64> = nodes.iter().map(|node| node.sid).collect();
+        sids.sort_unstable();
+        sids.dedup();
+        let sid_number: Vec<usize> = nodes
+            .iter()
+            .map(|node| sids.binary_search(&node.sid).unwrap_or(0))
+            .collect();
+        let mut seen = vec![usize::MAX; sids.len()];
+        let mut round = 0;
         let decides = (0..n)
             .map(|leader| {
                 if !ensemble.is_voter(leader) {
                     return vec![false; n];
                 }
-                let proposers = proposers(ensemble, links, leader);
+                let proposers = proposers(ensemble, &tally, leader);
                 (0..n)
-                    .map(|x| decides(ensemble, links, &proposers, x))
+                    .map(|x| {
+                        round += 1;
+                        proposers[x]
+                            && tallied_sids(
+                                &proposers,
+                                &tally[x * n..(x + 1) * n],
+                                &sid_number,
+                                &mut seen,
+                                round,
+                            ) >= nodes[x].view.majority()
+                    })
                     .collect()
             })
             .collect();
         Decisions { decides }
+    }
+
+    /// Whether `x` can decide for `leader`.
+    pub(super) fn decides(&self, leader: usize, x: usize) -> bool {
+        self.decides[leader][x]
     }
 }
 
@@ -75,23 +110,33 @@ impl Camp {
     /// decided for (`Learner.findLeader`, `connectToLeader`), and the leader accepts any
     /// learner and counts it by sid (`LearnerHandler.run`): so a server that decided for
     /// another sid whose line in its view points at this leader's address joins this leader.
+    /// The leader listens where its own line binds (`Leader` constructor, `quorumListenOnAllIPs`
+    /// as for the election listener), so a line arrives only there or at a service in front.
     pub(super) fn of(ensemble: &Ensemble, decisions: &Decisions, leader: usize) -> Option<Camp> {
         if !decisions.decides[leader][leader] {
             return None;
         }
         let target = &ensemble.nodes[leader];
+        let binds = ensemble.binds(leader);
+        // Whether x, having decided for `decided`, connects to this leader.
+        let joins = |x: usize, decided: usize| {
+            decisions.decides[decided][x]
+                && ensemble.nodes[x]
+                    .view
+                    .server(ensemble.nodes[decided].sid)
+                    .is_some_and(|line| {
+                        line.addrs
+                            .iter()
+                            .any(|a| ensemble.arrives_given(a, leader, &binds))
+                    })
+        };
         let learners = (0..ensemble.nodes.len())
             .filter(|&x| {
                 x != leader
                     && ensemble.nodes[x].sid != target.sid
                     && ensemble.together(x, leader)
-                    && decisions.decides.iter().enumerate().any(|(decided, by)| {
-                        by[x]
-                            && ensemble.nodes[x]
-                                .view
-                                .server(ensemble.nodes[decided].sid)
-                                .is_some_and(|line| super::points_at(line, target))
-                    })
+                    // Deciding for the leader itself is the common case: asked first.
+                    && (joins(x, leader) || (0..ensemble.nodes.len()).any(|d| joins(x, d)))
             })
             .collect();
         Some(Camp { leader, learners })
@@ -130,23 +175,23 @@ impl Camp {
 
 /// The up servers that can at some moment propose `leader`: the leader itself, then every
 /// server whose view lists the leader as a voter and that accepts a vote for it from one that
-/// already proposes it (a sender that is a voter of its view, over an election connection).
-/// Observers propose too: they adopt a better vote while LOOKING (`getInitId` is
+/// already proposes it (a sender that is a voter of its view, over an election connection:
+/// `tally`). Observers propose too: they adopt a better vote while LOOKING (`getInitId` is
 /// `Long.MIN_VALUE` for them, so any voter's vote is better).
-fn proposers(ensemble: &Ensemble, links: &Links, leader: usize) -> Vec<bool> {
+fn proposers(ensemble: &Ensemble, tally: &[bool], leader: usize) -> Vec<bool> {
     let nodes = &ensemble.nodes;
+    let n = nodes.len();
     let leader_sid = nodes[leader].sid;
-    let mut proposing = vec![false; nodes.len()];
+    let open: Vec<bool> = nodes
+        .iter()
+        .map(|node| node.up && node.view.is_participant(leader_sid))
+        .collect();
+    let mut proposing = vec![false; n];
     proposing[leader] = true;
     let mut queue = vec![leader];
     while let Some(z) = queue.pop() {
-        for (y, node) in nodes.iter().enumerate() {
-            if !proposing[y]
-                && node.up
-                && node.view.is_participant(leader_sid)
-                && node.view.is_participant(nodes[z].sid)
-                && links.talk(y, z)
-            {
+        for y in 0..n {
+            if !proposing[y] && open[y] && tally[y * n + z] {
                 proposing[y] = true;
                 queue.push(y);
             }
@@ -155,22 +200,21 @@ fn proposers(ensemble: &Ensemble, links: &Links, leader: usize) -> Vec<bool> {
     proposing
 }
 
-/// Whether `x` can decide for the leader the proposers propose: it proposes it too, and the
-/// distinct sids among the proposers whose votes it tallies make a majority of its own view.
-fn decides(ensemble: &Ensemble, links: &Links, proposers: &[bool], x: usize) -> bool {
-    if !proposers[x] {
-        return false;
+/// How many distinct sids among the proposers a server tallies (`tallies`: its row of the
+/// tally table). `seen` marks sids counted in this `round`.
+fn tallied_sids(
+    proposers: &[bool],
+    tallies: &[bool],
+    sid_number: &[usize],
+    seen: &mut [usize],
+    round: usize,
+) -> usize {
+    let mut count = 0;
+    for (y, (&proposing, &tallied)) in proposers.iter().zip(tallies).enumerate() {
+        if proposing && tallied && seen[sid_number[y]] != round {
+            seen[sid_number[y]] = round;
+            count += 1;
+        }
     }
-    let view = &ensemble.nodes[x].view;
-    let mut sids: Vec<u64> = proposers
-        .iter()
-        .enumerate()
-        .filter(|&(y, &proposing)| {
-            proposing && view.is_participant(ensemble.nodes[y].sid) && (y == x || links.talk(x, y))
-        })
-        .map(|(y, _)| ensemble.nodes[y].sid)
-        .collect();
-    sids.sort_unstable();
-    sids.dedup();
-    sids.len() >= view.majority()
+    count
 }

@@ -29,6 +29,7 @@
 //! Pure: no I/O, no clock.
 
 mod election;
+pub mod findings;
 mod split;
 
 #[cfg(test)]
@@ -36,7 +37,7 @@ mod cross_check;
 #[cfg(test)]
 mod tests;
 
-use crate::zk::config::{PeerAddr, View};
+use crate::zk::config::{PeerAddr, ServerLine, View};
 use crate::zk::version::ZkVersion;
 use std::collections::BTreeMap;
 
@@ -55,8 +56,64 @@ pub struct Node {
     /// lists one of them reaches this node as if it listed `addr`.
     pub aliases: Vec<PeerAddr>,
     pub up: bool,
-    /// Its own server lines: whose votes it counts and where it dials its peers.
+    /// Its own server lines: whose votes it counts and where it dials its peers. Its own line
+    /// (the line for its own sid) is also the address it advertises and binds: see
+    /// [`Node::advertised`] and [`Node::binds`].
     pub view: View,
+    /// `quorumListenOnAllIPs`: `Some(true)` binds its election and quorum ports on every
+    /// address it has, `Some(false)` only on its own line's addresses, `None` when no source
+    /// tells — the verdict then judges both settings and keeps the worse answer to each
+    /// question ([`Verdict::listen_all_unknown`]).
+    pub listen_all: Option<bool>,
+}
+
+impl Node {
+    /// Its own view's line for its own sid: `QuorumPeer.setQuorumVerifier` → `setAddrs` takes
+    /// the server's quorum and election addresses from it.
+    pub fn own_line(&self) -> Option<&ServerLine> {
+        self.view.server(self.sid)
+    }
+
+    /// The election address it sends in the initial message of every connection it opens
+    /// (`QuorumCnxManager.startConnection` writes `self.getElectionAddress()`), where a larger
+    /// sid dials it back from 3.5 (`handleConnection` → `connectOne(sid, electionAddr)`): its
+    /// own line, whatever address it really has. Without an own line, its real address.
+    pub fn advertised(&self) -> &[PeerAddr] {
+        self.own_line()
+            .map_or(std::slice::from_ref(&self.addr), |line| {
+                line.addrs.as_slice()
+            })
+    }
+
+    /// Where it listens for peers with `quorumListenOnAllIPs` set to `listen_all`. Off, the
+    /// election listener (`QuorumCnxManager.Listener.run`, `getAllAddresses`) and, as leader,
+    /// the quorum listener (`Leader` constructor) bind its own line's addresses, which succeeds
+    /// only for an address it has (here: its real host). On, they bind the wildcard address on
+    /// its own line's ports (`getWildcardAddresses`), so it is reached at its real host on
+    /// those ports. Empty: it can bind nothing (see [`Ensemble::exits_at_start`]).
+    pub fn binds(&self, listen_all: bool) -> Vec<PeerAddr> {
+        let Some(line) = self.own_line() else {
+            return vec![self.addr.clone()];
+        };
+        let mut binds: Vec<PeerAddr> = line
+            .addrs
+            .iter()
+            .filter(|a| listen_all || a.host == self.addr.host)
+            .map(|a| PeerAddr {
+                host: self.addr.host.clone(),
+                quorum_port: a.quorum_port,
+                election_port: a.election_port,
+            })
+            .collect();
+        binds.dedup();
+        binds
+    }
+
+    /// Whether `quorumListenOnAllIPs` changes where it listens: its own line names an address
+    /// that is not its own.
+    pub fn listen_all_matters(&self) -> bool {
+        self.binds(true) != self.binds(false)
+    }
 }
 
 /// Nodes are identified by their index in `nodes`: two nodes may share a sid (a replacement
@@ -112,6 +169,40 @@ pub struct Verdict {
     pub ensembles: Vec<Vec<usize>>,
     /// Up nodes that run with the same sid, each group ascending: every peer may count either.
     pub duplicate_sids: Vec<Vec<usize>>,
+    /// Nodes the state calls up that cannot bind their own line and exit at start (from 3.5.6,
+    /// code 14), or may (their `quorumListenOnAllIPs` unknown); judged down. Ascending.
+    pub exits_at_start: Vec<usize>,
+    /// Up nodes whose `quorumListenOnAllIPs` no source gives and whose own line makes it
+    /// matter: every answer is the worse of both settings. Ascending.
+    pub listen_all_unknown: Vec<usize>,
+    /// Up nodes that advertise an election address that does not reach them, by node.
+    pub misadvertised: Vec<Advert>,
+    /// Servers that can win an election but that too few can follow (module docs of
+    /// `election`), by leader.
+    pub stalls: Vec<Stall>,
+}
+
+/// A server whose advertised election address (its own line) does not reach it: a larger
+/// sid that dials it back there reaches `reaches` instead, or nothing.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Advert {
+    pub node: usize,
+    pub addrs: Vec<PeerAddr>,
+    /// The node that address reaches instead (up or not), if any.
+    pub reaches: Option<usize>,
+}
+
+/// An election that can stall: `leader` can be elected (it decides for itself, a majority of
+/// its view voting for it) but cannot count a majority of its view among the servers that can
+/// follow it, so after `initLimit` it goes back to LOOKING, and the same vote can win again
+/// (FastLeaderElection prefers the highest zxid, then sid, and a failed round changes
+/// neither).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Stall {
+    pub leader: usize,
+    /// Up voters that can decide for it but whose own view lists it at an address that does
+    /// not reach it (`Learner.findLeader`), ascending.
+    pub cannot_follow: Vec<usize>,
 }
 
 /// Why two nodes cannot talk.
@@ -122,19 +213,34 @@ pub enum Cut {
     /// Two servers with one sid: a server refuses an election connection from its own sid
     /// (`QuorumCnxManager.handleConnection`, ZOOKEEPER-2164).
     SameSid,
-    /// The election connection cannot be made: the views that would be dialed from lack the
-    /// peer's real address. One gap before 3.5 (the larger sid's view), two from 3.5.
-    NoElectionLink(Vec<Gap>),
+    /// The election connection cannot be made. Only the larger sid keeps one, so it must be
+    /// dialed by the larger: `own_view` says why the larger's own view does not lead to the
+    /// smaller; from 3.5, `dial_back` why the dial-back after the smaller's own dial fails.
+    NoElectionLink {
+        own_view: Gap,
+        dial_back: Option<DialBack>,
+    },
 }
 
-/// `holder`'s view does not give `peer`'s sid at `peer`'s real address (nor at a service in
-/// front of it).
+/// Why the 3.5+ dial-back does not connect a pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DialBack {
+    /// The smaller sid's own view does not lead to the larger, so it never dials it.
+    NoDial(Gap),
+    /// The smaller dials the larger, which drops the socket and dials back at the address the
+    /// smaller advertised — which does not reach it.
+    Advertised(Advert),
+}
+
+/// `holder`'s view does not give `peer`'s sid at an address where `peer` listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Gap {
     pub holder: usize,
     pub peer: usize,
     /// What `holder`'s view lists for `peer`'s sid instead; empty when the sid is missing.
     pub listed: Vec<PeerAddr>,
+    /// The node the listed address reaches instead (up or not), if any.
+    pub reaches: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -149,9 +255,68 @@ pub enum QuorumError {
     },
 }
 
+/// The most nodes with an unknown `quorumListenOnAllIPs` whose settings are combined one by one
+/// (2^6 analyzer runs); beyond, all of them are judged on and all off.
+const MAX_UNKNOWN_LISTEN_ALL: usize = 6;
+
 impl Ensemble {
+    /// The analyzer's answers. A node whose `quorumListenOnAllIPs` is unknown and matters is
+    /// judged with it on and off, and each answer is the worse of the two
+    /// ([`Verdict::worst`]); a node that cannot bind its own line is judged down from 3.5.6.
     pub fn verdict(&self) -> Result<Verdict, QuorumError> {
         self.check()?;
+        let unknown: Vec<usize> = (0..self.nodes.len())
+            .filter(|&i| {
+                let node = &self.nodes[i];
+                node.up && node.listen_all.is_none() && node.listen_all_matters()
+            })
+            .collect();
+        let worlds: Vec<Vec<bool>> = if unknown.len() <= MAX_UNKNOWN_LISTEN_ALL {
+            (0..1usize << unknown.len())
+                .map(|w| (0..unknown.len()).map(|k| w >> k & 1 == 1).collect())
+                .collect()
+        } else {
+            vec![vec![false; unknown.len()], vec![true; unknown.len()]]
+        };
+        let settled = unknown.is_empty() && !(0..self.nodes.len()).any(|i| self.exits_at_start(i));
+        if settled {
+            let mut verdict = self.judge();
+            verdict.misadvertised = (0..self.nodes.len())
+                .filter(|&i| self.nodes[i].up)
+                .filter_map(|i| self.misadvertised(i))
+                .collect();
+            return Ok(verdict);
+        }
+        let mut verdicts = Vec::with_capacity(worlds.len());
+        let mut exits: Vec<usize> = Vec::new();
+        for world in worlds {
+            let mut resolved = self.clone();
+            for (&i, &on) in unknown.iter().zip(&world) {
+                resolved.nodes[i].listen_all = Some(on);
+            }
+            for i in 0..resolved.nodes.len() {
+                if resolved.exits_at_start(i) {
+                    resolved.nodes[i].up = false;
+                    exits.push(i);
+                }
+            }
+            verdicts.push(resolved.judge());
+        }
+        let mut verdict = Verdict::worst(verdicts).unwrap_or_default();
+        exits.sort_unstable();
+        exits.dedup();
+        verdict.exits_at_start = exits;
+        verdict.listen_all_unknown = unknown;
+        verdict.misadvertised = (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].up && !verdict.exits_at_start.contains(&i))
+            .filter_map(|i| self.misadvertised(i))
+            .collect();
+        Ok(verdict)
+    }
+
+    /// The verdict of an ensemble whose every up node runs (each `listen_all` settled or
+    /// irrelevant, nodes that exit at start marked down).
+    fn judge(&self) -> Verdict {
         let links = election::Links::new(self);
         let decisions = election::Decisions::new(self, &links);
         let camps: Vec<election::Camp> = (0..self.nodes.len())
@@ -196,7 +361,21 @@ impl Ensemble {
                 }
             }
         }
-        Ok(Verdict {
+        let stalls = (0..self.nodes.len())
+            .filter(|&l| decisions.decides(l, l) && !possible_leaders.contains(&l))
+            .map(|leader| Stall {
+                leader,
+                cannot_follow: (0..self.nodes.len())
+                    .filter(|&x| {
+                        x != leader
+                            && self.is_voter(x)
+                            && decisions.decides(leader, x)
+                            && !self.reaches(x, leader)
+                    })
+                    .collect(),
+            })
+            .collect();
+        Verdict {
             quorum_possible,
             split_brain,
             unreachable,
@@ -209,6 +388,69 @@ impl Ensemble {
                 Vec::new()
             },
             duplicate_sids: self.duplicate_sids(),
+            stalls,
+            ..Verdict::default()
+        }
+    }
+
+    /// Whether node `i`, up in the state, exits at start: from 3.5.6 a server with
+    /// `quorumListenOnAllIPs` off whose own line names no address it has cannot bind its
+    /// election listener and exits with code 14 ([`ZkVersion::exits_when_it_cannot_bind`]).
+    /// An unknown setting is taken as on here; [`Ensemble::verdict`] tries both.
+    pub fn exits_at_start(&self, i: usize) -> bool {
+        let node = &self.nodes[i];
+        node.up
+            && self.version.exits_when_it_cannot_bind()
+            && !self.listen_all(i)
+            && node.binds(false).is_empty()
+    }
+
+    /// The setting judged for node `i` where one answer is needed (a pair's reason, a stall's
+    /// follower): its own when known; unknown, the one under which it runs and hears the
+    /// least — on from 3.5.6 (off, it would exit: judged separately), off before (it then
+    /// runs deaf to election connections).
+    fn listen_all(&self, i: usize) -> bool {
+        self.nodes[i]
+            .listen_all
+            .unwrap_or(self.version.exits_when_it_cannot_bind())
+    }
+
+    /// Where node `i` listens for peers (ignoring whether it is up).
+    pub fn binds(&self, i: usize) -> Vec<PeerAddr> {
+        self.nodes[i].binds(self.listen_all(i))
+    }
+
+    /// Whether a connection to `to` arrives at a listener of node `i`: `to` is where `i`
+    /// binds, or a service in front of `i` (forwarding to its real address) while `i` binds
+    /// its real address.
+    pub fn arrives(&self, to: &PeerAddr, i: usize) -> bool {
+        self.arrives_given(to, i, &self.binds(i))
+    }
+
+    /// [`Ensemble::arrives`] with node `i`'s [`Ensemble::binds`] worked out by the caller, who
+    /// asks about many addresses.
+    pub(crate) fn arrives_given(&self, to: &PeerAddr, i: usize, binds: &[PeerAddr]) -> bool {
+        let node = &self.nodes[i];
+        binds.contains(to) || (node.aliases.contains(to) && binds.contains(&node.addr))
+    }
+
+    /// The node a connection to `to` arrives at, an up one first; `None` when nothing listens.
+    pub fn arrives_at(&self, to: &[PeerAddr]) -> Option<usize> {
+        let at = |i: &usize| to.iter().any(|a| self.arrives(a, *i));
+        let all = 0..self.nodes.len();
+        all.clone()
+            .filter(|&i| self.nodes[i].up)
+            .find(at)
+            .or_else(|| all.clone().find(at))
+    }
+
+    /// Node `i`'s advertised election address when it does not reach `i`.
+    pub fn misadvertised(&self, i: usize) -> Option<Advert> {
+        let addrs = self.nodes[i].advertised();
+        (!addrs.iter().any(|a| self.arrives(a, i))).then(|| Advert {
+            node: i,
+            addrs: addrs.to_vec(),
+            reaches: self.arrives_at(addrs),
         })
     }
 
@@ -296,9 +538,7 @@ impl Ensemble {
     /// Whether `follower` can connect to `leader` as a learner: `Learner.findLeader` looks the
     /// leader's sid up in the follower's own view and dials that address's quorum port.
     pub fn reaches(&self, follower: usize, leader: usize) -> bool {
-        follower == leader
-            || (self.together(follower, leader)
-                && lists(&self.nodes[follower], &self.nodes[leader]))
+        follower == leader || (self.together(follower, leader) && self.lists(follower, leader))
     }
 
     pub(crate) fn together(&self, a: usize, b: usize) -> bool {
@@ -320,49 +560,120 @@ impl Ensemble {
             return Some(Cut::SameSid);
         }
         let (lo, hi) = if na.sid < nb.sid { (a, b) } else { (b, a) };
-        let (node_lo, node_hi) = (&self.nodes[lo], &self.nodes[hi]);
         // Only the larger sid keeps an election connection: when the smaller dials, the larger
-        // closes it and dials back (QuorumCnxManager.handleConnection). Before 3.5 it dials
-        // back at the address its own view gives (`connectOne(sid)`; ZOOKEEPER-2938, LINE deck
-        // slide 16); from 3.5 at the election address the smaller one advertised in its
-        // initial message (`connectOne(sid, electionAddr)`), so either side knowing the
-        // other's real address is enough (measured on 3.8.0).
-        if lists(node_hi, node_lo) {
+        // closes it and dials back (QuorumCnxManager.handleConnection, `sid < self.getMyId()`;
+        // the smaller drops its own dial in `startConnection`). The larger dials on its own at
+        // the address its own view gives (`connectOne(sid)` → `self.getView()`).
+        if self.lists(hi, lo) {
             return None;
         }
-        let mut gaps = vec![gap(hi, node_hi, lo, node_lo)];
-        if !self.version.dials_back_from_own_view() {
-            if lists(node_lo, node_hi) {
-                return None;
-            }
-            gaps.push(gap(lo, node_lo, hi, node_hi));
+        let own_view = self.gap(hi, lo);
+        // Before 3.5 the dial-back uses that same own view (3.4.14 `connectOne(sid)`), so
+        // nothing else can connect the pair (ZOOKEEPER-2938, LINE deck slide 16).
+        if self.version.dials_back_from_own_view() {
+            return Some(Cut::NoElectionLink {
+                own_view,
+                dial_back: None,
+            });
         }
-        Some(Cut::NoElectionLink(gaps))
+        // From 3.5 the dial-back goes to the election address the smaller advertised in its
+        // initial message (`connectOne(sid, electionAddr)`): its own line, not where it
+        // really is (QuorumPeer.setAddrs). So the smaller must reach the larger from its own
+        // view, and its own line must reach it.
+        let dial_back = if !self.lists(lo, hi) {
+            DialBack::NoDial(self.gap(lo, hi))
+        } else if let Some(advert) = self.misadvertised(lo) {
+            DialBack::Advertised(advert)
+        } else {
+            return None;
+        };
+        Some(Cut::NoElectionLink {
+            own_view,
+            dial_back: Some(dial_back),
+        })
     }
-}
 
-/// `holder`'s view gives `peer`'s sid at an address that reaches `peer`: its real one or a
-/// service in front of it.
-fn lists(holder: &Node, peer: &Node) -> bool {
-    holder
-        .view
-        .server(peer.sid)
-        .is_some_and(|line| points_at(line, peer))
-}
-
-/// One of the line's addresses reaches `node`: its real address or a service in front of it.
-fn points_at(line: &crate::zk::config::ServerLine, node: &Node) -> bool {
-    line.has_addr(&node.addr) || node.aliases.iter().any(|alias| line.has_addr(alias))
-}
-
-fn gap(holder: usize, holder_node: &Node, peer: usize, peer_node: &Node) -> Gap {
-    Gap {
-        holder,
-        peer,
-        listed: holder_node
+    /// `holder`'s view gives `peer`'s sid at an address where `peer` listens (its own or a
+    /// service in front of it).
+    pub(crate) fn lists(&self, holder: usize, peer: usize) -> bool {
+        self.nodes[holder]
             .view
-            .server(peer_node.sid)
-            .map(|line| line.addrs.clone())
-            .unwrap_or_default(),
+            .server(self.nodes[peer].sid)
+            .is_some_and(|line| self.line_arrives(line, peer))
     }
+
+    /// One of the line's addresses arrives at node `i`.
+    pub(crate) fn line_arrives(&self, line: &ServerLine, i: usize) -> bool {
+        line.addrs.iter().any(|a| self.arrives(a, i))
+    }
+
+    fn gap(&self, holder: usize, peer: usize) -> Gap {
+        let listed = self.nodes[holder]
+            .view
+            .server(self.nodes[peer].sid)
+            .map(|line| line.addrs.clone())
+            .unwrap_or_default();
+        Gap {
+            holder,
+            peer,
+            reaches: self.arrives_at(&listed),
+            listed,
+        }
+    }
+}
+
+impl Verdict {
+    /// The worst of several verdicts on one set of servers (assumptions about what is not
+    /// known), figure by figure: a quorum only if every one can form one, a split brain if any
+    /// can, every pair that cannot talk, every possible and hollow leader, every shared sid,
+    /// every stall, the most separate ensembles.
+    pub fn worst(verdicts: Vec<Verdict>) -> Option<Verdict> {
+        let mut verdicts = verdicts.into_iter();
+        let mut worst = verdicts.next()?;
+        for verdict in verdicts {
+            worst.quorum_possible &= verdict.quorum_possible;
+            if worst.split_brain.is_none() {
+                worst.split_brain = verdict.split_brain;
+            }
+            for (leader, quorum) in verdict
+                .possible_leaders
+                .into_iter()
+                .zip(verdict.smallest_quorums)
+            {
+                if !worst.possible_leaders.contains(&leader) {
+                    worst.possible_leaders.push(leader);
+                    worst.smallest_quorums.push(quorum);
+                }
+            }
+            merge(&mut worst.hollow_leaders, verdict.hollow_leaders);
+            merge(&mut worst.unreachable, verdict.unreachable);
+            merge(&mut worst.duplicate_sids, verdict.duplicate_sids);
+            merge(&mut worst.exits_at_start, verdict.exits_at_start);
+            merge(&mut worst.listen_all_unknown, verdict.listen_all_unknown);
+            merge(&mut worst.misadvertised, verdict.misadvertised);
+            for stall in verdict.stalls {
+                if !worst.stalls.iter().any(|s| s.leader == stall.leader) {
+                    worst.stalls.push(stall);
+                }
+            }
+            if verdict.ensembles.len() > worst.ensembles.len() {
+                worst.ensembles = verdict.ensembles;
+            }
+        }
+        worst.stalls.sort();
+        let mut order: Vec<usize> = (0..worst.possible_leaders.len()).collect();
+        order.sort_by_key(|&k| worst.possible_leaders[k]);
+        worst.smallest_quorums = order
+            .iter()
+            .map(|&k| worst.smallest_quorums[k].clone())
+            .collect();
+        worst.possible_leaders = order.iter().map(|&k| worst.possible_leaders[k]).collect();
+        Some(worst)
+    }
+}
+
+fn merge<T: Ord>(into: &mut Vec<T>, more: Vec<T>) {
+    into.extend(more);
+    into.sort();
+    into.dedup();
 }

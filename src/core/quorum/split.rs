@@ -5,6 +5,7 @@
 
 use super::election::Camp;
 use super::{Ensemble, Quorum, Witness};
+use crate::zk::config::View;
 use std::cmp::Reverse;
 
 /// The best split-brain witness among every pair of camps in one ensemble, or `None`.
@@ -14,9 +15,31 @@ pub(super) fn witness(
     same_ensemble: &dyn Fn(usize, usize) -> bool,
 ) -> Option<Witness> {
     let mut best: Option<(Key, Witness)> = None;
+    // With one up server per sid, two disjoint quorums need as many distinct sids as both
+    // majorities together, all voters of one leader's view or the other's: two leaders on views
+    // with the same voters (a rolling restart, any size) never split, and need no flow.
+    let one_server_per_sid = ensemble.duplicate_sids().is_empty();
+    // Views compared once per distinct pair, not per pair of leaders.
+    let mut views: Vec<&View> = Vec::new();
+    let view_of: Vec<usize> = camps
+        .iter()
+        .map(|camp| {
+            let view = &ensemble.nodes[camp.leader].view;
+            views.iter().position(|v| *v == view).unwrap_or_else(|| {
+                views.push(view);
+                views.len() - 1
+            })
+        })
+        .collect();
+    let too_few: Vec<Vec<bool>> = views
+        .iter()
+        .map(|a| views.iter().map(|b| too_few_sids(a, b)).collect())
+        .collect();
     for (k, first) in camps.iter().enumerate() {
-        for second in &camps[k + 1..] {
-            if !same_ensemble(first.leader, second.leader) {
+        for (m, second) in camps.iter().enumerate().skip(k + 1) {
+            if !same_ensemble(first.leader, second.leader)
+                || (one_server_per_sid && too_few[view_of[k]][view_of[m]])
+            {
                 continue;
             }
             let pair = Pair::new(ensemble, first, second);
@@ -34,6 +57,16 @@ pub(super) fn witness(
         }
     }
     best.map(|(_, witness)| witness)
+}
+
+/// Whether the voters of two leaders' views together are fewer than their two majorities.
+fn too_few_sids(view_a: &View, view_b: &View) -> bool {
+    let shared = view_a
+        .participants()
+        .filter(|line| view_b.is_participant(line.sid))
+        .count();
+    let union = view_a.participant_count() + view_b.participant_count() - shared;
+    union < view_a.majority() + view_b.majority()
 }
 
 /// Fewest members, then the member lists, then the higher-sid leaders (FastLeaderElection

@@ -31,6 +31,7 @@ fn node(name: &str, sid: u64, host: &str, up: bool, view_spec: &str) -> Node {
         aliases: Vec::new(),
         up,
         view: view(view_spec),
+        listen_all: None,
     }
 }
 
@@ -321,11 +322,15 @@ fn on_3_4_a_stale_address_at_a_higher_sid_cuts_the_pair() {
     assert_eq!(verdict.unreachable, [(2, 5), (3, 5), (4, 5)]);
     assert_eq!(
         ens.cut(5, 2),
-        Some(Cut::NoElectionLink(vec![Gap {
-            holder: 2,
-            peer: 5,
-            listed: vec![addr("q")],
-        }]))
+        Some(Cut::NoElectionLink {
+            own_view: Gap {
+                holder: 2,
+                peer: 5,
+                listed: vec![addr("q")],
+                reaches: Some(1),
+            },
+            dial_back: None,
+        })
     );
     // B still reaches P: the larger sid (B) lists P's real address.
     assert_eq!(ens.cut(0, 5), None);
@@ -375,18 +380,20 @@ fn on_3_5_a_pair_is_cut_only_when_neither_view_has_the_other() {
     );
     assert_eq!(
         ens.cut(0, 1),
-        Some(Cut::NoElectionLink(vec![
-            Gap {
+        Some(Cut::NoElectionLink {
+            own_view: Gap {
                 holder: 1,
                 peer: 0,
                 listed: vec![addr("gone")],
+                reaches: None,
             },
-            Gap {
+            dial_back: Some(DialBack::NoDial(Gap {
                 holder: 0,
                 peer: 1,
                 listed: vec![addr("old")],
-            },
-        ]))
+                reaches: None,
+            })),
+        })
     );
     let missing = ensemble(
         "3.4.6",
@@ -397,11 +404,15 @@ fn on_3_5_a_pair_is_cut_only_when_neither_view_has_the_other() {
     );
     assert_eq!(
         missing.cut(0, 1),
-        Some(Cut::NoElectionLink(vec![Gap {
-            holder: 1,
-            peer: 0,
-            listed: vec![],
-        }]))
+        Some(Cut::NoElectionLink {
+            own_view: Gap {
+                holder: 1,
+                peer: 0,
+                listed: vec![],
+                reaches: None,
+            },
+            dial_back: None,
+        })
     );
 }
 
@@ -639,6 +650,8 @@ fn behind_services(nodes: &[(&str, u64, &str, Option<&str>)]) -> Verdict {
         .map(|&(name, sid, host, service)| {
             let mut node = node(name, sid, host, true, "1=svc1 2=svc2 3=svc3");
             node.aliases = service.map(addr).into_iter().collect();
+            // Seed 000: every server behind a service runs with quorumListenOnAllIPs=true.
+            node.listen_all = Some(true);
             node
         })
         .collect();
@@ -657,8 +670,9 @@ fn service_addresses_reach_the_server_behind_them() {
     assert!(routed.quorum_possible);
     assert!(routed.unreachable.is_empty(), "{:?}", routed.unreachable);
 
-    // c's service is not created yet: nobody counts c's vote or can follow it, but a and b
-    // still make two of three.
+    // c's service is not created yet: nobody can follow c, but a and b still make two of
+    // three. c dials a and b itself from its view (it is the larger sid), so its vote counts
+    // and it can win an election it cannot then lead: a stall.
     let half = behind_services(&[
         ("a", 1, "host1", Some("svc1")),
         ("b", 2, "host2", Some("svc2")),
@@ -670,6 +684,13 @@ fn service_addresses_reach_the_server_behind_them() {
         .smallest_quorums
         .iter()
         .all(|q| !q.members.contains(&2)));
+    assert_eq!(
+        half.stalls,
+        [Stall {
+            leader: 2,
+            cannot_follow: vec![0, 1]
+        }]
+    );
 
     // A pod on a new address takes over sid 1 behind the same service: the others never
     // learn its address, yet it joins.
@@ -714,7 +735,7 @@ fn on_3_8_a_stale_line_does_not_stop_t_counting_r_and_two_leaders_run() {
 #[test]
 fn on_3_4_the_stale_line_cuts_t_from_r_and_protects() {
     let ens = moved_r_with_stale_t("3.4.6");
-    assert!(matches!(ens.cut(2, 4), Some(Cut::NoElectionLink(_))));
+    assert!(matches!(ens.cut(2, 4), Some(Cut::NoElectionLink { .. })));
     assert!(!ens.counts(4, 2));
     let verdict = ens.verdict().unwrap();
     assert_eq!(verdict.split_brain, None);
@@ -814,4 +835,186 @@ fn a_stale_line_pointing_at_another_server_makes_its_owner_follow_that_server() 
     let m = verdict.possible_leaders.iter().position(|&i| i == 3);
     let quorum = m.map(|k| names(&ens, &verdict.smallest_quorums[k].members));
     assert_eq!(quorum, Some(vec!["P".to_string(), "M".into(), "Z".into()]));
+}
+
+/// Seed 000 one step early, as tried on ZooKeeper 3.8.0: H1 down; H2 (sid 2) stopped and its
+/// pod POD2 started, but `svc2` still forwards to H2; H3 runs. Every view lists the services,
+/// every server listens on all addresses (`quorumListenOnAllIPs=true`, as the flow sets).
+fn pod_before_its_service(version: &str, pod_view: &str, svc2_to_pod: bool) -> Ensemble {
+    let services = "1=svc1 2=svc2 3=svc3";
+    let mut nodes = vec![
+        node("H1", 1, "h1", false, services),
+        node("H2", 2, "h2", false, services),
+        node("POD2", 2, "pod2", true, pod_view),
+        node("H3", 3, "h3", true, services),
+    ];
+    for (i, svc) in [(0, "svc1"), (1, "svc2"), (3, "svc3")] {
+        nodes[i].aliases = vec![addr(svc)];
+    }
+    if svc2_to_pod {
+        nodes[1].aliases.clear();
+        nodes[2].aliases = vec![addr("svc2")];
+    }
+    for node in &mut nodes {
+        node.listen_all = Some(true);
+    }
+    ensemble(version, nodes)
+}
+
+/// Real 3.8.0: no leader in 4 of 4 runs of 30 s; POD2 logs "Have smaller server identifier,
+/// so dropping the connection" and H3 "Cannot open channel to 2 at election address svc2".
+#[test]
+fn a_pod_advertising_a_service_that_still_reaches_its_old_host_cannot_be_dialed_back() {
+    let ens = pod_before_its_service("3.8.0", "1=svc1 2=svc2 3=svc3", false);
+    let verdict = ens.verdict().unwrap();
+    assert!(!verdict.quorum_possible);
+    assert_eq!(verdict.unreachable, [(2, 3)]);
+    let advert = Advert {
+        node: 2,
+        addrs: vec![addr("svc2")],
+        reaches: Some(1),
+    };
+    assert_eq!(verdict.misadvertised, std::slice::from_ref(&advert));
+    assert_eq!(
+        ens.cut(2, 3),
+        Some(Cut::NoElectionLink {
+            own_view: Gap {
+                holder: 3,
+                peer: 2,
+                listed: vec![addr("svc2")],
+                reaches: Some(1),
+            },
+            dial_back: Some(DialBack::Advertised(advert)),
+        })
+    );
+    // On 3.4 the dial-back uses H3's own view: the same address, the same dead end.
+    let old = pod_before_its_service("3.4.14", "1=svc1 2=svc2 3=svc3", false);
+    assert!(!old.verdict().unwrap().quorum_possible);
+    assert!(matches!(
+        old.cut(2, 3),
+        Some(Cut::NoElectionLink {
+            dial_back: None,
+            ..
+        })
+    ));
+}
+
+/// The same state mended two ways, as measured on 3.8.0: svc2 repointed to POD2 (H3 led
+/// within 2-3 s), or POD2's own line naming its real address while H3 still says svc2 (H3 led
+/// within 4 s: its dial-back goes where POD2 advertises) — which 3.4 would not do.
+#[test]
+fn the_pod_joins_once_its_service_or_its_own_line_reaches_it() {
+    let repointed = pod_before_its_service("3.8.0", "1=svc1 2=svc2 3=svc3", true);
+    assert!(repointed.verdict().unwrap().quorum_possible);
+    let own_line = pod_before_its_service("3.8.0", "1=svc1 2=pod2 3=svc3", false);
+    let verdict = own_line.verdict().unwrap();
+    assert!(verdict.quorum_possible);
+    assert!(verdict.unreachable.is_empty() && verdict.misadvertised.is_empty());
+    let old = pod_before_its_service("3.4.14", "1=svc1 2=pod2 3=svc3", false);
+    assert!(!old.verdict().unwrap().quorum_possible);
+}
+
+/// Repointed but with `quorumListenOnAllIPs=false` on POD2: it binds its own line, svc2, an
+/// address it does not have, and exits with code 14 (3.8.0: "Cannot assign requested address",
+/// about 4 s after start). Unknown, it is judged both ways and the worse is kept.
+#[test]
+fn a_server_that_cannot_bind_its_own_line_exits_at_start() {
+    let mut ens = pod_before_its_service("3.8.0", "1=svc1 2=svc2 3=svc3", true);
+    ens.nodes[2].listen_all = Some(false);
+    assert!(ens.exits_at_start(2));
+    let verdict = ens.verdict().unwrap();
+    assert!(!verdict.quorum_possible);
+    assert_eq!(verdict.exits_at_start, [2]);
+    assert!(verdict.unreachable.is_empty(), "POD2 is judged down");
+
+    ens.nodes[2].listen_all = None;
+    let unknown = ens.verdict().unwrap();
+    assert!(!unknown.quorum_possible, "off, it exits: the worse answer");
+    assert_eq!(unknown.listen_all_unknown, [2]);
+    assert_eq!(unknown.exits_at_start, [2]);
+
+    // Before 3.5.6 the listener gives up and the process runs on, deaf to election
+    // connections: H3 (the larger sid) dials svc2, where nothing listens.
+    ens.version = ZkVersion::new(3, 5, 5);
+    ens.nodes[2].listen_all = Some(false);
+    assert!(!ens.exits_at_start(2));
+    let verdict = ens.verdict().unwrap();
+    assert!(!verdict.quorum_possible);
+    assert_eq!(verdict.unreachable, [(2, 3)]);
+}
+
+/// A replacement A takes over sid 1 from the stopped P but runs the old template, whose line
+/// for sid 1 still names P's address; Q's view names P too; R is down.
+fn replacement_on_the_old_template(version: &str, listen_all: bool) -> Ensemble {
+    let old = "1=p 2=q 3=r";
+    let mut ens = ensemble(
+        version,
+        vec![
+            node("P", 1, "p", false, old),
+            node("A", 1, "a", true, old),
+            node("Q", 2, "q", true, old),
+            node("R", 3, "r", false, old),
+        ],
+    );
+    ens.nodes[1].listen_all = Some(listen_all);
+    ens
+}
+
+#[test]
+fn a_replacement_whose_own_line_is_stale_cannot_form_a_quorum() {
+    // Listening everywhere, A runs but advertises P's address: Q dials p (nothing there),
+    // and dials A back at p.
+    let ens = replacement_on_the_old_template("3.8.0", true);
+    let verdict = ens.verdict().unwrap();
+    assert!(!verdict.quorum_possible);
+    assert_eq!(verdict.unreachable, [(1, 2)]);
+    assert!(matches!(
+        ens.cut(1, 2),
+        Some(Cut::NoElectionLink {
+            dial_back: Some(DialBack::Advertised(Advert { node: 1, .. })),
+            ..
+        })
+    ));
+    // Without it, A cannot bind p and exits.
+    let off = replacement_on_the_old_template("3.8.0", false);
+    let verdict = off.verdict().unwrap();
+    assert!(!verdict.quorum_possible);
+    assert_eq!(verdict.exits_at_start, [1]);
+    // 3.4: Q dials from its own view, p.
+    for listen_all in [true, false] {
+        let old = replacement_on_the_old_template("3.4.14", listen_all);
+        let verdict = old.verdict().unwrap();
+        assert!(!verdict.quorum_possible);
+        assert_eq!(verdict.unreachable, [(1, 2)]);
+    }
+}
+
+/// C (sid 3) moved to c2 and runs a view saying so; A and B still list sid 3 at c1. C dials
+/// A and B itself (it is the larger sid), so everyone tallies everyone, and with equal zxids
+/// FastLeaderElection elects the highest sid, C — which A and B then look for at c1. Measured
+/// on 3.8.0 (loopback, tickTime 500, initLimit 10, all started within a second): C won the
+/// first round and went LEADING; A and B failed to connect to c1 after 5 tries, went LOOKING
+/// and elected B while C waited out initLimit, then C followed B. A stall, not a dead end:
+/// A and B can form a quorum under B.
+#[test]
+fn a_server_that_wins_but_cannot_be_followed_stalls_the_election() {
+    let stale = "1=a 2=b 3=c1";
+    let ens = ensemble(
+        "3.8.0",
+        vec![
+            node("A", 1, "a", true, stale),
+            node("B", 2, "b", true, stale),
+            node("C", 3, "c2", true, "1=a 2=b 3=c2"),
+        ],
+    );
+    let verdict = ens.verdict().unwrap();
+    assert!(verdict.quorum_possible);
+    assert!(verdict.unreachable.is_empty());
+    assert_eq!(
+        verdict.stalls,
+        [Stall {
+            leader: 2,
+            cannot_follow: vec![0, 1]
+        }]
+    );
 }

@@ -445,6 +445,10 @@ pub enum Hazard {
     /// Two running servers have one server id: every peer may count either, so each can be
     /// part of its own majority (`QuorumCnxManager` keeps one election connection per sid).
     DuplicateSid,
+    /// A server the step starts cannot bind its own line (an address it does not have, with
+    /// `quorumListenOnAllIPs` off or unknown) and exits at start with code 14
+    /// (`QuorumCnxManager.Listener`, from 3.5.6).
+    ExitsAtStart,
     /// The step needs what this ZooKeeper version lacks (dynamic reconfig before 3.5). Never
     /// accepted: the step cannot do what it says.
     Unsupported,
@@ -456,6 +460,7 @@ impl std::fmt::Display for Hazard {
             Hazard::QuorumLoss => "quorum loss",
             Hazard::SplitBrain => "split brain",
             Hazard::DuplicateSid => "duplicate server id",
+            Hazard::ExitsAtStart => "exits at start",
             Hazard::Unsupported => "unsupported",
         })
     }

@@ -49,6 +49,9 @@ pub struct PlanRow {
     pub unreachable: Vec<[String; 2]>,
     pub gates: Vec<String>,
     pub hazards: Vec<Found>,
+    /// The analyzer's findings on the state after the step, as every surface words them
+    /// (`quorum::findings`), the all-clear ones left out.
+    pub findings: Vec<String>,
     pub verdict: StepVerdict,
 }
 
@@ -138,6 +141,24 @@ pub fn assess(
                     names[1].members.join(", ")
                 ),
             ));
+        }
+        if let Some(&exits) = analysis.exits_at_start.first() {
+            if !found.iter().any(|f| f.hazard == Hazard::ExitsAtStart) {
+                let (may, why) = if analysis.listen_all_unknown.contains(&exits) {
+                    ("may exit", " (its quorumListenOnAllIPs is unknown)")
+                } else {
+                    ("exits", "")
+                };
+                found.push(hazard(
+                    step,
+                    Hazard::ExitsAtStart,
+                    format!(
+                        "{} {may} at start {moment}{why}: its own line is not one of its \
+                         addresses, so it cannot bind its election port (exit code 14)",
+                        procedure.hosts.get(exits).map_or("?", |h| h.name.as_str())
+                    ),
+                ));
+            }
         }
         if let Some(group) = analysis.duplicate_sids.first() {
             if !found.iter().any(|f| f.hazard == Hazard::DuplicateSid) {
@@ -259,6 +280,10 @@ pub fn plan_from(procedure: &Procedure, version: ZkVersion, start: SimState) -> 
                 .map(|g| describe_gate(procedure, g))
                 .collect(),
             hazards,
+            findings: crate::quorum::findings::hazards(&analysis, &|i| name(i))
+                .into_iter()
+                .map(|f| f.text)
+                .collect(),
             verdict,
         });
         state = after;
@@ -465,6 +490,14 @@ pub fn render_table(plan: &Plan) -> String {
             },
             verdict
         );
+    }
+    if plan.steps.iter().any(|r| !r.findings.is_empty()) {
+        let _ = writeln!(out, "\nFindings after each step:");
+        for row in plan.steps.iter().filter(|r| !r.findings.is_empty()) {
+            for finding in &row.findings {
+                let _ = writeln!(out, "- `{}` {}", cell(&row.step), cell(finding));
+            }
+        }
     }
     let hazards: Vec<(&PlanRow, &Found)> = plan
         .steps

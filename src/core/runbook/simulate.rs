@@ -18,6 +18,9 @@ pub struct SimState {
     pub partitions: Option<Vec<Vec<usize>>>,
     /// For each of the procedure's services, the host it forwards to.
     pub routes: Vec<Option<usize>>,
+    /// Each host's `quorumListenOnAllIPs` where the live ensemble told it (its `zoo.cfg`);
+    /// otherwise the runbook's own setting ([`listen_all_written`]), or unknown.
+    pub listen_all: Vec<Option<bool>>,
 }
 
 impl SimState {
@@ -29,6 +32,7 @@ impl SimState {
             config: views,
             partitions: None,
             routes: procedure.services.iter().map(|s| s.initially_to).collect(),
+            listen_all: vec![None; procedure.hosts.len()],
         }
     }
 
@@ -121,6 +125,9 @@ impl SimState {
                 continue;
             }
             state.up[host] = node.health.is_up();
+            if node.listen_all.is_some() {
+                state.listen_all[host] = node.listen_all;
+            }
             if let Some(observed) = node
                 .current_view()
                 .filter(|v| v.source != ViewSource::Declared)
@@ -138,6 +145,7 @@ impl SimState {
 
     /// The analyzer's input for this state.
     pub fn ensemble(&self, procedure: &Procedure, version: ZkVersion) -> Ensemble {
+        let written = listen_all_written_per_host(procedure);
         let nodes = procedure
             .hosts
             .iter()
@@ -155,6 +163,7 @@ impl SimState {
                     aliases,
                     up: self.up[h],
                     view,
+                    listen_all: self.listen_all[h].or(written[h]),
                 }
             })
             .collect();
@@ -204,4 +213,35 @@ fn sid_in(view: &View, peer: &PeerAddr, aliases: &[PeerAddr]) -> Option<u64> {
         .iter()
         .find(|s| s.has_addr(peer) || aliases.iter().any(|a| s.has_addr(a)))
         .map(|s| s.sid)
+}
+
+/// For each host, the `quorumListenOnAllIPs` its runbook writes into its config (the k8s
+/// runbook's `set-option` verb), the last one when several: it takes effect at the next start,
+/// and matters only once the host's own line names an address it does not have — the view the
+/// same runbook writes alongside it — so it is judged from the start. A runbook that never
+/// writes it leaves it unknown.
+fn listen_all_written_per_host(procedure: &Procedure) -> Vec<Option<bool>> {
+    let mut written = vec![None; procedure.hosts.len()];
+    for command in procedure.steps.iter().flat_map(|s| &s.commands) {
+        if let Some(setting) = listen_all_written(&command.text) {
+            if let Some(host) = written.get_mut(command.host) {
+                *host = Some(setting);
+            }
+        }
+    }
+    written
+}
+
+/// The `quorumListenOnAllIPs` setting a remote command writes, if it names one: the value
+/// after `quorumListenOnAllIPs=`, as `QuorumPeerConfig.parseBoolean` reads it.
+fn listen_all_written(text: &str) -> Option<bool> {
+    let (_, rest) = text.split_once("quorumListenOnAllIPs=")?;
+    let value: String = rest.chars().take_while(char::is_ascii_alphabetic).collect();
+    if value.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if value.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
 }

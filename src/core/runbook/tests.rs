@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::plan::{plan, StepVerdict};
+use super::plan::{plan, render_table, StepVerdict};
 use super::procedure::{bind, BindInput, Procedure};
 use crate::inventory::Inventory;
 use crate::text::yaml::YamlError;
@@ -329,6 +329,16 @@ fn the_k8s_runbook_needs_its_services_before_the_rolling_restart() {
         ("restart@zk3", StepVerdict::Blocked),
         "{verdicts:?}"
     );
+    // The row names why, as `analyze` and the live summary would: each server advertises a
+    // service that forwards nowhere yet.
+    let row = &planned.steps[6];
+    assert!(
+        row.findings.iter().any(|f| f
+            == "zk3 advertises 10.96.0.3, which reaches nothing: a larger sid dials it back there"),
+        "{:?}",
+        row.findings
+    );
+    assert!(render_table(&planned).contains("zk3 advertises 10.96.0.3, which reaches nothing"));
 }
 
 /// A view of every server by its service, and each server paired with a spare, for
@@ -467,4 +477,39 @@ fn for_each_binds_each_only_inside_its_step() {
     let procedure = bound(followers, &inventory(3, 0), Some("zk2")).unwrap();
     let ids: Vec<&str> = procedure.steps.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, ["s@zk1", "s@zk3"]);
+}
+
+/// A server started on a view whose line for its own sid names another host's address binds
+/// that address and, without `quorumListenOnAllIPs`, exits at start with code 14
+/// (`QuorumCnxManager.Listener`, 3.5.6+): `plan` blocks the step that starts it, by name.
+#[test]
+fn a_step_starting_a_server_whose_own_line_is_not_its_address_is_blocked() {
+    let text = format!(
+        "{HEADER}views:\n  old: [zk1, zk2, zk3]\n  stale: [zk1, zk2, zk3, {{host: zk1, sid_of: zk4}}]\n\
+         initial: {{up: [zk1, zk2, zk3], default_view: old}}\n\
+         steps:\n\
+         \x20 - {{id: start-zk4, title: Start zk4 on a stale copy, effect: [{{start: {{host: zk4, view: stale}}}}]}}\n"
+    );
+    let inventory = inventory(3, 2);
+    let procedure = bound(&text, &inventory, None).unwrap();
+    let planned = plan(&procedure, ZkVersion::new(3, 8, 0));
+    let row = &planned.steps[0];
+    assert_eq!(row.verdict, StepVerdict::Blocked, "{row:?}");
+    assert!(
+        row.hazards
+            .iter()
+            .any(|h| h.hazard == super::model::Hazard::ExitsAtStart
+                && h.detail.starts_with("zk4 may exit at start after the step")),
+        "{row:?}"
+    );
+    assert!(row
+        .findings
+        .iter()
+        .any(|f| f.starts_with("zk4 MAY EXIT AT START")));
+    // Before 3.5.6 it runs on, deaf: no exit to warn of.
+    let old = plan(&procedure, ZkVersion::new(3, 5, 5));
+    assert!(old.steps[0]
+        .hazards
+        .iter()
+        .all(|h| h.hazard != super::model::Hazard::ExitsAtStart));
 }

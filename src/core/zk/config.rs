@@ -323,6 +323,28 @@ pub enum ConfigError {
     BadVersion(String),
 }
 
+/// `quorumListenOnAllIPs` as a `zoo.cfg` sets it: `QuorumPeerConfig.parseProperties` reads the
+/// key with `parseBoolean` (`true`/`false`, any case; anything else refuses to start) and
+/// defaults to false when it is absent. `None` for a value ZooKeeper would refuse.
+pub fn listen_on_all_ips(zoo_cfg: &str) -> Option<bool> {
+    let mut setting = Some(false);
+    for line in zoo_cfg.lines() {
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        if key.trim() != "quorumListenOnAllIPs" {
+            continue;
+        }
+        // java.util.Properties: the last occurrence of a key wins.
+        setting = match value.trim() {
+            v if v.eq_ignore_ascii_case("true") => Some(true),
+            v if v.eq_ignore_ascii_case("false") => Some(false),
+            _ => None,
+        };
+    }
+    setting
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,6 +427,20 @@ mod tests {
         assert_eq!(view.participant_count(), 2);
         assert_eq!(view.majority(), 2);
         assert!(view.is_participant(2) && !view.is_participant(3) && !view.is_participant(9));
+    }
+
+    #[test]
+    fn listen_on_all_ips_is_read_as_zookeeper_reads_it() {
+        assert_eq!(listen_on_all_ips("server.1=a:1:2\n"), Some(false));
+        assert_eq!(
+            listen_on_all_ips("quorumListenOnAllIPs=TRUE \nserver.1=a:1:2"),
+            Some(true)
+        );
+        assert_eq!(
+            listen_on_all_ips("quorumListenOnAllIPs=true\nquorumListenOnAllIPs=false"),
+            Some(false)
+        );
+        assert_eq!(listen_on_all_ips("quorumListenOnAllIPs=yes"), None);
     }
 
     #[test]

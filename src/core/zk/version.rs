@@ -48,6 +48,16 @@ impl ZkVersion {
         self < ZkVersion::new(3, 5, 0)
     }
 
+    /// From 3.5.6 a server whose election listener cannot bind (its own line names an address
+    /// it does not have, and `quorumListenOnAllIPs` is off) exits with code 14 after its bind
+    /// retries: `QuorumCnxManager.Listener.run` → `socketBindErrorHandler` →
+    /// `ExitCode.UNABLE_TO_BIND_QUORUM_PORT` (ZOOKEEPER-3320). Before, the listener thread
+    /// gives up ("I won't be able to participate in leader election any longer") and the
+    /// process keeps running, deaf to election connections.
+    pub fn exits_when_it_cannot_bind(self) -> bool {
+        self >= ZkVersion::new(3, 5, 6)
+    }
+
     /// Dynamic reconfiguration (`reconfig -add/-remove`) exists from 3.5.0.
     pub fn has_dynamic_reconfig(self) -> bool {
         self >= ZkVersion::new(3, 5, 0)
@@ -93,6 +103,8 @@ mod tests {
         assert!(ZkVersion::new(3, 4, 14).dials_back_from_own_view());
         assert!(!ZkVersion::new(3, 5, 0).dials_back_from_own_view());
         assert!(!ZkVersion::new(3, 4, 14).has_dynamic_reconfig());
+        assert!(!ZkVersion::new(3, 5, 5).exits_when_it_cannot_bind());
+        assert!(ZkVersion::new(3, 5, 6).exits_when_it_cannot_bind());
         assert!(ZkVersion::new(3, 8, 0).whitelists_only_srvr_by_default());
         assert!(!ZkVersion::new(3, 5, 2).whitelists_only_srvr_by_default());
     }

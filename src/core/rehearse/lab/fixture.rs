@@ -75,6 +75,8 @@ pub fn ensemble(
             aliases: Vec::new(),
             up: host.running,
             view: View::new(lines, None)?,
+            // The sandbox leaves `quorumListenOnAllIPs` at ZooKeeper's default, off.
+            listen_all: Some(false),
         });
     }
     Ok(Ensemble {
@@ -129,7 +131,7 @@ pub fn state_yaml(trial: &Trial, at: &Addressing, version: ZkVersion) -> String 
         let view = views.iter().position(|v| **v == host.view).unwrap_or(0) + 1;
         let _ = writeln!(
             text,
-            "  - {{name: {}, sid: {}, addr: \"{}\", up: {}, view: v{view}}}{}",
+            "  - {{name: {}, sid: {}, addr: \"{}\", up: {}, listen_all: false, view: v{view}}}{}",
             at.name(index),
             host.sid,
             at.peer(index),

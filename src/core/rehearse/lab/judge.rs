@@ -254,8 +254,7 @@ mod tests {
             possible_leaders: leaders,
             smallest_quorums: Vec::new(),
             hollow_leaders: Vec::new(),
-            ensembles: Vec::new(),
-            duplicate_sids: Vec::new(),
+            ..Verdict::default()
         }
     }
 

@@ -972,6 +972,27 @@ fn the_heads_file_is_never_followed_nor_taken_when_others_can_write_it() {
     assert_eq!(fs::read(&heads).unwrap(), b"");
 }
 
+/// A heads file of another owner than the log's is never taken, even when nobody else can
+/// write it: whoever owns it could rewrite the published heads. Needs root, to give the file
+/// away (CI runs as root; elsewhere the test says so and checks nothing).
+#[test]
+fn a_heads_file_of_another_owner_is_never_taken() {
+    // SAFETY: geteuid reads the process's effective uid and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("not root: cannot give a heads file to another owner, nothing checked");
+        return;
+    }
+    let dir = TempDir::new();
+    let log = dir.join("given-away.jsonl");
+    let heads = audit::writer::heads_path(&log);
+    fs::write(&heads, "").unwrap();
+    fs::set_permissions(&heads, fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::chown(&heads, Some(65_534), Some(65_534)).unwrap();
+    let err = AuditWriter::create(&log, session_info(), Secrets::default(), now()).unwrap_err();
+    assert!(err.to_string().contains("it belongs to nobody"), "{err}");
+    assert_eq!(fs::read(&heads).unwrap(), b"");
+}
+
 /// A heads line is read up to a cap, not whole: a sparse 4 GiB heads file of one line fails
 /// verify at once within 1 GiB of address space (before, verify read it all into memory).
 #[test]

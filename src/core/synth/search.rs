@@ -1,0 +1,553 @@
+//! The search over orders: A* over states (per host: down, gone, or up on a view), each move
+//! kept only when every state it passes through is safe by the analyzer.
+//!
+//! The cost is compared in order: states where the analyzer sees a hollow leader (an election
+//! that can pick a leader which never commits), restarts or stops of other servers after the
+//! live leader's own, restarts, steps. The heuristic counts the restarts and steps still needed
+//! for certain (a host on a view other than the goal's restarts at least once, a host not
+//! started yet starts, a leaving host stops), so it never overestimates and the first goal
+//! taken from the queue is a cheapest order — within the moves and views of the model.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+
+use super::model::{Fate, Problem, Slot, ViewCache, ViewKey};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoveKind {
+    /// Write the host's view and start it.
+    Start,
+    /// Write the host's view and restart it.
+    Restart,
+    /// Stop it for good.
+    Stop,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Move {
+    pub kind: MoveKind,
+    pub host: usize,
+    /// The view it starts with (none for a stop).
+    pub view: Option<ViewKey>,
+}
+
+/// The objective, compared field by field in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Cost {
+    /// States where an election can choose a hollow leader.
+    pub stalls: u32,
+    /// Restarts and stops of other servers after the live leader was restarted or stopped.
+    pub after_leader: u32,
+    pub restarts: u32,
+    pub steps: u32,
+}
+
+impl Cost {
+    fn plus(self, other: Cost) -> Cost {
+        Cost {
+            stalls: self.stalls + other.stalls,
+            after_leader: self.after_leader + other.after_leader,
+            restarts: self.restarts + other.restarts,
+            steps: self.steps + other.steps,
+        }
+    }
+}
+
+/// How far the search may go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bound {
+    /// States expanded before the exact search gives up and a greedier one takes over.
+    pub max_states: usize,
+}
+
+impl Default for Bound {
+    fn default() -> Bound {
+        Bound {
+            max_states: 400_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    /// No order of the model's moves costs less.
+    Minimal,
+    /// The exact search hit its bound: the order found is the best a greedier search found,
+    /// and no order costs less than `lower_bound`.
+    BestFound { lower_bound: Cost },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub moves: Vec<Move>,
+    pub cost: Cost,
+    pub proof: Proof,
+    /// States expanded, by both searches when the exact one hit its bound.
+    pub expanded: usize,
+}
+
+/// Why no order was found: the state closest to the goal (fewest moves still certainly
+/// needed) and the moves out of it that the analyzer refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stuck {
+    pub slots: Vec<Slot>,
+    /// Each goal-ward move from `slots` and the state that blocks it.
+    pub refused: Vec<(Move, Vec<Slot>)>,
+    pub expanded: usize,
+    /// True when the search gave up at its bound rather than running out of moves.
+    pub gave_up: bool,
+}
+
+/// The analyzer's answers that the search needs about one state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Judgement {
+    /// A working quorum possible, two impossible, no two running servers with one sid.
+    pub safe: bool,
+    /// Some leader that can be elected is one every running server can follow: an election
+    /// can end with everyone in, so a step's wait for its server to join and sync can end.
+    pub joinable: bool,
+    /// The live leader (when the problem names it) runs, can lead, and every running server
+    /// can follow it: what a follower's restart needs while the leader keeps leading.
+    pub leader_followed: bool,
+    /// An election can stall: it can choose a leader that counts an observer and commits
+    /// nothing, or one that some running server cannot follow.
+    pub stall: bool,
+}
+
+/// The analyzer's verdicts, one per state.
+pub struct Judge<'p> {
+    pub problem: &'p Problem,
+    views: ViewCache,
+    memo: HashMap<Vec<Slot>, Judgement>,
+}
+
+impl<'p> Judge<'p> {
+    pub fn new(problem: &'p Problem) -> Judge<'p> {
+        Judge {
+            problem,
+            views: ViewCache::default(),
+            memo: HashMap::new(),
+        }
+    }
+
+    pub fn ensemble(&mut self, slots: &[Slot]) -> crate::quorum::Ensemble {
+        self.problem.ensemble(slots, &mut self.views)
+    }
+
+    pub fn judge(&mut self, slots: &[Slot]) -> Judgement {
+        if let Some(j) = self.memo.get(slots) {
+            return *j;
+        }
+        let ensemble = self.ensemble(slots);
+        let judgement = match ensemble.verdict() {
+            Err(_) => Judgement {
+                safe: false,
+                joinable: false,
+                leader_followed: false,
+                stall: false,
+            },
+            Ok(v) => {
+                // `Learner.findLeader` dials the leader's sid at the address the follower's own
+                // view gives it (analyzer rule 5): a server that cannot reach the leader keeps
+                // looking, and `synced` never holds.
+                let followed = |l: usize| {
+                    !v.hollow_leaders.contains(&l)
+                        && (0..ensemble.nodes.len())
+                            .all(|i| !ensemble.nodes[i].up || ensemble.reaches(i, l))
+                };
+                Judgement {
+                    safe: v.quorum_possible
+                        && v.split_brain.is_none()
+                        && v.duplicate_sids.is_empty(),
+                    joinable: v.possible_leaders.iter().any(|&l| followed(l)),
+                    leader_followed: self
+                        .problem
+                        .leader
+                        .is_some_and(|l| v.possible_leaders.contains(&l) && followed(l)),
+                    stall: v.possible_leaders.iter().any(|&l| !followed(l)),
+                }
+            }
+        };
+        self.memo.insert(slots.to_vec(), judgement);
+        judgement
+    }
+
+    pub fn judged(&self) -> usize {
+        self.memo.len()
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Key {
+    slots: Vec<Slot>,
+    leader_touched: bool,
+}
+
+struct Entry {
+    key: Key,
+    cost: Cost,
+    parent: Option<(usize, Move)>,
+}
+
+/// The search's starting slots: leaving hosts that are down today are gone already.
+pub fn start_slots(problem: &Problem) -> Vec<Slot> {
+    problem
+        .hosts
+        .iter()
+        .zip(&problem.start)
+        .map(|(host, start)| match (start, host.fate) {
+            (Some(view), _) => Slot::Up(*view),
+            (None, Fate::Leaves) => Slot::Gone,
+            (None, _) => Slot::Off,
+        })
+        .collect()
+}
+
+/// The views a host may be started or restarted with from `slots`: each membership that lists
+/// the host at its own address, with the sids taken over so far at their new hosts, or with
+/// every sid taken over at its new host already (written ahead, so no later restart is needed
+/// for it). A sid whose old host has stopped is never listed at the old address again: that
+/// server does not come back.
+pub fn candidates(problem: &Problem, slots: &[Slot], host: usize) -> Vec<ViewKey> {
+    let gone: u32 = problem
+        .takeovers
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| slots[t.old] == Slot::Gone)
+        .fold(0, |bits, (i, _)| bits | 1 << i);
+    let me = &problem.hosts[host];
+    let mut out: Vec<ViewKey> = Vec::new();
+    for m in 0..problem.memberships.len() {
+        let all = problem.all_moved(m);
+        for moved in [gone & all, all] {
+            let key = ViewKey {
+                membership: m,
+                moved,
+            };
+            if out.contains(&key) {
+                continue;
+            }
+            let lists_me = problem.memberships[m].lines.iter().any(|l| {
+                l.sid == me.sid && {
+                    let moved_here = problem
+                        .takeovers
+                        .iter()
+                        .enumerate()
+                        .find(|(_, t)| t.sid == me.sid)
+                        .map(|(i, t)| (moved & 1 << i != 0, t.new == host));
+                    match moved_here {
+                        Some((moved, is_new)) => moved == is_new,
+                        None => l.has_addr(&me.addr),
+                    }
+                }
+            });
+            if lists_me {
+                out.push(key);
+            }
+        }
+    }
+    out
+}
+
+/// Every move out of `slots` (safe or not).
+pub fn moves(problem: &Problem, slots: &[Slot]) -> Vec<Move> {
+    let mut out = Vec::new();
+    for (h, host) in problem.hosts.iter().enumerate() {
+        match (slots[h], host.fate) {
+            (Slot::Gone, _) => {}
+            (Slot::Up(current), fate) => {
+                if fate == Fate::Leaves {
+                    out.push(Move {
+                        kind: MoveKind::Stop,
+                        host: h,
+                        view: None,
+                    });
+                }
+                for view in candidates(problem, slots, h) {
+                    if view != current {
+                        out.push(Move {
+                            kind: MoveKind::Restart,
+                            host: h,
+                            view: Some(view),
+                        });
+                    }
+                }
+            }
+            (Slot::Off, Fate::Leaves) => {}
+            (Slot::Off, Fate::Replaces(old)) if slots[old] != Slot::Gone => {}
+            (Slot::Off, _) => {
+                for view in candidates(problem, slots, h) {
+                    out.push(Move {
+                        kind: MoveKind::Start,
+                        host: h,
+                        view: Some(view),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The states a move passes through: the restarting host down, then the state after.
+pub fn through(slots: &[Slot], m: Move) -> Vec<Vec<Slot>> {
+    let mut after = slots.to_vec();
+    let mut phases = Vec::new();
+    match m.kind {
+        MoveKind::Stop => after[m.host] = Slot::Gone,
+        MoveKind::Start | MoveKind::Restart => {
+            if m.kind == MoveKind::Restart {
+                let mut down = slots.to_vec();
+                down[m.host] = Slot::Off;
+                phases.push(down);
+            }
+            if let Some(view) = m.view {
+                after[m.host] = Slot::Up(view);
+            }
+        }
+    }
+    phases.push(after);
+    phases
+}
+
+/// Restarts and steps still certainly needed.
+fn heuristic(problem: &Problem, slots: &[Slot]) -> Cost {
+    let mut restarts = 0;
+    let mut steps = 0;
+    for (host, slot) in problem.hosts.iter().zip(slots) {
+        match (slot, host.fate) {
+            (Slot::Up(_), Fate::Leaves) => steps += 1,
+            (Slot::Up(view), _) if *view != problem.goal => {
+                restarts += 1;
+                steps += 1;
+            }
+            (Slot::Off, fate) if fate != Fate::Leaves => steps += 1,
+            _ => {}
+        }
+    }
+    Cost {
+        stalls: 0,
+        after_leader: 0,
+        restarts,
+        steps,
+    }
+}
+
+fn weighted(c: Cost, weight: u32) -> Cost {
+    Cost {
+        restarts: c.restarts * weight,
+        steps: c.steps * weight,
+        ..c
+    }
+}
+
+fn is_goal(problem: &Problem, slots: &[Slot]) -> bool {
+    problem
+        .hosts
+        .iter()
+        .zip(slots)
+        .all(|(host, slot)| match host.fate {
+            Fate::Leaves => *slot == Slot::Gone,
+            _ => *slot == Slot::Up(problem.goal),
+        })
+}
+
+/// Whether the server a move started can join, so the step's wait ends: while the live leader
+/// has not been touched it keeps leading (a follower's restart starts no election), and every
+/// running server must be able to follow it; otherwise some electable leader must be one every
+/// running server can follow.
+fn joins(problem: &Problem, after: &[Slot], leader_touched: bool, m: Move, j: Judgement) -> bool {
+    let touched = leader_touched || problem.leader == Some(m.host);
+    match problem.leader {
+        Some(l) if !touched && matches!(after[l], Slot::Up(_)) => j.leader_followed,
+        _ => j.joinable,
+    }
+}
+
+/// What one search run ended with.
+enum Outcome {
+    Found(Vec<Move>, Cost),
+    /// The queue ran dry: no order exists within the model.
+    Exhausted,
+    /// The bound was hit; the smallest `g + h` left in the queue bounds every order from below.
+    GaveUp(Cost),
+}
+
+struct Run {
+    outcome: Outcome,
+    expanded: usize,
+    /// The expanded state with the fewest moves still certainly needed.
+    closest: Vec<Slot>,
+}
+
+fn run(judge: &mut Judge, bound: Bound, weight: u32) -> Run {
+    let problem = judge.problem;
+    let start = start_slots(problem);
+    let mut entries: Vec<Entry> = vec![Entry {
+        key: Key {
+            slots: start.clone(),
+            leader_touched: false,
+        },
+        cost: Cost::default(),
+        parent: None,
+    }];
+    let mut best: HashMap<Key, Cost> = HashMap::new();
+    best.insert(entries[0].key.clone(), Cost::default());
+    let mut open = BinaryHeap::new();
+    open.push(Reverse((
+        weighted(heuristic(problem, &start), weight),
+        0usize,
+    )));
+    let mut expanded = 0;
+    let mut closest = (heuristic(problem, &start), start);
+    while let Some(Reverse((f, index))) = open.pop() {
+        let (key, cost) = (entries[index].key.clone(), entries[index].cost);
+        if best.get(&key).is_some_and(|b| *b < cost) {
+            continue;
+        }
+        if is_goal(problem, &key.slots) {
+            let mut moves = Vec::new();
+            let mut at = index;
+            while let Some((parent, m)) = entries[at].parent {
+                moves.push(m);
+                at = parent;
+            }
+            moves.reverse();
+            return Run {
+                outcome: Outcome::Found(moves, cost),
+                expanded,
+                closest: closest.1,
+            };
+        }
+        if expanded >= bound.max_states {
+            return Run {
+                outcome: Outcome::GaveUp(f),
+                expanded,
+                closest: closest.1,
+            };
+        }
+        expanded += 1;
+        let h = heuristic(problem, &key.slots);
+        if (h.restarts, h.steps) < (closest.0.restarts, closest.0.steps) {
+            closest = (h, key.slots.clone());
+        }
+        for m in moves(problem, &key.slots) {
+            let phases = through(&key.slots, m);
+            let mut step = Cost {
+                steps: 1,
+                restarts: u32::from(m.kind == MoveKind::Restart),
+                ..Cost::default()
+            };
+            let mut ok = true;
+            for (i, phase) in phases.iter().enumerate() {
+                let j = judge.judge(phase);
+                let last = i + 1 == phases.len();
+                if !j.safe || (last && !joins(problem, phase, key.leader_touched, m, j)) {
+                    ok = false;
+                    break;
+                }
+                step.stalls += u32::from(j.stall);
+            }
+            if !ok {
+                continue;
+            }
+            let disrupts = m.kind != MoveKind::Start;
+            let mut touched = key.leader_touched;
+            if disrupts {
+                if problem.leader == Some(m.host) {
+                    touched = true;
+                } else if touched {
+                    step.after_leader = 1;
+                }
+            }
+            let next = Key {
+                slots: phases.last().cloned().unwrap_or_default(),
+                leader_touched: touched,
+            };
+            let g = cost.plus(step);
+            if best.get(&next).is_some_and(|b| *b <= g) {
+                continue;
+            }
+            let f = g.plus(weighted(heuristic(problem, &next.slots), weight));
+            best.insert(next.clone(), g);
+            entries.push(Entry {
+                key: next,
+                cost: g,
+                parent: Some((index, m)),
+            });
+            open.push(Reverse((f, entries.len() - 1)));
+        }
+    }
+    Run {
+        outcome: Outcome::Exhausted,
+        expanded,
+        closest: closest.1,
+    }
+}
+
+/// The cheapest order within `bound`, or, past it, the best a greedier search finds with the
+/// exact search's lower bound; `Err` when there is none.
+pub fn search(judge: &mut Judge, bound: Bound) -> Result<Found, Stuck> {
+    let exact = run(judge, bound, 1);
+    let (lower_bound, closest, expanded) = match exact.outcome {
+        Outcome::Found(moves, cost) => {
+            return Ok(Found {
+                moves,
+                cost,
+                proof: Proof::Minimal,
+                expanded: exact.expanded,
+            })
+        }
+        Outcome::Exhausted => {
+            return Err(stuck(judge, exact.closest, exact.expanded, false));
+        }
+        Outcome::GaveUp(lower_bound) => (lower_bound, exact.closest, exact.expanded),
+    };
+    // Weighting the heuristic drives the search toward the goal: it is no longer admissible,
+    // so what it finds is an order, not a proven cheapest one.
+    let greedy = run(judge, bound, 4);
+    match greedy.outcome {
+        Outcome::Found(moves, cost) => Ok(Found {
+            moves,
+            cost,
+            proof: Proof::BestFound { lower_bound },
+            expanded: expanded + greedy.expanded,
+        }),
+        Outcome::Exhausted => Err(stuck(
+            judge,
+            greedy.closest,
+            expanded + greedy.expanded,
+            false,
+        )),
+        Outcome::GaveUp(_) => Err(stuck(judge, closest, expanded + greedy.expanded, true)),
+    }
+}
+
+/// The goal-ward moves out of `slots` and the first state of each that the analyzer refuses.
+fn stuck(judge: &mut Judge, slots: Vec<Slot>, expanded: usize, gave_up: bool) -> Stuck {
+    let problem = judge.problem;
+    let mut refused = Vec::new();
+    for m in moves(problem, &slots) {
+        let goalward = match m.kind {
+            MoveKind::Stop => true,
+            _ => m.view == Some(problem.goal),
+        };
+        if !goalward {
+            continue;
+        }
+        let phases = through(&slots, m);
+        let count = phases.len();
+        if let Some(blocking) = phases.into_iter().enumerate().find_map(|(i, phase)| {
+            let j = judge.judge(&phase);
+            (!j.safe || (i + 1 == count && !j.joinable)).then_some(phase)
+        }) {
+            refused.push((m, blocking));
+        }
+    }
+    Stuck {
+        slots,
+        refused,
+        expanded,
+        gave_up,
+    }
+}

@@ -31,6 +31,8 @@ pub struct Host {
     pub fate: Fate,
     /// Its role at the end, for hosts in the target.
     pub role: Option<PeerRole>,
+    /// Restarted at least once, whatever its view (`restart: true` in the target).
+    pub must_restart: bool,
 }
 
 /// A list of server lines a view starts from: one of today's views or the target's. Sids taken
@@ -71,10 +73,15 @@ pub struct Problem {
     pub goal: ViewKey,
     /// The live leader, restarted last when it can be.
     pub leader: Option<usize>,
+    /// `memberships[..today_memberships]` are today's views, the rest were made for the target.
+    pub today_memberships: usize,
 }
 
 /// At most this many sids may change hosts in one synthesis (they are bits of a `u32`).
 pub const MAX_TAKEOVERS: usize = 32;
+
+/// Hosts restarted in place are tracked as bits of a `u64`.
+pub const MAX_PENDING: usize = 64;
 
 impl Problem {
     pub fn new(
@@ -111,6 +118,7 @@ impl Problem {
                 addr: n.addr.clone(),
                 fate: Fate::Leaves,
                 role: None,
+                must_restart: false,
             })
             .collect();
         for wanted in &target.servers {
@@ -130,8 +138,12 @@ impl Problem {
                     let today = node.view.server(node.sid).map(|l| l.role);
                     hosts[h].fate = Fate::Stays;
                     hosts[h].role = Some(wanted.role.or(today).unwrap_or(PeerRole::Participant));
+                    hosts[h].must_restart = wanted.restart && node.up;
                 }
                 None => {
+                    if wanted.restart {
+                        return Err(bad(i, format!("`{}` does not run today: `restart: true` is for a server replaced in place", wanted.host)));
+                    }
                     let (sid, fate) = match (&wanted.sid_of, wanted.sid) {
                         (Some(old), _) => {
                             let o = node_named(old).ok_or_else(|| {
@@ -164,6 +176,7 @@ impl Problem {
                         addr,
                         fate,
                         role: Some(wanted.role.unwrap_or(PeerRole::Participant)),
+                        must_restart: false,
                     });
                 }
             }
@@ -210,6 +223,11 @@ impl Problem {
                 Fate::Stays | Fate::Leaves => {}
             }
         }
+        if hosts.iter().skip(MAX_PENDING).any(|h| h.must_restart) {
+            return Err(SynthError::Unsupported(format!(
+                "`restart: true` is for the first {MAX_PENDING} nodes of the state"
+            )));
+        }
         if takeovers.len() > MAX_TAKEOVERS {
             return Err(SynthError::Unsupported(format!(
                 "{} ids change hosts; synthesize moves at most {MAX_TAKEOVERS} at once",
@@ -249,6 +267,7 @@ impl Problem {
                 moved: 0,
             }));
         }
+        let today_memberships = memberships.len();
         // The target's lines, sids taken over at their old host's address: the goal view moves
         // them all.
         let mut target_lines = Vec::new();
@@ -284,6 +303,25 @@ impl Problem {
                 memberships.len() - 1
             }
         };
+        // The joint membership: every server of today's views and of the target, the target's
+        // line where both list a sid. Moving to servers that share no sid with today's needs
+        // a view that holds both sides for a while (seed 002's observers do that by role).
+        let mut joint: Vec<ServerLine> = target_view.servers().to_vec();
+        for m in &memberships {
+            for line in &m.lines {
+                if !joint.iter().any(|l| l.sid == line.sid) {
+                    joint.push(line.clone());
+                }
+            }
+        }
+        if let Ok(joint) = View::new(joint, None) {
+            if !memberships.iter().any(|m| m.lines == joint.servers()) {
+                memberships.push(Membership {
+                    name: "joint".into(),
+                    lines: joint.servers().to_vec(),
+                });
+            }
+        }
         start.extend(hosts[ensemble.nodes.len()..].iter().map(|_| None));
         let mut problem = Problem {
             version,
@@ -296,6 +334,7 @@ impl Problem {
                 moved: 0,
             },
             leader: None,
+            today_memberships,
         };
         problem.goal.moved = problem.all_moved(goal_membership);
         problem.leader = match leader {
@@ -348,7 +387,8 @@ impl Problem {
     pub fn view_name(&self, key: ViewKey) -> String {
         let base = &self.memberships[key.membership].name;
         let all = self.all_moved(key.membership);
-        if key.moved == 0 && (all == 0 || key.membership != self.goal.membership) {
+        let made_here = key.membership >= self.today_memberships;
+        if key.moved == 0 && (all == 0 || !made_here) {
             return base.clone();
         }
         if key.membership == self.goal.membership {
@@ -377,7 +417,7 @@ impl Problem {
             .zip(slots)
             .map(|(host, slot)| {
                 let (up, view) = match slot {
-                    Slot::Up(key) => (true, views.get(self, *key)),
+                    Slot::Up(key) => (true, views.get(self, *key).clone()),
                     _ => (false, View::default()),
                 };
                 Node {
@@ -413,10 +453,7 @@ pub enum Slot {
 pub struct ViewCache(HashMap<ViewKey, View>);
 
 impl ViewCache {
-    pub fn get(&mut self, problem: &Problem, key: ViewKey) -> View {
-        self.0
-            .entry(key)
-            .or_insert_with(|| problem.view(key))
-            .clone()
+    pub fn get(&mut self, problem: &Problem, key: ViewKey) -> &View {
+        self.0.entry(key).or_insert_with(|| problem.view(key))
     }
 }

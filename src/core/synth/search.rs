@@ -10,6 +10,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::model::{Fate, Problem, Slot, ViewCache, ViewKey};
 
@@ -36,7 +37,8 @@ pub struct Move {
 pub struct Cost {
     /// States where an election can choose a hollow leader.
     pub stalls: u32,
-    /// Restarts and stops of other servers after the live leader was restarted or stopped.
+    /// Restarts and stops of today's other servers after the live leader was restarted or
+    /// stopped.
     pub after_leader: u32,
     pub restarts: u32,
     pub steps: u32,
@@ -114,11 +116,59 @@ pub struct Judgement {
     pub stall: bool,
 }
 
+/// FNV-1a: the maps are keyed by short vectors of small numbers that the program made itself,
+/// so a fast hash with no defence against chosen collisions is enough (SipHash was a tenth of
+/// the search's time).
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.word(u64::from(*byte));
+        }
+    }
+
+    fn write_u32(&mut self, word: u32) {
+        self.word(u64::from(word));
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.word(word);
+    }
+
+    fn write_usize(&mut self, word: usize) {
+        self.word(word as u64);
+    }
+
+    fn write_isize(&mut self, word: isize) {
+        self.word(word as u64);
+    }
+}
+
+impl Fnv {
+    /// One FNV-1a round per word rather than per byte: the keys are vectors of small numbers.
+    fn word(&mut self, word: u64) {
+        let hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        self.0 = (hash ^ word).wrapping_mul(0x0100_0000_01b3);
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+
 /// The analyzer's verdicts, one per state.
 pub struct Judge<'p> {
     pub problem: &'p Problem,
     views: ViewCache,
-    memo: HashMap<Vec<Slot>, Judgement>,
+    memo: FastMap<Vec<Slot>, Judgement>,
 }
 
 impl<'p> Judge<'p> {
@@ -126,7 +176,7 @@ impl<'p> Judge<'p> {
         Judge {
             problem,
             views: ViewCache::default(),
-            memo: HashMap::new(),
+            memo: FastMap::default(),
         }
     }
 
@@ -138,7 +188,24 @@ impl<'p> Judge<'p> {
         if let Some(j) = self.memo.get(slots) {
             return *j;
         }
-        let ensemble = self.ensemble(slots);
+        if !self.enough_voters(slots) {
+            let refused = Judgement {
+                safe: false,
+                joinable: false,
+                leader_followed: false,
+                stall: false,
+            };
+            self.memo.insert(slots.to_vec(), refused);
+            return refused;
+        }
+        // Only running servers: the analyzer counts no server that is down (its votes, its
+        // links and its learners all need it up), and a smaller input is a faster verdict.
+        let mut ensemble = self.ensemble(slots);
+        ensemble.nodes.retain(|n| n.up);
+        let leader = self.problem.leader.and_then(|l| {
+            matches!(slots[l], Slot::Up(_))
+                .then(|| slots[..l].iter().filter(|s| matches!(s, Slot::Up(_))).count())
+        });
         let judgement = match ensemble.verdict() {
             Err(_) => Judgement {
                 safe: false,
@@ -160,9 +227,7 @@ impl<'p> Judge<'p> {
                         && v.split_brain.is_none()
                         && v.duplicate_sids.is_empty(),
                     joinable: v.possible_leaders.iter().any(|&l| followed(l)),
-                    leader_followed: self
-                        .problem
-                        .leader
+                    leader_followed: leader
                         .is_some_and(|l| v.possible_leaders.contains(&l) && followed(l)),
                     stall: v.possible_leaders.iter().any(|&l| !followed(l)),
                 }
@@ -170,6 +235,56 @@ impl<'p> Judge<'p> {
         };
         self.memo.insert(slots.to_vec(), judgement);
         judgement
+    }
+
+    /// A necessary condition for a working quorum, cheap enough to ask before the verdict:
+    /// some running voter's view has a majority of its participants running as voters (a
+    /// leader needs a majority of its own view, counted by sid: analyzer rules 3 and 6).
+    fn enough_voters(&mut self, slots: &[Slot]) -> bool {
+        let problem = self.problem;
+        let voting: Vec<u64> = problem
+            .hosts
+            .iter()
+            .zip(slots)
+            .filter_map(|(host, slot)| match slot {
+                Slot::Up(key) => self
+                    .views
+                    .get(problem, *key)
+                    .is_participant(host.sid)
+                    .then_some(host.sid),
+                _ => None,
+            })
+            .collect();
+        slots.iter().zip(&problem.hosts).any(|(slot, host)| match slot {
+            Slot::Up(key) => {
+                let view = self.views.get(problem, *key);
+                view.is_participant(host.sid)
+                    && view
+                        .participants()
+                        .filter(|line| voting.contains(&line.sid))
+                        .count()
+                        >= view.majority()
+            }
+            _ => false,
+        })
+    }
+
+    /// Whether every running server's view gives `leader`'s sid at its address: what
+    /// following it needs (analyzer rule 5), checked before asking for a whole verdict.
+    pub fn all_list(&mut self, slots: &[Slot], leader: usize) -> bool {
+        let target = &self.problem.hosts[leader];
+        for slot in slots {
+            if let Slot::Up(key) = slot {
+                let view = self.views.get(self.problem, *key);
+                if !view
+                    .server(target.sid)
+                    .is_some_and(|line| line.has_addr(&target.addr))
+                {
+                    return false;
+                }
+            }
+        }
+        true
     }
 
     pub fn judged(&self) -> usize {
@@ -181,6 +296,8 @@ impl<'p> Judge<'p> {
 struct Key {
     slots: Vec<Slot>,
     leader_touched: bool,
+    /// Hosts still to be restarted in place (`Host::must_restart`), by index.
+    pending: u64,
 }
 
 struct Entry {
@@ -249,8 +366,27 @@ pub fn candidates(problem: &Problem, slots: &[Slot], host: usize) -> Vec<ViewKey
     out
 }
 
-/// Every move out of `slots` (safe or not).
-pub fn moves(problem: &Problem, slots: &[Slot]) -> Vec<Move> {
+/// Host `h`'s bit in a set of hosts to restart in place; hosts past the 64th are never in one
+/// (`MAX_PENDING`).
+fn bit(h: usize) -> u64 {
+    u32::try_from(h)
+        .ok()
+        .and_then(|h| 1u64.checked_shl(h))
+        .unwrap_or(0)
+}
+
+/// The hosts to restart in place that run today.
+pub fn start_pending(problem: &Problem) -> u64 {
+    problem
+        .hosts
+        .iter()
+        .enumerate()
+        .filter(|(h, host)| host.must_restart && problem.start[*h].is_some())
+        .fold(0, |bits, (h, _)| bits | bit(h))
+}
+
+/// Every move out of `slots` (safe or not); a host in `pending` may restart on its own view.
+pub fn moves(problem: &Problem, slots: &[Slot], pending: u64) -> Vec<Move> {
     let mut out = Vec::new();
     for (h, host) in problem.hosts.iter().enumerate() {
         match (slots[h], host.fate) {
@@ -264,7 +400,14 @@ pub fn moves(problem: &Problem, slots: &[Slot]) -> Vec<Move> {
                     });
                 }
                 for view in candidates(problem, slots, h) {
-                    if view != current {
+                    // Addresses only move forward: a view that lists a sid at its old host
+                    // again, after this host already listed the new one, undoes a restart.
+                    let backward = view.membership == current.membership
+                        && view.moved & current.moved != current.moved;
+                    if backward {
+                        continue;
+                    }
+                    if view != current || pending & bit(h) != 0 {
                         out.push(Move {
                             kind: MoveKind::Restart,
                             host: h,
@@ -311,13 +454,13 @@ pub fn through(slots: &[Slot], m: Move) -> Vec<Vec<Slot>> {
 }
 
 /// Restarts and steps still certainly needed.
-fn heuristic(problem: &Problem, slots: &[Slot]) -> Cost {
+fn heuristic(problem: &Problem, slots: &[Slot], pending: u64) -> Cost {
     let mut restarts = 0;
     let mut steps = 0;
-    for (host, slot) in problem.hosts.iter().zip(slots) {
+    for (h, (host, slot)) in problem.hosts.iter().zip(slots).enumerate() {
         match (slot, host.fate) {
             (Slot::Up(_), Fate::Leaves) => steps += 1,
-            (Slot::Up(view), _) if *view != problem.goal => {
+            (Slot::Up(view), _) if *view != problem.goal || pending & bit(h) != 0 => {
                 restarts += 1;
                 steps += 1;
             }
@@ -333,16 +476,31 @@ fn heuristic(problem: &Problem, slots: &[Slot]) -> Cost {
     }
 }
 
-fn weighted(c: Cost, weight: u32) -> Cost {
-    Cost {
-        restarts: c.restarts * weight,
-        steps: c.steps * weight,
-        ..c
+/// The queue's order. The exact search takes the cheapest `g + h` first (`rush` is 0). The
+/// greedy one first takes the state with the fewest restarts and steps taken plus `rush` times
+/// those still needed, whatever its stalls and leader order: it heads for the goal, and what it
+/// finds is an order, not a proven cheapest one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Priority {
+    rush: u32,
+    f: Cost,
+}
+
+fn priority(g: Cost, h: Cost, rush: u32) -> Priority {
+    let f = g.plus(h);
+    Priority {
+        rush: if rush == 0 {
+            0
+        } else {
+            g.restarts + g.steps + rush * (h.restarts + h.steps)
+        },
+        f,
     }
 }
 
-fn is_goal(problem: &Problem, slots: &[Slot]) -> bool {
-    problem
+fn is_goal(problem: &Problem, slots: &[Slot], pending: u64) -> bool {
+    pending == 0
+        && problem
         .hosts
         .iter()
         .zip(slots)
@@ -380,32 +538,37 @@ struct Run {
     closest: Vec<Slot>,
 }
 
-fn run(judge: &mut Judge, bound: Bound, weight: u32) -> Run {
+fn run(judge: &mut Judge, bound: Bound, rush: u32) -> Run {
     let problem = judge.problem;
     let start = start_slots(problem);
     let mut entries: Vec<Entry> = vec![Entry {
         key: Key {
             slots: start.clone(),
             leader_touched: false,
+            pending: start_pending(problem),
         },
         cost: Cost::default(),
         parent: None,
     }];
-    let mut best: HashMap<Key, Cost> = HashMap::new();
+    let mut best: FastMap<Key, Cost> = FastMap::default();
     best.insert(entries[0].key.clone(), Cost::default());
     let mut open = BinaryHeap::new();
     open.push(Reverse((
-        weighted(heuristic(problem, &start), weight),
+        priority(
+            Cost::default(),
+            heuristic(problem, &start, entries[0].key.pending),
+            rush,
+        ),
         0usize,
     )));
     let mut expanded = 0;
-    let mut closest = (heuristic(problem, &start), start);
-    while let Some(Reverse((f, index))) = open.pop() {
+    let mut closest = (heuristic(problem, &start, entries[0].key.pending), start);
+    while let Some(Reverse((Priority { f, .. }, index))) = open.pop() {
         let (key, cost) = (entries[index].key.clone(), entries[index].cost);
         if best.get(&key).is_some_and(|b| *b < cost) {
             continue;
         }
-        if is_goal(problem, &key.slots) {
+        if is_goal(problem, &key.slots, key.pending) {
             let mut moves = Vec::new();
             let mut at = index;
             while let Some((parent, m)) = entries[at].parent {
@@ -427,17 +590,25 @@ fn run(judge: &mut Judge, bound: Bound, weight: u32) -> Run {
             };
         }
         expanded += 1;
-        let h = heuristic(problem, &key.slots);
+        let h = heuristic(problem, &key.slots, key.pending);
         if (h.restarts, h.steps) < (closest.0.restarts, closest.0.steps) {
             closest = (h, key.slots.clone());
         }
-        for m in moves(problem, &key.slots) {
+        for m in moves(problem, &key.slots, key.pending) {
             let phases = through(&key.slots, m);
             let mut step = Cost {
                 steps: 1,
                 restarts: u32::from(m.kind == MoveKind::Restart),
                 ..Cost::default()
             };
+            // While the live leader keeps leading, a move that leaves a server unable to
+            // follow it is refused: found without a verdict, it costs nothing.
+            if let (Some(l), Some(after)) = (problem.leader, phases.last()) {
+                let touched = key.leader_touched || m.host == l;
+                if !touched && matches!(after[l], Slot::Up(_)) && !judge.all_list(after, l) {
+                    continue;
+                }
+            }
             let mut ok = true;
             for (i, phase) in phases.iter().enumerate() {
                 let j = judge.judge(phase);
@@ -451,24 +622,28 @@ fn run(judge: &mut Judge, bound: Bound, weight: u32) -> Run {
             if !ok {
                 continue;
             }
+            // "The leader last" is about today's servers: a restart of the live leader starts
+            // an election, and every one of today's servers disrupted after it may start
+            // another. New servers restarted later are the price of their ids moving.
             let disrupts = m.kind != MoveKind::Start;
             let mut touched = key.leader_touched;
             if disrupts {
                 if problem.leader == Some(m.host) {
                     touched = true;
-                } else if touched {
+                } else if touched && matches!(problem.hosts[m.host].fate, Fate::Stays | Fate::Leaves) {
                     step.after_leader = 1;
                 }
             }
             let next = Key {
                 slots: phases.last().cloned().unwrap_or_default(),
                 leader_touched: touched,
+                pending: key.pending & !bit(m.host),
             };
             let g = cost.plus(step);
             if best.get(&next).is_some_and(|b| *b <= g) {
                 continue;
             }
-            let f = g.plus(weighted(heuristic(problem, &next.slots), weight));
+            let f = priority(g, heuristic(problem, &next.slots, next.pending), rush);
             best.insert(next.clone(), g);
             entries.push(Entry {
                 key: next,
@@ -488,7 +663,7 @@ fn run(judge: &mut Judge, bound: Bound, weight: u32) -> Run {
 /// The cheapest order within `bound`, or, past it, the best a greedier search finds with the
 /// exact search's lower bound; `Err` when there is none.
 pub fn search(judge: &mut Judge, bound: Bound) -> Result<Found, Stuck> {
-    let exact = run(judge, bound, 1);
+    let exact = run(judge, bound, 0);
     let (lower_bound, closest, expanded) = match exact.outcome {
         Outcome::Found(moves, cost) => {
             return Ok(Found {
@@ -503,8 +678,6 @@ pub fn search(judge: &mut Judge, bound: Bound) -> Result<Found, Stuck> {
         }
         Outcome::GaveUp(lower_bound) => (lower_bound, exact.closest, exact.expanded),
     };
-    // Weighting the heuristic drives the search toward the goal: it is no longer admissible,
-    // so what it finds is an order, not a proven cheapest one.
     let greedy = run(judge, bound, 4);
     match greedy.outcome {
         Outcome::Found(moves, cost) => Ok(Found {
@@ -527,7 +700,7 @@ pub fn search(judge: &mut Judge, bound: Bound) -> Result<Found, Stuck> {
 fn stuck(judge: &mut Judge, slots: Vec<Slot>, expanded: usize, gave_up: bool) -> Stuck {
     let problem = judge.problem;
     let mut refused = Vec::new();
-    for m in moves(problem, &slots) {
+    for m in moves(problem, &slots, 0) {
         let goalward = match m.kind {
             MoveKind::Stop => true,
             _ => m.view == Some(problem.goal),

@@ -8,6 +8,7 @@
 //!   - {host: zk7, sid: 7, addr: "zk7:2888:3888"}  # a new voter with a new sid
 //!   - {host: zk8, sid: 8, role: observer}
 //!   - {host: zk4, role: participant}  # an observer today, a voter at the end
+//!   - {host: zk3, restart: true}    # replaced in place: same address, data and id
 //! ```
 //! A new host's `addr` defaults to `HOST:Q:E` with the ports of the state's first node: only
 //! whether two addresses are equal matters to the analyzer, and a runbook names hosts, whose
@@ -35,6 +36,9 @@ pub struct TargetServer {
     pub sid_of: Option<String>,
     pub role: Option<PeerRole>,
     pub addr: Option<PeerAddr>,
+    /// Restart it at least once even if its view does not change: its instance is replaced
+    /// in place (same address, same data, same id — the stateless replacement of seed 003).
+    pub restart: bool,
     /// Where the entry sits in the file, for errors found once the state is known.
     pub index: usize,
 }
@@ -54,6 +58,8 @@ struct ServerEntry {
     sid_of: Option<String>,
     role: Option<RoleName>,
     addr: Option<String>,
+    #[serde(default)]
+    restart: bool,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -118,6 +124,7 @@ pub fn load(text: &str, path: &Path) -> Result<Target, YamlError> {
                 RoleName::Observer => PeerRole::Observer,
             }),
             addr,
+            restart: entry.restart,
             index,
         });
     }

@@ -146,7 +146,7 @@ pub struct SynthesizeArgs {
     pub leader: Option<String>,
     /// States the exact search may expand before a weighted search takes over (the order is
     /// then the best found, not proven minimal)
-    #[arg(long, value_name = "N", default_value_t = 400_000)]
+    #[arg(long, value_name = "N", default_value_t = crate::synth::search::Bound::default().max_states)]
     pub max_states: usize,
     /// Also plan a hand-written runbook on the same start and print the same figures
     #[arg(long, value_name = "RUNBOOK.yaml")]

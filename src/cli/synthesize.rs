@@ -30,9 +30,9 @@ pub fn synthesize(args: &SynthesizeArgs) -> Result<(), Failure> {
         output: output.as_deref(),
     })
     .map_err(|e| match e {
-        SynthError::Unreachable(reason) => Failure::hazard(format!(
-            "the target cannot be reached safely: {reason}"
-        )),
+        SynthError::Unreachable(reason) => {
+            Failure::hazard(format!("the target cannot be reached safely: {reason}"))
+        }
         other => Failure::bad_input(other.to_string()),
     })?;
     let inventory = synth::model_inventory(&synthesis.problem);
@@ -48,7 +48,12 @@ pub fn synthesize(args: &SynthesizeArgs) -> Result<(), Failure> {
         &inventory,
         &no_bindings,
         args.leader.as_deref(),
-        &|path: &Path| Err(format!("{}: the synthesized runbook includes nothing", path.display())),
+        &|path: &Path| {
+            Err(format!(
+                "{}: the synthesized runbook includes nothing",
+                path.display()
+            ))
+        },
     )
     .map_err(|e| Failure::environment(format!("the synthesized runbook does not bind: {e}")))?;
     let version = synthesis.problem.version;

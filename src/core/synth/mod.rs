@@ -228,6 +228,7 @@ pub fn model_inventory(problem: &Problem) -> Inventory {
     let commands: BTreeMap<String, VerbCommand> = [
         "start",
         "stop",
+        "kill",
         "restart",
         "set-servers",
         "set-myid",

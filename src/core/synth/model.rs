@@ -75,6 +75,8 @@ pub struct Problem {
     pub leader: Option<usize>,
     /// `memberships[..today_memberships]` are today's views, the rest were made for the target.
     pub today_memberships: usize,
+    /// The goal view's name.
+    pub target_name: String,
 }
 
 /// At most this many sids may change hosts in one synthesis (they are bits of a `u32`).
@@ -297,7 +299,7 @@ impl Problem {
             Some(m) => m,
             None => {
                 memberships.push(Membership {
-                    name: target_name,
+                    name: target_name.clone(),
                     lines: target_view.servers().to_vec(),
                 });
                 memberships.len() - 1
@@ -335,6 +337,7 @@ impl Problem {
             },
             leader: None,
             today_memberships,
+            target_name,
         };
         problem.goal.moved = problem.all_moved(goal_membership);
         problem.leader = match leader {
@@ -388,16 +391,19 @@ impl Problem {
         let base = &self.memberships[key.membership].name;
         let all = self.all_moved(key.membership);
         let made_here = key.membership >= self.today_memberships;
-        if key.moved == 0 && (all == 0 || !made_here) {
-            return base.clone();
+        if key.membership == self.goal.membership && key.moved == all && all != 0 {
+            return if made_here {
+                base.clone()
+            } else {
+                self.target_name.clone()
+            };
         }
-        if key.membership == self.goal.membership {
-            if key.moved == all {
-                return base.clone();
-            }
-            if key.moved == 0 {
-                return format!("{base}-as-today");
-            }
+        if key.moved == 0 {
+            return if made_here && all != 0 {
+                format!("{base}-as-today")
+            } else {
+                base.clone()
+            };
         }
         let with: Vec<&str> = self
             .takeovers

@@ -11,3 +11,4 @@ mod fourlw_fixtures;
 mod lab_fixtures;
 mod plan_cli;
 mod purity_and_files;
+mod synthesize_cli;

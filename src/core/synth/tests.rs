@@ -79,10 +79,10 @@ fn synthesized(state: &str, target: &str, leader: Option<&str>) -> (Synthesis, F
     (synthesis, figures)
 }
 
-fn shipped(name: &str) -> String {
-    let path = format!("{}/../../runbooks/{name}.yaml", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+/// The shipped runbooks the synthesized orders are compared with.
+const SPLIT_BRAIN_FREE_EXPAND: &str =
+    include_str!("../../../runbooks/split-brain-free-expand.yaml");
+const NAIVE_EXPAND: &str = include_str!("../../../runbooks/naive-expand.yaml");
 
 #[test]
 fn line_on_3_4_rules_needs_no_more_restarts_than_the_shipped_runbook() {
@@ -91,7 +91,7 @@ fn line_on_3_4_rules_needs_no_more_restarts_than_the_shipped_runbook() {
     assert_eq!(synthesis.found.proof, Proof::Minimal);
     let (procedure, plan) = planned(
         &synthesis.problem,
-        &shipped("split-brain-free-expand"),
+        SPLIT_BRAIN_FREE_EXPAND,
         Some("P"),
         &BTreeMap::new(),
     );
@@ -162,7 +162,7 @@ fn line_expansion_is_never_the_naive_order_and_restarts_the_leader_last() {
         // `plan` blocks it (its teaching note) and the synthesizer never starts both first.
         let (_, naive) = planned(
             &synthesis.problem,
-            &shipped("naive-expand"),
+            NAIVE_EXPAND,
             Some("P"),
             &BTreeMap::new(),
         );

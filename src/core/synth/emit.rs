@@ -166,7 +166,7 @@ fn header(out: &mut String, problem: &Problem, found: &Found, origin: &Origin) {
     );
     let _ = writeln!(
         out,
-        "# Objective, in order: no state where an election can choose a hollow leader; the live leader ({}) restarted last; fewest restarts; fewest steps.",
+        "# Objective, in order: fewest states where an election can stall (a hollow leader, or one a running server cannot follow); the live leader ({}) restarted last; fewest restarts; fewest steps.",
         origin.leader.unwrap_or("not given")
     );
     let proof = match found.proof {
@@ -183,7 +183,7 @@ fn header(out: &mut String, problem: &Problem, found: &Found, origin: &Origin) {
     );
     let _ = writeln!(
         out,
-        "# Result: {} steps, {} restarts, {} hollow-leader states, {} disruptions after the leader's.",
+        "# Result: {} steps, {} restarts, {} states where an election can stall, {} of today's servers disrupted after the leader.",
         found.cost.steps, found.cost.restarts, found.cost.stalls, found.cost.after_leader
     );
     let mut again = format!(

@@ -1,9 +1,9 @@
 //! The search over orders: A* over states (per host: down, gone, or up on a view), each move
 //! kept only when every state it passes through is safe by the analyzer.
 //!
-//! The cost is compared in order: states where the analyzer sees a hollow leader (an election
-//! that can pick a leader which never commits), restarts or stops of other servers after the
-//! live leader's own, restarts, steps. The heuristic counts the restarts and steps still needed
+//! The cost is compared in order: states where an election can stall (the analyzer sees a
+//! possible leader that is hollow, or that some running server cannot follow), restarts or
+//! stops of today's other servers after the live leader's own, restarts, steps. The heuristic counts the restarts and steps still needed
 //! for certain (a host on a view other than the goal's restarts at least once, a host not
 //! started yet starts, a leaving host stops), so it never overestimates and the first goal
 //! taken from the queue is a cheapest order — within the moves and views of the model.
@@ -35,7 +35,8 @@ pub struct Move {
 /// The objective, compared field by field in this order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Cost {
-    /// States where an election can choose a hollow leader.
+    /// States where an election can stall: a possible leader that is hollow or that some
+    /// running server cannot follow.
     pub stalls: u32,
     /// Restarts and stops of today's other servers after the live leader was restarted or
     /// stopped.

@@ -1,7 +1,7 @@
 //! zkpilot: the adapters around the pure core (`zkpilot_core`, re-exported here under the same
 //! module names, so `crate::zk`, `crate::runbook`, … read the same everywhere).
 
-pub use zkpilot_core::{analyze, console, ensemble, quorum, replay, runbook, text, zk};
+pub use zkpilot_core::{analyze, console, ensemble, quorum, replay, runbook, synth, text, zk};
 
 pub mod audit;
 pub mod cli;

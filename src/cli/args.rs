@@ -113,6 +113,47 @@ pub enum Command {
     /// Check an inventory's hosts before a maintenance window, or write one from a live ensemble
     #[command(subcommand)]
     Inventory(InventoryCommand),
+    /// Search for a safe order from an ensemble as it is to a target ensemble, and write it as
+    /// a runbook
+    #[command(
+        after_help = "Prints the emitted runbook's plan table and a summary line: steps, restarts, \
+        and whether the order is proven minimal. The runbook binds to an inventory naming the \
+        state's nodes and the target's new hosts (new hosts as `role: spare`).\n\n\
+        Exit status: 0 when an order was found; 1 when the rules cannot reach the target (the \
+        message names the blocking state); 2 for a file that does not load (with its line and \
+        column).\n\n\
+        Examples:\n  zkpilot synthesize --state now.yaml --target five.yaml -o expand.yaml\n  \
+        zkpilot synthesize --state now.yaml --target five.yaml --leader P \\\n    \
+        --compare runbooks/split-brain-free-expand.yaml"
+    )]
+    Synthesize(SynthesizeArgs),
+}
+
+#[derive(Args)]
+pub struct SynthesizeArgs {
+    /// The ensemble today, in `analyze`'s state-file format
+    #[arg(long, value_name = "STATE.yaml")]
+    pub state: PathBuf,
+    /// The ensemble wanted: `servers:` with `host`, and `sid`, `sid_of`, `role`, `addr`,
+    /// `restart` as needed; `zookeeper:` to plan by other rules than the state's
+    #[arg(long, value_name = "TARGET.yaml")]
+    pub target: PathBuf,
+    /// Where to write the runbook (default: only the plan and summary are printed)
+    #[arg(short = 'o', long = "output", value_name = "RUNBOOK.yaml")]
+    pub output: Option<PathBuf>,
+    /// The live leader (a node of the state): restarted last when the rules allow
+    #[arg(long, value_name = "NODE")]
+    pub leader: Option<String>,
+    /// States the exact search may expand before a weighted search takes over (the order is
+    /// then the best found, not proven minimal)
+    #[arg(long, value_name = "N", default_value_t = crate::synth::search::Bound::default().max_states)]
+    pub max_states: usize,
+    /// Also plan a hand-written runbook on the same start and print the same figures
+    #[arg(long, value_name = "RUNBOOK.yaml")]
+    pub compare: Option<PathBuf>,
+    /// Bind a host of the --compare runbook to a state or target host: NAME=HOST (repeatable)
+    #[arg(long = "bind", value_name = "NAME=HOST")]
+    pub bindings: Vec<String>,
 }
 
 #[derive(Subcommand)]

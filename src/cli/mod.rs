@@ -14,6 +14,7 @@ pub mod plan_live;
 pub mod replay;
 pub mod run;
 pub mod sandbox;
+pub mod synthesize;
 pub mod verify_summary;
 pub mod watch;
 
@@ -34,6 +35,7 @@ pub async fn execute(command: Command) -> Result<(), Failure> {
         Command::Follow(args) => follow::follow(args).await,
         Command::Lab(command) => lab::lab(command).await,
         Command::Inventory(command) => inventory::inventory(command).await,
+        Command::Synthesize(args) => synthesize::synthesize(&args),
     }
 }
 

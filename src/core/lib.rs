@@ -15,6 +15,7 @@ pub mod rehearse;
 pub mod replay;
 pub mod runbook;
 pub mod session;
+pub mod synth;
 pub mod text;
 pub mod zk;
 

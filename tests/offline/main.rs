@@ -15,4 +15,5 @@ mod lab_fixtures;
 mod no_terminal;
 mod plan_cli;
 mod purity_and_files;
+mod synthesize_cli;
 mod watch_cli;

@@ -1,0 +1,506 @@
+//! The order found, written as an ordinary runbook in the shipped format, each step explained
+//! from the analyzer's verdicts on the states it passes through.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use super::model::{Fate, Problem, Slot, ViewKey};
+use super::search::{start_slots, through, Found, Judge, Move, MoveKind, Proof};
+use super::SynthError;
+use crate::quorum::{Ensemble, Verdict};
+use crate::zk::config::PeerRole;
+
+/// Where the runbook came from, for its header.
+pub struct Origin<'a> {
+    pub state_path: &'a str,
+    pub state_sha256: &'a str,
+    pub target_path: &'a str,
+    pub target_sha256: &'a str,
+    pub version_from: &'a str,
+    pub leader: Option<&'a str>,
+    pub max_states: usize,
+    pub output: Option<&'a str>,
+}
+
+/// A YAML scalar that reads back as exactly `text`: a JSON string is a YAML double-quoted one.
+fn q(text: &str) -> String {
+    serde_json::Value::String(text.to_string()).to_string()
+}
+
+pub fn runbook(judge: &mut Judge, found: &Found, origin: &Origin) -> Result<String, SynthError> {
+    let problem = judge.problem;
+    let mut out = String::new();
+    header(&mut out, problem, found, origin);
+
+    let leaving: Vec<&str> = problem
+        .hosts
+        .iter()
+        .filter(|h| h.fate == Fate::Leaves)
+        .map(|h| h.name.as_str())
+        .collect();
+    let _ = writeln!(out, "name: synthesized");
+    let _ = writeln!(out, "description: |");
+    let _ = writeln!(
+        out,
+        "  Synthesized by `zkpilot synthesize` from the state {} to the target {}, on ZooKeeper {} rules.",
+        origin.state_path, origin.target_path, problem.version
+    );
+    let _ = writeln!(
+        out,
+        "  {} steps, {} restarts; every state it passes through, each restarting server's down time",
+        found.cost.steps, found.cost.restarts
+    );
+    let _ = writeln!(
+        out,
+        "  included, keeps a working quorum possible and two impossible, whoever leads, and lets every"
+    );
+    let _ = writeln!(
+        out,
+        "  running server follow whichever leader can be elected."
+    );
+    if !leaving.is_empty() {
+        let _ = writeln!(out, "  Leaving the ensemble: {}.", leaving.join(", "));
+    }
+    let _ = writeln!(
+        out,
+        "source: {}",
+        q(&format!(
+            "zkpilot synthesize --state {} --target {}",
+            origin.state_path, origin.target_path
+        ))
+    );
+
+    let _ = writeln!(out, "hosts:");
+    for host in &problem.hosts {
+        let note = match host.fate {
+            Fate::Stays => None,
+            Fate::Leaves => Some("leaves the ensemble".to_string()),
+            Fate::Replaces(old) => Some(format!(
+                "takes over {}'s server id, empty",
+                problem.hosts[old].name
+            )),
+            Fate::Joins => Some(format!("a new server with id {}", host.sid)),
+        };
+        let is_new = matches!(host.fate, Fate::Replaces(_) | Fate::Joins);
+        let _ = write!(out, "  - {{name: {}", q(&host.name));
+        if is_new {
+            let _ = write!(out, ", role: spare");
+        }
+        if let Some(note) = note {
+            let _ = write!(out, ", note: {}", q(&note));
+        }
+        let _ = writeln!(out, "}}");
+    }
+
+    // Every view a host runs with at some point, by name.
+    let start = start_slots(problem);
+    let mut used: BTreeMap<String, ViewKey> = BTreeMap::new();
+    for slot in &start {
+        if let Slot::Up(key) = slot {
+            used.insert(problem.view_name(*key), *key);
+        }
+    }
+    for m in &found.moves {
+        if let Some(key) = m.view {
+            used.insert(problem.view_name(key), key);
+        }
+    }
+    let _ = writeln!(out, "views:");
+    for (name, key) in &used {
+        let members = view_members(problem, *key)?;
+        let _ = writeln!(out, "  {}: [{}]", q(name), members.join(", "));
+    }
+
+    let _ = writeln!(out, "initial:");
+    let up: Vec<String> = problem
+        .hosts
+        .iter()
+        .zip(&start)
+        .filter(|(_, s)| matches!(s, Slot::Up(_)))
+        .map(|(h, _)| q(&h.name))
+        .collect();
+    let _ = writeln!(out, "  up: [{}]", up.join(", "));
+    let _ = writeln!(out, "  views:");
+    for (host, slot) in problem.hosts.iter().zip(&start) {
+        if let Slot::Up(key) = slot {
+            let _ = writeln!(
+                out,
+                "    {}: {}",
+                q(&host.name),
+                q(&problem.view_name(*key))
+            );
+        }
+    }
+
+    let _ = writeln!(out, "steps:");
+    let mut slots = start;
+    let mut ids: BTreeMap<String, usize> = BTreeMap::new();
+    for m in &found.moves {
+        step(&mut out, judge, &slots, *m, &mut ids);
+        if let Some(after) = through(&slots, *m).pop() {
+            slots = after;
+        }
+    }
+    Ok(out)
+}
+
+fn header(out: &mut String, problem: &Problem, found: &Found, origin: &Origin) {
+    let _ = writeln!(
+        out,
+        "# Synthesized by `zkpilot synthesize`: edit by synthesizing again."
+    );
+    let _ = writeln!(
+        out,
+        "# State:  {} (sha256 {})",
+        origin.state_path, origin.state_sha256
+    );
+    let _ = writeln!(
+        out,
+        "# Target: {} (sha256 {})",
+        origin.target_path, origin.target_sha256
+    );
+    let _ = writeln!(
+        out,
+        "# Rules:  ZooKeeper {} ({})",
+        problem.version, origin.version_from
+    );
+    let _ = writeln!(
+        out,
+        "# Objective, in order: fewest states where an election can stall (a hollow leader, or one a running server cannot follow); the live leader ({}) restarted last; fewest restarts; fewest steps.",
+        origin.leader.unwrap_or("not given")
+    );
+    let proof = match found.proof {
+        Proof::Minimal => "no order of the model's moves costs less (proven)".to_string(),
+        Proof::BestFound { lower_bound } => format!(
+            "the exact search hit its bound; this is the best a weighted search found, and no order has fewer than {} restarts and {} steps",
+            lower_bound.restarts, lower_bound.steps
+        ),
+    };
+    let _ = writeln!(
+        out,
+        "# Search: A* over per-server states (down, gone, up on a view), bound {} states, {} expanded; {proof}.",
+        origin.max_states, found.expanded
+    );
+    let _ = writeln!(
+        out,
+        "# Result: {} steps, {} restarts, {} states where an election can stall, {} of today's servers disrupted after the leader.",
+        found.cost.steps, found.cost.restarts, found.cost.stalls, found.cost.after_leader
+    );
+    let mut again = format!(
+        "zkpilot synthesize --state {} --target {}",
+        origin.state_path, origin.target_path
+    );
+    if let Some(leader) = origin.leader {
+        let _ = write!(again, " --leader {leader}");
+    }
+    if let Some(output) = origin.output {
+        let _ = write!(again, " -o {output}");
+    }
+    let _ = writeln!(out, "# Reproduce: {again}");
+}
+
+/// A view's members in the runbook's terms: hosts, with the sid a new host takes over, the
+/// role, or the stale address a line still gives.
+fn view_members(problem: &Problem, key: ViewKey) -> Result<Vec<String>, SynthError> {
+    let view = problem.view(key);
+    let mut members = Vec::new();
+    for line in view.servers() {
+        let observer = if line.role == PeerRole::Observer {
+            ", observer: true"
+        } else {
+            ""
+        };
+        let at_home = problem
+            .hosts
+            .iter()
+            .find(|h| h.sid == line.sid && line.has_addr(&h.addr));
+        let member = match at_home {
+            Some(host) => match host.fate {
+                Fate::Replaces(old) => format!(
+                    "{{host: {}, sid_of: {}{observer}}}",
+                    q(&host.name),
+                    q(&problem.hosts[old].name)
+                ),
+                Fate::Joins => format!("{{host: {}, sid: {}{observer}}}", q(&host.name), host.sid),
+                Fate::Stays | Fate::Leaves => format!("{{host: {}{observer}}}", q(&host.name)),
+            },
+            None => {
+                // A stale line kept from today's view: the server with that id, at the
+                // address the line gives.
+                let owner = problem
+                    .hosts
+                    .iter()
+                    .find(|h| h.sid == line.sid && matches!(h.fate, Fate::Stays | Fate::Leaves))
+                    .ok_or_else(|| {
+                        SynthError::Unsupported(format!(
+                            "view `{}` lists server.{} at {}, which no node of the state runs: add that server to the state as a node (up: false)",
+                            problem.view_name(key),
+                            line.sid,
+                            line.primary_addr()
+                        ))
+                    })?;
+                format!(
+                    "{{host: {}, peer: {}{observer}}}",
+                    q(&owner.name),
+                    q(&line.primary_addr().to_string())
+                )
+            }
+        };
+        members.push(member);
+    }
+    Ok(members)
+}
+
+fn step(
+    out: &mut String,
+    judge: &mut Judge,
+    before: &[Slot],
+    m: Move,
+    ids: &mut BTreeMap<String, usize>,
+) {
+    let problem = judge.problem;
+    let host = &problem.hosts[m.host];
+    let name = q(&host.name);
+    let view_name = m.view.map(|v| problem.view_name(v)).unwrap_or_default();
+    let verb = match m.kind {
+        MoveKind::Start => "start",
+        MoveKind::Restart => "restart",
+        MoveKind::Stop => "stop",
+    };
+    let base = format!("{verb}-{}", slug(&host.name));
+    let count = ids.entry(base.clone()).or_insert(0);
+    *count += 1;
+    let id = if *count == 1 {
+        base
+    } else {
+        format!("{base}-{count}")
+    };
+    let title = match (m.kind, host.fate) {
+        (MoveKind::Stop, _) => format!("Stop {}, which leaves the ensemble", host.name),
+        (MoveKind::Start, Fate::Replaces(old)) => format!(
+            "Start {} with {}'s id {} on `{view_name}`",
+            host.name, problem.hosts[old].name, host.sid
+        ),
+        (MoveKind::Start, _) => format!("Start {} on `{view_name}`", host.name),
+        (MoveKind::Restart, _) => format!("Restart {} on `{view_name}`", host.name),
+    };
+    let _ = writeln!(out, "  - id: {}", q(&id));
+    let _ = writeln!(out, "    title: {}", q(&title));
+    let _ = writeln!(out, "    explain: |");
+    for line in explain(judge, before, m).lines() {
+        let _ = writeln!(out, "      {line}");
+    }
+    let _ = writeln!(out, "    gates:");
+    let _ = writeln!(out, "      - synced: {{}}");
+    if m.kind == MoveKind::Start {
+        if let Fate::Replaces(old) = host.fate {
+            let _ = writeln!(
+                out,
+                "      - down: {{host: {}}}",
+                q(&problem.hosts[old].name)
+            );
+        }
+        let _ = writeln!(out, "      - down: {{host: {name}}}");
+        if matches!(host.fate, Fate::Replaces(_)) {
+            let _ = writeln!(out, "      - check: {{host: {name}, verb: data-empty}}");
+        }
+    }
+    let _ = writeln!(out, "    run:");
+    match (m.kind, host.fate) {
+        (MoveKind::Stop, _) => {
+            let _ = writeln!(out, "      - {{host: {name}, verb: stop}}");
+        }
+        (kind, fate) => {
+            if kind == MoveKind::Start {
+                match fate {
+                    Fate::Replaces(old) => {
+                        let _ = writeln!(
+                            out,
+                            "      - {{host: {name}, verb: set-myid, args: [{}]}}",
+                            q(&format!("${{host:{}.sid}}", problem.hosts[old].name))
+                        );
+                    }
+                    Fate::Joins => {
+                        let _ = writeln!(
+                            out,
+                            "      - {{host: {name}, verb: set-myid, args: [\"{}\"]}}",
+                            host.sid
+                        );
+                    }
+                    Fate::Stays | Fate::Leaves => {}
+                }
+            }
+            let _ = writeln!(
+                out,
+                "      - {{host: {name}, verb: set-servers, args: [{}]}}",
+                q(&format!("${{view:{view_name}}}"))
+            );
+            let _ = writeln!(out, "      - {{host: {name}, verb: {verb}}}");
+        }
+    }
+    let _ = writeln!(out, "    effect:");
+    match m.kind {
+        MoveKind::Stop => {
+            let _ = writeln!(out, "      - stop: {{host: {name}}}");
+        }
+        _ => {
+            let _ = writeln!(
+                out,
+                "      - {verb}: {{host: {name}, view: {}}}",
+                q(&view_name)
+            );
+        }
+    }
+    let _ = writeln!(out, "    wait:");
+    match m.kind {
+        MoveKind::Stop => {
+            let _ = writeln!(out, "      timeout: 60s");
+            let _ = writeln!(out, "      until:");
+            let _ = writeln!(out, "        - down: {{host: {name}}}");
+        }
+        _ => {
+            let observer = m
+                .view
+                .map(|v| problem.view(v))
+                .and_then(|v| v.server(host.sid).map(|l| l.role == PeerRole::Observer))
+                .unwrap_or(false);
+            let _ = writeln!(out, "      timeout: 90s");
+            let _ = writeln!(out, "      until:");
+            let modes = if observer {
+                "[observer]"
+            } else {
+                "[follower, leader]"
+            };
+            let _ = writeln!(out, "        - mode: {{host: {name}, is: {modes}}}");
+        }
+    }
+    let _ = writeln!(out, "        - synced: {{}}");
+}
+
+/// A step id from a host name: letters, digits and dashes.
+fn slug(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
+}
+
+/// What the operator can check about a step: the states it passes through, in the analyzer's
+/// terms.
+fn explain(judge: &mut Judge, before: &[Slot], m: Move) -> String {
+    let problem = judge.problem;
+    let host = &problem.hosts[m.host];
+    let mut text = String::new();
+    match (m.kind, host.fate) {
+        (MoveKind::Stop, _) => {
+            let _ = writeln!(
+                text,
+                "{} leaves the ensemble and does not come back.",
+                host.name
+            );
+        }
+        (MoveKind::Start, Fate::Replaces(old)) => {
+            let _ = writeln!(
+                text,
+                "{} has stopped, so its id {} is free: {} takes it over, starting with an empty data directory, and syncs from the leader.",
+                problem.hosts[old].name, host.sid, host.name
+            );
+        }
+        (MoveKind::Start, _) => {
+            let _ = writeln!(text, "{} starts and syncs from the leader.", host.name);
+        }
+        (MoveKind::Restart, _) => {}
+    }
+    let phases = through(before, m);
+    for (i, phase) in phases.iter().enumerate() {
+        let moment = if i + 1 == phases.len() {
+            "After the step".to_string()
+        } else {
+            format!("While {} is down", host.name)
+        };
+        let ensemble = judge.ensemble(phase);
+        match ensemble.verdict() {
+            Ok(verdict) => describe(&mut text, problem, &ensemble, &verdict, phase, &moment),
+            Err(e) => {
+                let _ = writeln!(text, "{moment}: the analyzer refused the state: {e}.");
+            }
+        }
+    }
+    text
+}
+
+fn describe(
+    text: &mut String,
+    problem: &Problem,
+    ensemble: &Ensemble,
+    verdict: &Verdict,
+    slots: &[Slot],
+    moment: &str,
+) {
+    let name = |i: usize| ensemble.nodes[i].name.as_str();
+    let mut groups: Vec<(ViewKey, Vec<&str>)> = Vec::new();
+    for (h, slot) in slots.iter().enumerate() {
+        if let Slot::Up(key) = slot {
+            match groups.iter_mut().find(|(k, _)| k == key) {
+                Some((_, hosts)) => hosts.push(name(h)),
+                None => groups.push((*key, vec![name(h)])),
+            }
+        }
+    }
+    let runs: Vec<String> = groups
+        .iter()
+        .map(|(key, hosts)| {
+            let view = problem.view(*key);
+            format!(
+                "{} on `{}` ({} voters, a quorum is {})",
+                hosts.join(", "),
+                problem.view_name(*key),
+                view.participant_count(),
+                view.majority()
+            )
+        })
+        .collect();
+    let _ = writeln!(text, "{moment}, running: {}.", runs.join("; "));
+    let leaders: Vec<String> = verdict
+        .possible_leaders
+        .iter()
+        .zip(&verdict.smallest_quorums)
+        .map(|(&l, quorum)| {
+            let members: Vec<&str> = quorum.members.iter().map(|&i| name(i)).collect();
+            format!("{} with {{{}}}", name(l), members.join(", "))
+        })
+        .collect();
+    let _ = writeln!(
+        text,
+        "  A working quorum can form: possible leaders {}.",
+        leaders.join("; ")
+    );
+    let _ = writeln!(
+        text,
+        "  Two cannot: no two of these leaders can each count a majority of its own view from servers the other does not hold."
+    );
+    let cut: Vec<String> = verdict
+        .unreachable
+        .iter()
+        .map(|&(a, b)| format!("{}-{}", name(a), name(b)))
+        .collect();
+    if !cut.is_empty() {
+        let _ = writeln!(
+            text,
+            "  Pairs without an election connection ({}): {}.",
+            if problem.version.dials_back_from_own_view() {
+                "before 3.5 the larger id dials back at the address its own view gives"
+            } else {
+                "neither view gives the other's real address"
+            },
+            cut.join(", ")
+        );
+    }
+    if !verdict.hollow_leaders.is_empty() {
+        let hollow: Vec<&str> = verdict.hollow_leaders.iter().map(|&i| name(i)).collect();
+        let _ = writeln!(
+            text,
+            "  An election may stall: {} can lead only by counting an observer and would commit nothing.",
+            hollow.join(", ")
+        );
+    }
+}

@@ -1,0 +1,327 @@
+//! `zkpilot synthesize` (pure): from an ensemble as it is (a state file) and as it should be
+//! (a target), a search for the order of starts, restarts and stops that gets there with every
+//! state on the way judged safe by the analyzer, written out as an ordinary runbook.
+//!
+//! - `target`: the target file.
+//! - `model`: hosts, their fate, the memberships views are built from, the analyzer's input.
+//! - `search`: A* over per-server states with safe-state pruning, and why it fails when it does.
+//! - `emit`: the runbook text, every step explained from the analyzer's verdicts.
+//!
+//! `docs/synthesize.md` describes the model, the objective and the limits. Pure: the caller
+//! reads the files and prints.
+
+pub mod emit;
+pub mod model;
+pub mod search;
+pub mod target;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::inventory::{HostRole, Inventory, VerbCommand};
+use crate::runbook::plan::Plan;
+use crate::runbook::procedure::{Effect, Procedure};
+use crate::text::yaml::{self, YamlError};
+use model::{Fate, Problem, Slot};
+use search::{Bound, Found, Judge, MoveKind, Proof, Stuck};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SynthError {
+    /// A file that does not load, with its line and column.
+    #[error("{0}")]
+    Input(#[from] YamlError),
+    /// A target entry that contradicts the state (converted to `Input` with its position).
+    #[error("target server {index}: {message}")]
+    Target { index: usize, message: String },
+    /// Something the synthesizer does not model yet.
+    #[error("{0}")]
+    Unsupported(String),
+    /// The rules cannot reach the target: the reason names the blocking state.
+    #[error("{0}")]
+    Unreachable(String),
+}
+
+/// What `synthesize` is asked.
+pub struct Request<'a> {
+    pub state_text: &'a str,
+    pub state_path: &'a Path,
+    pub target_text: &'a str,
+    pub target_path: &'a Path,
+    /// The live leader, when known: restarted last.
+    pub leader: Option<&'a str>,
+    pub bound: Bound,
+    /// Where the runbook is written, for the header's line that reproduces it.
+    pub output: Option<&'a str>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Synthesis {
+    pub problem: Problem,
+    pub found: Found,
+    /// The runbook's text, header comment first.
+    pub runbook: String,
+    /// States the analyzer judged.
+    pub judged: usize,
+}
+
+pub fn synthesize(request: &Request) -> Result<Synthesis, SynthError> {
+    let state = crate::analyze::load(request.state_text, request.state_path)?;
+    let target = target::load(request.target_text, request.target_path)?;
+    let problem = Problem::new(&state, &target, request.leader).map_err(|e| match e {
+        SynthError::Target { index, message } => SynthError::Input(yaml::error_at(
+            request.target_text,
+            request.target_path,
+            &["servers", &index.to_string()],
+            message,
+        )),
+        other => other,
+    })?;
+    let mut judge = Judge::new(&problem);
+    let start = search::start_slots(&problem);
+    let first = judge.judge(&start);
+    if !first.safe {
+        return Err(SynthError::Unreachable(format!(
+            "the state itself is not safe: {}",
+            hazard(&mut judge, &start)
+        )));
+    }
+    let found = search::search(&mut judge, request.bound)
+        .map_err(|stuck| SynthError::Unreachable(unreachable(&mut judge, &stuck, request.bound)))?;
+    let state_path = request.state_path.display().to_string();
+    let target_path = request.target_path.display().to_string();
+    let origin = emit::Origin {
+        state_path: &state_path,
+        state_sha256: &sha256(request.state_text),
+        target_path: &target_path,
+        target_sha256: &sha256(request.target_text),
+        version_from: if target.version.is_some() {
+            "from the target"
+        } else if state.version_from_file {
+            "from the state"
+        } else {
+            "the newest known: neither file names a version"
+        },
+        leader: request.leader,
+        max_states: request.bound.max_states,
+        output: request.output,
+    };
+    let runbook = emit::runbook(&mut judge, &found, &origin)?;
+    Ok(Synthesis {
+        judged: judge.judged(),
+        problem,
+        found,
+        runbook,
+    })
+}
+
+fn sha256(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .fold(String::new(), |mut hex, byte| {
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
+}
+
+/// The reason a target cannot be reached, naming the state that blocks it.
+fn unreachable(judge: &mut Judge, stuck: &Stuck, bound: Bound) -> String {
+    let problem = judge.problem;
+    let mut text = if stuck.gave_up {
+        format!(
+            "no order found within {} states (raise --max-states); the closest state reached",
+            bound.max_states
+        )
+    } else {
+        format!(
+            "no order of starts, restarts and stops reaches the target on ZooKeeper {} rules ({} states searched); the closest state reached",
+            problem.version, stuck.expanded
+        )
+    };
+    let _ = write!(text, " is {}", describe_slots(problem, &stuck.slots));
+    if stuck.refused.is_empty() {
+        text.push_str(", and no move toward the target is left from it");
+        return text;
+    }
+    text.push_str(", and each move toward the target from it is refused:");
+    for (m, blocking) in &stuck.refused {
+        let host = &problem.hosts[m.host].name;
+        let what = match m.kind {
+            MoveKind::Stop => format!("stopping {host}"),
+            MoveKind::Start => format!("starting {host} on the target view"),
+            MoveKind::Restart => format!("restarting {host} on the target view"),
+        };
+        let _ = write!(
+            text,
+            "\n- {what}: in the state {}, {}",
+            describe_slots(problem, blocking),
+            hazard(judge, blocking)
+        );
+    }
+    text
+}
+
+fn describe_slots(problem: &Problem, slots: &[Slot]) -> String {
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for (host, slot) in problem.hosts.iter().zip(slots) {
+        if let Slot::Up(key) = slot {
+            let name = problem.view_name(*key);
+            match groups.iter_mut().find(|(v, _)| *v == name) {
+                Some((_, hosts)) => hosts.push(&host.name),
+                None => groups.push((name, vec![&host.name])),
+            }
+        }
+    }
+    let up: Vec<String> = groups
+        .iter()
+        .map(|(view, hosts)| format!("{} on `{view}`", hosts.join(", ")))
+        .collect();
+    format!("(up: {})", up.join("; "))
+}
+
+/// What the analyzer objects to in a state, in words.
+fn hazard(judge: &mut Judge, slots: &[Slot]) -> String {
+    let ensemble = judge.ensemble(slots);
+    let verdict = match ensemble.verdict() {
+        Ok(v) => v,
+        Err(e) => return e.to_string(),
+    };
+    let name = |i: usize| ensemble.nodes[i].name.clone();
+    if let Some(group) = verdict.duplicate_sids.first() {
+        let names: Vec<String> = group.iter().map(|&i| name(i)).collect();
+        return format!("{} run with one server id", names.join(" and "));
+    }
+    if let Some(w) = &verdict.split_brain {
+        let side = |q: &crate::quorum::Quorum| {
+            let members: Vec<String> = q.members.iter().map(|&i| name(i)).collect();
+            format!("{} leading {{{}}}", name(q.leader), members.join(", "))
+        };
+        return format!("two quorums can form: {} and {}", side(&w.a), side(&w.b));
+    }
+    if !verdict.quorum_possible {
+        return "no working quorum can form".into();
+    }
+    for &l in &verdict.possible_leaders {
+        if let Some(i) =
+            (0..ensemble.nodes.len()).find(|&i| ensemble.nodes[i].up && !ensemble.reaches(i, l))
+        {
+            return format!(
+                "{} can be elected, and {} cannot follow it (its view does not give {}'s id at {}'s address)",
+                name(l),
+                name(i),
+                name(l),
+                name(l)
+            );
+        }
+    }
+    "the analyzer finds nothing wrong".into()
+}
+
+/// An inventory holding every host of the problem at the address the search used: what the
+/// emitted runbook (and a hand-written one) is bound to for `plan`. Its commands are never run.
+pub fn model_inventory(problem: &Problem) -> Inventory {
+    let commands: BTreeMap<String, VerbCommand> = [
+        "start",
+        "stop",
+        "kill",
+        "restart",
+        "set-servers",
+        "set-myid",
+        "data-empty",
+        "status",
+        "config",
+    ]
+    .iter()
+    .map(|verb| {
+        (
+            verb.to_string(),
+            VerbCommand::Text(format!("zkpilot-model {verb}")),
+        )
+    })
+    .collect();
+    let hosts = problem
+        .hosts
+        .iter()
+        .enumerate()
+        .map(|(h, host)| {
+            let today = problem
+                .start
+                .get(h)
+                .copied()
+                .flatten()
+                .map(|key| problem.view(key).server(host.sid).map(|l| l.role));
+            let role = match (host.fate, today) {
+                (Fate::Replaces(_) | Fate::Joins, _) => HostRole::Spare,
+                (_, Some(Some(crate::zk::config::PeerRole::Observer))) => HostRole::Observer,
+                _ => HostRole::Participant,
+            };
+            crate::inventory::Host {
+                name: host.name.clone(),
+                sid: host.sid,
+                role,
+                client: format!("{}:2181", host.addr.host),
+                peer: host.addr.to_string(),
+                admin: None,
+                ssh: format!("zk@{}", host.addr.host),
+                ssh_port: 22,
+                commands: commands.clone(),
+                lock: None,
+            }
+        })
+        .collect();
+    Inventory {
+        name: "synthesize-model".into(),
+        zookeeper: Some(problem.version.to_string()),
+        ssh: None,
+        hosts,
+        services: Vec::new(),
+    }
+}
+
+/// A runbook's figures for the summary and `--compare`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Figures {
+    pub steps: usize,
+    pub restarts: usize,
+    pub blocked: bool,
+}
+
+impl Figures {
+    pub fn of(procedure: &Procedure, plan: &Plan) -> Figures {
+        Figures {
+            steps: procedure.steps.len(),
+            restarts: procedure
+                .steps
+                .iter()
+                .flat_map(|s| &s.effects)
+                .filter(|e| matches!(e, Effect::Restart { .. }))
+                .count(),
+            blocked: plan.blocked(),
+        }
+    }
+}
+
+/// The one-line summary `synthesize` prints after the plan table.
+pub fn summary(synthesis: &Synthesis, figures: Figures) -> String {
+    let proof = match synthesis.found.proof {
+        Proof::Minimal => "minimal (proven within the model)".to_string(),
+        Proof::BestFound { lower_bound } => format!(
+            "best found, not proven minimal (no order has fewer than {} restarts)",
+            lower_bound.restarts
+        ),
+    };
+    format!(
+        "Synthesized: {} steps, {} restarts, {}; plan {}; {} states expanded, {} judged.",
+        figures.steps,
+        figures.restarts,
+        proof,
+        if figures.blocked { "BLOCKED" } else { "ok" },
+        synthesis.found.expanded,
+        synthesis.judged
+    )
+}

@@ -1,0 +1,473 @@
+//! The synthesizer's model: every host that runs today or at the end, what becomes of it, the
+//! memberships views are built from, and the analyzer's input for any state of the search.
+
+use std::collections::HashMap;
+
+use super::target::Target;
+use super::SynthError;
+use crate::analyze::State;
+use crate::quorum::{Ensemble, Node};
+use crate::zk::config::{PeerAddr, PeerRole, ServerLine, View};
+use crate::zk::version::ZkVersion;
+
+/// What the migration does to a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    /// Runs today (or is down today) and at the end, with the same sid.
+    Stays,
+    /// Runs today and is stopped for good.
+    Leaves,
+    /// A new host taking over the sid of the host at this index, once that host has stopped.
+    Replaces(usize),
+    /// A new host with a sid of its own.
+    Joins,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host {
+    pub name: String,
+    pub sid: u64,
+    pub addr: PeerAddr,
+    pub fate: Fate,
+    /// Its role at the end, for hosts in the target.
+    pub role: Option<PeerRole>,
+    /// Restarted at least once, whatever its view (`restart: true` in the target).
+    pub must_restart: bool,
+    /// Its `quorumListenOnAllIPs`: as the state file says for today's servers; off for a new
+    /// host, whose config the emitted runbook writes without it (ZooKeeper's default,
+    /// `QuorumPeerConfig.parseProperties`), so started on a view whose line for its own id names
+    /// another address it cannot bind and exits (the analyzer's own-line rule).
+    pub listen_all: Option<bool>,
+}
+
+/// A list of server lines a view starts from: one of today's views or the target's. Sids taken
+/// over are listed at the old host's address here; a view may move each to its new host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    /// The state file's name for it, `today`, or `target`.
+    pub name: String,
+    pub lines: Vec<ServerLine>,
+}
+
+/// A view as the search knows it: a membership, and which sids taken over it lists at their
+/// new host (bit `t` for `Problem::takeovers[t]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ViewKey {
+    pub membership: usize,
+    pub moved: u32,
+}
+
+/// A sid moving from one host to another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Takeover {
+    pub sid: u64,
+    pub old: usize,
+    pub new: usize,
+}
+
+/// What the search is asked: hosts, memberships, where it starts, where it must end.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub version: ZkVersion,
+    pub hosts: Vec<Host>,
+    pub memberships: Vec<Membership>,
+    pub takeovers: Vec<Takeover>,
+    /// Per host: its view today when it runs, `None` when it does not.
+    pub start: Vec<Option<ViewKey>>,
+    /// The view every host of the target runs at the end.
+    pub goal: ViewKey,
+    /// The live leader, restarted last when it can be.
+    pub leader: Option<usize>,
+    /// `memberships[..today_memberships]` are today's views, the rest were made for the target.
+    pub today_memberships: usize,
+    /// The goal view's name.
+    pub target_name: String,
+}
+
+/// At most this many sids may change hosts in one synthesis (they are bits of a `u32`).
+pub const MAX_TAKEOVERS: usize = 32;
+
+/// Hosts restarted in place are tracked as bits of a `u64`.
+pub const MAX_PENDING: usize = 64;
+
+impl Problem {
+    pub fn new(
+        state: &State,
+        target: &Target,
+        leader: Option<&str>,
+    ) -> Result<Problem, SynthError> {
+        let ensemble = &state.ensemble;
+        if ensemble.partitions.is_some() {
+            return Err(SynthError::Unsupported(
+                "the state has `partitions:`; synthesize plans orders without firewall cuts".into(),
+            ));
+        }
+        if let Some(node) = ensemble.nodes.iter().find(|n| !n.aliases.is_empty()) {
+            return Err(SynthError::Unsupported(format!(
+                "node `{}` has `services:`; synthesize does not move servers behind services yet",
+                node.name
+            )));
+        }
+        let version = target.version.unwrap_or(ensemble.version);
+        let ports = ensemble
+            .nodes
+            .first()
+            .map_or((2888, 3888), |n| (n.addr.quorum_port, n.addr.election_port));
+        let node_named = |name: &str| ensemble.nodes.iter().position(|n| n.name == name);
+        let bad = |index: usize, message: String| SynthError::Target { index, message };
+
+        let mut hosts: Vec<Host> = ensemble
+            .nodes
+            .iter()
+            .map(|n| Host {
+                name: n.name.clone(),
+                sid: n.sid,
+                addr: n.addr.clone(),
+                fate: Fate::Leaves,
+                role: None,
+                must_restart: false,
+                listen_all: n.listen_all,
+            })
+            .collect();
+        for wanted in &target.servers {
+            let i = wanted.index;
+            match node_named(&wanted.host) {
+                Some(h) => {
+                    let node = &ensemble.nodes[h];
+                    if wanted.sid_of.is_some() {
+                        return Err(bad(i, format!("`{}` runs today: `sid_of` is for a new host taking over another's id", wanted.host)));
+                    }
+                    if wanted.sid.is_some_and(|sid| sid != node.sid) {
+                        return Err(bad(i, format!("`{}` runs with sid {} today: a server's id does not change in place; list a new host with `sid_of: {}`", wanted.host, node.sid, wanted.host)));
+                    }
+                    if wanted.addr.as_ref().is_some_and(|a| a != &node.addr) {
+                        return Err(bad(i, format!("`{}` listens at {} today: a host keeps its address; list a new host with `sid_of: {}` to move the id", wanted.host, node.addr, wanted.host)));
+                    }
+                    let today = node.view.server(node.sid).map(|l| l.role);
+                    hosts[h].fate = Fate::Stays;
+                    hosts[h].role = Some(wanted.role.or(today).unwrap_or(PeerRole::Participant));
+                    hosts[h].must_restart = wanted.restart && node.up;
+                }
+                None => {
+                    if wanted.restart {
+                        return Err(bad(i, format!("`{}` does not run today: `restart: true` is for a server replaced in place", wanted.host)));
+                    }
+                    let (sid, fate) = match (&wanted.sid_of, wanted.sid) {
+                        (Some(old), _) => {
+                            let o = node_named(old).ok_or_else(|| {
+                                bad(i, format!("`sid_of: {old}`: the state has no node `{old}`"))
+                            })?;
+                            (ensemble.nodes[o].sid, Fate::Replaces(o))
+                        }
+                        (None, Some(sid)) => (sid, Fate::Joins),
+                        (None, None) => {
+                            return Err(bad(i, format!("`{}` is not a node of the state: give it `sid: N` (a new id) or `sid_of: HOST` (take over one)", wanted.host)))
+                        }
+                    };
+                    let addr = wanted.addr.clone().unwrap_or(PeerAddr {
+                        host: wanted.host.clone(),
+                        quorum_port: ports.0,
+                        election_port: ports.1,
+                    });
+                    if let Some(other) = hosts.iter().find(|h| h.addr == addr) {
+                        return Err(bad(
+                            i,
+                            format!(
+                                "`{}` would listen at {addr}, the address of `{}`",
+                                wanted.host, other.name
+                            ),
+                        ));
+                    }
+                    hosts.push(Host {
+                        name: wanted.host.clone(),
+                        sid,
+                        addr,
+                        fate,
+                        role: Some(wanted.role.unwrap_or(PeerRole::Participant)),
+                        must_restart: false,
+                        listen_all: Some(false),
+                    });
+                }
+            }
+        }
+        // Every sid once at the end; a sid of today's servers only through its own host.
+        let mut takeovers = Vec::new();
+        for (n, host) in hosts.iter().enumerate() {
+            let index = target
+                .servers
+                .iter()
+                .find(|s| s.host == host.name)
+                .map_or(0, |s| s.index);
+            match host.fate {
+                Fate::Replaces(old) => {
+                    if hosts[old].fate != Fate::Leaves {
+                        return Err(bad(
+                            index,
+                            format!(
+                                "`{}` takes over `{}`'s id, but `{}` stays in the target",
+                                host.name, hosts[old].name, hosts[old].name
+                            ),
+                        ));
+                    }
+                    if takeovers.iter().any(|t: &Takeover| t.old == old) {
+                        return Err(bad(
+                            index,
+                            format!("two hosts take over `{}`'s id", hosts[old].name),
+                        ));
+                    }
+                    takeovers.push(Takeover {
+                        sid: host.sid,
+                        old,
+                        new: n,
+                    });
+                }
+                Fate::Joins => {
+                    if let Some(owner) = hosts
+                        .iter()
+                        .find(|h| h.sid == host.sid && h.name != host.name)
+                    {
+                        return Err(bad(index, format!("sid {} is `{}`'s: a new host takes it with `sid_of: {}`, once `{}` stops", host.sid, owner.name, owner.name, owner.name)));
+                    }
+                }
+                Fate::Stays | Fate::Leaves => {}
+            }
+        }
+        if hosts.iter().skip(MAX_PENDING).any(|h| h.must_restart) {
+            return Err(SynthError::Unsupported(format!(
+                "`restart: true` is for the first {MAX_PENDING} nodes of the state"
+            )));
+        }
+        if takeovers.len() > MAX_TAKEOVERS {
+            return Err(SynthError::Unsupported(format!(
+                "{} ids change hosts; synthesize moves at most {MAX_TAKEOVERS} at once",
+                takeovers.len()
+            )));
+        }
+        if let Some(stay) = hosts.iter().find(|h| {
+            h.fate == Fate::Stays && ensemble.nodes.iter().filter(|n| n.sid == h.sid).count() > 1
+        }) {
+            return Err(SynthError::Unsupported(format!(
+                "two nodes of the state run sid {}; settle that before synthesizing",
+                stay.sid
+            )));
+        }
+
+        // Today's memberships: one per distinct view a node runs with (or would start with).
+        let mut memberships: Vec<Membership> = Vec::new();
+        let mut start = Vec::new();
+        for (n, node) in ensemble.nodes.iter().enumerate() {
+            let lines = node.view.servers().to_vec();
+            let m = match memberships.iter().position(|m| m.lines == lines) {
+                Some(m) => m,
+                None => {
+                    let name = state.view_names[n].clone().unwrap_or_else(|| {
+                        if memberships.is_empty() {
+                            "today".to_string()
+                        } else {
+                            format!("today-{}", memberships.len() + 1)
+                        }
+                    });
+                    memberships.push(Membership { name, lines });
+                    memberships.len() - 1
+                }
+            };
+            start.push(node.up.then_some(ViewKey {
+                membership: m,
+                moved: 0,
+            }));
+        }
+        let today_memberships = memberships.len();
+        // The target's lines, sids taken over at their old host's address: the goal view moves
+        // them all.
+        let mut target_lines = Vec::new();
+        for host in hosts.iter().filter(|h| h.fate != Fate::Leaves) {
+            let addr = match host.fate {
+                Fate::Replaces(old) => hosts[old].addr.clone(),
+                _ => host.addr.clone(),
+            };
+            target_lines.push(ServerLine {
+                sid: host.sid,
+                addrs: vec![addr],
+                role: host.role.unwrap_or(PeerRole::Participant),
+                client: None,
+            });
+        }
+        let target_view = View::new(target_lines, None)
+            .map_err(|e| SynthError::Unsupported(format!("the target: {e}")))?;
+        let target_name = if memberships.iter().any(|m| m.name == "target") {
+            "target-view".to_string()
+        } else {
+            "target".to_string()
+        };
+        let goal_membership = match memberships
+            .iter()
+            .position(|m| m.lines == target_view.servers())
+        {
+            Some(m) => m,
+            None => {
+                memberships.push(Membership {
+                    name: target_name.clone(),
+                    lines: target_view.servers().to_vec(),
+                });
+                memberships.len() - 1
+            }
+        };
+        // The joint membership: every server of today's views and of the target, the target's
+        // line where both list a sid. Moving to servers that share no sid with today's needs
+        // a view that holds both sides for a while (seed 002's observers do that by role).
+        let mut joint: Vec<ServerLine> = target_view.servers().to_vec();
+        for m in &memberships {
+            for line in &m.lines {
+                if !joint.iter().any(|l| l.sid == line.sid) {
+                    joint.push(line.clone());
+                }
+            }
+        }
+        if let Ok(joint) = View::new(joint, None) {
+            if !memberships.iter().any(|m| m.lines == joint.servers()) {
+                memberships.push(Membership {
+                    name: "joint".into(),
+                    lines: joint.servers().to_vec(),
+                });
+            }
+        }
+        start.extend(hosts[ensemble.nodes.len()..].iter().map(|_| None));
+        let mut problem = Problem {
+            version,
+            hosts,
+            memberships,
+            takeovers,
+            start,
+            goal: ViewKey {
+                membership: goal_membership,
+                moved: 0,
+            },
+            leader: None,
+            today_memberships,
+            target_name,
+        };
+        problem.goal.moved = problem.all_moved(goal_membership);
+        problem.leader = match leader {
+            None => None,
+            Some(name) => Some(
+                node_named(name)
+                    .filter(|&l| ensemble.nodes[l].up)
+                    .ok_or_else(|| {
+                        SynthError::Unsupported(format!(
+                            "--leader {name}: no running node of that name in the state"
+                        ))
+                    })?,
+            ),
+        };
+        Ok(problem)
+    }
+
+    /// The takeover bits that matter in membership `m`: sids it lists.
+    pub fn all_moved(&self, m: usize) -> u32 {
+        self.takeovers
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| self.memberships[m].lines.iter().any(|l| l.sid == t.sid))
+            .fold(0, |bits, (i, _)| bits | 1 << i)
+    }
+
+    /// The server lines of a view.
+    pub fn view(&self, key: ViewKey) -> View {
+        let lines = self.memberships[key.membership]
+            .lines
+            .iter()
+            .map(|line| {
+                let mut line = line.clone();
+                if let Some((_, t)) = self
+                    .takeovers
+                    .iter()
+                    .enumerate()
+                    .find(|(i, t)| t.sid == line.sid && key.moved & 1 << i != 0)
+                {
+                    line.addrs = vec![self.hosts[t.new].addr.clone()];
+                }
+                line
+            })
+            .collect();
+        // The lines come from a valid view, one per sid.
+        View::new(lines, None).unwrap_or_default()
+    }
+
+    /// A readable, unique name for a view: its membership's, and which new hosts it lists.
+    pub fn view_name(&self, key: ViewKey) -> String {
+        let base = &self.memberships[key.membership].name;
+        let all = self.all_moved(key.membership);
+        let made_here = key.membership >= self.today_memberships;
+        if key.membership == self.goal.membership && key.moved == all && all != 0 {
+            return if made_here {
+                base.clone()
+            } else {
+                self.target_name.clone()
+            };
+        }
+        if key.moved == 0 {
+            return if made_here && all != 0 {
+                format!("{base}-as-today")
+            } else {
+                base.clone()
+            };
+        }
+        let with: Vec<&str> = self
+            .takeovers
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| key.moved & 1 << i != 0)
+            .map(|(_, t)| self.hosts[t.new].name.as_str())
+            .collect();
+        format!("{base}-with-{}", with.join("-"))
+    }
+
+    /// The analyzer's input: every host, running with its view or down.
+    pub fn ensemble(&self, slots: &[Slot], views: &mut ViewCache) -> Ensemble {
+        let nodes = self
+            .hosts
+            .iter()
+            .zip(slots)
+            .map(|(host, slot)| {
+                let (up, view) = match slot {
+                    Slot::Up(key) => (true, views.get(self, *key).clone()),
+                    _ => (false, View::default()),
+                };
+                Node {
+                    name: host.name.clone(),
+                    sid: host.sid,
+                    addr: host.addr.clone(),
+                    aliases: Vec::new(),
+                    listen_all: host.listen_all,
+                    up,
+                    view,
+                }
+            })
+            .collect();
+        Ensemble {
+            version: self.version,
+            nodes,
+            partitions: None,
+        }
+    }
+}
+
+/// What a host is doing in a state of the search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Slot {
+    /// Not running: not started yet, or down today.
+    Off,
+    /// Stopped for good (a host that leaves).
+    Gone,
+    Up(ViewKey),
+}
+
+/// Views built once per key.
+#[derive(Debug, Default)]
+pub struct ViewCache(HashMap<ViewKey, View>);
+
+impl ViewCache {
+    pub fn get(&mut self, problem: &Problem, key: ViewKey) -> &View {
+        self.0.entry(key).or_insert_with(|| problem.view(key))
+    }
+}

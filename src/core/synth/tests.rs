@@ -1,0 +1,252 @@
+//! The synthesizer against the seeds' starts, and every emitted runbook bound and planned.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::search::MoveKind;
+use super::*;
+use crate::runbook::plan;
+use crate::runbook::procedure::{bind, BindInput};
+
+/// The LINE deck's start (seed 004): P, Q, R on the three-server view.
+fn line_state(version: &str) -> String {
+    format!(
+        "zookeeper: \"{version}\"\nviews:\n  three: [server.1=p:2888:3888, server.2=q:2888:3888, server.3=r:2888:3888]\nnodes:\n  - {{name: P, sid: 1, addr: \"p:2888:3888\", view: three}}\n  - {{name: Q, sid: 2, addr: \"q:2888:3888\", view: three}}\n  - {{name: R, sid: 3, addr: \"r:2888:3888\", view: three}}\n"
+    )
+}
+
+/// 3 → 5 (S, T), then A, B, C take over P's, Q's and R's ids.
+const LINE_TARGET: &str = "servers:\n  - {host: A, sid_of: P}\n  - {host: B, sid_of: Q}\n  - {host: C, sid_of: R}\n  - {host: S, sid: 4}\n  - {host: T, sid: 5}\n";
+
+fn run(state: &str, target: &str, leader: Option<&str>) -> Result<Synthesis, SynthError> {
+    synthesize(&Request {
+        state_text: state,
+        state_path: Path::new("state.yaml"),
+        target_text: target,
+        target_path: Path::new("target.yaml"),
+        leader,
+        bound: Bound::default(),
+        output: None,
+    })
+}
+
+/// Binds `runbook` to the problem's model inventory and plans it.
+fn planned(
+    problem: &Problem,
+    runbook: &str,
+    leader: Option<&str>,
+    bindings: &BTreeMap<String, String>,
+) -> (Procedure, Plan) {
+    let inventory = model_inventory(problem);
+    let none = BTreeMap::new();
+    let read = |_: &Path| -> Result<String, String> { Err("no fragments".into()) };
+    let input = BindInput {
+        inventory: &inventory,
+        leader,
+        bindings,
+        variables: &none,
+        read_fragment: &read,
+    };
+    let procedure = match bind(runbook, Path::new("synthesized.yaml"), &input) {
+        Ok(p) => p,
+        Err(e) => panic!("{e}\n{runbook}"),
+    };
+    let plan = plan::plan(&procedure, problem.version);
+    (procedure, plan)
+}
+
+/// Synthesizes, checks that the runbook binds and plans ok, and returns its figures.
+fn synthesized(state: &str, target: &str, leader: Option<&str>) -> (Synthesis, Figures) {
+    let synthesis = match run(state, target, leader) {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    let (procedure, plan) = planned(
+        &synthesis.problem,
+        &synthesis.runbook,
+        leader,
+        &BTreeMap::new(),
+    );
+    assert!(
+        !plan.blocked(),
+        "{}\n{}",
+        plan::render_table(&plan),
+        synthesis.runbook
+    );
+    let figures = Figures::of(&procedure, &plan);
+    assert_eq!(figures.restarts as u32, synthesis.found.cost.restarts);
+    assert_eq!(figures.steps as u32, synthesis.found.cost.steps);
+    (synthesis, figures)
+}
+
+/// The shipped runbooks the synthesized orders are compared with.
+const SPLIT_BRAIN_FREE_EXPAND: &str =
+    include_str!("../../../runbooks/split-brain-free-expand.yaml");
+const NAIVE_EXPAND: &str = include_str!("../../../runbooks/naive-expand.yaml");
+
+#[test]
+fn line_on_3_4_rules_needs_no_more_restarts_than_the_shipped_runbook() {
+    let (synthesis, figures) = synthesized(&line_state("3.4.6"), LINE_TARGET, Some("P"));
+    println!("{}", synthesis.runbook);
+    assert_eq!(synthesis.found.proof, Proof::Minimal);
+    let (procedure, plan) = planned(
+        &synthesis.problem,
+        SPLIT_BRAIN_FREE_EXPAND,
+        Some("P"),
+        &BTreeMap::new(),
+    );
+    let hand = Figures::of(&procedure, &plan);
+    assert_eq!(hand.restarts, 15);
+    assert!(!hand.blocked, "{}", plan::render_table(&plan));
+    assert!(figures.restarts <= hand.restarts, "{figures:?} vs {hand:?}");
+}
+
+/// `n` servers zk1..zkN on one view.
+fn ensemble_state(n: u64, version: &str) -> String {
+    let lines: Vec<String> = (1..=n)
+        .map(|sid| format!("server.{sid}=zk{sid}:2888:3888"))
+        .collect();
+    let mut text = format!(
+        "zookeeper: \"{version}\"\nviews:\n  today: [{}]\nnodes:\n",
+        lines.join(", ")
+    );
+    for sid in 1..=n {
+        text.push_str(&format!(
+            "  - {{name: zk{sid}, sid: {sid}, addr: \"zk{sid}:2888:3888\", view: today}}\n"
+        ));
+    }
+    text
+}
+
+/// Every host replaced by a new one taking over its id.
+fn replace_all(n: u64) -> String {
+    let mut text = String::from("servers:\n");
+    for sid in 1..=n {
+        text.push_str(&format!("  - {{host: new{sid}, sid_of: zk{sid}}}\n"));
+    }
+    text
+}
+
+#[test]
+fn replacing_every_host_of_five_is_proven_minimal_on_both_rules() {
+    for version in ["3.4.6", "3.8.0"] {
+        let (synthesis, figures) =
+            synthesized(&ensemble_state(5, version), &replace_all(5), Some("zk5"));
+        assert_eq!(synthesis.found.proof, Proof::Minimal, "{version}");
+        assert!(!figures.blocked);
+    }
+}
+
+#[test]
+fn stateless_replacement_restarts_each_server_once_the_leader_last() {
+    let target = "servers:\n  - {host: zk1, restart: true}\n  - {host: zk2, restart: true}\n  - {host: zk3, restart: true}\n";
+    let (synthesis, figures) = synthesized(&ensemble_state(3, "3.8.0"), target, Some("zk2"));
+    assert_eq!(figures.restarts, 3);
+    assert_eq!(synthesis.found.cost.after_leader, 0);
+    assert_eq!(synthesis.found.moves.last().map(|m| m.host), Some(1));
+}
+
+/// The three-to-five growth alone (LINE slides 5-7).
+const LINE_EXPAND: &str = "servers:\n  - {host: P}\n  - {host: Q}\n  - {host: R}\n  - {host: S, sid: 4}\n  - {host: T, sid: 5}\n";
+
+#[test]
+fn line_expansion_is_never_the_naive_order_and_restarts_the_leader_last() {
+    for version in ["3.4.6", "3.8.0"] {
+        let (synthesis, figures) = synthesized(&line_state(version), LINE_EXPAND, Some("P"));
+        assert_eq!(
+            figures.restarts, 3,
+            "{version}: each old server changes its view once"
+        );
+        assert_eq!(synthesis.found.cost.after_leader, 0, "{version}");
+        // The naive order starts S and T before any old server has the five-server view;
+        // `plan` blocks it (its teaching note) and the synthesizer never starts both first.
+        let (_, naive) = planned(
+            &synthesis.problem,
+            NAIVE_EXPAND,
+            Some("P"),
+            &BTreeMap::new(),
+        );
+        assert!(naive.blocked(), "{version}: {}", plan::render_table(&naive));
+        let firsts: Vec<MoveKind> = synthesis.found.moves[..2].iter().map(|m| m.kind).collect();
+        assert_ne!(firsts, [MoveKind::Start, MoveKind::Start], "{version}");
+        let last_restart = synthesis
+            .found
+            .moves
+            .iter()
+            .rev()
+            .find(|m| m.kind == MoveKind::Restart)
+            .map(|m| synthesis.problem.hosts[m.host].name.as_str());
+        assert_eq!(last_restart, Some("P"), "{version}");
+    }
+}
+
+#[test]
+fn line_on_3_8_rules_needs_no_more_restarts_than_on_3_4() {
+    let (_, old) = synthesized(&line_state("3.4.6"), LINE_TARGET, Some("P"));
+    let (_, new) = synthesized(&line_state("3.8.0"), LINE_TARGET, Some("P"));
+    assert!(new.restarts <= old.restarts, "{new:?} vs {old:?}");
+}
+
+#[test]
+fn an_observer_is_promoted_to_voter() {
+    let state = "zookeeper: \"3.8.0\"\nviews:\n  today: [server.1=zk1:2888:3888, server.2=zk2:2888:3888, server.3=zk3:2888:3888, server.4=zk4:2888:3888:observer]\nnodes:\n  - {name: zk1, sid: 1, addr: \"zk1:2888:3888\", view: today}\n  - {name: zk2, sid: 2, addr: \"zk2:2888:3888\", view: today}\n  - {name: zk3, sid: 3, addr: \"zk3:2888:3888\", view: today}\n  - {name: zk4, sid: 4, addr: \"zk4:2888:3888\", view: today}\n";
+    let target = "servers:\n  - {host: zk1}\n  - {host: zk2}\n  - {host: zk3}\n  - {host: zk4, role: participant}\n";
+    let (synthesis, figures) = synthesized(state, target, Some("zk3"));
+    assert_eq!(figures.restarts, 4, "every server learns zk4 votes");
+    assert_eq!(synthesis.found.cost.after_leader, 0);
+}
+
+#[test]
+fn the_observer_migration_moves_the_ensemble_to_new_servers() {
+    let target =
+        "servers:\n  - {host: N1, sid: 4}\n  - {host: N2, sid: 5}\n  - {host: N3, sid: 6}\n";
+    let (synthesis, _) = synthesized(&line_state("3.8.0"), target, Some("P"));
+    assert_eq!(synthesis.found.proof, Proof::Minimal);
+}
+
+#[test]
+fn a_target_the_rules_cannot_reach_names_the_blocking_state() {
+    let state = "zookeeper: \"3.8.0\"\nnodes:\n  - {name: zk1, sid: 1, addr: \"zk1:2888:3888\", view: [server.1=zk1:2888:3888]}\n";
+    let target = "servers:\n  - {host: new1, sid_of: zk1}\n";
+    match run(state, target, None) {
+        Err(SynthError::Unreachable(reason)) => {
+            assert!(reason.contains("stopping zk1"), "{reason}");
+            assert!(reason.contains("no working quorum can form"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn malformed_and_contradicting_targets_point_at_their_line() {
+    let state = ensemble_state(3, "3.8.0");
+    for (target, line) in [
+        (
+            "servers:\n  - {host: zk1}\n  - {host: zk9, sid_of: zk7}\n",
+            3,
+        ),
+        ("servers:\n  - {host: zk1, sid: 4}\n", 2),
+        ("servers:\n  - {host: zk1}\n  - {host: new, sid: 2}\n", 3),
+        ("servers:\n  - {host: zk1}\n  - [zk2]\n", 3),
+    ] {
+        match run(&state, target, None) {
+            Err(SynthError::Input(e)) => {
+                assert_eq!(
+                    (e.path.as_path(), e.line),
+                    (Path::new("target.yaml"), line),
+                    "{e}"
+                )
+            }
+            other => panic!("{target}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn servers_behind_services_are_not_modelled_yet() {
+    let state = "nodes:\n  - {name: zk1, sid: 1, addr: \"zk1:2888:3888\", services: [\"svc1:2888:3888\"], view: [server.1=svc1:2888:3888]}\n";
+    assert!(matches!(
+        run(state, "servers:\n  - {host: zk1}\n", None),
+        Err(SynthError::Unsupported(_))
+    ));
+}

@@ -421,8 +421,11 @@ impl Ensemble {
     }
 
     /// Whether a connection to `to` arrives at a listener of node `i`: `to` is where `i`
-    /// binds, or a service in front of `i` (forwarding to its real address) while `i` binds
-    /// its real address.
+    /// binds, or a service in front of `i` while `i` listens on its real host at the ports the
+    /// connection came to. A service forwards the address and keeps the port (kube-proxy's
+    /// rules for a Service whose `targetPort` is its port, and the sandbox's DNAT of the address
+    /// alone), so a pod that took over an id listens on that id's ports, whatever ports its
+    /// inventory entry names.
     pub fn arrives(&self, to: &PeerAddr, i: usize) -> bool {
         self.arrives_given(to, i, &self.binds(i))
     }
@@ -431,7 +434,12 @@ impl Ensemble {
     /// asks about many addresses.
     pub(crate) fn arrives_given(&self, to: &PeerAddr, i: usize, binds: &[PeerAddr]) -> bool {
         let node = &self.nodes[i];
-        binds.contains(to) || (node.aliases.contains(to) && binds.contains(&node.addr))
+        let forwarded = || PeerAddr {
+            host: node.addr.host.clone(),
+            quorum_port: to.quorum_port,
+            election_port: to.election_port,
+        };
+        binds.contains(to) || (node.aliases.contains(to) && binds.contains(&forwarded()))
     }
 
     /// The node a connection to `to` arrives at, an up one first; `None` when nothing listens.

@@ -861,6 +861,66 @@ fn pod_before_its_service(version: &str, pod_view: &str, svc2_to_pod: bool) -> E
     ensemble(version, nodes)
 }
 
+/// The sandbox's k8s rehearsal after zk1's pod took over: every host has ports of its own, the
+/// pod (inventory ports 10006/10007) runs sid 1's line `svc1:10000:10001` listening on all
+/// addresses, and `svc1` forwards the address, keeping the port. While zk2 is replaced, the
+/// pod and zk3 are a quorum: real 3.8.0 ran the step (the rehearsal passed before the own-line
+/// rule), and the rule once said no quorum because it looked for the pod at its inventory
+/// ports behind the service.
+#[test]
+fn a_service_keeps_the_port_so_a_pod_on_the_ids_ports_is_reached_whatever_its_own_ports() {
+    let ports = |host: &str, q: u16| PeerAddr {
+        host: host.into(),
+        quorum_port: q,
+        election_port: q + 1,
+    };
+    let lines = [
+        (1, "svc1", 10_000),
+        (2, "svc2", 10_002),
+        (3, "svc3", 10_004),
+    ]
+    .map(|(sid, svc, q)| format!("server.{sid}={svc}:{q}:{}", q + 1));
+    let services = View::parse_lines(lines.iter().map(String::as_str)).unwrap();
+    let member = |name: &str, sid: u64, own: PeerAddr, up: bool, alias: Option<PeerAddr>| Node {
+        name: name.into(),
+        sid,
+        addr: own,
+        aliases: alias.into_iter().collect(),
+        up,
+        view: services.clone(),
+        listen_all: Some(true),
+    };
+    let nodes = vec![
+        member("zk1", 1, ports("h1", 10_000), false, None),
+        member(
+            "zk2",
+            2,
+            ports("h2", 10_002),
+            false,
+            Some(ports("svc2", 10_002)),
+        ),
+        member(
+            "zk3",
+            3,
+            ports("h3", 10_004),
+            true,
+            Some(ports("svc3", 10_004)),
+        ),
+        member(
+            "zk4",
+            1,
+            ports("h4", 10_006),
+            true,
+            Some(ports("svc1", 10_000)),
+        ),
+    ];
+    let ens = ensemble("3.8.0", nodes);
+    assert!(ens.arrives(&ports("svc1", 10_000), 3));
+    let verdict = ens.verdict().unwrap();
+    assert!(verdict.quorum_possible, "{verdict:?}");
+    assert!(verdict.unreachable.is_empty() && verdict.misadvertised.is_empty());
+}
+
 /// Real 3.8.0: no leader in 4 of 4 runs of 30 s; POD2 logs "Have smaller server identifier,
 /// so dropping the connection" and H3 "Cannot open channel to 2 at election address svc2".
 #[test]

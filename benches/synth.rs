@@ -5,38 +5,15 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
+use zkpilot::synth::fixtures::{ensemble_state, replace_all};
 use zkpilot::synth::{search::Bound, synthesize, Request};
-
-fn state(n: u64) -> String {
-    let lines: Vec<String> = (1..=n)
-        .map(|sid| format!("server.{sid}=zk{sid}:2888:3888"))
-        .collect();
-    let mut text = format!(
-        "zookeeper: \"3.8.0\"\nviews:\n  today: [{}]\nnodes:\n",
-        lines.join(", ")
-    );
-    for sid in 1..=n {
-        text.push_str(&format!(
-            "  - {{name: zk{sid}, sid: {sid}, addr: \"zk{sid}:2888:3888\", view: today}}\n"
-        ));
-    }
-    text
-}
-
-fn replace_all(n: u64) -> String {
-    let mut text = String::from("servers:\n");
-    for sid in 1..=n {
-        text.push_str(&format!("  - {{host: new{sid}, sid_of: zk{sid}}}\n"));
-    }
-    text
-}
 
 fn replacement(c: &mut Criterion) {
     let mut group = c.benchmark_group("synthesize_replace_every_host");
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(20));
     for n in [3u64, 5, 9] {
-        let (state, target) = (state(n), replace_all(n));
+        let (state, target) = (ensemble_state(n, "3.8.0"), replace_all(n));
         let leader = format!("zk{n}");
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {

@@ -11,6 +11,8 @@
 //! reads the files and prints.
 
 pub mod emit;
+#[cfg(any(test, feature = "testing"))]
+pub mod fixtures;
 pub mod model;
 pub mod search;
 pub mod target;

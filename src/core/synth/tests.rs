@@ -1,5 +1,6 @@
 //! The synthesizer against the seeds' starts, and every emitted runbook bound and planned.
 
+use super::fixtures::{ensemble_state, replace_all};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -99,32 +100,6 @@ fn line_on_3_4_rules_needs_no_more_restarts_than_the_shipped_runbook() {
     assert_eq!(hand.restarts, 15);
     assert!(!hand.blocked, "{}", plan::render_table(&plan));
     assert!(figures.restarts <= hand.restarts, "{figures:?} vs {hand:?}");
-}
-
-/// `n` servers zk1..zkN on one view.
-fn ensemble_state(n: u64, version: &str) -> String {
-    let lines: Vec<String> = (1..=n)
-        .map(|sid| format!("server.{sid}=zk{sid}:2888:3888"))
-        .collect();
-    let mut text = format!(
-        "zookeeper: \"{version}\"\nviews:\n  today: [{}]\nnodes:\n",
-        lines.join(", ")
-    );
-    for sid in 1..=n {
-        text.push_str(&format!(
-            "  - {{name: zk{sid}, sid: {sid}, addr: \"zk{sid}:2888:3888\", view: today}}\n"
-        ));
-    }
-    text
-}
-
-/// Every host replaced by a new one taking over its id.
-fn replace_all(n: u64) -> String {
-    let mut text = String::from("servers:\n");
-    for sid in 1..=n {
-        text.push_str(&format!("  - {{host: new{sid}, sid_of: zk{sid}}}\n"));
-    }
-    text
 }
 
 #[test]

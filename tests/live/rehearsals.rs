@@ -439,3 +439,83 @@ fn k8s_migration_on_three_voters() {
 fn k8s_migration_on_five_voters_and_an_observer() {
     k8s_migration_moves_every_server_id_into_a_pod_behind_its_service(5, 1);
 }
+
+/// What `zkpilot synthesize` writes is an ordinary runbook that runs: three voters of a live
+/// sandbox grown to five (zk4 and zk5 with new ids), the order found by the search and emitted
+/// with its gates and waits, rehearsed with `--autopilot` beside the writer and the monitor.
+#[test]
+fn a_synthesized_expansion_runs_to_the_end_with_one_leader_and_nothing_lost() {
+    let sandbox = Sandbox::up(3, 0, 2);
+    let hosts = ["zk1", "zk2", "zk3", "zk4", "zk5"];
+    let peer = |host: &str| sandbox.client(host).replace(":2181", ":2888:3888");
+    sandbox.wait_for_modes(&hosts[..3], Duration::from_secs(30), |m| {
+        m.iter().filter(|x| *x == "leader").count() == 1
+    });
+    let leader = hosts[..3]
+        .iter()
+        .find(|h| mode(&sandbox.client(h)) == "leader")
+        .expect("one of the three leads");
+    let lines: Vec<String> = (1..=3)
+        .map(|sid| format!("\"server.{sid}={}\"", peer(hosts[sid - 1])))
+        .collect();
+    let mut state = format!(
+        "zookeeper: \"3.8.0\"\nviews:\n  today: [{}]\nnodes:\n",
+        lines.join(", ")
+    );
+    for (sid, host) in hosts[..3].iter().enumerate() {
+        state.push_str(&format!(
+            "  - {{name: {host}, sid: {}, addr: \"{}\", view: today}}\n",
+            sid + 1,
+            peer(host)
+        ));
+    }
+    let mut target = String::from("servers:\n");
+    for host in &hosts[..3] {
+        target.push_str(&format!("  - {{host: {host}}}\n"));
+    }
+    for (sid, host) in [(4, "zk4"), (5, "zk5")] {
+        target.push_str(&format!(
+            "  - {{host: {host}, sid: {sid}, addr: \"{}\"}}\n",
+            peer(host)
+        ));
+    }
+    let dir = std::path::Path::new(sandbox.dir_str());
+    let (state_path, target_path) = (dir.join("now.yaml"), dir.join("five.yaml"));
+    std::fs::write(&state_path, state).unwrap();
+    std::fs::write(&target_path, target).unwrap();
+    let runbook = dir.join("synthesized-expand.yaml");
+    let out = crate::common::zkpilot(&[
+        "synthesize",
+        "--state",
+        state_path.to_str().unwrap(),
+        "--target",
+        target_path.to_str().unwrap(),
+        "--leader",
+        leader,
+        "-o",
+        runbook.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let rehearsal = rehearse(&sandbox, &runbook, &["--yes"], &hosts[..3], &hosts);
+    rehearsal.assert_succeeded();
+    sandbox.wait_for_modes(&hosts, Duration::from_secs(30), |m| {
+        m.iter().filter(|x| *x == "leader").count() == 1
+            && m.iter().filter(|x| *x == "follower").count() == 4
+    });
+    for host in hosts {
+        assert_eq!(
+            view_size(&sandbox.client(host)),
+            5,
+            "{host} runs the five-server view"
+        );
+    }
+    assert_eq!(most_leaders(&rehearsal.samples, &[0, 1, 2, 3, 4]), 1);
+    rehearsal.assert_no_acknowledged_write_lost();
+    assert_audit_verifies(&rehearsal.audit);
+}

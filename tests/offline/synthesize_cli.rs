@@ -36,7 +36,7 @@ fn the_line_migration_is_written_planned_and_compared() {
     );
     assert!(stdout.contains("| step | hosts up |"), "{stdout}");
     assert!(
-        stdout.contains("Synthesized: 14 steps, 6 restarts, minimal"),
+        stdout.contains("Synthesized: 15 steps, 7 restarts, minimal"),
         "{stdout}"
     );
     assert!(

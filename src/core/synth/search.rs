@@ -277,6 +277,34 @@ impl<'p> Judge<'p> {
             })
     }
 
+    /// Whether `host`, (re)started into `slots` while the live leader keeps leading, can join
+    /// it: "before joining an established ensemble, verify that a majority are following the
+    /// same leader" (`FastLeaderElection.receivedFollowingNotification`, the `outofelection`
+    /// votes): the other running servers that follow or lead (a participant by its own view;
+    /// an observer's notification is ignored) and whose sid its own view lists as a voter must
+    /// be a majority of that view — its own vote is not among them. A server restarted first
+    /// onto a larger view than the others run stays LOOKING (seen on 3.8.0: zk1 restarted on a
+    /// five-server view beside two servers of the three-server view never served).
+    pub fn can_join_established(&mut self, slots: &[Slot], host: usize) -> bool {
+        let Slot::Up(own) = slots[host] else {
+            return true;
+        };
+        let problem = self.problem;
+        let mut following = Vec::new();
+        for (i, (slot, other)) in slots.iter().zip(&problem.hosts).enumerate() {
+            if let Slot::Up(key) = slot {
+                if i != host && self.views.get(problem, *key).is_participant(other.sid) {
+                    following.push(other.sid);
+                }
+            }
+        }
+        let view = self.views.get(problem, own);
+        view.participants()
+            .filter(|line| following.contains(&line.sid))
+            .count()
+            >= view.majority()
+    }
+
     /// Whether every running server's view gives `leader`'s sid at its address: what
     /// following it needs (analyzer rule 5), checked before asking for a whole verdict.
     pub fn all_list(&mut self, slots: &[Slot], leader: usize) -> bool {
@@ -677,7 +705,10 @@ fn run(judge: &mut Judge, bound: Bound, rush: u32, from: &Key, aim: &Aim) -> Run
             // follow it is refused: found without a verdict, it costs nothing.
             if let (Some(l), Some(after)) = (problem.leader, phases.last()) {
                 let touched = key.leader_touched || m.host == l;
-                if !touched && matches!(after[l], Slot::Up(_)) && !judge.all_list(after, l) {
+                if !touched
+                    && matches!(after[l], Slot::Up(_))
+                    && (!judge.all_list(after, l) || !judge.can_join_established(after, m.host))
+                {
                     continue;
                 }
             }

@@ -155,6 +155,24 @@ fn line_expansion_is_never_the_naive_order_and_restarts_the_leader_last() {
     }
 }
 
+/// A server restarted onto the five-server view while the other two run the three-server view
+/// can never join them: it needs three of five following the leader, its own vote not counted
+/// (`FastLeaderElection.receivedFollowingNotification`). On the sandbox such an order timed out
+/// at its first step; the order starts a new server first, so each restart finds its majority.
+#[test]
+fn an_expansion_starts_a_new_server_before_it_restarts_an_old_one_onto_the_larger_view() {
+    for version in ["3.4.6", "3.8.0"] {
+        let (synthesis, _) = synthesized(&line_state(version), LINE_EXPAND, Some("P"));
+        let first = synthesis.found.moves[0];
+        assert_eq!(
+            first.kind,
+            MoveKind::Start,
+            "{version}: {}",
+            synthesis.runbook
+        );
+    }
+}
+
 #[test]
 fn line_on_3_8_rules_needs_no_more_restarts_than_on_3_4() {
     let (_, old) = synthesized(&line_state("3.4.6"), LINE_TARGET, Some("P"));

@@ -15,6 +15,8 @@ pub mod rehearse;
 pub mod replay;
 pub mod runbook;
 pub mod session;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod text;
 pub mod zk;
 

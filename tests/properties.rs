@@ -10,7 +10,6 @@
 //! PROPTEST_CASES=1000000 PROPTEST_RNG_SEED=$RANDOM cargo test --release --test properties
 //! ```
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use proptest::prelude::*;
@@ -20,7 +19,7 @@ use proptest::test_runner::{Config, RngSeed};
 use zkpilot::audit::{AuditChain, AuditEvent, AuditLog, Secrets, StepState, Timestamp};
 use zkpilot::ensemble::answered;
 use zkpilot::inventory::Inventory;
-use zkpilot::runbook::procedure::{bind, BindInput};
+use zkpilot::runbook::fixtures::bind_alone;
 use zkpilot::zk::fourlw::Command;
 
 /// Seeded unless PROPTEST_RNG_SEED says otherwise, so a failure in the normal run repeats.
@@ -232,16 +231,8 @@ proptest! {
     #[test]
     fn the_runbook_loader_never_panics(text in mutated(RUNBOOKS.map(String::from).to_vec())) {
         let inventory = lab();
-        let none = BTreeMap::new();
         let read = |_: &Path| -> Result<String, String> { Ok(RUNBOOKS[0].to_string()) };
-        let input = BindInput {
-            inventory: &inventory,
-            leader: None,
-            bindings: &none,
-            variables: &none,
-            read_fragment: &read,
-        };
-        if let Err(err) = bind(&text, Path::new("rb.yaml"), &input) {
+        if let Err(err) = bind_alone(&text, &inventory, &read) {
             prop_assert!(err.line >= 1 && err.column >= 1, "{err}");
         }
     }

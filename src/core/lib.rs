@@ -16,6 +16,8 @@ pub mod replay;
 pub mod runbook;
 pub mod session;
 pub mod synth;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod text;
 pub mod zk;
 

@@ -6,3 +6,13 @@ pub mod input_file;
 pub mod output;
 pub mod runbook_files;
 pub mod settings;
+
+/// An empty directory of this test's own under the system's temporary one, named
+/// `zkpilot-<name>-<pid>`, emptied first if an earlier run left it.
+#[cfg(test)]
+pub(crate) fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("zkpilot-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -726,6 +726,24 @@ mod tests {
         assert!((1..=8).contains(&opened), "sessions asked for: {opened}");
     }
 
+    /// The wait for the cycle after one that started at `start` and asked `asked`; hands the
+    /// receiver back for the next wait.
+    async fn next_cycle(
+        start: tokio::time::Instant,
+        interval: Duration,
+        asked: Need,
+        mut demand: watch::Receiver<Need>,
+    ) -> watch::Receiver<Need> {
+        until_next_cycle(
+            start + interval,
+            start + demand_gap(interval),
+            asked,
+            &mut demand,
+        )
+        .await;
+        demand
+    }
+
     /// The wait between two cycles, on a paused clock: the cadence when nothing new is needed;
     /// a new need ends it early, but never sooner than the gap after the last cycle.
     #[tokio::test(start_paused = true)]
@@ -749,19 +767,10 @@ mod tests {
             conf: false,
             after: 0,
         };
-        let waiting = tokio::spawn(async move {
-            until_next_cycle(
-                start + interval,
-                start + demand_gap(interval),
-                Need::default(),
-                &mut demand,
-            )
-            .await;
-            demand
-        });
+        let waiting = tokio::spawn(next_cycle(start, interval, Need::default(), demand));
         tokio::time::sleep(Duration::from_millis(100)).await;
         demand_handle.set(0, need);
-        let mut demand = waiting.await.unwrap();
+        let demand = waiting.await.unwrap();
         assert_eq!(
             at_ms(start),
             250,
@@ -769,32 +778,15 @@ mod tests {
         );
 
         let start = tokio::time::Instant::now();
-        let waiting = tokio::spawn(async move {
-            until_next_cycle(
-                start + interval,
-                start + demand_gap(interval),
-                need,
-                &mut demand,
-            )
-            .await;
-            demand
-        });
+        let waiting = tokio::spawn(next_cycle(start, interval, need, demand));
         tokio::time::sleep(Duration::from_millis(600)).await;
         demand_handle.set(0, need);
         demand_handle.set(0, Need::default());
-        let mut demand = waiting.await.unwrap();
+        let demand = waiting.await.unwrap();
         assert_eq!(at_ms(start), 1_000, "no new need: the interval");
 
         let start = tokio::time::Instant::now();
-        let waiting = tokio::spawn(async move {
-            until_next_cycle(
-                start + interval,
-                start + demand_gap(interval),
-                Need::default(),
-                &mut demand,
-            )
-            .await;
-        });
+        let waiting = tokio::spawn(next_cycle(start, interval, Need::default(), demand));
         tokio::time::sleep(Duration::from_millis(600)).await;
         demand_handle.set(0, need);
         waiting.await.unwrap();

@@ -421,29 +421,33 @@ fn passwd_field(uid: u32, field: fn(&libc::passwd) -> *mut libc::c_char) -> Opti
 mod tests {
     use super::*;
     use crate::audit::RecordHash;
+    use crate::io::scratch_dir;
 
-    fn scratch(name: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("zkpilot-approval-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
+    /// A scratch directory, its session log's path and that log's inbox.
+    fn inbox_in(name: &str) -> (PathBuf, PathBuf, Inbox) {
+        let dir = scratch_dir(&format!("approval-{name}"));
+        let log = dir.join("session.jsonl");
+        let inbox = Inbox::create(&log).unwrap();
+        (dir, log, inbox)
+    }
+
+    /// The approval every test drops: one step, any head.
+    fn restart_leader() -> ApprovalFile {
+        ApprovalFile {
+            step: "restart-leader".into(),
+            head: RecordHash::of_line(b"x"),
+        }
     }
 
     #[test]
     fn a_dropped_approval_is_taken_once_with_its_owner() {
-        let dir = scratch("take");
-        let log = dir.join("session.jsonl");
-        let inbox = Inbox::create(&log).unwrap();
+        let (dir, log, inbox) = inbox_in("take");
         let mode = std::fs::metadata(inbox.path())
             .unwrap()
             .permissions()
             .mode();
         assert_eq!(mode & 0o7777, INBOX_MODE);
-        let approval = ApprovalFile {
-            step: "restart-leader".into(),
-            head: RecordHash::of_line(b"x"),
-        };
+        let approval = restart_leader();
         Outbox::open(&log)
             .unwrap()
             .drop_approval(&approval)
@@ -461,9 +465,7 @@ mod tests {
 
     #[test]
     fn junk_symlinks_fifos_and_partial_files_are_never_believed() {
-        let dir = scratch("junk");
-        let log = dir.join("session.jsonl");
-        let inbox = Inbox::create(&log).unwrap();
+        let (dir, _, inbox) = inbox_in("junk");
         let secret = dir.join("secret");
         std::fs::write(&secret, "{\"step\":\"x\",\"head\":\"00\"}").unwrap();
         std::os::unix::fs::symlink(&secret, inbox.path().join("link.json")).unwrap();
@@ -488,16 +490,11 @@ mod tests {
 
     #[test]
     fn a_flood_of_junk_neither_hides_an_approval_nor_writes_a_note_per_file() {
-        let dir = scratch("flood");
-        let log = dir.join("session.jsonl");
-        let inbox = Inbox::create(&log).unwrap();
+        let (dir, _, inbox) = inbox_in("flood");
         for i in 0..2000 {
             std::fs::write(inbox.path().join(format!("junk-{i}.json")), "junk").unwrap();
         }
-        let approval = ApprovalFile {
-            step: "restart-leader".into(),
-            head: RecordHash::of_line(b"x"),
-        };
+        let approval = restart_leader();
         let genuine = inbox.path().join("approval.json");
         std::fs::write(&genuine, serde_json::to_vec(&approval).unwrap()).unwrap();
         // Another user's file, when the test may hand it to one.
@@ -539,13 +536,8 @@ mod tests {
     /// past the first 4,096 names read stayed unread).
     #[test]
     fn junk_names_never_delay_an_approval_and_are_removed() {
-        let dir = scratch("names");
-        let log = dir.join("session.jsonl");
-        let inbox = Inbox::create(&log).unwrap();
-        let approval = ApprovalFile {
-            step: "restart-leader".into(),
-            head: RecordHash::of_line(b"x"),
-        };
+        let (dir, log, inbox) = inbox_in("names");
+        let approval = restart_leader();
         Outbox::open(&log)
             .unwrap()
             .drop_approval(&approval)
@@ -580,7 +572,7 @@ mod tests {
 
     #[test]
     fn an_inbox_path_that_is_a_symlink_is_refused() {
-        let dir = scratch("planted");
+        let dir = scratch_dir("approval-planted");
         let log = dir.join("session.jsonl");
         std::os::unix::fs::symlink(&dir, inbox_path(&log)).unwrap();
         assert!(Inbox::create(&log).unwrap_err().contains("not a directory"));

@@ -264,25 +264,12 @@ pub fn file_sha256(path: &Path) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::record::SessionInfo;
+    use crate::io::scratch_dir;
+    use crate::replay::fixtures::session_info;
     use std::time::{Duration, Instant, SystemTime};
 
     fn now() -> Timestamp {
         Timestamp::from_system_time(SystemTime::now())
-    }
-
-    fn session() -> SessionInfo {
-        SessionInfo {
-            tool_version: "test".into(),
-            runbook_path: "r.yaml".into(),
-            runbook_sha256: "ab".repeat(32),
-            inventory_path: "i.yaml".into(),
-            operator: "alice".into(),
-            host: "jump1".into(),
-            tty: None,
-            hosts: Default::default(),
-            inventory_sha256: None,
-        }
     }
 
     /// What a lock's owner file names as its `log:` is opened only once it is known to be the
@@ -290,15 +277,13 @@ mod tests {
     /// stopped log gets nothing appended (before: a note, a `resume` and a `session_stop`).
     #[test]
     fn a_lock_owners_log_is_checked_before_it_is_opened_or_written() {
-        let dir = std::env::temp_dir().join(format!("zkpilot-guards-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch_dir("guards");
         let fifo = dir.join("fifo");
         let c_path = std::ffi::CString::new(fifo.display().to_string()).unwrap();
         // SAFETY: a valid NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
         let unrelated = dir.join("unrelated.jsonl");
-        AuditWriter::create(&unrelated, session(), Secrets::default(), now())
+        AuditWriter::create(&unrelated, session_info(), Secrets::default(), now())
             .unwrap()
             .stop_session("the operator quit", now())
             .unwrap();

@@ -409,6 +409,7 @@ fn failure(outcome: &Outcome, said: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::io::scratch_dir;
 
     fn owner() -> LockOwner {
         LockOwner {
@@ -419,6 +420,19 @@ mod tests {
             started: "2026-12-02T12:00:00.000Z".into(),
             log: "/home/alice/s.jsonl".into(),
         }
+    }
+
+    /// A lock script run for real by a local `sh`: its exit code, stdout and stderr.
+    fn sh(script: String) -> (Option<i32>, String, String) {
+        let out = std::process::Command::new("sh")
+            .args(["-c", &script])
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 
     #[test]
@@ -482,19 +496,11 @@ mod tests {
     /// The scripts run for real in a local shell: take, refuse another, take back, release.
     #[test]
     fn the_scripts_take_refuse_resume_and_release() {
-        let dir = std::env::temp_dir().join(format!("zkpilot-lock-test-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch_dir("lock-test");
         let path = dir.join("l").display().to_string();
         let sh = |script: String| {
-            let out = std::process::Command::new("sh")
-                .args(["-c", &script])
-                .output()
-                .unwrap();
-            (
-                out.status.code(),
-                String::from_utf8_lossy(&out.stdout).into_owned(),
-            )
+            let (code, stdout, _) = sh(script);
+            (code, stdout)
         };
         let mine = owner();
         let theirs = LockOwner {
@@ -529,20 +535,7 @@ mod tests {
     #[test]
     fn a_lock_no_console_could_remove_is_named_as_such() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = std::env::temp_dir().join(format!("zkpilot-lock-odd-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let sh = |script: String| {
-            let out = std::process::Command::new("sh")
-                .args(["-c", &script])
-                .output()
-                .unwrap();
-            (
-                out.status.code(),
-                String::from_utf8_lossy(&out.stdout).into_owned(),
-                String::from_utf8_lossy(&out.stderr).into_owned(),
-            )
-        };
+        let dir = scratch_dir("lock-odd");
         let at = |name: &str| dir.join(name).display().to_string();
 
         let (code, _, said) = sh(take_script(&at("missing/l"), &owner()));

@@ -254,7 +254,7 @@ async fn run_journey() {
 async fn replay_journey() {
     use super::replay::{load, Replaying};
 
-    let dir = super::run::tests::scratch("replay-journey");
+    let dir = crate::io::scratch_dir("run-replay-journey");
     let path = dir.join("session.jsonl");
     std::fs::write(&path, crate::replay::fixtures::recorded_session_bytes())
         .expect("the recorded log");

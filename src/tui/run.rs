@@ -755,17 +755,9 @@ pub(super) mod tests {
             .collect()
     }
 
-    /// An empty directory of its own under the system's temporary one.
-    pub(in crate::tui) fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("zkpilot-run-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
     /// A new session log in a scratch directory of its own, and the log's path.
     pub(in crate::tui) fn session_log(name: &str) -> (AuditWriter, PathBuf) {
-        let log = scratch(name).join("session.jsonl");
+        let log = crate::io::scratch_dir(&format!("run-{name}")).join("session.jsonl");
         let writer = AuditWriter::create(
             &log,
             crate::replay::fixtures::session_info(),

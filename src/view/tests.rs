@@ -7,6 +7,7 @@ use crate::console::watch::{update, Action, WatchState};
 use crate::ensemble::{answered, EnsembleState, NodeTarget, PollFailure, PollReport};
 use crate::zk::config::PeerAddr;
 use crate::zk::fourlw::Command;
+use zkpilot_core::testing::assert_contains;
 
 const NOW: u64 = 1_790_000_000_000;
 const LEADER_SRVR: &str = include_str!("../../tests/fixtures/zk4lw/leader.srvr.txt");
@@ -159,10 +160,7 @@ fn spares_not_started_share_one_line() {
     );
     let screen = render(&state, 120, 40);
     assert!(screen.contains("zk4 · sid 4"), "zk4's card: {screen}");
-    assert!(
-        screen.contains("spares not started: zk5 DOWN (refused)"),
-        "{screen}"
-    );
+    assert_contains(&screen, "spares not started: zk5 DOWN (refused)");
 }
 
 #[test]
@@ -193,7 +191,7 @@ fn views_that_disagree_are_marked_and_split_brain_is_called_out() {
     ];
     let state = state(5, actions);
     let screen = render(&state, 120, 34);
-    assert!(screen.contains("SPLIT BRAIN POSSIBLE"), "{screen}");
+    assert_contains(&screen, "SPLIT BRAIN POSSIBLE");
     insta::assert_snapshot!(screen);
 }
 
@@ -326,14 +324,11 @@ fn the_verdict_follows_a_restarted_node_showing_its_view_again() {
     let mut state = state(3, healthy(3));
     assert!(state.verdict().is_ok());
     let later = |at: u64, answers: Vec<(Command, Result<String, PollFailure>)>| {
-        Action::Poll(PollReport {
-            admin: Vec::new(),
-            node: 0,
-            at: NOW + at,
-            round_trip_ms: None,
-            answers: answers.into_iter().map(|(c, r)| answered(c, r)).collect(),
-            ..PollReport::default()
-        })
+        Action::Poll(PollReport::fourlw(
+            0,
+            NOW + at,
+            answers.into_iter().map(|(c, r)| answered(c, r)).collect(),
+        ))
     };
     update(
         &mut state,

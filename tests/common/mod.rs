@@ -293,6 +293,15 @@ pub fn autopilot_on(inventory: &Path, runbook: &Path, audit: &Path, extra: &[&st
     run_bin(&args, Duration::from_secs(240))
 }
 
+/// An empty directory of this test's own under the system's temporary one, named
+/// `zkpilot-<name>-<pid>`, emptied first if an earlier run left it.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("zkpilot-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 /// A project file by its path from the repository root.
 pub fn project_file(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::common::rehearsal::{most_leaders, rehearse, rehearse_writing_to};
+use crate::common::rehearsal::{most_leaders, rehearse, rehearse_writing_to, Rehearsal};
 use crate::common::zk_client::{self, Client};
 use crate::common::{
     ask, assert_audit_verifies, audit_records, count, mode, project_file, Sandbox,
@@ -20,6 +20,40 @@ fn view_size(client: &str) -> usize {
         Ok(Answer::Data(conf)) => conf.view().map_or(0, |v| v.participant_count()),
         _ => 0,
     }
+}
+
+/// Every step's forecast in the log ruled out two leaders.
+fn assert_no_verdict_allowed_two_leaders(records: &[serde_json::Value]) {
+    assert!(records
+        .iter()
+        .filter(|r| r["kind"] == "verdict")
+        .all(|r| r["split_brain_possible"] == false));
+}
+
+const THREE: [&str; 3] = ["zk1", "zk2", "zk3"];
+const THREE_SPARES: [&str; 3] = ["zk4", "zk5", "zk6"];
+
+/// `runbooks/<runbook>.yaml` rehearsed by autopilot on three servers and three spares, all six
+/// watched, the writer writing to `write_to`.
+fn rehearse_on_three_and_three_spares(runbook: &str, write_to: &[&str]) -> (Sandbox, Rehearsal) {
+    let sandbox = Sandbox::up(3, 0, 3);
+    let all: Vec<&str> = THREE.iter().chain(&THREE_SPARES).copied().collect();
+    let rehearsal = rehearse(
+        &sandbox,
+        &project_file(&format!("runbooks/{runbook}.yaml")),
+        &["--yes"],
+        write_to,
+        &all,
+    );
+    (sandbox, rehearsal)
+}
+
+/// Waits until `hosts` are one leader and `followers` followers.
+fn wait_for_a_leader_and_followers(sandbox: &Sandbox, hosts: &[&str], followers: usize) {
+    sandbox.wait_for_modes(hosts, Duration::from_secs(30), |m| {
+        m.iter().filter(|x| *x == "leader").count() == 1
+            && m.iter().filter(|x| *x == "follower").count() == followers
+    });
 }
 
 #[test]
@@ -36,10 +70,7 @@ fn split_brain_free_migration_grows_to_five_and_replaces_every_original_host() {
         &hosts,
     );
     rehearsal.assert_succeeded();
-    sandbox.wait_for_modes(last, Duration::from_secs(30), |m| {
-        m.iter().filter(|x| *x == "leader").count() == 1
-            && m.iter().filter(|x| *x == "follower").count() == 4
-    });
+    wait_for_a_leader_and_followers(&sandbox, last, 4);
     for host in originals {
         assert_eq!(mode(&sandbox.client(host)), "down", "{host} was replaced");
     }
@@ -77,11 +108,7 @@ fn split_brain_free_migration_grows_to_five_and_replaces_every_original_host() {
         .expect("the new ensemble answers reads");
     assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
     assert!(rehearsal.writes.acked.len() >= 20, "{}", rehearsal.writes);
-    let verdicts = audit_records(&rehearsal.audit);
-    assert!(verdicts
-        .iter()
-        .filter(|r| r["kind"] == "verdict")
-        .all(|r| r["split_brain_possible"] == false));
+    assert_no_verdict_allowed_two_leaders(&audit_records(&rehearsal.audit));
     assert_audit_verifies(&rehearsal.audit);
 }
 
@@ -152,24 +179,12 @@ fn stateless_replacement_brings_every_server_back_in_turn() {
 
 #[test]
 fn observer_migration_moves_the_data_to_a_new_ensemble_and_retires_the_old() {
-    let sandbox = Sandbox::up(3, 0, 3);
-    let old = ["zk1", "zk2", "zk3"];
-    let new = ["zk4", "zk5", "zk6"];
-    let all: Vec<&str> = old.iter().chain(&new).copied().collect();
+    let (old, new) = (THREE, THREE_SPARES);
     // The writer is a client already pointed at the new servers: it writes through the
     // observers to the old leader, then to the new ensemble.
-    let rehearsal = rehearse(
-        &sandbox,
-        &project_file("runbooks/observer-migration.yaml"),
-        &["--yes"],
-        &new,
-        &all,
-    );
+    let (sandbox, rehearsal) = rehearse_on_three_and_three_spares("observer-migration", &new);
     rehearsal.assert_succeeded();
-    sandbox.wait_for_modes(&new, Duration::from_secs(30), |m| {
-        m.iter().filter(|x| *x == "leader").count() == 1
-            && m.iter().filter(|x| *x == "follower").count() == 2
-    });
+    wait_for_a_leader_and_followers(&sandbox, &new, 2);
     for host in new {
         assert_eq!(view_size(&sandbox.client(host)), 3, "{host}");
     }
@@ -184,11 +199,7 @@ fn observer_migration_moves_the_data_to_a_new_ensemble_and_retires_the_old() {
     assert_eq!(most_leaders(&rehearsal.samples, &[0, 1, 2]), 1, "old");
     assert_eq!(most_leaders(&rehearsal.samples, &[3, 4, 5]), 1, "new");
     rehearsal.assert_no_acknowledged_write_lost();
-    let records = audit_records(&rehearsal.audit);
-    assert!(records
-        .iter()
-        .filter(|r| r["kind"] == "verdict")
-        .all(|r| r["split_brain_possible"] == false));
+    assert_no_verdict_allowed_two_leaders(&audit_records(&rehearsal.audit));
     assert_audit_verifies(&rehearsal.audit);
 }
 
@@ -214,10 +225,7 @@ fn reconfig_replacement_swaps_a_server_without_a_restart() {
         .expect("a server was stopped")
         .to_string();
     let remaining: Vec<&str> = hosts.iter().copied().filter(|h| *h != removed).collect();
-    sandbox.wait_for_modes(&remaining, Duration::from_secs(30), |m| {
-        m.iter().filter(|x| *x == "leader").count() == 1
-            && m.iter().filter(|x| *x == "follower").count() == 2
-    });
+    wait_for_a_leader_and_followers(&sandbox, &remaining, 2);
     assert_eq!(mode(&sandbox.client(&removed)), "down");
     for host in &remaining {
         let conf = ask(&sandbox.client(host), "conf").unwrap_or_default();
@@ -259,23 +267,11 @@ fn written_sequence(client: &str) -> Vec<u64> {
 
 #[test]
 fn mitosis_leaves_two_separate_ensembles_and_no_firewall_rule() {
-    let sandbox = Sandbox::up(3, 0, 3);
-    let source = ["zk1", "zk2", "zk3"];
-    let destination = ["zk4", "zk5", "zk6"];
-    let all: Vec<&str> = source.iter().chain(&destination).copied().collect();
-    let rehearsal = rehearse(
-        &sandbox,
-        &project_file("runbooks/mitosis.yaml"),
-        &["--yes"],
-        &source,
-        &all,
-    );
+    let (source, destination) = (THREE, THREE_SPARES);
+    let (sandbox, rehearsal) = rehearse_on_three_and_three_spares("mitosis", &source);
     rehearsal.assert_succeeded();
     for side in [source, destination] {
-        sandbox.wait_for_modes(&side, Duration::from_secs(30), |m| {
-            m.iter().filter(|x| *x == "leader").count() == 1
-                && m.iter().filter(|x| *x == "follower").count() == 2
-        });
+        wait_for_a_leader_and_followers(&sandbox, &side, 2);
         for host in side {
             assert_eq!(view_size(&sandbox.client(host)), 3, "{host}");
         }
@@ -423,10 +419,7 @@ fn k8s_migration_moves_every_server_id_into_a_pod_behind_its_service(voters: u8,
         zk_client::Client::connect(&sandbox.client("zk2-svc"), 0, Duration::from_secs(10))
             .expect("a session through a service");
     client.sync("/").expect("sync through a service");
-    assert!(records
-        .iter()
-        .filter(|r| r["kind"] == "verdict")
-        .all(|r| r["split_brain_possible"] == false));
+    assert_no_verdict_allowed_two_leaders(&records);
     assert_audit_verifies(&rehearsal.audit);
 }
 

@@ -12,8 +12,7 @@ use crate::common::{
 
 #[test]
 fn the_rolling_restart_restarts_every_server_once_leader_last_keeping_quorum() {
-    let gates = rolling_restart_on(Sandbox::up(3, 0, 0));
-    assert!(gates.iter().all(|g| !g.contains("by zxid")), "{gates:?}");
+    assert_synced_by_the_leader(&rolling_restart_on(Sandbox::up(3, 0, 0)));
 }
 
 /// Stock servers (`srvr` alone whitelisted) with their AdminServer: `mntr` and the
@@ -21,14 +20,27 @@ fn the_rolling_restart_restarts_every_server_once_leader_last_keeping_quorum() {
 #[test]
 fn the_rolling_restart_runs_on_stock_servers_through_the_admin_server() {
     let stock = ["--whitelist", "srvr", "--admin"];
-    let gates = rolling_restart_on(Sandbox::up_with(3, 0, 0, &stock));
-    assert!(gates.iter().all(|g| !g.contains("by zxid")), "{gates:?}");
+    assert_synced_by_the_leader(&rolling_restart_on(Sandbox::up_with(3, 0, 0, &stock)));
 }
 
 /// Stock servers without an AdminServer: views over SSH, sync by zxid, said so.
 #[test]
 fn the_rolling_restart_runs_on_stock_servers_by_srvr_and_ssh_alone() {
-    let gates = rolling_restart_on(Sandbox::up_with(3, 0, 0, &["--whitelist", "srvr"]));
+    assert_synced_by_zxid(&rolling_restart_on(Sandbox::up_with(
+        3,
+        0,
+        0,
+        &["--whitelist", "srvr"],
+    )));
+}
+
+/// The sync gate decided on the leader's own list of synced followers.
+fn assert_synced_by_the_leader(gates: &[String]) {
+    assert!(gates.iter().all(|g| !g.contains("by zxid")), "{gates:?}");
+}
+
+/// Without the leader's list (no `mntr`), the sync gate compared zxids and said so.
+fn assert_synced_by_zxid(gates: &[String]) {
     assert!(
         gates
             .iter()
@@ -59,16 +71,9 @@ fn rolling_restart_on(sandbox: Sandbox) -> Vec<String> {
     rehearsal.assert_no_acknowledged_write_lost();
     let (audit, samples) = (&rehearsal.audit, &rehearsal.samples);
 
-    let after: Vec<String> = hosts.iter().map(|h| sandbox.pid(h)).collect();
-    for (h, (b, a)) in hosts.iter().zip(before.iter().zip(&after)) {
-        assert_ne!(b, a, "{h} was not restarted");
-    }
+    assert_every_server_restarted(&sandbox, &hosts, &before);
     let records = audit_records(audit);
-    let intents: Vec<String> = records
-        .iter()
-        .filter(|r| r["kind"] == "intent")
-        .map(|r| r["host"].as_str().unwrap().to_string())
-        .collect();
+    let intents = field_of_each(&records, "intent", "host");
     assert_eq!(intents.len(), 3, "{intents:?}");
     let mut sorted = intents.clone();
     sorted.sort();
@@ -102,11 +107,7 @@ fn rolling_restart_on(sandbox: Sandbox) -> Vec<String> {
         samples.len()
     );
     assert_audit_verifies(audit);
-    records
-        .iter()
-        .filter(|r| r["kind"] == "gate")
-        .map(|r| r["gate"].as_str().unwrap().to_string())
-        .collect()
+    field_of_each(&records, "gate", "gate")
 }
 
 #[test]
@@ -178,20 +179,7 @@ fn ssh_refused_and_a_changed_host_key_run_nothing_and_say_why() {
     )
     .unwrap();
     let audit = sandbox.dir.join("audit-refused.jsonl");
-    let out = run_bin(
-        &[
-            "run",
-            project_file("tests/fixtures/runbooks/status-only.yaml")
-                .to_str()
-                .unwrap(),
-            "--inventory",
-            refused.to_str().unwrap(),
-            "--autopilot",
-            "--audit",
-            audit.to_str().unwrap(),
-        ],
-        Duration::from_secs(60),
-    );
+    let out = status_only(&refused, &audit);
     // The pre-flight refuses before the log is opened: nothing ran, nothing to log.
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
@@ -211,24 +199,29 @@ fn ssh_refused_and_a_changed_host_key_run_nothing_and_say_why() {
         .collect();
     std::fs::write(&known_hosts, lines).unwrap();
     let audit = sandbox.dir.join("audit-hostkey.jsonl");
-    let out = run_bin(
+    let out = status_only(&sandbox.inventory_path(), &audit);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("zk1: THE HOST KEY HAS CHANGED"), "{stderr}");
+    assert!(!audit.exists());
+}
+
+/// `status-only.yaml` run by autopilot on `inventory`, logging to `audit`.
+fn status_only(inventory: &std::path::Path, audit: &std::path::Path) -> std::process::Output {
+    run_bin(
         &[
             "run",
             project_file("tests/fixtures/runbooks/status-only.yaml")
                 .to_str()
                 .unwrap(),
             "--inventory",
-            sandbox.inventory_path().to_str().unwrap(),
+            inventory.to_str().unwrap(),
             "--autopilot",
             "--audit",
             audit.to_str().unwrap(),
         ],
         Duration::from_secs(60),
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("zk1: THE HOST KEY HAS CHANGED"), "{stderr}");
-    assert!(!audit.exists());
+    )
 }
 
 /// A runbook that names only the follower it restarts is judged on the whole
@@ -268,20 +261,20 @@ fn the_rolling_restart_restarts_five_voters_and_an_observer() {
 #[test]
 fn five_voters_and_an_observer_on_stock_servers_through_the_admin_server() {
     let stock = ["--whitelist", "srvr", "--admin"];
-    let gates = five_voters_and_an_observer(Sandbox::up_with(5, 1, 0, &stock));
-    assert!(gates.iter().all(|g| !g.contains("by zxid")), "{gates:?}");
+    assert_synced_by_the_leader(&five_voters_and_an_observer(Sandbox::up_with(
+        5, 1, 0, &stock,
+    )));
 }
 
 /// Stock servers without an AdminServer, views over SSH, sync by zxid.
 #[test]
 fn five_voters_and_an_observer_on_stock_servers_by_srvr_and_ssh_alone() {
-    let gates = five_voters_and_an_observer(Sandbox::up_with(5, 1, 0, &["--whitelist", "srvr"]));
-    assert!(
-        gates
-            .iter()
-            .any(|g| g == "every voter synced with the leader (by zxid)"),
-        "{gates:?}"
-    );
+    assert_synced_by_zxid(&five_voters_and_an_observer(Sandbox::up_with(
+        5,
+        1,
+        0,
+        &["--whitelist", "srvr"],
+    )));
 }
 
 /// Runs `rolling-restart.yaml` on 5 voters + 1 observer: every server restarted and waited
@@ -313,29 +306,34 @@ fn five_voters_and_an_observer(sandbox: Sandbox) -> Vec<String> {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     let records = audit_records(&audit);
-    let intents: Vec<String> = records
-        .iter()
-        .filter(|r| r["kind"] == "intent")
-        .map(|r| r["host"].as_str().unwrap().to_string())
-        .collect();
+    let intents = field_of_each(&records, "intent", "host");
     assert_eq!(intents.len(), 6, "{intents:?}");
     assert_eq!(intents[0], observer, "the observer first: {intents:?}");
     assert_eq!(intents[5], leader, "the leader last: {intents:?}");
-    let after: Vec<String> = hosts.iter().map(|h| sandbox.pid(h)).collect();
-    for (h, (b, a)) in hosts.iter().zip(before.iter().zip(&after)) {
-        assert_ne!(b, a, "{h} was not restarted");
-    }
+    assert_every_server_restarted(&sandbox, &hosts, &before);
     let waits = records
         .iter()
         .filter(|r| r["kind"] == "step" && r["state"] == "waiting")
         .count();
     assert_eq!(waits, 6, "every restart waited for");
     assert_audit_verifies(&audit);
+    field_of_each(&records, "gate", "gate")
+}
+
+/// The text field `field` of each record of kind `kind`, in the log's order.
+fn field_of_each(records: &[serde_json::Value], kind: &str, field: &str) -> Vec<String> {
     records
         .iter()
-        .filter(|r| r["kind"] == "gate")
-        .map(|r| r["gate"].as_str().unwrap().to_string())
+        .filter(|r| r["kind"] == kind)
+        .map(|r| r[field].as_str().unwrap().to_string())
         .collect()
+}
+
+/// Every host runs under another process id than `before` (taken in the same order).
+fn assert_every_server_restarted(sandbox: &Sandbox, hosts: &[&str], before: &[String]) {
+    for (h, b) in hosts.iter().zip(before) {
+        assert_ne!(*b, sandbox.pid(h), "{h} was not restarted");
+    }
 }
 
 /// A secret given with `--var` never shows in clear: not in autopilot's lines, the log, its

@@ -158,11 +158,10 @@ fn a_byte_that_breaks_the_json_names_that_line() {
         problem.kind,
         ProblemKind::UnexplainedBadLine { .. }
     ));
-    let out = zkpilot(&["audit", "verify", path.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("line 5: not a valid audit record"),
-        "{out:?}"
+    assert_exits_saying(
+        &["audit", "verify", path.to_str().unwrap()],
+        1,
+        "line 5: not a valid audit record",
     );
 }
 
@@ -187,11 +186,10 @@ fn a_deleted_line_is_a_seq_gap() {
             }
         )
     );
-    let out = zkpilot(&["audit", "verify", path.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("line 6 (seq 6): expected seq 5: record 5 is missing"),
-        "{out:?}"
+    assert_exits_saying(
+        &["audit", "verify", path.to_str().unwrap()],
+        1,
+        "line 6 (seq 6): expected seq 5: record 5 is missing",
     );
 }
 
@@ -206,9 +204,18 @@ fn swapped_lines_fail() {
 
     let problem = chain_problem(&path);
     assert_eq!((problem.line, problem.seq), (5, Some(5)));
-    let out = zkpilot(&["audit", "verify", path.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("line 5 (seq 5)"), "{out:?}");
+    assert_exits_saying(
+        &["audit", "verify", path.to_str().unwrap()],
+        1,
+        "line 5 (seq 5)",
+    );
+}
+
+/// `zkpilot args` exits with `code` and says `said` on stderr.
+fn assert_exits_saying(args: &[&str], code: i32, said: &str) {
+    let out = zkpilot(args);
+    assert_eq!(out.status.code(), Some(code), "{out:?}");
+    assert!(text(&out.stderr).contains(said), "{out:?}");
 }
 
 /// Writes the first half of a real next record, without its newline, as a crash would leave it.
@@ -421,18 +428,16 @@ fn expect_head_accepts_the_noted_head_and_refuses_any_other() {
     );
 
     let other = RecordHash::of_line(b"not in this log").to_string();
-    let out = zkpilot(&["audit", "verify", file, "--expect-head", &other]);
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    assert!(
-        text(&out.stderr).contains("records were cut off the end or the log was rewritten"),
-        "{out:?}"
+    assert_exits_saying(
+        &["audit", "verify", file, "--expect-head", &other],
+        1,
+        "records were cut off the end or the log was rewritten",
     );
 
-    let out = zkpilot(&["audit", "verify", file, "--expect-head", "abc"]);
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    assert!(
-        text(&out.stderr).contains("expected 64 hex digits"),
-        "{out:?}"
+    assert_exits_saying(
+        &["audit", "verify", file, "--expect-head", "abc"],
+        2,
+        "expected 64 hex digits",
     );
 }
 
@@ -525,11 +530,10 @@ fn export_writes_a_markdown_report() {
         "the header, the empty screen, one frame per record"
     );
 
-    let out = zkpilot(&["audit", "export", path.to_str().unwrap(), "--format", "pdf"]);
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    assert!(
-        text(&out.stderr).contains("[possible values: markdown, asciicast]"),
-        "{out:?}"
+    assert_exits_saying(
+        &["audit", "export", path.to_str().unwrap(), "--format", "pdf"],
+        2,
+        "[possible values: markdown, asciicast]",
     );
 }
 
@@ -798,9 +802,7 @@ fn a_truncated_log_fails_verify_without_expect_head() {
 
     // Without its heads file the log is not taken as whole, unless asked.
     fs::remove_file(audit::writer::heads_path(&path)).unwrap();
-    let out = zkpilot(&["audit", "verify", file]);
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    assert!(text(&out.stderr).contains("no heads file"), "{out:?}");
+    assert_exits_saying(&["audit", "verify", file], 1, "no heads file");
     let out = zkpilot(&["audit", "verify", file, "--unanchored"]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert!(text(&out.stdout).contains("NOT anchored"), "{out:?}");
@@ -840,9 +842,11 @@ fn a_rewritten_chain_fails_verify_against_its_published_head() {
     bytes.extend_from_slice(&forged.line);
     fs::write(&path, bytes).unwrap();
     assert!(audit::verify_file(&path, None).is_ok());
-    let out = zkpilot(&["audit", "verify", path.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    assert!(text(&out.stderr).contains("is not in the chain"), "{out:?}");
+    assert_exits_saying(
+        &["audit", "verify", path.to_str().unwrap()],
+        1,
+        "is not in the chain",
+    );
 }
 
 #[test]
@@ -864,11 +868,10 @@ fn a_closed_session_is_never_written_again_and_verify_rejects_what_follows_it() 
         .unwrap()
         .write_all(&late.line)
         .unwrap();
-    let out = zkpilot(&["audit", "verify", path.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    assert!(
-        text(&out.stderr).contains("a record after the session_end of line 4"),
-        "{out:?}"
+    assert_exits_saying(
+        &["audit", "verify", path.to_str().unwrap()],
+        1,
+        "a record after the session_end of line 4",
     );
 }
 
@@ -880,11 +883,10 @@ fn a_log_others_can_write_fails_and_an_open_directory_is_refused() {
         .end_session("every step done", now())
         .unwrap();
     fs::set_permissions(&path, fs::Permissions::from_mode(0o620)).unwrap();
-    let out = zkpilot(&["audit", "verify", path.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    assert!(
-        text(&out.stderr).contains("has mode 0620: group or others can write it"),
-        "{out:?}"
+    assert_exits_saying(
+        &["audit", "verify", path.to_str().unwrap()],
+        1,
+        "has mode 0620: group or others can write it",
     );
 
     let open = dir.join("open");

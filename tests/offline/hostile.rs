@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{text, BIN};
+use crate::common::{scratch, text, BIN};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const LAB: &str = "tests/fixtures/inventories/lab.yaml";
@@ -26,13 +26,6 @@ fn zkpilot_env(args: &[&str], env: &[(&str, &str)]) -> Output {
         .stdin(Stdio::null())
         .output()
         .unwrap()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("zkpilot-hostile-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// Nothing any case does may reach the host: these are the files its commands would create.
@@ -240,7 +233,7 @@ fn a_secret_is_masked_in_plan_whatever_its_form() {
 
 #[test]
 fn a_deeply_nested_runbook_is_refused_fast() {
-    let dir = scratch("deep");
+    let dir = scratch("hostile-deep");
     let path = dir.join("deep.yaml");
     let depth = 100_000;
     std::fs::write(
@@ -270,7 +263,7 @@ fn a_deeply_nested_runbook_is_refused_fast() {
 
 #[test]
 fn a_file_larger_than_any_runbook_is_refused_unread() {
-    let dir = scratch("large");
+    let dir = scratch("hostile-large");
     let path = dir.join("large.yaml");
     let mut runbook =
         String::from("name: t\ndescription: d\nsource: s\nhosts: [{name: zk1}]\nsteps: []\n");

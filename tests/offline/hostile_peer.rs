@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::common::{path_str, run_bin, text};
+use crate::common::{path_str, run_bin, scratch, text};
 
 /// Answers `conf` and `srvr` like a server would, with the payload in both; stops after the
 /// test's last question (the listener goes with the thread's end).
@@ -64,9 +64,7 @@ fn raw_controls(text: &str) -> Vec<char> {
 
 #[test]
 fn a_hostile_peer_gets_nothing_run_hidden_or_printed_raw() {
-    let dir = std::env::temp_dir().join(format!("zkpilot-hostile-peer-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("hostile-peer");
     let marker = dir.join("pwned");
     let (asked, peer) = hostile_peer(&marker);
 

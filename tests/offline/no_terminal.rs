@@ -5,27 +5,15 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{project_file, text, BIN};
+use crate::common::{project_file, scratch, text, BIN};
+use zkpilot::replay::fixtures::session_info;
 
 #[test]
 fn the_screens_without_a_terminal_say_so_and_exit_2() {
-    let dir = std::env::temp_dir().join(format!("zkpilot-no-tty-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("no-tty");
     let log = dir.join("s.jsonl");
-    let session = zkpilot::audit::record::SessionInfo {
-        tool_version: "test".into(),
-        runbook_path: "r.yaml".into(),
-        runbook_sha256: "ab".repeat(32),
-        inventory_path: "i.yaml".into(),
-        operator: "alice".into(),
-        host: "jump1".into(),
-        tty: None,
-        hosts: Default::default(),
-        inventory_sha256: None,
-    };
     let now = zkpilot::audit::record::Timestamp::from_system_time(std::time::SystemTime::now());
-    zkpilot::audit::AuditWriter::create(&log, session, Default::default(), now)
+    zkpilot::audit::AuditWriter::create(&log, session_info(), Default::default(), now)
         .unwrap()
         .stop_session("the operator quit", now)
         .unwrap();

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use crate::common::{zkpilot, BIN};
+use zkpilot_core::testing::assert_contains;
 
 const INVENTORY: &str = "name: lab\nzookeeper: 3.8.0\nhosts:\n\
   - {name: zk1, sid: 1, role: participant, client: '127.0.0.2:2181', peer: '127.0.0.2:2888:3888', ssh: 'zk@127.0.0.2', ssh_port: 22, commands: {restart: r, stop: s, start: s}}\n\
@@ -123,7 +124,7 @@ fn bad_input_exits_2_with_the_position() {
         stderr.contains(&format!("{}:6:", runbook.display())),
         "{stderr}"
     );
-    assert!(stderr.contains("no host `zk7`"), "{stderr}");
+    assert_contains(&stderr, "no host `zk7`");
 }
 
 /// `zkpilot --help` is where an operator starts: every command says what it does, in its own
@@ -174,16 +175,16 @@ fn every_binding_of_pick_hosts_is_planned() {
     let old = plan("3.4.6");
     let text = String::from_utf8_lossy(&old.stdout);
     assert_eq!(old.status.code(), Some(1), "{text}");
-    assert!(text.contains("Hosts: P=zk1, Q=zk2, R=zk3, B=zk4"), "{text}");
-    assert!(
-        text.contains("- P=zk2, Q=zk1, R=zk3, B=zk4: **BLOCKED** at `stop-r`"),
-        "{text}"
+    assert_contains(&text, "Hosts: P=zk1, Q=zk2, R=zk3, B=zk4");
+    assert_contains(
+        &text,
+        "- P=zk2, Q=zk1, R=zk3, B=zk4: **BLOCKED** at `stop-r`",
     );
     assert!(!text.contains("- P=zk1, Q=zk2"), "{text}");
     let new = plan("3.8.0");
     let text = String::from_utf8_lossy(&new.stdout);
     assert_eq!(new.status.code(), Some(0), "{text}");
-    assert!(text.contains("planned too (5): each keeps"), "{text}");
+    assert_contains(&text, "planned too (5): each keeps");
 }
 
 /// One rolling-restart runbook for any ensemble size — on five voters and an
@@ -255,7 +256,7 @@ fn every_command_exits_by_the_same_table() {
     let dir = dir.to_str().unwrap();
     let (status, stderr) = code(&["sandbox", "up", "--dir", dir, "--whitelist", "srvr;id"]);
     assert_eq!(status, Some(2), "sandbox bad whitelist: {stderr}");
-    assert!(stderr.contains("--whitelist"), "{stderr}");
+    assert_contains(&stderr, "--whitelist");
     let (status, stderr) = code(&[
         "sandbox",
         "up",
@@ -281,11 +282,8 @@ fn every_command_exits_by_the_same_table() {
 
     let help = zkpilot(&["--help"]);
     let help = String::from_utf8_lossy(&help.stdout);
-    assert!(help.contains("EXIT STATUS (every command):"), "{help}");
-    assert!(
-        help.contains("  1  stopped before done, or a hazard"),
-        "{help}"
-    );
+    assert_contains(&help, "EXIT STATUS (every command):");
+    assert_contains(&help, "  1  stopped before done, or a hazard");
 }
 
 /// The Kubernetes migration for any ensemble size — on five voters and an observer

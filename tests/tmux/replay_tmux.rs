@@ -176,18 +176,7 @@ fn a_two_person_step_runs_only_after_another_user_approves_it_from_follow() {
     let audit_dir = std::path::Path::new("/root/.local/state/zkpilot/audit");
     std::fs::create_dir_all(audit_dir).unwrap();
     let audit = audit_dir.join(format!("two-person-{}.jsonl", std::process::id()));
-    let operator = console(
-        &sandbox,
-        "tests/fixtures/runbooks/two-person-restart.yaml",
-        &audit,
-    );
-    operator.wait_for("the step ready", Duration::from_secs(60), |s| {
-        s.contains("r run the current step") && !s.contains('✗')
-    });
-    operator.send("r");
-    operator.wait_for("the wait for approval", Duration::from_secs(10), |s| {
-        s.contains("WAITING FOR APPROVAL")
-    });
+    let operator = waiting_for_approval(&sandbox, &audit);
     assert!(!operator.screen().contains("y run this step now"));
 
     // The operator's own user cannot approve: an approval dropped by root (the console's own
@@ -221,31 +210,7 @@ fn a_two_person_step_runs_only_after_another_user_approves_it_from_follow() {
         180,
         50,
     );
-    follow.wait_for("the approve key", Duration::from_secs(20), |s| {
-        s.contains("a APPROVE the waiting step")
-    });
-    follow.send("a");
-    for c in "restart-follower".chars() {
-        follow.send(&c.to_string());
-    }
-    follow.send("Enter");
-    follow.wait_for("the approval in the log", Duration::from_secs(20), |s| {
-        s.contains(&format!("approved by {partner} (uid {uid})"))
-    });
-    operator.wait_for("the confirmation prompt", Duration::from_secs(10), |s| {
-        s.contains("y run this step now")
-    });
-    operator.send("y");
-    operator.wait_for("the step done", Duration::from_secs(90), |s| {
-        step_line_says(s, "restart-follower", "done")
-    });
-    operator.send("q");
-    operator.wait_until_exited(Duration::from_secs(10));
-    follow.wait_for("the end, followed", Duration::from_secs(20), |s| {
-        s.contains("SESSION ENDED")
-    });
-    follow.send("q");
-    follow.wait_until_exited(Duration::from_secs(10));
+    approve_restart_follower(&operator, &follow, partner, &uid);
 
     let records = audit_records(&audit);
     let position = |kind: &str, check: &dyn Fn(&serde_json::Value) -> bool| {
@@ -272,6 +237,54 @@ fn a_two_person_step_runs_only_after_another_user_approves_it_from_follow() {
     );
     assert_audit_verifies(&audit);
     std::fs::remove_file(&audit).unwrap();
+}
+
+/// The console on `two-person-restart.yaml`, logging to `audit`, its step started and now
+/// waiting for another user's approval.
+fn waiting_for_approval(sandbox: &Sandbox, audit: &Path) -> Tmux {
+    let operator = console(
+        sandbox,
+        "tests/fixtures/runbooks/two-person-restart.yaml",
+        audit,
+    );
+    operator.wait_for("the step ready", Duration::from_secs(60), |s| {
+        s.contains("r run the current step") && !s.contains('✗')
+    });
+    operator.send("r");
+    operator.wait_for("the wait for approval", Duration::from_secs(10), |s| {
+        s.contains("WAITING FOR APPROVAL")
+    });
+    operator
+}
+
+/// The partner approves `restart-follower` from `follow` (typing the step's name), the operator
+/// confirms and runs it, quits after it is done, and `follow` shows the end and quits too.
+fn approve_restart_follower(operator: &Tmux, follow: &Tmux, partner: &str, uid: &str) {
+    follow.wait_for("the approve key", Duration::from_secs(20), |s| {
+        s.contains("a APPROVE the waiting step")
+    });
+    follow.send("a");
+    for c in "restart-follower".chars() {
+        follow.send(&c.to_string());
+    }
+    follow.send("Enter");
+    follow.wait_for("the approval in the log", Duration::from_secs(20), |s| {
+        s.contains(&format!("approved by {partner} (uid {uid})"))
+    });
+    operator.wait_for("the confirmation prompt", Duration::from_secs(10), |s| {
+        s.contains("y run this step now")
+    });
+    operator.send("y");
+    operator.wait_for("the step done", Duration::from_secs(90), |s| {
+        step_line_says(s, "restart-follower", "done")
+    });
+    operator.send("q");
+    operator.wait_until_exited(Duration::from_secs(10));
+    follow.wait_for("the end, followed", Duration::from_secs(20), |s| {
+        s.contains("SESSION ENDED")
+    });
+    follow.send("q");
+    follow.wait_until_exited(Duration::from_secs(10));
 }
 
 /// The README's pairing setup for one test: a group of the partners, a partner in it, and a
@@ -344,18 +357,7 @@ fn a_partner_in_the_pairing_group_approves_without_sudo() {
     let sandbox = Sandbox::up(3, 0, 0);
     let pairing = Pairing::new();
     let audit = pairing.dir.join("move.jsonl");
-    let operator = console(
-        &sandbox,
-        "tests/fixtures/runbooks/two-person-restart.yaml",
-        &audit,
-    );
-    operator.wait_for("the step ready", Duration::from_secs(60), |s| {
-        s.contains("r run the current step") && !s.contains('✗')
-    });
-    operator.send("r");
-    operator.wait_for("the wait for approval", Duration::from_secs(10), |s| {
-        s.contains("WAITING FOR APPROVAL")
-    });
+    let operator = waiting_for_approval(&sandbox, &audit);
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(&audit).unwrap();
     assert_eq!(
@@ -377,31 +379,7 @@ fn a_partner_in_the_pairing_group_approves_without_sudo() {
         180,
         50,
     );
-    follow.wait_for("the approve key", Duration::from_secs(20), |s| {
-        s.contains("a APPROVE the waiting step")
-    });
-    follow.send("a");
-    for c in "restart-follower".chars() {
-        follow.send(&c.to_string());
-    }
-    follow.send("Enter");
-    follow.wait_for("the approval in the log", Duration::from_secs(20), |s| {
-        s.contains(&format!("approved by {} (uid {uid})", pairing.partner))
-    });
-    operator.wait_for("the confirmation prompt", Duration::from_secs(10), |s| {
-        s.contains("y run this step now")
-    });
-    operator.send("y");
-    operator.wait_for("the step done", Duration::from_secs(90), |s| {
-        step_line_says(s, "restart-follower", "done")
-    });
-    operator.send("q");
-    operator.wait_until_exited(Duration::from_secs(10));
-    follow.wait_for("the end, followed", Duration::from_secs(20), |s| {
-        s.contains("SESSION ENDED")
-    });
-    follow.send("q");
-    follow.wait_until_exited(Duration::from_secs(10));
+    approve_restart_follower(&operator, &follow, &pairing.partner, &uid);
 
     let records = audit_records(&audit);
     let approved = records

@@ -1,6 +1,8 @@
 use super::*;
 use serde_json::Value;
 
+use crate::testing::assert_contains;
+
 macro_rules! fixture {
     ($kind:literal, $name:literal) => {
         (
@@ -274,11 +276,8 @@ fn a_pod_before_its_service_is_no_quorum_with_the_cut_pair_named() {
     }
     let report = report(fixture!("valid", "k8s_pod_before_its_service_3.8.0.yaml"));
     let text = report.text();
-    assert!(text.contains("!! NO QUORUM CAN FORM"), "{text}");
-    assert!(
-        text.contains("POD2 advertises svc2, which reaches H2"),
-        "{text}"
-    );
+    assert_contains(&text, "!! NO QUORUM CAN FORM");
+    assert_contains(&text, "POD2 advertises svc2, which reaches H2");
     assert!(
         text.contains(
             "H3 - POD2: H3 (the larger sid) dials POD2 at the address in its own view, and its \
@@ -309,10 +308,10 @@ fn a_replacement_on_the_old_template_is_no_quorum() {
     let unknown = text.replace("listen_all: true, ", "");
     let report = analyze(&unknown, Path::new(path)).unwrap();
     let words = report.text();
-    assert!(words.contains("A MAY EXIT AT START"), "{words}");
-    assert!(
-        words.contains("quorumListenOnAllIPs unknown for A: judged on and off"),
-        "{words}"
+    assert_contains(&words, "A MAY EXIT AT START");
+    assert_contains(
+        &words,
+        "quorumListenOnAllIPs unknown for A: judged on and off",
     );
 }
 
@@ -346,8 +345,8 @@ fn a_winner_its_voters_cannot_follow_is_named_as_a_stall() {
         serde_json::json!([{"leader": "C", "cannot_follow": ["A", "B"]}])
     );
     let text = report(fixture).text();
-    assert!(
-        text.contains("ELECTION CAN STALL: C can be elected but A, B cannot follow it"),
-        "{text}"
+    assert_contains(
+        &text,
+        "ELECTION CAN STALL: C can be elected but A, B cannot follow it",
     );
 }

@@ -627,6 +627,8 @@ mod tests {
     use super::*;
     use crate::audit::record::{AuditChain, Secrets};
     use crate::audit::verify::{ChainProblem, ProblemKind};
+    use crate::replay::fixtures::session_info;
+    use crate::testing::assert_contains;
 
     fn session_log(events: Vec<AuditEvent>) -> AuditLog {
         let start = 1_795_425_423_000;
@@ -642,15 +644,8 @@ mod tests {
 
     fn session_start() -> AuditEvent {
         AuditEvent::SessionStart(SessionInfo {
-            tool_version: "0.1.0".into(),
             runbook_path: "runbooks/move.yaml".into(),
-            runbook_sha256: "ab".repeat(32),
-            inventory_path: "inventory.yaml".into(),
-            operator: "alice".into(),
-            host: "jump1".into(),
-            tty: Some("/dev/pts/3".into()),
-            hosts: Default::default(),
-            inventory_sha256: None,
+            ..session_info()
         })
     }
 
@@ -740,23 +735,17 @@ mod tests {
         let head = log.verification.as_ref().unwrap().head;
         let report = render_markdown(&log, "session.jsonl");
         assert!(report.starts_with("# zkpilot session report\n"), "{report}");
-        assert!(
-            report.contains("- **Runbook:** `runbooks/move.yaml`"),
-            "{report}"
+        assert_contains(&report, "- **Runbook:** `runbooks/move.yaml`");
+        assert_contains(
+            &report,
+            "- **Operator:** alice on jump1, terminal /dev/pts/3",
         );
-        assert!(
-            report.contains("- **Operator:** alice on jump1, terminal /dev/pts/3"),
-            "{report}"
+        assert_contains(&report, "- **Started:** 2026-11-23T09:17:03.000Z");
+        assert_contains(
+            &report,
+            "- **Ended:** 2026-11-23T09:17:19.000Z (operator quit)",
         );
-        assert!(
-            report.contains("- **Started:** 2026-11-23T09:17:03.000Z"),
-            "{report}"
-        );
-        assert!(
-            report.contains("- **Ended:** 2026-11-23T09:17:19.000Z (operator quit)"),
-            "{report}"
-        );
-        assert!(report.contains("- **Duration:** 16.000 s"), "{report}");
+        assert_contains(&report, "- **Duration:** 16.000 s");
         assert!(
             report.contains(&format!("chain verified, 17 records, head `{head}`")),
             "{report}"
@@ -771,13 +760,13 @@ mod tests {
                 .contains("| 09:17:09.000 | s1 | command 1 on zk1: `zkctl restart \\| tee log` |"),
             "{report}"
         );
-        assert!(
-            report.contains("| 09:17:08.000 | s1 | **OVERRIDE** by alice: zk4 is decommissioned |"),
-            "{report}"
+        assert_contains(
+            &report,
+            "| 09:17:08.000 | s1 | **OVERRIDE** by alice: zk4 is decommissioned |",
         );
-        assert!(
-            report.contains("| 09:17:11.000 | s1 | command 1 finished: exit 0, 1.234 s, ok |"),
-            "{report}"
+        assert_contains(
+            &report,
+            "| 09:17:11.000 | s1 | command 1 finished: exit 0, 1.234 s, ok |",
         );
         assert!(!report.contains("output of command"), "{report}");
     }
@@ -785,32 +774,23 @@ mod tests {
     #[test]
     fn steps_show_gates_verdicts_decisions_and_commands() {
         let report = render_markdown(&migration(), "s.jsonl");
-        assert!(report.contains("### Step `s1`: done\n"), "{report}");
-        assert!(
-            report.contains("- 09:17:06.000 gate `synced` passed: 2 of 2\n"),
-            "{report}"
+        assert_contains(&report, "### Step `s1`: done\n");
+        assert_contains(&report, "- 09:17:06.000 gate `synced` passed: 2 of 2\n");
+        assert_contains(
+            &report,
+            "verdict: quorum possible, no split brain: zk2, zk3 keep quorum",
         );
-        assert!(
-            report.contains("verdict: quorum possible, no split brain: zk2, zk3 keep quorum"),
-            "{report}"
+        assert_contains(&report, "### Step `s2`: **skipped**\n");
+        assert_contains(&report, "**SKIPPED** by alice: done by hand");
+        assert_contains(
+            &report,
+            "#### Command 1 on zk1\n\n- Command: `zkctl restart | tee log`\n",
         );
-        assert!(report.contains("### Step `s2`: **skipped**\n"), "{report}");
-        assert!(
-            report.contains("**SKIPPED** by alice: done by hand"),
-            "{report}"
-        );
-        assert!(
-            report.contains("#### Command 1 on zk1\n\n- Command: `zkctl restart | tee log`\n"),
-            "{report}"
-        );
-        assert!(
-            report.contains("- Exit status: 0, duration 1.234 s, outcome: ok\n"),
-            "{report}"
-        );
-        assert!(report.contains("#### Command 3 on zk1"), "{report}");
-        assert!(
-            report.contains("- Outcome: **UNKNOWN**: the intent was logged but no result"),
-            "{report}"
+        assert_contains(&report, "- Exit status: 0, duration 1.234 s, outcome: ok\n");
+        assert_contains(&report, "#### Command 3 on zk1");
+        assert_contains(
+            &report,
+            "- Outcome: **UNKNOWN**: the intent was logged but no result",
         );
     }
 
@@ -861,7 +841,7 @@ mod tests {
             ),
             "{report}"
         );
-        assert!(report.contains("xxxxTHE END\n```\n"), "{report}");
+        assert_contains(&report, "xxxxTHE END\n```\n");
     }
 
     #[test]
@@ -877,15 +857,12 @@ mod tests {
             },
         });
         let report = render_markdown(&log, "s.jsonl");
-        assert!(
-            report.contains("**VERIFICATION FAILED** at line 5 (seq 4): prev does not match"),
-            "{report}"
+        assert_contains(
+            &report,
+            "**VERIFICATION FAILED** at line 5 (seq 4): prev does not match",
         );
-        assert!(
-            report.contains("covers only the 4 records before that line"),
-            "{report}"
-        );
-        assert!(report.contains("**not closed**"), "{report}");
+        assert_contains(&report, "covers only the 4 records before that line");
+        assert_contains(&report, "**not closed**");
     }
 
     #[test]

@@ -159,16 +159,15 @@ fn an_unchanged_ensemble_is_not_recorded_again() {
             .count()
     };
     assert_eq!(snapshots(&super::run::start(&mut state)), 1);
-    let report = |node, at| PollReport {
-        admin: Vec::new(),
-        node,
-        at,
-        round_trip_ms: None,
-        answers: vec![answered(
-            crate::zk::fourlw::Command::Srvr,
-            Err(crate::ensemble::PollFailure::Refused),
-        )],
-        ..PollReport::default()
+    let report = |node, at| {
+        PollReport::fourlw(
+            node,
+            at,
+            vec![answered(
+                crate::zk::fourlw::Command::Srvr,
+                Err(crate::ensemble::PollFailure::Refused),
+            )],
+        )
     };
     assert_eq!(
         snapshots(&update(&mut state, RunAction::Poll(report(0, 21_000)))),
@@ -233,14 +232,7 @@ fn once_the_log_cannot_be_written_nothing_more_runs_but_the_operator_can_quit() 
     assert_eq!(state.engine.prompt, None);
     assert!(update(
         &mut state,
-        RunAction::Poll(PollReport {
-            admin: Vec::new(),
-            node: 0,
-            at: 30_000,
-            round_trip_ms: None,
-            answers: Vec::new(),
-            ..PollReport::default()
-        })
+        RunAction::Poll(PollReport::fourlw(0, 30_000, Vec::new()))
     )
     .is_empty());
     press(&mut state, Key::Char('q'));
@@ -319,16 +311,7 @@ fn answers_polled_before_the_command_ended_do_not_end_its_wait() {
     use crate::zk::fourlw::Command;
     const FOLLOWER_SRVR: &str = include_str!("../../../tests/fixtures/zk4lw/follower.srvr.txt");
     let conf = "serverId=1\nmembership: \nserver.1=10.0.0.1:2888:3888:participant\nserver.2=10.0.0.2:2888:3888:participant\nserver.3=10.0.0.3:2888:3888:participant\nversion=0";
-    let report = |at, answers| {
-        RunAction::Poll(PollReport {
-            admin: Vec::new(),
-            node: 0,
-            at,
-            round_trip_ms: None,
-            answers,
-            ..PollReport::default()
-        })
-    };
+    let report = |at, answers| RunAction::Poll(PollReport::fourlw(0, at, answers));
     let restarted_before_the_end = |state: &mut RunState| {
         update(
             state,

@@ -361,12 +361,7 @@ mod tests {
         at: Millis,
         answers: Vec<(Command, Result<crate::ensemble::Said, PollFailure>)>,
     ) {
-        state.apply(&PollReport {
-            node,
-            at,
-            answers,
-            ..PollReport::default()
-        });
+        state.apply(&PollReport::fourlw(node, at, answers));
     }
 
     /// Servers 1..=views.len() serving, each on the view given for it; the last one leads.
@@ -379,18 +374,22 @@ mod tests {
             } else {
                 FOLLOWER
             };
-            let sid = node as u64 + 1;
-            poll(
-                &mut state,
-                node,
-                1_000,
-                vec![
-                    answered(Command::Srvr, Ok(srvr.into())),
-                    answered(Command::Conf, Ok(conf(sid, members))),
-                ],
-            );
+            serving(&mut state, node, srvr, conf(node as u64 + 1, members));
         }
         state
+    }
+
+    /// Node `node` answers `srvr` and its configuration `conf` at the first second.
+    fn serving(state: &mut EnsembleState, node: usize, srvr: &str, conf: String) {
+        poll(
+            state,
+            node,
+            1_000,
+            vec![
+                answered(Command::Srvr, Ok(srvr.into())),
+                answered(Command::Conf, Ok(conf)),
+            ],
+        );
     }
 
     /// Node `node` stops answering, then serves again: restarted, its view not seen since.
@@ -519,15 +518,7 @@ mod tests {
         );
         for node in 1..=3 {
             let srvr = if node == 3 { LEADER } else { FOLLOWER };
-            poll(
-                &mut state,
-                node,
-                1_000,
-                vec![
-                    answered(Command::Srvr, Ok(srvr.into())),
-                    answered(Command::Conf, Ok(conf(node as u64, &[1, 2, 3]))),
-                ],
-            );
+            serving(&mut state, node, srvr, conf(node as u64, &[1, 2, 3]));
         }
         let verdict = verdict(&state).expect("a verdict");
         assert_eq!(verdict.possible_leaders, [1, 2, 3]);

@@ -863,14 +863,7 @@ mod tests {
 
     /// One poll report of node 0 at `at`, 4lw answers only.
     fn at(at: Millis, answers: Vec<(Command, Result<Said, PollFailure>)>) -> PollReport {
-        PollReport {
-            admin: Vec::new(),
-            node: 0,
-            at,
-            round_trip_ms: None,
-            answers,
-            ..PollReport::default()
-        }
+        PollReport::fourlw(0, at, answers)
     }
 
     fn target() -> NodeTarget {

@@ -117,6 +117,22 @@ pub struct PollReport {
 }
 
 impl PollReport {
+    /// Node `node`'s four-letter-word answers at `at`, and nothing else: the report most tests
+    /// feed in.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn fourlw(
+        node: usize,
+        at: Millis,
+        answers: Vec<(Command, Result<Said, PollFailure>)>,
+    ) -> PollReport {
+        PollReport {
+            node,
+            at,
+            answers,
+            ..PollReport::default()
+        }
+    }
+
     /// The client port gave no `srvr` answer: a failed HTTP question in the same cycle says the
     /// server is down, not that it has no AdminServer.
     pub fn srvr_failed(&self) -> bool {

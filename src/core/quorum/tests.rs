@@ -35,6 +35,16 @@ fn node(name: &str, sid: u64, host: &str, up: bool, view_spec: &str) -> Node {
     }
 }
 
+/// `(name, view)` pairs as running nodes with sids 1, 2, … in order, each on the host of its
+/// lower-case name: how most tables of the deck are drawn.
+fn up_in_order(views: &[(&str, &str)]) -> Vec<Node> {
+    views
+        .iter()
+        .enumerate()
+        .map(|(i, (name, v))| node(name, i as u64 + 1, &name.to_lowercase(), true, v))
+        .collect()
+}
+
 fn ensemble(version: &str, nodes: Vec<Node>) -> Ensemble {
     Ensemble {
         version: ZkVersion::parse(version).unwrap(),
@@ -122,12 +132,8 @@ fn slide7_order_never_allows_two_quorums() {
         ("P restarted", [FIVE, FIVE, FIVE, FIVE]),
     ];
     for (step, views) in steps {
-        let mut nodes: Vec<Node> = ["P", "Q", "R", "S"]
-            .iter()
-            .zip(views)
-            .enumerate()
-            .map(|(i, (name, v))| node(name, i as u64 + 1, &name.to_lowercase(), true, v))
-            .collect();
+        let pairs: Vec<(&str, &str)> = ["P", "Q", "R", "S"].into_iter().zip(views).collect();
+        let mut nodes = up_in_order(&pairs);
         nodes.push(node("T", 5, "t", false, FIVE));
         let ens = ensemble("3.4.6", nodes);
         let verdict = ens.verdict().unwrap();
@@ -171,70 +177,49 @@ fn replacing_r_by_c_and_growing_to_five() {
     let steps: Vec<(&str, Vec<Node>, bool)> = vec![
         (
             "C up",
-            vec![
-                node("P", 1, "p", true, OLD),
-                node("Q", 2, "q", true, OLD),
-                node("C", 3, "c", true, PQC),
-            ],
+            up_in_order(&[("P", OLD), ("Q", OLD), ("C", PQC)]),
             false,
         ),
         (
             "Q restarted: P,Q or Q,C",
-            vec![
-                node("P", 1, "p", true, OLD),
-                node("Q", 2, "q", true, PQC),
-                node("C", 3, "c", true, PQC),
-            ],
+            up_in_order(&[("P", OLD), ("Q", PQC), ("C", PQC)]),
             false,
         ),
         (
             "D up",
-            vec![
-                node("P", 1, "p", true, PQC),
-                node("Q", 2, "q", true, PQC),
-                node("C", 3, "c", true, PQC),
-                node("D", 4, "d", true, FIVE_C),
-            ],
+            up_in_order(&[("P", PQC), ("Q", PQC), ("C", PQC), ("D", FIVE_C)]),
             false,
         ),
         (
             "C restarted on five",
-            vec![
-                node("P", 1, "p", true, PQC),
-                node("Q", 2, "q", true, PQC),
-                node("C", 3, "c", true, FIVE_C),
-                node("D", 4, "d", true, FIVE_C),
-            ],
+            up_in_order(&[("P", PQC), ("Q", PQC), ("C", FIVE_C), ("D", FIVE_C)]),
             false,
         ),
         (
             "Q restarted on five",
-            vec![
-                node("P", 1, "p", true, PQC),
-                node("Q", 2, "q", true, FIVE_C),
-                node("C", 3, "c", true, FIVE_C),
-                node("D", 4, "d", true, FIVE_C),
-            ],
+            up_in_order(&[("P", PQC), ("Q", FIVE_C), ("C", FIVE_C), ("D", FIVE_C)]),
             false,
         ),
         (
             "E up early: P,Q on three, C,D,E on five",
-            vec![
-                node("P", 1, "p", true, PQC),
-                node("Q", 2, "q", true, PQC),
-                node("C", 3, "c", true, FIVE_C),
-                node("D", 4, "d", true, FIVE_C),
-                node("E", 5, "e", true, FIVE_C),
-            ],
+            up_in_order(&[
+                ("P", PQC),
+                ("Q", PQC),
+                ("C", FIVE_C),
+                ("D", FIVE_C),
+                ("E", FIVE_C),
+            ]),
             true,
         ),
         (
             "E up at the end",
-            ["P", "Q", "C", "D", "E"]
-                .iter()
-                .enumerate()
-                .map(|(i, n)| node(n, i as u64 + 1, &n.to_lowercase(), true, FIVE_C))
-                .collect(),
+            up_in_order(&[
+                ("P", FIVE_C),
+                ("Q", FIVE_C),
+                ("C", FIVE_C),
+                ("D", FIVE_C),
+                ("E", FIVE_C),
+            ]),
             false,
         ),
     ];
@@ -249,14 +234,7 @@ fn replacing_r_by_c_and_growing_to_five() {
 
 #[test]
 fn c_up_beside_stale_views_is_followed_but_cannot_lead() {
-    let ens = ensemble(
-        "3.4.6",
-        vec![
-            node("P", 1, "p", true, OLD),
-            node("Q", 2, "q", true, OLD),
-            node("C", 3, "c", true, PQC),
-        ],
-    );
+    let ens = ensemble("3.4.6", up_in_order(&[("P", OLD), ("Q", OLD), ("C", PQC)]));
     let verdict = ens.verdict().unwrap();
     // P and Q list sid 3 at r: they neither count C nor follow it; C counts and follows them.
     assert_eq!(names(&ens, &verdict.possible_leaders), ["P", "Q"]);
@@ -267,13 +245,13 @@ fn c_up_beside_stale_views_is_followed_but_cannot_lead() {
 fn early_e_witness_is_slide5_again() {
     let ens = ensemble(
         "3.4.6",
-        vec![
-            node("P", 1, "p", true, PQC),
-            node("Q", 2, "q", true, PQC),
-            node("C", 3, "c", true, FIVE_C),
-            node("D", 4, "d", true, FIVE_C),
-            node("E", 5, "e", true, FIVE_C),
-        ],
+        up_in_order(&[
+            ("P", PQC),
+            ("Q", PQC),
+            ("C", FIVE_C),
+            ("D", FIVE_C),
+            ("E", FIVE_C),
+        ]),
     );
     assert_eq!(
         witness(&ens),
@@ -373,10 +351,7 @@ fn the_deck_order_updates_higher_sids_first_so_b_is_reachable_on_3_4() {
 fn on_3_5_a_pair_is_cut_only_when_neither_view_has_the_other() {
     let ens = ensemble(
         "3.5.0",
-        vec![
-            node("P", 1, "p", true, "1=p 2=old"),
-            node("Q", 2, "q", true, "1=gone 2=q"),
-        ],
+        up_in_order(&[("P", "1=p 2=old"), ("Q", "1=gone 2=q")]),
     );
     assert_eq!(
         ens.cut(0, 1),
@@ -395,13 +370,7 @@ fn on_3_5_a_pair_is_cut_only_when_neither_view_has_the_other() {
             })),
         })
     );
-    let missing = ensemble(
-        "3.4.6",
-        vec![
-            node("P", 1, "p", true, "1=p"),
-            node("Q", 2, "q", true, "2=q"),
-        ],
-    );
+    let missing = ensemble("3.4.6", up_in_order(&[("P", "1=p"), ("Q", "2=q")]));
     assert_eq!(
         missing.cut(0, 1),
         Some(Cut::NoElectionLink {
@@ -419,11 +388,13 @@ fn on_3_5_a_pair_is_cut_only_when_neither_view_has_the_other() {
 fn five_on_one_view(partitions: Vec<Vec<usize>>) -> Ensemble {
     let mut ens = ensemble(
         "3.4.6",
-        ["P", "Q", "R", "S", "T"]
-            .iter()
-            .enumerate()
-            .map(|(i, n)| node(n, i as u64 + 1, &n.to_lowercase(), true, FIVE))
-            .collect(),
+        up_in_order(&[
+            ("P", FIVE),
+            ("Q", FIVE),
+            ("R", FIVE),
+            ("S", FIVE),
+            ("T", FIVE),
+        ]),
     );
     ens.partitions = Some(partitions);
     ens
@@ -475,14 +446,14 @@ fn the_deliberate_mitosis_split_shows_as_two_quorums() {
     let dest = "4=s 5=t 6=u";
     let mut ens = ensemble(
         "3.4.6",
-        vec![
-            node("P", 1, "p", true, FIVE),
-            node("Q", 2, "q", true, FIVE),
-            node("R", 3, "r", true, FIVE),
-            node("S", 4, "s", true, dest),
-            node("T", 5, "t", true, dest),
-            node("U", 6, "u", true, dest),
-        ],
+        up_in_order(&[
+            ("P", FIVE),
+            ("Q", FIVE),
+            ("R", FIVE),
+            ("S", dest),
+            ("T", dest),
+            ("U", dest),
+        ]),
     );
     ens.partitions = Some(vec![vec![0, 1, 2], vec![3, 4, 5]]);
     assert_eq!(
@@ -524,13 +495,7 @@ fn a_lone_node_listing_only_itself_is_a_quorum_of_one() {
             members: vec![0]
         }]
     );
-    let two = ensemble(
-        "3.8.0",
-        vec![
-            node("P", 1, "p", true, "1=p"),
-            node("Q", 2, "q", true, "2=q"),
-        ],
-    );
+    let two = ensemble("3.8.0", up_in_order(&[("P", "1=p"), ("Q", "2=q")]));
     let verdict = two.verdict().unwrap();
     assert_eq!(witness(&two), None, "two standalone servers share nothing");
     assert_eq!(verdict.ensembles, [vec![0], vec![1]]);
@@ -546,14 +511,14 @@ fn a_split_is_two_ensembles_only_once_no_view_names_the_other_side() {
     let dest = "4=d 5=e 6=f";
     let during = ensemble(
         "3.8.0",
-        vec![
-            node("P", 1, "p", true, joint),
-            node("Q", 2, "q", true, joint),
-            node("R", 3, "r", true, joint),
-            node("D", 4, "d", true, dest),
-            node("E", 5, "e", true, dest),
-            node("F", 6, "f", true, dest),
-        ],
+        up_in_order(&[
+            ("P", joint),
+            ("Q", joint),
+            ("R", joint),
+            ("D", dest),
+            ("E", dest),
+            ("F", dest),
+        ]),
     );
     assert!(witness(&during).is_some());
     assert!(during.verdict().unwrap().ensembles.is_empty());
@@ -578,13 +543,7 @@ fn a_split_is_two_ensembles_only_once_no_view_names_the_other_side() {
 
 #[test]
 fn a_node_whose_view_leaves_it_out_never_votes() {
-    let ens = ensemble(
-        "3.8.0",
-        vec![
-            node("P", 1, "p", true, "2=q 3=r"),
-            node("Q", 2, "q", true, "2=q 3=r"),
-        ],
-    );
+    let ens = ensemble("3.8.0", up_in_order(&[("P", "2=q 3=r"), ("Q", "2=q 3=r")]));
     assert!(!ens.is_voter(0));
     assert!(!ens.verdict().unwrap().quorum_possible);
 }

@@ -101,14 +101,7 @@ fn live_as_predicted(
                 ]
             }
         };
-        live.apply(&PollReport {
-            node,
-            at: 1_000,
-            round_trip_ms: None,
-            answers,
-            admin: Vec::new(),
-            ..PollReport::default()
-        });
+        live.apply(&PollReport::fourlw(node, 1_000, answers));
     }
     live
 }

@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::engine::{Engine, Person};
-use super::procedure::{bind, BindInput};
+use super::procedure::{bind, BindInput, Procedure};
 use crate::ensemble::{answered, EnsembleState, NodeTarget, PollFailure, PollReport};
 use crate::inventory::Inventory;
+use crate::text::yaml::YamlError;
 use crate::zk::fourlw::Command;
 use crate::zk::version::ZkVersion;
 
@@ -29,6 +30,24 @@ pub fn inventory(hosts: u64) -> Inventory {
     Inventory::parse(&text, Path::new("inv.yaml")).unwrap()
 }
 
+/// Binds the runbook `text` (as `rb.yaml`) on `inventory` alone: no live leader, no `--bind`,
+/// no `--var`; `read_fragment` answers its `include:`s.
+pub fn bind_alone(
+    text: &str,
+    inventory: &Inventory,
+    read_fragment: &dyn Fn(&Path) -> Result<String, String>,
+) -> Result<Procedure, YamlError> {
+    let none = BTreeMap::new();
+    let input = BindInput {
+        inventory,
+        leader: None,
+        bindings: &none,
+        variables: &none,
+        read_fragment,
+    };
+    bind(text, Path::new("rb.yaml"), &input)
+}
+
 pub fn engine(steps: &str) -> Engine {
     engine_of(3, "", steps)
 }
@@ -42,17 +61,9 @@ pub fn engine_of(hosts: u64, head: &str, steps: &str) -> Engine {
         "name: t\ndescription: d\nsource: s\nhosts: [{}]\n{head}steps:\n{steps}",
         names.join(", ")
     );
-    let none = BTreeMap::new();
     let inventory = inventory(hosts);
     let read = |_: &Path| -> Result<String, String> { Err("none".into()) };
-    let input = BindInput {
-        inventory: &inventory,
-        leader: None,
-        bindings: &none,
-        variables: &none,
-        read_fragment: &read,
-    };
-    let procedure = bind(&text, Path::new("rb.yaml"), &input).unwrap();
+    let procedure = bind_alone(&text, &inventory, &read).unwrap();
     Engine::new(
         procedure,
         ZkVersion::NEWEST,
@@ -116,14 +127,7 @@ pub fn polled(hosts: u64, down: &[usize], at: u64) -> EnsembleState {
                 answered(Command::Conf, Ok(conf(node as u64 + 1, hosts))),
             ]
         };
-        state.apply(&PollReport {
-            admin: Vec::new(),
-            node,
-            at,
-            round_trip_ms: None,
-            answers,
-            ..PollReport::default()
-        });
+        state.apply(&PollReport::fourlw(node, at, answers));
     }
     state
 }

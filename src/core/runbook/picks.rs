@@ -86,22 +86,8 @@ fn extend<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runbook::tests::inventory;
     use std::path::Path;
-
-    fn inventory(voters: u64) -> Inventory {
-        let mut text = String::from("name: lab\nhosts:\n");
-        for sid in 1..=voters + 1 {
-            let role = if sid <= voters {
-                "participant"
-            } else {
-                "spare"
-            };
-            text.push_str(&format!(
-                "  - {{name: zk{sid}, sid: {sid}, role: {role}, client: '10.0.0.{sid}:2181', peer: '10.0.0.{sid}:2888:3888', ssh: 'zk@10.0.0.{sid}', ssh_port: 22, commands: {{}}}}\n"
-            ));
-        }
-        Inventory::parse(&text, Path::new("inv.yaml")).unwrap()
-    }
 
     fn runbook(hosts: &str) -> Runbook {
         let text = format!(
@@ -115,7 +101,7 @@ mod tests {
         let rb = runbook(
             "[{name: P, pick: leader}, {name: Q, pick: follower}, {name: R, pick: follower}]",
         );
-        let all = every_binding(&rb, &inventory(3), &BTreeMap::new()).unwrap();
+        let all = every_binding(&rb, &inventory(3, 1), &BTreeMap::new()).unwrap();
         assert_eq!(all.len(), 6);
         let as_text: Vec<String> = all
             .iter()
@@ -138,7 +124,7 @@ mod tests {
     fn explicit_bindings_are_kept_and_their_hosts_not_picked_again() {
         let rb = runbook("[{name: P, pick: leader}, {name: Q, pick: follower}]");
         let explicit = BTreeMap::from([("P".to_string(), "zk2".to_string())]);
-        let all = every_binding(&rb, &inventory(3), &explicit).unwrap();
+        let all = every_binding(&rb, &inventory(3, 1), &explicit).unwrap();
         let qs: Vec<&str> = all.iter().map(|b| b["Q"].as_str()).collect();
         assert_eq!(qs, ["zk1", "zk3"]);
         assert!(all.iter().all(|b| b["P"] == "zk2"));
@@ -148,7 +134,7 @@ mod tests {
     fn a_runbook_without_picks_has_one_binding() {
         let rb = runbook("[{name: zk1}]");
         assert_eq!(
-            every_binding(&rb, &inventory(3), &BTreeMap::new())
+            every_binding(&rb, &inventory(3, 1), &BTreeMap::new())
                 .unwrap()
                 .len(),
             1

@@ -9,7 +9,7 @@ use crate::inventory::Inventory;
 use crate::text::yaml::YamlError;
 use crate::zk::version::ZkVersion;
 
-fn inventory(voters: u64, spares: u64) -> Inventory {
+pub(super) fn inventory(voters: u64, spares: u64) -> Inventory {
     let mut text = String::from("name: lab\nhosts:\n");
     for sid in 1..=voters + spares {
         let role = if sid <= voters {

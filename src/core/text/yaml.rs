@@ -124,15 +124,8 @@ fn check_depth(text: &str, path: &Path) -> Result<(), YamlError> {
 /// Deserializes `text`; syntax errors, type errors and unknown keys (with
 /// `#[serde(deny_unknown_fields)]`) come back with their position.
 pub fn from_str<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T, YamlError> {
-    let text = checked(text, path)?;
-    serde_yaml::from_str(text).map_err(|err| {
-        let at = position_of(&err);
-        YamlError {
-            path: path.to_path_buf(),
-            line: at.line,
-            column: at.column,
-            message: unquote(&strip_position(&err.to_string(), at)),
-        }
+    deserialize(text, path, |err, at, _| {
+        unquote(&strip_position(&err.to_string(), at))
     })
 }
 
@@ -140,6 +133,16 @@ pub fn from_str<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T, YamlE
 /// could not read themselves: an error names its position and the kind of problem, never a
 /// key, value or variant of the file (serde's messages quote them).
 pub fn from_included_str<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T, YamlError> {
+    deserialize(text, path, |_, _, text| withheld_problem(text))
+}
+
+/// Both doors' one way in: the size checks, then serde_yaml, its error placed at its position
+/// and worded by `message` (from the error, its position and the checked text).
+fn deserialize<T: DeserializeOwned>(
+    text: &str,
+    path: &Path,
+    message: impl FnOnce(&serde_yaml::Error, Position, &str) -> String,
+) -> Result<T, YamlError> {
     let text = checked(text, path)?;
     serde_yaml::from_str(text).map_err(|err| {
         let at = position_of(&err);
@@ -147,7 +150,7 @@ pub fn from_included_str<T: DeserializeOwned>(text: &str, path: &Path) -> Result
             path: path.to_path_buf(),
             line: at.line,
             column: at.column,
-            message: withheld_problem(text),
+            message: message(&err, at, text),
         }
     })
 }

@@ -133,6 +133,7 @@ impl AuditChain {
 mod tests {
     use super::super::{CommandOutcome, DecisionKind, OutputStream, SessionInfo, StepState};
     use super::*;
+    use crate::replay::fixtures::session_info;
 
     fn at(millis: i64) -> Timestamp {
         Timestamp::from_unix_millis(millis)
@@ -237,15 +238,9 @@ mod tests {
     fn sample_events() -> Vec<AuditEvent> {
         vec![
             AuditEvent::SessionStart(SessionInfo {
-                tool_version: "0.1.0".into(),
                 runbook_path: "runbooks/move.yaml".into(),
-                runbook_sha256: "ab".repeat(32),
-                inventory_path: "inventory.yaml".into(),
-                operator: "alice".into(),
-                host: "jump1".into(),
-                tty: Some("/dev/pts/3".into()),
                 hosts: [("leader".to_string(), "zk3".to_string())].into(),
-                inventory_sha256: None,
+                ..session_info()
             }),
             AuditEvent::Snapshot {
                 state: serde_json::json!({"zk1": {"mode": "leader", "zxid": "0x100000002"}}),

@@ -17,4 +17,5 @@ mod remote;
 mod run_autopilot;
 mod sandbox;
 mod session;
+mod stock_discover;
 mod zk_client;

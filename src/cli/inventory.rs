@@ -12,6 +12,10 @@ pub async fn inventory(command: InventoryCommand) -> Result<(), Failure> {
     match command {
         InventoryCommand::Check { file } => {
             let inventory = runbook_files::load_inventory(&file).map_err(Failure::bad_input)?;
+            crate::io::output::out(format_args!(
+                "{}",
+                preflight::ssh_files(inventory.ssh.as_ref())
+            ));
             let checks = guards::check_inventory(&inventory).await;
             // The report names every failing host and why.
             crate::io::output::out(format_args!(
@@ -63,7 +67,7 @@ pub async fn inventory(command: InventoryCommand) -> Result<(), Failure> {
                 .map_err(Failure::bad_input)?;
             for note in notes {
                 crate::io::output::err(format_args!(
-                    "zkpilot: {}",
+                    "zkpilot: {}\n",
                     crate::text::escape::sanitize(&note)
                 ));
             }

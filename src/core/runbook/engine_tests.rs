@@ -1004,3 +1004,52 @@ fn a_wait_asks_every_node_not_polled_since_the_commands_ended() {
     assert_eq!(needs[1].after, 0, "zk2 was polled since: {needs:?}");
     assert_eq!(needs[0].after, 25_000);
 }
+
+const ROLLING: &str = "  - {id: r, title: 'Restart ${each}', for-each: {pick: all, order: leader-last}, run: [{host: each, verb: restart}], effect: [{restart: {host: each}}]}\n";
+
+fn step_ids(engine: &Engine) -> Vec<&str> {
+    engine
+        .procedure
+        .steps
+        .iter()
+        .map(|s| s.id.as_str())
+        .collect()
+}
+
+/// Bound while no one led (zk1, zk2, zk3 by sid), then zk1 leads: before its step begins, its
+/// repetition moves after the others, which keep their order, and the move is recorded. A
+/// leader already last moves nothing.
+#[test]
+fn leader_last_follows_the_live_leader_before_each_step() {
+    let mut engine = engine_of(3, "", ROLLING);
+    assert_eq!(step_ids(&engine), ["r@zk1", "r@zk2", "r@zk3"]);
+    let live = live(&[]);
+    // zk3 leads: already last.
+    assert!(engine.tick(&live, 20_000).is_empty());
+    // The leader moved to zk1's server (node 2 is the one that leads in `live`).
+    engine.node_of = vec![Some(2), Some(1), Some(0)];
+    let effects = engine.tick(&live, 21_000);
+    let [AuditEvent::Note { text }] = recorded(&effects)[..] else {
+        panic!("{effects:?}")
+    };
+    assert!(text.contains("zk1 leads now"), "{text}");
+    assert!(text.contains("next: `r@zk2`"), "{text}");
+    assert_eq!(step_ids(&engine), ["r@zk2", "r@zk3", "r@zk1"]);
+    assert!(engine.tick(&live, 22_000).is_empty(), "moved once");
+    engine.input(Input::Start, &live);
+    assert_eq!(engine.prompt, Some(Prompt::Confirm));
+    assert_eq!(engine.current(), Some(0));
+    assert_eq!(engine.procedure.steps[0].id, "r@zk2");
+}
+
+/// A Start that meets a leader moved since the last tick runs nothing: it shows the new next
+/// step, for the operator or the autopilot to start.
+#[test]
+fn a_start_on_the_live_leaders_repetition_moves_it_and_runs_nothing() {
+    let mut engine = engine_of(3, "", ROLLING);
+    engine.node_of = vec![Some(2), Some(1), Some(0)];
+    let effects = engine.input(Input::Start, &live(&[]));
+    assert!(executes(&effects).is_empty());
+    assert_eq!(engine.prompt, None);
+    assert_eq!(step_ids(&engine), ["r@zk2", "r@zk3", "r@zk1"]);
+}

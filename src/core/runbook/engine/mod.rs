@@ -10,6 +10,7 @@
 
 mod gates;
 mod needs;
+mod order;
 mod wait;
 
 pub use gates::{Readiness, CHECK_PENDING};
@@ -286,7 +287,16 @@ impl Engine {
         };
         let mut effects = Vec::new();
         match (self.status[index].clone(), input) {
-            (Status::Pending, Input::Start) => self.prepare(index, live, &mut effects),
+            (Status::Pending, Input::Start) => {
+                // A leader that moved since the last poll keeps its repetition last: the
+                // operator (or the autopilot) is shown the new next step and starts it.
+                let moved = self.follow_live_leader(live);
+                if moved.is_empty() {
+                    self.prepare(index, live, &mut effects)
+                } else {
+                    effects.extend(moved);
+                }
+            }
             (Status::Pending, Input::Override(reason))
                 if matches!(self.prompt, Some(Prompt::Override { .. })) =>
             {

@@ -23,7 +23,7 @@ enum ViewCheck {
 impl Engine {
     /// Checks the current step's wait against the live ensemble and the clock.
     pub fn tick(&mut self, live: &EnsembleState, now: Millis) -> Vec<Effect> {
-        let mut effects = Vec::new();
+        let mut effects = self.follow_live_leader(live);
         let Some(index) = self.current() else {
             return effects;
         };

@@ -177,6 +177,9 @@ pub struct Engine {
     /// started (`NodeState::started_at`) and the view it ran. A restart is verified against
     /// the first, a restart that names no new view against the second.
     before_launch: BTreeMap<usize, (Option<Millis>, Option<ObservedView>)>,
+    /// The step the resumed log left failed, until it is retried: `--autopilot` may retry
+    /// it once its gates hold again (the failure may have been the world's, since put right).
+    pub failed_before_resume: Option<String>,
 }
 
 /// What a session's log says about its steps, read back for `--resume`.
@@ -257,6 +260,7 @@ impl Engine {
             next_intent: 1,
             message: None,
             before_launch: BTreeMap::new(),
+            failed_before_resume: None,
         }
     }
 
@@ -340,6 +344,7 @@ impl Engine {
                 self.approve(index, step, approver, live, &mut effects)
             }
             (Status::Failed(_) | Status::OutcomeUnknown(_), Input::Retry) => {
+                self.failed_before_resume = None;
                 effects.push(self.decision(index, DecisionKind::Retry));
                 self.checks.clear();
                 self.approved_by = None;
@@ -861,6 +866,9 @@ impl Engine {
                 Status::Failed(_) | Status::OutcomeUnknown(_)
             ) {
                 self.prompt = Some(Prompt::Recover);
+            }
+            if matches!(self.status[index], Status::Failed(_)) {
+                self.failed_before_resume = Some(self.procedure.steps[index].id.clone());
             }
         }
     }

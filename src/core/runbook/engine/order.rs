@@ -56,7 +56,8 @@ impl Engine {
              its group; next: `{next}`",
             self.host_name(order.each)
         );
-        self.message = Some(text.clone());
+        // Recorded, not put in `message`: a message on an idle step stops the autopilot, and
+        // this move is the runbook's own order, nothing a person must decide.
         vec![record(AuditEvent::Note { text }, true)]
     }
 }

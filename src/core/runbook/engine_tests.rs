@@ -1053,3 +1053,51 @@ fn a_start_on_the_live_leaders_repetition_moves_it_and_runs_nothing() {
     assert_eq!(engine.prompt, None);
     assert_eq!(step_ids(&engine), ["r@zk2", "r@zk3", "r@zk1"]);
 }
+
+/// zk1 restarts (the step); zk2, which the runbook keeps running, stops by hand. The first
+/// poll that shows it records "zk2 stopped outside the runbook" once; with zk1 still down
+/// that leaves one voter of three, so the wait cannot hold and the step fails at once, naming
+/// the quorum and the server, long before its 30 s timeout.
+#[test]
+fn a_server_stopped_outside_the_runbook_is_named_and_a_lost_quorum_ends_the_wait() {
+    let mut engine = run_to_wait(RESTART_ZK1, &live(&[]));
+    let effects = engine.tick(&live_at(&[0], 11_000), 11_000);
+    assert!(recorded(&effects).is_empty(), "zk1 is the step's own");
+    assert!(matches!(engine.status[0], Status::Waiting { .. }));
+    let effects = engine.tick(&live_at(&[0, 1], 12_000), 12_000);
+    let notes: Vec<&str> = recorded(&effects)
+        .into_iter()
+        .filter_map(|e| match e {
+            AuditEvent::Note { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(notes, ["zk2 stopped outside the runbook"]);
+    let Status::Failed(why) = &engine.status[0] else {
+        panic!("{:?}", engine.status[0])
+    };
+    assert!(
+        why.starts_with("quorum lost: zk2 stopped outside the runbook, leaving 1 of 3 voters"),
+        "{why}"
+    );
+    assert_eq!(engine.prompt, Some(Prompt::Recover));
+}
+
+/// With zk1 back, zk2 stopped by hand leaves a quorum: recorded once, the step not failed.
+#[test]
+fn a_server_stopped_outside_the_runbook_with_a_quorum_left_is_recorded_once() {
+    let mut engine = run_to_wait(RESTART_ZK1, &live(&[]));
+    let first = engine.tick(&live_at(&[1], 11_000), 11_000);
+    assert!(
+        matches!(recorded(&first)[..], [AuditEvent::Note { text }, ..] if text == "zk2 stopped outside the runbook"),
+        "{first:?}"
+    );
+    assert!(!matches!(engine.status[0], Status::Failed(_)));
+    let again = engine.tick(&live_at(&[1], 12_000), 12_000);
+    assert!(
+        !recorded(&again)
+            .iter()
+            .any(|e| matches!(e, AuditEvent::Note { .. })),
+        "{again:?}"
+    );
+}

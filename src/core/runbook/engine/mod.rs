@@ -11,6 +11,7 @@
 mod gates;
 mod needs;
 mod order;
+mod unplanned;
 mod wait;
 
 pub use gates::{Readiness, CHECK_PENDING};
@@ -180,6 +181,8 @@ pub struct Engine {
     /// The step the resumed log left failed, until it is retried: `--autopilot` may retry
     /// it once its gates hold again (the failure may have been the world's, since put right).
     pub failed_before_resume: Option<String>,
+    /// Hosts last seen stopped outside the runbook (`unplanned`), each recorded once.
+    unplanned: BTreeSet<usize>,
 }
 
 /// What a session's log says about its steps, read back for `--resume`.
@@ -261,6 +264,7 @@ impl Engine {
             message: None,
             before_launch: BTreeMap::new(),
             failed_before_resume: None,
+            unplanned: BTreeSet::new(),
         }
     }
 

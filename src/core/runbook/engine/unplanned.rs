@@ -32,6 +32,14 @@ impl Engine {
         hosts
     }
 
+    /// A host as the operator knows it: the runbook's name, and the inventory's when another.
+    fn who(&self, host: usize) -> String {
+        match self.procedure.hosts.get(host) {
+            Some(h) if h.name != h.inventory.name => format!("{} ({})", h.name, h.inventory.name),
+            _ => self.host_name(host),
+        }
+    }
+
     /// Hosts the runbook keeps running whose server answers nothing, leaving out those a step
     /// under way acts on (a restart takes its server down for a moment).
     pub fn stopped_outside(&self, live: &EnsembleState) -> Vec<usize> {
@@ -60,7 +68,7 @@ impl Engine {
         let now: BTreeSet<usize> = self.stopped_outside(live).into_iter().collect();
         let mut effects = Vec::new();
         for host in now.difference(&self.unplanned) {
-            let text = format!("{} stopped outside the runbook", self.host_name(*host));
+            let text = format!("{} stopped outside the runbook", self.who(*host));
             effects.push(record(AuditEvent::Note { text }, true));
         }
         self.unplanned = now;
@@ -94,7 +102,7 @@ impl Engine {
         if running > voters.len() / 2 {
             return None;
         }
-        let names: Vec<String> = stopped.iter().map(|h| self.host_name(*h)).collect();
+        let names: Vec<String> = stopped.iter().map(|h| self.who(*h)).collect();
         Some(format!(
             "quorum lost: {} stopped outside the runbook, leaving {running} of {} voters \
              running; start {} again, then retry the step",

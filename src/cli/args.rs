@@ -241,30 +241,59 @@ pub enum InventoryCommand {
         /// The inventory (YAML)
         file: PathBuf,
     },
-    /// Write an inventory from a live ensemble: the server lines of one reachable server's
-    /// `conf` (every host, sid, role, client and peer address) and the verbs of a preset
+    /// Write an inventory from a live ensemble: one reachable server's membership (every
+    /// host, sid, role, client and peer address) and the verbs of a preset
     #[command(
-        after_help = "Values read from the server are written as they are; guessed ones (a \
-        host's name, a client address from the peer address, a preset's paths) carry a \
-        `# guessed:` comment. Check the file, then `zkpilot inventory check` it.\n\n\
+        after_help = "The membership comes from the server's 4lw `conf`, or, when its \
+        4lw.commands.whitelist refuses `conf` (the 3.5.3+ default), from its AdminServer \
+        (--admin, default HOST:8080): /commands/voting_view for the voters, the leader's \
+        /commands/observers for the observers' ids (an observer's address is not in any \
+        AdminServer answer: it is named in a comment to add by hand). Every server's AdminServer \
+        is probed at its peer host's port 8080 for its own clientPort and dataDir.\n\n\
+        --ssh-user, --dir and the commands of --verbs are per-host templates: {sid} the \
+        server id, {name} the host's inventory name, {addr} its peer host (quoted as a shell \
+        word in a command).\n\n\
+        Values read from the servers are written as they are; guessed ones (a host's name, a \
+        client address from the peer address, a preset's paths) carry a `# guessed:` comment. \
+        Check the file, then `zkpilot inventory check` it.\n\n\
         Examples:\n  zkpilot inventory discover 10.0.0.1:2181 --ssh-user zk --preset systemd -o inventory.yaml\n  \
-        zkpilot inventory discover 10.0.0.1:2181 --ssh-user zk --preset zkserver-sh --dir /opt/zookeeper\n  \
+        zkpilot inventory discover 10.0.0.1:2181 --ssh-user 'zk{sid}' --preset zkserver-sh --dir '/home/zk{sid}/zookeeper'\n  \
+        zkpilot inventory discover 10.0.0.1:2181 --ssh-user zk --preset custom --verbs verbs.yaml --ssh-port 2022\n  \
         zkpilot inventory discover 127.77.3.1:2181 --preset sandbox --dir /tmp/zk -o /tmp/zk/found.yaml"
     )]
     Discover {
-        /// One server of the ensemble: HOST:PORT, its client address (it must allow `conf`)
+        /// One server of the ensemble: HOST:PORT, its client address
         #[arg(value_name = "HOST:PORT")]
         server: String,
-        /// The SSH user on every host (a sandbox's users come from its SSH config)
+        /// The SSH user on the hosts, a per-host template (a sandbox's users come from its SSH
+        /// config)
         #[arg(long, value_name = "USER")]
         ssh_user: Option<String>,
         /// How ZooKeeper is run on the hosts: the commands of each verb
         #[arg(long, value_enum)]
         preset: DiscoverPreset,
-        /// zkserver-sh: the ZooKeeper home (default /opt/zookeeper); sandbox: the sandbox's
-        /// directory (required)
+        /// zkserver-sh: the ZooKeeper home, a per-host template (default /opt/zookeeper);
+        /// sandbox: the sandbox's directory (required)
         #[arg(long, value_name = "DIR")]
-        dir: Option<PathBuf>,
+        dir: Option<String>,
+        /// custom: a YAML map of verb to command, each a per-host template
+        #[arg(long, value_name = "FILE")]
+        verbs: Option<PathBuf>,
+        /// The SSH port of every host (default 22, written as a guess)
+        #[arg(long, value_name = "PORT")]
+        ssh_port: Option<u16>,
+        /// The private key to log in with (the inventory's ssh.identity)
+        #[arg(long, value_name = "FILE")]
+        ssh_identity: Option<PathBuf>,
+        /// The known_hosts file to check host keys against (ssh.known_hosts)
+        #[arg(long, value_name = "FILE")]
+        ssh_known_hosts: Option<PathBuf>,
+        /// The SSH client config to read (ssh.config)
+        #[arg(long, value_name = "FILE")]
+        ssh_config: Option<PathBuf>,
+        /// The asked server's AdminServer, when the 4lw `conf` is refused (default HOST:8080)
+        #[arg(long, value_name = "HOST:PORT")]
+        admin: Option<String>,
         /// Write the inventory here (never over an existing file) instead of standard output
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -279,6 +308,8 @@ pub enum DiscoverPreset {
     ZkserverSh,
     /// A `zkpilot sandbox up` directory: its `zkctl` scripts and SSH files
     Sandbox,
+    /// The operator's own verbs from --verbs FILE
+    Custom,
 }
 
 #[derive(Args)]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::inventory::{Host, HostRole, Inventory, READ_ONLY_VERBS};
+use crate::inventory::{Host, HostRole, Inventory, SshDefaults, READ_ONLY_VERBS};
 use crate::net::remote::{Connections, Outcome, SshTarget, Stream};
 use crate::runbook::procedure::{Gate, Procedure};
 use crate::text::escape::sanitize;
@@ -112,6 +112,29 @@ pub fn touched_hosts(procedure: &Procedure) -> Vec<usize> {
 }
 
 /// The report of `inventory check`: one block per host, what works and what fails.
+/// Which SSH client files every host's connection uses: the inventory's `ssh:` block, or for a
+/// key it leaves out what OpenSSH's `ssh` (which zkpilot runs) reads by default — `ssh(1)`,
+/// `ssh_config(5)`: `~/.ssh/config` then `/etc/ssh/ssh_config` (only the given file with
+/// `-F`), the `IdentityFile`s of that config or `~/.ssh/id_*` and an agent's keys,
+/// `~/.ssh/known_hosts` and `/etc/ssh/ssh_known_hosts`. Host keys are always checked strictly.
+pub fn ssh_files(defaults: Option<&SshDefaults>) -> String {
+    let given = |pick: fn(&SshDefaults) -> Option<&String>| {
+        defaults
+            .and_then(pick)
+            .map(|path| format!("{} (inventory ssh:)", sanitize(path)))
+    };
+    let config = given(|d| d.config.as_ref())
+        .unwrap_or_else(|| "~/.ssh/config, /etc/ssh/ssh_config (ssh's defaults)".into());
+    let identity = given(|d| d.identity.as_ref()).unwrap_or_else(|| {
+        "the config's IdentityFile, else ~/.ssh/id_* and an agent's keys (ssh's defaults)".into()
+    });
+    let known_hosts = given(|d| d.known_hosts.as_ref())
+        .unwrap_or_else(|| "~/.ssh/known_hosts, /etc/ssh/ssh_known_hosts (ssh's defaults)".into());
+    format!(
+        "ssh config:  {config}\nssh key:     {identity}\nknown_hosts: {known_hosts}, strict host key checking\n"
+    )
+}
+
 pub fn render(checks: &[HostCheck]) -> String {
     let mut out = String::new();
     for check in checks {
@@ -235,6 +258,27 @@ async fn check_host(host: &Host, target: &SshTarget, connections: &Connections) 
 mod tests {
     use super::*;
     use crate::net::remote::ConnectError;
+
+    /// Each file the inventory names is said as given; each it leaves out, as ssh's default.
+    #[test]
+    fn the_ssh_files_used_are_said() {
+        let defaults = SshDefaults {
+            identity: Some("/k/id_ed25519".into()),
+            known_hosts: None,
+            config: Some("/k/config\u{1b}[2J".into()),
+        };
+        let said = ssh_files(Some(&defaults));
+        assert!(
+            said.contains("ssh key:     /k/id_ed25519 (inventory ssh:)"),
+            "{said}"
+        );
+        assert!(
+            said.contains("~/.ssh/known_hosts, /etc/ssh/ssh_known_hosts (ssh's defaults), strict"),
+            "{said}"
+        );
+        assert!(!said.contains('\u{1b}'), "{said}");
+        assert!(ssh_files(None).contains("ssh config:  ~/.ssh/config"));
+    }
 
     fn exited(code: i32) -> Outcome {
         Outcome::Exited {

@@ -13,9 +13,25 @@ use crate::view::theme::Role;
 pub fn draw(frame: &mut Frame, area: Rect, node: &NodeState, scroll: u16, look: &Look) {
     let popup = area.inner(Margin::new(4, 2));
     let heading = |text: &str| Line::from(Span::styled(text.to_string(), look.style(Role::Title)));
+    // The key column fits the longest key shown (3.6+ `mntr` has keys of 50 characters and
+    // more), up to half the popup; a longer key still keeps a space before its value.
+    let keys = node
+        .mntr
+        .iter()
+        .flat_map(|m| m.entries())
+        .chain(node.conf.iter().flat_map(|c| c.entries()))
+        .map(|(k, _)| sanitize(k).chars().count());
+    let column = keys
+        .max()
+        .unwrap_or(0)
+        .min(usize::from(popup.width / 2))
+        .max(1);
     let entry = |key: &str, value: &str| {
         Line::from(vec![
-            Span::styled(format!("  {:<40}", sanitize(key)), look.style(Role::Muted)),
+            Span::styled(
+                format!("  {:<column$} ", sanitize(key)),
+                look.style(Role::Muted),
+            ),
             Span::styled(sanitize(value), look.style(Role::Text)),
         ])
     };

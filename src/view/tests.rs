@@ -231,6 +231,25 @@ fn a_whitelist_refusal_degrades_to_srvr() {
     insta::assert_snapshot!(render(&state, 100, 24));
 }
 
+/// A `mntr` key longer than the old fixed 40-column key field (3.6+ has many) keeps a space
+/// before its value.
+#[test]
+fn the_mntr_popup_keeps_long_keys_apart_from_their_values() {
+    let long = "zk_learner_handler_qp_size_sum_per_learner_with_a_long_name";
+    let mntr = format!("{long}\t42\n{FOLLOWER_MNTR}");
+    let actions = vec![answer(
+        0,
+        vec![
+            (Command::Srvr, Ok(FOLLOWER_SRVR.to_string())),
+            (Command::Mntr, Ok(mntr)),
+        ],
+    )];
+    let mut state = state(1, actions);
+    update(&mut state, Action::Key(KeyAction::Open));
+    let screen = render(&state, 160, 30);
+    assert!(screen.contains(&format!("{long} 42")), "{screen}");
+}
+
 #[test]
 fn help_lists_every_key() {
     let mut state = state(3, healthy(3));

@@ -246,6 +246,7 @@ pub fn path_str(path: &Path) -> &str {
 }
 
 pub mod rehearsal;
+pub mod stock;
 pub mod tmux;
 pub mod zk_client;
 

@@ -16,4 +16,5 @@ mod remote;
 mod run_autopilot;
 mod sandbox;
 mod session;
+mod stock_discover;
 mod zk_client;

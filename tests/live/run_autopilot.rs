@@ -2,12 +2,13 @@
 //! independent client writes and a monitor watches the ensemble, and every failure path ending
 //! in a clear state.
 
-use std::time::Duration;
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 use crate::common::rehearsal::{most_leaders, rehearse};
 use crate::common::{
-    self, assert_audit_verifies, audit_records, autopilot, mode, project_file, run_bin, text,
-    zkpilot, Sandbox,
+    self, assert_audit_verifies, audit_records, autopilot, mode, path_str, project_file, run_bin,
+    text, zkpilot, Sandbox,
 };
 
 #[test]
@@ -381,5 +382,94 @@ fn a_secret_never_shows_in_clear_under_autopilot_nor_in_the_log_or_its_exports()
         for part in ["cr3t", "second-half"] {
             assert!(!shown.contains(part), "{what} shows {part}: {shown}");
         }
+    }
+}
+
+/// A follower stopped by hand while the runbook waits for another leaves one voter of three:
+/// the autopilot stops within a few polls (500 ms each) of that stop, not at the 60 s timeout,
+/// saying the quorum was lost and which server stopped outside the runbook.
+#[test]
+fn a_server_stopped_by_hand_during_a_wait_stops_the_autopilot_naming_it() {
+    let sandbox = Sandbox::up(3, 0, 0);
+    let hosts = ["zk1", "zk2", "zk3"];
+    sandbox.wait_for_modes(&hosts, Duration::from_secs(30), |m| {
+        m.iter().any(|x| x == "leader")
+    });
+    let followers: Vec<&str> = hosts
+        .iter()
+        .copied()
+        .filter(|h| mode(&sandbox.client(h)) == "follower")
+        .collect();
+    let [victim, other] = followers[..] else {
+        panic!("two followers: {followers:?}")
+    };
+    let audit = sandbox.dir.join("audit-quorum-lost.jsonl");
+    let runbook = project_file("tests/fixtures/runbooks/quorum-lost.yaml");
+    let (bind_victim, bind_other) = (format!("victim={victim}"), format!("other={other}"));
+    let mut run = Command::new(crate::common::BIN)
+        .args(["run", path_str(&runbook), "--inventory"])
+        .arg(sandbox.inventory_path())
+        .args(["--autopilot", "--yes", "--interval", "500ms", "--audit"])
+        .arg(&audit)
+        .args(["--bind", &bind_victim, "--bind", &bind_other])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !audit_records_if_any(&audit)
+        .iter()
+        .any(|r| r["kind"] == "step" && r["state"] == "waiting")
+    {
+        assert!(Instant::now() < deadline, "the step never waited");
+        assert!(run.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let n = other.trim_start_matches("zk");
+    let stopped = Command::new("runuser")
+        .args(["-u", &format!("zkpilot-h{n}"), "--"])
+        .arg(sandbox.dir.join(format!("hosts/{other}/zkctl")))
+        .arg("stop")
+        .output()
+        .unwrap();
+    assert!(stopped.status.success());
+    let stopped_at = Instant::now();
+    while run.try_wait().unwrap().is_none() {
+        assert!(
+            stopped_at.elapsed() < Duration::from_secs(30),
+            "the autopilot did not stop after {other} was stopped"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let took = stopped_at.elapsed();
+    let out = run.wait_with_output().unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "quorum lost: other ({other}) stopped outside the runbook"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        audit_records(&audit).iter().any(|r| r["kind"] == "note"
+            && r["text"] == format!("other ({other}) stopped outside the runbook")),
+        "recorded"
+    );
+    assert!(
+        took < Duration::from_secs(10),
+        "stopped {took:?} after the stop"
+    );
+    eprintln!("the autopilot stopped {took:?} after {other} was stopped");
+    assert_audit_verifies(&audit);
+}
+
+fn audit_records_if_any(audit: &std::path::Path) -> Vec<serde_json::Value> {
+    match std::fs::read_to_string(audit) {
+        Ok(text) => text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect(),
+        Err(_) => Vec::new(),
     }
 }

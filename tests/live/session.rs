@@ -450,7 +450,7 @@ fn discover_writes_the_admin_server_of_every_server_where_one_answers() {
     }
     assert_eq!(
         written
-            .matches("# probed: its AdminServer answered /commands/srvr there")
+            .matches("# probed: its AdminServer answered /commands/configuration there")
             .count(),
         4,
         "{written}"
@@ -475,7 +475,7 @@ fn discover_writes_the_admin_server_of_every_server_where_one_answers() {
         let address = without.client(host).replace(":2181", ":8080");
         assert!(
             written.contains(&format!(
-                "# admin: none found: no AdminServer answered /commands/srvr at {address} ("
+                "# admin: none found: no AdminServer answered /commands/configuration at {address} ("
             )),
             "{written}"
         );

@@ -1,10 +1,13 @@
 //! Pure: what `--autopilot` does next. It starts a step once its gates hold and nothing is
 //! hazardous, confirms with `--yes`, and stops — naming why — wherever a person is needed:
 //! a hazard, a block, a second operator, a typed host, a failure or an unknown outcome, or
-//! gates that stay unmet for `GATE_PATIENCE_MS`.
+//! gates that stay unmet for `GATE_PATIENCE_MS`. A step a resumed log left failed is retried
+//! once its gates hold again (`--resume --autopilot` after the operator put the world right);
+//! wherever it stops on a failure it names the decision and the console's key for each choice.
 
 use std::collections::HashMap;
 
+use super::keys::{RunKey, RUN_KEYS};
 use super::run::RunState;
 use crate::ensemble::Millis;
 use crate::runbook::engine::{Input, Prompt, Status, CHECK_PENDING};
@@ -76,10 +79,20 @@ impl Autopilot {
                 stop(format!("`{step_id}` is blocked: {}", reasons.join("; ")))
             }
             (Status::OutcomeUnknown(why), Some(Prompt::Recover)) => stop(format!(
-                "`{step_id}`: outcome unknown, check the host: {why}"
+                "`{step_id}`: outcome unknown, check the host: {why}; then decide in the \
+                 console (`zkpilot run` with --resume, without --autopilot): {} marks it done \
+                 (typing how you checked), {} runs it again, {} skips it (with a reason)",
+                key(RunKey::MarkDone),
+                key(RunKey::Retry),
+                key(RunKey::Skip)
             )),
+            (Status::Failed(why), Some(Prompt::Recover))
+                if engine.failed_before_resume.as_deref() == Some(step_id.as_str()) =>
+            {
+                self.retry_when_ready(state, index, why)
+            }
             (Status::Failed(why), Some(Prompt::Recover)) => {
-                stop(format!("`{step_id}` failed: {why}"))
+                stop(format!("`{step_id}` failed: {why}; {}", recovery()))
             }
             _ => Next::Wait,
         }
@@ -124,6 +137,68 @@ impl Autopilot {
             Next::Wait
         }
     }
+}
+
+impl Autopilot {
+    /// A step the resumed log left failed: retried once its gates hold and nothing is
+    /// hazardous (the retry checks them again before anything runs), waited for within the
+    /// gates' patience, else the decision is left to a person.
+    fn retry_when_ready(&mut self, state: &RunState, index: usize, why: &str) -> Next {
+        let engine = &state.engine;
+        let step_id = &engine.procedure.steps[index].id;
+        let readiness = engine.readiness(&state.watch.ensemble);
+        let blocks: Vec<String> = readiness
+            .iter()
+            .flat_map(|r| r.hazards.iter())
+            .filter(|h| !h.accepted)
+            .map(|h| format!("{}: {}", h.hazard, h.detail))
+            .collect();
+        let unmet: Vec<String> = readiness
+            .iter()
+            .flat_map(|r| r.gates.iter())
+            .filter_map(|(gate, result)| match result {
+                Err(why) if why != CHECK_PENDING => Some(format!("{gate}: {why}")),
+                _ => None,
+            })
+            .collect();
+        let since = *self
+            .waiting_for_gates
+            .entry(index)
+            .or_insert(state.watch.now);
+        let patience_over = state.watch.now.saturating_sub(since) > GATE_PATIENCE_MS;
+        match (blocks.is_empty(), unmet.is_empty()) {
+            (true, true) => Next::Input(Input::Retry),
+            (true, false) if !patience_over => Next::Wait,
+            _ => stop(format!(
+                "`{step_id}` failed before the resume ({why}) and cannot be retried now: {}; {}",
+                blocks
+                    .into_iter()
+                    .chain(unmet.into_iter().map(|u| format!("gate not met: {u}")))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                recovery()
+            )),
+        }
+    }
+}
+
+/// The decision a failed step leaves to a person, with the console's key for each choice.
+fn recovery() -> String {
+    format!(
+        "a person must decide in the console (`zkpilot run` with --resume, without \
+         --autopilot): {} runs the step again, {} runs its rollback, {} skips it (with a reason)",
+        key(RunKey::Retry),
+        key(RunKey::Rollback),
+        key(RunKey::Skip)
+    )
+}
+
+/// How the console's help writes the key of `action` (the key table is the one source).
+fn key(action: RunKey) -> &'static str {
+    RUN_KEYS
+        .iter()
+        .find(|binding| binding.action == action)
+        .map_or("?", |binding| binding.label)
 }
 
 fn stop(reason: String) -> Next {

@@ -278,6 +278,54 @@ fn the_autopilot_waits_for_gates_then_gives_up_naming_them() {
     assert!(reason.contains("gates not met"), "{reason}");
 }
 
+/// `--resume --autopilot` after a failure: the step the log left failed is retried once its
+/// gates hold again; one failed in this session, or one whose gates stay unmet, stops naming
+/// the decision and the console's keys for it.
+#[test]
+fn a_step_failed_before_the_resume_is_retried_when_its_gates_hold_and_otherwise_named() {
+    use crate::audit::record::StepState;
+    use crate::runbook::engine::Recorded;
+    let failed = [AuditEvent::Step {
+        step: "restart-zk1".into(),
+        state: StepState::Failed,
+    }];
+    let resumed = |steps: &str| {
+        let mut engine = engine(steps);
+        engine.resume(&Recorded::of(&failed));
+        engine
+    };
+    let state = state_of(resumed(RESTART_ZK1), live(&[]));
+    assert_eq!(state.engine.prompt, Some(Prompt::Recover));
+    assert_eq!(
+        Autopilot::new(true).next(&state, None),
+        Next::Input(Input::Retry)
+    );
+
+    // zk1 leads now: its not-leader gate stays unmet past the patience.
+    let mut state = state_of(resumed(RESTART_ZK1), live(&[]));
+    state.engine.node_of = vec![Some(2), Some(1), Some(0)];
+    let mut pilot = Autopilot::new(true);
+    assert_eq!(pilot.next(&state, None), Next::Wait);
+    state.watch.now += GATE_PATIENCE_MS + 1;
+    let Next::Stop { reason, .. } = pilot.next(&state, None) else {
+        panic!("unmet gates past the patience stop the autopilot")
+    };
+    assert!(
+        reason.contains("failed before the resume") && reason.contains("gate not met"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("R runs the step again, b runs its rollback, s skips it"),
+        "{reason}"
+    );
+
+    // Failed in this session: a person decides, told which keys do what.
+    let Next::Stop { reason, .. } = Autopilot::new(true).next(&failed_restart(), None) else {
+        panic!("a failure stops the autopilot")
+    };
+    assert!(reason.contains("R runs the step again"), "{reason}");
+}
+
 #[test]
 fn the_poller_is_told_what_the_current_steps_gates_need_and_when_it_changes() {
     let mut state = state_of(engine(RESTART_ZK1), live(&[]));

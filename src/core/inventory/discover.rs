@@ -1,6 +1,11 @@
-//! Pure: `zkpilot inventory discover` writes an inventory from one server's `conf` answer —
-//! every server line of its view with its sid, role, peer and client address — and the verbs
-//! of a preset (how ZooKeeper is run on those hosts). What is read from the server is written
+//! Pure: `zkpilot inventory discover` writes an inventory from one server's membership —
+//! every server of its view with its sid, role, peer and client address — and the verbs of a
+//! preset (how ZooKeeper is run on those hosts). The membership comes by whichever route the
+//! server allows ([`Route`]): the 4lw `conf` (every server line, observers too), or, when the
+//! 4lw whitelist refuses it (3.5.3+ allows only `srvr` by default), the AdminServer, which
+//! ignores that whitelist: `/commands/voting_view` for the voters and the leader's
+//! `/commands/observers` for the observers' ids (3.8 gives no observer's address over HTTP:
+//! such an observer is named in a comment, for the operator to add). What is read from the server is written
 //! plainly; what is guessed (a host's name, its client address, a preset's paths) carries a
 //! `# guessed:` comment for the operator to check before relying on it. Each server's
 //! AdminServer is probed where ZooKeeper puts it by default: an `admin:` that answered is
@@ -19,18 +24,88 @@ use std::fmt::Write;
 use crate::text::escape::sanitize;
 
 use crate::ensemble::ADMIN_DEFAULT_PORT;
-use crate::zk::config::{PeerRole, ServerLine};
+use crate::zk::admin::AdminConf;
+use crate::zk::config::{PeerRole, ServerLine, View};
 use crate::zk::fourlw::Conf;
+
+/// How the membership was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// The 4lw `conf` of the server asked.
+    FourLetterConf,
+    /// The AdminServer at this `host:port`: `voting_view`, `configuration`, and the leader's
+    /// `observers`.
+    AdminServer { at: String },
+}
+
+/// One server's view of the ensemble and the settings the inventory needs from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Membership {
+    pub route: Route,
+    pub view: View,
+    /// The asked server's `clientPort`, the guess for a server whose own is unknown.
+    pub client_port: Option<u16>,
+    /// The asked server's data directory, the guess for a server whose own is unknown.
+    pub data_dir: Option<String>,
+    /// Observers the leader named whose addresses no answer of this route gave.
+    pub unplaced_observers: Vec<u64>,
+}
+
+impl Membership {
+    /// From a 4lw `conf` answer; `None` when it lists no server lines (a standalone server, or
+    /// 3.4, whose `conf` ends at `peerType=`: `QuorumZooKeeperServer.dumpConf`).
+    pub fn from_conf(conf: &Conf) -> Option<Membership> {
+        Some(Membership {
+            route: Route::FourLetterConf,
+            view: conf.view()?.clone(),
+            client_port: conf.client_port(),
+            data_dir: conf.get("dataDir").map(str::to_string),
+            unplaced_observers: Vec::new(),
+        })
+    }
+
+    /// From the AdminServer at `at`: its `voting_view`, its own `configuration`, and the
+    /// observers the leader's `/commands/observers` named (those already in the view, which
+    /// a voting view never holds, are kept out).
+    pub fn from_admin(at: &str, voters: View, conf: &AdminConf, observers: &[u64]) -> Membership {
+        let unplaced_observers = observers
+            .iter()
+            .copied()
+            .filter(|sid| voters.server(*sid).is_none())
+            .collect();
+        Membership {
+            route: Route::AdminServer { at: at.to_string() },
+            view: voters,
+            client_port: conf.client_port,
+            data_dir: conf.data_dir.clone(),
+            unplaced_observers,
+        }
+    }
+
+    fn said(&self, asked: &str) -> String {
+        match &self.route {
+            Route::FourLetterConf => format!("{asked}'s conf (4lw)"),
+            Route::AdminServer { at } => format!(
+                "the AdminServer at {at} (/commands/voting_view: the voters; the leader's \
+                 /commands/observers: the observers' ids), since {asked} does not allow the \
+                 4lw conf"
+            ),
+        }
+    }
+}
 
 /// How ZooKeeper runs on the hosts, which decides each verb's command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Preset {
     /// A systemd unit `zookeeper` (Debian's package and most distributions).
     Systemd,
-    /// The Apache tarball's `bin/zkServer.sh` under this ZooKeeper home.
+    /// The Apache tarball's `bin/zkServer.sh` under this ZooKeeper home (a per-host template).
     ZkServerSh { home: String },
     /// A `zkpilot sandbox` in this directory: its hosts' `zkctl` scripts and SSH files.
     Sandbox { dir: String },
+    /// The operator's own table (`--verbs FILE`): each verb's command, a per-host template
+    /// whose placeholders are filled with shell-quoted values.
+    Custom { verbs: Vec<(String, String)> },
 }
 
 /// One `Host NAME / HostName ADDRESS / User USER` block of an SSH client config.
@@ -85,13 +160,17 @@ pub struct Discovery<'a> {
     /// Where `conf` was asked: `host:port`.
     pub asked: &'a str,
     pub preset: Preset,
-    /// The SSH user for every host (`--ssh-user`); a sandbox's come from its SSH config.
+    /// The SSH user of the hosts (`--ssh-user`, a per-host template); a sandbox's come from its
+    /// SSH config.
     pub ssh_user: Option<&'a str>,
     /// The version from `srvr`, e.g. `3.8.0`.
     pub version: Option<String>,
     /// A sandbox's SSH config, parsed.
     pub ssh_hosts: Vec<SshHost>,
     pub ssh_port: Option<u16>,
+    /// The inventory's `ssh:` block for real hosts (`--ssh-identity`, `--ssh-known-hosts`,
+    /// `--ssh-config`): each key (`identity`, `known_hosts`, `config`) and its path.
+    pub ssh_files: Vec<(&'static str, String)>,
     /// What probing each server's AdminServer found, by server id; a server not listed was not
     /// probed.
     pub admins: Vec<(u64, AdminProbe)>,
@@ -100,8 +179,9 @@ pub struct Discovery<'a> {
 /// What probing a server's AdminServer found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AdminProbe {
-    /// ZooKeeper's AdminServer answered `/commands/srvr` at this `host:port`.
-    Answered { at: String },
+    /// ZooKeeper's AdminServer answered `/commands/configuration` at this `host:port`, with
+    /// that server's own settings unless it is not serving.
+    Answered { at: String, conf: Option<AdminConf> },
     /// Nothing there answered as one: why (refused, no answer in time, another HTTP server).
     Silent { at: String, why: String },
 }
@@ -118,14 +198,21 @@ pub fn admin_probe_address(server: &ServerLine) -> String {
     )
 }
 
-/// Reads the answer to `GET /commands/srvr` at `at` (its status and body, or why there was
-/// none): only an answer ZooKeeper's AdminServer gives counts — port 8080 is a common default
-/// of other HTTP servers too. A server without quorum answers with an error in its JSON, and
-/// is an AdminServer all the same.
+/// The path each server's AdminServer is probed at: its own settings, so each host gets its
+/// own client port and data directory rather than the asked server's.
+pub const ADMIN_PROBE_PATH: &str = "/commands/configuration";
+
+/// Reads the answer to `GET /commands/configuration` at `at` (its status and body, or why
+/// there was none): only an answer ZooKeeper's AdminServer gives counts — port 8080 is a
+/// common default of other HTTP servers too. A server without quorum answers with an error in
+/// its JSON, and is an AdminServer all the same.
 pub fn admin_probe(at: String, answer: Result<(u16, &str), String>) -> AdminProbe {
     match answer {
-        Ok((status, body)) => match crate::zk::admin::parse_srvr(status, body) {
-            Ok(_) => AdminProbe::Answered { at },
+        Ok((status, body)) => match crate::zk::admin::parse_conf(status, body) {
+            Ok(answer) => AdminProbe::Answered {
+                at,
+                conf: answer.data().cloned(),
+            },
             Err(e) => AdminProbe::Silent {
                 at,
                 why: format!("an HTTP server answered, but not as ZooKeeper's AdminServer: {e}"),
@@ -137,8 +224,6 @@ pub fn admin_probe(at: String, answer: Result<(u16, &str), String>) -> AdminProb
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DiscoverError {
-    #[error("{asked}: its conf lists no server lines (a standalone server, or 3.4, whose conf has no view): write the inventory by hand from its zoo.cfg")]
-    NoView { asked: String },
     #[error("{asked}: its conf has no clientPort (it serves only TLS clients): write the client addresses by hand")]
     NoClientPort { asked: String },
     #[error("give the SSH user of the hosts with --ssh-user USER")]
@@ -149,12 +234,10 @@ pub enum DiscoverError {
 const SANDBOX_VERBS: [&str; 19] = crate::rehearse::sandbox::render::VERBS;
 
 /// The inventory text, YAML with comments where values were guessed.
-pub fn inventory(conf: &Conf, discovery: &Discovery) -> Result<String, DiscoverError> {
-    let view = conf.view().ok_or_else(|| DiscoverError::NoView {
-        asked: discovery.asked.to_string(),
-    })?;
-    let client_port = conf
-        .client_port()
+pub fn inventory(membership: &Membership, discovery: &Discovery) -> Result<String, DiscoverError> {
+    let view = &membership.view;
+    let client_port = membership
+        .client_port
         .ok_or_else(|| DiscoverError::NoClientPort {
             asked: discovery.asked.to_string(),
         })?;
@@ -166,10 +249,21 @@ pub fn inventory(conf: &Conf, discovery: &Discovery) -> Result<String, DiscoverE
         out,
         "{}\n# Check every `# guessed:` value, then `zkpilot inventory check` this file.",
         comment(&format!(
-            "Inventory discovered by `zkpilot inventory discover` from {}'s conf.",
-            discovery.asked
+            "Inventory discovered by `zkpilot inventory discover` from {}.",
+            membership.said(discovery.asked)
         ))
     );
+    for sid in &membership.unplaced_observers {
+        let _ = writeln!(
+            out,
+            "{}",
+            comment(&format!(
+                "server {sid} is an observer (the leader's /commands/observers) whose address \
+                 no AdminServer answer gives: add it from its zoo.cfg, or allow conf in \
+                 4lw.commands.whitelist and discover again"
+            ))
+        );
+    }
     let name = match &discovery.preset {
         Preset::Sandbox { dir } => format!("sandbox in {dir}"),
         _ => format!("discovered from {}", discovery.asked),
@@ -178,14 +272,23 @@ pub fn inventory(conf: &Conf, discovery: &Discovery) -> Result<String, DiscoverE
     if let Some(version) = &discovery.version {
         let _ = writeln!(out, "zookeeper: {}", yaml_str(version));
     }
-    if let Preset::Sandbox { dir } = &discovery.preset {
-        let _ = writeln!(
-            out,
-            "ssh:\n  identity: {}\n  known_hosts: {}\n  config: {}",
-            yaml_str(&format!("{dir}/ssh/id_ed25519")),
-            yaml_str(&format!("{dir}/ssh/known_hosts")),
-            yaml_str(&format!("{dir}/ssh/config"))
-        );
+    let ssh_files = match &discovery.preset {
+        Preset::Sandbox { dir } => vec![
+            ("identity", format!("{dir}/ssh/id_ed25519")),
+            ("known_hosts", format!("{dir}/ssh/known_hosts")),
+            ("config", format!("{dir}/ssh/config")),
+        ],
+        _ => discovery
+            .ssh_files
+            .iter()
+            .map(|(key, path)| (*key, path.clone()))
+            .collect(),
+    };
+    if !ssh_files.is_empty() {
+        out.push_str("ssh:\n");
+        for (key, path) in ssh_files {
+            let _ = writeln!(out, "  {key}: {}", yaml_str(&path));
+        }
     }
     out.push_str("hosts:\n");
     for server in view.servers() {
@@ -193,7 +296,7 @@ pub fn inventory(conf: &Conf, discovery: &Discovery) -> Result<String, DiscoverE
             &mut out,
             server,
             client_port,
-            conf.get("dataDir"),
+            membership.data_dir.as_deref(),
             discovery,
         );
     }
@@ -226,15 +329,34 @@ fn host(
         PeerRole::Observer => "observer",
     };
     let _ = writeln!(out, "\n  sid: {}\n  role: {role}", server.sid);
-    match &server.client {
-        Some(client) => {
+    let probe = discovery
+        .admins
+        .iter()
+        .find(|(sid, _)| *sid == server.sid)
+        .map(|(_, probe)| probe);
+    // The server's own settings, when its AdminServer gave them (and they are its own).
+    let own = match probe {
+        Some(AdminProbe::Answered {
+            conf: Some(conf), ..
+        }) if conf.server_id == server.sid => Some(conf),
+        _ => None,
+    };
+    match (&server.client, own.and_then(|c| c.client_port)) {
+        (Some(client), _) => {
             let _ = writeln!(
                 out,
                 "  client: {}",
                 yaml_str(&client_address(client, address))
             );
         }
-        None => {
+        (None, Some(port)) => {
+            let _ = writeln!(
+                out,
+                "  client: {}  # guessed: its peer host with the clientPort its AdminServer gave",
+                yaml_str(&format!("{}:{port}", host_part(address))),
+            );
+        }
+        (None, None) => {
             let _ = writeln!(
                 out,
                 "  client: {}  {}",
@@ -251,16 +373,11 @@ fn host(
         "  peer: {}",
         yaml_str(&server.primary_addr().to_string())
     );
-    match discovery
-        .admins
-        .iter()
-        .find(|(sid, _)| *sid == server.sid)
-        .map(|(_, probe)| probe)
-    {
-        Some(AdminProbe::Answered { at }) => {
+    match probe {
+        Some(AdminProbe::Answered { at, .. }) => {
             let _ = writeln!(
                 out,
-                "  admin: {}  # probed: its AdminServer answered /commands/srvr there",
+                "  admin: {}  # probed: its AdminServer answered {ADMIN_PROBE_PATH} there",
                 yaml_str(at)
             );
         }
@@ -271,18 +388,23 @@ fn host(
                 out,
                 "  {}",
                 comment(&format!(
-                    "admin: none found: no AdminServer answered /commands/srvr at {at} ({why}); \
-                     without admin: zkpilot tries the client host's port 8080 and uses 4lw; if \
-                     the AdminServer runs elsewhere (admin.serverAddress, admin.serverPort), \
-                     write admin: HOST:PORT here"
+                    "admin: none found: no AdminServer answered {ADMIN_PROBE_PATH} at {at} \
+                     ({why}); without admin: zkpilot tries the client host's port 8080 and uses \
+                     4lw; if the AdminServer runs elsewhere (admin.serverAddress, \
+                     admin.serverPort), write admin: HOST:PORT here"
                 ))
             );
         }
         None => {}
     }
+    let values = HostValues {
+        sid: server.sid,
+        name: &name,
+        addr: address,
+    };
     let user = known
         .and_then(|h| h.user.clone())
-        .or_else(|| discovery.ssh_user.map(str::to_string))
+        .or_else(|| discovery.ssh_user.map(|user| values.fill(user)))
         .unwrap_or_default();
     let _ = writeln!(
         out,
@@ -295,9 +417,20 @@ fn host(
         out.push_str("  # guessed: the SSH default");
     }
     out.push('\n');
-    let (mut verbs, guessed, lock) = verbs(&discovery.preset, &name);
-    // `conf` names the data directory (its `version-2`), so `data-empty` needs no guess.
-    if let (false, Some(dir)) = (sandbox(&discovery.preset), data_dir) {
+    let (mut verbs, guessed, lock) = verbs(&discovery.preset, &name, &values);
+    // The server's own data directory (its AdminServer's `data_dir`, its `version-2`) needs no
+    // guess; the asked server's stands in for it otherwise, and says so.
+    let data_dir = match own.and_then(|c| c.data_dir.as_deref()) {
+        Some(dir) => Some((dir, None)),
+        None => data_dir.map(|dir| {
+            (
+                dir,
+                Some(format!("data-empty: {}'s dataDir", discovery.asked)),
+            )
+        }),
+    };
+    let mut said = guessed.map(|why| format!("guessed: {why}"));
+    if let (false, Some((dir, guess))) = (sandbox(&discovery.preset), data_dir) {
         verbs.push((
             "data-empty".into(),
             format!(
@@ -305,17 +438,15 @@ fn host(
                 crate::text::shell::quote(dir)
             ),
         ));
+        if let Some(guess) = guess {
+            said = Some(match said {
+                Some(said) => format!("{said}; {guess}"),
+                None => format!("guessed: {guess}"),
+            });
+        }
     }
     let _ = write!(out, "  commands:");
-    if let Some(why) = guessed {
-        let mut said = format!("guessed: {why}");
-        if data_dir.is_some() {
-            let _ = write!(
-                said,
-                "; data-empty: {}'s dataDir on every host",
-                discovery.asked
-            );
-        }
+    if let Some(said) = said {
         let _ = write!(out, "  {}", comment(&said));
     }
     out.push('\n');
@@ -325,6 +456,53 @@ fn host(
     if let Some(lock) = lock {
         let _ = writeln!(out, "  lock: {}", yaml_str(&lock));
     }
+}
+
+/// The placeholders a per-host template (`--ssh-user`, `--dir`, a verb of `--verbs`) may hold.
+pub const PLACEHOLDERS: [&str; 3] = ["{sid}", "{name}", "{addr}"];
+
+/// One host's values for a template: `{sid}` its server id, `{name}` its inventory name,
+/// `{addr}` its peer host.
+struct HostValues<'a> {
+    sid: u64,
+    name: &'a str,
+    addr: &'a str,
+}
+
+impl HostValues<'_> {
+    /// The template with the values as they are (a user name, a directory quoted later whole).
+    fn fill(&self, template: &str) -> String {
+        self.fill_with(template, str::to_string)
+    }
+
+    /// The template with each value as one shell word: a verb is a shell command, and the
+    /// address comes from the server, which may put anything in it.
+    fn fill_quoted(&self, template: &str) -> String {
+        self.fill_with(template, crate::text::shell::quote)
+    }
+
+    fn fill_with(&self, template: &str, word: impl Fn(&str) -> String) -> String {
+        template
+            .replace("{sid}", &word(&self.sid.to_string()))
+            .replace("{name}", &word(self.name))
+            .replace("{addr}", &word(self.addr))
+    }
+}
+
+/// The first `{…}` of a template that is not one of [`PLACEHOLDERS`], so a typo is refused
+/// rather than written into every host.
+pub fn unknown_placeholder(template: &str) -> Option<&str> {
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        let tail = &rest[start..];
+        let end = tail.find('}').map_or(tail.len(), |e| e + 1);
+        let word = &tail[..end];
+        if !PLACEHOLDERS.contains(&word) {
+            return Some(word);
+        }
+        rest = &tail[end..];
+    }
+    None
 }
 
 /// A `;client` part is `port` or `address:port`.
@@ -346,7 +524,12 @@ fn host_part(address: &str) -> String {
 
 /// Each verb's command under a preset, why the commands are guesses (if they are), and the
 /// lock directory when the preset has a place of its own for it.
-fn verbs(preset: &Preset, name: &str) -> (Vec<(String, String)>, Option<String>, Option<String>) {
+/// `values` fills a per-host template.
+fn verbs(
+    preset: &Preset,
+    name: &str,
+    values: &HostValues,
+) -> (Vec<(String, String)>, Option<String>, Option<String>) {
     let pairs = |list: &[(&str, String)]| -> Vec<(String, String)> {
         list.iter()
             .map(|(v, c)| (v.to_string(), c.clone()))
@@ -378,7 +561,16 @@ fn verbs(preset: &Preset, name: &str) -> (Vec<(String, String)>, Option<String>,
             Some("a unit named `zookeeper` and Debian's /etc/zookeeper/conf".into()),
             None,
         ),
+        Preset::Custom { verbs } => (
+            verbs
+                .iter()
+                .map(|(verb, command)| (verb.clone(), values.fill_quoted(command)))
+                .collect(),
+            None,
+            None,
+        ),
         Preset::ZkServerSh { home } => {
+            let home = values.fill(home);
             let script = crate::text::shell::quote(&format!("{home}/bin/zkServer.sh"));
             let conf = crate::text::shell::quote(&format!("{home}/conf/zoo.cfg"));
             let logs = crate::text::shell::quote(&format!("{home}/logs"));
@@ -454,9 +646,9 @@ mod tests {
         Host zk2\n  HostName 127.77.3.2\n  User zkpilot-h2\nHost zk3\n  HostName 127.77.3.3\n  User zkpilot-h3\n\
         Host *\n  Port 2222\n  IdentityFile /tmp/s/ssh/id_ed25519\n";
 
-    fn conf() -> Conf {
+    fn conf() -> Membership {
         match parse_conf(CONF).unwrap() {
-            Answer::Data(conf) => conf,
+            Answer::Data(conf) => Membership::from_conf(&conf).unwrap(),
             other => panic!("{other:?}"),
         }
     }
@@ -475,6 +667,7 @@ mod tests {
             version: Some("3.8.0".into()),
             ssh_hosts,
             ssh_port,
+            ssh_files: Vec::new(),
             admins: Vec::new(),
         };
         let text = inventory(&conf(), &discovery).unwrap();
@@ -507,6 +700,7 @@ mod tests {
             version: None,
             ssh_hosts: Vec::new(),
             ssh_port: None,
+            ssh_files: Vec::new(),
             admins: Vec::new(),
         };
         assert_eq!(
@@ -537,10 +731,7 @@ mod tests {
         let Answer::Data(standalone) = standalone else {
             panic!()
         };
-        assert!(matches!(
-            inventory_error(&standalone, &discovery),
-            DiscoverError::NoView { .. }
-        ));
+        assert_eq!(Membership::from_conf(&standalone), None);
     }
 
     /// Only ZooKeeper's AdminServer counts (captured answers, a server without quorum
@@ -548,19 +739,22 @@ mod tests {
     /// tried, and the inventory still parses without `admin:` there.
     #[test]
     fn admin_addresses_are_written_where_an_admin_server_answered() {
-        let leader = include_str!("../../../tests/fixtures/zk4lw/leader.admin.srvr.json");
-        let looking = include_str!("../../../tests/fixtures/zk4lw/looking.admin.srvr.json");
+        let own = include_str!("../../../tests/fixtures/zk4lw/follower.admin.conf.json");
+        let looking = include_str!("../../../tests/fixtures/zk4lw/looking.admin.conf.json");
         let at = |sid: u64| format!("127.77.3.{sid}:8080");
         assert_eq!(
             admin_probe(at(1), Ok((200, looking))),
-            AdminProbe::Answered { at: at(1) }
+            AdminProbe::Answered {
+                at: at(1),
+                conf: None
+            }
         );
         let other_server = admin_probe(at(3), Ok((200, "<html>Jenkins</html>")));
         assert!(
             matches!(&other_server, AdminProbe::Silent { why, .. } if why.contains("not as ZooKeeper's AdminServer")),
             "{other_server:?}"
         );
-        let view = conf().view().cloned().unwrap();
+        let view = conf().view;
         assert_eq!(admin_probe_address(&view.servers()[1]), "127.77.3.2:8080");
         let discovery = Discovery {
             asked: "127.77.3.1:2181",
@@ -569,8 +763,9 @@ mod tests {
             version: None,
             ssh_hosts: Vec::new(),
             ssh_port: None,
+            ssh_files: Vec::new(),
             admins: vec![
-                (1, admin_probe(at(1), Ok((200, leader)))),
+                (1, admin_probe(at(1), Ok((200, own)))),
                 (
                     2,
                     admin_probe(at(2), Err("connection refused\nagain".into())),
@@ -597,13 +792,109 @@ mod tests {
         }
         assert!(
             text.contains(
-                "# admin: none found: no AdminServer answered /commands/srvr at 127.77.3.2:8080"
+                "# admin: none found: no AdminServer answered /commands/configuration at 127.77.3.2:8080"
             ),
             "{text}"
+        );
+        // zk1's own data directory (its AdminServer's), the asked server's for the others.
+        let zk1 = parsed.host("zk1").unwrap();
+        assert_eq!(
+            zk1.commands["data-empty"],
+            "test -z \"$(ls -A /tmp/zkt/roles/n1/data/version-2 2>/dev/null)\""
+        );
+        assert_eq!(zk1.client, "127.77.3.1:2181");
+        assert!(
+            text.contains("client: '127.77.3.1:2181'  # guessed: its peer host with the clientPort its AdminServer gave"),
+            "{text}"
+        );
+        let zk2 = &text[text.find("- name: 'zk2'").unwrap()..];
+        assert!(
+            zk2.contains("data-empty: 127.77.3.1:2181's dataDir"),
+            "{zk2}"
         );
         // zk4 was not probed: nothing is said about its AdminServer.
         let zk4 = &text[text.find("- name: 'zk4'").unwrap()..];
         assert!(!zk4.contains("admin"), "{zk4}");
+    }
+
+    /// A stock 3.8 ensemble (the 4lw whitelist at its default, `srvr` alone): the voters from
+    /// one AdminServer's `voting_view`, the observer's sid from the leader's `observers`
+    /// (captured), per-host templates for the SSH user and the ZooKeeper home, and an
+    /// operator's own verbs with the host's values quoted as shell words.
+    #[test]
+    fn a_stock_ensemble_is_read_through_the_admin_server() {
+        let voting =
+            include_str!("../../../tests/fixtures/zk4lw/stock3.follower.admin.voting_view.json");
+        let own = include_str!("../../../tests/fixtures/zk4lw/stock3.follower.admin.conf.json");
+        let observers =
+            include_str!("../../../tests/fixtures/zk4lw/stock3.leader.admin.observers.json");
+        let leader =
+            include_str!("../../../tests/fixtures/zk4lw/stock3.follower.admin.leader.json");
+        let Ok(Answer::Data(voters)) = crate::zk::admin::parse_voting_view(200, voting) else {
+            panic!("{voting}")
+        };
+        let Ok(Answer::Data(conf)) = crate::zk::admin::parse_conf(200, own) else {
+            panic!("{own}")
+        };
+        let Ok(Answer::Data(observers)) = crate::zk::admin::parse_observers(200, observers) else {
+            panic!("{observers}")
+        };
+        assert_eq!(
+            crate::zk::admin::parse_leader(200, leader),
+            Ok(Answer::Data(Some(2)))
+        );
+        assert_eq!(observers, vec![3]);
+        let membership = Membership::from_admin("127.0.23.1:8080", voters, &conf, &observers);
+        assert_eq!(membership.unplaced_observers, vec![3]);
+        let discovery = Discovery {
+            asked: "127.0.23.1:2181",
+            preset: Preset::ZkServerSh {
+                home: "/home/zk{sid}/zookeeper".into(),
+            },
+            ssh_user: Some("zk{sid}"),
+            version: Some("3.8.0".into()),
+            ssh_hosts: Vec::new(),
+            ssh_port: Some(2022),
+            ssh_files: vec![("known_hosts", "/etc/zk/known_hosts".into())],
+            admins: Vec::new(),
+        };
+        let text = inventory(&membership, &discovery).unwrap();
+        let parsed = Inventory::parse(&text, Path::new("d.yaml")).unwrap();
+        assert_eq!(parsed.hosts.len(), 2, "{text}");
+        let zk2 = parsed.host("zk2").unwrap();
+        assert_eq!(zk2.ssh, "zk2@127.0.23.2");
+        assert_eq!(zk2.ssh_port, 2022);
+        assert_eq!(
+            zk2.commands["stop"],
+            "/home/zk2/zookeeper/bin/zkServer.sh stop"
+        );
+        assert_eq!(
+            parsed.ssh.as_ref().and_then(|s| s.known_hosts.as_deref()),
+            Some("/etc/zk/known_hosts")
+        );
+        assert!(
+            text.contains("from the AdminServer at 127.0.23.1:8080"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# server 3 is an observer (the leader's /commands/observers)"),
+            "{text}"
+        );
+        let custom = Discovery {
+            preset: Preset::Custom {
+                verbs: vec![("stop".into(), "/srv/{name}/ctl stop {addr}".into())],
+            },
+            ..discovery
+        };
+        let text = inventory(&membership, &custom).unwrap();
+        let parsed = Inventory::parse(&text, Path::new("d.yaml")).unwrap();
+        assert_eq!(
+            parsed.host("zk1").unwrap().commands["stop"],
+            "/srv/zk1/ctl stop 127.0.23.1"
+        );
+        assert_eq!(unknown_placeholder("zk{sid}-{host}"), Some("{host}"));
+        assert_eq!(unknown_placeholder("/home/{name}/{sid}{addr}"), None);
+        assert_eq!(unknown_placeholder("a{b"), Some("{b"));
     }
 
     /// A peer hides carriage returns and escapes in a bracketed host and in its version: the
@@ -628,6 +919,7 @@ mod tests {
             version: Some("3.8.0'\r\u{1b}[31m".into()),
             ssh_hosts: Vec::new(),
             ssh_port: None,
+            ssh_files: Vec::new(),
             admins: vec![(
                 2,
                 admin_probe(
@@ -636,6 +928,7 @@ mod tests {
                 ),
             )],
         };
+        let conf = Membership::from_conf(&conf).unwrap();
         let written = inventory(&conf, &discovery).unwrap();
         let raw: Vec<char> = written
             .chars()
@@ -666,9 +959,5 @@ mod tests {
             err.message.starts_with("hosts.0.commands.data-empty holds"),
             "{err}"
         );
-    }
-
-    fn inventory_error(conf: &Conf, discovery: &Discovery) -> DiscoverError {
-        super::inventory(conf, discovery).unwrap_err()
     }
 }

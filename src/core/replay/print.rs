@@ -28,8 +28,16 @@ pub fn render_text(records: &[AuditRecord], verification: &Verification) -> Stri
         );
     }
     out.push_str("\ntimeline\n");
+    // Each snapshot line names only the nodes whose role changed since the last one (every
+    // node the first time): snapshots are recorded on any change of roles, epochs or views,
+    // so printing every node each time repeated mostly what the line above said.
+    let mut shown: Vec<(String, &'static str)> = Vec::new();
     for record in records {
-        if let Some(text) = timeline_text(record) {
+        let text = match &record.event {
+            AuditEvent::Snapshot { state } => nodes_changed(state, &mut shown),
+            _ => timeline_text(record),
+        };
+        if let Some(text) = text {
             let _ = writeln!(
                 out,
                 "  {} #{:<5} {}",
@@ -144,17 +152,36 @@ pub fn result_text(command: &CommandShown) -> String {
     }
 }
 
+/// The nodes of a snapshot whose role differs from `shown` (which it updates), as a `nodes:`
+/// line; `None` when none does.
+fn nodes_changed(
+    state: &serde_json::Value,
+    shown: &mut Vec<(String, &'static str)>,
+) -> Option<String> {
+    let mut changed = Vec::new();
+    for node in nodes_of(state) {
+        let label = node.health.label();
+        match shown.iter_mut().find(|(name, _)| *name == node.name) {
+            Some((_, old)) if *old == label => {}
+            Some((_, old)) => {
+                *old = label;
+                changed.push(format!("{} {label}", node.name));
+            }
+            None => {
+                shown.push((node.name.clone(), label));
+                changed.push(format!("{} {label}", node.name));
+            }
+        }
+    }
+    (!changed.is_empty()).then(|| format!("nodes: {}", changed.join(", ")))
+}
+
 fn timeline_text(record: &AuditRecord) -> Option<String> {
     Some(match &record.event {
         AuditEvent::Header { .. } | AuditEvent::Output { .. } => return None,
         AuditEvent::SessionStart(info) => format!("session start: {}", info.runbook_path),
-        AuditEvent::Snapshot { state } => {
-            let nodes: Vec<String> = nodes_of(state)
-                .iter()
-                .map(|n| format!("{} {}", n.name, n.health.label()))
-                .collect();
-            format!("nodes: {}", nodes.join(", "))
-        }
+        // Printed by `nodes_changed`, which needs the snapshots before it.
+        AuditEvent::Snapshot { .. } => return None,
         AuditEvent::Gate {
             step,
             gate,
@@ -238,7 +265,9 @@ mod tests {
             "restart-second: verdict: after it: NO QUORUM can form",
             "restart-second: override (drill) by alice",
             "command 2: FAILED (exit 3, 0.8s)",
-            "nodes: zk1 follower, zk2 LEADER, zk3 DOWN (refused)",
+            // The first snapshot names every node, the next only those that changed.
+            "#2     nodes: zk1 LEADER, zk2 follower, zk3 DOWN (refused)",
+            "#12    nodes: zk1 follower, zk2 LEADER\n",
             "  restart-first: done",
             "    zk2 $ zkctl restart -> ok (exit 0, 1.2s)",
             "  restart-second: FAILED",
@@ -248,6 +277,7 @@ mod tests {
         }
         assert!(text.contains("09:16:43.000 #5 "), "times and seqs: {text}");
         assert!(!text.contains('\x1b'));
+        assert_eq!(text.matches("nodes:").count(), 2, "{text}");
     }
 
     #[test]

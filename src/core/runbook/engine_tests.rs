@@ -1006,3 +1006,100 @@ fn a_wait_asks_every_node_not_polled_since_the_commands_ended() {
     assert_eq!(needs[1].after, 0, "zk2 was polled since: {needs:?}");
     assert_eq!(needs[0].after, 25_000);
 }
+
+const ROLLING: &str = "  - {id: r, title: 'Restart ${each}', for-each: {pick: all, order: leader-last}, run: [{host: each, verb: restart}], effect: [{restart: {host: each}}]}\n";
+
+fn step_ids(engine: &Engine) -> Vec<&str> {
+    engine
+        .procedure
+        .steps
+        .iter()
+        .map(|s| s.id.as_str())
+        .collect()
+}
+
+/// Bound while no one led (zk1, zk2, zk3 by sid), then zk1 leads: before its step begins, its
+/// repetition moves after the others, which keep their order, and the move is recorded. A
+/// leader already last moves nothing.
+#[test]
+fn leader_last_follows_the_live_leader_before_each_step() {
+    let mut engine = engine_of(3, "", ROLLING);
+    assert_eq!(step_ids(&engine), ["r@zk1", "r@zk2", "r@zk3"]);
+    let live = live(&[]);
+    // zk3 leads: already last.
+    assert!(engine.tick(&live, 20_000).is_empty());
+    // The leader moved to zk1's server (node 2 is the one that leads in `live`).
+    engine.node_of = vec![Some(2), Some(1), Some(0)];
+    let effects = engine.tick(&live, 21_000);
+    let [AuditEvent::Note { text }] = recorded(&effects)[..] else {
+        panic!("{effects:?}")
+    };
+    assert!(text.contains("zk1 leads now"), "{text}");
+    assert!(text.contains("next: `r@zk2`"), "{text}");
+    assert_eq!(step_ids(&engine), ["r@zk2", "r@zk3", "r@zk1"]);
+    assert!(engine.tick(&live, 22_000).is_empty(), "moved once");
+    engine.input(Input::Start, &live);
+    assert_eq!(engine.prompt, Some(Prompt::Confirm));
+    assert_eq!(engine.current(), Some(0));
+    assert_eq!(engine.procedure.steps[0].id, "r@zk2");
+}
+
+/// A Start that meets a leader moved since the last tick runs nothing: it shows the new next
+/// step, for the operator or the autopilot to start.
+#[test]
+fn a_start_on_the_live_leaders_repetition_moves_it_and_runs_nothing() {
+    let mut engine = engine_of(3, "", ROLLING);
+    engine.node_of = vec![Some(2), Some(1), Some(0)];
+    let effects = engine.input(Input::Start, &live(&[]));
+    assert!(executes(&effects).is_empty());
+    assert_eq!(engine.prompt, None);
+    assert_eq!(step_ids(&engine), ["r@zk2", "r@zk3", "r@zk1"]);
+}
+
+/// zk1 restarts (the step); zk2, which the runbook keeps running, stops by hand. The first
+/// poll that shows it records "zk2 stopped outside the runbook" once; with zk1 still down
+/// that leaves one voter of three, so the wait cannot hold and the step fails at once, naming
+/// the quorum and the server, long before its 30 s timeout.
+#[test]
+fn a_server_stopped_outside_the_runbook_is_named_and_a_lost_quorum_ends_the_wait() {
+    let mut engine = run_to_wait(RESTART_ZK1, &live(&[]));
+    let effects = engine.tick(&live_at(&[0], 11_000), 11_000);
+    assert!(recorded(&effects).is_empty(), "zk1 is the step's own");
+    assert!(matches!(engine.status[0], Status::Waiting { .. }));
+    let effects = engine.tick(&live_at(&[0, 1], 12_000), 12_000);
+    let notes: Vec<&str> = recorded(&effects)
+        .into_iter()
+        .filter_map(|e| match e {
+            AuditEvent::Note { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(notes, ["zk2 stopped outside the runbook"]);
+    let Status::Failed(why) = &engine.status[0] else {
+        panic!("{:?}", engine.status[0])
+    };
+    assert!(
+        why.starts_with("quorum lost: zk2 stopped outside the runbook, leaving 1 of 3 voters"),
+        "{why}"
+    );
+    assert_eq!(engine.prompt, Some(Prompt::Recover));
+}
+
+/// With zk1 back, zk2 stopped by hand leaves a quorum: recorded once, the step not failed.
+#[test]
+fn a_server_stopped_outside_the_runbook_with_a_quorum_left_is_recorded_once() {
+    let mut engine = run_to_wait(RESTART_ZK1, &live(&[]));
+    let first = engine.tick(&live_at(&[1], 11_000), 11_000);
+    assert!(
+        matches!(recorded(&first)[..], [AuditEvent::Note { text }, ..] if text == "zk2 stopped outside the runbook"),
+        "{first:?}"
+    );
+    assert!(!matches!(engine.status[0], Status::Failed(_)));
+    let again = engine.tick(&live_at(&[1], 12_000), 12_000);
+    assert!(
+        !recorded(&again)
+            .iter()
+            .any(|e| matches!(e, AuditEvent::Note { .. })),
+        "{again:?}"
+    );
+}

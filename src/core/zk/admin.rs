@@ -303,6 +303,101 @@ pub fn parse_voting_view(status: u16, body: &str) -> Result<Answer<View>, AdminE
         .map_err(AdminError::BadView)
 }
 
+/// `/commands/configuration` (`ConfCommand`, also answering as `conf` and `config`): what
+/// `ZooKeeperServer.getConf().toMap()` holds. In 3.8 that is the server's own settings and no
+/// server lines (captured: `*.admin.conf.json`), so it says where one server keeps its data
+/// and listens for clients, never who its peers are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminConf {
+    pub server_id: u64,
+    /// `None` when the server listens only on `secureClientPort` (`client_port` is -1 or 0).
+    pub client_port: Option<u16>,
+    /// The data directory as the server resolved it (its `version-2` subdirectory).
+    pub data_dir: Option<String>,
+}
+
+pub fn parse_conf(status: u16, body: &str) -> Result<Answer<AdminConf>, AdminError> {
+    const C: &str = "configuration";
+    let map = match object(C, status, body)? {
+        Answer::Data(map) => map,
+        Answer::NotServing => return Ok(Answer::NotServing),
+        Answer::NotWhitelisted => return Ok(Answer::NotWhitelisted),
+        Answer::Empty => return Ok(Answer::Empty),
+    };
+    let client_port = match map.get("client_port").and_then(Value::as_i64) {
+        Some(port) => u16::try_from(port).ok().filter(|p| *p != 0),
+        None => {
+            return Err(AdminError::MissingField {
+                command: C,
+                field: "client_port",
+            })
+        }
+    };
+    Ok(Answer::Data(AdminConf {
+        server_id: number(&map, C, "server_id")?,
+        client_port,
+        data_dir: map
+            .get("data_dir")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    }))
+}
+
+/// `/commands/leader` (`LeaderCommand`): the server id this server follows or is, when it knows
+/// one (`leader_id`; `QuorumPeer.getLeaderId()` is -1 while none is known).
+pub fn parse_leader(status: u16, body: &str) -> Result<Answer<Option<u64>>, AdminError> {
+    const C: &str = "leader";
+    let map = match object(C, status, body)? {
+        Answer::Data(map) => map,
+        Answer::NotServing => return Ok(Answer::NotServing),
+        Answer::NotWhitelisted => return Ok(Answer::NotWhitelisted),
+        Answer::Empty => return Ok(Answer::Empty),
+    };
+    let id = map
+        .get("leader_id")
+        .and_then(Value::as_i64)
+        .ok_or(AdminError::MissingField {
+            command: C,
+            field: "leader_id",
+        })?;
+    Ok(Answer::Data(u64::try_from(id).ok()))
+}
+
+/// `/commands/observers` (`SyncedObserverConsCommand`) on the leader: the server ids of the
+/// observers connected to it. Their addresses are not in it (`remote_socket_address` is the
+/// observer's outgoing socket, e.g. `/127.0.0.1:47614` on loopback, captured), and no
+/// AdminServer answer of 3.8 gives an observer's peer address.
+pub fn parse_observers(status: u16, body: &str) -> Result<Answer<Vec<u64>>, AdminError> {
+    const C: &str = "observers";
+    let map = match object(C, status, body)? {
+        Answer::Data(map) => map,
+        Answer::NotServing => return Ok(Answer::NotServing),
+        Answer::NotWhitelisted => return Ok(Answer::NotWhitelisted),
+        Answer::Empty => return Ok(Answer::Empty),
+    };
+    let list = map
+        .get("observers")
+        .and_then(Value::as_array)
+        .ok_or(AdminError::MissingField {
+            command: C,
+            field: "observers",
+        })?;
+    let mut sids = Vec::new();
+    for observer in list {
+        let sid = observer
+            .get("sid")
+            .and_then(Value::as_u64)
+            .ok_or(AdminError::MissingField {
+                command: C,
+                field: "sid",
+            })?;
+        sids.push(sid);
+    }
+    sids.sort_unstable();
+    sids.dedup();
+    Ok(Answer::Data(sids))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

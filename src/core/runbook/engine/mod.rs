@@ -10,6 +10,8 @@
 
 mod gates;
 mod needs;
+mod order;
+mod unplanned;
 mod wait;
 
 pub use gates::{Readiness, CHECK_PENDING};
@@ -176,6 +178,11 @@ pub struct Engine {
     /// started (`NodeState::started_at`) and the view it ran. A restart is verified against
     /// the first, a restart that names no new view against the second.
     before_launch: BTreeMap<usize, (Option<Millis>, Option<ObservedView>)>,
+    /// The step the resumed log left failed, until it is retried: `--autopilot` may retry
+    /// it once its gates hold again (the failure may have been the world's, since put right).
+    pub failed_before_resume: Option<String>,
+    /// Hosts last seen stopped outside the runbook (`unplanned`), each recorded once.
+    unplanned: BTreeSet<usize>,
 }
 
 /// What a session's log says about its steps, read back for `--resume`.
@@ -256,6 +263,8 @@ impl Engine {
             next_intent: 1,
             message: None,
             before_launch: BTreeMap::new(),
+            failed_before_resume: None,
+            unplanned: BTreeSet::new(),
         }
     }
 
@@ -286,7 +295,16 @@ impl Engine {
         };
         let mut effects = Vec::new();
         match (self.status[index].clone(), input) {
-            (Status::Pending, Input::Start) => self.prepare(index, live, &mut effects),
+            (Status::Pending, Input::Start) => {
+                // A leader that moved since the last poll keeps its repetition last: the
+                // operator (or the autopilot) is shown the new next step and starts it.
+                let moved = self.follow_live_leader(live);
+                if moved.is_empty() {
+                    self.prepare(index, live, &mut effects)
+                } else {
+                    effects.extend(moved);
+                }
+            }
             (Status::Pending, Input::Override(reason))
                 if matches!(self.prompt, Some(Prompt::Override { .. })) =>
             {
@@ -330,6 +348,7 @@ impl Engine {
                 self.approve(index, step, approver, live, &mut effects)
             }
             (Status::Failed(_) | Status::OutcomeUnknown(_), Input::Retry) => {
+                self.failed_before_resume = None;
                 effects.push(self.decision(index, DecisionKind::Retry));
                 self.checks.clear();
                 self.approved_by = None;
@@ -851,6 +870,9 @@ impl Engine {
                 Status::Failed(_) | Status::OutcomeUnknown(_)
             ) {
                 self.prompt = Some(Prompt::Recover);
+            }
+            if matches!(self.status[index], Status::Failed(_)) {
+                self.failed_before_resume = Some(self.procedure.steps[index].id.clone());
             }
         }
     }

@@ -23,13 +23,18 @@ enum ViewCheck {
 impl Engine {
     /// Checks the current step's wait against the live ensemble and the clock.
     pub fn tick(&mut self, live: &EnsembleState, now: Millis) -> Vec<Effect> {
-        let mut effects = Vec::new();
+        let mut effects = self.notice_unplanned(live);
+        effects.extend(self.follow_live_leader(live));
         let Some(index) = self.current() else {
             return effects;
         };
         let Status::Waiting { since } = self.status[index] else {
             return effects;
         };
+        if let Some(why) = self.quorum_lost(index, live) {
+            self.fail(index, Status::Failed(why), &mut effects);
+            return effects;
+        }
         let since = if since == 0 {
             self.status[index] = Status::Waiting { since: now };
             now

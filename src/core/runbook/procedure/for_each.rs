@@ -2,7 +2,7 @@
 //! (with its paired spare when asked).
 
 use super::super::model::{ForEach, Group, Order, StepSpec};
-use super::{BoundHost, Context, Source, Step};
+use super::{BoundHost, Context, LeaderLast, Source, Step};
 use crate::text::yaml::YamlError;
 
 /// The name a `for-each` step gives the server of each repetition.
@@ -97,6 +97,12 @@ impl Context<'_> {
                     ..*self
                 };
                 let mut step = context.step(spec, source)?;
+                if for_each.order == Order::LeaderLast {
+                    step.leader_last = Some(LeaderLast {
+                        group: step.id.clone(),
+                        each,
+                    });
+                }
                 step.id = format!("{}@{name}", step.id);
                 step.title = if step.title.contains("${each}") {
                     step.title.replace("${each}", &name)

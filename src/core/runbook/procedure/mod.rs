@@ -103,6 +103,18 @@ pub struct Step {
     pub accepts: Vec<Acceptance>,
     pub rollback: Vec<StepCommand>,
     pub timeout: Duration,
+    /// A repetition of a `for-each … order: leader-last` step: the engine keeps whichever of
+    /// its group leads at the time last (`Engine::follow_live_leader`).
+    pub leader_last: Option<LeaderLast>,
+}
+
+/// Which `for-each` step a repetition belongs to, and the server it repeats for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeaderLast {
+    /// The `for-each` step's own id (each repetition's is `ID@HOST`).
+    pub group: String,
+    /// The repetition's server: index into `Procedure::hosts`.
+    pub each: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]

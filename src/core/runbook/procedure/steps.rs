@@ -229,6 +229,7 @@ impl Context<'_> {
             accepts: spec.accepts.clone(),
             rollback,
             timeout,
+            leader_last: None,
         })
     }
 }

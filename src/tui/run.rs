@@ -181,12 +181,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
                 operator: operator.name.clone(),
                 host: hostname(),
                 tty: tty(),
-                hosts: procedure
-                    .hosts
-                    .iter()
-                    .filter(|h| h.from_runbook)
-                    .map(|h| (h.name.clone(), h.inventory.name.clone()))
-                    .collect(),
+                hosts: procedure.bindings(),
                 inventory_sha256: Some(guards::file_sha256(&options.inventory_path)?),
             };
             let writer =

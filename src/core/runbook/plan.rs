@@ -292,12 +292,7 @@ pub fn plan_from(procedure: &Procedure, version: ZkVersion, start: SimState) -> 
         runbook: procedure.name.clone(),
         teaching: procedure.teaching.clone(),
         zookeeper: version.to_string(),
-        bindings: procedure
-            .hosts
-            .iter()
-            .filter(|h| h.from_runbook)
-            .map(|h| (h.name.clone(), h.inventory.name.clone()))
-            .collect(),
+        bindings: procedure.bindings(),
         also_modelled: procedure
             .hosts
             .iter()

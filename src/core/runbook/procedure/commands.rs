@@ -2,17 +2,12 @@
 //! runs: an inventory verb or shell text, with every value shell-quoted.
 
 use super::super::model::CommandSpec;
-use super::{Context, Source, StepCommand};
+use super::{At, Context, StepCommand};
 use crate::text::yaml::YamlError;
 
 impl Context<'_> {
-    pub(super) fn command(
-        &self,
-        spec: &CommandSpec,
-        source: &Source,
-        keys: &[&str],
-    ) -> Result<StepCommand, YamlError> {
-        let host = self.host(&spec.host, source, keys)?;
+    pub(super) fn command(&self, spec: &CommandSpec, at: &At) -> Result<StepCommand, YamlError> {
+        let host = self.host(&spec.host, at)?;
         let bound = &self.hosts[host];
         let mut text = match (&spec.verb, &spec.shell) {
             (Some(verb), None) => bound
@@ -20,17 +15,13 @@ impl Context<'_> {
                 .command(verb)
                 .map(str::to_string)
                 .ok_or_else(|| {
-                    source.error(
-                        keys,
-                        format!(
-                            "inventory host `{}` has no `{verb}` command",
-                            bound.inventory.name
-                        ),
-                    )
+                    at.error(format!(
+                        "inventory host `{}` has no `{verb}` command",
+                        bound.inventory.name
+                    ))
                 })?,
             (None, Some(shell)) => {
-                let mut at = keys.to_vec();
-                at.push("shell");
+                let at = at.below("shell");
                 if let Err(misplaced) = crate::text::shell::check_placeholders(shell) {
                     let name: String = shell[misplaced.offset..]
                         .chars()
@@ -38,22 +29,17 @@ impl Context<'_> {
                         .take(40)
                         .chain(['}'])
                         .collect();
-                    return Err(source.error(
-                        &at,
-                        format!(
+                    return Err(at.error(format!(
                             "`{name}` (character {}) is {}: a value can only stand where the shell sees a word of its own; put it there, or pass it in `args`",
                             shell[..misplaced.offset].chars().count() + 1,
                             misplaced.reason
                         ),
                     ));
                 }
-                self.interpolate(shell, source, &at, true)?
+                self.interpolate(shell, &at, true)?
             }
             _ => {
-                return Err(source.error(
-                    keys,
-                    "a command has either `verb` or `shell`, not both or neither",
-                ))
+                return Err(at.error("a command has either `verb` or `shell`, not both or neither"))
             }
         };
         for arg in &spec.args {
@@ -64,7 +50,7 @@ impl Context<'_> {
                 let view = self
                     .views
                     .get(view)
-                    .ok_or_else(|| source.error(keys, format!("no view named `{view}`")))?;
+                    .ok_or_else(|| at.error(format!("no view named `{view}`")))?;
                 for line in view.servers() {
                     text.push(' ');
                     text.push_str(&crate::text::shell::quote(&line.to_string()));
@@ -72,14 +58,14 @@ impl Context<'_> {
             } else {
                 text.push(' ');
                 text.push_str(&crate::text::shell::quote(
-                    &self.interpolate(arg, source, keys, false)?,
+                    &self.interpolate(arg, at, false)?,
                 ));
             }
         }
         let stdin = spec
             .stdin
             .as_deref()
-            .map(|s| self.interpolate(s, source, keys, false))
+            .map(|s| self.interpolate(s, at, false))
             .transpose()?;
         Ok(StepCommand { host, text, stdin })
     }

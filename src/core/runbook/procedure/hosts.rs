@@ -117,13 +117,8 @@ pub(super) fn bind_paired_spares(
                 let peer = spare
                     .peer_addr()
                     .map_err(|e| format!("spare `{}`: {e}", spare.name))?;
-                let name = if hosts.iter().any(|b| b.name == spare.name) {
-                    format!("inventory:{}", spare.name)
-                } else {
-                    spare.name.clone()
-                };
                 hosts.push(BoundHost {
-                    name,
+                    name: unclaimed_name(hosts, &spare.name),
                     inventory: (*spare).clone(),
                     peer,
                     from_runbook: false,
@@ -256,17 +251,22 @@ pub(super) fn add_unnamed_servers(hosts: &mut Vec<BoundHost>, inventory: &Invent
         let Ok(peer) = host.peer_addr() else {
             continue;
         };
-        let name = if hosts.iter().any(|b| b.name == host.name) {
-            format!("inventory:{}", host.name)
-        } else {
-            host.name.clone()
-        };
         hosts.push(BoundHost {
-            name,
+            name: unclaimed_name(hosts, &host.name),
             inventory: host.clone(),
             peer,
             from_runbook: false,
         });
+    }
+}
+
+/// The name a host the runbook does not name is bound by: its inventory name, unless a runbook
+/// host already has that name.
+fn unclaimed_name(hosts: &[BoundHost], name: &str) -> String {
+    if hosts.iter().any(|b| b.name == name) {
+        format!("inventory:{name}")
+    } else {
+        name.to_string()
     }
 }
 

@@ -58,6 +58,18 @@ pub struct Procedure {
     pub secrets: Vec<String>,
 }
 
+impl Procedure {
+    /// Each host the runbook names, with the inventory host bound to it: what a plan shows and
+    /// a session's log records.
+    pub fn bindings<B: FromIterator<(String, String)>>(&self) -> B {
+        self.hosts
+            .iter()
+            .filter(|h| h.from_runbook)
+            .map(|h| (h.name.clone(), h.inventory.name.clone()))
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct BoundHost {
     /// The runbook's name for it.
@@ -214,6 +226,51 @@ impl Source<'_> {
             message.into()
         };
         yaml::error_at(self.text, self.path, &full, message)
+    }
+
+    /// The place `keys` below the step.
+    fn at(&self, keys: &[&str]) -> At<'_> {
+        At {
+            source: self,
+            keys: keys.iter().map(|k| k.to_string()).collect(),
+        }
+    }
+}
+
+/// A place in a step: its source and the key path below it, which every error there names.
+/// A name, a command or a gate is bound at one place; what it holds, below it.
+struct At<'a> {
+    source: &'a Source<'a>,
+    keys: Vec<String>,
+}
+
+impl At<'_> {
+    fn error(&self, message: impl Into<String>) -> YamlError {
+        let keys: Vec<&str> = self.keys.iter().map(String::as_str).collect();
+        self.source.error(&keys, message)
+    }
+
+    /// The place of `key` below this one.
+    fn below(&self, key: &str) -> At<'_> {
+        let mut keys = self.keys.clone();
+        keys.push(key.to_string());
+        At {
+            source: self.source,
+            keys,
+        }
+    }
+
+    /// Each item of a list bound at its own index below this place.
+    fn each<T, U>(
+        &self,
+        items: &[T],
+        bind: impl Fn(&T, &At) -> Result<U, YamlError>,
+    ) -> Result<Vec<U>, YamlError> {
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| bind(item, &self.below(&i.to_string())))
+            .collect()
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::super::model::{Confirm, Runbook, StepSpec};
 use super::for_each::{EACH, SPARE};
 use super::include::Included;
-use super::{Context, Source, Step};
+use super::{At, Context, Source, Step};
 use crate::text::yaml::{self, YamlError};
 
 const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
@@ -87,58 +87,37 @@ impl Context<'_> {
             .position(|h| h.from_runbook && h.name == name)
     }
 
-    pub(super) fn host(
-        &self,
-        name: &str,
-        source: &Source,
-        keys: &[&str],
-    ) -> Result<usize, YamlError> {
+    pub(super) fn host(&self, name: &str, at: &At) -> Result<usize, YamlError> {
         self.named(name).ok_or_else(|| {
             if name == EACH {
-                source.error(keys, "`each` names a server only in a step with `for-each`")
+                at.error("`each` names a server only in a step with `for-each`")
             } else if name == SPARE {
-                source.error(
-                    keys,
-                    "`spare` names a host only in a step with `for-each: {…, spare: true}`",
-                )
+                at.error("`spare` names a host only in a step with `for-each: {…, spare: true}`")
             } else {
-                source.error(keys, format!("no host `{name}` in the runbook's `hosts`"))
+                at.error(format!("no host `{name}` in the runbook's `hosts`"))
             }
         })
     }
 
     /// The service in front of runbook host `name`.
-    pub(super) fn service(
-        &self,
-        name: &str,
-        source: &Source,
-        keys: &[&str],
-    ) -> Result<usize, YamlError> {
-        let host = self.host(name, source, keys)?;
+    pub(super) fn service(&self, name: &str, at: &At) -> Result<usize, YamlError> {
+        let host = self.host(name, at)?;
         self.services
             .iter()
             .position(|s| s.serves == host)
             .ok_or_else(|| {
-                source.error(
-                    keys,
-                    format!(
-                        "no service serves `{name}` ({}): add one to the inventory's `services`",
-                        self.hosts[host].inventory.name
-                    ),
-                )
+                at.error(format!(
+                    "no service serves `{name}` ({}): add one to the inventory's `services`",
+                    self.hosts[host].inventory.name
+                ))
             })
     }
 
-    pub(super) fn view(
-        &self,
-        name: &str,
-        source: &Source,
-        keys: &[&str],
-    ) -> Result<String, YamlError> {
+    pub(super) fn view(&self, name: &str, at: &At) -> Result<String, YamlError> {
         if self.views.contains_key(name) {
             Ok(name.to_string())
         } else {
-            Err(source.error(keys, format!("no view named `{name}` in `views`")))
+            Err(at.error(format!("no view named `{name}` in `views`")))
         }
     }
 
@@ -157,30 +136,18 @@ impl Context<'_> {
             .title
             .clone()
             .ok_or_else(|| source.error(&["id"], format!("step `{id}` needs a `title`")))?;
-        let commands = spec
-            .run
-            .iter()
-            .enumerate()
-            .map(|(i, c)| self.command(c, source, &["run", &i.to_string()]))
-            .collect::<Result<Vec<_>, _>>()?;
-        let rollback = spec
-            .rollback
-            .iter()
-            .enumerate()
-            .map(|(i, c)| self.command(c, source, &["rollback", &i.to_string()]))
-            .collect::<Result<Vec<_>, _>>()?;
-        let effects = spec
-            .effect
-            .iter()
-            .enumerate()
-            .map(|(i, e)| self.effect(e, source, &["effect", &i.to_string()]))
-            .collect::<Result<Vec<_>, _>>()?;
-        let gates = spec
-            .gates
-            .iter()
-            .enumerate()
-            .map(|(i, g)| self.gate(g, source, &["gates", &i.to_string()]))
-            .collect::<Result<Vec<_>, _>>()?;
+        let commands = source
+            .at(&["run"])
+            .each(&spec.run, |c, at| self.command(c, at))?;
+        let rollback = source
+            .at(&["rollback"])
+            .each(&spec.rollback, |c, at| self.command(c, at))?;
+        let effects = source
+            .at(&["effect"])
+            .each(&spec.effect, |e, at| self.effect(e, at))?;
+        let gates = source
+            .at(&["gates"])
+            .each(&spec.gates, |g, at| self.gate(g, at))?;
         let wait = self.wait(spec.wait.as_ref(), source)?;
         let timeout = match &spec.timeout {
             None => DEFAULT_COMMAND_TIMEOUT,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::super::model::Runbook;
 use super::for_each::{EACH, SPARE};
-use super::{BindInput, Context, Source};
+use super::{At, BindInput, Context};
 use crate::text::yaml::YamlError;
 
 /// The value of every declared variable, and those of them marked secret.
@@ -54,8 +54,7 @@ impl Context<'_> {
     pub(super) fn interpolate(
         &self,
         template: &str,
-        source: &Source,
-        keys: &[&str],
+        at: &At,
         quote: bool,
     ) -> Result<String, YamlError> {
         let mut out = String::new();
@@ -65,10 +64,10 @@ impl Context<'_> {
             let after = &rest[start + 2..];
             let end = after
                 .find('}')
-                .ok_or_else(|| source.error(keys, "an unclosed `${`"))?;
+                .ok_or_else(|| at.error("an unclosed `${`"))?;
             let name = &after[..end];
             let value = self.lookup(name).ok_or_else(|| {
-                source.error(keys, format!("`${{{name}}}` is not defined: declare it under `variables` or use ${{host:NAME.client|peer|sid|address}} or ${{service:NAME.client|peer|address}}"))
+                at.error(format!("`${{{name}}}` is not defined: declare it under `variables` or use ${{host:NAME.client|peer|sid|address}} or ${{service:NAME.client|peer|address}}"))
             })?;
             out.push_str(&if quote {
                 crate::text::shell::quote(&value)

@@ -4,6 +4,19 @@
 //! dependencies have no tokio, ratatui, crossterm, openssh or libc (`tests/offline/purity.rs`
 //! checks what `std` alone still allows).
 
+/// A ZooKeeper answer captured under `tests/fixtures/zk4lw/`, for the core's tests; defined
+/// before the modules so that every one of them can name it.
+#[cfg(test)]
+macro_rules! zk4lw {
+    ($name:literal) => {
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/zk4lw/",
+            $name
+        ))
+    };
+}
+
 pub mod analyze;
 pub mod audit;
 pub mod console;

@@ -472,21 +472,30 @@ mod tests {
         }
     }
 
+    /// The problem `verify` finds in `lines`, checked to be `kind` at `(line, seq)`.
+    #[track_caller]
+    fn refused(lines: &[Vec<u8>], at: (u64, Option<u64>), kind: ProblemKind) -> ChainProblem {
+        let problem = verify(lines).unwrap_err();
+        assert_eq!((problem.line, problem.seq), at);
+        assert_eq!(problem.kind, kind);
+        problem
+    }
+
+    /// The line of `event` sealed at `millis`.
+    fn sealed(chain: &mut AuditChain, event: AuditEvent, millis: i64) -> Vec<u8> {
+        chain
+            .seal(event, Timestamp::from_unix_millis(millis))
+            .unwrap()
+            .line
+    }
+
     /// A log of the header and `notes` notes, as bytes and as lines without `\n`.
     fn log(notes: usize) -> (AuditChain, Vec<Vec<u8>>) {
         let (mut chain, header) =
             AuditChain::start(Secrets::default(), Timestamp::from_unix_millis(0)).unwrap();
         let mut lines = vec![header.line];
         for i in 0..notes {
-            lines.push(
-                chain
-                    .seal(
-                        note(&format!("note {i}")),
-                        Timestamp::from_unix_millis(i as i64),
-                    )
-                    .unwrap()
-                    .line,
-            );
+            lines.push(sealed(&mut chain, note(&format!("note {i}")), i as i64));
         }
         (chain, lines)
     }
@@ -512,15 +521,11 @@ mod tests {
             .unwrap()
             .replace("note 1", "note X")
             .into_bytes();
-        let problem = verify(&lines).unwrap_err();
-        assert_eq!((problem.line, problem.seq), (4, Some(3)));
-        assert_eq!(
-            problem.kind,
-            ProblemKind::BrokenLink {
-                prev_line: 3,
-                prev_seq: 2
-            }
-        );
+        let broken = ProblemKind::BrokenLink {
+            prev_line: 3,
+            prev_seq: 2,
+        };
+        let problem = refused(&lines, (4, Some(3)), broken);
         assert_eq!(
             problem.to_string(),
             "line 4 (seq 3): prev does not match the SHA-256 of line 3 (seq 2): that record or \
@@ -532,15 +537,11 @@ mod tests {
     fn a_deleted_record_is_a_seq_gap() {
         let (_, mut lines) = log(5);
         lines.remove(3);
-        let problem = verify(&lines).unwrap_err();
-        assert_eq!((problem.line, problem.seq), (4, Some(4)));
-        assert_eq!(
-            problem.kind,
-            ProblemKind::SeqGap {
-                expected: 3,
-                found: 4
-            }
-        );
+        let gap = ProblemKind::SeqGap {
+            expected: 3,
+            found: 4,
+        };
+        refused(&lines, (4, Some(4)), gap);
     }
 
     #[test]
@@ -595,21 +596,12 @@ mod tests {
         torn.truncate(10);
         torn.push(b'\n');
         lines.push(torn);
-        lines.push(
-            chain
-                .seal(
-                    AuditEvent::Resume { torn_line: Some(5) },
-                    Timestamp::from_unix_millis(10),
-                )
-                .unwrap()
-                .line,
-        );
-        lines.push(
-            chain
-                .seal(note("after"), Timestamp::from_unix_millis(11))
-                .unwrap()
-                .line,
-        );
+        lines.push(sealed(
+            &mut chain,
+            AuditEvent::Resume { torn_line: Some(5) },
+            10,
+        ));
+        lines.push(sealed(&mut chain, note("after"), 11));
         let verified = verify(&lines).unwrap();
         assert_eq!(verified.resumed_tears, vec![5]);
         assert_eq!(verified.records, 6);
@@ -619,12 +611,7 @@ mod tests {
     fn an_invalid_line_without_a_resume_record_is_fatal() {
         let (mut chain, mut lines) = log(3);
         lines.push(b"{\"seq\":4,\"garbage\":true}\n".to_vec());
-        lines.push(
-            chain
-                .seal(note("after"), Timestamp::from_unix_millis(11))
-                .unwrap()
-                .line,
-        );
+        lines.push(sealed(&mut chain, note("after"), 11));
         let problem = verify(&lines).unwrap_err();
         assert_eq!((problem.line, problem.seq), (5, Some(4)));
         assert!(matches!(
@@ -640,15 +627,11 @@ mod tests {
     #[test]
     fn a_resume_record_naming_the_wrong_line_is_fatal() {
         let (mut chain, mut lines) = log(3);
-        lines.push(
-            chain
-                .seal(
-                    AuditEvent::Resume { torn_line: Some(2) },
-                    Timestamp::from_unix_millis(10),
-                )
-                .unwrap()
-                .line,
-        );
+        lines.push(sealed(
+            &mut chain,
+            AuditEvent::Resume { torn_line: Some(2) },
+            10,
+        ));
         let problem = verify(&lines).unwrap_err();
         assert!(
             matches!(problem.kind, ProblemKind::ResumeMismatch { claimed: 2, .. }),
@@ -696,18 +679,14 @@ mod tests {
     fn session_end_must_count_the_records_up_to_itself() {
         let (mut chain, mut lines) = log(2);
         let mut wrong = chain.clone();
-        lines.push(
-            chain
-                .seal(
-                    AuditEvent::SessionEnd {
-                        records: 4,
-                        reason: "done".into(),
-                    },
-                    Timestamp::from_unix_millis(5),
-                )
-                .unwrap()
-                .line,
-        );
+        lines.push(sealed(
+            &mut chain,
+            AuditEvent::SessionEnd {
+                records: 4,
+                reason: "done".into(),
+            },
+            5,
+        ));
         let verified = verify(&lines).unwrap();
         assert!(verified.session_ended);
 

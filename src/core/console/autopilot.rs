@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use super::keys::{RunKey, RUN_KEYS};
 use super::run::RunState;
 use crate::ensemble::Millis;
-use crate::runbook::engine::{Input, Prompt, Status, CHECK_PENDING};
+use crate::runbook::engine::{Input, Prompt, Readiness, Status, CHECK_PENDING};
 
 /// How long `--autopilot` waits for a step's gates to turn green before it gives up.
 pub const GATE_PATIENCE_MS: Millis = 120_000;
@@ -102,26 +102,14 @@ impl Autopilot {
         let engine = &state.engine;
         let step_id = &engine.procedure.steps[index].id;
         let readiness = engine.readiness(&state.watch.ensemble);
-        let hazards: Vec<String> = readiness
-            .iter()
-            .flat_map(|r| r.hazards.iter())
-            .filter(|h| !h.accepted)
-            .map(|h| format!("{}: {}", h.hazard, h.detail))
-            .collect();
+        let hazards = unaccepted_hazards(readiness.as_ref());
         if !hazards.is_empty() {
             return stop(format!(
                 "stopped before `{step_id}`: {}",
                 hazards.join("; ")
             ));
         }
-        let unmet: Vec<String> = readiness
-            .iter()
-            .flat_map(|r| r.gates.iter())
-            .filter_map(|(gate, result)| match result {
-                Err(why) if why != CHECK_PENDING => Some(format!("{gate}: {why}")),
-                _ => None,
-            })
-            .collect();
+        let unmet = unmet_gates(readiness.as_ref());
         let since = *self
             .waiting_for_gates
             .entry(index)
@@ -147,20 +135,8 @@ impl Autopilot {
         let engine = &state.engine;
         let step_id = &engine.procedure.steps[index].id;
         let readiness = engine.readiness(&state.watch.ensemble);
-        let blocks: Vec<String> = readiness
-            .iter()
-            .flat_map(|r| r.hazards.iter())
-            .filter(|h| !h.accepted)
-            .map(|h| format!("{}: {}", h.hazard, h.detail))
-            .collect();
-        let unmet: Vec<String> = readiness
-            .iter()
-            .flat_map(|r| r.gates.iter())
-            .filter_map(|(gate, result)| match result {
-                Err(why) if why != CHECK_PENDING => Some(format!("{gate}: {why}")),
-                _ => None,
-            })
-            .collect();
+        let blocks = unaccepted_hazards(readiness.as_ref());
+        let unmet = unmet_gates(readiness.as_ref());
         let since = *self
             .waiting_for_gates
             .entry(index)
@@ -183,6 +159,28 @@ impl Autopilot {
 }
 
 /// The decision a failed step leaves to a person, with the console's key for each choice.
+/// The hazards of the step about to start that its runbook does not accept, in words.
+fn unaccepted_hazards(readiness: Option<&Readiness>) -> Vec<String> {
+    readiness
+        .iter()
+        .flat_map(|r| r.hazards.iter())
+        .filter(|h| !h.accepted)
+        .map(|h| format!("{}: {}", h.hazard, h.detail))
+        .collect()
+}
+
+/// Its gates that do not hold, in words; a `check` still running is not one of them yet.
+fn unmet_gates(readiness: Option<&Readiness>) -> Vec<String> {
+    readiness
+        .iter()
+        .flat_map(|r| r.gates.iter())
+        .filter_map(|(gate, result)| match result {
+            Err(why) if why != CHECK_PENDING => Some(format!("{gate}: {why}")),
+            _ => None,
+        })
+        .collect()
+}
+
 fn recovery() -> String {
     format!(
         "a person must decide in the console (`zkpilot run` with --resume, without \

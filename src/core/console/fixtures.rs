@@ -6,6 +6,7 @@ use super::run::{update, Effect, RunAction, RunState};
 use super::watch::WatchState;
 use crate::ensemble::EnsembleState;
 use crate::runbook::engine::{Ended, Engine, Prompt};
+pub use crate::runbook::fixtures::executes;
 use crate::runbook::fixtures::{engine, live};
 
 pub const RESTART_ZK1: &str = "  - id: restart-zk1\n    title: Restart zk1\n    gates: [{synced: {}}, {not-leader: {host: zk1}}]\n    run: [{host: zk1, verb: restart}]\n    effect: [{restart: {host: zk1}}]\n    wait: {timeout: 30s, until: [{mode: {host: zk1, is: [follower]}}]}\n";
@@ -17,16 +18,6 @@ pub fn state_of(engine: Engine, ensemble: EnsembleState) -> RunState {
 
 pub fn press(state: &mut RunState, key: Key) -> Vec<Effect> {
     update(state, RunAction::Key(key))
-}
-
-pub fn executes(effects: &[Effect]) -> Vec<u64> {
-    effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Execute { intent, .. } => Some(*intent),
-            _ => None,
-        })
-        .collect()
 }
 
 pub fn exited(code: i32) -> Ended {

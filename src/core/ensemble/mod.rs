@@ -861,6 +861,26 @@ impl EnsembleState {
 mod tests {
     use super::*;
 
+    /// A follower's `srvr` just before and just after a restart no poll saw (3.8.0).
+    const RESTART_BEFORE: &str = zk4lw!("restart.before.srvr.txt");
+    const RESTART_AFTER: &str = zk4lw!("restart.after.srvr.txt");
+
+    /// One server's `conf` answer in 3.8's dynamic format.
+    const CONF: &str = "serverId=1\nmembership: \nserver.1=a:2888:3888:participant\nversion=0";
+
+    /// Node 0 answering `srvr` and `conf` at 1 000 ms: its view is known since.
+    fn with_view(srvr: &str) -> EnsembleState {
+        let mut state = EnsembleState::new(vec![target()]);
+        state.apply(&at(
+            1_000,
+            vec![
+                answered(Command::Srvr, Ok(srvr.into())),
+                answered(Command::Conf, Ok(CONF.into())),
+            ],
+        ));
+        state
+    }
+
     /// One poll report of node 0 at `at`, 4lw answers only.
     fn at(at: Millis, answers: Vec<(Command, Result<Said, PollFailure>)>) -> PollReport {
         PollReport::fourlw(0, at, answers)
@@ -912,15 +932,7 @@ mod tests {
     #[test]
     fn a_view_seen_before_a_restart_is_not_taken_for_the_current_one() {
         let follower = include_str!("../../../tests/fixtures/zk4lw/follower.srvr.txt");
-        let conf = "serverId=1\nmembership: \nserver.1=a:2888:3888:participant\nversion=0";
-        let mut state = EnsembleState::new(vec![target()]);
-        state.apply(&at(
-            1_000,
-            vec![
-                answered(Command::Srvr, Ok(follower.into())),
-                answered(Command::Conf, Ok(conf.into())),
-            ],
-        ));
+        let mut state = with_view(follower);
         assert!(state.nodes[0].current_view().is_some());
         state.apply(&at(
             2_000,
@@ -935,7 +947,7 @@ mod tests {
             "the panels keep the last one"
         );
         assert!(state.nodes[0].current_view().is_none(), "decisions do not");
-        state.apply(&at(3_500, vec![answered(Command::Conf, Ok(conf.into()))]));
+        state.apply(&at(3_500, vec![answered(Command::Conf, Ok(CONF.into()))]));
         assert!(state.nodes[0].current_view().is_some());
     }
 
@@ -943,41 +955,35 @@ mod tests {
     /// counters tell (measured on 3.8.0, see the fixtures).
     #[test]
     fn a_restart_between_two_polls_keeps_the_view_as_last_known_until_a_new_one() {
-        let before = include_str!("../../../tests/fixtures/zk4lw/restart.before.srvr.txt");
-        let after = include_str!("../../../tests/fixtures/zk4lw/restart.after.srvr.txt");
-        let conf = "serverId=1\nmembership: \nserver.1=a:2888:3888:participant\nversion=0";
-        let mut state = EnsembleState::new(vec![target()]);
+        let mut state = with_view(RESTART_BEFORE);
         state.apply(&at(
-            1_000,
-            vec![
-                answered(Command::Srvr, Ok(before.into())),
-                answered(Command::Conf, Ok(conf.into())),
-            ],
+            2_000,
+            vec![answered(Command::Srvr, Ok(RESTART_BEFORE.into()))],
         ));
-        state.apply(&at(2_000, vec![answered(Command::Srvr, Ok(before.into()))]));
         assert!(state.nodes[0].current_view().is_some(), "no restart yet");
-        state.apply(&at(3_000, vec![answered(Command::Srvr, Ok(after.into()))]));
+        state.apply(&at(
+            3_000,
+            vec![answered(Command::Srvr, Ok(RESTART_AFTER.into()))],
+        ));
         assert_eq!(state.nodes[0].started_at, Some(3_000));
         assert!(state.nodes[0].view.is_some(), "kept as last known");
         assert!(
             state.nodes[0].current_view().is_none(),
             "never forecast with"
         );
-        state.apply(&at(3_100, vec![answered(Command::Conf, Ok(conf.into()))]));
+        state.apply(&at(3_100, vec![answered(Command::Conf, Ok(CONF.into()))]));
         assert!(state.nodes[0].current_view().is_some());
     }
 
     #[test]
     fn a_zoo_cfg_read_before_a_restart_is_read_again_at_once() {
-        let before = include_str!("../../../tests/fixtures/zk4lw/restart.before.srvr.txt");
-        let after = include_str!("../../../tests/fixtures/zk4lw/restart.after.srvr.txt");
         let mut state = EnsembleState::new(vec![target()]);
-        state.apply(&report(before));
+        state.apply(&report(RESTART_BEFORE));
         assert_eq!(state.zoo_cfg_reads_due(1_000), [0]);
         let cfg = "server.1=a:2888:3888\nserver.2=b:2888:3888\n";
         assert!(state.apply_zoo_cfg(0, Ok(cfg.into()), 1_100));
         assert!(state.zoo_cfg_reads_due(2_000).is_empty());
-        let mut restarted = report(after);
+        let mut restarted = report(RESTART_AFTER);
         restarted.at = 2_500;
         state.apply(&restarted);
         assert!(state.nodes[0].current_view().is_none());

@@ -200,25 +200,15 @@ pub fn restarted_between(before: &Srvr, after: &Srvr) -> bool {
 mod tests {
     use super::*;
 
-    macro_rules! fixture {
-        ($name:literal) => {
-            include_str!(concat!("../../../tests/fixtures/zk4lw/", $name))
-        };
-    }
-
     #[test]
     fn each_answer_is_read_into_what_it_says_whichever_route_it_came_by() {
-        let (_, said) = answered(Command::Srvr, Ok(fixture!("follower.srvr.txt").into()));
+        let (_, said) = answered(Command::Srvr, Ok(zk4lw!("follower.srvr.txt").into()));
         let said = said.unwrap();
-        assert_eq!(said.text, fixture!("follower.srvr.txt"));
+        assert_eq!(said.text, zk4lw!("follower.srvr.txt"));
         let Reading::Srvr(Answer::Data(by_4lw)) = said.reading else {
             panic!("{said:?}");
         };
-        let by_admin = read_admin(
-            AdminCommand::Srvr,
-            200,
-            fixture!("follower.admin.srvr.json"),
-        );
+        let by_admin = read_admin(AdminCommand::Srvr, 200, zk4lw!("follower.admin.srvr.json"));
         let Reading::Srvr(Answer::Data(by_http)) = by_admin else {
             panic!("{by_admin:?}");
         };
@@ -238,7 +228,7 @@ mod tests {
             read_admin(
                 AdminCommand::Configuration,
                 200,
-                fixture!("follower.admin.conf.json")
+                zk4lw!("follower.admin.conf.json")
             ),
             Reading::ServerId(Answer::Data(1))
         );
@@ -247,8 +237,8 @@ mod tests {
     #[test]
     fn a_start_is_an_answer_after_none_serving_after_not_or_counters_from_zero() {
         let srvr = |text: &str| fourlw::parse_srvr(text).unwrap().data().unwrap().clone();
-        let before = srvr(fixture!("restart.before.srvr.txt"));
-        let after = srvr(fixture!("restart.after.srvr.txt"));
+        let before = srvr(zk4lw!("restart.before.srvr.txt"));
+        let after = srvr(zk4lw!("restart.after.srvr.txt"));
         use Heard::{NotServing, Nothing, Serving};
         assert!(started(Nothing, NotServing));
         assert!(started(Nothing, Serving(&before)));

@@ -94,6 +94,16 @@ pub struct Routes {
 }
 
 impl Routes {
+    /// `mntr` and `conf` known as `support`, the rest unknown: where the schedule's tests start.
+    #[cfg(test)]
+    pub fn words(support: Support) -> Routes {
+        Routes {
+            mntr: support,
+            conf: support,
+            ..Routes::default()
+        }
+    }
+
     /// A four-letter word's answer: a refusal or data is the whitelist's verdict; "not serving"
     /// says nothing of it (a node without quorum answers so to everything), so what was known
     /// stays known.

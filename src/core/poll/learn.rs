@@ -136,11 +136,7 @@ mod tests {
             include_str!("../../../tests/fixtures/zk4lw/restart.after.srvr.txt").to_string();
         let mut schedule = Schedule {
             cycle: 7,
-            routes: Routes {
-                mntr: Support::Allowed,
-                conf: Support::Allowed,
-                ..Routes::default()
-            },
+            routes: Routes::words(Support::Allowed),
             ..Schedule::default()
         };
         learn(
@@ -176,11 +172,7 @@ mod tests {
         let leader = include_str!("../../../tests/fixtures/zk4lw/leader.srvr.txt").to_string();
         let mut schedule = Schedule {
             cycle: 3,
-            routes: Routes {
-                mntr: Support::Allowed,
-                conf: Support::Allowed,
-                ..Routes::default()
-            },
+            routes: Routes::words(Support::Allowed),
             ..Schedule::default()
         };
         learn(&mut schedule, &[answered(Command::Srvr, Ok(follower))]);

@@ -339,11 +339,7 @@ mod tests {
     #[test]
     fn srvr_every_cycle_the_leaders_mntr_often_a_learners_rarely() {
         let base = Schedule {
-            routes: Routes {
-                mntr: Support::Allowed,
-                conf: Support::Allowed,
-                ..Routes::default()
-            },
+            routes: Routes::words(Support::Allowed),
             has_view: true,
             ..Schedule::default()
         };
@@ -510,11 +506,7 @@ mod tests {
     fn a_role_change_asks_for_the_view_at_once() {
         let schedule = Schedule {
             cycle: 7,
-            routes: Routes {
-                mntr: Support::Allowed,
-                conf: Support::Allowed,
-                ..Routes::default()
-            },
+            routes: Routes::words(Support::Allowed),
             has_view: true,
             view_due: true,
             ..Schedule::default()
@@ -525,11 +517,7 @@ mod tests {
     #[test]
     fn what_a_gate_or_a_wait_needs_is_asked_every_cycle() {
         let mut schedule = Schedule {
-            routes: Routes {
-                mntr: Support::Allowed,
-                conf: Support::Allowed,
-                ..Routes::default()
-            },
+            routes: Routes::words(Support::Allowed),
             has_view: true,
             need: Need {
                 srvr: false,
@@ -560,10 +548,8 @@ mod tests {
         let mut schedule = Schedule {
             cycle: 2,
             routes: Routes {
-                mntr: Support::NotWhitelisted,
-                conf: Support::NotWhitelisted,
                 admin: AdminRoute::Answers,
-                ..Routes::default()
+                ..Routes::words(Support::NotWhitelisted)
             },
             has_view: true,
             ..Schedule::default()
@@ -607,11 +593,7 @@ mod tests {
     #[test]
     fn refused_commands_are_asked_again_only_rarely() {
         let mut schedule = Schedule {
-            routes: Routes {
-                mntr: Support::NotWhitelisted,
-                conf: Support::NotWhitelisted,
-                ..Routes::default()
-            },
+            routes: Routes::words(Support::NotWhitelisted),
             ..Schedule::default()
         };
         let asked: usize = (1..=240)
@@ -634,10 +616,8 @@ mod tests {
             cycle,
             admin_asked,
             routes: Routes {
-                mntr: Support::NotWhitelisted,
-                conf: Support::NotWhitelisted,
                 admin: AdminRoute::Silent { misses },
-                ..Routes::default()
+                ..Routes::words(Support::NotWhitelisted)
             },
             has_view: true,
             ..Schedule::default()

@@ -258,6 +258,13 @@ struct Reference {
     smallest_split: Option<usize>,
 }
 
+impl Reference {
+    /// Whether `members` is a valid quorum for `leader`.
+    fn is_valid(&self, leader: usize, members: &[usize]) -> bool {
+        self.valid.iter().any(|v| v.0 == leader && v.1 == members)
+    }
+}
+
 fn reference(ens: &Ensemble) -> Reference {
     let n = ens.nodes.len();
     let decide: Vec<Vec<bool>> = (0..n)
@@ -348,13 +355,7 @@ fn agree(ens: &Ensemble, fast: &Verdict, case: usize) {
             .map(|v| v.1.len())
             .min();
         assert_eq!(Some(quorum.members.len()), smallest, "{context}");
-        assert!(
-            naive
-                .valid
-                .iter()
-                .any(|v| v.0 == quorum.leader && v.1 == quorum.members),
-            "{context}"
-        );
+        assert!(naive.is_valid(quorum.leader, &quorum.members), "{context}");
     }
     let ensembles = separate_ensembles(ens);
     assert_eq!(
@@ -376,13 +377,7 @@ fn agree(ens: &Ensemble, fast: &Verdict, case: usize) {
         (Some(w), Some(total)) => {
             assert_eq!(w.a.members.len() + w.b.members.len(), total, "{context}");
             for side in [&w.a, &w.b] {
-                assert!(
-                    naive
-                        .valid
-                        .iter()
-                        .any(|v| v.0 == side.leader && v.1 == side.members),
-                    "{context}"
-                );
+                assert!(naive.is_valid(side.leader, &side.members), "{context}");
             }
             assert!(
                 w.a.members.iter().all(|x| !w.b.members.contains(x)),

@@ -20,16 +20,6 @@ fn srvr_report(node: usize, at: u64, srvr: Result<String, PollFailure>) -> PollR
     }
 }
 
-fn executes(effects: &[Effect]) -> Vec<u64> {
-    effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Execute { intent, .. } => Some(*intent),
-            _ => None,
-        })
-        .collect()
-}
-
 #[test]
 fn a_confirmed_step_records_its_intent_before_it_runs_then_waits_until_done() {
     let mut engine = engine(RESTART_ZK1);

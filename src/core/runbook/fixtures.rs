@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::engine::{Engine, Person};
+use super::engine::{Effect, Engine, Person};
 use super::procedure::{bind, BindInput, Procedure};
 use crate::ensemble::{answered, EnsembleState, NodeTarget, PollFailure, PollReport};
 use crate::inventory::Inventory;
@@ -141,4 +141,15 @@ pub fn person(name: &str, uid: u32) -> Person {
 
 pub fn two_person(approval: &str) -> Engine {
     engine(&RESTART_ZK1.replace("    run:", &format!("    approval: {approval}\n    run:")))
+}
+
+/// The intents of the commands among `effects`, in the order they run.
+pub fn executes(effects: &[Effect]) -> Vec<u64> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Execute { intent, .. } => Some(*intent),
+            _ => None,
+        })
+        .collect()
 }

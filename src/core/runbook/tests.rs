@@ -385,21 +385,21 @@ fn every_server_by_its_service_and_each_with_its_own_spare() {
     );
     assert_eq!((err.line, err.column), (9, 103), "{err}");
 
-    let outside = "name: t\ndescription: d\nsource: s\nhosts: []\nsteps:\n  - {id: s, title: t, for-each: {pick: all}, run: [{host: spare, verb: start}]}\n";
-    let err = bound(outside, &inventory(3, 3), None).unwrap_err();
-    assert!(err.message.contains("spare: true"), "{err}");
-
-    let both = "name: t\ndescription: d\nsource: s\nhosts: [{name: zk1}]\nviews:\n  v: [{every: all, host: zk1}]\nsteps:\n  - {id: s, title: t}\n";
-    let err = bound(both, &inventory(3, 0), None).unwrap_err();
-    assert!(err.message.contains("not both"), "{err}");
-    assert_eq!(err.line, 6, "{err}");
-    let with_sid = "name: t\ndescription: d\nsource: s\nhosts: []\nviews:\n  v: [{every: all, sid: 7}]\nsteps:\n  - {id: s, title: t}\n";
-    let err = bound(with_sid, &inventory(3, 0), None).unwrap_err();
-    assert!(err.message.contains("only `service: true`"), "{err}");
-    let unknown = "name: t\ndescription: d\nsource: s\nhosts: []\nsteps:\n  - {id: s, title: t, for-each: {pick: all, spares: true}}\n";
-    let err = bound(unknown, &inventory(3, 3), None).unwrap_err();
-    assert!(err.message.contains("spares"), "{err}");
-    assert_eq!(err.line, 6, "{err}");
+    // (runbook, spares in the inventory, what the error says, its line when it matters)
+    let refused = [
+        ("hosts: []\nsteps:\n  - {id: s, title: t, for-each: {pick: all}, run: [{host: spare, verb: start}]}\n", 3, "spare: true", None),
+        ("hosts: [{name: zk1}]\nviews:\n  v: [{every: all, host: zk1}]\nsteps:\n  - {id: s, title: t}\n", 0, "not both", Some(6)),
+        ("hosts: []\nviews:\n  v: [{every: all, sid: 7}]\nsteps:\n  - {id: s, title: t}\n", 0, "only `service: true`", None),
+        ("hosts: []\nsteps:\n  - {id: s, title: t, for-each: {pick: all, spares: true}}\n", 3, "spares", Some(6)),
+    ];
+    for (rest, spares, says, line) in refused {
+        let text = format!("name: t\ndescription: d\nsource: s\n{rest}");
+        let err = bound(&text, &inventory(3, spares), None).unwrap_err();
+        assert!(err.message.contains(says), "{err}");
+        if let Some(line) = line {
+            assert_eq!(err.line, line, "{err}");
+        }
+    }
     let no_services = bound(text, &inventory(3, 3), Some("zk1")).unwrap_err();
     assert!(
         no_services.message.contains("no service serving `zk1`"),

@@ -403,20 +403,14 @@ mod tests {
     use super::*;
     use crate::zk::fourlw::CAPTURED_LEADER_PROPOSALS;
 
-    macro_rules! fixture {
-        ($name:literal) => {
-            include_str!(concat!("../../../tests/fixtures/zk4lw/", $name))
-        };
-    }
-
     #[test]
     fn the_configuration_tells_the_servers_own_id() {
         assert_eq!(
-            parse_server_id(200, fixture!("follower.admin.conf.json")),
+            parse_server_id(200, zk4lw!("follower.admin.conf.json")),
             Ok(Answer::Data(1))
         );
         assert_eq!(
-            parse_server_id(200, fixture!("looking.admin.conf.json")),
+            parse_server_id(200, zk4lw!("looking.admin.conf.json")),
             Ok(Answer::NotServing)
         );
         assert!(parse_server_id(200, "{\"error\": null}").is_err());
@@ -425,8 +419,7 @@ mod tests {
     /// The same figures as the 4lw answer of the same server a few seconds apart.
     #[test]
     fn srvr_reads_the_captured_leader_like_its_4lw_answer() {
-        let Answer::Data(srvr) = parse_srvr(200, fixture!("leader.admin.srvr.json")).unwrap()
-        else {
+        let Answer::Data(srvr) = parse_srvr(200, zk4lw!("leader.admin.srvr.json")).unwrap() else {
             panic!("no data");
         };
         assert_eq!(srvr.mode, Mode::Leader);
@@ -438,7 +431,7 @@ mod tests {
         assert_eq!(srvr.latency.avg, 4.0);
         assert_eq!(srvr.proposal_sizes, Some(CAPTURED_LEADER_PROPOSALS));
         assert!(srvr.version.is_some());
-        let Answer::Data(follower) = parse_srvr(200, fixture!("follower.admin.srvr.json")).unwrap()
+        let Answer::Data(follower) = parse_srvr(200, zk4lw!("follower.admin.srvr.json")).unwrap()
         else {
             panic!("no data");
         };
@@ -449,7 +442,7 @@ mod tests {
     #[test]
     fn a_server_without_quorum_is_not_serving_on_every_route() {
         assert_eq!(
-            parse_srvr(200, fixture!("looking.admin.srvr.json")).unwrap(),
+            parse_srvr(200, zk4lw!("looking.admin.srvr.json")).unwrap(),
             Answer::NotServing
         );
         assert_eq!(
@@ -460,8 +453,7 @@ mod tests {
 
     #[test]
     fn mntr_gets_its_zk_prefix_back_and_the_sync_figures_read_as_from_4lw() {
-        let Answer::Data(mntr) = parse_mntr(200, fixture!("leader.admin.mntr.json")).unwrap()
-        else {
+        let Answer::Data(mntr) = parse_mntr(200, zk4lw!("leader.admin.mntr.json")).unwrap() else {
             panic!("no data");
         };
         assert_eq!(mntr.server_state(), Mode::Leader);
@@ -472,7 +464,7 @@ mod tests {
         assert_eq!(mntr.avg_latency(), Some(4.0));
         assert!(mntr.peer_state().is_some());
         let Answer::Data(standalone) =
-            parse_mntr(200, fixture!("standalone-whitelist-srvr.admin.mntr.json")).unwrap()
+            parse_mntr(200, zk4lw!("standalone-whitelist-srvr.admin.mntr.json")).unwrap()
         else {
             panic!("the AdminServer answers mntr whatever the 4lw whitelist says");
         };
@@ -482,7 +474,7 @@ mod tests {
     #[test]
     fn voting_view_is_a_view_of_the_voters() {
         let Answer::Data(view) =
-            parse_voting_view(200, fixture!("follower.admin.voting_view.json")).unwrap()
+            parse_voting_view(200, zk4lw!("follower.admin.voting_view.json")).unwrap()
         else {
             panic!("no data");
         };
@@ -505,7 +497,7 @@ mod tests {
             Err(AdminError::MissingField { .. })
         ));
         assert!(parse_voting_view(200, "{\"current_config\": {\"1\": {}}}").is_err());
-        let body = fixture!("leader.admin.srvr.json");
+        let body = zk4lw!("leader.admin.srvr.json");
         for cut in (0..body.len()).step_by(7) {
             let _ = parse_srvr(200, body.get(..cut).unwrap_or_default());
         }

@@ -61,6 +61,12 @@ pub struct HostPlan {
 }
 
 impl Layout {
+    /// Three voters, an observer and two spares in slot 9 under `/tmp/sbx`: the tests' sandbox.
+    #[cfg(test)]
+    pub fn example() -> Layout {
+        Layout::new(PathBuf::from("/tmp/sbx"), 9, 3, 1, 2)
+    }
+
     /// Voters first, then observers, then spares; sids and addresses follow that order.
     pub fn new(dir: PathBuf, slot: u8, voters: u8, observers: u8, spares: u8) -> Layout {
         let roles = std::iter::repeat_n(HostRole::Participant, voters.into())
@@ -242,13 +248,9 @@ pub fn sudoers_path(slot: u8) -> PathBuf {
 mod tests {
     use super::*;
 
-    fn layout() -> Layout {
-        Layout::new(PathBuf::from("/tmp/sbx"), 9, 3, 1, 2)
-    }
-
     #[test]
     fn hosts_are_voters_then_observers_then_spares() {
-        let layout = layout();
+        let layout = Layout::example();
         let roles: Vec<_> = layout
             .hosts
             .iter()
@@ -271,7 +273,7 @@ mod tests {
 
     #[test]
     fn with_services_each_server_id_has_ports_of_its_own_and_a_service() {
-        let served = layout().with_services(true);
+        let served = Layout::example().with_services(true);
         assert_eq!(served.peer(&served.hosts[1]), "127.77.9.2:10642:10643");
         let services: Vec<(String, String, String)> = served
             .services()
@@ -287,7 +289,7 @@ mod tests {
             )
         );
         assert_eq!(services.len(), 4);
-        assert!(layout().services().is_empty());
+        assert!(Layout::example().services().is_empty());
     }
 
     /// Two sandboxes behind services at once: a pod listening on every address in one must

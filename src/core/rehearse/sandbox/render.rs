@@ -316,28 +316,24 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
-    fn layout() -> Layout {
-        Layout::new(PathBuf::from("/tmp/sbx"), 9, 3, 1, 2)
-    }
-
     #[test]
     fn a_stock_server_is_rehearsed_with_its_whitelist_and_admin_server() {
-        let layout = layout().with_whitelist("srvr").with_admin(true);
+        let layout = Layout::example().with_whitelist("srvr").with_admin(true);
         let cfg = zoo_cfg(&layout, &layout.hosts[1]);
         assert!(cfg.contains("4lw.commands.whitelist=srvr\n"), "{cfg}");
         assert!(cfg.contains("admin.enableServer=true\n"), "{cfg}");
         assert!(cfg.contains("admin.serverAddress=127.77.9.2\n"), "{cfg}");
         assert!(cfg.contains("admin.serverPort=8080\n"), "{cfg}");
-        let plain = zoo_cfg(&self::layout(), &layout.hosts[1]);
+        let plain = zoo_cfg(&Layout::example(), &layout.hosts[1]);
         assert!(plain.contains("4lw.commands.whitelist=*\n"), "{plain}");
         assert!(plain.contains("admin.enableServer=false\n"), "{plain}");
         assert!(inventory(&layout, None).hosts[1].admin.as_deref() == Some("127.77.9.2:8080"));
-        assert!(inventory(&self::layout(), None).hosts[1].admin.is_none());
+        assert!(inventory(&Layout::example(), None).hosts[1].admin.is_none());
     }
 
     #[test]
     fn zoo_cfg_lists_started_hosts_only() {
-        let layout = layout();
+        let layout = Layout::example();
         let cfg = zoo_cfg(&layout, &layout.hosts[3]);
         assert!(cfg.contains("clientPortAddress=127.77.9.4\n"));
         assert!(cfg.contains("peerType=observer\n"));
@@ -351,7 +347,7 @@ mod tests {
 
     #[test]
     fn sshd_listens_only_on_sandbox_loopback_addresses() {
-        let configs = sshd_configs(&layout());
+        let configs = sshd_configs(&Layout::example());
         assert_eq!(configs.len(), 1);
         let text = &configs[0];
         let listens: Vec<&str> = text
@@ -366,14 +362,14 @@ mod tests {
 
     #[test]
     fn known_hosts_names_every_host_with_its_port() {
-        let text = known_hosts(&layout(), "ssh-ed25519 AAAAkey root@box\n");
+        let text = known_hosts(&Layout::example(), "ssh-ed25519 AAAAkey root@box\n");
         assert_eq!(text.lines().count(), 6);
         assert!(text.starts_with("[127.77.9.1]:2222 ssh-ed25519 AAAAkey\n"));
     }
 
     #[test]
     fn inventory_gives_every_verb_for_every_host() {
-        let inventory = inventory(&layout(), Some("3.8.0".into()));
+        let inventory = inventory(&Layout::example(), Some("3.8.0".into()));
         let zk2 = &inventory.hosts[1];
         assert_eq!(zk2.client, "127.77.9.2:2181");
         assert_eq!(zk2.peer, "127.77.9.2:2888:3888");
@@ -439,7 +435,7 @@ mod tests {
         assert!(
             firewall.contains("\nSERVICES='127.77.9.101 127.77.9.102 127.77.9.103 127.77.9.104'\n")
         );
-        let plain = firewall_script(&self::layout(), "t", &[1, 2, 3, 4, 5, 6]);
+        let plain = firewall_script(&Layout::example(), "t", &[1, 2, 3, 4, 5, 6]);
         assert!(plain.contains("\nSERVICES=''\n"), "{plain}");
     }
 }

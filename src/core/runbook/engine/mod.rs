@@ -148,6 +148,41 @@ pub enum Ended {
     Unknown { reason: String, duration_ms: u64 },
 }
 
+impl Ended {
+    /// The `result` record of command `intent` that ended so: a command that did not run
+    /// failed, in no time; an unknown outcome is recorded as such, never as a failure.
+    fn result(&self, intent: u64) -> AuditEvent {
+        let (exit_status, duration_ms, outcome) = match self {
+            Ended::Exited { code, duration_ms } => (
+                *code,
+                *duration_ms,
+                if *code == Some(0) {
+                    CommandOutcome::Ok
+                } else {
+                    CommandOutcome::Failed
+                },
+            ),
+            Ended::NotRun(_) => (None, 0, CommandOutcome::Failed),
+            Ended::Unknown {
+                reason,
+                duration_ms,
+            } => (
+                None,
+                *duration_ms,
+                CommandOutcome::Unknown {
+                    reason: reason.clone(),
+                },
+            ),
+        };
+        AuditEvent::Result {
+            intent,
+            exit_status,
+            duration_ms,
+            outcome,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Engine {
     pub procedure: Procedure,
@@ -643,48 +678,18 @@ impl Engine {
             .iter_mut()
             .find(|check| check.intent == intent && check.result.is_none())
         {
-            let (exit_status, duration_ms, outcome, result) = match &ended {
-                Ended::Exited {
-                    code: Some(0),
-                    duration_ms,
-                } => (Some(0), *duration_ms, CommandOutcome::Ok, Ok(())),
-                Ended::Exited { code, duration_ms } => (
-                    *code,
-                    *duration_ms,
-                    CommandOutcome::Failed,
-                    Err(format!(
-                        "the check exited with {}",
-                        code.map_or("a signal".into(), |c| c.to_string())
-                    )),
-                ),
-                Ended::NotRun(reason) => (
-                    None,
-                    0,
-                    CommandOutcome::Failed,
-                    Err(format!("the check did not run: {reason}")),
-                ),
-                Ended::Unknown {
-                    reason,
-                    duration_ms,
-                } => (
-                    None,
-                    *duration_ms,
-                    CommandOutcome::Unknown {
-                        reason: reason.clone(),
-                    },
-                    Err(format!("the check's outcome is unknown: {reason}")),
-                ),
-            };
-            check.result = Some(result);
-            effects.push(record(
-                AuditEvent::Result {
-                    intent,
-                    exit_status,
-                    duration_ms,
-                    outcome,
-                },
-                true,
-            ));
+            check.result = Some(match &ended {
+                Ended::Exited { code: Some(0), .. } => Ok(()),
+                Ended::Exited { code, .. } => Err(format!(
+                    "the check exited with {}",
+                    code.map_or("a signal".into(), |c| c.to_string())
+                )),
+                Ended::NotRun(reason) => Err(format!("the check did not run: {reason}")),
+                Ended::Unknown { reason, .. } => {
+                    Err(format!("the check's outcome is unknown: {reason}"))
+                }
+            });
+            effects.push(record(ended.result(intent), true));
             if self.checks.iter().all(|check| check.result.is_some()) {
                 self.message = None;
                 self.prepare(index, live, &mut effects);
@@ -695,45 +700,15 @@ impl Engine {
             return effects;
         }
         self.running.retain(|i| *i != intent);
-        let (exit_status, duration_ms, outcome) = match &ended {
-            Ended::Exited { code, duration_ms } => (
-                *code,
-                *duration_ms,
-                if *code == Some(0) {
-                    CommandOutcome::Ok
-                } else {
-                    CommandOutcome::Failed
+        if let Ended::NotRun(reason) = &ended {
+            effects.push(record(
+                AuditEvent::Note {
+                    text: format!("intent {intent} was not run: {reason}"),
                 },
-            ),
-            Ended::NotRun(reason) => {
-                effects.push(record(
-                    AuditEvent::Note {
-                        text: format!("intent {intent} was not run: {reason}"),
-                    },
-                    false,
-                ));
-                (None, 0, CommandOutcome::Failed)
-            }
-            Ended::Unknown {
-                reason,
-                duration_ms,
-            } => (
-                None,
-                *duration_ms,
-                CommandOutcome::Unknown {
-                    reason: reason.clone(),
-                },
-            ),
-        };
-        effects.push(record(
-            AuditEvent::Result {
-                intent,
-                exit_status,
-                duration_ms,
-                outcome: outcome.clone(),
-            },
-            true,
-        ));
+                false,
+            ));
+        }
+        effects.push(record(ended.result(intent), true));
         let failure = match ended {
             Ended::Exited { code: Some(0), .. } => None,
             Ended::Exited { code, .. } => Some(Status::Failed(format!(

@@ -7,7 +7,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use criterion::Criterion;
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
@@ -174,53 +175,66 @@ fn sandbox_5(c: &mut Criterion, runtime: &Runtime, clients: &[String]) {
     assert_eq!(poll::due(&srvr_only), [Command::Srvr]);
     assert_eq!(poll::due(&with_mntr), [Command::Srvr, Command::Mntr]);
 
-    let mut group = c.benchmark_group("sandbox_5");
-    group
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
-    group.bench_function("srvr_one_node", |b| {
-        b.iter_custom(|iters| timed(runtime, iters, || ask(&clients[0], "srvr", "Mode: ")))
+    let mut group = group(c, "sandbox_5");
+    bench(&mut group, "srvr_one_node", runtime, || {
+        ask(&clients[0], "srvr", "Mode: ")
     });
-    group.bench_function("mntr_one_node", |b| {
-        b.iter_custom(|iters| {
-            timed(runtime, iters, || {
-                ask(&clients[0], "mntr", "zk_server_state")
-            })
-        })
+    bench(&mut group, "mntr_one_node", runtime, || {
+        ask(&clients[0], "mntr", "zk_server_state")
     });
-    group.bench_function("cycle_concurrent", |b| {
-        b.iter_custom(|iters| timed(runtime, iters, || concurrent_cycle(clients, &srvr_only)))
+    bench(&mut group, "cycle_concurrent", runtime, || {
+        concurrent_cycle(clients, &srvr_only)
     });
-    group.bench_function("cycle_concurrent_with_mntr", |b| {
-        b.iter_custom(|iters| timed(runtime, iters, || concurrent_cycle(clients, &with_mntr)))
+    bench(&mut group, "cycle_concurrent_with_mntr", runtime, || {
+        concurrent_cycle(clients, &with_mntr)
     });
-    group.bench_function("cycle_sequential", |b| {
-        b.iter_custom(|iters| timed(runtime, iters, || sequential_cycle(clients, &srvr_only)))
+    bench(&mut group, "cycle_sequential", runtime, || {
+        sequential_cycle(clients, &srvr_only)
     });
     group.finish();
 }
 
 fn loopback_100(c: &mut Criterion, runtime: &Runtime, clients: &[String], slow: &[String]) {
     let srvr_only = steady_schedule(false);
-    let mut group = c.benchmark_group("loopback_100");
+    let mut group = group(c, "loopback_100");
+    bench(&mut group, "srvr_one_endpoint", runtime, || {
+        ask(&clients[0], "srvr", "Mode: ")
+    });
+    bench(&mut group, "cycle_concurrent", runtime, || {
+        concurrent_cycle(clients, &srvr_only)
+    });
+    bench(&mut group, "srvr_one_slow_endpoint", runtime, || {
+        ask(&slow[0], "srvr", "Mode: ")
+    });
+    bench(&mut group, "cycle_concurrent_slow", runtime, || {
+        concurrent_cycle(slow, &srvr_only)
+    });
+    group.finish();
+}
+
+/// Every group of exchanges is measured alike: 20 samples of 3 s after 1 s of warm-up.
+fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
+    let mut group = c.benchmark_group(name);
     group
         .sample_size(20)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    group.bench_function("srvr_one_endpoint", |b| {
-        b.iter_custom(|iters| timed(runtime, iters, || ask(&clients[0], "srvr", "Mode: ")))
+    group
+}
+
+/// One exchange benchmarked as `name`, timed inside the runtime.
+fn bench<F, Fut>(
+    group: &mut BenchmarkGroup<WallTime>,
+    name: &str,
+    runtime: &Runtime,
+    mut exchange: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    group.bench_function(name, |b| {
+        b.iter_custom(|iters| timed(runtime, iters, &mut exchange))
     });
-    group.bench_function("cycle_concurrent", |b| {
-        b.iter_custom(|iters| timed(runtime, iters, || concurrent_cycle(clients, &srvr_only)))
-    });
-    group.bench_function("srvr_one_slow_endpoint", |b| {
-        b.iter_custom(|iters| timed(runtime, iters, || ask(&slow[0], "srvr", "Mode: ")))
-    });
-    group.bench_function("cycle_concurrent_slow", |b| {
-        b.iter_custom(|iters| timed(runtime, iters, || concurrent_cycle(slow, &srvr_only)))
-    });
-    group.finish();
 }
 
 /// Runs `iters` exchanges inside one `block_on`, so entering the runtime is not measured.

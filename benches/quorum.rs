@@ -4,7 +4,8 @@
 //! mid-migration (27 servers, three views); and `plan` of the shipped rolling restart on 5, 25
 //! and 51 voters.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion};
 use std::hint::black_box;
 use std::time::Duration;
 use zkpilot::quorum::{Ensemble, Node};
@@ -127,12 +128,22 @@ fn joined_nines() -> Ensemble {
     }
 }
 
-fn verdict(c: &mut Criterion) {
-    let mut group = c.benchmark_group("verdict");
+/// Ten samples after 1 s of warm-up, over `measurement`.
+fn group<'a>(
+    c: &'a mut Criterion,
+    name: &str,
+    measurement: Duration,
+) -> BenchmarkGroup<'a, WallTime> {
+    let mut group = c.benchmark_group(name);
     group
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+        .measurement_time(measurement);
+    group
+}
+
+fn verdict(c: &mut Criterion) {
+    let mut group = group(c, "verdict", Duration::from_secs(3));
     for n in [3, 5, 7, 9, 15, 20] {
         let ensemble = mid_migration(n);
         group.bench_with_input(BenchmarkId::from_parameter(n), &ensemble, |b, e| {
@@ -182,11 +193,7 @@ fn rolling_restart(voters: u64) -> zkpilot::runbook::procedure::Procedure {
 }
 
 fn plan(c: &mut Criterion) {
-    let mut group = c.benchmark_group("plan rolling restart");
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(5));
+    let mut group = group(c, "plan rolling restart", Duration::from_secs(5));
     for voters in [5, 25, 51] {
         let procedure = rolling_restart(voters);
         group.bench_with_input(BenchmarkId::from_parameter(voters), &procedure, |b, p| {

@@ -119,27 +119,32 @@ async fn get(at: &str, path: &str) -> Result<(u16, String), String> {
         .map_err(|e| format!("{at}{path}: {e}"))
 }
 
+/// What an AdminServer answer about the membership says, or why it says nothing (`what` names
+/// the answer).
+fn membership<T>(
+    at: &str,
+    what: &str,
+    read: Result<Answer<T>, admin::AdminError>,
+) -> Result<T, String> {
+    match read {
+        Ok(Answer::Data(data)) => Ok(data),
+        Ok(Answer::NotServing) => Err(format!(
+            "{at} is not serving (no quorum), so its membership cannot be read"
+        )),
+        Ok(other) => Err(format!("{at}: no {what} ({:?})", other.kind())),
+        Err(e) => Err(format!("{at}: {e}")),
+    }
+}
+
 /// The membership from the AdminServer at `at`: the voters from its `voting_view`, its own
 /// settings from `configuration`, and the observers' ids from the leader's `observers` (the
 /// leader named by `leader`, reached at its peer host's port 8080). Observers are a note when
 /// the leader's AdminServer does not answer there.
 async fn by_admin_server(at: &str, notes: &mut Vec<String>) -> Result<Membership, String> {
-    let not_serving =
-        || format!("{at} is not serving (no quorum), so its membership cannot be read");
     let (status, body) = get(at, "/commands/voting_view").await?;
-    let voters = match admin::parse_voting_view(status, &body) {
-        Ok(Answer::Data(view)) => view,
-        Ok(Answer::NotServing) => return Err(not_serving()),
-        Ok(other) => return Err(format!("{at}: no voting view ({:?})", other.kind())),
-        Err(e) => return Err(format!("{at}: {e}")),
-    };
+    let voters = membership(at, "voting view", admin::parse_voting_view(status, &body))?;
     let (status, body) = get(at, "/commands/configuration").await?;
-    let conf = match admin::parse_conf(status, &body) {
-        Ok(Answer::Data(conf)) => conf,
-        Ok(Answer::NotServing) => return Err(not_serving()),
-        Ok(other) => return Err(format!("{at}: no configuration ({:?})", other.kind())),
-        Err(e) => return Err(format!("{at}: {e}")),
-    };
+    let conf = membership(at, "configuration", admin::parse_conf(status, &body))?;
     let observers = match observers(at, &voters).await {
         Ok(observers) => observers,
         Err(why) => {

@@ -9,12 +9,7 @@ use tracing_subscriber::EnvFilter;
 /// Where the diagnostic log goes: `$XDG_STATE_HOME/zkpilot/log/` or `~/.local/state/...`
 /// (only absolute values count, as for the audit log).
 pub fn log_dir() -> Option<PathBuf> {
-    crate::text::xdg::zkpilot_dir(
-        std::env::var_os("XDG_STATE_HOME").as_deref(),
-        std::env::var_os("HOME").as_deref(),
-        ".local/state",
-        "log",
-    )
+    super::zkpilot_dir("XDG_STATE_HOME", ".local/state", "log")
 }
 
 /// Starts the diagnostic log; the level comes from `ZKPILOT_LOG` (e.g. `debug`), `info` by

@@ -7,6 +7,17 @@ pub mod output;
 pub mod runbook_files;
 pub mod settings;
 
+/// `$XDG_…/zkpilot/<sub>` from `xdg_var`, else `~/<fallback>/zkpilot/<sub>`, as this process's
+/// environment says (only absolute values count: `text::xdg::zkpilot_dir`).
+fn zkpilot_dir(xdg_var: &str, fallback: &str, sub: &str) -> Option<std::path::PathBuf> {
+    crate::text::xdg::zkpilot_dir(
+        std::env::var_os(xdg_var).as_deref(),
+        std::env::var_os("HOME").as_deref(),
+        fallback,
+        sub,
+    )
+}
+
 /// An empty directory of this test's own under the system's temporary one, named
 /// `zkpilot-<name>-<pid>`, emptied first if an earlier run left it.
 #[cfg(test)]

@@ -22,21 +22,27 @@ pub fn err(text: Arguments) {
 /// `println!`, except that a line nobody can read is dropped instead of panicking.
 #[macro_export]
 macro_rules! say {
-    () => {
-        $crate::io::output::out(format_args!("\n"))
-    };
     ($($arg:tt)*) => {
-        $crate::io::output::out(format_args!("{}\n", format_args!($($arg)*)))
+        $crate::say_line!(out; $($arg)*)
     };
 }
 
 /// `eprintln!`, except that a line nobody can read is dropped instead of panicking.
 #[macro_export]
 macro_rules! say_err {
-    () => {
-        $crate::io::output::err(format_args!("\n"))
-    };
     ($($arg:tt)*) => {
-        $crate::io::output::err(format_args!("{}\n", format_args!($($arg)*)))
+        $crate::say_line!(err; $($arg)*)
+    };
+}
+
+/// One line, empty or formatted, written by `out` or `err`: what `say!` and `say_err!` share.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! say_line {
+    ($to:ident;) => {
+        $crate::io::output::$to(format_args!("\n"))
+    };
+    ($to:ident; $($arg:tt)+) => {
+        $crate::io::output::$to(format_args!("{}\n", format_args!($($arg)+)))
     };
 }

@@ -20,12 +20,7 @@ struct ConfigFile {
 
 /// `$XDG_CONFIG_HOME/zkpilot` or `~/.config/zkpilot` (only absolute values count).
 pub fn config_dir() -> Option<PathBuf> {
-    crate::text::xdg::zkpilot_dir(
-        std::env::var_os("XDG_CONFIG_HOME").as_deref(),
-        std::env::var_os("HOME").as_deref(),
-        ".config",
-        "",
-    )
+    super::zkpilot_dir("XDG_CONFIG_HOME", ".config", "")
 }
 
 /// The look to draw with: `--theme` (a shipped name, a name under the config dir's `themes/`,

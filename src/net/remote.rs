@@ -197,22 +197,14 @@ impl Connections {
             drop(pipe);
         }
         let readers = (
-            child.stdout().take().map(|out| {
-                tokio::spawn(forward_lines(
-                    out,
-                    target.host.clone(),
-                    Stream::Stdout,
-                    lines.clone(),
-                ))
-            }),
-            child.stderr().take().map(|err| {
-                tokio::spawn(forward_lines(
-                    err,
-                    target.host.clone(),
-                    Stream::Stderr,
-                    lines.clone(),
-                ))
-            }),
+            child
+                .stdout()
+                .take()
+                .map(|out| forward(out, &target.host, Stream::Stdout, &lines)),
+            child
+                .stderr()
+                .take()
+                .map(|err| forward(err, &target.host, Stream::Stderr, &lines)),
         );
         let waited = tokio::time::timeout(limit, child.wait()).await;
         for reader in [readers.0, readers.1].into_iter().flatten() {
@@ -294,6 +286,16 @@ impl Connections {
             }
         }
     }
+}
+
+/// Reads one of a command's output streams in a task of its own, line by line to `lines`.
+fn forward(
+    pipe: impl AsyncRead + Unpin + Send + 'static,
+    host: &str,
+    stream: Stream,
+    lines: &mpsc::UnboundedSender<OutputLine>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(forward_lines(pipe, host.to_string(), stream, lines.clone()))
 }
 
 async fn forward_lines(

@@ -148,19 +148,36 @@ pub fn io_error(addr: &str, error: &std::io::Error) -> WireError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::net::TcpListener;
+    use std::future::Future;
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio::task::JoinHandle;
 
-    #[tokio::test]
-    async fn reads_the_whole_answer_until_the_server_closes() {
+    /// A loopback listener's address, its first connection served by `serve` in a task.
+    async fn serve_once<T, Fut>(
+        serve: impl FnOnce(TcpStream) -> Fut + Send + 'static,
+    ) -> (String, JoinHandle<T>)
+    where
+        T: Send + 'static,
+        Fut: Future<Output = T> + Send,
+    {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let server = tokio::spawn(async move {
-            let (mut socket, _) = listener.accept().await.unwrap();
+            let (socket, _) = listener.accept().await.unwrap();
+            serve(socket).await
+        });
+        (addr, server)
+    }
+
+    #[tokio::test]
+    async fn reads_the_whole_answer_until_the_server_closes() {
+        let (addr, server) = serve_once(|mut socket| async move {
             let mut word = [0u8; 4];
             socket.read_exact(&mut word).await.unwrap();
             assert_eq!(&word, b"srvr");
             socket.write_all(b"Mode: leader\n").await.unwrap();
-        });
+        })
+        .await;
         let answer = ask(&addr, "srvr", Duration::from_secs(5)).await.unwrap();
         assert_eq!(answer, "Mode: leader\n");
         server.await.unwrap();
@@ -204,10 +221,7 @@ mod tests {
 
     #[tokio::test]
     async fn http_get_sends_one_request_and_reads_the_answer() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        let server = tokio::spawn(async move {
-            let (mut socket, _) = listener.accept().await.unwrap();
+        let (addr, server) = serve_once(|mut socket| async move {
             let mut request = vec![0u8; 512];
             let n = socket.read(&mut request).await.unwrap();
             let request = String::from_utf8_lossy(&request[..n]).into_owned();
@@ -216,7 +230,8 @@ mod tests {
                 .await
                 .unwrap();
             request
-        });
+        })
+        .await;
         let answer = http_get(&addr, "/commands/srvr", Duration::from_secs(5))
             .await
             .unwrap();
@@ -232,13 +247,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_silent_server_times_out() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        let _held = tokio::spawn(async move {
-            let (socket, _) = listener.accept().await.unwrap();
+        let (addr, _held) = serve_once(|socket| async move {
             std::future::pending::<()>().await;
             drop(socket);
-        });
+        })
+        .await;
         let err = ask(&addr, "srv", Duration::from_millis(300))
             .await
             .unwrap_err();

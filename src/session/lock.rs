@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::inventory::{Host, Inventory};
-use crate::net::remote::{Connections, Outcome, SshTarget, Stream};
+use crate::net::remote::{Connections, Outcome, OutputLine, SshTarget, Stream};
 use crate::text::shell::quote;
 
 /// How long one lock command may take on a host.
@@ -302,20 +302,11 @@ impl EnsembleLock {
         path: &str,
         owner: &LockOwner,
     ) -> Result<(), LockError> {
-        let (lines_tx, mut lines) = mpsc::unbounded_channel();
-        let outcome = self
-            .connections
-            .run(
-                target,
-                &take_script(path, owner),
-                None,
-                LOCK_TIMEOUT,
-                lines_tx,
-            )
-            .await;
+        let (outcome, lines) =
+            run_collected(&self.connections, target, &take_script(path, owner)).await;
         let mut stdout = String::new();
         let mut stderr = String::new();
-        while let Ok(line) = lines.try_recv() {
+        for line in lines {
             let text = match line.stream {
                 Stream::Stdout => &mut stdout,
                 Stream::Stderr => &mut stderr,
@@ -369,17 +360,32 @@ impl EnsembleLock {
     }
 }
 
+/// Runs `script` on `target` within the lock's timeout: how it ended, and every line it
+/// printed, in order.
+async fn run_collected(
+    connections: &Connections,
+    target: &SshTarget,
+    script: &str,
+) -> (Outcome, Vec<OutputLine>) {
+    let (lines_tx, mut lines) = mpsc::unbounded_channel();
+    let outcome = connections
+        .run(target, script, None, LOCK_TIMEOUT, lines_tx)
+        .await;
+    let mut printed = Vec::new();
+    while let Ok(line) = lines.try_recv() {
+        printed.push(line);
+    }
+    (outcome, printed)
+}
+
 async fn run_script(
     connections: &Connections,
     target: &SshTarget,
     script: &str,
 ) -> Result<(), String> {
-    let (lines_tx, mut lines) = mpsc::unbounded_channel();
-    let outcome = connections
-        .run(target, script, None, LOCK_TIMEOUT, lines_tx)
-        .await;
+    let (outcome, lines) = run_collected(connections, target, script).await;
     let mut said = String::new();
-    while let Ok(line) = lines.try_recv() {
+    for line in lines {
         said.push_str(&line.text);
         said.push(' ');
     }

@@ -217,6 +217,18 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Fails unless the process exited with `code`, showing all it said.
+#[track_caller]
+pub fn assert_exit(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}{}",
+        text(&out.stderr),
+        text(&out.stdout)
+    );
+}
+
 /// One four-letter word over a plain socket.
 pub fn ask(addr: &str, word: &str) -> Option<String> {
     let addr = addr.parse().ok()?;

@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::common::{path_str, run_bin, scratch, text};
+use crate::common::{assert_exit, path_str, run_bin, scratch, text};
 
 /// Answers `conf` and `srvr` like a server would, with the payload in both; stops after the
 /// test's last question (the listener goes with the thread's end).
@@ -82,12 +82,7 @@ fn a_hostile_peer_gets_nothing_run_hidden_or_printed_raw() {
     );
     peer.join().unwrap();
     let written = text(&discovered.stdout);
-    assert_eq!(
-        discovered.status.code(),
-        Some(0),
-        "{}",
-        text(&discovered.stderr)
-    );
+    assert_exit(&discovered, 0);
     assert_eq!(raw_controls(&written), Vec::<char>::new(), "{written}");
     assert_eq!(raw_controls(&text(&discovered.stderr)), Vec::<char>::new());
     // What the peer said stays visible, escaped, for the operator to see.
@@ -101,12 +96,7 @@ fn a_hostile_peer_gets_nothing_run_hidden_or_printed_raw() {
         Duration::from_secs(60),
     );
     let said = text(&checked.stderr);
-    assert_eq!(
-        checked.status.code(),
-        Some(2),
-        "{said}{}",
-        text(&checked.stdout)
-    );
+    assert_exit(&checked, 2);
     assert!(said.contains("holds the character U+"), "{said}");
     assert_eq!(raw_controls(&said), Vec::<char>::new(), "{said}");
 

@@ -163,26 +163,40 @@ fn colour(color: Color, background: bool) -> Option<String> {
     let extended = if background { 48 } else { 38 };
     Some(match color {
         Color::Reset => return None,
-        Color::Black => format!("{base}"),
-        Color::Red => format!("{}", base + 1),
-        Color::Green => format!("{}", base + 2),
-        Color::Yellow => format!("{}", base + 3),
-        Color::Blue => format!("{}", base + 4),
-        Color::Magenta => format!("{}", base + 5),
-        Color::Cyan => format!("{}", base + 6),
-        Color::Gray => format!("{}", base + 7),
-        Color::DarkGray => format!("{bright}"),
-        Color::LightRed => format!("{}", bright + 1),
-        Color::LightGreen => format!("{}", bright + 2),
-        Color::LightYellow => format!("{}", bright + 3),
-        Color::LightBlue => format!("{}", bright + 4),
-        Color::LightMagenta => format!("{}", bright + 5),
-        Color::LightCyan => format!("{}", bright + 6),
-        Color::White => format!("{}", bright + 7),
         Color::Indexed(i) => format!("{extended};5;{i}"),
         Color::Rgb(r, g, b) => format!("{extended};2;{r};{g};{b}"),
+        named => {
+            let (first, offset) = match PLAIN.iter().position(|&c| c == named) {
+                Some(offset) => (base, offset),
+                None => (bright, BRIGHT.iter().position(|&c| c == named)?),
+            };
+            format!("{}", first + offset)
+        }
     })
 }
+
+/// The eight colours in ANSI's order, plain and bright: a code is its row's first plus the
+/// colour's place in it.
+const PLAIN: [Color; 8] = [
+    Color::Black,
+    Color::Red,
+    Color::Green,
+    Color::Yellow,
+    Color::Blue,
+    Color::Magenta,
+    Color::Cyan,
+    Color::Gray,
+];
+const BRIGHT: [Color; 8] = [
+    Color::DarkGray,
+    Color::LightRed,
+    Color::LightGreen,
+    Color::LightYellow,
+    Color::LightBlue,
+    Color::LightMagenta,
+    Color::LightCyan,
+    Color::White,
+];
 
 #[cfg(test)]
 mod tests {

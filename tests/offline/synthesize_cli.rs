@@ -2,6 +2,7 @@
 //! an unreachable target with exit 1 and a contradicting one with exit 2 and its position.
 
 use crate::common::zkpilot;
+use zkpilot_core::testing::assert_contains;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/synth");
 
@@ -34,28 +35,16 @@ fn the_line_migration_is_written_planned_and_compared() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("| step | hosts up |"), "{stdout}");
-    assert!(
-        stdout.contains("Synthesized: 15 steps, 7 restarts, minimal"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("23 steps, 15 restarts, plan ok"),
-        "{stdout}"
-    );
+    assert_contains(&stdout, "| step | hosts up |");
+    assert_contains(&stdout, "Synthesized: 15 steps, 7 restarts, minimal");
+    assert_contains(&stdout, "23 steps, 15 restarts, plan ok");
     let text = std::fs::read_to_string(&runbook).expect("the runbook was written");
     assert!(
         text.starts_with("# Synthesized by `zkpilot synthesize`"),
         "{text}"
     );
-    assert!(
-        text.contains("# Reproduce: zkpilot synthesize --state"),
-        "{text}"
-    );
-    assert!(
-        text.contains("check: {host: \"A\", verb: data-empty}"),
-        "{text}"
-    );
+    assert_contains(&text, "# Reproduce: zkpilot synthesize --state");
+    assert_contains(&text, "check: {host: \"A\", verb: data-empty}");
     let _ = std::fs::remove_dir_all(&out_dir);
 }
 
@@ -70,8 +59,8 @@ fn an_unreachable_target_exits_1_naming_the_blocking_state() {
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("stopping zk1"), "{stderr}");
-    assert!(stderr.contains("no working quorum can form"), "{stderr}");
+    assert_contains(&stderr, "stopping zk1");
+    assert_contains(&stderr, "no working quorum can form");
 }
 
 #[test]

@@ -94,16 +94,15 @@ pub fn findings(verdict: &Verdict, name: &dyn Fn(usize) -> String) -> Vec<Findin
             format!("ONE SERVER ID TWICE: {}", names(group).join(" and ")),
         ));
     }
-    if !verdict.hollow_leaders.is_empty() {
-        out.push(Finding::new(
-            K::HollowLeader,
-            S::Warning,
-            format!(
-                "HOLLOW LEADER POSSIBLE: {} (held up by an observer's sid, it would commit nothing)",
-                names(&verdict.hollow_leaders).join(", ")
-            ),
-        ));
-    }
+    // A warning naming every server of a list, when the list has any.
+    let naming = |kind: K, list: &[usize], say: &dyn Fn(String) -> String| {
+        (!list.is_empty()).then(|| Finding::new(kind, S::Warning, say(names(list).join(", "))))
+    };
+    out.extend(naming(K::HollowLeader, &verdict.hollow_leaders, &|who| {
+        format!(
+            "HOLLOW LEADER POSSIBLE: {who} (held up by an observer's sid, it would commit nothing)"
+        )
+    }));
     for &i in &verdict.exits_at_start {
         let (what, when) = if verdict.listen_all_unknown.contains(&i) {
             (
@@ -167,16 +166,13 @@ pub fn findings(verdict: &Verdict, name: &dyn Fn(usize) -> String) -> Vec<Findin
             format!("{} pair(s) cannot talk: {}", pairs.len(), pairs.join(" ")),
         ));
     }
-    if !verdict.listen_all_unknown.is_empty() {
-        out.push(Finding::new(
-            K::ListenAllUnknown,
-            S::Warning,
-            format!(
-                "quorumListenOnAllIPs unknown for {}: judged on and off, the worse shown",
-                names(&verdict.listen_all_unknown).join(", ")
-            ),
-        ));
-    }
+    out.extend(naming(
+        K::ListenAllUnknown,
+        &verdict.listen_all_unknown,
+        &|who| {
+            format!("quorumListenOnAllIPs unknown for {who}: judged on and off, the worse shown")
+        },
+    ));
     out
 }
 

@@ -228,6 +228,16 @@ impl Source<'_> {
         yaml::error_at(self.text, self.path, &full, message)
     }
 
+    /// Each item of the step's list `key` bound at its own place.
+    fn each<T, U>(
+        &self,
+        key: &str,
+        items: &[T],
+        bind: impl Fn(&T, &At) -> Result<U, YamlError>,
+    ) -> Result<Vec<U>, YamlError> {
+        self.at(&[key]).each(items, bind)
+    }
+
     /// The place `keys` below the step.
     fn at(&self, keys: &[&str]) -> At<'_> {
         At {

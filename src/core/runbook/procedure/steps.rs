@@ -136,18 +136,10 @@ impl Context<'_> {
             .title
             .clone()
             .ok_or_else(|| source.error(&["id"], format!("step `{id}` needs a `title`")))?;
-        let commands = source
-            .at(&["run"])
-            .each(&spec.run, |c, at| self.command(c, at))?;
-        let rollback = source
-            .at(&["rollback"])
-            .each(&spec.rollback, |c, at| self.command(c, at))?;
-        let effects = source
-            .at(&["effect"])
-            .each(&spec.effect, |e, at| self.effect(e, at))?;
-        let gates = source
-            .at(&["gates"])
-            .each(&spec.gates, |g, at| self.gate(g, at))?;
+        let commands = source.each("run", &spec.run, |c, at| self.command(c, at))?;
+        let rollback = source.each("rollback", &spec.rollback, |c, at| self.command(c, at))?;
+        let effects = source.each("effect", &spec.effect, |e, at| self.effect(e, at))?;
+        let gates = source.each("gates", &spec.gates, |g, at| self.gate(g, at))?;
         let wait = self.wait(spec.wait.as_ref(), source)?;
         let timeout = match &spec.timeout {
             None => DEFAULT_COMMAND_TIMEOUT,

@@ -231,14 +231,31 @@ impl Connections {
         }
     }
 
+    /// `run` for a caller that reads the output once the command ended: how it ended, and
+    /// every line it printed, in order.
+    pub async fn run_collected(
+        &self,
+        target: &SshTarget,
+        command: &str,
+        stdin: Option<&str>,
+        limit: Duration,
+    ) -> (Outcome, Vec<OutputLine>) {
+        let (lines_tx, mut lines) = mpsc::unbounded_channel();
+        let outcome = self.run(target, command, stdin, limit, lines_tx).await;
+        let mut printed = Vec::new();
+        while let Ok(line) = lines.try_recv() {
+            printed.push(line);
+        }
+        (outcome, printed)
+    }
+
     /// Runs a read-only command and returns its standard output, or why it failed in words.
     pub async fn read(&self, target: &SshTarget, command: &str) -> Result<String, String> {
-        let (lines_tx, mut lines) = mpsc::unbounded_channel();
-        let outcome = self
-            .run(target, command, None, Duration::from_secs(15), lines_tx)
+        let (outcome, lines) = self
+            .run_collected(target, command, None, Duration::from_secs(15))
             .await;
         let mut text = String::new();
-        while let Ok(line) = lines.try_recv() {
+        for line in lines {
             if line.stream == Stream::Stdout {
                 text.push_str(&line.text);
                 text.push('\n');

@@ -12,11 +12,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::inventory::{Host, Inventory};
-use crate::net::remote::{Connections, Outcome, OutputLine, SshTarget, Stream};
+use crate::net::remote::{Connections, Outcome, SshTarget, Stream};
 use crate::text::shell::quote;
 
 /// How long one lock command may take on a host.
@@ -302,8 +301,10 @@ impl EnsembleLock {
         path: &str,
         owner: &LockOwner,
     ) -> Result<(), LockError> {
-        let (outcome, lines) =
-            run_collected(&self.connections, target, &take_script(path, owner)).await;
+        let (outcome, lines) = self
+            .connections
+            .run_collected(target, &take_script(path, owner), None, LOCK_TIMEOUT)
+            .await;
         let mut stdout = String::new();
         let mut stderr = String::new();
         for line in lines {
@@ -360,30 +361,14 @@ impl EnsembleLock {
     }
 }
 
-/// Runs `script` on `target` within the lock's timeout: how it ended, and every line it
-/// printed, in order.
-async fn run_collected(
-    connections: &Connections,
-    target: &SshTarget,
-    script: &str,
-) -> (Outcome, Vec<OutputLine>) {
-    let (lines_tx, mut lines) = mpsc::unbounded_channel();
-    let outcome = connections
-        .run(target, script, None, LOCK_TIMEOUT, lines_tx)
-        .await;
-    let mut printed = Vec::new();
-    while let Ok(line) = lines.try_recv() {
-        printed.push(line);
-    }
-    (outcome, printed)
-}
-
 async fn run_script(
     connections: &Connections,
     target: &SshTarget,
     script: &str,
 ) -> Result<(), String> {
-    let (outcome, lines) = run_collected(connections, target, script).await;
+    let (outcome, lines) = connections
+        .run_collected(target, script, None, LOCK_TIMEOUT)
+        .await;
     let mut said = String::new();
     for line in lines {
         said.push_str(&line.text);

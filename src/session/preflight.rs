@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::inventory::{Host, HostRole, Inventory, SshDefaults, READ_ONLY_VERBS};
@@ -224,13 +223,12 @@ async fn check_host(host: &Host, target: &SshTarget, connections: &Connections) 
         let Some(command) = host.command(verb) else {
             continue;
         };
-        let (lines_tx, mut lines) = mpsc::unbounded_channel();
-        let outcome = connections
-            .run(target, command, None, VERB_TIMEOUT, lines_tx)
+        let (outcome, lines) = connections
+            .run_collected(target, command, None, VERB_TIMEOUT)
             .await;
         let mut stdout = None;
         let mut stderr = None;
-        while let Ok(line) = lines.try_recv() {
+        for line in lines {
             let slot = match line.stream {
                 Stream::Stdout => &mut stdout,
                 Stream::Stderr => &mut stderr,

@@ -35,6 +35,16 @@ const THREE_SPARES: [&str; 3] = ["zk4", "zk5", "zk6"];
 
 /// `runbooks/<runbook>.yaml` rehearsed by autopilot on three servers and three spares, all six
 /// watched, the writer writing to `write_to`.
+/// Every write the ensemble acknowledged during the rehearsal is read back from `hosts`.
+fn assert_no_acknowledged_write_lost(sandbox: &Sandbox, rehearsal: &Rehearsal, hosts: &[&str]) {
+    let clients: Vec<String> = hosts.iter().map(|h| sandbox.client(h)).collect();
+    let lost = rehearsal
+        .writes
+        .verify(&clients)
+        .expect("the ensemble answers reads");
+    assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+}
+
 fn rehearse_on_three_and_three_spares(runbook: &str, write_to: &[&str]) -> (Sandbox, Rehearsal) {
     let sandbox = Sandbox::up(3, 0, 3);
     let all: Vec<&str> = THREE.iter().chain(&THREE_SPARES).copied().collect();
@@ -101,12 +111,7 @@ fn split_brain_free_migration_grows_to_five_and_replaces_every_original_host() {
         most_leaders(&rehearsal.samples, &[0, 1, 2, 3, 4, 5, 6, 7]),
         1
     );
-    let survivors: Vec<String> = last.iter().map(|h| sandbox.client(h)).collect();
-    let lost = rehearsal
-        .writes
-        .verify(&survivors)
-        .expect("the new ensemble answers reads");
-    assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+    assert_no_acknowledged_write_lost(&sandbox, &rehearsal, last);
     assert!(rehearsal.writes.acked.len() >= 20, "{}", rehearsal.writes);
     assert_no_verdict_allowed_two_leaders(&audit_records(&rehearsal.audit));
     assert_audit_verifies(&rehearsal.audit);
@@ -238,12 +243,7 @@ fn reconfig_replacement_swaps_a_server_without_a_restart() {
         }
     }
     assert_eq!(most_leaders(&rehearsal.samples, &[0, 1, 2, 3]), 1);
-    let remaining_clients: Vec<String> = remaining.iter().map(|h| sandbox.client(h)).collect();
-    let lost = rehearsal
-        .writes
-        .verify(&remaining_clients)
-        .expect("the ensemble answers reads");
-    assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+    assert_no_acknowledged_write_lost(&sandbox, &rehearsal, &remaining);
     assert_audit_verifies(&rehearsal.audit);
 }
 

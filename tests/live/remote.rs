@@ -14,6 +14,9 @@ fn target(sandbox: &Sandbox, host: &str) -> SshTarget {
     SshTarget::from_inventory(&inventory, host)
 }
 
+/// How long a command may run here.
+const LIMIT: Duration = Duration::from_secs(20);
+
 fn connections(sandbox: &Sandbox) -> Connections {
     Connections::new(Duration::from_secs(10), sandbox.dir.clone())
 }
@@ -25,39 +28,21 @@ async fn runs_commands_streams_output_and_reports_exit_status() {
     let zk1 = target(&sandbox, "zk1");
     let script = sandbox.dir.join("hosts/zk1/zkctl");
 
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let outcome = remote
-        .run(
-            &zk1,
-            &format!("{} status", script.display()),
-            None,
-            Duration::from_secs(20),
-            tx,
-        )
-        .await;
+    let status = format!("{} status", script.display());
+    let (outcome, lines) = remote.run_collected(&zk1, &status, None, LIMIT).await;
     assert!(outcome.succeeded(), "{outcome:?}");
-    let line = rx.recv().await.unwrap();
+    let line = &lines[0];
     assert_eq!(line.stream, Stream::Stdout);
     assert!(line.text.starts_with("zk1: running (pid"), "{line:?}");
 
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let outcome = remote
-        .run(
-            &zk1,
-            "echo out; echo err >&2; exit 7",
-            None,
-            Duration::from_secs(20),
-            tx,
-        )
+    let (outcome, lines) = remote
+        .run_collected(&zk1, "echo out; echo err >&2; exit 7", None, LIMIT)
         .await;
     assert!(
         matches!(outcome, Outcome::Exited { code: Some(7), .. }),
         "{outcome:?}"
     );
-    let mut seen = Vec::new();
-    while let Ok(line) = rx.try_recv() {
-        seen.push((line.stream, line.text));
-    }
+    let mut seen: Vec<_> = lines.into_iter().map(|l| (l.stream, l.text)).collect();
     seen.sort();
     assert_eq!(
         seen,
@@ -69,21 +54,13 @@ async fn runs_commands_streams_output_and_reports_exit_status() {
 
     let zk2 = target(&sandbox, "zk2");
     let spare = sandbox.dir.join("hosts/zk2/zkctl");
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let outcome = remote
-        .run(
-            &zk2,
-            &format!("{0} set-config && {0} config", spare.display()),
-            Some("tickTime=500\nserver.2=127.0.0.9:2888:3888\n"),
-            Duration::from_secs(20),
-            tx,
-        )
+    let set_and_show = format!("{0} set-config && {0} config", spare.display());
+    let config = "tickTime=500\nserver.2=127.0.0.9:2888:3888\n";
+    let (outcome, lines) = remote
+        .run_collected(&zk2, &set_and_show, Some(config), LIMIT)
         .await;
     assert!(outcome.succeeded(), "{outcome:?}");
-    let mut texts = Vec::new();
-    while let Ok(line) = rx.try_recv() {
-        texts.push(line.text);
-    }
+    let texts: Vec<String> = lines.into_iter().map(|l| l.text).collect();
     assert!(
         texts.contains(&"server.2=127.0.0.9:2888:3888".to_string()),
         "{texts:?}"

@@ -2,6 +2,7 @@
 //! independent client writes and a monitor watches the ensemble, and every failure path ending
 //! in a clear state.
 
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -115,13 +116,7 @@ fn rolling_restart_on(sandbox: Sandbox) -> Vec<String> {
 fn a_step_that_would_lose_quorum_is_refused_on_the_live_ensemble() {
     let sandbox = Sandbox::with_zk1_stopped();
 
-    let (out, audit) = autopilot(
-        &sandbox,
-        &project_file("tests/fixtures/runbooks/stop-zk2.yaml"),
-        &[],
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let (stdout, audit) = autopilot_ends(&sandbox, "tests/fixtures/runbooks/stop-zk2.yaml", &[], 1);
     assert!(stdout.contains("quorum loss"), "{stdout}");
     assert_ne!(mode(&sandbox.client("zk2")), "down", "zk2 still runs");
     assert!(
@@ -134,13 +129,12 @@ fn a_step_that_would_lose_quorum_is_refused_on_the_live_ensemble() {
 #[test]
 fn a_failing_command_stops_the_run_with_its_exit_status_and_output_recorded() {
     let sandbox = Sandbox::up(1, 0, 0);
-    let (out, audit) = autopilot(
+    let (stdout, audit) = autopilot_ends(
         &sandbox,
-        &project_file("tests/fixtures/runbooks/failing-command.yaml"),
+        "tests/fixtures/runbooks/failing-command.yaml",
         &[],
+        1,
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("exited with 3"), "{stdout}");
     let records = audit_records(&audit);
     let result = records.iter().find(|r| r["kind"] == "result").unwrap();
@@ -154,13 +148,12 @@ fn a_failing_command_stops_the_run_with_its_exit_status_and_output_recorded() {
 #[test]
 fn a_node_that_dies_mid_step_makes_the_wait_time_out() {
     let sandbox = Sandbox::up(3, 0, 0);
-    let (out, audit) = autopilot(
+    let (stdout, audit) = autopilot_ends(
         &sandbox,
-        &project_file("tests/fixtures/runbooks/wait-times-out.yaml"),
+        "tests/fixtures/runbooks/wait-times-out.yaml",
         &[],
+        1,
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("the wait timed out"), "{stdout}");
     assert!(audit_records(&audit)
         .iter()
@@ -208,6 +201,20 @@ fn ssh_refused_and_a_changed_host_key_run_nothing_and_say_why() {
 }
 
 /// `status-only.yaml` run by autopilot on `inventory`, logging to `audit`.
+/// `--autopilot` on `runbook` (a path in the project) with `extra`, ended with exit `code`:
+/// what it printed, and its audit log.
+fn autopilot_ends(
+    sandbox: &Sandbox,
+    runbook: &str,
+    extra: &[&str],
+    code: i32,
+) -> (String, PathBuf) {
+    let (out, audit) = autopilot(sandbox, &project_file(runbook), extra);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(code), "{stdout}");
+    (stdout, audit)
+}
+
 fn status_only(inventory: &std::path::Path, audit: &std::path::Path) -> std::process::Output {
     run_bin(
         &[
@@ -230,13 +237,12 @@ fn status_only(inventory: &std::path::Path, audit: &std::path::Path) -> std::pro
 #[test]
 fn a_runbook_naming_one_follower_runs_on_the_whole_ensemble() {
     let sandbox = Sandbox::up(3, 0, 0);
-    let (out, audit) = autopilot(
+    let (stdout, audit) = autopilot_ends(
         &sandbox,
-        &project_file("tests/fixtures/runbooks/restart-one-follower.yaml"),
+        "tests/fixtures/runbooks/restart-one-follower.yaml",
         &["--yes"],
+        0,
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("done: every step done"), "{stdout}");
     let records = audit_records(&audit);
     let intents = records.iter().filter(|r| r["kind"] == "intent").count();
@@ -299,13 +305,7 @@ fn five_voters_and_an_observer(sandbox: Sandbox) -> Vec<String> {
         .unwrap()
         .to_string();
     let before: Vec<String> = hosts.iter().map(|h| sandbox.pid(h)).collect();
-    let (out, audit) = autopilot(
-        &sandbox,
-        &project_file("runbooks/rolling-restart.yaml"),
-        &["--yes"],
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let (_, audit) = autopilot_ends(&sandbox, "runbooks/rolling-restart.yaml", &["--yes"], 0);
     let records = audit_records(&audit);
     let intents = field_of_each(&records, "intent", "host");
     assert_eq!(intents.len(), 6, "{intents:?}");

@@ -4,6 +4,7 @@
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -213,20 +214,7 @@ fn two_consoles_on_one_ensemble_the_second_is_refused_and_no_server_is_down_twic
     }
 
     // The first session ended with every step done: it is never continued.
-    let out = run_bin(
-        &[
-            "run",
-            runbook,
-            "--inventory",
-            sandbox.inventory_path().to_str().unwrap(),
-            "--autopilot",
-            "--resume",
-            first_log.to_str().unwrap(),
-        ],
-        Duration::from_secs(60),
-    );
-    let said = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{said}");
+    let said = resume_refused(&sandbox, runbook, &first_log);
     assert!(
         said.contains("closed by its session_end (every step done)"),
         "{said}"
@@ -324,20 +312,7 @@ fn a_dead_consoles_lock_is_broken_only_with_a_reason_and_resume_refuses_another_
 
     // The old session resumed with another runbook: refused, naming the runbook.
     let other = project_file("tests/fixtures/runbooks/rolling-restart-three.yaml");
-    let out = run_bin(
-        &[
-            "run",
-            other.to_str().unwrap(),
-            "--inventory",
-            sandbox.inventory_path().to_str().unwrap(),
-            "--autopilot",
-            "--resume",
-            old_log.to_str().unwrap(),
-        ],
-        Duration::from_secs(60),
-    );
-    let said = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{said}");
+    let said = resume_refused(&sandbox, other.to_str().unwrap(), &old_log);
     assert!(said.contains("cannot resume the session of"), "{said}");
     assert!(said.contains("it was written for runbook"), "{said}");
     assert!(
@@ -490,4 +465,23 @@ fn discover_writes_the_admin_server_of_every_server_where_one_answers() {
         "discover with and without AdminServers: {:.0} s",
         started.elapsed().as_secs_f64()
     );
+}
+
+/// `run RUNBOOK --autopilot --resume LOG` on the sandbox, refused with exit 2: what it said.
+fn resume_refused(sandbox: &Sandbox, runbook: &str, log: &Path) -> String {
+    let out = run_bin(
+        &[
+            "run",
+            runbook,
+            "--inventory",
+            sandbox.inventory_path().to_str().unwrap(),
+            "--autopilot",
+            "--resume",
+            log.to_str().unwrap(),
+        ],
+        Duration::from_secs(60),
+    );
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    said
 }

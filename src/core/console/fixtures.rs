@@ -7,6 +7,7 @@ use super::watch::WatchState;
 use crate::ensemble::EnsembleState;
 use crate::runbook::engine::{Ended, Engine, Prompt};
 pub use crate::runbook::fixtures::executes;
+use crate::runbook::fixtures::exited_after;
 use crate::runbook::fixtures::{engine, live};
 
 pub const RESTART_ZK1: &str = "  - id: restart-zk1\n    title: Restart zk1\n    gates: [{synced: {}}, {not-leader: {host: zk1}}]\n    run: [{host: zk1, verb: restart}]\n    effect: [{restart: {host: zk1}}]\n    wait: {timeout: 30s, until: [{mode: {host: zk1, is: [follower]}}]}\n";
@@ -21,10 +22,7 @@ pub fn press(state: &mut RunState, key: Key) -> Vec<Effect> {
 }
 
 pub fn exited(code: i32) -> Ended {
-    Ended::Exited {
-        code: Some(code),
-        duration_ms: 3,
-    }
+    exited_after(code, 3)
 }
 
 /// zk1's restart confirmed and run, its command ended as `ended` at `at`.

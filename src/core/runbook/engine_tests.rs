@@ -52,28 +52,20 @@ fn a_confirmed_step_records_its_intent_before_it_runs_then_waits_until_done() {
         "the intent is fsynced before the command is released"
     );
     let intent = executes(&effects)[0];
-    engine.ended(
-        intent,
-        Ended::Exited {
-            code: Some(0),
-            duration_ms: 900,
-        },
-        10_000,
-        &live,
-    );
+    engine.ended(intent, exited_after(0, 900), 10_000, &live);
     assert!(matches!(engine.status[0], Status::Waiting { .. }));
     engine.tick(&super::engine_tests::live(&[0]), 11_000);
     assert!(
         matches!(engine.status[0], Status::Waiting { .. }),
         "zk1 is still down"
     );
-    engine.tick(&live, 12_000);
-    assert!(
-        matches!(engine.status[0], Status::Waiting { .. }),
-        "answers from before the restart prove nothing"
+    waits_on_stale_then_done(
+        &mut engine,
+        &live,
+        12_000,
+        30_000,
+        "answers from before the restart prove nothing",
     );
-    engine.tick(&live_at(&[], 30_000), 30_000);
-    assert_eq!(engine.status[0], Status::Done);
     assert!(engine.finished());
 }
 
@@ -84,15 +76,7 @@ fn run_to_wait(steps: &str, before: &EnsembleState) -> Engine {
     engine.input(Input::Start, before);
     let effects = engine.input(Input::Confirm, before);
     let intent = executes(&effects)[0];
-    engine.ended(
-        intent,
-        Ended::Exited {
-            code: Some(0),
-            duration_ms: 900,
-        },
-        10_000,
-        before,
-    );
+    engine.ended(intent, exited_after(0, 900), 10_000, before);
     engine
 }
 
@@ -210,15 +194,7 @@ fn a_failed_command_offers_recovery_and_skip_needs_a_reason() {
     let live = live(&[]);
     engine.input(Input::Start, &live);
     let intent = executes(&engine.input(Input::Confirm, &live))[0];
-    engine.ended(
-        intent,
-        Ended::Exited {
-            code: Some(1),
-            duration_ms: 5,
-        },
-        1,
-        &live,
-    );
+    engine.ended(intent, exited_after(1, 5), 1, &live);
     assert!(matches!(engine.status[0], Status::Failed(_)));
     assert_eq!(engine.prompt, Some(Prompt::Recover));
     engine.input(Input::Skip(String::new()), &live);
@@ -253,10 +229,7 @@ fn a_parallel_step_fails_only_after_every_command_has_ended() {
     engine.input(Input::Start, &live);
     let intents = executes(&engine.input(Input::Confirm, &live));
     assert_eq!(intents.len(), 3);
-    let exited = |code| Ended::Exited {
-        code: Some(code),
-        duration_ms: 5,
-    };
+    let exited = |code| exited_after(code, 5);
 
     let effects = engine.ended(intents[0], exited(1), 1, &live);
     assert_eq!(engine.status[0], Status::Running);
@@ -393,13 +366,13 @@ fn a_step_whose_command_ended_waits_again_and_is_never_run_again() {
     assert_eq!(engine.prompt, None);
     let before_the_resume = live(&[]);
     assert!(executes(&engine.input(Input::Start, &before_the_resume)).is_empty());
-    engine.tick(&before_the_resume, 25_000);
-    assert!(
-        matches!(engine.status[0], Status::Waiting { .. }),
-        "answers polled before the resume do not end the wait"
+    waits_on_stale_then_done(
+        &mut engine,
+        &before_the_resume,
+        25_000,
+        26_000,
+        "answers polled before the resume do not end the wait",
     );
-    engine.tick(&live_at(&[], 26_000), 26_000);
-    assert_eq!(engine.status[0], Status::Done);
     engine.input(Input::Start, &before_the_resume);
     let effects = engine.input(Input::Confirm, &before_the_resume);
     assert_eq!(
@@ -492,15 +465,7 @@ fn check_commands_run_and_are_recorded_before_the_step_can_be_confirmed() {
     assert_eq!(checks.len(), 1, "the check runs first");
     assert!(effects.iter().any(|e| matches!(e, Effect::Record { event: AuditEvent::Intent { command, .. }, sync: true } if command == "test -d /data")));
     assert_eq!(engine.prompt, None);
-    let effects = engine.ended(
-        checks[0],
-        Ended::Exited {
-            code: Some(1),
-            duration_ms: 4,
-        },
-        1,
-        &live,
-    );
+    let effects = engine.ended(checks[0], exited_after(1, 4), 1, &live);
     assert!(effects.iter().any(|e| matches!(
         e,
         Effect::Record {
@@ -517,15 +482,7 @@ fn check_commands_run_and_are_recorded_before_the_step_can_be_confirmed() {
     );
     engine.input(Input::Cancel, &live);
     let checks = executes(&engine.input(Input::Start, &live));
-    engine.ended(
-        checks[0],
-        Ended::Exited {
-            code: Some(0),
-            duration_ms: 4,
-        },
-        2,
-        &live,
-    );
+    engine.ended(checks[0], exited_after(0, 4), 2, &live);
     assert_eq!(
         engine.prompt,
         Some(Prompt::Confirm),
@@ -781,15 +738,7 @@ fn a_reconfig_waits_for_views_seen_after_it_and_fails_on_a_fresh_other_one() {
     engine.input(Input::Start, &before);
     let effects = engine.input(Input::Confirm, &before);
     let intent = executes(&effects)[0];
-    engine.ended(
-        intent,
-        Ended::Exited {
-            code: Some(0),
-            duration_ms: 100,
-        },
-        25_000,
-        &before,
-    );
+    engine.ended(intent, exited_after(0, 100), 25_000, &before);
     engine.tick(&before, 26_000);
     assert!(
         matches!(engine.status[0], Status::Waiting { .. }),
@@ -827,22 +776,33 @@ fn another_view_seen_before_the_command_ended_is_no_verdict() {
     let effects = engine.input(Input::Confirm, &before);
     let intent = executes(&effects)[0];
     let reelected = with_zk1_view(live_at(&[], 30_000), 2, 30_000);
-    engine.ended(
-        intent,
-        Ended::Exited {
-            code: Some(0),
-            duration_ms: 1_400,
-        },
-        35_000,
+    engine.ended(intent, exited_after(0, 1_400), 35_000, &reelected);
+    waits_on_stale_then_done(
+        &mut engine,
         &reelected,
+        36_000,
+        40_000,
+        "a view seen before the command ended is no verdict",
     );
-    engine.tick(&reelected, 36_000);
+}
+
+/// The step's wait holds on the answers of `stale` at `at` (`why`), and ends once every server
+/// answers afresh at `fresh`.
+#[track_caller]
+fn waits_on_stale_then_done(
+    engine: &mut Engine,
+    stale: &EnsembleState,
+    at: u64,
+    fresh: u64,
+    why: &str,
+) {
+    engine.tick(stale, at);
     assert!(
         matches!(engine.status[0], Status::Waiting { .. }),
-        "{:?}",
+        "{why}: {:?}",
         engine.status[0]
     );
-    engine.tick(&live_at(&[], 40_000), 40_000);
+    engine.tick(&live_at(&[], fresh), fresh);
     assert_eq!(engine.status[0], Status::Done);
 }
 
@@ -944,15 +904,7 @@ fn fourlw_gates_need_the_word_they_read_and_a_failed_step_needs_nothing() {
     let mut engine = engine(RESTART_ZK1);
     engine.input(Input::Start, &before);
     let effects = engine.input(Input::Confirm, &before);
-    engine.ended(
-        executes(&effects)[0],
-        Ended::Exited {
-            code: Some(1),
-            duration_ms: 10,
-        },
-        10_000,
-        &before,
-    );
+    engine.ended(executes(&effects)[0], exited_after(1, 10), 10_000, &before);
     assert!(matches!(engine.status[0], Status::Failed(_)));
     assert_eq!(kinds(engine.needs(&before)), [NOTHING; 3]);
 }
@@ -980,15 +932,7 @@ fn a_wait_asks_every_node_not_polled_since_the_commands_ended() {
     let mut engine = engine(RESTART_ZK1);
     engine.input(Input::Start, &state);
     let intent = executes(&engine.input(Input::Confirm, &state))[0];
-    engine.ended(
-        intent,
-        Ended::Exited {
-            code: Some(0),
-            duration_ms: 900,
-        },
-        25_000,
-        &state,
-    );
+    engine.ended(intent, exited_after(0, 900), 25_000, &state);
     let needs = engine.needs(&state);
     assert!(needs.iter().all(|n| n.after == 25_000), "{needs:?}");
     state.apply(&srvr_report(1, 26_000, Ok(FOLLOWER_SRVR.to_string())));

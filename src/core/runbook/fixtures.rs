@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::engine::{Effect, Engine, Person};
+use super::engine::{Effect, Ended, Engine, Person};
 use super::procedure::{bind, BindInput, Procedure};
 use crate::ensemble::{answered, EnsembleState, NodeTarget, PollFailure, PollReport};
 use crate::inventory::Inventory;
@@ -152,4 +152,12 @@ pub fn executes(effects: &[Effect]) -> Vec<u64> {
             _ => None,
         })
         .collect()
+}
+
+/// A command that exited with `code` after `duration_ms`.
+pub fn exited_after(code: i32, duration_ms: u64) -> Ended {
+    Ended::Exited {
+        code: Some(code),
+        duration_ms,
+    }
 }

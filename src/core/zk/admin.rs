@@ -101,110 +101,101 @@ fn object(
     }
 }
 
-fn number(
+/// A field that must be there, read by `read` (`Value::as_str`, …); missing or not of its
+/// kind are both "missing".
+fn field<'a, T>(
+    map: &'a Map<String, Value>,
+    command: &'static str,
+    field: &'static str,
+    read: impl FnOnce(&'a Value) -> Option<T>,
+) -> Result<T, AdminError> {
+    map.get(field)
+        .and_then(read)
+        .ok_or(AdminError::MissingField { command, field })
+}
+
+/// A number an answer must give: a whole one (`u64`) or a finite one (`f64`).
+trait Figure: Sized {
+    const EXPECTED: &'static str;
+    fn of(value: &Value) -> Option<Self>;
+}
+
+impl Figure for u64 {
+    const EXPECTED: &'static str = "a whole number";
+    fn of(value: &Value) -> Option<u64> {
+        value.as_u64()
+    }
+}
+
+impl Figure for f64 {
+    const EXPECTED: &'static str = "a number";
+    fn of(value: &Value) -> Option<f64> {
+        value.as_f64().filter(|v| v.is_finite())
+    }
+}
+
+fn number<T: Figure>(
     map: &Map<String, Value>,
     command: &'static str,
     field: &'static str,
-) -> Result<u64, AdminError> {
+) -> Result<T, AdminError> {
     let value = map
         .get(field)
         .ok_or(AdminError::MissingField { command, field })?;
-    value.as_u64().ok_or_else(|| AdminError::BadField {
+    T::of(value).ok_or_else(|| AdminError::BadField {
         command,
         field,
         value: value.to_string(),
-        expected: "a whole number",
+        expected: T::EXPECTED,
     })
-}
-
-fn float(
-    map: &Map<String, Value>,
-    command: &'static str,
-    field: &'static str,
-) -> Result<f64, AdminError> {
-    let value = map
-        .get(field)
-        .ok_or(AdminError::MissingField { command, field })?;
-    value
-        .as_f64()
-        .filter(|v| v.is_finite())
-        .ok_or_else(|| AdminError::BadField {
-            command,
-            field,
-            value: value.to_string(),
-            expected: "a number",
-        })
 }
 
 /// `/commands/srvr` as a [`Srvr`]: the same figures `srvr` prints, and the `uptime` it lacks.
 pub fn parse_srvr(status: u16, body: &str) -> Result<Answer<Srvr>, AdminError> {
     const C: &str = "srvr";
-    let map = match object(C, status, body)? {
-        Answer::Data(map) => map,
-        Answer::NotServing => return Ok(Answer::NotServing),
-        Answer::NotWhitelisted => return Ok(Answer::NotWhitelisted),
-        Answer::Empty => return Ok(Answer::Empty),
-    };
-    let version_text =
-        map.get("version")
-            .and_then(Value::as_str)
-            .ok_or(AdminError::MissingField {
-                command: C,
-                field: "version",
-            })?;
-    let stats =
-        map.get("server_stats")
+    object(C, status, body)?.try_map(|map| {
+        let version_text = field(&map, C, "version", Value::as_str)?;
+        let stats = field(&map, C, "server_stats", Value::as_object)?;
+        let state = field(stats, C, "server_state", Value::as_str)?;
+        let mode = Mode::parse(state).ok_or_else(|| AdminError::BadField {
+            command: C,
+            field: "server_state",
+            value: state.to_string(),
+            expected: "leader, follower, observer, standalone or read-only",
+        })?;
+        // A leader's proposal sizes; -1 until its first proposal, as `srvr` prints them.
+        let proposal_sizes = map
+            .get("proposal_stats")
             .and_then(Value::as_object)
-            .ok_or(AdminError::MissingField {
-                command: C,
-                field: "server_stats",
-            })?;
-    let state =
-        stats
-            .get("server_state")
-            .and_then(Value::as_str)
-            .ok_or(AdminError::MissingField {
-                command: C,
-                field: "server_state",
-            })?;
-    let mode = Mode::parse(state).ok_or_else(|| AdminError::BadField {
-        command: C,
-        field: "server_state",
-        value: state.to_string(),
-        expected: "leader, follower, observer, standalone or read-only",
-    })?;
-    // A leader's proposal sizes; -1 until its first proposal, as `srvr` prints them.
-    let proposal_sizes = map
-        .get("proposal_stats")
-        .and_then(Value::as_object)
-        .and_then(|p| {
-            let size = |key: &str| p.get(key).and_then(Value::as_i64);
-            Some(ProposalSizes {
-                last: size("last_buffer_size")?,
-                min: size("min_buffer_size")?,
-                max: size("max_buffer_size")?,
-            })
-        });
-    Ok(Answer::Data(Srvr {
-        version: ZkVersion::parse(version_text),
-        version_text: version_text.to_string(),
-        latency: Latency {
-            min: float(stats, C, "min_latency")?,
-            avg: float(stats, C, "avg_latency")?,
-            max: float(stats, C, "max_latency")?,
-        },
-        received: number(stats, C, "packets_received")?,
-        sent: number(stats, C, "packets_sent")?,
-        connections: stats
-            .get("num_alive_client_connections")
-            .and_then(Value::as_u64),
-        outstanding: number(stats, C, "outstanding_requests")?,
-        zxid: Zxid(number(stats, C, "last_processed_zxid")?),
-        mode,
-        node_count: number(&map, C, "node_count")?,
-        proposal_sizes,
-        uptime_ms: stats.get("uptime").and_then(Value::as_u64),
-    }))
+            .and_then(|p| {
+                let size = |key: &str| p.get(key).and_then(Value::as_i64);
+                Some(ProposalSizes {
+                    last: size("last_buffer_size")?,
+                    min: size("min_buffer_size")?,
+                    max: size("max_buffer_size")?,
+                })
+            });
+        Ok(Srvr {
+            version: ZkVersion::parse(version_text),
+            version_text: version_text.to_string(),
+            latency: Latency {
+                min: number(stats, C, "min_latency")?,
+                avg: number(stats, C, "avg_latency")?,
+                max: number(stats, C, "max_latency")?,
+            },
+            received: number(stats, C, "packets_received")?,
+            sent: number(stats, C, "packets_sent")?,
+            connections: stats
+                .get("num_alive_client_connections")
+                .and_then(Value::as_u64),
+            outstanding: number(stats, C, "outstanding_requests")?,
+            zxid: Zxid(number(stats, C, "last_processed_zxid")?),
+            mode,
+            node_count: number(&map, C, "node_count")?,
+            proposal_sizes,
+            uptime_ms: stats.get("uptime").and_then(Value::as_u64),
+        })
+    })
 }
 
 /// `/commands/mntr` as a [`Mntr`]: each key gets back the `zk_` prefix the 4lw answer has.
@@ -213,94 +204,73 @@ pub fn parse_mntr(status: u16, body: &str) -> Result<Answer<Mntr>, AdminError> {
     if status == 500 {
         return Ok(Answer::NotServing);
     }
-    let map = match object("mntr", status, body)? {
-        Answer::Data(map) => map,
-        Answer::NotServing => return Ok(Answer::NotServing),
-        Answer::NotWhitelisted => return Ok(Answer::NotWhitelisted),
-        Answer::Empty => return Ok(Answer::Empty),
-    };
-    let entries = map
-        .iter()
-        .filter(|(key, _)| !matches!(key.as_str(), "command" | "error"))
-        .filter_map(|(key, value)| {
-            let text = match value {
-                Value::String(text) => text.clone(),
-                Value::Number(number) => number.to_string(),
-                Value::Bool(flag) => flag.to_string(),
-                _ => return None,
-            };
-            Some((format!("zk_{key}"), text))
-        })
-        .collect();
-    Ok(Answer::Data(Mntr::from_entries(entries)?))
+    object("mntr", status, body)?.try_map(|map| {
+        let entries = map
+            .iter()
+            .filter(|(key, _)| !matches!(key.as_str(), "command" | "error"))
+            .filter_map(|(key, value)| {
+                let text = match value {
+                    Value::String(text) => text.clone(),
+                    Value::Number(number) => number.to_string(),
+                    Value::Bool(flag) => flag.to_string(),
+                    _ => return None,
+                };
+                Some((format!("zk_{key}"), text))
+            })
+            .collect();
+        Ok(Mntr::from_entries(entries)?)
+    })
 }
 
 /// `/commands/configuration`: the server's own id (`server_id`, `ZooKeeperServerConf.toMap`).
 /// A server without quorum answers with the "not serving" error.
 pub fn parse_server_id(status: u16, body: &str) -> Result<Answer<u64>, AdminError> {
     const C: &str = "configuration";
-    match object(C, status, body)? {
-        Answer::Data(map) => number(&map, C, "server_id").map(Answer::Data),
-        Answer::NotServing => Ok(Answer::NotServing),
-        Answer::NotWhitelisted => Ok(Answer::NotWhitelisted),
-        Answer::Empty => Ok(Answer::Empty),
-    }
+    object(C, status, body)?.try_map(|map| number(&map, C, "server_id"))
 }
 
 /// `/commands/voting_view` as a [`View`] of the voters (observers are not in it).
 pub fn parse_voting_view(status: u16, body: &str) -> Result<Answer<View>, AdminError> {
     const C: &str = "voting_view";
-    let map = match object(C, status, body)? {
-        Answer::Data(map) => map,
-        Answer::NotServing => return Ok(Answer::NotServing),
-        Answer::NotWhitelisted => return Ok(Answer::NotWhitelisted),
-        Answer::Empty => return Ok(Answer::Empty),
-    };
-    let servers =
-        map.get("current_config")
-            .and_then(Value::as_object)
-            .ok_or(AdminError::MissingField {
-                command: C,
-                field: "current_config",
-            })?;
-    let mut lines = Vec::new();
-    for (sid, server) in servers {
-        let strings = |key: &str| -> Vec<&str> {
-            server
-                .get(key)
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default()
-        };
-        let quorum = strings("server_addresses");
-        let election = strings("election_addresses");
-        if quorum.is_empty() || quorum.len() != election.len() {
-            return Err(AdminError::BadField {
-                command: C,
-                field: "server_addresses",
-                value: server.to_string(),
-                expected: "one election address per quorum address",
-            });
+    object(C, status, body)?.try_map(|map| {
+        let servers = field(&map, C, "current_config", Value::as_object)?;
+        let mut lines = Vec::new();
+        for (sid, server) in servers {
+            let strings = |key: &str| -> Vec<&str> {
+                server
+                    .get(key)
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default()
+            };
+            let quorum = strings("server_addresses");
+            let election = strings("election_addresses");
+            if quorum.is_empty() || quorum.len() != election.len() {
+                return Err(AdminError::BadField {
+                    command: C,
+                    field: "server_addresses",
+                    value: server.to_string(),
+                    expected: "one election address per quorum address",
+                });
+            }
+            // Each quorum address pairs with the election address on the same host, as the
+            // `|`-joined addresses of a 3.6+ server line do.
+            let addrs: Vec<String> = quorum
+                .iter()
+                .zip(&election)
+                .map(|(q, e)| {
+                    let port = e.rsplit_once(':').map_or(*e, |(_, port)| port);
+                    format!("{q}:{port}")
+                })
+                .collect();
+            let role = server
+                .get("learner_type")
+                .and_then(Value::as_str)
+                .unwrap_or("participant");
+            lines.push(format!("server.{sid}={}:{role}", addrs.join("|")));
         }
-        // Each quorum address pairs with the election address on the same host, as the
-        // `|`-joined addresses of a 3.6+ server line do.
-        let addrs: Vec<String> = quorum
-            .iter()
-            .zip(&election)
-            .map(|(q, e)| {
-                let port = e.rsplit_once(':').map_or(*e, |(_, port)| port);
-                format!("{q}:{port}")
-            })
-            .collect();
-        let role = server
-            .get("learner_type")
-            .and_then(Value::as_str)
-            .unwrap_or("participant");
-        lines.push(format!("server.{sid}={}:{role}", addrs.join("|")));
-    }
-    View::parse_lines(lines.iter().map(String::as_str))
-        .map(Answer::Data)
-        .map_err(AdminError::BadView)
+        View::parse_lines(lines.iter().map(String::as_str)).map_err(AdminError::BadView)
+    })
 }
 
 /// `/commands/configuration` (`ConfCommand`, also answering as `conf` and `config`): what
@@ -318,49 +288,35 @@ pub struct AdminConf {
 
 pub fn parse_conf(status: u16, body: &str) -> Result<Answer<AdminConf>, AdminError> {
     const C: &str = "configuration";
-    let map = match object(C, status, body)? {
-        Answer::Data(map) => map,
-        Answer::NotServing => return Ok(Answer::NotServing),
-        Answer::NotWhitelisted => return Ok(Answer::NotWhitelisted),
-        Answer::Empty => return Ok(Answer::Empty),
-    };
-    let client_port = match map.get("client_port").and_then(Value::as_i64) {
-        Some(port) => u16::try_from(port).ok().filter(|p| *p != 0),
-        None => {
-            return Err(AdminError::MissingField {
-                command: C,
-                field: "client_port",
-            })
-        }
-    };
-    Ok(Answer::Data(AdminConf {
-        server_id: number(&map, C, "server_id")?,
-        client_port,
-        data_dir: map
-            .get("data_dir")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-    }))
+    object(C, status, body)?.try_map(|map| {
+        let client_port = match map.get("client_port").and_then(Value::as_i64) {
+            Some(port) => u16::try_from(port).ok().filter(|p| *p != 0),
+            None => {
+                return Err(AdminError::MissingField {
+                    command: C,
+                    field: "client_port",
+                })
+            }
+        };
+        Ok(AdminConf {
+            server_id: number(&map, C, "server_id")?,
+            client_port,
+            data_dir: map
+                .get("data_dir")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        })
+    })
 }
 
 /// `/commands/leader` (`LeaderCommand`): the server id this server follows or is, when it knows
 /// one (`leader_id`; `QuorumPeer.getLeaderId()` is -1 while none is known).
 pub fn parse_leader(status: u16, body: &str) -> Result<Answer<Option<u64>>, AdminError> {
     const C: &str = "leader";
-    let map = match object(C, status, body)? {
-        Answer::Data(map) => map,
-        Answer::NotServing => return Ok(Answer::NotServing),
-        Answer::NotWhitelisted => return Ok(Answer::NotWhitelisted),
-        Answer::Empty => return Ok(Answer::Empty),
-    };
-    let id = map
-        .get("leader_id")
-        .and_then(Value::as_i64)
-        .ok_or(AdminError::MissingField {
-            command: C,
-            field: "leader_id",
-        })?;
-    Ok(Answer::Data(u64::try_from(id).ok()))
+    object(C, status, body)?.try_map(|map| {
+        let id = field(&map, C, "leader_id", Value::as_i64)?;
+        Ok(u64::try_from(id).ok())
+    })
 }
 
 /// `/commands/observers` (`SyncedObserverConsCommand`) on the leader: the server ids of the
@@ -369,33 +325,24 @@ pub fn parse_leader(status: u16, body: &str) -> Result<Answer<Option<u64>>, Admi
 /// AdminServer answer of 3.8 gives an observer's peer address.
 pub fn parse_observers(status: u16, body: &str) -> Result<Answer<Vec<u64>>, AdminError> {
     const C: &str = "observers";
-    let map = match object(C, status, body)? {
-        Answer::Data(map) => map,
-        Answer::NotServing => return Ok(Answer::NotServing),
-        Answer::NotWhitelisted => return Ok(Answer::NotWhitelisted),
-        Answer::Empty => return Ok(Answer::Empty),
-    };
-    let list = map
-        .get("observers")
-        .and_then(Value::as_array)
-        .ok_or(AdminError::MissingField {
-            command: C,
-            field: "observers",
-        })?;
-    let mut sids = Vec::new();
-    for observer in list {
-        let sid = observer
-            .get("sid")
-            .and_then(Value::as_u64)
-            .ok_or(AdminError::MissingField {
-                command: C,
-                field: "sid",
-            })?;
-        sids.push(sid);
-    }
-    sids.sort_unstable();
-    sids.dedup();
-    Ok(Answer::Data(sids))
+    object(C, status, body)?.try_map(|map| {
+        let list = field(&map, C, "observers", Value::as_array)?;
+        let mut sids = Vec::new();
+        for observer in list {
+            let sid =
+                observer
+                    .get("sid")
+                    .and_then(Value::as_u64)
+                    .ok_or(AdminError::MissingField {
+                        command: C,
+                        field: "sid",
+                    })?;
+            sids.push(sid);
+        }
+        sids.sort_unstable();
+        sids.dedup();
+        Ok(sids)
+    })
 }
 
 #[cfg(test)]

@@ -106,6 +106,17 @@ impl<T> Answer<T> {
             _ => None,
         }
     }
+
+    /// The data read by `read`, or the same answer without data: how a parser passes "not
+    /// serving" and the like through while it reads the data.
+    pub fn try_map<U, E>(self, read: impl FnOnce(T) -> Result<U, E>) -> Result<Answer<U>, E> {
+        Ok(match self {
+            Answer::Data(data) => Answer::Data(read(data)?),
+            Answer::NotServing => Answer::NotServing,
+            Answer::NotWhitelisted => Answer::NotWhitelisted,
+            Answer::Empty => Answer::Empty,
+        })
+    }
 }
 
 /// The outcome of one poll, without its data.

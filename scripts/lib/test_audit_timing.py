@@ -41,6 +41,11 @@ def intent(ms, name, host):
     return {"kind": "intent", "ts": ts(ms), "step": name, "host": host, "intent": 1}
 
 
+def zk1_restart_begun():
+    """zk1 follows zk2, and the restart of zk1 records its intent at 200 ms."""
+    return [snapshot(100, zk1="follower", zk2="leader"), intent(200, "restart@zk1", "zk1")]
+
+
 class StepTimings(unittest.TestCase):
     def test_a_restart_counts_from_the_first_snapshot_with_everyone_serving_again(self):
         records = [
@@ -60,27 +65,22 @@ class StepTimings(unittest.TestCase):
         self.assertEqual(timing["condition"], audit_timing.millis(ts(4000)))
         self.assertEqual(timing["latency_ms"], 5000)
 
-    def test_a_server_back_before_the_commands_ended_counts_from_the_end_of_the_commands(self):
-        records = [
-            snapshot(100, zk1="follower", zk2="leader"),
-            intent(200, "restart@zk1", "zk1"),
-            snapshot(500, zk1="down", zk2="leader"),
-            snapshot(1200, zk1="follower", zk2="leader"),
-            step(1500, "restart@zk1", "waiting"),
-            step(1600, "restart@zk1", "done"),
-        ]
-        [timing] = audit_timing.step_timings(records)
-        self.assertEqual(timing["latency_ms"], 100)
-
-    def test_a_restart_no_poll_saw_counts_from_the_waiting_record(self):
-        records = [
-            snapshot(100, zk1="follower", zk2="leader"),
-            intent(200, "restart@zk1", "zk1"),
-            step(1500, "restart@zk1", "waiting"),
-            step(2500, "restart@zk1", "done"),
-        ]
-        [timing] = audit_timing.step_timings(records)
-        self.assertEqual(timing["latency_ms"], 1000)
+    def test_a_restart_back_early_counts_from_the_end_of_its_commands_or_its_waiting_record(self):
+        cases = {
+            # Back before the commands ended: counted from the end of the commands.
+            100: [
+                snapshot(500, zk1="down", zk2="leader"),
+                snapshot(1200, zk1="follower", zk2="leader"),
+                step(1500, "restart@zk1", "waiting"),
+                step(1600, "restart@zk1", "done"),
+            ],
+            # A restart no poll saw: counted from the waiting record.
+            1000: [step(1500, "restart@zk1", "waiting"), step(2500, "restart@zk1", "done")],
+        }
+        for latency, rest in cases.items():
+            with self.subTest(latency=latency):
+                [timing] = audit_timing.step_timings([*zk1_restart_begun(), *rest])
+                self.assertEqual(timing["latency_ms"], latency)
 
     def test_another_node_still_down_keeps_the_condition_false(self):
         records = [
@@ -98,8 +98,7 @@ class StepTimings(unittest.TestCase):
 
     def test_a_step_that_never_finished_has_no_latency(self):
         records = [
-            snapshot(100, zk1="follower", zk2="leader"),
-            intent(200, "restart@zk1", "zk1"),
+            *zk1_restart_begun(),
             snapshot(500, zk1="down", zk2="leader"),
             step(1500, "restart@zk1", "waiting"),
         ]

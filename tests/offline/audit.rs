@@ -5,7 +5,7 @@ use std::fs::{self, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
@@ -113,14 +113,11 @@ fn chain_problem(path: &Path) -> audit::ChainProblem {
 
 #[test]
 fn an_edited_byte_in_a_middle_record_is_named_by_line_and_seq() {
-    let dir = TempDir::new();
-    let path = dir.join("edited.jsonl");
-    drop(writer_with_notes(&path, 8));
-    let mut all = lines(&path);
-    let line5 = text(&all[4]);
-    assert!(line5.contains("note number 2"), "{line5}");
-    all[4] = line5.replace("number 2", "number 7").into_bytes();
-    fs::write(&path, all.concat()).unwrap();
+    let (_dir, path) = tampered("edited.jsonl", |all| {
+        let line5 = text(&all[4]);
+        assert!(line5.contains("note number 2"), "{line5}");
+        all[4] = line5.replace("number 2", "number 7").into_bytes();
+    });
 
     let problem = chain_problem(&path);
     assert_eq!((problem.line, problem.seq), (6, Some(5)));
@@ -131,21 +128,19 @@ fn an_edited_byte_in_a_middle_record_is_named_by_line_and_seq() {
             prev_seq: 4
         }
     );
-    let out = zkpilot(&["audit", "verify", path.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("line 6 (seq 5): prev does not match the SHA-256 of line 5 (seq 4)"),
-        "{stderr}"
+    let out = assert_verify_says(
+        &path,
+        1,
+        "line 6 (seq 5): prev does not match the SHA-256 of line 5 (seq 4)",
     );
+    let stderr = text(&out.stderr);
     assert!(stderr.contains(path.to_str().unwrap()), "{stderr}");
     assert!(out.stdout.is_empty());
 }
 
 #[test]
 fn a_byte_that_breaks_the_json_names_that_line() {
-    let dir = TempDir::new();
-    let path = dir.join("broken-json.jsonl");
+    let (_dir, path) = fresh("broken-json.jsonl");
     drop(writer_with_notes(&path, 8));
     let mut bytes = fs::read(&path).unwrap();
     let line5_start = lines(&path)[..4].iter().map(Vec::len).sum::<usize>();
@@ -158,21 +153,14 @@ fn a_byte_that_breaks_the_json_names_that_line() {
         problem.kind,
         ProblemKind::UnexplainedBadLine { .. }
     ));
-    assert_exits_saying(
-        &["audit", "verify", path.to_str().unwrap()],
-        1,
-        "line 5: not a valid audit record",
-    );
+    assert_verify_says(&path, 1, "line 5: not a valid audit record");
 }
 
 #[test]
 fn a_deleted_line_is_a_seq_gap() {
-    let dir = TempDir::new();
-    let path = dir.join("deleted.jsonl");
-    drop(writer_with_notes(&path, 8));
-    let mut all = lines(&path);
-    all.remove(5);
-    fs::write(&path, all.concat()).unwrap();
+    let (_dir, path) = tampered("deleted.jsonl", |all| {
+        all.remove(5);
+    });
 
     let problem = chain_problem(&path);
     assert_eq!(
@@ -186,8 +174,8 @@ fn a_deleted_line_is_a_seq_gap() {
             }
         )
     );
-    assert_exits_saying(
-        &["audit", "verify", path.to_str().unwrap()],
+    assert_verify_says(
+        &path,
         1,
         "line 6 (seq 6): expected seq 5: record 5 is missing",
     );
@@ -195,27 +183,50 @@ fn a_deleted_line_is_a_seq_gap() {
 
 #[test]
 fn swapped_lines_fail() {
-    let dir = TempDir::new();
-    let path = dir.join("swapped.jsonl");
-    drop(writer_with_notes(&path, 8));
-    let mut all = lines(&path);
-    all.swap(4, 5);
-    fs::write(&path, all.concat()).unwrap();
+    let (_dir, path) = tampered("swapped.jsonl", |all| {
+        all.swap(4, 5);
+    });
 
     let problem = chain_problem(&path);
     assert_eq!((problem.line, problem.seq), (5, Some(5)));
-    assert_exits_saying(
-        &["audit", "verify", path.to_str().unwrap()],
-        1,
-        "line 5 (seq 5)",
-    );
+    assert_verify_says(&path, 1, "line 5 (seq 5)");
+}
+
+/// A fresh directory, and the path of a log named `name` in it.
+fn fresh(name: &str) -> (TempDir, PathBuf) {
+    let dir = TempDir::new();
+    let path = dir.join(name);
+    (dir, path)
+}
+
+/// A log of eight notes in a fresh directory, its lines then changed by `edit`.
+fn tampered(name: &str, edit: impl FnOnce(&mut Vec<Vec<u8>>)) -> (TempDir, PathBuf) {
+    let (dir, path) = fresh(name);
+    drop(writer_with_notes(&path, 8));
+    let mut all = lines(&path);
+    edit(&mut all);
+    fs::write(&path, all.concat()).unwrap();
+    (dir, path)
+}
+
+/// `zkpilot audit verify PATH` exits with `code` and says `said` on stderr: its output.
+fn assert_verify_says(path: &Path, code: i32, said: &str) -> Output {
+    assert_exits_saying(&["audit", "verify", path.to_str().unwrap()], code, said)
+}
+
+/// What `zkpilot audit verify PATH` prints for a log that verifies.
+fn verified_ok(path: &Path) -> String {
+    let out = zkpilot(&["audit", "verify", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    text(&out.stdout)
 }
 
 /// `zkpilot args` exits with `code` and says `said` on stderr.
-fn assert_exits_saying(args: &[&str], code: i32, said: &str) {
+fn assert_exits_saying(args: &[&str], code: i32, said: &str) -> Output {
     let out = zkpilot(args);
     assert_eq!(out.status.code(), Some(code), "{out:?}");
     assert!(text(&out.stderr).contains(said), "{out:?}");
+    out
 }
 
 /// Writes the first half of a real next record, without its newline, as a crash would leave it.
@@ -230,8 +241,7 @@ fn tear(path: &Path, writer: &AuditWriter) -> u64 {
 
 #[test]
 fn a_torn_final_line_verifies_with_a_notice() {
-    let dir = TempDir::new();
-    let path = dir.join("torn.jsonl");
+    let (_dir, path) = fresh("torn.jsonl");
     let writer = writer_with_notes(&path, 3);
     let head = writer.head();
     let torn_line = tear(&path, &writer);
@@ -240,10 +250,8 @@ fn a_torn_final_line_verifies_with_a_notice() {
     let verified = audit::verify_file(&path, None).unwrap();
     assert_eq!(verified.torn_tail, Some(torn_line));
     assert_eq!((verified.records, verified.head), (head.records, head.hash));
-    let out = zkpilot(&["audit", "verify", path.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert_eq!(
-        text(&out.stdout),
+        verified_ok(&path),
         format!(
             "ok: 5 records, head {}; final line 6 is torn (a write cut short by a crash): every \
              record before it is intact; no session_end: the session is running or stopped \
@@ -258,8 +266,7 @@ fn a_torn_final_line_verifies_with_a_notice() {
 
 #[test]
 fn a_second_writer_is_refused_while_the_first_holds_the_log() {
-    let dir = TempDir::new();
-    let path = dir.join("locked.jsonl");
+    let (_dir, path) = fresh("locked.jsonl");
     let first = writer_with_notes(&path, 1);
 
     let err = AuditWriter::open_append(&path, Secrets::default(), now()).unwrap_err();
@@ -281,8 +288,7 @@ fn a_second_writer_is_refused_while_the_first_holds_the_log() {
 
 #[test]
 fn a_new_log_is_private_to_its_owner() {
-    let dir = TempDir::new();
-    let path = dir.join("mode.jsonl");
+    let (_dir, path) = fresh("mode.jsonl");
     drop(writer_with_notes(&path, 1));
     let mode = fs::metadata(&path).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "{mode:o}");
@@ -290,8 +296,7 @@ fn a_new_log_is_private_to_its_owner() {
 
 #[test]
 fn resuming_after_a_torn_tail_keeps_the_torn_bytes_and_continues_the_chain() {
-    let dir = TempDir::new();
-    let path = dir.join("resume.jsonl");
+    let (_dir, path) = fresh("resume.jsonl");
     let writer = writer_with_notes(&path, 3);
     let torn_line = tear(&path, &writer);
     drop(writer);
@@ -313,10 +318,8 @@ fn resuming_after_a_torn_tail_keeps_the_torn_bytes_and_continues_the_chain() {
     assert_eq!((verified.records, verified.head), (head.records, head.hash));
     assert_eq!(verified.records, 8);
 
-    let out = zkpilot(&["audit", "verify", path.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert_eq!(
-        text(&out.stdout),
+        verified_ok(&path),
         format!(
             "ok: 8 records, head {}; line {torn_line} was torn by a crash and the session \
              resumed after it; anchored: the head published for record 7 at {} is in the \
@@ -330,8 +333,7 @@ fn resuming_after_a_torn_tail_keeps_the_torn_bytes_and_continues_the_chain() {
 
 #[test]
 fn the_log_only_ever_grows() {
-    let dir = TempDir::new();
-    let path = dir.join("grows.jsonl");
+    let (_dir, path) = fresh("grows.jsonl");
     let mut seen: Vec<u8> = Vec::new();
     let mut check = |path: &Path| {
         let now = fs::read(path).unwrap();
@@ -364,8 +366,7 @@ fn the_log_only_ever_grows() {
 
 #[test]
 fn secrets_in_commands_and_output_never_reach_the_file() {
-    let dir = TempDir::new();
-    let path = dir.join("secrets.jsonl");
+    let (_dir, path) = fresh("secrets.jsonl");
     let secrets = Secrets::new(["pa55-w0rd"]);
     let mut writer = AuditWriter::create(&path, session_info(), secrets, now()).unwrap();
     writer
@@ -399,8 +400,7 @@ fn secrets_in_commands_and_output_never_reach_the_file() {
 
 #[test]
 fn expect_head_accepts_the_noted_head_and_refuses_any_other() {
-    let dir = TempDir::new();
-    let path = dir.join("anchor.jsonl");
+    let (_dir, path) = fresh("anchor.jsonl");
     let noted = writer_with_notes(&path, 2)
         .stop_session("the operator quit", now())
         .unwrap();
@@ -458,8 +458,7 @@ fn an_unreadable_file_exits_2() {
 
 #[test]
 fn export_writes_a_markdown_report() {
-    let dir = TempDir::new();
-    let path = dir.join("export.jsonl");
+    let (dir, path) = fresh("export.jsonl");
     let mut writer = writer_with_notes(&path, 0);
     let events = [
         AuditEvent::Step {
@@ -539,12 +538,9 @@ fn export_writes_a_markdown_report() {
 
 #[test]
 fn replay_print_shows_only_the_records_before_a_break_and_names_a_torn_tail() {
-    let dir = TempDir::new();
-    let path = dir.join("replayed.jsonl");
-    drop(writer_with_notes(&path, 8));
-    let mut all = lines(&path);
-    all.remove(5);
-    fs::write(&path, all.concat()).unwrap();
+    let (dir, path) = tampered("replayed.jsonl", |all| {
+        all.remove(5);
+    });
     let out = zkpilot(&["replay", "--print", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let printed = text(&out.stdout);
@@ -574,8 +570,7 @@ fn replay_print_shows_only_the_records_before_a_break_and_names_a_torn_tail() {
 
 #[test]
 fn a_tail_waits_for_lines_in_progress_and_continues_from_a_checkpoint() {
-    let dir = TempDir::new();
-    let path = dir.join("tail.jsonl");
+    let (_dir, path) = fresh("tail.jsonl");
     let (mut chain, header) = audit::AuditChain::start(Secrets::default(), now()).unwrap();
     let mut file = OpenOptions::new()
         .create_new(true)
@@ -672,8 +667,7 @@ fn crash_child_writer_loop() {
 
 #[test]
 fn kill_9_at_any_moment_leaves_a_log_that_verifies_and_resumes() {
-    let dir = TempDir::new();
-    let path = dir.join("crash.jsonl");
+    let (_dir, path) = fresh("crash.jsonl");
     drop(writer_with_notes(&path, 0));
     let deadline = Instant::now() + Duration::from_secs(120);
     // (acknowledged records to wait for, then bytes more to wait for) before each kill.
@@ -769,8 +763,7 @@ fn kill_9_at_any_moment_leaves_a_log_that_verifies_and_resumes() {
 
 #[test]
 fn a_truncated_log_fails_verify_without_expect_head() {
-    let dir = TempDir::new();
-    let path = dir.join("truncated.jsonl");
+    let (_dir, path) = fresh("truncated.jsonl");
     let mut writer = writer_with_notes(&path, 3);
     for state in [StepState::Running, StepState::Done] {
         let step = AuditEvent::Step {
@@ -810,8 +803,7 @@ fn a_truncated_log_fails_verify_without_expect_head() {
 
 #[test]
 fn a_rewritten_chain_fails_verify_against_its_published_head() {
-    let dir = TempDir::new();
-    let path = dir.join("rewritten.jsonl");
+    let (_dir, path) = fresh("rewritten.jsonl");
     let writer = writer_with_notes(&path, 2);
     writer.end_session("every step done", now()).unwrap();
     // Rewrite the session_end's reason and recompute the chain from there, as a forger would.
@@ -842,17 +834,12 @@ fn a_rewritten_chain_fails_verify_against_its_published_head() {
     bytes.extend_from_slice(&forged.line);
     fs::write(&path, bytes).unwrap();
     assert!(audit::verify_file(&path, None).is_ok());
-    assert_exits_saying(
-        &["audit", "verify", path.to_str().unwrap()],
-        1,
-        "is not in the chain",
-    );
+    assert_verify_says(&path, 1, "is not in the chain");
 }
 
 #[test]
 fn a_closed_session_is_never_written_again_and_verify_rejects_what_follows_it() {
-    let dir = TempDir::new();
-    let path = dir.join("closed.jsonl");
+    let (_dir, path) = fresh("closed.jsonl");
     let head = writer_with_notes(&path, 1)
         .end_session("every step done", now())
         .unwrap();
@@ -868,26 +855,17 @@ fn a_closed_session_is_never_written_again_and_verify_rejects_what_follows_it() 
         .unwrap()
         .write_all(&late.line)
         .unwrap();
-    assert_exits_saying(
-        &["audit", "verify", path.to_str().unwrap()],
-        1,
-        "a record after the session_end of line 4",
-    );
+    assert_verify_says(&path, 1, "a record after the session_end of line 4");
 }
 
 #[test]
 fn a_log_others_can_write_fails_and_an_open_directory_is_refused() {
-    let dir = TempDir::new();
-    let path = dir.join("mode.jsonl");
+    let (dir, path) = fresh("mode.jsonl");
     writer_with_notes(&path, 1)
         .end_session("every step done", now())
         .unwrap();
     fs::set_permissions(&path, fs::Permissions::from_mode(0o620)).unwrap();
-    assert_exits_saying(
-        &["audit", "verify", path.to_str().unwrap()],
-        1,
-        "has mode 0620: group or others can write it",
-    );
+    assert_verify_says(&path, 1, "has mode 0620: group or others can write it");
 
     let open = dir.join("open");
     fs::create_dir(&open).unwrap();
@@ -999,8 +977,7 @@ fn a_heads_file_of_another_owner_is_never_taken() {
 /// verify at once within 1 GiB of address space (before, verify read it all into memory).
 #[test]
 fn a_heads_line_is_read_only_up_to_its_cap() {
-    let dir = TempDir::new();
-    let path = dir.join("huge-heads.jsonl");
+    let (_dir, path) = fresh("huge-heads.jsonl");
     writer_with_notes(&path, 1)
         .stop_session("the operator quit", now())
         .unwrap();

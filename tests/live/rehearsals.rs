@@ -45,16 +45,22 @@ fn assert_no_acknowledged_write_lost(sandbox: &Sandbox, rehearsal: &Rehearsal, h
     assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
 }
 
+/// The shipped runbook `runbooks/NAME.yaml` rehearsed with `--yes`, writing to `write_to`
+/// and watching `watch`.
+fn rehearse_shipped(sandbox: &Sandbox, name: &str, write_to: &[&str], watch: &[&str]) -> Rehearsal {
+    rehearse(
+        sandbox,
+        &project_file(&format!("runbooks/{name}.yaml")),
+        &["--yes"],
+        write_to,
+        watch,
+    )
+}
+
 fn rehearse_on_three_and_three_spares(runbook: &str, write_to: &[&str]) -> (Sandbox, Rehearsal) {
     let sandbox = Sandbox::up(3, 0, 3);
     let all: Vec<&str> = THREE.iter().chain(&THREE_SPARES).copied().collect();
-    let rehearsal = rehearse(
-        &sandbox,
-        &project_file(&format!("runbooks/{runbook}.yaml")),
-        &["--yes"],
-        write_to,
-        &all,
-    );
+    let rehearsal = rehearse_shipped(&sandbox, runbook, write_to, &all);
     (sandbox, rehearsal)
 }
 
@@ -72,13 +78,7 @@ fn split_brain_free_migration_grows_to_five_and_replaces_every_original_host() {
     let hosts = ["zk1", "zk2", "zk3", "zk4", "zk5", "zk6", "zk7", "zk8"];
     let originals = &hosts[..3];
     let last = &hosts[3..];
-    let rehearsal = rehearse(
-        &sandbox,
-        &project_file("runbooks/split-brain-free-expand.yaml"),
-        &["--yes"],
-        &hosts,
-        &hosts,
-    );
+    let rehearsal = rehearse_shipped(&sandbox, "split-brain-free-expand", &hosts, &hosts);
     rehearsal.assert_succeeded();
     wait_for_a_leader_and_followers(&sandbox, last, 4);
     for host in originals {
@@ -121,13 +121,7 @@ fn split_brain_free_migration_grows_to_five_and_replaces_every_original_host() {
 fn the_naive_expansion_is_stopped_before_two_leaders_become_possible() {
     let sandbox = Sandbox::up(3, 0, 2);
     let hosts = ["zk1", "zk2", "zk3", "zk4", "zk5"];
-    let rehearsal = rehearse(
-        &sandbox,
-        &project_file("runbooks/naive-expand.yaml"),
-        &["--yes"],
-        &hosts[..3],
-        &hosts,
-    );
+    let rehearsal = rehearse_shipped(&sandbox, "naive-expand", &hosts[..3], &hosts);
     let (out, audit) = (&rehearsal.out, &rehearsal.audit);
     let stdout = rehearsal.stdout();
     assert_eq!(out.status.code(), Some(1), "{stdout}");
@@ -163,13 +157,7 @@ fn stateless_replacement_brings_every_server_back_in_turn() {
     let hosts = ["zk1", "zk2", "zk3"];
     let pid = |h: &str| sandbox.pid(h);
     let before: Vec<String> = hosts.iter().map(|h| pid(h)).collect();
-    let rehearsal = rehearse(
-        &sandbox,
-        &project_file("runbooks/stateless-replace.yaml"),
-        &["--yes"],
-        &hosts,
-        &hosts,
-    );
+    let rehearsal = rehearse_shipped(&sandbox, "stateless-replace", &hosts, &hosts);
     rehearsal.assert_succeeded();
     for (host, old) in hosts.iter().zip(&before) {
         assert_ne!(&pid(host), old, "{host} was replaced");
@@ -214,13 +202,7 @@ fn reconfig_replacement_swaps_a_server_without_a_restart() {
     let hosts = ["zk1", "zk2", "zk3", "zk4"];
     let pid = |h: &str| sandbox.pid(h);
     let before: Vec<String> = hosts[..3].iter().map(|h| pid(h)).collect();
-    let rehearsal = rehearse(
-        &sandbox,
-        &project_file("runbooks/reconfig-replace.yaml"),
-        &["--yes"],
-        &hosts[..3],
-        &hosts,
-    );
+    let rehearsal = rehearse_shipped(&sandbox, "reconfig-replace", &hosts[..3], &hosts);
     rehearsal.assert_succeeded();
     let records = audit_records(&rehearsal.audit);
     let removed = records

@@ -5,7 +5,7 @@
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -88,12 +88,7 @@ fn a_missing_host_key_refuses_the_run_before_any_command_and_inventory_check_nam
     let mut args = args.clone();
     args.push("--yes");
     let out = run_bin(&args, Duration::from_secs(60));
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("pre-flight failed, nothing was run"),
-        "{stderr}"
-    );
+    let stderr = refused_saying(&out, "pre-flight failed, nothing was run");
     assert!(
         stderr.contains("\n  zk2: the host key is not in known_hosts"),
         "{stderr}"
@@ -167,11 +162,9 @@ fn two_consoles_on_one_ensemble_the_second_is_refused_and_no_server_is_down_twic
     stop.store(true, Ordering::Relaxed);
     let samples = samples.join().unwrap();
 
-    let said = text(&second.stderr);
-    assert_eq!(second.status.code(), Some(2), "{said}");
-    assert!(
-        said.contains("the ensemble is locked by another console: session "),
-        "{said}"
+    let said = refused_saying(
+        &second,
+        "the ensemble is locked by another console: session ",
     );
     assert!(
         said.contains(&format!("log {}", first_log.display())),
@@ -270,12 +263,8 @@ fn a_dead_consoles_lock_is_broken_only_with_a_reason_and_resume_refuses_another_
         &run_args(&sandbox, runbook, new_log.to_str().unwrap()),
         Duration::from_secs(60),
     );
-    let said = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{said}");
-    assert!(
-        said.contains(&format!("of {operator}")) && said.contains("on zk2)"),
-        "{said}"
-    );
+    let said = refused_saying(&out, "on zk2)");
+    assert!(said.contains(&format!("of {operator}")), "{said}");
     for host in ["zk1", "zk3"] {
         assert!(
             !lock_dir(&sandbox, host).exists(),
@@ -481,7 +470,14 @@ fn resume_refused(sandbox: &Sandbox, runbook: &str, log: &Path) -> String {
         ],
         Duration::from_secs(60),
     );
+    refused_saying(&out, "")
+}
+
+/// Exit 2 with `says` on stderr: a run refused before anything ran. What it said.
+#[track_caller]
+fn refused_saying(out: &Output, says: &str) -> String {
     let said = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains(says), "{said}");
     said
 }

@@ -20,6 +20,15 @@ fn srvr_report(node: usize, at: u64, srvr: Result<String, PollFailure>) -> PollR
     }
 }
 
+/// An engine over the three-server inventory running `steps`, its first step started with
+/// every server up.
+fn started(steps: &str) -> (Engine, EnsembleState) {
+    let mut engine = engine(steps);
+    let live = live(&[]);
+    engine.input(Input::Start, &live);
+    (engine, live)
+}
+
 #[test]
 fn a_confirmed_step_records_its_intent_before_it_runs_then_waits_until_done() {
     let mut engine = engine(RESTART_ZK1);
@@ -190,9 +199,7 @@ fn a_step_that_would_lose_quorum_needs_an_override_with_a_reason() {
 
 #[test]
 fn a_failed_command_offers_recovery_and_skip_needs_a_reason() {
-    let mut engine = engine(RESTART_ZK1);
-    let live = live(&[]);
-    engine.input(Input::Start, &live);
+    let (mut engine, live) = started(RESTART_ZK1);
     let intent = executes(&engine.input(Input::Confirm, &live))[0];
     engine.ended(intent, exited_after(1, 5), 1, &live);
     assert!(matches!(engine.status[0], Status::Failed(_)));
@@ -222,11 +229,7 @@ fn recorded_states(effects: &[Effect]) -> Vec<StepState> {
 /// worst outcome seen.
 #[test]
 fn a_parallel_step_fails_only_after_every_command_has_ended() {
-    let mut engine = engine(
-        "  - id: both\n    title: Both\n    parallel: true\n    run: [{host: zk1, verb: restart}, {host: zk2, verb: restart}, {host: zk3, verb: restart}]\n",
-    );
-    let live = live(&[]);
-    engine.input(Input::Start, &live);
+    let (mut engine, live) = started("  - id: both\n    title: Both\n    parallel: true\n    run: [{host: zk1, verb: restart}, {host: zk2, verb: restart}, {host: zk3, verb: restart}]\n");
     let intents = executes(&engine.input(Input::Confirm, &live));
     assert_eq!(intents.len(), 3);
     let exited = |code| exited_after(code, 5);
@@ -259,9 +262,7 @@ fn a_parallel_step_fails_only_after_every_command_has_ended() {
 
 #[test]
 fn a_broken_connection_leaves_the_outcome_unknown_until_checked() {
-    let mut engine = engine(RESTART_ZK1);
-    let live = live(&[]);
-    engine.input(Input::Start, &live);
+    let (mut engine, live) = started(RESTART_ZK1);
     let intent = executes(&engine.input(Input::Confirm, &live))[0];
     engine.ended(
         intent,
@@ -285,11 +286,9 @@ fn a_broken_connection_leaves_the_outcome_unknown_until_checked() {
 
 #[test]
 fn typing_the_wrong_host_runs_nothing() {
-    let mut engine = engine(
+    let (mut engine, live) = started(
         "  - {id: wipe, title: Wipe zk1, confirm: type-host, run: [{host: zk1, verb: stop}]}\n",
     );
-    let live = live(&[]);
-    engine.input(Input::Start, &live);
     assert_eq!(engine.prompt, Some(Prompt::TypeHost("zk1".into())));
     assert!(executes(&engine.input(Input::TypedHost("zk2".into()), &live)).is_empty());
     assert_eq!(
@@ -321,6 +320,16 @@ fn result(intent: u64) -> AuditEvent {
         duration_ms: 900,
         outcome: CommandOutcome::Ok,
     }
+}
+
+/// RESTART_ZK1 resumed from a log where its step ran and recorded intent 1, then `events`.
+fn resumed_after_intent_1(events: Vec<AuditEvent>) -> Engine {
+    let mut log = vec![
+        step("restart-zk1", StepState::Running),
+        intent(1, "restart-zk1"),
+    ];
+    log.extend(events);
+    resumed(RESTART_ZK1, &log)
 }
 
 fn resumed(steps: &str, events: &[AuditEvent]) -> Engine {
@@ -384,33 +393,20 @@ fn a_step_whose_command_ended_waits_again_and_is_never_run_again() {
 
 #[test]
 fn a_failed_step_or_one_of_unknown_outcome_asks_for_recovery_after_a_resume() {
-    let engine = resumed(
-        RESTART_ZK1,
-        &[
-            step("restart-zk1", StepState::Running),
-            intent(1, "restart-zk1"),
-            result(1),
-            step("restart-zk1", StepState::Failed),
-        ],
-    );
+    let engine = resumed_after_intent_1(vec![result(1), step("restart-zk1", StepState::Failed)]);
     assert!(matches!(engine.status[0], Status::Failed(_)));
     assert_eq!(engine.prompt, Some(Prompt::Recover));
-    let engine = resumed(
-        RESTART_ZK1,
-        &[
-            step("restart-zk1", StepState::Running),
-            intent(1, "restart-zk1"),
-            AuditEvent::Result {
-                intent: 1,
-                exit_status: None,
-                duration_ms: 30_000,
-                outcome: CommandOutcome::Unknown {
-                    reason: "the connection broke".into(),
-                },
+    let engine = resumed_after_intent_1(vec![
+        AuditEvent::Result {
+            intent: 1,
+            exit_status: None,
+            duration_ms: 30_000,
+            outcome: CommandOutcome::Unknown {
+                reason: "the connection broke".into(),
             },
-            step("restart-zk1", StepState::OutcomeUnknown),
-        ],
-    );
+        },
+        step("restart-zk1", StepState::OutcomeUnknown),
+    ]);
     assert!(matches!(engine.status[0], Status::OutcomeUnknown(_)));
     assert_eq!(engine.prompt, Some(Prompt::Recover));
 }
@@ -435,24 +431,19 @@ fn a_step_stopped_between_its_commands_is_of_unknown_outcome_and_one_that_ran_no
 
 #[test]
 fn an_unknown_outcome_the_operator_decided_on_is_not_unknown_again() {
-    let engine = resumed(
-        RESTART_ZK1,
-        &[
-            step("restart-zk1", StepState::Running),
-            intent(1, "restart-zk1"),
-            AuditEvent::Resume { torn_line: None },
-            AuditEvent::Decision {
-                step: "restart-zk1".into(),
-                decision: DecisionKind::Retry,
-                by: "alice".into(),
-            },
-            step("restart-zk1", StepState::Pending),
-            step("restart-zk1", StepState::Running),
-            intent(2, "restart-zk1"),
-            result(2),
-            step("restart-zk1", StepState::Waiting),
-        ],
-    );
+    let engine = resumed_after_intent_1(vec![
+        AuditEvent::Resume { torn_line: None },
+        AuditEvent::Decision {
+            step: "restart-zk1".into(),
+            decision: DecisionKind::Retry,
+            by: "alice".into(),
+        },
+        step("restart-zk1", StepState::Pending),
+        step("restart-zk1", StepState::Running),
+        intent(2, "restart-zk1"),
+        result(2),
+        step("restart-zk1", StepState::Waiting),
+    ]);
     assert!(matches!(engine.status[0], Status::Waiting { .. }));
 }
 

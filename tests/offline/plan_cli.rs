@@ -2,6 +2,7 @@
 //! blocked with exit 1, bad input exits 2 naming the file, line and column.
 
 use std::path::Path;
+use std::process::{Command, Output};
 
 use crate::common::{zkpilot, BIN};
 use zkpilot_core::testing::assert_contains;
@@ -10,6 +11,44 @@ const INVENTORY: &str = "name: lab\nzookeeper: 3.8.0\nhosts:\n\
   - {name: zk1, sid: 1, role: participant, client: '127.0.0.2:2181', peer: '127.0.0.2:2888:3888', ssh: 'zk@127.0.0.2', ssh_port: 22, commands: {restart: r, stop: s, start: s}}\n\
   - {name: zk2, sid: 2, role: participant, client: '127.0.0.3:2181', peer: '127.0.0.3:2888:3888', ssh: 'zk@127.0.0.3', ssh_port: 22, commands: {restart: r, stop: s, start: s}}\n\
   - {name: zk3, sid: 3, role: participant, client: '127.0.0.4:2181', peer: '127.0.0.4:2888:3888', ssh: 'zk@127.0.0.4', ssh_port: 22, commands: {restart: r, stop: s, start: s}}\n";
+
+/// `zkpilot plan ARGS` run from the project's root, so paths are the repository's own.
+fn plan(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("plan")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// What `plan RUNBOOK --inventory INVENTORY` prints for a runbook it passes.
+fn planned_ok(runbook: &str, inventory: &str) -> String {
+    let out = plan(&[runbook, "--inventory", inventory]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    stdout
+}
+
+/// The hosts of each repetition of `step` in a plan's table (`| step@host | …`), in order.
+fn repetitions<'a>(plan: &'a str, step: &str) -> Vec<&'a str> {
+    plan.lines()
+        .filter_map(|l| l.strip_prefix("| "))
+        .filter_map(|l| l.split(' ').next()?.split_once('@'))
+        .filter(|(s, _)| *s == step)
+        .map(|(_, host)| host)
+        .collect()
+}
+
+/// The committed plan `docs/runbooks/NAME.md` ends with `plan`, what plan says now.
+fn assert_documented(name: &str, plan: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("docs/runbooks/{name}.md"));
+    let documented = std::fs::read_to_string(path).unwrap();
+    assert!(
+        documented.ends_with(plan),
+        "docs/runbooks/{name}.md drifted: run scripts/plan-docs"
+    );
+}
 
 fn inventory() -> std::path::PathBuf {
     let path = std::env::temp_dir().join(format!(
@@ -34,16 +73,11 @@ fn every_shipped_runbook_plans_as_documented() {
         }
         let name = path.file_stem().unwrap().to_str().unwrap().to_string();
         let relative = format!("runbooks/{name}.yaml");
-        let out = std::process::Command::new(BIN)
-            .current_dir(root)
-            .args([
-                "plan",
-                &relative,
-                "--inventory",
-                "tests/fixtures/inventories/lab.yaml",
-            ])
-            .output()
-            .unwrap();
+        let out = plan(&[
+            &relative,
+            "--inventory",
+            "tests/fixtures/inventories/lab.yaml",
+        ]);
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let teaching = std::fs::read_to_string(&path)
             .unwrap()
@@ -157,22 +191,16 @@ fn every_command_says_what_it_does() {
 /// (the larger id dials back from its own view) and passes on 3.8 rules.
 #[test]
 fn every_binding_of_pick_hosts_is_planned() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let plan = |version: &str| {
-        std::process::Command::new(BIN)
-            .current_dir(root)
-            .args([
-                "plan",
-                "tests/fixtures/runbooks/replace-by-pick.yaml",
-                "--inventory",
-                "tests/fixtures/inventories/lab.yaml",
-                "--zookeeper",
-                version,
-            ])
-            .output()
-            .unwrap()
+    let plan_on = |version: &str| {
+        plan(&[
+            "tests/fixtures/runbooks/replace-by-pick.yaml",
+            "--inventory",
+            "tests/fixtures/inventories/lab.yaml",
+            "--zookeeper",
+            version,
+        ])
     };
-    let old = plan("3.4.6");
+    let old = plan_on("3.4.6");
     let text = String::from_utf8_lossy(&old.stdout);
     assert_eq!(old.status.code(), Some(1), "{text}");
     assert_contains(&text, "Hosts: P=zk1, Q=zk2, R=zk3, B=zk4");
@@ -181,7 +209,7 @@ fn every_binding_of_pick_hosts_is_planned() {
         "- P=zk2, Q=zk1, R=zk3, B=zk4: **BLOCKED** at `stop-r`",
     );
     assert!(!text.contains("- P=zk1, Q=zk2"), "{text}");
-    let new = plan("3.8.0");
+    let new = plan_on("3.8.0");
     let text = String::from_utf8_lossy(&new.stdout);
     assert_eq!(new.status.code(), Some(0), "{text}");
     assert_contains(&text, "planned too (5): each keeps");
@@ -191,31 +219,13 @@ fn every_binding_of_pick_hosts_is_planned() {
 /// observer it restarts the observer first and the leader last, six steps, as documented.
 #[test]
 fn the_rolling_restart_expands_to_five_voters_and_an_observer() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = std::process::Command::new(BIN)
-        .current_dir(root)
-        .args([
-            "plan",
-            "runbooks/rolling-restart.yaml",
-            "--inventory",
-            "tests/fixtures/inventories/five-and-observer.yaml",
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
-    let steps: Vec<&str> = stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("| restart@"))
-        .map(|l| l.split(' ').next().unwrap_or(""))
-        .collect();
-    assert_eq!(steps, ["zk6", "zk1", "zk2", "zk3", "zk4", "zk5"]);
-    let documented =
-        std::fs::read_to_string(root.join("docs/runbooks/rolling-restart-5+1.md")).unwrap();
-    assert!(
-        documented.ends_with(&stdout),
-        "docs/runbooks/rolling-restart-5+1.md drifted: run scripts/plan-docs"
+    let stdout = planned_ok(
+        "runbooks/rolling-restart.yaml",
+        "tests/fixtures/inventories/five-and-observer.yaml",
     );
+    let restarts = repetitions(&stdout, "restart");
+    assert_eq!(restarts, ["zk6", "zk1", "zk2", "zk3", "zk4", "zk5"]);
+    assert_documented("rolling-restart-5+1", &stdout);
 }
 
 /// One exit-status table for every command: 0 done or verdict given, 1 stopped or
@@ -292,30 +302,11 @@ fn every_command_exits_by_the_same_table() {
 /// safe, as documented.
 #[test]
 fn the_k8s_migration_expands_to_five_voters_and_an_observer() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = std::process::Command::new(BIN)
-        .current_dir(root)
-        .args([
-            "plan",
-            "runbooks/k8s-one-for-one.yaml",
-            "--inventory",
-            "tests/fixtures/inventories/five-and-observer-k8s.yaml",
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
-    let rows: Vec<(&str, &str)> = stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("| "))
-        .filter_map(|l| l.split(' ').next()?.split_once('@'))
-        .collect();
-    let of = |step: &str| -> Vec<&str> {
-        rows.iter()
-            .filter(|(s, _)| *s == step)
-            .map(|(_, host)| *host)
-            .collect()
-    };
+    let stdout = planned_ok(
+        "runbooks/k8s-one-for-one.yaml",
+        "tests/fixtures/inventories/five-and-observer-k8s.yaml",
+    );
+    let of = |step: &str| repetitions(&stdout, step);
     let by_sid = ["zk1", "zk2", "zk3", "zk4", "zk5", "zk6"];
     let leader_last = ["zk6", "zk1", "zk2", "zk3", "zk4", "zk5"];
     assert_eq!(of("create-service"), by_sid);
@@ -328,10 +319,5 @@ fn the_k8s_migration_expands_to_five_voters_and_an_observer() {
     );
     let verdicts = stdout.lines().filter(|l| l.ends_with("| ok |")).count();
     assert_eq!(verdicts, 25, "every step safe: {stdout}");
-    let documented =
-        std::fs::read_to_string(root.join("docs/runbooks/k8s-one-for-one-5+1.md")).unwrap();
-    assert!(
-        documented.ends_with(&stdout),
-        "docs/runbooks/k8s-one-for-one-5+1.md drifted: run scripts/plan-docs"
-    );
+    assert_documented("k8s-one-for-one-5+1", &stdout);
 }

@@ -11,6 +11,25 @@
 //! every line (`timestamp`), the masking of secrets (`secrets`) and the chain that seals records
 //! in order (`chain`).
 
+/// Serde for a value the audit format writes as its `Display` text and reads back from a string
+/// by `$parse` (text to `Result<$ty, impl Display>`): hashes and timestamps.
+macro_rules! serde_as_text {
+    ($ty:ty, $parse:expr) => {
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <&str>::deserialize(deserializer)?;
+                $parse(text).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
 mod chain;
 mod hash;
 mod schema;

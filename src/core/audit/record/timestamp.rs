@@ -4,7 +4,6 @@
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
@@ -91,22 +90,10 @@ impl fmt::Display for Timestamp {
     }
 }
 
-impl Serialize for Timestamp {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Timestamp {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = <&str>::deserialize(deserializer)?;
-        Timestamp::parse_rfc3339(text).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "timestamp {text:?} is not UTC RFC 3339 with milliseconds"
-            ))
-        })
-    }
-}
+serde_as_text!(Timestamp, |text: &str| {
+    Timestamp::parse_rfc3339(text)
+        .ok_or_else(|| format!("timestamp {text:?} is not UTC RFC 3339 with milliseconds"))
+});
 
 #[cfg(test)]
 mod tests {

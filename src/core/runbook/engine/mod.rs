@@ -343,15 +343,10 @@ impl Engine {
             (Status::Pending, Input::Override(reason))
                 if matches!(self.prompt, Some(Prompt::Override { .. })) =>
             {
-                if reason.trim().is_empty() {
-                    self.message = Some("an override needs a reason".into());
-                } else {
-                    effects.push(self.decision(
-                        index,
-                        DecisionKind::Override {
-                            reason: reason.clone(),
-                        },
-                    ));
+                let overridden = |reason| DecisionKind::Override { reason };
+                let refusal = "an override needs a reason";
+                if let Some(decision) = self.with_reason(index, &reason, overridden, refusal) {
+                    effects.push(decision);
                     self.override_reason = Some(reason);
                     self.prepare(index, live, &mut effects);
                 }
@@ -407,15 +402,10 @@ impl Engine {
                 Status::Failed(_) | Status::OutcomeUnknown(_) | Status::Pending,
                 Input::Skip(reason),
             ) => {
-                if reason.trim().is_empty() {
-                    self.message = Some("skipping needs a reason".into());
-                } else {
-                    effects.push(self.decision(
-                        index,
-                        DecisionKind::Skip {
-                            reason: reason.clone(),
-                        },
-                    ));
+                let skipped = |reason| DecisionKind::Skip { reason };
+                let refusal = "skipping needs a reason";
+                if let Some(decision) = self.with_reason(index, &reason, skipped, refusal) {
+                    effects.push(decision);
                     self.prompt = None;
                     self.set_status(index, Status::Skipped(reason), &mut effects);
                 }
@@ -789,6 +779,22 @@ impl Engine {
             ),
         ));
         self.status[index] = status;
+    }
+
+    /// The record of an override or a skip, which must say why: without a reason, nothing is
+    /// decided and the operator is shown `refusal`.
+    fn with_reason(
+        &mut self,
+        index: usize,
+        reason: &str,
+        kind: impl FnOnce(String) -> DecisionKind,
+        refusal: &str,
+    ) -> Option<Effect> {
+        if reason.trim().is_empty() {
+            self.message = Some(refusal.into());
+            return None;
+        }
+        Some(self.decision(index, kind(reason.to_string())))
     }
 
     fn decision(&self, index: usize, decision: DecisionKind) -> Effect {

@@ -116,8 +116,7 @@ fn rolling_restart_on(sandbox: Sandbox) -> Vec<String> {
 fn a_step_that_would_lose_quorum_is_refused_on_the_live_ensemble() {
     let sandbox = Sandbox::with_zk1_stopped();
 
-    let (stdout, audit) = autopilot_ends(&sandbox, "tests/fixtures/runbooks/stop-zk2.yaml", &[], 1);
-    assert!(stdout.contains("quorum loss"), "{stdout}");
+    let audit = stops_saying(&sandbox, "stop-zk2", "quorum loss");
     assert_ne!(mode(&sandbox.client("zk2")), "down", "zk2 still runs");
     assert!(
         audit_records(&audit).iter().all(|r| r["kind"] != "intent"),
@@ -129,35 +128,19 @@ fn a_step_that_would_lose_quorum_is_refused_on_the_live_ensemble() {
 #[test]
 fn a_failing_command_stops_the_run_with_its_exit_status_and_output_recorded() {
     let sandbox = Sandbox::up(1, 0, 0);
-    let (stdout, audit) = autopilot_ends(
-        &sandbox,
-        "tests/fixtures/runbooks/failing-command.yaml",
-        &[],
-        1,
-    );
-    assert!(stdout.contains("exited with 3"), "{stdout}");
+    let audit = stops_saying(&sandbox, "failing-command", "exited with 3");
     let records = audit_records(&audit);
     let result = records.iter().find(|r| r["kind"] == "result").unwrap();
     assert_eq!(result["exit_status"], 3);
-    assert!(records
-        .iter()
-        .any(|r| r["kind"] == "output" && r["text"] == "the reason"));
+    assert!(holds(&records, "output", ("text", "the reason")));
     assert_audit_verifies(&audit);
 }
 
 #[test]
 fn a_node_that_dies_mid_step_makes_the_wait_time_out() {
     let sandbox = Sandbox::up(3, 0, 0);
-    let (stdout, audit) = autopilot_ends(
-        &sandbox,
-        "tests/fixtures/runbooks/wait-times-out.yaml",
-        &[],
-        1,
-    );
-    assert!(stdout.contains("the wait timed out"), "{stdout}");
-    assert!(audit_records(&audit)
-        .iter()
-        .any(|r| r["kind"] == "step" && r["state"] == "failed"));
+    let audit = stops_saying(&sandbox, "wait-times-out", "the wait timed out");
+    assert!(holds(&audit_records(&audit), "step", ("state", "failed")));
     assert_audit_verifies(&audit);
 }
 
@@ -201,6 +184,22 @@ fn ssh_refused_and_a_changed_host_key_run_nothing_and_say_why() {
 }
 
 /// `status-only.yaml` run by autopilot on `inventory`, logging to `audit`.
+/// Whether a record of `kind` has `field` equal to `value`.
+fn holds(records: &[serde_json::Value], kind: &str, (field, value): (&str, &str)) -> bool {
+    records
+        .iter()
+        .any(|r| r["kind"] == kind && r[field] == value)
+}
+
+/// `--autopilot` on the test runbook `tests/fixtures/runbooks/NAME.yaml` stops with exit 1,
+/// saying `says`: its audit log.
+fn stops_saying(sandbox: &Sandbox, name: &str, says: &str) -> PathBuf {
+    let runbook = format!("tests/fixtures/runbooks/{name}.yaml");
+    let (stdout, audit) = autopilot_ends(sandbox, &runbook, &[], 1);
+    assert!(stdout.contains(says), "{stdout}");
+    audit
+}
+
 /// `--autopilot` on `runbook` (a path in the project) with `extra`, ended with exit `code`:
 /// what it printed, and its audit log.
 fn autopilot_ends(
@@ -417,10 +416,7 @@ fn a_server_stopped_by_hand_during_a_wait_stops_the_autopilot_naming_it() {
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(90);
-    while !audit_records_if_any(&audit)
-        .iter()
-        .any(|r| r["kind"] == "step" && r["state"] == "waiting")
-    {
+    while !holds(&audit_records_if_any(&audit), "step", ("state", "waiting")) {
         assert!(Instant::now() < deadline, "the step never waited");
         assert!(run.try_wait().unwrap().is_none(), "the run ended early");
         std::thread::sleep(Duration::from_millis(100));

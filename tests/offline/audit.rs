@@ -12,8 +12,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::common::{text, zkpilot};
 use zkpilot::audit::{
-    self, AuditError, AuditEvent, AuditTail, AuditWriter, CommandOutcome, Durability, OutputStream,
-    ProblemKind, RecordHash, Secrets, StepState, Timestamp,
+    self, AuditError, AuditEvent, AuditTail, AuditWriter, ChainHead, CommandOutcome, Durability,
+    OutputStream, ProblemKind, RecordHash, Secrets, StepState, Timestamp,
 };
 use zkpilot::replay::fixtures::session_info;
 
@@ -197,6 +197,34 @@ fn fresh(name: &str) -> (TempDir, PathBuf) {
     let dir = TempDir::new();
     let path = dir.join(name);
     (dir, path)
+}
+
+/// What `zkpilot audit export PATH ARGS` prints, exiting 0.
+fn exported(path: &Path, args: &[&str]) -> String {
+    let mut all = vec!["audit", "export", path.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = zkpilot(&all);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    text(&out.stdout)
+}
+
+/// How a session closes its log.
+enum Close {
+    /// `session_end`: every step done.
+    End,
+    /// `session_stop`: the operator quit, resumable.
+    Stop,
+}
+
+/// A log of `notes` notes in a fresh directory, closed as `close` says: its head.
+fn closed(name: &str, notes: usize, close: Close) -> (TempDir, PathBuf, ChainHead) {
+    let (dir, path) = fresh(name);
+    let writer = writer_with_notes(&path, notes);
+    let head = match close {
+        Close::End => writer.end_session("every step done", now()),
+        Close::Stop => writer.stop_session("the operator quit", now()),
+    };
+    (dir, path, head.unwrap())
 }
 
 /// A log of eight notes in a fresh directory, its lines then changed by `edit`.
@@ -400,10 +428,7 @@ fn secrets_in_commands_and_output_never_reach_the_file() {
 
 #[test]
 fn expect_head_accepts_the_noted_head_and_refuses_any_other() {
-    let (_dir, path) = fresh("anchor.jsonl");
-    let noted = writer_with_notes(&path, 2)
-        .stop_session("the operator quit", now())
-        .unwrap();
+    let (_dir, path, noted) = closed("anchor.jsonl", 2, Close::Stop);
     let file = path.to_str().unwrap();
     let noted_hex = noted.hash.to_string();
 
@@ -493,34 +518,18 @@ fn export_writes_a_markdown_report() {
     writer.end_session("runbook finished", now()).unwrap();
 
     let out_file = dir.join("report.md");
-    let out = zkpilot(&[
-        "audit",
-        "export",
-        path.to_str().unwrap(),
-        "--format",
-        "markdown",
-        "-o",
-        out_file.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    exported(
+        &path,
+        &["--format", "markdown", "-o", out_file.to_str().unwrap()],
+    );
     let report = fs::read_to_string(&out_file).unwrap();
     assert!(report.starts_with("# zkpilot session report\n"), "{report}");
     assert!(report.contains("### Step `restart-zk1`: done"), "{report}");
     assert!(report.contains("chain verified, 8 records"), "{report}");
 
-    let out = zkpilot(&["audit", "export", path.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    assert_eq!(text(&out.stdout), report);
+    assert_eq!(exported(&path, &[]), report);
 
-    let out = zkpilot(&[
-        "audit",
-        "export",
-        path.to_str().unwrap(),
-        "--format",
-        "asciicast",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let cast = text(&out.stdout);
+    let cast = exported(&path, &["--format", "asciicast"]);
     let header: serde_json::Value = serde_json::from_str(cast.lines().next().unwrap()).unwrap();
     assert_eq!(header["version"], 2, "{cast}");
     assert_eq!(
@@ -839,10 +848,7 @@ fn a_rewritten_chain_fails_verify_against_its_published_head() {
 
 #[test]
 fn a_closed_session_is_never_written_again_and_verify_rejects_what_follows_it() {
-    let (_dir, path) = fresh("closed.jsonl");
-    let head = writer_with_notes(&path, 1)
-        .end_session("every step done", now())
-        .unwrap();
+    let (_dir, path, head) = closed("closed.jsonl", 1, Close::End);
     let err = open_append_when_unlocked(&path).unwrap_err();
     assert!(matches!(err, AuditError::SessionClosed { .. }), "{err:?}");
     assert!(err.to_string().contains("every step done"), "{err}");
@@ -860,10 +866,7 @@ fn a_closed_session_is_never_written_again_and_verify_rejects_what_follows_it() 
 
 #[test]
 fn a_log_others_can_write_fails_and_an_open_directory_is_refused() {
-    let (dir, path) = fresh("mode.jsonl");
-    writer_with_notes(&path, 1)
-        .end_session("every step done", now())
-        .unwrap();
+    let (dir, path, _) = closed("mode.jsonl", 1, Close::End);
     fs::set_permissions(&path, fs::Permissions::from_mode(0o620)).unwrap();
     assert_verify_says(&path, 1, "has mode 0620: group or others can write it");
 
@@ -977,10 +980,7 @@ fn a_heads_file_of_another_owner_is_never_taken() {
 /// verify at once within 1 GiB of address space (before, verify read it all into memory).
 #[test]
 fn a_heads_line_is_read_only_up_to_its_cap() {
-    let (_dir, path) = fresh("huge-heads.jsonl");
-    writer_with_notes(&path, 1)
-        .stop_session("the operator quit", now())
-        .unwrap();
+    let (_dir, path, _) = closed("huge-heads.jsonl", 1, Close::Stop);
     let heads = OpenOptions::new()
         .write(true)
         .truncate(true)

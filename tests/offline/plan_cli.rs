@@ -22,9 +22,12 @@ fn plan(args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// What `plan RUNBOOK --inventory INVENTORY` prints for a runbook it passes.
+/// What `plan runbooks/RUNBOOK.yaml --inventory tests/fixtures/inventories/INVENTORY.yaml`
+/// prints for a runbook it passes.
 fn planned_ok(runbook: &str, inventory: &str) -> String {
-    let out = plan(&[runbook, "--inventory", inventory]);
+    let runbook = format!("runbooks/{runbook}.yaml");
+    let inventory = format!("tests/fixtures/inventories/{inventory}.yaml");
+    let out = plan(&[&runbook, "--inventory", &inventory]);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     stdout
@@ -219,10 +222,7 @@ fn every_binding_of_pick_hosts_is_planned() {
 /// observer it restarts the observer first and the leader last, six steps, as documented.
 #[test]
 fn the_rolling_restart_expands_to_five_voters_and_an_observer() {
-    let stdout = planned_ok(
-        "runbooks/rolling-restart.yaml",
-        "tests/fixtures/inventories/five-and-observer.yaml",
-    );
+    let stdout = planned_ok("rolling-restart", "five-and-observer");
     let restarts = repetitions(&stdout, "restart");
     assert_eq!(restarts, ["zk6", "zk1", "zk2", "zk3", "zk4", "zk5"]);
     assert_documented("rolling-restart-5+1", &stdout);
@@ -302,10 +302,7 @@ fn every_command_exits_by_the_same_table() {
 /// safe, as documented.
 #[test]
 fn the_k8s_migration_expands_to_five_voters_and_an_observer() {
-    let stdout = planned_ok(
-        "runbooks/k8s-one-for-one.yaml",
-        "tests/fixtures/inventories/five-and-observer-k8s.yaml",
-    );
+    let stdout = planned_ok("k8s-one-for-one", "five-and-observer-k8s");
     let of = |step: &str| repetitions(&stdout, step);
     let by_sid = ["zk1", "zk2", "zk3", "zk4", "zk5", "zk6"];
     let leader_last = ["zk6", "zk1", "zk2", "zk3", "zk4", "zk5"];

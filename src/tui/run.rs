@@ -24,7 +24,7 @@ use crate::console::autopilot::{Autopilot, Next};
 use crate::console::heartbeat::{self, Heartbeat};
 use crate::console::keys::Key;
 use crate::console::run::{self as run_model, update, ApprovalWait, Effect, RunAction, RunState};
-use crate::console::watch::{spares_of, WatchState};
+use crate::console::watch::{spares_of, SshRead, WatchState};
 use crate::ensemble::{inventory_services, inventory_targets, EnsembleState};
 use crate::inventory::Inventory;
 use crate::io::runbook_files;
@@ -485,13 +485,11 @@ impl Performer {
                 }
             }
             Effect::ReadConfig { node } => reads.config(node, &self.events, move |result, at| {
-                RunAction::ZooCfg { node, result, at }
+                RunAction::Read(SshRead::ZooCfg { node, result, at })
             }),
             Effect::ReadProcessId { node } => {
-                reads.process_id(node, &self.events, move |result, at| RunAction::ProcessId {
-                    node,
-                    result,
-                    at,
+                reads.process_id(node, &self.events, move |result, at| {
+                    RunAction::Read(SshRead::ProcessId { node, result, at })
                 })
             }
             _ => {}

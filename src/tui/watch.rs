@@ -12,7 +12,7 @@ use super::clock::Clock;
 use super::event_loop::{self, Screen};
 use super::ssh_reads::SshReads;
 use crate::console::keys::{self, Key, WATCH_KEYS};
-use crate::console::watch::{update, Action, WatchState};
+use crate::console::watch::{update, Action, SshRead, WatchState};
 use crate::ensemble::{EnsembleState, NodeTarget};
 use crate::inventory::Inventory;
 use crate::net::remote::Connections;
@@ -109,17 +109,13 @@ impl WatchScreen {
         };
         let now = self.clock.now();
         for node in self.state.ensemble.pid_reads_due(now) {
-            reads.process_id(node, &self.actions, move |result, at| Action::ProcessId {
-                node,
-                result,
-                at,
+            reads.process_id(node, &self.actions, move |result, at| {
+                Action::Read(SshRead::ProcessId { node, result, at })
             });
         }
         for node in self.state.ensemble.zoo_cfg_reads_due(now) {
-            reads.config(node, &self.actions, move |result, at| Action::ZooCfg {
-                node,
-                result,
-                at,
+            reads.config(node, &self.actions, move |result, at| {
+                Action::Read(SshRead::ZooCfg { node, result, at })
             });
         }
     }

@@ -8,7 +8,7 @@ use std::collections::{HashSet, VecDeque};
 
 use super::approvals::{ApprovalFile, Dropped, Ignored};
 use super::keys::{self, Key, RunKey, RUN_KEYS};
-use super::watch::{self, WatchState};
+use super::watch::{self, SshRead, WatchState};
 use crate::audit::record::{AuditEvent, OutputStream, RecordHash};
 use crate::ensemble::{Millis, Need, PollReport};
 pub use crate::runbook::engine::Effect;
@@ -78,18 +78,8 @@ pub enum RunAction {
         width: u16,
         height: u16,
     },
-    /// A node's config as read over SSH (its `config` verb), or why it could not be read.
-    ZooCfg {
-        node: usize,
-        result: Result<String, String>,
-        at: Millis,
-    },
-    /// A node's `status` verb output over SSH (its process id), or why it failed.
-    ProcessId {
-        node: usize,
-        result: Result<String, String>,
-        at: Millis,
-    },
+    /// A node's config or process id read over SSH, as the watch takes it.
+    Read(SshRead),
 }
 
 impl RunState {
@@ -158,15 +148,8 @@ pub fn update(state: &mut RunState, action: RunAction) -> Vec<Effect> {
             watch::update(&mut state.watch, watch::Action::Tick(now));
             state.engine.tick(&state.watch.ensemble, now)
         }
-        RunAction::ZooCfg { node, result, at } => {
-            watch::update(&mut state.watch, watch::Action::ZooCfg { node, result, at });
-            live_changed(state)
-        }
-        RunAction::ProcessId { node, result, at } => {
-            watch::update(
-                &mut state.watch,
-                watch::Action::ProcessId { node, result, at },
-            );
+        RunAction::Read(read) => {
+            watch::update(&mut state.watch, watch::Action::Read(read));
             live_changed(state)
         }
         RunAction::Output { intent, line } => {

@@ -18,13 +18,20 @@ pub enum Action {
     },
     Poll(PollReport),
     Tick(Millis),
-    /// A node's `zoo.cfg` as read over SSH, or why it could not be read.
+    Read(SshRead),
+}
+
+/// What a read of a node over SSH said, or why it failed, `at` by the adapter's clock: the
+/// watch and the run console take the same two.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SshRead {
+    /// Its config (its `config` verb: `zoo.cfg` and any dynamic file).
     ZooCfg {
         node: usize,
         result: Result<String, String>,
         at: Millis,
     },
-    /// A node's `status` verb output over SSH (its process id), or why it failed.
+    /// Its `status` verb output (its process id).
     ProcessId {
         node: usize,
         result: Result<String, String>,
@@ -299,13 +306,13 @@ pub fn update(state: &mut WatchState, action: Action) -> bool {
             let detail = matches!(state.overlay, Overlay::Detail { .. });
             verdict_changed || detail || before != after || clocks_before != clocks(state)
         }
-        Action::ZooCfg { node, result, at } => {
+        Action::Read(SshRead::ZooCfg { node, result, at }) => {
             if state.ensemble.apply_zoo_cfg(node, result, at) {
                 state.analyzed.refresh(&state.ensemble);
             }
             true
         }
-        Action::ProcessId { node, result, at } => {
+        Action::Read(SshRead::ProcessId { node, result, at }) => {
             if state.ensemble.apply_pid(node, result, at) {
                 state.analyzed.refresh(&state.ensemble);
             }

@@ -122,11 +122,9 @@ impl Client {
         request.long(0); // a new session
         request.buffer(&[0; 16]); // the Java client's password for a new session
         request.boolean(false);
-        client.send(request)?;
-
         // ConnectResponse {protocolVersion, timeOut, sessionId, passwd}, then readOnly (ignored:
         // a read-write request is only ever granted read-write).
-        let frame = client.read_frame()?;
+        let frame = client.round_trip(request)?;
         let mut reply = Reader::new(&frame);
         let _protocol_version = reply.int()?;
         let negotiated = reply.int()?;
@@ -167,10 +165,7 @@ impl Client {
     /// The data of a znode.
     pub fn get_data(&mut self, path: &str) -> Result<Vec<u8>, Error> {
         // GetDataRequest {path, watch}; GetDataResponse {data, stat}.
-        let reply = self.call(OP_GET_DATA, |r| {
-            r.string(path);
-            r.boolean(false);
-        })?;
+        let reply = self.read(OP_GET_DATA, path)?;
         let mut reader = Reader::new(&reply);
         let data = reader.buffer()?;
         reader.take(STAT_LEN)?;
@@ -180,10 +175,7 @@ impl Client {
     /// The names of a znode's children.
     pub fn get_children(&mut self, path: &str) -> Result<Vec<String>, Error> {
         // GetChildrenRequest {path, watch}; GetChildrenResponse {vector<ustring> children}.
-        let reply = self.call(OP_GET_CHILDREN, |r| {
-            r.string(path);
-            r.boolean(false);
-        })?;
+        let reply = self.read(OP_GET_CHILDREN, path)?;
         let mut reader = Reader::new(&reply);
         let count = reader.int()?;
         // Each child costs at least its 4-byte length, so a lying count ends at the frame's end.
@@ -210,6 +202,14 @@ impl Client {
     pub fn close(mut self) -> Result<(), Error> {
         let xid = self.next_xid();
         self.exchange(xid, OP_CLOSE_SESSION, |_| {}).map(drop)
+    }
+
+    /// A read of `path` that sets no watch (`{path, watch}` requests).
+    fn read(&mut self, op: i32, path: &str) -> Result<Vec<u8>, Error> {
+        self.call(op, |r| {
+            r.string(path);
+            r.boolean(false);
+        })
     }
 
     fn call(&mut self, op: i32, body: impl FnOnce(&mut Frame)) -> Result<Vec<u8>, Error> {
@@ -239,8 +239,7 @@ impl Client {
         request.int(xid);
         request.int(op);
         body(&mut request);
-        self.send(request)?;
-        let frame = self.read_frame()?;
+        let frame = self.round_trip(request)?;
         let mut reply = Reader::new(&frame);
         let reply_xid = reply.int()?;
         let zxid = reply.long()?;
@@ -255,6 +254,12 @@ impl Client {
             return Err(Error::Server(err));
         }
         Ok(reply.rest().to_vec())
+    }
+
+    /// Sends one request and reads the one frame that answers it.
+    fn round_trip(&mut self, request: Frame) -> Result<Vec<u8>, Error> {
+        self.send(request)?;
+        self.read_frame()
     }
 
     fn send(&mut self, frame: Frame) -> Result<(), Error> {

@@ -58,19 +58,14 @@ impl PeerAddr {
 
 impl fmt::Display for PeerAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.host.contains(':') {
-            write!(
-                f,
-                "[{}]:{}:{}",
-                self.host, self.quorum_port, self.election_port
-            )
+        // An IPv6 host is bracketed, as ZooKeeper writes it, so its colons are not the ports'.
+        let (open, close) = if self.host.contains(':') {
+            ("[", "]")
         } else {
-            write!(
-                f,
-                "{}:{}:{}",
-                self.host, self.quorum_port, self.election_port
-            )
-        }
+            ("", "")
+        };
+        let (quorum, election) = (self.quorum_port, self.election_port);
+        write!(f, "{open}{}{close}:{quorum}:{election}", self.host)
     }
 }
 

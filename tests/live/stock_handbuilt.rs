@@ -1,0 +1,138 @@
+//! The first hour on a hand-built stock 3.8 ensemble (`common::handbuilt`: a user, home and
+//! control script per host, one key-only sshd, an ssh client config with strict host keys):
+//! `inventory discover --probe` writes an inventory with nothing guessed that `inventory check`
+//! and `plan` accept as written and that `run --autopilot --yes` of the rolling restart
+//! finishes on; and with neither the 4lw `conf` nor an AdminServer answering, `--via-ssh`
+//! reads the ensemble from one host's zoo.cfg. One ensemble serves both: a hand-built one
+//! takes a fixed address block and fixed user names per test process.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::common::handbuilt::{HandBuilt, SSH_PORT};
+use crate::common::{
+    assert_audit_verifies, assert_plan_accepts, autopilot_on, path_str, project_file, run_bin, text,
+};
+
+/// The operator's own verbs: the control script in each user's home.
+const VERBS: &str = "start: ~/bin/zkctl start\nstop: ~/bin/zkctl stop\n\
+    restart: ~/bin/zkctl restart\nstatus: ~/bin/zkctl status\n";
+
+fn discover(built: &HandBuilt, output: &Path, extra: &[&str]) -> String {
+    let verbs = built.dir.join("verbs.yaml");
+    std::fs::write(&verbs, VERBS).unwrap();
+    let ssh_config = built.ssh_config();
+    let mut args = vec![
+        "inventory",
+        "discover",
+        "--preset",
+        "custom",
+        "--verbs",
+        path_str(&verbs),
+        "--ssh-config",
+        path_str(&ssh_config),
+        "-o",
+        path_str(output),
+    ];
+    args.extend_from_slice(extra);
+    let out = run_bin(&args, Duration::from_secs(90));
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    std::fs::read_to_string(output).unwrap()
+}
+
+#[test]
+fn discover_probe_check_plan_and_a_rolling_restart_on_a_hand_built_ensemble() {
+    let built = HandBuilt::start();
+    discover_via_ssh(&built);
+    let written = built.dir.join("inventory.yaml");
+    let inventory = discover(&built, &written, &[&built.client(1), "--probe"]);
+    assert!(
+        inventory.contains(&format!(
+            "from the AdminServer at {}:8080",
+            built.address(1)
+        )),
+        "{inventory}"
+    );
+    // Nothing guessed: the only mention is the header's advice.
+    let guessed = inventory.lines().filter(|l| l.contains("guessed")).count();
+    assert_eq!(guessed, 1, "{inventory}");
+    for n in 1..=3u8 {
+        let host = &inventory[inventory.find(&format!("- name: 'zk{n}'")).unwrap()..];
+        let home = built.home(n);
+        for expected in [
+            format!(
+                "ssh: '{}@{}'",
+                built.users[usize::from(n) - 1],
+                built.address(n)
+            ),
+            format!("ssh_port: {SSH_PORT}"),
+            format!("client: '{}'  # probed", built.client(n)),
+            format!("admin: '{}:8080'", built.address(n)),
+            "restart: '~/bin/zkctl restart'".to_string(),
+            format!("config: 'cat -- {}/conf/zoo.cfg'", home.display()),
+            format!("log: 'tail -n 40 -- {}/logs/zookeeper.log'", home.display()),
+            format!("ls -A {}/data/version-2", home.display()),
+        ] {
+            assert!(
+                host.contains(&expected),
+                "zk{n}: {expected} in\n{inventory}"
+            );
+        }
+    }
+    let check = run_bin(
+        &["inventory", "check", path_str(&written)],
+        Duration::from_secs(90),
+    );
+    let said = text(&check.stdout);
+    assert!(check.status.success(), "{said}\n{}", text(&check.stderr));
+    assert!(said.contains(path_str(&built.ssh_config())), "{said}");
+    let runbook = project_file("runbooks/rolling-restart.yaml");
+    assert_plan_accepts(&written);
+    let before: Vec<Option<i32>> = (1..=3).map(|n| built.server_pid(n)).collect();
+    let audit = built.dir.join("audit.jsonl");
+    let run = autopilot_on(&written, &runbook, &audit, &["--yes"]);
+    assert!(
+        run.status.success(),
+        "{}\n{}",
+        text(&run.stdout),
+        text(&run.stderr)
+    );
+    for n in 1..=3u8 {
+        let after = built.server_pid(n);
+        assert!(after.is_some(), "zk{n} runs after the restart");
+        assert_ne!(after, before[usize::from(n) - 1], "zk{n} was restarted");
+    }
+    assert_audit_verifies(&audit);
+}
+
+/// Neither the 4lw `conf` nor an AdminServer answers: the ensemble from zk1's zoo.cfg.
+fn discover_via_ssh(built: &HandBuilt) {
+    let written = built.dir.join("via-ssh.yaml");
+    // Nothing answers at the AdminServer address given (as behind a firewall dropping 8080),
+    // and a stock server refuses the 4lw conf.
+    let nowhere = format!("{}:9", built.address(1));
+    let inventory = discover(
+        built,
+        &written,
+        &[&built.client(1), "--admin", &nowhere, "--via-ssh", "zk1"],
+    );
+    assert!(
+        inventory.contains(&format!(
+            "from {}/conf/zoo.cfg read over SSH at zk1",
+            built.home(1).display()
+        )),
+        "{inventory}"
+    );
+    for n in 1..=3u8 {
+        assert!(
+            inventory.contains(&format!("peer: '{}:2888:3888'", built.address(n))),
+            "{inventory}"
+        );
+    }
+    assert_plan_accepts(&written);
+}

@@ -18,10 +18,10 @@ use crate::common::{
 const VERBS: &str = "start: ~/bin/zkctl start\nstop: ~/bin/zkctl stop\n\
     restart: ~/bin/zkctl restart\nstatus: ~/bin/zkctl status\n";
 
-fn discover(built: &HandBuilt, output: &Path, extra: &[&str]) -> String {
+/// `inventory discover` with the operator's verbs and `ssh_config`, its inventory.
+fn discover(built: &HandBuilt, ssh_config: &Path, output: &Path, extra: &[&str]) -> String {
     let verbs = built.dir.join("verbs.yaml");
     std::fs::write(&verbs, VERBS).unwrap();
-    let ssh_config = built.ssh_config();
     let mut args = vec![
         "inventory",
         "discover",
@@ -30,7 +30,7 @@ fn discover(built: &HandBuilt, output: &Path, extra: &[&str]) -> String {
         "--verbs",
         path_str(&verbs),
         "--ssh-config",
-        path_str(&ssh_config),
+        path_str(ssh_config),
         "-o",
         path_str(output),
     ];
@@ -49,8 +49,14 @@ fn discover(built: &HandBuilt, output: &Path, extra: &[&str]) -> String {
 fn discover_probe_check_plan_and_a_rolling_restart_on_a_hand_built_ensemble() {
     let built = HandBuilt::start();
     discover_via_ssh(&built);
+    probe_refused_by_an_unknown_host_key(&built);
     let written = built.dir.join("inventory.yaml");
-    let inventory = discover(&built, &written, &[&built.client(1), "--probe"]);
+    let inventory = discover(
+        &built,
+        &built.ssh_config(),
+        &written,
+        &[&built.client(1), "--probe"],
+    );
     assert!(
         inventory.contains(&format!(
             "from the AdminServer at {}:8080",
@@ -118,6 +124,7 @@ fn discover_via_ssh(built: &HandBuilt) {
     let nowhere = format!("{}:9", built.address(1));
     let inventory = discover(
         built,
+        &built.ssh_config(),
         &written,
         &[&built.client(1), "--admin", &nowhere, "--via-ssh", "zk1"],
     );
@@ -135,4 +142,40 @@ fn discover_via_ssh(built: &HandBuilt) {
         );
     }
     assert_plan_accepts(&written);
+}
+
+/// zk3's host key is not in the known_hosts the SSH config names: its probe fails, saying so,
+/// and its values stay marked as guesses; the other hosts are read all the same.
+fn probe_refused_by_an_unknown_host_key(built: &HandBuilt) {
+    let known = std::fs::read_to_string(built.dir.join("known_hosts")).unwrap();
+    let without_zk3: String = known
+        .lines()
+        .filter(|line| !line.starts_with(&format!("[{}]", built.address(3))))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let partial = built.dir.join("known_hosts.partial");
+    std::fs::write(&partial, without_zk3).unwrap();
+    let config = std::fs::read_to_string(built.ssh_config())
+        .unwrap()
+        .replace(path_str(&built.dir.join("known_hosts")), path_str(&partial));
+    let partial_config = built.dir.join("ssh_config.partial");
+    std::fs::write(&partial_config, config).unwrap();
+    let written = built.dir.join("partial.yaml");
+    let inventory = discover(
+        built,
+        &partial_config,
+        &written,
+        &[&built.client(1), "--probe"],
+    );
+    let zk3 = &inventory[inventory.find("- name: 'zk3'").unwrap()..];
+    assert!(zk3.contains("# probe over SSH failed:"), "{inventory}");
+    for guess in [
+        "# guessed: its peer host with the clientPort its AdminServer gave",
+        "commands:  # guessed: the probe could not check them on the host",
+    ] {
+        assert!(zk3.contains(guess), "{guess} in {inventory}");
+    }
+    let zk2 = &inventory
+        [inventory.find("- name: 'zk2'").unwrap()..inventory.find("- name: 'zk3'").unwrap()];
+    assert!(!zk2.contains("guessed"), "{inventory}");
 }

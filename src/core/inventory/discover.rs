@@ -557,10 +557,14 @@ fn host(
             )
         }),
     };
-    let mut said = match facts {
+    let mut said = match (facts, read) {
         // The probe checked each program instead.
-        Some(_) => None,
-        None => guessed.map(|why| format!("guessed: {why}")),
+        (Some(_), _) => None,
+        (None, Some(_)) => Some(format!(
+            "guessed: the probe could not check them on the host{}",
+            guessed.map(|why| format!("; {why}")).unwrap_or_default()
+        )),
+        (None, None) => guessed.map(|why| format!("guessed: {why}")),
     };
     if let (false, Some((dir, guess))) = (sandbox(&discovery.preset), data_dir) {
         verbs.push((
@@ -1280,7 +1284,10 @@ mod tests {
             "{zk3}"
         );
         assert!(
-            zk3.contains("guessed: data-empty: 10.0.0.1:2181's dataDir"),
+            zk3.contains(
+                "commands:  # guessed: the probe could not check them on the host; \
+                 data-empty: 10.0.0.1:2181's dataDir"
+            ),
             "{zk3}"
         );
         assert!(zk3.contains("/var/lib/zk/version-2"), "{zk3}");

@@ -23,9 +23,8 @@ pub struct ZooCfg {
 /// The AdminServer's address as `zoo.cfg` sets it. ZooKeeper turns every key it does not know
 /// into the system property `zookeeper.KEY` (`QuorumPeerConfig.parseProperties`, its last
 /// `else`), which is where `JettyAdminServer` reads `zookeeper.admin.serverAddress`
-/// (default `0.0.0.0`), `zookeeper.admin.serverPort` (default 8080) and
-/// `zookeeper.admin.enableServer` (`ZooKeeperServerMain`/`QuorumPeerMain` through
-/// `AdminServerFactory.createAdminServer`, default true).
+/// (default `0.0.0.0`) and `zookeeper.admin.serverPort` (default 8080), and where
+/// `AdminServerFactory.createAdminServer` reads `zookeeper.admin.enableServer` (default true).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminAt {
     /// `None`: every address (`0.0.0.0`), so the server's peer host reaches it.

@@ -493,7 +493,7 @@ fn host(
         (None, Some(client), _) => {
             let _ = writeln!(
                 out,
-                "  client: {}  # probed: clientPort and clientPortAddress of its zoo.cfg",
+                "  client: {}  # probed: its zoo.cfg (clientPort, and clientPortAddress when set)",
                 yaml_str(&client)
             );
         }
@@ -632,12 +632,19 @@ fn probed_verb(
         .and_then(|p| programs.iter().position(|q| q == p))
         .and_then(|i| facts.programs.get(i).copied())
         .unwrap_or(false);
+    let systemd = matches!(discovery.preset, Preset::Systemd);
     let note = if !found {
+        // What does exist there, when the probe saw it.
+        let hint = if facts.systemd_unit && !systemd {
+            " (a unit zookeeper.service is: --preset systemd)"
+        } else {
+            ""
+        };
         Some(format!(
-            "guessed: {} is not on the host",
+            "guessed: {} is not on the host{hint}",
             probe::program(&command).unwrap_or("its program")
         ))
-    } else if matches!(discovery.preset, Preset::Systemd) && !facts.systemd_unit {
+    } else if systemd && !facts.systemd_unit {
         Some("guessed: no systemd unit zookeeper.service on the host".into())
     } else if verb == "config" || verb == "log" {
         Some("guessed: no running server to read it from".into())
@@ -1229,7 +1236,7 @@ mod tests {
         .unwrap();
         let facts = probe::parse(
             "arg org.apache.zookeeper.server.quorum.QuorumPeerMain\narg /etc/zk/zoo.cfg\n\
-             stdout /var/log/zk/zk.log\ncwd /\nfound 0\nmissing 1\n",
+             stdout /var/log/zk/zk.log\ncwd /\nfound 0\nmissing 1\nunit\n",
             2,
         );
         discovery.probes = vec![
@@ -1272,7 +1279,8 @@ mod tests {
         assert!(zk2.contains("restart: '~/bin/zkctl restart'\n"), "{zk2}");
         assert!(
             zk2.contains(
-                "status: '/usr/bin/zkstatus'  # guessed: /usr/bin/zkstatus is not on the host"
+                "status: '/usr/bin/zkstatus'  # guessed: /usr/bin/zkstatus is not on the host \
+             (a unit zookeeper.service is: --preset systemd)"
             ),
             "{zk2}"
         );

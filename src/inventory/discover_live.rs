@@ -42,9 +42,20 @@ pub struct Options<'a> {
 /// The inventory text for the ensemble `asked` (`host:port`) belongs to, and notes for the
 /// operator on what could not be read.
 pub async fn discover(asked: &str, options: Options<'_>) -> Result<(String, Vec<String>), String> {
-    let mut notes = Vec::new();
-    let (ssh_hosts, ssh_port) = ssh_hosts(&options)?;
     let connections = Arc::new(Connections::new(SSH_CONNECT_DEADLINE, std::env::temp_dir()));
+    let found = read_ensemble(asked, &options, &connections).await;
+    // Every master connection the SSH route or the probe opened closes, whatever was found.
+    connections.close_all().await;
+    found
+}
+
+async fn read_ensemble(
+    asked: &str,
+    options: &Options<'_>,
+    connections: &Arc<Connections>,
+) -> Result<(String, Vec<String>), String> {
+    let mut notes = Vec::new();
+    let (ssh_hosts, ssh_port) = ssh_hosts(options)?;
     let ssh = |destination: &str, port: u16| SshTarget {
         host: destination.to_string(),
         destination: destination.to_string(),
@@ -74,7 +85,7 @@ pub async fn discover(asked: &str, options: Options<'_>) -> Result<(String, Vec<
                          over SSH"
                     ));
                     let target = ssh(via, ssh_port.unwrap_or(22));
-                    let read = by_ssh(&connections, &target, options.zoo_cfg).await;
+                    let read = by_ssh(connections, &target, options.zoo_cfg).await;
                     read.map_err(|e| format!("{via}: {e}"))?
                 }
             }
@@ -103,12 +114,11 @@ pub async fn discover(asked: &str, options: Options<'_>) -> Result<(String, Vec<
         admins: Vec::new(),
         probes: Vec::new(),
     };
+    discover::writable(&membership, &discovery).map_err(|e| e.to_string())?;
     if options.probe {
         let targets = discover::probe_targets(&membership, &discovery);
-        discovery.probes =
-            probe_hosts(&connections, targets, |t| ssh(&t.destination, t.port)).await;
+        discovery.probes = probe_hosts(connections, targets, |t| ssh(&t.destination, t.port)).await;
     }
-    connections.close_all().await;
     discovery.admins = probe_admins(&membership.view, &discovery.probes).await;
     let text = discover::inventory(&membership, &discovery).map_err(|e| e.to_string())?;
     Ok((text, notes))

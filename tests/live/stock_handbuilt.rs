@@ -142,6 +142,30 @@ fn discover_via_ssh(built: &HandBuilt) {
         );
     }
     assert_plan_accepts(&written);
+    // The config file named outright, on another host, by its user@address.
+    let zoo_cfg = built.home(2).join("conf/zoo.cfg");
+    let via = format!("{}@{}", built.users[1], built.address(2));
+    let named = discover(
+        built,
+        &built.ssh_config(),
+        &built.dir.join("via-zoo-cfg.yaml"),
+        &[
+            &built.client(2),
+            "--admin",
+            &nowhere,
+            "--via-ssh",
+            &via,
+            "--zoo-cfg",
+            path_str(&zoo_cfg),
+        ],
+    );
+    assert!(
+        named.contains(&format!(
+            "from {} read over SSH at {via}",
+            zoo_cfg.display()
+        )),
+        "{named}"
+    );
 }
 
 /// zk3's host key is not in the known_hosts the SSH config names: its probe fails, saying so,

@@ -266,19 +266,17 @@ pub enum DiscoverError {
     NoSshUser,
 }
 
-/// The sandbox's verbs: every `zkctl` verb (see `sandbox::render::VERBS`).
-const SANDBOX_VERBS: [&str; 19] = crate::rehearse::sandbox::render::VERBS;
-
-/// The inventory text, YAML with comments where values were guessed.
-pub fn inventory(membership: &Membership, discovery: &Discovery) -> Result<String, DiscoverError> {
-    let view = &membership.view;
+/// Whether an inventory can be written for `membership` with what `discovery` knows (checked
+/// before the SSH probe too, so no host is dialled for nothing): the asked server's
+/// `clientPort`, the guess for a server whose own is unknown, and an SSH user for every host
+/// its SSH config does not name with one.
+pub fn writable(membership: &Membership, discovery: &Discovery) -> Result<u16, DiscoverError> {
     let client_port = membership
         .client_port
         .ok_or_else(|| DiscoverError::NoClientPort {
             asked: discovery.asked.to_string(),
         })?;
-    // A user is needed for every host its SSH config does not name with one.
-    let unnamed = view.servers().iter().any(|server| {
+    let unnamed = membership.view.servers().iter().any(|server| {
         !discovery
             .ssh_hosts
             .iter()
@@ -287,6 +285,16 @@ pub fn inventory(membership: &Membership, discovery: &Discovery) -> Result<Strin
     if discovery.ssh_user.is_none() && unnamed && !sandbox(&discovery.preset) {
         return Err(DiscoverError::NoSshUser);
     }
+    Ok(client_port)
+}
+
+/// The sandbox's verbs: every `zkctl` verb (see `sandbox::render::VERBS`).
+const SANDBOX_VERBS: [&str; 19] = crate::rehearse::sandbox::render::VERBS;
+
+/// The inventory text, YAML with comments where values were guessed.
+pub fn inventory(membership: &Membership, discovery: &Discovery) -> Result<String, DiscoverError> {
+    let view = &membership.view;
+    let client_port = writable(membership, discovery)?;
     let mut out = String::new();
     let _ = writeln!(
         out,

@@ -159,7 +159,9 @@ async fn read_host(
     programs: &[String],
     zoo_cfg: Option<&str>,
 ) -> Result<(HostFacts, Result<(String, Option<String>, ZooCfg), String>), String> {
-    let output = connections.read(target, &probe::script(programs)).await?;
+    // Fed to `sh -s`: the script is POSIX sh, the user's login shell may be anything.
+    let script = probe::script(programs);
+    let output = connections.read_fed(target, "sh -s", Some(&script)).await?;
     let facts = probe::parse(&output, programs.len());
     let cfg = match zoo_cfg.map(str::to_string).or(facts.config_path.clone()) {
         None => Err("no ZooKeeper server runs as this user here: give --zoo-cfg PATH".into()),

@@ -241,9 +241,20 @@ impl Connections {
 
     /// Runs a read-only command and returns its standard output, or why it failed in words.
     pub async fn read(&self, target: &SshTarget, command: &str) -> Result<String, String> {
+        self.read_fed(target, command, None).await
+    }
+
+    /// [`Connections::read`] with `stdin` fed to the command: a script for `sh -s` runs the same
+    /// whatever the remote user's login shell.
+    pub async fn read_fed(
+        &self,
+        target: &SshTarget,
+        command: &str,
+        stdin: Option<&str>,
+    ) -> Result<String, String> {
         let (lines_tx, mut lines) = mpsc::unbounded_channel();
         let outcome = self
-            .run(target, command, None, Duration::from_secs(15), lines_tx)
+            .run(target, command, stdin, Duration::from_secs(15), lines_tx)
             .await;
         let mut text = String::new();
         while let Ok(line) = lines.try_recv() {

@@ -84,7 +84,9 @@ async fn read_ensemble(
                         "{refused}; and through its AdminServer: {e}: reading {via}'s config \
                          over SSH"
                     ));
-                    let target = ssh(via, ssh_port.unwrap_or(22));
+                    let own = ssh_hosts.iter().find(|h| h.name == via);
+                    let port = own.and_then(|h| h.port).or(ssh_port).unwrap_or(22);
+                    let target = ssh(via, port);
                     let read = by_ssh(connections, &target, options.zoo_cfg).await;
                     read.map_err(|e| format!("{via}: {e}"))?
                 }
@@ -141,7 +143,13 @@ fn ssh_hosts(options: &Options) -> Result<(Vec<discover::SshHost>, Option<u16>),
         };
         format!("cannot read the SSH config {}: {e}{hint}", path.display())
     })?;
-    let (hosts, port) = discover::parse_ssh_config(&config);
+    let (mut hosts, port) = discover::parse_ssh_config(&config);
+    if options.ssh_port.is_some() {
+        // The flag wins over every port of the config, a host's own too.
+        for host in &mut hosts {
+            host.port = None;
+        }
+    }
     Ok((hosts, options.ssh_port.or(port)))
 }
 

@@ -142,16 +142,19 @@ pub enum Preset {
     Custom { verbs: Vec<(String, String)> },
 }
 
-/// One `Host NAME / HostName ADDRESS / User USER` block of an SSH client config.
+/// One `Host NAME / HostName ADDRESS / User USER / Port PORT` block of an SSH client config.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SshHost {
     pub name: String,
     pub address: String,
     pub user: Option<String>,
+    /// Its own `Port`, which wins over the one for every host.
+    pub port: Option<u16>,
 }
 
-/// The `Host` blocks with a `HostName`, and the `Port` of any block (the sandbox sets one for
-/// `Host *`).
+/// The `Host` blocks with a `HostName`, and the `Port` for every host: one given before any
+/// `Host` line or in a `Host *` block (the sandbox sets it there). A `Port` in a named block is
+/// that host's alone.
 pub fn parse_ssh_config(text: &str) -> (Vec<SshHost>, Option<u16>) {
     let mut hosts: Vec<SshHost> = Vec::new();
     let mut current: Option<SshHost> = None;
@@ -168,6 +171,7 @@ pub fn parse_ssh_config(text: &str) -> (Vec<SshHost>, Option<u16>) {
                     name: value.to_string(),
                     address: String::new(),
                     user: None,
+                    port: None,
                 });
             }
             "hostname" => {
@@ -180,7 +184,10 @@ pub fn parse_ssh_config(text: &str) -> (Vec<SshHost>, Option<u16>) {
                     host.user = Some(value.to_string());
                 }
             }
-            "port" => port = value.parse().ok(),
+            "port" => match &mut current {
+                Some(host) if host.name != "*" => host.port = value.parse().ok(),
+                _ => port = value.parse().ok(),
+            },
             _ => {}
         }
     }
@@ -366,7 +373,8 @@ struct Reach<'a> {
     values: HostValues<'a>,
     /// `user@host`.
     destination: String,
-    port: u16,
+    /// From the SSH config or `--ssh-port`; `None`: SSH's default, a guess.
+    port: Option<u16>,
 }
 
 fn reach<'a>(server: &'a ServerLine, discovery: &Discovery) -> Reach<'a> {
@@ -387,7 +395,7 @@ fn reach<'a>(server: &'a ServerLine, discovery: &Discovery) -> Reach<'a> {
         .unwrap_or_default();
     Reach {
         destination: format!("{user}@{}", host_part(address)),
-        port: discovery.ssh_port.unwrap_or(22),
+        port: known.and_then(|h| h.port).or(discovery.ssh_port),
         named: known.is_some(),
         name,
         values,
@@ -420,7 +428,7 @@ pub fn probe_targets(membership: &Membership, discovery: &Discovery) -> Vec<Prob
                 programs: programs(&verbs),
                 name: reach.name,
                 destination: reach.destination,
-                port: reach.port,
+                port: reach.port.unwrap_or(22),
             }
         })
         .collect()
@@ -531,8 +539,8 @@ fn host(
     );
     admin_line(out, probe);
     let _ = writeln!(out, "  ssh: {}", yaml_str(&reach.destination));
-    let _ = write!(out, "  ssh_port: {}", reach.port);
-    if discovery.ssh_port.is_none() {
+    let _ = write!(out, "  ssh_port: {}", reach.port.unwrap_or(22));
+    if reach.port.is_none() {
         out.push_str("  # guessed: the SSH default");
     }
     out.push('\n');
@@ -1307,5 +1315,33 @@ mod tests {
             "{zk3}"
         );
         assert!(zk3.contains("/var/lib/zk/version-2"), "{zk3}");
+    }
+
+    /// An SSH config gives one host a port of its own: that host is reached there, the others
+    /// at the `Host *` port; a port in another host's block is not everyone's.
+    #[test]
+    fn a_port_of_one_host_block_is_that_host_s_alone() {
+        let (hosts, port) = parse_ssh_config(
+            "Host zk1\n HostName 127.77.3.1\n User a\n Port 2200\n\
+             Host zk2\n HostName 127.77.3.2\n User b\nHost *\n Port 2022\n\
+             Host bastion\n HostName 10.9.9.9\n Port 22022\n",
+        );
+        assert_eq!(port, Some(2022));
+        let discovery = Discovery {
+            asked: "127.77.3.1:2181",
+            preset: Preset::Systemd,
+            ssh_user: Some("zk"),
+            version: None,
+            ssh_hosts: hosts,
+            ssh_port: port,
+            ssh_files: Vec::new(),
+            admins: Vec::new(),
+            probes: Vec::new(),
+        };
+        let text = inventory(&conf(), &discovery).unwrap();
+        let parsed = Inventory::parse(&text, Path::new("d.yaml")).unwrap();
+        assert_eq!(parsed.host("zk1").unwrap().ssh_port, 2200, "{text}");
+        assert_eq!(parsed.host("zk2").unwrap().ssh_port, 2022, "{text}");
+        assert_eq!(parsed.host("zk3").unwrap().ssh_port, 2022, "{text}");
     }
 }

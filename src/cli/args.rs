@@ -249,7 +249,11 @@ pub enum InventoryCommand {
         (--admin, default HOST:8080): /commands/voting_view for the voters, the leader's \
         /commands/observers for the observers' ids (an observer's address is not in any \
         AdminServer answer: it is named in a comment to add by hand). Every server's AdminServer \
-        is probed at its peer host's port 8080 for its own clientPort and dataDir.\n\n\
+        is probed at its peer host's port 8080 for its own clientPort and dataDir. When neither \
+        answers, --via-ssh HOST reads one host's zoo.cfg (and its dynamic file) over SSH.\n\n\
+        --probe reads every host over SSH (the SSH config's names, users and port when \
+        --ssh-config is given): the running server's config file, its dataDir, client address \
+        and log; a verb whose program is not there is marked `# guessed:`.\n\n\
         --ssh-user, --dir and the commands of --verbs are per-host templates: {sid} the \
         server id, {name} the host's inventory name, {addr} its peer host (quoted as a shell \
         word in a command).\n\n\
@@ -261,43 +265,59 @@ pub enum InventoryCommand {
         zkpilot inventory discover 10.0.0.1:2181 --ssh-user zk --preset custom --verbs verbs.yaml --ssh-port 2022\n  \
         zkpilot inventory discover 127.77.3.1:2181 --preset sandbox --dir /tmp/zk -o /tmp/zk/found.yaml"
     )]
-    Discover {
-        /// One server of the ensemble: HOST:PORT, its client address
-        #[arg(value_name = "HOST:PORT")]
-        server: String,
-        /// The SSH user on the hosts, a per-host template (a sandbox's users come from its SSH
-        /// config)
-        #[arg(long, value_name = "USER")]
-        ssh_user: Option<String>,
-        /// How ZooKeeper is run on the hosts: the commands of each verb
-        #[arg(long, value_enum)]
-        preset: DiscoverPreset,
-        /// zkserver-sh: the ZooKeeper home, a per-host template (default /opt/zookeeper);
-        /// sandbox: the sandbox's directory (required)
-        #[arg(long, value_name = "DIR")]
-        dir: Option<String>,
-        /// custom: a YAML map of verb to command, each a per-host template
-        #[arg(long, value_name = "FILE")]
-        verbs: Option<PathBuf>,
-        /// The SSH port of every host (default 22, written as a guess)
-        #[arg(long, value_name = "PORT")]
-        ssh_port: Option<u16>,
-        /// The private key to log in with (the inventory's ssh.identity)
-        #[arg(long, value_name = "FILE")]
-        ssh_identity: Option<PathBuf>,
-        /// The known_hosts file to check host keys against (ssh.known_hosts)
-        #[arg(long, value_name = "FILE")]
-        ssh_known_hosts: Option<PathBuf>,
-        /// The SSH client config to read (ssh.config)
-        #[arg(long, value_name = "FILE")]
-        ssh_config: Option<PathBuf>,
-        /// The asked server's AdminServer, when the 4lw `conf` is refused (default HOST:8080)
-        #[arg(long, value_name = "HOST:PORT")]
-        admin: Option<String>,
-        /// Write the inventory here (never over an existing file) instead of standard output
-        #[arg(short, long, value_name = "FILE")]
-        output: Option<PathBuf>,
-    },
+    Discover(Box<DiscoverArgs>),
+}
+
+/// `zkpilot inventory discover`'s arguments (boxed in the command: they are many).
+#[derive(Args)]
+pub struct DiscoverArgs {
+    /// One server of the ensemble: HOST:PORT, its client address
+    #[arg(value_name = "HOST:PORT")]
+    pub server: String,
+    /// The SSH user on the hosts, a per-host template (a sandbox's users come from its SSH
+    /// config)
+    #[arg(long, value_name = "USER")]
+    pub ssh_user: Option<String>,
+    /// How ZooKeeper is run on the hosts: the commands of each verb
+    #[arg(long, value_enum)]
+    pub preset: DiscoverPreset,
+    /// zkserver-sh: the ZooKeeper home, a per-host template (default /opt/zookeeper);
+    /// sandbox: the sandbox's directory (required)
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<String>,
+    /// custom: a YAML map of verb to command, each a per-host template
+    #[arg(long, value_name = "FILE")]
+    pub verbs: Option<PathBuf>,
+    /// The SSH port of every host (default 22, written as a guess)
+    #[arg(long, value_name = "PORT")]
+    pub ssh_port: Option<u16>,
+    /// The private key to log in with (the inventory's ssh.identity)
+    #[arg(long, value_name = "FILE")]
+    pub ssh_identity: Option<PathBuf>,
+    /// The known_hosts file to check host keys against (ssh.known_hosts)
+    #[arg(long, value_name = "FILE")]
+    pub ssh_known_hosts: Option<PathBuf>,
+    /// The SSH client config to read (ssh.config)
+    #[arg(long, value_name = "FILE")]
+    pub ssh_config: Option<PathBuf>,
+    /// The asked server's AdminServer, when the 4lw `conf` is refused (default HOST:8080)
+    #[arg(long, value_name = "HOST:PORT")]
+    pub admin: Option<String>,
+    /// When neither the 4lw `conf` nor the AdminServer answers: read the ensemble from
+    /// this host's config file over SSH (USER@HOST, or a Host of --ssh-config)
+    #[arg(long, value_name = "HOST")]
+    pub via_ssh: Option<String>,
+    /// --via-ssh: the config file on that host (default: the one its running server was
+    /// started with)
+    #[arg(long, value_name = "PATH")]
+    pub zoo_cfg: Option<String>,
+    /// Read every host over SSH (its running server's config, dataDir, client address,
+    /// log, and which programs of the verbs exist) and mark what it could not read
+    #[arg(long)]
+    pub probe: bool,
+    /// Write the inventory here (never over an existing file) instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::args::{DiscoverPreset, InventoryCommand};
+use super::args::{DiscoverArgs, DiscoverPreset, InventoryCommand};
 use super::{Failure, Kind};
 use crate::inventory::discover::{self, Preset};
 use crate::{inventory::discover_live, io::runbook_files, session::guards, session::preflight};
@@ -28,19 +28,23 @@ pub async fn inventory(command: InventoryCommand) -> Result<(), Failure> {
                 Err(Failure::shown(Kind::Hazard))
             }
         }
-        InventoryCommand::Discover {
-            server,
-            ssh_user,
-            preset,
-            dir,
-            verbs,
-            ssh_port,
-            ssh_identity,
-            ssh_known_hosts,
-            ssh_config,
-            admin,
-            output,
-        } => {
+        InventoryCommand::Discover(arguments) => {
+            let DiscoverArgs {
+                server,
+                ssh_user,
+                preset,
+                dir,
+                verbs,
+                ssh_port,
+                ssh_identity,
+                ssh_known_hosts,
+                ssh_config,
+                admin,
+                via_ssh,
+                zoo_cfg,
+                probe,
+                output,
+            } = *arguments;
             for (flag, template) in [("--ssh-user", &ssh_user), ("--dir", &dir)] {
                 if let Some(template) = template {
                     check_template(flag, template)?;
@@ -61,6 +65,9 @@ pub async fn inventory(command: InventoryCommand) -> Result<(), Failure> {
                 ssh_port,
                 ssh_files,
                 admin: admin.as_deref(),
+                via_ssh: via_ssh.as_deref(),
+                zoo_cfg: zoo_cfg.as_deref(),
+                probe,
             };
             let (text, notes) = discover_live::discover(&server, options)
                 .await

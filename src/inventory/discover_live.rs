@@ -3,9 +3,14 @@
 //! only `srvr`), its AdminServer, which ignores that whitelist — probes every server's
 //! AdminServer at once, and hands the answers to the pure `discover`.
 
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::inventory::discover::{self, AdminProbe, Discovery, Membership, Preset};
+use crate::inventory::probe::{self, HostFacts, HostProbe};
+use crate::inventory::zoo_cfg::{self, ZooCfg};
+use crate::net::remote::{Connections, SshTarget};
 use crate::net::wire;
 use crate::zk::admin;
 use crate::zk::config::View;
@@ -14,6 +19,8 @@ use crate::zk::fourlw::{parse_conf, parse_srvr, Answer};
 /// How long a server may take to answer each question (a cold Jetty's first answer can take
 /// over a second).
 const ASK_DEADLINE: Duration = Duration::from_secs(5);
+/// How long an SSH connection may take to open (the probe and the SSH route).
+const SSH_CONNECT_DEADLINE: Duration = Duration::from_secs(10);
 
 /// What the operator said besides the server to ask.
 pub struct Options<'a> {
@@ -23,12 +30,40 @@ pub struct Options<'a> {
     pub ssh_files: Vec<(&'static str, String)>,
     /// The asked server's AdminServer (`--admin`); by default its client host's port 8080.
     pub admin: Option<&'a str>,
+    /// A host to read the config file of over SSH when neither the 4lw `conf` nor the
+    /// AdminServer answers (`--via-ssh`): `user@host` or a name of the SSH config.
+    pub via_ssh: Option<&'a str>,
+    /// The config file there (`--zoo-cfg`), when no running server names its own.
+    pub zoo_cfg: Option<&'a str>,
+    /// Read each host over SSH once the membership is known (`--probe`).
+    pub probe: bool,
 }
 
 /// The inventory text for the ensemble `asked` (`host:port`) belongs to, and notes for the
 /// operator on what could not be read.
 pub async fn discover(asked: &str, options: Options<'_>) -> Result<(String, Vec<String>), String> {
+    let connections = Arc::new(Connections::new(SSH_CONNECT_DEADLINE, std::env::temp_dir()));
+    let found = read_ensemble(asked, &options, &connections).await;
+    // Every master connection the SSH route or the probe opened closes, whatever was found.
+    connections.close_all().await;
+    found
+}
+
+async fn read_ensemble(
+    asked: &str,
+    options: &Options<'_>,
+    connections: &Arc<Connections>,
+) -> Result<(String, Vec<String>), String> {
     let mut notes = Vec::new();
+    let (ssh_hosts, ssh_port) = ssh_hosts(options)?;
+    let ssh = |destination: &str, port: u16| SshTarget {
+        host: destination.to_string(),
+        destination: destination.to_string(),
+        port,
+        identity: file(&options.ssh_files, "identity"),
+        known_hosts: file(&options.ssh_files, "known_hosts"),
+        config: file(&options.ssh_files, "config"),
+    };
     let membership = match by_four_letters(asked).await {
         Ok(membership) => membership,
         Err(refused) => {
@@ -36,9 +71,26 @@ pub async fn discover(asked: &str, options: Options<'_>) -> Result<(String, Vec<
                 .admin
                 .map(str::to_string)
                 .unwrap_or_else(|| default_admin(asked));
-            by_admin_server(&at, &mut notes)
-                .await
-                .map_err(|e| format!("{refused}; and through its AdminServer: {e}"))?
+            match (by_admin_server(&at, &mut notes).await, options.via_ssh) {
+                (Ok(membership), _) => membership,
+                (Err(e), None) => {
+                    return Err(format!(
+                        "{refused}; and through its AdminServer: {e}; give --via-ssh HOST to \
+                         read the ensemble from that host's zoo.cfg"
+                    ))
+                }
+                (Err(e), Some(via)) => {
+                    notes.push(format!(
+                        "{refused}; and through its AdminServer: {e}: reading {via}'s config \
+                         over SSH"
+                    ));
+                    let own = ssh_hosts.iter().find(|h| h.name == via);
+                    let port = own.and_then(|h| h.port).or(ssh_port).unwrap_or(22);
+                    let target = ssh(via, port);
+                    let read = by_ssh(connections, &target, options.zoo_cfg).await;
+                    read.map_err(|e| format!("{via}: {e}"))?
+                }
+            }
         }
     };
     // The version is a help, not a need: a server that hides `srvr` still gets an inventory.
@@ -53,33 +105,151 @@ pub async fn discover(asked: &str, options: Options<'_>) -> Result<(String, Vec<
             .map(str::to_string),
         _ => None,
     };
-    let (ssh_hosts, ssh_port) = match &options.preset {
-        Preset::Sandbox { dir } => {
-            let path = std::path::Path::new(dir).join("ssh").join("config");
-            let config = std::fs::read_to_string(&path).map_err(|e| {
-                format!(
-                    "cannot read the sandbox's SSH config {}: {e}: give --dir the directory of \
-                     `zkpilot sandbox up`",
-                    path.display()
-                )
-            })?;
-            discover::parse_ssh_config(&config)
-        }
-        _ => (Vec::new(), options.ssh_port),
-    };
-    let admins = probe_admins(&membership.view).await;
-    let discovery = Discovery {
+    let mut discovery = Discovery {
         asked,
-        preset: options.preset,
+        preset: options.preset.clone(),
         ssh_user: options.ssh_user,
         version,
         ssh_hosts,
         ssh_port,
-        ssh_files: options.ssh_files,
-        admins,
+        ssh_files: options.ssh_files.clone(),
+        admins: Vec::new(),
+        probes: Vec::new(),
     };
+    discover::writable(&membership, &discovery).map_err(|e| e.to_string())?;
+    if options.probe {
+        let targets = discover::probe_targets(&membership, &discovery);
+        discovery.probes = probe_hosts(connections, targets, |t| ssh(&t.destination, t.port)).await;
+    }
+    discovery.admins = probe_admins(&membership.view, &discovery.probes).await;
     let text = discover::inventory(&membership, &discovery).map_err(|e| e.to_string())?;
     Ok((text, notes))
+}
+
+/// The hosts and port of the SSH config: a sandbox's, or `--ssh-config`'s, so each host takes
+/// its name and user from it; `--ssh-port` wins over the config's port.
+fn ssh_hosts(options: &Options) -> Result<(Vec<discover::SshHost>, Option<u16>), String> {
+    let path = match &options.preset {
+        Preset::Sandbox { dir } => std::path::Path::new(dir).join("ssh").join("config"),
+        _ => match file(&options.ssh_files, "config") {
+            Some(path) => path,
+            None => return Ok((Vec::new(), options.ssh_port)),
+        },
+    };
+    let config = std::fs::read_to_string(&path).map_err(|e| {
+        let hint = match &options.preset {
+            Preset::Sandbox { .. } => ": give --dir the directory of `zkpilot sandbox up`",
+            _ => "",
+        };
+        format!("cannot read the SSH config {}: {e}{hint}", path.display())
+    })?;
+    let (mut hosts, port) = discover::parse_ssh_config(&config);
+    if options.ssh_port.is_some() {
+        // The flag wins over every port of the config, a host's own too.
+        for host in &mut hosts {
+            host.port = None;
+        }
+    }
+    Ok((hosts, options.ssh_port.or(port)))
+}
+
+fn file(files: &[(&'static str, String)], key: &str) -> Option<PathBuf> {
+    files
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, path)| PathBuf::from(path))
+}
+
+/// Runs the probe script on `target` and reads the config file it found (or `zoo_cfg`).
+async fn read_host(
+    connections: &Connections,
+    target: &SshTarget,
+    programs: &[String],
+    zoo_cfg: Option<&str>,
+) -> Result<(HostFacts, Result<(String, Option<String>, ZooCfg), String>), String> {
+    // Fed to `sh -s`: the script is POSIX sh, the user's login shell may be anything.
+    let script = probe::script(programs);
+    let output = connections.read_fed(target, "sh -s", Some(&script)).await?;
+    let facts = probe::parse(&output, programs.len());
+    let cfg = match zoo_cfg.map(str::to_string).or(facts.config_path.clone()) {
+        None => Err("no ZooKeeper server runs as this user here: give --zoo-cfg PATH".into()),
+        Some(path) => read_zoo_cfg(connections, target, &path, facts.cwd.as_deref()).await,
+    };
+    Ok((facts, cfg))
+}
+
+/// A config file and the dynamic file it names, parsed.
+async fn read_zoo_cfg(
+    connections: &Connections,
+    target: &SshTarget,
+    path: &str,
+    cwd: Option<&str>,
+) -> Result<(String, Option<String>, ZooCfg), String> {
+    let cat = |path: &str| format!("cat -- {}", crate::text::shell::quote(path));
+    let text = connections.read(target, &cat(path)).await?;
+    let dynamic = zoo_cfg::dynamic_file(&text).map(|d| probe::resolve(cwd, path, d));
+    let dynamic_text = match &dynamic {
+        Some(d) => Some(
+            connections
+                .read(target, &cat(d))
+                .await
+                .map_err(|e| format!("the dynamic config file {d}: {e}"))?,
+        ),
+        None => None,
+    };
+    let cfg = zoo_cfg::parse(&text, dynamic_text.as_deref()).map_err(|e| format!("{path}: {e}"))?;
+    Ok((path.to_string(), dynamic, cfg))
+}
+
+/// The membership from the config file of the server `target` reaches.
+async fn by_ssh(
+    connections: &Connections,
+    target: &SshTarget,
+    zoo_cfg: Option<&str>,
+) -> Result<Membership, String> {
+    let (_, cfg) = read_host(connections, target, &[], zoo_cfg).await?;
+    let (path, dynamic, cfg) = cfg?;
+    if cfg.view.servers().is_empty() {
+        return Err(format!(
+            "{path} lists no server lines (a standalone server)"
+        ));
+    }
+    Ok(Membership::from_zoo_cfg(
+        &target.destination,
+        &path,
+        dynamic.as_deref(),
+        &cfg,
+    ))
+}
+
+/// Probes every host at once: what runs there and its own config.
+async fn probe_hosts(
+    connections: &Arc<Connections>,
+    targets: Vec<discover::ProbeTarget>,
+    ssh: impl Fn(&discover::ProbeTarget) -> SshTarget,
+) -> Vec<(u64, HostProbe)> {
+    let mut reads = tokio::task::JoinSet::new();
+    for t in targets {
+        let (target, connections) = (ssh(&t), connections.clone());
+        reads.spawn(async move {
+            let probe = match read_host(&connections, &target, &t.programs, None).await {
+                Ok((facts, cfg)) => HostProbe::Read {
+                    facts,
+                    cfg: Box::new(cfg.map(|(_, _, cfg)| cfg)),
+                },
+                Err(why) => HostProbe::Failed(why),
+            };
+            (t.sid, probe)
+        });
+    }
+    let mut found = Vec::new();
+    while let Some(read) = reads.join_next().await {
+        // A task only panics if the runtime is going down: that host is left unprobed.
+        if let Ok(read) = read {
+            found.push(read);
+        }
+    }
+    found
 }
 
 /// The membership from the 4lw `conf`, or why it cannot be read that way.
@@ -182,10 +352,23 @@ async fn observers(at: &str, voters: &View) -> Result<Vec<u64>, String> {
 
 /// Asks every server's AdminServer for its own settings at once, each within [`ASK_DEADLINE`]
 /// (a firewall that drops the port costs one deadline, not one per server).
-async fn probe_admins(view: &View) -> Vec<(u64, AdminProbe)> {
+/// A server whose config the SSH probe read is asked where that config puts its AdminServer.
+async fn probe_admins(view: &View, read: &[(u64, HostProbe)]) -> Vec<(u64, AdminProbe)> {
     let mut probes = tokio::task::JoinSet::new();
     for server in view.servers() {
-        let (sid, at) = (server.sid, discover::admin_probe_address(server));
+        let configured = read.iter().find_map(|(sid, probe)| match probe {
+            HostProbe::Read { cfg, .. } if *sid == server.sid => cfg
+                .as_ref()
+                .as_ref()
+                .ok()
+                .and_then(|cfg| cfg.admin.as_ref()),
+            _ => None,
+        });
+        let at = match configured {
+            Some(admin) => admin.at(&server.primary_addr().host),
+            None => discover::admin_probe_address(server),
+        };
+        let sid = server.sid;
         probes.spawn(async move {
             let probe = match wire::http_get(&at, discover::ADMIN_PROBE_PATH, ASK_DEADLINE).await {
                 Ok(answer) => discover::admin_probe(at, Ok((answer.status, &answer.body))),

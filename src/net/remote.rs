@@ -251,8 +251,19 @@ impl Connections {
 
     /// Runs a read-only command and returns its standard output, or why it failed in words.
     pub async fn read(&self, target: &SshTarget, command: &str) -> Result<String, String> {
+        self.read_fed(target, command, None).await
+    }
+
+    /// [`Connections::read`] with `stdin` fed to the command: a script for `sh -s` runs the same
+    /// whatever the remote user's login shell.
+    pub async fn read_fed(
+        &self,
+        target: &SshTarget,
+        command: &str,
+        stdin: Option<&str>,
+    ) -> Result<String, String> {
         let (outcome, lines) = self
-            .run_collected(target, command, None, Duration::from_secs(15))
+            .run_collected(target, command, stdin, Duration::from_secs(15))
             .await;
         let mut text = String::new();
         for line in lines {

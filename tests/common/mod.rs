@@ -257,6 +257,7 @@ pub fn path_str(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+pub mod handbuilt;
 pub mod rehearsal;
 pub mod stock;
 pub mod tmux;
@@ -334,6 +335,26 @@ pub fn assert_succeeded(out: &Output) {
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `zkpilot plan` of the rolling restart accepts `inventory` as it is.
+pub fn assert_plan_accepts(inventory: &Path) {
+    let runbook = project_file("runbooks/rolling-restart.yaml");
+    let plan = run_bin(
+        &[
+            "plan",
+            path_str(&runbook),
+            "--inventory",
+            path_str(inventory),
+        ],
+        Duration::from_secs(60),
+    );
+    assert!(
+        plan.status.success(),
+        "{}\n{}",
+        text(&plan.stdout),
+        text(&plan.stderr)
     );
 }
 

@@ -5,11 +5,11 @@
 //! the plain `java` command (the research notes: `zkServer.sh` opens JMX on every address) and
 //! stopped by the PID this guard started, also when the test fails.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const CLASS_PATH: &str = "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:\
+pub const CLASS_PATH: &str = "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:\
     /usr/share/java/slf4j-simple.jar:/usr/share/java/servlet-api.jar";
 
 pub struct StockEnsemble {
@@ -26,30 +26,14 @@ impl StockEnsemble {
         let _ = std::fs::remove_dir_all(&dir);
         let prefix = format!("127.23.{}", std::process::id() % 250 + 1);
         let total = voters + observers;
-        let lines: String = (1..=total)
-            .map(|n| {
-                let role = if n > voters { ":observer" } else { "" };
-                format!("server.{n}={prefix}.{n}:2888:3888{role}\n")
-            })
-            .collect();
         let mut servers = Vec::new();
         for n in 1..=total {
             let host = dir.join(format!("h{n}"));
             std::fs::create_dir_all(host.join("data")).unwrap();
             std::fs::write(host.join("data/myid"), format!("{n}\n")).unwrap();
-            let peer_type = if n > voters {
-                "peerType=observer\n"
-            } else {
-                ""
-            };
             std::fs::write(
                 host.join("zoo.cfg"),
-                format!(
-                    "tickTime=500\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort=2181\n\
-                     clientPortAddress={prefix}.{n}\nadmin.serverAddress={prefix}.{n}\n\
-                     {peer_type}{lines}",
-                    host.join("data").display()
-                ),
+                zoo_cfg(&prefix, n, voters, total, &host.join("data")),
             )
             .unwrap();
             let log = std::fs::File::create(host.join("zk.log")).unwrap();
@@ -81,25 +65,51 @@ impl StockEnsemble {
         self.dir.join(format!("h{n}")).join("data")
     }
 
-    /// Polls every server's `srvr` until all of them serve, or panics at the deadline.
     fn wait_serving(&self, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        loop {
-            let modes: Vec<String> = (1..=self.servers.len() as u8)
-                .map(|n| super::mode(&self.client(n)))
-                .collect();
-            if modes
-                .iter()
-                .all(|m| ["leader", "follower", "observer"].contains(&m.as_str()))
-            {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the stock ensemble never served: {modes:?}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
+        let clients: Vec<String> = (1..=self.servers.len() as u8)
+            .map(|n| self.client(n))
+            .collect();
+        wait_serving(&clients, limit);
+    }
+}
+
+/// Server `n`'s `zoo.cfg` of `total` servers at `PREFIX.N` (the first `voters` voting), as an
+/// operator writes it: no 4lw whitelist line, the AdminServer on the host's own address.
+pub fn zoo_cfg(prefix: &str, n: u8, voters: u8, total: u8, data_dir: &Path) -> String {
+    let lines: String = (1..=total)
+        .map(|m| {
+            let role = if m > voters { ":observer" } else { "" };
+            format!("server.{m}={prefix}.{m}:2888:3888{role}\n")
+        })
+        .collect();
+    let peer_type = if n > voters {
+        "peerType=observer\n"
+    } else {
+        ""
+    };
+    format!(
+        "tickTime=500\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort=2181\n\
+         clientPortAddress={prefix}.{n}\nadmin.serverAddress={prefix}.{n}\n{peer_type}{lines}",
+        data_dir.display()
+    )
+}
+
+/// Polls every server's `srvr` until all of them serve, or panics at the deadline.
+pub fn wait_serving(clients: &[String], limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let modes: Vec<String> = clients.iter().map(|c| super::mode(c)).collect();
+        if modes
+            .iter()
+            .all(|m| ["leader", "follower", "observer"].contains(&m.as_str()))
+        {
+            return;
         }
+        assert!(
+            Instant::now() < deadline,
+            "the stock ensemble never served: {modes:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 

@@ -17,4 +17,5 @@ mod run_autopilot;
 mod sandbox;
 mod session;
 mod stock_discover;
+mod stock_handbuilt;
 mod zk_client;

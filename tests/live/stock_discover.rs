@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::common::stock::StockEnsemble;
-use crate::common::{ask, path_str, project_file, run_bin, text};
+use crate::common::{ask, assert_plan_accepts, path_str, run_bin, text};
 
 #[test]
 fn discover_reads_a_stock_ensemble_through_its_admin_server() {
@@ -71,19 +71,5 @@ fn discover_reads_a_stock_ensemble_through_its_admin_server() {
             );
         }
     }
-    let plan = run_bin(
-        &[
-            "plan",
-            path_str(&project_file("runbooks/rolling-restart.yaml")),
-            "--inventory",
-            path_str(&written),
-        ],
-        Duration::from_secs(60),
-    );
-    assert!(
-        plan.status.success(),
-        "{}\n{}",
-        text(&plan.stdout),
-        text(&plan.stderr)
-    );
+    assert_plan_accepts(&written);
 }

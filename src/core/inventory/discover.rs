@@ -28,6 +28,9 @@ use crate::zk::admin::AdminConf;
 use crate::zk::config::{PeerRole, ServerLine, View};
 use crate::zk::fourlw::Conf;
 
+use super::probe::{self, HostProbe};
+use super::zoo_cfg::ZooCfg;
+
 /// How the membership was read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
@@ -36,6 +39,13 @@ pub enum Route {
     /// The AdminServer at this `host:port`: `voting_view`, `configuration`, and the leader's
     /// `observers`.
     AdminServer { at: String },
+    /// The config file of the server reached over SSH at `ssh` (`user@host` or an SSH config
+    /// name): `path`, and the dynamic file it names, when it names one.
+    ZooCfg {
+        ssh: String,
+        path: String,
+        dynamic: Option<String>,
+    },
 }
 
 /// One server's view of the ensemble and the settings the inventory needs from it.
@@ -82,8 +92,32 @@ impl Membership {
         }
     }
 
+    /// From the config file `path` (and its dynamic file) of the server reached over SSH at
+    /// `ssh`: every server line, observers too, and that server's own settings.
+    pub fn from_zoo_cfg(ssh: &str, path: &str, dynamic: Option<&str>, cfg: &ZooCfg) -> Membership {
+        Membership {
+            route: Route::ZooCfg {
+                ssh: ssh.to_string(),
+                path: path.to_string(),
+                dynamic: dynamic.map(str::to_string),
+            },
+            view: cfg.view.clone(),
+            client_port: cfg.client_port,
+            data_dir: cfg.snapshot_dir(),
+            unplaced_observers: Vec::new(),
+        }
+    }
+
     fn said(&self, asked: &str) -> String {
         match &self.route {
+            Route::ZooCfg { ssh, path, dynamic } => format!(
+                "{path}{} read over SSH at {ssh}, since {asked} allows neither the 4lw conf nor \
+                 an AdminServer answer",
+                dynamic
+                    .as_deref()
+                    .map(|d| format!(" and its dynamic file {d}"))
+                    .unwrap_or_default()
+            ),
             Route::FourLetterConf => format!("{asked}'s conf (4lw)"),
             Route::AdminServer { at } => format!(
                 "the AdminServer at {at} (/commands/voting_view: the voters; the leader's \
@@ -108,16 +142,19 @@ pub enum Preset {
     Custom { verbs: Vec<(String, String)> },
 }
 
-/// One `Host NAME / HostName ADDRESS / User USER` block of an SSH client config.
+/// One `Host NAME / HostName ADDRESS / User USER / Port PORT` block of an SSH client config.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SshHost {
     pub name: String,
     pub address: String,
     pub user: Option<String>,
+    /// Its own `Port`, which wins over the one for every host.
+    pub port: Option<u16>,
 }
 
-/// The `Host` blocks with a `HostName`, and the `Port` of any block (the sandbox sets one for
-/// `Host *`).
+/// The `Host` blocks with a `HostName`, and the `Port` for every host: one given before any
+/// `Host` line or in a `Host *` block (the sandbox sets it there). A `Port` in a named block is
+/// that host's alone.
 pub fn parse_ssh_config(text: &str) -> (Vec<SshHost>, Option<u16>) {
     let mut hosts: Vec<SshHost> = Vec::new();
     let mut current: Option<SshHost> = None;
@@ -134,6 +171,7 @@ pub fn parse_ssh_config(text: &str) -> (Vec<SshHost>, Option<u16>) {
                     name: value.to_string(),
                     address: String::new(),
                     user: None,
+                    port: None,
                 });
             }
             "hostname" => {
@@ -146,7 +184,10 @@ pub fn parse_ssh_config(text: &str) -> (Vec<SshHost>, Option<u16>) {
                     host.user = Some(value.to_string());
                 }
             }
-            "port" => port = value.parse().ok(),
+            "port" => match &mut current {
+                Some(host) if host.name != "*" => host.port = value.parse().ok(),
+                _ => port = value.parse().ok(),
+            },
             _ => {}
         }
     }
@@ -174,6 +215,8 @@ pub struct Discovery<'a> {
     /// What probing each server's AdminServer found, by server id; a server not listed was not
     /// probed.
     pub admins: Vec<(u64, AdminProbe)>,
+    /// What the SSH probe read on each host, by server id; a server not listed was not probed.
+    pub probes: Vec<(u64, HostProbe)>,
 }
 
 /// What probing a server's AdminServer found.
@@ -230,20 +273,35 @@ pub enum DiscoverError {
     NoSshUser,
 }
 
+/// Whether an inventory can be written for `membership` with what `discovery` knows (checked
+/// before the SSH probe too, so no host is dialled for nothing): the asked server's
+/// `clientPort`, the guess for a server whose own is unknown, and an SSH user for every host
+/// its SSH config does not name with one.
+pub fn writable(membership: &Membership, discovery: &Discovery) -> Result<u16, DiscoverError> {
+    let client_port = membership
+        .client_port
+        .ok_or_else(|| DiscoverError::NoClientPort {
+            asked: discovery.asked.to_string(),
+        })?;
+    let unnamed = membership.view.servers().iter().any(|server| {
+        !discovery
+            .ssh_hosts
+            .iter()
+            .any(|h| h.address == server.primary_addr().host && h.user.is_some())
+    });
+    if discovery.ssh_user.is_none() && unnamed && !sandbox(&discovery.preset) {
+        return Err(DiscoverError::NoSshUser);
+    }
+    Ok(client_port)
+}
+
 /// The sandbox's verbs: every `zkctl` verb (see `sandbox::render::VERBS`).
 const SANDBOX_VERBS: [&str; 19] = crate::rehearse::sandbox::render::VERBS;
 
 /// The inventory text, YAML with comments where values were guessed.
 pub fn inventory(membership: &Membership, discovery: &Discovery) -> Result<String, DiscoverError> {
     let view = &membership.view;
-    let client_port = membership
-        .client_port
-        .ok_or_else(|| DiscoverError::NoClientPort {
-            asked: discovery.asked.to_string(),
-        })?;
-    if discovery.ssh_user.is_none() && !sandbox(&discovery.preset) {
-        return Err(DiscoverError::NoSshUser);
-    }
+    let client_port = writable(membership, discovery)?;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -307,6 +365,86 @@ fn sandbox(preset: &Preset) -> bool {
     matches!(preset, Preset::Sandbox { .. })
 }
 
+/// One host as the inventory names it and reaches it over SSH.
+struct Reach<'a> {
+    name: String,
+    /// The name came from the SSH config (else it is a guess from the sid).
+    named: bool,
+    values: HostValues<'a>,
+    /// `user@host`.
+    destination: String,
+    /// From the SSH config or `--ssh-port`; `None`: SSH's default, a guess.
+    port: Option<u16>,
+}
+
+fn reach<'a>(server: &'a ServerLine, discovery: &Discovery) -> Reach<'a> {
+    let address = &server.primary_addr().host;
+    let known = discovery.ssh_hosts.iter().find(|h| &h.address == address);
+    let name = match known {
+        Some(h) => h.name.clone(),
+        None => format!("zk{}", server.sid),
+    };
+    let values = HostValues {
+        sid: server.sid,
+        name: name.clone(),
+        addr: address,
+    };
+    let user = known
+        .and_then(|h| h.user.clone())
+        .or_else(|| discovery.ssh_user.map(|user| values.fill(user)))
+        .unwrap_or_default();
+    Reach {
+        destination: format!("{user}@{}", host_part(address)),
+        port: known.and_then(|h| h.port).or(discovery.ssh_port),
+        named: known.is_some(),
+        name,
+        values,
+    }
+}
+
+/// A host for the SSH probe to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeTarget {
+    pub sid: u64,
+    pub name: String,
+    /// `user@host`.
+    pub destination: String,
+    pub port: u16,
+    /// The programs of its verbs, in the order the probe's answer counts them.
+    pub programs: Vec<String>,
+}
+
+/// Every server's host as the inventory will reach it, with the programs its verbs run.
+pub fn probe_targets(membership: &Membership, discovery: &Discovery) -> Vec<ProbeTarget> {
+    membership
+        .view
+        .servers()
+        .iter()
+        .map(|server| {
+            let reach = reach(server, discovery);
+            let (verbs, _, _) = verbs(&discovery.preset, &reach.name, &reach.values);
+            ProbeTarget {
+                sid: server.sid,
+                programs: programs(&verbs),
+                name: reach.name,
+                destination: reach.destination,
+                port: reach.port.unwrap_or(22),
+            }
+        })
+        .collect()
+}
+
+/// The distinct programs of `verbs`, in order.
+fn programs(verbs: &[(String, String)]) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for program in verbs.iter().filter_map(|(_, c)| probe::program(c)) {
+        if !found.iter().any(|p| p == program) {
+            found.push(program.to_string());
+        }
+    }
+    found
+}
+
 fn host(
     out: &mut String,
     server: &ServerLine,
@@ -315,13 +453,10 @@ fn host(
     discovery: &Discovery,
 ) {
     let address = &server.primary_addr().host;
-    let known = discovery.ssh_hosts.iter().find(|h| &h.address == address);
-    let name = match known {
-        Some(h) => h.name.clone(),
-        None => format!("zk{}", server.sid),
-    };
-    let _ = write!(out, "- name: {}", yaml_str(&name));
-    if known.is_none() {
+    let reach = reach(server, discovery);
+    let name = &reach.name;
+    let _ = write!(out, "- name: {}", yaml_str(name));
+    if !reach.named {
         out.push_str("  # guessed: from its server id; any unique name will do");
     }
     let role = match server.role {
@@ -341,26 +476,55 @@ fn host(
         }) if conf.server_id == server.sid => Some(conf),
         _ => None,
     };
-    match (&server.client, own.and_then(|c| c.client_port)) {
-        (Some(client), _) => {
+    let read = discovery
+        .probes
+        .iter()
+        .find(|(sid, _)| *sid == server.sid)
+        .map(|(_, probe)| probe);
+    // Its own config file, when the SSH probe read it.
+    let (cfg, why) = match read {
+        Some(HostProbe::Read { cfg, .. }) => match cfg.as_ref() {
+            Ok(cfg) => (Some(cfg), None),
+            Err(why) => (None, Some(format!("its config not read over SSH: {why}"))),
+        },
+        Some(HostProbe::Failed(why)) => (None, Some(format!("probe over SSH failed: {why}"))),
+        None => (None, None),
+    };
+    if let Some(why) = why {
+        let _ = writeln!(out, "  {}", comment(&why));
+    }
+    let host = host_part(address);
+    match (
+        &server.client,
+        cfg.and_then(|c| c.client_at(&host)),
+        own.and_then(|c| c.client_port),
+    ) {
+        (Some(client), _, _) => {
             let _ = writeln!(
                 out,
                 "  client: {}",
                 yaml_str(&client_address(client, address))
             );
         }
-        (None, Some(port)) => {
+        (None, Some(client), _) => {
+            let _ = writeln!(
+                out,
+                "  client: {}  # probed: its zoo.cfg (clientPort, and clientPortAddress when set)",
+                yaml_str(&client)
+            );
+        }
+        (None, None, Some(port)) => {
             let _ = writeln!(
                 out,
                 "  client: {}  # guessed: its peer host with the clientPort its AdminServer gave",
-                yaml_str(&format!("{}:{port}", host_part(address))),
+                yaml_str(&format!("{host}:{port}")),
             );
         }
-        (None, None) => {
+        (None, None, None) => {
             let _ = writeln!(
                 out,
                 "  client: {}  {}",
-                yaml_str(&format!("{}:{client_port}", host_part(address))),
+                yaml_str(&format!("{host}:{client_port}")),
                 comment(&format!(
                     "guessed: the peer address with {}'s clientPort",
                     discovery.asked
@@ -373,6 +537,140 @@ fn host(
         "  peer: {}",
         yaml_str(&server.primary_addr().to_string())
     );
+    admin_line(out, probe);
+    let _ = writeln!(out, "  ssh: {}", yaml_str(&reach.destination));
+    let _ = write!(out, "  ssh_port: {}", reach.port.unwrap_or(22));
+    if reach.port.is_none() {
+        out.push_str("  # guessed: the SSH default");
+    }
+    out.push('\n');
+    let (mut verbs, guessed, lock) = verbs(&discovery.preset, name, &reach.values);
+    let programs = programs(&verbs);
+    let facts = match read {
+        Some(HostProbe::Read { facts, .. }) => Some(facts),
+        _ => None,
+    };
+    // What the probe read is written even where the preset or the verb table has no such verb.
+    if let Some(facts) = facts {
+        for (verb, found) in [("config", &facts.config_path), ("log", &facts.log_file)] {
+            if found.is_some() && !verbs.iter().any(|(v, _)| v == verb) {
+                verbs.push((verb.to_string(), String::new()));
+            }
+        }
+    }
+    // The server's own data directory (its config's, or its AdminServer's `data_dir`, its
+    // `version-2`) needs no guess; the asked server's stands in for it otherwise, and says so.
+    let snapshots = cfg.and_then(ZooCfg::snapshot_dir);
+    let data_dir = match snapshots
+        .as_deref()
+        .or(own.and_then(|c| c.data_dir.as_deref()))
+    {
+        Some(dir) => Some((dir, None)),
+        None => data_dir.map(|dir| {
+            (
+                dir,
+                Some(format!("data-empty: {}'s dataDir", discovery.asked)),
+            )
+        }),
+    };
+    let mut said = match (facts, read) {
+        // The probe checked each program instead.
+        (Some(_), _) => None,
+        (None, Some(_)) => Some(format!(
+            "guessed: the probe could not check them on the host{}",
+            guessed.map(|why| format!("; {why}")).unwrap_or_default()
+        )),
+        (None, None) => guessed.map(|why| format!("guessed: {why}")),
+    };
+    if let (false, Some((dir, guess))) = (sandbox(&discovery.preset), data_dir) {
+        verbs.push((
+            "data-empty".into(),
+            format!(
+                "test -z \"$(ls -A {} 2>/dev/null)\"",
+                crate::text::shell::quote(dir)
+            ),
+        ));
+        if let Some(guess) = guess {
+            said = Some(match said {
+                Some(said) => format!("{said}; {guess}"),
+                None => format!("guessed: {guess}"),
+            });
+        }
+    }
+    let _ = write!(out, "  commands:");
+    if let Some(said) = said {
+        let _ = write!(out, "  {}", comment(&said));
+    }
+    out.push('\n');
+    for (verb, command) in verbs {
+        let (command, note) = match facts {
+            Some(facts) => probed_verb(&verb, command, facts, &programs, discovery),
+            None => (command, None),
+        };
+        let _ = write!(out, "    {verb}: {}", yaml_str(&command));
+        if let Some(note) = note {
+            let _ = write!(out, "  {}", comment(&note));
+        }
+        out.push('\n');
+    }
+    if let Some(lock) = lock {
+        let _ = writeln!(out, "  lock: {}", yaml_str(&lock));
+    }
+}
+
+/// A verb's command and its note once the probe has looked at the host: `config` and `log`
+/// read what the running server uses, any other verb is a guess unless its program exists.
+fn probed_verb(
+    verb: &str,
+    command: String,
+    facts: &probe::HostFacts,
+    programs: &[String],
+    discovery: &Discovery,
+) -> (String, Option<String>) {
+    let quote = crate::text::shell::quote;
+    match (verb, &facts.config_path, &facts.log_file) {
+        ("config", Some(path), _) => {
+            return (
+                format!("cat -- {}", quote(path)),
+                Some("probed: the config file its running server was started with".into()),
+            )
+        }
+        ("log", _, Some(file)) => {
+            return (
+                format!("tail -n 40 -- {}", quote(file)),
+                Some("probed: the log its running server writes".into()),
+            )
+        }
+        ("data-empty", _, _) => return (command, None),
+        _ => {}
+    }
+    let found = probe::program(&command)
+        .and_then(|p| programs.iter().position(|q| q == p))
+        .and_then(|i| facts.programs.get(i).copied())
+        .unwrap_or(false);
+    let systemd = matches!(discovery.preset, Preset::Systemd);
+    let note = if !found {
+        // What does exist there, when the probe saw it.
+        let hint = if facts.systemd_unit && !systemd {
+            " (a unit zookeeper.service is: --preset systemd)"
+        } else {
+            ""
+        };
+        Some(format!(
+            "guessed: {} is not on the host{hint}",
+            probe::program(&command).unwrap_or("its program")
+        ))
+    } else if systemd && !facts.systemd_unit {
+        Some("guessed: no systemd unit zookeeper.service on the host".into())
+    } else if verb == "config" || verb == "log" {
+        Some("guessed: no running server to read it from".into())
+    } else {
+        None
+    };
+    (command, note)
+}
+
+fn admin_line(out: &mut String, probe: Option<&AdminProbe>) {
     match probe {
         Some(AdminProbe::Answered { at, .. }) => {
             let _ = writeln!(
@@ -397,65 +695,6 @@ fn host(
         }
         None => {}
     }
-    let values = HostValues {
-        sid: server.sid,
-        name: &name,
-        addr: address,
-    };
-    let user = known
-        .and_then(|h| h.user.clone())
-        .or_else(|| discovery.ssh_user.map(|user| values.fill(user)))
-        .unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "  ssh: {}",
-        yaml_str(&format!("{user}@{}", host_part(address)))
-    );
-    let port = discovery.ssh_port.unwrap_or(22);
-    let _ = write!(out, "  ssh_port: {port}");
-    if discovery.ssh_port.is_none() {
-        out.push_str("  # guessed: the SSH default");
-    }
-    out.push('\n');
-    let (mut verbs, guessed, lock) = verbs(&discovery.preset, &name, &values);
-    // The server's own data directory (its AdminServer's `data_dir`, its `version-2`) needs no
-    // guess; the asked server's stands in for it otherwise, and says so.
-    let data_dir = match own.and_then(|c| c.data_dir.as_deref()) {
-        Some(dir) => Some((dir, None)),
-        None => data_dir.map(|dir| {
-            (
-                dir,
-                Some(format!("data-empty: {}'s dataDir", discovery.asked)),
-            )
-        }),
-    };
-    let mut said = guessed.map(|why| format!("guessed: {why}"));
-    if let (false, Some((dir, guess))) = (sandbox(&discovery.preset), data_dir) {
-        verbs.push((
-            "data-empty".into(),
-            format!(
-                "test -z \"$(ls -A {} 2>/dev/null)\"",
-                crate::text::shell::quote(dir)
-            ),
-        ));
-        if let Some(guess) = guess {
-            said = Some(match said {
-                Some(said) => format!("{said}; {guess}"),
-                None => format!("guessed: {guess}"),
-            });
-        }
-    }
-    let _ = write!(out, "  commands:");
-    if let Some(said) = said {
-        let _ = write!(out, "  {}", comment(&said));
-    }
-    out.push('\n');
-    for (verb, command) in verbs {
-        let _ = writeln!(out, "    {verb}: {}", yaml_str(&command));
-    }
-    if let Some(lock) = lock {
-        let _ = writeln!(out, "  lock: {}", yaml_str(&lock));
-    }
 }
 
 /// The placeholders a per-host template (`--ssh-user`, `--dir`, a verb of `--verbs`) may hold.
@@ -465,7 +704,7 @@ pub const PLACEHOLDERS: [&str; 3] = ["{sid}", "{name}", "{addr}"];
 /// `{addr}` its peer host.
 struct HostValues<'a> {
     sid: u64,
-    name: &'a str,
+    name: String,
     addr: &'a str,
 }
 
@@ -484,7 +723,7 @@ impl HostValues<'_> {
     fn fill_with(&self, template: &str, word: impl Fn(&str) -> String) -> String {
         template
             .replace("{sid}", &word(&self.sid.to_string()))
-            .replace("{name}", &word(self.name))
+            .replace("{name}", &word(&self.name))
             .replace("{addr}", &word(self.addr))
     }
 }
@@ -669,6 +908,7 @@ mod tests {
             ssh_port,
             ssh_files: Vec::new(),
             admins: Vec::new(),
+            probes: Vec::new(),
         };
         let text = inventory(&conf(), &discovery).unwrap();
         let inventory = Inventory::parse(&text, Path::new("d.yaml")).unwrap();
@@ -702,6 +942,7 @@ mod tests {
             ssh_port: None,
             ssh_files: Vec::new(),
             admins: Vec::new(),
+            probes: Vec::new(),
         };
         assert_eq!(
             inventory(&conf(), &discovery),
@@ -764,6 +1005,7 @@ mod tests {
             ssh_hosts: Vec::new(),
             ssh_port: None,
             ssh_files: Vec::new(),
+            probes: Vec::new(),
             admins: vec![
                 (1, admin_probe(at(1), Ok((200, own)))),
                 (
@@ -857,6 +1099,7 @@ mod tests {
             ssh_port: Some(2022),
             ssh_files: vec![("known_hosts", "/etc/zk/known_hosts".into())],
             admins: Vec::new(),
+            probes: Vec::new(),
         };
         let text = inventory(&membership, &discovery).unwrap();
         let parsed = Inventory::parse(&text, Path::new("d.yaml")).unwrap();
@@ -920,6 +1163,7 @@ mod tests {
             ssh_hosts: Vec::new(),
             ssh_port: None,
             ssh_files: Vec::new(),
+            probes: Vec::new(),
             admins: vec![(
                 2,
                 admin_probe(
@@ -959,5 +1203,145 @@ mod tests {
             err.message.starts_with("hosts.0.commands.data-empty holds"),
             "{err}"
         );
+    }
+
+    /// Neither the 4lw `conf` nor an AdminServer answers: the membership from one host's
+    /// `zoo.cfg` and its dynamic file, observers included; the SSH probe then fills each host
+    /// with what it read and marks what it could not: a verb whose program is missing, a
+    /// host it could not reach. Names and users come from the SSH config, so no `--ssh-user`.
+    #[test]
+    fn a_zoo_cfg_read_over_ssh_and_a_probe_fill_the_inventory() {
+        let static_text = "dataDir=/var/lib/zk\nclientPort=2181\ndynamicConfigFile=/etc/zk/dyn\n";
+        let dynamic = "server.1=10.0.0.1:2888:3888\nserver.2=10.0.0.2:2888:3888\n\
+            server.3=10.0.0.3:2888:3888:observer\n";
+        let cfg = super::super::zoo_cfg::parse(static_text, Some(dynamic)).unwrap();
+        let membership =
+            Membership::from_zoo_cfg("zk1", "/etc/zk/zoo.cfg", Some("/etc/zk/dyn"), &cfg);
+        let (ssh_hosts, ssh_port) = parse_ssh_config(
+            "Host zk1\n HostName 10.0.0.1\n User a\nHost zk2\n HostName 10.0.0.2\n User b\n\
+             Host zk3\n HostName 10.0.0.3\n User c\nHost *\n Port 2022\n",
+        );
+        let mut discovery = Discovery {
+            asked: "10.0.0.1:2181",
+            preset: Preset::Custom {
+                verbs: vec![
+                    ("restart".into(), "~/bin/zkctl restart".into()),
+                    ("status".into(), "/usr/bin/zkstatus".into()),
+                ],
+            },
+            ssh_user: None,
+            version: None,
+            ssh_hosts,
+            ssh_port,
+            ssh_files: vec![("config", "/op/ssh_config".into())],
+            admins: Vec::new(),
+            probes: Vec::new(),
+        };
+        let targets = probe_targets(&membership, &discovery);
+        assert_eq!(targets.len(), 3);
+        assert_eq!(targets[1].destination, "b@10.0.0.2");
+        assert_eq!(targets[1].port, 2022);
+        assert_eq!(
+            targets[1].programs,
+            vec!["~/bin/zkctl", "/usr/bin/zkstatus"]
+        );
+        let own = super::super::zoo_cfg::parse(
+            "dataDir=/srv/zk2\nclientPort=2182\nserver.1=10.0.0.1:2888:3888\n",
+            None,
+        )
+        .unwrap();
+        let facts = probe::parse(
+            "arg org.apache.zookeeper.server.quorum.QuorumPeerMain\narg /etc/zk/zoo.cfg\n\
+             stdout /var/log/zk/zk.log\ncwd /\nfound 0\nmissing 1\nunit\n",
+            2,
+        );
+        discovery.probes = vec![
+            (
+                2,
+                HostProbe::Read {
+                    facts,
+                    cfg: Box::new(Ok(own)),
+                },
+            ),
+            (
+                3,
+                HostProbe::Failed("zk3: the host key is not in known_hosts".into()),
+            ),
+        ];
+        let text = inventory(&membership, &discovery).unwrap();
+        assert!(
+            text.contains(
+                "from /etc/zk/zoo.cfg and its dynamic file /etc/zk/dyn read over SSH at zk1"
+            ),
+            "{text}"
+        );
+        let parsed = Inventory::parse(&text, Path::new("d.yaml")).unwrap();
+        assert_eq!(parsed.host("zk3").unwrap().role, HostRole::Observer);
+        let zk2 = parsed.host("zk2").unwrap();
+        assert_eq!(zk2.ssh, "b@10.0.0.2");
+        assert_eq!(zk2.client, "10.0.0.2:2182");
+        assert_eq!(zk2.commands["config"], "cat -- /etc/zk/zoo.cfg");
+        assert_eq!(zk2.commands["log"], "tail -n 40 -- /var/log/zk/zk.log");
+        assert_eq!(
+            zk2.commands["data-empty"],
+            "test -z \"$(ls -A /srv/zk2/version-2 2>/dev/null)\""
+        );
+        let block = |name: &str| {
+            let start = text.find(&format!("- name: '{name}'")).unwrap();
+            let rest = &text[start + 1..];
+            rest[..rest.find("- name:").unwrap_or(rest.len())].to_string()
+        };
+        let zk2 = block("zk2");
+        assert!(zk2.contains("restart: '~/bin/zkctl restart'\n"), "{zk2}");
+        assert!(
+            zk2.contains(
+                "status: '/usr/bin/zkstatus'  # guessed: /usr/bin/zkstatus is not on the host \
+             (a unit zookeeper.service is: --preset systemd)"
+            ),
+            "{zk2}"
+        );
+        assert!(!zk2.contains("ssh_port: 2022  # guessed"), "{zk2}");
+        // zk3 could not be probed: why, and its values stay the asked server's.
+        let zk3 = block("zk3");
+        assert!(
+            zk3.contains("# probe over SSH failed: zk3: the host key"),
+            "{zk3}"
+        );
+        assert!(
+            zk3.contains(
+                "commands:  # guessed: the probe could not check them on the host; \
+                 data-empty: 10.0.0.1:2181's dataDir"
+            ),
+            "{zk3}"
+        );
+        assert!(zk3.contains("/var/lib/zk/version-2"), "{zk3}");
+    }
+
+    /// An SSH config gives one host a port of its own: that host is reached there, the others
+    /// at the `Host *` port; a port in another host's block is not everyone's.
+    #[test]
+    fn a_port_of_one_host_block_is_that_host_s_alone() {
+        let (hosts, port) = parse_ssh_config(
+            "Host zk1\n HostName 127.77.3.1\n User a\n Port 2200\n\
+             Host zk2\n HostName 127.77.3.2\n User b\nHost *\n Port 2022\n\
+             Host bastion\n HostName 10.9.9.9\n Port 22022\n",
+        );
+        assert_eq!(port, Some(2022));
+        let discovery = Discovery {
+            asked: "127.77.3.1:2181",
+            preset: Preset::Systemd,
+            ssh_user: Some("zk"),
+            version: None,
+            ssh_hosts: hosts,
+            ssh_port: port,
+            ssh_files: Vec::new(),
+            admins: Vec::new(),
+            probes: Vec::new(),
+        };
+        let text = inventory(&conf(), &discovery).unwrap();
+        let parsed = Inventory::parse(&text, Path::new("d.yaml")).unwrap();
+        assert_eq!(parsed.host("zk1").unwrap().ssh_port, 2200, "{text}");
+        assert_eq!(parsed.host("zk2").unwrap().ssh_port, 2022, "{text}");
+        assert_eq!(parsed.host("zk3").unwrap().ssh_port, 2022, "{text}");
     }
 }

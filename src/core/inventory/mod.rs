@@ -3,6 +3,8 @@
 //! an operator writes one for real hosts in the same shape.
 
 pub mod discover;
+pub mod probe;
+pub mod zoo_cfg;
 
 use std::collections::BTreeMap;
 use std::fmt;

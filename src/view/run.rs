@@ -413,16 +413,27 @@ fn step_text(state: &RunState, look: &Look, width: u16) -> StepText {
                     width,
                 ));
             }
-            lines.push(heading("predicted"));
             let danger = !readiness.hazards.is_empty();
-            lines.extend(para(
-                vec![Span::styled(
-                    format!("  {}", readiness.predicted.unwrap_or_default()),
-                    look.style(if danger { Role::Danger } else { Role::Ok }),
-                )],
-                2,
-                width,
-            ));
+            match readiness.predicted {
+                Some(predicted) => {
+                    lines.push(heading("predicted"));
+                    lines.extend(para(
+                        vec![Span::styled(
+                            format!("  {predicted}"),
+                            look.style(if danger { Role::Danger } else { Role::Ok }),
+                        )],
+                        2,
+                        width,
+                    ));
+                }
+                // Under way, the forecast is the live verdict: the summary line's own words.
+                None => {
+                    lines.push(heading("now (the step is under way)"));
+                    let mut spans = vec![Span::raw("  ")];
+                    spans.extend(summary::verdict_spans(&state.watch, look));
+                    lines.extend(para(spans, 2, width));
+                }
+            }
             for hazard in &readiness.hazards {
                 let note = match &hazard.reason {
                     Some(reason) => format!("accepted by the runbook: {reason}"),

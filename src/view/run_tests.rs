@@ -362,6 +362,25 @@ fn nodes_that_do_not_fit_are_named_and_the_ones_acted_on_stay() {
     assert!(screen.contains("NOT accepted"), "{screen}");
 }
 
+/// One live verdict: zk1's restart is under way when zk2 is stopped by hand. The summary line
+/// and the step's panel say the same thing — both draw the live verdict — and the panel does
+/// not forecast a quorum loss from simulating zk1's restart a second time.
+#[test]
+fn the_summary_and_the_forecast_of_a_step_under_way_agree() {
+    let inventory = Inventory::parse(LAB, Path::new("lab.yaml")).unwrap();
+    let mut state = waiting(LAB);
+    poll_on(&inventory, &mut state, &[1], NOW + 26_000);
+    assert!(matches!(state.engine.status[0], Status::Waiting { .. }));
+    let screen = render(&state, ROOMY);
+    assert!(!screen.contains("NOT accepted"), "{screen}");
+    assert!(screen.contains("now (the step is under way)"), "{screen}");
+    assert_eq!(
+        screen.matches("quorum can form").count(),
+        2,
+        "the summary and the panel: {screen}"
+    );
+}
+
 /// Hard-wrapped `explain:` text is one paragraph on the screen, wrapped at its width.
 #[test]
 fn the_explanation_is_reflowed_to_the_width() {

@@ -1103,3 +1103,18 @@ fn a_server_stopped_outside_the_runbook_with_a_quorum_left_is_recorded_once() {
         "{again:?}"
     );
 }
+
+/// One live verdict: zk1's restart is under way and zk2 stopped by hand, zk1 and zk3 running.
+/// The summary's live verdict says a quorum can form; the step's panel must not forecast
+/// "quorum loss" by simulating zk1's restart a second time from the live state.
+#[test]
+fn a_step_under_way_forecasts_nothing_the_live_verdict_contradicts() {
+    let engine = run_to_wait(RESTART_ZK1, &live(&[]));
+    let now = live_at(&[1], 11_000);
+    assert!(matches!(engine.status[0], Status::Waiting { .. }));
+    let verdict = crate::ensemble::live::verdict(&now).unwrap();
+    assert!(verdict.quorum_possible);
+    let readiness = engine.readiness(&now).unwrap();
+    assert!(readiness.hazards.is_empty(), "{:?}", readiness.hazards);
+    assert_eq!(readiness.predicted, None);
+}

@@ -362,6 +362,21 @@ fn step_text(state: &RunState, look: &Look, width: u16) -> StepText {
         0,
         width,
     );
+    // What happened outside the runbook leads the step's text: shown before the explanation
+    // wherever rows allow (the log and the autopilot's output have every event).
+    if is_current && !engine.outside.is_empty() {
+        text.explain.push(heading("outside the runbook"));
+        for event in &engine.outside {
+            text.explain.extend(para(
+                vec![Span::styled(
+                    format!("  {} {event}", look.symbols.warn),
+                    look.style(Role::Warning),
+                )],
+                4,
+                width,
+            ));
+        }
+    }
     for paragraph in paragraphs(&step.explain) {
         text.explain.extend(para(
             vec![Span::styled(paragraph, look.style(Role::Text))],

@@ -364,7 +364,8 @@ fn nodes_that_do_not_fit_are_named_and_the_ones_acted_on_stay() {
 
 /// One live verdict: zk1's restart is under way when zk2 is stopped by hand. The summary line
 /// and the step's panel say the same thing — both draw the live verdict — and the panel does
-/// not forecast a quorum loss from simulating zk1's restart a second time.
+/// not forecast a quorum loss from simulating zk1's restart a second time. The stop is shown
+/// beside the step from the poll that sees it.
 #[test]
 fn the_summary_and_the_forecast_of_a_step_under_way_agree() {
     let inventory = Inventory::parse(LAB, Path::new("lab.yaml")).unwrap();
@@ -374,6 +375,10 @@ fn the_summary_and_the_forecast_of_a_step_under_way_agree() {
     let screen = render(&state, ROOMY);
     assert!(!screen.contains("NOT accepted"), "{screen}");
     assert!(screen.contains("now (the step is under way)"), "{screen}");
+    assert!(
+        screen.contains("⚠ zk2 stopped outside the runbook"),
+        "shown the poll it is seen: {screen}"
+    );
     assert_eq!(
         screen.matches("quorum can form").count(),
         2,

@@ -90,7 +90,11 @@ fn a_confirmed_step_records_its_intent_before_it_runs_then_waits_until_done() {
 /// Runs a one-step runbook up to its wait: started and confirmed on `before`, its command
 /// ended at 10 s.
 fn run_to_wait(steps: &str, before: &EnsembleState) -> Engine {
-    let mut engine = engine(steps);
+    wait_on(engine(steps), before)
+}
+
+/// `engine`, started, confirmed and its command ended at 10 s.
+fn wait_on(mut engine: Engine, before: &EnsembleState) -> Engine {
     engine.input(Input::Start, before);
     let effects = engine.input(Input::Confirm, before);
     let intent = executes(&effects)[0];
@@ -1031,9 +1035,15 @@ fn leader_last_follows_the_live_leader_before_each_step() {
     // The leader moved to zk1's server (node 2 is the one that leads in `live`).
     engine.node_of = vec![Some(2), Some(1), Some(0)];
     let effects = engine.tick(&live, 21_000);
-    let [AuditEvent::Note { text }] = recorded(&effects)[..] else {
+    let [moved, AuditEvent::Note { text }] = recorded(&effects)[..] else {
         panic!("{effects:?}")
     };
+    assert_eq!(
+        moved,
+        &AuditEvent::Note {
+            text: "zk3 stopped leading; zk1 leads".into()
+        }
+    );
     assert!(text.contains("zk1 leads now"), "{text}");
     assert!(text.contains("next: `r@zk2`"), "{text}");
     assert_eq!(step_ids(&engine), ["r@zk2", "r@zk3", "r@zk1"]);
@@ -1117,4 +1127,83 @@ fn a_step_under_way_forecasts_nothing_the_live_verdict_contradicts() {
     let readiness = engine.readiness(&now).unwrap();
     assert!(readiness.hazards.is_empty(), "{:?}", readiness.hazards);
     assert_eq!(readiness.predicted, None);
+}
+
+/// zk2, stopped by hand while zk1's restart waits, is started again by hand: the first poll
+/// that shows it answering records "zk2 restarted outside the runbook", once, and the console
+/// keeps both events to show beside the step.
+#[test]
+fn a_server_started_again_by_hand_is_recorded_as_restarted_outside_the_runbook() {
+    let mut engine = run_to_wait(RESTART_ZK1, &live(&[]));
+    engine.tick(&live_at(&[1], 11_000), 11_000);
+    let effects = engine.tick(&live_at(&[], 12_000), 12_000);
+    assert_eq!(notes(&effects), ["zk2 restarted outside the runbook"]);
+    assert!(notes(&engine.tick(&live_at(&[], 13_000), 13_000)).is_empty());
+    assert_eq!(
+        engine.outside,
+        [
+            "zk2 stopped outside the runbook",
+            "zk2 restarted outside the runbook"
+        ]
+    );
+}
+
+/// The step's own server coming back is the runbook's doing: nothing is recorded.
+#[test]
+fn the_steps_own_server_coming_back_is_not_outside_the_runbook() {
+    let mut engine = run_to_wait(RESTART_ZK1, &live(&[]));
+    assert!(notes(&engine.tick(&live_at(&[0], 11_000), 11_000)).is_empty());
+    assert!(notes(&engine.tick(&live_at(&[], 12_000), 12_000)).is_empty());
+}
+
+/// `live_at`, with zk1 leading and zk3 following.
+fn zk1_leads(at: u64) -> EnsembleState {
+    let mut state = live_at(&[], at);
+    state.apply(&PollReport::fourlw(
+        0,
+        at + 1,
+        vec![answered(Command::Srvr, Ok(LEADER_SRVR.to_string()))],
+    ));
+    state.apply(&PollReport::fourlw(
+        2,
+        at + 1,
+        vec![answered(Command::Srvr, Ok(FOLLOWER_SRVR.to_string()))],
+    ));
+    state
+}
+
+/// The leader moves while no step acts on it: recorded once as "zk3 stopped leading; zk1
+/// leads". The same move while a step restarts zk3 is the runbook's own: nothing recorded.
+#[test]
+fn a_leader_change_the_runbook_did_not_make_is_recorded() {
+    let mut engine = engine(RESTART_ZK1);
+    assert!(notes(&engine.tick(&live(&[]), 20_000)).is_empty());
+    let effects = engine.tick(&zk1_leads(21_000), 21_000);
+    assert_eq!(notes(&effects), ["zk3 stopped leading; zk1 leads"]);
+    assert!(notes(&engine.tick(&zk1_leads(22_000), 22_000)).is_empty());
+
+    let restart_zk3 = RESTART_ZK1
+        .replace("    gates: [{synced: {}}, {not-leader: {host: zk1}}]\n", "")
+        .replace("host: zk1", "host: zk3")
+        .replace("[follower]", "[follower, leader]");
+    let mut engine = super::fixtures::engine(&restart_zk3);
+    engine.tick(&live(&[]), 5_000);
+    let mut engine = wait_on(engine, &live(&[]));
+    engine.tick(&live_at(&[2], 10_500), 10_500);
+    let effects = engine.tick(&zk1_leads(11_000), 11_000);
+    assert!(
+        notes(&effects).is_empty(),
+        "{:?} {effects:?}",
+        engine.status
+    );
+}
+
+fn notes(effects: &[Effect]) -> Vec<&str> {
+    recorded(effects)
+        .into_iter()
+        .filter_map(|e| match e {
+            AuditEvent::Note { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect()
 }

@@ -183,6 +183,11 @@ pub struct Engine {
     pub failed_before_resume: Option<String>,
     /// Hosts last seen stopped outside the runbook (`unplanned`), each recorded once.
     unplanned: BTreeSet<usize>,
+    /// The host last seen leading, to tell a leader change the runbook did not make.
+    leader_seen: Option<usize>,
+    /// What happened outside the runbook, latest last (at most `OUTSIDE_SHOWN`), for the
+    /// console to show beside the step: each is also a note in the log.
+    pub outside: Vec<String>,
 }
 
 /// What a session's log says about its steps, read back for `--resume`.
@@ -265,6 +270,8 @@ impl Engine {
             before_launch: BTreeMap::new(),
             failed_before_resume: None,
             unplanned: BTreeSet::new(),
+            leader_seen: None,
+            outside: Vec::new(),
         }
     }
 

@@ -4,12 +4,23 @@
 //! without a quorum of running voters the wait cannot hold — ZooKeeper serves only with a
 //! majority of the voters (`QuorumMaj.containsQuorum`) — so the step fails at once, naming
 //! the server, instead of running out its timeout.
+//!
+//! A server recorded stopped that answers again was started by someone else: "restarted
+//! outside the runbook". Only a stop seen as such counts: a follower whose leader went away
+//! drops its `ZooKeeperServer` and makes a new one when it rejoins (`QuorumPeer.run`,
+//! `makeFollower`), so its counters and `uptime` start again from zero without any restart;
+//! a JVM restart takes seconds with the client port closed, so a poll sees it down.
+//! A leader that changes while no step under way acts on it (stops, restarts or reconfigures
+//! it, or the whole ensemble) is recorded as "zk1 stopped leading; zk3 leads".
 
 use std::collections::BTreeSet;
 
+/// How many events outside the runbook the console shows beside the step.
+pub const OUTSIDE_SHOWN: usize = 3;
+
 use super::{record, Effect, Engine, Status};
 use crate::audit::record::AuditEvent;
-use crate::ensemble::{EnsembleState, Health};
+use crate::ensemble::{EnsembleState, Health, NodeState};
 use crate::inventory::HostRole;
 use crate::runbook::procedure::Effect as StepEffect;
 
@@ -55,24 +66,78 @@ impl Engine {
             .filter(|h| self.expected.up.get(*h).copied().unwrap_or(false))
             .filter(|h| !busy.contains(h))
             .filter(|h| {
-                let node = self.node_of.get(*h).copied().flatten();
-                node.and_then(|n| live.nodes.get(n))
+                self.node_of(*h, live)
                     .is_some_and(|n| matches!(n.health, Health::Down(_)))
             })
             .collect()
     }
 
-    /// Records each server newly seen stopped outside the runbook, and forgets those running
-    /// again, so each stop is recorded once.
+    /// Records each server newly seen stopped outside the runbook, each one stopped so that
+    /// answers again, and a leader change the runbook did not make; each once.
     pub(super) fn notice_unplanned(&mut self, live: &EnsembleState) -> Vec<Effect> {
         let now: BTreeSet<usize> = self.stopped_outside(live).into_iter().collect();
-        let mut effects = Vec::new();
+        let (in_hand, whole) = self.in_hand();
+        let mut texts = Vec::new();
         for host in now.difference(&self.unplanned) {
-            let text = format!("{} stopped outside the runbook", self.who(*host));
-            effects.push(record(AuditEvent::Note { text }, true));
+            texts.push(format!("{} stopped outside the runbook", self.who(*host)));
+        }
+        for host in self.unplanned.difference(&now) {
+            let up = self.node_of(*host, live).is_some_and(|n| n.health.is_up());
+            if up && !in_hand.contains(host) {
+                texts.push(format!("{} restarted outside the runbook", self.who(*host)));
+            }
         }
         self.unplanned = now;
+        let leader = live
+            .leader()
+            .and_then(|n| self.node_of.iter().position(|m| *m == Some(n)));
+        if let Some(new) = leader {
+            match self.leader_seen {
+                Some(old) if old != new && !whole && !in_hand.contains(&old) => texts.push(
+                    format!("{} stopped leading; {} leads", self.who(old), self.who(new)),
+                ),
+                _ => {}
+            }
+            self.leader_seen = Some(new);
+        }
+        let mut effects = Vec::new();
+        for text in texts {
+            self.outside.push(text.clone());
+            effects.push(record(AuditEvent::Note { text }, true));
+        }
+        let extra = self.outside.len().saturating_sub(OUTSIDE_SHOWN);
+        self.outside.drain(..extra);
         effects
+    }
+
+    /// The hosts the current step may still be changing — under way, or left failed or of
+    /// unknown outcome by its commands — and whether it acts on the whole ensemble
+    /// (a reconfig, a partition or its healing), where any leader change may be its own.
+    fn in_hand(&self) -> (BTreeSet<usize>, bool) {
+        let Some(index) = self.current() else {
+            return (BTreeSet::new(), false);
+        };
+        if matches!(
+            self.status[index],
+            Status::Pending | Status::Done | Status::Skipped(_)
+        ) {
+            return (BTreeSet::new(), false);
+        }
+        let whole = self.procedure.steps[index].effects.iter().any(|e| {
+            matches!(
+                e,
+                StepEffect::Reconfig { .. } | StepEffect::Partition(_) | StepEffect::Heal
+            )
+        });
+        (self.acted_on(index), whole)
+    }
+
+    fn node_of<'a>(&self, host: usize, live: &'a EnsembleState) -> Option<&'a NodeState> {
+        self.node_of
+            .get(host)
+            .copied()
+            .flatten()
+            .and_then(|n| live.nodes.get(n))
     }
 
     /// Why the waiting step cannot hold any more: servers stopped outside the runbook left
@@ -90,14 +155,7 @@ impl Engine {
             .collect();
         let running = voters
             .iter()
-            .filter(|h| {
-                self.node_of
-                    .get(**h)
-                    .copied()
-                    .flatten()
-                    .and_then(|n| live.nodes.get(n))
-                    .is_some_and(|n| n.health.is_up())
-            })
+            .filter(|h| self.node_of(**h, live).is_some_and(|n| n.health.is_up()))
             .count();
         if running > voters.len() / 2 {
             return None;

@@ -107,12 +107,18 @@ impl Sandbox {
 
     /// Stops `host`'s server with its own `zkctl`, as its user, and checks that it stopped.
     pub fn stop(&self, host: &str) {
+        self.zkctl(host, "stop");
+    }
+
+    /// Runs `host`'s own `zkctl VERB` (`stop`, `start`, `restart`) as its user, as an
+    /// operator would by hand, and checks that it succeeded.
+    pub fn zkctl(&self, host: &str, verb: &str) {
         let script = self.dir.join("hosts").join(host).join("zkctl");
         let user = format!("zkpilot-h{}", host.trim_start_matches("zk"));
         let out = Command::new("runuser")
             .args(["-u", &user, "--"])
             .arg(&script)
-            .arg("stop")
+            .arg(verb)
             .output()
             .unwrap();
         assert_succeeded(&out);
@@ -252,12 +258,7 @@ pub mod zk_client;
 
 /// Runs the binary with a deadline, so a hung run fails the test instead of hanging it.
 pub fn run_bin(args: &[&str], limit: Duration) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_bin(args);
     let deadline = Instant::now() + limit;
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > deadline {
@@ -267,6 +268,50 @@ pub fn run_bin(args: &[&str], limit: Duration) -> Output {
         std::thread::sleep(Duration::from_millis(100));
     }
     child.wait_with_output().unwrap()
+}
+
+/// The binary started with `args`, its output piped, for a test that acts while it runs.
+pub fn spawn_bin(args: &[&str]) -> std::process::Child {
+    Command::new(BIN)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The records of a log that may not exist yet, or end in a line being written.
+pub fn audit_records_if_any(audit: &Path) -> Vec<serde_json::Value> {
+    match std::fs::read_to_string(audit) {
+        Ok(text) => text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Waits while `child` runs until a record of `audit` matches `found`, or panics at the
+/// deadline or if the run ends first.
+pub fn wait_for_record(
+    child: &mut std::process::Child,
+    audit: &Path,
+    limit: Duration,
+    what: &str,
+    found: impl Fn(&serde_json::Value) -> bool,
+) {
+    let deadline = Instant::now() + limit;
+    loop {
+        // Whether it ended is asked before the log is read: a run that records it and ends
+        // between the two is not taken for one that ended first.
+        let ended = child.try_wait().unwrap().is_some();
+        if audit_records_if_any(audit).iter().any(&found) {
+            return;
+        }
+        assert!(!ended, "the run ended before {what}");
+        assert!(Instant::now() < deadline, "never recorded: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// `zkpilot run RUNBOOK --autopilot` on the sandbox, its audit log in the sandbox dir.

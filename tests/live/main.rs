@@ -17,4 +17,5 @@ mod run_autopilot;
 mod sandbox;
 mod session;
 mod stock_discover;
+mod world_changes;
 mod zk_client;

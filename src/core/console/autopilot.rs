@@ -101,27 +101,26 @@ impl Autopilot {
     fn start_when_ready(&mut self, state: &RunState, index: usize) -> Next {
         let engine = &state.engine;
         let step_id = &engine.procedure.steps[index].id;
-        let readiness = engine.readiness(&state.watch.ensemble);
-        let hazards: Vec<String> = readiness
-            .iter()
-            .flat_map(|r| r.hazards.iter())
-            .filter(|h| !h.accepted)
-            .map(|h| format!("{}: {}", h.hazard, h.detail))
-            .collect();
-        if !hazards.is_empty() {
+        let (hazards, mut unmet) = blockers(state);
+        let stopped = engine.stopped_during_run(&state.watch.ensemble);
+        if !hazards.is_empty() && stopped.is_empty() {
             return stop(format!(
                 "stopped before `{step_id}`: {}",
                 hazards.join("; ")
             ));
         }
-        let unmet: Vec<String> = readiness
-            .iter()
-            .flat_map(|r| r.gates.iter())
-            .filter_map(|(gate, result)| match result {
-                Err(why) if why != CHECK_PENDING => Some(format!("{gate}: {why}")),
-                _ => None,
-            })
-            .collect();
+        // A hazard that comes of a server stopped outside the runbook during the run (restarted
+        // by hand, say) may pass once it runs again: it is waited for like a gate, within the
+        // same patience. One already down when the run began stops the autopilot at once.
+        let while_stopped = format!(
+            " (while {} is stopped outside the runbook)",
+            stopped
+                .iter()
+                .map(|h| engine.who(*h))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        unmet.extend(hazards.into_iter().map(|h| h + &while_stopped));
         let since = *self
             .waiting_for_gates
             .entry(index)
@@ -144,23 +143,8 @@ impl Autopilot {
     /// hazardous (the retry checks them again before anything runs), waited for within the
     /// gates' patience, else the decision is left to a person.
     fn retry_when_ready(&mut self, state: &RunState, index: usize, why: &str) -> Next {
-        let engine = &state.engine;
-        let step_id = &engine.procedure.steps[index].id;
-        let readiness = engine.readiness(&state.watch.ensemble);
-        let blocks: Vec<String> = readiness
-            .iter()
-            .flat_map(|r| r.hazards.iter())
-            .filter(|h| !h.accepted)
-            .map(|h| format!("{}: {}", h.hazard, h.detail))
-            .collect();
-        let unmet: Vec<String> = readiness
-            .iter()
-            .flat_map(|r| r.gates.iter())
-            .filter_map(|(gate, result)| match result {
-                Err(why) if why != CHECK_PENDING => Some(format!("{gate}: {why}")),
-                _ => None,
-            })
-            .collect();
+        let step_id = &state.engine.procedure.steps[index].id;
+        let (blocks, unmet) = blockers(state);
         let since = *self
             .waiting_for_gates
             .entry(index)
@@ -180,6 +164,27 @@ impl Autopilot {
             )),
         }
     }
+}
+
+/// The current step's hazards the runbook does not accept, and its gates not met (a check
+/// gate, whose command runs when the step starts, not counted), in words.
+fn blockers(state: &RunState) -> (Vec<String>, Vec<String>) {
+    let readiness = state.engine.readiness(&state.watch.ensemble);
+    let hazards = readiness
+        .iter()
+        .flat_map(|r| r.hazards.iter())
+        .filter(|h| !h.accepted)
+        .map(|h| format!("{}: {}", h.hazard, h.detail))
+        .collect();
+    let unmet = readiness
+        .iter()
+        .flat_map(|r| r.gates.iter())
+        .filter_map(|(gate, result)| match result {
+            Err(why) if why != CHECK_PENDING => Some(format!("{gate}: {why}")),
+            _ => None,
+        })
+        .collect();
+    (hazards, unmet)
 }
 
 /// The decision a failed step leaves to a person, with the console's key for each choice.

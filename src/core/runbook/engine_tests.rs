@@ -1207,3 +1207,49 @@ fn notes(effects: &[Effect]) -> Vec<&str> {
         })
         .collect()
 }
+
+/// zk2 stops by hand while zk1's restart command still runs, zk1 down: one voter of three.
+/// The step fails with the lost quorum as soon as the command ends, not at the wait's timeout.
+#[test]
+fn a_quorum_lost_while_the_restart_runs_fails_the_step_when_its_command_ends() {
+    let mut engine = engine(RESTART_ZK1);
+    let before = live(&[]);
+    engine.input(Input::Start, &before);
+    let intent = executes(&engine.input(Input::Confirm, &before))[0];
+    let now = live_at(&[0, 1], 9_000);
+    assert_eq!(
+        notes(&engine.tick(&now, 9_000)),
+        ["zk2 stopped outside the runbook"]
+    );
+    assert_eq!(engine.status[0], Status::Running, "its command still runs");
+    let ok = Ended::Exited {
+        code: Some(0),
+        duration_ms: 900,
+    };
+    engine.ended(intent, ok, 10_000, &now);
+    let Status::Failed(why) = &engine.status[0] else {
+        panic!("{:?}", engine.status[0])
+    };
+    assert!(
+        why.starts_with("quorum lost: zk2 stopped outside the runbook"),
+        "{why}"
+    );
+    assert_eq!(engine.prompt, Some(Prompt::Recover));
+}
+
+/// zk1's restart is back, but zk2 — stopped by hand — leaves the quorum (zk1 and zk3) while
+/// the wait needs every voter synced: it cannot come true, so the step fails at once naming
+/// zk2, instead of saying "zk2 is not serving yet" until the timeout.
+#[test]
+fn a_wait_that_needs_a_server_stopped_outside_the_runbook_fails_at_once() {
+    let synced = RESTART_ZK1.replace("[{mode: {host: zk1, is: [follower]}}]", "[{synced: {}}]");
+    let mut engine = run_to_wait(&synced, &live(&[]));
+    engine.tick(&live_at(&[1], 11_000), 11_000);
+    let Status::Failed(why) = &engine.status[0] else {
+        panic!("{:?}", engine.status[0])
+    };
+    assert!(
+        why.starts_with("the wait cannot hold: zk2 stopped outside the runbook, and it waits for"),
+        "{why}"
+    );
+}

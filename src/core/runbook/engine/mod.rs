@@ -185,6 +185,8 @@ pub struct Engine {
     unplanned: BTreeSet<usize>,
     /// The host last seen leading, to tell a leader change the runbook did not make.
     leader_seen: Option<usize>,
+    /// Hosts whose server this run has seen running: one stopped since was stopped during it.
+    seen_up: BTreeSet<usize>,
     /// What happened outside the runbook, latest last (at most `OUTSIDE_SHOWN`), for the
     /// console to show beside the step: each is also a note in the log.
     pub outside: Vec<String>,
@@ -271,6 +273,7 @@ impl Engine {
             failed_before_resume: None,
             unplanned: BTreeSet::new(),
             leader_seen: None,
+            seen_up: BTreeSet::new(),
             outside: Vec::new(),
         }
     }

@@ -22,7 +22,7 @@ use super::{record, Effect, Engine, Status};
 use crate::audit::record::AuditEvent;
 use crate::ensemble::{EnsembleState, Health, NodeState};
 use crate::inventory::HostRole;
-use crate::runbook::procedure::Effect as StepEffect;
+use crate::runbook::procedure::{Effect as StepEffect, Gate};
 
 impl Engine {
     /// The hosts the step at `index` acts on: its commands' hosts and its effects' servers.
@@ -44,7 +44,7 @@ impl Engine {
     }
 
     /// A host as the operator knows it: the runbook's name, and the inventory's when another.
-    fn who(&self, host: usize) -> String {
+    pub fn who(&self, host: usize) -> String {
         match self.procedure.hosts.get(host) {
             Some(h) if h.name != h.inventory.name => format!("{} ({})", h.name, h.inventory.name),
             _ => self.host_name(host),
@@ -72,6 +72,14 @@ impl Engine {
             .collect()
     }
 
+    /// Those of [`Engine::stopped_outside`] this run saw running before: stopped during it
+    /// (by hand, say), not already down when it began.
+    pub fn stopped_during_run(&self, live: &EnsembleState) -> Vec<usize> {
+        let mut stopped = self.stopped_outside(live);
+        stopped.retain(|h| self.seen_up.contains(h));
+        stopped
+    }
+
     /// Records each server newly seen stopped outside the runbook, each one stopped so that
     /// answers again, and a leader change the runbook did not make; each once.
     pub(super) fn notice_unplanned(&mut self, live: &EnsembleState) -> Vec<Effect> {
@@ -88,6 +96,10 @@ impl Engine {
             }
         }
         self.unplanned = now;
+        let running: Vec<usize> = (0..self.procedure.hosts.len())
+            .filter(|h| self.node_of(*h, live).is_some_and(|n| n.health.is_up()))
+            .collect();
+        self.seen_up.extend(running);
         let leader = live
             .leader()
             .and_then(|n| self.node_of.iter().position(|m| *m == Some(n)));
@@ -138,6 +150,57 @@ impl Engine {
             .copied()
             .flatten()
             .and_then(|n| live.nodes.get(n))
+    }
+
+    /// A server stopped outside the runbook while the step's commands run (another's restart
+    /// under way) that leaves no quorum: no further command is released, and the step fails
+    /// with the reason as soon as those running end — a command is never left running
+    /// unrecorded, and the failure then comes with the commands' end, not the wait's timeout.
+    pub(super) fn lose_quorum_while_running(&mut self, index: usize, live: &EnsembleState) {
+        if self.failing.is_some() {
+            return;
+        }
+        if let Some(why) = self.quorum_lost(index, live) {
+            self.queue.clear();
+            self.failing = Some(Status::Failed(why));
+            self.message = Some("quorum lost: waiting for the running commands to end".into());
+        }
+    }
+
+    /// Why the waiting step's wait cannot come true: a condition still unmet needs a server
+    /// stopped outside the runbook to run — the sync gate every voter, a mode, leader or 4lw
+    /// gate its host — and nothing in the runbook will start it again.
+    pub(super) fn waits_on_stopped(&self, index: usize, live: &EnsembleState) -> Option<String> {
+        let stopped = self.stopped_outside(live);
+        let wait = self.procedure.steps[index].wait.as_ref()?;
+        if stopped.is_empty() {
+            return None;
+        }
+        let after = self.expected_after(index);
+        wait.until.iter().find_map(|gate| {
+            let needed: Vec<usize> = match gate {
+                Gate::Synced => stopped
+                    .iter()
+                    .copied()
+                    .filter(|h| self.procedure.hosts[*h].inventory.role == HostRole::Participant)
+                    .collect(),
+                Gate::Mode { host, .. } | Gate::Leader(host) | Gate::Fourlw { host, .. } => {
+                    stopped.iter().copied().filter(|h| h == host).collect()
+                }
+                _ => Vec::new(),
+            };
+            if needed.is_empty() {
+                return None;
+            }
+            let why = self.gate_against(gate, live, &after).err()?;
+            let names: Vec<String> = needed.iter().map(|h| self.who(*h)).collect();
+            Some(format!(
+                "the wait cannot hold: {} stopped outside the runbook, and it waits for {why}; \
+                 start {} again, then retry the step",
+                names.join(", "),
+                if names.len() == 1 { "it" } else { "them" }
+            ))
+        })
     }
 
     /// Why the waiting step cannot hold any more: servers stopped outside the runbook left

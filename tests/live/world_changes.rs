@@ -143,12 +143,7 @@ fn a_follower_stopped_by_hand_during_a_restart_stops_the_autopilot_and_resume_fi
     args[at] = "--resume";
     let out = run_bin(&args, Duration::from_secs(240));
     let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}{}",
-        text(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
     let records = audit_records(&audit);
     assert_eq!(records.last().unwrap()["kind"], "session_end");
     let restarted = intent_hosts(&records);

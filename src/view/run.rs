@@ -697,17 +697,7 @@ const BAR_STATUS_ROWS: usize = 2;
 
 fn draw_help(frame: &mut Frame, area: Rect, look: &Look) {
     let rows = help_rows(RUN_KEYS, |_| true);
-    let height = u16::try_from(rows.len())
-        .unwrap_or(u16::MAX)
-        .saturating_add(2);
-    let popup = Rect::new(
-        area.x + 4,
-        area.y + 3,
-        area.width.saturating_sub(8).min(90),
-        height,
-    )
-    .intersection(area);
-    super::help::key_popup(frame, popup, rows.iter(), 14, " keys ", look);
+    super::help::key_popup(frame, area, 90, rows.iter(), 14, " keys ", look);
 }
 
 #[cfg(test)]

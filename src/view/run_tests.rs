@@ -451,3 +451,17 @@ fn rows_go_to_what_matters_first() {
     // A step asking for the whole screen still leaves three node rows.
     assert_eq!(plan(8, needs(0, 18)).nodes, 3);
 }
+
+/// At 80×24 the `?` help shows every key whole: its label and every word of what it does.
+#[test]
+fn the_help_fits_a_jump_host() {
+    let mut state = pending(LAB);
+    key(&mut state, '?');
+    let screen = render(&state, JUMP_HOST);
+    let text = words(&screen);
+    for (label, help) in crate::console::keys::help_rows(crate::console::keys::RUN_KEYS, |_| true) {
+        let row = words(&format!("{label} {help}"));
+        assert!(text.contains(&row), "{row}:\n{screen}");
+    }
+    insta::assert_snapshot!(screen);
+}

@@ -422,3 +422,25 @@ fn the_watch_summary_and_analyze_show_the_same_findings_for_the_same_state() {
         assert!(screen.contains(&finding.text), "{}\n{screen}", finding.text);
     }
 }
+
+/// At 80×24 every key of the help shows whole: its label and every word of what it does.
+#[test]
+fn the_help_fits_a_jump_host() {
+    let mut state = state(3, healthy(3));
+    update(&mut state, Action::Key(KeyAction::Help));
+    let screen = render(&state, 80, 24);
+    let text = screen
+        .replace('│', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for (label, help) in crate::console::keys::help_rows(crate::console::keys::WATCH_KEYS, |_| true)
+    {
+        let row = format!(
+            "{label} {}",
+            help.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
+        assert!(text.contains(&row), "{row}:\n{screen}");
+    }
+    insta::assert_snapshot!(screen);
+}

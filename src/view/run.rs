@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
-use super::text::{columns, paragraphs, sanitize, wrap};
+use super::text::{columns, head_within, paragraphs, sanitize, wrap};
 use super::{nodes, summary, Look};
 use crate::audit::record::StepState;
 use crate::console::keys::{self, help_rows, RUN_KEYS};
@@ -272,13 +272,7 @@ struct StepText {
 
 /// The last line shown of a cut explanation, with an ellipsis that fits the pane.
 fn ellipsis(line: &Line<'_>, width: usize, look: &Look) -> Line<'static> {
-    let mut text = String::new();
-    for c in line.to_string().chars() {
-        if columns(&text) + columns(c.encode_utf8(&mut [0; 4])) + 2 > width {
-            break;
-        }
-        text.push(c);
-    }
+    let text = head_within(&line.to_string(), width, 2);
     Line::from(vec![
         Span::styled(text, look.style(Role::Text)),
         Span::styled(" …", look.style(Role::Muted)),

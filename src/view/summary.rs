@@ -124,6 +124,15 @@ pub fn verdict_spans<'a>(state: &WatchState, look: &Look) -> Vec<Span<'a>> {
 
 pub fn draw_views(frame: &mut Frame, area: Rect, state: &WatchState, look: &Look) {
     let disagree = state.ensemble.disagreeing_views();
+    // Names as long as a hand-built ensemble's keep a space before their mark.
+    let name_width = state
+        .ensemble
+        .nodes
+        .iter()
+        .map(|n| super::text::columns(&n.target.name) + 1)
+        .max()
+        .unwrap_or(0)
+        .max(8);
     let lines: Vec<Line> = state
         .ensemble
         .nodes
@@ -131,7 +140,7 @@ pub fn draw_views(frame: &mut Frame, area: Rect, state: &WatchState, look: &Look
         .zip(disagree)
         .map(|(node, differs)| {
             let mut spans = vec![Span::styled(
-                format!("{:<8}", node.target.name),
+                format!("{:<name_width$}", node.target.name),
                 look.style(Role::Text),
             )];
             match &node.view {

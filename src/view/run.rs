@@ -465,6 +465,20 @@ fn step_text(state: &RunState, look: &Look, width: u16) -> StepText {
                 ));
             }
         }
+        let misfits = engine.pick_misfits(&state.watch.ensemble);
+        if !misfits.is_empty() {
+            lines.push(heading("pick no longer fits"));
+            for misfit in misfits {
+                lines.extend(para(
+                    vec![Span::styled(
+                        format!("  {} {misfit}: r runs it as bound", look.symbols.warn),
+                        look.style(Role::Danger),
+                    )],
+                    4,
+                    width,
+                ));
+            }
+        }
         if let Some((elapsed, limit)) = engine.wait_progress(state.watch.now) {
             let until: Vec<String> = step
                 .wait

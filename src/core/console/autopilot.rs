@@ -1,7 +1,8 @@
 //! Pure: what `--autopilot` does next. It starts a step once its gates hold and nothing is
 //! hazardous, confirms with `--yes`, and stops — naming why — wherever a person is needed:
 //! a hazard, a block, a second operator, a typed host, a failure or an unknown outcome, or
-//! gates that stay unmet for `GATE_PATIENCE_MS`. A step a resumed log left failed is retried
+//! gates that stay unmet for `GATE_PATIENCE_MS`, or a host bound by `pick:` that no longer
+//! has the picked role. A step a resumed log left failed is retried
 //! once its gates hold again (`--resume --autopilot` after the operator put the world right);
 //! wherever it stops on a failure it names the decision and the console's key for each choice.
 
@@ -62,7 +63,17 @@ impl Autopilot {
         if let (Some(message), true) = (message, idle) {
             return stop(message.to_string());
         }
+        let misfits = engine.pick_misfits(&state.watch.ensemble);
         match (&engine.status[index], &engine.prompt) {
+            (Status::Pending, None) if idle && !misfits.is_empty() => stop(format!(
+                "stopped before `{step_id}`: {}; the autopilot does not guess which server the \
+                 runbook meant: a person must decide in the console (`zkpilot run` with \
+                 --resume, without --autopilot): {} runs the step on the server as bound, or \
+                 {} leaves the run stopped here",
+                misfits.join("; "),
+                key(RunKey::Run),
+                key(RunKey::Quit)
+            )),
             (Status::Pending, None) if idle => self.start_when_ready(state, index),
             (Status::Pending, Some(Prompt::Confirm)) if self.yes => Next::Input(Input::Confirm),
             (_, Some(Prompt::Confirm)) => stop(format!(

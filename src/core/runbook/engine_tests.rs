@@ -1253,3 +1253,52 @@ fn a_wait_that_needs_a_server_stopped_outside_the_runbook_fails_at_once() {
         "{why}"
     );
 }
+
+/// `f` bound by `pick: follower` while zk3 led: zk1. When zk1 leads before `f`'s step, the
+/// step is flagged, and the autopilot stops naming the decision and its key instead of
+/// restarting the leader it was not meant to restart.
+#[test]
+fn a_picked_follower_that_leads_before_its_step_is_flagged_and_the_autopilot_does_not_guess() {
+    use crate::console::autopilot::{Autopilot, Next};
+    use crate::console::fixtures::state_of;
+    let text = "name: t\ndescription: d\nsource: s\nhosts: [{name: f, pick: follower}]\nsteps:\n  - {id: restart-f, title: R, confirm: none, run: [{host: f, verb: restart}], effect: [{restart: {host: f}}]}\n";
+    let inventory = inventory(3);
+    let none = std::collections::BTreeMap::new();
+    let read = |_: &Path| -> Result<String, String> { Err("none".into()) };
+    let input = crate::runbook::procedure::BindInput {
+        inventory: &inventory,
+        leader: Some("zk3"),
+        bindings: &none,
+        variables: &none,
+        read_fragment: &read,
+    };
+    let procedure = crate::runbook::procedure::bind(text, Path::new("rb.yaml"), &input).unwrap();
+    let node_of = procedure
+        .hosts
+        .iter()
+        .map(|h| {
+            h.inventory.name[2..]
+                .parse::<usize>()
+                .ok()
+                .map(|sid| sid - 1)
+        })
+        .collect();
+    let version = crate::zk::version::ZkVersion::NEWEST;
+    let engine = Engine::new(procedure, version, node_of, person("alice", 1000));
+    assert_eq!(engine.procedure.hosts[0].inventory.name, "zk1");
+    assert!(engine.pick_misfits(&live(&[])).is_empty(), "zk1 follows");
+    let moved = zk1_leads(20_000);
+    assert_eq!(
+        engine.pick_misfits(&moved),
+        ["`f` was picked as a follower, and zk1 leads now"]
+    );
+    let state = state_of(engine, moved);
+    let Next::Stop { reason, .. } = Autopilot::new(true).next(&state, None) else {
+        panic!("the autopilot stops")
+    };
+    assert!(
+        reason.contains("`f` was picked as a follower, and zk1 leads now")
+            && reason.contains("r runs the step on the server as bound"),
+        "{reason}"
+    );
+}

@@ -11,6 +11,7 @@
 mod gates;
 mod needs;
 mod order;
+mod picks;
 mod unplanned;
 mod wait;
 

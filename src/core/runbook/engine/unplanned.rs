@@ -26,7 +26,7 @@ use crate::runbook::procedure::{Effect as StepEffect, Gate};
 
 impl Engine {
     /// The hosts the step at `index` acts on: its commands' hosts and its effects' servers.
-    fn acted_on(&self, index: usize) -> BTreeSet<usize> {
+    pub(super) fn acted_on(&self, index: usize) -> BTreeSet<usize> {
         let step = &self.procedure.steps[index];
         let mut hosts: BTreeSet<usize> = step.commands.iter().map(|c| c.host).collect();
         for effect in &step.effects {

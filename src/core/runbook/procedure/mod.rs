@@ -67,6 +67,9 @@ pub struct BoundHost {
     /// False for a server of the inventory that the runbook never names: it is still part of
     /// the ensemble every prediction and gate models (named after its inventory host).
     pub from_runbook: bool,
+    /// The `pick:` it was bound by (not by `--bind`, role or name): the role it had then,
+    /// which the run checks again before each of its steps.
+    pub picked: Option<super::model::Pick>,
 }
 
 /// A service (a stable address in front of one server) made for a runbook host.

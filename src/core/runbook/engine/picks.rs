@@ -14,8 +14,9 @@ use crate::runbook::model::Pick;
 impl Engine {
     /// The current step's hosts, bound by `pick:`, whose server no longer has the picked role,
     /// in words. Only a pending step is checked, only while a leader is known (not during an
-    /// election), and not a host an earlier step of the runbook acted on: a role it changed by
-    /// the runbook's own restart is no surprise.
+    /// election), and not a host an earlier step of the runbook acted on (a role it changed by
+    /// the runbook's own restart is no surprise) nor the server a `for-each` repetition runs
+    /// for (its group chose it, whatever its `pick:`).
     pub fn pick_misfits(&self, live: &EnsembleState) -> Vec<String> {
         let Some(index) = self.current() else {
             return Vec::new();
@@ -31,9 +32,10 @@ impl Engine {
             .flat_map(|i| self.acted_on(i))
             .collect();
         let leader_name = &live.nodes[leader].target.name;
+        let each = self.procedure.steps[index].each;
         self.acted_on(index)
             .into_iter()
-            .filter(|h| !earlier.contains(h))
+            .filter(|h| !earlier.contains(h) && Some(*h) != each)
             .filter_map(|h| {
                 let host = self.procedure.hosts.get(h)?;
                 let node = self.node_of.get(h).copied().flatten()?;

@@ -109,6 +109,9 @@ pub struct Step {
     /// A repetition of a `for-each … order: leader-last` step: the engine keeps whichever of
     /// its group leads at the time last (`Engine::follow_live_leader`).
     pub leader_last: Option<LeaderLast>,
+    /// A repetition of any `for-each` step: the server it repeats for, chosen by the
+    /// `for-each`'s own group (not by that host's `pick:`, which is not checked for it).
+    pub each: Option<usize>,
 }
 
 /// Which `for-each` step a repetition belongs to, and the server it repeats for.

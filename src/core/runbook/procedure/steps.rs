@@ -230,6 +230,7 @@ impl Context<'_> {
             rollback,
             timeout,
             leader_last: None,
+            each: None,
         })
     }
 }

@@ -1214,6 +1214,7 @@ fn notes(effects: &[Effect]) -> Vec<&str> {
 fn a_quorum_lost_while_the_restart_runs_fails_the_step_when_its_command_ends() {
     let mut engine = engine(RESTART_ZK1);
     let before = live(&[]);
+    engine.tick(&before, 8_000);
     engine.input(Input::Start, &before);
     let intent = executes(&engine.input(Input::Confirm, &before))[0];
     let now = live_at(&[0, 1], 9_000);
@@ -1301,4 +1302,25 @@ fn a_picked_follower_that_leads_before_its_step_is_flagged_and_the_autopilot_doe
             && reason.contains("r runs the step on the server as bound"),
         "{reason}"
     );
+}
+
+/// zk2 is down before the run; stopping zk1 loses the quorum, and the operator overrides that
+/// with a reason. While the stop runs the quorum is lost as accepted: the step is not failed.
+#[test]
+fn a_quorum_loss_gone_past_with_an_override_does_not_fail_the_running_step() {
+    let mut engine = engine("  - {id: stop-zk1, title: Stop zk1, run: [{host: zk1, verb: stop}], effect: [{stop: {host: zk1}}]}\n");
+    let before = live(&[1]);
+    engine.tick(&before, 8_000);
+    engine.input(Input::Start, &before);
+    engine.input(Input::Override("drill: clients drained".into()), &before);
+    let intent = executes(&engine.input(Input::Confirm, &before))[0];
+    let now = live_at(&[0, 1], 9_000);
+    engine.tick(&now, 9_000);
+    assert_eq!(engine.status[0], Status::Running);
+    let ok = Ended::Exited {
+        code: Some(0),
+        duration_ms: 900,
+    };
+    engine.ended(intent, ok, 10_000, &now);
+    assert_eq!(engine.status[0], Status::Done);
 }

@@ -188,6 +188,9 @@ pub struct Engine {
     leader_seen: Option<usize>,
     /// Hosts whose server this run has seen running: one stopped since was stopped during it.
     seen_up: BTreeSet<usize>,
+    /// The step under way was started past a hazard (overridden with a reason, or a quorum
+    /// loss its runbook accepts): a lost quorum while its commands run is what was accepted.
+    past_a_hazard: bool,
     /// What happened outside the runbook, latest last (at most `OUTSIDE_SHOWN`), for the
     /// console to show beside the step: each is also a note in the log.
     pub outside: Vec<String>,
@@ -275,6 +278,7 @@ impl Engine {
             unplanned: BTreeSet::new(),
             leader_seen: None,
             seen_up: BTreeSet::new(),
+            past_a_hazard: false,
             outside: Vec::new(),
         }
     }
@@ -587,6 +591,12 @@ impl Engine {
     fn launch(&mut self, index: usize, effects: &mut Vec<Effect>) {
         self.prompt = None;
         self.checks.clear();
+        self.past_a_hazard = self.override_reason.is_some()
+            || self
+                .step(index)
+                .accepts
+                .iter()
+                .any(|a| a.hazard == Hazard::QuorumLoss);
         self.override_reason = None;
         self.approved_by = None;
         self.rolling_back = false;

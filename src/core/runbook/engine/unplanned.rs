@@ -152,12 +152,15 @@ impl Engine {
             .and_then(|n| live.nodes.get(n))
     }
 
-    /// A server stopped outside the runbook while the step's commands run (another's restart
-    /// under way) that leaves no quorum: no further command is released, and the step fails
+    /// A server stopped outside the runbook during the run while the step's commands run
+    /// (another's restart under way) that leaves no quorum: no further command is released, and the step fails
     /// with the reason as soon as those running end — a command is never left running
     /// unrecorded, and the failure then comes with the commands' end, not the wait's timeout.
     pub(super) fn lose_quorum_while_running(&mut self, index: usize, live: &EnsembleState) {
-        if self.failing.is_some() {
+        // Only a stop during the run counts here: a server down before it began was in the
+        // forecast the operator (or the runbook) accepted the step on.
+        if self.failing.is_some() || self.past_a_hazard || self.stopped_during_run(live).is_empty()
+        {
             return;
         }
         if let Some(why) = self.quorum_lost(index, live) {

@@ -257,7 +257,7 @@ pub mod tmux;
 pub mod zk_client;
 
 /// Runs the binary with a deadline, so a hung run fails the test instead of hanging it.
-pub fn run_bin(args: &[&str], limit: Duration) -> Output {
+pub fn run_bin<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S], limit: Duration) -> Output {
     let mut child = spawn_bin(args);
     let deadline = Instant::now() + limit;
     while child.try_wait().unwrap().is_none() {
@@ -271,7 +271,7 @@ pub fn run_bin(args: &[&str], limit: Duration) -> Output {
 }
 
 /// The binary started with `args`, its output piped, for a test that acts while it runs.
-pub fn spawn_bin(args: &[&str]) -> std::process::Child {
+pub fn spawn_bin<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Child {
     Command::new(BIN)
         .args(args)
         .stdout(std::process::Stdio::piped())
@@ -324,19 +324,36 @@ pub fn autopilot(sandbox: &Sandbox, runbook: &Path, extra: &[&str]) -> (Output, 
 
 /// `zkpilot run RUNBOOK --autopilot` on `inventory`, polling every 500 ms, logging to `audit`.
 pub fn autopilot_on(inventory: &Path, runbook: &Path, audit: &Path, extra: &[&str]) -> Output {
-    let mut args = vec![
+    run_bin(
+        &autopilot_args(inventory, runbook, audit, extra),
+        Duration::from_secs(240),
+    )
+}
+
+/// The arguments of `zkpilot run RUNBOOK --autopilot` on `inventory`, polling every 500 ms,
+/// logging to `audit`, then `extra`: for a test that acts while the run goes on (`spawn_bin`).
+pub fn autopilot_args(
+    inventory: &Path,
+    runbook: &Path,
+    audit: &Path,
+    extra: &[&str],
+) -> Vec<String> {
+    let mut args: Vec<String> = [
         "run",
-        runbook.to_str().unwrap(),
+        path_str(runbook),
         "--inventory",
-        inventory.to_str().unwrap(),
+        path_str(inventory),
         "--autopilot",
         "--interval",
         "500ms",
         "--audit",
-        audit.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    run_bin(&args, Duration::from_secs(240))
+        path_str(audit),
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    args.extend(extra.iter().map(|a| a.to_string()));
+    args
 }
 
 /// An empty directory of this test's own under the system's temporary one, named

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use crate::common::rehearsal::{most_leaders, rehearse};
 use crate::common::{
-    self, assert_audit_verifies, audit_records, autopilot, mode, path_str, project_file, run_bin,
-    text, zkpilot, Sandbox,
+    self, assert_audit_verifies, audit_records, autopilot, mode, project_file, run_bin, text,
+    zkpilot, Sandbox,
 };
 
 #[test]
@@ -405,23 +405,12 @@ fn a_server_stopped_by_hand_during_a_wait_stops_the_autopilot_naming_it() {
     let audit = sandbox.dir.join("audit-quorum-lost.jsonl");
     let runbook = project_file("tests/fixtures/runbooks/quorum-lost.yaml");
     let (bind_victim, bind_other) = (format!("victim={victim}"), format!("other={other}"));
-    let inventory = sandbox.inventory_path();
-    let mut run = common::spawn_bin(&[
-        "run",
-        path_str(&runbook),
-        "--inventory",
-        path_str(&inventory),
-        "--autopilot",
-        "--yes",
-        "--interval",
-        "500ms",
-        "--audit",
-        path_str(&audit),
-        "--bind",
-        &bind_victim,
-        "--bind",
-        &bind_other,
-    ]);
+    let mut run = common::spawn_bin(&common::autopilot_args(
+        &sandbox.inventory_path(),
+        &runbook,
+        &audit,
+        &["--yes", "--bind", &bind_victim, "--bind", &bind_other],
+    ));
     common::wait_for_record(
         &mut run,
         &audit,

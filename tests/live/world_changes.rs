@@ -5,12 +5,12 @@
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    assert_audit_verifies, audit_records, count, mode, path_str, project_file, run_bin, spawn_bin,
-    text, wait_for_record, Sandbox,
+    assert_audit_verifies, audit_records, autopilot_args, count, mode, project_file, run_bin,
+    spawn_bin, text, wait_for_record, Sandbox,
 };
 
 const HOSTS: [&str; 3] = ["zk1", "zk2", "zk3"];
-/// The run's poll interval (`--interval`), in milliseconds.
+/// The run's poll interval (`autopilot_args`' `--interval`), in milliseconds.
 const POLL_MS: u64 = 500;
 
 /// Three voters, one leading and two following.
@@ -59,25 +59,13 @@ fn a_follower_stopped_by_hand_during_a_restart_stops_the_autopilot_and_resume_fi
     };
     let audit = sandbox.dir.join("audit-stopped-by-hand.jsonl");
     let runbook = project_file("tests/fixtures/runbooks/restart-while-other-stops.yaml");
-    let inventory = sandbox.inventory_path();
     let (bind_victim, bind_other) = (format!("victim={victim}"), format!("other={other}"));
-    let interval = format!("{POLL_MS}ms");
-    let mut args = vec![
-        "run",
-        path_str(&runbook),
-        "--inventory",
-        path_str(&inventory),
-        "--autopilot",
-        "--yes",
-        "--interval",
-        &interval,
-        "--audit",
-        path_str(&audit),
-        "--bind",
-        &bind_victim,
-        "--bind",
-        &bind_other,
-    ];
+    let mut args = autopilot_args(
+        &sandbox.inventory_path(),
+        &runbook,
+        &audit,
+        &["--yes", "--bind", &bind_victim, "--bind", &bind_other],
+    );
     let mut run = spawn_bin(&args);
     // The victim's restart pauses three seconds between its stop and its start: the other
     // follower is stopped in that pause, while the victim is down.
@@ -139,8 +127,8 @@ fn a_follower_stopped_by_hand_during_a_restart_stops_the_autopilot_and_resume_fi
     sandbox.wait_for_modes(&serving, Duration::from_secs(60), |m| {
         count(m, "leader") == 1 && count(m, "follower") == 1
     });
-    let at = args.iter().position(|a| *a == "--audit").unwrap();
-    args[at] = "--resume";
+    let at = args.iter().position(|a| a == "--audit").unwrap();
+    args[at] = "--resume".into();
     let out = run_bin(&args, Duration::from_secs(240));
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
@@ -165,20 +153,12 @@ fn the_live_leader_is_restarted_last_after_the_leader_moved_by_hand() {
     let old = host_in_mode(&sandbox, "leader")[0];
     let audit = sandbox.dir.join("audit-leader-moves.jsonl");
     let runbook = project_file("tests/fixtures/runbooks/leader-moves.yaml");
-    let inventory = sandbox.inventory_path();
-    let interval = format!("{POLL_MS}ms");
-    let mut run = spawn_bin(&[
-        "run",
-        path_str(&runbook),
-        "--inventory",
-        path_str(&inventory),
-        "--autopilot",
-        "--yes",
-        "--interval",
-        &interval,
-        "--audit",
-        path_str(&audit),
-    ]);
+    let mut run = spawn_bin(&autopilot_args(
+        &sandbox.inventory_path(),
+        &runbook,
+        &audit,
+        &["--yes"],
+    ));
     wait_for_record(
         &mut run,
         &audit,

@@ -98,16 +98,16 @@ fn wait_on(mut engine: Engine, before: &EnsembleState) -> Engine {
     engine.input(Input::Start, before);
     let effects = engine.input(Input::Confirm, before);
     let intent = executes(&effects)[0];
-    engine.ended(
-        intent,
-        Ended::Exited {
-            code: Some(0),
-            duration_ms: 900,
-        },
-        10_000,
-        before,
-    );
+    engine.ended(intent, ended_ok(), 10_000, before);
     engine
+}
+
+/// A command that exited 0 after 900 ms.
+fn ended_ok() -> Ended {
+    Ended::Exited {
+        code: Some(0),
+        duration_ms: 900,
+    }
 }
 
 /// `live_at`, with zk1 answering `conf` with a view of `members` servers.
@@ -1077,14 +1077,7 @@ fn a_server_stopped_outside_the_runbook_is_named_and_a_lost_quorum_ends_the_wait
     assert!(recorded(&effects).is_empty(), "zk1 is the step's own");
     assert!(matches!(engine.status[0], Status::Waiting { .. }));
     let effects = engine.tick(&live_at(&[0, 1], 12_000), 12_000);
-    let notes: Vec<&str> = recorded(&effects)
-        .into_iter()
-        .filter_map(|e| match e {
-            AuditEvent::Note { text } => Some(text.as_str()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(notes, ["zk2 stopped outside the runbook"]);
+    assert_eq!(notes(&effects), ["zk2 stopped outside the runbook"]);
     let Status::Failed(why) = &engine.status[0] else {
         panic!("{:?}", engine.status[0])
     };
@@ -1223,11 +1216,7 @@ fn a_quorum_lost_while_the_restart_runs_fails_the_step_when_its_command_ends() {
         ["zk2 stopped outside the runbook"]
     );
     assert_eq!(engine.status[0], Status::Running, "its command still runs");
-    let ok = Ended::Exited {
-        code: Some(0),
-        duration_ms: 900,
-    };
-    engine.ended(intent, ok, 10_000, &now);
+    engine.ended(intent, ended_ok(), 10_000, &now);
     let Status::Failed(why) = &engine.status[0] else {
         panic!("{:?}", engine.status[0])
     };
@@ -1317,10 +1306,6 @@ fn a_quorum_loss_gone_past_with_an_override_does_not_fail_the_running_step() {
     let now = live_at(&[0, 1], 9_000);
     engine.tick(&now, 9_000);
     assert_eq!(engine.status[0], Status::Running);
-    let ok = Ended::Exited {
-        code: Some(0),
-        duration_ms: 900,
-    };
-    engine.ended(intent, ok, 10_000, &now);
+    engine.ended(intent, ended_ok(), 10_000, &now);
     assert_eq!(engine.status[0], Status::Done);
 }

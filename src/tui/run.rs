@@ -679,7 +679,7 @@ fn shown(line: &str, secrets: &Secrets) -> String {
     crate::text::escape::sanitize(&secrets.scrub(line.to_string()))
 }
 
-/// What `--autopilot` prints: one line per step state, decision, intent and result.
+/// What `--autopilot` prints: one line per step state, decision, intent, result and note.
 fn narrate(event: &AuditEvent, secrets: &Secrets) {
     let line = match event {
         AuditEvent::Step { step, state } => format!("step {step}: {state:?}"),
@@ -693,6 +693,8 @@ fn narrate(event: &AuditEvent, secrets: &Secrets) {
             format!("  -> {outcome:?} (exit {exit_status:?}, {duration_ms} ms)")
         }
         AuditEvent::Decision { step, decision, .. } => format!("  {step}: {decision:?}"),
+        // What happened outside the runbook, and the order following the live leader.
+        AuditEvent::Note { text } => format!("note: {text}"),
         _ => return,
     };
     crate::say!("{}", shown(&line, secrets));

@@ -5,6 +5,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
+use super::text::wrap;
 use super::Look;
 use crate::console::keys::{help_rows, WATCH_KEYS};
 use crate::view::theme::Role;
@@ -40,23 +41,43 @@ pub fn draw(frame: &mut Frame, area: Rect, look: &Look) {
     frame.render_widget(Paragraph::new(lines).block(block), popup);
 }
 
-/// A boxed list of keys and what they do over `popup`, for the run and replay screens.
+/// A boxed list of keys and what they do, centred in `area` and at most `max_width` wide, for
+/// the run and replay screens. What a key does wraps under itself (the key column stays
+/// clear), so every word shows at 80 columns; the box takes as many rows as its lines, up to
+/// the whole height of `area`.
 pub fn key_popup<'a>(
     frame: &mut Frame,
-    popup: Rect,
+    area: Rect,
+    max_width: u16,
     rows: impl Iterator<Item = &'a (&'a str, &'a str)>,
     key_width: usize,
     title: &str,
     look: &Look,
 ) {
+    let width = area.width.saturating_sub(4).min(max_width);
+    let inner = usize::from(width.saturating_sub(2));
     let lines: Vec<Line> = rows
-        .map(|(k, what)| {
-            Line::from(vec![
-                Span::styled(format!(" {k:<key_width$}"), look.style(Role::Accent)),
-                Span::styled(*what, look.style(Role::Text)),
-            ])
+        .flat_map(|(k, what)| {
+            wrap(
+                &[
+                    Span::styled(format!(" {k:<key_width$}"), look.style(Role::Accent)),
+                    Span::styled(*what, look.style(Role::Text)),
+                ],
+                inner,
+                key_width + 1,
+            )
         })
         .collect();
+    let height = u16::try_from(lines.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(2)
+        .min(area.height);
+    let [row] = Layout::vertical([Constraint::Length(height)])
+        .flex(Flex::Center)
+        .areas(area);
+    let [popup] = Layout::horizontal([Constraint::Length(width)])
+        .flex(Flex::Center)
+        .areas(row);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(look.style(Role::Accent))

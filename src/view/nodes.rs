@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
-use super::text::{age, columns, sanitize, sparkline};
+use super::text::{age, columns, head_within, sanitize, sparkline};
 use super::Look;
 use crate::console::watch::{cards_per_row, overdue, WatchState};
 use crate::ensemble::{AdminRoute, Health, NodeState, Source, Support, ViewSource};
@@ -257,9 +257,17 @@ fn draw_card(
     let sid = node
         .sid()
         .map_or_else(|| "?".to_string(), |s| s.to_string());
-    let title = format!(
-        " {} {} sid {} {} {} ",
-        node.target.name, look.symbols.dot, sid, look.symbols.dot, node.target.client
+    let inner = usize::from(area.width.saturating_sub(2));
+    let dot = look.symbols.dot;
+    let (name, client) = (sanitize(&node.target.name), sanitize(&node.target.client));
+    // A hand-built ensemble's long names and addresses must not be cut: the address goes
+    // first (the details show it), then the name is shortened.
+    let title = first_fitting(
+        &[
+            format!(" {name} {dot} sid {sid} {dot} {client} "),
+            format!(" {name} {dot} sid {sid} "),
+        ],
+        inner,
     );
     let mut border = look.style(Role::Border);
     if selected {
@@ -356,6 +364,7 @@ fn draw_card(
         (None, None, Health::Unknown) => Span::styled("not polled yet", muted),
         (None, None, _) => Span::styled("never answered", look.style(Role::Warning)),
     };
+    let polled = fit_routes(polled, node, inner.saturating_sub(8));
     lines.push(Line::from(vec![field("polled"), polled]));
     if let Some(error) = &node.error {
         lines.push(Line::from(Span::styled(
@@ -385,6 +394,38 @@ fn sources(node: &NodeState) -> String {
     }
     let words: Vec<&str> = routes.iter().map(|r| r.unwrap_or("-")).collect();
     format!(" via {}", words.join("/"))
+}
+
+/// The first of `candidates` that fits `width` columns, else the last cut to fit with an
+/// ellipsis.
+fn first_fitting(candidates: &[String], width: usize) -> String {
+    if let Some(fits) = candidates.iter().find(|c| columns(c) <= width) {
+        return fits.clone();
+    }
+    let last = candidates.last().map_or("", String::as_str);
+    format!("{}… ", head_within(last, width, 2))
+}
+
+/// The polled line within `width` columns: with its routes in full (` via admin/admin/ssh`),
+/// else one word when every route is the same, else their initials, else without them.
+fn fit_routes<'a>(polled: Span<'a>, node: &NodeState, width: usize) -> Span<'a> {
+    let full = sources(node);
+    let text = polled.content.to_string();
+    let Some(main) = text.strip_suffix(&full).filter(|_| !full.is_empty()) else {
+        return polled;
+    };
+    let words: Vec<&str> = full.trim_start_matches(" via ").split('/').collect();
+    let short = if words.iter().all(|w| *w == words[0]) {
+        format!(" via {}", words[0])
+    } else {
+        let initials: Vec<&str> = words.iter().map(|w| w.get(..1).unwrap_or("-")).collect();
+        format!(" via {}", initials.join("/"))
+    };
+    let fitted = first_fitting(
+        &[text.clone(), format!("{main}{short}"), main.to_string()],
+        width,
+    );
+    Span::styled(fitted, polled.style)
 }
 
 /// The role as the operator reads it, and the theme role that colours it.

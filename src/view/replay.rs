@@ -445,16 +445,10 @@ fn draw_bar(frame: &mut Frame, area: Rect, screen: &ReplayScreen, look: &Look) {
 }
 
 fn draw_help(frame: &mut Frame, area: Rect, mode: Mode, look: &Look) {
-    let popup = Rect::new(
-        area.x + 4,
-        area.y + 3,
-        area.width.saturating_sub(8).min(80),
-        16,
-    )
-    .intersection(area);
     super::help::key_popup(
         frame,
-        popup,
+        area,
+        80,
         help_rows(REPLAY_KEYS, |action| {
             action != ReplayKey::Approve || matches!(mode, Mode::Follow { .. })
         })

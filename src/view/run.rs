@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
-use super::text::{columns, paragraphs, sanitize, wrap};
+use super::text::{columns, head_within, paragraphs, sanitize, wrap};
 use super::{nodes, summary, Look};
 use crate::audit::record::StepState;
 use crate::console::keys::{self, help_rows, RUN_KEYS};
@@ -272,13 +272,7 @@ struct StepText {
 
 /// The last line shown of a cut explanation, with an ellipsis that fits the pane.
 fn ellipsis(line: &Line<'_>, width: usize, look: &Look) -> Line<'static> {
-    let mut text = String::new();
-    for c in line.to_string().chars() {
-        if columns(&text) + columns(c.encode_utf8(&mut [0; 4])) + 2 > width {
-            break;
-        }
-        text.push(c);
-    }
+    let text = head_within(&line.to_string(), width, 2);
     Line::from(vec![
         Span::styled(text, look.style(Role::Text)),
         Span::styled(" …", look.style(Role::Muted)),
@@ -362,6 +356,21 @@ fn step_text(state: &RunState, look: &Look, width: u16) -> StepText {
         0,
         width,
     );
+    // What happened outside the runbook leads the step's text: shown before the explanation
+    // wherever rows allow (the log and the autopilot's output have every event).
+    if is_current && !engine.outside.is_empty() {
+        text.explain.push(heading("outside the runbook"));
+        for event in &engine.outside {
+            text.explain.extend(para(
+                vec![Span::styled(
+                    format!("  {} {event}", look.symbols.warn),
+                    look.style(Role::Warning),
+                )],
+                4,
+                width,
+            ));
+        }
+    }
     for paragraph in paragraphs(&step.explain) {
         text.explain.extend(para(
             vec![Span::styled(paragraph, look.style(Role::Text))],
@@ -413,16 +422,27 @@ fn step_text(state: &RunState, look: &Look, width: u16) -> StepText {
                     width,
                 ));
             }
-            lines.push(heading("predicted"));
             let danger = !readiness.hazards.is_empty();
-            lines.extend(para(
-                vec![Span::styled(
-                    format!("  {}", readiness.predicted.unwrap_or_default()),
-                    look.style(if danger { Role::Danger } else { Role::Ok }),
-                )],
-                2,
-                width,
-            ));
+            match readiness.predicted {
+                Some(predicted) => {
+                    lines.push(heading("predicted"));
+                    lines.extend(para(
+                        vec![Span::styled(
+                            format!("  {predicted}"),
+                            look.style(if danger { Role::Danger } else { Role::Ok }),
+                        )],
+                        2,
+                        width,
+                    ));
+                }
+                // Under way, the forecast is the live verdict: the summary line's own words.
+                None => {
+                    lines.push(heading("now (the step is under way)"));
+                    let mut spans = vec![Span::raw("  ")];
+                    spans.extend(summary::verdict_spans(&state.watch, look));
+                    lines.extend(para(spans, 2, width));
+                }
+            }
             for hazard in &readiness.hazards {
                 let note = match &hazard.reason {
                     Some(reason) => format!("accepted by the runbook: {reason}"),
@@ -439,6 +459,20 @@ fn step_text(state: &RunState, look: &Look, width: u16) -> StepText {
                         } else {
                             Role::Danger
                         }),
+                    )],
+                    4,
+                    width,
+                ));
+            }
+        }
+        let misfits = engine.pick_misfits(&state.watch.ensemble);
+        if !misfits.is_empty() {
+            lines.push(heading("pick no longer fits"));
+            for misfit in misfits {
+                lines.extend(para(
+                    vec![Span::styled(
+                        format!("  {} {misfit}: r runs it as bound", look.symbols.warn),
+                        look.style(Role::Danger),
                     )],
                     4,
                     width,
@@ -671,17 +705,7 @@ const BAR_STATUS_ROWS: usize = 2;
 
 fn draw_help(frame: &mut Frame, area: Rect, look: &Look) {
     let rows = help_rows(RUN_KEYS, |_| true);
-    let height = u16::try_from(rows.len())
-        .unwrap_or(u16::MAX)
-        .saturating_add(2);
-    let popup = Rect::new(
-        area.x + 4,
-        area.y + 3,
-        area.width.saturating_sub(8).min(90),
-        height,
-    )
-    .intersection(area);
-    super::help::key_popup(frame, popup, rows.iter(), 14, " keys ", look);
+    super::help::key_popup(frame, area, 90, rows.iter(), 14, " keys ", look);
 }
 
 #[cfg(test)]

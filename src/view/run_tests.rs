@@ -362,6 +362,31 @@ fn nodes_that_do_not_fit_are_named_and_the_ones_acted_on_stay() {
     assert!(screen.contains("NOT accepted"), "{screen}");
 }
 
+/// One live verdict: zk1's restart command runs (zk1 answering again) when zk2 is stopped by
+/// hand. The summary line
+/// and the step's panel say the same thing — both draw the live verdict — and the panel does
+/// not forecast a quorum loss from simulating zk1's restart a second time. The stop is shown
+/// beside the step from the poll that sees it.
+#[test]
+fn the_summary_and_the_forecast_of_a_step_under_way_agree() {
+    let inventory = Inventory::parse(LAB, Path::new("lab.yaml")).unwrap();
+    let (mut state, _) = running(LAB);
+    poll_on(&inventory, &mut state, &[1], NOW + 3_000);
+    assert_eq!(state.engine.status[0], Status::Running);
+    let screen = render(&state, ROOMY);
+    assert!(!screen.contains("NOT accepted"), "{screen}");
+    assert!(screen.contains("now (the step is under way)"), "{screen}");
+    assert!(
+        screen.contains("⚠ zk2 stopped outside the runbook"),
+        "shown the poll it is seen: {screen}"
+    );
+    assert_eq!(
+        screen.matches("quorum can form").count(),
+        2,
+        "the summary and the panel: {screen}"
+    );
+}
+
 /// Hard-wrapped `explain:` text is one paragraph on the screen, wrapped at its width.
 #[test]
 fn the_explanation_is_reflowed_to_the_width() {
@@ -425,4 +450,18 @@ fn rows_go_to_what_matters_first() {
     );
     // A step asking for the whole screen still leaves three node rows.
     assert_eq!(plan(8, needs(0, 18)).nodes, 3);
+}
+
+/// At 80×24 the `?` help shows every key whole: its label and every word of what it does.
+#[test]
+fn the_help_fits_a_jump_host() {
+    let mut state = pending(LAB);
+    key(&mut state, '?');
+    let screen = render(&state, JUMP_HOST);
+    let text = words(&screen);
+    for (label, help) in crate::console::keys::help_rows(crate::console::keys::RUN_KEYS, |_| true) {
+        let row = words(&format!("{label} {help}"));
+        assert!(text.contains(&row), "{row}:\n{screen}");
+    }
+    insta::assert_snapshot!(screen);
 }

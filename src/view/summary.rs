@@ -71,6 +71,18 @@ pub fn draw_summary(frame: &mut Frame, area: Rect, state: &WatchState, look: &Lo
         ));
         second.push(Span::raw("  "));
     }
+    second.extend(verdict_spans(state, look));
+    let lines = vec![Line::from(first), Line::from(second)];
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// The live verdict in words: the same findings `analyze` and `plan` print
+/// (`quorum::findings`), in order, and what the verdict assumed. The summary line and the run
+/// screen's forecast of a step under way both draw these spans, so the two cannot disagree.
+pub fn verdict_spans<'a>(state: &WatchState, look: &Look) -> Vec<Span<'a>> {
+    let ensemble = &state.ensemble;
+    let sym = &look.symbols;
+    let mut spans = Vec::new();
     match state.verdict() {
         Ok(verdict) => {
             let name = |i: usize| {
@@ -79,7 +91,6 @@ pub fn draw_summary(frame: &mut Frame, area: Rect, state: &WatchState, look: &Lo
                     .get(i)
                     .map_or("?", |n| n.target.name.as_str())
             };
-            // The same findings `analyze` and `plan` print (`quorum::findings`), in order.
             for (k, finding) in findings(verdict, &|i| name(i).to_string())
                 .into_iter()
                 .enumerate()
@@ -90,30 +101,38 @@ pub fn draw_summary(frame: &mut Frame, area: Rect, state: &WatchState, look: &Lo
                     Severity::Danger => (sym.bad, Role::Danger),
                 };
                 let gap = if k == 0 { "" } else { "   " };
-                second.push(Span::styled(
+                spans.push(Span::styled(
                     format!("{gap}{symbol} {}", finding.text),
                     look.style(role),
                 ));
             }
             // A verdict reached by assuming says so on its own line's end (`live::verdict`).
             if let Some(assumed) = crate::ensemble::live::assumed_words(ensemble) {
-                second.push(Span::styled(
+                spans.push(Span::styled(
                     format!("   {} {assumed}", sym.warn),
                     look.style(Role::Warning),
                 ));
             }
         }
-        Err(why) => second.push(Span::styled(
+        Err(why) => spans.push(Span::styled(
             format!("analyzer: {why}"),
             look.style(Role::Muted),
         )),
     }
-    let lines = vec![Line::from(first), Line::from(second)];
-    frame.render_widget(Paragraph::new(lines), area);
+    spans
 }
 
 pub fn draw_views(frame: &mut Frame, area: Rect, state: &WatchState, look: &Look) {
     let disagree = state.ensemble.disagreeing_views();
+    // Names as long as a hand-built ensemble's keep a space before their mark.
+    let name_width = state
+        .ensemble
+        .nodes
+        .iter()
+        .map(|n| super::text::columns(&n.target.name) + 1)
+        .max()
+        .unwrap_or(0)
+        .max(8);
     let lines: Vec<Line> = state
         .ensemble
         .nodes
@@ -121,7 +140,7 @@ pub fn draw_views(frame: &mut Frame, area: Rect, state: &WatchState, look: &Look
         .zip(disagree)
         .map(|(node, differs)| {
             let mut spans = vec![Span::styled(
-                format!("{:<8}", node.target.name),
+                format!("{:<name_width$}", node.target.name),
                 look.style(Role::Text),
             )];
             match &node.view {

@@ -422,3 +422,59 @@ fn the_watch_summary_and_analyze_show_the_same_findings_for_the_same_state() {
         assert!(screen.contains(&finding.text), "{}\n{screen}", finding.text);
     }
 }
+
+/// At 80×24 every key of the help shows whole: its label and every word of what it does.
+#[test]
+fn the_help_fits_a_jump_host() {
+    let mut state = state(3, healthy(3));
+    update(&mut state, Action::Key(KeyAction::Help));
+    let screen = render(&state, 80, 24);
+    let text = screen
+        .replace('│', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for (label, help) in crate::console::keys::help_rows(crate::console::keys::WATCH_KEYS, |_| true)
+    {
+        let row = format!(
+            "{label} {}",
+            help.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
+        assert!(text.contains(&row), "{row}:\n{screen}");
+    }
+    insta::assert_snapshot!(screen);
+}
+
+/// A hand-built ensemble's names and addresses at 160 columns (four cards a row): each card's
+/// title and polled line fit, the address given way first, the routes shortened; the view
+/// strip keeps each name apart from its mark.
+#[test]
+fn long_names_and_routes_fit_the_cards_at_160_columns() {
+    let mut state = state(4, healthy(4));
+    for (i, node) in state.ensemble.nodes.iter_mut().enumerate() {
+        node.target.name = format!("zookeeper-east-{}", i + 1);
+        node.target.client = format!("127.77.200.{}:2181", i + 1);
+        node.linked = true;
+        node.srvr_source = Some(crate::ensemble::Source::Admin);
+        node.mntr_source = Some(crate::ensemble::Source::Admin);
+        if let Some(view) = node.view.as_mut() {
+            view.source = if i % 2 == 0 {
+                crate::ensemble::ViewSource::AdminVoters
+            } else {
+                crate::ensemble::ViewSource::ZooCfg
+            };
+        }
+    }
+    let screen = render(&state, 160, 30);
+    for i in 1..=4 {
+        let title = format!(" zookeeper-east-{i} · sid {i} ");
+        assert!(screen.contains(&title), "{title}:\n{screen}");
+    }
+    assert!(screen.contains("session open via admin "), "{screen}");
+    assert!(screen.contains("session open via a/a/s"), "{screen}");
+    for i in 1..=4 {
+        let view = format!("zookeeper-east-{i} ✓ agrees");
+        assert!(screen.contains(&view), "{view}:\n{screen}");
+    }
+    insta::assert_snapshot!(screen);
+}

@@ -75,6 +75,19 @@ pub fn columns(text: &str) -> usize {
     Span::raw(text).width()
 }
 
+/// The longest start of `text` that leaves `room` columns free within `width`: what is
+/// shown of a text cut to make room for an ellipsis.
+pub fn head_within(text: &str, width: usize, room: usize) -> String {
+    let mut head = String::new();
+    for c in text.chars() {
+        if columns(&head) + columns(c.encode_utf8(&mut [0; 4])) + room > width {
+            break;
+        }
+        head.push(c);
+    }
+    head
+}
+
 /// One run of a line: a word (no spaces) or the spaces between two words, with their styles.
 enum Run {
     Word(Vec<(String, Style)>),

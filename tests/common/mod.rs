@@ -107,12 +107,18 @@ impl Sandbox {
 
     /// Stops `host`'s server with its own `zkctl`, as its user, and checks that it stopped.
     pub fn stop(&self, host: &str) {
+        self.zkctl(host, "stop");
+    }
+
+    /// Runs `host`'s own `zkctl VERB` (`stop`, `start`, `restart`) as its user, as an
+    /// operator would by hand, and checks that it succeeded.
+    pub fn zkctl(&self, host: &str, verb: &str) {
         let script = self.dir.join("hosts").join(host).join("zkctl");
         let user = format!("zkpilot-h{}", host.trim_start_matches("zk"));
         let out = Command::new("runuser")
             .args(["-u", &user, "--"])
             .arg(&script)
-            .arg("stop")
+            .arg(verb)
             .output()
             .unwrap();
         assert_succeeded(&out);
@@ -264,13 +270,8 @@ pub mod tmux;
 pub mod zk_client;
 
 /// Runs the binary with a deadline, so a hung run fails the test instead of hanging it.
-pub fn run_bin(args: &[&str], limit: Duration) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+pub fn run_bin<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S], limit: Duration) -> Output {
+    let mut child = spawn_bin(args);
     let deadline = Instant::now() + limit;
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > deadline {
@@ -280,6 +281,50 @@ pub fn run_bin(args: &[&str], limit: Duration) -> Output {
         std::thread::sleep(Duration::from_millis(100));
     }
     child.wait_with_output().unwrap()
+}
+
+/// The binary started with `args`, its output piped, for a test that acts while it runs.
+pub fn spawn_bin<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Child {
+    Command::new(BIN)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The records of a log that may not exist yet, or end in a line being written.
+pub fn audit_records_if_any(audit: &Path) -> Vec<serde_json::Value> {
+    match std::fs::read_to_string(audit) {
+        Ok(text) => text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Waits while `child` runs until a record of `audit` matches `found`, or panics at the
+/// deadline or if the run ends first.
+pub fn wait_for_record(
+    child: &mut std::process::Child,
+    audit: &Path,
+    limit: Duration,
+    what: &str,
+    found: impl Fn(&serde_json::Value) -> bool,
+) {
+    let deadline = Instant::now() + limit;
+    loop {
+        // Whether it ended is asked before the log is read: a run that records it and ends
+        // between the two is not taken for one that ended first.
+        let ended = child.try_wait().unwrap().is_some();
+        if audit_records_if_any(audit).iter().any(&found) {
+            return;
+        }
+        assert!(!ended, "the run ended before {what}");
+        assert!(Instant::now() < deadline, "never recorded: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// `zkpilot run RUNBOOK --autopilot` on the sandbox, its audit log in the sandbox dir.
@@ -292,19 +337,36 @@ pub fn autopilot(sandbox: &Sandbox, runbook: &Path, extra: &[&str]) -> (Output, 
 
 /// `zkpilot run RUNBOOK --autopilot` on `inventory`, polling every 500 ms, logging to `audit`.
 pub fn autopilot_on(inventory: &Path, runbook: &Path, audit: &Path, extra: &[&str]) -> Output {
-    let mut args = vec![
+    run_bin(
+        &autopilot_args(inventory, runbook, audit, extra),
+        Duration::from_secs(240),
+    )
+}
+
+/// The arguments of `zkpilot run RUNBOOK --autopilot` on `inventory`, polling every 500 ms,
+/// logging to `audit`, then `extra`: for a test that acts while the run goes on (`spawn_bin`).
+pub fn autopilot_args(
+    inventory: &Path,
+    runbook: &Path,
+    audit: &Path,
+    extra: &[&str],
+) -> Vec<String> {
+    let mut args: Vec<String> = [
         "run",
-        runbook.to_str().unwrap(),
+        path_str(runbook),
         "--inventory",
-        inventory.to_str().unwrap(),
+        path_str(inventory),
         "--autopilot",
         "--interval",
         "500ms",
         "--audit",
-        audit.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    run_bin(&args, Duration::from_secs(240))
+        path_str(audit),
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    args.extend(extra.iter().map(|a| a.to_string()));
+    args
 }
 
 /// An empty directory of this test's own under the system's temporary one, named

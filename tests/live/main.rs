@@ -18,4 +18,5 @@ mod sandbox;
 mod session;
 mod stock_discover;
 mod stock_handbuilt;
+mod world_changes;
 mod zk_client;

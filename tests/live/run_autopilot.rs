@@ -3,13 +3,12 @@
 //! in a clear state.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::common::rehearsal::{most_leaders, rehearse};
 use crate::common::{
-    self, assert_audit_verifies, audit_records, autopilot, mode, path_str, project_file, run_bin,
-    text, zkpilot, Sandbox,
+    self, assert_audit_verifies, audit_records, autopilot, mode, project_file, run_bin, text,
+    zkpilot, Sandbox,
 };
 
 #[test]
@@ -405,30 +404,20 @@ fn a_server_stopped_by_hand_during_a_wait_stops_the_autopilot_naming_it() {
     let audit = sandbox.dir.join("audit-quorum-lost.jsonl");
     let runbook = project_file("tests/fixtures/runbooks/quorum-lost.yaml");
     let (bind_victim, bind_other) = (format!("victim={victim}"), format!("other={other}"));
-    let mut run = Command::new(crate::common::BIN)
-        .args(["run", path_str(&runbook), "--inventory"])
-        .arg(sandbox.inventory_path())
-        .args(["--autopilot", "--yes", "--interval", "500ms", "--audit"])
-        .arg(&audit)
-        .args(["--bind", &bind_victim, "--bind", &bind_other])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while !holds(&audit_records_if_any(&audit), "step", ("state", "waiting")) {
-        assert!(Instant::now() < deadline, "the step never waited");
-        assert!(run.try_wait().unwrap().is_none(), "the run ended early");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let n = other.trim_start_matches("zk");
-    let stopped = Command::new("runuser")
-        .args(["-u", &format!("zkpilot-h{n}"), "--"])
-        .arg(sandbox.dir.join(format!("hosts/{other}/zkctl")))
-        .arg("stop")
-        .output()
-        .unwrap();
-    assert!(stopped.status.success());
+    let mut run = common::spawn_bin(&common::autopilot_args(
+        &sandbox.inventory_path(),
+        &runbook,
+        &audit,
+        &["--yes", "--bind", &bind_victim, "--bind", &bind_other],
+    ));
+    common::wait_for_record(
+        &mut run,
+        &audit,
+        Duration::from_secs(90),
+        "the step waiting",
+        |r| r["kind"] == "step" && r["state"] == "waiting",
+    );
+    sandbox.stop(other);
     let stopped_at = Instant::now();
     while run.try_wait().unwrap().is_none() {
         assert!(
@@ -458,14 +447,4 @@ fn a_server_stopped_by_hand_during_a_wait_stops_the_autopilot_naming_it() {
     );
     eprintln!("the autopilot stopped {took:?} after {other} was stopped");
     assert_audit_verifies(&audit);
-}
-
-fn audit_records_if_any(audit: &std::path::Path) -> Vec<serde_json::Value> {
-    match std::fs::read_to_string(audit) {
-        Ok(text) => text
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect(),
-        Err(_) => Vec::new(),
-    }
 }

@@ -1,7 +1,8 @@
 //! Pure: what `--autopilot` does next. It starts a step once its gates hold and nothing is
 //! hazardous, confirms with `--yes`, and stops — naming why — wherever a person is needed:
 //! a hazard, a block, a second operator, a typed host, a failure or an unknown outcome, or
-//! gates that stay unmet for `GATE_PATIENCE_MS`. A step a resumed log left failed is retried
+//! gates that stay unmet for `GATE_PATIENCE_MS`, or a host bound by `pick:` that no longer
+//! has the picked role. A step a resumed log left failed is retried
 //! once its gates hold again (`--resume --autopilot` after the operator put the world right);
 //! wherever it stops on a failure it names the decision and the console's key for each choice.
 
@@ -10,7 +11,7 @@ use std::collections::HashMap;
 use super::keys::{RunKey, RUN_KEYS};
 use super::run::RunState;
 use crate::ensemble::Millis;
-use crate::runbook::engine::{Input, Prompt, Readiness, Status, CHECK_PENDING};
+use crate::runbook::engine::{Input, Prompt, Status, CHECK_PENDING};
 
 /// How long `--autopilot` waits for a step's gates to turn green before it gives up.
 pub const GATE_PATIENCE_MS: Millis = 120_000;
@@ -62,7 +63,17 @@ impl Autopilot {
         if let (Some(message), true) = (message, idle) {
             return stop(message.to_string());
         }
+        let misfits = engine.pick_misfits(&state.watch.ensemble);
         match (&engine.status[index], &engine.prompt) {
+            (Status::Pending, None) if idle && !misfits.is_empty() => stop(format!(
+                "stopped before `{step_id}`: {}; the autopilot does not guess which server the \
+                 runbook meant: a person must decide in the console (`zkpilot run` with \
+                 --resume, without --autopilot): {} runs the step on the server as bound, or \
+                 {} leaves the run stopped here",
+                misfits.join("; "),
+                key(RunKey::Run),
+                key(RunKey::Quit)
+            )),
             (Status::Pending, None) if idle => self.start_when_ready(state, index),
             (Status::Pending, Some(Prompt::Confirm)) if self.yes => Next::Input(Input::Confirm),
             (_, Some(Prompt::Confirm)) => stop(format!(
@@ -101,15 +112,26 @@ impl Autopilot {
     fn start_when_ready(&mut self, state: &RunState, index: usize) -> Next {
         let engine = &state.engine;
         let step_id = &engine.procedure.steps[index].id;
-        let readiness = engine.readiness(&state.watch.ensemble);
-        let hazards = unaccepted_hazards(readiness.as_ref());
-        if !hazards.is_empty() {
+        let (hazards, mut unmet) = blockers(state);
+        let stopped = engine.stopped_during_run(&state.watch.ensemble);
+        if !hazards.is_empty() && stopped.is_empty() {
             return stop(format!(
                 "stopped before `{step_id}`: {}",
                 hazards.join("; ")
             ));
         }
-        let unmet = unmet_gates(readiness.as_ref());
+        // A hazard that comes of a server stopped outside the runbook during the run (restarted
+        // by hand, say) may pass once it runs again: it is waited for like a gate, within the
+        // same patience. One already down when the run began stops the autopilot at once.
+        let while_stopped = format!(
+            " (while {} is stopped outside the runbook)",
+            stopped
+                .iter()
+                .map(|h| engine.who(*h))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        unmet.extend(hazards.into_iter().map(|h| h + &while_stopped));
         let since = *self
             .waiting_for_gates
             .entry(index)
@@ -132,11 +154,8 @@ impl Autopilot {
     /// hazardous (the retry checks them again before anything runs), waited for within the
     /// gates' patience, else the decision is left to a person.
     fn retry_when_ready(&mut self, state: &RunState, index: usize, why: &str) -> Next {
-        let engine = &state.engine;
-        let step_id = &engine.procedure.steps[index].id;
-        let readiness = engine.readiness(&state.watch.ensemble);
-        let blocks = unaccepted_hazards(readiness.as_ref());
-        let unmet = unmet_gates(readiness.as_ref());
+        let step_id = &state.engine.procedure.steps[index].id;
+        let (blocks, unmet) = blockers(state);
         let since = *self
             .waiting_for_gates
             .entry(index)
@@ -158,29 +177,28 @@ impl Autopilot {
     }
 }
 
-/// The decision a failed step leaves to a person, with the console's key for each choice.
-/// The hazards of the step about to start that its runbook does not accept, in words.
-fn unaccepted_hazards(readiness: Option<&Readiness>) -> Vec<String> {
-    readiness
+/// The current step's hazards the runbook does not accept, and its gates not met (a check
+/// gate, whose command runs when the step starts, not counted), in words.
+fn blockers(state: &RunState) -> (Vec<String>, Vec<String>) {
+    let readiness = state.engine.readiness(&state.watch.ensemble);
+    let hazards = readiness
         .iter()
         .flat_map(|r| r.hazards.iter())
         .filter(|h| !h.accepted)
         .map(|h| format!("{}: {}", h.hazard, h.detail))
-        .collect()
-}
-
-/// Its gates that do not hold, in words; a `check` still running is not one of them yet.
-fn unmet_gates(readiness: Option<&Readiness>) -> Vec<String> {
-    readiness
+        .collect();
+    let unmet = readiness
         .iter()
         .flat_map(|r| r.gates.iter())
         .filter_map(|(gate, result)| match result {
             Err(why) if why != CHECK_PENDING => Some(format!("{gate}: {why}")),
             _ => None,
         })
-        .collect()
+        .collect();
+    (hazards, unmet)
 }
 
+/// The decision a failed step leaves to a person, with the console's key for each choice.
 fn recovery() -> String {
     format!(
         "a person must decide in the console (`zkpilot run` with --resume, without \

@@ -387,3 +387,26 @@ fn answers_polled_before_the_command_ended_do_not_end_its_wait() {
         state.engine.status[0]
     );
 }
+
+/// zk2, seen running, is stopped by hand before `stop-zk1`: the step's quorum loss may pass once
+/// zk2 runs again (a hand restart), so the autopilot waits within the gates' patience, then
+/// stops naming the hazard and the stopped server. A server down from the start stops it at
+/// once (the test above).
+#[test]
+fn a_hazard_of_a_server_stopped_during_the_run_is_waited_for_then_named() {
+    let mut state = state_of(engine(STOP_ZK1), live(&[]));
+    state.engine.tick(&live(&[]), 20_000);
+    state.watch.ensemble = live(&[1]);
+    state.engine.tick(&state.watch.ensemble, 21_000);
+    let mut pilot = Autopilot::new(true);
+    assert_eq!(pilot.next(&state, None), Next::Wait);
+    state.watch.now += GATE_PATIENCE_MS + 1;
+    let Next::Stop { reason, .. } = pilot.next(&state, None) else {
+        panic!("past the patience, the hazard stops the autopilot")
+    };
+    assert!(
+        reason.contains("quorum loss")
+            && reason.contains("(while zk2 is stopped outside the runbook)"),
+        "{reason}"
+    );
+}

@@ -81,12 +81,24 @@ fn a_confirmed_step_records_its_intent_before_it_runs_then_waits_until_done() {
 /// Runs a one-step runbook up to its wait: started and confirmed on `before`, its command
 /// ended at 10 s.
 fn run_to_wait(steps: &str, before: &EnsembleState) -> Engine {
-    let mut engine = engine(steps);
+    wait_on(engine(steps), before)
+}
+
+/// `engine`, started, confirmed and its command ended at 10 s.
+fn wait_on(mut engine: Engine, before: &EnsembleState) -> Engine {
     engine.input(Input::Start, before);
     let effects = engine.input(Input::Confirm, before);
     let intent = executes(&effects)[0];
-    engine.ended(intent, exited_after(0, 900), 10_000, before);
+    engine.ended(intent, ended_ok(), 10_000, before);
     engine
+}
+
+/// A command that exited 0 after 900 ms.
+fn ended_ok() -> Ended {
+    Ended::Exited {
+        code: Some(0),
+        duration_ms: 900,
+    }
 }
 
 /// `live_at`, with zk1 answering `conf` with a view of `members` servers.
@@ -956,9 +968,15 @@ fn leader_last_follows_the_live_leader_before_each_step() {
     // The leader moved to zk1's server (node 2 is the one that leads in `live`).
     engine.node_of = vec![Some(2), Some(1), Some(0)];
     let effects = engine.tick(&live, 21_000);
-    let [AuditEvent::Note { text }] = recorded(&effects)[..] else {
+    let [moved, AuditEvent::Note { text }] = recorded(&effects)[..] else {
         panic!("{effects:?}")
     };
+    assert_eq!(
+        moved,
+        &AuditEvent::Note {
+            text: "zk3 stopped leading; zk1 leads".into()
+        }
+    );
     assert!(text.contains("zk1 leads now"), "{text}");
     assert!(text.contains("next: `r@zk2`"), "{text}");
     assert_eq!(step_ids(&engine), ["r@zk2", "r@zk3", "r@zk1"]);
@@ -992,14 +1010,7 @@ fn a_server_stopped_outside_the_runbook_is_named_and_a_lost_quorum_ends_the_wait
     assert!(recorded(&effects).is_empty(), "zk1 is the step's own");
     assert!(matches!(engine.status[0], Status::Waiting { .. }));
     let effects = engine.tick(&live_at(&[0, 1], 12_000), 12_000);
-    let notes: Vec<&str> = recorded(&effects)
-        .into_iter()
-        .filter_map(|e| match e {
-            AuditEvent::Note { text } => Some(text.as_str()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(notes, ["zk2 stopped outside the runbook"]);
+    assert_eq!(notes(&effects), ["zk2 stopped outside the runbook"]);
     let Status::Failed(why) = &engine.status[0] else {
         panic!("{:?}", engine.status[0])
     };
@@ -1027,4 +1038,207 @@ fn a_server_stopped_outside_the_runbook_with_a_quorum_left_is_recorded_once() {
             .any(|e| matches!(e, AuditEvent::Note { .. })),
         "{again:?}"
     );
+}
+
+/// One live verdict: zk1's restart is under way and zk2 stopped by hand, zk1 and zk3 running.
+/// The summary's live verdict says a quorum can form; the step's panel must not forecast
+/// "quorum loss" by simulating zk1's restart a second time from the live state.
+#[test]
+fn a_step_under_way_forecasts_nothing_the_live_verdict_contradicts() {
+    let engine = run_to_wait(RESTART_ZK1, &live(&[]));
+    let now = live_at(&[1], 11_000);
+    assert!(matches!(engine.status[0], Status::Waiting { .. }));
+    let verdict = crate::ensemble::live::verdict(&now).unwrap();
+    assert!(verdict.quorum_possible);
+    let readiness = engine.readiness(&now).unwrap();
+    assert!(readiness.hazards.is_empty(), "{:?}", readiness.hazards);
+    assert_eq!(readiness.predicted, None);
+}
+
+/// zk2, stopped by hand while zk1's restart waits, is started again by hand: the first poll
+/// that shows it answering records "zk2 restarted outside the runbook", once, and the console
+/// keeps both events to show beside the step.
+#[test]
+fn a_server_started_again_by_hand_is_recorded_as_restarted_outside_the_runbook() {
+    let mut engine = run_to_wait(RESTART_ZK1, &live(&[]));
+    engine.tick(&live_at(&[1], 11_000), 11_000);
+    let effects = engine.tick(&live_at(&[], 12_000), 12_000);
+    assert_eq!(notes(&effects), ["zk2 restarted outside the runbook"]);
+    assert!(notes(&engine.tick(&live_at(&[], 13_000), 13_000)).is_empty());
+    assert_eq!(
+        engine.outside,
+        [
+            "zk2 stopped outside the runbook",
+            "zk2 restarted outside the runbook"
+        ]
+    );
+}
+
+/// The step's own server coming back is the runbook's doing: nothing is recorded.
+#[test]
+fn the_steps_own_server_coming_back_is_not_outside_the_runbook() {
+    let mut engine = run_to_wait(RESTART_ZK1, &live(&[]));
+    assert!(notes(&engine.tick(&live_at(&[0], 11_000), 11_000)).is_empty());
+    assert!(notes(&engine.tick(&live_at(&[], 12_000), 12_000)).is_empty());
+}
+
+/// `live_at`, with zk1 leading and zk3 following.
+fn zk1_leads(at: u64) -> EnsembleState {
+    let mut state = live_at(&[], at);
+    state.apply(&PollReport::fourlw(
+        0,
+        at + 1,
+        vec![answered(Command::Srvr, Ok(LEADER_SRVR.to_string()))],
+    ));
+    state.apply(&PollReport::fourlw(
+        2,
+        at + 1,
+        vec![answered(Command::Srvr, Ok(FOLLOWER_SRVR.to_string()))],
+    ));
+    state
+}
+
+/// The leader moves while no step acts on it: recorded once as "zk3 stopped leading; zk1
+/// leads". The same move while a step restarts zk3 is the runbook's own: nothing recorded.
+#[test]
+fn a_leader_change_the_runbook_did_not_make_is_recorded() {
+    let mut engine = engine(RESTART_ZK1);
+    assert!(notes(&engine.tick(&live(&[]), 20_000)).is_empty());
+    let effects = engine.tick(&zk1_leads(21_000), 21_000);
+    assert_eq!(notes(&effects), ["zk3 stopped leading; zk1 leads"]);
+    assert!(notes(&engine.tick(&zk1_leads(22_000), 22_000)).is_empty());
+
+    let restart_zk3 = RESTART_ZK1
+        .replace("    gates: [{synced: {}}, {not-leader: {host: zk1}}]\n", "")
+        .replace("host: zk1", "host: zk3")
+        .replace("[follower]", "[follower, leader]");
+    let mut engine = super::fixtures::engine(&restart_zk3);
+    engine.tick(&live(&[]), 5_000);
+    let mut engine = wait_on(engine, &live(&[]));
+    engine.tick(&live_at(&[2], 10_500), 10_500);
+    let effects = engine.tick(&zk1_leads(11_000), 11_000);
+    assert!(
+        notes(&effects).is_empty(),
+        "{:?} {effects:?}",
+        engine.status
+    );
+}
+
+fn notes(effects: &[Effect]) -> Vec<&str> {
+    recorded(effects)
+        .into_iter()
+        .filter_map(|e| match e {
+            AuditEvent::Note { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// zk2 stops by hand while zk1's restart command still runs, zk1 down: one voter of three.
+/// The step fails with the lost quorum as soon as the command ends, not at the wait's timeout.
+#[test]
+fn a_quorum_lost_while_the_restart_runs_fails_the_step_when_its_command_ends() {
+    let mut engine = engine(RESTART_ZK1);
+    let before = live(&[]);
+    engine.tick(&before, 8_000);
+    engine.input(Input::Start, &before);
+    let intent = executes(&engine.input(Input::Confirm, &before))[0];
+    let now = live_at(&[0, 1], 9_000);
+    assert_eq!(
+        notes(&engine.tick(&now, 9_000)),
+        ["zk2 stopped outside the runbook"]
+    );
+    assert_eq!(engine.status[0], Status::Running, "its command still runs");
+    engine.ended(intent, ended_ok(), 10_000, &now);
+    let Status::Failed(why) = &engine.status[0] else {
+        panic!("{:?}", engine.status[0])
+    };
+    assert!(
+        why.starts_with("quorum lost: zk2 stopped outside the runbook"),
+        "{why}"
+    );
+    assert_eq!(engine.prompt, Some(Prompt::Recover));
+}
+
+/// zk1's restart is back, but zk2 — stopped by hand — leaves the quorum (zk1 and zk3) while
+/// the wait needs every voter synced: it cannot come true, so the step fails at once naming
+/// zk2, instead of saying "zk2 is not serving yet" until the timeout.
+#[test]
+fn a_wait_that_needs_a_server_stopped_outside_the_runbook_fails_at_once() {
+    let synced = RESTART_ZK1.replace("[{mode: {host: zk1, is: [follower]}}]", "[{synced: {}}]");
+    let mut engine = run_to_wait(&synced, &live(&[]));
+    engine.tick(&live_at(&[1], 11_000), 11_000);
+    let Status::Failed(why) = &engine.status[0] else {
+        panic!("{:?}", engine.status[0])
+    };
+    assert!(
+        why.starts_with("the wait cannot hold: zk2 stopped outside the runbook, and it waits for"),
+        "{why}"
+    );
+}
+
+/// `f` bound by `pick: follower` while zk3 led: zk1. When zk1 leads before `f`'s step, the
+/// step is flagged, and the autopilot stops naming the decision and its key instead of
+/// restarting the leader it was not meant to restart.
+#[test]
+fn a_picked_follower_that_leads_before_its_step_is_flagged_and_the_autopilot_does_not_guess() {
+    use crate::console::autopilot::{Autopilot, Next};
+    use crate::console::fixtures::state_of;
+    let text = "name: t\ndescription: d\nsource: s\nhosts: [{name: f, pick: follower}]\nsteps:\n  - {id: restart-f, title: R, confirm: none, run: [{host: f, verb: restart}], effect: [{restart: {host: f}}]}\n";
+    let inventory = inventory(3);
+    let none = std::collections::BTreeMap::new();
+    let read = |_: &Path| -> Result<String, String> { Err("none".into()) };
+    let input = crate::runbook::procedure::BindInput {
+        inventory: &inventory,
+        leader: Some("zk3"),
+        bindings: &none,
+        variables: &none,
+        read_fragment: &read,
+    };
+    let procedure = crate::runbook::procedure::bind(text, Path::new("rb.yaml"), &input).unwrap();
+    let node_of = procedure
+        .hosts
+        .iter()
+        .map(|h| {
+            h.inventory.name[2..]
+                .parse::<usize>()
+                .ok()
+                .map(|sid| sid - 1)
+        })
+        .collect();
+    let version = crate::zk::version::ZkVersion::NEWEST;
+    let engine = Engine::new(procedure, version, node_of, person("alice", 1000));
+    assert_eq!(engine.procedure.hosts[0].inventory.name, "zk1");
+    assert!(engine.pick_misfits(&live(&[])).is_empty(), "zk1 follows");
+    let moved = zk1_leads(20_000);
+    assert_eq!(
+        engine.pick_misfits(&moved),
+        ["`f` was picked as a follower, and zk1 leads now"]
+    );
+    let state = state_of(engine, moved);
+    let Next::Stop { reason, .. } = Autopilot::new(true).next(&state, None) else {
+        panic!("the autopilot stops")
+    };
+    assert!(
+        reason.contains("`f` was picked as a follower, and zk1 leads now")
+            && reason.contains("r runs the step on the server as bound"),
+        "{reason}"
+    );
+}
+
+/// zk2 is down before the run; stopping zk1 loses the quorum, and the operator overrides that
+/// with a reason. While the stop runs the quorum is lost as accepted: the step is not failed.
+#[test]
+fn a_quorum_loss_gone_past_with_an_override_does_not_fail_the_running_step() {
+    let mut engine = engine("  - {id: stop-zk1, title: Stop zk1, run: [{host: zk1, verb: stop}], effect: [{stop: {host: zk1}}]}\n");
+    let before = live(&[1]);
+    engine.tick(&before, 8_000);
+    engine.input(Input::Start, &before);
+    engine.input(Input::Override("drill: clients drained".into()), &before);
+    let intent = executes(&engine.input(Input::Confirm, &before))[0];
+    let now = live_at(&[0, 1], 9_000);
+    engine.tick(&now, 9_000);
+    assert_eq!(engine.status[0], Status::Running);
+    engine.ended(intent, ended_ok(), 10_000, &now);
+    assert_eq!(engine.status[0], Status::Done);
 }

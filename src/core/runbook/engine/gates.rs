@@ -5,7 +5,7 @@
 use super::super::plan::{assess, describe_gate, witness_names, Found};
 use super::super::procedure::{Gate, Procedure};
 use super::super::simulate::SimState;
-use super::Engine;
+use super::{Engine, Status};
 use crate::ensemble::{EnsembleState, ZXID_SYNC_POLLS};
 use crate::zk::fourlw::Mode;
 use crate::zk::zxid::ZxidLag;
@@ -23,7 +23,12 @@ pub(super) struct CheckRun {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Readiness {
     pub gates: Vec<(String, Result<(), String>)>,
+    /// The hazards of running the step from the live ensemble; none while it is under way.
     pub hazards: Vec<Found>,
+    /// What holds after the step, run from the live ensemble. `None` while the step is under
+    /// way: its commands already act on the servers, so simulating them again from the live
+    /// state would count each restart twice (and call "quorum loss" where the summary rightly
+    /// says a quorum can form). Then the one forecast is the live verdict, the summary's.
     pub predicted: Option<String>,
 }
 
@@ -47,6 +52,13 @@ impl Engine {
                 (name, self.gate(g, live))
             })
             .collect();
+        if matches!(self.status[index], Status::Running | Status::Waiting { .. }) {
+            return Some(Readiness {
+                gates,
+                hazards: Vec::new(),
+                predicted: None,
+            });
+        }
         let (procedure, start) = self.live_start(live);
         let (hazards, _, analysis) = assess(&procedure, step, &start, self.version);
         let predicted = Some(

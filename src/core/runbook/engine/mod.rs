@@ -11,6 +11,7 @@
 mod gates;
 mod needs;
 mod order;
+mod picks;
 mod unplanned;
 mod wait;
 
@@ -218,6 +219,16 @@ pub struct Engine {
     pub failed_before_resume: Option<String>,
     /// Hosts last seen stopped outside the runbook (`unplanned`), each recorded once.
     unplanned: BTreeSet<usize>,
+    /// The host last seen leading, to tell a leader change the runbook did not make.
+    leader_seen: Option<usize>,
+    /// Hosts whose server this run has seen running: one stopped since was stopped during it.
+    seen_up: BTreeSet<usize>,
+    /// The step under way was started past a hazard (overridden with a reason, or a quorum
+    /// loss its runbook accepts): a lost quorum while its commands run is what was accepted.
+    past_a_hazard: bool,
+    /// What happened outside the runbook, latest last (at most `OUTSIDE_SHOWN`), for the
+    /// console to show beside the step: each is also a note in the log.
+    pub outside: Vec<String>,
 }
 
 /// What a session's log says about its steps, read back for `--resume`.
@@ -300,6 +311,10 @@ impl Engine {
             before_launch: BTreeMap::new(),
             failed_before_resume: None,
             unplanned: BTreeSet::new(),
+            leader_seen: None,
+            seen_up: BTreeSet::new(),
+            past_a_hazard: false,
+            outside: Vec::new(),
         }
     }
 
@@ -601,6 +616,12 @@ impl Engine {
     fn launch(&mut self, index: usize, effects: &mut Vec<Effect>) {
         self.prompt = None;
         self.checks.clear();
+        self.past_a_hazard = self.override_reason.is_some()
+            || self
+                .step(index)
+                .accepts
+                .iter()
+                .any(|a| a.hazard == Hazard::QuorumLoss);
         self.override_reason = None;
         self.approved_by = None;
         self.rolling_back = false;

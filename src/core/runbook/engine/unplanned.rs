@@ -4,18 +4,29 @@
 //! without a quorum of running voters the wait cannot hold — ZooKeeper serves only with a
 //! majority of the voters (`QuorumMaj.containsQuorum`) — so the step fails at once, naming
 //! the server, instead of running out its timeout.
+//!
+//! A server recorded stopped that answers again was started by someone else: "restarted
+//! outside the runbook". Only a stop seen as such counts: a follower whose leader went away
+//! drops its `ZooKeeperServer` and makes a new one when it rejoins (`QuorumPeer.run`,
+//! `makeFollower`), so its counters and `uptime` start again from zero without any restart;
+//! a JVM restart takes seconds with the client port closed, so a poll sees it down.
+//! A leader that changes while no step under way acts on it (stops, restarts or reconfigures
+//! it, or the whole ensemble) is recorded as "zk1 stopped leading; zk3 leads".
 
 use std::collections::BTreeSet;
 
+/// How many events outside the runbook the console shows beside the step.
+pub const OUTSIDE_SHOWN: usize = 3;
+
 use super::{record, Effect, Engine, Status};
 use crate::audit::record::AuditEvent;
-use crate::ensemble::{EnsembleState, Health};
+use crate::ensemble::{EnsembleState, Health, NodeState};
 use crate::inventory::HostRole;
-use crate::runbook::procedure::Effect as StepEffect;
+use crate::runbook::procedure::{Effect as StepEffect, Gate};
 
 impl Engine {
     /// The hosts the step at `index` acts on: its commands' hosts and its effects' servers.
-    fn acted_on(&self, index: usize) -> BTreeSet<usize> {
+    pub(super) fn acted_on(&self, index: usize) -> BTreeSet<usize> {
         let step = &self.procedure.steps[index];
         let mut hosts: BTreeSet<usize> = step.commands.iter().map(|c| c.host).collect();
         for effect in &step.effects {
@@ -33,7 +44,7 @@ impl Engine {
     }
 
     /// A host as the operator knows it: the runbook's name, and the inventory's when another.
-    fn who(&self, host: usize) -> String {
+    pub fn who(&self, host: usize) -> String {
         match self.procedure.hosts.get(host) {
             Some(h) if h.name != h.inventory.name => format!("{} ({})", h.name, h.inventory.name),
             _ => self.host_name(host),
@@ -55,24 +66,144 @@ impl Engine {
             .filter(|h| self.expected.up.get(*h).copied().unwrap_or(false))
             .filter(|h| !busy.contains(h))
             .filter(|h| {
-                let node = self.node_of.get(*h).copied().flatten();
-                node.and_then(|n| live.nodes.get(n))
+                self.node_of(*h, live)
                     .is_some_and(|n| matches!(n.health, Health::Down(_)))
             })
             .collect()
     }
 
-    /// Records each server newly seen stopped outside the runbook, and forgets those running
-    /// again, so each stop is recorded once.
+    /// Those of [`Engine::stopped_outside`] this run saw running before: stopped during it
+    /// (by hand, say), not already down when it began.
+    pub fn stopped_during_run(&self, live: &EnsembleState) -> Vec<usize> {
+        let mut stopped = self.stopped_outside(live);
+        stopped.retain(|h| self.seen_up.contains(h));
+        stopped
+    }
+
+    /// Records each server newly seen stopped outside the runbook, each one stopped so that
+    /// answers again, and a leader change the runbook did not make; each once.
     pub(super) fn notice_unplanned(&mut self, live: &EnsembleState) -> Vec<Effect> {
         let now: BTreeSet<usize> = self.stopped_outside(live).into_iter().collect();
-        let mut effects = Vec::new();
+        let (in_hand, whole) = self.in_hand();
+        let mut texts = Vec::new();
         for host in now.difference(&self.unplanned) {
-            let text = format!("{} stopped outside the runbook", self.who(*host));
-            effects.push(record(AuditEvent::Note { text }, true));
+            texts.push(format!("{} stopped outside the runbook", self.who(*host)));
+        }
+        for host in self.unplanned.difference(&now) {
+            let up = self.node_of(*host, live).is_some_and(|n| n.health.is_up());
+            if up && !in_hand.contains(host) {
+                texts.push(format!("{} restarted outside the runbook", self.who(*host)));
+            }
         }
         self.unplanned = now;
+        let running: Vec<usize> = (0..self.procedure.hosts.len())
+            .filter(|h| self.node_of(*h, live).is_some_and(|n| n.health.is_up()))
+            .collect();
+        self.seen_up.extend(running);
+        let leader = live
+            .leader()
+            .and_then(|n| self.node_of.iter().position(|m| *m == Some(n)));
+        if let Some(new) = leader {
+            match self.leader_seen {
+                Some(old) if old != new && !whole && !in_hand.contains(&old) => texts.push(
+                    format!("{} stopped leading; {} leads", self.who(old), self.who(new)),
+                ),
+                _ => {}
+            }
+            self.leader_seen = Some(new);
+        }
+        let mut effects = Vec::new();
+        for text in texts {
+            self.outside.push(text.clone());
+            effects.push(record(AuditEvent::Note { text }, true));
+        }
+        let extra = self.outside.len().saturating_sub(OUTSIDE_SHOWN);
+        self.outside.drain(..extra);
         effects
+    }
+
+    /// The hosts the current step may still be changing — under way, or left failed or of
+    /// unknown outcome by its commands — and whether it acts on the whole ensemble
+    /// (a reconfig, a partition or its healing), where any leader change may be its own.
+    fn in_hand(&self) -> (BTreeSet<usize>, bool) {
+        let Some(index) = self.current() else {
+            return (BTreeSet::new(), false);
+        };
+        if matches!(
+            self.status[index],
+            Status::Pending | Status::Done | Status::Skipped(_)
+        ) {
+            return (BTreeSet::new(), false);
+        }
+        let whole = self.procedure.steps[index].effects.iter().any(|e| {
+            matches!(
+                e,
+                StepEffect::Reconfig { .. } | StepEffect::Partition(_) | StepEffect::Heal
+            )
+        });
+        (self.acted_on(index), whole)
+    }
+
+    fn node_of<'a>(&self, host: usize, live: &'a EnsembleState) -> Option<&'a NodeState> {
+        self.node_of
+            .get(host)
+            .copied()
+            .flatten()
+            .and_then(|n| live.nodes.get(n))
+    }
+
+    /// A server stopped outside the runbook during the run while the step's commands run
+    /// (another's restart under way) that leaves no quorum: no further command is released, and the step fails
+    /// with the reason as soon as those running end — a command is never left running
+    /// unrecorded, and the failure then comes with the commands' end, not the wait's timeout.
+    pub(super) fn lose_quorum_while_running(&mut self, index: usize, live: &EnsembleState) {
+        // Only a stop during the run counts here: a server down before it began was in the
+        // forecast the operator (or the runbook) accepted the step on.
+        if self.failing.is_some() || self.past_a_hazard || self.stopped_during_run(live).is_empty()
+        {
+            return;
+        }
+        if let Some(why) = self.quorum_lost(index, live) {
+            self.queue.clear();
+            self.failing = Some(Status::Failed(why));
+            self.message = Some("quorum lost: waiting for the running commands to end".into());
+        }
+    }
+
+    /// Why the waiting step's wait cannot come true: a condition still unmet needs a server
+    /// stopped outside the runbook to run — the sync gate every voter, a mode, leader or 4lw
+    /// gate its host — and nothing in the runbook will start it again.
+    pub(super) fn waits_on_stopped(&self, index: usize, live: &EnsembleState) -> Option<String> {
+        let stopped = self.stopped_outside(live);
+        let wait = self.procedure.steps[index].wait.as_ref()?;
+        if stopped.is_empty() {
+            return None;
+        }
+        let after = self.expected_after(index);
+        wait.until.iter().find_map(|gate| {
+            let needed: Vec<usize> = match gate {
+                Gate::Synced => stopped
+                    .iter()
+                    .copied()
+                    .filter(|h| self.procedure.hosts[*h].inventory.role == HostRole::Participant)
+                    .collect(),
+                Gate::Mode { host, .. } | Gate::Leader(host) | Gate::Fourlw { host, .. } => {
+                    stopped.iter().copied().filter(|h| h == host).collect()
+                }
+                _ => Vec::new(),
+            };
+            if needed.is_empty() {
+                return None;
+            }
+            let why = self.gate_against(gate, live, &after).err()?;
+            let names: Vec<String> = needed.iter().map(|h| self.who(*h)).collect();
+            Some(format!(
+                "the wait cannot hold: {} stopped outside the runbook, and it waits for {why}; \
+                 start {} again, then retry the step",
+                names.join(", "),
+                if names.len() == 1 { "it" } else { "them" }
+            ))
+        })
     }
 
     /// Why the waiting step cannot hold any more: servers stopped outside the runbook left
@@ -90,14 +221,7 @@ impl Engine {
             .collect();
         let running = voters
             .iter()
-            .filter(|h| {
-                self.node_of
-                    .get(**h)
-                    .copied()
-                    .flatten()
-                    .and_then(|n| live.nodes.get(n))
-                    .is_some_and(|n| n.health.is_up())
-            })
+            .filter(|h| self.node_of(**h, live).is_some_and(|n| n.health.is_up()))
             .count();
         if running > voters.len() / 2 {
             return None;

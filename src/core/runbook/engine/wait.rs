@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::super::procedure::Effect as StepEffect;
-use super::super::simulate::view_named;
+use super::super::simulate::{view_named, SimState};
 use super::{Effect, Engine, Status};
 use crate::ensemble::{EnsembleState, Millis, ObservedView, ViewSource};
 use crate::zk::config::View;
@@ -28,10 +28,17 @@ impl Engine {
         let Some(index) = self.current() else {
             return effects;
         };
+        if self.status[index] == Status::Running {
+            self.lose_quorum_while_running(index, live);
+            return effects;
+        }
         let Status::Waiting { since } = self.status[index] else {
             return effects;
         };
-        if let Some(why) = self.quorum_lost(index, live) {
+        if let Some(why) = self
+            .quorum_lost(index, live)
+            .or_else(|| self.waits_on_stopped(index, live))
+        {
             self.fail(index, Status::Failed(why), &mut effects);
             return effects;
         }
@@ -43,10 +50,7 @@ impl Engine {
         };
         let wait = self.step(index).wait.clone();
         let timeout = wait.as_ref().map_or(VIEW_PATIENCE, |w| w.timeout);
-        let mut after = self.expected.clone();
-        for effect in &self.step(index).effects {
-            after.apply(effect);
-        }
+        let after = self.expected_after(index);
         let mut unmet: Vec<String> = wait
             .iter()
             .flat_map(|w| w.until.iter())
@@ -93,6 +97,15 @@ impl Engine {
             );
         }
         effects
+    }
+
+    /// The ensemble as the runbook expects it once the step at `index` has acted.
+    pub(super) fn expected_after(&self, index: usize) -> SimState {
+        let mut after = self.expected.clone();
+        for effect in &self.step(index).effects {
+            after.apply(effect);
+        }
+        after
     }
 
     /// How long the current wait has run and may run, for a progress display.

@@ -97,6 +97,7 @@ impl Context<'_> {
                     ..*self
                 };
                 let mut step = context.step(spec, source)?;
+                step.each = Some(each);
                 if for_each.order == Order::LeaderLast {
                     step.leader_last = Some(LeaderLast {
                         group: step.id.clone(),

@@ -90,6 +90,7 @@ pub(super) fn bind_runbook_hosts(
             inventory: host.clone(),
             peer,
             from_runbook: true,
+            picked: picked.is_some().then_some(need.pick).flatten(),
         });
     }
     Ok(hosts)
@@ -122,6 +123,7 @@ pub(super) fn bind_paired_spares(
                     inventory: (*spare).clone(),
                     peer,
                     from_runbook: false,
+                    picked: None,
                 });
                 hosts.len() - 1
             }
@@ -256,6 +258,7 @@ pub(super) fn add_unnamed_servers(hosts: &mut Vec<BoundHost>, inventory: &Invent
             inventory: host.clone(),
             peer,
             from_runbook: false,
+            picked: None,
         });
     }
 }

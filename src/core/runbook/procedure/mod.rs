@@ -79,6 +79,9 @@ pub struct BoundHost {
     /// False for a server of the inventory that the runbook never names: it is still part of
     /// the ensemble every prediction and gate models (named after its inventory host).
     pub from_runbook: bool,
+    /// The `pick:` it was bound by (not by `--bind`, role or name): the role it had then,
+    /// which the run checks again before each of its steps.
+    pub picked: Option<super::model::Pick>,
 }
 
 /// A service (a stable address in front of one server) made for a runbook host.
@@ -118,6 +121,9 @@ pub struct Step {
     /// A repetition of a `for-each … order: leader-last` step: the engine keeps whichever of
     /// its group leads at the time last (`Engine::follow_live_leader`).
     pub leader_last: Option<LeaderLast>,
+    /// A repetition of any `for-each` step: the server it repeats for, chosen by the
+    /// `for-each`'s own group (not by that host's `pick:`, which is not checked for it).
+    pub each: Option<usize>,
 }
 
 /// Which `for-each` step a repetition belongs to, and the server it repeats for.

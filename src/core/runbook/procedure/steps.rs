@@ -189,6 +189,7 @@ impl Context<'_> {
             rollback,
             timeout,
             leader_last: None,
+            each: None,
         })
     }
 }

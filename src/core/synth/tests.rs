@@ -243,3 +243,29 @@ fn servers_behind_services_are_not_modelled_yet() {
         Err(SynthError::Unsupported(_))
     ));
 }
+
+/// The paths and names the operator typed go into YAML comments and a block scalar: a newline
+/// in them must not end the comment and add a key of its own.
+#[test]
+fn a_path_with_a_newline_stays_inside_its_comment() {
+    let state = ensemble_state(3, "3.8.0");
+    let target = "servers:\n  - {host: zk1, restart: true}\n  - {host: zk2}\n  - {host: zk3}\n";
+    let evil = "state.yaml\nsteps: []\n# ";
+    let synthesis = synthesize(&Request {
+        state_text: &state,
+        state_path: Path::new(evil),
+        target_text: target,
+        target_path: Path::new("target\n  injected: yes\n.yaml"),
+        leader: Some("zk2"),
+        bound: Bound::default(),
+        output: Some("out.yaml\nname: evil"),
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let runbook = &synthesis.runbook;
+    assert!(!runbook.contains("\nsteps: []"), "{runbook}");
+    assert!(!runbook.contains("\nname: evil"), "{runbook}");
+    assert!(!runbook.contains("\n  injected: yes"), "{runbook}");
+    assert!(runbook.contains("state.yaml\\nsteps: []"), "{runbook}");
+    let (_, plan) = planned(&synthesis.problem, runbook, Some("zk2"), &BTreeMap::new());
+    assert!(!plan.blocked());
+}

@@ -181,7 +181,7 @@ fn header(out: &mut String, problem: &Problem, found: &Found, origin: &Origin) {
     );
     let _ = writeln!(
         out,
-        "# Objective, in order: fewest states where an election can stall (a hollow leader, or one a running server cannot follow); the live leader ({}) restarted last; fewest restarts; fewest steps.",
+        "# Objective, in order: fewest states where an election can stall (a hollow leader, or one a running server cannot follow); the live leader ({}) restarted last; fewest restarts; fewest steps; fewest states on a bare majority (no voter to spare).",
         one_line(origin.leader.unwrap_or("not given"))
     );
     let proof = match found.proof {
@@ -198,8 +198,8 @@ fn header(out: &mut String, problem: &Problem, found: &Found, origin: &Origin) {
     );
     let _ = writeln!(
         out,
-        "# Result: {} steps, {} restarts, {} states where an election can stall, {} of today's servers disrupted after the leader.",
-        found.cost.steps, found.cost.restarts, found.cost.stalls, found.cost.after_leader
+        "# Result: {} steps, {} restarts, {} states where an election can stall, {} of today's servers disrupted after the leader, {} states on a bare majority.",
+        found.cost.steps, found.cost.restarts, found.cost.stalls, found.cost.after_leader, found.cost.thin
     );
     let mut again = format!(
         "zkpilot synthesize --state {} --target {}",

@@ -269,3 +269,32 @@ fn a_path_with_a_newline_stays_inside_its_comment() {
     let (_, plan) = planned(&synthesis.problem, runbook, Some("zk2"), &BTreeMap::new());
     assert!(!plan.blocked());
 }
+
+/// The last tie-break keeps voters to spare: on 3.4 rules the LINE order used to stop Q first
+/// and run the three-server ensemble on two of three until B joined; among the orders of seven
+/// restarts and fifteen steps it now starts S first.
+#[test]
+fn line_prefers_the_order_that_keeps_a_voter_to_spare() {
+    let (synthesis, _) = synthesized(&line_state("3.4.6"), LINE_TARGET, Some("P"));
+    let cost = synthesis.found.cost;
+    assert_eq!((cost.restarts, cost.steps, cost.thin), (7, 15, 11));
+    let first = synthesis.found.moves[0];
+    assert_eq!(first.kind, MoveKind::Start, "{}", synthesis.runbook);
+}
+
+/// On 3.8 rules the ids of zk1..zk4 are interchangeable (zk5 leads): the exact search merges
+/// the states that differ only by which is which, and still proves the same cost as on 3.4
+/// rules, where nothing is merged.
+#[test]
+fn interchangeable_ids_are_searched_once_and_cost_the_same() {
+    let (merged, _) = synthesized(&ensemble_state(5, "3.8.0"), &replace_all(5), Some("zk5"));
+    let (plain, _) = synthesized(&ensemble_state(5, "3.4.6"), &replace_all(5), Some("zk5"));
+    assert_eq!(merged.found.proof, Proof::Minimal);
+    assert_eq!(merged.found.cost.restarts, plain.found.cost.restarts);
+    assert!(
+        merged.found.expanded * 4 < plain.found.expanded,
+        "{} vs {}",
+        merged.found.expanded,
+        plain.found.expanded
+    );
+}

@@ -178,6 +178,9 @@ fn line_on_3_8_rules_needs_no_more_restarts_than_on_3_4() {
     let (_, old) = synthesized(&line_state("3.4.6"), LINE_TARGET, Some("P"));
     let (_, new) = synthesized(&line_state("3.8.0"), LINE_TARGET, Some("P"));
     assert!(new.restarts <= old.restarts, "{new:?} vs {old:?}");
+    // The table in docs/synthesize.md.
+    assert_eq!((old.steps, old.restarts), (15, 7));
+    assert_eq!((new.steps, new.restarts), (15, 7));
 }
 
 #[test]
@@ -193,8 +196,11 @@ fn an_observer_is_promoted_to_voter() {
 fn the_observer_migration_moves_the_ensemble_to_new_servers() {
     let target =
         "servers:\n  - {host: N1, sid: 4}\n  - {host: N2, sid: 5}\n  - {host: N3, sid: 6}\n";
-    let (synthesis, _) = synthesized(&line_state("3.8.0"), target, Some("P"));
-    assert_eq!(synthesis.found.proof, Proof::Minimal);
+    for version in ["3.4.6", "3.8.0"] {
+        let (synthesis, figures) = synthesized(&line_state(version), target, Some("P"));
+        assert_eq!(synthesis.found.proof, Proof::Minimal);
+        assert_eq!((figures.steps, figures.restarts), (10, 4), "{version}");
+    }
 }
 
 #[test]
@@ -204,6 +210,23 @@ fn a_target_the_rules_cannot_reach_names_the_blocking_state() {
     match run(state, target, None) {
         Err(SynthError::Unreachable(reason)) => {
             assert!(reason.contains("stopping zk1"), "{reason}");
+            assert!(reason.contains("no working quorum can form"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Two voters have no server to spare: whichever stops first leaves no majority, so taking over
+/// an id is refused, and the reason names the state the stop would leave.
+#[test]
+fn a_takeover_in_a_two_server_ensemble_is_refused_with_the_state_it_would_leave() {
+    let target = "servers:\n  - {host: new1, sid_of: zk1}\n  - {host: zk2}\n";
+    match run(&ensemble_state(2, "3.8.0"), target, Some("zk2")) {
+        Err(SynthError::Unreachable(reason)) => {
+            assert!(
+                reason.contains("stopping zk1: in the state (up: zk2 on `today`)"),
+                "{reason}"
+            );
             assert!(reason.contains("no working quorum can form"), "{reason}");
         }
         other => panic!("{other:?}"),

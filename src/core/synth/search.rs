@@ -598,27 +598,33 @@ impl Aim {
     }
 }
 
-/// Restarts and steps still certainly needed.
-fn heuristic(aim: &Aim, slots: &[Slot], pending: u64) -> Cost {
-    let mut restarts = 0;
-    let mut steps = 0;
-    for (h, (want, slot)) in aim.want.iter().zip(slots).enumerate() {
-        let pending = aim.restarts_done && pending & bit(h) != 0;
-        match (want, slot) {
-            (Some(Slot::Gone), Slot::Up(_)) => steps += 1,
+/// Restarts and steps still certainly needed; and once the live leader has been touched,
+/// every stop or restart still needed of today's other servers comes after it.
+fn heuristic(problem: &Problem, aim: &Aim, key: &Key) -> Cost {
+    let mut cost = Cost::default();
+    for (h, (want, slot)) in aim.want.iter().zip(&key.slots).enumerate() {
+        let pending = aim.restarts_done && key.pending & bit(h) != 0;
+        let disrupts = match (want, slot) {
+            (Some(Slot::Gone), Slot::Up(_)) => true,
             (Some(Slot::Up(want)), Slot::Up(view)) if view != want || pending => {
-                restarts += 1;
-                steps += 1;
+                cost.restarts += 1;
+                true
             }
-            (Some(Slot::Up(_)), Slot::Off) => steps += 1,
-            _ => {}
+            (Some(Slot::Up(_)), Slot::Off) => {
+                cost.steps += 1;
+                false
+            }
+            _ => false,
+        };
+        if disrupts {
+            cost.steps += 1;
+            let today = matches!(problem.hosts[h].fate, Fate::Stays | Fate::Leaves);
+            if key.leader_touched && today && problem.leader != Some(h) {
+                cost.after_leader += 1;
+            }
         }
     }
-    Cost {
-        restarts,
-        steps,
-        ..Cost::default()
-    }
+    cost
 }
 
 /// The queue's order. The exact search takes the cheapest `g + h` first (`rush` is 0). The
@@ -722,13 +728,13 @@ fn run(
     open.push(Reverse((
         priority(
             Cost::default(),
-            heuristic(aim, &start, entries[0].key.pending),
+            heuristic(problem, aim, &entries[0].key),
             rush,
         ),
         0usize,
     )));
     let mut expanded = 0;
-    let mut closest = (heuristic(aim, &start, entries[0].key.pending), start);
+    let mut closest = (heuristic(problem, aim, &entries[0].key), start);
     while let Some(Reverse((Priority { f, .. }, index))) = open.pop() {
         let (key, cost) = (entries[index].key.clone(), entries[index].cost);
         if best.get(&key).is_some_and(|b| *b < cost) {
@@ -750,7 +756,7 @@ fn run(
             };
         }
         expanded += 1;
-        let h = heuristic(aim, &key.slots, key.pending);
+        let h = heuristic(problem, aim, &key);
         if (h.restarts, h.steps) < (closest.0.restarts, closest.0.steps) {
             closest = (h, key.slots.clone());
         }
@@ -819,7 +825,7 @@ fn run(
             if best.get(&next).is_some_and(|b| *b <= g) {
                 continue;
             }
-            let f = priority(g, heuristic(aim, &next.slots, next.pending), rush);
+            let f = priority(g, heuristic(problem, aim, &next), rush);
             best.insert(next.clone(), g);
             entries.push(Entry {
                 key: next,

@@ -121,6 +121,18 @@ fn stateless_replacement_restarts_each_server_once_the_leader_last() {
     assert_eq!(synthesis.found.moves.last().map(|m| m.host), Some(1));
 }
 
+/// Seed 003 (the AWS stateless replacement) on five servers: the table's 5 / 5, leader last.
+#[test]
+fn the_stateless_replacement_of_five_restarts_each_once_the_leader_last() {
+    let target: String = std::iter::once("servers:\n".to_string())
+        .chain((1..=5).map(|sid| format!("  - {{host: zk{sid}, restart: true}}\n")))
+        .collect();
+    let (synthesis, figures) = synthesized(&ensemble_state(5, "3.8.0"), &target, Some("zk3"));
+    assert_eq!((figures.steps, figures.restarts), (5, 5));
+    assert_eq!(synthesis.found.cost.after_leader, 0);
+    assert_eq!(synthesis.found.moves.last().map(|m| m.host), Some(2));
+}
+
 /// The three-to-five growth alone (LINE slides 5-7).
 const LINE_EXPAND: &str = "servers:\n  - {host: P}\n  - {host: Q}\n  - {host: R}\n  - {host: S, sid: 4}\n  - {host: T, sid: 5}\n";
 

@@ -8,6 +8,7 @@ use super::model::{Fate, Problem, Slot, ViewKey};
 use super::search::{start_slots, through, Found, Judge, Move, MoveKind, Proof};
 use super::SynthError;
 use crate::quorum::{Ensemble, Verdict};
+use crate::text::escape;
 use crate::zk::config::PeerRole;
 
 /// Where the runbook came from, for its header.
@@ -27,6 +28,12 @@ fn q(text: &str) -> String {
     serde_json::Value::String(text.to_string()).to_string()
 }
 
+/// Text the operator typed (paths, names) on one line of a comment or a block scalar: a line
+/// break in it would end the comment and start YAML of its own.
+fn one_line(text: &str) -> String {
+    escape::escape_in_document(text, false)
+}
+
 pub fn runbook(judge: &mut Judge, found: &Found, origin: &Origin) -> Result<String, SynthError> {
     let problem = judge.problem;
     let mut out = String::new();
@@ -43,7 +50,9 @@ pub fn runbook(judge: &mut Judge, found: &Found, origin: &Origin) -> Result<Stri
     let _ = writeln!(
         out,
         "  Synthesized by `zkpilot synthesize` from the state {} to the target {}, on ZooKeeper {} rules.",
-        origin.state_path, origin.target_path, problem.version
+        one_line(origin.state_path),
+        one_line(origin.target_path),
+        problem.version
     );
     let _ = writeln!(
         out,
@@ -59,7 +68,11 @@ pub fn runbook(judge: &mut Judge, found: &Found, origin: &Origin) -> Result<Stri
         "  running server follow whichever leader can be elected."
     );
     if !leaving.is_empty() {
-        let _ = writeln!(out, "  Leaving the ensemble: {}.", leaving.join(", "));
+        let _ = writeln!(
+            out,
+            "  Leaving the ensemble: {}.",
+            one_line(&leaving.join(", "))
+        );
     }
     let _ = writeln!(
         out,
@@ -152,12 +165,14 @@ fn header(out: &mut String, problem: &Problem, found: &Found, origin: &Origin) {
     let _ = writeln!(
         out,
         "# State:  {} (sha256 {})",
-        origin.state_path, origin.state_sha256
+        one_line(origin.state_path),
+        origin.state_sha256
     );
     let _ = writeln!(
         out,
         "# Target: {} (sha256 {})",
-        origin.target_path, origin.target_sha256
+        one_line(origin.target_path),
+        origin.target_sha256
     );
     let _ = writeln!(
         out,
@@ -166,8 +181,8 @@ fn header(out: &mut String, problem: &Problem, found: &Found, origin: &Origin) {
     );
     let _ = writeln!(
         out,
-        "# Objective, in order: fewest states where an election can stall (a hollow leader, or one a running server cannot follow); the live leader ({}) restarted last; fewest restarts; fewest steps.",
-        origin.leader.unwrap_or("not given")
+        "# Objective, in order: fewest states where an election can stall (a hollow leader, or one a running server cannot follow); the live leader ({}) restarted last; fewest restarts; fewest steps; fewest states on a bare majority (no voter to spare).",
+        one_line(origin.leader.unwrap_or("not given"))
     );
     let proof = match found.proof {
         Proof::Minimal => "no order of the model's moves costs less (proven)".to_string(),
@@ -183,8 +198,8 @@ fn header(out: &mut String, problem: &Problem, found: &Found, origin: &Origin) {
     );
     let _ = writeln!(
         out,
-        "# Result: {} steps, {} restarts, {} states where an election can stall, {} of today's servers disrupted after the leader.",
-        found.cost.steps, found.cost.restarts, found.cost.stalls, found.cost.after_leader
+        "# Result: {} steps, {} restarts, {} states where an election can stall, {} of today's servers disrupted after the leader, {} states on a bare majority.",
+        found.cost.steps, found.cost.restarts, found.cost.stalls, found.cost.after_leader, found.cost.thin
     );
     let mut again = format!(
         "zkpilot synthesize --state {} --target {}",
@@ -196,7 +211,7 @@ fn header(out: &mut String, problem: &Problem, found: &Found, origin: &Origin) {
     if let Some(output) = origin.output {
         let _ = write!(again, " -o {output}");
     }
-    let _ = writeln!(out, "# Reproduce: {again}");
+    let _ = writeln!(out, "# Reproduce: {}", one_line(&again));
 }
 
 /// A view's members in the runbook's terms: hosts, with the sid a new host takes over, the

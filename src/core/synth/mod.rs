@@ -15,6 +15,7 @@ pub mod emit;
 pub mod fixtures;
 pub mod model;
 pub mod search;
+pub mod symmetry;
 pub mod target;
 
 #[cfg(test)]

@@ -3,16 +3,20 @@
 //!
 //! The cost is compared in order: states where an election can stall (the analyzer sees a
 //! possible leader that is hollow, or that some running server cannot follow), restarts or
-//! stops of today's other servers after the live leader's own, restarts, steps. The heuristic counts the restarts and steps still needed
-//! for certain (a host on a view other than the goal's restarts at least once, a host not
-//! started yet starts, a leaving host stops), so it never overestimates and the first goal
-//! taken from the queue is a cheapest order — within the moves and views of the model.
+//! stops of today's other servers after the live leader's own, restarts, steps, and states on
+//! a bare majority. The heuristic counts the restarts and steps still needed for certain (a
+//! host on a view other than the goal's restarts at least once, a host not started yet starts,
+//! a leaving host stops), so it never overestimates and the first goal taken from the queue is
+//! a cheapest order — within the moves and views of the model. On 3.5+ rules states that
+//! differ only by which of several interchangeable ids is which are searched once
+//! (`symmetry`).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use super::model::{Fate, Problem, Slot, ViewCache, ViewKey};
+use super::symmetry::{Renaming, Symmetry};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MoveKind {
@@ -43,6 +47,11 @@ pub struct Cost {
     pub after_leader: u32,
     pub restarts: u32,
     pub steps: u32,
+    /// States passed through (each restarting server's down time included) in which some
+    /// running voter's view has no voter to spare: one more server lost and it has no quorum.
+    /// The last tie-break: of two orders otherwise equal, the one that runs on fewer bare
+    /// majorities.
+    pub thin: u32,
 }
 
 impl Cost {
@@ -52,6 +61,7 @@ impl Cost {
             after_leader: self.after_leader + other.after_leader,
             restarts: self.restarts + other.restarts,
             steps: self.steps + other.steps,
+            thin: self.thin + other.thin,
         }
     }
 }
@@ -64,10 +74,11 @@ pub struct Bound {
 }
 
 impl Default for Bound {
-    /// Enough to prove the order for every host of five replaced (10 436 states expanded on
-    /// 3.8 rules, under a second); past it the ids are taken over one at a time.
+    /// Enough to prove the order for every host of five replaced (474 states expanded on 3.8
+    /// rules, 5 781 on 3.4, where no ids are interchangeable); past it the ids are taken over
+    /// one at a time. Spending more does not prove nine replaced (60 000 states did not).
     fn default() -> Bound {
-        Bound { max_states: 12_000 }
+        Bound { max_states: 8_000 }
     }
 }
 
@@ -115,6 +126,8 @@ pub struct Judgement {
     /// An election can stall: it can choose a leader that counts an observer and commits
     /// nothing, or one that some running server cannot follow.
     pub stall: bool,
+    /// Some running voter's view has exactly a bare majority of its voters running, or fewer.
+    pub thin: bool,
 }
 
 /// FNV-1a: the maps are keyed by short vectors of small numbers that the program made itself,
@@ -186,6 +199,16 @@ impl<'p> Judge<'p> {
     }
 
     pub fn judge(&mut self, slots: &[Slot]) -> Judgement {
+        // The verdict depends on the running servers only: a host not started yet and one
+        // stopped for good are the same to it, and states that differ only there share it.
+        let running: Vec<Slot> = slots
+            .iter()
+            .map(|s| match s {
+                Slot::Gone => Slot::Off,
+                s => *s,
+            })
+            .collect();
+        let slots = running.as_slice();
         if let Some(j) = self.memo.get(slots) {
             return *j;
         }
@@ -195,6 +218,7 @@ impl<'p> Judge<'p> {
                 joinable: false,
                 leader_followed: false,
                 stall: false,
+                thin: true,
             };
             self.memo.insert(slots.to_vec(), refused);
             return refused;
@@ -211,12 +235,14 @@ impl<'p> Judge<'p> {
                     .count()
             })
         });
+        let thin = self.spare_voters(slots) <= 0;
         let judgement = match ensemble.verdict() {
             Err(_) => Judgement {
                 safe: false,
                 joinable: false,
                 leader_followed: false,
                 stall: false,
+                thin,
             },
             Ok(v) => {
                 // `Learner.findLeader` dials the leader's sid at the address the follower's own
@@ -235,6 +261,7 @@ impl<'p> Judge<'p> {
                     leader_followed: leader
                         .is_some_and(|l| v.possible_leaders.contains(&l) && followed(l)),
                     stall: v.possible_leaders.iter().any(|&l| !followed(l)),
+                    thin,
                 }
             }
         };
@@ -246,6 +273,18 @@ impl<'p> Judge<'p> {
     /// some running voter's view has a majority of its participants running as voters (a
     /// leader needs a majority of its own view, counted by sid: analyzer rules 3 and 6).
     fn enough_voters(&mut self, slots: &[Slot]) -> bool {
+        self.margins(slots).into_iter().any(|margin| margin >= 0)
+    }
+
+    /// The fewest voters any running voter's view has to spare: its voters running, counted
+    /// by sid, less its majority (`i64::MAX` when no voter runs).
+    fn spare_voters(&mut self, slots: &[Slot]) -> i64 {
+        self.margins(slots).into_iter().min().unwrap_or(i64::MAX)
+    }
+
+    /// Per running voter: how many of its view's voters run as voters, less the view's
+    /// majority.
+    fn margins(&mut self, slots: &[Slot]) -> Vec<i64> {
         let problem = self.problem;
         let voting: Vec<u64> = problem
             .hosts
@@ -263,18 +302,20 @@ impl<'p> Judge<'p> {
         slots
             .iter()
             .zip(&problem.hosts)
-            .any(|(slot, host)| match slot {
+            .filter_map(|(slot, host)| match slot {
                 Slot::Up(key) => {
                     let view = self.views.get(problem, *key);
-                    view.is_participant(host.sid)
-                        && view
+                    view.is_participant(host.sid).then(|| {
+                        let running = view
                             .participants()
                             .filter(|line| voting.contains(&line.sid))
-                            .count()
-                            >= view.majority()
+                            .count();
+                        running as i64 - view.majority() as i64
+                    })
                 }
-                _ => false,
+                _ => None,
             })
+            .collect()
     }
 
     /// Whether `host`, (re)started into `slots` while the live leader keeps leading, can join
@@ -339,7 +380,9 @@ struct Key {
 struct Entry {
     key: Key,
     cost: Cost,
-    parent: Option<(usize, Move)>,
+    /// The state it came from and the move, in that state's naming; and how the state the move
+    /// led to was renamed into `key` (`Symmetry::canonical`), when it was.
+    parent: Option<(usize, Move, Option<Renaming>)>,
 }
 
 /// The search's starting slots: leaving hosts that are down today are gone already.
@@ -556,28 +599,33 @@ impl Aim {
     }
 }
 
-/// Restarts and steps still certainly needed.
-fn heuristic(aim: &Aim, slots: &[Slot], pending: u64) -> Cost {
-    let mut restarts = 0;
-    let mut steps = 0;
-    for (h, (want, slot)) in aim.want.iter().zip(slots).enumerate() {
-        let pending = aim.restarts_done && pending & bit(h) != 0;
-        match (want, slot) {
-            (Some(Slot::Gone), Slot::Up(_)) => steps += 1,
+/// Restarts and steps still certainly needed; and once the live leader has been touched,
+/// every stop or restart still needed of today's other servers comes after it.
+fn heuristic(problem: &Problem, aim: &Aim, key: &Key) -> Cost {
+    let mut cost = Cost::default();
+    for (h, (want, slot)) in aim.want.iter().zip(&key.slots).enumerate() {
+        let pending = aim.restarts_done && key.pending & bit(h) != 0;
+        let disrupts = match (want, slot) {
+            (Some(Slot::Gone), Slot::Up(_)) => true,
             (Some(Slot::Up(want)), Slot::Up(view)) if view != want || pending => {
-                restarts += 1;
-                steps += 1;
+                cost.restarts += 1;
+                true
             }
-            (Some(Slot::Up(_)), Slot::Off) => steps += 1,
-            _ => {}
+            (Some(Slot::Up(_)), Slot::Off) => {
+                cost.steps += 1;
+                false
+            }
+            _ => false,
+        };
+        if disrupts {
+            cost.steps += 1;
+            let today = matches!(problem.hosts[h].fate, Fate::Stays | Fate::Leaves);
+            if key.leader_touched && today && problem.leader != Some(h) {
+                cost.after_leader += 1;
+            }
         }
     }
-    Cost {
-        stalls: 0,
-        after_leader: 0,
-        restarts,
-        steps,
-    }
+    cost
 }
 
 /// The queue's order. The exact search takes the cheapest `g + h` first (`rush` is 0). The
@@ -639,7 +687,35 @@ struct Run {
     closest: Vec<Slot>,
 }
 
-fn run(judge: &mut Judge, bound: Bound, rush: u32, from: &Key, aim: &Aim) -> Run {
+/// The moves from the first entry to `index`, each in the naming of the states the search
+/// really passes through: entry `i`'s key is its real state renamed by the renamings met so
+/// far, so its move, renamed back, is the real one.
+fn path(problem: &Problem, entries: &[Entry], index: usize) -> Vec<Move> {
+    let mut back = Vec::new();
+    let mut at = index;
+    while let Some((parent, m, renaming)) = &entries[at].parent {
+        back.push((*m, renaming.as_ref()));
+        at = *parent;
+    }
+    let mut named = Renaming::identity(problem.takeovers.len());
+    let mut moves = Vec::new();
+    for (m, renaming) in back.into_iter().rev() {
+        moves.push(named.inverse().apply(problem, m));
+        if let Some(renaming) = renaming {
+            named = renaming.after(&named);
+        }
+    }
+    moves
+}
+
+fn run(
+    judge: &mut Judge,
+    bound: Bound,
+    rush: u32,
+    from: &Key,
+    aim: &Aim,
+    symmetry: &Symmetry,
+) -> Run {
     let problem = judge.problem;
     let start = from.slots.clone();
     let mut entries: Vec<Entry> = vec![Entry {
@@ -653,26 +729,20 @@ fn run(judge: &mut Judge, bound: Bound, rush: u32, from: &Key, aim: &Aim) -> Run
     open.push(Reverse((
         priority(
             Cost::default(),
-            heuristic(aim, &start, entries[0].key.pending),
+            heuristic(problem, aim, &entries[0].key),
             rush,
         ),
         0usize,
     )));
     let mut expanded = 0;
-    let mut closest = (heuristic(aim, &start, entries[0].key.pending), start);
+    let mut closest = (heuristic(problem, aim, &entries[0].key), start);
     while let Some(Reverse((Priority { f, .. }, index))) = open.pop() {
         let (key, cost) = (entries[index].key.clone(), entries[index].cost);
         if best.get(&key).is_some_and(|b| *b < cost) {
             continue;
         }
         if is_goal(aim, &key.slots, key.pending) {
-            let mut moves = Vec::new();
-            let mut at = index;
-            while let Some((parent, m)) = entries[at].parent {
-                moves.push(m);
-                at = parent;
-            }
-            moves.reverse();
+            let moves = path(problem, &entries, index);
             return Run {
                 outcome: Outcome::Found(moves, cost, key),
                 expanded,
@@ -687,7 +757,7 @@ fn run(judge: &mut Judge, bound: Bound, rush: u32, from: &Key, aim: &Aim) -> Run
             };
         }
         expanded += 1;
-        let h = heuristic(aim, &key.slots, key.pending);
+        let h = heuristic(problem, aim, &key);
         if (h.restarts, h.steps) < (closest.0.restarts, closest.0.steps) {
             closest = (h, key.slots.clone());
         }
@@ -721,6 +791,7 @@ fn run(judge: &mut Judge, bound: Bound, rush: u32, from: &Key, aim: &Aim) -> Run
                     break;
                 }
                 step.stalls += u32::from(j.stall);
+                step.thin += u32::from(j.thin);
             }
             if !ok {
                 continue;
@@ -739,8 +810,15 @@ fn run(judge: &mut Judge, bound: Bound, rush: u32, from: &Key, aim: &Aim) -> Run
                     step.after_leader = 1;
                 }
             }
+            let after = phases.last().cloned().unwrap_or_default();
+            let (after, renaming) = if symmetry.is_trivial() {
+                (after, None)
+            } else {
+                let (slots, renaming) = symmetry.canonical(problem, &after);
+                (slots, Some(renaming))
+            };
             let next = Key {
-                slots: phases.last().cloned().unwrap_or_default(),
+                slots: after,
                 leader_touched: touched,
                 pending: key.pending & !bit(m.host),
             };
@@ -748,12 +826,12 @@ fn run(judge: &mut Judge, bound: Bound, rush: u32, from: &Key, aim: &Aim) -> Run
             if best.get(&next).is_some_and(|b| *b <= g) {
                 continue;
             }
-            let f = priority(g, heuristic(aim, &next.slots, next.pending), rush);
+            let f = priority(g, heuristic(problem, aim, &next), rush);
             best.insert(next.clone(), g);
             entries.push(Entry {
                 key: next,
                 cost: g,
-                parent: Some((index, m)),
+                parent: Some((index, m, renaming)),
             });
             open.push(Reverse((f, entries.len() - 1)));
         }
@@ -776,7 +854,8 @@ pub fn search(judge: &mut Judge, bound: Bound) -> Result<Found, Stuck> {
         pending: start_pending(problem),
     };
     let target = Aim::target(problem);
-    let exact = run(judge, bound, 0, &start, &target);
+    // Only the exact search merges interchangeable ids: the one-id-at-a-time parts name the id.
+    let exact = run(judge, bound, 0, &start, &target, &Symmetry::of(problem));
     let lower_bound = match exact.outcome {
         Outcome::Found(moves, cost, _) => {
             return Ok(Found {
@@ -814,10 +893,11 @@ pub fn search(judge: &mut Judge, bound: Bound) -> Result<Found, Stuck> {
     let mut moves = Vec::new();
     let mut cost = Cost::default();
     for aim in &aims {
-        let mut part = run(judge, bound, 0, &at, aim);
+        let plain = Symmetry::default();
+        let mut part = run(judge, bound, 0, &at, aim, &plain);
         if matches!(part.outcome, Outcome::GaveUp(_)) {
             expanded += part.expanded;
-            part = run(judge, bound, 4, &at, aim);
+            part = run(judge, bound, 4, &at, aim, &plain);
         }
         expanded += part.expanded;
         match part.outcome {

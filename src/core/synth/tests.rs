@@ -121,6 +121,18 @@ fn stateless_replacement_restarts_each_server_once_the_leader_last() {
     assert_eq!(synthesis.found.moves.last().map(|m| m.host), Some(1));
 }
 
+/// Seed 003 (the AWS stateless replacement) on five servers: the table's 5 / 5, leader last.
+#[test]
+fn the_stateless_replacement_of_five_restarts_each_once_the_leader_last() {
+    let target: String = std::iter::once("servers:\n".to_string())
+        .chain((1..=5).map(|sid| format!("  - {{host: zk{sid}, restart: true}}\n")))
+        .collect();
+    let (synthesis, figures) = synthesized(&ensemble_state(5, "3.8.0"), &target, Some("zk3"));
+    assert_eq!((figures.steps, figures.restarts), (5, 5));
+    assert_eq!(synthesis.found.cost.after_leader, 0);
+    assert_eq!(synthesis.found.moves.last().map(|m| m.host), Some(2));
+}
+
 /// The three-to-five growth alone (LINE slides 5-7).
 const LINE_EXPAND: &str = "servers:\n  - {host: P}\n  - {host: Q}\n  - {host: R}\n  - {host: S, sid: 4}\n  - {host: T, sid: 5}\n";
 
@@ -178,6 +190,9 @@ fn line_on_3_8_rules_needs_no_more_restarts_than_on_3_4() {
     let (_, old) = synthesized(&line_state("3.4.6"), LINE_TARGET, Some("P"));
     let (_, new) = synthesized(&line_state("3.8.0"), LINE_TARGET, Some("P"));
     assert!(new.restarts <= old.restarts, "{new:?} vs {old:?}");
+    // The table in docs/synthesize.md.
+    assert_eq!((old.steps, old.restarts), (15, 7));
+    assert_eq!((new.steps, new.restarts), (15, 7));
 }
 
 #[test]
@@ -193,8 +208,11 @@ fn an_observer_is_promoted_to_voter() {
 fn the_observer_migration_moves_the_ensemble_to_new_servers() {
     let target =
         "servers:\n  - {host: N1, sid: 4}\n  - {host: N2, sid: 5}\n  - {host: N3, sid: 6}\n";
-    let (synthesis, _) = synthesized(&line_state("3.8.0"), target, Some("P"));
-    assert_eq!(synthesis.found.proof, Proof::Minimal);
+    for version in ["3.4.6", "3.8.0"] {
+        let (synthesis, figures) = synthesized(&line_state(version), target, Some("P"));
+        assert_eq!(synthesis.found.proof, Proof::Minimal);
+        assert_eq!((figures.steps, figures.restarts), (10, 4), "{version}");
+    }
 }
 
 #[test]
@@ -204,6 +222,23 @@ fn a_target_the_rules_cannot_reach_names_the_blocking_state() {
     match run(state, target, None) {
         Err(SynthError::Unreachable(reason)) => {
             assert!(reason.contains("stopping zk1"), "{reason}");
+            assert!(reason.contains("no working quorum can form"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Two voters have no server to spare: whichever stops first leaves no majority, so taking over
+/// an id is refused, and the reason names the state the stop would leave.
+#[test]
+fn a_takeover_in_a_two_server_ensemble_is_refused_with_the_state_it_would_leave() {
+    let target = "servers:\n  - {host: new1, sid_of: zk1}\n  - {host: zk2}\n";
+    match run(&ensemble_state(2, "3.8.0"), target, Some("zk2")) {
+        Err(SynthError::Unreachable(reason)) => {
+            assert!(
+                reason.contains("stopping zk1: in the state (up: zk2 on `today`)"),
+                "{reason}"
+            );
             assert!(reason.contains("no working quorum can form"), "{reason}");
         }
         other => panic!("{other:?}"),
@@ -242,4 +277,59 @@ fn servers_behind_services_are_not_modelled_yet() {
         run(state, "servers:\n  - {host: zk1}\n", None),
         Err(SynthError::Unsupported(_))
     ));
+}
+
+/// The paths and names the operator typed go into YAML comments and a block scalar: a newline
+/// in them must not end the comment and add a key of its own.
+#[test]
+fn a_path_with_a_newline_stays_inside_its_comment() {
+    let state = ensemble_state(3, "3.8.0");
+    let target = "servers:\n  - {host: zk1, restart: true}\n  - {host: zk2}\n  - {host: zk3}\n";
+    let evil = "state.yaml\nsteps: []\n# ";
+    let synthesis = synthesize(&Request {
+        state_text: &state,
+        state_path: Path::new(evil),
+        target_text: target,
+        target_path: Path::new("target\n  injected: yes\n.yaml"),
+        leader: Some("zk2"),
+        bound: Bound::default(),
+        output: Some("out.yaml\nname: evil"),
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let runbook = &synthesis.runbook;
+    assert!(!runbook.contains("\nsteps: []"), "{runbook}");
+    assert!(!runbook.contains("\nname: evil"), "{runbook}");
+    assert!(!runbook.contains("\n  injected: yes"), "{runbook}");
+    assert!(runbook.contains("state.yaml\\nsteps: []"), "{runbook}");
+    let (_, plan) = planned(&synthesis.problem, runbook, Some("zk2"), &BTreeMap::new());
+    assert!(!plan.blocked());
+}
+
+/// The last tie-break keeps voters to spare: on 3.4 rules the LINE order used to stop Q first
+/// and run the three-server ensemble on two of three until B joined; among the orders of seven
+/// restarts and fifteen steps it now starts S first.
+#[test]
+fn line_prefers_the_order_that_keeps_a_voter_to_spare() {
+    let (synthesis, _) = synthesized(&line_state("3.4.6"), LINE_TARGET, Some("P"));
+    let cost = synthesis.found.cost;
+    assert_eq!((cost.restarts, cost.steps, cost.thin), (7, 15, 11));
+    let first = synthesis.found.moves[0];
+    assert_eq!(first.kind, MoveKind::Start, "{}", synthesis.runbook);
+}
+
+/// On 3.8 rules the ids of zk1..zk4 are interchangeable (zk5 leads): the exact search merges
+/// the states that differ only by which is which, and still proves the same cost as on 3.4
+/// rules, where nothing is merged.
+#[test]
+fn interchangeable_ids_are_searched_once_and_cost_the_same() {
+    let (merged, _) = synthesized(&ensemble_state(5, "3.8.0"), &replace_all(5), Some("zk5"));
+    let (plain, _) = synthesized(&ensemble_state(5, "3.4.6"), &replace_all(5), Some("zk5"));
+    assert_eq!(merged.found.proof, Proof::Minimal);
+    assert_eq!(merged.found.cost.restarts, plain.found.cost.restarts);
+    assert!(
+        merged.found.expanded * 4 < plain.found.expanded,
+        "{} vs {}",
+        merged.found.expanded,
+        plain.found.expanded
+    );
 }

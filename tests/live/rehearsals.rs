@@ -706,3 +706,22 @@ fn the_synthesized_line_migration_grows_to_five_and_replaces_all_three_on_3_8_ru
         &["zk1", "zk2", "zk3"],
     );
 }
+
+/// A voter down when the poll runs is part of today's ensemble (its id is in the others'
+/// views): the live start writes it `up: false`, and the synthesized order starts it again.
+#[test]
+fn a_voter_down_today_is_read_live_as_down_and_started_again() {
+    let sandbox = Sandbox::with_zk1_stopped();
+    let all = ["zk1", "zk2", "zk3"];
+    let target = "servers:\n  - {host: zk1}\n  - {host: zk2}\n  - {host: zk3}\n";
+    let runbook = synthesize_live(&sandbox, target, "restore");
+    let state = std::fs::read_to_string(sandbox.dir.join("restore.state.yaml")).unwrap();
+    assert!(
+        state.contains("{name: \"zk1\", sid: 1, addr: ")
+            && state.contains("up: false, view: today}"),
+        "{state}"
+    );
+    let rehearsal = rehearse(&sandbox, &runbook, &["--yes"], &all[1..], &all);
+    let three: Vec<(&str, u64, bool)> = all.iter().map(|h| (*h, sid_of(h), false)).collect();
+    assert_ends_on_target(&sandbox, &rehearsal, &three, &[]);
+}

@@ -123,6 +123,7 @@ pub enum Command {
         message names the blocking state); 2 for a file that does not load (with its line and \
         column).\n\n\
         Examples:\n  zkpilot synthesize --state now.yaml --target five.yaml -o expand.yaml\n  \
+        zkpilot synthesize --inventory inv.yaml --target five.yaml -o expand.yaml\n  \
         zkpilot synthesize --state now.yaml --target five.yaml --leader P \\\n    \
         --compare runbooks/split-brain-free-expand.yaml"
     )]
@@ -130,10 +131,16 @@ pub enum Command {
 }
 
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("start").required(true).args(["state", "inventory"])))]
 pub struct SynthesizeArgs {
     /// The ensemble today, in `analyze`'s state-file format
     #[arg(long, value_name = "STATE.yaml")]
-    pub state: PathBuf,
+    pub state: Option<PathBuf>,
+    /// Read the ensemble today live instead: one poll of every inventory host (4lw, else the
+    /// AdminServer) for its role, id, view and version; with -o, the state it read is kept
+    /// beside the runbook as RUNBOOK.state.yaml
+    #[arg(long, value_name = "INV.yaml")]
+    pub inventory: Option<PathBuf>,
     /// The ensemble wanted: `servers:` with `host`, and `sid`, `sid_of`, `role`, `addr`,
     /// `restart` as needed; `zookeeper:` to plan by other rules than the state's
     #[arg(long, value_name = "TARGET.yaml")]
@@ -141,7 +148,8 @@ pub struct SynthesizeArgs {
     /// Where to write the runbook (default: only the plan and summary are printed)
     #[arg(short = 'o', long = "output", value_name = "RUNBOOK.yaml")]
     pub output: Option<PathBuf>,
-    /// The live leader (a node of the state): restarted last when the rules allow
+    /// The live leader (a node of the state): restarted last when the rules allow; with
+    /// --inventory, the server the poll saw leading unless given
     #[arg(long, value_name = "NODE")]
     pub leader: Option<String>,
     /// States the exact search may expand before a weighted search takes over (the order is

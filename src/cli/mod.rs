@@ -35,7 +35,7 @@ pub async fn execute(command: Command) -> Result<(), Failure> {
         Command::Follow(args) => follow::follow(args).await,
         Command::Lab(command) => lab::lab(command).await,
         Command::Inventory(command) => inventory::inventory(command).await,
-        Command::Synthesize(args) => synthesize::synthesize(&args),
+        Command::Synthesize(args) => synthesize::synthesize(&args).await,
     }
 }
 

@@ -1,29 +1,81 @@
-//! `zkpilot synthesize`: reads the state and target files, asks the pure synthesizer for an
-//! order, writes the runbook, and prints its plan table and a summary line (and the same
-//! figures for a hand-written runbook with `--compare`). The live form, reading the ensemble
-//! through the poller from an inventory, is not here yet: the state comes from a file.
+//! `zkpilot synthesize`: reads the start (a state file, or one poll of the inventory's hosts
+//! written as one) and the target, asks the pure synthesizer for an order, writes the runbook,
+//! and prints its plan table and a summary line (and the same figures for a hand-written
+//! runbook with `--compare`).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::args::SynthesizeArgs;
-use super::{Failure, Kind};
+use super::{plan_live, Failure, Kind};
 use crate::io::{input_file, runbook_files};
 use crate::runbook::plan;
 use crate::runbook::procedure::{self, BindInput, Procedure};
 use crate::synth::{self, search::Bound, Figures, SynthError};
 use crate::text::escape;
+use crate::{ensemble, poll};
 
-pub fn synthesize(args: &SynthesizeArgs) -> Result<(), Failure> {
-    let state_text = input_file::read_text(&args.state).map_err(Failure::bad_input)?;
+/// How long `--inventory` waits for each node's one answer (as `plan --live`).
+const LIVE_POLL_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Where the synthesis starts: the state file's text, the path the runbook's header names for
+/// it, and the live leader when a poll saw one.
+struct Start {
+    text: String,
+    path: PathBuf,
+    leader: Option<String>,
+}
+
+async fn start(args: &SynthesizeArgs) -> Result<Start, Failure> {
+    let Some(inventory_path) = &args.inventory else {
+        let path = args.state.clone().unwrap_or_default();
+        let text = input_file::read_text(&path).map_err(Failure::bad_input)?;
+        return Ok(Start {
+            text,
+            path,
+            leader: args.leader.clone(),
+        });
+    };
+    let inventory = runbook_files::load_inventory(inventory_path).map_err(Failure::bad_input)?;
+    let targets = ensemble::inventory_targets(&inventory);
+    let live = poll::poll_all_once(&targets, LIVE_POLL_TIMEOUT).await;
+    let version = plan_live::version(None, inventory.zookeeper.as_deref(), Some(&live))
+        .map_err(Failure::bad_input)?;
+    let text = synth::live::state_file(&live, version).map_err(|e| {
+        Failure::environment(format!(
+            "cannot read the ensemble from {}: {e}",
+            inventory_path.display()
+        ))
+    })?;
+    // Kept beside the runbook, so the header's line synthesizes the same order again.
+    let path = match &args.output {
+        Some(output) => {
+            let path = output.with_extension("state.yaml");
+            std::fs::write(&path, &text)
+                .map_err(|e| Failure::write(&path.display().to_string(), e))?;
+            path
+        }
+        None => PathBuf::from(format!("(polled from {})", inventory_path.display())),
+    };
+    Ok(Start {
+        text,
+        path,
+        leader: args.leader.clone().or_else(|| plan_live::leader(&live)),
+    })
+}
+
+pub async fn synthesize(args: &SynthesizeArgs) -> Result<(), Failure> {
+    let start = start(args).await?;
+    let leader = start.leader.as_deref();
     let target_text = input_file::read_text(&args.target).map_err(Failure::bad_input)?;
     let output = args.output.as_ref().map(|p| p.display().to_string());
     let synthesis = synth::synthesize(&synth::Request {
-        state_text: &state_text,
-        state_path: &args.state,
+        state_text: &start.text,
+        state_path: &start.path,
         target_text: &target_text,
         target_path: &args.target,
-        leader: args.leader.as_deref(),
+        leader,
         bound: Bound {
             max_states: args.max_states,
         },
@@ -47,7 +99,7 @@ pub fn synthesize(args: &SynthesizeArgs) -> Result<(), Failure> {
         &emitted_path,
         &inventory,
         &no_bindings,
-        args.leader.as_deref(),
+        leader,
         &|path: &Path| {
             Err(format!(
                 "{}: the synthesized runbook includes nothing",
@@ -73,7 +125,7 @@ pub fn synthesize(args: &SynthesizeArgs) -> Result<(), Failure> {
             compare,
             &inventory,
             &bindings,
-            args.leader.as_deref(),
+            leader,
             &read_fragment,
         )
         .map_err(Failure::bad_input)?;

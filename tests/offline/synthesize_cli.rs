@@ -77,3 +77,26 @@ fn a_contradicting_target_exits_2_with_its_line() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains(&format!("{target}:3:")), "{stderr}");
 }
+
+#[test]
+fn the_start_is_a_state_file_or_an_inventory_never_both_nor_neither() {
+    let state = format!("{DIR}/line-3.4.yaml");
+    let target = format!("{DIR}/line-target.yaml");
+    for args in [
+        vec!["synthesize", "--target", &target],
+        vec![
+            "synthesize",
+            "--state",
+            &state,
+            "--inventory",
+            &state,
+            "--target",
+            &target,
+        ],
+    ] {
+        let out = zkpilot(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("--inventory"), "{stderr}");
+    }
+}

@@ -24,7 +24,7 @@ pub struct Origin<'a> {
 }
 
 /// A YAML scalar that reads back as exactly `text`: a JSON string is a YAML double-quoted one.
-fn q(text: &str) -> String {
+pub(super) fn q(text: &str) -> String {
     serde_json::Value::String(text.to_string()).to_string()
 }
 

@@ -6,6 +6,7 @@
 //! - `model`: hosts, their fate, the memberships views are built from, the analyzer's input.
 //! - `search`: A* over per-server states with safe-state pruning, and why it fails when it does.
 //! - `emit`: the runbook text, every step explained from the analyzer's verdicts.
+//! - `live`: the state file of a polled ensemble, for `synthesize --inventory`.
 //!
 //! `docs/synthesize.md` describes the model, the objective and the limits. Pure: the caller
 //! reads the files and prints.
@@ -13,6 +14,7 @@
 pub mod emit;
 #[cfg(any(test, feature = "testing"))]
 pub mod fixtures;
+pub mod live;
 pub mod model;
 pub mod search;
 pub mod symmetry;

@@ -661,13 +661,17 @@ fn is_goal(aim: &Aim, slots: &[Slot], pending: u64) -> bool {
 
 /// Whether the server a move started can join, so the step's wait ends: while the live leader
 /// has not been touched it keeps leading (a follower's restart starts no election), and every
-/// running server must be able to follow it; otherwise some electable leader must be one every
-/// running server can follow.
+/// running server must be able to follow it. Once it has been touched (or when it is unknown),
+/// whichever server won the election keeps leading, and it may be any electable one: every
+/// electable leader must be one every running server can follow. A notification naming a
+/// leader that is not a voter of the server's own view is ignored
+/// (`FastLeaderElection.lookForLeader`, `validVoter(n.leader)`), and `Learner.findLeader`
+/// looks the leader up in that view.
 fn joins(problem: &Problem, after: &[Slot], leader_touched: bool, m: Move, j: Judgement) -> bool {
     let touched = leader_touched || problem.leader == Some(m.host);
     match problem.leader {
         Some(l) if !touched && matches!(after[l], Slot::Up(_)) => j.leader_followed,
-        _ => j.joinable,
+        _ => j.joinable && !j.stall,
     }
 }
 

@@ -204,15 +204,18 @@ fn an_observer_is_promoted_to_voter() {
     assert_eq!(synthesis.found.cost.after_leader, 0);
 }
 
+/// Seed 002's end state by restarts alone: once the leader has been restarted, every order
+/// passes a state with an electable leader that some running server cannot follow, so no
+/// order's waits are sure to end whoever wins; the shipped `observer-migration` goes through
+/// observers and a firewall cut instead.
 #[test]
-fn the_observer_migration_moves_the_ensemble_to_new_servers() {
+fn moving_the_ensemble_to_new_ids_by_restarts_alone_is_refused() {
     let target =
         "servers:\n  - {host: N1, sid: 4}\n  - {host: N2, sid: 5}\n  - {host: N3, sid: 6}\n";
-    for version in ["3.4.6", "3.8.0"] {
-        let (synthesis, figures) = synthesized(&line_state(version), target, Some("P"));
-        assert_eq!(synthesis.found.proof, Proof::Minimal);
-        assert_eq!((figures.steps, figures.restarts), (10, 4), "{version}");
-    }
+    assert!(matches!(
+        run(&line_state("3.8.0"), target, Some("P")),
+        Err(SynthError::Unreachable(_))
+    ));
 }
 
 #[test]
@@ -332,4 +335,48 @@ fn interchangeable_ids_are_searched_once_and_cost_the_same() {
         merged.found.expanded,
         plain.found.expanded
     );
+}
+
+/// Once the live leader is stopped or restarted, whoever wins the election keeps leading: a
+/// server started afterwards must be able to follow every leader the state can have, not just
+/// one. A notification naming a leader that is not a voter of the server's own view is ignored
+/// (`FastLeaderElection.lookForLeader`, `validVoter(n.leader)`), and `Learner.findLeader` looks
+/// the leader up in its own view. On the sandbox (3.8.0), 5 → 3 with zk5 leading stopped zk5,
+/// zk4 won, and zk1 restarted on the three-server view stayed LOOKING until the step timed out.
+/// Retiring the leader leaves no safe order by restarts: zk4 may win after it.
+#[test]
+fn a_shrink_that_retires_the_live_leader_is_refused_since_another_leaving_server_may_win() {
+    let target = "servers:\n  - {host: zk1}\n  - {host: zk2}\n  - {host: zk3}\n";
+    match run(&ensemble_state(5, "3.8.0"), target, Some("zk5")) {
+        Err(SynthError::Unreachable(reason)) => {
+            assert!(reason.contains("no working quorum can form"), "{reason}")
+        }
+        Err(e) => panic!("{e}"),
+        Ok(s) => panic!("an order that may stall:\n{}", s.runbook),
+    }
+}
+
+#[test]
+fn after_the_leader_is_touched_a_started_server_can_follow_every_possible_leader() {
+    let target = "servers:\n  - {host: zk1}\n  - {host: zk2}\n  - {host: zk3}\n";
+    let (synthesis, _) = synthesized(&ensemble_state(5, "3.8.0"), target, Some("zk3"));
+    let problem = &synthesis.problem;
+    let mut judge = Judge::new(problem);
+    let mut slots = search::start_slots(problem);
+    let mut touched = false;
+    for m in &synthesis.found.moves {
+        touched |= problem.leader == Some(m.host);
+        if let Some(after) = search::through(&slots, *m).pop() {
+            slots = after;
+        }
+        if touched && m.kind != MoveKind::Stop {
+            assert!(
+                !judge.judge(&slots).stall,
+                "{} cannot follow some leader after {:?}:\n{}",
+                problem.hosts[m.host].name,
+                m.kind,
+                synthesis.runbook
+            );
+        }
+    }
 }

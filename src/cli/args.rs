@@ -228,6 +228,11 @@ pub struct ElectionsArgs {
     /// every trial instead of drawing states
     #[arg(long)]
     pub research_split: bool,
+    /// Run each host in a network namespace of its own behind a router namespace (addresses
+    /// 10.77.0.0/16 inside them only, services as nftables DNAT rules), and draw the states
+    /// whose own lines are not their hosts too: service-fronted, stale own line
+    #[arg(long)]
+    pub netns: bool,
 }
 
 fn parse_hosts_range(text: &str) -> Result<std::ops::RangeInclusive<usize>, String> {

@@ -48,6 +48,7 @@ async fn elections(args: ElectionsArgs) -> Result<(), Failure> {
         dir: args.dir,
         keep_fixtures: args.keep_fixtures,
         research_split: args.research_split,
+        netns: args.netns,
     };
     let mut stdout = std::io::stdout();
     let outcome = lab::elections(&options, &mut stdout)

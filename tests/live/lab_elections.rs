@@ -56,3 +56,59 @@ fn ten_drawn_states_run_on_real_zookeeper_and_the_analyzer_agrees() {
     assert!(stderr.contains("10/10"), "progress shown: {stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--netns`: three states with each host in a namespace of its own (this seed draws a
+/// service-fronted state, a stale own line and a server that exits at start); every trial must
+/// agree, and no namespace, veth or server of the lab may be left afterwards.
+#[test]
+fn the_namespace_lab_agrees_and_leaves_nothing_behind() {
+    let dir = std::env::temp_dir().join(format!("zkpilot-test-{}-901", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir_text = dir.to_str().unwrap().to_string();
+    let output = run_bin(
+        &[
+            "lab",
+            "elections",
+            "--netns",
+            "--trials",
+            "3",
+            "--seed",
+            "3",
+            "--first",
+            "0",
+            "--nodes",
+            "4..5",
+            "--dir",
+            &dir_text,
+        ],
+        Duration::from_secs(240),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let left = zkpilot::rehearse::sandbox::processes_mentioning(&dir_text);
+    assert!(left.is_empty(), "the lab left processes running: {left:?}");
+    let prefix = stderr
+        .split("network namespaces ")
+        .nth(1)
+        .and_then(|rest| rest.split('r').next())
+        .unwrap_or_else(|| panic!("no namespaces named: {stderr}"));
+    let namespaces = std::process::Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&namespaces.stdout);
+    assert!(
+        !listed.lines().any(|l| l.starts_with(prefix)),
+        "namespaces left: {listed}"
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{BIN} lab elections --netns failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    assert!(
+        stderr.contains("exited [zk5]"),
+        "an exit at start recorded: {stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

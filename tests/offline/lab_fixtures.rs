@@ -62,6 +62,7 @@ fn lab_judge_holds_the_analyzer_to_recorded_trials() {
         peers: (1..=trial.hosts.len())
             .map(|i| format!("127.77.9.{i}:2888:3888"))
             .collect(),
+        services: Vec::new(),
     };
     let verdict = fixture::ensemble(&trial, &at, version)
         .unwrap()
@@ -79,9 +80,10 @@ fn lab_judge_holds_the_analyzer_to_recorded_trials() {
                 roles: roles.clone(),
             })
             .collect();
-        let judgement = judge::judge(&verdict, &judge::summarize(&samples));
+        let seen = judge::summarize(&samples);
+        let judgement = judge::judge(&verdict, &seen);
         let path = dir.join(name);
-        let text = fixture::fixture_text(&trial, &at, version, &samples, &judgement);
+        let text = fixture::fixture_text(&trial, &at, version, &seen, &samples, &judgement);
         std::fs::write(&path, text).unwrap();
         path
     };

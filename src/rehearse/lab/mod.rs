@@ -5,8 +5,9 @@
 //! `draw`, `judge`, `fixture` and `report` are pure; `runner` is the adapter that owns the
 //! sandbox and the server processes.
 
+mod netns;
 mod runner;
 
-pub use zkpilot_core::rehearse::lab::{draw, fixture, judge, report};
+pub use zkpilot_core::rehearse::lab::{draw, fixture, judge, network, report};
 
 pub use runner::{elections, judge_records, LabError, LabOptions, LabOutcome, Rejudged};

@@ -19,7 +19,7 @@ use tokio::process::Command;
 use tokio::task::JoinSet;
 
 use crate::net::wire::{self, WireError};
-use crate::rehearse::sandbox::layout::{HostPlan, Layout, CLIENT_PORT};
+use crate::rehearse::sandbox::layout::{HostPlan, Layout, CLIENT_PORT, ELECTION_PORT, QUORUM_PORT};
 use crate::rehearse::sandbox::{self, process, SandboxError, UpOptions};
 use crate::zk::fourlw::{self, Answer, Mode};
 use crate::zk::version::ZkVersion;
@@ -27,6 +27,8 @@ use crate::zk::version::ZkVersion;
 use super::draw::{self, Trial};
 use super::fixture::{self, Addressing};
 use super::judge::{self, Role, Sample};
+use super::netns::{Netns, Prober};
+use super::network::Network;
 use super::report::{self, Tally};
 
 /// Time between two samples of every server.
@@ -52,6 +54,9 @@ pub struct LabOptions {
     pub keep_fixtures: Option<PathBuf>,
     /// Run the split brain measured in `shared/research` every trial instead of drawing.
     pub research_split: bool,
+    /// Each host in a network namespace of its own behind a router namespace, services as
+    /// DNAT rules (`netns.rs`); the kinds whose own lines are not their hosts are drawn too.
+    pub netns: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -142,13 +147,45 @@ pub async fn elections(options: &LabOptions, out: &mut dyn Write) -> Result<LabO
             return Err(e.into());
         }
     };
-    let result = match Lab::new(&dir, &statuses, stop.clone()) {
-        Ok(lab) => lab.run(options, out).await,
-        Err(e) => Err(e),
+    let network = if options.netns {
+        let plan = Network::new(std::process::id(), hosts);
+        crate::say_err!(
+            "zkpilot lab: network namespaces {} (router) and {}..h{hosts}",
+            plan.router(),
+            plan.host_ns(0)
+        );
+        Some(Netns::create(plan).await)
+    } else {
+        None
+    };
+    let result = match network.as_ref() {
+        Some(Err(e)) => Err(LabError::Stop(e.to_string())),
+        Some(Ok(net)) => match Prober::start(&net.plan.router()) {
+            Ok(prober) => {
+                run_lab(
+                    &dir,
+                    &statuses,
+                    stop.clone(),
+                    Some((net, prober)),
+                    options,
+                    out,
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        },
+        None => run_lab(&dir, &statuses, stop.clone(), None, options, out).await,
     };
     signals.abort();
 
-    let down = take_down(&dir);
+    // The servers go first (by PID, with the sandbox), then the namespaces they ran in.
+    let mut down = take_down(&dir);
+    if let Some(Ok(net)) = &network {
+        let gone = net.teardown();
+        if down.is_ok() {
+            down = gone;
+        }
+    }
     let outcome = result.map(|(tally, interrupted)| LabOutcome {
         tally,
         interrupted,
@@ -221,25 +258,41 @@ fn take_down(dir: &Path) -> Result<(), LabError> {
     Ok(())
 }
 
-struct Lab {
+async fn run_lab(
+    dir: &Path,
+    statuses: &[sandbox::HostStatus],
+    stop: Arc<AtomicBool>,
+    net: Option<(&Netns, Prober)>,
+    options: &LabOptions,
+    out: &mut dyn Write,
+) -> Result<(Tally, bool), LabError> {
+    Lab::new(dir, statuses, stop, net)?.run(options, out).await
+}
+
+struct Lab<'n> {
     layout: Layout,
     version: ZkVersion,
     stop: Arc<AtomicBool>,
+    /// The private network of `--netns`, and the sampler inside its router.
+    net: Option<(&'n Netns, Prober)>,
 }
 
 /// What one trial produced.
 struct TrialRun {
     samples: Vec<Sample>,
+    /// Hosts whose server was gone at the end of the trial without being stopped.
+    exited: Vec<usize>,
     /// Why the trial cannot be judged (a server did not start or never answered), if so.
     failure: Option<String>,
 }
 
-impl Lab {
+impl<'n> Lab<'n> {
     fn new(
         dir: &Path,
         statuses: &[sandbox::HostStatus],
         stop: Arc<AtomicBool>,
-    ) -> Result<Lab, LabError> {
+        net: Option<(&'n Netns, Prober)>,
+    ) -> Result<Lab<'n>, LabError> {
         let dir = std::fs::canonicalize(dir).map_err(|e| file_error(dir, e))?;
         // The slot is the third octet of every sandbox address (127.77.SLOT.N).
         let slot = statuses
@@ -253,6 +306,7 @@ impl Lab {
             layout,
             version: ZkVersion::new(3, 8, 0),
             stop,
+            net,
         })
     }
 
@@ -265,14 +319,51 @@ impl Lab {
 
     fn addressing(&self, count: usize) -> Addressing {
         let hosts = &self.layout.hosts[..count.min(self.layout.hosts.len())];
+        let names = hosts.iter().map(|h| h.name.clone()).collect();
+        if self.net.is_none() {
+            return Addressing {
+                names,
+                peers: hosts.iter().map(|h| self.layout.peer(h)).collect(),
+                services: Vec::new(),
+            };
+        }
+        // In its own namespace every host has the standard ports on its one address.
+        let peer = |addr: String| format!("{addr}:{QUORUM_PORT}:{ELECTION_PORT}");
         Addressing {
-            names: hosts.iter().map(|h| h.name.clone()).collect(),
-            peers: hosts.iter().map(|h| self.layout.peer(h)).collect(),
+            names,
+            peers: (0..hosts.len())
+                .map(|h| peer(Network::host_addr(h)))
+                .collect(),
+            services: (1..=self.layout.hosts.len() as u64)
+                .map(|sid| peer(Network::service_addr(sid)))
+                .collect(),
+        }
+    }
+
+    /// Where a host's clients connect: its loopback address, or its namespace's address.
+    fn client_addr(&self, index: usize, host: &HostPlan) -> String {
+        if self.net.is_some() {
+            Network::host_addr(index)
+        } else {
+            self.layout.address(host)
         }
     }
 
     fn client(&self, host: &HostPlan) -> String {
-        format!("{}:{CLIENT_PORT}", self.layout.address(host))
+        let index = usize::from(host.index).saturating_sub(1);
+        format!("{}:{CLIENT_PORT}", self.client_addr(index, host))
+    }
+
+    /// The namespace host `index` runs in, under `--netns`.
+    fn namespace(&self, index: usize) -> Option<String> {
+        self.net.as_ref().map(|(net, _)| net.plan.host_ns(index))
+    }
+
+    async fn sample(&self, clients: &[Option<String>]) -> Vec<Role> {
+        match &self.net {
+            Some((_, prober)) => prober.sample(clients.to_vec()).await,
+            None => sample(clients).await,
+        }
     }
 
     async fn run(
@@ -282,12 +373,13 @@ impl Lab {
     ) -> Result<(Tally, bool), LabError> {
         // The rules follow the version the servers run: ask the one the sandbox started.
         let first = self.host(0)?.clone();
-        if let Ok(answer) = wire::ask(&self.client(&first), "srvr", ASK_DEADLINE).await {
+        let loopback = format!("{}:{CLIENT_PORT}", self.layout.address(&first));
+        if let Ok(answer) = wire::ask(&loopback, "srvr", ASK_DEADLINE).await {
             if let Some(version) = answer.lines().find_map(ZkVersion::parse) {
                 self.version = version;
             }
         }
-        zkctl(&self.layout, &first, &["stop"]).await?;
+        zkctl(&self.layout, &first, None, &["stop"]).await?;
 
         let mut tally = Tally::new();
         let tty = std::io::stderr().is_terminal();
@@ -299,6 +391,8 @@ impl Lab {
             }
             let trial = if options.research_split {
                 draw::research_split(options.seed, index)
+            } else if options.netns {
+                draw::draw_netns(options.seed, index, &options.hosts)
             } else {
                 draw::draw(options.seed, index, &options.hosts)
             };
@@ -330,11 +424,18 @@ impl Lab {
                         trial: index,
                         message: e.to_string(),
                     })?;
-                    let seen = judge::summarize(&run.samples);
+                    let mut seen = judge::summarize(&run.samples);
+                    seen.exited = run.exited.clone();
                     let judgement = judge::judge(&verdict, &seen);
                     tally.add(&trial.kinds, &judgement);
-                    let text =
-                        fixture::fixture_text(&trial, &at, self.version, &run.samples, &judgement);
+                    let text = fixture::fixture_text(
+                        &trial,
+                        &at,
+                        self.version,
+                        &seen,
+                        &run.samples,
+                        &judgement,
+                    );
                     let name = format!("seed{}-trial{index}.yaml", options.seed);
                     // Every trial's record, so a later analyzer can be judged against this
                     // run's elections without running them again (`zkpilot lab judge`).
@@ -359,13 +460,21 @@ impl Lab {
                     }
                     let leaders: Vec<&str> =
                         seen.leaders.iter().map(|&h| at.names[h].as_str()).collect();
+                    let first = seen.first_leader_ms.map_or("no leader".to_string(), |ms| {
+                        format!("a leader at {:.1} s", ms as f64 / 1000.0)
+                    });
+                    let exited: Vec<&str> =
+                        seen.exited.iter().map(|&h| at.names[h].as_str()).collect();
                     format!(
-                        "trial {index} ({}): {} host(s), leaders [{}], {} split(s); analyzer: split {}; {}",
+                        "trial {index} ({}): {} host(s), leaders [{}] ({first}), {} split(s), exited [{}]; analyzer: quorum {}, split {}{}; {}",
                         kinds.join(", "),
                         trial.hosts.len(),
                         leaders.join(", "),
                         seen.splits.len(),
+                        exited.join(", "),
+                        if judgement.quorum_possible { "possible" } else { "impossible" },
                         if judgement.split_possible { "possible" } else { "impossible" },
+                        if judgement.stall_named { ", stall named" } else { "" },
                         if judgement.agrees() { "agree" } else { "DISAGREE" }
                     )
                 }
@@ -408,19 +517,29 @@ impl Lab {
             let state = &trial.hosts[h];
             let lines: Vec<String> = state.view.iter().map(|l| at.server_line(l)).collect();
             let sid = state.sid.to_string();
-            let peer_type = if state.observer() {
-                "peerType=observer"
-            } else {
-                "peerType=participant"
-            };
+            let options = [
+                if state.observer() {
+                    "peerType=observer".to_string()
+                } else {
+                    "peerType=participant".to_string()
+                },
+                format!("quorumListenOnAllIPs={}", state.listen_all),
+                format!("clientPortAddress={}", self.client_addr(h, &host)),
+            ];
             prepare.spawn(async move {
-                zkctl(&layout, &host, &["wipe-data"]).await?;
-                zkctl(&layout, &host, &["set-myid", &sid]).await?;
+                zkctl(&layout, &host, None, &["wipe-data"]).await?;
+                zkctl(&layout, &host, None, &["set-myid", &sid]).await?;
                 let mut args = vec!["set-servers"];
                 args.extend(lines.iter().map(String::as_str));
-                zkctl(&layout, &host, &args).await?;
-                zkctl(&layout, &host, &["set-option", peer_type]).await
+                zkctl(&layout, &host, None, &args).await?;
+                for option in &options {
+                    zkctl(&layout, &host, None, &["set-option", option]).await?;
+                }
+                Ok::<(), LabError>(())
             });
+        }
+        if let Some((net, _)) = &self.net {
+            net.route(&trial.services).await?;
         }
         while let Some(done) = prepare.join_next().await {
             done.map_err(|e| LabError::Stop(format!("preparing a host failed: {e}")))??;
@@ -432,6 +551,12 @@ impl Lab {
         let sampler = self.sample_until_settled(count, &running, t0, settle, all_spawned);
         let (started, (samples, booted)) = tokio::join!(starter, sampler);
 
+        // A server gone before the stop exited on its own (an own line it cannot bind).
+        let exited = running
+            .iter()
+            .copied()
+            .filter(|&h| self.host(h).is_ok_and(|host| self.live_pid(host).is_none()))
+            .collect();
         // Stop exactly what the starts above launched, even if some start failed.
         let stopped = self.stop_servers(&running).await;
         let mut failure = started.err();
@@ -439,7 +564,11 @@ impl Lab {
             failure = booted.err();
         }
         stopped?;
-        Ok(TrialRun { samples, failure })
+        Ok(TrialRun {
+            samples,
+            exited,
+            failure,
+        })
     }
 
     /// Starts the running hosts in the drawn order with the drawn pauses, then waits for
@@ -460,9 +589,10 @@ impl Lab {
                 continue;
             };
             let layout = self.layout.clone();
+            let namespace = self.namespace(start.host);
             children.spawn(async move {
                 let name = host.name.clone();
-                zkctl(&layout, &host, &["start"])
+                zkctl(&layout, &host, namespace.as_deref(), &["start"])
                     .await
                     .map_err(|e| format!("{name}: {e}"))
             });
@@ -537,9 +667,16 @@ impl Lab {
             if self.stop.load(Ordering::SeqCst) && spawned.is_some() {
                 return (samples, Err("interrupted".into()));
             }
-            let roles = sample(&clients).await;
+            let roles = self.sample(&clients).await;
             for (h, role) in roles.iter().enumerate() {
-                if !matches!(role, Role::Down | Role::NoAnswer) {
+                // A server that exited (its own line not its address) answers no more: it is
+                // settled too, once every start has reported.
+                let gone = || {
+                    spawned.is_some()
+                        && self.host(h).is_ok_and(|host| self.live_pid(host).is_none())
+                };
+                if !matches!(role, Role::Down | Role::NoAnswer) || (running.contains(&h) && gone())
+                {
                     answered[h] = true;
                 }
             }
@@ -560,10 +697,8 @@ impl Lab {
         let mut pids = Vec::new();
         for &h in hosts {
             let host = self.host(h)?;
-            let dir = self.layout.host_dir(host);
-            let needle = format!("QuorumPeerMain {}", dir.join("zoo.cfg").display());
-            if let Some(pid) = process::live_pid(&dir.join("zk.pid"), &needle) {
-                pids.push((host.name.clone(), pid, needle));
+            if let Some(pid) = self.live_pid(host) {
+                pids.push((host.name.clone(), pid, self.needle(host)));
             }
         }
         let stopped = tokio::task::spawn_blocking(move || {
@@ -585,6 +720,20 @@ impl Lab {
                 stopped.join(", ")
             )))
         }
+    }
+}
+
+impl Lab<'_> {
+    /// What a host's server's command line holds: its own config path.
+    fn needle(&self, host: &HostPlan) -> String {
+        let dir = self.layout.host_dir(host);
+        format!("QuorumPeerMain {}", dir.join("zoo.cfg").display())
+    }
+
+    /// The PID its last start recorded, if that process still runs as its server.
+    fn live_pid(&self, host: &HostPlan) -> Option<i32> {
+        let pid_file = self.layout.host_dir(host).join("zk.pid");
+        process::live_pid(&pid_file, &self.needle(host))
     }
 }
 
@@ -633,7 +782,7 @@ pub struct Rejudged {
 }
 
 /// One sample: every listed client asked at once; `None` (a host not started) is `Down`.
-async fn sample(clients: &[Option<String>]) -> Vec<Role> {
+pub(super) async fn sample(clients: &[Option<String>]) -> Vec<Role> {
     let mut asks = JoinSet::new();
     for (h, client) in clients.iter().enumerate() {
         if let Some(client) = client.clone() {
@@ -684,11 +833,25 @@ async fn role_of(client: &str) -> Role {
 }
 
 /// Runs a verb of a host's control script as the host's own user, as an operator would over
-/// SSH (without the SSH: the lab only needs the verb).
-async fn zkctl(layout: &Layout, host: &HostPlan, args: &[&str]) -> Result<(), LabError> {
+/// SSH (without the SSH: the lab only needs the verb); inside `namespace` when given, so the
+/// server it starts has that namespace's network.
+async fn zkctl(
+    layout: &Layout,
+    host: &HostPlan,
+    namespace: Option<&str>,
+    args: &[&str],
+) -> Result<(), LabError> {
     let script = layout.host_dir(host).join("zkctl");
     let shown = format!("{} {}", script.display(), args.join(" "));
-    let output = Command::new("runuser")
+    let mut command = match namespace {
+        Some(ns) => {
+            let mut command = Command::new("ip");
+            command.args(["netns", "exec", ns, "runuser"]);
+            command
+        }
+        None => Command::new("runuser"),
+    };
+    let output = command
         .args(["-u", &host.user, "--"])
         .arg(&script)
         .args(args)

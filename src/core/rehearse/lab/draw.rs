@@ -16,6 +16,8 @@
 use std::fmt;
 use std::ops::RangeInclusive;
 
+use super::own_line;
+
 /// The smallest and largest number of hosts in one state.
 pub const MIN_HOSTS: usize = 4;
 pub const MAX_HOSTS: usize = 7;
@@ -42,17 +44,38 @@ pub enum Kind {
     ObserverPromoted,
     /// Servers listed but not started.
     Down,
+    /// Every view lists services in front of the servers (Kubernetes, seed 000); a server's
+    /// pod started before or after its service was repointed, some views left behind.
+    ServiceFronted,
+    /// A replacement took over a stopped server's sid on the old template: its own line still
+    /// names the old host.
+    StaleOwnLine,
+    /// A running server whose own line is not its own address and that does not listen on
+    /// every address: it cannot bind its election port and exits at start (3.5.6+).
+    OwnLineNotOwn,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Moved,
         Kind::Expanded,
         Kind::Shrunk,
         Kind::DuplicateSid,
         Kind::ObserverPromoted,
         Kind::Down,
+        Kind::ServiceFronted,
+        Kind::StaleOwnLine,
+        Kind::OwnLineNotOwn,
     ];
+
+    /// Drawn only with each host in a network namespace of its own ([`draw_netns`]): on
+    /// loopback every 127.x address is local, so an own line that is not the host's still binds.
+    pub fn needs_netns(self) -> bool {
+        matches!(
+            self,
+            Kind::ServiceFronted | Kind::StaleOwnLine | Kind::OwnLineNotOwn
+        )
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -62,6 +85,9 @@ impl Kind {
             Kind::DuplicateSid => "duplicate-sid",
             Kind::ObserverPromoted => "observer-promoted",
             Kind::Down => "down",
+            Kind::ServiceFronted => "service-fronted",
+            Kind::StaleOwnLine => "stale-own-line",
+            Kind::OwnLineNotOwn => "own-line-not-own",
         }
     }
 }
@@ -72,12 +98,21 @@ impl fmt::Display for Kind {
     }
 }
 
-/// One `server.N=` line of a drawn view: the sid, the host (an index into the state's hosts) it
-/// is listed at, and whether it is listed as an observer.
+/// Where a line points: a host's own address (an index into the state's hosts), or the
+/// service in front of a sid (a Kubernetes service: an address that forwards to whichever host
+/// [`Trial::services`] routes it to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum At {
+    Host(usize),
+    Service(u64),
+}
+
+/// One `server.N=` line of a drawn view: the sid, where it is listed, and whether it is listed
+/// as an observer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Line {
     pub sid: u64,
-    pub host: usize,
+    pub at: At,
     pub observer: bool,
 }
 
@@ -86,8 +121,11 @@ pub struct Line {
 pub struct HostState {
     pub sid: u64,
     pub running: bool,
-    /// Its `server.N=` lines, ascending by sid; always lists its own sid at its own host.
+    /// Its `server.N=` lines, ascending by sid; always lists its own sid, at its own host
+    /// except in the service-fronted and stale-own-line kinds.
     pub view: Vec<Line>,
+    /// `quorumListenOnAllIPs=true`: listens on every address it has, not only its own line's.
+    pub listen_all: bool,
 }
 
 impl HostState {
@@ -99,6 +137,22 @@ impl HostState {
             .iter()
             .any(|line| line.sid == self.sid && line.observer)
     }
+
+    /// Its own line names an address it does not have (a service, or another host): without
+    /// `quorumListenOnAllIPs` it cannot bind its election port and exits at start on 3.5.6+.
+    pub fn own_line_elsewhere(&self, index: usize) -> bool {
+        self.view
+            .iter()
+            .any(|line| line.sid == self.sid && line.at != At::Host(index))
+    }
+}
+
+/// The service in front of `sid` forwards to host `to` (by DNAT of the address alone, so the
+/// port is kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceRoute {
+    pub sid: u64,
+    pub to: usize,
 }
 
 /// A start: wait `delay_ms` after the previous one, then start `host`.
@@ -117,6 +171,8 @@ pub struct Trial {
     pub hosts: Vec<HostState>,
     /// Every running host exactly once.
     pub starts: Vec<Start>,
+    /// The services and where each forwards; empty but for the service-fronted kind.
+    pub services: Vec<ServiceRoute>,
 }
 
 /// Hosts of [`research_split`].
@@ -129,7 +185,7 @@ pub const RESEARCH_SPLIT_HOSTS: usize = 6;
 pub fn research_split(seed: u64, index: u32) -> Trial {
     let line = |sid: u64, host: usize| Line {
         sid,
-        host,
+        at: At::Host(host),
         observer: false,
     };
     let three = vec![line(1, 0), line(2, 1), line(3, 3)];
@@ -139,6 +195,7 @@ pub fn research_split(seed: u64, index: u32) -> Trial {
         sid,
         running,
         view: view.clone(),
+        listen_all: false,
     };
     let old = vec![line(1, 0), line(2, 1), line(3, 2)];
     Trial {
@@ -175,6 +232,7 @@ pub fn research_split(seed: u64, index: u32) -> Trial {
                 delay_ms: 0,
             },
         ],
+        services: Vec::new(),
     }
 }
 
@@ -238,14 +296,14 @@ impl Change {
         match self {
             Change::Move { sid, to, .. } | Change::Duplicate { sid, to, .. } => {
                 for line in view.iter_mut().filter(|l| l.sid == *sid) {
-                    line.host = *to;
+                    line.at = At::Host(*to);
                 }
             }
             Change::Expand { joiners } => {
                 for &(sid, host) in joiners {
                     view.push(Line {
                         sid,
-                        host,
+                        at: At::Host(host),
                         observer: false,
                     });
                 }
@@ -304,12 +362,30 @@ pub fn draw(seed: u64, index: u32, hosts: &RangeInclusive<usize>) -> Trial {
     }
 }
 
+/// Trial `index` of a run with each host in a network namespace of its own: half the time a
+/// state whose own lines do not name their hosts ([`own_line::draw`]: service-fronted, stale
+/// own line), otherwise what [`draw`] draws. A stream of its own, so `draw` keeps its states.
+pub fn draw_netns(seed: u64, index: u32, hosts: &RangeInclusive<usize>) -> Trial {
+    let lo = (*hosts.start()).clamp(MIN_HOSTS, MAX_HOSTS);
+    let hi = (*hosts.end()).clamp(lo, MAX_HOSTS);
+    let mut rng = Rng::new(Rng::new(seed ^ (u64::from(index) << 32 | 0x2E7)).next_u64());
+    if rng.chance(50) {
+        let n = rng.in_range(&(lo..=hi));
+        for _ in 0..64 {
+            if let Some(trial) = own_line::draw(&mut rng, seed, index, n) {
+                return trial;
+            }
+        }
+    }
+    draw(seed, index, hosts)
+}
+
 /// The fallback that never fails validation: every host on one view, all running.
 fn plain(seed: u64, index: u32, n: usize) -> Trial {
     let view: Vec<Line> = (0..n)
         .map(|h| Line {
             sid: h as u64 + 1,
-            host: h,
+            at: At::Host(h),
             observer: false,
         })
         .collect();
@@ -322,9 +398,11 @@ fn plain(seed: u64, index: u32, n: usize) -> Trial {
                 sid: h as u64 + 1,
                 running: true,
                 view: view.clone(),
+                listen_all: false,
             })
             .collect(),
         starts: (0..n).map(|host| Start { host, delay_ms: 0 }).collect(),
+        services: Vec::new(),
     }
 }
 
@@ -358,7 +436,7 @@ fn try_draw(rng: &mut Rng, seed: u64, index: u32, n: usize) -> Option<Trial> {
     let mut base_view: Vec<Line> = (0..base)
         .map(|h| Line {
             sid: h as u64 + 1,
-            host: h,
+            at: At::Host(h),
             observer: false,
         })
         .collect();
@@ -399,7 +477,7 @@ fn try_draw(rng: &mut Rng, seed: u64, index: u32, n: usize) -> Option<Trial> {
                 base_view[sid as usize - 1].observer = true;
                 changes.push(Change::Promote { sid });
             }
-            Kind::Down => {}
+            _ => {}
         }
     }
 
@@ -437,7 +515,12 @@ fn try_draw(rng: &mut Rng, seed: u64, index: u32, n: usize) -> Option<Trial> {
                 _ => None,
             })
             .unwrap_or(true);
-        hosts.push(HostState { sid, running, view });
+        hosts.push(HostState {
+            sid,
+            running,
+            view,
+            listen_all: false,
+        });
     }
 
     // Servers listed but not started: at most two, and never fewer than two left running.
@@ -459,7 +542,9 @@ fn try_draw(rng: &mut Rng, seed: u64, index: u32, n: usize) -> Option<Trial> {
     let valid = hosts.iter().enumerate().all(|(index, h)| {
         !h.running
             || (h.view.iter().filter(|l| !l.observer).count() >= 2
-                && h.view.iter().any(|l| l.sid == h.sid && l.host == index))
+                && h.view
+                    .iter()
+                    .any(|l| l.sid == h.sid && l.at == At::Host(index)))
     });
     if !valid || hosts.iter().filter(|h| h.running).count() < 2 {
         return None;
@@ -473,6 +558,7 @@ fn try_draw(rng: &mut Rng, seed: u64, index: u32, n: usize) -> Option<Trial> {
         kinds,
         hosts,
         starts,
+        services: Vec::new(),
     })
 }
 
@@ -570,7 +656,7 @@ mod tests {
                     assert!(
                         host.view
                             .iter()
-                            .any(|l| l.sid == host.sid && l.host == index),
+                            .any(|l| l.sid == host.sid && l.at == At::Host(index)),
                         "a server lists itself at its own host: {trial:?}"
                     );
                     assert!(
@@ -578,7 +664,12 @@ mod tests {
                         "no standalone view: {trial:?}"
                     );
                 }
-                assert!(host.view.iter().all(|l| l.host < n), "{trial:?}");
+                assert!(
+                    host.view
+                        .iter()
+                        .all(|l| matches!(l.at, At::Host(h) if h < n)),
+                    "{trial:?}"
+                );
             }
             let mut started: Vec<usize> = trial.starts.iter().map(|s| s.host).collect();
             started.sort();
@@ -596,7 +687,7 @@ mod tests {
     #[test]
     fn every_kind_is_drawn_and_the_host_range_is_kept() {
         let trials = many(3, 400);
-        for kind in Kind::ALL {
+        for kind in Kind::ALL.into_iter().filter(|k| !k.needs_netns()) {
             assert!(
                 trials.iter().any(|t| t.kinds.contains(&kind)),
                 "{kind} never drawn"
@@ -654,6 +745,7 @@ mod tests {
                 .iter()
                 .map(|n| format!("{}:2888:3888", n.to_lowercase()))
                 .collect(),
+            services: Vec::new(),
         };
         let split = |version| {
             let ens = ensemble(&trial, &at, version).unwrap();
@@ -685,7 +777,7 @@ mod tests {
                     moved.is_some_and(|old| {
                         t.hosts
                             .iter()
-                            .any(|o| o.running && o.view.iter().any(|l| l.host == old))
+                            .any(|o| o.running && o.view.iter().any(|l| l.at == At::Host(old)))
                     })
                 })
         });

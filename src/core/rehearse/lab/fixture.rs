@@ -11,15 +11,16 @@ use crate::text::yaml::{self, YamlError};
 use crate::zk::config::{ConfigError, PeerAddr, PeerRole, ServerLine, View};
 use crate::zk::version::ZkVersion;
 
-use super::draw::{Kind, Line, Trial};
+use super::draw::{At, Kind, Line, Trial};
 use super::judge::{self, Judgement, Role, Sample, Split, Summary};
 
 /// Where the hosts of a trial are: host `i` is `names[i]` listening for peers at `peers[i]`
-/// (`host:quorumPort:electionPort`).
+/// (`host:quorumPort:electionPort`); the service in front of sid `k` is at `services[k - 1]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Addressing {
     pub names: Vec<String>,
     pub peers: Vec<String>,
+    pub services: Vec<String>,
 }
 
 impl Addressing {
@@ -28,6 +29,7 @@ impl Addressing {
         Addressing {
             names: ensemble.nodes.iter().map(|n| n.name.clone()).collect(),
             peers: ensemble.nodes.iter().map(|n| n.addr.to_string()).collect(),
+            services: Vec::new(),
         }
     }
 
@@ -39,10 +41,35 @@ impl Addressing {
         self.peers.get(host).map_or("?", String::as_str)
     }
 
+    fn service(&self, sid: u64) -> &str {
+        let k = usize::try_from(sid).unwrap_or(usize::MAX);
+        self.services
+            .get(k.wrapping_sub(1))
+            .map_or("?", String::as_str)
+    }
+
+    /// The address a line names: its host's, or its service's.
+    pub fn line_peer(&self, at: At) -> &str {
+        match at {
+            At::Host(host) => self.peer(host),
+            At::Service(sid) => self.service(sid),
+        }
+    }
+
     /// `server.N=HOST:2888:3888[:observer]`, as the runner writes it into `zoo.cfg`.
     pub fn server_line(&self, line: &Line) -> String {
         let role = if line.observer { ":observer" } else { "" };
-        format!("server.{}={}{role}", line.sid, self.peer(line.host))
+        format!("server.{}={}{role}", line.sid, self.line_peer(line.at))
+    }
+
+    /// The service addresses that forward to `host`.
+    fn aliases(&self, trial: &Trial, host: usize) -> Vec<&str> {
+        trial
+            .services
+            .iter()
+            .filter(|s| s.to == host)
+            .map(|s| self.service(s.sid))
+            .collect()
     }
 }
 
@@ -59,7 +86,7 @@ pub fn ensemble(
         for line in &host.view {
             lines.push(ServerLine {
                 sid: line.sid,
-                addrs: vec![PeerAddr::parse(at.peer(line.host))?],
+                addrs: vec![PeerAddr::parse(at.line_peer(line.at))?],
                 role: if line.observer {
                     PeerRole::Observer
                 } else {
@@ -72,11 +99,14 @@ pub fn ensemble(
             name: at.name(index).to_string(),
             sid: host.sid,
             addr: PeerAddr::parse(at.peer(index))?,
-            aliases: Vec::new(),
+            aliases: at
+                .aliases(trial, index)
+                .into_iter()
+                .map(PeerAddr::parse)
+                .collect::<Result<_, _>>()?,
             up: host.running,
             view: View::new(lines, None)?,
-            // The sandbox leaves `quorumListenOnAllIPs` at ZooKeeper's default, off.
-            listen_all: Some(false),
+            listen_all: Some(host.listen_all),
         });
     }
     Ok(Ensemble {
@@ -129,13 +159,20 @@ pub fn state_yaml(trial: &Trial, at: &Addressing, version: ZkVersion) -> String 
     text.push_str("nodes:\n");
     for (index, host) in trial.hosts.iter().enumerate() {
         let view = views.iter().position(|v| **v == host.view).unwrap_or(0) + 1;
+        let aliases = at.aliases(trial, index);
+        let services = if aliases.is_empty() {
+            String::new()
+        } else {
+            format!(" services: [\"{}\"],", aliases.join("\", \""))
+        };
         let _ = writeln!(
             text,
-            "  - {{name: {}, sid: {}, addr: \"{}\", up: {}, listen_all: false, view: v{view}}}{}",
+            "  - {{name: {}, sid: {}, addr: \"{}\", up: {},{services} listen_all: {}, view: v{view}}}{}",
             at.name(index),
             host.sid,
             at.peer(index),
             host.running,
+            host.listen_all,
             if host.running && host.observer() {
                 "  # peerType=observer"
             } else {
@@ -153,6 +190,11 @@ struct Observed {
     leaders: Vec<String>,
     #[serde(default)]
     splits: Vec<ObservedSplit>,
+    #[serde(default)]
+    first_leader_ms: Option<u64>,
+    /// Servers that exited on their own (records before issue 26 have none).
+    #[serde(default)]
+    exited: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -178,6 +220,10 @@ pub fn observed_comment(seen: &Summary, at: &Addressing) -> String {
     };
     let mut text = format!("{OBSERVED_MARK}\n");
     let _ = writeln!(text, "#   leaders: [{}]", names(&seen.leaders).join(", "));
+    if let Some(ms) = seen.first_leader_ms {
+        let _ = writeln!(text, "#   first_leader_ms: {ms}");
+    }
+    let _ = writeln!(text, "#   exited: [{}]", names(&seen.exited).join(", "));
     if seen.splits.is_empty() {
         text.push_str("#   splits: []\n");
     } else {
@@ -229,8 +275,8 @@ pub fn role_text(role: Role) -> String {
 /// The verdict and the disagreements in words, as comment lines.
 pub fn judgement_comment(judgement: &Judgement, at: &Addressing) -> String {
     let mut text = format!(
-        "# analyzer: quorum possible {}, split brain possible {}\n",
-        judgement.quorum_possible, judgement.split_possible
+        "# analyzer: quorum possible {}, split brain possible {}, stall named {}\n",
+        judgement.quorum_possible, judgement.split_possible, judgement.stall_named
     );
     for d in &judgement.disagreements {
         let _ = writeln!(text, "# DISAGREEMENT: {}", disagreement_text(d, at));
@@ -254,6 +300,14 @@ pub fn disagreement_text(d: &judge::Disagreement, at: &Addressing) -> String {
             "{} led; the analyzer did not list it among the possible leaders",
             at.name(*leader)
         ),
+        judge::Disagreement::ExitNotPredicted { host } => format!(
+            "{} exited at start; the analyzer expected it to run",
+            at.name(*host)
+        ),
+        judge::Disagreement::ExitPredictedNotSeen { host } => format!(
+            "{} kept running; the analyzer said it exits at start",
+            at.name(*host)
+        ),
     }
 }
 
@@ -263,10 +317,10 @@ pub fn fixture_text(
     trial: &Trial,
     at: &Addressing,
     version: ZkVersion,
+    seen: &Summary,
     samples: &[Sample],
     judgement: &Judgement,
 ) -> String {
-    let seen = judge::summarize(samples);
     let header = if judgement.agrees() {
         "# A trial of zkpilot lab elections: what real ZooKeeper did on this state.\n\
          # `zkpilot lab judge FILE` holds the current analyzer to it again.\n"
@@ -276,7 +330,7 @@ pub fn fixture_text(
     };
     format!(
         "{header}{}{}{}{}",
-        observed_comment(&seen, at),
+        observed_comment(seen, at),
         judgement_comment(judgement, at),
         timeline_comment(samples, at),
         state_yaml(trial, at, version)
@@ -346,6 +400,11 @@ pub fn parse_fixture(text: &str, path: &Path) -> Result<(State, Summary), Fixtur
         leaders.push(index(name)?);
     }
     leaders.sort_unstable();
+    let mut exited = Vec::new();
+    for name in &observed.observed.exited {
+        exited.push(index(name)?);
+    }
+    exited.sort_unstable();
     let mut splits = Vec::new();
     for split in &observed.observed.splits {
         let (a, b) = (index(&split.a)?, index(&split.b)?);
@@ -355,7 +414,15 @@ pub fn parse_fixture(text: &str, path: &Path) -> Result<(State, Summary), Fixtur
             span_ms: split.span_ms,
         });
     }
-    Ok((state, Summary { leaders, splits }))
+    Ok((
+        state,
+        Summary {
+            leaders,
+            splits,
+            first_leader_ms: observed.observed.first_leader_ms,
+            exited,
+        },
+    ))
 }
 
 #[cfg(test)]
@@ -367,6 +434,9 @@ mod tests {
         Addressing {
             names: (1..=n).map(|i| format!("zk{i}")).collect(),
             peers: (1..=n).map(|i| format!("127.77.9.{i}:2888:3888")).collect(),
+            services: (1..=n)
+                .map(|i| format!("10.77.100.{i}:2888:3888"))
+                .collect(),
         }
     }
 
@@ -374,8 +444,9 @@ mod tests {
 
     #[test]
     fn the_state_file_analyzes_as_the_drawn_ensemble() {
-        for index in 0..300 {
-            let trial = draw(4, index, &(4..=7));
+        let loopback = (0..300).map(|i| draw(4, i, &(4..=7)));
+        let netns = (0..300).map(|i| crate::rehearse::lab::draw::draw_netns(4, i, &(4..=7)));
+        for trial in loopback.chain(netns) {
             let at = addressing(trial.hosts.len());
             let text = state_yaml(&trial, &at, V38);
             let state =
@@ -407,7 +478,14 @@ mod tests {
             .collect();
         let ensemble = ensemble(&trial, &at, V38).unwrap();
         let judgement = judge::judge(&ensemble.verdict().unwrap(), &judge::summarize(&samples));
-        let text = fixture_text(&trial, &at, V38, &samples, &judgement);
+        let text = fixture_text(
+            &trial,
+            &at,
+            V38,
+            &judge::summarize(&samples),
+            &samples,
+            &judgement,
+        );
         let (state, seen) = parse_fixture(&text, Path::new("f.yaml")).unwrap();
         assert_eq!(state.ensemble, ensemble);
         assert_eq!(seen, judge::summarize(&samples));

@@ -67,6 +67,13 @@ pub struct Summary {
     pub leaders: Vec<usize>,
     /// Pairs (a < b) seen leading together for more than [`SUSTAIN_MS`].
     pub splits: Vec<Split>,
+    /// The first sample with a serving leader (`srvr` says `Mode: leader` only once the
+    /// leader's server runs, after a quorum acknowledged it: `Leader.lead`), in ms after the
+    /// first start; `None` when none was seen.
+    pub first_leader_ms: Option<u64>,
+    /// Hosts whose server exited on its own during the trial (the runner reads their logs),
+    /// ascending.
+    pub exited: Vec<usize>,
 }
 
 pub fn summarize(samples: &[Sample]) -> Summary {
@@ -88,7 +95,16 @@ pub fn summarize(samples: &[Sample]) -> Summary {
             }
         }
     }
-    Summary { leaders, splits }
+    let first_leader_ms = samples
+        .iter()
+        .find(|s| s.roles.iter().any(|r| r.leads()))
+        .map(|s| s.at_ms);
+    Summary {
+        leaders,
+        splits,
+        first_leader_ms,
+        exited: Vec::new(),
+    }
 }
 
 /// The longest stretch from the first to the last sample in which both lead with a follower,
@@ -127,6 +143,10 @@ pub enum Disagreement {
     LeaderWithoutQuorum { leader: usize },
     /// A leader the analyzer did not list among the possible leaders.
     LeaderNotPossible { leader: usize },
+    /// A server exited at start that the analyzer expected to run.
+    ExitNotPredicted { host: usize },
+    /// A server ran that the analyzer said exits at start (its own line not its address).
+    ExitPredictedNotSeen { host: usize },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,6 +155,11 @@ pub struct Judgement {
     pub split_possible: bool,
     pub leader_seen: bool,
     pub split_seen: bool,
+    /// The analyzer named an election that can stall (`Verdict::stalls`).
+    pub stall_named: bool,
+    pub first_leader_ms: Option<u64>,
+    /// Servers seen exiting at start.
+    pub exits_seen: usize,
     pub disagreements: Vec<Disagreement>,
 }
 
@@ -177,11 +202,26 @@ pub fn judge(verdict: &Verdict, seen: &Summary) -> Judgement {
             disagreements.push(Disagreement::LeaderWithoutQuorum { leader });
         }
     }
+    // A server whose own line is not its address and that binds only that line exits after
+    // its bind retries (`QuorumCnxManager.Listener.run` → `socketBindErrorHandler`, exit 14).
+    for &host in &seen.exited {
+        if !verdict.exits_at_start.contains(&host) {
+            disagreements.push(Disagreement::ExitNotPredicted { host });
+        }
+    }
+    for &host in &verdict.exits_at_start {
+        if !seen.exited.contains(&host) {
+            disagreements.push(Disagreement::ExitPredictedNotSeen { host });
+        }
+    }
     Judgement {
         quorum_possible: verdict.quorum_possible,
         split_possible: verdict.split_brain.is_some(),
         leader_seen: !seen.leaders.is_empty(),
         split_seen: !seen.splits.is_empty(),
+        stall_named: !verdict.stalls.is_empty(),
+        first_leader_ms: seen.first_leader_ms,
+        exits_seen: seen.exited.len(),
         disagreements,
     }
 }

@@ -4,4 +4,6 @@
 pub mod draw;
 pub mod fixture;
 pub mod judge;
+pub mod network;
+pub mod own_line;
 pub mod report;

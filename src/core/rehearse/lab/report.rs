@@ -18,6 +18,13 @@ pub struct Counts {
     pub split_possible_not_seen: u32,
     /// The analyzer allowed a leader; none was seen within the settle window.
     pub quorum_possible_no_leader: u32,
+    /// The analyzer named an election that can stall.
+    pub stall_named: u32,
+    /// Trials in which a server exited at start.
+    pub exits_seen: u32,
+    /// Time to a serving leader, over the trials that had one: sum and longest, in ms.
+    pub leader_ms_total: u64,
+    pub leader_ms_max: u64,
 }
 
 impl Counts {
@@ -33,6 +40,24 @@ impl Counts {
         }
         self.split_possible_not_seen += u32::from(j.split_possible_not_seen());
         self.quorum_possible_no_leader += u32::from(j.quorum_possible_no_leader());
+        self.stall_named += u32::from(j.stall_named);
+        self.exits_seen += u32::from(j.exits_seen > 0);
+        if let Some(ms) = j.first_leader_ms {
+            self.leader_ms_total += ms;
+            self.leader_ms_max = self.leader_ms_max.max(ms);
+        }
+    }
+
+    /// Mean and longest time to a serving leader, in seconds, as table cells.
+    fn leader_times(&self) -> [String; 2] {
+        if self.leaders_seen == 0 {
+            return ["-".into(), "-".into()];
+        }
+        let mean = self.leader_ms_total as f64 / f64::from(self.leaders_seen) / 1000.0;
+        [
+            format!("{mean:.1}"),
+            format!("{:.1}", self.leader_ms_max as f64 / 1000.0),
+        ]
     }
 }
 
@@ -82,6 +107,10 @@ impl Tally {
             "disagree",
             "split possible, not seen",
             "quorum possible, no leader",
+            "stall named",
+            "exits seen",
+            "s to leader (mean)",
+            "(max)",
         ];
         let mut rows: Vec<(String, Counts)> = vec![("all".to_string(), self.all)];
         for (kind, counts) in &self.per_kind {
@@ -103,7 +132,12 @@ impl Tally {
                     c.disagreements.to_string(),
                     c.split_possible_not_seen.to_string(),
                     c.quorum_possible_no_leader.to_string(),
+                    c.stall_named.to_string(),
+                    c.exits_seen.to_string(),
                 ]
+                .into_iter()
+                .chain(c.leader_times())
+                .collect()
             })
             .collect();
         let widths: Vec<usize> = (0..header.len())
@@ -169,6 +203,9 @@ mod tests {
             split_possible: possible,
             leader_seen: leader,
             split_seen: split,
+            stall_named: !leader,
+            first_leader_ms: leader.then_some(1500),
+            exits_seen: 0,
             disagreements: if disagree {
                 vec![Disagreement::SplitNotPredicted(Split {
                     a: 0,
@@ -202,12 +239,22 @@ mod tests {
                 disagreements: 1,
                 split_possible_not_seen: 1,
                 quorum_possible_no_leader: 1,
+                stall_named: 1,
+                exits_seen: 0,
+                leader_ms_total: 3000,
+                leader_ms_max: 1500,
             }
         );
         let table = tally.table();
         let moved = table.lines().find(|l| l.starts_with("moved")).unwrap();
         let cells: Vec<&str> = moved.split_whitespace().collect();
-        assert_eq!(cells, ["moved", "2", "2", "1", "1", "1", "1", "1", "0"]);
+        assert_eq!(
+            cells,
+            ["moved", "2", "2", "1", "1", "1", "1", "1", "0", "0", "0", "1.5", "1.5"]
+        );
+        let down = table.lines().find(|l| l.starts_with("down")).unwrap();
+        let cells: Vec<&str> = down.split_whitespace().collect();
+        assert_eq!(cells[8..], ["1", "1", "0", "-", "-"], "{table}");
         assert!(table.starts_with("kind "), "{table}");
         assert!(
             table.contains("  trials  leaders seen  splits seen"),

@@ -1,7 +1,7 @@
 # Installs the Debian packages zkpilot's sandbox and tests need, only those missing.
 # Sourced by scripts/test and scripts/demo.
 
-ZKPILOT_PACKAGES=(zookeeper default-jre-headless openssh-server openssh-client nftables sudo tmux netcat-openbsd asciinema shellcheck)
+ZKPILOT_PACKAGES=(zookeeper default-jre-headless openssh-server openssh-client nftables iproute2 sudo tmux netcat-openbsd asciinema shellcheck)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

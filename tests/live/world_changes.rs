@@ -166,7 +166,15 @@ fn the_live_leader_is_restarted_last_after_the_leader_moved_by_hand() {
         "the wait for the move",
         |r| r["kind"] == "step" && r["step"] == "until-moved" && r["state"] == "waiting",
     );
-    sandbox.zkctl(old, "restart");
+    // Stopped until another leads, then started: a quick restart could let the old leader,
+    // with the largest id among equal zxids, win the election again, and nothing would move.
+    sandbox.zkctl(old, "stop");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while host_in_mode(&sandbox, "leader").is_empty() {
+        assert!(Instant::now() < deadline, "no other server led");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    sandbox.zkctl(old, "start");
     let deadline = Instant::now() + Duration::from_secs(300);
     while run.try_wait().unwrap().is_none() {
         assert!(Instant::now() < deadline, "the run did not finish");

@@ -10,30 +10,28 @@ use crate::common::{run_bin, BIN};
 /// combine two kinds or more; six start one view after another (about 145 s on two cores).
 const SEED: &str = "21";
 
-#[test]
-fn ten_drawn_states_run_on_real_zookeeper_and_the_analyzer_agrees() {
-    let dir = std::env::temp_dir().join(format!("zkpilot-test-{}-900", std::process::id()));
+/// Runs `zkpilot lab elections` with `args` in a fresh directory of its own (`slot` keeps two
+/// tests apart) and checks that no process of the lab is left: the output, both streams as
+/// text, and the directory to remove at the end.
+fn lab(slot: u32, args: &[&str]) -> (std::process::Output, String, String, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("zkpilot-test-{}-{slot}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let dir_text = dir.to_str().unwrap().to_string();
-    let output = run_bin(
-        &[
-            "lab",
-            "elections",
-            "--trials",
-            "10",
-            "--seed",
-            SEED,
-            "--nodes",
-            "4..6",
-            "--dir",
-            &dir_text,
-        ],
-        Duration::from_secs(240),
-    );
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let mut all = vec!["lab", "elections"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--dir", &dir_text]);
+    let output = run_bin(&all, Duration::from_secs(240));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     let left = zkpilot::rehearse::sandbox::processes_mentioning(&dir_text);
     assert!(left.is_empty(), "the lab left processes running: {left:?}");
+    (output, stdout, stderr, dir)
+}
+
+#[test]
+fn ten_drawn_states_run_on_real_zookeeper_and_the_analyzer_agrees() {
+    let (output, stdout, stderr, dir) =
+        lab(900, &["--trials", "10", "--seed", SEED, "--nodes", "4..6"]);
     assert_eq!(
         output.status.code(),
         Some(0),
@@ -62,31 +60,12 @@ fn ten_drawn_states_run_on_real_zookeeper_and_the_analyzer_agrees() {
 /// agree, and no namespace, veth or server of the lab may be left afterwards.
 #[test]
 fn the_namespace_lab_agrees_and_leaves_nothing_behind() {
-    let dir = std::env::temp_dir().join(format!("zkpilot-test-{}-901", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let dir_text = dir.to_str().unwrap().to_string();
-    let output = run_bin(
+    let (output, stdout, stderr, dir) = lab(
+        901,
         &[
-            "lab",
-            "elections",
-            "--netns",
-            "--trials",
-            "3",
-            "--seed",
-            "3",
-            "--first",
-            "0",
-            "--nodes",
-            "4..5",
-            "--dir",
-            &dir_text,
+            "--netns", "--trials", "3", "--seed", "3", "--first", "0", "--nodes", "4..5",
         ],
-        Duration::from_secs(240),
     );
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let left = zkpilot::rehearse::sandbox::processes_mentioning(&dir_text);
-    assert!(left.is_empty(), "the lab left processes running: {left:?}");
     let prefix = stderr
         .split("network namespaces ")
         .nth(1)

@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::draw::ServiceRoute;
 use super::judge::Role;
 use super::network::Network;
-use super::runner::LabError;
+use super::runner::{finished, LabError};
 
 pub struct Netns {
     pub plan: Network,
@@ -127,14 +127,7 @@ async fn run(program: &str, args: &[String], stdin: Option<&str>) -> Result<(), 
         .wait_with_output()
         .await
         .map_err(|e| LabError::Stop(format!("`{shown}`: {e}")))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(LabError::Stop(format!(
-            "`{shown}` failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )))
-    }
+    finished(&shown, &output)
 }
 
 type Request = (Vec<Option<String>>, oneshot::Sender<Vec<Role>>);

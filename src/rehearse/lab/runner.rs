@@ -859,6 +859,11 @@ async fn zkctl(
         .output()
         .await
         .map_err(|e| LabError::Stop(format!("`{shown}`: {e}")))?;
+    finished(&shown, &output)
+}
+
+/// A lab command's end: fine when it exited 0, else what it printed on stderr.
+pub(super) fn finished(shown: &str, output: &std::process::Output) -> Result<(), LabError> {
     if output.status.success() {
         Ok(())
     } else {

@@ -127,69 +127,20 @@ impl Inventory {
     /// that put an escape or a line break into its address must not get it there. A command
     /// alone may span lines and hold tabs: it is a shell script.
     fn hidden_character(&self) -> Option<(Vec<String>, String)> {
-        let path = |keys: &[&str]| keys.iter().map(|k| k.to_string()).collect::<Vec<_>>();
-        let mut fields: Vec<(Vec<String>, &str, bool)> = vec![(path(&["name"]), &self.name, false)];
-        fields.extend(
-            self.zookeeper
-                .iter()
-                .map(|v| (path(&["zookeeper"]), v.as_str(), false)),
+        // Walking the serialized form rather than the fields by name: a field added later is
+        // checked without anyone remembering to list it here.
+        let value = match serde_yaml::to_value(self) {
+            Ok(value) => value,
+            Err(error) => return Some((Vec::new(), format!("cannot be read back: {error}"))),
+        };
+        let (key_path, bad) = first_hidden(&value, &mut Vec::new())?;
+        let why = format!(
+            "{} holds the character U+{:04X}, which no value of an inventory may hold (a line \
+             break or an escape hides text from whoever reads it)",
+            key_path.join("."),
+            u32::from(bad)
         );
-        if let Some(ssh) = &self.ssh {
-            for (key, value) in [
-                ("identity", &ssh.identity),
-                ("known_hosts", &ssh.known_hosts),
-                ("config", &ssh.config),
-            ] {
-                fields.extend(
-                    value
-                        .iter()
-                        .map(|v| (path(&["ssh", key]), v.as_str(), false)),
-                );
-            }
-        }
-        for (index, host) in self.hosts.iter().enumerate() {
-            let at = |key: &str| path(&["hosts", &index.to_string(), key]);
-            for (key, value) in [
-                ("name", &host.name),
-                ("client", &host.client),
-                ("peer", &host.peer),
-                ("ssh", &host.ssh),
-            ] {
-                fields.push((at(key), value, false));
-            }
-            for (key, value) in [("admin", &host.admin), ("lock", &host.lock)] {
-                fields.extend(value.iter().map(|v| (at(key), v.as_str(), false)));
-            }
-            for (verb, command) in &host.commands {
-                let key = path(&["hosts", &index.to_string(), "commands", verb]);
-                fields.push((key.clone(), verb.as_str(), false));
-                fields.push((key, command.text(), true));
-            }
-        }
-        for (index, service) in self.services.iter().enumerate() {
-            let at = |key: &str| path(&["services", &index.to_string(), key]);
-            for (key, value) in [
-                ("name", &service.name),
-                ("serves", &service.serves),
-                ("client", &service.client),
-                ("peer", &service.peer),
-            ] {
-                fields.push((at(key), value, false));
-            }
-            fields.extend(service.to.iter().map(|v| (at("to"), v.as_str(), false)));
-        }
-        fields.into_iter().find_map(|(key_path, value, script)| {
-            let bad = value
-                .chars()
-                .find(|&c| hidden_in_a_field(c) && !(script && matches!(c, '\n' | '\t')))?;
-            let why = format!(
-                "{} holds the character U+{:04X}, which no value of an inventory may hold (a \
-                 line break or an escape hides text from whoever reads it)",
-                key_path.join("."),
-                u32::from(bad)
-            );
-            Some((key_path, why))
-        })
+        Some((key_path, why))
     }
 
     /// The service made for `host`'s server, if any.
@@ -207,6 +158,37 @@ impl Inventory {
 /// Unicode line and paragraph separators, which YAML 1.1 reads as line breaks).
 pub fn hidden_in_a_field(c: char) -> bool {
     c.is_control() || crate::text::escape::is_invisible(c)
+}
+
+/// The first key or text under `value` that holds a hidden character: its key path and the
+/// character. A command (any text under a host's `commands`) may span lines and hold tabs.
+fn first_hidden(value: &serde_yaml::Value, at: &mut Vec<String>) -> Option<(Vec<String>, char)> {
+    use serde_yaml::Value;
+    let script = at.iter().any(|key| key == "commands");
+    let hidden = |text: &str, script: bool| {
+        text.chars()
+            .find(|&c| hidden_in_a_field(c) && !(script && matches!(c, '\n' | '\t')))
+    };
+    match value {
+        Value::String(text) => hidden(text, script).map(|c| (at.clone(), c)),
+        Value::Sequence(items) => items.iter().enumerate().find_map(|(index, item)| {
+            at.push(index.to_string());
+            let found = first_hidden(item, at);
+            at.pop();
+            found
+        }),
+        Value::Mapping(map) => map.iter().find_map(|(key, item)| {
+            let key = key.as_str().unwrap_or_default();
+            at.push(key.to_string());
+            let found = match hidden(key, false) {
+                Some(c) => Some((at.clone(), c)),
+                None => first_hidden(item, at),
+            };
+            at.pop();
+            found
+        }),
+        _ => None,
+    }
 }
 
 /// A line break a terminal does not show: a carriage return not followed by a line feed, NEL,
@@ -464,6 +446,22 @@ mod tests {
                 "{restart: sudo systemctl restart zookeeper}",
                 "{restart: \"a\\rb\"}",
                 "hosts.0.commands.restart",
+            ),
+            (
+                "{restart: sudo systemctl restart zookeeper}",
+                "{restart: {command: \"a\\u202eb\", read-only: false}}",
+                "hosts.0.commands.restart.command",
+            ),
+            (
+                "name: lab",
+                "name: lab\nssh: {config: \"a\\u2028\"}",
+                "ssh.config",
+            ),
+            (
+                "    commands: {}\n",
+                "    commands: {}\nservices:\n  - {name: s, serves: a, client: '10.96.0.1:2181', \
+                 peer: '10.96.0.1:2888:3888', to: \"a\\u200b\"}\n",
+                "services.0.to",
             ),
         ] {
             let err =

@@ -497,14 +497,9 @@ fn synthesize_live(sandbox: &Sandbox, target: &str, name: &str) -> std::path::Pa
     std::fs::write(&target_path, target).unwrap();
     let runbook = dir.join(format!("{name}.yaml"));
     let inventory = sandbox.inventory_path();
-    synthesize(&[
-        "--inventory",
-        inventory.to_str().unwrap(),
-        "--target",
-        target_path.to_str().unwrap(),
-        "-o",
-        runbook.to_str().unwrap(),
-    ]);
+    let [inventory, target, out] =
+        [&inventory, &target_path, &runbook].map(|p| p.to_str().unwrap());
+    synthesize(&["--inventory", inventory, "--target", target, "-o", out]);
     assert!(dir.join(format!("{name}.state.yaml")).exists());
     runbook
 }
@@ -558,12 +553,7 @@ fn assert_ends_on_target(
     let everyone: Vec<usize> = (0..rehearsal.samples.first().map_or(0, |(_, m)| m.len())).collect();
     assert_eq!(most_leaders(&rehearsal.samples, &everyone), 1);
     assert!(rehearsal.writes.acked.len() >= 20, "{}", rehearsal.writes);
-    let survivors: Vec<String> = hosts.iter().map(|h| sandbox.client(h)).collect();
-    let lost = rehearsal
-        .writes
-        .verify(&survivors)
-        .expect("the target ensemble answers reads");
-    assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+    assert_no_acknowledged_write_lost(sandbox, rehearsal, &hosts);
     assert_no_verdict_allowed_two_leaders(&audit_records(&rehearsal.audit));
     assert_audit_verifies(&rehearsal.audit);
 }

@@ -253,9 +253,7 @@ mod tests {
 
     #[test]
     fn ages_read_naturally() {
-        assert_eq!(age(400), "0.4s");
-        assert_eq!(age(45_000), "45s");
-        assert_eq!(age(600_000), "10m");
-        assert_eq!(age(10_800_000), "3h");
+        let ages = [400, 45_000, 600_000, 10_800_000].map(age);
+        assert_eq!(ages, ["0.4s", "45s", "10m", "3h"]);
     }
 }

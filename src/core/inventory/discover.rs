@@ -958,12 +958,9 @@ mod tests {
         let text = inventory(&conf(), &discovery).unwrap();
         let inventory = Inventory::parse(&text, Path::new("d.yaml")).unwrap();
         let zk1 = inventory.host("zk1").unwrap();
-        assert_eq!(zk1.ssh, "zk@127.77.3.1");
-        assert_eq!(zk1.ssh_port, 22);
-        assert_eq!(
-            zk1.commands["status"],
-            "/opt/zookeeper/bin/zkServer.sh status"
-        );
+        let status = "/opt/zookeeper/bin/zkServer.sh status";
+        let got = (zk1.ssh.as_str(), zk1.ssh_port, zk1.command("status"));
+        assert_eq!(got, ("zk@127.77.3.1", 22, Some(status)));
         assert!(
             text.contains("commands:  # guessed: the Apache tarball's layout"),
             "{text}"

@@ -325,7 +325,7 @@ fn draw_step(frame: &mut Frame, area: Rect, player: &Player, look: &Look) {
         lines.push(heading("commands"));
     }
     for command in &step.commands {
-        let role = match command.outcome {
+        let role = match command.result.as_ref().map(|r| &r.outcome) {
             Some(CommandOutcome::Ok) => Role::Ok,
             Some(CommandOutcome::Failed) => Role::Down,
             Some(CommandOutcome::Unknown { .. }) | None => Role::Danger,
@@ -339,10 +339,10 @@ fn draw_step(frame: &mut Frame, area: Rect, player: &Player, look: &Look) {
         ]));
         // Before the end of the log, a command without a result is still running; at the end
         // of a log that stopped, it may or may not have run.
-        let result = if command.outcome.is_none() && !player.at_end() {
+        let result = if command.result.is_none() && !player.at_end() {
             "running".to_string()
         } else {
-            result_text(command)
+            result_text(command.result.as_ref())
         };
         lines.push(Line::from(Span::styled(
             format!("    -> {}", sanitize(&result)),

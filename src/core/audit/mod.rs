@@ -9,7 +9,7 @@ pub mod report;
 pub mod verify;
 
 pub use record::{
-    AuditChain, AuditEvent, AuditRecord, ChainHead, CommandOutcome, DecisionKind, OutputStream,
-    RecordHash, SealedRecord, Secrets, SessionInfo, StepState, Timestamp,
+    AuditChain, AuditEvent, AuditRecord, ChainHead, CommandOutcome, CommandResult, DecisionKind,
+    OutputStream, RecordHash, SealedRecord, Secrets, SessionInfo, StepState, Timestamp,
 };
 pub use verify::{AuditLog, ChainProblem, ChainVerifier, ProblemKind, Verified, VerifiedRecord};

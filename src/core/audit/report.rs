@@ -12,8 +12,8 @@ use std::fmt::Write;
 use crate::text::escape::escape_in_document;
 
 use super::record::{
-    AuditEvent, AuditRecord, CommandOutcome, DecisionKind, OutputStream, SessionInfo, StepState,
-    Timestamp,
+    AuditEvent, AuditRecord, CommandOutcome, CommandResult, DecisionKind, OutputStream,
+    SessionInfo, StepState, Timestamp,
 };
 use super::verify::AuditLog;
 
@@ -41,12 +41,6 @@ struct CommandReport {
     stdout: String,
     stderr: String,
     result: Option<CommandResult>,
-}
-
-struct CommandResult {
-    exit_status: Option<i32>,
-    duration_ms: u64,
-    outcome: CommandOutcome,
 }
 
 struct StepReport {
@@ -144,18 +138,9 @@ impl<'a> Session<'a> {
                         }
                     }
                 }
-                AuditEvent::Result {
-                    intent,
-                    exit_status,
-                    duration_ms,
-                    outcome,
-                } => {
+                AuditEvent::Result { intent, .. } => {
                     if let Some(&i) = command_index.get(intent) {
-                        session.commands[i].result = Some(CommandResult {
-                            exit_status: *exit_status,
-                            duration_ms: *duration_ms,
-                            outcome: outcome.clone(),
-                        });
+                        session.commands[i].result = CommandResult::of(&record.event);
                     }
                 }
                 AuditEvent::Step { step, state } => {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::audit::record::{
-    AuditEvent, AuditRecord, CommandOutcome, DecisionKind, OutputStream, SessionInfo, StepState,
+    AuditEvent, AuditRecord, CommandResult, DecisionKind, OutputStream, SessionInfo, StepState,
     Timestamp,
 };
 use crate::ensemble::Health;
@@ -39,10 +39,8 @@ pub struct CommandShown {
     pub started: Timestamp,
     pub host: String,
     pub command: String,
-    pub exit_status: Option<i32>,
-    pub duration_ms: Option<u64>,
     /// `None` until its result is recorded: running, or cut off by a crash.
-    pub outcome: Option<CommandOutcome>,
+    pub result: Option<CommandResult>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -213,9 +211,7 @@ impl ReplayState {
                     started: ts,
                     host: host.clone(),
                     command: command.clone(),
-                    exit_status: None,
-                    duration_ms: None,
-                    outcome: None,
+                    result: None,
                 });
                 let at = shown.commands.len() - 1;
                 if let Some(index) = self.current {
@@ -239,18 +235,10 @@ impl ReplayState {
                     text: text.clone(),
                 });
             }
-            AuditEvent::Result {
-                intent,
-                exit_status,
-                duration_ms,
-                outcome,
-            } => {
+            AuditEvent::Result { intent, .. } => {
                 if let Some(&(step, at)) = self.intents.get(intent) {
                     self.current = Some(step);
-                    let command = &mut self.steps[step].commands[at];
-                    command.exit_status = *exit_status;
-                    command.duration_ms = Some(*duration_ms);
-                    command.outcome = Some(outcome.clone());
+                    self.steps[step].commands[at].result = CommandResult::of(&record.event);
                 }
             }
             AuditEvent::Step { step, state } => {
@@ -299,7 +287,7 @@ impl ReplayState {
         self.steps
             .iter()
             .flat_map(|s| s.commands.iter().map(move |c| (s, c)))
-            .filter(|(_, c)| c.outcome.is_none())
+            .filter(|(_, c)| c.result.is_none())
             .collect()
     }
 }
@@ -332,6 +320,7 @@ pub(crate) fn nodes_of(state: &serde_json::Value) -> Vec<NodeShown> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::record::CommandOutcome;
     use crate::replay::fixtures::{at, recorded_session};
 
     #[test]
@@ -349,12 +338,16 @@ mod tests {
         assert_eq!(first.state, Some(StepState::Done));
         assert_eq!(first.gates[0].gate, "synced");
         assert_eq!(first.decisions[0].decision, DecisionKind::Confirm);
-        assert_eq!(first.commands[0].exit_status, Some(0));
-        assert_eq!(first.commands[0].outcome, Some(CommandOutcome::Ok));
+        let result = first.commands[0].result.as_ref().unwrap();
+        assert_eq!(
+            (result.exit_status, &result.outcome),
+            (Some(0), &CommandOutcome::Ok)
+        );
         let second = &state.steps[1];
         assert_eq!(second.state, Some(StepState::Failed));
         assert!(!second.verdict.as_ref().unwrap().quorum_possible);
-        assert_eq!(second.commands[0].exit_status, Some(3));
+        let result = second.commands[0].result.as_ref().unwrap();
+        assert_eq!(result.exit_status, Some(3));
         assert_eq!(state.output[0].host, "zk2");
         let health: Vec<&str> = state.nodes.iter().map(|n| n.health.label()).collect();
         assert_eq!(health, ["follower", "LEADER", "DOWN (refused)"]);

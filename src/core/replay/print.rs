@@ -4,10 +4,12 @@
 
 use std::fmt::Write;
 
-use crate::audit::record::{AuditEvent, AuditRecord, CommandOutcome, DecisionKind, StepState};
+use crate::audit::record::{
+    AuditEvent, AuditRecord, CommandOutcome, CommandResult, DecisionKind, StepState,
+};
 use crate::text::escape::sanitize;
 
-use super::model::{nodes_of, CommandShown, ReplayState};
+use super::model::{nodes_of, ReplayState};
 
 // `print` is plain text, so it keeps its own words for step states rather than borrowing the
 // screen's: the two are checked against each other in the view tests.
@@ -85,7 +87,7 @@ pub fn render_text(records: &[AuditRecord], verification: &Verification) -> Stri
                 "    {} $ {} -> {}",
                 sanitize(&command.host),
                 sanitize(&command.command),
-                sanitize(&result_text(command))
+                sanitize(&result_text(command.result.as_ref()))
             );
         }
     }
@@ -134,21 +136,18 @@ pub fn decision_text(decision: &DecisionKind) -> String {
     }
 }
 
-pub fn result_text(command: &CommandShown) -> String {
-    let exit = command
+pub fn result_text(result: Option<&CommandResult>) -> String {
+    let Some(result) = result else {
+        return "NO RESULT RECORDED (outcome unknown)".into();
+    };
+    let exit = result
         .exit_status
         .map_or_else(|| "no exit status".to_string(), |c| format!("exit {c}"));
-    let duration = command
-        .duration_ms
-        .map(|ms| format!(", {:.1}s", ms as f64 / 1000.0))
-        .unwrap_or_default();
-    match &command.outcome {
-        None => "NO RESULT RECORDED (outcome unknown)".into(),
-        Some(CommandOutcome::Ok) => format!("ok ({exit}{duration})"),
-        Some(CommandOutcome::Failed) => format!("FAILED ({exit}{duration})"),
-        Some(CommandOutcome::Unknown { reason }) => {
-            format!("OUTCOME UNKNOWN: {reason}{duration}")
-        }
+    let duration = format!(", {:.1}s", result.duration_ms as f64 / 1000.0);
+    match &result.outcome {
+        CommandOutcome::Ok => format!("ok ({exit}{duration})"),
+        CommandOutcome::Failed => format!("FAILED ({exit}{duration})"),
+        CommandOutcome::Unknown { reason } => format!("OUTCOME UNKNOWN: {reason}{duration}"),
     }
 }
 
@@ -206,22 +205,10 @@ fn timeline_text(record: &AuditRecord) -> Option<String> {
             command,
             ..
         } => format!("{step}: {host} $ {command}"),
-        AuditEvent::Result {
-            intent,
-            exit_status,
-            duration_ms,
-            outcome,
-        } => {
-            let shown = CommandShown {
-                started: record.ts,
-                host: String::new(),
-                command: String::new(),
-                exit_status: *exit_status,
-                duration_ms: Some(*duration_ms),
-                outcome: Some(outcome.clone()),
-            };
-            format!("  command {intent}: {}", result_text(&shown))
-        }
+        AuditEvent::Result { intent, .. } => format!(
+            "  command {intent}: {}",
+            result_text(CommandResult::of(&record.event).as_ref())
+        ),
         AuditEvent::Step { step, state } => format!("{step}: {}", state.word()),
         AuditEvent::Note { text } => format!("note: {text}"),
         AuditEvent::Resume { torn_line } => match torn_line {

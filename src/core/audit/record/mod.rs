@@ -39,7 +39,8 @@ mod timestamp;
 pub use chain::{AuditChain, ChainHead, SealedRecord};
 pub use hash::{BadHash, RecordHash};
 pub use schema::{
-    AuditEvent, AuditRecord, CommandOutcome, DecisionKind, OutputStream, SessionInfo, StepState,
+    AuditEvent, AuditRecord, CommandOutcome, CommandResult, DecisionKind, OutputStream,
+    SessionInfo, StepState,
 };
 pub use secrets::{Secrets, REDACTED};
 pub use timestamp::Timestamp;

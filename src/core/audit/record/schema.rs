@@ -165,6 +165,33 @@ pub enum CommandOutcome {
     },
 }
 
+/// How a command ended, as its `result` record says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandResult {
+    pub exit_status: Option<i32>,
+    pub duration_ms: u64,
+    pub outcome: CommandOutcome,
+}
+
+impl CommandResult {
+    /// What a `result` record says of its command; `None` for any other record.
+    pub fn of(event: &AuditEvent) -> Option<CommandResult> {
+        match event {
+            AuditEvent::Result {
+                exit_status,
+                duration_ms,
+                outcome,
+                ..
+            } => Some(CommandResult {
+                exit_status: *exit_status,
+                duration_ms: *duration_ms,
+                outcome: outcome.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StepState {

@@ -880,14 +880,8 @@ mod tests {
             srvr.version_text,
             "3.4.6-1569965, built on 02/20/2014 09:09 GMT"
         );
-        assert_eq!(
-            srvr.latency,
-            Latency {
-                min: 0.0,
-                avg: 0.0,
-                max: 5.0
-            }
-        );
+        let latency = (srvr.latency.min, srvr.latency.avg, srvr.latency.max);
+        assert_eq!(latency, (0.0, 0.0, 5.0));
         assert_eq!((srvr.received, srvr.sent), (1286, 1285));
         assert_eq!((srvr.connections, srvr.outstanding), (Some(1), 0));
         assert_eq!(srvr.zxid, Zxid::new(1, 4));

@@ -25,11 +25,7 @@ impl Sandbox {
     /// `extra`: more `sandbox up` flags, such as `--reconfig`.
     pub fn up_with(nodes: u8, observers: u8, spares: u8, extra: &[&str]) -> Sandbox {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "zkpilot-test-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        ));
+        let dir = std::env::temp_dir().join(test_name(COUNTER.fetch_add(1, Ordering::SeqCst)));
         let _ = std::fs::remove_dir_all(&dir);
         let sandbox = Sandbox { dir };
         let (nodes, observers, spares) =
@@ -367,6 +363,14 @@ pub fn autopilot_args(
     .collect();
     args.extend(extra.iter().map(|a| a.to_string()));
     args
+}
+
+/// `zkpilot-test-<run>-<pid>-<n>`: the name of a sandbox, lab or tmux server a test starts, which
+/// the processes it runs carry in their arguments. `<run>` is scripts/test's `ZKPILOT_TEST_RUN`,
+/// so its leftover check finds this run's processes and not another run's on the same machine.
+pub fn test_name(n: impl std::fmt::Display) -> String {
+    let run = std::env::var("ZKPILOT_TEST_RUN").unwrap_or_else(|_| "0".into());
+    format!("zkpilot-test-{run}-{}-{n}", std::process::id())
 }
 
 /// An empty directory of this test's own under the system's temporary one, named

@@ -47,7 +47,7 @@ pub struct Tmux {
 
 impl Tmux {
     pub fn start(command: &str, width: u16, height: u16) -> Tmux {
-        let socket = format!("zkpilot-test-{}-{}", std::process::id(), unique());
+        let socket = super::test_name(unique());
         let tmux = Tmux {
             socket,
             session: "console".into(),

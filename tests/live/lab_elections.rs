@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::common::{run_bin, BIN};
+use crate::common::{run_bin, test_name, BIN};
 
 /// Ten states of 4 to 6 hosts; this seed draws every kind of state, and eight of the ten
 /// combine two kinds or more; six start one view after another (about 145 s on two cores).
@@ -14,7 +14,7 @@ const SEED: &str = "21";
 /// tests apart) and checks that no process of the lab is left: the output, both streams as
 /// text, and the directory to remove at the end.
 fn lab(slot: u32, args: &[&str]) -> (std::process::Output, String, String, std::path::PathBuf) {
-    let dir = std::env::temp_dir().join(format!("zkpilot-test-{}-{slot}", std::process::id()));
+    let dir = std::env::temp_dir().join(test_name(slot));
     let _ = std::fs::remove_dir_all(&dir);
     let dir_text = dir.to_str().unwrap().to_string();
     let mut all = vec!["lab", "elections"];

@@ -143,7 +143,7 @@ fn ssh_hosts(options: &Options) -> Result<(Vec<discover::SshHost>, Option<u16>),
         };
         format!("cannot read the SSH config {}: {e}{hint}", path.display())
     })?;
-    let (mut hosts, port) = discover::parse_ssh_config(&config);
+    let (mut hosts, port) = discover::parse_ssh_config(&config, &included);
     if options.ssh_port.is_some() {
         // The flag wins over every port of the config, a host's own too.
         for host in &mut hosts {
@@ -151,6 +151,43 @@ fn ssh_hosts(options: &Options) -> Result<(Vec<discover::SshHost>, Option<u16>),
         }
     }
     Ok((hosts, options.ssh_port.or(port)))
+}
+
+/// The texts of the files an SSH config's `Include PATTERN` names, as ssh reads a user's config
+/// (ssh_config(5)): `~/` is the home directory, a relative path is under `~/.ssh`, and `*` and
+/// `?` in the last part match file names (not hidden ones) in lexical order. A file that cannot
+/// be read is passed over: ssh itself says why when it connects.
+fn included(pattern: &str) -> Vec<String> {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let path = match pattern.strip_prefix("~/") {
+        Some(rest) => home.join(rest),
+        None if pattern.starts_with('/') => PathBuf::from(pattern),
+        None => home.join(".ssh").join(pattern),
+    };
+    let last = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let files = if last.contains(['*', '?']) {
+        let dir = path.parent().map(PathBuf::from).unwrap_or_default();
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .filter(|name| !name.starts_with('.') && discover::ssh_pattern_matches(&last, name))
+            .collect();
+        names.sort();
+        names.into_iter().map(|name| dir.join(name)).collect()
+    } else {
+        vec![path]
+    };
+    files
+        .iter()
+        .filter_map(|file| std::fs::read_to_string(file).ok())
+        .collect()
 }
 
 fn file(files: &[(&'static str, String)], key: &str) -> Option<PathBuf> {
@@ -386,4 +423,31 @@ async fn probe_admins(view: &View, read: &[(u64, HostProbe)]) -> Vec<(u64, Admin
     }
     found.sort_by_key(|(sid, _)| *sid);
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::included;
+
+    #[test]
+    fn an_include_pattern_reads_the_matching_files_in_order_and_not_hidden_ones() {
+        let dir = std::env::temp_dir().join(format!("zkpilot-include-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, text) in [
+            ("b.conf", "B"),
+            ("a.conf", "A"),
+            (".c.conf", "hidden"),
+            ("d.txt", "other"),
+        ] {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        let all = format!("{}/*.conf", dir.display());
+        assert_eq!(included(&all), ["A", "B"]);
+        let one = format!("{}/d.txt", dir.display());
+        assert_eq!(included(&one), ["other"]);
+        let none = format!("{}/missing", dir.display());
+        assert!(included(&none).is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -154,45 +154,141 @@ pub struct SshHost {
 
 /// The `Host` blocks with a `HostName`, and the `Port` for every host: one given before any
 /// `Host` line or in a `Host *` block (the sandbox sets it there). A `Port` in a named block is
-/// that host's alone.
-pub fn parse_ssh_config(text: &str) -> (Vec<SshHost>, Option<u16>) {
-    let mut hosts: Vec<SshHost> = Vec::new();
-    let mut current: Option<SshHost> = None;
-    let mut port = None;
-    for line in text.lines() {
-        let mut words = line.split_whitespace();
-        let (Some(key), Some(value)) = (words.next(), words.next()) else {
-            continue;
-        };
-        match key.to_ascii_lowercase().as_str() {
-            "host" => {
-                hosts.extend(current.take().filter(|h| !h.address.is_empty()));
-                current = Some(SshHost {
-                    name: value.to_string(),
-                    address: String::new(),
-                    user: None,
-                    port: None,
-                });
+/// that host's alone. The reading follows ssh_config(5) where it can without a connection:
+/// keys are case-insensitive and take `Key=Value` too; a `Host` line names several hosts, each
+/// (but a pattern or a negation) an alias of that block; `%h` in a `HostName` is the alias;
+/// a `Match` block belongs to no alias (its conditions need a connection to decide); and
+/// `Include` reads the files `include` returns for its argument, in place, as ssh does, to a
+/// depth of 16.
+pub fn parse_ssh_config(
+    text: &str,
+    include: &dyn Fn(&str) -> Vec<String>,
+) -> (Vec<SshHost>, Option<u16>) {
+    let mut config = SshConfigReader::default();
+    config.read(text, include, 0);
+    config.close_block();
+    (config.hosts, config.port)
+}
+
+/// Where ssh stops following `Include` (`READCONF_MAX_DEPTH` in OpenSSH's readconf.c).
+const SSH_INCLUDE_DEPTH: usize = 16;
+
+/// The block being read: the aliases a `Host` line named, or none (a `Match` block, a
+/// pattern-only `Host` line) — and whether it applies to every host (`Host *`, or no block yet).
+#[derive(Default)]
+struct SshConfigReader {
+    hosts: Vec<SshHost>,
+    port: Option<u16>,
+    block: Vec<SshHost>,
+    every_host: bool,
+    started: bool,
+}
+
+impl SshConfigReader {
+    fn read(&mut self, text: &str, include: &dyn Fn(&str) -> Vec<String>, depth: usize) {
+        for line in text.lines() {
+            let line = line.trim();
+            if line.starts_with('#') {
+                continue;
             }
-            "hostname" => {
-                if let Some(host) = &mut current {
-                    host.address = value.to_string();
+            let (key, rest) = match line.split_once(|c: char| c.is_whitespace() || c == '=') {
+                Some((key, rest)) => (
+                    key,
+                    rest.trim_start_matches(|c: char| c.is_whitespace() || c == '='),
+                ),
+                None => continue,
+            };
+            let mut words = rest.split_whitespace();
+            let Some(value) = words.next() else {
+                continue;
+            };
+            match key.to_ascii_lowercase().as_str() {
+                "host" => {
+                    self.close_block();
+                    let names: Vec<&str> = std::iter::once(value).chain(words).collect();
+                    self.every_host = names.contains(&"*");
+                    self.block = names
+                        .iter()
+                        .filter(|name| !name.contains(['*', '?', '!']))
+                        .map(|name| SshHost {
+                            name: name.to_string(),
+                            address: String::new(),
+                            user: None,
+                            port: None,
+                        })
+                        .collect();
                 }
-            }
-            "user" => {
-                if let Some(host) = &mut current {
-                    host.user = Some(value.to_string());
+                "match" => {
+                    self.close_block();
+                    self.every_host = false;
                 }
+                "include" if depth < SSH_INCLUDE_DEPTH => {
+                    for pattern in std::iter::once(value).chain(words) {
+                        for text in include(pattern) {
+                            self.read(&text, include, depth + 1);
+                        }
+                    }
+                }
+                "hostname" => {
+                    for host in &mut self.block {
+                        host.address = value.replace("%h", &host.name).replace("%%", "%");
+                    }
+                }
+                "user" => {
+                    for host in &mut self.block {
+                        host.user.get_or_insert_with(|| value.to_string());
+                    }
+                }
+                "port" => {
+                    let port = value.parse().ok();
+                    if !self.started || self.every_host {
+                        self.port = self.port.or(port);
+                    }
+                    for host in &mut self.block {
+                        host.port = host.port.or(port);
+                    }
+                }
+                _ => {}
             }
-            "port" => match &mut current {
-                Some(host) if host.name != "*" => host.port = value.parse().ok(),
-                _ => port = value.parse().ok(),
-            },
-            _ => {}
         }
     }
-    hosts.extend(current.filter(|h| !h.address.is_empty()));
-    (hosts, port)
+
+    fn close_block(&mut self) {
+        self.started = true;
+        self.hosts
+            .extend(self.block.drain(..).filter(|h| !h.address.is_empty()));
+    }
+}
+
+/// Whether `name` matches an ssh_config(5) pattern of `*` (any run of characters) and `?` (any
+/// one), as OpenSSH's `match_pattern` and the `glob(7)` its `Include` uses read them.
+pub fn ssh_pattern_matches(pattern: &str, name: &str) -> bool {
+    let (pattern, name): (Vec<char>, Vec<char>) =
+        (pattern.chars().collect(), name.chars().collect());
+    // Where the last `*` was and the name position it stands for so far: backtracking from
+    // there is enough, so the match is linear in practice and never recursive.
+    let (mut p, mut n, mut star) = (0, 0, None);
+    while n < name.len() {
+        match pattern.get(p) {
+            Some('*') => {
+                star = Some((p, n));
+                p += 1;
+            }
+            Some(&c) if c == '?' || c == name[n] => {
+                p += 1;
+                n += 1;
+            }
+            _ => match star {
+                Some((at, from)) => {
+                    p = at + 1;
+                    n = from + 1;
+                    star = Some((at, from + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern[p..].iter().all(|&c| c == '*')
 }
 
 /// What the discovery knows besides the `conf` answer.
@@ -894,7 +990,7 @@ mod tests {
 
     #[test]
     fn a_sandbox_inventory_names_hosts_from_its_ssh_config_and_parses() {
-        let (ssh_hosts, ssh_port) = parse_ssh_config(SSH_CONFIG);
+        let (ssh_hosts, ssh_port) = parse_ssh_config(SSH_CONFIG, &|_| Vec::new());
         assert_eq!(ssh_hosts.len(), 3);
         assert_eq!(ssh_port, Some(2222));
         let discovery = Discovery {
@@ -1217,6 +1313,7 @@ mod tests {
         let (ssh_hosts, ssh_port) = parse_ssh_config(
             "Host zk1\n HostName 10.0.0.1\n User a\nHost zk2\n HostName 10.0.0.2\n User b\n\
              Host zk3\n HostName 10.0.0.3\n User c\nHost *\n Port 2022\n",
+            &|_| Vec::new(),
         );
         let mut discovery = Discovery {
             asked: "10.0.0.1:2181",
@@ -1322,6 +1419,7 @@ mod tests {
             "Host zk1\n HostName 127.77.3.1\n User a\n Port 2200\n\
              Host zk2\n HostName 127.77.3.2\n User b\nHost *\n Port 2022\n\
              Host bastion\n HostName 10.9.9.9\n Port 22022\n",
+            &|_| Vec::new(),
         );
         assert_eq!(port, Some(2022));
         let discovery = Discovery {
@@ -1340,5 +1438,61 @@ mod tests {
         assert_eq!(parsed.host("zk1").unwrap().ssh_port, 2200, "{text}");
         assert_eq!(parsed.host("zk2").unwrap().ssh_port, 2022, "{text}");
         assert_eq!(parsed.host("zk3").unwrap().ssh_port, 2022, "{text}");
+    }
+
+    /// What ssh_config(5) allows beyond one `Host NAME / HostName` block each: `Key=Value`,
+    /// several names on one `Host` line, `%h`, `Include` in place, and a `Match` block that
+    /// belongs to no host (before, its `User` went to the block above it).
+    #[test]
+    fn an_ssh_config_is_read_as_ssh_reads_it_where_no_connection_is_needed() {
+        let config = "Port=2022\nHost zk1 zk1.dc1 !zk9 zk*\n  HostName %h.example\n  User a\n\
+            Match user root\n  User admin\n  Port 9\nInclude conf.d/*.conf\nHost zk3\n  User first\n\
+            \x20 User second\n  HostName 10.0.0.3\n";
+        let include = |pattern: &str| match pattern {
+            "conf.d/*.conf" => vec!["Host zk2\n HostName 10.0.0.2\n User b\n".to_string()],
+            _ => Vec::new(),
+        };
+        let (hosts, port) = parse_ssh_config(config, &include);
+        let seen: Vec<(&str, &str, Option<&str>)> = hosts
+            .iter()
+            .map(|h| (h.name.as_str(), h.address.as_str(), h.user.as_deref()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("zk1", "zk1.example", Some("a")),
+                ("zk1.dc1", "zk1.dc1.example", Some("a")),
+                ("zk2", "10.0.0.2", Some("b")),
+                ("zk3", "10.0.0.3", Some("first")),
+            ]
+        );
+        assert_eq!(port, Some(2022));
+        assert!(hosts.iter().all(|h| h.port.is_none()));
+        // An Include that includes itself stops at ssh's depth.
+        let looping = |_: &str| vec!["Include again\n".to_string()];
+        assert_eq!(
+            parse_ssh_config("Include again\n", &looping),
+            (Vec::new(), None)
+        );
+    }
+
+    #[test]
+    fn ssh_patterns_match_as_glob_does() {
+        for (pattern, name, matches) in [
+            ("*.conf", "a.conf", true),
+            ("*.conf", "a.conf.bak", false),
+            ("zk?", "zk1", true),
+            ("zk?", "zk10", false),
+            ("*a*b*", "xxaxxbxx", true),
+            ("*a*b", "ab_a", false),
+            ("", "", true),
+            ("*", "", true),
+        ] {
+            assert_eq!(
+                ssh_pattern_matches(pattern, name),
+                matches,
+                "{pattern} {name}"
+            );
+        }
     }
 }

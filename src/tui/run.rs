@@ -632,11 +632,7 @@ async fn autopilot(
     mut actions: mpsc::Receiver<RunAction>,
     yes: bool,
 ) -> Ending {
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    // An autopilot started over SSH without `nohup` gets this when the connection drops.
-    let mut hangup = signal(SignalKind::hangup())?;
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut news = News::new()?;
     let mut pilot = Autopilot::new(yes);
     let mut heartbeat = Heartbeat::default();
     loop {
@@ -645,6 +641,20 @@ async fn autopilot(
             crate::say!("{}", shown(message, &performer.secrets));
         }
         match pilot.next(state, message.as_deref()) {
+            Next::Stop { finished, reason } if state.busy() => {
+                // A step failed at once on a lost quorum while its command still runs: the
+                // stop is told now, and the session closes once the command's result is in
+                // the log (the command is left to finish: `Engine::lose_quorum_while_running`).
+                crate::say!("stopping: {}", shown(&reason, &performer.secrets));
+                return drain(
+                    state,
+                    performer,
+                    &mut actions,
+                    &mut news,
+                    (finished, reason),
+                )
+                .await;
+            }
             Next::Stop { finished, reason } => return Ok((finished, reason)),
             Next::Input(input) => {
                 let before = (state.engine.current(), state.engine.prompt.clone());
@@ -659,16 +669,71 @@ async fn autopilot(
             }
             Next::Wait => {}
         }
-        let action = tokio::select! {
-            Some(action) = actions.recv() => action,
-            _ = tick.tick() => RunAction::Tick(performer.clock.now()),
-            _ = interrupt.recv() => return Ok((false, "interrupted".into())),
-            _ = terminate.recv() => return Ok((false, "terminated by a signal".into())),
-            _ = hangup.recv() => return Ok((false, "the terminal hung up".into())),
+        let action = match news.next(&mut actions, &performer.clock).await {
+            Ok(action) => action,
+            Err(stopped) => return Ok((false, stopped.into())),
         };
         performer.handle(state, action);
         if let Some(line) = heartbeat.beat(state.watch.now, heartbeat::waiting_for(state)) {
             crate::say!("{line}");
+        }
+    }
+}
+
+/// Handles actions until no command of the run is running, so each one's result is recorded
+/// before the session closes; a signal closes it at once (the intent left without a result
+/// makes the step "outcome unknown" on resume, which is what it then is).
+async fn drain(
+    state: &mut RunState,
+    performer: &mut Performer,
+    actions: &mut mpsc::Receiver<RunAction>,
+    news: &mut News,
+    stop: (bool, String),
+) -> Ending {
+    while state.busy() {
+        match news.next(actions, &performer.clock).await {
+            Ok(action) => performer.handle(state, action),
+            Err(stopped) => return Ok((false, stopped.into())),
+        };
+        if let Some(message) = state.engine.message.take() {
+            crate::say!("{}", shown(&message, &performer.secrets));
+        }
+    }
+    Ok(stop)
+}
+
+/// What the autopilot waits on: the console's actions, a tick every 250 ms, and the signals
+/// that stop it.
+struct News {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+    /// An autopilot started over SSH without `nohup` gets this when the connection drops.
+    hangup: tokio::signal::unix::Signal,
+    tick: tokio::time::Interval,
+}
+
+impl News {
+    fn new() -> io::Result<News> {
+        Ok(News {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+            hangup: signal(SignalKind::hangup())?,
+            tick: tokio::time::interval(Duration::from_millis(250)),
+        })
+    }
+
+    /// The next action, or why a signal stops the run.
+    async fn next(
+        &mut self,
+        actions: &mut mpsc::Receiver<RunAction>,
+        clock: &Clock,
+    ) -> Result<RunAction, &'static str> {
+        tokio::select! {
+            Some(action) = actions.recv() => Ok(action),
+            _ = self.tick.tick() => Ok(RunAction::Tick(clock.now())),
+            _ = self.interrupt.recv() => Err("interrupted"),
+            _ = self.terminate.recv() => Err("terminated by a signal"),
+            _ = self.hangup.recv() => Err("the terminal hung up"),
         }
     }
 }

@@ -46,10 +46,11 @@ fn intent_hosts(records: &[serde_json::Value]) -> Vec<String> {
         .collect()
 }
 
-/// A follower stopped by hand while the other restarts leaves one voter of three: the
-/// autopilot stops within two polls of the stop, saying the quorum was lost and which server
-/// stopped outside the runbook. Started again by hand, `--resume --autopilot` retries the
-/// restart and finishes the runbook.
+/// A follower stopped by hand while the other restarts leaves one voter of three: the step
+/// fails and the autopilot stops within two polls of the stop, while the restart's pause still
+/// runs, saying the quorum was lost and which server stopped outside the runbook; the pause is
+/// left to finish and its result recorded before the session stops. Started again by hand,
+/// `--resume --autopilot` retries the restart and finishes the runbook.
 #[test]
 fn a_follower_stopped_by_hand_during_a_restart_stops_the_autopilot_and_resume_finishes() {
     let sandbox = settled();
@@ -99,7 +100,9 @@ fn a_follower_stopped_by_hand_during_a_restart_stops_the_autopilot_and_resume_fi
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(
-        stdout.contains(&format!("quorum lost: {stopped}")),
+        stdout.contains(&format!(
+            "stopping: `restart-victim` failed: quorum lost: {stopped}"
+        )),
         "{stdout}"
     );
     assert!(stdout.contains(&format!("note: {stopped}")), "{stdout}");
@@ -110,8 +113,34 @@ fn a_follower_stopped_by_hand_during_a_restart_stops_the_autopilot_and_resume_fi
                 && r["command"].as_str().is_some_and(|c| c.ends_with(" start"))),
         "nothing more released once the quorum was lost"
     );
+    // The step fails while its pause still runs; the pause is left to finish, and its result
+    // is recorded after the failure, before the session stops.
+    let at = |wanted: &dyn Fn(&serde_json::Value) -> bool| {
+        records
+            .iter()
+            .position(wanted)
+            .unwrap_or_else(|| panic!("{records:?}"))
+    };
+    let pause = records
+        .iter()
+        .find(|r| r["kind"] == "intent" && r["command"] == "sleep 3")
+        .map(|r| r["intent"].clone())
+        .unwrap();
+    let failure = at(&|r| r["kind"] == "step" && r["state"] == "failed");
+    let pause_ended = at(&|r| r["kind"] == "result" && r["intent"] == pause);
+    let noted_at = at(&|r| r["kind"] == "note" && r["text"] == stopped.as_str());
+    assert!(
+        noted_at < failure && failure < pause_ended,
+        "the stop noted, then the failure, then the pause's end: {records:?}"
+    );
+    assert_eq!(records[pause_ended + 1]["kind"], "session_stop");
+    let (said_stop, said_end) = (stdout.find("stopping: "), stdout.rfind("  -> "));
+    assert!(
+        said_stop < said_end,
+        "the stop is told before the pause's end: {stdout}"
+    );
     eprintln!(
-        "{other} stopped: noted {noted:?} after, the step failed {failed:?} after, when its \
+        "{other} stopped: noted {noted:?} after, the step failed {failed:?} after, before its \
          pause ended ({POLL_MS} ms polls)"
     );
     // Two polls, and the moments a loaded machine takes to run them.

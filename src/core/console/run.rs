@@ -107,8 +107,10 @@ impl RunState {
     /// A command is on its way, a step's or a check gate's: quitting now would leave it
     /// unaccounted for on screen, and a check cut short brings its step back as "outcome
     /// unknown" on resume.
+    /// A step failed at once on a lost quorum is busy too while its commands still run.
     pub fn busy(&self) -> bool {
         self.engine.checks_running()
+            || self.engine.commands_running()
             || self
                 .engine
                 .current()
@@ -420,6 +422,7 @@ fn on_key(state: &mut RunState, key: Key) -> Vec<Effect> {
 /// action is not offered does nothing.
 pub fn offered(state: &RunState, action: RunKey) -> bool {
     let prompt = &state.engine.prompt;
+    let recover = matches!(prompt, Some(Prompt::Recover)) && !state.engine.commands_running();
     match action {
         RunKey::Up | RunKey::Down | RunKey::Help | RunKey::Quit => true,
         RunKey::Run => prompt.is_none() && !state.engine.finished(),
@@ -434,9 +437,10 @@ pub fn offered(state: &RunState, action: RunKey) -> bool {
                     | Prompt::Approval { .. }
             )
         ),
-        RunKey::Retry | RunKey::Rollback | RunKey::Skip => matches!(prompt, Some(Prompt::Recover)),
+        // Nothing is decided on a failed step while a command of it still runs.
+        RunKey::Retry | RunKey::Rollback | RunKey::Skip => recover,
         RunKey::MarkDone => {
-            matches!(prompt, Some(Prompt::Recover))
+            recover
                 && state
                     .engine
                     .current()

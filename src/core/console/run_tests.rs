@@ -410,3 +410,40 @@ fn a_hazard_of_a_server_stopped_during_the_run_is_waited_for_then_named() {
         "{reason}"
     );
 }
+
+/// zk2 stopped by hand while zk1's restart runs: the step fails at once and the autopilot
+/// stops naming the lost quorum and zk2, while the console stays busy — no quit, retry, roll
+/// back or skip — until the restart's command has ended and its result is in.
+#[test]
+fn a_step_failed_on_a_lost_quorum_stays_busy_until_its_running_command_ends() {
+    let mut state = state_of(engine(RESTART_ZK1), live(&[]));
+    update(&mut state, RunAction::Tick(20_000));
+    press(&mut state, Key::Char('r'));
+    let intent = executes(&press(&mut state, Key::Char('y')))[0];
+    state.watch.ensemble = crate::runbook::fixtures::live_at(&[0, 1], 21_000);
+    update(&mut state, RunAction::Tick(21_000));
+    assert!(matches!(state.engine.status[0], Status::Failed(_)));
+    let Next::Stop { reason, .. } = Autopilot::new(true).next(&state, None) else {
+        panic!("the autopilot stops")
+    };
+    assert!(
+        reason.contains("failed: quorum lost: zk2 stopped outside the runbook"),
+        "{reason}"
+    );
+    assert!(state.busy());
+    for key in [RunKey::Retry, RunKey::Rollback, RunKey::Skip] {
+        assert!(!offered(&state, key), "{key:?} while the command runs");
+    }
+    press(&mut state, Key::Char('q'));
+    assert!(!state.quit, "its command is on its way");
+    update(
+        &mut state,
+        RunAction::Ended {
+            intent,
+            ended: exited(0),
+            at: 23_000,
+        },
+    );
+    assert!(!state.busy());
+    assert!(offered(&state, RunKey::Retry));
+}

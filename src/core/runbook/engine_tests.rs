@@ -3,7 +3,7 @@
 use super::fixtures::*;
 use std::path::Path;
 
-use super::engine::{Effect, Ended, Engine, Input, Prompt, Recorded, Status};
+use super::engine::{Effect, Ended, Engine, Input, Prompt, Recorded, Status, STILL_RUNNING};
 use crate::audit::record::{AuditEvent, CommandOutcome, DecisionKind, StepState};
 use crate::ensemble::{
     answered, AdminRoute, EnsembleState, Need, PollFailure, PollReport, Support,
@@ -1135,21 +1135,27 @@ fn notes(effects: &[Effect]) -> Vec<&str> {
 }
 
 /// zk2 stops by hand while zk1's restart command still runs, zk1 down: one voter of three.
-/// The step fails with the lost quorum as soon as the command ends, not at the wait's timeout.
+/// The step fails the poll the stop is seen, naming zk2, before its command ends; the command
+/// is left to finish, nothing is decided on the step until it has, and its result is then
+/// recorded under the same step.
 #[test]
-fn a_quorum_lost_while_the_restart_runs_fails_the_step_when_its_command_ends() {
+fn a_quorum_lost_while_the_restart_runs_fails_the_step_at_once_and_its_command_is_left_to_finish() {
     let mut engine = engine(RESTART_ZK1);
     let before = live(&[]);
     engine.tick(&before, 8_000);
     engine.input(Input::Start, &before);
     let intent = executes(&engine.input(Input::Confirm, &before))[0];
     let now = live_at(&[0, 1], 9_000);
-    assert_eq!(
-        notes(&engine.tick(&now, 9_000)),
-        ["zk2 stopped outside the runbook"]
+    let effects = engine.tick(&now, 9_000);
+    let notes = notes(&effects);
+    assert_eq!(notes[0], "zk2 stopped outside the runbook");
+    assert!(
+        notes[1].starts_with("`restart-zk1` failed: quorum lost: zk2 stopped outside the runbook")
+            && notes[1].contains("still running, left to finish")
+            && notes[1].contains("on zk1"),
+        "{notes:?}"
     );
-    assert_eq!(engine.status[0], Status::Running, "its command still runs");
-    engine.ended(intent, ended_ok(), 10_000, &now);
+    assert_eq!(recorded_states(&effects), [StepState::Failed]);
     let Status::Failed(why) = &engine.status[0] else {
         panic!("{:?}", engine.status[0])
     };
@@ -1157,7 +1163,43 @@ fn a_quorum_lost_while_the_restart_runs_fails_the_step_when_its_command_ends() {
         why.starts_with("quorum lost: zk2 stopped outside the runbook"),
         "{why}"
     );
+    assert!(engine.commands_running(), "its command is not cut short");
     assert_eq!(engine.prompt, Some(Prompt::Recover));
+    for input in [Input::Retry, Input::Rollback, Input::Skip("go on".into())] {
+        assert!(engine.input(input, &now).is_empty(), "nothing decided yet");
+        assert_eq!(engine.message.as_deref(), Some(STILL_RUNNING));
+    }
+    let effects = engine.ended(intent, ended_ok(), 10_000, &now);
+    assert!(
+        matches!(recorded(&effects)[..], [AuditEvent::Result { intent: i, .. }] if *i == intent),
+        "{effects:?}"
+    );
+    assert!(matches!(engine.status[0], Status::Failed(_)));
+    assert!(!engine.commands_running());
+    assert!(
+        !engine.input(Input::Retry, &now).is_empty(),
+        "now it can be retried"
+    );
+}
+
+/// The command left to finish after a lost quorum ends with its outcome unknown (the
+/// connection broke): the step turns "outcome unknown", since the host must be checked.
+#[test]
+fn a_command_left_to_finish_whose_outcome_is_unknown_makes_its_failed_step_unknown() {
+    let mut engine = engine(RESTART_ZK1);
+    let before = live(&[]);
+    engine.tick(&before, 8_000);
+    engine.input(Input::Start, &before);
+    let intent = executes(&engine.input(Input::Confirm, &before))[0];
+    let now = live_at(&[0, 1], 9_000);
+    engine.tick(&now, 9_000);
+    let unknown = Ended::Unknown {
+        reason: "the connection broke".into(),
+        duration_ms: 900,
+    };
+    let effects = engine.ended(intent, unknown, 10_000, &now);
+    assert_eq!(recorded_states(&effects), [StepState::OutcomeUnknown]);
+    assert!(matches!(engine.status[0], Status::OutcomeUnknown(_)));
 }
 
 /// zk1's restart is back, but zk2 — stopped by hand — leaves the quorum (zk1 and zk3) while

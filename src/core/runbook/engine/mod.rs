@@ -16,6 +16,7 @@ mod unplanned;
 mod wait;
 
 pub use gates::{Readiness, CHECK_PENDING};
+pub use unplanned::STILL_RUNNING;
 pub use wait::VIEW_PATIENCE;
 
 use gates::CheckRun;
@@ -195,9 +196,10 @@ pub struct Engine {
     pub node_of: Vec<Option<usize>>,
     pub prompt: Option<Prompt>,
     pub operator: Person,
-    /// Commands of the current step not yet released, and those running.
+    /// Commands of the current step not yet released, and those running (by intent). A step
+    /// failed at once on a lost quorum keeps its running commands here until they end.
     queue: Vec<StepCommand>,
-    running: Vec<u64>,
+    running: Vec<(u64, StepCommand)>,
     /// How the current step failed while parallel siblings still run: it is recorded, and
     /// recovery offered, only once every one of them has ended.
     failing: Option<Status>,
@@ -327,6 +329,12 @@ impl Engine {
         self.current().is_none()
     }
 
+    /// A command of the current step is running (also after the step failed at once on a
+    /// lost quorum: its commands are left to finish).
+    pub fn commands_running(&self) -> bool {
+        !self.running.is_empty()
+    }
+
     fn step(&self, index: usize) -> &Step {
         &self.procedure.steps[index]
     }
@@ -391,6 +399,12 @@ impl Engine {
             }
             (Status::Pending, Input::Approve { step, approver }) => {
                 self.approve(index, step, approver, live, &mut effects)
+            }
+            (
+                Status::Failed(_) | Status::OutcomeUnknown(_),
+                Input::Retry | Input::Rollback | Input::Skip(_) | Input::MarkDone(_),
+            ) if self.commands_running() => {
+                self.message = Some(STILL_RUNNING.into());
             }
             (Status::Failed(_) | Status::OutcomeUnknown(_), Input::Retry) => {
                 self.failed_before_resume = None;
@@ -639,8 +653,8 @@ impl Engine {
         }
         while !self.queue.is_empty() && (parallel || self.running.is_empty()) {
             let command = self.queue.remove(0);
-            let intent = self.release_one(index, command, effects);
-            self.running.push(intent);
+            let intent = self.release_one(index, command.clone(), effects);
+            self.running.push((intent, command));
         }
     }
 
@@ -707,10 +721,10 @@ impl Engine {
             }
             return effects;
         }
-        if !self.running.contains(&intent) {
+        if !self.running.iter().any(|(i, _)| *i == intent) {
             return effects;
         }
-        self.running.retain(|i| *i != intent);
+        self.running.retain(|(i, _)| *i != intent);
         if let Ended::NotRun(reason) = &ended {
             effects.push(record(
                 AuditEvent::Note {
@@ -720,6 +734,10 @@ impl Engine {
             ));
         }
         effects.push(record(ended.result(intent), true));
+        if self.status[index] != Status::Running {
+            self.ended_after_failing(index, &ended, &mut effects);
+            return effects;
+        }
         let failure = match ended {
             Ended::Exited { code: Some(0), .. } => None,
             Ended::Exited { code, .. } => Some(Status::Failed(format!(

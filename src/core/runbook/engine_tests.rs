@@ -1219,37 +1219,30 @@ fn a_wait_that_needs_a_server_stopped_outside_the_runbook_fails_at_once() {
     );
 }
 
+const RESTART_F: &str = "  - {id: restart-f, title: R, confirm: none, run: [{host: f, verb: restart}], effect: [{restart: {host: f}}]}\n";
+
+fn rebinds(effects: &[Effect]) -> Vec<(&str, &str, &str)> {
+    recorded(effects)
+        .into_iter()
+        .filter_map(|e| match e {
+            AuditEvent::Decision {
+                decision: DecisionKind::Rebind { host, from, to },
+                ..
+            } => Some((host.as_str(), from.as_str(), to.as_str())),
+            _ => None,
+        })
+        .collect()
+}
+
 /// `f` bound by `pick: follower` while zk3 led: zk1. When zk1 leads before `f`'s step, the
-/// step is flagged, and the autopilot stops naming the decision and its key instead of
-/// restarting the leader it was not meant to restart.
+/// step is flagged, and the autopilot stops naming the decision and its keys — the re-bind to
+/// a server that fits now among them — instead of restarting the leader it was not meant to
+/// restart.
 #[test]
 fn a_picked_follower_that_leads_before_its_step_is_flagged_and_the_autopilot_does_not_guess() {
     use crate::console::autopilot::{Autopilot, Next};
     use crate::console::fixtures::state_of;
-    let text = "name: t\ndescription: d\nsource: s\nhosts: [{name: f, pick: follower}]\nsteps:\n  - {id: restart-f, title: R, confirm: none, run: [{host: f, verb: restart}], effect: [{restart: {host: f}}]}\n";
-    let inventory = inventory(3);
-    let none = std::collections::BTreeMap::new();
-    let read = |_: &Path| -> Result<String, String> { Err("none".into()) };
-    let input = crate::runbook::procedure::BindInput {
-        inventory: &inventory,
-        leader: Some("zk3"),
-        bindings: &none,
-        variables: &none,
-        read_fragment: &read,
-    };
-    let procedure = crate::runbook::procedure::bind(text, Path::new("rb.yaml"), &input).unwrap();
-    let node_of = procedure
-        .hosts
-        .iter()
-        .map(|h| {
-            h.inventory.name[2..]
-                .parse::<usize>()
-                .ok()
-                .map(|sid| sid - 1)
-        })
-        .collect();
-    let version = crate::zk::version::ZkVersion::NEWEST;
-    let engine = Engine::new(procedure, version, node_of, person("alice", 1000));
+    let engine = picked_engine("[{name: f, pick: follower}]", RESTART_F, "zk3");
     assert_eq!(engine.procedure.hosts[0].inventory.name, "zk1");
     assert!(engine.pick_misfits(&live(&[])).is_empty(), "zk1 follows");
     let moved = zk1_leads(20_000);
@@ -1263,9 +1256,79 @@ fn a_picked_follower_that_leads_before_its_step_is_flagged_and_the_autopilot_doe
     };
     assert!(
         reason.contains("`f` was picked as a follower, and zk1 leads now")
+            && reason.contains("p re-binds it to a server that fits now (zk2, zk3, chosen with y)")
             && reason.contains("r runs the step on the server as bound"),
         "{reason}"
     );
+}
+
+/// The follower chosen for `f` now, zk2, is recorded and bound: the step runs there, and the
+/// pick fits again. The leader is no choice for a follower's pick.
+#[test]
+fn a_picked_follower_that_leads_is_re_bound_to_a_follower_the_operator_chose() {
+    let mut engine = picked_engine("[{name: f, pick: follower}]", RESTART_F, "zk3");
+    let moved = zk1_leads(20_000);
+    let choices = engine.rebind_choices(&moved);
+    let to: Vec<(&str, Option<&str>)> = choices
+        .iter()
+        .map(|c| (c.to.as_str(), c.swaps.as_deref()))
+        .collect();
+    assert_eq!(to, [("zk2", None), ("zk3", None)]);
+    let refused = Input::Rebind {
+        host: "f".into(),
+        to: "zk1".into(),
+    };
+    assert!(engine.input(refused, &moved).is_empty());
+    assert_eq!(engine.procedure.hosts[0].inventory.name, "zk1");
+    let chosen = Input::Rebind {
+        host: "f".into(),
+        to: "zk2".into(),
+    };
+    let effects = engine.input(chosen, &moved);
+    assert_eq!(rebinds(&effects), [("f", "zk1", "zk2")]);
+    assert_eq!(engine.procedure.hosts[0].inventory.name, "zk2");
+    assert_eq!(engine.node_of[0], Some(1));
+    assert!(engine.pick_misfits(&moved).is_empty(), "zk2 follows");
+    let effects = engine.input(Input::Start, &moved);
+    let Some(Effect::Execute { host, .. }) =
+        effects.iter().find(|e| matches!(e, Effect::Execute { .. }))
+    else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(engine.procedure.hosts[*host].inventory.name, "zk2");
+}
+
+/// `p` picked as the leader (zk3), `f` as a follower (zk1); zk1 leads now. zk3, a follower
+/// now, fits `f` if `p` takes zk1 in exchange, which fits `p`'s pick: both are recorded.
+#[test]
+fn a_re_bind_to_a_server_the_runbook_names_exchanges_their_servers() {
+    let mut engine = picked_engine(
+        "[{name: p, pick: leader}, {name: f, pick: follower}]",
+        RESTART_F,
+        "zk3",
+    );
+    let moved = zk1_leads(20_000);
+    assert!(engine
+        .rebind_choices(&moved)
+        .iter()
+        .any(|c| c.to == "zk3" && c.swaps.as_deref() == Some("p")));
+    let chosen = Input::Rebind {
+        host: "f".into(),
+        to: "zk3".into(),
+    };
+    let effects = engine.input(chosen, &moved);
+    assert_eq!(
+        rebinds(&effects),
+        [("f", "zk1", "zk3"), ("p", "zk3", "zk1")]
+    );
+    let bound: Vec<(&str, &str)> = engine
+        .procedure
+        .hosts
+        .iter()
+        .take(2)
+        .map(|h| (h.name.as_str(), h.inventory.name.as_str()))
+        .collect();
+    assert_eq!(bound, [("p", "zk1"), ("f", "zk3")]);
 }
 
 /// zk2 is down before the run; stopping zk1 loses the quorum, and the operator overrides that

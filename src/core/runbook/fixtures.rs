@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::engine::{Effect, Ended, Engine, Person};
-use super::procedure::{bind, BindInput, Procedure};
+use super::procedure::{bind, BindInput, BindSource, Procedure};
 use crate::ensemble::{answered, EnsembleState, NodeTarget, PollFailure, PollReport};
 use crate::inventory::Inventory;
 use crate::text::yaml::YamlError;
@@ -46,6 +46,41 @@ pub fn bind_alone(
         read_fragment,
     };
     bind(text, Path::new("rb.yaml"), &input)
+}
+
+/// An engine over zk1..zk3 bound as `run` binds while `leader` leads, its runbook's `hosts:`
+/// being `hosts` (with `pick:`s), and able to bind it again (a re-bind).
+pub fn picked_engine(hosts: &str, steps: &str, leader: &str) -> Engine {
+    let source = BindSource {
+        text: format!("name: t\ndescription: d\nsource: s\nhosts: {hosts}\nsteps:\n{steps}"),
+        path: "rb.yaml".into(),
+        inventory: inventory(3),
+        variables: BTreeMap::new(),
+        fragments: BTreeMap::new(),
+    };
+    let procedure = source.bind(&BTreeMap::new(), Some(leader)).unwrap();
+    let node_of = procedure
+        .hosts
+        .iter()
+        .map(|h| {
+            source
+                .inventory
+                .hosts
+                .iter()
+                .position(|i| i.name == h.inventory.name)
+        })
+        .collect();
+    let mut engine = Engine::new(
+        procedure,
+        ZkVersion::NEWEST,
+        node_of,
+        Person {
+            name: "alice".into(),
+            uid: 1000,
+        },
+    );
+    engine.source = Some(source);
+    engine
 }
 
 pub fn engine(steps: &str) -> Engine {

@@ -12,10 +12,12 @@ mod gates;
 mod needs;
 mod order;
 mod picks;
+mod rebind;
 mod unplanned;
 mod wait;
 
 pub use gates::{Readiness, CHECK_PENDING};
+pub use picks::Choice;
 pub use unplanned::STILL_RUNNING;
 pub use wait::VIEW_PATIENCE;
 
@@ -25,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use super::model::{Confirm, Hazard};
-use super::procedure::{Gate, Procedure, Step, StepCommand};
+use super::procedure::{BindSource, Gate, Procedure, Step, StepCommand};
 use super::simulate::SimState;
 use crate::audit::record::{AuditEvent, CommandOutcome, DecisionKind, StepState};
 use crate::ensemble::{EnsembleState, Millis, Need, ObservedView, ViewSource};
@@ -110,6 +112,12 @@ pub enum Input {
     Skip(String),
     /// After checking by hand that a step whose outcome was unknown did complete.
     MarkDone(String),
+    /// Bind runbook host `host`, whose `pick:` no longer fits, to inventory host `to`, one of
+    /// `Engine::rebind_choices`.
+    Rebind {
+        host: String,
+        to: String,
+    },
     /// A follower approved `step`. Who it is comes from the kernel (the owner of the file the
     /// follower dropped), never from what the follower wrote.
     Approve {
@@ -231,6 +239,9 @@ pub struct Engine {
     /// What happened outside the runbook, latest last (at most `OUTSIDE_SHOWN`), for the
     /// console to show beside the step: each is also a note in the log.
     pub outside: Vec<String>,
+    /// What the runbook was bound from, so a `pick:` host can be re-bound; without it none is
+    /// offered.
+    pub source: Option<BindSource>,
 }
 
 /// What a session's log says about its steps, read back for `--resume`.
@@ -317,6 +328,7 @@ impl Engine {
             seen_up: BTreeSet::new(),
             past_a_hazard: false,
             outside: Vec::new(),
+            source: None,
         }
     }
 
@@ -396,6 +408,11 @@ impl Engine {
                 self.override_reason = None;
                 self.approved_by = None;
                 self.message = Some("cancelled: nothing was run".into());
+            }
+            (Status::Pending, Input::Rebind { host, to })
+                if self.prompt.is_none() && !self.checks_running() =>
+            {
+                effects.extend(self.rebind(index, &host, &to, live));
             }
             (Status::Pending, Input::Approve { step, approver }) => {
                 self.approve(index, step, approver, live, &mut effects)

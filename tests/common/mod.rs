@@ -175,6 +175,28 @@ impl Sandbox {
             .unwrap()
     }
 
+    /// Those of `hosts` whose server says it is in mode `wanted` now.
+    pub fn in_mode<'a>(&self, hosts: &[&'a str], wanted: &str) -> Vec<&'a str> {
+        hosts
+            .iter()
+            .copied()
+            .filter(|h| mode(&self.client(h)) == wanted)
+            .collect()
+    }
+
+    /// Moves the leadership away from `old` by hand: stopped until another of `hosts` leads,
+    /// then started again. A quick restart could let `old`, with the largest id among equal
+    /// zxids, win the election again, and nothing would move.
+    pub fn move_leader_by_hand(&self, hosts: &[&str], old: &str) {
+        self.zkctl(old, "stop");
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while self.in_mode(hosts, "leader").is_empty() {
+            assert!(Instant::now() < deadline, "no other server led");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        self.zkctl(old, "start");
+    }
+
     /// Polls `srvr` until `done` holds for the modes of `hosts`, or panics at the deadline.
     pub fn wait_for_modes(
         &self,

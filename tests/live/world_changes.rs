@@ -5,8 +5,8 @@
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    assert_audit_verifies, audit_records, autopilot_args, count, mode, project_file, run_bin,
-    spawn_bin, text, wait_for_record, Sandbox,
+    assert_audit_verifies, audit_records, autopilot_args, count, project_file, run_bin, spawn_bin,
+    text, wait_for_record, Sandbox,
 };
 
 const HOSTS: [&str; 3] = ["zk1", "zk2", "zk3"];
@@ -20,14 +20,6 @@ fn settled() -> Sandbox {
         count(m, "leader") == 1 && count(m, "follower") == 2
     });
     sandbox
-}
-
-fn host_in_mode<'a>(sandbox: &Sandbox, wanted: &str) -> Vec<&'a str> {
-    HOSTS
-        .iter()
-        .copied()
-        .filter(|h| mode(&sandbox.client(h)) == wanted)
-        .collect()
 }
 
 fn notes(records: &[serde_json::Value]) -> Vec<String> {
@@ -54,7 +46,7 @@ fn intent_hosts(records: &[serde_json::Value]) -> Vec<String> {
 #[test]
 fn a_follower_stopped_by_hand_during_a_restart_stops_the_autopilot_and_resume_finishes() {
     let sandbox = settled();
-    let followers = host_in_mode(&sandbox, "follower");
+    let followers = sandbox.in_mode(&HOSTS, "follower");
     let [victim, other] = followers[..] else {
         panic!("two followers: {followers:?}")
     };
@@ -179,7 +171,7 @@ fn a_follower_stopped_by_hand_during_a_restart_stops_the_autopilot_and_resume_fi
 #[test]
 fn the_live_leader_is_restarted_last_after_the_leader_moved_by_hand() {
     let sandbox = settled();
-    let old = host_in_mode(&sandbox, "leader")[0];
+    let old = sandbox.in_mode(&HOSTS, "leader")[0];
     let audit = sandbox.dir.join("audit-leader-moves.jsonl");
     let runbook = project_file("tests/fixtures/runbooks/leader-moves.yaml");
     let mut run = spawn_bin(&autopilot_args(
@@ -195,15 +187,7 @@ fn the_live_leader_is_restarted_last_after_the_leader_moved_by_hand() {
         "the wait for the move",
         |r| r["kind"] == "step" && r["step"] == "until-moved" && r["state"] == "waiting",
     );
-    // Stopped until another leads, then started: a quick restart could let the old leader,
-    // with the largest id among equal zxids, win the election again, and nothing would move.
-    sandbox.zkctl(old, "stop");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while host_in_mode(&sandbox, "leader").is_empty() {
-        assert!(Instant::now() < deadline, "no other server led");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    sandbox.zkctl(old, "start");
+    sandbox.move_leader_by_hand(&HOSTS, old);
     let deadline = Instant::now() + Duration::from_secs(300);
     while run.try_wait().unwrap().is_none() {
         assert!(Instant::now() < deadline, "the run did not finish");

@@ -978,13 +978,36 @@ fn leader_last_follows_the_live_leader_before_each_step() {
         }
     );
     assert!(text.contains("zk1 leads now"), "{text}");
-    assert!(text.contains("next: `r@zk2`"), "{text}");
+    assert!(
+        text.ends_with("zk1 last: `r@zk2`, `r@zk3`, `r@zk1`"),
+        "{text}"
+    );
     assert_eq!(step_ids(&engine), ["r@zk2", "r@zk3", "r@zk1"]);
     assert!(engine.tick(&live, 22_000).is_empty(), "moved once");
     engine.input(Input::Start, &live);
     assert_eq!(engine.prompt, Some(Prompt::Confirm));
     assert_eq!(engine.current(), Some(0));
     assert_eq!(engine.procedure.steps[0].id, "r@zk2");
+}
+
+/// Bound while zk1 led (zk2, zk3, zk1); then zk3 leads while zk2's step is current. The
+/// pending repetitions go as binding orders them with zk3 leading — zk1 back in its place by
+/// id, zk3 last — not only when zk3's turn comes: the run shows the order `plan --live` shows.
+#[test]
+fn every_pending_repetition_is_ordered_again_as_binding_would_with_the_live_leader() {
+    let mut engine = engine_of(3, "", ROLLING);
+    engine.node_of = vec![Some(2), Some(1), Some(0)];
+    engine.tick(&live(&[]), 20_000);
+    assert_eq!(step_ids(&engine), ["r@zk2", "r@zk3", "r@zk1"]);
+    engine.node_of = vec![Some(0), Some(1), Some(2)];
+    let effects = engine.tick(&live(&[]), 21_000);
+    assert!(
+        notes(&effects)
+            .iter()
+            .any(|n| n.ends_with("zk3 last: `r@zk1`, `r@zk2`, `r@zk3`")),
+        "{effects:?}"
+    );
+    assert_eq!(step_ids(&engine), ["r@zk1", "r@zk2", "r@zk3"]);
 }
 
 /// A Start that meets a leader moved since the last tick runs nothing: it shows the new next

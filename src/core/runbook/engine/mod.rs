@@ -366,13 +366,13 @@ impl Engine {
         let mut effects = Vec::new();
         match (self.status[index].clone(), input) {
             (Status::Pending, Input::Start) => {
-                // A leader that moved since the last poll keeps its repetition last: the
-                // operator (or the autopilot) is shown the new next step and starts it.
-                let moved = self.follow_live_leader(live);
-                if moved.is_empty() {
+                // A leader that moved since the last poll keeps its repetition last: when that
+                // puts another step first, the operator (or the autopilot) is shown it and
+                // starts it.
+                let id = self.procedure.steps[index].id.clone();
+                effects.extend(self.follow_live_leader(live));
+                if self.procedure.steps[index].id == id {
                     self.prepare(index, live, &mut effects)
-                } else {
-                    effects.extend(moved);
                 }
             }
             (Status::Pending, Input::Override(reason))

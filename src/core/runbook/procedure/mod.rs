@@ -28,6 +28,7 @@ use crate::text::yaml::{self, YamlError};
 use crate::zk::config::{PeerAddr, View};
 use crate::zk::fourlw::{Command as Word, Mode};
 
+pub use for_each::leader_last;
 pub use hosts::{inventory_view, INVENTORY_VIEW};
 
 /// What the caller provides besides the runbook text: the inventory, explicit bindings of

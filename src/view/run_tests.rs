@@ -12,11 +12,10 @@ use crate::console::watch::{spares_of, WatchState};
 use crate::ensemble::{answered, inventory_targets, EnsembleState, PollFailure, PollReport};
 use crate::inventory::Inventory;
 use crate::net::remote::{OutputLine, Stream};
-use crate::runbook::engine::{Ended, Engine, Person, Prompt, Status};
+use crate::runbook::engine::{Ended, Prompt, Status};
 use crate::runbook::procedure::{bind, BindInput};
 use crate::view::nodes::role_label;
 use crate::zk::fourlw::Command;
-use crate::zk::version::ZkVersion;
 
 pub(crate) const NOW: u64 = 1_790_000_000_000;
 const LEADER_SRVR: &str = include_str!("../../tests/fixtures/zk4lw/leader.srvr.txt");
@@ -107,20 +106,7 @@ pub(crate) fn bound(lab: &str, runbook: &str, leader: Option<&str>) -> (Inventor
     };
     let procedure = bind(runbook, Path::new("runbook.yaml"), &input).unwrap();
     let targets = inventory_targets(&inventory);
-    let node_of = procedure
-        .hosts
-        .iter()
-        .map(|h| targets.iter().position(|t| t.name == h.inventory.name))
-        .collect();
-    let engine = Engine::new(
-        procedure,
-        ZkVersion::NEWEST,
-        node_of,
-        Person {
-            name: "alice".into(),
-            uid: 1000,
-        },
-    );
+    let engine = crate::runbook::fixtures::engine_on(procedure, &inventory);
     let mut watch = WatchState::new(
         engine.procedure.name.clone(),
         EnsembleState::new(targets),

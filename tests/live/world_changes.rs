@@ -5,8 +5,8 @@
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    assert_audit_verifies, audit_records, autopilot_args, count, project_file, run_bin, spawn_bin,
-    text, wait_for_record, Sandbox,
+    assert_audit_verifies, audit_records, autopilot_args, autopilot_through_a_leader_move, count,
+    project_file, resumed_to_the_end, spawn_bin, text, wait_for_record, Sandbox,
 };
 
 const HOSTS: [&str; 3] = ["zk1", "zk2", "zk3"];
@@ -53,7 +53,7 @@ fn a_follower_stopped_by_hand_during_a_restart_stops_the_autopilot_and_resume_fi
     let audit = sandbox.dir.join("audit-stopped-by-hand.jsonl");
     let runbook = project_file("tests/fixtures/runbooks/restart-while-other-stops.yaml");
     let (bind_victim, bind_other) = (format!("victim={victim}"), format!("other={other}"));
-    let mut args = autopilot_args(
+    let args = autopilot_args(
         &sandbox.inventory_path(),
         &runbook,
         &audit,
@@ -148,11 +148,7 @@ fn a_follower_stopped_by_hand_during_a_restart_stops_the_autopilot_and_resume_fi
     sandbox.wait_for_modes(&serving, Duration::from_secs(60), |m| {
         count(m, "leader") == 1 && count(m, "follower") == 1
     });
-    let at = args.iter().position(|a| a == "--audit").unwrap();
-    args[at] = "--resume".into();
-    let out = run_bin(&args, Duration::from_secs(240));
-    let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    resumed_to_the_end(&args);
     let records = audit_records(&audit);
     assert_eq!(records.last().unwrap()["kind"], "session_end");
     let restarted = intent_hosts(&records);
@@ -174,26 +170,8 @@ fn the_live_leader_is_restarted_last_after_the_leader_moved_by_hand() {
     let old = sandbox.in_mode(&HOSTS, "leader")[0];
     let audit = sandbox.dir.join("audit-leader-moves.jsonl");
     let runbook = project_file("tests/fixtures/runbooks/leader-moves.yaml");
-    let mut run = spawn_bin(&autopilot_args(
-        &sandbox.inventory_path(),
-        &runbook,
-        &audit,
-        &["--yes"],
-    ));
-    wait_for_record(
-        &mut run,
-        &audit,
-        Duration::from_secs(120),
-        "the wait for the move",
-        |r| r["kind"] == "step" && r["step"] == "until-moved" && r["state"] == "waiting",
-    );
-    sandbox.move_leader_by_hand(&HOSTS, old);
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while run.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "the run did not finish");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let out = run.wait_with_output().unwrap();
+    let limit = Duration::from_secs(300);
+    let (_, out) = autopilot_through_a_leader_move(&sandbox, &HOSTS, old, &runbook, &audit, limit);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     let records = audit_records(&audit);

@@ -4,12 +4,12 @@
 //! re-binds to it (recorded); `--resume --autopilot` binds the same host, checks it still
 //! fits, and restarts it.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::tmux::resumed_console;
 use crate::common::{
-    assert_audit_verifies, audit_records, autopilot_args, count, run_bin, spawn_bin, text,
-    wait_for_record, Sandbox,
+    assert_audit_verifies, audit_records, autopilot_through_a_leader_move, count,
+    resumed_to_the_end, text, Sandbox,
 };
 
 const HOSTS: [&str; 3] = ["zk1", "zk2", "zk3"];
@@ -23,22 +23,9 @@ fn a_picked_leader_that_no_longer_leads_is_re_bound_in_the_console_and_the_resum
     let old = sandbox.in_mode(&HOSTS, "leader")[0];
     let audit = sandbox.dir.join("audit-pick-rebind.jsonl");
     let runbook = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(RUNBOOK);
-    let mut args = autopilot_args(&sandbox.inventory_path(), &runbook, &audit, &["--yes"]);
-    let mut run = spawn_bin(&args);
-    wait_for_record(
-        &mut run,
-        &audit,
-        Duration::from_secs(120),
-        "the wait for the move",
-        |r| r["kind"] == "step" && r["step"] == "until-moved" && r["state"] == "waiting",
-    );
-    sandbox.move_leader_by_hand(&HOSTS, old);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while run.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "the autopilot did not stop");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let out = run.wait_with_output().unwrap();
+    let limit = Duration::from_secs(120);
+    let (args, out) =
+        autopilot_through_a_leader_move(&sandbox, &HOSTS, old, &runbook, &audit, limit);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     sandbox.wait_for_modes(&HOSTS, Duration::from_secs(60), settled);
@@ -71,11 +58,7 @@ fn a_picked_leader_that_no_longer_leads_is_re_bound_in_the_console_and_the_resum
     tmux.send("q");
     tmux.wait_until_exited(Duration::from_secs(20));
 
-    let at = args.iter().position(|a| a == "--audit").unwrap();
-    args[at] = "--resume".into();
-    let out = run_bin(&args, Duration::from_secs(240));
-    let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    resumed_to_the_end(&args);
     let records = audit_records(&audit);
     let rebinds: Vec<&serde_json::Value> = records
         .iter()

@@ -1163,13 +1163,7 @@ fn notes(effects: &[Effect]) -> Vec<&str> {
 /// recorded under the same step.
 #[test]
 fn a_quorum_lost_while_the_restart_runs_fails_the_step_at_once_and_its_command_is_left_to_finish() {
-    let mut engine = engine(RESTART_ZK1);
-    let before = live(&[]);
-    engine.tick(&before, 8_000);
-    engine.input(Input::Start, &before);
-    let intent = executes(&engine.input(Input::Confirm, &before))[0];
-    let now = live_at(&[0, 1], 9_000);
-    let effects = engine.tick(&now, 9_000);
+    let (mut engine, intent, now, effects) = zk2_stops_while_zk1_restarts();
     let notes = notes(&effects);
     assert_eq!(notes[0], "zk2 stopped outside the runbook");
     assert!(
@@ -1205,17 +1199,24 @@ fn a_quorum_lost_while_the_restart_runs_fails_the_step_at_once_and_its_command_i
     );
 }
 
-/// The command left to finish after a lost quorum ends with its outcome unknown (the
-/// connection broke): the step turns "outcome unknown", since the host must be checked.
-#[test]
-fn a_command_left_to_finish_whose_outcome_is_unknown_makes_its_failed_step_unknown() {
+/// zk1's restart confirmed and running (command `intent`), then a poll at 9 s (`now`) sees
+/// zk1 down and zk2 stopped outside the runbook; the effects of that poll.
+fn zk2_stops_while_zk1_restarts() -> (Engine, u64, EnsembleState, Vec<Effect>) {
     let mut engine = engine(RESTART_ZK1);
     let before = live(&[]);
     engine.tick(&before, 8_000);
     engine.input(Input::Start, &before);
     let intent = executes(&engine.input(Input::Confirm, &before))[0];
     let now = live_at(&[0, 1], 9_000);
-    engine.tick(&now, 9_000);
+    let effects = engine.tick(&now, 9_000);
+    (engine, intent, now, effects)
+}
+
+/// The command left to finish after a lost quorum ends with its outcome unknown (the
+/// connection broke): the step turns "outcome unknown", since the host must be checked.
+#[test]
+fn a_command_left_to_finish_whose_outcome_is_unknown_makes_its_failed_step_unknown() {
+    let (mut engine, intent, now, _) = zk2_stops_while_zk1_restarts();
     let unknown = Ended::Unknown {
         reason: "the connection broke".into(),
         duration_ms: 900,

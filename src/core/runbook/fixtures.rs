@@ -59,18 +59,25 @@ pub fn picked_engine(hosts: &str, steps: &str, leader: &str) -> Engine {
         fragments: BTreeMap::new(),
     };
     let procedure = source.bind(&BTreeMap::new(), Some(leader)).unwrap();
+    let mut engine = engine_on(procedure, &source.inventory);
+    engine.source = Some(source);
+    engine
+}
+
+/// An engine of alice's over `procedure`, each host's node its inventory host's place, as
+/// `run` polls the inventory's hosts in order.
+pub fn engine_on(procedure: Procedure, inventory: &Inventory) -> Engine {
     let node_of = procedure
         .hosts
         .iter()
         .map(|h| {
-            source
-                .inventory
+            inventory
                 .hosts
                 .iter()
                 .position(|i| i.name == h.inventory.name)
         })
         .collect();
-    let mut engine = Engine::new(
+    Engine::new(
         procedure,
         ZkVersion::NEWEST,
         node_of,
@@ -78,9 +85,7 @@ pub fn picked_engine(hosts: &str, steps: &str, leader: &str) -> Engine {
             name: "alice".into(),
             uid: 1000,
         },
-    );
-    engine.source = Some(source);
-    engine
+    )
 }
 
 pub fn engine(steps: &str) -> Engine {

@@ -641,7 +641,7 @@ async fn autopilot(
             crate::say!("{}", shown(message, &performer.secrets));
         }
         match pilot.next(state, message.as_deref()) {
-            Next::Stop { finished, reason } if state.busy() => {
+            Next::Stop { finished, reason } if state.busy() && state.failed.is_none() => {
                 // A step failed at once on a lost quorum while its command still runs: the
                 // stop is told now, and the session closes once the command's result is in
                 // the log (the command is left to finish: `Engine::lose_quorum_while_running`).
@@ -681,7 +681,8 @@ async fn autopilot(
 }
 
 /// Handles actions until no command of the run is running, so each one's result is recorded
-/// before the session closes; a signal closes it at once (the intent left without a result
+/// before the session closes (never when the log cannot be written: then nothing is
+/// recorded, and waiting would be for nothing); a signal closes it at once (the intent left without a result
 /// makes the step "outcome unknown" on resume, which is what it then is).
 async fn drain(
     state: &mut RunState,

@@ -444,7 +444,10 @@ fn choose(state: &mut RunState, action: RunKey, key: Key) -> Vec<Effect> {
             if let Some(Choice { host, to, .. }) = chosen {
                 let host = state.engine.procedure.hosts[host].name.clone();
                 let input = Input::Rebind { host, to };
-                return state.engine.input(input, &state.watch.ensemble);
+                let effects = state.engine.input(input, &state.watch.ensemble);
+                // A service made for a re-bound host now forwards to its new server.
+                follow_service_routes(state);
+                return effects;
             }
         }
         RunKey::Cancel => state.choosing = None,

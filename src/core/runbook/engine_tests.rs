@@ -370,6 +370,22 @@ fn a_resumed_session_keeps_done_steps_and_flags_an_unfinished_intent() {
     assert_eq!(engine.prompt, Some(Prompt::Recover));
 }
 
+/// A re-bind is a decision, but not one about an unknown outcome: an intent without a result
+/// before it still makes its step "outcome unknown".
+#[test]
+fn a_re_bind_accounts_for_no_command_on_resume() {
+    let engine = resumed_after_intent_1(vec![AuditEvent::Decision {
+        step: "restart-zk1".into(),
+        decision: DecisionKind::Rebind {
+            host: "f".into(),
+            from: "zk1".into(),
+            to: "zk2".into(),
+        },
+        by: "alice".into(),
+    }]);
+    assert!(matches!(engine.status[0], Status::OutcomeUnknown(_)));
+}
+
 /// The crash test found this: a step killed while it waited came back pending, and the
 /// autopilot ran its restart a second time.
 #[test]

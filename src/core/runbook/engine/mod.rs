@@ -279,11 +279,14 @@ impl Recorded {
                     }
                 }
                 // The operator checked an unknown outcome and chose what to do about it: the
-                // intent without a result is accounted for.
+                // intent without a result is accounted for. A re-bind is made before a step
+                // runs and accounts for nothing.
                 AuditEvent::Decision { step, decision, .. }
                     if !matches!(
                         decision,
-                        DecisionKind::Confirm | DecisionKind::Approve { .. }
+                        DecisionKind::Confirm
+                            | DecisionKind::Approve { .. }
+                            | DecisionKind::Rebind { .. }
                     ) =>
                 {
                     open.retain(|_, s| s != step);

@@ -289,6 +289,7 @@ pub mod handbuilt;
 pub mod rehearsal;
 pub mod stock;
 pub mod tmux;
+pub mod world;
 pub mod zk_client;
 
 /// Runs the binary with a deadline, so a hung run fails the test instead of hanging it.

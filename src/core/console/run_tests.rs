@@ -447,3 +447,31 @@ fn a_step_failed_on_a_lost_quorum_stays_busy_until_its_running_command_ends() {
     assert!(!state.busy());
     assert!(offered(&state, RunKey::Retry));
 }
+
+/// `p` is offered only when a pick no longer fits and a server fits it now; while choosing,
+/// only the list's keys apply, and cancelling records nothing and binds nothing.
+#[test]
+fn the_re_bind_list_opens_on_a_misfit_only_and_cancelling_it_changes_nothing() {
+    use crate::runbook::fixtures::{picked_engine, zk1_leads};
+    const RESTART_F: &str = "  - {id: restart-f, title: R, confirm: none, run: [{host: f, verb: restart}], effect: [{restart: {host: f}}]}\n";
+    let engine = picked_engine("[{name: f, pick: follower}]", RESTART_F, "zk3");
+    let state = state_of(engine.clone(), live(&[]));
+    assert!(!offered(&state, RunKey::Rebind), "zk1 still follows");
+    let mut state = state_of(engine, zk1_leads(20_000));
+    assert!(offered(&state, RunKey::Rebind));
+    press(&mut state, Key::Char('p'));
+    let Some((choices, 0)) = &state.choosing else {
+        panic!("the list is open")
+    };
+    assert_eq!(choices.len(), 2);
+    for key in [RunKey::Run, RunKey::Rebind, RunKey::Confirm, RunKey::Quit] {
+        assert!(!offered(&state, key), "{key:?} while choosing");
+    }
+    assert!(
+        press(&mut state, Key::Char('r')).is_empty(),
+        "r runs nothing"
+    );
+    assert!(press(&mut state, Key::Char('c')).is_empty());
+    assert!(state.choosing.is_none());
+    assert_eq!(state.engine.procedure.hosts[0].inventory.name, "zk1");
+}

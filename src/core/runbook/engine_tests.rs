@@ -1121,22 +1121,6 @@ fn the_steps_own_server_coming_back_is_not_outside_the_runbook() {
     assert!(notes(&engine.tick(&live_at(&[], 12_000), 12_000)).is_empty());
 }
 
-/// `live_at`, with zk1 leading and zk3 following.
-fn zk1_leads(at: u64) -> EnsembleState {
-    let mut state = live_at(&[], at);
-    state.apply(&PollReport::fourlw(
-        0,
-        at + 1,
-        vec![answered(Command::Srvr, Ok(LEADER_SRVR.to_string()))],
-    ));
-    state.apply(&PollReport::fourlw(
-        2,
-        at + 1,
-        vec![answered(Command::Srvr, Ok(FOLLOWER_SRVR.to_string()))],
-    ));
-    state
-}
-
 /// The leader moves while no step acts on it: recorded once as "zk3 stopped leading; zk1
 /// leads". The same move while a step restarts zk3 is the runbook's own: nothing recorded.
 #[test]

@@ -201,3 +201,19 @@ pub fn exited_after(code: i32, duration_ms: u64) -> Ended {
         duration_ms,
     }
 }
+
+/// `live_at`, with zk1 leading and zk3 following.
+pub fn zk1_leads(at: u64) -> EnsembleState {
+    let mut state = live_at(&[], at);
+    state.apply(&PollReport::fourlw(
+        0,
+        at + 1,
+        vec![answered(Command::Srvr, Ok(LEADER_SRVR.to_string()))],
+    ));
+    state.apply(&PollReport::fourlw(
+        2,
+        at + 1,
+        vec![answered(Command::Srvr, Ok(FOLLOWER_SRVR.to_string()))],
+    ));
+    state
+}

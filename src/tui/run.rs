@@ -646,14 +646,9 @@ async fn autopilot(
                 // stop is told now, and the session closes once the command's result is in
                 // the log (the command is left to finish: `Engine::lose_quorum_while_running`).
                 crate::say!("stopping: {}", shown(&reason, &performer.secrets));
-                return drain(
-                    state,
-                    performer,
-                    &mut actions,
-                    &mut news,
-                    (finished, reason),
-                )
-                .await;
+                let stop = (finished, reason);
+                let waits = (&mut news, &mut heartbeat);
+                return drain(state, performer, &mut actions, waits, stop).await;
             }
             Next::Stop { finished, reason } => return Ok((finished, reason)),
             Next::Input(input) => {
@@ -682,13 +677,14 @@ async fn autopilot(
 
 /// Handles actions until no command of the run is running, so each one's result is recorded
 /// before the session closes (never when the log cannot be written: then nothing is
-/// recorded, and waiting would be for nothing); a signal closes it at once (the intent left without a result
-/// makes the step "outcome unknown" on resume, which is what it then is).
+/// recorded, and waiting would be for nothing), with the heartbeat's line at least every
+/// 10 s; a signal closes it at once (the intent left without a result makes the step
+/// "outcome unknown" on resume, which is what it then is).
 async fn drain(
     state: &mut RunState,
     performer: &mut Performer,
     actions: &mut mpsc::Receiver<RunAction>,
-    news: &mut News,
+    (news, heartbeat): (&mut News, &mut Heartbeat),
     stop: (bool, String),
 ) -> Ending {
     while state.busy() {
@@ -698,6 +694,9 @@ async fn drain(
         };
         if let Some(message) = state.engine.message.take() {
             crate::say!("{}", shown(&message, &performer.secrets));
+        }
+        if let Some(line) = heartbeat.beat(state.watch.now, heartbeat::waiting_for(state)) {
+            crate::say!("{line}");
         }
     }
     Ok(stop)

@@ -431,6 +431,12 @@ fn a_step_failed_on_a_lost_quorum_stays_busy_until_its_running_command_ends() {
         "{reason}"
     );
     assert!(state.busy());
+    let waiting = super::heartbeat::waiting_for(&state).map(|(_, what)| what);
+    assert_eq!(
+        waiting.as_deref(),
+        Some("the commands of `restart-zk1` on zk1 to end"),
+        "the autopilot's heartbeat while it waits for the command"
+    );
     for key in [RunKey::Retry, RunKey::Rollback, RunKey::Skip] {
         assert!(!offered(&state, key), "{key:?} while the command runs");
     }

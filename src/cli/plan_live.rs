@@ -107,6 +107,51 @@ mod tests {
         assert_eq!(leader(&live), None);
     }
 
+    /// Bound while zk1 led: `P` (picked as the leader) on zk1, the rolling restart's order
+    /// zk2, zk3, zk1. Then zk3 leads. The run orders its pending repetitions again and `P`,
+    /// flagged, is re-bound to the live leader; `plan --live` from the same poll binds and
+    /// orders the same: one order, one binding.
+    #[test]
+    fn after_the_leader_moved_plan_live_and_the_run_show_one_order_and_one_binding() {
+        use crate::runbook::engine::Input;
+        use crate::runbook::fixtures::{live, picked_engine};
+        const STEPS: &str = "  - {id: restart-P, title: P, confirm: none, run: [{host: P, verb: restart}], effect: [{restart: {host: P}}]}\n  - id: r\n    title: R\n    confirm: none\n    for-each: {pick: all, order: leader-last}\n    run: [{host: each, verb: restart}]\n    effect: [{restart: {host: each}}]\n";
+        let mut engine = picked_engine("[{name: P, pick: leader}]", STEPS, "zk1");
+        let ids = |steps: &[crate::runbook::procedure::Step]| -> Vec<String> {
+            steps.iter().map(|s| s.id.clone()).collect()
+        };
+        assert_eq!(
+            ids(&engine.procedure.steps),
+            ["restart-P", "r@zk2", "r@zk3", "r@zk1"]
+        );
+        let moved = live(&[]);
+        engine.tick(&moved, 20_000);
+        let after_the_move = ["restart-P", "r@zk1", "r@zk2", "r@zk3"];
+        assert_eq!(
+            ids(&engine.procedure.steps),
+            after_the_move,
+            "before P's step"
+        );
+        engine.input(
+            Input::Rebind {
+                host: "P".into(),
+                to: "zk3".into(),
+            },
+            &moved,
+        );
+        engine.tick(&moved, 21_000);
+        let source = engine.source.clone().unwrap_or_else(|| panic!("a source"));
+        let procedure = source
+            .bind(&BTreeMap::new(), leader(&moved).as_deref())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let plan = plan_from_live(&procedure, ZkVersion::NEWEST, &moved);
+        let run: Vec<(String, String)> = engine.procedure.bindings();
+        assert_eq!(plan.bindings, run);
+        let planned: Vec<&str> = plan.steps.iter().map(|r| r.step.as_str()).collect();
+        assert_eq!(planned, ids(&engine.procedure.steps));
+        assert_eq!(planned, after_the_move);
+    }
+
     #[test]
     fn the_flag_wins_over_the_inventory_and_a_bad_version_is_refused() {
         assert_eq!(

@@ -1,10 +1,11 @@
 //! Adapter: reading a runbook, its fragments and its inventory from disk, and binding them.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::inventory::Inventory;
-use crate::runbook::procedure::{self, BindInput, Procedure};
+use crate::runbook::procedure::{self, BindInput, BindSource, Procedure};
 
 pub fn read(path: &Path) -> Result<String, String> {
     crate::io::input_file::read_text(path)
@@ -30,6 +31,9 @@ pub fn pairs(items: &[String], flag: &str) -> Result<BTreeMap<String, String>, S
 pub struct Loaded {
     pub procedure: Procedure,
     pub text: String,
+    /// What it was bound from, the fragments as read now: a run binds it again from this when
+    /// a `pick:` host is re-bound, never from files that may have changed since.
+    pub source: BindSource,
 }
 
 pub fn load(
@@ -41,6 +45,7 @@ pub fn load(
 ) -> Result<Loaded, String> {
     let text = read(runbook)?;
     let itself = std::fs::canonicalize(runbook).ok();
+    let fragments = RefCell::new(BTreeMap::new());
     let read_fragment = |path: &Path| {
         if itself.is_some() && std::fs::canonicalize(path).ok() == itself {
             return Err(format!(
@@ -48,7 +53,11 @@ pub fn load(
                 path.display()
             ));
         }
-        read(path)
+        let fragment = read(path)?;
+        fragments
+            .borrow_mut()
+            .insert(path.to_path_buf(), fragment.clone());
+        Ok(fragment)
     };
     let input = BindInput {
         inventory,
@@ -58,5 +67,16 @@ pub fn load(
         read_fragment: &read_fragment,
     };
     let procedure = procedure::bind(&text, runbook, &input).map_err(|e| e.to_string())?;
-    Ok(Loaded { procedure, text })
+    let source = BindSource {
+        text: text.clone(),
+        path: runbook.to_path_buf(),
+        inventory: inventory.clone(),
+        variables: variables.clone(),
+        fragments: fragments.into_inner(),
+    };
+    Ok(Loaded {
+        procedure,
+        text,
+        source,
+    })
 }

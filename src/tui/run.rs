@@ -31,10 +31,10 @@ use crate::io::runbook_files;
 use crate::net::remote::{Connections, Outcome, SshTarget};
 use crate::poll;
 use crate::runbook::engine::{Ended, Engine, Recorded};
-use crate::runbook::procedure::StepCommand;
+use crate::runbook::procedure::{Procedure, StepCommand};
 use crate::session::approval::{self, Inbox};
-use crate::session::guards;
 use crate::session::lock::LockOwner;
+use crate::session::{guards, resume};
 use crate::view::{self, Look};
 use crate::zk::version::ZkVersion;
 
@@ -90,14 +90,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     };
     let bindings = match &resumed_log {
         Some(log) => {
-            let recorded = log
-                .records
-                .iter()
-                .find_map(|r| match &r.event {
-                    AuditEvent::SessionStart(info) => Some(info.hosts.clone()),
-                    _ => None,
-                })
-                .unwrap_or_default();
+            let recorded = resume::recorded_bindings(log.records.iter().map(|r| &r.event));
             resumed_bindings(&recorded, &options.bindings)?
         }
         None => options.bindings.clone(),
@@ -109,7 +102,16 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
         &options.variables,
         leader.as_deref(),
     )?;
-    let procedure = loaded.procedure;
+    let mut procedure = loaded.procedure;
+    if resumed_log.is_some() {
+        // Bound from the log now, a host the runbook picks is checked again before its step:
+        // the role it was picked for may have moved while the session was stopped.
+        for host in procedure.hosts.iter_mut() {
+            if !options.bindings.contains_key(&host.name) {
+                host.picked = host.pick;
+            }
+        }
+    }
     let runbook_sha256 = zkpilot_core::hex::encode(Sha256::digest(loaded.text.as_bytes()));
     if let (Some(path), Some(log)) = (&options.resume, &resumed_log) {
         guards::check_resume(
@@ -156,6 +158,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     .await?;
     let operator = approval::current_person();
     let mut engine = Engine::new(procedure.clone(), version, node_of, operator.clone());
+    engine.source = Some(loaded.source);
 
     let secrets = Secrets::new(procedure.secrets.clone());
     let shown_secrets = secrets.clone();
@@ -219,11 +222,6 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
         }
     };
 
-    let ssh_targets: Vec<SshTarget> = procedure
-        .hosts
-        .iter()
-        .map(|h| SshTarget::from_inventory(&options.inventory, &h.inventory))
-        .collect();
     // Only a console can wait for a follower; `--autopilot` stops at such a step instead.
     let needs_inbox = !options.autopilot && procedure.steps.iter().any(|s| s.approval.is_some());
     let inbox = match needs_inbox.then(|| Inbox::create(&audit_path)) {
@@ -251,7 +249,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
     let remote = Remote::Ssh {
         reads: SshReads::of(&options.inventory, connections.clone()),
         connections: connections.clone(),
-        targets: ssh_targets,
+        inventory: options.inventory.clone(),
     };
     let mut performer = Performer {
         writer,
@@ -347,10 +345,11 @@ async fn first_poll(
 
 /// Where the run's commands and reads of configs and process ids go.
 pub(super) enum Remote {
-    /// Over SSH to the procedure's hosts (`targets`) and the inventory's (`reads`).
+    /// Over SSH to the procedure's hosts, as bound when each command is released (a re-bind
+    /// changes them), and to the inventory's (`reads`).
     Ssh {
         connections: Arc<Connections>,
-        targets: Vec<SshTarget>,
+        inventory: Inventory,
         reads: SshReads,
     },
     /// Handed over as they are, to a driver (a test) that answers with the actions an SSH
@@ -430,7 +429,7 @@ impl Performer {
                 }
                 Effect::Execute { .. }
                 | Effect::ReadConfig { .. }
-                | Effect::ReadProcessId { .. } => self.remote(effect),
+                | Effect::ReadProcessId { .. } => self.remote(effect, &state.engine.procedure),
             }
         }
     }
@@ -459,13 +458,13 @@ impl Performer {
     }
 
     /// Starts a command or a read; its answers come back as actions.
-    fn remote(&self, effect: Effect) {
-        let (connections, targets, reads) = match &self.remote {
+    fn remote(&self, effect: Effect, procedure: &Procedure) {
+        let (connections, inventory, reads) = match &self.remote {
             Remote::Ssh {
                 connections,
-                targets,
+                inventory,
                 reads,
-            } => (connections, targets, reads),
+            } => (connections, inventory, reads),
             #[cfg(test)]
             Remote::Handed(handed) => {
                 // A driver that stopped listening is a test that ended.
@@ -480,7 +479,8 @@ impl Performer {
                 command,
                 timeout,
             } => {
-                if let Some(target) = targets.get(host).cloned() {
+                if let Some(bound) = procedure.hosts.get(host) {
+                    let target = SshTarget::from_inventory(inventory, &bound.inventory);
                     self.execute(connections.clone(), intent, target, command, timeout);
                 }
             }
@@ -632,11 +632,7 @@ async fn autopilot(
     mut actions: mpsc::Receiver<RunAction>,
     yes: bool,
 ) -> Ending {
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    // An autopilot started over SSH without `nohup` gets this when the connection drops.
-    let mut hangup = signal(SignalKind::hangup())?;
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut news = News::new()?;
     let mut pilot = Autopilot::new(yes);
     let mut heartbeat = Heartbeat::default();
     loop {
@@ -645,6 +641,15 @@ async fn autopilot(
             crate::say!("{}", shown(message, &performer.secrets));
         }
         match pilot.next(state, message.as_deref()) {
+            Next::Stop { finished, reason } if state.busy() && state.failed.is_none() => {
+                // A step failed at once on a lost quorum while its command still runs: the
+                // stop is told now, and the session closes once the command's result is in
+                // the log (the command is left to finish: `Engine::lose_quorum_while_running`).
+                crate::say!("stopping: {}", shown(&reason, &performer.secrets));
+                let stop = (finished, reason);
+                let waits = (&mut news, &mut heartbeat);
+                return drain(state, performer, &mut actions, waits, stop).await;
+            }
             Next::Stop { finished, reason } => return Ok((finished, reason)),
             Next::Input(input) => {
                 let before = (state.engine.current(), state.engine.prompt.clone());
@@ -659,16 +664,76 @@ async fn autopilot(
             }
             Next::Wait => {}
         }
-        let action = tokio::select! {
-            Some(action) = actions.recv() => action,
-            _ = tick.tick() => RunAction::Tick(performer.clock.now()),
-            _ = interrupt.recv() => return Ok((false, "interrupted".into())),
-            _ = terminate.recv() => return Ok((false, "terminated by a signal".into())),
-            _ = hangup.recv() => return Ok((false, "the terminal hung up".into())),
+        let action = match news.next(&mut actions, &performer.clock).await {
+            Ok(action) => action,
+            Err(stopped) => return Ok((false, stopped.into())),
         };
         performer.handle(state, action);
         if let Some(line) = heartbeat.beat(state.watch.now, heartbeat::waiting_for(state)) {
             crate::say!("{line}");
+        }
+    }
+}
+
+/// Handles actions until no command of the run is running, so each one's result is recorded
+/// before the session closes (never when the log cannot be written: then nothing is
+/// recorded, and waiting would be for nothing), with the heartbeat's line at least every
+/// 10 s; a signal closes it at once (the intent left without a result makes the step
+/// "outcome unknown" on resume, which is what it then is).
+async fn drain(
+    state: &mut RunState,
+    performer: &mut Performer,
+    actions: &mut mpsc::Receiver<RunAction>,
+    (news, heartbeat): (&mut News, &mut Heartbeat),
+    stop: (bool, String),
+) -> Ending {
+    while state.busy() {
+        match news.next(actions, &performer.clock).await {
+            Ok(action) => performer.handle(state, action),
+            Err(stopped) => return Ok((false, stopped.into())),
+        };
+        if let Some(message) = state.engine.message.take() {
+            crate::say!("{}", shown(&message, &performer.secrets));
+        }
+        if let Some(line) = heartbeat.beat(state.watch.now, heartbeat::waiting_for(state)) {
+            crate::say!("{line}");
+        }
+    }
+    Ok(stop)
+}
+
+/// What the autopilot waits on: the console's actions, a tick every 250 ms, and the signals
+/// that stop it.
+struct News {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+    /// An autopilot started over SSH without `nohup` gets this when the connection drops.
+    hangup: tokio::signal::unix::Signal,
+    tick: tokio::time::Interval,
+}
+
+impl News {
+    fn new() -> io::Result<News> {
+        Ok(News {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+            hangup: signal(SignalKind::hangup())?,
+            tick: tokio::time::interval(Duration::from_millis(250)),
+        })
+    }
+
+    /// The next action, or why a signal stops the run.
+    async fn next(
+        &mut self,
+        actions: &mut mpsc::Receiver<RunAction>,
+        clock: &Clock,
+    ) -> Result<RunAction, &'static str> {
+        tokio::select! {
+            Some(action) = actions.recv() => Ok(action),
+            _ = self.tick.tick() => Ok(RunAction::Tick(clock.now())),
+            _ = self.interrupt.recv() => Err("interrupted"),
+            _ = self.terminate.recv() => Err("terminated by a signal"),
+            _ = self.hangup.recv() => Err("the terminal hung up"),
         }
     }
 }

@@ -468,13 +468,43 @@ fn step_text(state: &RunState, look: &Look, width: u16) -> StepText {
         let misfits = engine.pick_misfits(&state.watch.ensemble);
         if !misfits.is_empty() {
             lines.push(heading("pick no longer fits"));
+            let rebind = if engine.rebind_choices(&state.watch.ensemble).is_empty() {
+                ""
+            } else {
+                "p re-binds it, "
+            };
             for misfit in misfits {
                 lines.extend(para(
                     vec![Span::styled(
-                        format!("  {} {misfit}: r runs it as bound", look.symbols.warn),
+                        format!(
+                            "  {} {misfit}: {rebind}r runs it as bound",
+                            look.symbols.warn
+                        ),
                         look.style(Role::Danger),
                     )],
                     4,
+                    width,
+                ));
+            }
+        }
+        if let Some((choices, selected)) = &state.choosing {
+            lines.push(heading("re-bind to: ↑↓ choose, y re-binds, c cancels"));
+            for (i, choice) in choices.iter().enumerate() {
+                let host = &engine.procedure.hosts[choice.host];
+                let exchange = choice.swaps.as_ref().map_or(String::new(), |other| {
+                    format!(", and `{other}` takes {} in exchange", host.inventory.name)
+                });
+                let (mark, role) = if i == *selected {
+                    (">", Role::Selected)
+                } else {
+                    (" ", Role::Text)
+                };
+                lines.extend(para(
+                    vec![Span::styled(
+                        format!("  {mark} `{}` on {}{exchange}", host.name, choice.to),
+                        look.style(role),
+                    )],
+                    6,
                     width,
                 ));
             }

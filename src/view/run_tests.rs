@@ -12,11 +12,10 @@ use crate::console::watch::{spares_of, WatchState};
 use crate::ensemble::{answered, inventory_targets, EnsembleState, PollFailure, PollReport};
 use crate::inventory::Inventory;
 use crate::net::remote::{OutputLine, Stream};
-use crate::runbook::engine::{Ended, Engine, Person, Prompt, Status};
+use crate::runbook::engine::{Ended, Prompt, Status};
 use crate::runbook::procedure::{bind, BindInput};
 use crate::view::nodes::role_label;
 use crate::zk::fourlw::Command;
-use crate::zk::version::ZkVersion;
 
 pub(crate) const NOW: u64 = 1_790_000_000_000;
 const LEADER_SRVR: &str = include_str!("../../tests/fixtures/zk4lw/leader.srvr.txt");
@@ -107,20 +106,7 @@ pub(crate) fn bound(lab: &str, runbook: &str, leader: Option<&str>) -> (Inventor
     };
     let procedure = bind(runbook, Path::new("runbook.yaml"), &input).unwrap();
     let targets = inventory_targets(&inventory);
-    let node_of = procedure
-        .hosts
-        .iter()
-        .map(|h| targets.iter().position(|t| t.name == h.inventory.name))
-        .collect();
-    let engine = Engine::new(
-        procedure,
-        ZkVersion::NEWEST,
-        node_of,
-        Person {
-            name: "alice".into(),
-            uid: 1000,
-        },
-    );
+    let engine = crate::runbook::fixtures::engine_on(procedure, &inventory);
     let mut watch = WatchState::new(
         engine.procedure.name.clone(),
         EnsembleState::new(targets),
@@ -464,4 +450,61 @@ fn the_help_fits_a_jump_host() {
         assert!(text.contains(&row), "{row}:\n{screen}");
     }
     insta::assert_snapshot!(screen);
+}
+
+/// `f` picked as a follower while zk3 led (zk1); then zk1 leads. The step panel flags it and
+/// offers `p`; the list shows the servers that fit now, ↓ selects zk3... `y` re-binds to the
+/// selected one and the decision is recorded.
+#[test]
+fn a_pick_that_no_longer_fits_offers_a_re_bind_chosen_from_the_servers_that_fit_now() {
+    const ONE_FOLLOWER: &str =
+        include_str!("../../tests/fixtures/runbooks/restart-one-follower.yaml");
+    let (inventory, mut state) = bound(LAB, ONE_FOLLOWER, Some("zk3"));
+    state.engine.source = Some(crate::runbook::procedure::BindSource {
+        text: ONE_FOLLOWER.into(),
+        path: "runbook.yaml".into(),
+        inventory: inventory.clone(),
+        variables: BTreeMap::new(),
+        fragments: BTreeMap::new(),
+    });
+    poll_on(&inventory, &mut state, &[], NOW);
+    // zk1 leads now, zk3 follows.
+    for (node, srvr) in [(0, LEADER_SRVR), (2, FOLLOWER_SRVR)] {
+        update(
+            &mut state,
+            RunAction::Poll(PollReport {
+                node,
+                at: NOW + 1_000,
+                answers: vec![answered(Command::Srvr, Ok(srvr.to_string()))],
+                ..PollReport::default()
+            }),
+        );
+    }
+    update(&mut state, RunAction::Tick(NOW + 1_500));
+    assert!(crate::console::run::offered(
+        &state,
+        crate::console::keys::RunKey::Rebind
+    ));
+    key(&mut state, 'p');
+    key(&mut state, 'j');
+    let screens: Vec<String> = [ROOMY, JUMP_HOST]
+        .into_iter()
+        .map(|size| render(&state, size))
+        .collect();
+    assert!(
+        words(&screens[0]).contains("> `f` on zk3"),
+        "{}",
+        screens[0]
+    );
+    insta::assert_snapshot!(screens.join("\n"));
+    let effects = key(&mut state, 'y');
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Record {
+            event: crate::audit::record::AuditEvent::Decision { .. },
+            ..
+        }
+    )));
+    assert_eq!(state.engine.procedure.hosts[0].inventory.name, "zk3");
+    assert!(state.choosing.is_none());
 }

@@ -171,6 +171,28 @@ impl Sandbox {
             .unwrap()
     }
 
+    /// Those of `hosts` whose server says it is in mode `wanted` now.
+    pub fn in_mode<'a>(&self, hosts: &[&'a str], wanted: &str) -> Vec<&'a str> {
+        hosts
+            .iter()
+            .copied()
+            .filter(|h| mode(&self.client(h)) == wanted)
+            .collect()
+    }
+
+    /// Moves the leadership away from `old` by hand: stopped until another of `hosts` leads,
+    /// then started again. A quick restart could let `old`, with the largest id among equal
+    /// zxids, win the election again, and nothing would move.
+    pub fn move_leader_by_hand(&self, hosts: &[&str], old: &str) {
+        self.zkctl(old, "stop");
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while self.in_mode(hosts, "leader").is_empty() {
+            assert!(Instant::now() < deadline, "no other server led");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        self.zkctl(old, "start");
+    }
+
     /// Polls `srvr` until `done` holds for the modes of `hosts`, or panics at the deadline.
     pub fn wait_for_modes(
         &self,
@@ -263,6 +285,7 @@ pub mod handbuilt;
 pub mod rehearsal;
 pub mod stock;
 pub mod tmux;
+pub mod world;
 pub mod zk_client;
 
 /// Runs the binary with a deadline, so a hung run fails the test instead of hanging it.
@@ -321,6 +344,47 @@ pub fn wait_for_record(
         assert!(Instant::now() < deadline, "never recorded: {what}");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// `zkpilot run RUNBOOK --autopilot --yes` on the sandbox, whose first step `until-moved`
+/// waits until `old`, the leader of the start, leads no more: once it waits, the leadership
+/// is moved by hand (`Sandbox::move_leader_by_hand`). Returns the run's arguments (to resume
+/// it) and its output, once it ended within `limit`.
+pub fn autopilot_through_a_leader_move(
+    sandbox: &Sandbox,
+    hosts: &[&str],
+    old: &str,
+    runbook: &Path,
+    audit: &Path,
+    limit: Duration,
+) -> (Vec<String>, Output) {
+    let args = autopilot_args(&sandbox.inventory_path(), runbook, audit, &["--yes"]);
+    let mut run = spawn_bin(&args);
+    wait_for_record(
+        &mut run,
+        audit,
+        Duration::from_secs(120),
+        "the wait for the move",
+        |r| r["kind"] == "step" && r["step"] == "until-moved" && r["state"] == "waiting",
+    );
+    sandbox.move_leader_by_hand(hosts, old);
+    let deadline = Instant::now() + limit;
+    while run.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the run did not end");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    (args, run.wait_with_output().unwrap())
+}
+
+/// The autopilot run of `args` (`autopilot_args`) resumed from its log with `--resume`, which
+/// must finish the runbook; its output.
+pub fn resumed_to_the_end(args: &[String]) -> Output {
+    let mut args = args.to_vec();
+    let at = args.iter().position(|a| a == "--audit").unwrap();
+    args[at] = "--resume".into();
+    let out = run_bin(&args, Duration::from_secs(240));
+    assert_exit(&out, 0);
+    out
 }
 
 /// `zkpilot run RUNBOOK --autopilot` on the sandbox, its audit log in the sandbox dir.

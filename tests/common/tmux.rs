@@ -9,9 +9,18 @@ use super::{Sandbox, BIN};
 /// `zkpilot run` as the operator starts it, in a 180×50 terminal; the sudo variables are
 /// cleared so the operator is whoever runs the test, not someone a surrounding sudo names.
 pub fn console(sandbox: &Sandbox, runbook: &str, audit: &Path) -> Tmux {
+    console_on(sandbox, runbook, "--audit", audit)
+}
+
+/// [`console`] going on with the session logged in `audit` (`--resume`).
+pub fn resumed_console(sandbox: &Sandbox, runbook: &str, audit: &Path) -> Tmux {
+    console_on(sandbox, runbook, "--resume", audit)
+}
+
+fn console_on(sandbox: &Sandbox, runbook: &str, log_flag: &str, audit: &Path) -> Tmux {
     let runbook = Path::new(env!("CARGO_MANIFEST_DIR")).join(runbook);
     let command = format!(
-        "env -u SUDO_UID -u SUDO_GID -u SUDO_USER {BIN} run {} --inventory {} --interval 500ms --audit {}",
+        "env -u SUDO_UID -u SUDO_GID -u SUDO_USER {BIN} run {} --inventory {} --interval 500ms {log_flag} {}",
         runbook.display(),
         sandbox.inventory_path().display(),
         audit.display()

@@ -10,8 +10,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::common::handbuilt::{HandBuilt, SSH_PORT};
+use crate::common::stock::wait_serving;
+use crate::common::world::{follower_stopped_during_a_restart, resume_finishes_on_the_victim};
 use crate::common::{
-    assert_audit_verifies, assert_plan_accepts, autopilot_on, path_str, project_file, run_bin, text,
+    assert_audit_verifies, assert_plan_accepts, autopilot_on, mode, path_str, project_file,
+    run_bin, text,
 };
 
 /// The operator's own verbs: the control script in each user's home.
@@ -114,6 +117,43 @@ fn discover_probe_check_plan_and_a_rolling_restart_on_a_hand_built_ensemble() {
         assert_ne!(after, before[usize::from(n) - 1], "zk{n} was restarted");
     }
     assert_audit_verifies(&audit);
+    stopped_by_hand_during_a_restart(&built, &written);
+}
+
+/// On the same ensemble, a follower stopped by hand (its own control script, as its user)
+/// while the other restarts: the autopilot stops within two polls of the stop, saying the
+/// quorum was lost and which server stopped outside the runbook; started again by hand,
+/// `--resume --autopilot` finishes the runbook.
+fn stopped_by_hand_during_a_restart(built: &HandBuilt, inventory: &Path) {
+    let clients: Vec<String> = (1..=3).map(|n| built.client(n)).collect();
+    wait_serving(&clients, Duration::from_secs(60));
+    let followers: Vec<u8> = (1..=3u8)
+        .filter(|n| mode(&built.client(*n)) == "follower")
+        .collect();
+    let [victim, other] = followers[..] else {
+        panic!("two followers: {followers:?}")
+    };
+    let control = |n: u8, verb: &str| {
+        let out = built.as_user(n, &format!("~/bin/zkctl {verb}"));
+        assert!(out.status.success(), "zk{n} {verb}: {out:?}");
+    };
+    let (victim_name, other_name) = (format!("zk{victim}"), format!("zk{other}"));
+    let audit = built.dir.join("audit-stopped-by-hand.jsonl");
+    let stopped =
+        follower_stopped_during_a_restart(inventory, &audit, (&victim_name, &other_name), || {
+            control(other, "stop")
+        });
+    eprintln!(
+        "hand-built: noted {:?}, failed {:?} after the stop",
+        stopped.noted, stopped.failed
+    );
+    control(other, "start");
+    let serving: Vec<String> = (1..=3u8)
+        .filter(|n| *n != victim)
+        .map(|n| built.client(n))
+        .collect();
+    wait_serving(&serving, Duration::from_secs(60));
+    resume_finishes_on_the_victim(&stopped.args, &audit, &victim_name);
 }
 
 /// Neither the 4lw `conf` nor an AdminServer answers: the ensemble from zk1's zoo.cfg.

@@ -2,11 +2,14 @@
 //! a follower stopped by hand during another's restart, then started again and the run resumed;
 //! the leader restarted by hand mid-run, and the live leader restarted last.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::common::world::{
+    follower_stopped_during_a_restart, intent_hosts, resume_finishes_on_the_victim,
+};
 use crate::common::{
-    assert_audit_verifies, audit_records, autopilot_args, count, mode, project_file, run_bin,
-    spawn_bin, text, wait_for_record, Sandbox,
+    assert_audit_verifies, audit_records, autopilot_through_a_leader_move, count, project_file,
+    text, Sandbox,
 };
 
 const HOSTS: [&str; 3] = ["zk1", "zk2", "zk3"];
@@ -22,14 +25,6 @@ fn settled() -> Sandbox {
     sandbox
 }
 
-fn host_in_mode<'a>(sandbox: &Sandbox, wanted: &str) -> Vec<&'a str> {
-    HOSTS
-        .iter()
-        .copied()
-        .filter(|h| mode(&sandbox.client(h)) == wanted)
-        .collect()
-}
-
 fn notes(records: &[serde_json::Value]) -> Vec<String> {
     records
         .iter()
@@ -38,110 +33,40 @@ fn notes(records: &[serde_json::Value]) -> Vec<String> {
         .collect()
 }
 
-fn intent_hosts(records: &[serde_json::Value]) -> Vec<String> {
-    records
-        .iter()
-        .filter(|r| r["kind"] == "intent")
-        .filter_map(|r| r["host"].as_str().map(str::to_string))
-        .collect()
-}
-
-/// A follower stopped by hand while the other restarts leaves one voter of three: the
-/// autopilot stops within two polls of the stop, saying the quorum was lost and which server
-/// stopped outside the runbook. Started again by hand, `--resume --autopilot` retries the
-/// restart and finishes the runbook.
+/// A follower stopped by hand while the other restarts leaves one voter of three: the step
+/// fails and the autopilot stops within two polls of the stop, while the restart's pause still
+/// runs, saying the quorum was lost and which server stopped outside the runbook; the pause is
+/// left to finish and its result recorded before the session stops. Started again by hand,
+/// `--resume --autopilot` retries the restart and finishes the runbook.
 #[test]
 fn a_follower_stopped_by_hand_during_a_restart_stops_the_autopilot_and_resume_finishes() {
     let sandbox = settled();
-    let followers = host_in_mode(&sandbox, "follower");
+    let followers = sandbox.in_mode(&HOSTS, "follower");
     let [victim, other] = followers[..] else {
         panic!("two followers: {followers:?}")
     };
     let audit = sandbox.dir.join("audit-stopped-by-hand.jsonl");
-    let runbook = project_file("tests/fixtures/runbooks/restart-while-other-stops.yaml");
-    let (bind_victim, bind_other) = (format!("victim={victim}"), format!("other={other}"));
-    let mut args = autopilot_args(
+    let stopped = follower_stopped_during_a_restart(
         &sandbox.inventory_path(),
-        &runbook,
         &audit,
-        &["--yes", "--bind", &bind_victim, "--bind", &bind_other],
+        (victim, other),
+        || sandbox.stop(other),
     );
-    let mut run = spawn_bin(&args);
-    // The victim's restart pauses three seconds between its stop and its start: the other
-    // follower is stopped in that pause, while the victim is down.
-    wait_for_record(
-        &mut run,
-        &audit,
-        Duration::from_secs(120),
-        "the pause of the restart",
-        |r| r["kind"] == "intent" && r["command"] == "sleep 3",
-    );
-    let stopped_at = Instant::now();
-    sandbox.stop(other);
-    let stopped = format!("other ({other}) stopped outside the runbook");
-    wait_for_record(
-        &mut run,
-        &audit,
-        Duration::from_secs(60),
-        "the stop noted",
-        |r| r["kind"] == "note" && r["text"] == stopped.as_str(),
-    );
-    let noted = stopped_at.elapsed();
-    wait_for_record(
-        &mut run,
-        &audit,
-        Duration::from_secs(60),
-        "the restart failed",
-        |r| r["kind"] == "step" && r["step"] == "restart-victim" && r["state"] == "failed",
-    );
-    let failed = stopped_at.elapsed();
-    let out = run.wait_with_output().unwrap();
-    let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(
-        stdout.contains(&format!("quorum lost: {stopped}")),
-        "{stdout}"
-    );
-    assert!(stdout.contains(&format!("note: {stopped}")), "{stdout}");
-    let records = audit_records(&audit);
-    assert!(
-        !intent_hosts(&records).is_empty()
-            && !records.iter().any(|r| r["kind"] == "intent"
-                && r["command"].as_str().is_some_and(|c| c.ends_with(" start"))),
-        "nothing more released once the quorum was lost"
-    );
-    eprintln!(
-        "{other} stopped: noted {noted:?} after, the step failed {failed:?} after, when its \
-         pause ended ({POLL_MS} ms polls)"
-    );
+    eprintln!("({POLL_MS} ms polls)");
     // Two polls, and the moments a loaded machine takes to run them.
     assert!(
-        noted < Duration::from_millis(2 * POLL_MS) + Duration::from_secs(2),
-        "noted {noted:?} after the stop"
+        stopped.noted < Duration::from_millis(2 * POLL_MS) + Duration::from_secs(2),
+        "noted {:?} after the stop",
+        stopped.noted
     );
 
-    // Put right by hand: the other follower started again. The victim stays stopped, as the
-    // failed step left it; the retry restarts it.
+    // Put right by hand: the other follower started again.
     sandbox.zkctl(other, "start");
     let serving: Vec<&str> = HOSTS.iter().copied().filter(|h| *h != victim).collect();
     sandbox.wait_for_modes(&serving, Duration::from_secs(60), |m| {
         count(m, "leader") == 1 && count(m, "follower") == 1
     });
-    let at = args.iter().position(|a| a == "--audit").unwrap();
-    args[at] = "--resume".into();
-    let out = run_bin(&args, Duration::from_secs(240));
-    let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
-    let records = audit_records(&audit);
-    assert_eq!(records.last().unwrap()["kind"], "session_end");
-    let restarted = intent_hosts(&records);
-    assert_eq!(
-        restarted.len(),
-        2 + 3,
-        "the pause's stop and sleep, then the whole step again: {restarted:?}"
-    );
-    assert!(restarted.iter().all(|h| h == victim), "{restarted:?}");
-    assert_audit_verifies(&audit);
+    resume_finishes_on_the_victim(&stopped.args, &audit, victim);
 }
 
 /// The leader restarted by hand while the runbook waits for it to move: the move, the stop and
@@ -150,37 +75,11 @@ fn a_follower_stopped_by_hand_during_a_restart_stops_the_autopilot_and_resume_fi
 #[test]
 fn the_live_leader_is_restarted_last_after_the_leader_moved_by_hand() {
     let sandbox = settled();
-    let old = host_in_mode(&sandbox, "leader")[0];
+    let old = sandbox.in_mode(&HOSTS, "leader")[0];
     let audit = sandbox.dir.join("audit-leader-moves.jsonl");
     let runbook = project_file("tests/fixtures/runbooks/leader-moves.yaml");
-    let mut run = spawn_bin(&autopilot_args(
-        &sandbox.inventory_path(),
-        &runbook,
-        &audit,
-        &["--yes"],
-    ));
-    wait_for_record(
-        &mut run,
-        &audit,
-        Duration::from_secs(120),
-        "the wait for the move",
-        |r| r["kind"] == "step" && r["step"] == "until-moved" && r["state"] == "waiting",
-    );
-    // Stopped until another leads, then started: a quick restart could let the old leader,
-    // with the largest id among equal zxids, win the election again, and nothing would move.
-    sandbox.zkctl(old, "stop");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while host_in_mode(&sandbox, "leader").is_empty() {
-        assert!(Instant::now() < deadline, "no other server led");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    sandbox.zkctl(old, "start");
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while run.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "the run did not finish");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let out = run.wait_with_output().unwrap();
+    let limit = Duration::from_secs(300);
+    let (_, out) = autopilot_through_a_leader_move(&sandbox, &HOSTS, old, &runbook, &audit, limit);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     let records = audit_records(&audit);

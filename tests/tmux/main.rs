@@ -6,6 +6,7 @@
 mod common;
 
 mod crash_resume;
+mod pick_rebind;
 mod replay_tmux;
 mod run_tmux;
 mod watch_tmux;

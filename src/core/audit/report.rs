@@ -480,6 +480,12 @@ fn event_text(event: &AuditEvent) -> String {
                 DecisionKind::Retry => format!("retry chosen by {by}"),
                 DecisionKind::Rollback => format!("**ROLLBACK** chosen by {by}"),
                 DecisionKind::Cancel => format!("cancelled by {by}: nothing run"),
+                DecisionKind::Rebind { host, from, to } => format!(
+                    "**RE-BOUND** by {by}: {} from {} to {}",
+                    code(host),
+                    inline(from),
+                    inline(to)
+                ),
             }
         }
         AuditEvent::Intent {

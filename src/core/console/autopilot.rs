@@ -68,9 +68,10 @@ impl Autopilot {
             (Status::Pending, None) if idle && !misfits.is_empty() => stop(format!(
                 "stopped before `{step_id}`: {}; the autopilot does not guess which server the \
                  runbook meant: a person must decide in the console (`zkpilot run` with \
-                 --resume, without --autopilot): {} runs the step on the server as bound, or \
+                 --resume, without --autopilot): {}{} runs the step on the server as bound, or \
                  {} leaves the run stopped here",
                 misfits.join("; "),
+                rebind_offer(&engine.rebind_choices(&state.watch.ensemble)),
                 key(RunKey::Run),
                 key(RunKey::Quit)
             )),
@@ -206,6 +207,20 @@ fn recovery() -> String {
         key(RunKey::Retry),
         key(RunKey::Rollback),
         key(RunKey::Skip)
+    )
+}
+
+/// The re-bind a person can choose in the console, with its key, when a server fits now.
+fn rebind_offer(choices: &[crate::runbook::engine::Choice]) -> String {
+    if choices.is_empty() {
+        return String::new();
+    }
+    let to: Vec<&str> = choices.iter().map(|c| c.to.as_str()).collect();
+    format!(
+        "{} re-binds it to a server that fits now ({}, chosen with {}), ",
+        key(RunKey::Rebind),
+        to.join(", "),
+        key(RunKey::Confirm)
     )
 }
 

@@ -76,7 +76,9 @@ pub fn waiting_for(state: &RunState) -> Option<(String, String)> {
                 )
             }
         }
-        Status::Running => {
+        Status::Running | Status::Failed(_) | Status::OutcomeUnknown(_)
+            if matches!(engine.status[index], Status::Running) || engine.commands_running() =>
+        {
             let hosts: Vec<String> = step
                 .commands
                 .iter()

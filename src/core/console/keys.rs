@@ -131,6 +131,7 @@ pub enum RunKey {
     Rollback,
     Skip,
     MarkDone,
+    Rebind,
     Up,
     Down,
     Help,
@@ -193,6 +194,13 @@ pub const RUN_KEYS: &[Binding<RunKey>] = &[
         action: RunKey::MarkDone,
         bar: Some(("d", "mark done (unknown outcome)")),
         help: "when the outcome is unknown: mark done, typing how you checked",
+    },
+    Binding {
+        keys: &[Key::Char('p')],
+        label: "p",
+        action: RunKey::Rebind,
+        bar: Some(("p", "re-bind the pick")),
+        help: "re-bind a host whose pick: no longer fits (↑↓ choose, y)",
     },
     Binding {
         keys: &[Key::Up, Key::Char('k')],

@@ -12,7 +12,7 @@ use super::watch::{self, SshRead, WatchState};
 use crate::audit::record::{AuditEvent, OutputStream, RecordHash};
 use crate::ensemble::{Millis, Need, PollReport};
 pub use crate::runbook::engine::Effect;
-use crate::runbook::engine::{Ended, Engine, Input, Prompt, Status};
+use crate::runbook::engine::{Choice, Ended, Engine, Input, Prompt, Status};
 use crate::runbook::output::{OutputLine, Stream};
 
 /// Lines of command output kept for the screen (the audit log keeps them all).
@@ -49,6 +49,8 @@ pub struct RunState {
     pub failed: Option<String>,
     /// What the poller was last told each node is needed for.
     needs: Vec<Need>,
+    /// A re-bind being chosen: the servers that fit the pick now, and the one selected.
+    pub choosing: Option<(Vec<Choice>, usize)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -98,6 +100,7 @@ impl RunState {
             ignored: Ignored::default(),
             failed: None,
             needs: Vec::new(),
+            choosing: None,
         };
         state.needs = state.engine.needs(&state.watch.ensemble);
         follow_service_routes(&mut state);
@@ -107,8 +110,10 @@ impl RunState {
     /// A command is on its way, a step's or a check gate's: quitting now would leave it
     /// unaccounted for on screen, and a check cut short brings its step back as "outcome
     /// unknown" on resume.
+    /// A step failed at once on a lost quorum is busy too while its commands still run.
     pub fn busy(&self) -> bool {
         self.engine.checks_running()
+            || self.engine.commands_running()
             || self
                 .engine
                 .current()
@@ -359,6 +364,9 @@ fn on_key(state: &mut RunState, key: Key) -> Vec<Effect> {
     let Some(action) = keys::lookup(RUN_KEYS, key) else {
         return Vec::new();
     };
+    if state.choosing.is_some() {
+        return choose(state, action, key);
+    }
     if state.help {
         match action {
             RunKey::Quit if key == Key::Ctrl('c') => request_quit(state),
@@ -400,6 +408,11 @@ fn on_key(state: &mut RunState, key: Key) -> Vec<Effect> {
             state.typing = Some((Typing::MarkDone, String::new()));
             return Vec::new();
         }
+        RunKey::Rebind => {
+            let choices = state.engine.rebind_choices(&state.watch.ensemble);
+            state.choosing = Some((choices, 0));
+            return Vec::new();
+        }
         RunKey::Run => {
             state.selected = state.engine.current().unwrap_or(state.selected);
             let effects = state.engine.input(Input::Start, &state.watch.ensemble);
@@ -416,13 +429,54 @@ fn on_key(state: &mut RunState, key: Key) -> Vec<Effect> {
     state.engine.input(input, &state.watch.ensemble)
 }
 
+/// A key while a re-bind is chosen: ↑↓ select, `y` re-binds to the selected server (the
+/// engine records the decision), cancel closes the list; nothing else applies.
+fn choose(state: &mut RunState, action: RunKey, key: Key) -> Vec<Effect> {
+    let Some((choices, selected)) = &mut state.choosing else {
+        return Vec::new();
+    };
+    match action {
+        RunKey::Up => *selected = selected.saturating_sub(1),
+        RunKey::Down => *selected = (*selected + 1).min(choices.len().saturating_sub(1)),
+        RunKey::Confirm => {
+            let chosen = choices.get(*selected).cloned();
+            state.choosing = None;
+            if let Some(Choice { host, to, .. }) = chosen {
+                let host = state.engine.procedure.hosts[host].name.clone();
+                let input = Input::Rebind { host, to };
+                let effects = state.engine.input(input, &state.watch.ensemble);
+                // A service made for a re-bound host now forwards to its new server.
+                follow_service_routes(state);
+                return effects;
+            }
+        }
+        RunKey::Cancel => state.choosing = None,
+        RunKey::Quit if key == Key::Ctrl('c') => request_quit(state),
+        _ => {}
+    }
+    Vec::new()
+}
+
 /// Whether a key's action applies now: the key bar shows exactly these, and a key whose
 /// action is not offered does nothing.
 pub fn offered(state: &RunState, action: RunKey) -> bool {
+    // `y` re-binds too, as the list's heading says; the bar's `y` would say "run this step".
+    if state.choosing.is_some() {
+        return matches!(action, RunKey::Up | RunKey::Down | RunKey::Cancel);
+    }
     let prompt = &state.engine.prompt;
+    let recover = matches!(prompt, Some(Prompt::Recover)) && !state.engine.commands_running();
     match action {
         RunKey::Up | RunKey::Down | RunKey::Help | RunKey::Quit => true,
         RunKey::Run => prompt.is_none() && !state.engine.finished(),
+        RunKey::Rebind => {
+            prompt.is_none()
+                && !state.engine.checks_running()
+                && !state
+                    .engine
+                    .rebind_choices(&state.watch.ensemble)
+                    .is_empty()
+        }
         RunKey::Confirm => matches!(prompt, Some(Prompt::Confirm)),
         RunKey::Override => matches!(prompt, Some(Prompt::Override { .. })),
         RunKey::Cancel => matches!(
@@ -434,9 +488,10 @@ pub fn offered(state: &RunState, action: RunKey) -> bool {
                     | Prompt::Approval { .. }
             )
         ),
-        RunKey::Retry | RunKey::Rollback | RunKey::Skip => matches!(prompt, Some(Prompt::Recover)),
+        // Nothing is decided on a failed step while a command of it still runs.
+        RunKey::Retry | RunKey::Rollback | RunKey::Skip => recover,
         RunKey::MarkDone => {
-            matches!(prompt, Some(Prompt::Recover))
+            recover
                 && state
                     .engine
                     .current()

@@ -410,3 +410,74 @@ fn a_hazard_of_a_server_stopped_during_the_run_is_waited_for_then_named() {
         "{reason}"
     );
 }
+
+/// zk2 stopped by hand while zk1's restart runs: the step fails at once and the autopilot
+/// stops naming the lost quorum and zk2, while the console stays busy — no quit, retry, roll
+/// back or skip — until the restart's command has ended and its result is in.
+#[test]
+fn a_step_failed_on_a_lost_quorum_stays_busy_until_its_running_command_ends() {
+    let mut state = state_of(engine(RESTART_ZK1), live(&[]));
+    update(&mut state, RunAction::Tick(20_000));
+    press(&mut state, Key::Char('r'));
+    let intent = executes(&press(&mut state, Key::Char('y')))[0];
+    state.watch.ensemble = crate::runbook::fixtures::live_at(&[0, 1], 21_000);
+    update(&mut state, RunAction::Tick(21_000));
+    assert!(matches!(state.engine.status[0], Status::Failed(_)));
+    let Next::Stop { reason, .. } = Autopilot::new(true).next(&state, None) else {
+        panic!("the autopilot stops")
+    };
+    assert!(
+        reason.contains("failed: quorum lost: zk2 stopped outside the runbook"),
+        "{reason}"
+    );
+    assert!(state.busy());
+    let waiting = super::heartbeat::waiting_for(&state).map(|(_, what)| what);
+    assert_eq!(
+        waiting.as_deref(),
+        Some("the commands of `restart-zk1` on zk1 to end"),
+        "the autopilot's heartbeat while it waits for the command"
+    );
+    for key in [RunKey::Retry, RunKey::Rollback, RunKey::Skip] {
+        assert!(!offered(&state, key), "{key:?} while the command runs");
+    }
+    press(&mut state, Key::Char('q'));
+    assert!(!state.quit, "its command is on its way");
+    update(
+        &mut state,
+        RunAction::Ended {
+            intent,
+            ended: exited(0),
+            at: 23_000,
+        },
+    );
+    assert!(!state.busy());
+    assert!(offered(&state, RunKey::Retry));
+}
+
+/// `p` is offered only when a pick no longer fits and a server fits it now; while choosing,
+/// only the list's keys apply, and cancelling records nothing and binds nothing.
+#[test]
+fn the_re_bind_list_opens_on_a_misfit_only_and_cancelling_it_changes_nothing() {
+    use crate::runbook::fixtures::{picked_engine, zk1_leads};
+    const RESTART_F: &str = "  - {id: restart-f, title: R, confirm: none, run: [{host: f, verb: restart}], effect: [{restart: {host: f}}]}\n";
+    let engine = picked_engine("[{name: f, pick: follower}]", RESTART_F, "zk3");
+    let state = state_of(engine.clone(), live(&[]));
+    assert!(!offered(&state, RunKey::Rebind), "zk1 still follows");
+    let mut state = state_of(engine, zk1_leads(20_000));
+    assert!(offered(&state, RunKey::Rebind));
+    press(&mut state, Key::Char('p'));
+    let Some((choices, 0)) = &state.choosing else {
+        panic!("the list is open")
+    };
+    assert_eq!(choices.len(), 2);
+    for key in [RunKey::Run, RunKey::Rebind, RunKey::Confirm, RunKey::Quit] {
+        assert!(!offered(&state, key), "{key:?} while choosing");
+    }
+    assert!(
+        press(&mut state, Key::Char('r')).is_empty(),
+        "r runs nothing"
+    );
+    assert!(press(&mut state, Key::Char('c')).is_empty());
+    assert!(state.choosing.is_none());
+    assert_eq!(state.engine.procedure.hosts[0].inventory.name, "zk1");
+}

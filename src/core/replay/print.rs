@@ -133,6 +133,7 @@ pub fn decision_text(decision: &DecisionKind) -> String {
         DecisionKind::Retry => "retry".into(),
         DecisionKind::Rollback => "roll back".into(),
         DecisionKind::Cancel => "cancel (nothing run)".into(),
+        DecisionKind::Rebind { host, from, to } => format!("re-bind `{host}` from {from} to {to}"),
     }
 }
 

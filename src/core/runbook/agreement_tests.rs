@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::engine::{Engine, Person, Recorded};
+use super::engine::Recorded;
 use super::model::Hazard;
 use super::plan::plan;
 use super::procedure::{bind, BindInput, Procedure};
@@ -116,27 +116,10 @@ fn plan_and_run_find_the_same_hazards_at_every_step_of_every_shipped_runbook() {
     for (name, text) in RUNBOOKS {
         let procedure = bound(text, &inventory);
         let planned = plan(&procedure, version);
-        let node_of: Vec<Option<usize>> = procedure
-            .hosts
-            .iter()
-            .map(|h| {
-                inventory
-                    .hosts
-                    .iter()
-                    .position(|i| i.name == h.inventory.name)
-            })
-            .collect();
         let mut state = SimState::initial(&procedure);
         for (index, step) in procedure.steps.iter().enumerate() {
-            let mut engine = Engine::new(
-                procedure.clone(),
-                version,
-                node_of.clone(),
-                Person {
-                    name: "alice".into(),
-                    uid: 1000,
-                },
-            );
+            let mut engine = super::fixtures::engine_on(procedure.clone(), &inventory);
+            engine.version = version;
             let done: Vec<AuditEvent> = procedure.steps[..index]
                 .iter()
                 .map(|s| AuditEvent::Step {

@@ -3,7 +3,7 @@
 use super::fixtures::*;
 use std::path::Path;
 
-use super::engine::{Effect, Ended, Engine, Input, Prompt, Recorded, Status};
+use super::engine::{Effect, Ended, Engine, Input, Prompt, Recorded, Status, STILL_RUNNING};
 use crate::audit::record::{AuditEvent, CommandOutcome, DecisionKind, StepState};
 use crate::ensemble::{
     answered, AdminRoute, EnsembleState, Need, PollFailure, PollReport, Support,
@@ -368,6 +368,22 @@ fn a_resumed_session_keeps_done_steps_and_flags_an_unfinished_intent() {
     assert_eq!(engine.status[0], Status::Done);
     assert!(matches!(engine.status[1], Status::OutcomeUnknown(_)));
     assert_eq!(engine.prompt, Some(Prompt::Recover));
+}
+
+/// A re-bind is a decision, but not one about an unknown outcome: an intent without a result
+/// before it still makes its step "outcome unknown".
+#[test]
+fn a_re_bind_accounts_for_no_command_on_resume() {
+    let engine = resumed_after_intent_1(vec![AuditEvent::Decision {
+        step: "restart-zk1".into(),
+        decision: DecisionKind::Rebind {
+            host: "f".into(),
+            from: "zk1".into(),
+            to: "zk2".into(),
+        },
+        by: "alice".into(),
+    }]);
+    assert!(matches!(engine.status[0], Status::OutcomeUnknown(_)));
 }
 
 /// The crash test found this: a step killed while it waited came back pending, and the
@@ -978,13 +994,36 @@ fn leader_last_follows_the_live_leader_before_each_step() {
         }
     );
     assert!(text.contains("zk1 leads now"), "{text}");
-    assert!(text.contains("next: `r@zk2`"), "{text}");
+    assert!(
+        text.ends_with("zk1 last: `r@zk2`, `r@zk3`, `r@zk1`"),
+        "{text}"
+    );
     assert_eq!(step_ids(&engine), ["r@zk2", "r@zk3", "r@zk1"]);
     assert!(engine.tick(&live, 22_000).is_empty(), "moved once");
     engine.input(Input::Start, &live);
     assert_eq!(engine.prompt, Some(Prompt::Confirm));
     assert_eq!(engine.current(), Some(0));
     assert_eq!(engine.procedure.steps[0].id, "r@zk2");
+}
+
+/// Bound while zk1 led (zk2, zk3, zk1); then zk3 leads while zk2's step is current. The
+/// pending repetitions go as binding orders them with zk3 leading — zk1 back in its place by
+/// id, zk3 last — not only when zk3's turn comes: the run shows the order `plan --live` shows.
+#[test]
+fn every_pending_repetition_is_ordered_again_as_binding_would_with_the_live_leader() {
+    let mut engine = engine_of(3, "", ROLLING);
+    engine.node_of = vec![Some(2), Some(1), Some(0)];
+    engine.tick(&live(&[]), 20_000);
+    assert_eq!(step_ids(&engine), ["r@zk2", "r@zk3", "r@zk1"]);
+    engine.node_of = vec![Some(0), Some(1), Some(2)];
+    let effects = engine.tick(&live(&[]), 21_000);
+    assert!(
+        notes(&effects)
+            .iter()
+            .any(|n| n.ends_with("zk3 last: `r@zk1`, `r@zk2`, `r@zk3`")),
+        "{effects:?}"
+    );
+    assert_eq!(step_ids(&engine), ["r@zk1", "r@zk2", "r@zk3"]);
 }
 
 /// A Start that meets a leader moved since the last tick runs nothing: it shows the new next
@@ -1082,22 +1121,6 @@ fn the_steps_own_server_coming_back_is_not_outside_the_runbook() {
     assert!(notes(&engine.tick(&live_at(&[], 12_000), 12_000)).is_empty());
 }
 
-/// `live_at`, with zk1 leading and zk3 following.
-fn zk1_leads(at: u64) -> EnsembleState {
-    let mut state = live_at(&[], at);
-    state.apply(&PollReport::fourlw(
-        0,
-        at + 1,
-        vec![answered(Command::Srvr, Ok(LEADER_SRVR.to_string()))],
-    ));
-    state.apply(&PollReport::fourlw(
-        2,
-        at + 1,
-        vec![answered(Command::Srvr, Ok(FOLLOWER_SRVR.to_string()))],
-    ));
-    state
-}
-
 /// The leader moves while no step acts on it: recorded once as "zk3 stopped leading; zk1
 /// leads". The same move while a step restarts zk3 is the runbook's own: nothing recorded.
 #[test]
@@ -1135,21 +1158,21 @@ fn notes(effects: &[Effect]) -> Vec<&str> {
 }
 
 /// zk2 stops by hand while zk1's restart command still runs, zk1 down: one voter of three.
-/// The step fails with the lost quorum as soon as the command ends, not at the wait's timeout.
+/// The step fails the poll the stop is seen, naming zk2, before its command ends; the command
+/// is left to finish, nothing is decided on the step until it has, and its result is then
+/// recorded under the same step.
 #[test]
-fn a_quorum_lost_while_the_restart_runs_fails_the_step_when_its_command_ends() {
-    let mut engine = engine(RESTART_ZK1);
-    let before = live(&[]);
-    engine.tick(&before, 8_000);
-    engine.input(Input::Start, &before);
-    let intent = executes(&engine.input(Input::Confirm, &before))[0];
-    let now = live_at(&[0, 1], 9_000);
-    assert_eq!(
-        notes(&engine.tick(&now, 9_000)),
-        ["zk2 stopped outside the runbook"]
+fn a_quorum_lost_while_the_restart_runs_fails_the_step_at_once_and_its_command_is_left_to_finish() {
+    let (mut engine, intent, now, effects) = zk2_stops_while_zk1_restarts();
+    let notes = notes(&effects);
+    assert_eq!(notes[0], "zk2 stopped outside the runbook");
+    assert!(
+        notes[1].starts_with("`restart-zk1` failed: quorum lost: zk2 stopped outside the runbook")
+            && notes[1].contains("still running, left to finish")
+            && notes[1].contains("on zk1"),
+        "{notes:?}"
     );
-    assert_eq!(engine.status[0], Status::Running, "its command still runs");
-    engine.ended(intent, ended_ok(), 10_000, &now);
+    assert_eq!(recorded_states(&effects), [StepState::Failed]);
     let Status::Failed(why) = &engine.status[0] else {
         panic!("{:?}", engine.status[0])
     };
@@ -1157,7 +1180,50 @@ fn a_quorum_lost_while_the_restart_runs_fails_the_step_when_its_command_ends() {
         why.starts_with("quorum lost: zk2 stopped outside the runbook"),
         "{why}"
     );
+    assert!(engine.commands_running(), "its command is not cut short");
     assert_eq!(engine.prompt, Some(Prompt::Recover));
+    for input in [Input::Retry, Input::Rollback, Input::Skip("go on".into())] {
+        assert!(engine.input(input, &now).is_empty(), "nothing decided yet");
+        assert_eq!(engine.message.as_deref(), Some(STILL_RUNNING));
+    }
+    let effects = engine.ended(intent, ended_ok(), 10_000, &now);
+    assert!(
+        matches!(recorded(&effects)[..], [AuditEvent::Result { intent: i, .. }] if *i == intent),
+        "{effects:?}"
+    );
+    assert!(matches!(engine.status[0], Status::Failed(_)));
+    assert!(!engine.commands_running());
+    assert!(
+        !engine.input(Input::Retry, &now).is_empty(),
+        "now it can be retried"
+    );
+}
+
+/// zk1's restart confirmed and running (command `intent`), then a poll at 9 s (`now`) sees
+/// zk1 down and zk2 stopped outside the runbook; the effects of that poll.
+fn zk2_stops_while_zk1_restarts() -> (Engine, u64, EnsembleState, Vec<Effect>) {
+    let mut engine = engine(RESTART_ZK1);
+    let before = live(&[]);
+    engine.tick(&before, 8_000);
+    engine.input(Input::Start, &before);
+    let intent = executes(&engine.input(Input::Confirm, &before))[0];
+    let now = live_at(&[0, 1], 9_000);
+    let effects = engine.tick(&now, 9_000);
+    (engine, intent, now, effects)
+}
+
+/// The command left to finish after a lost quorum ends with its outcome unknown (the
+/// connection broke): the step turns "outcome unknown", since the host must be checked.
+#[test]
+fn a_command_left_to_finish_whose_outcome_is_unknown_makes_its_failed_step_unknown() {
+    let (mut engine, intent, now, _) = zk2_stops_while_zk1_restarts();
+    let unknown = Ended::Unknown {
+        reason: "the connection broke".into(),
+        duration_ms: 900,
+    };
+    let effects = engine.ended(intent, unknown, 10_000, &now);
+    assert_eq!(recorded_states(&effects), [StepState::OutcomeUnknown]);
+    assert!(matches!(engine.status[0], Status::OutcomeUnknown(_)));
 }
 
 /// zk1's restart is back, but zk2 — stopped by hand — leaves the quorum (zk1 and zk3) while
@@ -1177,37 +1243,30 @@ fn a_wait_that_needs_a_server_stopped_outside_the_runbook_fails_at_once() {
     );
 }
 
+const RESTART_F: &str = "  - {id: restart-f, title: R, confirm: none, run: [{host: f, verb: restart}], effect: [{restart: {host: f}}]}\n";
+
+fn rebinds(effects: &[Effect]) -> Vec<(&str, &str, &str)> {
+    recorded(effects)
+        .into_iter()
+        .filter_map(|e| match e {
+            AuditEvent::Decision {
+                decision: DecisionKind::Rebind { host, from, to },
+                ..
+            } => Some((host.as_str(), from.as_str(), to.as_str())),
+            _ => None,
+        })
+        .collect()
+}
+
 /// `f` bound by `pick: follower` while zk3 led: zk1. When zk1 leads before `f`'s step, the
-/// step is flagged, and the autopilot stops naming the decision and its key instead of
-/// restarting the leader it was not meant to restart.
+/// step is flagged, and the autopilot stops naming the decision and its keys — the re-bind to
+/// a server that fits now among them — instead of restarting the leader it was not meant to
+/// restart.
 #[test]
 fn a_picked_follower_that_leads_before_its_step_is_flagged_and_the_autopilot_does_not_guess() {
     use crate::console::autopilot::{Autopilot, Next};
     use crate::console::fixtures::state_of;
-    let text = "name: t\ndescription: d\nsource: s\nhosts: [{name: f, pick: follower}]\nsteps:\n  - {id: restart-f, title: R, confirm: none, run: [{host: f, verb: restart}], effect: [{restart: {host: f}}]}\n";
-    let inventory = inventory(3);
-    let none = std::collections::BTreeMap::new();
-    let read = |_: &Path| -> Result<String, String> { Err("none".into()) };
-    let input = crate::runbook::procedure::BindInput {
-        inventory: &inventory,
-        leader: Some("zk3"),
-        bindings: &none,
-        variables: &none,
-        read_fragment: &read,
-    };
-    let procedure = crate::runbook::procedure::bind(text, Path::new("rb.yaml"), &input).unwrap();
-    let node_of = procedure
-        .hosts
-        .iter()
-        .map(|h| {
-            h.inventory.name[2..]
-                .parse::<usize>()
-                .ok()
-                .map(|sid| sid - 1)
-        })
-        .collect();
-    let version = crate::zk::version::ZkVersion::NEWEST;
-    let engine = Engine::new(procedure, version, node_of, person("alice", 1000));
+    let engine = picked_engine("[{name: f, pick: follower}]", RESTART_F, "zk3");
     assert_eq!(engine.procedure.hosts[0].inventory.name, "zk1");
     assert!(engine.pick_misfits(&live(&[])).is_empty(), "zk1 follows");
     let moved = zk1_leads(20_000);
@@ -1221,9 +1280,79 @@ fn a_picked_follower_that_leads_before_its_step_is_flagged_and_the_autopilot_doe
     };
     assert!(
         reason.contains("`f` was picked as a follower, and zk1 leads now")
+            && reason.contains("p re-binds it to a server that fits now (zk2, zk3, chosen with y)")
             && reason.contains("r runs the step on the server as bound"),
         "{reason}"
     );
+}
+
+/// The follower chosen for `f` now, zk2, is recorded and bound: the step runs there, and the
+/// pick fits again. The leader is no choice for a follower's pick.
+#[test]
+fn a_picked_follower_that_leads_is_re_bound_to_a_follower_the_operator_chose() {
+    let mut engine = picked_engine("[{name: f, pick: follower}]", RESTART_F, "zk3");
+    let moved = zk1_leads(20_000);
+    let choices = engine.rebind_choices(&moved);
+    let to: Vec<(&str, Option<&str>)> = choices
+        .iter()
+        .map(|c| (c.to.as_str(), c.swaps.as_deref()))
+        .collect();
+    assert_eq!(to, [("zk2", None), ("zk3", None)]);
+    let refused = Input::Rebind {
+        host: "f".into(),
+        to: "zk1".into(),
+    };
+    assert!(engine.input(refused, &moved).is_empty());
+    assert_eq!(engine.procedure.hosts[0].inventory.name, "zk1");
+    let chosen = Input::Rebind {
+        host: "f".into(),
+        to: "zk2".into(),
+    };
+    let effects = engine.input(chosen, &moved);
+    assert_eq!(rebinds(&effects), [("f", "zk1", "zk2")]);
+    assert_eq!(engine.procedure.hosts[0].inventory.name, "zk2");
+    assert_eq!(engine.node_of[0], Some(1));
+    assert!(engine.pick_misfits(&moved).is_empty(), "zk2 follows");
+    let effects = engine.input(Input::Start, &moved);
+    let Some(Effect::Execute { host, .. }) =
+        effects.iter().find(|e| matches!(e, Effect::Execute { .. }))
+    else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(engine.procedure.hosts[*host].inventory.name, "zk2");
+}
+
+/// `p` picked as the leader (zk3), `f` as a follower (zk1); zk1 leads now. zk3, a follower
+/// now, fits `f` if `p` takes zk1 in exchange, which fits `p`'s pick: both are recorded.
+#[test]
+fn a_re_bind_to_a_server_the_runbook_names_exchanges_their_servers() {
+    let mut engine = picked_engine(
+        "[{name: p, pick: leader}, {name: f, pick: follower}]",
+        RESTART_F,
+        "zk3",
+    );
+    let moved = zk1_leads(20_000);
+    assert!(engine
+        .rebind_choices(&moved)
+        .iter()
+        .any(|c| c.to == "zk3" && c.swaps.as_deref() == Some("p")));
+    let chosen = Input::Rebind {
+        host: "f".into(),
+        to: "zk3".into(),
+    };
+    let effects = engine.input(chosen, &moved);
+    assert_eq!(
+        rebinds(&effects),
+        [("f", "zk1", "zk3"), ("p", "zk3", "zk1")]
+    );
+    let bound: Vec<(&str, &str)> = engine
+        .procedure
+        .hosts
+        .iter()
+        .take(2)
+        .map(|h| (h.name.as_str(), h.inventory.name.as_str()))
+        .collect();
+    assert_eq!(bound, [("p", "zk1"), ("f", "zk3")]);
 }
 
 /// zk2 is down before the run; stopping zk1 loses the quorum, and the operator overrides that

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::engine::{Effect, Ended, Engine, Person};
-use super::procedure::{bind, BindInput, Procedure};
+use super::procedure::{bind, BindInput, BindSource, Procedure};
 use crate::ensemble::{answered, EnsembleState, NodeTarget, PollFailure, PollReport};
 use crate::inventory::Inventory;
 use crate::text::yaml::YamlError;
@@ -46,6 +46,46 @@ pub fn bind_alone(
         read_fragment,
     };
     bind(text, Path::new("rb.yaml"), &input)
+}
+
+/// An engine over zk1..zk3 bound as `run` binds while `leader` leads, its runbook's `hosts:`
+/// being `hosts` (with `pick:`s), and able to bind it again (a re-bind).
+pub fn picked_engine(hosts: &str, steps: &str, leader: &str) -> Engine {
+    let source = BindSource {
+        text: format!("name: t\ndescription: d\nsource: s\nhosts: {hosts}\nsteps:\n{steps}"),
+        path: "rb.yaml".into(),
+        inventory: inventory(3),
+        variables: BTreeMap::new(),
+        fragments: BTreeMap::new(),
+    };
+    let procedure = source.bind(&BTreeMap::new(), Some(leader)).unwrap();
+    let mut engine = engine_on(procedure, &source.inventory);
+    engine.source = Some(source);
+    engine
+}
+
+/// An engine of alice's over `procedure`, each host's node its inventory host's place, as
+/// `run` polls the inventory's hosts in order.
+pub fn engine_on(procedure: Procedure, inventory: &Inventory) -> Engine {
+    let node_of = procedure
+        .hosts
+        .iter()
+        .map(|h| {
+            inventory
+                .hosts
+                .iter()
+                .position(|i| i.name == h.inventory.name)
+        })
+        .collect();
+    Engine::new(
+        procedure,
+        ZkVersion::NEWEST,
+        node_of,
+        Person {
+            name: "alice".into(),
+            uid: 1000,
+        },
+    )
 }
 
 pub fn engine(steps: &str) -> Engine {
@@ -160,4 +200,20 @@ pub fn exited_after(code: i32, duration_ms: u64) -> Ended {
         code: Some(code),
         duration_ms,
     }
+}
+
+/// `live_at`, with zk1 leading and zk3 following.
+pub fn zk1_leads(at: u64) -> EnsembleState {
+    let mut state = live_at(&[], at);
+    state.apply(&PollReport::fourlw(
+        0,
+        at + 1,
+        vec![answered(Command::Srvr, Ok(LEADER_SRVR.to_string()))],
+    ));
+    state.apply(&PollReport::fourlw(
+        2,
+        at + 1,
+        vec![answered(Command::Srvr, Ok(FOLLOWER_SRVR.to_string()))],
+    ));
+    state
 }

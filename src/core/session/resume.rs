@@ -3,9 +3,30 @@
 //! session not closed. Anything else is refused with each difference named, before a single
 //! record is appended.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::audit::record::{AuditEvent, SessionInfo};
+use crate::audit::record::{AuditEvent, DecisionKind, SessionInfo};
+
+/// The hosts a session bound, as its log leaves them: `session_start`'s, then each re-bind
+/// of a `pick:` host decided since, in order — what the resumed run binds again.
+pub fn recorded_bindings<'a>(
+    events: impl IntoIterator<Item = &'a AuditEvent>,
+) -> BTreeMap<String, String> {
+    let mut bindings = BTreeMap::new();
+    for event in events {
+        match event {
+            AuditEvent::SessionStart(info) => bindings.clone_from(&info.hosts),
+            AuditEvent::Decision {
+                decision: DecisionKind::Rebind { host, to, .. },
+                ..
+            } => {
+                bindings.insert(host.clone(), to.clone());
+            }
+            _ => {}
+        }
+    }
+    bindings
+}
 
 /// What this run is, to compare with what the log recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +152,35 @@ mod tests {
             hosts: Default::default(),
             inventory_sha256: inventory_sha.map(String::from),
         })
+    }
+
+    /// `f` bound to zk1 at the start, re-bound to zk2 (and `p` to zk1 in exchange): a resume
+    /// binds what the last decisions left.
+    #[test]
+    fn a_resumed_run_binds_the_hosts_as_the_last_re_binds_left_them() {
+        let AuditEvent::SessionStart(mut info) = start("a", None) else {
+            unreachable!()
+        };
+        info.hosts = [("f", "zk1"), ("p", "zk2")]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .into();
+        let rebind = |host: &str, from: &str, to: &str| AuditEvent::Decision {
+            step: "restart-f".into(),
+            decision: DecisionKind::Rebind {
+                host: host.into(),
+                from: from.into(),
+                to: to.into(),
+            },
+            by: "alice".into(),
+        };
+        let log = [
+            AuditEvent::SessionStart(info),
+            rebind("f", "zk1", "zk2"),
+            rebind("p", "zk2", "zk1"),
+        ];
+        let bound = recorded_bindings(&log);
+        assert_eq!(bound["f"], "zk2");
+        assert_eq!(bound["p"], "zk1");
     }
 
     fn intent(step: &str) -> AuditEvent {

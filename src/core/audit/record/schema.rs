@@ -144,6 +144,13 @@ pub enum DecisionKind {
     /// The operator withdrew from a prompt (confirmation, override, host name, approval):
     /// nothing was run.
     Cancel,
+    /// Runbook host `host`, bound by `pick:` to `from`, which no longer fitted its pick, was
+    /// bound to `to` instead (or took `from` in exchange for `to`); `--resume` binds the same.
+    Rebind {
+        host: String,
+        from: String,
+        to: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

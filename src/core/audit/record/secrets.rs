@@ -69,6 +69,11 @@ impl AuditEvent {
                     }
                     DecisionKind::Skip { reason } => DecisionKind::Skip { reason: s(reason) },
                     DecisionKind::Approve { by } => DecisionKind::Approve { by: s(by) },
+                    DecisionKind::Rebind { host, from, to } => DecisionKind::Rebind {
+                        host: s(host),
+                        from: s(from),
+                        to: s(to),
+                    },
                     plain @ (DecisionKind::Confirm
                     | DecisionKind::Retry
                     | DecisionKind::Rollback

@@ -12,10 +12,13 @@ mod gates;
 mod needs;
 mod order;
 mod picks;
+mod rebind;
 mod unplanned;
 mod wait;
 
 pub use gates::{Readiness, CHECK_PENDING};
+pub use picks::Choice;
+pub use unplanned::STILL_RUNNING;
 pub use wait::VIEW_PATIENCE;
 
 use gates::CheckRun;
@@ -24,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use super::model::{Confirm, Hazard};
-use super::procedure::{Gate, Procedure, Step, StepCommand};
+use super::procedure::{BindSource, Gate, Procedure, Step, StepCommand};
 use super::simulate::SimState;
 use crate::audit::record::{AuditEvent, CommandOutcome, DecisionKind, StepState};
 use crate::ensemble::{EnsembleState, Millis, Need, ObservedView, ViewSource};
@@ -109,6 +112,12 @@ pub enum Input {
     Skip(String),
     /// After checking by hand that a step whose outcome was unknown did complete.
     MarkDone(String),
+    /// Bind runbook host `host`, whose `pick:` no longer fits, to inventory host `to`, one of
+    /// `Engine::rebind_choices`.
+    Rebind {
+        host: String,
+        to: String,
+    },
     /// A follower approved `step`. Who it is comes from the kernel (the owner of the file the
     /// follower dropped), never from what the follower wrote.
     Approve {
@@ -195,9 +204,10 @@ pub struct Engine {
     pub node_of: Vec<Option<usize>>,
     pub prompt: Option<Prompt>,
     pub operator: Person,
-    /// Commands of the current step not yet released, and those running.
+    /// Commands of the current step not yet released, and those running (by intent). A step
+    /// failed at once on a lost quorum keeps its running commands here until they end.
     queue: Vec<StepCommand>,
-    running: Vec<u64>,
+    running: Vec<(u64, StepCommand)>,
     /// How the current step failed while parallel siblings still run: it is recorded, and
     /// recovery offered, only once every one of them has ended.
     failing: Option<Status>,
@@ -229,6 +239,9 @@ pub struct Engine {
     /// What happened outside the runbook, latest last (at most `OUTSIDE_SHOWN`), for the
     /// console to show beside the step: each is also a note in the log.
     pub outside: Vec<String>,
+    /// What the runbook was bound from, so a `pick:` host can be re-bound; without it none is
+    /// offered.
+    pub source: Option<BindSource>,
 }
 
 /// What a session's log says about its steps, read back for `--resume`.
@@ -266,11 +279,14 @@ impl Recorded {
                     }
                 }
                 // The operator checked an unknown outcome and chose what to do about it: the
-                // intent without a result is accounted for.
+                // intent without a result is accounted for. A re-bind is made before a step
+                // runs and accounts for nothing.
                 AuditEvent::Decision { step, decision, .. }
                     if !matches!(
                         decision,
-                        DecisionKind::Confirm | DecisionKind::Approve { .. }
+                        DecisionKind::Confirm
+                            | DecisionKind::Approve { .. }
+                            | DecisionKind::Rebind { .. }
                     ) =>
                 {
                     open.retain(|_, s| s != step);
@@ -315,6 +331,7 @@ impl Engine {
             seen_up: BTreeSet::new(),
             past_a_hazard: false,
             outside: Vec::new(),
+            source: None,
         }
     }
 
@@ -325,6 +342,12 @@ impl Engine {
 
     pub fn finished(&self) -> bool {
         self.current().is_none()
+    }
+
+    /// A command of the current step is running (also after the step failed at once on a
+    /// lost quorum: its commands are left to finish).
+    pub fn commands_running(&self) -> bool {
+        !self.running.is_empty()
     }
 
     fn step(&self, index: usize) -> &Step {
@@ -346,13 +369,13 @@ impl Engine {
         let mut effects = Vec::new();
         match (self.status[index].clone(), input) {
             (Status::Pending, Input::Start) => {
-                // A leader that moved since the last poll keeps its repetition last: the
-                // operator (or the autopilot) is shown the new next step and starts it.
-                let moved = self.follow_live_leader(live);
-                if moved.is_empty() {
+                // A leader that moved since the last poll keeps its repetition last: when that
+                // puts another step first, the operator (or the autopilot) is shown it and
+                // starts it.
+                let id = self.procedure.steps[index].id.clone();
+                effects.extend(self.follow_live_leader(live));
+                if self.procedure.steps[index].id == id {
                     self.prepare(index, live, &mut effects)
-                } else {
-                    effects.extend(moved);
                 }
             }
             (Status::Pending, Input::Override(reason))
@@ -389,8 +412,19 @@ impl Engine {
                 self.approved_by = None;
                 self.message = Some("cancelled: nothing was run".into());
             }
+            (Status::Pending, Input::Rebind { host, to })
+                if self.prompt.is_none() && !self.checks_running() =>
+            {
+                effects.extend(self.rebind(index, &host, &to, live));
+            }
             (Status::Pending, Input::Approve { step, approver }) => {
                 self.approve(index, step, approver, live, &mut effects)
+            }
+            (
+                Status::Failed(_) | Status::OutcomeUnknown(_),
+                Input::Retry | Input::Rollback | Input::Skip(_) | Input::MarkDone(_),
+            ) if self.commands_running() => {
+                self.message = Some(STILL_RUNNING.into());
             }
             (Status::Failed(_) | Status::OutcomeUnknown(_), Input::Retry) => {
                 self.failed_before_resume = None;
@@ -639,8 +673,8 @@ impl Engine {
         }
         while !self.queue.is_empty() && (parallel || self.running.is_empty()) {
             let command = self.queue.remove(0);
-            let intent = self.release_one(index, command, effects);
-            self.running.push(intent);
+            let intent = self.release_one(index, command.clone(), effects);
+            self.running.push((intent, command));
         }
     }
 
@@ -707,10 +741,10 @@ impl Engine {
             }
             return effects;
         }
-        if !self.running.contains(&intent) {
+        if !self.running.iter().any(|(i, _)| *i == intent) {
             return effects;
         }
-        self.running.retain(|i| *i != intent);
+        self.running.retain(|(i, _)| *i != intent);
         if let Ended::NotRun(reason) = &ended {
             effects.push(record(
                 AuditEvent::Note {
@@ -720,6 +754,10 @@ impl Engine {
             ));
         }
         effects.push(record(ended.result(intent), true));
+        if self.status[index] != Status::Running {
+            self.ended_after_failing(index, &ended, &mut effects);
+            return effects;
+        }
         let failure = match ended {
             Ended::Exited { code: Some(0), .. } => None,
             Ended::Exited { code, .. } => Some(Status::Failed(format!(

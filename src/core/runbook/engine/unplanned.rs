@@ -18,7 +18,11 @@ use std::collections::BTreeSet;
 /// How many events outside the runbook the console shows beside the step.
 pub const OUTSIDE_SHOWN: usize = 3;
 
-use super::{record, Effect, Engine, Status};
+/// Why nothing is decided on a failed step whose commands still run.
+pub const STILL_RUNNING: &str =
+    "the step failed while a command of it still runs: wait for it to end (its result goes to the log), then decide";
+
+use super::{record, Effect, Ended, Engine, Status};
 use crate::audit::record::AuditEvent;
 use crate::ensemble::{EnsembleState, Health, NodeState};
 use crate::inventory::HostRole;
@@ -153,20 +157,71 @@ impl Engine {
     }
 
     /// A server stopped outside the runbook during the run while the step's commands run
-    /// (another's restart under way) that leaves no quorum: no further command is released, and the step fails
-    /// with the reason as soon as those running end — a command is never left running
-    /// unrecorded, and the failure then comes with the commands' end, not the wait's timeout.
-    pub(super) fn lose_quorum_while_running(&mut self, index: usize, live: &EnsembleState) {
+    /// (another's restart under way) that leaves no quorum: the step fails at once, naming the
+    /// server, and no further command of it is released — the poll that sees the stop is the
+    /// one that fails the step, not the end of a command that may run for seconds more.
+    ///
+    /// The commands already running are left to finish, not killed: a restart cut between its
+    /// stop and its start leaves its server down, and closing the SSH channel does not reliably
+    /// stop the remote process (without a terminal the shell may go on), so cancelling would
+    /// only turn a known result into an unknown one. What such a command does — bring its own
+    /// server back — is what gives the quorum back, and it is bounded by the step's timeout.
+    /// Its result is recorded under the same step when it ends (`ended_after_failing`), and
+    /// until then nothing else is run or decided on the step (`STILL_RUNNING`).
+    pub(super) fn lose_quorum_while_running(
+        &mut self,
+        index: usize,
+        live: &EnsembleState,
+    ) -> Vec<Effect> {
         // Only a stop during the run counts here: a server down before it began was in the
         // forecast the operator (or the runbook) accepted the step on.
-        if self.failing.is_some() || self.past_a_hazard || self.stopped_during_run(live).is_empty()
-        {
-            return;
+        if self.past_a_hazard || self.stopped_during_run(live).is_empty() {
+            return Vec::new();
         }
-        if let Some(why) = self.quorum_lost(index, live) {
-            self.queue.clear();
-            self.failing = Some(Status::Failed(why));
-            self.message = Some("quorum lost: waiting for the running commands to end".into());
+        let Some(why) = self.quorum_lost(index, live) else {
+            return Vec::new();
+        };
+        self.queue.clear();
+        self.failing = None;
+        let running: Vec<String> = self
+            .running
+            .iter()
+            .map(|(_, command)| format!("`{}` on {}", command.text, self.who(command.host)))
+            .collect();
+        let mut effects = Vec::new();
+        if !running.is_empty() {
+            let text = format!(
+                "`{}` failed: {why}; still running, left to finish (a restart cut in half \
+                 would leave its server down): {}; its result is recorded when it ends",
+                self.procedure.steps[index].id,
+                running.join(", ")
+            );
+            effects.push(record(AuditEvent::Note { text }, true));
+            self.message = Some(STILL_RUNNING.into());
+        }
+        self.fail(index, Status::Failed(why), &mut effects);
+        effects
+    }
+
+    /// A command of a step already failed on a lost quorum ended: its result is recorded (by
+    /// the caller) under the step; an unknown outcome outweighs the failure, since the
+    /// operator must then check the host.
+    pub(super) fn ended_after_failing(
+        &mut self,
+        index: usize,
+        ended: &Ended,
+        effects: &mut Vec<Effect>,
+    ) {
+        if let Ended::Unknown { reason, .. } = ended {
+            if matches!(self.status[index], Status::Failed(_)) {
+                self.set_status(index, Status::OutcomeUnknown(reason.clone()), effects);
+            }
+        }
+        if !self.commands_running() {
+            self.message = Some(
+                "the step's running commands have ended, their results are in the log: decide how to go on"
+                    .into(),
+            );
         }
     }
 

@@ -29,7 +29,7 @@ impl Engine {
             return effects;
         };
         if self.status[index] == Status::Running {
-            self.lose_quorum_while_running(index, live);
+            effects.extend(self.lose_quorum_while_running(index, live));
             return effects;
         }
         let Status::Waiting { since } = self.status[index] else {

@@ -30,16 +30,25 @@ pub(super) fn group_of(
         .collect();
     match for_each.order {
         Order::BySid => members.sort_by_key(|&h| (hosts[h].inventory.sid, h)),
-        Order::LeaderLast => members.sort_by_key(|&h| {
-            (
-                Some(h) == leader,
-                role(h) != HostRole::Observer,
-                hosts[h].inventory.sid,
-                h,
-            )
-        }),
+        Order::LeaderLast => leader_last(hosts, &mut members, leader),
     }
     members
+}
+
+/// Orders `members` (indices into `hosts`) as `order: leader-last` does: observers, then the
+/// other voters, by server id, and `leader` last. The run orders its pending repetitions again
+/// by this with the live leader (`Engine::follow_live_leader`), so that it and `plan --live`
+/// show one order.
+pub fn leader_last(hosts: &[BoundHost], members: &mut [usize], leader: Option<usize>) {
+    use crate::inventory::HostRole;
+    members.sort_by_key(|&h| {
+        (
+            Some(h) == leader,
+            hosts[h].inventory.role != HostRole::Observer,
+            hosts[h].inventory.sid,
+            h,
+        )
+    });
 }
 
 impl Context<'_> {

@@ -91,6 +91,7 @@ pub(super) fn bind_runbook_hosts(
             peer,
             from_runbook: true,
             picked: picked.is_some().then_some(need.pick).flatten(),
+            pick: need.pick,
         });
     }
     Ok(hosts)
@@ -124,6 +125,7 @@ pub(super) fn bind_paired_spares(
                     peer,
                     from_runbook: false,
                     picked: None,
+                    pick: None,
                 });
                 hosts.len() - 1
             }
@@ -259,6 +261,7 @@ pub(super) fn add_unnamed_servers(hosts: &mut Vec<BoundHost>, inventory: &Invent
             peer,
             from_runbook: false,
             picked: None,
+            pick: None,
         });
     }
 }

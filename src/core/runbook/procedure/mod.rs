@@ -28,6 +28,7 @@ use crate::text::yaml::{self, YamlError};
 use crate::zk::config::{PeerAddr, View};
 use crate::zk::fourlw::{Command as Word, Mode};
 
+pub use for_each::leader_last;
 pub use hosts::{inventory_view, INVENTORY_VIEW};
 
 /// What the caller provides besides the runbook text: the inventory, explicit bindings of
@@ -82,6 +83,45 @@ pub struct BoundHost {
     /// The `pick:` it was bound by (not by `--bind`, role or name): the role it had then,
     /// which the run checks again before each of its steps.
     pub picked: Option<super::model::Pick>,
+    /// The runbook's `pick:` for it, however it was bound: a resumed run (bound by the log)
+    /// and a re-bind check it again (`picked`).
+    pub pick: Option<super::model::Pick>,
+}
+
+/// What binding a runbook takes, kept so a run can bind it again with other hosts (a re-bind
+/// of a `pick:` host that no longer fits): the text, the inventory and variables it was bound
+/// with, and the fragments it included, as read then.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BindSource {
+    pub text: String,
+    pub path: PathBuf,
+    pub inventory: Inventory,
+    pub variables: BTreeMap<String, String>,
+    pub fragments: BTreeMap<PathBuf, String>,
+}
+
+impl BindSource {
+    /// The runbook bound again with `bindings`, `leader` leading.
+    pub fn bind(
+        &self,
+        bindings: &BTreeMap<String, String>,
+        leader: Option<&str>,
+    ) -> Result<Procedure, String> {
+        let read = |path: &Path| {
+            self.fragments
+                .get(path)
+                .cloned()
+                .ok_or_else(|| format!("{} was not included when the run began", path.display()))
+        };
+        let input = BindInput {
+            inventory: &self.inventory,
+            leader,
+            bindings,
+            variables: &self.variables,
+            read_fragment: &read,
+        };
+        bind(&self.text, &self.path, &input).map_err(|e| e.to_string())
+    }
 }
 
 /// A service (a stable address in front of one server) made for a runbook host.

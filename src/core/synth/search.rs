@@ -101,15 +101,47 @@ pub struct Found {
 }
 
 /// Why no order was found: the state closest to the goal (fewest moves still certainly
-/// needed) and the moves out of it that the analyzer refused.
+/// needed) and the moves out of it that were refused; and, per rule, the closest state where
+/// that rule refused a move toward the goal — the closest state is often blocked by quorum
+/// alone, while the rule that closed every route is another, met earlier.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stuck {
     pub slots: Vec<Slot>,
-    /// Each goal-ward move from `slots` and the state that blocks it.
-    pub refused: Vec<(Move, Vec<Slot>)>,
+    /// Each goal-ward move from `slots` and why it was refused.
+    pub refused: Vec<(Move, Refusal)>,
+    /// Per rule, the closest state (its slots) where it refused a goal-ward move, that move and
+    /// the refusal; ordered by rule.
+    pub blockers: Vec<(Vec<Slot>, Move, Refusal)>,
     pub expanded: usize,
     /// True when the search gave up at its bound rather than running out of moves.
     pub gave_up: bool,
+}
+
+/// The rule a move breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Rule {
+    /// A state it passes through has no working quorum possible, two possible, or two running
+    /// servers with one sid.
+    Unsafe,
+    /// The live leader, not yet restarted or stopped, keeps leading, and afterwards some running
+    /// server cannot follow it (`Learner.findLeader` dials the leader from the follower's own
+    /// view).
+    LeaderUnfollowed,
+    /// The server the move started finds fewer than a majority of its own view's voters
+    /// following the leader, and stays LOOKING
+    /// (`FastLeaderElection.receivedFollowingNotification`).
+    CannotJoin,
+    /// The live leader has been restarted or stopped (or is unknown), so any electable server
+    /// may lead, and one can be elected that some running server cannot follow, or that counts
+    /// an observer (`FastLeaderElection.lookForLeader`, `validVoter(n.leader)`).
+    Stall,
+}
+
+/// A move refused: the rule it breaks and the state that breaks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub rule: Rule,
+    pub state: Vec<Slot>,
 }
 
 /// The analyzer's answers that the search needs about one state.
@@ -659,20 +691,78 @@ fn is_goal(aim: &Aim, slots: &[Slot], pending: u64) -> bool {
             .all(|(want, slot)| want.is_none_or(|want| want == *slot))
 }
 
-/// Whether the server a move started can join, so the step's wait ends: while the live leader
-/// has not been touched it keeps leading (a follower's restart starts no election), and every
-/// running server must be able to follow it. Once it has been touched (or when it is unknown),
-/// whichever server won the election keeps leading, and it may be any electable one: every
-/// electable leader must be one every running server can follow. A notification naming a
-/// leader that is not a voter of the server's own view is ignored
-/// (`FastLeaderElection.lookForLeader`, `validVoter(n.leader)`), and `Learner.findLeader`
-/// looks the leader up in that view.
-fn joins(problem: &Problem, after: &[Slot], leader_touched: bool, m: Move, j: Judgement) -> bool {
+/// Whether the search takes move `m` out of `slots`: the states it passes through and what the
+/// step costs (its stalls, bare majorities, restart and step; not its place after the
+/// leader), or the rule that refuses it.
+///
+/// Every state it passes through must be safe, and the server it started must be able to join,
+/// so the step's wait ends: while the live leader has not been touched it keeps leading (a
+/// follower's restart starts no election), and every running server must be able to follow it.
+/// Once it has been touched (or when it is unknown), whichever server won the election keeps
+/// leading, and it may be any electable one: every electable leader must be one every running
+/// server can follow. A notification naming a leader that is not a voter of the server's own
+/// view is ignored (`FastLeaderElection.lookForLeader`, `validVoter(n.leader)`), and
+/// `Learner.findLeader` looks the leader up in that view.
+pub fn admit(
+    judge: &mut Judge,
+    slots: &[Slot],
+    leader_touched: bool,
+    m: Move,
+) -> Result<(Vec<Vec<Slot>>, Cost), Refusal> {
+    let problem = judge.problem;
+    let mut phases = through(slots, m);
     let touched = leader_touched || problem.leader == Some(m.host);
-    match problem.leader {
-        Some(l) if !touched && matches!(after[l], Slot::Up(_)) => j.leader_followed,
-        _ => j.joinable && !j.stall,
+    let leads = problem.leader.filter(|&l| {
+        !touched
+            && phases
+                .last()
+                .is_some_and(|after| matches!(after[l], Slot::Up(_)))
+    });
+    // While the live leader keeps leading, a move that leaves a server unable to follow it is
+    // refused: found without a verdict, it is cheap.
+    if let (Some(l), Some(after)) = (leads, phases.last()) {
+        let rule = if !judge.all_list(after, l) {
+            Some(Rule::LeaderUnfollowed)
+        } else if !judge.can_join_established(after, m.host) {
+            Some(Rule::CannotJoin)
+        } else {
+            None
+        };
+        if let Some(rule) = rule {
+            let state = phases.pop().unwrap_or_default();
+            return Err(Refusal { rule, state });
+        }
     }
+    let mut step = Cost {
+        steps: 1,
+        restarts: u32::from(m.kind == MoveKind::Restart),
+        ..Cost::default()
+    };
+    for i in 0..phases.len() {
+        let j = judge.judge(&phases[i]);
+        let rule = if !j.safe {
+            Some(Rule::Unsafe)
+        } else if i + 1 < phases.len() {
+            None
+        } else if leads.is_some() {
+            (!j.leader_followed).then_some(Rule::LeaderUnfollowed)
+        } else {
+            (!j.joinable || j.stall).then_some(Rule::Stall)
+        };
+        if let Some(rule) = rule {
+            let state = phases.swap_remove(i);
+            return Err(Refusal { rule, state });
+        }
+        step.stalls += u32::from(j.stall);
+        step.thin += u32::from(j.thin);
+    }
+    Ok((phases, step))
+}
+
+/// A move that brings a host to where the target has it: a stop, or a (re)start on the goal
+/// view.
+fn goalward(problem: &Problem, m: Move) -> bool {
+    m.kind == MoveKind::Stop || m.view == Some(problem.goal)
 }
 
 /// What one search run ended with.
@@ -688,7 +778,33 @@ struct Run {
     outcome: Outcome,
     expanded: usize,
     /// The expanded state with the fewest moves still certainly needed.
-    closest: Vec<Slot>,
+    closest: Key,
+    blockers: Blockers,
+}
+
+/// Per rule, the goal-ward move it refused from the expanded state with the fewest moves still
+/// certainly needed: (rule, that distance, the state's slots, the move, the refusal).
+#[derive(Default)]
+struct Blockers(Vec<(Rule, u32, Vec<Slot>, Move, Refusal)>);
+
+impl Blockers {
+    fn note(&mut self, h: Cost, key: &Key, m: Move, refusal: Refusal) {
+        let distance = h.restarts + h.steps;
+        let noted = (refusal.rule, distance, key.slots.clone(), m, refusal);
+        match self.0.iter_mut().find(|b| b.0 == noted.0) {
+            Some(b) if b.1 <= distance => {}
+            Some(b) => *b = noted,
+            None => self.0.push(noted),
+        }
+    }
+
+    fn into_list(mut self) -> Vec<(Vec<Slot>, Move, Refusal)> {
+        self.0.sort_by_key(|b| b.0);
+        self.0
+            .into_iter()
+            .map(|(_, _, slots, m, refusal)| (slots, m, refusal))
+            .collect()
+    }
 }
 
 /// The moves from the first entry to `index`, each in the naming of the states the search
@@ -721,7 +837,6 @@ fn run(
     symmetry: &Symmetry,
 ) -> Run {
     let problem = judge.problem;
-    let start = from.slots.clone();
     let mut entries: Vec<Entry> = vec![Entry {
         key: from.clone(),
         cost: Cost::default(),
@@ -739,7 +854,8 @@ fn run(
         0usize,
     )));
     let mut expanded = 0;
-    let mut closest = (heuristic(problem, aim, &entries[0].key), start);
+    let mut closest = (heuristic(problem, aim, &entries[0].key), from.clone());
+    let mut blockers = Blockers::default();
     while let Some(Reverse((Priority { f, .. }, index))) = open.pop() {
         let (key, cost) = (entries[index].key.clone(), entries[index].cost);
         if best.get(&key).is_some_and(|b| *b < cost) {
@@ -751,6 +867,7 @@ fn run(
                 outcome: Outcome::Found(moves, cost, key),
                 expanded,
                 closest: closest.1,
+                blockers,
             };
         }
         if expanded >= bound.max_states {
@@ -758,48 +875,27 @@ fn run(
                 outcome: Outcome::GaveUp(f),
                 expanded,
                 closest: closest.1,
+                blockers,
             };
         }
         expanded += 1;
         let h = heuristic(problem, aim, &key);
         if (h.restarts, h.steps) < (closest.0.restarts, closest.0.steps) {
-            closest = (h, key.slots.clone());
+            closest = (h, key.clone());
         }
         for m in moves(problem, &key.slots, key.pending) {
             if !aim.allows(m) {
                 continue;
             }
-            let phases = through(&key.slots, m);
-            let mut step = Cost {
-                steps: 1,
-                restarts: u32::from(m.kind == MoveKind::Restart),
-                ..Cost::default()
-            };
-            // While the live leader keeps leading, a move that leaves a server unable to
-            // follow it is refused: found without a verdict, it costs nothing.
-            if let (Some(l), Some(after)) = (problem.leader, phases.last()) {
-                let touched = key.leader_touched || m.host == l;
-                if !touched
-                    && matches!(after[l], Slot::Up(_))
-                    && (!judge.all_list(after, l) || !judge.can_join_established(after, m.host))
-                {
+            let (mut phases, mut step) = match admit(judge, &key.slots, key.leader_touched, m) {
+                Ok(admitted) => admitted,
+                Err(refusal) => {
+                    if goalward(problem, m) {
+                        blockers.note(h, &key, m, refusal);
+                    }
                     continue;
                 }
-            }
-            let mut ok = true;
-            for (i, phase) in phases.iter().enumerate() {
-                let j = judge.judge(phase);
-                let last = i + 1 == phases.len();
-                if !j.safe || (last && !joins(problem, phase, key.leader_touched, m, j)) {
-                    ok = false;
-                    break;
-                }
-                step.stalls += u32::from(j.stall);
-                step.thin += u32::from(j.thin);
-            }
-            if !ok {
-                continue;
-            }
+            };
             // "The leader last" is about today's servers: a restart of the live leader starts
             // an election, and every one of today's servers disrupted after it may start
             // another. New servers restarted later are the price of their ids moving.
@@ -814,7 +910,7 @@ fn run(
                     step.after_leader = 1;
                 }
             }
-            let after = phases.last().cloned().unwrap_or_default();
+            let after = phases.pop().unwrap_or_default();
             let (after, renaming) = if symmetry.is_trivial() {
                 (after, None)
             } else {
@@ -844,6 +940,7 @@ fn run(
         outcome: Outcome::Exhausted,
         expanded,
         closest: closest.1,
+        blockers,
     }
 }
 
@@ -869,7 +966,7 @@ pub fn search(judge: &mut Judge, bound: Bound) -> Result<Found, Stuck> {
                 expanded: exact.expanded,
             })
         }
-        Outcome::Exhausted => return Err(stuck(judge, exact.closest, exact.expanded, false)),
+        Outcome::Exhausted => return Err(stuck(judge, exact, 0, false)),
         Outcome::GaveUp(lower_bound) => lower_bound,
     };
     // One id at a time, in descending sid order (before 3.5 the higher ids must learn a new
@@ -903,15 +1000,15 @@ pub fn search(judge: &mut Judge, bound: Bound) -> Result<Found, Stuck> {
             expanded += part.expanded;
             part = run(judge, bound, 4, &at, aim, &plain);
         }
-        expanded += part.expanded;
         match part.outcome {
             Outcome::Found(more, more_cost, end) => {
+                expanded += part.expanded;
                 moves.extend(more);
                 cost = cost.plus(more_cost);
                 at = end;
             }
-            Outcome::Exhausted => return Err(stuck(judge, part.closest, expanded, false)),
-            Outcome::GaveUp(_) => return Err(stuck(judge, part.closest, expanded, true)),
+            Outcome::Exhausted => return Err(stuck(judge, part, expanded, false)),
+            Outcome::GaveUp(_) => return Err(stuck(judge, part, expanded, true)),
         }
     }
     Ok(Found {
@@ -922,31 +1019,26 @@ pub fn search(judge: &mut Judge, bound: Bound) -> Result<Found, Stuck> {
     })
 }
 
-/// The goal-ward moves out of `slots` and the first state of each that the analyzer refuses.
-fn stuck(judge: &mut Judge, slots: Vec<Slot>, expanded: usize, gave_up: bool) -> Stuck {
+/// Why a run found no order: the goal-ward moves out of the closest state it reached and why
+/// each is refused, and the closest refusal of each rule it met (`expanded`: states expanded
+/// before this run).
+fn stuck(judge: &mut Judge, run: Run, expanded: usize, gave_up: bool) -> Stuck {
     let problem = judge.problem;
-    let mut refused = Vec::new();
-    for m in moves(problem, &slots, 0) {
-        let goalward = match m.kind {
-            MoveKind::Stop => true,
-            _ => m.view == Some(problem.goal),
-        };
-        if !goalward {
-            continue;
-        }
-        let phases = through(&slots, m);
-        let count = phases.len();
-        if let Some(blocking) = phases.into_iter().enumerate().find_map(|(i, phase)| {
-            let j = judge.judge(&phase);
-            (!j.safe || (i + 1 == count && !j.joinable)).then_some(phase)
-        }) {
-            refused.push((m, blocking));
-        }
-    }
+    let closest = run.closest;
+    let refused = moves(problem, &closest.slots, 0)
+        .into_iter()
+        .filter(|&m| goalward(problem, m))
+        .filter_map(|m| {
+            admit(judge, &closest.slots, closest.leader_touched, m)
+                .err()
+                .map(|refusal| (m, refusal))
+        })
+        .collect();
     Stuck {
-        slots,
+        slots: closest.slots,
         refused,
-        expanded,
+        blockers: run.blockers.into_list(),
+        expanded: expanded + run.expanded,
         gave_up,
     }
 }

@@ -390,9 +390,17 @@ impl Figures {
 pub fn summary(synthesis: &Synthesis, figures: Figures) -> String {
     let proof = match synthesis.found.proof {
         Proof::Minimal => "minimal (proven within the model)".to_string(),
-        Proof::BestFound { lower_bound } => format!(
-            "best found, not proven minimal (no order has fewer than {} restarts)",
-            lower_bound.restarts
+        Proof::BestFound {
+            restarts_at_least,
+            restarts_exact,
+            ..
+        } => format!(
+            "best found, not proven minimal; no order with fewer than {restarts_at_least} restarts exists{}",
+            if restarts_exact {
+                format!(" (one with {restarts_at_least} does, ranked lower)")
+            } else {
+                String::new()
+            }
         ),
     };
     format!(

@@ -396,3 +396,48 @@ fn after_the_leader_is_touched_a_started_server_can_follow_every_possible_leader
         }
     }
 }
+
+/// Past its bound the search says how far it got in words an operator can check: the order is
+/// the best found, and no order has fewer restarts than the floor the restarts-first search
+/// proved — here at most the 12 that five replaced needs (proven above with the full bound).
+#[test]
+fn a_search_past_its_bound_states_the_restart_floor_it_proved() {
+    let synthesis = match synthesize(&Request {
+        state_text: &ensemble_state(5, "3.8.0"),
+        state_path: Path::new("state.yaml"),
+        target_text: &replace_all(5),
+        target_path: Path::new("target.yaml"),
+        leader: Some("zk5"),
+        bound: Bound { max_states: 300 },
+        output: None,
+    }) {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    let Proof::BestFound {
+        restarts_at_least, ..
+    } = synthesis.found.proof
+    else {
+        panic!("proven within 300 states: {:?}", synthesis.found);
+    };
+    assert!(restarts_at_least <= 12, "{restarts_at_least}");
+    let figures = Figures {
+        steps: synthesis.found.cost.steps as usize,
+        restarts: synthesis.found.cost.restarts as usize,
+        blocked: false,
+    };
+    let line = summary(&synthesis, figures);
+    assert!(
+        line.contains(&format!(
+            "best found, not proven minimal; no order with fewer than {restarts_at_least} restarts exists"
+        )),
+        "{line}"
+    );
+    assert!(
+        synthesis.runbook.contains(&format!(
+            "Proven: no order with fewer than {restarts_at_least} restarts exists"
+        )),
+        "{}",
+        synthesis.runbook
+    );
+}

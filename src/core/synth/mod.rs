@@ -176,6 +176,24 @@ fn unreachable(judge: &mut Judge, stuck: &Stuck, bound: Bound) -> String {
             );
         }
     }
+    let stalled = stuck
+        .refused
+        .iter()
+        .map(|(_, r)| r)
+        .chain(stuck.blockers.iter().map(|(_, _, r)| r))
+        .any(|r| r.rule == Rule::Stall);
+    // Advice only where it helps: some server of today stays and could lead instead.
+    let stays = problem.hosts.iter().any(|h| h.fate == Fate::Stays);
+    if let Some(l) = problem
+        .leader
+        .filter(|&l| stalled && stays && problem.hosts[l].fate == Fate::Leaves)
+    {
+        let _ = write!(
+            text,
+            "\nThe live leader {} leaves, and no step chooses who leads after it: the election picks the highest (epoch, zxid, sid) among the voters (`FastLeaderElection.totalOrderPredicate`). Once a server that stays leads, synthesize again with it as the leader.",
+            problem.hosts[l].name
+        );
+    }
     text
 }
 

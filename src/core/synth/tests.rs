@@ -226,6 +226,8 @@ fn moving_the_ensemble_to_new_ids_by_restarts_alone_is_refused_naming_the_stall_
                     ),
                 "{reason}"
             );
+            // No server of today stays to lead instead: no advice to wait for one.
+            assert!(!reason.contains("synthesize again"), "{reason}");
         }
         other => panic!("{other:?}"),
     }
@@ -364,7 +366,9 @@ fn a_shrink_that_retires_the_live_leader_is_refused_since_another_leaving_server
         // The closest state (zk4 and zk5 stopped) only lacks a quorum; what closes every route
         // is that once zk5 stops, zk4 may win and zk1 on the three-server view cannot follow it.
         Err(SynthError::Unreachable(reason)) => assert!(
-            reason.contains("from (up: zk1, zk2, zk3, zk4 on `today`), restarting zk1 on the target view: in the state (up: zk1 on `target`; zk2, zk3, zk4 on `today`), the live leader zk5 has been restarted or stopped, so any server that can be elected may lead: zk4 can be elected, and zk1 cannot follow it: its view does not give zk4's id at zk4's address"),
+            reason.contains("from (up: zk1, zk2, zk3, zk4 on `today`), restarting zk1 on the target view: in the state (up: zk1 on `target`; zk2, zk3, zk4 on `today`), the live leader zk5 has been restarted or stopped, so any server that can be elected may lead: zk4 can be elected, and zk1 cannot follow it: its view does not give zk4's id at zk4's address")
+                && reason.contains("The live leader zk5 leaves, and no step chooses who leads after it")
+                && reason.contains("Once a server that stays leads, synthesize again with it as the leader."),
             "{reason}"
         ),
         Err(e) => panic!("{e}"),

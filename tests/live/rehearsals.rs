@@ -637,6 +637,9 @@ fn a_synthesized_promotion_makes_the_observer_a_voter_while_a_voter_retires() {
     let sandbox = Sandbox::up(3, 1, 0);
     let all = ["zk1", "zk2", "zk3", "zk4"];
     let leader = leader_of(&sandbox, &all[..3]);
+    // The poll refuses a running server whose view it cannot read, and an observer answers
+    // `conf` only once it has synced, which may be after the voters elected a leader.
+    sandbox.wait_for_modes(&["zk4"], Duration::from_secs(30), |m| m[0] == "observer");
     let retired = all[..3]
         .iter()
         .copied()

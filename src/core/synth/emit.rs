@@ -186,9 +186,16 @@ fn header(out: &mut String, problem: &Problem, found: &Found, origin: &Origin) {
     );
     let proof = match found.proof {
         Proof::Minimal => "no order of the model's moves costs less (proven)".to_string(),
-        Proof::BestFound { lower_bound } => format!(
-            "the exact search hit its bound; this is the best a weighted search found, and no order has fewer than {} restarts and {} steps",
-            lower_bound.restarts, lower_bound.steps
+        Proof::BestFound {
+            lower_bound,
+            restarts_at_least,
+            restarts_exact,
+        } => format!(
+            "the exact search hit its bound; this is the best order the searches past it found (ids taken over in batches). Proven: no order with fewer than {restarts_at_least} restarts exists{}; in the objective's order no order ranks above {} stall states, {} of today's servers disrupted after the leader, {} restarts",
+            if restarts_exact { " (one with that many does)" } else { "" },
+            lower_bound.stalls,
+            lower_bound.after_leader,
+            lower_bound.restarts
         ),
     };
     let _ = writeln!(

@@ -34,7 +34,7 @@ use crate::runbook::plan::Plan;
 use crate::runbook::procedure::{Effect, Procedure};
 use crate::text::yaml::{self, YamlError};
 use model::{Fate, Problem, Slot};
-use search::{Bound, Found, Judge, MoveKind, Proof, Stuck};
+use search::{Bound, Found, Judge, Move, MoveKind, Proof, Refusal, Rule, Stuck};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SynthError {
@@ -134,7 +134,7 @@ fn sha256(text: &str) -> String {
         })
 }
 
-/// The reason a target cannot be reached, naming the state that blocks it.
+/// The reason a target cannot be reached, naming the state that blocks it and the rule.
 fn unreachable(judge: &mut Judge, stuck: &Stuck, bound: Bound) -> String {
     let problem = judge.problem;
     let mut text = if stuck.gave_up {
@@ -151,24 +151,82 @@ fn unreachable(judge: &mut Judge, stuck: &Stuck, bound: Bound) -> String {
     let _ = write!(text, " is {}", describe_slots(problem, &stuck.slots));
     if stuck.refused.is_empty() {
         text.push_str(", and no move toward the target is left from it");
-        return text;
+    } else {
+        text.push_str(", and each move toward the target from it is refused:");
+        for (m, refusal) in &stuck.refused {
+            let _ = write!(text, "\n- {}", refused(judge, *m, refusal));
+        }
     }
-    text.push_str(", and each move toward the target from it is refused:");
-    for (m, blocking) in &stuck.refused {
-        let host = &problem.hosts[m.host].name;
-        let what = match m.kind {
-            MoveKind::Stop => format!("stopping {host}"),
-            MoveKind::Start => format!("starting {host} on the target view"),
-            MoveKind::Restart => format!("restarting {host} on the target view"),
-        };
+    // The closest state is often refused for quorum alone, because the rule that closed the
+    // other routes refused them earlier: name that rule where it did.
+    let shown: Vec<Rule> = stuck.refused.iter().map(|(_, r)| r.rule).collect();
+    let others: Vec<_> = stuck
+        .blockers
+        .iter()
+        .filter(|(_, _, refusal)| !shown.contains(&refusal.rule))
+        .collect();
+    if !others.is_empty() {
+        text.push_str("\nThe other routes are closed by these rules (the closest state where each refused a move toward the target):");
+        for (from, m, refusal) in others {
+            let _ = write!(
+                text,
+                "\n- from {}, {}",
+                describe_slots(problem, from),
+                refused(judge, *m, refusal)
+            );
+        }
+    }
+    let stalled = stuck
+        .refused
+        .iter()
+        .map(|(_, r)| r)
+        .chain(stuck.blockers.iter().map(|(_, _, r)| r))
+        .any(|r| r.rule == Rule::Stall);
+    // Advice only where it helps: some server of today stays and could lead instead.
+    let stays = problem.hosts.iter().any(|h| h.fate == Fate::Stays);
+    if let Some(l) = problem
+        .leader
+        .filter(|&l| stalled && stays && problem.hosts[l].fate == Fate::Leaves)
+    {
         let _ = write!(
             text,
-            "\n- {what}: in the state {}, {}",
-            describe_slots(problem, blocking),
-            hazard(judge, blocking)
+            "\nThe live leader {} leaves, and no step chooses who leads after it: the election picks the highest (epoch, zxid, sid) among the voters (`FastLeaderElection.totalOrderPredicate`). Once a server that stays leads, synthesize again with it as the leader.",
+            problem.hosts[l].name
         );
     }
     text
+}
+
+/// One refused move in words: the move, the state that refuses it, and the rule.
+fn refused(judge: &mut Judge, m: Move, refusal: &Refusal) -> String {
+    let problem = judge.problem;
+    let host = &problem.hosts[m.host].name;
+    let what = match m.kind {
+        MoveKind::Stop => format!("stopping {host}"),
+        MoveKind::Start => format!("starting {host} on the target view"),
+        MoveKind::Restart => format!("restarting {host} on the target view"),
+    };
+    let state = describe_slots(problem, &refusal.state);
+    let leader = problem.leader.map(|l| problem.hosts[l].name.as_str());
+    let why = match (refusal.rule, leader) {
+        (Rule::Unsafe, _) => hazard(judge, &refusal.state),
+        (Rule::LeaderUnfollowed, Some(leader)) => format!(
+            "the live leader {leader} keeps leading (it has not been restarted or stopped, and a follower's restart starts no election), and {}",
+            unfollowed(judge, &refusal.state, problem.leader)
+        ),
+        (Rule::CannotJoin, _) => format!(
+            "{host} would find fewer than a majority of its own view's voters following the leader and stay LOOKING (`FastLeaderElection.receivedFollowingNotification`)"
+        ),
+        (_, leader) => format!(
+            "{}, so any server that can be elected may lead: {}",
+            match leader {
+                Some(leader) => format!("the live leader {leader} has been restarted or stopped"),
+                None => "the live leader is not known (--leader)".to_string(),
+            },
+            unfollowed(judge, &refusal.state, None)
+        ),
+    };
+    format!("{what}: in the state {state}, {why}")
 }
 
 fn describe_slots(problem: &Problem, slots: &[Slot]) -> String {
@@ -189,7 +247,7 @@ fn describe_slots(problem: &Problem, slots: &[Slot]) -> String {
     format!("(up: {})", up.join("; "))
 }
 
-/// What the analyzer objects to in a state, in words.
+/// What the analyzer objects to in a state that is not safe, in words.
 fn hazard(judge: &mut Judge, slots: &[Slot]) -> String {
     let ensemble = judge.ensemble(slots);
     let verdict = match ensemble.verdict() {
@@ -211,20 +269,55 @@ fn hazard(judge: &mut Judge, slots: &[Slot]) -> String {
     if !verdict.quorum_possible {
         return "no working quorum can form".into();
     }
-    for &l in &verdict.possible_leaders {
+    unfollowed(judge, slots, None)
+}
+
+/// A leader some running server cannot follow, in words: `leader` (a host of the problem) when
+/// given, else the first server that can be elected and that some running server cannot
+/// follow, or that is hollow.
+fn unfollowed(judge: &mut Judge, slots: &[Slot], leader: Option<usize>) -> String {
+    let ensemble = judge.ensemble(slots);
+    let verdict = match ensemble.verdict() {
+        Ok(v) => v,
+        Err(e) => return e.to_string(),
+    };
+    let name = |i: usize| ensemble.nodes[i].name.clone();
+    // The problem's hosts are the ensemble's nodes, in order.
+    let candidates: Vec<usize> = match leader {
+        Some(l) => vec![l],
+        None => verdict.possible_leaders.clone(),
+    };
+    for &l in &candidates {
         if let Some(i) =
             (0..ensemble.nodes.len()).find(|&i| ensemble.nodes[i].up && !ensemble.reaches(i, l))
         {
+            let who = match leader {
+                Some(_) => String::new(),
+                None => format!("{} can be elected, and ", name(l)),
+            };
             return format!(
-                "{} can be elected, and {} cannot follow it (its view does not give {}'s id at {}'s address)",
-                name(l),
+                "{who}{} cannot follow it: its view does not give {}'s id at {}'s address (`Learner.findLeader`)",
                 name(i),
                 name(l),
                 name(l)
             );
         }
+        if verdict.hollow_leaders.contains(&l) {
+            return format!(
+                "{} can be elected only by counting an observer as a voter, and then commits nothing",
+                name(l)
+            );
+        }
     }
-    "the analyzer finds nothing wrong".into()
+    match leader {
+        Some(l) if !verdict.possible_leaders.contains(&l) => {
+            format!(
+                "{} can no longer be elected by a majority of its view",
+                name(l)
+            )
+        }
+        _ => "the analyzer finds nothing wrong".into(),
+    }
 }
 
 /// An inventory holding every host of the problem at the address the search used: what the
@@ -315,9 +408,17 @@ impl Figures {
 pub fn summary(synthesis: &Synthesis, figures: Figures) -> String {
     let proof = match synthesis.found.proof {
         Proof::Minimal => "minimal (proven within the model)".to_string(),
-        Proof::BestFound { lower_bound } => format!(
-            "best found, not proven minimal (no order has fewer than {} restarts)",
-            lower_bound.restarts
+        Proof::BestFound {
+            restarts_at_least,
+            restarts_exact,
+            ..
+        } => format!(
+            "best found, not proven minimal; no order with fewer than {restarts_at_least} restarts exists{}",
+            if restarts_exact {
+                format!(" (one with {restarts_at_least} does, ranked lower)")
+            } else {
+                String::new()
+            }
         ),
     };
     format!(

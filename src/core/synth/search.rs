@@ -86,9 +86,17 @@ impl Default for Bound {
 pub enum Proof {
     /// No order of the model's moves costs less.
     Minimal,
-    /// The exact search hit its bound: the order found is the best a greedier search found,
-    /// and no order costs less than `lower_bound`.
-    BestFound { lower_bound: Cost },
+    /// The exact search hit its bound: the order found is the best the searches past it found.
+    BestFound {
+        /// No order costs less, in the objective's order.
+        lower_bound: Cost,
+        /// No order the rules allow has fewer restarts, whatever its stalls and leader order
+        /// (a search by restarts first).
+        restarts_at_least: u32,
+        /// That search found an order with exactly `restarts_at_least`: the fewest restarts
+        /// are proven, not only bounded.
+        restarts_exact: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,15 +109,47 @@ pub struct Found {
 }
 
 /// Why no order was found: the state closest to the goal (fewest moves still certainly
-/// needed) and the moves out of it that the analyzer refused.
+/// needed) and the moves out of it that were refused; and, per rule, the closest state where
+/// that rule refused a move toward the goal — the closest state is often blocked by quorum
+/// alone, while the rule that closed every route is another, met earlier.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stuck {
     pub slots: Vec<Slot>,
-    /// Each goal-ward move from `slots` and the state that blocks it.
-    pub refused: Vec<(Move, Vec<Slot>)>,
+    /// Each goal-ward move from `slots` and why it was refused.
+    pub refused: Vec<(Move, Refusal)>,
+    /// Per rule, the closest state (its slots) where it refused a goal-ward move, that move and
+    /// the refusal; ordered by rule.
+    pub blockers: Vec<(Vec<Slot>, Move, Refusal)>,
     pub expanded: usize,
     /// True when the search gave up at its bound rather than running out of moves.
     pub gave_up: bool,
+}
+
+/// The rule a move breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Rule {
+    /// A state it passes through has no working quorum possible, two possible, or two running
+    /// servers with one sid.
+    Unsafe,
+    /// The live leader, not yet restarted or stopped, keeps leading, and afterwards some running
+    /// server cannot follow it (`Learner.findLeader` dials the leader from the follower's own
+    /// view).
+    LeaderUnfollowed,
+    /// The server the move started finds fewer than a majority of its own view's voters
+    /// following the leader, and stays LOOKING
+    /// (`FastLeaderElection.receivedFollowingNotification`).
+    CannotJoin,
+    /// The live leader has been restarted or stopped (or is unknown), so any electable server
+    /// may lead, and one can be elected that some running server cannot follow, or that counts
+    /// an observer (`FastLeaderElection.lookForLeader`, `validVoter(n.leader)`).
+    Stall,
+}
+
+/// A move refused: the rule it breaks and the state that breaks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub rule: Rule,
+    pub state: Vec<Slot>,
 }
 
 /// The analyzer's answers that the search needs about one state.
@@ -628,24 +668,50 @@ fn heuristic(problem: &Problem, aim: &Aim, key: &Key) -> Cost {
     cost
 }
 
-/// The queue's order. The exact search takes the cheapest `g + h` first (`rush` is 0). The
-/// greedy one first takes the state with the fewest restarts and steps taken plus `rush` times
-/// those still needed, whatever its stalls and leader order: it heads for the goal, and what it
-/// finds is an order, not a proven cheapest one.
+/// How a run orders its queue, and which of two paths to one state it keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// By the objective (`Cost`'s order) of `g + h`: the first goal taken is a cheapest order,
+    /// and the smallest `g + h` left in the queue bounds every order from below.
+    Objective,
+    /// By restarts, then steps, of `g + h`, whatever the stalls and the leader's place: the first
+    /// goal taken has the fewest restarts of any order the rules allow, and the smallest
+    /// `g + h` left bounds the restarts of every order from below (the heuristic's restarts
+    /// alone never overestimate).
+    RestartsFirst,
+    /// Greedy: the fewest restarts and steps taken plus this many times those still needed. It
+    /// heads for the goal, and what it finds is an order, not a proven cheapest one.
+    Greedy(u32),
+}
+
+impl Order {
+    /// What a cost is compared by.
+    fn rank(self, c: Cost) -> [u32; 5] {
+        match self {
+            Order::RestartsFirst => [c.restarts, c.steps, c.stalls, c.after_leader, c.thin],
+            Order::Objective | Order::Greedy(_) => {
+                [c.stalls, c.after_leader, c.restarts, c.steps, c.thin]
+            }
+        }
+    }
+}
+
+/// The queue's order: `rush` (0 but for a greedy run), then `rank` of `f` = `g + h`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Priority {
     rush: u32,
+    rank: [u32; 5],
     f: Cost,
 }
 
-fn priority(g: Cost, h: Cost, rush: u32) -> Priority {
+fn priority(g: Cost, h: Cost, order: Order) -> Priority {
     let f = g.plus(h);
     Priority {
-        rush: if rush == 0 {
-            0
-        } else {
-            g.restarts + g.steps + rush * (h.restarts + h.steps)
+        rush: match order {
+            Order::Greedy(rush) => g.restarts + g.steps + rush * (h.restarts + h.steps),
+            _ => 0,
         },
+        rank: order.rank(f),
         f,
     }
 }
@@ -659,20 +725,101 @@ fn is_goal(aim: &Aim, slots: &[Slot], pending: u64) -> bool {
             .all(|(want, slot)| want.is_none_or(|want| want == *slot))
 }
 
-/// Whether the server a move started can join, so the step's wait ends: while the live leader
-/// has not been touched it keeps leading (a follower's restart starts no election), and every
-/// running server must be able to follow it. Once it has been touched (or when it is unknown),
-/// whichever server won the election keeps leading, and it may be any electable one: every
-/// electable leader must be one every running server can follow. A notification naming a
-/// leader that is not a voter of the server's own view is ignored
-/// (`FastLeaderElection.lookForLeader`, `validVoter(n.leader)`), and `Learner.findLeader`
-/// looks the leader up in that view.
-fn joins(problem: &Problem, after: &[Slot], leader_touched: bool, m: Move, j: Judgement) -> bool {
+/// Whether the search takes move `m` out of `slots`: the states it passes through and what the
+/// step costs (its stalls, bare majorities, restart and step; not its place after the
+/// leader), or the rule that refuses it.
+///
+/// Every state it passes through must be safe, and the server it started must be able to join,
+/// so the step's wait ends: while the live leader has not been touched it keeps leading (a
+/// follower's restart starts no election), and every running server must be able to follow it.
+/// Once it has been touched (or when it is unknown), whichever server won the election keeps
+/// leading, and it may be any electable one: every electable leader must be one every running
+/// server can follow. A notification naming a leader that is not a voter of the server's own
+/// view is ignored (`FastLeaderElection.lookForLeader`, `validVoter(n.leader)`), and
+/// `Learner.findLeader` looks the leader up in that view.
+pub fn admit(
+    judge: &mut Judge,
+    slots: &[Slot],
+    leader_touched: bool,
+    m: Move,
+) -> Result<(Vec<Vec<Slot>>, Cost), Refusal> {
+    let problem = judge.problem;
+    let mut phases = through(slots, m);
     let touched = leader_touched || problem.leader == Some(m.host);
-    match problem.leader {
-        Some(l) if !touched && matches!(after[l], Slot::Up(_)) => j.leader_followed,
-        _ => j.joinable && !j.stall,
+    let leads = problem.leader.filter(|&l| {
+        !touched
+            && phases
+                .last()
+                .is_some_and(|after| matches!(after[l], Slot::Up(_)))
+    });
+    // While the live leader keeps leading, a move that leaves a server unable to follow it is
+    // refused: found without a verdict, it is cheap.
+    if let (Some(l), Some(after)) = (leads, phases.last()) {
+        let rule = if !judge.all_list(after, l) {
+            Some(Rule::LeaderUnfollowed)
+        } else if !judge.can_join_established(after, m.host) {
+            Some(Rule::CannotJoin)
+        } else {
+            None
+        };
+        if let Some(rule) = rule {
+            let state = phases.pop().unwrap_or_default();
+            return Err(Refusal { rule, state });
+        }
     }
+    let mut step = Cost {
+        steps: 1,
+        restarts: u32::from(m.kind == MoveKind::Restart),
+        ..Cost::default()
+    };
+    for i in 0..phases.len() {
+        let j = judge.judge(&phases[i]);
+        let rule = if !j.safe {
+            Some(Rule::Unsafe)
+        } else if i + 1 < phases.len() {
+            None
+        } else if leads.is_some() {
+            (!j.leader_followed).then_some(Rule::LeaderUnfollowed)
+        } else {
+            (!j.joinable || j.stall).then_some(Rule::Stall)
+        };
+        if let Some(rule) = rule {
+            let state = phases.swap_remove(i);
+            return Err(Refusal { rule, state });
+        }
+        step.stalls += u32::from(j.stall);
+        step.thin += u32::from(j.thin);
+    }
+    Ok((phases, step))
+}
+
+/// The state move `m` leads to from `key` and what the step costs, or why it is refused.
+fn successor(judge: &mut Judge, key: &Key, m: Move) -> Result<(Key, Cost), Refusal> {
+    let problem = judge.problem;
+    let (mut phases, mut step) = admit(judge, &key.slots, key.leader_touched, m)?;
+    // "The leader last" is about today's servers: a restart of the live leader starts an
+    // election, and every one of today's servers disrupted after it may start another. New
+    // servers restarted later are the price of their ids moving.
+    let mut touched = key.leader_touched;
+    if m.kind != MoveKind::Start {
+        if problem.leader == Some(m.host) {
+            touched = true;
+        } else if touched && matches!(problem.hosts[m.host].fate, Fate::Stays | Fate::Leaves) {
+            step.after_leader = 1;
+        }
+    }
+    let next = Key {
+        slots: phases.pop().unwrap_or_default(),
+        leader_touched: touched,
+        pending: key.pending & !bit(m.host),
+    };
+    Ok((next, step))
+}
+
+/// A move that brings a host to where the target has it: a stop, or a (re)start on the goal
+/// view.
+fn goalward(problem: &Problem, m: Move) -> bool {
+    m.kind == MoveKind::Stop || m.view == Some(problem.goal)
 }
 
 /// What one search run ended with.
@@ -688,7 +835,33 @@ struct Run {
     outcome: Outcome,
     expanded: usize,
     /// The expanded state with the fewest moves still certainly needed.
-    closest: Vec<Slot>,
+    closest: Key,
+    blockers: Blockers,
+}
+
+/// Per rule, the goal-ward move it refused from the expanded state with the fewest moves still
+/// certainly needed: (rule, that distance, the state's slots, the move, the refusal).
+#[derive(Default)]
+struct Blockers(Vec<(Rule, u32, Vec<Slot>, Move, Refusal)>);
+
+impl Blockers {
+    fn note(&mut self, h: Cost, key: &Key, m: Move, refusal: Refusal) {
+        let distance = h.restarts + h.steps;
+        let noted = (refusal.rule, distance, key.slots.clone(), m, refusal);
+        match self.0.iter_mut().find(|b| b.0 == noted.0) {
+            Some(b) if b.1 <= distance => {}
+            Some(b) => *b = noted,
+            None => self.0.push(noted),
+        }
+    }
+
+    fn into_list(mut self) -> Vec<(Vec<Slot>, Move, Refusal)> {
+        self.0.sort_by_key(|b| b.0);
+        self.0
+            .into_iter()
+            .map(|(_, _, slots, m, refusal)| (slots, m, refusal))
+            .collect()
+    }
 }
 
 /// The moves from the first entry to `index`, each in the naming of the states the search
@@ -715,13 +888,12 @@ fn path(problem: &Problem, entries: &[Entry], index: usize) -> Vec<Move> {
 fn run(
     judge: &mut Judge,
     bound: Bound,
-    rush: u32,
+    order: Order,
     from: &Key,
     aim: &Aim,
     symmetry: &Symmetry,
 ) -> Run {
     let problem = judge.problem;
-    let start = from.slots.clone();
     let mut entries: Vec<Entry> = vec![Entry {
         key: from.clone(),
         cost: Cost::default(),
@@ -734,15 +906,19 @@ fn run(
         priority(
             Cost::default(),
             heuristic(problem, aim, &entries[0].key),
-            rush,
+            order,
         ),
         0usize,
     )));
     let mut expanded = 0;
-    let mut closest = (heuristic(problem, aim, &entries[0].key), start);
+    let mut closest = (heuristic(problem, aim, &entries[0].key), from.clone());
+    let mut blockers = Blockers::default();
     while let Some(Reverse((Priority { f, .. }, index))) = open.pop() {
         let (key, cost) = (entries[index].key.clone(), entries[index].cost);
-        if best.get(&key).is_some_and(|b| *b < cost) {
+        if best
+            .get(&key)
+            .is_some_and(|b| order.rank(*b) < order.rank(cost))
+        {
             continue;
         }
         if is_goal(aim, &key.slots, key.pending) {
@@ -751,6 +927,7 @@ fn run(
                 outcome: Outcome::Found(moves, cost, key),
                 expanded,
                 closest: closest.1,
+                blockers,
             };
         }
         if expanded >= bound.max_states {
@@ -758,79 +935,41 @@ fn run(
                 outcome: Outcome::GaveUp(f),
                 expanded,
                 closest: closest.1,
+                blockers,
             };
         }
         expanded += 1;
         let h = heuristic(problem, aim, &key);
         if (h.restarts, h.steps) < (closest.0.restarts, closest.0.steps) {
-            closest = (h, key.slots.clone());
+            closest = (h, key.clone());
         }
         for m in moves(problem, &key.slots, key.pending) {
             if !aim.allows(m) {
                 continue;
             }
-            let phases = through(&key.slots, m);
-            let mut step = Cost {
-                steps: 1,
-                restarts: u32::from(m.kind == MoveKind::Restart),
-                ..Cost::default()
-            };
-            // While the live leader keeps leading, a move that leaves a server unable to
-            // follow it is refused: found without a verdict, it costs nothing.
-            if let (Some(l), Some(after)) = (problem.leader, phases.last()) {
-                let touched = key.leader_touched || m.host == l;
-                if !touched
-                    && matches!(after[l], Slot::Up(_))
-                    && (!judge.all_list(after, l) || !judge.can_join_established(after, m.host))
-                {
+            let (next, step) = match successor(judge, &key, m) {
+                Ok(next) => next,
+                Err(refusal) => {
+                    if goalward(problem, m) {
+                        blockers.note(h, &key, m, refusal);
+                    }
                     continue;
                 }
-            }
-            let mut ok = true;
-            for (i, phase) in phases.iter().enumerate() {
-                let j = judge.judge(phase);
-                let last = i + 1 == phases.len();
-                if !j.safe || (last && !joins(problem, phase, key.leader_touched, m, j)) {
-                    ok = false;
-                    break;
-                }
-                step.stalls += u32::from(j.stall);
-                step.thin += u32::from(j.thin);
-            }
-            if !ok {
-                continue;
-            }
-            // "The leader last" is about today's servers: a restart of the live leader starts
-            // an election, and every one of today's servers disrupted after it may start
-            // another. New servers restarted later are the price of their ids moving.
-            let disrupts = m.kind != MoveKind::Start;
-            let mut touched = key.leader_touched;
-            if disrupts {
-                if problem.leader == Some(m.host) {
-                    touched = true;
-                } else if touched
-                    && matches!(problem.hosts[m.host].fate, Fate::Stays | Fate::Leaves)
-                {
-                    step.after_leader = 1;
-                }
-            }
-            let after = phases.last().cloned().unwrap_or_default();
-            let (after, renaming) = if symmetry.is_trivial() {
-                (after, None)
-            } else {
-                let (slots, renaming) = symmetry.canonical(problem, &after);
-                (slots, Some(renaming))
             };
-            let next = Key {
-                slots: after,
-                leader_touched: touched,
-                pending: key.pending & !bit(m.host),
+            let (next, renaming) = if symmetry.is_trivial() {
+                (next, None)
+            } else {
+                let (slots, renaming) = symmetry.canonical(problem, &next.slots);
+                (Key { slots, ..next }, Some(renaming))
             };
             let g = cost.plus(step);
-            if best.get(&next).is_some_and(|b| *b <= g) {
+            if best
+                .get(&next)
+                .is_some_and(|b| order.rank(*b) <= order.rank(g))
+            {
                 continue;
             }
-            let f = priority(g, heuristic(problem, aim, &next), rush);
+            let f = priority(g, heuristic(problem, aim, &next), order);
             best.insert(next.clone(), g);
             entries.push(Entry {
                 key: next,
@@ -844,6 +983,7 @@ fn run(
         outcome: Outcome::Exhausted,
         expanded,
         closest: closest.1,
+        blockers,
     }
 }
 
@@ -859,7 +999,14 @@ pub fn search(judge: &mut Judge, bound: Bound) -> Result<Found, Stuck> {
     };
     let target = Aim::target(problem);
     // Only the exact search merges interchangeable ids: the one-id-at-a-time parts name the id.
-    let exact = run(judge, bound, 0, &start, &target, &Symmetry::of(problem));
+    let exact = run(
+        judge,
+        bound,
+        Order::Objective,
+        &start,
+        &target,
+        &Symmetry::of(problem),
+    );
     let lower_bound = match exact.outcome {
         Outcome::Found(moves, cost, _) => {
             return Ok(Found {
@@ -869,11 +1016,14 @@ pub fn search(judge: &mut Judge, bound: Bound) -> Result<Found, Stuck> {
                 expanded: exact.expanded,
             })
         }
-        Outcome::Exhausted => return Err(stuck(judge, exact.closest, exact.expanded, false)),
+        Outcome::Exhausted => return Err(stuck(judge, exact, 0, false)),
         Outcome::GaveUp(lower_bound) => lower_bound,
     };
-    // One id at a time, in descending sid order (before 3.5 the higher ids must learn a new
-    // address first, LINE deck slide 16) and the live leader's last.
+    // The ids in descending sid order (before 3.5 the higher ids must learn a new address
+    // first, LINE deck slide 16), the live leader's last; taken over a few at a time, each batch
+    // ending with every running server on one view. Each batch costs about a restart of every
+    // running server (replacing nine: 72 restarts one id at a time, 18 three at a time), so the
+    // largest batch size whose searches find an order is kept.
     let mut order: Vec<usize> = (0..problem.takeovers.len()).collect();
     order.sort_by_key(|&t| {
         let takeover = problem.takeovers[t];
@@ -882,71 +1032,135 @@ pub fn search(judge: &mut Judge, bound: Bound) -> Result<Found, Stuck> {
             std::cmp::Reverse(takeover.sid),
         )
     });
+    // How few restarts any order can have: the objective ranks stalls and the leader's place
+    // before restarts, so its bound says nothing about the restarts of an order worse there.
+    let fewest = run(
+        judge,
+        bound,
+        Order::RestartsFirst,
+        &start,
+        &target,
+        &Symmetry::of(problem),
+    );
+    let mut expanded = exact.expanded + fewest.expanded;
+    let mut best: Option<(Vec<Move>, Cost)> = None;
+    let (restarts_at_least, restarts_exact) = match fewest.outcome {
+        Outcome::Found(moves, cost, _) => {
+            best = Some((moves, cost));
+            (cost.restarts, true)
+        }
+        Outcome::GaveUp(f) => (f.restarts, false),
+        Outcome::Exhausted => return Err(stuck(judge, fewest, exact.expanded, false)),
+    };
+    let mut failed = None;
+    for size in BATCH_SIZES {
+        match batched(judge, bound, &start, &order, size) {
+            Ok((moves, cost, more)) => {
+                expanded += more;
+                if best.as_ref().is_none_or(|(_, b)| cost < *b) {
+                    best = Some((moves, cost));
+                }
+                break;
+            }
+            Err(stuck) => {
+                expanded += stuck.expanded;
+                failed = Some(stuck);
+            }
+        }
+    }
+    let Some((moves, cost)) = best else {
+        return Err(failed.map_or_else(
+            || stuck(judge, exact, 0, true),
+            |mut stuck| {
+                stuck.expanded = expanded;
+                stuck
+            },
+        ));
+    };
+    Ok(Found {
+        moves,
+        cost,
+        proof: Proof::BestFound {
+            lower_bound,
+            restarts_at_least,
+            restarts_exact,
+        },
+        expanded,
+    })
+}
+
+/// The batch sizes the search past its bound tries, largest first (ids taken over per batch;
+/// nine voters keep a majority and one to restart with three of them down).
+const BATCH_SIZES: [usize; 3] = [3, 2, 1];
+
+/// An order that takes the ids over `size` at a time, in `order`: each batch searched exactly
+/// within `bound`, or greedily past it; with the states expanded.
+fn batched(
+    judge: &mut Judge,
+    bound: Bound,
+    start: &Key,
+    order: &[usize],
+    size: usize,
+) -> Result<(Vec<Move>, Cost, usize), Stuck> {
+    let problem = judge.problem;
     let mut aims = Vec::new();
     let mut moved = 0u32;
-    for t in order {
-        moved |= 1 << t;
+    for batch in order.chunks(size) {
+        moved |= batch.iter().fold(0, |bits, t| bits | 1 << t);
         aims.push(Aim::part(
             problem,
             moved & problem.all_moved(problem.goal.membership),
         ));
     }
-    aims.push(target);
-    let mut expanded = exact.expanded;
-    let mut at = start;
+    aims.push(Aim::target(problem));
+    let mut expanded = 0;
+    let mut at = start.clone();
     let mut moves = Vec::new();
     let mut cost = Cost::default();
     for aim in &aims {
         let plain = Symmetry::default();
-        let mut part = run(judge, bound, 0, &at, aim, &plain);
+        let mut part = run(judge, bound, Order::Objective, &at, aim, &plain);
         if matches!(part.outcome, Outcome::GaveUp(_)) {
             expanded += part.expanded;
-            part = run(judge, bound, 4, &at, aim, &plain);
+            part = run(judge, bound, Order::Greedy(4), &at, aim, &plain);
         }
-        expanded += part.expanded;
         match part.outcome {
             Outcome::Found(more, more_cost, end) => {
+                expanded += part.expanded;
                 moves.extend(more);
                 cost = cost.plus(more_cost);
                 at = end;
             }
-            Outcome::Exhausted => return Err(stuck(judge, part.closest, expanded, false)),
-            Outcome::GaveUp(_) => return Err(stuck(judge, part.closest, expanded, true)),
+            Outcome::Exhausted => return Err(stuck(judge, part, expanded, false)),
+            Outcome::GaveUp(_) => return Err(stuck(judge, part, expanded, true)),
         }
     }
-    Ok(Found {
-        moves,
-        cost,
-        proof: Proof::BestFound { lower_bound },
-        expanded,
-    })
+    Ok((moves, cost, expanded))
 }
 
-/// The goal-ward moves out of `slots` and the first state of each that the analyzer refuses.
-fn stuck(judge: &mut Judge, slots: Vec<Slot>, expanded: usize, gave_up: bool) -> Stuck {
+/// Why a run found no order: the goal-ward moves out of the closest state it reached and why
+/// each is refused, and the closest refusal of each rule it met (`expanded`: states expanded
+/// before this run).
+fn stuck(judge: &mut Judge, run: Run, expanded: usize, gave_up: bool) -> Stuck {
     let problem = judge.problem;
-    let mut refused = Vec::new();
-    for m in moves(problem, &slots, 0) {
-        let goalward = match m.kind {
-            MoveKind::Stop => true,
-            _ => m.view == Some(problem.goal),
-        };
-        if !goalward {
-            continue;
-        }
-        let phases = through(&slots, m);
-        let count = phases.len();
-        if let Some(blocking) = phases.into_iter().enumerate().find_map(|(i, phase)| {
-            let j = judge.judge(&phase);
-            (!j.safe || (i + 1 == count && !j.joinable)).then_some(phase)
-        }) {
-            refused.push((m, blocking));
-        }
-    }
+    let closest = run.closest;
+    let refused = moves(problem, &closest.slots, 0)
+        .into_iter()
+        .filter(|&m| goalward(problem, m))
+        .filter_map(|m| {
+            admit(judge, &closest.slots, closest.leader_touched, m)
+                .err()
+                .map(|refusal| (m, refusal))
+        })
+        .collect();
     Stuck {
-        slots,
+        slots: closest.slots,
         refused,
-        expanded,
+        blockers: run.blockers.into_list(),
+        expanded: expanded + run.expanded,
         gave_up,
     }
 }
+
+#[cfg(test)]
+mod bounds;

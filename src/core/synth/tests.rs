@@ -207,15 +207,30 @@ fn an_observer_is_promoted_to_voter() {
 /// Seed 002's end state by restarts alone: once the leader has been restarted, every order
 /// passes a state with an electable leader that some running server cannot follow, so no
 /// order's waits are sure to end whoever wins; the shipped `observer-migration` goes through
-/// observers and a firewall cut instead.
+/// observers and a firewall cut instead. The refusal names that rule, not only the quorum lost
+/// in the closest state.
 #[test]
-fn moving_the_ensemble_to_new_ids_by_restarts_alone_is_refused() {
+fn moving_the_ensemble_to_new_ids_by_restarts_alone_is_refused_naming_the_stall_rule() {
     let target =
         "servers:\n  - {host: N1, sid: 4}\n  - {host: N2, sid: 5}\n  - {host: N3, sid: 6}\n";
-    assert!(matches!(
-        run(&line_state("3.8.0"), target, Some("P")),
-        Err(SynthError::Unreachable(_))
-    ));
+    match run(&line_state("3.8.0"), target, Some("P")) {
+        Err(SynthError::Unreachable(reason)) => {
+            assert!(
+                reason.contains("the live leader P has been restarted or stopped, so any server that can be elected may lead: Q can be elected, and N1 cannot follow it: its view does not give Q's id at Q's address"),
+                "{reason}"
+            );
+            assert!(
+                reason.contains("the live leader P keeps leading")
+                    && reason.contains(
+                        "N1 cannot follow it: its view does not give P's id at P's address"
+                    ),
+                "{reason}"
+            );
+            // No server of today stays to lead instead: no advice to wait for one.
+            assert!(!reason.contains("synthesize again"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
@@ -348,9 +363,14 @@ fn interchangeable_ids_are_searched_once_and_cost_the_same() {
 fn a_shrink_that_retires_the_live_leader_is_refused_since_another_leaving_server_may_win() {
     let target = "servers:\n  - {host: zk1}\n  - {host: zk2}\n  - {host: zk3}\n";
     match run(&ensemble_state(5, "3.8.0"), target, Some("zk5")) {
-        Err(SynthError::Unreachable(reason)) => {
-            assert!(reason.contains("no working quorum can form"), "{reason}")
-        }
+        // The closest state (zk4 and zk5 stopped) only lacks a quorum; what closes every route
+        // is that once zk5 stops, zk4 may win and zk1 on the three-server view cannot follow it.
+        Err(SynthError::Unreachable(reason)) => assert!(
+            reason.contains("from (up: zk1, zk2, zk3, zk4 on `today`), restarting zk1 on the target view: in the state (up: zk1 on `target`; zk2, zk3, zk4 on `today`), the live leader zk5 has been restarted or stopped, so any server that can be elected may lead: zk4 can be elected, and zk1 cannot follow it: its view does not give zk4's id at zk4's address")
+                && reason.contains("The live leader zk5 leaves, and no step chooses who leads after it")
+                && reason.contains("Once a server that stays leads, synthesize again with it as the leader."),
+            "{reason}"
+        ),
         Err(e) => panic!("{e}"),
         Ok(s) => panic!("an order that may stall:\n{}", s.runbook),
     }
@@ -379,4 +399,49 @@ fn after_the_leader_is_touched_a_started_server_can_follow_every_possible_leader
             );
         }
     }
+}
+
+/// Past its bound the search says how far it got in words an operator can check: the order is
+/// the best found, and no order has fewer restarts than the floor the restarts-first search
+/// proved — here at most the 12 that five replaced needs (proven above with the full bound).
+#[test]
+fn a_search_past_its_bound_states_the_restart_floor_it_proved() {
+    let synthesis = match synthesize(&Request {
+        state_text: &ensemble_state(5, "3.8.0"),
+        state_path: Path::new("state.yaml"),
+        target_text: &replace_all(5),
+        target_path: Path::new("target.yaml"),
+        leader: Some("zk5"),
+        bound: Bound { max_states: 300 },
+        output: None,
+    }) {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    let Proof::BestFound {
+        restarts_at_least, ..
+    } = synthesis.found.proof
+    else {
+        panic!("proven within 300 states: {:?}", synthesis.found);
+    };
+    assert!(restarts_at_least <= 12, "{restarts_at_least}");
+    let figures = Figures {
+        steps: synthesis.found.cost.steps as usize,
+        restarts: synthesis.found.cost.restarts as usize,
+        blocked: false,
+    };
+    let line = summary(&synthesis, figures);
+    assert!(
+        line.contains(&format!(
+            "best found, not proven minimal; no order with fewer than {restarts_at_least} restarts exists"
+        )),
+        "{line}"
+    );
+    assert!(
+        synthesis.runbook.contains(&format!(
+            "Proven: no order with fewer than {restarts_at_least} restarts exists"
+        )),
+        "{}",
+        synthesis.runbook
+    );
 }

@@ -1,0 +1,134 @@
+//! The bounds a search past its limit reports, against exhaustive search on small cases: a
+//! plain Dijkstra over every state the rules admit (no heuristic, no merged ids, no limit)
+//! gives the true cheapest cost and the true fewest restarts, and whatever limit the A* is
+//! given, its bounds never exceed them and its order never beats them.
+
+use std::path::Path;
+
+use super::*;
+use crate::synth::fixtures::{ensemble_state, replace_all};
+use crate::synth::target;
+
+fn problem(state: &str, target: &str, leader: Option<&str>) -> Problem {
+    let state = crate::analyze::load(state, Path::new("state.yaml")).expect("state");
+    let target = target::load(target, Path::new("target.yaml")).expect("target");
+    Problem::new(&state, &target, leader).expect("problem")
+}
+
+/// The cheapest cost, ranked by `order`, of any order the rules admit: every state reachable
+/// is expanded.
+fn exhaustive(problem: &Problem, order: Order) -> Option<Cost> {
+    let mut judge = Judge::new(problem);
+    let aim = Aim::target(problem);
+    let start = Key {
+        slots: start_slots(problem),
+        leader_touched: false,
+        pending: start_pending(problem),
+    };
+    let mut best: HashMap<Key, Cost> = HashMap::new();
+    let mut open = BinaryHeap::new();
+    best.insert(start.clone(), Cost::default());
+    let mut keys = vec![start];
+    open.push(Reverse((order.rank(Cost::default()), 0)));
+    while let Some(Reverse((rank, index))) = open.pop() {
+        let key = keys[index].clone();
+        let cost = best[&key];
+        if order.rank(cost) < rank {
+            continue;
+        }
+        if is_goal(&aim, &key.slots, key.pending) {
+            return Some(cost);
+        }
+        for m in moves(problem, &key.slots, key.pending) {
+            let Ok((next, step)) = successor(&mut judge, &key, m) else {
+                continue;
+            };
+            let g = cost.plus(step);
+            if best
+                .get(&next)
+                .is_some_and(|b| order.rank(*b) <= order.rank(g))
+            {
+                continue;
+            }
+            best.insert(next.clone(), g);
+            keys.push(next);
+            open.push(Reverse((order.rank(g), keys.len() - 1)));
+        }
+    }
+    None
+}
+
+fn cases() -> Vec<(String, Problem)> {
+    let line = "zookeeper: \"3.4.6\"\nviews:\n  three: [server.1=p:2888:3888, server.2=q:2888:3888, server.3=r:2888:3888]\nnodes:\n  - {name: P, sid: 1, addr: \"p:2888:3888\", view: three}\n  - {name: Q, sid: 2, addr: \"q:2888:3888\", view: three}\n  - {name: R, sid: 3, addr: \"r:2888:3888\", view: three}\n";
+    let shrink = "servers:\n  - {host: zk1}\n  - {host: zk2}\n  - {host: zk3}\n";
+    let mut out = Vec::new();
+    for version in ["3.4.6", "3.8.0"] {
+        for n in [3, 4] {
+            let leader = format!("zk{n}");
+            out.push((
+                format!("{n} replaced on {version}"),
+                problem(&ensemble_state(n, version), &replace_all(n), Some(&leader)),
+            ));
+        }
+        out.push((
+            format!("five to three on {version}"),
+            problem(&ensemble_state(5, version), shrink, Some("zk3")),
+        ));
+    }
+    out.push((
+        "LINE three to five, then A and B take over".into(),
+        problem(
+            line,
+            "servers:\n  - {host: A, sid_of: P}\n  - {host: B, sid_of: Q}\n  - {host: R}\n  - {host: S, sid: 4}\n  - {host: T, sid: 5}\n",
+            Some("P"),
+        ),
+    ));
+    out
+}
+
+#[test]
+fn the_bounds_past_the_limit_never_exceed_what_exhaustive_search_finds() {
+    let mut bounded = 0;
+    for (name, problem) in cases() {
+        let fewest = exhaustive(&problem, Order::RestartsFirst);
+        for max_states in [0, 1, 3, 10, 30, 100, 100_000] {
+            let mut judge = Judge::new(&problem);
+            let searched = search(&mut judge, Bound { max_states });
+            // Too small a limit may leave the greedy search short of the goal too: it says so.
+            if matches!(&searched, Err(stuck) if stuck.gave_up && max_states < 100_000) {
+                continue;
+            }
+            let (Some(cheapest), Some(fewest), Ok(found)) =
+                (exhaustive(&problem, Order::Objective), fewest, &searched)
+            else {
+                // No order at all: the search says so too, whatever its limit.
+                assert!(
+                    fewest.is_none() && searched.is_err(),
+                    "{name}: {searched:?}"
+                );
+                continue;
+            };
+            let fewest = fewest.restarts;
+            let context = format!("{name}, {max_states} states: {found:?}");
+            assert!(found.cost >= cheapest, "{context}");
+            assert!(found.cost.restarts >= fewest, "{context}");
+            match found.proof {
+                Proof::Minimal => assert_eq!(found.cost, cheapest, "{context}"),
+                Proof::BestFound {
+                    lower_bound,
+                    restarts_at_least,
+                    restarts_exact,
+                } => {
+                    bounded += 1;
+                    assert!(lower_bound <= cheapest, "{context}");
+                    assert!(restarts_at_least <= fewest, "{context}");
+                    if restarts_exact {
+                        assert_eq!(restarts_at_least, fewest, "{context}");
+                    }
+                }
+            }
+        }
+    }
+    // The limits above leave some searches past them, whose bounds are what is checked.
+    assert!(bounded > 0);
+}

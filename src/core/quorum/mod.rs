@@ -170,8 +170,19 @@ pub struct Verdict {
     /// Up nodes that run with the same sid, each group ascending: every peer may count either.
     pub duplicate_sids: Vec<Vec<usize>>,
     /// Nodes the state calls up that cannot bind their own line and exit at start (from 3.5.6,
-    /// code 14), or may (their `quorumListenOnAllIPs` unknown); judged down. Ascending.
+    /// code 14), or may (their `quorumListenOnAllIPs` unknown). Ascending. Each is judged
+    /// twice: running while its listener retries the bind (it votes over the election
+    /// connections it opens and can follow, but nothing reaches it and it cannot lead), and
+    /// down afterwards. Who can lead and whether two can lead at once take the worse of the
+    /// two; whether a quorum can form (and last), which pairs cannot talk and which elections
+    /// stall are the answers after the exit.
     pub exits_at_start: Vec<usize>,
+    /// For each node of `exits_at_start`, in the same order, its own line's addresses: what it
+    /// tries to bind.
+    pub exit_lines: Vec<Vec<PeerAddr>>,
+    /// Possible leaders only while a node of `exits_at_start` is still retrying its bind: they
+    /// lose their quorum when it exits. Ascending; also in `possible_leaders`.
+    pub brief_leaders: Vec<usize>,
     /// Up nodes whose `quorumListenOnAllIPs` no source gives and whose own line makes it
     /// matter: every answer is the worse of both settings. Ascending.
     pub listen_all_unknown: Vec<usize>,
@@ -290,21 +301,32 @@ impl Ensemble {
         let mut verdicts = Vec::with_capacity(worlds.len());
         let mut exits: Vec<usize> = Vec::new();
         for world in worlds {
-            let mut resolved = self.clone();
+            let mut retrying = self.clone();
             for (&i, &on) in unknown.iter().zip(&world) {
-                resolved.nodes[i].listen_all = Some(on);
+                retrying.nodes[i].listen_all = Some(on);
             }
-            for i in 0..resolved.nodes.len() {
-                if resolved.exits_at_start(i) {
-                    resolved.nodes[i].up = false;
-                    exits.push(i);
-                }
+            let mut lasting = retrying.clone();
+            let exiting: Vec<usize> = (0..self.nodes.len())
+                .filter(|&i| retrying.exits_at_start(i))
+                .collect();
+            for &i in &exiting {
+                lasting.nodes[i].up = false;
             }
-            verdicts.push(resolved.judge());
+            exits.extend(&exiting);
+            let verdict = lasting.judge();
+            verdicts.push(if exiting.is_empty() {
+                verdict
+            } else {
+                verdict.with_retries(retrying.judge())
+            });
         }
         let mut verdict = Verdict::worst(verdicts).unwrap_or_default();
         exits.sort_unstable();
         exits.dedup();
+        verdict.exit_lines = exits
+            .iter()
+            .map(|&i| self.nodes[i].advertised().to_vec())
+            .collect();
         verdict.exits_at_start = exits;
         verdict.listen_all_unknown = unknown;
         verdict.misadvertised = (0..self.nodes.len())
@@ -630,7 +652,56 @@ impl Ensemble {
     }
 }
 
+/// How many times a server tries to bind its election listener before it gives up, and how long
+/// it sleeps after each failure: `QuorumCnxManager.Listener` (`electionPortBindRetry`, default
+/// `DEFAULT_PORT_BIND_MAX_RETRY` = 3; `ListenerHandler.acceptConnections` sleeps 1000 ms after
+/// each failed bind, the last one included), then `socketBindErrorHandler` exits.
+pub const BIND_TRIES: u64 = 3;
+pub const BIND_RETRY_MS: u64 = 1_000;
+/// When such a server exits, counted from its start: the bind retries plus the JVM's start, as
+/// measured on 3.8.0 in the namespace lab (`tests/fixtures/lab/seed26-trial67.yaml`: started at
+/// 300 ms, gone at about 4.5 s).
+pub const EXIT_AFTER_S: u64 = 4;
+
 impl Verdict {
+    /// This verdict, judged with the nodes that exit at start down, joined with `retrying`,
+    /// judged while they still run and retry their bind (`QuorumCnxManager.Listener`: until the
+    /// retries end the process votes over the connections it opens, and a leader it decides
+    /// for counts it): a leader possible only then is possible, briefly; a split brain possible
+    /// only then is possible. Whether a working quorum can form stays this verdict's: one that
+    /// dies with the exit is not one an operator can count on.
+    fn with_retries(mut self, retrying: Verdict) -> Verdict {
+        for (leader, quorum) in retrying
+            .possible_leaders
+            .into_iter()
+            .zip(retrying.smallest_quorums)
+        {
+            if !self.possible_leaders.contains(&leader) {
+                self.possible_leaders.push(leader);
+                self.smallest_quorums.push(quorum);
+                self.brief_leaders.push(leader);
+            }
+        }
+        if self.split_brain.is_none() {
+            self.split_brain = retrying.split_brain;
+        }
+        merge(&mut self.hollow_leaders, retrying.hollow_leaders);
+        self.brief_leaders.sort_unstable();
+        self.sort_leaders();
+        self
+    }
+
+    /// `possible_leaders` ascending, `smallest_quorums` kept beside them.
+    fn sort_leaders(&mut self) {
+        let mut order: Vec<usize> = (0..self.possible_leaders.len()).collect();
+        order.sort_by_key(|&k| self.possible_leaders[k]);
+        self.smallest_quorums = order
+            .iter()
+            .map(|&k| self.smallest_quorums[k].clone())
+            .collect();
+        self.possible_leaders = order.iter().map(|&k| self.possible_leaders[k]).collect();
+    }
+
     /// The worst of several verdicts on one set of servers (assumptions about what is not
     /// known), figure by figure: a quorum only if every one can form one, a split brain if any
     /// can, every pair that cannot talk, every possible and hollow leader, every shared sid,
@@ -638,7 +709,16 @@ impl Verdict {
     pub fn worst(verdicts: Vec<Verdict>) -> Option<Verdict> {
         let mut verdicts = verdicts.into_iter();
         let mut worst = verdicts.next()?;
+        // Leaders that last in some verdict are not brief in the worst of them.
+        let lasting_of = |v: &Verdict| -> Vec<usize> {
+            let mut l = v.possible_leaders.clone();
+            l.retain(|x| !v.brief_leaders.contains(x));
+            l
+        };
+        let mut lasting = lasting_of(&worst);
         for verdict in verdicts {
+            lasting.extend(lasting_of(&verdict));
+            merge(&mut worst.brief_leaders, verdict.brief_leaders.clone());
             worst.quorum_possible &= verdict.quorum_possible;
             if worst.split_brain.is_none() {
                 worst.split_brain = verdict.split_brain;
@@ -669,13 +749,8 @@ impl Verdict {
             }
         }
         worst.stalls.sort();
-        let mut order: Vec<usize> = (0..worst.possible_leaders.len()).collect();
-        order.sort_by_key(|&k| worst.possible_leaders[k]);
-        worst.smallest_quorums = order
-            .iter()
-            .map(|&k| worst.smallest_quorums[k].clone())
-            .collect();
-        worst.possible_leaders = order.iter().map(|&k| worst.possible_leaders[k]).collect();
+        worst.brief_leaders.retain(|l| !lasting.contains(l));
+        worst.sort_leaders();
         Some(worst)
     }
 }

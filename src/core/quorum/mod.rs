@@ -671,24 +671,38 @@ impl Verdict {
     /// only then is possible. Whether a working quorum can form stays this verdict's: one that
     /// dies with the exit is not one an operator can count on.
     fn with_retries(mut self, retrying: Verdict) -> Verdict {
-        for (leader, quorum) in retrying
-            .possible_leaders
-            .into_iter()
-            .zip(retrying.smallest_quorums)
-        {
-            if !self.possible_leaders.contains(&leader) {
-                self.possible_leaders.push(leader);
-                self.smallest_quorums.push(quorum);
-                self.brief_leaders.push(leader);
-            }
-        }
-        if self.split_brain.is_none() {
-            self.split_brain = retrying.split_brain;
-        }
+        let added = self.add_leaders(
+            retrying.possible_leaders,
+            retrying.smallest_quorums,
+            retrying.split_brain,
+        );
+        self.brief_leaders.extend(added);
         merge(&mut self.hollow_leaders, retrying.hollow_leaders);
         self.brief_leaders.sort_unstable();
         self.sort_leaders();
         self
+    }
+
+    /// Adds the leaders (each with its smallest quorum) this verdict does not list yet, and the
+    /// split brain when it names none; returns the leaders added.
+    fn add_leaders(
+        &mut self,
+        leaders: Vec<usize>,
+        quorums: Vec<Quorum>,
+        split: Option<Witness>,
+    ) -> Vec<usize> {
+        let mut added = Vec::new();
+        for (leader, quorum) in leaders.into_iter().zip(quorums) {
+            if !self.possible_leaders.contains(&leader) {
+                self.possible_leaders.push(leader);
+                self.smallest_quorums.push(quorum);
+                added.push(leader);
+            }
+        }
+        if self.split_brain.is_none() {
+            self.split_brain = split;
+        }
+        added
     }
 
     /// `possible_leaders` ascending, `smallest_quorums` kept beside them.
@@ -718,21 +732,13 @@ impl Verdict {
         let mut lasting = lasting_of(&worst);
         for verdict in verdicts {
             lasting.extend(lasting_of(&verdict));
-            merge(&mut worst.brief_leaders, verdict.brief_leaders.clone());
+            merge(&mut worst.brief_leaders, verdict.brief_leaders);
             worst.quorum_possible &= verdict.quorum_possible;
-            if worst.split_brain.is_none() {
-                worst.split_brain = verdict.split_brain;
-            }
-            for (leader, quorum) in verdict
-                .possible_leaders
-                .into_iter()
-                .zip(verdict.smallest_quorums)
-            {
-                if !worst.possible_leaders.contains(&leader) {
-                    worst.possible_leaders.push(leader);
-                    worst.smallest_quorums.push(quorum);
-                }
-            }
+            worst.add_leaders(
+                verdict.possible_leaders,
+                verdict.smallest_quorums,
+                verdict.split_brain,
+            );
             merge(&mut worst.hollow_leaders, verdict.hollow_leaders);
             merge(&mut worst.unreachable, verdict.unreachable);
             merge(&mut worst.duplicate_sids, verdict.duplicate_sids);

@@ -1111,12 +1111,10 @@ fn a_quorum_that_needs_a_server_that_exits_is_no_lasting_quorum_but_its_leader_i
     let view = "1=a 2=b 3=c";
     let mut ens = ensemble(
         "3.8.0",
-        vec![
-            node("A", 1, "a", true, view),
-            node("B", 2, "b", false, view),
-            node("C", 3, "c2", true, view),
-        ],
+        up_in_order(&[("A", view), ("B", view), ("C", view)]),
     );
+    ens.nodes[1].up = false;
+    ens.nodes[2].addr = addr("c2");
     ens.nodes[2].listen_all = Some(false);
     let verdict = ens.verdict().unwrap();
     assert_eq!(verdict.exits_at_start, [2]);

@@ -292,10 +292,7 @@ impl Ensemble {
         let settled = unknown.is_empty() && !(0..self.nodes.len()).any(|i| self.exits_at_start(i));
         if settled {
             let mut verdict = self.judge();
-            verdict.misadvertised = (0..self.nodes.len())
-                .filter(|&i| self.nodes[i].up)
-                .filter_map(|i| self.misadvertised(i))
-                .collect();
+            verdict.misadvertised = self.misadvertising(&[]);
             return Ok(verdict);
         }
         let mut verdicts = Vec::with_capacity(worlds.len());
@@ -329,10 +326,7 @@ impl Ensemble {
             .collect();
         verdict.exits_at_start = exits;
         verdict.listen_all_unknown = unknown;
-        verdict.misadvertised = (0..self.nodes.len())
-            .filter(|&i| self.nodes[i].up && !verdict.exits_at_start.contains(&i))
-            .filter_map(|i| self.misadvertised(i))
-            .collect();
+        verdict.misadvertised = self.misadvertising(&verdict.exits_at_start);
         Ok(verdict)
     }
 
@@ -472,6 +466,21 @@ impl Ensemble {
             .filter(|&i| self.nodes[i].up)
             .find(at)
             .or_else(|| all.clone().find(at))
+    }
+
+    /// The up nodes (but those in `gone`) whose advertised address does not reach them, where
+    /// it matters: from 3.5, where the dial-back goes there. Before 3.5 the initial message
+    /// carries the sid alone (3.4.14 `QuorumCnxManager.startConnection` writes `mySid`) and the
+    /// larger sid dials back from its own view (`handleConnection` → `connectOne(sid)`), so no
+    /// one dials what a server advertises.
+    fn misadvertising(&self, gone: &[usize]) -> Vec<Advert> {
+        if self.version.dials_back_from_own_view() {
+            return Vec::new();
+        }
+        (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].up && !gone.contains(&i))
+            .filter_map(|i| self.misadvertised(i))
+            .collect()
     }
 
     /// Node `i`'s advertised election address when it does not reach `i`.

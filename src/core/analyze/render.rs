@@ -1,7 +1,7 @@
 //! The report in operator words, and as one JSON object for scripts.
 
 use super::Report;
-use crate::quorum::findings::{findings, Finding, Severity};
+use crate::quorum::findings::{findings, Finding};
 use crate::quorum::{Cut, DialBack, Gap, Quorum};
 use crate::zk::config::PeerAddr;
 use serde_json::{json, Value};
@@ -326,12 +326,7 @@ impl Report {
 
         writeln!(out, "Findings:")?;
         for finding in self.findings() {
-            let mark = match finding.severity {
-                Severity::Ok => "ok",
-                Severity::Warning => "! ",
-                Severity::Danger => "!!",
-            };
-            writeln!(out, "  {mark} {}", finding.text)?;
+            writeln!(out, "  {} {}", finding.severity.mark(), finding.text)?;
         }
         writeln!(out)?;
 

@@ -5,12 +5,25 @@
 use super::{Verdict, BIND_RETRY_MS, BIND_TRIES, EXIT_AFTER_S};
 
 /// How loud a finding is; each surface maps it onto its own style.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Ok,
     Warning,
     Danger,
+}
+
+impl Severity {
+    /// Its mark in plain text (`analyze`, `replay --print`), two columns wide.
+    pub fn mark(self) -> &'static str {
+        match self {
+            Severity::Ok => "ok",
+            Severity::Warning => "! ",
+            Severity::Danger => "!!",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -19,6 +19,7 @@ use crate::console::replay::offered;
 pub use crate::console::replay::Mode;
 use crate::replay::print::{decision_text, result_text, verification_line};
 use crate::replay::{MarkerKind, NodeShown, Player, ReplayState, Verification};
+use crate::view::summary::finding_span;
 use crate::view::theme::Role;
 
 pub struct ReplayScreen<'a> {
@@ -30,8 +31,14 @@ pub struct ReplayScreen<'a> {
 
 pub fn draw_replay(frame: &mut Frame, screen: &ReplayScreen, look: &Look) {
     let area = frame.area();
+    // A third line at the top for the recorded state's findings, when the log has them.
+    let top_height = if screen.player.state.findings.is_empty() {
+        2
+    } else {
+        3
+    };
     let [top, cards, middle, output, timeline, bar] = Layout::vertical([
-        Constraint::Length(2),
+        Constraint::Length(top_height),
         Constraint::Length(CARD_HEIGHT),
         Constraint::Min(8),
         Constraint::Length(8),
@@ -150,8 +157,19 @@ fn draw_top(frame: &mut Frame, area: Rect, screen: &ReplayScreen, look: &Look) {
             look.style(Role::Title),
         ));
     }
+    // The live verdict's findings at the snapshot shown, as the summary line showed them.
+    let third: Vec<Span> = state
+        .findings
+        .iter()
+        .enumerate()
+        .map(|(k, f)| finding_span(k, f.severity, &sanitize(&f.text), look))
+        .collect();
     frame.render_widget(
-        Paragraph::new(vec![Line::from(first), Line::from(second)]),
+        Paragraph::new(vec![
+            Line::from(first),
+            Line::from(second),
+            Line::from(third),
+        ]),
         area,
     );
 }
@@ -501,6 +519,20 @@ mod tests {
             "{screen}"
         );
         insta::assert_snapshot!(screen);
+    }
+
+    /// A recorded state's findings are drawn as the live summary line drew them, every one
+    /// of them, beside the state's cards.
+    #[test]
+    fn a_recorded_state_shows_the_live_summarys_findings() {
+        let (log, first, findings) = crate::replay::fixtures::recorded_with_findings();
+        let verified = Verification::Intact(log.verification.clone().unwrap());
+        let mut player = Player::new(log.records, verified);
+        player.seek(first + 1);
+        let screen = render(&replay(&player), 200, 40);
+        for finding in findings {
+            assert!(screen.contains(&finding.text), "{}\n{screen}", finding.text);
+        }
     }
 
     #[test]

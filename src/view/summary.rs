@@ -95,16 +95,7 @@ pub fn verdict_spans<'a>(state: &WatchState, look: &Look) -> Vec<Span<'a>> {
                 .into_iter()
                 .enumerate()
             {
-                let (symbol, role) = match finding.severity {
-                    Severity::Ok => (sym.ok, Role::Ok),
-                    Severity::Warning => (sym.warn, Role::Warning),
-                    Severity::Danger => (sym.bad, Role::Danger),
-                };
-                let gap = if k == 0 { "" } else { "   " };
-                spans.push(Span::styled(
-                    format!("{gap}{symbol} {}", finding.text),
-                    look.style(role),
-                ));
+                spans.push(finding_span(k, finding.severity, &finding.text, look));
             }
             // A verdict reached by assuming says so on its own line's end (`live::verdict`).
             if let Some(assumed) = crate::ensemble::live::assumed_words(ensemble) {
@@ -120,6 +111,19 @@ pub fn verdict_spans<'a>(state: &WatchState, look: &Look) -> Vec<Span<'a>> {
         )),
     }
     spans
+}
+
+/// The `k`th finding of a list as the summary line draws it: its severity's symbol and colour,
+/// apart from the one before. `replay` draws a recorded state's findings the same way.
+pub fn finding_span<'a>(k: usize, severity: Severity, text: &str, look: &Look) -> Span<'a> {
+    let sym = &look.symbols;
+    let (symbol, role) = match severity {
+        Severity::Ok => (sym.ok, Role::Ok),
+        Severity::Warning => (sym.warn, Role::Warning),
+        Severity::Danger => (sym.bad, Role::Danger),
+    };
+    let gap = if k == 0 { "" } else { "   " };
+    Span::styled(format!("{gap}{symbol} {text}"), look.style(role))
 }
 
 pub fn draw_views(frame: &mut Frame, area: Rect, state: &WatchState, look: &Look) {

@@ -389,10 +389,12 @@ fn five_nodes_at_80x24_get_a_row_each() {
 }
 
 /// The live summary, `analyze` and `plan` render one list of findings (`quorum::findings`):
-/// the LINE deck's slide 5 as the watch screen polls it and as a state file describes it give
-/// the same findings, and every one of them is on the summary line.
+/// the LINE deck's slide 5 as the watch screen polls it, as a state file describes it, and as
+/// the state after a planned step (zk4 and zk5 started and zk3 restarted on the five-server view
+/// while zk1 and zk2 stay on the three) give the same findings, and every one of them is on the
+/// summary line and on the plan's row.
 #[test]
-fn the_watch_summary_and_analyze_show_the_same_findings_for_the_same_state() {
+fn the_watch_summary_plan_and_analyze_show_the_same_findings_for_the_same_state() {
     use crate::quorum::findings::findings;
     let five = voters(5);
     let three = voters(3);
@@ -420,6 +422,30 @@ fn the_watch_summary_and_analyze_show_the_same_findings_for_the_same_state() {
     let name = |i: usize| state.ensemble.nodes[i].target.name.clone();
     for finding in findings(&live, &name) {
         assert!(screen.contains(&finding.text), "{}\n{screen}", finding.text);
+    }
+
+    let runbook = "name: t\ndescription: d\nsource: s\n\
+        hosts: [{name: zk1}, {name: zk2}, {name: zk3}, {name: zk4}, {name: zk5}]\n\
+        views: {three: [zk1, zk2, zk3], five: [zk1, zk2, zk3, zk4, zk5]}\n\
+        initial: {up: [zk1, zk2, zk3], default_view: three}\n\
+        steps:\n  - {id: grow, title: Grow, effect: [{start: {host: zk4, view: five}}, \
+        {start: {host: zk5, view: five}}, {restart: {host: zk3, view: five}}]}\n";
+    let inventory = crate::runbook::fixtures::inventory(5);
+    let procedure =
+        crate::runbook::fixtures::bind_alone(runbook, &inventory, &|_| Err("none".into()))
+            .expect("the runbook binds");
+    let planned =
+        crate::runbook::plan::plan(&procedure, crate::zk::version::ZkVersion::new(3, 8, 0));
+    let hazards: Vec<String> = findings(&live, &name)
+        .into_iter()
+        .filter(|f| f.severity != crate::quorum::findings::Severity::Ok)
+        .map(|f| f.text)
+        .collect();
+    assert!(!hazards.is_empty(), "slide 5 has a split brain to name");
+    assert_eq!(planned.steps[0].findings, hazards);
+    let table = crate::runbook::plan::render_table(&planned);
+    for finding in &hazards {
+        assert!(table.contains(finding.as_str()), "{finding}\n{table}");
     }
 }
 

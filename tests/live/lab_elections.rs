@@ -55,15 +55,16 @@ fn ten_drawn_states_run_on_real_zookeeper_and_the_analyzer_agrees() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `--netns`: three states with each host in a namespace of its own (this seed draws a
-/// service-fronted state, a stale own line and a server that exits at start); every trial must
-/// agree, and no namespace, veth or server of the lab may be left afterwards.
+/// `--netns`: three states with each host in a namespace of its own (this seed draws a stale
+/// own line, a service-fronted state whose zk4 exits at start, and a moved highest sid that
+/// `analyze` names a stall); every trial must agree, the stall must be seen (no serving leader
+/// for the settle window), and no namespace, veth or server of the lab may be left afterwards.
 #[test]
 fn the_namespace_lab_agrees_and_leaves_nothing_behind() {
     let (output, stdout, stderr, dir) = lab(
         901,
         &[
-            "--netns", "--trials", "3", "--seed", "3", "--first", "0", "--nodes", "4..5",
+            "--netns", "--trials", "3", "--seed", "5", "--first", "0", "--nodes", "4..5",
         ],
     );
     let prefix = stderr
@@ -86,8 +87,16 @@ fn the_namespace_lab_agrees_and_leaves_nothing_behind() {
         "{BIN} lab elections --netns failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
     );
     assert!(
-        stderr.contains("exited [zk5]"),
+        stderr.contains("exited [zk4]"),
         "an exit at start recorded: {stderr}"
+    );
+    let stall = stderr
+        .lines()
+        .find(|l| l.contains("moved-highest-sid"))
+        .unwrap_or_else(|| panic!("no stall drawn: {stderr}"));
+    assert!(
+        stall.contains("stall named yes, seen yes"),
+        "a stall named before it is seen: {stall}"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

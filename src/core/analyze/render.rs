@@ -1,7 +1,7 @@
 //! The report in operator words, and as one JSON object for scripts.
 
 use super::Report;
-use crate::quorum::findings::{findings, Finding, Severity};
+use crate::quorum::findings::{findings, Finding};
 use crate::quorum::{Cut, DialBack, Gap, Quorum};
 use crate::zk::config::PeerAddr;
 use serde_json::{json, Value};
@@ -244,6 +244,7 @@ impl Report {
                 .map(|group| self.names(group))
                 .collect::<Vec<_>>(),
             "hollow_leaders": self.names(&verdict.hollow_leaders),
+            "brief_leaders": self.names(&verdict.brief_leaders),
             "possible_leaders": self.names(&leaders),
             "smallest_quorums": verdict
                 .smallest_quorums
@@ -325,12 +326,7 @@ impl Report {
 
         writeln!(out, "Findings:")?;
         for finding in self.findings() {
-            let mark = match finding.severity {
-                Severity::Ok => "ok",
-                Severity::Warning => "! ",
-                Severity::Danger => "!!",
-            };
-            writeln!(out, "  {mark} {}", finding.text)?;
+            writeln!(out, "  {} {}", finding.severity.mark(), finding.text)?;
         }
         writeln!(out)?;
 
@@ -413,9 +409,14 @@ impl Report {
             let mut quorums: Vec<&Quorum> = verdict.smallest_quorums.iter().collect();
             quorums.sort_by_key(|q| (ensemble.nodes[q.leader].sid, q.leader));
             for q in quorums {
+                let brief = if verdict.brief_leaders.contains(&q.leader) {
+                    " (only until the servers that exit at start have exited)"
+                } else {
+                    ""
+                };
                 writeln!(
                     out,
-                    "  {} (sid {}): {}",
+                    "  {} (sid {}): {}{brief}",
                     self.name(q.leader),
                     ensemble.nodes[q.leader].sid,
                     self.names(&q.members).join(", ")

@@ -315,6 +315,35 @@ fn a_replacement_on_the_old_template_is_no_quorum() {
     );
 }
 
+/// On 3.4 rules the stale own line cuts the pair too, from the other side: Q, the larger sid,
+/// dials sid 1 from its own view and dials A back from that same view (ZOOKEEPER-2938), p both
+/// times. What A advertises is no finding there (the 3.4 initial message carries the sid
+/// alone), and off, A's listener gives up but A runs on (the exit at start came with 3.5.6).
+#[test]
+fn on_3_4_a_replacement_on_the_old_template_is_no_quorum_too() {
+    let fixture = fixture!("valid", "replacement_on_old_template_3.4.14.yaml");
+    let v = json(fixture);
+    assert_eq!(v["quorum_possible"], false);
+    assert_eq!(v["unreachable"], serde_json::json!([["A", "Q"]]));
+    assert_eq!(v["cuts"][0]["reason"], "no-election-link");
+    assert_eq!(v["dial_back"], "own-view");
+    assert_eq!(v["misadvertised"], serde_json::json!([]));
+    let text = report(fixture).text();
+    assert_contains(
+        &text,
+        "A - Q: Q (the larger sid) dials A at the address in its own view, and its view lists \
+         server.1 at p:2888:3888, which reaches P (down), not A; before 3.5 its dial-back uses \
+         that view too",
+    );
+    let off = fixture
+        .1
+        .replace("listen_all: true, ", "listen_all: false, ");
+    let v = json((fixture.0, &off));
+    assert_eq!(v["quorum_possible"], false);
+    assert_eq!(v["exits_at_start"], serde_json::json!([]));
+    assert_eq!(v["unreachable"], serde_json::json!([["A", "Q"]]));
+}
+
 /// The text report, its JSON and every other surface render one list of findings.
 #[test]
 fn the_report_prints_every_finding_in_text_and_json() {

@@ -276,7 +276,10 @@ fn live_changed(state: &mut RunState) -> Vec<Effect> {
 }
 
 fn snapshot(state: &mut RunState) -> Option<Effect> {
-    let snapshot = state.watch.ensemble.snapshot();
+    let snapshot = state
+        .watch
+        .ensemble
+        .snapshot_with(state.watch.verdict().as_ref().ok());
     if state.last_snapshot.as_ref() == Some(&snapshot) {
         return None;
     }

@@ -290,6 +290,8 @@ fn remap(verdict: Verdict, index: &[usize]) -> Verdict {
         ensembles: verdict.ensembles.into_iter().map(all).collect(),
         duplicate_sids: verdict.duplicate_sids.into_iter().map(all).collect(),
         exits_at_start: all(verdict.exits_at_start),
+        exit_lines: verdict.exit_lines,
+        brief_leaders: all(verdict.brief_leaders),
         listen_all_unknown: all(verdict.listen_all_unknown),
         misadvertised: verdict
             .misadvertised

@@ -781,6 +781,23 @@ impl EnsembleState {
         serde_json::json!({ "nodes": nodes })
     }
 
+    /// The snapshot with the live verdict's findings in the words every surface uses
+    /// (`quorum::findings`: severity and text), so `replay` shows for each recorded state what
+    /// the live summary showed. Without a verdict (too little known yet) it has none.
+    pub fn snapshot_with(&self, verdict: Option<&crate::quorum::Verdict>) -> serde_json::Value {
+        let mut snapshot = self.snapshot();
+        if let Some(verdict) = verdict {
+            let name = |i: usize| {
+                self.nodes
+                    .get(i)
+                    .map_or_else(|| "?".to_string(), |n| n.target.name.clone())
+            };
+            snapshot["findings"] =
+                serde_json::json!(crate::quorum::findings::findings(verdict, &name));
+        }
+        snapshot
+    }
+
     /// Every node that says it leads. More than one is not yet split brain: a leader cut off by
     /// a partition still says `leader` for its old epoch for a while, so compare epochs.
     pub fn leaders(&self) -> Vec<usize> {

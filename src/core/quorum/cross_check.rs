@@ -332,30 +332,60 @@ fn separate_ensembles(ens: &Ensemble) -> Vec<Vec<usize>> {
     ensembles
 }
 
-fn agree(ens: &Ensemble, fast: &Verdict, case: usize) {
-    let ens = &as_run(ens);
-    let naive = reference(ens);
-    let context = format!("case {case}: {ens:#?}\n{fast:#?}");
+/// The leaders a reference allows, ascending, and those only an observer holds up.
+fn leaders(naive: &Reference) -> (Vec<usize>, Vec<usize>) {
     let mut leaders: Vec<usize> = naive.valid.iter().map(|v| v.0).collect();
     leaders.sort_unstable();
     leaders.dedup();
-    assert_eq!(fast.possible_leaders, leaders, "{context}");
-    let hollow: Vec<usize> = leaders
+    let hollow = leaders
         .iter()
         .copied()
         .filter(|&l| !naive.valid.iter().any(|v| v.0 == l && v.2))
         .collect();
+    (leaders, hollow)
+}
+
+/// The fast verdict against the reference on the ensemble as it lasts (servers that cannot
+/// bind gone) and, for who can lead and whether two can, as it runs while they retry their
+/// bind (still up, reached by nobody).
+fn agree(retrying: &Ensemble, fast: &Verdict, case: usize) {
+    let ens = &as_run(retrying);
+    let naive = reference(ens);
+    let early = reference(retrying);
+    let context = format!("case {case}: {ens:#?}\n{fast:#?}");
+    let (lasting, lasting_hollow) = leaders(&naive);
+    let (briefly, briefly_hollow) = leaders(&early);
+    let mut all = lasting.clone();
+    all.extend(&briefly);
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(fast.possible_leaders, all, "{context}");
+    let brief: Vec<usize> = briefly
+        .iter()
+        .copied()
+        .filter(|l| !lasting.contains(l))
+        .collect();
+    assert_eq!(fast.brief_leaders, brief, "{context}");
+    let mut hollow = lasting_hollow;
+    hollow.extend(briefly_hollow);
+    hollow.sort_unstable();
+    hollow.dedup();
     assert_eq!(fast.hollow_leaders, hollow, "{context}");
     for quorum in &fast.smallest_quorums {
+        let world = if brief.contains(&quorum.leader) {
+            &early
+        } else {
+            &naive
+        };
         let working = !hollow.contains(&quorum.leader);
-        let smallest = naive
+        let smallest = world
             .valid
             .iter()
             .filter(|v| v.0 == quorum.leader && (v.2 || !working))
             .map(|v| v.1.len())
             .min();
         assert_eq!(Some(quorum.members.len()), smallest, "{context}");
-        assert!(naive.is_valid(quorum.leader, &quorum.members), "{context}");
+        assert!(world.is_valid(quorum.leader, &quorum.members), "{context}");
     }
     let ensembles = separate_ensembles(ens);
     assert_eq!(
@@ -372,12 +402,17 @@ fn agree(ens: &Ensemble, fast: &Verdict, case: usize) {
             .iter()
             .all(|e| naive.valid.iter().any(|v| v.2 && e.contains(&v.0)));
     assert_eq!(fast.quorum_possible, every_ensemble_works, "{context}");
-    match (&fast.split_brain, naive.smallest_split) {
+    // A split that lasts is the witness when there is one; else one while a server retries.
+    let (world, split) = match naive.smallest_split {
+        Some(total) => (&naive, Some(total)),
+        None => (&early, early.smallest_split),
+    };
+    match (&fast.split_brain, split) {
         (None, None) => {}
         (Some(w), Some(total)) => {
             assert_eq!(w.a.members.len() + w.b.members.len(), total, "{context}");
             for side in [&w.a, &w.b] {
-                assert!(naive.is_valid(side.leader, &side.members), "{context}");
+                assert!(world.is_valid(side.leader, &side.members), "{context}");
             }
             assert!(
                 w.a.members.iter().all(|x| !w.b.members.contains(x)),

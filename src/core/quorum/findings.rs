@@ -2,15 +2,28 @@
 //! (`analyze`, each row of `plan`, the live summary) renders this list, so none of them leaves
 //! out what another prints.
 
-use super::Verdict;
+use super::{Verdict, BIND_RETRY_MS, BIND_TRIES, EXIT_AFTER_S};
 
 /// How loud a finding is; each surface maps it onto its own style.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Ok,
     Warning,
     Danger,
+}
+
+impl Severity {
+    /// Its mark in plain text (`analyze`, `replay --print`), two columns wide.
+    pub fn mark(self) -> &'static str {
+        match self {
+            Severity::Ok => "ok",
+            Severity::Warning => "! ",
+            Severity::Danger => "!!",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -103,7 +116,8 @@ pub fn findings(verdict: &Verdict, name: &dyn Fn(usize) -> String) -> Vec<Findin
             "HOLLOW LEADER POSSIBLE: {who} (held up by an observer's sid, it would commit nothing)"
         )
     }));
-    for &i in &verdict.exits_at_start {
+    let brief = names(&verdict.brief_leaders).join(", ");
+    for (k, &i) in verdict.exits_at_start.iter().enumerate() {
         let (what, when) = if verdict.listen_all_unknown.contains(&i) {
             (
                 "MAY EXIT AT START",
@@ -112,13 +126,27 @@ pub fn findings(verdict: &Verdict, name: &dyn Fn(usize) -> String) -> Vec<Findin
         } else {
             ("EXITS AT START", "and quorumListenOnAllIPs is off")
         };
+        let line: Vec<&str> = verdict
+            .exit_lines
+            .get(k)
+            .map(|addrs| addrs.iter().map(|a| a.host.as_str()).collect())
+            .unwrap_or_default();
+        let meanwhile = if brief.is_empty() {
+            String::new()
+        } else {
+            format!(": {brief} may lead briefly")
+        };
         out.push(Finding::new(
             K::ExitsAtStart,
             S::Danger,
             format!(
-                "{} {what}: its own line is not one of its addresses {when}, so it cannot bind \
-                 its election port (exit code 14)",
-                name(i)
+                "{} {what}: its own line {} is not one of its addresses {when}, so it cannot \
+                 bind its election port and exits (code 14) after {BIND_TRIES} bind tries \
+                 {} s apart, about {EXIT_AFTER_S} s after start; until then it votes and can \
+                 follow{meanwhile}",
+                name(i),
+                line.join("|"),
+                BIND_RETRY_MS / 1000,
             ),
         ));
     }

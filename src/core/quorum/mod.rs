@@ -170,8 +170,19 @@ pub struct Verdict {
     /// Up nodes that run with the same sid, each group ascending: every peer may count either.
     pub duplicate_sids: Vec<Vec<usize>>,
     /// Nodes the state calls up that cannot bind their own line and exit at start (from 3.5.6,
-    /// code 14), or may (their `quorumListenOnAllIPs` unknown); judged down. Ascending.
+    /// code 14), or may (their `quorumListenOnAllIPs` unknown). Ascending. Each is judged
+    /// twice: running while its listener retries the bind (it votes over the election
+    /// connections it opens and can follow, but nothing reaches it and it cannot lead), and
+    /// down afterwards. Who can lead and whether two can lead at once take the worse of the
+    /// two; whether a quorum can form (and last), which pairs cannot talk and which elections
+    /// stall are the answers after the exit.
     pub exits_at_start: Vec<usize>,
+    /// For each node of `exits_at_start`, in the same order, its own line's addresses: what it
+    /// tries to bind.
+    pub exit_lines: Vec<Vec<PeerAddr>>,
+    /// Possible leaders only while a node of `exits_at_start` is still retrying its bind: they
+    /// lose their quorum when it exits. Ascending; also in `possible_leaders`.
+    pub brief_leaders: Vec<usize>,
     /// Up nodes whose `quorumListenOnAllIPs` no source gives and whose own line makes it
     /// matter: every answer is the worse of both settings. Ascending.
     pub listen_all_unknown: Vec<usize>,
@@ -281,36 +292,41 @@ impl Ensemble {
         let settled = unknown.is_empty() && !(0..self.nodes.len()).any(|i| self.exits_at_start(i));
         if settled {
             let mut verdict = self.judge();
-            verdict.misadvertised = (0..self.nodes.len())
-                .filter(|&i| self.nodes[i].up)
-                .filter_map(|i| self.misadvertised(i))
-                .collect();
+            verdict.misadvertised = self.misadvertising(&[]);
             return Ok(verdict);
         }
         let mut verdicts = Vec::with_capacity(worlds.len());
         let mut exits: Vec<usize> = Vec::new();
         for world in worlds {
-            let mut resolved = self.clone();
+            let mut retrying = self.clone();
             for (&i, &on) in unknown.iter().zip(&world) {
-                resolved.nodes[i].listen_all = Some(on);
+                retrying.nodes[i].listen_all = Some(on);
             }
-            for i in 0..resolved.nodes.len() {
-                if resolved.exits_at_start(i) {
-                    resolved.nodes[i].up = false;
-                    exits.push(i);
-                }
+            let mut lasting = retrying.clone();
+            let exiting: Vec<usize> = (0..self.nodes.len())
+                .filter(|&i| retrying.exits_at_start(i))
+                .collect();
+            for &i in &exiting {
+                lasting.nodes[i].up = false;
             }
-            verdicts.push(resolved.judge());
+            exits.extend(&exiting);
+            let verdict = lasting.judge();
+            verdicts.push(if exiting.is_empty() {
+                verdict
+            } else {
+                verdict.with_retries(retrying.judge())
+            });
         }
         let mut verdict = Verdict::worst(verdicts).unwrap_or_default();
         exits.sort_unstable();
         exits.dedup();
+        verdict.exit_lines = exits
+            .iter()
+            .map(|&i| self.nodes[i].advertised().to_vec())
+            .collect();
         verdict.exits_at_start = exits;
         verdict.listen_all_unknown = unknown;
-        verdict.misadvertised = (0..self.nodes.len())
-            .filter(|&i| self.nodes[i].up && !verdict.exits_at_start.contains(&i))
-            .filter_map(|i| self.misadvertised(i))
-            .collect();
+        verdict.misadvertised = self.misadvertising(&verdict.exits_at_start);
         Ok(verdict)
     }
 
@@ -450,6 +466,21 @@ impl Ensemble {
             .filter(|&i| self.nodes[i].up)
             .find(at)
             .or_else(|| all.clone().find(at))
+    }
+
+    /// The up nodes (but those in `gone`) whose advertised address does not reach them, where
+    /// it matters: from 3.5, where the dial-back goes there. Before 3.5 the initial message
+    /// carries the sid alone (3.4.14 `QuorumCnxManager.startConnection` writes `mySid`) and the
+    /// larger sid dials back from its own view (`handleConnection` → `connectOne(sid)`), so no
+    /// one dials what a server advertises.
+    fn misadvertising(&self, gone: &[usize]) -> Vec<Advert> {
+        if self.version.dials_back_from_own_view() {
+            return Vec::new();
+        }
+        (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].up && !gone.contains(&i))
+            .filter_map(|i| self.misadvertised(i))
+            .collect()
     }
 
     /// Node `i`'s advertised election address when it does not reach `i`.
@@ -630,7 +661,70 @@ impl Ensemble {
     }
 }
 
+/// How many times a server tries to bind its election listener before it gives up, and how long
+/// it sleeps after each failure: `QuorumCnxManager.Listener` (`electionPortBindRetry`, default
+/// `DEFAULT_PORT_BIND_MAX_RETRY` = 3; `ListenerHandler.acceptConnections` sleeps 1000 ms after
+/// each failed bind, the last one included), then `socketBindErrorHandler` exits.
+pub const BIND_TRIES: u64 = 3;
+pub const BIND_RETRY_MS: u64 = 1_000;
+/// When such a server exits, counted from its start: the bind retries plus the JVM's start, as
+/// measured on 3.8.0 in the namespace lab (`tests/fixtures/lab/seed26-trial67.yaml`: started at
+/// 300 ms, gone at about 4.5 s).
+pub const EXIT_AFTER_S: u64 = 4;
+
 impl Verdict {
+    /// This verdict, judged with the nodes that exit at start down, joined with `retrying`,
+    /// judged while they still run and retry their bind (`QuorumCnxManager.Listener`: until the
+    /// retries end the process votes over the connections it opens, and a leader it decides
+    /// for counts it): a leader possible only then is possible, briefly; a split brain possible
+    /// only then is possible. Whether a working quorum can form stays this verdict's: one that
+    /// dies with the exit is not one an operator can count on.
+    fn with_retries(mut self, retrying: Verdict) -> Verdict {
+        let added = self.add_leaders(
+            retrying.possible_leaders,
+            retrying.smallest_quorums,
+            retrying.split_brain,
+        );
+        self.brief_leaders.extend(added);
+        merge(&mut self.hollow_leaders, retrying.hollow_leaders);
+        self.brief_leaders.sort_unstable();
+        self.sort_leaders();
+        self
+    }
+
+    /// Adds the leaders (each with its smallest quorum) this verdict does not list yet, and the
+    /// split brain when it names none; returns the leaders added.
+    fn add_leaders(
+        &mut self,
+        leaders: Vec<usize>,
+        quorums: Vec<Quorum>,
+        split: Option<Witness>,
+    ) -> Vec<usize> {
+        let mut added = Vec::new();
+        for (leader, quorum) in leaders.into_iter().zip(quorums) {
+            if !self.possible_leaders.contains(&leader) {
+                self.possible_leaders.push(leader);
+                self.smallest_quorums.push(quorum);
+                added.push(leader);
+            }
+        }
+        if self.split_brain.is_none() {
+            self.split_brain = split;
+        }
+        added
+    }
+
+    /// `possible_leaders` ascending, `smallest_quorums` kept beside them.
+    fn sort_leaders(&mut self) {
+        let mut order: Vec<usize> = (0..self.possible_leaders.len()).collect();
+        order.sort_by_key(|&k| self.possible_leaders[k]);
+        self.smallest_quorums = order
+            .iter()
+            .map(|&k| self.smallest_quorums[k].clone())
+            .collect();
+        self.possible_leaders = order.iter().map(|&k| self.possible_leaders[k]).collect();
+    }
+
     /// The worst of several verdicts on one set of servers (assumptions about what is not
     /// known), figure by figure: a quorum only if every one can form one, a split brain if any
     /// can, every pair that cannot talk, every possible and hollow leader, every shared sid,
@@ -638,21 +732,22 @@ impl Verdict {
     pub fn worst(verdicts: Vec<Verdict>) -> Option<Verdict> {
         let mut verdicts = verdicts.into_iter();
         let mut worst = verdicts.next()?;
+        // Leaders that last in some verdict are not brief in the worst of them.
+        let lasting_of = |v: &Verdict| -> Vec<usize> {
+            let mut l = v.possible_leaders.clone();
+            l.retain(|x| !v.brief_leaders.contains(x));
+            l
+        };
+        let mut lasting = lasting_of(&worst);
         for verdict in verdicts {
+            lasting.extend(lasting_of(&verdict));
+            merge(&mut worst.brief_leaders, verdict.brief_leaders);
             worst.quorum_possible &= verdict.quorum_possible;
-            if worst.split_brain.is_none() {
-                worst.split_brain = verdict.split_brain;
-            }
-            for (leader, quorum) in verdict
-                .possible_leaders
-                .into_iter()
-                .zip(verdict.smallest_quorums)
-            {
-                if !worst.possible_leaders.contains(&leader) {
-                    worst.possible_leaders.push(leader);
-                    worst.smallest_quorums.push(quorum);
-                }
-            }
+            worst.add_leaders(
+                verdict.possible_leaders,
+                verdict.smallest_quorums,
+                verdict.split_brain,
+            );
             merge(&mut worst.hollow_leaders, verdict.hollow_leaders);
             merge(&mut worst.unreachable, verdict.unreachable);
             merge(&mut worst.duplicate_sids, verdict.duplicate_sids);
@@ -669,13 +764,8 @@ impl Verdict {
             }
         }
         worst.stalls.sort();
-        let mut order: Vec<usize> = (0..worst.possible_leaders.len()).collect();
-        order.sort_by_key(|&k| worst.possible_leaders[k]);
-        worst.smallest_quorums = order
-            .iter()
-            .map(|&k| worst.smallest_quorums[k].clone())
-            .collect();
-        worst.possible_leaders = order.iter().map(|&k| worst.possible_leaders[k]).collect();
+        worst.brief_leaders.retain(|l| !lasting.contains(l));
+        worst.sort_leaders();
         Some(worst)
     }
 }

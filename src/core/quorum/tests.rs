@@ -1037,3 +1037,93 @@ fn a_server_that_wins_but_cannot_be_followed_stalls_the_election() {
         }]
     );
 }
+
+/// The lab's seed 26, trial 67 on real 3.8.0 (`tests/fixtures/lab/seed26-trial67.yaml`): zk2's
+/// own line is its service svc2, which it cannot bind (`quorumListenOnAllIPs` off), so it exits
+/// after its bind retries; zk4 took sid 3 over from the stopped zk3 and zk1's view still lists
+/// sid 3 at zk3. While zk2 retries it dials zk1 (the larger sid keeps the connection), zk4
+/// dials zk1 at svc1, and zk1 relays zk4's vote to zk2: zk4 led with zk2 following for about
+/// a second, until zk2 exited. Afterwards only zk1 and zk4 run, and zk1 cannot follow zk4.
+fn exit_after_retries(version: &str) -> Ensemble {
+    let v1 = "1=svc1 2=svc2 3=zk3";
+    let v2 = "1=svc1 2=svc2 3=zk4";
+    let mut nodes = vec![
+        node("zk1", 1, "zk1", true, v1),
+        node("zk2", 2, "zk2", true, v2),
+        node("zk3", 3, "zk3", false, v1),
+        node("zk4", 3, "zk4", true, v2),
+    ];
+    for (i, svc) in [(0, "svc1"), (1, "svc2"), (2, "svc3")] {
+        nodes[i].aliases = vec![addr(svc)];
+    }
+    for (i, on) in [(0, true), (1, false), (2, true), (3, false)] {
+        nodes[i].listen_all = Some(on);
+    }
+    ensemble(version, nodes)
+}
+
+#[test]
+fn a_server_that_exits_at_start_votes_and_follows_until_its_bind_retries_end() {
+    let ens = exit_after_retries("3.8.0");
+    let verdict = ens.verdict().unwrap();
+    assert_eq!(verdict.exits_at_start, [1]);
+    assert_eq!(verdict.exit_lines, [vec![addr("svc2")]]);
+    // zk4 can lead while zk2 still runs, with zk2 following: seen on 3.8.0.
+    assert_eq!(verdict.possible_leaders, [0, 3]);
+    assert_eq!(verdict.brief_leaders, [3]);
+    let q = &verdict.smallest_quorums[1];
+    assert_eq!((q.leader, q.members.as_slice()), (3, &[1, 3][..]));
+    // What lasts is judged without zk2: zk1 can lead zk4 (zxids permitting), zk4 can win and
+    // stall (zk1 looks for sid 3 at zk3), and no pair of the two survivors is cut.
+    assert!(verdict.quorum_possible);
+    assert!(verdict.split_brain.is_none());
+    assert!(verdict.unreachable.is_empty());
+    assert_eq!(
+        verdict.stalls,
+        [Stall {
+            leader: 3,
+            cannot_follow: vec![0]
+        }]
+    );
+    let words = findings::findings(&verdict, &|i| ens.nodes[i].name.clone());
+    let exit = words
+        .iter()
+        .find(|f| f.kind == findings::FindingKind::ExitsAtStart)
+        .unwrap();
+    assert!(
+        exit.text
+            .starts_with("zk2 EXITS AT START: its own line svc2 is not one of its")
+            && exit.text.contains("about 4 s after start")
+            && exit
+                .text
+                .ends_with("until then it votes and can follow: zk4 may lead briefly"),
+        "{}",
+        exit.text
+    );
+}
+
+/// Judged both ways, a leader that needs the exiting server only briefly is still a possible
+/// leader, and a split that needs it is still a possible split: the lab must never see a
+/// leader or two the analyzer ruled out. But a quorum that dies with the exit is no quorum.
+#[test]
+fn a_quorum_that_needs_a_server_that_exits_is_no_lasting_quorum_but_its_leader_is_possible() {
+    // Three servers, C's own line not its address: A and C elect C's choice while C retries.
+    let view = "1=a 2=b 3=c";
+    let mut ens = ensemble(
+        "3.8.0",
+        up_in_order(&[("A", view), ("B", view), ("C", view)]),
+    );
+    ens.nodes[1].up = false;
+    ens.nodes[2].addr = addr("c2");
+    ens.nodes[2].listen_all = Some(false);
+    let verdict = ens.verdict().unwrap();
+    assert_eq!(verdict.exits_at_start, [2]);
+    assert!(!verdict.quorum_possible, "after C exits, A is alone");
+    // C dials A (the larger sid), so A can decide for itself and lead C while C retries.
+    assert_eq!(verdict.possible_leaders, [0]);
+    assert_eq!(verdict.brief_leaders, [0]);
+    // Listening everywhere, C stays: nothing brief.
+    ens.nodes[2].listen_all = Some(true);
+    let verdict = ens.verdict().unwrap();
+    assert!(verdict.brief_leaders.is_empty() && verdict.exits_at_start.is_empty());
+}

@@ -197,3 +197,24 @@ pub fn recorded_session_bytes() -> Vec<u8> {
     bytes.extend(chain.seal(end, at(73)).unwrap().line);
     bytes
 }
+
+/// The recorded session with its first snapshot as the run console now records it
+/// (`EnsembleState::snapshot_with`): the live ensemble of three with zk3 down and its verdict's
+/// findings. With the log: the snapshot's record index, and the findings as the live summary
+/// words them.
+pub fn recorded_with_findings() -> (AuditLog, usize, Vec<crate::quorum::findings::Finding>) {
+    let mut log = recorded_session();
+    let live = crate::runbook::fixtures::live(&[2]);
+    let verdict = crate::ensemble::live::verdict(&live).expect("a verdict on three polled");
+    let name = |i: usize| live.nodes[i].target.name.clone();
+    let findings = crate::quorum::findings::findings(&verdict, &name);
+    let first = log
+        .records
+        .iter()
+        .position(|r| matches!(r.event, AuditEvent::Snapshot { .. }))
+        .expect("the session records a snapshot");
+    log.records[first].event = AuditEvent::Snapshot {
+        state: live.snapshot_with(Some(&verdict)),
+    };
+    (log, first, findings)
+}

@@ -8,6 +8,7 @@ use crate::audit::record::{
     Timestamp,
 };
 use crate::ensemble::Health;
+use crate::quorum::findings::Severity;
 use crate::zk::zxid::Zxid;
 
 /// Output lines kept for the screen; `--print` and the log itself keep every line.
@@ -82,6 +83,13 @@ pub struct NodeShown {
     pub view: Option<String>,
 }
 
+/// One finding of the live verdict a snapshot recorded (`EnsembleState::snapshot_with`).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct FindingShown {
+    pub severity: Severity,
+    pub text: String,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutputShown {
     pub host: String,
@@ -98,6 +106,9 @@ pub struct ReplayState {
     pub nodes: Vec<NodeShown>,
     /// When the nodes shown were recorded.
     pub snapshot_at: Option<Timestamp>,
+    /// The live verdict's findings at that snapshot, as the summary line showed them; empty
+    /// for a log written before snapshots carried them.
+    pub findings: Vec<FindingShown>,
     pub output: Vec<OutputShown>,
     pub notes: Vec<(Timestamp, String)>,
     pub resumes: Vec<(Timestamp, Option<u64>)>,
@@ -156,6 +167,7 @@ impl ReplayState {
             }
             AuditEvent::Snapshot { state } => {
                 self.nodes = nodes_of(state);
+                self.findings = findings_of(state);
                 self.snapshot_at = Some(ts);
             }
             AuditEvent::Gate {
@@ -312,6 +324,19 @@ pub(crate) fn nodes_of(state: &serde_json::Value) -> Vec<NodeShown> {
                     zxid: node["zxid"].as_str().and_then(|z| Zxid::parse(z).ok()),
                     view: text(&node["view"]),
                 })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The findings a snapshot recorded; one of another shape is left out, as a node field is.
+pub(crate) fn findings_of(state: &serde_json::Value) -> Vec<FindingShown> {
+    state["findings"]
+        .as_array()
+        .map(|findings| {
+            findings
+                .iter()
+                .filter_map(|f| serde_json::from_value(f.clone()).ok())
                 .collect()
         })
         .unwrap_or_default()

@@ -9,7 +9,7 @@ use crate::audit::record::{
 };
 use crate::text::escape::sanitize;
 
-use super::model::{nodes_of, ReplayState};
+use super::model::{findings_of, nodes_of, FindingShown, ReplayState};
 
 // `print` is plain text, so it keeps its own words for step states rather than borrowing the
 // screen's: the two are checked against each other in the view tests.
@@ -33,13 +33,19 @@ pub fn render_text(records: &[AuditRecord], verification: &Verification) -> Stri
     // Each snapshot line names only the nodes whose role changed since the last one (every
     // node the first time): snapshots are recorded on any change of roles, epochs or views,
     // so printing every node each time repeated mostly what the line above said.
+    // The live verdict's findings likewise, whenever they change (snapshots written before
+    // snapshots carried them print none).
     let mut shown: Vec<(String, &'static str)> = Vec::new();
+    let mut shown_findings: Vec<FindingShown> = Vec::new();
     for record in records {
-        let text = match &record.event {
-            AuditEvent::Snapshot { state } => nodes_changed(state, &mut shown),
-            _ => timeline_text(record),
+        let texts = match &record.event {
+            AuditEvent::Snapshot { state } => vec![
+                nodes_changed(state, &mut shown),
+                findings_changed(state, &mut shown_findings),
+            ],
+            _ => vec![timeline_text(record)],
         };
-        if let Some(text) = text {
+        for text in texts.into_iter().flatten() {
             let _ = writeln!(
                 out,
                 "  {} #{:<5} {}",
@@ -152,6 +158,21 @@ pub fn result_text(result: Option<&CommandResult>) -> String {
     }
 }
 
+/// A snapshot's findings when they differ from `shown` (which they replace), as a `findings:`
+/// line marked as `analyze` marks them.
+fn findings_changed(state: &serde_json::Value, shown: &mut Vec<FindingShown>) -> Option<String> {
+    let findings = findings_of(state);
+    if findings.is_empty() || findings == *shown {
+        return None;
+    }
+    let words: Vec<String> = findings
+        .iter()
+        .map(|f| format!("{} {}", f.severity.mark().trim_end(), f.text))
+        .collect();
+    *shown = findings;
+    Some(format!("findings: {}", words.join("; ")))
+}
+
 /// The nodes of a snapshot whose role differs from `shown` (which it updates), as a `nodes:`
 /// line; `None` when none does.
 fn nodes_changed(
@@ -237,6 +258,37 @@ fn timeline_text(record: &AuditRecord) -> Option<String> {
 mod tests {
     use super::*;
     use crate::replay::fixtures::recorded_session;
+
+    /// Each recorded state carries the live verdict's findings (`EnsembleState::snapshot_with`,
+    /// what the run console records), and `replay` shows them as the summary line did: the
+    /// model holds them, and the print names them whenever they change.
+    #[test]
+    fn each_recorded_state_shows_the_findings_the_live_summary_showed() {
+        let (log, first, expected) = crate::replay::fixtures::recorded_with_findings();
+        let at_first = ReplayState::from_records(&log.records[..=first]);
+        let shown: Vec<(crate::quorum::findings::Severity, &str)> = at_first
+            .findings
+            .iter()
+            .map(|f| (f.severity, f.text.as_str()))
+            .collect();
+        let live_words: Vec<(crate::quorum::findings::Severity, &str)> = expected
+            .iter()
+            .map(|f| (f.severity, f.text.as_str()))
+            .collect();
+        assert_eq!(shown, live_words);
+        let verified = Verification::Intact(log.verification.clone().unwrap());
+        let text = render_text(&log.records, &verified);
+        let words: Vec<String> = expected
+            .iter()
+            .map(|f| format!("{} {}", f.severity.mark().trim_end(), f.text))
+            .collect();
+        assert!(
+            text.contains(&format!("findings: {}", words.join("; "))),
+            "{text}"
+        );
+        // The later snapshot, written before snapshots carried findings, prints none again.
+        assert_eq!(text.matches("findings:").count(), 1, "{text}");
+    }
 
     #[test]
     fn the_printed_session_has_times_steps_decisions_commands_and_verdicts() {

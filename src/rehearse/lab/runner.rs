@@ -284,6 +284,9 @@ struct TrialRun {
     exited: Vec<usize>,
     /// Why the trial cannot be judged (a server did not start or never answered), if so.
     failure: Option<String>,
+    /// When the settle window began (every started server had answered), ms after the first
+    /// start; `None` when it never began.
+    settled_from_ms: Option<u64>,
 }
 
 impl<'n> Lab<'n> {
@@ -426,6 +429,9 @@ impl<'n> Lab<'n> {
                     })?;
                     let mut seen = judge::summarize(&run.samples);
                     seen.exited = run.exited.clone();
+                    seen.no_leader_settled = run
+                        .settled_from_ms
+                        .is_some_and(|from| judge::leaderless_since(&run.samples, from));
                     let judgement = judge::judge(&verdict, &seen);
                     tally.add(&trial.kinds, &judgement);
                     let text = fixture::fixture_text(
@@ -466,7 +472,7 @@ impl<'n> Lab<'n> {
                     let exited: Vec<&str> =
                         seen.exited.iter().map(|&h| at.names[h].as_str()).collect();
                     format!(
-                        "trial {index} ({}): {} host(s), leaders [{}] ({first}), {} split(s), exited [{}]; analyzer: quorum {}, split {}{}; {}",
+                        "trial {index} ({}): {} host(s), leaders [{}] ({first}), {} split(s), exited [{}]; analyzer: quorum {}, split {}; {}; {}",
                         kinds.join(", "),
                         trial.hosts.len(),
                         leaders.join(", "),
@@ -474,7 +480,7 @@ impl<'n> Lab<'n> {
                         exited.join(", "),
                         if judgement.quorum_possible { "possible" } else { "impossible" },
                         if judgement.split_possible { "possible" } else { "impossible" },
-                        if judgement.stall_named { ", stall named" } else { "" },
+                        report::stall_words(&judgement),
                         if judgement.agrees() { "agree" } else { "DISAGREE" }
                     )
                 }
@@ -549,7 +555,7 @@ impl<'n> Lab<'n> {
         let all_spawned = Arc::new(std::sync::Mutex::new(None::<Instant>));
         let starter = self.start_all(trial, all_spawned.clone());
         let sampler = self.sample_until_settled(count, &running, t0, settle, all_spawned);
-        let (started, (samples, booted)) = tokio::join!(starter, sampler);
+        let (started, (samples, settled_from_ms, booted)) = tokio::join!(starter, sampler);
 
         // A server gone before the stop exited on its own (an own line it cannot bind).
         let exited = running
@@ -568,6 +574,7 @@ impl<'n> Lab<'n> {
             samples,
             exited,
             failure,
+            settled_from_ms,
         })
     }
 
@@ -617,7 +624,7 @@ impl<'n> Lab<'n> {
 
     /// Samples every `SAMPLE_EVERY` from the first start until `settle` after every started
     /// server first answered (or `BOOT_LIMIT` after the last start: then `Err` names who never
-    /// answered).
+    /// answered); with the samples, when that settle window began (ms after `t0`).
     async fn sample_until_settled(
         &self,
         count: usize,
@@ -625,7 +632,7 @@ impl<'n> Lab<'n> {
         t0: Instant,
         settle: Duration,
         all_spawned: Arc<std::sync::Mutex<Option<Instant>>>,
-    ) -> (Vec<Sample>, Result<(), String>) {
+    ) -> (Vec<Sample>, Option<u64>, Result<(), String>) {
         let clients: Vec<Option<String>> = (0..count)
             .map(|h| {
                 running
@@ -643,9 +650,10 @@ impl<'n> Lab<'n> {
             ticker.tick().await;
             let now = Instant::now();
             let spawned = all_spawned.lock().ok().and_then(|at| *at);
+            let since_t0 = |at: Instant| at.duration_since(t0).as_millis() as u64;
             if let Some(booted) = booted_at {
                 if now >= booted + settle {
-                    return (samples, Ok(()));
+                    return (samples, Some(since_t0(booted)), Ok(()));
                 }
             } else if let Some(spawned) = spawned {
                 if now >= spawned + BOOT_LIMIT {
@@ -656,6 +664,7 @@ impl<'n> Lab<'n> {
                         .collect();
                     return (
                         samples,
+                        None,
                         Err(format!(
                             "{} never answered within {} s of the last start",
                             silent.join(", "),
@@ -665,7 +674,7 @@ impl<'n> Lab<'n> {
                 }
             }
             if self.stop.load(Ordering::SeqCst) && spawned.is_some() {
-                return (samples, Err("interrupted".into()));
+                return (samples, booted_at.map(since_t0), Err("interrupted".into()));
             }
             let roles = self.sample(&clients).await;
             for (h, role) in roles.iter().enumerate() {
@@ -681,7 +690,7 @@ impl<'n> Lab<'n> {
                 }
             }
             samples.push(Sample {
-                at_ms: now.duration_since(t0).as_millis() as u64,
+                at_ms: since_t0(now),
                 roles,
             });
             if booted_at.is_none() && spawned.is_some() && running.iter().all(|&h| answered[h]) {

@@ -53,10 +53,15 @@ pub enum Kind {
     /// A running server whose own line is not its own address and that does not listen on
     /// every address: it cannot bind its election port and exits at start (3.5.6+).
     OwnLineNotOwn,
+    /// The highest sid moved to a new host while just a majority runs, its other voters on
+    /// views that still list its old host: with equal zxids it wins every round
+    /// (`FastLeaderElection.totalOrderPredicate`: epoch, zxid, then sid) and they cannot
+    /// follow it (`Learner.findLeader`): an election that stalls ([`moved_highest_sid`]).
+    MovedHighestSid,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Moved,
         Kind::Expanded,
         Kind::Shrunk,
@@ -66,14 +71,17 @@ impl Kind {
         Kind::ServiceFronted,
         Kind::StaleOwnLine,
         Kind::OwnLineNotOwn,
+        Kind::MovedHighestSid,
     ];
 
     /// Drawn only with each host in a network namespace of its own ([`draw_netns`]): on
-    /// loopback every 127.x address is local, so an own line that is not the host's still binds.
+    /// loopback every 127.x address is local, so an own line that is not the host's still
+    /// binds. The stall kind came with the namespace lab and is drawn there only, so [`draw`]
+    /// keeps drawing the states its seeds always drew.
     pub fn needs_netns(self) -> bool {
         matches!(
             self,
-            Kind::ServiceFronted | Kind::StaleOwnLine | Kind::OwnLineNotOwn
+            Kind::ServiceFronted | Kind::StaleOwnLine | Kind::OwnLineNotOwn | Kind::MovedHighestSid
         )
     }
 
@@ -88,6 +96,7 @@ impl Kind {
             Kind::ServiceFronted => "service-fronted",
             Kind::StaleOwnLine => "stale-own-line",
             Kind::OwnLineNotOwn => "own-line-not-own",
+            Kind::MovedHighestSid => "moved-highest-sid",
         }
     }
 }
@@ -369,6 +378,10 @@ pub fn draw_netns(seed: u64, index: u32, hosts: &RangeInclusive<usize>) -> Trial
     let lo = (*hosts.start()).clamp(MIN_HOSTS, MAX_HOSTS);
     let hi = (*hosts.end()).clamp(lo, MAX_HOSTS);
     let mut rng = Rng::new(Rng::new(seed ^ (u64::from(index) << 32 | 0x2E7)).next_u64());
+    if rng.chance(10) {
+        let n = rng.in_range(&(lo..=hi));
+        return moved_highest_sid(&mut rng, seed, index, n);
+    }
     if rng.chance(50) {
         let n = rng.in_range(&(lo..=hi));
         for _ in 0..64 {
@@ -378,6 +391,49 @@ pub fn draw_netns(seed: u64, index: u32, hosts: &RangeInclusive<usize>) -> Trial
         }
     }
     draw(seed, index, hosts)
+}
+
+/// A state of kind [`Kind::MovedHighestSid`] on `n` hosts (4 or more): sids 1..=m on hosts
+/// 0..m (m = n - 1), sid m moved from host m - 1 (stopped) to host m, whose view says so; the
+/// others' views still list sid m at its old host. Just a majority of m runs: the moved server
+/// and m/2 others, the rest down. Without the moved server the others are too few, and with it
+/// they elect it and cannot reach it: the election stalls for as long as the state holds.
+pub fn moved_highest_sid(rng: &mut Rng, seed: u64, index: u32, n: usize) -> Trial {
+    let m = n.max(MIN_HOSTS) - 1;
+    let line = |sid: u64, host: usize| Line {
+        sid,
+        at: At::Host(host),
+        observer: false,
+    };
+    let stale: Vec<Line> = (1..=m as u64).map(|k| line(k, k as usize - 1)).collect();
+    let mut moved = stale.clone();
+    moved[m - 1] = line(m as u64, m);
+    let mut others: Vec<usize> = (0..m - 1).collect();
+    rng.shuffle(&mut others);
+    let up = &others[..m / 2];
+    let mut hosts: Vec<HostState> = (0..m)
+        .map(|h| HostState {
+            sid: h as u64 + 1,
+            running: up.contains(&h),
+            view: stale.clone(),
+            listen_all: false,
+        })
+        .collect();
+    hosts.push(HostState {
+        sid: m as u64,
+        running: true,
+        view: moved,
+        listen_all: false,
+    });
+    let starts = start_order(rng, &hosts);
+    Trial {
+        seed,
+        index,
+        kinds: vec![Kind::Moved, Kind::Down, Kind::MovedHighestSid],
+        hosts,
+        starts,
+        services: Vec::new(),
+    }
 }
 
 /// The fallback that never fails validation: every host on one view, all running.
@@ -627,11 +683,16 @@ pub fn parse_hosts_range(text: &str) -> Result<RangeInclusive<usize>, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn many(seed: u64, count: u32) -> Vec<Trial> {
         (0..count).map(|i| draw(seed, i, &(4..=7))).collect()
+    }
+
+    /// The first `count` trials of `seed` in the namespace lab, 4 to 6 hosts as it runs them.
+    pub(in crate::rehearse::lab) fn many_netns(seed: u64, count: u32) -> Vec<Trial> {
+        (0..count).map(|i| draw_netns(seed, i, &(4..=6))).collect()
     }
 
     #[test]
@@ -763,6 +824,45 @@ mod tests {
             Some([("Q", vec!["P", "Q"]), ("T", vec!["R", "S", "T"])])
         );
         assert_eq!(split(ZkVersion::new(3, 4, 14)), None);
+    }
+
+    /// The stall kind is one `analyze` names as a stall whatever its size and start order: a
+    /// working quorum is possible (zxids permitting, a stale server could lead the moved one),
+    /// the moved highest sid can be elected, and every stale server that runs cannot follow it.
+    #[test]
+    fn a_moved_highest_sid_on_a_bare_majority_is_named_a_stall() {
+        use crate::rehearse::lab::fixture::{ensemble, Addressing};
+        use crate::zk::version::ZkVersion;
+        let trials: Vec<Trial> = many_netns(4, 200)
+            .into_iter()
+            .filter(|t| t.kinds.contains(&Kind::MovedHighestSid))
+            .collect();
+        assert!(trials.len() > 8, "{}", trials.len());
+        for n in MIN_HOSTS..=6 {
+            assert!(trials.iter().any(|t| t.hosts.len() == n), "{n} hosts");
+        }
+        for trial in &trials {
+            let n = trial.hosts.len();
+            let at = Addressing {
+                names: (1..=n).map(|i| format!("zk{i}")).collect(),
+                peers: (1..=n).map(|i| format!("10.77.{i}.2:2888:3888")).collect(),
+                services: Vec::new(),
+            };
+            let verdict = ensemble(trial, &at, ZkVersion::new(3, 8, 0))
+                .unwrap()
+                .verdict()
+                .unwrap();
+            let stale: Vec<usize> = (0..n - 1).filter(|&h| trial.hosts[h].running).collect();
+            assert!(verdict.quorum_possible, "{trial:?}");
+            assert_eq!(
+                verdict.stalls,
+                [crate::quorum::Stall {
+                    leader: n - 1,
+                    cannot_follow: stale
+                }],
+                "{trial:?}"
+            );
+        }
     }
 
     #[test]

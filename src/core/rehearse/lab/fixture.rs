@@ -195,6 +195,9 @@ struct Observed {
     /// Servers that exited on their own (records before issue 26 have none).
     #[serde(default)]
     exited: Vec<String>,
+    /// No serving leader in the settle window (records before issue 26's stall have none).
+    #[serde(default)]
+    no_leader_settled: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -224,6 +227,7 @@ pub fn observed_comment(seen: &Summary, at: &Addressing) -> String {
         let _ = writeln!(text, "#   first_leader_ms: {ms}");
     }
     let _ = writeln!(text, "#   exited: [{}]", names(&seen.exited).join(", "));
+    let _ = writeln!(text, "#   no_leader_settled: {}", seen.no_leader_settled);
     if seen.splits.is_empty() {
         text.push_str("#   splits: []\n");
     } else {
@@ -275,8 +279,11 @@ pub fn role_text(role: Role) -> String {
 /// The verdict and the disagreements in words, as comment lines.
 pub fn judgement_comment(judgement: &Judgement, at: &Addressing) -> String {
     let mut text = format!(
-        "# analyzer: quorum possible {}, split brain possible {}, stall named {}\n",
-        judgement.quorum_possible, judgement.split_possible, judgement.stall_named
+        "# analyzer: quorum possible {}, split brain possible {}, stall named {}; stall seen {}\n",
+        judgement.quorum_possible,
+        judgement.split_possible,
+        judgement.stall_named,
+        judgement.stall_seen
     );
     for d in &judgement.disagreements {
         let _ = writeln!(text, "# DISAGREEMENT: {}", disagreement_text(d, at));
@@ -421,6 +428,7 @@ pub fn parse_fixture(text: &str, path: &Path) -> Result<(State, Summary), Fixtur
             splits,
             first_leader_ms: observed.observed.first_leader_ms,
             exited,
+            no_leader_settled: observed.observed.no_leader_settled,
         },
     ))
 }

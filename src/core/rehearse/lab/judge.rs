@@ -74,6 +74,9 @@ pub struct Summary {
     /// Hosts whose server exited on its own during the trial (the runner reads their logs),
     /// ascending.
     pub exited: Vec<usize>,
+    /// No sample of the settle window (from when every started server had answered to the
+    /// end) showed a serving leader: the runner knows the window ([`leaderless_since`]).
+    pub no_leader_settled: bool,
 }
 
 pub fn summarize(samples: &[Sample]) -> Summary {
@@ -104,7 +107,14 @@ pub fn summarize(samples: &[Sample]) -> Summary {
         splits,
         first_leader_ms,
         exited: Vec::new(),
+        no_leader_settled: false,
     }
+}
+
+/// Whether no sample from `from_ms` on shows a serving leader (and at least one was taken).
+pub fn leaderless_since(samples: &[Sample], from_ms: u64) -> bool {
+    let mut window = samples.iter().filter(|s| s.at_ms >= from_ms).peekable();
+    window.peek().is_some() && window.all(|s| !s.roles.iter().any(|r| r.leads()))
 }
 
 /// The longest stretch from the first to the last sample in which both lead with a follower,
@@ -157,6 +167,10 @@ pub struct Judgement {
     pub split_seen: bool,
     /// The analyzer named an election that can stall (`Verdict::stalls`).
     pub stall_named: bool,
+    /// A stall seen: the analyzer said a working quorum can form, and no serving leader was
+    /// seen for the whole settle window. Not a disagreement ("possible" is not "will"), but
+    /// `analyze` should have named it ([`Judgement::stall_not_named`]).
+    pub stall_seen: bool,
     pub first_leader_ms: Option<u64>,
     /// Servers seen exiting at start.
     pub exits_seen: usize,
@@ -177,6 +191,11 @@ impl Judgement {
     /// The analyzer allowed a leader and none was seen within the settle window.
     pub fn quorum_possible_no_leader(&self) -> bool {
         self.quorum_possible && !self.leader_seen
+    }
+
+    /// A stall seen that `analyze` did not name beforehand.
+    pub fn stall_not_named(&self) -> bool {
+        self.stall_seen && !self.stall_named
     }
 }
 
@@ -220,6 +239,7 @@ pub fn judge(verdict: &Verdict, seen: &Summary) -> Judgement {
         leader_seen: !seen.leaders.is_empty(),
         split_seen: !seen.splits.is_empty(),
         stall_named: !verdict.stalls.is_empty(),
+        stall_seen: verdict.quorum_possible && seen.no_leader_settled,
         first_leader_ms: seen.first_leader_ms,
         exits_seen: seen.exited.len(),
         disagreements,
@@ -397,6 +417,39 @@ mod tests {
         let none = summarize(&samples(&repeat(&[Role::NotServing], 20)));
         let j = judge(&verdict(true, false, vec![0]), &none);
         assert!(j.agrees() && j.quorum_possible_no_leader());
+    }
+
+    #[test]
+    fn a_stall_is_no_serving_leader_for_the_settle_window_where_a_quorum_was_possible() {
+        let lonely = Role::Leader {
+            epoch: 1,
+            synced_followers: Some(0),
+        };
+        // A leader early, then none from 600 ms on (the window starts at 600 ms).
+        let mut rows = repeat(&[L, F], 3);
+        rows.extend(repeat(&[Role::NotServing, Role::NotServing], 10));
+        let run = samples(&rows);
+        assert!(leaderless_since(&run, 600));
+        assert!(!leaderless_since(&run, 400));
+        assert!(!leaderless_since(&run, 10_000), "no sample in the window");
+        // A leader that answers `Mode: leader` serves, with or without followers.
+        assert!(!leaderless_since(&samples(&[&[lonely]]), 0));
+
+        let mut seen = summarize(&run);
+        seen.no_leader_settled = true;
+        let named = Verdict {
+            stalls: vec![crate::quorum::Stall {
+                leader: 0,
+                cannot_follow: vec![1],
+            }],
+            ..verdict(true, false, vec![0, 1])
+        };
+        let j = judge(&named, &seen);
+        assert!(j.agrees() && j.stall_named && j.stall_seen && !j.stall_not_named());
+        let j = judge(&verdict(true, false, vec![0, 1]), &seen);
+        assert!(j.stall_seen && j.stall_not_named());
+        // No quorum possible: no leader is no stall.
+        assert!(!judge(&verdict(false, false, vec![0]), &seen).stall_seen);
     }
 
     #[test]

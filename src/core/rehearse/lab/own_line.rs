@@ -150,11 +150,7 @@ pub fn draw(rng: &mut Rng, seed: u64, index: u32, n: usize) -> Option<Trial> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rehearse::lab::draw::draw_netns;
-
-    fn many(seed: u64, count: u32) -> Vec<Trial> {
-        (0..count).map(|i| draw_netns(seed, i, &(4..=6))).collect()
-    }
+    use crate::rehearse::lab::draw::tests::many_netns as many;
 
     #[test]
     fn both_kinds_are_drawn_with_and_without_listen_all_and_every_service_route() {

@@ -20,6 +20,10 @@ pub struct Counts {
     pub quorum_possible_no_leader: u32,
     /// The analyzer named an election that can stall.
     pub stall_named: u32,
+    /// A working quorum was possible and no serving leader was seen for the settle window.
+    pub stall_seen: u32,
+    /// Both: named by `analyze` before the lab saw it.
+    pub stall_named_and_seen: u32,
     /// Trials in which a server exited at start.
     pub exits_seen: u32,
     /// Time to a serving leader, over the trials that had one: sum and longest, in ms.
@@ -41,6 +45,8 @@ impl Counts {
         self.split_possible_not_seen += u32::from(j.split_possible_not_seen());
         self.quorum_possible_no_leader += u32::from(j.quorum_possible_no_leader());
         self.stall_named += u32::from(j.stall_named);
+        self.stall_seen += u32::from(j.stall_seen);
+        self.stall_named_and_seen += u32::from(j.stall_named && j.stall_seen);
         self.exits_seen += u32::from(j.exits_seen > 0);
         if let Some(ms) = j.first_leader_ms {
             self.leader_ms_total += ms;
@@ -108,6 +114,8 @@ impl Tally {
             "split possible, not seen",
             "quorum possible, no leader",
             "stall named",
+            "stall seen",
+            "named and seen",
             "exits seen",
             "s to leader (mean)",
             "(max)",
@@ -133,6 +141,8 @@ impl Tally {
                     c.split_possible_not_seen.to_string(),
                     c.quorum_possible_no_leader.to_string(),
                     c.stall_named.to_string(),
+                    c.stall_seen.to_string(),
+                    c.stall_named_and_seen.to_string(),
                     c.exits_seen.to_string(),
                 ]
                 .into_iter()
@@ -178,6 +188,17 @@ impl Tally {
     }
 }
 
+/// A trial's stall in words for its line of the report: whether `analyze` named one and
+/// whether the lab saw one (a working quorum possible, no serving leader for the settle window).
+pub fn stall_words(j: &Judgement) -> String {
+    let yes = |b: bool| if b { "yes" } else { "no" };
+    format!(
+        "stall named {}, seen {}",
+        yes(j.stall_named),
+        yes(j.stall_seen)
+    )
+}
+
 /// `[#######.............] 7/20`: plain text, so it reads the same in a log file.
 pub fn progress_bar(done: u32, total: u32, width: usize) -> String {
     let filled = if total == 0 {
@@ -204,6 +225,7 @@ mod tests {
             leader_seen: leader,
             split_seen: split,
             stall_named: !leader,
+            stall_seen: !leader,
             first_leader_ms: leader.then_some(1500),
             exits_seen: 0,
             disagreements: if disagree {
@@ -240,6 +262,8 @@ mod tests {
                 split_possible_not_seen: 1,
                 quorum_possible_no_leader: 1,
                 stall_named: 1,
+                stall_seen: 1,
+                stall_named_and_seen: 1,
                 exits_seen: 0,
                 leader_ms_total: 3000,
                 leader_ms_max: 1500,
@@ -250,11 +274,11 @@ mod tests {
         let cells: Vec<&str> = moved.split_whitespace().collect();
         assert_eq!(
             cells,
-            ["moved", "2", "2", "1", "1", "1", "1", "1", "0", "0", "0", "1.5", "1.5"]
+            ["moved", "2", "2", "1", "1", "1", "1", "1", "0", "0", "0", "0", "0", "1.5", "1.5"]
         );
         let down = table.lines().find(|l| l.starts_with("down")).unwrap();
         let cells: Vec<&str> = down.split_whitespace().collect();
-        assert_eq!(cells[8..], ["1", "1", "0", "-", "-"], "{table}");
+        assert_eq!(cells[8..], ["1", "1", "1", "1", "0", "-", "-"], "{table}");
         assert!(table.starts_with("kind "), "{table}");
         assert!(
             table.contains("  trials  leaders seen  splits seen"),

@@ -714,6 +714,22 @@ impl Verdict {
         added
     }
 
+    /// Adds servers that exit at start with their own lines, each once, ascending:
+    /// `exit_lines` stays beside `exits_at_start`.
+    fn add_exits(&mut self, nodes: Vec<usize>, lines: Vec<Vec<PeerAddr>>) {
+        let mut exits: Vec<(usize, Vec<PeerAddr>)> = std::mem::take(&mut self.exits_at_start)
+            .into_iter()
+            .zip(std::mem::take(&mut self.exit_lines))
+            .collect();
+        for (node, line) in nodes.into_iter().zip(lines) {
+            if !exits.iter().any(|(n, _)| *n == node) {
+                exits.push((node, line));
+            }
+        }
+        exits.sort_by_key(|(node, _)| *node);
+        (self.exits_at_start, self.exit_lines) = exits.into_iter().unzip();
+    }
+
     /// `possible_leaders` ascending, `smallest_quorums` kept beside them.
     fn sort_leaders(&mut self) {
         let mut order: Vec<usize> = (0..self.possible_leaders.len()).collect();
@@ -751,7 +767,7 @@ impl Verdict {
             merge(&mut worst.hollow_leaders, verdict.hollow_leaders);
             merge(&mut worst.unreachable, verdict.unreachable);
             merge(&mut worst.duplicate_sids, verdict.duplicate_sids);
-            merge(&mut worst.exits_at_start, verdict.exits_at_start);
+            worst.add_exits(verdict.exits_at_start, verdict.exit_lines);
             merge(&mut worst.listen_all_unknown, verdict.listen_all_unknown);
             merge(&mut worst.misadvertised, verdict.misadvertised);
             for stall in verdict.stalls {

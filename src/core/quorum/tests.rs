@@ -1068,6 +1068,15 @@ fn a_server_that_exits_at_start_votes_and_follows_until_its_bind_retries_end() {
     let verdict = ens.verdict().unwrap();
     assert_eq!(verdict.exits_at_start, [1]);
     assert_eq!(verdict.exit_lines, [vec![addr("svc2")]]);
+    // The worst of a guess where no server exits and this one keeps zk2's line beside it
+    // (before, the first verdict's empty lines were kept and the finding named no line).
+    let mut none_exits = exit_after_retries("3.8.0");
+    none_exits.nodes[1].listen_all = Some(true);
+    let none_exits = none_exits.verdict().unwrap();
+    assert!(none_exits.exits_at_start.is_empty());
+    let worst = Verdict::worst(vec![none_exits, verdict.clone()]).unwrap();
+    assert_eq!(worst.exits_at_start, [1]);
+    assert_eq!(worst.exit_lines, [vec![addr("svc2")]]);
     // zk4 can lead while zk2 still runs, with zk2 following: seen on 3.8.0.
     assert_eq!(verdict.possible_leaders, [0, 3]);
     assert_eq!(verdict.brief_leaders, [3]);

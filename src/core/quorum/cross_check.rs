@@ -356,9 +356,7 @@ fn agree(retrying: &Ensemble, fast: &Verdict, case: usize) {
     let (lasting, lasting_hollow) = leaders(&naive);
     let (briefly, briefly_hollow) = leaders(&early);
     let mut all = lasting.clone();
-    all.extend(&briefly);
-    all.sort_unstable();
-    all.dedup();
+    super::merge(&mut all, briefly.clone());
     assert_eq!(fast.possible_leaders, all, "{context}");
     let brief: Vec<usize> = briefly
         .iter()
@@ -367,9 +365,7 @@ fn agree(retrying: &Ensemble, fast: &Verdict, case: usize) {
         .collect();
     assert_eq!(fast.brief_leaders, brief, "{context}");
     let mut hollow = lasting_hollow;
-    hollow.extend(briefly_hollow);
-    hollow.sort_unstable();
-    hollow.dedup();
+    super::merge(&mut hollow, briefly_hollow);
     assert_eq!(fast.hollow_leaders, hollow, "{context}");
     for quorum in &fast.smallest_quorums {
         let world = if brief.contains(&quorum.leader) {

@@ -302,20 +302,19 @@ impl Ensemble {
             for (&i, &on) in unknown.iter().zip(&world) {
                 retrying.nodes[i].listen_all = Some(on);
             }
-            let mut lasting = retrying.clone();
             let exiting: Vec<usize> = (0..self.nodes.len())
                 .filter(|&i| retrying.exits_at_start(i))
                 .collect();
+            if exiting.is_empty() {
+                verdicts.push(retrying.judge());
+                continue;
+            }
+            exits.extend(&exiting);
+            let mut lasting = retrying.clone();
             for &i in &exiting {
                 lasting.nodes[i].up = false;
             }
-            exits.extend(&exiting);
-            let verdict = lasting.judge();
-            verdicts.push(if exiting.is_empty() {
-                verdict
-            } else {
-                verdict.with_retries(retrying.judge())
-            });
+            verdicts.push(lasting.judge().with_retries(retrying.judge()));
         }
         let mut verdict = Verdict::worst(verdicts).unwrap_or_default();
         exits.sort_unstable();

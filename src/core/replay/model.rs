@@ -336,7 +336,7 @@ pub(crate) fn findings_of(state: &serde_json::Value) -> Vec<FindingShown> {
         .map(|findings| {
             findings
                 .iter()
-                .filter_map(|f| serde_json::from_value(f.clone()).ok())
+                .filter_map(|f| <FindingShown as serde::Deserialize>::deserialize(f).ok())
                 .collect()
         })
         .unwrap_or_default()

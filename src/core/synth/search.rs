@@ -76,7 +76,7 @@ pub struct Bound {
 impl Default for Bound {
     /// Enough to prove the order for every host of five replaced (474 states expanded on 3.8
     /// rules, 5 781 on 3.4, where no ids are interchangeable); past it the ids are taken over
-    /// one at a time. Spending more does not prove nine replaced (60 000 states did not).
+    /// in batches. Spending more does not prove nine replaced (60 000 states did not).
     fn default() -> Bound {
         Bound { max_states: 8_000 }
     }
@@ -839,27 +839,29 @@ struct Run {
     blockers: Blockers,
 }
 
-/// Per rule, the goal-ward move it refused from the expanded state with the fewest moves still
-/// certainly needed: (rule, that distance, the state's slots, the move, the refusal).
+/// Per rule (`Refusal::rule`), the goal-ward move it refused from the expanded state with the
+/// fewest moves still certainly needed: (that distance, the state's slots, the move, the
+/// refusal).
 #[derive(Default)]
-struct Blockers(Vec<(Rule, u32, Vec<Slot>, Move, Refusal)>);
+struct Blockers(Vec<(u32, Vec<Slot>, Move, Refusal)>);
 
 impl Blockers {
+    /// Runs for every refused goal-ward move of every search, and is read only when no order
+    /// is found: the state is copied only when it is kept.
     fn note(&mut self, h: Cost, key: &Key, m: Move, refusal: Refusal) {
         let distance = h.restarts + h.steps;
-        let noted = (refusal.rule, distance, key.slots.clone(), m, refusal);
-        match self.0.iter_mut().find(|b| b.0 == noted.0) {
-            Some(b) if b.1 <= distance => {}
-            Some(b) => *b = noted,
-            None => self.0.push(noted),
+        match self.0.iter_mut().find(|b| b.3.rule == refusal.rule) {
+            Some(b) if b.0 <= distance => {}
+            Some(b) => *b = (distance, key.slots.clone(), m, refusal),
+            None => self.0.push((distance, key.slots.clone(), m, refusal)),
         }
     }
 
     fn into_list(mut self) -> Vec<(Vec<Slot>, Move, Refusal)> {
-        self.0.sort_by_key(|b| b.0);
+        self.0.sort_by_key(|b| b.3.rule);
         self.0
             .into_iter()
-            .map(|(_, _, slots, m, refusal)| (slots, m, refusal))
+            .map(|(_, slots, m, refusal)| (slots, m, refusal))
             .collect()
     }
 }
@@ -987,9 +989,10 @@ fn run(
     }
 }
 
-/// The cheapest order within `bound`; past it, the best order found by taking the ids over one
-/// at a time (the leader's last), each part searched exactly within `bound` or greedily past
-/// it, with the exact search's lower bound; `Err` when there is none.
+/// The cheapest order within `bound`; past it, the best order found by taking the ids over in
+/// batches of three, two or one (the leader's last), each part searched exactly within `bound`
+/// or greedily past it, with the restart floor a restarts-first search proves; `Err` when
+/// there is none.
 pub fn search(judge: &mut Judge, bound: Bound) -> Result<Found, Stuck> {
     let problem = judge.problem;
     let start = Key {
@@ -998,15 +1001,9 @@ pub fn search(judge: &mut Judge, bound: Bound) -> Result<Found, Stuck> {
         pending: start_pending(problem),
     };
     let target = Aim::target(problem);
-    // Only the exact search merges interchangeable ids: the one-id-at-a-time parts name the id.
-    let exact = run(
-        judge,
-        bound,
-        Order::Objective,
-        &start,
-        &target,
-        &Symmetry::of(problem),
-    );
+    // The two whole searches merge interchangeable ids; the batches below name each id.
+    let symmetry = Symmetry::of(problem);
+    let exact = run(judge, bound, Order::Objective, &start, &target, &symmetry);
     let lower_bound = match exact.outcome {
         Outcome::Found(moves, cost, _) => {
             return Ok(Found {
@@ -1040,7 +1037,7 @@ pub fn search(judge: &mut Judge, bound: Bound) -> Result<Found, Stuck> {
         Order::RestartsFirst,
         &start,
         &target,
-        &Symmetry::of(problem),
+        &symmetry,
     );
     let mut expanded = exact.expanded + fewest.expanded;
     let mut best: Option<(Vec<Move>, Cost)> = None;

@@ -79,7 +79,7 @@ fn other_bindings(
     version: ZkVersion,
     first: &Plan,
 ) -> Result<Vec<OtherBinding>, Failure> {
-    let runbook = procedure::parse(&loaded.text, &args.binding.runbook)
+    let runbook = procedure::parse(&loaded.source.text, &args.binding.runbook)
         .map_err(|e| Failure::bad_input(e.to_string()))?;
     let Some(bindings) =
         crate::runbook::picks::every_binding(&runbook, &inputs.inventory, &inputs.bindings)

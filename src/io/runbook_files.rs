@@ -30,9 +30,9 @@ pub fn pairs(items: &[String], flag: &str) -> Result<BTreeMap<String, String>, S
 
 pub struct Loaded {
     pub procedure: Procedure,
-    pub text: String,
-    /// What it was bound from, the fragments as read now: a run binds it again from this when
-    /// a `pick:` host is re-bound, never from files that may have changed since.
+    /// What it was bound from — the runbook's text, and the fragments as read now: a run binds
+    /// it again from this when a `pick:` host is re-bound, never from files that may have
+    /// changed since.
     pub source: BindSource,
 }
 
@@ -68,15 +68,11 @@ pub fn load(
     };
     let procedure = procedure::bind(&text, runbook, &input).map_err(|e| e.to_string())?;
     let source = BindSource {
-        text: text.clone(),
+        text,
         path: runbook.to_path_buf(),
         inventory: inventory.clone(),
         variables: variables.clone(),
         fragments: fragments.into_inner(),
     };
-    Ok(Loaded {
-        procedure,
-        text,
-        source,
-    })
+    Ok(Loaded { procedure, source })
 }

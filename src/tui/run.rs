@@ -112,7 +112,7 @@ pub async fn run(options: RunOptions) -> Result<RunEnd, String> {
             }
         }
     }
-    let runbook_sha256 = zkpilot_core::hex::encode(Sha256::digest(loaded.text.as_bytes()));
+    let runbook_sha256 = zkpilot_core::hex::encode(Sha256::digest(loaded.source.text.as_bytes()));
     if let (Some(path), Some(log)) = (&options.resume, &resumed_log) {
         guards::check_resume(
             path,

@@ -346,6 +346,20 @@ pub fn wait_for_record(
     }
 }
 
+/// `zkpilot` started with `args`, once its log `audit` holds the record `found` looks for
+/// (`what`, in words), within `limit`: for a test that acts at that moment of the run.
+pub fn spawned_until(
+    args: &[String],
+    audit: &Path,
+    limit: Duration,
+    what: &str,
+    found: impl Fn(&serde_json::Value) -> bool,
+) -> std::process::Child {
+    let mut run = spawn_bin(args);
+    wait_for_record(&mut run, audit, limit, what, found);
+    run
+}
+
 /// `zkpilot run RUNBOOK --autopilot --yes` on the sandbox, whose first step `until-moved`
 /// waits until `old`, the leader of the start, leads no more: once it waits, the leadership
 /// is moved by hand (`Sandbox::move_leader_by_hand`). Returns the run's arguments (to resume
@@ -359,9 +373,8 @@ pub fn autopilot_through_a_leader_move(
     limit: Duration,
 ) -> (Vec<String>, Output) {
     let args = autopilot_args(&sandbox.inventory_path(), runbook, audit, &["--yes"]);
-    let mut run = spawn_bin(&args);
-    wait_for_record(
-        &mut run,
+    let mut run = spawned_until(
+        &args,
         audit,
         Duration::from_secs(120),
         "the wait for the move",

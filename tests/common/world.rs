@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::{
     assert_audit_verifies, audit_records, autopilot_args, project_file, resumed_to_the_end,
-    spawn_bin, text, wait_for_record,
+    spawned_until, text, wait_for_record,
 };
 
 /// What the stop led to: the run's arguments (to resume it), and how long after the stop it
@@ -38,9 +38,8 @@ pub fn follower_stopped_during_a_restart(
         audit,
         &["--yes", "--bind", &bind_victim, "--bind", &bind_other],
     );
-    let mut run = spawn_bin(&args);
-    wait_for_record(
-        &mut run,
+    let mut run = spawned_until(
+        &args,
         audit,
         Duration::from_secs(120),
         "the pause of the restart",

@@ -404,14 +404,14 @@ fn a_server_stopped_by_hand_during_a_wait_stops_the_autopilot_naming_it() {
     let audit = sandbox.dir.join("audit-quorum-lost.jsonl");
     let runbook = project_file("tests/fixtures/runbooks/quorum-lost.yaml");
     let (bind_victim, bind_other) = (format!("victim={victim}"), format!("other={other}"));
-    let mut run = common::spawn_bin(&common::autopilot_args(
+    let args = common::autopilot_args(
         &sandbox.inventory_path(),
         &runbook,
         &audit,
         &["--yes", "--bind", &bind_victim, "--bind", &bind_other],
-    ));
-    common::wait_for_record(
-        &mut run,
+    );
+    let mut run = common::spawned_until(
+        &args,
         &audit,
         Duration::from_secs(90),
         "the step waiting",

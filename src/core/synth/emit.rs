@@ -150,7 +150,7 @@ pub fn runbook(judge: &mut Judge, found: &Found, origin: &Origin) -> Result<Stri
     let mut ids: BTreeMap<String, usize> = BTreeMap::new();
     for m in &found.moves {
         step(&mut out, judge, &slots, *m, &mut ids);
-        if let Some(after) = through(&slots, *m).pop() {
+        if let Some(after) = through(problem, &slots, *m).pop() {
             slots = after;
         }
     }
@@ -232,6 +232,16 @@ fn view_members(problem: &Problem, key: ViewKey) -> Result<Vec<String>, SynthErr
         } else {
             ""
         };
+        if let Some(s) = problem.service_named(key, line.sid) {
+            // The id by the service made for the state node that runs it today: the runbook
+            // resolves the address from the inventory's service serving that node.
+            let serves = &problem.hosts[problem.services[s].serves];
+            members.push(format!(
+                "{{host: {}, service: true{observer}}}",
+                q(&serves.name)
+            ));
+            continue;
+        }
         let at_home = problem
             .hosts
             .iter()
@@ -288,8 +298,16 @@ fn step(
         MoveKind::Start => "start",
         MoveKind::Restart => "restart",
         MoveKind::Stop => "stop",
+        MoveKind::Point { .. } => "point",
     };
-    let base = format!("{verb}-{}", slug(&host.name));
+    let base = match m.kind {
+        MoveKind::Point { service } => format!(
+            "point-{}-service-at-{}",
+            slug(&problem.hosts[problem.services[service].serves].name),
+            slug(&host.name)
+        ),
+        _ => format!("{verb}-{}", slug(&host.name)),
+    };
     let count = ids.entry(base.clone()).or_insert(0);
     *count += 1;
     let id = if *count == 1 {
@@ -298,6 +316,10 @@ fn step(
         format!("{base}-{count}")
     };
     let title = match (m.kind, host.fate) {
+        (MoveKind::Point { service }, _) => format!(
+            "Point {}'s service at {}",
+            problem.hosts[problem.services[service].serves].name, host.name
+        ),
         (MoveKind::Stop, _) => format!("Stop {}, which leaves the ensemble", host.name),
         (MoveKind::Start, Fate::Replaces(old)) => format!(
             "Start {} with {}'s id {} on `{view_name}`",
@@ -329,6 +351,21 @@ fn step(
     }
     let _ = writeln!(out, "    run:");
     match (m.kind, host.fate) {
+        (MoveKind::Point { service }, _) => {
+            let serves = q(&problem.hosts[problem.services[service].serves].name);
+            let _ = writeln!(
+                out,
+                "      - {{host: {name}, verb: point-service, args: [{}, {}]}}",
+                q(&format!(
+                    "${{service:{}.address}}",
+                    problem.hosts[problem.services[service].serves].name
+                )),
+                q(&format!("${{host:{}.address}}", host.name))
+            );
+            let _ = writeln!(out, "    effect:");
+            let _ = writeln!(out, "      - route: {{service: {serves}, to: {name}}}");
+            return;
+        }
         (MoveKind::Stop, _) => {
             let _ = writeln!(out, "      - {{host: {name}, verb: stop}}");
         }
@@ -357,6 +394,17 @@ fn step(
                 "      - {{host: {name}, verb: set-servers, args: [{}]}}",
                 q(&format!("${{view:{view_name}}}"))
             );
+            // Its own line names its service, an address no interface of its own holds: it
+            // must listen on all of them (`QuorumCnxManager.Listener` binds its own line's
+            // address otherwise, fails, and the server exits).
+            if m.view
+                .is_some_and(|v| problem.service_named(v, host.sid).is_some())
+            {
+                let _ = writeln!(
+                    out,
+                    "      - {{host: {name}, verb: set-option, args: [\"quorumListenOnAllIPs=true\"]}}"
+                );
+            }
             let _ = writeln!(out, "      - {{host: {name}, verb: {verb}}}");
         }
     }
@@ -413,6 +461,14 @@ fn explain(judge: &mut Judge, before: &[Slot], m: Move) -> String {
     let host = &problem.hosts[m.host];
     let mut text = String::new();
     match (m.kind, host.fate) {
+        (MoveKind::Point { service }, _) => {
+            let service = &problem.services[service];
+            let _ = writeln!(
+                text,
+                "{}'s service ({}) forwards to {} from now on: every view that names server.{} by the service reaches {}.",
+                problem.hosts[service.serves].name, service.addr.host, host.name, service.sid, host.name
+            );
+        }
         (MoveKind::Stop, _) => {
             let _ = writeln!(
                 text,
@@ -432,7 +488,7 @@ fn explain(judge: &mut Judge, before: &[Slot], m: Move) -> String {
         }
         (MoveKind::Restart, _) => {}
     }
-    let phases = through(before, m);
+    let phases = through(problem, before, m);
     for (i, phase) in phases.iter().enumerate() {
         let moment = if i + 1 == phases.len() {
             "After the step".to_string()

@@ -99,7 +99,8 @@ pub struct Symmetry {
 
 impl Symmetry {
     pub fn of(problem: &Problem) -> Symmetry {
-        if problem.version.dials_back_from_own_view() {
+        // Services are named by the node they were made for, and their slots are not renamed.
+        if problem.version.dials_back_from_own_view() || !problem.services.is_empty() {
             return Symmetry::default();
         }
         let mut classes: Vec<Vec<usize>> = Vec::new();
@@ -152,6 +153,7 @@ fn signature(problem: &Problem, slots: &[Slot], t: usize) -> Signature {
         Slot::Gone => (0, 0, 0),
         Slot::Off => (1, 0, 0),
         Slot::Up(key) => (2, key.membership, key.moved.count_ones()),
+        Slot::To(h) => (3, h, 0),
     };
     let listed = slots
         .iter()

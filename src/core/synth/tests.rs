@@ -288,13 +288,122 @@ fn malformed_and_contradicting_targets_point_at_their_line() {
     }
 }
 
+/// Seed 000's end: every id of `n` servers named by a service of its own, and each server
+/// replaced by a pod (`new1`…) that takes its id over behind that service.
+fn into_pods(n: u64) -> String {
+    let mut text = replace_all(n);
+    text.push_str("services:\n");
+    for sid in 1..=n {
+        text.push_str(&format!(
+            "  - {{serves: zk{sid}, peer: \"svc{sid}:2888:3888\"}}\n"
+        ));
+    }
+    text
+}
+
+/// Seed 000 (HubSpot): bare servers into pods behind ClusterIP services. Each service is
+/// created in front of its server, the followers restart onto the view of services, and the
+/// live leader is never restarted: it is the first replaced (stopped, its service repointed,
+/// its pod started), so the order restarts one server fewer than the shipped runbook, which
+/// restarts every server once before it replaces any. A service is repointed only once its
+/// server has stopped for good.
 #[test]
-fn servers_behind_services_are_not_modelled_yet() {
-    let state = "nodes:\n  - {name: zk1, sid: 1, addr: \"zk1:2888:3888\", services: [\"svc1:2888:3888\"], view: [server.1=svc1:2888:3888]}\n";
-    assert!(matches!(
-        run(state, "servers:\n  - {host: zk1}\n", None),
-        Err(SynthError::Unsupported(_))
-    ));
+fn seed_000_moves_every_server_into_a_pod_behind_its_service() {
+    let (synthesis, figures) = synthesized(&ensemble_state(3, "3.8.0"), &into_pods(3), Some("zk3"));
+    assert_eq!(synthesis.found.proof, Proof::Minimal);
+    assert_eq!(
+        (figures.steps, figures.restarts),
+        (14, 2),
+        "{}",
+        synthesis.runbook
+    );
+    let problem = &synthesis.problem;
+    let moves = &synthesis.found.moves;
+    let named = |m: &Move| problem.hosts[m.host].name.clone();
+    let restarted: Vec<String> = moves
+        .iter()
+        .filter(|m| m.kind == MoveKind::Restart)
+        .map(named)
+        .collect();
+    assert_eq!(restarted, ["zk1", "zk2"], "{}", synthesis.runbook);
+    let first_stop = moves.iter().position(|m| m.kind == MoveKind::Stop);
+    assert_eq!(first_stop.map(|i| named(&moves[i])).as_deref(), Some("zk3"));
+    for sid in 1..=3 {
+        let pod = format!("new{sid}");
+        let at = |kind: fn(&MoveKind) -> bool| {
+            moves
+                .iter()
+                .position(|m| kind(&m.kind) && named(m) == pod)
+                .unwrap_or_else(|| panic!("{pod}: {}", synthesis.runbook))
+        };
+        let pointed = at(|k| matches!(k, MoveKind::Point { .. }));
+        let started = at(|k| *k == MoveKind::Start);
+        let stopped = moves
+            .iter()
+            .position(|m| m.kind == MoveKind::Stop && named(m) == format!("zk{sid}"));
+        assert!(
+            stopped < Some(pointed) && pointed < started,
+            "zk{sid} stops, then its service points at {pod}, then {pod} starts"
+        );
+    }
+    assert!(
+        synthesis.runbook.contains(
+            "verb: point-service, args: [\"${service:zk1.address}\", \"${host:new1.address}\"]"
+        ),
+        "{}",
+        synthesis.runbook
+    );
+    assert!(
+        synthesis.runbook.contains("{host: \"zk1\", service: true}"),
+        "{}",
+        synthesis.runbook
+    );
+    assert!(synthesis.runbook.contains("quorumListenOnAllIPs=true"));
+}
+
+/// Servers that stay where they are but move behind services: one restart each, and a service
+/// created in front of each first.
+#[test]
+fn servers_that_stay_move_behind_services_with_one_restart_each() {
+    let target = "servers:\n  - {host: zk1}\n  - {host: zk2}\n  - {host: zk3}\nservices:\n  - {serves: zk1, peer: \"svc1:2888:3888\"}\n  - {serves: zk2, peer: \"svc2:2888:3888\"}\n  - {serves: zk3, peer: \"svc3:2888:3888\"}\n";
+    let (synthesis, figures) = synthesized(&ensemble_state(3, "3.8.0"), target, Some("zk1"));
+    assert_eq!(
+        (figures.steps, figures.restarts),
+        (6, 3),
+        "{}",
+        synthesis.runbook
+    );
+    assert_eq!(synthesis.found.proof, Proof::Minimal);
+}
+
+/// A service the state already has forwards where the state says, and one it has that the
+/// target leaves out is refused; a service for a node the state lacks points at its line.
+#[test]
+fn services_are_checked_against_the_state() {
+    let behind = "nodes:\n  - {name: zk1, sid: 1, addr: \"zk1:2888:3888\", services: [\"svc1:2888:3888\"], view: [server.1=svc1:2888:3888, server.2=zk2:2888:3888, server.3=zk3:2888:3888]}\n  - {name: zk2, sid: 2, addr: \"zk2:2888:3888\", view: [server.1=zk1:2888:3888, server.2=zk2:2888:3888, server.3=zk3:2888:3888]}\n  - {name: zk3, sid: 3, addr: \"zk3:2888:3888\", view: [server.1=zk1:2888:3888, server.2=zk2:2888:3888, server.3=zk3:2888:3888]}\n";
+    let stays = "servers:\n  - {host: zk1}\n  - {host: zk2}\n  - {host: zk3}\n";
+    match run(behind, stays, None) {
+        Err(SynthError::Unsupported(why)) => {
+            assert!(why.contains("svc1:2888:3888"), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let with = format!("{stays}services:\n  - {{serves: zk1, peer: \"svc1:2888:3888\"}}\n");
+    let problem = run(behind, &with, None).map(|s| s.problem);
+    let problem = problem.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        problem.services[0].start,
+        Some(0),
+        "svc1 forwards to zk1 today"
+    );
+    let stranger = format!("{stays}services:\n  - {{serves: zk9, peer: \"svc9:2888:3888\"}}\n");
+    match run(&ensemble_state(3, "3.8.0"), &stranger, None) {
+        Err(SynthError::Input(e)) => {
+            assert_eq!(e.line, 6, "{e}");
+            assert!(e.message.contains("no node `zk9`"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 /// The paths and names the operator typed go into YAML comments and a block scalar: a newline
@@ -386,7 +495,7 @@ fn after_the_leader_is_touched_a_started_server_can_follow_every_possible_leader
     let mut touched = false;
     for m in &synthesis.found.moves {
         touched |= problem.leader == Some(m.host);
-        if let Some(after) = search::through(&slots, *m).pop() {
+        if let Some(after) = search::through(problem, &slots, *m).pop() {
             slots = after;
         }
         if touched && m.kind != MoveKind::Stop {
@@ -444,4 +553,14 @@ fn a_search_past_its_bound_states_the_restart_floor_it_proved() {
         "{}",
         synthesis.runbook
     );
+}
+
+#[test]
+fn debug_five_pods() {
+    let t = std::time::Instant::now();
+    let (synthesis, figures) = synthesized(&ensemble_state(5, "3.8.0"), &into_pods(5), Some("zk5"));
+    eprintln!("{:?} {:?} {:?} {:?} {}", figures, synthesis.found.cost, synthesis.found.proof, t.elapsed(), synthesis.found.expanded);
+    let (synthesis, figures) = synthesized(&ensemble_state(3, "3.4.6"), &into_pods(3), Some("zk3"));
+    eprintln!("{:?} {:?} {:?} {:?} {}", figures, synthesis.found.cost, synthesis.found.proof, t.elapsed(), synthesis.found.expanded);
+    panic!();
 }

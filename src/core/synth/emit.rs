@@ -320,7 +320,13 @@ fn step(
             "Point {}'s service at {}",
             problem.hosts[problem.services[service].serves].name, host.name
         ),
-        (MoveKind::Stop, _) => format!("Stop {}, which leaves the ensemble", host.name),
+        (MoveKind::Stop, _) => match handed_on(problem, m.host) {
+            Some((_, to)) => format!(
+                "Stop {}, which leaves the ensemble, and point its service at {}",
+                host.name, problem.hosts[to].name
+            ),
+            None => format!("Stop {}, which leaves the ensemble", host.name),
+        },
         (MoveKind::Start, Fate::Replaces(old)) => format!(
             "Start {} with {}'s id {} on `{view_name}`",
             host.name, problem.hosts[old].name, host.sid
@@ -352,22 +358,21 @@ fn step(
     let _ = writeln!(out, "    run:");
     match (m.kind, host.fate) {
         (MoveKind::Point { service }, _) => {
-            let serves = q(&problem.hosts[problem.services[service].serves].name);
+            let serves = problem.services[service].serves;
+            point_service(out, problem, serves, m.host);
+            let _ = writeln!(out, "    effect:");
             let _ = writeln!(
                 out,
-                "      - {{host: {name}, verb: point-service, args: [{}, {}]}}",
-                q(&format!(
-                    "${{service:{}.address}}",
-                    problem.hosts[problem.services[service].serves].name
-                )),
-                q(&format!("${{host:{}.address}}", host.name))
+                "      - route: {{service: {}, to: {name}}}",
+                q(&problem.hosts[serves].name)
             );
-            let _ = writeln!(out, "    effect:");
-            let _ = writeln!(out, "      - route: {{service: {serves}, to: {name}}}");
             return;
         }
         (MoveKind::Stop, _) => {
             let _ = writeln!(out, "      - {{host: {name}, verb: stop}}");
+            if let Some((_, to)) = handed_on(problem, m.host) {
+                point_service(out, problem, m.host, to);
+            }
         }
         (kind, fate) => {
             if kind == MoveKind::Start {
@@ -412,6 +417,13 @@ fn step(
     match m.kind {
         MoveKind::Stop => {
             let _ = writeln!(out, "      - stop: {{host: {name}}}");
+            if let Some((_, to)) = handed_on(problem, m.host) {
+                let _ = writeln!(
+                    out,
+                    "      - route: {{service: {name}, to: {}}}",
+                    q(&problem.hosts[to].name)
+                );
+            }
         }
         _ => {
             let _ = writeln!(
@@ -447,6 +459,27 @@ fn step(
     let _ = writeln!(out, "        - synced: {{}}");
 }
 
+/// The service made for `host` that its stop hands on, and the host that takes its id over.
+fn handed_on(problem: &Problem, host: usize) -> Option<(usize, usize)> {
+    problem
+        .services
+        .iter()
+        .position(|s| s.serves == host && s.end != host)
+        .map(|s| (s, problem.services[s].end))
+}
+
+/// The command that points the service made for `serves` at `to`: the verb runs on `to`, as
+/// the Kubernetes runbook's does.
+fn point_service(out: &mut String, problem: &Problem, serves: usize, to: usize) {
+    let _ = writeln!(
+        out,
+        "      - {{host: {}, verb: point-service, args: [{}, {}]}}",
+        q(&problem.hosts[to].name),
+        q(&format!("${{service:{}.address}}", problem.hosts[serves].name)),
+        q(&format!("${{host:{}.address}}", problem.hosts[to].name))
+    );
+}
+
 /// A step id from a host name: letters, digits and dashes.
 fn slug(name: &str) -> String {
     name.chars()
@@ -475,6 +508,13 @@ fn explain(judge: &mut Judge, before: &[Slot], m: Move) -> String {
                 "{} leaves the ensemble and does not come back.",
                 host.name
             );
+            if let Some((service, to)) = handed_on(problem, m.host) {
+                let _ = writeln!(
+                    text,
+                    "Its service ({}) forwards to {} from now on, ready for it to take id {} over; repointed while {} ran, it would have taken its address from under it.",
+                    problem.services[service].addr.host, problem.hosts[to].name, host.sid, host.name
+                );
+            }
         }
         (MoveKind::Start, Fate::Replaces(old)) => {
             let _ = writeln!(

@@ -363,6 +363,7 @@ pub fn model_inventory(problem: &Problem) -> Inventory {
         "status",
         "config",
         "point-service",
+        "drop-service",
         "set-option",
     ]
     .iter()

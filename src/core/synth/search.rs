@@ -588,35 +588,26 @@ pub fn moves(problem: &Problem, slots: &[Slot], pending: u64) -> Vec<Move> {
             }
         }
     }
-    // A service is created in front of the server it was made for, and repointed once, to the
-    // host that takes its id over, after that server has stopped for good; it never points
-    // back. Repointed earlier, it would take a running server's address from under it: a
-    // follower that loses its connection to it could not come back.
-    for (s, service) in problem.services.iter().enumerate() {
-        let now = slots[problem.service_slot(s)];
-        let mut to = Vec::new();
-        if now == Slot::Off && slots[service.serves] != Slot::Gone {
-            to.push(service.serves);
-        }
-        let free = !matches!(slots[service.serves], Slot::Up(_));
-        if service.end != service.serves && now != Slot::To(service.end) && free {
-            to.push(service.end);
-        }
-        out.extend(to.into_iter().map(|host| Move {
-            kind: MoveKind::Point { service: s },
-            host,
-            view: None,
-        }));
-    }
     out
 }
 
-/// The states a move passes through: the restarting host down, then the state after.
+/// The states a move passes through: the restarting host down, then the state after. A
+/// server that stops for good takes its service with it to the host that takes its id over, in
+/// the same step: repointed earlier, the service would take a running server's address from
+/// under it (a follower that lost its connection could not come back); left pointing at a
+/// stopped server, it reaches nothing.
 pub fn through(problem: &Problem, slots: &[Slot], m: Move) -> Vec<Vec<Slot>> {
     let mut after = slots.to_vec();
     let mut phases = Vec::new();
     match m.kind {
-        MoveKind::Stop => after[m.host] = Slot::Gone,
+        MoveKind::Stop => {
+            after[m.host] = Slot::Gone;
+            for (s, service) in problem.services.iter().enumerate() {
+                if service.serves == m.host && service.end != m.host {
+                    after[problem.service_slot(s)] = Slot::To(service.end);
+                }
+            }
+        }
         MoveKind::Point { service } => after[problem.service_slot(service)] = Slot::To(m.host),
         MoveKind::Start | MoveKind::Restart => {
             if m.kind == MoveKind::Restart {
@@ -696,8 +687,8 @@ impl Aim {
             (MoveKind::Stop, want) => want == Some(Slot::Gone),
             (MoveKind::Start, want) => matches!(want, Some(Slot::Up(_))),
             (MoveKind::Restart, want) => want != Some(Slot::Off),
-            // A service may forward to the server it was made for before its id moves on.
-            (MoveKind::Point { .. }, want) => matches!(want, Some(Slot::To(_))),
+            // Services are created before the search starts, and repointed by the stops.
+            (MoveKind::Point { .. }, _) => true,
         }
     }
 }
@@ -715,10 +706,6 @@ fn heuristic(problem: &Problem, aim: &Aim, key: &Key) -> Cost {
                 true
             }
             (Some(Slot::Up(_)), Slot::Off) => {
-                cost.steps += 1;
-                false
-            }
-            (Some(Slot::To(want)), slot) if *slot != Slot::To(*want) => {
                 cost.steps += 1;
                 false
             }
@@ -1072,11 +1059,67 @@ fn run(
 /// there is none.
 pub fn search(judge: &mut Judge, bound: Bound) -> Result<Found, Stuck> {
     let problem = judge.problem;
+    let (created, cost, slots) = create_services(judge, start_slots(problem))?;
     let start = Key {
-        slots: start_slots(problem),
+        slots,
         leader_touched: false,
         pending: start_pending(problem),
     };
+    let mut found = search_from(judge, bound, start)?;
+    found.moves.splice(0..0, created);
+    found.cost = cost.plus(found.cost);
+    Ok(found)
+}
+
+/// The services that do not exist yet, created first, each in front of the server it was made
+/// for (or, when that server is gone already, the host that takes its id over), and the state
+/// they leave. Before they exist no view can name them, so creating them first loses no order
+/// worth having, and the search is spared interleaving them with every other move. Each is
+/// judged like any move.
+fn create_services(
+    judge: &mut Judge,
+    mut slots: Vec<Slot>,
+) -> Result<(Vec<Move>, Cost, Vec<Slot>), Stuck> {
+    let problem = judge.problem;
+    let mut moves = Vec::new();
+    let mut cost = Cost::default();
+    for (s, service) in problem.services.iter().enumerate() {
+        if slots[problem.service_slot(s)] != Slot::Off {
+            continue;
+        }
+        let host = if slots[service.serves] == Slot::Gone {
+            service.end
+        } else {
+            service.serves
+        };
+        let m = Move {
+            kind: MoveKind::Point { service: s },
+            host,
+            view: None,
+        };
+        match admit(judge, &slots, false, m) {
+            Ok((mut phases, step)) => {
+                slots = phases.pop().unwrap_or_default();
+                moves.push(m);
+                cost = cost.plus(step);
+            }
+            Err(refusal) => {
+                return Err(Stuck {
+                    slots,
+                    refused: vec![(m, refusal)],
+                    blockers: Vec::new(),
+                    expanded: 0,
+                    gave_up: false,
+                })
+            }
+        }
+    }
+    Ok((moves, cost, slots))
+}
+
+/// `search` from `start`, its services created.
+fn search_from(judge: &mut Judge, bound: Bound, start: Key) -> Result<Found, Stuck> {
+    let problem = judge.problem;
     let target = Aim::target(problem);
     // The two whole searches merge interchangeable ids; the batches below name each id.
     let symmetry = Symmetry::of(problem);

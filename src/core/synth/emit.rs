@@ -475,7 +475,10 @@ fn point_service(out: &mut String, problem: &Problem, serves: usize, to: usize) 
         out,
         "      - {{host: {}, verb: point-service, args: [{}, {}]}}",
         q(&problem.hosts[to].name),
-        q(&format!("${{service:{}.address}}", problem.hosts[serves].name)),
+        q(&format!(
+            "${{service:{}.address}}",
+            problem.hosts[serves].name
+        )),
         q(&format!("${{host:{}.address}}", problem.hosts[to].name))
     );
 }

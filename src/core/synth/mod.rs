@@ -423,6 +423,28 @@ pub fn model_inventory(problem: &Problem) -> Inventory {
     }
 }
 
+/// Whether the target's services are the inventory's: the runbook names each by the server it
+/// was made for (`${service:NAME.address}`), and the inventory it runs against must hold that
+/// service at the address the search judged.
+pub fn services_match(problem: &Problem, inventory: &Inventory) -> Result<(), String> {
+    for service in &problem.services {
+        let serves = &problem.hosts[service.serves].name;
+        let theirs = inventory.service_for(serves).ok_or_else(|| {
+            format!(
+                "the inventory `{}` has no service serving `{serves}`",
+                inventory.name
+            )
+        })?;
+        if theirs.peer_addr().ok().as_ref() != Some(&service.addr) {
+            return Err(format!(
+                "the service serving `{serves}` is at {}, not {}, in the inventory `{}`",
+                theirs.peer, service.addr, inventory.name
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A runbook's figures for the summary and `--compare`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Figures {

@@ -335,7 +335,11 @@ fn seed_000_moves_every_server_into_a_pod_behind_its_service() {
         .collect();
     assert_eq!(
         created,
-        [("zk1".into(), true), ("zk2".into(), true), ("zk3".into(), true)],
+        [
+            ("zk1".into(), true),
+            ("zk2".into(), true),
+            ("zk3".into(), true)
+        ],
         "the services are created first, each in front of its server"
     );
     for sid in 1..=3 {
@@ -350,7 +354,11 @@ fn seed_000_moves_every_server_into_a_pod_behind_its_service() {
         let repoint = format!(
             "{{host: \"{pod}\", verb: point-service, args: [\"${{service:{old}.address}}\", \"${{host:{pod}.address}}\"]}}"
         );
-        assert!(synthesis.runbook.contains(&repoint), "{old}'s stop repoints its service: {}", synthesis.runbook);
+        assert!(
+            synthesis.runbook.contains(&repoint),
+            "{old}'s stop repoints its service: {}",
+            synthesis.runbook
+        );
     }
     assert!(
         synthesis.runbook.contains(
@@ -566,10 +574,14 @@ fn a_search_past_its_bound_states_the_restart_floor_it_proved() {
 /// three servers where the shipped one restarts all five.
 #[test]
 fn five_servers_into_pods_restart_fewer_than_the_shipped_runbook() {
-    let (synthesis, figures) =
-        synthesized(&ensemble_state(5, "3.8.0"), &into_pods(5), Some("zk5"));
+    let (synthesis, figures) = synthesized(&ensemble_state(5, "3.8.0"), &into_pods(5), Some("zk5"));
     assert_eq!(synthesis.found.proof, Proof::Minimal);
-    assert_eq!((figures.steps, figures.restarts), (18, 3), "{}", synthesis.runbook);
+    assert_eq!(
+        (figures.steps, figures.restarts),
+        (18, 3),
+        "{}",
+        synthesis.runbook
+    );
     let (procedure, plan) = planned(
         &synthesis.problem,
         K8S_ONE_FOR_ONE,
@@ -579,4 +591,24 @@ fn five_servers_into_pods_restart_fewer_than_the_shipped_runbook() {
     let shipped = Figures::of(&procedure, &plan);
     assert!(!shipped.blocked, "{}", plan::render_table(&plan));
     assert_eq!((shipped.steps, shipped.restarts), (21, 5));
+}
+
+/// With `--inventory`, the runbook's services are the inventory's: one it lacks, or one at
+/// another address than the target gives, is refused before anything is written.
+#[test]
+fn the_targets_services_must_be_the_inventorys() {
+    let synthesis = run(&ensemble_state(3, "3.8.0"), &into_pods(3), Some("zk3"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let problem = &synthesis.problem;
+    let mut inventory = model_inventory(problem);
+    assert_eq!(services_match(problem, &inventory), Ok(()));
+    inventory.services[1].peer = "svc9:2888:3888".into();
+    let moved = services_match(problem, &inventory).unwrap_err();
+    assert!(
+        moved.contains("`zk2` is at svc9:2888:3888, not svc2:2888:3888"),
+        "{moved}"
+    );
+    inventory.services.remove(0);
+    let missing = services_match(problem, &inventory).unwrap_err();
+    assert!(missing.contains("no service serving `zk1`"), "{missing}");
 }

@@ -423,6 +423,18 @@ impl Problem {
         (0..self.services.len()).find(|&s| key.via & 1 << s != 0 && self.services[s].sid == sid)
     }
 
+    /// The service in front of takeover `t`'s id, if any.
+    pub fn service_of_takeover(&self, t: usize) -> Option<usize> {
+        let sid = self.takeovers[t].sid;
+        self.services.iter().position(|s| s.sid == sid)
+    }
+
+    /// The takeover of service `s`'s id, if its id moves.
+    pub fn takeover_of_service(&self, s: usize) -> Option<usize> {
+        let sid = self.services[s].sid;
+        self.takeovers.iter().position(|t| t.sid == sid)
+    }
+
     /// The index of service `s`'s slot in a state: after every host's.
     pub fn service_slot(&self, s: usize) -> usize {
         self.hosts.len() + s

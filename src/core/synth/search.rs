@@ -480,8 +480,11 @@ pub fn candidates(problem: &Problem, slots: &[Slot], host: usize) -> Vec<ViewKey
         .fold(0, |bits, (i, _)| bits | 1 << i);
     let me = &problem.hosts[host];
     let mut out: Vec<ViewKey> = Vec::new();
+    // A sid with a service is named by its old host's address until a view names it by the
+    // service, never by its new host's: the target names it by the service.
+    let behind = problem.served(u32::MAX);
     for m in 0..problem.memberships.len() {
-        let all = problem.all_moved(m);
+        let all = problem.all_moved(m) & !behind;
         for (via, moved) in [0, problem.all_via(m)]
             .into_iter()
             .flat_map(|via| [gone & all, all].map(|moved| (via, moved & !problem.served(via))))

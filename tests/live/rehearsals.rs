@@ -701,17 +701,17 @@ fn a_voter_down_today_is_read_live_as_down_and_started_again() {
     assert_ends_on_target(&sandbox, &rehearsal, &three, &[]);
 }
 
-/// Seed 000 synthesized: three voters on the sandbox's stand-in Kubernetes (services are
-/// nftables DNAT addresses, pods are spare hosts), read live, each replaced by the pod that takes
-/// over its id behind its service. The writer is a client already on the services and the
+/// Seed 000 synthesized: three voters and an observer on the sandbox's stand-in Kubernetes
+/// (services are nftables DNAT addresses, pods are spare hosts), read live, each replaced by the
+/// pod that takes over its id behind its service. The writer is a client already on the services and the
 /// hosts; at the end each service forwards to the pod with its id, every pod names its peers by
 /// the services, the hosts are down, and no acknowledged write is lost.
 #[test]
 fn a_synthesized_move_into_pods_behind_services_takes_over_every_id() {
-    let sandbox = Sandbox::up_with(3, 0, 3, &["--services"]);
-    let all = ["zk1", "zk2", "zk3", "zk4", "zk5", "zk6"];
-    let (hosts, pods) = all.split_at(3);
-    leader_of(&sandbox, hosts);
+    let sandbox = Sandbox::up_with(3, 1, 4, &["--services"]);
+    let all = ["zk1", "zk2", "zk3", "zk4", "zk5", "zk6", "zk7", "zk8"];
+    let (hosts, pods) = all.split_at(4);
+    leader_of(&sandbox, &hosts[..3]);
     let inventory_path = sandbox.inventory_path();
     let inventory = zkpilot::inventory::Inventory::parse(
         &std::fs::read_to_string(&inventory_path).unwrap(),
@@ -720,7 +720,12 @@ fn a_synthesized_move_into_pods_behind_services_takes_over_every_id() {
     .unwrap();
     let mut target = String::from("servers:\n");
     for (pod, host) in pods.iter().zip(hosts) {
-        target.push_str(&format!("  - {{host: {pod}, sid_of: {host}}}\n"));
+        let role = if *host == "zk4" {
+            ", role: observer"
+        } else {
+            ""
+        };
+        target.push_str(&format!("  - {{host: {pod}, sid_of: {host}{role}}}\n"));
     }
     target.push_str("services:\n");
     for host in hosts {
@@ -741,7 +746,7 @@ fn a_synthesized_move_into_pods_behind_services_takes_over_every_id() {
     let rehearsal = rehearse_writing_to(&sandbox, &runbook, &["--yes"], written_to, &all);
     rehearsal.assert_succeeded();
     sandbox.wait_for_modes(pods, Duration::from_secs(60), |m| {
-        count(m, "leader") == 1 && count(m, "follower") == 2
+        count(m, "leader") == 1 && count(m, "follower") == 2 && count(m, "observer") == 1
     });
     for host in hosts {
         assert_eq!(mode(&sandbox.client(host)), "down", "{host} was replaced");

@@ -612,3 +612,17 @@ fn the_targets_services_must_be_the_inventorys() {
     let missing = services_match(problem, &inventory).unwrap_err();
     assert!(missing.contains("no service serving `zk1`"), "{missing}");
 }
+
+/// Nine servers into pods: ids behind services are interchangeable too, so the search proves
+/// the order on 3.8 rules; on 3.4 rules five give the same figures without merging any.
+#[test]
+fn nine_servers_into_pods_are_proven_minimal() {
+    let (nine, figures) = synthesized(&ensemble_state(9, "3.8.0"), &into_pods(9), Some("zk9"));
+    assert_eq!(nine.found.proof, Proof::Minimal);
+    assert_eq!((figures.steps, figures.restarts), (32, 5));
+    let (merged, _) = synthesized(&ensemble_state(5, "3.8.0"), &into_pods(5), Some("zk5"));
+    let (plain, _) = synthesized(&ensemble_state(5, "3.4.6"), &into_pods(5), Some("zk5"));
+    assert_eq!(merged.found.cost.restarts, plain.found.cost.restarts);
+    assert_eq!(merged.found.cost.steps, plain.found.cost.steps);
+    assert!(merged.found.expanded < plain.found.expanded);
+}

@@ -299,6 +299,20 @@ fn mitosis_leaves_two_separate_ensembles_and_no_firewall_rule() {
     assert_audit_verifies(&rehearsal.audit);
 }
 
+/// The sandbox's services in front of `hosts` (`--services` names each `HOST-svc`), and the
+/// client addresses of a writer already moved to them that still holds the hosts' (which work
+/// until the hosts go).
+fn behind_services(sandbox: &Sandbox, hosts: &[&str]) -> (Vec<String>, Vec<String>) {
+    let services: Vec<String> = hosts.iter().map(|h| format!("{h}-svc")).collect();
+    let written_to = services
+        .iter()
+        .map(String::as_str)
+        .chain(hosts.iter().copied())
+        .map(|h| sandbox.client(h))
+        .collect();
+    (services, written_to)
+}
+
 /// Seed 000 on the sandbox's stand-in Kubernetes: services are nftables DNAT addresses, pods
 /// are spare hosts. The writer is a client already moved to the services (and still holding
 /// the host addresses, which work until the hosts go): at the end only the services can serve
@@ -311,13 +325,7 @@ fn k8s_migration_moves_every_server_id_into_a_pod_behind_its_service(voters: u8,
     let names: Vec<String> = (1..=2 * servers).map(|i| format!("zk{i}")).collect();
     let all: Vec<&str> = names.iter().map(String::as_str).collect();
     let (hosts, pods) = all.split_at(servers);
-    let services: Vec<String> = hosts.iter().map(|h| format!("{h}-svc")).collect();
-    let written_to: Vec<String> = services
-        .iter()
-        .map(String::as_str)
-        .chain(hosts.iter().copied())
-        .map(|h| sandbox.client(h))
-        .collect();
+    let (services, written_to) = behind_services(&sandbox, hosts);
     let started = std::time::Instant::now();
     let rehearsal = rehearse_writing_to(
         &sandbox,
@@ -736,13 +744,7 @@ fn a_synthesized_move_into_pods_behind_services_takes_over_every_id() {
         ));
     }
     let runbook = synthesize_live(&sandbox, &target, "into-pods");
-    let services: Vec<String> = hosts.iter().map(|h| format!("{h}-svc")).collect();
-    let written_to: Vec<String> = services
-        .iter()
-        .map(String::as_str)
-        .chain(hosts.iter().copied())
-        .map(|h| sandbox.client(h))
-        .collect();
+    let (services, written_to) = behind_services(&sandbox, hosts);
     let rehearsal = rehearse_writing_to(&sandbox, &runbook, &["--yes"], written_to, &all);
     rehearsal.assert_succeeded();
     sandbox.wait_for_modes(pods, Duration::from_secs(60), |m| {

@@ -388,34 +388,22 @@ impl Problem {
 
     /// The takeover bits that matter in membership `m`: sids it lists.
     pub fn all_moved(&self, m: usize) -> u32 {
-        self.takeovers
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| self.memberships[m].lines.iter().any(|l| l.sid == t.sid))
-            .fold(0, |bits, (i, _)| bits | 1 << i)
+        let listed = |sid: u64| self.memberships[m].lines.iter().any(|l| l.sid == sid);
+        bits(self.takeovers.iter().map(|t| listed(t.sid)))
     }
 
     /// The service bits that matter in membership `m`: services of sids it lists.
     pub fn all_via(&self, m: usize) -> u32 {
-        self.services
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| self.memberships[m].lines.iter().any(|l| l.sid == s.sid))
-            .fold(0, |bits, (i, _)| bits | 1 << i)
+        let listed = |sid: u64| self.memberships[m].lines.iter().any(|l| l.sid == sid);
+        bits(self.services.iter().map(|s| listed(s.sid)))
     }
 
     /// The takeover bits of the sids that the services in `via` name.
     pub fn served(&self, via: u32) -> u32 {
-        self.takeovers
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| {
-                self.services
-                    .iter()
-                    .enumerate()
-                    .any(|(s, service)| via & 1 << s != 0 && service.sid == t.sid)
-            })
-            .fold(0, |bits, (i, _)| bits | 1 << i)
+        let named = |sid: u64| {
+            (0..self.services.len()).any(|s| via & 1 << s != 0 && self.services[s].sid == sid)
+        };
+        bits(self.takeovers.iter().map(|t| named(t.sid)))
     }
 
     /// The service in front of `sid` that view `key` names it by, if it does.
@@ -551,6 +539,14 @@ impl Problem {
             partitions: None,
         }
     }
+}
+
+/// A set of takeovers or services as bits: bit `i` for each `i`-th item that is in it.
+fn bits(items: impl Iterator<Item = bool>) -> u32 {
+    items
+        .enumerate()
+        .filter(|(_, is)| *is)
+        .fold(0, |bits, (i, _)| bits | 1 << i)
 }
 
 /// What a host is doing in a state of the search; after the hosts, where each service

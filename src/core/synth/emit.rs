@@ -483,6 +483,62 @@ fn point_service(out: &mut String, problem: &Problem, serves: usize, to: usize) 
     );
 }
 
+/// Why two quorums cannot form, per pair of views the running servers use, in counts an
+/// operator can check: a leader on a view counts only servers whose ids that view lists as
+/// voters, so two disjoint quorums of views A and B need A's majority plus B's from the running
+/// servers either counts. Where the counts alone do not settle it, the analyzer's verdict does
+/// (no two possible leaders hold disjoint majorities), and the sentence says so.
+fn two_cannot(
+    problem: &Problem,
+    ensemble: &Ensemble,
+    groups: &[(ViewKey, Vec<&str>)],
+) -> Vec<String> {
+    let running: Vec<(u64, &str)> = ensemble
+        .nodes
+        .iter()
+        .filter(|n| n.up)
+        .map(|n| (n.sid, n.name.as_str()))
+        .collect();
+    let views: Vec<(String, crate::zk::config::View)> = groups
+        .iter()
+        .map(|(key, _)| (problem.view_name(*key), problem.view(*key)))
+        .collect();
+    if let [(name, view)] = views.as_slice() {
+        return vec![format!(
+            "Two cannot: every running server is on `{name}`, and any two majorities of its {} voters share a server.",
+            view.participant_count()
+        )];
+    }
+    let mut out = Vec::new();
+    for (i, (a, va)) in views.iter().enumerate() {
+        for (b, vb) in &views[i + 1..] {
+            let counted: Vec<&str> = running
+                .iter()
+                .filter(|(sid, _)| va.is_participant(*sid) || vb.is_participant(*sid))
+                .map(|(_, name)| *name)
+                .collect();
+            let (ma, mb) = (va.majority(), vb.majority());
+            out.push(if counted.len() < ma + mb {
+                format!(
+                    "Two cannot: a majority of `{a}` ({ma} of {}) and one of `{b}` ({mb} of {}) would need {} different servers, and only {} of the servers either counts run ({}).",
+                    va.participant_count(),
+                    vb.participant_count(),
+                    ma + mb,
+                    counted.len(),
+                    counted.join(", ")
+                )
+            } else {
+                format!(
+                    "Two cannot: `{a}` and `{b}` could each count a majority from the {} running servers they count ({}), but no two of the possible leaders above can each hold one from servers the other does not hold.",
+                    counted.len(),
+                    counted.join(", ")
+                )
+            });
+        }
+    }
+    out
+}
+
 /// A step id from a host name: letters, digits and dashes.
 fn slug(name: &str) -> String {
     name.chars()
@@ -595,10 +651,9 @@ fn describe(
         "  A working quorum can form: possible leaders {}.",
         leaders.join("; ")
     );
-    let _ = writeln!(
-        text,
-        "  Two cannot: no two of these leaders can each count a majority of its own view from servers the other does not hold."
-    );
+    for reason in two_cannot(problem, ensemble, &groups) {
+        let _ = writeln!(text, "  {reason}");
+    }
     let cut: Vec<String> = verdict
         .unreachable
         .iter()

@@ -626,3 +626,19 @@ fn nine_servers_into_pods_are_proven_minimal() {
     assert_eq!(merged.found.cost.steps, plain.found.cost.steps);
     assert!(merged.found.expanded < plain.found.expanded);
 }
+
+/// Each step says why two quorums cannot form in counts an operator can check: the majorities
+/// of the two views the running servers use, and how few servers either counts run.
+#[test]
+fn explanations_count_the_servers_two_quorums_would_need() {
+    let (synthesis, _) = synthesized(&line_state("3.4.6"), LINE_TARGET, Some("P"));
+    let text = &synthesis.runbook;
+    assert!(
+        text.contains("Two cannot: a majority of `three` (2 of 3) and one of `target-as-today` (3 of 5) would need 5 different servers, and only 4 of the servers either counts run (P, Q, R, S)."),
+        "{text}"
+    );
+    assert!(
+        text.contains("Two cannot: every running server is on `target`, and any two majorities of its 5 voters share a server."),
+        "{text}"
+    );
+}

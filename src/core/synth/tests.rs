@@ -1,6 +1,6 @@
 //! The synthesizer against the seeds' starts, and every emitted runbook bound and planned.
 
-use super::fixtures::{ensemble_state, replace_all};
+use super::fixtures::{ensemble_state, into_pods, replace_all};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -287,19 +287,6 @@ fn malformed_and_contradicting_targets_point_at_their_line() {
             other => panic!("{target}: {other:?}"),
         }
     }
-}
-
-/// Seed 000's end: every id of `n` servers named by a service of its own, and each server
-/// replaced by a pod (`new1`…) that takes its id over behind that service.
-fn into_pods(n: u64) -> String {
-    let mut text = replace_all(n);
-    text.push_str("services:\n");
-    for sid in 1..=n {
-        text.push_str(&format!(
-            "  - {{serves: zk{sid}, peer: \"svc{sid}:2888:3888\"}}\n"
-        ));
-    }
-    text
 }
 
 /// Seed 000 (HubSpot): bare servers into pods behind ClusterIP services. Each service is

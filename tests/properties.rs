@@ -69,6 +69,14 @@ const STATES: [&str; 3] = [
     include_str!("fixtures/states/valid/mitosis_done.yaml"),
 ];
 
+/// A start and targets for the synthesizer: grown, replaced, and moved behind services.
+const SYNTH_STATE: &str = "zookeeper: \"3.8.0\"\nviews:\n  today: [server.1=zk1:2888:3888, server.2=zk2:2888:3888, server.3=zk3:2888:3888]\nnodes:\n  - {name: zk1, sid: 1, addr: \"zk1:2888:3888\", view: today}\n  - {name: zk2, sid: 2, addr: \"zk2:2888:3888\", services: [\"svc2:2888:3888\"], view: today}\n  - {name: zk3, sid: 3, addr: \"zk3:2888:3888\", view: today}\n";
+
+const SYNTH_TARGETS: [&str; 2] = [
+    "servers:\n  - {host: zk1}\n  - {host: zk2}\n  - {host: new3, sid_of: zk3}\n  - {host: zk4, sid: 4, role: observer}\nservices:\n  - {serves: zk2, peer: \"svc2:2888:3888\"}\n",
+    "servers:\n  - {host: new1, sid_of: zk1}\n  - {host: new2, sid_of: zk2}\n  - {host: zk3, restart: true}\nservices:\n  - {serves: zk1, peer: \"svc1:2888:3888\"}\n  - {serves: zk2, peer: \"svc2:2888:3888\"}\n",
+];
+
 /// Text that is likely to matter to a parser: structure, numbers, quotes, odd characters.
 fn piece() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -256,6 +264,33 @@ proptest! {
     fn the_audit_reader_never_panics(text in mutated(vec![audit_log()])) {
         let log = AuditLog::from_bytes(text.as_bytes());
         prop_assert!(log.records.len() <= text.lines().count());
+    }
+}
+
+proptest! {
+    // Each case searches: fewer cases, and a small bound.
+    #![proptest_config(Config { cases: config().cases.min(64), ..config() })]
+
+    #[test]
+    fn the_synthesizer_never_panics(
+        state in mutated(vec![SYNTH_STATE.to_string()]),
+        target in mutated(SYNTH_TARGETS.map(String::from).to_vec()),
+    ) {
+        for (state, target) in [(state.as_str(), SYNTH_TARGETS[0]), (SYNTH_STATE, target.as_str())] {
+            let request = zkpilot::synth::Request {
+                state_text: state,
+                state_path: Path::new("state.yaml"),
+                target_text: target,
+                target_path: Path::new("target.yaml"),
+                leader: Some("zk1"),
+                bound: zkpilot::synth::search::Bound { max_states: 300 },
+                output: None,
+            };
+            if let Err(zkpilot::synth::SynthError::Input(err)) = zkpilot::synth::synthesize(&request)
+            {
+                prop_assert!(err.line >= 1 && err.column >= 1, "{err}");
+            }
+        }
     }
 }
 

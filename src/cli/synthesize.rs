@@ -25,6 +25,8 @@ struct Start {
     text: String,
     path: PathBuf,
     leader: Option<String>,
+    /// The inventory polled, with `--inventory`: the runbook's services are its.
+    inventory: Option<crate::inventory::Inventory>,
 }
 
 async fn start(args: &SynthesizeArgs) -> Result<Start, Failure> {
@@ -35,11 +37,13 @@ async fn start(args: &SynthesizeArgs) -> Result<Start, Failure> {
             text,
             path,
             leader: args.leader.clone(),
+            inventory: None,
         });
     };
     let inventory = runbook_files::load_inventory(inventory_path).map_err(Failure::bad_input)?;
     let targets = ensemble::inventory_targets(&inventory);
-    let live = poll::poll_all_once(&targets, LIVE_POLL_TIMEOUT).await;
+    let mut live = poll::poll_all_once(&targets, LIVE_POLL_TIMEOUT).await;
+    live.services = ensemble::inventory_services(&inventory);
     let version = plan_live::version(None, inventory.zookeeper.as_deref(), Some(&live))
         .map_err(Failure::bad_input)?;
     let text = synth::live::state_file(&live, version).map_err(|e| {
@@ -62,6 +66,7 @@ async fn start(args: &SynthesizeArgs) -> Result<Start, Failure> {
         text,
         path,
         leader: args.leader.clone().or_else(|| plan_live::leader(&live)),
+        inventory: Some(inventory),
     })
 }
 
@@ -87,6 +92,10 @@ pub async fn synthesize(args: &SynthesizeArgs) -> Result<(), Failure> {
         }
         other => Failure::bad_input(other.to_string()),
     })?;
+    if let Some(polled) = &start.inventory {
+        synth::services_match(&synthesis.problem, polled)
+            .map_err(|e| Failure::bad_input(format!("{}: {e}", args.target.display())))?;
+    }
     let inventory = synth::model_inventory(&synthesis.problem);
     let no_bindings = BTreeMap::new();
     let emitted_path = args

@@ -299,6 +299,20 @@ fn mitosis_leaves_two_separate_ensembles_and_no_firewall_rule() {
     assert_audit_verifies(&rehearsal.audit);
 }
 
+/// The sandbox's services in front of `hosts` (`--services` names each `HOST-svc`), and the
+/// client addresses of a writer already moved to them that still holds the hosts' (which work
+/// until the hosts go).
+fn behind_services(sandbox: &Sandbox, hosts: &[&str]) -> (Vec<String>, Vec<String>) {
+    let services: Vec<String> = hosts.iter().map(|h| format!("{h}-svc")).collect();
+    let written_to = services
+        .iter()
+        .map(String::as_str)
+        .chain(hosts.iter().copied())
+        .map(|h| sandbox.client(h))
+        .collect();
+    (services, written_to)
+}
+
 /// Seed 000 on the sandbox's stand-in Kubernetes: services are nftables DNAT addresses, pods
 /// are spare hosts. The writer is a client already moved to the services (and still holding
 /// the host addresses, which work until the hosts go): at the end only the services can serve
@@ -311,13 +325,7 @@ fn k8s_migration_moves_every_server_id_into_a_pod_behind_its_service(voters: u8,
     let names: Vec<String> = (1..=2 * servers).map(|i| format!("zk{i}")).collect();
     let all: Vec<&str> = names.iter().map(String::as_str).collect();
     let (hosts, pods) = all.split_at(servers);
-    let services: Vec<String> = hosts.iter().map(|h| format!("{h}-svc")).collect();
-    let written_to: Vec<String> = services
-        .iter()
-        .map(String::as_str)
-        .chain(hosts.iter().copied())
-        .map(|h| sandbox.client(h))
-        .collect();
+    let (services, written_to) = behind_services(&sandbox, hosts);
     let started = std::time::Instant::now();
     let rehearsal = rehearse_writing_to(
         &sandbox,
@@ -699,4 +707,74 @@ fn a_voter_down_today_is_read_live_as_down_and_started_again() {
     let rehearsal = rehearse(&sandbox, &runbook, &["--yes"], &all[1..], &all);
     let three: Vec<(&str, u64, bool)> = all.iter().map(|h| (*h, sid_of(h), false)).collect();
     assert_ends_on_target(&sandbox, &rehearsal, &three, &[]);
+}
+
+/// Seed 000 synthesized: three voters and an observer on the sandbox's stand-in Kubernetes
+/// (services are nftables DNAT addresses, pods are spare hosts), read live, each replaced by the
+/// pod that takes over its id behind its service. The writer is a client already on the services and the
+/// hosts; at the end each service forwards to the pod with its id, every pod names its peers by
+/// the services, the hosts are down, and no acknowledged write is lost.
+#[test]
+fn a_synthesized_move_into_pods_behind_services_takes_over_every_id() {
+    let sandbox = Sandbox::up_with(3, 1, 4, &["--services"]);
+    let all = ["zk1", "zk2", "zk3", "zk4", "zk5", "zk6", "zk7", "zk8"];
+    let (hosts, pods) = all.split_at(4);
+    leader_of(&sandbox, &hosts[..3]);
+    let inventory_path = sandbox.inventory_path();
+    let inventory = zkpilot::inventory::Inventory::parse(
+        &std::fs::read_to_string(&inventory_path).unwrap(),
+        &inventory_path,
+    )
+    .unwrap();
+    let mut target = String::from("servers:\n");
+    for (pod, host) in pods.iter().zip(hosts) {
+        let role = if *host == "zk4" {
+            ", role: observer"
+        } else {
+            ""
+        };
+        target.push_str(&format!("  - {{host: {pod}, sid_of: {host}{role}}}\n"));
+    }
+    target.push_str("services:\n");
+    for host in hosts {
+        let service = inventory.service_for(host).expect("a service per server");
+        target.push_str(&format!(
+            "  - {{serves: {host}, peer: \"{}\"}}\n",
+            service.peer
+        ));
+    }
+    let runbook = synthesize_live(&sandbox, &target, "into-pods");
+    let (services, written_to) = behind_services(&sandbox, hosts);
+    let rehearsal = rehearse_writing_to(&sandbox, &runbook, &["--yes"], written_to, &all);
+    rehearsal.assert_succeeded();
+    sandbox.wait_for_modes(pods, Duration::from_secs(60), |m| {
+        count(m, "leader") == 1 && count(m, "follower") == 2 && count(m, "observer") == 1
+    });
+    for host in hosts {
+        assert_eq!(mode(&sandbox.client(host)), "down", "{host} was replaced");
+    }
+    let service_peers: Vec<&str> = inventory.services.iter().map(|s| s.peer.as_str()).collect();
+    for (index, service) in services.iter().enumerate() {
+        let conf = ask(&sandbox.client(service), "conf").unwrap_or_default();
+        assert!(
+            conf.contains(&format!("serverId={}\n", index + 1)),
+            "{service} forwards to the server with id {}: {conf}",
+            index + 1
+        );
+        assert!(
+            conf.contains(&format!("/hosts/{}/data", pods[index])),
+            "{service} forwards to {}: {conf}",
+            pods[index]
+        );
+        assert_eq!(view_size(&sandbox.client(service)), 3, "{conf}");
+        for peer in &service_peers {
+            assert!(conf.contains(peer), "{service}'s pod names {peer}: {conf}");
+        }
+    }
+    let everyone: Vec<usize> = (0..all.len()).collect();
+    assert_eq!(most_leaders(&rehearsal.samples, &everyone), 1);
+    rehearsal.assert_no_acknowledged_write_lost();
+    let records = audit_records(&rehearsal.audit);
+    assert_no_verdict_allowed_two_leaders(&records);
+    assert_audit_verifies(&rehearsal.audit);
 }

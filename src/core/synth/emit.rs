@@ -150,7 +150,7 @@ pub fn runbook(judge: &mut Judge, found: &Found, origin: &Origin) -> Result<Stri
     let mut ids: BTreeMap<String, usize> = BTreeMap::new();
     for m in &found.moves {
         step(&mut out, judge, &slots, *m, &mut ids);
-        if let Some(after) = through(&slots, *m).pop() {
+        if let Some(after) = through(problem, &slots, *m).pop() {
             slots = after;
         }
     }
@@ -232,6 +232,16 @@ fn view_members(problem: &Problem, key: ViewKey) -> Result<Vec<String>, SynthErr
         } else {
             ""
         };
+        if let Some(s) = problem.service_named(key, line.sid) {
+            // The id by the service made for the state node that runs it today: the runbook
+            // resolves the address from the inventory's service serving that node.
+            let serves = &problem.hosts[problem.services[s].serves];
+            members.push(format!(
+                "{{host: {}, service: true{observer}}}",
+                q(&serves.name)
+            ));
+            continue;
+        }
         let at_home = problem
             .hosts
             .iter()
@@ -288,8 +298,16 @@ fn step(
         MoveKind::Start => "start",
         MoveKind::Restart => "restart",
         MoveKind::Stop => "stop",
+        MoveKind::Point { .. } => "point",
     };
-    let base = format!("{verb}-{}", slug(&host.name));
+    let base = match m.kind {
+        MoveKind::Point { service } => format!(
+            "point-{}-service-at-{}",
+            slug(&problem.hosts[problem.services[service].serves].name),
+            slug(&host.name)
+        ),
+        _ => format!("{verb}-{}", slug(&host.name)),
+    };
     let count = ids.entry(base.clone()).or_insert(0);
     *count += 1;
     let id = if *count == 1 {
@@ -298,7 +316,17 @@ fn step(
         format!("{base}-{count}")
     };
     let title = match (m.kind, host.fate) {
-        (MoveKind::Stop, _) => format!("Stop {}, which leaves the ensemble", host.name),
+        (MoveKind::Point { service }, _) => format!(
+            "Point {}'s service at {}",
+            problem.hosts[problem.services[service].serves].name, host.name
+        ),
+        (MoveKind::Stop, _) => match handed_on(problem, m.host) {
+            Some((_, to)) => format!(
+                "Stop {}, which leaves the ensemble, and point its service at {}",
+                host.name, problem.hosts[to].name
+            ),
+            None => format!("Stop {}, which leaves the ensemble", host.name),
+        },
         (MoveKind::Start, Fate::Replaces(old)) => format!(
             "Start {} with {}'s id {} on `{view_name}`",
             host.name, problem.hosts[old].name, host.sid
@@ -329,8 +357,22 @@ fn step(
     }
     let _ = writeln!(out, "    run:");
     match (m.kind, host.fate) {
+        (MoveKind::Point { service }, _) => {
+            let serves = problem.services[service].serves;
+            point_service(out, problem, serves, m.host);
+            let _ = writeln!(out, "    effect:");
+            let _ = writeln!(
+                out,
+                "      - route: {{service: {}, to: {name}}}",
+                q(&problem.hosts[serves].name)
+            );
+            return;
+        }
         (MoveKind::Stop, _) => {
             let _ = writeln!(out, "      - {{host: {name}, verb: stop}}");
+            if let Some((_, to)) = handed_on(problem, m.host) {
+                point_service(out, problem, m.host, to);
+            }
         }
         (kind, fate) => {
             if kind == MoveKind::Start {
@@ -357,6 +399,17 @@ fn step(
                 "      - {{host: {name}, verb: set-servers, args: [{}]}}",
                 q(&format!("${{view:{view_name}}}"))
             );
+            // Its own line names its service, an address no interface of its own holds: it
+            // must listen on all of them (`QuorumCnxManager.Listener` binds its own line's
+            // address otherwise, fails, and the server exits).
+            if m.view
+                .is_some_and(|v| problem.service_named(v, host.sid).is_some())
+            {
+                let _ = writeln!(
+                    out,
+                    "      - {{host: {name}, verb: set-option, args: [\"quorumListenOnAllIPs=true\"]}}"
+                );
+            }
             let _ = writeln!(out, "      - {{host: {name}, verb: {verb}}}");
         }
     }
@@ -364,6 +417,13 @@ fn step(
     match m.kind {
         MoveKind::Stop => {
             let _ = writeln!(out, "      - stop: {{host: {name}}}");
+            if let Some((_, to)) = handed_on(problem, m.host) {
+                let _ = writeln!(
+                    out,
+                    "      - route: {{service: {name}, to: {}}}",
+                    q(&problem.hosts[to].name)
+                );
+            }
         }
         _ => {
             let _ = writeln!(
@@ -399,6 +459,86 @@ fn step(
     let _ = writeln!(out, "        - synced: {{}}");
 }
 
+/// The service made for `host` that its stop hands on, and the host that takes its id over.
+fn handed_on(problem: &Problem, host: usize) -> Option<(usize, usize)> {
+    problem
+        .services
+        .iter()
+        .position(|s| s.serves == host && s.end != host)
+        .map(|s| (s, problem.services[s].end))
+}
+
+/// The command that points the service made for `serves` at `to`: the verb runs on `to`, as
+/// the Kubernetes runbook's does.
+fn point_service(out: &mut String, problem: &Problem, serves: usize, to: usize) {
+    let _ = writeln!(
+        out,
+        "      - {{host: {}, verb: point-service, args: [{}, {}]}}",
+        q(&problem.hosts[to].name),
+        q(&format!(
+            "${{service:{}.address}}",
+            problem.hosts[serves].name
+        )),
+        q(&format!("${{host:{}.address}}", problem.hosts[to].name))
+    );
+}
+
+/// Why two quorums cannot form, per pair of views the running servers use, in counts an
+/// operator can check: a leader on a view counts only servers whose ids that view lists as
+/// voters, so two disjoint quorums of views A and B need A's majority plus B's from the running
+/// servers either counts. Where the counts alone do not settle it, the analyzer's verdict does
+/// (no two possible leaders hold disjoint majorities), and the sentence says so.
+fn two_cannot(
+    problem: &Problem,
+    ensemble: &Ensemble,
+    groups: &[(ViewKey, Vec<&str>)],
+) -> Vec<String> {
+    let running: Vec<(u64, &str)> = ensemble
+        .nodes
+        .iter()
+        .filter(|n| n.up)
+        .map(|n| (n.sid, n.name.as_str()))
+        .collect();
+    let views: Vec<(String, crate::zk::config::View)> = groups
+        .iter()
+        .map(|(key, _)| (problem.view_name(*key), problem.view(*key)))
+        .collect();
+    if let [(name, view)] = views.as_slice() {
+        return vec![format!(
+            "Two cannot: every running server is on `{name}`, and any two majorities of its {} voters share a server.",
+            view.participant_count()
+        )];
+    }
+    let mut out = Vec::new();
+    for (i, (a, va)) in views.iter().enumerate() {
+        for (b, vb) in &views[i + 1..] {
+            let counted: Vec<&str> = running
+                .iter()
+                .filter(|(sid, _)| va.is_participant(*sid) || vb.is_participant(*sid))
+                .map(|(_, name)| *name)
+                .collect();
+            let (ma, mb) = (va.majority(), vb.majority());
+            out.push(if counted.len() < ma + mb {
+                format!(
+                    "Two cannot: a majority of `{a}` ({ma} of {}) and one of `{b}` ({mb} of {}) would need {} different servers, and only {} of the servers either counts run ({}).",
+                    va.participant_count(),
+                    vb.participant_count(),
+                    ma + mb,
+                    counted.len(),
+                    counted.join(", ")
+                )
+            } else {
+                format!(
+                    "Two cannot: `{a}` and `{b}` could each count a majority from the {} running servers they count ({}), but no two of the possible leaders above can each hold one from servers the other does not hold.",
+                    counted.len(),
+                    counted.join(", ")
+                )
+            });
+        }
+    }
+    out
+}
+
 /// A step id from a host name: letters, digits and dashes.
 fn slug(name: &str) -> String {
     name.chars()
@@ -413,12 +553,27 @@ fn explain(judge: &mut Judge, before: &[Slot], m: Move) -> String {
     let host = &problem.hosts[m.host];
     let mut text = String::new();
     match (m.kind, host.fate) {
+        (MoveKind::Point { service }, _) => {
+            let service = &problem.services[service];
+            let _ = writeln!(
+                text,
+                "{}'s service ({}) forwards to {} from now on: every view that names server.{} by the service reaches {}.",
+                problem.hosts[service.serves].name, service.addr.host, host.name, service.sid, host.name
+            );
+        }
         (MoveKind::Stop, _) => {
             let _ = writeln!(
                 text,
                 "{} leaves the ensemble and does not come back.",
                 host.name
             );
+            if let Some((service, to)) = handed_on(problem, m.host) {
+                let _ = writeln!(
+                    text,
+                    "Its service ({}) forwards to {} from now on, ready for it to take id {} over; repointed while {} ran, it would have taken its address from under it.",
+                    problem.services[service].addr.host, problem.hosts[to].name, host.sid, host.name
+                );
+            }
         }
         (MoveKind::Start, Fate::Replaces(old)) => {
             let _ = writeln!(
@@ -432,7 +587,7 @@ fn explain(judge: &mut Judge, before: &[Slot], m: Move) -> String {
         }
         (MoveKind::Restart, _) => {}
     }
-    let phases = through(before, m);
+    let phases = through(problem, before, m);
     for (i, phase) in phases.iter().enumerate() {
         let moment = if i + 1 == phases.len() {
             "After the step".to_string()
@@ -496,10 +651,9 @@ fn describe(
         "  A working quorum can form: possible leaders {}.",
         leaders.join("; ")
     );
-    let _ = writeln!(
-        text,
-        "  Two cannot: no two of these leaders can each count a majority of its own view from servers the other does not hold."
-    );
+    for reason in two_cannot(problem, ensemble, &groups) {
+        let _ = writeln!(text, "  {reason}");
+    }
     let cut: Vec<String> = verdict
         .unreachable
         .iter()

@@ -25,3 +25,16 @@ pub fn replace_all(n: u64) -> String {
     }
     text
 }
+
+/// Seed 000's end: every server replaced by a new host (`new1`…) taking over its id behind a
+/// service of its own (`svc1`…), which every view names it by.
+pub fn into_pods(n: u64) -> String {
+    let mut text = replace_all(n);
+    text.push_str("services:\n");
+    for sid in 1..=n {
+        text.push_str(&format!(
+            "  - {{serves: zk{sid}, peer: \"svc{sid}:2888:3888\"}}\n"
+        ));
+    }
+    text
+}

@@ -26,6 +26,8 @@ struct Entry<'a> {
     view: usize,
     /// Its `quorumListenOnAllIPs` when a `zoo.cfg` read told it; else unknown, judged both ways.
     listen_all: Option<bool>,
+    /// The services that forward to it now (the inventory's `to:`).
+    services: Vec<PeerAddr>,
 }
 
 /// The state file of `live`, judged on `version`'s rules; an error says which server kept the
@@ -33,7 +35,7 @@ struct Entry<'a> {
 pub fn state_file(live: &EnsembleState, version: ZkVersion) -> Result<String, String> {
     let mut views: Vec<View> = Vec::new();
     let mut entries: Vec<Entry> = Vec::new();
-    for node in &live.nodes {
+    for (index, node) in live.nodes.iter().enumerate() {
         let name = node.target.name.as_str();
         match &node.health {
             Health::Unknown => return Err(format!("{name}: the poll got no answer to read")),
@@ -66,9 +68,15 @@ pub fn state_file(live: &EnsembleState, version: ZkVersion) -> Result<String, St
             up: true,
             view: view_index(&mut views, view),
             listen_all: node.listen_all,
+            services: live.aliases_of(index),
         });
     }
-    for node in live.nodes.iter().filter(|n| !n.health.is_up()) {
+    for (index, node) in live
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| !n.health.is_up())
+    {
         let Some(sid) = node.sid() else { continue };
         if entries.iter().any(|e| e.sid == sid) {
             continue;
@@ -90,6 +98,7 @@ pub fn state_file(live: &EnsembleState, version: ZkVersion) -> Result<String, St
                     up: false,
                     view,
                     listen_all: node.listen_all,
+                    services: live.aliases_of(index),
                 });
             }
         }
@@ -153,9 +162,15 @@ fn render(views: &[View], entries: &[Entry], version: ZkVersion) -> String {
         let listen_all = entry
             .listen_all
             .map_or(String::new(), |on| format!(", listen_all: {on}"));
+        let services = if entry.services.is_empty() {
+            String::new()
+        } else {
+            let addrs: Vec<String> = entry.services.iter().map(|a| q(&a.to_string())).collect();
+            format!(", services: [{}]", addrs.join(", "))
+        };
         let _ = writeln!(
             text,
-            "  - {{name: {}, sid: {}, addr: {}, up: {}{listen_all}, view: {}}}",
+            "  - {{name: {}, sid: {}, addr: {}, up: {}{listen_all}{services}, view: {}}}",
             q(entry.name),
             entry.sid,
             q(&entry.addr.to_string()),
@@ -224,6 +239,24 @@ mod tests {
             .collect();
         assert!(names.contains(&("zk2", false)), "{text}");
         assert!(!text.contains("\"zk4\""), "{text}");
+    }
+
+    /// A service the inventory says forwards to a server today is written in front of it.
+    #[test]
+    fn a_service_that_forwards_to_a_server_is_written_in_front_of_it() {
+        let mut live = polled(3, &[], 1_000);
+        let svc = PeerAddr::parse("10.96.0.2:2888:3888").unwrap_or_else(|e| panic!("{e}"));
+        live.services = vec![(svc, Some(1))];
+        let text = newest(&live).unwrap_or_else(|e| panic!("{e}"));
+        let state = crate::analyze::load(&text, Path::new("live.yaml"))
+            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let behind: Vec<usize> = state
+            .ensemble
+            .nodes
+            .iter()
+            .map(|n| n.aliases.len())
+            .collect();
+        assert_eq!(behind, [0, 1, 0], "{text}");
     }
 
     #[test]

@@ -41,9 +41,14 @@ pub enum SynthError {
     /// A file that does not load, with its line and column.
     #[error("{0}")]
     Input(#[from] YamlError),
-    /// A target entry that contradicts the state (converted to `Input` with its position).
-    #[error("target server {index}: {message}")]
-    Target { index: usize, message: String },
+    /// A target entry (of `servers` or `services`) that contradicts the state (converted to
+    /// `Input` with its position).
+    #[error("target {list} {index}: {message}")]
+    Target {
+        list: &'static str,
+        index: usize,
+        message: String,
+    },
     /// Something the synthesizer does not model yet.
     #[error("{0}")]
     Unsupported(String),
@@ -79,10 +84,14 @@ pub fn synthesize(request: &Request) -> Result<Synthesis, SynthError> {
     let state = crate::analyze::load(request.state_text, request.state_path)?;
     let target = target::load(request.target_text, request.target_path)?;
     let problem = Problem::new(&state, &target, request.leader).map_err(|e| match e {
-        SynthError::Target { index, message } => SynthError::Input(yaml::error_at(
+        SynthError::Target {
+            list,
+            index,
+            message,
+        } => SynthError::Input(yaml::error_at(
             request.target_text,
             request.target_path,
-            &["servers", &index.to_string()],
+            &[list, &index.to_string()],
             message,
         )),
         other => other,
@@ -202,6 +211,10 @@ fn refused(judge: &mut Judge, m: Move, refusal: &Refusal) -> String {
     let problem = judge.problem;
     let host = &problem.hosts[m.host].name;
     let what = match m.kind {
+        MoveKind::Point { service } => format!(
+            "pointing {}'s service at {host}",
+            problem.hosts[problem.services[service].serves].name
+        ),
         MoveKind::Stop => format!("stopping {host}"),
         MoveKind::Start => format!("starting {host} on the target view"),
         MoveKind::Restart => format!("restarting {host} on the target view"),
@@ -244,7 +257,23 @@ fn describe_slots(problem: &Problem, slots: &[Slot]) -> String {
         .iter()
         .map(|(view, hosts)| format!("{} on `{view}`", hosts.join(", ")))
         .collect();
-    format!("(up: {})", up.join("; "))
+    let routes: Vec<String> = problem
+        .services
+        .iter()
+        .enumerate()
+        .map(|(s, service)| {
+            let to = match slots.get(problem.service_slot(s)) {
+                Some(Slot::To(h)) => problem.hosts[*h].name.as_str(),
+                _ => "nothing yet",
+            };
+            format!("{}'s service to {to}", problem.hosts[service.serves].name)
+        })
+        .collect();
+    if routes.is_empty() {
+        format!("(up: {})", up.join("; "))
+    } else {
+        format!("(up: {}; {})", up.join("; "), routes.join(", "))
+    }
 }
 
 /// What the analyzer objects to in a state that is not safe, in words.
@@ -333,6 +362,9 @@ pub fn model_inventory(problem: &Problem) -> Inventory {
         "data-empty",
         "status",
         "config",
+        "point-service",
+        "drop-service",
+        "set-option",
     ]
     .iter()
     .map(|verb| {
@@ -377,8 +409,40 @@ pub fn model_inventory(problem: &Problem) -> Inventory {
         zookeeper: Some(problem.version.to_string()),
         ssh: None,
         hosts,
-        services: Vec::new(),
+        services: problem
+            .services
+            .iter()
+            .map(|service| crate::inventory::Service {
+                name: format!("{}-svc", problem.hosts[service.serves].name),
+                serves: problem.hosts[service.serves].name.clone(),
+                client: format!("{}:2181", service.addr.host),
+                peer: service.addr.to_string(),
+                to: service.start.map(|h| problem.hosts[h].name.clone()),
+            })
+            .collect(),
     }
+}
+
+/// Whether the target's services are the inventory's: the runbook names each by the server it
+/// was made for (`${service:NAME.address}`), and the inventory it runs against must hold that
+/// service at the address the search judged.
+pub fn services_match(problem: &Problem, inventory: &Inventory) -> Result<(), String> {
+    for service in &problem.services {
+        let serves = &problem.hosts[service.serves].name;
+        let theirs = inventory.service_for(serves).ok_or_else(|| {
+            format!(
+                "the inventory `{}` has no service serving `{serves}`",
+                inventory.name
+            )
+        })?;
+        if theirs.peer_addr().ok().as_ref() != Some(&service.addr) {
+            return Err(format!(
+                "the service serving `{serves}` is at {}, not {}, in the inventory `{}`",
+                theirs.peer, service.addr, inventory.name
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A runbook's figures for the summary and `--compare`.

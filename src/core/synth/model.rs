@@ -49,12 +49,15 @@ pub struct Membership {
     pub lines: Vec<ServerLine>,
 }
 
-/// A view as the search knows it: a membership, and which sids taken over it lists at their
-/// new host (bit `t` for `Problem::takeovers[t]`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A view as the search knows it: a membership, which sids taken over it lists at their
+/// new host (bit `t` for `Problem::takeovers[t]`), and which sids it names by their service
+/// (bit `s` for `Problem::services[s]`; such a sid's host address is not in the view, so its
+/// `moved` bit is always clear).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ViewKey {
     pub membership: usize,
     pub moved: u32,
+    pub via: u32,
 }
 
 /// A sid moving from one host to another.
@@ -65,6 +68,20 @@ pub struct Takeover {
     pub new: usize,
 }
 
+/// A stable address in front of a server id (a Kubernetes ClusterIP service): a view that names
+/// the id by it reaches whichever host the service forwards to, and a `point` move repoints it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    pub sid: u64,
+    pub addr: PeerAddr,
+    /// The state node it was made for (the runbook's `${service:NAME…}` names it by that node).
+    pub serves: usize,
+    /// The host it forwards to today, if it exists yet.
+    pub start: Option<usize>,
+    /// The host that runs its sid at the end, where it must forward then.
+    pub end: usize,
+}
+
 /// What the search is asked: hosts, memberships, where it starts, where it must end.
 #[derive(Debug, Clone)]
 pub struct Problem {
@@ -72,6 +89,8 @@ pub struct Problem {
     pub hosts: Vec<Host>,
     pub memberships: Vec<Membership>,
     pub takeovers: Vec<Takeover>,
+    /// Services in front of server ids; their slots follow the hosts' in a state.
+    pub services: Vec<Service>,
     /// Per host: its view today when it runs, `None` when it does not.
     pub start: Vec<Option<ViewKey>>,
     /// The view every host of the target runs at the end.
@@ -86,6 +105,9 @@ pub struct Problem {
 
 /// At most this many sids may change hosts in one synthesis (they are bits of a `u32`).
 pub const MAX_TAKEOVERS: usize = 32;
+
+/// At most this many services (bits of a `u32` too).
+pub const MAX_SERVICES: usize = 32;
 
 /// Hosts restarted in place are tracked as bits of a `u64`.
 pub const MAX_PENDING: usize = 64;
@@ -102,19 +124,17 @@ impl Problem {
                 "the state has `partitions:`; synthesize plans orders without firewall cuts".into(),
             ));
         }
-        if let Some(node) = ensemble.nodes.iter().find(|n| !n.aliases.is_empty()) {
-            return Err(SynthError::Unsupported(format!(
-                "node `{}` has `services:`; synthesize does not move servers behind services yet",
-                node.name
-            )));
-        }
         let version = target.version.unwrap_or(ensemble.version);
         let ports = ensemble
             .nodes
             .first()
             .map_or((2888, 3888), |n| (n.addr.quorum_port, n.addr.election_port));
         let node_named = |name: &str| ensemble.nodes.iter().position(|n| n.name == name);
-        let bad = |index: usize, message: String| SynthError::Target { index, message };
+        let bad = |index: usize, message: String| SynthError::Target {
+            list: "servers",
+            index,
+            message,
+        };
 
         let mut hosts: Vec<Host> = ensemble
             .nodes
@@ -252,6 +272,8 @@ impl Problem {
             )));
         }
 
+        let services = services(ensemble, target, &hosts, &takeovers)?;
+
         // Today's memberships: one per distinct view a node runs with (or would start with).
         let mut memberships: Vec<Membership> = Vec::new();
         let mut start = Vec::new();
@@ -273,7 +295,7 @@ impl Problem {
             };
             start.push(node.up.then_some(ViewKey {
                 membership: m,
-                moved: 0,
+                ..ViewKey::default()
             }));
         }
         let today_memberships = memberships.len();
@@ -337,16 +359,18 @@ impl Problem {
             hosts,
             memberships,
             takeovers,
+            services,
             start,
             goal: ViewKey {
                 membership: goal_membership,
-                moved: 0,
+                ..ViewKey::default()
             },
             leader: None,
             today_memberships,
             target_name,
         };
-        problem.goal.moved = problem.all_moved(goal_membership);
+        problem.goal.via = problem.all_via(goal_membership);
+        problem.goal.moved = problem.all_moved(goal_membership) & !problem.served(problem.goal.via);
         problem.leader = match leader {
             None => None,
             Some(name) => Some(
@@ -364,11 +388,44 @@ impl Problem {
 
     /// The takeover bits that matter in membership `m`: sids it lists.
     pub fn all_moved(&self, m: usize) -> u32 {
-        self.takeovers
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| self.memberships[m].lines.iter().any(|l| l.sid == t.sid))
-            .fold(0, |bits, (i, _)| bits | 1 << i)
+        let listed = |sid: u64| self.memberships[m].lines.iter().any(|l| l.sid == sid);
+        bits(self.takeovers.iter().map(|t| listed(t.sid)))
+    }
+
+    /// The service bits that matter in membership `m`: services of sids it lists.
+    pub fn all_via(&self, m: usize) -> u32 {
+        let listed = |sid: u64| self.memberships[m].lines.iter().any(|l| l.sid == sid);
+        bits(self.services.iter().map(|s| listed(s.sid)))
+    }
+
+    /// The takeover bits of the sids that the services in `via` name.
+    pub fn served(&self, via: u32) -> u32 {
+        let named = |sid: u64| {
+            (0..self.services.len()).any(|s| via & 1 << s != 0 && self.services[s].sid == sid)
+        };
+        bits(self.takeovers.iter().map(|t| named(t.sid)))
+    }
+
+    /// The service in front of `sid` that view `key` names it by, if it does.
+    pub fn service_named(&self, key: ViewKey, sid: u64) -> Option<usize> {
+        (0..self.services.len()).find(|&s| key.via & 1 << s != 0 && self.services[s].sid == sid)
+    }
+
+    /// The service in front of takeover `t`'s id, if any.
+    pub fn service_of_takeover(&self, t: usize) -> Option<usize> {
+        let sid = self.takeovers[t].sid;
+        self.services.iter().position(|s| s.sid == sid)
+    }
+
+    /// The takeover of service `s`'s id, if its id moves.
+    pub fn takeover_of_service(&self, s: usize) -> Option<usize> {
+        let sid = self.services[s].sid;
+        self.takeovers.iter().position(|t| t.sid == sid)
+    }
+
+    /// The index of service `s`'s slot in a state: after every host's.
+    pub fn service_slot(&self, s: usize) -> usize {
+        self.hosts.len() + s
     }
 
     /// The server lines of a view.
@@ -378,7 +435,9 @@ impl Problem {
             .iter()
             .map(|line| {
                 let mut line = line.clone();
-                if let Some((_, t)) = self
+                if let Some(s) = self.service_named(key, line.sid) {
+                    line.addrs = vec![self.services[s].addr.clone()];
+                } else if let Some((_, t)) = self
                     .takeovers
                     .iter()
                     .enumerate()
@@ -393,8 +452,20 @@ impl Problem {
         View::new(lines, None).unwrap_or_default()
     }
 
-    /// A readable, unique name for a view: its membership's, and which new hosts it lists.
+    /// A readable, unique name for a view: its membership's, which new hosts it lists, and
+    /// whether it names ids by their services.
     pub fn view_name(&self, key: ViewKey) -> String {
+        if key.via == 0 {
+            return self.host_view_name(key);
+        }
+        if key == self.goal {
+            return self.target_name.clone();
+        }
+        let plain = ViewKey { via: 0, ..key };
+        format!("{}-via-services", self.host_view_name(plain))
+    }
+
+    fn host_view_name(&self, key: ViewKey) -> String {
         let base = &self.memberships[key.membership].name;
         let all = self.all_moved(key.membership);
         let made_here = key.membership >= self.today_memberships;
@@ -422,23 +493,41 @@ impl Problem {
         format!("{base}-with-{}", with.join("-"))
     }
 
-    /// The analyzer's input: every host, running with its view or down.
+    /// The addresses of the services that forward to host `h` in `slots`.
+    pub fn aliases(&self, slots: &[Slot], h: usize) -> Vec<PeerAddr> {
+        self.services
+            .iter()
+            .enumerate()
+            .filter(|(s, _)| slots.get(self.service_slot(*s)) == Some(&Slot::To(h)))
+            .map(|(_, service)| service.addr.clone())
+            .collect()
+    }
+
+    /// The analyzer's input: every host, running with its view or down, behind the services
+    /// that forward to it. A host on a view that names its own id by a service listens on
+    /// every address: the runbook writes `quorumListenOnAllIPs=true` with that view, since no
+    /// address of the host's own is the service's.
     pub fn ensemble(&self, slots: &[Slot], views: &mut ViewCache) -> Ensemble {
         let nodes = self
             .hosts
             .iter()
             .zip(slots)
-            .map(|(host, slot)| {
-                let (up, view) = match slot {
-                    Slot::Up(key) => (true, views.get(self, *key).clone()),
-                    _ => (false, View::default()),
+            .enumerate()
+            .map(|(h, (host, slot))| {
+                let (up, view, behind) = match slot {
+                    Slot::Up(key) => (
+                        true,
+                        views.get(self, *key).clone(),
+                        self.service_named(*key, host.sid).is_some(),
+                    ),
+                    _ => (false, View::default(), false),
                 };
                 Node {
                     name: host.name.clone(),
                     sid: host.sid,
                     addr: host.addr.clone(),
-                    aliases: Vec::new(),
-                    listen_all: host.listen_all,
+                    aliases: self.aliases(slots, h),
+                    listen_all: if behind { Some(true) } else { host.listen_all },
                     up,
                     view,
                 }
@@ -452,14 +541,25 @@ impl Problem {
     }
 }
 
-/// What a host is doing in a state of the search.
+/// A set of takeovers or services as bits: bit `i` for each `i`-th item that is in it.
+fn bits(items: impl Iterator<Item = bool>) -> u32 {
+    items
+        .enumerate()
+        .filter(|(_, is)| *is)
+        .fold(0, |bits, (i, _)| bits | 1 << i)
+}
+
+/// What a host is doing in a state of the search; after the hosts, where each service
+/// forwards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Slot {
-    /// Not running: not started yet, or down today.
+    /// Not running: not started yet, or down today. A service: not created yet.
     Off,
     /// Stopped for good (a host that leaves).
     Gone,
     Up(ViewKey),
+    /// A service forwarding to this host.
+    To(usize),
 }
 
 /// Views built once per key.
@@ -470,4 +570,92 @@ impl ViewCache {
     pub fn get(&mut self, problem: &Problem, key: ViewKey) -> &View {
         self.0.entry(key).or_insert_with(|| problem.view(key))
     }
+}
+
+/// The target's services, checked against the state: each in front of a sid of the target, named
+/// by a state node; where each forwards today is where the state file puts it (a node's
+/// `services:`), and every service of the state must be one of the target's.
+fn services(
+    ensemble: &Ensemble,
+    target: &Target,
+    hosts: &[Host],
+    takeovers: &[Takeover],
+) -> Result<Vec<Service>, SynthError> {
+    let bad = |index: usize, message: String| SynthError::Target {
+        list: "services",
+        index,
+        message,
+    };
+    if target.services.len() > MAX_SERVICES {
+        return Err(SynthError::Unsupported(format!(
+            "{} services; synthesize models at most {MAX_SERVICES}",
+            target.services.len()
+        )));
+    }
+    let mut out = Vec::new();
+    for wanted in &target.services {
+        let i = wanted.index;
+        let serves = ensemble
+            .nodes
+            .iter()
+            .position(|n| n.name == wanted.serves)
+            .ok_or_else(|| {
+                bad(
+                    i,
+                    format!(
+                        "`serves: {}`: the state has no node `{}`; a service is made for a server that runs today",
+                        wanted.serves, wanted.serves
+                    ),
+                )
+            })?;
+        let end = match hosts[serves].fate {
+            Fate::Stays => serves,
+            _ => takeovers
+                .iter()
+                .find(|t| t.old == serves)
+                .map(|t| t.new)
+                .ok_or_else(|| {
+                    bad(
+                        i,
+                        format!(
+                            "`{}` leaves and no host takes its id over: its service would forward to nothing",
+                            wanted.serves
+                        ),
+                    )
+                })?,
+        };
+        if let Some(host) = hosts.iter().find(|h| h.addr.host == wanted.peer.host) {
+            return Err(bad(
+                i,
+                format!(
+                    "{} is `{}`'s own address: a service needs an address of its own",
+                    wanted.peer.host, host.name
+                ),
+            ));
+        }
+        let start = ensemble
+            .nodes
+            .iter()
+            .position(|n| n.aliases.contains(&wanted.peer));
+        out.push(Service {
+            sid: hosts[serves].sid,
+            addr: wanted.peer.clone(),
+            serves,
+            start,
+            end,
+        });
+    }
+    for node in &ensemble.nodes {
+        if let Some(alias) = node
+            .aliases
+            .iter()
+            .find(|a| !out.iter().any(|s| s.addr == **a))
+        {
+            return Err(SynthError::Unsupported(format!(
+                "node `{}` is behind the service {alias}, which the target's `services` do not list",
+                node.name
+            )));
+        }
+    }
+    Ok(out)
 }

@@ -26,14 +26,33 @@ pub enum MoveKind {
     Restart,
     /// Stop it for good.
     Stop,
+    /// Point service `service` (an index into `Problem::services`) at the host: create it, or
+    /// repoint it from the host it forwards to now.
+    Point { service: usize },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Move {
     pub kind: MoveKind,
+    /// The host it starts, restarts or stops; for a `Point`, the host the service forwards to.
     pub host: usize,
-    /// The view it starts with (none for a stop).
+    /// The view it starts with (none for a stop or a point).
     pub view: Option<ViewKey>,
+}
+
+impl Move {
+    /// The index in a state of the slot the move changes.
+    pub fn slot(&self, problem: &Problem) -> usize {
+        match self.kind {
+            MoveKind::Point { service } => problem.service_slot(service),
+            _ => self.host,
+        }
+    }
+
+    /// Whether it takes a running server down (a restart or a stop): what elections follow.
+    pub fn disrupts(&self) -> bool {
+        matches!(self.kind, MoveKind::Restart | MoveKind::Stop)
+    }
 }
 
 /// The objective, compared field by field in this order.
@@ -390,13 +409,13 @@ impl<'p> Judge<'p> {
     /// following it needs (analyzer rule 5), checked before asking for a whole verdict.
     pub fn all_list(&mut self, slots: &[Slot], leader: usize) -> bool {
         let target = &self.problem.hosts[leader];
+        let aliases = self.problem.aliases(slots, leader);
         for slot in slots {
             if let Slot::Up(key) = slot {
                 let view = self.views.get(self.problem, *key);
-                if !view
-                    .server(target.sid)
-                    .is_some_and(|line| line.has_addr(&target.addr))
-                {
+                if !view.server(target.sid).is_some_and(|line| {
+                    line.has_addr(&target.addr) || aliases.iter().any(|a| line.has_addr(a))
+                }) {
                     return false;
                 }
             }
@@ -425,9 +444,10 @@ struct Entry {
     parent: Option<(usize, Move, Option<Renaming>)>,
 }
 
-/// The search's starting slots: leaving hosts that are down today are gone already.
+/// The search's starting slots: leaving hosts that are down today are gone already; then where
+/// each service forwards today.
 pub fn start_slots(problem: &Problem) -> Vec<Slot> {
-    problem
+    let hosts = problem
         .hosts
         .iter()
         .zip(&problem.start)
@@ -435,15 +455,22 @@ pub fn start_slots(problem: &Problem) -> Vec<Slot> {
             (Some(view), _) => Slot::Up(*view),
             (None, Fate::Leaves) => Slot::Gone,
             (None, _) => Slot::Off,
-        })
-        .collect()
+        });
+    let services = problem
+        .services
+        .iter()
+        .map(|service| service.start.map_or(Slot::Off, Slot::To));
+    hosts.chain(services).collect()
 }
 
 /// The views a host may be started or restarted with from `slots`: each membership that lists
 /// the host at its own address, with the sids taken over so far at their new hosts, or with
 /// every sid taken over at its new host already (written ahead, so no later restart is needed
 /// for it). A sid whose old host has stopped is never listed at the old address again: that
-/// server does not come back.
+/// server does not come back. With services, each of those views also names every sid that
+/// has a service by it, and such a view lists the host when its own id is behind a service
+/// that forwards to it now (the runbook points the service before it starts the server, the
+/// order the Kubernetes runbook follows).
 pub fn candidates(problem: &Problem, slots: &[Slot], host: usize) -> Vec<ViewKey> {
     let gone: u32 = problem
         .takeovers
@@ -453,14 +480,28 @@ pub fn candidates(problem: &Problem, slots: &[Slot], host: usize) -> Vec<ViewKey
         .fold(0, |bits, (i, _)| bits | 1 << i);
     let me = &problem.hosts[host];
     let mut out: Vec<ViewKey> = Vec::new();
+    // A sid with a service is named by its old host's address until a view names it by the
+    // service, never by its new host's: the target names it by the service.
+    let behind = problem.served(u32::MAX);
     for m in 0..problem.memberships.len() {
-        let all = problem.all_moved(m);
-        for moved in [gone & all, all] {
+        let all = problem.all_moved(m) & !behind;
+        for (via, moved) in [0, problem.all_via(m)]
+            .into_iter()
+            .flat_map(|via| [gone & all, all].map(|moved| (via, moved & !problem.served(via))))
+        {
             let key = ViewKey {
                 membership: m,
                 moved,
+                via,
             };
             if out.contains(&key) {
+                continue;
+            }
+            if let Some(s) = problem.service_named(key, me.sid) {
+                let listed = problem.memberships[m].lines.iter().any(|l| l.sid == me.sid);
+                if listed && slots[problem.service_slot(s)] == Slot::To(host) {
+                    out.push(key);
+                }
                 continue;
             }
             let lists_me = problem.memberships[m].lines.iter().any(|l| {
@@ -520,9 +561,11 @@ pub fn moves(problem: &Problem, slots: &[Slot], pending: u64) -> Vec<Move> {
                 }
                 for view in candidates(problem, slots, h) {
                     // Addresses only move forward: a view that lists a sid at its old host
-                    // again, after this host already listed the new one, undoes a restart.
-                    let backward = view.membership == current.membership
-                        && view.moved & current.moved != current.moved;
+                    // again, after this host already listed the new one, undoes a restart;
+                    // and a view never names a sid by its host again after its service.
+                    let backward = (view.membership == current.membership
+                        && view.moved & current.moved != current.moved)
+                        || view.via & current.via != current.via;
                     if backward {
                         continue;
                     }
@@ -535,9 +578,9 @@ pub fn moves(problem: &Problem, slots: &[Slot], pending: u64) -> Vec<Move> {
                     }
                 }
             }
-            (Slot::Off, Fate::Leaves) => {}
+            (Slot::Off | Slot::To(_), Fate::Leaves) => {}
             (Slot::Off, Fate::Replaces(old)) if slots[old] != Slot::Gone => {}
-            (Slot::Off, _) => {
+            (Slot::Off | Slot::To(_), _) => {
                 for view in candidates(problem, slots, h) {
                     out.push(Move {
                         kind: MoveKind::Start,
@@ -551,12 +594,24 @@ pub fn moves(problem: &Problem, slots: &[Slot], pending: u64) -> Vec<Move> {
     out
 }
 
-/// The states a move passes through: the restarting host down, then the state after.
-pub fn through(slots: &[Slot], m: Move) -> Vec<Vec<Slot>> {
+/// The states a move passes through: the restarting host down, then the state after. A
+/// server that stops for good takes its service with it to the host that takes its id over, in
+/// the same step: repointed earlier, the service would take a running server's address from
+/// under it (a follower that lost its connection could not come back); left pointing at a
+/// stopped server, it reaches nothing.
+pub fn through(problem: &Problem, slots: &[Slot], m: Move) -> Vec<Vec<Slot>> {
     let mut after = slots.to_vec();
     let mut phases = Vec::new();
     match m.kind {
-        MoveKind::Stop => after[m.host] = Slot::Gone,
+        MoveKind::Stop => {
+            after[m.host] = Slot::Gone;
+            for (s, service) in problem.services.iter().enumerate() {
+                if service.serves == m.host && service.end != m.host {
+                    after[problem.service_slot(s)] = Slot::To(service.end);
+                }
+            }
+        }
+        MoveKind::Point { service } => after[problem.service_slot(service)] = Slot::To(m.host),
         MoveKind::Start | MoveKind::Restart => {
             if m.kind == MoveKind::Restart {
                 let mut down = slots.to_vec();
@@ -583,17 +638,15 @@ pub struct Aim {
 impl Aim {
     /// The target itself.
     pub fn target(problem: &Problem) -> Aim {
+        let hosts = problem.hosts.iter().map(|host| {
+            Some(match host.fate {
+                Fate::Leaves => Slot::Gone,
+                _ => Slot::Up(problem.goal),
+            })
+        });
+        let services = problem.services.iter().map(|s| Some(Slot::To(s.end)));
         Aim {
-            want: problem
-                .hosts
-                .iter()
-                .map(|host| {
-                    Some(match host.fate {
-                        Fate::Leaves => Slot::Gone,
-                        _ => Slot::Up(problem.goal),
-                    })
-                })
-                .collect(),
+            want: hosts.chain(services).collect(),
             restarts_done: true,
         }
     }
@@ -604,7 +657,8 @@ impl Aim {
     fn part(problem: &Problem, moved: u32) -> Aim {
         let view = Slot::Up(ViewKey {
             membership: problem.goal.membership,
-            moved,
+            moved: moved & !problem.served(problem.goal.via),
+            via: problem.goal.via,
         });
         let taken = |t: Option<usize>| t.is_some_and(|t| moved & 1 << t != 0);
         let takeover_of = |h: usize| {
@@ -624,17 +678,20 @@ impl Aim {
                     Fate::Replaces(_) if !taken(takeover_of(h)) => Some(Slot::Off),
                     _ => Some(view),
                 })
+                .chain(problem.services.iter().map(|_| None))
                 .collect(),
             restarts_done: false,
         }
     }
 
-    fn allows(&self, m: Move) -> bool {
-        match (m.kind, self.want[m.host]) {
+    fn allows(&self, problem: &Problem, m: Move) -> bool {
+        match (m.kind, self.want[m.slot(problem)]) {
             (_, None) => true,
             (MoveKind::Stop, want) => want == Some(Slot::Gone),
             (MoveKind::Start, want) => matches!(want, Some(Slot::Up(_))),
             (MoveKind::Restart, want) => want != Some(Slot::Off),
+            // Services are created before the search starts, and repointed by the stops.
+            (MoveKind::Point { .. }, _) => true,
         }
     }
 }
@@ -744,8 +801,8 @@ pub fn admit(
     m: Move,
 ) -> Result<(Vec<Vec<Slot>>, Cost), Refusal> {
     let problem = judge.problem;
-    let mut phases = through(slots, m);
-    let touched = leader_touched || problem.leader == Some(m.host);
+    let mut phases = through(problem, slots, m);
+    let touched = leader_touched || (m.disrupts() && problem.leader == Some(m.host));
     let leads = problem.leader.filter(|&l| {
         !touched
             && phases
@@ -755,9 +812,10 @@ pub fn admit(
     // While the live leader keeps leading, a move that leaves a server unable to follow it is
     // refused: found without a verdict, it is cheap.
     if let (Some(l), Some(after)) = (leads, phases.last()) {
+        let starts = matches!(m.kind, MoveKind::Start | MoveKind::Restart);
         let rule = if !judge.all_list(after, l) {
             Some(Rule::LeaderUnfollowed)
-        } else if !judge.can_join_established(after, m.host) {
+        } else if starts && !judge.can_join_established(after, m.host) {
             Some(Rule::CannotJoin)
         } else {
             None
@@ -801,25 +859,34 @@ fn successor(judge: &mut Judge, key: &Key, m: Move) -> Result<(Key, Cost), Refus
     // election, and every one of today's servers disrupted after it may start another. New
     // servers restarted later are the price of their ids moving.
     let mut touched = key.leader_touched;
-    if m.kind != MoveKind::Start {
+    if m.disrupts() {
         if problem.leader == Some(m.host) {
             touched = true;
         } else if touched && matches!(problem.hosts[m.host].fate, Fate::Stays | Fate::Leaves) {
             step.after_leader = 1;
         }
     }
+    let pending = if m.disrupts() || m.kind == MoveKind::Start {
+        key.pending & !bit(m.host)
+    } else {
+        key.pending
+    };
     let next = Key {
         slots: phases.pop().unwrap_or_default(),
         leader_touched: touched,
-        pending: key.pending & !bit(m.host),
+        pending,
     };
     Ok((next, step))
 }
 
-/// A move that brings a host to where the target has it: a stop, or a (re)start on the goal
-/// view.
+/// A move that brings a host to where the target has it: a stop, a (re)start on the goal
+/// view, or a service pointed at the host that runs its id at the end.
 fn goalward(problem: &Problem, m: Move) -> bool {
-    m.kind == MoveKind::Stop || m.view == Some(problem.goal)
+    match m.kind {
+        MoveKind::Stop => true,
+        MoveKind::Point { service } => problem.services[service].end == m.host,
+        MoveKind::Start | MoveKind::Restart => m.view == Some(problem.goal),
+    }
 }
 
 /// What one search run ended with.
@@ -946,7 +1013,7 @@ fn run(
             closest = (h, key.clone());
         }
         for m in moves(problem, &key.slots, key.pending) {
-            if !aim.allows(m) {
+            if !aim.allows(problem, m) {
                 continue;
             }
             let (next, step) = match successor(judge, &key, m) {
@@ -995,11 +1062,67 @@ fn run(
 /// there is none.
 pub fn search(judge: &mut Judge, bound: Bound) -> Result<Found, Stuck> {
     let problem = judge.problem;
+    let (created, cost, slots) = create_services(judge, start_slots(problem))?;
     let start = Key {
-        slots: start_slots(problem),
+        slots,
         leader_touched: false,
         pending: start_pending(problem),
     };
+    let mut found = search_from(judge, bound, start)?;
+    found.moves.splice(0..0, created);
+    found.cost = cost.plus(found.cost);
+    Ok(found)
+}
+
+/// The services that do not exist yet, created first, each in front of the server it was made
+/// for (or, when that server is gone already, the host that takes its id over), and the state
+/// they leave. Before they exist no view can name them, so creating them first loses no order
+/// worth having, and the search is spared interleaving them with every other move. Each is
+/// judged like any move.
+fn create_services(
+    judge: &mut Judge,
+    mut slots: Vec<Slot>,
+) -> Result<(Vec<Move>, Cost, Vec<Slot>), Stuck> {
+    let problem = judge.problem;
+    let mut moves = Vec::new();
+    let mut cost = Cost::default();
+    for (s, service) in problem.services.iter().enumerate() {
+        if slots[problem.service_slot(s)] != Slot::Off {
+            continue;
+        }
+        let host = if slots[service.serves] == Slot::Gone {
+            service.end
+        } else {
+            service.serves
+        };
+        let m = Move {
+            kind: MoveKind::Point { service: s },
+            host,
+            view: None,
+        };
+        match admit(judge, &slots, false, m) {
+            Ok((mut phases, step)) => {
+                slots = phases.pop().unwrap_or_default();
+                moves.push(m);
+                cost = cost.plus(step);
+            }
+            Err(refusal) => {
+                return Err(Stuck {
+                    slots,
+                    refused: vec![(m, refusal)],
+                    blockers: Vec::new(),
+                    expanded: 0,
+                    gave_up: false,
+                })
+            }
+        }
+    }
+    Ok((moves, cost, slots))
+}
+
+/// `search` from `start`, its services created.
+fn search_from(judge: &mut Judge, bound: Bound, start: Key) -> Result<Found, Stuck> {
+    let problem = judge.problem;
     let target = Aim::target(problem);
     // The two whole searches merge interchangeable ids; the batches below name each id.
     let symmetry = Symmetry::of(problem);

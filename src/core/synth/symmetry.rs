@@ -9,7 +9,7 @@
 //! (ZOOKEEPER-2938): order matters, and nothing is merged.
 
 use super::model::{Problem, Slot, ViewKey};
-use super::search::Move;
+use super::search::{Move, MoveKind};
 
 /// A renaming of takeovers: takeover `t` becomes `to[t]` (its hosts, its bit in every view).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,36 +57,60 @@ impl Renaming {
             .unwrap_or(h)
     }
 
-    fn view(&self, key: ViewKey) -> ViewKey {
+    /// Service `s` renamed: the service in front of the id its id's takeover becomes (a
+    /// service in front of an id that stays keeps its place; `alike` pairs takeovers that both
+    /// have a service or neither).
+    fn service(&self, problem: &Problem, s: usize) -> usize {
+        problem
+            .takeover_of_service(s)
+            .and_then(|t| problem.service_of_takeover(self.to[t]))
+            .unwrap_or(s)
+    }
+
+    fn view(&self, problem: &Problem, key: ViewKey) -> ViewKey {
         let moved = self
             .to
             .iter()
             .enumerate()
             .filter(|(t, _)| key.moved & 1 << t != 0)
             .fold(0, |bits, (_, &u)| bits | 1 << u);
-        ViewKey { moved, ..key }
+        let via = (0..problem.services.len())
+            .filter(|s| key.via & 1 << s != 0)
+            .fold(0, |bits, s| bits | 1 << self.service(problem, s));
+        ViewKey { moved, via, ..key }
     }
 
-    fn slot(&self, slot: Slot) -> Slot {
+    fn slot(&self, problem: &Problem, slot: Slot) -> Slot {
         match slot {
-            Slot::Up(key) => Slot::Up(self.view(key)),
+            Slot::Up(key) => Slot::Up(self.view(problem, key)),
+            Slot::To(h) => Slot::To(self.host(problem, h)),
             other => other,
         }
     }
 
     pub fn slots(&self, problem: &Problem, slots: &[Slot]) -> Vec<Slot> {
         let mut out = slots.to_vec();
-        for (h, slot) in slots.iter().enumerate() {
-            out[self.host(problem, h)] = self.slot(*slot);
+        for (h, slot) in slots.iter().enumerate().take(problem.hosts.len()) {
+            out[self.host(problem, h)] = self.slot(problem, *slot);
+        }
+        for s in 0..problem.services.len() {
+            let slot = slots[problem.service_slot(s)];
+            out[problem.service_slot(self.service(problem, s))] = self.slot(problem, slot);
         }
         out
     }
 
     pub fn apply(&self, problem: &Problem, m: Move) -> Move {
+        let kind = match m.kind {
+            MoveKind::Point { service } => MoveKind::Point {
+                service: self.service(problem, service),
+            },
+            kind => kind,
+        };
         Move {
-            kind: m.kind,
+            kind,
             host: self.host(problem, m.host),
-            view: m.view.map(|v| self.view(v)),
+            view: m.view.map(|v| self.view(problem, v)),
         }
     }
 }
@@ -142,22 +166,37 @@ impl Symmetry {
 }
 
 /// What a takeover's hosts run, without naming the ids: the old host's and the new host's
-/// slot (membership and how many ids its view moved), and how many running views list it at
-/// its new host.
-type Signature = ([(u8, usize, u32); 2], usize);
+/// slot (membership, how many ids its view moved and how many it names by service), how many
+/// running views list it at its new host, and where its service forwards (none, the old host,
+/// the new one).
+type Signature = ([(u8, usize, u32, u32); 2], usize, u8);
 
 fn signature(problem: &Problem, slots: &[Slot], t: usize) -> Signature {
     let takeover = &problem.takeovers[t];
     let slot = |h: usize| match slots[h] {
-        Slot::Gone => (0, 0, 0),
-        Slot::Off => (1, 0, 0),
-        Slot::Up(key) => (2, key.membership, key.moved.count_ones()),
+        Slot::Gone => (0, 0, 0, 0),
+        Slot::Off => (1, 0, 0, 0),
+        Slot::Up(key) => (
+            2,
+            key.membership,
+            key.moved.count_ones(),
+            key.via.count_ones(),
+        ),
+        Slot::To(h) => (3, h, 0, 0),
     };
     let listed = slots
         .iter()
         .filter(|s| matches!(s, Slot::Up(key) if key.moved & 1 << t != 0))
         .count();
-    ([slot(takeover.old), slot(takeover.new)], listed)
+    let service =
+        problem
+            .service_of_takeover(t)
+            .map_or(0, |s| match slots[problem.service_slot(s)] {
+                Slot::To(h) if h == takeover.old => 1,
+                Slot::To(h) if h == takeover.new => 2,
+                _ => 3,
+            });
+    ([slot(takeover.old), slot(takeover.new)], listed, service)
 }
 
 /// A takeover whose hosts nothing singles out: neither is the live leader, neither is to be
@@ -177,7 +216,15 @@ fn alike(problem: &Problem, a: usize, b: usize) -> bool {
     let same_hosts = [(ta.old, tb.old), (ta.new, tb.new)].iter().all(|&(x, y)| {
         hosts[x].listen_all == hosts[y].listen_all && hosts[x].role == hosts[y].role
     });
+    // Both behind a service that forwards alike today, or neither behind one.
+    let served = |t: &super::model::Takeover, i: usize| {
+        problem.service_of_takeover(i).map(|s| {
+            let start = problem.services[s].start;
+            (start.is_some(), start == Some(t.new))
+        })
+    };
     same_hosts
+        && served(ta, a) == served(tb, b)
         && start[ta.old] == start[tb.old]
         && problem.memberships.iter().all(|m| {
             let line = |sid: u64, old: usize| {

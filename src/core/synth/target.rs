@@ -9,6 +9,8 @@
 //!   - {host: zk8, sid: 8, role: observer}
 //!   - {host: zk4, role: participant}  # an observer today, a voter at the end
 //!   - {host: zk3, restart: true}    # replaced in place: same address, data and id
+//! services:                         # optional: ids named by a stable address at the end
+//!   - {serves: zk2, peer: "10.96.0.2:2888:3888"}  # zk2's id, whoever runs it, behind it
 //! ```
 //! A new host's `addr` defaults to `HOST:Q:E` with the ports of the state's first node: only
 //! whether two addresses are equal matters to the analyzer, and a runbook names hosts, whose
@@ -26,6 +28,19 @@ pub struct Target {
     /// The rules to plan by, when the file names them.
     pub version: Option<ZkVersion>,
     pub servers: Vec<TargetServer>,
+    /// Stable addresses (Kubernetes ClusterIP services) every view of the end names an id by.
+    pub services: Vec<TargetService>,
+}
+
+/// A service in front of a server id at the end: every target view names the id of state node
+/// `serves` by `peer`, and it forwards to the host that runs that id then (the node itself, or
+/// the host that took its id over).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetService {
+    pub serves: String,
+    pub peer: PeerAddr,
+    /// Where the entry sits in the file's `services`, for errors found once the state is known.
+    pub index: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +63,15 @@ pub struct TargetServer {
 struct TargetFile {
     zookeeper: Option<String>,
     servers: Vec<ServerEntry>,
+    #[serde(default)]
+    services: Vec<ServiceEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServiceEntry {
+    serves: String,
+    peer: String,
 }
 
 #[derive(Deserialize)]
@@ -128,7 +152,37 @@ pub fn load(text: &str, path: &Path) -> Result<Target, YamlError> {
             index,
         });
     }
-    Ok(Target { version, servers })
+    let mut services: Vec<TargetService> = Vec::new();
+    for (index, entry) in file.services.iter().enumerate() {
+        let here = index.to_string();
+        let field = |key: &str, message: String| at(&["services", &here, key], message);
+        let peer = PeerAddr::parse(&entry.peer).map_err(|e| field("peer", e.to_string()))?;
+        if services.iter().any(|s| s.serves == entry.serves) {
+            return Err(field(
+                "serves",
+                format!("`{}` has a service already", entry.serves),
+            ));
+        }
+        if let Some(other) = services.iter().find(|s| s.peer.host == peer.host) {
+            return Err(field(
+                "peer",
+                format!(
+                    "{} is the address of `{}`'s service already",
+                    peer.host, other.serves
+                ),
+            ));
+        }
+        services.push(TargetService {
+            serves: entry.serves.clone(),
+            peer,
+            index,
+        });
+    }
+    Ok(Target {
+        version,
+        servers,
+        services,
+    })
 }
 
 #[cfg(test)]
@@ -143,6 +197,25 @@ mod tests {
         assert_eq!(target.servers.len(), 4);
         assert_eq!(target.servers[1].sid_of.as_deref(), Some("zk1"));
         assert_eq!(target.servers[3].role, Some(PeerRole::Observer));
+        assert!(target.services.is_empty());
+    }
+
+    #[test]
+    fn reads_services_and_refuses_one_address_for_two() {
+        let text = "servers:\n  - {host: zk4, sid_of: zk1}\nservices:\n  - {serves: zk1, peer: 'svc1:2888:3888'}\n";
+        let target = load(text, Path::new("t.yaml")).unwrap();
+        assert_eq!(target.services[0].serves, "zk1");
+        assert_eq!(target.services[0].peer.host, "svc1");
+        let twice = format!("{text}  - {{serves: zk2, peer: 'svc1:2890:3890'}}\n");
+        let err = load(&twice, Path::new("t.yaml")).unwrap_err();
+        assert_eq!(err.line, 5, "{err}");
+        assert!(err.message.contains("`zk1`'s service"), "{err}");
+        let err = load(
+            "servers:\n  - {host: zk2}\nservices:\n  - {serves: zk2, peer: 'svc2'}\n",
+            Path::new("t.yaml"),
+        )
+        .unwrap_err();
+        assert_eq!((err.line, err.column > 1), (4, true), "{err}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The synthesizer against the seeds' starts, and every emitted runbook bound and planned.
 
-use super::fixtures::{ensemble_state, replace_all};
+use super::fixtures::{ensemble_state, into_pods, replace_all};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -84,6 +84,7 @@ fn synthesized(state: &str, target: &str, leader: Option<&str>) -> (Synthesis, F
 const SPLIT_BRAIN_FREE_EXPAND: &str =
     include_str!("../../../runbooks/split-brain-free-expand.yaml");
 const NAIVE_EXPAND: &str = include_str!("../../../runbooks/naive-expand.yaml");
+const K8S_ONE_FOR_ONE: &str = include_str!("../../../runbooks/k8s-one-for-one.yaml");
 
 #[test]
 fn line_on_3_4_rules_needs_no_more_restarts_than_the_shipped_runbook() {
@@ -288,13 +289,122 @@ fn malformed_and_contradicting_targets_point_at_their_line() {
     }
 }
 
+/// Seed 000 (HubSpot): bare servers into pods behind ClusterIP services. Each service is
+/// created in front of its server, the followers restart onto the view of services, and the
+/// live leader is never restarted: it is the first replaced (stopped, its service repointed,
+/// its pod started), so the order restarts one server fewer than the shipped runbook, which
+/// restarts every server once before it replaces any. A service is repointed only once its
+/// server has stopped for good.
 #[test]
-fn servers_behind_services_are_not_modelled_yet() {
-    let state = "nodes:\n  - {name: zk1, sid: 1, addr: \"zk1:2888:3888\", services: [\"svc1:2888:3888\"], view: [server.1=svc1:2888:3888]}\n";
-    assert!(matches!(
-        run(state, "servers:\n  - {host: zk1}\n", None),
-        Err(SynthError::Unsupported(_))
-    ));
+fn seed_000_moves_every_server_into_a_pod_behind_its_service() {
+    let (synthesis, figures) = synthesized(&ensemble_state(3, "3.8.0"), &into_pods(3), Some("zk3"));
+    assert_eq!(synthesis.found.proof, Proof::Minimal);
+    assert_eq!(
+        (figures.steps, figures.restarts),
+        (11, 2),
+        "{}",
+        synthesis.runbook
+    );
+    let problem = &synthesis.problem;
+    let moves = &synthesis.found.moves;
+    let named = |m: &Move| problem.hosts[m.host].name.clone();
+    let restarted: Vec<String> = moves
+        .iter()
+        .filter(|m| m.kind == MoveKind::Restart)
+        .map(named)
+        .collect();
+    assert_eq!(restarted, ["zk1", "zk2"], "{}", synthesis.runbook);
+    let first_stop = moves.iter().position(|m| m.kind == MoveKind::Stop);
+    assert_eq!(first_stop.map(|i| named(&moves[i])).as_deref(), Some("zk3"));
+    let created: Vec<(String, bool)> = moves[..3]
+        .iter()
+        .map(|m| (named(m), matches!(m.kind, MoveKind::Point { .. })))
+        .collect();
+    assert_eq!(
+        created,
+        [
+            ("zk1".into(), true),
+            ("zk2".into(), true),
+            ("zk3".into(), true)
+        ],
+        "the services are created first, each in front of its server"
+    );
+    for sid in 1..=3 {
+        let (old, pod) = (format!("zk{sid}"), format!("new{sid}"));
+        let at = |kind: MoveKind, host: &str| {
+            moves
+                .iter()
+                .position(|m| m.kind == kind && named(m) == host)
+                .unwrap_or_else(|| panic!("{host}: {}", synthesis.runbook))
+        };
+        assert!(at(MoveKind::Stop, &old) < at(MoveKind::Start, &pod));
+        let repoint = format!(
+            "{{host: \"{pod}\", verb: point-service, args: [\"${{service:{old}.address}}\", \"${{host:{pod}.address}}\"]}}"
+        );
+        assert!(
+            synthesis.runbook.contains(&repoint),
+            "{old}'s stop repoints its service: {}",
+            synthesis.runbook
+        );
+    }
+    assert!(
+        synthesis.runbook.contains(
+            "verb: point-service, args: [\"${service:zk1.address}\", \"${host:new1.address}\"]"
+        ),
+        "{}",
+        synthesis.runbook
+    );
+    assert!(
+        synthesis.runbook.contains("{host: \"zk1\", service: true}"),
+        "{}",
+        synthesis.runbook
+    );
+    assert!(synthesis.runbook.contains("quorumListenOnAllIPs=true"));
+}
+
+/// Servers that stay where they are but move behind services: one restart each, and a service
+/// created in front of each first.
+#[test]
+fn servers_that_stay_move_behind_services_with_one_restart_each() {
+    let target = "servers:\n  - {host: zk1}\n  - {host: zk2}\n  - {host: zk3}\nservices:\n  - {serves: zk1, peer: \"svc1:2888:3888\"}\n  - {serves: zk2, peer: \"svc2:2888:3888\"}\n  - {serves: zk3, peer: \"svc3:2888:3888\"}\n";
+    let (synthesis, figures) = synthesized(&ensemble_state(3, "3.8.0"), target, Some("zk1"));
+    assert_eq!(
+        (figures.steps, figures.restarts),
+        (6, 3),
+        "{}",
+        synthesis.runbook
+    );
+    assert_eq!(synthesis.found.proof, Proof::Minimal);
+}
+
+/// A service the state already has forwards where the state says, and one it has that the
+/// target leaves out is refused; a service for a node the state lacks points at its line.
+#[test]
+fn services_are_checked_against_the_state() {
+    let behind = "nodes:\n  - {name: zk1, sid: 1, addr: \"zk1:2888:3888\", services: [\"svc1:2888:3888\"], view: [server.1=svc1:2888:3888, server.2=zk2:2888:3888, server.3=zk3:2888:3888]}\n  - {name: zk2, sid: 2, addr: \"zk2:2888:3888\", view: [server.1=zk1:2888:3888, server.2=zk2:2888:3888, server.3=zk3:2888:3888]}\n  - {name: zk3, sid: 3, addr: \"zk3:2888:3888\", view: [server.1=zk1:2888:3888, server.2=zk2:2888:3888, server.3=zk3:2888:3888]}\n";
+    let stays = "servers:\n  - {host: zk1}\n  - {host: zk2}\n  - {host: zk3}\n";
+    match run(behind, stays, None) {
+        Err(SynthError::Unsupported(why)) => {
+            assert!(why.contains("svc1:2888:3888"), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let with = format!("{stays}services:\n  - {{serves: zk1, peer: \"svc1:2888:3888\"}}\n");
+    let problem = run(behind, &with, None).map(|s| s.problem);
+    let problem = problem.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        problem.services[0].start,
+        Some(0),
+        "svc1 forwards to zk1 today"
+    );
+    let stranger = format!("{stays}services:\n  - {{serves: zk9, peer: \"svc9:2888:3888\"}}\n");
+    match run(&ensemble_state(3, "3.8.0"), &stranger, None) {
+        Err(SynthError::Input(e)) => {
+            assert_eq!(e.line, 6, "{e}");
+            assert!(e.message.contains("no node `zk9`"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 /// The paths and names the operator typed go into YAML comments and a block scalar: a newline
@@ -386,7 +496,7 @@ fn after_the_leader_is_touched_a_started_server_can_follow_every_possible_leader
     let mut touched = false;
     for m in &synthesis.found.moves {
         touched |= problem.leader == Some(m.host);
-        if let Some(after) = search::through(&slots, *m).pop() {
+        if let Some(after) = search::through(problem, &slots, *m).pop() {
             slots = after;
         }
         if touched && m.kind != MoveKind::Stop {
@@ -443,5 +553,79 @@ fn a_search_past_its_bound_states_the_restart_floor_it_proved() {
         )),
         "{}",
         synthesis.runbook
+    );
+}
+
+/// Five servers into pods: against the shipped `k8s-one-for-one`, planned on the same model
+/// inventory (its services and its spares paired in order), the synthesized order restarts
+/// three servers where the shipped one restarts all five.
+#[test]
+fn five_servers_into_pods_restart_fewer_than_the_shipped_runbook() {
+    let (synthesis, figures) = synthesized(&ensemble_state(5, "3.8.0"), &into_pods(5), Some("zk5"));
+    assert_eq!(synthesis.found.proof, Proof::Minimal);
+    assert_eq!(
+        (figures.steps, figures.restarts),
+        (18, 3),
+        "{}",
+        synthesis.runbook
+    );
+    let (procedure, plan) = planned(
+        &synthesis.problem,
+        K8S_ONE_FOR_ONE,
+        Some("zk5"),
+        &BTreeMap::new(),
+    );
+    let shipped = Figures::of(&procedure, &plan);
+    assert!(!shipped.blocked, "{}", plan::render_table(&plan));
+    assert_eq!((shipped.steps, shipped.restarts), (21, 5));
+}
+
+/// With `--inventory`, the runbook's services are the inventory's: one it lacks, or one at
+/// another address than the target gives, is refused before anything is written.
+#[test]
+fn the_targets_services_must_be_the_inventorys() {
+    let synthesis = run(&ensemble_state(3, "3.8.0"), &into_pods(3), Some("zk3"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let problem = &synthesis.problem;
+    let mut inventory = model_inventory(problem);
+    assert_eq!(services_match(problem, &inventory), Ok(()));
+    inventory.services[1].peer = "svc9:2888:3888".into();
+    let moved = services_match(problem, &inventory).unwrap_err();
+    assert!(
+        moved.contains("`zk2` is at svc9:2888:3888, not svc2:2888:3888"),
+        "{moved}"
+    );
+    inventory.services.remove(0);
+    let missing = services_match(problem, &inventory).unwrap_err();
+    assert!(missing.contains("no service serving `zk1`"), "{missing}");
+}
+
+/// Nine servers into pods: ids behind services are interchangeable too, so the search proves
+/// the order on 3.8 rules; on 3.4 rules five give the same figures without merging any.
+#[test]
+fn nine_servers_into_pods_are_proven_minimal() {
+    let (nine, figures) = synthesized(&ensemble_state(9, "3.8.0"), &into_pods(9), Some("zk9"));
+    assert_eq!(nine.found.proof, Proof::Minimal);
+    assert_eq!((figures.steps, figures.restarts), (32, 5));
+    let (merged, _) = synthesized(&ensemble_state(5, "3.8.0"), &into_pods(5), Some("zk5"));
+    let (plain, _) = synthesized(&ensemble_state(5, "3.4.6"), &into_pods(5), Some("zk5"));
+    assert_eq!(merged.found.cost.restarts, plain.found.cost.restarts);
+    assert_eq!(merged.found.cost.steps, plain.found.cost.steps);
+    assert!(merged.found.expanded < plain.found.expanded);
+}
+
+/// Each step says why two quorums cannot form in counts an operator can check: the majorities
+/// of the two views the running servers use, and how few servers either counts run.
+#[test]
+fn explanations_count_the_servers_two_quorums_would_need() {
+    let (synthesis, _) = synthesized(&line_state("3.4.6"), LINE_TARGET, Some("P"));
+    let text = &synthesis.runbook;
+    assert!(
+        text.contains("Two cannot: a majority of `three` (2 of 3) and one of `target-as-today` (3 of 5) would need 5 different servers, and only 4 of the servers either counts run (P, Q, R, S)."),
+        "{text}"
+    );
+    assert!(
+        text.contains("Two cannot: every running server is on `target`, and any two majorities of its 5 voters share a server."),
+        "{text}"
     );
 }

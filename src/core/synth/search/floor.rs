@@ -91,3 +91,112 @@ impl Floor {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::super::fixtures::{ensemble_state, replace_all};
+    use super::super::super::model::ViewKey;
+    use super::super::super::target;
+    use super::super::{Aim, Judge};
+    use super::*;
+    use crate::rehearse::lab::draw::Rng;
+
+    fn replaced(n: u64, version: &str) -> Problem {
+        let state = crate::analyze::load(&ensemble_state(n, version), Path::new("state.yaml"))
+            .expect("state");
+        let target = target::load(&replace_all(n), Path::new("target.yaml")).expect("target");
+        Problem::new(&state, &target, Some(&format!("zk{n}"))).expect("problem")
+    }
+
+    /// Step (2) of the argument against the analyzer itself, on five, seven and nine replaced:
+    /// states drawn in the shape it describes — the leader untouched, a majority of new hosts
+    /// running, each listing every id taken over before it started and any other gone ones,
+    /// old hosts listing any gone ids — are all unsafe or stall.
+    #[test]
+    fn a_majority_of_new_hosts_beside_the_untouched_leader_always_stalls() {
+        for n in [5usize, 7, 9] {
+            let problem = replaced(n as u64, "3.8.0");
+            let mut judge = Judge::new(&problem);
+            let (majority, leader) = (n / 2 + 1, n - 1);
+            let mut rng = Rng::new(n as u64);
+            let mut safe = 0;
+            for _ in 0..400 {
+                // Takeover t: old host t, new host n + t, bit t of a view.
+                let mut ids: Vec<usize> = (0..leader).collect();
+                rng.shuffle(&mut ids);
+                let started = &ids[..rng.in_range(&(majority..=leader))];
+                let absent: Vec<usize> = ids[started.len()..]
+                    .iter()
+                    .copied()
+                    .filter(|_| rng.chance(30))
+                    .collect();
+                let gone = started
+                    .iter()
+                    .chain(&absent)
+                    .fold(0u32, |bits, t| bits | 1 << t);
+                let extra = |rng: &mut Rng| gone & (rng.next_u64() as u32);
+                let up = |moved| {
+                    Slot::Up(ViewKey {
+                        membership: 0,
+                        moved,
+                    })
+                };
+                let mut slots = vec![Slot::Off; 2 * n];
+                for (t, slot) in slots[..leader].iter_mut().enumerate() {
+                    *slot = if gone & 1 << t != 0 {
+                        Slot::Gone
+                    } else {
+                        up(extra(&mut rng))
+                    };
+                }
+                slots[leader] = up(0);
+                for (k, &t) in started.iter().enumerate() {
+                    let before = started[..=k].iter().fold(0u32, |bits, u| bits | 1 << u);
+                    slots[n + t] = up(before | extra(&mut rng));
+                }
+                let judgement = judge.judge(&slots);
+                assert!(!judgement.safe || judgement.stall, "{slots:?}");
+                safe += usize::from(judgement.safe);
+            }
+            // Not vacuous: most drawn states are safe, and each of them stalls.
+            assert!(safe > 100, "{n}: {safe} safe");
+        }
+    }
+
+    /// Why the gap argument (every server running across an id's move restarts inside it) is
+    /// not a floor: a successor that fewer than a majority list at its address is no possible
+    /// leader, so starting it while the others still list the old host stalls nothing.
+    #[test]
+    fn a_successor_few_servers_list_is_not_electable_and_stalls_nothing() {
+        let problem = replaced(9, "3.8.0");
+        let mut judge = Judge::new(&problem);
+        let up = |moved| {
+            Slot::Up(ViewKey {
+                membership: 0,
+                moved,
+            })
+        };
+        let mut slots = vec![up(0); 9];
+        slots[0] = Slot::Gone;
+        slots.extend(std::iter::repeat_n(Slot::Off, 9));
+        slots[9] = up(1);
+        let judgement = judge.judge(&slots);
+        assert!(judgement.safe && !judgement.stall, "{judgement:?}");
+    }
+
+    #[test]
+    fn the_floor_is_off_where_its_argument_does_not_hold() {
+        let target = |problem: &Problem| Aim::target(problem);
+        let nine = replaced(9, "3.8.0");
+        assert!(Floor::of(&nine, &target(&nine)).leader.is_some());
+        // Before 3.5 a link needs the larger sid to list the smaller.
+        let old_rules = replaced(9, "3.4.6");
+        assert!(Floor::of(&old_rules, &target(&old_rules)).leader.is_none());
+        // A part of the order that leaves old hosts running owes no stop after the leader.
+        let mut part = target(&nine);
+        part.want[0] = None;
+        assert!(Floor::of(&nine, &part).leader.is_none());
+    }
+}

@@ -1168,6 +1168,7 @@ fn stuck(judge: &mut Judge, run: Run, expanded: usize, gave_up: bool) -> Stuck {
     }
 }
 
+mod floor;
+
 #[cfg(test)]
 mod bounds;
-mod floor;

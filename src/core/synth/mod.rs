@@ -478,10 +478,14 @@ pub fn summary(synthesis: &Synthesis, figures: Figures) -> String {
             ..
         } => format!(
             "best found, not proven minimal; no order with fewer than {restarts_at_least} restarts exists{}",
-            if restarts_exact {
-                format!(" (one with {restarts_at_least} does, ranked lower)")
-            } else {
-                String::new()
+            // The restarts-first search's order is kept when nothing ranks above it: then it
+            // is the order found, not another one ranked lower.
+            match restarts_exact {
+                false => String::new(),
+                true if synthesis.found.cost.restarts == restarts_at_least => {
+                    " (this order has that many)".to_string()
+                }
+                true => format!(" (one with {restarts_at_least} does, ranked lower)"),
             }
         ),
     };

@@ -17,6 +17,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use super::model::{Fate, Problem, Slot, ViewCache, ViewKey};
 use super::symmetry::{Renaming, Symmetry};
+use floor::Floor;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MoveKind {
@@ -697,9 +698,13 @@ impl Aim {
 }
 
 /// Restarts and steps still certainly needed; and once the live leader has been touched,
-/// every stop or restart still needed of today's other servers comes after it.
-fn heuristic(problem: &Problem, aim: &Aim, key: &Key) -> Cost {
-    let mut cost = Cost::default();
+/// every stop or restart still needed of today's other servers comes after it (before, the
+/// stall rule's `floor`).
+fn heuristic(problem: &Problem, aim: &Aim, floor: &Floor, key: &Key) -> Cost {
+    let mut cost = Cost {
+        after_leader: floor.after_leader(&key.slots, key.leader_touched),
+        ..Cost::default()
+    };
     for (h, (want, slot)) in aim.want.iter().zip(&key.slots).enumerate() {
         let pending = aim.restarts_done && key.pending & bit(h) != 0;
         let disrupts = match (want, slot) {
@@ -963,6 +968,7 @@ fn run(
     symmetry: &Symmetry,
 ) -> Run {
     let problem = judge.problem;
+    let floor = Floor::of(problem, aim);
     let mut entries: Vec<Entry> = vec![Entry {
         key: from.clone(),
         cost: Cost::default(),
@@ -974,13 +980,16 @@ fn run(
     open.push(Reverse((
         priority(
             Cost::default(),
-            heuristic(problem, aim, &entries[0].key),
+            heuristic(problem, aim, &floor, &entries[0].key),
             order,
         ),
         0usize,
     )));
     let mut expanded = 0;
-    let mut closest = (heuristic(problem, aim, &entries[0].key), from.clone());
+    let mut closest = (
+        heuristic(problem, aim, &floor, &entries[0].key),
+        from.clone(),
+    );
     let mut blockers = Blockers::default();
     while let Some(Reverse((Priority { f, .. }, index))) = open.pop() {
         let (key, cost) = (entries[index].key.clone(), entries[index].cost);
@@ -1008,7 +1017,7 @@ fn run(
             };
         }
         expanded += 1;
-        let h = heuristic(problem, aim, &key);
+        let h = heuristic(problem, aim, &floor, &key);
         if (h.restarts, h.steps) < (closest.0.restarts, closest.0.steps) {
             closest = (h, key.clone());
         }
@@ -1038,7 +1047,7 @@ fn run(
             {
                 continue;
             }
-            let f = priority(g, heuristic(problem, aim, &next), order);
+            let f = priority(g, heuristic(problem, aim, &floor, &next), order);
             best.insert(next.clone(), g);
             entries.push(Entry {
                 key: next,
@@ -1281,6 +1290,8 @@ fn stuck(judge: &mut Judge, run: Run, expanded: usize, gave_up: bool) -> Stuck {
         gave_up,
     }
 }
+
+mod floor;
 
 #[cfg(test)]
 mod bounds;

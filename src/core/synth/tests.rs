@@ -629,3 +629,37 @@ fn explanations_count_the_servers_two_quorums_would_need() {
         "{text}"
     );
 }
+
+/// When the restarts-first search's order is the one kept (nothing the batches found ranks
+/// above it), the summary says the order found has the fewest restarts: "one with N does,
+/// ranked lower" named another order that does not exist.
+#[test]
+fn the_summary_says_the_order_found_has_the_fewest_restarts_when_it_does() {
+    let (mut synthesis, figures) =
+        synthesized(&ensemble_state(5, "3.8.0"), &replace_all(5), Some("zk5"));
+    let fewest = synthesis.found.cost.restarts;
+    let lower_bound = synthesis.found.cost;
+    let proof = |restarts_at_least| Proof::BestFound {
+        lower_bound,
+        restarts_at_least,
+        restarts_exact: true,
+    };
+    synthesis.found.proof = proof(fewest);
+    let line = summary(&synthesis, figures);
+    assert!(
+        line.contains(&format!(
+            "no order with fewer than {fewest} restarts exists (this order has that many)"
+        )),
+        "{line}"
+    );
+    synthesis.found.proof = proof(fewest - 1);
+    let line = summary(&synthesis, figures);
+    assert!(
+        line.contains(&format!(
+            "no order with fewer than {} restarts exists (one with {} does, ranked lower)",
+            fewest - 1,
+            fewest - 1
+        )),
+        "{line}"
+    );
+}

@@ -1,0 +1,214 @@
+//! A floor under "after the leader" that the stall rule implies, for orders with no stall state
+//! (the argument is in docs/synthesize.md, "Search"). In the objective's order (and in the
+//! restarts-first one, where it is compared only after restarts, steps and stalls) a bound that
+//! holds for every completion without a stall is admissible: a completion with a stall already
+//! ranks above it in its stalls field.
+//!
+//! It applies to one shape of problem, the one whose analyzer answers the argument reads off
+//! the code: 3.5+ rules, one membership whose every line is a participant, every host of the
+//! problem the old or the new host of a takeover, each old host listed at its own address, the
+//! live leader named and running on its view of today, every old host gone at the end, and no
+//! service.
+
+use super::super::model::{Fate, Problem, Slot};
+use super::Aim;
+
+/// What the floor needs of the problem, found once per search run.
+#[derive(Debug, Clone, Default)]
+pub struct Floor {
+    /// The live leader's host, when the problem has the shape above; `None` switches the floor
+    /// off.
+    leader: Option<usize>,
+    /// The hosts that take a sid over.
+    new_hosts: Vec<usize>,
+    /// The membership's majority.
+    majority: usize,
+}
+
+impl Floor {
+    pub fn of(problem: &Problem, aim: &Aim) -> Floor {
+        let off = Floor::default();
+        let Some(leader) = problem.leader else {
+            return off;
+        };
+        let [membership] = problem.memberships.as_slice() else {
+            return off;
+        };
+        let every_line_votes = membership
+            .lines
+            .iter()
+            .all(|line| line.role == crate::zk::config::PeerRole::Participant);
+        let every_host_moves = problem.hosts.iter().enumerate().all(|(h, host)| {
+            problem.takeovers.iter().any(|t| t.new == h)
+                || (host.fate == Fate::Leaves
+                    && problem.takeovers.iter().any(|t| t.old == h)
+                    && aim.want[h] == Some(Slot::Gone)
+                    && membership
+                        .lines
+                        .iter()
+                        .any(|line| line.sid == host.sid && line.has_addr(&host.addr)))
+        });
+        let leader_today = problem.start[leader].is_some_and(|view| view.moved == 0);
+        // Its random checks drew no services: a view that names ids by them is another shape.
+        if problem.version.dials_back_from_own_view()
+            || !problem.services.is_empty()
+            || !every_line_votes
+            || !every_host_moves
+            || !leader_today
+        {
+            return off;
+        }
+        Floor {
+            leader: Some(leader),
+            new_hosts: problem.takeovers.iter().map(|t| t.new).collect(),
+            majority: membership.lines.len() / 2 + 1,
+        }
+    }
+
+    /// Stops and restarts of today's other servers that any order without a stall state still
+    /// makes after the live leader's first stop or restart, from `slots`: one while the leader
+    /// runs untouched on today's view and fewer than a majority of new hosts run.
+    ///
+    /// Why: (1) a new host starts on a view that lists every sid taken over so far at its new
+    /// host, and restarts only add such sids, so of two running new hosts the later started
+    /// lists the earlier, and on 3.5+ rules one side listing the other is an election link
+    /// (`Ensemble::cut`). (2) With a majority of new hosts running, each tallies a majority
+    /// among the others that propose the earliest started one, so all of them decide for it
+    /// and follow it (`election::Decisions`, `Camp::of`): it is a possible leader counting
+    /// voters only (`Camp::smallest_quorum`), and the leader's untouched view lists its sid at
+    /// the old host's address, so the state stalls. So before the leader is touched fewer than
+    /// a majority of new hosts run. (3) The leader's restart (its down moment) or stop leaves a
+    /// working quorum, a majority of voters running besides it: at least one is an old host,
+    /// which stops after it.
+    pub fn after_leader(&self, slots: &[Slot], leader_touched: bool) -> u32 {
+        let Some(leader) = self.leader else {
+            return 0;
+        };
+        let running_new = self
+            .new_hosts
+            .iter()
+            .filter(|&&h| matches!(slots[h], Slot::Up(_)))
+            .count();
+        u32::from(
+            !leader_touched && matches!(slots[leader], Slot::Up(_)) && running_new < self.majority,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::super::fixtures::{ensemble_state, replace_all};
+    use super::super::super::model::ViewKey;
+    use super::super::super::target;
+    use super::super::{Aim, Judge};
+    use super::*;
+    use crate::rehearse::lab::draw::Rng;
+
+    fn replaced(n: u64, version: &str) -> Problem {
+        let state = crate::analyze::load(&ensemble_state(n, version), Path::new("state.yaml"))
+            .expect("state");
+        let target = target::load(&replace_all(n), Path::new("target.yaml")).expect("target");
+        Problem::new(&state, &target, Some(&format!("zk{n}"))).expect("problem")
+    }
+
+    /// Step (2) of the argument against the analyzer itself, on five, seven and nine replaced:
+    /// states drawn in the shape it describes — the leader untouched, a majority of new hosts
+    /// running, each listing every id taken over before it started and any other gone ones,
+    /// old hosts listing any gone ids — are all unsafe or stall.
+    #[test]
+    fn a_majority_of_new_hosts_beside_the_untouched_leader_always_stalls() {
+        for n in [5usize, 7, 9] {
+            let problem = replaced(n as u64, "3.8.0");
+            let mut judge = Judge::new(&problem);
+            let (majority, leader) = (n / 2 + 1, n - 1);
+            let mut rng = Rng::new(n as u64);
+            let mut safe = 0;
+            for _ in 0..400 {
+                // Takeover t: old host t, new host n + t, bit t of a view.
+                let mut ids: Vec<usize> = (0..leader).collect();
+                rng.shuffle(&mut ids);
+                let started = &ids[..rng.in_range(&(majority..=leader))];
+                let absent: Vec<usize> = ids[started.len()..]
+                    .iter()
+                    .copied()
+                    .filter(|_| rng.chance(30))
+                    .collect();
+                let gone = started
+                    .iter()
+                    .chain(&absent)
+                    .fold(0u32, |bits, t| bits | 1 << t);
+                let extra = |rng: &mut Rng| gone & (rng.next_u64() as u32);
+                let up = |moved| {
+                    Slot::Up(ViewKey {
+                        membership: 0,
+                        moved,
+                        via: 0,
+                    })
+                };
+                let mut slots = vec![Slot::Off; 2 * n];
+                for (t, slot) in slots[..leader].iter_mut().enumerate() {
+                    *slot = if gone & 1 << t != 0 {
+                        Slot::Gone
+                    } else {
+                        up(extra(&mut rng))
+                    };
+                }
+                slots[leader] = up(0);
+                for (k, &t) in started.iter().enumerate() {
+                    let before = started[..=k].iter().fold(0u32, |bits, u| bits | 1 << u);
+                    slots[n + t] = up(before | extra(&mut rng));
+                }
+                let judgement = judge.judge(&slots);
+                assert!(!judgement.safe || judgement.stall, "{slots:?}");
+                safe += usize::from(judgement.safe);
+            }
+            // Not vacuous: most drawn states are safe, and each of them stalls.
+            assert!(safe > 100, "{n}: {safe} safe");
+        }
+    }
+
+    /// Why the gap argument (every server running across an id's move restarts inside it) is
+    /// not a floor: a successor that fewer than a majority list at its address is no possible
+    /// leader, so starting it while the others still list the old host stalls nothing.
+    #[test]
+    fn a_successor_few_servers_list_is_not_electable_and_stalls_nothing() {
+        let problem = replaced(9, "3.8.0");
+        let mut judge = Judge::new(&problem);
+        let up = |moved| {
+            Slot::Up(ViewKey {
+                membership: 0,
+                moved,
+                via: 0,
+            })
+        };
+        let mut slots = vec![up(0); 9];
+        slots[0] = Slot::Gone;
+        slots.extend(std::iter::repeat_n(Slot::Off, 9));
+        slots[9] = up(1);
+        let judgement = judge.judge(&slots);
+        assert!(judgement.safe && !judgement.stall, "{judgement:?}");
+    }
+
+    #[test]
+    fn the_floor_is_off_where_its_argument_does_not_hold() {
+        let target = |problem: &Problem| Aim::target(problem);
+        let nine = replaced(9, "3.8.0");
+        assert!(Floor::of(&nine, &target(&nine)).leader.is_some());
+        // Before 3.5 a link needs the larger sid to list the smaller.
+        let old_rules = replaced(9, "3.4.6");
+        assert!(Floor::of(&old_rules, &target(&old_rules)).leader.is_none());
+        // Behind services a view names ids by them: not the shape the argument was checked on.
+        let state = crate::analyze::load(&ensemble_state(9, "3.8.0"), Path::new("s.yaml"));
+        let target_text = crate::synth::fixtures::into_pods(9);
+        let pods = target::load(&target_text, Path::new("t.yaml"));
+        let pods = Problem::new(&state.expect("state"), &pods.expect("target"), Some("zk9"));
+        let pods = pods.expect("problem");
+        assert!(Floor::of(&pods, &target(&pods)).leader.is_none());
+        // A part of the order that leaves old hosts running owes no stop after the leader.
+        let mut part = target(&nine);
+        part.want[0] = None;
+        assert!(Floor::of(&nine, &part).leader.is_none());
+    }
+}

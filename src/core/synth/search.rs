@@ -42,14 +42,6 @@ pub struct Move {
 }
 
 impl Move {
-    /// The index in a state of the slot the move changes.
-    pub fn slot(&self, problem: &Problem) -> usize {
-        match self.kind {
-            MoveKind::Point { service } => problem.service_slot(service),
-            _ => self.host,
-        }
-    }
-
     /// Whether it takes a running server down (a restart or a stop): what elections follow.
     pub fn disrupts(&self) -> bool {
         matches!(self.kind, MoveKind::Restart | MoveKind::Stop)
@@ -685,8 +677,8 @@ impl Aim {
         }
     }
 
-    fn allows(&self, problem: &Problem, m: Move) -> bool {
-        match (m.kind, self.want[m.slot(problem)]) {
+    fn allows(&self, m: Move) -> bool {
+        match (m.kind, self.want[m.host]) {
             (_, None) => true,
             (MoveKind::Stop, want) => want == Some(Slot::Gone),
             (MoveKind::Start, want) => matches!(want, Some(Slot::Up(_))),
@@ -871,15 +863,10 @@ fn successor(judge: &mut Judge, key: &Key, m: Move) -> Result<(Key, Cost), Refus
             step.after_leader = 1;
         }
     }
-    let pending = if m.disrupts() || m.kind == MoveKind::Start {
-        key.pending & !bit(m.host)
-    } else {
-        key.pending
-    };
     let next = Key {
         slots: phases.pop().unwrap_or_default(),
         leader_touched: touched,
-        pending,
+        pending: key.pending & !bit(m.host),
     };
     Ok((next, step))
 }
@@ -1022,7 +1009,7 @@ fn run(
             closest = (h, key.clone());
         }
         for m in moves(problem, &key.slots, key.pending) {
-            if !aim.allows(problem, m) {
+            if !aim.allows(m) {
                 continue;
             }
             let (next, step) = match successor(judge, &key, m) {

@@ -1168,30 +1168,22 @@ fn search_from(judge: &mut Judge, bound: Bound, start: Key) -> Result<Found, Stu
         Outcome::GaveUp(f) => (f.restarts, false),
         Outcome::Exhausted => return Err(stuck(judge, fewest, exact.expanded, false)),
     };
-    let mut failed = None;
-    for size in BATCH_SIZES {
-        match batched(judge, bound, &start, &order, size) {
-            Ok((moves, cost, more)) => {
-                expanded += more;
-                if best.as_ref().is_none_or(|(_, b)| cost < *b) {
-                    best = Some((moves, cost));
-                }
-                break;
-            }
-            Err(stuck) => {
-                expanded += stuck.expanded;
-                failed = Some(stuck);
+    let (moves, cost) = match (best, batches(judge, bound, &start, &order)) {
+        (best, Ok((moves, cost, more))) => {
+            expanded += more;
+            match best {
+                Some((kept, b)) if b <= cost => (kept, b),
+                _ => (moves, cost),
             }
         }
-    }
-    let Some((moves, cost)) = best else {
-        return Err(failed.map_or_else(
-            || stuck(judge, exact, 0, true),
-            |mut stuck| {
-                stuck.expanded = expanded;
-                stuck
-            },
-        ));
+        (Some(best), Err(stuck)) => {
+            expanded += stuck.expanded;
+            best
+        }
+        (None, Err(mut stuck)) => {
+            stuck.expanded += expanded;
+            return Err(stuck);
+        }
     };
     Ok(Found {
         moves,
@@ -1205,9 +1197,30 @@ fn search_from(judge: &mut Judge, bound: Bound, start: Key) -> Result<Found, Stu
     })
 }
 
-/// The batch sizes the search past its bound tries, largest first (ids taken over per batch;
-/// nine voters keep a majority and one to restart with three of them down).
-const BATCH_SIZES: [usize; 3] = [3, 2, 1];
+/// The first order found by batches of three ids, else two, else one (nine voters keep a
+/// majority and one to restart with three of them down); with the states expanded by every
+/// size tried. `Err` when even one at a time finds none.
+fn batches(
+    judge: &mut Judge,
+    bound: Bound,
+    start: &Key,
+    order: &[usize],
+) -> Result<(Vec<Move>, Cost, usize), Stuck> {
+    let mut expanded = 0;
+    for size in [3, 2] {
+        match batched(judge, bound, start, order, size) {
+            Ok((moves, cost, more)) => return Ok((moves, cost, expanded + more)),
+            Err(stuck) => expanded += stuck.expanded,
+        }
+    }
+    match batched(judge, bound, start, order, 1) {
+        Ok((moves, cost, more)) => Ok((moves, cost, expanded + more)),
+        Err(mut stuck) => {
+            stuck.expanded += expanded;
+            Err(stuck)
+        }
+    }
+}
 
 /// An order that takes the ids over `size` at a time, in `order`: each batch searched exactly
 /// within `bound`, or greedily past it; with the states expanded.

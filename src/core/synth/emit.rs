@@ -235,10 +235,9 @@ fn view_members(problem: &Problem, key: ViewKey) -> Result<Vec<String>, SynthErr
         if let Some(s) = problem.service_named(key, line.sid) {
             // The id by the service made for the state node that runs it today: the runbook
             // resolves the address from the inventory's service serving that node.
-            let serves = &problem.hosts[problem.services[s].serves];
             members.push(format!(
                 "{{host: {}, service: true{observer}}}",
-                q(&serves.name)
+                q(problem.service_name(s))
             ));
             continue;
         }
@@ -303,7 +302,7 @@ fn step(
     let base = match m.kind {
         MoveKind::Point { service } => format!(
             "point-{}-service-at-{}",
-            slug(&problem.hosts[problem.services[service].serves].name),
+            slug(problem.service_name(service)),
             slug(&host.name)
         ),
         _ => format!("{verb}-{}", slug(&host.name)),
@@ -318,7 +317,8 @@ fn step(
     let title = match (m.kind, host.fate) {
         (MoveKind::Point { service }, _) => format!(
             "Point {}'s service at {}",
-            problem.hosts[problem.services[service].serves].name, host.name
+            problem.service_name(service),
+            host.name
         ),
         (MoveKind::Stop, _) => match handed_on(problem, m.host) {
             Some((_, to)) => format!(
@@ -553,12 +553,12 @@ fn explain(judge: &mut Judge, before: &[Slot], m: Move) -> String {
     let host = &problem.hosts[m.host];
     let mut text = String::new();
     match (m.kind, host.fate) {
-        (MoveKind::Point { service }, _) => {
-            let service = &problem.services[service];
+        (MoveKind::Point { service: s }, _) => {
+            let service = &problem.services[s];
             let _ = writeln!(
                 text,
                 "{}'s service ({}) forwards to {} from now on: every view that names server.{} by the service reaches {}.",
-                problem.hosts[service.serves].name, service.addr.host, host.name, service.sid, host.name
+                problem.service_name(s), service.addr.host, host.name, service.sid, host.name
             );
         }
         (MoveKind::Stop, _) => {

@@ -213,7 +213,7 @@ fn refused(judge: &mut Judge, m: Move, refusal: &Refusal) -> String {
     let what = match m.kind {
         MoveKind::Point { service } => format!(
             "pointing {}'s service at {host}",
-            problem.hosts[problem.services[service].serves].name
+            problem.service_name(service)
         ),
         MoveKind::Stop => format!("stopping {host}"),
         MoveKind::Start => format!("starting {host} on the target view"),
@@ -257,16 +257,13 @@ fn describe_slots(problem: &Problem, slots: &[Slot]) -> String {
         .iter()
         .map(|(view, hosts)| format!("{} on `{view}`", hosts.join(", ")))
         .collect();
-    let routes: Vec<String> = problem
-        .services
-        .iter()
-        .enumerate()
-        .map(|(s, service)| {
+    let routes: Vec<String> = (0..problem.services.len())
+        .map(|s| {
             let to = match slots.get(problem.service_slot(s)) {
                 Some(Slot::To(h)) => problem.hosts[*h].name.as_str(),
                 _ => "nothing yet",
             };
-            format!("{}'s service to {to}", problem.hosts[service.serves].name)
+            format!("{}'s service to {to}", problem.service_name(s))
         })
         .collect();
     if routes.is_empty() {
@@ -412,9 +409,10 @@ pub fn model_inventory(problem: &Problem) -> Inventory {
         services: problem
             .services
             .iter()
-            .map(|service| crate::inventory::Service {
-                name: format!("{}-svc", problem.hosts[service.serves].name),
-                serves: problem.hosts[service.serves].name.clone(),
+            .enumerate()
+            .map(|(s, service)| crate::inventory::Service {
+                name: format!("{}-svc", problem.service_name(s)),
+                serves: problem.service_name(s).to_string(),
                 client: format!("{}:2181", service.addr.host),
                 peer: service.addr.to_string(),
                 to: service.start.map(|h| problem.hosts[h].name.clone()),
@@ -427,8 +425,8 @@ pub fn model_inventory(problem: &Problem) -> Inventory {
 /// was made for (`${service:NAME.address}`), and the inventory it runs against must hold that
 /// service at the address the search judged.
 pub fn services_match(problem: &Problem, inventory: &Inventory) -> Result<(), String> {
-    for service in &problem.services {
-        let serves = &problem.hosts[service.serves].name;
+    for (s, service) in problem.services.iter().enumerate() {
+        let serves = problem.service_name(s);
         let theirs = inventory.service_for(serves).ok_or_else(|| {
             format!(
                 "the inventory `{}` has no service serving `{serves}`",

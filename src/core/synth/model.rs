@@ -423,6 +423,11 @@ impl Problem {
         self.takeovers.iter().position(|t| t.sid == sid)
     }
 
+    /// The name of the state node service `s` was made for: what the runbook names it by.
+    pub fn service_name(&self, s: usize) -> &str {
+        &self.hosts[self.services[s].serves].name
+    }
+
     /// The index of service `s`'s slot in a state: after every host's.
     pub fn service_slot(&self, s: usize) -> usize {
         self.hosts.len() + s

@@ -289,6 +289,21 @@ fn malformed_and_contradicting_targets_point_at_their_line() {
     }
 }
 
+/// `n` servers on 3.8 rules into pods behind services, the last one leading: synthesized (and
+/// planned, as `synthesized`), proven minimal, with `figures` as (steps, restarts).
+fn into_pods_proven(n: u64, figures: (usize, usize)) -> Synthesis {
+    let leader = format!("zk{n}");
+    let (synthesis, found) = synthesized(&ensemble_state(n, "3.8.0"), &into_pods(n), Some(&leader));
+    assert_eq!(synthesis.found.proof, Proof::Minimal);
+    assert_eq!(
+        (found.steps, found.restarts),
+        figures,
+        "{}",
+        synthesis.runbook
+    );
+    synthesis
+}
+
 /// Seed 000 (HubSpot): bare servers into pods behind ClusterIP services. Each service is
 /// created in front of its server, the followers restart onto the view of services, and the
 /// live leader is never restarted: it is the first replaced (stopped, its service repointed,
@@ -297,14 +312,7 @@ fn malformed_and_contradicting_targets_point_at_their_line() {
 /// server has stopped for good.
 #[test]
 fn seed_000_moves_every_server_into_a_pod_behind_its_service() {
-    let (synthesis, figures) = synthesized(&ensemble_state(3, "3.8.0"), &into_pods(3), Some("zk3"));
-    assert_eq!(synthesis.found.proof, Proof::Minimal);
-    assert_eq!(
-        (figures.steps, figures.restarts),
-        (11, 2),
-        "{}",
-        synthesis.runbook
-    );
+    let synthesis = into_pods_proven(3, (11, 2));
     let problem = &synthesis.problem;
     let moves = &synthesis.found.moves;
     let named = |m: &Move| problem.hosts[m.host].name.clone();
@@ -561,14 +569,7 @@ fn a_search_past_its_bound_states_the_restart_floor_it_proved() {
 /// three servers where the shipped one restarts all five.
 #[test]
 fn five_servers_into_pods_restart_fewer_than_the_shipped_runbook() {
-    let (synthesis, figures) = synthesized(&ensemble_state(5, "3.8.0"), &into_pods(5), Some("zk5"));
-    assert_eq!(synthesis.found.proof, Proof::Minimal);
-    assert_eq!(
-        (figures.steps, figures.restarts),
-        (18, 3),
-        "{}",
-        synthesis.runbook
-    );
+    let synthesis = into_pods_proven(5, (18, 3));
     let (procedure, plan) = planned(
         &synthesis.problem,
         K8S_ONE_FOR_ONE,
@@ -604,9 +605,7 @@ fn the_targets_services_must_be_the_inventorys() {
 /// the order on 3.8 rules; on 3.4 rules five give the same figures without merging any.
 #[test]
 fn nine_servers_into_pods_are_proven_minimal() {
-    let (nine, figures) = synthesized(&ensemble_state(9, "3.8.0"), &into_pods(9), Some("zk9"));
-    assert_eq!(nine.found.proof, Proof::Minimal);
-    assert_eq!((figures.steps, figures.restarts), (32, 5));
+    into_pods_proven(9, (32, 5));
     let (merged, _) = synthesized(&ensemble_state(5, "3.8.0"), &into_pods(5), Some("zk5"));
     let (plain, _) = synthesized(&ensemble_state(5, "3.4.6"), &into_pods(5), Some("zk5"));
     assert_eq!(merged.found.cost.restarts, plain.found.cost.restarts);

@@ -9,7 +9,8 @@ use super::*;
 use crate::synth::fixtures::{ensemble_state, replace_all};
 use crate::synth::target;
 
-fn problem(state: &str, target: &str, leader: Option<&str>) -> Problem {
+/// The problem of a state and a target (both fixtures, so a bad one is a bug in the test).
+pub(super) fn problem(state: &str, target: &str, leader: Option<&str>) -> Problem {
     let state = crate::analyze::load(state, Path::new("state.yaml")).expect("state");
     let target = target::load(target, Path::new("target.yaml")).expect("target");
     Problem::new(&state, &target, leader).expect("problem")

@@ -97,20 +97,17 @@ impl Floor {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
 
-    use super::super::super::fixtures::{ensemble_state, replace_all};
+    use super::super::super::fixtures::{ensemble_state, into_pods, replace_all};
     use super::super::super::model::ViewKey;
-    use super::super::super::target;
+    use super::super::bounds::problem;
     use super::super::{Aim, Judge};
     use super::*;
     use crate::rehearse::lab::draw::Rng;
 
     fn replaced(n: u64, version: &str) -> Problem {
-        let state = crate::analyze::load(&ensemble_state(n, version), Path::new("state.yaml"))
-            .expect("state");
-        let target = target::load(&replace_all(n), Path::new("target.yaml")).expect("target");
-        Problem::new(&state, &target, Some(&format!("zk{n}"))).expect("problem")
+        let leader = format!("zk{n}");
+        problem(&ensemble_state(n, version), &replace_all(n), Some(&leader))
     }
 
     /// Step (2) of the argument against the analyzer itself, on five, seven and nine replaced:
@@ -200,11 +197,7 @@ mod tests {
         let old_rules = replaced(9, "3.4.6");
         assert!(Floor::of(&old_rules, &target(&old_rules)).leader.is_none());
         // Behind services a view names ids by them: not the shape the argument was checked on.
-        let state = crate::analyze::load(&ensemble_state(9, "3.8.0"), Path::new("s.yaml"));
-        let target_text = crate::synth::fixtures::into_pods(9);
-        let pods = target::load(&target_text, Path::new("t.yaml"));
-        let pods = Problem::new(&state.expect("state"), &pods.expect("target"), Some("zk9"));
-        let pods = pods.expect("problem");
+        let pods = problem(&ensemble_state(9, "3.8.0"), &into_pods(9), Some("zk9"));
         assert!(Floor::of(&pods, &target(&pods)).leader.is_none());
         // A part of the order that leaves old hosts running owes no stop after the leader.
         let mut part = target(&nine);

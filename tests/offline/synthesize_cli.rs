@@ -36,7 +36,7 @@ fn the_line_migration_is_written_planned_and_compared() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_contains(&stdout, "| step | hosts up |");
-    assert_contains(&stdout, "Synthesized: 15 steps, 7 restarts, minimal");
+    assert_contains(&stdout, "Synthesized: 16 steps, 8 restarts, minimal");
     assert_contains(&stdout, "23 steps, 15 restarts, plan ok");
     let text = std::fs::read_to_string(&runbook).expect("the runbook was written");
     assert!(

@@ -181,7 +181,7 @@ fn header(out: &mut String, problem: &Problem, found: &Found, origin: &Origin) {
     );
     let _ = writeln!(
         out,
-        "# Objective, in order: fewest states where an election can stall (a hollow leader, or one a running server cannot follow); the live leader ({}) restarted last; fewest restarts; fewest steps; fewest states on a bare majority (no voter to spare).",
+        "# Objective, in order: fewest states where an election can stall (a server too few can follow wins, a hollow leader, or one a running server cannot follow); the live leader ({}) restarted last; fewest restarts; fewest steps; fewest states on a bare majority (no voter to spare).",
         one_line(origin.leader.unwrap_or("not given"))
     );
     let proof = match found.proof {
@@ -677,6 +677,15 @@ fn describe(
             text,
             "  An election may stall: {} can lead only by counting an observer and would commit nothing.",
             hollow.join(", ")
+        );
+    }
+    for stall in &verdict.stalls {
+        let cannot: Vec<&str> = stall.cannot_follow.iter().map(|&i| name(i)).collect();
+        let _ = writeln!(
+            text,
+            "  An election may stall: {} can win one, and too few can follow it to make a quorum ({} cannot).",
+            name(stall.leader),
+            cannot.join(", ")
         );
     }
 }

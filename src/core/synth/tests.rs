@@ -77,7 +77,48 @@ fn synthesized(state: &str, target: &str, leader: Option<&str>) -> (Synthesis, F
     let figures = Figures::of(&procedure, &plan);
     assert_eq!(figures.restarts as u32, synthesis.found.cost.restarts);
     assert_eq!(figures.steps as u32, synthesis.found.cost.steps);
+    let named = named_stalls(&synthesis.problem, &synthesis.found.moves);
+    assert!(
+        named.len() <= synthesis.found.cost.stalls as usize,
+        "{} stall states counted, the analyzer names {named:#?}\n{}",
+        synthesis.found.cost.stalls,
+        synthesis.runbook
+    );
     (synthesis, figures)
+}
+
+/// The states the order passes through (each restart's down moment included) in which the
+/// analyzer itself names an election that can stall: a server that can win one and too few can
+/// follow, or a hollow leader; each with the servers named.
+fn named_stalls(problem: &Problem, moves: &[search::Move]) -> Vec<String> {
+    let mut judge = search::Judge::new(problem);
+    let mut slots = search::start_slots(problem);
+    let mut named = Vec::new();
+    for &m in moves {
+        for phase in search::through(problem, &slots, m) {
+            let running: Vec<Slot> = phase
+                .iter()
+                .map(|s| if *s == Slot::Gone { Slot::Off } else { *s })
+                .collect();
+            let mut ensemble = judge.ensemble(&running);
+            ensemble.nodes.retain(|node| node.up);
+            let Ok(verdict) = ensemble.verdict() else {
+                continue;
+            };
+            let stalled: Vec<&str> = verdict
+                .stalls
+                .iter()
+                .map(|s| s.leader)
+                .chain(verdict.hollow_leaders.iter().copied())
+                .map(|i| ensemble.nodes[i].name.as_str())
+                .collect();
+            if !stalled.is_empty() {
+                named.push(format!("after {m:?}: {}", stalled.join(", ")));
+            }
+            slots = phase;
+        }
+    }
+    named
 }
 
 /// The shipped runbooks the synthesized orders are compared with.
@@ -192,8 +233,8 @@ fn line_on_3_8_rules_needs_no_more_restarts_than_on_3_4() {
     let (_, new) = synthesized(&line_state("3.8.0"), LINE_TARGET, Some("P"));
     assert!(new.restarts <= old.restarts, "{new:?} vs {old:?}");
     // The table in docs/synthesize.md.
-    assert_eq!((old.steps, old.restarts), (15, 7));
-    assert_eq!((new.steps, new.restarts), (15, 7));
+    assert_eq!((old.steps, old.restarts), (16, 8));
+    assert_eq!((new.steps, new.restarts), (16, 8));
 }
 
 #[test]
@@ -442,13 +483,13 @@ fn a_path_with_a_newline_stays_inside_its_comment() {
 }
 
 /// The last tie-break keeps voters to spare: on 3.4 rules the LINE order used to stop Q first
-/// and run the three-server ensemble on two of three until B joined; among the orders of seven
-/// restarts and fifteen steps it now starts S first.
+/// and run the three-server ensemble on two of three until B joined; among the orders of eight
+/// restarts and sixteen steps it starts S first.
 #[test]
 fn line_prefers_the_order_that_keeps_a_voter_to_spare() {
     let (synthesis, _) = synthesized(&line_state("3.4.6"), LINE_TARGET, Some("P"));
     let cost = synthesis.found.cost;
-    assert_eq!((cost.restarts, cost.steps, cost.thin), (7, 15, 11));
+    assert_eq!((cost.restarts, cost.steps, cost.thin), (8, 16, 12));
     let first = synthesis.found.moves[0];
     assert_eq!(first.kind, MoveKind::Start, "{}", synthesis.runbook);
 }
@@ -530,7 +571,7 @@ fn a_search_past_its_bound_states_the_restart_floor_it_proved() {
         target_text: &replace_all(5),
         target_path: Path::new("target.yaml"),
         leader: Some("zk5"),
-        bound: Bound { max_states: 300 },
+        bound: Bound { max_states: 30 },
         output: None,
     }) {
         Ok(s) => s,
@@ -540,7 +581,7 @@ fn a_search_past_its_bound_states_the_restart_floor_it_proved() {
         restarts_at_least, ..
     } = synthesis.found.proof
     else {
-        panic!("proven within 300 states: {:?}", synthesis.found);
+        panic!("proven within 30 states: {:?}", synthesis.found);
     };
     assert!(restarts_at_least <= 12, "{restarts_at_least}");
     let figures = Figures {
@@ -661,4 +702,37 @@ fn the_summary_says_the_order_found_has_the_fewest_restarts_when_it_does() {
         )),
         "{line}"
     );
+}
+
+/// A move refused by the stall rule says which server can win an election that too few can
+/// follow; before such stalls were counted the search never refused one, and the words for
+/// it were "the analyzer finds nothing wrong".
+#[test]
+fn a_stall_refusal_names_the_server_too_few_can_follow() {
+    let state = crate::analyze::load(&ensemble_state(9, "3.8.0"), Path::new("state.yaml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let target =
+        target::load(&replace_all(9), Path::new("target.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let problem = Problem::new(&state, &target, None).unwrap_or_else(|e| panic!("{e}"));
+    let mut judge = Judge::new(&problem);
+    let view = |moved| {
+        Slot::Up(model::ViewKey {
+            membership: 0,
+            moved,
+            via: 0,
+        })
+    };
+    let mut slots = vec![view(0); 9];
+    slots[0] = Slot::Gone;
+    slots.extend(std::iter::repeat_n(Slot::Off, 9));
+    slots[9] = view(1);
+    assert!(judge.judge(&slots).stall);
+    let words = unfollowed(&mut judge, &slots, None);
+    assert!(
+        words.starts_with(
+            "new1 can win an election, and too few can follow it to make a quorum: zk2, zk3"
+        ),
+        "{words}"
+    );
+    assert!(words.contains("zk9 cannot"), "{words}");
 }

@@ -21,6 +21,8 @@ pub struct Floor {
     leader: Option<usize>,
     /// The hosts that take a sid over.
     new_hosts: Vec<usize>,
+    /// The hosts whose sid is taken over.
+    old_hosts: Vec<usize>,
     /// The membership's majority.
     majority: usize,
 }
@@ -61,37 +63,50 @@ impl Floor {
         Floor {
             leader: Some(leader),
             new_hosts: problem.takeovers.iter().map(|t| t.new).collect(),
+            old_hosts: problem.takeovers.iter().map(|t| t.old).collect(),
             majority: membership.lines.len() / 2 + 1,
         }
     }
 
     /// Stops and restarts of today's other servers that any order without a stall state still
-    /// makes after the live leader's first stop or restart, from `slots`: one while the leader
-    /// runs untouched on today's view and fewer than a majority of new hosts run.
+    /// makes after the live leader's first stop or restart, from `slots`, while the leader runs
+    /// untouched on today's view: a majority of the membership when no new host runs, else
+    /// every old host that runs.
     ///
-    /// Why: (1) a new host starts on a view that lists every sid taken over so far at its new
-    /// host, and restarts only add such sids, so of two running new hosts the later started
-    /// lists the earlier, and on 3.5+ rules one side listing the other is an election link
-    /// (`Ensemble::cut`). (2) With a majority of new hosts running, each tallies a majority
-    /// among the others that propose the earliest started one, so all of them decide for it
-    /// and follow it (`election::Decisions`, `Camp::of`): it is a possible leader counting
-    /// voters only (`Camp::smallest_quorum`), and the leader's untouched view lists its sid at
-    /// the old host's address, so the state stalls. So before the leader is touched fewer than
-    /// a majority of new hosts run. (3) The leader's restart (its down moment) or stop leaves a
-    /// working quorum, a majority of voters running besides it: at least one is an old host,
-    /// which stops after it.
+    /// Why: (1) while the leader keeps leading, every running server's view gives the leader's
+    /// sid at its old host (the search refuses any other view then), so a new host's view is one
+    /// that moves only ids whose old hosts are gone: it lists every running old host where it
+    /// listens, and itself at its own address. On 3.5+ rules one side listing the other where
+    /// it listens is an election link (`Ensemble::cut`: the larger sid dials, or the smaller
+    /// dials and is dialled back at the address it advertises, its own line), and old hosts
+    /// list each other where they listen: the running servers are pairwise linked. (2) So every
+    /// running server proposes the new host and it tallies all of them, a majority of its view
+    /// whenever a quorum can form (`election::proposers`, `Decisions::new`): it can win an
+    /// election. Either too few can follow it (`Verdict::stalls`) or it is a possible leader
+    /// that the untouched leader cannot follow, its view giving the sid at the old host's
+    /// address: the state stalls either way. (3) So in an order without a stall state no new
+    /// host starts before the leader is touched, and when one runs already the next move is
+    /// the leader's own: every old host running then stops after it. With none running, the
+    /// leader's restart (its down moment) or stop leaves a working quorum, a majority of
+    /// voters running besides it, all old hosts, each of which stops after it.
     pub fn after_leader(&self, slots: &[Slot], leader_touched: bool) -> u32 {
         let Some(leader) = self.leader else {
             return 0;
         };
-        let running_new = self
-            .new_hosts
-            .iter()
-            .filter(|&&h| matches!(slots[h], Slot::Up(_)))
-            .count();
-        u32::from(
-            !leader_touched && matches!(slots[leader], Slot::Up(_)) && running_new < self.majority,
-        )
+        if leader_touched || !matches!(slots[leader], Slot::Up(_)) {
+            return 0;
+        }
+        let running = |hosts: &[usize]| {
+            hosts
+                .iter()
+                .filter(|&&h| h != leader && matches!(slots[h], Slot::Up(_)))
+                .count() as u32
+        };
+        if running(&self.new_hosts) == 0 {
+            self.majority as u32
+        } else {
+            running(&self.old_hosts)
+        }
     }
 }
 
@@ -199,6 +214,23 @@ mod tests {
             .possible_leaders
             .iter()
             .any(|&l| ensemble.nodes[l].name == "new1"));
+    }
+
+    /// The floor on the states the argument speaks of: a majority before any new host runs,
+    /// every running old host once one does, nothing once the leader is touched.
+    #[test]
+    fn the_floor_is_a_majority_until_a_new_host_runs() {
+        let problem = replaced(9, "3.8.0");
+        let floor = Floor::of(&problem, &Aim::target(&problem));
+        let mut slots = vec![up(0); 9];
+        slots.extend(std::iter::repeat_n(Slot::Off, 9));
+        assert_eq!(floor.after_leader(&slots, false), 5);
+        slots[0] = Slot::Gone;
+        slots[1] = Slot::Gone;
+        assert_eq!(floor.after_leader(&slots, false), 5);
+        slots[9] = up(1);
+        assert_eq!(floor.after_leader(&slots, false), 6);
+        assert_eq!(floor.after_leader(&slots, true), 0);
     }
 
     #[test]

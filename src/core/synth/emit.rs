@@ -191,7 +191,7 @@ fn header(out: &mut String, problem: &Problem, found: &Found, origin: &Origin) {
             restarts_at_least,
             restarts_exact,
         } => format!(
-            "the exact search hit its bound; this is the best order the searches past it found (ids taken over in batches). Proven: no order with fewer than {restarts_at_least} restarts exists{}; in the objective's order no order ranks above {} stall states, {} of today's servers disrupted after the leader, {} restarts",
+            "the exact search hit its bound; this is the best order the searches past it found (ids taken over in batches; before 3.5 also the order searched on 3.5 rules, replayed step by step on these). Proven: no order with fewer than {restarts_at_least} restarts exists{}; in the objective's order no order ranks above {} stall states, {} of today's servers disrupted after the leader, {} restarts",
             if restarts_exact { " (one with that many does)" } else { "" },
             lower_bound.stalls,
             lower_bound.after_leader,
@@ -681,11 +681,18 @@ fn describe(
     }
     for stall in &verdict.stalls {
         let cannot: Vec<&str> = stall.cannot_follow.iter().map(|&i| name(i)).collect();
+        let why = if cannot.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({} would vote for it, but their views do not give its id at its address)",
+                cannot.join(", ")
+            )
+        };
         let _ = writeln!(
             text,
-            "  An election may stall: {} can win one, and too few can follow it to make a quorum ({} cannot).",
+            "  An election may stall: {} can win one, and too few voters can follow it to make a quorum{why}; a round it wins leaves no serving leader until its initLimit passes.",
             name(stall.leader),
-            cannot.join(", ")
         );
     }
 }

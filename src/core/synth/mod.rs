@@ -300,7 +300,7 @@ fn hazard(judge: &mut Judge, slots: &[Slot]) -> String {
 
 /// A leader some running server cannot follow, in words: `leader` (a host of the problem) when
 /// given, else the first server that can be elected and that some running server cannot
-/// follow, or that is hollow, or that can win an election too few can follow.
+/// follow, or that is hollow.
 fn unfollowed(judge: &mut Judge, slots: &[Slot], leader: Option<usize>) -> String {
     let ensemble = judge.ensemble(slots);
     let verdict = match ensemble.verdict() {
@@ -334,14 +334,6 @@ fn unfollowed(judge: &mut Judge, slots: &[Slot], leader: Option<usize>) -> Strin
                 name(l)
             );
         }
-    }
-    if let (None, Some(stall)) = (leader, verdict.stalls.first()) {
-        let cannot: Vec<String> = stall.cannot_follow.iter().map(|&i| name(i)).collect();
-        return format!(
-            "{} can win an election, and too few can follow it to make a quorum: {} cannot, their views do not give its id at its address (`Learner.findLeader`)",
-            name(stall.leader),
-            cannot.join(", ")
-        );
     }
     match leader {
         Some(l) if !verdict.possible_leaders.contains(&l) => {

@@ -18,6 +18,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use super::model::{Fate, Problem, Slot, ViewCache, ViewKey};
 use super::symmetry::{Renaming, Symmetry};
+use crate::zk::version::ZkVersion;
 use floor::Floor;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,10 +178,12 @@ pub struct Judgement {
     /// The live leader (when the problem names it) runs, can lead, and every running server
     /// can follow it: what a follower's restart needs while the leader keeps leading.
     pub leader_followed: bool,
-    /// An election can stall: it can choose a server that too few can follow to make a quorum
-    /// (`Verdict::stalls`: it wins, no quorum joins it, and no leader serves until its voters
-    /// give up on it), a leader that counts an observer and commits nothing, or one that some
-    /// running server cannot follow.
+    /// Some possible leader counts an observer and commits nothing, or some running server
+    /// cannot follow it: once any electable server may lead, a step's wait might never end.
+    pub unfollowed: bool,
+    /// An election can stall: `unfollowed`, or it can choose a server that too few can follow
+    /// to make a quorum (`Verdict::stalls`: it wins, no quorum joins it, and no leader serves
+    /// until its voters give up on it and the election runs again).
     pub stall: bool,
     /// Some running voter's view has exactly a bare majority of its voters running, or fewer.
     pub thin: bool,
@@ -273,6 +276,7 @@ impl<'p> Judge<'p> {
                 safe: false,
                 joinable: false,
                 leader_followed: false,
+                unfollowed: false,
                 stall: false,
                 thin: true,
             };
@@ -297,6 +301,7 @@ impl<'p> Judge<'p> {
                 safe: false,
                 joinable: false,
                 leader_followed: false,
+                unfollowed: false,
                 stall: false,
                 thin,
             },
@@ -309,6 +314,7 @@ impl<'p> Judge<'p> {
                         && (0..ensemble.nodes.len())
                             .all(|i| !ensemble.nodes[i].up || ensemble.reaches(i, l))
                 };
+                let unfollowed = v.possible_leaders.iter().any(|&l| !followed(l));
                 Judgement {
                     safe: v.quorum_possible
                         && v.split_brain.is_none()
@@ -316,7 +322,8 @@ impl<'p> Judge<'p> {
                     joinable: v.possible_leaders.iter().any(|&l| followed(l)),
                     leader_followed: leader
                         .is_some_and(|l| v.possible_leaders.contains(&l) && followed(l)),
-                    stall: !v.stalls.is_empty() || v.possible_leaders.iter().any(|&l| !followed(l)),
+                    unfollowed,
+                    stall: unfollowed || !v.stalls.is_empty(),
                     thin,
                 }
             }
@@ -840,7 +847,7 @@ pub fn admit(
         } else if leads.is_some() {
             (!j.leader_followed).then_some(Rule::LeaderUnfollowed)
         } else {
-            (!j.joinable || j.stall).then_some(Rule::Stall)
+            (!j.joinable || j.unfollowed).then_some(Rule::Stall)
         };
         if let Some(rule) = rule {
             let state = phases.swap_remove(i);
@@ -1172,6 +1179,12 @@ fn search_from(judge: &mut Judge, bound: Bound, start: Key) -> Result<Found, Stu
         Outcome::GaveUp(f) => (f.restarts, false),
         Outcome::Exhausted => return Err(stuck(judge, fewest, exact.expanded, false)),
     };
+    if let Some((moves, cost, more)) = on_later_rules(judge, bound, &start) {
+        expanded += more;
+        if best.as_ref().is_none_or(|(_, b)| cost < *b) {
+            best = Some((moves, cost));
+        }
+    }
     let (moves, cost) = match (best, batches(judge, bound, &start, &order)) {
         (best, Ok((moves, cost, more))) => {
             expanded += more;
@@ -1199,6 +1212,48 @@ fn search_from(judge: &mut Judge, bound: Bound, start: Key) -> Result<Found, Stu
         },
         expanded,
     })
+}
+
+/// Before 3.5 no two ids are interchangeable, so the exact search stops short where the same
+/// problem on 3.5 rules, its ids merged, is searched to the end. That order, replayed move by
+/// move under the problem's own rules, is a candidate when each move is admitted there (it
+/// often is: replacing every host of nine, 32 / 14 against 36 / 18 by batches); with the states
+/// the search on 3.5 rules expanded. `None` on 3.5+ rules, or when no such order is found or
+/// one of its moves is refused.
+fn on_later_rules(
+    judge: &mut Judge,
+    bound: Bound,
+    start: &Key,
+) -> Option<(Vec<Move>, Cost, usize)> {
+    let problem = judge.problem;
+    if !problem.version.dials_back_from_own_view() {
+        return None;
+    }
+    let later = Problem {
+        version: ZkVersion::new(3, 5, 0),
+        ..problem.clone()
+    };
+    let mut later_judge = Judge::new(&later);
+    let target = Aim::target(&later);
+    let searched = run(
+        &mut later_judge,
+        bound,
+        Order::Objective,
+        start,
+        &target,
+        &Symmetry::of(&later),
+    );
+    let Outcome::Found(moves, _, _) = searched.outcome else {
+        return None;
+    };
+    let mut key = start.clone();
+    let mut cost = Cost::default();
+    for &m in &moves {
+        let (next, step) = successor(judge, &key, m).ok()?;
+        cost = cost.plus(step);
+        key = next;
+    }
+    is_goal(&target, &key.slots, key.pending).then_some((moves, cost, searched.expanded))
 }
 
 /// The first order found by batches of three ids, else two, else one (nine voters keep a

@@ -957,6 +957,9 @@ fn path(problem: &Problem, entries: &[Entry], index: usize) -> Vec<Move> {
     moves
 }
 
+/// One A* run from `from` to `aim`, ranked by `order`, expanding at most `bound` states. A
+/// state whose `g + h` ranks at or above `ceiling` (the cost of an order already known) is not
+/// kept: the queue running dry then proves that no order is cheaper than the known one.
 fn run(
     judge: &mut Judge,
     bound: Bound,
@@ -964,6 +967,7 @@ fn run(
     from: &Key,
     aim: &Aim,
     symmetry: &Symmetry,
+    ceiling: Option<Cost>,
 ) -> Run {
     let problem = judge.problem;
     let floor = Floor::of(problem, aim);
@@ -1046,6 +1050,9 @@ fn run(
                 continue;
             }
             let f = priority(g, heuristic(problem, aim, &floor, &next), order);
+            if ceiling.is_some_and(|c| order.rank(f.f) >= order.rank(c)) {
+                continue;
+            }
             best.insert(next.clone(), g);
             entries.push(Entry {
                 key: next,
@@ -1133,17 +1140,44 @@ fn search_from(judge: &mut Judge, bound: Bound, start: Key) -> Result<Found, Stu
     let target = Aim::target(problem);
     // The two whole searches merge interchangeable ids; the batches below name each id.
     let symmetry = Symmetry::of(problem);
-    let exact = run(judge, bound, Order::Objective, &start, &target, &symmetry);
+    // An order known before the exact search caps it: a state that cannot finish cheaper is
+    // not kept, and a queue that runs dry below the cap proves that order the cheapest.
+    let candidate = on_later_rules(judge, bound, &start);
+    let ceiling = candidate.as_ref().map(|(_, cost, _)| *cost);
+    let exact = run(
+        judge,
+        bound,
+        Order::Objective,
+        &start,
+        &target,
+        &symmetry,
+        ceiling,
+    );
+    let mut expanded = exact.expanded;
+    let candidate = candidate.map(|(moves, cost, more)| {
+        expanded += more;
+        (moves, cost)
+    });
     let lower_bound = match exact.outcome {
         Outcome::Found(moves, cost, _) => {
             return Ok(Found {
                 moves,
                 cost,
                 proof: Proof::Minimal,
-                expanded: exact.expanded,
+                expanded,
             })
         }
-        Outcome::Exhausted => return Err(stuck(judge, exact, 0, false)),
+        Outcome::Exhausted => match candidate {
+            Some((moves, cost)) => {
+                return Ok(Found {
+                    moves,
+                    cost,
+                    proof: Proof::Minimal,
+                    expanded,
+                })
+            }
+            None => return Err(stuck(judge, exact, 0, false)),
+        },
         Outcome::GaveUp(lower_bound) => lower_bound,
     };
     // The ids in descending sid order (before 3.5 the higher ids must learn a new address
@@ -1168,23 +1202,20 @@ fn search_from(judge: &mut Judge, bound: Bound, start: Key) -> Result<Found, Stu
         &start,
         &target,
         &symmetry,
+        None,
     );
-    let mut expanded = exact.expanded + fewest.expanded;
-    let mut best: Option<(Vec<Move>, Cost)> = None;
+    expanded += fewest.expanded;
+    let mut best = candidate;
     let (restarts_at_least, restarts_exact) = match fewest.outcome {
         Outcome::Found(moves, cost, _) => {
-            best = Some((moves, cost));
+            if best.as_ref().is_none_or(|(_, b)| cost < *b) {
+                best = Some((moves, cost));
+            }
             (cost.restarts, true)
         }
         Outcome::GaveUp(f) => (f.restarts, false),
         Outcome::Exhausted => return Err(stuck(judge, fewest, exact.expanded, false)),
     };
-    if let Some((moves, cost, more)) = on_later_rules(judge, bound, &start) {
-        expanded += more;
-        if best.as_ref().is_none_or(|(_, b)| cost < *b) {
-            best = Some((moves, cost));
-        }
-    }
     let (moves, cost) = match (best, batches(judge, bound, &start, &order)) {
         (best, Ok((moves, cost, more))) => {
             expanded += more;
@@ -1242,6 +1273,7 @@ fn on_later_rules(
         start,
         &target,
         &Symmetry::of(&later),
+        None,
     );
     let Outcome::Found(moves, _, _) = searched.outcome else {
         return None;
@@ -1307,10 +1339,10 @@ fn batched(
     let mut cost = Cost::default();
     for aim in &aims {
         let plain = Symmetry::default();
-        let mut part = run(judge, bound, Order::Objective, &at, aim, &plain);
+        let mut part = run(judge, bound, Order::Objective, &at, aim, &plain, None);
         if matches!(part.outcome, Outcome::GaveUp(_)) {
             expanded += part.expanded;
-            part = run(judge, bound, Order::Greedy(4), &at, aim, &plain);
+            part = run(judge, bound, Order::Greedy(4), &at, aim, &plain, None);
         }
         match part.outcome {
             Outcome::Found(more, more_cost, end) => {

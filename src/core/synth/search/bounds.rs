@@ -140,3 +140,45 @@ fn the_bounds_past_the_limit_never_exceed_what_exhaustive_search_finds() {
     // The limits above leave some searches past them, whose bounds are what is checked.
     assert!(bounded > 0);
 }
+
+/// A ceiling at the cheapest cost leaves nothing to find: the queue runs dry, which is what
+/// proves an order of that cost the cheapest. A ceiling just above it still finds the cheapest.
+#[test]
+fn a_ceiling_at_the_cheapest_cost_runs_dry_and_one_above_it_finds_it() {
+    for (name, problem) in cases() {
+        let Some(cheapest) = exhaustive(&problem, Order::Objective) else {
+            continue;
+        };
+        let start = Key {
+            slots: start_slots(&problem),
+            leader_touched: false,
+            pending: start_pending(&problem),
+        };
+        let target = Aim::target(&problem);
+        let symmetry = Symmetry::of(&problem);
+        let mut judge = Judge::new(&problem);
+        let mut capped = |ceiling: Cost| {
+            run(
+                &mut judge,
+                Bound {
+                    max_states: 100_000,
+                },
+                Order::Objective,
+                &start,
+                &target,
+                &symmetry,
+                Some(ceiling),
+            )
+            .outcome
+        };
+        assert!(matches!(capped(cheapest), Outcome::Exhausted), "{name}");
+        let above = Cost {
+            thin: cheapest.thin + 1,
+            ..cheapest
+        };
+        assert!(
+            matches!(capped(above), Outcome::Found(_, cost, _) if cost == cheapest),
+            "{name}"
+        );
+    }
+}

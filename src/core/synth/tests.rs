@@ -20,13 +20,22 @@ fn line_state(version: &str) -> String {
 const LINE_TARGET: &str = "servers:\n  - {host: A, sid_of: P}\n  - {host: B, sid_of: Q}\n  - {host: C, sid_of: R}\n  - {host: S, sid: 4}\n  - {host: T, sid: 5}\n";
 
 fn run(state: &str, target: &str, leader: Option<&str>) -> Result<Synthesis, SynthError> {
+    run_within(state, target, leader, Bound::default())
+}
+
+fn run_within(
+    state: &str,
+    target: &str,
+    leader: Option<&str>,
+    bound: Bound,
+) -> Result<Synthesis, SynthError> {
     synthesize(&Request {
         state_text: state,
         state_path: Path::new("state.yaml"),
         target_text: target,
         target_path: Path::new("target.yaml"),
         leader,
-        bound: Bound::default(),
+        bound,
         output: None,
     })
 }
@@ -588,15 +597,12 @@ fn after_the_leader_is_touched_a_started_server_can_follow_every_possible_leader
 /// proved — here at most the 12 that five replaced needs (proven above with the full bound).
 #[test]
 fn a_search_past_its_bound_states_the_restart_floor_it_proved() {
-    let synthesis = match synthesize(&Request {
-        state_text: &ensemble_state(5, "3.8.0"),
-        state_path: Path::new("state.yaml"),
-        target_text: &replace_all(5),
-        target_path: Path::new("target.yaml"),
-        leader: Some("zk5"),
-        bound: Bound { max_states: 30 },
-        output: None,
-    }) {
+    let synthesis = match run_within(
+        &ensemble_state(5, "3.8.0"),
+        &replace_all(5),
+        Some("zk5"),
+        Bound { max_states: 30 },
+    ) {
         Ok(s) => s,
         Err(e) => panic!("{e}"),
     };
@@ -733,15 +739,12 @@ fn the_summary_says_the_order_found_has_the_fewest_restarts_when_it_does() {
 /// optimum at the full bound) where the searches past the bound gave 23 / 13 before.
 #[test]
 fn past_its_bound_on_3_4_rules_the_order_found_on_3_5_rules_is_replayed_and_kept() {
-    let synthesis = synthesize(&Request {
-        state_text: &ensemble_state(5, "3.4.6"),
-        state_path: Path::new("state.yaml"),
-        target_text: &replace_all(5),
-        target_path: Path::new("target.yaml"),
-        leader: Some("zk5"),
-        bound: Bound { max_states: 100 },
-        output: None,
-    })
+    let synthesis = run_within(
+        &ensemble_state(5, "3.4.6"),
+        &replace_all(5),
+        Some("zk5"),
+        Bound { max_states: 100 },
+    )
     .unwrap_or_else(|e| panic!("{e}"));
     assert!(matches!(synthesis.found.proof, Proof::BestFound { .. }));
     let cost = synthesis.found.cost;

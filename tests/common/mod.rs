@@ -109,12 +109,17 @@ impl Sandbox {
     /// Runs `host`'s own `zkctl VERB` (`stop`, `start`, `restart`) as its user, as an
     /// operator would by hand, and checks that it succeeded.
     pub fn zkctl(&self, host: &str, verb: &str) {
+        self.zkctl_args(host, &[verb]);
+    }
+
+    /// `host`'s own `zkctl` with a verb and its arguments (`set-servers LINE...`), as its user.
+    pub fn zkctl_args(&self, host: &str, args: &[&str]) {
         let script = self.dir.join("hosts").join(host).join("zkctl");
         let user = format!("zkpilot-h{}", host.trim_start_matches("zk"));
         let out = Command::new("runuser")
             .args(["-u", &user, "--"])
             .arg(&script)
-            .arg(verb)
+            .args(args)
             .output()
             .unwrap();
         assert_succeeded(&out);

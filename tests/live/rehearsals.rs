@@ -778,3 +778,76 @@ fn a_synthesized_move_into_pods_behind_services_takes_over_every_id() {
     assert_no_verdict_allowed_two_leaders(&records);
     assert_audit_verifies(&rehearsal.audit);
 }
+
+/// The promotion's state after its leader restarted, reached so that zk2 is left out for sure:
+/// zk1 retiring on today's view (zk4 an observer), zk2 on the joint view of four voters, zk3
+/// and zk4 on the target. zk2 starts only once zk4 leads zk3, so it can join zk4 only through
+/// servers that report following it (`FastLeaderElection.receivedFollowingNotification`), and
+/// of its view's four only zk3 and zk4 can: it stays LOOKING, as the analyzer's "may be left
+/// out" says. The rest of the synthesized order (zk2 restarted on the target, zk1 stopped)
+/// then runs: the sync gate does not wait for a server the live leader can leave out.
+#[test]
+fn a_voter_the_live_leader_leaves_out_is_not_waited_for_and_its_restart_brings_it_back() {
+    let sandbox = Sandbox::up(3, 1, 0);
+    let all = ["zk1", "zk2", "zk3", "zk4"];
+    leader_of(&sandbox, &all[..3]);
+    sandbox.wait_for_modes(&["zk4"], Duration::from_secs(30), |m| m[0] == "observer");
+    let line = |h: &str| {
+        let peer = sandbox.client(h).replace(":2181", ":2888:3888");
+        format!("server.{}={peer}", sid_of(h))
+    };
+    let joint: Vec<String> = all.iter().map(|h| line(h)).collect();
+    let target: Vec<String> = all[1..].iter().map(|h| line(h)).collect();
+    let set = |host: &str, lines: &[String]| {
+        let mut args = vec!["set-servers"];
+        args.extend(lines.iter().map(String::as_str));
+        sandbox.zkctl_args(host, &args);
+    };
+    let all_serve = |m: &[String]| count(m, "leader") == 1 && count(m, "follower") == 3;
+    for (host, lines) in [("zk4", &joint), ("zk2", &joint), ("zk4", &target)] {
+        set(host, lines);
+        sandbox.zkctl(host, "restart");
+        sandbox.wait_for_modes(&all, Duration::from_secs(60), all_serve);
+    }
+    sandbox.stop("zk2");
+    set("zk3", &target);
+    sandbox.zkctl("zk3", "restart");
+    // Equal zxids: FastLeaderElection's tie goes to the larger sid.
+    sandbox.wait_for_modes(&["zk3", "zk4"], Duration::from_secs(60), |m| {
+        m[0] == "follower" && m[1] == "leader"
+    });
+    sandbox.zkctl("zk2", "start");
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(15) {
+        assert_eq!(mode(&sandbox.client("zk2")), "not serving");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    let runbook = sandbox.dir.join("left-out.yaml");
+    std::fs::write(
+        &runbook,
+        "name: left-out\ndescription: the end of the synthesized promotion\nsource: test\n\
+         hosts: [{name: zk1}, {name: zk2}, {name: zk3}, {name: zk4}]\n\
+         views:\n  today: [zk1, zk2, zk3, {host: zk4, observer: true}]\n\
+         \x20 joint: [zk1, zk2, zk3, zk4]\n  target: [zk2, zk3, zk4]\n\
+         initial:\n  up: [zk1, zk2, zk3, zk4]\n\
+         \x20 views: {zk1: today, zk2: joint, zk3: target, zk4: target}\n\
+         steps:\n\
+         \x20 - id: restart-zk2\n    title: Restart zk2 on the target\n    gates: [{synced: {}}]\n\
+         \x20   run:\n      - {host: zk2, verb: set-servers, args: [\"${view:target}\"]}\n\
+         \x20     - {host: zk2, verb: restart}\n\
+         \x20   effect: [{restart: {host: zk2, view: target}}]\n\
+         \x20   wait: {timeout: 90s, until: [{mode: {host: zk2, is: [follower, leader]}}, {synced: {}}]}\n\
+         \x20 - id: stop-zk1\n    title: Stop zk1\n    gates: [{synced: {}}]\n\
+         \x20   run: [{host: zk1, verb: stop}]\n    effect: [{stop: {host: zk1}}]\n\
+         \x20   wait: {timeout: 60s, until: [{down: {host: zk1}}, {synced: {}}]}\n",
+    )
+    .unwrap();
+    let rehearsal = rehearse(&sandbox, &runbook, &["--yes"], &all[1..], &all);
+    assert_ends_on_target(
+        &sandbox,
+        &rehearsal,
+        &[("zk2", 2, false), ("zk3", 3, false), ("zk4", 4, false)],
+        &["zk1"],
+    );
+}

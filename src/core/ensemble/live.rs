@@ -12,7 +12,7 @@
 //! server whose client port refuses connections runs no process there and is judged down.
 
 use crate::ensemble::{EnsembleState, Health, NodeState};
-use crate::quorum::{Advert, Ensemble, Node, Quorum, Stall, Verdict, Witness};
+use crate::quorum::{Advert, Ensemble, Node, Quorum, Stall, Strand, Verdict, Witness};
 use crate::zk::config::{PeerAddr, View};
 use crate::zk::fourlw::Mode;
 use crate::zk::version::ZkVersion;
@@ -308,6 +308,14 @@ fn remap(verdict: Verdict, index: &[usize]) -> Verdict {
             .map(|s| Stall {
                 leader: at(s.leader),
                 cannot_follow: all(s.cannot_follow),
+            })
+            .collect(),
+        strandable: verdict
+            .strandable
+            .into_iter()
+            .map(|s| Strand {
+                server: at(s.server),
+                leader: at(s.leader),
             })
             .collect(),
     }

@@ -37,6 +37,7 @@ pub enum FindingKind {
     ExitsAtStart,
     Misadvertised,
     Stall,
+    Strand,
     Unreachable,
     ListenAllUnknown,
 }
@@ -179,6 +180,27 @@ pub fn findings(verdict: &Verdict, name: &dyn Fn(usize) -> String) -> Vec<Findin
                 "ELECTION CAN STALL: {} can be elected but {who}; a round it wins leaves no \
                  serving leader until its voters give up on it and its initLimit passes",
                 name(stall.leader)
+            ),
+        ));
+    }
+    let mut stranded: Vec<usize> = verdict.strandable.iter().map(|s| s.server).collect();
+    stranded.dedup();
+    for server in stranded {
+        let leaders: Vec<usize> = verdict
+            .strandable
+            .iter()
+            .filter(|s| s.server == server)
+            .map(|s| s.leader)
+            .collect();
+        out.push(Finding::new(
+            K::Strand,
+            S::Warning,
+            format!(
+                "MAY BE LEFT OUT: {server} joins {} only in the round that elects it; once \
+                 it leads, too few of {server}'s view can follow it for {server} to join later, \
+                 so {server} may stay LOOKING until its view or theirs changes",
+                names(&leaders).join(" or "),
+                server = name(server),
             ),
         ));
     }

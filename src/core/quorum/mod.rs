@@ -191,6 +191,23 @@ pub struct Verdict {
     /// Servers that can win an election but that too few can follow (module docs of
     /// `election`), by leader.
     pub stalls: Vec<Stall>,
+    /// Voters that a possible leader needs but that can join it only in the round that elects
+    /// it, by server then leader.
+    pub strandable: Vec<Strand>,
+}
+
+/// A voter `server` of `leader`'s view that can follow `leader` when both decide in one round,
+/// but not once `leader` is established: a server that looks for a leader later (it restarted,
+/// or its round moved on with another server's failed elections) joins an established one only
+/// when servers that report following or leading it make a majority of its own view, its own
+/// vote not counted (`FastLeaderElection.receivedFollowingNotification`: `outofelection`), and
+/// those that can follow `leader` do not. Measured on 3.8 (`docs/analyzer.md`, rule 17): such a
+/// server stayed LOOKING beside a serving leader, its round pulled ahead by a retiring voter's
+/// failed rounds.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Strand {
+    pub server: usize,
+    pub leader: usize,
 }
 
 /// A server whose advertised election address (its own line) does not reach it: a larger
@@ -390,6 +407,7 @@ impl Ensemble {
                     .collect(),
             })
             .collect();
+        let strandable = self.strandable(&links, &leading);
         Verdict {
             quorum_possible,
             split_brain,
@@ -404,8 +422,48 @@ impl Ensemble {
             },
             duplicate_sids: self.duplicate_sids(),
             stalls,
+            strandable,
             ..Verdict::default()
         }
+    }
+
+    /// Each voter a possible leader's view counts and that can join it only in the round that
+    /// elects it ([`Strand`]).
+    fn strandable(&self, links: &election::Links, leading: &[&election::Camp]) -> Vec<Strand> {
+        let mut out = Vec::new();
+        for camp in leading {
+            let leader = camp.leader;
+            let leader_view = &self.nodes[leader].view;
+            for &server in &camp.learners {
+                let own = &self.nodes[server].view;
+                if !self.is_voter(server) || !leader_view.is_participant(self.nodes[server].sid) {
+                    continue;
+                }
+                let others = || {
+                    std::iter::once(leader)
+                        .chain(camp.learners.iter().copied().filter(move |&y| y != server))
+                };
+                // Without it the leader keeps its quorum, so it stays established while the
+                // server looks for it.
+                let holds = distinct_sids(
+                    self,
+                    others().filter(|&y| {
+                        self.is_voter(y) && leader_view.is_participant(self.nodes[y].sid)
+                    }),
+                ) >= leader_view.majority();
+                let joins = distinct_sids(
+                    self,
+                    others().filter(|&y| {
+                        own.is_participant(self.nodes[y].sid) && links.talk(server, y)
+                    }),
+                ) >= own.majority();
+                if holds && !joins {
+                    out.push(Strand { server, leader });
+                }
+            }
+        }
+        out.sort();
+        out
     }
 
     /// Whether node `i`, up in the state, exits at start: from 3.5.6 a server with
@@ -769,6 +827,7 @@ impl Verdict {
             worst.add_exits(verdict.exits_at_start, verdict.exit_lines);
             merge(&mut worst.listen_all_unknown, verdict.listen_all_unknown);
             merge(&mut worst.misadvertised, verdict.misadvertised);
+            merge(&mut worst.strandable, verdict.strandable);
             for stall in verdict.stalls {
                 if !worst.stalls.iter().any(|s| s.leader == stall.leader) {
                     worst.stalls.push(stall);
@@ -783,6 +842,13 @@ impl Verdict {
         worst.sort_leaders();
         Some(worst)
     }
+}
+
+fn distinct_sids(ensemble: &Ensemble, nodes: impl Iterator<Item = usize>) -> usize {
+    let mut sids: Vec<u64> = nodes.map(|i| ensemble.nodes[i].sid).collect();
+    sids.sort_unstable();
+    sids.dedup();
+    sids.len()
 }
 
 fn merge<T: Ord>(into: &mut Vec<T>, more: Vec<T>) {

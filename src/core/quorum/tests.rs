@@ -1136,3 +1136,54 @@ fn a_quorum_that_needs_a_server_that_exits_is_no_lasting_quorum_but_its_leader_i
     let verdict = ens.verdict().unwrap();
     assert!(verdict.brief_leaders.is_empty() && verdict.exits_at_start.is_empty());
 }
+
+/// The synthesized promotion of observer zk4 while voter zk1 retires, after the leader zk3
+/// restarted on the target: zk1 on today's view (zk4 an observer), zk2 on the joint view of
+/// four voters, zk3 and zk4 on the target. Measured on 3.8.0 (`docs/analyzer.md`, rule 17):
+/// with zk1's zxid ahead, zk1 and zk2 kept voting zk2 in rounds that never finished
+/// (zk2 needs 3 of 4, zk3 and zk4 follow zk4) while zk4 led zk3; zk2 stayed
+/// LOOKING at round 8 beside zk4's round 2 for as long as it was watched. Under zk3 it joins:
+/// zk1 follows zk3 too.
+#[test]
+fn a_voter_whose_view_needs_a_server_that_cannot_follow_the_leader_can_be_left_out() {
+    let ens = ensemble(
+        "3.8.0",
+        vec![
+            node("zk1", 1, "zk1", true, "1=zk1 2=zk2 3=zk3 4=zk4!"),
+            node("zk2", 2, "zk2", true, "1=zk1 2=zk2 3=zk3 4=zk4"),
+            node("zk3", 3, "zk3", true, "2=zk2 3=zk3 4=zk4"),
+            node("zk4", 4, "zk4", true, "2=zk2 3=zk3 4=zk4"),
+        ],
+    );
+    let verdict = ens.verdict().unwrap();
+    assert!(verdict.quorum_possible);
+    assert_eq!(
+        verdict.strandable,
+        [Strand {
+            server: 1,
+            leader: 3
+        }]
+    );
+    let text = findings::findings(&verdict, &|i| ens.nodes[i].name.clone());
+    assert!(text.iter().any(|f| f.kind == findings::FindingKind::Strand
+        && f.text
+            .starts_with("MAY BE LEFT OUT: zk2 joins zk4 only in the round")));
+}
+
+/// Where every server can follow whoever leads, or the leader needs the server for its quorum
+/// (so it steps down when the server looks for a leader), nobody is left out.
+#[test]
+fn a_server_the_leader_needs_or_that_others_follow_with_is_never_left_out() {
+    let all = ensemble(
+        "3.8.0",
+        up_in_order(&[
+            ("A", "1=a 2=b 3=c"),
+            ("B", "1=a 2=b 3=c"),
+            ("C", "1=a 2=b 3=c"),
+        ]),
+    );
+    assert!(all.verdict().unwrap().strandable.is_empty());
+    let mut one_down = all.clone();
+    one_down.nodes[0].up = false;
+    assert!(one_down.verdict().unwrap().strandable.is_empty());
+}

@@ -1371,3 +1371,36 @@ fn a_quorum_loss_gone_past_with_an_override_does_not_fail_the_running_step() {
     engine.ended(intent, ended_ok(), 10_000, &now);
     assert_eq!(engine.status[0], Status::Done);
 }
+
+/// The synthesized promotion after its leader restarted, relabelled so that zk3 leads: zk1
+/// (retiring) lists zk3 as an observer, zk2 runs the joint view of four voters, zk3 and zk4 the
+/// target. zk2 joins zk3 only in the round that elects it (the analyzer's `Strand`), so the
+/// sync gate does not wait for it under zk3; the next step restarts it on the target.
+#[test]
+fn synced_does_not_wait_for_a_voter_the_live_leader_can_leave_out() {
+    let step = "  - {id: a, title: A, gates: [{synced: {}}]}\n";
+    let live = live_of(4, &[1]);
+    let head = |views: &str| {
+        format!(
+            "views:\n  old: [zk1, zk2, {{host: zk3, observer: true}}, zk4]\n  joint: [zk1, zk2, zk3, zk4]\n  target: [zk2, zk3, zk4]\ninitial: {{up: [zk1, zk2, zk3, zk4], views: {{{views}}}}}\n"
+        )
+    };
+    let stranded = engine_of(
+        4,
+        &head("zk1: old, zk2: joint, zk3: target, zk4: target"),
+        step,
+    );
+    let readiness = stranded.readiness(&live).unwrap();
+    assert!(readiness.gates[0].1.is_ok(), "{readiness:?}");
+
+    let joinable = engine_of(
+        4,
+        &head("zk1: joint, zk2: joint, zk3: joint, zk4: joint"),
+        step,
+    );
+    let why = joinable.readiness(&live).unwrap().gates[0]
+        .1
+        .clone()
+        .unwrap_err();
+    assert_eq!(why, "zk2 is not serving yet");
+}

@@ -334,7 +334,8 @@ pub struct RouteSpec {
 #[serde(try_from = "GateMap")]
 pub enum GateSpec {
     /// The leader's synced voting followers are all the other voters, nothing pending; voters
-    /// the runbook keeps stopped at this point are not waited for.
+    /// the runbook keeps stopped at this point, and voters the live leader can leave out in the
+    /// state the runbook expects (`quorum::Strand`), are not waited for.
     Synced(Empty),
     /// Every serving node is within this many transactions of the leader, on its epoch.
     LagBelow(u32),

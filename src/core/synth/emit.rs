@@ -695,4 +695,12 @@ fn describe(
             name(stall.leader),
         );
     }
+    for strand in &verdict.strandable {
+        let _ = writeln!(
+            text,
+            "  {server} may be left out while {leader} leads: it joins {leader} only in the round that elects it, as too few of its view can follow {leader} for it to join later; the sync gate does not wait for it then, and it joins once it restarts or the servers it counts can follow {leader}.",
+            server = name(strand.server),
+            leader = name(strand.leader),
+        );
+    }
 }

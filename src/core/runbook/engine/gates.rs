@@ -109,6 +109,29 @@ impl Engine {
             .collect()
     }
 
+    /// Live nodes `synced` does not wait for: those [`Engine::planned_down`] names, and voters
+    /// the expected state can leave out of the live leader (`Strand`): they join it only in the
+    /// round that elected it, and the runbook's next restarts are what bring them back.
+    fn not_waited_for(&self, live: &EnsembleState, expected: &SimState) -> Vec<usize> {
+        let mut nodes = self.planned_down(expected);
+        let leader_host = live
+            .leader()
+            .and_then(|leader| self.node_of.iter().position(|n| *n == Some(leader)));
+        if let Some(leader_host) = leader_host {
+            let ensemble = expected.ensemble(&self.procedure, self.version);
+            if let Ok(verdict) = ensemble.verdict() {
+                nodes.extend(
+                    verdict
+                        .strandable
+                        .iter()
+                        .filter(|s| s.leader == leader_host)
+                        .filter_map(|s| self.node_of.get(s.server).copied().flatten()),
+                );
+            }
+        }
+        nodes
+    }
+
     pub(super) fn gate_against(
         &self,
         gate: &Gate,
@@ -124,7 +147,7 @@ impl Engine {
         };
         let name = |host: &usize| self.host_name(*host);
         match gate {
-            Gate::Synced => synced(live, &self.planned_down(expected)),
+            Gate::Synced => synced(live, &self.not_waited_for(live, expected)),
             Gate::LagBelow(bound) => {
                 for (i, n) in live.nodes.iter().enumerate() {
                     if n.health.mode().is_none() {
@@ -191,12 +214,12 @@ impl Engine {
 /// The sync gate: the leader's synced voting followers are every other voter of its view and
 /// nothing is pending (the research notes: `zk_synced_followers` counts non-voting followers,
 /// so they are subtracted).
-fn synced(live: &EnsembleState, planned_down: &[usize]) -> Result<(), String> {
+fn synced(live: &EnsembleState, excused: &[usize]) -> Result<(), String> {
     let leader = live.leader().ok_or("no leader")?;
     let node = &live.nodes[leader];
     let Some(mntr) = node.mntr.as_ref() else {
         if live.sync_by_zxid() {
-            return synced_by_zxid(live, leader, planned_down);
+            return synced_by_zxid(live, leader, excused);
         }
         return Err("the leader's mntr is not known yet (asking its AdminServer)".into());
     };
@@ -206,13 +229,13 @@ fn synced(live: &EnsembleState, planned_down: &[usize]) -> Result<(), String> {
         .ok_or("the leader's view is not known")?;
     // mntr is polled less often than srvr: every voter must also say, fresh from srvr, that it
     // serves, which a follower does only once it has synced.
-    let mut absent_as_planned = 0;
+    let mut absent_excused = 0;
     if let Some(view) = node.current_view() {
         for (i, other) in live.nodes.iter().enumerate() {
             let votes = other.sid().is_some_and(|sid| view.view.is_participant(sid));
             if votes && other.health.mode().is_none() {
-                if planned_down.contains(&i) {
-                    absent_as_planned += 1;
+                if excused.contains(&i) {
+                    absent_excused += 1;
                 } else {
                     return Err(format!("{} is not serving yet", other.target.name));
                 }
@@ -226,10 +249,10 @@ fn synced(live: &EnsembleState, planned_down: &[usize]) -> Result<(), String> {
     if pending > 0 {
         return Err(format!("{pending} syncs pending"));
     }
-    if (synced as usize) + 1 + absent_as_planned < voters {
+    if (synced as usize) + 1 + absent_excused < voters {
         return Err(format!(
             "{synced} of {} other running voters synced",
-            voters - 1 - absent_as_planned
+            voters - 1 - absent_excused
         ));
     }
     Ok(())
@@ -238,11 +261,7 @@ fn synced(live: &EnsembleState, planned_down: &[usize]) -> Result<(), String> {
 /// The sync gate when the leader's `mntr` is reachable by no route: every running voter of
 /// the leader's view serves and has shown itself caught up by zxid over consecutive polls
 /// (`EnsembleState::caught_up_by_zxid` holds the rule and its measurements).
-fn synced_by_zxid(
-    live: &EnsembleState,
-    leader: usize,
-    planned_down: &[usize],
-) -> Result<(), String> {
+fn synced_by_zxid(live: &EnsembleState, leader: usize, excused: &[usize]) -> Result<(), String> {
     let view = live.nodes[leader]
         .current_view()
         .ok_or("the leader's view is not known (no conf, AdminServer or config over SSH)")?;
@@ -251,7 +270,7 @@ fn synced_by_zxid(
             continue;
         }
         if other.health.mode().is_none() {
-            if planned_down.contains(&i) {
+            if excused.contains(&i) {
                 continue;
             }
             return Err(format!("{} is not serving yet", other.target.name));

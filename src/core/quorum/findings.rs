@@ -183,15 +183,10 @@ pub fn findings(verdict: &Verdict, name: &dyn Fn(usize) -> String) -> Vec<Findin
             ),
         ));
     }
-    let mut stranded: Vec<usize> = verdict.strandable.iter().map(|s| s.server).collect();
-    stranded.dedup();
-    for server in stranded {
-        let leaders: Vec<usize> = verdict
-            .strandable
-            .iter()
-            .filter(|s| s.server == server)
-            .map(|s| s.leader)
-            .collect();
+    // `strandable` is sorted by server: one finding per server, naming each of its leaders.
+    for group in verdict.strandable.chunk_by(|a, b| a.server == b.server) {
+        let server = group[0].server;
+        let leaders: Vec<usize> = group.iter().map(|s| s.leader).collect();
         out.push(Finding::new(
             K::Strand,
             S::Warning,

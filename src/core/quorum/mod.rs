@@ -439,25 +439,26 @@ impl Ensemble {
                 if !self.is_voter(server) || !leader_view.is_participant(self.nodes[server].sid) {
                     continue;
                 }
-                let others = || {
-                    std::iter::once(leader)
-                        .chain(camp.learners.iter().copied().filter(move |&y| y != server))
+                let without = election::Camp {
+                    leader,
+                    learners: camp
+                        .learners
+                        .iter()
+                        .copied()
+                        .filter(|&y| y != server)
+                        .collect(),
                 };
                 // Without it the leader keeps its quorum, so it stays established while the
                 // server looks for it.
-                let holds = distinct_sids(
-                    self,
-                    others().filter(|&y| {
-                        self.is_voter(y) && leader_view.is_participant(self.nodes[y].sid)
-                    }),
-                ) >= leader_view.majority();
-                let joins = distinct_sids(
-                    self,
-                    others().filter(|&y| {
-                        own.is_participant(self.nodes[y].sid) && links.talk(server, y)
-                    }),
-                ) >= own.majority();
-                if holds && !joins {
+                let holds = without.smallest_quorum(self, true).is_some();
+                let mut counted: Vec<u64> = std::iter::once(leader)
+                    .chain(without.learners.iter().copied())
+                    .filter(|&y| own.is_participant(self.nodes[y].sid) && links.talk(server, y))
+                    .map(|y| self.nodes[y].sid)
+                    .collect();
+                counted.sort_unstable();
+                counted.dedup();
+                if holds && counted.len() < own.majority() {
                     out.push(Strand { server, leader });
                 }
             }
@@ -842,13 +843,6 @@ impl Verdict {
         worst.sort_leaders();
         Some(worst)
     }
-}
-
-fn distinct_sids(ensemble: &Ensemble, nodes: impl Iterator<Item = usize>) -> usize {
-    let mut sids: Vec<u64> = nodes.map(|i| ensemble.nodes[i].sid).collect();
-    sids.sort_unstable();
-    sids.dedup();
-    sids.len()
 }
 
 fn merge<T: Ord>(into: &mut Vec<T>, more: Vec<T>) {

@@ -114,20 +114,24 @@ impl Engine {
     /// round that elected it, and the runbook's next restarts are what bring them back.
     fn not_waited_for(&self, live: &EnsembleState, expected: &SimState) -> Vec<usize> {
         let mut nodes = self.planned_down(expected);
-        let leader_host = live
-            .leader()
-            .and_then(|leader| self.node_of.iter().position(|n| *n == Some(leader)));
-        if let Some(leader_host) = leader_host {
-            let ensemble = expected.ensemble(&self.procedure, self.version);
-            if let Ok(verdict) = ensemble.verdict() {
-                nodes.extend(
-                    verdict
-                        .strandable
-                        .iter()
-                        .filter(|s| s.leader == leader_host)
-                        .filter_map(|s| self.node_of.get(s.server).copied().flatten()),
-                );
-            }
+        // The gate is judged on every poll: the expected state's verdict is asked only when
+        // some server it would otherwise wait for is not serving.
+        let missing = live
+            .nodes
+            .iter()
+            .enumerate()
+            .any(|(i, n)| n.health.mode().is_none() && !nodes.contains(&i));
+        let Some(leader_host) = self.leader_host(live).filter(|_| missing) else {
+            return nodes;
+        };
+        if let Ok(verdict) = expected.ensemble(&self.procedure, self.version).verdict() {
+            nodes.extend(
+                verdict
+                    .strandable
+                    .iter()
+                    .filter(|s| s.leader == leader_host)
+                    .filter_map(|s| self.node_of.get(s.server).copied().flatten()),
+            );
         }
         nodes
     }

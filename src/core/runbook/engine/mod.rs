@@ -354,6 +354,12 @@ impl Engine {
         &self.procedure.steps[index]
     }
 
+    /// The runbook host bound to the live leader's server, if one leads and the runbook names it.
+    fn leader_host(&self, live: &EnsembleState) -> Option<usize> {
+        let leader = live.leader()?;
+        self.node_of.iter().position(|n| *n == Some(leader))
+    }
+
     fn host_name(&self, host: usize) -> String {
         self.procedure
             .hosts

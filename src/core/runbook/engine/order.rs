@@ -18,10 +18,10 @@ impl Engine {
     /// recording each change. Nothing moves while no leader is known, nor a repetition that
     /// has begun: run, or the current one with a prompt or a check under way.
     pub fn follow_live_leader(&mut self, live: &EnsembleState) -> Vec<Effect> {
-        let Some(leader) = live.leader() else {
+        if live.leader().is_none() {
             return Vec::new();
-        };
-        let leader_host = self.node_of.iter().position(|n| *n == Some(leader));
+        }
+        let leader_host = self.leader_host(live);
         let begun = self
             .current()
             .filter(|_| self.prompt.is_some() || !self.checks.is_empty());

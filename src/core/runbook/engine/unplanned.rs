@@ -104,10 +104,7 @@ impl Engine {
             .filter(|h| self.node_of(*h, live).is_some_and(|n| n.health.is_up()))
             .collect();
         self.seen_up.extend(running);
-        let leader = live
-            .leader()
-            .and_then(|n| self.node_of.iter().position(|m| *m == Some(n)));
-        if let Some(new) = leader {
+        if let Some(new) = self.leader_host(live) {
             match self.leader_seen {
                 Some(old) if old != new && !whole && !in_hand.contains(&old) => texts.push(
                     format!("{} stopped leading; {} leads", self.who(old), self.who(new)),

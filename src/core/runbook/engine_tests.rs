@@ -1392,6 +1392,10 @@ fn synced_does_not_wait_for_a_voter_the_live_leader_can_leave_out() {
     );
     let readiness = stranded.readiness(&live).unwrap();
     assert!(readiness.gates[0].1.is_ok(), "{readiness:?}");
+    assert_eq!(
+        readiness.gates[0].0,
+        "every voter synced with the leader (zk2 not waited for: zk3 leads and can leave it out until it restarts)"
+    );
 
     let joinable = engine_of(
         4,
@@ -1403,4 +1407,22 @@ fn synced_does_not_wait_for_a_voter_the_live_leader_can_leave_out() {
         .clone()
         .unwrap_err();
     assert_eq!(why, "zk2 is not serving yet");
+}
+
+/// A wait that ends without a server the live leader can leave out says so in the log: the
+/// step's record alone would read as if every voter had synced.
+#[test]
+fn a_wait_done_without_a_left_out_voter_records_who_it_did_not_wait_for() {
+    let step = "  - id: look\n    title: Look\n    run: [{host: zk1, verb: data-empty}]\n    wait: {timeout: 30s, until: [{synced: {}}]}\n";
+    let head = "views:\n  old: [zk1, zk2, {host: zk3, observer: true}, zk4]\n  joint: [zk1, zk2, zk3, zk4]\n  target: [zk2, zk3, zk4]\ninitial: {up: [zk1, zk2, zk3, zk4], views: {zk1: old, zk2: joint, zk3: target, zk4: target}}\n";
+    let before = live_of(4, &[1]);
+    let mut engine = wait_on(engine_of(4, head, step), &before);
+    let effects = engine.tick(&polled(4, &[1], 30_000), 30_000);
+    assert_eq!(engine.status[0], Status::Done);
+    assert!(
+        recorded(&effects).contains(&&AuditEvent::Note {
+            text: "`look` done with zk2 not waited for: zk3 leads and can leave it out until it restarts".into()
+        }),
+        "{effects:?}"
+    );
 }

@@ -49,6 +49,11 @@ impl Engine {
                 if *g == Gate::Synced && live.sync_by_zxid() {
                     name.push_str(" (by zxid)");
                 }
+                if *g == Gate::Synced {
+                    if let Some(note) = self.left_out_note(live, &self.expected) {
+                        name.push_str(&format!(" ({note})"));
+                    }
+                }
                 (name, self.gate(g, live))
             })
             .collect();
@@ -114,26 +119,63 @@ impl Engine {
     /// round that elected it, and the runbook's next restarts are what bring them back.
     fn not_waited_for(&self, live: &EnsembleState, expected: &SimState) -> Vec<usize> {
         let mut nodes = self.planned_down(expected);
+        nodes.extend(self.left_out_beside(live, expected, &nodes));
+        nodes
+    }
+
+    /// Live nodes not serving that the expected state lets the live leader leave out: what
+    /// the sync gate does not wait for beyond the planned stops, and what the console and the
+    /// log say it did not wait for.
+    pub(super) fn left_out(&self, live: &EnsembleState, expected: &SimState) -> Vec<usize> {
+        self.left_out_beside(live, expected, &self.planned_down(expected))
+    }
+
+    fn left_out_beside(
+        &self,
+        live: &EnsembleState,
+        expected: &SimState,
+        planned_down: &[usize],
+    ) -> Vec<usize> {
         // The gate is judged on every poll: the expected state's verdict is asked only when
         // some server it would otherwise wait for is not serving.
-        let missing = live
-            .nodes
-            .iter()
-            .enumerate()
-            .any(|(i, n)| n.health.mode().is_none() && !nodes.contains(&i));
-        let Some(leader_host) = self.leader_host(live).filter(|_| missing) else {
-            return nodes;
+        let missing: Vec<usize> = (0..live.nodes.len())
+            .filter(|i| live.nodes[*i].health.mode().is_none() && !planned_down.contains(i))
+            .collect();
+        let Some(leader_host) = self.leader_host(live).filter(|_| !missing.is_empty()) else {
+            return Vec::new();
         };
-        if let Ok(verdict) = expected.ensemble(&self.procedure, self.version).verdict() {
-            nodes.extend(
-                verdict
-                    .strandable
-                    .iter()
-                    .filter(|s| s.leader == leader_host)
-                    .filter_map(|s| self.node_of.get(s.server).copied().flatten()),
-            );
-        }
-        nodes
+        let Ok(verdict) = expected.ensemble(&self.procedure, self.version).verdict() else {
+            return Vec::new();
+        };
+        verdict
+            .strandable
+            .iter()
+            .filter(|s| s.leader == leader_host)
+            .filter_map(|s| self.node_of.get(s.server).copied().flatten())
+            .filter(|n| missing.contains(n))
+            .collect()
+    }
+
+    /// What a passing sync gate leaves out, in words: `None` when it waited for everyone.
+    pub(super) fn left_out_note(
+        &self,
+        live: &EnsembleState,
+        expected: &SimState,
+    ) -> Option<String> {
+        let left = self.left_out(live, expected);
+        let names: Vec<&str> = left
+            .iter()
+            .map(|&n| live.nodes[n].target.name.as_str())
+            .collect();
+        let one = names.len() == 1;
+        let leader = self.leader_host(live).filter(|_| !names.is_empty())?;
+        Some(format!(
+            "{} not waited for: {} leads and can leave {} out until {} restarts",
+            names.join(", "),
+            self.host_name(leader),
+            if one { "it" } else { "them" },
+            if one { "it" } else { "each" },
+        ))
     }
 
     pub(super) fn gate_against(

@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
-use super::super::procedure::Effect as StepEffect;
+use super::super::procedure::{Effect as StepEffect, Gate};
 use super::super::simulate::{view_named, SimState};
-use super::{Effect, Engine, Status};
+use super::{record, Effect, Engine, Status};
+use crate::audit::record::AuditEvent;
 use crate::ensemble::{EnsembleState, Millis, ObservedView, ViewSource};
 use crate::zk::config::View;
 
@@ -88,6 +89,19 @@ impl Engine {
             ));
         }
         if unmet.is_empty() {
+            let waits_for_sync = wait
+                .iter()
+                .flat_map(|w| &w.until)
+                .any(|g| *g == Gate::Synced);
+            if let Some(note) = self.left_out_note(live, &after).filter(|_| waits_for_sync) {
+                let step = &self.step(index).id;
+                effects.push(record(
+                    AuditEvent::Note {
+                        text: format!("`{step}` done with {note}"),
+                    },
+                    true,
+                ));
+            }
             self.complete(index, &mut effects);
         } else if now.saturating_sub(since) > timeout.as_millis() as u64 {
             self.fail(

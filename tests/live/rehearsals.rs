@@ -577,6 +577,15 @@ fn leader_of<'a>(sandbox: &Sandbox, hosts: &[&'a str]) -> &'a str {
         .expect("one of them leads")
 }
 
+/// The leader of `voters` once `observer` serves: a live read refuses a running server whose
+/// view it cannot read, and an observer answers `conf` only once it has synced, which may be
+/// after the voters elected a leader.
+fn leader_once_observed<'a>(sandbox: &Sandbox, voters: &[&'a str], observer: &str) -> &'a str {
+    let leader = leader_of(sandbox, voters);
+    sandbox.wait_for_modes(&[observer], Duration::from_secs(30), |m| m[0] == "observer");
+    leader
+}
+
 /// The host's number: its sid in the sandbox.
 fn sid_of(host: &str) -> u64 {
     host.trim_start_matches("zk").parse().unwrap()
@@ -644,10 +653,7 @@ fn a_synthesized_shrink_from_five_to_three_retires_two() {
 fn a_synthesized_promotion_makes_the_observer_a_voter_while_a_voter_retires() {
     let sandbox = Sandbox::up(3, 1, 0);
     let all = ["zk1", "zk2", "zk3", "zk4"];
-    let leader = leader_of(&sandbox, &all[..3]);
-    // The poll refuses a running server whose view it cannot read, and an observer answers
-    // `conf` only once it has synced, which may be after the voters elected a leader.
-    sandbox.wait_for_modes(&["zk4"], Duration::from_secs(30), |m| m[0] == "observer");
+    let leader = leader_once_observed(&sandbox, &all[..3], "zk4");
     let retired = all[..3]
         .iter()
         .copied()
@@ -719,7 +725,7 @@ fn a_synthesized_move_into_pods_behind_services_takes_over_every_id() {
     let sandbox = Sandbox::up_with(3, 1, 4, &["--services"]);
     let all = ["zk1", "zk2", "zk3", "zk4", "zk5", "zk6", "zk7", "zk8"];
     let (hosts, pods) = all.split_at(4);
-    leader_of(&sandbox, &hosts[..3]);
+    leader_once_observed(&sandbox, &hosts[..3], "zk4");
     let inventory_path = sandbox.inventory_path();
     let inventory = zkpilot::inventory::Inventory::parse(
         &std::fs::read_to_string(&inventory_path).unwrap(),

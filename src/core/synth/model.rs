@@ -513,11 +513,22 @@ impl Problem {
     /// every address: the runbook writes `quorumListenOnAllIPs=true` with that view, since no
     /// address of the host's own is the service's.
     pub fn ensemble(&self, slots: &[Slot], views: &mut ViewCache) -> Ensemble {
+        self.ensemble_of(slots, views, false)
+    }
+
+    /// The ensemble of the running servers only: what the analyzer counts (a server that is
+    /// down has no votes, links or learners), built without copying the views of the others.
+    pub fn running(&self, slots: &[Slot], views: &mut ViewCache) -> Ensemble {
+        self.ensemble_of(slots, views, true)
+    }
+
+    fn ensemble_of(&self, slots: &[Slot], views: &mut ViewCache, only_up: bool) -> Ensemble {
         let nodes = self
             .hosts
             .iter()
             .zip(slots)
             .enumerate()
+            .filter(|(_, (_, slot))| !only_up || matches!(slot, Slot::Up(_)))
             .map(|(h, (host, slot))| {
                 let (up, view, behind) = match slot {
                     Slot::Up(key) => (

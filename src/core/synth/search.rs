@@ -20,8 +20,9 @@ use super::model::{Fate, Problem, Slot, ViewCache, ViewKey};
 use super::symmetry::{Renaming, Symmetry};
 use crate::zk::version::ZkVersion;
 use floor::Floor;
+use packed::{Numbered, StateId, States};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MoveKind {
     /// Write the host's view and start it.
     Start,
@@ -34,7 +35,7 @@ pub enum MoveKind {
     Point { service: usize },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Move {
     pub kind: MoveKind,
     /// The host it starts, restarts or stops; for a `Point`, the host the service forwards to.
@@ -193,7 +194,7 @@ pub struct Judgement {
 /// so a fast hash with no defence against chosen collisions is enough (SipHash was a tenth of
 /// the search's time).
 #[derive(Default)]
-struct Fnv(u64);
+pub(super) struct Fnv(u64);
 
 impl Hasher for Fnv {
     fn finish(&self) -> u64 {
@@ -235,13 +236,16 @@ impl Fnv {
     }
 }
 
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+pub(super) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
 /// The analyzer's verdicts, one per state.
 pub struct Judge<'p> {
     pub problem: &'p Problem,
     views: ViewCache,
-    memo: FastMap<Vec<Slot>, Judgement>,
+    states: States,
+    /// By state id (`states`): the verdicts asked for so far.
+    memo: Vec<Option<Judgement>>,
+    judged: usize,
 }
 
 impl<'p> Judge<'p> {
@@ -249,7 +253,9 @@ impl<'p> Judge<'p> {
         Judge {
             problem,
             views: ViewCache::default(),
-            memo: FastMap::default(),
+            states: States::new(problem.hosts.len() + problem.services.len()),
+            memo: Vec::new(),
+            judged: 0,
         }
     }
 
@@ -268,7 +274,8 @@ impl<'p> Judge<'p> {
             })
             .collect();
         let slots = running.as_slice();
-        if let Some(j) = self.memo.get(slots) {
+        let id = self.states.id(slots) as usize;
+        if let Some(Some(j)) = self.memo.get(id) {
             return *j;
         }
         if !self.enough_voters(slots) {
@@ -280,13 +287,12 @@ impl<'p> Judge<'p> {
                 stall: false,
                 thin: true,
             };
-            self.memo.insert(slots.to_vec(), refused);
+            self.remember(id, refused);
             return refused;
         }
         // Only running servers: the analyzer counts no server that is down (its votes, its
         // links and its learners all need it up), and a smaller input is a faster verdict.
-        let mut ensemble = self.ensemble(slots);
-        ensemble.nodes.retain(|n| n.up);
+        let ensemble = self.problem.running(slots, &mut self.views);
         let leader = self.problem.leader.and_then(|l| {
             matches!(slots[l], Slot::Up(_)).then(|| {
                 slots[..l]
@@ -328,7 +334,7 @@ impl<'p> Judge<'p> {
                 }
             }
         };
-        self.memo.insert(slots.to_vec(), judgement);
+        self.remember(id, judgement);
         judgement
     }
 
@@ -427,8 +433,32 @@ impl<'p> Judge<'p> {
         true
     }
 
+    fn remember(&mut self, id: usize, judgement: Judgement) {
+        if self.memo.len() <= id {
+            self.memo.resize(id + 1, None);
+        }
+        self.memo[id] = Some(judgement);
+        self.judged += 1;
+    }
+
     pub fn judged(&self) -> usize {
-        self.memo.len()
+        self.judged
+    }
+
+    fn store(&mut self, key: &Key) -> Stored {
+        Stored {
+            slots: self.states.id(&key.slots),
+            leader_touched: key.leader_touched,
+            pending: key.pending,
+        }
+    }
+
+    fn load(&self, stored: Stored) -> Key {
+        Key {
+            slots: self.states.slots(stored.slots),
+            leader_touched: stored.leader_touched,
+            pending: stored.pending,
+        }
     }
 }
 
@@ -440,12 +470,35 @@ struct Key {
     pending: u64,
 }
 
+/// A `Key` as the search keeps it (`packed`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Stored {
+    slots: StateId,
+    leader_touched: bool,
+    pending: u64,
+}
+
+/// One state the search reached, and how. Millions are kept, so the move and the renaming are
+/// numbers (`Numbered`), and `NONE` stands for "none".
 struct Entry {
-    key: Key,
+    key: Stored,
     cost: Cost,
-    /// The state it came from and the move, in that state's naming; and how the state the move
-    /// led to was renamed into `key` (`Symmetry::canonical`), when it was.
-    parent: Option<(usize, Move, Option<Renaming>)>,
+    /// The entry of the state it came from (`NONE` for the start).
+    parent: u32,
+    /// The move from there, in that state's naming.
+    step: u32,
+    /// How the state the move led to was renamed into `key` (`Symmetry::canonical`), when it
+    /// was.
+    renamed: u32,
+}
+
+const NONE: u32 = u32::MAX;
+
+/// What the entries' numbers stand for.
+#[derive(Default)]
+struct Steps {
+    moves: Numbered<Move>,
+    renamings: Numbered<Renaming>,
 }
 
 /// The search's starting slots: leaving hosts that are down today are gone already; then where
@@ -939,12 +992,14 @@ impl Blockers {
 /// The moves from the first entry to `index`, each in the naming of the states the search
 /// really passes through: entry `i`'s key is its real state renamed by the renamings met so
 /// far, so its move, renamed back, is the real one.
-fn path(problem: &Problem, entries: &[Entry], index: usize) -> Vec<Move> {
+fn path(problem: &Problem, entries: &[Entry], steps: &Steps, index: usize) -> Vec<Move> {
     let mut back = Vec::new();
     let mut at = index;
-    while let Some((parent, m, renaming)) = &entries[at].parent {
-        back.push((*m, renaming.as_ref()));
-        at = *parent;
+    while entries[at].parent != NONE {
+        let entry = &entries[at];
+        let renaming = (entry.renamed != NONE).then(|| steps.renamings.get(entry.renamed));
+        back.push((*steps.moves.get(entry.step), renaming));
+        at = entry.parent as usize;
     }
     let mut named = Renaming::identity(problem.takeovers.len());
     let mut moves = Vec::new();
@@ -972,37 +1027,38 @@ fn run(
     let problem = judge.problem;
     let floor = Floor::of(problem, aim);
     let mut entries: Vec<Entry> = vec![Entry {
-        key: from.clone(),
+        key: judge.store(from),
         cost: Cost::default(),
-        parent: None,
+        parent: NONE,
+        step: NONE,
+        renamed: NONE,
     }];
-    let mut best: FastMap<Key, Cost> = FastMap::default();
-    best.insert(entries[0].key.clone(), Cost::default());
+    let mut steps = Steps::default();
+    let mut best: FastMap<Stored, Cost> = FastMap::default();
+    best.insert(entries[0].key, Cost::default());
     let mut open = BinaryHeap::new();
     open.push(Reverse((
         priority(
             Cost::default(),
-            heuristic(problem, aim, &floor, &entries[0].key),
+            heuristic(problem, aim, &floor, from),
             order,
         ),
         0usize,
     )));
     let mut expanded = 0;
-    let mut closest = (
-        heuristic(problem, aim, &floor, &entries[0].key),
-        from.clone(),
-    );
+    let mut closest = (heuristic(problem, aim, &floor, from), from.clone());
     let mut blockers = Blockers::default();
     while let Some(Reverse((Priority { f, .. }, index))) = open.pop() {
-        let (key, cost) = (entries[index].key.clone(), entries[index].cost);
+        let cost = entries[index].cost;
         if best
-            .get(&key)
+            .get(&entries[index].key)
             .is_some_and(|b| order.rank(*b) < order.rank(cost))
         {
             continue;
         }
+        let key = judge.load(entries[index].key);
         if is_goal(aim, &key.slots, key.pending) {
-            let moves = path(problem, &entries, index);
+            let moves = path(problem, &entries, &steps, index);
             return Run {
                 outcome: Outcome::Found(moves, cost, key),
                 expanded,
@@ -1043,21 +1099,25 @@ fn run(
                 (Key { slots, ..next }, Some(renaming))
             };
             let g = cost.plus(step);
+            let f = priority(g, heuristic(problem, aim, &floor, &next), order);
+            let next = judge.store(&next);
             if best
                 .get(&next)
                 .is_some_and(|b| order.rank(*b) <= order.rank(g))
             {
                 continue;
             }
-            let f = priority(g, heuristic(problem, aim, &floor, &next), order);
             if ceiling.is_some_and(|c| order.rank(f.f) >= order.rank(c)) {
                 continue;
             }
-            best.insert(next.clone(), g);
+            best.insert(next, g);
             entries.push(Entry {
                 key: next,
                 cost: g,
-                parent: Some((index, m, renaming)),
+                // Entries number at most a few per state judged: far below `NONE`.
+                parent: index as u32,
+                step: steps.moves.number(m),
+                renamed: renaming.map_or(NONE, |r| steps.renamings.number(r)),
             });
             open.push(Reverse((f, entries.len() - 1)));
         }
@@ -1383,6 +1443,7 @@ fn stuck(judge: &mut Judge, run: Run, expanded: usize, gave_up: bool) -> Stuck {
 }
 
 mod floor;
+mod packed;
 
 #[cfg(test)]
 mod bounds;

@@ -12,7 +12,7 @@ use super::model::{Problem, Slot, ViewKey};
 use super::search::{Move, MoveKind};
 
 /// A renaming of takeovers: takeover `t` becomes `to[t]` (its hosts, its bit in every view).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Renaming {
     to: Vec<usize>,
 }

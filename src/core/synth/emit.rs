@@ -191,7 +191,8 @@ fn header(out: &mut String, problem: &Problem, found: &Found, origin: &Origin) {
             restarts_at_least,
             restarts_exact,
         } => format!(
-            "the exact search hit its bound; this is the best order the searches past it found (ids taken over in batches; before 3.5 also the order searched on 3.5 rules, replayed step by step on these). Proven: no order with fewer than {restarts_at_least} restarts exists{}; in the objective's order no order ranks above {} stall states, {} of today's servers disrupted after the leader, {} restarts",
+            "the exact search hit its bound; this is the best order the searches past it found (ids taken over in batches; before 3.5 also the order searched on 3.5 rules, replayed step by step on these). Proven: no order with fewer than {} exists{}; in the objective's order no order ranks above {} stall states, {} of today's servers disrupted after the leader, {} restarts",
+            super::restarts(restarts_at_least),
             if restarts_exact { " (one with that many does)" } else { "" },
             lower_bound.stalls,
             lower_bound.after_leader,

@@ -12,6 +12,7 @@
 //! reads the files and prints.
 
 pub mod emit;
+mod fast_hash;
 #[cfg(any(test, feature = "testing"))]
 pub mod fixtures;
 pub mod live;
@@ -466,6 +467,14 @@ impl Figures {
     }
 }
 
+/// "1 restart", "2 restarts".
+pub fn restarts(n: u32) -> String {
+    match n {
+        1 => "1 restart".to_string(),
+        n => format!("{n} restarts"),
+    }
+}
+
 /// The one-line summary `synthesize` prints after the plan table.
 pub fn summary(synthesis: &Synthesis, figures: Figures) -> String {
     let proof = match synthesis.found.proof {
@@ -475,7 +484,8 @@ pub fn summary(synthesis: &Synthesis, figures: Figures) -> String {
             restarts_exact,
             ..
         } => format!(
-            "best found, not proven minimal; no order with fewer than {restarts_at_least} restarts exists{}",
+            "best found, not proven minimal; no order with fewer than {} exists{}",
+            restarts(restarts_at_least),
             // The restarts-first search's order is kept when nothing ranks above it: then it
             // is the order found, not another one ranked lower.
             match restarts_exact {

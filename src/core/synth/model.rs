@@ -1,7 +1,7 @@
 //! The synthesizer's model: every host that runs today or at the end, what becomes of it, the
 //! memberships views are built from, and the analyzer's input for any state of the search.
 
-use std::collections::HashMap;
+use super::fast_hash::FastMap;
 
 use super::target::Target;
 use super::SynthError;
@@ -580,7 +580,7 @@ pub enum Slot {
 
 /// Views built once per key.
 #[derive(Debug, Default)]
-pub struct ViewCache(HashMap<ViewKey, View>);
+pub struct ViewCache(FastMap<ViewKey, View>);
 
 impl ViewCache {
     pub fn get(&mut self, problem: &Problem, key: ViewKey) -> &View {

@@ -13,9 +13,9 @@
 //! (`symmetry`).
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::BinaryHeap;
 
+use super::fast_hash::FastMap;
 use super::model::{Fate, Problem, Slot, ViewCache, ViewKey};
 use super::symmetry::{Renaming, Symmetry};
 use crate::zk::version::ZkVersion;
@@ -190,54 +190,6 @@ pub struct Judgement {
     pub thin: bool,
 }
 
-/// FNV-1a: the maps are keyed by short vectors of small numbers that the program made itself,
-/// so a fast hash with no defence against chosen collisions is enough (SipHash was a tenth of
-/// the search's time).
-#[derive(Default)]
-pub(super) struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.word(u64::from(*byte));
-        }
-    }
-
-    fn write_u32(&mut self, word: u32) {
-        self.word(u64::from(word));
-    }
-
-    fn write_u64(&mut self, word: u64) {
-        self.word(word);
-    }
-
-    fn write_usize(&mut self, word: usize) {
-        self.word(word as u64);
-    }
-
-    fn write_isize(&mut self, word: isize) {
-        self.word(word as u64);
-    }
-}
-
-impl Fnv {
-    /// One FNV-1a round per word rather than per byte: the keys are vectors of small numbers.
-    fn word(&mut self, word: u64) {
-        let hash = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        self.0 = (hash ^ word).wrapping_mul(0x0100_0000_01b3);
-    }
-}
-
-pub(super) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
-
 /// The analyzer's verdicts, one per state.
 pub struct Judge<'p> {
     pub problem: &'p Problem,
@@ -278,7 +230,11 @@ impl<'p> Judge<'p> {
         if let Some(Some(j)) = self.memo.get(id) {
             return *j;
         }
-        if !self.enough_voters(slots) {
+        let margins = self.margins(slots);
+        // A necessary condition for a working quorum, cheap enough to ask before the verdict:
+        // some running voter's view has a majority of its participants running as voters (a
+        // leader needs a majority of its own view, counted by sid: analyzer rules 3 and 6).
+        if !margins.iter().any(|&margin| margin >= 0) {
             let refused = Judgement {
                 safe: false,
                 joinable: false,
@@ -301,7 +257,8 @@ impl<'p> Judge<'p> {
                     .count()
             })
         });
-        let thin = self.spare_voters(slots) <= 0;
+        // No voter to spare: some running voter's view has its bare majority running, or less.
+        let thin = margins.iter().any(|&margin| margin <= 0);
         let judgement = match ensemble.verdict() {
             Err(_) => Judgement {
                 safe: false,
@@ -336,19 +293,6 @@ impl<'p> Judge<'p> {
         };
         self.remember(id, judgement);
         judgement
-    }
-
-    /// A necessary condition for a working quorum, cheap enough to ask before the verdict:
-    /// some running voter's view has a majority of its participants running as voters (a
-    /// leader needs a majority of its own view, counted by sid: analyzer rules 3 and 6).
-    fn enough_voters(&mut self, slots: &[Slot]) -> bool {
-        self.margins(slots).into_iter().any(|margin| margin >= 0)
-    }
-
-    /// The fewest voters any running voter's view has to spare: its voters running, counted
-    /// by sid, less its majority (`i64::MAX` when no voter runs).
-    fn spare_voters(&mut self, slots: &[Slot]) -> i64 {
-        self.margins(slots).into_iter().min().unwrap_or(i64::MAX)
     }
 
     /// Per running voter: how many of its view's voters run as voters, less the view's

@@ -621,13 +621,15 @@ fn a_search_past_its_bound_states_the_restart_floor_it_proved() {
     let line = summary(&synthesis, figures);
     assert!(
         line.contains(&format!(
-            "best found, not proven minimal; no order with fewer than {restarts_at_least} restarts exists"
+            "best found, not proven minimal; no order with fewer than {} exists",
+            restarts(restarts_at_least)
         )),
         "{line}"
     );
     assert!(
         synthesis.runbook.contains(&format!(
-            "Proven: no order with fewer than {restarts_at_least} restarts exists"
+            "Proven: no order with fewer than {} exists",
+            restarts(restarts_at_least)
         )),
         "{}",
         synthesis.runbook
@@ -729,6 +731,13 @@ fn the_summary_says_the_order_found_has_the_fewest_restarts_when_it_does() {
             fewest - 1,
             fewest - 1
         )),
+        "{line}"
+    );
+    // One restart is one, not "1 restarts".
+    synthesis.found.proof = proof(1);
+    let line = summary(&synthesis, figures);
+    assert!(
+        line.contains("no order with fewer than 1 restart exists (one with 1 does, ranked lower)"),
         "{line}"
     );
 }

@@ -3,6 +3,7 @@
 //! gives the true cheapest cost and the true fewest restarts, and whatever limit the A* is
 //! given, its bounds never exceed them and its order never beats them.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use super::*;

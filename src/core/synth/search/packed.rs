@@ -1,5 +1,5 @@
-//! States as the search stores them: each distinct set of slots once, one `u32` code a slot,
-//! in one array, named by its index. A search that proves seven hosts replaced on 3.4 rules
+//! States as the search stores them: each distinct set of slots once, one code a slot (two
+//! bytes while every code fits, four after), in one array, named by its index. A search that proves seven hosts replaced on 3.4 rules
 //! keeps about two million of them (its map of best costs, its entries and the verdict memo
 //! name the same states); kept as vectors of 24-byte `Slot`s, each key in each map with its
 //! own allocation, they took 1.2 GiB, and allocating and freeing the small vectors took half
@@ -7,8 +7,8 @@
 
 use hashbrown::HashTable;
 
+use super::super::fast_hash::{FastMap, Fnv};
 use super::super::model::{Slot, ViewKey};
-use super::{FastMap, Fnv};
 use std::hash::Hasher;
 
 /// A set of slots stored in `States`.
@@ -18,7 +18,7 @@ pub type StateId = u32;
 #[derive(Debug)]
 pub struct States {
     width: usize,
-    words: Vec<u32>,
+    words: Words,
     table: HashTable<StateId>,
     codes: Codes,
     scratch: Vec<u32>,
@@ -28,7 +28,7 @@ impl States {
     pub fn new(width: usize) -> States {
         States {
             width,
-            words: Vec::new(),
+            words: Words::Narrow(Vec::new()),
             table: HashTable::new(),
             codes: Codes::default(),
             scratch: Vec::with_capacity(width),
@@ -40,12 +40,12 @@ impl States {
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         scratch.extend(slots.iter().map(|&slot| self.codes.code(slot)));
-        let hash = hash_of(&scratch);
+        let hash = hash_of(scratch.iter().copied());
         let width = self.width;
         let words = &self.words;
         let found = self
             .table
-            .find(hash, |&id| row(words, width, id) == scratch.as_slice())
+            .find(hash, |&id| words.row_is(width, id, &scratch))
             .copied();
         let id = match found {
             Some(id) => id,
@@ -53,10 +53,10 @@ impl States {
                 // States number millions at most: the search's bound keeps them far below
                 // `u32::MAX`.
                 let id = (self.words.len() / width.max(1)) as StateId;
-                self.words.extend_from_slice(&scratch);
+                self.words.push(&scratch);
                 let words = &self.words;
                 self.table
-                    .insert_unique(hash, id, |&id| hash_of(row(words, width, id)));
+                    .insert_unique(hash, id, |&id| hash_of(words.row(width, id)));
                 id
             }
         };
@@ -65,21 +65,69 @@ impl States {
     }
 
     pub fn slots(&self, id: StateId) -> Vec<Slot> {
-        row(&self.words, self.width, id)
-            .iter()
-            .map(|&code| self.codes.slot(code))
+        self.words
+            .row(self.width, id)
+            .map(|code| self.codes.slot(code))
             .collect()
     }
 }
 
-fn row(words: &[u32], width: usize, id: StateId) -> &[u32] {
-    let start = id as usize * width;
-    &words[start..start + width]
+/// The stored codes, row after row: two bytes each until a code needs more (a search meets a
+/// few hundred views; a problem whose views number tens of thousands widens them all once).
+#[derive(Debug)]
+enum Words {
+    Narrow(Vec<u16>),
+    Wide(Vec<u32>),
 }
 
-fn hash_of(codes: &[u32]) -> u64 {
+impl Words {
+    fn len(&self) -> usize {
+        match self {
+            Words::Narrow(words) => words.len(),
+            Words::Wide(words) => words.len(),
+        }
+    }
+
+    fn push(&mut self, codes: &[u32]) {
+        if let Words::Narrow(words) = self {
+            if codes.iter().all(|&code| u16::try_from(code).is_ok()) {
+                words.extend(codes.iter().map(|&code| code as u16));
+                return;
+            }
+            *self = Words::Wide(words.iter().map(|&code| u32::from(code)).collect());
+        }
+        if let Words::Wide(words) = self {
+            words.extend_from_slice(codes);
+        }
+    }
+
+    fn row(&self, width: usize, id: StateId) -> impl Iterator<Item = u32> + '_ {
+        let start = id as usize * width;
+        let (narrow, wide) = match self {
+            Words::Narrow(words) => (&words[start..start + width], &[][..]),
+            Words::Wide(words) => (&[][..], &words[start..start + width]),
+        };
+        narrow
+            .iter()
+            .map(|&code| u32::from(code))
+            .chain(wide.iter().copied())
+    }
+
+    fn row_is(&self, width: usize, id: StateId, codes: &[u32]) -> bool {
+        let start = id as usize * width;
+        match self {
+            Words::Narrow(words) => words[start..start + width]
+                .iter()
+                .zip(codes)
+                .all(|(&stored, &code)| u32::from(stored) == code),
+            Words::Wide(words) => &words[start..start + width] == codes,
+        }
+    }
+}
+
+fn hash_of(codes: impl IntoIterator<Item = u32>) -> u64 {
     let mut hasher = Fnv::default();
-    for &code in codes {
+    for code in codes {
         hasher.write_u32(code);
     }
     hasher.finish()
@@ -189,6 +237,22 @@ mod tests {
         assert_eq!(states.codes.views.len(), 3);
     }
 
+    /// Past 65 535 a code no longer fits two bytes: every row is widened once, and every id
+    /// still names its state.
+    #[test]
+    fn states_keep_their_ids_when_the_codes_outgrow_two_bytes() {
+        let mut states = States::new(2);
+        let all: Vec<Vec<Slot>> = (0..40_000u32)
+            .map(|n| vec![view(0, n, 0), Slot::Gone])
+            .collect();
+        let ids: Vec<StateId> = all.iter().map(|slots| states.id(slots)).collect();
+        assert!(matches!(states.words, Words::Wide(_)));
+        for (slots, id) in all.iter().zip(&ids) {
+            assert_eq!(states.id(slots), *id);
+            assert_eq!(&states.slots(*id), slots);
+        }
+    }
+
     #[test]
     fn many_states_keep_their_ids() {
         let mut states = States::new(3);
@@ -196,6 +260,7 @@ mod tests {
             .map(|n| vec![view(0, n, 0), Slot::To(n as usize % 7), Slot::Off])
             .collect();
         let ids: Vec<StateId> = all.iter().map(|slots| states.id(slots)).collect();
+        assert!(matches!(states.words, Words::Narrow(_)));
         for (slots, id) in all.iter().zip(&ids) {
             assert_eq!(states.id(slots), *id);
             assert_eq!(&states.slots(*id), slots);

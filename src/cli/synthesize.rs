@@ -27,6 +27,9 @@ struct Start {
     leader: Option<String>,
     /// The inventory polled, with `--inventory`: the runbook's services are its.
     inventory: Option<crate::inventory::Inventory>,
+    /// With `--inventory` and `-o`: `path`, where the state read is written beside the runbook
+    /// once the runbook is, so that a refusal leaves neither behind.
+    keep: bool,
 }
 
 async fn start(args: &SynthesizeArgs) -> Result<Start, Failure> {
@@ -38,6 +41,7 @@ async fn start(args: &SynthesizeArgs) -> Result<Start, Failure> {
             path,
             leader: args.leader.clone(),
             inventory: None,
+            keep: false,
         });
     };
     let inventory = runbook_files::load_inventory(inventory_path).map_err(Failure::bad_input)?;
@@ -54,12 +58,7 @@ async fn start(args: &SynthesizeArgs) -> Result<Start, Failure> {
     })?;
     // Kept beside the runbook, so the header's line synthesizes the same order again.
     let path = match &args.output {
-        Some(output) => {
-            let path = output.with_extension("state.yaml");
-            std::fs::write(&path, &text)
-                .map_err(|e| Failure::write(&path.display().to_string(), e))?;
-            path
-        }
+        Some(output) => output.with_extension("state.yaml"),
         None => PathBuf::from(format!("(polled from {})", inventory_path.display())),
     };
     Ok(Start {
@@ -67,6 +66,7 @@ async fn start(args: &SynthesizeArgs) -> Result<Start, Failure> {
         path,
         leader: args.leader.clone().or_else(|| plan_live::leader(&live)),
         inventory: Some(inventory),
+        keep: args.output.is_some(),
     })
 }
 
@@ -149,6 +149,10 @@ pub async fn synthesize(args: &SynthesizeArgs) -> Result<(), Failure> {
             figures.steps,
             figures.restarts
         ));
+    }
+    if start.keep {
+        std::fs::write(&start.path, &start.text)
+            .map_err(|e| Failure::write(&start.path.display().to_string(), e))?;
     }
     if let Some(path) = &args.output {
         std::fs::write(path, &synthesis.runbook)

@@ -512,6 +512,30 @@ fn synthesize_live(sandbox: &Sandbox, target: &str, name: &str) -> std::path::Pa
     runbook
 }
 
+/// A target refused after the poll (here a service the inventory does not have) leaves
+/// neither the runbook nor the state it read behind: the state file was once written before
+/// the target was even read.
+fn assert_a_refusal_writes_nothing(sandbox: &Sandbox, target: &str) {
+    let dir = std::path::Path::new(sandbox.dir_str());
+    let target_path = dir.join("refused.target.yaml");
+    std::fs::write(&target_path, target).unwrap();
+    let inventory = sandbox.inventory_path();
+    let out = crate::common::zkpilot(&[
+        "synthesize",
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "--target",
+        target_path.to_str().unwrap(),
+        "-o",
+        dir.join("refused.yaml").to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("refused.target.yaml"), "{stderr}");
+    assert!(!dir.join("refused.yaml").exists());
+    assert!(!dir.join("refused.state.yaml").exists());
+}
+
 /// How a synthesized rehearsal must end: every server of the target (host, sid, observer)
 /// running the target view, as its own `conf` shows it; every retired host down; one leader
 /// at a time among `watched` all along; and every acknowledged write readable from the target.
@@ -638,6 +662,10 @@ fn a_synthesized_shrink_from_five_to_three_retires_two() {
         target.push_str(&format!("  - {{host: {host}}}\n"));
         wanted.push((*host, sid_of(host), false));
     }
+    assert_a_refusal_writes_nothing(
+        &sandbox,
+        &format!("{target}services:\n  - {{serves: {leader}, peer: \"{leader}-svc:2888:3888\"}}\n"),
+    );
     let runbook = synthesize_live(&sandbox, &target, "shrink");
     let text = std::fs::read_to_string(&runbook).unwrap();
     assert!(

@@ -483,19 +483,21 @@ pub fn summary(synthesis: &Synthesis, figures: Figures) -> String {
             restarts_at_least,
             restarts_exact,
             ..
-        } => format!(
-            "best found, not proven minimal; no order with fewer than {} exists{}",
-            restarts(restarts_at_least),
+        } => {
             // The restarts-first search's order is kept when nothing ranks above it: then it
             // is the order found, not another one ranked lower.
-            match restarts_exact {
+            let which = match restarts_exact {
                 false => String::new(),
                 true if synthesis.found.cost.restarts == restarts_at_least => {
                     " (this order has that many)".to_string()
                 }
                 true => format!(" (one with {restarts_at_least} does, ranked lower)"),
-            }
-        ),
+            };
+            format!(
+                "best found, not proven minimal; no order with fewer than {} exists{which}; a larger --max-states searches further",
+                restarts(restarts_at_least)
+            )
+        }
     };
     format!(
         "Synthesized: {} steps, {} restarts, {}; plan {}; {} states expanded, {} judged.",

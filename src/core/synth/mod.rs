@@ -50,6 +50,10 @@ pub enum SynthError {
         index: usize,
         message: String,
     },
+    /// What a whole list of the target lacks (converted to `Input` at the list, or at the top
+    /// when the target has no such list).
+    #[error("target {list}: {message}")]
+    TargetList { list: &'static str, message: String },
     /// Something the synthesizer does not model yet.
     #[error("{0}")]
     Unsupported(String),
@@ -93,6 +97,12 @@ pub fn synthesize(request: &Request) -> Result<Synthesis, SynthError> {
             request.target_text,
             request.target_path,
             &[list, &index.to_string()],
+            message,
+        )),
+        SynthError::TargetList { list, message } => SynthError::Input(yaml::error_at(
+            request.target_text,
+            request.target_path,
+            &[list],
             message,
         )),
         other => other,

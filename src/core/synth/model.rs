@@ -667,10 +667,13 @@ fn services(
             .iter()
             .find(|a| !out.iter().any(|s| s.addr == **a))
         {
-            return Err(SynthError::Unsupported(format!(
-                "node `{}` is behind the service {alias}, which the target's `services` do not list",
-                node.name
-            )));
+            return Err(SynthError::TargetList {
+                list: "services",
+                message: format!(
+                    "the state's node `{}` is behind the service {alias}, which `services` does not list: list it, in front of that id at the end",
+                    node.name
+                ),
+            });
         }
     }
     Ok(out)

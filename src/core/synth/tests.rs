@@ -464,9 +464,21 @@ fn servers_that_stay_move_behind_services_with_one_restart_each() {
 fn services_are_checked_against_the_state() {
     let behind = "nodes:\n  - {name: zk1, sid: 1, addr: \"zk1:2888:3888\", services: [\"svc1:2888:3888\"], view: [server.1=svc1:2888:3888, server.2=zk2:2888:3888, server.3=zk3:2888:3888]}\n  - {name: zk2, sid: 2, addr: \"zk2:2888:3888\", view: [server.1=zk1:2888:3888, server.2=zk2:2888:3888, server.3=zk3:2888:3888]}\n  - {name: zk3, sid: 3, addr: \"zk3:2888:3888\", view: [server.1=zk1:2888:3888, server.2=zk2:2888:3888, server.3=zk3:2888:3888]}\n";
     let stays = "servers:\n  - {host: zk1}\n  - {host: zk2}\n  - {host: zk3}\n";
+    // The target is what must change, so the error names it (it named neither file once).
     match run(behind, stays, None) {
-        Err(SynthError::Unsupported(why)) => {
-            assert!(why.contains("svc1:2888:3888"), "{why}")
+        Err(SynthError::Input(e)) => {
+            assert_eq!(e.path, Path::new("target.yaml"), "{e}");
+            assert_eq!(e.line, 1, "{e}");
+            assert!(e.message.contains("`zk1`"), "{e}");
+            assert!(e.message.contains("svc1:2888:3888"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let another = format!("{stays}services:\n  - {{serves: zk2, peer: \"svc2:2888:3888\"}}\n");
+    match run(behind, &another, None) {
+        Err(SynthError::Input(e)) => {
+            assert_eq!((e.line, e.column), (6, 3), "{e}");
+            assert!(e.message.contains("svc1:2888:3888"), "{e}");
         }
         other => panic!("{other:?}"),
     }

@@ -39,6 +39,15 @@ impl PeerAddr {
             text: text.to_string(),
             reason: "expected host:quorumPort:electionPort",
         })?;
+        // A host travels from a server's answer into other servers' configs and commands: a
+        // carriage return in it would start a line of its own in `zoo.cfg` (Java's
+        // `Properties` reads it as a line break), so only what names a host gets through.
+        if !is_host(host, text.starts_with('[')) {
+            return Err(ConfigError::BadAddress {
+                text: text.to_string(),
+                reason: "a host is letters, digits, '.', '-' and '_' (an IPv6 address in brackets)",
+            });
+        }
         let mut ports = rest.split(':');
         let quorum_port = parse_port(ports.next(), text)?;
         let election_port = parse_port(ports.next(), text)?;
@@ -79,6 +88,25 @@ fn split_host(text: &str) -> Option<(&str, &str)> {
         let (host, rest) = text.split_once(':')?;
         (!host.is_empty()).then_some((host, rest))
     }
+}
+
+/// A DNS name or IPv4 address, or inside brackets an IPv6 address with its zone.
+fn is_host(host: &str, bracketed: bool) -> bool {
+    let allowed = |c: char| {
+        c.is_ascii_alphanumeric()
+            || match bracketed {
+                true => matches!(c, ':' | '.' | '%'),
+                false => matches!(c, '.' | '-' | '_'),
+            }
+    };
+    !host.is_empty() && host.chars().all(allowed)
+}
+
+/// The client address after `;`: `host:port`, `[v6]:port` or a port alone, as a server
+/// writes it.
+fn is_client_address(text: &str) -> bool {
+    text.chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']' | '%'))
 }
 
 fn parse_port(part: Option<&str>, whole: &str) -> Result<u16, ConfigError> {
@@ -122,6 +150,11 @@ impl ServerLine {
             Some((peer, client)) => (peer, Some(client.trim().to_string())),
             None => (value, None),
         };
+        if client.as_deref().is_some_and(|c| !is_client_address(c)) {
+            return Err(bad(
+                "the client address after ';' is host:port, letters, digits and '.-_:[]%' only",
+            ));
+        }
         let mut addrs = Vec::new();
         let mut role = PeerRole::Participant;
         for (index, part) in peer.split('|').enumerate() {
@@ -404,6 +437,15 @@ mod tests {
             "server.1=h:0:2",
             "server.1=:1:2",
             "server.1=h:99999:2",
+            // Hosts that would not survive a round trip, or would break a config line.
+            "server.1=[]:2888:3888",
+            "server.1=[[a]:2888:3888",
+            "server.1=ev\rdataDir=/tmp/pwn\rx:2888:3888",
+            "server.1=a b:2888:3888",
+            "server.1=a\u{2028}b:2888:3888",
+            "server.1=$(id):2888:3888",
+            "server.1=[::1\n]:2888:3888",
+            "server.1=h:2888:3888;0.0.0.0:2181\rdataDir=/x",
         ] {
             assert!(ServerLine::parse(bad).is_err(), "{bad} parsed");
         }

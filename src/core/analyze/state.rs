@@ -102,8 +102,11 @@ pub fn load(text: &str, path: &Path) -> Result<State, YamlError> {
     let mut views = Vec::new();
     for (name, lines) in &file.views.0 {
         // The report prints names one per line: a line break in one could forge a line.
-        if name.contains(['\n', '\r']) {
-            return Err(at(&["views", name], "a view name is one line".into()));
+        if name.contains(['\n', '\r']) || name.trim() != name {
+            return Err(at(
+                &["views", name],
+                "a view name is one line, with no space at either end".into(),
+            ));
         }
         views.push((
             name.as_str(),
@@ -120,8 +123,12 @@ pub fn load(text: &str, path: &Path) -> Result<State, YamlError> {
         if entry.name.trim().is_empty() {
             return Err(field("name", "a node needs a name".into()));
         }
-        if entry.name.contains(['\n', '\r']) {
-            return Err(field("name", "a node name is one line".into()));
+        // A space at either end would shift the block a synthesized explanation opens with it.
+        if entry.name.contains(['\n', '\r']) || entry.name.trim() != entry.name {
+            return Err(field(
+                "name",
+                "a node name is one line, with no space at either end".into(),
+            ));
         }
         if !seen.insert(entry.name.as_str()) {
             return Err(field(

@@ -1,7 +1,7 @@
 //! The order found, written as an ordinary runbook in the shipped format, each step explained
 //! from the analyzer's verdicts on the states it passes through.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use super::model::{Fate, Problem, Slot, ViewKey};
@@ -147,7 +147,7 @@ pub fn runbook(judge: &mut Judge, found: &Found, origin: &Origin) -> Result<Stri
 
     let _ = writeln!(out, "steps:");
     let mut slots = start;
-    let mut ids: BTreeMap<String, usize> = BTreeMap::new();
+    let mut ids: BTreeSet<String> = BTreeSet::new();
     for m in &found.moves {
         step(&mut out, judge, &slots, *m, &mut ids);
         if let Some(after) = through(problem, &slots, *m).pop() {
@@ -283,13 +283,7 @@ fn view_members(problem: &Problem, key: ViewKey) -> Result<Vec<String>, SynthErr
     Ok(members)
 }
 
-fn step(
-    out: &mut String,
-    judge: &mut Judge,
-    before: &[Slot],
-    m: Move,
-    ids: &mut BTreeMap<String, usize>,
-) {
+fn step(out: &mut String, judge: &mut Judge, before: &[Slot], m: Move, ids: &mut BTreeSet<String>) {
     let problem = judge.problem;
     let host = &problem.hosts[m.host];
     let name = q(&host.name);
@@ -308,13 +302,13 @@ fn step(
         ),
         _ => format!("{verb}-{}", slug(&host.name)),
     };
-    let count = ids.entry(base.clone()).or_insert(0);
-    *count += 1;
-    let id = if *count == 1 {
-        base
-    } else {
-        format!("{base}-{count}")
-    };
+    // Unique among every id so far, not only this host's: `restart-s-2` is S's second restart
+    // and also the first of a host named `s-2`.
+    let id = std::iter::once(base.clone())
+        .chain((2..).map(|n| format!("{base}-{n}")))
+        .find(|id| !ids.contains(id))
+        .unwrap_or(base);
+    ids.insert(id.clone());
     let title = match (m.kind, host.fate) {
         (MoveKind::Point { service }, _) => format!(
             "Point {}'s service at {}",
@@ -338,8 +332,10 @@ fn step(
     let _ = writeln!(out, "  - id: {}", q(&id));
     let _ = writeln!(out, "    title: {}", q(&title));
     let _ = writeln!(out, "    explain: |");
+    // Names and addresses go into the block as text: a line break YAML knows and `lines` does
+    // not (U+2028, U+0085) would end the block and start keys of its own.
     for line in explain(judge, before, m).lines() {
-        let _ = writeln!(out, "      {line}");
+        let _ = writeln!(out, "      {}", one_line(line));
     }
     let _ = writeln!(out, "    gates:");
     let _ = writeln!(out, "      - synced: {{}}");

@@ -50,6 +50,15 @@ pub fn state_file(live: &EnsembleState, version: ZkVersion) -> Result<String, St
         let sid = node
             .sid()
             .ok_or_else(|| format!("{name}: its server id is unknown"))?;
+        // The runbook names the server by its inventory entry, whose `sid` the binding writes
+        // into every view: an order planned on the id the server reports would write others.
+        if let (Some(reported), Some(listed)) = (node.server_id, node.target.sid) {
+            if reported != listed {
+                return Err(format!(
+                    "{name} reports server id {reported}, and the inventory gives it {listed}: correct the inventory (or the server's myid) before synthesizing"
+                ));
+            }
+        }
         let view = node
             .current_view()
             .map(|v| analyzed(&v.view))
@@ -274,6 +283,24 @@ mod tests {
         assert!(
             refused.starts_with("zk1 runs, but showed no view"),
             "{refused}"
+        );
+    }
+
+    /// The runbook binds each server by its inventory entry: a server that reports another id
+    /// than the inventory gives it is refused by name, not planned on the id it reports.
+    #[test]
+    fn a_server_whose_id_is_not_the_inventorys_is_refused_by_name() {
+        let mut live = polled(3, &[], 1_000);
+        live.nodes[0].target.sid = Some(9);
+        let refused = newest(&live).err().unwrap_or_default();
+        assert!(
+            refused.starts_with("zk1 reports server id 1, and the inventory gives it 9"),
+            "{refused}"
+        );
+        live.nodes[0].target.sid = None;
+        assert!(
+            newest(&live).is_ok(),
+            "an inventory without ids takes the reported one"
         );
     }
 

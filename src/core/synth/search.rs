@@ -1264,10 +1264,8 @@ fn on_later_rules(
     if !problem.version.dials_back_from_own_view() {
         return None;
     }
-    let later = Problem {
-        version: ZkVersion::new(3, 5, 0),
-        ..problem.clone()
-    };
+    let mut later = problem.clone();
+    later.version = ZkVersion::new(3, 5, 0);
     let mut later_judge = Judge::new(&later);
     let target = Aim::target(&later);
     let searched = run(

@@ -118,8 +118,12 @@ pub fn load(text: &str, path: &Path) -> Result<Target, YamlError> {
     for (index, entry) in file.servers.iter().enumerate() {
         let here = index.to_string();
         let field = |key: &str, message: String| at(&["servers", &here, key], message);
-        if entry.host.trim().is_empty() || entry.host.contains(['\n', '\r']) {
-            return Err(field("host", "a host is a name on one line".into()));
+        if !crate::text::escape::is_plain_name(&entry.host) {
+            return Err(field(
+                "host",
+                "a host is a name on one line of visible characters, with no space at either end"
+                    .into(),
+            ));
         }
         if servers.iter().any(|s| s.host == entry.host) {
             return Err(field(

@@ -804,3 +804,87 @@ fn seven_hosts_replaced_on_3_4_rules_are_proven_minimal_at_400_000_states() {
     );
     assert!(named_stalls(&synthesis.problem, &synthesis.found.moves).is_empty());
 }
+
+/// Names the state file gives and names the synthesizer makes up can meet: a state view named
+/// `target-as-today` once stood for the five-server view as well, and the runbook's `initial`
+/// put P, Q and R on five servers; two hosts `S` and `S-2` once gave two steps one id. Each
+/// view and each step now has a name of its own, and the runbook plans as synthesized.
+#[test]
+fn made_up_names_never_take_one_the_state_or_another_step_has() {
+    let state = "zookeeper: \"3.8.0\"\nviews:\n  target-as-today: [server.1=p:2888:3888, server.2=q:2888:3888, server.3=r:2888:3888]\nnodes:\n  - {name: P, sid: 1, addr: \"p:2888:3888\", view: target-as-today}\n  - {name: Q, sid: 2, addr: \"q:2888:3888\", view: target-as-today}\n  - {name: R, sid: 3, addr: \"r:2888:3888\", view: target-as-today}\n";
+    let target = "servers:\n  - {host: A, sid_of: P}\n  - {host: B, sid_of: Q}\n  - {host: C, sid_of: R}\n  - {host: S, sid: 4}\n  - {host: S-2, sid: 5}\n";
+    let synthesis = run(state, target, Some("R")).unwrap_or_else(|e| panic!("{e}"));
+    let runbook = &synthesis.runbook;
+    assert!(
+        runbook.contains("  \"target-as-today\": [{host: \"P\"}, {host: \"Q\"}, {host: \"R\"}]\n"),
+        "{runbook}"
+    );
+    assert!(runbook.contains("\"target-as-today-2\": "), "{runbook}");
+    assert!(runbook.contains("\"P\": \"target-as-today\""), "{runbook}");
+    let ids: Vec<&str> = runbook
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- id: "))
+        .collect();
+    let unique: std::collections::BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), ids.len(), "{ids:?}");
+    let (_, plan) = planned(&synthesis.problem, runbook, Some("R"), &BTreeMap::new());
+    assert!(!plan.blocked(), "{}", plan::render_table(&plan));
+    assert_eq!(plan.steps.len(), ids.len());
+}
+
+/// A name with a space at either end would shift the indentation of the explanation blocks it
+/// appears in (the runbook then did not load): it is refused where it is written.
+#[test]
+fn a_name_with_a_space_at_either_end_is_refused_at_its_line() {
+    let target = "servers:\n  - {host: zk1}\n  - {host: zk2}\n  - {host: zk3}\n  - {host: \"  zk4\", sid: 4}\n";
+    match run(&ensemble_state(3, "3.8.0"), target, Some("zk3")) {
+        Err(SynthError::Input(e)) => {
+            assert_eq!(e.line, 5, "{e}");
+            assert!(e.message.contains("no space at either end"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Where today's views disagree about a server's address, the joint view takes the line that
+/// gives the server's own address: P's view alone (a hostile or stale answer) once chose what
+/// every joint view wrote for S.
+#[test]
+fn the_joint_view_lists_a_server_where_it_listens_when_views_disagree() {
+    let state = "zookeeper: \"3.8.0\"\nviews:\n  odd: [server.1=p:2888:3888, server.2=q:2888:3888, server.3=r:2888:3888, server.4=elsewhere:2888:3888]\n  today: [server.1=p:2888:3888, server.2=q:2888:3888, server.3=r:2888:3888, server.4=s:2888:3888]\nnodes:\n  - {name: P, sid: 1, addr: \"p:2888:3888\", view: odd}\n  - {name: Q, sid: 2, addr: \"q:2888:3888\", view: today}\n  - {name: R, sid: 3, addr: \"r:2888:3888\", view: today}\n  - {name: S, sid: 4, addr: \"s:2888:3888\", view: today, up: false}\n";
+    let target = "servers:\n  - {host: X, sid: 7}\n  - {host: Y, sid: 8}\n  - {host: Z, sid: 9}\n";
+    let state =
+        crate::analyze::load(state, Path::new("state.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let target = target::load(target, Path::new("target.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let problem = Problem::new(&state, &target, Some("R")).unwrap_or_else(|e| panic!("{e}"));
+    let joint = problem
+        .memberships
+        .iter()
+        .find(|m| m.name == "joint")
+        .unwrap_or_else(|| panic!("{:?}", problem.memberships));
+    let s = joint
+        .lines
+        .iter()
+        .find(|l| l.sid == 4)
+        .map(|l| l.primary_addr().host.as_str());
+    assert_eq!(s, Some("s"));
+}
+
+/// A target far larger than any ensemble is refused at once, by its size: three servers to
+/// forty-three searched for minutes before.
+#[test]
+fn more_hosts_than_the_search_plans_for_are_refused_at_once() {
+    let mut target = String::from("servers:\n  - {host: zk1}\n  - {host: zk2}\n  - {host: zk3}\n");
+    for sid in 4..=33 {
+        target.push_str(&format!("  - {{host: n{sid}, sid: {sid}}}\n"));
+    }
+    match run(&ensemble_state(3, "3.8.0"), &target, Some("zk3")) {
+        Err(SynthError::Unsupported(why)) => {
+            assert!(
+                why.starts_with("the state and the target name 33 hosts together"),
+                "{why}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+}

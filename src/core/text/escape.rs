@@ -89,6 +89,16 @@ pub fn escape_in_document(text: &str, keep_newlines: bool) -> String {
     out
 }
 
+/// Whether `name` can be written as a name: text on one line of visible characters, with no
+/// space at either end. Names go into YAML block scalars and reports line by line, where a
+/// hidden line break would start text of its own and leading spaces would change a block's
+/// indentation.
+pub fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.trim() == name
+        && !name.chars().any(|c| c.is_control() || is_invisible(c))
+}
+
 /// Characters that show nothing of their own yet change what the operator reads, by their
 /// Unicode general category rather than a hand list that misses some: format characters (Cf:
 /// bidi controls as in "Trojan Source", CVE-2021-42574, the Arabic letter mark, zero-width

@@ -307,12 +307,16 @@ impl Problem {
             let m = match memberships.iter().position(|m| m.lines == lines) {
                 Some(m) => m,
                 None => {
+                    // A view the state gives inline gets a name no view of the state has.
+                    let given = |name: &str| {
+                        state.view_names.iter().flatten().any(|given| given == name)
+                            || memberships.iter().any(|m: &Membership| m.name == name)
+                    };
                     let name = state.view_names[n].clone().unwrap_or_else(|| {
-                        if memberships.is_empty() {
-                            "today".to_string()
-                        } else {
-                            format!("today-{}", memberships.len() + 1)
-                        }
+                        std::iter::once("today".to_string())
+                            .chain((2..).map(|k| format!("today-{k}")))
+                            .find(|name| !given(name))
+                            .unwrap_or_default()
                     });
                     memberships.push(Membership { name, lines });
                     memberships.len() - 1

@@ -888,3 +888,21 @@ fn more_hosts_than_the_search_plans_for_are_refused_at_once() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A view given inline in the state is named so that no view the state names itself is
+/// renamed: P's inline view once took `today`, and the state's own `today` became `today-2`.
+#[test]
+fn an_inline_view_takes_a_name_the_state_does_not_use() {
+    let state = "zookeeper: \"3.8.0\"\nviews:\n  today: [server.1=p:2888:3888, server.2=q:2888:3888, server.3=r:2888:3888]\nnodes:\n  - {name: P, sid: 1, addr: \"p:2888:3888\", view: [server.1=p:2888:3888, server.2=q:2888:3888, server.3=r:2888:3888, server.4=s:2888:3888]}\n  - {name: Q, sid: 2, addr: \"q:2888:3888\", view: today}\n  - {name: R, sid: 3, addr: \"r:2888:3888\", view: today}\n  - {name: S, sid: 4, addr: \"s:2888:3888\", view: today, up: false}\n";
+    let state =
+        crate::analyze::load(state, Path::new("state.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let target = target::load(
+        "servers:\n  - {host: P}\n  - {host: Q}\n  - {host: R}\n",
+        Path::new("t.yaml"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let problem = Problem::new(&state, &target, Some("R")).unwrap_or_else(|e| panic!("{e}"));
+    let named = |host: usize| problem.start[host].map(|key| problem.view_name(key));
+    assert_eq!(named(1).as_deref(), Some("today"));
+    assert_eq!(named(0).as_deref(), Some("today-2"));
+}

@@ -25,11 +25,10 @@ struct Start {
     text: String,
     path: PathBuf,
     leader: Option<String>,
-    /// The inventory polled, with `--inventory`: the runbook's services are its.
+    /// The inventory polled, with `--inventory`: the runbook's services are its. With `-o`
+    /// too, the state read is written at `path` beside the runbook once the runbook is, so
+    /// that a refusal leaves neither behind.
     inventory: Option<crate::inventory::Inventory>,
-    /// With `--inventory` and `-o`: `path`, where the state read is written beside the runbook
-    /// once the runbook is, so that a refusal leaves neither behind.
-    keep: bool,
 }
 
 async fn start(args: &SynthesizeArgs) -> Result<Start, Failure> {
@@ -41,7 +40,6 @@ async fn start(args: &SynthesizeArgs) -> Result<Start, Failure> {
             path,
             leader: args.leader.clone(),
             inventory: None,
-            keep: false,
         });
     };
     let inventory = runbook_files::load_inventory(inventory_path).map_err(Failure::bad_input)?;
@@ -66,7 +64,6 @@ async fn start(args: &SynthesizeArgs) -> Result<Start, Failure> {
         path,
         leader: args.leader.clone().or_else(|| plan_live::leader(&live)),
         inventory: Some(inventory),
-        keep: args.output.is_some(),
     })
 }
 
@@ -150,7 +147,7 @@ pub async fn synthesize(args: &SynthesizeArgs) -> Result<(), Failure> {
             figures.restarts
         ));
     }
-    if start.keep {
+    if start.inventory.is_some() && args.output.is_some() {
         std::fs::write(&start.path, &start.text)
             .map_err(|e| Failure::write(&start.path.display().to_string(), e))?;
     }

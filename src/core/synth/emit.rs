@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
-use super::model::{Fate, Problem, Slot, ViewKey};
+use super::model::{free_name, Fate, Problem, Slot, ViewKey};
 use super::search::{start_slots, through, Found, Judge, Move, MoveKind, Proof};
 use super::SynthError;
 use crate::quorum::{Ensemble, Verdict};
@@ -304,10 +304,7 @@ fn step(out: &mut String, judge: &mut Judge, before: &[Slot], m: Move, ids: &mut
     };
     // Unique among every id so far, not only this host's: `restart-s-2` is S's second restart
     // and also the first of a host named `s-2`.
-    let id = std::iter::once(base.clone())
-        .chain((2..).map(|n| format!("{base}-{n}")))
-        .find(|id| !ids.contains(id))
-        .unwrap_or(base);
+    let id = free_name(&base, |id| ids.contains(id));
     ids.insert(id.clone());
     let title = match (m.kind, host.fate) {
         (MoveKind::Point { service }, _) => format!(

@@ -308,15 +308,11 @@ impl Problem {
                 Some(m) => m,
                 None => {
                     // A view the state gives inline gets a name no view of the state has.
-                    let given = |name: &str| {
-                        state.view_names.iter().flatten().any(|given| given == name)
-                            || memberships.iter().any(|m: &Membership| m.name == name)
-                    };
                     let name = state.view_names[n].clone().unwrap_or_else(|| {
-                        std::iter::once("today".to_string())
-                            .chain((2..).map(|k| format!("today-{k}")))
-                            .find(|name| !given(name))
-                            .unwrap_or_default()
+                        free_name("today", |name| {
+                            state.view_names.iter().flatten().any(|given| given == name)
+                                || memberships.iter().any(|m| m.name == name)
+                        })
                     });
                     memberships.push(Membership { name, lines });
                     memberships.len() - 1
@@ -498,8 +494,6 @@ impl Problem {
         View::new(lines, None).unwrap_or_default()
     }
 
-    /// A readable, unique name for a view: its membership's, which new hosts it lists, and
-    /// whether it names ids by their services.
     /// The view's name in messages and runbooks: the state's own names and the goal's are
     /// given first (`name_fixed_views`), and no two views ever share one.
     pub fn view_name(&self, key: ViewKey) -> String {
@@ -507,11 +501,9 @@ impl Problem {
         if let Some(name) = names.by_key.get(&key) {
             return name.clone();
         }
-        let natural = self.natural_view_name(key);
-        let name = std::iter::once(natural.clone())
-            .chain((2..).map(|n| format!("{natural}-{n}")))
-            .find(|name| !names.taken.contains(name))
-            .unwrap_or(natural);
+        let name = free_name(&self.natural_view_name(key), |name| {
+            names.taken.contains(name)
+        });
         names.taken.insert(name.clone());
         names.by_key.insert(key, name.clone());
         name
@@ -529,6 +521,8 @@ impl Problem {
         self.view_name(self.goal);
     }
 
+    /// A readable name for a view: its membership's, which new hosts it lists, and whether it
+    /// names ids by their services (two views can meet on one: `view_name` tells them apart).
     fn natural_view_name(&self, key: ViewKey) -> String {
         if key.via == 0 {
             return self.host_view_name(key);
@@ -625,6 +619,15 @@ impl Problem {
             partitions: None,
         }
     }
+}
+
+/// `base`, or the first of `base-2`, `base-3`, … that `taken` does not hold: how views and
+/// steps get names of their own.
+pub fn free_name(base: &str, taken: impl Fn(&str) -> bool) -> String {
+    std::iter::once(base.to_string())
+        .chain((2..).map(|n| format!("{base}-{n}")))
+        .find(|name| !taken(name))
+        .unwrap_or_default()
 }
 
 /// A set of takeovers or services as bits: bit `i` for each `i`-th item that is in it.

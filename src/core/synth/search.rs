@@ -1043,20 +1043,20 @@ fn run(
                 (Key { slots, ..next }, Some(renaming))
             };
             let g = cost.plus(step);
-            let f = priority(g, heuristic(problem, aim, &floor, &next), order);
-            let next = judge.store(&next);
+            let stored = judge.store(&next);
             if best
-                .get(&next)
+                .get(&stored)
                 .is_some_and(|b| order.rank(*b) <= order.rank(g))
             {
                 continue;
             }
+            let f = priority(g, heuristic(problem, aim, &floor, &next), order);
             if ceiling.is_some_and(|c| order.rank(f.f) >= order.rank(c)) {
                 continue;
             }
-            best.insert(next, g);
+            best.insert(stored, g);
             entries.push(Entry {
-                key: next,
+                key: stored,
                 cost: g,
                 // Entries number at most a few per state judged: far below `NONE`.
                 parent: index as u32,

@@ -40,6 +40,22 @@ fn run_within(
     })
 }
 
+/// The error at a file's line and column that `result` must be.
+fn refused_at(result: Result<Synthesis, SynthError>) -> crate::text::yaml::YamlError {
+    match result {
+        Err(SynthError::Input(e)) => e,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The problem of a state and a target (both the test's own text).
+fn problem_of(state: &str, target: &str, leader: Option<&str>) -> Problem {
+    let state =
+        crate::analyze::load(state, Path::new("state.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let target = target::load(target, Path::new("target.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    Problem::new(&state, &target, leader).unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// Binds `runbook` to the problem's model inventory and plans it.
 fn planned(
     problem: &Problem,
@@ -465,23 +481,15 @@ fn services_are_checked_against_the_state() {
     let behind = "nodes:\n  - {name: zk1, sid: 1, addr: \"zk1:2888:3888\", services: [\"svc1:2888:3888\"], view: [server.1=svc1:2888:3888, server.2=zk2:2888:3888, server.3=zk3:2888:3888]}\n  - {name: zk2, sid: 2, addr: \"zk2:2888:3888\", view: [server.1=zk1:2888:3888, server.2=zk2:2888:3888, server.3=zk3:2888:3888]}\n  - {name: zk3, sid: 3, addr: \"zk3:2888:3888\", view: [server.1=zk1:2888:3888, server.2=zk2:2888:3888, server.3=zk3:2888:3888]}\n";
     let stays = "servers:\n  - {host: zk1}\n  - {host: zk2}\n  - {host: zk3}\n";
     // The target is what must change, so the error names it (it named neither file once).
-    match run(behind, stays, None) {
-        Err(SynthError::Input(e)) => {
-            assert_eq!(e.path, Path::new("target.yaml"), "{e}");
-            assert_eq!(e.line, 1, "{e}");
-            assert!(e.message.contains("`zk1`"), "{e}");
-            assert!(e.message.contains("svc1:2888:3888"), "{e}");
-        }
-        other => panic!("{other:?}"),
-    }
+    let e = refused_at(run(behind, stays, None));
+    assert_eq!(e.path, Path::new("target.yaml"), "{e}");
+    assert_eq!(e.line, 1, "{e}");
+    assert!(e.message.contains("`zk1`"), "{e}");
+    assert!(e.message.contains("svc1:2888:3888"), "{e}");
     let another = format!("{stays}services:\n  - {{serves: zk2, peer: \"svc2:2888:3888\"}}\n");
-    match run(behind, &another, None) {
-        Err(SynthError::Input(e)) => {
-            assert_eq!((e.line, e.column), (6, 3), "{e}");
-            assert!(e.message.contains("svc1:2888:3888"), "{e}");
-        }
-        other => panic!("{other:?}"),
-    }
+    let e = refused_at(run(behind, &another, None));
+    assert_eq!((e.line, e.column), (6, 3), "{e}");
+    assert!(e.message.contains("svc1:2888:3888"), "{e}");
     let with = format!("{stays}services:\n  - {{serves: zk1, peer: \"svc1:2888:3888\"}}\n");
     let problem = run(behind, &with, None).map(|s| s.problem);
     let problem = problem.unwrap_or_else(|e| panic!("{e}"));
@@ -491,13 +499,9 @@ fn services_are_checked_against_the_state() {
         "svc1 forwards to zk1 today"
     );
     let stranger = format!("{stays}services:\n  - {{serves: zk9, peer: \"svc9:2888:3888\"}}\n");
-    match run(&ensemble_state(3, "3.8.0"), &stranger, None) {
-        Err(SynthError::Input(e)) => {
-            assert_eq!(e.line, 6, "{e}");
-            assert!(e.message.contains("no node `zk9`"), "{e}");
-        }
-        other => panic!("{other:?}"),
-    }
+    let e = refused_at(run(&ensemble_state(3, "3.8.0"), &stranger, None));
+    assert_eq!(e.line, 6, "{e}");
+    assert!(e.message.contains("no node `zk9`"), "{e}");
 }
 
 /// The paths and names the operator typed go into YAML comments and a block scalar: a newline
@@ -837,13 +841,9 @@ fn made_up_names_never_take_one_the_state_or_another_step_has() {
 #[test]
 fn a_name_with_a_space_at_either_end_is_refused_at_its_line() {
     let target = "servers:\n  - {host: zk1}\n  - {host: zk2}\n  - {host: zk3}\n  - {host: \"  zk4\", sid: 4}\n";
-    match run(&ensemble_state(3, "3.8.0"), target, Some("zk3")) {
-        Err(SynthError::Input(e)) => {
-            assert_eq!(e.line, 5, "{e}");
-            assert!(e.message.contains("no space at either end"), "{e}");
-        }
-        other => panic!("{other:?}"),
-    }
+    let e = refused_at(run(&ensemble_state(3, "3.8.0"), target, Some("zk3")));
+    assert_eq!(e.line, 5, "{e}");
+    assert!(e.message.contains("no space at either end"), "{e}");
 }
 
 /// Where today's views disagree about a server's address, the joint view takes the line that
@@ -853,10 +853,7 @@ fn a_name_with_a_space_at_either_end_is_refused_at_its_line() {
 fn the_joint_view_lists_a_server_where_it_listens_when_views_disagree() {
     let state = "zookeeper: \"3.8.0\"\nviews:\n  odd: [server.1=p:2888:3888, server.2=q:2888:3888, server.3=r:2888:3888, server.4=elsewhere:2888:3888]\n  today: [server.1=p:2888:3888, server.2=q:2888:3888, server.3=r:2888:3888, server.4=s:2888:3888]\nnodes:\n  - {name: P, sid: 1, addr: \"p:2888:3888\", view: odd}\n  - {name: Q, sid: 2, addr: \"q:2888:3888\", view: today}\n  - {name: R, sid: 3, addr: \"r:2888:3888\", view: today}\n  - {name: S, sid: 4, addr: \"s:2888:3888\", view: today, up: false}\n";
     let target = "servers:\n  - {host: X, sid: 7}\n  - {host: Y, sid: 8}\n  - {host: Z, sid: 9}\n";
-    let state =
-        crate::analyze::load(state, Path::new("state.yaml")).unwrap_or_else(|e| panic!("{e}"));
-    let target = target::load(target, Path::new("target.yaml")).unwrap_or_else(|e| panic!("{e}"));
-    let problem = Problem::new(&state, &target, Some("R")).unwrap_or_else(|e| panic!("{e}"));
+    let problem = problem_of(state, target, Some("R"));
     let joint = problem
         .memberships
         .iter()
@@ -894,14 +891,8 @@ fn more_hosts_than_the_search_plans_for_are_refused_at_once() {
 #[test]
 fn an_inline_view_takes_a_name_the_state_does_not_use() {
     let state = "zookeeper: \"3.8.0\"\nviews:\n  today: [server.1=p:2888:3888, server.2=q:2888:3888, server.3=r:2888:3888]\nnodes:\n  - {name: P, sid: 1, addr: \"p:2888:3888\", view: [server.1=p:2888:3888, server.2=q:2888:3888, server.3=r:2888:3888, server.4=s:2888:3888]}\n  - {name: Q, sid: 2, addr: \"q:2888:3888\", view: today}\n  - {name: R, sid: 3, addr: \"r:2888:3888\", view: today}\n  - {name: S, sid: 4, addr: \"s:2888:3888\", view: today, up: false}\n";
-    let state =
-        crate::analyze::load(state, Path::new("state.yaml")).unwrap_or_else(|e| panic!("{e}"));
-    let target = target::load(
-        "servers:\n  - {host: P}\n  - {host: Q}\n  - {host: R}\n",
-        Path::new("t.yaml"),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let problem = Problem::new(&state, &target, Some("R")).unwrap_or_else(|e| panic!("{e}"));
+    let target = "servers:\n  - {host: P}\n  - {host: Q}\n  - {host: R}\n";
+    let problem = problem_of(state, target, Some("R"));
     let named = |host: usize| problem.start[host].map(|key| problem.view_name(key));
     assert_eq!(named(1).as_deref(), Some("today"));
     assert_eq!(named(0).as_deref(), Some("today-2"));

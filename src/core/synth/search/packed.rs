@@ -1,6 +1,6 @@
 //! States as the search stores them: each distinct set of slots once, one code a slot (two
-//! bytes while every code fits, four after), in one array, named by its index. A search that proves seven hosts replaced on 3.4 rules
-//! keeps about two million of them (its map of best costs, its entries and the verdict memo
+//! bytes while every code fits, four after), in one array, named by its index. A search that
+//! proves seven hosts replaced on 3.4 rules keeps about two million of them (its map of best costs, its entries and the verdict memo
 //! name the same states); kept as vectors of 24-byte `Slot`s, each key in each map with its
 //! own allocation, they took 1.2 GiB, and allocating and freeing the small vectors took half
 //! the search's time.
@@ -137,8 +137,7 @@ fn hash_of(codes: impl IntoIterator<Item = u32>) -> u64 {
 /// the i-th view met.
 #[derive(Debug, Default)]
 struct Codes {
-    views: Vec<ViewKey>,
-    numbers: FastMap<ViewKey, u32>,
+    views: Numbered<ViewKey>,
 }
 
 impl Codes {
@@ -148,14 +147,7 @@ impl Codes {
             Slot::Gone => 1,
             // Hosts number tens and views a few per state judged: both fit in 31 bits.
             Slot::To(host) => 2 + 2 * host as u32,
-            Slot::Up(view) => {
-                let next = self.views.len() as u32;
-                let number = *self.numbers.entry(view).or_insert(next);
-                if number == next {
-                    self.views.push(view);
-                }
-                3 + 2 * number
-            }
+            Slot::Up(view) => 3 + 2 * self.views.number(view),
         }
     }
 
@@ -164,13 +156,14 @@ impl Codes {
             0 => Slot::Off,
             1 => Slot::Gone,
             code if code % 2 == 0 => Slot::To(((code - 2) / 2) as usize),
-            code => Slot::Up(self.views[((code - 3) / 2) as usize]),
+            code => Slot::Up(*self.views.get((code - 3) / 2)),
         }
     }
 }
 
-/// Values met during a search, each stored once and named by its number: the moves and the
-/// renamings the search's entries record (tens of distinct ones against millions of entries).
+/// Values met during a search, each stored once and named by its number: the views in the
+/// states' codes, and the moves and renamings the search's entries record (tens or hundreds
+/// of distinct ones against millions of states).
 #[derive(Debug)]
 pub struct Numbered<T> {
     values: Vec<T>,
@@ -234,36 +227,37 @@ mod tests {
         assert_eq!(states.slots(b), other);
         assert_eq!((states.id(&one), states.id(&other)), (a, b));
         // One number per view, however often it is met.
-        assert_eq!(states.codes.views.len(), 3);
+        assert_eq!(states.codes.views.values.len(), 3);
+    }
+
+    /// Stores every state of `all`, then asks for each again: the same id, the same slots.
+    fn stored_and_found_again(width: usize, all: &[Vec<Slot>]) -> States {
+        let mut states = States::new(width);
+        let ids: Vec<StateId> = all.iter().map(|slots| states.id(slots)).collect();
+        for (slots, id) in all.iter().zip(&ids) {
+            assert_eq!(states.id(slots), *id);
+            assert_eq!(&states.slots(*id), slots);
+        }
+        states
     }
 
     /// Past 65 535 a code no longer fits two bytes: every row is widened once, and every id
     /// still names its state.
     #[test]
     fn states_keep_their_ids_when_the_codes_outgrow_two_bytes() {
-        let mut states = States::new(2);
         let all: Vec<Vec<Slot>> = (0..40_000u32)
             .map(|n| vec![view(0, n, 0), Slot::Gone])
             .collect();
-        let ids: Vec<StateId> = all.iter().map(|slots| states.id(slots)).collect();
+        let states = stored_and_found_again(2, &all);
         assert!(matches!(states.words, Words::Wide(_)));
-        for (slots, id) in all.iter().zip(&ids) {
-            assert_eq!(states.id(slots), *id);
-            assert_eq!(&states.slots(*id), slots);
-        }
     }
 
     #[test]
     fn many_states_keep_their_ids() {
-        let mut states = States::new(3);
         let all: Vec<Vec<Slot>> = (0..5000u32)
             .map(|n| vec![view(0, n, 0), Slot::To(n as usize % 7), Slot::Off])
             .collect();
-        let ids: Vec<StateId> = all.iter().map(|slots| states.id(slots)).collect();
+        let states = stored_and_found_again(3, &all);
         assert!(matches!(states.words, Words::Narrow(_)));
-        for (slots, id) in all.iter().zip(&ids) {
-            assert_eq!(states.id(slots), *id);
-            assert_eq!(&states.slots(*id), slots);
-        }
     }
 }

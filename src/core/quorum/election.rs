@@ -64,6 +64,7 @@ impl Decisions {
             .iter()
             .map(|node| sids.binary_search(&node.sid).unwrap_or(0))
             .collect();
+        let majorities: Vec<usize> = nodes.iter().map(|node| node.view.majority()).collect();
         let mut seen = vec![usize::MAX; sids.len()];
         let mut round = 0;
         let decides = (0..n)
@@ -82,7 +83,7 @@ impl Decisions {
                                 &sid_number,
                                 &mut seen,
                                 round,
-                            ) >= nodes[x].view.majority()
+                            ) >= majorities[x]
                     })
                     .collect()
             })
@@ -117,18 +118,13 @@ impl Camp {
             return None;
         }
         let target = &ensemble.nodes[leader];
-        let binds = ensemble.binds(leader);
         // Whether x, having decided for `decided`, connects to this leader.
         let joins = |x: usize, decided: usize| {
             decisions.decides[decided][x]
                 && ensemble.nodes[x]
                     .view
                     .server(ensemble.nodes[decided].sid)
-                    .is_some_and(|line| {
-                        line.addrs
-                            .iter()
-                            .any(|a| ensemble.arrives_given(a, leader, &binds))
-                    })
+                    .is_some_and(|line| line.addrs.iter().any(|a| ensemble.arrives(a, leader)))
         };
         let learners = (0..ensemble.nodes.len())
             .filter(|&x| {
@@ -147,10 +143,14 @@ impl Camp {
     /// out (a quorum that can commit). `None` when the camp is too small.
     pub(super) fn smallest_quorum(&self, ensemble: &Ensemble, voters_only: bool) -> Option<Quorum> {
         let view = &ensemble.nodes[self.leader].view;
-        let mut counted = vec![ensemble.nodes[self.leader].sid];
-        let mut members = vec![self.leader];
+        // Asked for every camp of every state the synthesizer judges: counted and sized once.
+        let majority = view.majority();
+        let mut counted = Vec::with_capacity(majority);
+        counted.push(ensemble.nodes[self.leader].sid);
+        let mut members = Vec::with_capacity(majority);
+        members.push(self.leader);
         for &x in &self.learners {
-            if counted.len() >= view.majority() {
+            if counted.len() >= majority {
                 break;
             }
             let sid = ensemble.nodes[x].sid;
@@ -163,7 +163,7 @@ impl Camp {
             counted.push(sid);
             members.push(x);
         }
-        (counted.len() >= view.majority()).then(|| {
+        (counted.len() >= majority).then(|| {
             members.sort_unstable();
             Quorum {
                 leader: self.leader,

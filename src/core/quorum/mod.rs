@@ -385,7 +385,7 @@ impl Ensemble {
         let up: Vec<usize> = (0..self.nodes.len())
             .filter(|&i| self.nodes[i].up)
             .collect();
-        let mut unreachable = Vec::new();
+        let mut unreachable = Vec::with_capacity(up.len() * up.len() / 2);
         for (k, &a) in up.iter().enumerate() {
             for &b in &up[k + 1..] {
                 if !links.talk(a, b) {
@@ -434,31 +434,43 @@ impl Ensemble {
         for camp in leading {
             let leader = camp.leader;
             let leader_view = &self.nodes[leader].view;
+            // The voters the leader counts, by sid, the leader's own included: a server leaves
+            // the leader its quorum when the sids left without it are still a majority
+            // (`Camp::smallest_quorum` without the server, asked here for every server at
+            // once).
+            let counts =
+                |y: usize| self.is_voter(y) && leader_view.is_participant(self.nodes[y].sid);
+            let mut sids: Vec<u64> = std::iter::once(self.nodes[leader].sid)
+                .chain(
+                    camp.learners
+                        .iter()
+                        .filter(|&&y| counts(y))
+                        .map(|&y| self.nodes[y].sid),
+                )
+                .collect();
+            sids.sort_unstable();
+            let distinct = sids.len() - sids.windows(2).filter(|w| w[0] == w[1]).count();
             for &server in &camp.learners {
-                let own = &self.nodes[server].view;
-                if !self.is_voter(server) || !leader_view.is_participant(self.nodes[server].sid) {
+                if !counts(server) {
                     continue;
                 }
-                let without = election::Camp {
-                    leader,
-                    learners: camp
-                        .learners
-                        .iter()
-                        .copied()
-                        .filter(|&y| y != server)
-                        .collect(),
-                };
+                let sid = self.nodes[server].sid;
+                let alone = sids.iter().filter(|&&s| s == sid).count() == 1;
                 // Without it the leader keeps its quorum, so it stays established while the
                 // server looks for it.
-                let holds = without.smallest_quorum(self, true).is_some();
+                let holds = distinct - usize::from(alone) >= leader_view.majority();
+                if !holds {
+                    continue;
+                }
+                let own = &self.nodes[server].view;
                 let mut counted: Vec<u64> = std::iter::once(leader)
-                    .chain(without.learners.iter().copied())
+                    .chain(camp.learners.iter().copied().filter(|&y| y != server))
                     .filter(|&y| own.is_participant(self.nodes[y].sid) && links.talk(server, y))
                     .map(|y| self.nodes[y].sid)
                     .collect();
                 counted.sort_unstable();
                 counted.dedup();
-                if holds && counted.len() < own.majority() {
+                if counted.len() < own.majority() {
                     out.push(Strand { server, leader });
                 }
             }
@@ -501,19 +513,26 @@ impl Ensemble {
     /// alone), so a pod that took over an id listens on that id's ports, whatever ports its
     /// inventory entry names.
     pub fn arrives(&self, to: &PeerAddr, i: usize) -> bool {
-        self.arrives_given(to, i, &self.binds(i))
+        let node = &self.nodes[i];
+        (to.host == node.addr.host || node.aliases.contains(to))
+            && self.listens_on_ports(i, to.quorum_port, to.election_port)
     }
 
-    /// [`Ensemble::arrives`] with node `i`'s [`Ensemble::binds`] worked out by the caller, who
-    /// asks about many addresses.
-    pub(crate) fn arrives_given(&self, to: &PeerAddr, i: usize, binds: &[PeerAddr]) -> bool {
+    /// Whether one of node `i`'s [`Ensemble::binds`] has these ports (each of them is on its
+    /// real host). Asked without building the list: the synthesizer asks it for every pair of
+    /// every state it judges.
+    fn listens_on_ports(&self, i: usize, quorum_port: u16, election_port: u16) -> bool {
         let node = &self.nodes[i];
-        let forwarded = || PeerAddr {
-            host: node.addr.host.clone(),
-            quorum_port: to.quorum_port,
-            election_port: to.election_port,
-        };
-        binds.contains(to) || (node.aliases.contains(to) && binds.contains(&forwarded()))
+        let ports = |a: &PeerAddr| a.quorum_port == quorum_port && a.election_port == election_port;
+        match node.own_line() {
+            None => ports(&node.addr),
+            Some(line) => {
+                let listen_all = self.listen_all(i);
+                line.addrs
+                    .iter()
+                    .any(|a| (listen_all || a.host == node.addr.host) && ports(a))
+            }
+        }
     }
 
     /// The node a connection to `to` arrives at, an up one first; `None` when nothing listens.

@@ -5,6 +5,7 @@
 //! views can disagree about what a majority is — the root of every split brain zkpilot warns about.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Whether a server votes. Observers follow the leader but never vote or count towards a quorum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -223,11 +224,18 @@ impl fmt::Display for ServerLine {
 }
 
 /// A node's view of the ensemble: its server lines, sorted by sid, and the dynamic config
-/// version when the node reports one (3.5+).
+/// version when the node reports one (3.5+). The lines never change once built, and they are
+/// shared: the synthesizer copies a view into every ensemble it judges (millions of them), and
+/// a copy is a reference count.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct View {
-    servers: Vec<ServerLine>,
+    #[serde(serialize_with = "lines")]
+    servers: Arc<[ServerLine]>,
     pub version: Option<u64>,
+}
+
+fn lines<S: serde::Serializer>(servers: &Arc<[ServerLine]>, out: S) -> Result<S::Ok, S::Error> {
+    out.collect_seq(servers.iter())
 }
 
 impl View {
@@ -237,7 +245,10 @@ impl View {
         if let Some(pair) = servers.windows(2).find(|w| w[0].sid == w[1].sid) {
             return Err(ConfigError::DuplicateSid(pair[0].sid));
         }
-        Ok(View { servers, version })
+        Ok(View {
+            servers: servers.into(),
+            version,
+        })
     }
 
     /// Parses server lines, ignoring blank lines and everything that is not `server.N=`, so a
@@ -306,7 +317,7 @@ impl View {
             && self
                 .servers
                 .iter()
-                .zip(&other.servers)
+                .zip(other.servers.iter())
                 .all(|(a, b)| a.sid == b.sid && a.addrs == b.addrs && a.role == b.role)
     }
 }

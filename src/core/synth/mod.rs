@@ -239,7 +239,7 @@ fn refused(judge: &mut Judge, m: Move, refusal: &Refusal) -> String {
             unfollowed(judge, &refusal.state, problem.leader)
         ),
         (Rule::CannotJoin, _) => format!(
-            "{host} would find fewer than a majority of its own view's voters following the leader and stay LOOKING (`FastLeaderElection.receivedFollowingNotification`)"
+            "{host} would hear from fewer than a majority of its own view's voters following the leader (only a server it has an election connection with is heard) and stay LOOKING (`FastLeaderElection.receivedFollowingNotification`)"
         ),
         (_, leader) => format!(
             "{}, so any server that can be elected may lead: {}",

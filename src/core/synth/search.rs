@@ -335,19 +335,27 @@ impl<'p> Judge<'p> {
     /// it: "before joining an established ensemble, verify that a majority are following the
     /// same leader" (`FastLeaderElection.receivedFollowingNotification`, the `outofelection`
     /// votes): the other running servers that follow or lead (a participant by its own view;
-    /// an observer's notification is ignored) and whose sid its own view lists as a voter must
-    /// be a majority of that view — its own vote is not among them. A server restarted first
-    /// onto a larger view than the others run stays LOOKING (seen on 3.8.0: zk1 restarted on a
-    /// five-server view beside two servers of the three-server view never served).
+    /// an observer's notification is ignored), that have an election connection with it (their
+    /// notifications come over nothing else: `QuorumCnxManager`, analyzer rule 17) and whose sid
+    /// its own view lists as a voter must be a majority of that view — its own vote is not
+    /// among them. A server restarted first onto a larger view than the others run stays
+    /// LOOKING (seen on 3.8.0: zk1 restarted on a five-server view beside two servers of the
+    /// three-server view never served); so does one that, before 3.5, only smaller sids can
+    /// reach: a larger sid dials it back at the address its own view gives, and one that still
+    /// lists the id at its old host never connects (3.4.14 `QuorumCnxManager.connectOne`).
     pub fn can_join_established(&mut self, slots: &[Slot], host: usize) -> bool {
         let Slot::Up(own) = slots[host] else {
             return true;
         };
         let problem = self.problem;
+        let ensemble = problem.ensemble(slots, &mut self.views);
         let mut following = Vec::new();
         for (i, (slot, other)) in slots.iter().zip(&problem.hosts).enumerate() {
             if let Slot::Up(key) = slot {
-                if i != host && self.views.get(problem, *key).is_participant(other.sid) {
+                if i != host
+                    && self.views.get(problem, *key).is_participant(other.sid)
+                    && ensemble.cut(host, i).is_none()
+                {
                     following.push(other.sid);
                 }
             }

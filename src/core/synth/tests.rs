@@ -336,6 +336,93 @@ fn a_target_the_rules_cannot_reach_names_the_blocking_state() {
     }
 }
 
+/// The servers a step starts or restarts, while the live leader keeps leading, that the
+/// analyzer says may be left out of it (rule 17, `Verdict::strandable`): each would stay
+/// LOOKING, its step's wait would not end, and a later stop could take the quorum with it.
+fn stranded_from_the_live_leader(problem: &Problem, moves: &[search::Move]) -> Vec<String> {
+    let Some(leader) = problem.leader else {
+        return Vec::new();
+    };
+    let mut judge = search::Judge::new(problem);
+    let mut slots = search::start_slots(problem);
+    let mut stranded = Vec::new();
+    for &m in moves {
+        if m.disrupts() && m.host == leader {
+            break;
+        }
+        slots = search::through(problem, &slots, m)
+            .pop()
+            .unwrap_or_default();
+        if !matches!(m.kind, search::MoveKind::Start | search::MoveKind::Restart) {
+            continue;
+        }
+        let ensemble = judge.ensemble(&slots);
+        let verdict = ensemble.verdict().expect("a verdict");
+        if verdict
+            .strandable
+            .iter()
+            .any(|s| s.server == m.host && s.leader == leader)
+        {
+            stranded.push(format!("{:?} {}", m.kind, problem.hosts[m.host].name));
+        }
+    }
+    stranded
+}
+
+/// Before 3.5 a larger sid dials a smaller one back at the address its own view gives: a
+/// server restarted onto a view that lists zk1's id at new1 has no election connection with
+/// zk1 while zk1 still runs, so beside the leader zk3 it hears only zk3, one of the two its
+/// view needs, and stays LOOKING (rule 17). The search once counted zk1 anyway and emitted
+/// that restart as its first step, then stopped zk1: zk3 left alone, the quorum lost. On 3.4
+/// rules no order is left, and the refusal names the rule; from 3.5 zk1's own dial is
+/// answered at the address it advertises, and the order stands.
+#[test]
+fn before_3_5_a_server_the_others_cannot_dial_back_is_not_counted_as_following() {
+    let target = "servers:\n  - {host: new1, sid_of: zk1}\n  - {host: zk2}\n  - {host: zk3}\n";
+    match run(&ensemble_state(3, "3.4.6"), target, Some("zk3")) {
+        Err(SynthError::Unreachable(reason)) => assert!(
+            reason.contains(
+                "restarting zk2 on the target view: in the state (up: zk2 on `target`; zk3 on `today`), zk2 would hear from fewer than a majority"
+            ),
+            "{reason}"
+        ),
+        Ok(synthesis) => panic!(
+            "stranded: {:?}\n{}",
+            stranded_from_the_live_leader(&synthesis.problem, &synthesis.found.moves),
+            synthesis.runbook
+        ),
+        Err(other) => panic!("{other}"),
+    }
+    let (later, _) = synthesized(&ensemble_state(3, "3.8.0"), target, Some("zk3"));
+    assert!(
+        stranded_from_the_live_leader(&later.problem, &later.found.moves).is_empty(),
+        "{}",
+        later.runbook
+    );
+}
+
+/// No synthesized step leaves the server it starts out of the live leader, on either rules.
+#[test]
+fn no_synthesized_step_leaves_its_server_out_of_the_live_leader() {
+    for version in ["3.4.6", "3.8.0"] {
+        for (state, target, leader) in [
+            (line_state(version), LINE_TARGET.to_string(), "P"),
+            (line_state(version), LINE_EXPAND.to_string(), "P"),
+            (ensemble_state(5, version), replace_all(5), "zk5"),
+            (ensemble_state(5, version), into_pods(5), "zk5"),
+        ] {
+            let synthesis = run(&state, &target, Some(leader)).unwrap_or_else(|e| panic!("{e}"));
+            let stranded =
+                stranded_from_the_live_leader(&synthesis.problem, &synthesis.found.moves);
+            assert!(
+                stranded.is_empty(),
+                "{version}: {stranded:?}\n{}",
+                synthesis.runbook
+            );
+        }
+    }
+}
+
 /// Two voters have no server to spare: whichever stops first leaves no majority, so taking over
 /// an id is refused, and the reason names the state the stop would leave.
 #[test]

@@ -91,8 +91,8 @@ pub struct Bound {
 
 impl Default for Bound {
     /// Enough to prove the order for every host of nine replaced on 3.8 rules (3 406 states
-    /// expanded), of five on 3.4 (1 465, where no ids are interchangeable) and of nine moved
-    /// into pods on 3.4 (15 198); past it the ids are taken over in batches. Nine replaced on
+    /// expanded), of five on 3.4 (1 024, where no ids are interchangeable) and of nine moved
+    /// into pods on 3.4 (10 317); past it the ids are taken over in batches. Nine replaced on
     /// 3.4 rules, the slowest case that still stops at the bound, takes about 6 s with it
     /// (docs/benchmarks.md).
     fn default() -> Bound {
@@ -154,8 +154,9 @@ pub enum Rule {
     /// view).
     LeaderUnfollowed,
     /// The server the move started finds fewer than a majority of its own view's voters
-    /// following the leader, and stays LOOKING
-    /// (`FastLeaderElection.receivedFollowingNotification`).
+    /// following the leader among those it has an election connection with, and stays LOOKING
+    /// (`FastLeaderElection.receivedFollowingNotification`); whether the leader is the live one
+    /// or, once that has been touched, whichever server won.
     CannotJoin,
     /// The live leader has been restarted or stopped (or is unknown), so any electable server
     /// may lead, and one can be elected that some running server cannot follow, or that counts
@@ -333,8 +334,8 @@ impl<'p> Judge<'p> {
             .collect()
     }
 
-    /// Whether `host`, (re)started into `slots` while the live leader keeps leading, can join
-    /// it: "before joining an established ensemble, verify that a majority are following the
+    /// Whether `host`, (re)started into `slots` while a leader leads (the live one, or the one
+    /// elected once that was touched), can join it: "before joining an established ensemble, verify that a majority are following the
     /// same leader" (`FastLeaderElection.receivedFollowingNotification`, the `outofelection`
     /// votes): the other running servers that follow or lead (a participant by its own view;
     /// an observer's notification is ignored), that have an election connection with it (their
@@ -824,13 +825,21 @@ pub fn admit(
                 .last()
                 .is_some_and(|after| matches!(after[l], Slot::Up(_)))
     });
-    // While the live leader keeps leading, a move that leaves a server unable to follow it is
-    // refused: found without a verdict, it is cheap.
+    let starts = matches!(m.kind, MoveKind::Start | MoveKind::Restart);
+    // A server started or restarted joins whoever leads then: the live leader or, once it has
+    // been touched, whichever server won (the step before waited for every server to sync).
+    // The live leader's own restart starts an election instead and is not asked; so would a
+    // restart of the server that won, but which one won is not known, and asking every other
+    // restart too is stricter, never unsafe.
+    let joins = |judge: &mut Judge, after: &[Slot]| {
+        !starts || problem.leader == Some(m.host) || judge.can_join_established(after, m.host)
+    };
+    // While the live leader keeps leading, a move that leaves a server unable to follow it, or
+    // the server it started unable to join it, is refused: found without a verdict, it is cheap.
     if let (Some(l), Some(after)) = (leads, phases.last()) {
-        let starts = matches!(m.kind, MoveKind::Start | MoveKind::Restart);
         let rule = if !judge.all_list(after, l) {
             Some(Rule::LeaderUnfollowed)
-        } else if starts && !judge.can_join_established(after, m.host) {
+        } else if !joins(judge, after) {
             Some(Rule::CannotJoin)
         } else {
             None
@@ -854,7 +863,11 @@ pub fn admit(
         } else if leads.is_some() {
             (!j.leader_followed).then_some(Rule::LeaderUnfollowed)
         } else {
-            (!j.joinable || j.unfollowed).then_some(Rule::Stall)
+            // Asked after the verdict, so a state where some electable leader cannot be
+            // followed is named for that, the broader reason.
+            (!j.joinable || j.unfollowed)
+                .then_some(Rule::Stall)
+                .or_else(|| (!joins(judge, &phases[i])).then_some(Rule::CannotJoin))
         };
         if let Some(rule) = rule {
             let state = phases.swap_remove(i);

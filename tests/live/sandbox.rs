@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::common::{ask, count, mode, zkpilot, Sandbox};
+use crate::common::{ask, autopilot, count, mode, project_file, zkpilot, Sandbox};
 
 #[test]
 fn up_elects_one_leader_serves_ssh_and_down_leaves_nothing() {
@@ -265,4 +265,38 @@ fn a_service_forwards_to_the_host_it_is_pointed_at() {
     let (code, _) = run(format!("{zkctl} drop-service {service}"));
     assert_eq!(code, Some(0));
     assert_eq!(mode(&sandbox.client("zk2-svc")), "down");
+}
+
+/// A console killed while it drove a sandbox leaves its lock on the hosts (`session::lock`).
+/// `sandbox down` and `up` in the same directory bring up a new ensemble that no console
+/// holds, so the lock goes with the old one: `./scripts/demo` once refused its own next run,
+/// naming a console that had died with the machine's restart.
+#[test]
+fn a_sandbox_brought_up_again_in_its_directory_is_held_by_no_console() {
+    let sandbox = Sandbox::up(3, 0, 0);
+    let stale = sandbox.dir.join("hosts/zk1/zkpilot.lock");
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::write(
+        stale.join("owner"),
+        "session: c4248e033f976cd1\noperator: root (uid 0)\nconsole: elsewhere\npid: 32508\nstarted: 2026-12-06T04:39:55Z\nlog: /nonexistent/audit.jsonl\n",
+    )
+    .unwrap();
+    let down = zkpilot(&["sandbox", "down", "--dir", sandbox.dir_str()]);
+    assert!(down.status.success());
+    let up = zkpilot(&["sandbox", "up", "--dir", sandbox.dir_str(), "--nodes", "3"]);
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    assert!(!stale.exists(), "the stale lock is still there");
+    let runbook = project_file("tests/fixtures/runbooks/status-only.yaml");
+    let (out, _) = autopilot(&sandbox, &runbook, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

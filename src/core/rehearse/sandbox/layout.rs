@@ -170,6 +170,12 @@ impl Layout {
         self.dir.join("hosts").join(&host.name)
     }
 
+    /// The console lock the inventory names for the host: beside the host's own files, so a
+    /// sandbox's locks go with its directory.
+    pub fn lock_file(&self, host: &HostPlan) -> PathBuf {
+        self.host_dir(host).join("zkpilot.lock")
+    }
+
     pub fn ssh_dir(&self) -> PathBuf {
         self.dir.join("ssh")
     }

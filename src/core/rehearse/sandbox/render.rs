@@ -217,14 +217,7 @@ pub fn inventory(layout: &Layout, zookeeper_version: Option<String>) -> Inventor
                 ssh_port: SSH_PORT,
                 commands: verb_commands(&zkctl),
                 admin: layout.admin.then(|| format!("{addr}:{ADMIN_PORT}")),
-                // Beside the host's own files, so a sandbox's locks go with its directory.
-                lock: Some(
-                    layout
-                        .host_dir(h)
-                        .join("zkpilot.lock")
-                        .display()
-                        .to_string(),
-                ),
+                lock: Some(layout.lock_file(h).display().to_string()),
             }
         })
         .collect();

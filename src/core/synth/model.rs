@@ -119,8 +119,8 @@ struct Names {
 
 /// At most this many hosts, today's and new ones together. Measured on the build machine,
 /// 2026-12-06: three servers to 32 ran 240 s before it refused (25 000 states; 127 s at 8 000
-/// with slower verdicts), three to 43
-/// still ran after 400 s; nine replaced (18 hosts) is proven in about 1 s.
+/// with slower verdicts), three to 43 still ran after 400 s; nine replaced (18 hosts) is
+/// proven in about 1 s.
 pub const MAX_HOSTS: usize = 32;
 
 /// At most this many sids may change hosts in one synthesis (they are bits of a `u32`).

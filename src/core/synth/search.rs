@@ -335,12 +335,13 @@ impl<'p> Judge<'p> {
     }
 
     /// Whether `host`, (re)started into `slots` while a leader leads (the live one, or the one
-    /// elected once that was touched), can join it: "before joining an established ensemble, verify that a majority are following the
-    /// same leader" (`FastLeaderElection.receivedFollowingNotification`, the `outofelection`
-    /// votes): the other running servers that follow or lead (a participant by its own view;
-    /// an observer's notification is ignored), that have an election connection with it (their
-    /// notifications come over nothing else: `QuorumCnxManager`, analyzer rule 17) and whose sid
-    /// its own view lists as a voter must be a majority of that view — its own vote is not
+    /// elected once that was touched), can join it: "before joining an established ensemble,
+    /// verify that a majority are following the same leader"
+    /// (`FastLeaderElection.receivedFollowingNotification`, the `outofelection` votes): the
+    /// other running servers that follow or lead (a participant by its own view; an observer's
+    /// notification is ignored), that have an election connection with it (their
+    /// notifications come over nothing else: `QuorumCnxManager`, analyzer rule 17) and whose
+    /// sid its own view lists as a voter must be a majority of that view — its own vote is not
     /// among them. A server restarted first onto a larger view than the others run stays
     /// LOOKING (seen on 3.8.0: zk1 restarted on a five-server view beside two servers of the
     /// three-server view never served); so does one that, before 3.5, only smaller sids can
@@ -351,23 +352,36 @@ impl<'p> Judge<'p> {
             return true;
         };
         let problem = self.problem;
-        let ensemble = problem.ensemble(slots, &mut self.views);
-        let mut following = Vec::new();
-        for (i, (slot, other)) in slots.iter().zip(&problem.hosts).enumerate() {
-            if let Slot::Up(key) = slot {
-                if i != host
-                    && self.views.get(problem, *key).is_participant(other.sid)
-                    && ensemble.cut(host, i).is_none()
-                {
-                    following.push(other.sid);
+        let voters: Vec<usize> = (0..problem.hosts.len())
+            .filter(|&i| match slots[i] {
+                Slot::Up(key) => {
+                    i != host
+                        && self
+                            .views
+                            .get(problem, key)
+                            .is_participant(problem.hosts[i].sid)
                 }
-            }
+                _ => false,
+            })
+            .collect();
+        let view = self.views.get(problem, own).clone();
+        let majority = view.majority();
+        let counted = |linked: &[usize]| {
+            view.participants()
+                .filter(|line| linked.iter().any(|&i| problem.hosts[i].sid == line.sid))
+                .count()
+        };
+        // Asked for every start the search weighs: the ensemble that tells the connections is
+        // built only when the voters alone would be enough.
+        if counted(&voters) < majority {
+            return false;
         }
-        let view = self.views.get(problem, own);
-        view.participants()
-            .filter(|line| following.contains(&line.sid))
-            .count()
-            >= view.majority()
+        let ensemble = self.ensemble(slots);
+        let linked: Vec<usize> = voters
+            .into_iter()
+            .filter(|&i| ensemble.cut(host, i).is_none())
+            .collect();
+        counted(&linked) >= majority
     }
 
     /// Whether every running server's view gives `leader`'s sid at its address: what

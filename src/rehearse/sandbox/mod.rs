@@ -470,19 +470,7 @@ fn write_host_files(layout: &Layout, host: &HostPlan) -> Result<(), SandboxError
     let dir = layout.host_dir(host);
     let data = dir.join("data");
     fs::create_dir_all(&data).map_err(|e| file_error(&data, e))?;
-    // The ensemble that comes up is new, so no console holds it yet: a lock left by a console
-    // that drove an earlier sandbox in this directory and never released it (killed, or its
-    // machine restarted) would refuse the next console for an ensemble it never drove.
-    // The lock is a directory (`session::lock`); a symlink in its place is removed, never
-    // followed.
-    let lock = layout.lock_file(host);
-    let removed = match fs::symlink_metadata(&lock) {
-        Ok(meta) if meta.is_dir() => fs::remove_dir_all(&lock),
-        Ok(_) => fs::remove_file(&lock),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e),
-    };
-    removed.map_err(|e| file_error(&lock, e))?;
+    clear_lock(layout, host)?;
     write_file(&dir.join("zoo.cfg"), &render::zoo_cfg(layout, host), 0o644)?;
     if let Some(dynamic) = render::dynamic_cfg(layout, host) {
         write_file(&dir.join(DYNAMIC_CFG), &dynamic, 0o644)?;
@@ -496,6 +484,21 @@ fn write_host_files(layout: &Layout, host: &HostPlan) -> Result<(), SandboxError
     run(Command::new("chown")
         .args(["-R", &format!("{0}:{0}", host.user)])
         .arg(&dir))
+}
+
+/// The ensemble that comes up is new, so no console holds it yet: a lock left by a console
+/// that drove an earlier sandbox in this directory and never released it (killed, or its
+/// machine restarted) would refuse the next console for an ensemble it never drove. The lock
+/// is a directory (`session::lock`); a symlink in its place is removed, never followed.
+fn clear_lock(layout: &Layout, host: &HostPlan) -> Result<(), SandboxError> {
+    let lock = layout.lock_file(host);
+    let removed = match fs::symlink_metadata(&lock) {
+        Ok(meta) if meta.is_dir() => fs::remove_dir_all(&lock),
+        Ok(_) => fs::remove_file(&lock),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    };
+    removed.map_err(|e| file_error(&lock, e))
 }
 
 fn start_sshd(layout: &Layout, index: usize) -> Result<i32, SandboxError> {

@@ -1,9 +1,9 @@
 //! States as the search stores them: each distinct set of slots once, one code a slot (two
 //! bytes while every code fits, four after), in one array, named by its index. A search that
-//! proves seven hosts replaced on 3.4 rules keeps about two million of them (its map of best costs, its entries and the verdict memo
-//! name the same states); kept as vectors of 24-byte `Slot`s, each key in each map with its
-//! own allocation, they took 1.2 GiB, and allocating and freeing the small vectors took half
-//! the search's time.
+//! proves seven hosts replaced on 3.4 rules keeps a million or two of them (its map of best
+//! costs, its entries and the verdict memo name the same states); kept as vectors of 24-byte
+//! `Slot`s, each key in each map with its own allocation, they took 1.2 GiB, and allocating
+//! and freeing the small vectors took half the search's time.
 
 use hashbrown::HashTable;
 

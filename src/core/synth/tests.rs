@@ -900,6 +900,27 @@ fn past_its_bound_on_3_4_rules_the_order_found_on_3_5_rules_is_replayed_and_kept
     assert!(named_stalls(&synthesis.problem, &synthesis.found.moves).is_empty());
 }
 
+/// Before 3.5 the stall rule still forbids a new host to join beside the untouched leader, so a
+/// search stopped short proves that a majority of today's servers is disrupted after the leader:
+/// 4 of seven, 5 of nine (the optima are 5 and 6). Without the floor it proved 0.
+#[test]
+fn stopped_short_on_3_4_rules_a_majority_still_follows_the_leader() {
+    for (n, majority) in [(7, 4), (9, 5)] {
+        let leader = format!("zk{n}");
+        let synthesis = run_within(
+            &ensemble_state(n, "3.4.6"),
+            &replace_all(n),
+            Some(&leader),
+            Bound { max_states: 100 },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let Proof::BestFound { lower_bound, .. } = synthesis.found.proof else {
+            panic!("{n}: proven within 100 states");
+        };
+        assert_eq!(lower_bound.after_leader, majority, "{n}");
+    }
+}
+
 /// Every host of seven replaced on 3.4 rules is proven minimal — the order found on 3.5 rules,
 /// replayed, is the cheapest — when the search may expand 400 000 states (152 907 needed).
 /// About 12 s and 84 MiB in a release build, minutes unoptimised, so it is not part of the

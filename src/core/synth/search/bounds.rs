@@ -77,13 +77,15 @@ fn cases() -> Vec<(String, Problem)> {
             problem(&ensemble_state(5, version), shrink, Some("zk3")),
         ));
     }
-    // Every host of five replaced: the shape where the stall rule's floor applies (3.8 rules,
-    // the leader named), beside the same without a leader and on 3.4 rules, where it does not.
-    for leader in [Some("zk5"), Some("zk2"), None] {
-        out.push((
-            format!("5 replaced on 3.8.0, leader {leader:?}"),
-            problem(&ensemble_state(5, "3.8.0"), &replace_all(5), leader),
-        ));
+    // Every host of five replaced: the shape where the stall rule's floor applies (the leader
+    // named), beside the same without a leader, where it does not.
+    for version in ["3.8.0", "3.4.6"] {
+        for leader in [Some("zk5"), Some("zk2"), None] {
+            out.push((
+                format!("5 replaced on {version}, leader {leader:?}"),
+                problem(&ensemble_state(5, version), &replace_all(5), leader),
+            ));
+        }
     }
     out.push((
         "LINE three to five, then A and B take over".into(),

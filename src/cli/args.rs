@@ -174,9 +174,10 @@ pub enum LabCommand {
         samples every server's srvr (mntr on leaders) every 200 ms until SECS after all\n\
         answer, and stops them by PID.\n\n\
         A disagreement: two servers leading at once, each with a follower, for more than\n\
-        syncLimit x tickTime (2.5 s) where the analyzer said no split brain; or a leader the\n\
-        analyzer did not list as possible. Each one is printed with its state file (for\n\
-        `zkpilot analyze`) and what was observed.\n\n\
+        syncLimit x tickTime (2.5 s) where the analyzer said no split brain; a leader the\n\
+        analyzer did not list as possible; a server exiting at start, or running on, against\n\
+        its word; or a server serving that it said can neither lead nor follow. Each one is\n\
+        printed with its state file (for `zkpilot analyze`) and what was observed.\n\n\
         Example:\n  sudo zkpilot lab elections --trials 40 --seed 1 --nodes 4..7 --keep-fixtures tests/fixtures/lab\n\n\
         Exit status: 0 when the analyzer agreed on every trial, 1 on any disagreement, 2 on bad\n\
         input, a trial that could not run, an interruption, or a sandbox that would not start."

@@ -55,16 +55,18 @@ fn ten_drawn_states_run_on_real_zookeeper_and_the_analyzer_agrees() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `--netns`: three states with each host in a namespace of its own (this seed draws a stale
-/// own line, a service-fronted state whose zk4 exits at start, and a moved highest sid that
-/// `analyze` names a stall); every trial must agree, the stall must be seen (no serving leader
-/// for the settle window), and no namespace, veth or server of the lab may be left afterwards.
+/// `--netns`: four states with each host in a namespace of its own (this seed draws a stale
+/// own line, a service-fronted state whose zk4 exits at start, a moved highest sid that
+/// `analyze` names a stall, and a service-fronted state whose zk4 can follow no possible
+/// leader); every trial must agree, the stall must be seen (no serving leader for the settle
+/// window), the server that cannot serve must not serve while another leads, and no
+/// namespace, veth or server of the lab may be left afterwards.
 #[test]
 fn the_namespace_lab_agrees_and_leaves_nothing_behind() {
     let (output, stdout, stderr, dir) = lab(
         901,
         &[
-            "--netns", "--trials", "3", "--seed", "5", "--first", "0", "--nodes", "4..5",
+            "--netns", "--trials", "4", "--seed", "5", "--first", "0", "--nodes", "4..5",
         ],
     );
     let prefix = stderr
@@ -97,6 +99,14 @@ fn the_namespace_lab_agrees_and_leaves_nothing_behind() {
     assert!(
         stall.contains("stall named yes, seen yes"),
         "a stall named before it is seen: {stall}"
+    );
+    let idle = stderr
+        .lines()
+        .find(|l| l.contains("cannot serve ["))
+        .unwrap_or_else(|| panic!("no server that cannot serve drawn: {stderr}"));
+    assert!(
+        idle.contains("leaders [zk3]") && idle.contains("cannot serve [zk4]; agree"),
+        "zk4 named, zk3 led, and zk4 never served: {idle}"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -318,6 +318,7 @@ fn remap(verdict: Verdict, index: &[usize]) -> Verdict {
                 leader: at(s.leader),
             })
             .collect(),
+        cannot_serve: all(verdict.cannot_serve),
     }
 }
 

@@ -38,6 +38,7 @@ pub enum FindingKind {
     Misadvertised,
     Stall,
     Strand,
+    CannotServe,
     Unreachable,
     ListenAllUnknown,
 }
@@ -196,6 +197,19 @@ pub fn findings(verdict: &Verdict, name: &dyn Fn(usize) -> String) -> Vec<Findin
                  so {server} may stay LOOKING until its view or theirs changes",
                 names(&leaders).join(" or "),
                 server = name(server),
+            ),
+        ));
+    }
+    for &server in &verdict.cannot_serve {
+        out.push(Finding::new(
+            K::CannotServe,
+            S::Warning,
+            format!(
+                "CANNOT SERVE: {} can follow none of the servers that can lead ({}) and cannot \
+                 lead itself: it stays out of the ensemble, not serving, until its view or \
+                 theirs changes",
+                name(server),
+                names(&verdict.possible_leaders).join(", "),
             ),
         ));
     }

@@ -194,6 +194,11 @@ pub struct Verdict {
     /// Voters that a possible leader needs but that can join it only in the round that elects
     /// it, by server then leader.
     pub strandable: Vec<Strand>,
+    /// Up nodes that can neither lead nor follow, whoever leads: no possible leader's camp has
+    /// them (no election connection brings them a decision for it, or none they can connect
+    /// to), so they stay LOOKING (an observer: without a leader) while the others serve.
+    /// Ascending; empty when no leader is possible (the quorum finding says so then).
+    pub cannot_serve: Vec<usize>,
 }
 
 /// A voter `server` of `leader`'s view that can follow `leader` when both decide in one round,
@@ -408,6 +413,18 @@ impl Ensemble {
             })
             .collect();
         let strandable = self.strandable(&links, &leading);
+        let cannot_serve = if leading.is_empty() {
+            Vec::new()
+        } else {
+            (0..self.nodes.len())
+                .filter(|&x| {
+                    self.nodes[x].up
+                        && !leading
+                            .iter()
+                            .any(|c| c.leader == x || c.learners.contains(&x))
+                })
+                .collect()
+        };
         Verdict {
             quorum_possible,
             split_brain,
@@ -423,6 +440,7 @@ impl Ensemble {
             duplicate_sids: self.duplicate_sids(),
             stalls,
             strandable,
+            cannot_serve,
             ..Verdict::default()
         }
     }
@@ -764,6 +782,9 @@ impl Verdict {
         );
         self.brief_leaders.extend(added);
         merge(&mut self.hollow_leaders, retrying.hollow_leaders);
+        // A server that can follow a leader only while the bind is retried does serve then.
+        self.cannot_serve
+            .retain(|x| retrying.cannot_serve.contains(x));
         self.brief_leaders.sort_unstable();
         self.sort_leaders();
         self
@@ -848,6 +869,7 @@ impl Verdict {
             merge(&mut worst.listen_all_unknown, verdict.listen_all_unknown);
             merge(&mut worst.misadvertised, verdict.misadvertised);
             merge(&mut worst.strandable, verdict.strandable);
+            merge(&mut worst.cannot_serve, verdict.cannot_serve);
             for stall in verdict.stalls {
                 if !worst.stalls.iter().any(|s| s.leader == stall.leader) {
                     worst.stalls.push(stall);

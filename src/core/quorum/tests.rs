@@ -1187,3 +1187,43 @@ fn a_server_the_leader_needs_or_that_others_follow_with_is_never_left_out() {
     one_down.nodes[0].up = false;
     assert!(one_down.verdict().unwrap().strandable.is_empty());
 }
+
+/// A server whose view lists the others at addresses that reach nothing, and that their views
+/// list at an address that reaches nothing, has no election connection at all: it hears no
+/// vote but its own, joins no leader and cannot lead (a majority of two needs another). Named
+/// CANNOT SERVE, beside the two that serve; not a strand, which joins in the electing round.
+/// Measured on 3.8.0 with the lab (`docs/analyzer.md`, rule 18).
+#[test]
+fn a_server_no_possible_leader_can_count_cannot_serve() {
+    let isolated = ensemble(
+        "3.8.0",
+        vec![
+            node("zk1", 1, "zk1", true, "1=zk1 2=zk2 3=zk3x"),
+            node("zk2", 2, "zk2", true, "1=zk1 2=zk2 3=zk3x"),
+            node("zk3", 3, "zk3", true, "1=zk1x 2=zk2x 3=zk3"),
+        ],
+    );
+    let verdict = isolated.verdict().unwrap();
+    assert!(verdict.quorum_possible);
+    assert_eq!(verdict.possible_leaders, [0, 1]);
+    assert_eq!(verdict.cannot_serve, [2]);
+    assert!(verdict.strandable.is_empty());
+    let text = findings::findings(&verdict, &|i| isolated.nodes[i].name.clone());
+    assert!(text
+        .iter()
+        .any(|f| f.kind == findings::FindingKind::CannotServe
+            && f.text.starts_with(
+                "CANNOT SERVE: zk3 can follow none of the servers that can lead (zk1, zk2)"
+            )));
+
+    // Linked to zk1 again (zk3's view reaches it; zk3, the larger sid, dials), it follows.
+    let mut linked = isolated.clone();
+    linked.nodes[2].view = view("1=zk1 2=zk2x 3=zk3");
+    assert!(linked.verdict().unwrap().cannot_serve.is_empty());
+    // Without a possible leader nobody serves, and the quorum finding says so instead.
+    let mut none = isolated.clone();
+    none.nodes[1].up = false;
+    let verdict = none.verdict().unwrap();
+    assert!(!verdict.quorum_possible);
+    assert!(verdict.cannot_serve.is_empty());
+}

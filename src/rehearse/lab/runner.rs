@@ -471,8 +471,18 @@ impl<'n> Lab<'n> {
                     });
                     let exited: Vec<&str> =
                         seen.exited.iter().map(|&h| at.names[h].as_str()).collect();
+                    let idle = if judgement.cannot_serve.is_empty() {
+                        String::new()
+                    } else {
+                        let names: Vec<&str> = judgement
+                            .cannot_serve
+                            .iter()
+                            .map(|&h| at.names[h].as_str())
+                            .collect();
+                        format!("; cannot serve [{}]", names.join(", "))
+                    };
                     format!(
-                        "trial {index} ({}): {} host(s), leaders [{}] ({first}), {} split(s), exited [{}]; analyzer: quorum {}, split {}; {}; {}",
+                        "trial {index} ({}): {} host(s), leaders [{}] ({first}), {} split(s), exited [{}]; analyzer: quorum {}, split {}; {}{idle}; {}",
                         kinds.join(", "),
                         trial.hosts.len(),
                         leaders.join(", "),

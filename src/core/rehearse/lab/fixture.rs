@@ -198,6 +198,10 @@ struct Observed {
     /// No serving leader in the settle window (records before issue 26's stall have none).
     #[serde(default)]
     no_leader_settled: bool,
+    /// Servers seen serving (records before `Verdict::cannot_serve` have none: nothing is
+    /// held against it there).
+    #[serde(default)]
+    served: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -228,6 +232,7 @@ pub fn observed_comment(seen: &Summary, at: &Addressing) -> String {
     }
     let _ = writeln!(text, "#   exited: [{}]", names(&seen.exited).join(", "));
     let _ = writeln!(text, "#   no_leader_settled: {}", seen.no_leader_settled);
+    let _ = writeln!(text, "#   served: [{}]", names(&seen.served).join(", "));
     if seen.splits.is_empty() {
         text.push_str("#   splits: []\n");
     } else {
@@ -313,6 +318,10 @@ pub fn disagreement_text(d: &judge::Disagreement, at: &Addressing) -> String {
         ),
         judge::Disagreement::ExitPredictedNotSeen { host } => format!(
             "{} kept running; the analyzer said it exits at start",
+            at.name(*host)
+        ),
+        judge::Disagreement::ServedThoughItCannot { host } => format!(
+            "{} served; the analyzer said it can neither lead nor follow",
             at.name(*host)
         ),
     }
@@ -412,6 +421,11 @@ pub fn parse_fixture(text: &str, path: &Path) -> Result<(State, Summary), Fixtur
         exited.push(index(name)?);
     }
     exited.sort_unstable();
+    let mut served = Vec::new();
+    for name in &observed.observed.served {
+        served.push(index(name)?);
+    }
+    served.sort_unstable();
     let mut splits = Vec::new();
     for split in &observed.observed.splits {
         let (a, b) = (index(&split.a)?, index(&split.b)?);
@@ -429,6 +443,7 @@ pub fn parse_fixture(text: &str, path: &Path) -> Result<(State, Summary), Fixtur
             first_leader_ms: observed.observed.first_leader_ms,
             exited,
             no_leader_settled: observed.observed.no_leader_settled,
+            served,
         },
     ))
 }

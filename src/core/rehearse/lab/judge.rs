@@ -41,6 +41,14 @@ impl Role {
     pub fn leads(self) -> bool {
         matches!(self, Role::Leader { .. } | Role::Standalone)
     }
+
+    /// Whether `srvr` answered with a mode: a server says one only once it serves.
+    pub fn serves(self) -> bool {
+        matches!(
+            self,
+            Role::Leader { .. } | Role::Follower { .. } | Role::Observer | Role::Standalone
+        )
+    }
 }
 
 /// Every server's role at one moment, `at_ms` after the first start; indexed like the trial's
@@ -77,6 +85,8 @@ pub struct Summary {
     /// No sample of the settle window (from when every started server had answered to the
     /// end) showed a serving leader: the runner knows the window ([`leaderless_since`]).
     pub no_leader_settled: bool,
+    /// Hosts seen serving at least once (leading, following or observing), ascending.
+    pub served: Vec<usize>,
 }
 
 pub fn summarize(samples: &[Sample]) -> Summary {
@@ -98,6 +108,9 @@ pub fn summarize(samples: &[Sample]) -> Summary {
             }
         }
     }
+    let served = (0..hosts)
+        .filter(|&h| samples.iter().any(|s| role(s, h).serves()))
+        .collect();
     let first_leader_ms = samples
         .iter()
         .find(|s| s.roles.iter().any(|r| r.leads()))
@@ -108,6 +121,7 @@ pub fn summarize(samples: &[Sample]) -> Summary {
         first_leader_ms,
         exited: Vec::new(),
         no_leader_settled: false,
+        served,
     }
 }
 
@@ -157,6 +171,9 @@ pub enum Disagreement {
     ExitNotPredicted { host: usize },
     /// A server ran that the analyzer said exits at start (its own line not its address).
     ExitPredictedNotSeen { host: usize },
+    /// A server served that the analyzer said can neither lead nor follow
+    /// (`Verdict::cannot_serve`).
+    ServedThoughItCannot { host: usize },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,6 +191,9 @@ pub struct Judgement {
     pub first_leader_ms: Option<u64>,
     /// Servers seen exiting at start.
     pub exits_seen: usize,
+    /// Servers the analyzer said can neither lead nor follow (`Verdict::cannot_serve`), each
+    /// held to whether it served.
+    pub cannot_serve: Vec<usize>,
     pub disagreements: Vec<Disagreement>,
 }
 
@@ -233,6 +253,11 @@ pub fn judge(verdict: &Verdict, seen: &Summary) -> Judgement {
             disagreements.push(Disagreement::ExitPredictedNotSeen { host });
         }
     }
+    for &host in &seen.served {
+        if verdict.cannot_serve.contains(&host) {
+            disagreements.push(Disagreement::ServedThoughItCannot { host });
+        }
+    }
     Judgement {
         quorum_possible: verdict.quorum_possible,
         split_possible: verdict.split_brain.is_some(),
@@ -242,6 +267,7 @@ pub fn judge(verdict: &Verdict, seen: &Summary) -> Judgement {
         stall_seen: verdict.quorum_possible && seen.no_leader_settled,
         first_leader_ms: seen.first_leader_ms,
         exits_seen: seen.exited.len(),
+        cannot_serve: verdict.cannot_serve.clone(),
         disagreements,
     }
 }
@@ -405,6 +431,29 @@ mod tests {
         assert!(judge(&verdict(false, false, vec![]), &none).agrees());
         // No working quorum, but the leader seen is one the analyzer lists (a hollow leader).
         assert!(judge(&verdict(false, false, vec![0]), &one).agrees());
+    }
+
+    /// A server seen serving that the analyzer said can neither lead nor follow disagrees; one
+    /// that only looked for a leader agrees.
+    #[test]
+    fn a_server_that_served_though_it_cannot_disagrees() {
+        let lead = Role::Leader {
+            epoch: 1,
+            synced_followers: Some(1),
+        };
+        let follow = Role::Follower { epoch: 1 };
+        let row = [lead, follow, Role::NotServing];
+        let seen = summarize(&samples(&repeat(&row, 5)));
+        assert_eq!(seen.served, [0, 1]);
+        let mut v = verdict(true, false, vec![0]);
+        v.cannot_serve = vec![2];
+        let j = judge(&v, &seen);
+        assert!(j.agrees() && j.cannot_serve == [2], "{j:?}");
+        v.cannot_serve = vec![1];
+        assert_eq!(
+            judge(&v, &seen).disagreements,
+            [Disagreement::ServedThoughItCannot { host: 1 }]
+        );
     }
 
     #[test]

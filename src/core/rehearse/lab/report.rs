@@ -26,6 +26,8 @@ pub struct Counts {
     pub stall_named_and_seen: u32,
     /// Trials in which a server exited at start.
     pub exits_seen: u32,
+    /// Trials in which the analyzer named a server that can neither lead nor follow.
+    pub cannot_serve_named: u32,
     /// Time to a serving leader, over the trials that had one: sum and longest, in ms.
     pub leader_ms_total: u64,
     pub leader_ms_max: u64,
@@ -48,6 +50,7 @@ impl Counts {
         self.stall_seen += u32::from(j.stall_seen);
         self.stall_named_and_seen += u32::from(j.stall_named && j.stall_seen);
         self.exits_seen += u32::from(j.exits_seen > 0);
+        self.cannot_serve_named += u32::from(!j.cannot_serve.is_empty());
         if let Some(ms) = j.first_leader_ms {
             self.leader_ms_total += ms;
             self.leader_ms_max = self.leader_ms_max.max(ms);
@@ -117,6 +120,7 @@ impl Tally {
             "stall seen",
             "named and seen",
             "exits seen",
+            "cannot serve named",
             "s to leader (mean)",
             "(max)",
         ];
@@ -144,6 +148,7 @@ impl Tally {
                     c.stall_seen.to_string(),
                     c.stall_named_and_seen.to_string(),
                     c.exits_seen.to_string(),
+                    c.cannot_serve_named.to_string(),
                 ]
                 .into_iter()
                 .chain(c.leader_times())
@@ -228,6 +233,7 @@ mod tests {
             stall_seen: !leader,
             first_leader_ms: leader.then_some(1500),
             exits_seen: 0,
+            cannot_serve: Vec::new(),
             disagreements: if disagree {
                 vec![Disagreement::SplitNotPredicted(Split {
                     a: 0,
@@ -265,6 +271,7 @@ mod tests {
                 stall_seen: 1,
                 stall_named_and_seen: 1,
                 exits_seen: 0,
+                cannot_serve_named: 0,
                 leader_ms_total: 3000,
                 leader_ms_max: 1500,
             }
@@ -274,11 +281,18 @@ mod tests {
         let cells: Vec<&str> = moved.split_whitespace().collect();
         assert_eq!(
             cells,
-            ["moved", "2", "2", "1", "1", "1", "1", "1", "0", "0", "0", "0", "0", "1.5", "1.5"]
+            [
+                "moved", "2", "2", "1", "1", "1", "1", "1", "0", "0", "0", "0", "0", "0", "1.5",
+                "1.5"
+            ]
         );
         let down = table.lines().find(|l| l.starts_with("down")).unwrap();
         let cells: Vec<&str> = down.split_whitespace().collect();
-        assert_eq!(cells[8..], ["1", "1", "1", "1", "0", "-", "-"], "{table}");
+        assert_eq!(
+            cells[8..],
+            ["1", "1", "1", "1", "0", "0", "-", "-"],
+            "{table}"
+        );
         assert!(table.starts_with("kind "), "{table}");
         assert!(
             table.contains("  trials  leaders seen  splits seen"),

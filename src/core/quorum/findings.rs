@@ -206,8 +206,8 @@ pub fn findings(verdict: &Verdict, name: &dyn Fn(usize) -> String) -> Vec<Findin
             S::Warning,
             format!(
                 "CANNOT SERVE: {} can follow none of the servers that can lead ({}) and cannot \
-                 lead itself: it stays out of the ensemble, not serving, until its view or \
-                 theirs changes",
+                 lead a quorum itself: whenever it looks for a leader it finds none and does \
+                 not serve, until its view or theirs changes",
                 name(server),
                 names(&verdict.possible_leaders).join(", "),
             ),

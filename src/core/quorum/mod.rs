@@ -194,10 +194,11 @@ pub struct Verdict {
     /// Voters that a possible leader needs but that can join it only in the round that elects
     /// it, by server then leader.
     pub strandable: Vec<Strand>,
-    /// Up nodes that can neither lead nor follow, whoever leads: no possible leader's camp has
-    /// them (no election connection brings them a decision for it, or none they can connect
-    /// to), so they stay LOOKING (an observer: without a leader) while the others serve.
-    /// Ascending; empty when no leader is possible (the quorum finding says so then).
+    /// Up nodes that can neither lead a quorum nor follow, whoever leads: no possible leader's
+    /// camp has them (no election connection brings them a decision for it, or none they can
+    /// connect to), so whenever they look for a leader they find none and do not serve while
+    /// the others do. Only where their own ensemble has a possible leader (without one, the
+    /// quorum finding says it all). Ascending; of several verdicts, the nodes every one names.
     pub cannot_serve: Vec<usize>,
 }
 
@@ -413,18 +414,19 @@ impl Ensemble {
             })
             .collect();
         let strandable = self.strandable(&links, &leading);
-        let cannot_serve = if leading.is_empty() {
-            Vec::new()
-        } else {
-            (0..self.nodes.len())
-                .filter(|&x| {
-                    self.nodes[x].up
-                        && !leading
-                            .iter()
-                            .any(|c| c.leader == x || c.learners.contains(&x))
-                })
-                .collect()
-        };
+        // A node outside every ensemble (an observer, a server missing from its own view) is
+        // judged beside every leader.
+        let cannot_serve = (0..self.nodes.len())
+            .filter(|&x| {
+                self.nodes[x].up
+                    && leading.iter().any(|c| {
+                        ensemble_of(x).is_none() || ensemble_of(c.leader) == ensemble_of(x)
+                    })
+                    && !leading
+                        .iter()
+                        .any(|c| c.leader == x || c.learners.contains(&x))
+            })
+            .collect();
         Verdict {
             quorum_possible,
             split_brain,
@@ -842,7 +844,7 @@ impl Verdict {
     /// The worst of several verdicts on one set of servers (assumptions about what is not
     /// known), figure by figure: a quorum only if every one can form one, a split brain if any
     /// can, every pair that cannot talk, every possible and hollow leader, every shared sid,
-    /// every stall, the most separate ensembles.
+    /// every stall, the most separate ensembles; a server that cannot serve only if none can.
     pub fn worst(verdicts: Vec<Verdict>) -> Option<Verdict> {
         let mut verdicts = verdicts.into_iter();
         let mut worst = verdicts.next()?;
@@ -869,7 +871,10 @@ impl Verdict {
             merge(&mut worst.listen_all_unknown, verdict.listen_all_unknown);
             merge(&mut worst.misadvertised, verdict.misadvertised);
             merge(&mut worst.strandable, verdict.strandable);
-            merge(&mut worst.cannot_serve, verdict.cannot_serve);
+            // Named only where no assumption lets it serve: the finding is a certainty.
+            worst
+                .cannot_serve
+                .retain(|x| verdict.cannot_serve.contains(x));
             for stall in verdict.stalls {
                 if !worst.stalls.iter().any(|s| s.leader == stall.leader) {
                     worst.stalls.push(stall);

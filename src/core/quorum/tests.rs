@@ -1213,7 +1213,7 @@ fn a_server_no_possible_leader_can_count_cannot_serve() {
         .iter()
         .any(|f| f.kind == findings::FindingKind::CannotServe
             && f.text.starts_with(
-                "CANNOT SERVE: zk3 can follow none of the servers that can lead (zk1, zk2)"
+                "CANNOT SERVE: zk3 can follow none of the servers that can lead (zk1, zk2) and cannot lead a quorum"
             )));
 
     // Linked to zk1 again (zk3's view reaches it; zk3, the larger sid, dials), it follows.
@@ -1226,4 +1226,36 @@ fn a_server_no_possible_leader_can_count_cannot_serve() {
     let verdict = none.verdict().unwrap();
     assert!(!verdict.quorum_possible);
     assert!(verdict.cannot_serve.is_empty());
+}
+
+/// A server is named CANNOT SERVE only where it is certain: not when one assumption about an
+/// unknown `quorumListenOnAllIPs` makes it a possible leader (here zk1's own line names a
+/// service address: on, it binds everything and leads; off, before 3.5 it runs deaf), and not
+/// in a separate ensemble where nobody can lead (the quorum finding covers that).
+#[test]
+fn cannot_serve_is_named_only_where_it_is_certain() {
+    let unknown = ensemble(
+        "3.4.6",
+        vec![
+            node("zk1", 1, "zk1", true, "1=zk1svc 2=zk2 3=zk3"),
+            node("zk2", 2, "zk2", true, "1=zk1 2=zk2 3=zk3"),
+            node("zk3", 3, "zk3", true, "1=zk1 2=zk2 3=zk3"),
+        ],
+    );
+    let verdict = unknown.verdict().unwrap();
+    assert!(verdict.possible_leaders.contains(&0), "{verdict:?}");
+    assert!(!verdict.cannot_serve.contains(&0), "{verdict:?}");
+
+    let apart = ensemble(
+        "3.8.0",
+        vec![
+            node("P", 1, "p", true, "1=p 2=q 3=r"),
+            node("Q", 2, "q", true, "1=p 2=q 3=r"),
+            node("R", 3, "r", true, "1=p 2=q 3=r"),
+            node("N1", 4, "n1", true, "4=n1 5=n2 6=n3"),
+        ],
+    );
+    let verdict = apart.verdict().unwrap();
+    assert!(!verdict.quorum_possible);
+    assert!(verdict.cannot_serve.is_empty(), "{verdict:?}");
 }

@@ -241,6 +241,14 @@ fn refused(judge: &mut Judge, m: Move, refusal: &Refusal) -> String {
         (Rule::CannotJoin, _) => format!(
             "{host} would hear from fewer than a majority of its own view's voters following the leader (only a server it has an election connection with is heard) and stay LOOKING (`FastLeaderElection.receivedFollowingNotification`)"
         ),
+        (Rule::CannotServe, _) => format!(
+            "{}, and {} can follow no server that can be elected and cannot lead a quorum itself: whoever wins, it stays LOOKING (analyzer rule 18)",
+            match leader {
+                Some(leader) => format!("the live leader {leader} has been restarted or stopped"),
+                None => "the live leader is not known (--leader)".to_string(),
+            },
+            idle(judge, &refusal.state)
+        ),
         (_, leader) => format!(
             "{}, so any server that can be elected may lead: {}",
             match leader {
@@ -307,6 +315,20 @@ fn hazard(judge: &mut Judge, slots: &[Slot]) -> String {
         return "no working quorum can form".into();
     }
     unfollowed(judge, slots, None)
+}
+
+/// The running servers that can serve under no leader (`Verdict::cannot_serve`), by name.
+fn idle(judge: &mut Judge, slots: &[Slot]) -> String {
+    let ensemble = judge.ensemble(slots);
+    match ensemble.verdict() {
+        Ok(v) => v
+            .cannot_serve
+            .iter()
+            .map(|&i| ensemble.nodes[i].name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        Err(e) => e.to_string(),
+    }
 }
 
 /// A leader some running server cannot follow, in words: `leader` (a host of the problem) when

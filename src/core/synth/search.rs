@@ -162,6 +162,10 @@ pub enum Rule {
     /// may lead, and one can be elected that some running server cannot follow, or that counts
     /// an observer (`FastLeaderElection.lookForLeader`, `validVoter(n.leader)`).
     Stall,
+    /// The live leader has been restarted or stopped (or is unknown), and some running server
+    /// can follow no server that can be elected, nor lead a quorum itself (analyzer rule 18):
+    /// whoever wins, it stays LOOKING and the step's wait for it never ends.
+    CannotServe,
 }
 
 /// A move refused: the rule it breaks and the state that breaks it.
@@ -191,6 +195,10 @@ pub struct Judgement {
     pub stall: bool,
     /// Some running voter's view has exactly a bare majority of its voters running, or fewer.
     pub thin: bool,
+    /// Some running server can follow no server that can be elected, nor lead a quorum
+    /// (`Verdict::cannot_serve`): while the live leader keeps leading it may still follow it
+    /// over the connection it has, but once an election runs it stays out.
+    pub idle: bool,
 }
 
 /// The analyzer's verdicts, one per state.
@@ -245,6 +253,7 @@ impl<'p> Judge<'p> {
                 unfollowed: false,
                 stall: false,
                 thin: true,
+                idle: false,
             };
             self.remember(id, refused);
             return refused;
@@ -270,6 +279,7 @@ impl<'p> Judge<'p> {
                 unfollowed: false,
                 stall: false,
                 thin,
+                idle: false,
             },
             Ok(v) => {
                 // `Learner.findLeader` dials the leader's sid at the address the follower's own
@@ -291,6 +301,7 @@ impl<'p> Judge<'p> {
                     unfollowed,
                     stall: unfollowed || !v.stalls.is_empty(),
                     thin,
+                    idle: !v.cannot_serve.is_empty(),
                 }
             }
         };
@@ -882,6 +893,7 @@ pub fn admit(
             (!j.joinable || j.unfollowed)
                 .then_some(Rule::Stall)
                 .or_else(|| (!joins(judge, &phases[i])).then_some(Rule::CannotJoin))
+                .or_else(|| j.idle.then_some(Rule::CannotServe))
         };
         if let Some(rule) = rule {
             let state = phases.swap_remove(i);

@@ -185,3 +185,63 @@ fn a_ceiling_at_the_cheapest_cost_runs_dry_and_one_above_it_finds_it() {
         );
     }
 }
+
+/// Once the live leader has been touched (or when it is not known), no state the rules admit
+/// has a running server that can serve under no leader (analyzer rule 18): whoever wins, the
+/// step's wait for it would never end. Every state reachable for five replaced, on 3.8 and 3.4
+/// rules, each leader: before the rule, 3.4 rules admitted such states, an old host whose
+/// election connections the moves around it had cut.
+#[test]
+fn after_the_leader_is_touched_every_running_server_can_serve() {
+    for (name, problem) in cases()
+        .into_iter()
+        .filter(|(name, _)| name.starts_with("5 replaced"))
+    {
+        let mut judge = Judge::new(&problem);
+        let start = Key {
+            slots: start_slots(&problem),
+            leader_touched: false,
+            pending: start_pending(&problem),
+        };
+        let mut seen = std::collections::HashSet::from([start.clone()]);
+        let mut queue = vec![start];
+        let (mut judged, mut refused) = (0, 0);
+        while let Some(key) = queue.pop() {
+            for m in moves(&problem, &key.slots, key.pending) {
+                let Ok((next, _)) = successor(&mut judge, &key, m) else {
+                    refused += usize::from(matches!(
+                        admit(&mut judge, &key.slots, key.leader_touched, m),
+                        Err(Refusal {
+                            rule: Rule::CannotServe,
+                            ..
+                        })
+                    ));
+                    continue;
+                };
+                if next.leader_touched || problem.leader.is_none() {
+                    let running: Vec<Slot> = next
+                        .slots
+                        .iter()
+                        .map(|s| if *s == Slot::Gone { Slot::Off } else { *s })
+                        .collect();
+                    let mut ensemble = judge.ensemble(&running);
+                    ensemble.nodes.retain(|node| node.up);
+                    let verdict = ensemble.verdict().expect("verdict");
+                    assert!(
+                        verdict.cannot_serve.is_empty(),
+                        "{name}: {:?} after {m:?}",
+                        next.slots
+                    );
+                    judged += 1;
+                }
+                if seen.insert(next.clone()) {
+                    queue.push(next);
+                }
+            }
+        }
+        assert!(judged > 0, "{name}");
+        if name.contains("3.4.6") {
+            assert!(refused > 0, "{name}: the rule never refused a move");
+        }
+    }
+}

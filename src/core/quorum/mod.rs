@@ -414,19 +414,7 @@ impl Ensemble {
             })
             .collect();
         let strandable = self.strandable(&links, &leading);
-        // A node outside every ensemble (an observer, a server missing from its own view) is
-        // judged beside every leader.
-        let cannot_serve = (0..self.nodes.len())
-            .filter(|&x| {
-                self.nodes[x].up
-                    && leading.iter().any(|c| {
-                        ensemble_of(x).is_none() || ensemble_of(c.leader) == ensemble_of(x)
-                    })
-                    && !leading
-                        .iter()
-                        .any(|c| c.leader == x || c.learners.contains(&x))
-            })
-            .collect();
+        let cannot_serve = self.cannot_serve(&leading, &ensemble_of);
         Verdict {
             quorum_possible,
             split_brain,
@@ -445,6 +433,35 @@ impl Ensemble {
             cannot_serve,
             ..Verdict::default()
         }
+    }
+
+    /// Up nodes in no possible leader's camp, where their ensemble has a possible leader; a
+    /// node outside every ensemble (an observer, a server missing from its own view) is judged
+    /// beside every leader. One pass over the camps: every verdict the search asks for runs it.
+    fn cannot_serve(
+        &self,
+        leading: &[&election::Camp],
+        ensemble_of: &dyn Fn(usize) -> Option<usize>,
+    ) -> Vec<usize> {
+        let n = self.nodes.len();
+        let mut in_camp = vec![false; n];
+        let mut led = vec![false; n];
+        for camp in leading {
+            in_camp[camp.leader] = true;
+            for &learner in &camp.learners {
+                in_camp[learner] = true;
+            }
+            if let Some(e) = ensemble_of(camp.leader) {
+                led[e] = true;
+            }
+        }
+        (0..n)
+            .filter(|&x| {
+                self.nodes[x].up
+                    && !in_camp[x]
+                    && ensemble_of(x).map_or(!leading.is_empty(), |e| led[e])
+            })
+            .collect()
     }
 
     /// Each voter a possible leader's view counts and that can join it only in the round that

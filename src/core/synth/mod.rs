@@ -241,24 +241,26 @@ fn refused(judge: &mut Judge, m: Move, refusal: &Refusal) -> String {
         (Rule::CannotJoin, _) => format!(
             "{host} would hear from fewer than a majority of its own view's voters following the leader (only a server it has an election connection with is heard) and stay LOOKING (`FastLeaderElection.receivedFollowingNotification`)"
         ),
-        (Rule::CannotServe, _) => format!(
+        (Rule::CannotServe, leader) => format!(
             "{}, and {} can follow no server that can be elected and cannot lead a quorum itself: whoever wins, it stays LOOKING (analyzer rule 18)",
-            match leader {
-                Some(leader) => format!("the live leader {leader} has been restarted or stopped"),
-                None => "the live leader is not known (--leader)".to_string(),
-            },
+            leader_gone(leader),
             idle(judge, &refusal.state)
         ),
         (_, leader) => format!(
             "{}, so any server that can be elected may lead: {}",
-            match leader {
-                Some(leader) => format!("the live leader {leader} has been restarted or stopped"),
-                None => "the live leader is not known (--leader)".to_string(),
-            },
+            leader_gone(leader),
             unfollowed(judge, &refusal.state, None)
         ),
     };
     format!("{what}: in the state {state}, {why}")
+}
+
+/// Why whoever wins may lead: the live leader was touched, or is not known.
+fn leader_gone(leader: Option<&str>) -> String {
+    match leader {
+        Some(leader) => format!("the live leader {leader} has been restarted or stopped"),
+        None => "the live leader is not known (--leader)".to_string(),
+    }
 }
 
 fn describe_slots(problem: &Problem, slots: &[Slot]) -> String {

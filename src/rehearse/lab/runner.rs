@@ -464,30 +464,28 @@ impl<'n> Lab<'n> {
                                 .join(" and ")
                         );
                     }
-                    let leaders: Vec<&str> =
-                        seen.leaders.iter().map(|&h| at.names[h].as_str()).collect();
+                    let named = |hosts: &[usize]| {
+                        let names: Vec<&str> =
+                            hosts.iter().map(|&h| at.names[h].as_str()).collect();
+                        names.join(", ")
+                    };
+                    let leaders = named(&seen.leaders);
                     let first = seen.first_leader_ms.map_or("no leader".to_string(), |ms| {
                         format!("a leader at {:.1} s", ms as f64 / 1000.0)
                     });
-                    let exited: Vec<&str> =
-                        seen.exited.iter().map(|&h| at.names[h].as_str()).collect();
+                    let exited = named(&seen.exited);
                     let idle = if judgement.cannot_serve.is_empty() {
                         String::new()
                     } else {
-                        let names: Vec<&str> = judgement
-                            .cannot_serve
-                            .iter()
-                            .map(|&h| at.names[h].as_str())
-                            .collect();
-                        format!("; cannot serve [{}]", names.join(", "))
+                        format!("; cannot serve [{}]", named(&judgement.cannot_serve))
                     };
                     format!(
                         "trial {index} ({}): {} host(s), leaders [{}] ({first}), {} split(s), exited [{}]; analyzer: quorum {}, split {}; {}{idle}; {}",
                         kinds.join(", "),
                         trial.hosts.len(),
-                        leaders.join(", "),
+                        leaders,
                         seen.splits.len(),
-                        exited.join(", "),
+                        exited,
                         if judgement.quorum_possible { "possible" } else { "impossible" },
                         if judgement.split_possible { "possible" } else { "impossible" },
                         report::stall_words(&judgement),

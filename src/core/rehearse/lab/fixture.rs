@@ -411,21 +411,17 @@ pub fn parse_fixture(text: &str, path: &Path) -> Result<(State, Summary), Fixtur
                 name: name.to_string(),
             })
     };
-    let mut leaders = Vec::new();
-    for name in &observed.observed.leaders {
-        leaders.push(index(name)?);
-    }
-    leaders.sort_unstable();
-    let mut exited = Vec::new();
-    for name in &observed.observed.exited {
-        exited.push(index(name)?);
-    }
-    exited.sort_unstable();
-    let mut served = Vec::new();
-    for name in &observed.observed.served {
-        served.push(index(name)?);
-    }
-    served.sort_unstable();
+    let hosts = |names: &[String]| -> Result<Vec<usize>, FixtureError> {
+        let mut hosts = names
+            .iter()
+            .map(|name| index(name))
+            .collect::<Result<Vec<_>, _>>()?;
+        hosts.sort_unstable();
+        Ok(hosts)
+    };
+    let leaders = hosts(&observed.observed.leaders)?;
+    let exited = hosts(&observed.observed.exited)?;
+    let served = hosts(&observed.observed.served)?;
     let mut splits = Vec::new();
     for split in &observed.observed.splits {
         let (a, b) = (index(&split.a)?, index(&split.b)?);

@@ -219,14 +219,7 @@ fn after_the_leader_is_touched_every_running_server_can_serve() {
                     continue;
                 };
                 if next.leader_touched || problem.leader.is_none() {
-                    let running: Vec<Slot> = next
-                        .slots
-                        .iter()
-                        .map(|s| if *s == Slot::Gone { Slot::Off } else { *s })
-                        .collect();
-                    let mut ensemble = judge.ensemble(&running);
-                    ensemble.nodes.retain(|node| node.up);
-                    let verdict = ensemble.verdict().expect("verdict");
+                    let verdict = judge.ensemble(&next.slots).verdict().expect("verdict");
                     assert!(
                         verdict.cannot_serve.is_empty(),
                         "{name}: {:?} after {m:?}",

@@ -388,18 +388,29 @@ pub enum FixtureError {
 /// state's node indices.
 pub fn parse_fixture(text: &str, path: &Path) -> Result<(State, Summary), FixtureError> {
     let state = analyze::load(text, path)?;
-    let mut lines = text.lines().skip_while(|l| l.trim_end() != OBSERVED_MARK);
-    if lines.next().is_none() {
+    let Some(mark) = text.lines().position(|l| l.trim_end() == OBSERVED_MARK) else {
         return Err(FixtureError::NoObservation {
             path: path.display().to_string(),
         });
-    }
+    };
     let mut block = String::from("observed:\n");
-    for line in lines.take_while(|l| l.starts_with("#  ")) {
+    for line in text
+        .lines()
+        .skip(mark + 1)
+        .take_while(|l| l.starts_with("#  "))
+    {
         block.push_str(&line[1..]);
         block.push('\n');
     }
-    let observed: ObservedBlock = yaml::from_str(&block, path)?;
+    // The block's first line stands for the mark, and each of its lines lost its `#`: an error
+    // is put back where the operator sees it in the file.
+    let observed: ObservedBlock = yaml::from_str(&block, path).map_err(|mut e| {
+        e.line += mark;
+        if e.line > mark + 1 {
+            e.column += 1;
+        }
+        e
+    })?;
     let index = |name: &str| {
         state
             .ensemble
@@ -476,6 +487,25 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    /// A bad value in the observation block is named at its line and column in the file: it
+    /// was named at its place in the block read out of the comments (two lines up, one column
+    /// left).
+    #[test]
+    fn a_bad_observation_is_named_where_it_stands_in_the_file() {
+        let trial = draw(1, 3, &(4..=7));
+        let at = addressing(trial.hosts.len());
+        let text = format!(
+            "# a trial\n{OBSERVED_MARK}\n#   leaders: []\n#   served: {{a: 1}}\n{}",
+            state_yaml(&trial, &at, V38)
+        );
+        let e = parse_fixture(&text, Path::new("f.yaml")).unwrap_err();
+        let FixtureError::Yaml(e) = e else {
+            panic!("{e}");
+        };
+        assert_eq!((e.line, e.column), (4, 13), "{e}");
+        assert_eq!(text.lines().nth(3).map(|l| &l[12..]), Some("{a: 1}"));
     }
 
     #[test]

@@ -1197,11 +1197,11 @@ fn a_server_the_leader_needs_or_that_others_follow_with_is_never_left_out() {
 fn a_server_no_possible_leader_can_count_cannot_serve() {
     let isolated = ensemble(
         "3.8.0",
-        vec![
-            node("zk1", 1, "zk1", true, "1=zk1 2=zk2 3=zk3x"),
-            node("zk2", 2, "zk2", true, "1=zk1 2=zk2 3=zk3x"),
-            node("zk3", 3, "zk3", true, "1=zk1x 2=zk2x 3=zk3"),
-        ],
+        up_in_order(&[
+            ("zk1", "1=zk1 2=zk2 3=zk3x"),
+            ("zk2", "1=zk1 2=zk2 3=zk3x"),
+            ("zk3", "1=zk1x 2=zk2x 3=zk3"),
+        ]),
     );
     let verdict = isolated.verdict().unwrap();
     assert!(verdict.quorum_possible);
@@ -1236,11 +1236,11 @@ fn a_server_no_possible_leader_can_count_cannot_serve() {
 fn cannot_serve_is_named_only_where_it_is_certain() {
     let unknown = ensemble(
         "3.4.6",
-        vec![
-            node("zk1", 1, "zk1", true, "1=zk1svc 2=zk2 3=zk3"),
-            node("zk2", 2, "zk2", true, "1=zk1 2=zk2 3=zk3"),
-            node("zk3", 3, "zk3", true, "1=zk1 2=zk2 3=zk3"),
-        ],
+        up_in_order(&[
+            ("zk1", "1=zk1svc 2=zk2 3=zk3"),
+            ("zk2", "1=zk1 2=zk2 3=zk3"),
+            ("zk3", "1=zk1 2=zk2 3=zk3"),
+        ]),
     );
     let verdict = unknown.verdict().unwrap();
     assert!(verdict.possible_leaders.contains(&0), "{verdict:?}");
@@ -1248,12 +1248,12 @@ fn cannot_serve_is_named_only_where_it_is_certain() {
 
     let apart = ensemble(
         "3.8.0",
-        vec![
-            node("P", 1, "p", true, "1=p 2=q 3=r"),
-            node("Q", 2, "q", true, "1=p 2=q 3=r"),
-            node("R", 3, "r", true, "1=p 2=q 3=r"),
-            node("N1", 4, "n1", true, "4=n1 5=n2 6=n3"),
-        ],
+        up_in_order(&[
+            ("P", "1=p 2=q 3=r"),
+            ("Q", "1=p 2=q 3=r"),
+            ("R", "1=p 2=q 3=r"),
+            ("N1", "4=n1 5=n2 6=n3"),
+        ]),
     );
     let verdict = apart.verdict().unwrap();
     assert!(!verdict.quorum_possible);

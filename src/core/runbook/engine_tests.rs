@@ -1409,6 +1409,28 @@ fn synced_does_not_wait_for_a_voter_the_live_leader_can_leave_out() {
     assert_eq!(why, "zk2 is not serving yet");
 }
 
+/// After a step cuts zk4 off from the other three, the expected state names it CANNOT SERVE
+/// (analyzer rule 18). The sync gate still waits for it, but says the wait cannot end as
+/// things stand: before, it read "not serving yet", as if it would come.
+#[test]
+fn synced_says_why_a_voter_the_expected_state_names_cannot_serve_will_not_come() {
+    let head = "views:\n  all: [zk1, zk2, zk3, zk4]\ninitial: {up: [zk1, zk2, zk3, zk4], default_view: all}\n";
+    let steps = "  - {id: cut, title: Cut, run: [{host: zk4, verb: data-empty}], effect: [{partition: [[zk1, zk2, zk3], [zk4]]}]}\n  - {id: look, title: Look, gates: [{synced: {}}]}\n";
+    let before = live_of(4, &[]);
+    let engine = wait_on(engine_of(4, head, steps), &before);
+    assert_eq!(engine.status[0], Status::Done);
+    let why = engine.readiness(&live_of(4, &[3])).unwrap().gates[0]
+        .1
+        .clone()
+        .unwrap_err();
+    assert_eq!(
+        why,
+        "zk4 is not serving, and in the state the runbook expects it cannot: it can follow no \
+         server that can lead and cannot lead a quorum itself (analyzer rule 18), so this wait \
+         ends only if its view or theirs changes"
+    );
+}
+
 /// A wait that ends without a server the live leader can leave out says so in the log: the
 /// step's record alone would read as if every voter had synced.
 #[test]

@@ -335,7 +335,8 @@ pub struct RouteSpec {
 pub enum GateSpec {
     /// The leader's synced voting followers are all the other voters, nothing pending; voters
     /// the runbook keeps stopped at this point, and voters the live leader can leave out in the
-    /// state the runbook expects (`quorum::Strand`), are not waited for.
+    /// state the runbook expects (`quorum::Strand`), are not waited for; one that state names
+    /// CANNOT SERVE (analyzer rule 18) is waited for, with the reason the wait cannot end.
     Synced(Empty),
     /// Every serving node is within this many transactions of the leader, on its epoch.
     LagBelow(u32),

@@ -19,6 +19,17 @@ pub(super) struct CheckRun {
     pub(super) result: Option<Result<(), String>>,
 }
 
+/// Live voters not serving that the expected state accounts for.
+#[derive(Debug, Default)]
+struct Unserving {
+    /// Those the live leader can leave out (`quorum::Strand`): they join it only in the round
+    /// that elected it, and the runbook's next restarts bring them back. `synced` excuses them.
+    left_out: Vec<usize>,
+    /// Those no possible leader can count (analyzer rule 18): `synced` still waits for them, a
+    /// wait that times out being the safer failure, but says why it cannot end.
+    cannot_serve: Vec<usize>,
+}
+
 /// The live gate results and prediction for the current step.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Readiness {
@@ -114,46 +125,52 @@ impl Engine {
             .collect()
     }
 
-    /// Live nodes `synced` does not wait for: those [`Engine::planned_down`] names, and voters
-    /// the expected state can leave out of the live leader (`Strand`): they join it only in the
-    /// round that elected it, and the runbook's next restarts are what bring them back.
-    fn not_waited_for(&self, live: &EnsembleState, expected: &SimState) -> Vec<usize> {
-        let mut nodes = self.planned_down(expected);
-        nodes.extend(self.left_out_beside(live, expected, &nodes));
-        nodes
-    }
-
     /// Live nodes not serving that the expected state lets the live leader leave out: what
     /// the sync gate does not wait for beyond the planned stops, and what the console and the
     /// log say it did not wait for.
     pub(super) fn left_out(&self, live: &EnsembleState, expected: &SimState) -> Vec<usize> {
-        self.left_out_beside(live, expected, &self.planned_down(expected))
+        self.unserving(live, expected, &self.planned_down(expected))
+            .left_out
     }
 
-    fn left_out_beside(
+    /// The live voters not serving, but those `planned_down` names, that the expected state
+    /// accounts for. The gate is judged on every poll: the expected state's verdict is asked
+    /// only when some server it would otherwise wait for is not serving.
+    fn unserving(
         &self,
         live: &EnsembleState,
         expected: &SimState,
         planned_down: &[usize],
-    ) -> Vec<usize> {
-        // The gate is judged on every poll: the expected state's verdict is asked only when
-        // some server it would otherwise wait for is not serving.
+    ) -> Unserving {
         let missing: Vec<usize> = (0..live.nodes.len())
             .filter(|i| live.nodes[*i].health.mode().is_none() && !planned_down.contains(i))
             .collect();
         let Some(leader_host) = self.leader_host(live).filter(|_| !missing.is_empty()) else {
-            return Vec::new();
+            return Unserving::default();
         };
         let Ok(verdict) = expected.ensemble(&self.procedure, self.version).verdict() else {
-            return Vec::new();
+            return Unserving::default();
         };
-        verdict
-            .strandable
-            .iter()
-            .filter(|s| s.leader == leader_host)
-            .filter_map(|s| self.node_of.get(s.server).copied().flatten())
-            .filter(|n| missing.contains(n))
-            .collect()
+        let live_missing = |host: usize| {
+            self.node_of
+                .get(host)
+                .copied()
+                .flatten()
+                .filter(|n| missing.contains(n))
+        };
+        Unserving {
+            left_out: verdict
+                .strandable
+                .iter()
+                .filter(|s| s.leader == leader_host)
+                .filter_map(|s| live_missing(s.server))
+                .collect(),
+            cannot_serve: verdict
+                .cannot_serve
+                .iter()
+                .filter_map(|&host| live_missing(host))
+                .collect(),
+        }
     }
 
     /// What a passing sync gate leaves out, in words: `None` when it waited for everyone.
@@ -193,7 +210,12 @@ impl Engine {
         };
         let name = |host: &usize| self.host_name(*host);
         match gate {
-            Gate::Synced => synced(live, &self.not_waited_for(live, expected)),
+            Gate::Synced => {
+                let planned_down = self.planned_down(expected);
+                let unserving = self.unserving(live, expected, &planned_down);
+                let excused = [planned_down, unserving.left_out].concat();
+                synced(live, &excused, &unserving.cannot_serve)
+            }
             Gate::LagBelow(bound) => {
                 for (i, n) in live.nodes.iter().enumerate() {
                     if n.health.mode().is_none() {
@@ -260,12 +282,12 @@ impl Engine {
 /// The sync gate: the leader's synced voting followers are every other voter of its view and
 /// nothing is pending (the research notes: `zk_synced_followers` counts non-voting followers,
 /// so they are subtracted).
-fn synced(live: &EnsembleState, excused: &[usize]) -> Result<(), String> {
+fn synced(live: &EnsembleState, excused: &[usize], cannot_serve: &[usize]) -> Result<(), String> {
     let leader = live.leader().ok_or("no leader")?;
     let node = &live.nodes[leader];
     let Some(mntr) = node.mntr.as_ref() else {
         if live.sync_by_zxid() {
-            return synced_by_zxid(live, leader, excused);
+            return synced_by_zxid(live, leader, excused, cannot_serve);
         }
         return Err("the leader's mntr is not known yet (asking its AdminServer)".into());
     };
@@ -283,7 +305,7 @@ fn synced(live: &EnsembleState, excused: &[usize]) -> Result<(), String> {
                 if excused.contains(&i) {
                     absent_excused += 1;
                 } else {
-                    return Err(format!("{} is not serving yet", other.target.name));
+                    return Err(not_serving(live, i, cannot_serve));
                 }
             }
         }
@@ -304,10 +326,29 @@ fn synced(live: &EnsembleState, excused: &[usize]) -> Result<(), String> {
     Ok(())
 }
 
+/// Why the sync gate still waits for running voter `i`, which does not serve.
+fn not_serving(live: &EnsembleState, i: usize, cannot_serve: &[usize]) -> String {
+    let name = &live.nodes[i].target.name;
+    if cannot_serve.contains(&i) {
+        format!(
+            "{name} is not serving, and in the state the runbook expects it cannot: it can \
+             follow no server that can lead and cannot lead a quorum itself (analyzer rule 18), \
+             so this wait ends only if its view or theirs changes"
+        )
+    } else {
+        format!("{name} is not serving yet")
+    }
+}
+
 /// The sync gate when the leader's `mntr` is reachable by no route: every running voter of
 /// the leader's view serves and has shown itself caught up by zxid over consecutive polls
 /// (`EnsembleState::caught_up_by_zxid` holds the rule and its measurements).
-fn synced_by_zxid(live: &EnsembleState, leader: usize, excused: &[usize]) -> Result<(), String> {
+fn synced_by_zxid(
+    live: &EnsembleState,
+    leader: usize,
+    excused: &[usize],
+    cannot_serve: &[usize],
+) -> Result<(), String> {
     let view = live.nodes[leader]
         .current_view()
         .ok_or("the leader's view is not known (no conf, AdminServer or config over SSH)")?;
@@ -319,7 +360,7 @@ fn synced_by_zxid(live: &EnsembleState, leader: usize, excused: &[usize]) -> Res
             if excused.contains(&i) {
                 continue;
             }
-            return Err(format!("{} is not serving yet", other.target.name));
+            return Err(not_serving(live, i, cannot_serve));
         }
         if !live.synced_by_zxid(i) {
             return Err(format!(

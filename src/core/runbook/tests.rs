@@ -126,6 +126,24 @@ fn values_are_quoted_so_they_cannot_inject_shell() {
     assert_eq!(procedure.steps[0].commands[1].text, "zkctl restart '$(id)'");
 }
 
+/// Host names are often fully qualified: `${host:NAME.FIELD}` takes the field after the last
+/// dot (it took the first, so `zk2.example.com.sid` was "not defined" and a synthesized
+/// takeover of such a host did not bind).
+#[test]
+fn a_dotted_host_name_keeps_its_fields() {
+    let inventory = Inventory::parse(
+        "name: lab\nhosts:\n  - {name: zk1.example.com, sid: 1, role: participant, client: 'zk1.example.com:2181', peer: 'zk1.example.com:2888:3888', ssh: 'zk@zk1.example.com', ssh_port: 22, commands: {}}\n  - {name: zk2.example.com, sid: 2, role: participant, client: 'zk2.example.com:2181', peer: 'zk2.example.com:2888:3888', ssh: 'zk@zk2.example.com', ssh_port: 22, commands: {}}\n",
+        Path::new("inv.yaml"),
+    )
+    .unwrap();
+    let text = "name: t\ndescription: d\nsource: s\nhosts: [{name: zk1.example.com}, {name: zk2.example.com}]\nsteps:\n  - {id: a, title: A, run: [{host: zk1.example.com, shell: \"echo ${host:zk2.example.com.sid} ${host:zk2.example.com.address}\"}]}\n";
+    let procedure = bound(text, &inventory, None).unwrap();
+    assert_eq!(
+        procedure.steps[0].commands[0].text,
+        "echo 2 zk2.example.com"
+    );
+}
+
 #[test]
 fn every_mistake_is_named_with_its_position() {
     let inventory = inventory(5, 0);

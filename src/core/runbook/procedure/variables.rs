@@ -48,7 +48,8 @@ pub(super) fn bind_variables(
 }
 
 impl Context<'_> {
-    /// Replaces `${name}` (a variable), `${host:NAME.FIELD}` (client, peer, sid, address, ssh)
+    /// Replaces `${name}` (a variable), `${host:NAME.FIELD}` (client, peer, sid, address, ssh;
+    /// the field is what follows the last dot, as host names may hold dots)
     /// and `${service:NAME.FIELD}` (client, peer, address of the service serving host NAME).
     /// In shell text every value is quoted, so no value can become code.
     pub(super) fn interpolate(
@@ -82,7 +83,7 @@ impl Context<'_> {
 
     fn lookup(&self, name: &str) -> Option<String> {
         if let Some(reference) = name.strip_prefix("host:") {
-            let (host, field) = reference.split_once('.')?;
+            let (host, field) = reference.rsplit_once('.')?;
             let bound = &self.hosts[self.named(host)?];
             return match field {
                 "client" => Some(bound.inventory.client.clone()),
@@ -94,7 +95,7 @@ impl Context<'_> {
             };
         }
         if let Some(reference) = name.strip_prefix("service:") {
-            let (host, field) = reference.split_once('.')?;
+            let (host, field) = reference.rsplit_once('.')?;
             let host = self.named(host)?;
             let service = self.services.iter().find(|s| s.serves == host)?;
             return match field {

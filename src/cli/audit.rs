@@ -7,6 +7,7 @@ use super::args::{AuditCommand, ExportArgs, ExportFormat, VerifyArgs};
 use super::verify_summary::verify_summary;
 use super::Failure;
 use crate::audit::{self, AuditError};
+use crate::io::output_file;
 use crate::{replay, text::escape, view, view::theme};
 
 /// The terminal an asciicast is drawn for: wide enough for four node cards and the run screen.
@@ -36,6 +37,16 @@ fn verify(args: &VerifyArgs) -> Result<(), Failure> {
 }
 
 fn export(args: &ExportArgs) -> Result<(), Failure> {
+    if let Some(out) = args
+        .output
+        .as_ref()
+        .filter(|out| output_file::same_file(out, &args.file))
+    {
+        return Err(Failure::bad_input(format!(
+            "-o {} is the audit log itself: the report would replace the record; write it elsewhere",
+            out.display()
+        )));
+    }
     let log = audit::read_log(&args.file).map_err(|e| Failure::bad_input(e.to_string()))?;
     if let Err(problem) = &log.verification {
         // A warning, not a failure: the report covers what verifies and says where it stops.
@@ -68,9 +79,8 @@ fn export(args: &ExportArgs) -> Result<(), Failure> {
         }
     };
     match &args.output {
-        Some(out) => {
-            std::fs::write(out, report).map_err(|e| Failure::write(&out.display().to_string(), e))
-        }
+        Some(out) => output_file::write_whole(out, &report)
+            .map_err(|e| Failure::write(&out.display().to_string(), e)),
         None => std::io::stdout()
             .write_all(report.as_bytes())
             .map_err(|e| Failure::write("the report", e)),

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::args::SynthesizeArgs;
 use super::{plan_live, Failure, Kind};
-use crate::io::{input_file, runbook_files};
+use crate::io::{input_file, output_file, runbook_files};
 use crate::runbook::plan;
 use crate::runbook::procedure::{self, BindInput, Procedure};
 use crate::synth::{self, search::Bound, Figures, SynthError};
@@ -56,7 +56,7 @@ async fn start(args: &SynthesizeArgs) -> Result<Start, Failure> {
     })?;
     // Kept beside the runbook, so the header's line synthesizes the same order again.
     let path = match &args.output {
-        Some(output) => output.with_extension("state.yaml"),
+        Some(output) => state_beside(output),
         None => PathBuf::from(format!("(polled from {})", inventory_path.display())),
     };
     Ok(Start {
@@ -68,6 +68,7 @@ async fn start(args: &SynthesizeArgs) -> Result<Start, Failure> {
 }
 
 pub async fn synthesize(args: &SynthesizeArgs) -> Result<(), Failure> {
+    refuse_overwriting_inputs(args)?;
     let start = start(args).await?;
     let leader = start.leader.as_deref();
     let target_text = input_file::read_text(&args.target).map_err(Failure::bad_input)?;
@@ -147,13 +148,22 @@ pub async fn synthesize(args: &SynthesizeArgs) -> Result<(), Failure> {
             figures.restarts
         ));
     }
-    if start.inventory.is_some() && args.output.is_some() {
-        std::fs::write(&start.path, &start.text)
-            .map_err(|e| Failure::write(&start.path.display().to_string(), e))?;
-    }
     if let Some(path) = &args.output {
-        std::fs::write(path, &synthesis.runbook)
-            .map_err(|e| Failure::write(&path.display().to_string(), e))?;
+        // Both written in full before either takes its place: a failed write leaves the
+        // files there before as they were, and never a state without its runbook.
+        let staged = |path: &Path, text: &str| {
+            output_file::stage(path, text)
+                .map_err(|e| Failure::write(&path.display().to_string(), e))
+        };
+        let runbook = staged(path, &synthesis.runbook)?;
+        let state = match &start.inventory {
+            Some(_) => Some(staged(&start.path, &start.text)?),
+            None => None,
+        };
+        for file in state.into_iter().chain([runbook]) {
+            let shown = file.path().display().to_string();
+            file.commit().map_err(|e| Failure::write(&shown, e))?;
+        }
     }
     crate::io::output::out(format_args!("{}", escape::sanitize_lines(&out)));
     if planned.blocked() {
@@ -164,6 +174,41 @@ pub async fn synthesize(args: &SynthesizeArgs) -> Result<(), Failure> {
         ));
     }
     Ok(())
+}
+
+/// `-o` and the state file kept beside it must not be one of the files read: the runbook's
+/// header names them to reproduce it, and the operator's inventory or state would be lost.
+fn refuse_overwriting_inputs(args: &SynthesizeArgs) -> Result<(), Failure> {
+    let Some(output) = &args.output else {
+        return Ok(());
+    };
+    let mut outputs = vec![("-o", output.clone())];
+    if args.inventory.is_some() {
+        outputs.push(("the state kept beside the runbook", state_beside(output)));
+    }
+    let inputs = [
+        ("--state", &args.state),
+        ("--target", &Some(args.target.clone())),
+        ("--inventory", &args.inventory),
+        ("--compare", &args.compare),
+    ];
+    for (what, path) in &outputs {
+        for (flag, input) in &inputs {
+            if let Some(input) = input.as_ref().filter(|i| output_file::same_file(path, i)) {
+                return Err(Failure::bad_input(format!(
+                    "{what} ({}) is the {flag} file {}: writing there would lose it; write the runbook elsewhere",
+                    path.display(),
+                    input.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Where `--inventory` with `-o` keeps the state it read.
+fn state_beside(output: &Path) -> PathBuf {
+    output.with_extension("state.yaml")
 }
 
 fn bind(

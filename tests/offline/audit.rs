@@ -257,6 +257,31 @@ fn assert_exits_saying(args: &[&str], code: i32, said: &str) -> Output {
     out
 }
 
+/// `audit export LOG -o LOG` (or a link to it) would replace the record with its report:
+/// refused, the log untouched and still verifying. It used to be overwritten.
+#[test]
+fn a_report_is_never_written_over_its_log() {
+    let (dir, path, _) = closed("kept.jsonl", 3, Close::End);
+    let link = dir.join("link.jsonl");
+    std::os::unix::fs::symlink(&path, &link).unwrap();
+    let before = fs::read(&path).unwrap();
+    for out in [&path, &link] {
+        assert_exits_saying(
+            &[
+                "audit",
+                "export",
+                path.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+            ],
+            2,
+            "is the audit log itself",
+        );
+    }
+    assert_eq!(fs::read(&path).unwrap(), before);
+    verified_ok(&path);
+}
+
 /// Writes the first half of a real next record, without its newline, as a crash would leave it.
 fn tear(path: &Path, writer: &AuditWriter) -> u64 {
     let mut chain = audit::AuditChain::resume(writer.head(), Secrets::default());

@@ -100,3 +100,83 @@ fn the_start_is_a_state_file_or_an_inventory_never_both_nor_neither() {
         assert!(stderr.contains("--inventory"), "{stderr}");
     }
 }
+
+/// A scratch directory of this test's own, emptied first.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("zkpilot-synth-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    dir
+}
+
+/// `-o` naming the state (or the target) would replace the file the runbook's header names to
+/// reproduce it: refused before anything runs, the file untouched. It used to be overwritten.
+#[test]
+fn the_runbook_is_never_written_over_one_of_its_inputs() {
+    let dir = scratch("over-input");
+    let state = dir.join("state.yaml");
+    let target = dir.join("target.yaml");
+    std::fs::copy(format!("{DIR}/line-3.4.yaml"), &state).expect("a copy");
+    std::fs::copy(format!("{DIR}/line-target.yaml"), &target).expect("a copy");
+    let link = dir.join("link.yaml");
+    std::os::unix::fs::symlink(&target, &link).expect("a link");
+    for (output, flag) in [(&state, "--state"), (&link, "--target")] {
+        let before = std::fs::read(output).expect("the input");
+        let out = zkpilot(&[
+            "synthesize",
+            "--state",
+            &state.display().to_string(),
+            "--target",
+            &target.display().to_string(),
+            "--leader",
+            "P",
+            "-o",
+            &output.display().to_string(),
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert_contains(&stderr, &format!("is the {flag} file"));
+        assert_eq!(std::fs::read(output).expect("the input"), before);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A write cut short (here by a file size limit, as a full disk would) leaves the runbook that
+/// was there before whole, and no partial file beside it: it used to leave a shortened runbook
+/// that still planned ok, its last step without its command.
+#[test]
+fn a_failed_write_leaves_the_earlier_runbook_as_it_was() {
+    let dir = scratch("short-write");
+    let runbook = dir.join("line.yaml");
+    std::fs::write(&runbook, "the earlier runbook\n").expect("a file");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 8; exec \"$0\" \"$@\"")
+        .arg(crate::common::BIN)
+        .args([
+            "synthesize",
+            "--state",
+            &format!("{DIR}/line-3.4.yaml"),
+            "--target",
+            &format!("{DIR}/line-target.yaml"),
+            "--leader",
+            "P",
+            "-o",
+            &runbook.display().to_string(),
+        ])
+        .output()
+        .expect("sh runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_contains(&stderr, "cannot write");
+    assert_eq!(
+        std::fs::read_to_string(&runbook).expect("the runbook"),
+        "the earlier runbook\n"
+    );
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .expect("the directory")
+        .map(|e| e.expect("an entry").file_name())
+        .collect();
+    assert_eq!(names, ["line.yaml"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -758,7 +758,7 @@ fn write_file(path: &Path, text: &str) -> Result<(), LabError> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| file_error(parent, e))?;
     }
-    std::fs::write(path, text).map_err(|e| file_error(path, e))
+    crate::io::output_file::write_whole(path, text).map_err(|e| file_error(path, e))
 }
 
 /// Judges recorded trials (`DIR/trials/*.yaml`, or fixtures) again with the current analyzer:

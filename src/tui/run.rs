@@ -670,7 +670,7 @@ async fn autopilot(
         };
         performer.handle(state, action);
         if let Some(line) = heartbeat.beat(state.watch.now, heartbeat::waiting_for(state)) {
-            crate::say!("{line}");
+            crate::say!("{}", shown(&line, &performer.secrets));
         }
     }
 }
@@ -696,7 +696,7 @@ async fn drain(
             crate::say!("{}", shown(&message, &performer.secrets));
         }
         if let Some(line) = heartbeat.beat(state.watch.now, heartbeat::waiting_for(state)) {
-            crate::say!("{line}");
+            crate::say!("{}", shown(&line, &performer.secrets));
         }
     }
     Ok(stop)

@@ -5,6 +5,7 @@
 use crate::ensemble::Millis;
 use crate::runbook::engine::{Status, CHECK_PENDING};
 use crate::runbook::plan::describe_gate;
+use crate::text::escape::sanitize;
 
 use super::run::RunState;
 
@@ -33,7 +34,11 @@ impl Heartbeat {
                 }
                 *last = now;
                 let waited = now.saturating_sub(*started) / 1000;
-                Some(format!("  ... {waited} s: still waiting for {what}"))
+                // Gate reasons quote servers' answers: nothing of theirs reaches the terminal
+                // as a control sequence.
+                Some(sanitize(&format!(
+                    "  ... {waited} s: still waiting for {what}"
+                )))
             }
             _ => {
                 self.waiting = Some((key, now, now));
@@ -149,6 +154,36 @@ mod tests {
             printed[0].1,
             "  ... 8 s: still waiting for zk1 back as a follower"
         );
+    }
+
+    /// A `fourlw` gate's reason quotes the server's answer: an answer carrying a title change
+    /// and a screen clear reaches the line escaped. It reached the terminal raw.
+    #[test]
+    fn a_server_s_control_sequences_never_reach_the_line() {
+        use crate::ensemble::{answered, PollReport};
+        use crate::runbook::fixtures::{engine, live, FOLLOWER_SRVR};
+        use crate::zk::fourlw::Command;
+        let engine = engine(
+            "  - {id: a, title: A, gates: [{fourlw: {host: zk1, command: srvr, contains: 'Mode: leader'}}]}\n",
+        );
+        let mut ensemble = live(&[]);
+        let hostile = FOLLOWER_SRVR.replacen(
+            "Zookeeper version: ",
+            "Zookeeper version: \u{1b}]0;owned\u{7}\u{1b}[2J",
+            1,
+        );
+        ensemble.apply(&PollReport::fourlw(
+            0,
+            21_000,
+            vec![answered(Command::Srvr, Ok(hostile))],
+        ));
+        let state = crate::console::fixtures::state_of(engine, ensemble);
+        let waiting = waiting_for(&state);
+        let mut heartbeat = Heartbeat::default();
+        heartbeat.beat(0, waiting.clone());
+        let line = heartbeat.beat(EVERY_MS, waiting).expect("a line");
+        assert!(line.contains("owned"), "{line}");
+        assert!(!line.chars().any(|c| c.is_control()), "{line:?}");
     }
 
     #[test]

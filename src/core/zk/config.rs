@@ -46,7 +46,7 @@ impl PeerAddr {
         if !is_host(host, text.starts_with('[')) {
             return Err(ConfigError::BadAddress {
                 text: text.to_string(),
-                reason: "a host is letters, digits, '.', '-' and '_' (an IPv6 address in brackets)",
+                reason: "a host is at most 253 letters, digits, '.', '-' and '_' (an IPv6 address in brackets)",
             });
         }
         let mut ports = rest.split(':');
@@ -92,6 +92,14 @@ fn split_host(text: &str) -> Option<(&str, &str)> {
 }
 
 /// A DNS name or IPv4 address, or inside brackets an IPv6 address with its zone.
+/// The longest host name DNS allows: no longer one gets through from a server's answer.
+const MAX_HOST_BYTES: usize = 253;
+
+/// The most servers one view may list: as many as the analyzer weighs (`quorum::MAX_NODES`).
+/// A server's `conf` answer is capped by size alone, and a view of hundreds of thousands of
+/// short lines would make every snapshot of the audit log too long to record.
+pub const MAX_VIEW_SERVERS: usize = 512;
+
 fn is_host(host: &str, bracketed: bool) -> bool {
     let allowed = |c: char| {
         c.is_ascii_alphanumeric()
@@ -100,7 +108,7 @@ fn is_host(host: &str, bracketed: bool) -> bool {
                 false => matches!(c, '.' | '-' | '_'),
             }
     };
-    !host.is_empty() && host.chars().all(allowed)
+    !host.is_empty() && host.len() <= MAX_HOST_BYTES && host.chars().all(allowed)
 }
 
 /// The client address after `;`: `host:port`, `[v6]:port` or a port alone, as a server
@@ -241,6 +249,9 @@ fn lines<S: serde::Serializer>(servers: &Arc<[ServerLine]>, out: S) -> Result<S:
 impl View {
     /// Builds a view; the same sid twice is an error, as ZooKeeper refuses such a config.
     pub fn new(mut servers: Vec<ServerLine>, version: Option<u64>) -> Result<View, ConfigError> {
+        if servers.len() > MAX_VIEW_SERVERS {
+            return Err(ConfigError::TooManyServers(servers.len()));
+        }
         servers.sort_by_key(|s| s.sid);
         if let Some(pair) = servers.windows(2).find(|w| w[0].sid == w[1].sid) {
             return Err(ConfigError::DuplicateSid(pair[0].sid));
@@ -259,6 +270,9 @@ impl View {
         for line in lines {
             let line = line.trim();
             if line.starts_with("server.") {
+                if servers.len() == MAX_VIEW_SERVERS {
+                    return Err(ConfigError::TooManyServers(MAX_VIEW_SERVERS + 1));
+                }
                 servers.push(ServerLine::parse(line)?);
             } else if let Some(hex) = line.strip_prefix("version=") {
                 version = Some(
@@ -360,6 +374,8 @@ pub enum ConfigError {
     DuplicateSid(u64),
     #[error("bad config version `{0}`: expected hexadecimal")]
     BadVersion(String),
+    #[error("{0} or more servers listed: a view lists at most {MAX_VIEW_SERVERS}")]
+    TooManyServers(usize),
 }
 
 /// `quorumListenOnAllIPs` as a `zoo.cfg` sets it: `QuorumPeerConfig.parseProperties` reads the
@@ -387,6 +403,24 @@ pub fn listen_on_all_ips(zoo_cfg: &str) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A server's answer is untrusted: a view of more servers than the analyzer weighs, or a
+    /// host longer than DNS allows, is refused where it is read. Both got through (a `conf` of
+    /// 215 267 short lines made every audit snapshot too long to record, halting `run`).
+    #[test]
+    fn a_view_of_too_many_servers_or_too_long_a_host_is_refused() {
+        let line = |sid: usize| format!("server.{sid}=a:1:2");
+        let most: Vec<String> = (1..=MAX_VIEW_SERVERS).map(line).collect();
+        assert!(View::parse_lines(most.iter().map(String::as_str)).is_ok());
+        let more: Vec<String> = (1..=MAX_VIEW_SERVERS * 400).map(line).collect();
+        assert_eq!(
+            View::parse_lines(more.iter().map(String::as_str)),
+            Err(ConfigError::TooManyServers(MAX_VIEW_SERVERS + 1))
+        );
+        let host = |len: usize| format!("{}:2888:3888", "h".repeat(len));
+        assert!(PeerAddr::parse(&host(MAX_HOST_BYTES)).is_ok());
+        assert!(PeerAddr::parse(&host(MAX_HOST_BYTES + 1)).is_err());
+    }
 
     #[test]
     fn a_dynamic_config_file_is_named_only_when_zoo_cfg_has_no_server_lines() {

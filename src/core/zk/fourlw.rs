@@ -326,6 +326,9 @@ pub fn parse_srvr(text: &str) -> Result<Answer<Srvr>, ParseError> {
     })
 }
 
+/// The most `Key: value` lines a `srvr` or `stat` answer may hold (3.8 prints 11).
+const MAX_STATS_FIELDS: usize = 64;
+
 /// `Key: value` lines, each key at most once.
 struct Fields<'a> {
     command: Command,
@@ -410,7 +413,7 @@ fn parse_server_stats(command: Command, text: &str) -> Result<Srvr, ParseError> 
         command,
         fields: Vec::new(),
     };
-    for line in text.lines() {
+    for (index, line) in text.lines().enumerate() {
         // Indented lines are `stat`'s clients, which `srvr` never prints; other lines carry
         // nothing the fields do not: 3.4's read-only server adds the banner "READ-ONLY mode;
         // serving only read-only clients" next to `Mode: read-only`.
@@ -418,6 +421,16 @@ fn parse_server_stats(command: Command, text: &str) -> Result<Srvr, ParseError> 
             continue;
         }
         if let Some((key, value)) = line.split_once(':') {
+            // Each key is looked for among those before it: an answer of endless keys would
+            // cost the poll minutes, where ZooKeeper prints about a dozen.
+            if fields.fields.len() == MAX_STATS_FIELDS {
+                return Err(ParseError::UnexpectedLine {
+                    command,
+                    line: index + 1,
+                    text: excerpt(line),
+                    expected: "one of the few `Key: value` lines ZooKeeper prints here",
+                });
+            }
             fields.insert(key.trim(), value.trim())?;
         }
     }
@@ -870,6 +883,27 @@ mod tests {
             Ok(Answer::Data(data)) => data,
             other => panic!("expected data, got {other:?}"),
         }
+    }
+
+    /// A hostile server's `srvr` of endless distinct keys, under the wire's size cap, is
+    /// refused at the first key past the cap, naming its line; before, each key was looked for
+    /// among all before it (80 000 keys took 18 s). Real answers still parse, and the keys
+    /// they could carry besides stay under the cap.
+    #[test]
+    fn a_srvr_of_endless_keys_is_refused_at_the_first_past_the_cap() {
+        let mut hostile = String::from(SRVR_38_LEADER);
+        for k in 0..80_000 {
+            hostile.push_str(&format!("k{k}: 1\n"));
+        }
+        let first_past = SRVR_38_LEADER.lines().count() + MAX_STATS_FIELDS - 10 + 1;
+        match parse_srvr(&hostile) {
+            Err(ParseError::UnexpectedLine { line, text, .. }) => {
+                assert_eq!((line, text.as_str()), (first_past, "k54: 1"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(SRVR_38_LEADER.lines().count() * 4 < MAX_STATS_FIELDS);
+        data(parse_srvr(SRVR_38_LEADER));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder, Stdio};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
 use tokio::sync::{mpsc, Mutex, Semaphore};
 
 use crate::inventory::{Host, Inventory};
@@ -21,6 +21,11 @@ const SESSIONS_PER_HOST: usize = 4;
 const MASTER_IDLE_SECONDS: usize = 120;
 /// Longer output lines are cut: the console shows lines, not megabytes.
 const MAX_LINE_BYTES: usize = 8 * 1024;
+/// What one output stream of one command may bring in, in bytes and in lines (each line is a
+/// record of its own, however short); past either a line says the rest was dropped, and the
+/// stream is read to its end so the command is not blocked on a full pipe.
+const MAX_STREAM_BYTES: usize = 4 * 1024 * 1024;
+const MAX_STREAM_LINES: usize = 65_536;
 
 /// How to reach one host, taken from the inventory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -334,15 +339,27 @@ async fn forward_lines(
 ) {
     let mut reader = BufReader::new(pipe);
     let mut buffer = Vec::new();
+    let (mut bytes, mut count) = (0, 0);
+    let mut dropping = false;
     loop {
         buffer.clear();
-        match reader.read_until(b'\n', &mut buffer).await {
+        match read_capped_line(&mut reader, &mut buffer).await {
             Ok(0) | Err(_) => return,
+            Ok(_) if dropping => {}
             Ok(_) => {
-                let end = buffer.len().min(MAX_LINE_BYTES);
-                let text = String::from_utf8_lossy(&buffer[..end])
-                    .trim_end_matches(['\n', '\r'])
-                    .to_string();
+                bytes += buffer.len();
+                count += 1;
+                dropping = bytes > MAX_STREAM_BYTES || count > MAX_STREAM_LINES;
+                let text = if dropping {
+                    format!(
+                        "[zkpilot: the rest of this output is dropped: more than \
+                         {MAX_STREAM_BYTES} bytes or {MAX_STREAM_LINES} lines]"
+                    )
+                } else {
+                    String::from_utf8_lossy(&buffer)
+                        .trim_end_matches(['\n', '\r'])
+                        .to_string()
+                };
                 let line = OutputLine {
                     host: host.clone(),
                     stream,
@@ -352,6 +369,33 @@ async fn forward_lines(
                     return;
                 }
             }
+        }
+    }
+}
+
+/// Reads one line into `buffer`, keeping its first `MAX_LINE_BYTES` and dropping the rest up
+/// to its newline, so a host that prints megabytes without one costs no more than a line
+/// (`read_until` holds the whole line first). The bytes read; 0 at the end of the stream.
+async fn read_capped_line(
+    reader: &mut (impl AsyncBufRead + Unpin),
+    buffer: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    let mut read = 0;
+    loop {
+        let available = reader.fill_buf().await?;
+        if available.is_empty() {
+            return Ok(read);
+        }
+        let (used, ends) = match available.iter().position(|&b| b == b'\n') {
+            Some(newline) => (newline + 1, true),
+            None => (available.len(), false),
+        };
+        let room = MAX_LINE_BYTES.saturating_sub(buffer.len());
+        buffer.extend_from_slice(&available[..used.min(room)]);
+        reader.consume(used);
+        read += used;
+        if ends {
+            return Ok(read);
         }
     }
 }
@@ -381,5 +425,57 @@ fn classify_connect_error(host: &str, error: &openssh::Error) -> ConnectError {
             host: host.to_string(),
             detail: detail.trim().to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    /// Forwards what `pipe` yields as stdout lines of host h.
+    async fn forwarded(pipe: impl AsyncRead + Unpin) -> Vec<String> {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        forward_lines(pipe, "h".into(), Stream::Stdout, tx).await;
+        let mut lines = Vec::new();
+        while let Ok(line) = rx.try_recv() {
+            lines.push(line.text);
+        }
+        lines
+    }
+
+    /// A host that prints 64 MiB with no newline: the line kept is cut at `MAX_LINE_BYTES`,
+    /// and reading it never holds more than a buffer's worth (it held all 64 MiB).
+    #[tokio::test]
+    async fn a_line_without_end_is_cut_as_it_is_read() {
+        let endless = tokio::io::repeat(b'x').take(64 << 20);
+        let mut reader = BufReader::new(endless);
+        let mut buffer = Vec::new();
+        let read = read_capped_line(&mut reader, &mut buffer).await.unwrap();
+        assert_eq!(read, 64 << 20);
+        assert_eq!(buffer.len(), MAX_LINE_BYTES);
+        assert!(
+            buffer.capacity() <= 2 * MAX_LINE_BYTES,
+            "{}",
+            buffer.capacity()
+        );
+        let short = BufReader::new(&b"one\ntwo\r\n\nlast"[..]);
+        assert_eq!(forwarded(short).await, ["one", "two", "", "last"]);
+    }
+
+    /// Past its budget (in lines, or in bytes) a stream's forwarding stops with a line saying
+    /// so, and the stream is still read to its end.
+    #[tokio::test]
+    async fn a_stream_past_its_budget_ends_with_a_line_saying_so() {
+        let lines = forwarded(tokio::io::repeat(b'\n').take(1 << 20)).await;
+        assert_eq!(lines.len(), MAX_STREAM_LINES + 1);
+        assert!(lines[MAX_STREAM_LINES].contains("the rest of this output is dropped"));
+        let kilobyte_lines = [[b'x'; 1023].as_slice(), b"\n"].concat().repeat(5_000);
+        let lines = forwarded(&kilobyte_lines[..]).await;
+        assert_eq!(lines.len(), MAX_STREAM_BYTES / 1024 + 1);
+        assert!(lines
+            .last()
+            .unwrap()
+            .contains("the rest of this output is dropped"));
     }
 }

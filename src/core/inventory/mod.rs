@@ -70,11 +70,8 @@ impl Inventory {
             if let Err(e) = host.peer_addr() {
                 return Err(at("peer", format!("host `{}`: {e}", host.name)));
             }
-            if !host.client.contains(':') {
-                return Err(at(
-                    "client",
-                    format!("host `{}`: client must be host:port", host.name),
-                ));
+            if !is_client_address(&host.client) {
+                return Err(at("client", format!("host `{}`: {CLIENT_FORM}", host.name)));
             }
         }
         for (index, service) in inventory.services.iter().enumerate() {
@@ -111,11 +108,8 @@ impl Inventory {
             if let Err(e) = service.peer_addr() {
                 return Err(at("peer", format!("service `{name}`: {e}")));
             }
-            if !service.client.contains(':') {
-                return Err(at(
-                    "client",
-                    format!("service `{name}`: client must be host:port"),
-                ));
+            if !is_client_address(&service.client) {
+                return Err(at("client", format!("service `{name}`: {CLIENT_FORM}")));
             }
         }
         Ok(inventory)
@@ -368,6 +362,20 @@ impl fmt::Display for HostRole {
     }
 }
 
+const CLIENT_FORM: &str = "client must be host:port, with a port from 1 to 65535";
+
+/// `host:port` (`[v6]:port`) with a port a connection can be made to: a bad one was only
+/// found when the poller failed to connect, and it names the default lock path.
+fn is_client_address(text: &str) -> bool {
+    text.rsplit_once(':').is_some_and(|(host, port)| {
+        !host.is_empty()
+            && host.chars().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']' | '%')
+            })
+            && port.parse::<u16>().is_ok_and(|p| p != 0)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -476,6 +484,31 @@ mod tests {
         assert!(Inventory::parse(&script, Path::new("inv.yaml")).is_ok());
     }
 
+    /// A client address whose port no connection can reach is refused at its line and
+    /// column: it got through, to fail only when the poller connected.
+    #[test]
+    fn a_client_port_out_of_range_is_refused_where_it_stands() {
+        for (client, ok) in [
+            ("10.0.0.1:2181", true),
+            ("'[::1]:2181'", true),
+            ("10.0.0.1:99999", false),
+            ("10.0.0.1:0", false),
+            ("'10.0.0.1:'", false),
+            ("':2181'", false),
+            ("'a b:2181'", false),
+        ] {
+            let text = TWO_HOSTS.replacen("client: 10.0.0.1:2181", &format!("client: {client}"), 1);
+            match Inventory::parse(&text, Path::new("inv.yaml")) {
+                Ok(_) => assert!(ok, "{client} accepted"),
+                Err(err) => {
+                    assert!(!ok, "{client}: {err}");
+                    assert_eq!((err.line, err.column), (6, 13), "{client}: {err}");
+                    assert!(err.message.contains("a port from 1 to 65535"), "{err}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn services_stand_in_front_of_hosts() {
         let with = |service: &str| format!("{TWO_HOSTS}services:\n{service}");
@@ -490,6 +523,13 @@ mod tests {
         let err = Inventory::parse(&unknown, Path::new("inv.yaml")).unwrap_err();
         assert_eq!(err.line, 20, "{err}");
         assert!(err.message.contains("no host `z`"), "{err}");
+
+        let bad_client = with(
+            "  - {name: a-svc, serves: a, client: '10.96.0.1:99999', peer: '10.96.0.1:2888:3888'}\n",
+        );
+        let err = Inventory::parse(&bad_client, Path::new("inv.yaml")).unwrap_err();
+        assert_eq!((err.line, err.column), (20, 38), "{err}");
+        assert!(err.message.contains("a port from 1 to 65535"), "{err}");
 
         let bad_peer =
             with("  - {name: a-svc, serves: a, client: '10.96.0.1:2181', peer: '10.96.0.1'}\n");

@@ -88,6 +88,9 @@ pub async fn synthesize(args: &SynthesizeArgs) -> Result<(), Failure> {
         SynthError::Unreachable(reason) => {
             Failure::hazard(format!("the target cannot be reached safely: {reason}"))
         }
+        SynthError::GaveUp(reason) => Failure::hazard(format!(
+            "no safe order found, though one may exist: {reason}"
+        )),
         other => Failure::bad_input(other.to_string()),
     })?;
     if let Some(polled) = &start.inventory {

@@ -60,6 +60,10 @@ pub enum SynthError {
     /// The rules cannot reach the target: the reason names the blocking state.
     #[error("{0}")]
     Unreachable(String),
+    /// The search stopped at its bound before it found any order: the target may still be
+    /// reachable.
+    #[error("{0}")]
+    GaveUp(String),
 }
 
 /// What `synthesize` is asked.
@@ -116,8 +120,13 @@ pub fn synthesize(request: &Request) -> Result<Synthesis, SynthError> {
             hazard(&mut judge, &start)
         )));
     }
-    let found = search::search(&mut judge, request.bound)
-        .map_err(|stuck| SynthError::Unreachable(unreachable(&mut judge, &stuck, request.bound)))?;
+    let found = search::search(&mut judge, request.bound).map_err(|stuck| {
+        let reason = unreachable(&mut judge, &stuck, request.bound);
+        match stuck.gave_up {
+            true => SynthError::GaveUp(reason),
+            false => SynthError::Unreachable(reason),
+        }
+    })?;
     let state_path = request.state_path.display().to_string();
     let target_path = request.target_path.display().to_string();
     let origin = emit::Origin {
@@ -170,7 +179,10 @@ fn unreachable(judge: &mut Judge, stuck: &Stuck, bound: Bound) -> String {
     };
     let _ = write!(text, " is {}", describe_slots(problem, &stuck.slots));
     if stuck.refused.is_empty() {
-        text.push_str(", and no move toward the target is left from it");
+        text.push_str(match stuck.gave_up {
+            true => ", where the search stopped",
+            false => ", and no move toward the target is left from it",
+        });
     } else {
         text.push_str(", and each move toward the target from it is refused:");
         for (m, refusal) in &stuck.refused {
@@ -513,6 +525,12 @@ pub fn restarts(n: u32) -> String {
 pub fn summary(synthesis: &Synthesis, figures: Figures) -> String {
     let proof = match synthesis.found.proof {
         Proof::Minimal => "minimal (proven within the model)".to_string(),
+        // A bound of no restarts proves nothing: the search stopped before it learned one.
+        Proof::BestFound {
+            restarts_at_least: 0,
+            restarts_exact: false,
+            ..
+        } => "best found, not proven minimal; a larger --max-states searches further".to_string(),
         Proof::BestFound {
             restarts_at_least,
             restarts_exact,

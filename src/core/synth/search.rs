@@ -1393,7 +1393,12 @@ fn batched(
         let mut part = run(judge, bound, Order::Objective, &at, aim, &plain, None);
         if matches!(part.outcome, Outcome::GaveUp(_)) {
             expanded += part.expanded;
-            part = run(judge, bound, Order::Greedy(4), &at, aim, &plain, None);
+            // The bound is the exact search's: the weighted one that takes over gets at least
+            // the default's, or a small bound would leave it no room to find any order.
+            let greedy = Bound {
+                max_states: bound.max_states.max(Bound::default().max_states),
+            };
+            part = run(judge, greedy, Order::Greedy(4), &at, aim, &plain, None);
         }
         match part.outcome {
             Outcome::Found(more, more_cost, end) => {

@@ -732,6 +732,33 @@ fn after_the_leader_is_touched_a_started_server_can_follow_every_possible_leader
 /// Past its bound the search says how far it got in words an operator can check: the order is
 /// the best found, and no order has fewer restarts than the floor the restarts-first search
 /// proved — here at most the 12 that five replaced needs (proven above with the full bound).
+/// `--max-states 0` bounds the exact search only: the weighted search that takes over gets
+/// the default's room and finds an order, and the summary claims no restart floor it never
+/// learned. It refused the target as one "the rules cannot reach", from a state it said no
+/// move was left from.
+#[test]
+fn a_bound_of_no_states_still_finds_an_order_and_claims_no_floor() {
+    let synthesis = match run_within(
+        &ensemble_state(5, "3.4.6"),
+        &replace_all(5),
+        None,
+        Bound { max_states: 0 },
+    ) {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    let figures = Figures {
+        steps: synthesis.found.cost.steps as usize,
+        restarts: synthesis.found.cost.restarts as usize,
+        blocked: false,
+    };
+    let line = summary(&synthesis, figures);
+    assert!(
+        line.contains("best found, not proven minimal; a larger --max-states searches further"),
+        "{line}"
+    );
+}
+
 #[test]
 fn a_search_past_its_bound_states_the_restart_floor_it_proved() {
     let synthesis = match run_within(

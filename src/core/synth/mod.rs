@@ -54,6 +54,14 @@ pub enum SynthError {
     /// when the target has no such list).
     #[error("target {list}: {message}")]
     TargetList { list: &'static str, message: String },
+    /// A node of the state the synthesizer cannot write into a runbook (converted to `Input`
+    /// at the node's field in the state file).
+    #[error("state node {index} {field}: {message}")]
+    StateNode {
+        index: usize,
+        field: &'static str,
+        message: String,
+    },
     /// Something the synthesizer does not model yet.
     #[error("{0}")]
     Unsupported(String),
@@ -65,6 +73,9 @@ pub enum SynthError {
     #[error("{0}")]
     GaveUp(String),
 }
+
+const HIDDEN_IN_NAME: &str = "a name the runbook is to carry is visible characters only: no \
+                              control, bidi or zero-width character";
 
 /// What `synthesize` is asked.
 pub struct Request<'a> {
@@ -91,6 +102,36 @@ pub struct Synthesis {
 
 pub fn synthesize(request: &Request) -> Result<Synthesis, SynthError> {
     let state = crate::analyze::load(request.state_text, request.state_path)?;
+    let at_node = |index: usize, field: &str, message: String| {
+        SynthError::Input(yaml::error_at(
+            request.state_text,
+            request.state_path,
+            &["nodes", &index.to_string(), field],
+            message,
+        ))
+    };
+    // `analyze` shows any name, escaped; a runbook must bind each one to an inventory host,
+    // whose names are plain, and its file would carry hidden characters to whoever reads it.
+    if let Some(index) = state
+        .ensemble
+        .nodes
+        .iter()
+        .position(|n| !crate::text::escape::is_plain_name(&n.name))
+    {
+        return Err(at_node(index, "name", HIDDEN_IN_NAME.into()));
+    }
+    if let Some((index, name)) = state.view_names.iter().enumerate().find_map(|(i, v)| {
+        v.as_deref()
+            .filter(|name| !crate::text::escape::is_plain_name(name))
+            .map(|name| (i, name))
+    }) {
+        return Err(SynthError::Input(yaml::error_at(
+            request.state_text,
+            request.state_path,
+            &["views", name],
+            format!("view of node {index}: {HIDDEN_IN_NAME}"),
+        )));
+    }
     let target = target::load(request.target_text, request.target_path)?;
     let problem = Problem::new(&state, &target, request.leader).map_err(|e| match e {
         SynthError::Target {
@@ -109,6 +150,11 @@ pub fn synthesize(request: &Request) -> Result<Synthesis, SynthError> {
             &[list],
             message,
         )),
+        SynthError::StateNode {
+            index,
+            field,
+            message,
+        } => at_node(index, field, message),
         other => other,
     })?;
     let mut judge = Judge::new(&problem);

@@ -204,11 +204,16 @@ impl Problem {
                             return Err(bad(i, format!("`{}` is not a node of the state: give it `sid: N` (a new id) or `sid_of: HOST` (take over one)", wanted.host)))
                         }
                     };
-                    let addr = wanted.addr.clone().unwrap_or(PeerAddr {
-                        host: wanted.host.clone(),
-                        quorum_port: ports.0,
-                        election_port: ports.1,
-                    });
+                    // Without `addr:` the host's name is where it listens: it must be one a
+                    // server line can give (not checked, it failed only once the emitted
+                    // runbook was bound, naming a file never written).
+                    let addr = match &wanted.addr {
+                        Some(addr) => addr.clone(),
+                        None => PeerAddr::parse(&format!("{}:{}:{}", wanted.host, ports.0, ports.1))
+                            .map_err(|_| {
+                                bad(i, format!("`{}` is no host name a server line can give (letters, digits, '.', '-', '_'): give the new host its `addr: HOST:PORT:PORT`", wanted.host))
+                            })?,
+                    };
                     if let Some(other) = hosts.iter().find(|h| h.addr == addr) {
                         return Err(bad(
                             i,
@@ -292,10 +297,21 @@ impl Problem {
         if let Some(stay) = hosts.iter().find(|h| {
             h.fate == Fate::Stays && ensemble.nodes.iter().filter(|n| n.sid == h.sid).count() > 1
         }) {
-            return Err(SynthError::Unsupported(format!(
-                "two nodes of the state run sid {}; settle that before synthesizing",
-                stay.sid
-            )));
+            let second = ensemble
+                .nodes
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| n.sid == stay.sid)
+                .nth(1)
+                .map_or(0, |(index, _)| index);
+            return Err(SynthError::StateNode {
+                index: second,
+                field: "sid",
+                message: format!(
+                    "two nodes of the state have sid {}; settle that before synthesizing",
+                    stay.sid
+                ),
+            });
         }
 
         let services = services(ensemble, target, &hosts, &takeovers)?;

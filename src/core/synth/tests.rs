@@ -732,6 +732,52 @@ fn after_the_leader_is_touched_a_started_server_can_follow_every_possible_leader
 /// Past its bound the search says how far it got in words an operator can check: the order is
 /// the best found, and no order has fewer restarts than the floor the restarts-first search
 /// proved — here at most the 12 that five replaced needs (proven above with the full bound).
+/// What a runbook cannot carry is refused at its place in the state or the target, not once
+/// the emitted runbook is bound (which named a file never written, or none at all): a new
+/// host whose name is no address and has no `addr:`, a node name with a hidden character
+/// (`analyze` shows such names escaped; a runbook would carry them raw), a view name with
+/// one, and a sid run by two nodes.
+#[test]
+fn what_a_runbook_cannot_carry_is_refused_where_it_stands() {
+    let three = ensemble_state(3, "3.8.0");
+    let e = refused_at(run(
+        &three,
+        "servers:\n  - {host: zk1}\n  - {host: zk2}\n  - {host: \"a b\", sid_of: zk3}\n",
+        None,
+    ));
+    assert_eq!((e.path.to_str(), e.line), (Some("target.yaml"), 4), "{e}");
+    assert!(
+        e.message
+            .contains("give the new host its `addr: HOST:PORT:PORT`"),
+        "{e}"
+    );
+
+    let hidden = three.replacen("name: zk3", "name: \"zk\\u202e3\"", 1);
+    let target =
+        "servers:\n  - {host: zk1}\n  - {host: zk2}\n  - {host: new3, sid_of: \"zk\\u202e3\"}\n";
+    let e = refused_at(run(&hidden, target, None));
+    assert_eq!((e.path.to_str(), e.line), (Some("state.yaml"), 7), "{e}");
+    assert!(e.message.contains("no control, bidi or zero-width"), "{e}");
+
+    let view = three.replace("today", "to\u{200b}day");
+    let e = refused_at(run(&view, &replace_all(3), None));
+    assert_eq!((e.path.to_str(), e.line), (Some("state.yaml"), 3), "{e}");
+
+    let twice = format!(
+        "{three}  - {{name: zk9, sid: 3, addr: \"zk9:2888:3888\", up: false, view: today}}\n"
+    );
+    let e = refused_at(run(
+        &twice,
+        "servers:\n  - {host: zk1}\n  - {host: zk2}\n  - {host: zk3}\n",
+        None,
+    ));
+    assert_eq!((e.path.to_str(), e.line), (Some("state.yaml"), 8), "{e}");
+    assert!(
+        e.message.contains("two nodes of the state have sid 3"),
+        "{e}"
+    );
+}
+
 /// `--max-states 0` bounds the exact search only: the weighted search that takes over gets
 /// the default's room and finds an order, and the summary claims no restart floor it never
 /// learned. It refused the target as one "the rules cannot reach", from a state it said no

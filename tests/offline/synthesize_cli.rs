@@ -6,16 +6,9 @@ use zkpilot_core::testing::assert_contains;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/synth");
 
-#[test]
-fn the_line_migration_is_written_planned_and_compared() {
-    let out_dir = std::env::temp_dir().join(format!("zkpilot-synth-{}", std::process::id()));
-    std::fs::create_dir_all(&out_dir).expect("a temporary directory");
-    let runbook = out_dir.join("line.yaml");
-    let shipped = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/runbooks/split-brain-free-expand.yaml"
-    );
-    let out = zkpilot(&[
+/// `synthesize` of the LINE migration (3.4 rules, P leading) written to `runbook`.
+fn line_args(runbook: &std::path::Path) -> Vec<String> {
+    [
         "synthesize",
         "--state",
         &format!("{DIR}/line-3.4.yaml"),
@@ -25,9 +18,23 @@ fn the_line_migration_is_written_planned_and_compared() {
         "P",
         "-o",
         &runbook.display().to_string(),
-        "--compare",
-        shipped,
-    ]);
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+#[test]
+fn the_line_migration_is_written_planned_and_compared() {
+    let out_dir = std::env::temp_dir().join(format!("zkpilot-synth-{}", std::process::id()));
+    std::fs::create_dir_all(&out_dir).expect("a temporary directory");
+    let runbook = out_dir.join("line.yaml");
+    let shipped = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/runbooks/split-brain-free-expand.yaml"
+    );
+    let mut args = line_args(&runbook);
+    args.extend(["--compare".into(), shipped.into()]);
+    let out = zkpilot(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -153,17 +160,7 @@ fn a_failed_write_leaves_the_earlier_runbook_as_it_was() {
         .arg("-c")
         .arg("trap '' XFSZ; ulimit -f 8; exec \"$0\" \"$@\"")
         .arg(crate::common::BIN)
-        .args([
-            "synthesize",
-            "--state",
-            &format!("{DIR}/line-3.4.yaml"),
-            "--target",
-            &format!("{DIR}/line-target.yaml"),
-            "--leader",
-            "P",
-            "-o",
-            &runbook.display().to_string(),
-        ])
+        .args(line_args(&runbook))
         .output()
         .expect("sh runs");
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -778,27 +778,36 @@ fn what_a_runbook_cannot_carry_is_refused_where_it_stands() {
     );
 }
 
-/// `--max-states 0` bounds the exact search only: the weighted search that takes over gets
-/// the default's room and finds an order, and the summary claims no restart floor it never
-/// learned. It refused the target as one "the rules cannot reach", from a state it said no
-/// move was left from.
-#[test]
-fn a_bound_of_no_states_still_finds_an_order_and_claims_no_floor() {
-    let synthesis = match run_within(
-        &ensemble_state(5, "3.4.6"),
+/// Every host of five replaced on `version`'s rules within `max_states`: the synthesis and
+/// its summary line.
+fn five_replaced_within(
+    version: &str,
+    leader: Option<&str>,
+    max_states: usize,
+) -> (Synthesis, String) {
+    let synthesis = run_within(
+        &ensemble_state(5, version),
         &replace_all(5),
-        None,
-        Bound { max_states: 0 },
-    ) {
-        Ok(s) => s,
-        Err(e) => panic!("{e}"),
-    };
+        leader,
+        Bound { max_states },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let figures = Figures {
         steps: synthesis.found.cost.steps as usize,
         restarts: synthesis.found.cost.restarts as usize,
         blocked: false,
     };
     let line = summary(&synthesis, figures);
+    (synthesis, line)
+}
+
+/// `--max-states 0` bounds the exact search only: the weighted search that takes over gets
+/// the default's room and finds an order, and the summary claims no restart floor it never
+/// learned. It refused the target as one "the rules cannot reach", from a state it said no
+/// move was left from.
+#[test]
+fn a_bound_of_no_states_still_finds_an_order_and_claims_no_floor() {
+    let (_, line) = five_replaced_within("3.4.6", None, 0);
     assert!(
         line.contains("best found, not proven minimal; a larger --max-states searches further"),
         "{line}"
@@ -807,15 +816,7 @@ fn a_bound_of_no_states_still_finds_an_order_and_claims_no_floor() {
 
 #[test]
 fn a_search_past_its_bound_states_the_restart_floor_it_proved() {
-    let synthesis = match run_within(
-        &ensemble_state(5, "3.8.0"),
-        &replace_all(5),
-        Some("zk5"),
-        Bound { max_states: 30 },
-    ) {
-        Ok(s) => s,
-        Err(e) => panic!("{e}"),
-    };
+    let (synthesis, line) = five_replaced_within("3.8.0", Some("zk5"), 30);
     let Proof::BestFound {
         restarts_at_least, ..
     } = synthesis.found.proof
@@ -823,12 +824,6 @@ fn a_search_past_its_bound_states_the_restart_floor_it_proved() {
         panic!("proven within 30 states: {:?}", synthesis.found);
     };
     assert!(restarts_at_least <= 12, "{restarts_at_least}");
-    let figures = Figures {
-        steps: synthesis.found.cost.steps as usize,
-        restarts: synthesis.found.cost.restarts as usize,
-        blocked: false,
-    };
-    let line = summary(&synthesis, figures);
     assert!(
         line.contains(&format!(
             "best found, not proven minimal; no order with fewer than {} exists",

@@ -15,17 +15,24 @@ pub fn load_inventory(path: &Path) -> Result<Inventory, String> {
     Inventory::parse(&read(path)?, path).map_err(|e| e.to_string())
 }
 
-/// Parses `NAME=VALUE` pairs from the command line.
+/// Parses `NAME=VALUE` pairs from the command line. A name given twice with two values is
+/// refused: which one the operator meant cannot be told (the last one was kept, silently).
 pub fn pairs(items: &[String], flag: &str) -> Result<BTreeMap<String, String>, String> {
-    items
-        .iter()
-        .map(|item| {
-            item.split_once('=')
-                .filter(|(k, _)| !k.is_empty())
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .ok_or_else(|| format!("{flag} {item}: expected NAME=VALUE"))
-        })
-        .collect()
+    let mut pairs = BTreeMap::new();
+    for item in items {
+        let (name, value) = item
+            .split_once('=')
+            .filter(|(k, _)| !k.is_empty())
+            .ok_or_else(|| format!("{flag} {item}: expected NAME=VALUE"))?;
+        if let Some(earlier) = pairs.insert(name.to_string(), value.to_string()) {
+            if earlier != value {
+                return Err(format!(
+                    "{flag} {name} is given twice, as `{earlier}` and as `{value}`: give it once"
+                ));
+            }
+        }
+    }
+    Ok(pairs)
 }
 
 pub struct Loaded {
@@ -75,4 +82,29 @@ pub fn load(
         fragments: fragments.into_inner(),
     };
     Ok(Loaded { procedure, source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_given_twice_with_two_values_is_refused() {
+        let given = |items: &[&str]| {
+            pairs(
+                &items.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
+                "--bind",
+            )
+        };
+        assert_eq!(
+            given(&["zk1=a", "zk2=b", "zk1=a"]).unwrap().len(),
+            2,
+            "the same value twice is one"
+        );
+        assert_eq!(
+            given(&["zk1=a", "zk1=b"]).unwrap_err(),
+            "--bind zk1 is given twice, as `a` and as `b`: give it once"
+        );
+        assert!(given(&["=a"]).is_err());
+    }
 }

@@ -167,6 +167,9 @@ pub fn load(text: &str, path: &Path) -> Result<State, YamlError> {
                 None,
             ),
         };
+        if entry.sid > crate::zk::config::MAX_SID {
+            return Err(field("sid", crate::zk::config::SID_TOO_LARGE.into()));
+        }
         nodes.push(Node {
             name: entry.name.clone(),
             sid: entry.sid,

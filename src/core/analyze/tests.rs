@@ -244,6 +244,24 @@ fn duplicate_sids_in_a_view_are_refused_at_the_second_line() {
     assert!(err.message.contains("server.1 is listed twice"), "{err}");
 }
 
+/// ZooKeeper reads an id as a Java long (measured on 3.8.0: 2^63 exits at start): a larger
+/// one is refused where it stands, as a node's sid and in a server line. Both passed.
+#[test]
+fn an_id_past_a_java_long_is_refused_where_it_stands() {
+    let node = "nodes:\n  - {name: P, sid: 9223372036854775808, addr: 'p:1:2', view: ['server.1=p:1:2']}\n";
+    let err = analyze(node, Path::new("s")).unwrap_err();
+    assert!(at(node, &err).starts_with("9223372036854775808"), "{err}");
+    assert!(err.message.contains("at most 9223372036854775807"), "{err}");
+    let line = "nodes:\n  - {name: P, sid: 1, addr: 'p:1:2', view: ['server.1=p:1:2', 'server.9223372036854775808=q:1:2']}\n";
+    let err = analyze(line, Path::new("s")).unwrap_err();
+    assert!(
+        at(line, &err).starts_with("'server.9223372036854775808"),
+        "{err}"
+    );
+    let most = "nodes:\n  - {name: P, sid: 9223372036854775807, addr: 'p:1:2', view: ['server.9223372036854775807=p:1:2']}\n";
+    assert!(analyze(most, Path::new("s")).is_ok());
+}
+
 #[test]
 fn the_text_report_explains_the_split() {
     insta::assert_snapshot!(report(fixture!("valid", "slide5_r_restarted.yaml")).text());

@@ -73,6 +73,12 @@ impl Inventory {
             if !is_client_address(&host.client) {
                 return Err(at("client", format!("host `{}`: {CLIENT_FORM}", host.name)));
             }
+            if host.sid > crate::zk::config::MAX_SID {
+                return Err(at(
+                    "sid",
+                    format!("host `{}`: {}", host.name, crate::zk::config::SID_TOO_LARGE),
+                ));
+            }
         }
         for (index, service) in inventory.services.iter().enumerate() {
             let at = |key: &str, message: String| {
@@ -482,6 +488,16 @@ mod tests {
             "{restart: \"a\\n\\tb\"}",
         );
         assert!(Inventory::parse(&script, Path::new("inv.yaml")).is_ok());
+    }
+
+    #[test]
+    fn an_id_past_a_java_long_is_refused_at_its_line() {
+        let text = TWO_HOSTS.replacen("sid: 1", "sid: 9223372036854775808", 1);
+        let err = Inventory::parse(&text, Path::new("inv.yaml")).unwrap_err();
+        assert_eq!((err.line, err.column), (4, 10), "{err}");
+        assert!(err.message.contains("at most 9223372036854775807"), "{err}");
+        let most = TWO_HOSTS.replacen("sid: 1", "sid: 9223372036854775807", 1);
+        assert!(Inventory::parse(&most, Path::new("inv.yaml")).is_ok());
     }
 
     /// A client address whose port no connection can reach is refused at its line and

@@ -137,6 +137,12 @@ pub fn load(text: &str, path: &Path) -> Result<Target, YamlError> {
                 "give `sid` (a new id) or `sid_of` (take over a server's id), not both".into(),
             ));
         }
+        if entry
+            .sid
+            .is_some_and(|sid| sid > crate::zk::config::MAX_SID)
+        {
+            return Err(field("sid", crate::zk::config::SID_TOO_LARGE.into()));
+        }
         let addr = entry
             .addr
             .as_deref()
@@ -192,6 +198,14 @@ pub fn load(text: &str, path: &Path) -> Result<Target, YamlError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_id_past_a_java_long_is_refused_at_its_line() {
+        let text = "servers:\n  - {host: zk2}\n  - {host: zk7, sid: 9223372036854775808}\n";
+        let err = load(text, Path::new("t.yaml")).unwrap_err();
+        assert_eq!(err.line, 3, "{err}");
+        assert!(err.message.contains("at most 9223372036854775807"), "{err}");
+    }
 
     #[test]
     fn reads_every_kind_of_entry() {

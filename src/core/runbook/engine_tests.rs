@@ -519,6 +519,30 @@ fn fourlw_gates_read_the_latest_polled_answer() {
     assert!(why.contains("does not say `Mode: leader`"), "{why}");
 }
 
+/// The reason quotes the answer's first line, cut as every quoted answer is: a server whose
+/// first line runs to megabytes gave a reason as long, drawn and printed on every poll.
+#[test]
+fn a_fourlw_gate_quotes_only_the_start_of_the_answer() {
+    let engine = engine("  - {id: a, title: A, gates: [{fourlw: {host: zk1, command: srvr, contains: 'Mode: leader'}}]}\n");
+    let mut ensemble = live(&[]);
+    let long = FOLLOWER_SRVR.replacen("Zookeeper version: ", &"v".repeat(100_000), 1);
+    ensemble.apply(&PollReport {
+        node: 0,
+        at: 21_000,
+        answers: vec![answered(Command::Srvr, Ok(long))],
+        ..PollReport::default()
+    });
+    let why = engine.readiness(&ensemble).unwrap().gates[0]
+        .1
+        .clone()
+        .unwrap_err();
+    assert!(
+        why.len() < 300 && why.ends_with("…)"),
+        "{} bytes",
+        why.len()
+    );
+}
+
 #[test]
 fn synced_leaves_out_a_voter_the_runbook_keeps_down_but_no_other() {
     let step = "  - {id: a, title: A, gates: [{synced: {}}]}\n";

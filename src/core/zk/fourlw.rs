@@ -181,7 +181,9 @@ const NOT_WHITELISTED: &str = " is not executed because it is not in the whiteli
 /// Long enough to recognise a line in an error message, short enough for one screen line.
 const EXCERPT_CHARS: usize = 80;
 
-fn excerpt(text: &str) -> String {
+/// The start of `text`, at most `EXCERPT_CHARS` characters, `…` where it was cut: how a
+/// server's words are quoted in a message.
+pub fn excerpt(text: &str) -> String {
     let mut chars = text.chars();
     let mut short: String = chars.by_ref().take(EXCERPT_CHARS).collect();
     if chars.next().is_some() {

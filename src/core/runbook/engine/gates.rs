@@ -263,7 +263,7 @@ impl Engine {
                 Some(answer) => Err(format!(
                     "`{word}` on {} does not say `{contains}` (first line: {})",
                     name(host),
-                    answer.lines().next().unwrap_or("")
+                    crate::zk::fourlw::excerpt(answer.lines().next().unwrap_or(""))
                 )),
                 None => Err(format!("no `{word}` answer from {} yet", name(host))),
             },

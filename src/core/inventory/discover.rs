@@ -380,10 +380,9 @@ pub fn writable(membership: &Membership, discovery: &Discovery) -> Result<u16, D
             asked: discovery.asked.to_string(),
         })?;
     let unnamed = membership.view.servers().iter().any(|server| {
-        !discovery
-            .ssh_hosts
-            .iter()
-            .any(|h| h.address == server.primary_addr().host && h.user.is_some())
+        !discovery.ssh_hosts.iter().any(|h| {
+            h.address.eq_ignore_ascii_case(&server.primary_addr().host) && h.user.is_some()
+        })
     });
     if discovery.ssh_user.is_none() && unnamed && !sandbox(&discovery.preset) {
         return Err(DiscoverError::NoSshUser);

@@ -509,6 +509,37 @@ fn check_commands_run_and_are_recorded_before_the_step_can_be_confirmed() {
     );
 }
 
+/// The confirmation prompt was shown on an earlier poll; zk2 stopped since, so restarting
+/// zk1 now leaves one voter of three. Confirming judges the step again: nothing runs, the
+/// override is asked for, and only a reason given for what blocks now lets it run. It ran.
+#[test]
+fn a_confirmation_on_a_state_that_turned_hazardous_runs_nothing() {
+    let mut engine = engine(RESTART_ZK1);
+    engine.input(Input::Start, &live(&[]));
+    assert_eq!(engine.prompt, Some(Prompt::Confirm));
+    let zk2_down = live_at(&[1], 21_000);
+    for confirm in [Input::Confirm, Input::Confirm] {
+        let effects = engine.input(confirm, &zk2_down);
+        assert!(executes(&effects).is_empty(), "{effects:?}");
+        assert!(
+            matches!(&engine.prompt, Some(Prompt::Override { reasons }) if reasons[0].contains("no quorum can form")),
+            "{:?}",
+            engine.prompt
+        );
+    }
+    assert!(engine
+        .message
+        .as_deref()
+        .unwrap_or("")
+        .contains("nothing was run"));
+    engine.input(
+        Input::Override("drill: zk2 is back in a minute".into()),
+        &zk2_down,
+    );
+    assert_eq!(engine.prompt, Some(Prompt::Confirm));
+    assert_eq!(executes(&engine.input(Input::Confirm, &zk2_down)).len(), 1);
+}
+
 #[test]
 fn fourlw_gates_read_the_latest_polled_answer() {
     let engine = engine("  - {id: a, title: A, gates: [{fourlw: {host: zk3, command: srvr, contains: 'Mode: leader'}}, {fourlw: {host: zk1, command: srvr, contains: 'Mode: leader'}}]}\n");

@@ -215,6 +215,9 @@ pub struct Engine {
     checks: Vec<CheckRun>,
     rolling_back: bool,
     override_reason: Option<String>,
+    /// What the override was given for: a confirmation on a state that blocks for another
+    /// reason asks again.
+    overridden: Vec<String>,
     /// Who approved the current attempt of a two-person step.
     approved_by: Option<Person>,
     next_intent: u64,
@@ -321,6 +324,7 @@ impl Engine {
             rolling_back: false,
             failing: None,
             override_reason: None,
+            overridden: Vec::new(),
             approved_by: None,
             next_intent: 1,
             message: None,
@@ -391,22 +395,28 @@ impl Engine {
                 let refusal = "an override needs a reason";
                 if let Some(decision) = self.with_reason(index, &reason, overridden, refusal) {
                     effects.push(decision);
+                    if let Some(Prompt::Override { reasons }) = &self.prompt {
+                        self.overridden = reasons.clone();
+                    }
                     self.override_reason = Some(reason);
                     self.prepare(index, live, &mut effects);
                 }
             }
             (Status::Pending, Input::Confirm) if self.prompt == Some(Prompt::Confirm) => {
-                effects.push(self.decision(index, DecisionKind::Confirm));
-                self.launch(index, &mut effects);
+                let clear = self.still_clear(index, live, &mut effects);
+                if clear {
+                    effects.push(self.decision(index, DecisionKind::Confirm));
+                    self.launch(index, &mut effects);
+                }
             }
             (Status::Pending, Input::TypedHost(typed)) => {
                 if let Some(Prompt::TypeHost(expected)) = &self.prompt {
-                    if typed.trim() == expected {
-                        effects.push(self.decision(index, DecisionKind::Confirm));
-                        self.launch(index, &mut effects);
-                    } else {
+                    if typed.trim() != expected {
                         self.message =
                             Some(format!("`{typed}` is not `{expected}`: nothing was run"));
+                    } else if self.still_clear(index, live, &mut effects) {
+                        effects.push(self.decision(index, DecisionKind::Confirm));
+                        self.launch(index, &mut effects);
                     }
                 }
             }
@@ -415,6 +425,7 @@ impl Engine {
                 self.prompt = None;
                 self.checks.clear();
                 self.override_reason = None;
+                self.overridden.clear();
                 self.approved_by = None;
                 self.message = Some("cancelled: nothing was run".into());
             }
@@ -605,19 +616,8 @@ impl Engine {
             },
             false,
         ));
-        let mut reasons: Vec<String> = readiness
-            .hazards
-            .iter()
-            .filter(|h| !h.accepted)
-            .map(|h| format!("{}: {}", h.hazard, h.detail))
-            .collect();
-        reasons.extend(readiness.gates.iter().filter_map(|(gate, result)| {
-            result
-                .as_ref()
-                .err()
-                .map(|why| format!("gate `{gate}` not met: {why}"))
-        }));
-        if !reasons.is_empty() && self.override_reason.is_none() {
+        let reasons = blocking(&readiness);
+        if !self.accepted(&reasons) {
             self.prompt = Some(Prompt::Override { reasons });
             return;
         }
@@ -653,6 +653,40 @@ impl Engine {
         }
     }
 
+    /// Whether the operator has accepted every one of `reasons` to run the step anyway (none
+    /// is the same).
+    fn accepted(&self, reasons: &[String]) -> bool {
+        reasons.is_empty()
+            || (self.override_reason.is_some()
+                && reasons.iter().all(|r| self.overridden.contains(r)))
+    }
+
+    /// Judges the step again on `live` as it is confirmed: the prompt was shown on an earlier
+    /// poll, and a server may have stopped since. When something now blocks that nobody
+    /// accepted, the step is prepared again (its gates and verdict recorded anew, the
+    /// override asked for) and nothing runs.
+    fn still_clear(
+        &mut self,
+        index: usize,
+        live: &EnsembleState,
+        effects: &mut Vec<Effect>,
+    ) -> bool {
+        let Some(readiness) = self.readiness(live) else {
+            return true;
+        };
+        if self.accepted(&blocking(&readiness)) {
+            return true;
+        }
+        self.override_reason = None;
+        self.overridden.clear();
+        self.prepare(index, live, effects);
+        self.message = Some(
+            "the ensemble changed since the step was judged, and something now blocks it: nothing was run"
+                .into(),
+        );
+        false
+    }
+
     fn launch(&mut self, index: usize, effects: &mut Vec<Effect>) {
         self.prompt = None;
         self.checks.clear();
@@ -663,6 +697,7 @@ impl Engine {
                 .iter()
                 .any(|a| a.hazard == Hazard::QuorumLoss);
         self.override_reason = None;
+        self.overridden.clear();
         self.approved_by = None;
         self.rolling_back = false;
         self.queue = self.step(index).commands.clone();
@@ -936,6 +971,24 @@ impl Engine {
             })
             .collect()
     }
+}
+
+/// What keeps a step from running on the state `readiness` was judged on, in the words the
+/// override prompt shows: the hazards its runbook does not accept, and the gates not met.
+fn blocking(readiness: &Readiness) -> Vec<String> {
+    let mut reasons: Vec<String> = readiness
+        .hazards
+        .iter()
+        .filter(|h| !h.accepted)
+        .map(|h| format!("{}: {}", h.hazard, h.detail))
+        .collect();
+    reasons.extend(readiness.gates.iter().filter_map(|(gate, result)| {
+        result
+            .as_ref()
+            .err()
+            .map(|why| format!("gate `{gate}` not met: {why}"))
+    }));
+    reasons
 }
 
 fn record(event: AuditEvent, sync: bool) -> Effect {

@@ -1503,3 +1503,42 @@ fn a_wait_done_without_a_left_out_voter_records_who_it_did_not_wait_for() {
         "{effects:?}"
     );
 }
+
+/// A parallel restart of zk1 and zk2 on five: zk1's command ends with its outcome unknown,
+/// then zk4 is stopped by hand and the quorum is lost before zk2's ends. The step ends
+/// OUTCOME UNKNOWN, in the log too, so neither a resume nor the autopilot retries a command
+/// nobody checked. The lost quorum turned it into a plain failure, which the autopilot
+/// retried after a resume.
+#[test]
+fn an_unknown_outcome_outweighs_a_quorum_lost_after_it() {
+    const PAIR: &str = "  - id: pair\n    title: Pair\n    parallel: true\n    run: [{host: zk1, verb: restart}, {host: zk2, verb: restart}]\n    effect: [{restart: {host: zk1}}, {restart: {host: zk2}}]\n";
+    let mut engine = engine_of(5, "", PAIR);
+    let all = live_of(5, &[]);
+    let mut log: Vec<AuditEvent> = Vec::new();
+    let mut keep = |effects: &[Effect]| log.extend(recorded(effects).into_iter().cloned());
+    keep(&engine.tick(&all, 20_000));
+    keep(&engine.input(Input::Start, &all));
+    let confirmed = engine.input(Input::Confirm, &all);
+    keep(&confirmed);
+    let intents = executes(&confirmed);
+    let lost = Ended::Unknown {
+        reason: "the ssh connection dropped".into(),
+        duration_ms: 5,
+    };
+    keep(&engine.ended(intents[0], lost, 20_100, &all));
+    let quorum_lost = polled(5, &[0, 1, 3], 20_200);
+    keep(&engine.tick(&quorum_lost, 20_200));
+    keep(&engine.ended(intents[1], ended_ok(), 20_300, &quorum_lost));
+    assert!(
+        matches!(&engine.status[0], Status::OutcomeUnknown(why) if why.contains("ssh connection dropped") && why.contains("quorum")),
+        "{:?}",
+        engine.status[0]
+    );
+    let mut resumed = engine_of(5, "", PAIR);
+    resumed.resume(&Recorded::of(&log));
+    assert!(
+        matches!(resumed.status[0], Status::OutcomeUnknown(_)),
+        "{:?}",
+        resumed.status[0]
+    );
+}

@@ -179,7 +179,14 @@ impl Engine {
             return Vec::new();
         };
         self.queue.clear();
-        self.failing = None;
+        // A sibling whose outcome is unknown outweighs the lost quorum: the host must be
+        // checked by a person, where a plain failure would be retried (by the autopilot too).
+        let status = match self.failing.take() {
+            Some(Status::OutcomeUnknown(reason)) => {
+                Status::OutcomeUnknown(format!("{reason}; then {why}"))
+            }
+            _ => Status::Failed(why.clone()),
+        };
         let running: Vec<String> = self
             .running
             .iter()
@@ -196,7 +203,7 @@ impl Engine {
             effects.push(record(AuditEvent::Note { text }, true));
             self.message = Some(STILL_RUNNING.into());
         }
-        self.fail(index, Status::Failed(why), &mut effects);
+        self.fail(index, status, &mut effects);
         effects
     }
 

@@ -274,7 +274,8 @@ pub struct NodeState {
     pub mntr_source: Option<Source>,
     /// The last error, in words, while it lasts.
     pub error: Option<String>,
-    /// The last answer to each polled word, as received, for `fourlw` gates.
+    /// The last answer to each polled word, as received, for `fourlw` gates; a word that then
+    /// fails (every word, once `srvr` does) has none.
     pub raw: Vec<(Command, String)>,
     /// Consecutive polls in which `srvr` alone showed this node caught up with the leader
     /// named here (node index) at its epoch; see [`EnsembleState::caught_up_by_zxid`].
@@ -436,7 +437,11 @@ impl NodeState {
         for (command, result) in &report.answers {
             match result {
                 Err(failure) => {
+                    // A word that fails is no longer answered: a `fourlw` gate must not pass on
+                    // what the server said before it stopped (none of them, once `srvr` fails).
+                    self.raw.retain(|(c, _)| c != command);
                     if *command == Command::Srvr {
+                        self.raw.clear();
                         self.health = Health::Down(failure.clone());
                         self.error = Some(describe_failure(failure));
                     }

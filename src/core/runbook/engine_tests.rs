@@ -550,6 +550,39 @@ fn fourlw_gates_read_the_latest_polled_answer() {
     assert!(why.contains("does not say `Mode: leader`"), "{why}");
 }
 
+/// zk1 answered `Mode: follower`, then stopped answering: a `fourlw` gate on it no longer
+/// passes, and a wait on it is not done. Both passed on the answer from before it went down.
+#[test]
+fn a_fourlw_gate_never_passes_on_a_server_that_stopped_answering() {
+    let gated = engine("  - {id: g, title: G, gates: [{fourlw: {host: zk1, command: srvr, contains: 'Mode: follower'}}], run: [{host: zk2, verb: restart}]}\n");
+    let mut ensemble = live(&[]);
+    assert!(gated.readiness(&ensemble).unwrap().gates[0].1.is_ok());
+    ensemble.apply(&srvr_report(0, 21_000, Err(PollFailure::Refused)));
+    let why = gated.readiness(&ensemble).unwrap().gates[0]
+        .1
+        .clone()
+        .unwrap_err();
+    assert_eq!(why, "no `srvr` answer from zk1 yet");
+
+    const BOUNCE: &str = "  - id: bounce\n    title: Bounce zk1\n    run: [{host: zk1, shell: 'zkctl restart'}]\n    wait: {timeout: 30s, until: [{fourlw: {host: zk1, command: srvr, contains: 'Mode: follower'}}]}\n";
+    let before = live(&[]);
+    let mut waiting = run_to_wait(BOUNCE, &before);
+    let mut after = before.clone();
+    for (node, srvr) in [
+        (0, Err(PollFailure::Refused)),
+        (1, Ok(FOLLOWER_SRVR.to_string())),
+        (2, Ok(LEADER_SRVR.to_string())),
+    ] {
+        after.apply(&srvr_report(node, 11_000, srvr));
+    }
+    waiting.tick(&after, 11_500);
+    assert!(
+        matches!(waiting.status[0], Status::Waiting { .. }),
+        "{:?}",
+        waiting.status[0]
+    );
+}
+
 /// The reason quotes the answer's first line, cut as every quoted answer is: a server whose
 /// first line runs to megabytes gave a reason as long, drawn and printed on every poll.
 #[test]

@@ -1575,3 +1575,35 @@ fn an_unknown_outcome_outweighs_a_quorum_lost_after_it() {
         resumed.status[0]
     );
 }
+
+/// zk1's and then zk2's restart of a leader-last rolling restart ran; the console was killed
+/// with zk2's intent recorded and no result. zk2 leads when the run resumes, so the for-each
+/// is bound zk1, zk3, zk2: zk2's repetition, whose outcome is unknown, stays the current step
+/// and asks for recovery. The pending zk3 came first, and the autopilot restarted it.
+#[test]
+fn a_resume_keeps_the_step_of_unknown_outcome_current_whatever_the_new_order() {
+    let log = vec![
+        step("r@zk1", StepState::Running),
+        intent(1, "r@zk1"),
+        result(1),
+        step("r@zk1", StepState::Done),
+        step("r@zk2", StepState::Running),
+        intent(2, "r@zk2"),
+    ];
+    let mut engine = picked_engine("[]", ROLLING, "zk2");
+    let order: Vec<&str> = engine
+        .procedure
+        .steps
+        .iter()
+        .map(|s| s.id.as_str())
+        .collect();
+    assert_eq!(order, ["r@zk1", "r@zk3", "r@zk2"]);
+    engine.resume(&Recorded::of(&log));
+    let current = engine.current().expect("a step left");
+    assert_eq!(engine.procedure.steps[current].id, "r@zk2");
+    assert!(matches!(engine.status[current], Status::OutcomeUnknown(_)));
+    assert_eq!(engine.prompt, Some(Prompt::Recover));
+    let live = live(&[]);
+    assert!(executes(&engine.input(Input::Start, &live)).is_empty());
+    assert!(executes(&engine.input(Input::Confirm, &live)).is_empty());
+}

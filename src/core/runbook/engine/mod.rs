@@ -339,9 +339,15 @@ impl Engine {
         }
     }
 
-    /// The step the run is at: the first that is not done or skipped.
+    /// The step the run is at: one under way or waiting for recovery, else the first that is
+    /// not done or skipped. A resume binds a `leader-last` for-each by the leader of the
+    /// moment, which may put a pending repetition before the one whose outcome the log left
+    /// unknown: that one stays current, or the next would run before anyone checked it.
     pub fn current(&self) -> Option<usize> {
-        self.status.iter().position(|s| !s.settled())
+        self.status
+            .iter()
+            .position(|s| !s.settled() && *s != Status::Pending)
+            .or_else(|| self.status.iter().position(|s| !s.settled()))
     }
 
     pub fn finished(&self) -> bool {

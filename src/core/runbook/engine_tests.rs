@@ -1607,3 +1607,32 @@ fn a_resume_keeps_the_step_of_unknown_outcome_current_whatever_the_new_order() {
     assert!(executes(&engine.input(Input::Start, &live)).is_empty());
     assert!(executes(&engine.input(Input::Confirm, &live)).is_empty());
 }
+
+/// zk2 is stopped; the next step stops zk1 and starts zk2 in parallel. Should the stop end
+/// first, one voter of three runs: the parallel step is judged at that moment too, as the
+/// same two commands one after the other are. It was judged only after both, and neither
+/// `plan` nor the console warned.
+#[test]
+fn a_parallel_step_is_judged_with_its_stops_done_before_its_starts() {
+    use super::model::Hazard;
+    let steps = |parallel: &str| {
+        format!("  - {{id: s1, title: S1, confirm: none, run: [{{host: zk2, verb: stop}}], effect: [{{stop: {{host: zk2}}}}]}}\n  - id: s2\n    title: S2\n{parallel}    run: [{{host: zk1, verb: stop}}, {{host: zk2, verb: restart}}]\n    effect: [{{stop: {{host: zk1}}}}, {{start: {{host: zk2}}}}]\n")
+    };
+    for parallel in ["    parallel: true\n", ""] {
+        let engine = engine(&steps(parallel));
+        let mut after_stop = engine.expected.clone();
+        for effect in &engine.procedure.steps[0].effects {
+            after_stop.apply(effect);
+        }
+        let (found, _, _) = super::plan::assess(
+            &engine.procedure,
+            &engine.procedure.steps[1],
+            &after_stop,
+            crate::zk::version::ZkVersion::NEWEST,
+        );
+        assert!(
+            found.iter().any(|f| f.hazard == Hazard::QuorumLoss),
+            "{parallel:?}: {found:?}"
+        );
+    }
+}

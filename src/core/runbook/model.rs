@@ -139,7 +139,9 @@ pub struct StepSpec {
     #[serde(default)]
     pub run: Vec<CommandSpec>,
     /// Run the commands on all their hosts at once (a group restarted together) instead of one
-    /// host after another.
+    /// host after another. The plan then judges the moment every stop is done before any start
+    /// and the moment every start is done before any stop, as the commands may end in any
+    /// order.
     #[serde(default)]
     pub parallel: bool,
     #[serde(default)]

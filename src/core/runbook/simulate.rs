@@ -44,17 +44,29 @@ impl SimState {
         self.running[host] = self.config[host].clone();
     }
 
-    /// The states a step passes through, in order; the last is the state after it. Parallel
-    /// steps stop every restarted host before starting any: the group is down together.
+    /// The states a step passes through, in order; the last is the state after it. A parallel
+    /// step's commands end in any order, so it is judged at both extremes: every stop done
+    /// and no start yet (each restarted host down too: the fewest servers up), and every start
+    /// done and no stop yet (the most), then the state after it.
     pub fn through(&self, step: &Step) -> Vec<SimState> {
         let mut phases = Vec::new();
         let mut state = self.clone();
         if step.parallel {
+            let starts_first = step
+                .effects
+                .iter()
+                .filter(|e| !matches!(e, Effect::Stop { .. }))
+                .fold(self.clone(), |mut state, effect| {
+                    state.apply(effect);
+                    state
+                });
             let mut starts = Vec::new();
             for effect in &step.effects {
                 match effect {
-                    Effect::Restart { host, view } => {
-                        state.up[*host] = false;
+                    Effect::Restart { host, view } | Effect::Start { host, view } => {
+                        if matches!(effect, Effect::Restart { .. }) {
+                            state.up[*host] = false;
+                        }
                         starts.push((*host, view.clone()));
                     }
                     other => state.apply(other),
@@ -63,6 +75,9 @@ impl SimState {
             phases.push(state.clone());
             for (host, view) in starts {
                 state.start(host, &view);
+            }
+            if starts_first != state {
+                phases.push(starts_first);
             }
             phases.push(state);
         } else {

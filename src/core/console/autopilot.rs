@@ -133,13 +133,10 @@ impl Autopilot {
                 .join(", ")
         );
         unmet.extend(hazards.into_iter().map(|h| h + &while_stopped));
-        let since = *self
-            .waiting_for_gates
-            .entry(index)
-            .or_insert(state.watch.now);
+        let waited = self.gates_waited(index, state.watch.now);
         if unmet.is_empty() {
             Next::Input(Input::Start)
-        } else if state.watch.now.saturating_sub(since) > GATE_PATIENCE_MS {
+        } else if waited > GATE_PATIENCE_MS {
             stop(format!(
                 "stopped before `{step_id}`: gates not met: {}",
                 unmet.join("; ")
@@ -151,17 +148,24 @@ impl Autopilot {
 }
 
 impl Autopilot {
+    /// How long the autopilot has waited on step `index`'s gates. The clock is the wall
+    /// clock: one stepped back starts the count again, where it held the count at 0 for as
+    /// long as it had been stepped back.
+    fn gates_waited(&mut self, index: usize, now: Millis) -> Millis {
+        let since = self.waiting_for_gates.entry(index).or_insert(now);
+        if now < *since {
+            *since = now;
+        }
+        now - *since
+    }
+
     /// A step the resumed log left failed: retried once its gates hold and nothing is
     /// hazardous (the retry checks them again before anything runs), waited for within the
     /// gates' patience, else the decision is left to a person.
     fn retry_when_ready(&mut self, state: &RunState, index: usize, why: &str) -> Next {
         let step_id = &state.engine.procedure.steps[index].id;
         let (blocks, unmet) = blockers(state);
-        let since = *self
-            .waiting_for_gates
-            .entry(index)
-            .or_insert(state.watch.now);
-        let patience_over = state.watch.now.saturating_sub(since) > GATE_PATIENCE_MS;
+        let patience_over = self.gates_waited(index, state.watch.now) > GATE_PATIENCE_MS;
         match (blocks.is_empty(), unmet.is_empty()) {
             (true, true) => Next::Input(Input::Retry),
             (true, false) if !patience_over => Next::Wait,

@@ -278,6 +278,25 @@ fn the_autopilot_waits_for_gates_then_gives_up_naming_them() {
     assert!(reason.contains("gates not met"), "{reason}");
 }
 
+/// The wall clock is stepped back an hour while the autopilot waits for a gate: its patience
+/// counts from the new time and ends on schedule. It counted 0 for the hour.
+#[test]
+fn the_autopilot_s_patience_ends_on_schedule_when_the_clock_steps_back() {
+    let gated =
+        "  - {id: g, title: G, gates: [{not-leader: {host: zk3}}], run: [{host: zk1, verb: restart}]}\n";
+    let mut state = state_of(engine(gated), live(&[]));
+    state.watch.now = 3_600_000;
+    let mut pilot = Autopilot::new(true);
+    assert_eq!(pilot.next(&state, None), Next::Wait);
+    state.watch.now = 10_000;
+    assert_eq!(pilot.next(&state, None), Next::Wait);
+    state.watch.now += GATE_PATIENCE_MS + 1;
+    assert!(
+        matches!(pilot.next(&state, None), Next::Stop { .. }),
+        "the patience is over"
+    );
+}
+
 /// `--resume --autopilot` after a failure: the step the log left failed is retried once its
 /// gates hold again; one failed in this session, or one whose gates stay unmet, stops naming
 /// the decision and the console's keys for it.

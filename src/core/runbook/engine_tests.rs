@@ -1636,3 +1636,25 @@ fn a_parallel_step_is_judged_with_its_stops_done_before_its_starts() {
         );
     }
 }
+
+/// zk1's restart ended at 3 600 s by the wall clock, then the clock was stepped back an hour
+/// and zk1 never came back: the 30 s wait starts again from the new time and times out 30 s
+/// later. It stayed waiting for the hour the clock was stepped back.
+#[test]
+fn a_wait_times_out_on_schedule_when_the_clock_steps_back() {
+    let before = live_at(&[], 3_600_000);
+    let mut engine = engine(RESTART_ZK1);
+    engine.input(Input::Start, &before);
+    let intent = executes(&engine.input(Input::Confirm, &before))[0];
+    engine.ended(intent, ended_ok(), 3_600_000, &before);
+    for now in [10_000, 30_000] {
+        engine.tick(&live_at(&[0], now), now);
+        assert!(matches!(engine.status[0], Status::Waiting { .. }), "{now}");
+    }
+    engine.tick(&live_at(&[0], 41_000), 41_000);
+    assert!(
+        matches!(&engine.status[0], Status::Failed(why) if why.starts_with("the wait timed out")),
+        "{:?}",
+        engine.status[0]
+    );
+}

@@ -43,7 +43,10 @@ impl Engine {
             self.fail(index, Status::Failed(why), &mut effects);
             return effects;
         }
-        let since = if since == 0 {
+        // The clock is the wall clock: one stepped back (NTP) starts the wait again from now,
+        // where it held it neither done (every poll looked older than its start) nor timed
+        // out for as long as the clock had been stepped back.
+        let since = if since == 0 || now < since {
             self.status[index] = Status::Waiting { since: now };
             now
         } else {

@@ -140,16 +140,21 @@ pub async fn take_lock(
 }
 
 /// A holder whose console runs on this machine and whose log is still locked by its writer
-/// (every writer holds an exclusive `flock` on its log for its whole life).
+/// (every writer holds an exclusive `flock` on its log for its whole life). Where the log
+/// cannot be examined as the operator's own — a console run with `sudo` writes a log root
+/// owns while its `operator:` names the person, and another user's private directory hides
+/// it — the owner's process decides: a zkpilot still running under its pid is alive. Both
+/// cases counted as dead, and a running console's lock was broken.
 fn alive(holder: &LockOwner, me: &LockOwner) -> bool {
     if holder.console != me.console || holder.log.is_empty() {
         return false;
     }
-    let Ok(file) = holder_log(holder) else {
-        return false;
-    };
-    // The probe's lock, if it got one, goes with the descriptor when `file` is dropped.
-    matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
+    match holder_log(holder) {
+        // The probe's lock, if it got one, goes with the descriptor when `file` is dropped.
+        Ok(file) => matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock)),
+        Err(_) => i32::try_from(holder.pid)
+            .is_ok_and(|pid| crate::rehearse::sandbox::process::is_ours(pid, "zkpilot")),
+    }
 }
 
 /// The log a lock's owner file names, opened only once it is known to be one: the owner file
@@ -270,6 +275,44 @@ mod tests {
 
     fn now() -> Timestamp {
         Timestamp::from_system_time(SystemTime::now())
+    }
+
+    /// A console run with `sudo` writes a log root owns while its lock's `operator:` names the
+    /// person (here: a log this test's uid owns, named for another uid): the log cannot be
+    /// examined as the operator's, so the owner's process decides. Running, the holder is
+    /// alive and `--break-lock` is refused; it was counted dead, and the lock broken under a
+    /// running console. A pid that runs no zkpilot is dead.
+    #[test]
+    fn a_console_whose_log_is_not_the_operators_is_alive_while_its_process_runs() {
+        let dir = scratch_dir("guards-sudo");
+        let log = dir.join("live.jsonl");
+        let writer = AuditWriter::create(&log, session_info(), Secrets::default(), now()).unwrap();
+        // SAFETY: geteuid has no preconditions.
+        let other_uid = unsafe { libc::geteuid() } + 1000;
+        let holder = |pid: u32| LockOwner {
+            session: writer.session_id().to_string(),
+            operator: format!("alice (uid {other_uid})"),
+            console: "jump1".into(),
+            pid,
+            started: "now".into(),
+            log: log.display().to_string(),
+        };
+        let breaker = LockOwner {
+            session: "cd".repeat(32),
+            operator: "bob (uid 1)".into(),
+            console: "jump1".into(),
+            pid: 1,
+            started: "now".into(),
+            log: dir.join("b.jsonl").display().to_string(),
+        };
+        assert!(holder_log(&holder(std::process::id())).is_err());
+        assert!(alive(&holder(std::process::id()), &breaker));
+        let mut gone = std::process::Command::new("true").spawn().unwrap();
+        let gone_pid = gone.id();
+        gone.wait().unwrap();
+        assert!(!alive(&holder(gone_pid), &breaker));
+        drop(writer);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// What a lock's owner file names as its `log:` is opened only once it is known to be the

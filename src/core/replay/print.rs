@@ -120,9 +120,11 @@ pub fn verification_line(verification: &Verification) -> String {
             }
             line
         }
-        Verification::Broken(problem) => {
-            format!("LOG DOES NOT VERIFY: {problem}; only the records before it are shown")
-        }
+        // The problem quotes the bad line's text (serde names a bad value as it stands).
+        Verification::Broken(problem) => format!(
+            "LOG DOES NOT VERIFY: {}; only the records before it are shown",
+            sanitize(&problem.to_string())
+        ),
         Verification::Growing(head) => format!(
             "verified so far: {} records, head {}",
             head.records, head.hash
@@ -334,5 +336,21 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("no session end"));
+    }
+
+    /// A line that is no record is quoted in the problem: its escape sequences reach the
+    /// printed replay escaped. They were printed raw.
+    #[test]
+    fn a_broken_line_s_text_is_shown_escaped() {
+        let problem = crate::audit::ChainProblem {
+            line: 3,
+            seq: None,
+            kind: crate::audit::ProblemKind::NotARecord("unknown variant `note\u{1b}[31mX`".into()),
+        };
+        let line = verification_line(&Verification::Broken(problem));
+        assert!(
+            !line.contains('\x1b') && line.contains("note^[[31mX"),
+            "{line:?}"
+        );
     }
 }

@@ -129,8 +129,11 @@ pub fn verify_anchored(
     })
 }
 
-/// A log others may write to proves nothing about who wrote it; nor does a heads file of
-/// another owner than its log's.
+/// A log others may write to proves nothing about who wrote it; nor does one in a directory
+/// others may write without the sticky bit (a whole log and heads pair could be renamed into
+/// place), nor a heads file others may write or of another owner than its log's. The writer
+/// refuses the same before it appends (`AuditWriter::open_append_of` asks this), so a resume
+/// never half-happens: it appended its record, then failed to publish the heads.
 fn file_problem(path: &Path, heads: &PathBuf, owner: u32, mode: u32) -> Option<String> {
     if mode & 0o022 != 0 {
         return Some(format!(
@@ -139,13 +142,25 @@ fn file_problem(path: &Path, heads: &PathBuf, owner: u32, mode: u32) -> Option<S
             path.display()
         ));
     }
-    let heads_owner = std::fs::symlink_metadata(heads).ok()?.uid();
-    (heads_owner != owner).then(|| {
-        format!(
+    if let Err(unsafe_directory) = super::writer::check_directory(path) {
+        return Some(unsafe_directory.to_string());
+    }
+    let heads_meta = std::fs::symlink_metadata(heads).ok()?;
+    let heads_owner = heads_meta.uid();
+    if heads_owner != owner {
+        return Some(format!(
             "heads file {} belongs to {}, its log to {}: one of them was replaced",
             heads.display(),
             crate::session::approval::person_of(heads_owner).label(),
             crate::session::approval::person_of(owner).label()
+        ));
+    }
+    let heads_mode = heads_meta.mode() & 0o7777;
+    (heads_mode & 0o022 != 0).then(|| {
+        format!(
+            "heads file {} has mode {heads_mode:04o}: group or others can write it, so anyone \
+             of them could have rewritten its anchors",
+            heads.display()
         )
     })
 }

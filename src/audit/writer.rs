@@ -466,7 +466,7 @@ pub fn heads_path(path: &Path) -> PathBuf {
 
 /// A directory that others may write to without the sticky bit lets any of them replace the
 /// log (rename over it) or its heads file: refused, for new logs and resumed ones alike.
-fn check_directory(path: &Path) -> Result<(), AuditError> {
+pub(crate) fn check_directory(path: &Path) -> Result<(), AuditError> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

@@ -983,6 +983,37 @@ fn the_heads_file_is_never_followed_nor_taken_when_others_can_write_it() {
     assert_eq!(fs::read(&heads).unwrap(), b"");
 }
 
+/// A stopped log whose heads file others may write, or which lies in a directory others may
+/// write without the sticky bit, fails `audit verify`, and `--resume` refuses it before it
+/// appends anything. Both verified "ok", and the resume appended its record, then failed to
+/// publish the heads (each retry adding another).
+#[test]
+fn a_log_others_could_replace_fails_verify_and_is_never_resumed() {
+    let (dir, path, _) = closed("heads-open.jsonl", 2, Close::Stop);
+    let heads = audit::writer::heads_path(&path);
+    fs::set_permissions(&heads, fs::Permissions::from_mode(0o666)).unwrap();
+    assert_verify_says(&path, 1, "has mode 0666: group or others can write it");
+    let before = fs::read(&path).unwrap();
+    let err = match open_append_when_unlocked(&path) {
+        Err(err) => err,
+        Ok(_) => panic!("resumed"),
+    };
+    assert!(err.to_string().contains("mode 0666"), "{err}");
+    assert_eq!(fs::read(&path).unwrap(), before);
+    fs::set_permissions(&heads, fs::Permissions::from_mode(0o600)).unwrap();
+    verified_ok(&path);
+
+    let open = dir.join("open");
+    fs::create_dir(&open).unwrap();
+    let moved = open.join("heads-open.jsonl");
+    fs::rename(&path, &moved).unwrap();
+    fs::rename(&heads, audit::writer::heads_path(&moved)).unwrap();
+    fs::set_permissions(&open, fs::Permissions::from_mode(0o777)).unwrap();
+    assert_verify_says(&moved, 1, "0777");
+    fs::set_permissions(&open, fs::Permissions::from_mode(0o1777)).unwrap();
+    verified_ok(&moved);
+}
+
 /// A heads file of another owner than the log's is never taken, even when nobody else can
 /// write it: whoever owns it could rewrite the published heads. Needs root, to give the file
 /// away (CI runs as root; elsewhere the test says so and checks nothing).

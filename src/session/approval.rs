@@ -143,8 +143,10 @@ impl Inbox {
                 owner: owner.clone(),
                 content: Err("not an approval's name (`*.json`): removed unread".into()),
             });
-            // A directory made in the inbox is junk too, once empty.
-            let _ = std::fs::remove_file(&path).or_else(|_| std::fs::remove_dir(&path));
+            // A directory made in the inbox is junk too, whatever it holds: left in place it
+            // came back on every look, which held the burst's note back for good.
+            // `remove_dir_all` follows no link inside it.
+            let _ = std::fs::remove_file(&path).or_else(|_| std::fs::remove_dir_all(&path));
         }
         taken
     }
@@ -153,7 +155,8 @@ impl Inbox {
     pub fn close(self) {
         if let Ok(entries) = std::fs::read_dir(&self.path) {
             for entry in entries.flatten() {
-                let _ = std::fs::remove_file(entry.path());
+                let path = entry.path();
+                let _ = std::fs::remove_file(&path).or_else(|_| std::fs::remove_dir_all(&path));
             }
         }
         let _ = std::fs::remove_dir(&self.path);
@@ -460,6 +463,25 @@ mod tests {
         assert!(inbox.take().is_empty(), "taken files are gone");
         inbox.close();
         assert!(!inbox_path(&log).exists());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A directory planted in the inbox with a file in it is removed as junk, reported once,
+    /// and gone when the session closes. It came back on every look (so the note on a refused
+    /// approval was never written), and the inbox outlived the session.
+    #[test]
+    fn a_planted_directory_is_junk_once_and_leaves_with_the_inbox() {
+        let (dir, log, inbox) = inbox_in("planted");
+        std::fs::create_dir(inbox.path().join("d")).unwrap();
+        std::fs::write(inbox.path().join("d/x"), "x").unwrap();
+        std::os::unix::fs::symlink(&dir, inbox.path().join("d/up")).unwrap();
+        assert_eq!(inbox.take().len(), 1);
+        assert!(inbox.take().is_empty(), "reported once");
+        std::fs::create_dir(inbox.path().join("e")).unwrap();
+        std::fs::write(inbox.path().join("e/y"), "y").unwrap();
+        inbox.close();
+        assert!(!inbox_path(&log).exists());
+        assert!(dir.exists(), "a link inside was not followed");
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -819,19 +819,27 @@ fn write_state(dir: &Path, state: &SandboxState) -> Result<(), SandboxError> {
     write_file(&path, &text, 0o644)
 }
 
-/// Writes through a temporary file and a rename, so a reader never sees half a file.
+/// Writes through a temporary file and a rename, so a reader never sees half a file. A host
+/// directory belongs to that host's user, who may have left anything at the temporary's
+/// name: it is removed (a link is removed, never followed), the temporary created anew
+/// without following a link, and its mode set on the open file. Opened by path, a link
+/// planted there had root overwrite and chmod any file it pointed at.
 fn write_file(path: &Path, text: &str, mode: u32) -> Result<(), SandboxError> {
     let tmp = path.with_extension("tmp-zkpilot");
+    if fs::symlink_metadata(&tmp).is_ok() {
+        fs::remove_file(&tmp).map_err(|e| file_error(&tmp, e))?;
+    }
     let mut file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .write(true)
         .mode(mode)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(&tmp)
         .map_err(|e| file_error(&tmp, e))?;
     file.write_all(text.as_bytes())
         .map_err(|e| file_error(&tmp, e))?;
-    fs::set_permissions(&tmp, fs::Permissions::from_mode(mode)).map_err(|e| file_error(&tmp, e))?;
+    file.set_permissions(fs::Permissions::from_mode(mode))
+        .map_err(|e| file_error(&tmp, e))?;
     fs::rename(&tmp, path).map_err(|e| file_error(path, e))
 }
 
@@ -889,4 +897,32 @@ async fn write_inventory(dir: &Path) -> Result<PathBuf, SandboxError> {
         0o644,
     )?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A link a host's user left at the temporary's name is removed, not followed: the file
+    /// it points at keeps its text and mode. Root followed it, overwrote the file and made it
+    /// executable by all.
+    #[test]
+    fn a_link_planted_at_the_temporary_name_is_never_followed() {
+        let dir = crate::io::scratch_dir("sandbox-write");
+        let victim = dir.join("victim");
+        fs::write(&victim, "SECRET").unwrap();
+        fs::set_permissions(&victim, fs::Permissions::from_mode(0o600)).unwrap();
+        let target = dir.join("zkctl");
+        std::os::unix::fs::symlink(&victim, target.with_extension("tmp-zkpilot")).unwrap();
+        write_file(&target, "#!/bin/sh\n", 0o755).unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "SECRET");
+        let mode = fs::metadata(&victim).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(fs::read_to_string(&target).unwrap(), "#!/bin/sh\n");
+        assert!(!fs::symlink_metadata(&target)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        let _ = fs::remove_dir_all(&dir);
+    }
 }

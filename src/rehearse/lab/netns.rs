@@ -24,7 +24,16 @@ pub struct Netns {
 
 impl Netns {
     /// Builds the network; on any failure, takes down what it made before returning the error.
+    /// A namespace of the plan's names that already exists is not the run's: the run refuses
+    /// to start rather than take it down with its own (it was deleted).
     pub async fn create(plan: Network) -> Result<Netns, LabError> {
+        let theirs = leftovers(&plan.prefix);
+        if !theirs.is_empty() {
+            return Err(LabError::Stop(format!(
+                "network namespaces with this run's names exist already, left alone: {}",
+                theirs.join(", ")
+            )));
+        }
         let net = Netns { plan };
         for command in net.plan.setup() {
             if let Err(e) = run("ip", &command, None).await {
@@ -191,5 +200,44 @@ impl Prober {
             return vec![Role::NoAnswer; count];
         }
         answer.await.unwrap_or_else(|_| vec![Role::NoAnswer; count])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A namespace with the run's router name exists before the run: the run refuses to start
+    /// and leaves it be. It deleted it with its own when its `ip netns add` failed. Needs
+    /// root, as the lab's `--netns` does (CI runs as root; elsewhere it says so and checks
+    /// nothing).
+    #[tokio::test]
+    async fn a_namespace_the_run_did_not_make_is_left_alone() {
+        // SAFETY: geteuid reads the process's effective uid and cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("not root: cannot make a namespace, nothing checked");
+            return;
+        }
+        let plan = Network::new(std::process::id(), 1);
+        let theirs = plan.router();
+        let made = |args: &[&str]| {
+            std::process::Command::new("ip")
+                .args(args)
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        assert!(made(&["netns", "add", &theirs]));
+        let refused = Netns::create(plan).await;
+        let still = leftovers(&format!("zkl{}", std::process::id()));
+        assert!(
+            made(&["netns", "del", &theirs]),
+            "this test's own namespace"
+        );
+        match refused {
+            Err(LabError::Stop(why)) => assert!(why.contains(&theirs), "{why}"),
+            Err(other) => panic!("{other}"),
+            Ok(_) => panic!("the run started beside a namespace of its names"),
+        }
+        assert_eq!(still, [theirs]);
     }
 }

@@ -750,7 +750,7 @@ impl Lab<'_> {
     /// The PID its last start recorded, if that process still runs as its server.
     fn live_pid(&self, host: &HostPlan) -> Option<i32> {
         let pid_file = self.layout.host_dir(host).join("zk.pid");
-        process::live_pid(&pid_file, &self.needle(host))
+        process::live_pid(&pid_file, &self.needle(host), &host.user)
     }
 }
 

@@ -577,6 +577,7 @@ async fn host_statuses(layout: &Layout) -> Vec<HostStatus> {
         let pid = process::live_pid(
             &layout.host_dir(host).join("zk.pid"),
             &zoo_cfg_needle(layout, host),
+            &host.user,
         );
         let name = host.name.clone();
         let role = host.role;
@@ -647,7 +648,8 @@ pub fn down(dir: &Path) -> Result<DownReport, SandboxError> {
     };
     for host in &layout.hosts {
         let needle = zoo_cfg_needle(&layout, host);
-        if let Some(pid) = process::live_pid(&layout.host_dir(host).join("zk.pid"), &needle) {
+        let pid_file = layout.host_dir(host).join("zk.pid");
+        if let Some(pid) = process::live_pid(&pid_file, &needle, &host.user) {
             if process::stop(pid, &needle, Duration::from_secs(10)) {
                 report.stopped.push(format!("{} (pid {pid})", host.name));
             } else {

@@ -3,15 +3,42 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// The PID in `pid_file` if that process is alive and its command line contains `needle`
-/// (the sandbox's own config path), so a PID reused by an unrelated process is never ours.
-pub fn live_pid(pid_file: &Path, needle: &str) -> Option<i32> {
+/// The PID in `pid_file` if that process is alive, runs as `user` and its command line
+/// contains `needle` (the sandbox's own config path), so a PID reused by an unrelated process
+/// is never ours. The pid file lies in the host's directory, which `user` owns: a PID it
+/// wrote there of another user's process that happens to mention the path (an editor open
+/// on it) was stopped, while the server went on running.
+pub fn live_pid(pid_file: &Path, needle: &str, user: &str) -> Option<i32> {
     let pid: i32 = std::fs::read_to_string(pid_file)
         .ok()?
         .trim()
         .parse()
         .ok()?;
-    is_ours(pid, needle).then_some(pid)
+    (is_ours(pid, needle) && runs_as(pid, user)).then_some(pid)
+}
+
+/// Whether process `pid`'s real uid is `user`'s.
+fn runs_as(pid: i32, user: &str) -> bool {
+    let uid = std::process::Command::new("id")
+        .args(["-u", "--", user])
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .and_then(|out| {
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse::<u32>()
+                .ok()
+        });
+    let real = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("Uid:"))
+                .and_then(|ids| ids.split_whitespace().next()?.parse::<u32>().ok())
+        });
+    uid.is_some() && uid == real
 }
 
 pub fn is_ours(pid: i32, needle: &str) -> bool {
@@ -89,6 +116,25 @@ pub fn processes_mentioning(needle: &str) -> Vec<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A pid file naming a live process that mentions the needle but runs as another user is
+    /// not the host's server. This test's own process stands for both.
+    #[test]
+    fn a_process_of_another_user_is_never_the_servers() {
+        let dir = crate::io::scratch_dir("pid-owner");
+        let pid_file = dir.join("zk.pid");
+        std::fs::write(&pid_file, std::process::id().to_string()).unwrap();
+        let me = std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .unwrap();
+        let me = String::from_utf8_lossy(&me.stdout).trim().to_string();
+        let pid = i32::try_from(std::process::id()).unwrap();
+        assert_eq!(live_pid(&pid_file, "zkpilot", &me), Some(pid));
+        assert_eq!(live_pid(&pid_file, "zkpilot", "nobody"), None);
+        assert_eq!(live_pid(&pid_file, "zkpilot", "no-such-user-here"), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn sees_itself_and_not_a_missing_pid() {

@@ -107,10 +107,13 @@ pub async fn elections(options: &LabOptions, out: &mut dyn Write) -> Result<LabO
     }
     let (dir, own_dir) = match &options.dir {
         Some(dir) => (dir.clone(), false),
-        None => (
-            std::env::temp_dir().join(format!("zkpilot-lab-{}", std::process::id())),
-            true,
-        ),
+        None => {
+            // Made here, and only if nobody made it first: the name is predictable, and a
+            // directory another user made ahead of the run would be theirs to plant in.
+            let dir = std::env::temp_dir().join(format!("zkpilot-lab-{}", std::process::id()));
+            std::fs::create_dir(&dir).map_err(|e| file_error(&dir, e))?;
+            (dir, true)
+        }
     };
     let stop = Arc::new(AtomicBool::new(false));
     let signals = tokio::spawn(watch_signals(stop.clone()));

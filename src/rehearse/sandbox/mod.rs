@@ -158,6 +158,19 @@ pub async fn up(dir: &Path, options: UpOptions) -> Result<Vec<HostStatus>, Sandb
     if dir.join(STATE_FILE).exists() {
         return Err(SandboxError::AlreadyUp(dir.display().to_string()));
     }
+    // Another user's directory (a lab's name in /tmp made ahead of it) would let them plant
+    // files there for root to act on.
+    {
+        use std::os::unix::fs::MetadataExt;
+        let owner = fs::metadata(&dir).map_err(|e| file_error(&dir, e))?.uid();
+        // SAFETY: geteuid reads the process's effective uid and cannot fail.
+        if owner != 0 && owner != unsafe { libc::geteuid() } {
+            return Err(SandboxError::Invalid(format!(
+                "{} belongs to uid {owner}: a sandbox runs in a directory of root's own",
+                dir.display()
+            )));
+        }
+    }
     // Host users must reach their own directories below DIR.
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o755))
         .map_err(|e| file_error(&dir, e))?;
@@ -672,9 +685,10 @@ pub fn down(dir: &Path) -> Result<DownReport, SandboxError> {
             }
         }
     }
-    if let Some(table) = &state.nft_table {
+    // The table its slot names, whatever name the state file gives: only the sandbox's own.
+    if state.nft_table.is_some() {
         let _ = Command::new("nft")
-            .args(["delete", "table", "inet", table])
+            .args(["delete", "table", "inet", &nft_table_name(state.slot)])
             .stderr(Stdio::null())
             .status();
     }
@@ -805,14 +819,48 @@ fn nft_table_name(slot: u8) -> String {
 
 fn read_state(dir: &Path) -> Result<SandboxState, SandboxError> {
     let path = dir.join(STATE_FILE);
-    let text = match fs::read_to_string(&path) {
-        Ok(text) => text,
+    match fs::symlink_metadata(&path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(SandboxError::NotUp(dir.display().to_string()))
         }
         Err(e) => return Err(file_error(&path, e)),
-    };
+        Ok(_) => {}
+    }
+    trusted(dir)?;
+    trusted(&path)?;
+    let text = fs::read_to_string(&path).map_err(|e| file_error(&path, e))?;
     serde_json::from_str(&text).map_err(|e| file_error(&path, e))
+}
+
+/// A sandbox's directory and state file are what root acts on (processes stopped, firewall
+/// tables and sudoers rules removed): only root's own, or this user's, and writable by
+/// nobody else. One another user could write had `down` delete a firewall table its state
+/// file named.
+fn trusted(path: &Path) -> Result<(), SandboxError> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::symlink_metadata(path).map_err(|e| file_error(path, e))?;
+    // SAFETY: geteuid reads the process's effective uid and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.file_type().is_symlink() || (meta.uid() != 0 && meta.uid() != me) {
+        return Err(SandboxError::Invalid(format!(
+            "{} belongs to uid {}{}: a sandbox's directory and state are root's own",
+            path.display(),
+            meta.uid(),
+            if meta.file_type().is_symlink() {
+                " and is a link"
+            } else {
+                ""
+            }
+        )));
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(SandboxError::Invalid(format!(
+            "{} has mode {mode:04o}: group or others could rewrite it",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 fn write_state(dir: &Path, state: &SandboxState) -> Result<(), SandboxError> {
@@ -904,6 +952,33 @@ async fn write_inventory(dir: &Path) -> Result<PathBuf, SandboxError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A state file another user owns, or one others may write, is never acted on: `down`
+    /// refuses it before anything is stopped or removed. `down` deleted the firewall table
+    /// such a file named. Needs root, to give the file away (CI runs as root; elsewhere it
+    /// says so and checks nothing).
+    #[test]
+    fn a_state_file_others_could_write_is_never_acted_on() {
+        // SAFETY: geteuid reads the process's effective uid and cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("not root: cannot give a state file away, nothing checked");
+            return;
+        }
+        let dir = crate::io::scratch_dir("sandbox-state");
+        let state = dir.join(STATE_FILE);
+        fs::write(&state, "{\"slot\": 77}").unwrap();
+        fs::set_permissions(&state, fs::Permissions::from_mode(0o644)).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        std::os::unix::fs::chown(&state, Some(65_534), Some(65_534)).unwrap();
+        let err = down(&dir).unwrap_err().to_string();
+        assert!(err.contains("belongs to uid 65534"), "{err}");
+        std::os::unix::fs::chown(&state, Some(0), Some(0)).unwrap();
+        fs::set_permissions(&state, fs::Permissions::from_mode(0o666)).unwrap();
+        let err = down(&dir).unwrap_err().to_string();
+        assert!(err.contains("mode 0666"), "{err}");
+        assert!(state.exists());
+        let _ = fs::remove_dir_all(&dir);
+    }
 
     /// A link a host's user left at the temporary's name is removed, not followed: the file
     /// it points at keeps its text and mode. Root followed it, overwrote the file and made it

@@ -205,6 +205,15 @@ impl AuditTail {
             }
         };
         self.buf.truncate(filled + read);
+        // At the end of the file, a file shorter than what was read from it was cut under its
+        // reader (and perhaps written again): a follower went on at its old offset and
+        // vouched for records no longer there.
+        if read == 0 {
+            let position = self.offset + filled as u64;
+            if self.file.metadata().is_ok_and(|meta| meta.len() < position) {
+                return Err(self.chain_broken(self.verifier.shrunk()));
+            }
+        }
         Ok(read > 0)
     }
 

@@ -639,6 +639,27 @@ fn a_tail_waits_for_lines_in_progress_and_continues_from_a_checkpoint() {
     assert_eq!(later.finish().unwrap().head, third.hash);
 }
 
+/// A followed log cut shorter than what the tail already read is a broken chain, also when
+/// reopened at a checkpoint past its new end. The follower went on at its old offset and
+/// vouched for records no longer in the file (`audit verify` on it failed).
+#[test]
+fn a_tail_whose_file_shrinks_reports_a_broken_chain() {
+    let (_dir, path) = fresh("shrunk.jsonl");
+    drop(writer_with_notes(&path, 6));
+    let mut tail = AuditTail::open(&path).unwrap();
+    while tail.next_record().unwrap().is_some() {}
+    let checkpoint = tail.checkpoint();
+    let file = OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(file.metadata().unwrap().len() / 2).unwrap();
+    let shrunk = |result: Result<Option<audit::VerifiedRecord>, AuditError>| match result {
+        Err(AuditError::ChainBroken { problem, .. }) => problem.kind == audit::ProblemKind::Shrunk,
+        _ => false,
+    };
+    assert!(shrunk(tail.next_record()));
+    let mut reopened = AuditTail::open_at(&path, &checkpoint).unwrap();
+    assert!(shrunk(reopened.next_record()));
+}
+
 /// The child half of the crash test: appends to the log named by `CHILD_ENV` until killed,
 /// printing `acked SEQ` after every record that `append` reported as durable.
 #[test]

@@ -111,6 +111,11 @@ pub enum ProblemKind {
         "a record after the session_end of line {end_line}: a closed session was written to again"
     )]
     AfterSessionEnd { end_line: u64 },
+    #[error(
+        "the file became shorter than what was already read from it: records read were cut \
+         off or rewritten while it was followed"
+    )]
+    Shrunk,
 }
 
 /// A record that passed every check, with where it sits in the file.
@@ -228,6 +233,15 @@ impl ChainVerifier {
             line: self.lines + 1,
             seq: None,
             kind: ProblemKind::LineTooLong,
+        }
+    }
+
+    /// The problem of a file that shrank under its reader: at the next line.
+    pub fn shrunk(&self) -> ChainProblem {
+        ChainProblem {
+            line: self.lines + 1,
+            seq: None,
+            kind: ProblemKind::Shrunk,
         }
     }
 

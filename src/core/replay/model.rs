@@ -259,14 +259,24 @@ impl ReplayState {
                 shown.state = Some(*state);
             }
             AuditEvent::Note { text } => self.notes.push((ts, text.clone())),
+            // A stop, an end or a resume ends every wait for an approval: a resumed console
+            // asks again, and one asked for before it would be refused.
             AuditEvent::Resume { torn_line } => {
                 self.intents.clear();
                 self.ended = None;
                 self.resumes.push((ts, *torn_line));
+                self.no_approval_awaited();
             }
             AuditEvent::SessionEnd { reason, .. } | AuditEvent::SessionStop { reason, .. } => {
-                self.ended = Some((ts, reason.clone()))
+                self.ended = Some((ts, reason.clone()));
+                self.no_approval_awaited();
             }
+        }
+    }
+
+    fn no_approval_awaited(&mut self) {
+        for step in &mut self.steps {
+            step.awaiting_approval = None;
         }
     }
 
@@ -459,6 +469,32 @@ mod tests {
             },
             by: "alice".into(),
         }));
+        assert!(state.awaiting_approval().is_none());
+    }
+
+    /// A session stopped while a step waited for approval, then resumed: nothing waits any
+    /// more (the resumed console asks again), so `follow` offers no approval and `replay`
+    /// shows no wait beside the stop. Both still did.
+    #[test]
+    fn a_stop_or_a_resume_ends_a_wait_for_approval() {
+        let log = recorded_session();
+        let mut state = ReplayState::from_records(&log.records[..3]);
+        let record = |event| AuditRecord {
+            seq: 0,
+            ts: at(3),
+            prev: crate::audit::RecordHash::GENESIS,
+            event,
+        };
+        state.apply(&record(AuditEvent::ApprovalRequest {
+            step: "restart-first".into(),
+            same_user: true,
+        }));
+        state.apply(&record(AuditEvent::SessionStop {
+            reason: "the operator quit".into(),
+            records: 4,
+        }));
+        assert_eq!(state.steps[0].awaiting_approval, None);
+        state.apply(&record(AuditEvent::Resume { torn_line: None }));
         assert!(state.awaiting_approval().is_none());
     }
 }

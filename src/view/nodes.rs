@@ -119,17 +119,26 @@ fn node_row<'a>(state: &WatchState, row: Row, look: &Look) -> Line<'a> {
         },
     );
     let leader = ensemble.leader();
-    let lag = lag_span(
-        LagFacts {
-            is_leader: leader == Some(row.index),
-            serving: node.health.mode().is_some(),
-            lag: ensemble.lag(row.index),
-            no_writes_this_epoch: leader
-                .and_then(|l| ensemble.nodes[l].zxid())
-                .is_some_and(|z| z.counter() == 0),
-        },
-        look,
-    );
+    // The row says as much as the card: answers older than the node's cadence explains are not
+    // the ensemble as it is now, and in place of a lag worked out from them the row says how
+    // old they are (it read exactly like a live one).
+    let lag = match overdue(node, state.now, state.interval) {
+        Some(ms) => Span::styled(
+            format!("{} {} old", look.symbols.warn, age(ms)),
+            look.style(Role::Warning),
+        ),
+        None => lag_span(
+            LagFacts {
+                is_leader: leader == Some(row.index),
+                serving: node.health.mode().is_some(),
+                lag: ensemble.lag(row.index),
+                no_writes_this_epoch: leader
+                    .and_then(|l| ensemble.nodes[l].zxid())
+                    .is_some_and(|z| z.counter() == 0),
+            },
+            look,
+        ),
+    };
     let lag_width = columns(&lag.content);
     let view = match (&node.view, row.differs) {
         (None, _) => Span::styled("  view ?", look.style(Role::Muted)),

@@ -17,8 +17,9 @@ use crate::view::theme::Role;
 pub fn draw_summary(frame: &mut Frame, area: Rect, state: &WatchState, look: &Look) {
     let ensemble = &state.ensemble;
     let sym = &look.symbols;
+    // The title is the runbook's `name`, which its loader takes as written.
     let mut first = vec![Span::styled(
-        format!("{} ", state.title),
+        format!("{} ", crate::text::escape::sanitize(&state.title)),
         look.style(Role::Title),
     )];
     match ensemble.leader() {

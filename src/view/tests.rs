@@ -117,6 +117,31 @@ fn render(state: &WatchState, width: u16, height: u16) -> String {
     super::rendered(width, height, |frame, look| draw_watch(frame, state, look))
 }
 
+/// Five nodes at 80×24 are drawn a row each; five minutes without an answer, every row
+/// says how old its data is, as the cards do. The rows read exactly like live ones.
+#[test]
+fn a_row_says_when_its_answers_are_old() {
+    let mut state = state(5, healthy(5));
+    let fresh = render(&state, 80, 24);
+    assert!(!fresh.contains(" old"), "{fresh}");
+    update(&mut state, Action::Tick(NOW + 300_000));
+    let stale = render(&state, 80, 24);
+    assert_eq!(stale.matches("5m old").count(), 5, "{stale}");
+}
+
+/// The title (a runbook's `name`, taken as written) is escaped like every other name.
+#[test]
+fn the_title_is_shown_escaped() {
+    let mut state = state(3, healthy(3));
+    state.title = "spo\u{202e}of\u{e000}".into();
+    let screen = render(&state, 120, 30);
+    assert!(
+        !screen.contains('\u{202e}') && !screen.contains('\u{e000}'),
+        "{screen}"
+    );
+    assert!(screen.contains("spo\\u{202e}of"), "{screen}");
+}
+
 #[test]
 fn healthy_three_nodes() {
     let state = state(3, healthy(3));

@@ -676,6 +676,16 @@ fn bar_lines(state: &RunState, look: &Look, width: u16) -> (Vec<Line<'static>>, 
             spans.extend(offered);
             spans
         }
+        (None, Some(Prompt::ConfirmRollback { commands })) => {
+            // Its own words for the keys: the bar's `y` says "run this step".
+            let mut spans = vec![Span::styled(
+                format!("ROLL BACK: runs {}  ", sanitize(&commands.join(", then "))),
+                look.style(Role::Warning),
+            )];
+            spans.extend(key("y", "run the rollback"));
+            spans.extend(key("Esc", "keep the step as it is"));
+            spans
+        }
         (None, Some(Prompt::TypeHost(host))) => vec![Span::styled(
             format!("type {host} to run"),
             look.style(Role::Warning),

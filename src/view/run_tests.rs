@@ -281,6 +281,26 @@ fn the_run_screen_through_its_states() {
     }
 }
 
+/// After a failure, `b` shows what the rollback runs and the keys for it; nothing runs until
+/// `y`.
+#[test]
+fn a_rollback_is_shown_before_it_runs() {
+    const WIPE: &str = "name: wipe\ndescription: d\nsource: s\nhosts: [{name: zk1}]\nsteps:\n  - id: wipe\n    title: Stop zk1\n    run: [{host: zk1, verb: stop}]\n    rollback: [{host: zk1, verb: restart}]\n";
+    let mut state = console_on(LAB, WIPE, &[]);
+    key(&mut state, 'r');
+    let intent = released(&key(&mut state, 'y'));
+    ended(&mut state, intent, 1);
+    assert!(key(&mut state, 'b')
+        .iter()
+        .all(|e| !matches!(e, Effect::Execute { .. })));
+    let screen = words(&render(&state, ROOMY));
+    assert!(screen.contains("ROLL BACK: runs `"), "{screen}");
+    assert!(
+        screen.contains("on zk1 y run the rollback Esc keep the step as it is"),
+        "{screen}"
+    );
+}
+
 /// The screen's words with the frames and the wrapping taken out, to look for a sentence that
 /// may have been wrapped.
 fn words(screen: &str) -> String {

@@ -83,6 +83,9 @@ impl Autopilot {
             (_, Some(Prompt::TypeHost(host))) => {
                 stop(format!("`{step_id}` needs a person to type {host}"))
             }
+            (_, Some(Prompt::ConfirmRollback { .. })) => stop(format!(
+                "`{step_id}`'s rollback asks for confirmation: decide in the console"
+            )),
             (_, Some(Prompt::Approval { .. })) => stop(format!(
                 "`{step_id}` needs a second operator's approval: run it in the console, where a \
                  follower can approve it"

@@ -179,7 +179,7 @@ pub const RUN_KEYS: &[Binding<RunKey>] = &[
         label: "b",
         action: RunKey::Rollback,
         bar: Some(("b", "roll back")),
-        help: "after a failure: run the step's rollback",
+        help: "after a failure: show the step's rollback, then y runs it",
     },
     Binding {
         keys: &[Key::Char('s')],

@@ -480,12 +480,16 @@ pub fn offered(state: &RunState, action: RunKey) -> bool {
                     .rebind_choices(&state.watch.ensemble)
                     .is_empty()
         }
-        RunKey::Confirm => matches!(prompt, Some(Prompt::Confirm)),
+        RunKey::Confirm => matches!(
+            prompt,
+            Some(Prompt::Confirm | Prompt::ConfirmRollback { .. })
+        ),
         RunKey::Override => matches!(prompt, Some(Prompt::Override { .. })),
         RunKey::Cancel => matches!(
             prompt,
             Some(
                 Prompt::Confirm
+                    | Prompt::ConfirmRollback { .. }
                     | Prompt::Override { .. }
                     | Prompt::TypeHost(_)
                     | Prompt::Approval { .. }

@@ -1658,3 +1658,35 @@ fn a_wait_times_out_on_schedule_when_the_clock_steps_back() {
         engine.status[0]
     );
 }
+
+/// A failed step's rollback is shown and runs only on `y`; `Esc` goes back to recovering with
+/// nothing run. `b` released it at once, the one key that ran commands on a single press.
+#[test]
+fn a_rollback_is_shown_and_runs_only_when_confirmed() {
+    const WIPE: &str = "  - id: wipe\n    title: Wipe zk1\n    confirm: type-host\n    run: [{host: zk1, verb: stop}]\n    rollback: [{host: zk1, verb: restart}]\n";
+    let all = live(&[]);
+    let mut engine = engine(WIPE);
+    engine.input(Input::Start, &all);
+    let intent = executes(&engine.input(Input::TypedHost("zk1".into()), &all))[0];
+    engine.ended(intent, exited_after(1, 3), 10_000, &all);
+    assert_eq!(engine.prompt, Some(Prompt::Recover));
+    assert!(executes(&engine.input(Input::Rollback, &all)).is_empty());
+    assert_eq!(
+        engine.prompt,
+        Some(Prompt::ConfirmRollback {
+            commands: vec!["`zkctl restart` on zk1".into()]
+        })
+    );
+    assert!(executes(&engine.input(Input::Cancel, &all)).is_empty());
+    assert_eq!(engine.prompt, Some(Prompt::Recover));
+    engine.input(Input::Rollback, &all);
+    let effects = engine.input(Input::Confirm, &all);
+    assert_eq!(executes(&effects).len(), 1);
+    assert!(recorded(&effects).iter().any(|e| matches!(
+        e,
+        AuditEvent::Decision {
+            decision: DecisionKind::Rollback,
+            ..
+        }
+    )));
+}

@@ -78,6 +78,8 @@ pub enum Prompt {
     /// The step failed or its outcome is unknown: retry, roll back, skip (with a reason), or
     /// (outcome unknown only) mark it done once checked.
     Recover,
+    /// `y` to run the step's rollback, these commands (`Esc` goes back to recovering).
+    ConfirmRollback { commands: Vec<String> },
     /// A two-person step waits for a follower's approval; `same_user` says whether the
     /// operator's own Unix user may give it from a second session.
     Approval { same_user: bool },
@@ -458,17 +460,34 @@ impl Engine {
                 self.prompt = None;
                 self.prepare(index, live, &mut effects);
             }
+            // A rollback runs commands like the step did: shown first, and run only on `y`.
             (Status::Failed(_) | Status::OutcomeUnknown(_), Input::Rollback) => {
                 let rollback = self.step(index).rollback.clone();
                 if rollback.is_empty() {
                     self.message = Some("this step has no rollback".into());
                 } else {
-                    effects.push(self.decision(index, DecisionKind::Rollback));
-                    self.rolling_back = true;
-                    self.queue = rollback;
-                    self.set_status(index, Status::Running, &mut effects);
-                    self.release(index, &mut effects);
+                    let commands = rollback
+                        .iter()
+                        .map(|c| format!("`{}` on {}", c.text, self.who(c.host)))
+                        .collect();
+                    self.prompt = Some(Prompt::ConfirmRollback { commands });
                 }
+            }
+            (Status::Failed(_) | Status::OutcomeUnknown(_), Input::Confirm)
+                if matches!(self.prompt, Some(Prompt::ConfirmRollback { .. })) =>
+            {
+                effects.push(self.decision(index, DecisionKind::Rollback));
+                self.prompt = None;
+                self.rolling_back = true;
+                self.queue = self.step(index).rollback.clone();
+                self.set_status(index, Status::Running, &mut effects);
+                self.release(index, &mut effects);
+            }
+            (Status::Failed(_) | Status::OutcomeUnknown(_), Input::Cancel)
+                if matches!(self.prompt, Some(Prompt::ConfirmRollback { .. })) =>
+            {
+                self.prompt = Some(Prompt::Recover);
+                self.message = Some("rollback cancelled: nothing was run".into());
             }
             (
                 Status::Failed(_) | Status::OutcomeUnknown(_) | Status::Pending,

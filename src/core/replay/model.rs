@@ -436,20 +436,30 @@ mod tests {
         assert!(nodes_of(&serde_json::json!("old")).is_empty());
     }
 
-    #[test]
-    fn a_wait_for_approval_ends_with_the_steps_next_decision() {
-        let log = recorded_session();
-        let mut state = ReplayState::from_records(&log.records[..3]);
-        let record = |event| AuditRecord {
+    /// A record of `event` (its place in the chain does not matter to the model).
+    fn record(event: AuditEvent) -> AuditRecord {
+        AuditRecord {
             seq: 0,
             ts: at(3),
             prev: crate::audit::RecordHash::GENESIS,
             event,
-        };
+        }
+    }
+
+    /// The recorded session's first records, then an approval asked for `restart-first`.
+    fn waiting_for_approval() -> ReplayState {
+        let log = recorded_session();
+        let mut state = ReplayState::from_records(&log.records[..3]);
         state.apply(&record(AuditEvent::ApprovalRequest {
             step: "restart-first".into(),
             same_user: true,
         }));
+        state
+    }
+
+    #[test]
+    fn a_wait_for_approval_ends_with_the_steps_next_decision() {
+        let mut state = waiting_for_approval();
         assert_eq!(
             state.awaiting_approval().map(|s| s.id.as_str()),
             Some("restart-first")
@@ -477,18 +487,7 @@ mod tests {
     /// shows no wait beside the stop. Both still did.
     #[test]
     fn a_stop_or_a_resume_ends_a_wait_for_approval() {
-        let log = recorded_session();
-        let mut state = ReplayState::from_records(&log.records[..3]);
-        let record = |event| AuditRecord {
-            seq: 0,
-            ts: at(3),
-            prev: crate::audit::RecordHash::GENESIS,
-            event,
-        };
-        state.apply(&record(AuditEvent::ApprovalRequest {
-            step: "restart-first".into(),
-            same_user: true,
-        }));
+        let mut state = waiting_for_approval();
         state.apply(&record(AuditEvent::SessionStop {
             reason: "the operator quit".into(),
             records: 4,

@@ -160,17 +160,8 @@ pub async fn up(dir: &Path, options: UpOptions) -> Result<Vec<HostStatus>, Sandb
     }
     // Another user's directory (a lab's name in /tmp made ahead of it) would let them plant
     // files there for root to act on.
-    {
-        use std::os::unix::fs::MetadataExt;
-        let owner = fs::metadata(&dir).map_err(|e| file_error(&dir, e))?.uid();
-        // SAFETY: geteuid reads the process's effective uid and cannot fail.
-        if owner != 0 && owner != unsafe { libc::geteuid() } {
-            return Err(SandboxError::Invalid(format!(
-                "{} belongs to uid {owner}: a sandbox runs in a directory of root's own",
-                dir.display()
-            )));
-        }
-    }
+    let meta = fs::metadata(&dir).map_err(|e| file_error(&dir, e))?;
+    owned_here(&dir, &meta)?;
     // Host users must reach their own directories below DIR.
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o755))
         .map_err(|e| file_error(&dir, e))?;
@@ -832,6 +823,20 @@ fn read_state(dir: &Path) -> Result<SandboxState, SandboxError> {
     serde_json::from_str(&text).map_err(|e| file_error(&path, e))
 }
 
+/// Refuses what belongs to neither root nor this user.
+fn owned_here(path: &Path, meta: &fs::Metadata) -> Result<(), SandboxError> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid reads the process's effective uid and cannot fail.
+    if meta.uid() != 0 && meta.uid() != unsafe { libc::geteuid() } {
+        return Err(SandboxError::Invalid(format!(
+            "{} belongs to uid {}: a sandbox's directory and state are root's own",
+            path.display(),
+            meta.uid()
+        )));
+    }
+    Ok(())
+}
+
 /// A sandbox's directory and state file are what root acts on (processes stopped, firewall
 /// tables and sudoers rules removed): only root's own, or this user's, and writable by
 /// nobody else. One another user could write had `down` delete a firewall table its state
@@ -839,20 +844,13 @@ fn read_state(dir: &Path) -> Result<SandboxState, SandboxError> {
 fn trusted(path: &Path) -> Result<(), SandboxError> {
     use std::os::unix::fs::MetadataExt;
     let meta = fs::symlink_metadata(path).map_err(|e| file_error(path, e))?;
-    // SAFETY: geteuid reads the process's effective uid and cannot fail.
-    let me = unsafe { libc::geteuid() };
-    if meta.file_type().is_symlink() || (meta.uid() != 0 && meta.uid() != me) {
+    if meta.file_type().is_symlink() {
         return Err(SandboxError::Invalid(format!(
-            "{} belongs to uid {}{}: a sandbox's directory and state are root's own",
-            path.display(),
-            meta.uid(),
-            if meta.file_type().is_symlink() {
-                " and is a link"
-            } else {
-                ""
-            }
+            "{} is a link: a sandbox's directory and state are root's own",
+            path.display()
         )));
     }
+    owned_here(path, &meta)?;
     let mode = meta.mode() & 0o7777;
     if mode & 0o022 != 0 {
         return Err(SandboxError::Invalid(format!(

@@ -186,6 +186,10 @@ fn header(out: &mut String, problem: &Problem, found: &Found, origin: &Origin) {
     );
     let proof = match found.proof {
         Proof::Minimal => "no order of the model's moves costs less (proven)".to_string(),
+        Proof::MinimalBeforeTies { bare_at_least } => format!(
+            "the exact search hit its bound with the objective proven: no order has fewer stall states, fewer of today's servers disrupted after the leader, fewer restarts or fewer steps; of the bare-majority tie-break, {}",
+            super::tie_break(bare_at_least, found.cost.thin)
+        ),
         Proof::BestFound {
             lower_bound,
             restarts_at_least,

@@ -567,10 +567,25 @@ pub fn restarts(n: u32) -> String {
     }
 }
 
+/// What is known of the bare-majority tie-break of an order proven in the rest of the
+/// objective: a bound when the search proved one, else only that it is the best found.
+pub fn tie_break(bare_at_least: u32, thin: u32) -> String {
+    match bare_at_least {
+        0 => format!("{thin} states on a bare majority, the fewest found among orders as good"),
+        n => format!(
+            "no order as good passes fewer than {n} states on a bare majority, this one {thin}"
+        ),
+    }
+}
+
 /// The one-line summary `synthesize` prints after the plan table.
 pub fn summary(synthesis: &Synthesis, figures: Figures) -> String {
     let proof = match synthesis.found.proof {
         Proof::Minimal => "minimal (proven within the model)".to_string(),
+        Proof::MinimalBeforeTies { bare_at_least } => format!(
+            "minimal (proven within the model) but for the last tie-break: {}",
+            tie_break(bare_at_least, synthesis.found.cost.thin)
+        ),
         // A bound of no restarts proves nothing: the search stopped before it learned one.
         Proof::BestFound {
             restarts_at_least: 0,

@@ -7,8 +7,9 @@
 //! stops of today's other servers after the live leader's own, restarts, steps, and states on
 //! a bare majority. The heuristic counts the restarts and steps still needed for certain (a
 //! host on a view other than the goal's restarts at least once, a host not started yet starts,
-//! a leaving host stops), so it never overestimates and the first goal taken from the queue is
-//! a cheapest order — within the moves and views of the model. On 3.5+ rules states that
+//! a leaving host stops; in one shape of problem, the restarts and stops the stall rule forces:
+//! `floor`), so it never overestimates and the first goal taken from the queue is a cheapest
+//! order — within the moves and views of the model. On 3.5+ rules states that
 //! differ only by which of several interchangeable ids is which are searched once
 //! (`symmetry`).
 
@@ -90,11 +91,11 @@ pub struct Bound {
 }
 
 impl Default for Bound {
-    /// Enough to prove the order for every host of nine replaced on 3.8 rules (3 406 states
-    /// expanded), of five on 3.4 (1 024, where no ids are interchangeable) and of nine moved
-    /// into pods on 3.4 (10 317); past it the ids are taken over in batches. Nine replaced on
-    /// 3.4 rules, the slowest case that still stops at the bound, takes about 6 s with it
-    /// (docs/benchmarks.md).
+    /// Enough to prove the order for every host of nine replaced on 3.8 rules (931 states
+    /// expanded), of five on 3.4 (510, where no ids are interchangeable), of seven on 3.4 as far
+    /// as the objective goes (the bare-majority tie-break is bounded, not proven) and of nine
+    /// moved into pods on 3.4 (10 317). Nine replaced on 3.4 rules, the slowest case that still
+    /// stops at the bound, takes about 5 s with it (docs/benchmarks.md).
     fn default() -> Bound {
         Bound { max_states: 25_000 }
     }
@@ -104,6 +105,11 @@ impl Default for Bound {
 pub enum Proof {
     /// No order of the model's moves costs less.
     Minimal,
+    /// The exact search hit its bound, but what it proved meets the order found in the
+    /// objective itself: no order has fewer stalls, fewer of today's servers after the leader,
+    /// fewer restarts or fewer steps. Only the last tie-break is not proven: of the orders equal
+    /// there, none passes fewer than `bare_at_least` states on a bare majority.
+    MinimalBeforeTies { bare_at_least: u32 },
     /// The exact search hit its bound: the order found is the best the searches past it found.
     BestFound {
         /// No order costs less, in the objective's order.
@@ -735,8 +741,18 @@ impl Aim {
 
 /// Restarts and steps still certainly needed; and once the live leader has been touched,
 /// every stop or restart still needed of today's other servers comes after it (before, the
-/// stall rule's `floor`).
+/// stall rule's `floor`). In the floor's shape, in the objective's order, the restarts the
+/// stall rule forces (`Floor::forced`) replace the count of new hosts off the goal view; and a
+/// state with a stall on every way on counts it (`Floor::stalls_ahead`).
 fn heuristic(problem: &Problem, aim: &Aim, floor: &Floor, key: &Key) -> Cost {
+    // The floor's bounds hold for ways on without a stall; where every way on has one, they
+    // say nothing about the fields after it.
+    if floor.stalls_ahead(&key.slots, key.leader_touched) {
+        return Cost {
+            stalls: 1,
+            ..heuristic(problem, aim, &Floor::default(), key)
+        };
+    }
     let mut cost = Cost {
         after_leader: floor.after_leader(&key.slots, key.leader_touched),
         ..Cost::default()
@@ -761,6 +777,16 @@ fn heuristic(problem: &Problem, aim: &Aim, floor: &Floor, key: &Key) -> Cost {
             if key.leader_touched && today && problem.leader != Some(h) {
                 cost.after_leader += 1;
             }
+        }
+    }
+    if let Some(forced) = floor.forced(&key.slots) {
+        // In the shape every restart counted above is a new host's, each within `forced.new`;
+        // each restart is a step too.
+        let restarts = forced.old + forced.new.max(cost.restarts);
+        cost.steps += restarts - cost.restarts;
+        cost.restarts = restarts;
+        if key.leader_touched {
+            cost.after_leader += forced.old_besides_leader;
         }
     }
     cost
@@ -1018,7 +1044,7 @@ fn run(
     ceiling: Option<Cost>,
 ) -> Run {
     let problem = judge.problem;
-    let floor = Floor::of(problem, aim);
+    let floor = Floor::of(problem, aim).forcing(order == Order::Objective);
     let mut entries: Vec<Entry> = vec![Entry {
         key: judge.store(from),
         cost: Cost::default(),
@@ -1233,6 +1259,19 @@ fn search_from(judge: &mut Judge, bound: Bound, start: Key) -> Result<Found, Stu
         },
         Outcome::GaveUp(lower_bound) => lower_bound,
     };
+    // An order known already that meets the bound in the objective is as good as any the
+    // searches below could find there.
+    if let Some((moves, cost)) = candidate
+        .as_ref()
+        .filter(|(_, cost)| objective(*cost) == objective(lower_bound))
+    {
+        return Ok(Found {
+            moves: moves.clone(),
+            cost: *cost,
+            proof: tie_proof(lower_bound, *cost),
+            expanded,
+        });
+    }
     // The ids in descending sid order (before 3.5 the higher ids must learn a new address
     // first, LINE deck slide 16), the live leader's last; taken over a few at a time, each batch
     // ending with every running server on one view. Each batch costs about a restart of every
@@ -1286,16 +1325,39 @@ fn search_from(judge: &mut Judge, bound: Bound, start: Key) -> Result<Found, Stu
             return Err(stuck);
         }
     };
-    Ok(Found {
-        moves,
-        cost,
-        proof: Proof::BestFound {
+    let proof = if objective(lower_bound) == objective(cost) {
+        tie_proof(lower_bound, cost)
+    } else {
+        Proof::BestFound {
             lower_bound,
             restarts_at_least,
             restarts_exact,
-        },
+        }
+    };
+    Ok(Found {
+        moves,
+        cost,
+        proof,
         expanded,
     })
+}
+
+/// The fields of the objective itself, without the bare-majority tie-break.
+fn objective(c: Cost) -> (u32, u32, u32, u32) {
+    (c.stalls, c.after_leader, c.restarts, c.steps)
+}
+
+/// The proof of an order that meets the exact search's bound in the objective: every order
+/// ranks at or above that bound, so none is better there; the tie-break is proven only when
+/// the bound reaches it too.
+fn tie_proof(lower_bound: Cost, cost: Cost) -> Proof {
+    if lower_bound.thin >= cost.thin {
+        Proof::Minimal
+    } else {
+        Proof::MinimalBeforeTies {
+            bare_at_least: lower_bound.thin,
+        }
+    }
 }
 
 /// Before 3.5 no two ids are interchangeable, so the exact search stops short where the same

@@ -10,6 +10,13 @@
 //! and running on its view of today, every old host gone at the end, and no service. On 3.5+
 //! rules any state with a new host beside the untouched leader stalls; before 3.5 only the
 //! state right after a new host's (re)start is known to, and the floor is weaker there.
+//!
+//! In the same shape the stall rule also forces restarts (`Floor::forced`): once the leader has
+//! been touched every running server must list every other where it runs, so each new host's
+//! start needs a majority that learnt its address after its old host stopped. That bound holds
+//! only for completions without a stall, and restarts come before stalls in the restarts-first
+//! order: only the objective's order may use it. And a state from which the leader can no
+//! longer be touched without a stall first has one ahead (`Floor::stalls_ahead`).
 
 use super::super::model::{Fate, Problem, Slot};
 use super::Aim;
@@ -28,6 +35,22 @@ pub struct Floor {
     majority: usize,
     /// Before 3.5: a new host beside the untouched leader need not stall (see `after_leader`).
     dials_back: bool,
+    /// The goal view's moved ids: the view every new host ends on.
+    goal: u32,
+    /// Whether `forced` counts: only in the objective's order.
+    forces: bool,
+}
+
+/// Restarts that any order without a stall state still makes (`Floor::forced`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Forced {
+    /// Of today's servers.
+    pub old: u32,
+    /// Of today's servers other than the live leader, once it has been touched: what "after the
+    /// leader" counts.
+    pub old_besides_leader: u32,
+    /// Of the new hosts, running or not started yet, the restart onto the goal view included.
+    pub new: u32,
 }
 
 impl Floor {
@@ -64,14 +87,21 @@ impl Floor {
             old_hosts: problem.takeovers.iter().map(|t| t.old).collect(),
             majority: membership.lines.len() / 2 + 1,
             dials_back: problem.version.dials_back_from_own_view(),
+            goal: problem.goal.moved,
+            forces: false,
         }
+    }
+
+    /// The same floor, with `forced` counting when `on` (the objective's order).
+    pub fn forcing(self, on: bool) -> Floor {
+        Floor { forces: on, ..self }
     }
 
     /// Stops and restarts of today's other servers that any order without a stall state still
     /// makes after the live leader's first stop or restart, from `slots`, while the leader runs
-    /// untouched on today's view: a majority of the membership when no new host runs; once one
-    /// does, on 3.5+ rules every old host that runs, before 3.5 the majority less the new hosts
-    /// running.
+    /// untouched on today's view: a majority of the membership when no new host runs, with the
+    /// restarts that fall after it (`restarts_after_touch`); once one does, on 3.5+ rules every
+    /// old host that runs, before 3.5 the majority less the new hosts running.
     ///
     /// Why: (1) a new host (re)started while the leader keeps leading must hear a majority of
     /// its own view's voters among the running participants it has an election connection with
@@ -110,7 +140,7 @@ impl Floor {
         };
         let new_running = running(&self.new_hosts);
         let floor = if new_running == 0 {
-            self.majority
+            self.majority + self.restarts_after_touch(slots)
         } else if self.dials_back {
             self.majority.saturating_sub(new_running)
         } else {
@@ -119,6 +149,222 @@ impl Floor {
         floor as u32
     }
 }
+
+impl Floor {
+    /// Whether every way on from `slots` passes a stall state: the leader untouched and no new
+    /// host running, with fewer than a majority of old hosts running besides the leader. Until
+    /// the leader is touched an order without a stall starts no new host (step 3 of
+    /// `after_leader`), so old hosts only stop or restart, and the leader's stop or restart
+    /// needs a majority of old hosts running besides it: too few now, too few then.
+    pub fn stalls_ahead(&self, slots: &[Slot], leader_touched: bool) -> bool {
+        let Some(leader) = self.leader else {
+            return false;
+        };
+        let up = |h: &&usize| matches!(slots[**h], Slot::Up(_));
+        !leader_touched
+            && matches!(slots[leader], Slot::Up(_))
+            && !self.new_hosts.iter().any(|h| up(&h))
+            && self
+                .old_hosts
+                .iter()
+                .filter(|&&h| h != leader)
+                .filter(up)
+                .count()
+                < self.majority
+    }
+
+    /// How many of the windows between an old host's stop and its successor's start one restart
+    /// can fall in (step (c) of `forced`): `s = n - m - 1`, at least 1.
+    fn shared(&self) -> usize {
+        self.new_hosts
+            .len()
+            .saturating_sub(self.majority + 1)
+            .max(1)
+    }
+
+    /// Old hosts beside the k-th start from now (from 0), with `new_running` new hosts and
+    /// `old_running` old hosts running now: at least a majority less the new hosts running by
+    /// then, and at least the old hosts running now less those stopped by then (the k + 1
+    /// started and at most `s` waiting). Both shrink as k grows.
+    fn old_beside(&self, new_running: usize, old_running: usize, k: usize) -> usize {
+        self.majority
+            .saturating_sub(new_running + k)
+            .max(old_running.saturating_sub(k + 1 + self.shared()))
+    }
+
+    /// Before the leader is touched, with no new host running: restarts of today's servers
+    /// other than the leader that any order without a stall makes after it. When the leader
+    /// stops or restarts, at least `m` old hosts besides it run, so at least `m + 1` ids (theirs
+    /// and the leader's) still have their old host: their windows open at or after the touch,
+    /// no server lists those ids moved before, and the old hosts beside each of their starts
+    /// (the leader perhaps among them, so one less) restart inside them. At best those windows
+    /// close at the last `m + 1` starts, where the fewest old hosts are beside.
+    fn restarts_after_touch(&self, slots: &[Slot]) -> usize {
+        let running = |hosts: &[usize]| {
+            hosts
+                .iter()
+                .filter(|&&h| matches!(slots[h], Slot::Up(_)))
+                .count()
+        };
+        let old_running = running(&self.old_hosts);
+        let waiting = self
+            .new_hosts
+            .iter()
+            .filter(|&&h| slots[h] == Slot::Off)
+            .count();
+        let needed: usize = (waiting.saturating_sub(self.majority + 1)..waiting)
+            .map(|k| self.old_beside(0, old_running, k).saturating_sub(1))
+            .sum();
+        needed.div_ceil(self.shared())
+    }
+
+    /// Restarts still certainly needed from `slots` by any order without a stall state, or
+    /// `None` outside the shape (or outside the objective's order). The argument, in full in
+    /// docs/synthesize.md ("Restarts the views force"):
+    ///
+    /// (a) Once the leader has been touched every state is one where any electable server may
+    /// lead. A running server that has an election link with fewer than `m - 1` others tallies
+    /// fewer than a majority and decides for nobody (`election::Decisions`): it is in no camp,
+    /// and the search refuses such a state (`Rule::CannotServe`). So each running server has
+    /// `m - 1` links, decides for itself, and is a possible leader (or the state stalls); every
+    /// running server must reach it, its view listing it where it runs (`Rule::Stall`,
+    /// `Learner.findLeader`). So a running server lists every running new host at its new
+    /// address, and no view that lists every id moved (the goal's) runs beside an old host.
+    /// (b) No new host starts before the leader is touched (`after_leader`, step 3), so when
+    /// new host `i` starts, at least `m` others run (it must hear a majority) and each lists
+    /// `i` moved: each learnt it from a (re)start after old host `i` stopped, or started after
+    /// that. (c) A restart's down moment leaves at most `s = n - m - 1` ids with no server
+    /// running (the rest must hold a majority), so one restart falls in at most `s` of the
+    /// windows between an old host's stop and its successor's start: counting, per window, the
+    /// servers that must restart in it and dividing by `s` bounds the restarts from below.
+    pub fn forced(&self, slots: &[Slot]) -> Option<Forced> {
+        let leader = self.leader.filter(|_| self.forces)?;
+        let s = self.shared();
+        let view = |h: usize| match slots[h] {
+            Slot::Up(key) => Some(key.moved),
+            _ => None,
+        };
+        let waiting: Vec<usize> = (0..self.new_hosts.len())
+            .filter(|&t| slots[self.new_hosts[t]] == Slot::Off)
+            .collect();
+        let new_running = self
+            .new_hosts
+            .iter()
+            .filter(|&&h| view(h).is_some())
+            .count();
+        let old_running = self
+            .old_hosts
+            .iter()
+            .filter(|&&h| view(h).is_some())
+            .count();
+        // Per window still to close: the running old hosts that list its id moved already.
+        let mut knowing: Vec<usize> = waiting
+            .iter()
+            .map(|&t| {
+                self.old_hosts
+                    .iter()
+                    .filter(|&&h| view(h).is_some_and(|moved| moved & 1 << t != 0))
+                    .count()
+            })
+            .collect();
+        knowing.sort_unstable_by(|a, b| b.cmp(a));
+        // The old hosts beside the starts shrink as they go, so pairing them with the windows
+        // known to most old hosts first gives the fewest restarts.
+        let old_restarts = |spared: usize| {
+            let needed: usize = knowing
+                .iter()
+                .enumerate()
+                .map(|(k, &known)| {
+                    self.old_beside(new_running, old_running, k)
+                        .saturating_sub(known + spared)
+                })
+                .sum();
+            needed.div_ceil(s)
+        };
+        // Per old host: an old host beside a start is beside every earlier one (it only
+        // stops), and it restarts in each of those windows whose id it does not list yet, once
+        // for every `s` of them. The j-th of the hosts beside the starts is beside those where
+        // at least j are; the hosts that know the most ids fill those places, in the order
+        // that needs the fewest restarts.
+        let beside: Vec<usize> = (0..waiting.len())
+            .map(|k| self.old_beside(new_running, old_running, k))
+            .collect();
+        let places: Vec<usize> = (1..=beside.first().copied().unwrap_or(0))
+            .map(|j| beside.iter().filter(|&&b| b >= j).count())
+            .collect();
+        let mut known: Vec<usize> = self
+            .old_hosts
+            .iter()
+            .filter_map(|&h| view(h))
+            .map(|moved| waiting.iter().filter(|&&t| moved & 1 << t != 0).count())
+            .collect();
+        known.sort_unstable_by(|a, b| b.cmp(a));
+        known.truncate(places.len());
+        let by_host = fewest_by_host(&places, &known, s);
+        // The leader may be the old host in the place beside the most starts.
+        let besides_leader =
+            by_host.saturating_sub(places.first().map_or(0, |&windows| windows.div_ceil(s)));
+        // A running new host restarts in each window whose id its view does not list moved,
+        // and at least once if it is not on the goal view.
+        let running: usize = self
+            .new_hosts
+            .iter()
+            .filter_map(|&h| view(h))
+            .map(|moved| {
+                let missing = waiting.iter().filter(|&&t| moved & 1 << t == 0).count();
+                missing.div_ceil(s).max(usize::from(moved != self.goal))
+            })
+            .sum();
+        // The j-th new host still to start (from 1) misses the ids whose old hosts still run
+        // then, at least the later starts less `s` waiting; and while any old host runs beside
+        // it (today's less the j started and `s` waiting), it cannot be on the goal view.
+        let u = waiting.len();
+        let starting: usize = (1..=u)
+            .map(|j| {
+                (u - j)
+                    .saturating_sub(s)
+                    .div_ceil(s)
+                    .max(usize::from(j + s < old_running))
+            })
+            .sum();
+        let leader_runs = matches!(slots[leader], Slot::Up(_));
+        Some(Forced {
+            old: old_restarts(0).max(by_host) as u32,
+            old_besides_leader: if leader_runs {
+                old_restarts(1).max(besides_leader)
+            } else {
+                old_restarts(0).max(by_host)
+            } as u32,
+            new: (running + starting) as u32,
+        })
+    }
+}
+
+/// The fewest restarts of old hosts in `places` (per place, the windows the host in it is
+/// beside) filled by hosts that each know `known` of those windows already: each restarts once
+/// for every `s` windows it does not know. Every assignment is tried (a place per host, at most
+/// `MAX_PLACES` places: a majority of nine); beyond, 0, which bounds nothing.
+fn fewest_by_host(places: &[usize], known: &[usize], s: usize) -> usize {
+    fn fill(places: &[usize], known: &[usize], used: u32, s: usize) -> usize {
+        let Some((&windows, rest)) = places.split_first() else {
+            return 0;
+        };
+        (0..known.len())
+            .filter(|i| used & 1 << i == 0)
+            .map(|i| {
+                windows.saturating_sub(known[i]).div_ceil(s) + fill(rest, known, used | 1 << i, s)
+            })
+            .min()
+            .unwrap_or(0)
+    }
+    if places.len() > MAX_PLACES || known.len() < places.len() {
+        return 0;
+    }
+    fill(places, known, 0, s)
+}
+
+/// The most places `fewest_by_host` fills by trying every assignment (6! = 720).
+const MAX_PLACES: usize = 6;
 
 #[cfg(test)]
 mod tests {
@@ -263,20 +509,23 @@ mod tests {
             .any(|&l| ensemble.nodes[l].name == "new1"));
     }
 
-    /// The floor on the states the argument speaks of: a majority before any new host runs;
+    /// The floor on the states the argument speaks of: before any new host runs, a majority and
+    /// the restarts that fall after the leader (nine: one, in the windows of the six ids whose
+    /// old hosts run at the touch, closing at the last six starts with two old hosts and then
+    /// one beside, the leader perhaps one of them, and one restart spanning three windows);
     /// once one does, every running old host on 3.5+ rules and the majority less the new hosts
     /// running before 3.5; nothing once the leader is touched.
     #[test]
-    fn the_floor_is_a_majority_until_a_new_host_runs() {
+    fn the_floor_is_a_majority_and_a_restart_until_a_new_host_runs() {
         for (version, with_new) in [("3.8.0", [6, 6]), ("3.4.6", [4, 3])] {
             let problem = replaced(9, version);
             let floor = Floor::of(&problem, &Aim::target(&problem));
             let mut slots = vec![up(0); 9];
             slots.extend(std::iter::repeat_n(Slot::Off, 9));
-            assert_eq!(floor.after_leader(&slots, false), 5);
+            assert_eq!(floor.after_leader(&slots, false), 6);
             slots[0] = Slot::Gone;
             slots[1] = Slot::Gone;
-            assert_eq!(floor.after_leader(&slots, false), 5);
+            assert_eq!(floor.after_leader(&slots, false), 6);
             slots[9] = up(1);
             assert_eq!(floor.after_leader(&slots, false), with_new[0], "{version}");
             slots[10] = up(3);

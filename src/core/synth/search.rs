@@ -747,13 +747,11 @@ impl Aim {
 fn heuristic(problem: &Problem, aim: &Aim, floor: &Floor, key: &Key) -> Cost {
     // The floor's bounds hold for ways on without a stall; where every way on has one, they
     // say nothing about the fields after it.
-    if floor.stalls_ahead(&key.slots, key.leader_touched) {
-        return Cost {
-            stalls: 1,
-            ..heuristic(problem, aim, &Floor::default(), key)
-        };
-    }
+    let stall_ahead = floor.stalls_ahead(&key.slots, key.leader_touched);
+    let none = Floor::default();
+    let floor = if stall_ahead { &none } else { floor };
     let mut cost = Cost {
+        stalls: u32::from(stall_ahead),
         after_leader: floor.after_leader(&key.slots, key.leader_touched),
         ..Cost::default()
     };
@@ -1233,7 +1231,7 @@ fn search_from(judge: &mut Judge, bound: Bound, start: Key) -> Result<Found, Stu
         ceiling,
     );
     let mut expanded = exact.expanded;
-    let candidate = candidate.map(|(moves, cost, more)| {
+    let mut candidate = candidate.map(|(moves, cost, more)| {
         expanded += more;
         (moves, cost)
     });
@@ -1261,14 +1259,13 @@ fn search_from(judge: &mut Judge, bound: Bound, start: Key) -> Result<Found, Stu
     };
     // An order known already that meets the bound in the objective is as good as any the
     // searches below could find there.
-    if let Some((moves, cost)) = candidate
-        .as_ref()
-        .filter(|(_, cost)| objective(*cost) == objective(lower_bound))
+    if let Some((moves, cost)) =
+        candidate.take_if(|(_, cost)| objective(*cost) == objective(lower_bound))
     {
         return Ok(Found {
-            moves: moves.clone(),
-            cost: *cost,
-            proof: tie_proof(lower_bound, *cost),
+            moves,
+            cost,
+            proof: tie_proof(lower_bound, cost),
             expanded,
         });
     }

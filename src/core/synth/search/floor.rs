@@ -132,25 +132,18 @@ impl Floor {
         if leader_touched || !matches!(slots[leader], Slot::Up(_)) {
             return 0;
         }
-        let running = |hosts: &[usize]| {
-            hosts
-                .iter()
-                .filter(|&&h| h != leader && matches!(slots[h], Slot::Up(_)))
-                .count()
-        };
-        let new_running = running(&self.new_hosts);
+        let new_running = running(slots, &self.new_hosts);
         let floor = if new_running == 0 {
             self.majority + self.restarts_after_touch(slots)
         } else if self.dials_back {
             self.majority.saturating_sub(new_running)
         } else {
-            running(&self.old_hosts)
+            // The leader is one of them, running.
+            running(slots, &self.old_hosts).saturating_sub(1)
         };
         floor as u32
     }
-}
 
-impl Floor {
     /// Whether every way on from `slots` passes a stall state: the leader untouched and no new
     /// host running, with fewer than a majority of old hosts running besides the leader. Until
     /// the leader is touched an order without a stall starts no new host (step 3 of
@@ -160,17 +153,11 @@ impl Floor {
         let Some(leader) = self.leader else {
             return false;
         };
-        let up = |h: &&usize| matches!(slots[**h], Slot::Up(_));
+        // The leader is one of the old hosts running.
         !leader_touched
             && matches!(slots[leader], Slot::Up(_))
-            && !self.new_hosts.iter().any(|h| up(&h))
-            && self
-                .old_hosts
-                .iter()
-                .filter(|&&h| h != leader)
-                .filter(up)
-                .count()
-                < self.majority
+            && running(slots, &self.new_hosts) == 0
+            && running(slots, &self.old_hosts).saturating_sub(1) < self.majority
     }
 
     /// How many of the windows between an old host's stop and its successor's start one restart
@@ -200,13 +187,7 @@ impl Floor {
     /// (the leader perhaps among them, so one less) restart inside them. At best those windows
     /// close at the last `m + 1` starts, where the fewest old hosts are beside.
     fn restarts_after_touch(&self, slots: &[Slot]) -> usize {
-        let running = |hosts: &[usize]| {
-            hosts
-                .iter()
-                .filter(|&&h| matches!(slots[h], Slot::Up(_)))
-                .count()
-        };
-        let old_running = running(&self.old_hosts);
+        let old_running = running(slots, &self.old_hosts);
         let waiting = self
             .new_hosts
             .iter()
@@ -247,16 +228,8 @@ impl Floor {
         let waiting: Vec<usize> = (0..self.new_hosts.len())
             .filter(|&t| slots[self.new_hosts[t]] == Slot::Off)
             .collect();
-        let new_running = self
-            .new_hosts
-            .iter()
-            .filter(|&&h| view(h).is_some())
-            .count();
-        let old_running = self
-            .old_hosts
-            .iter()
-            .filter(|&&h| view(h).is_some())
-            .count();
+        let new_running = running(slots, &self.new_hosts);
+        let old_running = running(slots, &self.old_hosts);
         // Per window still to close: the running old hosts that list its id moved already.
         let mut knowing: Vec<usize> = waiting
             .iter()
@@ -338,6 +311,14 @@ impl Floor {
             new: (running + starting) as u32,
         })
     }
+}
+
+/// How many of `hosts` run in `slots`.
+fn running(slots: &[Slot], hosts: &[usize]) -> usize {
+    hosts
+        .iter()
+        .filter(|&&h| matches!(slots[h], Slot::Up(_)))
+        .count()
 }
 
 /// The fewest restarts of old hosts in `places` (per place, the windows the host in it is
